@@ -1,0 +1,90 @@
+//===- MTGRBase.td - the mtgr dialect and its enums ---------*- tablegen -*-===//
+//
+// The dialect of generative recommenders of the MTGR/HSTU family. Semantics:
+// ../shared/DESIGN.md section 1. The IR is target-neutral: nothing here names a
+// device, a memory layout beyond "values + offsets", or a loop order.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MTGR_BASE_TD
+#define MTGR_BASE_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def MTGR_Dialect : Dialect {
+  let name = "mtgr";
+  let cppNamespace = "::mlir::mtgr";
+  let summary = "Generative recommenders (MTGR / HSTU): jagged token sequences, "
+                "tokenizers, HSTU layers, masks, heads and losses";
+  let description = [{
+    A sample is one user request group: the tokens `[U | S | R | C]` (user
+    profile features, long behaviour sequence, real-time sequence, candidates)
+    of one user. Samples have different lengths, so sequences are *jagged*
+    tensors: `values` of shape `[sum_b n_b, row...]` plus `offsets` `[B + 1]`.
+
+    The dialect has two levels. Model-level ops (`mtgr.hstu_layer`, the
+    tokenizers, `mtgr.mlp`, `mtgr.task_head`) say what the model computes in the
+    words of the paper; the pass `mtgr-decompose-layers` rewrites them into
+    kernel-level ops (`mtgr.group_layer_norm`, `mtgr.linear`, `mtgr.silu`,
+    `mtgr.hstu_attention`, elementwise ops) that code generation lowers.
+    Parameters live as `mtgr.parameter` symbols at module level, named as a
+    PyTorch module would name them, and embedding tables as `mtgr.table`.
+  }];
+  let useDefaultTypePrinterParser = 1;
+  let useDefaultAttributePrinterParser = 1;
+  let extraClassDeclaration = [{
+    void registerTypes();
+  }];
+}
+
+class MTGR_I32Enum<string name, string summary, list<I32EnumAttrCase> cases>
+    : I32EnumAttr<name, summary, cases> {
+  let cppNamespace = "::mlir::mtgr";
+  let genSpecializedAttr = 0;
+}
+
+class MTGR_EnumAttr<EnumAttrInfo info, string mnemonic>
+    : EnumAttr<MTGR_Dialect, info, mnemonic> {
+  let assemblyFormat = "$value";
+}
+
+def MTGR_TokenGroup : MTGR_I32Enum<"TokenGroup",
+    "token group of a sample: user profile, behaviour sequence, real-time sequence, candidate", [
+  I32EnumAttrCase<"user", 0>, I32EnumAttrCase<"sequence", 1>,
+  I32EnumAttrCase<"realtime", 2>, I32EnumAttrCase<"candidate", 3>]>;
+def MTGR_TokenGroupAttr : MTGR_EnumAttr<MTGR_TokenGroup, "group">;
+
+def MTGR_MaskKind : MTGR_I32Enum<"MaskKind", "attention mask (DESIGN 1.5)", [
+  I32EnumAttrCase<"dynamic", 0>, I32EnumAttrCase<"causal", 1>,
+  I32EnumAttrCase<"causal_targets", 2>, I32EnumAttrCase<"contextual", 3>,
+  I32EnumAttrCase<"intervals", 4>]>;
+def MTGR_MaskKindAttr : MTGR_EnumAttr<MTGR_MaskKind, "mask">;
+
+def MTGR_NNorm : MTGR_I32Enum<"NNorm",
+    "attention normaliser n_norm(i): sample length, attended columns, or a constant", [
+  I32EnumAttrCase<"total", 0>, I32EnumAttrCase<"visible", 1>,
+  I32EnumAttrCase<"constant", 2>]>;
+def MTGR_NNormAttr : MTGR_EnumAttr<MTGR_NNorm, "n_norm">;
+
+def MTGR_NormOrder : MTGR_I32Enum<"NormOrder",
+    "where the output gate sits relative to GLN_2", [
+  I32EnumAttrCase<"gate_then_norm", 0>, I32EnumAttrCase<"norm_then_gate", 1>]>;
+def MTGR_NormOrderAttr : MTGR_EnumAttr<MTGR_NormOrder, "norm_order">;
+
+def MTGR_TableKind : MTGR_I32Enum<"TableKind", "embedding table kind (DESIGN 1.2)", [
+  I32EnumAttrCase<"fixed", 0>, I32EnumAttrCase<"hashed", 1>,
+  I32EnumAttrCase<"dynamic", 2>]>;
+def MTGR_TableKindAttr : MTGR_EnumAttr<MTGR_TableKind, "table_kind">;
+
+def MTGR_Eviction : MTGR_I32Enum<"Eviction", "eviction policy of a dynamic table", [
+  I32EnumAttrCase<"lru", 0>, I32EnumAttrCase<"lfu", 1>]>;
+def MTGR_EvictionAttr : MTGR_EnumAttr<MTGR_Eviction, "eviction">;
+
+def MTGR_Init : MTGR_I32Enum<"Init", "parameter initialiser (DESIGN 1.7)", [
+  I32EnumAttrCase<"xavier_uniform", 0>, I32EnumAttrCase<"zeros", 1>,
+  I32EnumAttrCase<"ones", 2>, I32EnumAttrCase<"normal", 3>]>;
+def MTGR_InitAttr : MTGR_EnumAttr<MTGR_Init, "init">;
+
+#endif // MTGR_BASE_TD

@@ -1,0 +1,614 @@
+//===- MTGROps.td - mtgr operations --------------------------*- tablegen -*-===//
+//
+// Model-level ops (tokenizers, mtgr.mlp, mtgr.hstu_layer, mtgr.task_head) carry
+// the trait MTGR_ModelLevel; mtgr-decompose-layers rewrites every one of them
+// into kernel-level ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MTGR_OPS_TD
+#define MTGR_OPS_TD
+
+include "dialect/MTGRTypes.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+class MTGR_Op<string mnemonic, list<Trait> traits = []>
+    : Op<MTGR_Dialect, mnemonic, traits>;
+
+def MTGR_ModelLevel : NativeOpTrait<"ModelLevel"> {
+  let cppNamespace = "::mlir::mtgr";
+}
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def MTGR_JaggedF32 : Type<And<[MTGR_JaggedType.predicate,
+    CPred<"::llvm::cast<::mlir::mtgr::JaggedType>($_self).getElementType().isF32()">]>,
+    "jagged f32 tensor">;
+def MTGR_JaggedI64Scalar : Type<And<[MTGR_JaggedType.predicate,
+    CPred<"::llvm::cast<::mlir::mtgr::JaggedType>($_self).getRowShape().empty()">,
+    CPred<"::llvm::cast<::mlir::mtgr::JaggedType>($_self).getElementType().isInteger(64)">]>,
+    "jagged i64 scalars (ids or timestamps)">;
+def MTGR_Intervals : Type<And<[MTGR_JaggedType.predicate,
+    CPred<"::llvm::cast<::mlir::mtgr::JaggedType>($_self).getRowShape() == ::llvm::ArrayRef<int64_t>{3, 2}">,
+    CPred<"::llvm::cast<::mlir::mtgr::JaggedType>($_self).getElementType().isInteger(32)">]>,
+    "per-row attention intervals !mtgr.jagged<3x2xi32>">;
+// Per-sample rows: tensor<? x ... x f32> with a dynamic leading (sample) dimension.
+def MTGR_SampleRowsF32 : Type<And<[RankedTensorOf<[F32]>.predicate,
+    CPred<"::llvm::cast<::mlir::RankedTensorType>($_self).getRank() >= 1">]>,
+    "per-sample f32 tensor">;
+def MTGR_RowsF32 : AnyTypeOf<[MTGR_JaggedF32, MTGR_SampleRowsF32]>;
+def MTGR_IdsI64 : AnyTypeOf<[MTGR_JaggedI64Scalar, 1DTensorOf<[I64]>]>;
+def MTGR_Matrix : 2DTensorOf<[F32]>;
+def MTGR_Vector : 1DTensorOf<[F32]>;
+
+//===----------------------------------------------------------------------===//
+// Parameters and embedding tables
+//===----------------------------------------------------------------------===//
+
+def MTGR_ParameterOp : MTGR_Op<"parameter", [Symbol, HasParent<"::mlir::ModuleOp">]> {
+  let summary = "a trainable dense parameter, declared once per module";
+  let description = [{
+    Names follow PyTorch (`layers.0.uvqk.weight`) and Linear weights are
+    `[out, in]`, so a PyTorch state_dict exchanges directly (DESIGN 1.7).
+    `no_decay` marks parameters that AdamW's weight decay skips (biases, GLN
+    gammas and betas).
+
+    ```mlir
+    mtgr.parameter @"layers.0.uvqk.weight" : tensor<128x32xf32> init(xavier_uniform)
+    mtgr.parameter @"layers.0.uvqk.bias" : tensor<128xf32> init(zeros) {no_decay}
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypeAttrOf<AnyStaticShapeTensor>:$type,
+                       MTGR_InitAttr:$init,
+                       OptionalAttr<F64Attr>:$std,
+                       UnitAttr:$no_decay);
+  let assemblyFormat = "$sym_name `:` $type `init` `(` $init `)` attr-dict";
+  let hasVerifier = 1;
+}
+
+def MTGR_ParamOp : MTGR_Op<"param", [Pure,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the value of a module-level mtgr.parameter";
+  let description = [{
+    ```mlir
+    %w = mtgr.param @"layers.0.uvqk.weight" : tensor<128x32xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+}
+
+def MTGR_TableOp : MTGR_Op<"table", [Symbol, HasParent<"::mlir::ModuleOp">]> {
+  let summary = "an embedding table: fixed, hashed, or dynamic (DESIGN 1.2)";
+  let description = [{
+    `fixed`: ids must lie in `[0, rows)`. `hashed`: row = splitmix64(id) mod
+    rows. `dynamic`: a hash map from raw 64-bit ids to at most `rows` rows,
+    grown during training (rows seen `admission_threshold` times are admitted,
+    the `eviction` policy frees rows at capacity), with a trained OOV row at
+    inference. Its weight is the parameter `tables.<name>.weight`.
+
+    ```mlir
+    mtgr.table @item fixed rows(1000) dim(16)
+    mtgr.table @query dynamic rows(100000) dim(8) {admission_threshold = 2 : i64, eviction = #mtgr.eviction<lfu>}
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, MTGR_TableKindAttr:$kind,
+                       I64Attr:$rows, I64Attr:$dim,
+                       OptionalAttr<I64Attr>:$admission_threshold,
+                       OptionalAttr<MTGR_EvictionAttr>:$eviction);
+  let assemblyFormat = "$sym_name $kind `rows` `(` $rows `)` `dim` `(` $dim `)` attr-dict";
+  let hasVerifier = 1;
+}
+
+def MTGR_EmbeddingLookupOp : MTGR_Op<"embedding_lookup", [Pure,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "gather one embedding row per id";
+  let description = [{
+    Ids are a jagged tensor of i64 scalars (one id per event or candidate) or a
+    1-D tensor (one id per sample, for user features); the result has the same
+    kind with rows of the table's width.
+
+    ```mlir
+    %e = mtgr.embedding_lookup @item %ids : !mtgr.jagged<i64> -> !mtgr.jagged<16xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$table, MTGR_IdsI64:$ids);
+  let results = (outs MTGR_RowsF32:$result);
+  let assemblyFormat = "$table $ids attr-dict `:` type($ids) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Jagged tensors
+//===----------------------------------------------------------------------===//
+
+def MTGR_JaggedFromPartsOp : MTGR_Op<"jagged_from_parts", [Pure]> {
+  let summary = "build a jagged tensor from values and offsets";
+  let description = [{
+    ```mlir
+    %j = mtgr.jagged_from_parts %values, %offsets : tensor<?x16xf32>, tensor<?xindex> -> !mtgr.jagged<16xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$values, 1DTensorOf<[Index]>:$offsets);
+  let results = (outs MTGR_JaggedType:$result);
+  let assemblyFormat = "$values `,` $offsets attr-dict `:` type($values) `,` type($offsets) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MTGR_JaggedValuesOp : MTGR_Op<"jagged_values", [Pure]> {
+  let summary = "the values [sum_b n_b, row...] of a jagged tensor";
+  let description = [{
+    ```mlir
+    %v = mtgr.jagged_values %j : !mtgr.jagged<16xf32> -> tensor<?x16xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedType:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MTGR_JaggedOffsetsOp : MTGR_Op<"jagged_offsets", [Pure]> {
+  let summary = "the offsets [B + 1] of a jagged tensor";
+  let description = [{
+    ```mlir
+    %o = mtgr.jagged_offsets %j : !mtgr.jagged<16xf32> -> tensor<?xindex>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedType:$input);
+  let results = (outs 1DTensorOf<[Index]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel-level ops
+//===----------------------------------------------------------------------===//
+
+def MTGR_LinearOp : MTGR_Op<"linear", [Pure]> {
+  let summary = "y = x W^T + b on every row (W stored [out, in] as PyTorch)";
+  let description = [{
+    Works on jagged rows (the jagged linear of HSTU) and on per-sample rows.
+
+    ```mlir
+    %y = mtgr.linear %x, %w, %b : !mtgr.jagged<32xf32>, tensor<128x32xf32>, tensor<128xf32> -> !mtgr.jagged<128xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_RowsF32:$input, MTGR_Matrix:$weight, MTGR_Vector:$bias);
+  let results = (outs MTGR_RowsF32:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight) `,`
+    type($bias) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+class MTGR_ElementwiseUnary<string mnemonic, string sum>
+    : MTGR_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = sum;
+  let arguments = (ins MTGR_RowsF32:$input);
+  let results = (outs MTGR_RowsF32:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def MTGR_SiluOp : MTGR_ElementwiseUnary<"silu", "x * sigmoid(x), elementwise"> {
+  let description = [{
+    ```mlir
+    %y = mtgr.silu %x : !mtgr.jagged<128xf32>
+    ```
+  }];
+}
+
+class MTGR_ElementwiseBinary<string mnemonic, string sum>
+    : MTGR_Op<mnemonic, [Pure, SameOperandsAndResultType, Commutative]> {
+  let summary = sum;
+  let arguments = (ins MTGR_RowsF32:$lhs, MTGR_RowsF32:$rhs);
+  let results = (outs MTGR_RowsF32:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def MTGR_AddOp : MTGR_ElementwiseBinary<"add", "elementwise sum (the residual)"> {
+  let description = [{
+    ```mlir
+    %y = mtgr.add %x, %z : !mtgr.jagged<32xf32>
+    ```
+  }];
+}
+def MTGR_MulOp : MTGR_ElementwiseBinary<"mul", "elementwise product (the output gate)"> {
+  let description = [{
+    ```mlir
+    %y = mtgr.mul %o, %u : !mtgr.jagged<64xf32>
+    ```
+  }];
+}
+
+def MTGR_DropoutOp : MTGR_Op<"dropout", [SameOperandsAndResultType]> {
+  let summary = "inverted dropout in training, identity at inference";
+  let description = [{
+    The random stream is keyed by (seed, step, `stream`, token, column), so the
+    reference reproduces it (DESIGN 1.3); `stream` is the layer index.
+
+    ```mlir
+    %y = mtgr.dropout %x {rate = 1.000000e-01 : f64, stream = 0 : i64} : !mtgr.jagged<64xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedF32:$input, F64Attr:$rate, I64Attr:$stream);
+  let results = (outs MTGR_JaggedF32:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def MTGR_ConcatOp : MTGR_Op<"concat", [Pure]> {
+  let summary = "concatenate rows along the feature dimension";
+  let description = [{
+    All inputs are jagged with the same offsets, or all per-sample tensors.
+
+    ```mlir
+    %c = mtgr.concat %a, %b : !mtgr.jagged<16xf32>, !mtgr.jagged<1xf32> -> !mtgr.jagged<17xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<MTGR_RowsF32>:$inputs);
+  let results = (outs MTGR_RowsF32:$result);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MTGR_StackOp : MTGR_Op<"stack", [Pure]> {
+  let summary = "stack per-sample rows [B, D] into tokens [B, n, D]";
+  let description = [{
+    Gathers the U tokens (one per user feature) of every sample.
+
+    ```mlir
+    %u = mtgr.stack %t0, %t1 : tensor<?x32xf32>, tensor<?x32xf32> -> tensor<?x2x32xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<MTGR_SampleRowsF32>:$inputs);
+  let results = (outs MTGR_SampleRowsF32:$result);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MTGR_ColumnSliceOp : MTGR_Op<"column_slice", [Pure]> {
+  let summary = "columns [offset, offset + size) of every row";
+  let description = [{
+    Splits the U, V, Q, K blocks out of the uvqk projection.
+
+    ```mlir
+    %q = mtgr.column_slice %h [64, 32] : !mtgr.jagged<128xf32> -> !mtgr.jagged<32xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_RowsF32:$input, I64Attr:$offset, I64Attr:$size);
+  let results = (outs MTGR_RowsF32:$result);
+  let assemblyFormat = "$input `[` $offset `,` $size `]` attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MTGR_MeanPoolOp : MTGR_Op<"mean_pool", [Pure]> {
+  let summary = "mean of each sample's rows (zeros for an empty sample)";
+  let description = [{
+    ```mlir
+    %m = mtgr.mean_pool %s : !mtgr.jagged<16xf32> -> tensor<?x16xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedF32:$input);
+  let results = (outs MTGR_SampleRowsF32:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MTGR_BroadcastRowsOp : MTGR_Op<"broadcast_rows", [Pure]> {
+  let summary = "repeat each sample's row once per row of a jagged tensor";
+  let description = [{
+    Gives every candidate of a sample the sample's context (DLRM-style models).
+
+    ```mlir
+    %b = mtgr.broadcast_rows %ctx, %like : tensor<?x16xf32>, !mtgr.jagged<i64> -> !mtgr.jagged<16xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_SampleRowsF32:$input, MTGR_JaggedType:$like);
+  let results = (outs MTGR_JaggedF32:$result);
+  let assemblyFormat = "$input `,` $like attr-dict `:` type($input) `,` type($like) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MTGR_AssembleTokensOp : MTGR_Op<"assemble_tokens", [Pure]> {
+  let summary = "pack U, S, R and C tokens into one jagged sequence per sample";
+  let description = [{
+    tokens(b) = [U_1..U_nU | S_1..S_nS | R_1..R_nR | C_1..C_K] (DESIGN 1.1).
+    The timestamps of S, R and C (int64 seconds) go into the layout. S and R
+    must be sorted by (timestamp, input index) and max t_S <= min t_C; the
+    runtime checks this on every batch.
+
+    ```mlir
+    %x, %layout = mtgr.assemble_tokens %u, %s, %r, %c times(%ts, %tr, %tc)
+        : tensor<?x2x32xf32>, !mtgr.jagged<32xf32>, !mtgr.jagged<32xf32>, !mtgr.jagged<32xf32>,
+          !mtgr.jagged<i64>, !mtgr.jagged<i64>, !mtgr.jagged<i64> -> !mtgr.jagged<32xf32>, !mtgr.layout
+    ```
+  }];
+  let arguments = (ins MTGR_SampleRowsF32:$user, MTGR_JaggedF32:$sequence,
+                       MTGR_JaggedF32:$realtime, MTGR_JaggedF32:$candidate,
+                       MTGR_JaggedI64Scalar:$sequence_times,
+                       MTGR_JaggedI64Scalar:$realtime_times,
+                       MTGR_JaggedI64Scalar:$candidate_times);
+  let results = (outs MTGR_JaggedF32:$tokens, MTGR_LayoutType:$layout);
+  let assemblyFormat = [{
+    $user `,` $sequence `,` $realtime `,` $candidate
+    `times` `(` $sequence_times `,` $realtime_times `,` $candidate_times `)` attr-dict
+    `:` type($user) `,` type($sequence) `,` type($realtime) `,` type($candidate) `,`
+    type($sequence_times) `,` type($realtime_times) `,` type($candidate_times)
+    `->` type($tokens) `,` type($layout)
+  }];
+  let hasVerifier = 1;
+}
+
+def MTGR_ExtractGroupOp : MTGR_Op<"extract_group", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "the rows of one token group, as a jagged tensor over the same samples";
+  let description = [{
+    ```mlir
+    %c = mtgr.extract_group candidate %x, %layout : !mtgr.jagged<32xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_TokenGroupAttr:$group, MTGR_JaggedF32:$input,
+                       MTGR_LayoutType:$layout);
+  let results = (outs MTGR_JaggedF32:$result);
+  let assemblyFormat = "$group $input `,` $layout attr-dict `:` type($input)";
+}
+
+def MTGR_BuildMaskOp : MTGR_Op<"build_mask", [Pure]> {
+  let summary = "per-row attention intervals of a named mask";
+  let description = [{
+    Every mask of DESIGN 1.5 is, per row, at most 3 half-open column intervals
+    `[begin, end)` in sample-local indices (an empty interval has begin = end).
+    The `intervals` mask is not built: it comes from the batch.
+
+    ```mlir
+    %m = mtgr.build_mask dynamic %layout : !mtgr.jagged<3x2xi32>
+    ```
+  }];
+  let arguments = (ins MTGR_MaskKindAttr:$kind, MTGR_LayoutType:$layout);
+  let results = (outs MTGR_Intervals:$result);
+  let assemblyFormat = "$kind $layout attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def MTGR_GroupLayerNormOp : MTGR_Op<"group_layer_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "layer norm with gamma and beta chosen by the token's group (DESIGN 1.4)";
+  let description = [{
+    Mean and biased variance over the row; gamma and beta are `[4, D]`,
+    indexed by the token group (user, sequence, realtime, candidate).
+
+    ```mlir
+    %y = mtgr.group_layer_norm %x, %layout, %gamma, %beta {eps = 1.000000e-05 : f64}
+        : !mtgr.jagged<32xf32>, tensor<4x32xf32>, tensor<4x32xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedF32:$input, MTGR_LayoutType:$layout,
+                       MTGR_Matrix:$gamma, MTGR_Matrix:$beta,
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$eps);
+  let results = (outs MTGR_JaggedF32:$result);
+  let assemblyFormat = [{
+    $input `,` $layout `,` $gamma `,` $beta attr-dict `:` type($input) `,`
+    type($gamma) `,` type($beta)
+  }];
+  let hasVerifier = 1;
+}
+
+def MTGR_HstuAttentionOp : MTGR_Op<"hstu_attention", [Pure, AttrSizedOperandSegments]> {
+  let summary = "pointwise (SiLU) attention over per-row column intervals";
+  let description = [{
+    For each head h and row i:
+    `O_h[i] = sum_{j in mask(i)} SiLU(alpha <Q_h[i], K_h[j]> + rab[i,j]) / n_norm(i) * V_h[j]`.
+    Masked pairs are not computed. Q and K are `[N, heads*dqk]`, V and the
+    result `[N, heads*dv]`, head-major. `rab(%pos, %time)` adds relative
+    position and time-bucket biases (position table `[2*Pmax+1]`, time table
+    `[NB]`). No N x N matrix exists at this level or below.
+
+    ```mlir
+    %o = mtgr.hstu_attention %q, %k, %v, %mask, %layout rab(%p, %t)
+        {heads = 2 : i64, alpha = 0.25 : f64, n_norm = #mtgr.n_norm<total>}
+        : !mtgr.jagged<32xf32>, !mtgr.jagged<32xf32>, !mtgr.jagged<32xf32>,
+          !mtgr.jagged<3x2xi32>, tensor<33xf32>, tensor<16xf32> -> !mtgr.jagged<32xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedF32:$q, MTGR_JaggedF32:$k, MTGR_JaggedF32:$v,
+                       MTGR_Intervals:$mask, MTGR_LayoutType:$layout,
+                       Optional<MTGR_Vector>:$rab_pos, Optional<MTGR_Vector>:$rab_time,
+                       I64Attr:$heads, F64Attr:$alpha, MTGR_NNormAttr:$n_norm,
+                       OptionalAttr<F64Attr>:$n_norm_constant);
+  let results = (outs MTGR_JaggedF32:$result);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $mask `,` $layout (`rab` `(` $rab_pos^ `,` $rab_time `)`)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($mask)
+    (`,` type($rab_pos)^ `,` type($rab_time))? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Model-level ops
+//===----------------------------------------------------------------------===//
+
+def MTGR_MlpOp : MTGR_Op<"mlp", [Pure, MTGR_ModelLevel, AttrSizedOperandSegments]> {
+  let summary = "Linear layers with SiLU between them and nothing after the last";
+  let description = [{
+    ```mlir
+    %y = mtgr.mlp %x weights(%w0, %w1) biases(%b0, %b1)
+        : (!mtgr.jagged<17xf32>, tensor<64x17xf32>, tensor<32x64xf32>, tensor<64xf32>, tensor<32xf32>)
+          -> !mtgr.jagged<32xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_RowsF32:$input, Variadic<MTGR_Matrix>:$weights,
+                       Variadic<MTGR_Vector>:$biases);
+  let results = (outs MTGR_RowsF32:$result);
+  let assemblyFormat = [{
+    $input `weights` `(` $weights `)` `biases` `(` $biases `)` attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MTGR_ProfileTokensOp : MTGR_Op<"profile_tokens",
+    [Pure, MTGR_ModelLevel, AttrSizedOperandSegments]> {
+  let summary = "U tokenizer: one Linear per user feature, one token per feature";
+  let description = [{
+    Feature f (an embedding `[B, E_f]` or dense values `[B, D_f]`) becomes
+    token f = Linear_f(x_f) of width d_model; the result is `[B, nU, d_model]`.
+
+    ```mlir
+    %u = mtgr.profile_tokens (%e0, %x1) weights(%w0, %w1) biases(%b0, %b1)
+        : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<32x8xf32>, tensor<32x1xf32>,
+           tensor<32xf32>, tensor<32xf32>) -> tensor<?x2x32xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<MTGR_SampleRowsF32>:$features,
+                       Variadic<MTGR_Matrix>:$weights, Variadic<MTGR_Vector>:$biases);
+  let results = (outs MTGR_SampleRowsF32:$result);
+  let assemblyFormat = [{
+    `(` $features `)` `weights` `(` $weights `)` `biases` `(` $biases `)` attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MTGR_SequenceTokensOp : MTGR_Op<"sequence_tokens",
+    [Pure, MTGR_ModelLevel, AttrSizedOperandSegments]> {
+  let summary = "S / R tokenizer: MLP_seq over the concatenated event features";
+  let description = [{
+    One token per event: MLP(concat(event embeddings, event dense features)).
+
+    ```mlir
+    %s = mtgr.sequence_tokens (%item, %dwell) weights(%w0, %w1) biases(%b0, %b1)
+        : (!mtgr.jagged<16xf32>, !mtgr.jagged<1xf32>, tensor<64x17xf32>, tensor<32x64xf32>,
+           tensor<64xf32>, tensor<32xf32>) -> !mtgr.jagged<32xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<MTGR_JaggedF32>:$features,
+                       Variadic<MTGR_Matrix>:$weights, Variadic<MTGR_Vector>:$biases);
+  let results = (outs MTGR_JaggedF32:$result);
+  let assemblyFormat = [{
+    `(` $features `)` `weights` `(` $weights `)` `biases` `(` $biases `)` attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MTGR_CandidateTokensOp : MTGR_Op<"candidate_tokens",
+    [Pure, MTGR_ModelLevel, AttrSizedOperandSegments]> {
+  let summary = "C tokenizer: MLP_cand over item features, cross features and optional context";
+  let description = [{
+    One token per candidate: MLP(concat(item embeddings, categorical cross
+    embeddings, dense cross features, context)). `context` holds per-sample
+    rows (DLRM-style models: the U embeddings and the mean-pooled S and R
+    event embeddings) repeated for each of the sample's candidates.
+
+    ```mlir
+    %c = mtgr.candidate_tokens items(%item) cross(%ctr) context() weights(%w) biases(%b)
+        : (!mtgr.jagged<16xf32>, !mtgr.jagged<1xf32>, tensor<32x17xf32>, tensor<32xf32>)
+          -> !mtgr.jagged<32xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<MTGR_JaggedF32>:$items, Variadic<MTGR_JaggedF32>:$cross,
+                       Variadic<MTGR_SampleRowsF32>:$sample_features,
+                       Variadic<MTGR_Matrix>:$weights, Variadic<MTGR_Vector>:$biases);
+  let results = (outs MTGR_JaggedF32:$result);
+  let assemblyFormat = [{
+    `items` `(` $items `)` `cross` `(` $cross `)` `context` `(` $sample_features `)`
+    `weights` `(` $weights `)` `biases` `(` $biases `)` attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MTGR_HstuLayerOp : MTGR_Op<"hstu_layer",
+    [Pure, MTGR_ModelLevel, AttrSizedOperandSegments]> {
+  let summary = "one HSTU layer, MTGR variant (DESIGN 1.3)";
+  let description = [{
+    ```
+    Xn      = GLN_1(X)
+    H       = SiLU(Xn W_uvqk + b_uvqk)            blocks U, V, Q, K, head-major
+    A_h     = M * SiLU(alpha Q_h K_h^T + rab) / n_norm
+    O       = concat_h A_h V_h
+    Y       = GLN_2(O * U)   (gate_then_norm)  or  GLN_2(O) * U   (norm_then_gate)
+    X + Dropout(Y) W_o + b_o
+    ```
+    The mask is named by `mask`; the `intervals` mask takes its per-row
+    intervals from the `intervals(...)` operand.
+
+    ```mlir
+    %y = mtgr.hstu_layer %x, %layout gln1(%g1, %b1) uvqk(%w, %b) gln2(%g2, %b2) out(%wo, %bo)
+        {heads = 2 : i64, dqk = 16 : i64, dv = 16 : i64, alpha = 0.25 : f64,
+         mask = #mtgr.mask<dynamic>, n_norm = #mtgr.n_norm<total>,
+         norm_order = #mtgr.norm_order<gate_then_norm>, dropout = 0.0 : f64, layer = 0 : i64}
+        : (...) -> !mtgr.jagged<32xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedF32:$input, MTGR_LayoutType:$layout,
+                       MTGR_Matrix:$gln1_gamma, MTGR_Matrix:$gln1_beta,
+                       MTGR_Matrix:$uvqk_weight, MTGR_Vector:$uvqk_bias,
+                       MTGR_Matrix:$gln2_gamma, MTGR_Matrix:$gln2_beta,
+                       MTGR_Matrix:$out_weight, MTGR_Vector:$out_bias,
+                       Optional<MTGR_Vector>:$rab_pos, Optional<MTGR_Vector>:$rab_time,
+                       Optional<MTGR_Intervals>:$intervals,
+                       I64Attr:$heads, I64Attr:$dqk, I64Attr:$dv, F64Attr:$alpha,
+                       MTGR_MaskKindAttr:$mask, MTGR_NNormAttr:$n_norm,
+                       OptionalAttr<F64Attr>:$n_norm_constant,
+                       MTGR_NormOrderAttr:$norm_order, F64Attr:$dropout, I64Attr:$layer);
+  let results = (outs MTGR_JaggedF32:$result);
+  let assemblyFormat = [{
+    $input `,` $layout `gln1` `(` $gln1_gamma `,` $gln1_beta `)`
+    `uvqk` `(` $uvqk_weight `,` $uvqk_bias `)` `gln2` `(` $gln2_gamma `,` $gln2_beta `)`
+    `out` `(` $out_weight `,` $out_bias `)`
+    (`rab` `(` $rab_pos^ `,` $rab_time `)`)? (`intervals` `(` $intervals^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MTGR_TaskHeadOp : MTGR_Op<"task_head", [Pure, MTGR_ModelLevel, AttrSizedOperandSegments]> {
+  let summary = "a task's MLP on the candidate tokens: one logit per candidate";
+  let description = [{
+    ```mlir
+    %logit = mtgr.task_head "ctr" %c weights(%w0, %w1) biases(%b0, %b1)
+        : (!mtgr.jagged<32xf32>, tensor<16x32xf32>, tensor<1x16xf32>, tensor<16xf32>, tensor<1xf32>)
+          -> !mtgr.jagged<1xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$task, MTGR_JaggedF32:$input,
+                       Variadic<MTGR_Matrix>:$weights, Variadic<MTGR_Vector>:$biases);
+  let results = (outs MTGR_JaggedF32:$logits);
+  let assemblyFormat = [{
+    $task $input `weights` `(` $weights `)` `biases` `(` $biases `)` attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MTGR_BceLossOp : MTGR_Op<"bce_loss", [Pure, SameVariadicOperandSize]> {
+  let summary = "sum_t w_t sum_c BCEWithLogits(logit_tc, y_tc) / C_expected (DESIGN 1.6)";
+  let description = [{
+    `normalizer` is C_expected, the fixed expected number of candidates per
+    step: dividing by the batch's own count would bias the gradient of
+    token-balanced batches.
+
+    ```mlir
+    %loss = mtgr.bce_loss (%ctr, %ctcvr) labels(%y0, %y1)
+        {task_weights = [1.0, 1.0], normalizer = 256.0 : f64}
+        : (!mtgr.jagged<1xf32>, !mtgr.jagged<1xf32>), (!mtgr.jagged<1xf32>, !mtgr.jagged<1xf32>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Variadic<MTGR_JaggedF32>:$logits, Variadic<MTGR_JaggedF32>:$labels,
+                       F64ArrayAttr:$task_weights, F64Attr:$normalizer);
+  let results = (outs 0DTensorOf<[F32]>:$loss);
+  let assemblyFormat = [{
+    `(` $logits `)` `labels` `(` $labels `)` attr-dict
+    `:` `(` type($logits) `)` `,` `(` type($labels) `)` `->` type($loss)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // MTGR_OPS_TD

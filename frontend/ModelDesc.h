@@ -1,0 +1,111 @@
+//===- ModelDesc.h - a model description, as read from YAML ----*- C++ -*-===//
+//
+// The in-memory form of examples/models/*.yaml (format: docs/model-format.md).
+// The parser fills it and checks it completely, so everything downstream
+// (IR generation, parameter and FLOP counts) may assume it is consistent.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_FRONTEND_MODELDESC_H
+#define MTGR_FRONTEND_MODELDESC_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mtgr {
+
+/// Where a piece of the description came from (1-based; 0 = unknown).
+struct SrcLoc {
+  unsigned line = 0, col = 0;
+};
+
+struct TableDesc {
+  std::string name;
+  std::string kind = "fixed"; // fixed | hashed | dynamic
+  int64_t rows = 0;           // capacity for dynamic tables
+  int64_t dim = 0;
+  int64_t admissionThreshold = 0; // dynamic only
+  std::string eviction = "lru";   // dynamic only: lru | lfu
+  SrcLoc loc;
+};
+
+/// A single-valued categorical feature (an id looked up in `table`) or a dense
+/// feature of `denseDim` floats.
+struct FeatureDesc {
+  std::string name;
+  std::string table; // empty for dense features
+  int64_t denseDim = 0;
+  int64_t width = 0; // input width to the tokenizer: table dim or denseDim
+  bool isCategorical() const { return !table.empty(); }
+  SrcLoc loc;
+};
+
+struct TaskDesc {
+  std::string name;
+  double weight = 1.0;
+  std::vector<int64_t> hidden; // hidden sizes of the head MLP; output is 1
+  SrcLoc loc;
+};
+
+struct TrainingDesc {
+  std::string optimizer = "adam"; // adam | adamw
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weightDecay = 0.0; // default 0 for adam, 0.01 for adamw (PyTorch)
+  std::string sparseOptimizer = "rowwise_adagrad"; // rowwise_adagrad | adam
+  double sparseLr = 0.01;
+  int64_t candidatesPerStep = 256; // C_expected of the loss (DESIGN 1.6)
+  int64_t tokensPerStep = 16384;   // token budget of a balanced batch
+  uint64_t seed = 0;
+};
+
+struct ModelDesc {
+  std::string name;
+  std::string path; // file it was read from, for locations
+  // HSTU stack (DESIGN 1.3).
+  int64_t layers = 0, dModel = 0, heads = 1, dqk = 0, dv = 0;
+  double alpha = 0.0;                 // 1/sqrt(dqk) unless given
+  std::string nNorm = "total";        // total | visible | constant
+  double nNormConstant = 0.0;         // with nNorm == "constant"
+  std::string normOrder = "gate_then_norm"; // or norm_then_gate
+  std::string mask = "dynamic";       // dynamic | causal | causal_targets | contextual | intervals
+  double dropout = 0.0;
+  bool rab = false;
+  int64_t rabMaxPos = 0, rabTimeBuckets = 0;
+  SrcLoc layersLoc;
+  // Feature schema (DESIGN 1.1-1.2).
+  std::vector<TableDesc> tables;
+  std::vector<FeatureDesc> user, sequence, realtime, candidateItem, candidateCross;
+  // Tokenizer MLP hidden sizes; every MLP ends in d_model.
+  std::vector<int64_t> sequenceMlp, realtimeMlp, candidateMlp;
+  bool realtimeOwnMlp = false;  // R has its own MLP instead of sharing MLP_seq
+  bool candidateContext = false; // DLRM-style: U embeddings + pooled S, R
+  std::vector<TaskDesc> tasks;
+  TrainingDesc training;
+
+  const TableDesc *findTable(llvm::StringRef name) const;
+  /// Sum of the widths of a feature list (the concatenated input of an MLP).
+  static int64_t totalWidth(const std::vector<FeatureDesc> &features);
+  /// Width of the per-sample context rows of a DLRM-style candidate MLP.
+  int64_t contextWidth() const;
+};
+
+/// Parses and checks a model description. On error, prints
+/// "file:line:col: error: ..." naming the offending key to `diag` and returns
+/// std::nullopt; never aborts.
+std::optional<ModelDesc> parseModelDesc(llvm::StringRef text,
+                                        llvm::StringRef path,
+                                        llvm::raw_ostream &diag);
+std::optional<ModelDesc> loadModelDesc(llvm::StringRef path,
+                                       llvm::raw_ostream &diag);
+
+/// True if `path` names a model description (by extension: .yaml or .yml).
+bool isModelDescPath(llvm::StringRef path);
+
+} // namespace mtgr
+
+#endif // MTGR_FRONTEND_MODELDESC_H

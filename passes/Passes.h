@@ -1,0 +1,16 @@
+//===- Passes.h - rewrites on mtgr IR ---------------------------*- C++ -*-===//
+#ifndef MTGR_PASSES_PASSES_H
+#define MTGR_PASSES_PASSES_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::mtgr {
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+} // namespace mlir::mtgr
+
+#endif // MTGR_PASSES_PASSES_H

@@ -1,0 +1,39 @@
+//===- Passes.td - rewrites on mtgr IR -----------------------*- tablegen -*-===//
+#ifndef MTGR_PASSES_TD
+#define MTGR_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def MTGRDecomposeLayersPass : Pass<"mtgr-decompose-layers", "::mlir::ModuleOp"> {
+  let summary = "Rewrite model-level ops into kernel-level ops";
+  let description = [{
+    Every op with the ModelLevel trait becomes kernel-level ops, following
+    DESIGN 1.2-1.3 to the letter:
+
+    - `mtgr.mlp`: `mtgr.linear`, with `mtgr.silu` between layers;
+    - `mtgr.profile_tokens`: one `mtgr.linear` per feature, then `mtgr.stack`;
+    - `mtgr.sequence_tokens` / `mtgr.candidate_tokens`: `mtgr.concat` of the
+      features (context rows repeated per candidate by `mtgr.broadcast_rows`),
+      then the MLP;
+    - `mtgr.hstu_layer`: `mtgr.group_layer_norm`, the uvqk `mtgr.linear` and
+      `mtgr.silu`, `mtgr.column_slice` into U, V, Q, K, `mtgr.build_mask`,
+      `mtgr.hstu_attention`, the gate (`mtgr.mul`) and GLN_2 in the layer's
+      norm order, `mtgr.dropout` (when the rate is non-zero), the output
+      `mtgr.linear` and the residual `mtgr.add`;
+    - `mtgr.task_head`: its MLP.
+
+    Before:
+    ```mlir
+    %y = mtgr.mlp %x weights(%w0, %w1) biases(%b0, %b1) : (...) -> !mtgr.jagged<8xf32>
+    ```
+    After:
+    ```mlir
+    %h = mtgr.linear %x, %w0, %b0 : ... -> !mtgr.jagged<16xf32>
+    %a = mtgr.silu %h : !mtgr.jagged<16xf32>
+    %y = mtgr.linear %a, %w1, %b1 : ... -> !mtgr.jagged<8xf32>
+    ```
+    The pass fails if a model-level op is left.
+  }];
+}
+
+#endif // MTGR_PASSES_TD

@@ -1,0 +1,24 @@
+# lit configuration for mtgr: FileCheck tests over .mlir and .yaml inputs, and
+# the GoogleTest binary under unit/.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "MTGR"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".yaml", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.mtgr_obj_root, "test")
+# Inputs/ holds files that tests read, not tests.
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+
+config.substitutions.append(("%mtgr_src", config.mtgr_src_root))
+config.substitutions.append(("%mtgr_obj", config.mtgr_obj_root))
+config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
+
+llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.mtgr_tools_dir, append_path=True)
+llvm_config.add_tool_substitutions(["mtgr-opt", "mtgr-compile"], [config.mtgr_tools_dir])

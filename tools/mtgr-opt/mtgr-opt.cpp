@@ -1,0 +1,89 @@
+//===- mtgr-opt.cpp - mlir-opt for mtgr ------------------------------------===//
+//
+// MlirOptMain with the mtgr dialect, its passes, and the upstream dialects
+// later stages use. A model description (.yaml / .yml) is accepted directly:
+// it is imported to mtgr IR first (locations point into the YAML), then
+// treated like any .mlir input.
+//
+//===----------------------------------------------------------------------===//
+#include "dialect/MTGRDialect.h"
+#include "frontend/MLIRGen.h"
+#include "frontend/ModelDesc.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+
+/// Imports a model description and returns it printed as MLIR with its
+/// locations, so the YAML positions survive into MlirOptMain's parse.
+static std::unique_ptr<llvm::MemoryBuffer> importModel(llvm::StringRef path,
+                                                       DialectRegistry &registry) {
+  std::optional<::mtgr::ModelDesc> desc = ::mtgr::loadModelDesc(path, llvm::errs());
+  if (!desc)
+    return nullptr;
+  MLIRContext context(registry);
+  OwningOpRef<ModuleOp> module = ::mtgr::buildModule(context, *desc);
+  if (!module)
+    return nullptr;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module->print(os, OpPrintingFlags().enableDebugInfo(/*enable=*/true,
+                                                      /*prettyForm=*/false));
+  // Op locations point into the YAML; the buffer's own name marks it generated.
+  return llvm::MemoryBuffer::getMemBufferCopy(text, ("<imported " + path + ">").str());
+}
+
+int main(int argc, char **argv) {
+  DialectRegistry registry;
+  registry.insert<mlir::mtgr::MTGRDialect, func::FuncDialect, arith::ArithDialect,
+                  tensor::TensorDialect, linalg::LinalgDialect, scf::SCFDialect,
+                  memref::MemRefDialect, vector::VectorDialect>();
+  mlir::mtgr::registerMTGRPasses();
+  registerTransformsPasses();
+
+  auto [inputFile, outputFile] = registerAndParseCLIOptions(
+      argc, argv,
+      "mtgr optimizer driver\n\n"
+      "Reads mtgr IR (.mlir) or a model description (.yaml, .yml), runs the\n"
+      "given passes and prints the result. Examples:\n"
+      "  mtgr-opt examples/models/tiny.yaml\n"
+      "  mtgr-opt examples/models/tiny.yaml --mtgr-decompose-layers\n"
+      "  mtgr-opt model.mlir --mtgr-decompose-layers --cse\n",
+      registry);
+  MlirOptMainConfig config = MlirOptMainConfig::createFromCLOptions();
+
+  std::unique_ptr<llvm::MemoryBuffer> input;
+  if (::mtgr::isModelDescPath(inputFile)) {
+    input = importModel(inputFile, registry);
+  } else {
+    std::string error;
+    input = openInputFile(inputFile, &error);
+    if (!input)
+      llvm::errs() << error << "\n";
+  }
+  if (!input)
+    return 1;
+  std::string error;
+  auto output = openOutputFile(outputFile, &error);
+  if (!output) {
+    llvm::errs() << error << "\n";
+    return 1;
+  }
+  if (failed(MlirOptMain(output->os(), std::move(input), registry, config)))
+    return 1;
+  output->keep();
+  return 0;
+}
