@@ -156,15 +156,17 @@ LogicalResult ParamOp::verifySymbolUses(SymbolTableCollection &symbols) {
 }
 
 LogicalResult TableOp::verify() {
-  if (getRows() <= 0)
-    return emitOpError() << "rows must be positive, got " << getRows();
-  if (getDim() <= 0)
-    return emitOpError() << "dim must be positive, got " << getDim();
+  // I64Attr getters return uint64_t; read the signed value.
+  int64_t rows = getRowsAttr().getInt(), dim = getDimAttr().getInt();
+  if (rows <= 0)
+    return emitOpError() << "rows must be positive, got " << rows;
+  if (dim <= 0)
+    return emitOpError() << "dim must be positive, got " << dim;
   bool dynamic = getKind() == TableKind::dynamic;
   if (!dynamic && (getAdmissionThreshold() || getEviction()))
     return emitOpError()
            << "admission_threshold and eviction apply to dynamic tables only";
-  if (getAdmissionThreshold() && *getAdmissionThreshold() < 0)
+  if (getAdmissionThresholdAttr() && getAdmissionThresholdAttr().getInt() < 0)
     return emitOpError() << "admission_threshold must be >= 0";
   return success();
 }
@@ -281,8 +283,7 @@ LogicalResult ColumnSliceOp::verify() {
       failed(verifyVectorRows(*this, out, "result")))
     return failure();
   int64_t width = rowWidth(in);
-  auto offset = static_cast<int64_t>(getOffset());
-  auto size = static_cast<int64_t>(getSize());
+  int64_t offset = getOffsetAttr().getInt(), size = getSizeAttr().getInt();
   if (offset < 0 || size <= 0 || offset + size > width)
     return emitOpError() << "columns [" << offset << ", " << offset + size
                          << ") are not inside a row of width " << width;
@@ -342,7 +343,7 @@ LogicalResult GroupLayerNormOp::verify() {
 }
 
 LogicalResult HstuAttentionOp::verify() {
-  int64_t heads = getHeads();
+  int64_t heads = getHeadsAttr().getInt();
   if (heads <= 0)
     return emitOpError() << "heads must be positive, got " << heads;
   for (Value v : {getQ(), getK(), getV(), getResult()})
@@ -433,7 +434,8 @@ LogicalResult CandidateTokensOp::verify() {
 }
 
 LogicalResult HstuLayerOp::verify() {
-  int64_t h = getHeads(), dqk = getDqk(), dv = getDv();
+  int64_t h = getHeadsAttr().getInt(), dqk = getDqkAttr().getInt(),
+          dv = getDvAttr().getInt();
   if (h <= 0 || dqk <= 0 || dv <= 0)
     return emitOpError() << "heads, dqk and dv must be positive";
   if (getInput().getType() != getResult().getType())
