@@ -212,11 +212,13 @@ static LogicalResult verifyValuesType(Operation *op, JaggedType jagged,
 }
 
 LogicalResult JaggedFromPartsOp::verify() {
-  return verifyValuesType(*this, getResult().getType(), getValues().getType());
+  return verifyValuesType(*this, cast<JaggedType>(getResult().getType()),
+                          getValues().getType());
 }
 
 LogicalResult JaggedValuesOp::verify() {
-  return verifyValuesType(*this, getInput().getType(), getResult().getType());
+  return verifyValuesType(*this, cast<JaggedType>(getInput().getType()),
+                          getResult().getType());
 }
 
 //===----------------------------------------------------------------------===//

@@ -25,6 +25,9 @@ def MTGR_ModelLevel : NativeOpTrait<"ModelLevel"> {
 // Type constraints
 //===----------------------------------------------------------------------===//
 
+// A plain constraint (not the TypeDef itself) so that assembly formats print
+// the full `!mtgr.jagged<...>` rather than the stripped `<...>`.
+def MTGR_AnyJagged : Type<MTGR_JaggedType.predicate, "jagged tensor">;
 def MTGR_JaggedF32 : Type<And<[MTGR_JaggedType.predicate,
     CPred<"::llvm::cast<::mlir::mtgr::JaggedType>($_self).getElementType().isF32()">]>,
     "jagged f32 tensor">;
@@ -64,7 +67,7 @@ def MTGR_ParameterOp : MTGR_Op<"parameter", [Symbol, HasParent<"::mlir::ModuleOp
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<AnyStaticShapeTensor>:$type,
-                       MTGR_InitAttr:$init,
+                       EnumProp<MTGR_Init>:$init,
                        OptionalAttr<F64Attr>:$std,
                        UnitAttr:$no_decay);
   let assemblyFormat = "$sym_name `:` $type `init` `(` $init `)` attr-dict";
@@ -98,7 +101,7 @@ def MTGR_TableOp : MTGR_Op<"table", [Symbol, HasParent<"::mlir::ModuleOp">]> {
     mtgr.table @query dynamic rows(100000) dim(8) {admission_threshold = 2 : i64, eviction = #mtgr.eviction<lfu>}
     ```
   }];
-  let arguments = (ins SymbolNameAttr:$sym_name, MTGR_TableKindAttr:$kind,
+  let arguments = (ins SymbolNameAttr:$sym_name, EnumProp<MTGR_TableKind>:$kind,
                        I64Attr:$rows, I64Attr:$dim,
                        OptionalAttr<I64Attr>:$admission_threshold,
                        OptionalAttr<MTGR_EvictionAttr>:$eviction);
@@ -136,7 +139,7 @@ def MTGR_JaggedFromPartsOp : MTGR_Op<"jagged_from_parts", [Pure]> {
     ```
   }];
   let arguments = (ins AnyRankedTensor:$values, 1DTensorOf<[Index]>:$offsets);
-  let results = (outs MTGR_JaggedType:$result);
+  let results = (outs MTGR_AnyJagged:$result);
   let assemblyFormat = "$values `,` $offsets attr-dict `:` type($values) `,` type($offsets) `->` type($result)";
   let hasVerifier = 1;
 }
@@ -148,7 +151,7 @@ def MTGR_JaggedValuesOp : MTGR_Op<"jagged_values", [Pure]> {
     %v = mtgr.jagged_values %j : !mtgr.jagged<16xf32> -> tensor<?x16xf32>
     ```
   }];
-  let arguments = (ins MTGR_JaggedType:$input);
+  let arguments = (ins MTGR_AnyJagged:$input);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
@@ -161,7 +164,7 @@ def MTGR_JaggedOffsetsOp : MTGR_Op<"jagged_offsets", [Pure]> {
     %o = mtgr.jagged_offsets %j : !mtgr.jagged<16xf32> -> tensor<?xindex>
     ```
   }];
-  let arguments = (ins MTGR_JaggedType:$input);
+  let arguments = (ins MTGR_AnyJagged:$input);
   let results = (outs 1DTensorOf<[Index]>:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
@@ -310,7 +313,7 @@ def MTGR_BroadcastRowsOp : MTGR_Op<"broadcast_rows", [Pure]> {
     %b = mtgr.broadcast_rows %ctx, %like : tensor<?x16xf32>, !mtgr.jagged<i64> -> !mtgr.jagged<16xf32>
     ```
   }];
-  let arguments = (ins MTGR_SampleRowsF32:$input, MTGR_JaggedType:$like);
+  let arguments = (ins MTGR_SampleRowsF32:$input, MTGR_AnyJagged:$like);
   let results = (outs MTGR_JaggedF32:$result);
   let assemblyFormat = "$input `,` $like attr-dict `:` type($input) `,` type($like) `->` type($result)";
   let hasVerifier = 1;
@@ -353,7 +356,7 @@ def MTGR_ExtractGroupOp : MTGR_Op<"extract_group", [Pure, AllTypesMatch<["input"
     %c = mtgr.extract_group candidate %x, %layout : !mtgr.jagged<32xf32>
     ```
   }];
-  let arguments = (ins MTGR_TokenGroupAttr:$group, MTGR_JaggedF32:$input,
+  let arguments = (ins EnumProp<MTGR_TokenGroup>:$group, MTGR_JaggedF32:$input,
                        MTGR_LayoutType:$layout);
   let results = (outs MTGR_JaggedF32:$result);
   let assemblyFormat = "$group $input `,` $layout attr-dict `:` type($input)";
@@ -370,7 +373,7 @@ def MTGR_BuildMaskOp : MTGR_Op<"build_mask", [Pure]> {
     %m = mtgr.build_mask dynamic %layout : !mtgr.jagged<3x2xi32>
     ```
   }];
-  let arguments = (ins MTGR_MaskKindAttr:$kind, MTGR_LayoutType:$layout);
+  let arguments = (ins EnumProp<MTGR_MaskKind>:$kind, MTGR_LayoutType:$layout);
   let results = (outs MTGR_Intervals:$result);
   let assemblyFormat = "$kind $layout attr-dict `:` type($result)";
   let hasVerifier = 1;

@@ -383,10 +383,15 @@ bool Parser::parseFeatureList(const YNode *list, StringRef where,
 bool Parser::parseFeatures(const Fields &root) {
   Fields f, cand;
   if (!readFields(root.get("features"), "features",
-                  {"user", "sequence", "realtime", "candidate"},
-                  {"user", "sequence", "candidate"}, f))
+                  {"user", "sequence", "realtime", "candidate"}, {}, f))
     return false;
-  if (!parseFeatureList(f.get("user"), "features.user", m.user) ||
+  auto require = [&](StringRef key) {
+    if (!f.get(key))
+      return error(f.node, Twine("missing required key '") + key + "' in features");
+    return true;
+  };
+  if (!require("user") || !parseFeatureList(f.get("user"), "features.user", m.user) ||
+      !require("sequence") ||
       !parseFeatureList(f.get("sequence"), "features.sequence", m.sequence))
     return false;
   // R events have S's schema unless the description gives R its own.
@@ -396,7 +401,8 @@ bool Parser::parseFeatures(const Fields &root) {
   } else {
     m.realtime = m.sequence;
   }
-  if (!readFields(f.get("candidate"), "features.candidate", {"item", "cross"},
+  if (!require("candidate") ||
+      !readFields(f.get("candidate"), "features.candidate", {"item", "cross"},
                   {"item"}, cand) ||
       !parseFeatureList(cand.get("item"), "features.candidate.item",
                         m.candidateItem))
@@ -592,9 +598,20 @@ std::optional<ModelDesc> Parser::parse() {
                   {"name", "layers", "d_model", "heads", "dqk", "dv", "alpha", "n_norm",
                    "norm_order", "mask", "dropout", "rab", "tables", "features",
                    "tokenizer", "tasks", "training"},
-                  {"name", "layers", "d_model", "features", "tasks"}, root) ||
-      !parseStack(root) || !parseTables(root) || !parseFeatures(root) ||
-      !parseTokenizer(root) || !parseTasks(root) || !parseTraining(root))
+                  {}, root))
+    return std::nullopt;
+  // Sections are checked in dependency order; a required key is reported
+  // missing only once everything before it is valid, so that the first error
+  // is the one nearest the top of the file.
+  auto require = [&](StringRef key) {
+    if (!root.get(key))
+      return error(&doc, Twine("missing required key '") + key + "' in model");
+    return true;
+  };
+  if (!parseStack(root) || !require("name") || !require("layers") ||
+      !require("d_model") || !parseTables(root) || !require("features") ||
+      !parseFeatures(root) || !parseTokenizer(root) || !require("tasks") ||
+      !parseTasks(root) || !parseTraining(root))
     return std::nullopt;
   return std::move(m);
 }

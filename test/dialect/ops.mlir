@@ -71,7 +71,7 @@ func.func @kernel_ops(%ids: !mtgr.jagged<i64>, %uid: tensor<?xi64>, %dense: !mtg
   %dr = mtgr.dropout %r {rate = 0.1 : f64, stream = 3 : i64} : !mtgr.jagged<32xf32>
   // CHECK: mtgr.group_layer_norm %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : !mtgr.jagged<32xf32>, tensor<4x32xf32>, tensor<4x32xf32>
   %n = mtgr.group_layer_norm %dr, %layout, %g, %g : !mtgr.jagged<32xf32>, tensor<4x32xf32>, tensor<4x32xf32>
-  // CHECK: mtgr.group_layer_norm {{.*}} {eps = 1.000000e-06 : f64}
+  // CHECK: mtgr.group_layer_norm {{.*}} {eps = 9.9999999999999995E-7 : f64}
   %n2 = mtgr.group_layer_norm %n, %layout, %g, %g {eps = 1.0e-6 : f64} : !mtgr.jagged<32xf32>, tensor<4x32xf32>, tensor<4x32xf32>
   // CHECK: mtgr.build_mask dynamic %{{.*}} : !mtgr.jagged<3x2xi32>
   %mask = mtgr.build_mask dynamic %layout : !mtgr.jagged<3x2xi32>
