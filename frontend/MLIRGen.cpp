@@ -16,8 +16,6 @@
 
 using namespace mlir;
 using namespace mlir::mtgr;
-using ::mtgr::FeatureDesc;
-using ::mtgr::ModelDesc;
 
 namespace {
 class Generator {
@@ -36,10 +34,10 @@ private:
   SmallVector<std::string> argNames;
   SmallVector<Location> argLocs;
 
-  Location loc(::mtgr::SrcLoc l) {
+  Location loc(mlir::mtgr::SrcLoc l) {
     return FileLineColLoc::get(&ctx, m.path, l.line, l.col);
   }
-  Location named(const Twine &name, ::mtgr::SrcLoc l) {
+  Location named(const Twine &name, mlir::mtgr::SrcLoc l) {
     return NameLoc::get(StringAttr::get(&ctx, name), loc(l));
   }
   Type f32() { return Float32Type::get(&ctx); }
@@ -88,7 +86,7 @@ private:
 
 void Generator::declareParameters(ModuleOp module) {
   b.setInsertionPointToEnd(module.getBody());
-  for (const ::mtgr::TableDesc &t : m.tables) {
+  for (const mlir::mtgr::TableDesc &t : m.tables) {
     auto table = TableOp::create(
         b, named("tables." + t.name, t.loc), t.name,
         *symbolizeTableKind(t.kind), static_cast<uint64_t>(t.rows),
@@ -98,7 +96,7 @@ void Generator::declareParameters(ModuleOp module) {
       table.setEvictionAttr(EvictionAttr::get(&ctx, *symbolizeEviction(t.eviction)));
     }
   }
-  for (const ::mtgr::ParamSpec &p : ::mtgr::collectParameters(m)) {
+  for (const mlir::mtgr::ParamSpec &p : mlir::mtgr::collectParameters(m)) {
     auto type = RankedTensorType::get(p.shape, f32());
     paramTypes[p.name] = type;
     auto op = ParameterOp::create(b, NameLoc::get(b.getStringAttr(p.name)), p.name,
@@ -152,7 +150,7 @@ Value Generator::concatRows(Location l, ArrayRef<Value> rows) {
 
 func::FuncOp Generator::buildForward(ModuleOp module) {
   Type times = jagged({}, IntegerType::get(&ctx, 64));
-  ::mtgr::SrcLoc none;
+  mlir::mtgr::SrcLoc none;
   auto userArgs = addInputs("user", m.user, /*perSampleRows=*/true);
   auto seqArgs = addInputs("sequence", m.sequence, false);
   unsigned seqTime = addInput("sequence.time", times, loc(none));
@@ -259,7 +257,7 @@ func::FuncOp Generator::buildForward(ModuleOp module) {
   }
 
   SmallVector<Value> logits;
-  for (const ::mtgr::TaskDesc &t : m.tasks) {
+  for (const mlir::mtgr::TaskDesc &t : m.tasks) {
     SmallVector<Value> hw, hb;
     std::string prefix = "heads." + t.name;
     Location l = named(prefix, t.loc);
@@ -294,7 +292,7 @@ void Generator::buildLoss(ModuleOp module, func::FuncOp forward) {
 
 OwningOpRef<ModuleOp> Generator::run() {
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc({1, 1}), StringRef(m.name));
-  const ::mtgr::TrainingDesc &t = m.training;
+  const mlir::mtgr::TrainingDesc &t = m.training;
   (*module)->setAttr("mtgr.training",
                      b.getDictionaryAttr({
                          b.getNamedAttr("optimizer", b.getStringAttr(t.optimizer)),
@@ -320,11 +318,11 @@ OwningOpRef<ModuleOp> Generator::run() {
 }
 } // namespace
 
-OwningOpRef<ModuleOp> (::mtgr::buildModule)(MLIRContext &context, const ModelDesc &model) {
+OwningOpRef<ModuleOp> mlir::mtgr::buildModule(MLIRContext &context, const ModelDesc &model) {
   context.loadDialect<MTGRDialect, func::FuncDialect>();
   return Generator(context, model).run();
 }
 
-void (::mtgr::registerFrontendDialects)(DialectRegistry &registry) {
+void mlir::mtgr::registerFrontendDialects(DialectRegistry &registry) {
   registry.insert<MTGRDialect, func::FuncDialect>();
 }

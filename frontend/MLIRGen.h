@@ -7,7 +7,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
-namespace mtgr {
+namespace mlir::mtgr {
 /// Builds a verified module: mtgr.table and mtgr.parameter declarations,
 /// `func.func @forward` (batch inputs -> one logit per candidate per task)
 /// and `func.func @loss` (logits, labels -> the loss of DESIGN 1.6).
@@ -17,6 +17,6 @@ mlir::OwningOpRef<mlir::ModuleOp> buildModule(mlir::MLIRContext &context,
 
 /// Registers the dialects the generated IR uses.
 void registerFrontendDialects(mlir::DialectRegistry &registry);
-} // namespace mtgr
+} // namespace mlir::mtgr
 
 #endif // MTGR_FRONTEND_MLIRGEN_H

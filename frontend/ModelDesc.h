@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace mtgr {
+namespace mlir::mtgr {
 
 /// Where a piece of the description came from (1-based; 0 = unknown).
 struct SrcLoc {
@@ -106,6 +106,6 @@ std::optional<ModelDesc> loadModelDesc(llvm::StringRef path,
 /// True if `path` names a model description (by extension: .yaml or .yml).
 bool isModelDescPath(llvm::StringRef path);
 
-} // namespace mtgr
+} // namespace mlir::mtgr
 
 #endif // MTGR_FRONTEND_MODELDESC_H

@@ -17,7 +17,7 @@
 
 #include <cmath>
 
-using namespace mtgr;
+using namespace mlir::mtgr;
 using llvm::SMLoc;
 using llvm::StringRef;
 using llvm::Twine;
@@ -94,6 +94,8 @@ private:
   bool error(const YNode *n, const Twine &msg) { return error(n->loc, msg); }
 
   SrcLoc srcLoc(const YNode *n) {
+    if (!n)
+      return {};
     auto [line, col] = sm.getLineAndColumn(n->loc);
     return {line, col};
   }
@@ -638,12 +640,12 @@ int64_t ModelDesc::contextWidth() const {
   return totalWidth(user) + totalWidth(sequence) + totalWidth(realtime);
 }
 
-std::optional<ModelDesc> mtgr::parseModelDesc(StringRef text, StringRef path,
+std::optional<ModelDesc> mlir::mtgr::parseModelDesc(StringRef text, StringRef path,
                                               llvm::raw_ostream &diag) {
   return Parser(text, path, diag).parse();
 }
 
-std::optional<ModelDesc> mtgr::loadModelDesc(StringRef path, llvm::raw_ostream &diag) {
+std::optional<ModelDesc> mlir::mtgr::loadModelDesc(StringRef path, llvm::raw_ostream &diag) {
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/true);
   if (!buffer) {
     diag << path << ": error: cannot read model description: "
@@ -653,6 +655,6 @@ std::optional<ModelDesc> mtgr::loadModelDesc(StringRef path, llvm::raw_ostream &
   return parseModelDesc((*buffer)->getBuffer(), path, diag);
 }
 
-bool mtgr::isModelDescPath(StringRef path) {
+bool mlir::mtgr::isModelDescPath(StringRef path) {
   return path.ends_with(".yaml") || path.ends_with(".yml");
 }

@@ -51,7 +51,7 @@ std::string withCommas(int64_t n) {
   return s;
 }
 
-std::string featureList(const std::vector<::mtgr::FeatureDesc> &features) {
+std::string featureList(const std::vector<mlir::mtgr::FeatureDesc> &features) {
   std::string s;
   for (const auto &f : features)
     s += (s.empty() ? "" : ", ") + f.name +
@@ -70,7 +70,7 @@ size_t countOps(ModuleOp module, bool modelLevel) {
   return n;
 }
 
-void printSummary(const ::mtgr::ModelDesc &m, size_t modelOps, size_t kernelOps) {
+void printSummary(const mlir::mtgr::ModelDesc &m, size_t modelOps, size_t kernelOps) {
   llvm::outs() << "model " << m.name << " (" << m.path << ")\n";
   if (m.layers > 0)
     llvm::outs() << "  HSTU: layers " << m.layers << ", d_model " << m.dModel << ", heads "
@@ -88,12 +88,12 @@ void printSummary(const ::mtgr::ModelDesc &m, size_t modelOps, size_t kernelOps)
                << featureList(m.realtime) << "} | C {" << featureList(m.candidateItem)
                << (m.candidateCross.empty() ? "" : " + cross " + featureList(m.candidateCross))
                << "}\n";
-  ::mtgr::ParamCount pc = ::mtgr::countParameters(m);
+  mlir::mtgr::ParamCount pc = mlir::mtgr::countParameters(m);
   llvm::outs() << "  parameters: " << withCommas(pc.total()) << " (dense "
                << withCommas(pc.dense) << ", embedding " << withCommas(pc.embedding) << " in "
                << m.tables.size() << " tables)\n";
-  ::mtgr::SampleShape shape{seqLen, rtLen, candidates, {}, {}, std::nullopt};
-  std::optional<::mtgr::FlopCount> f = ::mtgr::countForwardFlops(m, shape);
+  mlir::mtgr::SampleShape shape{seqLen, rtLen, candidates, {}, {}, std::nullopt};
+  std::optional<mlir::mtgr::FlopCount> f = mlir::mtgr::countForwardFlops(m, shape);
   llvm::outs() << "  forward FLOPs per user sample (nS=" << seqLen << ", nR=" << rtLen
                << ", K=" << candidates << "): ";
   if (f)
@@ -122,19 +122,19 @@ int main(int argc, char **argv) {
     llvm::errs() << "mtgr-compile: error: --seq-len, --rt-len and --candidates must be >= 0\n";
     return 1;
   }
-  if (!::mtgr::isModelDescPath(inputFile)) {
+  if (!mlir::mtgr::isModelDescPath(inputFile)) {
     llvm::errs() << "mtgr-compile: error: " << inputFile
                  << ": expected a model description (.yaml or .yml)\n";
     return 1;
   }
-  std::optional<::mtgr::ModelDesc> desc = ::mtgr::loadModelDesc(inputFile, llvm::errs());
+  std::optional<mlir::mtgr::ModelDesc> desc = mlir::mtgr::loadModelDesc(inputFile, llvm::errs());
   if (!desc)
     return 1;
 
   DialectRegistry registry;
-  ::mtgr::registerFrontendDialects(registry);
+  mlir::mtgr::registerFrontendDialects(registry);
   MLIRContext context(registry);
-  OwningOpRef<ModuleOp> module = ::mtgr::buildModule(context, *desc);
+  OwningOpRef<ModuleOp> module = mlir::mtgr::buildModule(context, *desc);
   if (!module)
     return 1;
   size_t modelOps = countOps(*module, true);

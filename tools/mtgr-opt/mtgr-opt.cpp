@@ -31,11 +31,11 @@ using namespace mlir;
 /// locations, so the YAML positions survive into MlirOptMain's parse.
 static std::unique_ptr<llvm::MemoryBuffer> importModel(llvm::StringRef path,
                                                        DialectRegistry &registry) {
-  std::optional<::mtgr::ModelDesc> desc = ::mtgr::loadModelDesc(path, llvm::errs());
+  std::optional<mlir::mtgr::ModelDesc> desc = mlir::mtgr::loadModelDesc(path, llvm::errs());
   if (!desc)
     return nullptr;
   MLIRContext context(registry);
-  OwningOpRef<ModuleOp> module = ::mtgr::buildModule(context, *desc);
+  OwningOpRef<ModuleOp> module = mlir::mtgr::buildModule(context, *desc);
   if (!module)
     return nullptr;
   std::string text;
@@ -66,7 +66,7 @@ int main(int argc, char **argv) {
   MlirOptMainConfig config = MlirOptMainConfig::createFromCLOptions();
 
   std::unique_ptr<llvm::MemoryBuffer> input;
-  if (::mtgr::isModelDescPath(inputFile)) {
+  if (mlir::mtgr::isModelDescPath(inputFile)) {
     input = importModel(inputFile, registry);
   } else {
     std::string error;

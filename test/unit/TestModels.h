@@ -1,0 +1,71 @@
+//===- TestModels.h - model descriptions for unit tests ---------*- C++ -*-===//
+#ifndef MTGR_TEST_UNIT_TESTMODELS_H
+#define MTGR_TEST_UNIT_TESTMODELS_H
+
+#include "frontend/ModelDesc.h"
+
+#include <random>
+#include <string>
+
+namespace mlir::mtgr::test {
+
+inline std::string examplePath(const std::string &name) {
+  return std::string(MTGR_SOURCE_DIR) + "/examples/models/" + name;
+}
+
+/// A random but valid model description: sizes, masks, n_norm modes, norm
+/// orders, rab, explicit dqk/dv, DLRM-style context and R's own MLP all vary.
+inline std::string randomModelYaml(std::mt19937 &rng) {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  const char *masks[] = {"dynamic", "causal", "causal_targets", "contextual", "intervals"};
+  int heads = pick(1, 3);
+  bool explicitHeadDims = pick(0, 1);
+  int dModel = explicitHeadDims ? pick(3, 20) : heads * pick(1, 6);
+  int layers = pick(0, 3);
+  std::string y = "name: random\nlayers: " + std::to_string(layers) +
+                  "\nd_model: " + std::to_string(dModel) + "\nheads: " + std::to_string(heads) + "\n";
+  if (explicitHeadDims)
+    y += "dqk: " + std::to_string(pick(1, 7)) + "\ndv: " + std::to_string(pick(1, 7)) + "\n";
+  y += std::string("mask: ") + masks[pick(0, 4)] + "\n";
+  switch (pick(0, 2)) {
+  case 0: y += "n_norm: total\n"; break;
+  case 1: y += "n_norm: visible\n"; break;
+  default: y += "n_norm: " + std::to_string(pick(1, 500)) + "\n";
+  }
+  y += pick(0, 1) ? "norm_order: gate_then_norm\n" : "norm_order: norm_then_gate\n";
+  if (pick(0, 1))
+    y += "rab: {positions: " + std::to_string(pick(1, 64)) +
+         ", time_buckets: " + std::to_string(pick(1, 32)) + "}\n";
+  if (pick(0, 1))
+    y += "dropout: 0.1\n";
+  y += "tables:\n"
+       "  - {name: item, kind: fixed, rows: " + std::to_string(pick(1, 50)) +
+       ", dim: " + std::to_string(pick(1, 8)) + "}\n"
+       "  - {name: user, kind: hashed, rows: 17, dim: " + std::to_string(pick(1, 8)) + "}\n"
+       "  - {name: q, kind: dynamic, capacity: 100, dim: 3, eviction: lfu}\n";
+  y += "features:\n  user:\n    - {name: uid, table: user}\n";
+  if (pick(0, 1))
+    y += "    - {name: age, dense: " + std::to_string(pick(1, 3)) + "}\n";
+  y += "  sequence:\n    - {name: item, table: item}\n";
+  if (pick(0, 1))
+    y += "    - {name: q, table: q}\n";
+  bool ownRealtime = pick(0, 1);
+  if (ownRealtime)
+    y += "  realtime:\n    - {name: item, table: item}\n    - {name: w, dense: 2}\n";
+  y += "  candidate:\n    item:\n      - {name: item, table: item}\n";
+  if (pick(0, 1))
+    y += "    cross:\n      - {name: c, dense: " + std::to_string(pick(1, 4)) + "}\n";
+  y += "tokenizer:\n  sequence_mlp: [" + std::to_string(pick(1, 9)) + "]\n";
+  if (ownRealtime)
+    y += "  realtime_mlp: []\n";
+  y += "  candidate_mlp: [" + std::to_string(pick(1, 9)) + ", " + std::to_string(pick(1, 9)) + "]\n";
+  y += pick(0, 1) ? "  candidate_context: true\n" : "";
+  y += "tasks:\n  - {name: ctr, mlp: [" + std::to_string(pick(1, 5)) + "]}\n";
+  if (pick(0, 1))
+    y += "  - {name: ctcvr, weight: 0.5}\n";
+  return y;
+}
+
+} // namespace mlir::mtgr::test
+
+#endif
