@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what mtgr needs from Debian 12 (a quick no-op when it is there),
+# configures build/ with clang-22, Ninja and ccache, and builds everything.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+packages=(llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
+          libfmt-dev ninja-build ccache libgtest-dev cmake)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# ccache hits across clones of the repository (CI builds in a fresh clone).
+export CCACHE_BASEDIR="$root"
+if [ ! -f build/build.ninja ]; then
+  cmake -S . -B build -G Ninja \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+    -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+fi
+# Two jobs fit a 2-core, 24 GB machine (MLIR translation units take 1-2 GB).
+ninja -C build -j "${MTGR_JOBS:-2}"
