@@ -1,0 +1,46 @@
+//===- Params.h - named parameter tensors ------------------------*- C++ -*-===//
+#ifndef MTGR_RUNTIME_PARAMS_H
+#define MTGR_RUNTIME_PARAMS_H
+
+#include "frontend/ModelStats.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mlir::mtgr {
+
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+};
+
+/// A model's parameters by PyTorch-style name (DESIGN 1.7), in declaration order.
+class ParamStore {
+public:
+  /// Initialises every parameter of `specs` from `seed` (DESIGN 1.7): Xavier-
+  /// uniform weights, zero biases and betas, unit gammas, N(0, std^2)
+  /// embeddings. Each parameter draws from its own stream keyed by (seed,
+  /// name), so adding a parameter does not change the others.
+  static ParamStore initialize(const std::vector<ParamSpec> &specs, uint64_t seed);
+
+  const Tensor &get(const std::string &name) const { return tensors.at(name); }
+  Tensor &get(const std::string &name) { return tensors.at(name); }
+  bool has(const std::string &name) const { return tensors.count(name) != 0; }
+  const std::vector<std::string> &names() const { return order; }
+  void set(const std::string &name, Tensor t);
+
+private:
+  std::vector<std::string> order;
+  std::map<std::string, Tensor> tensors;
+};
+
+} // namespace mlir::mtgr
+
+#endif // MTGR_RUNTIME_PARAMS_H
