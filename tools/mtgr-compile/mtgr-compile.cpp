@@ -1,11 +1,12 @@
-//===- mtgr-compile.cpp - model description -> compiled stages ------------===//
+//===- mtgr-compile.cpp - model description -> artifact -------------------===//
 //
-// Today's stages: mtgr IR as imported (`--emit=mtgr`) and after
-// mtgr-decompose-layers (`--emit=kernel`). Code generation stages and the
-// .mtgr artifact come with the CPU backend. `--summary` prints what a
-// recommender engineer checks first: sizes, parameters, FLOPs per sample.
+// Compiles a model description into an artifact (.mtgr) for the CPU, or stops
+// at any stage (--emit): mtgr IR as imported, kernel-level IR, loops, LLVM
+// IR, an object file. `--summary` prints what a recommender engineer checks
+// first: sizes, parameters, FLOPs per sample.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/Compiler.h"
 #include "dialect/MTGRDialect.h"
 #include "frontend/MLIRGen.h"
 #include "frontend/ModelDesc.h"
@@ -18,22 +19,31 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 using namespace mlir;
 namespace cl = llvm::cl;
 
 namespace {
-enum class Emit { Mtgr, Kernel, None };
+using mlir::mtgr::Stage;
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.yaml>"), cl::Required);
-cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
-                                cl::value_desc("file"), cl::init("-"));
+cl::opt<std::string> outputFile("o", cl::desc("Output file (default: MODEL.mtgr for an artifact, "
+                                              "stdout for IR)"),
+                                cl::value_desc("file"));
+cl::opt<std::string> target("target", cl::desc("Target: cpu (this machine's x86-64 CPU)"),
+                            cl::init("cpu"));
+enum class Emit { Mtgr, Kernel, Loops, LLVM, Object, Artifact, None };
 cl::opt<Emit> emit(
-    "emit", cl::desc("Stage to write"), cl::init(Emit::Kernel),
+    "emit", cl::desc("Stage to write"), cl::init(Emit::Artifact),
     cl::values(clEnumValN(Emit::Mtgr, "mtgr", "model-level mtgr IR, as imported"),
-               clEnumValN(Emit::Kernel, "kernel",
-                          "kernel-level mtgr IR (after mtgr-decompose-layers)"),
+               clEnumValN(Emit::Kernel, "kernel", "kernel-level mtgr IR (after mtgr-decompose-layers)"),
+               clEnumValN(Emit::Loops, "loops", "loops on buffers (scf, memref, arith, math)"),
+               clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR"),
+               clEnumValN(Emit::Object, "object", "an x86-64 object file"),
+               clEnumValN(Emit::Artifact, "artifact", "the artifact (.mtgr), the default"),
                clEnumValN(Emit::None, "none", "nothing (with --summary)")));
 cl::opt<bool> summary("summary", cl::desc("Print a summary of the model to stdout"));
 cl::opt<int64_t> seqLen("seq-len", cl::desc("S events per sample for the FLOP count"),
@@ -115,11 +125,17 @@ int main(int argc, char **argv) {
       argc, argv,
       "mtgr-compile: compile an MTGR model description\n\n"
       "Examples:\n"
+      "  mtgr-compile examples/models/tiny.yaml --target=cpu -o tiny.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --summary --emit=none\n"
-      "  mtgr-compile examples/models/mtgr-small.yaml --emit=mtgr -o small.mlir\n"
+      "  mtgr-compile examples/models/mtgr-small.yaml --emit=loops -o small.loops.mlir\n"
       "  mtgr-compile examples/models/mtgr-small.yaml --summary --seq-len=500 --rt-len=50\n");
   if (seqLen < 0 || rtLen < 0 || candidates < 0) {
     llvm::errs() << "mtgr-compile: error: --seq-len, --rt-len and --candidates must be >= 0\n";
+    return 1;
+  }
+  if (target != "cpu") {
+    llvm::errs() << "mtgr-compile: error: unknown --target=" << target
+                 << " (supported: cpu; the GPU backend is not built yet)\n";
     return 1;
   }
   if (!mlir::mtgr::isModelDescPath(inputFile)) {
@@ -127,43 +143,68 @@ int main(int argc, char **argv) {
                  << ": expected a model description (.yaml or .yml)\n";
     return 1;
   }
-  std::optional<mlir::mtgr::ModelDesc> desc = mlir::mtgr::loadModelDesc(inputFile, llvm::errs());
+  auto buffer = llvm::MemoryBuffer::getFile(inputFile, /*IsText=*/true);
+  if (!buffer) {
+    llvm::errs() << inputFile << ": error: cannot read model description: "
+                 << buffer.getError().message() << "\n";
+    return 1;
+  }
+  llvm::StringRef text = (*buffer)->getBuffer();
+  std::optional<mlir::mtgr::ModelDesc> desc =
+      mlir::mtgr::parseModelDesc(text, inputFile, llvm::errs());
   if (!desc)
     return 1;
 
-  DialectRegistry registry;
-  mlir::mtgr::registerFrontendDialects(registry);
-  MLIRContext context(registry);
-  OwningOpRef<ModuleOp> module = mlir::mtgr::buildModule(context, *desc);
-  if (!module)
-    return 1;
-  size_t modelOps = countOps(*module, true);
-  std::string imported;
-  if (emit == Emit::Mtgr) {
-    llvm::raw_string_ostream os(imported);
-    module->print(os);
+  if (summary) {
+    DialectRegistry registry;
+    mlir::mtgr::registerFrontendDialects(registry);
+    MLIRContext context(registry);
+    OwningOpRef<ModuleOp> module = mlir::mtgr::buildModule(context, *desc);
+    if (!module)
+      return 1;
+    size_t modelOps = countOps(*module, true);
+    PassManager pm(&context);
+    pm.addPass(mlir::mtgr::createMTGRDecomposeLayersPass());
+    if (failed(pm.run(*module)))
+      return 1;
+    printSummary(*desc, modelOps, countOps(*module, false));
   }
-
-  PassManager pm(&context);
-  pm.addPass(mlir::mtgr::createMTGRDecomposeLayersPass());
-  if (failed(pm.run(*module)))
-    return 1;
-  size_t kernelOps = countOps(*module, false);
-
-  if (summary)
-    printSummary(*desc, modelOps, kernelOps);
   if (emit == Emit::None)
     return 0;
+
+  Stage stage = emit == Emit::Mtgr     ? Stage::Mtgr
+                : emit == Emit::Kernel ? Stage::Kernel
+                : emit == Emit::Loops  ? Stage::Loops
+                : emit == Emit::LLVM   ? Stage::LLVMIR
+                : emit == Emit::Object ? Stage::Object
+                                       : Stage::Artifact;
+  auto out = mlir::mtgr::compileModel(*desc, text, stage, mlir::mtgr::HostTarget::native(),
+                                      llvm::errs());
+  if (!out) {
+    llvm::errs() << "mtgr-compile: error: " << llvm::toString(out.takeError()) << "\n";
+    return 1;
+  }
+  std::string path = outputFile;
+  if (path.empty())
+    path = stage == Stage::Artifact ? llvm::sys::path::stem(inputFile).str() + ".mtgr"
+           : stage == Stage::Object ? llvm::sys::path::stem(inputFile).str() + ".o"
+                                    : "-";
+  if (stage == Stage::Artifact) {
+    if (auto e = out->artifact.write(path)) {
+      llvm::errs() << "mtgr-compile: error: " << llvm::toString(std::move(e)) << "\n";
+      return 1;
+    }
+    llvm::outs() << "wrote " << path << " (" << out->artifact.serialize().size() << " bytes, "
+                 << out->artifact.target.substr(0, out->artifact.target.find(';', 0)) << ")\n";
+    return 0;
+  }
   std::string error;
-  auto output = openOutputFile(outputFile, &error);
+  auto output = openOutputFile(path, &error);
   if (!output) {
     llvm::errs() << "mtgr-compile: error: " << error << "\n";
     return 1;
   }
-  if (emit == Emit::Mtgr)
-    output->os() << imported;
-  else
-    module->print(output->os());
+  output->os() << (stage == Stage::Object ? out->bytes : out->text);
   output->keep();
   return 0;
 }

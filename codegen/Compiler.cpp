@@ -1,0 +1,115 @@
+//===- Compiler.cpp - model description -> artifact -----------------------===//
+#include "codegen/Compiler.h"
+#include "codegen/LowerToLoops.h"
+#include "frontend/MLIRGen.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+llvm::Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+std::string print(Operation *op) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  op->print(os);
+  return s;
+}
+} // namespace
+
+llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
+                                                       llvm::StringRef modelText, Stage stop,
+                                                       const HostTarget &target,
+                                                       llvm::raw_ostream &diag) {
+  DialectRegistry registry;
+  registerFrontendDialects(registry);
+  MLIRContext context(registry);
+  context.disableMultithreading(); // the runtime owns the threads
+  // Compiler diagnostics (an internal error, never user input) go to `diag`.
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    diag << d.getLocation() << ": " << d << "\n";
+    return success();
+  });
+  CompileOutput out;
+  OwningOpRef<ModuleOp> module = buildModule(context, model);
+  if (!module)
+    return fail("the generated mtgr IR does not verify");
+  if (stop == Stage::Mtgr)
+    return out.text = print(*module), std::move(out);
+  PassManager pm(&context);
+  pm.addPass(createMTGRDecomposeLayersPass());
+  if (failed(pm.run(*module)))
+    return fail("mtgr-decompose-layers failed");
+  if (stop == Stage::Kernel)
+    return out.text = print(*module), std::move(out);
+  if (failed(lowerForwardToLoops(*module)) || failed(verify(*module)))
+    return fail("lowering to loops failed");
+  PassManager cleanup(&context);
+  cleanup.addPass(createCanonicalizerPass());
+  cleanup.addPass(createCSEPass());
+  if (failed(cleanup.run(*module)))
+    return fail("cleaning up the loops failed");
+  if (stop == Stage::Loops)
+    return out.text = print(*module), std::move(out);
+  // Keep the ABI: the LLVM conversion drops the function's attributes.
+  auto abiAttr = module->lookupSymbol("mtgr_forward")->getAttrOfType<ArrayAttr>("mtgr.abi");
+  std::vector<AbiArg> abi;
+  for (Attribute a : abiAttr) {
+    auto d = cast<DictionaryAttr>(a);
+    auto table = d.getAs<StringAttr>("table");
+    abi.push_back({d.getAs<StringAttr>("kind").str(), d.getAs<StringAttr>("name").str(),
+                   table ? table.str() : ""});
+  }
+  if (failed(lowerLoopsToLLVMDialect(*module)))
+    return fail("conversion to the LLVM dialect failed");
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = translateAndOptimize(*module, llvmContext, target);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  if (stop == Stage::LLVMIR) {
+    llvm::raw_string_ostream os(out.text);
+    (*llvmModule)->print(os, nullptr);
+    return std::move(out);
+  }
+  auto object = emitObject(**llvmModule, target);
+  if (!object)
+    return object.takeError();
+  if (stop == Stage::Object)
+    return out.bytes = std::move(*object), std::move(out);
+  auto so = linkSharedObject(*object);
+  if (!so)
+    return so.takeError();
+  Artifact &a = out.artifact;
+  a.compilerVersion = compilerVersion();
+  a.target = target.str();
+  a.modelText = modelText.str();
+  a.modelHash = hashModelText(modelText);
+  a.model = model;
+  a.hostCode = std::move(*so);
+  a.entryPoints.push_back({"forward", "mtgr_forward_packed", std::move(abi)});
+  return std::move(out);
+}
+
+llvm::Expected<Artifact> mlir::mtgr::compileArtifact(llvm::StringRef modelText,
+                                                     llvm::StringRef name) {
+  std::string diag;
+  llvm::raw_string_ostream os(diag);
+  auto model = parseModelDesc(modelText, name, os);
+  if (!model)
+    return fail(diag);
+  auto out = compileModel(*model, modelText, Stage::Artifact, HostTarget::native(), os);
+  if (!out)
+    return llvm::joinErrors(out.takeError(), fail(diag));
+  return std::move(out->artifact);
+}

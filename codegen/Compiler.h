@@ -1,0 +1,36 @@
+//===- Compiler.h - model description -> any stage -> artifact ---*- C++ -*-===//
+//
+// The whole compiler as one call, shared by mtgr-compile and the tests:
+//   description --frontend--> mtgr IR --decompose--> kernel IR --lower--> loops
+//   --convert--> LLVM dialect --translate, O3--> LLVM IR --codegen--> object
+//   --ld.lld--> shared object --> artifact
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_CODEGEN_COMPILER_H
+#define MTGR_CODEGEN_COMPILER_H
+
+#include "codegen/HostCodegen.h"
+#include "runtime/Artifact.h"
+
+namespace mlir::mtgr {
+
+enum class Stage { Mtgr, Kernel, Loops, LLVMIR, Object, Artifact };
+
+struct CompileOutput {
+  std::string text;  // IR of the last stage (mtgr, kernel, loops, llvm)
+  std::string bytes; // object file (Stage::Object)
+  Artifact artifact; // Stage::Artifact
+};
+
+/// Compiles the description `modelText` (already parsed into `model`) up to
+/// `stop`. Diagnostics go to `diag`; failures return an error.
+llvm::Expected<CompileOutput> compileModel(const ModelDesc &model, llvm::StringRef modelText,
+                                           Stage stop, const HostTarget &target,
+                                           llvm::raw_ostream &diag);
+
+/// Parses and compiles description text to an artifact for this machine.
+llvm::Expected<Artifact> compileArtifact(llvm::StringRef modelText, llvm::StringRef name);
+
+} // namespace mlir::mtgr
+
+#endif

@@ -1,0 +1,193 @@
+//===- HostCodegen.cpp - loops -> LLVM -> x86-64 shared object ------------===//
+//
+// The only translation unit that includes the heavy conversion headers.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/HostCodegen.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+llvm::Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>> makeTargetMachine(const HostTarget &t) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(llvm::Triple(t.triple), error);
+  if (!target)
+    return fail("no LLVM target for '" + t.triple + "': " + error);
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      llvm::Triple(t.triple), t.cpu, t.features, options, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!tm)
+    return fail("cannot create a target machine for " + t.str());
+  return std::move(tm);
+}
+} // namespace
+
+HostTarget HostTarget::native() {
+  HostTarget t;
+  t.triple = llvm::sys::getDefaultTargetTriple();
+  t.cpu = llvm::sys::getHostCPUName().str();
+  std::string features;
+  for (const auto &f : llvm::sys::getHostCPUFeatures())
+    if (f.second)
+      features += (features.empty() ? "+" : ",+") + f.first().str();
+  t.features = features;
+  return t;
+}
+
+LogicalResult mlir::mtgr::lowerLoopsToLLVMDialect(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  ctx->loadDialect<LLVM::LLVMDialect>();
+  auto fn = module.lookupSymbol<func::FuncOp>("mtgr_forward");
+  if (!fn)
+    return module.emitError("no @mtgr_forward to convert");
+  fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), UnitAttr::get(ctx));
+  unsigned numArgs = fn.getNumArguments();
+  Location loc = fn.getLoc(); // fn itself is replaced by the conversion
+
+  PassManager pm(ctx);
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  if (failed(pm.run(module)))
+    return failure();
+
+  // void mtgr_forward_packed(void **args): one descriptor pointer per argument.
+  auto ciface = module.lookupSymbol<LLVM::LLVMFuncOp>("_mlir_ciface_mtgr_forward");
+  if (!ciface)
+    return module.emitError("C interface of @mtgr_forward is missing");
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  auto packed = LLVM::LLVMFuncOp::create(
+      b, loc, "mtgr_forward_packed",
+      LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr}));
+  Block *body = packed.addEntryBlock(b);
+  b.setInsertionPointToStart(body);
+  SmallVector<Value> args;
+  for (unsigned i = 0; i < numArgs; ++i) {
+    Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, body->getArgument(0),
+                                     ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+    args.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
+  }
+  LLVM::CallOp::create(b, loc, ciface, args);
+  LLVM::ReturnOp::create(b, loc, ValueRange{});
+  return success();
+}
+
+llvm::Expected<std::unique_ptr<llvm::Module>>
+mlir::mtgr::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
+                                 const HostTarget &target) {
+  registerBuiltinDialectTranslation(*module.getContext());
+  registerLLVMDialectTranslation(*module.getContext());
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, context, "mtgr");
+  if (!llvmModule)
+    return fail("translation of the LLVM dialect to LLVM IR failed");
+  auto tm = makeTargetMachine(target);
+  if (!tm)
+    return tm.takeError();
+  llvmModule->setTargetTriple(llvm::Triple(target.triple));
+  llvmModule->setDataLayout((*tm)->createDataLayout());
+  // Only the packed entry point is called from outside.
+  for (llvm::Function &f : *llvmModule)
+    if (!f.isDeclaration() && f.getName() != "mtgr_forward_packed")
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(tm->get());
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(*llvmModule, mam);
+  return std::move(llvmModule);
+}
+
+llvm::Expected<std::string> mlir::mtgr::emitObject(llvm::Module &module,
+                                                   const HostTarget &target) {
+  auto tm = makeTargetMachine(target);
+  if (!tm)
+    return tm.takeError();
+  llvm::SmallString<0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager pm;
+  if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+    return fail("the target cannot emit object files");
+  pm.run(module);
+  return std::string(buffer.str());
+}
+
+llvm::Expected<std::string> mlir::mtgr::linkSharedObject(llvm::StringRef object) {
+  std::string lld;
+  for (const char *candidate : {"/usr/lib/llvm-22/bin/ld.lld", "ld.lld-22", "ld.lld"}) {
+    if (auto found = llvm::sys::findProgramByName(candidate)) {
+      lld = *found;
+      break;
+    }
+    if (llvm::sys::fs::can_execute(candidate)) {
+      lld = candidate;
+      break;
+    }
+  }
+  if (lld.empty())
+    return fail("ld.lld (package lld-22) is needed to link the host code; it was not found");
+  llvm::SmallString<128> objPath, soPath;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("mtgr", "o", objPath))
+    return fail("cannot create a temporary file: " + ec.message());
+  if (auto ec = llvm::sys::fs::createTemporaryFile("mtgr", "so", soPath))
+    return fail("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeObj(objPath), removeSo(soPath);
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(objPath, ec);
+    if (ec)
+      return fail("cannot write " + objPath + ": " + ec.message());
+    os << object;
+  }
+  std::string error;
+  llvm::StringRef argv[] = {lld, "-shared", "--as-needed", "-o", soPath, objPath};
+  int rc = llvm::sys::ExecuteAndWait(lld, argv, std::nullopt, {}, 0, 0, &error);
+  if (rc != 0)
+    return fail("ld.lld failed (exit " + llvm::Twine(rc) + ") " + error);
+  auto so = llvm::MemoryBuffer::getFile(soPath);
+  if (!so)
+    return fail("cannot read the linked shared object: " + so.getError().message());
+  return (*so)->getBuffer().str();
+}

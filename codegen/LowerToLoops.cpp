@@ -1,0 +1,673 @@
+//===- LowerToLoops.cpp - kernel-level mtgr -> scf/memref loops -----------===//
+//
+// One emitter per kernel-level op, walking @forward in order. A jagged value
+// becomes two buffers (values, offsets); a token layout becomes five (token
+// offsets, segment starts, and per token: group, timestamp, position). The
+// attention loop nest walks each row's mask intervals, so no N x N buffer
+// exists (memory O(N * d) per sample).
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/LowerToLoops.h"
+#include "dialect/MTGRDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+/// A lowered value: a jagged tensor (values + offsets), per-sample rows
+/// (values only), or a token layout.
+struct Buffers {
+  Value values, offsets;
+  // Layout only.
+  Value segStarts; // [B, 4] absolute first row of U, S, R, C
+  Value group, time, pos; // [N] index, i64, index
+};
+
+class Lowering {
+public:
+  Lowering(func::FuncOp src, func::FuncOp dst)
+      : src(src), dst(dst), b(src.getLoc(), src.getContext()) {}
+  LogicalResult run();
+
+private:
+  func::FuncOp src, dst;
+  ImplicitLocOpBuilder b;
+  DenseMap<Value, Buffers> lowered;
+  SmallVector<Attribute> abi;
+  SmallVector<Value> allocs;
+  llvm::StringMap<Value> params;
+
+  // --- helpers -------------------------------------------------------------
+  Type f32() { return b.getF32Type(); }
+  Type f64() { return b.getF64Type(); }
+  Type i64() { return b.getI64Type(); }
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value cf32(double v) { return arith::ConstantOp::create(b, b.getF32FloatAttr(v)); }
+  Value cf64(double v) { return arith::ConstantOp::create(b, b.getF64FloatAttr(v)); }
+  Value dim(Value m, int64_t d) { return memref::DimOp::create(b, m, d); }
+  Value load(Value m, ValueRange i) { return memref::LoadOp::create(b, m, i); }
+  void store(Value v, Value m, ValueRange i) { memref::StoreOp::create(b, v, m, i); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y, fast()); }
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y, fast()); }
+  Value fsub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
+  Value fdiv(Value x, Value y) { return arith::DivFOp::create(b, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) { return arith::CmpIOp::create(b, p, x, y); }
+  Value select(Value c, Value x, Value y) { return arith::SelectOp::create(b, c, x, y); }
+  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
+  Value maxI(Value x, Value y) { return arith::MaxSIOp::create(b, x, y); }
+  Value toF32(Value index) {
+    return arith::SIToFPOp::create(b, f32(), arith::IndexCastOp::create(b, i64(), index));
+  }
+  /// Reassociation lets LLVM vectorise reductions; contraction gives FMAs.
+  arith::FastMathFlagsAttr fast() {
+    return arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::reassoc |
+                                                             arith::FastMathFlags::contract);
+  }
+  Value silu(Value x) { // x * sigmoid(x) = x / (1 + exp(-x))
+    Value e = math::ExpOp::create(b, arith::NegFOp::create(b, x));
+    return fdiv(x, arith::AddFOp::create(b, cf32(1.0), e));
+  }
+
+  void loop(Value lb, Value ub, function_ref<void(Value)> body) {
+    auto f = scf::ForOp::create(b, lb, ub, idx(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(f.getBody());
+    body(f.getInductionVar());
+  }
+  Value loopAcc(Value lb, Value ub, Value init, function_ref<Value(Value, Value)> body) {
+    auto f = scf::ForOp::create(b, lb, ub, idx(1), ValueRange{init});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(f.getBody());
+    scf::YieldOp::create(b, body(f.getInductionVar(), f.getRegionIterArgs()[0]));
+    return f.getResult(0);
+  }
+  void ifThen(Value cond, function_ref<void()> body) {
+    auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&op.getThenRegion().front());
+    body();
+  }
+  Value alloc(Type elt, ArrayRef<int64_t> rowShape, Value rows) {
+    SmallVector<int64_t> shape{ShapedType::kDynamic};
+    shape.append(rowShape.begin(), rowShape.end());
+    Value m = memref::AllocOp::create(b, MemRefType::get(shape, elt), ValueRange{rows});
+    allocs.push_back(m);
+    return m;
+  }
+  MemRefType rowsType(Type elt, ArrayRef<int64_t> rowShape) {
+    SmallVector<int64_t> shape{ShapedType::kDynamic};
+    shape.append(rowShape.begin(), rowShape.end());
+    return MemRefType::get(shape, elt);
+  }
+  Value addArg(Type type, DictionaryAttr spec) {
+    abi.push_back(spec);
+    return dst.getBody().front().addArgument(type, src.getLoc());
+  }
+  DictionaryAttr spec(StringRef kind, StringRef name, StringRef table = {}) {
+    SmallVector<NamedAttribute> attrs{b.getNamedAttr("kind", b.getStringAttr(kind)),
+                                      b.getNamedAttr("name", b.getStringAttr(name))};
+    if (!table.empty())
+      attrs.push_back(b.getNamedAttr("table", b.getStringAttr(table)));
+    return b.getDictionaryAttr(attrs);
+  }
+  Value rowsOf(Value values) { return dim(values, 0); }
+  Value samplesOf(const Buffers &x) {
+    return x.offsets ? sub(dim(x.offsets, 0), idx(1)) : dim(x.values, 0);
+  }
+  /// Rows of a "rows" value: its values buffer with the same offsets.
+  Buffers like(const Buffers &x, Value values) { return Buffers{values, x.offsets}; }
+
+  // --- inputs --------------------------------------------------------------
+  void lowerArguments();
+  // --- ops -----------------------------------------------------------------
+  LogicalResult lower(Operation *op);
+  void lowerLinear(LinearOp op);
+  void lowerElementwise(Operation *op);
+  void lowerConcat(ConcatOp op);
+  void lowerColumnSlice(ColumnSliceOp op);
+  void lowerStack(StackOp op);
+  void lowerMeanPool(MeanPoolOp op);
+  void lowerBroadcastRows(BroadcastRowsOp op);
+  void lowerAssemble(AssembleTokensOp op);
+  void lowerExtractGroup(ExtractGroupOp op);
+  void lowerBuildMask(BuildMaskOp op);
+  void lowerGroupNorm(GroupLayerNormOp op);
+  void lowerAttention(HstuAttentionOp op);
+  void lowerReturn(func::ReturnOp op);
+};
+
+void Lowering::lowerArguments() {
+  // Ids consumed only by embedding lookups are not passed: the runtime hands
+  // over the gathered rows instead (an "embedding" argument per lookup).
+  for (BlockArgument arg : src.getArguments()) {
+    auto name = src.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input").getValue();
+    bool direct = llvm::any_of(arg.getUsers(), [](Operation *u) { return !isa<EmbeddingLookupOp>(u); });
+    Buffers buf;
+    Type elt = isa<JaggedType>(arg.getType()) ? cast<JaggedType>(arg.getType()).getElementType()
+                                              : cast<RankedTensorType>(arg.getType()).getElementType();
+    if (direct)
+      buf.values = addArg(rowsType(elt, getRowShape(arg.getType())), spec("input", name));
+    if (isa<JaggedType>(arg.getType()))
+      buf.offsets = addArg(rowsType(b.getIndexType(), {}), spec("offsets", name));
+    lowered[arg] = buf;
+  }
+}
+
+LogicalResult Lowering::run() {
+  b.setInsertionPointToStart(&dst.getBody().front());
+  lowerArguments();
+  for (Operation &opRef : src.getBody().front()) {
+    Operation *op = &opRef;
+    b.setLoc(op->getLoc());
+    if (failed(lower(op)))
+      return failure();
+  }
+  SmallVector<Type> types;
+  for (BlockArgument a : dst.getArguments())
+    types.push_back(a.getType());
+  dst.setFunctionType(b.getFunctionType(types, {}));
+  dst->setAttr("mtgr.abi", b.getArrayAttr(abi));
+  return success();
+}
+
+LogicalResult Lowering::lower(Operation *op) {
+  if (auto p = dyn_cast<ParamOp>(op)) {
+    Value &v = params[p.getName()];
+    if (!v) {
+      auto t = cast<RankedTensorType>(p.getType());
+      v = addArg(MemRefType::get(t.getShape(), t.getElementType()), spec("param", p.getName()));
+    }
+    lowered[p.getResult()] = Buffers{v, {}};
+    return success();
+  }
+  if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
+    auto ids = cast<BlockArgument>(e.getIds());
+    auto name = src.getArgAttrOfType<StringAttr>(ids.getArgNumber(), "mtgr.input").getValue();
+    Value rows = addArg(rowsType(f32(), getRowShape(e.getType())),
+                        spec("embedding", name, e.getTable()));
+    lowered[e.getResult()] = Buffers{rows, lowered[ids].offsets};
+    return success();
+  }
+  if (auto l = dyn_cast<LinearOp>(op))
+    return lowerLinear(l), success();
+  if (isa<SiluOp, AddOp, MulOp>(op))
+    return lowerElementwise(op), success();
+  if (auto d = dyn_cast<DropoutOp>(op)) { // inference: the identity
+    lowered[d.getResult()] = lowered[d.getInput()];
+    return success();
+  }
+  if (auto c = dyn_cast<ConcatOp>(op))
+    return lowerConcat(c), success();
+  if (auto c = dyn_cast<ColumnSliceOp>(op))
+    return lowerColumnSlice(c), success();
+  if (auto s = dyn_cast<StackOp>(op))
+    return lowerStack(s), success();
+  if (auto s = dyn_cast<MeanPoolOp>(op))
+    return lowerMeanPool(s), success();
+  if (auto s = dyn_cast<BroadcastRowsOp>(op))
+    return lowerBroadcastRows(s), success();
+  if (auto a = dyn_cast<AssembleTokensOp>(op))
+    return lowerAssemble(a), success();
+  if (auto g = dyn_cast<ExtractGroupOp>(op))
+    return lowerExtractGroup(g), success();
+  if (auto m = dyn_cast<BuildMaskOp>(op))
+    return lowerBuildMask(m), success();
+  if (auto g = dyn_cast<GroupLayerNormOp>(op))
+    return lowerGroupNorm(g), success();
+  if (auto a = dyn_cast<HstuAttentionOp>(op))
+    return lowerAttention(a), success();
+  if (auto v = dyn_cast<JaggedValuesOp>(op)) {
+    lowered[v.getResult()] = Buffers{lowered[v.getInput()].values, {}};
+    return success();
+  }
+  if (auto r = dyn_cast<func::ReturnOp>(op))
+    return lowerReturn(r), success();
+  return op->emitError("the CPU backend cannot lower '")
+         << op->getName() << "' (run mtgr-decompose-layers first?)";
+}
+
+void Lowering::lowerLinear(LinearOp op) {
+  const Buffers &x = lowered[op.getInput()];
+  Value w = lowered[op.getWeight()].values, bias = lowered[op.getBias()].values;
+  auto wt = cast<MemRefType>(w.getType());
+  int64_t out = wt.getDimSize(0), in = wt.getDimSize(1);
+  Value rows = rowsOf(x.values);
+  Value y = alloc(f32(), {out}, rows);
+  // y[r, o] = b[o] + sum_i x[r, i] W[o, i]: the reduction runs along
+  // contiguous memory in both x and W.
+  loop(idx(0), rows, [&](Value r) {
+    loop(idx(0), idx(out), [&](Value o) {
+      Value acc = loopAcc(idx(0), idx(in), load(bias, {o}), [&](Value i, Value acc) {
+        return fadd(acc, fmul(load(x.values, {r, i}), load(w, {o, i})));
+      });
+      store(acc, y, {r, o});
+    });
+  });
+  lowered[op.getResult()] = like(x, y);
+}
+
+void Lowering::lowerElementwise(Operation *op) {
+  const Buffers &x = lowered[op->getOperand(0)];
+  int64_t width = getRowShape(op->getResult(0).getType())[0];
+  Value rows = rowsOf(x.values);
+  Value y = alloc(f32(), {width}, rows);
+  loop(idx(0), rows, [&](Value r) {
+    loop(idx(0), idx(width), [&](Value k) {
+      Value a = load(x.values, {r, k}), v;
+      if (isa<SiluOp>(op))
+        v = silu(a);
+      else if (isa<AddOp>(op))
+        v = arith::AddFOp::create(b, a, load(lowered[op->getOperand(1)].values, {r, k}));
+      else
+        v = arith::MulFOp::create(b, a, load(lowered[op->getOperand(1)].values, {r, k}));
+      store(v, y, {r, k});
+    });
+  });
+  lowered[op->getResult(0)] = like(x, y);
+}
+
+void Lowering::lowerConcat(ConcatOp op) {
+  const Buffers &first = lowered[op.getInputs().front()];
+  Value rows = rowsOf(first.values);
+  int64_t width = getRowShape(op.getType())[0];
+  Value y = alloc(f32(), {width}, rows);
+  int64_t offset = 0;
+  for (Value in : op.getInputs()) {
+    int64_t w = getRowShape(in.getType())[0];
+    Value src = lowered[in].values;
+    loop(idx(0), rows, [&](Value r) {
+      loop(idx(0), idx(w), [&](Value k) { store(load(src, {r, k}), y, {r, add(k, idx(offset))}); });
+    });
+    offset += w;
+  }
+  lowered[op.getResult()] = like(first, y);
+}
+
+void Lowering::lowerColumnSlice(ColumnSliceOp op) {
+  const Buffers &x = lowered[op.getInput()];
+  int64_t size = op.getSizeAttr().getInt(), offset = op.getOffsetAttr().getInt();
+  Value rows = rowsOf(x.values);
+  Value y = alloc(f32(), {size}, rows);
+  loop(idx(0), rows, [&](Value r) {
+    loop(idx(0), idx(size), [&](Value k) { store(load(x.values, {r, add(k, idx(offset))}), y, {r, k}); });
+  });
+  lowered[op.getResult()] = like(x, y);
+}
+
+void Lowering::lowerStack(StackOp op) {
+  int64_t n = op.getInputs().size(), width = getRowShape(op.getInputs().front().getType())[0];
+  Value rows = rowsOf(lowered[op.getInputs().front()].values);
+  Value y = alloc(f32(), {n, width}, rows);
+  for (auto [t, in] : llvm::enumerate(op.getInputs())) {
+    Value src = lowered[in].values;
+    Value ti = idx(t);
+    loop(idx(0), rows, [&](Value r) {
+      loop(idx(0), idx(width), [&](Value k) { store(load(src, {r, k}), y, {r, ti, k}); });
+    });
+  }
+  lowered[op.getResult()] = Buffers{y, {}};
+}
+
+void Lowering::lowerMeanPool(MeanPoolOp op) {
+  const Buffers &x = lowered[op.getInput()];
+  int64_t width = getRowShape(op.getInput().getType())[0];
+  Value B = samplesOf(x);
+  Value y = alloc(f32(), {width}, B);
+  loop(idx(0), B, [&](Value s) {
+    Value lo = load(x.offsets, {s}), hi = load(x.offsets, {add(s, idx(1))});
+    // An empty history pools to zeros (max(1, n) avoids 0/0).
+    Value n = toF32(maxI(sub(hi, lo), idx(1)));
+    loop(idx(0), idx(width), [&](Value k) {
+      Value sum = loopAcc(lo, hi, cf32(0.0), [&](Value r, Value acc) {
+        return arith::AddFOp::create(b, acc, load(x.values, {r, k}));
+      });
+      store(fdiv(sum, n), y, {s, k});
+    });
+  });
+  lowered[op.getResult()] = Buffers{y, {}};
+}
+
+void Lowering::lowerBroadcastRows(BroadcastRowsOp op) {
+  Value ctx = lowered[op.getInput()].values;
+  const Buffers &like_ = lowered[op.getLike()];
+  int64_t width = getRowShape(op.getInput().getType())[0];
+  Value B = samplesOf(like_);
+  Value rows = load(like_.offsets, {B});
+  Value y = alloc(f32(), {width}, rows);
+  loop(idx(0), B, [&](Value s) {
+    loop(load(like_.offsets, {s}), load(like_.offsets, {add(s, idx(1))}), [&](Value r) {
+      loop(idx(0), idx(width), [&](Value k) { store(load(ctx, {s, k}), y, {r, k}); });
+    });
+  });
+  lowered[op.getResult()] = Buffers{y, like_.offsets};
+}
+
+void Lowering::lowerAssemble(AssembleTokensOp op) {
+  Value u = lowered[op.getUser()].values;
+  const Buffers &S = lowered[op.getSequence()], &R = lowered[op.getRealtime()],
+                &C = lowered[op.getCandidate()];
+  Value tS = lowered[op.getSequenceTimes()].values, tR = lowered[op.getRealtimeTimes()].values,
+        tC = lowered[op.getCandidateTimes()].values;
+  auto ut = cast<MemRefType>(u.getType());
+  int64_t nU = ut.getDimSize(1), d = ut.getDimSize(2);
+  Value B = samplesOf(C);
+  Value tokOff = alloc(b.getIndexType(), {}, add(B, idx(1)));
+  Value seg = alloc(b.getIndexType(), {4}, B);
+  store(idx(0), tokOff, {idx(0)});
+  auto count = [&](const Buffers &x, Value s) {
+    return sub(load(x.offsets, {add(s, idx(1))}), load(x.offsets, {s}));
+  };
+  loop(idx(0), B, [&](Value s) {
+    Value start = load(tokOff, {s});
+    Value sStart = add(start, idx(nU)), rStart = add(sStart, count(S, s)),
+          cStart = add(rStart, count(R, s));
+    store(start, seg, {s, idx(0)});
+    store(sStart, seg, {s, idx(1)});
+    store(rStart, seg, {s, idx(2)});
+    store(cStart, seg, {s, idx(3)});
+    store(add(cStart, count(C, s)), tokOff, {add(s, idx(1))});
+  });
+  Value N = load(tokOff, {B});
+  Value x = alloc(f32(), {d}, N);
+  Value group = alloc(b.getIndexType(), {}, N), time = alloc(i64(), {}, N),
+        pos = alloc(b.getIndexType(), {}, N);
+  Value zero64 = arith::ConstantIntOp::create(b, i64(), 0);
+  loop(idx(0), B, [&](Value s) {
+    Value start = load(seg, {s, idx(0)});
+    // U: one token per feature, no timestamp.
+    loop(idx(0), idx(nU), [&](Value f) {
+      Value row = add(start, f);
+      loop(idx(0), idx(d), [&](Value k) { store(load(u, {s, f, k}), x, {row, k}); });
+      store(idx(0), group, {row});
+      store(zero64, time, {row});
+      store(f, pos, {row});
+    });
+    // S, R, C rows in order; pos is the index within U|S|R, and a candidate
+    // takes nU + nS + #{R_j : t_j < t_c} (DESIGN 1.3).
+    struct Part {
+      const Buffers &rows;
+      Value times;
+      int64_t groupId;
+    };
+    for (Part p : {Part{S, tS, 1}, Part{R, tR, 2}, Part{C, tC, 3}}) {
+      Value lo = load(p.rows.offsets, {s}), hi = load(p.rows.offsets, {add(s, idx(1))});
+      Value base = load(seg, {s, idx(p.groupId)});
+      loop(lo, hi, [&](Value r) {
+        Value row = add(base, sub(r, lo));
+        loop(idx(0), idx(d), [&](Value k) { store(load(p.rows.values, {r, k}), x, {row, k}); });
+        store(idx(p.groupId), group, {row});
+        Value t = load(p.times, {r});
+        store(t, time, {row});
+        Value local = sub(row, start);
+        if (p.groupId != 3) {
+          store(local, pos, {row});
+          return;
+        }
+        Value r0 = load(R.offsets, {s}), r1 = load(R.offsets, {add(s, idx(1))});
+        Value before = loopAcc(r0, r1, idx(0), [&](Value j, Value acc) {
+          Value earlier = cmp(arith::CmpIPredicate::slt, load(tR, {j}), t);
+          return add(acc, select(earlier, idx(1), idx(0)));
+        });
+        store(add(idx(nU), add(count(S, s), before)), pos, {row});
+      });
+    }
+  });
+  Buffers tokens{x, tokOff};
+  lowered[op.getTokens()] = tokens;
+  Buffers layout{{}, tokOff, seg, group, time, pos};
+  lowered[op.getLayout()] = layout;
+}
+
+void Lowering::lowerExtractGroup(ExtractGroupOp op) {
+  const Buffers &x = lowered[op.getInput()];
+  const Buffers &l = lowered[op.getLayout()];
+  int64_t g = static_cast<int64_t>(op.getGroup());
+  int64_t d = getRowShape(op.getType())[0];
+  Value B = samplesOf(l);
+  Value off = alloc(b.getIndexType(), {}, add(B, idx(1)));
+  store(idx(0), off, {idx(0)});
+  auto groupEnd = [&](Value s) {
+    return g == 3 ? load(l.offsets, {add(s, idx(1))}) : load(l.segStarts, {s, idx(g + 1)});
+  };
+  loop(idx(0), B, [&](Value s) {
+    Value n = sub(groupEnd(s), load(l.segStarts, {s, idx(g)}));
+    store(add(load(off, {s}), n), off, {add(s, idx(1))});
+  });
+  Value y = alloc(f32(), {d}, load(off, {B}));
+  loop(idx(0), B, [&](Value s) {
+    Value lo = load(l.segStarts, {s, idx(g)});
+    Value dstBase = load(off, {s});
+    loop(lo, groupEnd(s), [&](Value r) {
+      Value row = add(dstBase, sub(r, lo));
+      loop(idx(0), idx(d), [&](Value k) { store(load(x.values, {r, k}), y, {row, k}); });
+    });
+  });
+  lowered[op.getResult()] = Buffers{y, off};
+}
+
+void Lowering::lowerBuildMask(BuildMaskOp op) {
+  const Buffers &l = lowered[op.getLayout()];
+  Value B = samplesOf(l);
+  Value N = load(l.offsets, {B});
+  Value m = alloc(b.getI32Type(), {3, 2}, N);
+  MaskKind kind = op.getKind();
+  loop(idx(0), B, [&](Value s) {
+    Value start = load(l.segStarts, {s, idx(0)});
+    Value nU = sub(load(l.segStarts, {s, idx(1)}), start);
+    Value rStart = sub(load(l.segStarts, {s, idx(2)}), start); // local
+    Value cStart = sub(load(l.segStarts, {s, idx(3)}), start); // local = P
+    Value end = load(l.offsets, {add(s, idx(1))});
+    loop(start, end, [&](Value row) {
+      Value i = sub(row, start);
+      Value g = load(l.group, {row});
+      Value isC = cmp(arith::CmpIPredicate::eq, g, idx(3));
+      Value isR = cmp(arith::CmpIPredicate::eq, g, idx(2));
+      Value isU = cmp(arith::CmpIPredicate::eq, g, idx(0));
+      Value iPlus1 = add(i, idx(1)), zero = idx(0), P = cStart;
+      Value iv[6];
+      switch (kind) {
+      case MaskKind::causal:
+        iv[0] = zero, iv[1] = iPlus1, iv[2] = iv[3] = iv[4] = iv[5] = zero;
+        break;
+      case MaskKind::causal_targets:
+        iv[0] = zero, iv[1] = select(isC, P, iPlus1);
+        iv[2] = select(isC, i, zero), iv[3] = select(isC, iPlus1, zero);
+        iv[4] = iv[5] = zero;
+        break;
+      case MaskKind::contextual:
+        // U rows: [0, P). S, R rows: [0, nU) and [nU, i + 1). C: [0, P), [i, i + 1).
+        iv[0] = zero;
+        iv[1] = select(isC, P, select(isU, P, nU));
+        iv[2] = select(isC, i, select(isU, zero, nU));
+        iv[3] = select(isC, iPlus1, select(isU, zero, iPlus1));
+        iv[4] = iv[5] = zero;
+        break;
+      default: { // dynamic
+        // U, S: [0, nU + nS). R_i: also R_j with t_j <= t_i. C_i: R_j with
+        // t_j < t_i, and itself.
+        Value t = load(l.time, {row});
+        Value rowsR = loopAcc(add(start, rStart), add(start, P), idx(0), [&](Value j, Value acc) {
+          Value tj = load(l.time, {j});
+          Value seen = select(isR, cmp(arith::CmpIPredicate::sle, tj, t),
+                              cmp(arith::CmpIPredicate::slt, tj, t));
+          return add(acc, select(seen, idx(1), idx(0)));
+        });
+        Value rOrC = arith::OrIOp::create(b, isR, isC);
+        iv[0] = zero, iv[1] = rStart;
+        iv[2] = select(rOrC, rStart, zero), iv[3] = select(rOrC, add(rStart, rowsR), zero);
+        iv[4] = select(isC, i, zero), iv[5] = select(isC, iPlus1, zero);
+      }
+      }
+      for (int k = 0; k < 6; ++k)
+        store(arith::IndexCastOp::create(b, b.getI32Type(), iv[k]), m,
+              {row, idx(k / 2), idx(k % 2)});
+    });
+  });
+  lowered[op.getResult()] = Buffers{m, l.offsets};
+}
+
+void Lowering::lowerGroupNorm(GroupLayerNormOp op) {
+  const Buffers &x = lowered[op.getInput()];
+  const Buffers &l = lowered[op.getLayout()];
+  Value gamma = lowered[op.getGamma()].values, beta = lowered[op.getBeta()].values;
+  int64_t d = getRowShape(op.getType())[0];
+  Value rows = rowsOf(x.values);
+  Value y = alloc(f32(), {d}, rows);
+  Value eps = cf32(op.getEps().convertToDouble());
+  Value width = cf32(static_cast<double>(d));
+  loop(idx(0), rows, [&](Value r) {
+    Value mean = fdiv(loopAcc(idx(0), idx(d), cf32(0.0), [&](Value k, Value acc) {
+                        return fadd(acc, load(x.values, {r, k}));
+                      }),
+                      width);
+    Value var = fdiv(loopAcc(idx(0), idx(d), cf32(0.0), [&](Value k, Value acc) {
+                       Value c = fsub(load(x.values, {r, k}), mean);
+                       return fadd(acc, fmul(c, c));
+                     }),
+                     width);
+    Value inv = fdiv(cf32(1.0), math::SqrtOp::create(b, arith::AddFOp::create(b, var, eps)));
+    Value g = load(l.group, {r});
+    loop(idx(0), idx(d), [&](Value k) {
+      Value c = fmul(fsub(load(x.values, {r, k}), mean), inv);
+      store(fadd(fmul(load(gamma, {g, k}), c), load(beta, {g, k})), y, {r, k});
+    });
+  });
+  lowered[op.getResult()] = like(x, y);
+}
+
+void Lowering::lowerAttention(HstuAttentionOp op) {
+  const Buffers &q = lowered[op.getQ()], &kk = lowered[op.getK()], &v = lowered[op.getV()];
+  Value mask = lowered[op.getMask()].values;
+  const Buffers &l = lowered[op.getLayout()];
+  int64_t h = op.getHeadsAttr().getInt();
+  int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
+  Value alpha = cf32(op.getAlpha().convertToDouble());
+  NNorm nNorm = op.getNNorm();
+  Value rabPos = op.getRabPos() ? lowered[op.getRabPos()].values : Value();
+  Value rabTime = op.getRabTime() ? lowered[op.getRabTime()].values : Value();
+  Value B = samplesOf(l);
+  Value N = load(l.offsets, {B});
+  Value o = alloc(f32(), {h * dv}, N);
+  loop(idx(0), B, [&](Value s) {
+    Value start = load(l.offsets, {s}), end = load(l.offsets, {add(s, idx(1))});
+    loop(start, end, [&](Value row) {
+      // n_norm(i): the sample's length, the row's attended columns, or a constant.
+      Value norm;
+      if (nNorm == NNorm::total) {
+        norm = toF32(sub(end, start));
+      } else if (nNorm == NNorm::visible) {
+        Value cols = idx(0);
+        for (int k = 0; k < 3; ++k) {
+          Value lo = arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(0)}));
+          Value hi = arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(1)}));
+          cols = add(cols, sub(hi, lo));
+        }
+        norm = toF32(cols);
+      } else {
+        norm = cf32(op.getNNormConstant()->convertToDouble());
+      }
+      Value invNorm = fdiv(cf32(1.0), norm);
+      loop(idx(0), idx(h * dv), [&](Value c) { store(cf32(0.0), o, {row, c}); });
+      Value gi = load(l.group, {row});
+      Value ti = load(l.time, {row}), pi = load(l.pos, {row});
+      for (int k = 0; k < 3; ++k) {
+        Value lo = add(start, arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(0)})));
+        Value hi = add(start, arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(1)})));
+        loop(lo, hi, [&](Value col) {
+          Value bias = cf32(0.0);
+          if (rabPos) {
+            // P[clamp(pos_j - pos_i, -Pmax, Pmax)] + T[bucket(|t_i - t_j|)],
+            // the T term only between non-U tokens.
+            int64_t pmax = (cast<MemRefType>(rabPos.getType()).getDimSize(0) - 1) / 2;
+            int64_t nb = cast<MemRefType>(rabTime.getType()).getDimSize(0);
+            Value dpos = maxI(minI(sub(load(l.pos, {col}), pi), idx(pmax)), idx(-pmax));
+            bias = load(rabPos, {add(dpos, idx(pmax))});
+            Value dt = math::AbsIOp::create(b, arith::SubIOp::create(b, ti, load(l.time, {col})));
+            Value one = arith::ConstantIntOp::create(b, i64(), 1);
+            Value lg = math::LogOp::create(
+                b, arith::SIToFPOp::create(b, f64(), arith::MaxSIOp::create(b, dt, one)));
+            Value bucketF = math::FloorOp::create(b, arith::DivFOp::create(b, lg, cf64(0.301)));
+            Value bucket = arith::IndexCastOp::create(
+                b, b.getIndexType(), arith::FPToSIOp::create(b, i64(), bucketF));
+            bucket = minI(bucket, idx(nb - 1));
+            Value bothTimed = arith::AndIOp::create(
+                b, cmp(arith::CmpIPredicate::ne, gi, idx(0)),
+                cmp(arith::CmpIPredicate::ne, load(l.group, {col}), idx(0)));
+            Value tb = load(rabTime, {bucket});
+            bias = arith::AddFOp::create(b, bias, select(bothTimed, tb, cf32(0.0)));
+          }
+          for (int64_t hd = 0; hd < h; ++hd) {
+            Value dot = loopAcc(idx(0), idx(dqk), cf32(0.0), [&](Value c, Value acc) {
+              Value qc = add(c, idx(hd * dqk));
+              return fadd(acc, fmul(load(q.values, {row, qc}), load(kk.values, {col, qc})));
+            });
+            Value a = fmul(silu(fadd(fmul(alpha, dot), bias)), invNorm);
+            loop(idx(0), idx(dv), [&](Value c) {
+              Value vc = add(c, idx(hd * dv));
+              store(fadd(load(o, {row, vc}), fmul(a, load(v.values, {col, vc}))), o, {row, vc});
+            });
+          }
+        });
+      }
+    });
+  });
+  lowered[op.getResult()] = Buffers{o, l.offsets};
+}
+
+void Lowering::lowerReturn(func::ReturnOp op) {
+  // Copy each task's logits into the caller's output buffer.
+  for (auto [i, v] : llvm::enumerate(op.getOperands())) {
+    StringRef name = src.getResultAttrOfType<StringAttr>(i, "mtgr.output").getValue();
+    Value out = addArg(rowsType(f32(), {1}), spec("output", name));
+    Value logits = lowered[v].values;
+    loop(idx(0), rowsOf(logits), [&](Value r) { store(load(logits, {r, idx(0)}), out, {r, idx(0)}); });
+  }
+  // The final hidden state of every token: the input of extract_group.
+  src.walk([&](ExtractGroupOp g) {
+    Value x = lowered[g.getInput()].values;
+    int64_t d = getRowShape(g.getType())[0];
+    Value out = addArg(rowsType(f32(), {d}), spec("hidden", "hidden"));
+    loop(idx(0), rowsOf(x), [&](Value r) {
+      loop(idx(0), idx(d), [&](Value k) { store(load(x, {r, k}), out, {r, k}); });
+    });
+  });
+  for (Value m : allocs)
+    memref::DeallocOp::create(b, m);
+  func::ReturnOp::create(b);
+}
+} // namespace
+
+LogicalResult mlir::mtgr::lowerForwardToLoops(ModuleOp module) {
+  auto src = module.lookupSymbol<func::FuncOp>("forward");
+  if (!src)
+    return module.emitError("no @forward function to lower");
+  for (Operation &op : src.getBody().front())
+    if (op.hasTrait<ModelLevel>())
+      return op.emitError("model-level op: run mtgr-decompose-layers before lowering");
+  module.getContext()->loadDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
+                                   scf::SCFDialect>();
+  OpBuilder top(module.getContext());
+  top.setInsertionPointToEnd(module.getBody());
+  auto dst = func::FuncOp::create(top, src.getLoc(), "mtgr_forward", top.getFunctionType({}, {}));
+  dst.addEntryBlock();
+  if (failed(Lowering(src, dst).run()))
+    return failure();
+  // What is left is the model-level description: keep only the lowered code.
+  SmallVector<Operation *> erase;
+  for (Operation &op : *module.getBody())
+    if (&op != dst.getOperation())
+      erase.push_back(&op);
+  for (Operation *op : erase)
+    op->erase();
+  return success();
+}

@@ -1,0 +1,256 @@
+//===- Artifact.cpp - write, read and check .mtgr files -------------------===//
+#include "runtime/Artifact.h"
+#include "frontend/ModelStats.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/xxhash.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <cstring>
+
+using namespace mlir::mtgr;
+namespace json = llvm::json;
+
+namespace {
+constexpr char kMagic[8] = {'M', 'T', 'G', 'R', 'A', 'R', 'T', '\n'};
+constexpr size_t kNameBytes = 16;
+constexpr size_t kEntryBytes = kNameBytes + 3 * 8;
+
+llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + msg);
+}
+
+template <typename T> void put(std::string &out, T v) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &v, sizeof(T));
+  out.append(bytes, sizeof(T));
+}
+template <typename T> T get(const char *p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+std::string manifestJson(const Artifact &a) {
+  json::Array entries;
+  for (const EntryPoint &e : a.entryPoints) {
+    json::Array args;
+    for (const AbiArg &arg : e.args) {
+      json::Object o{{"kind", arg.kind}, {"name", arg.name}};
+      if (!arg.table.empty())
+        o["table"] = arg.table;
+      args.push_back(std::move(o));
+    }
+    entries.push_back(json::Object{{"name", e.name}, {"symbol", e.symbol}, {"args", std::move(args)}});
+  }
+  json::Array params;
+  for (const ParamSpec &p : collectParameters(a.model)) {
+    json::Object o{{"name", p.name}, {"shape", json::Array(p.shape)}, {"init", p.init}};
+    if (p.init == "normal")
+      o["std"] = p.std;
+    params.push_back(std::move(o));
+  }
+  json::Object manifest{{"format_version", kArtifactVersion},
+                        {"compiler_version", a.compilerVersion},
+                        {"target", a.target},
+                        {"model_name", a.model.name},
+                        {"model_hash", a.modelHash},
+                        {"entry_points", std::move(entries)},
+                        {"parameters", std::move(params)}};
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::formatv("{0:2}", json::Value(std::move(manifest)));
+  return s;
+}
+
+llvm::Error readManifest(llvm::StringRef text, llvm::StringRef path, Artifact &a) {
+  auto value = json::parse(text);
+  if (!value)
+    return fail(path, "section 'manifest': invalid JSON: " + llvm::toString(value.takeError()));
+  json::Path::Root root("manifest");
+  const json::Object *o = value->getAsObject();
+  auto str = [&](const json::Object *obj, llvm::StringRef key) -> std::optional<std::string> {
+    if (!obj)
+      return std::nullopt;
+    if (auto s = obj->getString(key))
+      return s->str();
+    return std::nullopt;
+  };
+  auto compiler = str(o, "compiler_version"), target = str(o, "target"), hash = str(o, "model_hash");
+  const json::Array *entries = o ? o->getArray("entry_points") : nullptr;
+  if (!compiler || !target || !hash || !entries)
+    return fail(path, "section 'manifest': missing compiler_version, target, model_hash or "
+                      "entry_points");
+  a.compilerVersion = *compiler;
+  a.target = *target;
+  a.modelHash = *hash;
+  for (const json::Value &ev : *entries) {
+    const json::Object *e = ev.getAsObject();
+    EntryPoint ep;
+    auto name = str(e, "name"), symbol = str(e, "symbol");
+    const json::Array *args = e ? e->getArray("args") : nullptr;
+    if (!name || !symbol || !args)
+      return fail(path, "section 'manifest': an entry point lacks name, symbol or args");
+    ep.name = *name;
+    ep.symbol = *symbol;
+    for (const json::Value &av : *args) {
+      const json::Object *arg = av.getAsObject();
+      auto kind = str(arg, "kind"), argName = str(arg, "name");
+      if (!kind || !argName)
+        return fail(path, "section 'manifest': entry point '" + ep.name +
+                              "' has an argument without kind or name");
+      ep.args.push_back({*kind, *argName, str(arg, "table").value_or("")});
+    }
+    a.entryPoints.push_back(std::move(ep));
+  }
+  return llvm::Error::success();
+}
+} // namespace
+
+std::string mlir::mtgr::compilerVersion() {
+  return "mtgr 0.1 (LLVM " LLVM_VERSION_STRING ")";
+}
+
+std::string mlir::mtgr::hashModelText(llvm::StringRef text) {
+  return llvm::formatv("{0:x16}", llvm::xxh3_64bits(text)).str();
+}
+
+std::string mlir::mtgr::checkHostTarget(llvm::StringRef target) {
+  llvm::SmallVector<llvm::StringRef, 3> parts;
+  target.split(parts, ';');
+  if (parts.size() != 3)
+    return "malformed target '" + target.str() + "'";
+  llvm::Triple want(parts[0]), host(llvm::sys::getDefaultTargetTriple());
+  if (want.getArch() != host.getArch() || want.getOS() != host.getOS())
+    return "built for " + parts[0].str() + ", this machine is " + host.str();
+  auto hostFeatures = llvm::sys::getHostCPUFeatures();
+  llvm::SmallVector<llvm::StringRef> features;
+  parts[2].split(features, ',', -1, false);
+  for (llvm::StringRef f : features)
+    if (f.consume_front("+") && !hostFeatures.lookup(f))
+      return "built for CPU '" + parts[1].str() + "' using '" + f.str() +
+             "', which this CPU lacks (recompile on this machine)";
+  return "";
+}
+
+const EntryPoint *Artifact::entry(llvm::StringRef name) const {
+  for (const EntryPoint &e : entryPoints)
+    if (e.name == name)
+      return &e;
+  return nullptr;
+}
+
+std::string Artifact::serialize() const {
+  std::vector<std::pair<std::string, std::string>> sections = {
+      {"manifest", manifestJson(*this)}, {"model", modelText}, {"host.so", hostCode}};
+  std::string out(kMagic, sizeof(kMagic));
+  put<uint32_t>(out, kArtifactVersion);
+  put<uint32_t>(out, sections.size());
+  uint64_t offset = sizeof(kMagic) + 8 + sections.size() * kEntryBytes + 8;
+  for (auto &[name, data] : sections) {
+    char field[kNameBytes] = {};
+    std::memcpy(field, name.data(), std::min(name.size(), kNameBytes));
+    out.append(field, kNameBytes);
+    put<uint64_t>(out, offset);
+    put<uint64_t>(out, data.size());
+    put<uint64_t>(out, llvm::xxh3_64bits(data));
+    offset += data.size();
+  }
+  put<uint64_t>(out, llvm::xxh3_64bits(out));
+  for (auto &section : sections)
+    out += section.second;
+  return out;
+}
+
+llvm::Error Artifact::write(llvm::StringRef path) const {
+  std::string bytes = serialize();
+  llvm::SmallString<128> tmp(path);
+  tmp += ".tmp";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp, ec);
+    if (ec)
+      return fail(path, "cannot write: " + ec.message());
+    os << bytes;
+    os.close();
+    if (os.has_error())
+      return fail(path, "write failed: " + os.error().message());
+  }
+  if (auto ec = llvm::sys::fs::rename(tmp, path))
+    return fail(path, "cannot rename the temporary file: " + ec.message());
+  return llvm::Error::success();
+}
+
+llvm::Expected<Artifact> Artifact::parse(llvm::StringRef bytes, llvm::StringRef path) {
+  size_t headerBytes = sizeof(kMagic) + 8;
+  if (bytes.size() < headerBytes || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+    if (bytes.size() < sizeof(kMagic) &&
+        llvm::StringRef(kMagic, sizeof(kMagic)).starts_with(bytes))
+      return fail(path, "truncated: " + llvm::Twine(bytes.size()) + " bytes, no header");
+    return fail(path, "not an mtgr artifact (bad magic)");
+  }
+  uint32_t version = get<uint32_t>(bytes.data() + 8);
+  uint32_t count = get<uint32_t>(bytes.data() + 12);
+  if (version != kArtifactVersion)
+    return fail(path, "format version " + llvm::Twine(version) + ", this runtime reads version " +
+                          llvm::Twine(kArtifactVersion) + " (recompile with this mtgr-compile)");
+  if (count > 64)
+    return fail(path, "corrupted header: " + llvm::Twine(count) + " sections");
+  size_t tableEnd = headerBytes + count * kEntryBytes;
+  if (bytes.size() < tableEnd + 8)
+    return fail(path, "truncated: the section table needs " + llvm::Twine(tableEnd + 8) +
+                          " bytes, the file has " + llvm::Twine(bytes.size()));
+  if (get<uint64_t>(bytes.data() + tableEnd) != llvm::xxh3_64bits(bytes.take_front(tableEnd)))
+    return fail(path, "corrupted: header checksum mismatch");
+  Artifact a;
+  std::map<std::string, llvm::StringRef> sections;
+  for (uint32_t i = 0; i < count; ++i) {
+    const char *e = bytes.data() + headerBytes + i * kEntryBytes;
+    std::string name(e, strnlen(e, kNameBytes));
+    uint64_t offset = get<uint64_t>(e + kNameBytes), size = get<uint64_t>(e + kNameBytes + 8);
+    uint64_t hash = get<uint64_t>(e + kNameBytes + 16);
+    if (offset > bytes.size() || size > bytes.size() - offset)
+      return fail(path, "truncated: section '" + name + "' ends at byte " +
+                            llvm::Twine(offset + size) + ", the file has " +
+                            llvm::Twine(bytes.size()));
+    llvm::StringRef data = bytes.substr(offset, size);
+    if (llvm::xxh3_64bits(data) != hash)
+      return fail(path, "section '" + name + "': checksum mismatch (corrupted)");
+    sections[name] = data;
+  }
+  for (const char *required : {"manifest", "model", "host.so"})
+    if (!sections.count(required))
+      return fail(path, llvm::Twine("section '") + required + "' is missing");
+  if (auto e = readManifest(sections["manifest"], path, a))
+    return std::move(e);
+  a.modelText = sections["model"].str();
+  a.hostCode = sections["host.so"].str();
+  if (hashModelText(a.modelText) != a.modelHash)
+    return fail(path, "section 'model' does not match the manifest's model hash");
+  std::string diag;
+  llvm::raw_string_ostream os(diag);
+  auto model = parseModelDesc(a.modelText, (path + ":model").str(), os);
+  if (!model)
+    return fail(path, "section 'model': " + diag);
+  a.model = std::move(*model);
+  std::string why = checkHostTarget(a.target);
+  if (!why.empty())
+    return fail(path, "wrong target: " + why);
+  return a;
+}
+
+llvm::Expected<Artifact> Artifact::read(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return fail(path, "cannot read: " + buffer.getError().message());
+  return parse((*buffer)->getBuffer(), path);
+}

@@ -1,0 +1,206 @@
+//===- Session.cpp - run a compiled artifact on the CPU -------------------===//
+#include "runtime/Session.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <deque>
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace mlir::mtgr;
+
+namespace {
+llvm::Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+/// A memref descriptor as the generated code reads it:
+/// {allocated, aligned, offset, sizes[rank], strides[rank]} (row-major).
+struct Descriptor {
+  std::vector<int64_t> words;
+  Descriptor(const void *data, llvm::ArrayRef<int64_t> shape) {
+    auto p = reinterpret_cast<int64_t>(data);
+    words = {p, p, 0};
+    words.insert(words.end(), shape.begin(), shape.end());
+    std::vector<int64_t> strides(shape.size(), 1);
+    for (int i = static_cast<int>(shape.size()) - 2; i >= 0; --i)
+      strides[i] = strides[i + 1] * shape[i + 1];
+    words.insert(words.end(), strides.begin(), strides.end());
+  }
+};
+
+const FeatureDesc *findFeature(const std::vector<FeatureDesc> &schema, llvm::StringRef name,
+                               size_t &index) {
+  for (index = 0; index < schema.size(); ++index)
+    if (schema[index].name == name)
+      return &schema[index];
+  return nullptr;
+}
+} // namespace
+
+llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact,
+                                                                unsigned threads) {
+  std::unique_ptr<CpuSession> s(new CpuSession(std::move(artifact)));
+  s->entryPoint = s->artifact.entry("forward");
+  if (!s->entryPoint)
+    return fail("artifact has no 'forward' entry point");
+  // The host code is loaded from memory: an anonymous file, then dlopen.
+  int fd = memfd_create("mtgr-host-code", MFD_CLOEXEC);
+  if (fd < 0)
+    return fail("memfd_create failed");
+  const std::string &code = s->artifact.hostCode;
+  for (size_t done = 0; done < code.size();) {
+    ssize_t n = ::write(fd, code.data() + done, code.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      return fail("cannot stage the host code for loading");
+    }
+    done += n;
+  }
+  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  s->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ::close(fd);
+  if (!s->library)
+    return fail(llvm::Twine("cannot load the host code: ") + dlerror());
+  s->forwardFn =
+      reinterpret_cast<void (*)(void **)>(dlsym(s->library, s->entryPoint->symbol.c_str()));
+  if (!s->forwardFn)
+    return fail("host code lacks the symbol '" + s->entryPoint->symbol + "'");
+  s->threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  s->initParams(s->artifact.model.training.seed);
+  return std::move(s);
+}
+
+CpuSession::~CpuSession() {
+  if (library)
+    dlclose(library);
+}
+
+void CpuSession::initParams(uint64_t seed) {
+  parameters = ParamStore::initialize(collectParameters(artifact.model), seed);
+}
+
+ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden) const {
+  const ModelDesc &m = artifact.model;
+  int64_t B = batch.numSamples, K = batch.numCandidates(), N = batch.totalTokens(m);
+  std::vector<FeatureDesc> candSchema = m.candidateItem;
+  candSchema.insert(candSchema.end(), m.candidateCross.begin(), m.candidateCross.end());
+  std::vector<int64_t> tokenOffsets = batch.tokenOffsets(m);
+  std::deque<std::vector<float>> floatBuffers; // stable addresses
+  std::deque<Descriptor> descriptors;
+  std::vector<void *> args;
+  ForwardResult result;
+  result.logits.assign(m.tasks.size(), std::vector<float>(K));
+  if (wantHidden && m.layers > 0)
+    result.hidden.assign(N * m.dModel, 0.0f);
+  std::vector<float> scratchHidden;
+
+  struct GroupView {
+    const std::vector<FeatureDesc> *schema;
+    const std::vector<FeatureColumn> *columns;
+    const std::vector<int64_t> *offsets, *times;
+    int64_t rows;
+  };
+  auto group = [&](llvm::StringRef g) -> GroupView {
+    if (g == "user")
+      return {&m.user, &batch.user, nullptr, nullptr, B};
+    if (g == "sequence")
+      return {&m.sequence, &batch.sequence, &batch.sequenceOffsets, &batch.sequenceTimes,
+              batch.numSequence()};
+    if (g == "realtime")
+      return {&m.realtime, &batch.realtime, &batch.realtimeOffsets, &batch.realtimeTimes,
+              batch.numRealtime()};
+    return {&candSchema, &batch.candidate, &batch.candidateOffsets, &batch.candidateTimes, K};
+  };
+  auto push = [&](const void *data, llvm::ArrayRef<int64_t> shape) {
+    descriptors.emplace_back(data, shape);
+    args.push_back(descriptors.back().words.data());
+  };
+  size_t task = 0;
+  for (const AbiArg &arg : entryPoint->args) {
+    auto [g, feature] = llvm::StringRef(arg.name).split('.');
+    if (arg.kind == "param") {
+      const Tensor &t = parameters.get(arg.name);
+      push(t.data.data(), t.shape);
+    } else if (arg.kind == "output") {
+      push(result.logits[task++].data(), {K, 1});
+    } else if (arg.kind == "hidden") {
+      float *out = result.hidden.data();
+      if (!wantHidden) {
+        scratchHidden.assign(N * m.dModel, 0.0f);
+        out = scratchHidden.data();
+      }
+      push(out, {N, m.dModel});
+    } else if (arg.name == "mask.intervals") {
+      if (arg.kind == "offsets")
+        push(tokenOffsets.data(), {B + 1});
+      else
+        push(batch.intervals.data(), {N, 3, 2});
+    } else if (arg.kind == "offsets") {
+      push(group(g).offsets->data(), {B + 1});
+    } else if (feature == "time") {
+      GroupView v = group(g);
+      push(v.times->data(), {v.rows});
+    } else {
+      GroupView v = group(g);
+      size_t f;
+      const FeatureDesc *d = findFeature(*v.schema, feature, f);
+      const FeatureColumn &col = (*v.columns)[f];
+      if (arg.kind == "embedding") {
+        // Hash tables live in the runtime: gather the rows for the generated code.
+        const TableDesc *t = m.findTable(d->table);
+        const std::vector<float> &table = parameters.get("tables." + t->name + ".weight").data;
+        std::vector<float> &rows = floatBuffers.emplace_back(v.rows * t->dim);
+        for (int64_t r = 0; r < v.rows; ++r) {
+          int64_t row = tableRow(*t, col.ids[r]);
+          std::copy_n(table.data() + row * t->dim, t->dim, rows.data() + r * t->dim);
+        }
+        push(rows.data(), {v.rows, t->dim});
+      } else {
+        push(col.values.data(), {v.rows, d->denseDim});
+      }
+    }
+  }
+  forwardFn(args.data());
+  return result;
+}
+
+llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidden) {
+  const ModelDesc &m = artifact.model;
+  if (auto e = validateBatch(m, batch))
+    return std::move(e);
+  if (hidden && m.layers == 0)
+    return fail("hidden states: model '" + m.name + "' has no HSTU layers");
+  int64_t B = batch.numSamples;
+  unsigned parts = static_cast<unsigned>(std::min<int64_t>(threads, B));
+  if (parts <= 1)
+    return runRange(batch, hidden);
+  // Contiguous ranges of about equal token counts: static, so a given thread
+  // count always splits a batch the same way.
+  std::vector<int64_t> tokens = batch.tokenOffsets(m);
+  std::vector<int64_t> bounds{0};
+  for (unsigned p = 1; p < parts; ++p) {
+    int64_t target = tokens.back() * p / parts;
+    int64_t b = std::lower_bound(tokens.begin(), tokens.end(), target) - tokens.begin();
+    bounds.push_back(std::clamp<int64_t>(b, bounds.back(), B));
+  }
+  bounds.push_back(B);
+  std::vector<ForwardResult> results(parts);
+  std::vector<std::thread> workers;
+  for (unsigned p = 0; p < parts; ++p)
+    workers.emplace_back([&, p] {
+      results[p] = runRange(sliceBatch(m, batch, bounds[p], bounds[p + 1]), hidden);
+    });
+  for (std::thread &t : workers)
+    t.join();
+  ForwardResult out;
+  out.logits.assign(m.tasks.size(), {});
+  for (ForwardResult &r : results) {
+    for (size_t t = 0; t < r.logits.size(); ++t)
+      out.logits[t].insert(out.logits[t].end(), r.logits[t].begin(), r.logits[t].end());
+    out.hidden.insert(out.hidden.end(), r.hidden.begin(), r.hidden.end());
+  }
+  return out;
+}
