@@ -85,9 +85,9 @@ Batch Generator::run() {
     };
     const int64_t now = 1700000000 + u * 86400;
     // S: long-tailed lengths, all before the request.
-    int64_t nS = std::min<int64_t>(
-        o.maxSequence,
-        static_cast<int64_t>(std::exp(normal() * 1.0) * std::max<int64_t>(1, o.maxSequence / 6)));
+    int64_t nS = std::clamp<int64_t>(
+        static_cast<int64_t>(std::exp(normal() * 1.0) * std::max<int64_t>(1, o.maxSequence / 6)),
+        std::min(o.minSequence, o.maxSequence), o.maxSequence);
     std::vector<int64_t> times;
     for (int64_t i = 0; i < nS; ++i)
       times.push_back(now - 3600 - range(0, 30 * 86400));
@@ -102,7 +102,7 @@ Batch Generator::run() {
     b.sequenceOffsets.push_back(b.sequenceOffsets.back() + nS);
     // R: the last hour and the next ten minutes, interleaving the candidates.
     // Integer minutes make equal timestamps (ties) common.
-    int64_t nR = range(0, o.maxRealtime);
+    int64_t nR = range(std::min(o.minRealtime, o.maxRealtime), o.maxRealtime);
     times.clear();
     for (int64_t i = 0; i < nR; ++i)
       times.push_back(now - 3600 + 60 * range(0, 70));

@@ -18,8 +18,10 @@ namespace mlir::mtgr {
 
 struct SyntheticOptions {
   int64_t users = 8;
-  int64_t maxSequence = 64;  // S lengths are long-tailed in [0, maxSequence]
-  int64_t maxRealtime = 16;  // R lengths uniform in [0, maxRealtime]
+  int64_t maxSequence = 64;  // S lengths are long-tailed in [minSequence, maxSequence]
+  int64_t minSequence = 0;
+  int64_t maxRealtime = 16;  // R lengths uniform in [minRealtime, maxRealtime]
+  int64_t minRealtime = 0;
   int64_t maxCandidates = 8; // K uniform in [minCandidates, maxCandidates]
   int64_t minCandidates = 1;
   uint64_t seed = 1;

@@ -15,7 +15,9 @@ inline std::string examplePath(const std::string &name) {
 
 /// A random but valid model description: sizes, masks, n_norm modes, norm
 /// orders, rab, explicit dqk/dv, DLRM-style context and R's own MLP all vary.
-inline std::string randomModelYaml(std::mt19937 &rng) {
+/// `dynamicTables`: also use a dynamic table (the CPU backend serves fixed
+/// and hashed tables until training brings dynamic ones).
+inline std::string randomModelYaml(std::mt19937 &rng, bool dynamicTables = true) {
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   const char *masks[] = {"dynamic", "causal", "causal_targets", "contextual", "intervals"};
   int heads = pick(1, 3);
@@ -47,7 +49,7 @@ inline std::string randomModelYaml(std::mt19937 &rng) {
   if (pick(0, 1))
     y += "    - {name: age, dense: " + std::to_string(pick(1, 3)) + "}\n";
   y += "  sequence:\n    - {name: item, table: item}\n";
-  if (pick(0, 1))
+  if (pick(0, 1) && dynamicTables)
     y += "    - {name: q, table: q}\n";
   bool ownRealtime = pick(0, 1);
   if (ownRealtime)

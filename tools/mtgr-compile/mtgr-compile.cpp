@@ -35,7 +35,7 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file (default: MODEL.mtgr 
                                 cl::value_desc("file"));
 cl::opt<std::string> target("target", cl::desc("Target: cpu (this machine's x86-64 CPU)"),
                             cl::init("cpu"));
-enum class Emit { Mtgr, Kernel, Loops, LLVM, Object, Artifact, None };
+enum class Emit { Mtgr, Kernel, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stage to write"), cl::init(Emit::Artifact),
     cl::values(clEnumValN(Emit::Mtgr, "mtgr", "model-level mtgr IR, as imported"),
@@ -43,6 +43,7 @@ cl::opt<Emit> emit(
                clEnumValN(Emit::Loops, "loops", "loops on buffers (scf, memref, arith, math)"),
                clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR"),
                clEnumValN(Emit::Object, "object", "an x86-64 object file"),
+               clEnumValN(Emit::Shared, "shared", "the linked host code (.so) of the artifact"),
                clEnumValN(Emit::Artifact, "artifact", "the artifact (.mtgr), the default"),
                clEnumValN(Emit::None, "none", "nothing (with --summary)")));
 cl::opt<bool> summary("summary", cl::desc("Print a summary of the model to stdout"));
@@ -177,7 +178,7 @@ int main(int argc, char **argv) {
                 : emit == Emit::Loops  ? Stage::Loops
                 : emit == Emit::LLVM   ? Stage::LLVMIR
                 : emit == Emit::Object ? Stage::Object
-                                       : Stage::Artifact;
+                                       : Stage::Artifact; // also for Emit::Shared
   auto out = mlir::mtgr::compileModel(*desc, text, stage, mlir::mtgr::HostTarget::native(),
                                       llvm::errs());
   if (!out) {
@@ -185,10 +186,25 @@ int main(int argc, char **argv) {
     return 1;
   }
   std::string path = outputFile;
-  if (path.empty())
+  if (path.empty() && emit != Emit::Shared)
     path = stage == Stage::Artifact ? llvm::sys::path::stem(inputFile).str() + ".mtgr"
            : stage == Stage::Object ? llvm::sys::path::stem(inputFile).str() + ".o"
                                     : "-";
+  if (emit == Emit::Shared) {
+    if (path.empty() || path == "-") {
+      llvm::errs() << "mtgr-compile: error: --emit=shared needs -o FILE\n";
+      return 1;
+    }
+    std::string error;
+    auto output = openOutputFile(path, &error);
+    if (!output) {
+      llvm::errs() << "mtgr-compile: error: " << error << "\n";
+      return 1;
+    }
+    output->os() << out->artifact.hostCode;
+    output->keep();
+    return 0;
+  }
   if (stage == Stage::Artifact) {
     if (auto e = out->artifact.write(path)) {
       llvm::errs() << "mtgr-compile: error: " << llvm::toString(std::move(e)) << "\n";

@@ -44,6 +44,10 @@ cl::opt<int64_t> batches("batches", cl::desc("verify: random batches to compare"
 cl::opt<double> tolerance("tolerance",
                           cl::desc("verify: largest allowed error max|c - r| / max(1, |r|)"),
                           cl::init(1e-4), cl::cat(category));
+cl::opt<double> perturb("perturb",
+                        cl::desc("verify: add this to every weight the compiled code runs with "
+                                 "(not the reference's): shows that verify can fail"),
+                        cl::init(0.0), cl::cat(category));
 cl::opt<int64_t> show("show", cl::desc("infer: scored candidates to print (-1: all)"),
                       cl::init(-1), cl::cat(category));
 
@@ -79,7 +83,7 @@ int infer(CpuSession &session) {
     llvm::outs() << " " << t.name;
   llvm::outs() << "\n";
   int64_t printed = 0;
-  for (int64_t b = 0; b < batch.numSamples; ++b)
+  for (int64_t b = 0; b < batch.numSamples && (show < 0 || printed < show); ++b)
     for (int64_t c = batch.candidateOffsets[b]; c < batch.candidateOffsets[b + 1]; ++c) {
       if (show >= 0 && printed++ >= show)
         break;
@@ -97,6 +101,12 @@ int infer(CpuSession &session) {
 
 int verify(CpuSession &session) {
   const ModelDesc &m = session.model();
+  ParamStore referenceParams = session.params();
+  if (perturb != 0.0)
+    for (const std::string &name : session.params().names())
+      if (llvm::StringRef(name).ends_with(".weight"))
+        for (float &w : session.params().get(name).data)
+          w += static_cast<float>(perturb);
   double worst = 0;
   for (int64_t i = 0; i < batches; ++i) {
     Batch batch = generateSynthetic(m, syntheticOptions(dataSeed + i));
@@ -104,7 +114,7 @@ int verify(CpuSession &session) {
     auto result = session.forward(batch, hidden);
     if (!result)
       return error(llvm::toString(result.takeError()));
-    reference::Output ref = reference::forward(m, session.params(), batch);
+    reference::Output ref = reference::forward(m, referenceParams, batch);
     auto err = [](double c, double r) { return std::fabs(c - r) / std::max(1.0, std::fabs(r)); };
     double batchWorst = 0;
     for (size_t t = 0; t < m.tasks.size(); ++t)
