@@ -191,12 +191,12 @@ llvm::Error Artifact::write(llvm::StringRef path) const {
 
 llvm::Expected<Artifact> Artifact::parse(llvm::StringRef bytes, llvm::StringRef path) {
   size_t headerBytes = sizeof(kMagic) + 8;
-  if (bytes.size() < headerBytes || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
-    if (bytes.size() < sizeof(kMagic) &&
-        llvm::StringRef(kMagic, sizeof(kMagic)).starts_with(bytes))
-      return fail(path, "truncated: " + llvm::Twine(bytes.size()) + " bytes, no header");
+  llvm::StringRef magic(kMagic, sizeof(kMagic));
+  if (!bytes.starts_with(magic) && !magic.starts_with(bytes))
     return fail(path, "not an mtgr artifact (bad magic)");
-  }
+  if (bytes.size() < headerBytes)
+    return fail(path, "truncated: " + llvm::Twine(bytes.size()) + " bytes, the header needs " +
+                          llvm::Twine(headerBytes));
   uint32_t version = get<uint32_t>(bytes.data() + 8);
   uint32_t count = get<uint32_t>(bytes.data() + 12);
   if (version != kArtifactVersion)
