@@ -4,7 +4,9 @@
 //   mtgr-run verify MODEL.mtgr   compiled results vs the float64 reference
 //
 //===----------------------------------------------------------------------===//
+#include "frontend/Requests.h"
 #include "frontend/Synthetic.h"
+#include "runtime/Npz.h"
 #include "runtime/Session.h"
 #include "runtime/reference/Reference.h"
 
@@ -21,7 +23,7 @@ namespace cl = llvm::cl;
 
 namespace {
 cl::OptionCategory category("mtgr-run options");
-cl::opt<std::string> command(cl::Positional, cl::desc("<infer|verify>"), cl::Required,
+cl::opt<std::string> command(cl::Positional, cl::desc("<infer|verify|gen>"), cl::Required,
                              cl::cat(category));
 cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<artifact.mtgr>"), cl::Required,
                                   cl::cat(category));
@@ -30,6 +32,19 @@ cl::opt<unsigned> threads("num-threads", cl::desc("Threads (default: all cores)"
 cl::opt<uint64_t> paramSeed("param-seed", cl::desc("Seed of the parameter initialisation "
                                                    "(default: the model's training.seed)"),
                             cl::cat(category));
+cl::opt<std::string> paramsPath("params", cl::desc("Load parameters from a NumPy .npz archive"),
+                                cl::value_desc("file.npz"), cl::cat(category));
+cl::opt<std::string> saveParams("save-params",
+                                cl::desc("Save the parameters used to a .npz archive"),
+                                cl::value_desc("file.npz"), cl::cat(category));
+cl::opt<std::string> requestsPath("requests",
+                                  cl::desc("infer/verify: read requests from this file (JSON "
+                                           "Lines, docs/requests.md; - for stdin) instead of "
+                                           "generating synthetic ones"),
+                                  cl::value_desc("file.jsonl"), cl::cat(category));
+cl::opt<std::string> outputPath("output", cl::desc("infer: write scores here (default: stdout); "
+                                                   "gen: write requests here"),
+                                cl::value_desc("file"), cl::init("-"), cl::cat(category));
 cl::opt<int64_t> users("users", cl::desc("Synthetic users (samples) per batch"), cl::init(8),
                        cl::cat(category));
 cl::opt<int64_t> seqLen("seq-len", cl::desc("Longest synthetic S"), cl::init(64),
@@ -69,28 +84,42 @@ SyntheticOptions syntheticOptions(uint64_t seed) {
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
+/// The batch to run: a request file, or synthetic requests.
+llvm::Expected<Batch> inputBatch(const ModelDesc &m, uint64_t seed) {
+  if (!requestsPath.empty())
+    return loadRequests(m, requestsPath);
+  return generateSynthetic(m, syntheticOptions(seed));
+}
+
 int infer(CpuSession &session) {
   const ModelDesc &m = session.model();
-  Batch batch = generateSynthetic(m, syntheticOptions(dataSeed));
+  auto input = inputBatch(m, dataSeed);
+  if (!input)
+    return error(llvm::toString(input.takeError()));
+  Batch &batch = *input;
+  std::error_code ec;
+  llvm::raw_fd_ostream out(outputPath, ec);
+  if (ec)
+    return error(outputPath + ": " + ec.message());
   auto start = std::chrono::steady_clock::now();
   auto result = session.forward(batch);
   if (!result)
     return error(llvm::toString(result.takeError()));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // Format: one line per candidate: user id, candidate id, one probability per task.
-  llvm::outs() << "# user candidate";
+  out << "# user candidate";
   for (const TaskDesc &t : m.tasks)
-    llvm::outs() << " " << t.name;
-  llvm::outs() << "\n";
+    out << " " << t.name;
+  out << "\n";
   int64_t printed = 0;
   for (int64_t b = 0; b < batch.numSamples && (show < 0 || printed < show); ++b)
     for (int64_t c = batch.candidateOffsets[b]; c < batch.candidateOffsets[b + 1]; ++c) {
       if (show >= 0 && printed++ >= show)
         break;
-      llvm::outs() << batch.userIds[b] << " " << batch.candidateIds[c];
+      out << batch.userIds[b] << " " << batch.candidateIds[c];
       for (size_t t = 0; t < m.tasks.size(); ++t)
-        llvm::outs() << llvm::format(" %.6f", sigmoid(result->logits[t][c]));
-      llvm::outs() << "\n";
+        out << llvm::format(" %.6f", sigmoid(result->logits[t][c]));
+      out << "\n";
     }
   llvm::errs() << "scored " << batch.numCandidates() << " candidates of " << batch.numSamples
                << " users (" << batch.totalTokens(m) << " tokens) in "
@@ -108,8 +137,11 @@ int verify(CpuSession &session) {
         for (float &w : session.params().get(name).data)
           w += static_cast<float>(perturb);
   double worst = 0;
-  for (int64_t i = 0; i < batches; ++i) {
-    Batch batch = generateSynthetic(m, syntheticOptions(dataSeed + i));
+  for (int64_t i = 0; i < (requestsPath.empty() ? batches : 1); ++i) {
+    auto input = inputBatch(m, dataSeed + i);
+    if (!input)
+      return error(llvm::toString(input.takeError()));
+    Batch &batch = *input;
     bool hidden = m.layers > 0;
     auto result = session.forward(batch, hidden);
     if (!result)
@@ -146,12 +178,16 @@ int main(int argc, char **argv) {
       "          candidate: user id, candidate id, sigmoid probability per task\n"
       "  verify  compare compiled results (logits and every token's final hidden\n"
       "          state) with the float64 reference on random batches; exit 1 beyond\n"
-      "          --tolerance\n\n"
+      "          --tolerance\n"
+      "  gen     write synthetic requests for the artifact's model (JSON Lines)\n\n"
       "Examples:\n"
       "  mtgr-run infer tiny.mtgr --users=4 --show=10\n"
-      "  mtgr-run verify tiny.mtgr --batches=5 --seq-len=200\n");
-  if (command != "infer" && command != "verify")
-    return error("unknown command '" + command + "' (expected infer or verify)");
+      "  mtgr-run gen tiny.mtgr --users=2 --output=requests.jsonl\n"
+      "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --output=scores.txt\n"
+      "  mtgr-run verify tiny.mtgr --batches=5 --seq-len=200\n"
+      "  mtgr-run infer tiny.mtgr --params=weights.npz\n");
+  if (command != "infer" && command != "verify" && command != "gen")
+    return error("unknown command '" + command + "' (expected infer, verify or gen)");
   if (users < 0 || seqLen < 0 || rtLen < 0 || maxCandidates < 0 || batches < 1)
     return error("--users, --seq-len, --rt-len and --candidates must be >= 0, --batches >= 1");
   auto artifact = Artifact::read(artifactPath);
@@ -162,5 +198,20 @@ int main(int argc, char **argv) {
     return error(llvm::toString(session.takeError()));
   if (paramSeed.getNumOccurrences())
     (*session)->initParams(paramSeed);
+  if (!paramsPath.empty())
+    if (auto e = loadParams(paramsPath, (*session)->params()))
+      return error(llvm::toString(std::move(e)));
+  if (!saveParams.empty())
+    if (auto e = writeNpz(saveParams, (*session)->params()))
+      return error(llvm::toString(std::move(e)));
+  if (command == "gen") {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(outputPath, ec);
+    if (ec)
+      return error(outputPath + ": " + ec.message());
+    writeRequests((*session)->model(), generateSynthetic((*session)->model(),
+                                                         syntheticOptions(dataSeed)), out);
+    return 0;
+  }
   return command == "infer" ? infer(**session) : verify(**session);
 }

@@ -1,0 +1,30 @@
+//===- Npz.h - parameters as NumPy .npz archives ------------------*- C++ -*-===//
+//
+// DESIGN 1.7: a PyTorch state_dict saved with numpy.savez (stored) or
+// numpy.savez_compressed (deflate) loads directly: one "<name>.npy" member per
+// parameter, little-endian float32 (float64 is converted), C order.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_RUNTIME_NPZ_H
+#define MTGR_RUNTIME_NPZ_H
+
+#include "runtime/Params.h"
+
+#include "llvm/Support/Error.h"
+
+namespace mlir::mtgr {
+
+/// Every tensor of an archive, by name (without ".npy").
+llvm::Expected<std::map<std::string, Tensor>> readNpz(llvm::StringRef path);
+
+/// Writes `params` (atomically: temporary file, then rename).
+llvm::Error writeNpz(llvm::StringRef path, const ParamStore &params, bool compress = false);
+
+/// Replaces the values of `params` by an archive's. Every parameter must be
+/// present with its shape, and the archive may hold nothing else; the error
+/// names the parameter.
+llvm::Error loadParams(llvm::StringRef path, ParamStore &params);
+
+} // namespace mlir::mtgr
+
+#endif
