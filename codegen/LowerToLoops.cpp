@@ -243,16 +243,55 @@ void Lowering::lowerLinear(LinearOp op) {
   int64_t out = wt.getDimSize(0), in = wt.getDimSize(1);
   Value rows = rowsOf(x.values);
   Value y = alloc(f32(), {out}, rows);
-  // y[r, o] = b[o] + sum_i x[r, i] W[o, i]: the reduction runs along
-  // contiguous memory in both x and W.
-  loop(idx(0), rows, [&](Value r) {
-    loop(idx(0), idx(out), [&](Value o) {
-      Value acc = loopAcc(idx(0), idx(in), load(bias, {o}), [&](Value i, Value acc) {
-        return fadd(acc, fmul(load(x.values, {r, i}), load(w, {o, i})));
-      });
-      store(acc, y, {r, o});
-    });
-  });
+  // y[r, o] = b[o] + sum_i x[r, i] W[o, i]. Register tiles of kRows x kCols
+  // outputs share their loads: each step of the reduction loads kRows + kCols
+  // values for kRows * kCols multiply-adds (a plain dot product: 2 loads per
+  // multiply-add). The reduction runs along contiguous memory in x and W, and
+  // reassociation lets LLVM vectorise it.
+  constexpr int64_t kRows = 4, kCols = 4;
+  auto tile = [&](Value r0, int64_t nr, Value o0, int64_t no) {
+    SmallVector<Value> init;
+    for (int64_t a = 0; a < nr; ++a)
+      for (int64_t c = 0; c < no; ++c)
+        init.push_back(load(bias, {add(o0, idx(c))}));
+    auto loop = scf::ForOp::create(b, idx(0), idx(in), idx(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value i = loop.getInductionVar();
+      SmallVector<Value> xs, ws, next;
+      for (int64_t a = 0; a < nr; ++a)
+        xs.push_back(load(x.values, {add(r0, idx(a)), i}));
+      for (int64_t c = 0; c < no; ++c)
+        ws.push_back(load(w, {add(o0, idx(c)), i}));
+      for (int64_t a = 0; a < nr; ++a)
+        for (int64_t c = 0; c < no; ++c)
+          next.push_back(fadd(loop.getRegionIterArgs()[a * no + c], fmul(xs[a], ws[c])));
+      scf::YieldOp::create(b, next);
+    }
+    for (int64_t a = 0; a < nr; ++a)
+      for (int64_t c = 0; c < no; ++c)
+        store(loop.getResult(a * no + c), y, {add(r0, idx(a)), add(o0, idx(c))});
+  };
+  int64_t fullCols = out / kCols * kCols;
+  auto rowBlock = [&](Value r0, int64_t nr) {
+    if (fullCols > 0) {
+      auto cols = scf::ForOp::create(b, idx(0), idx(fullCols), idx(kCols));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(cols.getBody());
+      tile(r0, nr, cols.getInductionVar(), kCols);
+    }
+    for (int64_t o = fullCols; o < out; ++o) // static remainder of outputs
+      tile(r0, nr, idx(o), 1);
+  };
+  Value fullRows = mul(arith::DivUIOp::create(b, rows, idx(kRows)), idx(kRows));
+  {
+    auto blocks = scf::ForOp::create(b, idx(0), fullRows, idx(kRows));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(blocks.getBody());
+    rowBlock(blocks.getInductionVar(), kRows);
+  }
+  loop(fullRows, rows, [&](Value r) { rowBlock(r, 1); });
   lowered[op.getResult()] = like(x, y);
 }
 

@@ -1,0 +1,140 @@
+//===- bench_inference.cpp - CPU inference throughput vs the GEMM ceiling --===//
+//
+// MTGR-small-shaped inference on synthetic requests, on 1 and 2 threads:
+// candidates/s, tokens/s and GFLOP/s (the FLOP counter of docs/flops.md on
+// the batch's exact lengths and timestamps), against this machine's fp32 GEMM
+// ceiling measured in the same run with OpenBLAS sgemm (loaded at run time;
+// set OPENBLAS_CORETYPE=SkylakeX on this CPU, see bench/run-cpu-inference.sh).
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Compiler.h"
+#include "frontend/ModelStats.h"
+#include "frontend/Synthetic.h"
+#include "runtime/Session.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <chrono>
+#include <dlfcn.h>
+#include <fstream>
+#include <vector>
+
+using namespace mlir::mtgr;
+namespace cl = llvm::cl;
+
+namespace {
+cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.yaml>"), cl::Required);
+cl::opt<std::string> resultsPath("results", cl::desc("Results file"), cl::init("-"));
+cl::opt<int64_t> users("users", cl::init(16));
+cl::opt<int64_t> seqLen("seq-len", cl::init(512));
+cl::opt<int64_t> rtLen("rt-len", cl::init(64));
+cl::opt<int64_t> candidates("candidates", cl::init(32));
+cl::opt<double> seconds("seconds", cl::desc("Time per measurement"), cl::init(3.0));
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Best-of runs of `fn` for about `seconds`: the time of one run.
+template <typename F> double timeBest(F fn) {
+  fn(); // warm up
+  double best = 1e30, start = now();
+  do {
+    double t0 = now();
+    fn();
+    best = std::min(best, now() - t0);
+  } while (now() - start < seconds);
+  return best;
+}
+
+/// fp32 GEMM GFLOP/s of OpenBLAS on `threads` threads, or -1 if not installed.
+double sgemmCeiling(int threads) {
+  void *lib = dlopen("libopenblas.so.0", RTLD_NOW);
+  if (!lib)
+    return -1;
+  using Sgemm = void (*)(int, int, int, int, int, int, float, const float *, int, const float *,
+                         int, float, float *, int);
+  auto sgemm = reinterpret_cast<Sgemm>(dlsym(lib, "cblas_sgemm"));
+  auto setThreads = reinterpret_cast<void (*)(int)>(dlsym(lib, "openblas_set_num_threads"));
+  if (!sgemm || !setThreads)
+    return -1;
+  setThreads(threads);
+  const int n = 2048;
+  std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
+  double t = timeBest([&] {
+    sgemm(101 /*row major*/, 111 /*no trans*/, 112 /*trans*/, n, n, n, 1.0f, a.data(), n,
+          b.data(), n, 0.0f, c.data(), n);
+  });
+  return 2.0 * n * n * n / t / 1e9;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "mtgr CPU inference benchmark\n");
+  auto text = llvm::MemoryBuffer::getFile(modelPath);
+  if (!text) {
+    llvm::errs() << modelPath << ": cannot read\n";
+    return 1;
+  }
+  double t0 = now();
+  auto artifact = compileArtifact((*text)->getBuffer(), modelPath);
+  if (!artifact) {
+    llvm::errs() << llvm::toString(artifact.takeError()) << "\n";
+    return 1;
+  }
+  double compileSeconds = now() - t0;
+  const ModelDesc m = artifact->model;
+  SyntheticOptions o;
+  o.users = users, o.maxSequence = seqLen, o.minSequence = seqLen / 4, o.maxRealtime = rtLen;
+  o.maxCandidates = candidates, o.minCandidates = candidates / 2, o.seed = 7;
+  Batch batch = generateSynthetic(m, o);
+  // FLOPs of this exact batch (per sample: its lengths and R/C timestamps).
+  double flops = 0;
+  for (int64_t b = 0; b < batch.numSamples; ++b) {
+    Batch s = sliceBatch(m, batch, b, b + 1);
+    SampleShape shape{s.numSequence(), s.numRealtime(), s.numCandidates(), s.realtimeTimes,
+                      s.candidateTimes, std::nullopt};
+    flops += countForwardFlops(m, shape)->total();
+  }
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  os << "# mtgr CPU inference benchmark (bench/bench_inference.cpp)\n"
+     << "model: " << m.name << " (" << m.layers << " layers, d_model " << m.dModel << ", "
+     << m.heads << " heads), compiled in " << llvm::format("%.1f", compileSeconds) << " s\n"
+     << "batch: " << batch.numSamples << " users, " << batch.numCandidates() << " candidates, "
+     << batch.totalTokens(m) << " tokens (S <= " << seqLen << ", R <= " << rtLen
+     << ", K <= " << candidates << "), " << llvm::format("%.2f", flops / 1e9)
+     << " GFLOP per batch\n";
+  os << "threads  ms/batch  candidates/s  tokens/s  GFLOP/s  sgemm GFLOP/s  ratio\n";
+  for (unsigned threads : {1u, 2u}) {
+    auto session = CpuSession::create(*artifact, threads);
+    if (!session) {
+      llvm::errs() << llvm::toString(session.takeError()) << "\n";
+      return 1;
+    }
+    double t = timeBest([&] {
+      auto r = (*session)->forward(batch);
+      if (!r)
+        llvm::report_fatal_error(llvm::StringRef(llvm::toString(r.takeError())));
+    });
+    double gflops = flops / t / 1e9, ceiling = sgemmCeiling(threads);
+    os << llvm::format("%7u  %8.2f  %12.0f  %8.0f  %7.2f  ", threads, t * 1e3,
+                       batch.numCandidates() / t, batch.totalTokens(m) / t, gflops);
+    if (ceiling > 0)
+      os << llvm::format("%13.1f  %5.3f\n", ceiling, gflops / ceiling);
+    else
+      os << "  (no OpenBLAS)      -\n";
+  }
+  os << "ratio = mtgr GFLOP/s / OpenBLAS sgemm (2048^3) GFLOP/s on the same threads, same run\n";
+  llvm::outs() << out;
+  if (resultsPath != "-") {
+    std::ofstream f(resultsPath);
+    f << out;
+  }
+  return 0;
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# CPU inference throughput of an MTGR-small-shaped model against this machine's
+# fp32 GEMM ceiling (OpenBLAS sgemm, measured in the same run). Writes
+# bench/results/cpu-inference.txt. Usage: bash bench/run-cpu-inference.sh [model.yaml]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$root/scripts/setup.sh" >/dev/null
+# The baseline only: OpenBLAS from Debian, loaded at run time by the benchmark.
+if ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends libopenblas0-pthread
+fi
+# Debian's OpenBLAS 0.3.21 may pick a slow generic kernel (or, for SkylakeX
+# on CPUs without AVX-512, crash): name the kernel from the CPU's flags.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
+  elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
+fi
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto}, CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+mkdir -p "$root/bench/results"
+"$root/build/bin/mtgr-bench-inference" "${1:-$root/examples/models/mtgr-small.yaml}" \
+  --results="$root/bench/results/cpu-inference.txt" "${@:2}"
