@@ -156,8 +156,19 @@ TEST(Compiled, BundledTinyAndThreadCountsAgree) {
   Batch batch = makeBatch(one->model(), Edge::MixedK, 3);
   auto a = one->forward(batch, true), b = two->forward(batch, true);
   ASSERT_TRUE(a && b);
-  EXPECT_EQ(a->logits, b->logits); // static partitioning: bit-identical
-  EXPECT_EQ(a->hidden, b->hidden);
+  // Row tiles of the generated Linear depend on how many rows a thread gets,
+  // so thread counts agree to rounding, not bit for bit; a given thread count
+  // is deterministic (static partitioning).
+  for (size_t t = 0; t < a->logits.size(); ++t)
+    for (size_t k = 0; k < a->logits[t].size(); ++k)
+      EXPECT_NEAR(a->logits[t][k], b->logits[t][k], 1e-5);
+  ASSERT_EQ(a->hidden.size(), b->hidden.size());
+  for (size_t k = 0; k < a->hidden.size(); ++k)
+    EXPECT_NEAR(a->hidden[k], b->hidden[k], 1e-5);
+  auto again = two->forward(batch, true);
+  ASSERT_TRUE(static_cast<bool>(again));
+  EXPECT_EQ(again->logits, b->logits);
+  EXPECT_EQ(again->hidden, b->hidden);
 }
 
 //===----------------------------------------------------------------------===//
