@@ -121,6 +121,7 @@ int infer(CpuSession &session) {
         out << llvm::format(" %.6f", sigmoid(result->logits[t][c]));
       out << "\n";
     }
+  out.flush();
   llvm::errs() << "scored " << batch.numCandidates() << " candidates of " << batch.numSamples
                << " users (" << batch.totalTokens(m) << " tokens) in "
                << llvm::format("%.3f", seconds * 1e3) << " ms on " << session.numThreads()
