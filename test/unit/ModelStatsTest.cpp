@@ -13,16 +13,8 @@
 using namespace mlir::mtgr;
 
 namespace {
-ModelDesc loadTiny() {
-  std::string diag;
-  llvm::raw_string_ostream os(diag);
-  auto m = loadModelDesc(test::examplePath("tiny.yaml"), os);
-  EXPECT_TRUE(m) << diag;
-  return *m;
-}
-
 TEST(ModelStats, TinyParametersByHand) {
-  ModelDesc m = loadTiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   ParamCount c = countParameters(m);
   // Tables: user 64x4, item 100x8, action 4x4, cross_bucket 10x4.
   EXPECT_EQ(c.embedding, 256 + 800 + 16 + 40);
@@ -36,7 +28,7 @@ TEST(ModelStats, TinyParametersByHand) {
 }
 
 TEST(ModelStats, TinyParameterNamesFollowPyTorch) {
-  std::vector<ParamSpec> params = collectParameters(loadTiny());
+  std::vector<ParamSpec> params = collectParameters(test::loadExample("tiny.yaml"));
   auto find = [&](const std::string &name) -> const ParamSpec * {
     for (const ParamSpec &p : params)
       if (p.name == name)
@@ -63,7 +55,7 @@ TEST(ModelStats, TinyParameterNamesFollowPyTorch) {
 }
 
 TEST(ModelStats, TinyFlopsByHand) {
-  ModelDesc m = loadTiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   SampleShape s{3, 2, 2, {}, {}, std::nullopt}; // nU = 2, N = 9
   auto f = countForwardFlops(m, s);
   ASSERT_TRUE(f);
@@ -107,7 +99,7 @@ bool attends(const std::string &mask, char gi, int i, char gj, int j, int64_t ti
 }
 
 TEST(ModelStats, AttentionPairsMatchBruteForce) {
-  ModelDesc m = loadTiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   std::mt19937 rng(7);
   for (const char *mask : {"dynamic", "causal", "causal_targets", "contextual"}) {
     m.mask = mask;
@@ -148,7 +140,7 @@ TEST(ModelStats, AttentionPairsMatchBruteForce) {
 }
 
 TEST(ModelStats, IntervalsMaskNeedsPairs) {
-  ModelDesc m = loadTiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   m.mask = "intervals";
   SampleShape s{3, 2, 2, {}, {}, std::nullopt};
   EXPECT_FALSE(countForwardFlops(m, s));

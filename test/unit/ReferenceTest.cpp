@@ -9,14 +9,6 @@
 using namespace mlir::mtgr;
 
 namespace {
-ModelDesc load(const char *name) {
-  std::string diag;
-  llvm::raw_string_ostream os(diag);
-  auto m = loadModelDesc(test::examplePath(name), os);
-  EXPECT_TRUE(m) << diag;
-  return *m;
-}
-
 ModelDesc parseText(const std::string &y) {
   std::string diag;
   llvm::raw_string_ostream os(diag);
@@ -26,7 +18,7 @@ ModelDesc parseText(const std::string &y) {
 }
 
 TEST(Synthetic, ValidDeterministicAndInterleaved) {
-  ModelDesc m = load("tiny.yaml");
+  ModelDesc m = test::loadExample("tiny.yaml");
   SyntheticOptions o;
   o.users = 20;
   Batch a = generateSynthetic(m, o), b = generateSynthetic(m, o);
@@ -73,7 +65,7 @@ TEST(Reference, MultiplyAddsMatchTheFlopCounter) {
 /// candidates, and one compressed sample equals K separate samples
 /// [U, S, R before t_i, C_i] (DESIGN 1.6).
 TEST(Reference, CompressionIsExactWithVisibleNorm) {
-  ModelDesc m = load("tiny.yaml");
+  ModelDesc m = test::loadExample("tiny.yaml");
   m.nNorm = "visible";
   m.rab = true;
   m.rabMaxPos = 8;

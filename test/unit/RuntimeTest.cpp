@@ -15,14 +15,6 @@
 using namespace mlir::mtgr;
 
 namespace {
-ModelDesc tiny() {
-  std::string diag;
-  llvm::raw_string_ostream os(diag);
-  auto m = loadModelDesc(test::examplePath("tiny.yaml"), os);
-  EXPECT_TRUE(m) << diag;
-  return *m;
-}
-
 Batch goodBatch(const ModelDesc &m) {
   SyntheticOptions o;
   o.users = 3, o.minRealtime = 2, o.minSequence = 2, o.minCandidates = 2;
@@ -35,12 +27,12 @@ std::string problem(const ModelDesc &m, const Batch &b) {
 }
 
 TEST(Batch, ValidSyntheticBatch) {
-  ModelDesc m = tiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   EXPECT_EQ(problem(m, goodBatch(m)), "");
 }
 
 TEST(Batch, NonMonotoneOffsets) {
-  ModelDesc m = tiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   Batch b = goodBatch(m);
   std::swap(b.sequenceOffsets[1], b.sequenceOffsets[2]);
   EXPECT_NE(problem(m, b).find("sequence offsets: not monotone at sample"), std::string::npos)
@@ -51,7 +43,7 @@ TEST(Batch, NonMonotoneOffsets) {
 }
 
 TEST(Batch, IdOutOfRangeForFixedTable) {
-  ModelDesc m = tiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   Batch b = goodBatch(m);
   int64_t row = b.sequenceOffsets[1]; // first event of sample 1
   b.sequence[0].ids[row] = 100;        // table item has 100 rows
@@ -70,7 +62,7 @@ TEST(Batch, IdOutOfRangeForFixedTable) {
 }
 
 TEST(Batch, NonFiniteDenseValues) {
-  ModelDesc m = tiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   Batch b = goodBatch(m);
   b.candidate[1].values[5] = NAN; // clicks_7d, width 2: row 2, value 1
   EXPECT_NE(problem(m, b).find("candidate.clicks_7d, sample"), std::string::npos) << problem(m, b);
@@ -84,7 +76,7 @@ TEST(Batch, NonFiniteDenseValues) {
 }
 
 TEST(Batch, LengthsThatDoNotMatch) {
-  ModelDesc m = tiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   Batch b = goodBatch(m);
   b.realtimeTimes.pop_back();
   EXPECT_NE(problem(m, b).find("realtime.time: expected"), std::string::npos);
@@ -103,7 +95,7 @@ TEST(Batch, LengthsThatDoNotMatch) {
 }
 
 TEST(Batch, SequenceEventAfterACandidate) {
-  ModelDesc m = tiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   Batch b = goodBatch(m);
   int64_t last = b.sequenceOffsets[2] - 1; // sample 1's last S event
   b.sequenceTimes[last] = b.candidateTimes[b.candidateOffsets[1]] + 1;
@@ -113,7 +105,7 @@ TEST(Batch, SequenceEventAfterACandidate) {
 }
 
 TEST(Batch, UnsortedEvents) {
-  ModelDesc m = tiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   Batch b = goodBatch(m);
   int64_t r = b.realtimeOffsets[0];
   b.realtimeTimes[r] = b.realtimeTimes[r + 1] + 5;
@@ -124,7 +116,7 @@ TEST(Batch, UnsortedEvents) {
 }
 
 TEST(Batch, Intervals) {
-  ModelDesc m = tiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   m.mask = "intervals";
   Batch b = goodBatch(m);
   b.intervals = dynamicMaskIntervals(m, b);
@@ -225,7 +217,7 @@ TEST_F(ArtifactFile, WrongTarget) {
 }
 
 TEST(Params, InitialisationIsSeededAndPerParameter) {
-  ModelDesc m = tiny();
+  ModelDesc m = test::loadExample("tiny.yaml");
   std::vector<ParamSpec> specs = collectParameters(m);
   ParamStore a = ParamStore::initialize(specs, 1), b = ParamStore::initialize(specs, 1),
              c = ParamStore::initialize(specs, 2);

@@ -4,6 +4,7 @@
 
 #include "frontend/ModelDesc.h"
 
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -11,6 +12,18 @@ namespace mlir::mtgr::test {
 
 inline std::string examplePath(const std::string &name) {
   return std::string(MTGR_SOURCE_DIR) + "/examples/models/" + name;
+}
+
+/// A bundled example (a failure to load fails the test and aborts it).
+inline ModelDesc loadExample(const std::string &name) {
+  std::string diag;
+  llvm::raw_string_ostream os(diag);
+  auto m = loadModelDesc(examplePath(name), os);
+  if (!m) {
+    llvm::errs() << diag;
+    std::abort();
+  }
+  return *m;
 }
 
 /// A random but valid model description: sizes, masks, n_norm modes, norm
