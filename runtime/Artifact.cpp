@@ -1,5 +1,6 @@
 //===- Artifact.cpp - write, read and check .mtgr files -------------------===//
 #include "runtime/Artifact.h"
+#include "runtime/Container.h"
 #include "frontend/ModelStats.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -21,23 +22,11 @@ namespace json = llvm::json;
 
 namespace {
 constexpr char kMagic[8] = {'M', 'T', 'G', 'R', 'A', 'R', 'T', '\n'};
-constexpr size_t kNameBytes = 16;
-constexpr size_t kEntryBytes = kNameBytes + 3 * 8;
 
 llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + msg);
 }
 
-template <typename T> void put(std::string &out, T v) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &v, sizeof(T));
-  out.append(bytes, sizeof(T));
-}
-template <typename T> T get(const char *p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
 
 std::string manifestJson(const Artifact &a) {
   json::Array entries;
@@ -149,83 +138,21 @@ const EntryPoint *Artifact::entry(llvm::StringRef name) const {
 }
 
 std::string Artifact::serialize() const {
-  std::vector<std::pair<std::string, std::string>> sections = {
-      {"manifest", manifestJson(*this)}, {"model", modelText}, {"host.so", hostCode}};
-  std::string out(kMagic, sizeof(kMagic));
-  put<uint32_t>(out, kArtifactVersion);
-  put<uint32_t>(out, sections.size());
-  uint64_t offset = sizeof(kMagic) + 8 + sections.size() * kEntryBytes + 8;
-  for (auto &[name, data] : sections) {
-    char field[kNameBytes] = {};
-    std::memcpy(field, name.data(), std::min(name.size(), kNameBytes));
-    out.append(field, kNameBytes);
-    put<uint64_t>(out, offset);
-    put<uint64_t>(out, data.size());
-    put<uint64_t>(out, llvm::xxh3_64bits(data));
-    offset += data.size();
-  }
-  put<uint64_t>(out, llvm::xxh3_64bits(out));
-  for (auto &section : sections)
-    out += section.second;
-  return out;
+  return packSections(llvm::StringRef(kMagic, sizeof(kMagic)), kArtifactVersion,
+                      {{"manifest", manifestJson(*this)}, {"model", modelText}, {"host.so", hostCode}});
 }
 
 llvm::Error Artifact::write(llvm::StringRef path) const {
-  std::string bytes = serialize();
-  llvm::SmallString<128> tmp(path);
-  tmp += ".tmp";
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(tmp, ec);
-    if (ec)
-      return fail(path, "cannot write: " + ec.message());
-    os << bytes;
-    os.close();
-    if (os.has_error())
-      return fail(path, "write failed: " + os.error().message());
-  }
-  if (auto ec = llvm::sys::fs::rename(tmp, path))
-    return fail(path, "cannot rename the temporary file: " + ec.message());
-  return llvm::Error::success();
+  return writeFileAtomically(path, serialize());
 }
 
 llvm::Expected<Artifact> Artifact::parse(llvm::StringRef bytes, llvm::StringRef path) {
-  size_t headerBytes = sizeof(kMagic) + 8;
-  llvm::StringRef magic(kMagic, sizeof(kMagic));
-  if (!bytes.starts_with(magic) && !magic.starts_with(bytes))
-    return fail(path, "not an mtgr artifact (bad magic)");
-  if (bytes.size() < headerBytes)
-    return fail(path, "truncated: " + llvm::Twine(bytes.size()) + " bytes, the header needs " +
-                          llvm::Twine(headerBytes));
-  uint32_t version = get<uint32_t>(bytes.data() + 8);
-  uint32_t count = get<uint32_t>(bytes.data() + 12);
-  if (version != kArtifactVersion)
-    return fail(path, "format version " + llvm::Twine(version) + ", this runtime reads version " +
-                          llvm::Twine(kArtifactVersion) + " (recompile with this mtgr-compile)");
-  if (count > 64)
-    return fail(path, "corrupted header: " + llvm::Twine(count) + " sections");
-  size_t tableEnd = headerBytes + count * kEntryBytes;
-  if (bytes.size() < tableEnd + 8)
-    return fail(path, "truncated: the section table needs " + llvm::Twine(tableEnd + 8) +
-                          " bytes, the file has " + llvm::Twine(bytes.size()));
-  if (get<uint64_t>(bytes.data() + tableEnd) != llvm::xxh3_64bits(bytes.take_front(tableEnd)))
-    return fail(path, "corrupted: header checksum mismatch");
+  auto unpacked = unpackSections(bytes, llvm::StringRef(kMagic, sizeof(kMagic)),
+                                 kArtifactVersion, path, "an mtgr artifact");
+  if (!unpacked)
+    return unpacked.takeError();
+  std::map<std::string, llvm::StringRef> &sections = *unpacked;
   Artifact a;
-  std::map<std::string, llvm::StringRef> sections;
-  for (uint32_t i = 0; i < count; ++i) {
-    const char *e = bytes.data() + headerBytes + i * kEntryBytes;
-    std::string name(e, strnlen(e, kNameBytes));
-    uint64_t offset = get<uint64_t>(e + kNameBytes), size = get<uint64_t>(e + kNameBytes + 8);
-    uint64_t hash = get<uint64_t>(e + kNameBytes + 16);
-    if (offset > bytes.size() || size > bytes.size() - offset)
-      return fail(path, "truncated: section '" + name + "' ends at byte " +
-                            llvm::Twine(offset + size) + ", the file has " +
-                            llvm::Twine(bytes.size()));
-    llvm::StringRef data = bytes.substr(offset, size);
-    if (llvm::xxh3_64bits(data) != hash)
-      return fail(path, "section '" + name + "': checksum mismatch (corrupted)");
-    sections[name] = data;
-  }
   for (const char *required : {"manifest", "model", "host.so"})
     if (!sections.count(required))
       return fail(path, llvm::Twine("section '") + required + "' is missing");

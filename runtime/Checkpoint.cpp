@@ -1,0 +1,176 @@
+//===- Checkpoint.cpp - everything a training run needs to resume ---------===//
+#include "runtime/Checkpoint.h"
+#include "runtime/Container.h"
+
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cstring>
+
+using namespace mlir::mtgr;
+
+namespace {
+constexpr char kMagic[] = "MTGRCKP\n";
+constexpr uint32_t kVersion = 1;
+
+void putU64(std::string &out, uint64_t v) { out.append(reinterpret_cast<const char *>(&v), 8); }
+void putString(std::string &out, llvm::StringRef s) {
+  putU64(out, s.size());
+  out += s.str();
+}
+void putFloats(std::string &out, const std::vector<float> &v) {
+  putU64(out, v.size());
+  out.append(reinterpret_cast<const char *>(v.data()), v.size() * 4);
+}
+
+/// Reads the little records written above; any overrun marks it failed.
+struct Reader {
+  llvm::StringRef bytes;
+  size_t at = 0;
+  bool ok = true;
+  uint64_t u64() {
+    if (at + 8 > bytes.size())
+      return ok = false, 0;
+    uint64_t v;
+    std::memcpy(&v, bytes.data() + at, 8);
+    at += 8;
+    return v;
+  }
+  std::string string() {
+    uint64_t n = u64();
+    if (!ok || at + n > bytes.size())
+      return ok = false, "";
+    std::string s = bytes.substr(at, n).str();
+    at += n;
+    return s;
+  }
+  std::vector<float> floats() {
+    uint64_t n = u64();
+    if (!ok || n > (bytes.size() - at) / 4)
+      return ok = false, std::vector<float>();
+    std::vector<float> v(n);
+    std::memcpy(v.data(), bytes.data() + at, n * 4);
+    at += n * 4;
+    return v;
+  }
+  bool done() const { return ok && at == bytes.size(); }
+};
+} // namespace
+
+std::string mlir::mtgr::serializeCheckpoint(const TrainState &s) {
+  llvm::json::Object meta{{"model_hash", s.modelHash},
+                          {"step", s.step},
+                          {"epoch", s.epoch},
+                          {"step_in_epoch", s.stepInEpoch},
+                          {"seed", std::to_string(s.seed)}};
+  std::string metaText;
+  llvm::raw_string_ostream(metaText) << llvm::json::Value(std::move(meta));
+  std::string params, adam, sparse, tables;
+  for (const std::string &name : s.params.names()) {
+    const Tensor &t = s.params.get(name);
+    putString(params, name);
+    putU64(params, t.shape.size());
+    for (int64_t d : t.shape)
+      putU64(params, d);
+    putFloats(params, t.data);
+  }
+  for (auto &[name, st] : s.adam) {
+    putString(adam, name);
+    putFloats(adam, st.m);
+    putFloats(adam, st.v);
+  }
+  for (auto &[name, v] : s.sparse) {
+    putString(sparse, name);
+    putFloats(sparse, v);
+  }
+  for (auto &[name, t] : s.tables) {
+    putString(tables, name);
+    putString(tables, t.serialize());
+  }
+  return packSections(llvm::StringRef(kMagic, 8), kVersion,
+                      {{"meta", metaText}, {"params", params}, {"adam", adam},
+                       {"sparse", sparse}, {"tables", tables}});
+}
+
+llvm::Expected<TrainState> mlir::mtgr::parseCheckpoint(llvm::StringRef bytes,
+                                                       llvm::StringRef path) {
+  auto fail = [&](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + msg);
+  };
+  auto sections = unpackSections(bytes, llvm::StringRef(kMagic, 8), kVersion, path,
+                                 "an mtgr checkpoint");
+  if (!sections)
+    return sections.takeError();
+  for (const char *name : {"meta", "params", "adam", "sparse", "tables"})
+    if (!sections->count(name))
+      return fail(llvm::Twine("section '") + name + "' is missing");
+  TrainState s;
+  auto meta = llvm::json::parse((*sections)["meta"]);
+  const llvm::json::Object *o = meta ? meta->getAsObject() : nullptr;
+  if (!o) {
+    if (!meta)
+      llvm::consumeError(meta.takeError());
+    return fail("section 'meta' is not valid");
+  }
+  auto hash = o->getString("model_hash");
+  auto step = o->getInteger("step"), epoch = o->getInteger("epoch"),
+       inEpoch = o->getInteger("step_in_epoch");
+  auto seed = o->getString("seed");
+  if (!hash || !step || !epoch || !inEpoch || !seed)
+    return fail("section 'meta' lacks model_hash, step, epoch, step_in_epoch or seed");
+  s.modelHash = hash->str();
+  s.step = *step, s.epoch = *epoch, s.stepInEpoch = *inEpoch;
+  s.seed = std::stoull(seed->str());
+  Reader r{(*sections)["params"]};
+  while (r.ok && r.at < r.bytes.size()) {
+    std::string name = r.string();
+    Tensor t;
+    uint64_t rank = r.u64();
+    for (uint64_t i = 0; r.ok && i < rank && i < 8; ++i)
+      t.shape.push_back(r.u64());
+    t.data = r.floats();
+    if (r.ok && static_cast<int64_t>(t.data.size()) != t.numel())
+      return fail("section 'params': '" + name + "' does not match its shape");
+    s.params.set(name, std::move(t));
+  }
+  if (!r.done())
+    return fail("section 'params' is truncated");
+  Reader a{(*sections)["adam"]};
+  while (a.ok && a.at < a.bytes.size()) {
+    std::string name = a.string();
+    AdamState st{a.floats(), a.floats()};
+    s.adam[name] = std::move(st);
+  }
+  if (!a.done())
+    return fail("section 'adam' is truncated");
+  Reader sp{(*sections)["sparse"]};
+  while (sp.ok && sp.at < sp.bytes.size()) {
+    std::string name = sp.string();
+    s.sparse[name] = sp.floats();
+  }
+  if (!sp.done())
+    return fail("section 'sparse' is truncated");
+  Reader t{(*sections)["tables"]};
+  while (t.ok && t.at < t.bytes.size()) {
+    std::string name = t.string();
+    auto table = DynamicTable::deserialize(t.string());
+    if (!table)
+      return fail("table '" + name + "': " + llvm::toString(table.takeError()));
+    s.tables.emplace(name, std::move(*table));
+  }
+  if (!t.done())
+    return fail("section 'tables' is truncated");
+  return s;
+}
+
+llvm::Error mlir::mtgr::saveCheckpoint(llvm::StringRef path, const TrainState &state) {
+  return writeFileAtomically(path, serializeCheckpoint(state));
+}
+
+llvm::Expected<TrainState> mlir::mtgr::loadCheckpoint(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+  if (!buffer)
+    return llvm::createStringError(buffer.getError(),
+                                   path + ": cannot read: " + buffer.getError().message());
+  return parseCheckpoint((*buffer)->getBuffer(), path);
+}

@@ -1,0 +1,38 @@
+//===- Checkpoint.h - everything a training run needs to resume ---*- C++ -*-===//
+//
+// Parameters, optimiser state, dynamic embedding tables, step, data position
+// and seeds, in the sectioned format of Container.h ("MTGRCKP\n"), written
+// atomically: a crash at any moment leaves the previous checkpoint loadable.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_RUNTIME_CHECKPOINT_H
+#define MTGR_RUNTIME_CHECKPOINT_H
+
+#include "runtime/DynamicTable.h"
+#include "runtime/Optimizer.h"
+#include "runtime/Params.h"
+
+#include <map>
+#include <optional>
+
+namespace mlir::mtgr {
+
+struct TrainState {
+  std::string modelHash; // the model the state belongs to
+  int64_t step = 0;      // optimiser steps done
+  int64_t epoch = 0, stepInEpoch = 0; // data position
+  uint64_t seed = 0;     // data order and dropout stream
+  ParamStore params;
+  std::map<std::string, AdamState> adam;             // dense parameters
+  std::map<std::string, std::vector<float>> sparse;  // per table: accumulators or moments
+  std::map<std::string, DynamicTable> tables;        // dynamic tables
+};
+
+std::string serializeCheckpoint(const TrainState &state);
+llvm::Expected<TrainState> parseCheckpoint(llvm::StringRef bytes, llvm::StringRef path);
+llvm::Error saveCheckpoint(llvm::StringRef path, const TrainState &state);
+llvm::Expected<TrainState> loadCheckpoint(llvm::StringRef path);
+
+} // namespace mlir::mtgr
+
+#endif

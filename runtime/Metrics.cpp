@@ -1,0 +1,56 @@
+//===- Metrics.cpp - AUC and GAUC -----------------------------------------===//
+#include "runtime/Metrics.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+using namespace mlir::mtgr;
+
+std::optional<double> mlir::mtgr::auc(const std::vector<double> &scores,
+                                      const std::vector<float> &labels) {
+  size_t n = scores.size();
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  // Sum of the positives' ranks, tied scores sharing their average rank.
+  double rankSum = 0, positives = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && scores[order[j]] == scores[order[i]])
+      ++j;
+    double averageRank = (i + 1 + j) / 2.0; // ranks i+1 .. j
+    for (size_t k = i; k < j; ++k)
+      if (labels[order[k]] > 0.5) {
+        rankSum += averageRank;
+        positives += 1;
+      }
+    i = j;
+  }
+  double negatives = n - positives;
+  if (positives == 0 || negatives == 0)
+    return std::nullopt;
+  return (rankSum - positives * (positives + 1) / 2) / (positives * negatives);
+}
+
+std::optional<double> mlir::mtgr::gauc(const std::vector<double> &scores,
+                                       const std::vector<float> &labels,
+                                       const std::vector<int64_t> &users) {
+  std::map<int64_t, std::vector<size_t>> byUser;
+  for (size_t i = 0; i < scores.size(); ++i)
+    byUser[users[i]].push_back(i);
+  double weighted = 0, weight = 0;
+  for (auto &[user, idx] : byUser) {
+    std::vector<double> s;
+    std::vector<float> l;
+    for (size_t i : idx)
+      s.push_back(scores[i]), l.push_back(labels[i]);
+    if (auto a = auc(s, l)) {
+      weighted += *a * idx.size();
+      weight += idx.size();
+    }
+  }
+  if (weight == 0)
+    return std::nullopt;
+  return weighted / weight;
+}
