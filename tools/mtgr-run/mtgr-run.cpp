@@ -6,12 +6,14 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/Requests.h"
 #include "frontend/Synthetic.h"
+#include "runtime/Metrics.h"
 #include "runtime/Npz.h"
 #include "runtime/Session.h"
 #include "runtime/reference/Reference.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
 
@@ -23,7 +25,7 @@ namespace cl = llvm::cl;
 
 namespace {
 cl::OptionCategory category("mtgr-run options");
-cl::opt<std::string> command(cl::Positional, cl::desc("<infer|verify|gen>"), cl::Required,
+cl::opt<std::string> command(cl::Positional, cl::desc("<infer|verify|eval|gen>"), cl::Required,
                              cl::cat(category));
 cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<artifact.mtgr>"), cl::Required,
                                   cl::cat(category));
@@ -129,6 +131,41 @@ int infer(CpuSession &session) {
   return 0;
 }
 
+/// Per-task AUC and GAUC of the compiled model on labelled requests.
+int eval(CpuSession &session) {
+  const ModelDesc &m = session.model();
+  auto input = inputBatch(m, dataSeed);
+  if (!input)
+    return error(llvm::toString(input.takeError()));
+  Batch &batch = *input;
+  if (batch.labels.empty())
+    return error("eval needs labelled requests (candidates with 'labels')");
+  auto result = session.forward(batch);
+  if (!result)
+    return error(llvm::toString(result.takeError()));
+  std::vector<int64_t> users;
+  for (int64_t b = 0; b < batch.numSamples; ++b)
+    for (int64_t c = batch.candidateOffsets[b]; c < batch.candidateOffsets[b + 1]; ++c)
+      users.push_back(batch.userIds[b]);
+  llvm::outs() << "eval: " << batch.numSamples << " users, " << batch.numCandidates()
+               << " candidates\n";
+  for (size_t t = 0; t < m.tasks.size(); ++t) {
+    std::vector<double> scores(result->logits[t].begin(), result->logits[t].end());
+    auto a = auc(scores, batch.labels[t]);
+    auto g = gauc(scores, batch.labels[t], users);
+    double positives = 0;
+    for (float y : batch.labels[t])
+      positives += y;
+    llvm::outs() << llvm::format("  %-10s positives %5.1f%%  AUC ", m.tasks[t].name.c_str(),
+                                 100.0 * positives / std::max<int64_t>(1, batch.numCandidates()));
+    llvm::outs() << (a ? llvm::formatv("{0:F4}", *a).str() : std::string("n/a (one class)"))
+                 << "  GAUC "
+                 << (g ? llvm::formatv("{0:F4}", *g).str() : std::string("n/a (no user has both classes)"))
+                 << "\n";
+  }
+  return 0;
+}
+
 int verify(CpuSession &session) {
   const ModelDesc &m = session.model();
   ParamStore referenceParams = session.params();
@@ -180,6 +217,8 @@ int main(int argc, char **argv) {
       "  verify  compare compiled results (logits and every token's final hidden\n"
       "          state) with the float64 reference on random batches; exit 1 beyond\n"
       "          --tolerance\n"
+      "  eval    per-task AUC and GAUC (per-user AUC weighted by impressions, users\n"
+      "          with one class skipped) on labelled requests\n"
       "  gen     write synthetic requests for the artifact's model (JSON Lines)\n\n"
       "Examples:\n"
       "  mtgr-run infer tiny.mtgr --users=4 --show=10\n"
@@ -187,8 +226,8 @@ int main(int argc, char **argv) {
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --output=scores.txt\n"
       "  mtgr-run verify tiny.mtgr --batches=5 --seq-len=200\n"
       "  mtgr-run infer tiny.mtgr --params=weights.npz\n");
-  if (command != "infer" && command != "verify" && command != "gen")
-    return error("unknown command '" + command + "' (expected infer, verify or gen)");
+  if (command != "infer" && command != "verify" && command != "gen" && command != "eval")
+    return error("unknown command '" + command + "' (expected infer, verify, eval or gen)");
   if (users < 0 || seqLen < 0 || rtLen < 0 || maxCandidates < 0 || batches < 1)
     return error("--users, --seq-len, --rt-len and --candidates must be >= 0, --batches >= 1");
   auto artifact = Artifact::read(artifactPath);
@@ -214,5 +253,7 @@ int main(int argc, char **argv) {
                                                          syntheticOptions(dataSeed)), out);
     return 0;
   }
+  if (command == "eval")
+    return eval(**session);
   return command == "infer" ? infer(**session) : verify(**session);
 }
