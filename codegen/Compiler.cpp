@@ -51,6 +51,25 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
   pm.addPass(createMTGRDecomposeLayersPass());
   if (failed(pm.run(*module)))
     return fail("mtgr-decompose-layers failed");
+  // @train_step when every op on the way has a gradient rule; otherwise the
+  // artifact serves inference only and says why.
+  std::string trainStepMissing;
+  {
+    OwningOpRef<ModuleOp> attempt = module->clone();
+    std::string why;
+    ScopedDiagnosticHandler quiet(&context, [&](Diagnostic &d) {
+      if (why.empty())
+        why = d.str();
+      return success();
+    });
+    PassManager grads(&context);
+    grads.addPass(createMTGRGenerateTrainStepPass());
+    grads.addPass(createCanonicalizerPass()); // drops gradients nothing uses
+    if (succeeded(grads.run(*attempt)))
+      module = std::move(attempt);
+    else
+      trainStepMissing = why;
+  }
   if (stop == Stage::Kernel)
     return out.text = print(*module), std::move(out);
   if (failed(lowerForwardToLoops(*module)) || failed(verify(*module)))
@@ -73,14 +92,20 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
             return fail("table '" + t.name + "' (used by feature '" + f.name +
                         "') is dynamic: the CPU runtime serves fixed and hashed tables; "
                         "dynamic tables come with training");
-  // Keep the ABI: the LLVM conversion drops the function's attributes.
-  auto abiAttr = module->lookupSymbol("mtgr_forward")->getAttrOfType<ArrayAttr>("mtgr.abi");
-  std::vector<AbiArg> abi;
-  for (Attribute a : abiAttr) {
-    auto d = cast<DictionaryAttr>(a);
-    auto table = d.getAs<StringAttr>("table");
-    abi.push_back({d.getAs<StringAttr>("kind").str(), d.getAs<StringAttr>("name").str(),
-                   table ? table.str() : ""});
+  // Keep the ABI: the LLVM conversion drops the functions' attributes.
+  std::vector<EntryPoint> entries;
+  for (StringRef name : {"forward", "train_step"}) {
+    Operation *fn = module->lookupSymbol(("mtgr_" + name).str());
+    if (!fn)
+      continue;
+    EntryPoint e{name.str(), ("mtgr_" + name + "_packed").str(), {}};
+    for (Attribute a : fn->getAttrOfType<ArrayAttr>("mtgr.abi")) {
+      auto d = cast<DictionaryAttr>(a);
+      auto table = d.getAs<StringAttr>("table");
+      e.args.push_back({d.getAs<StringAttr>("kind").str(), d.getAs<StringAttr>("name").str(),
+                        table ? table.str() : ""});
+    }
+    entries.push_back(std::move(e));
   }
   if (failed(lowerLoopsToLLVMDialect(*module)))
     return fail("conversion to the LLVM dialect failed");
@@ -108,7 +133,8 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
   a.modelHash = hashModelText(modelText);
   a.model = model;
   a.hostCode = std::move(*so);
-  a.entryPoints.push_back({"forward", "mtgr_forward_packed", std::move(abi)});
+  a.entryPoints = std::move(entries);
+  a.trainStepMissing = trainStepMissing;
   return std::move(out);
 }
 

@@ -66,12 +66,17 @@ HostTarget HostTarget::native() {
 LogicalResult mlir::mtgr::lowerLoopsToLLVMDialect(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
   ctx->loadDialect<LLVM::LLVMDialect>();
-  auto fn = module.lookupSymbol<func::FuncOp>("mtgr_forward");
-  if (!fn)
-    return module.emitError("no @mtgr_forward to convert");
-  fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), UnitAttr::get(ctx));
-  unsigned numArgs = fn.getNumArguments();
-  Location loc = fn.getLoc(); // fn itself is replaced by the conversion
+  // Every lowered entry point (mtgr_forward, mtgr_train_step) gets a C
+  // interface, then a packed wrapper: void <name>_packed(void **args).
+  SmallVector<std::pair<std::string, unsigned>> entries;
+  Location loc = module.getLoc();
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), UnitAttr::get(ctx));
+    entries.push_back({fn.getName().str(), fn.getNumArguments()});
+    loc = fn.getLoc(); // the functions themselves are replaced by the conversion
+  }
+  if (entries.empty())
+    return module.emitError("no lowered entry point to convert");
 
   PassManager pm(ctx);
   pm.addPass(createSCFToControlFlowPass());
@@ -85,26 +90,26 @@ LogicalResult mlir::mtgr::lowerLoopsToLLVMDialect(ModuleOp module) {
   if (failed(pm.run(module)))
     return failure();
 
-  // void mtgr_forward_packed(void **args): one descriptor pointer per argument.
-  auto ciface = module.lookupSymbol<LLVM::LLVMFuncOp>("_mlir_ciface_mtgr_forward");
-  if (!ciface)
-    return module.emitError("C interface of @mtgr_forward is missing");
   OpBuilder b(ctx);
-  b.setInsertionPointToEnd(module.getBody());
   auto ptr = LLVM::LLVMPointerType::get(ctx);
-  auto packed = LLVM::LLVMFuncOp::create(
-      b, loc, "mtgr_forward_packed",
-      LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr}));
-  Block *body = packed.addEntryBlock(b);
-  b.setInsertionPointToStart(body);
-  SmallVector<Value> args;
-  for (unsigned i = 0; i < numArgs; ++i) {
-    Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, body->getArgument(0),
-                                     ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
-    args.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
+  for (auto &[name, numArgs] : entries) {
+    auto ciface = module.lookupSymbol<LLVM::LLVMFuncOp>("_mlir_ciface_" + name);
+    if (!ciface)
+      return module.emitError("C interface of @" + name + " is missing");
+    b.setInsertionPointToEnd(module.getBody());
+    auto packed = LLVM::LLVMFuncOp::create(
+        b, loc, name + "_packed", LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr}));
+    Block *body = packed.addEntryBlock(b);
+    b.setInsertionPointToStart(body);
+    SmallVector<Value> args;
+    for (unsigned i = 0; i < numArgs; ++i) {
+      Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, body->getArgument(0),
+                                       ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+      args.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
+    }
+    LLVM::CallOp::create(b, loc, ciface, args);
+    LLVM::ReturnOp::create(b, loc, ValueRange{});
   }
-  LLVM::CallOp::create(b, loc, ciface, args);
-  LLVM::ReturnOp::create(b, loc, ValueRange{});
   return success();
 }
 
@@ -123,7 +128,7 @@ mlir::mtgr::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
   llvmModule->setDataLayout((*tm)->createDataLayout());
   // Only the packed entry point is called from outside.
   for (llvm::Function &f : *llvmModule)
-    if (!f.isDeclaration() && f.getName() != "mtgr_forward_packed")
+    if (!f.isDeclaration() && !f.getName().ends_with("_packed"))
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
 
   llvm::LoopAnalysisManager lam;

@@ -144,6 +144,16 @@ private:
   void lowerGroupNorm(GroupLayerNormOp op);
   void lowerAttention(HstuAttentionOp op);
   void lowerReturn(func::ReturnOp op);
+  // Gradient ops (train_step).
+  void lowerBceLoss(BceLossOp op);
+  void lowerBceLossBackward(BceLossBackwardOp op);
+  void lowerLinearBackward(LinearBackwardOp op);
+  void lowerSiluBackward(SiluBackwardOp op);
+  void lowerColumnPad(ColumnPadOp op);
+  void lowerSegmentSum(SegmentSumOp op);
+  void lowerMeanPoolBackward(MeanPoolBackwardOp op);
+  /// Copies a buffer of rank 1 or 2 (any sizes) into `dst`.
+  void copy(Value src, Value dst);
 };
 
 void Lowering::lowerArguments() {
@@ -232,6 +242,20 @@ LogicalResult Lowering::lower(Operation *op) {
   }
   if (auto r = dyn_cast<func::ReturnOp>(op))
     return lowerReturn(r), success();
+  if (auto l = dyn_cast<BceLossOp>(op))
+    return lowerBceLoss(l), success();
+  if (auto l = dyn_cast<BceLossBackwardOp>(op))
+    return lowerBceLossBackward(l), success();
+  if (auto l = dyn_cast<LinearBackwardOp>(op))
+    return lowerLinearBackward(l), success();
+  if (auto l = dyn_cast<SiluBackwardOp>(op))
+    return lowerSiluBackward(l), success();
+  if (auto l = dyn_cast<ColumnPadOp>(op))
+    return lowerColumnPad(l), success();
+  if (auto l = dyn_cast<SegmentSumOp>(op))
+    return lowerSegmentSum(l), success();
+  if (auto l = dyn_cast<MeanPoolBackwardOp>(op))
+    return lowerMeanPoolBackward(l), success();
   return op->emitError("the CPU backend cannot lower '")
          << op->getName() << "' (run mtgr-decompose-layers first?)";
 }
@@ -663,48 +687,212 @@ void Lowering::lowerAttention(HstuAttentionOp op) {
   lowered[op.getResult()] = Buffers{o, l.offsets};
 }
 
+void Lowering::copy(Value src, Value dst) {
+  int64_t rank = cast<MemRefType>(src.getType()).getRank();
+  loop(idx(0), dim(src, 0), [&](Value r) {
+    if (rank == 1)
+      return store(load(src, {r}), dst, {r});
+    loop(idx(0), dim(src, 1), [&](Value k) { store(load(src, {r, k}), dst, {r, k}); });
+  });
+}
+
 void Lowering::lowerReturn(func::ReturnOp op) {
-  // Copy each task's logits into the caller's output buffer.
+  // Each result goes to a caller-allocated output buffer, named by its
+  // `mtgr.output` attribute: a task's logits, the loss, a parameter's or an
+  // embedding lookup's gradient.
   for (auto [i, v] : llvm::enumerate(op.getOperands())) {
     StringRef name = src.getResultAttrOfType<StringAttr>(i, "mtgr.output").getValue();
-    Value out = addArg(rowsType(f32(), {1}), spec("output", name));
-    Value logits = lowered[v].values;
-    loop(idx(0), rowsOf(logits), [&](Value r) { store(load(logits, {r, idx(0)}), out, {r, idx(0)}); });
+    Value buffer = lowered[v].values;
+    auto type = cast<MemRefType>(buffer.getType());
+    DictionaryAttr s = name == "loss"                        ? spec("loss", "loss")
+                       : name.starts_with("grad:")           ? spec("param_grad", name.drop_front(5))
+                       : name.starts_with("embedding_grad:") ? spec("embedding_grad", name.drop_front(15))
+                                                             : spec("output", name);
+    copy(buffer, addArg(type, s));
   }
   // The final hidden state of every token: the input of extract_group.
-  src.walk([&](ExtractGroupOp g) {
-    Value x = lowered[g.getInput()].values;
-    int64_t d = getRowShape(g.getType())[0];
-    Value out = addArg(rowsType(f32(), {d}), spec("hidden", "hidden"));
-    loop(idx(0), rowsOf(x), [&](Value r) {
-      loop(idx(0), idx(d), [&](Value k) { store(load(x, {r, k}), out, {r, k}); });
+  if (src.getName() == "forward")
+    src.walk([&](ExtractGroupOp g) {
+      Value x = lowered[g.getInput()].values;
+      copy(x, addArg(x.getType(), spec("hidden", "hidden")));
     });
-  });
   for (Value m : allocs)
     memref::DeallocOp::create(b, m);
   func::ReturnOp::create(b);
 }
+
+void Lowering::lowerBceLoss(BceLossOp op) {
+  // sum_t w_t sum_c BCEWithLogits(l, y) / C_expected (DESIGN 1.6), with
+  // BCEWithLogits(l, y) = max(l, 0) - l y + log(1 + exp(-|l|)).
+  Value out = alloc(f32(), {}, idx(1));
+  Value total = cf32(0.0);
+  for (auto [t, l, y] : llvm::enumerate(op.getLogits(), op.getLabels())) {
+    Value logits = lowered[l].values, labels = lowered[y].values;
+    double w = cast<FloatAttr>(op.getTaskWeights()[t]).getValueAsDouble();
+    Value sum = loopAcc(idx(0), rowsOf(logits), cf32(0.0), [&](Value r, Value acc) {
+      Value x = load(logits, {r, idx(0)}), lab = load(labels, {r, idx(0)});
+      Value pos = arith::MaximumFOp::create(b, x, cf32(0.0));
+      Value soft = math::Log1pOp::create(
+          b, math::ExpOp::create(b, arith::NegFOp::create(b, math::AbsFOp::create(b, x))));
+      return fadd(acc, fadd(fsub(pos, fmul(x, lab)), soft));
+    });
+    total = fadd(total, fmul(cf32(w), sum));
+  }
+  store(fdiv(total, cf32(op.getNormalizer().convertToDouble())), out, {idx(0)});
+  lowered[op.getLoss()] = Buffers{out, {}};
+}
+
+void Lowering::lowerBceLossBackward(BceLossBackwardOp op) {
+  Value norm = cf32(op.getNormalizer().convertToDouble());
+  for (auto [t, l, y, g] :
+       llvm::enumerate(op.getLogits(), op.getLabels(), op.getLogitGrads())) {
+    const Buffers &logits = lowered[l];
+    Value labels = lowered[y].values;
+    Value w = cf32(cast<FloatAttr>(op.getTaskWeights()[t]).getValueAsDouble());
+    Value rows = rowsOf(logits.values);
+    Value d = alloc(f32(), {1}, rows);
+    loop(idx(0), rows, [&](Value r) {
+      Value x = load(logits.values, {r, idx(0)});
+      Value sig = fdiv(cf32(1.0), arith::AddFOp::create(
+                                      b, cf32(1.0), math::ExpOp::create(b, arith::NegFOp::create(b, x))));
+      store(fdiv(fmul(w, fsub(sig, load(labels, {r, idx(0)}))), norm), d, {r, idx(0)});
+    });
+    lowered[g] = like(logits, d);
+  }
+}
+
+void Lowering::lowerLinearBackward(LinearBackwardOp op) {
+  const Buffers &x = lowered[op.getInput()];
+  Value w = lowered[op.getWeight()].values, dy = lowered[op.getResultGrad()].values;
+  auto wt = cast<MemRefType>(w.getType());
+  int64_t out = wt.getDimSize(0), in = wt.getDimSize(1);
+  Value rows = rowsOf(x.values);
+  Value dx = alloc(f32(), {in}, rows);
+  // dx[r, i] = sum_o dy[r, o] W[o, i]
+  loop(idx(0), rows, [&](Value r) {
+    loop(idx(0), idx(in), [&](Value i) { store(cf32(0.0), dx, {r, i}); });
+    loop(idx(0), idx(out), [&](Value o) {
+      Value g = load(dy, {r, o});
+      loop(idx(0), idx(in), [&](Value i) {
+        store(fadd(load(dx, {r, i}), fmul(g, load(w, {o, i}))), dx, {r, i});
+      });
+    });
+  });
+  // dW[o, i] = sum_r dy[r, o] x[r, i]; db[o] = sum_r dy[r, o]
+  Value dw = memref::AllocOp::create(b, MemRefType::get({out, in}, f32()));
+  Value db = memref::AllocOp::create(b, MemRefType::get({out}, f32()));
+  allocs.push_back(dw);
+  allocs.push_back(db);
+  loop(idx(0), idx(out), [&](Value o) {
+    store(cf32(0.0), db, {o});
+    loop(idx(0), idx(in), [&](Value i) { store(cf32(0.0), dw, {o, i}); });
+  });
+  loop(idx(0), rows, [&](Value r) {
+    loop(idx(0), idx(out), [&](Value o) {
+      Value g = load(dy, {r, o});
+      store(fadd(load(db, {o}), g), db, {o});
+      loop(idx(0), idx(in), [&](Value i) {
+        store(fadd(load(dw, {o, i}), fmul(g, load(x.values, {r, i}))), dw, {o, i});
+      });
+    });
+  });
+  lowered[op.getInputGrad()] = like(x, dx);
+  lowered[op.getWeightGrad()] = Buffers{dw, {}};
+  lowered[op.getBiasGrad()] = Buffers{db, {}};
+}
+
+void Lowering::lowerSiluBackward(SiluBackwardOp op) {
+  const Buffers &x = lowered[op.getInput()];
+  Value dy = lowered[op.getResultGrad()].values;
+  int64_t width = getRowShape(op.getInput().getType())[0];
+  Value rows = rowsOf(x.values);
+  Value dx = alloc(f32(), {width}, rows);
+  loop(idx(0), rows, [&](Value r) {
+    loop(idx(0), idx(width), [&](Value k) {
+      Value v = load(x.values, {r, k});
+      Value s = fdiv(cf32(1.0), arith::AddFOp::create(
+                                    b, cf32(1.0), math::ExpOp::create(b, arith::NegFOp::create(b, v))));
+      // silu'(v) = s (1 + v (1 - s))
+      Value grad = fmul(s, fadd(cf32(1.0), fmul(v, fsub(cf32(1.0), s))));
+      store(fmul(load(dy, {r, k}), grad), dx, {r, k});
+    });
+  });
+  lowered[op.getInputGrad()] = like(x, dx);
+}
+
+void Lowering::lowerColumnPad(ColumnPadOp op) {
+  const Buffers &x = lowered[op.getInput()];
+  int64_t in = getRowShape(op.getInput().getType())[0], width = op.getWidthAttr().getInt();
+  int64_t offset = op.getOffsetAttr().getInt();
+  Value rows = rowsOf(x.values);
+  Value y = alloc(f32(), {width}, rows);
+  loop(idx(0), rows, [&](Value r) {
+    loop(idx(0), idx(width), [&](Value k) { store(cf32(0.0), y, {r, k}); });
+    loop(idx(0), idx(in), [&](Value k) { store(load(x.values, {r, k}), y, {r, add(k, idx(offset))}); });
+  });
+  lowered[op.getResult()] = like(x, y);
+}
+
+void Lowering::lowerSegmentSum(SegmentSumOp op) {
+  const Buffers &x = lowered[op.getInput()];
+  int64_t width = getRowShape(op.getInput().getType())[0];
+  Value B = samplesOf(x);
+  Value y = alloc(f32(), {width}, B);
+  loop(idx(0), B, [&](Value s) {
+    Value lo = load(x.offsets, {s}), hi = load(x.offsets, {add(s, idx(1))});
+    loop(idx(0), idx(width), [&](Value k) {
+      store(loopAcc(lo, hi, cf32(0.0), [&](Value r, Value acc) {
+              return arith::AddFOp::create(b, acc, load(x.values, {r, k}));
+            }),
+            y, {s, k});
+    });
+  });
+  lowered[op.getResult()] = Buffers{y, {}};
+}
+
+void Lowering::lowerMeanPoolBackward(MeanPoolBackwardOp op) {
+  const Buffers &x = lowered[op.getInput()];
+  Value dm = lowered[op.getResultGrad()].values;
+  int64_t width = getRowShape(op.getInput().getType())[0];
+  Value B = samplesOf(x);
+  Value dx = alloc(f32(), {width}, rowsOf(x.values));
+  loop(idx(0), B, [&](Value s) {
+    Value lo = load(x.offsets, {s}), hi = load(x.offsets, {add(s, idx(1))});
+    Value n = toF32(maxI(sub(hi, lo), idx(1)));
+    loop(lo, hi, [&](Value r) {
+      loop(idx(0), idx(width), [&](Value k) { store(fdiv(load(dm, {s, k}), n), dx, {r, k}); });
+    });
+  });
+  lowered[op.getInputGrad()] = like(x, dx);
+}
 } // namespace
 
 LogicalResult mlir::mtgr::lowerForwardToLoops(ModuleOp module) {
-  auto src = module.lookupSymbol<func::FuncOp>("forward");
-  if (!src)
+  if (!module.lookupSymbol<func::FuncOp>("forward"))
     return module.emitError("no @forward function to lower");
-  for (Operation &op : src.getBody().front())
-    if (op.hasTrait<ModelLevel>())
-      return op.emitError("model-level op: run mtgr-decompose-layers before lowering");
   module.getContext()->loadDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
                                    scf::SCFDialect>();
   OpBuilder top(module.getContext());
   top.setInsertionPointToEnd(module.getBody());
-  auto dst = func::FuncOp::create(top, src.getLoc(), "mtgr_forward", top.getFunctionType({}, {}));
-  dst.addEntryBlock();
-  if (failed(Lowering(src, dst).run()))
-    return failure();
+  SmallVector<Operation *> lowered;
+  for (StringRef name : {"forward", "train_step"}) {
+    auto src = module.lookupSymbol<func::FuncOp>(name);
+    if (!src)
+      continue;
+    for (Operation &op : src.getBody().front())
+      if (op.hasTrait<ModelLevel>())
+        return op.emitError("model-level op: run mtgr-decompose-layers before lowering");
+    auto dst = func::FuncOp::create(top, src.getLoc(), ("mtgr_" + name).str(),
+                                    top.getFunctionType({}, {}));
+    dst.addEntryBlock();
+    if (failed(Lowering(src, dst).run()))
+      return failure();
+    lowered.push_back(dst);
+  }
   // What is left is the model-level description: keep only the lowered code.
   SmallVector<Operation *> erase;
   for (Operation &op : *module.getBody())
-    if (&op != dst.getOperation())
+    if (!llvm::is_contained(lowered, &op))
       erase.push_back(&op);
   for (Operation *op : erase)
     op->erase();

@@ -10,6 +10,7 @@ using namespace mlir::mtgr;
 
 #include "dialect/MTGRDialect.cpp.inc"
 #include "dialect/MTGREnums.cpp.inc"
+#include "dialect/MTGRInterfaces.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "dialect/MTGRAttrs.cpp.inc"

@@ -7,6 +7,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
@@ -32,6 +33,8 @@ llvm::SmallVector<int64_t> getRowShape(Type rows);
 /// The same kind of "rows" value (jagged or per-sample) with another row shape.
 Type withRowShape(Type rows, llvm::ArrayRef<int64_t> rowShape);
 } // namespace mlir::mtgr
+
+#include "dialect/MTGRInterfaces.h.inc"
 
 #define GET_OP_CLASSES
 #include "dialect/MTGROps.h.inc"

@@ -498,3 +498,59 @@ LogicalResult BceLossOp::verify() {
                             "be positive";
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Gradient ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearBackwardOp::verify() {
+  Type x = getInput().getType(), dy = getResultGrad().getType();
+  if (!sameKind(x, dy) || getInputGrad().getType() != x)
+    return emitOpError() << "input, result gradient and input gradient must be rows of the "
+                            "same kind, the input gradient of the input's type";
+  ArrayRef<int64_t> w = cast<RankedTensorType>(getWeight().getType()).getShape();
+  if (rowWidth(x) != w[1] || rowWidth(dy) != w[0])
+    return emitOpError() << "weight [" << w[0] << ", " << w[1] << "] does not map width "
+                         << rowWidth(x) << " to width " << rowWidth(dy);
+  if (getWeightGrad().getType() != getWeight().getType() ||
+      cast<RankedTensorType>(getBiasGrad().getType()).getDimSize(0) != w[0])
+    return emitOpError() << "weight and bias gradients must have the parameters' shapes";
+  return success();
+}
+
+LogicalResult ColumnPadOp::verify() {
+  int64_t in = rowWidth(getInput().getType()), out = rowWidth(getResult().getType());
+  int64_t offset = getOffsetAttr().getInt(), width = getWidthAttr().getInt();
+  if (in < 0 || out != width || offset < 0 || offset + in > width ||
+      !sameKind(getInput().getType(), getResult().getType()))
+    return emitOpError() << "cannot place rows of width " << in << " at column " << offset
+                         << " of rows of width " << width;
+  return success();
+}
+
+LogicalResult SegmentSumOp::verify() {
+  if (getRowShape(getInput().getType()) != getRowShape(getResult().getType()))
+    return emitOpError() << "result rows must have the input's row shape";
+  return success();
+}
+
+LogicalResult MeanPoolBackwardOp::verify() {
+  if (getRowShape(getResultGrad().getType()) != getRowShape(getInput().getType()) ||
+      getInputGrad().getType() != getInput().getType())
+    return emitOpError() << "gradient rows must match the pooled rows";
+  return success();
+}
+
+LogicalResult BceLossBackwardOp::verify() {
+  Type logit = JaggedType::get(getContext(), {1}, Float32Type::get(getContext()));
+  if (getLogits().empty() || getTaskWeights().size() != getLogits().size() ||
+      getLogitGrads().size() != getLogits().size())
+    return emitOpError() << "needs one weight and one gradient per task";
+  for (Value v : getOperation()->getOperands())
+    if (v.getType() != logit)
+      return emitOpError() << "logits and labels must be " << logit;
+  for (Value v : getLogitGrads())
+    if (v.getType() != logit)
+      return emitOpError() << "gradients must be " << logit;
+  return success();
+}

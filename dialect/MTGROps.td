@@ -10,6 +10,7 @@
 #define MTGR_OPS_TD
 
 include "dialect/MTGRTypes.td"
+include "dialect/MTGRInterfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -173,7 +174,7 @@ def MTGR_JaggedOffsetsOp : MTGR_Op<"jagged_offsets", [Pure]> {
 // Kernel-level ops
 //===----------------------------------------------------------------------===//
 
-def MTGR_LinearOp : MTGR_Op<"linear", [Pure]> {
+def MTGR_LinearOp : MTGR_Op<"linear", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "y = x W^T + b on every row (W stored [out, in] as PyTorch)";
   let description = [{
     Works on jagged rows (the jagged linear of HSTU) and on per-sample rows.
@@ -192,7 +193,7 @@ def MTGR_LinearOp : MTGR_Op<"linear", [Pure]> {
 }
 
 class MTGR_ElementwiseUnary<string mnemonic, string sum>
-    : MTGR_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : MTGR_Op<mnemonic, [Pure, SameOperandsAndResultType, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = sum;
   let arguments = (ins MTGR_RowsF32:$input);
   let results = (outs MTGR_RowsF32:$result);
@@ -208,7 +209,7 @@ def MTGR_SiluOp : MTGR_ElementwiseUnary<"silu", "x * sigmoid(x), elementwise"> {
 }
 
 class MTGR_ElementwiseBinary<string mnemonic, string sum>
-    : MTGR_Op<mnemonic, [Pure, SameOperandsAndResultType, Commutative]> {
+    : MTGR_Op<mnemonic, [Pure, SameOperandsAndResultType, Commutative, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = sum;
   let arguments = (ins MTGR_RowsF32:$lhs, MTGR_RowsF32:$rhs);
   let results = (outs MTGR_RowsF32:$result);
@@ -246,7 +247,7 @@ def MTGR_DropoutOp : MTGR_Op<"dropout", [SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def MTGR_ConcatOp : MTGR_Op<"concat", [Pure]> {
+def MTGR_ConcatOp : MTGR_Op<"concat", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "concatenate rows along the feature dimension";
   let description = [{
     All inputs are jagged with the same offsets, or all per-sample tensors.
@@ -276,7 +277,7 @@ def MTGR_StackOp : MTGR_Op<"stack", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_ColumnSliceOp : MTGR_Op<"column_slice", [Pure]> {
+def MTGR_ColumnSliceOp : MTGR_Op<"column_slice", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "columns [offset, offset + size) of every row";
   let description = [{
     Splits the U, V, Q, K blocks out of the uvqk projection.
@@ -291,7 +292,7 @@ def MTGR_ColumnSliceOp : MTGR_Op<"column_slice", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_MeanPoolOp : MTGR_Op<"mean_pool", [Pure]> {
+def MTGR_MeanPoolOp : MTGR_Op<"mean_pool", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "mean of each sample's rows (zeros for an empty sample)";
   let description = [{
     ```mlir
@@ -304,7 +305,7 @@ def MTGR_MeanPoolOp : MTGR_Op<"mean_pool", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_BroadcastRowsOp : MTGR_Op<"broadcast_rows", [Pure]> {
+def MTGR_BroadcastRowsOp : MTGR_Op<"broadcast_rows", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "repeat each sample's row once per row of a jagged tensor";
   let description = [{
     Gives every candidate of a sample the sample's context (DLRM-style models).
@@ -428,6 +429,99 @@ def MTGR_HstuAttentionOp : MTGR_Op<"hstu_attention", [Pure, AttrSizedOperandSegm
     $q `,` $k `,` $v `,` $mask `,` $layout (`rab` `(` $rab_pos^ `,` $rab_time `)`)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($mask)
     (`,` type($rab_pos)^ `,` type($rab_time))? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Gradient ops (built by the gradient rules; kernel level)
+//===----------------------------------------------------------------------===//
+
+def MTGR_LinearBackwardOp : MTGR_Op<"linear_backward", [Pure]> {
+  let summary = "gradients of mtgr.linear: dx = dy W, dW = sum_r dy_r x_r^T, db = sum_r dy_r";
+  let description = [{
+    ```mlir
+    %dx, %dw, %db = mtgr.linear_backward %x, %w, %dy
+        : !mtgr.jagged<8xf32>, tensor<4x8xf32>, !mtgr.jagged<4xf32>
+          -> !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_RowsF32:$input, MTGR_Matrix:$weight, MTGR_RowsF32:$result_grad);
+  let results = (outs MTGR_RowsF32:$input_grad, MTGR_Matrix:$weight_grad, MTGR_Vector:$bias_grad);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $result_grad attr-dict `:` type($input) `,` type($weight) `,`
+    type($result_grad) `->` type($input_grad) `,` type($weight_grad) `,` type($bias_grad)
+  }];
+  let hasVerifier = 1;
+}
+
+def MTGR_SiluBackwardOp : MTGR_Op<"silu_backward", [Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>]> {
+  let summary = "dx = dy * silu'(x)";
+  let description = [{
+    ```mlir
+    %dx = mtgr.silu_backward %x, %dy : !mtgr.jagged<8xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_RowsF32:$input, MTGR_RowsF32:$result_grad);
+  let results = (outs MTGR_RowsF32:$input_grad);
+  let assemblyFormat = "$input `,` $result_grad attr-dict `:` type($input)";
+}
+
+def MTGR_ColumnPadOp : MTGR_Op<"column_pad", [Pure]> {
+  let summary = "rows placed at columns [offset, offset + width) of zero rows of `width` (column_slice's gradient)";
+  let description = [{
+    ```mlir
+    %d = mtgr.column_pad %dy [16, 64] : !mtgr.jagged<16xf32> -> !mtgr.jagged<64xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_RowsF32:$input, I64Attr:$offset, I64Attr:$width);
+  let results = (outs MTGR_RowsF32:$result);
+  let assemblyFormat = "$input `[` $offset `,` $width `]` attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MTGR_SegmentSumOp : MTGR_Op<"segment_sum", [Pure]> {
+  let summary = "sum of each sample's rows (broadcast_rows' gradient)";
+  let description = [{
+    ```mlir
+    %s = mtgr.segment_sum %dy : !mtgr.jagged<16xf32> -> tensor<?x16xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedF32:$input);
+  let results = (outs MTGR_SampleRowsF32:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MTGR_MeanPoolBackwardOp : MTGR_Op<"mean_pool_backward", [Pure, AllTypesMatch<["input", "input_grad"]>]> {
+  let summary = "each sample's row divided by its row count, repeated per row (mean_pool's gradient)";
+  let description = [{
+    ```mlir
+    %d = mtgr.mean_pool_backward %dm, %x : tensor<?x16xf32>, !mtgr.jagged<16xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_SampleRowsF32:$result_grad, MTGR_JaggedF32:$input);
+  let results = (outs MTGR_JaggedF32:$input_grad);
+  let assemblyFormat = "$result_grad `,` $input attr-dict `:` type($result_grad) `,` type($input)";
+  let hasVerifier = 1;
+}
+
+def MTGR_BceLossBackwardOp : MTGR_Op<"bce_loss_backward", [Pure, SameVariadicOperandSize]> {
+  let summary = "d loss / d logit = w_t (sigmoid(logit) - y) / C_expected";
+  let description = [{
+    ```mlir
+    %d0, %d1 = mtgr.bce_loss_backward (%ctr, %ctcvr) labels(%y0, %y1)
+        {task_weights = [1.0, 1.0], normalizer = 256.0 : f64}
+        : (!mtgr.jagged<1xf32>, !mtgr.jagged<1xf32>), (!mtgr.jagged<1xf32>, !mtgr.jagged<1xf32>)
+          -> !mtgr.jagged<1xf32>, !mtgr.jagged<1xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<MTGR_JaggedF32>:$logits, Variadic<MTGR_JaggedF32>:$labels,
+                       F64ArrayAttr:$task_weights, F64Attr:$normalizer);
+  let results = (outs Variadic<MTGR_JaggedF32>:$logit_grads);
+  let assemblyFormat = [{
+    `(` $logits `)` `labels` `(` $labels `)` attr-dict
+    `:` `(` type($logits) `)` `,` `(` type($labels) `)` `->` type($logit_grads)
   }];
   let hasVerifier = 1;
 }

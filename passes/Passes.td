@@ -36,4 +36,21 @@ def MTGRDecomposeLayersPass : Pass<"mtgr-decompose-layers", "::mlir::ModuleOp"> 
   }];
 }
 
+def MTGRGenerateTrainStepPass : Pass<"mtgr-generate-train-step", "::mlir::ModuleOp"> {
+  let summary = "Generate @train_step: forward, loss and the gradient of every parameter";
+  let description = [{
+    From kernel-level `@forward` and `@loss`, builds `@train_step(inputs...,
+    labels...)` returning the loss (DESIGN 1.6), the gradient of every
+    parameter (result attribute `mtgr.output = "grad:<name>"`) and, for every
+    embedding lookup, the gradient of each gathered row
+    (`"embedding_grad:<input>"`; the runtime sums repeated ids and applies the
+    sparse optimiser). The reverse sweep calls each op's gradient rule
+    (DifferentiableOpInterface, dialect/MTGRGradients.cpp) and adds the
+    gradients of values used more than once.
+
+    Ops without a gradient rule are reported: so far the rules cover the ops
+    of models without HSTU layers (`layers: 0`, DLRM-style).
+  }];
+}
+
 #endif // MTGR_PASSES_TD

@@ -53,6 +53,7 @@ std::string manifestJson(const Artifact &a) {
                         {"model_name", a.model.name},
                         {"model_hash", a.modelHash},
                         {"entry_points", std::move(entries)},
+                        {"train_step_missing", a.trainStepMissing},
                         {"parameters", std::move(params)}};
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -79,6 +80,7 @@ llvm::Error readManifest(llvm::StringRef text, llvm::StringRef path, Artifact &a
     return fail(path, "section 'manifest': missing compiler_version, target, model_hash or "
                       "entry_points");
   a.compilerVersion = *compiler;
+  a.trainStepMissing = str(o, "train_step_missing").value_or("");
   a.target = *target;
   a.modelHash = *hash;
   for (const json::Value &ev : *entries) {

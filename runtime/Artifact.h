@@ -44,6 +44,8 @@ struct Artifact {
   std::string target; // triple;cpu;features
   std::string modelHash;
   std::vector<EntryPoint> entryPoints;
+  /// Why the artifact has no train_step entry point (empty when it has one).
+  std::string trainStepMissing;
   std::string modelText; // the model description
   std::string hostCode;  // the shared object
   ModelDesc model;       // parsed from modelText on load

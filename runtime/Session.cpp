@@ -68,6 +68,12 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
       reinterpret_cast<void (*)(void **)>(dlsym(s->library, s->entryPoint->symbol.c_str()));
   if (!s->forwardFn)
     return fail("host code lacks the symbol '" + s->entryPoint->symbol + "'");
+  if ((s->trainEntry = s->artifact.entry("train_step"))) {
+    s->trainFn =
+        reinterpret_cast<void (*)(void **)>(dlsym(s->library, s->trainEntry->symbol.c_str()));
+    if (!s->trainFn)
+      return fail("host code lacks the symbol '" + s->trainEntry->symbol + "'");
+  }
   s->threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
   s->initParams(s->artifact.model.training.seed);
   return std::move(s);
@@ -82,7 +88,9 @@ void CpuSession::initParams(uint64_t seed) {
   parameters = ParamStore::initialize(collectParameters(artifact.model), seed);
 }
 
-ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden) const {
+std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
+                                                      void (*fn)(void **),
+                                                      const Batch &batch) const {
   const ModelDesc &m = artifact.model;
   int64_t B = batch.numSamples, K = batch.numCandidates(), N = batch.totalTokens(m);
   std::vector<FeatureDesc> candSchema = m.candidateItem;
@@ -91,11 +99,7 @@ ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden) const {
   std::deque<std::vector<float>> floatBuffers; // stable addresses
   std::deque<Descriptor> descriptors;
   std::vector<void *> args;
-  ForwardResult result;
-  result.logits.assign(m.tasks.size(), std::vector<float>(K));
-  if (wantHidden && m.layers > 0)
-    result.hidden.assign(N * m.dModel, 0.0f);
-  std::vector<float> scratchHidden;
+  std::map<size_t, std::vector<float>> outputs;
 
   struct GroupView {
     const std::vector<FeatureDesc> *schema;
@@ -112,27 +116,38 @@ ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden) const {
     if (g == "realtime")
       return {&m.realtime, &batch.realtime, &batch.realtimeOffsets, &batch.realtimeTimes,
               batch.numRealtime()};
+    // candidate features and labels
     return {&candSchema, &batch.candidate, &batch.candidateOffsets, &batch.candidateTimes, K};
   };
   auto push = [&](const void *data, llvm::ArrayRef<int64_t> shape) {
     descriptors.emplace_back(data, shape);
     args.push_back(descriptors.back().words.data());
   };
-  size_t task = 0;
-  for (const AbiArg &arg : entryPoint->args) {
+  auto output = [&](size_t index, llvm::ArrayRef<int64_t> shape) {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    std::vector<float> &buffer = outputs[index] = std::vector<float>(n, 0.0f);
+    push(buffer.data(), shape);
+  };
+  for (auto [index, arg] : llvm::enumerate(entry.args)) {
     auto [g, feature] = llvm::StringRef(arg.name).split('.');
     if (arg.kind == "param") {
       const Tensor &t = parameters.get(arg.name);
       push(t.data.data(), t.shape);
     } else if (arg.kind == "output") {
-      push(result.logits[task++].data(), {K, 1});
+      output(index, {K, 1});
     } else if (arg.kind == "hidden") {
-      float *out = result.hidden.data();
-      if (!wantHidden) {
-        scratchHidden.assign(N * m.dModel, 0.0f);
-        out = scratchHidden.data();
-      }
-      push(out, {N, m.dModel});
+      output(index, {N, m.dModel});
+    } else if (arg.kind == "loss") {
+      output(index, {1});
+    } else if (arg.kind == "param_grad") {
+      output(index, parameters.get(arg.name).shape);
+    } else if (arg.kind == "embedding_grad") {
+      GroupView v = group(g);
+      size_t f;
+      const FeatureDesc *d = findFeature(*v.schema, feature, f);
+      output(index, {v.rows, m.findTable(d->table)->dim});
     } else if (arg.name == "mask.intervals") {
       if (arg.kind == "offsets")
         push(tokenOffsets.data(), {B + 1});
@@ -140,6 +155,11 @@ ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden) const {
         push(batch.intervals.data(), {N, 3, 2});
     } else if (arg.kind == "offsets") {
       push(group(g).offsets->data(), {B + 1});
+    } else if (g == "labels") {
+      size_t t = 0;
+      while (t < m.tasks.size() && m.tasks[t].name != feature)
+        ++t;
+      push(batch.labels[t].data(), {K, 1});
     } else if (feature == "time") {
       GroupView v = group(g);
       push(v.times->data(), {v.rows});
@@ -163,8 +183,67 @@ ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden) const {
       }
     }
   }
-  forwardFn(args.data());
+  fn(args.data());
+  return outputs;
+}
+
+ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden) const {
+  std::map<size_t, std::vector<float>> outputs = call(*entryPoint, forwardFn, batch);
+  ForwardResult result;
+  for (auto &[index, buffer] : outputs) {
+    const AbiArg &arg = entryPoint->args[index];
+    if (arg.kind == "output")
+      result.logits.push_back(std::move(buffer)); // tasks in order
+    else if (arg.kind == "hidden" && wantHidden)
+      result.hidden = std::move(buffer);
+  }
   return result;
+}
+
+llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch) {
+  const ModelDesc &m = artifact.model;
+  if (!trainFn)
+    return fail("artifact of model '" + m.name + "' has no train_step entry point: " +
+                artifact.trainStepMissing);
+  if (auto e = validateBatch(m, batch))
+    return std::move(e);
+  if (batch.labels.empty())
+    return fail("train_step needs labels for every candidate");
+  std::map<size_t, std::vector<float>> outputs = call(*trainEntry, trainFn, batch);
+  std::vector<FeatureDesc> candSchema = m.candidateItem;
+  candSchema.insert(candSchema.end(), m.candidateCross.begin(), m.candidateCross.end());
+  TrainStepResult r;
+  for (auto &[index, buffer] : outputs) {
+    const AbiArg &arg = trainEntry->args[index];
+    if (arg.kind == "loss") {
+      r.loss = buffer[0];
+    } else if (arg.kind == "param_grad") {
+      r.dense[arg.name] = std::move(buffer);
+    } else if (arg.kind == "embedding_grad") {
+      // One gradient row per looked-up id: sum them per table row.
+      auto [g, feature] = llvm::StringRef(arg.name).split('.');
+      const std::vector<FeatureDesc> &schema = g == "user"       ? m.user
+                                               : g == "sequence" ? m.sequence
+                                               : g == "realtime" ? m.realtime
+                                                                 : candSchema;
+      const std::vector<FeatureColumn> &cols = g == "user"       ? batch.user
+                                               : g == "sequence" ? batch.sequence
+                                               : g == "realtime" ? batch.realtime
+                                                                 : batch.candidate;
+      size_t f;
+      const FeatureDesc *d = findFeature(schema, feature, f);
+      const TableDesc *t = m.findTable(d->table);
+      auto &rows = r.rows[t->name];
+      for (size_t i = 0; i < cols[f].ids.size(); ++i) {
+        std::vector<float> &row = rows[tableRow(*t, cols[f].ids[i])];
+        if (row.empty())
+          row.assign(t->dim, 0.0f);
+        for (int64_t k = 0; k < t->dim; ++k)
+          row[k] += buffer[i * t->dim + k];
+      }
+    }
+  }
+  return r;
 }
 
 llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidden) {

@@ -6,9 +6,17 @@
 #include "runtime/Batch.h"
 #include "runtime/Params.h"
 
+#include <map>
 #include <memory>
 
 namespace mlir::mtgr {
+
+struct TrainStepResult {
+  double loss = 0;
+  std::map<std::string, std::vector<float>> dense; // d loss / d parameter
+  /// table -> row -> gradient, repeated ids summed (DESIGN 1.8).
+  std::map<std::string, std::map<int64_t, std::vector<float>>> rows;
+};
 
 struct ForwardResult {
   std::vector<std::vector<float>> logits; // [task][candidate]
@@ -36,14 +44,24 @@ public:
   /// every token's final hidden state (models with HSTU layers).
   llvm::Expected<ForwardResult> forward(const Batch &batch, bool hidden = false);
 
+  /// The generated train_step on a labelled batch: the loss of DESIGN 1.6 and
+  /// the gradients of every parameter. Runs on one thread.
+  bool canTrain() const { return trainFn != nullptr; }
+  llvm::Expected<TrainStepResult> trainStep(const Batch &batch);
+
 private:
   CpuSession(Artifact a) : artifact(std::move(a)) {}
   ForwardResult runRange(const Batch &batch, bool hidden) const;
+  /// Calls an entry point on a batch; returns the output buffers by argument.
+  std::map<size_t, std::vector<float>> call(const EntryPoint &entry, void (*fn)(void **),
+                                            const Batch &batch) const;
 
   Artifact artifact;
   const EntryPoint *entryPoint = nullptr;
   void *library = nullptr;
   void (*forwardFn)(void **) = nullptr;
+  const EntryPoint *trainEntry = nullptr;
+  void (*trainFn)(void **) = nullptr;
   unsigned threads = 1;
   ParamStore parameters;
 };

@@ -1,0 +1,139 @@
+//===- GenerateTrainStep.cpp - reverse-mode gradients of @forward ---------===//
+#include "dialect/MTGRDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace mlir::mtgr {
+#define GEN_PASS_DEF_MTGRGENERATETRAINSTEPPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::mtgr
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+struct MTGRGenerateTrainStepPass
+    : mlir::mtgr::impl::MTGRGenerateTrainStepPassBase<MTGRGenerateTrainStepPass> {
+  void runOnOperation() override;
+};
+
+void MTGRGenerateTrainStepPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  auto lossFn = module.lookupSymbol<func::FuncOp>("loss");
+  if (!forward || !lossFn) {
+    module.emitError("mtgr-generate-train-step needs @forward and @loss");
+    return signalPassFailure();
+  }
+  BceLossOp bce;
+  lossFn.walk([&](BceLossOp op) { bce = op; });
+  if (!bce) {
+    lossFn.emitError("@loss has no mtgr.bce_loss");
+    return signalPassFailure();
+  }
+  MLIRContext *ctx = &getContext();
+  OpBuilder b(ctx);
+  Location loc = forward.getLoc();
+  unsigned numTasks = forward.getNumResults();
+
+  // Signature: forward's inputs, then one label tensor per task.
+  SmallVector<Type> argTypes(forward.getArgumentTypes());
+  for (unsigned t = 0; t < numTasks; ++t)
+    argTypes.push_back(forward.getResultTypes()[t]);
+  b.setInsertionPointToEnd(module.getBody());
+  auto step = func::FuncOp::create(b, loc, "train_step", b.getFunctionType(argTypes, {}));
+  for (unsigned i = 0; i < forward.getNumArguments(); ++i)
+    step.setArgAttrs(i, forward.getArgAttrDict(i));
+  for (unsigned t = 0; t < numTasks; ++t) {
+    auto task = forward.getResultAttrOfType<StringAttr>(t, "mtgr.output");
+    step.setArgAttr(forward.getNumArguments() + t, "mtgr.input",
+                    b.getStringAttr("labels." + task.getValue()));
+  }
+  Block *body = step.addEntryBlock();
+  IRMapping map;
+  for (unsigned i = 0; i < forward.getNumArguments(); ++i)
+    map.map(forward.getArgument(i), body->getArgument(i));
+  b.setInsertionPointToStart(body);
+  SmallVector<Operation *> ops;
+  SmallVector<Value> logits;
+  for (Operation &op : forward.getBody().front()) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      for (Value v : ret.getOperands())
+        logits.push_back(map.lookup(v));
+      break;
+    }
+    ops.push_back(b.clone(op, map));
+  }
+  ValueRange labels = body->getArguments().drop_front(forward.getNumArguments());
+  Type scalar = RankedTensorType::get({}, b.getF32Type());
+  Value loss = BceLossOp::create(b, bce.getLoc(), scalar, logits, labels, bce.getTaskWeights(),
+                                 bce.getNormalizer());
+  auto seed = BceLossBackwardOp::create(b, bce.getLoc(), TypeRange(ValueRange(logits)), logits,
+                                        labels, bce.getTaskWeightsAttr(), bce.getNormalizerAttr());
+
+  // The reverse sweep: gradients of values, summed over their uses.
+  DenseMap<Value, Value> grads;
+  auto accumulate = [&](Value v, Value g) {
+    if (!g)
+      return;
+    Value &slot = grads[v];
+    slot = slot ? AddOp::create(b, loc, slot, g).getResult() : g;
+  };
+  for (auto [l, g] : llvm::zip(logits, seed.getLogitGrads()))
+    accumulate(l, g);
+  SmallVector<std::pair<std::string, Value>> outputs{{"loss", loss}};
+  SmallVector<std::pair<std::string, Value>> paramGrads, embeddingGrads;
+  for (Operation *op : llvm::reverse(ops)) {
+    SmallVector<Value> resultGrads;
+    bool any = false;
+    for (Value r : op->getResults()) {
+      resultGrads.push_back(grads.lookup(r));
+      any |= static_cast<bool>(resultGrads.back());
+    }
+    if (!any)
+      continue;
+    if (auto p = dyn_cast<ParamOp>(op)) {
+      paramGrads.push_back({"grad:" + p.getName().str(), resultGrads[0]});
+      continue;
+    }
+    if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
+      auto arg = cast<BlockArgument>(e.getIds());
+      auto name = step.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input");
+      embeddingGrads.push_back({"embedding_grad:" + name.str(), resultGrads[0]});
+      continue;
+    }
+    auto rule = dyn_cast<DifferentiableOpInterface>(op);
+    if (!rule) {
+      op->emitError("no gradient rule for '")
+          << op->getName()
+          << "' yet: train_step supports models without HSTU layers (layers: 0) so far";
+      return signalPassFailure();
+    }
+    for (Value &g : resultGrads)
+      if (!g) {
+        op->emitError("a result without a gradient: not supported yet");
+        return signalPassFailure();
+      }
+    SmallVector<Value> operandGrads;
+    if (failed(rule.buildGradients(b, resultGrads, operandGrads)))
+      return signalPassFailure();
+    for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads))
+      accumulate(operand, g);
+  }
+  // Parameters in declaration order, then embeddings in lookup order.
+  std::reverse(paramGrads.begin(), paramGrads.end());
+  std::reverse(embeddingGrads.begin(), embeddingGrads.end());
+  outputs.append(paramGrads.begin(), paramGrads.end());
+  outputs.append(embeddingGrads.begin(), embeddingGrads.end());
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (auto &[name, v] : outputs)
+    results.push_back(v), resultTypes.push_back(v.getType());
+  func::ReturnOp::create(b, loc, results);
+  step.setFunctionType(b.getFunctionType(argTypes, resultTypes));
+  for (auto [i, o] : llvm::enumerate(outputs))
+    step.setResultAttr(i, "mtgr.output", b.getStringAttr(o.first));
+}
+} // namespace
