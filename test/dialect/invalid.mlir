@@ -559,3 +559,61 @@ func.func @f(%a: !mtgr.jagged<4xf32>, %b: !mtgr.jagged<8xf32>) {
   %0 = "mtgr.add"(%a, %b) : (!mtgr.jagged<4xf32>, !mtgr.jagged<8xf32>) -> !mtgr.jagged<4xf32>
   return
 }
+
+// -----
+func.func @f(%x: !mtgr.jagged<8xf32>, %w: tensor<4x6xf32>, %dy: !mtgr.jagged<4xf32>) {
+  // expected-error @+1 {{weight [4, 6] does not map width 8 to width 4}}
+  %dx, %dw, %db = mtgr.linear_backward %x, %w, %dy : !mtgr.jagged<8xf32>, tensor<4x6xf32>, !mtgr.jagged<4xf32> -> !mtgr.jagged<8xf32>, tensor<4x6xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+func.func @f(%x: !mtgr.jagged<8xf32>, %w: tensor<4x8xf32>, %dy: !mtgr.jagged<4xf32>) {
+  // expected-error @+1 {{weight and bias gradients must have the parameters' shapes}}
+  %dx, %dw, %db = mtgr.linear_backward %x, %w, %dy : !mtgr.jagged<8xf32>, tensor<4x8xf32>, !mtgr.jagged<4xf32> -> !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<3xf32>
+  return
+}
+
+// -----
+func.func @f(%x: !mtgr.jagged<8xf32>, %w: tensor<4x8xf32>, %dy: tensor<?x4xf32>) {
+  // expected-error @+1 {{input, result gradient and input gradient must be rows of the same kind}}
+  %dx, %dw, %db = mtgr.linear_backward %x, %w, %dy : !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<?x4xf32> -> !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+func.func @f(%x: !mtgr.jagged<8xf32>) {
+  // expected-error @+1 {{cannot place rows of width 8 at column 6 of rows of width 12}}
+  %p = mtgr.column_pad %x [6, 12] : !mtgr.jagged<8xf32> -> !mtgr.jagged<12xf32>
+  return
+}
+
+// -----
+func.func @f(%x: !mtgr.jagged<8xf32>) {
+  // expected-error @+1 {{result rows must have the input's row shape}}
+  %s = mtgr.segment_sum %x : !mtgr.jagged<8xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+func.func @f(%m: tensor<?x4xf32>, %x: !mtgr.jagged<8xf32>) {
+  // expected-error @+1 {{gradient rows must match the pooled rows}}
+  %d = mtgr.mean_pool_backward %m, %x : tensor<?x4xf32>, !mtgr.jagged<8xf32>
+  return
+}
+
+// -----
+func.func @f(%l: !mtgr.jagged<1xf32>) {
+  // expected-error @+1 {{needs one weight and one gradient per task}}
+  %d = mtgr.bce_loss_backward (%l) labels(%l) {task_weights = [1.0, 2.0], normalizer = 4.0 : f64}
+      : (!mtgr.jagged<1xf32>), (!mtgr.jagged<1xf32>) -> !mtgr.jagged<1xf32>
+  return
+}
+
+// -----
+func.func @f(%l: !mtgr.jagged<2xf32>) {
+  // expected-error @+1 {{logits and labels must be '!mtgr.jagged<1xf32>'}}
+  %d = mtgr.bce_loss_backward (%l) labels(%l) {task_weights = [1.0], normalizer = 4.0 : f64}
+      : (!mtgr.jagged<2xf32>), (!mtgr.jagged<2xf32>) -> !mtgr.jagged<2xf32>
+  return
+}

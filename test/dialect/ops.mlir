@@ -154,3 +154,24 @@ func.func @model_ops(%item: !mtgr.jagged<16xf32>, %dense: !mtgr.jagged<1xf32>, %
       : (!mtgr.jagged<1xf32>), (!mtgr.jagged<1xf32>) -> tensor<f32>
   return %logit, %loss : !mtgr.jagged<1xf32>, tensor<f32>
 }
+
+// CHECK-LABEL: func.func @gradient_ops
+func.func @gradient_ops(%x: !mtgr.jagged<8xf32>, %w: tensor<4x8xf32>, %dy: !mtgr.jagged<4xf32>,
+                        %m: tensor<?x8xf32>, %l: !mtgr.jagged<1xf32>)
+    -> (!mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<4xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<12xf32>,
+        tensor<?x8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<1xf32>) {
+  // CHECK: mtgr.linear_backward %{{.*}}, %{{.*}}, %{{.*}} : !mtgr.jagged<8xf32>, tensor<4x8xf32>, !mtgr.jagged<4xf32> -> !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<4xf32>
+  %dx, %dw, %db = mtgr.linear_backward %x, %w, %dy : !mtgr.jagged<8xf32>, tensor<4x8xf32>, !mtgr.jagged<4xf32> -> !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<4xf32>
+  // CHECK: mtgr.silu_backward %{{.*}}, %{{.*}} : !mtgr.jagged<8xf32>
+  %ds = mtgr.silu_backward %x, %dx : !mtgr.jagged<8xf32>
+  // CHECK: mtgr.column_pad %{{.*}}[2, 12] : !mtgr.jagged<8xf32> -> !mtgr.jagged<12xf32>
+  %p = mtgr.column_pad %ds [2, 12] : !mtgr.jagged<8xf32> -> !mtgr.jagged<12xf32>
+  // CHECK: mtgr.segment_sum %{{.*}} : !mtgr.jagged<8xf32> -> tensor<?x8xf32>
+  %s = mtgr.segment_sum %ds : !mtgr.jagged<8xf32> -> tensor<?x8xf32>
+  // CHECK: mtgr.mean_pool_backward %{{.*}}, %{{.*}} : tensor<?x8xf32>, !mtgr.jagged<8xf32>
+  %mp = mtgr.mean_pool_backward %m, %x : tensor<?x8xf32>, !mtgr.jagged<8xf32>
+  // CHECK: mtgr.bce_loss_backward(%{{.*}}) labels(%{{.*}}) {normalizer = 4.000000e+00 : f64, task_weights = [1.000000e+00]} : (!mtgr.jagged<1xf32>), (!mtgr.jagged<1xf32>) -> !mtgr.jagged<1xf32>
+  %dl = mtgr.bce_loss_backward (%l) labels(%l) {task_weights = [1.0], normalizer = 4.0 : f64}
+      : (!mtgr.jagged<1xf32>), (!mtgr.jagged<1xf32>) -> !mtgr.jagged<1xf32>
+  return %dx, %dw, %db, %ds, %p, %s, %mp, %dl : !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<4xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<12xf32>, tensor<?x8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<1xf32>
+}
