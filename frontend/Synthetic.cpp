@@ -1,5 +1,6 @@
 //===- Synthetic.cpp - synthetic requests -----------------------------------===//
 #include "frontend/Synthetic.h"
+#include "runtime/Batching.h"
 
 #include <algorithm>
 #include <cmath>
@@ -58,7 +59,7 @@ private:
 
 Batch Generator::run() {
   Batch b = makeEmptyBatch(m);
-  b.numSamples = o.users;
+  b.numSamples = o.users * std::max<int64_t>(1, o.windows);
   b.labels.assign(m.tasks.size(), {});
   size_t nItem = m.candidateItem.size();
   for (int64_t u = 0; u < o.users; ++u) {
@@ -83,87 +84,102 @@ Batch Generator::run() {
     auto pickTopic = [&] {
       return uniform() < loyalty ? favourite : static_cast<int>(rng() % kTopics);
     };
-    const int64_t now = 1700000000 + u * 86400;
-    // S: long-tailed lengths, all before the request.
-    int64_t nS = std::clamp<int64_t>(
-        static_cast<int64_t>(std::exp(normal() * 1.0) * std::max<int64_t>(1, o.maxSequence / 6)),
-        std::min(o.minSequence, o.maxSequence), o.maxSequence);
-    std::vector<int64_t> times;
-    for (int64_t i = 0; i < nS; ++i)
-      times.push_back(now - 3600 - range(0, 30 * 86400));
-    std::sort(times.begin(), times.end());
-    std::vector<int> seqTopics;
-    for (int64_t i = 0; i < nS; ++i) {
-      int topic = pickTopic();
-      seqTopics.push_back(topic);
-      eventFeatures(m.sequence, b.sequence, topic);
-      b.sequenceTimes.push_back(times[i]);
-    }
-    b.sequenceOffsets.push_back(b.sequenceOffsets.back() + nS);
-    // R: the last hour and the next ten minutes, interleaving the candidates.
-    // Integer minutes make equal timestamps (ties) common.
-    int64_t nR = range(std::min(o.minRealtime, o.maxRealtime), o.maxRealtime);
-    times.clear();
-    for (int64_t i = 0; i < nR; ++i)
-      times.push_back(now - 3600 + 60 * range(0, 70));
-    std::sort(times.begin(), times.end());
-    std::vector<std::pair<int64_t, int>> realtime; // (time, topic)
-    // Recent interest drifts: half of R follows a "session" topic.
-    int session = static_cast<int>(rng() % kTopics);
-    for (int64_t i = 0; i < nR; ++i) {
-      int topic = uniform() < 0.5 ? session : pickTopic();
-      realtime.push_back({times[i], topic});
-      eventFeatures(m.realtime, b.realtime, topic);
-      b.realtimeTimes.push_back(times[i]);
-    }
-    b.realtimeOffsets.push_back(b.realtimeOffsets.back() + nR);
-    // C: K candidates requested over the next ten minutes.
-    int64_t K = range(o.minCandidates, o.maxCandidates);
-    for (int64_t c = 0; c < K; ++c) {
-      int topic = uniform() < 0.5 ? pickTopic() : static_cast<int>(rng() % kTopics);
-      int64_t t = now + 60 * range(-10, 10);
-      // Signal: long-term taste, real-time events before t, cross features.
-      double historyShare = 0;
-      for (int s : seqTopics)
-        historyShare += s == topic;
-      historyShare = nS ? historyShare / nS : 0;
-      double recent = 0;
-      for (auto &[rt, rtopic] : realtime)
-        recent += rt < t && rtopic == topic;
-      double cross = historyShare + 0.1 * normal();
-      // Item features, then cross features.
-      for (size_t f = 0; f < nItem; ++f) {
-        const FeatureDesc &d = m.candidateItem[f];
-        if (d.isCategorical())
-          b.candidate[f].ids.push_back(itemId(*m.findTable(d.table), topic));
-        else
-          for (int64_t k = 0; k < d.denseDim; ++k)
-            b.candidate[f].values.push_back(static_cast<float>(0.5 * normal()));
+    for (int64_t window = 0; window < std::max<int64_t>(1, o.windows); ++window) {
+      const int64_t now = 1700000000 + u * 86400 + window * 7 * 86400;
+      // S: long-tailed lengths, all before the request.
+      int64_t nS = std::clamp<int64_t>(
+          static_cast<int64_t>(std::exp(normal() * 1.0) * std::max<int64_t>(1, o.maxSequence / 6)),
+          std::min(o.minSequence, o.maxSequence), o.maxSequence);
+      std::vector<int64_t> times;
+      for (int64_t i = 0; i < nS; ++i)
+        times.push_back(now - 3600 - range(0, 30 * 86400));
+      std::sort(times.begin(), times.end());
+      std::vector<int> seqTopics;
+      for (int64_t i = 0; i < nS; ++i) {
+        int topic = pickTopic();
+        seqTopics.push_back(topic);
+        eventFeatures(m.sequence, b.sequence, topic);
+        b.sequenceTimes.push_back(times[i]);
       }
-      for (size_t f = 0; f < m.candidateCross.size(); ++f) {
-        const FeatureDesc &d = m.candidateCross[f];
-        FeatureColumn &col = b.candidate[nItem + f];
-        if (d.isCategorical()) {
-          const TableDesc *tab = m.findTable(d.table);
-          int64_t bucket = static_cast<int64_t>(std::clamp(cross, 0.0, 0.999) * 10);
-          col.ids.push_back(tab->kind == "fixed" ? bucket % tab->rows : bucket);
-        } else {
-          for (int64_t k = 0; k < d.denseDim; ++k)
-            col.values.push_back(static_cast<float>(k == 0 ? cross : 0.5 * normal()));
+      b.sequenceOffsets.push_back(b.sequenceOffsets.back() + nS);
+      // R: the last hour and the next ten minutes, interleaving the candidates.
+      // Integer minutes make equal timestamps (ties) common.
+      int64_t nR = range(std::min(o.minRealtime, o.maxRealtime), o.maxRealtime);
+      times.clear();
+      for (int64_t i = 0; i < nR; ++i)
+        times.push_back(now - 3600 + 60 * range(0, 70));
+      std::sort(times.begin(), times.end());
+      std::vector<std::pair<int64_t, int>> realtime; // (time, topic)
+      // Recent interest drifts: half of R follows a "session" topic.
+      int session = static_cast<int>(rng() % kTopics);
+      for (int64_t i = 0; i < nR; ++i) {
+        int topic = uniform() < 0.5 ? session : pickTopic();
+        realtime.push_back({times[i], topic});
+        eventFeatures(m.realtime, b.realtime, topic);
+        b.realtimeTimes.push_back(times[i]);
+      }
+      b.realtimeOffsets.push_back(b.realtimeOffsets.back() + nR);
+      // C: K candidates requested over the next ten minutes.
+      int64_t K = range(o.minCandidates, o.maxCandidates);
+      for (int64_t c = 0; c < K; ++c) {
+        int topic = uniform() < 0.5 ? pickTopic() : static_cast<int>(rng() % kTopics);
+        int64_t t = now + 60 * range(-10, 10);
+        // Signal: long-term taste, real-time events before t, cross features.
+        double historyShare = 0;
+        for (int s : seqTopics)
+          historyShare += s == topic;
+        historyShare = nS ? historyShare / nS : 0;
+        double recent = 0;
+        for (auto &[rt, rtopic] : realtime)
+          recent += rt < t && rtopic == topic;
+        double cross = historyShare + 0.1 * normal();
+        // Item features, then cross features.
+        for (size_t f = 0; f < nItem; ++f) {
+          const FeatureDesc &d = m.candidateItem[f];
+          if (d.isCategorical())
+            b.candidate[f].ids.push_back(itemId(*m.findTable(d.table), topic));
+          else
+            for (int64_t k = 0; k < d.denseDim; ++k)
+              b.candidate[f].values.push_back(static_cast<float>(0.5 * normal()));
+        }
+        for (size_t f = 0; f < m.candidateCross.size(); ++f) {
+          const FeatureDesc &d = m.candidateCross[f];
+          FeatureColumn &col = b.candidate[nItem + f];
+          if (d.isCategorical()) {
+            const TableDesc *tab = m.findTable(d.table);
+            int64_t bucket = static_cast<int64_t>(std::clamp(cross, 0.0, 0.999) * 10);
+            col.ids.push_back(tab->kind == "fixed" ? bucket % tab->rows : bucket);
+          } else {
+            for (int64_t k = 0; k < d.denseDim; ++k)
+              col.values.push_back(static_cast<float>(k == 0 ? cross : 0.5 * normal()));
+          }
+        }
+        b.candidateTimes.push_back(t);
+        b.candidateIds.push_back(nItem && m.candidateItem[0].isCategorical()
+                                     ? b.candidate[0].ids.back()
+                                     : static_cast<int64_t>(b.candidateIds.size()));
+        double logit = -1.0 + 2.5 * (topic == favourite) * loyalty + 3.0 * historyShare +
+                       0.8 * std::min(recent, 3.0) + 0.3 * normal();
+        bool click = uniform() < 1.0 / (1.0 + std::exp(-logit));
+        bool convert = click && uniform() < 1.0 / (1.0 + std::exp(-(logit - 1.5)));
+        for (size_t task = 0; task < m.tasks.size(); ++task)
+          b.labels[task].push_back(task == 0 ? click : convert);
+      }
+  b.candidateOffsets.push_back(b.candidateOffsets.back() + K);
+      if (window + 1 < std::max<int64_t>(1, o.windows)) { // the next window is a new sample
+        b.userIds.push_back(userId);
+        for (size_t f = 0; f < m.user.size(); ++f) {
+          if (m.user[f].isCategorical()) {
+            int64_t id = b.user[f].ids.back();
+            b.user[f].ids.push_back(id);
+          } else {
+            std::vector<float> last(b.user[f].values.end() - m.user[f].denseDim,
+                                    b.user[f].values.end());
+            b.user[f].values.insert(b.user[f].values.end(), last.begin(), last.end());
+          }
         }
       }
-      b.candidateTimes.push_back(t);
-      b.candidateIds.push_back(nItem && m.candidateItem[0].isCategorical()
-                                   ? b.candidate[0].ids.back()
-                                   : static_cast<int64_t>(b.candidateIds.size()));
-      double logit = -1.0 + 2.5 * (topic == favourite) * loyalty + 3.0 * historyShare +
-                     0.8 * std::min(recent, 3.0) + 0.3 * normal();
-      bool click = uniform() < 1.0 / (1.0 + std::exp(-logit));
-      bool convert = click && uniform() < 1.0 / (1.0 + std::exp(-(logit - 1.5)));
-      for (size_t task = 0; task < m.tasks.size(); ++task)
-        b.labels[task].push_back(task == 0 ? click : convert);
     }
-    b.candidateOffsets.push_back(b.candidateOffsets.back() + K);
   }
   if (m.layers > 0 && m.mask == "intervals")
     b.intervals = dynamicMaskIntervals(m, b);
@@ -199,4 +215,12 @@ std::vector<int32_t> mlir::mtgr::dynamicMaskIntervals(const ModelDesc &m, const 
     }
   }
   return out;
+}
+
+std::pair<Batch, Batch> mlir::mtgr::splitLastWindow(const ModelDesc &m, const Batch &batch) {
+  std::vector<int64_t> train, last;
+  for (int64_t b = 0; b < batch.numSamples; ++b)
+    (b + 1 == batch.numSamples || batch.userIds[b + 1] != batch.userIds[b] ? last : train)
+        .push_back(b);
+  return {gatherSamples(m, batch, train), gatherSamples(m, batch, last)};
 }

@@ -26,9 +26,16 @@ struct SyntheticOptions {
   int64_t minCandidates = 1;
   uint64_t seed = 1;
   int64_t firstUser = 0; // user ids are firstUser, firstUser + 1, ...
+  /// Request windows per user (a day apart, same user and taste): training
+  /// data uses all but the last, held-out evaluation the last (splitWindows).
+  int64_t windows = 1;
 };
 
 Batch generateSynthetic(const ModelDesc &m, const SyntheticOptions &options);
+
+/// Splits a batch generated with `windows` > 1 into (every user's earlier
+/// windows, every user's last window).
+std::pair<Batch, Batch> splitLastWindow(const ModelDesc &m, const Batch &batch);
 
 /// Intervals of DESIGN 1.5's dynamic mask for every token of `batch`: the
 /// `intervals` input of models with mask: intervals, built with the same

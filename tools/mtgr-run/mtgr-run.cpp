@@ -8,6 +8,7 @@
 #include "frontend/Synthetic.h"
 #include "runtime/Metrics.h"
 #include "runtime/Npz.h"
+#include "runtime/Trainer.h"
 #include "runtime/Session.h"
 #include "runtime/reference/Reference.h"
 
@@ -15,6 +16,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/WithColor.h"
 
 #include <chrono>
@@ -25,7 +27,7 @@ namespace cl = llvm::cl;
 
 namespace {
 cl::OptionCategory category("mtgr-run options");
-cl::opt<std::string> command(cl::Positional, cl::desc("<infer|verify|eval|gen>"), cl::Required,
+cl::opt<std::string> command(cl::Positional, cl::desc("<infer|verify|eval|train|gen>"), cl::Required,
                              cl::cat(category));
 cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<artifact.mtgr>"), cl::Required,
                                   cl::cat(category));
@@ -65,6 +67,24 @@ cl::opt<double> perturb("perturb",
                         cl::desc("verify: add this to every weight the compiled code runs with "
                                  "(not the reference's): shows that verify can fail"),
                         cl::init(0.0), cl::cat(category));
+cl::opt<int64_t> windows("windows", cl::desc("train: synthetic request windows per user; the "
+                                               "last one of every user is held out for eval"),
+                         cl::init(4), cl::cat(category));
+cl::opt<int64_t> epochs("epochs", cl::desc("train: epochs"), cl::init(1), cl::cat(category));
+cl::opt<int64_t> maxSteps("steps", cl::desc("train: stop after this many steps (0: no limit)"),
+                          cl::init(0), cl::cat(category));
+cl::opt<double> timeLimit("time-limit", cl::desc("train: stop after this many seconds"),
+                          cl::init(0), cl::cat(category));
+cl::opt<int64_t> tokenBudget("token-budget",
+                             cl::desc("train: tokens per step (default: training.tokens_per_step)"),
+                             cl::init(0), cl::cat(category));
+cl::opt<std::string> checkpointPath("checkpoint", cl::desc("train: write checkpoints here"),
+                                    cl::value_desc("file"), cl::cat(category));
+cl::opt<int64_t> checkpointEvery("checkpoint-every",
+                                 cl::desc("train: checkpoint every this many steps"),
+                                 cl::init(0), cl::cat(category));
+cl::opt<std::string> resumePath("resume", cl::desc("train: continue from this checkpoint"),
+                                cl::value_desc("file"), cl::cat(category));
 cl::opt<int64_t> show("show", cl::desc("infer: scored candidates to print (-1: all)"),
                       cl::init(-1), cl::cat(category));
 
@@ -166,6 +186,82 @@ int eval(CpuSession &session) {
   return 0;
 }
 
+/// AUC and GAUC lines for a batch (eval and train).
+int printMetrics(CpuSession &session, const Batch &batch, llvm::StringRef title) {
+  const ModelDesc &m = session.model();
+  auto result = session.forward(batch);
+  if (!result)
+    return error(llvm::toString(result.takeError()));
+  std::vector<int64_t> users;
+  for (int64_t b = 0; b < batch.numSamples; ++b)
+    for (int64_t c = batch.candidateOffsets[b]; c < batch.candidateOffsets[b + 1]; ++c)
+      users.push_back(batch.userIds[b]);
+  llvm::outs() << title << ": " << batch.numSamples << " users, " << batch.numCandidates()
+               << " candidates\n";
+  for (size_t t = 0; t < m.tasks.size(); ++t) {
+    std::vector<double> scores(result->logits[t].begin(), result->logits[t].end());
+    auto a = auc(scores, batch.labels[t]);
+    auto g = gauc(scores, batch.labels[t], users);
+    llvm::outs() << llvm::format("  %-10s AUC ", m.tasks[t].name.c_str())
+                 << (a ? llvm::formatv("{0:F4}", *a).str() : std::string("n/a"))
+                 << "  GAUC " << (g ? llvm::formatv("{0:F4}", *g).str() : std::string("n/a"))
+                 << "\n";
+  }
+  return 0;
+}
+
+int train(CpuSession &session) {
+  const ModelDesc &m = session.model();
+  if (!session.canTrain())
+    return error("model '" + m.name + "' cannot be trained yet: " +
+                 session.getArtifact().trainStepMissing);
+  Batch data, heldOut;
+  if (!requestsPath.empty()) {
+    auto input = loadRequests(m, requestsPath);
+    if (!input)
+      return error(llvm::toString(input.takeError()));
+    std::tie(data, heldOut) = splitLastWindow(m, *input);
+  } else {
+    SyntheticOptions o = syntheticOptions(dataSeed);
+    o.windows = std::max<int64_t>(2, windows);
+    std::tie(data, heldOut) = splitLastWindow(m, generateSynthetic(m, o));
+  }
+  if (data.labels.empty())
+    return error("train needs labelled requests");
+  Trainer trainer(session, data);
+  if (!resumePath.empty())
+    if (auto e = trainer.resume(resumePath))
+      return error(llvm::toString(std::move(e)));
+  if (printMetrics(session, heldOut, "held-out before"))
+    return 1;
+  bool terminal = llvm::sys::Process::StandardErrIsDisplayed();
+  TrainLimits limits{maxSteps, epochs, timeLimit, tokenBudget, checkpointPath, checkpointEvery};
+  int64_t samples = 0;
+  auto e = trainer.run(limits, [&](const StepReport &r) {
+    samples += r.samples;
+    double rate = samples / std::max(1e-9, r.seconds);
+    double left = (r.stepsInEpoch - r.stepInEpoch) * r.seconds / std::max<int64_t>(1, r.step);
+    std::string line = llvm::formatv("step {0} (epoch {1}, {2}/{3})  {4:F0} samples/s  "
+                                     "loss {5:F4}  ETA epoch {6:F0} s",
+                                     r.step, r.epoch + 1, r.stepInEpoch, r.stepsInEpoch, rate,
+                                     r.loss, left);
+    if (terminal)
+      llvm::errs() << "\r" << line << "   ";
+    else if (r.step % 20 == 0 || r.stepInEpoch == r.stepsInEpoch)
+      llvm::errs() << line << "\n";
+  });
+  if (terminal)
+    llvm::errs() << "\n";
+  if (e)
+    return error(llvm::toString(std::move(e)));
+  llvm::outs() << "trained " << trainer.state().step << " steps (" << trainer.state().epoch
+               << " full epochs) on " << data.numSamples << " samples\n";
+  if (!saveParams.empty())
+    if (auto e = writeNpz(saveParams, session.params()))
+      return error(llvm::toString(std::move(e)));
+  return printMetrics(session, heldOut, "held-out after");
+}
+
 int verify(CpuSession &session) {
   const ModelDesc &m = session.model();
   ParamStore referenceParams = session.params();
@@ -219,15 +315,20 @@ int main(int argc, char **argv) {
       "          --tolerance\n"
       "  eval    per-task AUC and GAUC (per-user AUC weighted by impressions, users\n"
       "          with one class skipped) on labelled requests\n"
+      "  train   train with the generated train_step (token-balanced steps, Adam/AdamW,\n"
+      "          sparse row optimisers, checkpoints); AUC/GAUC on held-out data (each\n"
+      "          user's last request window) before and after\n"
       "  gen     write synthetic requests for the artifact's model (JSON Lines)\n\n"
       "Examples:\n"
       "  mtgr-run infer tiny.mtgr --users=4 --show=10\n"
       "  mtgr-run gen tiny.mtgr --users=2 --output=requests.jsonl\n"
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --output=scores.txt\n"
       "  mtgr-run verify tiny.mtgr --batches=5 --seq-len=200\n"
-      "  mtgr-run infer tiny.mtgr --params=weights.npz\n");
-  if (command != "infer" && command != "verify" && command != "gen" && command != "eval")
-    return error("unknown command '" + command + "' (expected infer, verify, eval or gen)");
+      "  mtgr-run infer tiny.mtgr --params=weights.npz\n"
+      "  mtgr-run train dlrm.mtgr --users=400 --epochs=2 --checkpoint=run.ckpt\n");
+  if (command != "infer" && command != "verify" && command != "gen" && command != "eval" &&
+      command != "train")
+    return error("unknown command '" + command + "' (expected infer, verify, eval, train or gen)");
   if (users < 0 || seqLen < 0 || rtLen < 0 || maxCandidates < 0 || batches < 1)
     return error("--users, --seq-len, --rt-len and --candidates must be >= 0, --batches >= 1");
   auto artifact = Artifact::read(artifactPath);
@@ -241,7 +342,7 @@ int main(int argc, char **argv) {
   if (!paramsPath.empty())
     if (auto e = loadParams(paramsPath, (*session)->params()))
       return error(llvm::toString(std::move(e)));
-  if (!saveParams.empty())
+  if (!saveParams.empty() && command != "train")
     if (auto e = writeNpz(saveParams, (*session)->params()))
       return error(llvm::toString(std::move(e)));
   if (command == "gen") {
@@ -255,5 +356,7 @@ int main(int argc, char **argv) {
   }
   if (command == "eval")
     return eval(**session);
+  if (command == "train")
+    return train(**session);
   return command == "infer" ? infer(**session) : verify(**session);
 }

@@ -1,0 +1,120 @@
+//===- Trainer.cpp - the training loop -------------------------------------===//
+#include "runtime/Trainer.h"
+#include "runtime/Batching.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <chrono>
+
+using namespace mlir::mtgr;
+
+Trainer::Trainer(CpuSession &session, const Batch &data) : session(session), data(data) {
+  const ModelDesc &m = session.model();
+  st.modelHash = session.getArtifact().modelHash;
+  st.seed = m.training.seed;
+  for (int64_t b = 0; b < data.numSamples; ++b)
+    sampleTokens.push_back(data.sampleTokens(m, b));
+}
+
+TrainState Trainer::snapshot() const {
+  TrainState s = st;
+  s.params = session.params();
+  return s;
+}
+
+llvm::Error Trainer::resume(llvm::StringRef path) {
+  auto loaded = loadCheckpoint(path);
+  if (!loaded)
+    return loaded.takeError();
+  if (loaded->modelHash != st.modelHash)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   path + ": the checkpoint belongs to another model");
+  for (const std::string &name : session.params().names())
+    if (!loaded->params.has(name) ||
+        loaded->params.get(name).shape != session.params().get(name).shape)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     path + ": parameter '" + name +
+                                         "' is missing or has another shape");
+  session.params() = loaded->params;
+  st = std::move(*loaded);
+  return llvm::Error::success();
+}
+
+void Trainer::applyUpdates(const TrainStepResult &g) {
+  const ModelDesc &m = session.model();
+  const TrainingDesc &t = m.training;
+  ParamStore &params = session.params();
+  std::map<std::string, bool> noDecay;
+  for (const ParamSpec &p : collectParameters(m))
+    noDecay[p.name] = p.noDecay;
+  for (auto &[name, grad] : g.dense) {
+    std::vector<double> gd(grad.begin(), grad.end());
+    adamUpdate(t, !noDecay[name], st.step, params.get(name).data, gd, st.adam[name]);
+  }
+  // Sparse: only the rows the step touched, their gradients already summed.
+  for (auto &[table, rows] : g.rows) {
+    const TableDesc *desc = m.findTable(table);
+    std::vector<float> &w = params.get("tables." + table + ".weight").data;
+    int64_t dim = desc->dim;
+    if (t.sparseOptimizer == "rowwise_adagrad") {
+      std::vector<float> &acc = st.sparse["tables." + table + ".acc"];
+      acc.resize(desc->rows, 0.0f);
+      for (auto &[row, grad] : rows) {
+        std::vector<double> gd(grad.begin(), grad.end());
+        rowwiseAdagradUpdate(t, w.data() + row * dim, gd.data(), dim, acc[row]);
+      }
+    } else {
+      std::vector<float> &mom = st.sparse["tables." + table + ".m"];
+      std::vector<float> &vel = st.sparse["tables." + table + ".v"];
+      mom.resize(desc->rows * dim, 0.0f);
+      vel.resize(desc->rows * dim, 0.0f);
+      for (auto &[row, grad] : rows) {
+        std::vector<double> gd(grad.begin(), grad.end());
+        sparseAdamUpdate(t, st.step, w.data() + row * dim, gd.data(), dim, mom.data() + row * dim,
+                         vel.data() + row * dim);
+      }
+    }
+  }
+}
+
+llvm::Error Trainer::run(const TrainLimits &limits,
+                         const std::function<void(const StepReport &)> &onStep) {
+  const ModelDesc &m = session.model();
+  int64_t budget = limits.tokenBudget ? limits.tokenBudget : m.training.tokensPerStep;
+  auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  int64_t stepsThisRun = 0;
+  while (st.epoch < limits.epochs) {
+    std::vector<std::vector<int64_t>> steps =
+        tokenBalancedSteps(sampleTokens, budget, st.seed, st.epoch);
+    while (st.stepInEpoch < static_cast<int64_t>(steps.size())) {
+      if ((limits.steps && st.step >= limits.steps) ||
+          (limits.seconds > 0 && elapsed() >= limits.seconds))
+        goto done;
+      Batch batch = gatherSamples(m, data, steps[st.stepInEpoch]);
+      auto grads = session.trainStep(batch);
+      if (!grads)
+        return grads.takeError();
+      ++st.step;
+      ++st.stepInEpoch;
+      ++stepsThisRun;
+      applyUpdates(*grads);
+      double candidates = std::max<int64_t>(1, batch.numCandidates());
+      double meanLoss = grads->loss * m.training.candidatesPerStep / candidates;
+      onStep({st.step, st.epoch, st.stepInEpoch, static_cast<int64_t>(steps.size()),
+              batch.numSamples, batch.totalTokens(m), meanLoss, elapsed()});
+      if (!limits.checkpoint.empty() && limits.checkpointEvery &&
+          st.step % limits.checkpointEvery == 0)
+        if (auto e = saveCheckpoint(limits.checkpoint, snapshot()))
+          return e;
+    }
+    ++st.epoch;
+    st.stepInEpoch = 0;
+  }
+done:
+  if (!limits.checkpoint.empty())
+    return saveCheckpoint(limits.checkpoint, snapshot());
+  return llvm::Error::success();
+}

@@ -1,0 +1,56 @@
+//===- Trainer.h - the training loop ------------------------------*- C++ -*-===//
+//
+// Token-balanced steps over a dataset; each step runs the generated
+// train_step (forward, loss, gradients), then the optimisers of DESIGN 1.8:
+// Adam / AdamW on dense parameters, row-wise Adagrad or sparse Adam on the
+// embedding rows the step touched. Checkpoints hold everything needed to
+// continue bit-identically (same seed, data and thread count).
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_RUNTIME_TRAINER_H
+#define MTGR_RUNTIME_TRAINER_H
+
+#include "runtime/Checkpoint.h"
+#include "runtime/Session.h"
+
+#include <functional>
+
+namespace mlir::mtgr {
+
+struct TrainLimits {
+  int64_t steps = 0;       // stop after this many steps in all (0: no limit)
+  int64_t epochs = 1;      // stop after this many epochs
+  double seconds = 0;      // stop after this much wall time (0: no limit)
+  int64_t tokenBudget = 0; // tokens per step (0: the model's training.tokens_per_step)
+  std::string checkpoint;  // write here...
+  int64_t checkpointEvery = 0; // ...every this many steps, and at the end
+};
+
+struct StepReport {
+  int64_t step, epoch, stepInEpoch, stepsInEpoch, samples, tokens;
+  double loss; // per-candidate mean BCE of the step (weighted by task weights)
+  double seconds;
+};
+
+class Trainer {
+public:
+  /// Starts from the session's parameters (or, with `resume`, from a checkpoint).
+  Trainer(CpuSession &session, const Batch &data);
+  llvm::Error resume(llvm::StringRef checkpointPath);
+  llvm::Error run(const TrainLimits &limits, const std::function<void(const StepReport &)> &onStep);
+  const TrainState &state() const { return st; }
+  /// The state as a checkpoint would store it (parameters included).
+  TrainState snapshot() const;
+
+private:
+  void applyUpdates(const TrainStepResult &grads);
+
+  CpuSession &session;
+  const Batch &data;
+  TrainState st;
+  std::vector<int64_t> sampleTokens;
+};
+
+} // namespace mlir::mtgr
+
+#endif
