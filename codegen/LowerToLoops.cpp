@@ -143,6 +143,24 @@ private:
   void lowerBuildMask(BuildMaskOp op);
   void lowerGroupNorm(GroupLayerNormOp op);
   void lowerAttention(HstuAttentionOp op);
+  void lowerAttentionBackward(HstuAttentionBackwardOp op);
+  /// The relative attention bias of pair (row, col) and where it comes from:
+  /// P[clamp(pos_j - pos_i, -Pmax, Pmax)] + T[bucket(|t_i - t_j|)], the T term
+  /// only between non-U tokens (DESIGN 1.3).
+  struct Rab {
+    Value bias, posIndex, bucket, bothTimed;
+  };
+  Rab rabTerms(const Buffers &l, Value rabPos, Value rabTime, Value gi, Value ti, Value pi,
+               Value col);
+  /// n_norm(row) of DESIGN 1.3.
+  Value attentionNorm(NNorm mode, std::optional<APFloat> constant, Value mask, Value row,
+                      Value start, Value end);
+  void lowerUnstack(UnstackOp op);
+  void lowerExtractUser(ExtractUserOp op);
+  void lowerScatterGroup(ScatterGroupOp op);
+  void lowerGroupNormBackward(GroupLayerNormBackwardOp op);
+  void lowerDropout(DropoutOp op);
+  Value rngState; // train_step: memref<2xi64> {seed, step}
   void lowerReturn(func::ReturnOp op);
   // Gradient ops (train_step).
   void lowerBceLoss(BceLossOp op);
@@ -212,10 +230,8 @@ LogicalResult Lowering::lower(Operation *op) {
     return lowerLinear(l), success();
   if (isa<SiluOp, AddOp, MulOp>(op))
     return lowerElementwise(op), success();
-  if (auto d = dyn_cast<DropoutOp>(op)) { // inference: the identity
-    lowered[d.getResult()] = lowered[d.getInput()];
-    return success();
-  }
+  if (auto d = dyn_cast<DropoutOp>(op))
+    return lowerDropout(d), success();
   if (auto c = dyn_cast<ConcatOp>(op))
     return lowerConcat(c), success();
   if (auto c = dyn_cast<ColumnSliceOp>(op))
@@ -256,6 +272,16 @@ LogicalResult Lowering::lower(Operation *op) {
     return lowerSegmentSum(l), success();
   if (auto l = dyn_cast<MeanPoolBackwardOp>(op))
     return lowerMeanPoolBackward(l), success();
+  if (auto l = dyn_cast<HstuAttentionBackwardOp>(op))
+    return lowerAttentionBackward(l), success();
+  if (auto l = dyn_cast<UnstackOp>(op))
+    return lowerUnstack(l), success();
+  if (auto l = dyn_cast<ExtractUserOp>(op))
+    return lowerExtractUser(l), success();
+  if (auto l = dyn_cast<ScatterGroupOp>(op))
+    return lowerScatterGroup(l), success();
+  if (auto l = dyn_cast<GroupLayerNormBackwardOp>(op))
+    return lowerGroupNormBackward(l), success();
   return op->emitError("the CPU backend cannot lower '")
          << op->getName() << "' (run mtgr-decompose-layers first?)";
 }
@@ -321,20 +347,31 @@ void Lowering::lowerLinear(LinearOp op) {
 
 void Lowering::lowerElementwise(Operation *op) {
   const Buffers &x = lowered[op->getOperand(0)];
-  int64_t width = getRowShape(op->getResult(0).getType())[0];
+  // Rows of any kind, and (for summed parameter gradients) whole tensors of
+  // rank 1 or 2.
+  auto type = cast<MemRefType>(x.values.getType());
   Value rows = rowsOf(x.values);
-  Value y = alloc(f32(), {width}, rows);
+  Value y;
+  if (type.hasStaticShape()) {
+    y = memref::AllocOp::create(b, type);
+    allocs.push_back(y);
+  } else {
+    y = alloc(f32(), type.getShape().drop_front(), rows);
+  }
+  auto apply = [&](ValueRange at) {
+    Value a = load(x.values, at), v;
+    if (isa<SiluOp>(op))
+      v = silu(a);
+    else if (isa<AddOp>(op))
+      v = arith::AddFOp::create(b, a, load(lowered[op->getOperand(1)].values, at));
+    else
+      v = arith::MulFOp::create(b, a, load(lowered[op->getOperand(1)].values, at));
+    store(v, y, at);
+  };
   loop(idx(0), rows, [&](Value r) {
-    loop(idx(0), idx(width), [&](Value k) {
-      Value a = load(x.values, {r, k}), v;
-      if (isa<SiluOp>(op))
-        v = silu(a);
-      else if (isa<AddOp>(op))
-        v = arith::AddFOp::create(b, a, load(lowered[op->getOperand(1)].values, {r, k}));
-      else
-        v = arith::MulFOp::create(b, a, load(lowered[op->getOperand(1)].values, {r, k}));
-      store(v, y, {r, k});
-    });
+    if (type.getRank() == 1)
+      return apply({r});
+    loop(idx(0), dim(x.values, 1), [&](Value k) { apply({r, k}); });
   });
   lowered[op->getResult(0)] = like(x, y);
 }
@@ -625,21 +662,8 @@ void Lowering::lowerAttention(HstuAttentionOp op) {
     Value start = load(l.offsets, {s}), end = load(l.offsets, {add(s, idx(1))});
     loop(start, end, [&](Value row) {
       // n_norm(i): the sample's length, the row's attended columns, or a constant.
-      Value norm;
-      if (nNorm == NNorm::total) {
-        norm = toF32(sub(end, start));
-      } else if (nNorm == NNorm::visible) {
-        Value cols = idx(0);
-        for (int k = 0; k < 3; ++k) {
-          Value lo = arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(0)}));
-          Value hi = arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(1)}));
-          cols = add(cols, sub(hi, lo));
-        }
-        norm = toF32(cols);
-      } else {
-        norm = cf32(op.getNNormConstant()->convertToDouble());
-      }
-      Value invNorm = fdiv(cf32(1.0), norm);
+      Value invNorm =
+          fdiv(cf32(1.0), attentionNorm(nNorm, op.getNNormConstant(), mask, row, start, end));
       loop(idx(0), idx(h * dv), [&](Value c) { store(cf32(0.0), o, {row, c}); });
       Value gi = load(l.group, {row});
       Value ti = load(l.time, {row}), pi = load(l.pos, {row});
@@ -647,28 +671,7 @@ void Lowering::lowerAttention(HstuAttentionOp op) {
         Value lo = add(start, arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(0)})));
         Value hi = add(start, arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(1)})));
         loop(lo, hi, [&](Value col) {
-          Value bias = cf32(0.0);
-          if (rabPos) {
-            // P[clamp(pos_j - pos_i, -Pmax, Pmax)] + T[bucket(|t_i - t_j|)],
-            // the T term only between non-U tokens.
-            int64_t pmax = (cast<MemRefType>(rabPos.getType()).getDimSize(0) - 1) / 2;
-            int64_t nb = cast<MemRefType>(rabTime.getType()).getDimSize(0);
-            Value dpos = maxI(minI(sub(load(l.pos, {col}), pi), idx(pmax)), idx(-pmax));
-            bias = load(rabPos, {add(dpos, idx(pmax))});
-            Value dt = math::AbsIOp::create(b, arith::SubIOp::create(b, ti, load(l.time, {col})));
-            Value one = arith::ConstantIntOp::create(b, i64(), 1);
-            Value lg = math::LogOp::create(
-                b, arith::SIToFPOp::create(b, f64(), arith::MaxSIOp::create(b, dt, one)));
-            Value bucketF = math::FloorOp::create(b, arith::DivFOp::create(b, lg, cf64(0.301)));
-            Value bucket = arith::IndexCastOp::create(
-                b, b.getIndexType(), arith::FPToSIOp::create(b, i64(), bucketF));
-            bucket = minI(bucket, idx(nb - 1));
-            Value bothTimed = arith::AndIOp::create(
-                b, cmp(arith::CmpIPredicate::ne, gi, idx(0)),
-                cmp(arith::CmpIPredicate::ne, load(l.group, {col}), idx(0)));
-            Value tb = load(rabTime, {bucket});
-            bias = arith::AddFOp::create(b, bias, select(bothTimed, tb, cf32(0.0)));
-          }
+          Value bias = rabPos ? rabTerms(l, rabPos, rabTime, gi, ti, pi, col).bias : cf32(0.0);
           for (int64_t hd = 0; hd < h; ++hd) {
             Value dot = loopAcc(idx(0), idx(dqk), cf32(0.0), [&](Value c, Value acc) {
               Value qc = add(c, idx(hd * dqk));
@@ -864,6 +867,280 @@ void Lowering::lowerMeanPoolBackward(MeanPoolBackwardOp op) {
     });
   });
   lowered[op.getInputGrad()] = like(x, dx);
+}
+
+Lowering::Rab Lowering::rabTerms(const Buffers &l, Value rabPos, Value rabTime, Value gi,
+                                 Value ti, Value pi, Value col) {
+  int64_t pmax = (cast<MemRefType>(rabPos.getType()).getDimSize(0) - 1) / 2;
+  int64_t nb = cast<MemRefType>(rabTime.getType()).getDimSize(0);
+  Rab r;
+  Value dpos = maxI(minI(sub(load(l.pos, {col}), pi), idx(pmax)), idx(-pmax));
+  r.posIndex = add(dpos, idx(pmax));
+  Value dt = math::AbsIOp::create(b, arith::SubIOp::create(b, ti, load(l.time, {col})));
+  Value one = arith::ConstantIntOp::create(b, i64(), 1);
+  Value lg = math::LogOp::create(
+      b, arith::SIToFPOp::create(b, f64(), arith::MaxSIOp::create(b, dt, one)));
+  Value bucketF = math::FloorOp::create(b, arith::DivFOp::create(b, lg, cf64(0.301)));
+  r.bucket = minI(arith::IndexCastOp::create(b, b.getIndexType(),
+                                             arith::FPToSIOp::create(b, i64(), bucketF)),
+                  idx(nb - 1));
+  r.bothTimed = arith::AndIOp::create(b, cmp(arith::CmpIPredicate::ne, gi, idx(0)),
+                                      cmp(arith::CmpIPredicate::ne, load(l.group, {col}), idx(0)));
+  r.bias = arith::AddFOp::create(b, load(rabPos, {r.posIndex}),
+                                 select(r.bothTimed, load(rabTime, {r.bucket}), cf32(0.0)));
+  return r;
+}
+
+Value Lowering::attentionNorm(NNorm mode, std::optional<APFloat> constant, Value mask, Value row,
+                              Value start, Value end) {
+  if (mode == NNorm::total)
+    return toF32(sub(end, start));
+  if (mode == NNorm::constant)
+    return cf32(constant->convertToDouble());
+  Value cols = idx(0);
+  for (int k = 0; k < 3; ++k) {
+    Value lo = arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(0)}));
+    Value hi = arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(1)}));
+    cols = add(cols, sub(hi, lo));
+  }
+  return toF32(cols);
+}
+
+void Lowering::lowerAttentionBackward(HstuAttentionBackwardOp op) {
+  const Buffers &q = lowered[op.getQ()], &kk = lowered[op.getK()], &v = lowered[op.getV()];
+  Value mask = lowered[op.getMask()].values, dO = lowered[op.getResultGrad()].values;
+  const Buffers &l = lowered[op.getLayout()];
+  int64_t h = op.getHeadsAttr().getInt();
+  int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
+  Value alpha = cf32(op.getAlpha().convertToDouble());
+  Value rabPos = op.getRabPos() ? lowered[op.getRabPos()].values : Value();
+  Value rabTime = op.getRabTime() ? lowered[op.getRabTime()].values : Value();
+  Value B = samplesOf(l), N = load(l.offsets, {B});
+  Value dq = alloc(f32(), {h * dqk}, N), dk = alloc(f32(), {h * dqk}, N),
+        dvb = alloc(f32(), {h * dv}, N);
+  loop(idx(0), N, [&](Value r) {
+    loop(idx(0), idx(h * dqk), [&](Value c) {
+      store(cf32(0.0), dq, {r, c});
+      store(cf32(0.0), dk, {r, c});
+    });
+    loop(idx(0), idx(h * dv), [&](Value c) { store(cf32(0.0), dvb, {r, c}); });
+  });
+  Value dP, dT;
+  if (rabPos) {
+    auto zeros = [&](Value like) {
+      auto t = cast<MemRefType>(like.getType());
+      Value m = memref::AllocOp::create(b, t);
+      allocs.push_back(m);
+      loop(idx(0), idx(t.getDimSize(0)), [&](Value i) { store(cf32(0.0), m, {i}); });
+      return m;
+    };
+    dP = zeros(rabPos);
+    dT = zeros(rabTime);
+  }
+  loop(idx(0), B, [&](Value s) {
+    Value start = load(l.offsets, {s}), end = load(l.offsets, {add(s, idx(1))});
+    loop(start, end, [&](Value row) {
+      Value invNorm = fdiv(cf32(1.0), attentionNorm(op.getNNorm(), op.getNNormConstant(), mask,
+                                                    row, start, end));
+      Value gi = load(l.group, {row}), ti = load(l.time, {row}), pi = load(l.pos, {row});
+      for (int k = 0; k < 3; ++k) {
+        Value lo = add(start, arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(0)})));
+        Value hi = add(start, arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(1)})));
+        loop(lo, hi, [&](Value col) {
+          Rab rab;
+          Value bias = cf32(0.0);
+          if (rabPos) {
+            rab = rabTerms(l, rabPos, rabTime, gi, ti, pi, col);
+            bias = rab.bias;
+          }
+          Value dsSum = cf32(0.0);
+          for (int64_t hd = 0; hd < h; ++hd) {
+            Value dot = loopAcc(idx(0), idx(dqk), cf32(0.0), [&](Value c, Value acc) {
+              Value qc = add(c, idx(hd * dqk));
+              return fadd(acc, fmul(load(q.values, {row, qc}), load(kk.values, {col, qc})));
+            });
+            Value sc = fadd(fmul(alpha, dot), bias);
+            Value sig = fdiv(cf32(1.0), arith::AddFOp::create(
+                                            b, cf32(1.0), math::ExpOp::create(b, arith::NegFOp::create(b, sc))));
+            Value a = fmul(fmul(sc, sig), invNorm);
+            // da = <dO_i, V_j>; dV_j += a dO_i
+            Value da = loopAcc(idx(0), idx(dv), cf32(0.0), [&](Value c, Value acc) {
+              Value vc = add(c, idx(hd * dv));
+              Value g = load(dO, {row, vc});
+              store(fadd(load(dvb, {col, vc}), fmul(a, g)), dvb, {col, vc});
+              return fadd(acc, fmul(g, load(v.values, {col, vc})));
+            });
+            // ds = da silu'(s) / n_norm; dQ_i += alpha ds K_j; dK_j += alpha ds Q_i
+            Value siluGrad = fmul(sig, fadd(cf32(1.0), fmul(sc, fsub(cf32(1.0), sig))));
+            Value ds = fmul(fmul(da, siluGrad), invNorm);
+            dsSum = fadd(dsSum, ds);
+            Value ads = fmul(alpha, ds);
+            loop(idx(0), idx(dqk), [&](Value c) {
+              Value qc = add(c, idx(hd * dqk));
+              store(fadd(load(dq, {row, qc}), fmul(ads, load(kk.values, {col, qc}))), dq, {row, qc});
+              store(fadd(load(dk, {col, qc}), fmul(ads, load(q.values, {row, qc}))), dk, {col, qc});
+            });
+          }
+          if (rabPos) { // the bias is shared by the heads: its gradient sums them
+            store(fadd(load(dP, {rab.posIndex}), dsSum), dP, {rab.posIndex});
+            Value old = load(dT, {rab.bucket});
+            store(select(rab.bothTimed, fadd(old, dsSum), old), dT, {rab.bucket});
+          }
+        });
+      }
+    });
+  });
+  lowered[op.getQGrad()] = Buffers{dq, l.offsets};
+  lowered[op.getKGrad()] = Buffers{dk, l.offsets};
+  lowered[op.getVGrad()] = Buffers{dvb, l.offsets};
+  if (rabPos) {
+    lowered[op.getRabGrads()[0]] = Buffers{dP, {}};
+    lowered[op.getRabGrads()[1]] = Buffers{dT, {}};
+  }
+}
+
+void Lowering::lowerUnstack(UnstackOp op) {
+  Value x = lowered[op.getInput()].values;
+  int64_t width = getRowShape(op.getResults()[0].getType())[0];
+  Value rows = rowsOf(x);
+  for (auto [t, r] : llvm::enumerate(op.getResults())) {
+    Value y = alloc(f32(), {width}, rows);
+    Value ti = idx(t);
+    loop(idx(0), rows, [&](Value s) {
+      loop(idx(0), idx(width), [&](Value k) { store(load(x, {s, ti, k}), y, {s, k}); });
+    });
+    lowered[r] = Buffers{y, {}};
+  }
+}
+
+void Lowering::lowerExtractUser(ExtractUserOp op) {
+  const Buffers &x = lowered[op.getInput()], &l = lowered[op.getLayout()];
+  auto t = cast<RankedTensorType>(op.getType());
+  int64_t nU = t.getDimSize(1), d = t.getDimSize(2);
+  Value B = samplesOf(l);
+  Value y = alloc(f32(), {nU, d}, B);
+  loop(idx(0), B, [&](Value s) {
+    Value start = load(l.segStarts, {s, idx(0)});
+    loop(idx(0), idx(nU), [&](Value f) {
+      loop(idx(0), idx(d), [&](Value k) { store(load(x.values, {add(start, f), k}), y, {s, f, k}); });
+    });
+  });
+  lowered[op.getResult()] = Buffers{y, {}};
+}
+
+void Lowering::lowerScatterGroup(ScatterGroupOp op) {
+  const Buffers &x = lowered[op.getInput()], &l = lowered[op.getLayout()];
+  int64_t g = static_cast<int64_t>(op.getGroup()), d = getRowShape(op.getType())[0];
+  Value B = samplesOf(l), N = load(l.offsets, {B});
+  Value y = alloc(f32(), {d}, N);
+  loop(idx(0), N, [&](Value r) {
+    loop(idx(0), idx(d), [&](Value k) { store(cf32(0.0), y, {r, k}); });
+  });
+  loop(idx(0), B, [&](Value s) {
+    Value lo = load(l.segStarts, {s, idx(g)});
+    Value hi = g == 3 ? load(l.offsets, {add(s, idx(1))}) : load(l.segStarts, {s, idx(g + 1)});
+    Value src0 = load(x.offsets, {s});
+    loop(lo, hi, [&](Value r) {
+      Value from = add(src0, sub(r, lo));
+      loop(idx(0), idx(d), [&](Value k) { store(load(x.values, {from, k}), y, {r, k}); });
+    });
+  });
+  lowered[op.getResult()] = Buffers{y, l.offsets};
+}
+
+void Lowering::lowerGroupNormBackward(GroupLayerNormBackwardOp op) {
+  const Buffers &x = lowered[op.getInput()], &l = lowered[op.getLayout()];
+  Value gamma = lowered[op.getGamma()].values, dy = lowered[op.getResultGrad()].values;
+  int64_t d = getRowShape(op.getInput().getType())[0];
+  Value rows = rowsOf(x.values);
+  Value dx = alloc(f32(), {d}, rows);
+  Value dg = memref::AllocOp::create(b, MemRefType::get({4, d}, f32()));
+  Value db = memref::AllocOp::create(b, MemRefType::get({4, d}, f32()));
+  allocs.push_back(dg);
+  allocs.push_back(db);
+  loop(idx(0), idx(4), [&](Value g) {
+    loop(idx(0), idx(d), [&](Value k) {
+      store(cf32(0.0), dg, {g, k});
+      store(cf32(0.0), db, {g, k});
+    });
+  });
+  Value eps = cf32(op.getEps().convertToDouble()), width = cf32(static_cast<double>(d));
+  loop(idx(0), rows, [&](Value r) {
+    Value mean = fdiv(loopAcc(idx(0), idx(d), cf32(0.0), [&](Value k, Value acc) {
+                        return fadd(acc, load(x.values, {r, k}));
+                      }),
+                      width);
+    Value var = fdiv(loopAcc(idx(0), idx(d), cf32(0.0), [&](Value k, Value acc) {
+                       Value c = fsub(load(x.values, {r, k}), mean);
+                       return fadd(acc, fmul(c, c));
+                     }),
+                     width);
+    Value rstd = fdiv(cf32(1.0), math::SqrtOp::create(b, arith::AddFOp::create(b, var, eps)));
+    Value g = load(l.group, {r});
+    auto xhat = [&](Value k) { return fmul(fsub(load(x.values, {r, k}), mean), rstd); };
+    // sum(dxhat) and sum(dxhat * xhat), dxhat = dy * gamma
+    Value s1 = loopAcc(idx(0), idx(d), cf32(0.0), [&](Value k, Value acc) {
+      return fadd(acc, fmul(load(dy, {r, k}), load(gamma, {g, k})));
+    });
+    Value s2 = loopAcc(idx(0), idx(d), cf32(0.0), [&](Value k, Value acc) {
+      return fadd(acc, fmul(fmul(load(dy, {r, k}), load(gamma, {g, k})), xhat(k)));
+    });
+    Value m1 = fdiv(s1, width), m2 = fdiv(s2, width);
+    loop(idx(0), idx(d), [&](Value k) {
+      Value gy = load(dy, {r, k}), xh = xhat(k);
+      Value dxhat = fmul(gy, load(gamma, {g, k}));
+      store(fmul(rstd, fsub(fsub(dxhat, m1), fmul(xh, m2))), dx, {r, k});
+      store(fadd(load(dg, {g, k}), fmul(gy, xh)), dg, {g, k});
+      store(fadd(load(db, {g, k}), gy), db, {g, k});
+    });
+  });
+  lowered[op.getInputGrad()] = like(x, dx);
+  lowered[op.getGammaGrad()] = Buffers{dg, {}};
+  lowered[op.getBetaGrad()] = Buffers{db, {}};
+}
+
+void Lowering::lowerDropout(DropoutOp op) {
+  const Buffers &x = lowered[op.getInput()];
+  double rate = op.getRate().convertToDouble();
+  if (src.getName() != "train_step" || rate == 0.0) { // inference: the identity
+    lowered[op.getResult()] = x;
+    return;
+  }
+  if (!rngState)
+    rngState = addArg(MemRefType::get({2}, i64()), spec("input", "training.rng"));
+  // keep iff uniform(key) >= rate, key = (seed, step, stream, token, column),
+  // the counter-based stream of DESIGN 1.3 (reference::dropoutKeeps).
+  auto constant = [&](uint64_t v) {
+    return arith::ConstantIntOp::create(b, i64(), static_cast<int64_t>(v)).getResult();
+  };
+  auto mix = [&](Value z) {
+    z = arith::AddIOp::create(b, z, constant(0x9e3779b97f4a7c15ULL));
+    z = arith::MulIOp::create(b, arith::XOrIOp::create(b, z, arith::ShRUIOp::create(b, z, constant(30))),
+                              constant(0xbf58476d1ce4e5b9ULL));
+    z = arith::MulIOp::create(b, arith::XOrIOp::create(b, z, arith::ShRUIOp::create(b, z, constant(27))),
+                              constant(0x94d049bb133111ebULL));
+    return arith::XOrIOp::create(b, z, arith::ShRUIOp::create(b, z, constant(31))).getResult();
+  };
+  Value seed = load(rngState, {idx(0)}), step = load(rngState, {idx(1)});
+  Value base = mix(arith::XOrIOp::create(
+      b, mix(arith::XOrIOp::create(b, mix(seed), step)), constant(op.getStreamAttr().getInt())));
+  int64_t width = getRowShape(op.getType())[0];
+  Value rows = rowsOf(x.values);
+  Value y = alloc(f32(), {width}, rows);
+  Value keepScale = cf32(1.0 / (1.0 - rate));
+  loop(idx(0), rows, [&](Value r) {
+    Value hr = mix(arith::XOrIOp::create(b, base, arith::IndexCastOp::create(b, i64(), r)));
+    loop(idx(0), idx(width), [&](Value c) {
+      Value h = mix(arith::XOrIOp::create(b, hr, arith::IndexCastOp::create(b, i64(), c)));
+      Value u = arith::MulFOp::create(
+          b, arith::UIToFPOp::create(b, f64(), arith::ShRUIOp::create(b, h, constant(11))),
+          cf64(0x1.0p-53));
+      Value keep = arith::CmpFOp::create(b, arith::CmpFPredicate::OGE, u, cf64(rate));
+      store(select(keep, arith::MulFOp::create(b, load(x.values, {r, c}), keepScale), cf32(0.0)), y,
+            {r, c});
+    });
+  });
+  lowered[op.getResult()] = like(x, y);
 }
 } // namespace
 

@@ -73,3 +73,66 @@ LogicalResult BroadcastRowsOp::buildGradients(OpBuilder &b, ArrayRef<Value> resu
       {SegmentSumOp::create(b, getLoc(), getInput().getType(), resultGrads[0]), Value()});
   return success();
 }
+
+LogicalResult StackOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  SmallVector<Type> types(getInputs().getTypes());
+  auto un = UnstackOp::create(b, getLoc(), types, resultGrads[0]);
+  operandGrads.assign(un.getResults().begin(), un.getResults().end());
+  return success();
+}
+
+LogicalResult AssembleTokensOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                               SmallVectorImpl<Value> &operandGrads) {
+  // The layout result has no gradient; timestamps get none.
+  Value d = resultGrads[0], layout = getLayout();
+  auto group = [&](TokenGroup g) {
+    return ExtractGroupOp::create(b, getLoc(), d.getType(), g, d, layout).getResult();
+  };
+  operandGrads.assign({ExtractUserOp::create(b, getLoc(), getUser().getType(), d, layout),
+                       group(TokenGroup::sequence), group(TokenGroup::realtime),
+                       group(TokenGroup::candidate), Value(), Value(), Value()});
+  return success();
+}
+
+LogicalResult ExtractGroupOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                             SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign({ScatterGroupOp::create(b, getLoc(), getInput().getType(), getGroup(),
+                                              resultGrads[0], getLayout()),
+                       Value()});
+  return success();
+}
+
+LogicalResult GroupLayerNormOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                               SmallVectorImpl<Value> &operandGrads) {
+  auto back = GroupLayerNormBackwardOp::create(
+      b, getLoc(), getInput().getType(), getGamma().getType(), getGamma().getType(), getInput(),
+      getLayout(), getGamma(), resultGrads[0], getEpsAttr());
+  operandGrads.assign(
+      {back.getInputGrad(), Value(), back.getGammaGrad(), back.getBetaGrad()});
+  return success();
+}
+
+LogicalResult HstuAttentionOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                              SmallVectorImpl<Value> &operandGrads) {
+  SmallVector<Type> rabTypes;
+  if (getRabPos())
+    rabTypes = {getRabPos().getType(), getRabTime().getType()};
+  auto back = HstuAttentionBackwardOp::create(
+      b, getLoc(), getQ().getType(), getK().getType(), getV().getType(), rabTypes, getQ(), getK(),
+      getV(), getMask(), getLayout(), getRabPos(), getRabTime(), resultGrads[0], getHeadsAttr(),
+      getAlphaAttr(), getNNormAttr(), getNNormConstantAttr());
+  operandGrads.assign({back.getQGrad(), back.getKGrad(), back.getVGrad(), Value(), Value()});
+  if (getRabPos())
+    operandGrads.append({back.getRabGrads()[0], back.getRabGrads()[1]});
+  return success();
+}
+
+LogicalResult DropoutOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                        SmallVectorImpl<Value> &operandGrads) {
+  // The keep decisions are a function of (seed, step, stream, token, column):
+  // the same dropout applied to the gradient.
+  operandGrads.assign(
+      {DropoutOp::create(b, getLoc(), resultGrads[0], getRateAttr(), getStreamAttr())});
+  return success();
+}

@@ -554,3 +554,21 @@ LogicalResult BceLossBackwardOp::verify() {
       return emitOpError() << "gradients must be " << logit;
   return success();
 }
+
+LogicalResult UnstackOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  if (in.getRank() != 3 || in.getDimSize(1) != static_cast<int64_t>(getResults().size()))
+    return emitOpError() << "input must be tensor<?x" << getResults().size() << "xDxf32>";
+  for (Value r : getResults())
+    if (rowWidth(r.getType()) != in.getDimSize(2))
+      return emitOpError() << "results must be tensor<?x" << in.getDimSize(2) << "xf32>";
+  return success();
+}
+
+LogicalResult ExtractUserOp::verify() {
+  auto out = cast<RankedTensorType>(getResult().getType());
+  if (out.getRank() != 3 || out.getDimSize(2) != rowWidth(getInput().getType()))
+    return emitOpError() << "result must be tensor<?x nU x " << rowWidth(getInput().getType())
+                         << " x f32>";
+  return success();
+}

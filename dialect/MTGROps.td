@@ -231,7 +231,7 @@ def MTGR_MulOp : MTGR_ElementwiseBinary<"mul", "elementwise product (the output 
   }];
 }
 
-def MTGR_DropoutOp : MTGR_Op<"dropout", [SameOperandsAndResultType]> {
+def MTGR_DropoutOp : MTGR_Op<"dropout", [SameOperandsAndResultType, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "inverted dropout in training, identity at inference";
   let description = [{
     The random stream is keyed by (seed, step, `stream`, token, column), so the
@@ -262,7 +262,7 @@ def MTGR_ConcatOp : MTGR_Op<"concat", [Pure, DeclareOpInterfaceMethods<MTGR_Diff
   let hasVerifier = 1;
 }
 
-def MTGR_StackOp : MTGR_Op<"stack", [Pure]> {
+def MTGR_StackOp : MTGR_Op<"stack", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "stack per-sample rows [B, D] into tokens [B, n, D]";
   let description = [{
     Gathers the U tokens (one per user feature) of every sample.
@@ -320,7 +320,7 @@ def MTGR_BroadcastRowsOp : MTGR_Op<"broadcast_rows", [Pure, DeclareOpInterfaceMe
   let hasVerifier = 1;
 }
 
-def MTGR_AssembleTokensOp : MTGR_Op<"assemble_tokens", [Pure]> {
+def MTGR_AssembleTokensOp : MTGR_Op<"assemble_tokens", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "pack U, S, R and C tokens into one jagged sequence per sample";
   let description = [{
     tokens(b) = [U_1..U_nU | S_1..S_nS | R_1..R_nR | C_1..C_K] (DESIGN 1.1).
@@ -350,7 +350,7 @@ def MTGR_AssembleTokensOp : MTGR_Op<"assemble_tokens", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_ExtractGroupOp : MTGR_Op<"extract_group", [Pure, AllTypesMatch<["input", "result"]>]> {
+def MTGR_ExtractGroupOp : MTGR_Op<"extract_group", [Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "the rows of one token group, as a jagged tensor over the same samples";
   let description = [{
     ```mlir
@@ -380,7 +380,7 @@ def MTGR_BuildMaskOp : MTGR_Op<"build_mask", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_GroupLayerNormOp : MTGR_Op<"group_layer_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+def MTGR_GroupLayerNormOp : MTGR_Op<"group_layer_norm", [Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "layer norm with gamma and beta chosen by the token's group (DESIGN 1.4)";
   let description = [{
     Mean and biased variance over the row; gamma and beta are `[4, D]`,
@@ -402,7 +402,7 @@ def MTGR_GroupLayerNormOp : MTGR_Op<"group_layer_norm", [Pure, AllTypesMatch<["i
   let hasVerifier = 1;
 }
 
-def MTGR_HstuAttentionOp : MTGR_Op<"hstu_attention", [Pure, AttrSizedOperandSegments]> {
+def MTGR_HstuAttentionOp : MTGR_Op<"hstu_attention", [Pure, AttrSizedOperandSegments, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "pointwise (SiLU) attention over per-row column intervals";
   let description = [{
     For each head h and row i:
@@ -524,6 +524,95 @@ def MTGR_BceLossBackwardOp : MTGR_Op<"bce_loss_backward", [Pure, SameVariadicOpe
     `:` `(` type($logits) `)` `,` `(` type($labels) `)` `->` type($logit_grads)
   }];
   let hasVerifier = 1;
+}
+
+def MTGR_UnstackOp : MTGR_Op<"unstack", [Pure]> {
+  let summary = "split tokens [B, n, D] into n per-sample rows [B, D] (stack's gradient)";
+  let description = [{
+    ```mlir
+    %a, %b = mtgr.unstack %u : tensor<?x2x16xf32> -> tensor<?x16xf32>, tensor<?x16xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_SampleRowsF32:$input);
+  let results = (outs Variadic<MTGR_SampleRowsF32>:$results);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($results)";
+  let hasVerifier = 1;
+}
+
+def MTGR_ExtractUserOp : MTGR_Op<"extract_user", [Pure]> {
+  let summary = "the U tokens of every sample as [B, nU, D] (assemble_tokens' gradient for U)";
+  let description = [{
+    ```mlir
+    %u = mtgr.extract_user %dx, %layout : !mtgr.jagged<16xf32> -> tensor<?x2x16xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedF32:$input, MTGR_LayoutType:$layout);
+  let results = (outs MTGR_SampleRowsF32:$result);
+  let assemblyFormat = "$input `,` $layout attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MTGR_ScatterGroupOp : MTGR_Op<"scatter_group", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "a token group's rows put back at their place among all tokens, zeros elsewhere";
+  let description = [{
+    The gradient of mtgr.extract_group.
+
+    ```mlir
+    %d = mtgr.scatter_group candidate %dc, %layout : !mtgr.jagged<16xf32>
+    ```
+  }];
+  let arguments = (ins EnumProp<MTGR_TokenGroup>:$group, MTGR_JaggedF32:$input,
+                       MTGR_LayoutType:$layout);
+  let results = (outs MTGR_JaggedF32:$result);
+  let assemblyFormat = "$group $input `,` $layout attr-dict `:` type($input)";
+}
+
+def MTGR_GroupLayerNormBackwardOp : MTGR_Op<"group_layer_norm_backward",
+    [Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>,
+     AllTypesMatch<["gamma", "gamma_grad", "beta_grad"]>]> {
+  let summary = "gradients of mtgr.group_layer_norm (input, and per-group gamma and beta)";
+  let description = [{
+    ```mlir
+    %dx, %dg, %db = mtgr.group_layer_norm_backward %x, %layout, %gamma, %dy
+        : !mtgr.jagged<16xf32>, tensor<4x16xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedF32:$input, MTGR_LayoutType:$layout, MTGR_Matrix:$gamma,
+                       MTGR_JaggedF32:$result_grad, DefaultValuedAttr<F64Attr, "1.0e-5">:$eps);
+  let results = (outs MTGR_JaggedF32:$input_grad, MTGR_Matrix:$gamma_grad, MTGR_Matrix:$beta_grad);
+  let assemblyFormat = [{
+    $input `,` $layout `,` $gamma `,` $result_grad attr-dict `:` type($input) `,` type($gamma)
+  }];
+}
+
+def MTGR_HstuAttentionBackwardOp : MTGR_Op<"hstu_attention_backward",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "gradients of mtgr.hstu_attention: dq, dk, dv (and the rab tables')";
+  let description = [{
+    Walks the same per-row column intervals as the forward op, recomputing each
+    pair's score: no N x N buffer exists.
+
+    ```mlir
+    %dq, %dk, %dv = mtgr.hstu_attention_backward %q, %k, %v, %mask, %layout, %do
+        {heads = 2 : i64, alpha = 0.25 : f64, n_norm = #mtgr<n_norm total>}
+        : !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>, !mtgr.jagged<3x2xi32>,
+          !mtgr.jagged<16xf32> -> !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedF32:$q, MTGR_JaggedF32:$k, MTGR_JaggedF32:$v,
+                       MTGR_Intervals:$mask, MTGR_LayoutType:$layout,
+                       Optional<MTGR_Vector>:$rab_pos, Optional<MTGR_Vector>:$rab_time,
+                       MTGR_JaggedF32:$result_grad,
+                       I64Attr:$heads, F64Attr:$alpha, MTGR_NNormAttr:$n_norm,
+                       OptionalAttr<F64Attr>:$n_norm_constant);
+  let results = (outs MTGR_JaggedF32:$q_grad, MTGR_JaggedF32:$k_grad, MTGR_JaggedF32:$v_grad,
+                      Variadic<MTGR_Vector>:$rab_grads);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $mask `,` $layout (`rab` `(` $rab_pos^ `,` $rab_time `)`)? `,` $result_grad
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($mask)
+    (`,` type($rab_pos)^ `,` type($rab_time))? `,` type($result_grad)
+    `->` type($q_grad) `,` type($k_grad) `,` type($v_grad) (`,` type($rab_grads)^)?
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -48,8 +48,9 @@ def MTGRGenerateTrainStepPass : Pass<"mtgr-generate-train-step", "::mlir::Module
     (DifferentiableOpInterface, dialect/MTGRGradients.cpp) and adds the
     gradients of values used more than once.
 
-    Ops without a gradient rule are reported: so far the rules cover the ops
-    of models without HSTU layers (`layers: 0`, DLRM-style).
+    Every kernel-level op has a rule; an op without one is reported.
+    Dropout draws the same counter-based stream in the backward pass, keyed
+    by the step and seed the runtime passes in (input `training.rng`).
   }];
 }
 

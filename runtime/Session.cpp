@@ -89,8 +89,8 @@ void CpuSession::initParams(uint64_t seed) {
 }
 
 std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
-                                                      void (*fn)(void **),
-                                                      const Batch &batch) const {
+                                                      void (*fn)(void **), const Batch &batch,
+                                                      std::array<int64_t, 2> rng) const {
   const ModelDesc &m = artifact.model;
   int64_t B = batch.numSamples, K = batch.numCandidates(), N = batch.totalTokens(m);
   std::vector<FeatureDesc> candSchema = m.candidateItem;
@@ -148,6 +148,8 @@ std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
       size_t f;
       const FeatureDesc *d = findFeature(*v.schema, feature, f);
       output(index, {v.rows, m.findTable(d->table)->dim});
+    } else if (arg.name == "training.rng") {
+      push(rng.data(), {2}); // {seed, step}
     } else if (arg.name == "mask.intervals") {
       if (arg.kind == "offsets")
         push(tokenOffsets.data(), {B + 1});
@@ -200,7 +202,8 @@ ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden) const {
   return result;
 }
 
-llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch) {
+llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64_t seed,
+                                                      int64_t step) {
   const ModelDesc &m = artifact.model;
   if (!trainFn)
     return fail("artifact of model '" + m.name + "' has no train_step entry point: " +
@@ -209,7 +212,8 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch) {
     return std::move(e);
   if (batch.labels.empty())
     return fail("train_step needs labels for every candidate");
-  std::map<size_t, std::vector<float>> outputs = call(*trainEntry, trainFn, batch);
+  std::map<size_t, std::vector<float>> outputs =
+      call(*trainEntry, trainFn, batch, {static_cast<int64_t>(seed), step});
   std::vector<FeatureDesc> candSchema = m.candidateItem;
   candSchema.insert(candSchema.end(), m.candidateCross.begin(), m.candidateCross.end());
   TrainStepResult r;

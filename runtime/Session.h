@@ -6,6 +6,7 @@
 #include "runtime/Batch.h"
 #include "runtime/Params.h"
 
+#include <array>
 #include <map>
 #include <memory>
 
@@ -47,14 +48,17 @@ public:
   /// The generated train_step on a labelled batch: the loss of DESIGN 1.6 and
   /// the gradients of every parameter. Runs on one thread.
   bool canTrain() const { return trainFn != nullptr; }
-  llvm::Expected<TrainStepResult> trainStep(const Batch &batch);
+  /// Dropout draws its stream from (seed, step) (DESIGN 1.3).
+  llvm::Expected<TrainStepResult> trainStep(const Batch &batch, uint64_t seed = 0,
+                                            int64_t step = 0);
 
 private:
   CpuSession(Artifact a) : artifact(std::move(a)) {}
   ForwardResult runRange(const Batch &batch, bool hidden) const;
   /// Calls an entry point on a batch; returns the output buffers by argument.
   std::map<size_t, std::vector<float>> call(const EntryPoint &entry, void (*fn)(void **),
-                                            const Batch &batch) const;
+                                            const Batch &batch,
+                                            std::array<int64_t, 2> rng = {0, 0}) const;
 
   Artifact artifact;
   const EntryPoint *entryPoint = nullptr;

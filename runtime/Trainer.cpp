@@ -94,7 +94,7 @@ llvm::Error Trainer::run(const TrainLimits &limits,
           (limits.seconds > 0 && elapsed() >= limits.seconds))
         goto done;
       Batch batch = gatherSamples(m, data, steps[st.stepInEpoch]);
-      auto grads = session.trainStep(batch);
+      auto grads = session.trainStep(batch, st.seed, st.step);
       if (!grads)
         return grads.takeError();
       ++st.step;
