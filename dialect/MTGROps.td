@@ -597,6 +597,11 @@ def MTGR_HstuAttentionBackwardOp : MTGR_Op<"hstu_attention_backward",
         {heads = 2 : i64, alpha = 0.25 : f64, n_norm = #mtgr<n_norm total>}
         : !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>, !mtgr.jagged<3x2xi32>,
           !mtgr.jagged<16xf32> -> !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>
+    %dq2, %dk2, %dv2, %dp, %dt = mtgr.hstu_attention_backward %q, %k, %v, %mask, %layout, %do rab(%p, %t)
+        {heads = 2 : i64, alpha = 0.25 : f64, n_norm = #mtgr<n_norm total>}
+        : !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>, !mtgr.jagged<3x2xi32>,
+          !mtgr.jagged<16xf32>, tensor<9xf32>, tensor<8xf32>
+          -> !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>, tensor<9xf32>, tensor<8xf32>
     ```
   }];
   let arguments = (ins MTGR_JaggedF32:$q, MTGR_JaggedF32:$k, MTGR_JaggedF32:$v,
@@ -608,9 +613,9 @@ def MTGR_HstuAttentionBackwardOp : MTGR_Op<"hstu_attention_backward",
   let results = (outs MTGR_JaggedF32:$q_grad, MTGR_JaggedF32:$k_grad, MTGR_JaggedF32:$v_grad,
                       Variadic<MTGR_Vector>:$rab_grads);
   let assemblyFormat = [{
-    $q `,` $k `,` $v `,` $mask `,` $layout (`rab` `(` $rab_pos^ `,` $rab_time `)`)? `,` $result_grad
-    attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($mask)
-    (`,` type($rab_pos)^ `,` type($rab_time))? `,` type($result_grad)
+    $q `,` $k `,` $v `,` $mask `,` $layout `,` $result_grad (`rab` `(` $rab_pos^ `,` $rab_time `)`)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($mask) `,` type($result_grad)
+    (`,` type($rab_pos)^ `,` type($rab_time))?
     `->` type($q_grad) `,` type($k_grad) `,` type($v_grad) (`,` type($rab_grads)^)?
   }];
 }

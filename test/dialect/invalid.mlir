@@ -617,3 +617,17 @@ func.func @f(%l: !mtgr.jagged<2xf32>) {
       : (!mtgr.jagged<2xf32>), (!mtgr.jagged<2xf32>) -> !mtgr.jagged<2xf32>
   return
 }
+
+// -----
+func.func @f(%u: tensor<?x2x8xf32>) {
+  // expected-error @+1 {{input must be tensor<?x3xDxf32>}}
+  %a, %b, %c = mtgr.unstack %u : tensor<?x2x8xf32> -> tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+  return
+}
+
+// -----
+func.func @f(%x: !mtgr.jagged<8xf32>, %l: !mtgr.layout) {
+  // expected-error @+1 {{result must be tensor<?x nU x 8 x f32>}}
+  %u = mtgr.extract_user %x, %l : !mtgr.jagged<8xf32> -> tensor<?x2x4xf32>
+  return
+}

@@ -175,3 +175,28 @@ func.func @gradient_ops(%x: !mtgr.jagged<8xf32>, %w: tensor<4x8xf32>, %dy: !mtgr
       : (!mtgr.jagged<1xf32>), (!mtgr.jagged<1xf32>) -> !mtgr.jagged<1xf32>
   return %dx, %dw, %db, %ds, %p, %s, %mp, %dl : !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<4xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<12xf32>, tensor<?x8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<1xf32>
 }
+
+// CHECK-LABEL: func.func @hstu_gradient_ops
+func.func @hstu_gradient_ops(%x: !mtgr.jagged<8xf32>, %l: !mtgr.layout, %g: tensor<4x8xf32>,
+                             %m: !mtgr.jagged<3x2xi32>, %p: tensor<9xf32>, %t: tensor<4xf32>,
+                             %u: tensor<?x2x8xf32>) {
+  // CHECK: mtgr.group_layer_norm_backward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : !mtgr.jagged<8xf32>, tensor<4x8xf32>
+  %dx, %dg, %db = mtgr.group_layer_norm_backward %x, %l, %g, %x : !mtgr.jagged<8xf32>, tensor<4x8xf32>
+  // CHECK: mtgr.hstu_attention_backward {{.*}} rab(%{{.*}}, %{{.*}}) {{.*}} -> !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>, tensor<9xf32>, tensor<4xf32>
+  %dq, %dk, %dv, %dp, %dt = mtgr.hstu_attention_backward %x, %x, %x, %m, %l, %x rab(%p, %t)
+      {heads = 2 : i64, alpha = 0.5 : f64, n_norm = #mtgr<n_norm total>}
+      : !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<3x2xi32>, !mtgr.jagged<8xf32>,
+        tensor<9xf32>, tensor<4xf32> -> !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>, tensor<9xf32>, tensor<4xf32>
+  // CHECK: mtgr.hstu_attention_backward {{.*}} -> !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>{{$}}
+  %dq2, %dk2, %dv2 = mtgr.hstu_attention_backward %x, %x, %x, %m, %l, %x
+      {heads = 2 : i64, alpha = 0.5 : f64, n_norm = #mtgr<n_norm total>}
+      : !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<3x2xi32>, !mtgr.jagged<8xf32>
+        -> !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>
+  // CHECK: mtgr.scatter_group realtime %{{.*}}, %{{.*}} : !mtgr.jagged<8xf32>
+  %sg = mtgr.scatter_group realtime %x, %l : !mtgr.jagged<8xf32>
+  // CHECK: mtgr.extract_user %{{.*}}, %{{.*}} : !mtgr.jagged<8xf32> -> tensor<?x2x8xf32>
+  %eu = mtgr.extract_user %x, %l : !mtgr.jagged<8xf32> -> tensor<?x2x8xf32>
+  // CHECK: mtgr.unstack %{{.*}} : tensor<?x2x8xf32> -> tensor<?x8xf32>, tensor<?x8xf32>
+  %a, %b = mtgr.unstack %u : tensor<?x2x8xf32> -> tensor<?x8xf32>, tensor<?x8xf32>
+  return
+}
