@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   double t0 = now();
-  auto artifact = compileArtifact((*text)->getBuffer(), modelPath);
+  auto artifact = compileArtifact((*text)->getBuffer(), modelPath, /*trainStep=*/false);
   if (!artifact) {
     llvm::errs() << llvm::toString(artifact.takeError()) << "\n";
     return 1;

@@ -53,8 +53,8 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
     return fail("mtgr-decompose-layers failed");
   // @train_step when every op on the way has a gradient rule; otherwise the
   // artifact serves inference only and says why.
-  std::string trainStepMissing;
-  {
+  std::string trainStepMissing = trainStep ? "" : "compiled for inference only";
+  if (trainStep) {
     OwningOpRef<ModuleOp> attempt = module->clone();
     std::string why;
     ScopedDiagnosticHandler quiet(&context, [&](Diagnostic &d) {
@@ -139,13 +139,13 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
 }
 
 llvm::Expected<Artifact> mlir::mtgr::compileArtifact(llvm::StringRef modelText,
-                                                     llvm::StringRef name) {
+                                                     llvm::StringRef name, bool trainStep) {
   std::string diag;
   llvm::raw_string_ostream os(diag);
   auto model = parseModelDesc(modelText, name, os);
   if (!model)
     return fail(diag);
-  auto out = compileModel(*model, modelText, Stage::Artifact, HostTarget::native(), os);
+  auto out = compileModel(*model, modelText, Stage::Artifact, HostTarget::native(), os, trainStep);
   if (!out)
     return llvm::joinErrors(out.takeError(), fail(diag));
   return std::move(out->artifact);

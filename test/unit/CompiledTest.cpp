@@ -26,7 +26,7 @@ using namespace mlir::mtgr;
 
 namespace {
 std::unique_ptr<CpuSession> compile(const std::string &yaml, unsigned threads) {
-  auto artifact = compileArtifact(yaml, "test.yaml");
+  auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false);
   if (!artifact) {
     ADD_FAILURE() << llvm::toString(artifact.takeError()) << "\n" << yaml;
     return nullptr;

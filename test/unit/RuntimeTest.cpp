@@ -131,7 +131,7 @@ TEST(Batch, Intervals) {
 
 TEST(Batch, SessionRejectsBadBatches) {
   auto buffer = llvm::MemoryBuffer::getFile(test::examplePath("tiny.yaml"));
-  auto artifact = compileArtifact((*buffer)->getBuffer(), "tiny.yaml");
+  auto artifact = compileArtifact((*buffer)->getBuffer(), "tiny.yaml", /*trainStep=*/false);
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
   auto session = CpuSession::create(std::move(*artifact), 1);
   ASSERT_TRUE(static_cast<bool>(session));
@@ -151,7 +151,7 @@ class ArtifactFile : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
     auto buffer = llvm::MemoryBuffer::getFile(test::examplePath("tiny.yaml"));
-    auto a = compileArtifact((*buffer)->getBuffer(), "tiny.yaml");
+    auto a = compileArtifact((*buffer)->getBuffer(), "tiny.yaml", /*trainStep=*/false);
     ASSERT_TRUE(static_cast<bool>(a)) << llvm::toString(a.takeError());
     bytes = new std::string(a->serialize());
   }

@@ -46,6 +46,8 @@ cl::opt<Emit> emit(
                clEnumValN(Emit::Shared, "shared", "the linked host code (.so) of the artifact"),
                clEnumValN(Emit::Artifact, "artifact", "the artifact (.mtgr), the default"),
                clEnumValN(Emit::None, "none", "nothing (with --summary)")));
+cl::opt<bool> inferenceOnly("inference-only",
+                            cl::desc("Leave out the train_step entry point (compiles faster)"));
 cl::opt<bool> summary("summary", cl::desc("Print a summary of the model to stdout"));
 cl::opt<int64_t> seqLen("seq-len", cl::desc("S events per sample for the FLOP count"),
                         cl::init(1000));
@@ -180,7 +182,7 @@ int main(int argc, char **argv) {
                 : emit == Emit::Object ? Stage::Object
                                        : Stage::Artifact; // also for Emit::Shared
   auto out = mlir::mtgr::compileModel(*desc, text, stage, mlir::mtgr::HostTarget::native(),
-                                      llvm::errs());
+                                      llvm::errs(), !inferenceOnly);
   if (!out) {
     llvm::errs() << "mtgr-compile: error: " << llvm::toString(out.takeError()) << "\n";
     return 1;

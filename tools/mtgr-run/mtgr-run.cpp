@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/Requests.h"
 #include "frontend/Synthetic.h"
+#include "runtime/Grouping.h"
 #include "runtime/Metrics.h"
 #include "runtime/Npz.h"
 #include "runtime/Trainer.h"
@@ -70,6 +71,11 @@ cl::opt<double> perturb("perturb",
 cl::opt<int64_t> windows("windows", cl::desc("train: synthetic request windows per user; the "
                                                "last one of every user is held out for eval"),
                          cl::init(4), cl::cat(category));
+cl::opt<bool> dlrmRows("dlrm-rows",
+                       cl::desc("train/eval: split every request into DLRM rows (one sample per "
+                                "candidate, with the real-time events before its time), the "
+                                "layout a DLRM pipeline trains on"),
+                       cl::cat(category));
 cl::opt<int64_t> epochs("epochs", cl::desc("train: epochs"), cl::init(1), cl::cat(category));
 cl::opt<int64_t> maxSteps("steps", cl::desc("train: stop after this many steps (0: no limit)"),
                           cl::init(0), cl::cat(category));
@@ -228,6 +234,10 @@ int train(CpuSession &session) {
   }
   if (data.labels.empty())
     return error("train needs labelled requests");
+  if (dlrmRows) {
+    data = splitIntoRows(m, data);
+    heldOut = splitIntoRows(m, heldOut);
+  }
   Trainer trainer(session, data);
   if (!resumePath.empty())
     if (auto e = trainer.resume(resumePath))
