@@ -31,7 +31,7 @@ std::string print(Operation *op) {
 llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
                                                        llvm::StringRef modelText, Stage stop,
                                                        const HostTarget &target,
-                                                       llvm::raw_ostream &diag) {
+                                                       llvm::raw_ostream &diag, bool trainStep) {
   DialectRegistry registry;
   registerFrontendDialects(registry);
   MLIRContext context(registry);
