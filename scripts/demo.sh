@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The main job: build mtgr; summarise every bundled model; compile MTGR-small
-# for this CPU; score synthetic requests with it; verify the compiled code
-# against the float64 reference.
+# The main job: build mtgr; summarise every bundled model; train the tiny
+# MTGR model on synthetic data (held-out AUC/GAUC before and after) next to its
+# DLRM-style baseline; score a few candidates with the trained weights; compile
+# MTGR-small for this CPU and verify it against the float64 reference.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh" >/dev/null
 cd "$root"
 bin=build/bin
-mkdir -p build/models
+out=build/demo
+mkdir -p "$out"
 
 echo "== Bundled models (verified mtgr IR, parameters, FLOPs per user sample)"
 for model in examples/models/*.yaml; do
@@ -15,13 +17,23 @@ for model in examples/models/*.yaml; do
 done
 
 echo
-echo "== Compile examples/models/mtgr-small.yaml for this CPU"
-"$bin/mtgr-compile" examples/models/mtgr-small.yaml --target=cpu -o build/models/mtgr-small.mtgr
+echo "== Compile tiny.yaml (forward + generated train_step) and its DLRM baseline"
+"$bin/mtgr-compile" examples/models/tiny.yaml -o "$out/tiny.mtgr"
+"$bin/mtgr-compile" examples/models/tiny-dlrm.yaml -o "$out/tiny-dlrm.mtgr"
+
+data=(--users=2000 --windows=4 --seq-len=64 --rt-len=16 --candidates=8 --epochs=3 --token-budget=4096)
+echo
+echo "== Train tiny (MTGR, compressed samples) on synthetic data; held out: each user's last window"
+"$bin/mtgr-run" train "$out/tiny.mtgr" "${data[@]}" --checkpoint="$out/tiny.ckpt" --save-params="$out/tiny.npz"
+echo
+echo "== Train tiny-dlrm (the DLRM-style baseline, one row per candidate) the same way"
+"$bin/mtgr-run" train "$out/tiny-dlrm.mtgr" "${data[@]}" --dlrm-rows
 
 echo
-echo "== Score synthetic requests (4 users; user, candidate, P(click), P(conversion))"
-"$bin/mtgr-run" infer build/models/mtgr-small.mtgr --users=4 --seq-len=256 --rt-len=32 --show=8
+echo "== Score a few candidates with the trained tiny (user, candidate, P(click), P(conversion))"
+"$bin/mtgr-run" infer "$out/tiny.mtgr" --params="$out/tiny.npz" --users=2 --data-seed=99 --show=6
 
 echo
-echo "== Verify the compiled code against the float64 reference"
-"$bin/mtgr-run" verify build/models/mtgr-small.mtgr --batches=2 --users=3 --seq-len=128 --rt-len=16
+echo "== Compile MTGR-small for this CPU and verify it against the float64 reference"
+"$bin/mtgr-compile" examples/models/mtgr-small.yaml --inference-only -o "$out/mtgr-small.mtgr"
+"$bin/mtgr-run" verify "$out/mtgr-small.mtgr" --batches=2 --users=3 --seq-len=128 --rt-len=16

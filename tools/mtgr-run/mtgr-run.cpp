@@ -21,6 +21,7 @@
 #include "llvm/Support/WithColor.h"
 
 #include <chrono>
+#include <set>
 #include <cmath>
 
 using namespace mlir::mtgr;
@@ -202,8 +203,9 @@ int printMetrics(CpuSession &session, const Batch &batch, llvm::StringRef title)
   for (int64_t b = 0; b < batch.numSamples; ++b)
     for (int64_t c = batch.candidateOffsets[b]; c < batch.candidateOffsets[b + 1]; ++c)
       users.push_back(batch.userIds[b]);
-  llvm::outs() << title << ": " << batch.numSamples << " users, " << batch.numCandidates()
-               << " candidates\n";
+  std::set<int64_t> distinct(batch.userIds.begin(), batch.userIds.end());
+  llvm::outs() << title << ": " << distinct.size() << " users, " << batch.numSamples
+               << " samples, " << batch.numCandidates() << " candidates\n";
   for (size_t t = 0; t < m.tasks.size(); ++t) {
     std::vector<double> scores(result->logits[t].begin(), result->logits[t].end());
     auto a = auc(scores, batch.labels[t]);
