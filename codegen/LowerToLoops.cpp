@@ -161,6 +161,28 @@ private:
   void lowerGroupNormBackward(GroupLayerNormBackwardOp op);
   void lowerDropout(DropoutOp op);
   Value rngState; // train_step: memref<2xi64> {seed, step}
+  /// Mean and 1/sqrt(biased variance + eps) of row r's d values (DESIGN 1.4).
+  std::pair<Value, Value> rowStats(Value x, Value r, int64_t d, Value eps) {
+    Value width = cf32(static_cast<double>(d));
+    Value mean = fdiv(loopAcc(idx(0), idx(d), cf32(0.0), [&](Value k, Value acc) {
+                        return fadd(acc, load(x, {r, k}));
+                      }),
+                      width);
+    Value var = fdiv(loopAcc(idx(0), idx(d), cf32(0.0), [&](Value k, Value acc) {
+                       Value c = fsub(load(x, {r, k}), mean);
+                       return fadd(acc, fmul(c, c));
+                     }),
+                     width);
+    return {mean, fdiv(cf32(1.0), math::SqrtOp::create(b, arith::AddFOp::create(b, var, eps)))};
+  }
+  /// Interval k of `row`'s mask, as absolute rows [lo, hi).
+  std::pair<Value, Value> maskInterval(Value mask, Value row, int k, Value start) {
+    auto at = [&](int64_t e) {
+      return add(start, arith::IndexCastOp::create(b, b.getIndexType(),
+                                                   load(mask, {row, idx(k), idx(e)})));
+    };
+    return {at(0), at(1)};
+  }
   void lowerReturn(func::ReturnOp op);
   // Gradient ops (train_step).
   void lowerBceLoss(BceLossOp op);
@@ -624,18 +646,8 @@ void Lowering::lowerGroupNorm(GroupLayerNormOp op) {
   Value rows = rowsOf(x.values);
   Value y = alloc(f32(), {d}, rows);
   Value eps = cf32(op.getEps().convertToDouble());
-  Value width = cf32(static_cast<double>(d));
   loop(idx(0), rows, [&](Value r) {
-    Value mean = fdiv(loopAcc(idx(0), idx(d), cf32(0.0), [&](Value k, Value acc) {
-                        return fadd(acc, load(x.values, {r, k}));
-                      }),
-                      width);
-    Value var = fdiv(loopAcc(idx(0), idx(d), cf32(0.0), [&](Value k, Value acc) {
-                       Value c = fsub(load(x.values, {r, k}), mean);
-                       return fadd(acc, fmul(c, c));
-                     }),
-                     width);
-    Value inv = fdiv(cf32(1.0), math::SqrtOp::create(b, arith::AddFOp::create(b, var, eps)));
+    auto [mean, inv] = rowStats(x.values, r, d, eps);
     Value g = load(l.group, {r});
     loop(idx(0), idx(d), [&](Value k) {
       Value c = fmul(fsub(load(x.values, {r, k}), mean), inv);
@@ -668,8 +680,7 @@ void Lowering::lowerAttention(HstuAttentionOp op) {
       Value gi = load(l.group, {row});
       Value ti = load(l.time, {row}), pi = load(l.pos, {row});
       for (int k = 0; k < 3; ++k) {
-        Value lo = add(start, arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(0)})));
-        Value hi = add(start, arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(1)})));
+        auto [lo, hi] = maskInterval(mask, row, k, start);
         loop(lo, hi, [&](Value col) {
           Value bias = rabPos ? rabTerms(l, rabPos, rabTime, gi, ti, pi, col).bias : cf32(0.0);
           for (int64_t hd = 0; hd < h; ++hd) {
@@ -944,8 +955,7 @@ void Lowering::lowerAttentionBackward(HstuAttentionBackwardOp op) {
                                                     row, start, end));
       Value gi = load(l.group, {row}), ti = load(l.time, {row}), pi = load(l.pos, {row});
       for (int k = 0; k < 3; ++k) {
-        Value lo = add(start, arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(0)})));
-        Value hi = add(start, arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(1)})));
+        auto [lo, hi] = maskInterval(mask, row, k, start);
         loop(lo, hi, [&](Value col) {
           Rab rab;
           Value bias = cf32(0.0);
@@ -1066,16 +1076,7 @@ void Lowering::lowerGroupNormBackward(GroupLayerNormBackwardOp op) {
   });
   Value eps = cf32(op.getEps().convertToDouble()), width = cf32(static_cast<double>(d));
   loop(idx(0), rows, [&](Value r) {
-    Value mean = fdiv(loopAcc(idx(0), idx(d), cf32(0.0), [&](Value k, Value acc) {
-                        return fadd(acc, load(x.values, {r, k}));
-                      }),
-                      width);
-    Value var = fdiv(loopAcc(idx(0), idx(d), cf32(0.0), [&](Value k, Value acc) {
-                       Value c = fsub(load(x.values, {r, k}), mean);
-                       return fadd(acc, fmul(c, c));
-                     }),
-                     width);
-    Value rstd = fdiv(cf32(1.0), math::SqrtOp::create(b, arith::AddFOp::create(b, var, eps)));
+    auto [mean, rstd] = rowStats(x.values, r, d, eps);
     Value g = load(l.group, {r});
     auto xhat = [&](Value k) { return fmul(fsub(load(x.values, {r, k}), mean), rstd); };
     // sum(dxhat) and sum(dxhat * xhat), dxhat = dy * gamma

@@ -158,41 +158,6 @@ int infer(CpuSession &session) {
   return 0;
 }
 
-/// Per-task AUC and GAUC of the compiled model on labelled requests.
-int eval(CpuSession &session) {
-  const ModelDesc &m = session.model();
-  auto input = inputBatch(m, dataSeed);
-  if (!input)
-    return error(llvm::toString(input.takeError()));
-  Batch &batch = *input;
-  if (batch.labels.empty())
-    return error("eval needs labelled requests (candidates with 'labels')");
-  auto result = session.forward(batch);
-  if (!result)
-    return error(llvm::toString(result.takeError()));
-  std::vector<int64_t> users;
-  for (int64_t b = 0; b < batch.numSamples; ++b)
-    for (int64_t c = batch.candidateOffsets[b]; c < batch.candidateOffsets[b + 1]; ++c)
-      users.push_back(batch.userIds[b]);
-  llvm::outs() << "eval: " << batch.numSamples << " users, " << batch.numCandidates()
-               << " candidates\n";
-  for (size_t t = 0; t < m.tasks.size(); ++t) {
-    std::vector<double> scores(result->logits[t].begin(), result->logits[t].end());
-    auto a = auc(scores, batch.labels[t]);
-    auto g = gauc(scores, batch.labels[t], users);
-    double positives = 0;
-    for (float y : batch.labels[t])
-      positives += y;
-    llvm::outs() << llvm::format("  %-10s positives %5.1f%%  AUC ", m.tasks[t].name.c_str(),
-                                 100.0 * positives / std::max<int64_t>(1, batch.numCandidates()));
-    llvm::outs() << (a ? llvm::formatv("{0:F4}", *a).str() : std::string("n/a (one class)"))
-                 << "  GAUC "
-                 << (g ? llvm::formatv("{0:F4}", *g).str() : std::string("n/a (no user has both classes)"))
-                 << "\n";
-  }
-  return 0;
-}
-
 /// AUC and GAUC lines for a batch (eval and train).
 int printMetrics(CpuSession &session, const Batch &batch, llvm::StringRef title) {
   const ModelDesc &m = session.model();
@@ -216,6 +181,16 @@ int printMetrics(CpuSession &session, const Batch &batch, llvm::StringRef title)
                  << "\n";
   }
   return 0;
+}
+
+/// Per-task AUC and GAUC of the compiled model on labelled requests.
+int eval(CpuSession &session) {
+  auto input = inputBatch(session.model(), dataSeed);
+  if (!input)
+    return error(llvm::toString(input.takeError()));
+  if (input->labels.empty())
+    return error("eval needs labelled requests (candidates with 'labels')");
+  return printMetrics(session, *input, "eval");
 }
 
 int train(CpuSession &session) {
