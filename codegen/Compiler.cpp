@@ -81,17 +81,6 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
     return fail("cleaning up the loops failed");
   if (stop == Stage::Loops)
     return out.text = print(*module), std::move(out);
-  // The runtime gathers rows of fixed and hashed tables; dynamic tables (hash
-  // maps grown in training) come with the training runtime.
-  for (const TableDesc &t : model.tables)
-    if (t.kind == "dynamic")
-      for (const auto *group : {&model.user, &model.sequence, &model.realtime,
-                                &model.candidateItem, &model.candidateCross})
-        for (const FeatureDesc &f : *group)
-          if (f.table == t.name)
-            return fail("table '" + t.name + "' (used by feature '" + f.name +
-                        "') is dynamic: the CPU runtime serves fixed and hashed tables; "
-                        "dynamic tables come with training");
   // Keep the ABI: the LLVM conversion drops the functions' attributes.
   std::vector<EntryPoint> entries;
   for (StringRef name : {"forward", "train_step"}) {

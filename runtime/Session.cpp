@@ -75,8 +75,19 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
       return fail("host code lacks the symbol '" + s->trainEntry->symbol + "'");
   }
   s->threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  for (const TableDesc &t : s->artifact.model.tables)
+    if (t.kind == "dynamic")
+      s->tables.emplace(t.name, DynamicTable(t.rows, t.admissionThreshold,
+                                             t.eviction == "lfu" ? DynamicTable::Policy::LFU
+                                                                 : DynamicTable::Policy::LRU));
   s->initParams(s->artifact.model.training.seed);
   return std::move(s);
+}
+
+int64_t CpuSession::rowOf(const TableDesc &t, int64_t id) const {
+  if (t.kind == "dynamic")
+    return tables.at(t.name).lookup(id);
+  return tableRow(t, id);
 }
 
 CpuSession::~CpuSession() {
@@ -176,7 +187,7 @@ std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
         const std::vector<float> &table = parameters.get("tables." + t->name + ".weight").data;
         std::vector<float> &rows = floatBuffers.emplace_back(v.rows * t->dim);
         for (int64_t r = 0; r < v.rows; ++r) {
-          int64_t row = tableRow(*t, col.ids[r]);
+          int64_t row = rowOf(*t, col.ids[r]);
           std::copy_n(table.data() + row * t->dim, t->dim, rows.data() + r * t->dim);
         }
         push(rows.data(), {v.rows, t->dim});
@@ -239,7 +250,7 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
       const TableDesc *t = m.findTable(d->table);
       auto &rows = r.rows[t->name];
       for (size_t i = 0; i < cols[f].ids.size(); ++i) {
-        std::vector<float> &row = rows[tableRow(*t, cols[f].ids[i])];
+        std::vector<float> &row = rows[rowOf(*t, cols[f].ids[i])];
         if (row.empty())
           row.assign(t->dim, 0.0f);
         for (int64_t k = 0; k < t->dim; ++k)

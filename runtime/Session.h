@@ -4,6 +4,7 @@
 
 #include "runtime/Artifact.h"
 #include "runtime/Batch.h"
+#include "runtime/DynamicTable.h"
 #include "runtime/Params.h"
 
 #include <array>
@@ -38,6 +39,11 @@ public:
   const Artifact &getArtifact() const { return artifact; }
   ParamStore &params() { return parameters; }
   unsigned numThreads() const { return threads; }
+  /// The id -> row maps of the model's dynamic tables (by table name). Ids
+  /// without a row read the OOV row 0; training admits ids (Trainer).
+  std::map<std::string, DynamicTable> &dynamicTables() { return tables; }
+  /// The row of `id` in table `t` (fixed, hashed, or dynamic without admitting).
+  int64_t rowOf(const TableDesc &t, int64_t id) const;
   /// Replaces the parameters by a fresh initialisation from `seed`.
   void initParams(uint64_t seed);
 
@@ -68,6 +74,7 @@ private:
   void (*trainFn)(void **) = nullptr;
   unsigned threads = 1;
   ParamStore parameters;
+  std::map<std::string, DynamicTable> tables;
 };
 
 } // namespace mlir::mtgr

@@ -4,6 +4,9 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cmath>
+#include <random>
+
 #include <chrono>
 
 using namespace mlir::mtgr;
@@ -19,7 +22,49 @@ Trainer::Trainer(CpuSession &session, const Batch &data) : session(session), dat
 TrainState Trainer::snapshot() const {
   TrainState s = st;
   s.params = session.params();
+  s.tables = session.dynamicTables();
   return s;
+}
+
+void Trainer::admitIds(const Batch &batch) {
+  const ModelDesc &m = session.model();
+  std::vector<FeatureDesc> cand = m.candidateItem;
+  cand.insert(cand.end(), m.candidateCross.begin(), m.candidateCross.end());
+  struct Group {
+    const std::vector<FeatureDesc> &schema;
+    const std::vector<FeatureColumn> &cols;
+  };
+  for (Group g : {Group{m.user, batch.user}, Group{m.sequence, batch.sequence},
+                  Group{m.realtime, batch.realtime}, Group{cand, batch.candidate}})
+    for (size_t f = 0; f < g.schema.size(); ++f) {
+      if (!g.schema[f].isCategorical())
+        continue;
+      const TableDesc *t = m.findTable(g.schema[f].table);
+      if (t->kind != "dynamic")
+        continue;
+      DynamicTable &table = session.dynamicTables().at(t->name);
+      std::vector<float> &w = session.params().get("tables." + t->name + ".weight").data;
+      for (int64_t id : g.cols[f].ids) {
+        DynamicTable::Admission a = table.admit(id, st.step);
+        if (!a.fresh)
+          continue;
+        std::mt19937_64 rng(splitmix64(st.seed ^ splitmix64(a.row) ^
+                                       splitmix64(static_cast<uint64_t>(st.step) + 977) ^
+                                       std::hash<std::string>()(t->name)));
+        for (int64_t k = 0; k < t->dim; ++k) { // Box-Muller, N(0, 0.01^2)
+          double u1 = 1.0 - (rng() >> 11) * 0x1.0p-53, u2 = (rng() >> 11) * 0x1.0p-53;
+          w[a.row * t->dim + k] = static_cast<float>(0.01 * std::sqrt(-2 * std::log(u1)) *
+                                                     std::cos(2 * M_PI * u2));
+        }
+        for (const char *suffix : {".acc", ".m", ".v"}) {
+          auto it = st.sparse.find("tables." + t->name + suffix);
+          if (it == st.sparse.end())
+            continue;
+          int64_t width = std::string(suffix) == ".acc" ? 1 : t->dim;
+          std::fill_n(it->second.begin() + a.row * width, width, 0.0f);
+        }
+      }
+    }
 }
 
 llvm::Error Trainer::resume(llvm::StringRef path) {
@@ -36,6 +81,8 @@ llvm::Error Trainer::resume(llvm::StringRef path) {
                                      path + ": parameter '" + name +
                                          "' is missing or has another shape");
   session.params() = loaded->params;
+  for (auto &[name, table] : loaded->tables)
+    session.dynamicTables().insert_or_assign(name, table);
   st = std::move(*loaded);
   return llvm::Error::success();
 }
@@ -94,6 +141,7 @@ llvm::Error Trainer::run(const TrainLimits &limits,
           (limits.seconds > 0 && elapsed() >= limits.seconds))
         goto done;
       Batch batch = gatherSamples(m, data, steps[st.stepInEpoch]);
+      admitIds(batch);
       auto grads = session.trainStep(batch, st.seed, st.step);
       if (!grads)
         return grads.takeError();

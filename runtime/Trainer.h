@@ -41,6 +41,10 @@ public:
   const TrainState &state() const { return st; }
   /// The state as a checkpoint would store it (parameters included).
   TrainState snapshot() const;
+  /// Dynamic tables: one sighting per id of the step; a new row gets fresh
+  /// N(0, 0.01^2) weights (a stream keyed by seed, table, row and step) and
+  /// zero optimiser state.
+  void admitIds(const Batch &batch);
 
 private:
   void applyUpdates(const TrainStepResult &grads);

@@ -56,8 +56,9 @@ struct Sample {
 
 class Ref {
 public:
-  Ref(const ModelDesc &m, const ParamStore &p, const TrainOptions &o, Gradients *g)
-      : m(m), p(p), o(o), g(g) {}
+  Ref(const ModelDesc &m, const ParamStore &p, const TrainOptions &o, Gradients *g,
+      const DynamicTables *dynamic)
+      : m(m), p(p), o(o), g(g), dynamic(dynamic) {}
   Output run(const Batch &batch);
 
 private:
@@ -65,6 +66,7 @@ private:
   const ParamStore &p;
   TrainOptions o;
   Gradients *g;
+  const DynamicTables *dynamic;
   int64_t macs = 0;
   std::map<std::string, Vec> values; // parameters as doubles
 
@@ -120,6 +122,8 @@ private:
 
   /// Embedding row (fixed: the id; hashed: splitmix64(id) mod rows).
   int64_t rowOf(const TableDesc &t, int64_t id) {
+    if (t.kind == "dynamic")
+      return dynamic ? dynamic->at(t.name).lookup(id) : DynamicTable::kOovRow;
     uint64_t row = static_cast<uint64_t>(id);
     if (t.kind == "hashed") {
       uint64_t z = row + 0x9e3779b97f4a7c15ULL;
@@ -495,16 +499,17 @@ Output Ref::run(const Batch &batch) {
 } // namespace
 
 Output mlir::mtgr::reference::forward(const ModelDesc &m, const ParamStore &params,
-                                      const Batch &batch) {
-  return Ref(m, params, TrainOptions{}, nullptr).run(batch);
+                                      const Batch &batch, const DynamicTables *dynamic) {
+  return Ref(m, params, TrainOptions{}, nullptr, dynamic).run(batch);
 }
 
 Output mlir::mtgr::reference::forwardBackward(const ModelDesc &m, const ParamStore &params,
                                               const Batch &batch, const TrainOptions &options,
-                                              Gradients &gradients) {
+                                              Gradients &gradients,
+                                              const DynamicTables *dynamic) {
   gradients = Gradients();
   for (const std::string &name : params.names())
     if (!llvm::StringRef(name).starts_with("tables."))
       gradients.dense[name].assign(params.get(name).data.size(), 0.0);
-  return Ref(m, params, options, &gradients).run(batch);
+  return Ref(m, params, options, &gradients, dynamic).run(batch);
 }

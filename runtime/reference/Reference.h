@@ -13,6 +13,7 @@
 #define MTGR_RUNTIME_REFERENCE_REFERENCE_H
 
 #include "runtime/Batch.h"
+#include "runtime/DynamicTable.h"
 #include "runtime/Params.h"
 
 #include <map>
@@ -42,14 +43,20 @@ struct TrainOptions {
   int64_t step = 0;
 };
 
+/// The id -> row maps of dynamic tables (the runtime's); ids without a row
+/// read the OOV row 0. Needed for models with dynamic tables.
+using DynamicTables = std::map<std::string, DynamicTable>;
+
 /// The forward pass at inference (dropout is the identity). The batch must
 /// have passed validateBatch. With labels, `loss` is filled in.
-Output forward(const ModelDesc &m, const ParamStore &params, const Batch &batch);
+Output forward(const ModelDesc &m, const ParamStore &params, const Batch &batch,
+               const DynamicTables *dynamic = nullptr);
 
 /// Forward, loss of DESIGN 1.6 (sum_t w_t sum_c BCE / C_expected) and the
 /// gradient of that loss with respect to every parameter. Needs labels.
 Output forwardBackward(const ModelDesc &m, const ParamStore &params, const Batch &batch,
-                       const TrainOptions &options, Gradients &gradients);
+                       const TrainOptions &options, Gradients &gradients,
+                       const DynamicTables *dynamic = nullptr);
 
 /// Dropout's keep decision for (seed, step, layer, token, column); token is
 /// the row in the step's assembled batch. Kept values are scaled by 1/(1-p).

@@ -83,7 +83,8 @@ class TrainStepHstu : public ::testing::TestWithParam<int> {};
 TEST_P(TrainStepHstu, MatchesReferenceGradients) {
   int index = GetParam();
   std::mt19937 rng(4000 + index);
-  std::string yaml = test::randomModelYaml(rng, false);
+  // Every other configuration uses a dynamic table (ids admitted first).
+  std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/index % 2 == 0);
   auto artifact = compileArtifact(yaml, "train.yaml");
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
   ASSERT_TRUE(artifact->entry("train_step")) << artifact->trainStepMissing;
@@ -107,11 +108,13 @@ TEST_P(TrainStepHstu, MatchesReferenceGradients) {
   Batch batch = generateSynthetic(m, o);
   uint64_t seed = 99;
   int64_t step = index;
+  Trainer(**session, batch).admitIds(batch);
   auto compiled = (*session)->trainStep(batch, seed, step);
   ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
   reference::Gradients ref;
-  reference::Output out =
-      reference::forwardBackward(m, (*session)->params(), batch, {true, seed, step}, ref);
+  reference::Output out = reference::forwardBackward(m, (*session)->params(), batch,
+                                                     {true, seed, step}, ref,
+                                                     &(*session)->dynamicTables());
   EXPECT_NEAR(compiled->loss, out.loss, 1e-4 * std::max(1.0, std::fabs(out.loss))) << yaml;
   for (auto &[name, grad] : ref.dense) {
     ASSERT_TRUE(compiled->dense.count(name)) << name;
@@ -169,6 +172,48 @@ TEST(Training, TinyLearnsThePlantedSignal) {
   ASSERT_TRUE(a);
   EXPECT_GE(*a, 0.60);
   std::printf("tiny, 3 epochs: held-out ctr AUC %.4f\n", *a);
+}
+
+// A dynamic table with admission and eviction: training runs, rows are
+// admitted and evicted, unknown ids read the OOV row at inference, and resume
+// is still bit-identical (the tables are in the checkpoint).
+TEST(Training, DynamicTableTrainsEvictsAndResumes) {
+  auto buffer = llvm::MemoryBuffer::getFile(test::examplePath("tiny.yaml"));
+  std::string yaml = (*buffer)->getBuffer().str();
+  yaml.replace(yaml.find("{name: user, kind: hashed, rows: 64, dim: 4}"), 44,
+               "{name: user, kind: dynamic, capacity: 8, dim: 4, admission_threshold: 2, eviction: lru}");
+  auto artifact = compileArtifact(yaml, "dyn.yaml");
+  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
+  auto makeSession = [&] { return std::move(*CpuSession::create(*artifact, 1)); };
+  auto a = makeSession();
+  const ModelDesc &m = a->model();
+  SyntheticOptions o;
+  o.users = 40, o.windows = 3, o.seed = 12;
+  Batch data = generateSynthetic(m, o);
+  TrainLimits all;
+  all.epochs = 2, all.tokenBudget = 512;
+  Trainer ta(*a, data);
+  ASSERT_FALSE(ta.run(all, [](const StepReport &) {}));
+  DynamicTable &table = a->dynamicTables().at("user");
+  EXPECT_EQ(table.size(), 7); // full: capacity 8 minus the OOV row
+  EXPECT_EQ(table.lookup(123456789), DynamicTable::kOovRow);
+  auto scores = a->forward(data);
+  ASSERT_TRUE(static_cast<bool>(scores));
+
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("mtgr-dyn", dir));
+  std::string ckpt = (dir + "/run.ckpt").str();
+  auto b = makeSession();
+  Trainer tb(*b, data);
+  TrainLimits half = all;
+  half.steps = ta.state().step / 2, half.checkpoint = ckpt;
+  ASSERT_FALSE(tb.run(half, [](const StepReport &) {}));
+  auto c = makeSession();
+  Trainer tc(*c, data);
+  ASSERT_FALSE(tc.resume(ckpt));
+  ASSERT_FALSE(tc.run(all, [](const StepReport &) {}));
+  EXPECT_EQ(serializeCheckpoint(tc.snapshot()), serializeCheckpoint(ta.snapshot()));
+  llvm::sys::fs::remove_directories(dir);
 }
 
 // Stopping, checkpointing and resuming gives the same bits as running through.

@@ -267,7 +267,8 @@ int verify(CpuSession &session) {
     auto result = session.forward(batch, hidden);
     if (!result)
       return error(llvm::toString(result.takeError()));
-    reference::Output ref = reference::forward(m, referenceParams, batch);
+    reference::Output ref =
+        reference::forward(m, referenceParams, batch, &session.dynamicTables());
     auto err = [](double c, double r) { return std::fabs(c - r) / std::max(1.0, std::fabs(r)); };
     double batchWorst = 0;
     for (size_t t = 0; t < m.tasks.size(); ++t)
