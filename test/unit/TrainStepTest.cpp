@@ -34,6 +34,34 @@ double relativeError(const std::vector<float> &c, const std::vector<double> &r) 
   return std::sqrt(diff) / std::max(1e-12, std::sqrt(norm));
 }
 
+/// Compiled train_step vs reference::forwardBackward on one batch.
+void expectGradientsMatch(CpuSession &session, const Batch &batch, uint64_t seed, int64_t step,
+                          const std::string &yaml) {
+  const ModelDesc &m = session.model();
+  auto compiled = session.trainStep(batch, seed, step);
+  ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
+  reference::Gradients ref;
+  reference::Output out = reference::forwardBackward(
+      m, session.params(), batch, {true, seed, step}, ref, &session.dynamicTables());
+  EXPECT_NEAR(compiled->loss, out.loss, 1e-4 * std::max(1.0, std::fabs(out.loss))) << yaml;
+  for (auto &[name, grad] : ref.dense) {
+    ASSERT_TRUE(compiled->dense.count(name)) << name;
+    EXPECT_LE(relativeError(compiled->dense[name], grad), 1e-3) << name << "\n" << yaml;
+  }
+  for (auto &[table, rows] : ref.rows) {
+    std::vector<float> c;
+    std::vector<double> r;
+    for (auto &[row, grad] : rows) {
+      ASSERT_TRUE(compiled->rows[table].count(row)) << table << " row " << row;
+      const std::vector<float> &cg = compiled->rows[table][row];
+      c.insert(c.end(), cg.begin(), cg.end());
+      r.insert(r.end(), grad.begin(), grad.end());
+    }
+    EXPECT_LE(relativeError(c, r), 1e-3) << "table " << table << "\n" << yaml;
+    EXPECT_EQ(compiled->rows[table].size(), rows.size()) << "table " << table;
+  }
+}
+
 class TrainStep : public ::testing::TestWithParam<int> {};
 
 // Models without HSTU layers (DLRM-style): what the gradient rules cover so far.
@@ -52,27 +80,7 @@ TEST_P(TrainStep, MatchesReferenceGradients) {
   o.users = 5, o.maxSequence = 12, o.maxRealtime = 6, o.maxCandidates = 6, o.seed = index;
   o.minCandidates = index % 3 == 0 ? 0 : 1; // K = 0 samples too
   Batch batch = generateSynthetic(m, o);
-  auto compiled = (*session)->trainStep(batch);
-  ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
-  reference::Gradients ref;
-  reference::Output out = reference::forwardBackward(m, (*session)->params(), batch, {}, ref);
-  EXPECT_NEAR(compiled->loss, out.loss, 1e-4 * std::max(1.0, std::fabs(out.loss)));
-  for (auto &[name, grad] : ref.dense) {
-    ASSERT_TRUE(compiled->dense.count(name)) << name;
-    EXPECT_LE(relativeError(compiled->dense[name], grad), 1e-3) << name << "\n" << yaml;
-  }
-  for (auto &[table, rows] : ref.rows) {
-    std::vector<float> c;
-    std::vector<double> r;
-    for (auto &[row, grad] : rows) {
-      ASSERT_TRUE(compiled->rows[table].count(row)) << table << " row " << row;
-      const std::vector<float> &cg = compiled->rows[table][row];
-      c.insert(c.end(), cg.begin(), cg.end());
-      r.insert(r.end(), grad.begin(), grad.end());
-    }
-    EXPECT_LE(relativeError(c, r), 1e-3) << "table " << table;
-    EXPECT_EQ(compiled->rows[table].size(), rows.size()) << "table " << table;
-  }
+  expectGradientsMatch(**session, batch, 0, 0, yaml);
 }
 INSTANTIATE_TEST_SUITE_P(Dlrm, TrainStep, ::testing::Range(0, 12));
 
@@ -109,28 +117,7 @@ TEST_P(TrainStepHstu, MatchesReferenceGradients) {
   uint64_t seed = 99;
   int64_t step = index;
   Trainer(**session, batch).admitIds(batch);
-  auto compiled = (*session)->trainStep(batch, seed, step);
-  ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
-  reference::Gradients ref;
-  reference::Output out = reference::forwardBackward(m, (*session)->params(), batch,
-                                                     {true, seed, step}, ref,
-                                                     &(*session)->dynamicTables());
-  EXPECT_NEAR(compiled->loss, out.loss, 1e-4 * std::max(1.0, std::fabs(out.loss))) << yaml;
-  for (auto &[name, grad] : ref.dense) {
-    ASSERT_TRUE(compiled->dense.count(name)) << name;
-    EXPECT_LE(relativeError(compiled->dense[name], grad), 1e-3) << name << "\n" << yaml;
-  }
-  for (auto &[table, rows] : ref.rows) {
-    std::vector<float> c;
-    std::vector<double> rr;
-    for (auto &[row, grad] : rows) {
-      const std::vector<float> &cg = compiled->rows[table][row];
-      ASSERT_EQ(cg.size(), grad.size()) << table << " row " << row;
-      c.insert(c.end(), cg.begin(), cg.end());
-      rr.insert(rr.end(), grad.begin(), grad.end());
-    }
-    EXPECT_LE(relativeError(c, rr), 1e-3) << "table " << table << "\n" << yaml;
-  }
+  expectGradientsMatch(**session, batch, seed, step, yaml);
 }
 INSTANTIATE_TEST_SUITE_P(Random, TrainStepHstu, ::testing::Range(0, 30));
 
