@@ -3,6 +3,7 @@
 #include "runtime/Batching.h"
 
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/xxhash.h"
 
 #include <cmath>
 #include <random>
@@ -17,6 +18,9 @@ Trainer::Trainer(CpuSession &session, const Batch &data) : session(session), dat
   st.seed = m.training.seed;
   for (int64_t b = 0; b < data.numSamples; ++b)
     sampleTokens.push_back(data.sampleTokens(m, b));
+  for (const ParamSpec &p : collectParameters(m))
+    if (p.noDecay)
+      noDecay.insert(p.name);
 }
 
 TrainState Trainer::snapshot() const {
@@ -50,7 +54,7 @@ void Trainer::admitIds(const Batch &batch) {
           continue;
         std::mt19937_64 rng(splitmix64(st.seed ^ splitmix64(a.row) ^
                                        splitmix64(static_cast<uint64_t>(st.step) + 977) ^
-                                       std::hash<std::string>()(t->name)));
+                                       llvm::xxh3_64bits(t->name)));
         for (int64_t k = 0; k < t->dim; ++k) { // Box-Muller, N(0, 0.01^2)
           double u1 = 1.0 - (rng() >> 11) * 0x1.0p-53, u2 = (rng() >> 11) * 0x1.0p-53;
           w[a.row * t->dim + k] = static_cast<float>(0.01 * std::sqrt(-2 * std::log(u1)) *
@@ -91,12 +95,9 @@ void Trainer::applyUpdates(const TrainStepResult &g) {
   const ModelDesc &m = session.model();
   const TrainingDesc &t = m.training;
   ParamStore &params = session.params();
-  std::map<std::string, bool> noDecay;
-  for (const ParamSpec &p : collectParameters(m))
-    noDecay[p.name] = p.noDecay;
   for (auto &[name, grad] : g.dense) {
     std::vector<double> gd(grad.begin(), grad.end());
-    adamUpdate(t, !noDecay[name], st.step, params.get(name).data, gd, st.adam[name]);
+    adamUpdate(t, !noDecay.count(name), st.step, params.get(name).data, gd, st.adam[name]);
   }
   // Sparse: only the rows the step touched, their gradients already summed.
   for (auto &[table, rows] : g.rows) {

@@ -14,6 +14,7 @@
 #include "runtime/Session.h"
 
 #include <functional>
+#include <set>
 
 namespace mlir::mtgr {
 
@@ -53,6 +54,7 @@ private:
   const Batch &data;
   TrainState st;
   std::vector<int64_t> sampleTokens;
+  std::set<std::string> noDecay; // parameters AdamW's weight decay skips
 };
 
 } // namespace mlir::mtgr

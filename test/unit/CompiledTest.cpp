@@ -39,23 +39,6 @@ std::unique_ptr<CpuSession> compile(const std::string &yaml, unsigned threads) {
   return std::move(*session);
 }
 
-/// Parameters with every tensor non-trivial (rab tables and GLN affine
-/// parameters start at 0 and 1, which would hide their code paths).
-void randomizeParams(ParamStore &p, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (const std::string &name : p.names()) {
-    llvm::StringRef n(name);
-    float scale = n.ends_with(".bias") || n.ends_with(".beta") || n.contains(".rab.") ? 0.2f
-                  : n.ends_with(".gamma")                                            ? 0.3f
-                                                                                     : 0.0f;
-    if (scale == 0.0f)
-      continue; // weights and tables keep their Xavier / normal initialisation
-    for (float &x : p.get(name).data)
-      x = (n.ends_with(".gamma") ? 1.0f : 0.0f) + scale * u(rng);
-  }
-}
-
 double maxError(const ModelDesc &m, const ForwardResult &c, const reference::Output &r) {
   auto err = [](double a, double b) { return std::fabs(a - b) / std::max(1.0, std::fabs(b)); };
   double worst = 0;
@@ -130,7 +113,7 @@ TEST_P(CompiledVsReference, RandomModel) {
   auto session = compile(yaml, 1 + index % 2);
   ASSERT_TRUE(session);
   const ModelDesc &m = session->model();
-  randomizeParams(session->params(), index);
+  test::randomizeParams(session->params(), index);
   std::vector<Edge> edges = {Edge::Plain, Edge::OneUser, Edge::EmptyS, Edge::EmptyR,
                              Edge::K1, Edge::K0, Edge::MixedK, Edge::TiedR,
                              Edge::RAfterCandidates};
@@ -197,7 +180,7 @@ struct Facts : ::testing::Test {
   void SetUp() override {
     session = compile(kVisible, 1);
     ASSERT_TRUE(session);
-    randomizeParams(session->params(), 11);
+    test::randomizeParams(session->params(), 11);
   }
   std::unique_ptr<CpuSession> session;
 };

@@ -3,6 +3,7 @@
 #define MTGR_TEST_UNIT_TESTMODELS_H
 
 #include "frontend/ModelDesc.h"
+#include "runtime/Params.h"
 
 #include <cstdlib>
 #include <random>
@@ -79,6 +80,23 @@ inline std::string randomModelYaml(std::mt19937 &rng, bool dynamicTables = true)
   if (pick(0, 1))
     y += "  - {name: ctcvr, weight: 0.5}\n";
   return y;
+}
+
+inline /// Parameters with every tensor non-trivial (rab tables and GLN affine
+/// parameters start at 0 and 1, which would hide their code paths).
+void randomizeParams(ParamStore &p, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (const std::string &name : p.names()) {
+    llvm::StringRef n(name);
+    float scale = n.ends_with(".bias") || n.ends_with(".beta") || n.contains(".rab.") ? 0.2f
+                  : n.ends_with(".gamma")                                            ? 0.3f
+                                                                                     : 0.0f;
+    if (scale == 0.0f)
+      continue; // weights and tables keep their Xavier / normal initialisation
+    for (float &x : p.get(name).data)
+      x = (n.ends_with(".gamma") ? 1.0f : 0.0f) + scale * u(rng);
+  }
 }
 
 } // namespace mlir::mtgr::test

@@ -62,25 +62,41 @@ void expectGradientsMatch(CpuSession &session, const Batch &batch, uint64_t seed
   }
 }
 
+/// A session of `yaml` compiled with its train_step.
+std::unique_ptr<CpuSession> trainableSession(const std::string &yaml) {
+  auto artifact = compileArtifact(yaml, "train.yaml");
+  if (!artifact) {
+    ADD_FAILURE() << llvm::toString(artifact.takeError());
+    return nullptr;
+  }
+  if (!artifact->entry("train_step")) {
+    ADD_FAILURE() << "no train_step: " << artifact->trainStepMissing;
+    return nullptr;
+  }
+  auto session = CpuSession::create(std::move(*artifact), 1);
+  if (!session) {
+    ADD_FAILURE() << llvm::toString(session.takeError());
+    return nullptr;
+  }
+  return std::move(*session);
+}
+
 class TrainStep : public ::testing::TestWithParam<int> {};
 
-// Models without HSTU layers (DLRM-style): what the gradient rules cover so far.
+// Models without HSTU layers (DLRM-style), K = 0 samples included.
 TEST_P(TrainStep, MatchesReferenceGradients) {
   int index = GetParam();
   std::mt19937 rng(3000 + index);
   std::string yaml = std::regex_replace(test::randomModelYaml(rng, false),
                                         std::regex("layers: [0-9]+"), "layers: 0");
-  auto artifact = compileArtifact(yaml, "train.yaml");
-  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
-  ASSERT_TRUE(artifact->entry("train_step")) << artifact->trainStepMissing;
-  auto session = CpuSession::create(std::move(*artifact), 1);
-  ASSERT_TRUE(static_cast<bool>(session));
-  const ModelDesc &m = (*session)->model();
+  auto session = trainableSession(yaml);
+  ASSERT_TRUE(session);
+  const ModelDesc &m = session->model();
   SyntheticOptions o;
   o.users = 5, o.maxSequence = 12, o.maxRealtime = 6, o.maxCandidates = 6, o.seed = index;
   o.minCandidates = index % 3 == 0 ? 0 : 1; // K = 0 samples too
   Batch batch = generateSynthetic(m, o);
-  expectGradientsMatch(**session, batch, 0, 0, yaml);
+  expectGradientsMatch(*session, batch, 0, 0, yaml);
 }
 INSTANTIATE_TEST_SUITE_P(Dlrm, TrainStep, ::testing::Range(0, 12));
 
@@ -93,31 +109,17 @@ TEST_P(TrainStepHstu, MatchesReferenceGradients) {
   std::mt19937 rng(4000 + index);
   // Every other configuration uses a dynamic table (ids admitted first).
   std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/index % 2 == 0);
-  auto artifact = compileArtifact(yaml, "train.yaml");
-  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
-  ASSERT_TRUE(artifact->entry("train_step")) << artifact->trainStepMissing;
-  auto session = CpuSession::create(std::move(*artifact), 1);
-  ASSERT_TRUE(static_cast<bool>(session));
-  const ModelDesc &m = (*session)->model();
-  // Non-trivial rab tables and GLN affine parameters.
-  std::mt19937_64 r(index);
-  std::uniform_real_distribution<float> u(-0.2f, 0.2f);
-  for (const std::string &name : (*session)->params().names()) {
-    llvm::StringRef n(name);
-    if (n.contains(".rab.") || n.ends_with(".beta") || n.ends_with(".bias"))
-      for (float &x : (*session)->params().get(name).data)
-        x = u(r);
-    if (n.ends_with(".gamma"))
-      for (float &x : (*session)->params().get(name).data)
-        x = 1.0f + u(r);
-  }
+  auto session = trainableSession(yaml);
+  ASSERT_TRUE(session);
+  const ModelDesc &m = session->model();
+  test::randomizeParams(session->params(), index); // rab and GLN too
   SyntheticOptions o;
   o.users = 3, o.maxSequence = 10, o.maxRealtime = 6, o.maxCandidates = 4, o.seed = index;
   Batch batch = generateSynthetic(m, o);
   uint64_t seed = 99;
   int64_t step = index;
-  Trainer(**session, batch).admitIds(batch);
-  expectGradientsMatch(**session, batch, seed, step, yaml);
+  Trainer(*session, batch).admitIds(batch);
+  expectGradientsMatch(*session, batch, seed, step, yaml);
 }
 INSTANTIATE_TEST_SUITE_P(Random, TrainStepHstu, ::testing::Range(0, 30));
 
