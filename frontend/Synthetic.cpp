@@ -62,6 +62,12 @@ Batch Generator::run() {
   b.numSamples = o.users * std::max<int64_t>(1, o.windows);
   b.labels.assign(m.tasks.size(), {});
   size_t nItem = m.candidateItem.size();
+  // Repeats need a candidate item feature and a sequence feature on one table.
+  int historyItem = -1;
+  if (nItem && m.candidateItem[0].isCategorical())
+    for (size_t f = 0; f < m.sequence.size() && historyItem < 0; ++f)
+      if (m.sequence[f].table == m.candidateItem[0].table)
+        historyItem = static_cast<int>(f);
   for (int64_t u = 0; u < o.users; ++u) {
     int64_t userId = o.firstUser + u;
     b.userIds.push_back(userId);
@@ -95,10 +101,13 @@ Batch Generator::run() {
         times.push_back(now - 3600 - range(0, 30 * 86400));
       std::sort(times.begin(), times.end());
       std::vector<int> seqTopics;
+      std::vector<int64_t> seqItems;
       for (int64_t i = 0; i < nS; ++i) {
         int topic = pickTopic();
         seqTopics.push_back(topic);
         eventFeatures(m.sequence, b.sequence, topic);
+        if (historyItem >= 0)
+          seqItems.push_back(b.sequence[historyItem].ids.back());
         b.sequenceTimes.push_back(times[i]);
       }
       b.sequenceOffsets.push_back(b.sequenceOffsets.back() + nS);
@@ -119,12 +128,23 @@ Batch Generator::run() {
         b.realtimeTimes.push_back(times[i]);
       }
       b.realtimeOffsets.push_back(b.realtimeOffsets.back() + nR);
-      // C: K candidates requested over the next ten minutes.
+      // C: K candidates requested over the next ten minutes. About 30% are an
+      // item of the user's long history again (re-engagement).
       int64_t K = range(o.minCandidates, o.maxCandidates);
       for (int64_t c = 0; c < K; ++c) {
         int topic = uniform() < 0.5 ? pickTopic() : static_cast<int>(rng() % kTopics);
         int64_t t = now + 60 * range(-10, 10);
-        // Signal: long-term taste, real-time events before t, cross features.
+        int64_t repeatOf = -1;
+        if (!seqItems.empty() && uniform() < 0.3) {
+          size_t pick = rng() % seqItems.size();
+          topic = seqTopics[pick];
+          repeatOf = seqItems[pick];
+        }
+        // Signal: long-term taste (the favourite topic, the candidate topic's
+        // share of S), the candidate item being in S, real-time events of its
+        // topic before t, and a cross feature. Everything but the cross
+        // feature needs the candidate compared with single events: mean
+        // pooling (the DLRM baseline) blurs exactly that, attention does not.
         double historyShare = 0;
         for (int s : seqTopics)
           historyShare += s == topic;
@@ -132,13 +152,20 @@ Batch Generator::run() {
         double recent = 0;
         for (auto &[rt, rtopic] : realtime)
           recent += rt < t && rtopic == topic;
-        double cross = historyShare + 0.1 * normal();
+        // The cross feature is a context score of its own (think: the
+        // candidate's recent CTR in this slot), not a summary of the history.
+        double context = normal();
+        double cross = 0.5 + 0.25 * context;
+        bool repeated = false;
         // Item features, then cross features.
         for (size_t f = 0; f < nItem; ++f) {
           const FeatureDesc &d = m.candidateItem[f];
-          if (d.isCategorical())
-            b.candidate[f].ids.push_back(itemId(*m.findTable(d.table), topic));
-          else
+          if (d.isCategorical()) {
+            int64_t id = f == 0 && repeatOf >= 0 ? repeatOf : itemId(*m.findTable(d.table), topic);
+            if (f == 0)
+              repeated = std::find(seqItems.begin(), seqItems.end(), id) != seqItems.end();
+            b.candidate[f].ids.push_back(id);
+          } else
             for (int64_t k = 0; k < d.denseDim; ++k)
               b.candidate[f].values.push_back(static_cast<float>(0.5 * normal()));
         }
@@ -159,13 +186,14 @@ Batch Generator::run() {
                                      ? b.candidate[0].ids.back()
                                      : static_cast<int64_t>(b.candidateIds.size()));
         double logit = -1.0 + 2.5 * (topic == favourite) * loyalty + 3.0 * historyShare +
-                       0.8 * std::min(recent, 3.0) + 0.3 * normal();
+                       1.5 * repeated + 0.8 * std::min(recent, 3.0) + 0.8 * context +
+                       0.3 * normal();
         bool click = uniform() < 1.0 / (1.0 + std::exp(-logit));
         bool convert = click && uniform() < 1.0 / (1.0 + std::exp(-(logit - 1.5)));
         for (size_t task = 0; task < m.tasks.size(); ++task)
           b.labels[task].push_back(task == 0 ? click : convert);
       }
-  b.candidateOffsets.push_back(b.candidateOffsets.back() + K);
+      b.candidateOffsets.push_back(b.candidateOffsets.back() + K);
       if (window + 1 < std::max<int64_t>(1, o.windows)) { // the next window is a new sample
         b.userIds.push_back(userId);
         for (size_t f = 0; f < m.user.size(); ++f) {

@@ -274,3 +274,11 @@ Batch mlir::mtgr::sliceBatch(const ModelDesc &m, const Batch &in, int64_t b0, in
   }
   return out;
 }
+
+std::vector<int64_t> mlir::mtgr::candidateUsers(const Batch &batch) {
+  std::vector<int64_t> users;
+  for (int64_t b = 0; b < batch.numSamples; ++b)
+    users.insert(users.end(), batch.candidateOffsets[b + 1] - batch.candidateOffsets[b],
+                 batch.userIds[b]);
+  return users;
+}

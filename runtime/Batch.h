@@ -61,6 +61,9 @@ llvm::Error validateBatch(const ModelDesc &m, const Batch &batch);
 /// Samples [begin, end) of a batch, as a batch of their own.
 Batch sliceBatch(const ModelDesc &m, const Batch &batch, int64_t begin, int64_t end);
 
+/// The user id of every candidate, in candidate order (what GAUC groups by).
+std::vector<int64_t> candidateUsers(const Batch &batch);
+
 /// The row of `id` in table `t`: fixed tables use the id itself (validated),
 /// hashed tables splitmix64(id) mod rows.
 int64_t tableRow(const TableDesc &t, int64_t id);

@@ -21,7 +21,7 @@ echo "== Compile tiny.yaml (forward + generated train_step) and its DLRM baselin
 "$bin/mtgr-compile" examples/models/tiny.yaml -o "$out/tiny.mtgr"
 "$bin/mtgr-compile" examples/models/tiny-dlrm.yaml -o "$out/tiny-dlrm.mtgr"
 
-data=(--users=2000 --windows=4 --seq-len=64 --rt-len=16 --candidates=8 --epochs=3 --token-budget=4096)
+data=(--users=2000 --windows=4 --seq-len=64 --rt-len=16 --candidates=8 --epochs=6 --token-budget=4096)
 echo
 echo "== Train tiny (MTGR, compressed samples) on synthetic data; held out: each user's last window"
 "$bin/mtgr-run" train "$out/tiny.mtgr" "${data[@]}" --checkpoint="$out/tiny.ckpt" --save-params="$out/tiny.npz"

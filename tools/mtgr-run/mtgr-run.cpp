@@ -164,10 +164,7 @@ int printMetrics(CpuSession &session, const Batch &batch, llvm::StringRef title)
   auto result = session.forward(batch);
   if (!result)
     return error(llvm::toString(result.takeError()));
-  std::vector<int64_t> users;
-  for (int64_t b = 0; b < batch.numSamples; ++b)
-    for (int64_t c = batch.candidateOffsets[b]; c < batch.candidateOffsets[b + 1]; ++c)
-      users.push_back(batch.userIds[b]);
+  std::vector<int64_t> users = candidateUsers(batch);
   std::set<int64_t> distinct(batch.userIds.begin(), batch.userIds.end());
   llvm::outs() << title << ": " << distinct.size() << " users, " << batch.numSamples
                << " samples, " << batch.numCandidates() << " candidates\n";
