@@ -90,9 +90,12 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
     EntryPoint e{name.str(), ("mtgr_" + name + "_packed").str(), {}};
     for (Attribute a : fn->getAttrOfType<ArrayAttr>("mtgr.abi")) {
       auto d = cast<DictionaryAttr>(a);
-      auto table = d.getAs<StringAttr>("table");
+      auto optional = [&](StringRef key) {
+        auto v = d.getAs<StringAttr>(key);
+        return v ? v.str() : std::string();
+      };
       e.args.push_back({d.getAs<StringAttr>("kind").str(), d.getAs<StringAttr>("name").str(),
-                        table ? table.str() : ""});
+                        optional("table"), optional("slot")});
     }
     entries.push_back(std::move(e));
   }

@@ -17,6 +17,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::mtgr;
 
@@ -113,12 +115,27 @@ private:
     abi.push_back(spec);
     return dst.getBody().front().addArgument(type, src.getLoc());
   }
-  DictionaryAttr spec(StringRef kind, StringRef name, StringRef table = {}) {
+  DictionaryAttr spec(StringRef kind, StringRef name, StringRef table = {},
+                      StringRef slot = {}) {
     SmallVector<NamedAttribute> attrs{b.getNamedAttr("kind", b.getStringAttr(kind)),
                                       b.getNamedAttr("name", b.getStringAttr(name))};
     if (!table.empty())
       attrs.push_back(b.getNamedAttr("table", b.getStringAttr(table)));
+    if (!slot.empty())
+      attrs.push_back(b.getNamedAttr("slot", b.getStringAttr(slot)));
     return b.getDictionaryAttr(attrs);
+  }
+  /// An optimiser state buffer of `param` (slot m, v or acc), kept by the
+  /// runtime across steps and updated in place.
+  Value stateArg(StringRef param, StringRef slot, ArrayRef<int64_t> shape) {
+    return addArg(MemRefType::get(shape, f32()), spec("state", param, {}, slot));
+  }
+  /// The parameter's buffer (an argument, shared by every read).
+  Value paramArg(StringRef name, ArrayRef<int64_t> shape) {
+    Value &v = params[name];
+    if (!v)
+      v = addArg(MemRefType::get(shape, f32()), spec("param", name));
+    return v;
   }
   Value rowsOf(Value values) { return dim(values, 0); }
   Value samplesOf(const Buffers &x) {
@@ -161,6 +178,20 @@ private:
   void lowerGroupNormBackward(GroupLayerNormBackwardOp op);
   void lowerDropout(DropoutOp op);
   Value rngState; // train_step: memref<2xi64> {seed, step}
+  Value trainingCounter() {
+    if (!rngState)
+      rngState = addArg(MemRefType::get({2}, i64()), spec("input", "training.rng"));
+    return load(rngState, {idx(1)});
+  }
+  // Optimisers: double precision, no fast-math (state is stored as f32).
+  void lowerAdamUpdate(AdamUpdateOp op);
+  void lowerSparseUpdate(SparseUpdateOp op);
+  /// 1 - beta^t for the optimiser step t = training counter + 1.
+  Value biasCorrection(double beta);
+  /// One Adam moment update of element `g` with moments at (m, v)[at];
+  /// returns the step lr * mhat / (sqrt(vhat) + eps).
+  Value adamStep(Value g, Value m, Value v, ValueRange at, double beta1, double beta2,
+                 double lr, double eps, Value bc1, Value bc2);
   /// Mean and 1/sqrt(biased variance + eps) of row r's d values (DESIGN 1.4).
   std::pair<Value, Value> rowStats(Value x, Value r, int64_t d, Value eps) {
     Value width = cf32(static_cast<double>(d));
@@ -201,7 +232,9 @@ void Lowering::lowerArguments() {
   // over the gathered rows instead (an "embedding" argument per lookup).
   for (BlockArgument arg : src.getArguments()) {
     auto name = src.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input").getValue();
-    bool direct = llvm::any_of(arg.getUsers(), [](Operation *u) { return !isa<EmbeddingLookupOp>(u); });
+    bool direct = llvm::any_of(arg.getUsers(), [](Operation *u) {
+      return !isa<EmbeddingLookupOp, SparseUpdateOp>(u);
+    });
     Buffers buf;
     Type elt = isa<JaggedType>(arg.getType()) ? cast<JaggedType>(arg.getType()).getElementType()
                                               : cast<RankedTensorType>(arg.getType()).getElementType();
@@ -232,14 +265,14 @@ LogicalResult Lowering::run() {
 
 LogicalResult Lowering::lower(Operation *op) {
   if (auto p = dyn_cast<ParamOp>(op)) {
-    Value &v = params[p.getName()];
-    if (!v) {
-      auto t = cast<RankedTensorType>(p.getType());
-      v = addArg(MemRefType::get(t.getShape(), t.getElementType()), spec("param", p.getName()));
-    }
-    lowered[p.getResult()] = Buffers{v, {}};
+    lowered[p.getResult()] =
+        Buffers{paramArg(p.getName(), cast<RankedTensorType>(p.getType()).getShape()), {}};
     return success();
   }
+  if (auto u = dyn_cast<AdamUpdateOp>(op))
+    return lowerAdamUpdate(u), success();
+  if (auto u = dyn_cast<SparseUpdateOp>(op))
+    return lowerSparseUpdate(u), success();
   if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
     auto ids = cast<BlockArgument>(e.getIds());
     auto name = src.getArgAttrOfType<StringAttr>(ids.getArgNumber(), "mtgr.input").getValue();
@@ -1107,8 +1140,7 @@ void Lowering::lowerDropout(DropoutOp op) {
     lowered[op.getResult()] = x;
     return;
   }
-  if (!rngState)
-    rngState = addArg(MemRefType::get({2}, i64()), spec("input", "training.rng"));
+  trainingCounter(); // creates the {seed, step} argument
   // keep iff uniform(key) >= rate, key = (seed, step, stream, token, column),
   // the counter-based stream of DESIGN 1.3 (reference::dropoutKeeps).
   auto constant = [&](uint64_t v) {
@@ -1175,4 +1207,124 @@ LogicalResult mlir::mtgr::lowerForwardToLoops(ModuleOp module) {
   for (Operation *op : erase)
     op->erase();
   return success();
+}
+
+Value Lowering::biasCorrection(double beta) {
+  Value t = arith::SIToFPOp::create(b, f64(), arith::AddIOp::create(b, trainingCounter(), arith::ConstantIntOp::create(b, i64(), 1)));
+  // beta^t = exp(t ln beta): ln beta is a constant (no pow in the host code).
+  Value power = math::ExpOp::create(b, arith::MulFOp::create(b, t, cf64(std::log(beta))));
+  return arith::SubFOp::create(b, cf64(1.0), power);
+}
+
+Value Lowering::adamStep(Value g, Value m, Value v, ValueRange at, double beta1, double beta2,
+                         double lr, double eps, Value bc1, Value bc2) {
+  auto mul = [&](Value x, Value y) { return arith::MulFOp::create(b, x, y).getResult(); };
+  auto plus = [&](Value x, Value y) { return arith::AddFOp::create(b, x, y).getResult(); };
+  auto div = [&](Value x, Value y) { return arith::DivFOp::create(b, x, y).getResult(); };
+  Value mk = plus(mul(cf64(beta1), arith::ExtFOp::create(b, f64(), load(m, at))),
+                  mul(cf64(1 - beta1), g));
+  Value vk = plus(mul(cf64(beta2), arith::ExtFOp::create(b, f64(), load(v, at))),
+                  mul(cf64(1 - beta2), mul(g, g)));
+  store(arith::TruncFOp::create(b, f32(), mk), m, at);
+  store(arith::TruncFOp::create(b, f32(), vk), v, at);
+  Value denom = plus(math::SqrtOp::create(b, div(vk, bc2)), cf64(eps));
+  return mul(cf64(lr), div(div(mk, bc1), denom));
+}
+
+void Lowering::lowerAdamUpdate(AdamUpdateOp op) {
+  // PyTorch's Adam / AdamW on every element, in place (DESIGN 1.8).
+  auto type = cast<RankedTensorType>(op.getGrad().getType());
+  Value param = paramArg(op.getParam(), type.getShape());
+  Value grad = lowered[op.getGrad()].values;
+  Value m = stateArg(op.getParam(), "m", type.getShape());
+  Value v = stateArg(op.getParam(), "v", type.getShape());
+  double lr = op.getLr().convertToDouble(), wd = op.getWeightDecay().convertToDouble();
+  double beta1 = op.getBeta1().convertToDouble(), beta2 = op.getBeta2().convertToDouble();
+  Value bc1 = biasCorrection(beta1), bc2 = biasCorrection(beta2);
+  auto update = [&](ValueRange at) {
+    Value p = arith::ExtFOp::create(b, f64(), load(param, at));
+    Value g = arith::ExtFOp::create(b, f64(), load(grad, at));
+    if (wd != 0 && op.getDecoupled()) // AdamW: p -= lr wd p
+      p = arith::SubFOp::create(b, p, arith::MulFOp::create(b, cf64(lr * wd), p));
+    else if (wd != 0) // Adam: L2 on the gradient
+      g = arith::AddFOp::create(b, g, arith::MulFOp::create(b, cf64(wd), p));
+    Value stepValue = adamStep(g, m, v, at, beta1, beta2, lr, op.getEps().convertToDouble(), bc1, bc2);
+    store(arith::TruncFOp::create(b, f32(), arith::SubFOp::create(b, p, stepValue)), param, at);
+  };
+  if (type.getRank() == 1)
+    loop(idx(0), idx(type.getDimSize(0)), [&](Value i) { update({i}); });
+  else
+    loop(idx(0), idx(type.getDimSize(0)), [&](Value i) {
+      loop(idx(0), idx(type.getDimSize(1)), [&](Value j) { update({i, j}); });
+    });
+}
+
+void Lowering::lowerSparseUpdate(SparseUpdateOp op) {
+  // The runtime maps ids to rows (hashing, dynamic tables) and deduplicates
+  // them: `unique_rows` lists the touched rows, a `row_index` per lookup gives
+  // each id's position in it. Here: sum the gradients per touched row, then
+  // one optimiser step per row.
+  auto table = SymbolTable::lookupNearestSymbolFrom<TableOp>(op, op.getTableAttr());
+  int64_t rows = table.getRowsAttr().getInt(), d = table.getDimAttr().getInt();
+  std::string name = ("tables." + op.getTable() + ".weight").str();
+  Value weight = paramArg(name, {rows, d});
+  Value unique = addArg(rowsType(i64(), {}), spec("unique_rows", name, op.getTable()));
+  Value touched = dim(unique, 0);
+  Value sum = alloc(f64(), {d}, touched);
+  loop(idx(0), touched, [&](Value u) {
+    loop(idx(0), idx(d), [&](Value k) { store(cf64(0.0), sum, {u, k}); });
+  });
+  for (auto [ids, grads] : llvm::zip(op.getIds(), op.getGrads())) {
+    auto arg = cast<BlockArgument>(ids);
+    auto input = src.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input").getValue();
+    Value index = addArg(rowsType(i64(), {}), spec("row_index", input, op.getTable()));
+    Value g = lowered[grads].values;
+    loop(idx(0), dim(index, 0), [&](Value r) {
+      Value u = arith::IndexCastOp::create(b, b.getIndexType(), load(index, {r}));
+      loop(idx(0), idx(d), [&](Value k) {
+        Value acc = arith::AddFOp::create(b, load(sum, {u, k}),
+                                          arith::ExtFOp::create(b, f64(), load(g, {r, k})));
+        store(acc, sum, {u, k});
+      });
+    });
+  }
+  double lr = op.getLr().convertToDouble(), eps = op.getEps().convertToDouble();
+  auto rowOf = [&](Value u) {
+    return arith::IndexCastOp::create(b, b.getIndexType(), load(unique, {u})).getResult();
+  };
+  auto applyStep = [&](Value row, Value k, Value stepValue) {
+    Value w = arith::ExtFOp::create(b, f64(), load(weight, {row, k}));
+    store(arith::TruncFOp::create(b, f32(), arith::SubFOp::create(b, w, stepValue)), weight,
+          {row, k});
+  };
+  if (op.getOptimizer() == SparseOptimizer::rowwise_adagrad) {
+    // G += mean(g^2); w -= lr g / (sqrt(G) + eps).
+    Value accumulator = stateArg(name, "acc", {rows});
+    loop(idx(0), touched, [&](Value u) {
+      Value row = rowOf(u);
+      Value squares = loopAcc(idx(0), idx(d), cf64(0.0), [&](Value k, Value acc) {
+        Value g = load(sum, {u, k});
+        return arith::AddFOp::create(b, acc, arith::MulFOp::create(b, g, g)).getResult();
+      });
+      Value G = arith::AddFOp::create(b, arith::ExtFOp::create(b, f64(), load(accumulator, {row})),
+                                      arith::DivFOp::create(b, squares, cf64(d)));
+      store(arith::TruncFOp::create(b, f32(), G), accumulator, {row});
+      Value scale = arith::DivFOp::create(
+          b, cf64(lr), arith::AddFOp::create(b, math::SqrtOp::create(b, G), cf64(eps)));
+      loop(idx(0), idx(d), [&](Value k) {
+        applyStep(row, k, arith::MulFOp::create(b, scale, load(sum, {u, k})));
+      });
+    });
+    return;
+  }
+  // SparseAdam: the moments of the touched rows only.
+  double beta1 = op.getBeta1()->convertToDouble(), beta2 = op.getBeta2()->convertToDouble();
+  Value m = stateArg(name, "m", {rows, d}), v = stateArg(name, "v", {rows, d});
+  Value bc1 = biasCorrection(beta1), bc2 = biasCorrection(beta2);
+  loop(idx(0), touched, [&](Value u) {
+    Value row = rowOf(u);
+    loop(idx(0), idx(d), [&](Value k) {
+      applyStep(row, k, adamStep(load(sum, {u, k}), m, v, {row, k}, beta1, beta2, lr, eps, bc1, bc2));
+    });
+  });
 }

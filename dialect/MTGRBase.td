@@ -87,4 +87,12 @@ def MTGR_Init : MTGR_I32Enum<"Init", "parameter initialiser (DESIGN 1.7)", [
   I32EnumAttrCase<"ones", 2>, I32EnumAttrCase<"normal", 3>]>;
 def MTGR_InitAttr : MTGR_EnumAttr<MTGR_Init, "init">;
 
+def MTGR_DenseOptimizer : MTGR_I32Enum<"DenseOptimizer",
+    "optimiser of dense parameters (DESIGN 1.8, PyTorch's definitions)", [
+  I32EnumAttrCase<"adam", 0>, I32EnumAttrCase<"adamw", 1>]>;
+
+def MTGR_SparseOptimizer : MTGR_I32Enum<"SparseOptimizer",
+    "optimiser of the embedding rows a step touched (DESIGN 1.8)", [
+  I32EnumAttrCase<"rowwise_adagrad", 0>, I32EnumAttrCase<"adam", 1>]>;
+
 #endif // MTGR_BASE_TD

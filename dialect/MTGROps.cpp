@@ -195,6 +195,93 @@ EmbeddingLookupOp::verifySymbolUses(SymbolTableCollection &symbols) {
 }
 
 //===----------------------------------------------------------------------===//
+// Optimisers
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// lr, eps > 0 and betas in [0, 1): what PyTorch's optimisers accept.
+LogicalResult verifyHyperparameters(Operation *op, double lr, double eps,
+                                    std::optional<double> beta1,
+                                    std::optional<double> beta2) {
+  if (!(lr > 0))
+    return op->emitOpError() << "lr must be positive, got " << lr;
+  if (!(eps > 0))
+    return op->emitOpError() << "eps must be positive, got " << eps;
+  for (auto [name, beta] : {std::pair{"beta1", beta1}, std::pair{"beta2", beta2}})
+    if (beta && !(*beta >= 0 && *beta < 1))
+      return op->emitOpError() << name << " must lie in [0, 1), got " << *beta;
+  return success();
+}
+} // namespace
+
+LogicalResult OptimizerOp::verify() {
+  if (failed(verifyHyperparameters(*this, getLr().convertToDouble(),
+                                   getEps().convertToDouble(),
+                                   getBeta1().convertToDouble(),
+                                   getBeta2().convertToDouble())))
+    return failure();
+  if (!(getWeightDecay().convertToDouble() >= 0))
+    return emitOpError() << "weight_decay must be >= 0, got "
+                         << getWeightDecay().convertToDouble();
+  if (!(getSparseLr().convertToDouble() > 0))
+    return emitOpError() << "sparse lr must be positive, got "
+                         << getSparseLr().convertToDouble();
+  auto all = (*this)->getParentOp()->getRegion(0).getOps<OptimizerOp>();
+  if (*all.begin() != *this)
+    return emitOpError() << "declared more than once in the module";
+  return success();
+}
+
+LogicalResult
+AdamUpdateOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  auto param = lookupSymbol<ParameterOp>(*this, symbols, getParamAttr(),
+                                         "mtgr.parameter");
+  if (!param)
+    return failure();
+  if (param.getType() != getGrad().getType())
+    return emitOpError() << "gradient type " << getGrad().getType()
+                         << " does not match the parameter's type "
+                         << param.getType();
+  return verifyHyperparameters(*this, getLr().convertToDouble(),
+                               getEps().convertToDouble(),
+                               getBeta1().convertToDouble(),
+                               getBeta2().convertToDouble());
+}
+
+LogicalResult SparseUpdateOp::verify() {
+  if (getIds().empty())
+    return emitOpError() << "needs at least one lookup";
+  for (auto [ids, grads] : llvm::zip(getIds(), getGrads()))
+    if (!sameKind(ids.getType(), grads.getType()))
+      return emitOpError() << "ids " << ids.getType() << " and gradients "
+                           << grads.getType() << " differ in kind";
+  bool adam = getOptimizer() == SparseOptimizer::adam;
+  if (adam != (getBeta1() && getBeta2()))
+    return emitOpError() << (adam ? "adam needs beta1 and beta2"
+                                  : "rowwise_adagrad takes no betas");
+  auto beta = [](std::optional<APFloat> b) {
+    return b ? std::optional<double>(b->convertToDouble()) : std::nullopt;
+  };
+  return verifyHyperparameters(*this, getLr().convertToDouble(),
+                               getEps().convertToDouble(), beta(getBeta1()),
+                               beta(getBeta2()));
+}
+
+LogicalResult
+SparseUpdateOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  auto table =
+      lookupSymbol<TableOp>(*this, symbols, getTableAttr(), "mtgr.table");
+  if (!table)
+    return failure();
+  for (Value g : getGrads())
+    if (rowWidth(g.getType()) != static_cast<int64_t>(table.getDim()))
+      return emitOpError() << "gradient rows " << g.getType()
+                           << " do not match table " << getTableAttr()
+                           << " of dim " << table.getDim();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Jagged tensors
 //===----------------------------------------------------------------------===//
 

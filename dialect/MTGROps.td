@@ -75,10 +75,12 @@ def MTGR_ParameterOp : MTGR_Op<"parameter", [Symbol, HasParent<"::mlir::ModuleOp
   let hasVerifier = 1;
 }
 
-def MTGR_ParamOp : MTGR_Op<"param", [Pure,
+def MTGR_ParamOp : MTGR_Op<"param", [MemoryEffects<[MemRead]>,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "the value of a module-level mtgr.parameter";
   let description = [{
+    A read of the parameter's storage: `mtgr.adam_update` writes it.
+
     ```mlir
     %w = mtgr.param @"layers.0.uvqk.weight" : tensor<128x32xf32>
     ```
@@ -125,6 +127,83 @@ def MTGR_EmbeddingLookupOp : MTGR_Op<"embedding_lookup", [Pure,
   let arguments = (ins FlatSymbolRefAttr:$table, MTGR_IdsI64:$ids);
   let results = (outs MTGR_RowsF32:$result);
   let assemblyFormat = "$table $ids attr-dict `:` type($ids) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Optimisers (train_step)
+//===----------------------------------------------------------------------===//
+
+def MTGR_OptimizerOp : MTGR_Op<"optimizer", [HasParent<"::mlir::ModuleOp">]> {
+  let summary = "the optimisers a generated train_step applies (DESIGN 1.8)";
+  let description = [{
+    Declared once per module from the description's `training` section.
+    `mtgr-generate-train-step` reads it and ends the step with one
+    `mtgr.adam_update` per dense parameter and one `mtgr.sparse_update` per
+    embedding table; without it the step returns gradients only.
+
+    ```mlir
+    mtgr.optimizer adamw lr(1.0e-03) betas(0.9, 0.999) eps(1.0e-08) weight_decay(0.01)
+        sparse(rowwise_adagrad lr(0.01))
+    ```
+  }];
+  let arguments = (ins EnumProp<MTGR_DenseOptimizer>:$dense, F64Attr:$lr, F64Attr:$beta1,
+                       F64Attr:$beta2, F64Attr:$eps, F64Attr:$weight_decay,
+                       EnumProp<MTGR_SparseOptimizer>:$sparse, F64Attr:$sparse_lr);
+  let assemblyFormat = [{
+    $dense `lr` `(` $lr `)` `betas` `(` $beta1 `,` $beta2 `)` `eps` `(` $eps `)`
+    `weight_decay` `(` $weight_decay `)` `sparse` `(` $sparse `lr` `(` $sparse_lr `)` `)` attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def MTGR_AdamUpdateOp : MTGR_Op<"adam_update", [MemoryEffects<[MemRead, MemWrite]>,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "one Adam / AdamW step of a dense parameter, in place";
+  let description = [{
+    Updates the parameter and its moments (state slots `m` and `v`, kept next
+    to the parameter) with PyTorch's Adam (`weight_decay` added to the
+    gradient, L2) or AdamW (`decoupled`: the weight shrinks by
+    lr * weight_decay first). The step number t of the bias corrections is the
+    train_step's training counter + 1 (the counter the dropout stream reads).
+    Reads of the parameter after the update see the new value, so
+    `mtgr-generate-train-step` places every update after the backward pass.
+
+    ```mlir
+    mtgr.adam_update @"layers.0.uvqk.weight", %g {lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
+        beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64} : tensor<128x32xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$param, AnyStaticShapeTensor:$grad, F64Attr:$lr,
+                       F64Attr:$beta1, F64Attr:$beta2, F64Attr:$eps, F64Attr:$weight_decay,
+                       UnitAttr:$decoupled);
+  let assemblyFormat = "$param `,` $grad attr-dict `:` type($grad)";
+}
+
+def MTGR_SparseUpdateOp : MTGR_Op<"sparse_update", [MemoryEffects<[MemRead, MemWrite]>,
+    SameVariadicOperandSize, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "update the embedding rows a step touched, in place";
+  let description = [{
+    `ids` are every lookup of the table in the step, `grads` their gradients
+    (one row per id). Ids are mapped to rows as the table's kind says, rows
+    are deduplicated and their gradients summed, then each touched row gets
+    one step of row-wise Adagrad (one accumulator per row, slot `acc`:
+    G += mean(g^2); w -= lr g / (sqrt(G) + eps)) or of Adam restricted to the
+    touched rows (PyTorch SparseAdam; slots `m`, `v`; t as in
+    `mtgr.adam_update`).
+
+    ```mlir
+    mtgr.sparse_update @item rowwise_adagrad ids(%s, %c) grads(%gs, %gc) {lr = 0.01 : f64, eps = 1.0e-08 : f64}
+        : (!mtgr.jagged<i64>, !mtgr.jagged<i64>), (!mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>)
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$table, EnumProp<MTGR_SparseOptimizer>:$optimizer,
+                       Variadic<MTGR_IdsI64>:$ids, Variadic<MTGR_RowsF32>:$grads, F64Attr:$lr,
+                       F64Attr:$eps, OptionalAttr<F64Attr>:$beta1, OptionalAttr<F64Attr>:$beta2);
+  let assemblyFormat = [{
+    $table $optimizer `ids` `(` $ids `)` `grads` `(` $grads `)` attr-dict
+    `:` `(` type($ids) `)` `,` `(` type($grads) `)`
+  }];
   let hasVerifier = 1;
 }
 

@@ -104,6 +104,13 @@ void Generator::declareParameters(ModuleOp module) {
     if (p.init == "normal")
       op.setStdAttr(b.getF64FloatAttr(p.std));
   }
+  const TrainingDesc &t = m.training;
+  OptimizerOp::create(b, named("training", {}), *symbolizeDenseOptimizer(t.optimizer),
+                      b.getF64FloatAttr(t.lr), b.getF64FloatAttr(t.beta1),
+                      b.getF64FloatAttr(t.beta2), b.getF64FloatAttr(t.eps),
+                      b.getF64FloatAttr(t.weightDecay),
+                      *symbolizeSparseOptimizer(t.sparseOptimizer),
+                      b.getF64FloatAttr(t.sparseLr));
 }
 
 SmallVector<unsigned> Generator::addInputs(StringRef group,
@@ -293,16 +300,10 @@ void Generator::buildLoss(ModuleOp module, func::FuncOp forward) {
 OwningOpRef<ModuleOp> Generator::run() {
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc({1, 1}), StringRef(m.name));
   const mlir::mtgr::TrainingDesc &t = m.training;
+  // What the runtime's training loop reads; the optimiser is an op
+  // (mtgr.optimizer, declareParameters).
   (*module)->setAttr("mtgr.training",
                      b.getDictionaryAttr({
-                         b.getNamedAttr("optimizer", b.getStringAttr(t.optimizer)),
-                         b.getNamedAttr("lr", b.getF64FloatAttr(t.lr)),
-                         b.getNamedAttr("betas", b.getF64ArrayAttr({t.beta1, t.beta2})),
-                         b.getNamedAttr("eps", b.getF64FloatAttr(t.eps)),
-                         b.getNamedAttr("weight_decay", b.getF64FloatAttr(t.weightDecay)),
-                         b.getNamedAttr("sparse_optimizer",
-                                        b.getStringAttr(t.sparseOptimizer)),
-                         b.getNamedAttr("sparse_lr", b.getF64FloatAttr(t.sparseLr)),
                          b.getNamedAttr("candidates_per_step",
                                         b.getI64IntegerAttr(t.candidatesPerStep)),
                          b.getNamedAttr("tokens_per_step",

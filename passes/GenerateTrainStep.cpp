@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/MapVector.h"
 
 namespace mlir::mtgr {
 #define GEN_PASS_DEF_MTGRGENERATETRAINSTEPPASS
@@ -18,6 +19,35 @@ struct MTGRGenerateTrainStepPass
     : mlir::mtgr::impl::MTGRGenerateTrainStepPassBase<MTGRGenerateTrainStepPass> {
   void runOnOperation() override;
 };
+
+/// One mtgr.adam_update per dense parameter (weight decay skipped where the
+/// parameter says no_decay) and one mtgr.sparse_update per embedding table,
+/// over all of the table's lookups (DESIGN 1.8).
+void applyOptimizer(OpBuilder &b, OptimizerOp opt,
+                    ArrayRef<std::pair<ParamOp, Value>> dense,
+                    ArrayRef<std::pair<EmbeddingLookupOp, Value>> sparse) {
+  auto f64 = [&](double v) { return b.getF64FloatAttr(v); };
+  SymbolTable symbols(opt->getParentOp());
+  for (auto [param, grad] : dense) {
+    auto decl = symbols.lookup<ParameterOp>(param.getName());
+    double decay = decl && decl.getNoDecay() ? 0.0 : opt.getWeightDecay().convertToDouble();
+    AdamUpdateOp::create(b, param.getLoc(), param.getNameAttr(), grad, opt.getLrAttr(),
+                         opt.getBeta1Attr(), opt.getBeta2Attr(), opt.getEpsAttr(), f64(decay),
+                         opt.getDense() == DenseOptimizer::adamw ? b.getUnitAttr() : UnitAttr());
+  }
+  llvm::MapVector<StringRef, std::pair<SmallVector<Value>, SmallVector<Value>>> tables;
+  for (auto [lookup, grad] : sparse) {
+    auto &[ids, grads] = tables[lookup.getTable()];
+    ids.push_back(lookup.getIds());
+    grads.push_back(grad);
+  }
+  bool adam = opt.getSparse() == SparseOptimizer::adam;
+  for (auto &[table, lookups] : tables)
+    SparseUpdateOp::create(b, opt.getLoc(), FlatSymbolRefAttr::get(b.getContext(), table),
+                           opt.getSparse(), lookups.first, lookups.second, opt.getSparseLrAttr(),
+                           opt.getEpsAttr(), adam ? opt.getBeta1Attr() : FloatAttr(),
+                           adam ? opt.getBeta2Attr() : FloatAttr());
+}
 
 void MTGRGenerateTrainStepPass::runOnOperation() {
   ModuleOp module = getOperation();
@@ -85,6 +115,8 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
     accumulate(l, g);
   SmallVector<std::pair<std::string, Value>> outputs{{"loss", loss}};
   SmallVector<std::pair<std::string, Value>> paramGrads, embeddingGrads;
+  SmallVector<std::pair<ParamOp, Value>> denseUpdates;
+  SmallVector<std::pair<EmbeddingLookupOp, Value>> sparseUpdates;
   for (Operation *op : llvm::reverse(ops)) {
     SmallVector<Value> resultGrads;
     bool any = false;
@@ -96,12 +128,14 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
       continue;
     if (auto p = dyn_cast<ParamOp>(op)) {
       paramGrads.push_back({"grad:" + p.getName().str(), resultGrads[0]});
+      denseUpdates.push_back({p, resultGrads[0]});
       continue;
     }
     if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
       auto arg = cast<BlockArgument>(e.getIds());
       auto name = step.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input");
       embeddingGrads.push_back({"embedding_grad:" + name.str(), resultGrads[0]});
+      sparseUpdates.push_back({e, resultGrads[0]});
       continue;
     }
     auto rule = dyn_cast<DifferentiableOpInterface>(op);
@@ -120,6 +154,12 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
   // Parameters in declaration order, then embeddings in lookup order.
   std::reverse(paramGrads.begin(), paramGrads.end());
   std::reverse(embeddingGrads.begin(), embeddingGrads.end());
+  std::reverse(denseUpdates.begin(), denseUpdates.end());
+  std::reverse(sparseUpdates.begin(), sparseUpdates.end());
+  // The optimiser step, after every read of the parameters.
+  auto optimizers = module.getOps<OptimizerOp>();
+  if (!optimizers.empty())
+    applyOptimizer(b, *optimizers.begin(), denseUpdates, sparseUpdates);
   outputs.append(paramGrads.begin(), paramGrads.end());
   outputs.append(embeddingGrads.begin(), embeddingGrads.end());
   SmallVector<Value> results;

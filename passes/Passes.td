@@ -37,16 +37,22 @@ def MTGRDecomposeLayersPass : Pass<"mtgr-decompose-layers", "::mlir::ModuleOp"> 
 }
 
 def MTGRGenerateTrainStepPass : Pass<"mtgr-generate-train-step", "::mlir::ModuleOp"> {
-  let summary = "Generate @train_step: forward, loss and the gradient of every parameter";
+  let summary = "Generate @train_step: forward, loss, gradients and the optimiser update";
   let description = [{
     From kernel-level `@forward` and `@loss`, builds `@train_step(inputs...,
     labels...)` returning the loss (DESIGN 1.6), the gradient of every
     parameter (result attribute `mtgr.output = "grad:<name>"`) and, for every
     embedding lookup, the gradient of each gathered row
-    (`"embedding_grad:<input>"`; the runtime sums repeated ids and applies the
-    sparse optimiser). The reverse sweep calls each op's gradient rule
-    (DifferentiableOpInterface, dialect/MTGRGradients.cpp) and adds the
+    (`"embedding_grad:<input>"`). The reverse sweep calls each op's gradient
+    rule (DifferentiableOpInterface, dialect/MTGRGradients.cpp) and adds the
     gradients of values used more than once.
+
+    With an `mtgr.optimizer` declaration in the module (the frontend always
+    emits one), the step then updates the parameters in place (DESIGN 1.8):
+    one `mtgr.adam_update` per dense parameter (weight decay 0 where the
+    parameter says `no_decay`) and one `mtgr.sparse_update` per embedding
+    table, over all of the table's lookups, after every read of the
+    parameters.
 
     Every kernel-level op has a rule; an op without one is reported.
     Dropout draws the same counter-based stream in the backward pass, keyed

@@ -36,6 +36,8 @@ std::string manifestJson(const Artifact &a) {
       json::Object o{{"kind", arg.kind}, {"name", arg.name}};
       if (!arg.table.empty())
         o["table"] = arg.table;
+      if (!arg.slot.empty())
+        o["slot"] = arg.slot;
       args.push_back(std::move(o));
     }
     entries.push_back(json::Object{{"name", e.name}, {"symbol", e.symbol}, {"args", std::move(args)}});
@@ -98,7 +100,8 @@ llvm::Error readManifest(llvm::StringRef text, llvm::StringRef path, Artifact &a
       if (!kind || !argName)
         return fail(path, "section 'manifest': entry point '" + ep.name +
                               "' has an argument without kind or name");
-      ep.args.push_back({*kind, *argName, str(arg, "table").value_or("")});
+      ep.args.push_back(
+          {*kind, *argName, str(arg, "table").value_or(""), str(arg, "slot").value_or("")});
     }
     a.entryPoints.push_back(std::move(ep));
   }

@@ -1,6 +1,6 @@
 //===- Artifact.h - the compiled artifact (.mtgr) ----------------*- C++ -*-===//
 //
-// Layout (little endian), format version 1:
+// Layout (little endian), format version 2 (kArtifactVersion):
 //   "MTGRART\n"            8-byte magic
 //   u32 version, u32 n     format version, number of sections
 //   n x {char name[16], u64 offset, u64 size, u64 xxh3}   section table
@@ -24,13 +24,16 @@
 
 namespace mlir::mtgr {
 
-constexpr uint32_t kArtifactVersion = 1;
+constexpr uint32_t kArtifactVersion = 2; // 2: train_step applies the optimiser
 
 /// One argument of a generated entry point (see codegen/LowerToLoops.h).
 struct AbiArg {
-  std::string kind;  // input | offsets | embedding | param | output | hidden
+  /// input | offsets | embedding | param | output | hidden (forward); loss |
+  /// param_grad | embedding_grad | state | unique_rows | row_index (train_step)
+  std::string kind;
   std::string name;  // input, parameter or task name
-  std::string table; // embedding only
+  std::string table; // embedding, unique_rows, row_index
+  std::string slot;  // state: m | v | acc
 };
 
 struct EntryPoint {

@@ -11,7 +11,7 @@ using namespace mlir::mtgr;
 
 namespace {
 constexpr char kMagic[] = "MTGRCKP\n";
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2; // 2: one optimizer section
 
 void putU64(std::string &out, uint64_t v) { out.append(reinterpret_cast<const char *>(&v), 8); }
 void putString(std::string &out, llvm::StringRef s) {
@@ -65,7 +65,7 @@ std::string mlir::mtgr::serializeCheckpoint(const TrainState &s) {
                           {"seed", std::to_string(s.seed)}};
   std::string metaText;
   llvm::raw_string_ostream(metaText) << llvm::json::Value(std::move(meta));
-  std::string params, adam, sparse, tables;
+  std::string params, optimizer, tables;
   for (const std::string &name : s.params.names()) {
     const Tensor &t = s.params.get(name);
     putString(params, name);
@@ -74,22 +74,17 @@ std::string mlir::mtgr::serializeCheckpoint(const TrainState &s) {
       putU64(params, d);
     putFloats(params, t.data);
   }
-  for (auto &[name, st] : s.adam) {
-    putString(adam, name);
-    putFloats(adam, st.m);
-    putFloats(adam, st.v);
-  }
-  for (auto &[name, v] : s.sparse) {
-    putString(sparse, name);
-    putFloats(sparse, v);
+  for (auto &[name, v] : s.optimizer) {
+    putString(optimizer, name);
+    putFloats(optimizer, v);
   }
   for (auto &[name, t] : s.tables) {
     putString(tables, name);
     putString(tables, t.serialize());
   }
   return packSections(llvm::StringRef(kMagic, 8), kVersion,
-                      {{"meta", metaText}, {"params", params}, {"adam", adam},
-                       {"sparse", sparse}, {"tables", tables}});
+                      {{"meta", metaText}, {"params", params}, {"optimizer", optimizer},
+                       {"tables", tables}});
 }
 
 llvm::Expected<TrainState> mlir::mtgr::parseCheckpoint(llvm::StringRef bytes,
@@ -101,7 +96,7 @@ llvm::Expected<TrainState> mlir::mtgr::parseCheckpoint(llvm::StringRef bytes,
                                  "an mtgr checkpoint");
   if (!sections)
     return sections.takeError();
-  for (const char *name : {"meta", "params", "adam", "sparse", "tables"})
+  for (const char *name : {"meta", "params", "optimizer", "tables"})
     if (!sections->count(name))
       return fail(llvm::Twine("section '") + name + "' is missing");
   TrainState s;
@@ -135,21 +130,13 @@ llvm::Expected<TrainState> mlir::mtgr::parseCheckpoint(llvm::StringRef bytes,
   }
   if (!r.done())
     return fail("section 'params' is truncated");
-  Reader a{(*sections)["adam"]};
-  while (a.ok && a.at < a.bytes.size()) {
-    std::string name = a.string();
-    AdamState st{a.floats(), a.floats()};
-    s.adam[name] = std::move(st);
+  Reader o2{(*sections)["optimizer"]};
+  while (o2.ok && o2.at < o2.bytes.size()) {
+    std::string name = o2.string();
+    s.optimizer[name] = o2.floats();
   }
-  if (!a.done())
-    return fail("section 'adam' is truncated");
-  Reader sp{(*sections)["sparse"]};
-  while (sp.ok && sp.at < sp.bytes.size()) {
-    std::string name = sp.string();
-    s.sparse[name] = sp.floats();
-  }
-  if (!sp.done())
-    return fail("section 'sparse' is truncated");
+  if (!o2.done())
+    return fail("section 'optimizer' is truncated");
   Reader t{(*sections)["tables"]};
   while (t.ok && t.at < t.bytes.size()) {
     std::string name = t.string();

@@ -9,7 +9,6 @@
 #define MTGR_RUNTIME_CHECKPOINT_H
 
 #include "runtime/DynamicTable.h"
-#include "runtime/Optimizer.h"
 #include "runtime/Params.h"
 
 #include <map>
@@ -23,8 +22,9 @@ struct TrainState {
   int64_t epoch = 0, stepInEpoch = 0; // data position
   uint64_t seed = 0;     // data order and dropout stream
   ParamStore params;
-  std::map<std::string, AdamState> adam;             // dense parameters
-  std::map<std::string, std::vector<float>> sparse;  // per table: accumulators or moments
+  /// Optimiser state, by optimizerSlot(parameter, slot): Adam moments (m, v)
+  /// of dense parameters and tables, row-wise Adagrad accumulators (acc).
+  std::map<std::string, std::vector<float>> optimizer;
   std::map<std::string, DynamicTable> tables;        // dynamic tables
 };
 

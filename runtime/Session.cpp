@@ -4,6 +4,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <deque>
+#include <unordered_map>
 #include <dlfcn.h>
 #include <sys/mman.h>
 #include <thread>
@@ -99,9 +100,14 @@ void CpuSession::initParams(uint64_t seed) {
   parameters = ParamStore::initialize(collectParameters(artifact.model), seed);
 }
 
+std::string mlir::mtgr::optimizerSlot(llvm::StringRef param, llvm::StringRef slot) {
+  return (param + "/" + slot).str();
+}
+
 std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
                                                       void (*fn)(void **), const Batch &batch,
-                                                      std::array<int64_t, 2> rng) const {
+                                                      std::array<int64_t, 2> rng,
+                                                      OptimizerState *state) const {
   const ModelDesc &m = artifact.model;
   int64_t B = batch.numSamples, K = batch.numCandidates(), N = batch.totalTokens(m);
   std::vector<FeatureDesc> candSchema = m.candidateItem;
@@ -134,6 +140,32 @@ std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
     descriptors.emplace_back(data, shape);
     args.push_back(descriptors.back().words.data());
   };
+  // Sparse updates: the ids of every lookup mapped to table rows, the rows
+  // deduplicated per table (in order of first appearance), and each id's
+  // position among them; the generated code sums and updates per row.
+  std::map<std::string, std::vector<int64_t>> uniqueRows;
+  std::map<size_t, std::vector<int64_t>> rowIndex;
+  {
+    std::map<std::string, std::unordered_map<int64_t, int64_t>> positions;
+    for (auto [index, arg] : llvm::enumerate(entry.args)) {
+      if (arg.kind != "row_index")
+        continue;
+      auto [g, feature] = llvm::StringRef(arg.name).split('.');
+      GroupView v = group(g);
+      size_t f;
+      findFeature(*v.schema, feature, f);
+      const TableDesc *t = m.findTable(arg.table);
+      std::vector<int64_t> &unique = uniqueRows[arg.table];
+      auto &position = positions[arg.table];
+      std::vector<int64_t> &out = rowIndex[index];
+      for (int64_t id : (*v.columns)[f].ids) {
+        auto [it, fresh] = position.try_emplace(rowOf(*t, id), unique.size());
+        if (fresh)
+          unique.push_back(it->first);
+        out.push_back(it->second);
+      }
+    }
+  }
   auto output = [&](size_t index, llvm::ArrayRef<int64_t> shape) {
     int64_t n = 1;
     for (int64_t d : shape)
@@ -144,8 +176,24 @@ std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
   for (auto [index, arg] : llvm::enumerate(entry.args)) {
     auto [g, feature] = llvm::StringRef(arg.name).split('.');
     if (arg.kind == "param") {
+      // train_step's optimiser update writes the parameters in place.
       const Tensor &t = parameters.get(arg.name);
       push(t.data.data(), t.shape);
+    } else if (arg.kind == "state") {
+      const Tensor &t = parameters.get(arg.name);
+      std::vector<int64_t> shape = arg.slot == "acc" ? std::vector<int64_t>{t.shape[0]} : t.shape;
+      int64_t n = 1;
+      for (int64_t d : shape)
+        n *= d;
+      std::vector<float> &buffer = (*state)[optimizerSlot(arg.name, arg.slot)];
+      if (static_cast<int64_t>(buffer.size()) != n)
+        buffer.assign(n, 0.0f);
+      push(buffer.data(), shape);
+    } else if (arg.kind == "unique_rows") {
+      std::vector<int64_t> &rows = uniqueRows[arg.table];
+      push(rows.data(), {static_cast<int64_t>(rows.size())});
+    } else if (arg.kind == "row_index") {
+      push(rowIndex[index].data(), {static_cast<int64_t>(rowIndex[index].size())});
     } else if (arg.kind == "output") {
       output(index, {K, 1});
     } else if (arg.kind == "hidden") {
@@ -214,7 +262,8 @@ ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden) const {
 }
 
 llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64_t seed,
-                                                      int64_t step) {
+                                                      int64_t step, OptimizerState &state,
+                                                      bool gradients) {
   const ModelDesc &m = artifact.model;
   if (!trainFn)
     return fail("artifact of model '" + m.name + "' has no train_step entry point: " +
@@ -224,7 +273,7 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
   if (batch.labels.empty())
     return fail("train_step needs labels for every candidate");
   std::map<size_t, std::vector<float>> outputs =
-      call(*trainEntry, trainFn, batch, {static_cast<int64_t>(seed), step});
+      call(*trainEntry, trainFn, batch, {static_cast<int64_t>(seed), step}, &state);
   std::vector<FeatureDesc> candSchema = m.candidateItem;
   candSchema.insert(candSchema.end(), m.candidateCross.begin(), m.candidateCross.end());
   TrainStepResult r;
@@ -232,6 +281,8 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
     const AbiArg &arg = trainEntry->args[index];
     if (arg.kind == "loss") {
       r.loss = buffer[0];
+    } else if (!gradients) {
+      continue;
     } else if (arg.kind == "param_grad") {
       r.dense[arg.name] = std::move(buffer);
     } else if (arg.kind == "embedding_grad") {

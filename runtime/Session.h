@@ -13,6 +13,12 @@
 
 namespace mlir::mtgr {
 
+/// Optimiser state buffers, updated in place by the generated train_step:
+/// Adam moments (slots m, v), row-wise Adagrad accumulators (acc), keyed by
+/// optimizerSlot(parameter, slot). A missing or mis-sized buffer starts at 0.
+using OptimizerState = std::map<std::string, std::vector<float>>;
+std::string optimizerSlot(llvm::StringRef param, llvm::StringRef slot);
+
 struct TrainStepResult {
   double loss = 0;
   std::map<std::string, std::vector<float>> dense; // d loss / d parameter
@@ -51,20 +57,27 @@ public:
   /// every token's final hidden state (models with HSTU layers).
   llvm::Expected<ForwardResult> forward(const Batch &batch, bool hidden = false);
 
-  /// The generated train_step on a labelled batch: the loss of DESIGN 1.6 and
-  /// the gradients of every parameter. Runs on one thread.
+  /// The generated train_step on a labelled batch: the loss of DESIGN 1.6,
+  /// the gradients, and the optimiser update (DESIGN 1.8), applied in place
+  /// to the parameters and `state` (artifacts compiled from a description
+  /// always have one). `step` counts the steps done before this one: dropout
+  /// draws its stream from (seed, step) (DESIGN 1.3), Adam's bias corrections
+  /// use step + 1. The loss is always returned, the gradients (summed per
+  /// table row) with `gradients`. Runs on one thread.
   bool canTrain() const { return trainFn != nullptr; }
-  /// Dropout draws its stream from (seed, step) (DESIGN 1.3).
-  llvm::Expected<TrainStepResult> trainStep(const Batch &batch, uint64_t seed = 0,
-                                            int64_t step = 0);
+  llvm::Expected<TrainStepResult> trainStep(const Batch &batch, uint64_t seed, int64_t step,
+                                            OptimizerState &state, bool gradients = false);
 
 private:
   CpuSession(Artifact a) : artifact(std::move(a)) {}
   ForwardResult runRange(const Batch &batch, bool hidden) const;
   /// Calls an entry point on a batch; returns the output buffers by argument.
+  /// train_step also takes the optimiser state (updated in place with the
+  /// parameters).
   std::map<size_t, std::vector<float>> call(const EntryPoint &entry, void (*fn)(void **),
                                             const Batch &batch,
-                                            std::array<int64_t, 2> rng = {0, 0}) const;
+                                            std::array<int64_t, 2> rng = {0, 0},
+                                            OptimizerState *state = nullptr) const;
 
   Artifact artifact;
   const EntryPoint *entryPoint = nullptr;

@@ -18,9 +18,6 @@ Trainer::Trainer(CpuSession &session, const Batch &data) : session(session), dat
   st.seed = m.training.seed;
   for (int64_t b = 0; b < data.numSamples; ++b)
     sampleTokens.push_back(data.sampleTokens(m, b));
-  for (const ParamSpec &p : collectParameters(m))
-    if (p.noDecay)
-      noDecay.insert(p.name);
 }
 
 TrainState Trainer::snapshot() const {
@@ -60,11 +57,11 @@ void Trainer::admitIds(const Batch &batch) {
           w[a.row * t->dim + k] = static_cast<float>(0.01 * std::sqrt(-2 * std::log(u1)) *
                                                      std::cos(2 * M_PI * u2));
         }
-        for (const char *suffix : {".acc", ".m", ".v"}) {
-          auto it = st.sparse.find("tables." + t->name + suffix);
-          if (it == st.sparse.end())
+        for (llvm::StringRef slot : {"acc", "m", "v"}) {
+          auto it = st.optimizer.find(optimizerSlot("tables." + t->name + ".weight", slot));
+          if (it == st.optimizer.end())
             continue;
-          int64_t width = std::string(suffix) == ".acc" ? 1 : t->dim;
+          int64_t width = slot == "acc" ? 1 : t->dim;
           std::fill_n(it->second.begin() + a.row * width, width, 0.0f);
         }
       }
@@ -91,40 +88,6 @@ llvm::Error Trainer::resume(llvm::StringRef path) {
   return llvm::Error::success();
 }
 
-void Trainer::applyUpdates(const TrainStepResult &g) {
-  const ModelDesc &m = session.model();
-  const TrainingDesc &t = m.training;
-  ParamStore &params = session.params();
-  for (auto &[name, grad] : g.dense) {
-    std::vector<double> gd(grad.begin(), grad.end());
-    adamUpdate(t, !noDecay.count(name), st.step, params.get(name).data, gd, st.adam[name]);
-  }
-  // Sparse: only the rows the step touched, their gradients already summed.
-  for (auto &[table, rows] : g.rows) {
-    const TableDesc *desc = m.findTable(table);
-    std::vector<float> &w = params.get("tables." + table + ".weight").data;
-    int64_t dim = desc->dim;
-    if (t.sparseOptimizer == "rowwise_adagrad") {
-      std::vector<float> &acc = st.sparse["tables." + table + ".acc"];
-      acc.resize(desc->rows, 0.0f);
-      for (auto &[row, grad] : rows) {
-        std::vector<double> gd(grad.begin(), grad.end());
-        rowwiseAdagradUpdate(t, w.data() + row * dim, gd.data(), dim, acc[row]);
-      }
-    } else {
-      std::vector<float> &mom = st.sparse["tables." + table + ".m"];
-      std::vector<float> &vel = st.sparse["tables." + table + ".v"];
-      mom.resize(desc->rows * dim, 0.0f);
-      vel.resize(desc->rows * dim, 0.0f);
-      for (auto &[row, grad] : rows) {
-        std::vector<double> gd(grad.begin(), grad.end());
-        sparseAdamUpdate(t, st.step, w.data() + row * dim, gd.data(), dim, mom.data() + row * dim,
-                         vel.data() + row * dim);
-      }
-    }
-  }
-}
-
 llvm::Error Trainer::run(const TrainLimits &limits,
                          const std::function<void(const StepReport &)> &onStep) {
   const ModelDesc &m = session.model();
@@ -143,13 +106,13 @@ llvm::Error Trainer::run(const TrainLimits &limits,
         goto done;
       Batch batch = gatherSamples(m, data, steps[st.stepInEpoch]);
       admitIds(batch);
-      auto grads = session.trainStep(batch, st.seed, st.step);
+      // Forward, backward and the optimiser update, all generated code.
+      auto grads = session.trainStep(batch, st.seed, st.step, st.optimizer);
       if (!grads)
         return grads.takeError();
       ++st.step;
       ++st.stepInEpoch;
       ++stepsThisRun;
-      applyUpdates(*grads);
       double candidates = std::max<int64_t>(1, batch.numCandidates());
       double meanLoss = grads->loss * m.training.candidatesPerStep / candidates;
       onStep({st.step, st.epoch, st.stepInEpoch, static_cast<int64_t>(steps.size()),

@@ -1,9 +1,10 @@
 //===- Trainer.h - the training loop ------------------------------*- C++ -*-===//
 //
-// Token-balanced steps over a dataset; each step runs the generated
-// train_step (forward, loss, gradients), then the optimisers of DESIGN 1.8:
-// Adam / AdamW on dense parameters, row-wise Adagrad or sparse Adam on the
-// embedding rows the step touched. Checkpoints hold everything needed to
+// Token-balanced steps over a dataset; each step admits the step's ids into
+// dynamic tables, then runs the generated train_step (forward, loss,
+// gradients and the optimisers of DESIGN 1.8: Adam / AdamW on dense
+// parameters, row-wise Adagrad or sparse Adam on the embedding rows the step
+// touched, in place). Checkpoints hold everything needed to
 // continue bit-identically (same seed, data and thread count).
 //
 //===----------------------------------------------------------------------===//
@@ -48,13 +49,10 @@ public:
   void admitIds(const Batch &batch);
 
 private:
-  void applyUpdates(const TrainStepResult &grads);
-
   CpuSession &session;
   const Batch &data;
   TrainState st;
   std::vector<int64_t> sampleTokens;
-  std::set<std::string> noDecay; // parameters AdamW's weight decay skips
 };
 
 } // namespace mlir::mtgr

@@ -631,3 +631,58 @@ func.func @f(%x: !mtgr.jagged<8xf32>, %l: !mtgr.layout) {
   %u = mtgr.extract_user %x, %l : !mtgr.jagged<8xf32> -> tensor<?x2x4xf32>
   return
 }
+
+// -----
+// expected-error @+1 {{lr must be positive, got 0}}
+mtgr.optimizer adam lr(0.0) betas(0.9, 0.999) eps(1.0e-8) weight_decay(0.0) sparse(rowwise_adagrad lr(0.01))
+
+// -----
+// expected-error @+1 {{beta2 must lie in [0, 1), got 1}}
+mtgr.optimizer adam lr(0.001) betas(0.9, 1.0) eps(1.0e-8) weight_decay(0.0) sparse(rowwise_adagrad lr(0.01))
+
+// -----
+mtgr.optimizer adam lr(0.001) betas(0.9, 0.999) eps(1.0e-8) weight_decay(0.0) sparse(rowwise_adagrad lr(0.01))
+// expected-error @+1 {{declared more than once in the module}}
+mtgr.optimizer adamw lr(0.001) betas(0.9, 0.999) eps(1.0e-8) weight_decay(0.01) sparse(adam lr(0.01))
+
+// -----
+mtgr.parameter @w : tensor<2x3xf32> init(xavier_uniform)
+func.func @f(%g: tensor<3x2xf32>) {
+  // expected-error @+1 {{gradient type 'tensor<3x2xf32>' does not match the parameter's type 'tensor<2x3xf32>'}}
+  mtgr.adam_update @w, %g {lr = 1.0e-3 : f64, beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-8 : f64, weight_decay = 0.0 : f64} : tensor<3x2xf32>
+  return
+}
+
+// -----
+func.func @f(%g: tensor<2xf32>) {
+  // expected-error @+1 {{'missing' does not name an mtgr.parameter}}
+  mtgr.adam_update @missing, %g {lr = 1.0e-3 : f64, beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-8 : f64, weight_decay = 0.0 : f64} : tensor<2xf32>
+  return
+}
+
+// -----
+mtgr.table @item fixed rows(10) dim(4)
+func.func @f(%ids: !mtgr.jagged<i64>, %g: !mtgr.jagged<4xf32>) {
+  // expected-error @+1 {{adam needs beta1 and beta2}}
+  mtgr.sparse_update @item adam ids(%ids) grads(%g) {lr = 0.01 : f64, eps = 1.0e-8 : f64}
+      : (!mtgr.jagged<i64>), (!mtgr.jagged<4xf32>)
+  return
+}
+
+// -----
+mtgr.table @item fixed rows(10) dim(4)
+func.func @f(%ids: !mtgr.jagged<i64>, %g: !mtgr.jagged<3xf32>) {
+  // expected-error @+1 {{gradient rows '!mtgr.jagged<3xf32>' do not match table @item of dim 4}}
+  mtgr.sparse_update @item rowwise_adagrad ids(%ids) grads(%g) {lr = 0.01 : f64, eps = 1.0e-8 : f64}
+      : (!mtgr.jagged<i64>), (!mtgr.jagged<3xf32>)
+  return
+}
+
+// -----
+mtgr.table @item fixed rows(10) dim(4)
+func.func @f(%ids: tensor<?xi64>, %g: !mtgr.jagged<4xf32>) {
+  // expected-error @+1 {{differ in kind}}
+  mtgr.sparse_update @item rowwise_adagrad ids(%ids) grads(%g) {lr = 0.01 : f64, eps = 1.0e-8 : f64}
+      : (tensor<?xi64>), (!mtgr.jagged<4xf32>)
+  return
+}

@@ -200,3 +200,17 @@ func.func @hstu_gradient_ops(%x: !mtgr.jagged<8xf32>, %l: !mtgr.layout, %g: tens
   %a, %b = mtgr.unstack %u : tensor<?x2x8xf32> -> tensor<?x8xf32>, tensor<?x8xf32>
   return
 }
+
+// Optimisers: the module's declaration and the in-place updates of train_step.
+// CHECK: mtgr.optimizer adamw lr(1.000000e-03) betas(9.000000e-01, 0.99899999999999999) eps(1.000000e-08) weight_decay(1.000000e-02) sparse(adam lr(1.000000e-02))
+mtgr.optimizer adamw lr(1.0e-3) betas(0.9, 0.999) eps(1.0e-8) weight_decay(0.01) sparse(adam lr(0.01))
+// CHECK-LABEL: func.func @updates
+func.func @updates(%g: tensor<64x17xf32>, %s: !mtgr.jagged<i64>, %u: tensor<?xi64>,
+                   %gs: !mtgr.jagged<16xf32>, %gu: tensor<?x16xf32>) {
+  // CHECK: mtgr.adam_update @w, %{{.*}} {beta1 = 9.000000e-01 : f64, {{.*}}decoupled{{.*}}} : tensor<64x17xf32>
+  mtgr.adam_update @w, %g {lr = 1.0e-3 : f64, beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-8 : f64, weight_decay = 0.01 : f64, decoupled} : tensor<64x17xf32>
+  // CHECK: mtgr.sparse_update @item adam ids(%{{.*}}, %{{.*}}) grads(%{{.*}}, %{{.*}})
+  mtgr.sparse_update @item adam ids(%s, %u) grads(%gs, %gu) {lr = 0.01 : f64, eps = 1.0e-8 : f64, beta1 = 0.9 : f64, beta2 = 0.999 : f64}
+      : (!mtgr.jagged<i64>, tensor<?xi64>), (!mtgr.jagged<16xf32>, tensor<?x16xf32>)
+  return
+}

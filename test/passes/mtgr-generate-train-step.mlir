@@ -102,3 +102,40 @@ func.func @loss(%l: !mtgr.jagged<1xf32>, %y: !mtgr.jagged<1xf32>) -> tensor<f32>
 // CHECK: mtgr.extract_group sequence
 // CHECK: mtgr.extract_group realtime
 // CHECK: mtgr.extract_group candidate
+
+// -----
+
+// With an mtgr.optimizer: after the backward pass, one adam_update per dense
+// parameter (no weight decay where the parameter says no_decay) and one
+// sparse_update per table over all of its lookups.
+mtgr.optimizer adamw lr(1.0e-3) betas(0.9, 0.999) eps(1.0e-8) weight_decay(0.01) sparse(rowwise_adagrad lr(0.05))
+mtgr.table @item fixed rows(10) dim(2)
+mtgr.parameter @w : tensor<1x4xf32> init(xavier_uniform)
+mtgr.parameter @b : tensor<1xf32> init(zeros) {no_decay}
+
+func.func @forward(%c: !mtgr.jagged<i64> {mtgr.input = "candidate.item"},
+                   %s: !mtgr.jagged<i64> {mtgr.input = "candidate.last_item"})
+    -> (!mtgr.jagged<1xf32> {mtgr.output = "ctr"}) {
+  %e1 = mtgr.embedding_lookup @item %c : !mtgr.jagged<i64> -> !mtgr.jagged<2xf32>
+  %e2 = mtgr.embedding_lookup @item %s : !mtgr.jagged<i64> -> !mtgr.jagged<2xf32>
+  %x = mtgr.concat %e1, %e2 : !mtgr.jagged<2xf32>, !mtgr.jagged<2xf32> -> !mtgr.jagged<4xf32>
+  %w = mtgr.param @w : tensor<1x4xf32>
+  %b = mtgr.param @b : tensor<1xf32>
+  %y = mtgr.linear %x, %w, %b : !mtgr.jagged<4xf32>, tensor<1x4xf32>, tensor<1xf32> -> !mtgr.jagged<1xf32>
+  return %y : !mtgr.jagged<1xf32>
+}
+func.func @loss(%l: !mtgr.jagged<1xf32>, %y: !mtgr.jagged<1xf32>) -> tensor<f32> {
+  %0 = mtgr.bce_loss (%l) labels(%y) {task_weights = [1.0], normalizer = 8.0 : f64}
+      : (!mtgr.jagged<1xf32>), (!mtgr.jagged<1xf32>) -> tensor<f32>
+  return %0 : tensor<f32>
+}
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME: %[[C:[a-z0-9]+]]: !mtgr.jagged<i64> {mtgr.input = "candidate.item"}
+// CHECK-SAME: %[[S:[a-z0-9]+]]: !mtgr.jagged<i64> {mtgr.input = "candidate.last_item"}
+// CHECK: %[[DX:.*]], %[[DW:.*]], %[[DB:.*]] = mtgr.linear_backward
+// CHECK-DAG: %[[D1:.*]] = mtgr.column_slice %[[DX]][0, 2]
+// CHECK-DAG: %[[D2:.*]] = mtgr.column_slice %[[DX]][2, 2]
+// CHECK: mtgr.adam_update @w, %[[DW]] {{{.*}}decoupled, {{.*}}weight_decay = 1.000000e-02 : f64} : tensor<1x4xf32>
+// CHECK: mtgr.adam_update @b, %[[DB]] {{{.*}}decoupled, {{.*}}weight_decay = 0.000000e+00 : f64} : tensor<1xf32>
+// CHECK: mtgr.sparse_update @item rowwise_adagrad ids(%[[C]], %[[S]]) grads(%[[D1]], %[[D2]]) {eps = 1.000000e-08 : f64, lr = 5.000000e-02 : f64}
+// CHECK-NEXT: return

@@ -196,7 +196,7 @@ TEST_F(ArtifactFile, CorruptionIsReportedBySection) {
 TEST_F(ArtifactFile, WrongVersion) {
   std::string b = *bytes;
   b[8] = 9;
-  EXPECT_NE(error(b).find("format version 9, this runtime reads version 1"), std::string::npos)
+  EXPECT_NE(error(b).find("format version 9, this runtime reads version 2"), std::string::npos)
       << error(b);
 }
 

@@ -79,6 +79,10 @@ inline std::string randomModelYaml(std::mt19937 &rng, bool dynamicTables = true)
   y += "tasks:\n  - {name: ctr, mlp: [" + std::to_string(pick(1, 5)) + "]}\n";
   if (pick(0, 1))
     y += "  - {name: ctcvr, weight: 0.5}\n";
+  // Last, so that the picks above stay what they were before it existed.
+  y += std::string("training: {optimizer: ") + (pick(0, 1) ? "adamw" : "adam") +
+       ", weight_decay: " + (pick(0, 1) ? "0.1" : "0") +
+       ", sparse_optimizer: " + (pick(0, 1) ? "adam" : "rowwise_adagrad") + "}\n";
   return y;
 }
 

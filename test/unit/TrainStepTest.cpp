@@ -14,6 +14,7 @@
 #include "runtime/Trainer.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "runtime/reference/Optimizer.h"
 #include "runtime/reference/Reference.h"
 
 #include "llvm/Support/MemoryBuffer.h"
@@ -36,15 +37,107 @@ double relativeError(const std::vector<float> &c, const std::vector<double> &r) 
   return std::sqrt(diff) / std::max(1e-12, std::sqrt(norm));
 }
 
-/// Compiled train_step vs reference::forwardBackward on one batch.
+/// How far the change a step made (`after` - `before`) is from the expected
+/// change (`expected` - `before`): relative error in norm. Comparing changes,
+/// not values, keeps a small error in a small update visible.
+double updateError(const std::vector<float> &after, const std::vector<float> &before,
+                   const std::vector<float> &expected) {
+  if (after.size() != before.size() || expected.size() != before.size())
+    return 1e30;
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < before.size(); ++i) {
+    double want = double(expected[i]) - before[i], got = double(after[i]) - before[i];
+    diff += (got - want) * (got - want);
+    norm += want * want;
+  }
+  return std::sqrt(diff) / std::max(1e-30, std::sqrt(norm));
+}
+
+/// The optimiser update the compiled train_step applied in place, against
+/// the reference optimisers (reference/Optimizer.h) run on the parameters
+/// and state from before the step with the step's compiled gradients.
+void expectUpdateMatches(const ModelDesc &m, const ParamStore &before,
+                         const OptimizerState &stateBefore, const ParamStore &after,
+                         const OptimizerState &stateAfter, TrainStepResult &g, int64_t step,
+                         const std::string &yaml) {
+  const TrainingDesc &t = m.training;
+  auto slot = [&](const OptimizerState &s, const std::string &param, const char *name,
+                  size_t n) {
+    auto it = s.find(optimizerSlot(param, name));
+    return it == s.end() ? std::vector<float>(n, 0.0f) : it->second;
+  };
+  for (const ParamSpec &p : collectParameters(m)) {
+    if (!g.dense.count(p.name))
+      continue; // tables: below
+    std::vector<float> w = before.get(p.name).data;
+    reference::AdamState st{slot(stateBefore, p.name, "m", w.size()),
+                            slot(stateBefore, p.name, "v", w.size())};
+    std::vector<double> grad(g.dense[p.name].begin(), g.dense[p.name].end());
+    reference::adamUpdate(t, !p.noDecay, step + 1, w, grad, st);
+    const std::vector<float> &w0 = before.get(p.name).data;
+    EXPECT_LE(updateError(after.get(p.name).data, w0, w), 1e-4) << p.name << "\n" << yaml;
+    std::vector<float> m0 = slot(stateBefore, p.name, "m", w.size()),
+                       v0 = slot(stateBefore, p.name, "v", w.size());
+    EXPECT_LE(updateError(slot(stateAfter, p.name, "m", 0), m0, st.m), 1e-4) << p.name;
+    EXPECT_LE(updateError(slot(stateAfter, p.name, "v", 0), v0, st.v), 1e-4) << p.name;
+  }
+  for (auto &[table, rows] : g.rows) {
+    const TableDesc *d = m.findTable(table);
+    std::string name = "tables." + table + ".weight";
+    std::vector<float> w = before.get(name).data;
+    bool adagrad = t.sparseOptimizer == "rowwise_adagrad";
+    std::vector<float> acc = slot(stateBefore, name, "acc", d->rows);
+    std::vector<float> mo = slot(stateBefore, name, "m", w.size());
+    std::vector<float> ve = slot(stateBefore, name, "v", w.size());
+    for (auto &[row, grad] : rows) {
+      std::vector<double> gd(grad.begin(), grad.end());
+      if (adagrad)
+        reference::rowwiseAdagradUpdate(t, w.data() + row * d->dim, gd.data(), d->dim, acc[row]);
+      else
+        reference::sparseAdamUpdate(t, step + 1, w.data() + row * d->dim, gd.data(), d->dim,
+                                    mo.data() + row * d->dim, ve.data() + row * d->dim);
+    }
+    EXPECT_LE(updateError(after.get(name).data, before.get(name).data, w), 1e-4)
+        << name << "\n" << yaml;
+    if (adagrad)
+      EXPECT_LE(updateError(slot(stateAfter, name, "acc", 0),
+                            slot(stateBefore, name, "acc", d->rows), acc),
+                1e-4)
+          << name;
+    else
+      EXPECT_LE(updateError(slot(stateAfter, name, "v", 0),
+                            slot(stateBefore, name, "v", w.size()), ve),
+                1e-4)
+          << name;
+  }
+}
+
+/// Compiled train_step vs reference::forwardBackward on one batch: the loss,
+/// the gradients, and the optimiser update applied in place. The state is
+/// warmed by `step` earlier updates, so that the moments are not zero.
 void expectGradientsMatch(CpuSession &session, const Batch &batch, uint64_t seed, int64_t step,
                           const std::string &yaml) {
   const ModelDesc &m = session.model();
-  auto compiled = session.trainStep(batch, seed, step);
-  ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
+  OptimizerState state;
+  for (const ParamSpec &p : collectParameters(m)) {
+    int64_t n = session.params().get(p.name).numel();
+    std::mt19937 fill(static_cast<unsigned>(n + step));
+    std::uniform_real_distribution<float> u(0.0f, 1e-3f);
+    for (const char *slot : {"m", "v"})
+      for (float &x : state[optimizerSlot(p.name, slot)] = std::vector<float>(n))
+        x = u(fill) * (slot[0] == 'm' ? 1.0f : 1e-3f);
+    if (llvm::StringRef(p.name).starts_with("tables."))
+      for (float &x : state[optimizerSlot(p.name, "acc")] =
+               std::vector<float>(session.params().get(p.name).shape[0]))
+        x = u(fill);
+  }
+  ParamStore before = session.params();
+  OptimizerState stateBefore = state;
   reference::Gradients ref;
   reference::Output out = reference::forwardBackward(
-      m, session.params(), batch, {true, seed, step}, ref, &session.dynamicTables());
+      m, before, batch, {true, seed, step}, ref, &session.dynamicTables());
+  auto compiled = session.trainStep(batch, seed, step, state, /*gradients=*/true);
+  ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
   EXPECT_NEAR(compiled->loss, out.loss, 1e-4 * std::max(1.0, std::fabs(out.loss))) << yaml;
   for (auto &[name, grad] : ref.dense) {
     ASSERT_TRUE(compiled->dense.count(name)) << name;
@@ -62,6 +155,7 @@ void expectGradientsMatch(CpuSession &session, const Batch &batch, uint64_t seed
     EXPECT_LE(relativeError(c, r), 1e-3) << "table " << table << "\n" << yaml;
     EXPECT_EQ(compiled->rows[table].size(), rows.size()) << "table " << table;
   }
+  expectUpdateMatches(m, before, stateBefore, session.params(), state, *compiled, step, yaml);
 }
 
 /// A session of `yaml` compiled with its train_step.

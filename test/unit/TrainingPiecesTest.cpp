@@ -4,6 +4,8 @@
 #include "runtime/Batching.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/Metrics.h"
+#include "runtime/Session.h"
+#include "runtime/reference/Optimizer.h"
 
 #include "llvm/Support/FileSystem.h"
 
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 using namespace mlir::mtgr;
+using namespace mlir::mtgr::reference;
 
 namespace {
 TEST(Metrics, AucByHand) {
@@ -198,8 +201,9 @@ TrainState sampleState(float fill, int64_t step, size_t bigParam = 1000) {
   s.step = step, s.epoch = 2, s.stepInEpoch = 7, s.seed = 123456789012345ULL;
   s.params.set("w", Tensor{{static_cast<int64_t>(bigParam)}, std::vector<float>(bigParam, fill)});
   s.params.set("b", Tensor{{2, 2}, {1, 2, 3, fill}});
-  s.adam["w"] = AdamState{std::vector<float>(bigParam, 0.5f), std::vector<float>(bigParam, 0.25f)};
-  s.sparse["tables.q.acc"] = {0.1f, 0.2f};
+  s.optimizer[optimizerSlot("w", "m")] = std::vector<float>(bigParam, 0.5f);
+  s.optimizer[optimizerSlot("w", "v")] = std::vector<float>(bigParam, 0.25f);
+  s.optimizer[optimizerSlot("tables.q.weight", "acc")] = {0.1f, 0.2f};
   DynamicTable t(8, 1, DynamicTable::Policy::LRU);
   t.admit(17, 1);
   s.tables.emplace("q", t);

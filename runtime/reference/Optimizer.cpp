@@ -1,11 +1,12 @@
 //===- Optimizer.cpp - Adam / AdamW, row-wise Adagrad, sparse Adam --------===//
-#include "runtime/Optimizer.h"
+#include "runtime/reference/Optimizer.h"
 
 #include <cmath>
 
 using namespace mlir::mtgr;
+using namespace mlir::mtgr::reference;
 
-void mlir::mtgr::adamUpdate(const TrainingDesc &t, bool decay, int64_t step,
+void mlir::mtgr::reference::adamUpdate(const TrainingDesc &t, bool decay, int64_t step,
                             std::vector<float> &param, const std::vector<double> &grad,
                             AdamState &s) {
   if (s.m.empty()) {
@@ -30,7 +31,7 @@ void mlir::mtgr::adamUpdate(const TrainingDesc &t, bool decay, int64_t step,
   }
 }
 
-void mlir::mtgr::rowwiseAdagradUpdate(const TrainingDesc &t, float *row, const double *grad,
+void mlir::mtgr::reference::rowwiseAdagradUpdate(const TrainingDesc &t, float *row, const double *grad,
                                       int64_t dim, float &accumulator) {
   double mean = 0;
   for (int64_t k = 0; k < dim; ++k)
@@ -42,7 +43,7 @@ void mlir::mtgr::rowwiseAdagradUpdate(const TrainingDesc &t, float *row, const d
     row[k] = static_cast<float>(row[k] - scale * grad[k]);
 }
 
-void mlir::mtgr::sparseAdamUpdate(const TrainingDesc &t, int64_t step, float *row,
+void mlir::mtgr::reference::sparseAdamUpdate(const TrainingDesc &t, int64_t step, float *row,
                                   const double *grad, int64_t dim, float *m, float *v) {
   double bc1 = 1 - std::pow(t.beta1, step), bc2 = 1 - std::pow(t.beta2, step);
   for (int64_t k = 0; k < dim; ++k) {
