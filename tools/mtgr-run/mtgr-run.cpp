@@ -44,10 +44,12 @@ cl::opt<std::string> saveParams("save-params",
                                 cl::desc("Save the parameters used to a .npz archive"),
                                 cl::value_desc("file.npz"), cl::cat(category));
 cl::opt<std::string> requestsPath("requests",
-                                  cl::desc("infer/verify: read requests from this file (JSON "
-                                           "Lines, docs/requests.md; - for stdin) instead of "
-                                           "generating synthetic ones"),
+                                  cl::desc("Read requests from this file (alias --data; JSON Lines, "
+                                           "docs/requests.md; - for stdin) instead of "
+                                           "generating synthetic ones; train/eval need labels"),
                                   cl::value_desc("file.jsonl"), cl::cat(category));
+cl::alias dataAlias("data", cl::desc("Alias for --requests (train/eval data)"),
+                    cl::aliasopt(requestsPath), cl::cat(category));
 cl::opt<std::string> outputPath("output", cl::desc("infer: write scores here (default: stdout); "
                                                    "gen: write requests here"),
                                 cl::value_desc("file"), cl::init("-"), cl::cat(category));
@@ -69,8 +71,9 @@ cl::opt<double> perturb("perturb",
                         cl::desc("verify: add this to every weight the compiled code runs with "
                                  "(not the reference's): shows that verify can fail"),
                         cl::init(0.0), cl::cat(category));
-cl::opt<int64_t> windows("windows", cl::desc("train: synthetic request windows per user; the "
-                                               "last one of every user is held out for eval"),
+cl::opt<int64_t> windows("windows", cl::desc("Synthetic request windows per user, a week apart "
+                                               "(default: 1; train: 4, each user's last one "
+                                               "held out for eval)"),
                          cl::init(4), cl::cat(category));
 cl::opt<bool> dlrmRows("dlrm-rows",
                        cl::desc("train/eval: split every request into DLRM rows (one sample per "
@@ -107,6 +110,7 @@ SyntheticOptions syntheticOptions(uint64_t seed) {
   o.maxRealtime = rtLen;
   o.maxCandidates = maxCandidates;
   o.minCandidates = std::min<int64_t>(1, maxCandidates);
+  o.windows = windows.getNumOccurrences() ? std::max<int64_t>(1, windows) : 1;
   o.seed = seed;
   return o;
 }
