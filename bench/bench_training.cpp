@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <thread>
 
 using namespace mlir::mtgr;
 namespace cl = llvm::cl;
@@ -30,14 +31,16 @@ cl::opt<int64_t> users("users", cl::init(200));
 cl::opt<int64_t> seqLen("seq-len", cl::init(256));
 cl::opt<int64_t> rtLen("rt-len", cl::init(32));
 cl::opt<int64_t> candidates("candidates", cl::init(16));
+cl::opt<unsigned> threads("num-threads", cl::desc("Also measure with this many threads (0: cores)"),
+                          cl::init(0));
 
 struct Run {
   double seconds;
   int64_t candidates, tokens, steps;
 };
 
-Run trainEpoch(const Artifact &artifact, const Batch &data) {
-  auto session = CpuSession::create(artifact, 1);
+Run trainEpoch(const Artifact &artifact, const Batch &data, unsigned threads) {
+  auto session = CpuSession::create(artifact, threads);
   if (!session)
     llvm::report_fatal_error(llvm::StringRef(llvm::toString(session.takeError())));
   Trainer trainer(**session, data);
@@ -71,25 +74,34 @@ int main(int argc, char **argv) {
   o.maxCandidates = candidates, o.minCandidates = candidates / 2, o.seed = 3;
   Batch compressed = generateSynthetic(m, o);
   Batch rows = splitIntoRows(m, compressed);
-  Run a = trainEpoch(*artifact, compressed), b = trainEpoch(*artifact, rows);
+  unsigned many = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  Run a = trainEpoch(*artifact, compressed, 1), b = trainEpoch(*artifact, rows, 1);
+  Run c = trainEpoch(*artifact, compressed, many), d = trainEpoch(*artifact, rows, many);
   std::string out;
   llvm::raw_string_ostream os(out);
-  os << "# mtgr training benchmark (bench/bench_training.cpp), 1 thread, one epoch each\n"
+  os << "# mtgr training benchmark (bench/bench_training.cpp), one epoch each\n"
      << "model: " << m.name << " (" << m.layers << " layers, d_model " << m.dModel
      << "), token budget " << m.training.tokensPerStep << "\n"
      << "data: " << compressed.numSamples << " users, " << compressed.numCandidates()
      << " candidates (S <= " << seqLen << ", R <= " << rtLen << ", K <= " << candidates << ")\n"
-     << "layout                       steps  seconds  candidates/s   tokens/s\n";
-  auto line = [&](const char *name, const Run &r) {
-    os << llvm::format("%-28s %6lld  %7.2f  %12.0f  %9.0f\n", name, (long long)r.steps, r.seconds,
-                       r.candidates / r.seconds, r.tokens / r.seconds);
+     << "layout                        threads  steps  seconds  candidates/s   tokens/s\n";
+  auto line = [&](const char *name, unsigned t, const Run &r) {
+    os << llvm::format("%-28s %8u %6lld  %7.2f  %12.0f  %9.0f\n", name, t, (long long)r.steps,
+                       r.seconds, r.candidates / r.seconds, r.tokens / r.seconds);
   };
-  line("user samples (compressed)", a);
-  line("DLRM rows (one per candidate)", b);
-  os << llvm::format("compression: %.2fx candidates/s, %.2fx fewer tokens (%lld vs %lld)\n",
-                     (a.candidates / a.seconds) / (b.candidates / b.seconds),
+  line("user samples (compressed)", 1, a);
+  line("DLRM rows (one per candidate)", 1, b);
+  line("user samples (compressed)", many, c);
+  line("DLRM rows (one per candidate)", many, d);
+  auto rate = [](const Run &r) { return r.candidates / r.seconds; };
+  os << llvm::format("compression (baseline: DLRM rows, same threads): %.2fx candidates/s on 1 "
+                     "thread, %.2fx on %u; %.2fx fewer tokens (%lld vs %lld)\n",
+                     rate(a) / rate(b), rate(c) / rate(d), many,
                      static_cast<double>(b.tokens) / a.tokens, (long long)a.tokens,
                      (long long)b.tokens);
+  os << llvm::format("threads (baseline: 1 thread, same layout): %.2fx compressed, %.2fx DLRM "
+                     "rows on %u\n",
+                     rate(c) / rate(a), rate(d) / rate(b), many);
   llvm::outs() << out;
   if (resultsPath != "-")
     std::ofstream(resultsPath) << out;

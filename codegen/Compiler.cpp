@@ -83,7 +83,7 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
     return out.text = print(*module), std::move(out);
   // Keep the ABI: the LLVM conversion drops the functions' attributes.
   std::vector<EntryPoint> entries;
-  for (StringRef name : {"forward", "train_step"}) {
+  for (StringRef name : {"forward", "train_step", "apply_update"}) {
     Operation *fn = module->lookupSymbol(("mtgr_" + name).str());
     if (!fn)
       continue;

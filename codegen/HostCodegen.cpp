@@ -66,7 +66,8 @@ HostTarget HostTarget::native() {
 LogicalResult mlir::mtgr::lowerLoopsToLLVMDialect(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
   ctx->loadDialect<LLVM::LLVMDialect>();
-  // Every lowered entry point (mtgr_forward, mtgr_train_step) gets a C
+  // Every lowered entry point (mtgr_forward, mtgr_train_step,
+  // mtgr_apply_update) gets a C
   // interface, then a packed wrapper: void <name>_packed(void **args).
   SmallVector<std::pair<std::string, unsigned>> entries;
   Location loc = module.getLoc();

@@ -232,8 +232,13 @@ void Lowering::lowerArguments() {
   // over the gathered rows instead (an "embedding" argument per lookup).
   for (BlockArgument arg : src.getArguments()) {
     auto name = src.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input").getValue();
-    bool direct = llvm::any_of(arg.getUsers(), [](Operation *u) {
-      return !isa<EmbeddingLookupOp, SparseUpdateOp>(u);
+    // Ids are read by lookups and sparse updates through the runtime (rows
+    // gathered, or mapped and deduplicated); anything else reads the values.
+    bool direct = llvm::any_of(arg.getUses(), [](OpOperand &use) {
+      Operation *u = use.getOwner();
+      if (auto update = dyn_cast<SparseUpdateOp>(u))
+        return !llvm::is_contained(update.getIds(), use.get());
+      return !isa<EmbeddingLookupOp>(u);
     });
     Buffers buf;
     Type elt = isa<JaggedType>(arg.getType()) ? cast<JaggedType>(arg.getType()).getElementType()
@@ -1185,7 +1190,7 @@ LogicalResult mlir::mtgr::lowerForwardToLoops(ModuleOp module) {
   OpBuilder top(module.getContext());
   top.setInsertionPointToEnd(module.getBody());
   SmallVector<Operation *> lowered;
-  for (StringRef name : {"forward", "train_step"}) {
+  for (StringRef name : {"forward", "train_step", "apply_update"}) {
     auto src = module.lookupSymbol<func::FuncOp>(name);
     if (!src)
       continue;

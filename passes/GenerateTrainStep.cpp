@@ -20,33 +20,65 @@ struct MTGRGenerateTrainStepPass
   void runOnOperation() override;
 };
 
-/// One mtgr.adam_update per dense parameter (weight decay skipped where the
-/// parameter says no_decay) and one mtgr.sparse_update per embedding table,
-/// over all of the table's lookups (DESIGN 1.8).
-void applyOptimizer(OpBuilder &b, OptimizerOp opt,
-                    ArrayRef<std::pair<ParamOp, Value>> dense,
-                    ArrayRef<std::pair<EmbeddingLookupOp, Value>> sparse) {
-  auto f64 = [&](double v) { return b.getF64FloatAttr(v); };
-  SymbolTable symbols(opt->getParentOp());
-  for (auto [param, grad] : dense) {
-    auto decl = symbols.lookup<ParameterOp>(param.getName());
-    double decay = decl && decl.getNoDecay() ? 0.0 : opt.getWeightDecay().convertToDouble();
-    AdamUpdateOp::create(b, param.getLoc(), param.getNameAttr(), grad, opt.getLrAttr(),
-                         opt.getBeta1Attr(), opt.getBeta2Attr(), opt.getEpsAttr(), f64(decay),
-                         opt.getDense() == DenseOptimizer::adamw ? b.getUnitAttr() : UnitAttr());
+/// A gradient train_step returns: of a dense parameter, or of one embedding
+/// lookup's rows (with the lookup's ids input and table).
+struct GradientOutput {
+  std::string name; // grad:<param> or embedding_grad:<input>
+  Value grad;
+  ParamOp param;             // dense
+  EmbeddingLookupOp lookup;  // embedding
+  StringAttr idsInput;       // embedding: the ids' mtgr.input
+};
+
+/// @apply_update(gradients...): one mtgr.adam_update per dense parameter
+/// (weight decay skipped where the parameter says no_decay) and one
+/// mtgr.sparse_update per embedding table over all of its lookups (DESIGN
+/// 1.8). Its inputs are named like train_step's outputs, so that the runtime
+/// can sum the gradients of several train_step calls (threads, later ranks)
+/// before one update.
+void buildApplyUpdate(OpBuilder &b, ModuleOp module, OptimizerOp opt,
+                      ArrayRef<GradientOutput> grads) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<Type> types;
+  SmallVector<std::string> names;
+  for (GradientOutput g : grads) { // a copy: op handles are not const
+    if (g.lookup) {
+      types.push_back(g.lookup.getIds().getType());
+      names.push_back(g.idsInput.str());
+    }
+    types.push_back(g.grad.getType());
+    names.push_back(g.name);
   }
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = func::FuncOp::create(b, opt.getLoc(), "apply_update", b.getFunctionType(types, {}));
+  for (auto [i, name] : llvm::enumerate(names))
+    fn.setArgAttr(i, "mtgr.input", b.getStringAttr(name));
+  Block *body = fn.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  SymbolTable symbols(module);
+  unsigned arg = 0;
   llvm::MapVector<StringRef, std::pair<SmallVector<Value>, SmallVector<Value>>> tables;
-  for (auto [lookup, grad] : sparse) {
-    auto &[ids, grads] = tables[lookup.getTable()];
-    ids.push_back(lookup.getIds());
-    grads.push_back(grad);
+  for (GradientOutput g : grads) { // a copy: op handles are not const
+    if (g.lookup) {
+      auto &[ids, rows] = tables[g.lookup.getTable()];
+      ids.push_back(body->getArgument(arg++));
+      rows.push_back(body->getArgument(arg++));
+      continue;
+    }
+    auto decl = symbols.lookup<ParameterOp>(g.param.getName());
+    double decay = decl && decl.getNoDecay() ? 0.0 : opt.getWeightDecay().convertToDouble();
+    AdamUpdateOp::create(b, g.param.getLoc(), g.param.getNameAttr(), body->getArgument(arg++),
+                         opt.getLrAttr(), opt.getBeta1Attr(), opt.getBeta2Attr(),
+                         opt.getEpsAttr(), b.getF64FloatAttr(decay),
+                         opt.getDense() == DenseOptimizer::adamw ? b.getUnitAttr() : UnitAttr());
   }
   bool adam = opt.getSparse() == SparseOptimizer::adam;
   for (auto &[table, lookups] : tables)
-    SparseUpdateOp::create(b, opt.getLoc(), FlatSymbolRefAttr::get(b.getContext(), table),
-                           opt.getSparse(), lookups.first, lookups.second, opt.getSparseLrAttr(),
+    SparseUpdateOp::create(b, opt.getLoc(), FlatSymbolRefAttr::get(ctx, table), opt.getSparse(),
+                           lookups.first, lookups.second, opt.getSparseLrAttr(),
                            opt.getEpsAttr(), adam ? opt.getBeta1Attr() : FloatAttr(),
                            adam ? opt.getBeta2Attr() : FloatAttr());
+  func::ReturnOp::create(b, opt.getLoc());
 }
 
 void MTGRGenerateTrainStepPass::runOnOperation() {
@@ -114,9 +146,7 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
   for (auto [l, g] : llvm::zip(logits, seed.getLogitGrads()))
     accumulate(l, g);
   SmallVector<std::pair<std::string, Value>> outputs{{"loss", loss}};
-  SmallVector<std::pair<std::string, Value>> paramGrads, embeddingGrads;
-  SmallVector<std::pair<ParamOp, Value>> denseUpdates;
-  SmallVector<std::pair<EmbeddingLookupOp, Value>> sparseUpdates;
+  SmallVector<GradientOutput> paramGrads, embeddingGrads;
   for (Operation *op : llvm::reverse(ops)) {
     SmallVector<Value> resultGrads;
     bool any = false;
@@ -127,15 +157,13 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
     if (!any)
       continue;
     if (auto p = dyn_cast<ParamOp>(op)) {
-      paramGrads.push_back({"grad:" + p.getName().str(), resultGrads[0]});
-      denseUpdates.push_back({p, resultGrads[0]});
+      paramGrads.push_back({"grad:" + p.getName().str(), resultGrads[0], p, {}, {}});
       continue;
     }
     if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
       auto arg = cast<BlockArgument>(e.getIds());
       auto name = step.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input");
-      embeddingGrads.push_back({"embedding_grad:" + name.str(), resultGrads[0]});
-      sparseUpdates.push_back({e, resultGrads[0]});
+      embeddingGrads.push_back({"embedding_grad:" + name.str(), resultGrads[0], {}, e, name});
       continue;
     }
     auto rule = dyn_cast<DifferentiableOpInterface>(op);
@@ -154,14 +182,10 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
   // Parameters in declaration order, then embeddings in lookup order.
   std::reverse(paramGrads.begin(), paramGrads.end());
   std::reverse(embeddingGrads.begin(), embeddingGrads.end());
-  std::reverse(denseUpdates.begin(), denseUpdates.end());
-  std::reverse(sparseUpdates.begin(), sparseUpdates.end());
-  // The optimiser step, after every read of the parameters.
-  auto optimizers = module.getOps<OptimizerOp>();
-  if (!optimizers.empty())
-    applyOptimizer(b, *optimizers.begin(), denseUpdates, sparseUpdates);
-  outputs.append(paramGrads.begin(), paramGrads.end());
-  outputs.append(embeddingGrads.begin(), embeddingGrads.end());
+  for (const GradientOutput &g : paramGrads)
+    outputs.push_back({g.name, g.grad});
+  for (const GradientOutput &g : embeddingGrads)
+    outputs.push_back({g.name, g.grad});
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
   for (auto &[name, v] : outputs)
@@ -170,5 +194,11 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
   step.setFunctionType(b.getFunctionType(argTypes, resultTypes));
   for (auto [i, o] : llvm::enumerate(outputs))
     step.setResultAttr(i, "mtgr.output", b.getStringAttr(o.first));
+  auto optimizers = module.getOps<OptimizerOp>();
+  if (!optimizers.empty()) {
+    SmallVector<GradientOutput> all(paramGrads);
+    all.append(embeddingGrads.begin(), embeddingGrads.end());
+    buildApplyUpdate(b, module, *optimizers.begin(), all);
+  }
 }
 } // namespace

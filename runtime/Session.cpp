@@ -69,12 +69,17 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
       reinterpret_cast<void (*)(void **)>(dlsym(s->library, s->entryPoint->symbol.c_str()));
   if (!s->forwardFn)
     return fail("host code lacks the symbol '" + s->entryPoint->symbol + "'");
-  if ((s->trainEntry = s->artifact.entry("train_step"))) {
-    s->trainFn =
-        reinterpret_cast<void (*)(void **)>(dlsym(s->library, s->trainEntry->symbol.c_str()));
-    if (!s->trainFn)
-      return fail("host code lacks the symbol '" + s->trainEntry->symbol + "'");
+  for (auto [name, entry, fn] :
+       {std::tuple{"train_step", &s->trainEntry, &s->trainFn},
+        std::tuple{"apply_update", &s->updateEntry, &s->updateFn}}) {
+    if (!(*entry = s->artifact.entry(name)))
+      continue;
+    *fn = reinterpret_cast<void (*)(void **)>(dlsym(s->library, (*entry)->symbol.c_str()));
+    if (!*fn)
+      return fail("host code lacks the symbol '" + (*entry)->symbol + "'");
   }
+  if (s->trainFn && !s->updateFn)
+    return fail("artifact has a train_step but no apply_update entry point");
   s->threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
   for (const TableDesc &t : s->artifact.model.tables)
     if (t.kind == "dynamic")
@@ -107,7 +112,8 @@ std::string mlir::mtgr::optimizerSlot(llvm::StringRef param, llvm::StringRef slo
 std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
                                                       void (*fn)(void **), const Batch &batch,
                                                       std::array<int64_t, 2> rng,
-                                                      OptimizerState *state) const {
+                                                      OptimizerState *state,
+                                                      const NamedBuffers *gradients) const {
   const ModelDesc &m = artifact.model;
   int64_t B = batch.numSamples, K = batch.numCandidates(), N = batch.totalTokens(m);
   std::vector<FeatureDesc> candSchema = m.candidateItem;
@@ -174,8 +180,23 @@ std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
     push(buffer.data(), shape);
   };
   for (auto [index, arg] : llvm::enumerate(entry.args)) {
-    auto [g, feature] = llvm::StringRef(arg.name).split('.');
-    if (arg.kind == "param") {
+    llvm::StringRef input(arg.name);
+    bool gradientInput = arg.kind == "input" && (input.starts_with("grad:") ||
+                                                 input.starts_with("embedding_grad:"));
+    input.consume_front("embedding_grad:"); // its offsets are the lookup's
+    auto [g, feature] = input.split('.');
+    if (gradientInput) {
+      // apply_update: a train_step output, summed over the sample ranges.
+      const std::vector<float> &buffer = gradients->at(arg.name);
+      if (llvm::StringRef(arg.name).starts_with("grad:")) {
+        push(buffer.data(), parameters.get(arg.name.substr(5)).shape);
+      } else {
+        size_t f;
+        GroupView v = group(g);
+        const FeatureDesc *d = findFeature(*v.schema, feature, f);
+        push(buffer.data(), {v.rows, m.findTable(d->table)->dim});
+      }
+    } else if (arg.kind == "param") {
       // train_step's optimiser update writes the parameters in place.
       const Tensor &t = parameters.get(arg.name);
       push(t.data.data(), t.shape);
@@ -272,22 +293,61 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
     return std::move(e);
   if (batch.labels.empty())
     return fail("train_step needs labels for every candidate");
-  std::map<size_t, std::vector<float>> outputs =
-      call(*trainEntry, trainFn, batch, {static_cast<int64_t>(seed), step}, &state);
+  // Loss and gradients per sample range, in parallel.
+  std::vector<int64_t> bounds = rangeBounds(batch);
+  size_t parts = bounds.size() - 1;
+  std::vector<NamedBuffers> partial(parts);
+  auto run = [&](size_t p) {
+    Batch range = parts == 1 ? Batch() : sliceBatch(m, batch, bounds[p], bounds[p + 1]);
+    std::map<size_t, std::vector<float>> outputs =
+        call(*trainEntry, trainFn, parts == 1 ? batch : range,
+             {static_cast<int64_t>(seed), step});
+    // Named as apply_update's inputs: loss, grad:<param>, embedding_grad:<input>.
+    for (auto &[index, buffer] : outputs) {
+      const AbiArg &arg = trainEntry->args[index];
+      std::string name = arg.kind == "param_grad"       ? "grad:" + arg.name
+                         : arg.kind == "embedding_grad" ? "embedding_grad:" + arg.name
+                                                        : arg.kind;
+      partial[p][name] = std::move(buffer);
+    }
+  };
+  if (parts == 1) {
+    run(0);
+  } else {
+    std::vector<std::thread> workers;
+    for (size_t p = 0; p < parts; ++p)
+      workers.emplace_back(run, p);
+    for (std::thread &t : workers)
+      t.join();
+  }
+  // Sum in range order: dense gradients add, a lookup's rows concatenate
+  // (each range holds its samples' rows, in sample order).
+  NamedBuffers sum = std::move(partial[0]);
+  for (size_t p = 1; p < parts; ++p)
+    for (auto &[name, buffer] : partial[p]) {
+      std::vector<float> &total = sum[name];
+      if (llvm::StringRef(name).starts_with("embedding_grad:"))
+        total.insert(total.end(), buffer.begin(), buffer.end());
+      else
+        for (size_t i = 0; i < buffer.size(); ++i)
+          total[i] += buffer[i];
+    }
+  // The optimiser update, once, on the whole batch.
+  call(*updateEntry, updateFn, batch, {static_cast<int64_t>(seed), step}, &state, &sum);
+
+  TrainStepResult r;
+  r.loss = sum["loss"][0];
+  if (!gradients)
+    return r;
   std::vector<FeatureDesc> candSchema = m.candidateItem;
   candSchema.insert(candSchema.end(), m.candidateCross.begin(), m.candidateCross.end());
-  TrainStepResult r;
-  for (auto &[index, buffer] : outputs) {
-    const AbiArg &arg = trainEntry->args[index];
-    if (arg.kind == "loss") {
-      r.loss = buffer[0];
-    } else if (!gradients) {
-      continue;
-    } else if (arg.kind == "param_grad") {
-      r.dense[arg.name] = std::move(buffer);
-    } else if (arg.kind == "embedding_grad") {
+  for (auto &[name, buffer] : sum) {
+    llvm::StringRef n(name);
+    if (n.consume_front("grad:")) {
+      r.dense[n.str()] = std::move(buffer);
+    } else if (n.consume_front("embedding_grad:")) {
       // One gradient row per looked-up id: sum them per table row.
-      auto [g, feature] = llvm::StringRef(arg.name).split('.');
+      auto [g, feature] = n.split('.');
       const std::vector<FeatureDesc> &schema = g == "user"       ? m.user
                                                : g == "sequence" ? m.sequence
                                                : g == "realtime" ? m.realtime
@@ -312,19 +372,12 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
   return r;
 }
 
-llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidden) {
-  const ModelDesc &m = artifact.model;
-  if (auto e = validateBatch(m, batch))
-    return std::move(e);
-  if (hidden && m.layers == 0)
-    return fail("hidden states: model '" + m.name + "' has no HSTU layers");
-  int64_t B = batch.numSamples;
-  unsigned parts = static_cast<unsigned>(std::min<int64_t>(threads, B));
-  if (parts <= 1)
-    return runRange(batch, hidden);
+std::vector<int64_t> CpuSession::rangeBounds(const Batch &batch) const {
   // Contiguous ranges of about equal token counts: static, so a given thread
   // count always splits a batch the same way.
-  std::vector<int64_t> tokens = batch.tokenOffsets(m);
+  int64_t B = batch.numSamples;
+  unsigned parts = static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(threads, B)));
+  std::vector<int64_t> tokens = batch.tokenOffsets(artifact.model);
   std::vector<int64_t> bounds{0};
   for (unsigned p = 1; p < parts; ++p) {
     int64_t target = tokens.back() * p / parts;
@@ -332,6 +385,19 @@ llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidde
     bounds.push_back(std::clamp<int64_t>(b, bounds.back(), B));
   }
   bounds.push_back(B);
+  return bounds;
+}
+
+llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidden) {
+  const ModelDesc &m = artifact.model;
+  if (auto e = validateBatch(m, batch))
+    return std::move(e);
+  if (hidden && m.layers == 0)
+    return fail("hidden states: model '" + m.name + "' has no HSTU layers");
+  std::vector<int64_t> bounds = rangeBounds(batch);
+  unsigned parts = bounds.size() - 1;
+  if (parts <= 1)
+    return runRange(batch, hidden);
   std::vector<ForwardResult> results(parts);
   std::vector<std::thread> workers;
   for (unsigned p = 0; p < parts; ++p)

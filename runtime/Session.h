@@ -57,13 +57,17 @@ public:
   /// every token's final hidden state (models with HSTU layers).
   llvm::Expected<ForwardResult> forward(const Batch &batch, bool hidden = false);
 
-  /// The generated train_step on a labelled batch: the loss of DESIGN 1.6,
-  /// the gradients, and the optimiser update (DESIGN 1.8), applied in place
-  /// to the parameters and `state` (artifacts compiled from a description
-  /// always have one). `step` counts the steps done before this one: dropout
-  /// draws its stream from (seed, step) (DESIGN 1.3), Adam's bias corrections
-  /// use step + 1. The loss is always returned, the gradients (summed per
-  /// table row) with `gradients`. Runs on one thread.
+  /// One training step on a labelled batch: the generated train_step (loss of
+  /// DESIGN 1.6 and gradients) on contiguous token-balanced sample ranges,
+  /// one per thread, the gradients summed in range order, then the generated
+  /// apply_update (DESIGN 1.8) on the parameters and `state`, in place.
+  /// (The loss's fixed normaliser C_expected makes the ranges' sum the
+  /// batch's loss and gradient.) `step` counts the steps done before this
+  /// one: dropout draws its stream from (seed, step) (DESIGN 1.3), Adam's bias
+  /// corrections use step + 1. The loss is always returned, the gradients
+  /// (summed per table row) with `gradients`. A given thread count always
+  /// splits a batch the same way, so results repeat bit for bit; other
+  /// thread counts agree to rounding (and dropout draws per range).
   bool canTrain() const { return trainFn != nullptr; }
   llvm::Expected<TrainStepResult> trainStep(const Batch &batch, uint64_t seed, int64_t step,
                                             OptimizerState &state, bool gradients = false);
@@ -72,19 +76,24 @@ private:
   CpuSession(Artifact a) : artifact(std::move(a)) {}
   ForwardResult runRange(const Batch &batch, bool hidden) const;
   /// Calls an entry point on a batch; returns the output buffers by argument.
-  /// train_step also takes the optimiser state (updated in place with the
-  /// parameters).
+  /// apply_update also takes the optimiser state (updated in place with the
+  /// parameters) and the gradients, by train_step's output names.
+  using NamedBuffers = std::map<std::string, std::vector<float>>;
   std::map<size_t, std::vector<float>> call(const EntryPoint &entry, void (*fn)(void **),
                                             const Batch &batch,
                                             std::array<int64_t, 2> rng = {0, 0},
-                                            OptimizerState *state = nullptr) const;
+                                            OptimizerState *state = nullptr,
+                                            const NamedBuffers *gradients = nullptr) const;
+  /// Sample bounds of at most `threads` contiguous, token-balanced ranges.
+  std::vector<int64_t> rangeBounds(const Batch &batch) const;
 
   Artifact artifact;
   const EntryPoint *entryPoint = nullptr;
   void *library = nullptr;
   void (*forwardFn)(void **) = nullptr;
-  const EntryPoint *trainEntry = nullptr;
+  const EntryPoint *trainEntry = nullptr, *updateEntry = nullptr;
   void (*trainFn)(void **) = nullptr;
+  void (*updateFn)(void **) = nullptr;
   unsigned threads = 1;
   ParamStore parameters;
   std::map<std::string, DynamicTable> tables;

@@ -105,9 +105,10 @@ func.func @loss(%l: !mtgr.jagged<1xf32>, %y: !mtgr.jagged<1xf32>) -> tensor<f32>
 
 // -----
 
-// With an mtgr.optimizer: after the backward pass, one adam_update per dense
-// parameter (no weight decay where the parameter says no_decay) and one
-// sparse_update per table over all of its lookups.
+// With an mtgr.optimizer: @apply_update takes train_step's gradients (by the
+// same names) and applies one adam_update per dense parameter (no weight
+// decay where the parameter says no_decay) and one sparse_update per table
+// over all of its lookups.
 mtgr.optimizer adamw lr(1.0e-3) betas(0.9, 0.999) eps(1.0e-8) weight_decay(0.01) sparse(rowwise_adagrad lr(0.05))
 mtgr.table @item fixed rows(10) dim(2)
 mtgr.parameter @w : tensor<1x4xf32> init(xavier_uniform)
@@ -130,12 +131,14 @@ func.func @loss(%l: !mtgr.jagged<1xf32>, %y: !mtgr.jagged<1xf32>) -> tensor<f32>
   return %0 : tensor<f32>
 }
 // CHECK-LABEL: func.func @train_step(
-// CHECK-SAME: %[[C:[a-z0-9]+]]: !mtgr.jagged<i64> {mtgr.input = "candidate.item"}
-// CHECK-SAME: %[[S:[a-z0-9]+]]: !mtgr.jagged<i64> {mtgr.input = "candidate.last_item"}
-// CHECK: %[[DX:.*]], %[[DW:.*]], %[[DB:.*]] = mtgr.linear_backward
-// CHECK-DAG: %[[D1:.*]] = mtgr.column_slice %[[DX]][0, 2]
-// CHECK-DAG: %[[D2:.*]] = mtgr.column_slice %[[DX]][2, 2]
-// CHECK: mtgr.adam_update @w, %[[DW]] {{{.*}}decoupled, {{.*}}weight_decay = 1.000000e-02 : f64} : tensor<1x4xf32>
-// CHECK: mtgr.adam_update @b, %[[DB]] {{{.*}}decoupled, {{.*}}weight_decay = 0.000000e+00 : f64} : tensor<1xf32>
-// CHECK: mtgr.sparse_update @item rowwise_adagrad ids(%[[C]], %[[S]]) grads(%[[D1]], %[[D2]]) {eps = 1.000000e-08 : f64, lr = 5.000000e-02 : f64}
+// CHECK-SAME: -> (tensor<f32> {mtgr.output = "loss"}, tensor<1x4xf32> {mtgr.output = "grad:w"}, tensor<1xf32> {mtgr.output = "grad:b"}, !mtgr.jagged<2xf32> {mtgr.output = "embedding_grad:candidate.item"}, !mtgr.jagged<2xf32> {mtgr.output = "embedding_grad:candidate.last_item"})
+// CHECK-NOT: _update
+// CHECK: return
+// CHECK-LABEL: func.func @apply_update(
+// CHECK-SAME: %[[W:[a-z0-9]+]]: tensor<1x4xf32> {mtgr.input = "grad:w"}, %[[B:[a-z0-9]+]]: tensor<1xf32> {mtgr.input = "grad:b"},
+// CHECK-SAME: %[[C:[a-z0-9]+]]: !mtgr.jagged<i64> {mtgr.input = "candidate.item"}, %[[GC:[a-z0-9]+]]: !mtgr.jagged<2xf32> {mtgr.input = "embedding_grad:candidate.item"},
+// CHECK-SAME: %[[S:[a-z0-9]+]]: !mtgr.jagged<i64> {mtgr.input = "candidate.last_item"}, %[[GS:[a-z0-9]+]]: !mtgr.jagged<2xf32> {mtgr.input = "embedding_grad:candidate.last_item"})
+// CHECK-NEXT: mtgr.adam_update @w, %[[W]] {{{.*}}decoupled, {{.*}}weight_decay = 1.000000e-02 : f64} : tensor<1x4xf32>
+// CHECK-NEXT: mtgr.adam_update @b, %[[B]] {{{.*}}decoupled, {{.*}}weight_decay = 0.000000e+00 : f64} : tensor<1xf32>
+// CHECK-NEXT: mtgr.sparse_update @item rowwise_adagrad ids(%[[C]], %[[S]]) grads(%[[GC]], %[[GS]]) {eps = 1.000000e-08 : f64, lr = 5.000000e-02 : f64}
 // CHECK-NEXT: return

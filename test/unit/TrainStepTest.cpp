@@ -221,7 +221,7 @@ INSTANTIATE_TEST_SUITE_P(Random, TrainStepHstu, ::testing::Range(0, 30));
 
 
 /// A session on a bundled example, compiled once per test process.
-std::unique_ptr<CpuSession> exampleSession(const std::string &file) {
+std::unique_ptr<CpuSession> exampleSession(const std::string &file, unsigned threads = 1) {
   static std::map<std::string, Artifact> compiled;
   if (!compiled.count(file)) {
     auto buffer = llvm::MemoryBuffer::getFile(test::examplePath(file));
@@ -229,7 +229,7 @@ std::unique_ptr<CpuSession> exampleSession(const std::string &file) {
     EXPECT_TRUE(static_cast<bool>(artifact));
     compiled.emplace(file, std::move(*artifact));
   }
-  auto session = CpuSession::create(compiled.at(file), 1);
+  auto session = CpuSession::create(compiled.at(file), threads);
   EXPECT_TRUE(static_cast<bool>(session));
   return std::move(*session);
 }
@@ -331,11 +331,16 @@ TEST(Training, DynamicTableTrainsEvictsAndResumes) {
 }
 
 // Stopping, checkpointing and resuming gives the same bits as running through.
-TEST(Training, ResumeIsBitIdentical) {
+// Stopping and resuming from a checkpoint continues exactly as one run would,
+// for a given thread count (each splits every step the same way).
+class ResumeWithThreads : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(ResumeWithThreads, IsBitIdentical) {
+  unsigned threads = GetParam();
   llvm::SmallString<128> dir;
   ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("mtgr-resume", dir));
   std::string ckpt = (dir + "/run.ckpt").str();
-  auto straight = exampleSession("tiny.yaml");
+  auto straight = exampleSession("tiny.yaml", threads);
   const ModelDesc &m = straight->model();
   SyntheticOptions o;
   o.users = 60, o.windows = 3, o.seed = 8;
@@ -346,17 +351,53 @@ TEST(Training, ResumeIsBitIdentical) {
   ASSERT_FALSE(a.run(all, [](const StepReport &) {}));
   ASSERT_EQ(a.state().step, 14);
 
-  auto first = exampleSession("tiny.yaml");
+  auto first = exampleSession("tiny.yaml", threads);
   Trainer b(*first, data);
   TrainLimits half = all;
   half.steps = 6, half.checkpoint = ckpt;
   ASSERT_FALSE(b.run(half, [](const StepReport &) {}));
-  auto second = exampleSession("tiny.yaml"); // a new process, as it were
+  auto second = exampleSession("tiny.yaml", threads); // a new process, as it were
   Trainer c(*second, data);
   ASSERT_FALSE(c.resume(ckpt));
   EXPECT_EQ(c.state().step, 6);
   ASSERT_FALSE(c.run(all, [](const StepReport &) {}));
   EXPECT_EQ(serializeCheckpoint(c.snapshot()), serializeCheckpoint(a.snapshot()));
   llvm::sys::fs::remove_directories(dir);
+}
+INSTANTIATE_TEST_SUITE_P(Training, ResumeWithThreads, ::testing::Values(1u, 3u));
+
+// Several threads: each computes the gradients of its sample range, the sums
+// feed one update. Loss, gradients and the update agree with one thread to
+// rounding; the same thread count repeats bit for bit.
+TEST(Training, ThreadCountsAgree) {
+  auto one = exampleSession("tiny.yaml", 1);
+  const ModelDesc &m = one->model();
+  SyntheticOptions o;
+  o.users = 13, o.seed = 21;
+  o.minCandidates = 0; // samples without candidates too
+  Batch batch = generateSynthetic(m, o);
+  OptimizerState s1, s3a, s3b;
+  ParamStore before = one->params();
+  auto r1 = one->trainStep(batch, 5, 0, s1, /*gradients=*/true);
+  ASSERT_TRUE(static_cast<bool>(r1)) << llvm::toString(r1.takeError());
+  auto three = exampleSession("tiny.yaml", 3), again = exampleSession("tiny.yaml", 3);
+  auto r3 = three->trainStep(batch, 5, 0, s3a, true);
+  auto r3again = again->trainStep(batch, 5, 0, s3b, true);
+  ASSERT_TRUE(r3 && r3again);
+  EXPECT_NEAR(r3->loss, r1->loss, 1e-5 * std::fabs(r1->loss));
+  for (auto &[name, g] : r1->dense) {
+    std::vector<double> ref(g.begin(), g.end());
+    EXPECT_LE(relativeError(r3->dense[name], ref), 1e-5) << name;
+    EXPECT_EQ(r3->dense[name], r3again->dense[name]) << name;
+  }
+  for (auto &[table, rows] : r1->rows)
+    for (auto &[row, g] : rows) {
+      std::vector<double> ref(g.begin(), g.end());
+      EXPECT_LE(relativeError(r3->rows[table][row], ref), 1e-5) << table << " row " << row;
+    }
+  // The one update used the sums of the three ranges' gradients.
+  expectUpdateMatches(m, before, {}, three->params(), s3a, *r3, 0, "tiny, 3 threads");
+  for (const std::string &name : one->params().names())
+    EXPECT_EQ(three->params().get(name).data, again->params().get(name).data) << name;
 }
 } // namespace
