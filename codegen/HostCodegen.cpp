@@ -8,6 +8,9 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -67,8 +70,8 @@ LogicalResult mlir::mtgr::lowerLoopsToLLVMDialect(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
   ctx->loadDialect<LLVM::LLVMDialect>();
   // Every lowered entry point (mtgr_forward, mtgr_train_step,
-  // mtgr_apply_update) gets a C
-  // interface, then a packed wrapper: void <name>_packed(void **args).
+  // mtgr_apply_update) gets a C interface, then a packed wrapper:
+  // void <name>_packed(void **args).
   SmallVector<std::pair<std::string, unsigned>> entries;
   Location loc = module.getLoc();
   for (auto fn : module.getOps<func::FuncOp>()) {
@@ -78,6 +81,16 @@ LogicalResult mlir::mtgr::lowerLoopsToLLVMDialect(ModuleOp module) {
   }
   if (entries.empty())
     return module.emitError("no lowered entry point to convert");
+
+  // f32 exp and log1p as inline polynomials (MLIR's approximations, a few
+  // ulp): a libm call per attention pair kept the loops scalar, and expf was
+  // a fifth of a training step's time. f64 (the optimisers) keeps libm.
+  RewritePatternSet approximations(ctx);
+  populateMathPolynomialApproximationPatterns(approximations, [](StringRef op) {
+    return op == math::ExpOp::getOperationName() || op == math::Log1pOp::getOperationName();
+  });
+  if (failed(applyPatternsGreedily(module, std::move(approximations))))
+    return module.emitError("expanding exp and log1p failed");
 
   PassManager pm(ctx);
   pm.addPass(createSCFToControlFlowPass());
