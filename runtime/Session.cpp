@@ -6,8 +6,6 @@
 #include <deque>
 #include <unordered_map>
 #include <dlfcn.h>
-#include <malloc.h>
-#include <mutex>
 #include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
@@ -34,18 +32,6 @@ struct Descriptor {
   }
 };
 
-/// The generated code allocates its buffers per call (memref.alloc ->
-/// malloc). glibc serves large blocks with mmap and unmaps them at free, so
-/// every training step page-faulted all of its buffers in again (a fifth of
-/// the step's time). Freed memory now stays in the heap for the next call.
-void keepFreedMemoryForReuse() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    mallopt(M_MMAP_THRESHOLD, 32 << 20); // glibc's largest
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  });
-}
-
 const FeatureDesc *findFeature(const std::vector<FeatureDesc> &schema, llvm::StringRef name,
                                size_t &index) {
   for (index = 0; index < schema.size(); ++index)
@@ -57,7 +43,6 @@ const FeatureDesc *findFeature(const std::vector<FeatureDesc> &schema, llvm::Str
 
 llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact,
                                                                 unsigned threads) {
-  keepFreedMemoryForReuse();
   std::unique_ptr<CpuSession> s(new CpuSession(std::move(artifact)));
   s->entryPoint = s->artifact.entry("forward");
   if (!s->entryPoint)

@@ -2,6 +2,7 @@
 #include "TestModels.h"
 #include "codegen/Compiler.h"
 #include "frontend/Synthetic.h"
+#include "runtime/HostMemory.h"
 #include "runtime/Artifact.h"
 #include "runtime/Session.h"
 
@@ -240,3 +241,28 @@ TEST(Params, InitialisationIsSeededAndPerParameter) {
   EXPECT_NEAR(std::sqrt(sum2 / table.size()), 0.01, 0.002); // N(0, 0.01^2)
 }
 } // namespace
+
+// The generated code's buffers: freed blocks are reused, aligned, and can be
+// returned to the system.
+TEST(HostMemory, PoolReusesFreedBlocks) {
+  mlir::mtgr::releasePooledHostMemory();
+  void *a = _mlir_memref_to_llvm_alloc(1 << 20);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 64, 0u);
+  static_cast<char *>(a)[(1 << 20) - 1] = 1; // usable to the last byte
+  _mlir_memref_to_llvm_free(a);
+  EXPECT_GE(mlir::mtgr::pooledHostBytes(), 1 << 20);
+  void *b = _mlir_memref_to_llvm_alloc((1 << 20) - 100); // fits the freed block
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(mlir::mtgr::pooledHostBytes(), 0);
+  void *small = _mlir_memref_to_llvm_alloc(100); // a 1 MB block would waste too much
+  _mlir_memref_to_llvm_free(b);
+  void *c = _mlir_memref_to_llvm_alloc(100);
+  EXPECT_NE(c, b);
+  EXPECT_EQ(_mlir_memref_to_llvm_aligned_alloc(128, 64), nullptr); // more than 64 is not served
+  _mlir_memref_to_llvm_free(small);
+  _mlir_memref_to_llvm_free(c);
+  _mlir_memref_to_llvm_free(nullptr);
+  mlir::mtgr::releasePooledHostMemory();
+  EXPECT_EQ(mlir::mtgr::pooledHostBytes(), 0);
+}

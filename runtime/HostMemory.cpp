@@ -1,0 +1,78 @@
+//===- HostMemory.cpp - a pool for the generated code's buffers ----------===//
+#include "runtime/HostMemory.h"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+namespace {
+/// Every block starts with a header holding its capacity; the caller gets
+/// the bytes after it (64-byte aligned: cache lines, AVX-512 loads).
+constexpr size_t kHeader = 64;
+
+struct Pool {
+  std::mutex lock;
+  std::multimap<size_t, void *> free; // capacity -> block (header included)
+  int64_t bytes = 0;
+};
+
+Pool &pool() {
+  static Pool *p = new Pool; // never destroyed: host code may free at exit
+  return *p;
+}
+
+void *allocate(size_t size) {
+  // Round up so that blocks of similar sizes serve each other.
+  size_t capacity = (size + kHeader + 4095) & ~size_t(4095);
+  {
+    Pool &p = pool();
+    std::lock_guard<std::mutex> guard(p.lock);
+    // The smallest free block that fits and wastes at most half of itself.
+    auto it = p.free.lower_bound(capacity);
+    if (it != p.free.end() && it->first <= 2 * capacity) {
+      void *block = it->second;
+      p.bytes -= static_cast<int64_t>(it->first);
+      p.free.erase(it);
+      return static_cast<char *>(block) + kHeader;
+    }
+  }
+  void *block = std::aligned_alloc(kHeader, capacity);
+  if (!block)
+    return nullptr;
+  *static_cast<size_t *>(block) = capacity;
+  return static_cast<char *>(block) + kHeader;
+}
+} // namespace
+
+extern "C" void *_mlir_memref_to_llvm_alloc(size_t size) { return allocate(size); }
+
+extern "C" void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
+  // Blocks are 64-byte aligned; the generated code asks for no more.
+  return alignment <= kHeader ? allocate(size) : nullptr;
+}
+
+extern "C" void _mlir_memref_to_llvm_free(void *ptr) {
+  if (!ptr)
+    return;
+  void *block = static_cast<char *>(ptr) - kHeader;
+  size_t capacity = *static_cast<size_t *>(block);
+  Pool &p = pool();
+  std::lock_guard<std::mutex> guard(p.lock);
+  p.free.emplace(capacity, block);
+  p.bytes += static_cast<int64_t>(capacity);
+}
+
+int64_t mlir::mtgr::pooledHostBytes() {
+  Pool &p = pool();
+  std::lock_guard<std::mutex> guard(p.lock);
+  return p.bytes;
+}
+
+void mlir::mtgr::releasePooledHostMemory() {
+  Pool &p = pool();
+  std::lock_guard<std::mutex> guard(p.lock);
+  for (auto &[capacity, block] : p.free)
+    std::free(block);
+  p.free.clear();
+  p.bytes = 0;
+}

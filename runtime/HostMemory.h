@@ -1,0 +1,32 @@
+//===- HostMemory.h - buffers of the generated host code ----------*- C++ -*-===//
+//
+// The generated code allocates its buffers per call (one per op result), and
+// frees them at the end. Served by malloc, every call of a large model
+// page-faulted its buffers in again (glibc maps big blocks fresh and unmaps
+// them at free): a fifth of a training step. The code calls these two entry
+// points instead (MLIR's generic allocation functions), and freed blocks stay
+// in a process-wide pool for the next call. They are exported from every
+// program that links the runtime (see runtime/CMakeLists.txt), which is where
+// the dlopen'ed host code finds them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_RUNTIME_HOSTMEMORY_H
+#define MTGR_RUNTIME_HOSTMEMORY_H
+
+#include <cstddef>
+#include <cstdint>
+
+extern "C" {
+void *_mlir_memref_to_llvm_alloc(size_t size);
+void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
+void _mlir_memref_to_llvm_free(void *ptr);
+}
+
+namespace mlir::mtgr {
+/// Bytes the pool holds for reuse (blocks freed by generated code).
+int64_t pooledHostBytes();
+/// Returns the pooled blocks to the system.
+void releasePooledHostMemory();
+} // namespace mlir::mtgr
+
+#endif
