@@ -2,6 +2,7 @@
 #include "runtime/HostMemory.h"
 
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <mutex>
 
@@ -21,14 +22,30 @@ Pool &pool() {
   return *p;
 }
 
+/// Block sizes: whole pages up to 64 KiB, then powers of two and the three
+/// quarter steps between them (at most a fifth unused), so that the varying
+/// sizes of successive calls (training steps of different lengths) land on
+/// blocks the pool already holds.
+size_t sizeClass(size_t bytes) {
+  size_t pages = (bytes + 4095) & ~size_t(4095);
+  size_t power = size_t(1) << (63 - __builtin_clzll(pages)); // <= pages < 2 power
+  if (pages <= (64 << 10) || pages == power)
+    return pages;
+  for (int quarter = 1; quarter < 4; ++quarter)
+    if (power + (power >> 2) * quarter >= pages)
+      return power + (power >> 2) * quarter;
+  return 2 * power;
+}
+
 void *allocate(size_t size) {
-  // Round up so that blocks of similar sizes serve each other.
-  size_t capacity = (size + kHeader + 4095) & ~size_t(4095);
+  size_t capacity = sizeClass(size + kHeader);
   {
     Pool &p = pool();
     std::lock_guard<std::mutex> guard(p.lock);
-    // The smallest free block that fits and wastes at most half of itself.
-    auto it = p.free.lower_bound(capacity);
+    auto [first, last] = p.free.equal_range(capacity);
+    // The block of this class freed last (likely still in cache), else the
+    // smallest larger one up to twice the size.
+    auto it = first != last ? std::prev(last) : p.free.lower_bound(capacity);
     if (it != p.free.end() && it->first <= 2 * capacity) {
       void *block = it->second;
       p.bytes -= static_cast<int64_t>(it->first);
