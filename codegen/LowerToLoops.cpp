@@ -815,22 +815,11 @@ void Lowering::lowerBceLossBackward(BceLossBackwardOp op) {
 
 void Lowering::lowerLinearBackward(LinearBackwardOp op) {
   const Buffers &x = lowered[op.getInput()];
-  Value w = lowered[op.getWeight()].values, dy = lowered[op.getResultGrad()].values;
-  auto wt = cast<MemRefType>(w.getType());
+  Value weight = lowered[op.getWeight()].values, dy = lowered[op.getResultGrad()].values;
+  auto wt = cast<MemRefType>(weight.getType());
   int64_t out = wt.getDimSize(0), in = wt.getDimSize(1);
   Value rows = rowsOf(x.values);
   Value dx = alloc(f32(), {in}, rows);
-  // dx[r, i] = sum_o dy[r, o] W[o, i]
-  loop(idx(0), rows, [&](Value r) {
-    loop(idx(0), idx(in), [&](Value i) { store(cf32(0.0), dx, {r, i}); });
-    loop(idx(0), idx(out), [&](Value o) {
-      Value g = load(dy, {r, o});
-      loop(idx(0), idx(in), [&](Value i) {
-        store(fadd(load(dx, {r, i}), fmul(g, load(w, {o, i}))), dx, {r, i});
-      });
-    });
-  });
-  // dW[o, i] = sum_r dy[r, o] x[r, i]; db[o] = sum_r dy[r, o]
   Value dw = memref::AllocOp::create(b, MemRefType::get({out, in}, f32()));
   Value db = memref::AllocOp::create(b, MemRefType::get({out}, f32()));
   allocs.push_back(dw);
@@ -839,15 +828,46 @@ void Lowering::lowerLinearBackward(LinearBackwardOp op) {
     store(cf32(0.0), db, {o});
     loop(idx(0), idx(in), [&](Value i) { store(cf32(0.0), dw, {o, i}); });
   });
-  loop(idx(0), rows, [&](Value r) {
+  // Rows in blocks of kRows: each row of W and of dW is streamed once per
+  // block rather than once per row (for a large layer both exceed the cache).
+  constexpr int64_t kRows = 4;
+  auto block = [&](Value r0, int64_t nr) {
+    SmallVector<Value> r;
+    for (int64_t a = 0; a < nr; ++a)
+      r.push_back(add(r0, idx(a)));
+    // dx[r, i] = sum_o dy[r, o] W[o, i]
+    for (Value row : r)
+      loop(idx(0), idx(in), [&](Value i) { store(cf32(0.0), dx, {row, i}); });
     loop(idx(0), idx(out), [&](Value o) {
-      Value g = load(dy, {r, o});
-      store(fadd(load(db, {o}), g), db, {o});
+      SmallVector<Value> g;
+      for (Value row : r)
+        g.push_back(load(dy, {row, o}));
       loop(idx(0), idx(in), [&](Value i) {
-        store(fadd(load(dw, {o, i}), fmul(g, load(x.values, {r, i}))), dw, {o, i});
+        Value w = load(weight, {o, i});
+        for (auto [row, gr] : llvm::zip(r, g))
+          store(fadd(load(dx, {row, i}), fmul(gr, w)), dx, {row, i});
+      });
+      // dW[o, i] += sum_r dy[r, o] x[r, i]; db[o] += sum_r dy[r, o]
+      Value gsum = load(db, {o});
+      for (Value gr : g)
+        gsum = fadd(gsum, gr);
+      store(gsum, db, {o});
+      loop(idx(0), idx(in), [&](Value i) {
+        Value acc = load(dw, {o, i});
+        for (auto [row, gr] : llvm::zip(r, g))
+          acc = fadd(acc, fmul(gr, load(x.values, {row, i})));
+        store(acc, dw, {o, i});
       });
     });
-  });
+  };
+  Value full = mul(arith::DivUIOp::create(b, rows, idx(kRows)), idx(kRows));
+  {
+    auto blocks = scf::ForOp::create(b, idx(0), full, idx(kRows));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(blocks.getBody());
+    block(blocks.getInductionVar(), kRows);
+  }
+  loop(full, rows, [&](Value r) { block(r, 1); });
   lowered[op.getInputGrad()] = like(x, dx);
   lowered[op.getWeightGrad()] = Buffers{dw, {}};
   lowered[op.getBiasGrad()] = Buffers{db, {}};
