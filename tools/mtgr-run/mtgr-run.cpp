@@ -304,9 +304,10 @@ int main(int argc, char **argv) {
       "          --tolerance\n"
       "  eval    per-task AUC and GAUC (per-user AUC weighted by impressions, users\n"
       "          with one class skipped) on labelled requests\n"
-      "  train   train with the generated train_step (token-balanced steps, Adam/AdamW,\n"
-      "          sparse row optimisers, checkpoints); AUC/GAUC on held-out data (each\n"
-      "          user's last request window) before and after\n"
+      "  train   train with the generated train_step and apply_update (token-balanced\n"
+      "          steps split over --num-threads, Adam/AdamW, sparse row optimisers,\n"
+      "          checkpoints); AUC/GAUC on held-out data (each user's last request\n"
+      "          window) before and after\n"
       "  gen     write synthetic requests for the artifact's model (JSON Lines)\n\n"
       "Examples:\n"
       "  mtgr-run infer tiny.mtgr --users=4 --show=10\n"
@@ -314,7 +315,8 @@ int main(int argc, char **argv) {
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --output=scores.txt\n"
       "  mtgr-run verify tiny.mtgr --batches=5 --seq-len=200\n"
       "  mtgr-run infer tiny.mtgr --params=weights.npz\n"
-      "  mtgr-run train dlrm.mtgr --users=400 --epochs=2 --checkpoint=run.ckpt\n");
+      "  mtgr-run train dlrm.mtgr --users=400 --epochs=2 --checkpoint=run.ckpt\n"
+      "  mtgr-run train tiny.mtgr --data=requests.jsonl --resume=run.ckpt\n");
   if (command != "infer" && command != "verify" && command != "gen" && command != "eval" &&
       command != "train")
     return error("unknown command '" + command + "' (expected infer, verify, eval, train or gen)");
