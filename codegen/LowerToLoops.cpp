@@ -93,6 +93,18 @@ private:
     scf::YieldOp::create(b, body(f.getInductionVar(), f.getRegionIterArgs()[0]));
     return f.getResult(0);
   }
+  /// body(r0, n) over rows [0, rows): blocks of n = `block` rows, then the
+  /// remaining rows one at a time (n = 1).
+  void forRowBlocks(Value rows, int64_t block, function_ref<void(Value, int64_t)> body) {
+    Value full = mul(arith::DivUIOp::create(b, rows, idx(block)), idx(block));
+    {
+      auto blocks = scf::ForOp::create(b, idx(0), full, idx(block));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(blocks.getBody());
+      body(blocks.getInductionVar(), block);
+    }
+    loop(full, rows, [&](Value r) { body(r, 1); });
+  }
   void ifThen(Value cond, function_ref<void()> body) {
     auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
@@ -394,14 +406,7 @@ void Lowering::lowerLinear(LinearOp op) {
     for (int64_t o = fullCols; o < out; ++o) // static remainder of outputs
       tile(r0, nr, idx(o), 1);
   };
-  Value fullRows = mul(arith::DivUIOp::create(b, rows, idx(kRows)), idx(kRows));
-  {
-    auto blocks = scf::ForOp::create(b, idx(0), fullRows, idx(kRows));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(blocks.getBody());
-    rowBlock(blocks.getInductionVar(), kRows);
-  }
-  loop(fullRows, rows, [&](Value r) { rowBlock(r, 1); });
+  forRowBlocks(rows, kRows, rowBlock);
   lowered[op.getResult()] = like(x, y);
 }
 
@@ -860,14 +865,7 @@ void Lowering::lowerLinearBackward(LinearBackwardOp op) {
       });
     });
   };
-  Value full = mul(arith::DivUIOp::create(b, rows, idx(kRows)), idx(kRows));
-  {
-    auto blocks = scf::ForOp::create(b, idx(0), full, idx(kRows));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(blocks.getBody());
-    block(blocks.getInductionVar(), kRows);
-  }
-  loop(full, rows, [&](Value r) { block(r, 1); });
+  forRowBlocks(rows, kRows, block);
   lowered[op.getInputGrad()] = like(x, dx);
   lowered[op.getWeightGrad()] = Buffers{dw, {}};
   lowered[op.getBiasGrad()] = Buffers{db, {}};

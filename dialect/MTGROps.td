@@ -166,8 +166,9 @@ def MTGR_AdamUpdateOp : MTGR_Op<"adam_update", [MemoryEffects<[MemRead, MemWrite
     gradient, L2) or AdamW (`decoupled`: the weight shrinks by
     lr * weight_decay first). The step number t of the bias corrections is the
     train_step's training counter + 1 (the counter the dropout stream reads).
-    Reads of the parameter after the update see the new value, so
-    `mtgr-generate-train-step` places every update after the backward pass.
+    Reads of the parameter after the update see the new value;
+    `mtgr-generate-train-step` puts the updates in a function of their own,
+    `@apply_update`, called after the gradients are complete.
 
     ```mlir
     mtgr.adam_update @"layers.0.uvqk.weight", %g {lr = 1.0e-03 : f64, beta1 = 0.9 : f64,

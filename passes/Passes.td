@@ -48,11 +48,13 @@ def MTGRGenerateTrainStepPass : Pass<"mtgr-generate-train-step", "::mlir::Module
     gradients of values used more than once.
 
     With an `mtgr.optimizer` declaration in the module (the frontend always
-    emits one), the step then updates the parameters in place (DESIGN 1.8):
-    one `mtgr.adam_update` per dense parameter (weight decay 0 where the
+    emits one), the pass also builds `@apply_update`, whose inputs are
+    train_step's gradient outputs by name (and each lookup's ids): one
+    `mtgr.adam_update` per dense parameter (weight decay 0 where the
     parameter says `no_decay`) and one `mtgr.sparse_update` per embedding
-    table, over all of the table's lookups, after every read of the
-    parameters.
+    table over all of its lookups, updating the parameters in place (DESIGN
+    1.8). The runtime calls it once per step, after summing the gradients of
+    its train_step calls (one per thread).
 
     Every kernel-level op has a rule; an op without one is reported.
     Dropout draws the same counter-based stream in the backward pass, keyed

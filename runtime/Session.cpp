@@ -39,6 +39,55 @@ const FeatureDesc *findFeature(const std::vector<FeatureDesc> &schema, llvm::Str
       return &schema[index];
   return nullptr;
 }
+
+int64_t numel(llvm::ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+/// Item features, then cross features: the candidate group's feature order.
+std::vector<FeatureDesc> candidateSchema(const ModelDesc &m) {
+  std::vector<FeatureDesc> schema = m.candidateItem;
+  schema.insert(schema.end(), m.candidateCross.begin(), m.candidateCross.end());
+  return schema;
+}
+
+/// One token group of a batch, by its name in ABI argument names.
+struct GroupView {
+  const std::vector<FeatureDesc> *schema;
+  const std::vector<FeatureColumn> *columns;
+  const std::vector<int64_t> *offsets, *times;
+  int64_t rows;
+};
+
+GroupView groupView(const ModelDesc &m, const std::vector<FeatureDesc> &candSchema,
+                    const Batch &batch, llvm::StringRef g) {
+  if (g == "user")
+    return {&m.user, &batch.user, nullptr, nullptr, batch.numSamples};
+  if (g == "sequence")
+    return {&m.sequence, &batch.sequence, &batch.sequenceOffsets, &batch.sequenceTimes,
+            batch.numSequence()};
+  if (g == "realtime")
+    return {&m.realtime, &batch.realtime, &batch.realtimeOffsets, &batch.realtimeTimes,
+            batch.numRealtime()};
+  // candidate features and labels
+  return {&candSchema, &batch.candidate, &batch.candidateOffsets, &batch.candidateTimes,
+          batch.numCandidates()};
+}
+
+/// Runs fn(p) for every p < parts, each on a thread of its own when there
+/// are several.
+void onThreads(size_t parts, llvm::function_ref<void(size_t)> fn) {
+  if (parts == 1)
+    return fn(0);
+  std::vector<std::thread> workers;
+  for (size_t p = 0; p < parts; ++p)
+    workers.emplace_back(fn, p);
+  for (std::thread &t : workers)
+    t.join();
+}
 } // namespace
 
 llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact,
@@ -116,32 +165,14 @@ std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
                                                       const NamedBuffers *gradients) const {
   const ModelDesc &m = artifact.model;
   int64_t B = batch.numSamples, K = batch.numCandidates(), N = batch.totalTokens(m);
-  std::vector<FeatureDesc> candSchema = m.candidateItem;
-  candSchema.insert(candSchema.end(), m.candidateCross.begin(), m.candidateCross.end());
+  std::vector<FeatureDesc> candSchema = candidateSchema(m);
   std::vector<int64_t> tokenOffsets = batch.tokenOffsets(m);
   std::deque<std::vector<float>> floatBuffers; // stable addresses
   std::deque<Descriptor> descriptors;
   std::vector<void *> args;
   std::map<size_t, std::vector<float>> outputs;
 
-  struct GroupView {
-    const std::vector<FeatureDesc> *schema;
-    const std::vector<FeatureColumn> *columns;
-    const std::vector<int64_t> *offsets, *times;
-    int64_t rows;
-  };
-  auto group = [&](llvm::StringRef g) -> GroupView {
-    if (g == "user")
-      return {&m.user, &batch.user, nullptr, nullptr, B};
-    if (g == "sequence")
-      return {&m.sequence, &batch.sequence, &batch.sequenceOffsets, &batch.sequenceTimes,
-              batch.numSequence()};
-    if (g == "realtime")
-      return {&m.realtime, &batch.realtime, &batch.realtimeOffsets, &batch.realtimeTimes,
-              batch.numRealtime()};
-    // candidate features and labels
-    return {&candSchema, &batch.candidate, &batch.candidateOffsets, &batch.candidateTimes, K};
-  };
+  auto group = [&](llvm::StringRef g) { return groupView(m, candSchema, batch, g); };
   auto push = [&](const void *data, llvm::ArrayRef<int64_t> shape) {
     descriptors.emplace_back(data, shape);
     args.push_back(descriptors.back().words.data());
@@ -173,10 +204,7 @@ std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
     }
   }
   auto output = [&](size_t index, llvm::ArrayRef<int64_t> shape) {
-    int64_t n = 1;
-    for (int64_t d : shape)
-      n *= d;
-    std::vector<float> &buffer = outputs[index] = std::vector<float>(n, 0.0f);
+    std::vector<float> &buffer = outputs[index] = std::vector<float>(numel(shape), 0.0f);
     push(buffer.data(), shape);
   };
   for (auto [index, arg] : llvm::enumerate(entry.args)) {
@@ -203,12 +231,9 @@ std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
     } else if (arg.kind == "state") {
       const Tensor &t = parameters.get(arg.name);
       std::vector<int64_t> shape = arg.slot == "acc" ? std::vector<int64_t>{t.shape[0]} : t.shape;
-      int64_t n = 1;
-      for (int64_t d : shape)
-        n *= d;
       std::vector<float> &buffer = (*state)[optimizerSlot(arg.name, arg.slot)];
-      if (static_cast<int64_t>(buffer.size()) != n)
-        buffer.assign(n, 0.0f);
+      if (static_cast<int64_t>(buffer.size()) != numel(shape))
+        buffer.assign(numel(shape), 0.0f);
       push(buffer.data(), shape);
     } else if (arg.kind == "unique_rows") {
       std::vector<int64_t> &rows = uniqueRows[arg.table];
@@ -311,15 +336,7 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
       partial[p][name] = std::move(buffer);
     }
   };
-  if (parts == 1) {
-    run(0);
-  } else {
-    std::vector<std::thread> workers;
-    for (size_t p = 0; p < parts; ++p)
-      workers.emplace_back(run, p);
-    for (std::thread &t : workers)
-      t.join();
-  }
+  onThreads(parts, run);
   // Sum in range order: dense gradients add, a lookup's rows concatenate
   // (each range holds its samples' rows, in sample order).
   NamedBuffers sum = std::move(partial[0]);
@@ -339,8 +356,7 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
   r.loss = sum["loss"][0];
   if (!gradients)
     return r;
-  std::vector<FeatureDesc> candSchema = m.candidateItem;
-  candSchema.insert(candSchema.end(), m.candidateCross.begin(), m.candidateCross.end());
+  std::vector<FeatureDesc> candSchema = candidateSchema(m);
   for (auto &[name, buffer] : sum) {
     llvm::StringRef n(name);
     if (n.consume_front("grad:")) {
@@ -348,20 +364,14 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
     } else if (n.consume_front("embedding_grad:")) {
       // One gradient row per looked-up id: sum them per table row.
       auto [g, feature] = n.split('.');
-      const std::vector<FeatureDesc> &schema = g == "user"       ? m.user
-                                               : g == "sequence" ? m.sequence
-                                               : g == "realtime" ? m.realtime
-                                                                 : candSchema;
-      const std::vector<FeatureColumn> &cols = g == "user"       ? batch.user
-                                               : g == "sequence" ? batch.sequence
-                                               : g == "realtime" ? batch.realtime
-                                                                 : batch.candidate;
+      GroupView v = groupView(m, candSchema, batch, g);
       size_t f;
-      const FeatureDesc *d = findFeature(schema, feature, f);
+      const FeatureDesc *d = findFeature(*v.schema, feature, f);
       const TableDesc *t = m.findTable(d->table);
+      const std::vector<int64_t> &ids = (*v.columns)[f].ids;
       auto &rows = r.rows[t->name];
-      for (size_t i = 0; i < cols[f].ids.size(); ++i) {
-        std::vector<float> &row = rows[rowOf(*t, cols[f].ids[i])];
+      for (size_t i = 0; i < ids.size(); ++i) {
+        std::vector<float> &row = rows[rowOf(*t, ids[i])];
         if (row.empty())
           row.assign(t->dim, 0.0f);
         for (int64_t k = 0; k < t->dim; ++k)
@@ -399,13 +409,9 @@ llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidde
   if (parts <= 1)
     return runRange(batch, hidden);
   std::vector<ForwardResult> results(parts);
-  std::vector<std::thread> workers;
-  for (unsigned p = 0; p < parts; ++p)
-    workers.emplace_back([&, p] {
-      results[p] = runRange(sliceBatch(m, batch, bounds[p], bounds[p + 1]), hidden);
-    });
-  for (std::thread &t : workers)
-    t.join();
+  onThreads(parts, [&](size_t p) {
+    results[p] = runRange(sliceBatch(m, batch, bounds[p], bounds[p + 1]), hidden);
+  });
   ForwardResult out;
   out.logits.assign(m.tasks.size(), {});
   for (ForwardResult &r : results) {

@@ -15,7 +15,6 @@
 #include "runtime/Session.h"
 
 #include <functional>
-#include <set>
 
 namespace mlir::mtgr {
 
