@@ -4,11 +4,14 @@
 #include "frontend/MLIRGen.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/SourceMgr.h"
@@ -88,14 +91,25 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
     if (!fn)
       continue;
     EntryPoint e{name.str(), ("mtgr_" + name + "_packed").str(), {}};
-    for (Attribute a : fn->getAttrOfType<ArrayAttr>("mtgr.abi")) {
+    auto types = cast<func::FuncOp>(fn).getArgumentTypes();
+    for (auto [a, type] : llvm::zip(fn->getAttrOfType<ArrayAttr>("mtgr.abi"), types)) {
       auto d = cast<DictionaryAttr>(a);
       auto optional = [&](StringRef key) {
         auto v = d.getAs<StringAttr>(key);
         return v ? v.str() : std::string();
       };
-      e.args.push_back({d.getAs<StringAttr>("kind").str(), d.getAs<StringAttr>("name").str(),
-                        optional("table"), optional("slot")});
+      AbiArg arg{d.getAs<StringAttr>("kind").str(), d.getAs<StringAttr>("name").str(),
+                 optional("group"), -1, optional("param"), optional("table"), optional("slot"),
+                 {}};
+      if (auto index = d.getAs<IntegerAttr>("index"))
+        arg.index = index.getInt();
+      for (int64_t n : cast<MemRefType>(type).getShape())
+        arg.shape.push_back(ShapedType::isDynamic(n) ? -1 : n);
+      e.args.push_back(std::move(arg));
+    }
+    if (auto memory = fn->getAttrOfType<DictionaryAttr>("mtgr.memory")) {
+      e.fixedBytes = memory.getAs<IntegerAttr>("fixed").getInt();
+      e.bytesPerRow = memory.getAs<IntegerAttr>("per_row").getInt();
     }
     entries.push_back(std::move(e));
   }
@@ -105,6 +119,14 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
   auto llvmModule = translateAndOptimize(*module, llvmContext, target);
   if (!llvmModule)
     return llvmModule.takeError();
+  // The code carries its own ABI record, which the runtime compares with the
+  // manifest before any call (a manifest edited after compiling is refused).
+  {
+    std::string record = abiRecord(hashModelText(modelText), entries);
+    auto *init = llvm::ConstantDataArray::getString(llvmContext, record, /*AddNull=*/true);
+    new llvm::GlobalVariable(**llvmModule, init->getType(), /*isConstant=*/true,
+                             llvm::GlobalValue::ExternalLinkage, init, kAbiRecordSymbol);
+  }
   if (stop == Stage::LLVMIR) {
     llvm::raw_string_ostream os(out.text);
     (*llvmModule)->print(os, nullptr);

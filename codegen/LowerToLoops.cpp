@@ -128,14 +128,32 @@ private:
     return dst.getBody().front().addArgument(type, src.getLoc());
   }
   DictionaryAttr spec(StringRef kind, StringRef name, StringRef table = {},
-                      StringRef slot = {}) {
+                      StringRef slot = {}, StringAttr group = {}) {
     SmallVector<NamedAttribute> attrs{b.getNamedAttr("kind", b.getStringAttr(kind)),
                                       b.getNamedAttr("name", b.getStringAttr(name))};
+    if (group)
+      attrs.push_back(b.getNamedAttr("group", group));
     if (!table.empty())
       attrs.push_back(b.getNamedAttr("table", b.getStringAttr(table)));
     if (!slot.empty())
       attrs.push_back(b.getNamedAttr("slot", b.getStringAttr(slot)));
     return b.getDictionaryAttr(attrs);
+  }
+  /// An ABI entry of `kind` for the value of a typed role (the group, index
+  /// and parameter of an argument's or result's `mtgr.role`).
+  DictionaryAttr specFor(StringRef kind, DictionaryAttr role, StringRef name,
+                         StringRef table = {}) {
+    SmallVector<NamedAttribute> attrs(spec(kind, name, table).getValue());
+    for (StringRef key : {"group", "index", "param"})
+      if (Attribute a = role ? role.get(key) : Attribute())
+        attrs.push_back(b.getNamedAttr(key, a));
+    return b.getDictionaryAttr(attrs);
+  }
+  /// An argument's name (for people) and typed role (for binding).
+  std::pair<StringRef, DictionaryAttr> argIdentity(BlockArgument arg) {
+    unsigned i = arg.getArgNumber();
+    return {src.getArgAttrOfType<StringAttr>(i, "mtgr.input").getValue(),
+            src.getArgAttrOfType<DictionaryAttr>(i, kRoleAttr)};
   }
   /// An optimiser state buffer of `param` (slot m, v or acc), kept by the
   /// runtime across steps and updated in place.
@@ -157,7 +175,7 @@ private:
   Buffers like(const Buffers &x, Value values) { return Buffers{values, x.offsets}; }
 
   // --- inputs --------------------------------------------------------------
-  void lowerArguments();
+  LogicalResult lowerArguments();
   // --- ops -----------------------------------------------------------------
   LogicalResult lower(Operation *op);
   void lowerLinear(LinearOp op);
@@ -189,10 +207,13 @@ private:
   void lowerScatterGroup(ScatterGroupOp op);
   void lowerGroupNormBackward(GroupLayerNormBackwardOp op);
   void lowerDropout(DropoutOp op);
-  Value rngState; // train_step: memref<2xi64> {seed, step}
+  /// train_step: memref<3xi64> {seed, step, first token}: the first token's
+  /// index in the whole step, so that dropout keys every token by its index
+  /// in the step whatever range of samples this call gets (DESIGN 1.3).
+  Value rngState;
   Value trainingCounter() {
     if (!rngState)
-      rngState = addArg(MemRefType::get({2}, i64()), spec("input", "training.rng"));
+      rngState = addArg(MemRefType::get({3}, i64()), spec("rng", "training.rng"));
     return load(rngState, {idx(1)});
   }
   // Optimisers: double precision, no fast-math (state is stored as f32).
@@ -226,7 +247,7 @@ private:
     };
     return {at(0), at(1)};
   }
-  void lowerReturn(func::ReturnOp op);
+  LogicalResult lowerReturn(func::ReturnOp op);
   // Gradient ops (train_step).
   void lowerBceLoss(BceLossOp op);
   void lowerBceLossBackward(BceLossBackwardOp op);
@@ -239,11 +260,22 @@ private:
   void copy(Value src, Value dst);
 };
 
-void Lowering::lowerArguments() {
+LogicalResult Lowering::lowerArguments() {
   // Ids consumed only by embedding lookups are not passed: the runtime hands
   // over the gathered rows instead (an "embedding" argument per lookup).
   for (BlockArgument arg : src.getArguments()) {
-    auto name = src.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input").getValue();
+    auto [name, role] = argIdentity(arg);
+    if (!role || !role.getAs<StringAttr>("kind") ||
+        !src.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input"))
+      return src.emitError("argument ")
+             << arg.getArgNumber() << " lacks its mtgr.input name or typed " << kRoleAttr;
+    StringRef roleKind = role.getAs<StringAttr>("kind").getValue();
+    // The ABI kind of the values: a feature's values, timestamps, intervals,
+    // labels, or (apply_update) a gradient summed over train_step calls.
+    StringRef kind = roleKind == "feature"          ? "input"
+                     : roleKind == "grad"           ? "grad_input"
+                     : roleKind == "embedding_grad" ? "embedding_grad_input"
+                                                    : roleKind;
     // Ids are read by lookups and sparse updates through the runtime (rows
     // gathered, or mapped and deduplicated); anything else reads the values.
     bool direct = llvm::any_of(arg.getUses(), [](OpOperand &use) {
@@ -256,16 +288,19 @@ void Lowering::lowerArguments() {
     Type elt = isa<JaggedType>(arg.getType()) ? cast<JaggedType>(arg.getType()).getElementType()
                                               : cast<RankedTensorType>(arg.getType()).getElementType();
     if (direct)
-      buf.values = addArg(rowsType(elt, getRowShape(arg.getType())), spec("input", name));
+      buf.values = addArg(rowsType(elt, getRowShape(arg.getType())), specFor(kind, role, name));
     if (isa<JaggedType>(arg.getType()))
-      buf.offsets = addArg(rowsType(b.getIndexType(), {}), spec("offsets", name));
+      buf.offsets = addArg(rowsType(b.getIndexType(), {}),
+                           spec("offsets", name, {}, {}, role.getAs<StringAttr>("group")));
     lowered[arg] = buf;
   }
+  return success();
 }
 
 LogicalResult Lowering::run() {
   b.setInsertionPointToStart(&dst.getBody().front());
-  lowerArguments();
+  if (failed(lowerArguments()))
+    return failure();
   for (Operation &opRef : src.getBody().front()) {
     Operation *op = &opRef;
     b.setLoc(op->getLoc());
@@ -277,6 +312,21 @@ LogicalResult Lowering::run() {
     types.push_back(a.getType());
   dst.setFunctionType(b.getFunctionType(types, {}));
   dst->setAttr("mtgr.abi", b.getArrayAttr(abi));
+  // Every buffer lives until the end of the call: their sum bounds the
+  // call's working memory, `fixed` bytes plus `per_row` bytes per row of the
+  // largest run-time dimension (at most the call's tokens). The runtime
+  // refuses a batch whose estimate exceeds its memory limit before calling.
+  int64_t fixed = 0, perRow = 0;
+  for (Value m : allocs) {
+    auto type = cast<MemRefType>(m.getType());
+    int64_t bytes = type.getElementType().isIndex() ? 8 : type.getElementTypeBitWidth() / 8;
+    bool dynamic = false;
+    for (int64_t d : type.getShape())
+      ShapedType::isDynamic(d) ? void(dynamic = true) : void(bytes *= d);
+    (dynamic ? perRow : fixed) += bytes;
+  }
+  dst->setAttr("mtgr.memory", b.getDictionaryAttr({b.getNamedAttr("fixed", b.getI64IntegerAttr(fixed)),
+                                                   b.getNamedAttr("per_row", b.getI64IntegerAttr(perRow))}));
   return success();
 }
 
@@ -291,11 +341,10 @@ LogicalResult Lowering::lower(Operation *op) {
   if (auto u = dyn_cast<SparseUpdateOp>(op))
     return lowerSparseUpdate(u), success();
   if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
-    auto ids = cast<BlockArgument>(e.getIds());
-    auto name = src.getArgAttrOfType<StringAttr>(ids.getArgNumber(), "mtgr.input").getValue();
+    auto [name, role] = argIdentity(cast<BlockArgument>(e.getIds()));
     Value rows = addArg(rowsType(f32(), getRowShape(e.getType())),
-                        spec("embedding", name, e.getTable()));
-    lowered[e.getResult()] = Buffers{rows, lowered[ids].offsets};
+                        specFor("embedding", role, name, e.getTable()));
+    lowered[e.getResult()] = Buffers{rows, lowered[e.getIds()].offsets};
     return success();
   }
   if (auto l = dyn_cast<LinearOp>(op))
@@ -329,7 +378,7 @@ LogicalResult Lowering::lower(Operation *op) {
     return success();
   }
   if (auto r = dyn_cast<func::ReturnOp>(op))
-    return lowerReturn(r), success();
+    return lowerReturn(r);
   if (auto l = dyn_cast<BceLossOp>(op))
     return lowerBceLoss(l), success();
   if (auto l = dyn_cast<BceLossBackwardOp>(op))
@@ -753,19 +802,20 @@ void Lowering::copy(Value src, Value dst) {
   });
 }
 
-void Lowering::lowerReturn(func::ReturnOp op) {
+LogicalResult Lowering::lowerReturn(func::ReturnOp op) {
   // Each result goes to a caller-allocated output buffer, named by its
   // `mtgr.output` attribute: a task's logits, the loss, a parameter's or an
   // embedding lookup's gradient.
   for (auto [i, v] : llvm::enumerate(op.getOperands())) {
-    StringRef name = src.getResultAttrOfType<StringAttr>(i, "mtgr.output").getValue();
+    auto nameAttr = src.getResultAttrOfType<StringAttr>(i, "mtgr.output");
+    auto role = src.getResultAttrOfType<DictionaryAttr>(i, kRoleAttr);
+    if (!nameAttr || !role || !role.getAs<StringAttr>("kind"))
+      return src.emitError("result ") << i << " lacks its mtgr.output name or typed " << kRoleAttr;
+    StringRef name = nameAttr.getValue();
+    StringRef kind = role.getAs<StringAttr>("kind").getValue();
     Value buffer = lowered[v].values;
     auto type = cast<MemRefType>(buffer.getType());
-    DictionaryAttr s = name == "loss"                        ? spec("loss", "loss")
-                       : name.starts_with("grad:")           ? spec("param_grad", name.drop_front(5))
-                       : name.starts_with("embedding_grad:") ? spec("embedding_grad", name.drop_front(15))
-                                                             : spec("output", name);
-    copy(buffer, addArg(type, s));
+    copy(buffer, addArg(type, specFor(kind == "grad" ? "param_grad" : kind, role, name)));
   }
   // The final hidden state of every token: the input of extract_group.
   if (src.getName() == "forward")
@@ -776,6 +826,7 @@ void Lowering::lowerReturn(func::ReturnOp op) {
   for (Value m : allocs)
     memref::DeallocOp::create(b, m);
   func::ReturnOp::create(b);
+  return success();
 }
 
 void Lowering::lowerBceLoss(BceLossOp op) {
@@ -1163,7 +1214,7 @@ void Lowering::lowerDropout(DropoutOp op) {
     lowered[op.getResult()] = x;
     return;
   }
-  trainingCounter(); // creates the {seed, step} argument
+  trainingCounter(); // creates the {seed, step, first token} argument
   // keep iff uniform(key) >= rate, key = (seed, step, stream, token, column),
   // the counter-based stream of DESIGN 1.3 (reference::dropoutKeeps).
   auto constant = [&](uint64_t v) {
@@ -1185,7 +1236,8 @@ void Lowering::lowerDropout(DropoutOp op) {
   Value y = alloc(f32(), {width}, rows);
   Value keepScale = cf32(1.0 / (1.0 - rate));
   loop(idx(0), rows, [&](Value r) {
-    Value hr = mix(arith::XOrIOp::create(b, base, arith::IndexCastOp::create(b, i64(), r)));
+    Value token = add(arith::IndexCastOp::create(b, b.getIndexType(), load(rngState, {idx(2)})), r);
+    Value hr = mix(arith::XOrIOp::create(b, base, arith::IndexCastOp::create(b, i64(), token)));
     loop(idx(0), idx(width), [&](Value c) {
       Value h = mix(arith::XOrIOp::create(b, hr, arith::IndexCastOp::create(b, i64(), c)));
       Value u = arith::MulFOp::create(
@@ -1298,9 +1350,8 @@ void Lowering::lowerSparseUpdate(SparseUpdateOp op) {
     loop(idx(0), idx(d), [&](Value k) { store(cf64(0.0), sum, {u, k}); });
   });
   for (auto [ids, grads] : llvm::zip(op.getIds(), op.getGrads())) {
-    auto arg = cast<BlockArgument>(ids);
-    auto input = src.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input").getValue();
-    Value index = addArg(rowsType(i64(), {}), spec("row_index", input, op.getTable()));
+    auto [input, role] = argIdentity(cast<BlockArgument>(ids));
+    Value index = addArg(rowsType(i64(), {}), specFor("row_index", role, input, op.getTable()));
     Value g = lowered[grads].values;
     loop(idx(0), dim(index, 0), [&](Value r) {
       Value u = arith::IndexCastOp::create(b, b.getIndexType(), load(index, {r}));

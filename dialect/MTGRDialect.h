@@ -32,6 +32,20 @@ class ModelLevel : public OpTrait::TraitBase<ConcreteType, ModelLevel> {};
 llvm::SmallVector<int64_t> getRowShape(Type rows);
 /// The same kind of "rows" value (jagged or per-sample) with another row shape.
 Type withRowShape(Type rows, llvm::ArrayRef<int64_t> rowShape);
+
+/// The typed ABI role of an entry point's argument or result (DESIGN 2):
+/// a kind plus the group and the index within that group (feature of the
+/// group's schema, task) it stands for, or the parameter it belongs to. Code
+/// generation and the runtime bind buffers by role, never by parsing names;
+/// `mtgr.input` / `mtgr.output` names are for people.
+///   feature{group, index}  time{group}  intervals{group = tokens}
+///   labels{index}  logits{index}  output{index}  loss
+///   param_grad{param}  embedding_grad{group, index}  (train_step results)
+///   grad{param}  embedding_grad{group, index}        (apply_update inputs)
+constexpr llvm::StringLiteral kRoleAttr = "mtgr.role";
+DictionaryAttr abiRole(MLIRContext *ctx, llvm::StringRef kind, llvm::StringRef group = {},
+                       std::optional<int64_t> index = std::nullopt,
+                       llvm::StringRef param = {});
 } // namespace mlir::mtgr
 
 #include "dialect/MTGRInterfaces.h.inc"

@@ -79,3 +79,16 @@ Type mlir::mtgr::withRowShape(Type rows, ArrayRef<int64_t> rowShape) {
   shape.append(rowShape.begin(), rowShape.end());
   return RankedTensorType::get(shape, tensor.getElementType());
 }
+
+DictionaryAttr mlir::mtgr::abiRole(MLIRContext *ctx, StringRef kind, StringRef group,
+                                   std::optional<int64_t> index, StringRef param) {
+  Builder b(ctx);
+  SmallVector<NamedAttribute> attrs{b.getNamedAttr("kind", b.getStringAttr(kind))};
+  if (!group.empty())
+    attrs.push_back(b.getNamedAttr("group", b.getStringAttr(group)));
+  if (index)
+    attrs.push_back(b.getNamedAttr("index", b.getI64IntegerAttr(*index)));
+  if (!param.empty())
+    attrs.push_back(b.getNamedAttr("param", b.getStringAttr(param)));
+  return b.getDictionaryAttr(attrs);
+}

@@ -32,6 +32,7 @@ private:
   // @forward's arguments, built up in input order.
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
+  SmallVector<DictionaryAttr> argRoles;
   SmallVector<Location> argLocs;
 
   Location loc(mlir::mtgr::SrcLoc l) {
@@ -67,10 +68,13 @@ private:
   }
 
   /// Declares the inputs of one feature group; returns their indices.
+  /// `firstIndex`: the first feature's index in the group's schema (the
+  /// candidate group is item features, then cross features).
   SmallVector<unsigned> addInputs(StringRef group, const std::vector<FeatureDesc> &features,
-                                  bool perSampleRows);
-  unsigned addInput(const std::string &name, Type type, Location l) {
+                                  bool perSampleRows, int64_t firstIndex = 0);
+  unsigned addInput(const std::string &name, DictionaryAttr role, Type type, Location l) {
     argNames.push_back(name);
+    argRoles.push_back(role);
     argTypes.push_back(type);
     argLocs.push_back(l);
     return argTypes.size() - 1;
@@ -115,7 +119,7 @@ void Generator::declareParameters(ModuleOp module) {
 
 SmallVector<unsigned> Generator::addInputs(StringRef group,
                                            const std::vector<FeatureDesc> &features,
-                                           bool perSampleRows) {
+                                           bool perSampleRows, int64_t firstIndex) {
   SmallVector<unsigned> idx;
   for (const FeatureDesc &f : features) {
     Type type;
@@ -125,7 +129,9 @@ SmallVector<unsigned> Generator::addInputs(StringRef group,
                            : jagged({}, IntegerType::get(&ctx, 64));
     else
       type = perSampleRows ? perSample(f.denseDim) : jaggedF32(f.denseDim);
-    idx.push_back(addInput((group + "." + f.name).str(), type, loc(f.loc)));
+    idx.push_back(addInput((group + "." + f.name).str(),
+                           abiRole(&ctx, "feature", group, firstIndex + idx.size()), type,
+                           loc(f.loc)));
   }
   return idx;
 }
@@ -160,25 +166,32 @@ func::FuncOp Generator::buildForward(ModuleOp module) {
   mlir::mtgr::SrcLoc none;
   auto userArgs = addInputs("user", m.user, /*perSampleRows=*/true);
   auto seqArgs = addInputs("sequence", m.sequence, false);
-  unsigned seqTime = addInput("sequence.time", times, loc(none));
+  unsigned seqTime =
+      addInput("sequence.time", abiRole(&ctx, "time", "sequence"), times, loc(none));
   auto rtArgs = addInputs("realtime", m.realtime, false);
-  unsigned rtTime = addInput("realtime.time", times, loc(none));
+  unsigned rtTime =
+      addInput("realtime.time", abiRole(&ctx, "time", "realtime"), times, loc(none));
   auto itemArgs = addInputs("candidate", m.candidateItem, false);
-  auto crossArgs = addInputs("candidate", m.candidateCross, false);
-  unsigned candTime = addInput("candidate.time", times, loc(none));
+  auto crossArgs = addInputs("candidate", m.candidateCross, false, m.candidateItem.size());
+  unsigned candTime =
+      addInput("candidate.time", abiRole(&ctx, "time", "candidate"), times, loc(none));
   std::optional<unsigned> intervalsArg;
   if (m.layers > 0 && m.mask == "intervals")
-    intervalsArg = addInput("mask.intervals", jagged({3, 2}, IntegerType::get(&ctx, 32)),
-                            loc(m.layersLoc));
+    intervalsArg = addInput("mask.intervals", abiRole(&ctx, "intervals", "tokens"),
+                            jagged({3, 2}, IntegerType::get(&ctx, 32)), loc(m.layersLoc));
 
   SmallVector<Type> results(m.tasks.size(), jaggedF32(1));
   b.setInsertionPointToEnd(module.getBody());
   auto func = func::FuncOp::create(b, named("forward", {}), "forward",
                                    b.getFunctionType(argTypes, results));
-  for (auto [i, name] : llvm::enumerate(argNames))
+  for (auto [i, name] : llvm::enumerate(argNames)) {
     func.setArgAttr(i, "mtgr.input", b.getStringAttr(name));
-  for (auto [i, t] : llvm::enumerate(m.tasks))
+    func.setArgAttr(i, kRoleAttr, argRoles[i]);
+  }
+  for (auto [i, t] : llvm::enumerate(m.tasks)) {
     func.setResultAttr(i, "mtgr.output", b.getStringAttr(t.name));
+    func.setResultAttr(i, kRoleAttr, abiRole(&ctx, "output", "candidate", i));
+  }
   Block *body = func.addEntryBlock();
   for (auto [arg, l] : llvm::zip(body->getArguments(), argLocs))
     arg.setLoc(l);
@@ -285,7 +298,9 @@ void Generator::buildLoss(ModuleOp module, func::FuncOp forward) {
   SmallVector<Attribute> weights;
   for (auto [i, t] : llvm::enumerate(m.tasks)) {
     func.setArgAttr(i, "mtgr.input", b.getStringAttr("logits." + t.name));
+    func.setArgAttr(i, kRoleAttr, abiRole(&ctx, "logits", "candidate", i));
     func.setArgAttr(T + i, "mtgr.input", b.getStringAttr("labels." + t.name));
+    func.setArgAttr(T + i, kRoleAttr, abiRole(&ctx, "labels", "candidate", i));
     weights.push_back(b.getF64FloatAttr(t.weight));
   }
   Block *body = func.addEntryBlock();

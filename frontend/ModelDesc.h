@@ -18,6 +18,25 @@
 
 namespace mlir::mtgr {
 
+/// Bounds on every size a description may give (docs/model-format.md lists
+/// them). They keep every element count the compiler and runtime form far
+/// from int64 overflow; whether a model fits in memory is checked in bytes
+/// when a session is created (--max-memory).
+namespace limits {
+constexpr int64_t kMaxWidth = 65536;          // d_model, dqk, dv, dims, MLP sizes
+constexpr int64_t kMaxRows = int64_t(1) << 32; // table rows or capacity
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxHeads = 1024;
+constexpr int64_t kMaxRabPositions = 1 << 20;
+constexpr int64_t kMaxTimeBuckets = 4096;
+constexpr int64_t kMaxPerStep = int64_t(1) << 40; // candidates_per_step, tokens_per_step
+constexpr int kMaxNesting = 64;                // YAML nesting depth
+} // namespace limits
+
+/// Feature names a request file uses for its own keys (docs/requests.md):
+/// a feature may not be called so.
+constexpr const char *kReservedFeatureNames[] = {"time", "id", "labels", "intervals"};
+
 /// Where a piece of the description came from (1-based; 0 = unknown).
 struct SrcLoc {
   unsigned line = 0, col = 0;

@@ -16,6 +16,7 @@
 #include "llvm/Support/YAMLParser.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir::mtgr;
 using llvm::SMLoc;
@@ -86,8 +87,15 @@ private:
   ModelDesc m;
 
   bool error(SMLoc loc, const Twine &msg) {
-    if (!failed)
-      sm.PrintMessage(diag, loc, llvm::SourceMgr::DK_Error, msg);
+    if (!failed) {
+      llvm::SMDiagnostic d = sm.GetMessage(loc, llvm::SourceMgr::DK_Error, msg);
+      // The offending line is quoted unless it is too long to read.
+      if (d.getLineContents().size() > 200)
+        diag << d.getFilename() << ":" << d.getLineNo() << ":" << d.getColumnNo() + 1
+             << ": error: " << d.getMessage() << "\n";
+      else
+        sm.PrintMessage(diag, d);
+    }
     failed = true;
     return false;
   }
@@ -100,7 +108,7 @@ private:
     return {line, col};
   }
 
-  bool build(llvm::yaml::Node *in, YNode &out);
+  bool build(llvm::yaml::Node *in, YNode &out, int depth = 0);
 
   // Typed readers. `key` is named in every message.
   bool readFields(const YNode *n, StringRef where,
@@ -108,7 +116,8 @@ private:
                   llvm::ArrayRef<StringRef> required, Fields &out);
   bool readString(const Fields &f, StringRef key, std::string &out,
                   llvm::ArrayRef<StringRef> choices = {});
-  bool readInt(const Fields &f, StringRef key, int64_t &out, int64_t min);
+  bool readInt(const Fields &f, StringRef key, int64_t &out, int64_t min,
+               int64_t max = std::numeric_limits<int64_t>::max());
   bool readDouble(const Fields &f, StringRef key, double &out);
   bool readBool(const Fields &f, StringRef key, bool &out);
   bool readSizes(const Fields &f, StringRef key, std::vector<int64_t> &out);
@@ -124,8 +133,13 @@ private:
   bool parseTraining(const Fields &root);
 };
 
-bool Parser::build(llvm::yaml::Node *in, YNode &out) {
+bool Parser::build(llvm::yaml::Node *in, YNode &out, int depth) {
   out.loc = in->getSourceRange().Start;
+  // Bounded recursion: a description nests a few levels; 50,000 levels of
+  // [[[...]]] would overflow the stack.
+  if (depth > limits::kMaxNesting)
+    return error(out.loc, "nesting deeper than " + Twine(limits::kMaxNesting) +
+                              " levels: not a model description");
   if (auto *s = llvm::dyn_cast<llvm::yaml::ScalarNode>(in)) {
     llvm::SmallString<64> storage;
     out.kind = YNode::Scalar;
@@ -142,12 +156,12 @@ bool Parser::build(llvm::yaml::Node *in, YNode &out) {
     for (llvm::yaml::KeyValueNode &kv : *map) {
       YNode key, value;
       llvm::yaml::Node *k = kv.getKey();
-      if (!k || !build(k, key))
+      if (!k || !build(k, key, depth + 1))
         return false;
       if (key.kind != YNode::Scalar)
         return error(key.loc, "keys must be plain words");
       if (llvm::yaml::Node *v = kv.getValue())
-        if (!build(v, value))
+        if (!build(v, value, depth + 1))
           return false;
       if (value.kind == YNode::Null && value.loc == SMLoc())
         value.loc = key.loc;
@@ -159,7 +173,7 @@ bool Parser::build(llvm::yaml::Node *in, YNode &out) {
     out.kind = YNode::Seq;
     for (llvm::yaml::Node &item : *seq) {
       out.seq.emplace_back();
-      if (!build(&item, out.seq.back()))
+      if (!build(&item, out.seq.back(), depth + 1))
         return false;
     }
     return true;
@@ -223,7 +237,8 @@ bool Parser::readString(const Fields &f, StringRef key, std::string &out,
   return true;
 }
 
-bool Parser::readInt(const Fields &f, StringRef key, int64_t &out, int64_t min) {
+bool Parser::readInt(const Fields &f, StringRef key, int64_t &out, int64_t min,
+                     int64_t max) {
   const YNode *v = f.get(key);
   if (!v)
     return true;
@@ -234,6 +249,9 @@ bool Parser::readInt(const Fields &f, StringRef key, int64_t &out, int64_t min) 
   if (value < min)
     return error(v, Twine("key '") + key + "' in " + f.where + ": must be >= " +
                         Twine(min) + ", got " + Twine(value));
+  if (value > max)
+    return error(v, Twine("key '") + key + "' in " + f.where + ": must be <= " +
+                        Twine(max) + ", got " + Twine(value));
   out = value;
   return true;
 }
@@ -277,9 +295,9 @@ bool Parser::readSizes(const Fields &f, StringRef key, std::vector<int64_t> &out
     if (item.kind != YNode::Scalar || StringRef(item.text).getAsInteger(10, value))
       return error(&item, Twine("key '") + key + "' in " + f.where +
                               ": expected an integer size, got " + describe(&item));
-    if (value <= 0)
-      return error(&item, Twine("key '") + key + "' in " + f.where +
-                              ": sizes must be positive, got " + Twine(value));
+    if (value <= 0 || value > limits::kMaxWidth)
+      return error(&item, Twine("key '") + key + "' in " + f.where + ": sizes must be in [1, " +
+                              Twine(limits::kMaxWidth) + "], got " + Twine(value));
     out.push_back(value);
   }
   return true;
@@ -314,7 +332,7 @@ bool Parser::parseTables(const Fields &root) {
                     {"name", "dim"}, f) ||
         !readString(f, "name", t.name) ||
         !readString(f, "kind", t.kind, {"fixed", "hashed", "dynamic"}) ||
-        !readInt(f, "dim", t.dim, 1))
+        !readInt(f, "dim", t.dim, 1, limits::kMaxWidth))
       return false;
     t.loc = srcLoc(&item);
     bool dynamic = t.kind == "dynamic";
@@ -326,7 +344,7 @@ bool Parser::parseTables(const Fields &root) {
                           t.kind + " tables (use '" + sizeKey + "')");
     if (!f.get(sizeKey))
       return error(&item, Twine("missing required key '") + sizeKey + "' in " + where);
-    if (!readInt(f, sizeKey, t.rows, 1))
+    if (!readInt(f, sizeKey, t.rows, 1, limits::kMaxRows))
       return false;
     for (StringRef key : {"admission_threshold", "eviction"})
       if (!dynamic && f.keyNode(key))
@@ -354,8 +372,13 @@ bool Parser::parseFeatureList(const YNode *list, StringRef where,
     FeatureDesc feat;
     if (!readFields(&item, at, {"name", "table", "dense"}, {"name"}, f) ||
         !readString(f, "name", feat.name) || !readString(f, "table", feat.table) ||
-        !readInt(f, "dense", feat.denseDim, 1))
+        !readInt(f, "dense", feat.denseDim, 1, limits::kMaxWidth))
       return false;
+    for (const char *reserved : kReservedFeatureNames)
+      if (feat.name == reserved)
+        return error(f.get("name"), Twine("feature name '") + feat.name + "' in " + where +
+                                        " is reserved: request files use the keys time, id, "
+                                        "labels and intervals for themselves");
     feat.loc = srcLoc(&item);
     if (f.get("table") && f.get("dense"))
       return error(&item, Twine("feature '") + feat.name + "' in " + where +
@@ -421,9 +444,12 @@ bool Parser::parseFeatures(const Fields &root) {
 }
 
 bool Parser::parseStack(const Fields &root) {
-  if (!readString(root, "name", m.name) || !readInt(root, "layers", m.layers, 0) ||
-      !readInt(root, "d_model", m.dModel, 1) || !readInt(root, "heads", m.heads, 1) ||
-      !readInt(root, "dqk", m.dqk, 1) || !readInt(root, "dv", m.dv, 1) ||
+  using namespace limits;
+  if (!readString(root, "name", m.name) ||
+      !readInt(root, "layers", m.layers, 0, kMaxLayers) ||
+      !readInt(root, "d_model", m.dModel, 1, kMaxWidth) ||
+      !readInt(root, "heads", m.heads, 1, kMaxHeads) ||
+      !readInt(root, "dqk", m.dqk, 1, kMaxWidth) || !readInt(root, "dv", m.dv, 1, kMaxWidth) ||
       !readDouble(root, "alpha", m.alpha) ||
       !readString(root, "norm_order", m.normOrder, {"gate_then_norm", "norm_then_gate"}) ||
       !readString(root, "mask", m.mask,
@@ -468,8 +494,8 @@ bool Parser::parseStack(const Fields &root) {
     Fields f;
     if (!readFields(r, "rab", {"positions", "time_buckets"},
                     {"positions", "time_buckets"}, f) ||
-        !readInt(f, "positions", m.rabMaxPos, 1) ||
-        !readInt(f, "time_buckets", m.rabTimeBuckets, 1))
+        !readInt(f, "positions", m.rabMaxPos, 1, limits::kMaxRabPositions) ||
+        !readInt(f, "time_buckets", m.rabTimeBuckets, 1, limits::kMaxTimeBuckets))
       return false;
     m.rab = true;
   }
@@ -542,8 +568,9 @@ bool Parser::parseTraining(const Fields &root) {
       !readDouble(f, "weight_decay", t.weightDecay) ||
       !readString(f, "sparse_optimizer", t.sparseOptimizer, {"rowwise_adagrad", "adam"}) ||
       !readDouble(f, "sparse_lr", t.sparseLr) ||
-      !readInt(f, "candidates_per_step", t.candidatesPerStep, 1) ||
-      !readInt(f, "tokens_per_step", t.tokensPerStep, 1) || !readInt(f, "seed", seed, 0))
+      !readInt(f, "candidates_per_step", t.candidatesPerStep, 1, limits::kMaxPerStep) ||
+      !readInt(f, "tokens_per_step", t.tokensPerStep, 1, limits::kMaxPerStep) ||
+      !readInt(f, "seed", seed, 0))
     return false;
   t.seed = static_cast<uint64_t>(seed);
   if (t.optimizer == "adamw" && !f.get("weight_decay"))

@@ -99,6 +99,52 @@ llvm::Error readEvents(const LineError &fail, const char *key, const json::Objec
   offsets.push_back(times.size());
   return llvm::Error::success();
 }
+/// The `intervals` mask's column intervals of the request just read (the
+/// last sample of `b`): one entry per token of [U | S | R | C], S and R in
+/// their sorted order, each a list of at most 3 [begin, end) pairs.
+llvm::Error readIntervals(const LineError &fail, const ModelDesc &m, const json::Object &r,
+                          Batch &b) {
+  const json::Value *v = r.get("intervals");
+  bool wanted = m.layers > 0 && m.mask == "intervals";
+  if (!wanted)
+    return v ? fail("'intervals' is only for models with HSTU layers and mask: intervals")
+             : llvm::Error::success();
+  const json::Array *tokens = v ? v->getAsArray() : nullptr;
+  if (!tokens)
+    return fail("'intervals' (the mask: intervals model needs them) must be a list with one "
+                "entry per token");
+  int64_t s = b.numSamples;
+  int64_t n = static_cast<int64_t>(m.user.size()) +
+              (b.sequenceOffsets[s + 1] - b.sequenceOffsets[s]) +
+              (b.realtimeOffsets[s + 1] - b.realtimeOffsets[s]) +
+              (b.candidateOffsets[s + 1] - b.candidateOffsets[s]);
+  if (static_cast<int64_t>(tokens->size()) != n)
+    return fail(llvm::formatv("'intervals': expected {0} entries (one per token of U, S, R, C), "
+                              "got {1}",
+                              n, tokens->size())
+                    .str());
+  for (size_t i = 0; i < tokens->size(); ++i) {
+    std::string at = "intervals[" + std::to_string(i) + "]";
+    const json::Array *list = (*tokens)[i].getAsArray();
+    if (!list || list->size() > 3)
+      return fail(at + ": expected a list of at most 3 [begin, end) pairs");
+    for (size_t k = 0; k < 3; ++k) {
+      int64_t lo = 0, hi = 0;
+      if (k < list->size()) {
+        const json::Array *pair = (*list)[k].getAsArray();
+        auto a = pair && pair->size() == 2 ? (*pair)[0].getAsInteger() : std::nullopt;
+        auto e = pair && pair->size() == 2 ? (*pair)[1].getAsInteger() : std::nullopt;
+        if (!a || !e || *a < 0 || *e > INT32_MAX || *a > *e)
+          return fail(at + "[" + std::to_string(k) + "]: expected [begin, end) with 0 <= begin "
+                                                     "<= end");
+        lo = *a, hi = *e;
+      }
+      b.intervals.push_back(static_cast<int32_t>(lo));
+      b.intervals.push_back(static_cast<int32_t>(hi));
+    }
+  }
+  return llvm::Error::success();
+}
 } // namespace
 
 llvm::Expected<Batch> mlir::mtgr::readRequests(const ModelDesc &m, llvm::StringRef text,
@@ -123,10 +169,11 @@ llvm::Expected<Batch> mlir::mtgr::readRequests(const ModelDesc &m, llvm::StringR
     if (!r)
       return fail("a request is a JSON object");
     for (const auto &kv : *r)
-      if (!llvm::is_contained({"user", "profile", "sequence", "realtime", "candidates"},
+      if (!llvm::is_contained({"user", "profile", "sequence", "realtime", "candidates",
+                               "intervals"},
                               kv.first.str()))
         return fail("unknown field '" + kv.first.str() +
-                    "' (expected user, profile, sequence, realtime, candidates)");
+                    "' (expected user, profile, sequence, realtime, candidates, intervals)");
     auto uid = r->getInteger("user");
     if (!uid)
       return fail("'user' must be an integer id");
@@ -155,7 +202,8 @@ llvm::Expected<Batch> mlir::mtgr::readRequests(const ModelDesc &m, llvm::StringR
         return t.takeError();
       b.candidateTimes.push_back(*t);
       auto id = c->getInteger("id");
-      b.candidateIds.push_back(id ? *id : static_cast<int64_t>(b.candidateIds.size()));
+      // Without an id, a candidate is numbered by its position in its request.
+      b.candidateIds.push_back(id ? *id : static_cast<int64_t>(i));
       if (auto e = readFeatures(fail, at, cand, *c, b.candidate))
         return std::move(e);
       const json::Object *labels = c->getObject("labels");
@@ -175,6 +223,8 @@ llvm::Expected<Batch> mlir::mtgr::readRequests(const ModelDesc &m, llvm::StringR
       }
     }
     b.candidateOffsets.push_back(b.candidateTimes.size());
+    if (auto e = readIntervals(fail, m, *r, b))
+      return std::move(e);
     ++b.numSamples;
   }
   if (auto e = validateBatch(m, b))
@@ -245,6 +295,17 @@ void mlir::mtgr::writeRequests(const ModelDesc &m, const Batch &b, llvm::raw_ost
       cs.push_back(std::move(o));
     }
     r["candidates"] = std::move(cs);
+    if (!b.intervals.empty()) {
+      std::vector<int64_t> tokens = b.tokenOffsets(m);
+      json::Array all;
+      for (int64_t i = tokens[s]; i < tokens[s + 1]; ++i) {
+        json::Array list;
+        for (int k = 0; k < 3; ++k)
+          list.push_back(json::Array{b.intervals[i * 6 + 2 * k], b.intervals[i * 6 + 2 * k + 1]});
+        all.push_back(std::move(list));
+      }
+      r["intervals"] = std::move(all);
+    }
     os << json::Value(std::move(r)) << "\n";
   }
 }

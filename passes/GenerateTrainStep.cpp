@@ -23,12 +23,21 @@ struct MTGRGenerateTrainStepPass
 /// A gradient train_step returns: of a dense parameter, or of one embedding
 /// lookup's rows (with the lookup's ids input and table).
 struct GradientOutput {
-  std::string name; // grad:<param> or embedding_grad:<input>
+  std::string name; // grad:<param> or embedding_grad:<input>, for people
   Value grad;
   ParamOp param;             // dense
   EmbeddingLookupOp lookup;  // embedding
   StringAttr idsInput;       // embedding: the ids' mtgr.input
+  DictionaryAttr idsRole;    // embedding: the ids' mtgr.role (feature{group, index})
 };
+
+/// The typed role of a gradient (train_step result, apply_update input).
+DictionaryAttr gradientRole(MLIRContext *ctx, GradientOutput g) { // a copy: op handles are not const
+  if (!g.lookup)
+    return abiRole(ctx, "grad", {}, std::nullopt, g.param.getName());
+  return abiRole(ctx, "embedding_grad", g.idsRole.getAs<StringAttr>("group").getValue(),
+                 g.idsRole.getAs<IntegerAttr>("index").getInt());
+}
 
 /// @apply_update(gradients...): one mtgr.adam_update per dense parameter
 /// (weight decay skipped where the parameter says no_decay) and one
@@ -41,18 +50,23 @@ void buildApplyUpdate(OpBuilder &b, ModuleOp module, OptimizerOp opt,
   MLIRContext *ctx = b.getContext();
   SmallVector<Type> types;
   SmallVector<std::string> names;
+  SmallVector<DictionaryAttr> roles;
   for (GradientOutput g : grads) { // a copy: op handles are not const
     if (g.lookup) {
       types.push_back(g.lookup.getIds().getType());
       names.push_back(g.idsInput.str());
+      roles.push_back(g.idsRole);
     }
     types.push_back(g.grad.getType());
     names.push_back(g.name);
+    roles.push_back(gradientRole(ctx, g));
   }
   b.setInsertionPointToEnd(module.getBody());
   auto fn = func::FuncOp::create(b, opt.getLoc(), "apply_update", b.getFunctionType(types, {}));
-  for (auto [i, name] : llvm::enumerate(names))
+  for (auto [i, name] : llvm::enumerate(names)) {
     fn.setArgAttr(i, "mtgr.input", b.getStringAttr(name));
+    fn.setArgAttr(i, kRoleAttr, roles[i]);
+  }
   Block *body = fn.addEntryBlock();
   b.setInsertionPointToStart(body);
   SymbolTable symbols(module);
@@ -112,6 +126,8 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
     auto task = forward.getResultAttrOfType<StringAttr>(t, "mtgr.output");
     step.setArgAttr(forward.getNumArguments() + t, "mtgr.input",
                     b.getStringAttr("labels." + task.getValue()));
+    step.setArgAttr(forward.getNumArguments() + t, kRoleAttr,
+                    abiRole(ctx, "labels", "candidate", t));
   }
   Block *body = step.addEntryBlock();
   IRMapping map;
@@ -145,7 +161,8 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
   };
   for (auto [l, g] : llvm::zip(logits, seed.getLogitGrads()))
     accumulate(l, g);
-  SmallVector<std::pair<std::string, Value>> outputs{{"loss", loss}};
+  SmallVector<std::tuple<std::string, DictionaryAttr, Value>> outputs{
+      {"loss", abiRole(ctx, "loss"), loss}};
   SmallVector<GradientOutput> paramGrads, embeddingGrads;
   for (Operation *op : llvm::reverse(ops)) {
     SmallVector<Value> resultGrads;
@@ -157,13 +174,18 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
     if (!any)
       continue;
     if (auto p = dyn_cast<ParamOp>(op)) {
-      paramGrads.push_back({"grad:" + p.getName().str(), resultGrads[0], p, {}, {}});
+      paramGrads.push_back({"grad:" + p.getName().str(), resultGrads[0], p, {}, {}, {}});
       continue;
     }
     if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
       auto arg = cast<BlockArgument>(e.getIds());
       auto name = step.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input");
-      embeddingGrads.push_back({"embedding_grad:" + name.str(), resultGrads[0], {}, e, name});
+      auto role = step.getArgAttrOfType<DictionaryAttr>(arg.getArgNumber(), kRoleAttr);
+      if (!role) {
+        step.emitError("embedding ids argument without ") << kRoleAttr;
+        return signalPassFailure();
+      }
+      embeddingGrads.push_back({"embedding_grad:" + name.str(), resultGrads[0], {}, e, name, role});
       continue;
     }
     auto rule = dyn_cast<DifferentiableOpInterface>(op);
@@ -183,17 +205,19 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
   std::reverse(paramGrads.begin(), paramGrads.end());
   std::reverse(embeddingGrads.begin(), embeddingGrads.end());
   for (const GradientOutput &g : paramGrads)
-    outputs.push_back({g.name, g.grad});
+    outputs.push_back({g.name, gradientRole(ctx, g), g.grad});
   for (const GradientOutput &g : embeddingGrads)
-    outputs.push_back({g.name, g.grad});
+    outputs.push_back({g.name, gradientRole(ctx, g), g.grad});
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
-  for (auto &[name, v] : outputs)
+  for (auto &[name, role, v] : outputs)
     results.push_back(v), resultTypes.push_back(v.getType());
   func::ReturnOp::create(b, loc, results);
   step.setFunctionType(b.getFunctionType(argTypes, resultTypes));
-  for (auto [i, o] : llvm::enumerate(outputs))
-    step.setResultAttr(i, "mtgr.output", b.getStringAttr(o.first));
+  for (auto [i, o] : llvm::enumerate(outputs)) {
+    step.setResultAttr(i, "mtgr.output", b.getStringAttr(std::get<0>(o)));
+    step.setResultAttr(i, kRoleAttr, std::get<1>(o));
+  }
   auto optimizers = module.getOps<OptimizerOp>();
   if (!optimizers.empty()) {
     SmallVector<GradientOutput> all(paramGrads);

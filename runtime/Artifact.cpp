@@ -28,20 +28,36 @@ llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
 }
 
 
-std::string manifestJson(const Artifact &a) {
+json::Array entryPointsJson(const std::vector<EntryPoint> &entryPoints) {
   json::Array entries;
-  for (const EntryPoint &e : a.entryPoints) {
+  for (const EntryPoint &e : entryPoints) {
     json::Array args;
     for (const AbiArg &arg : e.args) {
       json::Object o{{"kind", arg.kind}, {"name", arg.name}};
+      if (!arg.group.empty())
+        o["group"] = arg.group;
+      if (arg.index >= 0)
+        o["index"] = arg.index;
+      if (!arg.param.empty())
+        o["param"] = arg.param;
       if (!arg.table.empty())
         o["table"] = arg.table;
       if (!arg.slot.empty())
         o["slot"] = arg.slot;
+      o["shape"] = json::Array(arg.shape);
       args.push_back(std::move(o));
     }
-    entries.push_back(json::Object{{"name", e.name}, {"symbol", e.symbol}, {"args", std::move(args)}});
+    entries.push_back(json::Object{{"name", e.name},
+                                   {"symbol", e.symbol},
+                                   {"args", std::move(args)},
+                                   {"working_memory", json::Object{{"fixed", e.fixedBytes},
+                                                                   {"per_row", e.bytesPerRow}}}});
   }
+  return entries;
+}
+
+std::string manifestJson(const Artifact &a) {
+  json::Array entries = entryPointsJson(a.entryPoints);
   json::Array params;
   for (const ParamSpec &p : collectParameters(a.model)) {
     json::Object o{{"name", p.name}, {"shape", json::Array(p.shape)}, {"init", p.init}};
@@ -81,6 +97,14 @@ llvm::Error readManifest(llvm::StringRef text, llvm::StringRef path, Artifact &a
   if (!compiler || !target || !hash || !entries)
     return fail(path, "section 'manifest': missing compiler_version, target, model_hash or "
                       "entry_points");
+  auto format = o->getInteger("format_version");
+  if (!format || *format != kArtifactVersion)
+    return fail(path, "section 'manifest': format_version " +
+                          (format ? llvm::Twine(*format) : llvm::Twine("missing")) +
+                          ", this runtime reads version " + llvm::Twine(kArtifactVersion));
+  if (*compiler != compilerVersion())
+    return fail(path, "compiled by '" + *compiler + "', this runtime is '" + compilerVersion() +
+                          "': recompile the model with this mtgr-compile");
   a.compilerVersion = *compiler;
   a.trainStepMissing = str(o, "train_step_missing").value_or("");
   a.target = *target;
@@ -94,14 +118,34 @@ llvm::Error readManifest(llvm::StringRef text, llvm::StringRef path, Artifact &a
       return fail(path, "section 'manifest': an entry point lacks name, symbol or args");
     ep.name = *name;
     ep.symbol = *symbol;
+    const json::Object *memory = e->getObject("working_memory");
+    auto fixed = memory ? memory->getInteger("fixed") : std::nullopt;
+    auto perRow = memory ? memory->getInteger("per_row") : std::nullopt;
+    if (!fixed || !perRow || *fixed < 0 || *perRow < 0)
+      return fail(path, "section 'manifest': entry point '" + ep.name +
+                            "' lacks its working_memory {fixed, per_row}");
+    ep.fixedBytes = *fixed;
+    ep.bytesPerRow = *perRow;
     for (const json::Value &av : *args) {
       const json::Object *arg = av.getAsObject();
       auto kind = str(arg, "kind"), argName = str(arg, "name");
-      if (!kind || !argName)
-        return fail(path, "section 'manifest': entry point '" + ep.name +
-                              "' has an argument without kind or name");
-      ep.args.push_back(
-          {*kind, *argName, str(arg, "table").value_or(""), str(arg, "slot").value_or("")});
+      const json::Array *shape = arg ? arg->getArray("shape") : nullptr;
+      if (!kind || !argName || !shape)
+        return fail(path, "section 'manifest': entry point '" + ep.name + "' argument " +
+                              llvm::Twine(ep.args.size()) + " lacks its kind, name or shape");
+      AbiArg a{*kind, *argName, str(arg, "group").value_or(""), -1,
+               str(arg, "param").value_or(""), str(arg, "table").value_or(""),
+               str(arg, "slot").value_or(""), {}};
+      if (auto index = arg->getInteger("index"))
+        a.index = *index;
+      for (const json::Value &d : *shape) {
+        auto n = d.getAsInteger();
+        if (!n || *n < -1)
+          return fail(path, "section 'manifest': entry point '" + ep.name + "' argument '" +
+                                a.name + "': malformed shape");
+        a.shape.push_back(*n);
+      }
+      ep.args.push_back(std::move(a));
     }
     a.entryPoints.push_back(std::move(ep));
   }
@@ -111,6 +155,15 @@ llvm::Error readManifest(llvm::StringRef text, llvm::StringRef path, Artifact &a
 
 std::string mlir::mtgr::compilerVersion() {
   return "mtgr 0.1 (LLVM " LLVM_VERSION_STRING ")";
+}
+
+std::string mlir::mtgr::abiRecord(llvm::StringRef modelHash,
+                                  const std::vector<EntryPoint> &entries) {
+  json::Object record{{"model_hash", modelHash}, {"entry_points", entryPointsJson(entries)}};
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << json::Value(std::move(record));
+  return s;
 }
 
 std::string mlir::mtgr::hashModelText(llvm::StringRef text) {
@@ -143,8 +196,39 @@ const EntryPoint *Artifact::entry(llvm::StringRef name) const {
 }
 
 std::string Artifact::serialize() const {
-  return packSections(llvm::StringRef(kMagic, sizeof(kMagic)), kArtifactVersion,
-                      {{"manifest", manifestJson(*this)}, {"model", modelText}, {"host.so", hostCode}});
+  Sections sections{{"manifest", manifestJson(*this)}, {"model", modelText}, {"host.so", hostCode}};
+  if (!signature.empty())
+    sections.push_back({"signature", signature});
+  return packSections(llvm::StringRef(kMagic, sizeof(kMagic)), kArtifactVersion, sections);
+}
+
+std::string Artifact::signedMessage() const {
+  std::string message = "mtgr artifact signature v1\n";
+  for (const std::string &part : {manifestJson(*this), modelText, hostCode}) {
+    uint64_t n = part.size();
+    message.append(reinterpret_cast<const char *>(&n), 8);
+    message += part;
+  }
+  return message;
+}
+
+llvm::Error Artifact::checkTrust(const TrustPolicy &policy) const {
+  if (!policy.active())
+    return llvm::Error::success();
+  std::string where = path.empty() ? "artifact" : path;
+  if (policy.trusted.empty())
+    return fail(where, "a signature is required, but no trusted keys are configured "
+                       "(--trusted-keys=FILE or MTGR_TRUSTED_KEYS)");
+  if (signature.empty())
+    return fail(where, "the artifact is unsigned, and only artifacts signed by a trusted key "
+                       "may load (sign with mtgr-compile --sign-key)");
+  PublicKey signer;
+  if (!verifySignature(signedMessage(), signature, signer))
+    return fail(where, "the signature does not match the artifact's contents (changed after "
+                       "signing, or not signed by the key it names)");
+  if (std::find(policy.trusted.begin(), policy.trusted.end(), signer) == policy.trusted.end())
+    return fail(where, "signed by " + publicKeyLine(signer) + ", which is not a trusted key");
+  return llvm::Error::success();
 }
 
 llvm::Error Artifact::write(llvm::StringRef path) const {
@@ -158,6 +242,7 @@ llvm::Expected<Artifact> Artifact::parse(llvm::StringRef bytes, llvm::StringRef 
     return unpacked.takeError();
   std::map<std::string, llvm::StringRef> &sections = *unpacked;
   Artifact a;
+  a.path = path.str();
   for (const char *required : {"manifest", "model", "host.so"})
     if (!sections.count(required))
       return fail(path, llvm::Twine("section '") + required + "' is missing");
@@ -165,6 +250,12 @@ llvm::Expected<Artifact> Artifact::parse(llvm::StringRef bytes, llvm::StringRef 
     return std::move(e);
   a.modelText = sections["model"].str();
   a.hostCode = sections["host.so"].str();
+  if (sections.count("signature")) {
+    if (sections["signature"].size() != kSignatureBytes)
+      return fail(path, "section 'signature' has " + llvm::Twine(sections["signature"].size()) +
+                            " bytes, not " + llvm::Twine(kSignatureBytes));
+    a.signature = sections["signature"].str();
+  }
   if (hashModelText(a.modelText) != a.modelHash)
     return fail(path, "section 'model' does not match the manifest's model hash");
   std::string diag;

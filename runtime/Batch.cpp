@@ -199,14 +199,26 @@ llvm::Error mlir::mtgr::validateBatch(const ModelDesc &m, const Batch &batch) {
     std::vector<int64_t> offsets = batch.tokenOffsets(m);
     for (int64_t b = 0; b < B; ++b) {
       int64_t n = offsets[b + 1] - offsets[b];
-      for (int64_t i = offsets[b]; i < offsets[b + 1]; ++i)
+      for (int64_t i = offsets[b]; i < offsets[b + 1]; ++i) {
+        int32_t end = 0; // of the row's last non-empty interval
         for (int k = 0; k < 3; ++k) {
           int32_t lo = batch.intervals[i * 6 + 2 * k], hi = batch.intervals[i * 6 + 2 * k + 1];
           if (lo < 0 || hi < lo || hi > n)
             return fail(llvm::formatv("mask.intervals: sample {0}, token {1}, interval {2}: "
                                       "[{3}, {4}) is not inside [0, {5})",
                                       b, i - offsets[b], k, lo, hi, n));
+          // A row's intervals are sorted and disjoint (DESIGN 1.5): an
+          // overlap would count its columns twice.
+          if (lo < hi && lo < end)
+            return fail(llvm::formatv("mask.intervals: sample {0}, token {1}, interval {2}: "
+                                      "[{3}, {4}) overlaps or precedes an earlier interval "
+                                      "(ending at {5}); a row's intervals must be sorted and "
+                                      "disjoint",
+                                      b, i - offsets[b], k, lo, hi, end));
+          if (lo < hi)
+            end = hi;
         }
+      }
     }
   }
   return llvm::Error::success();

@@ -115,16 +115,25 @@ llvm::Expected<TrainState> mlir::mtgr::parseCheckpoint(llvm::StringRef bytes,
     return fail("section 'meta' lacks model_hash, step, epoch, step_in_epoch or seed");
   s.modelHash = hash->str();
   s.step = *step, s.epoch = *epoch, s.stepInEpoch = *inEpoch;
-  s.seed = std::stoull(seed->str());
+  if (seed->getAsInteger(10, s.seed))
+    return fail("section 'meta': seed '" + *seed + "' is not an unsigned integer");
   Reader r{(*sections)["params"]};
   while (r.ok && r.at < r.bytes.size()) {
     std::string name = r.string();
     Tensor t;
     uint64_t rank = r.u64();
-    for (uint64_t i = 0; r.ok && i < rank && i < 8; ++i)
-      t.shape.push_back(r.u64());
+    if (r.ok && rank > 8)
+      return fail("section 'params': '" + name + "' has rank " + llvm::Twine(rank));
+    uint64_t count = 1;
+    for (uint64_t i = 0; r.ok && i < rank; ++i) {
+      uint64_t d = r.u64();
+      if (d > (uint64_t(1) << 40) || (d && count > (uint64_t(1) << 40) / d))
+        return fail("section 'params': '" + name + "' has an impossible shape");
+      count *= d;
+      t.shape.push_back(static_cast<int64_t>(d));
+    }
     t.data = r.floats();
-    if (r.ok && static_cast<int64_t>(t.data.size()) != t.numel())
+    if (r.ok && t.data.size() != count)
       return fail("section 'params': '" + name + "' does not match its shape");
     s.params.set(name, std::move(t));
   }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 using namespace mlir::mtgr;
 
@@ -98,15 +99,18 @@ llvm::Expected<DynamicTable> DynamicTable::deserialize(llvm::StringRef bytes) {
                                    "dynamic table: truncated or corrupted state");
   };
   int64_t cap = get(), threshold = get(), lfu = get();
-  if (!ok || cap < 1)
+  if (!ok || cap < 1 || threshold < 0 || (lfu != 0 && lfu != 1))
     return bad();
-  DynamicTable t(cap, threshold, lfu ? Policy::LFU : Policy::LRU);
+  // Built empty, then filled: the rows come from the file (and are checked),
+  // never allocated from its claimed capacity.
+  DynamicTable t(1, threshold, lfu ? Policy::LFU : Policy::LRU);
+  t.cap = cap;
   t.freeRows.clear();
   int64_t n = get();
   for (int64_t i = 0; ok && i < n; ++i) {
     int64_t id = get();
     Entry e{get(), get(), get()};
-    if (e.row < 1 || e.row >= cap)
+    if (e.row < 1 || e.row >= cap || t.idOfRow.count(e.row) || t.rows.count(id))
       return bad();
     t.rows[id] = e;
     t.idOfRow[e.row] = id;
@@ -118,9 +122,16 @@ llvm::Expected<DynamicTable> DynamicTable::deserialize(llvm::StringRef bytes) {
     t.sightings[id] = get();
   }
   int64_t free = get();
-  for (int64_t i = 0; ok && i < free; ++i)
-    t.freeRows.push_back(get());
-  if (!ok || at != bytes.size())
+  std::set<int64_t> freeSet;
+  for (int64_t i = 0; ok && i < free; ++i) {
+    int64_t row = get();
+    // Every row but the OOV row is either in use or free, exactly once.
+    if (row < 1 || row >= cap || t.idOfRow.count(row) || !freeSet.insert(row).second)
+      return bad();
+    t.freeRows.push_back(row);
+  }
+  if (!ok || at != bytes.size() ||
+      static_cast<int64_t>(t.rows.size() + t.freeRows.size()) != cap - 1)
     return bad();
   return t;
 }

@@ -1,7 +1,9 @@
 //===- HostMemory.cpp - a pool for the generated code's buffers ----------===//
 #include "runtime/HostMemory.h"
 
+#include <cstdio>
 #include <cstdlib>
+#include <unistd.h>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -37,7 +39,24 @@ size_t sizeClass(size_t bytes) {
   return 2 * power;
 }
 
+/// The generated code cannot unwind or report an error: a failed allocation
+/// ends the process with a message (sessions refuse batches whose estimated
+/// working memory exceeds --max-memory before calling, so this is the last
+/// line, not the usual one).
+[[noreturn]] void outOfMemory(size_t size) {
+  char message[160];
+  int n = std::snprintf(message, sizeof(message),
+                        "mtgr: out of memory: the generated code asked for %zu bytes "
+                        "(lower --max-memory or split the batch)\n",
+                        size);
+  if (n > 0 && ::write(2, message, static_cast<size_t>(n)) < 0)
+    std::_Exit(3);
+  std::_Exit(3);
+}
+
 void *allocate(size_t size) {
+  if (size > (size_t(1) << 62))
+    outOfMemory(size);
   size_t capacity = sizeClass(size + kHeader);
   {
     Pool &p = pool();
@@ -54,8 +73,12 @@ void *allocate(size_t size) {
     }
   }
   void *block = std::aligned_alloc(kHeader, capacity);
+  if (!block) { // give the pool back to the system and try once more
+    mlir::mtgr::releasePooledHostMemory();
+    block = std::aligned_alloc(kHeader, capacity);
+  }
   if (!block)
-    return nullptr;
+    outOfMemory(size);
   *static_cast<size_t *>(block) = capacity;
   return static_cast<char *>(block) + kHeader;
 }
@@ -65,7 +88,9 @@ extern "C" void *_mlir_memref_to_llvm_alloc(size_t size) { return allocate(size)
 
 extern "C" void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
   // Blocks are 64-byte aligned; the generated code asks for no more.
-  return alignment <= kHeader ? allocate(size) : nullptr;
+  if (alignment > kHeader)
+    outOfMemory(size);
+  return allocate(size);
 }
 
 extern "C" void _mlir_memref_to_llvm_free(void *ptr) {
@@ -92,4 +117,16 @@ void mlir::mtgr::releasePooledHostMemory() {
     std::free(block);
   p.free.clear();
   p.bytes = 0;
+}
+
+void mlir::mtgr::trimPooledHostMemory(int64_t keep) {
+  Pool &p = pool();
+  std::lock_guard<std::mutex> guard(p.lock);
+  // The largest blocks first: a batch larger than the usual ones leaves them.
+  while (p.bytes > keep && !p.free.empty()) {
+    auto last = std::prev(p.free.end());
+    p.bytes -= static_cast<int64_t>(last->first);
+    std::free(last->second);
+    p.free.erase(last);
+  }
 }

@@ -27,6 +27,10 @@ namespace mlir::mtgr {
 int64_t pooledHostBytes();
 /// Returns the pooled blocks to the system.
 void releasePooledHostMemory();
+/// Returns pooled blocks, largest first, until at most `keep` bytes remain
+/// (sessions call it after each call: the pool keeps what the last call
+/// used, never the high-water mark of one huge batch).
+void trimPooledHostMemory(int64_t keep);
 } // namespace mlir::mtgr
 
 #endif

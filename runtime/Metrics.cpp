@@ -2,6 +2,7 @@
 #include "runtime/Metrics.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <numeric>
 
@@ -10,6 +11,9 @@ using namespace mlir::mtgr;
 std::optional<double> mlir::mtgr::auc(const std::vector<double> &scores,
                                       const std::vector<float> &labels) {
   size_t n = scores.size();
+  // NaN has no rank (and would break std::sort's ordering): no AUC.
+  if (std::any_of(scores.begin(), scores.end(), [](double x) { return std::isnan(x); }))
+    return std::nullopt;
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });

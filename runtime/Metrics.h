@@ -10,7 +10,8 @@ namespace mlir::mtgr {
 
 /// Area under the ROC curve: the probability that a random positive scores
 /// above a random negative, ties counting one half (Mann-Whitney U with
-/// average ranks). std::nullopt when one class is absent.
+/// average ranks). std::nullopt when one class is absent or a score is NaN
+/// (a diverged model): NaN has no rank.
 std::optional<double> auc(const std::vector<double> &scores, const std::vector<float> &labels);
 
 /// Group AUC: per-user AUC weighted by the user's impressions; users whose

@@ -4,6 +4,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cmath>
 #include <cstring>
 #include <zip.h>
 
@@ -79,11 +80,16 @@ llvm::Error parseNpy(llvm::StringRef path, llvm::StringRef name, llvm::StringRef
     if (d.empty())
       continue;
     int64_t v;
-    if (d.getAsInteger(10, v) || v < 0)
+    if (d.getAsInteger(10, v) || v < 0 || v > (int64_t(1) << 40))
       return bad("bad shape entry '" + d + "'");
     t.shape.push_back(v);
   }
-  int64_t n = t.numel();
+  int64_t n = 1;
+  for (int64_t d : t.shape)
+    if (d != 0 && n > (int64_t(1) << 40) / d)
+      return bad("shape has more than 2^40 elements");
+    else
+      n *= d;
   size_t width = f4 ? 4 : 8;
   if (data.size() != static_cast<size_t>(n) * width)
     return bad(llvm::formatv("expected {0} bytes of data for its shape, got {1}", n * width,
@@ -102,7 +108,8 @@ llvm::Error parseNpy(llvm::StringRef path, llvm::StringRef name, llvm::StringRef
 }
 } // namespace
 
-llvm::Expected<std::map<std::string, Tensor>> mlir::mtgr::readNpz(llvm::StringRef path) {
+llvm::Expected<std::map<std::string, Tensor>>
+mlir::mtgr::readNpz(llvm::StringRef path, const std::map<std::string, uint64_t> *maxBytes) {
   int err = 0;
   std::string p = path.str();
   zip_t *archive = zip_open(p.c_str(), ZIP_RDONLY, &err);
@@ -113,19 +120,46 @@ llvm::Expected<std::map<std::string, Tensor>> mlir::mtgr::readNpz(llvm::StringRe
     zip_error_fini(&ze);
     return fail(path, "cannot open as a zip archive (.npz): " + msg);
   }
+  // Every error path below frees the archive first: names are copied out of
+  // it (libzip owns the strings it returns).
+  auto failClosed = [&](const llvm::Twine &msg) {
+    std::string text = msg.str();
+    zip_discard(archive);
+    return fail(path, text);
+  };
   std::map<std::string, Tensor> out;
   zip_int64_t n = zip_get_num_entries(archive, 0);
   for (zip_int64_t i = 0; i < n; ++i) {
-    llvm::StringRef name = zip_get_name(archive, i, 0);
+    const char *rawName = zip_get_name(archive, i, 0);
+    if (!rawName)
+      return failClosed("member " + llvm::Twine(i) + ": unreadable name");
+    std::string name = rawName;
+    std::string param = llvm::StringRef(name).ends_with(".npy")
+                            ? name.substr(0, name.size() - 4)
+                            : name;
     zip_stat_t st;
-    zip_stat_index(archive, i, 0, &st);
-    std::string bytes(st.size, '\0');
+    if (zip_stat_index(archive, i, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
+      return failClosed("member '" + name + "': no size in the archive's directory");
+    // The size comes from the archive's directory, which anyone can write:
+    // bound it by what the parameter can need before allocating.
+    if (maxBytes) {
+      auto limit = maxBytes->find(param);
+      if (limit == maxBytes->end())
+        return failClosed("'" + param + "' is not a parameter of this model");
+      if (st.size > limit->second)
+        return failClosed("member '" + name + "' claims " + llvm::Twine(st.size) +
+                          " bytes, more than parameter '" + param + "' can hold (" +
+                          llvm::Twine(limit->second) + " bytes as float64 with its header)");
+    }
+    std::string bytes;
+    if (st.size > bytes.max_size())
+      return failClosed("member '" + name + "' claims " + llvm::Twine(st.size) + " bytes");
+    bytes.resize(st.size);
     zip_file_t *f = zip_fopen_index(archive, i, 0);
     if (!f || zip_fread(f, bytes.data(), st.size) != static_cast<zip_int64_t>(st.size)) {
       if (f)
         zip_fclose(f);
-      zip_discard(archive);
-      return fail(path, "member '" + name + "': cannot read (corrupted archive?)");
+      return failClosed("member '" + name + "': cannot read (corrupted archive?)");
     }
     zip_fclose(f);
     Tensor t;
@@ -133,8 +167,7 @@ llvm::Expected<std::map<std::string, Tensor>> mlir::mtgr::readNpz(llvm::StringRe
       zip_discard(archive);
       return std::move(e);
     }
-    out[name.str().substr(0, name.ends_with(".npy") ? name.size() - 4 : name.size())] =
-        std::move(t);
+    out[param] = std::move(t);
   }
   zip_discard(archive);
   return out;
@@ -178,7 +211,12 @@ llvm::Error mlir::mtgr::writeNpz(llvm::StringRef path, const ParamStore &params,
 }
 
 llvm::Error mlir::mtgr::loadParams(llvm::StringRef path, ParamStore &params) {
-  auto tensors = readNpz(path);
+  // A member may hold its parameter as float64 behind a header of up to 64 KiB.
+  std::map<std::string, uint64_t> maxBytes;
+  for (const std::string &name : params.names())
+    maxBytes[name] =
+        static_cast<uint64_t>(params.get(name).numel()) * 8 + (64 << 10);
+  auto tensors = readNpz(path, &maxBytes);
   if (!tensors)
     return tensors.takeError();
   for (const std::string &name : params.names()) {
@@ -197,9 +235,15 @@ llvm::Error mlir::mtgr::loadParams(llvm::StringRef path, ParamStore &params) {
                             ", the model expects " + str(want.shape));
     }
   }
-  for (auto &[name, t] : *tensors)
+  for (auto &[name, t] : *tensors) {
     if (!params.has(name))
       return fail(path, "'" + name + "' is not a parameter of this model");
+    for (size_t i = 0; i < t.data.size(); ++i)
+      if (!std::isfinite(t.data[i]))
+        return fail(path, "parameter '" + name + "' element " + llvm::Twine(i) + " is " +
+                              (std::isnan(t.data[i]) ? "NaN" : "infinite") +
+                              " (as float32): parameters must be finite");
+  }
   for (auto &[name, t] : *tensors)
     params.get(name).data = std::move(t.data);
   return llvm::Error::success();

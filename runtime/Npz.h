@@ -14,8 +14,12 @@
 
 namespace mlir::mtgr {
 
-/// Every tensor of an archive, by name (without ".npy").
-llvm::Expected<std::map<std::string, Tensor>> readNpz(llvm::StringRef path);
+/// Every tensor of an archive, by name (without ".npy"). With `maxBytes`
+/// (by tensor name, without ".npy"), a member not listed, or one
+/// whose directory entry claims more bytes, is refused before anything is
+/// allocated for it.
+llvm::Expected<std::map<std::string, Tensor>>
+readNpz(llvm::StringRef path, const std::map<std::string, uint64_t> *maxBytes = nullptr);
 
 /// Writes `params` (atomically: temporary file, then rename).
 llvm::Error writeNpz(llvm::StringRef path, const ParamStore &params, bool compress = false);

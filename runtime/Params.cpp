@@ -15,6 +15,13 @@ void ParamStore::set(const std::string &name, Tensor t) {
   tensors[name] = std::move(t);
 }
 
+ParamStore ParamStore::shapesOnly(const std::vector<ParamSpec> &specs) {
+  ParamStore store;
+  for (const ParamSpec &p : specs)
+    store.set(p.name, Tensor{p.shape, {}});
+  return store;
+}
+
 ParamStore ParamStore::initialize(const std::vector<ParamSpec> &specs, uint64_t seed) {
   ParamStore store;
   for (const ParamSpec &p : specs) {

@@ -29,6 +29,8 @@ public:
   /// embeddings. Each parameter draws from its own stream keyed by (seed,
   /// name), so adding a parameter does not change the others.
   static ParamStore initialize(const std::vector<ParamSpec> &specs, uint64_t seed);
+  /// Every parameter with its shape and no values (to be loaded).
+  static ParamStore shapesOnly(const std::vector<ParamSpec> &specs);
 
   const Tensor &get(const std::string &name) const { return tensors.at(name); }
   Tensor &get(const std::string &name) { return tensors.at(name); }

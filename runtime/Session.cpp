@@ -1,9 +1,11 @@
 //===- Session.cpp - run a compiled artifact on the CPU -------------------===//
 #include "runtime/Session.h"
+#include "runtime/HostMemory.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
 #include <deque>
+#include <set>
 #include <unordered_map>
 #include <dlfcn.h>
 #include <sys/mman.h>
@@ -32,14 +34,6 @@ struct Descriptor {
   }
 };
 
-const FeatureDesc *findFeature(const std::vector<FeatureDesc> &schema, llvm::StringRef name,
-                               size_t &index) {
-  for (index = 0; index < schema.size(); ++index)
-    if (schema[index].name == name)
-      return &schema[index];
-  return nullptr;
-}
-
 int64_t numel(llvm::ArrayRef<int64_t> shape) {
   int64_t n = 1;
   for (int64_t d : shape)
@@ -47,34 +41,25 @@ int64_t numel(llvm::ArrayRef<int64_t> shape) {
   return n;
 }
 
-/// Item features, then cross features: the candidate group's feature order.
-std::vector<FeatureDesc> candidateSchema(const ModelDesc &m) {
-  std::vector<FeatureDesc> schema = m.candidateItem;
-  schema.insert(schema.end(), m.candidateCross.begin(), m.candidateCross.end());
-  return schema;
-}
-
-/// One token group of a batch, by its name in ABI argument names.
+/// One token group of a batch.
 struct GroupView {
-  const std::vector<FeatureDesc> *schema;
   const std::vector<FeatureColumn> *columns;
   const std::vector<int64_t> *offsets, *times;
   int64_t rows;
 };
 
-GroupView groupView(const ModelDesc &m, const std::vector<FeatureDesc> &candSchema,
-                    const Batch &batch, llvm::StringRef g) {
-  if (g == "user")
-    return {&m.user, &batch.user, nullptr, nullptr, batch.numSamples};
-  if (g == "sequence")
-    return {&m.sequence, &batch.sequence, &batch.sequenceOffsets, &batch.sequenceTimes,
-            batch.numSequence()};
-  if (g == "realtime")
-    return {&m.realtime, &batch.realtime, &batch.realtimeOffsets, &batch.realtimeTimes,
-            batch.numRealtime()};
-  // candidate features and labels
-  return {&candSchema, &batch.candidate, &batch.candidateOffsets, &batch.candidateTimes,
-          batch.numCandidates()};
+GroupView groupView(const Batch &batch, Group g) {
+  switch (g) {
+  case Group::User:
+    return {&batch.user, nullptr, nullptr, batch.numSamples};
+  case Group::Sequence:
+    return {&batch.sequence, &batch.sequenceOffsets, &batch.sequenceTimes, batch.numSequence()};
+  case Group::Realtime:
+    return {&batch.realtime, &batch.realtimeOffsets, &batch.realtimeTimes, batch.numRealtime()};
+  default: // candidate features and labels
+    return {&batch.candidate, &batch.candidateOffsets, &batch.candidateTimes,
+            batch.numCandidates()};
+  }
 }
 
 /// Runs fn(p) for every p < parts, each on a thread of its own when there
@@ -90,9 +75,41 @@ void onThreads(size_t parts, llvm::function_ref<void(size_t)> fn) {
 }
 } // namespace
 
+uint64_t mlir::mtgr::physicalMemoryBytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && size > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(size)
+                               : uint64_t(1) << 34;
+}
+
+namespace {
+std::string bytesText(double bytes) {
+  return llvm::formatv("{0:F1} MiB", bytes / (1 << 20)).str();
+}
+/// Bytes of the model's parameters (sizes are bounded by the parser).
+double parameterBytes(const ModelDesc &m) {
+  double total = 0;
+  for (const ParamSpec &p : collectParameters(m)) {
+    double n = 4;
+    for (int64_t d : p.shape)
+      n *= static_cast<double>(d);
+    total += n;
+  }
+  return total;
+}
+} // namespace
+
 llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact,
-                                                                unsigned threads) {
+                                                                const SessionOptions &options) {
+  // An artifact is code: trust is decided before any of it is mapped.
+  if (auto e = artifact.checkTrust(options.trust))
+    return std::move(e);
   std::unique_ptr<CpuSession> s(new CpuSession(std::move(artifact)));
+  s->maxMemory = options.maxMemory ? options.maxMemory : physicalMemoryBytes();
+  double params = parameterBytes(s->artifact.model);
+  if (params > static_cast<double>(s->maxMemory))
+    return fail("model '" + s->artifact.model.name + "' has " + bytesText(params) +
+                " of parameters, more than the memory limit of " +
+                bytesText(static_cast<double>(s->maxMemory)) + " (--max-memory)");
   s->entryPoint = s->artifact.entry("forward");
   if (!s->entryPoint)
     return fail("artifact has no 'forward' entry point");
@@ -129,14 +146,78 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
   }
   if (s->trainFn && !s->updateFn)
     return fail("artifact has a train_step but no apply_update entry point");
-  s->threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  // The code's own ABI record must be the manifest's: an edited manifest (or
+  // model section) would hand the code buffers it does not expect.
+  std::string where = s->artifact.path.empty() ? "artifact" : s->artifact.path;
+  const auto *record = static_cast<const char *>(dlsym(s->library, kAbiRecordSymbol));
+  if (!record)
+    return fail(where + ": the host code carries no ABI record");
+  if (llvm::StringRef(record) != abiRecord(s->artifact.modelHash, s->artifact.entryPoints))
+    return fail(where + ": the manifest's entry points or model hash differ from the host code's ABI "
+                "record (the manifest was edited after compiling)");
+  for (auto [entry, bindings] :
+       {std::pair{s->entryPoint, &s->forwardBindings}, std::pair{s->trainEntry, &s->trainBindings},
+        std::pair{s->updateEntry, &s->updateBindings}}) {
+    if (!entry)
+      continue;
+    auto bound = bindEntryPoint(s->artifact.model, *entry, where);
+    if (!bound)
+      return bound.takeError();
+    *bindings = std::move(*bound);
+  }
+  s->threads = options.threads ? options.threads
+                               : std::max(1u, std::thread::hardware_concurrency());
   for (const TableDesc &t : s->artifact.model.tables)
     if (t.kind == "dynamic")
       s->tables.emplace(t.name, DynamicTable(t.rows, t.admissionThreshold,
                                              t.eviction == "lfu" ? DynamicTable::Policy::LFU
                                                                  : DynamicTable::Policy::LRU));
-  s->initParams(s->artifact.model.training.seed);
+  if (options.initializeParams)
+    s->initParams(s->artifact.model.training.seed);
+  else
+    s->parameters = ParamStore::shapesOnly(collectParameters(s->artifact.model));
   return std::move(s);
+}
+
+double CpuSession::workingMemory(const EntryPoint &entry, const Batch &batch) const {
+  const ModelDesc &m = artifact.model;
+  double rows = static_cast<double>(batch.totalTokens(m));
+  double parts = static_cast<double>(std::min<int64_t>(threads, std::max<int64_t>(1, batch.numSamples)));
+  // The runtime's buffers for the call: gathered rows, outputs, gradients.
+  double runtimePerRow = 0;
+  for (const AbiArg &arg : entry.args)
+    if (arg.shape.size() >= 2 && arg.shape[0] == -1) {
+      double width = 4;
+      for (size_t d = 1; d < arg.shape.size(); ++d)
+        width *= static_cast<double>(std::max<int64_t>(arg.shape[d], 1));
+      runtimePerRow += width;
+    }
+  return static_cast<double>(entry.fixedBytes) * parts +
+         (static_cast<double>(entry.bytesPerRow) + runtimePerRow) * rows;
+}
+
+llvm::Error CpuSession::checkMemory(llvm::StringRef what, const Batch &batch, double extra,
+                                    std::initializer_list<const EntryPoint *> entries) const {
+  double need = parameterBytes(artifact.model) + extra;
+  for (const EntryPoint *e : entries)
+    if (e)
+      need += workingMemory(*e, batch);
+  if (need <= static_cast<double>(maxMemory))
+    return llvm::Error::success();
+  return fail(what + ": a batch of " + llvm::Twine(batch.numSamples) + " samples and " +
+              llvm::Twine(batch.totalTokens(artifact.model)) + " tokens needs about " +
+              bytesText(need) + " (parameters and working memory, estimated from the "
+              "compiled code), more than the memory limit of " +
+              bytesText(static_cast<double>(maxMemory)) + " (--max-memory): split the batch");
+}
+
+void CpuSession::trimPool(const Batch &batch,
+                          std::initializer_list<const EntryPoint *> entries) const {
+  double used = 0;
+  for (const EntryPoint *e : entries)
+    if (e)
+      used += workingMemory(*e, batch);
+  trimPooledHostMemory(static_cast<int64_t>(std::max(used * 1.25, double(64 << 20))));
 }
 
 int64_t CpuSession::rowOf(const TableDesc &t, int64_t id) const {
@@ -158,21 +239,19 @@ std::string mlir::mtgr::optimizerSlot(llvm::StringRef param, llvm::StringRef slo
   return (param + "/" + slot).str();
 }
 
-std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
+std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding> &bindings,
                                                       void (*fn)(void **), const Batch &batch,
-                                                      std::array<int64_t, 2> rng,
+                                                      std::array<int64_t, 3> rng,
                                                       OptimizerState *state,
                                                       const NamedBuffers *gradients) const {
   const ModelDesc &m = artifact.model;
   int64_t B = batch.numSamples, K = batch.numCandidates(), N = batch.totalTokens(m);
-  std::vector<FeatureDesc> candSchema = candidateSchema(m);
   std::vector<int64_t> tokenOffsets = batch.tokenOffsets(m);
   std::deque<std::vector<float>> floatBuffers; // stable addresses
   std::deque<Descriptor> descriptors;
   std::vector<void *> args;
   std::map<size_t, std::vector<float>> outputs;
 
-  auto group = [&](llvm::StringRef g) { return groupView(m, candSchema, batch, g); };
   auto push = [&](const void *data, llvm::ArrayRef<int64_t> shape) {
     descriptors.emplace_back(data, shape);
     args.push_back(descriptors.back().words.data());
@@ -180,23 +259,18 @@ std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
   // Sparse updates: the ids of every lookup mapped to table rows, the rows
   // deduplicated per table (in order of first appearance), and each id's
   // position among them; the generated code sums and updates per row.
-  std::map<std::string, std::vector<int64_t>> uniqueRows;
+  std::map<const TableDesc *, std::vector<int64_t>> uniqueRows;
   std::map<size_t, std::vector<int64_t>> rowIndex;
   {
-    std::map<std::string, std::unordered_map<int64_t, int64_t>> positions;
-    for (auto [index, arg] : llvm::enumerate(entry.args)) {
-      if (arg.kind != "row_index")
+    std::map<const TableDesc *, std::unordered_map<int64_t, int64_t>> positions;
+    for (auto [index, arg] : llvm::enumerate(bindings)) {
+      if (arg.kind != ArgKind::RowIndex)
         continue;
-      auto [g, feature] = llvm::StringRef(arg.name).split('.');
-      GroupView v = group(g);
-      size_t f;
-      findFeature(*v.schema, feature, f);
-      const TableDesc *t = m.findTable(arg.table);
       std::vector<int64_t> &unique = uniqueRows[arg.table];
       auto &position = positions[arg.table];
       std::vector<int64_t> &out = rowIndex[index];
-      for (int64_t id : (*v.columns)[f].ids) {
-        auto [it, fresh] = position.try_emplace(rowOf(*t, id), unique.size());
+      for (int64_t id : (*groupView(batch, arg.group).columns)[arg.index].ids) {
+        auto [it, fresh] = position.try_emplace(rowOf(*arg.table, id), unique.size());
         if (fresh)
           unique.push_back(it->first);
         out.push_back(it->second);
@@ -207,87 +281,84 @@ std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
     std::vector<float> &buffer = outputs[index] = std::vector<float>(numel(shape), 0.0f);
     push(buffer.data(), shape);
   };
-  for (auto [index, arg] : llvm::enumerate(entry.args)) {
-    llvm::StringRef input(arg.name);
-    bool gradientInput = arg.kind == "input" && (input.starts_with("grad:") ||
-                                                 input.starts_with("embedding_grad:"));
-    input.consume_front("embedding_grad:"); // its offsets are the lookup's
-    auto [g, feature] = input.split('.');
-    if (gradientInput) {
-      // apply_update: a train_step output, summed over the sample ranges.
-      const std::vector<float> &buffer = gradients->at(arg.name);
-      if (llvm::StringRef(arg.name).starts_with("grad:")) {
-        push(buffer.data(), parameters.get(arg.name.substr(5)).shape);
-      } else {
-        size_t f;
-        GroupView v = group(g);
-        const FeatureDesc *d = findFeature(*v.schema, feature, f);
-        push(buffer.data(), {v.rows, m.findTable(d->table)->dim});
-      }
-    } else if (arg.kind == "param") {
-      // train_step's optimiser update writes the parameters in place.
-      const Tensor &t = parameters.get(arg.name);
+  for (auto [index, arg] : llvm::enumerate(bindings)) {
+    GroupView v = groupView(batch, arg.group);
+    switch (arg.kind) {
+    case ArgKind::GradInput: // apply_update: train_step's output, summed over ranges
+      push(gradients->at(arg.gradientKey()).data(), parameters.get(arg.param).shape);
+      break;
+    case ArgKind::EmbeddingGradInput:
+      push(gradients->at(arg.gradientKey()).data(), {v.rows, arg.table->dim});
+      break;
+    case ArgKind::Param: { // the optimiser update writes the parameters in place
+      const Tensor &t = parameters.get(arg.param);
       push(t.data.data(), t.shape);
-    } else if (arg.kind == "state") {
-      const Tensor &t = parameters.get(arg.name);
+      break;
+    }
+    case ArgKind::State: {
+      const Tensor &t = parameters.get(arg.param);
       std::vector<int64_t> shape = arg.slot == "acc" ? std::vector<int64_t>{t.shape[0]} : t.shape;
-      std::vector<float> &buffer = (*state)[optimizerSlot(arg.name, arg.slot)];
+      std::vector<float> &buffer = (*state)[optimizerSlot(arg.param, arg.slot)];
       if (static_cast<int64_t>(buffer.size()) != numel(shape))
         buffer.assign(numel(shape), 0.0f);
       push(buffer.data(), shape);
-    } else if (arg.kind == "unique_rows") {
+      break;
+    }
+    case ArgKind::UniqueRows: {
       std::vector<int64_t> &rows = uniqueRows[arg.table];
       push(rows.data(), {static_cast<int64_t>(rows.size())});
-    } else if (arg.kind == "row_index") {
+      break;
+    }
+    case ArgKind::RowIndex:
       push(rowIndex[index].data(), {static_cast<int64_t>(rowIndex[index].size())});
-    } else if (arg.kind == "output") {
+      break;
+    case ArgKind::Output:
       output(index, {K, 1});
-    } else if (arg.kind == "hidden") {
+      break;
+    case ArgKind::Hidden:
       output(index, {N, m.dModel});
-    } else if (arg.kind == "loss") {
+      break;
+    case ArgKind::Loss:
       output(index, {1});
-    } else if (arg.kind == "param_grad") {
-      output(index, parameters.get(arg.name).shape);
-    } else if (arg.kind == "embedding_grad") {
-      GroupView v = group(g);
-      size_t f;
-      const FeatureDesc *d = findFeature(*v.schema, feature, f);
-      output(index, {v.rows, m.findTable(d->table)->dim});
-    } else if (arg.name == "training.rng") {
-      push(rng.data(), {2}); // {seed, step}
-    } else if (arg.name == "mask.intervals") {
-      if (arg.kind == "offsets")
+      break;
+    case ArgKind::ParamGrad:
+      output(index, parameters.get(arg.param).shape);
+      break;
+    case ArgKind::EmbeddingGrad:
+      output(index, {v.rows, arg.table->dim});
+      break;
+    case ArgKind::Rng:
+      push(rng.data(), {3}); // {seed, step, first token}
+      break;
+    case ArgKind::Intervals:
+      push(batch.intervals.data(), {N, 3, 2});
+      break;
+    case ArgKind::Offsets:
+      if (arg.group == Group::Tokens)
         push(tokenOffsets.data(), {B + 1});
       else
-        push(batch.intervals.data(), {N, 3, 2});
-    } else if (arg.kind == "offsets") {
-      push(group(g).offsets->data(), {B + 1});
-    } else if (g == "labels") {
-      size_t t = 0;
-      while (t < m.tasks.size() && m.tasks[t].name != feature)
-        ++t;
-      push(batch.labels[t].data(), {K, 1});
-    } else if (feature == "time") {
-      GroupView v = group(g);
+        push(v.offsets->data(), {B + 1});
+      break;
+    case ArgKind::Labels:
+      push(batch.labels[arg.index].data(), {K, 1});
+      break;
+    case ArgKind::Time:
       push(v.times->data(), {v.rows});
-    } else {
-      GroupView v = group(g);
-      size_t f;
-      const FeatureDesc *d = findFeature(*v.schema, feature, f);
-      const FeatureColumn &col = (*v.columns)[f];
-      if (arg.kind == "embedding") {
-        // Hash tables live in the runtime: gather the rows for the generated code.
-        const TableDesc *t = m.findTable(d->table);
-        const std::vector<float> &table = parameters.get("tables." + t->name + ".weight").data;
-        std::vector<float> &rows = floatBuffers.emplace_back(v.rows * t->dim);
-        for (int64_t r = 0; r < v.rows; ++r) {
-          int64_t row = rowOf(*t, col.ids[r]);
-          std::copy_n(table.data() + row * t->dim, t->dim, rows.data() + r * t->dim);
-        }
-        push(rows.data(), {v.rows, t->dim});
-      } else {
-        push(col.values.data(), {v.rows, d->denseDim});
-      }
+      break;
+    case ArgKind::Embedding: {
+      // Hash tables live in the runtime: gather the rows for the generated code.
+      const TableDesc &t = *arg.table;
+      const std::vector<int64_t> &ids = (*v.columns)[arg.index].ids;
+      const std::vector<float> &table = parameters.get("tables." + t.name + ".weight").data;
+      std::vector<float> &rows = floatBuffers.emplace_back(v.rows * t.dim);
+      for (int64_t r = 0; r < v.rows; ++r)
+        std::copy_n(table.data() + rowOf(t, ids[r]) * t.dim, t.dim, rows.data() + r * t.dim);
+      push(rows.data(), {v.rows, t.dim});
+      break;
+    }
+    case ArgKind::Input:
+      push((*v.columns)[arg.index].values.data(), {v.rows, arg.feature->denseDim});
+      break;
     }
   }
   fn(args.data());
@@ -295,13 +366,14 @@ std::map<size_t, std::vector<float>> CpuSession::call(const EntryPoint &entry,
 }
 
 ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden) const {
-  std::map<size_t, std::vector<float>> outputs = call(*entryPoint, forwardFn, batch);
+  std::map<size_t, std::vector<float>> outputs = call(forwardBindings, forwardFn, batch);
   ForwardResult result;
+  result.logits.resize(artifact.model.tasks.size());
   for (auto &[index, buffer] : outputs) {
-    const AbiArg &arg = entryPoint->args[index];
-    if (arg.kind == "output")
-      result.logits.push_back(std::move(buffer)); // tasks in order
-    else if (arg.kind == "hidden" && wantHidden)
+    const Binding &arg = forwardBindings[index];
+    if (arg.kind == ArgKind::Output)
+      result.logits[arg.index] = std::move(buffer);
+    else if (arg.kind == ArgKind::Hidden && wantHidden)
       result.hidden = std::move(buffer);
   }
   return result;
@@ -318,57 +390,59 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
     return std::move(e);
   if (batch.labels.empty())
     return fail("train_step needs labels for every candidate");
+  // Beyond the parameters: gradients and two Adam moments per parameter.
+  if (auto e = checkMemory("train_step", batch, 3 * parameterBytes(m), {trainEntry, updateEntry}))
+    return std::move(e);
   // Loss and gradients per sample range, in parallel.
   std::vector<int64_t> bounds = rangeBounds(batch);
   size_t parts = bounds.size() - 1;
   std::vector<NamedBuffers> partial(parts);
+  std::vector<int64_t> stepTokens = batch.tokenOffsets(m); // where each range starts
   auto run = [&](size_t p) {
     Batch range = parts == 1 ? Batch() : sliceBatch(m, batch, bounds[p], bounds[p + 1]);
     std::map<size_t, std::vector<float>> outputs =
-        call(*trainEntry, trainFn, parts == 1 ? batch : range,
-             {static_cast<int64_t>(seed), step});
-    // Named as apply_update's inputs: loss, grad:<param>, embedding_grad:<input>.
+        call(trainBindings, trainFn, parts == 1 ? batch : range,
+             {static_cast<int64_t>(seed), step, stepTokens[bounds[p]]});
+    // Keyed as apply_update's inputs of the same gradient (typed, not named).
     for (auto &[index, buffer] : outputs) {
-      const AbiArg &arg = trainEntry->args[index];
-      std::string name = arg.kind == "param_grad"       ? "grad:" + arg.name
-                         : arg.kind == "embedding_grad" ? "embedding_grad:" + arg.name
-                                                        : arg.kind;
-      partial[p][name] = std::move(buffer);
+      const Binding &arg = trainBindings[index];
+      partial[p][arg.kind == ArgKind::Loss ? std::string("loss") : arg.gradientKey()] =
+          std::move(buffer);
     }
   };
   onThreads(parts, run);
   // Sum in range order: dense gradients add, a lookup's rows concatenate
   // (each range holds its samples' rows, in sample order).
   NamedBuffers sum = std::move(partial[0]);
+  std::set<std::string> rowGradients;
+  for (const Binding &arg : trainBindings)
+    if (arg.kind == ArgKind::EmbeddingGrad)
+      rowGradients.insert(arg.gradientKey());
   for (size_t p = 1; p < parts; ++p)
-    for (auto &[name, buffer] : partial[p]) {
-      std::vector<float> &total = sum[name];
-      if (llvm::StringRef(name).starts_with("embedding_grad:"))
+    for (auto &[key, buffer] : partial[p]) {
+      std::vector<float> &total = sum[key];
+      if (rowGradients.count(key))
         total.insert(total.end(), buffer.begin(), buffer.end());
       else
         for (size_t i = 0; i < buffer.size(); ++i)
           total[i] += buffer[i];
     }
   // The optimiser update, once, on the whole batch.
-  call(*updateEntry, updateFn, batch, {static_cast<int64_t>(seed), step}, &state, &sum);
+  call(updateBindings, updateFn, batch, {static_cast<int64_t>(seed), step, 0}, &state, &sum);
 
+  trimPool(batch, {trainEntry, updateEntry});
   TrainStepResult r;
   r.loss = sum["loss"][0];
   if (!gradients)
     return r;
-  std::vector<FeatureDesc> candSchema = candidateSchema(m);
-  for (auto &[name, buffer] : sum) {
-    llvm::StringRef n(name);
-    if (n.consume_front("grad:")) {
-      r.dense[n.str()] = std::move(buffer);
-    } else if (n.consume_front("embedding_grad:")) {
+  for (const Binding &arg : trainBindings) {
+    std::vector<float> &buffer = sum[arg.gradientKey()];
+    if (arg.kind == ArgKind::ParamGrad) {
+      r.dense[arg.param] = std::move(buffer);
+    } else if (arg.kind == ArgKind::EmbeddingGrad) {
       // One gradient row per looked-up id: sum them per table row.
-      auto [g, feature] = n.split('.');
-      GroupView v = groupView(m, candSchema, batch, g);
-      size_t f;
-      const FeatureDesc *d = findFeature(*v.schema, feature, f);
-      const TableDesc *t = m.findTable(d->table);
-      const std::vector<int64_t> &ids = (*v.columns)[f].ids;
+      const TableDesc *t = arg.table;
+      const std::vector<int64_t> &ids = (*groupView(batch, arg.group).columns)[arg.index].ids;
       auto &rows = r.rows[t->name];
       for (size_t i = 0; i < ids.size(); ++i) {
         std::vector<float> &row = rows[rowOf(*t, ids[i])];
@@ -404,14 +478,20 @@ llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidde
     return std::move(e);
   if (hidden && m.layers == 0)
     return fail("hidden states: model '" + m.name + "' has no HSTU layers");
+  if (auto e = checkMemory("forward", batch, 0, {entryPoint}))
+    return std::move(e);
   std::vector<int64_t> bounds = rangeBounds(batch);
   unsigned parts = bounds.size() - 1;
-  if (parts <= 1)
-    return runRange(batch, hidden);
+  if (parts <= 1) {
+    ForwardResult r = runRange(batch, hidden);
+    trimPool(batch, {entryPoint});
+    return r;
+  }
   std::vector<ForwardResult> results(parts);
   onThreads(parts, [&](size_t p) {
     results[p] = runRange(sliceBatch(m, batch, bounds[p], bounds[p + 1]), hidden);
   });
+  trimPool(batch, {entryPoint});
   ForwardResult out;
   out.logits.assign(m.tasks.size(), {});
   for (ForwardResult &r : results) {

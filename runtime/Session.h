@@ -2,6 +2,7 @@
 #ifndef MTGR_RUNTIME_SESSION_H
 #define MTGR_RUNTIME_SESSION_H
 
+#include "runtime/Abi.h"
 #include "runtime/Artifact.h"
 #include "runtime/Batch.h"
 #include "runtime/DynamicTable.h"
@@ -31,6 +32,22 @@ struct ForwardResult {
   std::vector<float> hidden;              // [N_total * d_model] when asked for
 };
 
+struct SessionOptions {
+  unsigned threads = 0;  // 0: every core
+  /// Bytes the session may use: the parameters when it is created, then
+  /// parameters plus a batch's working memory (estimated from the compiled
+  /// code's buffers) before each call. 0: the machine's physical memory.
+  uint64_t maxMemory = 0;
+  /// false: parameters get their shapes but no values; the caller loads
+  /// every one of them (loadParams) before any call.
+  bool initializeParams = true;
+  /// Which artifacts may load: checked before any of the code is mapped.
+  TrustPolicy trust;
+};
+
+/// The machine's physical memory in bytes.
+uint64_t physicalMemoryBytes();
+
 /// Loads an artifact's host code and runs its entry points. Samples are split
 /// into contiguous, token-balanced ranges, one per thread (threads = cores by
 /// default); each thread runs the generated code on its range, so results do
@@ -38,7 +55,16 @@ struct ForwardResult {
 class CpuSession {
 public:
   static llvm::Expected<std::unique_ptr<CpuSession>> create(Artifact artifact,
-                                                            unsigned threads = 0);
+                                                            const SessionOptions &options);
+  static llvm::Expected<std::unique_ptr<CpuSession>> create(Artifact artifact,
+                                                            unsigned threads = 0) {
+    SessionOptions o;
+    o.threads = threads;
+    return create(std::move(artifact), o);
+  }
+  /// The bytes a call of `entry` on `batch` needs beyond the parameters
+  /// (the generated code's buffers and the runtime's for it), estimated.
+  double workingMemory(const EntryPoint &entry, const Batch &batch) const;
   ~CpuSession();
 
   const ModelDesc &model() const { return artifact.model; }
@@ -67,7 +93,8 @@ public:
   /// corrections use step + 1. The loss is always returned, the gradients
   /// (summed per table row) with `gradients`. A given thread count always
   /// splits a batch the same way, so results repeat bit for bit; other
-  /// thread counts agree to rounding (and dropout draws per range).
+  /// thread counts agree to rounding (dropout keys tokens by their index in
+  /// the whole step, so every thread count draws the same mask).
   bool canTrain() const { return trainFn != nullptr; }
   llvm::Expected<TrainStepResult> trainStep(const Batch &batch, uint64_t seed, int64_t step,
                                             OptimizerState &state, bool gradients = false);
@@ -77,11 +104,11 @@ private:
   ForwardResult runRange(const Batch &batch, bool hidden) const;
   /// Calls an entry point on a batch; returns the output buffers by argument.
   /// apply_update also takes the optimiser state (updated in place with the
-  /// parameters) and the gradients, by train_step's output names.
+  /// parameters) and the gradients, by Binding::gradientKey (and "loss").
   using NamedBuffers = std::map<std::string, std::vector<float>>;
-  std::map<size_t, std::vector<float>> call(const EntryPoint &entry, void (*fn)(void **),
-                                            const Batch &batch,
-                                            std::array<int64_t, 2> rng = {0, 0},
+  std::map<size_t, std::vector<float>> call(const std::vector<Binding> &bindings,
+                                            void (*fn)(void **), const Batch &batch,
+                                            std::array<int64_t, 3> rng = {0, 0, 0},
                                             OptimizerState *state = nullptr,
                                             const NamedBuffers *gradients = nullptr) const;
   /// Sample bounds of at most `threads` contiguous, token-balanced ranges.
@@ -94,7 +121,15 @@ private:
   const EntryPoint *trainEntry = nullptr, *updateEntry = nullptr;
   void (*trainFn)(void **) = nullptr;
   void (*updateFn)(void **) = nullptr;
+  /// Every entry point's arguments, resolved against the model at creation.
+  std::vector<Binding> forwardBindings, trainBindings, updateBindings;
   unsigned threads = 1;
+  uint64_t maxMemory = 0;
+  /// Refuses a call whose estimated memory exceeds maxMemory.
+  llvm::Error checkMemory(llvm::StringRef what, const Batch &batch, double extra,
+                          std::initializer_list<const EntryPoint *> entries) const;
+  /// Trims the buffer pool to about what the last call needed.
+  void trimPool(const Batch &batch, std::initializer_list<const EntryPoint *> entries) const;
   ParamStore parameters;
   std::map<std::string, DynamicTable> tables;
 };

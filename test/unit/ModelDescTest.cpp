@@ -160,7 +160,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"tasks: [{name: ctr}]", "tasks: [{name: ctr}, {name: ctr}]",
                 "duplicate task name 'ctr'"},
         BadCase{"tasks: [{name: ctr}]", "tasks: [{name: ctr, mlp: [0]}]",
-                "sizes must be positive, got 0"},
+                "sizes must be in [1, 65536], got 0"},
         BadCase{"layers: 1", "layers: 1\nn_norm: -3", "a constant must be positive"},
         BadCase{"layers: 1", "layers: 1\nn_norm: maybe", "expected total, visible or a positive"},
         BadCase{"layers: 1", "layers: 1\ndropout: 1.0", "key 'dropout' in model: must be in [0, 1)"},
@@ -175,7 +175,43 @@ INSTANTIATE_TEST_SUITE_P(
                 "duplicate feature name 'a' in features.user"},
         BadCase{"name: m", "name: m\n---\nname: n", "a model description is a single YAML document"},
         BadCase{"layers: 1", "layers: &x 1\nheads: *x", "YAML aliases are not supported"},
-        BadCase{"features:", "features: 3\nfoo:", "unknown key 'foo' in model"}));
+        BadCase{"features:", "features: 3\nfoo:", "unknown key 'foo' in model"},
+        // Sizes are bounded (at 9a78b6d these wrapped int64 or aborted in LLVM).
+        BadCase{"rows: 10", "rows: 4611686018427387904",
+                "test.yaml:5:24: error: key 'rows' in tables[0]: must be <= 4294967296"},
+        BadCase{"rows: 10", "rows: 100000000000", "must be <= 4294967296, got 100000000000"},
+        BadCase{"d_model: 8", "d_model: 8\nrab: {positions: 4611686018427387904, time_buckets: 4}",
+                "key 'positions' in rab: must be <= 1048576"},
+        BadCase{"dim: 4", "dim: 1000000", "key 'dim' in tables[0]: must be <= 65536"},
+        BadCase{"layers: 1", "layers: 100000", "key 'layers' in model: must be <= 1024"},
+        // Feature names the request format uses for its own keys.
+        BadCase{"{name: a, dense: 1}", "{name: time, dense: 1}",
+                "test.yaml:7:17: error: feature name 'time' in features.user is reserved"},
+        BadCase{"sequence: [{name: item", "sequence: [{name: id",
+                "feature name 'id' in features.sequence is reserved"},
+        BadCase{"candidate: {item: [{name: item", "candidate: {item: [{name: labels",
+                "feature name 'labels' in features.candidate.item is reserved"},
+        BadCase{"{name: a, dense: 1}", "{name: intervals, dense: 1}",
+                "feature name 'intervals' in features.user is reserved"}));
+
+// 50,000 levels of [[[...]]] overflowed the stack at 9a78b6d.
+TEST(ModelDesc, DeepNestingIsAnError) {
+  std::string y = std::string(kMinimal) + "deep: " + std::string(50000, '[') +
+                  std::string(50000, ']') + "\n";
+  std::string diag;
+  EXPECT_FALSE(parse(y, &diag));
+  EXPECT_NE(diag.find("test.yaml:11:72: error: nesting deeper than 64 levels"), std::string::npos)
+      << diag.substr(0, 300);
+}
+
+// A task may be called like anything the ABI has (loss, hidden): the runtime
+// binds by kind and index, never by name.
+TEST(ModelDesc, TaskNamedLossIsAllowed) {
+  std::string y = kMinimal;
+  y.replace(y.find("tasks: [{name: ctr}]"), 20, "tasks: [{name: loss}, {name: hidden}]");
+  std::string diag;
+  EXPECT_TRUE(parse(y, &diag)) << diag;
+}
 
 // Every prefix of a valid description either parses or fails with a
 // message: never a crash (LLVM's YAML parser is fed half-written input).

@@ -8,6 +8,7 @@
 #include "TestModels.h"
 #include "codegen/Compiler.h"
 #include "frontend/Synthetic.h"
+#include "runtime/Checkpoint.h"
 #include "runtime/Grouping.h"
 #include "runtime/Metrics.h"
 #include "runtime/Session.h"
@@ -159,7 +160,7 @@ void expectGradientsMatch(CpuSession &session, const Batch &batch, uint64_t seed
 }
 
 /// A session of `yaml` compiled with its train_step.
-std::unique_ptr<CpuSession> trainableSession(const std::string &yaml) {
+std::unique_ptr<CpuSession> trainableSession(const std::string &yaml, unsigned threads = 1) {
   auto artifact = compileArtifact(yaml, "train.yaml");
   if (!artifact) {
     ADD_FAILURE() << llvm::toString(artifact.takeError());
@@ -169,7 +170,7 @@ std::unique_ptr<CpuSession> trainableSession(const std::string &yaml) {
     ADD_FAILURE() << "no train_step: " << artifact->trainStepMissing;
     return nullptr;
   }
-  auto session = CpuSession::create(std::move(*artifact), 1);
+  auto session = CpuSession::create(std::move(*artifact), threads);
   if (!session) {
     ADD_FAILURE() << llvm::toString(session.takeError());
     return nullptr;
@@ -218,6 +219,27 @@ TEST_P(TrainStepHstu, MatchesReferenceGradients) {
   expectGradientsMatch(*session, batch, seed, step, yaml);
 }
 INSTANTIATE_TEST_SUITE_P(Random, TrainStepHstu, ::testing::Range(0, 30));
+
+// Dropout on several threads: every token is keyed by its index in the whole
+// step (DESIGN 1.3), not within its thread's range, so 2 and 3 threads draw
+// the reference's mask (at 9a78b6d, 2 threads trained another model: loss
+// 1.418 instead of 1.464, dense gradients 25% off).
+class DropoutThreads : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(DropoutThreads, MatchReference) {
+  auto buffer = llvm::MemoryBuffer::getFile(test::examplePath("tiny.yaml"));
+  std::string yaml = std::regex_replace((*buffer)->getBuffer().str(),
+                                        std::regex("\nlayers:"), "\ndropout: 0.3\nlayers:");
+  ASSERT_NE(yaml.find("dropout: 0.3"), std::string::npos);
+  auto session = trainableSession(yaml, GetParam());
+  ASSERT_TRUE(session);
+  test::randomizeParams(session->params(), 7);
+  SyntheticOptions o;
+  o.users = 6, o.seed = 3;
+  Batch batch = generateSynthetic(session->model(), o);
+  expectGradientsMatch(*session, batch, 11, 2, yaml);
+}
+INSTANTIATE_TEST_SUITE_P(Training, DropoutThreads, ::testing::Values(1u, 2u, 3u));
 
 
 /// A session on a bundled example, compiled once per test process.
@@ -365,6 +387,46 @@ TEST_P(ResumeWithThreads, IsBitIdentical) {
   llvm::sys::fs::remove_directories(dir);
 }
 INSTANTIATE_TEST_SUITE_P(Training, ResumeWithThreads, ::testing::Values(1u, 3u));
+// A checkpoint is checked against the model before use: optimiser state
+// sizes, dynamic-table capacity and parameters it should not have (at
+// 9a78b6d none of them was compared).
+TEST(Training, ResumeChecksTheCheckpointAgainstTheModel) {
+  auto session = exampleSession("tiny.yaml");
+  SyntheticOptions o;
+  o.users = 4;
+  Batch data = generateSynthetic(session->model(), o);
+  Trainer trainer(*session, data);
+  TrainLimits limits;
+  limits.epochs = 1;
+  ASSERT_FALSE(static_cast<bool>(trainer.run(limits, [](const StepReport &) {})));
+  llvm::SmallString<128> path;
+  llvm::sys::fs::createTemporaryFile("mtgr-resume", "ckpt", path);
+  auto refused = [&](TrainState s) {
+    EXPECT_FALSE(static_cast<bool>(saveCheckpoint(path, s)));
+    Trainer fresh(*session, data);
+    llvm::Error e = fresh.resume(path);
+    return e ? llvm::toString(std::move(e)) : std::string();
+  };
+  TrainState good = trainer.snapshot();
+  EXPECT_EQ(refused(good), "");
+  TrainState s = good;
+  ASSERT_FALSE(s.optimizer.empty());
+  s.optimizer.begin()->second.push_back(0.0f);
+  EXPECT_NE(refused(s).find("values, the model needs"), std::string::npos) << refused(s);
+  s = good;
+  s.optimizer["nothing/m"] = {1.0f};
+  EXPECT_NE(refused(s).find("optimizer state 'nothing/m' belongs to no parameter"),
+            std::string::npos);
+  s = good;
+  s.params.set("extra", Tensor{{1}, {0.0f}});
+  EXPECT_NE(refused(s).find("'extra' is not a parameter of this model"), std::string::npos);
+  s = good;
+  s.tables.emplace("user", DynamicTable(8, 1, DynamicTable::Policy::LRU));
+  EXPECT_NE(refused(s).find("table 'user' is not a dynamic table of this model"),
+            std::string::npos);
+  llvm::sys::fs::remove(path);
+}
+
 
 // Several threads: each computes the gradients of its sample range, the sums
 // feed one update. Loss, gradients and the update agree with one thread to

@@ -3,6 +3,7 @@
 #include "frontend/Synthetic.h"
 #include "runtime/Batching.h"
 #include "runtime/Checkpoint.h"
+#include "runtime/Container.h"
 #include "runtime/Metrics.h"
 #include "runtime/Session.h"
 #include "runtime/reference/Optimizer.h"
@@ -224,6 +225,42 @@ TEST(Checkpoint, RoundTrip) {
   auto bad = parseCheckpoint(bytes, "x.ckpt");
   ASSERT_FALSE(static_cast<bool>(bad));
   EXPECT_NE(llvm::toString(bad.takeError()).find("checksum mismatch"), std::string::npos);
+}
+
+// Crafted checkpoints: at 9a78b6d a free row of 1,000,000,000 loaded and
+// `train --resume` segfaulted, a non-numeric seed ended in std::terminate.
+TEST(Checkpoint, CraftedFilesAreRefused) {
+  TrainState s = sampleState(3.5f, 41);
+  auto sections = [&](const std::string &bytes) {
+    auto u = unpackSections(bytes, llvm::StringRef("MTGRCKP\n", 8), 2, "x.ckpt", "a checkpoint");
+    EXPECT_TRUE(static_cast<bool>(u));
+    Sections out;
+    for (auto &[name, body] : *u)
+      out.push_back({name, body.str()});
+    return out;
+  };
+  auto reseal = [&](Sections sec) { return packSections(llvm::StringRef("MTGRCKP\n", 8), 2, sec); };
+  auto why = [&](const std::string &bytes) {
+    auto r = parseCheckpoint(bytes, "x.ckpt");
+    return r ? std::string() : llvm::toString(r.takeError());
+  };
+  std::string good = serializeCheckpoint(s);
+  // The last free row of table q (the table section ends with it).
+  Sections sec = sections(good);
+  for (auto &[name, body] : sec)
+    if (name == "tables") {
+      int64_t row = 1000000000;
+      std::memcpy(&body[body.size() - 8], &row, 8);
+    }
+  EXPECT_NE(why(reseal(sec)).find("table 'q': dynamic table: truncated or corrupted state"),
+            std::string::npos)
+      << why(reseal(sec));
+  sec = sections(good);
+  for (auto &[name, body] : sec)
+    if (name == "meta")
+      body.replace(body.find("123456789012345"), 15, "twelve");
+  EXPECT_NE(why(reseal(sec)).find("seed 'twelve' is not an unsigned integer"), std::string::npos)
+      << why(reseal(sec));
 }
 
 // A writer killed at random moments while overwriting a checkpoint never

@@ -29,12 +29,14 @@ namespace cl = llvm::cl;
 namespace {
 using mlir::mtgr::Stage;
 
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.yaml>"), cl::Required);
+cl::OptionCategory category("mtgr-compile options");
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.yaml>"), cl::Required,
+                               cl::cat(category));
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default: MODEL.mtgr for an artifact, "
                                               "stdout for IR)"),
-                                cl::value_desc("file"));
+                                cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> target("target", cl::desc("Target: cpu (this machine's x86-64 CPU)"),
-                            cl::init("cpu"));
+                            cl::init("cpu"), cl::cat(category));
 enum class Emit { Mtgr, Kernel, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stage to write"), cl::init(Emit::Artifact),
@@ -45,17 +47,24 @@ cl::opt<Emit> emit(
                clEnumValN(Emit::Object, "object", "an x86-64 object file"),
                clEnumValN(Emit::Shared, "shared", "the linked host code (.so) of the artifact"),
                clEnumValN(Emit::Artifact, "artifact", "the artifact (.mtgr), the default"),
-               clEnumValN(Emit::None, "none", "nothing (with --summary)")));
+               clEnumValN(Emit::None, "none", "nothing (with --summary)")),
+    cl::cat(category));
 cl::opt<bool> inferenceOnly("inference-only",
-                            cl::desc("Leave out the train_step entry point (compiles faster)"));
-cl::opt<bool> summary("summary", cl::desc("Print a summary of the model to stdout"));
+                            cl::desc("Leave out the train_step entry point (compiles faster)"),
+                            cl::cat(category));
+cl::opt<std::string> signKey("sign-key",
+                            cl::desc("Sign the artifact with this ed25519 secret key "
+                                     "(mtgr-keygen makes one)"),
+                            cl::value_desc("file.key"), cl::cat(category));
+cl::opt<bool> summary("summary", cl::desc("Print a summary of the model to stdout"),
+                      cl::cat(category));
 cl::opt<int64_t> seqLen("seq-len", cl::desc("S events per sample for the FLOP count"),
-                        cl::init(1000));
+                        cl::init(1000), cl::cat(category));
 cl::opt<int64_t> rtLen("rt-len", cl::desc("R events per sample for the FLOP count"),
-                       cl::init(100));
+                       cl::init(100), cl::cat(category));
 cl::opt<int64_t> candidates("candidates",
                             cl::desc("Candidates per sample for the FLOP count"),
-                            cl::init(32));
+                            cl::init(32), cl::cat(category));
 
 std::string withCommas(int64_t n) {
   std::string s = std::to_string(n);
@@ -109,12 +118,19 @@ void printSummary(const mlir::mtgr::ModelDesc &m, size_t modelOps, size_t kernel
   std::optional<mlir::mtgr::FlopCount> f = mlir::mtgr::countForwardFlops(m, shape);
   llvm::outs() << "  forward FLOPs per user sample (nS=" << seqLen << ", nR=" << rtLen
                << ", K=" << candidates << "): ";
-  if (f)
-    llvm::outs() << llvm::format("%.3f GFLOP", f->total() / 1e9) << " (tokenizers "
-                 << llvm::format("%.3f", f->tokenizer / 1e9) << ", projections "
-                 << llvm::format("%.3f", f->projections / 1e9) << ", attention "
-                 << llvm::format("%.3f", f->attention / 1e9) << ", heads "
-                 << llvm::format("%.3f", f->heads / 1e9) << ")\n";
+  if (f) {
+    // The unit that shows the total with at least one digit before the point.
+    double total = f->total();
+    auto [scale, unit] = total >= 1e9   ? std::pair{1e9, "GFLOP"}
+                         : total >= 1e6 ? std::pair{1e6, "MFLOP"}
+                         : total >= 1e3 ? std::pair{1e3, "kFLOP"}
+                                        : std::pair{1.0, "FLOP"};
+    llvm::outs() << llvm::format("%.3f ", total / scale) << unit << " (tokenizers "
+                 << llvm::format("%.3f", f->tokenizer / scale) << ", projections "
+                 << llvm::format("%.3f", f->projections / scale) << ", attention "
+                 << llvm::format("%.3f", f->attention / scale) << ", heads "
+                 << llvm::format("%.3f", f->heads / scale) << ")\n";
+  }
   else
     llvm::outs() << "depends on the batch's attention intervals (mask: intervals)\n";
   llvm::outs() << "  IR: verified; " << modelOps << " model-level ops -> " << kernelOps
@@ -124,12 +140,14 @@ void printSummary(const mlir::mtgr::ModelDesc &m, size_t modelOps, size_t kernel
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category); // LLVM's own flags stay out of --help
   cl::ParseCommandLineOptions(
       argc, argv,
       "mtgr-compile: compile an MTGR model description\n\n"
       "Examples:\n"
       "  mtgr-compile examples/models/tiny.yaml --target=cpu -o tiny.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --summary --emit=none\n"
+      "  mtgr-compile examples/models/tiny.yaml --sign-key=release.key -o tiny.mtgr\n"
       "  mtgr-compile examples/models/mtgr-small.yaml --emit=loops -o small.loops.mlir\n"
       "  mtgr-compile examples/models/mtgr-small.yaml --summary --seq-len=500 --rt-len=50\n");
   if (seqLen < 0 || rtLen < 0 || candidates < 0) {
@@ -151,6 +169,15 @@ int main(int argc, char **argv) {
     llvm::errs() << inputFile << ": error: cannot read model description: "
                  << buffer.getError().message() << "\n";
     return 1;
+  }
+  std::optional<mlir::mtgr::SecretKey> key;
+  if (!signKey.empty()) {
+    auto loaded = mlir::mtgr::loadSecretKey(signKey);
+    if (!loaded) {
+      llvm::errs() << "mtgr-compile: error: " << llvm::toString(loaded.takeError()) << "\n";
+      return 1;
+    }
+    key = *loaded;
   }
   llvm::StringRef text = (*buffer)->getBuffer();
   std::optional<mlir::mtgr::ModelDesc> desc =
@@ -208,12 +235,15 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (stage == Stage::Artifact) {
+    if (key)
+      out->artifact.sign(*key);
     if (auto e = out->artifact.write(path)) {
       llvm::errs() << "mtgr-compile: error: " << llvm::toString(std::move(e)) << "\n";
       return 1;
     }
     llvm::outs() << "wrote " << path << " (" << out->artifact.serialize().size() << " bytes, "
-                 << out->artifact.target.substr(0, out->artifact.target.find(';', 0)) << ")\n";
+                 << out->artifact.target.substr(0, out->artifact.target.find(';', 0))
+                 << (key ? ", signed" : "") << ")\n";
     return 0;
   }
   std::string error;

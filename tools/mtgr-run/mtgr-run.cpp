@@ -95,8 +95,38 @@ cl::opt<int64_t> checkpointEvery("checkpoint-every",
                                  cl::init(0), cl::cat(category));
 cl::opt<std::string> resumePath("resume", cl::desc("train: continue from this checkpoint"),
                                 cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> maxMemory("max-memory",
+                               cl::desc("Memory the session may use: parameters, and each batch's "
+                                        "working memory estimated from the compiled code "
+                                        "(bytes, or with K, M, G; default: physical memory)"),
+                               cl::value_desc("size"), cl::cat(category));
+cl::opt<std::string> trustedKeys("trusted-keys",
+                                 cl::desc("Load only artifacts signed by one of these ed25519 "
+                                          "public keys (default: $MTGR_TRUSTED_KEYS; none: "
+                                          "unsigned artifacts load)"),
+                                 cl::value_desc("file"), cl::cat(category));
+cl::opt<bool> requireSignature("require-signature",
+                               cl::desc("Refuse unsigned artifacts (needs trusted keys)"),
+                               cl::cat(category));
 cl::opt<int64_t> show("show", cl::desc("infer: scored candidates to print (-1: all)"),
                       cl::init(-1), cl::cat(category));
+
+/// "123", "64K", "512M", "8G" (powers of 1024) -> bytes.
+std::optional<uint64_t> parseByteSize(llvm::StringRef text) {
+  uint64_t scale = 1;
+  if (!text.empty()) {
+    char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(text.back())));
+    int shift = unit == 'K' ? 10 : unit == 'M' ? 20 : unit == 'G' ? 30 : unit == 'T' ? 40 : 0;
+    if (shift) {
+      scale = uint64_t(1) << shift;
+      text = text.drop_back();
+    }
+  }
+  uint64_t value;
+  if (text.getAsInteger(10, value) || value == 0 || value > (UINT64_MAX >> 1) / scale)
+    return std::nullopt;
+  return value * scale;
+}
 
 int error(const llvm::Twine &msg) {
   llvm::WithColor::error(llvm::errs(), "mtgr-run") << msg << "\n";
@@ -322,10 +352,54 @@ int main(int argc, char **argv) {
     return error("unknown command '" + command + "' (expected infer, verify, eval, train or gen)");
   if (users < 0 || seqLen < 0 || rtLen < 0 || maxCandidates < 0 || batches < 1)
     return error("--users, --seq-len, --rt-len and --candidates must be >= 0, --batches >= 1");
+  // Caps that keep synthetic batches and thread counts sane; each names the
+  // option and its limit (a larger batch is split into several).
+  for (auto [name, value, limit] :
+       {std::tuple{"--users", users.getValue(), int64_t(1000000)},
+        std::tuple{"--seq-len", seqLen.getValue(), int64_t(1000000)},
+        std::tuple{"--rt-len", rtLen.getValue(), int64_t(1000000)},
+        std::tuple{"--candidates", maxCandidates.getValue(), int64_t(100000)},
+        std::tuple{"--batches", batches.getValue(), int64_t(1000000)},
+        std::tuple{"--windows", windows.getValue(), int64_t(1000)},
+        std::tuple{"--num-threads", int64_t(threads.getValue()), int64_t(1024)}})
+    if (value > limit)
+      return error(llvm::Twine(name) + " is " + llvm::Twine(value) + ", at most " +
+                   llvm::Twine(limit));
+  SessionOptions options;
+  options.threads = threads;
+  options.initializeParams = paramsPath.empty(); // --params replaces every value
+  if (!maxMemory.empty()) {
+    auto bytes = parseByteSize(maxMemory);
+    if (!bytes)
+      return error("--max-memory: '" + maxMemory + "' is not a size (bytes, or e.g. 512M, 8G)");
+    options.maxMemory = *bytes;
+  }
+  // Which artifacts may load, decided before any of their code is mapped.
+  std::string keysPath = trustedKeys;
+  if (keysPath.empty())
+    if (const char *env = std::getenv("MTGR_TRUSTED_KEYS"); env && *env)
+      keysPath = env;
+  if (!keysPath.empty()) {
+    auto keys = loadTrustedKeys(keysPath);
+    if (!keys)
+      return error(llvm::toString(keys.takeError()));
+    options.trust.trusted = std::move(*keys);
+  }
+  options.trust.requireSignature = requireSignature;
+  uint64_t memoryLimit = options.maxMemory ? options.maxMemory : physicalMemoryBytes();
+  // A synthetic batch is held in memory whole: bound its tokens first.
+  double syntheticTokens = static_cast<double>(users) * windows *
+                           (static_cast<double>(seqLen) + rtLen + maxCandidates + 64);
+  if (requestsPath.empty() && syntheticTokens * 64 > static_cast<double>(memoryLimit))
+    return error(llvm::formatv("--users={0} x --windows={1} x (--seq-len={2} + --rt-len={3} + "
+                               "--candidates={4}) synthetic tokens would not fit the memory "
+                               "limit of {5} bytes (--max-memory)",
+                               users, windows, seqLen, rtLen, maxCandidates, memoryLimit)
+                     .str());
   auto artifact = Artifact::read(artifactPath);
   if (!artifact)
     return error(llvm::toString(artifact.takeError()));
-  auto session = CpuSession::create(std::move(*artifact), threads);
+  auto session = CpuSession::create(std::move(*artifact), options);
   if (!session)
     return error(llvm::toString(session.takeError()));
   if (paramSeed.getNumOccurrences())

@@ -1,0 +1,248 @@
+//===- Abi.cpp - resolve and check an artifact's typed ABI ----------------===//
+#include "runtime/Abi.h"
+
+#include "frontend/ModelStats.h"
+
+#include "llvm/ADT/StringSwitch.h"
+
+#include <set>
+
+using namespace mlir::mtgr;
+
+namespace {
+std::optional<ArgKind> parseKind(llvm::StringRef k) {
+  return llvm::StringSwitch<std::optional<ArgKind>>(k)
+      .Case("input", ArgKind::Input)
+      .Case("offsets", ArgKind::Offsets)
+      .Case("embedding", ArgKind::Embedding)
+      .Case("time", ArgKind::Time)
+      .Case("intervals", ArgKind::Intervals)
+      .Case("labels", ArgKind::Labels)
+      .Case("param", ArgKind::Param)
+      .Case("output", ArgKind::Output)
+      .Case("hidden", ArgKind::Hidden)
+      .Case("rng", ArgKind::Rng)
+      .Case("loss", ArgKind::Loss)
+      .Case("param_grad", ArgKind::ParamGrad)
+      .Case("embedding_grad", ArgKind::EmbeddingGrad)
+      .Case("state", ArgKind::State)
+      .Case("unique_rows", ArgKind::UniqueRows)
+      .Case("row_index", ArgKind::RowIndex)
+      .Case("grad_input", ArgKind::GradInput)
+      .Case("embedding_grad_input", ArgKind::EmbeddingGradInput)
+      .Default(std::nullopt);
+}
+
+std::optional<Group> parseGroup(llvm::StringRef g) {
+  return llvm::StringSwitch<std::optional<Group>>(g)
+      .Case("", Group::None)
+      .Case("user", Group::User)
+      .Case("sequence", Group::Sequence)
+      .Case("realtime", Group::Realtime)
+      .Case("candidate", Group::Candidate)
+      .Case("tokens", Group::Tokens)
+      .Default(std::nullopt);
+}
+
+const char *groupName(Group g) {
+  switch (g) {
+  case Group::User: return "user";
+  case Group::Sequence: return "sequence";
+  case Group::Realtime: return "realtime";
+  case Group::Candidate: return "candidate";
+  case Group::Tokens: return "tokens";
+  case Group::None: break;
+  }
+  return "";
+}
+
+std::string shapeText(llvm::ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
+  return s + "]";
+}
+} // namespace
+
+std::string Binding::gradientKey() const {
+  if (!param.empty())
+    return "param:" + param;
+  return std::string("rows:") + groupName(group) + ":" + std::to_string(index);
+}
+
+std::vector<FeatureDesc> mlir::mtgr::groupSchema(const ModelDesc &m, Group g) {
+  switch (g) {
+  case Group::User: return m.user;
+  case Group::Sequence: return m.sequence;
+  case Group::Realtime: return m.realtime;
+  case Group::Candidate: {
+    std::vector<FeatureDesc> schema = m.candidateItem;
+    schema.insert(schema.end(), m.candidateCross.begin(), m.candidateCross.end());
+    return schema;
+  }
+  default: return {};
+  }
+}
+
+llvm::Expected<std::vector<Binding>> mlir::mtgr::bindEntryPoint(const ModelDesc &m,
+                                                                const EntryPoint &entry,
+                                                                llvm::StringRef where) {
+  std::map<std::string, std::vector<int64_t>> paramShapes;
+  for (const ParamSpec &p : collectParameters(m))
+    paramShapes[p.name] = p.shape;
+  std::map<Group, std::vector<FeatureDesc>> schemas;
+  for (Group g : {Group::User, Group::Sequence, Group::Realtime, Group::Candidate})
+    schemas[g] = groupSchema(m, g);
+
+  std::vector<Binding> out;
+  std::set<size_t> outputs;
+  for (size_t i = 0; i < entry.args.size(); ++i) {
+    const AbiArg &arg = entry.args[i];
+    auto bad = [&](const llvm::Twine &what) {
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     where + ": manifest: entry point '" + entry.name +
+                                         "' argument " + llvm::Twine(i) + " ('" + arg.name +
+                                         "'): " + what);
+    };
+    auto kind = parseKind(arg.kind);
+    if (!kind)
+      return bad("unknown kind '" + arg.kind + "'");
+    auto group = parseGroup(arg.group);
+    if (!group)
+      return bad("unknown group '" + arg.group + "'");
+    Binding b{*kind, *group, 0, nullptr, nullptr, "", arg.slot};
+    // The shape the model gives this argument (-1: a run-time size).
+    std::vector<int64_t> expected;
+    // Gradients of a lookup's rows are named after the lookup's input.
+    std::string prefix =
+        b.kind == ArgKind::EmbeddingGrad || b.kind == ArgKind::EmbeddingGradInput
+            ? "embedding_grad:"
+            : "";
+    auto needFeature = [&](bool categorical) -> llvm::Error {
+      if (b.group == Group::None || b.group == Group::Tokens)
+        return bad("needs a feature group, not '" + arg.group + "'");
+      const std::vector<FeatureDesc> &schema = schemas[b.group];
+      if (arg.index < 0 || static_cast<size_t>(arg.index) >= schema.size() ||
+          arg.name != prefix + groupName(b.group) + "." + schema[arg.index].name)
+        return bad("unknown input '" + arg.name + "'");
+      b.index = arg.index;
+      b.feature = &schema[arg.index];
+      if (b.feature->isCategorical() != categorical)
+        return bad(llvm::Twine("input '") + arg.name + "' is " +
+                   (categorical ? "dense" : "categorical") + ", the entry point reads it as " +
+                   (categorical ? "ids" : "values"));
+      if (categorical) {
+        b.table = m.findTable(b.feature->table);
+        if (!arg.table.empty() && arg.table != b.feature->table)
+          return bad("input '" + arg.name + "' reads table '" + b.feature->table + "', not '" +
+                     arg.table + "'");
+      }
+      return llvm::Error::success();
+    };
+    auto needParam = [&](llvm::StringRef name) -> llvm::Error {
+      auto it = paramShapes.find(name.str());
+      if (it == paramShapes.end())
+        return bad("unknown parameter '" + name + "'");
+      b.param = name.str();
+      expected = it->second;
+      return llvm::Error::success();
+    };
+    auto needTask = [&](llvm::StringRef prefix) -> llvm::Error {
+      if (arg.index < 0 || static_cast<size_t>(arg.index) >= m.tasks.size() ||
+          arg.name != prefix.str() + m.tasks[arg.index].name)
+        return bad("unknown task '" + arg.name + "'");
+      b.index = arg.index;
+      expected = {-1, 1};
+      return llvm::Error::success();
+    };
+    llvm::Error e = llvm::Error::success();
+    switch (b.kind) {
+    case ArgKind::Input:
+      if (!(e = needFeature(false)))
+        expected = {-1, b.feature->denseDim};
+      break;
+    case ArgKind::Embedding:
+    case ArgKind::EmbeddingGrad:
+    case ArgKind::EmbeddingGradInput:
+      if (!(e = needFeature(true)))
+        expected = {-1, b.table->dim};
+      break;
+    case ArgKind::RowIndex:
+      if (!(e = needFeature(true)))
+        expected = {-1};
+      break;
+    case ArgKind::Offsets:
+      if (b.group == Group::None || b.group == Group::User)
+        e = bad("offsets need a jagged group, not '" + arg.group + "'");
+      else if (b.group == Group::Tokens && m.mask != "intervals")
+        e = bad("token offsets, but the model's mask is not 'intervals'");
+      expected = {-1};
+      break;
+    case ArgKind::Time:
+      if (b.group != Group::Sequence && b.group != Group::Realtime && b.group != Group::Candidate)
+        e = bad("timestamps of group '" + arg.group + "'");
+      expected = {-1};
+      break;
+    case ArgKind::Intervals:
+      if (m.mask != "intervals" || m.layers == 0)
+        e = bad("mask intervals, but the model's mask is not 'intervals'");
+      expected = {-1, 3, 2};
+      break;
+    case ArgKind::Labels:
+      e = needTask("labels.");
+      break;
+    case ArgKind::Output:
+      if (!(e = needTask("")) && !outputs.insert(b.index).second)
+        e = bad("task '" + arg.name + "' is output twice");
+      break;
+    case ArgKind::Hidden:
+      if (m.layers == 0)
+        e = bad("hidden states, but the model has no HSTU layers");
+      expected = {-1, m.dModel};
+      break;
+    case ArgKind::Param:
+      e = needParam(arg.name);
+      break;
+    case ArgKind::ParamGrad:
+    case ArgKind::GradInput:
+      e = needParam(arg.param);
+      break;
+    case ArgKind::State:
+      if (!(e = needParam(arg.name))) {
+        if (arg.slot == "acc")
+          expected = {expected[0]};
+        else if (arg.slot != "m" && arg.slot != "v")
+          e = bad("unknown optimiser slot '" + arg.slot + "'");
+      }
+      break;
+    case ArgKind::UniqueRows:
+      if (!(b.table = m.findTable(arg.table)))
+        e = bad("unknown table '" + arg.table + "'");
+      expected = {-1};
+      break;
+    case ArgKind::Rng: // {seed, step, first token of the range in the step}
+      expected = {3};
+      break;
+    case ArgKind::Loss: // a one-element buffer
+      expected = {-1};
+      break;
+    }
+    if (e)
+      return std::move(e);
+    // A dynamic compiled size takes whatever the runtime passes; a static
+    // one must be the model's.
+    bool fits = arg.shape.size() == expected.size();
+    for (size_t d = 0; fits && d < expected.size(); ++d)
+      fits = arg.shape[d] == -1 || arg.shape[d] == expected[d];
+    if (!fits)
+      return bad("compiled with shape " + shapeText(arg.shape) + ", the model gives " +
+                 shapeText(expected));
+    out.push_back(std::move(b));
+  }
+  if (entry.name == "forward" && outputs.size() != m.tasks.size())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   where + ": manifest: entry point 'forward' outputs " +
+                                       llvm::Twine(outputs.size()) + " of the model's " +
+                                       llvm::Twine(m.tasks.size()) + " tasks");
+  return out;
+}
