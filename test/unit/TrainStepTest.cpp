@@ -38,6 +38,23 @@ double relativeError(const std::vector<float> &c, const std::vector<double> &r) 
   return std::sqrt(diff) / std::max(1e-12, std::sqrt(norm));
 }
 
+/// The first element of `c` farther from `r` than 1e-3 |r| plus a floor of
+/// 1e-4 of the tensor's largest |r| (float32 sums of many terms lose that
+/// much on small elements); -1 if none. A norm-wise comparison alone lets a
+/// wrong bias element or wrong remainder rows pass.
+int64_t elementwiseMismatch(const std::vector<float> &c, const std::vector<double> &r) {
+  if (c.size() != r.size())
+    return 0;
+  double largest = 0;
+  for (double x : r)
+    largest = std::max(largest, std::fabs(x));
+  double floor = 1e-4 * largest + 1e-7;
+  for (size_t i = 0; i < r.size(); ++i)
+    if (!(std::fabs(c[i] - r[i]) <= 1e-3 * std::fabs(r[i]) + floor))
+      return static_cast<int64_t>(i);
+  return -1;
+}
+
 /// How far the change a step made (`after` - `before`) is from the expected
 /// change (`expected` - `before`): relative error in norm. Comparing changes,
 /// not values, keeps a small error in a small update visible.
@@ -143,6 +160,10 @@ void expectGradientsMatch(CpuSession &session, const Batch &batch, uint64_t seed
   for (auto &[name, grad] : ref.dense) {
     ASSERT_TRUE(compiled->dense.count(name)) << name;
     EXPECT_LE(relativeError(compiled->dense[name], grad), 1e-3) << name << "\n" << yaml;
+    int64_t bad = elementwiseMismatch(compiled->dense[name], grad);
+    EXPECT_EQ(bad, -1) << name << " element " << bad << ": compiled "
+                       << (bad >= 0 ? compiled->dense[name][bad] : 0.0f) << ", reference "
+                       << (bad >= 0 ? grad[bad] : 0.0) << "\n" << yaml;
   }
   for (auto &[table, rows] : ref.rows) {
     std::vector<float> c;
@@ -154,6 +175,7 @@ void expectGradientsMatch(CpuSession &session, const Batch &batch, uint64_t seed
       r.insert(r.end(), grad.begin(), grad.end());
     }
     EXPECT_LE(relativeError(c, r), 1e-3) << "table " << table << "\n" << yaml;
+    EXPECT_EQ(elementwiseMismatch(c, r), -1) << "table " << table << "\n" << yaml;
     EXPECT_EQ(compiled->rows[table].size(), rows.size()) << "table " << table;
   }
   expectUpdateMatches(m, before, stateBefore, session.params(), state, *compiled, step, yaml);
@@ -176,6 +198,28 @@ std::unique_ptr<CpuSession> trainableSession(const std::string &yaml, unsigned t
     return nullptr;
   }
   return std::move(*session);
+}
+
+// The elementwise check catches what the norm-wise one lets through: one
+// wrong bias element among 512 (off by 5% of the largest gradient), or
+// remainder rows of a blocked loop all off by 0.5%.
+TEST(GradientCheck, ElementwiseCatchesWhatTheNormMisses) {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> n(0.0, 1.0);
+  std::vector<double> r(512);
+  for (double &x : r)
+    x = n(rng);
+  std::vector<float> c(r.begin(), r.end());
+  EXPECT_EQ(elementwiseMismatch(c, r), -1);
+  std::vector<float> oneWrong = c;
+  oneWrong[100] += 0.05f * 3.0f;
+  EXPECT_LE(relativeError(oneWrong, r), 1e-2); // the norm barely moves ...
+  EXPECT_EQ(elementwiseMismatch(oneWrong, r), 100); // ... the element is caught
+  std::vector<float> remainder = c;
+  for (size_t i = 509; i < 512; ++i)
+    remainder[i] *= 1.005f;
+  EXPECT_LE(relativeError(remainder, r), 1e-3); // passes the norm check at 1e-3
+  EXPECT_GE(elementwiseMismatch(remainder, r), 509);
 }
 
 class TrainStep : public ::testing::TestWithParam<int> {};
@@ -219,6 +263,75 @@ TEST_P(TrainStepHstu, MatchesReferenceGradients) {
   expectGradientsMatch(*session, batch, seed, step, yaml);
 }
 INSTANTIATE_TEST_SUITE_P(Random, TrainStepHstu, ::testing::Range(0, 30));
+
+// A trajectory: 8 compiled steps (train_step + apply_update, 2 threads)
+// against the reference's forward/backward and optimisers run step by step
+// from the same start, each on its own batch; parameters compared after
+// every step. One-step tests cannot see state carried wrongly between steps
+// (moments, bias corrections, Adagrad accumulators, the dropout counter).
+class Trajectory : public ::testing::TestWithParam<int> {};
+
+TEST_P(Trajectory, MatchesReferenceOverEightSteps) {
+  int index = GetParam();
+  std::mt19937 rng(7000 + index);
+  std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
+  auto session = trainableSession(yaml, 2);
+  ASSERT_TRUE(session);
+  const ModelDesc &m = session->model();
+  const TrainingDesc &t = m.training;
+  test::randomizeParams(session->params(), index);
+  ParamStore ref = session->params(), start = ref;
+  std::map<std::string, reference::AdamState> adam;
+  std::map<std::string, std::vector<float>> acc; // row-wise Adagrad, per table
+  OptimizerState state;
+  uint64_t seed = 31;
+  for (int64_t step = 0; step < 8; ++step) {
+    SyntheticOptions o;
+    o.users = 4, o.maxSequence = 8, o.maxRealtime = 4, o.maxCandidates = 4;
+    o.seed = 100 * index + step;
+    Batch batch = generateSynthetic(m, o);
+    reference::Gradients g;
+    reference::forwardBackward(m, ref, batch, {true, seed, step}, g);
+    for (const ParamSpec &p : collectParameters(m)) {
+      if (!g.dense.count(p.name))
+        continue;
+      reference::AdamState &st = adam[p.name];
+      std::vector<float> &w = ref.get(p.name).data;
+      if (st.m.empty())
+        st.m.assign(w.size(), 0.0f), st.v.assign(w.size(), 0.0f);
+      reference::adamUpdate(t, !p.noDecay, step + 1, w, g.dense[p.name], st);
+    }
+    for (auto &[table, rows] : g.rows) {
+      const TableDesc *d = m.findTable(table);
+      std::string name = "tables." + table + ".weight";
+      std::vector<float> &w = ref.get(name).data;
+      reference::AdamState &st = adam[name];
+      if (st.m.empty())
+        st.m.assign(w.size(), 0.0f), st.v.assign(w.size(), 0.0f);
+      std::vector<float> &a = acc[name];
+      a.resize(d->rows, 0.0f);
+      for (auto &[row, grad] : rows)
+        if (t.sparseOptimizer == "rowwise_adagrad")
+          reference::rowwiseAdagradUpdate(t, w.data() + row * d->dim, grad.data(), d->dim, a[row]);
+        else
+          reference::sparseAdamUpdate(t, step + 1, w.data() + row * d->dim, grad.data(), d->dim,
+                                      st.m.data() + row * d->dim, st.v.data() + row * d->dim);
+    }
+    auto r = session->trainStep(batch, seed, step, state);
+    ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
+    // Parameters after the step: their change since the start against the
+    // reference's change, relative in norm (untouched tables have none).
+    for (const std::string &name : ref.names()) {
+      const std::vector<float> &w = ref.get(name).data, &w0 = start.get(name).data;
+      if (w == w0)
+        EXPECT_EQ(session->params().get(name).data, w0) << name;
+      else
+        EXPECT_LE(updateError(session->params().get(name).data, w0, w), 1e-3)
+            << name << " after step " << step << "\n" << yaml;
+    }
+  }
+}
+INSTANTIATE_TEST_SUITE_P(Random, Trajectory, ::testing::Range(0, 6));
 
 // Dropout on several threads: every token is keyed by its index in the whole
 // step (DESIGN 1.3), not within its thread's range, so 2 and 3 threads draw
