@@ -333,6 +333,54 @@ TEST_P(Trajectory, MatchesReferenceOverEightSteps) {
 }
 INSTANTIATE_TEST_SUITE_P(Random, Trajectory, ::testing::Range(0, 6));
 
+// Realistic width: d_model 256, 2 heads, rab, two users of about 1,000
+// tokens each, forward logits and hidden states and every gradient against
+// the reference (the random tests stay below d_model 20 to be fast).
+TEST(Training, RealisticWidthMatchesReference) {
+  const char *yaml = R"(name: wide
+layers: 2
+d_model: 256
+heads: 2
+mask: dynamic
+n_norm: visible
+rab: {positions: 64, time_buckets: 16}
+dropout: 0.1
+tables:
+  - {name: item, kind: hashed, rows: 5000, dim: 32}
+  - {name: user, kind: hashed, rows: 100, dim: 16}
+features:
+  user: [{name: uid, table: user}, {name: age, dense: 2}]
+  sequence: [{name: item, table: item}, {name: w, dense: 3}]
+  candidate: {item: [{name: item, table: item}], cross: [{name: c, dense: 4}]}
+tokenizer: {sequence_mlp: [64], candidate_mlp: [64]}
+tasks: [{name: ctr, mlp: [32]}]
+training: {sparse_optimizer: adam}
+)";
+  auto session = trainableSession(yaml, 2);
+  ASSERT_TRUE(session);
+  const ModelDesc &m = session->model();
+  test::randomizeParams(session->params(), 3);
+  SyntheticOptions o;
+  o.users = 2, o.minSequence = o.maxSequence = 900, o.minRealtime = o.maxRealtime = 60;
+  o.minCandidates = o.maxCandidates = 40, o.seed = 9;
+  Batch batch = generateSynthetic(m, o);
+  ASSERT_GE(batch.totalTokens(m), 2000);
+  auto compiled = session->forward(batch, /*hidden=*/true);
+  ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
+  reference::Output ref = reference::forward(m, session->params(), batch);
+  double worst = 0;
+  for (size_t i = 0; i < ref.logits[0].size(); ++i)
+    worst = std::max(worst, std::fabs(compiled->logits[0][i] - ref.logits[0][i]) /
+                                std::max(1.0, std::fabs(ref.logits[0][i])));
+  for (size_t i = 0; i < ref.hidden.size(); ++i)
+    worst = std::max(worst, std::fabs(compiled->hidden[i] - ref.hidden[i]) /
+                                std::max(1.0, std::fabs(ref.hidden[i])));
+  EXPECT_LE(worst, 1e-4);
+  std::printf("d_model 256, %lld tokens: largest forward error %.3g\n",
+              static_cast<long long>(batch.totalTokens(m)), worst);
+  expectGradientsMatch(*session, batch, 5, 3, yaml);
+}
+
 // Dropout on several threads: every token is keyed by its index in the whole
 // step (DESIGN 1.3), not within its thread's range, so 2 and 3 threads draw
 // the reference's mask (at 9a78b6d, 2 threads trained another model: loss
