@@ -46,3 +46,19 @@ ParamStore ParamStore::initialize(const std::vector<ParamSpec> &specs, uint64_t 
   }
   return store;
 }
+
+void mlir::mtgr::randomizeForVerification(ParamStore &params, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (const std::string &name : params.names()) {
+    llvm::StringRef n(name);
+    float scale = n.ends_with(".bias") || n.ends_with(".beta") || n.contains(".rab.") ? 0.2f
+                  : n.ends_with(".gamma")                                            ? 0.3f
+                  : n.starts_with("tables.")                                         ? 0.5f
+                                                                                     : 0.0f;
+    if (scale == 0.0f)
+      continue;
+    for (float &x : params.get(name).data)
+      x = (n.ends_with(".gamma") ? 1.0f : 0.0f) + scale * u(rng);
+  }
+}

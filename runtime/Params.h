@@ -43,6 +43,13 @@ private:
   std::map<std::string, Tensor> tensors;
 };
 
+/// Replaces the values that the default initialisation leaves trivial, so
+/// that a comparison exercises their code paths: biases, betas and rab tables
+/// U(-0.2, 0.2), gammas 1 + U(-0.3, 0.3), embedding tables U(-0.5, 0.5)
+/// (O(0.3): at N(0, 0.01^2) a gather mistake hides). Dense weights keep
+/// their values. Seeded: `mtgr-run verify --randomize-params` and the tests.
+void randomizeForVerification(ParamStore &params, uint64_t seed);
+
 } // namespace mlir::mtgr
 
 #endif // MTGR_RUNTIME_PARAMS_H

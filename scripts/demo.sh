@@ -36,4 +36,4 @@ echo "== Score a few candidates with the trained tiny (user, candidate, P(click)
 echo
 echo "== Compile MTGR-small for this CPU and verify it against the float64 reference"
 "$bin/mtgr-compile" examples/models/mtgr-small.yaml --inference-only -o "$out/mtgr-small.mtgr"
-"$bin/mtgr-run" verify "$out/mtgr-small.mtgr" --batches=2 --users=3 --seq-len=128 --rt-len=16
+"$bin/mtgr-run" verify "$out/mtgr-small.mtgr" --batches=2 --users=3 --seq-len=128 --rt-len=16 --randomize-params

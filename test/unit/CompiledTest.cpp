@@ -126,6 +126,16 @@ TEST_P(CompiledVsReference, RandomModel) {
     ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
     reference::Output ref = reference::forward(m, session->params(), batch);
     EXPECT_LE(maxError(m, *result, ref), 1e-4) << edgeName(edge) << "\n" << yaml;
+    // Shapes, so that an empty comparison (K = 0) still checks something:
+    // one logit vector per task, one logit per candidate (none when K = 0),
+    // and the hidden states of every token with HSTU layers.
+    ASSERT_EQ(result->logits.size(), m.tasks.size());
+    for (const std::vector<float> &l : result->logits)
+      EXPECT_EQ(static_cast<int64_t>(l.size()), batch.numCandidates()) << edgeName(edge);
+    if (edge == Edge::K0)
+      EXPECT_EQ(batch.numCandidates(), 0);
+    if (m.layers > 0)
+      EXPECT_EQ(static_cast<int64_t>(result->hidden.size()), batch.totalTokens(m) * m.dModel);
   }
 }
 INSTANTIATE_TEST_SUITE_P(Configs, CompiledVsReference, ::testing::Range(0, 50));

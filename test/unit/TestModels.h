@@ -86,26 +86,8 @@ inline std::string randomModelYaml(std::mt19937 &rng, bool dynamicTables = true)
   return y;
 }
 
-inline /// Parameters with every tensor non-trivial (rab tables and GLN affine
-/// parameters start at 0 and 1, which would hide their code paths).
-void randomizeParams(ParamStore &p, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (const std::string &name : p.names()) {
-    llvm::StringRef n(name);
-    // Embeddings get O(0.3) values, as in the finite-difference test: at the
-    // N(0, 0.01^2) initialisation their contribution is too small for a
-    // gather or sparse-update mistake to show.
-    float scale = n.ends_with(".bias") || n.ends_with(".beta") || n.contains(".rab.") ? 0.2f
-                  : n.ends_with(".gamma")                                            ? 0.3f
-                  : n.starts_with("tables.")                                         ? 0.5f
-                                                                                     : 0.0f;
-    if (scale == 0.0f)
-      continue; // dense weights keep their Xavier initialisation
-    for (float &x : p.get(name).data)
-      x = (n.ends_with(".gamma") ? 1.0f : 0.0f) + scale * u(rng);
-  }
-}
+/// Parameters with every tensor non-trivial (runtime/Params.h).
+inline void randomizeParams(ParamStore &p, uint64_t seed) { randomizeForVerification(p, seed); }
 
 } // namespace mlir::mtgr::test
 

@@ -67,6 +67,11 @@ cl::opt<int64_t> batches("batches", cl::desc("verify: random batches to compare"
 cl::opt<double> tolerance("tolerance",
                           cl::desc("verify: largest allowed error max|c - r| / max(1, |r|)"),
                           cl::init(1e-4), cl::cat(category));
+cl::opt<bool> randomizeParams("randomize-params",
+                              cl::desc("Give biases, betas, rab tables, gammas and embeddings "
+                                       "random values first (the default initialisation leaves "
+                                       "them 0, 1 or tiny, hiding their code paths from verify)"),
+                              cl::cat(category));
 cl::opt<double> perturb("perturb",
                         cl::desc("verify: add this to every weight the compiled code runs with "
                                  "(not the reference's): shows that verify can fail"),
@@ -343,7 +348,7 @@ int main(int argc, char **argv) {
       "  mtgr-run infer tiny.mtgr --users=4 --show=10\n"
       "  mtgr-run gen tiny.mtgr --users=2 --output=requests.jsonl\n"
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --output=scores.txt\n"
-      "  mtgr-run verify tiny.mtgr --batches=5 --seq-len=200\n"
+      "  mtgr-run verify tiny.mtgr --batches=5 --seq-len=200 --randomize-params\n"
       "  mtgr-run infer tiny.mtgr --params=weights.npz\n"
       "  mtgr-run train dlrm.mtgr --users=400 --epochs=2 --checkpoint=run.ckpt\n"
       "  mtgr-run train tiny.mtgr --data=requests.jsonl --resume=run.ckpt\n");
@@ -407,6 +412,9 @@ int main(int argc, char **argv) {
   if (!paramsPath.empty())
     if (auto e = loadParams(paramsPath, (*session)->params()))
       return error(llvm::toString(std::move(e)));
+  if (randomizeParams)
+    randomizeForVerification((*session)->params(),
+                             paramSeed.getNumOccurrences() ? paramSeed.getValue() : dataSeed + 1);
   if (!saveParams.empty() && command != "train")
     if (auto e = writeNpz(saveParams, (*session)->params()))
       return error(llvm::toString(std::move(e)));
