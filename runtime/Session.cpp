@@ -208,7 +208,9 @@ llvm::Error CpuSession::checkMemory(llvm::StringRef what, const Batch &batch, do
               llvm::Twine(batch.totalTokens(artifact.model)) + " tokens needs about " +
               bytesText(need) + " (parameters and working memory, estimated from the "
               "compiled code), more than the memory limit of " +
-              bytesText(static_cast<double>(maxMemory)) + " (--max-memory): split the batch");
+              bytesText(static_cast<double>(maxMemory)) + " (--max-memory)" +
+              (what == "train_step" ? ": lower the token budget of a step (--token-budget)"
+                                    : ""));
 }
 
 void CpuSession::trimPool(const Batch &batch,
@@ -478,8 +480,25 @@ llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidde
     return std::move(e);
   if (hidden && m.layers == 0)
     return fail("hidden states: model '" + m.name + "' has no HSTU layers");
-  if (auto e = checkMemory("forward", batch, 0, {entryPoint}))
-    return std::move(e);
+  if (auto e = checkMemory("forward", batch, 0, {entryPoint})) {
+    // Samples are scored independently: a batch too large for the memory
+    // limit is scored in halves (recursively), down to single samples.
+    if (batch.numSamples < 2)
+      return std::move(e);
+    llvm::consumeError(std::move(e));
+    int64_t half = batch.numSamples / 2;
+    auto first = forward(sliceBatch(m, batch, 0, half), hidden);
+    if (!first)
+      return first.takeError();
+    auto second = forward(sliceBatch(m, batch, half, batch.numSamples), hidden);
+    if (!second)
+      return second.takeError();
+    for (size_t t = 0; t < first->logits.size(); ++t)
+      first->logits[t].insert(first->logits[t].end(), second->logits[t].begin(),
+                              second->logits[t].end());
+    first->hidden.insert(first->hidden.end(), second->hidden.begin(), second->hidden.end());
+    return first;
+  }
   std::vector<int64_t> bounds = rangeBounds(batch);
   unsigned parts = bounds.size() - 1;
   if (parts <= 1) {

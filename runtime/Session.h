@@ -80,7 +80,9 @@ public:
   void initParams(uint64_t seed);
 
   /// Scores a batch (checked with validateBatch first). `hidden` asks for
-  /// every token's final hidden state (models with HSTU layers).
+  /// every token's final hidden state (models with HSTU layers). A batch
+  /// whose estimated memory exceeds the session's limit is scored in halves
+  /// of its samples, recursively; one sample that does not fit is an error.
   llvm::Expected<ForwardResult> forward(const Batch &batch, bool hidden = false);
 
   /// One training step on a labelled batch: the generated train_step (loss of
