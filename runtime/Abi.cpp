@@ -70,18 +70,19 @@ std::string Binding::gradientKey() const {
   return std::string("rows:") + groupName(group) + ":" + std::to_string(index);
 }
 
-std::vector<FeatureDesc> mlir::mtgr::groupSchema(const ModelDesc &m, Group g) {
-  switch (g) {
-  case Group::User: return m.user;
-  case Group::Sequence: return m.sequence;
-  case Group::Realtime: return m.realtime;
-  case Group::Candidate: {
-    std::vector<FeatureDesc> schema = m.candidateItem;
-    schema.insert(schema.end(), m.candidateCross.begin(), m.candidateCross.end());
-    return schema;
+const FeatureDesc *mlir::mtgr::featureAt(const ModelDesc &m, Group g, size_t index) {
+  const std::vector<FeatureDesc> *list = g == Group::User       ? &m.user
+                                         : g == Group::Sequence ? &m.sequence
+                                         : g == Group::Realtime ? &m.realtime
+                                         : g == Group::Candidate ? &m.candidateItem
+                                                                 : nullptr;
+  if (!list)
+    return nullptr;
+  if (g == Group::Candidate && index >= list->size()) {
+    index -= list->size();
+    list = &m.candidateCross;
   }
-  default: return {};
-  }
+  return index < list->size() ? &(*list)[index] : nullptr;
 }
 
 llvm::Expected<std::vector<Binding>> mlir::mtgr::bindEntryPoint(const ModelDesc &m,
@@ -90,9 +91,6 @@ llvm::Expected<std::vector<Binding>> mlir::mtgr::bindEntryPoint(const ModelDesc 
   std::map<std::string, std::vector<int64_t>> paramShapes;
   for (const ParamSpec &p : collectParameters(m))
     paramShapes[p.name] = p.shape;
-  std::map<Group, std::vector<FeatureDesc>> schemas;
-  for (Group g : {Group::User, Group::Sequence, Group::Realtime, Group::Candidate})
-    schemas[g] = groupSchema(m, g);
 
   std::vector<Binding> out;
   std::set<size_t> outputs;
@@ -121,12 +119,12 @@ llvm::Expected<std::vector<Binding>> mlir::mtgr::bindEntryPoint(const ModelDesc 
     auto needFeature = [&](bool categorical) -> llvm::Error {
       if (b.group == Group::None || b.group == Group::Tokens)
         return bad("needs a feature group, not '" + arg.group + "'");
-      const std::vector<FeatureDesc> &schema = schemas[b.group];
-      if (arg.index < 0 || static_cast<size_t>(arg.index) >= schema.size() ||
-          arg.name != prefix + groupName(b.group) + "." + schema[arg.index].name)
+      // The binding points into the model itself (which outlives it).
+      const FeatureDesc *f = arg.index < 0 ? nullptr : featureAt(m, b.group, arg.index);
+      if (!f || arg.name != prefix + groupName(b.group) + "." + f->name)
         return bad("unknown input '" + arg.name + "'");
       b.index = arg.index;
-      b.feature = &schema[arg.index];
+      b.feature = f;
       if (b.feature->isCategorical() != categorical)
         return bad(llvm::Twine("input '") + arg.name + "' is " +
                    (categorical ? "dense" : "categorical") + ", the entry point reads it as " +

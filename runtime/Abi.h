@@ -27,7 +27,7 @@ struct Binding {
   ArgKind kind;
   Group group = Group::None;
   size_t index = 0;                   // feature in the group's schema, or task
-  const FeatureDesc *feature = nullptr; // feature-bound kinds
+  const FeatureDesc *feature = nullptr; // feature-bound kinds (into the model)
   const TableDesc *table = nullptr;     // embedding, unique_rows, row_index, embedding grads
   std::string param;                  // param, state, param_grad, grad_input
   std::string slot;                   // state: m | v | acc
@@ -36,11 +36,13 @@ struct Binding {
   std::string gradientKey() const;
 };
 
-/// The features of a group, in the order the ABI indexes them (candidate:
-/// item features, then cross features).
-std::vector<FeatureDesc> groupSchema(const ModelDesc &m, Group g);
+/// Feature `index` of group `g` in the ABI's order (candidate: item
+/// features, then cross features), inside `m` (nullptr if
+/// there is none).
+const FeatureDesc *featureAt(const ModelDesc &m, Group g, size_t index);
 
-/// Resolves and checks every argument of `entry` against `m`. Errors read
+/// Resolves and checks every argument of `entry` against `m`; the bindings
+/// point into `m`, which must outlive them. Errors read
 /// "<where>: manifest: entry point 'forward' argument 3: unknown input 'user.agx'".
 llvm::Expected<std::vector<Binding>> bindEntryPoint(const ModelDesc &m, const EntryPoint &entry,
                                                     llvm::StringRef where);
