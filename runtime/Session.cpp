@@ -105,9 +105,9 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
     return std::move(e);
   std::unique_ptr<CpuSession> s(new CpuSession(std::move(artifact)));
   s->maxMemory = options.maxMemory ? options.maxMemory : physicalMemoryBytes();
-  double params = parameterBytes(s->artifact.model);
-  if (params > static_cast<double>(s->maxMemory))
-    return fail("model '" + s->artifact.model.name + "' has " + bytesText(params) +
+  s->paramBytes = parameterBytes(s->artifact.model); // once: calls check against it
+  if (s->paramBytes > static_cast<double>(s->maxMemory))
+    return fail("model '" + s->artifact.model.name + "' has " + bytesText(s->paramBytes) +
                 " of parameters, more than the memory limit of " +
                 bytesText(static_cast<double>(s->maxMemory)) + " (--max-memory)");
   s->entryPoint = s->artifact.entry("forward");
@@ -198,7 +198,7 @@ double CpuSession::workingMemory(const EntryPoint &entry, const Batch &batch) co
 
 llvm::Error CpuSession::checkMemory(llvm::StringRef what, const Batch &batch, double extra,
                                     std::initializer_list<const EntryPoint *> entries) const {
-  double need = parameterBytes(artifact.model) + extra;
+  double need = paramBytes + extra;
   for (const EntryPoint *e : entries)
     if (e)
       need += workingMemory(*e, batch);
@@ -393,7 +393,7 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
   if (batch.labels.empty())
     return fail("train_step needs labels for every candidate");
   // Beyond the parameters: gradients and two Adam moments per parameter.
-  if (auto e = checkMemory("train_step", batch, 3 * parameterBytes(m), {trainEntry, updateEntry}))
+  if (auto e = checkMemory("train_step", batch, 3 * paramBytes, {trainEntry, updateEntry}))
     return std::move(e);
   // Loss and gradients per sample range, in parallel.
   std::vector<int64_t> bounds = rangeBounds(batch);

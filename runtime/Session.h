@@ -127,6 +127,7 @@ private:
   std::vector<Binding> forwardBindings, trainBindings, updateBindings;
   unsigned threads = 1;
   uint64_t maxMemory = 0;
+  double paramBytes = 0; // the model's parameters, computed once at creation
   /// Refuses a call whose estimated memory exceeds maxMemory.
   llvm::Error checkMemory(llvm::StringRef what, const Batch &batch, double extra,
                           std::initializer_list<const EntryPoint *> entries) const;
