@@ -1,10 +1,12 @@
 //===- Checkpoint.cpp - everything a training run needs to resume ---------===//
 #include "runtime/Checkpoint.h"
 #include "runtime/Container.h"
+#include "runtime/Session.h"
 
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <cmath>
 #include <cstring>
 
 using namespace mlir::mtgr;
@@ -38,7 +40,7 @@ struct Reader {
   }
   std::string string() {
     uint64_t n = u64();
-    if (!ok || at + n > bytes.size())
+    if (!ok || n > bytes.size() - at) // not at + n: it wraps for a crafted n
       return ok = false, "";
     std::string s = bytes.substr(at, n).str();
     at += n;
@@ -49,7 +51,8 @@ struct Reader {
     if (!ok || n > (bytes.size() - at) / 4)
       return ok = false, std::vector<float>();
     std::vector<float> v(n);
-    std::memcpy(v.data(), bytes.data() + at, n * 4);
+    if (n) // an empty vector's data() may be null, which memcpy must not get
+      std::memcpy(v.data(), bytes.data() + at, n * 4);
     at += n * 4;
     return v;
   }
@@ -169,4 +172,50 @@ llvm::Expected<TrainState> mlir::mtgr::loadCheckpoint(llvm::StringRef path) {
     return llvm::createStringError(buffer.getError(),
                                    path + ": cannot read: " + buffer.getError().message());
   return parseCheckpoint((*buffer)->getBuffer(), path);
+}
+
+llvm::Error mlir::mtgr::checkStateFits(const TrainState &state, const ModelDesc &m,
+                                       const ParamStore &params, llvm::StringRef path) {
+  auto fail = [&](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + msg);
+  };
+  if (state.step < 0 || state.epoch < 0 || state.stepInEpoch < 0)
+    return fail("negative step or epoch");
+  for (const std::string &name : params.names())
+    if (!state.params.has(name) ||
+        state.params.get(name).shape != params.get(name).shape)
+      return fail("parameter '" + name + "' is missing or has another shape");
+  for (const std::string &name : state.params.names()) {
+    if (!params.has(name))
+      return fail("'" + name + "' is not a parameter of this model");
+    for (float x : state.params.get(name).data)
+      if (!std::isfinite(x))
+        return fail("parameter '" + name + "' holds a non-finite value");
+  }
+  // Optimiser state: Adam moments (m, v) of any parameter, row accumulators
+  // (acc) of a table, each of its parameter's size.
+  std::map<std::string, size_t> slotSizes;
+  for (const std::string &name : params.names()) {
+    const Tensor &t = params.get(name);
+    slotSizes[optimizerSlot(name, "m")] = slotSizes[optimizerSlot(name, "v")] = t.numel();
+    if (llvm::StringRef(name).starts_with("tables."))
+      slotSizes[optimizerSlot(name, "acc")] = t.shape[0];
+  }
+  for (auto &[name, buffer] : state.optimizer) {
+    auto it = slotSizes.find(name);
+    if (it == slotSizes.end())
+      return fail("optimizer state '" + name + "' belongs to no parameter of this model");
+    if (buffer.size() != it->second)
+      return fail("optimizer state '" + name + "' has " + llvm::Twine(buffer.size()) +
+                  " values, the model needs " + llvm::Twine(it->second));
+  }
+  for (auto &[name, table] : state.tables) {
+    const TableDesc *t = m.findTable(name);
+    if (!t || t->kind != "dynamic")
+      return fail("table '" + name + "' is not a dynamic table of this model");
+    if (table.capacity() != t->rows)
+      return fail("dynamic table '" + name + "' has capacity " + llvm::Twine(table.capacity()) +
+                  ", the model's has " + llvm::Twine(t->rows));
+  }
+  return llvm::Error::success();
 }

@@ -32,6 +32,13 @@ std::string serializeCheckpoint(const TrainState &state);
 llvm::Expected<TrainState> parseCheckpoint(llvm::StringRef bytes, llvm::StringRef path);
 llvm::Error saveCheckpoint(llvm::StringRef path, const TrainState &state);
 llvm::Expected<TrainState> loadCheckpoint(llvm::StringRef path);
+/// Whether a parsed state fits model `m` with parameters `params` (names and
+/// shapes): every parameter present with its shape and finite, nothing extra,
+/// optimiser state of the right owners and sizes, dynamic tables of the model
+/// with its capacities. The model hash is not compared here: a crafted file
+/// may carry the right hash and anything else.
+llvm::Error checkStateFits(const TrainState &state, const ModelDesc &m, const ParamStore &params,
+                           llvm::StringRef path);
 
 } // namespace mlir::mtgr
 

@@ -1,6 +1,8 @@
 //===- Npz.cpp - parameters as NumPy .npz archives (libzip) ---------------===//
 #include "runtime/Npz.h"
 
+#include "llvm/Support/MemoryBuffer.h"
+
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -96,7 +98,8 @@ llvm::Error parseNpy(llvm::StringRef path, llvm::StringRef name, llvm::StringRef
                              data.size()));
   t.data.resize(n);
   if (f4) {
-    std::memcpy(t.data.data(), data.data(), n * 4);
+    if (n) // an empty vector's data() may be null, which memcpy must not get
+      std::memcpy(t.data.data(), data.data(), n * 4);
   } else {
     for (int64_t i = 0; i < n; ++i) {
       double v;
@@ -110,16 +113,28 @@ llvm::Error parseNpy(llvm::StringRef path, llvm::StringRef name, llvm::StringRef
 
 llvm::Expected<std::map<std::string, Tensor>>
 mlir::mtgr::readNpz(llvm::StringRef path, const std::map<std::string, uint64_t> *maxBytes) {
-  int err = 0;
-  std::string p = path.str();
-  zip_t *archive = zip_open(p.c_str(), ZIP_RDONLY, &err);
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!file)
+    return fail(path, "cannot read: " + file.getError().message());
+  return parseNpz((*file)->getBuffer(), path, maxBytes);
+}
+
+llvm::Expected<std::map<std::string, Tensor>>
+mlir::mtgr::parseNpz(llvm::StringRef bytes, llvm::StringRef path,
+                     const std::map<std::string, uint64_t> *maxBytes) {
+  // libzip reads the archive from memory; the source does not copy `bytes`.
+  zip_error_t ze;
+  zip_error_init(&ze);
+  zip_source_t *source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &ze);
+  zip_t *archive = source ? zip_open_from_source(source, ZIP_RDONLY, &ze) : nullptr;
   if (!archive) {
-    zip_error_t ze;
-    zip_error_init_with_code(&ze, err);
+    if (source)
+      zip_source_free(source);
     std::string msg = zip_error_strerror(&ze);
     zip_error_fini(&ze);
     return fail(path, "cannot open as a zip archive (.npz): " + msg);
   }
+  zip_error_fini(&ze);
   // Every error path below frees the archive first: names are copied out of
   // it (libzip owns the strings it returns).
   auto failClosed = [&](const llvm::Twine &msg) {
@@ -211,12 +226,20 @@ llvm::Error mlir::mtgr::writeNpz(llvm::StringRef path, const ParamStore &params,
 }
 
 llvm::Error mlir::mtgr::loadParams(llvm::StringRef path, ParamStore &params) {
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!file)
+    return fail(path, "cannot read: " + file.getError().message());
+  return loadParams((*file)->getBuffer(), path, params);
+}
+
+llvm::Error mlir::mtgr::loadParams(llvm::StringRef bytes, llvm::StringRef path,
+                                   ParamStore &params) {
   // A member may hold its parameter as float64 behind a header of up to 64 KiB.
   std::map<std::string, uint64_t> maxBytes;
   for (const std::string &name : params.names())
     maxBytes[name] =
         static_cast<uint64_t>(params.get(name).numel()) * 8 + (64 << 10);
-  auto tensors = readNpz(path, &maxBytes);
+  auto tensors = parseNpz(bytes, path, &maxBytes);
   if (!tensors)
     return tensors.takeError();
   for (const std::string &name : params.names()) {

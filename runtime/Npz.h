@@ -20,6 +20,10 @@ namespace mlir::mtgr {
 /// allocated for it.
 llvm::Expected<std::map<std::string, Tensor>>
 readNpz(llvm::StringRef path, const std::map<std::string, uint64_t> *maxBytes = nullptr);
+/// The same from an archive's bytes; `path` names it in messages.
+llvm::Expected<std::map<std::string, Tensor>>
+parseNpz(llvm::StringRef bytes, llvm::StringRef path,
+         const std::map<std::string, uint64_t> *maxBytes = nullptr);
 
 /// Writes `params` (atomically: temporary file, then rename).
 llvm::Error writeNpz(llvm::StringRef path, const ParamStore &params, bool compress = false);
@@ -28,6 +32,7 @@ llvm::Error writeNpz(llvm::StringRef path, const ParamStore &params, bool compre
 /// present with its shape, and the archive may hold nothing else; the error
 /// names the parameter.
 llvm::Error loadParams(llvm::StringRef path, ParamStore &params);
+llvm::Error loadParams(llvm::StringRef bytes, llvm::StringRef path, ParamStore &params);
 
 } // namespace mlir::mtgr
 

@@ -79,45 +79,8 @@ llvm::Error Trainer::resume(llvm::StringRef path) {
     return fail("the checkpoint belongs to another model");
   // Everything is checked against the model before any of it is used: a
   // crafted file may carry the right model hash and anything else.
-  if (loaded->step < 0 || loaded->epoch < 0 || loaded->stepInEpoch < 0)
-    return fail("negative step or epoch");
-  const ModelDesc &m = session.model();
-  for (const std::string &name : session.params().names())
-    if (!loaded->params.has(name) ||
-        loaded->params.get(name).shape != session.params().get(name).shape)
-      return fail("parameter '" + name + "' is missing or has another shape");
-  for (const std::string &name : loaded->params.names()) {
-    if (!session.params().has(name))
-      return fail("'" + name + "' is not a parameter of this model");
-    for (float x : loaded->params.get(name).data)
-      if (!std::isfinite(x))
-        return fail("parameter '" + name + "' holds a non-finite value");
-  }
-  // Optimiser state: Adam moments (m, v) of any parameter, row accumulators
-  // (acc) of a table, each of its parameter's size.
-  std::map<std::string, size_t> slotSizes;
-  for (const std::string &name : session.params().names()) {
-    const Tensor &t = session.params().get(name);
-    slotSizes[optimizerSlot(name, "m")] = slotSizes[optimizerSlot(name, "v")] = t.numel();
-    if (llvm::StringRef(name).starts_with("tables."))
-      slotSizes[optimizerSlot(name, "acc")] = t.shape[0];
-  }
-  for (auto &[name, buffer] : loaded->optimizer) {
-    auto it = slotSizes.find(name);
-    if (it == slotSizes.end())
-      return fail("optimizer state '" + name + "' belongs to no parameter of this model");
-    if (buffer.size() != it->second)
-      return fail("optimizer state '" + name + "' has " + llvm::Twine(buffer.size()) +
-                  " values, the model needs " + llvm::Twine(it->second));
-  }
-  for (auto &[name, table] : loaded->tables) {
-    const TableDesc *t = m.findTable(name);
-    if (!t || t->kind != "dynamic")
-      return fail("table '" + name + "' is not a dynamic table of this model");
-    if (table.capacity() != t->rows)
-      return fail("dynamic table '" + name + "' has capacity " + llvm::Twine(table.capacity()) +
-                  ", the model's has " + llvm::Twine(t->rows));
-  }
+  if (auto e = checkStateFits(*loaded, session.model(), session.params(), path))
+    return e;
   session.params() = loaded->params;
   for (auto &[name, table] : loaded->tables)
     session.dynamicTables().insert_or_assign(name, table);

@@ -98,6 +98,10 @@ cl::opt<std::string> checkpointPath("checkpoint", cl::desc("train: write checkpo
 cl::opt<int64_t> checkpointEvery("checkpoint-every",
                                  cl::desc("train: checkpoint every this many steps"),
                                  cl::init(0), cl::cat(category));
+cl::opt<int64_t> logEvery("log-every",
+                          cl::desc("train: a progress line every this many steps when stderr is "
+                                   "not a terminal (and at each epoch's end)"),
+                          cl::init(20), cl::cat(category));
 cl::opt<std::string> resumePath("resume", cl::desc("train: continue from this checkpoint"),
                                 cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> maxMemory("max-memory",
@@ -270,7 +274,7 @@ int train(CpuSession &session) {
                                      r.loss, left);
     if (terminal)
       llvm::errs() << "\r" << line << "   ";
-    else if (r.step % 20 == 0 || r.stepInEpoch == r.stepsInEpoch)
+    else if ((logEvery > 0 && r.step % logEvery == 0) || r.stepInEpoch == r.stepsInEpoch)
       llvm::errs() << line << "\n";
   });
   if (terminal)

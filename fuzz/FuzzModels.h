@@ -1,0 +1,47 @@
+//===- FuzzModels.h - the models the reader harnesses read against -*- C++ -*-===//
+//
+// Readers of requests, parameters, checkpoints and artifacts check their input
+// against a model. These two are small (fast runs, small seed files) and touch
+// every schema feature the readers handle: hashed, fixed and dynamic tables,
+// dense and categorical features in every group, an own realtime MLP, rab,
+// two tasks, and `mask: intervals` in the second.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_FUZZ_FUZZMODELS_H
+#define MTGR_FUZZ_FUZZMODELS_H
+
+#include "frontend/ModelDesc.h"
+
+#include "llvm/ADT/StringRef.h"
+
+#include <map>
+#include <string>
+
+namespace mlir::mtgr::fuzz {
+
+// fuzz/models/mini.yaml and intervals.yaml, embedded by fuzz/CMakeLists.txt.
+#include "fuzz/FuzzModelsText.inc"
+
+
+/// Parses one of the models above (they are valid: a failure is a bug here).
+inline const ModelDesc &fuzzModel(const char *text) {
+  static std::map<const char *, ModelDesc> parsed;
+  auto it = parsed.find(text);
+  if (it == parsed.end()) {
+    auto m = parseModelDesc(text, "<fuzz model>", llvm::errs());
+    if (!m)
+      __builtin_trap();
+    it = parsed.emplace(text, std::move(*m)).first;
+  }
+  return it->second;
+}
+
+/// Fixes the checksums of a sectioned container (runtime/Container.h) in a
+/// copy of `bytes`, where its header and table are intact enough to find them:
+/// mutations of the sections then reach the section parsers instead of all
+/// stopping at the checksum. Returns false where there is nothing to fix.
+bool resealContainer(std::string &bytes);
+
+} // namespace mlir::mtgr::fuzz
+
+#endif
