@@ -264,11 +264,11 @@ LogicalResult Lowering::lowerArguments() {
   // Ids consumed only by embedding lookups are not passed: the runtime hands
   // over the gathered rows instead (an "embedding" argument per lookup).
   for (BlockArgument arg : src.getArguments()) {
-    auto [name, role] = argIdentity(arg);
-    if (!role || !role.getAs<StringAttr>("kind") ||
+    if (!src.getArgAttrOfType<DictionaryAttr>(arg.getArgNumber(), kRoleAttr) ||
         !src.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input"))
       return src.emitError("argument ")
              << arg.getArgNumber() << " lacks its mtgr.input name or typed " << kRoleAttr;
+    auto [name, role] = argIdentity(arg);
     StringRef roleKind = role.getAs<StringAttr>("kind").getValue();
     // The ABI kind of the values: a feature's values, timestamps, intervals,
     // labels, or (apply_update) a gradient summed over train_step calls.

@@ -34,6 +34,10 @@ def MTGR_Dialect : Dialect {
   }];
   let useDefaultTypePrinterParser = 1;
   let useDefaultAttributePrinterParser = 1;
+  // The typed ABI (mtgr.role, mtgr.input, mtgr.output) on entry point
+  // arguments and results is checked where it is attached.
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
   let extraClassDeclaration = [{
     void registerTypes();
   }];

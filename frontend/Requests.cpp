@@ -1,6 +1,8 @@
 //===- Requests.cpp - request files (JSON Lines) --------------------------===//
 #include "frontend/Requests.h"
 
+#include <cmath>
+
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -50,8 +52,14 @@ llvm::Error readFeatures(const LineError &fail, const std::string &at,
     if (static_cast<int64_t>(values.size()) != d.denseDim)
       return fail(at + "." + d.name + llvm::formatv(": expected {0} values, got {1}", d.denseDim,
                                                     values.size()));
-    for (double x : values)
+    for (double x : values) {
+      // JSON numbers are doubles: one beyond float32's range would become
+      // infinite and turn every score of the sample into garbage.
+      if (!std::isfinite(static_cast<float>(x)))
+        return fail(at + "." + d.name + ": " + llvm::formatv("{0:e3}", x).str() +
+                    " is outside float32's range");
       cols[f].values.push_back(static_cast<float>(x));
+    }
   }
   return llvm::Error::success();
 }
@@ -243,6 +251,10 @@ llvm::Expected<Batch> mlir::mtgr::loadRequests(const ModelDesc &m, llvm::StringR
 }
 
 namespace {
+/// A float for JSON: -0 is written as 0, because readers (llvm::json
+/// included) read "-0" as the integer 0; the file then reads back to itself.
+double jsonFloat(float x) { return x == 0.0f ? 0.0 : x; }
+
 json::Object featuresOf(const std::vector<FeatureDesc> &schema,
                         const std::vector<FeatureColumn> &cols, int64_t r) {
   json::Object o;
@@ -251,11 +263,11 @@ json::Object featuresOf(const std::vector<FeatureDesc> &schema,
     if (d.isCategorical()) {
       o[d.name] = cols[f].ids[r];
     } else if (d.denseDim == 1) {
-      o[d.name] = cols[f].values[r];
+      o[d.name] = jsonFloat(cols[f].values[r]);
     } else {
       json::Array a;
       for (int64_t k = 0; k < d.denseDim; ++k)
-        a.push_back(cols[f].values[r * d.denseDim + k]);
+        a.push_back(jsonFloat(cols[f].values[r * d.denseDim + k]));
       o[d.name] = std::move(a);
     }
   }

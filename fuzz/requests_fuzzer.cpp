@@ -39,8 +39,10 @@ static void readAgainst(const ModelDesc &m, llvm::StringRef text) {
   std::string twice;
   llvm::raw_string_ostream os2(twice);
   writeRequests(m, *reread, os2);
-  if (twice != again)
-    __builtin_trap(); // writing is not a fixed point
+  if (twice != again) { // writing is not a fixed point
+    llvm::errs() << "written:\n" << again << "written again:\n" << twice;
+    __builtin_trap();
+  }
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -103,6 +103,10 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
     module.emitError("mtgr-generate-train-step needs @forward and @loss");
     return signalPassFailure();
   }
+  if (forward.isExternal() || !forward.getBody().hasOneBlock()) {
+    forward.emitError("mtgr-generate-train-step needs @forward with a body of one block");
+    return signalPassFailure();
+  }
   BceLossOp bce;
   lossFn.walk([&](BceLossOp op) { bce = op; });
   if (!bce) {
@@ -124,6 +128,10 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
     step.setArgAttrs(i, forward.getArgAttrDict(i));
   for (unsigned t = 0; t < numTasks; ++t) {
     auto task = forward.getResultAttrOfType<StringAttr>(t, "mtgr.output");
+    if (!task) {
+      forward.emitError("result ") << t << " lacks its mtgr.output (task) name";
+      return signalPassFailure();
+    }
     step.setArgAttr(forward.getNumArguments() + t, "mtgr.input",
                     b.getStringAttr("labels." + task.getValue()));
     step.setArgAttr(forward.getNumArguments() + t, kRoleAttr,
@@ -181,8 +189,8 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
       auto arg = cast<BlockArgument>(e.getIds());
       auto name = step.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input");
       auto role = step.getArgAttrOfType<DictionaryAttr>(arg.getArgNumber(), kRoleAttr);
-      if (!role) {
-        step.emitError("embedding ids argument without ") << kRoleAttr;
+      if (!role || !name) {
+        step.emitError("embedding ids argument without its mtgr.input name or ") << kRoleAttr;
         return signalPassFailure();
       }
       embeddingGrads.push_back({"embedding_grad:" + name.str(), resultGrads[0], {}, e, name, role});

@@ -70,12 +70,13 @@ fi
 
 jobs="${MTGR_FUZZ_JOBS:-2}"
 campaign() {
+  set +e
   local h=$1
   mkdir -p "$work/corpus/$h"
   local log="$work/$h.log"
+  local rc=0
   build-san/bin/$h-fuzzer "${common[@]}" $(dict "$h") -max_total_time="$seconds" \
-    -artifact_prefix="$work/crashes/$h-" "$work/corpus/$h" "fuzz/corpus/$h" >"$log" 2>&1
-  local rc=$?
+    -artifact_prefix="$work/crashes/$h-" "$work/corpus/$h" "fuzz/corpus/$h" >"$log" 2>&1 || rc=$?
   local execs cov
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
