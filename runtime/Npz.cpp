@@ -214,6 +214,10 @@ llvm::Error mlir::mtgr::writeNpz(llvm::StringRef path, const ParamStore &params,
       return fail(path, "cannot add '" + name + "' to the archive");
     }
     zip_set_file_compression(archive, index, compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
+    // A fixed time stamp (1980-01-01, the first DOS date) instead of "now":
+    // the same parameters always give the same bytes (a resumed run can be
+    // compared with an uninterrupted one byte for byte).
+    zip_file_set_dostime(archive, index, /*time=*/0, /*date=*/(0 << 9) | (1 << 5) | 1, 0);
   }
   if (zip_close(archive) != 0) {
     std::string msg = zip_strerror(archive);
