@@ -22,7 +22,6 @@ namespace mlir::mtgr::fuzz {
 // fuzz/models/mini.yaml and intervals.yaml, embedded by fuzz/CMakeLists.txt.
 #include "fuzz/FuzzModelsText.inc"
 
-
 /// Parses one of the models above (they are valid: a failure is a bug here).
 inline const ModelDesc &fuzzModel(const char *text) {
   static std::map<const char *, ModelDesc> parsed;
@@ -35,12 +34,6 @@ inline const ModelDesc &fuzzModel(const char *text) {
   }
   return it->second;
 }
-
-/// Fixes the checksums of a sectioned container (runtime/Container.h) in a
-/// copy of `bytes`, where its header and table are intact enough to find them:
-/// mutations of the sections then reach the section parsers instead of all
-/// stopping at the checksum. Returns false where there is nothing to fix.
-bool resealContainer(std::string &bytes);
 
 } // namespace mlir::mtgr::fuzz
 

@@ -1,7 +1,7 @@
 //===- artifact_fuzzer.cpp - the artifact loader up to loading code ---------===//
 //
 // Any bytes as an artifact, twice: as they are (container checks) and with
-// the container's checksums fixed (runtime/Container.h), so that mutations
+// the container's checksums fixed (resealChecksums, runtime/Container.h), so that mutations
 // reach the manifest, model and signature sections. Everything CpuSession
 // does before the code is mapped runs: parse (manifest, versions, target,
 // model), the trust check under an active policy, and the ABI binding of
@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "fuzz/FuzzModels.h"
+#include "runtime/Container.h"
 #include "runtime/Abi.h"
 #include "runtime/Artifact.h"
 
@@ -38,7 +39,7 @@ static void load(llvm::StringRef bytes) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string bytes(reinterpret_cast<const char *>(data), size);
   load(bytes);
-  if (fuzz::resealContainer(bytes))
+  if (resealChecksums(bytes))
     load(bytes);
   return 0;
 }

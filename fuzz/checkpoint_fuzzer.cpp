@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "fuzz/FuzzModels.h"
+#include "runtime/Container.h"
 #include "runtime/Checkpoint.h"
 
 using namespace mlir::mtgr;
@@ -33,7 +34,7 @@ static void resume(llvm::StringRef bytes) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string bytes(reinterpret_cast<const char *>(data), size);
   resume(bytes);
-  if (fuzz::resealContainer(bytes))
+  if (resealChecksums(bytes))
     resume(bytes);
   return 0;
 }

@@ -86,6 +86,28 @@ mlir::mtgr::unpackSections(llvm::StringRef bytes, llvm::StringRef magic, uint32_
   return sections;
 }
 
+bool mlir::mtgr::resealChecksums(std::string &bytes) {
+  if (bytes.size() < kHeaderBytes)
+    return false;
+  uint32_t count = get<uint32_t>(bytes.data() + 12);
+  if (count > 4096)
+    return false;
+  size_t tableEnd = kHeaderBytes + size_t(count) * kEntryBytes;
+  if (bytes.size() < tableEnd + 8)
+    return false;
+  for (uint32_t i = 0; i < count; ++i) {
+    char *e = bytes.data() + kHeaderBytes + i * kEntryBytes;
+    uint64_t offset = get<uint64_t>(e + kNameBytes), size = get<uint64_t>(e + kNameBytes + 8);
+    if (offset > bytes.size() || size > bytes.size() - offset)
+      continue; // the reader reports it as truncated
+    uint64_t hash = llvm::xxh3_64bits(llvm::StringRef(bytes).substr(offset, size));
+    std::memcpy(e + kNameBytes + 16, &hash, 8);
+  }
+  uint64_t hash = llvm::xxh3_64bits(llvm::StringRef(bytes).take_front(tableEnd));
+  std::memcpy(bytes.data() + tableEnd, &hash, 8);
+  return true;
+}
+
 llvm::Error mlir::mtgr::writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes) {
   llvm::SmallString<256> tmp(path);
   tmp += ".tmp";

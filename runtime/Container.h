@@ -27,6 +27,12 @@ llvm::Expected<std::map<std::string, llvm::StringRef>>
 unpackSections(llvm::StringRef bytes, llvm::StringRef magic, uint32_t version,
                llvm::StringRef path, llvm::StringRef what);
 
+/// Recomputes the checksums of a container in place, where its header and
+/// section table are intact enough to find them (false where they are not).
+/// For tools that edit containers on purpose: the fuzz harnesses, so that
+/// mutations reach the section parsers instead of all stopping at a checksum.
+bool resealChecksums(std::string &bytes);
+
 /// Writes to a temporary file in the same folder, fsyncs it, renames it over
 /// `path` and fsyncs the folder: a crash at any moment leaves either the old
 /// file or the new one, never a mix.

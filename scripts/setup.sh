@@ -5,8 +5,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+# libclang-rt-22-dev: the sanitizer and libFuzzer runtimes (scripts/sanitize.sh).
 packages=(llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
-          libsodium-dev ninja-build ccache libgtest-dev cmake libzip-dev python3)
+          libclang-rt-22-dev libsodium-dev ninja-build ccache libgtest-dev cmake
+          libzip-dev python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -18,6 +20,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# --packages: only the packages (scripts/sanitize.sh builds elsewhere).
+[ "${1:-}" = "--packages" ] && exit 0
 
 # ccache hits across clones of the repository (CI builds in a fresh clone).
 export CCACHE_BASEDIR="$root"

@@ -263,6 +263,23 @@ TEST(Checkpoint, CraftedFilesAreRefused) {
       << why(reseal(sec));
 }
 
+// resealChecksums (the fuzz harnesses' way past the checksums): an edited
+// section is refused as corrupted, and after resealing it reads with the edit.
+TEST(Checkpoint, ResealedChecksumsLetAnEditThrough) {
+  std::string bytes = packSections(llvm::StringRef("MAGIC42\n", 8), 7, {{"a", "hello"}, {"b", "x"}});
+  bytes[bytes.size() - 3] = 'L'; // section a ("hello") is followed by b ("x"): "helLo"
+  auto corrupted = unpackSections(bytes, llvm::StringRef("MAGIC42\n", 8), 7, "f", "a test file");
+  ASSERT_FALSE(static_cast<bool>(corrupted));
+  EXPECT_NE(llvm::toString(corrupted.takeError()).find("section 'a': checksum mismatch"),
+            std::string::npos);
+  ASSERT_TRUE(resealChecksums(bytes));
+  auto sections = unpackSections(bytes, llvm::StringRef("MAGIC42\n", 8), 7, "f", "a test file");
+  ASSERT_TRUE(static_cast<bool>(sections)) << llvm::toString(sections.takeError());
+  EXPECT_EQ((*sections)["a"], "helLo");
+  std::string tooShort = bytes.substr(0, 20);
+  EXPECT_FALSE(resealChecksums(tooShort));
+}
+
 // A writer killed at random moments while overwriting a checkpoint never
 // leaves a file that does not load: it is the old checkpoint or the new one.
 TEST(Checkpoint, CrashDuringWriteLeavesALoadableCheckpoint) {
