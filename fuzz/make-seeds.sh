@@ -23,7 +23,7 @@ for m in fuzz/models/mini.yaml fuzz/models/intervals.yaml; do
   n=$(basename "$m" .yaml)
   $bin/mtgr-opt "$m" > "$out/mlir/$n.mlir"
   $bin/mtgr-opt "$m" --mtgr-decompose-layers > "$out/mlir/$n-decomposed.mlir"
-  $bin/mtgr-opt "$m" --mtgr-generate-train-step > "$out/mlir/$n-train-step.mlir" 2>/dev/null ||
+  $bin/mtgr-opt "$m" --mtgr-decompose-layers --mtgr-generate-train-step > "$out/mlir/$n-train-step.mlir" 2>/dev/null ||
     rm -f "$out/mlir/$n-train-step.mlir"
 done
 for f in test/dialect/*.mlir test/passes/*.mlir; do

@@ -1,0 +1,4 @@
+
+// expected-error @+1 {{argument 0: "mtgr.role" must be a dictionary}}
+func.func private @f(%a: tensor<?xi64> {mtgr.role = "feature"})
+
