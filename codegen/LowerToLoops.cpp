@@ -218,7 +218,7 @@ private:
   }
   // Optimisers: double precision, no fast-math (state is stored as f32).
   void lowerAdamUpdate(AdamUpdateOp op);
-  void lowerSparseUpdate(SparseUpdateOp op);
+  LogicalResult lowerSparseUpdate(SparseUpdateOp op);
   /// 1 - beta^t for the optimiser step t = training counter + 1.
   Value biasCorrection(double beta);
   /// One Adam moment update of element `g` with moments at (m, v)[at];
@@ -339,9 +339,13 @@ LogicalResult Lowering::lower(Operation *op) {
   if (auto u = dyn_cast<AdamUpdateOp>(op))
     return lowerAdamUpdate(u), success();
   if (auto u = dyn_cast<SparseUpdateOp>(op))
-    return lowerSparseUpdate(u), success();
+    return lowerSparseUpdate(u);
   if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
-    auto [name, role] = argIdentity(cast<BlockArgument>(e.getIds()));
+    BlockArgument ids = embeddingIdsArgument(e.getIds());
+    if (!ids)
+      return e.emitError("embedding ids must be an entry point argument with a 'feature' ")
+             << kRoleAttr;
+    auto [name, role] = argIdentity(ids);
     Value rows = addArg(rowsType(f32(), getRowShape(e.getType())),
                         specFor("embedding", role, name, e.getTable()));
     lowered[e.getResult()] = Buffers{rows, lowered[e.getIds()].offsets};
@@ -1334,11 +1338,15 @@ void Lowering::lowerAdamUpdate(AdamUpdateOp op) {
     });
 }
 
-void Lowering::lowerSparseUpdate(SparseUpdateOp op) {
+LogicalResult Lowering::lowerSparseUpdate(SparseUpdateOp op) {
   // The runtime maps ids to rows (hashing, dynamic tables) and deduplicates
   // them: `unique_rows` lists the touched rows, a `row_index` per lookup gives
   // each id's position in it. Here: sum the gradients per touched row, then
   // one optimiser step per row.
+  for (Value ids : op.getIds())
+    if (!embeddingIdsArgument(ids))
+      return op.emitError("embedding ids must be an entry point argument with a 'feature' ")
+             << kRoleAttr;
   auto table = SymbolTable::lookupNearestSymbolFrom<TableOp>(op, op.getTableAttr());
   int64_t rows = table.getRowsAttr().getInt(), d = table.getDimAttr().getInt();
   std::string name = ("tables." + op.getTable() + ".weight").str();
@@ -1350,7 +1358,7 @@ void Lowering::lowerSparseUpdate(SparseUpdateOp op) {
     loop(idx(0), idx(d), [&](Value k) { store(cf64(0.0), sum, {u, k}); });
   });
   for (auto [ids, grads] : llvm::zip(op.getIds(), op.getGrads())) {
-    auto [input, role] = argIdentity(cast<BlockArgument>(ids));
+    auto [input, role] = argIdentity(embeddingIdsArgument(ids));
     Value index = addArg(rowsType(i64(), {}), specFor("row_index", role, input, op.getTable()));
     Value g = lowered[grads].values;
     loop(idx(0), dim(index, 0), [&](Value r) {
@@ -1389,7 +1397,7 @@ void Lowering::lowerSparseUpdate(SparseUpdateOp op) {
         applyStep(row, k, arith::MulFOp::create(b, scale, load(sum, {u, k})));
       });
     });
-    return;
+    return success();
   }
   // SparseAdam: the moments of the touched rows only.
   double beta1 = op.getBeta1()->convertToDouble(), beta2 = op.getBeta2()->convertToDouble();
@@ -1401,4 +1409,5 @@ void Lowering::lowerSparseUpdate(SparseUpdateOp op) {
       applyStep(row, k, adamStep(load(sum, {u, k}), m, v, {row, k}, beta1, beta2, lr, eps, bc1, bc2));
     });
   });
+  return success();
 }

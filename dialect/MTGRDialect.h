@@ -46,6 +46,12 @@ constexpr llvm::StringLiteral kRoleAttr = "mtgr.role";
 DictionaryAttr abiRole(MLIRContext *ctx, llvm::StringRef kind, llvm::StringRef group = {},
                        std::optional<int64_t> index = std::nullopt,
                        llvm::StringRef param = {});
+/// The entry point argument embedding ids come from: an argument of the
+/// function's entry block whose role is a `feature` (group and index name the
+/// categorical feature). Null where the ids are computed in the IR or the
+/// argument has another role; the passes that bind ids by role (train step
+/// generation, lowering) refuse such IR with a diagnostic.
+BlockArgument embeddingIdsArgument(Value ids);
 } // namespace mlir::mtgr
 
 #include "dialect/MTGRInterfaces.h.inc"

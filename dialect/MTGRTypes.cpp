@@ -3,6 +3,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -91,4 +92,18 @@ DictionaryAttr mlir::mtgr::abiRole(MLIRContext *ctx, StringRef kind, StringRef g
   if (!param.empty())
     attrs.push_back(b.getNamedAttr("param", b.getStringAttr(param)));
   return b.getDictionaryAttr(attrs);
+}
+
+BlockArgument mlir::mtgr::embeddingIdsArgument(Value ids) {
+  auto arg = dyn_cast<BlockArgument>(ids);
+  if (!arg)
+    return {};
+  auto func = dyn_cast_or_null<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  if (!func || arg.getOwner() != &func.getFunctionBody().front())
+    return {};
+  auto role = func.getArgAttrOfType<DictionaryAttr>(arg.getArgNumber(), kRoleAttr);
+  auto kind = role ? role.getAs<StringAttr>("kind") : StringAttr();
+  if (!kind || kind.getValue() != "feature")
+    return {};
+  return arg;
 }

@@ -186,13 +186,16 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
       continue;
     }
     if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
-      auto arg = cast<BlockArgument>(e.getIds());
-      auto name = step.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input");
-      auto role = step.getArgAttrOfType<DictionaryAttr>(arg.getArgNumber(), kRoleAttr);
-      if (!role || !name) {
-        step.emitError("embedding ids argument without its mtgr.input name or ") << kRoleAttr;
+      BlockArgument arg = embeddingIdsArgument(e.getIds());
+      auto name = arg ? step.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input")
+                      : StringAttr();
+      if (!name) {
+        e.emitError("embedding ids must be an entry point argument with its mtgr.input name "
+                    "and a 'feature' ")
+            << kRoleAttr;
         return signalPassFailure();
       }
+      auto role = step.getArgAttrOfType<DictionaryAttr>(arg.getArgNumber(), kRoleAttr);
       embeddingGrads.push_back({"embedding_grad:" + name.str(), resultGrads[0], {}, e, name, role});
       continue;
     }

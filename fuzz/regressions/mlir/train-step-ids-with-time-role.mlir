@@ -1,0 +1,68 @@
+module @fuzz_intervals attributes {mtgr.training = {candidates_per_step = 256 : i64, seed = 0 : i64, tokens_per_step = 16384 : i64}} {
+  mtgr.table @item fixed rows(10) dim(2)
+  mtgr.parameter @tables.item.weight : tensor<10x2xf32> init(normal) {no_decay, std = 1.000000e-02 : f64}
+  mtgr.parameter @user_tokenizer.age.weight : tensor<4x1xf32> init(xavier_uniform)
+  mtgr.parameter @user_tokenizer.age.bias : tensor<4xf32> init(zeros) {no_decay}
+  mtgr.parameter @sequence_mlp.layers.0.weight : tensor<4x2xf32> init(xavier_uniform)
+  mtgr.parameter @sequence_mlp.layers.0.bias : tensor<4xf32> init(zeros) {no_decay}
+  mtgr.parameter @candidate_mlp.layers.0.weight : tensor<4x2xf32> init(xavier_uniform)
+  mtgr.parameter @candidate_mlp.layers.0.bias : tensor<4xf32> init(zeros) {no_decay}
+  mtgr.parameter @layers.0.gln1.gamma : tensor<4x4xf32> init(ones) {no_decay}
+  mtgr.parameter @layers.0.gln1.beta : tensor<4x4xf32> init(zeros) {no_decay}
+  mtgr.parameter @layers.0.uvqk.weight : tensor<16x4xf32> init(xavier_uniform)
+  mtgr.parameter @layers.0.uvqk.bias : tensor<16xf32> init(zeros) {no_decay}
+  mtgr.parameter @layers.0.gln2.gamma : tensor<4x4xf32> init(ones) {no_decay}
+  mtgr.parameter @layers.0.gln2.beta : tensor<4x4xf32> init(zeros) {no_decay}
+  mtgr.parameter @layers.0.out.weight : tensor<4x4xf32> init(xavier_uniform)
+  mtgr.parameter @layers.0.out.bias : tensor<4xf32> init(zeros) {no_decay}
+  mtgr.parameter @heads.ctr.layers.0.weight : tensor<1x4xf32> init(xavier_uniform)
+  mtgr.parameter @heads.ctr.layers.0.bias : tensor<1xf32> init(zeros) {no_decay}
+  mtgr.optimizer adamw lr(1.000000e-03) betas(9.000000e-01, 0.99899999999999999) eps(1.000000e-08) weight_decay(1.000000e-02) sparse(rowwise_adagrad lr(1.000000e-02))
+  func.func @forward(%arg0: tensor<?x1xf32> {mtgr.input = "user.age", mtgr.role = {group = "user", index = 0 : i64, kind = "feature"}}, %arg1: !mtgr.jagged<i64> {mtgr.input = "sequence.item_id", mtgr.role = {group = "sequence", index = 0 : i64, kind = "feature"}}, %arg2: !mtgr.jagged<i64> {mtgr.input = "sequence.time", mtgr.role = {group = "sequence", kind = "time"}}, %arg3: !mtgr.jagged<i64> {mtgr.input = "realtime.item_id", mtgr.role = {group = "realtime", index = 0 : i64, kind = "feature"}}, %arg4: !mtgr.jagged<i64> {mtgr.input = "realtime.time", mtgr.role = {group = "realtime", kind = "time"}}, %arg5: !mtgr.jagged<i64> {mtgr.input = "candidate.item_id", mtgr.role = {group = "candidate", index = 0 : i64, kind = "feature"}}, %arg6: !mtgr.jagged<i64> {mtgr.input = "candidate.time", mtgr.role = {group = "candidate", kind = "time"}}, %arg7: !mtgr.jagged<3x2xi32> {mtgr.input = "mask.intervals", mtgr.role = {group = "tokens", kind = "intervals"}}) -> (!mtgr.jagged<1xf32> {mtgr.output = "ctr", mtgr.role = {group = "candidate", index = 0 : i64, kind = "output"}}) {
+    %0 = mtgr.embedding_lookup @item %arg2 : !mtgr.jagged<i64> -> !mtgr.jagged<2xf32>
+    %1 = mtgr.embedding_lookup @item %arg3 : !mtgr.jagged<i64> -> !mtgr.jagged<2xf32>
+    %2 = mtgr.embedding_lookup @item %arg5 : !mtgr.jagged<i64> -> !mtgr.jagged<2xf32>
+    %3 = mtgr.param @candidate_mlp.layers.0.weight : tensor<4x2xf32>
+    %4 = mtgr.param @candidate_mlp.layers.0.bias : tensor<4xf32>
+    %5 = mtgr.linear %2, %3, %4 : !mtgr.jagged<2xf32>, tensor<4x2xf32>, tensor<4xf32> -> !mtgr.jagged<4xf32>
+    %6 = mtgr.param @user_tokenizer.age.weight : tensor<4x1xf32>
+    %7 = mtgr.param @user_tokenizer.age.bias : tensor<4xf32>
+    %8 = mtgr.linear %arg0, %6, %7 : tensor<?x1xf32>, tensor<4x1xf32>, tensor<4xf32> -> tensor<?x4xf32>
+    %9 = mtgr.stack %8 : tensor<?x4xf32> -> tensor<?x1x4xf32>
+    %10 = mtgr.param @sequence_mlp.layers.0.weight : tensor<4x2xf32>
+    %11 = mtgr.param @sequence_mlp.layers.0.bias : tensor<4xf32>
+    %12 = mtgr.linear %0, %10, %11 : !mtgr.jagged<2xf32>, tensor<4x2xf32>, tensor<4xf32> -> !mtgr.jagged<4xf32>
+    %13 = mtgr.linear %1, %10, %11 : !mtgr.jagged<2xf32>, tensor<4x2xf32>, tensor<4xf32> -> !mtgr.jagged<4xf32>
+    %tokens, %layout = mtgr.assemble_tokens %9, %12, %13, %5 times(%arg2, %arg4, %arg6) : tensor<?x1x4xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<i64>, !mtgr.jagged<i64>, !mtgr.jagged<i64> -> !mtgr.jagged<4xf32>, !mtgr.layout
+    %14 = mtgr.param @layers.0.gln1.gamma : tensor<4x4xf32>
+    %15 = mtgr.param @layers.0.gln1.beta : tensor<4x4xf32>
+    %16 = mtgr.param @layers.0.uvqk.weight : tensor<16x4xf32>
+    %17 = mtgr.param @layers.0.uvqk.bias : tensor<16xf32>
+    %18 = mtgr.param @layers.0.gln2.gamma : tensor<4x4xf32>
+    %19 = mtgr.param @layers.0.gln2.beta : tensor<4x4xf32>
+    %20 = mtgr.param @layers.0.out.weight : tensor<4x4xf32>
+    %21 = mtgr.param @layers.0.out.bias : tensor<4xf32>
+    %22 = mtgr.group_layer_norm %tokens, %layout, %14, %15 : !mtgr.jagged<4xf32>, tensor<4x4xf32>, tensor<4x4xf32>
+    %23 = mtgr.linear %22, %16, %17 : !mtgr.jagged<4xf32>, tensor<16x4xf32>, tensor<16xf32> -> !mtgr.jagged<16xf32>
+    %24 = mtgr.silu %23 : !mtgr.jagged<16xf32>
+    %25 = mtgr.column_slice %24[0, 4] : !mtgr.jagged<16xf32> -> !mtgr.jagged<4xf32>
+    %26 = mtgr.column_slice %24[4, 4] : !mtgr.jagged<16xf32> -> !mtgr.jagged<4xf32>
+    %27 = mtgr.column_slice %24[8, 4] : !mtgr.jagged<16xf32> -> !mtgr.jagged<4xf32>
+    %28 = mtgr.column_slice %24[12, 4] : !mtgr.jagged<16xf32> -> !mtgr.jagged<4xf32>
+    %29 = mtgr.hstu_attention %27, %28, %26, %arg7, %layout {alpha = 5.000000e-01 : f64, heads = 1 : i64, n_norm = #mtgr<n_norm total>} : !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<3x2xi32> -> !mtgr.jagged<4xf32>
+    %30 = mtgr.mul %29, %25 : !mtgr.jagged<4xf32>
+    %31 = mtgr.group_layer_norm %30, %layout, %18, %19 : !mtgr.jagged<4xf32>, tensor<4x4xf32>, tensor<4x4xf32>
+    %32 = mtgr.linear %31, %20, %21 : !mtgr.jagged<4xf32>, tensor<4x4xf32>, tensor<4xf32> -> !mtgr.jagged<4xf32>
+    %33 = mtgr.add %tokens, %31 : !mtgr.jagged<4xf32>
+    %34 = mtgr.extract_group candidate %33, %layout : !mtgr.jagged<4xf32>
+    %35 = mtgr.param @heads.ctr.layers.0.weight : tensor<1x4xf32>
+    %36 = mtgr.param @heads.ctr.layers.0.bias : tensor<1xf32>
+    %37 = mtgr.linear %34, %35, %36 : !mtgr.jagged<4xf32>, tensor<1x4xf32>, tensor<1xf32> -> !mtgr.jagged<1xf32>
+    return %37 : !mtgr.jagged<1xf32>
+  }
+  func.func @loss(%arg0: !mtgr.jagged<1xf32> {mtgr.input = "logits.ctr", mtgr.role = {group = "candidate", index = 0 : i64, kind = "logits"}}, %arg1: !mtgr.jagged<1xf32> {mtgr.input = "labels.ctr", mtgmtgr.jagged_valuesr.role = {group = "candidate", index = 0 : i64, kind = "labels"}}) -> tensor<f32> {
+    %0 = mtgr.bce_loss(%arg0) labels(%arg1) {normalizer = 2.560000e+02 : f64, task_weights = [1.000000e+00]} : (!mtgr.jagged<1xf32>), (!mtgr.jagged<1xf32>) -> tensor<f32>
+    return %0 : tensor<f32>
+  }
+}
+
