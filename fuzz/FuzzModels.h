@@ -11,6 +11,7 @@
 #define MTGR_FUZZ_FUZZMODELS_H
 
 #include "frontend/ModelDesc.h"
+#include "runtime/Container.h"
 
 #include "llvm/ADT/StringRef.h"
 
@@ -33,6 +34,16 @@ inline const ModelDesc &fuzzModel(const char *text) {
     it = parsed.emplace(text, std::move(*m)).first;
   }
   return it->second;
+}
+
+/// Runs `read` on a container's bytes as they are (the container's own
+/// checks) and, where its table can be found, again with its checksums
+/// recomputed, so that mutations reach the section parsers.
+template <typename Read> void asIsAndResealed(const uint8_t *data, size_t size, Read read) {
+  std::string bytes(reinterpret_cast<const char *>(data), size);
+  read(llvm::StringRef(bytes));
+  if (resealChecksums(bytes))
+    read(llvm::StringRef(bytes));
 }
 
 } // namespace mlir::mtgr::fuzz

@@ -9,7 +9,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include "fuzz/FuzzModels.h"
-#include "runtime/Container.h"
 #include "runtime/Abi.h"
 #include "runtime/Artifact.h"
 
@@ -37,9 +36,6 @@ static void load(llvm::StringRef bytes) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  std::string bytes(reinterpret_cast<const char *>(data), size);
-  load(bytes);
-  if (resealChecksums(bytes))
-    load(bytes);
+  fuzz::asIsAndResealed(data, size, load);
   return 0;
 }

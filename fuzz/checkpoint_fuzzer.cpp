@@ -7,7 +7,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include "fuzz/FuzzModels.h"
-#include "runtime/Container.h"
 #include "runtime/Checkpoint.h"
 
 using namespace mlir::mtgr;
@@ -32,9 +31,6 @@ static void resume(llvm::StringRef bytes) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  std::string bytes(reinterpret_cast<const char *>(data), size);
-  resume(bytes);
-  if (resealChecksums(bytes))
-    resume(bytes);
+  fuzz::asIsAndResealed(data, size, resume);
   return 0;
 }
