@@ -341,10 +341,9 @@ LogicalResult Lowering::lower(Operation *op) {
   if (auto u = dyn_cast<SparseUpdateOp>(op))
     return lowerSparseUpdate(u);
   if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
-    BlockArgument ids = embeddingIdsArgument(e.getIds());
+    BlockArgument ids = embeddingIdsArgument(e, e.getIds());
     if (!ids)
-      return e.emitError("embedding ids must be an entry point argument with a 'feature' ")
-             << kRoleAttr;
+      return failure();
     auto [name, role] = argIdentity(ids);
     Value rows = addArg(rowsType(f32(), getRowShape(e.getType())),
                         specFor("embedding", role, name, e.getTable()));
@@ -1343,10 +1342,6 @@ LogicalResult Lowering::lowerSparseUpdate(SparseUpdateOp op) {
   // them: `unique_rows` lists the touched rows, a `row_index` per lookup gives
   // each id's position in it. Here: sum the gradients per touched row, then
   // one optimiser step per row.
-  for (Value ids : op.getIds())
-    if (!embeddingIdsArgument(ids))
-      return op.emitError("embedding ids must be an entry point argument with a 'feature' ")
-             << kRoleAttr;
   auto table = SymbolTable::lookupNearestSymbolFrom<TableOp>(op, op.getTableAttr());
   int64_t rows = table.getRowsAttr().getInt(), d = table.getDimAttr().getInt();
   std::string name = ("tables." + op.getTable() + ".weight").str();
@@ -1358,7 +1353,10 @@ LogicalResult Lowering::lowerSparseUpdate(SparseUpdateOp op) {
     loop(idx(0), idx(d), [&](Value k) { store(cf64(0.0), sum, {u, k}); });
   });
   for (auto [ids, grads] : llvm::zip(op.getIds(), op.getGrads())) {
-    auto [input, role] = argIdentity(embeddingIdsArgument(ids));
+    BlockArgument arg = embeddingIdsArgument(op, ids);
+    if (!arg)
+      return failure();
+    auto [input, role] = argIdentity(arg);
     Value index = addArg(rowsType(i64(), {}), specFor("row_index", role, input, op.getTable()));
     Value g = lowered[grads].values;
     loop(idx(0), dim(index, 0), [&](Value r) {

@@ -39,19 +39,21 @@ Type withRowShape(Type rows, llvm::ArrayRef<int64_t> rowShape);
 /// generation and the runtime bind buffers by role, never by parsing names;
 /// `mtgr.input` / `mtgr.output` names are for people.
 ///   feature{group, index}  time{group}  intervals{group = tokens}
-///   labels{index}  logits{index}  output{index}  loss
-///   param_grad{param}  embedding_grad{group, index}  (train_step results)
-///   grad{param}  embedding_grad{group, index}        (apply_update inputs)
+///   labels{index}  logits{index}  output{index}  loss  (group: candidate, optional)
+///   grad{param}  embedding_grad{group, index}  (train_step results and
+///   apply_update inputs; the manifest calls the train_step ones param_grad)
+/// The dialect verifies these where they are attached (MTGRDialect.cpp).
 constexpr llvm::StringLiteral kRoleAttr = "mtgr.role";
 DictionaryAttr abiRole(MLIRContext *ctx, llvm::StringRef kind, llvm::StringRef group = {},
                        std::optional<int64_t> index = std::nullopt,
                        llvm::StringRef param = {});
-/// The entry point argument embedding ids come from: an argument of the
-/// function's entry block whose role is a `feature` (group and index name the
-/// categorical feature). Null where the ids are computed in the IR or the
-/// argument has another role; the passes that bind ids by role (train step
-/// generation, lowering) refuse such IR with a diagnostic.
-BlockArgument embeddingIdsArgument(Value ids);
+/// The entry point argument the ids of `user` (an embedding lookup or sparse
+/// update) come from: an argument of the function's entry block with an
+/// `mtgr.input` name and a `feature` role (group and index name the
+/// categorical feature). Where the ids are computed in the IR or the argument
+/// has another role, emits an error on `user` and returns null: the passes
+/// that bind ids by role (train step generation, lowering) refuse such IR.
+BlockArgument embeddingIdsArgument(Operation *user, Value ids);
 } // namespace mlir::mtgr
 
 #include "dialect/MTGRInterfaces.h.inc"

@@ -94,16 +94,19 @@ DictionaryAttr mlir::mtgr::abiRole(MLIRContext *ctx, StringRef kind, StringRef g
   return b.getDictionaryAttr(attrs);
 }
 
-BlockArgument mlir::mtgr::embeddingIdsArgument(Value ids) {
+BlockArgument mlir::mtgr::embeddingIdsArgument(Operation *user, Value ids) {
   auto arg = dyn_cast<BlockArgument>(ids);
-  if (!arg)
-    return {};
-  auto func = dyn_cast_or_null<FunctionOpInterface>(arg.getOwner()->getParentOp());
-  if (!func || arg.getOwner() != &func.getFunctionBody().front())
-    return {};
-  auto role = func.getArgAttrOfType<DictionaryAttr>(arg.getArgNumber(), kRoleAttr);
-  auto kind = role ? role.getAs<StringAttr>("kind") : StringAttr();
-  if (!kind || kind.getValue() != "feature")
-    return {};
-  return arg;
+  auto func = arg ? dyn_cast_or_null<FunctionOpInterface>(arg.getOwner()->getParentOp())
+                  : FunctionOpInterface();
+  if (func && arg.getOwner() == &func.getFunctionBody().front()) {
+    auto role = func.getArgAttrOfType<DictionaryAttr>(arg.getArgNumber(), kRoleAttr);
+    auto kind = role ? role.getAs<StringAttr>("kind") : StringAttr();
+    if (kind && kind.getValue() == "feature" &&
+        func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input"))
+      return arg;
+  }
+  user->emitError("embedding ids must be an entry point argument with its mtgr.input name and "
+                  "a 'feature' ")
+      << kRoleAttr;
+  return {};
 }

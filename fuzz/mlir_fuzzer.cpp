@@ -6,16 +6,8 @@
 // recorded in docs/bad-inputs.md and kept out of the CI corpus.
 //
 //===----------------------------------------------------------------------===//
-#include "dialect/MTGRDialect.h"
 #include "passes/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -28,9 +20,7 @@ using namespace mlir;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::StringRef text(reinterpret_cast<const char *>(data), size);
   DialectRegistry registry;
-  registry.insert<mtgr::MTGRDialect, func::FuncDialect, arith::ArithDialect,
-                  tensor::TensorDialect, linalg::LinalgDialect, scf::SCFDialect,
-                  memref::MemRefDialect, vector::VectorDialect>();
+  mtgr::registerPipelineDialects(registry); // mtgr-opt's
   MLIRContext context(registry);
   context.allowUnregisteredDialects(false);
   ScopedDiagnosticHandler handler(&context, [](Diagnostic &) { return success(); });

@@ -186,15 +186,10 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
       continue;
     }
     if (auto e = dyn_cast<EmbeddingLookupOp>(op)) {
-      BlockArgument arg = embeddingIdsArgument(e.getIds());
-      auto name = arg ? step.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input")
-                      : StringAttr();
-      if (!name) {
-        e.emitError("embedding ids must be an entry point argument with its mtgr.input name "
-                    "and a 'feature' ")
-            << kRoleAttr;
+      BlockArgument arg = embeddingIdsArgument(e, e.getIds());
+      if (!arg)
         return signalPassFailure();
-      }
+      auto name = step.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input");
       auto role = step.getArgAttrOfType<DictionaryAttr>(arg.getArgNumber(), kRoleAttr);
       embeddingGrads.push_back({"embedding_grad:" + name.str(), resultGrads[0], {}, e, name, role});
       continue;

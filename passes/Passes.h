@@ -11,6 +11,11 @@ namespace mlir::mtgr {
 
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
+
+/// The dialects mtgr IR may hold at any stage of the pipeline: mtgr and the
+/// upstream ones later stages use (mtgr-opt's registry, and the mlir fuzz
+/// harness's, which reads what mtgr-opt reads).
+void registerPipelineDialects(DialectRegistry &registry);
 } // namespace mlir::mtgr
 
 #endif // MTGR_PASSES_PASSES_H

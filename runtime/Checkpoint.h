@@ -22,9 +22,7 @@ struct TrainState {
   int64_t epoch = 0, stepInEpoch = 0; // data position
   uint64_t seed = 0;     // data order and dropout stream
   ParamStore params;
-  /// Optimiser state, by optimizerSlot(parameter, slot): Adam moments (m, v)
-  /// of dense parameters and tables, row-wise Adagrad accumulators (acc).
-  std::map<std::string, std::vector<float>> optimizer;
+  OptimizerState optimizer; // Adam moments, row-wise Adagrad accumulators
   std::map<std::string, DynamicTable> tables;        // dynamic tables
 };
 

@@ -1,10 +1,9 @@
 //===- Npz.cpp - parameters as NumPy .npz archives (libzip) ---------------===//
 #include "runtime/Npz.h"
 
-#include "llvm/Support/MemoryBuffer.h"
-
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
 #include <cstring>
@@ -110,14 +109,6 @@ llvm::Error parseNpy(llvm::StringRef path, llvm::StringRef name, llvm::StringRef
   return llvm::Error::success();
 }
 } // namespace
-
-llvm::Expected<std::map<std::string, Tensor>>
-mlir::mtgr::readNpz(llvm::StringRef path, const std::map<std::string, uint64_t> *maxBytes) {
-  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  if (!file)
-    return fail(path, "cannot read: " + file.getError().message());
-  return parseNpz((*file)->getBuffer(), path, maxBytes);
-}
 
 llvm::Expected<std::map<std::string, Tensor>>
 mlir::mtgr::parseNpz(llvm::StringRef bytes, llvm::StringRef path,

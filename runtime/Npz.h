@@ -14,13 +14,10 @@
 
 namespace mlir::mtgr {
 
-/// Every tensor of an archive, by name (without ".npy"). With `maxBytes`
-/// (by tensor name, without ".npy"), a member not listed, or one
-/// whose directory entry claims more bytes, is refused before anything is
-/// allocated for it.
-llvm::Expected<std::map<std::string, Tensor>>
-readNpz(llvm::StringRef path, const std::map<std::string, uint64_t> *maxBytes = nullptr);
-/// The same from an archive's bytes; `path` names it in messages.
+/// Every tensor of an archive's bytes, by name (without ".npy"); `path`
+/// names it in messages. With `maxBytes` (by tensor name, without ".npy"), a
+/// member not listed, or one whose directory entry claims more bytes, is
+/// refused before anything is allocated for it.
 llvm::Expected<std::map<std::string, Tensor>>
 parseNpz(llvm::StringRef bytes, llvm::StringRef path,
          const std::map<std::string, uint64_t> *maxBytes = nullptr);
@@ -32,6 +29,7 @@ llvm::Error writeNpz(llvm::StringRef path, const ParamStore &params, bool compre
 /// present with its shape, and the archive may hold nothing else; the error
 /// names the parameter.
 llvm::Error loadParams(llvm::StringRef path, ParamStore &params);
+/// The same from an archive's bytes (`path` names it in messages).
 llvm::Error loadParams(llvm::StringRef bytes, llvm::StringRef path, ParamStore &params);
 
 } // namespace mlir::mtgr

@@ -62,3 +62,7 @@ void mlir::mtgr::randomizeForVerification(ParamStore &params, uint64_t seed) {
       x = (n.ends_with(".gamma") ? 1.0f : 0.0f) + scale * u(rng);
   }
 }
+
+std::string mlir::mtgr::optimizerSlot(llvm::StringRef param, llvm::StringRef slot) {
+  return (param + "/" + slot).str();
+}

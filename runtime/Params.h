@@ -43,6 +43,13 @@ private:
   std::map<std::string, Tensor> tensors;
 };
 
+/// Optimiser state buffers, updated in place by the generated train_step and
+/// saved in checkpoints: Adam moments (slots m, v), row-wise Adagrad
+/// accumulators (acc), keyed by optimizerSlot(parameter, slot). A missing or
+/// mis-sized buffer starts at 0.
+using OptimizerState = std::map<std::string, std::vector<float>>;
+std::string optimizerSlot(llvm::StringRef param, llvm::StringRef slot);
+
 /// Replaces the values that the default initialisation leaves trivial, so
 /// that a comparison exercises their code paths: biases, betas and rab tables
 /// U(-0.2, 0.2), gammas 1 + U(-0.3, 0.3), embedding tables U(-0.5, 0.5)

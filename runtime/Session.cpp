@@ -237,10 +237,6 @@ void CpuSession::initParams(uint64_t seed) {
   parameters = ParamStore::initialize(collectParameters(artifact.model), seed);
 }
 
-std::string mlir::mtgr::optimizerSlot(llvm::StringRef param, llvm::StringRef slot) {
-  return (param + "/" + slot).str();
-}
-
 std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding> &bindings,
                                                       void (*fn)(void **), const Batch &batch,
                                                       std::array<int64_t, 3> rng,

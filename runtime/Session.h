@@ -14,11 +14,6 @@
 
 namespace mlir::mtgr {
 
-/// Optimiser state buffers, updated in place by the generated train_step:
-/// Adam moments (slots m, v), row-wise Adagrad accumulators (acc), keyed by
-/// optimizerSlot(parameter, slot). A missing or mis-sized buffer starts at 0.
-using OptimizerState = std::map<std::string, std::vector<float>>;
-std::string optimizerSlot(llvm::StringRef param, llvm::StringRef slot);
 
 struct TrainStepResult {
   double loss = 0;

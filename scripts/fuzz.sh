@@ -35,13 +35,13 @@ for h in "${harnesses[@]}"; do
 done
 
 bash scripts/sanitize.sh --build >/dev/null
-# See scripts/sanitize.sh for allow_user_poisoning=0.
-export ASAN_OPTIONS="detect_leaks=0:allow_user_poisoning=0"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+source scripts/sanitizer-env.sh
 work=build-san/fuzz
 mkdir -p "$work/crashes"
 common=(-rss_limit_mb=3072 -timeout=20 -print_final_stats=1)
 dict() { [ -f "fuzz/$1.dict" ] && echo "-dict=fuzz/$1.dict" || true; }
+# Executions libFuzzer reports at its end (the last such line of a log).
+executions() { sed -n 's/^stat::number_of_executed_units: *//p' "$1" | tail -1; }
 
 if [ $replay -eq 1 ]; then
   runs="${MTGR_FUZZ_RUNS:-2000}"
@@ -60,8 +60,7 @@ if [ $replay -eq 1 ]; then
         -artifact_prefix="$work/crashes/$h-" >>"$work/$h.replay.log" 2>&1; then
       echo "fuzz replay: $h: a crash in $runs seeded runs:"; tail -40 "$work/$h.replay.log"; failed=1
     else
-      execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$h.replay.log" | tail -1)
-      echo "fuzz replay: $h: ${#inputs[@]} inputs, $execs seeded runs, no crash ($((SECONDS - start)) s)"
+      echo "fuzz replay: $h: ${#inputs[@]} inputs, $(executions "$work/$h.replay.log") seeded runs, no crash ($((SECONDS - start)) s)"
     fi
     rm -rf "$scratch"
   done
@@ -78,7 +77,7 @@ campaign() {
   build-san/bin/$h-fuzzer "${common[@]}" $(dict "$h") -max_total_time="$seconds" \
     -artifact_prefix="$work/crashes/$h-" "$work/corpus/$h" "fuzz/corpus/$h" >"$log" 2>&1 || rc=$?
   local execs cov
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  execs=$(executions "$log")
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
   if [ $rc -eq 0 ]; then
     echo "fuzz: $h: ${execs:-?} executions in $seconds s, $cov, no crash"

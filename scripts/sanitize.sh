@@ -28,11 +28,7 @@ fi
 ninja -C build-san -j "${MTGR_JOBS:-2}"
 [ "$mode" = "--build" ] && exit 0
 
-# Leaks are not errors here (MLIR and LLVM keep process-lifetime state).
-# allow_user_poisoning=0: LLVM's headers poison BumpPtrAllocator memory that
-# the uninstrumented libMLIR.so hands out unpoisoned, a false use-after-poison.
-export ASAN_OPTIONS="detect_leaks=0:allow_user_poisoning=0:abort_on_error=0:halt_on_error=1"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+source scripts/sanitizer-env.sh
 lit=/usr/lib/llvm-22/bin/lit
 if [ "$mode" = "--ci" ]; then
   # Runtime, readers, bad inputs, and compiled code against the reference:

@@ -4,6 +4,7 @@
 #include "frontend/MLIRGen.h"
 #include "frontend/ModelStats.h"
 #include "passes/Passes.h"
+#include "codegen/LowerToLoops.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -113,3 +114,32 @@ TEST(MLIRGen, RandomModelsBuildAndDecompose) {
   }
 }
 } // namespace
+
+// The lowering binds embedding ids by their argument's feature role: ids
+// whose argument has another role (a fuzzed time role crashed the train-step
+// pass, and computed ids would crash the lowering) are refused on the op.
+TEST(MLIRGen, LoweringRefusesEmbeddingIdsWithoutAFeatureRole) {
+  Built b = build(mlir::mtgr::test::loadExample("tiny.yaml"));
+  ASSERT_TRUE(b.module);
+  ASSERT_TRUE(decompose(*b.module));
+  auto forward = b.module->lookupSymbol<func::FuncOp>("forward");
+  mtgr::EmbeddingLookupOp lookup;
+  forward.walk([&](mtgr::EmbeddingLookupOp op) {
+    if (!lookup)
+      lookup = op;
+  });
+  ASSERT_TRUE(lookup);
+  auto ids = cast<BlockArgument>(lookup.getIds());
+  forward.setArgAttr(ids.getArgNumber(), mtgr::kRoleAttr,
+                     mtgr::abiRole(b.context.get(), "time", "candidate"));
+  std::string diag;
+  ScopedDiagnosticHandler handler(b.context.get(), [&](Diagnostic &d) {
+    diag += d.str() + "\n";
+    return success();
+  });
+  EXPECT_TRUE(failed(mtgr::lowerForwardToLoops(*b.module)));
+  EXPECT_NE(diag.find("embedding ids must be an entry point argument with its mtgr.input name "
+                      "and a 'feature' mtgr.role"),
+            std::string::npos)
+      << diag;
+}

@@ -11,13 +11,6 @@
 #include "frontend/ModelDesc.h"
 #include "passes/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -48,9 +41,7 @@ static std::unique_ptr<llvm::MemoryBuffer> importModel(llvm::StringRef path,
 
 int main(int argc, char **argv) {
   DialectRegistry registry;
-  registry.insert<mlir::mtgr::MTGRDialect, func::FuncDialect, arith::ArithDialect,
-                  tensor::TensorDialect, linalg::LinalgDialect, scf::SCFDialect,
-                  memref::MemRefDialect, vector::VectorDialect>();
+  mlir::mtgr::registerPipelineDialects(registry);
   mlir::mtgr::registerMTGRPasses();
   registerTransformsPasses();
 
