@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Compiler.h"
-#include "frontend/ModelStats.h"
+#include "model/ModelStats.h"
 #include "frontend/Synthetic.h"
 #include "runtime/Session.h"
 

@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/MLIRGen.h"
 #include "dialect/MTGRDialect.h"
-#include "frontend/ModelStats.h"
+#include "model/ModelStats.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"

@@ -2,7 +2,7 @@
 #ifndef MTGR_FRONTEND_MLIRGEN_H
 #define MTGR_FRONTEND_MLIRGEN_H
 
-#include "frontend/ModelDesc.h"
+#include "model/ModelDesc.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"

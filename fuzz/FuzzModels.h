@@ -10,7 +10,7 @@
 #ifndef MTGR_FUZZ_FUZZMODELS_H
 #define MTGR_FUZZ_FUZZMODELS_H
 
-#include "frontend/ModelDesc.h"
+#include "model/ModelDesc.h"
 #include "runtime/Container.h"
 
 #include "llvm/ADT/StringRef.h"

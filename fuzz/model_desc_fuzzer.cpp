@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/MLIRGen.h"
-#include "frontend/ModelDesc.h"
-#include "frontend/ModelStats.h"
+#include "model/ModelDesc.h"
+#include "model/ModelStats.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"

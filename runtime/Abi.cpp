@@ -1,7 +1,7 @@
 //===- Abi.cpp - resolve and check an artifact's typed ABI ----------------===//
 #include "runtime/Abi.h"
 
-#include "frontend/ModelStats.h"
+#include "model/ModelStats.h"
 
 #include "llvm/ADT/StringSwitch.h"
 

@@ -1,7 +1,7 @@
 //===- Artifact.cpp - write, read and check .mtgr files -------------------===//
 #include "runtime/Artifact.h"
 #include "runtime/Container.h"
-#include "frontend/ModelStats.h"
+#include "model/ModelStats.h"
 
 #include "llvm/ADT/StringMap.h"
 

@@ -15,7 +15,7 @@
 #ifndef MTGR_RUNTIME_ARTIFACT_H
 #define MTGR_RUNTIME_ARTIFACT_H
 
-#include "frontend/ModelDesc.h"
+#include "model/ModelDesc.h"
 #include "runtime/Signing.h"
 
 #include "llvm/Support/Error.h"

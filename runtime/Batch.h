@@ -9,7 +9,7 @@
 #ifndef MTGR_RUNTIME_BATCH_H
 #define MTGR_RUNTIME_BATCH_H
 
-#include "frontend/ModelDesc.h"
+#include "model/ModelDesc.h"
 
 #include "llvm/Support/Error.h"
 

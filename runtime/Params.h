@@ -2,7 +2,7 @@
 #ifndef MTGR_RUNTIME_PARAMS_H
 #define MTGR_RUNTIME_PARAMS_H
 
-#include "frontend/ModelStats.h"
+#include "model/ModelStats.h"
 
 #include <map>
 #include <string>

@@ -13,7 +13,7 @@
 #ifndef MTGR_RUNTIME_REFERENCE_OPTIMIZER_H
 #define MTGR_RUNTIME_REFERENCE_OPTIMIZER_H
 
-#include "frontend/ModelDesc.h"
+#include "model/ModelDesc.h"
 
 #include <vector>
 

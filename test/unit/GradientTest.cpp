@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "TestModels.h"
-#include "frontend/ModelStats.h"
+#include "model/ModelStats.h"
 #include "frontend/Synthetic.h"
 #include "runtime/reference/Ops.h"
 #include "runtime/reference/Reference.h"

@@ -2,7 +2,7 @@
 #include "TestModels.h"
 #include "dialect/MTGRDialect.h"
 #include "frontend/MLIRGen.h"
-#include "frontend/ModelStats.h"
+#include "model/ModelStats.h"
 #include "passes/Passes.h"
 #include "codegen/LowerToLoops.h"
 

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "TestModels.h"
-#include "frontend/ModelStats.h"
+#include "model/ModelStats.h"
 
 #include <gtest/gtest.h>
 

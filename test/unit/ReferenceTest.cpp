@@ -1,6 +1,6 @@
 //===- ReferenceTest.cpp - the float64 reference and the synthetic data ---===//
 #include "TestModels.h"
-#include "frontend/ModelStats.h"
+#include "model/ModelStats.h"
 #include "frontend/Synthetic.h"
 #include "runtime/reference/Reference.h"
 

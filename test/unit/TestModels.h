@@ -2,7 +2,7 @@
 #ifndef MTGR_TEST_UNIT_TESTMODELS_H
 #define MTGR_TEST_UNIT_TESTMODELS_H
 
-#include "frontend/ModelDesc.h"
+#include "model/ModelDesc.h"
 #include "runtime/Params.h"
 
 #include <cstdlib>

@@ -9,8 +9,8 @@
 #include "codegen/Compiler.h"
 #include "dialect/MTGRDialect.h"
 #include "frontend/MLIRGen.h"
-#include "frontend/ModelDesc.h"
-#include "frontend/ModelStats.h"
+#include "model/ModelDesc.h"
+#include "model/ModelStats.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/MLIRContext.h"

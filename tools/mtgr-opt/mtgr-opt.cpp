@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialect/MTGRDialect.h"
 #include "frontend/MLIRGen.h"
-#include "frontend/ModelDesc.h"
+#include "model/ModelDesc.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/MLIRContext.h"

@@ -1,5 +1,5 @@
 //===- ModelStats.cpp - parameters and FLOPs of a model description -------===//
-#include "frontend/ModelStats.h"
+#include "model/ModelStats.h"
 
 #include <algorithm>
 

@@ -6,7 +6,7 @@
 // then walk freely. The first error is reported and parsing stops.
 //
 //===----------------------------------------------------------------------===//
-#include "frontend/ModelDesc.h"
+#include "model/ModelDesc.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"

@@ -9,7 +9,7 @@
 #ifndef MTGR_FRONTEND_MODELSTATS_H
 #define MTGR_FRONTEND_MODELSTATS_H
 
-#include "frontend/ModelDesc.h"
+#include "model/ModelDesc.h"
 
 namespace mlir::mtgr {
 
