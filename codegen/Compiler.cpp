@@ -1,8 +1,7 @@
 //===- Compiler.cpp - model description -> artifact -----------------------===//
 #include "codegen/Compiler.h"
-#include "codegen/LowerToLoops.h"
+#include "codegen/Pipeline.h"
 #include "frontend/MLIRGen.h"
-#include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -51,7 +50,7 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
   if (stop == Stage::Mtgr)
     return out.text = print(*module), std::move(out);
   PassManager pm(&context);
-  pm.addPass(createMTGRDecomposeLayersPass());
+  addKernelPasses(pm);
   if (failed(pm.run(*module)))
     return fail("mtgr-decompose-layers failed");
   // @train_step when every op on the way has a gradient rule; otherwise the
@@ -66,8 +65,7 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
       return success();
     });
     PassManager grads(&context);
-    grads.addPass(createMTGRGenerateTrainStepPass());
-    grads.addPass(createCanonicalizerPass()); // drops gradients nothing uses
+    addGradientPasses(grads);
     if (succeeded(grads.run(*attempt)))
       module = std::move(attempt);
     else
@@ -75,13 +73,14 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
   }
   if (stop == Stage::Kernel)
     return out.text = print(*module), std::move(out);
-  if (failed(lowerForwardToLoops(*module)) || failed(verify(*module)))
-    return fail("lowering to loops failed");
-  PassManager cleanup(&context);
-  cleanup.addPass(createCanonicalizerPass());
-  cleanup.addPass(createCSEPass());
-  if (failed(cleanup.run(*module)))
-    return fail("cleaning up the loops failed");
+  {
+    PassManager loops(&context);
+    addLoopPasses(loops, TargetDescription::fromFeatures(target.features), stop == Stage::Bound);
+    if (failed(loops.run(*module)))
+      return fail("lowering to loops failed");
+  }
+  if (stop == Stage::Bound)
+    return out.text = print(*module), std::move(out);
   if (stop == Stage::Loops)
     return out.text = print(*module), std::move(out);
   // Keep the ABI: the LLVM conversion drops the functions' attributes.

@@ -1,20 +1,20 @@
 //===- Compiler.h - model description -> any stage -> artifact ---*- C++ -*-===//
 //
 // The whole compiler as one call, shared by mtgr-compile and the tests:
-//   description --frontend--> mtgr IR --decompose--> kernel IR --lower--> loops
-//   --convert--> LLVM dialect --translate, O3--> LLVM IR --codegen--> object
+//   description --frontend--> mtgr IR --decompose--> kernel IR --bind--> entry
+//   points on buffers --lower--> loops (codegen/Pipeline.h) --convert--> LLVM dialect --translate, O3--> LLVM IR --codegen--> object
 //   --ld.lld--> shared object --> artifact
 //
 //===----------------------------------------------------------------------===//
 #ifndef MTGR_CODEGEN_COMPILER_H
 #define MTGR_CODEGEN_COMPILER_H
 
-#include "codegen/HostCodegen.h"
+#include "codegen/host/HostCodegen.h"
 #include "runtime/Artifact.h"
 
 namespace mlir::mtgr {
 
-enum class Stage { Mtgr, Kernel, Loops, LLVMIR, Object, Artifact };
+enum class Stage { Mtgr, Kernel, Bound, Loops, LLVMIR, Object, Artifact };
 
 struct CompileOutput {
   std::string text;  // IR of the last stage (mtgr, kernel, loops, llvm)

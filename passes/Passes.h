@@ -2,6 +2,8 @@
 #ifndef MTGR_PASSES_PASSES_H
 #define MTGR_PASSES_PASSES_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 

@@ -62,4 +62,37 @@ def MTGRGenerateTrainStepPass : Pass<"mtgr-generate-train-step", "::mlir::Module
   }];
 }
 
+def MTGRFreeBuffersPass : Pass<"mtgr-free-buffers", "::mlir::func::FuncOp"> {
+  let summary = "Free every buffer right after its last use; bound the peak working memory";
+  let description = [{
+    For each `memref.alloc` in a function's body (the buffers of loop-level
+    code), finds the last op of the body that reads or writes it or a view of
+    it (ops nested in loops count as the loop) and inserts `memref.dealloc`
+    right after: a buffer dies as soon as its last use has run, so the
+    runtime's pool hands its memory to the next allocation. A buffer that
+    escapes (returned, passed to a call, stored as a value, or aliased by an
+    op that is not a view) is an error.
+
+    On functions with an `mtgr.abi` attribute it also records the peak of
+    live buffers as `mtgr.memory = {fixed, per_row}`: the largest sum of
+    static-size buffers live at any point, and the largest sum of bytes per
+    row of the run-time-sized ones (a row being at most the call's tokens).
+    The runtime refuses a batch whose estimate exceeds its memory limit.
+
+    Before / after:
+    ```mlir
+    %a = memref.alloc(%n) : memref<?xf32>
+    "use"(%a) : (memref<?xf32>) -> ()
+    "other"() : () -> ()
+    ```
+    ```mlir
+    %a = memref.alloc(%n) : memref<?xf32>
+    "use"(%a) : (memref<?xf32>) -> ()
+    memref.dealloc %a : memref<?xf32>
+    "other"() : () -> ()
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif // MTGR_PASSES_TD

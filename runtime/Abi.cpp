@@ -221,8 +221,8 @@ llvm::Expected<std::vector<Binding>> mlir::mtgr::bindEntryPoint(const ModelDesc 
     case ArgKind::Rng: // {seed, step, first token of the range in the step}
       expected = {3};
       break;
-    case ArgKind::Loss: // a one-element buffer
-      expected = {-1};
+    case ArgKind::Loss: // a scalar
+      expected = {};
       break;
     }
     if (e)

@@ -317,7 +317,7 @@ std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding>
       output(index, {N, m.dModel});
       break;
     case ArgKind::Loss:
-      output(index, {1});
+      output(index, {});
       break;
     case ArgKind::ParamGrad:
       output(index, parameters.get(arg.param).shape);

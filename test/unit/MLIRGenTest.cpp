@@ -4,7 +4,7 @@
 #include "frontend/MLIRGen.h"
 #include "model/ModelStats.h"
 #include "passes/Passes.h"
-#include "codegen/LowerToLoops.h"
+#include "codegen/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -137,7 +137,9 @@ TEST(MLIRGen, LoweringRefusesEmbeddingIdsWithoutAFeatureRole) {
     diag += d.str() + "\n";
     return success();
   });
-  EXPECT_TRUE(failed(mtgr::lowerForwardToLoops(*b.module)));
+  PassManager pm(b.context.get());
+  pm.addPass(mtgr::createMTGRBindEntryPointsPass());
+  EXPECT_TRUE(failed(pm.run(*b.module)));
   EXPECT_NE(diag.find("embedding ids must be an entry point argument with its mtgr.input name "
                       "and a 'feature' mtgr.role"),
             std::string::npos)

@@ -9,6 +9,7 @@
 #include "dialect/MTGRDialect.h"
 #include "frontend/MLIRGen.h"
 #include "model/ModelDesc.h"
+#include "codegen/Passes.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -43,6 +44,7 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   mlir::mtgr::registerPipelineDialects(registry);
   mlir::mtgr::registerMTGRPasses();
+  mlir::mtgr::registerMTGRCodegenPasses();
   registerTransformsPasses();
 
   auto [inputFile, outputFile] = registerAndParseCLIOptions(

@@ -3,7 +3,7 @@
 // The only translation unit that includes the heavy conversion headers.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/HostCodegen.h"
+#include "codegen/host/HostCodegen.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -66,6 +66,35 @@ HostTarget HostTarget::native() {
   return t;
 }
 
+namespace {
+/// The upstream conversions from loops to the LLVM dialect.
+void addLLVMConversions(OpPassManager &pm) {
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  // Buffers come from the runtime's pool (runtime/HostMemory.h), not malloc.
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+} // namespace
+
+std::string mlir::mtgr::describeHostPipeline() {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  OpPassManager pm(ModuleOp::getOperationName(), OpPassManager::Nesting::Implicit);
+  addLLVMConversions(pm);
+  os << "math polynomial approximations of f32 exp and log1p, then ";
+  pm.printAsTextualPipeline(os);
+  os << ", then packed entry points <name>_packed(void **args); LLVM O3 for the host CPU";
+  return text;
+}
+
 LogicalResult mlir::mtgr::lowerLoopsToLLVMDialect(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
   ctx->loadDialect<LLVM::LLVMDialect>();
@@ -93,17 +122,7 @@ LogicalResult mlir::mtgr::lowerLoopsToLLVMDialect(ModuleOp module) {
     return module.emitError("expanding exp and log1p failed");
 
   PassManager pm(ctx);
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  // Buffers come from the runtime's pool (runtime/HostMemory.h), not malloc.
-  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
-  memrefOptions.useGenericFunctions = true;
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
+  addLLVMConversions(pm);
   if (failed(pm.run(module)))
     return failure();
 

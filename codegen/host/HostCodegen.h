@@ -28,6 +28,9 @@ struct HostTarget {
 /// args[i] points to the memref descriptor of ABI argument i.
 LogicalResult lowerLoopsToLLVMDialect(ModuleOp module);
 
+/// The passes lowerLoopsToLLVMDialect runs, as text (--print-pipeline).
+std::string describeHostPipeline();
+
 /// LLVM dialect -> LLVM IR, optimised at O3 for `target`.
 llvm::Expected<std::unique_ptr<llvm::Module>>
 translateAndOptimize(ModuleOp module, llvm::LLVMContext &context, const HostTarget &target);

@@ -1,0 +1,104 @@
+//===- LoweringSupport.cpp - builder helpers and the buffer types ---------===//
+#include "codegen/LoweringSupport.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+MemRefType rowsOf(Type elt, ArrayRef<int64_t> rowShape) {
+  SmallVector<int64_t> shape{ShapedType::kDynamic};
+  shape.append(rowShape.begin(), rowShape.end());
+  return MemRefType::get(shape, elt);
+}
+} // namespace
+
+BufferTypeConverter::BufferTypeConverter() {
+  addConversion([](Type t) -> std::optional<Type> {
+    if (isa<MTGRDialect>(t.getDialect()) || isa<TensorType>(t))
+      return std::nullopt; // handled below
+    return t;
+  });
+  addConversion([](RankedTensorType t) -> Type {
+    return MemRefType::get(t.getShape(), t.getElementType());
+  });
+  addConversion([](JaggedType t, SmallVectorImpl<Type> &out) {
+    Builder b(t.getContext());
+    out.push_back(rowsOf(t.getElementType(), t.getRowShape()));
+    out.push_back(rowsOf(b.getIndexType(), {}));
+    return success();
+  });
+  addConversion([](LayoutType t, SmallVectorImpl<Type> &out) {
+    Builder b(t.getContext());
+    Type index = b.getIndexType();
+    out.append({rowsOf(index, {}), rowsOf(index, {4}), rowsOf(index, {}), rowsOf(b.getI64Type(), {}),
+                rowsOf(index, {})});
+    return success();
+  });
+}
+
+void LoopBuilder::loop(Value lb, Value ub, function_ref<void(Value)> body) {
+  auto f = scf::ForOp::create(b, lb, ub, idx(1));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(f.getBody());
+  body(f.getInductionVar());
+}
+
+Value LoopBuilder::loopAcc(Value lb, Value ub, Value init, function_ref<Value(Value, Value)> body) {
+  auto f = scf::ForOp::create(b, lb, ub, idx(1), ValueRange{init});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(f.getBody());
+  scf::YieldOp::create(b, body(f.getInductionVar(), f.getRegionIterArgs()[0]));
+  return f.getResult(0);
+}
+
+void LoopBuilder::forRowBlocks(Value rows, int64_t block, function_ref<void(Value, int64_t)> body) {
+  Value full = mul(arith::DivUIOp::create(b, rows, idx(block)), idx(block));
+  {
+    auto blocks = scf::ForOp::create(b, idx(0), full, idx(block));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(blocks.getBody());
+    body(blocks.getInductionVar(), block);
+  }
+  loop(full, rows, [&](Value r) { body(r, 1); });
+}
+
+void LoopBuilder::ifThen(Value cond, function_ref<void()> body) {
+  auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&op.getThenRegion().front());
+  body();
+}
+
+Value LoopBuilder::alloc(Type elt, ArrayRef<int64_t> rowShape, Value rows) {
+  return memref::AllocOp::create(b, rowsOf(elt, rowShape), ValueRange{rows});
+}
+
+Value LoopBuilder::allocStatic(Type elt, ArrayRef<int64_t> shape) {
+  return memref::AllocOp::create(b, MemRefType::get(shape, elt));
+}
+
+void LoopBuilder::fill(Value m, Value value) {
+  int64_t rank = cast<MemRefType>(m.getType()).getRank();
+  SmallVector<Value> at;
+  std::function<void(int64_t)> nest = [&](int64_t d) {
+    if (d == rank)
+      return store(value, m, at);
+    loop(idx(0), dim(m, d), [&](Value i) {
+      at.push_back(i);
+      nest(d + 1);
+      at.pop_back();
+    });
+  };
+  nest(0);
+}
+
+Value mlir::mtgr::boundArgument(Operation *op, StringRef key) {
+  auto bound = op->getAttrOfType<DictionaryAttr>("mtgr.bound");
+  auto fn = op->getParentOfType<func::FuncOp>();
+  if (!bound || !fn)
+    return {};
+  auto n = bound.getAs<IntegerAttr>(key);
+  if (!n || n.getInt() < 0 || n.getInt() >= static_cast<int64_t>(fn.getNumArguments()))
+    return {};
+  return fn.getArgument(n.getInt());
+}

@@ -1,0 +1,32 @@
+//===- Pipeline.h - the compiler's passes, in order -------------*- C++ -*-===//
+//
+//   mtgr IR --kernel--> kernel ops --gradients--> + @train_step, @apply_update
+//   --loops--> bound entry points, loops on buffers, buffers freed at last use
+//   --host (codegen/host)--> LLVM dialect, LLVM IR, object, shared object
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_CODEGEN_PIPELINE_H
+#define MTGR_CODEGEN_PIPELINE_H
+
+#include "codegen/Target.h"
+
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir::mtgr {
+
+/// model-level -> kernel-level ops.
+void addKernelPasses(OpPassManager &pm);
+/// @train_step and @apply_update from @forward (may fail: an op without a
+/// gradient rule; the compiler then keeps inference only).
+void addGradientPasses(OpPassManager &pm);
+/// Entry points bound to buffers, lowered to loops, cleaned up, freed.
+/// `untilBound`: stop after mtgr-bind-entry-points (--emit=bound).
+void addLoopPasses(OpPassManager &pm, const TargetDescription &target, bool untilBound = false);
+
+/// The whole pipeline as mtgr-opt would run it, stage by stage, followed by
+/// the host's conversion to LLVM (mtgr-compile --print-pipeline).
+void printPipeline(llvm::raw_ostream &os, const TargetDescription &target, bool trainStep);
+
+} // namespace mlir::mtgr
+
+#endif
