@@ -1,10 +1,19 @@
-//===- LowerAttention.cpp - masks and HSTU attention to loops -------------===//
+//===- LowerAttention.cpp - masks, tile lists and tiled HSTU attention ----===//
 //
-// build_mask writes, per row, at most 3 column intervals (DESIGN 1.5); the
-// attention walks them, so no N x N buffer exists (memory O(N * d)).
+// build_mask writes, per row, at most 3 column intervals (DESIGN 1.5).
+// attention_tiles turns them into per-row-block lists of column tiles with a
+// visible pair (full or partial). The attention walks (sample, row block,
+// listed tile, head): the scores of a tile are BR vectors of BC lanes kept in
+// registers (QK^T as BR broadcast-FMA chains over d_qk), SiLU and 1/n_norm
+// are applied on the vectors, the mask test only on partial tiles, and PV
+// accumulates into a BR x (heads * dv) block of rows through vector FMAs.
+// K (and V for the gradient) is transposed once per op, padded by one tile
+// of zero columns, so a tile's key vector is one contiguous load.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/LoweringSupport.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::mtgr;
@@ -14,15 +23,11 @@ using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 using Buffers = SmallVector<SmallVector<Value>>;
 
 struct AttentionEmitter : LoopBuilder {
-  using LoopBuilder::LoopBuilder;
+  AttentionEmitter(OpBuilder &b, Location loc, int64_t rowBlock = 1, int64_t colTile = 1)
+      : LoopBuilder(b, loc), BR(rowBlock), BC(colTile) {}
+  int64_t BR, BC;
+
   Value buildMask(MaskKind kind, const LayoutBuffers &l);
-  Value attention(HstuAttentionOp op, const JaggedBuffers &q, const JaggedBuffers &kk,
-                  const JaggedBuffers &v, Value mask, const LayoutBuffers &l, Value rabPos,
-                  Value rabTime);
-  SmallVector<Value> attentionBackward(HstuAttentionBackwardOp op, const JaggedBuffers &q,
-                                       const JaggedBuffers &kk, const JaggedBuffers &v, Value mask,
-                                       Value dO, const LayoutBuffers &l, Value rabPos,
-                                       Value rabTime);
   /// The relative attention bias of pair (row, col) and where it comes from:
   /// P[clamp(pos_j - pos_i, -Pmax, Pmax)] + T[bucket(|t_i - t_j|)], the T term
   /// only between non-U tokens (DESIGN 1.3).
@@ -34,14 +39,63 @@ struct AttentionEmitter : LoopBuilder {
   /// n_norm(row) of DESIGN 1.3.
   Value attentionNorm(NNorm mode, std::optional<APFloat> constant, Value mask, Value row,
                       Value start, Value end);
-  /// Interval k of `row`'s mask, as absolute rows [lo, hi).
-  std::pair<Value, Value> maskInterval(Value mask, Value row, int k, Value start) {
-    auto at = [&](int64_t e) {
-      return add(start, arith::IndexCastOp::create(b, b.getIndexType(),
-                                                   load(mask, {row, idx(k), idx(e)})));
-    };
-    return {at(0), at(1)};
+
+  // --- tile lists ----------------------------------------------------------
+  SmallVector<Value> buildTiles(Value mask, const LayoutBuffers &l);
+  /// Visible pairs of rows [r0, r1) x columns [c0, c1) (sample-local; the
+  /// intervals of a row are disjoint, so their overlaps add up).
+  Value visibleIn(Value mask, Value start, Value r0, Value r1, Value c0, Value c1);
+
+  // --- tiled attention -----------------------------------------------------
+  VectorType vec(int64_t n, Type elt) { return VectorType::get({n}, elt); }
+  Value vload(Type t, Value m, ValueRange at) { return vector::LoadOp::create(b, t, m, at); }
+  void vstore(Value v, Value m, ValueRange at) { vector::StoreOp::create(b, v, m, at); }
+  Value splat(Type t, Value s) { return vector::BroadcastOp::create(b, t, s); }
+  Value fma(Value x, Value y, Value acc) { return vector::FMAOp::create(b, x, y, acc); }
+  /// The largest power of two <= BC dividing `width`: the vector width of
+  /// the row updates (any head size works, small ones with short vectors).
+  int64_t laneWidth(int64_t width) const {
+    int64_t w = 1;
+    while (w * 2 <= BC && width % (w * 2) == 0)
+      w *= 2;
+    return w;
   }
+  /// x [N, w] -> [w, N + BC], the BC padding columns zero.
+  Value transposePadded(Value x, Value N, int64_t w);
+  /// scores[r] = sum_k X[rows[r], off + k] * Xt[off + k, col0 .. col0 + BC), k < width.
+  SmallVector<Value> tileProduct(Value x, ArrayRef<Value> rows, Value xt, Value off, int64_t width,
+                                 Value col0);
+  /// out[r, outOff + c] += sum_j P[r, j] * Y[min(col0 + j, last), yOff + c] for
+  /// r < BR, j < BC, c < width.
+  void accumulateRows(Value out, Value outOff, Value p, Value y, Value yOff, int64_t width,
+                      Value col0, Value last);
+  /// out[col0 + j, off + c] += sum_r P[r, j] * Y[rows[r], off + c] for j < count.
+  void accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows, Value off,
+                         int64_t width, Value col0, Value count);
+  /// Per row r, the lanes of columns c0 + lane (sample-local) the row sees.
+  SmallVector<Value> visibleLanes(Value mask, ArrayRef<Value> rows, Value c0);
+  /// The bias tile of rows x [col0, col0 + BC) into `tile` [BR, BC].
+  void biasTile(Value tile, const LayoutBuffers &l, Value rabPos, Value rabTime,
+                ArrayRef<Value> rows, Value col0, Value last);
+
+  /// Loops over (sample, row block, listed tile); `perBlock` runs before
+  /// the tiles of a block, `perTile` for each, `afterBlock` after them.
+  struct Block {
+    Value start, end, n, r0;
+    SmallVector<Value> rows; // absolute rows, clamped to the sample's last
+  };
+  struct Tile {
+    Value full, c0, col0; // sample-local first column, absolute first column
+  };
+  void forEachTile(const LayoutBuffers &l, const TileListBuffers &t,
+                   function_ref<void(Block &)> perBlock, function_ref<void(Block &, Tile &)> perTile,
+                   function_ref<void(Block &)> afterBlock);
+
+  Value attention(HstuAttentionOp op, Value q, Value k, Value v, Value mask,
+                  const LayoutBuffers &l, const TileListBuffers &t, Value rabPos, Value rabTime);
+  SmallVector<Value> attentionBackward(HstuAttentionBackwardOp op, Value q, Value k, Value v,
+                                       Value mask, Value dO, const LayoutBuffers &l,
+                                       const TileListBuffers &t, Value rabPos, Value rabTime);
 };
 
 Value AttentionEmitter::buildMask(MaskKind kind, const LayoutBuffers &l) {
@@ -103,47 +157,6 @@ Value AttentionEmitter::buildMask(MaskKind kind, const LayoutBuffers &l) {
   return m;
 }
 
-Value AttentionEmitter::attention(HstuAttentionOp op, const JaggedBuffers &q, const JaggedBuffers &kk,
-                                  const JaggedBuffers &v, Value mask, const LayoutBuffers &l,
-                                  Value rabPos, Value rabTime) {
-  int64_t h = op.getHeadsAttr().getInt();
-  int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
-  Value alpha = cf32(op.getAlpha().convertToDouble());
-  NNorm nNorm = op.getNNorm();
-  Value B = samples(l);
-  Value N = load(l.offsets, {B});
-  Value o = alloc(f32(), {h * dv}, N);
-  loop(idx(0), B, [&](Value s) {
-    Value start = load(l.offsets, {s}), end = load(l.offsets, {add(s, idx(1))});
-    loop(start, end, [&](Value row) {
-      // n_norm(i): the sample's length, the row's attended columns, or a constant.
-      Value invNorm =
-          fdiv(cf32(1.0), attentionNorm(nNorm, op.getNNormConstant(), mask, row, start, end));
-      loop(idx(0), idx(h * dv), [&](Value c) { store(cf32(0.0), o, {row, c}); });
-      Value gi = load(l.group, {row});
-      Value ti = load(l.time, {row}), pi = load(l.pos, {row});
-      for (int k = 0; k < 3; ++k) {
-        auto [lo, hi] = maskInterval(mask, row, k, start);
-        loop(lo, hi, [&](Value col) {
-          Value bias = rabPos ? rabTerms(l, rabPos, rabTime, gi, ti, pi, col).bias : cf32(0.0);
-          for (int64_t hd = 0; hd < h; ++hd) {
-            Value dot = loopAcc(idx(0), idx(dqk), cf32(0.0), [&](Value c, Value acc) {
-              Value qc = add(c, idx(hd * dqk));
-              return fadd(acc, fmul(load(q.values, {row, qc}), load(kk.values, {col, qc})));
-            });
-            Value a = fmul(silu(fadd(fmul(alpha, dot), bias)), invNorm);
-            loop(idx(0), idx(dv), [&](Value c) {
-              Value vc = add(c, idx(hd * dv));
-              store(fadd(load(o, {row, vc}), fmul(a, load(v.values, {col, vc}))), o, {row, vc});
-            });
-          }
-        });
-      }
-    });
-  });
-  return o;
-}
-
 AttentionEmitter::Rab AttentionEmitter::rabTerms(const LayoutBuffers &l, Value rabPos, Value rabTime, Value gi,
                                  Value ti, Value pi, Value col) {
   int64_t pmax = (cast<MemRefType>(rabPos.getType()).getDimSize(0) - 1) / 2;
@@ -181,86 +194,415 @@ Value AttentionEmitter::attentionNorm(NNorm mode, std::optional<APFloat> constan
   return toF32(cols);
 }
 
-SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp op, const JaggedBuffers &q,
-                                                       const JaggedBuffers &kk, const JaggedBuffers &v,
-                                                       Value mask, Value dO, const LayoutBuffers &l,
-                                                       Value rabPos, Value rabTime) {
+
+Value AttentionEmitter::visibleIn(Value mask, Value start, Value r0, Value r1, Value c0, Value c1) {
+  return loopAcc(r0, r1, idx(0), [&](Value r, Value acc) {
+    for (int k = 0; k < 3; ++k) {
+      Value lo = toIndex(load(mask, {add(start, r), idx(k), idx(0)}));
+      Value hi = toIndex(load(mask, {add(start, r), idx(k), idx(1)}));
+      Value overlap = sub(minI(hi, c1), maxI(lo, c0));
+      acc = add(acc, maxI(overlap, idx(0)));
+    }
+    return acc;
+  });
+}
+
+SmallVector<Value> AttentionEmitter::buildTiles(Value mask, const LayoutBuffers &l) {
+  Value B = samples(l);
+  auto ceilDiv = [&](Value x, int64_t d) {
+    return arith::DivUIOp::create(b, add(x, idx(d - 1)), idx(d)).getResult();
+  };
+  auto sampleBounds = [&](Value s) {
+    return std::pair(load(l.offsets, {s}), load(l.offsets, {add(s, idx(1))}));
+  };
+  Value blockStart = alloc(b.getIndexType(), {}, add(B, idx(1)));
+  store(idx(0), blockStart, {idx(0)});
+  loop(idx(0), B, [&](Value s) {
+    auto [start, end] = sampleBounds(s);
+    store(add(load(blockStart, {s}), ceilDiv(sub(end, start), BR)), blockStart, {add(s, idx(1))});
+  });
+  Value blocks = load(blockStart, {B});
+  Value tileStart = alloc(b.getIndexType(), {}, add(blocks, idx(1)));
+  Value work = allocStatic(i64(), {2});
+  // Classifies (row block, column tile): any visible pair, all visible.
+  auto classify = [&](Value start, Value n, Value rb, Value ct) {
+    Value r0 = mul(rb, idx(BR)), c0 = mul(ct, idx(BC));
+    Value r1 = minI(add(r0, idx(BR)), n), c1 = minI(add(c0, idx(BC)), n);
+    Value seen = visibleIn(mask, start, r0, r1, c0, c1);
+    return std::pair(cmp(arith::CmpIPredicate::sgt, seen, idx(0)),
+                     cmp(arith::CmpIPredicate::eq, seen, idx(BR * BC)));
+  };
+  // Pass 1: entries per row block, then their prefix sums.
+  store(idx(0), tileStart, {idx(0)});
+  loop(idx(0), B, [&](Value s) {
+    auto [start, end] = sampleBounds(s);
+    Value n = sub(end, start), first = load(blockStart, {s});
+    loop(idx(0), ceilDiv(n, BR), [&](Value rb) {
+      Value count = loopAcc(idx(0), ceilDiv(n, BC), idx(0), [&](Value ct, Value acc) {
+        return add(acc, select(classify(start, n, rb, ct).first, idx(1), idx(0)));
+      });
+      store(count, tileStart, {add(add(first, rb), idx(1))});
+    });
+  });
+  loop(idx(0), blocks, [&](Value g) {
+    Value next = add(g, idx(1));
+    store(add(load(tileStart, {g}), load(tileStart, {next})), tileStart, {next});
+  });
+  Value total = load(tileStart, {blocks});
+  Value tiles = alloc(b.getI32Type(), {}, total);
+  // Pass 2: the entries, 2 * tile + full.
+  loop(idx(0), B, [&](Value s) {
+    auto [start, end] = sampleBounds(s);
+    Value n = sub(end, start), first = load(blockStart, {s});
+    loop(idx(0), ceilDiv(n, BR), [&](Value rb) {
+      Value at0 = load(tileStart, {add(first, rb)});
+      loopAcc(idx(0), ceilDiv(n, BC), at0, [&](Value ct, Value at) {
+        auto [any, full] = classify(start, n, rb, ct);
+        ifThen(any, [&] {
+          Value code = add(mul(ct, idx(2)), select(full, idx(1), idx(0)));
+          store(arith::IndexCastOp::create(b, b.getI32Type(), code), tiles, {at});
+        });
+        return add(at, select(any, idx(1), idx(0)));
+      });
+    });
+  });
+  // Work: pairs the kernels compute (BR x BC per listed tile) and the
+  // mask's visible pairs.
+  Value visible = loopAcc(idx(0), B, idx(0), [&](Value s, Value acc) {
+    auto [start, end] = sampleBounds(s);
+    Value n = sub(end, start);
+    return add(acc, visibleIn(mask, start, idx(0), n, idx(0), n));
+  });
+  store(arith::IndexCastOp::create(b, i64(), mul(total, idx(BR * BC))), work, {idx(0)});
+  store(arith::IndexCastOp::create(b, i64(), visible), work, {idx(1)});
+  return {blockStart, tileStart, tiles, work};
+}
+
+Value AttentionEmitter::transposePadded(Value x, Value N, int64_t w) {
+  Value cols = add(N, idx(BC));
+  Value xt = memref::AllocOp::create(b, MemRefType::get({w, ShapedType::kDynamic}, f32()),
+                                     ValueRange{cols});
+  loop(idx(0), idx(w), [&](Value c) {
+    loop(N, cols, [&](Value j) { store(cf32(0.0), xt, {c, j}); });
+  });
+  loop(idx(0), N, [&](Value j) {
+    loop(idx(0), idx(w), [&](Value c) { store(load(x, {j, c}), xt, {c, j}); });
+  });
+  return xt;
+}
+
+SmallVector<Value> AttentionEmitter::tileProduct(Value x, ArrayRef<Value> rows, Value xt, Value off,
+                                                 int64_t width, Value col0) {
+  VectorType t = vec(BC, f32());
+  Value zero = splat(t, cf32(0.0));
+  SmallVector<Value> init(rows.size(), zero);
+  auto f = scf::ForOp::create(b, idx(0), idx(width), idx(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(f.getBody());
+    Value k = add(off, f.getInductionVar());
+    Value keys = vload(t, xt, {k, col0});
+    SmallVector<Value> next;
+    for (auto [r, row] : llvm::enumerate(rows))
+      next.push_back(fma(splat(t, load(x, {row, k})), keys, f.getRegionIterArgs()[r]));
+    scf::YieldOp::create(b, next);
+  }
+  return SmallVector<Value>(f.getResults());
+}
+
+void AttentionEmitter::accumulateRows(Value out, Value outOff, Value p, Value y, Value yOff,
+                                      int64_t width, Value col0, Value last) {
+  // Register tile: kRows rows x kVectors vectors of the output, loaded once
+  // for the BC columns of the tile; per column kVectors loads of Y and kRows
+  // broadcasts feed kRows * kVectors FMAs.
+  int64_t lanes = laneWidth(width), vectors = width / lanes;
+  int64_t kRows = BR % 4 == 0 ? 4 : (BR % 2 == 0 ? 2 : 1);
+  int64_t kVectors = std::min<int64_t>(BC >= 16 ? 4 : 2, vectors);
+  while (vectors % kVectors != 0)
+    --kVectors;
+  VectorType t = vec(lanes, f32());
+  auto rowBlocks = scf::ForOp::create(b, idx(0), idx(BR), idx(kRows));
+  OpBuilder::InsertionGuard rowGuard(b);
+  b.setInsertionPointToStart(rowBlocks.getBody());
+  Value r0 = rowBlocks.getInductionVar();
+  auto chunks = scf::ForOp::create(b, idx(0), idx(vectors), idx(kVectors));
+  OpBuilder::InsertionGuard chunkGuard(b);
+  b.setInsertionPointToStart(chunks.getBody());
+  Value c0 = mul(chunks.getInductionVar(), idx(lanes));
+  SmallVector<Value> acc;
+  for (int64_t r = 0; r < kRows; ++r)
+    for (int64_t v = 0; v < kVectors; ++v)
+      acc.push_back(vload(t, out, {add(r0, idx(r)), add(outOff, add(c0, idx(v * lanes)))}));
+  auto cols = scf::ForOp::create(b, idx(0), idx(BC), idx(1), acc);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(cols.getBody());
+    Value j = cols.getInductionVar();
+    Value col = minI(add(col0, j), last);
+    SmallVector<Value> ys, next;
+    for (int64_t v = 0; v < kVectors; ++v)
+      ys.push_back(vload(t, y, {col, add(yOff, add(c0, idx(v * lanes)))}));
+    for (int64_t r = 0; r < kRows; ++r) {
+      Value weight = splat(t, load(p, {add(r0, idx(r)), j}));
+      for (int64_t v = 0; v < kVectors; ++v)
+        next.push_back(fma(weight, ys[v], cols.getRegionIterArgs()[r * kVectors + v]));
+    }
+    scf::YieldOp::create(b, next);
+  }
+  for (int64_t r = 0; r < kRows; ++r)
+    for (int64_t v = 0; v < kVectors; ++v)
+      vstore(cols.getResult(r * kVectors + v), out,
+             {add(r0, idx(r)), add(outOff, add(c0, idx(v * lanes)))});
+}
+
+void AttentionEmitter::accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows,
+                                         Value off, int64_t width, Value col0, Value count) {
+  int64_t lanes = laneWidth(width), vectors = width / lanes;
+  VectorType t = vec(lanes, f32());
+  loop(idx(0), count, [&](Value j) {
+    Value col = add(col0, j);
+    loop(idx(0), idx(vectors), [&](Value v) {
+      Value c = add(off, mul(v, idx(lanes)));
+      Value acc = vload(t, out, {col, c});
+      for (auto [r, row] : llvm::enumerate(rows))
+        acc = fma(splat(t, load(p, {idx(r), j})), vload(t, y, {row, c}), acc);
+      vstore(acc, out, {col, c});
+    });
+  });
+}
+
+SmallVector<Value> AttentionEmitter::visibleLanes(Value mask, ArrayRef<Value> rows, Value c0) {
+  Type i32 = b.getI32Type();
+  VectorType t = vec(BC, i32);
+  SmallVector<int32_t> iota(BC);
+  for (int64_t j = 0; j < BC; ++j)
+    iota[j] = static_cast<int32_t>(j);
+  Value lanes = arith::ConstantOp::create(b, DenseElementsAttr::get(t, ArrayRef<int32_t>(iota)));
+  Value cols = arith::AddIOp::create(b, lanes, splat(t, arith::IndexCastOp::create(b, i32, c0)));
+  SmallVector<Value> seen;
+  for (Value row : rows) {
+    Value any;
+    for (int k = 0; k < 3; ++k) {
+      Value lo = splat(t, load(mask, {row, idx(k), idx(0)}));
+      Value hi = splat(t, load(mask, {row, idx(k), idx(1)}));
+      Value in = arith::AndIOp::create(b, cmp(arith::CmpIPredicate::sge, cols, lo),
+                                       cmp(arith::CmpIPredicate::slt, cols, hi));
+      any = any ? arith::OrIOp::create(b, any, in).getResult() : in;
+    }
+    seen.push_back(any);
+  }
+  return seen;
+}
+
+void AttentionEmitter::biasTile(Value tile, const LayoutBuffers &l, Value rabPos, Value rabTime,
+                                ArrayRef<Value> rows, Value col0, Value last) {
+  for (auto [r, row] : llvm::enumerate(rows)) {
+    Value gi = load(l.group, {row}), ti = load(l.time, {row}), pi = load(l.pos, {row});
+    loop(idx(0), idx(BC), [&](Value j) {
+      Value col = minI(add(col0, j), last);
+      store(rabTerms(l, rabPos, rabTime, gi, ti, pi, col).bias, tile, {idx(r), j});
+    });
+  }
+}
+
+void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers &t,
+                                   function_ref<void(Block &)> perBlock,
+                                   function_ref<void(Block &, Tile &)> perTile,
+                                   function_ref<void(Block &)> afterBlock) {
+  loop(idx(0), samples(l), [&](Value s) {
+    Block blk;
+    blk.start = load(l.offsets, {s});
+    blk.end = load(l.offsets, {add(s, idx(1))});
+    blk.n = sub(blk.end, blk.start);
+    Value first = load(t.blockStart, {s});
+    loop(idx(0), sub(load(t.blockStart, {add(s, idx(1))}), first), [&](Value rb) {
+      blk.r0 = mul(rb, idx(BR));
+      blk.rows.clear();
+      Value lastRow = sub(blk.end, idx(1));
+      for (int64_t r = 0; r < BR; ++r)
+        blk.rows.push_back(minI(add(blk.start, add(blk.r0, idx(r))), lastRow));
+      perBlock(blk);
+      Value g = add(first, rb);
+      loop(load(t.tileStart, {g}), load(t.tileStart, {add(g, idx(1))}), [&](Value e) {
+        Value code = toIndex(load(t.tiles, {e}));
+        Tile tile;
+        tile.full = cmp(arith::CmpIPredicate::eq, arith::AndIOp::create(b, code, idx(1)), idx(1));
+        tile.c0 = mul(arith::ShRUIOp::create(b, code, idx(1)), idx(BC));
+        tile.col0 = add(blk.start, tile.c0);
+        perTile(blk, tile);
+      });
+      afterBlock(blk);
+    });
+  });
+}
+
+Value AttentionEmitter::attention(HstuAttentionOp op, Value q, Value k, Value v, Value mask,
+                                  const LayoutBuffers &l, const TileListBuffers &t, Value rabPos,
+                                  Value rabTime) {
   int64_t h = op.getHeadsAttr().getInt();
   int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
-  Value alpha = cf32(op.getAlpha().convertToDouble());
-  Value B = samples(l), N = load(l.offsets, {B});
-  Value dq = alloc(f32(), {h * dqk}, N), dk = alloc(f32(), {h * dqk}, N),
-        dvb = alloc(f32(), {h * dv}, N);
-  loop(idx(0), N, [&](Value r) {
-    loop(idx(0), idx(h * dqk), [&](Value c) {
-      store(cf32(0.0), dq, {r, c});
-      store(cf32(0.0), dk, {r, c});
-    });
-    loop(idx(0), idx(h * dv), [&](Value c) { store(cf32(0.0), dvb, {r, c}); });
-  });
-  Value dP, dT;
-  if (rabPos) {
-    auto zeros = [&](Value like) {
-      auto t = cast<MemRefType>(like.getType());
-      Value m = allocStatic(f32(), t.getShape());
-      loop(idx(0), idx(t.getDimSize(0)), [&](Value i) { store(cf32(0.0), m, {i}); });
-      return m;
-    };
-    dP = zeros(rabPos);
-    dT = zeros(rabTime);
-  }
-  loop(idx(0), B, [&](Value s) {
-    Value start = load(l.offsets, {s}), end = load(l.offsets, {add(s, idx(1))});
-    loop(start, end, [&](Value row) {
-      Value invNorm = fdiv(cf32(1.0), attentionNorm(op.getNNorm(), op.getNNormConstant(), mask,
-                                                    row, start, end));
-      Value gi = load(l.group, {row}), ti = load(l.time, {row}), pi = load(l.pos, {row});
-      for (int k = 0; k < 3; ++k) {
-        auto [lo, hi] = maskInterval(mask, row, k, start);
-        loop(lo, hi, [&](Value col) {
-          Rab rab;
-          Value bias = cf32(0.0);
-          if (rabPos) {
-            rab = rabTerms(l, rabPos, rabTime, gi, ti, pi, col);
-            bias = rab.bias;
+  VectorType vt = vec(BC, f32());
+  Value alpha = splat(vt, cf32(op.getAlpha().convertToDouble()));
+  Value N = load(l.offsets, {samples(l)});
+  Value o = alloc(f32(), {h * dv}, N);
+  Value kt = transposePadded(k, N, h * dqk);
+  Value acc = allocStatic(f32(), {BR, h * dv});
+  Value weights = allocStatic(f32(), {BR, BC});
+  Value inv = allocStatic(f32(), {BR});
+  Value bias = rabPos ? allocStatic(f32(), {BR, BC}) : Value();
+  Value zero = splat(vt, cf32(0.0));
+  forEachTile(
+      l, t,
+      [&](Block &blk) {
+        fill(acc, cf32(0.0));
+        for (auto [r, row] : llvm::enumerate(blk.rows))
+          store(fdiv(cf32(1.0), attentionNorm(op.getNNorm(), op.getNNormConstant(), mask, row,
+                                               blk.start, blk.end)),
+                inv, {idx(r)});
+      },
+      [&](Block &blk, Tile &tile) {
+        Value last = sub(blk.end, idx(1));
+        // Full tiles skip the mask test: every lane is visible.
+        SmallVector<Type> maskTypes(BR, vec(BC, b.getI1Type()));
+        auto test = scf::IfOp::create(b, maskTypes, tile.full, /*withElseRegion=*/true);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&test.getThenRegion().front());
+          Value all = splat(vec(BC, b.getI1Type()), arith::ConstantIntOp::create(b, 1, 1));
+          scf::YieldOp::create(b, SmallVector<Value>(BR, all));
+          b.setInsertionPointToStart(&test.getElseRegion().front());
+          scf::YieldOp::create(b, visibleLanes(mask, blk.rows, tile.c0));
+        }
+        if (bias)
+          biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
+        loop(idx(0), idx(h), [&](Value head) {
+          SmallVector<Value> scores =
+              tileProduct(q, blk.rows, kt, mul(head, idx(dqk)), dqk, tile.col0);
+          for (int64_t r = 0; r < BR; ++r) {
+            Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
+            if (bias)
+              s = arith::AddFOp::create(b, s, vload(vt, bias, {idx(r), idx(0)}), fast());
+            Value a = arith::MulFOp::create(b, silu(s), splat(vt, load(inv, {idx(r)})), fast());
+            vstore(select(test.getResult(r), a, zero), weights, {idx(r), idx(0)});
           }
-          Value dsSum = cf32(0.0);
-          for (int64_t hd = 0; hd < h; ++hd) {
-            Value dot = loopAcc(idx(0), idx(dqk), cf32(0.0), [&](Value c, Value acc) {
-              Value qc = add(c, idx(hd * dqk));
-              return fadd(acc, fmul(load(q.values, {row, qc}), load(kk.values, {col, qc})));
-            });
-            Value sc = fadd(fmul(alpha, dot), bias);
-            Value sig = fdiv(cf32(1.0), arith::AddFOp::create(
-                                            b, cf32(1.0), math::ExpOp::create(b, arith::NegFOp::create(b, sc))));
-            Value a = fmul(fmul(sc, sig), invNorm);
-            // da = <dO_i, V_j>; dV_j += a dO_i
-            Value da = loopAcc(idx(0), idx(dv), cf32(0.0), [&](Value c, Value acc) {
-              Value vc = add(c, idx(hd * dv));
-              Value g = load(dO, {row, vc});
-              store(fadd(load(dvb, {col, vc}), fmul(a, g)), dvb, {col, vc});
-              return fadd(acc, fmul(g, load(v.values, {col, vc})));
-            });
-            // ds = da silu'(s) / n_norm; dQ_i += alpha ds K_j; dK_j += alpha ds Q_i
-            Value siluGrad = fmul(sig, fadd(cf32(1.0), fmul(sc, fsub(cf32(1.0), sig))));
-            Value ds = fmul(fmul(da, siluGrad), invNorm);
-            dsSum = fadd(dsSum, ds);
-            Value ads = fmul(alpha, ds);
-            loop(idx(0), idx(dqk), [&](Value c) {
-              Value qc = add(c, idx(hd * dqk));
-              store(fadd(load(dq, {row, qc}), fmul(ads, load(kk.values, {col, qc}))), dq, {row, qc});
-              store(fadd(load(dk, {col, qc}), fmul(ads, load(q.values, {row, qc}))), dk, {col, qc});
-            });
-          }
-          if (rabPos) { // the bias is shared by the heads: its gradient sums them
-            store(fadd(load(dP, {rab.posIndex}), dsSum), dP, {rab.posIndex});
-            Value old = load(dT, {rab.bucket});
-            store(select(rab.bothTimed, fadd(old, dsSum), old), dT, {rab.bucket});
-          }
+          accumulateRows(acc, mul(head, idx(dv)), weights, v, mul(head, idx(dv)), dv, tile.col0,
+                         last);
         });
-      }
-    });
-  });
+      },
+      [&](Block &blk) {
+        // The block's rows that exist.
+        loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
+          Value row = add(blk.start, add(blk.r0, r));
+          loop(idx(0), idx(h * dv), [&](Value c) { store(load(acc, {r, c}), o, {row, c}); });
+        });
+      });
+  return o;
+}
+
+SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp op, Value q, Value k,
+                                                       Value v, Value mask, Value dO,
+                                                       const LayoutBuffers &l,
+                                                       const TileListBuffers &t, Value rabPos,
+                                                       Value rabTime) {
+  int64_t h = op.getHeadsAttr().getInt();
+  int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
+  VectorType vt = vec(BC, f32());
+  double alphaValue = op.getAlpha().convertToDouble();
+  Value alpha = splat(vt, cf32(alphaValue));
+  Value N = load(l.offsets, {samples(l)});
+  Value dq = alloc(f32(), {h * dqk}, N), dk = alloc(f32(), {h * dqk}, N), dvb = alloc(f32(), {h * dv}, N);
+  fill(dk, cf32(0.0));
+  fill(dvb, cf32(0.0));
+  Value kt = transposePadded(k, N, h * dqk), vtT = transposePadded(v, N, h * dv);
+  Value dqAcc = allocStatic(f32(), {BR, h * dqk});
+  Value weights = allocStatic(f32(), {BR, BC}), dScores = allocStatic(f32(), {BR, BC});
+  Value inv = allocStatic(f32(), {BR});
+  Value bias, dsSum, dP, dT;
+  if (rabPos) {
+    bias = allocStatic(f32(), {BR, BC});
+    dsSum = allocStatic(f32(), {BR, BC});
+    dP = allocStatic(f32(), {cast<MemRefType>(rabPos.getType()).getDimSize(0)});
+    dT = allocStatic(f32(), {cast<MemRefType>(rabTime.getType()).getDimSize(0)});
+    fill(dP, cf32(0.0));
+    fill(dT, cf32(0.0));
+  }
+  Value zero = splat(vt, cf32(0.0)), one = splat(vt, cf32(1.0));
+  forEachTile(
+      l, t,
+      [&](Block &blk) {
+        fill(dqAcc, cf32(0.0));
+        for (auto [r, row] : llvm::enumerate(blk.rows))
+          store(fdiv(cf32(1.0), attentionNorm(op.getNNorm(), op.getNNormConstant(), mask, row,
+                                               blk.start, blk.end)),
+                inv, {idx(r)});
+      },
+      [&](Block &blk, Tile &tile) {
+        Value last = sub(blk.end, idx(1));
+        // Partial tiles: the mask test, and rows past the sample's end
+        // (clamped copies of its last row) must not reach dK, dV.
+        SmallVector<Type> maskTypes(BR, vec(BC, b.getI1Type()));
+        auto test = scf::IfOp::create(b, maskTypes, tile.full, /*withElseRegion=*/true);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&test.getThenRegion().front());
+          Value all = splat(vec(BC, b.getI1Type()), arith::ConstantIntOp::create(b, 1, 1));
+          scf::YieldOp::create(b, SmallVector<Value>(BR, all));
+          b.setInsertionPointToStart(&test.getElseRegion().front());
+          SmallVector<Value> seen = visibleLanes(mask, blk.rows, tile.c0);
+          for (int64_t r = 0; r < BR; ++r) {
+            Value exists = cmp(arith::CmpIPredicate::slt, add(blk.r0, idx(r)), blk.n);
+            seen[r] = arith::AndIOp::create(b, seen[r], splat(vec(BC, b.getI1Type()), exists));
+          }
+          scf::YieldOp::create(b, seen);
+        }
+        if (bias) {
+          biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
+          fill(dsSum, cf32(0.0));
+        }
+        Value count = minI(idx(BC), sub(blk.n, tile.c0));
+        loop(idx(0), idx(h), [&](Value head) {
+          Value qOff = mul(head, idx(dqk)), vOff = mul(head, idx(dv));
+          SmallVector<Value> scores = tileProduct(q, blk.rows, kt, qOff, dqk, tile.col0);
+          SmallVector<Value> dA = tileProduct(dO, blk.rows, vtT, vOff, dv, tile.col0);
+          for (int64_t r = 0; r < BR; ++r) {
+            Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
+            if (bias)
+              s = arith::AddFOp::create(b, s, vload(vt, bias, {idx(r), idx(0)}), fast());
+            Value sig = sigmoid(s), invNorm = splat(vt, load(inv, {idx(r)}));
+            Value a = fmul(fmul(s, sig), invNorm);
+            // ds = dA silu'(s) / n_norm, silu'(s) = sig (1 + s (1 - sig))
+            Value grad = fmul(sig, fadd(one, fmul(s, fsub(one, sig))));
+            Value ds = select(test.getResult(r), fmul(fmul(dA[r], grad), invNorm), zero);
+            vstore(select(test.getResult(r), a, zero), weights, {idx(r), idx(0)});
+            vstore(fmul(alpha, ds), dScores, {idx(r), idx(0)});
+            if (dsSum) // the bias is shared by the heads: its gradient sums them
+              vstore(fadd(vload(vt, dsSum, {idx(r), idx(0)}), ds), dsSum, {idx(r), idx(0)});
+          }
+          // dV_j += a_ij dO_i; dK_j += alpha ds_ij Q_i; dQ_i += alpha ds_ij K_j
+          accumulateColumns(dvb, weights, dO, blk.rows, vOff, dv, tile.col0, count);
+          accumulateColumns(dk, dScores, q, blk.rows, qOff, dqk, tile.col0, count);
+          accumulateRows(dqAcc, qOff, dScores, k, qOff, dqk, tile.col0, last);
+        });
+        if (dsSum) {
+          loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
+            Value row = add(blk.start, add(blk.r0, r));
+            Value gi = load(l.group, {row}), ti = load(l.time, {row}), pi = load(l.pos, {row});
+            loop(idx(0), count, [&](Value j) {
+              Rab rab = rabTerms(l, rabPos, rabTime, gi, ti, pi, add(tile.col0, j));
+              Value g = load(dsSum, {r, j});
+              store(fadd(load(dP, {rab.posIndex}), g), dP, {rab.posIndex});
+              Value old = load(dT, {rab.bucket});
+              store(select(rab.bothTimed, fadd(old, g), old), dT, {rab.bucket});
+            });
+          });
+        }
+      },
+      [&](Block &blk) {
+        loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
+          Value row = add(blk.start, add(blk.r0, r));
+          loop(idx(0), idx(h * dqk), [&](Value c) { store(load(dqAcc, {r, c}), dq, {row, c}); });
+        });
+      });
   SmallVector<Value> out{dq, dk, dvb};
   if (rabPos)
     out.append({dP, dT});
@@ -276,15 +618,36 @@ struct LowerBuildMask : LoopPattern<BuildMaskOp> {
   }
 };
 
+struct LowerAttentionTiles : LoopPattern<AttentionTilesOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(AttentionTilesOp op, Adaptor a, LoopBuilder &l) const override {
+    auto type = cast<TileListType>(op.getType());
+    AttentionEmitter e(l.b, op.getLoc(), type.getRowBlock(), type.getColTile());
+    return Buffers{e.buildTiles(a.getMask()[0], LayoutBuffers(a.getLayout()))};
+  }
+};
+
+/// The tile sizes of an attention op's list, or an error without one.
+FailureOr<TileListType> tilesOf(Operation *op, Value tiles) {
+  if (!tiles) {
+    op->emitError("attention without a tile list: run mtgr-plan-attention first");
+    return failure();
+  }
+  return cast<TileListType>(tiles.getType());
+}
+
 struct LowerHstuAttention : LoopPattern<HstuAttentionOp> {
   using LoopPattern::LoopPattern;
   Results lower(HstuAttentionOp op, Adaptor a, LoopBuilder &l) const override {
+    auto type = tilesOf(op, op.getTiles());
+    if (failed(type))
+      return failure();
     LayoutBuffers lay(a.getLayout());
-    AttentionEmitter e(l.b, op.getLoc());
+    AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile());
     Value rabPos = op.getRabPos() ? a.getRabPos()[0] : Value();
     Value rabTime = op.getRabTime() ? a.getRabTime()[0] : Value();
-    Value o = e.attention(op, JaggedBuffers(a.getQ()), JaggedBuffers(a.getK()), JaggedBuffers(a.getV()),
-                          a.getMask()[0], lay, rabPos, rabTime);
+    Value o = e.attention(op, a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0], lay,
+                          TileListBuffers(a.getTiles()), rabPos, rabTime);
     return Buffers{{o, lay.offsets}};
   }
 };
@@ -292,13 +655,16 @@ struct LowerHstuAttention : LoopPattern<HstuAttentionOp> {
 struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
   using LoopPattern::LoopPattern;
   Results lower(HstuAttentionBackwardOp op, Adaptor a, LoopBuilder &l) const override {
+    auto type = tilesOf(op, op.getTiles());
+    if (failed(type))
+      return failure();
     LayoutBuffers lay(a.getLayout());
-    AttentionEmitter e(l.b, op.getLoc());
+    AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile());
     Value rabPos = op.getRabPos() ? a.getRabPos()[0] : Value();
     Value rabTime = op.getRabTime() ? a.getRabTime()[0] : Value();
-    SmallVector<Value> g = e.attentionBackward(op, JaggedBuffers(a.getQ()), JaggedBuffers(a.getK()),
-                                               JaggedBuffers(a.getV()), a.getMask()[0],
-                                               a.getResultGrad()[0], lay, rabPos, rabTime);
+    SmallVector<Value> g = e.attentionBackward(op, a.getQ()[0], a.getK()[0], a.getV()[0],
+                                               a.getMask()[0], a.getResultGrad()[0], lay,
+                                               TileListBuffers(a.getTiles()), rabPos, rabTime);
     Buffers out{{g[0], lay.offsets}, {g[1], lay.offsets}, {g[2], lay.offsets}};
     for (size_t i = 3; i < g.size(); ++i)
       out.push_back({g[i]});
@@ -308,10 +674,7 @@ struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
 } // namespace
 
 void mlir::mtgr::populateAttentionLoweringPatterns(BufferTypeConverter &converter,
-                                                   RewritePatternSet &patterns, int64_t rowBlock,
-                                                   int64_t colTile) {
-  (void)rowBlock;
-  (void)colTile;
-  patterns.add<LowerBuildMask, LowerHstuAttention, LowerHstuAttentionBackward>(converter,
-                                                                              patterns.getContext());
+                                                   RewritePatternSet &patterns) {
+  patterns.add<LowerBuildMask, LowerAttentionTiles, LowerHstuAttention,
+               LowerHstuAttentionBackward>(converter, patterns.getContext());
 }

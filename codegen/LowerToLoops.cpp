@@ -49,7 +49,6 @@ struct FoldBufferCasts : OpConversionPattern<UnrealizedConversionCastOp> {
 
 struct MTGRLowerToLoopsPass
     : mlir::mtgr::impl::MTGRLowerToLoopsPassBase<MTGRLowerToLoopsPass> {
-  using MTGRLowerToLoopsPassBase::MTGRLowerToLoopsPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
@@ -66,10 +65,6 @@ struct MTGRLowerToLoopsPass
         fn.emitError("entry point not bound: run mtgr-bind-entry-points first");
         return signalPassFailure();
       }
-    if (rowBlock < 1 || colTile < 1) {
-      module.emitError("row-block and col-tile must be at least 1");
-      return signalPassFailure();
-    }
 
     BufferTypeConverter converter;
     RewritePatternSet patterns(ctx);
@@ -77,7 +72,7 @@ struct MTGRLowerToLoopsPass
     populateElementwiseLoweringPatterns(converter, patterns);
     populateTokenLoweringPatterns(converter, patterns);
     populateNormLoweringPatterns(converter, patterns);
-    populateAttentionLoweringPatterns(converter, patterns, rowBlock, colTile);
+    populateAttentionLoweringPatterns(converter, patterns);
     populateLossLoweringPatterns(converter, patterns);
     populateOptimizerLoweringPatterns(converter, patterns);
 

@@ -34,6 +34,13 @@ BufferTypeConverter::BufferTypeConverter() {
                 rowsOf(index, {})});
     return success();
   });
+  addConversion([](TileListType t, SmallVectorImpl<Type> &out) {
+    Builder b(t.getContext());
+    Type index = b.getIndexType();
+    out.append({rowsOf(index, {}), rowsOf(index, {}), rowsOf(b.getI32Type(), {}),
+                MemRefType::get({2}, b.getI64Type())});
+    return success();
+  });
 }
 
 void LoopBuilder::loop(Value lb, Value ub, function_ref<void(Value)> body) {

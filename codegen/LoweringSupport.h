@@ -42,6 +42,16 @@ struct LayoutBuffers {
   SmallVector<Value> range() const { return {offsets, segStarts, group, time, pos}; }
 };
 
+/// A tile list's buffers (mtgr.attention_tiles): first row block of each
+/// sample [B + 1], first entry of each row block [blocks + 1], the entries
+/// (i32: 2 * column tile + full) and the work counts {computed, visible} (i64).
+struct TileListBuffers {
+  Value blockStart, tileStart, tiles, work;
+  explicit TileListBuffers(ValueRange r)
+      : blockStart(r[0]), tileStart(r[1]), tiles(r[2]), work(r[3]) {}
+  SmallVector<Value> range() const { return {blockStart, tileStart, tiles, work}; }
+};
+
 /// Converts mtgr and tensor types to the buffers above.
 class BufferTypeConverter : public TypeConverter {
 public:
@@ -85,13 +95,19 @@ public:
     return arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::reassoc |
                                                              arith::FastMathFlags::contract);
   }
-  Value sigmoid(Value x) { // 1 / (1 + exp(-x))
-    return fdiv(cf32(1.0), arith::AddFOp::create(b, cf32(1.0),
-                                                 math::ExpOp::create(b, arith::NegFOp::create(b, x))));
+  /// An f32 constant of x's type (a scalar, or a vector of equal lanes).
+  Value cf32Like(Value x, double v) {
+    if (auto t = dyn_cast<VectorType>(x.getType()))
+      return arith::ConstantOp::create(b, DenseElementsAttr::get(t, b.getF32FloatAttr(v)));
+    return cf32(v);
   }
-  Value silu(Value x) { // x * sigmoid(x) = x / (1 + exp(-x))
+  Value sigmoid(Value x) { // 1 / (1 + exp(-x)), scalars or vectors
+    Value one = cf32Like(x, 1.0);
+    return fdiv(one, arith::AddFOp::create(b, one, math::ExpOp::create(b, arith::NegFOp::create(b, x))));
+  }
+  Value silu(Value x) { // x * sigmoid(x) = x / (1 + exp(-x)), scalars or vectors
     Value e = math::ExpOp::create(b, arith::NegFOp::create(b, x));
-    return fdiv(x, arith::AddFOp::create(b, cf32(1.0), e));
+    return fdiv(x, arith::AddFOp::create(b, cf32Like(x, 1.0), e));
   }
 
   void loop(Value lb, Value ub, function_ref<void(Value)> body);
@@ -126,8 +142,7 @@ void populateElementwiseLoweringPatterns(BufferTypeConverter &converter,
 void populateTokenLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
 void populateNormLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
 void populateAttentionLoweringPatterns(BufferTypeConverter &converter,
-                                       RewritePatternSet &patterns, int64_t rowBlock,
-                                       int64_t colTile);
+                                       RewritePatternSet &patterns);
 void populateLossLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
 void populateOptimizerLoweringPatterns(BufferTypeConverter &converter,
                                        RewritePatternSet &patterns);

@@ -39,15 +39,12 @@ def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
     type converter from mtgr types to buffers: a jagged value is (values,
     offsets), a token layout five buffers, a tensor one memref. Every result
     is a fresh `memref.alloc`; `mtgr-free-buffers` decides when each dies.
-    Attention runs over the tile lists of `mtgr.attention_tiles`.
+    Attention runs over the tile lists of `mtgr.attention_tiles`
+    (mtgr-plan-attention), its tiles' sizes taken from the list's type.
     Afterwards only the `@mtgr_*` functions remain in the module. An mtgr op
     without a pattern is reported (run mtgr-decompose-layers first for
     model-level ops).
   }];
-  let options = [
-    Option<"rowBlock", "row-block", "int64_t", "16", "attention rows per block">,
-    Option<"colTile", "col-tile", "int64_t", "16", "attention columns per tile">,
-  ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];

@@ -18,13 +18,14 @@ void mlir::mtgr::addGradientPasses(OpPassManager &pm) {
 
 void mlir::mtgr::addLoopPasses(OpPassManager &pm, const TargetDescription &target,
                                bool untilBound) {
+  MTGRPlanAttentionPassOptions tiles;
+  tiles.rowBlock = target.attentionRowBlock();
+  tiles.colTile = target.attentionColTile();
+  pm.addPass(createMTGRPlanAttentionPass(tiles));
   pm.addPass(createMTGRBindEntryPointsPass());
   if (untilBound)
     return;
-  MTGRLowerToLoopsPassOptions loops;
-  loops.rowBlock = target.attentionRowBlock();
-  loops.colTile = target.attentionColTile();
-  pm.addPass(createMTGRLowerToLoopsPass(loops));
+  pm.addPass(createMTGRLowerToLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createMTGRFreeBuffersPass());

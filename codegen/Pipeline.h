@@ -19,7 +19,8 @@ void addKernelPasses(OpPassManager &pm);
 /// @train_step and @apply_update from @forward (may fail: an op without a
 /// gradient rule; the compiler then keeps inference only).
 void addGradientPasses(OpPassManager &pm);
-/// Entry points bound to buffers, lowered to loops, cleaned up, freed.
+/// Tile lists planned from the masks, entry points bound to buffers,
+/// lowered to loops, cleaned up, buffers freed at their last use.
 /// `untilBound`: stop after mtgr-bind-entry-points (--emit=bound).
 void addLoopPasses(OpPassManager &pm, const TargetDescription &target, bool untilBound = false);
 

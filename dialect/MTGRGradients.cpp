@@ -120,7 +120,8 @@ LogicalResult HstuAttentionOp::buildGradients(OpBuilder &b, ArrayRef<Value> resu
     rabTypes = {getRabPos().getType(), getRabTime().getType()};
   auto back = HstuAttentionBackwardOp::create(
       b, getLoc(), getQ().getType(), getK().getType(), getV().getType(), rabTypes, getQ(), getK(),
-      getV(), getMask(), getLayout(), getRabPos(), getRabTime(), resultGrads[0], getHeadsAttr(),
+      getV(), getMask(), getLayout(), getRabPos(), getRabTime(), resultGrads[0], getTiles(),
+      getHeadsAttr(),
       getAlphaAttr(), getNNormAttr(), getNNormConstantAttr());
   operandGrads.assign({back.getQGrad(), back.getKGrad(), back.getVGrad(), Value(), Value()});
   if (getRabPos())

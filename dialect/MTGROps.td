@@ -460,6 +460,27 @@ def MTGR_BuildMaskOp : MTGR_Op<"build_mask", [Pure]> {
   let hasVerifier = 1;
 }
 
+def MTGR_AttentionTilesOp : MTGR_Op<"attention_tiles", [Pure]> {
+  let summary = "mask analysis: the column tiles of each row block that hold a visible pair";
+  let description = [{
+    From a row-interval mask (`mtgr.build_mask` or a batch's intervals) and
+    the layout: per sample, its rows in blocks of `row_block` and columns in
+    tiles of `col_tile`; every (block, tile) with a visible pair is listed,
+    classed full (all rows see all columns, both sizes complete) or partial.
+    Also counts the pairs the attention will compute (listed tiles times
+    row_block x col_tile, the sizes in the result type) and the visible ones. Inserted by
+    `mtgr-plan-attention`, one per mask, shared by every layer's attention
+    and its gradient.
+
+    ```mlir
+    %t = mtgr.attention_tiles %mask, %layout : !mtgr.jagged<3x2xi32> -> !mtgr.tile_list<16, 16>
+    ```
+  }];
+  let arguments = (ins MTGR_Intervals:$mask, MTGR_LayoutType:$layout);
+  let results = (outs MTGR_TileListType:$result);
+  let assemblyFormat = "$mask `,` $layout attr-dict `:` type($mask) `->` type($result)";
+}
+
 def MTGR_GroupLayerNormOp : MTGR_Op<"group_layer_norm", [Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "layer norm with gamma and beta chosen by the token's group (DESIGN 1.4)";
   let description = [{
@@ -502,12 +523,13 @@ def MTGR_HstuAttentionOp : MTGR_Op<"hstu_attention", [Pure, AttrSizedOperandSegm
   let arguments = (ins MTGR_JaggedF32:$q, MTGR_JaggedF32:$k, MTGR_JaggedF32:$v,
                        MTGR_Intervals:$mask, MTGR_LayoutType:$layout,
                        Optional<MTGR_Vector>:$rab_pos, Optional<MTGR_Vector>:$rab_time,
+                       Optional<MTGR_TileListType>:$tiles,
                        I64Attr:$heads, F64Attr:$alpha, MTGR_NNormAttr:$n_norm,
                        OptionalAttr<F64Attr>:$n_norm_constant);
   let results = (outs MTGR_JaggedF32:$result);
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $mask `,` $layout (`rab` `(` $rab_pos^ `,` $rab_time `)`)?
-    attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($mask)
+    (`tiles` `(` $tiles^ `:` type($tiles) `)`)? attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($mask)
     (`,` type($rab_pos)^ `,` type($rab_time))? `->` type($result)
   }];
   let hasVerifier = 1;
@@ -687,14 +709,14 @@ def MTGR_HstuAttentionBackwardOp : MTGR_Op<"hstu_attention_backward",
   let arguments = (ins MTGR_JaggedF32:$q, MTGR_JaggedF32:$k, MTGR_JaggedF32:$v,
                        MTGR_Intervals:$mask, MTGR_LayoutType:$layout,
                        Optional<MTGR_Vector>:$rab_pos, Optional<MTGR_Vector>:$rab_time,
-                       MTGR_JaggedF32:$result_grad,
+                       MTGR_JaggedF32:$result_grad, Optional<MTGR_TileListType>:$tiles,
                        I64Attr:$heads, F64Attr:$alpha, MTGR_NNormAttr:$n_norm,
                        OptionalAttr<F64Attr>:$n_norm_constant);
   let results = (outs MTGR_JaggedF32:$q_grad, MTGR_JaggedF32:$k_grad, MTGR_JaggedF32:$v_grad,
                       Variadic<MTGR_Vector>:$rab_grads);
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $mask `,` $layout `,` $result_grad (`rab` `(` $rab_pos^ `,` $rab_time `)`)?
-    attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($mask) `,` type($result_grad)
+    (`tiles` `(` $tiles^ `:` type($tiles) `)`)? attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($mask) `,` type($result_grad)
     (`,` type($rab_pos)^ `,` type($rab_time))?
     `->` type($q_grad) `,` type($k_grad) `,` type($v_grad) (`,` type($rab_grads)^)?
   }];

@@ -110,3 +110,10 @@ BlockArgument mlir::mtgr::embeddingIdsArgument(Operation *user, Value ids) {
       << kRoleAttr;
   return {};
 }
+
+LogicalResult TileListType::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
+                                   int64_t rowBlock, int64_t colTile) {
+  if (rowBlock < 1 || colTile < 1)
+    return emitError() << "tile_list sizes must be positive, got " << rowBlock << " x " << colTile;
+  return success();
+}

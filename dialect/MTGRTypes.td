@@ -40,4 +40,22 @@ def MTGR_LayoutType : MTGR_Type<"Layout", "layout"> {
   }];
 }
 
+def MTGR_TileListType : MTGR_Type<"TileList", "tile_list"> {
+  let summary = "per row block of attention, the column tiles that hold a visible pair";
+  let description = [{
+    `!mtgr.tile_list<16, 16>`: produced by `mtgr.attention_tiles` from an
+    interval mask, for row blocks of 16 query rows and column tiles of 16 key
+    columns. Every sample of n tokens has ceil(n / row_block) row blocks; each
+    block lists the column tiles in which at least one of its rows sees a
+    column, each marked full (every row sees every column: no mask test) or
+    partial. Lowered to four buffers: the first row block of each sample
+    `[B + 1]`, the first entry of each row block `[blocks + 1]`, the entries
+    (`2 * tile + full`, i32) and the work counts `{pairs computed, visible
+    pairs}` (i64). The attention ops walk it, so empty tiles are never visited.
+  }];
+  let parameters = (ins "int64_t":$rowBlock, "int64_t":$colTile);
+  let assemblyFormat = "`<` $rowBlock `,` $colTile `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // MTGR_TYPES_TD

@@ -138,7 +138,7 @@ struct DecomposeHstuLayer : OpRewritePattern<HstuLayerOp> {
     }
     Value o = HstuAttentionOp::create(
         rewriter, loc, jagged(h * dv), q, k, v, mask, layout, op.getRabPos(),
-        op.getRabTime(), op.getHeadsAttr(), op.getAlphaAttr(), op.getNNormAttr(),
+        op.getRabTime(), /*tiles=*/Value(), op.getHeadsAttr(), op.getAlphaAttr(), op.getNNormAttr(),
         op.getNNormConstantAttr());
 
     Type gated = jagged(h * dv);

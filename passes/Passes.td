@@ -62,6 +62,30 @@ def MTGRGenerateTrainStepPass : Pass<"mtgr-generate-train-step", "::mlir::Module
   }];
 }
 
+def MTGRPlanAttentionPass : Pass<"mtgr-plan-attention", "::mlir::ModuleOp"> {
+  let summary = "Mask analysis: give every attention op the tile list of its mask";
+  let description = [{
+    For each mask an `mtgr.hstu_attention` or `mtgr.hstu_attention_backward`
+    reads, inserts one `mtgr.attention_tiles` right after the mask is
+    defined (shared by every layer and gradient that reads the mask) and
+    passes it to the op as `tiles(...)`. The attention then visits only the
+    listed column tiles of each row block, skipping the mask test on full
+    ones. Tile sizes come from the target description (`row-block`,
+    `col-tile`). Ops that already have tiles are left alone; a module
+    without attention is unchanged.
+
+    ```mlir
+    %m = mtgr.build_mask dynamic %layout : !mtgr.jagged<3x2xi32>
+    %t = mtgr.attention_tiles %m, %layout : !mtgr.jagged<3x2xi32> -> !mtgr.tile_list<16, 16>
+    %o = mtgr.hstu_attention %q, %k, %v, %m, %layout tiles(%t) {...} : ...
+    ```
+  }];
+  let options = [
+    Option<"rowBlock", "row-block", "int64_t", "16", "query rows per block">,
+    Option<"colTile", "col-tile", "int64_t", "16", "key columns per tile">,
+  ];
+}
+
 def MTGRFreeBuffersPass : Pass<"mtgr-free-buffers", "::mlir::func::FuncOp"> {
   let summary = "Free every buffer right after its last use; bound the peak working memory";
   let description = [{

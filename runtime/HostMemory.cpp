@@ -1,6 +1,7 @@
 //===- HostMemory.cpp - a pool for the generated code's buffers ----------===//
 #include "runtime/HostMemory.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
@@ -17,7 +18,17 @@ struct Pool {
   std::mutex lock;
   std::multimap<size_t, void *> free; // capacity -> block (header included)
   int64_t bytes = 0;
+  // Blocks handed out and not yet freed (capacity), and their peak.
+  std::atomic<int64_t> live{0}, peak{0};
 };
+
+void *handOut(Pool &p, void *block, size_t capacity) {
+  int64_t now = p.live.fetch_add(static_cast<int64_t>(capacity)) + static_cast<int64_t>(capacity);
+  int64_t seen = p.peak.load();
+  while (now > seen && !p.peak.compare_exchange_weak(seen, now)) {
+  }
+  return static_cast<char *>(block) + kHeader;
+}
 
 Pool &pool() {
   static Pool *p = new Pool; // never destroyed: host code may free at exit
@@ -69,7 +80,7 @@ void *allocate(size_t size) {
       void *block = it->second;
       p.bytes -= static_cast<int64_t>(it->first);
       p.free.erase(it);
-      return static_cast<char *>(block) + kHeader;
+      return handOut(p, block, capacity);
     }
   }
   void *block = std::aligned_alloc(kHeader, capacity);
@@ -80,7 +91,7 @@ void *allocate(size_t size) {
   if (!block)
     outOfMemory(size);
   *static_cast<size_t *>(block) = capacity;
-  return static_cast<char *>(block) + kHeader;
+  return handOut(pool(), block, capacity);
 }
 } // namespace
 
@@ -99,6 +110,7 @@ extern "C" void _mlir_memref_to_llvm_free(void *ptr) {
   void *block = static_cast<char *>(ptr) - kHeader;
   size_t capacity = *static_cast<size_t *>(block);
   Pool &p = pool();
+  p.live.fetch_sub(static_cast<int64_t>(capacity));
   std::lock_guard<std::mutex> guard(p.lock);
   p.free.emplace(capacity, block);
   p.bytes += static_cast<int64_t>(capacity);
@@ -130,3 +142,7 @@ void mlir::mtgr::trimPooledHostMemory(int64_t keep) {
     p.free.erase(last);
   }
 }
+
+int64_t mlir::mtgr::hostMemoryHighWater() { return pool().peak.load(); }
+
+void mlir::mtgr::resetHostMemoryHighWater() { pool().peak.store(pool().live.load()); }

@@ -1,7 +1,7 @@
 //===- HostMemory.h - buffers of the generated host code ----------*- C++ -*-===//
 //
 // The generated code allocates its buffers per call (one per op result), and
-// frees them at the end. Served by malloc, every call of a large model
+// frees each right after its last use (mtgr-free-buffers). Served by malloc, every call of a large model
 // page-faulted its buffers in again (glibc maps big blocks fresh and unmaps
 // them at free): a fifth of a training step. The code calls these two entry
 // points instead (MLIR's generic allocation functions), and freed blocks stay
@@ -25,6 +25,12 @@ void _mlir_memref_to_llvm_free(void *ptr);
 namespace mlir::mtgr {
 /// Bytes the pool holds for reuse (blocks freed by generated code).
 int64_t pooledHostBytes();
+/// The most bytes the generated code held at once (blocks handed out and not
+/// yet freed, at their pool capacity) since the last reset: the working
+/// memory of the calls in between.
+int64_t hostMemoryHighWater();
+/// Starts a new high-water mark at what is held now.
+void resetHostMemoryHighWater();
 /// Returns the pooled blocks to the system.
 void releasePooledHostMemory();
 /// Returns pooled blocks, largest first, until at most `keep` bytes remain

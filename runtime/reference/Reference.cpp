@@ -68,6 +68,7 @@ private:
   Gradients *g;
   const DynamicTables *dynamic;
   int64_t macs = 0;
+  int64_t visiblePairs = 0; // (row, column) pairs the mask lets attend, per sample
   std::map<std::string, Vec> values; // parameters as doubles
 
   const Vec &P(const std::string &name) {
@@ -423,6 +424,9 @@ Output Ref::run(const Batch &batch) {
         s.intervals = batch.intervals.data() + tokenOffsets[b] * 6;
       for (int64_t l = 0; l < m.layers; ++l)
         layerForward(l, s, X, layers[l]);
+      if (m.layers > 0) // every layer reads the same mask: count it once
+        for (const auto &row : layers[0].att.mask)
+          visiblePairs += std::count(row.begin(), row.end(), 1);
       for (const Vec &x : X)
         out.hidden.insert(out.hidden.end(), x.begin(), x.end());
       for (int64_t c = 0; c < K; ++c)
@@ -494,6 +498,7 @@ Output Ref::run(const Batch &batch) {
     }
   }
   out.multiplyAdds = macs;
+  out.visiblePairs = visiblePairs;
   return out;
 }
 } // namespace

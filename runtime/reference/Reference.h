@@ -26,6 +26,9 @@ struct Output {
   /// [N_total * d_model]; empty for models without HSTU layers.
   std::vector<double> hidden;
   int64_t multiplyAdds = 0; // forward multiply-adds, counted as the math is done
+  /// Pairs (i, j) of a sample's tokens where i attends j, summed over the
+  /// samples (the mask evaluated pair by pair; one count for all layers).
+  int64_t visiblePairs = 0;
   double loss = 0;          // DESIGN 1.6, when the batch has labels
 };
 

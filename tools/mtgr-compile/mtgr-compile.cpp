@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Compiler.h"
+#include "codegen/Pipeline.h"
 #include "dialect/MTGRDialect.h"
 #include "frontend/MLIRGen.h"
 #include "model/ModelDesc.h"
@@ -37,12 +38,13 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file (default: MODEL.mtgr 
                                 cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> target("target", cl::desc("Target: cpu (this machine's x86-64 CPU)"),
                             cl::init("cpu"), cl::cat(category));
-enum class Emit { Mtgr, Kernel, Loops, LLVM, Object, Shared, Artifact, None };
+enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stage to write"), cl::init(Emit::Artifact),
     cl::values(clEnumValN(Emit::Mtgr, "mtgr", "model-level mtgr IR, as imported"),
                clEnumValN(Emit::Kernel, "kernel", "kernel-level mtgr IR (after mtgr-decompose-layers)"),
-               clEnumValN(Emit::Loops, "loops", "loops on buffers (scf, memref, arith, math)"),
+               clEnumValN(Emit::Bound, "bound", "entry points on buffers, mtgr ops inside (after mtgr-bind-entry-points)"),
+               clEnumValN(Emit::Loops, "loops", "loops on buffers (scf, memref, arith, math), buffers freed at last use"),
                clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR"),
                clEnumValN(Emit::Object, "object", "an x86-64 object file"),
                clEnumValN(Emit::Shared, "shared", "the linked host code (.so) of the artifact"),
@@ -56,6 +58,10 @@ cl::opt<std::string> signKey("sign-key",
                             cl::desc("Sign the artifact with this ed25519 secret key "
                                      "(mtgr-keygen makes one)"),
                             cl::value_desc("file.key"), cl::cat(category));
+cl::opt<bool> printPipelineFlag("print-pipeline",
+                                cl::desc("Print the compiler's pass pipeline, stage by stage, "
+                                         "as mtgr-opt would run it, and the host's conversions"),
+                                cl::cat(category));
 cl::opt<bool> summary("summary", cl::desc("Print a summary of the model to stdout"),
                       cl::cat(category));
 cl::opt<int64_t> seqLen("seq-len", cl::desc("S events per sample for the FLOP count"),
@@ -149,6 +155,7 @@ int main(int argc, char **argv) {
       "  mtgr-compile examples/models/tiny.yaml --summary --emit=none\n"
       "  mtgr-compile examples/models/tiny.yaml --sign-key=release.key -o tiny.mtgr\n"
       "  mtgr-compile examples/models/mtgr-small.yaml --emit=loops -o small.loops.mlir\n"
+      "  mtgr-compile examples/models/tiny.yaml --print-pipeline --emit=none\n"
       "  mtgr-compile examples/models/mtgr-small.yaml --summary --seq-len=500 --rt-len=50\n");
   if (seqLen < 0 || rtLen < 0 || candidates < 0) {
     llvm::errs() << "mtgr-compile: error: --seq-len, --rt-len and --candidates must be >= 0\n";
@@ -199,11 +206,17 @@ int main(int argc, char **argv) {
       return 1;
     printSummary(*desc, modelOps, countOps(*module, false));
   }
+  if (printPipelineFlag)
+    mlir::mtgr::printPipeline(
+        llvm::outs(),
+        mlir::mtgr::TargetDescription::fromFeatures(mlir::mtgr::HostTarget::native().features),
+        !inferenceOnly);
   if (emit == Emit::None)
     return 0;
 
   Stage stage = emit == Emit::Mtgr     ? Stage::Mtgr
                 : emit == Emit::Kernel ? Stage::Kernel
+                : emit == Emit::Bound  ? Stage::Bound
                 : emit == Emit::Loops  ? Stage::Loops
                 : emit == Emit::LLVM   ? Stage::LLVMIR
                 : emit == Emit::Object ? Stage::Object

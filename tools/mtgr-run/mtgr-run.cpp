@@ -10,6 +10,7 @@
 #include "runtime/Metrics.h"
 #include "runtime/Npz.h"
 #include "runtime/Trainer.h"
+#include "runtime/HostMemory.h"
 #include "runtime/Session.h"
 #include "runtime/reference/Reference.h"
 
@@ -173,6 +174,8 @@ int infer(CpuSession &session) {
   llvm::raw_fd_ostream out(outputPath, ec);
   if (ec)
     return error(outputPath + ": " + ec.message());
+  mlir::mtgr::resetHostMemoryHighWater();
+  int64_t heldBefore = mlir::mtgr::hostMemoryHighWater();
   auto start = std::chrono::steady_clock::now();
   auto result = session.forward(batch);
   if (!result)
@@ -198,6 +201,11 @@ int infer(CpuSession &session) {
                << " users (" << batch.totalTokens(m) << " tokens) in "
                << llvm::format("%.3f", seconds * 1e3) << " ms on " << session.numThreads()
                << " thread(s)\n";
+  // The generated code's buffers at their peak (all threads together).
+  int64_t peak = mlir::mtgr::hostMemoryHighWater() - heldBefore;
+  int64_t tokens = std::max<int64_t>(batch.totalTokens(m), 1);
+  llvm::errs() << "working memory: peak " << llvm::format("%.1f", peak / 1048576.0) << " MiB, "
+               << llvm::format("%.1f", peak / 1024.0 / tokens) << " KiB per token\n";
   return 0;
 }
 
