@@ -478,7 +478,7 @@ def MTGR_AttentionTilesOp : MTGR_Op<"attention_tiles", [Pure]> {
   }];
   let arguments = (ins MTGR_Intervals:$mask, MTGR_LayoutType:$layout);
   let results = (outs MTGR_TileListType:$result);
-  let assemblyFormat = "$mask `,` $layout attr-dict `:` type($mask) `->` type($result)";
+  let assemblyFormat = "$mask `,` $layout attr-dict `:` type($mask) `->` qualified(type($result))";
 }
 
 def MTGR_GroupLayerNormOp : MTGR_Op<"group_layer_norm", [Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
