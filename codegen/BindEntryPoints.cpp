@@ -40,6 +40,7 @@ public:
   DenseMap<Operation *, SmallVector<NamedAttribute>> bound; // mtgr.bound
   SmallVector<int64_t> outputs;                           // per result
   SmallVector<std::pair<Value, int64_t>> hidden;          // forward only
+  SmallVector<std::pair<Value, int64_t>> work;            // tile lists' counts
   int64_t rng = -1;
 
   /// The values buffer of a value of type `t` (the first of its buffers).
@@ -211,12 +212,18 @@ LogicalResult EntryAbi::bindResults() {
     outputs.push_back(addArg(valuesType(src.getResultTypes()[i]),
                              specFor(kind == "grad" ? "param_grad" : kind, role, nameAttr.getValue())));
   }
-  // The final hidden state of every token: the input of extract_group.
-  if (src.getName() == "forward")
+  // The final hidden state of every token: the input of extract_group; the
+  // attention work of each tile list (for profiles and tests).
+  if (src.getName() == "forward") {
     src.walk([&](ExtractGroupOp g) {
       hidden.push_back({g.getInput(), addArg(valuesType(g.getInput().getType()),
                                              spec("hidden", "hidden"))});
     });
+    src.walk([&](AttentionTilesOp t) {
+      work.push_back({t.getResult(), addArg(MemRefType::get({2}, b.getI64Type()),
+                                            spec("attention_work", "attention"))});
+    });
+  }
   return success();
 }
 
@@ -277,16 +284,18 @@ void rewriteEntryPoint(EntryAbi &abi, OpBuilder &top) {
     } else if (auto it = abi.bound.find(op); it != abi.bound.end()) {
       op->setAttr("mtgr.bound", b.getDictionaryAttr(it->second));
     } else if (auto r = dyn_cast<func::ReturnOp>(op)) {
-      auto copyOut = [&](Value v, int64_t out) {
+      auto copyOut = [&](Value v, int64_t out, unsigned part = 0) {
         SmallVector<Type> parts;
         (void)abi.converter.convertType(v.getType(), parts);
         auto buffers = UnrealizedConversionCastOp::create(b, loc, parts, v);
-        memref::CopyOp::create(b, loc, buffers.getResult(0), arg(out));
+        memref::CopyOp::create(b, loc, buffers.getResult(part), arg(out));
       };
       for (auto [v, out] : llvm::zip(r.getOperands(), abi.outputs))
         copyOut(v, out);
       for (auto [v, out] : abi.hidden)
         copyOut(v, out);
+      for (auto [v, out] : abi.work)
+        copyOut(v, out, /*part=*/3); // the tile list's {computed, visible}
       func::ReturnOp::create(b, loc);
       r.erase();
     }

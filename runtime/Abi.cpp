@@ -21,6 +21,7 @@ std::optional<ArgKind> parseKind(llvm::StringRef k) {
       .Case("param", ArgKind::Param)
       .Case("output", ArgKind::Output)
       .Case("hidden", ArgKind::Hidden)
+      .Case("attention_work", ArgKind::AttentionWork)
       .Case("rng", ArgKind::Rng)
       .Case("loss", ArgKind::Loss)
       .Case("param_grad", ArgKind::ParamGrad)
@@ -192,6 +193,11 @@ llvm::Expected<std::vector<Binding>> mlir::mtgr::bindEntryPoint(const ModelDesc 
     case ArgKind::Output:
       if (!(e = needTask("")) && !outputs.insert(b.index).second)
         e = bad("task '" + arg.name + "' is output twice");
+      break;
+    case ArgKind::AttentionWork:
+      if (m.layers == 0)
+        e = bad("attention work counts, but the model has no HSTU layers");
+      expected = {2};
       break;
     case ArgKind::Hidden:
       if (m.layers == 0)

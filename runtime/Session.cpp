@@ -241,7 +241,8 @@ std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding>
                                                       void (*fn)(void **), const Batch &batch,
                                                       std::array<int64_t, 3> rng,
                                                       OptimizerState *state,
-                                                      const NamedBuffers *gradients) const {
+                                                      const NamedBuffers *gradients,
+                                                      std::array<int64_t, 2> *work) const {
   const ModelDesc &m = artifact.model;
   int64_t B = batch.numSamples, K = batch.numCandidates(), N = batch.totalTokens(m);
   std::vector<int64_t> tokenOffsets = batch.tokenOffsets(m);
@@ -249,6 +250,7 @@ std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding>
   std::deque<Descriptor> descriptors;
   std::vector<void *> args;
   std::map<size_t, std::vector<float>> outputs;
+  std::deque<std::array<int64_t, 2>> counts; // attention work, summed into *work
 
   auto push = [&](const void *data, llvm::ArrayRef<int64_t> shape) {
     descriptors.emplace_back(data, shape);
@@ -316,6 +318,9 @@ std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding>
     case ArgKind::Hidden:
       output(index, {N, m.dModel});
       break;
+    case ArgKind::AttentionWork:
+      push(counts.emplace_back(std::array<int64_t, 2>{0, 0}).data(), {2});
+      break;
     case ArgKind::Loss:
       output(index, {});
       break;
@@ -360,12 +365,18 @@ std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding>
     }
   }
   fn(args.data());
+  if (work)
+    for (const auto &c : counts)
+      (*work)[0] += c[0], (*work)[1] += c[1];
   return outputs;
 }
 
 ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden) const {
-  std::map<size_t, std::vector<float>> outputs = call(forwardBindings, forwardFn, batch);
+  std::array<int64_t, 2> work{0, 0};
+  std::map<size_t, std::vector<float>> outputs =
+      call(forwardBindings, forwardFn, batch, {0, 0, 0}, nullptr, nullptr, &work);
   ForwardResult result;
+  result.attentionPairs = work[0], result.visiblePairs = work[1];
   result.logits.resize(artifact.model.tasks.size());
   for (auto &[index, buffer] : outputs) {
     const Binding &arg = forwardBindings[index];
@@ -493,6 +504,8 @@ llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidde
       first->logits[t].insert(first->logits[t].end(), second->logits[t].begin(),
                               second->logits[t].end());
     first->hidden.insert(first->hidden.end(), second->hidden.begin(), second->hidden.end());
+    first->attentionPairs += second->attentionPairs;
+    first->visiblePairs += second->visiblePairs;
     return first;
   }
   std::vector<int64_t> bounds = rangeBounds(batch);
@@ -513,6 +526,8 @@ llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidde
     for (size_t t = 0; t < r.logits.size(); ++t)
       out.logits[t].insert(out.logits[t].end(), r.logits[t].begin(), r.logits[t].end());
     out.hidden.insert(out.hidden.end(), r.hidden.begin(), r.hidden.end());
+    out.attentionPairs += r.attentionPairs;
+    out.visiblePairs += r.visiblePairs;
   }
   return out;
 }

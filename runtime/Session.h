@@ -25,6 +25,10 @@ struct TrainStepResult {
 struct ForwardResult {
   std::vector<std::vector<float>> logits; // [task][candidate]
   std::vector<float> hidden;              // [N_total * d_model] when asked for
+  /// Attention work of the call (models with HSTU layers): (row, column)
+  /// pairs the tiled kernels computed per layer and head, and the pairs the
+  /// mask lets attend (their useful work), summed over samples.
+  int64_t attentionPairs = 0, visiblePairs = 0;
 };
 
 struct SessionOptions {
@@ -107,7 +111,8 @@ private:
                                             void (*fn)(void **), const Batch &batch,
                                             std::array<int64_t, 3> rng = {0, 0, 0},
                                             OptimizerState *state = nullptr,
-                                            const NamedBuffers *gradients = nullptr) const;
+                                            const NamedBuffers *gradients = nullptr,
+                                            std::array<int64_t, 2> *work = nullptr) const;
   /// Sample bounds of at most `threads` contiguous, token-balanced ranges.
   std::vector<int64_t> rangeBounds(const Batch &batch) const;
 

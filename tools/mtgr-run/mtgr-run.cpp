@@ -204,6 +204,11 @@ int infer(CpuSession &session) {
   // The generated code's buffers at their peak (all threads together).
   int64_t peak = mlir::mtgr::hostMemoryHighWater() - heldBefore;
   int64_t tokens = std::max<int64_t>(batch.totalTokens(m), 1);
+  if (result->visiblePairs > 0)
+    llvm::errs() << "attention: " << result->attentionPairs << " pairs computed per layer and head for "
+                 << result->visiblePairs << " visible ("
+                 << llvm::format("%.3f", double(result->attentionPairs) / double(result->visiblePairs))
+                 << "x)\n";
   llvm::errs() << "working memory: peak " << llvm::format("%.1f", peak / 1048576.0) << " MiB, "
                << llvm::format("%.1f", peak / 1024.0 / tokens) << " KiB per token\n";
   return 0;
