@@ -10,6 +10,7 @@
 #include "codegen/Compiler.h"
 #include "model/ModelStats.h"
 #include "frontend/Synthetic.h"
+#include "runtime/Profile.h"
 #include "runtime/Session.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -94,12 +95,14 @@ int main(int argc, char **argv) {
   o.maxCandidates = candidates, o.minCandidates = candidates / 2, o.seed = 7;
   Batch batch = generateSynthetic(m, o);
   // FLOPs of this exact batch (per sample: its lengths and R/C timestamps).
-  double flops = 0;
+  double flops = 0, counterAttention = 0;
   for (int64_t b = 0; b < batch.numSamples; ++b) {
     Batch s = sliceBatch(m, batch, b, b + 1);
     SampleShape shape{s.numSequence(), s.numRealtime(), s.numCandidates(), s.realtimeTimes,
                       s.candidateTimes, std::nullopt};
-    flops += countForwardFlops(m, shape)->total();
+    auto count = countForwardFlops(m, shape);
+    flops += count->total();
+    counterAttention += count->attention;
   }
   std::string out;
   llvm::raw_string_ostream os(out);
@@ -131,6 +134,55 @@ int main(int argc, char **argv) {
       os << "  (no OpenBLAS)      -\n";
   }
   os << "ratio = mtgr GFLOP/s / OpenBLAS sgemm (2048^3) GFLOP/s on the same threads, same run\n";
+  // Where the time goes, one thread: the same model compiled with --profile
+  // (a clock read around every op; the totals above come from the
+  // unprofiled code). Attention's useful FLOPs: 2 (dqk + dv) per visible
+  // pair, head and layer.
+  {
+    std::string diag;
+    llvm::raw_string_ostream ds(diag);
+    auto profiled = compileModel(m, (*text)->getBuffer(), Stage::Artifact, HostTarget::native(), ds,
+                                 /*trainStep=*/false, /*profile=*/true);
+    if (!profiled) {
+      llvm::errs() << llvm::toString(profiled.takeError()) << "\n" << diag;
+      return 1;
+    }
+    auto session = CpuSession::create(std::move(profiled->artifact), 1);
+    if (!session) {
+      llvm::errs() << llvm::toString(session.takeError()) << "\n";
+      return 1;
+    }
+    std::array<double, 8> best{};
+    best.fill(1e30);
+    int64_t visible = 0, computed = 0;
+    double start = now();
+    do {
+      resetProfile();
+      auto r = (*session)->forward(batch);
+      if (!r)
+        llvm::report_fatal_error(llvm::StringRef(llvm::toString(r.takeError())));
+      visible = r->visiblePairs, computed = r->attentionPairs;
+      std::array<double, 8> t = profileSeconds();
+      for (size_t f = 0; f < t.size(); ++f)
+        best[f] = std::min(best[f], t[f]);
+    } while (now() - start < seconds);
+    double attentionFlops = 2.0 * double(visible) * double(m.layers * m.heads * (m.dqk + m.dv));
+    double ceiling = sgemmCeiling(1);
+    os << "\nprofile, 1 thread (best per family over " << llvm::format("%.0f", double(seconds))
+       << " s of calls):\nfamily        ms/batch\n";
+    for (size_t f = 0; f < best.size(); ++f)
+      if (best[f] > 0 && best[f] < 1e30)
+        os << llvm::format("%-12s  %8.2f\n", kProfileFamilies[f], best[f] * 1e3);
+    double rate = attentionFlops / best[1] / 1e9;
+    os << "attention: " << visible << " visible pairs per layer and head, " << computed
+       << " computed (" << llvm::format("%.3f", double(computed) / double(std::max<int64_t>(visible, 1)))
+       << "x), " << llvm::format("%.2f", attentionFlops / 1e9) << " useful GFLOP, "
+       << llvm::format("%.1f", rate) << " GFLOP/s (FLOP counter of docs/flops.md: "
+       << llvm::format("%.2f", counterAttention / 1e9) << " GFLOP)";
+    if (ceiling > 0)
+      os << llvm::format(" = %.3f of sgemm (%.1f GFLOP/s, 1 thread)", rate / ceiling, ceiling);
+    os << "\n";
+  }
   llvm::outs() << out;
   if (resultsPath != "-") {
     std::ofstream f(resultsPath);

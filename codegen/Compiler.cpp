@@ -33,7 +33,8 @@ std::string print(Operation *op) {
 llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
                                                        llvm::StringRef modelText, Stage stop,
                                                        const HostTarget &target,
-                                                       llvm::raw_ostream &diag, bool trainStep) {
+                                                       llvm::raw_ostream &diag, bool trainStep,
+                                                       bool profile) {
   DialectRegistry registry;
   registerFrontendDialects(registry);
   MLIRContext context(registry);
@@ -75,7 +76,8 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
     return out.text = print(*module), std::move(out);
   {
     PassManager loops(&context);
-    addLoopPasses(loops, TargetDescription::fromFeatures(target.features), stop == Stage::Bound);
+    addLoopPasses(loops, TargetDescription::fromFeatures(target.features), stop == Stage::Bound,
+                  profile);
     if (failed(loops.run(*module)))
       return fail("lowering to loops failed");
   }

@@ -25,10 +25,12 @@ struct CompileOutput {
 /// Compiles the description `modelText` (already parsed into `model`) up to
 /// `stop`. Diagnostics go to `diag`; failures return an error.
 /// `trainStep`: also generate the train_step entry point (compiling it
-/// roughly doubles the compile time).
+/// roughly doubles the compile time). `profile`: the code times each op
+/// family (runtime/Profile.h).
 llvm::Expected<CompileOutput> compileModel(const ModelDesc &model, llvm::StringRef modelText,
                                            Stage stop, const HostTarget &target,
-                                           llvm::raw_ostream &diag, bool trainStep = true);
+                                           llvm::raw_ostream &diag, bool trainStep = true,
+                                           bool profile = false);
 
 /// Parses and compiles description text to an artifact for this machine.
 llvm::Expected<Artifact> compileArtifact(llvm::StringRef modelText, llvm::StringRef name,

@@ -60,11 +60,16 @@ struct AttentionEmitter : LoopBuilder {
       w *= 2;
     return w;
   }
-  /// x [N, w] -> [w, N + BC], the BC padding columns zero.
-  Value transposePadded(Value x, Value N, int64_t w);
-  /// scores[r] = sum_k X[rows[r], off + k] * Xt[off + k, col0 .. col0 + BC), k < width.
-  SmallVector<Value> tileProduct(Value x, ArrayRef<Value> rows, Value xt, Value off, int64_t width,
-                                 Value col0);
+  /// x [N, w] packed into panels [tiles][w][BC]: panel panelStart[s] + t
+  /// holds columns t BC .. t BC + BC - 1 of sample s transposed (past the
+  /// sample's end: zeros). A tile's key vectors are then one contiguous block.
+  struct Panels {
+    Value panels, panelStart;
+  };
+  Panels packPanels(Value x, const LayoutBuffers &l, int64_t w);
+  /// scores[r] = sum_k X[rows[r], off + k] * panel[off + k][0 .. BC), k < width.
+  SmallVector<Value> tileProduct(Value x, ArrayRef<Value> rows, Value panels, Value panel,
+                                 Value off, int64_t width);
   /// out[r, outOff + c] += sum_j P[r, j] * Y[min(col0 + j, last), yOff + c] for
   /// r < BR, j < BC, c < width.
   void accumulateRows(Value out, Value outOff, Value p, Value y, Value yOff, int64_t width,
@@ -81,13 +86,15 @@ struct AttentionEmitter : LoopBuilder {
   /// Loops over (sample, row block, listed tile); `perBlock` runs before
   /// the tiles of a block, `perTile` for each, `afterBlock` after them.
   struct Block {
-    Value start, end, n, r0;
+    Value sample, start, end, n, r0;
     SmallVector<Value> rows; // absolute rows, clamped to the sample's last
   };
   struct Tile {
     Value full, c0, col0; // sample-local first column, absolute first column
+    Value index;          // the column tile within the sample
+    Value panel;          // its panel of packed keys (packPanels)
   };
-  void forEachTile(const LayoutBuffers &l, const TileListBuffers &t,
+  void forEachTile(const LayoutBuffers &l, const TileListBuffers &t, Value panelStart,
                    function_ref<void(Block &)> perBlock, function_ref<void(Block &, Tile &)> perTile,
                    function_ref<void(Block &)> afterBlock);
 
@@ -235,8 +242,8 @@ SmallVector<Value> AttentionEmitter::buildTiles(Value mask, const LayoutBuffers 
   // Pass 1: entries per row block, then their prefix sums.
   store(idx(0), tileStart, {idx(0)});
   loop(idx(0), B, [&](Value s) {
-    auto [start, end] = sampleBounds(s);
-    Value n = sub(end, start), first = load(blockStart, {s});
+    auto bounds = sampleBounds(s);
+    Value start = bounds.first, n = sub(bounds.second, start), first = load(blockStart, {s});
     loop(idx(0), ceilDiv(n, BR), [&](Value rb) {
       Value count = loopAcc(idx(0), ceilDiv(n, BC), idx(0), [&](Value ct, Value acc) {
         return add(acc, select(classify(start, n, rb, ct).first, idx(1), idx(0)));
@@ -252,12 +259,13 @@ SmallVector<Value> AttentionEmitter::buildTiles(Value mask, const LayoutBuffers 
   Value tiles = alloc(b.getI32Type(), {}, total);
   // Pass 2: the entries, 2 * tile + full.
   loop(idx(0), B, [&](Value s) {
-    auto [start, end] = sampleBounds(s);
-    Value n = sub(end, start), first = load(blockStart, {s});
+    auto bounds = sampleBounds(s);
+    Value start = bounds.first, n = sub(bounds.second, start), first = load(blockStart, {s});
     loop(idx(0), ceilDiv(n, BR), [&](Value rb) {
       Value at0 = load(tileStart, {add(first, rb)});
       loopAcc(idx(0), ceilDiv(n, BC), at0, [&](Value ct, Value at) {
-        auto [any, full] = classify(start, n, rb, ct);
+        auto classes = classify(start, n, rb, ct);
+        Value any = classes.first, full = classes.second;
         ifThen(any, [&] {
           Value code = add(mul(ct, idx(2)), select(full, idx(1), idx(0)));
           store(arith::IndexCastOp::create(b, b.getI32Type(), code), tiles, {at});
@@ -269,30 +277,50 @@ SmallVector<Value> AttentionEmitter::buildTiles(Value mask, const LayoutBuffers 
   // Work: pairs the kernels compute (BR x BC per listed tile) and the
   // mask's visible pairs.
   Value visible = loopAcc(idx(0), B, idx(0), [&](Value s, Value acc) {
-    auto [start, end] = sampleBounds(s);
-    Value n = sub(end, start);
-    return add(acc, visibleIn(mask, start, idx(0), n, idx(0), n));
+    auto bounds = sampleBounds(s);
+    Value n = sub(bounds.second, bounds.first);
+    return add(acc, visibleIn(mask, bounds.first, idx(0), n, idx(0), n));
   });
   store(arith::IndexCastOp::create(b, i64(), mul(total, idx(BR * BC))), work, {idx(0)});
   store(arith::IndexCastOp::create(b, i64(), visible), work, {idx(1)});
   return {blockStart, tileStart, tiles, work};
 }
 
-Value AttentionEmitter::transposePadded(Value x, Value N, int64_t w) {
-  Value cols = add(N, idx(BC));
-  Value xt = memref::AllocOp::create(b, MemRefType::get({w, ShapedType::kDynamic}, f32()),
-                                     ValueRange{cols});
-  loop(idx(0), idx(w), [&](Value c) {
-    loop(N, cols, [&](Value j) { store(cf32(0.0), xt, {c, j}); });
+AttentionEmitter::Panels AttentionEmitter::packPanels(Value x, const LayoutBuffers &l, int64_t w) {
+  Value B = samples(l);
+  Value panelStart = alloc(b.getIndexType(), {}, add(B, idx(1)));
+  store(idx(0), panelStart, {idx(0)});
+  auto tilesOf = [&](Value s) {
+    Value n = sub(load(l.offsets, {add(s, idx(1))}), load(l.offsets, {s}));
+    return arith::DivUIOp::create(b, add(n, idx(BC - 1)), idx(BC)).getResult();
+  };
+  loop(idx(0), B, [&](Value s) {
+    store(add(load(panelStart, {s}), tilesOf(s)), panelStart, {add(s, idx(1))});
   });
-  loop(idx(0), N, [&](Value j) {
-    loop(idx(0), idx(w), [&](Value c) { store(load(x, {j, c}), xt, {c, j}); });
+  Value panels = memref::AllocOp::create(
+      b, MemRefType::get({ShapedType::kDynamic, w, BC}, f32()), ValueRange{load(panelStart, {B})});
+  // Per panel: BC rows of x read in turn (each row contiguous), written as
+  // the panel's lanes; lanes past the sample's end are zero.
+  loop(idx(0), B, [&](Value s) {
+    Value start = load(l.offsets, {s}), end = load(l.offsets, {add(s, idx(1))});
+    Value first = load(panelStart, {s});
+    loop(idx(0), tilesOf(s), [&](Value t) {
+      Value panel = add(first, t);
+      for (int64_t lane = 0; lane < BC; ++lane) {
+        Value row = add(start, add(mul(t, idx(BC)), idx(lane)));
+        Value inside = cmp(arith::CmpIPredicate::slt, row, end);
+        Value safe = minI(row, sub(end, idx(1)));
+        loop(idx(0), idx(w), [&](Value c) {
+          store(select(inside, load(x, {safe, c}), cf32(0.0)), panels, {panel, c, idx(lane)});
+        });
+      }
+    });
   });
-  return xt;
+  return {panels, panelStart};
 }
 
-SmallVector<Value> AttentionEmitter::tileProduct(Value x, ArrayRef<Value> rows, Value xt, Value off,
-                                                 int64_t width, Value col0) {
+SmallVector<Value> AttentionEmitter::tileProduct(Value x, ArrayRef<Value> rows, Value panels,
+                                                 Value panel, Value off, int64_t width) {
   VectorType t = vec(BC, f32());
   Value zero = splat(t, cf32(0.0));
   SmallVector<Value> init(rows.size(), zero);
@@ -301,7 +329,7 @@ SmallVector<Value> AttentionEmitter::tileProduct(Value x, ArrayRef<Value> rows, 
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(f.getBody());
     Value k = add(off, f.getInductionVar());
-    Value keys = vload(t, xt, {k, col0});
+    Value keys = vload(t, panels, {panel, k, idx(0)});
     SmallVector<Value> next;
     for (auto [r, row] : llvm::enumerate(rows))
       next.push_back(fma(splat(t, load(x, {row, k})), keys, f.getRegionIterArgs()[r]));
@@ -406,15 +434,16 @@ void AttentionEmitter::biasTile(Value tile, const LayoutBuffers &l, Value rabPos
 }
 
 void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers &t,
-                                   function_ref<void(Block &)> perBlock,
+                                   Value panelStart, function_ref<void(Block &)> perBlock,
                                    function_ref<void(Block &, Tile &)> perTile,
                                    function_ref<void(Block &)> afterBlock) {
   loop(idx(0), samples(l), [&](Value s) {
     Block blk;
     blk.start = load(l.offsets, {s});
+    blk.sample = s;
     blk.end = load(l.offsets, {add(s, idx(1))});
     blk.n = sub(blk.end, blk.start);
-    Value first = load(t.blockStart, {s});
+    Value first = load(t.blockStart, {s}), firstPanel = load(panelStart, {s});
     loop(idx(0), sub(load(t.blockStart, {add(s, idx(1))}), first), [&](Value rb) {
       blk.r0 = mul(rb, idx(BR));
       blk.rows.clear();
@@ -427,7 +456,9 @@ void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers
         Value code = toIndex(load(t.tiles, {e}));
         Tile tile;
         tile.full = cmp(arith::CmpIPredicate::eq, arith::AndIOp::create(b, code, idx(1)), idx(1));
-        tile.c0 = mul(arith::ShRUIOp::create(b, code, idx(1)), idx(BC));
+        tile.index = arith::ShRUIOp::create(b, code, idx(1));
+        tile.panel = add(firstPanel, tile.index);
+        tile.c0 = mul(tile.index, idx(BC));
         tile.col0 = add(blk.start, tile.c0);
         perTile(blk, tile);
       });
@@ -445,14 +476,14 @@ Value AttentionEmitter::attention(HstuAttentionOp op, Value q, Value k, Value v,
   Value alpha = splat(vt, cf32(op.getAlpha().convertToDouble()));
   Value N = load(l.offsets, {samples(l)});
   Value o = alloc(f32(), {h * dv}, N);
-  Value kt = transposePadded(k, N, h * dqk);
+  Panels kt = packPanels(k, l, h * dqk);
   Value acc = allocStatic(f32(), {BR, h * dv});
   Value weights = allocStatic(f32(), {BR, BC});
   Value inv = allocStatic(f32(), {BR});
   Value bias = rabPos ? allocStatic(f32(), {BR, BC}) : Value();
   Value zero = splat(vt, cf32(0.0));
   forEachTile(
-      l, t,
+      l, t, kt.panelStart,
       [&](Block &blk) {
         fill(acc, cf32(0.0));
         for (auto [r, row] : llvm::enumerate(blk.rows))
@@ -477,7 +508,7 @@ Value AttentionEmitter::attention(HstuAttentionOp op, Value q, Value k, Value v,
           biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
         loop(idx(0), idx(h), [&](Value head) {
           SmallVector<Value> scores =
-              tileProduct(q, blk.rows, kt, mul(head, idx(dqk)), dqk, tile.col0);
+              tileProduct(q, blk.rows, kt.panels, tile.panel, mul(head, idx(dqk)), dqk);
           for (int64_t r = 0; r < BR; ++r) {
             Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
             if (bias)
@@ -513,7 +544,7 @@ SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp o
   Value dq = alloc(f32(), {h * dqk}, N), dk = alloc(f32(), {h * dqk}, N), dvb = alloc(f32(), {h * dv}, N);
   fill(dk, cf32(0.0));
   fill(dvb, cf32(0.0));
-  Value kt = transposePadded(k, N, h * dqk), vtT = transposePadded(v, N, h * dv);
+  Panels kt = packPanels(k, l, h * dqk), vp = packPanels(v, l, h * dv);
   Value dqAcc = allocStatic(f32(), {BR, h * dqk});
   Value weights = allocStatic(f32(), {BR, BC}), dScores = allocStatic(f32(), {BR, BC});
   Value inv = allocStatic(f32(), {BR});
@@ -528,7 +559,7 @@ SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp o
   }
   Value zero = splat(vt, cf32(0.0)), one = splat(vt, cf32(1.0));
   forEachTile(
-      l, t,
+      l, t, kt.panelStart,
       [&](Block &blk) {
         fill(dqAcc, cf32(0.0));
         for (auto [r, row] : llvm::enumerate(blk.rows))
@@ -562,8 +593,8 @@ SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp o
         Value count = minI(idx(BC), sub(blk.n, tile.c0));
         loop(idx(0), idx(h), [&](Value head) {
           Value qOff = mul(head, idx(dqk)), vOff = mul(head, idx(dv));
-          SmallVector<Value> scores = tileProduct(q, blk.rows, kt, qOff, dqk, tile.col0);
-          SmallVector<Value> dA = tileProduct(dO, blk.rows, vtT, vOff, dv, tile.col0);
+          SmallVector<Value> scores = tileProduct(q, blk.rows, kt.panels, tile.panel, qOff, dqk);
+          SmallVector<Value> dA = tileProduct(dO, blk.rows, vp.panels, tile.panel, vOff, dv);
           for (int64_t r = 0; r < BR; ++r) {
             Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
             if (bias)

@@ -49,6 +49,7 @@ struct FoldBufferCasts : OpConversionPattern<UnrealizedConversionCastOp> {
 
 struct MTGRLowerToLoopsPass
     : mlir::mtgr::impl::MTGRLowerToLoopsPassBase<MTGRLowerToLoopsPass> {
+  using MTGRLowerToLoopsPassBase::MTGRLowerToLoopsPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
@@ -66,6 +67,18 @@ struct MTGRLowerToLoopsPass
         return signalPassFailure();
       }
 
+    if (profile) { // the runtime's clock and per-family sums
+      module->setAttr("mtgr.profile", UnitAttr::get(ctx));
+      OpBuilder b(ctx);
+      b.setInsertionPointToStart(module.getBody());
+      Type i64 = b.getI64Type();
+      if (!module.lookupSymbol("mtgr_profile_clock"))
+        func::FuncOp::create(b, module.getLoc(), "mtgr_profile_clock", b.getFunctionType({}, {i64}))
+            .setPrivate();
+      if (!module.lookupSymbol("mtgr_profile_add"))
+        func::FuncOp::create(b, module.getLoc(), "mtgr_profile_add", b.getFunctionType({i64, i64}, {}))
+            .setPrivate();
+    }
     BufferTypeConverter converter;
     RewritePatternSet patterns(ctx);
     populateLinearLoweringPatterns(converter, patterns);
@@ -79,7 +92,7 @@ struct MTGRLowerToLoopsPass
     ConversionTarget target(*ctx);
     target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
                            scf::SCFDialect, ub::UBDialect, vector::VectorDialect>();
-    target.addLegalOp<func::ReturnOp>();
+    target.addLegalOp<func::ReturnOp, func::CallOp>();
     target.addDynamicallyLegalOp<UnrealizedConversionCastOp>([](UnrealizedConversionCastOp op) {
       return llvm::all_of(op->getOperandTypes(), isBufferType) &&
              llvm::all_of(op->getResultTypes(), isBufferType);
@@ -108,9 +121,13 @@ struct MTGRLowerToLoopsPass
     if (castLeft.wasInterrupted())
       return signalPassFailure();
     // What is left is the model-level description: keep only the lowered code.
-    for (Operation &op : llvm::make_early_inc_range(*module.getBody()))
-      if (!llvm::is_contained(entries, &op))
+    for (Operation &op : llvm::make_early_inc_range(*module.getBody())) {
+      auto fn = dyn_cast<func::FuncOp>(op);
+      bool profileHook = fn && fn.isDeclaration() && fn.getName().starts_with("mtgr_profile_");
+      if (!llvm::is_contained(entries, &op) && !profileHook)
         op.erase();
+    }
+    module->removeAttr("mtgr.profile");
   }
 };
 } // namespace

@@ -109,3 +109,44 @@ Value mlir::mtgr::boundArgument(Operation *op, StringRef key) {
     return {};
   return fn.getArgument(n.getInt());
 }
+
+ProfileFamily mlir::mtgr::profileFamily(Operation *op) {
+  if (isa<LinearOp, LinearBackwardOp>(op))
+    return ProfileFamily::Projections;
+  if (isa<HstuAttentionOp, HstuAttentionBackwardOp>(op))
+    return ProfileFamily::Attention;
+  if (isa<BuildMaskOp, AttentionTilesOp>(op))
+    return ProfileFamily::Masks;
+  if (isa<GroupLayerNormOp, GroupLayerNormBackwardOp>(op))
+    return ProfileFamily::Norms;
+  if (isa<SiluOp, AddOp, MulOp, DropoutOp, SiluBackwardOp>(op))
+    return ProfileFamily::Elementwise;
+  if (isa<BceLossOp, BceLossBackwardOp>(op))
+    return ProfileFamily::Loss;
+  if (isa<AdamUpdateOp, SparseUpdateOp>(op))
+    return ProfileFamily::Optimizer;
+  return ProfileFamily::Tokens;
+}
+
+namespace {
+bool profiling(Operation *op) {
+  auto module = op->getParentOfType<ModuleOp>();
+  return module && module->hasAttr("mtgr.profile");
+}
+} // namespace
+
+Value mlir::mtgr::profileStart(OpBuilder &b, Operation *op) {
+  if (!profiling(op))
+    return {};
+  return func::CallOp::create(b, op->getLoc(), "mtgr_profile_clock", TypeRange{b.getI64Type()},
+                              ValueRange{})
+      .getResult(0);
+}
+
+void mlir::mtgr::profileStop(OpBuilder &b, Operation *op, Value start) {
+  if (!start)
+    return;
+  Value family = arith::ConstantIntOp::create(b, op->getLoc(), b.getI64Type(),
+                                              static_cast<int64_t>(profileFamily(op)));
+  func::CallOp::create(b, op->getLoc(), "mtgr_profile_add", TypeRange{}, ValueRange{family, start});
+}

@@ -159,6 +159,17 @@ inline SmallVector<Value> rowsLike(const JaggedBuffers &x, Value values) {
     return {values, x.offsets};
   return {values};
 }
+/// Op families for profiles (mtgr-lower-to-loops{profile}): the generated
+/// code adds each lowered op's time to its family (runtime/Profile.h).
+enum class ProfileFamily : int64_t {
+  Projections, Attention, Masks, Norms, Elementwise, Tokens, Loss, Optimizer
+};
+ProfileFamily profileFamily(Operation *op);
+/// With profiling on (the module's `mtgr.profile`), a call that reads the
+/// clock before an op's code, and one that adds the time since to its family.
+Value profileStart(OpBuilder &b, Operation *op);
+void profileStop(OpBuilder &b, Operation *op, Value start);
+
 /// A conversion pattern whose body is written with the loop helpers:
 /// `lower(op, adaptor, builder)` returns the buffers of every result.
 template <typename Op>
@@ -170,9 +181,11 @@ struct LoopPattern : OpConversionPattern<Op> {
   LogicalResult matchAndRewrite(Op op, Adaptor a,
                                 ConversionPatternRewriter &rewriter) const final {
     LoopBuilder l(rewriter, op.getLoc());
+    Value started = profileStart(rewriter, op);
     auto results = lower(op, a, l);
     if (failed(results))
       return failure();
+    profileStop(rewriter, op, started);
     if (op->getNumResults() == 0)
       rewriter.eraseOp(op);
     else

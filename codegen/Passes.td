@@ -44,7 +44,15 @@ def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
     Afterwards only the `@mtgr_*` functions remain in the module. An mtgr op
     without a pattern is reported (run mtgr-decompose-layers first for
     model-level ops).
+
+    With `profile`, each op's code is bracketed by calls to the runtime's
+    `mtgr_profile_clock()` and `mtgr_profile_add(family, start)`, which sum
+    the time per op family (projections, attention, masks, norms,
+    elementwise, tokens, loss, optimiser): `mtgr-run infer --profile`.
   }];
+  let options = [
+    Option<"profile", "profile", "bool", "false", "time every op family at run time">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];

@@ -17,7 +17,10 @@ void mlir::mtgr::addGradientPasses(OpPassManager &pm) {
 }
 
 void mlir::mtgr::addLoopPasses(OpPassManager &pm, const TargetDescription &target,
-                               bool untilBound) {
+                               bool untilBound, bool profile) {
+  // Every layer decomposes with its own build_mask: CSE merges them, so one
+  // mask and one tile list serve all layers (and their gradients).
+  pm.addPass(createCSEPass());
   MTGRPlanAttentionPassOptions tiles;
   tiles.rowBlock = target.attentionRowBlock();
   tiles.colTile = target.attentionColTile();
@@ -25,7 +28,9 @@ void mlir::mtgr::addLoopPasses(OpPassManager &pm, const TargetDescription &targe
   pm.addPass(createMTGRBindEntryPointsPass());
   if (untilBound)
     return;
-  pm.addPass(createMTGRLowerToLoopsPass());
+  MTGRLowerToLoopsPassOptions loops;
+  loops.profile = profile;
+  pm.addPass(createMTGRLowerToLoopsPass(loops));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createMTGRFreeBuffersPass());

@@ -22,7 +22,9 @@ void addGradientPasses(OpPassManager &pm);
 /// Tile lists planned from the masks, entry points bound to buffers,
 /// lowered to loops, cleaned up, buffers freed at their last use.
 /// `untilBound`: stop after mtgr-bind-entry-points (--emit=bound).
-void addLoopPasses(OpPassManager &pm, const TargetDescription &target, bool untilBound = false);
+/// `profile`: the code times each op family (mtgr-lower-to-loops{profile}).
+void addLoopPasses(OpPassManager &pm, const TargetDescription &target, bool untilBound = false,
+                   bool profile = false);
 
 /// The whole pipeline as mtgr-opt would run it, stage by stage, followed by
 /// the host's conversion to LLVM (mtgr-compile --print-pipeline).

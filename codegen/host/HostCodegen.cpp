@@ -104,6 +104,8 @@ LogicalResult mlir::mtgr::lowerLoopsToLLVMDialect(ModuleOp module) {
   SmallVector<std::pair<std::string, unsigned>> entries;
   Location loc = module.getLoc();
   for (auto fn : module.getOps<func::FuncOp>()) {
+    if (fn.isDeclaration()) // the runtime's (profile hooks)
+      continue;
     fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), UnitAttr::get(ctx));
     entries.push_back({fn.getName().str(), fn.getNumArguments()});
     loc = fn.getLoc(); // the functions themselves are replaced by the conversion

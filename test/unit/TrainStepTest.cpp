@@ -628,11 +628,11 @@ TEST(Training, ThreadCountsAgree) {
 
 // --- the tiled attention at its tile boundaries ----------------------------
 namespace {
-/// A one-layer model whose samples have exactly `n` tokens (1 profile token;
+/// A two-layer model (one mask, one tile list for both) whose samples have exactly `n` tokens (1 profile token;
 /// S, R, K split the rest), with the given mask; rab and visible-count norms
 /// on odd masks so bias and norm gradients cross the boundaries too.
 std::string tileModel(const std::string &mask, bool rab) {
-  std::string y = "name: tiles\nlayers: 1\nd_model: 24\nheads: 2\nn_norm: " +
+  std::string y = "name: tiles\nlayers: 2\nd_model: 24\nheads: 2\nn_norm: " +
                   std::string(rab ? "visible" : "total") + "\nmask: " + mask + "\n";
   if (rab)
     y += "rab: {positions: 7, time_buckets: 6}\n";

@@ -62,6 +62,9 @@ cl::opt<bool> printPipelineFlag("print-pipeline",
                                 cl::desc("Print the compiler's pass pipeline, stage by stage, "
                                          "as mtgr-opt would run it, and the host's conversions"),
                                 cl::cat(category));
+cl::opt<bool> profileFlag("profile",
+                          cl::desc("Time each op family at run time (mtgr-run infer prints it)"),
+                          cl::cat(category));
 cl::opt<bool> summary("summary", cl::desc("Print a summary of the model to stdout"),
                       cl::cat(category));
 cl::opt<int64_t> seqLen("seq-len", cl::desc("S events per sample for the FLOP count"),
@@ -222,7 +225,7 @@ int main(int argc, char **argv) {
                 : emit == Emit::Object ? Stage::Object
                                        : Stage::Artifact; // also for Emit::Shared
   auto out = mlir::mtgr::compileModel(*desc, text, stage, mlir::mtgr::HostTarget::native(),
-                                      llvm::errs(), !inferenceOnly);
+                                      llvm::errs(), !inferenceOnly, profileFlag);
   if (!out) {
     llvm::errs() << "mtgr-compile: error: " << llvm::toString(out.takeError()) << "\n";
     return 1;

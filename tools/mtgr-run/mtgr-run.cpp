@@ -11,6 +11,7 @@
 #include "runtime/Npz.h"
 #include "runtime/Trainer.h"
 #include "runtime/HostMemory.h"
+#include "runtime/Profile.h"
 #include "runtime/Session.h"
 #include "runtime/reference/Reference.h"
 
@@ -174,6 +175,7 @@ int infer(CpuSession &session) {
   llvm::raw_fd_ostream out(outputPath, ec);
   if (ec)
     return error(outputPath + ": " + ec.message());
+  mlir::mtgr::resetProfile();
   mlir::mtgr::resetHostMemoryHighWater();
   int64_t heldBefore = mlir::mtgr::hostMemoryHighWater();
   auto start = std::chrono::steady_clock::now();
@@ -204,8 +206,20 @@ int infer(CpuSession &session) {
   // The generated code's buffers at their peak (all threads together).
   int64_t peak = mlir::mtgr::hostMemoryHighWater() - heldBefore;
   int64_t tokens = std::max<int64_t>(batch.totalTokens(m), 1);
+  // Artifacts compiled with --profile: time per op family.
+  std::array<double, 8> profile = mlir::mtgr::profileSeconds();
+  double profiled = 0;
+  for (double t : profile)
+    profiled += t;
+  if (profiled > 0) {
+    llvm::errs() << "profile (CPU time of the generated code, all threads):\n";
+    for (size_t f = 0; f < profile.size(); ++f)
+      if (profile[f] > 0)
+        llvm::errs() << llvm::format("  %-12s %9.3f ms  %5.1f%%\n", mlir::mtgr::kProfileFamilies[f],
+                                     profile[f] * 1e3, 100 * profile[f] / profiled);
+  }
   if (result->visiblePairs > 0)
-    llvm::errs() << "attention: " << result->attentionPairs << " pairs computed per layer and head for "
+    llvm::errs() << "attention: " << result->attentionPairs << " pairs computed (per layer and head) for "
                  << result->visiblePairs << " visible ("
                  << llvm::format("%.3f", double(result->attentionPairs) / double(result->visiblePairs))
                  << "x)\n";
