@@ -24,8 +24,11 @@ using Buffers = SmallVector<SmallVector<Value>>;
 
 struct AttentionEmitter : LoopBuilder {
   AttentionEmitter(OpBuilder &b, Location loc, int64_t rowBlock = 1, int64_t colTile = 1)
-      : LoopBuilder(b, loc), BR(rowBlock), BC(colTile) {}
-  int64_t BR, BC;
+      : LoopBuilder(b, loc), BR(rowBlock), BC(colTile), TW(colTile) {}
+  /// Row block, column tile, and the width of the tile being emitted: a
+  /// listed tile is BC columns wide, or BC / 2 when its second half holds
+  /// no visible pair (the edge of a visible region: half the waste).
+  int64_t BR, BC, TW;
 
   Value buildMask(MaskKind kind, const LayoutBuffers &l);
   /// The relative attention bias of pair (row, col) and where it comes from:
@@ -56,7 +59,7 @@ struct AttentionEmitter : LoopBuilder {
   /// the row updates (any head size works, small ones with short vectors).
   int64_t laneWidth(int64_t width) const {
     int64_t w = 1;
-    while (w * 2 <= BC && width % (w * 2) == 0)
+    while (w * 2 <= std::max<int64_t>(BC / 2, 1) && width % (w * 2) == 0)
       w *= 2;
     return w;
   }
@@ -90,10 +93,23 @@ struct AttentionEmitter : LoopBuilder {
     SmallVector<Value> rows; // absolute rows, clamped to the sample's last
   };
   struct Tile {
-    Value full, c0, col0; // sample-local first column, absolute first column
+    Value full, half, c0, col0; // full: no mask test; half: BC / 2 columns wide
     Value index;          // the column tile within the sample
     Value panel;          // its panel of packed keys (packPanels)
   };
+  /// Emits `body` for a half tile (TW = BC / 2) and a whole one (TW = BC).
+  void byWidth(Value half, function_ref<void()> body) {
+    if (BC < 2)
+      return body();
+    auto choice = scf::IfOp::create(b, TypeRange{}, half, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&choice.getThenRegion().front());
+    TW = BC / 2;
+    body();
+    b.setInsertionPointToStart(&choice.getElseRegion().front());
+    TW = BC;
+    body();
+  }
   void forEachTile(const LayoutBuffers &l, const TileListBuffers &t, Value panelStart,
                    function_ref<void(Block &)> perBlock, function_ref<void(Block &, Tile &)> perTile,
                    function_ref<void(Block &)> afterBlock);
@@ -231,13 +247,21 @@ SmallVector<Value> AttentionEmitter::buildTiles(Value mask, const LayoutBuffers 
   Value blocks = load(blockStart, {B});
   Value tileStart = alloc(b.getIndexType(), {}, add(blocks, idx(1)));
   Value work = allocStatic(i64(), {2});
-  // Classifies (row block, column tile): any visible pair, all visible.
+  // Classifies (row block, column tile): any visible pair, all visible,
+  // and whether the second half of the columns is empty (a half tile).
+  struct Class {
+    Value any, full, half;
+  };
   auto classify = [&](Value start, Value n, Value rb, Value ct) {
     Value r0 = mul(rb, idx(BR)), c0 = mul(ct, idx(BC));
-    Value r1 = minI(add(r0, idx(BR)), n), c1 = minI(add(c0, idx(BC)), n);
-    Value seen = visibleIn(mask, start, r0, r1, c0, c1);
-    return std::pair(cmp(arith::CmpIPredicate::sgt, seen, idx(0)),
-                     cmp(arith::CmpIPredicate::eq, seen, idx(BR * BC)));
+    Value r1 = minI(add(r0, idx(BR)), n), cMid = minI(add(c0, idx(BC / 2)), n);
+    Value c1 = minI(add(c0, idx(BC)), n);
+    Value first = visibleIn(mask, start, r0, r1, c0, cMid);
+    Value second = BC > 1 ? visibleIn(mask, start, r0, r1, cMid, c1) : idx(0);
+    Value seen = add(first, second);
+    return Class{cmp(arith::CmpIPredicate::sgt, seen, idx(0)),
+                 cmp(arith::CmpIPredicate::eq, seen, idx(BR * BC)),
+                 BC > 1 ? cmp(arith::CmpIPredicate::eq, second, idx(0)) : cmp(arith::CmpIPredicate::ne, seen, seen)};
   };
   // Pass 1: entries per row block, then their prefix sums.
   store(idx(0), tileStart, {idx(0)});
@@ -246,7 +270,7 @@ SmallVector<Value> AttentionEmitter::buildTiles(Value mask, const LayoutBuffers 
     Value start = bounds.first, n = sub(bounds.second, start), first = load(blockStart, {s});
     loop(idx(0), ceilDiv(n, BR), [&](Value rb) {
       Value count = loopAcc(idx(0), ceilDiv(n, BC), idx(0), [&](Value ct, Value acc) {
-        return add(acc, select(classify(start, n, rb, ct).first, idx(1), idx(0)));
+        return add(acc, select(classify(start, n, rb, ct).any, idx(1), idx(0)));
       });
       store(count, tileStart, {add(add(first, rb), idx(1))});
     });
@@ -257,31 +281,35 @@ SmallVector<Value> AttentionEmitter::buildTiles(Value mask, const LayoutBuffers 
   });
   Value total = load(tileStart, {blocks});
   Value tiles = alloc(b.getI32Type(), {}, total);
-  // Pass 2: the entries, 2 * tile + full.
+  // Pass 2: the entries, 4 * tile + 2 * half + full, and the pairs the
+  // kernels will compute (BR x the width of each entry).
+  Value computed = allocStatic(b.getIndexType(), {1});
+  store(idx(0), computed, {idx(0)});
   loop(idx(0), B, [&](Value s) {
     auto bounds = sampleBounds(s);
     Value start = bounds.first, n = sub(bounds.second, start), first = load(blockStart, {s});
     loop(idx(0), ceilDiv(n, BR), [&](Value rb) {
       Value at0 = load(tileStart, {add(first, rb)});
       loopAcc(idx(0), ceilDiv(n, BC), at0, [&](Value ct, Value at) {
-        auto classes = classify(start, n, rb, ct);
-        Value any = classes.first, full = classes.second;
-        ifThen(any, [&] {
-          Value code = add(mul(ct, idx(2)), select(full, idx(1), idx(0)));
+        Class c = classify(start, n, rb, ct);
+        ifThen(c.any, [&] {
+          Value code = add(add(mul(ct, idx(4)), select(c.half, idx(2), idx(0))),
+                           select(c.full, idx(1), idx(0)));
           store(arith::IndexCastOp::create(b, b.getI32Type(), code), tiles, {at});
+          Value width = select(c.half, idx(BR * (BC / 2)), idx(BR * BC));
+          store(add(load(computed, {idx(0)}), width), computed, {idx(0)});
         });
-        return add(at, select(any, idx(1), idx(0)));
+        return add(at, select(c.any, idx(1), idx(0)));
       });
     });
   });
-  // Work: pairs the kernels compute (BR x BC per listed tile) and the
-  // mask's visible pairs.
+  // Work: the pairs the kernels compute and the mask's visible pairs.
   Value visible = loopAcc(idx(0), B, idx(0), [&](Value s, Value acc) {
     auto bounds = sampleBounds(s);
     Value n = sub(bounds.second, bounds.first);
     return add(acc, visibleIn(mask, bounds.first, idx(0), n, idx(0), n));
   });
-  store(arith::IndexCastOp::create(b, i64(), mul(total, idx(BR * BC))), work, {idx(0)});
+  store(arith::IndexCastOp::create(b, i64(), load(computed, {idx(0)})), work, {idx(0)});
   store(arith::IndexCastOp::create(b, i64(), visible), work, {idx(1)});
   return {blockStart, tileStart, tiles, work};
 }
@@ -321,7 +349,7 @@ AttentionEmitter::Panels AttentionEmitter::packPanels(Value x, const LayoutBuffe
 
 SmallVector<Value> AttentionEmitter::tileProduct(Value x, ArrayRef<Value> rows, Value panels,
                                                  Value panel, Value off, int64_t width) {
-  VectorType t = vec(BC, f32());
+  VectorType t = vec(TW, f32());
   Value zero = splat(t, cf32(0.0));
   SmallVector<Value> init(rows.size(), zero);
   auto f = scf::ForOp::create(b, idx(0), idx(width), idx(1), init);
@@ -361,7 +389,7 @@ void AttentionEmitter::accumulateRows(Value out, Value outOff, Value p, Value y,
   for (int64_t r = 0; r < kRows; ++r)
     for (int64_t v = 0; v < kVectors; ++v)
       acc.push_back(vload(t, out, {add(r0, idx(r)), add(outOff, add(c0, idx(v * lanes)))}));
-  auto cols = scf::ForOp::create(b, idx(0), idx(BC), idx(1), acc);
+  auto cols = scf::ForOp::create(b, idx(0), idx(TW), idx(1), acc);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(cols.getBody());
@@ -401,9 +429,9 @@ void AttentionEmitter::accumulateColumns(Value out, Value p, Value y, ArrayRef<V
 
 SmallVector<Value> AttentionEmitter::visibleLanes(Value mask, ArrayRef<Value> rows, Value c0) {
   Type i32 = b.getI32Type();
-  VectorType t = vec(BC, i32);
-  SmallVector<int32_t> iota(BC);
-  for (int64_t j = 0; j < BC; ++j)
+  VectorType t = vec(TW, i32);
+  SmallVector<int32_t> iota(TW);
+  for (int64_t j = 0; j < TW; ++j)
     iota[j] = static_cast<int32_t>(j);
   Value lanes = arith::ConstantOp::create(b, DenseElementsAttr::get(t, ArrayRef<int32_t>(iota)));
   Value cols = arith::AddIOp::create(b, lanes, splat(t, arith::IndexCastOp::create(b, i32, c0)));
@@ -424,9 +452,10 @@ SmallVector<Value> AttentionEmitter::visibleLanes(Value mask, ArrayRef<Value> ro
 
 void AttentionEmitter::biasTile(Value tile, const LayoutBuffers &l, Value rabPos, Value rabTime,
                                 ArrayRef<Value> rows, Value col0, Value last) {
-  for (auto [r, row] : llvm::enumerate(rows)) {
+  for (size_t r = 0; r < rows.size(); ++r) {
+    Value row = rows[r];
     Value gi = load(l.group, {row}), ti = load(l.time, {row}), pi = load(l.pos, {row});
-    loop(idx(0), idx(BC), [&](Value j) {
+    loop(idx(0), idx(TW), [&](Value j) {
       Value col = minI(add(col0, j), last);
       store(rabTerms(l, rabPos, rabTime, gi, ti, pi, col).bias, tile, {idx(r), j});
     });
@@ -456,7 +485,8 @@ void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers
         Value code = toIndex(load(t.tiles, {e}));
         Tile tile;
         tile.full = cmp(arith::CmpIPredicate::eq, arith::AndIOp::create(b, code, idx(1)), idx(1));
-        tile.index = arith::ShRUIOp::create(b, code, idx(1));
+        tile.half = cmp(arith::CmpIPredicate::eq, arith::AndIOp::create(b, code, idx(2)), idx(2));
+        tile.index = arith::ShRUIOp::create(b, code, idx(2));
         tile.panel = add(firstPanel, tile.index);
         tile.c0 = mul(tile.index, idx(BC));
         tile.col0 = add(blk.start, tile.c0);
@@ -472,8 +502,7 @@ Value AttentionEmitter::attention(HstuAttentionOp op, Value q, Value k, Value v,
                                   Value rabTime) {
   int64_t h = op.getHeadsAttr().getInt();
   int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
-  VectorType vt = vec(BC, f32());
-  Value alpha = splat(vt, cf32(op.getAlpha().convertToDouble()));
+  double alphaValue = op.getAlpha().convertToDouble();
   Value N = load(l.offsets, {samples(l)});
   Value o = alloc(f32(), {h * dv}, N);
   Panels kt = packPanels(k, l, h * dqk);
@@ -481,7 +510,6 @@ Value AttentionEmitter::attention(HstuAttentionOp op, Value q, Value k, Value v,
   Value weights = allocStatic(f32(), {BR, BC});
   Value inv = allocStatic(f32(), {BR});
   Value bias = rabPos ? allocStatic(f32(), {BR, BC}) : Value();
-  Value zero = splat(vt, cf32(0.0));
   forEachTile(
       l, t, kt.panelStart,
       [&](Block &blk) {
@@ -491,15 +519,17 @@ Value AttentionEmitter::attention(HstuAttentionOp op, Value q, Value k, Value v,
                                                blk.start, blk.end)),
                 inv, {idx(r)});
       },
-      [&](Block &blk, Tile &tile) {
+      [&](Block &blk, Tile &tile) { byWidth(tile.half, [&] {
+        VectorType vt = vec(TW, f32());
+        Value alpha = splat(vt, cf32(alphaValue)), zero = splat(vt, cf32(0.0));
         Value last = sub(blk.end, idx(1));
         // Full tiles skip the mask test: every lane is visible.
-        SmallVector<Type> maskTypes(BR, vec(BC, b.getI1Type()));
+        SmallVector<Type> maskTypes(BR, vec(TW, b.getI1Type()));
         auto test = scf::IfOp::create(b, maskTypes, tile.full, /*withElseRegion=*/true);
         {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&test.getThenRegion().front());
-          Value all = splat(vec(BC, b.getI1Type()), arith::ConstantIntOp::create(b, 1, 1));
+          Value all = splat(vec(TW, b.getI1Type()), arith::ConstantIntOp::create(b, 1, 1));
           scf::YieldOp::create(b, SmallVector<Value>(BR, all));
           b.setInsertionPointToStart(&test.getElseRegion().front());
           scf::YieldOp::create(b, visibleLanes(mask, blk.rows, tile.c0));
@@ -519,7 +549,7 @@ Value AttentionEmitter::attention(HstuAttentionOp op, Value q, Value k, Value v,
           accumulateRows(acc, mul(head, idx(dv)), weights, v, mul(head, idx(dv)), dv, tile.col0,
                          last);
         });
-      },
+      }); },
       [&](Block &blk) {
         // The block's rows that exist.
         loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
@@ -537,9 +567,7 @@ SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp o
                                                        Value rabTime) {
   int64_t h = op.getHeadsAttr().getInt();
   int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
-  VectorType vt = vec(BC, f32());
   double alphaValue = op.getAlpha().convertToDouble();
-  Value alpha = splat(vt, cf32(alphaValue));
   Value N = load(l.offsets, {samples(l)});
   Value dq = alloc(f32(), {h * dqk}, N), dk = alloc(f32(), {h * dqk}, N), dvb = alloc(f32(), {h * dv}, N);
   fill(dk, cf32(0.0));
@@ -557,7 +585,6 @@ SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp o
     fill(dP, cf32(0.0));
     fill(dT, cf32(0.0));
   }
-  Value zero = splat(vt, cf32(0.0)), one = splat(vt, cf32(1.0));
   forEachTile(
       l, t, kt.panelStart,
       [&](Block &blk) {
@@ -567,22 +594,25 @@ SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp o
                                                blk.start, blk.end)),
                 inv, {idx(r)});
       },
-      [&](Block &blk, Tile &tile) {
+      [&](Block &blk, Tile &tile) { byWidth(tile.half, [&] {
+        VectorType vt = vec(TW, f32());
+        Value alpha = splat(vt, cf32(alphaValue));
+        Value zero = splat(vt, cf32(0.0)), one = splat(vt, cf32(1.0));
         Value last = sub(blk.end, idx(1));
         // Partial tiles: the mask test, and rows past the sample's end
         // (clamped copies of its last row) must not reach dK, dV.
-        SmallVector<Type> maskTypes(BR, vec(BC, b.getI1Type()));
+        SmallVector<Type> maskTypes(BR, vec(TW, b.getI1Type()));
         auto test = scf::IfOp::create(b, maskTypes, tile.full, /*withElseRegion=*/true);
         {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&test.getThenRegion().front());
-          Value all = splat(vec(BC, b.getI1Type()), arith::ConstantIntOp::create(b, 1, 1));
+          Value all = splat(vec(TW, b.getI1Type()), arith::ConstantIntOp::create(b, 1, 1));
           scf::YieldOp::create(b, SmallVector<Value>(BR, all));
           b.setInsertionPointToStart(&test.getElseRegion().front());
           SmallVector<Value> seen = visibleLanes(mask, blk.rows, tile.c0);
           for (int64_t r = 0; r < BR; ++r) {
             Value exists = cmp(arith::CmpIPredicate::slt, add(blk.r0, idx(r)), blk.n);
-            seen[r] = arith::AndIOp::create(b, seen[r], splat(vec(BC, b.getI1Type()), exists));
+            seen[r] = arith::AndIOp::create(b, seen[r], splat(vec(TW, b.getI1Type()), exists));
           }
           scf::YieldOp::create(b, seen);
         }
@@ -590,7 +620,7 @@ SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp o
           biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
           fill(dsSum, cf32(0.0));
         }
-        Value count = minI(idx(BC), sub(blk.n, tile.c0));
+        Value count = minI(idx(TW), sub(blk.n, tile.c0));
         loop(idx(0), idx(h), [&](Value head) {
           Value qOff = mul(head, idx(dqk)), vOff = mul(head, idx(dv));
           SmallVector<Value> scores = tileProduct(q, blk.rows, kt.panels, tile.panel, qOff, dqk);
@@ -627,7 +657,7 @@ SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp o
             });
           });
         }
-      },
+      }); },
       [&](Block &blk) {
         loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
           Value row = add(blk.start, add(blk.r0, r));

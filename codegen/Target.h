@@ -26,7 +26,7 @@ struct TargetDescription {
   /// broadcasts in registers. 8 rows: on MTGR-small's batch (docs/cpu-backend.md)
   /// 16 rows computed 1.103x the visible pairs (edge rows, the candidates'
   /// diagonal), 8 rows 1.082x, at the same speed.
-  int64_t attentionColTile() const { return vectorFloats; }
+  int64_t attentionColTile() const { return 2 * vectorFloats; }
   int64_t attentionRowBlock() const { return 8; }
 
   /// From an LLVM feature string ("+avx2,+fma,..."): AVX-512F gives 16 lanes
