@@ -14,6 +14,7 @@
 #include "codegen/LoweringSupport.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace mlir::mtgr;
@@ -66,10 +67,11 @@ struct AttentionEmitter : LoopBuilder {
   /// x [N, w] packed into panels [tiles][w][BC]: panel panelStart[s] + t
   /// holds columns t BC .. t BC + BC - 1 of sample s transposed (past the
   /// sample's end: zeros). A tile's key vectors are then one contiguous block.
-  struct Panels {
-    Value panels, panelStart;
-  };
-  Panels packPanels(Value x, const LayoutBuffers &l, int64_t w);
+  /// The first panel of each sample [B + 1] (caller), the panels (caller),
+  /// their contents (kernel).
+  Value panelStarts(const LayoutBuffers &l);
+  Value allocPanels(Value panelStart, Value samples, int64_t w);
+  void fillPanels(Value x, const LayoutBuffers &l, Value panelStart, Value panels, int64_t w);
   /// scores[r] = sum_k X[rows[r], off + k] * panel[off + k][0 .. BC), k < width.
   SmallVector<Value> tileProduct(Value x, ArrayRef<Value> rows, Value panels, Value panel,
                                  Value off, int64_t width);
@@ -114,11 +116,22 @@ struct AttentionEmitter : LoopBuilder {
                    function_ref<void(Block &)> perBlock, function_ref<void(Block &, Tile &)> perTile,
                    function_ref<void(Block &)> afterBlock);
 
-  Value attention(HstuAttentionOp op, Value q, Value k, Value v, Value mask,
-                  const LayoutBuffers &l, const TileListBuffers &t, Value rabPos, Value rabTime);
-  SmallVector<Value> attentionBackward(HstuAttentionBackwardOp op, Value q, Value k, Value v,
-                                       Value mask, Value dO, const LayoutBuffers &l,
-                                       const TileListBuffers &t, Value rabPos, Value rabTime);
+  /// The attention of every layer with the same shapes and attributes runs
+  /// one kernel function (`mtgr_attention_*`, a name perf can show): the
+  /// caller allocates every buffer it touches (so mtgr-free-buffers sees them
+  /// all in the entry point) and passes them with the inputs.
+  void callKernel(Operation *op, StringRef kind, ArrayRef<Value> args,
+                  function_ref<void(AttentionEmitter &, ValueRange)> body);
+  /// Forward: inputs q, k, v, mask, layout (5), tiles (4), [rab (2)], then
+  /// o, panel starts, panels, acc, weights, inv, [bias].
+  SmallVector<Value> attentionBuffers(HstuAttentionOp op, const LayoutBuffers &l, bool rab);
+  void attentionKernel(HstuAttentionOp op, ValueRange a, bool rab);
+  /// Backward: inputs q, k, v, mask, dO, layout (5), tiles (4), [rab (2)],
+  /// then dq, dk, dv, panel starts, K panels, V panels, dqAcc, weights,
+  /// dScores, inv, [bias, dsSum, dP, dT].
+  SmallVector<Value> attentionBackwardBuffers(HstuAttentionBackwardOp op, const LayoutBuffers &l,
+                                              Value rabPos, Value rabTime);
+  void attentionBackwardKernel(HstuAttentionBackwardOp op, ValueRange a, bool rab);
 };
 
 Value AttentionEmitter::buildMask(MaskKind kind, const LayoutBuffers &l) {
@@ -314,25 +327,31 @@ SmallVector<Value> AttentionEmitter::buildTiles(Value mask, const LayoutBuffers 
   return {blockStart, tileStart, tiles, work};
 }
 
-AttentionEmitter::Panels AttentionEmitter::packPanels(Value x, const LayoutBuffers &l, int64_t w) {
+Value AttentionEmitter::panelStarts(const LayoutBuffers &l) {
   Value B = samples(l);
   Value panelStart = alloc(b.getIndexType(), {}, add(B, idx(1)));
   store(idx(0), panelStart, {idx(0)});
-  auto tilesOf = [&](Value s) {
-    Value n = sub(load(l.offsets, {add(s, idx(1))}), load(l.offsets, {s}));
-    return arith::DivUIOp::create(b, add(n, idx(BC - 1)), idx(BC)).getResult();
-  };
   loop(idx(0), B, [&](Value s) {
-    store(add(load(panelStart, {s}), tilesOf(s)), panelStart, {add(s, idx(1))});
+    Value n = sub(load(l.offsets, {add(s, idx(1))}), load(l.offsets, {s}));
+    Value tiles = arith::DivUIOp::create(b, add(n, idx(BC - 1)), idx(BC));
+    store(add(load(panelStart, {s}), tiles), panelStart, {add(s, idx(1))});
   });
-  Value panels = memref::AllocOp::create(
-      b, MemRefType::get({ShapedType::kDynamic, w, BC}, f32()), ValueRange{load(panelStart, {B})});
+  return panelStart;
+}
+
+Value AttentionEmitter::allocPanels(Value panelStart, Value B, int64_t w) {
+  return memref::AllocOp::create(b, MemRefType::get({ShapedType::kDynamic, w, BC}, f32()),
+                                 ValueRange{load(panelStart, {B})});
+}
+
+void AttentionEmitter::fillPanels(Value x, const LayoutBuffers &l, Value panelStart, Value panels,
+                                  int64_t w) {
   // Per panel: BC rows of x read in turn (each row contiguous), written as
   // the panel's lanes; lanes past the sample's end are zero.
-  loop(idx(0), B, [&](Value s) {
+  loop(idx(0), samples(l), [&](Value s) {
     Value start = load(l.offsets, {s}), end = load(l.offsets, {add(s, idx(1))});
     Value first = load(panelStart, {s});
-    loop(idx(0), tilesOf(s), [&](Value t) {
+    loop(idx(0), sub(load(panelStart, {add(s, idx(1))}), first), [&](Value t) {
       Value panel = add(first, t);
       for (int64_t lane = 0; lane < BC; ++lane) {
         Value row = add(start, add(mul(t, idx(BC)), idx(lane)));
@@ -344,7 +363,35 @@ AttentionEmitter::Panels AttentionEmitter::packPanels(Value x, const LayoutBuffe
       }
     });
   });
-  return {panels, panelStart};
+}
+
+void AttentionEmitter::callKernel(Operation *op, StringRef kind, ArrayRef<Value> args,
+                                  function_ref<void(AttentionEmitter &, ValueRange)> body) {
+  auto module = op->getParentOfType<ModuleOp>();
+  SmallVector<Type> types;
+  for (Value a : args)
+    types.push_back(a.getType());
+  llvm::hash_code h = llvm::hash_combine(op->getName().getStringRef(),
+                                         op->getPropertiesAsAttribute(), BR, BC);
+  for (Type t : types)
+    h = llvm::hash_combine(h, t);
+  std::string name = ("mtgr_attention_" + kind + "_" + llvm::utohexstr(static_cast<size_t>(h))).str();
+  auto fn = module.lookupSymbol<func::FuncOp>(name);
+  if (!fn) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(module.getBody());
+    fn = func::FuncOp::create(b, name, b.getFunctionType(types, {}));
+    fn.setPrivate();
+    fn->setAttr("mtgr.kernel", b.getUnitAttr());
+    SmallVector<Location> locs(types.size(), op->getLoc());
+    mlir::Block *entry = b.createBlock(&fn.getBody(), {}, types, locs);
+    b.setInsertionPointToStart(entry);
+    AttentionEmitter kernel(b, op->getLoc(), BR, BC);
+    body(kernel, entry->getArguments());
+    func::ReturnOp::create(kernel.b);
+  }
+  auto call = func::CallOp::create(b, fn, args);
+  call->setAttr("mtgr.kernel_call", b.getUnitAttr()); // reads and writes, keeps nothing
 }
 
 SmallVector<Value> AttentionEmitter::tileProduct(Value x, ArrayRef<Value> rows, Value panels,
@@ -497,21 +544,41 @@ void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers
   });
 }
 
-Value AttentionEmitter::attention(HstuAttentionOp op, Value q, Value k, Value v, Value mask,
-                                  const LayoutBuffers &l, const TileListBuffers &t, Value rabPos,
-                                  Value rabTime) {
+SmallVector<Value> AttentionEmitter::attentionBuffers(HstuAttentionOp op, const LayoutBuffers &l,
+                                                      bool rab) {
+  int64_t h = op.getHeadsAttr().getInt();
+  int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
+  Value B = samples(l), N = load(l.offsets, {B});
+  Value o = alloc(f32(), {h * dv}, N);
+  Value panelStart = panelStarts(l);
+  SmallVector<Value> out{o, panelStart, allocPanels(panelStart, B, h * dqk),
+                         allocStatic(f32(), {BR, h * dv}), allocStatic(f32(), {BR, BC}),
+                         allocStatic(f32(), {BR})};
+  if (rab)
+    out.push_back(allocStatic(f32(), {BR, BC}));
+  return out;
+}
+
+void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool rab) {
   int64_t h = op.getHeadsAttr().getInt();
   int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
   double alphaValue = op.getAlpha().convertToDouble();
-  Value N = load(l.offsets, {samples(l)});
-  Value o = alloc(f32(), {h * dv}, N);
-  Panels kt = packPanels(k, l, h * dqk);
-  Value acc = allocStatic(f32(), {BR, h * dv});
-  Value weights = allocStatic(f32(), {BR, BC});
-  Value inv = allocStatic(f32(), {BR});
-  Value bias = rabPos ? allocStatic(f32(), {BR, BC}) : Value();
+  size_t at = 0;
+  auto next = [&](size_t n = 1) {
+    ValueRange r = a.slice(at, n);
+    at += n;
+    return r;
+  };
+  Value q = next()[0], k = next()[0], v = next()[0], mask = next()[0];
+  LayoutBuffers l(next(5));
+  TileListBuffers t(next(4));
+  Value rabPos = rab ? next()[0] : Value(), rabTime = rab ? next()[0] : Value();
+  Value o = next()[0], panelStart = next()[0], panels = next()[0];
+  Value acc = next()[0], weights = next()[0], inv = next()[0];
+  Value bias = rab ? next()[0] : Value();
+  fillPanels(k, l, panelStart, panels, h * dqk);
   forEachTile(
-      l, t, kt.panelStart,
+      l, t, panelStart,
       [&](Block &blk) {
         fill(acc, cf32(0.0));
         for (auto [r, row] : llvm::enumerate(blk.rows))
@@ -538,7 +605,7 @@ Value AttentionEmitter::attention(HstuAttentionOp op, Value q, Value k, Value v,
           biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
         loop(idx(0), idx(h), [&](Value head) {
           SmallVector<Value> scores =
-              tileProduct(q, blk.rows, kt.panels, tile.panel, mul(head, idx(dqk)), dqk);
+              tileProduct(q, blk.rows, panels, tile.panel, mul(head, idx(dqk)), dqk);
           for (int64_t r = 0; r < BR; ++r) {
             Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
             if (bias)
@@ -557,36 +624,57 @@ Value AttentionEmitter::attention(HstuAttentionOp op, Value q, Value k, Value v,
           loop(idx(0), idx(h * dv), [&](Value c) { store(load(acc, {r, c}), o, {row, c}); });
         });
       });
-  return o;
 }
 
-SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp op, Value q, Value k,
-                                                       Value v, Value mask, Value dO,
-                                                       const LayoutBuffers &l,
-                                                       const TileListBuffers &t, Value rabPos,
-                                                       Value rabTime) {
+SmallVector<Value> AttentionEmitter::attentionBackwardBuffers(HstuAttentionBackwardOp op,
+                                                              const LayoutBuffers &l,
+                                                              Value rabPos, Value rabTime) {
+  int64_t h = op.getHeadsAttr().getInt();
+  int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
+  Value B = samples(l), N = load(l.offsets, {B});
+  Value panelStart = panelStarts(l);
+  SmallVector<Value> out{alloc(f32(), {h * dqk}, N), alloc(f32(), {h * dqk}, N),
+                         alloc(f32(), {h * dv}, N), panelStart,
+                         allocPanels(panelStart, B, h * dqk), allocPanels(panelStart, B, h * dv),
+                         allocStatic(f32(), {BR, h * dqk}), allocStatic(f32(), {BR, BC}),
+                         allocStatic(f32(), {BR, BC}), allocStatic(f32(), {BR})};
+  if (rabPos)
+    out.append({allocStatic(f32(), {BR, BC}), allocStatic(f32(), {BR, BC}),
+                allocStatic(f32(), {cast<MemRefType>(rabPos.getType()).getDimSize(0)}),
+                allocStatic(f32(), {cast<MemRefType>(rabTime.getType()).getDimSize(0)})});
+  return out;
+}
+
+void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, ValueRange a, bool rab) {
   int64_t h = op.getHeadsAttr().getInt();
   int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
   double alphaValue = op.getAlpha().convertToDouble();
-  Value N = load(l.offsets, {samples(l)});
-  Value dq = alloc(f32(), {h * dqk}, N), dk = alloc(f32(), {h * dqk}, N), dvb = alloc(f32(), {h * dv}, N);
-  fill(dk, cf32(0.0));
-  fill(dvb, cf32(0.0));
-  Panels kt = packPanels(k, l, h * dqk), vp = packPanels(v, l, h * dv);
-  Value dqAcc = allocStatic(f32(), {BR, h * dqk});
-  Value weights = allocStatic(f32(), {BR, BC}), dScores = allocStatic(f32(), {BR, BC});
-  Value inv = allocStatic(f32(), {BR});
+  size_t at = 0;
+  auto next = [&](size_t n = 1) {
+    ValueRange r = a.slice(at, n);
+    at += n;
+    return r;
+  };
+  Value q = next()[0], k = next()[0], v = next()[0], mask = next()[0], dO = next()[0];
+  LayoutBuffers l(next(5));
+  TileListBuffers t(next(4));
+  Value rabPos = rab ? next()[0] : Value(), rabTime = rab ? next()[0] : Value();
+  Value dq = next()[0], dk = next()[0], dvb = next()[0];
+  Value panelStart = next()[0], kPanels = next()[0], vPanels = next()[0];
+  Value dqAcc = next()[0], weights = next()[0], dScores = next()[0], inv = next()[0];
   Value bias, dsSum, dP, dT;
-  if (rabPos) {
-    bias = allocStatic(f32(), {BR, BC});
-    dsSum = allocStatic(f32(), {BR, BC});
-    dP = allocStatic(f32(), {cast<MemRefType>(rabPos.getType()).getDimSize(0)});
-    dT = allocStatic(f32(), {cast<MemRefType>(rabTime.getType()).getDimSize(0)});
+  if (rab) {
+    bias = next()[0], dsSum = next()[0], dP = next()[0], dT = next()[0];
     fill(dP, cf32(0.0));
     fill(dT, cf32(0.0));
   }
+  (void)rabPos;
+  fill(dk, cf32(0.0));
+  fill(dvb, cf32(0.0));
+  fillPanels(k, l, panelStart, kPanels, h * dqk);
+  fillPanels(v, l, panelStart, vPanels, h * dv);
   forEachTile(
-      l, t, kt.panelStart,
+      l, t, panelStart,
       [&](Block &blk) {
         fill(dqAcc, cf32(0.0));
         for (auto [r, row] : llvm::enumerate(blk.rows))
@@ -594,7 +682,10 @@ SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp o
                                                blk.start, blk.end)),
                 inv, {idx(r)});
       },
-      [&](Block &blk, Tile &tile) { byWidth(tile.half, [&] {
+      [&](Block &blk, Tile &tile) {
+        // Whole-width tiles only (half ones have their empty half masked
+        // out): the gradient's body is large, one variant of it is enough.
+        TW = BC;
         VectorType vt = vec(TW, f32());
         Value alpha = splat(vt, cf32(alphaValue));
         Value zero = splat(vt, cf32(0.0)), one = splat(vt, cf32(1.0));
@@ -623,8 +714,8 @@ SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp o
         Value count = minI(idx(TW), sub(blk.n, tile.c0));
         loop(idx(0), idx(h), [&](Value head) {
           Value qOff = mul(head, idx(dqk)), vOff = mul(head, idx(dv));
-          SmallVector<Value> scores = tileProduct(q, blk.rows, kt.panels, tile.panel, qOff, dqk);
-          SmallVector<Value> dA = tileProduct(dO, blk.rows, vp.panels, tile.panel, vOff, dv);
+          SmallVector<Value> scores = tileProduct(q, blk.rows, kPanels, tile.panel, qOff, dqk);
+          SmallVector<Value> dA = tileProduct(dO, blk.rows, vPanels, tile.panel, vOff, dv);
           for (int64_t r = 0; r < BR; ++r) {
             Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
             if (bias)
@@ -657,17 +748,13 @@ SmallVector<Value> AttentionEmitter::attentionBackward(HstuAttentionBackwardOp o
             });
           });
         }
-      }); },
+      },
       [&](Block &blk) {
         loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
           Value row = add(blk.start, add(blk.r0, r));
           loop(idx(0), idx(h * dqk), [&](Value c) { store(load(dqAcc, {r, c}), dq, {row, c}); });
         });
       });
-  SmallVector<Value> out{dq, dk, dvb};
-  if (rabPos)
-    out.append({dP, dT});
-  return out;
 }
 
 struct LowerBuildMask : LoopPattern<BuildMaskOp> {
@@ -707,9 +794,17 @@ struct LowerHstuAttention : LoopPattern<HstuAttentionOp> {
     AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile());
     Value rabPos = op.getRabPos() ? a.getRabPos()[0] : Value();
     Value rabTime = op.getRabTime() ? a.getRabTime()[0] : Value();
-    Value o = e.attention(op, a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0], lay,
-                          TileListBuffers(a.getTiles()), rabPos, rabTime);
-    return Buffers{{o, lay.offsets}};
+    bool rab = static_cast<bool>(rabPos);
+    SmallVector<Value> args{a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0]};
+    llvm::append_range(args, lay.range());
+    llvm::append_range(args, a.getTiles());
+    if (rab)
+      args.append({rabPos, rabTime});
+    SmallVector<Value> buffers = e.attentionBuffers(op, lay, rab);
+    llvm::append_range(args, buffers);
+    e.callKernel(op, "forward", args,
+                 [&](AttentionEmitter &k, ValueRange in) { k.attentionKernel(op, in, rab); });
+    return Buffers{{buffers[0], lay.offsets}};
   }
 };
 
@@ -723,12 +818,21 @@ struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
     AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile());
     Value rabPos = op.getRabPos() ? a.getRabPos()[0] : Value();
     Value rabTime = op.getRabTime() ? a.getRabTime()[0] : Value();
-    SmallVector<Value> g = e.attentionBackward(op, a.getQ()[0], a.getK()[0], a.getV()[0],
-                                               a.getMask()[0], a.getResultGrad()[0], lay,
-                                               TileListBuffers(a.getTiles()), rabPos, rabTime);
+    bool rab = static_cast<bool>(rabPos);
+    SmallVector<Value> args{a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0],
+                            a.getResultGrad()[0]};
+    llvm::append_range(args, lay.range());
+    llvm::append_range(args, a.getTiles());
+    if (rab)
+      args.append({rabPos, rabTime});
+    SmallVector<Value> g = e.attentionBackwardBuffers(op, lay, rabPos, rabTime);
+    llvm::append_range(args, g);
+    e.callKernel(op, "backward", args, [&](AttentionEmitter &k, ValueRange in) {
+      k.attentionBackwardKernel(op, in, rab);
+    });
     Buffers out{{g[0], lay.offsets}, {g[1], lay.offsets}, {g[2], lay.offsets}};
-    for (size_t i = 3; i < g.size(); ++i)
-      out.push_back({g[i]});
+    if (rab)
+      out.append({{g[g.size() - 2]}, {g[g.size() - 1]}});
     return out;
   }
 };

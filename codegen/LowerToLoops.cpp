@@ -92,7 +92,7 @@ struct MTGRLowerToLoopsPass
     ConversionTarget target(*ctx);
     target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
                            scf::SCFDialect, ub::UBDialect, vector::VectorDialect>();
-    target.addLegalOp<func::ReturnOp, func::CallOp>();
+    target.addLegalOp<func::FuncOp, func::ReturnOp, func::CallOp>(); // kernels are functions
     target.addDynamicallyLegalOp<UnrealizedConversionCastOp>([](UnrealizedConversionCastOp op) {
       return llvm::all_of(op->getOperandTypes(), isBufferType) &&
              llvm::all_of(op->getResultTypes(), isBufferType);
@@ -124,7 +124,8 @@ struct MTGRLowerToLoopsPass
     for (Operation &op : llvm::make_early_inc_range(*module.getBody())) {
       auto fn = dyn_cast<func::FuncOp>(op);
       bool profileHook = fn && fn.isDeclaration() && fn.getName().starts_with("mtgr_profile_");
-      if (!llvm::is_contained(entries, &op) && !profileHook)
+      bool kernel = fn && fn->hasAttr("mtgr.kernel"); // shared by the layers (attention)
+      if (!llvm::is_contained(entries, &op) && !profileHook && !kernel)
         op.erase();
     }
     module->removeAttr("mtgr.profile");

@@ -21,11 +21,12 @@ struct TargetDescription {
   int64_t l1Bytes = 32 << 10, l2Bytes = 512 << 10;
 
   /// Attention tiles (DESIGN 2's tiled level): a block of query rows times a
-  /// tile of key columns. The column tile is one vector of scores per query
-  /// row; the row block keeps that many score vectors plus a key vector and
-  /// broadcasts in registers. 8 rows: on MTGR-small's batch (docs/cpu-backend.md)
-  /// 16 rows computed 1.103x the visible pairs (edge rows, the candidates'
-  /// diagonal), 8 rows 1.082x, at the same speed.
+  /// tile of key columns. A column tile is two vectors of scores per query
+  /// row (each broadcast of a query element feeds two FMAs); a tile whose
+  /// second half holds no visible pair is listed half wide. Measured on
+  /// MTGR-small's batch (docs/cpu-backend.md): 8 rows x 16 columns computed
+  /// 1.082x the visible pairs at ~0.55 of sgemm; 16 x 16 1.103x at the same
+  /// speed; 8 x 32 with half tiles 1.086x at 0.66-0.72 of sgemm.
   int64_t attentionColTile() const { return 2 * vectorFloats; }
   int64_t attentionRowBlock() const { return 8; }
 

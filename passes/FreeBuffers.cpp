@@ -55,7 +55,10 @@ struct MTGRFreeBuffersPass
           bool view = isa<ViewLikeOpInterface, memref::CastOp>(user);
           if (view)
             aliases.append(user->result_begin(), user->result_end());
-          bool escapes = isa<func::ReturnOp, func::CallOp>(user) ||
+          // A call marked mtgr.kernel_call (a generated kernel: it reads and
+          // writes its buffers and keeps none) is a use like any other.
+          bool kernelCall = isa<func::CallOp>(user) && user->hasAttr("mtgr.kernel_call");
+          bool escapes = isa<func::ReturnOp>(user) || (isa<func::CallOp>(user) && !kernelCall) ||
                          (isa<memref::StoreOp>(user) && use.getOperandNumber() == 0) ||
                          (!view && llvm::any_of(user->getResultTypes(), [](Type t) {
                             return isa<BaseMemRefType>(t);

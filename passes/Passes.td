@@ -94,8 +94,9 @@ def MTGRFreeBuffersPass : Pass<"mtgr-free-buffers", "::mlir::func::FuncOp"> {
     it (ops nested in loops count as the loop) and inserts `memref.dealloc`
     right after: a buffer dies as soon as its last use has run, so the
     runtime's pool hands its memory to the next allocation. A buffer that
-    escapes (returned, passed to a call, stored as a value, or aliased by an
-    op that is not a view) is an error.
+    escapes (returned, passed to a call other than one marked
+    `mtgr.kernel_call`, stored as a value, or aliased by an op that is not a
+    view) is an error.
 
     On functions with an `mtgr.abi` attribute it also records the peak of
     live buffers as `mtgr.memory = {fixed, per_row}`: the largest sum of

@@ -104,7 +104,7 @@ LogicalResult mlir::mtgr::lowerLoopsToLLVMDialect(ModuleOp module) {
   SmallVector<std::pair<std::string, unsigned>> entries;
   Location loc = module.getLoc();
   for (auto fn : module.getOps<func::FuncOp>()) {
-    if (fn.isDeclaration()) // the runtime's (profile hooks)
+    if (fn.isDeclaration() || fn.isPrivate()) // the runtime's hooks, the shared kernels
       continue;
     fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), UnitAttr::get(ctx));
     entries.push_back({fn.getName().str(), fn.getNumArguments()});
