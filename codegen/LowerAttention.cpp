@@ -23,6 +23,23 @@ namespace {
 using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 using Buffers = SmallVector<SmallVector<Value>>;
 
+/// Heads, and the widths of a head's query/key and value.
+template <typename Op> std::array<int64_t, 3> headDims(Op op) {
+  int64_t h = op.getHeadsAttr().getInt();
+  return {h, getRowShape(op.getQ().getType())[0] / h, getRowShape(op.getV().getType())[0] / h};
+}
+
+/// Reads a kernel's arguments in order: next() one, next(n) a range.
+struct KernelArgs {
+  ValueRange all;
+  size_t at = 0;
+  ValueRange operator()(size_t n = 1) {
+    ValueRange r = all.slice(at, n);
+    at += n;
+    return r;
+  }
+};
+
 struct AttentionEmitter : LoopBuilder {
   AttentionEmitter(OpBuilder &b, Location loc, int64_t rowBlock = 1, int64_t colTile = 1)
       : LoopBuilder(b, loc), BR(rowBlock), BC(colTile), TW(colTile) {}
@@ -99,6 +116,17 @@ struct AttentionEmitter : LoopBuilder {
     Value index;          // the column tile within the sample
     Value panel;          // its panel of packed keys (packPanels)
   };
+  /// Per row of a block, the lanes of a tile it sees: all of them on full
+  /// tiles (no test), the mask's on partial ones; `rowsMustExist`: rows past
+  /// the sample's end (clamped copies of its last row) see nothing.
+  SmallVector<Value> tileMasks(const Block &blk, const Tile &tile, Value mask, bool rowsMustExist);
+  /// inv[r] = 1 / n_norm of each row of a block.
+  void inverseNorms(const Block &blk, Value inv, Value mask, NNorm mode,
+                    std::optional<APFloat> constant) {
+    for (size_t r = 0; r < blk.rows.size(); ++r)
+      store(fdiv(cf32(1.0), attentionNorm(mode, constant, mask, blk.rows[r], blk.start, blk.end)),
+            inv, {idx(r)});
+  }
   /// Emits `body` for a half tile (TW = BC / 2) and a whole one (TW = BC).
   void byWidth(Value half, function_ref<void()> body) {
     if (BC < 2)
@@ -509,6 +537,26 @@ void AttentionEmitter::biasTile(Value tile, const LayoutBuffers &l, Value rabPos
   }
 }
 
+SmallVector<Value> AttentionEmitter::tileMasks(const Block &blk, const Tile &tile, Value mask,
+                                              bool rowsMustExist) {
+  VectorType lanes = vec(TW, b.getI1Type());
+  SmallVector<Type> types(BR, lanes);
+  auto test = scf::IfOp::create(b, types, tile.full, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&test.getThenRegion().front());
+  Value all = splat(lanes, arith::ConstantIntOp::create(b, 1, 1));
+  scf::YieldOp::create(b, SmallVector<Value>(BR, all));
+  b.setInsertionPointToStart(&test.getElseRegion().front());
+  SmallVector<Value> seen = visibleLanes(mask, blk.rows, tile.c0);
+  if (rowsMustExist)
+    for (int64_t r = 0; r < BR; ++r) {
+      Value exists = cmp(arith::CmpIPredicate::slt, add(blk.r0, idx(r)), blk.n);
+      seen[r] = arith::AndIOp::create(b, seen[r], splat(lanes, exists));
+    }
+  scf::YieldOp::create(b, seen);
+  return SmallVector<Value>(test.getResults());
+}
+
 void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers &t,
                                    Value panelStart, function_ref<void(Block &)> perBlock,
                                    function_ref<void(Block &, Tile &)> perTile,
@@ -546,8 +594,8 @@ void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers
 
 SmallVector<Value> AttentionEmitter::attentionBuffers(HstuAttentionOp op, const LayoutBuffers &l,
                                                       bool rab) {
-  int64_t h = op.getHeadsAttr().getInt();
-  int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
+  std::array<int64_t, 3> dims = headDims(op);
+  int64_t h = dims[0], dqk = dims[1], dv = dims[2];
   Value B = samples(l), N = load(l.offsets, {B});
   Value o = alloc(f32(), {h * dv}, N);
   Value panelStart = panelStarts(l);
@@ -560,15 +608,10 @@ SmallVector<Value> AttentionEmitter::attentionBuffers(HstuAttentionOp op, const 
 }
 
 void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool rab) {
-  int64_t h = op.getHeadsAttr().getInt();
-  int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
+  std::array<int64_t, 3> dims = headDims(op);
+  int64_t h = dims[0], dqk = dims[1], dv = dims[2];
   double alphaValue = op.getAlpha().convertToDouble();
-  size_t at = 0;
-  auto next = [&](size_t n = 1) {
-    ValueRange r = a.slice(at, n);
-    at += n;
-    return r;
-  };
+  KernelArgs next{a};
   Value q = next()[0], k = next()[0], v = next()[0], mask = next()[0];
   LayoutBuffers l(next(5));
   TileListBuffers t(next(4));
@@ -581,26 +624,13 @@ void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool ra
       l, t, panelStart,
       [&](Block &blk) {
         fill(acc, cf32(0.0));
-        for (auto [r, row] : llvm::enumerate(blk.rows))
-          store(fdiv(cf32(1.0), attentionNorm(op.getNNorm(), op.getNNormConstant(), mask, row,
-                                               blk.start, blk.end)),
-                inv, {idx(r)});
+        inverseNorms(blk, inv, mask, op.getNNorm(), op.getNNormConstant());
       },
       [&](Block &blk, Tile &tile) { byWidth(tile.half, [&] {
         VectorType vt = vec(TW, f32());
         Value alpha = splat(vt, cf32(alphaValue)), zero = splat(vt, cf32(0.0));
         Value last = sub(blk.end, idx(1));
-        // Full tiles skip the mask test: every lane is visible.
-        SmallVector<Type> maskTypes(BR, vec(TW, b.getI1Type()));
-        auto test = scf::IfOp::create(b, maskTypes, tile.full, /*withElseRegion=*/true);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(&test.getThenRegion().front());
-          Value all = splat(vec(TW, b.getI1Type()), arith::ConstantIntOp::create(b, 1, 1));
-          scf::YieldOp::create(b, SmallVector<Value>(BR, all));
-          b.setInsertionPointToStart(&test.getElseRegion().front());
-          scf::YieldOp::create(b, visibleLanes(mask, blk.rows, tile.c0));
-        }
+        SmallVector<Value> seen = tileMasks(blk, tile, mask, /*rowsMustExist=*/false);
         if (bias)
           biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
         loop(idx(0), idx(h), [&](Value head) {
@@ -611,7 +641,7 @@ void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool ra
             if (bias)
               s = arith::AddFOp::create(b, s, vload(vt, bias, {idx(r), idx(0)}), fast());
             Value a = arith::MulFOp::create(b, silu(s), splat(vt, load(inv, {idx(r)})), fast());
-            vstore(select(test.getResult(r), a, zero), weights, {idx(r), idx(0)});
+            vstore(select(seen[r], a, zero), weights, {idx(r), idx(0)});
           }
           accumulateRows(acc, mul(head, idx(dv)), weights, v, mul(head, idx(dv)), dv, tile.col0,
                          last);
@@ -629,8 +659,8 @@ void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool ra
 SmallVector<Value> AttentionEmitter::attentionBackwardBuffers(HstuAttentionBackwardOp op,
                                                               const LayoutBuffers &l,
                                                               Value rabPos, Value rabTime) {
-  int64_t h = op.getHeadsAttr().getInt();
-  int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
+  std::array<int64_t, 3> dims = headDims(op);
+  int64_t h = dims[0], dqk = dims[1], dv = dims[2];
   Value B = samples(l), N = load(l.offsets, {B});
   Value panelStart = panelStarts(l);
   SmallVector<Value> out{alloc(f32(), {h * dqk}, N), alloc(f32(), {h * dqk}, N),
@@ -646,15 +676,10 @@ SmallVector<Value> AttentionEmitter::attentionBackwardBuffers(HstuAttentionBackw
 }
 
 void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, ValueRange a, bool rab) {
-  int64_t h = op.getHeadsAttr().getInt();
-  int64_t dqk = getRowShape(op.getQ().getType())[0] / h, dv = getRowShape(op.getV().getType())[0] / h;
+  std::array<int64_t, 3> dims = headDims(op);
+  int64_t h = dims[0], dqk = dims[1], dv = dims[2];
   double alphaValue = op.getAlpha().convertToDouble();
-  size_t at = 0;
-  auto next = [&](size_t n = 1) {
-    ValueRange r = a.slice(at, n);
-    at += n;
-    return r;
-  };
+  KernelArgs next{a};
   Value q = next()[0], k = next()[0], v = next()[0], mask = next()[0], dO = next()[0];
   LayoutBuffers l(next(5));
   TileListBuffers t(next(4));
@@ -677,10 +702,7 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
       l, t, panelStart,
       [&](Block &blk) {
         fill(dqAcc, cf32(0.0));
-        for (auto [r, row] : llvm::enumerate(blk.rows))
-          store(fdiv(cf32(1.0), attentionNorm(op.getNNorm(), op.getNNormConstant(), mask, row,
-                                               blk.start, blk.end)),
-                inv, {idx(r)});
+        inverseNorms(blk, inv, mask, op.getNNorm(), op.getNNormConstant());
       },
       [&](Block &blk, Tile &tile) {
         // Whole-width tiles only (half ones have their empty half masked
@@ -690,23 +712,8 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
         Value alpha = splat(vt, cf32(alphaValue));
         Value zero = splat(vt, cf32(0.0)), one = splat(vt, cf32(1.0));
         Value last = sub(blk.end, idx(1));
-        // Partial tiles: the mask test, and rows past the sample's end
-        // (clamped copies of its last row) must not reach dK, dV.
-        SmallVector<Type> maskTypes(BR, vec(TW, b.getI1Type()));
-        auto test = scf::IfOp::create(b, maskTypes, tile.full, /*withElseRegion=*/true);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(&test.getThenRegion().front());
-          Value all = splat(vec(TW, b.getI1Type()), arith::ConstantIntOp::create(b, 1, 1));
-          scf::YieldOp::create(b, SmallVector<Value>(BR, all));
-          b.setInsertionPointToStart(&test.getElseRegion().front());
-          SmallVector<Value> seen = visibleLanes(mask, blk.rows, tile.c0);
-          for (int64_t r = 0; r < BR; ++r) {
-            Value exists = cmp(arith::CmpIPredicate::slt, add(blk.r0, idx(r)), blk.n);
-            seen[r] = arith::AndIOp::create(b, seen[r], splat(vec(TW, b.getI1Type()), exists));
-          }
-          scf::YieldOp::create(b, seen);
-        }
+        // Rows past the sample's end must not reach dK, dV.
+        SmallVector<Value> seen = tileMasks(blk, tile, mask, /*rowsMustExist=*/true);
         if (bias) {
           biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
           fill(dsSum, cf32(0.0));
@@ -724,8 +731,8 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
             Value a = fmul(fmul(s, sig), invNorm);
             // ds = dA silu'(s) / n_norm, silu'(s) = sig (1 + s (1 - sig))
             Value grad = fmul(sig, fadd(one, fmul(s, fsub(one, sig))));
-            Value ds = select(test.getResult(r), fmul(fmul(dA[r], grad), invNorm), zero);
-            vstore(select(test.getResult(r), a, zero), weights, {idx(r), idx(0)});
+            Value ds = select(seen[r], fmul(fmul(dA[r], grad), invNorm), zero);
+            vstore(select(seen[r], a, zero), weights, {idx(r), idx(0)});
             vstore(fmul(alpha, ds), dScores, {idx(r), idx(0)});
             if (dsSum) // the bias is shared by the heads: its gradient sums them
               vstore(fadd(vload(vt, dsSum, {idx(r), idx(0)}), ds), dsSum, {idx(r), idx(0)});
