@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/xxhash.h"
 
 using namespace mlir;
 using namespace mlir::mtgr;
@@ -399,11 +400,15 @@ void AttentionEmitter::callKernel(Operation *op, StringRef kind, ArrayRef<Value>
   SmallVector<Type> types;
   for (Value a : args)
     types.push_back(a.getType());
-  llvm::hash_code h = llvm::hash_combine(op->getName().getStringRef(),
-                                         op->getPropertiesAsAttribute(), BR, BC);
+  // Named by a hash of the op's attributes, the tile sizes and the argument
+  // types as text: the same in every compile (attributes' addresses are not).
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << op->getName() << op->getPropertiesAsAttribute() << BR << "x" << BC;
   for (Type t : types)
-    h = llvm::hash_combine(h, t);
-  std::string name = ("mtgr_attention_" + kind + "_" + llvm::utohexstr(static_cast<size_t>(h))).str();
+    os << t;
+  std::string name =
+      ("mtgr_attention_" + kind + "_" + llvm::utohexstr(llvm::xxh3_64bits(key))).str();
   auto fn = module.lookupSymbol<func::FuncOp>(name);
   if (!fn) {
     OpBuilder::InsertionGuard guard(b);
