@@ -10,6 +10,7 @@
 #include "codegen/Compiler.h"
 #include "model/ModelStats.h"
 #include "frontend/Synthetic.h"
+#include "runtime/HostMemory.h"
 #include "runtime/Profile.h"
 #include "runtime/Session.h"
 
@@ -134,6 +135,24 @@ int main(int argc, char **argv) {
       os << "  (no OpenBLAS)      -\n";
   }
   os << "ratio = mtgr GFLOP/s / OpenBLAS sgemm (2048^3) GFLOP/s on the same threads, same run\n";
+  // Working memory of one call on one thread: the pool's high-water mark
+  // (buffers are freed at their last use, mtgr-free-buffers).
+  {
+    auto session = CpuSession::create(*artifact, 1);
+    if (!session) {
+      llvm::errs() << llvm::toString(session.takeError()) << "\n";
+      return 1;
+    }
+    resetHostMemoryHighWater();
+    int64_t before = hostMemoryHighWater();
+    if (auto r = (*session)->forward(batch); !r)
+      llvm::report_fatal_error(llvm::StringRef(llvm::toString(r.takeError())));
+    double peak = static_cast<double>(hostMemoryHighWater() - before);
+    os << "working memory (1 thread, pool high-water mark): "
+       << llvm::format("%.1f MiB, %.1f KiB per token", peak / 1048576.0,
+                       peak / 1024.0 / static_cast<double>(batch.totalTokens(m)))
+       << "\n";
+  }
   // Where the time goes, one thread: the same model compiled with --profile
   // (a clock read around every op; the totals above come from the
   // unprofiled code). Attention's useful FLOPs: 2 (dqk + dv) per visible
