@@ -698,7 +698,6 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
     fill(dP, cf32(0.0));
     fill(dT, cf32(0.0));
   }
-  (void)rabPos;
   fill(dk, cf32(0.0));
   fill(dvb, cf32(0.0));
   fillPanels(k, l, panelStart, kPanels, h * dqk);
@@ -787,6 +786,18 @@ struct LowerAttentionTiles : LoopPattern<AttentionTilesOp> {
   }
 };
 
+/// The inputs every attention kernel takes, in order: the row buffers
+/// (q, k, v, mask[, dO]), the layout, the tile list and the rab tables.
+SmallVector<Value> kernelInputs(ArrayRef<Value> rows, const LayoutBuffers &lay, ValueRange tiles,
+                                Value rabPos, Value rabTime) {
+  SmallVector<Value> args(rows.begin(), rows.end());
+  llvm::append_range(args, lay.range());
+  llvm::append_range(args, tiles);
+  if (rabPos)
+    args.append({rabPos, rabTime});
+  return args;
+}
+
 /// The tile sizes of an attention op's list, or an error without one.
 FailureOr<TileListType> tilesOf(Operation *op, Value tiles) {
   if (!tiles) {
@@ -807,11 +818,8 @@ struct LowerHstuAttention : LoopPattern<HstuAttentionOp> {
     Value rabPos = op.getRabPos() ? a.getRabPos()[0] : Value();
     Value rabTime = op.getRabTime() ? a.getRabTime()[0] : Value();
     bool rab = static_cast<bool>(rabPos);
-    SmallVector<Value> args{a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0]};
-    llvm::append_range(args, lay.range());
-    llvm::append_range(args, a.getTiles());
-    if (rab)
-      args.append({rabPos, rabTime});
+    SmallVector<Value> args = kernelInputs({a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0]},
+                                           lay, a.getTiles(), rabPos, rabTime);
     SmallVector<Value> buffers = e.attentionBuffers(op, lay, rab);
     llvm::append_range(args, buffers);
     e.callKernel(op, "forward", args,
@@ -831,12 +839,9 @@ struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
     Value rabPos = op.getRabPos() ? a.getRabPos()[0] : Value();
     Value rabTime = op.getRabTime() ? a.getRabTime()[0] : Value();
     bool rab = static_cast<bool>(rabPos);
-    SmallVector<Value> args{a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0],
-                            a.getResultGrad()[0]};
-    llvm::append_range(args, lay.range());
-    llvm::append_range(args, a.getTiles());
-    if (rab)
-      args.append({rabPos, rabTime});
+    SmallVector<Value> args =
+        kernelInputs({a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0], a.getResultGrad()[0]},
+                     lay, a.getTiles(), rabPos, rabTime);
     SmallVector<Value> g = e.attentionBackwardBuffers(op, lay, rabPos, rabTime);
     llvm::append_range(args, g);
     e.callKernel(op, "backward", args, [&](AttentionEmitter &k, ValueRange in) {

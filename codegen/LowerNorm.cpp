@@ -35,7 +35,8 @@ struct LowerGroupLayerNorm : LoopPattern<GroupLayerNormOp> {
     Value y = l.alloc(l.f32(), {d}, rows);
     Value eps = l.cf32(op.getEps().convertToDouble());
     l.loop(l.idx(0), rows, [&](Value r) {
-      auto [mean, inv] = rowStats(l, x.values, r, d, eps);
+      auto stats = rowStats(l, x.values, r, d, eps);
+      Value mean = stats.first, inv = stats.second;
       Value g = l.load(lay.group, {r});
       l.loop(l.idx(0), l.idx(d), [&](Value k) {
         Value c = l.fmul(l.fsub(l.load(x.values, {r, k}), mean), inv);
@@ -60,7 +61,8 @@ struct LowerGroupLayerNormBackward : LoopPattern<GroupLayerNormBackwardOp> {
     l.fill(db, l.cf32(0.0));
     Value eps = l.cf32(op.getEps().convertToDouble()), width = l.cf32(static_cast<double>(d));
     l.loop(l.idx(0), rows, [&](Value r) {
-      auto [mean, rstd] = rowStats(l, x.values, r, d, eps);
+      auto stats = rowStats(l, x.values, r, d, eps);
+      Value mean = stats.first, rstd = stats.second;
       Value g = l.load(lay.group, {r});
       auto xhat = [&](Value k) { return l.fmul(l.fsub(l.load(x.values, {r, k}), mean), rstd); };
       // sum(dxhat) and sum(dxhat * xhat), dxhat = dy * gamma

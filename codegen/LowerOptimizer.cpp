@@ -99,9 +99,7 @@ struct LowerSparseUpdate : LoopPattern<SparseUpdateOp> {
     if (failed(args))
       return failure();
     Value weight = (*args)[0], unique = (*args)[1], rng = (*args)[2];
-    int64_t rows = cast<MemRefType>(weight.getType()).getDimSize(0);
     int64_t d = cast<MemRefType>(weight.getType()).getDimSize(1);
-    (void)rows;
     ImplicitLocOpBuilder &b = l.b;
     Value touched = l.dim(unique, 0);
     Value sum = l.alloc(l.f64(), {d}, touched);

@@ -27,7 +27,6 @@ struct JaggedBuffers {
   Value values, offsets;
   explicit JaggedBuffers(ValueRange r) : values(r[0]), offsets(r.size() > 1 ? r[1] : Value()) {}
   JaggedBuffers(Value values, Value offsets) : values(values), offsets(offsets) {}
-  SmallVector<Value> range() const { return {values, offsets}; }
 };
 
 /// A token layout's buffers: token offsets [B + 1], segment starts [B, 4]
@@ -49,7 +48,6 @@ struct TileListBuffers {
   Value blockStart, tileStart, tiles, work;
   explicit TileListBuffers(ValueRange r)
       : blockStart(r[0]), tileStart(r[1]), tiles(r[2]), work(r[3]) {}
-  SmallVector<Value> range() const { return {blockStart, tileStart, tiles, work}; }
 };
 
 /// Converts mtgr and tensor types to the buffers above.
