@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
   o.maxCandidates = candidates, o.minCandidates = candidates / 2, o.seed = 7;
   Batch batch = generateSynthetic(m, o);
   // FLOPs of this exact batch (per sample: its lengths and R/C timestamps).
-  double flops = 0, counterAttention = 0;
+  double flops = 0, counterAttention = 0, linearFlops = 0;
   for (int64_t b = 0; b < batch.numSamples; ++b) {
     Batch s = sliceBatch(m, batch, b, b + 1);
     SampleShape shape{s.numSequence(), s.numRealtime(), s.numCandidates(), s.realtimeTimes,
@@ -104,6 +104,7 @@ int main(int argc, char **argv) {
     auto count = countForwardFlops(m, shape);
     flops += count->total();
     counterAttention += count->attention;
+    linearFlops += count->tokenizer + count->projections + count->heads; // every Linear
   }
   std::string out;
   llvm::raw_string_ostream os(out);
@@ -200,6 +201,15 @@ int main(int argc, char **argv) {
        << llvm::format("%.2f", counterAttention / 1e9) << " GFLOP)";
     if (ceiling > 0)
       os << llvm::format(" = %.3f of sgemm (%.1f GFLOP/s, 1 thread)", rate / ceiling, ceiling);
+    os << "\n";
+    // The projections family is every Linear: tokenizer MLPs, the layers'
+    // uvqk and output projections, the task heads.
+    double linearRate = linearFlops / best[0] / 1e9;
+    os << "projections: " << llvm::format("%.2f", linearFlops / 1e9)
+       << " GFLOP (tokenizer, layer and head Linears), " << llvm::format("%.1f", linearRate)
+       << " GFLOP/s";
+    if (ceiling > 0)
+      os << llvm::format(" = %.3f of sgemm", linearRate / ceiling);
     os << "\n";
   }
   llvm::outs() << out;

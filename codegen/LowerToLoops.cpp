@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/LoweringSupport.h"
 #include "codegen/Passes.h"
+#include "codegen/Target.h"
 
 #include "mlir/Dialect/UB/IR/UBOps.h"
 
@@ -78,7 +79,17 @@ struct MTGRLowerToLoopsPass
     }
     BufferTypeConverter converter;
     RewritePatternSet patterns(ctx);
-    populateLinearLoweringPatterns(converter, patterns);
+    GemmTiles gemm;
+    gemm.rows = gemmRows;
+    gemm.vectors = gemmVectors;
+    gemm.lanes = lanes;
+    if (gemm.rows < 1 || gemm.vectors < 1 || gemm.lanes < 1 || gemm.rows * gemm.vectors > 64) {
+      module.emitError("mtgr-lower-to-loops: GEMM tile ")
+          << gemm.rows << " x " << gemm.vectors << " x " << gemm.lanes
+          << " is not a register tile (1 .. 64 accumulators, lanes >= 1)";
+      return signalPassFailure();
+    }
+    populateLinearLoweringPatterns(converter, patterns, gemm);
     populateElementwiseLoweringPatterns(converter, patterns);
     populateTokenLoweringPatterns(converter, patterns);
     populateNormLoweringPatterns(converter, patterns);

@@ -134,7 +134,9 @@ public:
 Value boundArgument(Operation *op, StringRef key);
 
 /// Per-op-family conversion patterns to loops (one file each).
-void populateLinearLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
+struct GemmTiles;
+void populateLinearLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
+                                    const GemmTiles &tiles);
 void populateElementwiseLoweringPatterns(BufferTypeConverter &converter,
                                          RewritePatternSet &patterns);
 void populateTokenLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);

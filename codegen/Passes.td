@@ -41,6 +41,10 @@ def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
     is a fresh `memref.alloc`; `mtgr-free-buffers` decides when each dies.
     Attention runs over the tile lists of `mtgr.attention_tiles`
     (mtgr-plan-attention), its tiles' sizes taken from the list's type.
+    Projections and their gradients are packed GEMMs (codegen/Gemm.h) whose
+    micro-kernel keeps `gemm-rows` x `gemm-vectors` vectors of `lanes` floats
+    of the result in registers (the pipeline sets them from the target
+    description).
     Afterwards only the `@mtgr_*` functions remain in the module. An mtgr op
     without a pattern is reported (run mtgr-decompose-layers first for
     model-level ops).
@@ -52,6 +56,11 @@ def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"profile", "profile", "bool", "false", "time every op family at run time">,
+    Option<"gemmRows", "gemm-rows", "int64_t", "6",
+           "GEMM register tile: rows of C per micro-kernel (codegen/Gemm.h)">,
+    Option<"gemmVectors", "gemm-vectors", "int64_t", "2",
+           "GEMM register tile: vectors of C per row">,
+    Option<"lanes", "lanes", "int64_t", "8", "f32 lanes of a vector register">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",

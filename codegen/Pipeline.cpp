@@ -30,6 +30,10 @@ void mlir::mtgr::addLoopPasses(OpPassManager &pm, const TargetDescription &targe
     return;
   MTGRLowerToLoopsPassOptions loops;
   loops.profile = profile;
+  GemmTiles gemm = target.gemmTiles();
+  loops.gemmRows = gemm.rows;
+  loops.gemmVectors = gemm.vectors;
+  loops.lanes = gemm.lanes;
   pm.addPass(createMTGRLowerToLoopsPass(loops));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -47,7 +51,9 @@ void mlir::mtgr::printPipeline(llvm::raw_ostream &os, const TargetDescription &t
   };
   os << "target: " << target.name << " (" << target.vectorFloats << " f32 lanes, "
      << target.vectorRegisters << " vector registers; attention tiles "
-     << target.attentionRowBlock() << " rows x " << target.attentionColTile() << " columns)\n";
+     << target.attentionRowBlock() << " rows x " << target.attentionColTile()
+     << " columns; GEMM register tile " << target.gemmTiles().rows << " rows x "
+     << target.gemmTiles().columns() << " columns)\n";
   print("kernel", addKernelPasses);
   if (trainStep)
     print("gradients", addGradientPasses);

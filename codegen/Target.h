@@ -14,6 +14,17 @@
 
 namespace mlir::mtgr {
 
+/// The register and cache tiles of the GEMM (codegen/Gemm.h): a micro-kernel
+/// keeps `rows` x (`vectors` x `lanes`) floats of C in vector registers.
+struct GemmTiles {
+  int64_t rows = 6;    // MR: rows of C per micro-kernel
+  int64_t vectors = 2; // NR / lanes: vectors of C per row
+  int64_t lanes = 8;   // f32 lanes of a vector
+  int64_t kBlock = 256;          // K block of a dynamic K (weight gradients)
+  int64_t l2Bytes = 512 << 10;   // B panels a row block visits fit half of it
+  int64_t columns() const { return vectors * lanes; }
+};
+
 struct TargetDescription {
   std::string name;            // for people: "x86-64 avx512", "x86-64 avx2"
   int64_t vectorFloats = 8;    // f32 lanes of the widest vector register
@@ -29,6 +40,20 @@ struct TargetDescription {
   /// speed; 8 x 32 with half tiles 1.086x at 0.66-0.72 of sgemm.
   int64_t attentionColTile() const { return 2 * vectorFloats; }
   int64_t attentionRowBlock() const { return 8; }
+
+  /// GEMM register tiles: rows x vectors accumulators, plus the B vectors
+  /// of one step and a broadcast A element, within the vector registers
+  /// (the 4 x 4 scalar tile before this spilled on AVX2). AVX2: 6 x 2 (12 +
+  /// 2 + 1 of 16 ymm, BLIS's Haswell shape); AVX-512: 6 x 4 (24 + 4 + 1 of
+  /// 32 zmm; 64 columns divide d_model = 512 and 2048).
+  GemmTiles gemmTiles() const {
+    GemmTiles t;
+    t.lanes = vectorFloats;
+    t.rows = 6;
+    t.vectors = vectorRegisters >= 32 ? 4 : 2;
+    t.l2Bytes = l2Bytes;
+    return t;
+  }
 
   /// From an LLVM feature string ("+avx2,+fma,..."): AVX-512F gives 16 lanes
   /// and 32 registers, AVX2 8 lanes and 16 registers, otherwise SSE's 4 / 16.

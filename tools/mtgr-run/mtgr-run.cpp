@@ -165,6 +165,22 @@ llvm::Expected<Batch> inputBatch(const ModelDesc &m, uint64_t seed) {
   return generateSynthetic(m, syntheticOptions(seed));
 }
 
+/// Artifacts compiled with --profile: time per op family since the last
+/// resetProfile().
+void printProfile() {
+  std::array<double, 8> profile = mlir::mtgr::profileSeconds();
+  double profiled = 0;
+  for (double t : profile)
+    profiled += t;
+  if (profiled <= 0)
+    return;
+  llvm::errs() << "profile (CPU time of the generated code, all threads):\n";
+  for (size_t f = 0; f < profile.size(); ++f)
+    if (profile[f] > 0)
+      llvm::errs() << llvm::format("  %-12s %9.3f ms  %5.1f%%\n", mlir::mtgr::kProfileFamilies[f],
+                                   profile[f] * 1e3, 100 * profile[f] / profiled);
+}
+
 int infer(CpuSession &session) {
   const ModelDesc &m = session.model();
   auto input = inputBatch(m, dataSeed);
@@ -206,18 +222,7 @@ int infer(CpuSession &session) {
   // The generated code's buffers at their peak (all threads together).
   int64_t peak = mlir::mtgr::hostMemoryHighWater() - heldBefore;
   int64_t tokens = std::max<int64_t>(batch.totalTokens(m), 1);
-  // Artifacts compiled with --profile: time per op family.
-  std::array<double, 8> profile = mlir::mtgr::profileSeconds();
-  double profiled = 0;
-  for (double t : profile)
-    profiled += t;
-  if (profiled > 0) {
-    llvm::errs() << "profile (CPU time of the generated code, all threads):\n";
-    for (size_t f = 0; f < profile.size(); ++f)
-      if (profile[f] > 0)
-        llvm::errs() << llvm::format("  %-12s %9.3f ms  %5.1f%%\n", mlir::mtgr::kProfileFamilies[f],
-                                     profile[f] * 1e3, 100 * profile[f] / profiled);
-  }
+  printProfile();
   if (result->visiblePairs > 0)
     llvm::errs() << "attention: " << result->attentionPairs << " pairs computed (per layer and head) for "
                  << result->visiblePairs << " visible ("
@@ -290,6 +295,7 @@ int train(CpuSession &session) {
     return 1;
   bool terminal = llvm::sys::Process::StandardErrIsDisplayed();
   TrainLimits limits{maxSteps, epochs, timeLimit, tokenBudget, checkpointPath, checkpointEvery};
+  mlir::mtgr::resetProfile();
   int64_t samples = 0;
   auto e = trainer.run(limits, [&](const StepReport &r) {
     samples += r.samples;
@@ -308,6 +314,7 @@ int train(CpuSession &session) {
     llvm::errs() << "\n";
   if (e)
     return error(llvm::toString(std::move(e)));
+  printProfile();
   llvm::outs() << "trained " << trainer.state().step << " steps (" << trainer.state().epoch
                << " full epochs) on " << data.numSamples << " samples\n";
   if (!saveParams.empty())

@@ -1,0 +1,186 @@
+//===- Gemm.cpp - packed, register-tiled matrix products ------------------===//
+#include "codegen/Gemm.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+Value mlir::mtgr::loadLanes(LoopBuilder &l, VectorType t, Value mem, ValueRange at, Value mask) {
+  if (!mask)
+    return vector::LoadOp::create(l.b, t, mem, at);
+  Value zero = arith::ConstantOp::create(l.b, DenseElementsAttr::get(t, l.b.getF32FloatAttr(0.0)));
+  return vector::MaskedLoadOp::create(l.b, t, mem, at, mask, zero);
+}
+
+void mlir::mtgr::storeLanes(LoopBuilder &l, Value v, Value mem, ValueRange at, Value mask) {
+  if (!mask)
+    vector::StoreOp::create(l.b, v, mem, at);
+  else
+    vector::MaskedStoreOp::create(l.b, mem, at, mask, v);
+}
+
+namespace {
+
+/// One call's loops: packing, blocking, the micro-kernel.
+struct GemmBuilder {
+  LoopBuilder &l;
+  const GemmTiles &t;
+  const GemmProblem &p;
+  int64_t MR, NR, panels;
+  VectorType vec;
+
+  GemmBuilder(LoopBuilder &l, const GemmTiles &t, const GemmProblem &p)
+      : l(l), t(t), p(p), MR(t.rows), NR(t.columns()), panels((p.n + NR - 1) / NR),
+        vec(VectorType::get({t.lanes}, l.f32())) {}
+
+  Value zeros() {
+    return arith::ConstantOp::create(l.b, DenseElementsAttr::get(vec, l.b.getF32FloatAttr(0.0)));
+  }
+  /// The lanes of column `col` onwards inside N (null when every panel is
+  /// full: N % NR == 0; otherwise a vector may lie partly or wholly past N).
+  Value laneMask(Value col) {
+    if (p.n % NR == 0)
+      return {};
+    auto maskType = VectorType::get({t.lanes}, l.b.getI1Type());
+    return vector::CreateMaskOp::create(l.b, maskType, ValueRange{l.sub(l.idx(p.n), col)});
+  }
+
+  /// packed[q, kk - k0, j] = B[kk, (first + q) NR + j] for kk in [k0, k1),
+  /// zeros past column N.
+  void packB(Value packed, Value firstPanel, Value panelCount, Value k0, Value k1) {
+    l.loop(l.idx(0), panelCount, [&](Value q) {
+      Value col0 = l.mul(l.add(firstPanel, q), l.idx(NR));
+      l.loop(k0, k1, [&](Value kk) {
+        Value row = l.sub(kk, k0);
+        for (int64_t j = 0; j < NR; ++j) {
+          Value col = l.add(col0, l.idx(j));
+          if ((panels - 1) * NR + j < p.n) { // every panel has this column
+            l.store(p.b(l, kk, col), packed, {q, row, l.idx(j)});
+            continue;
+          }
+          Value inside = l.cmp(arith::CmpIPredicate::slt, col, l.idx(p.n));
+          auto choice = scf::IfOp::create(l.b, TypeRange{l.f32()}, inside, true);
+          OpBuilder::InsertionGuard guard(l.b);
+          l.b.setInsertionPointToStart(&choice.getThenRegion().front());
+          scf::YieldOp::create(l.b, p.b(l, kk, col));
+          l.b.setInsertionPointToStart(&choice.getElseRegion().front());
+          scf::YieldOp::create(l.b, l.cf32(0.0));
+          l.b.setInsertionPointAfter(choice);
+          l.store(choice.getResult(0), packed, {q, row, l.idx(j)});
+        }
+      });
+    });
+  }
+
+  /// The rows of a block: r0 + i, clamped to M - 1 (the real ones: r0 + i < M).
+  SmallVector<Value> blockRows(Value r0) {
+    Value last = l.sub(p.m, l.idx(1));
+    SmallVector<Value> rows;
+    for (int64_t i = 0; i < MR; ++i)
+      rows.push_back(l.minI(l.add(r0, l.idx(i)), last));
+    return rows;
+  }
+
+  /// C[rows, col0 .. col0 + NR) (+)= A[rows, k0 .. k1) B[k0 .. k1, same]:
+  /// the register tile, B from `packed` panel `q` (row kk at kk - kBase).
+  void microKernel(ArrayRef<Value> rows, Value r0, Value packed, Value q, Value col0, Value k0,
+                   Value k1, Value kBase, Value aPacked) {
+    SmallVector<Value> masks, init;
+    for (int64_t v = 0; v < t.vectors; ++v)
+      masks.push_back(laneMask(l.add(col0, l.idx(v * t.lanes))));
+    for (int64_t i = 0; i < MR; ++i)
+      for (int64_t v = 0; v < t.vectors; ++v)
+        init.push_back(p.accumulateInto
+                           ? loadLanes(l, vec, p.accumulateInto,
+                                       {rows[i], l.add(col0, l.idx(v * t.lanes))}, masks[v])
+                           : zeros());
+    auto loop = scf::ForOp::create(l.b, k0, k1, l.idx(1), init);
+    {
+      OpBuilder::InsertionGuard guard(l.b);
+      l.b.setInsertionPointToStart(loop.getBody());
+      Value kk = loop.getInductionVar();
+      Value kRow = l.sub(kk, kBase);
+      SmallVector<Value> bs, next;
+      for (int64_t v = 0; v < t.vectors; ++v)
+        bs.push_back(vector::LoadOp::create(l.b, vec, packed, ValueRange{q, kRow, l.idx(v * t.lanes)}));
+      for (int64_t i = 0; i < MR; ++i) {
+        Value a = aPacked ? l.load(aPacked, {kk, l.idx(i)}) : p.a(l, rows[i], kk);
+        Value splat = vector::BroadcastOp::create(l.b, vec, a);
+        for (int64_t v = 0; v < t.vectors; ++v)
+          next.push_back(
+              vector::FMAOp::create(l.b, splat, bs[v], loop.getRegionIterArgs()[i * t.vectors + v]));
+      }
+      scf::YieldOp::create(l.b, next);
+    }
+    for (int64_t i = 0; i < MR; ++i) {
+      auto body = [&] {
+        for (int64_t v = 0; v < t.vectors; ++v) {
+          Value col = l.add(col0, l.idx(v * t.lanes));
+          Value acc = loop.getResult(i * t.vectors + v);
+          if (p.accumulateInto)
+            storeLanes(l, acc, p.accumulateInto, {rows[i], col}, masks[v]);
+          else
+            p.store(l, rows[i], col, acc, masks[v]);
+        }
+      };
+      if (i == 0)
+        body(); // a block's first row always exists
+      else
+        l.ifThen(l.cmp(arith::CmpIPredicate::slt, l.add(r0, l.idx(i)), p.m), body);
+    }
+  }
+  /// Row blocks of C over panels [first, first + count) of `packed`;
+  /// `aPacked` [K, MR] (allocated once by the caller) holds a block's A when
+  /// there is a prologue.
+  void rowBlocks(Value packed, Value first, Value count, Value k0, Value k1, Value kBase,
+                 Value aPacked) {
+    Value blocks = arith::CeilDivUIOp::create(l.b, p.m, l.idx(MR));
+    l.loop(l.idx(0), blocks, [&](Value blk) {
+      Value r0 = l.mul(blk, l.idx(MR));
+      SmallVector<Value> rows = blockRows(r0);
+      if (aPacked)
+        p.packA(l, rows, aPacked);
+      l.loop(first, l.add(first, count), [&](Value q) {
+        microKernel(rows, r0, packed, q, l.mul(q, l.idx(NR)), k0, k1, kBase, aPacked);
+      });
+    });
+  }
+
+  void build() {
+    if (p.k >= 0) {
+      // Static K: B packed once; panels grouped to fit half the L2.
+      int64_t group =
+          std::clamp<int64_t>(t.l2Bytes / 2 / std::max<int64_t>(1, p.k * NR * 4), 1, panels);
+      Value packed = l.allocStatic(l.f32(), {panels, p.k, NR});
+      Value aPacked = p.packA ? l.allocStatic(l.f32(), {p.k, MR}) : Value();
+      packB(packed, l.idx(0), l.idx(panels), l.idx(0), l.idx(p.k));
+      auto groups = scf::ForOp::create(l.b, l.idx(0), l.idx(panels), l.idx(group));
+      {
+        OpBuilder::InsertionGuard guard(l.b);
+        l.b.setInsertionPointToStart(groups.getBody());
+        Value first = groups.getInductionVar();
+        Value count = l.minI(l.idx(group), l.sub(l.idx(panels), first));
+        rowBlocks(packed, first, count, l.idx(0), l.idx(p.k), l.idx(0), aPacked);
+      }
+      return;
+    }
+    // Dynamic K: blocks of kBlock, B packed per block, C accumulated.
+    Value packed = l.allocStatic(l.f32(), {panels, t.kBlock, NR});
+    auto kBlocks = scf::ForOp::create(l.b, l.idx(0), p.kDynamic, l.idx(t.kBlock));
+    {
+      OpBuilder::InsertionGuard guard(l.b);
+      l.b.setInsertionPointToStart(kBlocks.getBody());
+      Value k0 = kBlocks.getInductionVar();
+      Value k1 = l.minI(l.add(k0, l.idx(t.kBlock)), p.kDynamic);
+      packB(packed, l.idx(0), l.idx(panels), k0, k1);
+      rowBlocks(packed, l.idx(0), l.idx(panels), k0, k1, k0, Value());
+    }
+  }
+};
+} // namespace
+
+void mlir::mtgr::buildGemm(LoopBuilder &l, const GemmTiles &tiles, const GemmProblem &p) {
+  assert((p.k >= 0 || p.accumulateInto) && "a dynamic K accumulates into C");
+  GemmBuilder(l, tiles, p).build();
+}
