@@ -84,8 +84,8 @@ struct GemmBuilder {
 
   /// C[rows, col0 .. col0 + NR) (+)= A[rows, k0 .. k1) B[k0 .. k1, same]:
   /// the register tile, B from `packed` panel `q` (row kk at kk - kBase).
-  void microKernel(ArrayRef<Value> rows, Value r0, Value packed, Value q, Value col0, Value k0,
-                   Value k1, Value kBase, Value aPacked) {
+  void microKernel(ArrayRef<Value> rows, ArrayRef<Value> slots, Value r0, Value packed, Value q,
+                   Value col0, Value k0, Value k1, Value kBase, Value aPacked) {
     SmallVector<Value> masks, init;
     for (int64_t v = 0; v < t.vectors; ++v)
       masks.push_back(laneMask(l.add(col0, l.idx(v * t.lanes))));
@@ -105,7 +105,7 @@ struct GemmBuilder {
       for (int64_t v = 0; v < t.vectors; ++v)
         bs.push_back(vector::LoadOp::create(l.b, vec, packed, ValueRange{q, kRow, l.idx(v * t.lanes)}));
       for (int64_t i = 0; i < MR; ++i) {
-        Value a = aPacked ? l.load(aPacked, {kk, l.idx(i)}) : p.a(l, rows[i], kk);
+        Value a = aPacked ? l.load(aPacked, {slots[i], kk}) : p.a(l, rows[i], kk);
         Value splat = vector::BroadcastOp::create(l.b, vec, a);
         for (int64_t v = 0; v < t.vectors; ++v)
           next.push_back(
@@ -130,52 +130,70 @@ struct GemmBuilder {
         l.ifThen(l.cmp(arith::CmpIPredicate::slt, l.add(r0, l.idx(i)), p.m), body);
     }
   }
-  /// Row blocks of C over panels [first, first + count) of `packed`;
-  /// `aPacked` [K, MR] (allocated once by the caller) holds a block's A when
-  /// there is a prologue.
-  void rowBlocks(Value packed, Value first, Value count, Value k0, Value k1, Value kBase,
-                 Value aPacked) {
-    Value blocks = arith::CeilDivUIOp::create(l.b, p.m, l.idx(MR));
-    l.loop(l.idx(0), blocks, [&](Value blk) {
+  /// Row blocks [firstBlock, endBlock) of C over panels [first, first +
+  /// count) of `packed`. With a prologue, `aPacked` [MC, K] holds the rows
+  /// of the current row range from `aBase` on.
+  void rowBlocks(Value firstBlock, Value endBlock, Value packed, Value first, Value count, Value k0,
+                 Value k1, Value kBase, Value aPacked, Value aBase) {
+    l.loop(firstBlock, endBlock, [&](Value blk) {
       Value r0 = l.mul(blk, l.idx(MR));
       SmallVector<Value> rows = blockRows(r0);
+      SmallVector<Value> slots; // rows of aPacked
       if (aPacked)
-        p.packA(l, rows, aPacked);
+        for (int64_t i = 0; i < MR; ++i)
+          slots.push_back(l.add(l.sub(r0, aBase), l.idx(i)));
       l.loop(first, l.add(first, count), [&](Value q) {
-        microKernel(rows, r0, packed, q, l.mul(q, l.idx(NR)), k0, k1, kBase, aPacked);
+        microKernel(rows, slots, r0, packed, q, l.mul(q, l.idx(NR)), k0, k1, kBase, aPacked);
       });
     });
   }
 
   void build() {
-    if (p.k >= 0) {
-      // Static K: B packed once; panels grouped to fit half the L2.
-      int64_t group =
-          std::clamp<int64_t>(t.l2Bytes / 2 / std::max<int64_t>(1, p.k * NR * 4), 1, panels);
-      Value packed = l.allocStatic(l.f32(), {panels, p.k, NR});
-      Value aPacked = p.packA ? l.allocStatic(l.f32(), {p.k, MR}) : Value();
-      packB(packed, l.idx(0), l.idx(panels), l.idx(0), l.idx(p.k));
-      auto groups = scf::ForOp::create(l.b, l.idx(0), l.idx(panels), l.idx(group));
-      {
-        OpBuilder::InsertionGuard guard(l.b);
-        l.b.setInsertionPointToStart(groups.getBody());
-        Value first = groups.getInductionVar();
-        Value count = l.minI(l.idx(group), l.sub(l.idx(panels), first));
-        rowBlocks(packed, first, count, l.idx(0), l.idx(p.k), l.idx(0), aPacked);
-      }
-      return;
-    }
-    // Dynamic K: blocks of kBlock, B packed per block, C accumulated.
-    Value packed = l.allocStatic(l.f32(), {panels, t.kBlock, NR});
-    auto kBlocks = scf::ForOp::create(l.b, l.idx(0), p.kDynamic, l.idx(t.kBlock));
-    {
+    Value blocks = arith::CeilDivUIOp::create(l.b, p.m, l.idx(MR));
+    if (p.k < 0) {
+      // Dynamic K: blocks of kBlock, B packed per block, C accumulated.
+      Value packed = l.allocStatic(l.f32(), {panels, t.kBlock, NR});
+      auto kBlocks = scf::ForOp::create(l.b, l.idx(0), p.kDynamic, l.idx(t.kBlock));
       OpBuilder::InsertionGuard guard(l.b);
       l.b.setInsertionPointToStart(kBlocks.getBody());
       Value k0 = kBlocks.getInductionVar();
       Value k1 = l.minI(l.add(k0, l.idx(t.kBlock)), p.kDynamic);
       packB(packed, l.idx(0), l.idx(panels), k0, k1);
-      rowBlocks(packed, l.idx(0), l.idx(panels), k0, k1, k0, Value());
+      rowBlocks(l.idx(0), blocks, packed, l.idx(0), l.idx(panels), k0, k1, k0, Value(), Value());
+      return;
     }
+    // Static K: B packed once; the panels a row block visits grouped to fit
+    // half the L2 (the block's A rows stay in L1 across a group).
+    int64_t group = std::clamp<int64_t>(t.l2Bytes / 2 / std::max<int64_t>(1, p.k * NR * 4), 1, panels);
+    Value packed = l.allocStatic(l.f32(), {panels, p.k, NR});
+    packB(packed, l.idx(0), l.idx(panels), l.idx(0), l.idx(p.k));
+    auto overGroups = [&](Value firstBlock, Value endBlock, Value aPacked, Value aBase) {
+      auto groups = scf::ForOp::create(l.b, l.idx(0), l.idx(panels), l.idx(group));
+      OpBuilder::InsertionGuard guard(l.b);
+      l.b.setInsertionPointToStart(groups.getBody());
+      Value first = groups.getInductionVar();
+      Value count = l.minI(l.idx(group), l.sub(l.idx(panels), first));
+      rowBlocks(firstBlock, endBlock, packed, first, count, l.idx(0), l.idx(p.k), l.idx(0), aPacked,
+                aBase);
+    };
+    if (!p.packA)
+      return overGroups(l.idx(0), blocks, Value(), Value());
+    // A prologue: rows in ranges of MC (a quarter of the L2), each row's
+    // prologue run once into aPacked, then every panel group over them.
+    int64_t mcBlocks = std::max<int64_t>(1, t.l2Bytes / 4 / (p.k * 4 * MR));
+    int64_t MC = mcBlocks * MR;
+    Value aPacked = l.allocStatic(l.f32(), {MC, p.k});
+    auto ranges = scf::ForOp::create(l.b, l.idx(0), blocks, l.idx(mcBlocks));
+    OpBuilder::InsertionGuard guard(l.b);
+    l.b.setInsertionPointToStart(ranges.getBody());
+    Value firstBlock = ranges.getInductionVar();
+    Value endBlock = l.minI(l.add(firstBlock, l.idx(mcBlocks)), blocks);
+    Value aBase = l.mul(firstBlock, l.idx(MR));
+    Value last = l.sub(p.m, l.idx(1));
+    l.loop(l.idx(0), l.mul(l.sub(endBlock, firstBlock), l.idx(MR)), [&](Value slot) {
+      p.packA(l, l.minI(l.add(aBase, slot), last), aPacked, slot);
+    });
+    overGroups(firstBlock, endBlock, aPacked, aBase);
   }
 };
 } // namespace

@@ -35,10 +35,11 @@ struct GemmProblem {
   std::function<Value(LoopBuilder &, Value kk, Value col)> b;
   /// A[row, kk] as a scalar, read in the micro-kernel (rows are in range).
   std::function<Value(LoopBuilder &, Value row, Value kk)> a;
-  /// Optional prologue: writes A[r0 + i, kk] for i < rows into `packed`
-  /// [K, rows] (rows are clamped to M - 1 by the caller's `row(i)`); the
-  /// micro-kernel then reads A from there. Static K only.
-  std::function<void(LoopBuilder &, ArrayRef<Value> rows, Value packed)> packA;
+  /// Optional prologue (static K only): writes A's row `row` (the input row
+  /// after the prologue, K values) into row `slot` of `packed` [MC, K]. Rows
+  /// are processed in ranges of MC, each row once; the micro-kernel then
+  /// reads A from there.
+  std::function<void(LoopBuilder &, Value row, Value packed, Value slot)> packA;
   /// C += A B into this buffer [M, N] (dynamic K), or, when null:
   Value accumulateInto;
   /// the epilogue: `acc` = (A B)[row, col .. col + lanes), `mask` the lanes

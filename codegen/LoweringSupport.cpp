@@ -111,7 +111,7 @@ Value mlir::mtgr::boundArgument(Operation *op, StringRef key) {
 }
 
 ProfileFamily mlir::mtgr::profileFamily(Operation *op) {
-  if (isa<LinearOp, LinearBackwardOp>(op))
+  if (isa<LinearOp, LinearBackwardOp, FusedLinearOp>(op))
     return ProfileFamily::Projections;
   if (isa<HstuAttentionOp, HstuAttentionBackwardOp>(op))
     return ProfileFamily::Attention;

@@ -21,6 +21,7 @@ void mlir::mtgr::addLoopPasses(OpPassManager &pm, const TargetDescription &targe
   // Every layer decomposes with its own build_mask: CSE merges them, so one
   // mask and one tile list serve all layers (and their gradients).
   pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createMTGRFuseLinearPass());
   MTGRPlanAttentionPassOptions tiles;
   tiles.rowBlock = target.attentionRowBlock();
   tiles.colTile = target.attentionColTile();

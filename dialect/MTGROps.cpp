@@ -324,6 +324,57 @@ LogicalResult LinearOp::verify() {
                            rowWidth(out));
 }
 
+LogicalResult FusedLinearOp::verify() {
+  Type in = getInput().getType();
+  if (failed(verifyVectorRows(*this, in, "input")))
+    return failure();
+  if (getGate() && getGate().getType() != in)
+    return emitOpError() << "gate must have the input's type " << in;
+  bool norm = getLayout() || getGamma() || getBeta();
+  if (norm && !(getLayout() && getGamma() && getBeta()))
+    return emitOpError() << "norm needs a layout, gamma and beta";
+  if (norm != getEps().has_value())
+    return emitOpError() << (norm ? "norm needs eps" : "eps without norm");
+  if (norm) {
+    if (!isa<JaggedType>(in))
+      return emitOpError() << "norm needs jagged rows (token groups)";
+    if (!(getEps()->convertToDouble() > 0.0))
+      return emitOpError() << "eps must be positive";
+    if (failed(verifyGroupNormParams(*this, getGamma(), getBeta(), rowWidth(in), "fused_linear")))
+      return failure();
+  }
+  auto w = cast<RankedTensorType>(getWeight().getType());
+  int64_t out = w.getDimSize(0);
+  if (getResults().empty())
+    return emitOpError() << "needs at least one result";
+  SmallVector<int64_t> widths;
+  if (getSplits())
+    widths.assign(getSplits()->begin(), getSplits()->end());
+  else
+    widths.push_back(out);
+  if (widths.size() != getResults().size())
+    return emitOpError() << "has " << getResults().size() << " results for " << widths.size()
+                         << " column pieces";
+  int64_t total = 0;
+  for (auto [width, r] : llvm::zip(widths, getResults())) {
+    if (width <= 0)
+      return emitOpError() << "column pieces must be positive, got " << width;
+    if (failed(verifyVectorRows(*this, r.getType(), "result")))
+      return failure();
+    if (!sameKind(in, r.getType()))
+      return emitOpError() << "input and results must all be jagged or all per-sample tensors";
+    if (rowWidth(r.getType()) != width)
+      return emitOpError() << "result of width " << rowWidth(r.getType()) << " for a piece of "
+                           << width << " columns";
+    total += width;
+  }
+  if (total != out)
+    return emitOpError() << "column pieces cover " << total << " of " << out << " outputs";
+  if (getResidual() && (getResults().size() != 1 || getResidual().getType() != getResults()[0].getType()))
+    return emitOpError() << "residual needs one result of its type";
+  return verifyLinearChain(*this, rowWidth(in), getWeight(), getBias(), out);
+}
+
 LogicalResult DropoutOp::verify() {
   double rate = getRate().convertToDouble();
   if (!(rate >= 0.0 && rate < 1.0))

@@ -557,6 +557,43 @@ def MTGR_LinearBackwardOp : MTGR_Op<"linear_backward", [Pure]> {
   let hasVerifier = 1;
 }
 
+def MTGR_FusedLinearOp : MTGR_Op<"fused_linear", [Pure, AttrSizedOperandSegments]> {
+  let summary = "a Linear with its prologue and epilogue (mtgr-fuse-linear)";
+  let description = [{
+    One GEMM instead of a chain of passes over memory (DESIGN 2):
+
+      a = input (* gate)                       prologue: the output gate
+      a = group_layer_norm(a, layout, gamma, beta, eps)   prologue: GLN
+      y = a W^T + bias
+      y = silu(y)                              epilogue, with `silu`
+      y = residual + y                         epilogue, with `residual`
+      results = y's columns in pieces of `splits` widths (all of y without)
+
+    Made by mtgr-fuse-linear from ops whose intermediates have no other use,
+    so it needs no gradient: in a train step the saved activations keep
+    most chains apart.
+
+    ```mlir
+    %u, %v, %q, %k = mtgr.fused_linear %x norm(%layout, %gamma, %beta) weight %w bias %b
+        {eps = 1.000000e-05 : f64, silu, splits = array<i64: 32, 32, 32, 32>}
+        : (!mtgr.jagged<32xf32>, !mtgr.layout, tensor<4x32xf32>, tensor<4x32xf32>,
+           tensor<128x32xf32>, tensor<128xf32>)
+          -> (!mtgr.jagged<32xf32>, !mtgr.jagged<32xf32>, !mtgr.jagged<32xf32>, !mtgr.jagged<32xf32>)
+    ```
+  }];
+  let arguments = (ins MTGR_RowsF32:$input, Optional<MTGR_RowsF32>:$gate,
+                       Optional<MTGR_LayoutType>:$layout, Optional<MTGR_Matrix>:$gamma,
+                       Optional<MTGR_Matrix>:$beta, MTGR_Matrix:$weight, MTGR_Vector:$bias,
+                       Optional<MTGR_RowsF32>:$residual, OptionalAttr<F64Attr>:$eps,
+                       UnitAttr:$silu, OptionalAttr<DenseI64ArrayAttr>:$splits);
+  let results = (outs Variadic<MTGR_RowsF32>:$results);
+  let assemblyFormat = [{
+    $input (`gate` $gate^)? (`norm` `(` $layout^ `,` $gamma `,` $beta `)`)? `weight` $weight
+    `bias` $bias (`residual` $residual^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def MTGR_SiluBackwardOp : MTGR_Op<"silu_backward", [Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>]> {
   let summary = "dx = dy * silu'(x)";
   let description = [{

@@ -62,6 +62,39 @@ def MTGRGenerateTrainStepPass : Pass<"mtgr-generate-train-step", "::mlir::Module
   }];
 }
 
+def MTGRFuseLinearPass : Pass<"mtgr-fuse-linear", "::mlir::func::FuncOp"> {
+  let summary = "Fold norms, gates, activations, residuals and column splits into Linears";
+  let description = [{
+    Rewrites each `mtgr.linear` with its neighbours into one
+    `mtgr.fused_linear` when the intermediate values have no other use:
+
+    - prologue: `group_layer_norm` of the input (and a `mul` feeding that
+      norm: the output gate), so the normalised rows are never stored;
+    - epilogue: `silu` of the result, then an `add` with another value (the
+      residual), then `column_slice`s that together cover the result's
+      columns exactly once (the U/V/Q/K split: each piece is written by the
+      GEMM to its own buffer, no copy).
+
+    A value with another use stays: in a train step the backward pass reads
+    the norm's output and the pre-activation, so there only residuals and
+    splits of unactivated results fuse. Target-neutral: the lowering decides
+    how each piece runs (codegen/LowerLinear.cpp).
+
+    ```mlir
+    %n = mtgr.group_layer_norm %x, %layout, %g, %b : ...
+    %y = mtgr.linear %n, %w, %c : ...
+    %s = mtgr.silu %y : !mtgr.jagged<128xf32>
+    %u = mtgr.column_slice %s [0, 64] : ...
+    %v = mtgr.column_slice %s [64, 64] : ...
+    ```
+    becomes
+    ```mlir
+    %u, %v = mtgr.fused_linear %x norm(%layout, %g, %b) weight %w bias %c
+        {eps = 1.000000e-05 : f64, silu, splits = array<i64: 64, 64>} : ...
+    ```
+  }];
+}
+
 def MTGRPlanAttentionPass : Pass<"mtgr-plan-attention", "::mlir::ModuleOp"> {
   let summary = "Mask analysis: give every attention op the tile list of its mask";
   let description = [{
