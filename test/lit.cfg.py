@@ -22,3 +22,15 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.mtgr_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(["mtgr-opt", "mtgr-compile"], [config.mtgr_tools_dir])
+
+# CPU features of this machine: tests that run AVX2 or AVX-512 code need them
+# (lit reports such a test UNSUPPORTED elsewhere; the code is still compiled
+# and FileChecked on every machine).
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = next((l.split(":", 1)[1].split() for l in cpuinfo if l.startswith("flags")), [])
+except OSError:
+    flags = []
+for feature in ("avx2", "avx512f"):
+    if feature in flags:
+        config.available_features.add(feature)

@@ -66,6 +66,22 @@ HostTarget HostTarget::native() {
   return t;
 }
 
+std::optional<HostTarget> HostTarget::named(llvm::StringRef cpu) {
+  if (cpu == "native")
+    return native();
+  HostTarget t;
+  t.triple = llvm::sys::getDefaultTargetTriple();
+  t.cpu = cpu.str();
+  std::string v3 = "+sse4.2,+popcnt,+avx,+avx2,+fma,+f16c,+bmi,+bmi2,+lzcnt,+movbe";
+  if (cpu == "x86-64-v3")
+    t.features = v3;
+  else if (cpu == "x86-64-v4")
+    t.features = v3 + ",+avx512f,+avx512bw,+avx512cd,+avx512dq,+avx512vl";
+  else
+    return std::nullopt;
+  return t;
+}
+
 namespace {
 /// The upstream conversions from loops to the LLVM dialect.
 void addLLVMConversions(OpPassManager &pm) {

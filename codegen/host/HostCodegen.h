@@ -6,6 +6,7 @@
 #include "llvm/Support/Error.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace llvm {
@@ -20,6 +21,10 @@ namespace mlir::mtgr {
 struct HostTarget {
   std::string triple, cpu, features;
   static HostTarget native();
+  /// "native" (this machine), or a generic x86-64 level for another one:
+  /// "x86-64-v3" (AVX2 + FMA) or "x86-64-v4" (AVX-512 F/BW/CD/DQ/VL);
+  /// std::nullopt for any other name.
+  static std::optional<HostTarget> named(llvm::StringRef cpu);
   std::string str() const { return triple + ";" + cpu + ";" + features; }
 };
 

@@ -779,3 +779,69 @@ TEST(TileBoundaries, DynamicMaskWorkWithinTenPercent) {
   EXPECT_EQ(compiled->visiblePairs, ref.visiblePairs);
   EXPECT_LE(static_cast<double>(compiled->attentionPairs), 1.1 * static_cast<double>(ref.visiblePairs));
 }
+
+namespace {
+/// tileModel's shape at width `d`: d = 20 puts the U/V/Q/K boundaries inside
+/// vectors (the split is copied out) and every panel's end past N; d = 64
+/// fills them.
+std::string gemmModel(int64_t d) {
+  std::string y = tileModel("dynamic", false);
+  size_t at = y.find("d_model: 24");
+  return y.replace(at, 11, "d_model: " + std::to_string(d));
+}
+} // namespace
+
+class GemmBoundaries : public ::testing::TestWithParam<int> {};
+
+// The GEMM's boundaries (codegen/Gemm.h), for this host's register tile and
+// AVX2's: calls of 1, MR - 1, MR, MR + 1 rows, the dynamic-K block (rows
+// around 256 in the weight gradients), a prologue range (MC rows) and one
+// past it; forward (fused norms, gates, SiLU, residual, split) elementwise
+// against the reference, and every gradient.
+TEST_P(GemmBoundaries, ForwardAndBackwardMatchReference) {
+  int index = GetParam();
+  int64_t d = index % 2 == 0 ? 20 : 64;
+  HostTarget host = tileTarget(index >= 2 ? 10 : 0);
+  std::string yaml = gemmModel(d);
+  std::string diag;
+  llvm::raw_string_ostream ds(diag);
+  auto desc = parseModelDesc(yaml, "gemm.yaml", ds);
+  ASSERT_TRUE(desc) << diag;
+  auto compiled0 = compileModel(*desc, yaml, Stage::Artifact, host, ds, /*trainStep=*/true);
+  ASSERT_TRUE(static_cast<bool>(compiled0)) << llvm::toString(compiled0.takeError()) << diag;
+  auto created = CpuSession::create(std::move(compiled0->artifact), 1);
+  ASSERT_TRUE(static_cast<bool>(created)) << llvm::toString(created.takeError());
+  std::unique_ptr<CpuSession> session = std::move(*created);
+  const ModelDesc &m = session->model();
+  test::randomizeParams(session->params(), 100 + index);
+  GemmTiles tiles = TargetDescription::fromFeatures(host.features).gemmTiles();
+  int64_t MR = tiles.rows;
+  int64_t MC = MR * std::max<int64_t>(1, tiles.l2Bytes / 4 / (d * 4 * MR));
+  for (int64_t n : {int64_t(1), MR - 1, MR, MR + 1, tiles.kBlock - 1, tiles.kBlock + 1, MC,
+                    MC + 1}) {
+    if (n < 1)
+      continue;
+    SyntheticOptions o; // one user: the call's rows are the sample's tokens
+    int64_t rest = n - 1, K = std::min<int64_t>(rest, 3), R = (rest - K) / 3, S = rest - K - R;
+    o.users = 1, o.minSequence = o.maxSequence = S, o.minRealtime = o.maxRealtime = R;
+    o.minCandidates = o.maxCandidates = K, o.seed = static_cast<uint64_t>(n + 100 * index);
+    Batch batch = generateSynthetic(m, o);
+    ASSERT_EQ(batch.totalTokens(m), n);
+    std::string what = yaml + "target " + host.cpu + ", rows per call: " + std::to_string(n);
+    auto compiled = session->forward(batch, /*hidden=*/true);
+    ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
+    reference::Output ref = reference::forward(m, session->params(), batch, &session->dynamicTables());
+    std::vector<float> c;
+    std::vector<double> r;
+    for (size_t t = 0; t < ref.logits.size(); ++t) {
+      c.insert(c.end(), compiled->logits[t].begin(), compiled->logits[t].end());
+      r.insert(r.end(), ref.logits[t].begin(), ref.logits[t].end());
+    }
+    c.insert(c.end(), compiled->hidden.begin(), compiled->hidden.end());
+    r.insert(r.end(), ref.hidden.begin(), ref.hidden.end());
+    EXPECT_EQ(elementwiseMismatch(c, r), -1) << what;
+    if (K > 0)
+      expectGradientsMatch(*session, batch, 0, 0, what);
+  }
+}
+INSTANTIATE_TEST_SUITE_P(HostAndAvx2, GemmBoundaries, ::testing::Range(0, 4));

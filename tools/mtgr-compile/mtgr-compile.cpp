@@ -36,6 +36,10 @@ cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.yaml>"), cl::Req
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default: MODEL.mtgr for an artifact, "
                                               "stdout for IR)"),
                                 cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> cpu("cpu",
+                         cl::desc("CPU to generate code for: native (this machine), x86-64-v3 "
+                                  "(AVX2 + FMA) or x86-64-v4 (AVX-512); the tile sizes follow it"),
+                         cl::init("native"), cl::cat(category));
 cl::opt<std::string> target("target", cl::desc("Target: cpu (this machine's x86-64 CPU)"),
                             cl::init("cpu"), cl::cat(category));
 enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
@@ -155,6 +159,7 @@ int main(int argc, char **argv) {
       "mtgr-compile: compile an MTGR model description\n\n"
       "Examples:\n"
       "  mtgr-compile examples/models/tiny.yaml --target=cpu -o tiny.mtgr\n"
+      "  mtgr-compile examples/models/tiny.yaml --cpu=x86-64-v3 --emit=loops -o avx2.mlir\n"
       "  mtgr-compile examples/models/tiny.yaml --summary --emit=none\n"
       "  mtgr-compile examples/models/tiny.yaml --sign-key=release.key -o tiny.mtgr\n"
       "  mtgr-compile examples/models/mtgr-small.yaml --emit=loops -o small.loops.mlir\n"
@@ -167,6 +172,12 @@ int main(int argc, char **argv) {
   if (target != "cpu") {
     llvm::errs() << "mtgr-compile: error: unknown --target=" << target
                  << " (supported: cpu; the GPU backend is not built yet)\n";
+    return 1;
+  }
+  std::optional<mlir::mtgr::HostTarget> host = mlir::mtgr::HostTarget::named(cpu);
+  if (!host) {
+    llvm::errs() << "mtgr-compile: error: unknown --cpu=" << cpu
+                 << " (supported: native, x86-64-v3, x86-64-v4)\n";
     return 1;
   }
   if (!mlir::mtgr::isModelDescPath(inputFile)) {
@@ -212,7 +223,7 @@ int main(int argc, char **argv) {
   if (printPipelineFlag)
     mlir::mtgr::printPipeline(
         llvm::outs(),
-        mlir::mtgr::TargetDescription::fromFeatures(mlir::mtgr::HostTarget::native().features),
+        mlir::mtgr::TargetDescription::fromFeatures(host->features),
         !inferenceOnly);
   if (emit == Emit::None)
     return 0;
@@ -224,7 +235,7 @@ int main(int argc, char **argv) {
                 : emit == Emit::LLVM   ? Stage::LLVMIR
                 : emit == Emit::Object ? Stage::Object
                                        : Stage::Artifact; // also for Emit::Shared
-  auto out = mlir::mtgr::compileModel(*desc, text, stage, mlir::mtgr::HostTarget::native(),
+  auto out = mlir::mtgr::compileModel(*desc, text, stage, *host,
                                       llvm::errs(), !inferenceOnly, profileFlag);
   if (!out) {
     llvm::errs() << "mtgr-compile: error: " << llvm::toString(out.takeError()) << "\n";
