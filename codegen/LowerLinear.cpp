@@ -17,6 +17,19 @@ using namespace mlir::mtgr;
 namespace {
 using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 
+/// y = x W^T as a GEMM: M = rows, K = in, N = out, B[k, o] = W[o, k]; the
+/// caller adds the prologue and the epilogue.
+GemmProblem forwardProblem(Value x, Value w, Value rows) {
+  auto wt = cast<MemRefType>(w.getType());
+  GemmProblem p;
+  p.m = rows;
+  p.n = wt.getDimSize(0);
+  p.k = wt.getDimSize(1);
+  p.b = [w](LoopBuilder &l, Value k, Value o) { return l.load(w, {o, k}); };
+  p.a = [x](LoopBuilder &l, Value r, Value k) { return l.load(x, {r, k}); };
+  return p;
+}
+
 struct LowerLinear : LoopPattern<LinearOp> {
   LowerLinear(BufferTypeConverter &c, MLIRContext *ctx, const GemmTiles &tiles)
       : LoopPattern(c, ctx), tiles(tiles) {}
@@ -24,17 +37,11 @@ struct LowerLinear : LoopPattern<LinearOp> {
   Results lower(LinearOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getInput());
     Value w = a.getWeight()[0], bias = a.getBias()[0];
-    auto wt = cast<MemRefType>(w.getType());
-    int64_t out = wt.getDimSize(0), in = wt.getDimSize(1);
+    int64_t out = cast<MemRefType>(w.getType()).getDimSize(0);
     Value rows = l.rows(x.values);
     Value y = l.alloc(l.f32(), {out}, rows);
     auto vec = VectorType::get({tiles.lanes}, l.f32());
-    GemmProblem p;
-    p.m = rows;
-    p.n = out;
-    p.k = in;
-    p.b = [&](LoopBuilder &l, Value k, Value o) { return l.load(w, {o, k}); };
-    p.a = [&](LoopBuilder &l, Value r, Value k) { return l.load(x.values, {r, k}); };
+    GemmProblem p = forwardProblem(x.values, w, rows);
     p.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {
       Value sum = arith::AddFOp::create(l.b, acc, loadLanes(l, vec, bias, {col}, mask));
       storeLanes(l, sum, y, {r, col}, mask);
@@ -157,12 +164,7 @@ struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
       pieces.push_back(l.alloc(l.f32(), {width}, rows));
     Value whole = aligned ? Value() : l.alloc(l.f32(), {out}, rows);
 
-    GemmProblem p;
-    p.m = rows;
-    p.n = out;
-    p.k = in;
-    p.b = [&](LoopBuilder &l, Value k, Value o) { return l.load(w, {o, k}); };
-    p.a = [&](LoopBuilder &l, Value r, Value k) { return l.load(x.values, {r, k}); };
+    GemmProblem p = forwardProblem(x.values, w, rows);
     if (gate || op.getLayout())
       p.packA = [&](LoopBuilder &l, Value r, Value packed, Value slot) {
         Lanes v{l, in % tiles.lanes == 0 ? tiles.lanes : 1};

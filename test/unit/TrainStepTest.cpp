@@ -685,6 +685,20 @@ void randomIntervals(const ModelDesc &m, Batch &batch, std::mt19937 &rng) {
 }
 } // namespace
 
+/// Logits and every token's final hidden state, element by element.
+void expectForwardMatches(const ForwardResult &compiled, const reference::Output &ref,
+                          const std::string &what) {
+  std::vector<float> c;
+  std::vector<double> r;
+  for (size_t t = 0; t < ref.logits.size(); ++t) {
+    c.insert(c.end(), compiled.logits[t].begin(), compiled.logits[t].end());
+    r.insert(r.end(), ref.logits[t].begin(), ref.logits[t].end());
+  }
+  c.insert(c.end(), compiled.hidden.begin(), compiled.hidden.end());
+  r.insert(r.end(), ref.hidden.begin(), ref.hidden.end());
+  EXPECT_EQ(elementwiseMismatch(c, r), -1) << what;
+}
+
 class TileBoundaries : public ::testing::TestWithParam<int> {};
 
 /// The target of configuration `index`: this host (0-9), or AVX2 (10-14:
@@ -740,15 +754,7 @@ TEST_P(TileBoundaries, ForwardAndBackwardMatchReference) {
     auto compiled = session->forward(batch, /*hidden=*/true);
     ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
     reference::Output ref = reference::forward(m, session->params(), batch, &session->dynamicTables());
-    std::vector<float> c;
-    std::vector<double> r;
-    for (size_t t = 0; t < ref.logits.size(); ++t) {
-      c.insert(c.end(), compiled->logits[t].begin(), compiled->logits[t].end());
-      r.insert(r.end(), ref.logits[t].begin(), ref.logits[t].end());
-    }
-    c.insert(c.end(), compiled->hidden.begin(), compiled->hidden.end());
-    r.insert(r.end(), ref.hidden.begin(), ref.hidden.end());
-    EXPECT_EQ(elementwiseMismatch(c, r), -1) << what;
+    expectForwardMatches(*compiled, ref, what);
     // The tile list saw exactly the mask's pairs, and computed at least them.
     EXPECT_EQ(compiled->visiblePairs, ref.visiblePairs) << what;
     EXPECT_GE(compiled->attentionPairs, ref.visiblePairs) << what;
@@ -831,15 +837,7 @@ TEST_P(GemmBoundaries, ForwardAndBackwardMatchReference) {
     auto compiled = session->forward(batch, /*hidden=*/true);
     ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
     reference::Output ref = reference::forward(m, session->params(), batch, &session->dynamicTables());
-    std::vector<float> c;
-    std::vector<double> r;
-    for (size_t t = 0; t < ref.logits.size(); ++t) {
-      c.insert(c.end(), compiled->logits[t].begin(), compiled->logits[t].end());
-      r.insert(r.end(), ref.logits[t].begin(), ref.logits[t].end());
-    }
-    c.insert(c.end(), compiled->hidden.begin(), compiled->hidden.end());
-    r.insert(r.end(), ref.hidden.begin(), ref.hidden.end());
-    EXPECT_EQ(elementwiseMismatch(c, r), -1) << what;
+    expectForwardMatches(*compiled, ref, what);
     if (K > 0)
       expectGradientsMatch(*session, batch, 0, 0, what);
   }
