@@ -34,6 +34,10 @@ cl::opt<int64_t> users("users", cl::init(16));
 cl::opt<int64_t> seqLen("seq-len", cl::init(512));
 cl::opt<int64_t> rtLen("rt-len", cl::init(64));
 cl::opt<int64_t> candidates("candidates", cl::init(32));
+cl::opt<bool> exactLengths("exact-lengths",
+                           cl::desc("Every user has exactly --seq-len, --rt-len and --candidates "
+                                    "(one request of the paper's shape: --users=1)"),
+                           cl::init(false));
 cl::opt<double> seconds("seconds", cl::desc("Time per measurement"), cl::init(3.0));
 
 double now() {
@@ -94,6 +98,8 @@ int main(int argc, char **argv) {
   SyntheticOptions o;
   o.users = users, o.maxSequence = seqLen, o.minSequence = seqLen / 4, o.maxRealtime = rtLen;
   o.maxCandidates = candidates, o.minCandidates = candidates / 2, o.seed = 7;
+  if (exactLengths)
+    o.minSequence = seqLen, o.minRealtime = rtLen, o.minCandidates = candidates;
   Batch batch = generateSynthetic(m, o);
   // FLOPs of this exact batch (per sample: its lengths and R/C timestamps).
   double flops = 0, counterAttention = 0, linearFlops = 0;
@@ -112,8 +118,9 @@ int main(int argc, char **argv) {
      << "model: " << m.name << " (" << m.layers << " layers, d_model " << m.dModel << ", "
      << m.heads << " heads), compiled in " << llvm::format("%.1f", compileSeconds) << " s\n"
      << "batch: " << batch.numSamples << " users, " << batch.numCandidates() << " candidates, "
-     << batch.totalTokens(m) << " tokens (S <= " << seqLen << ", R <= " << rtLen
-     << ", K <= " << candidates << "), " << llvm::format("%.2f", flops / 1e9)
+     << batch.totalTokens(m) << " tokens (S " << (exactLengths ? "= " : "<= ") << seqLen
+     << ", R " << (exactLengths ? "= " : "<= ") << rtLen << ", K "
+     << (exactLengths ? "= " : "<= ") << candidates << "), " << llvm::format("%.2f", flops / 1e9)
      << " GFLOP per batch\n";
   os << "threads  ms/batch  candidates/s  tokens/s  GFLOP/s  sgemm GFLOP/s  ratio\n";
   for (unsigned threads : {1u, 2u}) {

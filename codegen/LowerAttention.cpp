@@ -141,9 +141,17 @@ struct AttentionEmitter : LoopBuilder {
     TW = BC;
     body();
   }
+  /// Over row blocks [firstBlock, endBlock) of the whole list (numbered
+  /// across samples; null: all of them).
   void forEachTile(const LayoutBuffers &l, const TileListBuffers &t, Value panelStart,
                    function_ref<void(Block &)> perBlock, function_ref<void(Block &, Tile &)> perTile,
-                   function_ref<void(Block &)> afterBlock);
+                   function_ref<void(Block &)> afterBlock, Value firstBlock = {},
+                   Value endBlock = {});
+  /// Threads by cost: part `part` of `parts` gets the row blocks [lo, hi)
+  /// whose costs (listed tiles + 1 for the block's own rows) sum to about
+  /// 1 / parts of the list's; a block's cost is known from the tile list.
+  std::pair<Value, Value> costShare(const TileListBuffers &t, Value samples, Value part,
+                                    Value parts);
 
   /// The attention of every layer with the same shapes and attributes runs
   /// one kernel function (`mtgr_attention_*`, a name perf can show): the
@@ -152,7 +160,8 @@ struct AttentionEmitter : LoopBuilder {
   void callKernel(Operation *op, StringRef kind, ArrayRef<Value> args,
                   function_ref<void(AttentionEmitter &, ValueRange)> body);
   /// Forward: inputs q, k, v, mask, layout (5), tiles (4), [rab (2)], then
-  /// o, panel starts, panels, acc, weights, inv, [bias].
+  /// o, panel starts, panels (each thread's scratch is its own: allocated
+  /// and freed inside its part).
   SmallVector<Value> attentionBuffers(HstuAttentionOp op, const LayoutBuffers &l, bool rab);
   void attentionKernel(HstuAttentionOp op, ValueRange a, bool rab);
   /// Backward: inputs q, k, v, mask, dO, layout (5), tiles (4), [rab (2)],
@@ -565,7 +574,8 @@ SmallVector<Value> AttentionEmitter::tileMasks(const Block &blk, const Tile &til
 void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers &t,
                                    Value panelStart, function_ref<void(Block &)> perBlock,
                                    function_ref<void(Block &, Tile &)> perTile,
-                                   function_ref<void(Block &)> afterBlock) {
+                                   function_ref<void(Block &)> afterBlock, Value firstBlock,
+                                   Value endBlock) {
   loop(idx(0), samples(l), [&](Value s) {
     Block blk;
     blk.start = load(l.offsets, {s});
@@ -573,7 +583,13 @@ void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers
     blk.end = load(l.offsets, {add(s, idx(1))});
     blk.n = sub(blk.end, blk.start);
     Value first = load(t.blockStart, {s}), firstPanel = load(panelStart, {s});
-    loop(idx(0), sub(load(t.blockStart, {add(s, idx(1))}), first), [&](Value rb) {
+    Value last = load(t.blockStart, {add(s, idx(1))});
+    Value lo = idx(0), hi = sub(last, first);
+    if (firstBlock) { // the sample's blocks inside [firstBlock, endBlock)
+      lo = sub(maxI(first, firstBlock), first);
+      hi = maxI(lo, sub(minI(last, endBlock), first));
+    }
+    loop(lo, hi, [&](Value rb) {
       blk.r0 = mul(rb, idx(BR));
       blk.rows.clear();
       Value lastRow = sub(blk.end, idx(1));
@@ -597,6 +613,25 @@ void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers
   });
 }
 
+std::pair<Value, Value> AttentionEmitter::costShare(const TileListBuffers &t, Value samples,
+                                                    Value part, Value parts) {
+  Value blocks = load(t.blockStart, {samples});
+  Value total = add(load(t.tileStart, {blocks}), blocks);
+  // The first block whose cost so far reaches part / parts of the total.
+  auto boundary = [&](Value p) {
+    Value target = arith::DivUIOp::create(b, mul(total, p), parts);
+    Value zero = idx(0), one = idx(1);
+    return loopAcc(idx(0), blocks, zero, [&](Value g, Value n) {
+      Value before = add(load(t.tileStart, {g}), g);
+      return add(n, select(cmp(arith::CmpIPredicate::ult, before, target), one, zero));
+    });
+  };
+  Value lo = boundary(part);
+  Value hi = select(cmp(arith::CmpIPredicate::eq, add(part, idx(1)), parts), blocks,
+                    boundary(add(part, idx(1))));
+  return {lo, hi};
+}
+
 SmallVector<Value> AttentionEmitter::attentionBuffers(HstuAttentionOp op, const LayoutBuffers &l,
                                                       bool rab) {
   std::array<int64_t, 3> dims = headDims(op);
@@ -604,12 +639,7 @@ SmallVector<Value> AttentionEmitter::attentionBuffers(HstuAttentionOp op, const 
   Value B = samples(l), N = load(l.offsets, {B});
   Value o = alloc(f32(), {h * dv}, N);
   Value panelStart = panelStarts(l);
-  SmallVector<Value> out{o, panelStart, allocPanels(panelStart, B, h * dqk),
-                         allocStatic(f32(), {BR, h * dv}), allocStatic(f32(), {BR, BC}),
-                         allocStatic(f32(), {BR})};
-  if (rab)
-    out.push_back(allocStatic(f32(), {BR, BC}));
-  return out;
+  return {o, panelStart, allocPanels(panelStart, B, h * dqk)};
 }
 
 void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool rab) {
@@ -622,43 +652,58 @@ void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool ra
   TileListBuffers t(next(4));
   Value rabPos = rab ? next()[0] : Value(), rabTime = rab ? next()[0] : Value();
   Value o = next()[0], panelStart = next()[0], panels = next()[0];
-  Value acc = next()[0], weights = next()[0], inv = next()[0];
-  Value bias = rab ? next()[0] : Value();
   fillPanels(k, l, panelStart, panels, h * dqk);
-  forEachTile(
-      l, t, panelStart,
-      [&](Block &blk) {
-        fill(acc, cf32(0.0));
-        inverseNorms(blk, inv, mask, op.getNNorm(), op.getNNormConstant());
-      },
-      [&](Block &blk, Tile &tile) { byWidth(tile.half, [&] {
-        VectorType vt = vec(TW, f32());
-        Value alpha = splat(vt, cf32(alphaValue)), zero = splat(vt, cf32(0.0));
-        Value last = sub(blk.end, idx(1));
-        SmallVector<Value> seen = tileMasks(blk, tile, mask, /*rowsMustExist=*/false);
-        if (bias)
-          biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
-        loop(idx(0), idx(h), [&](Value head) {
-          SmallVector<Value> scores =
-              tileProduct(q, blk.rows, panels, tile.panel, mul(head, idx(dqk)), dqk);
-          for (int64_t r = 0; r < BR; ++r) {
-            Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
-            if (bias)
-              s = arith::AddFOp::create(b, s, vload(vt, bias, {idx(r), idx(0)}), fast());
-            Value a = arith::MulFOp::create(b, silu(s), splat(vt, load(inv, {idx(r)})), fast());
-            vstore(select(seen[r], a, zero), weights, {idx(r), idx(0)});
-          }
-          accumulateRows(acc, mul(head, idx(dv)), weights, v, mul(head, idx(dv)), dv, tile.col0,
-                         last);
-        });
-      }); },
-      [&](Block &blk) {
-        // The block's rows that exist.
-        loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
-          Value row = add(blk.start, add(blk.r0, r));
-          loop(idx(0), idx(h * dv), [&](Value c) { store(load(acc, {r, c}), o, {row, c}); });
-        });
-      });
+  // Row blocks split over the threads by cost; each part has its own
+  // accumulators, weights and norms.
+  Value parts = threads();
+  SmallVector<std::pair<Type, SmallVector<int64_t>>> scratch{
+      {f32(), {BR, h * dv}}, {f32(), {BR, BC}}, {f32(), {BR}}};
+  if (rab)
+    scratch.push_back({f32(), {BR, BC}});
+  // One part: its row blocks [firstBlock, endBlock), with its own scratch.
+  auto part = [&](Value firstBlock, Value endBlock, ArrayRef<Value> own) {
+    Value acc = own[0], weights = own[1], inv = own[2];
+    Value bias = rab ? own[3] : Value();
+    forEachTile(
+        l, t, panelStart,
+        [&](Block &blk) {
+          fill(acc, cf32(0.0));
+          inverseNorms(blk, inv, mask, op.getNNorm(), op.getNNormConstant());
+        },
+        [&](Block &blk, Tile &tile) { byWidth(tile.half, [&] {
+          VectorType vt = vec(TW, f32());
+          Value alpha = splat(vt, cf32(alphaValue)), zero = splat(vt, cf32(0.0));
+          Value last = sub(blk.end, idx(1));
+          SmallVector<Value> seen = tileMasks(blk, tile, mask, /*rowsMustExist=*/false);
+          if (bias)
+            biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
+          loop(idx(0), idx(h), [&](Value head) {
+            SmallVector<Value> scores =
+                tileProduct(q, blk.rows, panels, tile.panel, mul(head, idx(dqk)), dqk);
+            for (int64_t r = 0; r < BR; ++r) {
+              Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
+              if (bias)
+                s = arith::AddFOp::create(b, s, vload(vt, bias, {idx(r), idx(0)}), fast());
+              Value a = arith::MulFOp::create(b, silu(s), splat(vt, load(inv, {idx(r)})), fast());
+              vstore(select(seen[r], a, zero), weights, {idx(r), idx(0)});
+            }
+            accumulateRows(acc, mul(head, idx(dv)), weights, v, mul(head, idx(dv)), dv, tile.col0,
+                           last);
+          });
+        }); },
+        [&](Block &blk) {
+          // The block's rows that exist.
+          loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
+            Value row = add(blk.start, add(blk.r0, r));
+            loop(idx(0), idx(h * dv), [&](Value c) { store(load(acc, {r, c}), o, {row, c}); });
+          });
+        },
+        firstBlock, endBlock);
+  };
+  parallelParts(parts, "attention", [&](Value p) {
+    auto [firstBlock, endBlock] = costShare(t, samples(l), p, parts);
+    withScratch(scratch, [&](ArrayRef<Value> own) { part(firstBlock, endBlock, own); });
+  });
 }
 
 SmallVector<Value> AttentionEmitter::attentionBackwardBuffers(HstuAttentionBackwardOp op,

@@ -65,6 +65,15 @@ struct MTGRLowerToLoopsPass
         fn->emitError("entry point not bound: run mtgr-bind-entry-points first");
         return signalPassFailure();
       }
+    {
+      // The runtime says how many threads a call's parallel ops split into.
+      OpBuilder b(ctx);
+      b.setInsertionPointToStart(module.getBody());
+      if (!module.lookupSymbol("mtgr_threads"))
+        func::FuncOp::create(b, module.getLoc(), "mtgr_threads",
+                             b.getFunctionType({}, {b.getI64Type()}))
+            .setPrivate();
+    }
     if (profile) { // the runtime's clock and per-family sums
       module->setAttr("mtgr.profile", UnitAttr::get(ctx));
       OpBuilder b(ctx);
@@ -132,6 +141,9 @@ struct MTGRLowerToLoopsPass
     for (Operation &op : llvm::make_early_inc_range(*module.getBody())) {
       auto fn = dyn_cast<func::FuncOp>(op);
       bool profileHook = fn && fn.isDeclaration() && fn.getName().starts_with("mtgr_profile_");
+      if (fn && fn.isDeclaration() && fn.getName() == "mtgr_threads" &&
+          !SymbolTable::symbolKnownUseEmpty(fn, module))
+        continue;
       bool kernel = fn && fn->hasAttr("mtgr.kernel"); // shared by the layers (attention)
       if (!llvm::is_contained(entries, &op) && !profileHook && !kernel)
         op.erase();

@@ -76,6 +76,35 @@ void LoopBuilder::ifThen(Value cond, function_ref<void()> body) {
   body();
 }
 
+Value LoopBuilder::threads() {
+  Value n = func::CallOp::create(b, "mtgr_threads", TypeRange{i64()}, ValueRange{}).getResult(0);
+  return toIndex(n);
+}
+
+void LoopBuilder::parallelParts(Value parts, StringRef kind, function_ref<void(Value)> body) {
+  auto op = scf::ParallelOp::create(b, ValueRange{idx(0)}, ValueRange{parts}, ValueRange{idx(1)});
+  op->setAttr("mtgr.parallel", b.getStringAttr(kind));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(op.getBody());
+  body(op.getInductionVars()[0]);
+}
+
+std::pair<Value, Value> LoopBuilder::evenShare(Value n, Value part, Value parts) {
+  Value lo = arith::DivUIOp::create(b, mul(n, part), parts);
+  Value hi = arith::DivUIOp::create(b, mul(n, add(part, idx(1))), parts);
+  return {lo, hi};
+}
+
+void LoopBuilder::withScratch(ArrayRef<std::pair<Type, SmallVector<int64_t>>> shapes,
+                              function_ref<void(ArrayRef<Value>)> body) {
+  SmallVector<Value> buffers;
+  for (auto &[elt, shape] : shapes)
+    buffers.push_back(memref::AllocOp::create(b, MemRefType::get(shape, elt)));
+  body(buffers);
+  for (Value m : buffers)
+    memref::DeallocOp::create(b, m);
+}
+
 Value LoopBuilder::alloc(Type elt, ArrayRef<int64_t> rowShape, Value rows) {
   return memref::AllocOp::create(b, rowsOf(elt, rowShape), ValueRange{rows});
 }

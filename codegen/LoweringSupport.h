@@ -115,6 +115,22 @@ public:
   void forRowBlocks(Value rows, int64_t block, function_ref<void(Value, int64_t)> body);
   void ifThen(Value cond, function_ref<void()> body);
 
+  /// Threads: the number of parts a parallel op splits into, read from the
+  /// runtime per call (`mtgr_threads`, runtime/Profile.h), and body(part) for
+  /// part in [0, parts) as an scf.parallel (one OpenMP thread per part,
+  /// codegen/host). A part's scratch buffers are its own (allocated in the
+  /// body, freed at its end: allocScratch).
+  /// `kind` names the region's function in the host code
+  /// (mtgr_<kind>_<op location name>_<n>, codegen/host: what perf shows).
+  Value threads();
+  void parallelParts(Value parts, StringRef kind, function_ref<void(Value part)> body);
+  /// [n part / parts, n (part + 1) / parts): part's even share of n units.
+  std::pair<Value, Value> evenShare(Value n, Value part, Value parts);
+  /// A static buffer private to the enclosing parallel part (or loop body),
+  /// freed when `body` returns.
+  void withScratch(ArrayRef<std::pair<Type, SmallVector<int64_t>>> shapes,
+                   function_ref<void(ArrayRef<Value>)> body);
+
   /// A buffer of `rows` rows of `rowShape` (the leading dimension dynamic).
   Value alloc(Type elt, ArrayRef<int64_t> rowShape, Value rows);
   /// A buffer of a static shape.

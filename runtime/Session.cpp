@@ -1,6 +1,8 @@
 //===- Session.cpp - run a compiled artifact on the CPU -------------------===//
 #include "runtime/Session.h"
 #include "runtime/HostMemory.h"
+#include "runtime/PerfMap.h"
+#include "runtime/Threads.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -103,6 +105,7 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
   // An artifact is code: trust is decided before any of it is mapped.
   if (auto e = artifact.checkTrust(options.trust))
     return std::move(e);
+  configureThreadPool();
   std::unique_ptr<CpuSession> s(new CpuSession(std::move(artifact)));
   s->maxMemory = options.maxMemory ? options.maxMemory : physicalMemoryBytes();
   s->paramBytes = parameterBytes(s->artifact.model); // once: calls check against it
@@ -135,6 +138,19 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
       reinterpret_cast<void (*)(void **)>(dlsym(s->library, s->entryPoint->symbol.c_str()));
   if (!s->forwardFn)
     return fail("host code lacks the symbol '" + s->entryPoint->symbol + "'");
+  if (const char *perf = getenv("MTGR_PERF_MAP"); perf && *perf && std::string(perf) != "0") {
+    // perf cannot read the memfd's symbols: name the functions in a perf map.
+    Dl_info info;
+    auto symbols = elfFunctions(code);
+    if (!symbols)
+      return symbols.takeError();
+    if (!dladdr(reinterpret_cast<void *>(s->forwardFn), &info) || !info.dli_fbase)
+      return fail("cannot find where the host code was loaded (MTGR_PERF_MAP)");
+    auto path = appendPerfMap(*symbols, reinterpret_cast<uint64_t>(info.dli_fbase));
+    if (!path)
+      return path.takeError();
+    llvm::errs() << "perf map: " << *path << " (" << symbols->size() << " functions)\n";
+  }
   for (auto [name, entry, fn] :
        {std::tuple{"train_step", &s->trainEntry, &s->trainFn},
         std::tuple{"apply_update", &s->updateEntry, &s->updateFn}}) {
@@ -403,11 +419,20 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
   if (auto e = checkMemory("train_step", batch, 3 * paramBytes, {trainEntry, updateEntry}))
     return std::move(e);
   // Loss and gradients per sample range, in parallel.
+  // With a sample per thread, one call per contiguous sample range (the
+  // backward attention accumulates key/value gradients across row blocks and
+  // runs serially in a call); fewer samples than threads: one call whose
+  // parallel ops (projections and their gradients, forward attention) use
+  // every thread.
   std::vector<int64_t> bounds = rangeBounds(batch);
   size_t parts = bounds.size() - 1;
+  unsigned insideThreads = parts == threads ? 1 : threads;
+  if (insideThreads > 1)
+    bounds = {0, batch.numSamples}, parts = 1;
   std::vector<NamedBuffers> partial(parts);
   std::vector<int64_t> stepTokens = batch.tokenOffsets(m); // where each range starts
   auto run = [&](size_t p) {
+    CallThreads inside(insideThreads);
     Batch range = parts == 1 ? Batch() : sliceBatch(m, batch, bounds[p], bounds[p + 1]);
     std::map<size_t, std::vector<float>> outputs =
         call(trainBindings, trainFn, parts == 1 ? batch : range,
@@ -437,6 +462,7 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
           total[i] += buffer[i];
     }
   // The optimiser update, once, on the whole batch.
+  CallThreads updateThreads(threads);
   call(updateBindings, updateFn, batch, {static_cast<int64_t>(seed), step, 0}, &state, &sum);
 
   trimPool(batch, {trainEntry, updateEntry});
@@ -508,26 +534,11 @@ llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidde
     first->visiblePairs += second->visiblePairs;
     return first;
   }
-  std::vector<int64_t> bounds = rangeBounds(batch);
-  unsigned parts = bounds.size() - 1;
-  if (parts <= 1) {
-    ForwardResult r = runRange(batch, hidden);
-    trimPool(batch, {entryPoint});
-    return r;
-  }
-  std::vector<ForwardResult> results(parts);
-  onThreads(parts, [&](size_t p) {
-    results[p] = runRange(sliceBatch(m, batch, bounds[p], bounds[p + 1]), hidden);
-  });
+  // One call for the whole batch: its parallel ops split their row blocks
+  // over the threads by cost (runtime/Threads.h), so one large request uses
+  // every core and every row's result is the same for any thread count.
+  CallThreads inside(threads);
+  ForwardResult r = runRange(batch, hidden);
   trimPool(batch, {entryPoint});
-  ForwardResult out;
-  out.logits.assign(m.tasks.size(), {});
-  for (ForwardResult &r : results) {
-    for (size_t t = 0; t < r.logits.size(); ++t)
-      out.logits[t].insert(out.logits[t].end(), r.logits[t].begin(), r.logits[t].end());
-    out.hidden.insert(out.hidden.end(), r.hidden.begin(), r.hidden.end());
-    out.attentionPairs += r.attentionPairs;
-    out.visiblePairs += r.visiblePairs;
-  }
-  return out;
+  return r;
 }

@@ -6,15 +6,21 @@
 #include "codegen/host/HostCodegen.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/IR/LegacyPassManager.h"
@@ -83,6 +89,120 @@ std::optional<HostTarget> HostTarget::named(llvm::StringRef cpu) {
 }
 
 namespace {
+/// The first name in a location (the op's name from the frontend).
+std::string locationName(Location loc) {
+  std::string name;
+  loc->walk([&](Location l) {
+    if (auto n = dyn_cast<NameLoc>(l)) {
+      name = n.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  for (char &c : name)
+    if (!llvm::isAlnum(c))
+      c = '_';
+  return name;
+}
+
+/// Every parallel op (LoopBuilder::parallelParts) becomes a private function
+/// of its own, mtgr_<kind>_<op name>_<n>, called where the op was, and kept
+/// out of line (perf names each GEMM and attention region; OpenMP's outliner
+/// scans that small function, not the whole entry point). Returns their names.
+std::vector<std::string> outlineParallelOps(ModuleOp module) {
+  SmallVector<scf::ParallelOp> ops;
+  module.walk([&](scf::ParallelOp p) {
+    if (p->hasAttr("mtgr.parallel") && !p->getParentOfType<scf::ParallelOp>())
+      ops.push_back(p);
+  });
+  std::vector<std::string> names;
+  OpBuilder b(module.getContext());
+  for (scf::ParallelOp par : ops) {
+    auto kind = par->getAttrOfType<StringAttr>("mtgr.parallel");
+    llvm::SetVector<Value> above;
+    getUsedValuesDefinedAbove(par->getRegions(), above);
+    above.insert(par->operand_begin(), par->operand_end());
+    // Constants are cloned into the function; everything else is passed.
+    SmallVector<Value> passed;
+    SmallVector<Operation *> constants;
+    for (Value v : above) {
+      Operation *def = v.getDefiningOp();
+      if (def && def->hasTrait<OpTrait::ConstantLike>() && def->getNumOperands() == 0)
+        constants.push_back(def);
+      else
+        passed.push_back(v);
+    }
+    std::string name = "mtgr_" + kind.getValue().str();
+    if (std::string op = locationName(par.getLoc()); !op.empty())
+      name += "_" + op;
+    name += "_" + std::to_string(names.size());
+    b.setInsertionPointToEnd(module.getBody());
+    auto fn = func::FuncOp::create(b, par.getLoc(), name,
+                                   b.getFunctionType(ValueRange(passed).getTypes(), {}));
+    fn.setPrivate();
+    Block *body = fn.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    IRMapping map;
+    for (auto [v, arg] : llvm::zip(passed, body->getArguments()))
+      map.map(v, arg);
+    for (Operation *c : constants)
+      b.clone(*c, map);
+    b.clone(*par, map);
+    func::ReturnOp::create(b, par.getLoc());
+    b.setInsertionPoint(par);
+    func::CallOp::create(b, par.getLoc(), fn, passed);
+    par.erase();
+    names.push_back(name);
+  }
+  return names;
+}
+
+/// Parallel parts (LoopBuilder::parallelParts) to OpenMP: every scf.parallel
+/// becomes omp.parallel + omp.wsloop (static schedule).
+void addOpenMPConversion(OpPassManager &pm) { pm.addPass(createConvertSCFToOpenMPPass()); }
+
+/// Each parallel op runs one part per thread: its team gets as many threads
+/// as it has parts (the runtime's mtgr_threads), not OpenMP's default.
+LogicalResult setTeamSizes(ModuleOp module) {
+  WalkResult r = module.walk([](omp::ParallelOp par) {
+    omp::LoopNestOp nest;
+    par.walk([&](omp::LoopNestOp n) {
+      if (!nest)
+        nest = n;
+    });
+    if (!nest || nest.getLoopUpperBounds().size() != 1)
+      return WalkResult::interrupt();
+    OpBuilder b(par);
+    Value count = arith::IndexCastOp::create(b, par.getLoc(), b.getI32Type(),
+                                             nest.getLoopUpperBounds()[0]);
+    par.getNumThreadsMutable().assign(count);
+    return WalkResult::advance();
+  });
+  if (r.wasInterrupted())
+    return module.emitError("an OpenMP parallel region without its one-dimensional loop");
+  // The conversion wraps each loop body in a memref.alloca_scope; the
+  // generated code allocates a part's scratch from the pool, not the stack,
+  // so the scopes are inlined (scf-to-cf would otherwise split them into
+  // blocks, which a scope may not hold).
+  SmallVector<memref::AllocaScopeOp> scopes;
+  module.walk([&](memref::AllocaScopeOp s) { scopes.push_back(s); });
+  for (memref::AllocaScopeOp scope : scopes) {
+    if (!scope->getParentOfType<omp::ParallelOp>())
+      continue;
+    bool allocas = false;
+    scope.walk([&](memref::AllocaOp) { allocas = true; });
+    if (allocas)
+      continue;
+    Block &body = scope.getBodyRegion().front();
+    Operation *yield = body.getTerminator();
+    scope->replaceAllUsesWith(yield->getOperands());
+    yield->erase();
+    scope->getBlock()->getOperations().splice(Block::iterator(scope), body.getOperations());
+    scope->erase();
+  }
+  return success();
+}
+
 /// The upstream conversions from loops to the LLVM dialect.
 void addLLVMConversions(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
@@ -96,6 +216,7 @@ void addLLVMConversions(OpPassManager &pm) {
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 } // namespace
@@ -103,9 +224,13 @@ void addLLVMConversions(OpPassManager &pm) {
 std::string mlir::mtgr::describeHostPipeline() {
   std::string text;
   llvm::raw_string_ostream os(text);
+  OpPassManager openmp(ModuleOp::getOperationName(), OpPassManager::Nesting::Implicit);
+  addOpenMPConversion(openmp);
   OpPassManager pm(ModuleOp::getOperationName(), OpPassManager::Nesting::Implicit);
   addLLVMConversions(pm);
   os << "math polynomial approximations of f32 exp and log1p, then ";
+  openmp.printAsTextualPipeline(os);
+  os << " (each team as many threads as parts), then ";
   pm.printAsTextualPipeline(os);
   os << ", then packed entry points <name>_packed(void **args); LLVM O3 for the host CPU";
   return text;
@@ -129,6 +254,8 @@ LogicalResult mlir::mtgr::lowerLoopsToLLVMDialect(ModuleOp module) {
   if (entries.empty())
     return module.emitError("no lowered entry point to convert");
 
+  std::vector<std::string> outlined = outlineParallelOps(module);
+
   // f32 exp and log1p as inline polynomials (MLIR's approximations, a few
   // ulp): a libm call per attention pair kept the loops scalar, and expf was
   // a fifth of a training step's time. f64 (the optimisers) keeps libm.
@@ -139,10 +266,17 @@ LogicalResult mlir::mtgr::lowerLoopsToLLVMDialect(ModuleOp module) {
   if (failed(applyPatternsGreedily(module, std::move(approximations))))
     return module.emitError("expanding exp and log1p failed");
 
+  PassManager openmp(ctx);
+  addOpenMPConversion(openmp);
+  if (failed(openmp.run(module)) || failed(setTeamSizes(module)))
+    return failure();
   PassManager pm(ctx);
   addLLVMConversions(pm);
   if (failed(pm.run(module)))
     return failure();
+  for (const std::string &name : outlined)
+    if (auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+      fn.setNoInline(true);
 
   OpBuilder b(ctx);
   auto ptr = LLVM::LLVMPointerType::get(ctx);
@@ -172,6 +306,7 @@ mlir::mtgr::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
                                  const HostTarget &target) {
   registerBuiltinDialectTranslation(*module.getContext());
   registerLLVMDialectTranslation(*module.getContext());
+  registerOpenMPDialectTranslation(*module.getContext());
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, context, "mtgr");
   if (!llvmModule)
     return fail("translation of the LLVM dialect to LLVM IR failed");

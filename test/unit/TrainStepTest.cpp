@@ -843,3 +843,48 @@ TEST_P(GemmBoundaries, ForwardAndBackwardMatchReference) {
   }
 }
 INSTANTIATE_TEST_SUITE_P(HostAndAvx2, GemmBoundaries, ::testing::Range(0, 4));
+
+// Threads by cost inside one call: one large sample (one user, S = 300)
+// splits its GEMM row blocks and attention row blocks over the threads. The
+// forward result is the same bit for bit on 1, 2, 3 and 5 threads (each row
+// is computed by one thread, start to end) and matches the reference; the
+// train step of the one sample (one call, its products split over the
+// threads; dropout keyed by token) matches the reference's gradients on
+// every thread count. Random models: heads, rab, masks, norm orders vary.
+class OneSampleOnThreads : public ::testing::TestWithParam<int> {};
+
+TEST_P(OneSampleOnThreads, SameResultForEveryThreadCount) {
+  int index = GetParam();
+  std::mt19937 rng(4200 + index);
+  std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
+  auto artifact = compileArtifact(yaml, "threads.yaml");
+  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
+  const ModelDesc &m = artifact->model;
+  SyntheticOptions o;
+  o.users = 1, o.minSequence = o.maxSequence = 300, o.minRealtime = o.maxRealtime = 40;
+  o.minCandidates = o.maxCandidates = 17, o.seed = static_cast<uint64_t>(index);
+  Batch batch = generateSynthetic(m, o);
+  if (m.layers > 0 && m.mask == "intervals")
+    batch.intervals = dynamicMaskIntervals(m, batch);
+  std::optional<ForwardResult> first;
+  for (unsigned threads : {1u, 2u, 3u, 5u}) {
+    auto session = CpuSession::create(*artifact, threads);
+    ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
+    test::randomizeParams((*session)->params(), index);
+    std::string what = yaml + std::to_string(threads) + " threads";
+    auto compiled = (*session)->forward(batch, /*hidden=*/m.layers > 0);
+    ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
+    if (!first) {
+      reference::Output ref = reference::forward(m, (*session)->params(), batch);
+      expectForwardMatches(*compiled, ref, what);
+      first = std::move(*compiled);
+    } else {
+      for (size_t t = 0; t < m.tasks.size(); ++t)
+        EXPECT_EQ(compiled->logits[t], first->logits[t]) << what;
+      EXPECT_EQ(compiled->hidden, first->hidden) << what;
+    }
+    if ((*session)->canTrain())
+      expectGradientsMatch(**session, batch, 5, 1, what);
+  }
+}
+INSTANTIATE_TEST_SUITE_P(Threads, OneSampleOnThreads, ::testing::Range(0, 2));

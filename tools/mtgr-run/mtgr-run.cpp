@@ -22,6 +22,7 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/WithColor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <cmath>
@@ -119,6 +120,11 @@ cl::opt<std::string> trustedKeys("trusted-keys",
 cl::opt<bool> requireSignature("require-signature",
                                cl::desc("Refuse unsigned artifacts (needs trusted keys)"),
                                cl::cat(category));
+cl::opt<double> timeSeconds("time",
+                            cl::desc("infer: then score the same requests again for this many "
+                                     "seconds (at least 3 passes) and print the best and median "
+                                     "time per pass"),
+                            cl::init(0), cl::cat(category));
 cl::opt<int64_t> show("show", cl::desc("infer: scored candidates to print (-1: all)"),
                       cl::init(-1), cl::cat(category));
 
@@ -230,6 +236,27 @@ int infer(CpuSession &session) {
                  << "x)\n";
   llvm::errs() << "working memory: peak " << llvm::format("%.1f", peak / 1048576.0) << " MiB, "
                << llvm::format("%.1f", peak / 1024.0 / tokens) << " KiB per token\n";
+  if (timeSeconds > 0) {
+    // Whole passes over the requests, as bench/peers/ times its contenders.
+    std::vector<double> passes;
+    auto began = std::chrono::steady_clock::now();
+    auto since = [](auto t) {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    };
+    while (passes.size() < 3 || since(began) < timeSeconds) {
+      auto t0 = std::chrono::steady_clock::now();
+      if (auto r = session.forward(batch); !r)
+        return error(llvm::toString(r.takeError()));
+      passes.push_back(since(t0));
+    }
+    std::sort(passes.begin(), passes.end());
+    double median = passes.size() % 2 ? passes[passes.size() / 2]
+                                      : (passes[passes.size() / 2 - 1] + passes[passes.size() / 2]) / 2;
+    llvm::errs() << "time: {\"contender\": \"mtgr\", \"threads\": " << session.numThreads()
+                 << ", \"best_s\": " << llvm::format("%.6f", passes.front())
+                 << ", \"median_s\": " << llvm::format("%.6f", median)
+                 << ", \"passes\": " << passes.size() << "}\n";
+  }
   return 0;
 }
 
@@ -388,6 +415,7 @@ int main(int argc, char **argv) {
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --output=scores.txt\n"
       "  mtgr-run verify tiny.mtgr --batches=5 --seq-len=200 --randomize-params\n"
       "  mtgr-run infer tiny.mtgr --params=weights.npz\n"
+      "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --time=5 --num-threads=2\n"
       "  mtgr-run train dlrm.mtgr --users=400 --epochs=2 --checkpoint=run.ckpt\n"
       "  mtgr-run train tiny.mtgr --data=requests.jsonl --resume=run.ckpt\n");
   if (command != "infer" && command != "verify" && command != "gen" && command != "eval" &&

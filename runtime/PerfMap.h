@@ -1,0 +1,33 @@
+//===- PerfMap.h - name the generated code for perf ---------------*- C++ -*-===//
+//
+// The host code is loaded from memory (memfd), so perf finds no file to read
+// its symbols from. With MTGR_PERF_MAP=1 in the environment, a session writes
+// /tmp/perf-<pid>.map (the format perf reads for code without a file: "start
+// size name" per line, hex) with every function of the loaded code: entry
+// points, attention kernels (mtgr_attention_*), and each parallel region
+// (<function>..omp_par.N, one per GEMM or attention op). Then
+// `perf record -g mtgr-run ...; perf report` names them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_RUNTIME_PERFMAP_H
+#define MTGR_RUNTIME_PERFMAP_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::mtgr {
+struct CodeSymbol {
+  uint64_t offset, size; // from the object's load address
+  std::string name;
+};
+/// The defined functions of an ELF64 shared object (its .symtab, else its
+/// .dynsym); an error names what is malformed.
+llvm::Expected<std::vector<CodeSymbol>> elfFunctions(llvm::StringRef elf);
+/// Appends `symbols` at `base` to /tmp/perf-<pid>.map; returns its path.
+llvm::Expected<std::string> appendPerfMap(const std::vector<CodeSymbol> &symbols, uint64_t base);
+} // namespace mlir::mtgr
+
+#endif
