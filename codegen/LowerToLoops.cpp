@@ -82,8 +82,9 @@ struct MTGRLowerToLoopsPass
       if (!module.lookupSymbol("mtgr_profile_clock"))
         func::FuncOp::create(b, module.getLoc(), "mtgr_profile_clock", b.getFunctionType({}, {i64}))
             .setPrivate();
-      if (!module.lookupSymbol("mtgr_profile_add"))
-        func::FuncOp::create(b, module.getLoc(), "mtgr_profile_add", b.getFunctionType({i64, i64}, {}))
+      if (!module.lookupSymbol("mtgr_profile_record"))
+        func::FuncOp::create(b, module.getLoc(), "mtgr_profile_record",
+                             b.getFunctionType({i64, i64, i64}, {}))
             .setPrivate();
     }
     BufferTypeConverter converter;

@@ -172,10 +172,31 @@ Value mlir::mtgr::profileStart(OpBuilder &b, Operation *op) {
       .getResult(0);
 }
 
+int64_t mlir::mtgr::hstuLayerOf(Operation *op) {
+  int64_t layer = -1;
+  op->getLoc()->walk([&](Location l) {
+    auto name = dyn_cast<NameLoc>(l);
+    if (!name)
+      return WalkResult::advance();
+    StringRef rest = name.getName().getValue();
+    if (rest.consume_front("layers.")) {
+      StringRef digits = rest.take_while([](char c) { return c >= '0' && c <= '9'; });
+      if (!digits.empty() && !digits.getAsInteger(10, layer))
+        return WalkResult::interrupt();
+      layer = -1;
+    }
+    return WalkResult::advance();
+  });
+  return layer;
+}
+
 void mlir::mtgr::profileStop(OpBuilder &b, Operation *op, Value start) {
   if (!start)
     return;
-  Value family = arith::ConstantIntOp::create(b, op->getLoc(), b.getI64Type(),
+  Type i64 = b.getI64Type();
+  Value family = arith::ConstantIntOp::create(b, op->getLoc(), i64,
                                               static_cast<int64_t>(profileFamily(op)));
-  func::CallOp::create(b, op->getLoc(), "mtgr_profile_add", TypeRange{}, ValueRange{family, start});
+  Value layer = arith::ConstantIntOp::create(b, op->getLoc(), i64, hstuLayerOf(op));
+  func::CallOp::create(b, op->getLoc(), "mtgr_profile_record", TypeRange{},
+                       ValueRange{family, layer, start});
 }

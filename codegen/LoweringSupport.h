@@ -181,6 +181,9 @@ enum class ProfileFamily : int64_t {
   Projections, Attention, Masks, Norms, Elementwise, Tokens, Loss, Optimizer
 };
 ProfileFamily profileFamily(Operation *op);
+/// The HSTU layer an op belongs to (its location `layers.<l>`, from the
+/// frontend and decomposition), or -1.
+int64_t hstuLayerOf(Operation *op);
 /// With profiling on (the module's `mtgr.profile`), a call that reads the
 /// clock before an op's code, and one that adds the time since to its family.
 Value profileStart(OpBuilder &b, Operation *op);

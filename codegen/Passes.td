@@ -50,9 +50,14 @@ def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
     model-level ops).
 
     With `profile`, each op's code is bracketed by calls to the runtime's
-    `mtgr_profile_clock()` and `mtgr_profile_add(family, start)`, which sum
-    the time per op family (projections, attention, masks, norms,
-    elementwise, tokens, loss, optimiser): `mtgr-run infer --profile`.
+    `mtgr_profile_clock()` and `mtgr_profile_record(family, layer, start)`,
+    which sum the time per op family (projections, attention, masks, norms,
+    elementwise, tokens, loss, optimiser) and per HSTU layer (the op's
+    location `layers.<l>`; -1 outside layers): `mtgr-run infer --profile`.
+
+    GEMM row blocks and attention row blocks are split into `mtgr_threads()`
+    parts (`scf.parallel` marked `mtgr.parallel`; attention parts balanced
+    by the tile list's costs), which the host codegen runs on OpenMP threads.
   }];
   let options = [
     Option<"profile", "profile", "bool", "false", "time every op family at run time">,

@@ -72,7 +72,7 @@ llvm::Expected<std::string> mlir::mtgr::appendPerfMap(const std::vector<CodeSymb
   std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
   std::ofstream f(path, std::ios::app);
   for (const CodeSymbol &s : symbols)
-    f << llvm::formatv("{0:x} {1:x} {2}\n", base + s.offset, s.size, s.name).str();
+    f << llvm::formatv("{0:x-} {1:x-} {2}\n", base + s.offset, s.size, s.name).str();
   f.close();
   if (!f)
     return llvm::createStringError(llvm::inconvertibleErrorCode(), "cannot write " + path);

@@ -1,12 +1,14 @@
 //===- PerfMap.h - name the generated code for perf ---------------*- C++ -*-===//
 //
-// The host code is loaded from memory (memfd), so perf finds no file to read
-// its symbols from. With MTGR_PERF_MAP=1 in the environment, a session writes
-// /tmp/perf-<pid>.map (the format perf reads for code without a file: "start
-// size name" per line, hex) with every function of the loaded code: entry
-// points, attention kernels (mtgr_attention_*), and each parallel region
-// (<function>..omp_par.N, one per GEMM or attention op). Then
-// `perf record -g mtgr-run ...; perf report` names them.
+// The host code is loaded from memory (memfd), where perf finds no symbols.
+// With MTGR_PERF_MAP=1 in the environment, a session loads it from a file of
+// its own instead (/tmp/mtgr-host-code-<pid>-<n>.so, kept for perf report)
+// and writes /tmp/perf-<pid>.map ("start size name" per line, hex, the JIT
+// map format profilers read) with every function of the loaded code: entry
+// points, attention kernels (mtgr_attention_*), each parallel region
+// (mtgr_gemm_<op>_<n>, mtgr_attention_<op>_<n>, and OpenMP's
+// <function>..omp_par bodies of them). Then `perf record mtgr-run ...;
+// perf report` names them.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MTGR_RUNTIME_PERFMAP_H

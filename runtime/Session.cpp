@@ -6,7 +6,9 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include <atomic>
 #include <deque>
+#include <fcntl.h>
 #include <set>
 #include <unordered_map>
 #include <dlfcn.h>
@@ -117,9 +119,24 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
   if (!s->entryPoint)
     return fail("artifact has no 'forward' entry point");
   // The host code is loaded from memory: an anonymous file, then dlopen.
-  int fd = memfd_create("mtgr-host-code", MFD_CLOEXEC);
+  // For profiling (MTGR_PERF_MAP=1) it is a file of its own in /tmp instead,
+  // kept after the process ends: perf reads a mapped file's symbols (every
+  // entry point, attention kernel and parallel region is a function of its
+  // own) but not a memfd's.
+  const char *perfEnv = getenv("MTGR_PERF_MAP");
+  bool perf = perfEnv && *perfEnv && std::string(perfEnv) != "0";
+  std::string stagedPath;
+  int fd = -1;
+  if (perf) {
+    static std::atomic<int> staged{0};
+    stagedPath = "/tmp/mtgr-host-code-" + std::to_string(getpid()) + "-" +
+                 std::to_string(staged++) + ".so";
+    fd = ::open(stagedPath.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  } else {
+    fd = memfd_create("mtgr-host-code", MFD_CLOEXEC);
+  }
   if (fd < 0)
-    return fail("memfd_create failed");
+    return fail(perf ? "cannot create " + stagedPath : std::string("memfd_create failed"));
   const std::string &code = s->artifact.hostCode;
   for (size_t done = 0; done < code.size();) {
     ssize_t n = ::write(fd, code.data() + done, code.size() - done);
@@ -129,7 +146,7 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
     }
     done += n;
   }
-  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  std::string path = perf ? stagedPath : "/proc/self/fd/" + std::to_string(fd);
   s->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   ::close(fd);
   if (!s->library)
@@ -138,8 +155,9 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
       reinterpret_cast<void (*)(void **)>(dlsym(s->library, s->entryPoint->symbol.c_str()));
   if (!s->forwardFn)
     return fail("host code lacks the symbol '" + s->entryPoint->symbol + "'");
-  if (const char *perf = getenv("MTGR_PERF_MAP"); perf && *perf && std::string(perf) != "0") {
-    // perf cannot read the memfd's symbols: name the functions in a perf map.
+  if (perf) {
+    // And a perf map (/tmp/perf-<pid>.map) of the same functions, for tools
+    // that read one.
     Dl_info info;
     auto symbols = elfFunctions(code);
     if (!symbols)
@@ -149,7 +167,8 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
     auto path = appendPerfMap(*symbols, reinterpret_cast<uint64_t>(info.dli_fbase));
     if (!path)
       return path.takeError();
-    llvm::errs() << "perf map: " << *path << " (" << symbols->size() << " functions)\n";
+    llvm::errs() << "host code for perf: " << stagedPath << ", perf map " << *path << " ("
+                 << symbols->size() << " functions)\n";
   }
   for (auto [name, entry, fn] :
        {std::tuple{"train_step", &s->trainEntry, &s->trainFn},

@@ -401,7 +401,7 @@ class Trainer:
                 w[u] = w[u] - (self.sparse_lr / (G.sqrt() + self.eps))[:, None] * g
         peer.emb = {name: peer.p[f"tables.{name}.weight"] for name in peer.m.tables}
         peer.remap = None
-        return float(loss), grads, rows
+        return float(loss.detach()), grads, rows
 
 
 def check_gradients(path, loss, grads, rows):

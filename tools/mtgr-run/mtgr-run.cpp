@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Requests.h"
+#include "model/ModelStats.h"
 #include "frontend/Synthetic.h"
 #include "runtime/Grouping.h"
 #include "runtime/Metrics.h"
@@ -120,6 +121,11 @@ cl::opt<std::string> trustedKeys("trusted-keys",
 cl::opt<bool> requireSignature("require-signature",
                                cl::desc("Refuse unsigned artifacts (needs trusted keys)"),
                                cl::cat(category));
+cl::opt<bool> profile("profile",
+                       cl::desc("infer/train: time and GFLOP/s per op family and per HSTU layer "
+                                "(the artifact must be compiled with mtgr-compile --profile; "
+                                "such artifacts always print it)"),
+                       cl::init(false), cl::cat(category));
 cl::opt<double> timeSeconds("time",
                             cl::desc("infer: then score the same requests again for this many "
                                      "seconds (at least 3 passes) and print the best and median "
@@ -173,18 +179,79 @@ llvm::Expected<Batch> inputBatch(const ModelDesc &m, uint64_t seed) {
 
 /// Artifacts compiled with --profile: time per op family since the last
 /// resetProfile().
-void printProfile() {
+/// Forward FLOPs of a batch (DESIGN 1.9): every Linear (tokenizer,
+/// projections, heads), and attention over the pairs the mask kept.
+struct BatchFlops {
+  double linears = 0, layerProjections = 0, attention = 0;
+};
+BatchFlops batchFlops(const ModelDesc &m, const Batch &batch, int64_t visiblePairs) {
+  BatchFlops f;
+  for (int64_t b = 0; b < batch.numSamples; ++b) {
+    SampleShape shape;
+    shape.nS = batch.sequenceOffsets[b + 1] - batch.sequenceOffsets[b];
+    shape.nR = batch.realtimeOffsets[b + 1] - batch.realtimeOffsets[b];
+    shape.K = batch.candidateOffsets[b + 1] - batch.candidateOffsets[b];
+    shape.pairs = 0; // attention comes from the visible pairs below
+    if (auto c = countForwardFlops(m, shape)) {
+      f.linears += double(c->tokenizer + c->projections + c->heads);
+      f.layerProjections += double(c->projections);
+    }
+  }
+  f.attention = 2.0 * double(visiblePairs) * double(m.layers * m.heads * (m.dqk + m.dv));
+  return f;
+}
+
+/// The per-family (and per-layer) times of a profiled artifact; with a batch
+/// and its attention work (inference), their GFLOP/s. Returns false when
+/// nothing was profiled (the artifact was compiled without --profile).
+bool printProfile(const ModelDesc &m, const Batch *batch = nullptr, int64_t visiblePairs = 0,
+                  int64_t computedPairs = 0) {
   std::array<double, 8> profile = mlir::mtgr::profileSeconds();
   double profiled = 0;
   for (double t : profile)
     profiled += t;
   if (profiled <= 0)
-    return;
-  llvm::errs() << "profile (CPU time of the generated code, all threads):\n";
-  for (size_t f = 0; f < profile.size(); ++f)
-    if (profile[f] > 0)
-      llvm::errs() << llvm::format("  %-12s %9.3f ms  %5.1f%%\n", mlir::mtgr::kProfileFamilies[f],
-                                   profile[f] * 1e3, 100 * profile[f] / profiled);
+    return false;
+  BatchFlops flops;
+  if (batch)
+    flops = batchFlops(m, *batch, visiblePairs);
+  auto rate = [](double f, double t) {
+    return f > 0 && t > 0 ? llvm::formatv("  {0,8:F1} GFLOP/s", f / t / 1e9).str() : std::string();
+  };
+  llvm::errs() << "profile (time around each op on the calling thread, parallel regions "
+                  "included; train-step ranges on several threads add up):\n";
+  for (size_t f = 0; f < profile.size(); ++f) {
+    if (profile[f] <= 0)
+      continue;
+    double work = f == 0 ? flops.linears : f == 1 ? flops.attention : 0;
+    llvm::errs() << llvm::format("  %-12s %9.3f ms  %5.1f%%", mlir::mtgr::kProfileFamilies[f],
+                                 profile[f] * 1e3, 100 * profile[f] / profiled)
+                 << rate(work, profile[f]) << "\n";
+  }
+  if (batch && visiblePairs > 0)
+    llvm::errs() << llvm::format("  attention work: %lld pairs computed per layer and head for "
+                                 "%lld useful (visible) ones, %.3fx\n",
+                                 (long long)computedPairs, (long long)visiblePairs,
+                                 double(computedPairs) / double(visiblePairs));
+  std::vector<std::array<double, 8>> layers = mlir::mtgr::profileLayerSeconds();
+  if (!layers.empty()) {
+    llvm::errs() << "  per HSTU layer:    projections ms   attention ms   other ms"
+                 << (batch ? "  projections GFLOP/s  attention GFLOP/s" : "") << "\n";
+    double L = std::max<int64_t>(1, m.layers);
+    for (size_t l = 0; l < layers.size(); ++l) {
+      double other = 0;
+      for (size_t f = 2; f < layers[l].size(); ++f)
+        other += layers[l][f];
+      llvm::errs() << llvm::format("    layer %-3zu     %14.3f  %13.3f  %9.3f", l,
+                                   layers[l][0] * 1e3, layers[l][1] * 1e3, other * 1e3);
+      if (batch)
+        llvm::errs() << llvm::format("  %19.1f  %17.1f",
+                                     layers[l][0] > 0 ? flops.layerProjections / L / layers[l][0] / 1e9 : 0.0,
+                                     layers[l][1] > 0 ? flops.attention / L / layers[l][1] / 1e9 : 0.0);
+      llvm::errs() << "\n";
+    }
+  }
+  return true;
 }
 
 int infer(CpuSession &session) {
@@ -228,8 +295,11 @@ int infer(CpuSession &session) {
   // The generated code's buffers at their peak (all threads together).
   int64_t peak = mlir::mtgr::hostMemoryHighWater() - heldBefore;
   int64_t tokens = std::max<int64_t>(batch.totalTokens(m), 1);
-  printProfile();
-  if (result->visiblePairs > 0)
+  bool profiledRun = printProfile(m, &batch, result->visiblePairs, result->attentionPairs);
+  if (profile && !profiledRun)
+    return error("--profile: the artifact records no profile: compile it with mtgr-compile "
+                 "--profile");
+  if (result->visiblePairs > 0 && !profiledRun)
     llvm::errs() << "attention: " << result->attentionPairs << " pairs computed (per layer and head) for "
                  << result->visiblePairs << " visible ("
                  << llvm::format("%.3f", double(result->attentionPairs) / double(result->visiblePairs))
@@ -341,7 +411,9 @@ int train(CpuSession &session) {
     llvm::errs() << "\n";
   if (e)
     return error(llvm::toString(std::move(e)));
-  printProfile();
+  if (!printProfile(m) && profile)
+    return error("--profile: the artifact records no profile: compile it with mtgr-compile "
+                 "--profile");
   llvm::outs() << "trained " << trainer.state().step << " steps (" << trainer.state().epoch
                << " full epochs) on " << data.numSamples << " samples\n";
   if (!saveParams.empty())

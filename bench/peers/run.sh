@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # mtgr against the same model in PyTorch (bench/peers/mtgr_torch.py, written
 # from DESIGN 1): the same description, parameters (.npz) and request file.
-# Scores are checked equal (max |p_mtgr - p_torch| <= 1e-4 per candidate and
-# task) before anything is timed; then the contenders run in turns (rounds of
-# mtgr, eager per user, torch.compile per user, eager padded, torch.compile
-# padded), each timing whole passes over the file, on 1 and 2 threads.
-# Prints and writes bench/results/peers-inference-<shape>.txt.
+# inference: scores are checked equal (max |p_mtgr - p_torch| <= 1e-4 per
+# candidate and task) before anything is timed; training (the whole file is
+# one step: loss, gradients, Adam + row-wise Adagrad): the first step's loss
+# and every gradient are checked (relative 1e-3 of each tensor's largest
+# entry). Then the contenders run in turns (rounds of mtgr, eager per user,
+# torch.compile per user, eager padded, torch.compile padded), each timing
+# whole passes (steps) over the file, on 1 and 2 threads. Prints and writes
+# bench/results/peers-<mode>-<shape>.txt.
 #
-# Usage: bash bench/peers/run-inference.sh [shape...]   shapes: batch, paper, one
+# Usage: bash bench/peers/run.sh inference|training [shape...]   shapes: batch, paper, one
 #   batch  16 users, S <= 512, R <= 64, K <= 32   (part 2's inference batch)
 #   paper  16 users, S <= 1000, R <= 100, K <= 64 (the paper-like shape)
 #   one    one request (user), as long as the generator makes it for S <= 1000
@@ -17,6 +20,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bash "$root/scripts/setup.sh" >/dev/null
 # Benchmark dependencies only (PyPI): a current torch, PyYAML, numpy.
 python3 -c "import torch, yaml, numpy" 2>/dev/null || pip install -q torch pyyaml numpy
+mode="${1:-}"; shift || true
+case "$mode" in inference|training) ;; *) echo "usage: $0 inference|training [shape...]" >&2; exit 2 ;; esac
 model="${MODEL:-$root/examples/models/mtgr-small.yaml}"
 rounds="${ROUNDS:-2}"
 per_run="${SECONDS_PER_RUN:-4}"
@@ -25,7 +30,8 @@ trap 'rm -rf "$work"' EXIT
 bin="$root/build/bin"
 peer="$root/bench/peers/mtgr_torch.py"
 mkdir -p "$root/bench/results"
-"$bin/mtgr-compile" "$model" --inference-only -o "$work/model.mtgr" >/dev/null
+compile_flags=(); [ "$mode" = inference ] && compile_flags=(--inference-only)
+"$bin/mtgr-compile" "$model" "${compile_flags[@]}" -o "$work/model.mtgr" >/dev/null
 
 shapes=("$@")
 [ ${#shapes[@]} -gt 0 ] || shapes=(batch paper)
@@ -43,41 +49,61 @@ for shape in "${shapes[@]}"; do
   "$bin/mtgr-run" infer "$work/model.mtgr" --requests="$req" --randomize-params \
     --save-params="$params" --output="$work/mtgr.txt" 2>"$work/mtgr.log"
   tokens=$(sed -n 's/.*users (\([0-9]*\) tokens).*/\1/p' "$work/mtgr.log")
-  out="$root/bench/results/peers-inference-$shape.txt"
+  out="$root/bench/results/peers-$mode-$shape.txt"
   {
-    echo "# mtgr vs PyTorch peers, inference (bench/peers/run-inference.sh $shape)"
+    echo "# mtgr vs PyTorch peers, $mode (bench/peers/run.sh $mode $shape)"
     echo "model: $(basename "$model"); requests: ${gen[*]} ($tokens tokens)"
     echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores"
     python3 -c "import torch; print('torch', torch.__version__, '| per contender: torch.set_num_threads(threads), interop threads 1')"
   } > "$out"
-  # The scores first: every contender against mtgr's.
   contenders=("eager per_user" "compile per_user" "eager padded" "compile padded")
+  train_flags=()
+  if [ "$mode" = training ]; then
+    # mtgr's first step: its loss and gradients, which every peer must match.
+    "$bin/mtgr-bench-train-step" "$work/model.mtgr" --requests="$req" --params="$params" \
+      --gradients="$work/grads.npz" > "$work/first.json"
+    echo "mtgr first step: $(cat "$work/first.json")" >> "$out"
+    train_flags=(--train)
+  fi
   for c in "${contenders[@]}"; do
     set -- $c
-    flags=(--layout="$2"); [ "$1" = compile ] && flags+=(--compile)
+    flags=(--layout="$2" "${train_flags[@]}"); [ "$1" = compile ] && flags+=(--compile)
+    if [ "$mode" = training ]; then
+      python3 "$peer" "$model" --params="$params" --requests="$req" "${flags[@]}" \
+        --check-gradients="$work/grads.npz" | python3 -c "import json, sys
+r = json.load(sys.stdin)
+print(f\"check: torch {r['contender'][6:]}: loss {r['loss_torch']:.6f} (mtgr {r['loss_mtgr']:.6f}), \"
+      f\"largest gradient difference {r['gradient_error']:.2e} of its tensor's largest entry\")" >> "$out"
+      continue
+    fi
     python3 "$peer" "$model" --params="$params" --requests="$req" --scores="$work/torch.txt" \
       "${flags[@]}" >/dev/null
-    python3 - "$work/mtgr.txt" "$work/torch.txt" "$c" >> "$out" <<'EOF'
+    python3 - "$work/mtgr.txt" "$work/torch.txt" "$c" >> "$out" <<'EOF2'
 import sys
 rows = [[l.split() for l in open(p) if not l.startswith("#")] for p in sys.argv[1:3]]
 assert len(rows[0]) == len(rows[1]), "different candidate counts"
 assert all(a[:2] == b[:2] for a, b in zip(*rows)), "different user/candidate order"
 worst = max(abs(float(x) - float(y)) for a, b in zip(*rows) for x, y in zip(a[2:], b[2:]))
-print(f"scores: torch {sys.argv[3]}: {len(rows[0])} candidates, max |p_mtgr - p_torch| = {worst:.2e}")
+print(f"check: torch {sys.argv[3]}: {len(rows[0])} candidates, max |p_mtgr - p_torch| = {worst:.2e}")
 if worst > 1e-4:
     sys.exit(f"scores differ: {worst}")
-EOF
+EOF2
   done
   # Timing: rounds of every contender in turn, on 1 and 2 threads.
   : > "$work/times.jsonl"
   for r in $(seq "$rounds"); do
     for threads in 1 2; do
-      "$bin/mtgr-run" infer "$work/model.mtgr" --requests="$req" --params="$params" \
-        --num-threads="$threads" --time="$per_run" --output=/dev/null 2>&1 |
-        sed -n 's/^time: //p' >> "$work/times.jsonl"
+      if [ "$mode" = training ]; then
+        "$bin/mtgr-bench-train-step" "$work/model.mtgr" --requests="$req" --params="$params" \
+          --num-threads="$threads" --time="$per_run" >> "$work/times.jsonl"
+      else
+        "$bin/mtgr-run" infer "$work/model.mtgr" --requests="$req" --params="$params" \
+          --num-threads="$threads" --time="$per_run" --output=/dev/null 2>&1 |
+          sed -n 's/^time: //p' >> "$work/times.jsonl"
+      fi
       for c in "${contenders[@]}"; do
         set -- $c
-        flags=(--layout="$2"); [ "$1" = compile ] && flags+=(--compile)
+        flags=(--layout="$2" "${train_flags[@]}"); [ "$1" = compile ] && flags+=(--compile)
         python3 "$peer" "$model" --params="$params" --requests="$req" --threads="$threads" \
           --time="$per_run" "${flags[@]}" >> "$work/times.jsonl"
       done
@@ -88,6 +114,7 @@ import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 tokens = int(sys.argv[2])
 print("threads  contender                  best ms  median ms  tokens/s  mtgr speed-up (best)")
+print("(ms per pass over the file: scoring every request, or one training step on all of them)")
 for threads in (1, 2):
     mine = [r for r in runs if r["threads"] == threads]
     names = list(dict.fromkeys(r["contender"] for r in mine))
