@@ -47,10 +47,11 @@ struct SessionOptions {
 /// The machine's physical memory in bytes.
 uint64_t physicalMemoryBytes();
 
-/// Loads an artifact's host code and runs its entry points. Samples are split
-/// into contiguous, token-balanced ranges, one per thread (threads = cores by
-/// default); each thread runs the generated code on its range, so results do
-/// not depend on the thread count.
+/// Loads an artifact's host code and runs its entry points. A forward call
+/// is one call of the generated code for the whole batch, whose GEMMs and
+/// attention split their row blocks over the threads by cost
+/// (runtime/Threads.h; threads = cores by default): one large request uses
+/// every core, and scores do not depend on the thread count.
 class CpuSession {
 public:
   static llvm::Expected<std::unique_ptr<CpuSession>> create(Artifact artifact,
@@ -86,7 +87,8 @@ public:
 
   /// One training step on a labelled batch: the generated train_step (loss of
   /// DESIGN 1.6 and gradients) on contiguous token-balanced sample ranges,
-  /// one per thread, the gradients summed in range order, then the generated
+  /// one per thread (with fewer samples than threads: one call whose
+  /// products use every thread), the gradients summed in range order, then the generated
   /// apply_update (DESIGN 1.8) on the parameters and `state`, in place.
   /// (The loss's fixed normaliser C_expected makes the ranges' sum the
   /// batch's loss and gradient.) `step` counts the steps done before this
