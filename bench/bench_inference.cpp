@@ -19,9 +19,11 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <array>
 #include <chrono>
 #include <dlfcn.h>
 #include <fstream>
+#include <memory>
 #include <vector>
 
 using namespace mlir::mtgr;
@@ -143,6 +145,34 @@ int main(int argc, char **argv) {
       os << "  (no OpenBLAS)      -\n";
   }
   os << "ratio = mtgr GFLOP/s / OpenBLAS sgemm (2048^3) GFLOP/s on the same threads, same run\n";
+  // 2 threads against 1 in alternating rounds (the rows above run one after
+  // the other, with OpenBLAS between them): the thread scaling on its own.
+  {
+    std::vector<std::unique_ptr<CpuSession>> sessions;
+    for (unsigned threads : {1u, 2u}) {
+      auto session = CpuSession::create(*artifact, threads);
+      if (!session) {
+        llvm::errs() << llvm::toString(session.takeError()) << "\n";
+        return 1;
+      }
+      sessions.push_back(std::move(*session));
+    }
+    std::array<double, 2> best{1e30, 1e30};
+    const int rounds = 5;
+    for (int r = 0; r < rounds; ++r)
+      for (size_t i = 0; i < 2; ++i) {
+        double start = now();
+        do {
+          double t0 = now();
+          if (auto res = sessions[i]->forward(batch); !res)
+            llvm::report_fatal_error(llvm::StringRef(llvm::toString(res.takeError())));
+          best[i] = std::min(best[i], now() - t0);
+        } while (now() - start < seconds / rounds);
+      }
+    os << llvm::format("threads, alternating (%d rounds of 1 and 2 threads): best %.2f ms on 1, "
+                       "%.2f ms on 2: %.2fx\n",
+                       rounds, best[0] * 1e3, best[1] * 1e3, best[0] / best[1]);
+  }
   // Working memory of one call on one thread: the pool's high-water mark
   // (buffers are freed at their last use, mtgr-free-buffers).
   {
