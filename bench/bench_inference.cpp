@@ -104,16 +104,13 @@ int main(int argc, char **argv) {
     o.minSequence = seqLen, o.minRealtime = rtLen, o.minCandidates = candidates;
   Batch batch = generateSynthetic(m, o);
   // FLOPs of this exact batch (per sample: its lengths and R/C timestamps).
-  double flops = 0, counterAttention = 0, linearFlops = 0;
-  for (int64_t b = 0; b < batch.numSamples; ++b) {
-    Batch s = sliceBatch(m, batch, b, b + 1);
-    SampleShape shape{s.numSequence(), s.numRealtime(), s.numCandidates(), s.realtimeTimes,
-                      s.candidateTimes, std::nullopt};
-    auto count = countForwardFlops(m, shape);
-    flops += count->total();
-    counterAttention += count->attention;
-    linearFlops += count->tokenizer + count->projections + count->heads; // every Linear
+  auto count = countBatchFlops(m, batch);
+  if (!count) {
+    llvm::errs() << "the benchmark needs a mask whose pairs it can count (not intervals)\n";
+    return 1;
   }
+  double flops = double(count->total()), counterAttention = double(count->attention);
+  double linearFlops = double(count->tokenizer + count->projections + count->heads); // every Linear
   std::string out;
   llvm::raw_string_ostream os(out);
   os << "# mtgr CPU inference benchmark (bench/bench_inference.cpp)\n"

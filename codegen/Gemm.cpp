@@ -46,10 +46,13 @@ struct GemmBuilder {
     return vector::CreateMaskOp::create(l.b, maskType, ValueRange{l.sub(l.idx(p.n), col)});
   }
 
-  /// packed[first + q, kk - k0, j] = B[kk, (first + q) NR + j] for kk in
-  /// [k0, k1), zeros past column N.
-  void packB(Value packed, Value firstPanel, Value panelCount, Value k0, Value k1) {
-    l.loop(firstPanel, l.add(firstPanel, panelCount), [&](Value q) {
+  /// packed[q, kk - k0, j] = B[kk, q NR + j] for every panel q and kk in
+  /// [k0, k1), zeros past column N. On the calling thread: B is a weight or
+  /// a K block (a small share of the product's work), and a parallel region
+  /// per pack cost 40% more compile time for no measured gain (one request
+  /// on 2 threads: 94 ms packing serially, 98-99 split).
+  void packB(Value packed, Value k0, Value k1) {
+    l.loop(l.idx(0), l.idx(panels), [&](Value q) {
       Value col0 = l.mul(q, l.idx(NR));
       l.loop(k0, k1, [&](Value kk) {
         Value row = l.sub(kk, k0);
@@ -148,14 +151,6 @@ struct GemmBuilder {
     });
   }
 
-  /// Packs panels [0, panels) of B rows [k0, k1), on the calling thread: B
-  /// is a weight or a K block (a small share of the product's work), and a
-  /// parallel region per pack cost 40% more compile time for no measured
-  /// gain (one request on 2 threads: 94 ms packing serially, 98-99 split).
-  void packPanels(Value packed, Value k0, Value k1) {
-    packB(packed, l.idx(0), l.idx(panels), k0, k1);
-  }
-
   void build() {
     // Threads split the row blocks evenly (every block costs the same: MR
     // rows x N x K): each thread runs its blocks start to end, so a row's
@@ -170,7 +165,7 @@ struct GemmBuilder {
       l.b.setInsertionPointToStart(kBlocks.getBody());
       Value k0 = kBlocks.getInductionVar();
       Value k1 = l.minI(l.add(k0, l.idx(t.kBlock)), p.kDynamic);
-      packPanels(packed, k0, k1);
+      packB(packed, k0, k1);
       l.parallelParts(parts, "gemm", [&](Value part) {
         auto [lo, hi] = l.evenShare(blocks, part, parts);
         rowBlocks(lo, hi, packed, l.idx(0), l.idx(panels), k0, k1, k0, Value(), Value());
@@ -181,7 +176,7 @@ struct GemmBuilder {
     // half the L2 (the block's A rows stay in L1 across a group).
     int64_t group = std::clamp<int64_t>(t.l2Bytes / 2 / std::max<int64_t>(1, p.k * NR * 4), 1, panels);
     Value packed = l.allocStatic(l.f32(), {panels, p.k, NR});
-    packPanels(packed, l.idx(0), l.idx(p.k));
+    packB(packed, l.idx(0), l.idx(p.k));
     auto overGroups = [&](Value firstBlock, Value endBlock, Value aPacked, Value aBase) {
       auto groups = scf::ForOp::create(l.b, l.idx(0), l.idx(panels), l.idx(group));
       OpBuilder::InsertionGuard guard(l.b);

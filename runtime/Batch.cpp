@@ -294,3 +294,23 @@ std::vector<int64_t> mlir::mtgr::candidateUsers(const Batch &batch) {
                  batch.userIds[b]);
   return users;
 }
+
+std::optional<FlopCount> mlir::mtgr::countBatchFlops(const ModelDesc &m, const Batch &batch) {
+  FlopCount total;
+  for (int64_t b = 0; b < batch.numSamples; ++b) {
+    int64_t r0 = batch.realtimeOffsets[b], r1 = batch.realtimeOffsets[b + 1];
+    int64_t c0 = batch.candidateOffsets[b], c1 = batch.candidateOffsets[b + 1];
+    SampleShape shape{batch.sequenceOffsets[b + 1] - batch.sequenceOffsets[b], r1 - r0, c1 - c0,
+                      std::vector<int64_t>(batch.realtimeTimes.begin() + r0,
+                                           batch.realtimeTimes.begin() + r1),
+                      std::vector<int64_t>(batch.candidateTimes.begin() + c0,
+                                           batch.candidateTimes.begin() + c1),
+                      std::nullopt};
+    auto c = countForwardFlops(m, shape);
+    if (!c)
+      return std::nullopt;
+    total.tokenizer += c->tokenizer, total.projections += c->projections;
+    total.attention += c->attention, total.heads += c->heads;
+  }
+  return total;
+}

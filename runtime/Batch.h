@@ -10,6 +10,7 @@
 #define MTGR_RUNTIME_BATCH_H
 
 #include "model/ModelDesc.h"
+#include "model/ModelStats.h"
 
 #include "llvm/Support/Error.h"
 
@@ -68,6 +69,11 @@ std::vector<int64_t> candidateUsers(const Batch &batch);
 /// hashed tables splitmix64(id) mod rows.
 int64_t tableRow(const TableDesc &t, int64_t id);
 uint64_t splitmix64(uint64_t x);
+
+/// Forward FLOPs of a batch (DESIGN 1.9): the sum over its samples of
+/// countForwardFlops on each sample's exact lengths and R/C times; nullopt
+/// where a sample's attention pairs are unknown (mask: intervals).
+std::optional<FlopCount> countBatchFlops(const ModelDesc &m, const Batch &batch);
 
 } // namespace mlir::mtgr
 

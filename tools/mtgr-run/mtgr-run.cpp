@@ -186,16 +186,9 @@ struct BatchFlops {
 };
 BatchFlops batchFlops(const ModelDesc &m, const Batch &batch, int64_t visiblePairs) {
   BatchFlops f;
-  for (int64_t b = 0; b < batch.numSamples; ++b) {
-    SampleShape shape;
-    shape.nS = batch.sequenceOffsets[b + 1] - batch.sequenceOffsets[b];
-    shape.nR = batch.realtimeOffsets[b + 1] - batch.realtimeOffsets[b];
-    shape.K = batch.candidateOffsets[b + 1] - batch.candidateOffsets[b];
-    shape.pairs = 0; // attention comes from the visible pairs below
-    if (auto c = countForwardFlops(m, shape)) {
-      f.linears += double(c->tokenizer + c->projections + c->heads);
-      f.layerProjections += double(c->projections);
-    }
+  if (auto c = countBatchFlops(m, batch)) {
+    f.linears = double(c->tokenizer + c->projections + c->heads);
+    f.layerProjections = double(c->projections);
   }
   f.attention = 2.0 * double(visiblePairs) * double(m.layers * m.heads * (m.dqk + m.dv));
   return f;
