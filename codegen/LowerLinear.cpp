@@ -186,7 +186,7 @@ struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
         }), width);
         Value eps = l.cf32(op.getEps()->convertToDouble());
         Value rstd = l.fdiv(l.cf32(1.0), math::SqrtOp::create(l.b, arith::AddFOp::create(l.b, var, eps)));
-        Value g = l.load(layout.group, {r});
+        Value g = normRow(l, layout, gamma, r);
         v.each(in, [&](Value k) {
           Value c = l.fmul(l.fsub(input(k), v.splat(mean)), v.splat(rstd));
           v.store(l.fadd(l.fmul(v.load(gamma, {g, k}), c), v.load(beta, {g, k})), packed, {slot, k});

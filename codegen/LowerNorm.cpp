@@ -37,7 +37,7 @@ struct LowerGroupLayerNorm : LoopPattern<GroupLayerNormOp> {
     l.loop(l.idx(0), rows, [&](Value r) {
       auto stats = rowStats(l, x.values, r, d, eps);
       Value mean = stats.first, inv = stats.second;
-      Value g = l.load(lay.group, {r});
+      Value g = normRow(l, lay, gamma, r);
       l.loop(l.idx(0), l.idx(d), [&](Value k) {
         Value c = l.fmul(l.fsub(l.load(x.values, {r, k}), mean), inv);
         l.store(l.fadd(l.fmul(l.load(gamma, {g, k}), c), l.load(beta, {g, k})), y, {r, k});
@@ -56,14 +56,15 @@ struct LowerGroupLayerNormBackward : LoopPattern<GroupLayerNormBackwardOp> {
     int64_t d = getRowShape(op.getInput().getType())[0];
     Value rows = l.rows(x.values);
     Value dx = l.alloc(l.f32(), {d}, rows);
-    Value dg = l.allocStatic(l.f32(), {4, d}), db = l.allocStatic(l.f32(), {4, d});
+    int64_t groups = cast<MemRefType>(gamma.getType()).getDimSize(0);
+    Value dg = l.allocStatic(l.f32(), {groups, d}), db = l.allocStatic(l.f32(), {groups, d});
     l.fill(dg, l.cf32(0.0));
     l.fill(db, l.cf32(0.0));
     Value eps = l.cf32(op.getEps().convertToDouble()), width = l.cf32(static_cast<double>(d));
     l.loop(l.idx(0), rows, [&](Value r) {
       auto stats = rowStats(l, x.values, r, d, eps);
       Value mean = stats.first, rstd = stats.second;
-      Value g = l.load(lay.group, {r});
+      Value g = normRow(l, lay, gamma, r);
       auto xhat = [&](Value k) { return l.fmul(l.fsub(l.load(x.values, {r, k}), mean), rstd); };
       // sum(dxhat) and sum(dxhat * xhat), dxhat = dy * gamma
       Value s1 = l.loopAcc(l.idx(0), l.idx(d), l.cf32(0.0), [&](Value k, Value acc) {

@@ -175,6 +175,14 @@ inline SmallVector<Value> rowsLike(const JaggedBuffers &x, Value values) {
     return {values, x.offsets};
   return {values};
 }
+/// The row of a group norm's gamma and beta for token `r`: its token group
+/// with one row per group ([4, D]), row 0 when the norm is shared ([1, D],
+/// norm_groups: shared).
+inline Value normRow(LoopBuilder &l, const LayoutBuffers &layout, Value gamma, Value r) {
+  if (cast<MemRefType>(gamma.getType()).getDimSize(0) == 1)
+    return l.idx(0);
+  return l.load(layout.group, {r});
+}
 /// Op families for profiles (mtgr-lower-to-loops{profile}): the generated
 /// code adds each lowered op's time to its family (runtime/Profile.h).
 enum class ProfileFamily : int64_t {

@@ -78,12 +78,16 @@ int64_t totalWidth(Operation *op, ValueRange values) {
 
 LogicalResult verifyGroupNormParams(Operation *op, Value gamma, Value beta,
                                     int64_t width, StringRef name) {
+  // [4, D]: one row per token group (GLN); [1, D]: one row for every token
+  // (norm_groups: shared, plain LayerNorm).
+  ArrayRef<int64_t> first = cast<RankedTensorType>(gamma.getType()).getShape();
   for (Value v : {gamma, beta}) {
     ArrayRef<int64_t> s = cast<RankedTensorType>(v.getType()).getShape();
-    if (s[0] != 4 || s[1] != width)
-      return op->emitOpError() << name << " gamma and beta must be [4, "
-                               << width << "] (one row per token group), got ["
-                               << s[0] << ", " << s[1] << "]";
+    if ((s[0] != 4 && s[0] != 1) || s[1] != width || s[0] != first[0])
+      return op->emitOpError() << name << " gamma and beta must both be [4, "
+                               << width << "] (one row per token group) or [1, " << width
+                               << "] (shared), got [" << first[0] << ", " << first[1]
+                               << "] and [" << s[0] << ", " << s[1] << "]";
   }
   return success();
 }

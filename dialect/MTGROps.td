@@ -485,7 +485,8 @@ def MTGR_GroupLayerNormOp : MTGR_Op<"group_layer_norm", [Pure, AllTypesMatch<["i
   let summary = "layer norm with gamma and beta chosen by the token's group (DESIGN 1.4)";
   let description = [{
     Mean and biased variance over the row; gamma and beta are `[4, D]`,
-    indexed by the token group (user, sequence, realtime, candidate).
+    indexed by the token group (user, sequence, realtime, candidate), or
+    `[1, D]`: one row for every token (`norm_groups: shared`, plain LayerNorm).
 
     ```mlir
     %y = mtgr.group_layer_norm %x, %layout, %gamma, %beta {eps = 1.000000e-05 : f64}

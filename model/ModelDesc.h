@@ -91,6 +91,9 @@ struct ModelDesc {
   std::string nNorm = "total";        // total | visible | constant
   double nNormConstant = 0.0;         // with nNorm == "constant"
   std::string normOrder = "gate_then_norm"; // or norm_then_gate
+  /// per_group: GLN, a gamma and beta per token group (U, S, R, C); shared:
+  /// one for every token (plain LayerNorm, the paper's "without GLN" ablation).
+  std::string normGroups = "per_group";
   std::string mask = "dynamic";       // dynamic | causal | causal_targets | contextual | intervals
   double dropout = 0.0;
   bool rab = false;
@@ -107,6 +110,8 @@ struct ModelDesc {
   TrainingDesc training;
 
   const TableDesc *findTable(llvm::StringRef name) const;
+  /// Rows of every GLN gamma and beta: 4 token groups, or 1 when shared.
+  int64_t normGroupRows() const { return normGroups == "shared" ? 1 : 4; }
   /// Sum of the widths of a feature list (the concatenated input of an MLP).
   static int64_t totalWidth(const std::vector<FeatureDesc> &features);
   /// Width of the per-sample context rows of a DLRM-style candidate MLP.

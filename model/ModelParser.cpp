@@ -452,6 +452,7 @@ bool Parser::parseStack(const Fields &root) {
       !readInt(root, "dqk", m.dqk, 1, kMaxWidth) || !readInt(root, "dv", m.dv, 1, kMaxWidth) ||
       !readDouble(root, "alpha", m.alpha) ||
       !readString(root, "norm_order", m.normOrder, {"gate_then_norm", "norm_then_gate"}) ||
+      !readString(root, "norm_groups", m.normGroups, {"per_group", "shared"}) ||
       !readString(root, "mask", m.mask,
                   {"dynamic", "causal", "causal_targets", "contextual", "intervals"}) ||
       !readDouble(root, "dropout", m.dropout))
@@ -625,7 +626,7 @@ std::optional<ModelDesc> Parser::parse() {
   Fields root;
   if (!readFields(&doc, "model",
                   {"name", "layers", "d_model", "heads", "dqk", "dv", "alpha", "n_norm",
-                   "norm_order", "mask", "dropout", "rab", "tables", "features",
+                   "norm_order", "norm_groups", "mask", "dropout", "rab", "tables", "features",
                    "tokenizer", "tasks", "training"},
                   {}, root))
     return std::nullopt;

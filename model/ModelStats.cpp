@@ -30,15 +30,17 @@ struct ParamList {
     }
     linear(prefix + ".layers." + std::to_string(i), width, out);
   }
+  int64_t normRows = 4;
   void groupNorm(const std::string &prefix, int64_t width) {
-    params.push_back({prefix + ".gamma", {4, width}, "ones", 0, true, false});
-    params.push_back({prefix + ".beta", {4, width}, "zeros", 0, true, false});
+    params.push_back({prefix + ".gamma", {normRows, width}, "ones", 0, true, false});
+    params.push_back({prefix + ".beta", {normRows, width}, "zeros", 0, true, false});
   }
 };
 } // namespace
 
 std::vector<ParamSpec> mlir::mtgr::collectParameters(const ModelDesc &m) {
   ParamList p;
+  p.normRows = m.normGroupRows();
   for (const TableDesc &t : m.tables)
     p.params.push_back({"tables." + t.name + ".weight", {t.rows, t.dim}, "normal",
                         0.01, true, true});

@@ -1,4 +1,4 @@
-//===- Metrics.cpp - AUC and GAUC -----------------------------------------===//
+//===- Metrics.cpp - AUC, GAUC, log loss and NE ---------------------------===//
 #include "runtime/Metrics.h"
 
 #include <algorithm>
@@ -57,4 +57,30 @@ std::optional<double> mlir::mtgr::gauc(const std::vector<double> &scores,
   if (weight == 0)
     return std::nullopt;
   return weighted / weight;
+}
+
+std::optional<double> mlir::mtgr::logLoss(const std::vector<double> &logits,
+                                          const std::vector<float> &labels) {
+  if (logits.empty())
+    return std::nullopt;
+  double sum = 0;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    double x = logits[i], y = labels[i] > 0.5 ? 1.0 : 0.0;
+    if (std::isnan(x))
+      return std::nullopt;
+    sum += std::max(x, 0.0) - x * y + std::log1p(std::exp(-std::fabs(x)));
+  }
+  return sum / double(logits.size());
+}
+
+std::optional<double> mlir::mtgr::normalizedEntropy(const std::vector<double> &logits,
+                                                    const std::vector<float> &labels) {
+  auto loss = logLoss(logits, labels);
+  double positives = 0;
+  for (float y : labels)
+    positives += y > 0.5 ? 1 : 0;
+  double p = positives / std::max<double>(1, double(labels.size()));
+  if (!loss || p <= 0 || p >= 1)
+    return std::nullopt;
+  return *loss / -(p * std::log(p) + (1 - p) * std::log(1 - p));
 }

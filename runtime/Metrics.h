@@ -1,4 +1,4 @@
-//===- Metrics.h - AUC and GAUC -----------------------------------*- C++ -*-===//
+//===- Metrics.h - AUC, GAUC, log loss and NE ---------------------*- C++ -*-===//
 #ifndef MTGR_RUNTIME_METRICS_H
 #define MTGR_RUNTIME_METRICS_H
 
@@ -18,6 +18,18 @@ std::optional<double> auc(const std::vector<double> &scores, const std::vector<f
 /// candidates are all of one class are skipped. std::nullopt if none is left.
 std::optional<double> gauc(const std::vector<double> &scores, const std::vector<float> &labels,
                            const std::vector<int64_t> &users);
+
+/// Mean binary cross-entropy of logits against 0/1 labels (the stable form
+/// max(x, 0) - x y + log1p(exp(-|x|))); std::nullopt for no candidates or a
+/// NaN logit.
+std::optional<double> logLoss(const std::vector<double> &logits, const std::vector<float> &labels);
+
+/// Normalised entropy (He et al., ADKDD 2014): the log loss divided by the
+/// entropy of the labels' base rate p, -(p log p + (1-p) log(1-p)); 1 means
+/// no better than always predicting p, lower is better. std::nullopt when
+/// one class is absent.
+std::optional<double> normalizedEntropy(const std::vector<double> &logits,
+                                        const std::vector<float> &labels);
 
 } // namespace mlir::mtgr
 

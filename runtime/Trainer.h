@@ -40,6 +40,8 @@ public:
   llvm::Error resume(llvm::StringRef checkpointPath);
   llvm::Error run(const TrainLimits &limits, const std::function<void(const StepReport &)> &onStep);
   const TrainState &state() const { return st; }
+  /// The seed of the step order and dropout (default: the model's training.seed).
+  void setSeed(uint64_t seed) { st.seed = seed; }
   /// The state as a checkpoint would store it (parameters included).
   TrainState snapshot() const;
   /// Dynamic tables: one sighting per id of the step; a new row gets fresh

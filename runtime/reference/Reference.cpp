@@ -218,11 +218,14 @@ void Ref::layerForward(int64_t l, const Sample &s, std::vector<Vec> &X, LayerCac
   int64_t n = s.n(), h = m.heads, dqk = m.dqk, dv = m.dv, d = m.dModel, hdv = h * dv;
   const Vec &g1 = P(prefix + ".gln1.gamma"), &b1 = P(prefix + ".gln1.beta");
   const Vec &g2 = P(prefix + ".gln2.gamma"), &b2 = P(prefix + ".gln2.beta");
+  // DESIGN 1.4: the token's group picks gamma and beta; norm_groups: shared
+  // has one row for every token.
+  auto normGroup = [&](int64_t i) -> int64_t { return m.normGroups == "shared" ? 0 : s.group[i]; };
   AttentionProblem &a = c.att;
   a.n = n, a.heads = h, a.dqk = dqk, a.dv = dv, a.alpha = m.alpha;
   c.n1.resize(n);
   for (int64_t i = 0; i < n; ++i) {
-    c.Xn.push_back(layerNorm(X[i], &g1[s.group[i] * d], &b1[s.group[i] * d], c.n1[i]));
+    c.Xn.push_back(layerNorm(X[i], &g1[normGroup(i) * d], &b1[normGroup(i) * d], c.n1[i]));
     Vec pre = lin(prefix + ".uvqk", c.Xn[i]);
     c.pre.push_back(pre);
     for (double &v : pre)
@@ -255,7 +258,7 @@ void Ref::layerForward(int64_t l, const Sample &s, std::vector<Vec> &X, LayerCac
   c.n2.resize(n);
   for (int64_t i = 0; i < n; ++i) {
     Vec y;
-    const double *gamma = &g2[s.group[i] * hdv], *beta = &b2[s.group[i] * hdv];
+    const double *gamma = &g2[normGroup(i) * hdv], *beta = &b2[normGroup(i) * hdv];
     if (m.normOrder == "gate_then_norm") {
       Vec z = c.O[i];
       for (int64_t k = 0; k < hdv; ++k)
@@ -290,12 +293,13 @@ void Ref::layerBackward(int64_t l, const Sample &s, const LayerCache &c, std::ve
   const Vec &g1 = P(prefix + ".gln1.gamma"), &g2 = P(prefix + ".gln2.gamma");
   Vec &dg1 = G(prefix + ".gln1.gamma"), &db1 = G(prefix + ".gln1.beta");
   Vec &dg2 = G(prefix + ".gln2.gamma"), &db2 = G(prefix + ".gln2.beta");
+  auto normGroup = [&](int64_t i) -> int64_t { return m.normGroups == "shared" ? 0 : s.group[i]; };
   std::vector<Vec> dO(n), dU(n);
   for (int64_t i = 0; i < n; ++i) { // residual: dX passes through unchanged
     Vec dy = linBack(prefix + ".out", c.Yd[i], dX[i]);
     for (int64_t k = 0; k < hdv; ++k)
       dy[k] = c.keep[i][k] ? dy[k] / (m.dropout > 0 && o.training ? 1.0 - m.dropout : 1.0) : 0.0;
-    int64_t gi = s.group[i];
+    int64_t gi = normGroup(i);
     dU[i].assign(hdv, 0.0);
     if (m.normOrder == "gate_then_norm") {
       Vec dz = layerNormBackward(dy, &g2[gi * hdv], c.n2[i], &dg2[gi * hdv], &db2[gi * hdv]);
@@ -334,7 +338,7 @@ void Ref::layerBackward(int64_t l, const Sample &s, const LayerCache &c, std::ve
     for (size_t k = 0; k < dpre.size(); ++k)
       dpre[k] *= siluGrad(c.pre[i][k]);
     Vec dXn = linBack(prefix + ".uvqk", c.Xn[i], dpre);
-    int64_t gi = s.group[i];
+    int64_t gi = normGroup(i);
     Vec dx = layerNormBackward(dXn, &g1[gi * d], c.n1[i], &dg1[gi * d], &db1[gi * d]);
     for (int64_t k = 0; k < d; ++k)
       dX[i][k] += dx[k];

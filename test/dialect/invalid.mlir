@@ -285,8 +285,15 @@ func.func @f(%x: !mtgr.jagged<8xf32>, %l: !mtgr.layout, %g: tensor<4x8xf32>) {
 
 // -----
 func.func @f(%x: !mtgr.jagged<8xf32>, %l: !mtgr.layout, %g: tensor<3x8xf32>) {
-  // expected-error @+1 {{group_layer_norm gamma and beta must be [4, 8] (one row per token group), got [3, 8]}}
+  // expected-error @+1 {{group_layer_norm gamma and beta must both be [4, 8] (one row per token group) or [1, 8] (shared), got [3, 8] and [3, 8]}}
   %0 = mtgr.group_layer_norm %x, %l, %g, %g : !mtgr.jagged<8xf32>, tensor<3x8xf32>, tensor<3x8xf32>
+  return
+}
+
+// -----
+func.func @f(%x: !mtgr.jagged<8xf32>, %l: !mtgr.layout, %g: tensor<1x8xf32>, %b: tensor<4x8xf32>) {
+  // expected-error @+1 {{group_layer_norm gamma and beta must both be [4, 8] (one row per token group) or [1, 8] (shared), got [1, 8] and [4, 8]}}
+  %0 = mtgr.group_layer_norm %x, %l, %g, %b : !mtgr.jagged<8xf32>, tensor<1x8xf32>, tensor<4x8xf32>
   return
 }
 
@@ -453,7 +460,7 @@ func.func @f(%x: !mtgr.jagged<8xf32>, %l: !mtgr.layout, %g: tensor<4x8xf32>, %w:
 
 // -----
 func.func @f(%x: !mtgr.jagged<8xf32>, %l: !mtgr.layout, %g: tensor<4x8xf32>, %g2: tensor<4x16xf32>, %w: tensor<32x8xf32>, %b: tensor<32xf32>, %wo: tensor<8x8xf32>, %bo: tensor<8xf32>) {
-  // expected-error @+1 {{gln1 gamma and beta must be [4, 8] (one row per token group), got [4, 16]}}
+  // expected-error @+1 {{gln1 gamma and beta must both be [4, 8] (one row per token group) or [1, 8] (shared), got [4, 16] and [4, 16]}}
   %0 = mtgr.hstu_layer %x, %l gln1(%g2, %g2) uvqk(%w, %b) gln2(%g, %g) out(%wo, %bo)
       {heads = 2 : i64, dqk = 4 : i64, dv = 4 : i64, alpha = 0.5 : f64, mask = #mtgr<mask dynamic>, n_norm = #mtgr<n_norm total>,
        norm_order = #mtgr<norm_order gate_then_norm>, dropout = 0.0 : f64, layer = 0 : i64}

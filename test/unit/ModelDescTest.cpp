@@ -66,6 +66,8 @@ TEST(ModelDesc, Defaults) {
   EXPECT_EQ(m->nNorm, "total");
   EXPECT_EQ(m->mask, "dynamic");
   EXPECT_EQ(m->normOrder, "gate_then_norm");
+  EXPECT_EQ(m->normGroups, "per_group");
+  EXPECT_EQ(m->normGroupRows(), 4);
   EXPECT_EQ(m->dropout, 0.0);
   EXPECT_FALSE(m->rab);
   EXPECT_EQ(m->tables[0].kind, "fixed");
@@ -79,6 +81,7 @@ TEST(ModelDesc, Defaults) {
 TEST(ModelDesc, Options) {
   std::string y = std::string(kMinimal) +
                   "n_norm: 128\nmask: contextual\nnorm_order: norm_then_gate\n"
+                  "norm_groups: shared\n"
                   "rab: {positions: 16, time_buckets: 8}\ndropout: 0.2\nalpha: 0.5\n"
                   "training: {optimizer: adamw, betas: [0.8, 0.99], seed: 7}\n";
   std::string diag;
@@ -88,6 +91,8 @@ TEST(ModelDesc, Options) {
   EXPECT_EQ(m->nNormConstant, 128.0);
   EXPECT_EQ(m->mask, "contextual");
   EXPECT_EQ(m->normOrder, "norm_then_gate");
+  EXPECT_EQ(m->normGroups, "shared");
+  EXPECT_EQ(m->normGroupRows(), 1);
   EXPECT_TRUE(m->rab);
   EXPECT_EQ(m->rabMaxPos, 16);
   EXPECT_EQ(m->rabTimeBuckets, 8);

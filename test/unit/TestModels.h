@@ -83,6 +83,10 @@ inline std::string randomModelYaml(std::mt19937 &rng, bool dynamicTables = true)
   y += std::string("training: {optimizer: ") + (pick(0, 1) ? "adamw" : "adam") +
        ", weight_decay: " + (pick(0, 1) ? "0.1" : "0") +
        ", sparse_optimizer: " + (pick(0, 1) ? "adam" : "rowwise_adagrad") + "}\n";
+  // After the training line for the same reason: one model in three shares
+  // one norm over every token (the "without GLN" ablation).
+  if (pick(0, 2) == 0)
+    y += "norm_groups: shared\n";
   return y;
 }
 

@@ -112,7 +112,9 @@ void printSummary(const mlir::mtgr::ModelDesc &m, size_t modelOps, size_t kernel
                  << m.heads << " (dqk " << m.dqk << ", dv " << m.dv << "), mask " << m.mask
                  << ", n_norm "
                  << (m.nNorm == "constant" ? std::to_string(m.nNormConstant) : m.nNorm)
-                 << ", " << m.normOrder << (m.rab ? ", rab" : ", no rab") << "\n";
+                 << ", " << m.normOrder
+                 << (m.normGroups == "shared" ? ", shared norm" : "")
+                 << (m.rab ? ", rab" : ", no rab") << "\n";
   else
     llvm::outs() << "  DLRM-style: no HSTU layers, candidate MLP to d_model " << m.dModel
                  << (m.candidateContext ? " over item, cross and user/history context"

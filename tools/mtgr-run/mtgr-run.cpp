@@ -4,6 +4,7 @@
 //   mtgr-run verify MODEL.mtgr   compiled results vs the float64 reference
 //
 //===----------------------------------------------------------------------===//
+#include "frontend/MovieLens.h"
 #include "frontend/Requests.h"
 #include "model/ModelStats.h"
 #include "frontend/Synthetic.h"
@@ -131,6 +132,59 @@ cl::opt<double> timeSeconds("time",
                                      "seconds (at least 3 passes) and print the best and median "
                                      "time per pass"),
                             cl::init(0), cl::cat(category));
+cl::OptionCategory dataCategory("MovieLens data (train/eval --movielens=DIR, docs/movielens.md)");
+cl::opt<std::string> movielensPath("movielens",
+                                   cl::desc("train/eval: requests built from the MovieLens data "
+                                            "set in this folder (ml-latest(-small), ml-20m/25m, "
+                                            "ml-1m, ml-10m, ml-100k): train on its train split, "
+                                            "validate, then evaluate its test split"),
+                                   cl::value_desc("dir"), cl::cat(dataCategory));
+cl::opt<int64_t> mlWindow("ml-window", cl::desc("Seconds of one request group (a day)"),
+                          cl::init(86400), cl::cat(dataCategory));
+cl::opt<int64_t> mlMaxSeq("ml-max-seq", cl::desc("Most S events: the latest before the window"),
+                          cl::init(256), cl::cat(dataCategory));
+cl::opt<int64_t> mlMaxRealtime("ml-max-realtime", cl::desc("Most R events of a request"),
+                               cl::init(128), cl::cat(dataCategory));
+cl::opt<int64_t> mlRealtimeBefore("ml-realtime-before",
+                                  cl::desc("Also put this many events before the window in R "
+                                           "(then not in S)"),
+                                  cl::init(0), cl::cat(dataCategory));
+cl::opt<int64_t> mlMaxCandidates("ml-max-candidates",
+                                 cl::desc("Most candidates of a request (a larger group becomes "
+                                          "several, in time order)"),
+                                 cl::init(64), cl::cat(dataCategory));
+cl::opt<double> mlClick("ml-click", cl::desc("Click label: rating >= this"), cl::init(3.5),
+                        cl::cat(dataCategory));
+cl::opt<double> mlConversion("ml-conversion", cl::desc("Conversion label: rating >= this"),
+                             cl::init(4.5), cl::cat(dataCategory));
+cl::opt<std::string> mlSplit("ml-split",
+                             cl::desc("time: the last 10% of groups (by window start) are test, "
+                                      "the 10% before validation; last_group: each user's last "
+                                      "group is test, the one before validation"),
+                             cl::init("time"), cl::cat(dataCategory));
+cl::opt<double> mlTestFraction("ml-test-fraction", cl::desc("split time: fraction of groups in test"),
+                               cl::init(0.1), cl::cat(dataCategory));
+cl::opt<double> mlValidationFraction("ml-validation-fraction",
+                                     cl::desc("split time: fraction of groups in validation"),
+                                     cl::init(0.1), cl::cat(dataCategory));
+cl::opt<int64_t> mlMaxUsers("ml-max-users", cl::desc("Only the first N users by id (0: all)"),
+                            cl::init(0), cl::cat(dataCategory));
+cl::opt<std::string> evalSplit("split", cl::desc("eval --movielens: train, validation or test"),
+                               cl::init("test"), cl::cat(dataCategory));
+cl::opt<int64_t> earlyStopping("early-stopping",
+                               cl::desc("train: after each epoch evaluate the validation data, "
+                                        "keep the parameters of the best epoch (lowest task-"
+                                        "weighted log loss) and stop after this many epochs "
+                                        "without improvement (0: off)"),
+                               cl::init(0), cl::cat(category));
+cl::opt<std::string> metricsJson("metrics-json",
+                                 cl::desc("train/eval: write metrics here as JSON lines (per "
+                                          "epoch: train loss, validation; at the end: test)"),
+                                 cl::value_desc("file"), cl::cat(category));
+cl::opt<uint64_t> trainSeed("train-seed",
+                            cl::desc("train: seed of the step order and dropout (default: the "
+                                     "model's training.seed)"),
+                            cl::cat(category));
 cl::opt<int64_t> show("show", cl::desc("infer: scored candidates to print (-1: all)"),
                       cl::init(-1), cl::cat(category));
 
@@ -323,36 +377,131 @@ int infer(CpuSession &session) {
   return 0;
 }
 
-/// AUC and GAUC lines for a batch (eval and train).
-int printMetrics(CpuSession &session, const Batch &batch, llvm::StringRef title) {
+/// Per-task metrics of the compiled model on a labelled batch.
+struct TaskMetrics {
+  std::optional<double> auc, gauc, ne, logLoss;
+};
+llvm::Expected<std::vector<TaskMetrics>> evaluate(CpuSession &session, const Batch &batch) {
   const ModelDesc &m = session.model();
+  std::vector<TaskMetrics> out(m.tasks.size());
+  if (batch.numCandidates() == 0)
+    return out;
   auto result = session.forward(batch);
   if (!result)
-    return error(llvm::toString(result.takeError()));
+    return result.takeError();
   std::vector<int64_t> users = candidateUsers(batch);
+  for (size_t t = 0; t < m.tasks.size(); ++t) {
+    std::vector<double> logits(result->logits[t].begin(), result->logits[t].end());
+    out[t] = {auc(logits, batch.labels[t]), gauc(logits, batch.labels[t], users),
+              normalizedEntropy(logits, batch.labels[t]), logLoss(logits, batch.labels[t])};
+  }
+  return out;
+}
+
+/// sum_t w_t * (mean log loss of task t), the training loss's per-candidate
+/// form (DESIGN 1.6): what early stopping minimises.
+double weightedLogLoss(const ModelDesc &m, const std::vector<TaskMetrics> &metrics) {
+  double sum = 0;
+  for (size_t t = 0; t < metrics.size(); ++t) {
+    if (!metrics[t].logLoss)
+      return INFINITY;
+    sum += m.tasks[t].weight * *metrics[t].logLoss;
+  }
+  return sum;
+}
+
+std::string jsonNumber(std::optional<double> v) {
+  return v && std::isfinite(*v) ? llvm::formatv("{0:F6}", *v).str() : "null";
+}
+
+/// {"ctr": {"auc": .., "gauc": .., "ne": .., "logloss": ..}, ...}
+std::string metricsObject(const ModelDesc &m, const std::vector<TaskMetrics> &metrics) {
+  std::string s = "{";
+  for (size_t t = 0; t < metrics.size(); ++t)
+    s += llvm::formatv("{0}\"{1}\": {\"auc\": {2}, \"gauc\": {3}, \"ne\": {4}, \"logloss\": {5}}",
+                       t ? ", " : "", m.tasks[t].name, jsonNumber(metrics[t].auc),
+                       jsonNumber(metrics[t].gauc), jsonNumber(metrics[t].ne),
+                       jsonNumber(metrics[t].logLoss))
+             .str();
+  return s + "}";
+}
+
+void printMetricLines(const ModelDesc &m, const Batch &batch,
+                      const std::vector<TaskMetrics> &metrics, llvm::StringRef title) {
   std::set<int64_t> distinct(batch.userIds.begin(), batch.userIds.end());
   llvm::outs() << title << ": " << distinct.size() << " users, " << batch.numSamples
                << " samples, " << batch.numCandidates() << " candidates\n";
-  for (size_t t = 0; t < m.tasks.size(); ++t) {
-    std::vector<double> scores(result->logits[t].begin(), result->logits[t].end());
-    auto a = auc(scores, batch.labels[t]);
-    auto g = gauc(scores, batch.labels[t], users);
-    llvm::outs() << llvm::format("  %-10s AUC ", m.tasks[t].name.c_str())
-                 << (a ? llvm::formatv("{0:F4}", *a).str() : std::string("n/a"))
-                 << "  GAUC " << (g ? llvm::formatv("{0:F4}", *g).str() : std::string("n/a"))
-                 << "\n";
-  }
+  auto f = [](std::optional<double> v) {
+    return v ? llvm::formatv("{0:F4}", *v).str() : std::string("n/a");
+  };
+  for (size_t t = 0; t < m.tasks.size(); ++t)
+    llvm::outs() << llvm::format("  %-10s AUC ", m.tasks[t].name.c_str()) << f(metrics[t].auc)
+                 << "  GAUC " << f(metrics[t].gauc) << "  NE " << f(metrics[t].ne) << "\n";
+}
+
+/// AUC, GAUC and NE lines for a batch (eval and train).
+int printMetrics(CpuSession &session, const Batch &batch, llvm::StringRef title) {
+  auto metrics = evaluate(session, batch);
+  if (!metrics)
+    return error(llvm::toString(metrics.takeError()));
+  printMetricLines(session.model(), batch, *metrics, title);
   return 0;
 }
 
-/// Per-task AUC and GAUC of the compiled model on labelled requests.
+/// The MovieLens splits for the model, from the --ml-* options.
+llvm::Expected<MovieLensData> movieLensData(const ModelDesc &m) {
+  MovieLensOptions o;
+  o.windowSeconds = mlWindow;
+  o.maxSequence = mlMaxSeq;
+  o.maxRealtime = mlMaxRealtime;
+  o.realtimeBefore = mlRealtimeBefore;
+  o.maxCandidates = mlMaxCandidates;
+  o.clickThreshold = mlClick;
+  o.conversionThreshold = mlConversion;
+  o.split = mlSplit;
+  o.testFraction = mlTestFraction;
+  o.validationFraction = mlValidationFraction;
+  o.maxUsers = mlMaxUsers;
+  auto data = loadMovieLens(m, movielensPath, o);
+  if (data)
+    llvm::errs() << data->summary(m);
+  return data;
+}
+
+/// Per-task AUC, GAUC and NE of the compiled model on labelled requests.
 int eval(CpuSession &session) {
-  auto input = inputBatch(session.model(), dataSeed);
-  if (!input)
-    return error(llvm::toString(input.takeError()));
-  if (input->labels.empty())
+  const ModelDesc &m = session.model();
+  Batch batch;
+  if (!movielensPath.empty()) {
+    if (evalSplit != "train" && evalSplit != "validation" && evalSplit != "test")
+      return error("--split: '" + evalSplit + "' is not train, validation or test");
+    auto data = movieLensData(m);
+    if (!data)
+      return error(llvm::toString(data.takeError()));
+    batch = std::move(evalSplit == "train" ? data->train
+                      : evalSplit == "validation" ? data->validation : data->test);
+  } else {
+    auto input = inputBatch(m, dataSeed);
+    if (!input)
+      return error(llvm::toString(input.takeError()));
+    batch = std::move(*input);
+  }
+  if (batch.labels.empty())
     return error("eval needs labelled requests (candidates with 'labels')");
-  return printMetrics(session, *input, "eval");
+  if (dlrmRows)
+    batch = splitIntoRows(m, batch);
+  auto metrics = evaluate(session, batch);
+  if (!metrics)
+    return error(llvm::toString(metrics.takeError()));
+  printMetricLines(m, batch, *metrics, "eval");
+  if (!metricsJson.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream json(metricsJson, ec);
+    if (ec)
+      return error(metricsJson + ": " + ec.message());
+    json << "{\"event\": \"eval\", \"metrics\": " << metricsObject(m, *metrics) << "}\n";
+  }
+  return 0;
 }
 
 int train(CpuSession &session) {
@@ -360,8 +509,17 @@ int train(CpuSession &session) {
   if (!session.canTrain())
     return error("model '" + m.name + "' cannot be trained yet: " +
                  session.getArtifact().trainStepMissing);
-  Batch data, heldOut;
-  if (!requestsPath.empty()) {
+  Batch data, heldOut, test;
+  bool haveTest = false;
+  if (!movielensPath.empty()) {
+    auto input = movieLensData(m);
+    if (!input)
+      return error(llvm::toString(input.takeError()));
+    data = std::move(input->train);
+    heldOut = std::move(input->validation);
+    test = std::move(input->test);
+    haveTest = true;
+  } else if (!requestsPath.empty()) {
     auto input = loadRequests(m, requestsPath);
     if (!input)
       return error(llvm::toString(input.takeError()));
@@ -371,24 +529,48 @@ int train(CpuSession &session) {
     o.windows = std::max<int64_t>(2, windows);
     std::tie(data, heldOut) = splitLastWindow(m, generateSynthetic(m, o));
   }
-  if (data.labels.empty())
+  if (data.labels.empty() || data.numSamples == 0)
     return error("train needs labelled requests");
   if (dlrmRows) {
     data = splitIntoRows(m, data);
     heldOut = splitIntoRows(m, heldOut);
+    if (haveTest)
+      test = splitIntoRows(m, test);
+  }
+  std::unique_ptr<llvm::raw_fd_ostream> json;
+  if (!metricsJson.empty()) {
+    std::error_code ec;
+    json = std::make_unique<llvm::raw_fd_ostream>(metricsJson, ec);
+    if (ec)
+      return error(metricsJson + ": " + ec.message());
   }
   Trainer trainer(session, data);
+  if (trainSeed.getNumOccurrences())
+    trainer.setSeed(trainSeed);
   if (!resumePath.empty())
     if (auto e = trainer.resume(resumePath))
       return error(llvm::toString(std::move(e)));
-  if (printMetrics(session, heldOut, "held-out before"))
-    return 1;
+  llvm::StringRef heldOutName = haveTest ? "validation" : "held-out";
+  auto before = evaluate(session, heldOut);
+  if (!before)
+    return error(llvm::toString(before.takeError()));
+  printMetricLines(m, heldOut, *before, (heldOutName + " before").str());
+  if (json)
+    *json << "{\"event\": \"start\", \"train_samples\": " << data.numSamples
+          << ", \"train_candidates\": " << data.numCandidates()
+          << ", \"validation_candidates\": " << heldOut.numCandidates()
+          << ", \"test_candidates\": " << test.numCandidates()
+          << ", \"validation\": " << metricsObject(m, *before) << "}\n";
   bool terminal = llvm::sys::Process::StandardErrIsDisplayed();
   TrainLimits limits{maxSteps, epochs, timeLimit, tokenBudget, checkpointPath, checkpointEvery};
   mlir::mtgr::resetProfile();
   int64_t samples = 0;
-  auto e = trainer.run(limits, [&](const StepReport &r) {
+  double lossSum = 0;
+  int64_t lossSteps = 0;
+  auto onStep = [&](const StepReport &r) {
     samples += r.samples;
+    lossSum += r.loss;
+    ++lossSteps;
     double rate = samples / std::max(1e-9, r.seconds);
     double left = (r.stepsInEpoch - r.stepInEpoch) * r.seconds / std::max<int64_t>(1, r.step);
     std::string line = llvm::formatv("step {0} (epoch {1}, {2}/{3})  {4:F0} samples/s  "
@@ -399,20 +581,98 @@ int train(CpuSession &session) {
       llvm::errs() << "\r" << line << "   ";
     else if ((logEvery > 0 && r.step % logEvery == 0) || r.stepInEpoch == r.stepsInEpoch)
       llvm::errs() << line << "\n";
-  });
-  if (terminal)
+  };
+  // Epoch by epoch: the validation data after each (early stopping keeps the
+  // best epoch's parameters), or all epochs in one go.
+  auto began = std::chrono::steady_clock::now();
+  int64_t bestEpoch = 0, sinceBest = 0;
+  double bestLoss = INFINITY;
+  ParamStore bestParams;
+  std::map<std::string, DynamicTable> bestTables;
+  bool perEpoch = earlyStopping > 0 || json;
+  while (trainer.state().epoch < epochs) {
+    TrainLimits l = limits;
+    if (perEpoch) {
+      l.epochs = trainer.state().epoch + 1;
+      double used = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+      if (timeLimit > 0 && used >= timeLimit)
+        break;
+      l.seconds = timeLimit > 0 ? timeLimit - used : 0;
+    }
+    lossSum = 0, lossSteps = 0;
+    if (auto e = trainer.run(l, onStep))
+      return error(llvm::toString(std::move(e)));
+    if (terminal)
+      llvm::errs() << "\n";
+    if (!perEpoch)
+      break;
+    bool complete = trainer.state().stepInEpoch == 0;
+    auto metrics = evaluate(session, heldOut);
+    if (!metrics)
+      return error(llvm::toString(metrics.takeError()));
+    double loss = weightedLogLoss(m, *metrics);
+    int64_t epoch = trainer.state().epoch + (complete ? 0 : 1);
+    llvm::errs() << llvm::formatv("epoch {0}: train loss {1:F4}, {2} log loss {3:F4}", epoch,
+                                  lossSum / std::max<int64_t>(1, lossSteps), heldOutName, loss);
+    for (size_t t = 0; t < m.tasks.size(); ++t)
+      llvm::errs() << "  " << m.tasks[t].name << " GAUC "
+                   << (metrics->at(t).gauc ? llvm::formatv("{0:F4}", *metrics->at(t).gauc).str()
+                                           : std::string("n/a"));
     llvm::errs() << "\n";
-  if (e)
-    return error(llvm::toString(std::move(e)));
+    if (json)
+      *json << "{\"event\": \"epoch\", \"epoch\": " << epoch
+            << ", \"steps\": " << trainer.state().step
+            << ", \"train_loss\": " << jsonNumber(lossSum / std::max<int64_t>(1, lossSteps))
+            << ", \"seconds\": "
+            << llvm::formatv("{0:F2}", std::chrono::duration<double>(
+                                           std::chrono::steady_clock::now() - began)
+                                           .count())
+            << ", \"validation\": " << metricsObject(m, *metrics) << "}\n";
+    if (loss < bestLoss) {
+      bestLoss = loss, bestEpoch = epoch, sinceBest = 0;
+      if (earlyStopping > 0) {
+        bestParams = session.params();
+        bestTables = session.dynamicTables();
+      }
+    } else if (earlyStopping > 0 && ++sinceBest >= earlyStopping) {
+      llvm::errs() << "early stopping: no better " << heldOutName << " log loss for "
+                   << sinceBest << " epoch(s); keeping epoch " << bestEpoch << "\n";
+      break;
+    }
+    if (!complete)
+      break; // a step or time limit ended the epoch
+  }
+  if (earlyStopping > 0 && bestEpoch > 0) {
+    session.params() = bestParams;
+    session.dynamicTables() = bestTables;
+  }
   if (!printProfile(m) && profile)
     return error("--profile: the artifact records no profile: compile it with mtgr-compile "
                  "--profile");
   llvm::outs() << "trained " << trainer.state().step << " steps (" << trainer.state().epoch
-               << " full epochs) on " << data.numSamples << " samples\n";
+               << " full epochs) on " << data.numSamples << " samples"
+               << (earlyStopping > 0 && bestEpoch > 0
+                       ? llvm::formatv("; kept epoch {0} (best {1} log loss)", bestEpoch,
+                                       heldOutName)
+                             .str()
+                       : std::string())
+               << "\n";
   if (!saveParams.empty())
     if (auto e = writeNpz(saveParams, session.params()))
       return error(llvm::toString(std::move(e)));
-  return printMetrics(session, heldOut, "held-out after");
+  if (printMetrics(session, heldOut, (heldOutName + " after").str()))
+    return 1;
+  if (haveTest) {
+    auto metrics = evaluate(session, test);
+    if (!metrics)
+      return error(llvm::toString(metrics.takeError()));
+    printMetricLines(m, test, *metrics, "test");
+    if (json)
+      *json << "{\"event\": \"test\", \"best_epoch\": " << bestEpoch
+            << ", \"steps\": " << trainer.state().step
+            << ", \"test\": " << metricsObject(m, *metrics) << "}\n";
+  }
+  return 0;
 }
 
 int verify(CpuSession &session) {
@@ -457,7 +717,7 @@ int verify(CpuSession &session) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
+  cl::HideUnrelatedOptions({&category, &dataCategory});
   cl::ParseCommandLineOptions(
       argc, argv,
       "mtgr-run: run a compiled mtgr artifact\n\n"
