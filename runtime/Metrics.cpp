@@ -37,26 +37,52 @@ std::optional<double> mlir::mtgr::auc(const std::vector<double> &scores,
   return (rankSum - positives * (positives + 1) / 2) / (positives * negatives);
 }
 
-std::optional<double> mlir::mtgr::gauc(const std::vector<double> &scores,
-                                       const std::vector<float> &labels,
-                                       const std::vector<int64_t> &users) {
+namespace {
+/// (AUC, impressions) of every user with both classes.
+std::vector<std::pair<double, double>> perUserAuc(const std::vector<double> &scores,
+                                                  const std::vector<float> &labels,
+                                                  const std::vector<int64_t> &users) {
   std::map<int64_t, std::vector<size_t>> byUser;
   for (size_t i = 0; i < scores.size(); ++i)
     byUser[users[i]].push_back(i);
-  double weighted = 0, weight = 0;
+  std::vector<std::pair<double, double>> out;
   for (auto &[user, idx] : byUser) {
     std::vector<double> s;
     std::vector<float> l;
     for (size_t i : idx)
       s.push_back(scores[i]), l.push_back(labels[i]);
-    if (auto a = auc(s, l)) {
-      weighted += *a * idx.size();
-      weight += idx.size();
-    }
+    if (auto a = auc(s, l))
+      out.emplace_back(*a, double(idx.size()));
+  }
+  return out;
+}
+} // namespace
+
+std::optional<double> mlir::mtgr::gauc(const std::vector<double> &scores,
+                                       const std::vector<float> &labels,
+                                       const std::vector<int64_t> &users) {
+  double weighted = 0, weight = 0;
+  for (auto [a, w] : perUserAuc(scores, labels, users)) {
+    weighted += a * w;
+    weight += w;
   }
   if (weight == 0)
     return std::nullopt;
   return weighted / weight;
+}
+
+std::optional<double> mlir::mtgr::gaucStandardError(const std::vector<double> &scores,
+                                                    const std::vector<float> &labels,
+                                                    const std::vector<int64_t> &users) {
+  auto g = gauc(scores, labels, users);
+  if (!g)
+    return std::nullopt;
+  double sum = 0, weight = 0;
+  for (auto [a, w] : perUserAuc(scores, labels, users)) {
+    sum += w * w * (a - *g) * (a - *g);
+    weight += w;
+  }
+  return std::sqrt(sum) / weight;
 }
 
 std::optional<double> mlir::mtgr::logLoss(const std::vector<double> &logits,

@@ -19,6 +19,13 @@ std::optional<double> auc(const std::vector<double> &scores, const std::vector<f
 std::optional<double> gauc(const std::vector<double> &scores, const std::vector<float> &labels,
                            const std::vector<int64_t> &users);
 
+/// The standard error of gauc() from the spread of the per-user AUCs (the
+/// users as the sample): sqrt(sum_u w_u^2 (a_u - G)^2) / sum_u w_u. It says
+/// how much GAUC would move with another draw of users of the same size.
+std::optional<double> gaucStandardError(const std::vector<double> &scores,
+                                        const std::vector<float> &labels,
+                                        const std::vector<int64_t> &users);
+
 /// Mean binary cross-entropy of logits against 0/1 labels (the stable form
 /// max(x, 0) - x y + log1p(exp(-|x|))); std::nullopt for no candidates or a
 /// NaN logit.

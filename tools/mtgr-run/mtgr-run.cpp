@@ -379,7 +379,8 @@ int infer(CpuSession &session) {
 
 /// Per-task metrics of the compiled model on a labelled batch.
 struct TaskMetrics {
-  std::optional<double> auc, gauc, ne, logLoss;
+  std::optional<double> auc, gauc, ne, logLoss, gaucError;
+  int64_t positives = 0, negatives = 0;
 };
 llvm::Expected<std::vector<TaskMetrics>> evaluate(CpuSession &session, const Batch &batch) {
   const ModelDesc &m = session.model();
@@ -393,7 +394,10 @@ llvm::Expected<std::vector<TaskMetrics>> evaluate(CpuSession &session, const Bat
   for (size_t t = 0; t < m.tasks.size(); ++t) {
     std::vector<double> logits(result->logits[t].begin(), result->logits[t].end());
     out[t] = {auc(logits, batch.labels[t]), gauc(logits, batch.labels[t], users),
-              normalizedEntropy(logits, batch.labels[t]), logLoss(logits, batch.labels[t])};
+              normalizedEntropy(logits, batch.labels[t]), logLoss(logits, batch.labels[t]),
+              gaucStandardError(logits, batch.labels[t], users)};
+    for (float y : batch.labels[t])
+      ++(y > 0.5 ? out[t].positives : out[t].negatives);
   }
   return out;
 }
@@ -418,10 +422,13 @@ std::string jsonNumber(std::optional<double> v) {
 std::string metricsObject(const ModelDesc &m, const std::vector<TaskMetrics> &metrics) {
   std::string s = "{";
   for (size_t t = 0; t < metrics.size(); ++t)
-    s += llvm::formatv("{0}\"{1}\": {\"auc\": {2}, \"gauc\": {3}, \"ne\": {4}, \"logloss\": {5}}",
+    s += llvm::formatv("{0}\"{1}\": {\"auc\": {2}, \"gauc\": {3}, \"ne\": {4}, "
+                       "\"logloss\": {5}, \"gauc_se\": {6}, \"positives\": {7}, "
+                       "\"negatives\": {8}}",
                        t ? ", " : "", m.tasks[t].name, jsonNumber(metrics[t].auc),
                        jsonNumber(metrics[t].gauc), jsonNumber(metrics[t].ne),
-                       jsonNumber(metrics[t].logLoss))
+                       jsonNumber(metrics[t].logLoss), jsonNumber(metrics[t].gaucError),
+                       metrics[t].positives, metrics[t].negatives)
              .str();
   return s + "}";
 }
