@@ -725,6 +725,10 @@ int verify(CpuSession &session) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions({&category, &dataCategory});
+  // The features --movielens fills, by name (a model asks for them in its schema).
+  static std::string movieLensHelp =
+      "\nMovieLens features (--movielens; docs/movielens.md):\n" + movieLensFeatureList();
+  static cl::extrahelp movieLensExtra(movieLensHelp);
   cl::ParseCommandLineOptions(
       argc, argv,
       "mtgr-run: run a compiled mtgr artifact\n\n"
@@ -749,7 +753,8 @@ int main(int argc, char **argv) {
       "  mtgr-run infer tiny.mtgr --params=weights.npz\n"
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --time=5 --num-threads=2\n"
       "  mtgr-run train dlrm.mtgr --users=400 --epochs=2 --checkpoint=run.ckpt\n"
-      "  mtgr-run train tiny.mtgr --data=requests.jsonl --resume=run.ckpt\n");
+      "  mtgr-run train tiny.mtgr --data=requests.jsonl --resume=run.ckpt\n"
+      "  mtgr-run train ml.mtgr --movielens=ml-latest-small --epochs=8 --early-stopping=2\n");
   if (command != "infer" && command != "verify" && command != "gen" && command != "eval" &&
       command != "train")
     return error("unknown command '" + command + "' (expected infer, verify, eval, train or gen)");
