@@ -635,6 +635,8 @@ int train(CpuSession &session) {
                                            std::chrono::steady_clock::now() - began)
                                            .count())
             << ", \"validation\": " << metricsObject(m, *metrics) << "}\n";
+    if (json)
+      json->flush(); // progress for whoever watches the file
     if (loss < bestLoss) {
       bestLoss = loss, bestEpoch = epoch, sinceBest = 0;
       if (earlyStopping > 0) {
