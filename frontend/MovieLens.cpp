@@ -64,6 +64,7 @@ public:
     l.path = path;
     l.buffer = std::move(*buffer);
     l.rest = l.buffer->getBuffer();
+    l.rest.consume_front("\xEF\xBB\xBF"); // a UTF-8 byte-order mark (files saved by spreadsheets)
     return std::move(l);
   }
   /// The next non-empty line (false at the end).
@@ -128,9 +129,12 @@ llvm::Error splitFields(const Lines &in, StringRef line, StringRef sep, bool quo
   return llvm::Error::success();
 }
 
+/// Every integer field of every layout (ids, timestamps, ages, codes) is >= 0.
 llvm::Error parseInt(const Lines &in, StringRef text, StringRef what, int64_t &out) {
   if (text.trim().getAsInteger(10, out))
     return in.error("'" + what + "' is not an integer: '" + text + "'");
+  if (out < 0)
+    return in.error("'" + what + "' is negative: '" + text + "' (ids, times and codes are >= 0)");
   return llvm::Error::success();
 }
 
@@ -256,8 +260,6 @@ llvm::Error readRatings(const std::string &path, RatingsFormat f, Raw &raw) {
       return e;
     if (auto e = parseInt(*in, fields[col[3]], "timestamp", r.time))
       return e;
-    if (r.time < 0)
-      return in->error("negative timestamp " + llvm::Twine(r.time));
     bool unsorted = f.order >= 1 && r.user < lastUser;
     if (f.order == 2 && r.user == lastUser && r.movie <= lastMovie)
       unsorted = r.movie < lastMovie; // equal: a duplicate, reported below
