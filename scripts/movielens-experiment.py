@@ -226,6 +226,40 @@ def svg_bars(path, title, groups, series):
         f.write("\n".join(o) + "\n")
 
 
+# ---------------------------------------------------------------- sweep
+
+SWEEP_AXES = {"layers": (1, 2, 3, 4), "d_model": (32, 64, 96), "seq_len": (32, 64, 128, 256, 512)}
+# mtgr-run's --ml-max-seq default (MovieLensOptions::maxSequence in
+# frontend/MovieLens.h): the seq_len point that needs no option.
+DEFAULT_MAX_SEQ = 256
+
+
+def plan_sweep(base, reuse_mtgr):
+    """One axis at a time from the base model text. Returns the points
+    [(axis, value, run name)] and the models to run [(name, yaml path under
+    the report folder, text, extra mtgr-run args)]. Points that are the same
+    model with the same options share one run: the base point appears once
+    per axis, and with reuse_mtgr it is the mtgr variant's run (runs are
+    deterministic given the seeds)."""
+    def variant(axis, value):
+        if axis == "seq_len":
+            return base, () if value == DEFAULT_MAX_SEQ else (f"--ml-max-seq={value}",)
+        return re.sub(rf"^{axis}: \d+", f"{axis}: {value}", base, flags=re.M), ()
+
+    run_of = {(base, ()): "mtgr"} if reuse_mtgr else {}
+    points, models = [], []
+    for axis, values in SWEEP_AXES.items():
+        for value in values:
+            text, extra = variant(axis, value)
+            if (text, extra) not in run_of:
+                name = f"sweep-{axis}-{value}"
+                run_of[(text, extra)] = name
+                named = re.sub(r"^name: .*", f"name: movielens-{name}", text, count=1, flags=re.M)
+                models.append((name, os.path.join("models", name + ".yaml"), named, list(extra)))
+            points.append((axis, value, run_of[(text, extra)]))
+    return points, models
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -240,6 +274,7 @@ def main():
     ap.add_argument("--max-users", type=int, default=0, help="only the first N users (quick runs; default: all)")
     ap.add_argument("--sweep", action="store_true", help="also sweep MTGR's layers, d_model and sequence length (one run per point and seed)")
     ap.add_argument("--sweep-seeds", type=int, default=1, help="seeds per sweep point (default: 1)")
+    ap.add_argument("--dry-run", action="store_true", help="print the runs (and the sweep's points) and stop")
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"), help="where mtgr-compile and mtgr-run are")
     ap.add_argument("--ml-arg", action="append", default=[], help="pass an option to mtgr-run (e.g. --ml-arg=--ml-max-seq=128)")
     a = ap.parse_args()
@@ -252,12 +287,6 @@ def main():
             sys.exit(f"movielens-experiment: unknown variant '{v}' (expected: {', '.join(VARIANTS)})")
     if a.seeds < 1 or a.epochs < 1:
         sys.exit("movielens-experiment: --seeds and --epochs must be >= 1")
-    for tool in ("mtgr-compile", "mtgr-run"):
-        if not os.access(os.path.join(a.bin, tool), os.X_OK):
-            sys.exit(f"movielens-experiment: {a.bin}/{tool} is missing: build first (bash scripts/setup.sh)")
-    os.makedirs(os.path.join(a.out, "runs"), exist_ok=True)
-    os.makedirs(os.path.join(a.out, "models"), exist_ok=True)
-
     # The runs: (name, yaml path, extra mtgr-run args, seed). Seeds outside,
     # so a cut-short experiment still has every variant on the first seeds.
     jobs = []
@@ -267,30 +296,30 @@ def main():
     for s in range(1, a.seeds + 1):
         for v in variants:
             jobs.append((v, os.path.join(EXAMPLES, VARIANTS[v]), ["--dlrm-rows"] if v == "dlrm" else [], s))
-    sweep_points = []
+    sweep_points, sweep_models = [], []
     if a.sweep:
         base = texts.get("mtgr") or open(os.path.join(EXAMPLES, "mtgr.yaml")).read()
-        points = [("layers", n, re.sub(r"^layers: \d+", f"layers: {n}", base, flags=re.M), []) for n in (1, 2, 3, 4)]
-        points += [("d_model", d, re.sub(r"^d_model: \d+", f"d_model: {d}", base, flags=re.M), []) for d in (32, 64, 96)]
-        # 256 is mtgr-run's default --ml-max-seq: that point is the base model.
-        points += [("seq_len", n, base, [] if n == 256 else [f"--ml-max-seq={n}"]) for n in (32, 64, 128, 256, 512)]
-        # The base point appears once per axis: it runs once, and not at all
-        # when the mtgr variant's runs cover the sweep's seeds (runs are
-        # deterministic given the seeds, so the numbers are the same).
-        run_of = {}
-        if "mtgr" in variants and a.sweep_seeds <= a.seeds:
-            run_of[(base, ())] = "mtgr"
-        for axis, value, text, extra in points:
-            key = (text, tuple(extra))
-            if key not in run_of:
-                name = f"sweep-{axis}-{value}"
-                path = os.path.join(a.out, "models", name + ".yaml")
-                with open(path, "w") as f:
-                    f.write(re.sub(r"^name: .*", f"name: movielens-{name}", text, count=1, flags=re.M))
-                run_of[key] = name
-                for s in range(1, a.sweep_seeds + 1):
-                    jobs.append((name, path, extra, s))
-            sweep_points.append((axis, value, run_of[key]))
+        reuse_mtgr = "mtgr" in variants and a.sweep_seeds <= a.seeds
+        sweep_points, sweep_models = plan_sweep(base, reuse_mtgr)
+        for name, path, text, extra in sweep_models:
+            for s in range(1, a.sweep_seeds + 1):
+                jobs.append((name, os.path.join(a.out, path), extra, s))
+
+    if a.dry_run:
+        for name, yaml, extra, seed in jobs:
+            print(f"run {name} seed {seed}: {os.path.basename(yaml)} {' '.join(extra)}".rstrip())
+        for axis, value, name in sweep_points:
+            print(f"sweep {axis} {value}: {name}")
+        print(f"{len(jobs)} runs, {len({j[0] for j in jobs})} models")
+        return
+    for tool in ("mtgr-compile", "mtgr-run"):
+        if not os.access(os.path.join(a.bin, tool), os.X_OK):
+            sys.exit(f"movielens-experiment: {a.bin}/{tool} is missing: build first (bash scripts/setup.sh)")
+    os.makedirs(os.path.join(a.out, "runs"), exist_ok=True)
+    os.makedirs(os.path.join(a.out, "models"), exist_ok=True)
+    for name, path, text, extra in sweep_models:
+        with open(os.path.join(a.out, path), "w") as f:
+            f.write(text)
 
     progress = Progress(len(jobs) * a.epochs)
     artifacts = {}
@@ -469,31 +498,27 @@ def write_report(a, variants, texts, jobs, sweep_points, summary):
     md += ["## Plots", "", "![loss curves](curves.svg)", ""] + [f"![test {t}](test-{t}.svg)" for t in tasks] + [""]
 
     if sweep_points:
-        sweep_runs = load_runs(a, [n for _, _, n in sweep_points], a.sweep_seeds)
+        sweep_runs = load_runs(a, sorted({n for _, _, n in sweep_points}), a.sweep_seeds)
+
+        def gaucs(name, task):
+            return [test_of(sweep_runs[(name, s)])["test"][task]["gauc"]
+                    for s in range(1, a.sweep_seeds + 1) if (name, s) in sweep_runs]
+
+        base_run = next(n for ax, v, n in sweep_points if ax == "seq_len" and v == DEFAULT_MAX_SEQ)
         md += ["## Scaling sweep (MTGR; one axis at a time from mtgr.yaml)", "",
                f"Test GAUC, {a.sweep_seeds} seed(s) per point" +
                (" (mean ± 95% CI)" if a.sweep_seeds >= 2 else " (no interval: one seed)") +
-               "; the base point (2 layers, d_model 64, S 256) is "
-               + ("the mtgr variant's runs" if "mtgr" in variants and a.sweep_seeds <= a.seeds else "run once") +
+               f"; the base point (mtgr.yaml unchanged, S {DEFAULT_MAX_SEQ}) is "
+               + ("the mtgr variant's runs" if base_run == "mtgr" else "run once") +
                ". Read the differences against the resolution above.", "",
                "| axis | value | " + " | ".join(f"{t} GAUC" for t in tasks) + " |", "|---|---|" + "---|" * len(tasks)]
-        for axis in ("layers", "d_model", "seq_len"):
+        for axis in SWEEP_AXES:
             pts = [(val, n) for ax, val, n in sweep_points if ax == axis]
-            lines = []
-            for t in tasks:
-                line = []
-                for val, n in pts:
-                    xs = [test_of(sweep_runs[(n, s)])["test"][t]["gauc"] for s in range(1, a.sweep_seeds + 1) if (n, s) in sweep_runs]
-                    line.append((val, mean_ci(xs)[0]))
-                lines.append((t, line, False))
+            lines = [(t, [(val, mean_ci(gaucs(n, t))[0]) for val, n in pts], False) for t in tasks]
             for val, n in pts:
-                cells = []
-                for t in tasks:
-                    xs = [test_of(sweep_runs[(n, s)])["test"][t]["gauc"] for s in range(1, a.sweep_seeds + 1) if (n, s) in sweep_runs]
-                    cells.append(fmt(*mean_ci(xs)[:2]))
-                md.append(f"| {axis} | {val} | " + " | ".join(cells) + " |")
+                md.append(f"| {axis} | {val} | " + " | ".join(fmt(*mean_ci(gaucs(n, t))[:2]) for t in tasks) + " |")
             svg_lines(os.path.join(a.out, f"sweep-{axis}.svg"), f"test GAUC vs {axis}", "GAUC", lines, xlabel=axis)
-        md += [""] + [f"![sweep {ax}](sweep-{ax}.svg)" for ax in ("layers", "d_model", "seq_len")] + [""]
+        md += [""] + [f"![sweep {ax}](sweep-{ax}.svg)" for ax in SWEEP_AXES] + [""]
 
     md += ["## Notes", "",
            "- Nothing here is tuned on the test split: the epoch is chosen on validation; the model "
