@@ -7,7 +7,8 @@
 // set OPENBLAS_CORETYPE=SkylakeX on this CPU, see bench/run-cpu-inference.sh).
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/Compiler.h"
+#include "compiler/Compiler.h"
+#include "codegen/cpu/CpuBackend.h"
 #include "model/ModelStats.h"
 #include "frontend/Synthetic.h"
 #include "runtime/HostMemory.h"
@@ -178,11 +179,12 @@ int main(int argc, char **argv) {
       llvm::errs() << llvm::toString(session.takeError()) << "\n";
       return 1;
     }
-    resetHostMemoryHighWater();
-    int64_t before = hostMemoryHighWater();
+    HostPool &pool = (*session)->environment().pool;
+    pool.resetHighWater();
+    int64_t before = pool.highWater();
     if (auto r = (*session)->forward(batch); !r)
       llvm::report_fatal_error(llvm::StringRef(llvm::toString(r.takeError())));
-    double peak = static_cast<double>(hostMemoryHighWater() - before);
+    double peak = static_cast<double>(pool.highWater() - before);
     os << "working memory (1 thread, pool high-water mark): "
        << llvm::format("%.1f MiB, %.1f KiB per token", peak / 1048576.0,
                        peak / 1024.0 / static_cast<double>(batch.totalTokens(m)))
@@ -195,7 +197,8 @@ int main(int argc, char **argv) {
   {
     std::string diag;
     llvm::raw_string_ostream ds(diag);
-    auto profiled = compileModel(m, (*text)->getBuffer(), Stage::Artifact, HostTarget::native(), ds,
+    auto profiled = compileModel(m, (*text)->getBuffer(), Stage::Artifact,
+                                 *createCpuBackend(HostTarget::native()), ds,
                                  /*trainStep=*/false, /*profile=*/true);
     if (!profiled) {
       llvm::errs() << llvm::toString(profiled.takeError()) << "\n" << diag;
@@ -206,17 +209,17 @@ int main(int argc, char **argv) {
       llvm::errs() << llvm::toString(session.takeError()) << "\n";
       return 1;
     }
-    std::array<double, 8> best{};
+    FamilySeconds best{};
     best.fill(1e30);
     int64_t visible = 0, computed = 0;
     double start = now();
     do {
-      resetProfile();
+      (*session)->environment().profile.reset();
       auto r = (*session)->forward(batch);
       if (!r)
         llvm::report_fatal_error(llvm::StringRef(llvm::toString(r.takeError())));
       visible = r->visiblePairs, computed = r->attentionPairs;
-      std::array<double, 8> t = profileSeconds();
+      FamilySeconds t = (*session)->environment().profile.seconds();
       for (size_t f = 0; f < t.size(); ++f)
         best[f] = std::min(best[f], t[f]);
     } while (now() - start < seconds);
@@ -226,7 +229,7 @@ int main(int argc, char **argv) {
        << " s of calls):\nfamily        ms/batch\n";
     for (size_t f = 0; f < best.size(); ++f)
       if (best[f] > 0 && best[f] < 1e30)
-        os << llvm::format("%-12s  %8.2f\n", kProfileFamilies[f], best[f] * 1e3);
+        os << llvm::format("%-12s  %8.2f\n", toString(static_cast<ProfileFamily>(f)).str().c_str(), best[f] * 1e3);
     double rate = attentionFlops / best[1] / 1e9;
     os << "attention: " << visible << " visible pairs per layer and head, " << computed
        << " computed (" << llvm::format("%.3f", double(computed) / double(std::max<int64_t>(visible, 1)))

@@ -7,7 +7,7 @@
 // run and written to a results file.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/Compiler.h"
+#include "compiler/Compiler.h"
 #include "frontend/Synthetic.h"
 #include "runtime/Grouping.h"
 #include "runtime/Trainer.h"

@@ -11,7 +11,7 @@
 #define MTGR_FUZZ_FUZZMODELS_H
 
 #include "model/ModelDesc.h"
-#include "runtime/Container.h"
+#include "abi/Container.h"
 
 #include "llvm/ADT/StringRef.h"
 

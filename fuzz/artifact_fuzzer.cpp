@@ -1,7 +1,7 @@
 //===- artifact_fuzzer.cpp - the artifact loader up to loading code ---------===//
 //
 // Any bytes as an artifact, twice: as they are (container checks) and with
-// the container's checksums fixed (resealChecksums, runtime/Container.h), so that mutations
+// the container's checksums fixed (resealChecksums, abi/Container.h), so that mutations
 // reach the manifest, model and signature sections. Everything CpuSession
 // does before the code is mapped runs: parse (manifest, versions, target,
 // model), the trust check under an active policy, and the ABI binding of
@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "fuzz/FuzzModels.h"
 #include "runtime/Abi.h"
-#include "runtime/Artifact.h"
+#include "abi/Artifact.h"
 
 using namespace mlir::mtgr;
 

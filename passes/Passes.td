@@ -78,7 +78,7 @@ def MTGRFuseLinearPass : Pass<"mtgr-fuse-linear", "::mlir::func::FuncOp"> {
     A value with another use stays: in a train step the backward pass reads
     the norm's output and the pre-activation, so there only residuals and
     splits of unactivated results fuse. Target-neutral: the lowering decides
-    how each piece runs (codegen/LowerLinear.cpp).
+    how each piece runs (codegen/cpu/LowerLinear.cpp).
 
     ```mlir
     %n = mtgr.group_layer_norm %x, %layout, %g, %b : ...

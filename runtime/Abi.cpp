@@ -10,53 +10,6 @@
 using namespace mlir::mtgr;
 
 namespace {
-std::optional<ArgKind> parseKind(llvm::StringRef k) {
-  return llvm::StringSwitch<std::optional<ArgKind>>(k)
-      .Case("input", ArgKind::Input)
-      .Case("offsets", ArgKind::Offsets)
-      .Case("embedding", ArgKind::Embedding)
-      .Case("time", ArgKind::Time)
-      .Case("intervals", ArgKind::Intervals)
-      .Case("labels", ArgKind::Labels)
-      .Case("param", ArgKind::Param)
-      .Case("output", ArgKind::Output)
-      .Case("hidden", ArgKind::Hidden)
-      .Case("attention_work", ArgKind::AttentionWork)
-      .Case("rng", ArgKind::Rng)
-      .Case("loss", ArgKind::Loss)
-      .Case("param_grad", ArgKind::ParamGrad)
-      .Case("embedding_grad", ArgKind::EmbeddingGrad)
-      .Case("state", ArgKind::State)
-      .Case("unique_rows", ArgKind::UniqueRows)
-      .Case("row_index", ArgKind::RowIndex)
-      .Case("grad_input", ArgKind::GradInput)
-      .Case("embedding_grad_input", ArgKind::EmbeddingGradInput)
-      .Default(std::nullopt);
-}
-
-std::optional<Group> parseGroup(llvm::StringRef g) {
-  return llvm::StringSwitch<std::optional<Group>>(g)
-      .Case("", Group::None)
-      .Case("user", Group::User)
-      .Case("sequence", Group::Sequence)
-      .Case("realtime", Group::Realtime)
-      .Case("candidate", Group::Candidate)
-      .Case("tokens", Group::Tokens)
-      .Default(std::nullopt);
-}
-
-const char *groupName(Group g) {
-  switch (g) {
-  case Group::User: return "user";
-  case Group::Sequence: return "sequence";
-  case Group::Realtime: return "realtime";
-  case Group::Candidate: return "candidate";
-  case Group::Tokens: return "tokens";
-  case Group::None: break;
-  }
-  return "";
-}
-
 std::string shapeText(llvm::ArrayRef<int64_t> shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
@@ -68,7 +21,7 @@ std::string shapeText(llvm::ArrayRef<int64_t> shape) {
 std::string Binding::gradientKey() const {
   if (!param.empty())
     return "param:" + param;
-  return std::string("rows:") + groupName(group) + ":" + std::to_string(index);
+  return std::string("rows:") + toString(group).str() + ":" + std::to_string(index);
 }
 
 const FeatureDesc *mlir::mtgr::featureAt(const ModelDesc &m, Group g, size_t index) {
@@ -103,13 +56,7 @@ llvm::Expected<std::vector<Binding>> mlir::mtgr::bindEntryPoint(const ModelDesc 
                                          "' argument " + llvm::Twine(i) + " ('" + arg.name +
                                          "'): " + what);
     };
-    auto kind = parseKind(arg.kind);
-    if (!kind)
-      return bad("unknown kind '" + arg.kind + "'");
-    auto group = parseGroup(arg.group);
-    if (!group)
-      return bad("unknown group '" + arg.group + "'");
-    Binding b{*kind, *group, 0, nullptr, nullptr, "", arg.slot};
+    Binding b{arg.kind, arg.group, 0, nullptr, nullptr, "", arg.slot};
     // The shape the model gives this argument (-1: a run-time size).
     std::vector<int64_t> expected;
     // Gradients of a lookup's rows are named after the lookup's input.
@@ -119,10 +66,10 @@ llvm::Expected<std::vector<Binding>> mlir::mtgr::bindEntryPoint(const ModelDesc 
             : "";
     auto needFeature = [&](bool categorical) -> llvm::Error {
       if (b.group == Group::None || b.group == Group::Tokens)
-        return bad("needs a feature group, not '" + arg.group + "'");
+        return bad("needs a feature group, not '" + toString(arg.group) + "'");
       // The binding points into the model itself (which outlives it).
       const FeatureDesc *f = arg.index < 0 ? nullptr : featureAt(m, b.group, arg.index);
-      if (!f || arg.name != prefix + groupName(b.group) + "." + f->name)
+      if (!f || arg.name != prefix + toString(b.group).str() + "." + f->name)
         return bad("unknown input '" + arg.name + "'");
       b.index = arg.index;
       b.feature = f;
@@ -172,14 +119,14 @@ llvm::Expected<std::vector<Binding>> mlir::mtgr::bindEntryPoint(const ModelDesc 
       break;
     case ArgKind::Offsets:
       if (b.group == Group::None || b.group == Group::User)
-        e = bad("offsets need a jagged group, not '" + arg.group + "'");
+        e = bad("offsets need a jagged group, not '" + toString(arg.group) + "'");
       else if (b.group == Group::Tokens && m.mask != "intervals")
         e = bad("token offsets, but the model's mask is not 'intervals'");
       expected = {-1};
       break;
     case ArgKind::Time:
       if (b.group != Group::Sequence && b.group != Group::Realtime && b.group != Group::Candidate)
-        e = bad("timestamps of group '" + arg.group + "'");
+        e = bad("timestamps of group '" + toString(arg.group) + "'");
       expected = {-1};
       break;
     case ArgKind::Intervals:

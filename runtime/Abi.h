@@ -11,18 +11,9 @@
 #ifndef MTGR_RUNTIME_ABI_H
 #define MTGR_RUNTIME_ABI_H
 
-#include "runtime/Artifact.h"
+#include "abi/Artifact.h"
 
 namespace mlir::mtgr {
-
-enum class ArgKind {
-  Input, Offsets, Embedding, Time, Intervals, Labels, Param, Output, Hidden, // forward
-  Rng, Loss, ParamGrad, EmbeddingGrad, State, UniqueRows, RowIndex,         // training
-  GradInput, EmbeddingGradInput,
-  AttentionWork, // forward: {pairs computed, visible pairs} of a tile list (i64)
-};
-/// A token group of a batch; Tokens = every token of a sample (intervals).
-enum class Group { None, User, Sequence, Realtime, Candidate, Tokens };
 
 struct Binding {
   ArgKind kind;

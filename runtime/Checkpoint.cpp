@@ -1,6 +1,6 @@
 //===- Checkpoint.cpp - everything a training run needs to resume ---------===//
 #include "runtime/Checkpoint.h"
-#include "runtime/Container.h"
+#include "abi/Container.h"
 
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"

@@ -2,57 +2,41 @@
 #include "runtime/Profile.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 
+using namespace mlir::mtgr;
+
 namespace {
-constexpr int64_t kLayers = 64;
-using Sums = std::array<std::atomic<int64_t>, 8>;
-Sums &nanoseconds() {
-  static Sums ns{};
-  return ns;
-}
-std::array<Sums, kLayers> &layerNanoseconds() {
-  static std::array<Sums, kLayers> ns{};
-  return ns;
+FamilySeconds toSeconds(const std::array<std::atomic<int64_t>, kNumProfileFamilies> &ns) {
+  FamilySeconds s{};
+  for (size_t i = 0; i < s.size(); ++i)
+    s[i] = static_cast<double>(ns[i].load()) * 1e-9;
+  return s;
 }
 } // namespace
 
-extern "C" int64_t mtgr_profile_clock() {
+int64_t ProfileCounters::clock() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
-extern "C" void mtgr_profile_record(int64_t family, int64_t layer, int64_t start) {
-  if (family < 0 || family >= 8)
+void ProfileCounters::record(int64_t family, int64_t layer, int64_t start) {
+  if (family < 0 || family >= kNumProfileFamilies)
     return;
-  int64_t spent = mtgr_profile_clock() - start;
-  nanoseconds()[static_cast<size_t>(family)].fetch_add(spent, std::memory_order_relaxed);
+  int64_t spent = clock() - start;
+  total[static_cast<size_t>(family)].fetch_add(spent, std::memory_order_relaxed);
   if (layer >= 0 && layer < kLayers)
-    layerNanoseconds()[static_cast<size_t>(layer)][static_cast<size_t>(family)].fetch_add(
+    layers[static_cast<size_t>(layer)][static_cast<size_t>(family)].fetch_add(
         spent, std::memory_order_relaxed);
 }
 
-extern "C" void mtgr_profile_add(int64_t family, int64_t start) {
-  mtgr_profile_record(family, -1, start);
-}
+FamilySeconds ProfileCounters::seconds() const { return toSeconds(total); }
 
-std::array<double, 8> mlir::mtgr::profileSeconds() {
-  std::array<double, 8> s{};
-  for (size_t i = 0; i < s.size(); ++i)
-    s[i] = static_cast<double>(nanoseconds()[i].load()) * 1e-9;
-  return s;
-}
-
-std::vector<std::array<double, 8>> mlir::mtgr::profileLayerSeconds() {
-  std::vector<std::array<double, 8>> out;
-  for (const Sums &layer : layerNanoseconds()) {
-    std::array<double, 8> s{};
-    for (size_t i = 0; i < s.size(); ++i)
-      s[i] = static_cast<double>(layer[i].load()) * 1e-9;
-    out.push_back(s);
-  }
+std::vector<FamilySeconds> ProfileCounters::layerSeconds() const {
+  std::vector<FamilySeconds> out;
+  for (const Sums &layer : layers)
+    out.push_back(toSeconds(layer));
   // Only the layers that ran.
   while (!out.empty() && std::all_of(out.back().begin(), out.back().end(),
                                      [](double t) { return t == 0; }))
@@ -60,10 +44,10 @@ std::vector<std::array<double, 8>> mlir::mtgr::profileLayerSeconds() {
   return out;
 }
 
-void mlir::mtgr::resetProfile() {
-  for (auto &n : nanoseconds())
+void ProfileCounters::reset() {
+  for (auto &n : total)
     n.store(0);
-  for (Sums &layer : layerNanoseconds())
+  for (Sums &layer : layers)
     for (auto &n : layer)
       n.store(0);
 }

@@ -1,8 +1,8 @@
 //===- Session.cpp - run a compiled artifact on the CPU -------------------===//
 #include "runtime/Session.h"
-#include "runtime/HostMemory.h"
 #include "runtime/PerfMap.h"
 #include "runtime/Threads.h"
+#include "abi/Environment.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -115,6 +115,14 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
     return fail("model '" + s->artifact.model.name + "' has " + bytesText(s->paramBytes) +
                 " of parameters, more than the memory limit of " +
                 bytesText(static_cast<double>(s->maxMemory)) + " (--max-memory)");
+  std::string where = s->artifact.path.empty() ? "artifact" : s->artifact.path;
+  const CodeSection *host = s->artifact.section(kHostCodeSection);
+  if (!host)
+    return fail(where + ": no '" + kHostCodeSection + "' section: compiled by the '" +
+                s->artifact.backend + "' back end, which the CPU cannot run");
+  std::string why = checkHostTarget(host->target);
+  if (!why.empty())
+    return fail(where + ": wrong target: " + why);
   s->entryPoint = s->artifact.entry("forward");
   if (!s->entryPoint)
     return fail("artifact has no 'forward' entry point");
@@ -137,7 +145,7 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
   }
   if (fd < 0)
     return fail(perf ? "cannot create " + stagedPath : std::string("memfd_create failed"));
-  const std::string &code = s->artifact.hostCode;
+  const std::string &code = host->bytes;
   for (size_t done = 0; done < code.size();) {
     ssize_t n = ::write(fd, code.data() + done, code.size() - done);
     if (n <= 0) {
@@ -148,11 +156,14 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
   }
   std::string path = perf ? stagedPath : "/proc/self/fd/" + std::to_string(fd);
   s->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  ::close(fd);
+  // The file stays open while the code is loaded: dlopen finds an already
+  // loaded object by its path, and a closed descriptor's number (so its
+  // /proc/self/fd path) is reused by the next session's code, which would
+  // get this session's library instead of its own.
+  s->codeFile = fd;
   if (!s->library)
     return fail(llvm::Twine("cannot load the host code: ") + dlerror());
-  s->forwardFn =
-      reinterpret_cast<void (*)(void **)>(dlsym(s->library, s->entryPoint->symbol.c_str()));
+  s->forwardFn = reinterpret_cast<EntryFn>(dlsym(s->library, s->entryPoint->symbol.c_str()));
   if (!s->forwardFn)
     return fail("host code lacks the symbol '" + s->entryPoint->symbol + "'");
   if (perf) {
@@ -175,7 +186,7 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
         std::tuple{"apply_update", &s->updateEntry, &s->updateFn}}) {
     if (!(*entry = s->artifact.entry(name)))
       continue;
-    *fn = reinterpret_cast<void (*)(void **)>(dlsym(s->library, (*entry)->symbol.c_str()));
+    *fn = reinterpret_cast<EntryFn>(dlsym(s->library, (*entry)->symbol.c_str()));
     if (!*fn)
       return fail("host code lacks the symbol '" + (*entry)->symbol + "'");
   }
@@ -183,7 +194,6 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
     return fail("artifact has a train_step but no apply_update entry point");
   // The code's own ABI record must be the manifest's: an edited manifest (or
   // model section) would hand the code buffers it does not expect.
-  std::string where = s->artifact.path.empty() ? "artifact" : s->artifact.path;
   const auto *record = static_cast<const char *>(dlsym(s->library, kAbiRecordSymbol));
   if (!record)
     return fail(where + ": the host code carries no ABI record");
@@ -254,7 +264,7 @@ void CpuSession::trimPool(const Batch &batch,
   for (const EntryPoint *e : entries)
     if (e)
       used += workingMemory(*e, batch);
-  trimPooledHostMemory(static_cast<int64_t>(std::max(used * 1.25, double(64 << 20))));
+  host->pool.trim(static_cast<int64_t>(std::max(used * 1.25, double(64 << 20))));
 }
 
 int64_t CpuSession::rowOf(const TableDesc &t, int64_t id) const {
@@ -266,6 +276,8 @@ int64_t CpuSession::rowOf(const TableDesc &t, int64_t id) const {
 CpuSession::~CpuSession() {
   if (library)
     dlclose(library);
+  if (codeFile >= 0)
+    ::close(codeFile);
 }
 
 void CpuSession::initParams(uint64_t seed) {
@@ -273,7 +285,8 @@ void CpuSession::initParams(uint64_t seed) {
 }
 
 std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding> &bindings,
-                                                      void (*fn)(void **), const Batch &batch,
+                                                      EntryFn fn, unsigned callThreads,
+                                                      const Batch &batch,
                                                       std::array<int64_t, 3> rng,
                                                       OptimizerState *state,
                                                       const NamedBuffers *gradients,
@@ -399,17 +412,19 @@ std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding>
       break;
     }
   }
-  fn(args.data());
+  mtgr_environment environment = host->table(callThreads);
+  fn(args.data(), &environment);
   if (work)
     for (const auto &c : counts)
       (*work)[0] += c[0], (*work)[1] += c[1];
   return outputs;
 }
 
-ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden) const {
+ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden,
+                                   unsigned callThreads) const {
   std::array<int64_t, 2> work{0, 0};
-  std::map<size_t, std::vector<float>> outputs =
-      call(forwardBindings, forwardFn, batch, {0, 0, 0}, nullptr, nullptr, &work);
+  std::map<size_t, std::vector<float>> outputs = call(forwardBindings, forwardFn, callThreads,
+                                                      batch, {0, 0, 0}, nullptr, nullptr, &work);
   ForwardResult result;
   result.attentionPairs = work[0], result.visiblePairs = work[1];
   result.logits.resize(artifact.model.tasks.size());
@@ -451,10 +466,9 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
   std::vector<NamedBuffers> partial(parts);
   std::vector<int64_t> stepTokens = batch.tokenOffsets(m); // where each range starts
   auto run = [&](size_t p) {
-    CallThreads inside(insideThreads);
     Batch range = parts == 1 ? Batch() : sliceBatch(m, batch, bounds[p], bounds[p + 1]);
     std::map<size_t, std::vector<float>> outputs =
-        call(trainBindings, trainFn, parts == 1 ? batch : range,
+        call(trainBindings, trainFn, insideThreads, parts == 1 ? batch : range,
              {static_cast<int64_t>(seed), step, stepTokens[bounds[p]]});
     // Keyed as apply_update's inputs of the same gradient (typed, not named).
     for (auto &[index, buffer] : outputs) {
@@ -481,8 +495,7 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
           total[i] += buffer[i];
     }
   // The optimiser update, once, on the whole batch.
-  CallThreads updateThreads(threads);
-  call(updateBindings, updateFn, batch, {static_cast<int64_t>(seed), step, 0}, &state, &sum);
+  call(updateBindings, updateFn, threads, batch, {static_cast<int64_t>(seed), step, 0}, &state, &sum);
 
   trimPool(batch, {trainEntry, updateEntry});
   TrainStepResult r;
@@ -556,8 +569,7 @@ llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidde
   // One call for the whole batch: its parallel ops split their row blocks
   // over the threads by cost (runtime/Threads.h), so one large request uses
   // every core and every row's result is the same for any thread count.
-  CallThreads inside(threads);
-  ForwardResult r = runRange(batch, hidden);
+  ForwardResult r = runRange(batch, hidden, threads);
   trimPool(batch, {entryPoint});
   return r;
 }

@@ -3,9 +3,10 @@
 #define MTGR_RUNTIME_SESSION_H
 
 #include "runtime/Abi.h"
-#include "runtime/Artifact.h"
+#include "abi/Artifact.h"
 #include "runtime/Batch.h"
 #include "runtime/DynamicTable.h"
+#include "runtime/HostEnvironment.h"
 #include "runtime/Params.h"
 
 #include <array>
@@ -47,7 +48,16 @@ struct SessionOptions {
 /// The machine's physical memory in bytes.
 uint64_t physicalMemoryBytes();
 
-/// Loads an artifact's host code and runs its entry points. A forward call
+/// Loads an artifact's host code and runs its entry points.
+///
+/// Thread rule: thread-compatible. One call at a time per session (forward,
+/// trainStep, the parameter and table accessors); a session's own calls use
+/// its threads inside. Sessions are independent: each owns its loaded code,
+/// buffer pool and profile counters (its environment, abi/Environment.h), so
+/// sessions of the same or of different models may run at the same time on
+/// different threads of one process.
+///
+/// A forward call
 /// is one call of the generated code for the whole batch, whose GEMMs and
 /// attention split their row blocks over the threads by cost
 /// (runtime/Threads.h; threads = cores by default): one large request uses
@@ -71,6 +81,8 @@ public:
   const Artifact &getArtifact() const { return artifact; }
   ParamStore &params() { return parameters; }
   unsigned numThreads() const { return threads; }
+  /// The generated code's buffer pool and profile counters.
+  HostEnvironment &environment() { return *host; }
   /// The id -> row maps of the model's dynamic tables (by table name). Ids
   /// without a row read the OOV row 0; training admits ids (Trainer).
   std::map<std::string, DynamicTable> &dynamicTables() { return tables; }
@@ -104,13 +116,14 @@ public:
 
 private:
   CpuSession(Artifact a) : artifact(std::move(a)) {}
-  ForwardResult runRange(const Batch &batch, bool hidden) const;
+  ForwardResult runRange(const Batch &batch, bool hidden, unsigned callThreads) const;
   /// Calls an entry point on a batch; returns the output buffers by argument.
   /// apply_update also takes the optimiser state (updated in place with the
   /// parameters) and the gradients, by Binding::gradientKey (and "loss").
   using NamedBuffers = std::map<std::string, std::vector<float>>;
-  std::map<size_t, std::vector<float>> call(const std::vector<Binding> &bindings,
-                                            void (*fn)(void **), const Batch &batch,
+  using EntryFn = void (*)(void **, const mtgr_environment *);
+  std::map<size_t, std::vector<float>> call(const std::vector<Binding> &bindings, EntryFn fn,
+                                            unsigned callThreads, const Batch &batch,
                                             std::array<int64_t, 3> rng = {0, 0, 0},
                                             OptimizerState *state = nullptr,
                                             const NamedBuffers *gradients = nullptr,
@@ -121,10 +134,14 @@ private:
   Artifact artifact;
   const EntryPoint *entryPoint = nullptr;
   void *library = nullptr;
-  void (*forwardFn)(void **) = nullptr;
+  int codeFile = -1; // the file the code was loaded from, open while it is loaded
+  EntryFn forwardFn = nullptr;
   const EntryPoint *trainEntry = nullptr, *updateEntry = nullptr;
-  void (*trainFn)(void **) = nullptr;
-  void (*updateFn)(void **) = nullptr;
+  EntryFn trainFn = nullptr;
+  EntryFn updateFn = nullptr;
+  /// The code's imports: this session's pool and profile counters (stable
+  /// address: the tables of calls in flight point to it).
+  std::unique_ptr<HostEnvironment> host = std::make_unique<HostEnvironment>();
   /// Every entry point's arguments, resolved against the model at creation.
   std::vector<Binding> forwardBindings, trainBindings, updateBindings;
   unsigned threads = 1;

@@ -7,7 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "TestModels.h"
-#include "codegen/Compiler.h"
+#include "compiler/Compiler.h"
+#include "codegen/cpu/CpuBackend.h"
 #include "frontend/Synthetic.h"
 #include "runtime/Grouping.h"
 #include "runtime/HostMemory.h"
@@ -18,7 +19,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
+#include <thread>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -373,11 +376,80 @@ TEST(Compiled, MtgrSmallWorkingMemoryPerToken) {
   o.users = 8, o.maxSequence = 512, o.minSequence = 128, o.maxRealtime = 64, o.maxCandidates = 32;
   o.minCandidates = 16, o.seed = 5;
   Batch batch = generateSynthetic(m, o);
-  resetHostMemoryHighWater();
-  int64_t before = hostMemoryHighWater();
+  HostPool &pool = (*session)->environment().pool;
+  pool.resetHighWater();
+  int64_t before = pool.highWater();
   auto result = (*session)->forward(batch);
   ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
-  double perToken = double(hostMemoryHighWater() - before) / double(batch.totalTokens(m));
+  double perToken = double(pool.highWater() - before) / double(batch.totalTokens(m));
   EXPECT_GT(perToken, 0.0);
   EXPECT_LE(perToken, 119.0 * 1024 / 4) << perToken / 1024 << " KiB per token";
+}
+
+// Two sessions of different models in one process, called at the same time
+// from two threads: each one's scores are what it gives alone, its buffers
+// come from its own pool and its profile counts only its own code (the
+// generated code imports everything through the environment table of each
+// call, abi/Environment.h; nothing is exported by the program or kept per
+// process).
+TEST(Compiled, TwoModelsInOneProcessFromTwoThreads) {
+  auto read = [](const char *name) {
+    auto text = llvm::MemoryBuffer::getFile(test::examplePath(name));
+    return text ? (*text)->getBuffer().str() : std::string();
+  };
+  std::string tinyText = read("tiny.yaml"), dlrmText = read("tiny-dlrm.yaml");
+  ASSERT_FALSE(tinyText.empty() || dlrmText.empty());
+  // tiny compiled with --profile: its code reports to its session's counters.
+  std::string diag;
+  llvm::raw_string_ostream ds(diag);
+  auto tinyDesc = parseModelDesc(tinyText, "tiny.yaml", ds);
+  ASSERT_TRUE(tinyDesc) << diag;
+  auto profiled = compileModel(*tinyDesc, tinyText, Stage::Artifact,
+                               *createCpuBackend(HostTarget::native()), ds,
+                               /*trainStep=*/false, /*profile=*/true);
+  ASSERT_TRUE(static_cast<bool>(profiled)) << llvm::toString(profiled.takeError()) << diag;
+  auto dlrmArtifact = compileArtifact(dlrmText, "tiny-dlrm.yaml", /*trainStep=*/false);
+  ASSERT_TRUE(static_cast<bool>(dlrmArtifact)) << llvm::toString(dlrmArtifact.takeError());
+  auto tiny = CpuSession::create(profiled->artifact, 2);
+  auto dlrm = CpuSession::create(*dlrmArtifact, 2);
+  ASSERT_TRUE(static_cast<bool>(tiny)) << llvm::toString(tiny.takeError());
+  ASSERT_TRUE(static_cast<bool>(dlrm)) << llvm::toString(dlrm.takeError());
+  SyntheticOptions o;
+  o.users = 6, o.maxSequence = 300, o.seed = 11;
+  Batch tinyBatch = generateSynthetic((*tiny)->model(), o);
+  o.seed = 12;
+  Batch dlrmBatch = generateSynthetic((*dlrm)->model(), o);
+  // Alone first.
+  auto tinyAlone = (*tiny)->forward(tinyBatch);
+  auto dlrmAlone = (*dlrm)->forward(dlrmBatch);
+  ASSERT_TRUE(static_cast<bool>(tinyAlone) && static_cast<bool>(dlrmAlone));
+  EXPECT_GT((*tiny)->environment().profile.seconds()[0], 0.0);
+  for (double t : (*dlrm)->environment().profile.seconds())
+    EXPECT_EQ(t, 0.0); // compiled without --profile: nothing reported to it
+  EXPECT_GT((*tiny)->environment().pool.highWater(), 0);
+  EXPECT_GT((*dlrm)->environment().pool.highWater(), 0);
+  // Then at the same time, many calls each.
+  std::atomic<int> mismatches{0};
+  auto run = [&](CpuSession &s, const Batch &batch, const ForwardResult &expected) {
+    for (int i = 0; i < 20; ++i) {
+      auto r = s.forward(batch);
+      if (!r || r->logits != expected.logits)
+        ++mismatches;
+      if (!r)
+        llvm::consumeError(r.takeError());
+    }
+  };
+  std::thread first(run, std::ref(**tiny), std::cref(tinyBatch), std::cref(*tinyAlone));
+  std::thread second(run, std::ref(**dlrm), std::cref(dlrmBatch), std::cref(*dlrmAlone));
+  first.join();
+  second.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  // And against the reference, once more after the concurrent calls.
+  for (auto [session, batch] : {std::pair{tiny->get(), &tinyBatch}, {dlrm->get(), &dlrmBatch}}) {
+    const ModelDesc &m = session->model();
+    auto compiled = session->forward(*batch, m.layers > 0);
+    ASSERT_TRUE(static_cast<bool>(compiled));
+    reference::Output ref = reference::forward(m, session->params(), *batch);
+    EXPECT_LE(maxError(m, *compiled, ref), 1e-4) << m.name;
+  }
 }

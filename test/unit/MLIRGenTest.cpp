@@ -4,7 +4,8 @@
 #include "frontend/MLIRGen.h"
 #include "model/ModelStats.h"
 #include "passes/Passes.h"
-#include "codegen/Passes.h"
+#include "codegen/common/Passes.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"

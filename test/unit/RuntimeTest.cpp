@@ -1,10 +1,12 @@
 //===- RuntimeTest.cpp - batch checks, artifacts, parameters --------------===//
 #include "TestModels.h"
-#include "codegen/Compiler.h"
+#include "compiler/Compiler.h"
+#include "codegen/cpu/CpuBackend.h"
+#include "abi/Container.h"
 #include "frontend/Synthetic.h"
 #include "runtime/HostMemory.h"
 #include "runtime/Abi.h"
-#include "runtime/Artifact.h"
+#include "abi/Artifact.h"
 #include "runtime/Npz.h"
 #include "runtime/Session.h"
 
@@ -225,7 +227,10 @@ TEST_F(ArtifactFile, CorruptionIsReportedBySection) {
 TEST_F(ArtifactFile, WrongVersion) {
   std::string b = *bytes;
   b[8] = 9;
-  EXPECT_NE(error(b).find("format version 9, this runtime reads version " + std::to_string(kArtifactVersion)), std::string::npos)
+  EXPECT_NE(error(b).find("format version 9, this runtime reads version " +
+                          std::to_string(kArtifactVersion) +
+                          ": recompile the model with this mtgr-compile"),
+            std::string::npos)
       << error(b);
 }
 
@@ -292,7 +297,7 @@ TEST_F(ArtifactFile, SignatureCoversEverySection) {
   for (int part = 0; part < 3; ++part) {
     Artifact changed = *signedBack;
     if (part == 0)
-      changed.hostCode[changed.hostCode.size() / 2] ^= 1;
+      changed.code[0].bytes[changed.code[0].bytes.size() / 2] ^= 1;
     else if (part == 1)
       changed.modelText += "\n# a comment";
     else
@@ -321,11 +326,16 @@ TEST_F(ArtifactFile, MutatedEntriesAreBoundOrRefused) {
   auto compiled = compileArtifact((*buffer)->getBuffer(), "tiny.yaml");
   ASSERT_TRUE(static_cast<bool>(compiled));
   std::mt19937 rng(17);
-  const char *kinds[] = {"input", "offsets", "embedding", "time", "intervals", "labels",
-                         "param", "output", "hidden", "rng", "loss", "param_grad",
-                         "embedding_grad", "state", "unique_rows", "row_index", "grad_input",
-                         "embedding_grad_input", "bogus"};
-  const char *groups[] = {"", "user", "sequence", "realtime", "candidate", "tokens", "x"};
+  // Every kind and group (unknown spellings are refused when the manifest is
+  // read: ArtifactFile.UnknownKindIsRefused).
+  const ArgKind kinds[] = {ArgKind::Input, ArgKind::Offsets, ArgKind::Embedding, ArgKind::Time,
+                           ArgKind::Intervals, ArgKind::Labels, ArgKind::Param, ArgKind::Output,
+                           ArgKind::Hidden, ArgKind::Rng, ArgKind::Loss, ArgKind::ParamGrad,
+                           ArgKind::EmbeddingGrad, ArgKind::State, ArgKind::UniqueRows,
+                           ArgKind::RowIndex, ArgKind::GradInput, ArgKind::EmbeddingGradInput,
+                           ArgKind::AttentionWork};
+  const Group groups[] = {Group::None,     Group::User,      Group::Sequence,
+                          Group::Realtime, Group::Candidate, Group::Tokens};
   int refused = 0;
   for (int trial = 0; trial < 2000; ++trial) {
     EntryPoint e = compiled->entryPoints[trial % compiled->entryPoints.size()];
@@ -368,9 +378,44 @@ TEST_F(ArtifactFile, WrongTarget) {
   // A whole artifact for another target: rewrite the manifest and re-seal.
   auto a = Artifact::parse(*bytes, "x.mtgr");
   ASSERT_TRUE(static_cast<bool>(a));
-  a->target = "aarch64-unknown-linux-gnu;neoverse-v2;+neon";
-  EXPECT_NE(error(a->serialize()).find("wrong target: built for aarch64"), std::string::npos)
-      << error(a->serialize());
+  a->code[0].target = "aarch64-unknown-linux-gnu;neoverse-v2;+neon";
+  auto read = Artifact::parse(a->serialize(), "x.mtgr"); // a file, which the CPU cannot run
+  ASSERT_TRUE(static_cast<bool>(read)) << llvm::toString(read.takeError());
+  auto session = CpuSession::create(std::move(*read));
+  ASSERT_FALSE(static_cast<bool>(session));
+  std::string why = llvm::toString(session.takeError());
+  EXPECT_NE(why.find("x.mtgr: wrong target: built for aarch64"), std::string::npos) << why;
+  // Code of another back end only: no host code to load.
+  auto other = Artifact::parse(*bytes, "x.mtgr");
+  ASSERT_TRUE(static_cast<bool>(other));
+  other->backend = "elsewhere";
+  other->code[0].name = "kernels.bin";
+  auto readOther = Artifact::parse(other->serialize(), "x.mtgr");
+  ASSERT_TRUE(static_cast<bool>(readOther)) << llvm::toString(readOther.takeError());
+  auto refused = CpuSession::create(std::move(*readOther));
+  ASSERT_FALSE(static_cast<bool>(refused));
+  EXPECT_NE(llvm::toString(refused.takeError())
+                .find("x.mtgr: no 'host.so' section: compiled by the 'elsewhere' back end"),
+            std::string::npos);
+}
+
+// The manifest's kinds and groups are parsed into the ABI's enums when the
+// artifact is read: a spelling no runtime knows is refused there, by name.
+TEST_F(ArtifactFile, UnknownKindIsRefused) {
+  for (auto [from, to, message] :
+       {std::tuple{"\"kind\": \"offsets\"", "\"kind\": \"offzets\"", "unknown kind 'offzets'"},
+        std::tuple{"\"group\": \"sequence\"", "\"group\": \"sequenze\"",
+                   "unknown group 'sequenze'"}}) {
+    std::string edited = *bytes;
+    size_t at = edited.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    edited.replace(at, std::strlen(from), to);
+    ASSERT_TRUE(resealChecksums(edited));
+    std::string why = error(edited);
+    EXPECT_NE(why.find("section 'manifest': entry point 'forward' argument"), std::string::npos)
+        << why;
+    EXPECT_NE(why.find(message), std::string::npos) << why;
+  }
 }
 
 TEST(Params, InitialisationIsSeededAndPerParameter) {
@@ -486,44 +531,57 @@ TEST(Npz, NonFiniteAndForeignMembersAreRefused) {
 }
 
 TEST(HostMemory, FailedAllocationEndsWithAMessage) {
-  EXPECT_EXIT(_mlir_memref_to_llvm_alloc(size_t(1) << 63), ::testing::ExitedWithCode(3),
+  HostPool pool;
+  EXPECT_EXIT(pool.allocate(0, uint64_t(1) << 63), ::testing::ExitedWithCode(3),
               "mtgr: out of memory: the generated code asked for 9223372036854775808 bytes");
-  EXPECT_EXIT(_mlir_memref_to_llvm_aligned_alloc(128, 64), ::testing::ExitedWithCode(3),
-              "out of memory");
+  EXPECT_EXIT(pool.allocate(128, 64), ::testing::ExitedWithCode(3), "out of memory");
 }
 
 // The pool gives back blocks above what the last call used (it never shrank
 // at 9a78b6d), largest first.
 TEST(HostMemory, TrimReturnsTheLargestBlocks) {
-  mlir::mtgr::releasePooledHostMemory();
-  void *big = _mlir_memref_to_llvm_alloc(64 << 20), *small = _mlir_memref_to_llvm_alloc(1 << 20);
-  _mlir_memref_to_llvm_free(big);
-  _mlir_memref_to_llvm_free(small);
-  EXPECT_GE(mlir::mtgr::pooledHostBytes(), (64 << 20) + (1 << 20));
-  mlir::mtgr::trimPooledHostMemory(8 << 20);
-  EXPECT_GE(mlir::mtgr::pooledHostBytes(), 1 << 20);
-  EXPECT_LE(mlir::mtgr::pooledHostBytes(), 8 << 20);
-  mlir::mtgr::releasePooledHostMemory();
+  HostPool pool;
+  void *big = pool.allocate(0, 64 << 20), *small = pool.allocate(0, 1 << 20);
+  pool.free(big);
+  pool.free(small);
+  EXPECT_GE(pool.pooledBytes(), (64 << 20) + (1 << 20));
+  pool.trim(8 << 20);
+  EXPECT_GE(pool.pooledBytes(), 1 << 20);
+  EXPECT_LE(pool.pooledBytes(), 8 << 20);
 }
 
 TEST(HostMemory, PoolReusesFreedBlocks) {
-  mlir::mtgr::releasePooledHostMemory();
-  void *a = _mlir_memref_to_llvm_alloc(1 << 20);
+  HostPool pool;
+  void *a = pool.allocate(0, 1 << 20);
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 64, 0u);
   static_cast<char *>(a)[(1 << 20) - 1] = 1; // usable to the last byte
-  _mlir_memref_to_llvm_free(a);
-  EXPECT_GE(mlir::mtgr::pooledHostBytes(), 1 << 20);
-  void *b = _mlir_memref_to_llvm_alloc((1 << 20) - 100); // fits the freed block
+  pool.free(a);
+  EXPECT_GE(pool.pooledBytes(), 1 << 20);
+  void *b = pool.allocate(64, (1 << 20) - 100); // fits the freed block
   EXPECT_EQ(a, b);
-  EXPECT_EQ(mlir::mtgr::pooledHostBytes(), 0);
-  void *small = _mlir_memref_to_llvm_alloc(100); // a 1 MB block would waste too much
-  _mlir_memref_to_llvm_free(b);
-  void *c = _mlir_memref_to_llvm_alloc(100);
+  EXPECT_EQ(pool.pooledBytes(), 0);
+  void *small = pool.allocate(0, 100); // a 1 MB block would waste too much
+  pool.free(b);
+  void *c = pool.allocate(0, 100);
   EXPECT_NE(c, b);
-  _mlir_memref_to_llvm_free(small);
-  _mlir_memref_to_llvm_free(c);
-  _mlir_memref_to_llvm_free(nullptr);
-  mlir::mtgr::releasePooledHostMemory();
-  EXPECT_EQ(mlir::mtgr::pooledHostBytes(), 0);
+  pool.free(small);
+  pool.free(c);
+  pool.free(nullptr);
+  pool.releaseAll();
+  EXPECT_EQ(pool.pooledBytes(), 0);
+}
+
+// Two sessions' pools are their own: one session's trim never frees the
+// other's blocks, and its high-water mark counts only its own.
+TEST(HostMemory, PoolsAreIndependent) {
+  HostPool first, second;
+  void *a = first.allocate(0, 4 << 20);
+  first.free(a);
+  void *b = second.allocate(0, 1 << 20);
+  EXPECT_GE(first.pooledBytes(), 4 << 20);
+  second.trim(0);
+  EXPECT_GE(first.pooledBytes(), 4 << 20);
+  EXPECT_LT(second.highWater(), 4 << 20);
+  second.free(b);
 }

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "TestModels.h"
-#include "codegen/Compiler.h"
-#include "codegen/Target.h"
+#include "compiler/Compiler.h"
+#include "codegen/cpu/CpuBackend.h"
 #include "frontend/Synthetic.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/Grouping.h"
@@ -727,7 +727,7 @@ TEST_P(TileBoundaries, ForwardAndBackwardMatchReference) {
   llvm::raw_string_ostream ds(diag);
   auto desc = parseModelDesc(yaml, "tiles.yaml", ds);
   ASSERT_TRUE(desc) << diag;
-  auto compiled0 = compileModel(*desc, yaml, Stage::Artifact, host, ds, /*trainStep=*/true);
+  auto compiled0 = compileModel(*desc, yaml, Stage::Artifact, *createCpuBackend(host), ds, /*trainStep=*/true);
   ASSERT_TRUE(static_cast<bool>(compiled0)) << llvm::toString(compiled0.takeError()) << diag;
   auto created = CpuSession::create(std::move(compiled0->artifact), 1);
   ASSERT_TRUE(static_cast<bool>(created)) << llvm::toString(created.takeError());
@@ -799,7 +799,7 @@ std::string gemmModel(int64_t d) {
 
 class GemmBoundaries : public ::testing::TestWithParam<int> {};
 
-// The GEMM's boundaries (codegen/Gemm.h), for this host's register tile and
+// The GEMM's boundaries (codegen/cpu/Gemm.h), for this host's register tile and
 // AVX2's: calls of 1, MR - 1, MR, MR + 1 rows, the dynamic-K block (rows
 // around 256 in the weight gradients), a prologue range (MC rows) and one
 // past it; forward (fused norms, gates, SiLU, residual, split) elementwise
@@ -813,7 +813,7 @@ TEST_P(GemmBoundaries, ForwardAndBackwardMatchReference) {
   llvm::raw_string_ostream ds(diag);
   auto desc = parseModelDesc(yaml, "gemm.yaml", ds);
   ASSERT_TRUE(desc) << diag;
-  auto compiled0 = compileModel(*desc, yaml, Stage::Artifact, host, ds, /*trainStep=*/true);
+  auto compiled0 = compileModel(*desc, yaml, Stage::Artifact, *createCpuBackend(host), ds, /*trainStep=*/true);
   ASSERT_TRUE(static_cast<bool>(compiled0)) << llvm::toString(compiled0.takeError()) << diag;
   auto created = CpuSession::create(std::move(compiled0->artifact), 1);
   ASSERT_TRUE(static_cast<bool>(created)) << llvm::toString(created.takeError());

@@ -3,7 +3,7 @@
 #include "frontend/Synthetic.h"
 #include "runtime/Batching.h"
 #include "runtime/Checkpoint.h"
-#include "runtime/Container.h"
+#include "abi/Container.h"
 #include "runtime/Metrics.h"
 #include "runtime/Session.h"
 #include "runtime/reference/Optimizer.h"

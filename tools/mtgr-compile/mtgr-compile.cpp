@@ -6,8 +6,9 @@
 // first: sizes, parameters, FLOPs per sample.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/Compiler.h"
-#include "codegen/Pipeline.h"
+#include "compiler/Backends.h"
+#include "compiler/Compiler.h"
+#include "compiler/Pipeline.h"
 #include "dialect/MTGRDialect.h"
 #include "frontend/MLIRGen.h"
 #include "model/ModelDesc.h"
@@ -40,7 +41,9 @@ cl::opt<std::string> cpu("cpu",
                          cl::desc("CPU to generate code for: native (this machine), x86-64-v3 "
                                   "(AVX2 + FMA) or x86-64-v4 (AVX-512); the tile sizes follow it"),
                          cl::init("native"), cl::cat(category));
-cl::opt<std::string> target("target", cl::desc("Target: cpu (this machine's x86-64 CPU)"),
+cl::opt<std::string> target("target",
+                            cl::desc("Back end to compile for: cpu (x86-64; --cpu picks the "
+                                     "processor). The NVPTX back end (cuda) is not built yet"),
                             cl::init("cpu"), cl::cat(category));
 enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
@@ -48,10 +51,10 @@ cl::opt<Emit> emit(
     cl::values(clEnumValN(Emit::Mtgr, "mtgr", "model-level mtgr IR, as imported"),
                clEnumValN(Emit::Kernel, "kernel", "kernel-level mtgr IR (after mtgr-decompose-layers)"),
                clEnumValN(Emit::Bound, "bound", "entry points on buffers, mtgr ops inside (after mtgr-bind-entry-points)"),
-               clEnumValN(Emit::Loops, "loops", "loops on buffers (scf, memref, arith, math), buffers freed at last use"),
+               clEnumValN(Emit::Loops, "loops", "the back end's loops (cpu: scf, memref, arith, math, vector on buffers, freed at last use)"),
                clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR"),
-               clEnumValN(Emit::Object, "object", "an x86-64 object file"),
-               clEnumValN(Emit::Shared, "shared", "the linked host code (.so) of the artifact"),
+               clEnumValN(Emit::Object, "object", "an object file (cpu: x86-64)"),
+               clEnumValN(Emit::Shared, "shared", "the linked host code (.so, section host.so) of the artifact"),
                clEnumValN(Emit::Artifact, "artifact", "the artifact (.mtgr), the default"),
                clEnumValN(Emit::None, "none", "nothing (with --summary)")),
     cl::cat(category));
@@ -171,15 +174,10 @@ int main(int argc, char **argv) {
     llvm::errs() << "mtgr-compile: error: --seq-len, --rt-len and --candidates must be >= 0\n";
     return 1;
   }
-  if (target != "cpu") {
-    llvm::errs() << "mtgr-compile: error: unknown --target=" << target
-                 << " (supported: cpu; the GPU backend is not built yet)\n";
-    return 1;
-  }
-  std::optional<mlir::mtgr::HostTarget> host = mlir::mtgr::HostTarget::named(cpu);
-  if (!host) {
-    llvm::errs() << "mtgr-compile: error: unknown --cpu=" << cpu
-                 << " (supported: native, x86-64-v3, x86-64-v4)\n";
+  auto backend = mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{cpu});
+  if (!backend) {
+    llvm::errs() << "mtgr-compile: error: --target=" << target << " --cpu=" << cpu << ": "
+                 << llvm::toString(backend.takeError()) << "\n";
     return 1;
   }
   if (!mlir::mtgr::isModelDescPath(inputFile)) {
@@ -217,16 +215,13 @@ int main(int argc, char **argv) {
       return 1;
     size_t modelOps = countOps(*module, true);
     PassManager pm(&context);
-    pm.addPass(mlir::mtgr::createMTGRDecomposeLayersPass());
+    mlir::mtgr::addKernelPasses(pm);
     if (failed(pm.run(*module)))
       return 1;
     printSummary(*desc, modelOps, countOps(*module, false));
   }
   if (printPipelineFlag)
-    mlir::mtgr::printPipeline(
-        llvm::outs(),
-        mlir::mtgr::TargetDescription::fromFeatures(host->features),
-        !inferenceOnly);
+    mlir::mtgr::printPipeline(llvm::outs(), **backend, !inferenceOnly);
   if (emit == Emit::None)
     return 0;
 
@@ -237,7 +232,7 @@ int main(int argc, char **argv) {
                 : emit == Emit::LLVM   ? Stage::LLVMIR
                 : emit == Emit::Object ? Stage::Object
                                        : Stage::Artifact; // also for Emit::Shared
-  auto out = mlir::mtgr::compileModel(*desc, text, stage, *host,
+  auto out = mlir::mtgr::compileModel(*desc, text, stage, **backend,
                                       llvm::errs(), !inferenceOnly, profileFlag);
   if (!out) {
     llvm::errs() << "mtgr-compile: error: " << llvm::toString(out.takeError()) << "\n";
@@ -259,7 +254,13 @@ int main(int argc, char **argv) {
       llvm::errs() << "mtgr-compile: error: " << error << "\n";
       return 1;
     }
-    output->os() << out->artifact.hostCode;
+    const mlir::mtgr::CodeSection *host = out->artifact.section("host.so");
+    if (!host) {
+      llvm::errs() << "mtgr-compile: error: --emit=shared: the " << out->artifact.backend
+                   << " back end emits no host.so section\n";
+      return 1;
+    }
+    output->os() << host->bytes;
     output->keep();
     return 0;
   }
@@ -271,7 +272,9 @@ int main(int argc, char **argv) {
       return 1;
     }
     llvm::outs() << "wrote " << path << " (" << out->artifact.serialize().size() << " bytes, "
-                 << out->artifact.target.substr(0, out->artifact.target.find(';', 0))
+                 << (out->artifact.code.empty()
+                         ? out->artifact.backend
+                         : llvm::StringRef(out->artifact.code[0].target).split(';').first.str())
                  << (key ? ", signed" : "") << ")\n";
     return 0;
   }

@@ -4,7 +4,7 @@
 //                               release.pub (a line for a trusted-keys file)
 //
 //===----------------------------------------------------------------------===//
-#include "runtime/Signing.h"
+#include "abi/Signing.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"

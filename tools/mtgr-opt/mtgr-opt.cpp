@@ -9,9 +9,14 @@
 #include "dialect/MTGRDialect.h"
 #include "frontend/MLIRGen.h"
 #include "model/ModelDesc.h"
-#include "codegen/Passes.h"
+#include "codegen/common/Passes.h"
+#include "codegen/cpu/Passes.h"
 #include "passes/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -43,8 +48,13 @@ static std::unique_ptr<llvm::MemoryBuffer> importModel(llvm::StringRef path,
 int main(int argc, char **argv) {
   DialectRegistry registry;
   mlir::mtgr::registerPipelineDialects(registry);
+  // The CPU back end's host steps run on these (mtgr-compile --print-pipeline
+  // prints them; each replays here).
+  registry.insert<omp::OpenMPDialect, LLVM::LLVMDialect, cf::ControlFlowDialect>();
+  registerConversionPasses();
   mlir::mtgr::registerMTGRPasses();
   mlir::mtgr::registerMTGRCodegenPasses();
+  mlir::mtgr::registerMTGRCpuPasses();
   registerTransformsPasses();
 
   auto [inputFile, outputFile] = registerAndParseCLIOptions(

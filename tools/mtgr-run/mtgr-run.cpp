@@ -231,8 +231,6 @@ llvm::Expected<Batch> inputBatch(const ModelDesc &m, uint64_t seed) {
   return generateSynthetic(m, syntheticOptions(seed));
 }
 
-/// Artifacts compiled with --profile: time per op family since the last
-/// resetProfile().
 /// Forward FLOPs of a batch (DESIGN 1.9): every Linear (tokenizer,
 /// projections, heads), and attention over the pairs the mask kept.
 struct BatchFlops {
@@ -251,9 +249,11 @@ BatchFlops batchFlops(const ModelDesc &m, const Batch &batch, int64_t visiblePai
 /// The per-family (and per-layer) times of a profiled artifact; with a batch
 /// and its attention work (inference), their GFLOP/s. Returns false when
 /// nothing was profiled (the artifact was compiled without --profile).
-bool printProfile(const ModelDesc &m, const Batch *batch = nullptr, int64_t visiblePairs = 0,
+bool printProfile(CpuSession &session, const Batch *batch = nullptr, int64_t visiblePairs = 0,
                   int64_t computedPairs = 0) {
-  std::array<double, 8> profile = mlir::mtgr::profileSeconds();
+  const ModelDesc &m = session.model();
+  const mlir::mtgr::ProfileCounters &counters = session.environment().profile;
+  mlir::mtgr::FamilySeconds profile = counters.seconds();
   double profiled = 0;
   for (double t : profile)
     profiled += t;
@@ -271,7 +271,7 @@ bool printProfile(const ModelDesc &m, const Batch *batch = nullptr, int64_t visi
     if (profile[f] <= 0)
       continue;
     double work = f == 0 ? flops.linears : f == 1 ? flops.attention : 0;
-    llvm::errs() << llvm::format("  %-12s %9.3f ms  %5.1f%%", mlir::mtgr::kProfileFamilies[f],
+    llvm::errs() << llvm::format("  %-12s %9.3f ms  %5.1f%%", mlir::mtgr::toString(static_cast<mlir::mtgr::ProfileFamily>(f)).str().c_str(),
                                  profile[f] * 1e3, 100 * profile[f] / profiled)
                  << rate(work, profile[f]) << "\n";
   }
@@ -280,7 +280,7 @@ bool printProfile(const ModelDesc &m, const Batch *batch = nullptr, int64_t visi
                                  "%lld useful (visible) ones, %.3fx\n",
                                  (long long)computedPairs, (long long)visiblePairs,
                                  double(computedPairs) / double(visiblePairs));
-  std::vector<std::array<double, 8>> layers = mlir::mtgr::profileLayerSeconds();
+  std::vector<mlir::mtgr::FamilySeconds> layers = counters.layerSeconds();
   if (!layers.empty()) {
     llvm::errs() << "  per HSTU layer:    projections ms   attention ms   other ms"
                  << (batch ? "  projections GFLOP/s  attention GFLOP/s" : "") << "\n";
@@ -311,9 +311,10 @@ int infer(CpuSession &session) {
   llvm::raw_fd_ostream out(outputPath, ec);
   if (ec)
     return error(outputPath + ": " + ec.message());
-  mlir::mtgr::resetProfile();
-  mlir::mtgr::resetHostMemoryHighWater();
-  int64_t heldBefore = mlir::mtgr::hostMemoryHighWater();
+  mlir::mtgr::HostEnvironment &environment = session.environment();
+  environment.profile.reset();
+  environment.pool.resetHighWater();
+  int64_t heldBefore = environment.pool.highWater();
   auto start = std::chrono::steady_clock::now();
   auto result = session.forward(batch);
   if (!result)
@@ -340,9 +341,9 @@ int infer(CpuSession &session) {
                << llvm::format("%.3f", seconds * 1e3) << " ms on " << session.numThreads()
                << " thread(s)\n";
   // The generated code's buffers at their peak (all threads together).
-  int64_t peak = mlir::mtgr::hostMemoryHighWater() - heldBefore;
+  int64_t peak = environment.pool.highWater() - heldBefore;
   int64_t tokens = std::max<int64_t>(batch.totalTokens(m), 1);
-  bool profiledRun = printProfile(m, &batch, result->visiblePairs, result->attentionPairs);
+  bool profiledRun = printProfile(session, &batch, result->visiblePairs, result->attentionPairs);
   if (profile && !profiledRun)
     return error("--profile: the artifact records no profile: compile it with mtgr-compile "
                  "--profile");
@@ -570,7 +571,7 @@ int train(CpuSession &session) {
           << ", \"validation\": " << metricsObject(m, *before) << "}\n";
   bool terminal = llvm::sys::Process::StandardErrIsDisplayed();
   TrainLimits limits{maxSteps, epochs, timeLimit, tokenBudget, checkpointPath, checkpointEvery};
-  mlir::mtgr::resetProfile();
+  session.environment().profile.reset();
   int64_t samples = 0;
   double lossSum = 0;
   int64_t lossSteps = 0;
@@ -655,7 +656,7 @@ int train(CpuSession &session) {
     session.params() = bestParams;
     session.dynamicTables() = bestTables;
   }
-  if (!printProfile(m) && profile)
+  if (!printProfile(session) && profile)
     return error("--profile: the artifact records no profile: compile it with mtgr-compile "
                  "--profile");
   llvm::outs() << "trained " << trainer.state().step << " steps (" << trainer.state().epoch

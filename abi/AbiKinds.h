@@ -1,0 +1,47 @@
+//===- AbiKinds.h - the vocabulary generated code and the runtime share -*- C++ -*-===//
+//
+// One table per vocabulary, spelled once: the kinds of an entry point's
+// arguments, the token groups, the profile families. The compiler writes
+// these names into the artifact's manifest and the code's ABI record
+// (codegen/common/BindEntryPoints.cpp, compiler/Compiler.cpp); the runtime parses
+// them back into the same enums (runtime/Abi.cpp). Neither side spells the
+// strings itself.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_ABI_ABIKINDS_H
+#define MTGR_ABI_ABIKINDS_H
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace mlir::mtgr {
+
+/// What an entry point's argument holds.
+enum class ArgKind {
+  Input, Offsets, Embedding, Time, Intervals, Labels, Param, Output, Hidden, // forward
+  Rng, Loss, ParamGrad, EmbeddingGrad, State, UniqueRows, RowIndex,         // training
+  GradInput, EmbeddingGradInput,
+  AttentionWork, // forward: {pairs computed, visible pairs} of a tile list (i64)
+};
+/// A token group of a batch; Tokens = every token of a sample (intervals).
+enum class Group { None, User, Sequence, Realtime, Candidate, Tokens };
+
+/// The op families a profile sums time over (mtgr-lower-to-loops{profile};
+/// runtime/Profile.h). The numbers are what the generated code passes.
+enum class ProfileFamily : int64_t {
+  Projections, Attention, Masks, Norms, Elementwise, Tokens, Loss, Optimizer
+};
+constexpr int64_t kNumProfileFamilies = 8;
+
+llvm::StringRef toString(ArgKind k);
+llvm::StringRef toString(Group g); // "" for Group::None
+llvm::StringRef toString(ProfileFamily f);
+std::optional<ArgKind> parseArgKind(llvm::StringRef s);
+std::optional<Group> parseGroup(llvm::StringRef s); // "" is Group::None
+std::optional<ProfileFamily> parseProfileFamily(llvm::StringRef s);
+
+} // namespace mlir::mtgr
+
+#endif

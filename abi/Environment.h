@@ -1,0 +1,58 @@
+/*===- Environment.h - what generated code imports from the runtime -*- C -*-===*
+ *
+ * Generated code imports nothing by symbol: every entry point takes, after its
+ * argument array, a pointer to this table, filled by the runtime for each call
+ * (IREE's executable environment, scaled down). Its buffers come from the
+ * session's pool, its parallel ops split into `threads` parts, and profiled
+ * code reports to the session's counters — so two sessions, of one model or
+ * of two, run side by side in one process, and a host that loads the runtime
+ * with RTLD_LOCAL (a Python extension module) works.
+ *
+ * Entry points:   void mtgr_<name>_packed(void **args, const mtgr_environment *env);
+ * args[i] points to the memref descriptor of ABI argument i.
+ *
+ * The compiler builds the loads of these fields by index (the MTGR_ENV_*
+ * numbers, codegen's mtgr-cpu-packed-entry-points); change the layout only
+ * with kArtifactVersion.
+ *===----------------------------------------------------------------------===*/
+#ifndef MTGR_ABI_ENVIRONMENT_H
+#define MTGR_ABI_ENVIRONMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mtgr_environment {
+  /* Passed back to every function below: the session's pool and counters. */
+  void *context;
+  /* Parts each parallel op of this call splits into (>= 1). */
+  int64_t threads;
+  /* A 64-byte aligned block of `size` bytes (alignment <= 64), or the
+   * process ends with a message: generated code cannot report errors. */
+  void *(*alloc)(void *context, uint64_t alignment, uint64_t size);
+  void (*free)(void *context, void *block);
+  /* Profiled code only: a monotonic clock in ns, and the time since `start`
+   * added to `family` (abi/AbiKinds.h ProfileFamily) and HSTU `layer`. */
+  int64_t (*profile_clock)(void *context);
+  void (*profile_record)(void *context, int64_t family, int64_t layer, int64_t start);
+} mtgr_environment;
+
+/* Field numbers, for the compiler. */
+enum {
+  MTGR_ENV_CONTEXT = 0,
+  MTGR_ENV_THREADS = 1,
+  MTGR_ENV_ALLOC = 2,
+  MTGR_ENV_FREE = 3,
+  MTGR_ENV_PROFILE_CLOCK = 4,
+  MTGR_ENV_PROFILE_RECORD = 5,
+  MTGR_ENV_FIELDS = 6
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

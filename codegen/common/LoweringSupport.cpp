@@ -1,0 +1,202 @@
+//===- LoweringSupport.cpp - builder helpers and the buffer types ---------===//
+#include "codegen/common/LoweringSupport.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+MemRefType rowsOf(Type elt, ArrayRef<int64_t> rowShape) {
+  SmallVector<int64_t> shape{ShapedType::kDynamic};
+  shape.append(rowShape.begin(), rowShape.end());
+  return MemRefType::get(shape, elt);
+}
+} // namespace
+
+BufferTypeConverter::BufferTypeConverter() {
+  addConversion([](Type t) -> std::optional<Type> {
+    if (isa<MTGRDialect>(t.getDialect()) || isa<TensorType>(t))
+      return std::nullopt; // handled below
+    return t;
+  });
+  addConversion([](RankedTensorType t) -> Type {
+    return MemRefType::get(t.getShape(), t.getElementType());
+  });
+  addConversion([](JaggedType t, SmallVectorImpl<Type> &out) {
+    Builder b(t.getContext());
+    out.push_back(rowsOf(t.getElementType(), t.getRowShape()));
+    out.push_back(rowsOf(b.getIndexType(), {}));
+    return success();
+  });
+  addConversion([](LayoutType t, SmallVectorImpl<Type> &out) {
+    Builder b(t.getContext());
+    Type index = b.getIndexType();
+    out.append({rowsOf(index, {}), rowsOf(index, {4}), rowsOf(index, {}), rowsOf(b.getI64Type(), {}),
+                rowsOf(index, {})});
+    return success();
+  });
+  addConversion([](TileListType t, SmallVectorImpl<Type> &out) {
+    Builder b(t.getContext());
+    Type index = b.getIndexType();
+    out.append({rowsOf(index, {}), rowsOf(index, {}), rowsOf(b.getI32Type(), {}),
+                MemRefType::get({2}, b.getI64Type())});
+    return success();
+  });
+}
+
+void LoopBuilder::loop(Value lb, Value ub, function_ref<void(Value)> body) {
+  auto f = scf::ForOp::create(b, lb, ub, idx(1));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(f.getBody());
+  body(f.getInductionVar());
+}
+
+Value LoopBuilder::loopAcc(Value lb, Value ub, Value init, function_ref<Value(Value, Value)> body) {
+  auto f = scf::ForOp::create(b, lb, ub, idx(1), ValueRange{init});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(f.getBody());
+  scf::YieldOp::create(b, body(f.getInductionVar(), f.getRegionIterArgs()[0]));
+  return f.getResult(0);
+}
+
+void LoopBuilder::forRowBlocks(Value rows, int64_t block, function_ref<void(Value, int64_t)> body) {
+  Value full = mul(arith::DivUIOp::create(b, rows, idx(block)), idx(block));
+  {
+    auto blocks = scf::ForOp::create(b, idx(0), full, idx(block));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(blocks.getBody());
+    body(blocks.getInductionVar(), block);
+  }
+  loop(full, rows, [&](Value r) { body(r, 1); });
+}
+
+void LoopBuilder::ifThen(Value cond, function_ref<void()> body) {
+  auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&op.getThenRegion().front());
+  body();
+}
+
+Value LoopBuilder::threads() {
+  Value n = func::CallOp::create(b, kThreadsImport, TypeRange{i64()}, ValueRange{}).getResult(0);
+  return toIndex(n);
+}
+
+void LoopBuilder::parallelParts(Value parts, StringRef kind, function_ref<void(Value)> body) {
+  auto op = scf::ParallelOp::create(b, ValueRange{idx(0)}, ValueRange{parts}, ValueRange{idx(1)});
+  op->setAttr("mtgr.parallel", b.getStringAttr(kind));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(op.getBody());
+  body(op.getInductionVars()[0]);
+}
+
+std::pair<Value, Value> LoopBuilder::evenShare(Value n, Value part, Value parts) {
+  Value lo = arith::DivUIOp::create(b, mul(n, part), parts);
+  Value hi = arith::DivUIOp::create(b, mul(n, add(part, idx(1))), parts);
+  return {lo, hi};
+}
+
+void LoopBuilder::withScratch(ArrayRef<std::pair<Type, SmallVector<int64_t>>> shapes,
+                              function_ref<void(ArrayRef<Value>)> body) {
+  SmallVector<Value> buffers;
+  for (auto &[elt, shape] : shapes)
+    buffers.push_back(memref::AllocOp::create(b, MemRefType::get(shape, elt)));
+  body(buffers);
+  for (Value m : buffers)
+    memref::DeallocOp::create(b, m);
+}
+
+Value LoopBuilder::alloc(Type elt, ArrayRef<int64_t> rowShape, Value rows) {
+  return memref::AllocOp::create(b, rowsOf(elt, rowShape), ValueRange{rows});
+}
+
+Value LoopBuilder::allocStatic(Type elt, ArrayRef<int64_t> shape) {
+  return memref::AllocOp::create(b, MemRefType::get(shape, elt));
+}
+
+void LoopBuilder::fill(Value m, Value value) {
+  int64_t rank = cast<MemRefType>(m.getType()).getRank();
+  SmallVector<Value> at;
+  std::function<void(int64_t)> nest = [&](int64_t d) {
+    if (d == rank)
+      return store(value, m, at);
+    loop(idx(0), dim(m, d), [&](Value i) {
+      at.push_back(i);
+      nest(d + 1);
+      at.pop_back();
+    });
+  };
+  nest(0);
+}
+
+Value mlir::mtgr::boundArgument(Operation *op, StringRef key) {
+  auto bound = op->getAttrOfType<DictionaryAttr>("mtgr.bound");
+  auto fn = op->getParentOfType<func::FuncOp>();
+  if (!bound || !fn)
+    return {};
+  auto n = bound.getAs<IntegerAttr>(key);
+  if (!n || n.getInt() < 0 || n.getInt() >= static_cast<int64_t>(fn.getNumArguments()))
+    return {};
+  return fn.getArgument(n.getInt());
+}
+
+ProfileFamily mlir::mtgr::profileFamily(Operation *op) {
+  if (isa<LinearOp, LinearBackwardOp, FusedLinearOp>(op))
+    return ProfileFamily::Projections;
+  if (isa<HstuAttentionOp, HstuAttentionBackwardOp>(op))
+    return ProfileFamily::Attention;
+  if (isa<BuildMaskOp, AttentionTilesOp>(op))
+    return ProfileFamily::Masks;
+  if (isa<GroupLayerNormOp, GroupLayerNormBackwardOp>(op))
+    return ProfileFamily::Norms;
+  if (isa<SiluOp, AddOp, MulOp, DropoutOp, SiluBackwardOp>(op))
+    return ProfileFamily::Elementwise;
+  if (isa<BceLossOp, BceLossBackwardOp>(op))
+    return ProfileFamily::Loss;
+  if (isa<AdamUpdateOp, SparseUpdateOp>(op))
+    return ProfileFamily::Optimizer;
+  return ProfileFamily::Tokens;
+}
+
+namespace {
+bool profiling(Operation *op) {
+  auto module = op->getParentOfType<ModuleOp>();
+  return module && module->hasAttr("mtgr.profile");
+}
+} // namespace
+
+Value mlir::mtgr::profileStart(OpBuilder &b, Operation *op) {
+  if (!profiling(op))
+    return {};
+  return func::CallOp::create(b, op->getLoc(), kProfileClockImport, TypeRange{b.getI64Type()},
+                              ValueRange{})
+      .getResult(0);
+}
+
+int64_t mlir::mtgr::hstuLayerOf(Operation *op) {
+  int64_t layer = -1;
+  op->getLoc()->walk([&](Location l) {
+    auto name = dyn_cast<NameLoc>(l);
+    if (!name)
+      return WalkResult::advance();
+    StringRef rest = name.getName().getValue();
+    if (rest.consume_front("layers.")) {
+      StringRef digits = rest.take_while([](char c) { return c >= '0' && c <= '9'; });
+      if (!digits.empty() && !digits.getAsInteger(10, layer))
+        return WalkResult::interrupt();
+      layer = -1;
+    }
+    return WalkResult::advance();
+  });
+  return layer;
+}
+
+void mlir::mtgr::profileStop(OpBuilder &b, Operation *op, Value start) {
+  if (!start)
+    return;
+  Type i64 = b.getI64Type();
+  Value family = arith::ConstantIntOp::create(b, op->getLoc(), i64,
+                                              static_cast<int64_t>(profileFamily(op)));
+  Value layer = arith::ConstantIntOp::create(b, op->getLoc(), i64, hstuLayerOf(op));
+  func::CallOp::create(b, op->getLoc(), kProfileRecordImport, TypeRange{},
+                       ValueRange{family, layer, start});
+}

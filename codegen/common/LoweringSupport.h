@@ -1,0 +1,226 @@
+//===- LoweringSupport.h - the leaf every op-family lowering shares -*- C++ -*-===//
+//
+// Builder helpers for loop-level code (scf/memref/arith/math) and the buffer
+// view of the mtgr types. The per-op-family pattern files (Lower*.cpp) include
+// this and nothing else of each other: a jagged value is (values, offsets), a
+// token layout is (offsets, segment starts, group, time, pos), a tensor is one
+// memref (TypeConverter in LowerToLoops.cpp).
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_CODEGEN_COMMON_LOWERINGSUPPORT_H
+#define MTGR_CODEGEN_COMMON_LOWERINGSUPPORT_H
+
+#include "abi/AbiKinds.h"
+#include "dialect/MTGRDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::mtgr {
+
+/// A jagged value's buffers: values [rows, ...] and offsets [B + 1].
+struct JaggedBuffers {
+  Value values, offsets;
+  explicit JaggedBuffers(ValueRange r) : values(r[0]), offsets(r.size() > 1 ? r[1] : Value()) {}
+  JaggedBuffers(Value values, Value offsets) : values(values), offsets(offsets) {}
+};
+
+/// A token layout's buffers: token offsets [B + 1], segment starts [B, 4]
+/// (absolute first row of U, S, R, C) and per token: group (index), time
+/// (i64), position (index).
+struct LayoutBuffers {
+  Value offsets, segStarts, group, time, pos;
+  explicit LayoutBuffers(ValueRange r)
+      : offsets(r[0]), segStarts(r[1]), group(r[2]), time(r[3]), pos(r[4]) {}
+  LayoutBuffers(Value o, Value s, Value g, Value t, Value p)
+      : offsets(o), segStarts(s), group(g), time(t), pos(p) {}
+  SmallVector<Value> range() const { return {offsets, segStarts, group, time, pos}; }
+};
+
+/// A tile list's buffers (mtgr.attention_tiles): first row block of each
+/// sample [B + 1], first entry of each row block [blocks + 1], the entries
+/// (i32: 2 * column tile + full) and the work counts {computed, visible} (i64).
+struct TileListBuffers {
+  Value blockStart, tileStart, tiles, work;
+  explicit TileListBuffers(ValueRange r)
+      : blockStart(r[0]), tileStart(r[1]), tiles(r[2]), work(r[3]) {}
+};
+
+/// Converts mtgr and tensor types to the buffers above.
+class BufferTypeConverter : public TypeConverter {
+public:
+  BufferTypeConverter();
+};
+
+/// Loop-building helpers on an implicit location. Ops are created through
+/// the rewriter passed in, so the conversion driver sees them.
+class LoopBuilder {
+public:
+  LoopBuilder(OpBuilder &builder, Location loc) : b(loc, builder) {}
+  ImplicitLocOpBuilder b;
+
+  Type f32() { return b.getF32Type(); }
+  Type f64() { return b.getF64Type(); }
+  Type i64() { return b.getI64Type(); }
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value cf32(double v) { return arith::ConstantOp::create(b, b.getF32FloatAttr(v)); }
+  Value cf64(double v) { return arith::ConstantOp::create(b, b.getF64FloatAttr(v)); }
+  Value ci64(int64_t v) { return arith::ConstantIntOp::create(b, i64(), v); }
+  Value dim(Value m, int64_t d) { return memref::DimOp::create(b, m, d); }
+  Value load(Value m, ValueRange i) { return memref::LoadOp::create(b, m, i); }
+  void store(Value v, Value m, ValueRange i) { memref::StoreOp::create(b, v, m, i); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y, fast()); }
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y, fast()); }
+  Value fsub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
+  Value fdiv(Value x, Value y) { return arith::DivFOp::create(b, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) { return arith::CmpIOp::create(b, p, x, y); }
+  Value select(Value c, Value x, Value y) { return arith::SelectOp::create(b, c, x, y); }
+  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
+  Value maxI(Value x, Value y) { return arith::MaxSIOp::create(b, x, y); }
+  Value toIndex(Value v) { return arith::IndexCastOp::create(b, b.getIndexType(), v); }
+  Value toF32(Value index) {
+    return arith::SIToFPOp::create(b, f32(), arith::IndexCastOp::create(b, i64(), index));
+  }
+  /// Reassociation lets LLVM vectorise reductions; contraction gives FMAs.
+  arith::FastMathFlagsAttr fast() {
+    return arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::reassoc |
+                                                             arith::FastMathFlags::contract);
+  }
+  /// An f32 constant of x's type (a scalar, or a vector of equal lanes).
+  Value cf32Like(Value x, double v) {
+    if (auto t = dyn_cast<VectorType>(x.getType()))
+      return arith::ConstantOp::create(b, DenseElementsAttr::get(t, b.getF32FloatAttr(v)));
+    return cf32(v);
+  }
+  Value sigmoid(Value x) { // 1 / (1 + exp(-x)), scalars or vectors
+    Value one = cf32Like(x, 1.0);
+    return fdiv(one, arith::AddFOp::create(b, one, math::ExpOp::create(b, arith::NegFOp::create(b, x))));
+  }
+  Value silu(Value x) { // x * sigmoid(x) = x / (1 + exp(-x)), scalars or vectors
+    Value e = math::ExpOp::create(b, arith::NegFOp::create(b, x));
+    return fdiv(x, arith::AddFOp::create(b, cf32Like(x, 1.0), e));
+  }
+
+  void loop(Value lb, Value ub, function_ref<void(Value)> body);
+  Value loopAcc(Value lb, Value ub, Value init, function_ref<Value(Value, Value)> body);
+  /// body(r0, n) over rows [0, rows): blocks of n = `block` rows, then the
+  /// remaining rows one at a time (n = 1).
+  void forRowBlocks(Value rows, int64_t block, function_ref<void(Value, int64_t)> body);
+  void ifThen(Value cond, function_ref<void()> body);
+
+  /// Threads: the number of parts a parallel op splits into, read from the
+  /// runtime per call (`mtgr_threads`, runtime/Profile.h), and body(part) for
+  /// part in [0, parts) as an scf.parallel (one OpenMP thread per part,
+  /// codegen/host). A part's scratch buffers are its own (allocated in the
+  /// body, freed at its end: allocScratch).
+  /// `kind` names the region's function in the host code
+  /// (mtgr_<kind>_<op location name>_<n>, codegen/cpu mtgr-cpu-outline-parallel: what perf shows).
+  Value threads();
+  void parallelParts(Value parts, StringRef kind, function_ref<void(Value part)> body);
+  /// [n part / parts, n (part + 1) / parts): part's even share of n units.
+  std::pair<Value, Value> evenShare(Value n, Value part, Value parts);
+  /// A static buffer private to the enclosing parallel part (or loop body),
+  /// freed when `body` returns.
+  void withScratch(ArrayRef<std::pair<Type, SmallVector<int64_t>>> shapes,
+                   function_ref<void(ArrayRef<Value>)> body);
+
+  /// A buffer of `rows` rows of `rowShape` (the leading dimension dynamic).
+  Value alloc(Type elt, ArrayRef<int64_t> rowShape, Value rows);
+  /// A buffer of a static shape.
+  Value allocStatic(Type elt, ArrayRef<int64_t> shape);
+  /// Fills a buffer of rank 1-3 with `value`.
+  void fill(Value m, Value value);
+  /// Samples of a jagged value (offsets [B + 1]) or per-sample rows.
+  Value samples(const JaggedBuffers &x) {
+    return x.offsets ? sub(dim(x.offsets, 0), idx(1)) : dim(x.values, 0);
+  }
+  Value samples(const LayoutBuffers &l) { return sub(dim(l.offsets, 0), idx(1)); }
+  Value rows(Value values) { return dim(values, 0); }
+};
+
+/// The argument of the enclosing entry point that mtgr-bind-entry-points bound
+/// to `op` under `key` (the op's `mtgr.bound` dictionary of argument numbers).
+Value boundArgument(Operation *op, StringRef key);
+
+/// Per-op-family conversion patterns to loops (one file each).
+struct GemmTiles;
+void populateLinearLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
+                                    const GemmTiles &tiles);
+void populateElementwiseLoweringPatterns(BufferTypeConverter &converter,
+                                         RewritePatternSet &patterns);
+void populateTokenLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
+void populateNormLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
+void populateAttentionLoweringPatterns(BufferTypeConverter &converter,
+                                       RewritePatternSet &patterns);
+void populateLossLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
+void populateOptimizerLoweringPatterns(BufferTypeConverter &converter,
+                                       RewritePatternSet &patterns);
+
+/// The buffers of a "rows" result shaped like `x`: jagged results keep x's
+/// offsets, per-sample rows have none.
+inline SmallVector<Value> rowsLike(const JaggedBuffers &x, Value values) {
+  if (x.offsets)
+    return {values, x.offsets};
+  return {values};
+}
+/// The row of a group norm's gamma and beta for token `r`: its token group
+/// with one row per group ([4, D]), row 0 when the norm is shared ([1, D],
+/// norm_groups: shared).
+inline Value normRow(LoopBuilder &l, const LayoutBuffers &layout, Value gamma, Value r) {
+  if (cast<MemRefType>(gamma.getType()).getDimSize(0) == 1)
+    return l.idx(0);
+  return l.load(layout.group, {r});
+}
+/// What the loop level imports from the runtime, declared as external
+/// functions; a back end turns them into environment-table reads
+/// (abi/Environment.h; the CPU's mtgr-cpu-packed-entry-points), together
+/// with the allocation functions of MLIR's generic memref lowering.
+constexpr llvm::StringLiteral kThreadsImport = "mtgr_threads";
+constexpr llvm::StringLiteral kProfileClockImport = "mtgr_profile_clock";
+constexpr llvm::StringLiteral kProfileRecordImport = "mtgr_profile_record";
+
+/// Op family for profiles (mtgr-lower-to-loops{profile}): the generated
+/// code adds each lowered op's time to its family (abi/AbiKinds.h).
+ProfileFamily profileFamily(Operation *op);
+/// The HSTU layer an op belongs to (its location `layers.<l>`, from the
+/// frontend and decomposition), or -1.
+int64_t hstuLayerOf(Operation *op);
+/// With profiling on (the module's `mtgr.profile`), a call that reads the
+/// clock before an op's code, and one that adds the time since to its family.
+Value profileStart(OpBuilder &b, Operation *op);
+void profileStop(OpBuilder &b, Operation *op, Value start);
+
+/// A conversion pattern whose body is written with the loop helpers:
+/// `lower(op, adaptor, builder)` returns the buffers of every result.
+template <typename Op>
+struct LoopPattern : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  using Adaptor = typename OpConversionPattern<Op>::OneToNOpAdaptor;
+  virtual FailureOr<SmallVector<SmallVector<Value>>> lower(Op op, Adaptor a,
+                                                          LoopBuilder &l) const = 0;
+  LogicalResult matchAndRewrite(Op op, Adaptor a,
+                                ConversionPatternRewriter &rewriter) const final {
+    LoopBuilder l(rewriter, op.getLoc());
+    Value started = profileStart(rewriter, op);
+    auto results = lower(op, a, l);
+    if (failed(results))
+      return failure();
+    profileStop(rewriter, op, started);
+    if (op->getNumResults() == 0)
+      rewriter.eraseOp(op);
+    else
+      rewriter.replaceOpWithMultiple(op, std::move(*results));
+    return success();
+  }
+};
+} // namespace mlir::mtgr
+
+#endif

@@ -1,0 +1,4 @@
+//===- TargetBackend.cpp --------------------------------------------------===//
+#include "codegen/common/TargetBackend.h"
+
+mlir::mtgr::TargetBackend::~TargetBackend() = default;

@@ -1,0 +1,111 @@
+//===- CpuBackend.cpp - the CPU back end ----------------------------------===//
+#include "codegen/cpu/CpuBackend.h"
+#include "codegen/cpu/Passes.h"
+#include "passes/Passes.h"
+
+#include "mlir/Transforms/Passes.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+class CpuBackend final : public TargetBackend {
+public:
+  explicit CpuBackend(HostTarget host)
+      : host(std::move(host)), description(TargetDescription::fromFeatures(this->host.features)) {}
+
+  StringRef name() const override { return "cpu"; }
+
+  std::string describe() const override {
+    GemmTiles gemm = description.gemmTiles();
+    return llvm::formatv("{0} ({1} f32 lanes, {2} vector registers; attention tiles {3} rows x "
+                         "{4} columns; GEMM register tile {5} rows x {6} columns)",
+                         description.name, description.vectorFloats, description.vectorRegisters,
+                         description.attentionRowBlock(), description.attentionColTile(),
+                         gemm.rows, gemm.columns())
+        .str();
+  }
+
+  AttentionTiles attentionTiles() const override {
+    return {description.attentionRowBlock(), description.attentionColTile()};
+  }
+
+  void buildLoweringPipeline(OpPassManager &pm, bool profile) const override {
+    MTGRLowerToLoopsPassOptions loops;
+    loops.profile = profile;
+    GemmTiles gemm = description.gemmTiles();
+    loops.gemmRows = gemm.rows;
+    loops.gemmVectors = gemm.vectors;
+    loops.lanes = gemm.lanes;
+    pm.addPass(createMTGRLowerToLoopsPass(loops));
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    pm.addNestedPass<func::FuncOp>(createMTGRFreeBuffersPass());
+  }
+
+  void buildCodegenPipeline(OpPassManager &pm) const override { buildHostPipeline(pm); }
+
+  llvm::Expected<Emitted> emit(ModuleOp module, llvm::StringRef abiRecord,
+                               EmitStop stop) const override {
+    Emitted out;
+    if (stop == EmitStop::Lowered) {
+      llvm::raw_string_ostream os(out.text);
+      module->print(os);
+      return std::move(out);
+    }
+    PassManager pm(module.getContext());
+    buildCodegenPipeline(pm);
+    if (failed(pm.run(module)))
+      return llvm::createStringError("conversion to the LLVM dialect failed");
+    llvm::LLVMContext llvmContext;
+    auto llvmModule = translateAndOptimize(module, llvmContext, host);
+    if (!llvmModule)
+      return llvmModule.takeError();
+    // The code carries its own ABI record, which the runtime compares with
+    // the manifest before any call (a manifest edited after compiling is
+    // refused).
+    auto *init = llvm::ConstantDataArray::getString(llvmContext, abiRecord, /*AddNull=*/true);
+    new llvm::GlobalVariable(**llvmModule, init->getType(), /*isConstant=*/true,
+                             llvm::GlobalValue::ExternalLinkage, init, kAbiRecordSymbol);
+    if (stop == EmitStop::LLVMIR) {
+      llvm::raw_string_ostream os(out.text);
+      (*llvmModule)->print(os, nullptr);
+      return std::move(out);
+    }
+    auto object = emitObject(**llvmModule, host);
+    if (!object)
+      return object.takeError();
+    if (stop == EmitStop::Object) {
+      out.object = std::move(*object);
+      return std::move(out);
+    }
+    auto so = linkSharedObject(*object);
+    if (!so)
+      return so.takeError();
+    out.sections.push_back(CodeSection{kHostCodeSection, host.str(), std::move(*so)});
+    return std::move(out);
+  }
+
+private:
+  HostTarget host;
+  TargetDescription description;
+};
+} // namespace
+
+std::unique_ptr<TargetBackend> mlir::mtgr::createCpuBackend(const HostTarget &host) {
+  return std::make_unique<CpuBackend>(host);
+}
+
+llvm::Expected<std::unique_ptr<TargetBackend>>
+mlir::mtgr::createCpuBackend(const BackendOptions &options) {
+  std::optional<HostTarget> host = HostTarget::named(options.chip.empty() ? "native" : options.chip);
+  if (!host)
+    return llvm::createStringError("unknown CPU '" + options.chip +
+                                   "' (supported: native, x86-64-v3, x86-64-v4)");
+  return createCpuBackend(*host);
+}

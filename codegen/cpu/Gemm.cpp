@@ -1,0 +1,220 @@
+//===- Gemm.cpp - packed, register-tiled matrix products ------------------===//
+#include "codegen/cpu/Gemm.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+Value mlir::mtgr::loadLanes(LoopBuilder &l, VectorType t, Value mem, ValueRange at, Value mask) {
+  if (!mask)
+    return vector::LoadOp::create(l.b, t, mem, at);
+  Value zero = arith::ConstantOp::create(l.b, DenseElementsAttr::get(t, l.b.getF32FloatAttr(0.0)));
+  return vector::MaskedLoadOp::create(l.b, t, mem, at, mask, zero);
+}
+
+void mlir::mtgr::storeLanes(LoopBuilder &l, Value v, Value mem, ValueRange at, Value mask) {
+  if (!mask)
+    vector::StoreOp::create(l.b, v, mem, at);
+  else
+    vector::MaskedStoreOp::create(l.b, mem, at, mask, v);
+}
+
+namespace {
+
+/// One call's loops: packing, blocking, the micro-kernel.
+struct GemmBuilder {
+  LoopBuilder &l;
+  const GemmTiles &t;
+  const GemmProblem &p;
+  int64_t MR, NR, panels;
+  VectorType vec;
+
+  GemmBuilder(LoopBuilder &l, const GemmTiles &t, const GemmProblem &p)
+      : l(l), t(t), p(p), MR(t.rows), NR(t.columns()), panels((p.n + NR - 1) / NR),
+        vec(VectorType::get({t.lanes}, l.f32())) {}
+
+  Value zeros() {
+    return arith::ConstantOp::create(l.b, DenseElementsAttr::get(vec, l.b.getF32FloatAttr(0.0)));
+  }
+  /// The lanes of column `col` onwards inside N (null when every panel is
+  /// full: N % NR == 0; otherwise a vector may lie partly or wholly past N).
+  Value laneMask(Value col) {
+    if (p.n % NR == 0)
+      return {};
+    auto maskType = VectorType::get({t.lanes}, l.b.getI1Type());
+    return vector::CreateMaskOp::create(l.b, maskType, ValueRange{l.sub(l.idx(p.n), col)});
+  }
+
+  /// packed[q, kk - k0, j] = B[kk, q NR + j] for every panel q and kk in
+  /// [k0, k1), zeros past column N. On the calling thread: B is a weight or
+  /// a K block (a small share of the product's work), and a parallel region
+  /// per pack cost 40% more compile time for no measured gain (one request
+  /// on 2 threads: 94 ms packing serially, 98-99 split).
+  void packB(Value packed, Value k0, Value k1) {
+    l.loop(l.idx(0), l.idx(panels), [&](Value q) {
+      Value col0 = l.mul(q, l.idx(NR));
+      l.loop(k0, k1, [&](Value kk) {
+        Value row = l.sub(kk, k0);
+        for (int64_t j = 0; j < NR; ++j) {
+          Value col = l.add(col0, l.idx(j));
+          if ((panels - 1) * NR + j < p.n) { // every panel has this column
+            l.store(p.b(l, kk, col), packed, {q, row, l.idx(j)});
+            continue;
+          }
+          Value inside = l.cmp(arith::CmpIPredicate::slt, col, l.idx(p.n));
+          auto choice = scf::IfOp::create(l.b, TypeRange{l.f32()}, inside, true);
+          OpBuilder::InsertionGuard guard(l.b);
+          l.b.setInsertionPointToStart(&choice.getThenRegion().front());
+          scf::YieldOp::create(l.b, p.b(l, kk, col));
+          l.b.setInsertionPointToStart(&choice.getElseRegion().front());
+          scf::YieldOp::create(l.b, l.cf32(0.0));
+          l.b.setInsertionPointAfter(choice);
+          l.store(choice.getResult(0), packed, {q, row, l.idx(j)});
+        }
+      });
+    });
+  }
+
+  /// The rows of a block: r0 + i, clamped to M - 1 (the real ones: r0 + i < M).
+  SmallVector<Value> blockRows(Value r0) {
+    Value last = l.sub(p.m, l.idx(1));
+    SmallVector<Value> rows;
+    for (int64_t i = 0; i < MR; ++i)
+      rows.push_back(l.minI(l.add(r0, l.idx(i)), last));
+    return rows;
+  }
+
+  /// C[rows, col0 .. col0 + NR) (+)= A[rows, k0 .. k1) B[k0 .. k1, same]:
+  /// the register tile, B from `packed` panel `q` (row kk at kk - kBase).
+  void microKernel(ArrayRef<Value> rows, ArrayRef<Value> slots, Value r0, Value packed, Value q,
+                   Value col0, Value k0, Value k1, Value kBase, Value aPacked) {
+    SmallVector<Value> masks, init;
+    for (int64_t v = 0; v < t.vectors; ++v)
+      masks.push_back(laneMask(l.add(col0, l.idx(v * t.lanes))));
+    for (int64_t i = 0; i < MR; ++i)
+      for (int64_t v = 0; v < t.vectors; ++v)
+        init.push_back(p.accumulateInto
+                           ? loadLanes(l, vec, p.accumulateInto,
+                                       {rows[i], l.add(col0, l.idx(v * t.lanes))}, masks[v])
+                           : zeros());
+    auto loop = scf::ForOp::create(l.b, k0, k1, l.idx(1), init);
+    {
+      OpBuilder::InsertionGuard guard(l.b);
+      l.b.setInsertionPointToStart(loop.getBody());
+      Value kk = loop.getInductionVar();
+      Value kRow = l.sub(kk, kBase);
+      SmallVector<Value> bs, next;
+      for (int64_t v = 0; v < t.vectors; ++v)
+        bs.push_back(vector::LoadOp::create(l.b, vec, packed, ValueRange{q, kRow, l.idx(v * t.lanes)}));
+      for (int64_t i = 0; i < MR; ++i) {
+        Value a = aPacked ? l.load(aPacked, {slots[i], kk}) : p.a(l, rows[i], kk);
+        Value splat = vector::BroadcastOp::create(l.b, vec, a);
+        for (int64_t v = 0; v < t.vectors; ++v)
+          next.push_back(
+              vector::FMAOp::create(l.b, splat, bs[v], loop.getRegionIterArgs()[i * t.vectors + v]));
+      }
+      scf::YieldOp::create(l.b, next);
+    }
+    for (int64_t i = 0; i < MR; ++i) {
+      auto body = [&] {
+        for (int64_t v = 0; v < t.vectors; ++v) {
+          Value col = l.add(col0, l.idx(v * t.lanes));
+          Value acc = loop.getResult(i * t.vectors + v);
+          if (p.accumulateInto)
+            storeLanes(l, acc, p.accumulateInto, {rows[i], col}, masks[v]);
+          else
+            p.store(l, rows[i], col, acc, masks[v]);
+        }
+      };
+      if (i == 0)
+        body(); // a block's first row always exists
+      else
+        l.ifThen(l.cmp(arith::CmpIPredicate::slt, l.add(r0, l.idx(i)), p.m), body);
+    }
+  }
+  /// Row blocks [firstBlock, endBlock) of C over panels [first, first +
+  /// count) of `packed`. With a prologue, `aPacked` [MC, K] holds the rows
+  /// of the current row range from `aBase` on.
+  void rowBlocks(Value firstBlock, Value endBlock, Value packed, Value first, Value count, Value k0,
+                 Value k1, Value kBase, Value aPacked, Value aBase) {
+    l.loop(firstBlock, endBlock, [&](Value blk) {
+      Value r0 = l.mul(blk, l.idx(MR));
+      SmallVector<Value> rows = blockRows(r0);
+      SmallVector<Value> slots; // rows of aPacked
+      if (aPacked)
+        for (int64_t i = 0; i < MR; ++i)
+          slots.push_back(l.add(l.sub(r0, aBase), l.idx(i)));
+      l.loop(first, l.add(first, count), [&](Value q) {
+        microKernel(rows, slots, r0, packed, q, l.mul(q, l.idx(NR)), k0, k1, kBase, aPacked);
+      });
+    });
+  }
+
+  void build() {
+    // Threads split the row blocks evenly (every block costs the same: MR
+    // rows x N x K): each thread runs its blocks start to end, so a row's
+    // result never depends on the thread count.
+    Value blocks = arith::CeilDivUIOp::create(l.b, p.m, l.idx(MR));
+    Value parts = l.threads();
+    if (p.k < 0) {
+      // Dynamic K: blocks of kBlock, B packed per block, C accumulated.
+      Value packed = l.allocStatic(l.f32(), {panels, t.kBlock, NR});
+      auto kBlocks = scf::ForOp::create(l.b, l.idx(0), p.kDynamic, l.idx(t.kBlock));
+      OpBuilder::InsertionGuard guard(l.b);
+      l.b.setInsertionPointToStart(kBlocks.getBody());
+      Value k0 = kBlocks.getInductionVar();
+      Value k1 = l.minI(l.add(k0, l.idx(t.kBlock)), p.kDynamic);
+      packB(packed, k0, k1);
+      l.parallelParts(parts, "gemm", [&](Value part) {
+        auto [lo, hi] = l.evenShare(blocks, part, parts);
+        rowBlocks(lo, hi, packed, l.idx(0), l.idx(panels), k0, k1, k0, Value(), Value());
+      });
+      return;
+    }
+    // Static K: B packed once; the panels a row block visits grouped to fit
+    // half the L2 (the block's A rows stay in L1 across a group).
+    int64_t group = std::clamp<int64_t>(t.l2Bytes / 2 / std::max<int64_t>(1, p.k * NR * 4), 1, panels);
+    Value packed = l.allocStatic(l.f32(), {panels, p.k, NR});
+    packB(packed, l.idx(0), l.idx(p.k));
+    auto overGroups = [&](Value firstBlock, Value endBlock, Value aPacked, Value aBase) {
+      auto groups = scf::ForOp::create(l.b, l.idx(0), l.idx(panels), l.idx(group));
+      OpBuilder::InsertionGuard guard(l.b);
+      l.b.setInsertionPointToStart(groups.getBody());
+      Value first = groups.getInductionVar();
+      Value count = l.minI(l.idx(group), l.sub(l.idx(panels), first));
+      rowBlocks(firstBlock, endBlock, packed, first, count, l.idx(0), l.idx(p.k), l.idx(0), aPacked,
+                aBase);
+    };
+    l.parallelParts(parts, "gemm", [&](Value part) {
+      auto [lo, hi] = l.evenShare(blocks, part, parts);
+      if (!p.packA)
+        return overGroups(lo, hi, Value(), Value());
+      // A prologue: the thread's rows in ranges of MC (a quarter of the L2),
+      // each row's prologue run once into its own aPacked, then every panel
+      // group over them.
+      int64_t mcBlocks = std::max<int64_t>(1, t.l2Bytes / 4 / (p.k * 4 * MR));
+      int64_t MC = mcBlocks * MR;
+      l.withScratch({{l.f32(), {MC, p.k}}}, [&](ArrayRef<Value> scratch) {
+        Value aPacked = scratch[0];
+        auto ranges = scf::ForOp::create(l.b, lo, hi, l.idx(mcBlocks));
+        OpBuilder::InsertionGuard guard(l.b);
+        l.b.setInsertionPointToStart(ranges.getBody());
+        Value firstBlock = ranges.getInductionVar();
+        Value endBlock = l.minI(l.add(firstBlock, l.idx(mcBlocks)), hi);
+        Value aBase = l.mul(firstBlock, l.idx(MR));
+        Value last = l.sub(p.m, l.idx(1));
+        l.loop(l.idx(0), l.mul(l.sub(endBlock, firstBlock), l.idx(MR)), [&](Value slot) {
+          p.packA(l, l.minI(l.add(aBase, slot), last), aPacked, slot);
+        });
+        overGroups(firstBlock, endBlock, aPacked, aBase);
+      });
+    });
+  }
+};
+} // namespace
+
+void mlir::mtgr::buildGemm(LoopBuilder &l, const GemmTiles &tiles, const GemmProblem &p) {
+  assert((p.k >= 0 || p.accumulateInto) && "a dynamic K accumulates into C");
+  GemmBuilder(l, tiles, p).build();
+}

@@ -1,0 +1,61 @@
+//===- Gemm.h - packed, register-tiled matrix products -----------*- C++ -*-===//
+//
+// C[M, N] = A[M, K] B[K, N] on the tiled level (DESIGN 2), the one GEMM
+// every projection and its gradients use (LowerLinear.cpp). B is packed into
+// panels [N / NR][K][NR] (NR = `vectors` vectors of `lanes` floats, zeros
+// past column N), so a micro-kernel's B loads are contiguous vectors; the
+// micro-kernel keeps a `rows` x NR block of C in vector registers
+// (vector.fma of a broadcast A element and a B vector) over a K range. A is
+// read where it lies (the caller says how) or packed per row block with a
+// prologue applied (a norm, a gate). The last row block of a dynamic M clamps
+// its rows to the last one and stores only the real rows: jagged rows are
+// never padded. The epilogue (bias, activation, residual, the U/V/Q/K split)
+// is the caller's `store` on each finished vector of C.
+//
+// Cache blocking: with a static K, the panels a row block visits are grouped
+// so that the group fits half the L2 (A's rows stay in L1 across it); a
+// dynamic K (a weight gradient, K = tokens) runs in blocks of `kBlock`,
+// packing B per block and accumulating into C.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_CODEGEN_GEMM_H
+#define MTGR_CODEGEN_GEMM_H
+
+#include "codegen/common/LoweringSupport.h"
+#include "codegen/cpu/Target.h"
+
+namespace mlir::mtgr {
+
+struct GemmProblem {
+  Value m;          // rows of C (index)
+  int64_t n = 0;    // columns of C
+  int64_t k = -1;   // the reduction length when static, else `kDynamic`
+  Value kDynamic;
+  /// B[kk, col] as a scalar, read once per call when packing.
+  std::function<Value(LoopBuilder &, Value kk, Value col)> b;
+  /// A[row, kk] as a scalar, read in the micro-kernel (rows are in range).
+  std::function<Value(LoopBuilder &, Value row, Value kk)> a;
+  /// Optional prologue (static K only): writes A's row `row` (the input row
+  /// after the prologue, K values) into row `slot` of `packed` [MC, K]. Rows
+  /// are processed in ranges of MC, each row once; the micro-kernel then
+  /// reads A from there.
+  std::function<void(LoopBuilder &, Value row, Value packed, Value slot)> packA;
+  /// C += A B into this buffer [M, N] (dynamic K), or, when null:
+  Value accumulateInto;
+  /// the epilogue: `acc` = (A B)[row, col .. col + lanes), `mask` the lanes
+  /// inside N (null when N is a multiple of NR). Called for real rows only.
+  std::function<void(LoopBuilder &, Value row, Value col, Value acc, Value mask)> store;
+};
+
+/// Emits the loops of `p` at the builder's insertion point; its scratch
+/// buffers (packed B, packed A) are allocated there too, so mtgr-free-buffers
+/// frees and counts them like any other buffer.
+void buildGemm(LoopBuilder &l, const GemmTiles &tiles, const GemmProblem &p);
+
+/// Vector helpers shared by the GEMM's callers.
+Value loadLanes(LoopBuilder &l, VectorType t, Value mem, ValueRange at, Value mask);
+void storeLanes(LoopBuilder &l, Value v, Value mem, ValueRange at, Value mask);
+
+} // namespace mlir::mtgr
+
+#endif

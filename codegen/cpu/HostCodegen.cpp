@@ -1,0 +1,485 @@
+//===- HostCodegen.cpp - loops -> LLVM -> x86-64 shared object ------------===//
+//
+// The only translation unit that includes the heavy conversion headers.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/HostCodegen.h"
+#include "abi/Environment.h"
+#include "codegen/common/LoweringSupport.h"
+#include "codegen/cpu/Passes.h"
+
+#include "llvm/ADT/StringSwitch.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+llvm::Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>> makeTargetMachine(const HostTarget &t) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(llvm::Triple(t.triple), error);
+  if (!target)
+    return fail("no LLVM target for '" + t.triple + "': " + error);
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      llvm::Triple(t.triple), t.cpu, t.features, options, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!tm)
+    return fail("cannot create a target machine for " + t.str());
+  return std::move(tm);
+}
+} // namespace
+
+HostTarget HostTarget::native() {
+  HostTarget t;
+  t.triple = llvm::sys::getDefaultTargetTriple();
+  t.cpu = llvm::sys::getHostCPUName().str();
+  std::string features;
+  for (const auto &f : llvm::sys::getHostCPUFeatures())
+    if (f.second)
+      features += (features.empty() ? "+" : ",+") + f.first().str();
+  t.features = features;
+  return t;
+}
+
+std::optional<HostTarget> HostTarget::named(llvm::StringRef cpu) {
+  if (cpu == "native")
+    return native();
+  HostTarget t;
+  t.triple = llvm::sys::getDefaultTargetTriple();
+  t.cpu = cpu.str();
+  std::string v3 = "+sse4.2,+popcnt,+avx,+avx2,+fma,+f16c,+bmi,+bmi2,+lzcnt,+movbe";
+  if (cpu == "x86-64-v3")
+    t.features = v3;
+  else if (cpu == "x86-64-v4")
+    t.features = v3 + ",+avx512f,+avx512bw,+avx512cd,+avx512dq,+avx512vl";
+  else
+    return std::nullopt;
+  return t;
+}
+
+namespace mlir::mtgr {
+#define GEN_PASS_DEF_MTGRCPUOUTLINEPARALLELPASS
+#define GEN_PASS_DEF_MTGRCPUMATHAPPROXIMATIONSPASS
+#define GEN_PASS_DEF_MTGRCPUSETTEAMSIZESPASS
+#define GEN_PASS_DEF_MTGRCPUPACKEDENTRYPOINTSPASS
+#include "codegen/cpu/Passes.h.inc"
+} // namespace mlir::mtgr
+
+namespace {
+/// The first name in a location (the op's name from the frontend).
+std::string locationName(Location loc) {
+  std::string name;
+  loc->walk([&](Location l) {
+    if (auto n = dyn_cast<NameLoc>(l)) {
+      name = n.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  for (char &c : name)
+    if (!llvm::isAlnum(c))
+      c = '_';
+  return name;
+}
+
+struct OutlineParallel : mlir::mtgr::impl::MTGRCpuOutlineParallelPassBase<OutlineParallel> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    // The entry points get C interfaces (wrapped by mtgr-cpu-packed-entry-points).
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (!fn.isDeclaration() && !fn.isPrivate())
+        fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), UnitAttr::get(&getContext()));
+    SmallVector<scf::ParallelOp> ops;
+    module.walk([&](scf::ParallelOp p) {
+      if (p->hasAttr("mtgr.parallel") && !p->getParentOfType<scf::ParallelOp>())
+        ops.push_back(p);
+    });
+    OpBuilder b(module.getContext());
+    int64_t count = 0;
+    for (scf::ParallelOp par : ops) {
+      auto kind = par->getAttrOfType<StringAttr>("mtgr.parallel");
+      llvm::SetVector<Value> above;
+      getUsedValuesDefinedAbove(par->getRegions(), above);
+      above.insert(par->operand_begin(), par->operand_end());
+      // Constants are cloned into the function; everything else is passed.
+      SmallVector<Value> passed;
+      SmallVector<Operation *> constants;
+      for (Value v : above) {
+        Operation *def = v.getDefiningOp();
+        if (def && def->hasTrait<OpTrait::ConstantLike>() && def->getNumOperands() == 0)
+          constants.push_back(def);
+        else
+          passed.push_back(v);
+      }
+      std::string name = "mtgr_" + kind.getValue().str();
+      if (std::string op = locationName(par.getLoc()); !op.empty())
+        name += "_" + op;
+      name += "_" + std::to_string(count++);
+      b.setInsertionPointToEnd(module.getBody());
+      auto fn = func::FuncOp::create(b, par.getLoc(), name,
+                                     b.getFunctionType(ValueRange(passed).getTypes(), {}));
+      fn.setPrivate();
+      fn->setAttr("mtgr.outlined", b.getUnitAttr());
+      Block *body = fn.addEntryBlock();
+      b.setInsertionPointToStart(body);
+      IRMapping map;
+      for (auto [v, arg] : llvm::zip(passed, body->getArguments()))
+        map.map(v, arg);
+      for (Operation *c : constants)
+        b.clone(*c, map);
+      b.clone(*par, map);
+      func::ReturnOp::create(b, par.getLoc());
+      b.setInsertionPoint(par);
+      func::CallOp::create(b, par.getLoc(), fn, passed);
+      par.erase();
+    }
+  }
+};
+
+struct MathApproximations : mlir::mtgr::impl::MTGRCpuMathApproximationsPassBase<MathApproximations> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef op) {
+      return op == math::ExpOp::getOperationName() || op == math::Log1pOp::getOperationName();
+    });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+struct SetTeamSizes : mlir::mtgr::impl::MTGRCpuSetTeamSizesPassBase<SetTeamSizes> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    WalkResult r = module.walk([](omp::ParallelOp par) {
+      omp::LoopNestOp nest;
+      par.walk([&](omp::LoopNestOp n) {
+        if (!nest)
+          nest = n;
+      });
+      if (!nest || nest.getLoopUpperBounds().size() != 1) {
+        par.emitError("an OpenMP parallel region without its one-dimensional loop");
+        return WalkResult::interrupt();
+      }
+      OpBuilder b(par);
+      Value count = arith::IndexCastOp::create(b, par.getLoc(), b.getI32Type(),
+                                               nest.getLoopUpperBounds()[0]);
+      par.getNumThreadsMutable().assign(count);
+      return WalkResult::advance();
+    });
+    if (r.wasInterrupted())
+      return signalPassFailure();
+    SmallVector<memref::AllocaScopeOp> scopes;
+    module.walk([&](memref::AllocaScopeOp s) { scopes.push_back(s); });
+    for (memref::AllocaScopeOp scope : scopes) {
+      if (!scope->getParentOfType<omp::ParallelOp>())
+        continue;
+      bool allocas = false;
+      scope.walk([&](memref::AllocaOp) { allocas = true; });
+      if (allocas)
+        continue;
+      Block &body = scope.getBodyRegion().front();
+      Operation *yield = body.getTerminator();
+      scope->replaceAllUsesWith(yield->getOperands());
+      yield->erase();
+      scope->getBlock()->getOperations().splice(Block::iterator(scope), body.getOperations());
+      scope->erase();
+    }
+  }
+};
+
+/// The imports of the loop level and the environment field each becomes.
+enum class Import { Threads, Alloc, AlignedAlloc, Free, ProfileClock, ProfileRecord };
+std::optional<Import> importOf(StringRef callee) {
+  return llvm::StringSwitch<std::optional<Import>>(callee)
+      .Case(kThreadsImport, Import::Threads)
+      .Case("_mlir_memref_to_llvm_alloc", Import::Alloc)
+      .Case("_mlir_memref_to_llvm_aligned_alloc", Import::AlignedAlloc)
+      .Case("_mlir_memref_to_llvm_free", Import::Free)
+      .Case(kProfileClockImport, Import::ProfileClock)
+      .Case(kProfileRecordImport, Import::ProfileRecord)
+      .Default(std::nullopt);
+}
+
+struct PackedEntryPoints : mlir::mtgr::impl::MTGRCpuPackedEntryPointsPassBase<PackedEntryPoints> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    auto ptr = LLVM::LLVMPointerType::get(ctx);
+    auto i64 = IntegerType::get(ctx, 64);
+    SmallVector<LLVM::LLVMFuncOp> defined;
+    for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
+      if (!fn.isExternal())
+        defined.push_back(fn);
+    if (defined.empty()) {
+      module.emitError("no function to give the environment to (run the conversions to the LLVM "
+                       "dialect first)");
+      return signalPassFailure();
+    }
+    llvm::DenseSet<StringRef> definedNames;
+    // Every defined function takes the environment as its last argument.
+    for (LLVM::LLVMFuncOp fn : defined) {
+      definedNames.insert(fn.getName());
+      LLVM::LLVMFunctionType type = fn.getFunctionType();
+      SmallVector<Type> params(type.getParams());
+      params.push_back(ptr);
+      fn.setFunctionType(LLVM::LLVMFunctionType::get(type.getReturnType(), params, type.isVarArg()));
+      fn.getBody().front().addArgument(ptr, fn.getLoc());
+      if (fn->hasAttr("mtgr.outlined"))
+        fn.setNoInline(true);
+    }
+    // Calls pass it on; calls of the imports read it.
+    bool failedImport = false;
+    for (LLVM::LLVMFuncOp fn : defined) {
+      Value env = fn.getBody().front().getArguments().back();
+      SmallVector<LLVM::CallOp> calls;
+      fn.walk([&](LLVM::CallOp call) { calls.push_back(call); });
+      for (LLVM::CallOp call : calls) {
+        std::optional<StringRef> callee = call.getCallee();
+        if (!callee)
+          continue;
+        OpBuilder b(call);
+        Location loc = call.getLoc();
+        if (definedNames.contains(*callee)) {
+          SmallVector<Value> args(call.getArgOperands());
+          args.push_back(env);
+          auto replaced = LLVM::CallOp::create(b, loc, call.getResultTypes(),
+                                               call.getCalleeAttr(), args);
+          call.replaceAllUsesWith(replaced.getResults());
+          call.erase();
+          continue;
+        }
+        std::optional<Import> import = importOf(*callee);
+        if (!import)
+          continue; // libm
+        auto field = [&](int index, Type type) -> Value {
+          Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, env,
+                                           ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(index)});
+          return LLVM::LoadOp::create(b, loc, type, slot);
+        };
+        Value context = field(MTGR_ENV_CONTEXT, ptr);
+        auto indirect = [&](int index, Type result, SmallVector<Value> args) {
+          args.insert(args.begin(), context);
+          SmallVector<Type> types;
+          for (Value a : args)
+            types.push_back(a.getType());
+          auto type = LLVM::LLVMFunctionType::get(result, types);
+          args.insert(args.begin(), field(index, ptr));
+          return LLVM::CallOp::create(b, loc, type, args);
+        };
+        auto zero = [&] { return LLVM::ConstantOp::create(b, loc, i64, 0).getResult(); };
+        SmallVector<Value> operands(call.getArgOperands());
+        Value result;
+        switch (*import) {
+        case Import::Threads:
+          result = field(MTGR_ENV_THREADS, i64);
+          break;
+        case Import::Alloc:
+          result = indirect(MTGR_ENV_ALLOC, ptr, {zero(), operands[0]}).getResult();
+          break;
+        case Import::AlignedAlloc:
+          result = indirect(MTGR_ENV_ALLOC, ptr, {operands[0], operands[1]}).getResult();
+          break;
+        case Import::Free:
+          indirect(MTGR_ENV_FREE, LLVM::LLVMVoidType::get(ctx), {operands[0]});
+          break;
+        case Import::ProfileClock:
+          result = indirect(MTGR_ENV_PROFILE_CLOCK, i64, {}).getResult();
+          break;
+        case Import::ProfileRecord:
+          indirect(MTGR_ENV_PROFILE_RECORD, LLVM::LLVMVoidType::get(ctx), operands);
+          break;
+        }
+        if (call.getNumResults() != (result ? 1u : 0u)) {
+          call.emitError("unexpected signature of the import '") << *callee << "'";
+          failedImport = true;
+          continue;
+        }
+        if (result)
+          call.getResult().replaceAllUsesWith(result);
+        call.erase();
+      }
+    }
+    if (failedImport)
+      return signalPassFailure();
+    for (auto fn : llvm::make_early_inc_range(module.getOps<LLVM::LLVMFuncOp>()))
+      if (fn.isExternal() && importOf(fn.getName()))
+        fn.erase();
+    // A packed wrapper per C interface: void <name>_packed(void **args, env).
+    OpBuilder b(ctx);
+    for (LLVM::LLVMFuncOp ciface : defined) {
+      StringRef name = ciface.getName();
+      if (!name.consume_front("_mlir_ciface_"))
+        continue;
+      // The entry point keeps its name in profiles (perf maps name mtgr_forward).
+      if (auto entry = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+        entry.setNoInline(true);
+      Location loc = ciface.getLoc();
+      b.setInsertionPointToEnd(module.getBody());
+      auto packed = LLVM::LLVMFuncOp::create(
+          b, loc, (name + "_packed").str(),
+          LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr, ptr}));
+      Block *body = packed.addEntryBlock(b);
+      b.setInsertionPointToStart(body);
+      SmallVector<Value> args;
+      unsigned numArgs = ciface.getNumArguments() - 1; // the environment is last
+      for (unsigned i = 0; i < numArgs; ++i) {
+        Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, body->getArgument(0),
+                                         ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+        args.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
+      }
+      args.push_back(body->getArgument(1));
+      LLVM::CallOp::create(b, loc, ciface, args);
+      LLVM::ReturnOp::create(b, loc, ValueRange{});
+    }
+  }
+};
+} // namespace
+
+void mlir::mtgr::buildHostPipeline(OpPassManager &pm) {
+  pm.addPass(createMTGRCpuOutlineParallelPass());
+  pm.addPass(createMTGRCpuMathApproximationsPass());
+  // Parallel parts (LoopBuilder::parallelParts) to OpenMP: every
+  // scf.parallel becomes omp.parallel + omp.wsloop (static schedule).
+  pm.addPass(createConvertSCFToOpenMPPass());
+  pm.addPass(createMTGRCpuSetTeamSizesPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  // Buffers come from the session's pool through the environment
+  // (mtgr-cpu-packed-entry-points), not malloc.
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createMTGRCpuPackedEntryPointsPass());
+}
+
+llvm::Expected<std::unique_ptr<llvm::Module>>
+mlir::mtgr::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
+                                 const HostTarget &target) {
+  registerBuiltinDialectTranslation(*module.getContext());
+  registerLLVMDialectTranslation(*module.getContext());
+  registerOpenMPDialectTranslation(*module.getContext());
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, context, "mtgr");
+  if (!llvmModule)
+    return fail("translation of the LLVM dialect to LLVM IR failed");
+  auto tm = makeTargetMachine(target);
+  if (!tm)
+    return tm.takeError();
+  llvmModule->setTargetTriple(llvm::Triple(target.triple));
+  llvmModule->setDataLayout((*tm)->createDataLayout());
+  // Only the packed entry point is called from outside.
+  for (llvm::Function &f : *llvmModule)
+    if (!f.isDeclaration() && !f.getName().ends_with("_packed"))
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(tm->get());
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(*llvmModule, mam);
+  return std::move(llvmModule);
+}
+
+llvm::Expected<std::string> mlir::mtgr::emitObject(llvm::Module &module,
+                                                   const HostTarget &target) {
+  auto tm = makeTargetMachine(target);
+  if (!tm)
+    return tm.takeError();
+  llvm::SmallString<0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager pm;
+  if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+    return fail("the target cannot emit object files");
+  pm.run(module);
+  return std::string(buffer.str());
+}
+
+llvm::Expected<std::string> mlir::mtgr::linkSharedObject(llvm::StringRef object) {
+  std::string lld;
+  for (const char *candidate : {"/usr/lib/llvm-22/bin/ld.lld", "ld.lld-22", "ld.lld"}) {
+    if (auto found = llvm::sys::findProgramByName(candidate)) {
+      lld = *found;
+      break;
+    }
+    if (llvm::sys::fs::can_execute(candidate)) {
+      lld = candidate;
+      break;
+    }
+  }
+  if (lld.empty())
+    return fail("ld.lld (package lld-22) is needed to link the host code; it was not found");
+  llvm::SmallString<128> objPath, soPath;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("mtgr", "o", objPath))
+    return fail("cannot create a temporary file: " + ec.message());
+  if (auto ec = llvm::sys::fs::createTemporaryFile("mtgr", "so", soPath))
+    return fail("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeObj(objPath), removeSo(soPath);
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(objPath, ec);
+    if (ec)
+      return fail("cannot write " + objPath + ": " + ec.message());
+    os << object;
+  }
+  std::string error;
+  // libomp: the parallel regions call its __kmpc_* entry points (a needed
+  // library of the code itself, so a host that loaded the runtime with
+  // RTLD_LOCAL still provides it).
+  llvm::StringRef argv[] = {lld, "-shared", "--as-needed", "-o", soPath, objPath,
+                            "/usr/lib/llvm-22/lib/libomp.so"};
+  int rc = llvm::sys::ExecuteAndWait(lld, argv, std::nullopt, {}, 0, 0, &error);
+  if (rc != 0)
+    return fail("ld.lld failed (exit " + llvm::Twine(rc) + ") " + error);
+  auto so = llvm::MemoryBuffer::getFile(soPath);
+  if (!so)
+    return fail("cannot read the linked shared object: " + so.getError().message());
+  return (*so)->getBuffer().str();
+}

@@ -1,0 +1,53 @@
+//===- HostCodegen.h - loops -> LLVM -> x86-64 shared object ----*- C++ -*-===//
+#ifndef MTGR_CODEGEN_CPU_HOSTCODEGEN_H
+#define MTGR_CODEGEN_CPU_HOSTCODEGEN_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+} // namespace llvm
+
+namespace mlir::mtgr {
+
+/// The machine code is generated for: the host's triple, CPU and features by
+/// default. The artifact records it and the loader checks it.
+struct HostTarget {
+  std::string triple, cpu, features;
+  static HostTarget native();
+  /// "native" (this machine), or a generic x86-64 level for another one:
+  /// "x86-64-v3" (AVX2 + FMA) or "x86-64-v4" (AVX-512 F/BW/CD/DQ/VL);
+  /// std::nullopt for any other name.
+  static std::optional<HostTarget> named(llvm::StringRef cpu);
+  std::string str() const { return triple + ";" + cpu + ";" + features; }
+};
+
+/// Loops -> the LLVM dialect with packed entry points
+/// `void mtgr_<name>_packed(void **args, const mtgr_environment *env)`
+/// (abi/Environment.h): mtgr-cpu-outline-parallel,
+/// mtgr-cpu-math-approximations, convert-scf-to-openmp,
+/// mtgr-cpu-set-team-sizes, upstream's conversions to the LLVM dialect,
+/// mtgr-cpu-packed-entry-points (codegen/cpu/Passes.td).
+void buildHostPipeline(OpPassManager &pm);
+
+/// LLVM dialect -> LLVM IR, optimised at O3 for `target`.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+translateAndOptimize(ModuleOp module, llvm::LLVMContext &context, const HostTarget &target);
+
+/// An ELF relocatable object for `target`.
+llvm::Expected<std::string> emitObject(llvm::Module &module, const HostTarget &target);
+
+/// Links an object into a shared object with ld.lld (LLVM 22). Its dynamic
+/// imports are what the code calls: libc/libm (malloc, free, expf, ...).
+llvm::Expected<std::string> linkSharedObject(llvm::StringRef object);
+
+} // namespace mlir::mtgr
+
+#endif

@@ -1,0 +1,238 @@
+//===- LowerLinear.cpp - mtgr.linear and its gradient to loops ------------===//
+//
+// Every product is one packed, register-tiled GEMM (codegen/cpu/Gemm.h):
+//   y  = x W^T + b     (M = rows, K = in,   N = out; B[k, o] = W[o, k])
+//   dx = dy W          (M = rows, K = out,  N = in;  B = W as it lies)
+//   dW = dy^T x        (M = out,  K = rows, N = in;  K dynamic, accumulated)
+// The epilogue of y adds the bias on the accumulator vectors.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/Gemm.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+using Results = FailureOr<SmallVector<SmallVector<Value>>>;
+
+/// y = x W^T as a GEMM: M = rows, K = in, N = out, B[k, o] = W[o, k]; the
+/// caller adds the prologue and the epilogue.
+GemmProblem forwardProblem(Value x, Value w, Value rows) {
+  auto wt = cast<MemRefType>(w.getType());
+  GemmProblem p;
+  p.m = rows;
+  p.n = wt.getDimSize(0);
+  p.k = wt.getDimSize(1);
+  p.b = [w](LoopBuilder &l, Value k, Value o) { return l.load(w, {o, k}); };
+  p.a = [x](LoopBuilder &l, Value r, Value k) { return l.load(x, {r, k}); };
+  return p;
+}
+
+struct LowerLinear : LoopPattern<LinearOp> {
+  LowerLinear(BufferTypeConverter &c, MLIRContext *ctx, const GemmTiles &tiles)
+      : LoopPattern(c, ctx), tiles(tiles) {}
+  GemmTiles tiles;
+  Results lower(LinearOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    Value w = a.getWeight()[0], bias = a.getBias()[0];
+    int64_t out = cast<MemRefType>(w.getType()).getDimSize(0);
+    Value rows = l.rows(x.values);
+    Value y = l.alloc(l.f32(), {out}, rows);
+    auto vec = VectorType::get({tiles.lanes}, l.f32());
+    GemmProblem p = forwardProblem(x.values, w, rows);
+    p.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {
+      Value sum = arith::AddFOp::create(l.b, acc, loadLanes(l, vec, bias, {col}, mask));
+      storeLanes(l, sum, y, {r, col}, mask);
+    };
+    buildGemm(l, tiles, p);
+    return SmallVector<SmallVector<Value>>{rowsLike(x, y)};
+  }
+};
+
+struct LowerLinearBackward : LoopPattern<LinearBackwardOp> {
+  LowerLinearBackward(BufferTypeConverter &c, MLIRContext *ctx, const GemmTiles &tiles)
+      : LoopPattern(c, ctx), tiles(tiles) {}
+  GemmTiles tiles;
+  Results lower(LinearBackwardOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    Value weight = a.getWeight()[0], dy = JaggedBuffers(a.getResultGrad()).values;
+    auto wt = cast<MemRefType>(weight.getType());
+    int64_t out = wt.getDimSize(0), in = wt.getDimSize(1);
+    Value rows = l.rows(x.values);
+    Value dx = l.alloc(l.f32(), {in}, rows);
+    Value dw = l.allocStatic(l.f32(), {out, in}), db = l.allocStatic(l.f32(), {out});
+    // dx[r, i] = sum_o dy[r, o] W[o, i]
+    GemmProblem input;
+    input.m = rows;
+    input.n = in;
+    input.k = out;
+    input.b = [&](LoopBuilder &l, Value o, Value i) { return l.load(weight, {o, i}); };
+    input.a = [&](LoopBuilder &l, Value r, Value o) { return l.load(dy, {r, o}); };
+    input.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {
+      storeLanes(l, acc, dx, {r, col}, mask);
+    };
+    buildGemm(l, tiles, input);
+    // dW[o, i] = sum_r dy[r, o] x[r, i]
+    l.fill(dw, l.cf32(0.0));
+    GemmProblem weights;
+    weights.m = l.idx(out);
+    weights.n = in;
+    weights.kDynamic = rows;
+    weights.b = [&](LoopBuilder &l, Value r, Value i) { return l.load(x.values, {r, i}); };
+    weights.a = [&](LoopBuilder &l, Value o, Value r) { return l.load(dy, {r, o}); };
+    weights.accumulateInto = dw;
+    buildGemm(l, tiles, weights);
+    // db[o] = sum_r dy[r, o]
+    l.fill(db, l.cf32(0.0));
+    l.loop(l.idx(0), rows, [&](Value r) {
+      l.loop(l.idx(0), l.idx(out), [&](Value o) {
+        l.store(l.fadd(l.load(db, {o}), l.load(dy, {r, o})), db, {o});
+      });
+    });
+    return SmallVector<SmallVector<Value>>{rowsLike(x, dx), {dw}, {db}};
+  }
+};
+
+/// mtgr.fused_linear: the prologue packs each row's A (gate product, then
+/// the group norm) once per call, the epilogue adds the bias, applies SiLU
+/// and the residual and writes each column piece to its own buffer.
+struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
+  LowerFusedLinear(BufferTypeConverter &c, MLIRContext *ctx, const GemmTiles &tiles)
+      : LoopPattern(c, ctx), tiles(tiles) {}
+  GemmTiles tiles;
+
+  /// Row-wise code on scalars (width 1) or vectors of `width` lanes.
+  struct Lanes {
+    LoopBuilder &l;
+    int64_t width;
+    Type type() { return width == 1 ? l.f32() : Type(VectorType::get({width}, l.f32())); }
+    Value load(Value m, ValueRange at) {
+      return width == 1 ? l.load(m, at) : vector::LoadOp::create(l.b, type(), m, at).getResult();
+    }
+    void store(Value v, Value m, ValueRange at) {
+      width == 1 ? l.store(v, m, at) : void(vector::StoreOp::create(l.b, v, m, at));
+    }
+    Value splat(Value s) { return width == 1 ? s : vector::BroadcastOp::create(l.b, type(), s); }
+    Value sum(Value v) {
+      return width == 1 ? v
+                        : vector::ReductionOp::create(l.b, vector::CombiningKind::ADD, v).getResult();
+    }
+    /// sum over kk in [0, k) step width of body(kk), reduced to a scalar.
+    Value accumulate(int64_t k, function_ref<Value(Value)> body) {
+      auto loop = scf::ForOp::create(l.b, l.idx(0), l.idx(k), l.idx(width),
+                                     ValueRange{l.cf32Like(splat(l.cf32(0.0)), 0.0)});
+      {
+        OpBuilder::InsertionGuard guard(l.b);
+        l.b.setInsertionPointToStart(loop.getBody());
+        scf::YieldOp::create(l.b, l.fadd(loop.getRegionIterArgs()[0], body(loop.getInductionVar())));
+      }
+      return sum(loop.getResult(0));
+    }
+    void each(int64_t k, function_ref<void(Value)> body) {
+      auto loop = scf::ForOp::create(l.b, l.idx(0), l.idx(k), l.idx(width));
+      OpBuilder::InsertionGuard guard(l.b);
+      l.b.setInsertionPointToStart(loop.getBody());
+      body(loop.getInductionVar());
+    }
+  };
+
+  Results lower(FusedLinearOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    Value w = a.getWeight()[0], bias = a.getBias()[0];
+    Value gate = op.getGate() ? a.getGate()[0] : Value();
+    Value residual = op.getResidual() ? a.getResidual()[0] : Value();
+    auto wt = cast<MemRefType>(w.getType());
+    int64_t out = wt.getDimSize(0), in = wt.getDimSize(1);
+    Value rows = l.rows(x.values);
+    auto vec = VectorType::get({tiles.lanes}, l.f32());
+
+    // The result pieces: [start, width) of y, each its own buffer. A piece
+    // boundary inside a vector would need two stores: then y is written
+    // whole and the pieces copied out.
+    SmallVector<int64_t> widths = op.getSplits() ? SmallVector<int64_t>(*op.getSplits())
+                                                 : SmallVector<int64_t>{out};
+    SmallVector<int64_t> starts;
+    bool aligned = true;
+    for (int64_t s = 0, i = 0; i < static_cast<int64_t>(widths.size()); s += widths[i++]) {
+      starts.push_back(s);
+      aligned &= s % tiles.lanes == 0;
+    }
+    SmallVector<Value> pieces;
+    for (int64_t width : widths)
+      pieces.push_back(l.alloc(l.f32(), {width}, rows));
+    Value whole = aligned ? Value() : l.alloc(l.f32(), {out}, rows);
+
+    GemmProblem p = forwardProblem(x.values, w, rows);
+    if (gate || op.getLayout())
+      p.packA = [&](LoopBuilder &l, Value r, Value packed, Value slot) {
+        Lanes v{l, in % tiles.lanes == 0 ? tiles.lanes : 1};
+        auto input = [&](Value k) {
+          Value value = v.load(x.values, {r, k});
+          return gate ? l.fmul(value, v.load(gate, {r, k})) : value;
+        };
+        if (!op.getLayout())
+          return v.each(in, [&](Value k) { v.store(input(k), packed, {slot, k}); });
+        // DESIGN 1.4: mean and biased variance of the row, then the row's
+        // group's gamma and beta.
+        LayoutBuffers layout(a.getLayout());
+        Value gamma = a.getGamma()[0], beta = a.getBeta()[0];
+        Value width = l.cf32(static_cast<double>(in));
+        Value mean = l.fdiv(v.accumulate(in, input), width);
+        Value var = l.fdiv(v.accumulate(in, [&](Value k) {
+          Value c = l.fsub(input(k), v.splat(mean));
+          return l.fmul(c, c);
+        }), width);
+        Value eps = l.cf32(op.getEps()->convertToDouble());
+        Value rstd = l.fdiv(l.cf32(1.0), math::SqrtOp::create(l.b, arith::AddFOp::create(l.b, var, eps)));
+        Value g = normRow(l, layout, gamma, r);
+        v.each(in, [&](Value k) {
+          Value c = l.fmul(l.fsub(input(k), v.splat(mean)), v.splat(rstd));
+          v.store(l.fadd(l.fmul(v.load(gamma, {g, k}), c), v.load(beta, {g, k})), packed, {slot, k});
+        });
+      };
+    p.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {
+      Value y = arith::AddFOp::create(l.b, acc, loadLanes(l, vec, bias, {col}, mask));
+      if (op.getSilu())
+        y = l.silu(y);
+      if (residual)
+        y = arith::AddFOp::create(l.b, y, loadLanes(l, vec, residual, {r, col}, mask));
+      if (!aligned)
+        return storeLanes(l, y, whole, {r, col}, mask);
+      // The piece holding col: a chain of ifs over the boundaries.
+      std::function<void(size_t)> piece = [&](size_t i) {
+        if (i + 1 == pieces.size())
+          return storeLanes(l, y, pieces[i], {r, l.sub(col, l.idx(starts[i]))}, mask);
+        Value inside = l.cmp(arith::CmpIPredicate::slt, col, l.idx(starts[i + 1]));
+        auto choice = scf::IfOp::create(l.b, TypeRange{}, inside, /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(l.b);
+        l.b.setInsertionPointToStart(&choice.getThenRegion().front());
+        storeLanes(l, y, pieces[i], {r, l.sub(col, l.idx(starts[i]))}, mask);
+        l.b.setInsertionPointToStart(&choice.getElseRegion().front());
+        piece(i + 1);
+      };
+      piece(0);
+    };
+    buildGemm(l, tiles, p);
+    if (whole)
+      for (auto [piece, start, width] : llvm::zip(pieces, starts, widths))
+        l.loop(l.idx(0), rows, [&, piece = piece, start = start, width = width](Value r) {
+          l.loop(l.idx(0), l.idx(width), [&](Value c) {
+            l.store(l.load(whole, {r, l.add(c, l.idx(start))}), piece, {r, c});
+          });
+        });
+    SmallVector<SmallVector<Value>> results;
+    for (Value piece : pieces)
+      results.push_back(rowsLike(x, piece));
+    return results;
+  }
+};
+} // namespace
+
+void mlir::mtgr::populateLinearLoweringPatterns(BufferTypeConverter &converter,
+                                                RewritePatternSet &patterns,
+                                                const GemmTiles &tiles) {
+  patterns.add<LowerLinear, LowerLinearBackward, LowerFusedLinear>(converter, patterns.getContext(),
+                                                                   tiles);
+}

@@ -1,0 +1,93 @@
+//===- LowerNorm.cpp - group layer norm and its gradient to loops ---------===//
+#include "codegen/common/LoweringSupport.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+using Results = FailureOr<SmallVector<SmallVector<Value>>>;
+using Buffers = SmallVector<SmallVector<Value>>;
+
+/// Mean and 1/sqrt(biased variance + eps) of row r's d values (DESIGN 1.4).
+std::pair<Value, Value> rowStats(LoopBuilder &l, Value x, Value r, int64_t d, Value eps) {
+  Value width = l.cf32(static_cast<double>(d));
+  Value mean = l.fdiv(l.loopAcc(l.idx(0), l.idx(d), l.cf32(0.0),
+                                [&](Value k, Value acc) { return l.fadd(acc, l.load(x, {r, k})); }),
+                      width);
+  Value var = l.fdiv(l.loopAcc(l.idx(0), l.idx(d), l.cf32(0.0),
+                               [&](Value k, Value acc) {
+                                 Value c = l.fsub(l.load(x, {r, k}), mean);
+                                 return l.fadd(acc, l.fmul(c, c));
+                               }),
+                     width);
+  Value root = math::SqrtOp::create(l.b, arith::AddFOp::create(l.b, var, eps));
+  return {mean, l.fdiv(l.cf32(1.0), root)};
+}
+
+struct LowerGroupLayerNorm : LoopPattern<GroupLayerNormOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(GroupLayerNormOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    LayoutBuffers lay(a.getLayout());
+    Value gamma = a.getGamma()[0], beta = a.getBeta()[0];
+    int64_t d = getRowShape(op.getType())[0];
+    Value rows = l.rows(x.values);
+    Value y = l.alloc(l.f32(), {d}, rows);
+    Value eps = l.cf32(op.getEps().convertToDouble());
+    l.loop(l.idx(0), rows, [&](Value r) {
+      auto stats = rowStats(l, x.values, r, d, eps);
+      Value mean = stats.first, inv = stats.second;
+      Value g = normRow(l, lay, gamma, r);
+      l.loop(l.idx(0), l.idx(d), [&](Value k) {
+        Value c = l.fmul(l.fsub(l.load(x.values, {r, k}), mean), inv);
+        l.store(l.fadd(l.fmul(l.load(gamma, {g, k}), c), l.load(beta, {g, k})), y, {r, k});
+      });
+    });
+    return Buffers{rowsLike(x, y)};
+  }
+};
+
+struct LowerGroupLayerNormBackward : LoopPattern<GroupLayerNormBackwardOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(GroupLayerNormBackwardOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    LayoutBuffers lay(a.getLayout());
+    Value gamma = a.getGamma()[0], dy = a.getResultGrad()[0];
+    int64_t d = getRowShape(op.getInput().getType())[0];
+    Value rows = l.rows(x.values);
+    Value dx = l.alloc(l.f32(), {d}, rows);
+    int64_t groups = cast<MemRefType>(gamma.getType()).getDimSize(0);
+    Value dg = l.allocStatic(l.f32(), {groups, d}), db = l.allocStatic(l.f32(), {groups, d});
+    l.fill(dg, l.cf32(0.0));
+    l.fill(db, l.cf32(0.0));
+    Value eps = l.cf32(op.getEps().convertToDouble()), width = l.cf32(static_cast<double>(d));
+    l.loop(l.idx(0), rows, [&](Value r) {
+      auto stats = rowStats(l, x.values, r, d, eps);
+      Value mean = stats.first, rstd = stats.second;
+      Value g = normRow(l, lay, gamma, r);
+      auto xhat = [&](Value k) { return l.fmul(l.fsub(l.load(x.values, {r, k}), mean), rstd); };
+      // sum(dxhat) and sum(dxhat * xhat), dxhat = dy * gamma
+      Value s1 = l.loopAcc(l.idx(0), l.idx(d), l.cf32(0.0), [&](Value k, Value acc) {
+        return l.fadd(acc, l.fmul(l.load(dy, {r, k}), l.load(gamma, {g, k})));
+      });
+      Value s2 = l.loopAcc(l.idx(0), l.idx(d), l.cf32(0.0), [&](Value k, Value acc) {
+        return l.fadd(acc, l.fmul(l.fmul(l.load(dy, {r, k}), l.load(gamma, {g, k})), xhat(k)));
+      });
+      Value m1 = l.fdiv(s1, width), m2 = l.fdiv(s2, width);
+      l.loop(l.idx(0), l.idx(d), [&](Value k) {
+        Value gy = l.load(dy, {r, k}), xh = xhat(k);
+        Value dxhat = l.fmul(gy, l.load(gamma, {g, k}));
+        l.store(l.fmul(rstd, l.fsub(l.fsub(dxhat, m1), l.fmul(xh, m2))), dx, {r, k});
+        l.store(l.fadd(l.load(dg, {g, k}), l.fmul(gy, xh)), dg, {g, k});
+        l.store(l.fadd(l.load(db, {g, k}), gy), db, {g, k});
+      });
+    });
+    return Buffers{rowsLike(x, dx), {dg}, {db}};
+  }
+};
+} // namespace
+
+void mlir::mtgr::populateNormLoweringPatterns(BufferTypeConverter &converter,
+                                              RewritePatternSet &patterns) {
+  patterns.add<LowerGroupLayerNorm, LowerGroupLayerNormBackward>(converter, patterns.getContext());
+}

@@ -1,0 +1,345 @@
+//===- LowerTokens.cpp - token assembly, groups, slices, pooling to loops --===//
+//
+// The data movement of the token sequence: assembling U|S|R|C per sample
+// into one jagged buffer with its layout, taking groups out and back, column
+// slices and pads, stacking, pooling and broadcasting per sample.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/common/LoweringSupport.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+using Results = FailureOr<SmallVector<SmallVector<Value>>>;
+using Buffers = SmallVector<SmallVector<Value>>;
+
+struct LowerJaggedValues : LoopPattern<JaggedValuesOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(JaggedValuesOp op, Adaptor a, LoopBuilder &) const override {
+    return Buffers{{JaggedBuffers(a.getInput()).values}};
+  }
+};
+
+struct LowerConcat : LoopPattern<ConcatOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(ConcatOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers first(a.getInputs()[0]);
+    Value rows = l.rows(first.values);
+    Value y = l.alloc(l.f32(), {getRowShape(op.getType())[0]}, rows);
+    int64_t offset = 0;
+    for (auto [in, buffers] : llvm::zip(op.getInputs(), a.getInputs())) {
+      int64_t w = getRowShape(in.getType())[0];
+      Value src = buffers[0];
+      l.loop(l.idx(0), rows, [&](Value r) {
+        l.loop(l.idx(0), l.idx(w), [&](Value k) {
+          l.store(l.load(src, {r, k}), y, {r, l.add(k, l.idx(offset))});
+        });
+      });
+      offset += w;
+    }
+    return Buffers{rowsLike(first, y)};
+  }
+};
+
+struct LowerColumnSlice : LoopPattern<ColumnSliceOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(ColumnSliceOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    int64_t size = op.getSizeAttr().getInt(), offset = op.getOffsetAttr().getInt();
+    Value rows = l.rows(x.values);
+    Value y = l.alloc(l.f32(), {size}, rows);
+    l.loop(l.idx(0), rows, [&](Value r) {
+      l.loop(l.idx(0), l.idx(size), [&](Value k) {
+        l.store(l.load(x.values, {r, l.add(k, l.idx(offset))}), y, {r, k});
+      });
+    });
+    return Buffers{rowsLike(x, y)};
+  }
+};
+
+struct LowerColumnPad : LoopPattern<ColumnPadOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(ColumnPadOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    int64_t in = getRowShape(op.getInput().getType())[0], width = op.getWidthAttr().getInt();
+    int64_t offset = op.getOffsetAttr().getInt();
+    Value rows = l.rows(x.values);
+    Value y = l.alloc(l.f32(), {width}, rows);
+    l.loop(l.idx(0), rows, [&](Value r) {
+      l.loop(l.idx(0), l.idx(width), [&](Value k) { l.store(l.cf32(0.0), y, {r, k}); });
+      l.loop(l.idx(0), l.idx(in), [&](Value k) {
+        l.store(l.load(x.values, {r, k}), y, {r, l.add(k, l.idx(offset))});
+      });
+    });
+    return Buffers{rowsLike(x, y)};
+  }
+};
+
+struct LowerStack : LoopPattern<StackOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(StackOp op, Adaptor a, LoopBuilder &l) const override {
+    int64_t n = op.getInputs().size(), width = getRowShape(op.getInputs().front().getType())[0];
+    Value rows = l.rows(a.getInputs()[0][0]);
+    Value y = l.alloc(l.f32(), {n, width}, rows);
+    for (auto [t, in] : llvm::enumerate(a.getInputs())) {
+      Value src = in[0], ti = l.idx(t);
+      l.loop(l.idx(0), rows, [&](Value r) {
+        l.loop(l.idx(0), l.idx(width), [&](Value k) { l.store(l.load(src, {r, k}), y, {r, ti, k}); });
+      });
+    }
+    return Buffers{{y}};
+  }
+};
+
+struct LowerUnstack : LoopPattern<UnstackOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(UnstackOp op, Adaptor a, LoopBuilder &l) const override {
+    Value x = a.getInput()[0];
+    int64_t width = getRowShape(op.getResults()[0].getType())[0];
+    Value rows = l.rows(x);
+    Buffers out;
+    for (size_t t = 0; t < op.getResults().size(); ++t) {
+      Value y = l.alloc(l.f32(), {width}, rows), ti = l.idx(t);
+      l.loop(l.idx(0), rows, [&](Value s) {
+        l.loop(l.idx(0), l.idx(width), [&](Value k) { l.store(l.load(x, {s, ti, k}), y, {s, k}); });
+      });
+      out.push_back({y});
+    }
+    return out;
+  }
+};
+
+/// Per sample s of a jagged x: body(s, first row, end row).
+void forEachSample(LoopBuilder &l, const JaggedBuffers &x, function_ref<void(Value, Value, Value)> body) {
+  l.loop(l.idx(0), l.samples(x), [&](Value s) {
+    body(s, l.load(x.offsets, {s}), l.load(x.offsets, {l.add(s, l.idx(1))}));
+  });
+}
+
+struct LowerMeanPool : LoopPattern<MeanPoolOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(MeanPoolOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    int64_t width = getRowShape(op.getInput().getType())[0];
+    Value y = l.alloc(l.f32(), {width}, l.samples(x));
+    forEachSample(l, x, [&](Value s, Value lo, Value hi) {
+      // An empty history pools to zeros (max(1, n) avoids 0/0).
+      Value n = l.toF32(l.maxI(l.sub(hi, lo), l.idx(1)));
+      l.loop(l.idx(0), l.idx(width), [&](Value k) {
+        Value sum = l.loopAcc(lo, hi, l.cf32(0.0), [&](Value r, Value acc) {
+          return arith::AddFOp::create(l.b, acc, l.load(x.values, {r, k}));
+        });
+        l.store(l.fdiv(sum, n), y, {s, k});
+      });
+    });
+    return Buffers{{y}};
+  }
+};
+
+struct LowerMeanPoolBackward : LoopPattern<MeanPoolBackwardOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(MeanPoolBackwardOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    Value dm = a.getResultGrad()[0];
+    int64_t width = getRowShape(op.getInput().getType())[0];
+    Value dx = l.alloc(l.f32(), {width}, l.rows(x.values));
+    forEachSample(l, x, [&](Value s, Value lo, Value hi) {
+      Value n = l.toF32(l.maxI(l.sub(hi, lo), l.idx(1)));
+      l.loop(lo, hi, [&](Value r) {
+        l.loop(l.idx(0), l.idx(width), [&](Value k) { l.store(l.fdiv(l.load(dm, {s, k}), n), dx, {r, k}); });
+      });
+    });
+    return Buffers{rowsLike(x, dx)};
+  }
+};
+
+struct LowerSegmentSum : LoopPattern<SegmentSumOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(SegmentSumOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    int64_t width = getRowShape(op.getInput().getType())[0];
+    Value y = l.alloc(l.f32(), {width}, l.samples(x));
+    forEachSample(l, x, [&](Value s, Value lo, Value hi) {
+      l.loop(l.idx(0), l.idx(width), [&](Value k) {
+        l.store(l.loopAcc(lo, hi, l.cf32(0.0),
+                          [&](Value r, Value acc) {
+                            return arith::AddFOp::create(l.b, acc, l.load(x.values, {r, k}));
+                          }),
+                y, {s, k});
+      });
+    });
+    return Buffers{{y}};
+  }
+};
+
+struct LowerBroadcastRows : LoopPattern<BroadcastRowsOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(BroadcastRowsOp op, Adaptor a, LoopBuilder &l) const override {
+    Value ctx = a.getInput()[0];
+    JaggedBuffers like(a.getLike());
+    int64_t width = getRowShape(op.getInput().getType())[0];
+    Value y = l.alloc(l.f32(), {width}, l.load(like.offsets, {l.samples(like)}));
+    forEachSample(l, like, [&](Value s, Value lo, Value hi) {
+      l.loop(lo, hi, [&](Value r) {
+        l.loop(l.idx(0), l.idx(width), [&](Value k) { l.store(l.load(ctx, {s, k}), y, {r, k}); });
+      });
+    });
+    return Buffers{{y, like.offsets}};
+  }
+};
+
+struct LowerAssembleTokens : LoopPattern<AssembleTokensOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(AssembleTokensOp op, Adaptor a, LoopBuilder &l) const override {
+    Value u = a.getUser()[0];
+    JaggedBuffers S(a.getSequence()), R(a.getRealtime()), C(a.getCandidate());
+    Value tS = a.getSequenceTimes()[0], tR = a.getRealtimeTimes()[0], tC = a.getCandidateTimes()[0];
+    auto ut = cast<MemRefType>(u.getType());
+    int64_t nU = ut.getDimSize(1), d = ut.getDimSize(2);
+    Value B = l.samples(C);
+    Value tokOff = l.alloc(l.b.getIndexType(), {}, l.add(B, l.idx(1)));
+    Value seg = l.alloc(l.b.getIndexType(), {4}, B);
+    l.store(l.idx(0), tokOff, {l.idx(0)});
+    auto count = [&](const JaggedBuffers &x, Value s) {
+      return l.sub(l.load(x.offsets, {l.add(s, l.idx(1))}), l.load(x.offsets, {s}));
+    };
+    l.loop(l.idx(0), B, [&](Value s) {
+      Value start = l.load(tokOff, {s});
+      Value sStart = l.add(start, l.idx(nU)), rStart = l.add(sStart, count(S, s)),
+            cStart = l.add(rStart, count(R, s));
+      l.store(start, seg, {s, l.idx(0)});
+      l.store(sStart, seg, {s, l.idx(1)});
+      l.store(rStart, seg, {s, l.idx(2)});
+      l.store(cStart, seg, {s, l.idx(3)});
+      l.store(l.add(cStart, count(C, s)), tokOff, {l.add(s, l.idx(1))});
+    });
+    Value N = l.load(tokOff, {B});
+    Value x = l.alloc(l.f32(), {d}, N);
+    Value group = l.alloc(l.b.getIndexType(), {}, N), time = l.alloc(l.i64(), {}, N),
+          pos = l.alloc(l.b.getIndexType(), {}, N);
+    Value zero64 = l.ci64(0);
+    l.loop(l.idx(0), B, [&](Value s) {
+      Value start = l.load(seg, {s, l.idx(0)});
+      // U: one token per feature, no timestamp.
+      l.loop(l.idx(0), l.idx(nU), [&](Value f) {
+        Value row = l.add(start, f);
+        l.loop(l.idx(0), l.idx(d), [&](Value k) { l.store(l.load(u, {s, f, k}), x, {row, k}); });
+        l.store(l.idx(0), group, {row});
+        l.store(zero64, time, {row});
+        l.store(f, pos, {row});
+      });
+      // S, R, C rows in order; pos is the index within U|S|R, and a candidate
+      // takes nU + nS + #{R_j : t_j < t_c} (DESIGN 1.3).
+      struct Part {
+        const JaggedBuffers &rows;
+        Value times;
+        int64_t groupId;
+      };
+      for (Part p : {Part{S, tS, 1}, Part{R, tR, 2}, Part{C, tC, 3}}) {
+        Value lo = l.load(p.rows.offsets, {s}), hi = l.load(p.rows.offsets, {l.add(s, l.idx(1))});
+        Value base = l.load(seg, {s, l.idx(p.groupId)});
+        l.loop(lo, hi, [&](Value r) {
+          Value row = l.add(base, l.sub(r, lo));
+          l.loop(l.idx(0), l.idx(d), [&](Value k) { l.store(l.load(p.rows.values, {r, k}), x, {row, k}); });
+          l.store(l.idx(p.groupId), group, {row});
+          Value t = l.load(p.times, {r});
+          l.store(t, time, {row});
+          Value local = l.sub(row, start);
+          if (p.groupId != 3) {
+            l.store(local, pos, {row});
+            return;
+          }
+          Value r0 = l.load(R.offsets, {s}), r1 = l.load(R.offsets, {l.add(s, l.idx(1))});
+          Value before = l.loopAcc(r0, r1, l.idx(0), [&](Value j, Value acc) {
+            Value earlier = l.cmp(arith::CmpIPredicate::slt, l.load(tR, {j}), t);
+            return l.add(acc, l.select(earlier, l.idx(1), l.idx(0)));
+          });
+          l.store(l.add(l.idx(nU), l.add(count(S, s), before)), pos, {row});
+        });
+      }
+    });
+    return Buffers{{x, tokOff}, {tokOff, seg, group, time, pos}};
+  }
+};
+
+/// Rows [first, end) of group g in sample s of a layout.
+Value groupEnd(LoopBuilder &l, const LayoutBuffers &lay, int64_t g, Value s) {
+  return g == 3 ? l.load(lay.offsets, {l.add(s, l.idx(1))}) : l.load(lay.segStarts, {s, l.idx(g + 1)});
+}
+
+struct LowerExtractGroup : LoopPattern<ExtractGroupOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(ExtractGroupOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    LayoutBuffers lay(a.getLayout());
+    int64_t g = static_cast<int64_t>(op.getGroup()), d = getRowShape(op.getType())[0];
+    Value B = l.samples(lay);
+    Value off = l.alloc(l.b.getIndexType(), {}, l.add(B, l.idx(1)));
+    l.store(l.idx(0), off, {l.idx(0)});
+    l.loop(l.idx(0), B, [&](Value s) {
+      Value n = l.sub(groupEnd(l, lay, g, s), l.load(lay.segStarts, {s, l.idx(g)}));
+      l.store(l.add(l.load(off, {s}), n), off, {l.add(s, l.idx(1))});
+    });
+    Value y = l.alloc(l.f32(), {d}, l.load(off, {B}));
+    l.loop(l.idx(0), B, [&](Value s) {
+      Value lo = l.load(lay.segStarts, {s, l.idx(g)}), dstBase = l.load(off, {s});
+      l.loop(lo, groupEnd(l, lay, g, s), [&](Value r) {
+        Value row = l.add(dstBase, l.sub(r, lo));
+        l.loop(l.idx(0), l.idx(d), [&](Value k) { l.store(l.load(x.values, {r, k}), y, {row, k}); });
+      });
+    });
+    return Buffers{{y, off}};
+  }
+};
+
+struct LowerScatterGroup : LoopPattern<ScatterGroupOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(ScatterGroupOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    LayoutBuffers lay(a.getLayout());
+    int64_t g = static_cast<int64_t>(op.getGroup()), d = getRowShape(op.getType())[0];
+    Value B = l.samples(lay), N = l.load(lay.offsets, {B});
+    Value y = l.alloc(l.f32(), {d}, N);
+    l.fill(y, l.cf32(0.0));
+    l.loop(l.idx(0), B, [&](Value s) {
+      Value lo = l.load(lay.segStarts, {s, l.idx(g)});
+      Value src0 = l.load(x.offsets, {s});
+      l.loop(lo, groupEnd(l, lay, g, s), [&](Value r) {
+        Value from = l.add(src0, l.sub(r, lo));
+        l.loop(l.idx(0), l.idx(d), [&](Value k) { l.store(l.load(x.values, {from, k}), y, {r, k}); });
+      });
+    });
+    return Buffers{{y, lay.offsets}};
+  }
+};
+
+struct LowerExtractUser : LoopPattern<ExtractUserOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(ExtractUserOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    LayoutBuffers lay(a.getLayout());
+    auto t = cast<RankedTensorType>(op.getType());
+    int64_t nU = t.getDimSize(1), d = t.getDimSize(2);
+    Value B = l.samples(lay);
+    Value y = l.alloc(l.f32(), {nU, d}, B);
+    l.loop(l.idx(0), B, [&](Value s) {
+      Value start = l.load(lay.segStarts, {s, l.idx(0)});
+      l.loop(l.idx(0), l.idx(nU), [&](Value f) {
+        l.loop(l.idx(0), l.idx(d), [&](Value k) {
+          l.store(l.load(x.values, {l.add(start, f), k}), y, {s, f, k});
+        });
+      });
+    });
+    return Buffers{{y}};
+  }
+};
+} // namespace
+
+void mlir::mtgr::populateTokenLoweringPatterns(BufferTypeConverter &converter,
+                                               RewritePatternSet &patterns) {
+  patterns.add<LowerJaggedValues, LowerConcat, LowerColumnSlice, LowerColumnPad, LowerStack,
+               LowerUnstack, LowerMeanPool, LowerMeanPoolBackward, LowerSegmentSum,
+               LowerBroadcastRows, LowerAssembleTokens, LowerExtractGroup, LowerScatterGroup,
+               LowerExtractUser>(converter, patterns.getContext());
+}

@@ -1,0 +1,125 @@
+//===- Passes.td - the CPU backend: kernels to loops to the LLVM dialect -*- tablegen -*-===//
+#ifndef MTGR_CODEGEN_CPU_PASSES_TD
+#define MTGR_CODEGEN_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
+  let summary = "Convert kernel-level mtgr ops to scf/memref/arith/math loops";
+  let description = [{
+    A dialect conversion (one `populate...LoweringPatterns` per op family:
+    linear, elementwise, tokens, norms, attention, loss, optimiser) with a
+    type converter from mtgr types to buffers: a jagged value is (values,
+    offsets), a token layout five buffers, a tensor one memref. Every result
+    is a fresh `memref.alloc`; `mtgr-free-buffers` decides when each dies.
+    Attention runs over the tile lists of `mtgr.attention_tiles`
+    (mtgr-plan-attention), its tiles' sizes taken from the list's type.
+    Projections and their gradients are packed GEMMs (codegen/cpu/Gemm.h) whose
+    micro-kernel keeps `gemm-rows` x `gemm-vectors` vectors of `lanes` floats
+    of the result in registers (the pipeline sets them from the target
+    description).
+    Afterwards only the `@mtgr_*` functions remain in the module. An mtgr op
+    without a pattern is reported (run mtgr-decompose-layers first for
+    model-level ops).
+
+    With `profile`, each op's code is bracketed by calls to the runtime's
+    `mtgr_profile_clock()` and `mtgr_profile_record(family, layer, start)`,
+    which sum the time per op family (projections, attention, masks, norms,
+    elementwise, tokens, loss, optimiser) and per HSTU layer (the op's
+    location `layers.<l>`; -1 outside layers): `mtgr-run infer --profile`.
+
+    GEMM row blocks and attention row blocks are split into `mtgr_threads()`
+    parts (`scf.parallel` marked `mtgr.parallel`; attention parts balanced
+    by the tile list's costs), which the host codegen runs on OpenMP threads.
+  }];
+  let options = [
+    Option<"profile", "profile", "bool", "false", "time every op family at run time">,
+    Option<"gemmRows", "gemm-rows", "int64_t", "6",
+           "GEMM register tile: rows of C per micro-kernel (codegen/cpu/Gemm.h)">,
+    Option<"gemmVectors", "gemm-vectors", "int64_t", "2",
+           "GEMM register tile: vectors of C per row">,
+    Option<"lanes", "lanes", "int64_t", "8", "f32 lanes of a vector register">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+
+//===----------------------------------------------------------------------===//
+// Host steps: loops -> LLVM dialect (HostCodegen.cpp). The CPU backend's
+// pipeline runs them in this order, around upstream's convert-scf-to-openmp
+// and the conversions to the LLVM dialect (mtgr-compile --print-pipeline).
+//===----------------------------------------------------------------------===//
+
+def MTGRCpuOutlineParallelPass : Pass<"mtgr-cpu-outline-parallel", "::mlir::ModuleOp"> {
+  let summary = "Move each parallel op into a function of its own";
+  let description = [{
+    Every outermost `scf.parallel` marked `mtgr.parallel = "<kind>"`
+    (LoopBuilder::parallelParts) becomes a private function
+    `mtgr_<kind>_<op name>_<n>` (the op name from its location), called
+    where the op was: perf then names each GEMM and attention region, and
+    OpenMP's outliner scans that small function, not the whole entry point.
+    Values from above are passed as arguments; constants are cloned. The
+    function is marked `mtgr.outlined` (kept out of line later). The public
+    functions (the entry points) get `llvm.emit_c_interface`.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
+def MTGRCpuMathApproximationsPass : Pass<"mtgr-cpu-math-approximations", "::mlir::ModuleOp"> {
+  let summary = "f32 exp and log1p as inline polynomials";
+  let description = [{
+    MLIR's polynomial approximations (a few ulp) of `math.exp` and
+    `math.log1p` on f32 scalars and vectors: a libm call per attention pair
+    kept the loops scalar, and expf was a fifth of a training step. f64 (the
+    optimisers) keeps libm.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def MTGRCpuSetTeamSizesPass : Pass<"mtgr-cpu-set-team-sizes", "::mlir::ModuleOp"> {
+  let summary = "Give each OpenMP team as many threads as its loop has parts";
+  let description = [{
+    After `convert-scf-to-openmp`: each `omp.parallel` gets `num_threads`
+    equal to the upper bound of its one-dimensional loop (the parts of
+    LoopBuilder::parallelParts: the environment's `threads`), not OpenMP's
+    default; and the `memref.alloca_scope`s the conversion wraps loop bodies
+    in are inlined where they hold no alloca (scf-to-cf would otherwise split
+    them into blocks, which a scope may not hold). A parallel region without
+    its one-dimensional loop is an error.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::omp::OpenMPDialect"];
+}
+
+def MTGRCpuPackedEntryPointsPass : Pass<"mtgr-cpu-packed-entry-points", "::mlir::ModuleOp"> {
+  let summary = "Pass the runtime's environment table; add packed entry points";
+  let description = [{
+    On the LLVM dialect, after the conversions. Generated code imports
+    nothing by symbol (abi/Environment.h): every function defined in the
+    module gets a trailing `!llvm.ptr` argument, the environment table, which
+    each call inside the module passes on, and calls of the imports become
+    loads from it:
+
+    | import | becomes |
+    |---|---|
+    | `mtgr_threads()` | the `threads` field |
+    | `_mlir_memref_to_llvm_alloc(n)` | `env->alloc(env->context, 0, n)` |
+    | `_mlir_memref_to_llvm_aligned_alloc(a, n)` | `env->alloc(env->context, a, n)` |
+    | `_mlir_memref_to_llvm_free(p)` | `env->free(env->context, p)` |
+    | `mtgr_profile_clock()` | `env->profile_clock(env->context)` |
+    | `mtgr_profile_record(f, l, s)` | `env->profile_record(env->context, f, l, s)` |
+
+    Their declarations go; any other call of a function the module does not
+    define (libm's) stays. Each C interface `_mlir_ciface_<name>` gets a
+    packed wrapper `void <name>_packed(void **args, env)` (args[i] points to
+    argument i's memref descriptor): the only functions the runtime calls.
+    Functions marked `mtgr.outlined`, and the entry points, are kept out of
+    line (perf names them).
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif

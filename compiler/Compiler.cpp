@@ -1,0 +1,149 @@
+//===- Compiler.cpp - model description -> artifact -----------------------===//
+#include "compiler/Compiler.h"
+#include "compiler/Pipeline.h"
+#include "codegen/cpu/CpuBackend.h"
+#include "frontend/MLIRGen.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+llvm::Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+std::string print(Operation *op) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  op->print(os);
+  return s;
+}
+} // namespace
+
+llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
+                                                       llvm::StringRef modelText, Stage stop,
+                                                       const TargetBackend &backend,
+                                                       llvm::raw_ostream &diag, bool trainStep,
+                                                       bool profile) {
+  DialectRegistry registry;
+  registerFrontendDialects(registry);
+  MLIRContext context(registry);
+  context.disableMultithreading(); // the runtime owns the threads
+  // Compiler diagnostics (an internal error, never user input) go to `diag`.
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    diag << d.getLocation() << ": " << d << "\n";
+    return success();
+  });
+  CompileOutput out;
+  OwningOpRef<ModuleOp> module = buildModule(context, model);
+  if (!module)
+    return fail("the generated mtgr IR does not verify");
+  if (stop == Stage::Mtgr)
+    return out.text = print(*module), std::move(out);
+  PassManager pm(&context);
+  addKernelPasses(pm);
+  if (failed(pm.run(*module)))
+    return fail("decomposing the model into kernel ops failed");
+  // @train_step when every op on the way has a gradient rule; otherwise the
+  // artifact serves inference only and says why.
+  std::string trainStepMissing = trainStep ? "" : "compiled for inference only";
+  if (trainStep) {
+    OwningOpRef<ModuleOp> attempt = module->clone();
+    std::string why;
+    ScopedDiagnosticHandler quiet(&context, [&](Diagnostic &d) {
+      if (why.empty())
+        why = d.str();
+      return success();
+    });
+    PassManager grads(&context);
+    addGradientPasses(grads);
+    if (succeeded(grads.run(*attempt)))
+      module = std::move(attempt);
+    else
+      trainStepMissing = why;
+  }
+  if (stop == Stage::Kernel)
+    return out.text = print(*module), std::move(out);
+  {
+    PassManager loops(&context);
+    addLoopPasses(loops, backend, stop == Stage::Bound, profile);
+    if (failed(loops.run(*module)))
+      return fail("lowering to loops failed");
+  }
+  if (stop == Stage::Bound)
+    return out.text = print(*module), std::move(out);
+  // Keep the ABI: the LLVM conversion drops the functions' attributes.
+  std::vector<EntryPoint> entries;
+  for (StringRef name : {"forward", "train_step", "apply_update"}) {
+    Operation *fn = module->lookupSymbol(("mtgr_" + name).str());
+    if (!fn)
+      continue;
+    EntryPoint e{name.str(), ("mtgr_" + name + "_packed").str(), {}};
+    auto types = cast<func::FuncOp>(fn).getArgumentTypes();
+    for (auto [a, type] : llvm::zip(fn->getAttrOfType<ArrayAttr>("mtgr.abi"), types)) {
+      auto d = cast<DictionaryAttr>(a);
+      auto optional = [&](StringRef key) {
+        auto v = d.getAs<StringAttr>(key);
+        return v ? v.str() : std::string();
+      };
+      auto kind = parseArgKind(d.getAs<StringAttr>("kind").getValue());
+      auto group = parseGroup(optional("group"));
+      if (!kind || !group)
+        return fail("@mtgr_" + name + ": an ABI entry of unknown kind or group: " + print(fn));
+      AbiArg arg{*kind, d.getAs<StringAttr>("name").str(), *group, -1, optional("param"),
+                 optional("table"), optional("slot"), {}};
+      if (auto index = d.getAs<IntegerAttr>("index"))
+        arg.index = index.getInt();
+      for (int64_t n : cast<MemRefType>(type).getShape())
+        arg.shape.push_back(ShapedType::isDynamic(n) ? -1 : n);
+      e.args.push_back(std::move(arg));
+    }
+    if (auto memory = fn->getAttrOfType<DictionaryAttr>("mtgr.memory")) {
+      e.fixedBytes = memory.getAs<IntegerAttr>("fixed").getInt();
+      e.bytesPerRow = memory.getAs<IntegerAttr>("per_row").getInt();
+    }
+    entries.push_back(std::move(e));
+  }
+  EmitStop emitStop = stop == Stage::Loops    ? EmitStop::Lowered
+                     : stop == Stage::LLVMIR ? EmitStop::LLVMIR
+                     : stop == Stage::Object ? EmitStop::Object
+                                             : EmitStop::Sections;
+  auto emitted = backend.emit(*module, abiRecord(hashModelText(modelText), entries), emitStop);
+  if (!emitted)
+    return emitted.takeError();
+  if (stop == Stage::Loops || stop == Stage::LLVMIR)
+    return out.text = std::move(emitted->text), std::move(out);
+  if (stop == Stage::Object)
+    return out.bytes = std::move(emitted->object), std::move(out);
+  Artifact &a = out.artifact;
+  a.compilerVersion = compilerVersion();
+  a.backend = backend.name().str();
+  a.modelText = modelText.str();
+  a.modelHash = hashModelText(modelText);
+  a.model = model;
+  a.code = std::move(emitted->sections);
+  a.entryPoints = std::move(entries);
+  a.trainStepMissing = trainStepMissing;
+  return std::move(out);
+}
+
+llvm::Expected<Artifact> mlir::mtgr::compileArtifact(llvm::StringRef modelText,
+                                                     llvm::StringRef name, bool trainStep) {
+  std::string diag;
+  llvm::raw_string_ostream os(diag);
+  auto model = parseModelDesc(modelText, name, os);
+  if (!model)
+    return fail(diag);
+  auto out = compileModel(*model, modelText, Stage::Artifact,
+                          *createCpuBackend(HostTarget::native()), os, trainStep);
+  if (!out)
+    return llvm::joinErrors(out.takeError(), fail(diag));
+  return std::move(out->artifact);
+}

@@ -1,0 +1,43 @@
+// RUN: mtgr-opt %s --mtgr-cpu-outline-parallel | FileCheck %s
+
+// A parallel op of the loop level (LoopBuilder::parallelParts) becomes a
+// private function named after its kind and its op's location, called where
+// it was; constants are cloned in, every other value from above is passed.
+// The entry point gets its C interface.
+
+// CHECK-LABEL: func.func @mtgr_forward
+// CHECK-SAME: llvm.emit_c_interface
+// CHECK-NOT: scf.parallel
+// CHECK: call @mtgr_gemm_layers_0_proj_0(%{{.*}}, %{{.*}}) : (memref<?xf32>, index) -> ()
+// CHECK: return
+// A parallel op without the mark stays where it is.
+// CHECK-LABEL: func.func @mtgr_train_step
+// CHECK: scf.parallel
+// The outlined function, at the end of the module.
+// CHECK-LABEL: func.func private @mtgr_gemm_layers_0_proj_0(%{{.*}}: memref<?xf32>, %{{.*}}: index)
+// CHECK-SAME: mtgr.outlined
+// CHECK: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: scf.parallel (%[[P:.*]]) = (%[[C0]]) to (%arg1)
+// CHECK: memref.store %{{.*}}, %arg0[%[[P]]]
+// CHECK: {mtgr.parallel = "gemm"}
+func.func @mtgr_forward(%buf: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%p) = (%c0) to (%n) step (%c1) {
+    memref.store %one, %buf[%p] : memref<?xf32>
+    scf.reduce
+  } {mtgr.parallel = "gemm"} loc("layers.0.proj")
+  return
+}
+
+func.func @mtgr_train_step(%buf: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%p) = (%c0) to (%n) step (%c1) {
+    memref.store %one, %buf[%p] : memref<?xf32>
+    scf.reduce
+  }
+  return
+}
