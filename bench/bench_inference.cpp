@@ -124,7 +124,7 @@ int main(int argc, char **argv) {
      << " GFLOP per batch\n";
   os << "threads  ms/batch  candidates/s  tokens/s  GFLOP/s  sgemm GFLOP/s  ratio\n";
   for (unsigned threads : {1u, 2u}) {
-    auto session = CpuSession::create(*artifact, threads);
+    auto session = Session::create(*artifact, threads);
     if (!session) {
       llvm::errs() << llvm::toString(session.takeError()) << "\n";
       return 1;
@@ -146,9 +146,9 @@ int main(int argc, char **argv) {
   // 2 threads against 1 in alternating rounds (the rows above run one after
   // the other, with OpenBLAS between them): the thread scaling on its own.
   {
-    std::vector<std::unique_ptr<CpuSession>> sessions;
+    std::vector<std::unique_ptr<Session>> sessions;
     for (unsigned threads : {1u, 2u}) {
-      auto session = CpuSession::create(*artifact, threads);
+      auto session = Session::create(*artifact, threads);
       if (!session) {
         llvm::errs() << llvm::toString(session.takeError()) << "\n";
         return 1;
@@ -174,7 +174,7 @@ int main(int argc, char **argv) {
   // Working memory of one call on one thread: the pool's high-water mark
   // (buffers are freed at their last use, mtgr-free-buffers).
   {
-    auto session = CpuSession::create(*artifact, 1);
+    auto session = Session::create(*artifact, 1);
     if (!session) {
       llvm::errs() << llvm::toString(session.takeError()) << "\n";
       return 1;
@@ -204,7 +204,7 @@ int main(int argc, char **argv) {
       llvm::errs() << llvm::toString(profiled.takeError()) << "\n" << diag;
       return 1;
     }
-    auto session = CpuSession::create(std::move(profiled->artifact), 1);
+    auto session = Session::create(std::move(profiled->artifact), 1);
     if (!session) {
       llvm::errs() << llvm::toString(session.takeError()) << "\n";
       return 1;

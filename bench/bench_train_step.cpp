@@ -48,10 +48,10 @@ int main(int argc, char **argv) {
   SessionOptions options;
   options.threads = threads;
   options.initializeParams = false;
-  auto session = CpuSession::create(std::move(*artifact), options);
+  auto session = Session::create(std::move(*artifact), options);
   if (!session)
     return fail(llvm::toString(session.takeError()));
-  CpuSession &s = **session;
+  Session &s = **session;
   if (auto e = loadParams(paramsPath, s.params()))
     return fail(llvm::toString(std::move(e)));
   auto batch = loadRequests(s.model(), requestsPath);

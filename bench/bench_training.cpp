@@ -40,7 +40,7 @@ struct Run {
 };
 
 Run trainEpoch(const Artifact &artifact, const Batch &data, unsigned threads) {
-  auto session = CpuSession::create(artifact, threads);
+  auto session = Session::create(artifact, threads);
   if (!session)
     llvm::report_fatal_error(llvm::StringRef(llvm::toString(session.takeError())));
   Trainer trainer(**session, data);

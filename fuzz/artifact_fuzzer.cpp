@@ -2,7 +2,7 @@
 //
 // Any bytes as an artifact, twice: as they are (container checks) and with
 // the container's checksums fixed (resealChecksums, abi/Container.h), so that mutations
-// reach the manifest, model and signature sections. Everything CpuSession
+// reach the manifest, model and signature sections. Everything Session
 // does before the code is mapped runs: parse (manifest, versions, target,
 // model), the trust check under an active policy, and the ABI binding of
 // every entry point against the model. Nothing is loaded or called.

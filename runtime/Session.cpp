@@ -1,20 +1,13 @@
-//===- Session.cpp - run a compiled artifact on the CPU -------------------===//
+//===- Session.cpp - run a compiled artifact on a device ------------------===//
 #include "runtime/Session.h"
-#include "runtime/PerfMap.h"
-#include "runtime/Threads.h"
-#include "abi/Environment.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
-#include <atomic>
 #include <deque>
-#include <fcntl.h>
 #include <set>
-#include <unordered_map>
-#include <dlfcn.h>
-#include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
+#include <unordered_map>
 
 using namespace mlir::mtgr;
 
@@ -22,21 +15,6 @@ namespace {
 llvm::Error fail(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
-
-/// A memref descriptor as the generated code reads it:
-/// {allocated, aligned, offset, sizes[rank], strides[rank]} (row-major).
-struct Descriptor {
-  std::vector<int64_t> words;
-  Descriptor(const void *data, llvm::ArrayRef<int64_t> shape) {
-    auto p = reinterpret_cast<int64_t>(data);
-    words = {p, p, 0};
-    words.insert(words.end(), shape.begin(), shape.end());
-    std::vector<int64_t> strides(shape.size(), 1);
-    for (int i = static_cast<int>(shape.size()) - 2; i >= 0; --i)
-      strides[i] = strides[i + 1] * shape[i + 1];
-    words.insert(words.end(), strides.begin(), strides.end());
-  }
-};
 
 int64_t numel(llvm::ArrayRef<int64_t> shape) {
   int64_t n = 1;
@@ -102,13 +80,21 @@ double parameterBytes(const ModelDesc &m) {
 }
 } // namespace
 
-llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact,
-                                                                const SessionOptions &options) {
+llvm::Expected<std::unique_ptr<Session>> Session::create(Artifact artifact,
+                                                          const SessionOptions &options) {
+  auto device = createDevice(options.device);
+  if (!device)
+    return device.takeError();
+  return create(std::move(artifact), options, std::move(*device));
+}
+
+llvm::Expected<std::unique_ptr<Session>> Session::create(Artifact artifact,
+                                                          const SessionOptions &options,
+                                                          std::unique_ptr<Device> device) {
   // An artifact is code: trust is decided before any of it is mapped.
   if (auto e = artifact.checkTrust(options.trust))
     return std::move(e);
-  configureThreadPool();
-  std::unique_ptr<CpuSession> s(new CpuSession(std::move(artifact)));
+  std::unique_ptr<Session> s(new Session(std::move(artifact)));
   s->maxMemory = options.maxMemory ? options.maxMemory : physicalMemoryBytes();
   s->paramBytes = parameterBytes(s->artifact.model); // once: calls check against it
   if (s->paramBytes > static_cast<double>(s->maxMemory))
@@ -116,90 +102,18 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
                 " of parameters, more than the memory limit of " +
                 bytesText(static_cast<double>(s->maxMemory)) + " (--max-memory)");
   std::string where = s->artifact.path.empty() ? "artifact" : s->artifact.path;
-  const CodeSection *host = s->artifact.section(kHostCodeSection);
-  if (!host)
-    return fail(where + ": no '" + kHostCodeSection + "' section: compiled by the '" +
-                s->artifact.backend + "' back end, which the CPU cannot run");
-  std::string why = checkHostTarget(host->target);
-  if (!why.empty())
-    return fail(where + ": wrong target: " + why);
   s->entryPoint = s->artifact.entry("forward");
   if (!s->entryPoint)
     return fail("artifact has no 'forward' entry point");
-  // The host code is loaded from memory: an anonymous file, then dlopen.
-  // For profiling (MTGR_PERF_MAP=1) it is a file of its own in /tmp instead,
-  // kept after the process ends: perf reads a mapped file's symbols (every
-  // entry point, attention kernel and parallel region is a function of its
-  // own) but not a memfd's.
-  const char *perfEnv = getenv("MTGR_PERF_MAP");
-  bool perf = perfEnv && *perfEnv && std::string(perfEnv) != "0";
-  std::string stagedPath;
-  int fd = -1;
-  if (perf) {
-    static std::atomic<int> staged{0};
-    stagedPath = "/tmp/mtgr-host-code-" + std::to_string(getpid()) + "-" +
-                 std::to_string(staged++) + ".so";
-    fd = ::open(stagedPath.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-  } else {
-    fd = memfd_create("mtgr-host-code", MFD_CLOEXEC);
-  }
-  if (fd < 0)
-    return fail(perf ? "cannot create " + stagedPath : std::string("memfd_create failed"));
-  const std::string &code = host->bytes;
-  for (size_t done = 0; done < code.size();) {
-    ssize_t n = ::write(fd, code.data() + done, code.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      return fail("cannot stage the host code for loading");
-    }
-    done += n;
-  }
-  std::string path = perf ? stagedPath : "/proc/self/fd/" + std::to_string(fd);
-  s->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  // The file stays open while the code is loaded: dlopen finds an already
-  // loaded object by its path, and a closed descriptor's number (so its
-  // /proc/self/fd path) is reused by the next session's code, which would
-  // get this session's library instead of its own.
-  s->codeFile = fd;
-  if (!s->library)
-    return fail(llvm::Twine("cannot load the host code: ") + dlerror());
-  s->forwardFn = reinterpret_cast<EntryFn>(dlsym(s->library, s->entryPoint->symbol.c_str()));
-  if (!s->forwardFn)
-    return fail("host code lacks the symbol '" + s->entryPoint->symbol + "'");
-  if (perf) {
-    // And a perf map (/tmp/perf-<pid>.map) of the same functions, for tools
-    // that read one.
-    Dl_info info;
-    auto symbols = elfFunctions(code);
-    if (!symbols)
-      return symbols.takeError();
-    if (!dladdr(reinterpret_cast<void *>(s->forwardFn), &info) || !info.dli_fbase)
-      return fail("cannot find where the host code was loaded (MTGR_PERF_MAP)");
-    auto path = appendPerfMap(*symbols, reinterpret_cast<uint64_t>(info.dli_fbase));
-    if (!path)
-      return path.takeError();
-    llvm::errs() << "host code for perf: " << stagedPath << ", perf map " << *path << " ("
-                 << symbols->size() << " functions)\n";
-  }
-  for (auto [name, entry, fn] :
-       {std::tuple{"train_step", &s->trainEntry, &s->trainFn},
-        std::tuple{"apply_update", &s->updateEntry, &s->updateFn}}) {
-    if (!(*entry = s->artifact.entry(name)))
-      continue;
-    *fn = reinterpret_cast<EntryFn>(dlsym(s->library, (*entry)->symbol.c_str()));
-    if (!*fn)
-      return fail("host code lacks the symbol '" + (*entry)->symbol + "'");
-  }
-  if (s->trainFn && !s->updateFn)
+  s->trainEntry = s->artifact.entry("train_step");
+  s->updateEntry = s->artifact.entry("apply_update");
+  if (s->trainEntry && !s->updateEntry)
     return fail("artifact has a train_step but no apply_update entry point");
-  // The code's own ABI record must be the manifest's: an edited manifest (or
-  // model section) would hand the code buffers it does not expect.
-  const auto *record = static_cast<const char *>(dlsym(s->library, kAbiRecordSymbol));
-  if (!record)
-    return fail(where + ": the host code carries no ABI record");
-  if (llvm::StringRef(record) != abiRecord(s->artifact.modelHash, s->artifact.entryPoints))
-    return fail(where + ": the manifest's entry points or model hash differ from the host code's ABI "
-                "record (the manifest was edited after compiling)");
+  s->device = std::move(device);
+  auto executable = s->device->load(s->artifact, where);
+  if (!executable)
+    return executable.takeError();
+  s->executable = std::move(*executable);
   for (auto [entry, bindings] :
        {std::pair{s->entryPoint, &s->forwardBindings}, std::pair{s->trainEntry, &s->trainBindings},
         std::pair{s->updateEntry, &s->updateBindings}}) {
@@ -224,7 +138,7 @@ llvm::Expected<std::unique_ptr<CpuSession>> CpuSession::create(Artifact artifact
   return std::move(s);
 }
 
-double CpuSession::workingMemory(const EntryPoint &entry, const Batch &batch) const {
+double Session::workingMemory(const EntryPoint &entry, const Batch &batch) const {
   const ModelDesc &m = artifact.model;
   double rows = static_cast<double>(batch.totalTokens(m));
   double parts = static_cast<double>(std::min<int64_t>(threads, std::max<int64_t>(1, batch.numSamples)));
@@ -241,7 +155,7 @@ double CpuSession::workingMemory(const EntryPoint &entry, const Batch &batch) co
          (static_cast<double>(entry.bytesPerRow) + runtimePerRow) * rows;
 }
 
-llvm::Error CpuSession::checkMemory(llvm::StringRef what, const Batch &batch, double extra,
+llvm::Error Session::checkMemory(llvm::StringRef what, const Batch &batch, double extra,
                                     std::initializer_list<const EntryPoint *> entries) const {
   double need = paramBytes + extra;
   for (const EntryPoint *e : entries)
@@ -258,35 +172,30 @@ llvm::Error CpuSession::checkMemory(llvm::StringRef what, const Batch &batch, do
                                     : ""));
 }
 
-void CpuSession::trimPool(const Batch &batch,
+void Session::trimPool(const Batch &batch,
                           std::initializer_list<const EntryPoint *> entries) const {
   double used = 0;
   for (const EntryPoint *e : entries)
     if (e)
       used += workingMemory(*e, batch);
-  host->pool.trim(static_cast<int64_t>(std::max(used * 1.25, double(64 << 20))));
+  executable->environment().pool.trim(static_cast<int64_t>(std::max(used * 1.25, double(64 << 20))));
 }
 
-int64_t CpuSession::rowOf(const TableDesc &t, int64_t id) const {
+int64_t Session::rowOf(const TableDesc &t, int64_t id) const {
   if (t.kind == "dynamic")
     return tables.at(t.name).lookup(id);
   return tableRow(t, id);
 }
 
-CpuSession::~CpuSession() {
-  if (library)
-    dlclose(library);
-  if (codeFile >= 0)
-    ::close(codeFile);
-}
+Session::~Session() = default;
 
-void CpuSession::initParams(uint64_t seed) {
+void Session::initParams(uint64_t seed) {
   parameters = ParamStore::initialize(collectParameters(artifact.model), seed);
 }
 
-std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding> &bindings,
-                                                      EntryFn fn, unsigned callThreads,
-                                                      const Batch &batch,
+std::map<size_t, std::vector<float>> Session::call(const std::vector<Binding> &bindings,
+                                                   const EntryPoint &entry, unsigned callThreads,
+                                                   const Batch &batch,
                                                       std::array<int64_t, 3> rng,
                                                       OptimizerState *state,
                                                       const NamedBuffers *gradients,
@@ -295,14 +204,20 @@ std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding>
   int64_t B = batch.numSamples, K = batch.numCandidates(), N = batch.totalTokens(m);
   std::vector<int64_t> tokenOffsets = batch.tokenOffsets(m);
   std::deque<std::vector<float>> floatBuffers; // stable addresses
-  std::deque<Descriptor> descriptors;
-  std::vector<void *> args;
+  std::vector<BufferView> views;
+  std::vector<size_t> elementBytes; // per view: 4 (f32), 8 (i64, index)
+  std::vector<bool> written;        // per view: the code writes it
   std::map<size_t, std::vector<float>> outputs;
   std::deque<std::array<int64_t, 2>> counts; // attention work, summed into *work
 
-  auto push = [&](const void *data, llvm::ArrayRef<int64_t> shape) {
-    descriptors.emplace_back(data, shape);
-    args.push_back(descriptors.back().words.data());
+  // Each buffer with the size of its elements (f32, i64 or i32) and whether
+  // the code writes it.
+  auto push = [&](const auto *data, llvm::ArrayRef<int64_t> shape, bool writes = false) {
+    using Element = std::remove_cv_t<std::remove_pointer_t<decltype(data)>>;
+    static_assert(sizeof(Element) == 4 || sizeof(Element) == 8);
+    views.push_back(BufferView{const_cast<Element *>(data), shape.vec()});
+    elementBytes.push_back(sizeof(Element));
+    written.push_back(writes);
   };
   // Sparse updates: the ids of every lookup mapped to table rows, the rows
   // deduplicated per table (in order of first appearance), and each id's
@@ -327,7 +242,7 @@ std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding>
   }
   auto output = [&](size_t index, llvm::ArrayRef<int64_t> shape) {
     std::vector<float> &buffer = outputs[index] = std::vector<float>(numel(shape), 0.0f);
-    push(buffer.data(), shape);
+    push(buffer.data(), shape, /*writes=*/true);
   };
   for (auto [index, arg] : llvm::enumerate(bindings)) {
     GroupView v = groupView(batch, arg.group);
@@ -340,7 +255,7 @@ std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding>
       break;
     case ArgKind::Param: { // the optimiser update writes the parameters in place
       const Tensor &t = parameters.get(arg.param);
-      push(t.data.data(), t.shape);
+      push(t.data.data(), t.shape, /*writes=*/&entry == updateEntry);
       break;
     }
     case ArgKind::State: {
@@ -349,7 +264,7 @@ std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding>
       std::vector<float> &buffer = (*state)[optimizerSlot(arg.param, arg.slot)];
       if (static_cast<int64_t>(buffer.size()) != numel(shape))
         buffer.assign(numel(shape), 0.0f);
-      push(buffer.data(), shape);
+      push(buffer.data(), shape, /*writes=*/true);
       break;
     }
     case ArgKind::UniqueRows: {
@@ -367,7 +282,7 @@ std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding>
       output(index, {N, m.dModel});
       break;
     case ArgKind::AttentionWork:
-      push(counts.emplace_back(std::array<int64_t, 2>{0, 0}).data(), {2});
+      push(counts.emplace_back(std::array<int64_t, 2>{0, 0}).data(), {2}, /*writes=*/true);
       break;
     case ArgKind::Loss:
       output(index, {});
@@ -412,18 +327,36 @@ std::map<size_t, std::vector<float>> CpuSession::call(const std::vector<Binding>
       break;
     }
   }
-  mtgr_environment environment = host->table(callThreads);
-  fn(args.data(), &environment);
+  if (device->sharesHostMemory()) {
+    executable->call(entry, views, callThreads);
+  } else {
+    // The device's own buffers: every argument copied in, what the code
+    // writes copied back.
+    std::vector<BufferView> onDevice = views;
+    std::vector<size_t> bytes(views.size());
+    for (size_t i = 0; i < views.size(); ++i) {
+      bytes[i] = static_cast<size_t>(numel(views[i].shape)) * elementBytes[i];
+      onDevice[i].data = device->allocate(std::max<size_t>(bytes[i], 1));
+      device->copyToDevice(onDevice[i].data, views[i].data, bytes[i]);
+    }
+    executable->call(entry, onDevice, callThreads);
+    device->synchronize();
+    for (size_t i = 0; i < views.size(); ++i) {
+      if (written[i])
+        device->copyToHost(views[i].data, onDevice[i].data, bytes[i]);
+      device->release(onDevice[i].data);
+    }
+  }
   if (work)
     for (const auto &c : counts)
       (*work)[0] += c[0], (*work)[1] += c[1];
   return outputs;
 }
 
-ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden,
+ForwardResult Session::runRange(const Batch &batch, bool wantHidden,
                                    unsigned callThreads) const {
   std::array<int64_t, 2> work{0, 0};
-  std::map<size_t, std::vector<float>> outputs = call(forwardBindings, forwardFn, callThreads,
+  std::map<size_t, std::vector<float>> outputs = call(forwardBindings, *entryPoint, callThreads,
                                                       batch, {0, 0, 0}, nullptr, nullptr, &work);
   ForwardResult result;
   result.attentionPairs = work[0], result.visiblePairs = work[1];
@@ -438,11 +371,11 @@ ForwardResult CpuSession::runRange(const Batch &batch, bool wantHidden,
   return result;
 }
 
-llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64_t seed,
+llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t seed,
                                                       int64_t step, OptimizerState &state,
                                                       bool gradients) {
   const ModelDesc &m = artifact.model;
-  if (!trainFn)
+  if (!trainEntry)
     return fail("artifact of model '" + m.name + "' has no train_step entry point: " +
                 artifact.trainStepMissing);
   if (auto e = validateBatch(m, batch))
@@ -468,7 +401,7 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
   auto run = [&](size_t p) {
     Batch range = parts == 1 ? Batch() : sliceBatch(m, batch, bounds[p], bounds[p + 1]);
     std::map<size_t, std::vector<float>> outputs =
-        call(trainBindings, trainFn, insideThreads, parts == 1 ? batch : range,
+        call(trainBindings, *trainEntry, insideThreads, parts == 1 ? batch : range,
              {static_cast<int64_t>(seed), step, stepTokens[bounds[p]]});
     // Keyed as apply_update's inputs of the same gradient (typed, not named).
     for (auto &[index, buffer] : outputs) {
@@ -495,7 +428,7 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
           total[i] += buffer[i];
     }
   // The optimiser update, once, on the whole batch.
-  call(updateBindings, updateFn, threads, batch, {static_cast<int64_t>(seed), step, 0}, &state, &sum);
+  call(updateBindings, *updateEntry, threads, batch, {static_cast<int64_t>(seed), step, 0}, &state, &sum);
 
   trimPool(batch, {trainEntry, updateEntry});
   TrainStepResult r;
@@ -523,7 +456,7 @@ llvm::Expected<TrainStepResult> CpuSession::trainStep(const Batch &batch, uint64
   return r;
 }
 
-std::vector<int64_t> CpuSession::rangeBounds(const Batch &batch) const {
+std::vector<int64_t> Session::rangeBounds(const Batch &batch) const {
   // Contiguous ranges of about equal token counts: static, so a given thread
   // count always splits a batch the same way.
   int64_t B = batch.numSamples;
@@ -539,7 +472,7 @@ std::vector<int64_t> CpuSession::rangeBounds(const Batch &batch) const {
   return bounds;
 }
 
-llvm::Expected<ForwardResult> CpuSession::forward(const Batch &batch, bool hidden) {
+llvm::Expected<ForwardResult> Session::forward(const Batch &batch, bool hidden) {
   const ModelDesc &m = artifact.model;
   if (auto e = validateBatch(m, batch))
     return std::move(e);

@@ -1,12 +1,12 @@
-//===- Session.h - run a compiled artifact on the CPU -----------*- C++ -*-===//
+//===- Session.h - run a compiled artifact on a device -----------*- C++ -*-===//
 #ifndef MTGR_RUNTIME_SESSION_H
 #define MTGR_RUNTIME_SESSION_H
 
 #include "runtime/Abi.h"
 #include "abi/Artifact.h"
 #include "runtime/Batch.h"
+#include "runtime/Device.h"
 #include "runtime/DynamicTable.h"
-#include "runtime/HostEnvironment.h"
 #include "runtime/Params.h"
 
 #include <array>
@@ -43,12 +43,16 @@ struct SessionOptions {
   bool initializeParams = true;
   /// Which artifacts may load: checked before any of the code is mapped.
   TrustPolicy trust;
+  /// Where the code runs (runtime/Device.h): "cpu".
+  std::string device = "cpu";
 };
 
 /// The machine's physical memory in bytes.
 uint64_t physicalMemoryBytes();
 
-/// Loads an artifact's host code and runs its entry points.
+/// Loads an artifact's code onto a device (runtime/Device.h) and runs its
+/// entry points: the model-level part (ABI binding, embedding gathers,
+/// gradient sums, memory checks), written once for every device.
 ///
 /// Thread rule: thread-compatible. One call at a time per session (forward,
 /// trainStep, the parameter and table accessors); a session's own calls use
@@ -62,11 +66,15 @@ uint64_t physicalMemoryBytes();
 /// attention split their row blocks over the threads by cost
 /// (runtime/Threads.h; threads = cores by default): one large request uses
 /// every core, and scores do not depend on the thread count.
-class CpuSession {
+class Session {
 public:
-  static llvm::Expected<std::unique_ptr<CpuSession>> create(Artifact artifact,
-                                                            const SessionOptions &options);
-  static llvm::Expected<std::unique_ptr<CpuSession>> create(Artifact artifact,
+  static llvm::Expected<std::unique_ptr<Session>> create(Artifact artifact,
+                                                         const SessionOptions &options);
+  /// On a device of the caller's (options.device is not looked at).
+  static llvm::Expected<std::unique_ptr<Session>> create(Artifact artifact,
+                                                         const SessionOptions &options,
+                                                         std::unique_ptr<Device> device);
+  static llvm::Expected<std::unique_ptr<Session>> create(Artifact artifact,
                                                             unsigned threads = 0) {
     SessionOptions o;
     o.threads = threads;
@@ -75,14 +83,15 @@ public:
   /// The bytes a call of `entry` on `batch` needs beyond the parameters
   /// (the generated code's buffers and the runtime's for it), estimated.
   double workingMemory(const EntryPoint &entry, const Batch &batch) const;
-  ~CpuSession();
+  ~Session();
 
   const ModelDesc &model() const { return artifact.model; }
   const Artifact &getArtifact() const { return artifact; }
   ParamStore &params() { return parameters; }
   unsigned numThreads() const { return threads; }
   /// The generated code's buffer pool and profile counters.
-  HostEnvironment &environment() { return *host; }
+  HostEnvironment &environment() { return executable->environment(); }
+  const Device &getDevice() const { return *device; }
   /// The id -> row maps of the model's dynamic tables (by table name). Ids
   /// without a row read the OOV row 0; training admits ids (Trainer).
   std::map<std::string, DynamicTable> &dynamicTables() { return tables; }
@@ -110,20 +119,20 @@ public:
   /// splits a batch the same way, so results repeat bit for bit; other
   /// thread counts agree to rounding (dropout keys tokens by their index in
   /// the whole step, so every thread count draws the same mask).
-  bool canTrain() const { return trainFn != nullptr; }
+  bool canTrain() const { return trainEntry != nullptr; }
   llvm::Expected<TrainStepResult> trainStep(const Batch &batch, uint64_t seed, int64_t step,
                                             OptimizerState &state, bool gradients = false);
 
 private:
-  CpuSession(Artifact a) : artifact(std::move(a)) {}
+  Session(Artifact a) : artifact(std::move(a)) {}
   ForwardResult runRange(const Batch &batch, bool hidden, unsigned callThreads) const;
   /// Calls an entry point on a batch; returns the output buffers by argument.
   /// apply_update also takes the optimiser state (updated in place with the
   /// parameters) and the gradients, by Binding::gradientKey (and "loss").
   using NamedBuffers = std::map<std::string, std::vector<float>>;
-  using EntryFn = void (*)(void **, const mtgr_environment *);
-  std::map<size_t, std::vector<float>> call(const std::vector<Binding> &bindings, EntryFn fn,
-                                            unsigned callThreads, const Batch &batch,
+  std::map<size_t, std::vector<float>> call(const std::vector<Binding> &bindings,
+                                            const EntryPoint &entry, unsigned callThreads,
+                                            const Batch &batch,
                                             std::array<int64_t, 3> rng = {0, 0, 0},
                                             OptimizerState *state = nullptr,
                                             const NamedBuffers *gradients = nullptr,
@@ -133,15 +142,9 @@ private:
 
   Artifact artifact;
   const EntryPoint *entryPoint = nullptr;
-  void *library = nullptr;
-  int codeFile = -1; // the file the code was loaded from, open while it is loaded
-  EntryFn forwardFn = nullptr;
   const EntryPoint *trainEntry = nullptr, *updateEntry = nullptr;
-  EntryFn trainFn = nullptr;
-  EntryFn updateFn = nullptr;
-  /// The code's imports: this session's pool and profile counters (stable
-  /// address: the tables of calls in flight point to it).
-  std::unique_ptr<HostEnvironment> host = std::make_unique<HostEnvironment>();
+  std::unique_ptr<Device> device;
+  std::unique_ptr<Executable> executable;
   /// Every entry point's arguments, resolved against the model at creation.
   std::vector<Binding> forwardBindings, trainBindings, updateBindings;
   unsigned threads = 1;

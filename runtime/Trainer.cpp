@@ -12,7 +12,7 @@
 
 using namespace mlir::mtgr;
 
-Trainer::Trainer(CpuSession &session, const Batch &data) : session(session), data(data) {
+Trainer::Trainer(Session &session, const Batch &data) : session(session), data(data) {
   const ModelDesc &m = session.model();
   st.modelHash = session.getArtifact().modelHash;
   st.seed = m.training.seed;

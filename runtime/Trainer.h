@@ -36,7 +36,7 @@ struct StepReport {
 class Trainer {
 public:
   /// Starts from the session's parameters (or, with `resume`, from a checkpoint).
-  Trainer(CpuSession &session, const Batch &data);
+  Trainer(Session &session, const Batch &data);
   llvm::Error resume(llvm::StringRef checkpointPath);
   llvm::Error run(const TrainLimits &limits, const std::function<void(const StepReport &)> &onStep);
   const TrainState &state() const { return st; }
@@ -50,7 +50,7 @@ public:
   void admitIds(const Batch &batch);
 
 private:
-  CpuSession &session;
+  Session &session;
   const Batch &data;
   TrainState st;
   std::vector<int64_t> sampleTokens;

@@ -29,13 +29,13 @@
 using namespace mlir::mtgr;
 
 namespace {
-std::unique_ptr<CpuSession> compile(const std::string &yaml, unsigned threads) {
+std::unique_ptr<Session> compile(const std::string &yaml, unsigned threads) {
   auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false);
   if (!artifact) {
     ADD_FAILURE() << llvm::toString(artifact.takeError()) << "\n" << yaml;
     return nullptr;
   }
-  auto session = CpuSession::create(std::move(*artifact), threads);
+  auto session = Session::create(std::move(*artifact), threads);
   if (!session) {
     ADD_FAILURE() << llvm::toString(session.takeError());
     return nullptr;
@@ -196,7 +196,7 @@ struct Facts : ::testing::Test {
     ASSERT_TRUE(session);
     test::randomizeParams(session->params(), 11);
   }
-  std::unique_ptr<CpuSession> session;
+  std::unique_ptr<Session> session;
 };
 
 /// A batch with one user, candidates `order` (indices into `from`'s only sample).
@@ -369,7 +369,7 @@ TEST(Compiled, MtgrSmallWorkingMemoryPerToken) {
   ASSERT_TRUE(static_cast<bool>(text));
   auto artifact = compileArtifact((*text)->getBuffer(), "mtgr-small.yaml", /*trainStep=*/false);
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
-  auto session = CpuSession::create(std::move(*artifact), 1);
+  auto session = Session::create(std::move(*artifact), 1);
   ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
   const ModelDesc &m = (*session)->model();
   SyntheticOptions o;
@@ -410,8 +410,8 @@ TEST(Compiled, TwoModelsInOneProcessFromTwoThreads) {
   ASSERT_TRUE(static_cast<bool>(profiled)) << llvm::toString(profiled.takeError()) << diag;
   auto dlrmArtifact = compileArtifact(dlrmText, "tiny-dlrm.yaml", /*trainStep=*/false);
   ASSERT_TRUE(static_cast<bool>(dlrmArtifact)) << llvm::toString(dlrmArtifact.takeError());
-  auto tiny = CpuSession::create(profiled->artifact, 2);
-  auto dlrm = CpuSession::create(*dlrmArtifact, 2);
+  auto tiny = Session::create(profiled->artifact, 2);
+  auto dlrm = Session::create(*dlrmArtifact, 2);
   ASSERT_TRUE(static_cast<bool>(tiny)) << llvm::toString(tiny.takeError());
   ASSERT_TRUE(static_cast<bool>(dlrm)) << llvm::toString(dlrm.takeError());
   SyntheticOptions o;
@@ -430,7 +430,7 @@ TEST(Compiled, TwoModelsInOneProcessFromTwoThreads) {
   EXPECT_GT((*dlrm)->environment().pool.highWater(), 0);
   // Then at the same time, many calls each.
   std::atomic<int> mismatches{0};
-  auto run = [&](CpuSession &s, const Batch &batch, const ForwardResult &expected) {
+  auto run = [&](Session &s, const Batch &batch, const ForwardResult &expected) {
     for (int i = 0; i < 20; ++i) {
       auto r = s.forward(batch);
       if (!r || r->logits != expected.logits)

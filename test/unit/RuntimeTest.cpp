@@ -164,7 +164,7 @@ TEST(Batch, SessionRejectsBadBatches) {
   auto buffer = llvm::MemoryBuffer::getFile(test::examplePath("tiny.yaml"));
   auto artifact = compileArtifact((*buffer)->getBuffer(), "tiny.yaml", /*trainStep=*/false);
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
-  auto session = CpuSession::create(std::move(*artifact), 1);
+  auto session = Session::create(std::move(*artifact), 1);
   ASSERT_TRUE(static_cast<bool>(session));
   Batch b = goodBatch((*session)->model());
   b.candidate[0].ids[1] = 5000;
@@ -246,7 +246,7 @@ TEST_F(ArtifactFile, EditedManifestOrModelIsRefused) {
       arg.name = "user.agx";
   auto reparsed = Artifact::parse(renamed->serialize(), "x.mtgr"); // re-sealed: parses
   ASSERT_TRUE(static_cast<bool>(reparsed));
-  auto s = CpuSession::create(std::move(*reparsed), 1);
+  auto s = Session::create(std::move(*reparsed), 1);
   ASSERT_FALSE(static_cast<bool>(s));
   EXPECT_NE(llvm::toString(s.takeError()).find("x.mtgr: the manifest's entry points or model "
                                                "hash differ from the host code's ABI record"),
@@ -272,7 +272,7 @@ TEST_F(ArtifactFile, EditedManifestOrModelIsRefused) {
   auto bound = bindEntryPoint(resealed->model, resealed->entryPoints[0], "x.mtgr");
   ASSERT_FALSE(static_cast<bool>(bound));
   EXPECT_NE(llvm::toString(bound.takeError()).find("the model gives"), std::string::npos);
-  auto s2 = CpuSession::create(std::move(*resealed), 1);
+  auto s2 = Session::create(std::move(*resealed), 1);
   ASSERT_FALSE(static_cast<bool>(s2));
   EXPECT_NE(llvm::toString(s2.takeError()).find("ABI record"), std::string::npos);
 }
@@ -311,7 +311,7 @@ TEST_F(ArtifactFile, SignatureCoversEverySection) {
               std::string::npos);
     SessionOptions o;
     o.trust = policy;
-    auto s = CpuSession::create(std::move(*resealed), o);
+    auto s = Session::create(std::move(*resealed), o);
     ASSERT_FALSE(static_cast<bool>(s));
     EXPECT_NE(llvm::toString(s.takeError()).find("signature"), std::string::npos);
   }
@@ -381,7 +381,7 @@ TEST_F(ArtifactFile, WrongTarget) {
   a->code[0].target = "aarch64-unknown-linux-gnu;neoverse-v2;+neon";
   auto read = Artifact::parse(a->serialize(), "x.mtgr"); // a file, which the CPU cannot run
   ASSERT_TRUE(static_cast<bool>(read)) << llvm::toString(read.takeError());
-  auto session = CpuSession::create(std::move(*read));
+  auto session = Session::create(std::move(*read));
   ASSERT_FALSE(static_cast<bool>(session));
   std::string why = llvm::toString(session.takeError());
   EXPECT_NE(why.find("x.mtgr: wrong target: built for aarch64"), std::string::npos) << why;
@@ -392,7 +392,7 @@ TEST_F(ArtifactFile, WrongTarget) {
   other->code[0].name = "kernels.bin";
   auto readOther = Artifact::parse(other->serialize(), "x.mtgr");
   ASSERT_TRUE(static_cast<bool>(readOther)) << llvm::toString(readOther.takeError());
-  auto refused = CpuSession::create(std::move(*readOther));
+  auto refused = Session::create(std::move(*readOther));
   ASSERT_FALSE(static_cast<bool>(refused));
   EXPECT_NE(llvm::toString(refused.takeError())
                 .find("x.mtgr: no 'host.so' section: compiled by the 'elsewhere' back end"),

@@ -14,6 +14,7 @@
 #include "runtime/Metrics.h"
 #include "runtime/Session.h"
 #include "runtime/Trainer.h"
+#include "runtime/cpu/CpuDevice.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "runtime/reference/Optimizer.h"
@@ -23,6 +24,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <regex>
@@ -134,7 +136,7 @@ void expectUpdateMatches(const ModelDesc &m, const ParamStore &before,
 /// Compiled train_step vs reference::forwardBackward on one batch: the loss,
 /// the gradients, and the optimiser update applied in place. The state is
 /// warmed by `step` earlier updates, so that the moments are not zero.
-void expectGradientsMatch(CpuSession &session, const Batch &batch, uint64_t seed, int64_t step,
+void expectGradientsMatch(Session &session, const Batch &batch, uint64_t seed, int64_t step,
                           const std::string &yaml) {
   const ModelDesc &m = session.model();
   OptimizerState state;
@@ -183,7 +185,7 @@ void expectGradientsMatch(CpuSession &session, const Batch &batch, uint64_t seed
 }
 
 /// A session of `yaml` compiled with its train_step.
-std::unique_ptr<CpuSession> trainableSession(const std::string &yaml, unsigned threads = 1) {
+std::unique_ptr<Session> trainableSession(const std::string &yaml, unsigned threads = 1) {
   auto artifact = compileArtifact(yaml, "train.yaml");
   if (!artifact) {
     ADD_FAILURE() << llvm::toString(artifact.takeError());
@@ -193,7 +195,7 @@ std::unique_ptr<CpuSession> trainableSession(const std::string &yaml, unsigned t
     ADD_FAILURE() << "no train_step: " << artifact->trainStepMissing;
     return nullptr;
   }
-  auto session = CpuSession::create(std::move(*artifact), threads);
+  auto session = Session::create(std::move(*artifact), threads);
   if (!session) {
     ADD_FAILURE() << llvm::toString(session.takeError());
     return nullptr;
@@ -405,7 +407,7 @@ INSTANTIATE_TEST_SUITE_P(Training, DropoutThreads, ::testing::Values(1u, 2u, 3u)
 
 
 /// A session on a bundled example, compiled once per test process.
-std::unique_ptr<CpuSession> exampleSession(const std::string &file, unsigned threads = 1) {
+std::unique_ptr<Session> exampleSession(const std::string &file, unsigned threads = 1) {
   static std::map<std::string, Artifact> compiled;
   if (!compiled.count(file)) {
     auto buffer = llvm::MemoryBuffer::getFile(test::examplePath(file));
@@ -413,9 +415,73 @@ std::unique_ptr<CpuSession> exampleSession(const std::string &file, unsigned thr
     EXPECT_TRUE(static_cast<bool>(artifact));
     compiled.emplace(file, std::move(*artifact));
   }
-  auto session = CpuSession::create(compiled.at(file), threads);
+  auto session = Session::create(compiled.at(file), threads);
   EXPECT_TRUE(static_cast<bool>(session));
   return std::move(*session);
+}
+
+/// A CPU device whose memory is not the host's, as a GPU's is not: every
+/// buffer is the device's own (filled with NaN when allocated), so the
+/// session must copy each argument in and what the code writes back out.
+class CopyingCpuDevice final : public Device {
+public:
+  llvm::StringRef name() const override { return "cpu-copying"; }
+  llvm::Expected<std::unique_ptr<Executable>> load(const Artifact &a,
+                                                   llvm::StringRef where) override {
+    return cpu->load(a, where);
+  }
+  bool sharesHostMemory() const override { return false; }
+  void *allocate(size_t bytes) override {
+    ++allocations;
+    auto *p = static_cast<float *>(cpu->allocate(bytes));
+    std::fill(p, p + bytes / sizeof(float), std::nanf(""));
+    return p;
+  }
+  void release(void *b) override { cpu->release(b); }
+  void copyToDevice(void *d, const void *h, size_t n) override { cpu->copyToDevice(d, h, n); }
+  void copyToHost(void *h, const void *d, size_t n) override {
+    copiedBack += n;
+    cpu->copyToHost(h, d, n);
+  }
+  void synchronize() override {}
+  std::unique_ptr<Device> cpu = createCpuDevice();
+  std::atomic<int64_t> allocations{0}, copiedBack{0};
+};
+
+// The session above the device seam is written once for every device: on a
+// device with memory of its own (copies in and out), scores, losses,
+// gradients and updated parameters are the CPU's bit for bit.
+TEST(Training, DeviceWithItsOwnMemoryMatchesTheCpu) {
+  auto cpu = exampleSession("tiny.yaml", 2);
+  auto device = std::make_unique<CopyingCpuDevice>();
+  CopyingCpuDevice *copying = device.get();
+  SessionOptions o;
+  o.threads = 2;
+  auto created = Session::create(cpu->getArtifact(), o, std::move(device));
+  ASSERT_TRUE(static_cast<bool>(created)) << llvm::toString(created.takeError());
+  Session &other = **created;
+  EXPECT_EQ(other.getDevice().name(), "cpu-copying");
+  SyntheticOptions so;
+  so.users = 7, so.seed = 4;
+  Batch batch = generateSynthetic(cpu->model(), so);
+  auto a = cpu->forward(batch, /*hidden=*/true), b = other.forward(batch, true);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->logits, b->logits);
+  EXPECT_EQ(a->hidden, b->hidden);
+  EXPECT_GT(copying->allocations, 0);
+  OptimizerState sa, sb;
+  for (int64_t step = 0; step < 2; ++step) {
+    auto ra = cpu->trainStep(batch, 9, step, sa, /*gradients=*/true);
+    auto rb = other.trainStep(batch, 9, step, sb, true);
+    ASSERT_TRUE(ra && rb);
+    EXPECT_EQ(ra->loss, rb->loss);
+    EXPECT_EQ(ra->dense, rb->dense);
+    EXPECT_EQ(ra->rows, rb->rows);
+  }
+  EXPECT_EQ(sa, sb);
+  for (const std::string &name : cpu->params().names())
+    EXPECT_EQ(cpu->params().get(name).data, other.params().get(name).data) << name;
+  EXPECT_GT(copying->copiedBack, 0);
 }
 
 struct HeldOutMetrics {
@@ -482,7 +548,7 @@ TEST(Training, DynamicTableTrainsEvictsAndResumes) {
                "{name: user, kind: dynamic, capacity: 8, dim: 4, admission_threshold: 2, eviction: lru}");
   auto artifact = compileArtifact(yaml, "dyn.yaml");
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
-  auto makeSession = [&] { return std::move(*CpuSession::create(*artifact, 1)); };
+  auto makeSession = [&] { return std::move(*Session::create(*artifact, 1)); };
   auto a = makeSession();
   const ModelDesc &m = a->model();
   SyntheticOptions o;
@@ -729,9 +795,9 @@ TEST_P(TileBoundaries, ForwardAndBackwardMatchReference) {
   ASSERT_TRUE(desc) << diag;
   auto compiled0 = compileModel(*desc, yaml, Stage::Artifact, *createCpuBackend(host), ds, /*trainStep=*/true);
   ASSERT_TRUE(static_cast<bool>(compiled0)) << llvm::toString(compiled0.takeError()) << diag;
-  auto created = CpuSession::create(std::move(compiled0->artifact), 1);
+  auto created = Session::create(std::move(compiled0->artifact), 1);
   ASSERT_TRUE(static_cast<bool>(created)) << llvm::toString(created.takeError());
-  std::unique_ptr<CpuSession> session = std::move(*created);
+  std::unique_ptr<Session> session = std::move(*created);
   const ModelDesc &m = session->model();
   test::randomizeParams(session->params(), index);
   TargetDescription target = TargetDescription::fromFeatures(host.features);
@@ -772,7 +838,7 @@ TEST(TileBoundaries, DynamicMaskWorkWithinTenPercent) {
   std::string yaml = tileModel("dynamic", false);
   auto artifact = compileArtifact(yaml, "tiles.yaml", /*trainStep=*/false);
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
-  auto session = CpuSession::create(std::move(*artifact), 1);
+  auto session = Session::create(std::move(*artifact), 1);
   ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
   const ModelDesc &m = (*session)->model();
   SyntheticOptions o;
@@ -815,9 +881,9 @@ TEST_P(GemmBoundaries, ForwardAndBackwardMatchReference) {
   ASSERT_TRUE(desc) << diag;
   auto compiled0 = compileModel(*desc, yaml, Stage::Artifact, *createCpuBackend(host), ds, /*trainStep=*/true);
   ASSERT_TRUE(static_cast<bool>(compiled0)) << llvm::toString(compiled0.takeError()) << diag;
-  auto created = CpuSession::create(std::move(compiled0->artifact), 1);
+  auto created = Session::create(std::move(compiled0->artifact), 1);
   ASSERT_TRUE(static_cast<bool>(created)) << llvm::toString(created.takeError());
-  std::unique_ptr<CpuSession> session = std::move(*created);
+  std::unique_ptr<Session> session = std::move(*created);
   const ModelDesc &m = session->model();
   test::randomizeParams(session->params(), 100 + index);
   GemmTiles tiles = TargetDescription::fromFeatures(host.features).gemmTiles();
@@ -868,7 +934,7 @@ TEST_P(OneSampleOnThreads, SameResultForEveryThreadCount) {
     batch.intervals = dynamicMaskIntervals(m, batch);
   std::optional<ForwardResult> first;
   for (unsigned threads : {1u, 2u, 3u, 5u}) {
-    auto session = CpuSession::create(*artifact, threads);
+    auto session = Session::create(*artifact, threads);
     ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
     test::randomizeParams((*session)->params(), index);
     std::string what = yaml + std::to_string(threads) + " threads";

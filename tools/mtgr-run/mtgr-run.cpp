@@ -249,7 +249,7 @@ BatchFlops batchFlops(const ModelDesc &m, const Batch &batch, int64_t visiblePai
 /// The per-family (and per-layer) times of a profiled artifact; with a batch
 /// and its attention work (inference), their GFLOP/s. Returns false when
 /// nothing was profiled (the artifact was compiled without --profile).
-bool printProfile(CpuSession &session, const Batch *batch = nullptr, int64_t visiblePairs = 0,
+bool printProfile(Session &session, const Batch *batch = nullptr, int64_t visiblePairs = 0,
                   int64_t computedPairs = 0) {
   const ModelDesc &m = session.model();
   const mlir::mtgr::ProfileCounters &counters = session.environment().profile;
@@ -301,7 +301,7 @@ bool printProfile(CpuSession &session, const Batch *batch = nullptr, int64_t vis
   return true;
 }
 
-int infer(CpuSession &session) {
+int infer(Session &session) {
   const ModelDesc &m = session.model();
   auto input = inputBatch(m, dataSeed);
   if (!input)
@@ -383,7 +383,7 @@ struct TaskMetrics {
   std::optional<double> auc, gauc, ne, logLoss, gaucError;
   int64_t positives = 0, negatives = 0;
 };
-llvm::Expected<std::vector<TaskMetrics>> evaluate(CpuSession &session, const Batch &batch) {
+llvm::Expected<std::vector<TaskMetrics>> evaluate(Session &session, const Batch &batch) {
   const ModelDesc &m = session.model();
   std::vector<TaskMetrics> out(m.tasks.size());
   if (batch.numCandidates() == 0)
@@ -448,7 +448,7 @@ void printMetricLines(const ModelDesc &m, const Batch &batch,
 }
 
 /// AUC, GAUC and NE lines for a batch (eval and train).
-int printMetrics(CpuSession &session, const Batch &batch, llvm::StringRef title) {
+int printMetrics(Session &session, const Batch &batch, llvm::StringRef title) {
   auto metrics = evaluate(session, batch);
   if (!metrics)
     return error(llvm::toString(metrics.takeError()));
@@ -477,7 +477,7 @@ llvm::Expected<MovieLensData> movieLensData(const ModelDesc &m) {
 }
 
 /// Per-task AUC, GAUC and NE of the compiled model on labelled requests.
-int eval(CpuSession &session) {
+int eval(Session &session) {
   const ModelDesc &m = session.model();
   Batch batch;
   if (!movielensPath.empty()) {
@@ -512,7 +512,7 @@ int eval(CpuSession &session) {
   return 0;
 }
 
-int train(CpuSession &session) {
+int train(Session &session) {
   const ModelDesc &m = session.model();
   if (!session.canTrain())
     return error("model '" + m.name + "' cannot be trained yet: " +
@@ -685,7 +685,7 @@ int train(CpuSession &session) {
   return 0;
 }
 
-int verify(CpuSession &session) {
+int verify(Session &session) {
   const ModelDesc &m = session.model();
   ParamStore referenceParams = session.params();
   if (perturb != 0.0)
@@ -810,7 +810,7 @@ int main(int argc, char **argv) {
   auto artifact = Artifact::read(artifactPath);
   if (!artifact)
     return error(llvm::toString(artifact.takeError()));
-  auto session = CpuSession::create(std::move(*artifact), options);
+  auto session = Session::create(std::move(*artifact), options);
   if (!session)
     return error(llvm::toString(session.takeError()));
   if (paramSeed.getNumOccurrences())

@@ -1,0 +1,71 @@
+//===- Device.h - where generated code runs ----------------------*- C++ -*-===//
+//
+// The seam under the model-level session (runtime/Session.h): a Device loads
+// an artifact's code sections into an Executable, holds buffers, copies to and
+// from them, and synchronises; an Executable calls an entry point with typed
+// buffer views in the ABI's order. The session (ABI binding, embedding
+// gathers, gradient sums, memory checks) is written once above it. The CPU
+// (runtime/cpu/) is the first device; its memory is the host's, so the
+// session passes its own buffers without copies. A device whose memory is
+// not the host's (a GPU) gets buffers allocated and copied by the session
+// (tested with a copying CPU device in RuntimeTest).
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_RUNTIME_DEVICE_H
+#define MTGR_RUNTIME_DEVICE_H
+
+#include "abi/Artifact.h"
+#include "runtime/HostEnvironment.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <vector>
+
+namespace mlir::mtgr {
+
+/// A buffer an entry point reads or writes: an address in the device's
+/// memory and the shape of its elements (row-major, dense).
+struct BufferView {
+  void *data = nullptr;
+  std::vector<int64_t> shape;
+};
+
+class Executable {
+public:
+  virtual ~Executable();
+  /// Calls entry point `entry` (abi/Artifact.h EntryPoint::name) with one
+  /// view per ABI argument; its parallel ops split into `threads` parts.
+  /// Returns when the results are in the views' buffers.
+  virtual void call(const EntryPoint &entry, llvm::ArrayRef<BufferView> args,
+                    unsigned threads) = 0;
+  /// What the code imports: its buffer pool and profile counters.
+  virtual HostEnvironment &environment() = 0;
+};
+
+class Device {
+public:
+  virtual ~Device();
+  virtual llvm::StringRef name() const = 0;
+  /// Loads the artifact's code for this device; the error names `where` and
+  /// says why (no section for this device, another target, a bad ABI record).
+  virtual llvm::Expected<std::unique_ptr<Executable>> load(const Artifact &artifact,
+                                                           llvm::StringRef where) = 0;
+  /// True when the device reads and writes host memory directly (the CPU):
+  /// the session then passes its own buffers and nothing is copied.
+  virtual bool sharesHostMemory() const = 0;
+  virtual void *allocate(size_t bytes) = 0;
+  virtual void release(void *buffer) = 0;
+  virtual void copyToDevice(void *device, const void *host, size_t bytes) = 0;
+  virtual void copyToHost(void *host, const void *device, size_t bytes) = 0;
+  /// Waits until every call and copy issued so far is done.
+  virtual void synchronize() = 0;
+};
+
+/// The devices this runtime has: "cpu".
+llvm::Expected<std::unique_ptr<Device>> createDevice(llvm::StringRef name);
+
+} // namespace mlir::mtgr
+
+#endif
