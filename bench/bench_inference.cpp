@@ -10,7 +10,7 @@
 #include "compiler/Compiler.h"
 #include "codegen/cpu/CpuBackend.h"
 #include "model/ModelStats.h"
-#include "frontend/Synthetic.h"
+#include "data/Synthetic.h"
 #include "runtime/HostMemory.h"
 #include "runtime/Profile.h"
 #include "runtime/Session.h"

@@ -10,7 +10,7 @@
 // prints the best and median seconds per step.
 //
 //===----------------------------------------------------------------------===//
-#include "frontend/Requests.h"
+#include "data/Requests.h"
 #include "runtime/Npz.h"
 #include "runtime/Session.h"
 

@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Compiler.h"
-#include "frontend/Synthetic.h"
+#include "data/Synthetic.h"
 #include "runtime/Grouping.h"
 #include "runtime/Trainer.h"
 

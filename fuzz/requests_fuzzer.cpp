@@ -5,7 +5,7 @@
 // and that writes back into a file reading to the same batch.
 //
 //===----------------------------------------------------------------------===//
-#include "frontend/Requests.h"
+#include "data/Requests.h"
 #include "fuzz/FuzzModels.h"
 #include "runtime/Batch.h"
 

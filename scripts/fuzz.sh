@@ -11,13 +11,13 @@
 #       CI's deterministic check: every committed seed and regression input
 #       runs once, then MTGR_FUZZ_RUNS (default 2000) mutations with -seed=1.
 #
-# Harnesses: model-desc mlir requests npz artifact checkpoint.
+# Harnesses: model-desc mlir requests npz artifact checkpoint movielens.
 # A crash is kept as a regression input under fuzz/regressions/HARNESS/ once
 # it is fixed (fuzz/README.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-all=(model-desc mlir requests npz artifact checkpoint)
+all=(model-desc mlir requests npz artifact checkpoint movielens)
 
 replay=0
 seconds=60
@@ -85,14 +85,21 @@ campaign() {
     echo "fuzz: $h: CRASH after ${execs:-?} executions (exit $rc), input in $work/crashes/, log $log"
     grep -m3 -E "ERROR: |runtime error:|==ERROR" "$log" | sed 's/^/    /'
   fi
+  return $rc
 }
+# The campaign fails (exit 1) when any harness crashed.
+crashed=0
 running=0
 for h in "${harnesses[@]}"; do
   campaign "$h" &
   running=$((running + 1))
   if [ $running -ge "$jobs" ]; then
-    wait -n || true
+    wait -n || crashed=1
     running=$((running - 1))
   fi
 done
-wait
+while [ $running -gt 0 ]; do
+  wait -n || crashed=1
+  running=$((running - 1))
+done
+exit $crashed

@@ -230,7 +230,7 @@ def svg_bars(path, title, groups, series):
 
 SWEEP_AXES = {"layers": (1, 2, 3, 4), "d_model": (32, 64, 96), "seq_len": (32, 64, 128, 256, 512)}
 # mtgr-run's --ml-max-seq default (MovieLensOptions::maxSequence in
-# frontend/MovieLens.h): the seq_len point that needs no option.
+# data/MovieLens.h): the seq_len point that needs no option.
 DEFAULT_MAX_SEQ = 256
 
 

@@ -9,7 +9,7 @@
 #include "TestModels.h"
 #include "compiler/Compiler.h"
 #include "codegen/cpu/CpuBackend.h"
-#include "frontend/Synthetic.h"
+#include "data/Synthetic.h"
 #include "runtime/Grouping.h"
 #include "runtime/HostMemory.h"
 #include "runtime/Session.h"

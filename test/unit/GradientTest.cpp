@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "TestModels.h"
 #include "model/ModelStats.h"
-#include "frontend/Synthetic.h"
+#include "data/Synthetic.h"
 #include "runtime/reference/Ops.h"
 #include "runtime/reference/Reference.h"
 

@@ -1,7 +1,7 @@
 //===- MovieLensTest.cpp - the MovieLens reader on files the test writes --===//
 #include "TestModels.h"
-#include "frontend/MovieLens.h"
-#include "frontend/Synthetic.h"
+#include "data/MovieLens.h"
+#include "data/Synthetic.h"
 #include "runtime/Metrics.h"
 #include "runtime/reference/Reference.h"
 

@@ -1,7 +1,7 @@
 //===- ReferenceTest.cpp - the float64 reference and the synthetic data ---===//
 #include "TestModels.h"
 #include "model/ModelStats.h"
-#include "frontend/Synthetic.h"
+#include "data/Synthetic.h"
 #include "runtime/reference/Reference.h"
 
 #include <gtest/gtest.h>

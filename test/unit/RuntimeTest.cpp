@@ -3,7 +3,7 @@
 #include "compiler/Compiler.h"
 #include "codegen/cpu/CpuBackend.h"
 #include "abi/Container.h"
-#include "frontend/Synthetic.h"
+#include "data/Synthetic.h"
 #include "runtime/HostMemory.h"
 #include "runtime/Abi.h"
 #include "abi/Artifact.h"

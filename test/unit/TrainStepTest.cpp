@@ -8,7 +8,7 @@
 #include "TestModels.h"
 #include "compiler/Compiler.h"
 #include "codegen/cpu/CpuBackend.h"
-#include "frontend/Synthetic.h"
+#include "data/Synthetic.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/Grouping.h"
 #include "runtime/Metrics.h"

@@ -1,6 +1,6 @@
 //===- TrainingPiecesTest.cpp - metrics, batching, tables, optimisers, checkpoints -===//
 #include "TestModels.h"
-#include "frontend/Synthetic.h"
+#include "data/Synthetic.h"
 #include "runtime/Batching.h"
 #include "runtime/Checkpoint.h"
 #include "abi/Container.h"

@@ -4,10 +4,14 @@
 //   mtgr-run verify MODEL.mtgr   compiled results vs the float64 reference
 //
 //===----------------------------------------------------------------------===//
-#include "frontend/MovieLens.h"
-#include "frontend/Requests.h"
+#include "data/MovieLens.h"
+#include "data/Requests.h"
 #include "model/ModelStats.h"
-#include "frontend/Synthetic.h"
+#include "data/Synthetic.h"
+#include "app/Evaluation.h"
+#include "app/Scoring.h"
+#include "app/SessionConfig.h"
+#include "app/TrainLoop.h"
 #include "runtime/Grouping.h"
 #include "runtime/Metrics.h"
 #include "runtime/Npz.h"
@@ -177,7 +181,7 @@ cl::opt<int64_t> earlyStopping("early-stopping",
                                         "weighted log loss) and stop after this many epochs "
                                         "without improvement (0: off)"),
                                cl::init(0), cl::cat(category));
-cl::opt<std::string> metricsJson("metrics-json",
+cl::opt<std::string> metricsJsonPath("metrics-json",
                                  cl::desc("train/eval: write metrics here as JSON lines (per "
                                           "epoch: train loss, validation; at the end: test)"),
                                  cl::value_desc("file"), cl::cat(category));
@@ -187,23 +191,6 @@ cl::opt<uint64_t> trainSeed("train-seed",
                             cl::cat(category));
 cl::opt<int64_t> show("show", cl::desc("infer: scored candidates to print (-1: all)"),
                       cl::init(-1), cl::cat(category));
-
-/// "123", "64K", "512M", "8G" (powers of 1024) -> bytes.
-std::optional<uint64_t> parseByteSize(llvm::StringRef text) {
-  uint64_t scale = 1;
-  if (!text.empty()) {
-    char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(text.back())));
-    int shift = unit == 'K' ? 10 : unit == 'M' ? 20 : unit == 'G' ? 30 : unit == 'T' ? 40 : 0;
-    if (shift) {
-      scale = uint64_t(1) << shift;
-      text = text.drop_back();
-    }
-  }
-  uint64_t value;
-  if (text.getAsInteger(10, value) || value == 0 || value > (UINT64_MAX >> 1) / scale)
-    return std::nullopt;
-  return value * scale;
-}
 
 int error(const llvm::Twine &msg) {
   llvm::WithColor::error(llvm::errs(), "mtgr-run") << msg << "\n";
@@ -221,8 +208,6 @@ SyntheticOptions syntheticOptions(uint64_t seed) {
   o.seed = seed;
   return o;
 }
-
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 /// The batch to run: a request file, or synthetic requests.
 llvm::Expected<Batch> inputBatch(const ModelDesc &m, uint64_t seed) {
@@ -320,21 +305,7 @@ int infer(Session &session) {
   if (!result)
     return error(llvm::toString(result.takeError()));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // Format: one line per candidate: user id, candidate id, one probability per task.
-  out << "# user candidate";
-  for (const TaskDesc &t : m.tasks)
-    out << " " << t.name;
-  out << "\n";
-  int64_t printed = 0;
-  for (int64_t b = 0; b < batch.numSamples && (show < 0 || printed < show); ++b)
-    for (int64_t c = batch.candidateOffsets[b]; c < batch.candidateOffsets[b + 1]; ++c) {
-      if (show >= 0 && printed++ >= show)
-        break;
-      out << batch.userIds[b] << " " << batch.candidateIds[c];
-      for (size_t t = 0; t < m.tasks.size(); ++t)
-        out << llvm::format(" %.6f", sigmoid(result->logits[t][c]));
-      out << "\n";
-    }
+  writeScores(out, m, batch, *result, show);
   out.flush();
   llvm::errs() << "scored " << batch.numCandidates() << " candidates of " << batch.numSamples
                << " users (" << batch.totalTokens(m) << " tokens) in "
@@ -378,81 +349,12 @@ int infer(Session &session) {
   return 0;
 }
 
-/// Per-task metrics of the compiled model on a labelled batch.
-struct TaskMetrics {
-  std::optional<double> auc, gauc, ne, logLoss, gaucError;
-  int64_t positives = 0, negatives = 0;
-};
-llvm::Expected<std::vector<TaskMetrics>> evaluate(Session &session, const Batch &batch) {
-  const ModelDesc &m = session.model();
-  std::vector<TaskMetrics> out(m.tasks.size());
-  if (batch.numCandidates() == 0)
-    return out;
-  auto result = session.forward(batch);
-  if (!result)
-    return result.takeError();
-  std::vector<int64_t> users = candidateUsers(batch);
-  for (size_t t = 0; t < m.tasks.size(); ++t) {
-    std::vector<double> logits(result->logits[t].begin(), result->logits[t].end());
-    out[t] = {auc(logits, batch.labels[t]), gauc(logits, batch.labels[t], users),
-              normalizedEntropy(logits, batch.labels[t]), logLoss(logits, batch.labels[t]),
-              gaucStandardError(logits, batch.labels[t], users)};
-    for (float y : batch.labels[t])
-      ++(y > 0.5 ? out[t].positives : out[t].negatives);
-  }
-  return out;
-}
-
-/// sum_t w_t * (mean log loss of task t), the training loss's per-candidate
-/// form (DESIGN 1.6): what early stopping minimises.
-double weightedLogLoss(const ModelDesc &m, const std::vector<TaskMetrics> &metrics) {
-  double sum = 0;
-  for (size_t t = 0; t < metrics.size(); ++t) {
-    if (!metrics[t].logLoss)
-      return INFINITY;
-    sum += m.tasks[t].weight * *metrics[t].logLoss;
-  }
-  return sum;
-}
-
-std::string jsonNumber(std::optional<double> v) {
-  return v && std::isfinite(*v) ? llvm::formatv("{0:F6}", *v).str() : "null";
-}
-
-/// {"ctr": {"auc": .., "gauc": .., "ne": .., "logloss": ..}, ...}
-std::string metricsObject(const ModelDesc &m, const std::vector<TaskMetrics> &metrics) {
-  std::string s = "{";
-  for (size_t t = 0; t < metrics.size(); ++t)
-    s += llvm::formatv("{0}\"{1}\": {\"auc\": {2}, \"gauc\": {3}, \"ne\": {4}, "
-                       "\"logloss\": {5}, \"gauc_se\": {6}, \"positives\": {7}, "
-                       "\"negatives\": {8}}",
-                       t ? ", " : "", m.tasks[t].name, jsonNumber(metrics[t].auc),
-                       jsonNumber(metrics[t].gauc), jsonNumber(metrics[t].ne),
-                       jsonNumber(metrics[t].logLoss), jsonNumber(metrics[t].gaucError),
-                       metrics[t].positives, metrics[t].negatives)
-             .str();
-  return s + "}";
-}
-
-void printMetricLines(const ModelDesc &m, const Batch &batch,
-                      const std::vector<TaskMetrics> &metrics, llvm::StringRef title) {
-  std::set<int64_t> distinct(batch.userIds.begin(), batch.userIds.end());
-  llvm::outs() << title << ": " << distinct.size() << " users, " << batch.numSamples
-               << " samples, " << batch.numCandidates() << " candidates\n";
-  auto f = [](std::optional<double> v) {
-    return v ? llvm::formatv("{0:F4}", *v).str() : std::string("n/a");
-  };
-  for (size_t t = 0; t < m.tasks.size(); ++t)
-    llvm::outs() << llvm::format("  %-10s AUC ", m.tasks[t].name.c_str()) << f(metrics[t].auc)
-                 << "  GAUC " << f(metrics[t].gauc) << "  NE " << f(metrics[t].ne) << "\n";
-}
-
 /// AUC, GAUC and NE lines for a batch (eval and train).
 int printMetrics(Session &session, const Batch &batch, llvm::StringRef title) {
   auto metrics = evaluate(session, batch);
   if (!metrics)
     return error(llvm::toString(metrics.takeError()));
-  printMetricLines(session.model(), batch, *metrics, title);
+  printMetricLines(llvm::outs(), session.model(), batch, *metrics, title);
   return 0;
 }
 
@@ -501,13 +403,13 @@ int eval(Session &session) {
   auto metrics = evaluate(session, batch);
   if (!metrics)
     return error(llvm::toString(metrics.takeError()));
-  printMetricLines(m, batch, *metrics, "eval");
-  if (!metricsJson.empty()) {
+  printMetricLines(llvm::outs(), m, batch, *metrics, "eval");
+  if (!metricsJsonPath.empty()) {
     std::error_code ec;
-    llvm::raw_fd_ostream json(metricsJson, ec);
+    llvm::raw_fd_ostream json(metricsJsonPath, ec);
     if (ec)
-      return error(metricsJson + ": " + ec.message());
-    json << "{\"event\": \"eval\", \"metrics\": " << metricsObject(m, *metrics) << "}\n";
+      return error(metricsJsonPath + ": " + ec.message());
+    JsonLinesSink(json, m).eval(*metrics);
   }
   return 0;
 }
@@ -546,39 +448,38 @@ int train(Session &session) {
       test = splitIntoRows(m, test);
   }
   std::unique_ptr<llvm::raw_fd_ostream> json;
-  if (!metricsJson.empty()) {
+  std::unique_ptr<JsonLinesSink> sink;
+  if (!metricsJsonPath.empty()) {
     std::error_code ec;
-    json = std::make_unique<llvm::raw_fd_ostream>(metricsJson, ec);
+    json = std::make_unique<llvm::raw_fd_ostream>(metricsJsonPath, ec);
     if (ec)
-      return error(metricsJson + ": " + ec.message());
+      return error(metricsJsonPath + ": " + ec.message());
+    sink = std::make_unique<JsonLinesSink>(*json, m);
   }
   Trainer trainer(session, data);
   if (trainSeed.getNumOccurrences())
     trainer.setSeed(trainSeed);
-  if (!resumePath.empty())
+  if (!resumePath.empty()) {
     if (auto e = trainer.resume(resumePath))
       return error(llvm::toString(std::move(e)));
-  llvm::StringRef heldOutName = haveTest ? "validation" : "held-out";
+    // Say what was resumed: a restart that silently began again would look
+    // the same at the end.
+    llvm::errs() << "resumed " << resumePath << " at step " << trainer.state().step << " (epoch "
+                 << trainer.state().epoch + 1 << ", step " << trainer.state().stepInEpoch
+                 << " of the epoch)\n";
+  }
+  std::string heldOutName = haveTest ? "validation" : "held-out";
   auto before = evaluate(session, heldOut);
   if (!before)
     return error(llvm::toString(before.takeError()));
-  printMetricLines(m, heldOut, *before, (heldOutName + " before").str());
-  if (json)
-    *json << "{\"event\": \"start\", \"train_samples\": " << data.numSamples
-          << ", \"train_candidates\": " << data.numCandidates()
-          << ", \"validation_candidates\": " << heldOut.numCandidates()
-          << ", \"test_candidates\": " << test.numCandidates()
-          << ", \"validation\": " << metricsObject(m, *before) << "}\n";
+  printMetricLines(llvm::outs(), m, heldOut, *before, heldOutName + " before");
+  if (sink)
+    sink->start(data, heldOut, test, *before);
   bool terminal = llvm::sys::Process::StandardErrIsDisplayed();
-  TrainLimits limits{maxSteps, epochs, timeLimit, tokenBudget, checkpointPath, checkpointEvery};
   session.environment().profile.reset();
   int64_t samples = 0;
-  double lossSum = 0;
-  int64_t lossSteps = 0;
   auto onStep = [&](const StepReport &r) {
     samples += r.samples;
-    lossSum += r.loss;
-    ++lossSteps;
     double rate = samples / std::max(1e-9, r.seconds);
     double left = (r.stepsInEpoch - r.stepInEpoch) * r.seconds / std::max<int64_t>(1, r.step);
     std::string line = llvm::formatv("step {0} (epoch {1}, {2}/{3})  {4:F0} samples/s  "
@@ -590,72 +491,17 @@ int train(Session &session) {
     else if ((logEvery > 0 && r.step % logEvery == 0) || r.stepInEpoch == r.stepsInEpoch)
       llvm::errs() << line << "\n";
   };
-  // Epoch by epoch: the validation data after each (early stopping keeps the
-  // best epoch's parameters), or all epochs in one go.
-  auto began = std::chrono::steady_clock::now();
-  int64_t bestEpoch = 0, sinceBest = 0;
-  double bestLoss = INFINITY;
-  ParamStore bestParams;
-  std::map<std::string, DynamicTable> bestTables;
-  bool perEpoch = earlyStopping > 0 || json;
-  while (trainer.state().epoch < epochs) {
-    TrainLimits l = limits;
-    if (perEpoch) {
-      l.epochs = trainer.state().epoch + 1;
-      double used = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
-      if (timeLimit > 0 && used >= timeLimit)
-        break;
-      l.seconds = timeLimit > 0 ? timeLimit - used : 0;
-    }
-    lossSum = 0, lossSteps = 0;
-    if (auto e = trainer.run(l, onStep))
-      return error(llvm::toString(std::move(e)));
-    if (terminal)
-      llvm::errs() << "\n";
-    if (!perEpoch)
-      break;
-    bool complete = trainer.state().stepInEpoch == 0;
-    auto metrics = evaluate(session, heldOut);
-    if (!metrics)
-      return error(llvm::toString(metrics.takeError()));
-    double loss = weightedLogLoss(m, *metrics);
-    int64_t epoch = trainer.state().epoch + (complete ? 0 : 1);
-    llvm::errs() << llvm::formatv("epoch {0}: train loss {1:F4}, {2} log loss {3:F4}", epoch,
-                                  lossSum / std::max<int64_t>(1, lossSteps), heldOutName, loss);
-    for (size_t t = 0; t < m.tasks.size(); ++t)
-      llvm::errs() << "  " << m.tasks[t].name << " GAUC "
-                   << (metrics->at(t).gauc ? llvm::formatv("{0:F4}", *metrics->at(t).gauc).str()
-                                           : std::string("n/a"));
-    llvm::errs() << "\n";
-    if (json)
-      *json << "{\"event\": \"epoch\", \"epoch\": " << epoch
-            << ", \"steps\": " << trainer.state().step
-            << ", \"train_loss\": " << jsonNumber(lossSum / std::max<int64_t>(1, lossSteps))
-            << ", \"seconds\": "
-            << llvm::formatv("{0:F2}", std::chrono::duration<double>(
-                                           std::chrono::steady_clock::now() - began)
-                                           .count())
-            << ", \"validation\": " << metricsObject(m, *metrics) << "}\n";
-    if (json)
-      json->flush(); // progress for whoever watches the file
-    if (loss < bestLoss) {
-      bestLoss = loss, bestEpoch = epoch, sinceBest = 0;
-      if (earlyStopping > 0) {
-        bestParams = session.params();
-        bestTables = session.dynamicTables();
-      }
-    } else if (earlyStopping > 0 && ++sinceBest >= earlyStopping) {
-      llvm::errs() << "early stopping: no better " << heldOutName << " log loss for "
-                   << sinceBest << " epoch(s); keeping epoch " << bestEpoch << "\n";
-      break;
-    }
-    if (!complete)
-      break; // a step or time limit ended the epoch
-  }
-  if (earlyStopping > 0 && bestEpoch > 0) {
-    session.params() = bestParams;
-    session.dynamicTables() = bestTables;
-  }
+  TrainLoopOptions loop;
+  loop.limits = {maxSteps, epochs, timeLimit, tokenBudget, checkpointPath, checkpointEvery};
+  loop.earlyStopping = earlyStopping;
+  loop.perEpoch = sink != nullptr;
+  loop.heldOutName = heldOutName;
+  if (terminal)
+    loop.afterSteps = [] { llvm::errs() << "\n"; };
+  auto ran = runTrainLoop(session, trainer, heldOut, loop, sink.get(), onStep, llvm::errs());
+  if (!ran)
+    return error(llvm::toString(ran.takeError()));
+  int64_t bestEpoch = ran->bestEpoch;
   if (!printProfile(session) && profile)
     return error("--profile: the artifact records no profile: compile it with mtgr-compile "
                  "--profile");
@@ -670,17 +516,15 @@ int train(Session &session) {
   if (!saveParams.empty())
     if (auto e = writeNpz(saveParams, session.params()))
       return error(llvm::toString(std::move(e)));
-  if (printMetrics(session, heldOut, (heldOutName + " after").str()))
+  if (printMetrics(session, heldOut, heldOutName + " after"))
     return 1;
   if (haveTest) {
     auto metrics = evaluate(session, test);
     if (!metrics)
       return error(llvm::toString(metrics.takeError()));
-    printMetricLines(m, test, *metrics, "test");
-    if (json)
-      *json << "{\"event\": \"test\", \"best_epoch\": " << bestEpoch
-            << ", \"steps\": " << trainer.state().step
-            << ", \"test\": " << metricsObject(m, *metrics) << "}\n";
+    printMetricLines(llvm::outs(), m, test, *metrics, "test");
+    if (sink)
+      sink->test(bestEpoch, trainer.state().step, *metrics);
   }
   return 0;
 }
@@ -786,17 +630,10 @@ int main(int argc, char **argv) {
     options.maxMemory = *bytes;
   }
   // Which artifacts may load, decided before any of their code is mapped.
-  std::string keysPath = trustedKeys;
-  if (keysPath.empty())
-    if (const char *env = std::getenv("MTGR_TRUSTED_KEYS"); env && *env)
-      keysPath = env;
-  if (!keysPath.empty()) {
-    auto keys = loadTrustedKeys(keysPath);
-    if (!keys)
-      return error(llvm::toString(keys.takeError()));
-    options.trust.trusted = std::move(*keys);
-  }
-  options.trust.requireSignature = requireSignature;
+  auto trust = trustPolicyFrom(trustedKeys, requireSignature);
+  if (!trust)
+    return error(llvm::toString(trust.takeError()));
+  options.trust = std::move(*trust);
   uint64_t memoryLimit = options.maxMemory ? options.maxMemory : physicalMemoryBytes();
   // A synthetic batch is held in memory whole: bound its tokens first.
   double syntheticTokens = static_cast<double>(users) * windows *

@@ -16,6 +16,7 @@ usage: crash_consistency.py MTGR_RUN ARTIFACT WORKDIR KILLS SEED [train args]
 import os
 import random
 import signal
+import re
 import subprocess
 import sys
 import time
@@ -84,10 +85,16 @@ for target, fraction in moments:
                  (len(delivered) + 1, target))
     delivered.append((target, fraction))
 
-# The last start runs to the end.
+# The last start runs to the end. It must have resumed from a checkpoint
+# past step 0 (mtgr-run prints what it resumed): a restart from scratch would
+# also end bit-identical, by determinism, and prove nothing.
 final = subprocess.run(command(ckpt, params, True), capture_output=True, text=True)
 if final.returncode != 0:
     sys.exit("resumed run failed:\n" + final.stderr)
+resumed = re.search(r"^resumed \S+ at step (\d+) ", final.stderr, re.M)
+if not resumed or int(resumed.group(1)) == 0:
+    sys.exit("the last start did not resume past step 0:\n" + final.stderr[:2000])
+print("the last start resumed at step %s" % resumed.group(1))
 
 print("uninterrupted: %d steps in %.2f s; killed %d times at (step, fraction): %s" %
       (last, total, len(delivered), " ".join("(%d,%.2f)" % m for m in delivered)))

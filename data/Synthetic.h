@@ -9,8 +9,8 @@
 // features. Deterministic by seed.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MTGR_FRONTEND_SYNTHETIC_H
-#define MTGR_FRONTEND_SYNTHETIC_H
+#ifndef MTGR_DATA_SYNTHETIC_H
+#define MTGR_DATA_SYNTHETIC_H
 
 #include "runtime/Batch.h"
 

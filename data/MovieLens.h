@@ -15,8 +15,8 @@
 // Bad files are reported with file and line.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MTGR_FRONTEND_MOVIELENS_H
-#define MTGR_FRONTEND_MOVIELENS_H
+#ifndef MTGR_DATA_MOVIELENS_H
+#define MTGR_DATA_MOVIELENS_H
 
 #include "runtime/Batch.h"
 

@@ -6,7 +6,7 @@
 // window by window, building requests from the past only.
 //
 //===----------------------------------------------------------------------===//
-#include "frontend/MovieLens.h"
+#include "data/MovieLens.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"

@@ -1,5 +1,5 @@
 //===- Requests.cpp - request files (JSON Lines) --------------------------===//
-#include "frontend/Requests.h"
+#include "data/Requests.h"
 
 #include <cmath>
 

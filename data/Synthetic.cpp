@@ -1,5 +1,5 @@
 //===- Synthetic.cpp - synthetic requests -----------------------------------===//
-#include "frontend/Synthetic.h"
+#include "data/Synthetic.h"
 #include "runtime/Batching.h"
 
 #include <algorithm>

@@ -5,8 +5,8 @@
 // docs/requests.md. S and R are sorted by (time, input order) on reading.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MTGR_FRONTEND_REQUESTS_H
-#define MTGR_FRONTEND_REQUESTS_H
+#ifndef MTGR_DATA_REQUESTS_H
+#define MTGR_DATA_REQUESTS_H
 
 #include "runtime/Batch.h"
 
