@@ -5,8 +5,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include "TestModels.h"
-#include "app/Scoring.h"
-#include "app/SessionConfig.h"
 #include "app/TrainLoop.h"
 #include "compiler/Compiler.h"
 #include "data/Synthetic.h"
@@ -99,36 +97,3 @@ TEST(TrainLoop, EarlyStoppingKeepsTheBestEpoch) {
   EXPECT_DOUBLE_EQ(weightedLogLoss(session.model(), *again), sink.losses[best]);
 }
 
-TEST(Scoring, ProbabilitiesAndTheScoresFormat) {
-  EXPECT_DOUBLE_EQ(probability(0), 0.5);
-  EXPECT_NEAR(probability(2), 1 / (1 + std::exp(-2.0)), 1e-15);
-  ModelDesc m = test::loadExample("tiny.yaml");
-  Batch b;
-  b.numSamples = 2;
-  b.userIds = {7, 9};
-  b.candidateOffsets = {0, 1, 3};
-  b.candidateIds = {70, 90, 91};
-  ForwardResult r;
-  r.logits.assign(m.tasks.size(), {0.0f, 2.0f, -2.0f});
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  writeScores(os, m, b, r, /*show=*/2);
-  std::string header = "# user candidate";
-  for (const TaskDesc &t : m.tasks)
-    header += " " + t.name;
-  std::string row0 = "7 70", row1 = "9 90";
-  for (size_t t = 0; t < m.tasks.size(); ++t)
-    row0 += " 0.500000", row1 += " 0.880797";
-  EXPECT_EQ(text, header + "\n" + row0 + "\n" + row1 + "\n");
-}
-
-TEST(SessionConfig, ByteSizes) {
-  EXPECT_EQ(parseByteSize("123"), 123u);
-  EXPECT_EQ(parseByteSize("64K"), 64u << 10);
-  EXPECT_EQ(parseByteSize("512m"), 512ull << 20);
-  EXPECT_EQ(parseByteSize("8G"), 8ull << 30);
-  EXPECT_FALSE(parseByteSize("0"));
-  EXPECT_FALSE(parseByteSize("12Q"));
-  EXPECT_FALSE(parseByteSize(""));
-  EXPECT_FALSE(parseByteSize("99999999999999999T"));
-}
