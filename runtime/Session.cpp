@@ -497,6 +497,7 @@ llvm::Expected<ForwardResult> Session::forward(const Batch &batch, bool hidden) 
     first->hidden.insert(first->hidden.end(), second->hidden.begin(), second->hidden.end());
     first->attentionPairs += second->attentionPairs;
     first->visiblePairs += second->visiblePairs;
+    first->calls += second->calls;
     return first;
   }
   // One call for the whole batch: its parallel ops split their row blocks

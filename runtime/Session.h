@@ -30,6 +30,9 @@ struct ForwardResult {
   /// pairs the tiled kernels computed per layer and head, and the pairs the
   /// mask lets attend (their useful work), summed over samples.
   int64_t attentionPairs = 0, visiblePairs = 0;
+  /// Calls of the generated code: more than one when the batch was scored in
+  /// parts to fit the memory limit.
+  int64_t calls = 1;
 };
 
 struct SessionOptions {

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cmath>
 #include <map>
+#include <set>
 #include <regex>
 
 using namespace mlir::mtgr;
@@ -557,12 +558,58 @@ TEST(Training, DynamicTableTrainsEvictsAndResumes) {
   TrainLimits all;
   all.epochs = 2, all.tokenBudget = 512;
   Trainer ta(*a, data);
+  // The user ids that have a row after the first epoch, and after the second.
+  size_t idFeature = 0;
+  while (idFeature < m.user.size() && m.user[idFeature].name != "user_id")
+    ++idFeature;
+  ASSERT_LT(idFeature, m.user.size());
+  const std::vector<int64_t> &ids = data.user[idFeature].ids;
+  auto admitted = [&] {
+    std::set<int64_t> in;
+    for (int64_t id : ids)
+      if (a->dynamicTables().at("user").contains(id))
+        in.insert(id);
+    return in;
+  };
+  TrainLimits first = all;
+  first.epochs = 1;
+  ASSERT_FALSE(ta.run(first, [](const StepReport &) {}));
+  std::set<int64_t> afterFirst = admitted();
   ASSERT_FALSE(ta.run(all, [](const StepReport &) {}));
+  std::set<int64_t> afterSecond = admitted();
   DynamicTable &table = a->dynamicTables().at("user");
   EXPECT_EQ(table.size(), 7); // full: capacity 8 minus the OOV row
   EXPECT_EQ(table.lookup(123456789), DynamicTable::kOovRow);
+  // Rows were really evicted during training: ids that had a row after the
+  // first epoch lost it in the second.
+  std::vector<int64_t> evicted;
+  std::set_difference(afterFirst.begin(), afterFirst.end(), afterSecond.begin(),
+                      afterSecond.end(), std::back_inserter(evicted));
+  EXPECT_FALSE(evicted.empty());
   auto scores = a->forward(data);
   ASSERT_TRUE(static_cast<bool>(scores));
+  // An evicted id reads the OOV row: its sample scores as one whose id was
+  // never seen; a kept id does not.
+  auto scoreWithId = [&](int64_t sample, int64_t id) {
+    Batch one = sliceBatch(m, data, sample, sample + 1);
+    one.user[idFeature].ids[0] = id;
+    auto r = a->forward(one);
+    EXPECT_TRUE(static_cast<bool>(r));
+    return r ? r->logits : std::vector<std::vector<float>>{};
+  };
+  int64_t evictedSample = -1, keptSample = -1;
+  for (int64_t b = 0; b < data.numSamples; ++b) {
+    if (data.numCandidates() == 0 || data.candidateOffsets[b] == data.candidateOffsets[b + 1])
+      continue;
+    if (evictedSample < 0 && !evicted.empty() && ids[b] == evicted[0])
+      evictedSample = b;
+    if (keptSample < 0 && table.contains(ids[b]))
+      keptSample = b;
+  }
+  ASSERT_GE(evictedSample, 0);
+  ASSERT_GE(keptSample, 0);
+  EXPECT_EQ(scoreWithId(evictedSample, ids[evictedSample]), scoreWithId(evictedSample, 123456789));
+  EXPECT_NE(scoreWithId(keptSample, ids[keptSample]), scoreWithId(keptSample, 123456789));
 
   llvm::SmallString<128> dir;
   ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("mtgr-dyn", dir));

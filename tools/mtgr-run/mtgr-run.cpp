@@ -310,7 +310,13 @@ int infer(Session &session) {
   llvm::errs() << "scored " << batch.numCandidates() << " candidates of " << batch.numSamples
                << " users (" << batch.totalTokens(m) << " tokens) in "
                << llvm::format("%.3f", seconds * 1e3) << " ms on " << session.numThreads()
-               << " thread(s)\n";
+               << " thread(s)"
+               << (result->calls > 1 ? llvm::formatv(", in {0} parts to fit the memory limit "
+                                                     "(--max-memory)",
+                                                     result->calls)
+                                           .str()
+                                     : std::string())
+               << "\n";
   // The generated code's buffers at their peak (all threads together).
   int64_t peak = environment.pool.highWater() - heldBefore;
   int64_t tokens = std::max<int64_t>(batch.totalTokens(m), 1);
