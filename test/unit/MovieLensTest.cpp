@@ -1,6 +1,8 @@
 //===- MovieLensTest.cpp - the MovieLens reader on files the test writes --===//
 #include "TestModels.h"
 #include "data/MovieLens.h"
+
+#include <map>
 #include "data/Synthetic.h"
 #include "runtime/Metrics.h"
 #include "runtime/reference/Reference.h"
@@ -140,12 +142,52 @@ TEST(MovieLens, LastGroupSplitAndChunks) {
   EXPECT_EQ(t.realtimeOffsets, (std::vector<int64_t>{0, 3, 7}));
 }
 
+/// Every candidate of every split: (movie id, its genres multi-hot, its year
+/// feature); every sample: (user id, its gender id).
+struct Seen {
+  std::map<int64_t, std::vector<float>> genres;
+  std::map<int64_t, float> year;
+  std::map<int64_t, int64_t> gender;
+};
+Seen seenIn(const ModelDesc &m, const MovieLensData &d) {
+  auto index = [](const std::vector<FeatureDesc> &fs, const char *name) {
+    for (size_t i = 0; i < fs.size(); ++i)
+      if (fs[i].name == name)
+        return static_cast<int64_t>(i);
+    return int64_t(-1);
+  };
+  int64_t genres = index(m.candidateItem, "genres"), year = index(m.candidateItem, "year");
+  int64_t gender = index(m.user, "gender");
+  Seen seen;
+  for (const Batch *b : {&d.train, &d.validation, &d.test}) {
+    for (int64_t c = 0; c < b->numCandidates(); ++c) {
+      const std::vector<float> &g = b->candidate[genres].values;
+      seen.genres[b->candidateIds[c]] = std::vector<float>(g.begin() + c * 20, g.begin() + c * 20 + 20);
+      seen.year[b->candidateIds[c]] = b->candidate[year].values[c];
+    }
+    if (gender >= 0)
+      for (int64_t s = 0; s < b->numSamples; ++s)
+        seen.gender[b->userIds[s]] = b->user[gender].ids[s];
+  }
+  return seen;
+}
+std::vector<float> multiHot(std::initializer_list<int> genres) {
+  std::vector<float> v(20, 0.0f);
+  for (int g : genres)
+    v[g] = 1.0f;
+  return v;
+}
+
+// The other layouts, checked by the values the reader fills: genres (with
+// ml-1m's "Children's" and ml-100k's flag columns), the year from the title
+// (a Latin-1 title in ml-100k), gender from users.dat / u.user (M -> 1,
+// F -> 2), and ml-10m without users.dat.
 TEST(MovieLens, OtherLayouts) {
-  // ml-1m: '::' with users.dat; ml-100k: tab and '|' with u.user.
+  // Genre indices: Action 0, Adventure 1, Animation 2, Children 3, Comedy 4, Fantasy 8.
   std::string dat = writeDataSet(
       "1m", {{"ratings.dat", "1::1::5::978300760\n1::2::3::978302109\n2::1::4::978301968\n"},
              {"movies.dat", "1::Toy Story (1995)::Animation|Children's|Comedy\n"
-                            "2::Jumanji (1995)::Adventure|Children's|Fantasy\n"},
+                            "2::Jumanji (1994)::Adventure|Children's|Fantasy\n"},
              {"users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n"}});
   ModelDesc withProfile = movieLensModel();
   TableDesc genderTable;
@@ -163,14 +205,44 @@ TEST(MovieLens, OtherLayouts) {
   auto d = loadMovieLens(withProfile, dat, o);
   ASSERT_TRUE(bool(d)) << llvm::toString(d.takeError());
   EXPECT_EQ(d->ratings, 3);
+  Seen seen = seenIn(withProfile, *d);
+  EXPECT_EQ(seen.genres[1], multiHot({2, 3, 4}));
+  EXPECT_EQ(seen.genres[2], multiHot({1, 3, 8}));
+  EXPECT_FLOAT_EQ(seen.year[1], (1995 - 1990) / 20.0f);
+  EXPECT_FLOAT_EQ(seen.year[2], (1994 - 1990) / 20.0f);
+  EXPECT_EQ(seen.gender, (std::map<int64_t, int64_t>{{1, 2}, {2, 1}}));
+
+  // ml-100k: u.item's flags (unknown, Action, Adventure, Animation,
+  // Children's, Comedy, ...), a Latin-1 title, u.user's gender.
   std::string k100 = writeDataSet(
       "100k", {{"u.data", "1\t1\t5\t874965758\n2\t1\t3\t876893171\n1\t2\t4\t876893119\n"},
                {"u.item", "1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
-                          "2|Caf\xe9 (1995)|01-Jan-1995||http://y|0|1|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n"},
+                          "2|Caf\xe9 (1993)|01-Jan-1993||http://y|0|1|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n"},
                {"u.user", "1|24|M|technician|85711\n2|53|F|other|94043\n"}});
   d = loadMovieLens(withProfile, k100, o);
   ASSERT_TRUE(bool(d)) << llvm::toString(d.takeError());
   EXPECT_EQ(d->users, 2);
+  seen = seenIn(withProfile, *d);
+  EXPECT_EQ(seen.genres[1], multiHot({2, 3, 4}));
+  EXPECT_EQ(seen.genres[2], multiHot({0}));
+  EXPECT_FLOAT_EQ(seen.year[2], (1993 - 1990) / 20.0f);
+  EXPECT_EQ(seen.gender, (std::map<int64_t, int64_t>{{1, 1}, {2, 2}}));
+
+  // ml-10m: '::' without users.dat. A model without profile features reads
+  // it; one with gender is refused with the reason.
+  std::string tenM = writeDataSet(
+      "10m", {{"ratings.dat", "1::1::5::978300760\n1::2::3.5::978302109\n2::1::4::978301968\n"},
+              {"movies.dat", "1::Toy Story (1995)::Animation|Children|Comedy\n"
+                             "2::Jumanji (1994)::Adventure|Children|Fantasy\n"}});
+  auto plain = loadMovieLens(movieLensModel(), tenM, o);
+  ASSERT_TRUE(bool(plain)) << llvm::toString(plain.takeError());
+  EXPECT_EQ(plain->ratings, 3);
+  Seen tenSeen = seenIn(movieLensModel(), *plain);
+  EXPECT_EQ(tenSeen.genres[2], multiHot({1, 3, 8}));
+  auto refused = loadMovieLens(withProfile, tenM, o);
+  ASSERT_FALSE(bool(refused));
+  EXPECT_NE(llvm::toString(refused.takeError()).find("needs user profiles"), std::string::npos);
+
   // ml-latest has no profiles: gender is refused with the reason.
   std::string csv = writeDataSet("nop", {{"ratings.csv", kRatings}, {"movies.csv", kMovies}});
   auto e = loadMovieLens(withProfile, csv, o);
