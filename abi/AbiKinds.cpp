@@ -3,7 +3,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 template <typename Enum> struct Spelling {
@@ -66,11 +66,11 @@ std::optional<Enum> parse(const Spelling<Enum> (&table)[N], llvm::StringRef text
 }
 } // namespace
 
-llvm::StringRef mlir::mtgr::toString(ArgKind k) { return spell(kArgKinds, k); }
-llvm::StringRef mlir::mtgr::toString(Group g) { return spell(kGroups, g); }
-llvm::StringRef mlir::mtgr::toString(ProfileFamily f) { return spell(kProfileFamilies, f); }
-std::optional<ArgKind> mlir::mtgr::parseArgKind(llvm::StringRef s) { return parse(kArgKinds, s); }
-std::optional<Group> mlir::mtgr::parseGroup(llvm::StringRef s) { return parse(kGroups, s); }
-std::optional<ProfileFamily> mlir::mtgr::parseProfileFamily(llvm::StringRef s) {
+llvm::StringRef mtgr::toString(ArgKind k) { return spell(kArgKinds, k); }
+llvm::StringRef mtgr::toString(Group g) { return spell(kGroups, g); }
+llvm::StringRef mtgr::toString(ProfileFamily f) { return spell(kProfileFamilies, f); }
+std::optional<ArgKind> mtgr::parseArgKind(llvm::StringRef s) { return parse(kArgKinds, s); }
+std::optional<Group> mtgr::parseGroup(llvm::StringRef s) { return parse(kGroups, s); }
+std::optional<ProfileFamily> mtgr::parseProfileFamily(llvm::StringRef s) {
   return parse(kProfileFamilies, s);
 }

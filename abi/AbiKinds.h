@@ -11,12 +11,14 @@
 #ifndef MTGR_ABI_ABIKINDS_H
 #define MTGR_ABI_ABIKINDS_H
 
+#include "model/Namespace.h"
+
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
 #include <optional>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 /// What an entry point's argument holds.
 enum class ArgKind {
@@ -42,6 +44,6 @@ std::optional<ArgKind> parseArgKind(llvm::StringRef s);
 std::optional<Group> parseGroup(llvm::StringRef s); // "" is Group::None
 std::optional<ProfileFamily> parseProfileFamily(llvm::StringRef s);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

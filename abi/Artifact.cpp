@@ -17,7 +17,7 @@
 
 #include <cstring>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 namespace json = llvm::json;
 
 namespace {
@@ -175,11 +175,11 @@ llvm::Error readManifest(llvm::StringRef text, llvm::StringRef path, Artifact &a
 }
 } // namespace
 
-std::string mlir::mtgr::compilerVersion() {
+std::string mtgr::compilerVersion() {
   return "mtgr 0.1 (LLVM " LLVM_VERSION_STRING ")";
 }
 
-std::string mlir::mtgr::abiRecord(llvm::StringRef modelHash,
+std::string mtgr::abiRecord(llvm::StringRef modelHash,
                                   const std::vector<EntryPoint> &entries) {
   json::Object record{{"model_hash", modelHash}, {"entry_points", entryPointsJson(entries)}};
   std::string s;
@@ -188,11 +188,11 @@ std::string mlir::mtgr::abiRecord(llvm::StringRef modelHash,
   return s;
 }
 
-std::string mlir::mtgr::hashModelText(llvm::StringRef text) {
+std::string mtgr::hashModelText(llvm::StringRef text) {
   return llvm::formatv("{0:x16}", llvm::xxh3_64bits(text)).str();
 }
 
-std::string mlir::mtgr::checkHostTarget(llvm::StringRef target) {
+std::string mtgr::checkHostTarget(llvm::StringRef target) {
   llvm::SmallVector<llvm::StringRef, 3> parts;
   target.split(parts, ';');
   if (parts.size() != 3)

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 /// 3: typed ABI, ABI record in the code; 4: code sections per back end, entry
 /// points take the environment table (abi/Environment.h).
@@ -119,6 +119,6 @@ std::string hashModelText(llvm::StringRef text);
 /// ("<triple>;<cpu>;<features>"), else the reason.
 std::string checkHostTarget(llvm::StringRef target);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

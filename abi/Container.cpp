@@ -9,7 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 constexpr size_t kNameBytes = 16, kEntryBytes = kNameBytes + 3 * 8, kHeaderBytes = 16;
@@ -27,7 +27,7 @@ template <typename T> T get(const char *p) {
 }
 } // namespace
 
-std::string mlir::mtgr::packSections(llvm::StringRef magic, uint32_t version,
+std::string mtgr::packSections(llvm::StringRef magic, uint32_t version,
                                      const Sections &sections) {
   std::string out = magic.str();
   put<uint32_t>(out, version);
@@ -49,7 +49,7 @@ std::string mlir::mtgr::packSections(llvm::StringRef magic, uint32_t version,
 }
 
 llvm::Expected<std::map<std::string, llvm::StringRef>>
-mlir::mtgr::unpackSections(llvm::StringRef bytes, llvm::StringRef magic, uint32_t version,
+mtgr::unpackSections(llvm::StringRef bytes, llvm::StringRef magic, uint32_t version,
                            llvm::StringRef path, llvm::StringRef what) {
   if (!bytes.starts_with(magic) && !magic.starts_with(bytes))
     return fail(path, "not " + what + " (bad magic)");
@@ -86,7 +86,7 @@ mlir::mtgr::unpackSections(llvm::StringRef bytes, llvm::StringRef magic, uint32_
   return sections;
 }
 
-bool mlir::mtgr::resealChecksums(std::string &bytes) {
+bool mtgr::resealChecksums(std::string &bytes) {
   if (bytes.size() < kHeaderBytes)
     return false;
   uint32_t count = get<uint32_t>(bytes.data() + 12);
@@ -108,7 +108,7 @@ bool mlir::mtgr::resealChecksums(std::string &bytes) {
   return true;
 }
 
-llvm::Error mlir::mtgr::writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes) {
+llvm::Error mtgr::writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes) {
   llvm::SmallString<256> tmp(path);
   tmp += ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 using Sections = std::vector<std::pair<std::string, std::string>>;
 
@@ -38,6 +38,6 @@ bool resealChecksums(std::string &bytes);
 /// file or the new one, never a mix.
 llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

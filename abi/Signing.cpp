@@ -9,7 +9,7 @@
 
 #include <sodium.h>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
@@ -63,11 +63,11 @@ keyLines(llvm::StringRef path, std::unique_ptr<llvm::MemoryBuffer> &buffer) {
 }
 } // namespace
 
-std::string mlir::mtgr::publicKeyLine(const PublicKey &key) {
+std::string mtgr::publicKeyLine(const PublicKey &key) {
   return "mtgr-ed25519-public " + hex(key.data(), key.size());
 }
 
-llvm::Error mlir::mtgr::generateKeyPair(llvm::StringRef prefix) {
+llvm::Error mtgr::generateKeyPair(llvm::StringRef prefix) {
   initSodium();
   PublicKey pub;
   SecretKey sec;
@@ -90,7 +90,7 @@ llvm::Error mlir::mtgr::generateKeyPair(llvm::StringRef prefix) {
   return llvm::Error::success();
 }
 
-llvm::Expected<SecretKey> mlir::mtgr::loadSecretKey(llvm::StringRef path) {
+llvm::Expected<SecretKey> mtgr::loadSecretKey(llvm::StringRef path) {
   std::unique_ptr<llvm::MemoryBuffer> buffer;
   auto lines = keyLines(path, buffer);
   if (!lines)
@@ -104,7 +104,7 @@ llvm::Expected<SecretKey> mlir::mtgr::loadSecretKey(llvm::StringRef path) {
   return key;
 }
 
-llvm::Expected<std::vector<PublicKey>> mlir::mtgr::loadTrustedKeys(llvm::StringRef path) {
+llvm::Expected<std::vector<PublicKey>> mtgr::loadTrustedKeys(llvm::StringRef path) {
   std::unique_ptr<llvm::MemoryBuffer> buffer;
   auto lines = keyLines(path, buffer);
   if (!lines)
@@ -123,7 +123,7 @@ llvm::Expected<std::vector<PublicKey>> mlir::mtgr::loadTrustedKeys(llvm::StringR
   return keys;
 }
 
-std::string mlir::mtgr::signMessage(llvm::StringRef message, const SecretKey &key) {
+std::string mtgr::signMessage(llvm::StringRef message, const SecretKey &key) {
   initSodium();
   std::string out(kSignatureBytes, '\0');
   auto *bytes = reinterpret_cast<unsigned char *>(out.data());
@@ -133,7 +133,7 @@ std::string mlir::mtgr::signMessage(llvm::StringRef message, const SecretKey &ke
   return out;
 }
 
-bool mlir::mtgr::verifySignature(llvm::StringRef message, llvm::StringRef section,
+bool mtgr::verifySignature(llvm::StringRef message, llvm::StringRef section,
                                  PublicKey &signer) {
   initSodium();
   if (section.size() != kSignatureBytes)

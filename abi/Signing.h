@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 using PublicKey = std::array<unsigned char, 32>;
 using SecretKey = std::array<unsigned char, 64>;
@@ -49,6 +49,6 @@ struct TrustPolicy {
   bool active() const { return requireSignature || !trusted.empty(); }
 };
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -9,9 +9,9 @@
 #include <cmath>
 #include <set>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
-llvm::Expected<std::vector<TaskMetrics>> mlir::mtgr::evaluate(Session &session,
+llvm::Expected<std::vector<TaskMetrics>> mtgr::evaluate(Session &session,
                                                               const Batch &batch) {
   const ModelDesc &m = session.model();
   std::vector<TaskMetrics> out(m.tasks.size());
@@ -32,7 +32,7 @@ llvm::Expected<std::vector<TaskMetrics>> mlir::mtgr::evaluate(Session &session,
   return out;
 }
 
-double mlir::mtgr::weightedLogLoss(const ModelDesc &m, const std::vector<TaskMetrics> &metrics) {
+double mtgr::weightedLogLoss(const ModelDesc &m, const std::vector<TaskMetrics> &metrics) {
   double sum = 0;
   for (size_t t = 0; t < metrics.size(); ++t) {
     if (!metrics[t].logLoss)
@@ -42,11 +42,11 @@ double mlir::mtgr::weightedLogLoss(const ModelDesc &m, const std::vector<TaskMet
   return sum;
 }
 
-std::string mlir::mtgr::jsonNumber(std::optional<double> v) {
+std::string mtgr::jsonNumber(std::optional<double> v) {
   return v && std::isfinite(*v) ? llvm::formatv("{0:F6}", *v).str() : "null";
 }
 
-std::string mlir::mtgr::metricsJson(const ModelDesc &m, const std::vector<TaskMetrics> &metrics) {
+std::string mtgr::metricsJson(const ModelDesc &m, const std::vector<TaskMetrics> &metrics) {
   std::string s = "{";
   for (size_t t = 0; t < metrics.size(); ++t)
     s += llvm::formatv("{0}\"{1}\": {\"auc\": {2}, \"gauc\": {3}, \"ne\": {4}, "
@@ -60,7 +60,7 @@ std::string mlir::mtgr::metricsJson(const ModelDesc &m, const std::vector<TaskMe
   return s + "}";
 }
 
-void mlir::mtgr::printMetricLines(llvm::raw_ostream &os, const ModelDesc &m, const Batch &batch,
+void mtgr::printMetricLines(llvm::raw_ostream &os, const ModelDesc &m, const Batch &batch,
                                   const std::vector<TaskMetrics> &metrics,
                                   llvm::StringRef title) {
   std::set<int64_t> distinct(batch.userIds.begin(), batch.userIds.end());

@@ -8,7 +8,7 @@
 
 #include <optional>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 /// Per-task metrics of the compiled model on a labelled batch
 /// (runtime/Metrics.h: AUC, GAUC with its standard error, NE, log loss).
@@ -35,6 +35,6 @@ std::string jsonNumber(std::optional<double> v);
 void printMetricLines(llvm::raw_ostream &os, const ModelDesc &m, const Batch &batch,
                       const std::vector<TaskMetrics> &metrics, llvm::StringRef title);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

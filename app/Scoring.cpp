@@ -5,11 +5,11 @@
 
 #include <cmath>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
-double mlir::mtgr::probability(double logit) { return 1.0 / (1.0 + std::exp(-logit)); }
+double mtgr::probability(double logit) { return 1.0 / (1.0 + std::exp(-logit)); }
 
-std::vector<std::vector<double>> mlir::mtgr::probabilities(const ForwardResult &result) {
+std::vector<std::vector<double>> mtgr::probabilities(const ForwardResult &result) {
   std::vector<std::vector<double>> out;
   for (const std::vector<float> &task : result.logits) {
     std::vector<double> &p = out.emplace_back();
@@ -19,7 +19,7 @@ std::vector<std::vector<double>> mlir::mtgr::probabilities(const ForwardResult &
   return out;
 }
 
-void mlir::mtgr::writeScores(llvm::raw_ostream &os, const ModelDesc &m, const Batch &batch,
+void mtgr::writeScores(llvm::raw_ostream &os, const ModelDesc &m, const Batch &batch,
                              const ForwardResult &result, int64_t show) {
   os << "# user candidate";
   for (const TaskDesc &t : m.tasks)

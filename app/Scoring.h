@@ -13,7 +13,7 @@
 
 #include "llvm/Support/raw_ostream.h"
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 double probability(double logit);
 
@@ -25,6 +25,6 @@ std::vector<std::vector<double>> probabilities(const ForwardResult &result);
 void writeScores(llvm::raw_ostream &os, const ModelDesc &m, const Batch &batch,
                  const ForwardResult &result, int64_t show = -1);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -4,9 +4,9 @@
 #include <cctype>
 #include <cstdlib>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
-std::optional<uint64_t> mlir::mtgr::parseByteSize(llvm::StringRef text) {
+std::optional<uint64_t> mtgr::parseByteSize(llvm::StringRef text) {
   uint64_t scale = 1;
   if (!text.empty()) {
     char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(text.back())));
@@ -22,7 +22,7 @@ std::optional<uint64_t> mlir::mtgr::parseByteSize(llvm::StringRef text) {
   return value * scale;
 }
 
-llvm::Expected<TrustPolicy> mlir::mtgr::trustPolicyFrom(llvm::StringRef keysPath,
+llvm::Expected<TrustPolicy> mtgr::trustPolicyFrom(llvm::StringRef keysPath,
                                                         bool requireSignature) {
   TrustPolicy policy;
   std::string path = keysPath.str();

@@ -12,7 +12,7 @@
 
 #include <optional>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 /// "123", "64K", "512M", "8G", "1T" (powers of 1024) -> bytes; nullopt for
 /// anything else, 0 or an overflow.
@@ -22,6 +22,6 @@ std::optional<uint64_t> parseByteSize(llvm::StringRef text);
 /// none (unsigned artifacts load unless `requireSignature`).
 llvm::Expected<TrustPolicy> trustPolicyFrom(llvm::StringRef keysPath, bool requireSignature);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cmath>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 MetricsSink::~MetricsSink() = default;
 
@@ -38,7 +38,7 @@ void JsonLinesSink::eval(const std::vector<TaskMetrics> &metrics) {
 }
 
 llvm::Expected<TrainLoopResult>
-mlir::mtgr::runTrainLoop(Session &session, Trainer &trainer, const Batch &heldOut,
+mtgr::runTrainLoop(Session &session, Trainer &trainer, const Batch &heldOut,
                          const TrainLoopOptions &options, MetricsSink *sink,
                          const std::function<void(const StepReport &)> &onStep,
                          llvm::raw_ostream &log) {

@@ -16,7 +16,7 @@
 
 #include "llvm/Support/raw_ostream.h"
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 /// What a training run reports, in order: start, an epoch per epoch (when
 /// evaluated per epoch), then test and eval from their callers.
@@ -75,6 +75,6 @@ llvm::Expected<TrainLoopResult> runTrainLoop(Session &session, Trainer &trainer,
                                              const std::function<void(const StepReport &)> &onStep,
                                              llvm::raw_ostream &log);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

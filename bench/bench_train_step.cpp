@@ -21,7 +21,7 @@
 #include <algorithm>
 #include <chrono>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 namespace cl = llvm::cl;
 
 namespace {

@@ -22,7 +22,7 @@
 #include <map>
 #include <set>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 using llvm::StringRef;
 
 namespace {
@@ -914,7 +914,7 @@ llvm::Error Builder::run(MovieLensData &out) {
 }
 } // namespace
 
-llvm::Expected<MovieLensData> mlir::mtgr::loadMovieLens(const ModelDesc &m, StringRef dir,
+llvm::Expected<MovieLensData> mtgr::loadMovieLens(const ModelDesc &m, StringRef dir,
                                                         const MovieLensOptions &o) {
   if (o.windowSeconds < 1 || o.maxSequence < 0 || o.maxRealtime < 1 || o.realtimeBefore < 0 ||
       o.realtimeBefore > o.maxRealtime || o.maxCandidates < 1 || o.maxUsers < 0)
@@ -969,7 +969,7 @@ std::string MovieLensData::summary(const ModelDesc &m) const {
   return s;
 }
 
-std::string mlir::mtgr::movieLensFeatureList() {
+std::string mtgr::movieLensFeatureList() {
   std::string s;
   for (const Known &k : kKnown) {
     std::string groups;

@@ -22,7 +22,7 @@
 
 #include <string>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 struct MovieLensOptions {
   int64_t windowSeconds = 86400; // a request group: one user's ratings in one UTC day
@@ -55,6 +55,6 @@ llvm::Expected<MovieLensData> loadMovieLens(const ModelDesc &m, llvm::StringRef 
 /// width (for --help, docs and error messages).
 std::string movieLensFeatureList();
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -9,7 +9,7 @@
 
 #include <numeric>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 namespace json = llvm::json;
 
 namespace {
@@ -155,7 +155,7 @@ llvm::Error readIntervals(const LineError &fail, const ModelDesc &m, const json:
 }
 } // namespace
 
-llvm::Expected<Batch> mlir::mtgr::readRequests(const ModelDesc &m, llvm::StringRef text,
+llvm::Expected<Batch> mtgr::readRequests(const ModelDesc &m, llvm::StringRef text,
                                                llvm::StringRef path) {
   Batch b = makeEmptyBatch(m);
   std::vector<FeatureDesc> cand = m.candidateItem;
@@ -242,7 +242,7 @@ llvm::Expected<Batch> mlir::mtgr::readRequests(const ModelDesc &m, llvm::StringR
   return b;
 }
 
-llvm::Expected<Batch> mlir::mtgr::loadRequests(const ModelDesc &m, llvm::StringRef path) {
+llvm::Expected<Batch> mtgr::loadRequests(const ModelDesc &m, llvm::StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/true);
   if (!buffer)
     return llvm::createStringError(buffer.getError(),
@@ -275,7 +275,7 @@ json::Object featuresOf(const std::vector<FeatureDesc> &schema,
 }
 } // namespace
 
-void mlir::mtgr::writeRequests(const ModelDesc &m, const Batch &b, llvm::raw_ostream &os) {
+void mtgr::writeRequests(const ModelDesc &m, const Batch &b, llvm::raw_ostream &os) {
   std::vector<FeatureDesc> cand = m.candidateItem;
   cand.insert(cand.end(), m.candidateCross.begin(), m.candidateCross.end());
   for (int64_t s = 0; s < b.numSamples; ++s) {

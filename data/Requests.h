@@ -10,7 +10,7 @@
 
 #include "runtime/Batch.h"
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 /// Reads requests; errors name the file, line and field.
 llvm::Expected<Batch> readRequests(const ModelDesc &m, llvm::StringRef text,
@@ -20,6 +20,6 @@ llvm::Expected<Batch> loadRequests(const ModelDesc &m, llvm::StringRef path);
 /// Writes a batch as request lines (labels included when present).
 void writeRequests(const ModelDesc &m, const Batch &batch, llvm::raw_ostream &os);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

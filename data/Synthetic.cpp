@@ -6,7 +6,7 @@
 #include <cmath>
 #include <random>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 constexpr int kTopics = 8;
@@ -215,11 +215,11 @@ Batch Generator::run() {
 }
 } // namespace
 
-Batch mlir::mtgr::generateSynthetic(const ModelDesc &m, const SyntheticOptions &options) {
+Batch mtgr::generateSynthetic(const ModelDesc &m, const SyntheticOptions &options) {
   return Generator(m, options).run();
 }
 
-std::vector<int32_t> mlir::mtgr::dynamicMaskIntervals(const ModelDesc &m, const Batch &b) {
+std::vector<int32_t> mtgr::dynamicMaskIntervals(const ModelDesc &m, const Batch &b) {
   std::vector<int32_t> out;
   int32_t nU = static_cast<int32_t>(m.user.size());
   for (int64_t s = 0; s < b.numSamples; ++s) {
@@ -245,7 +245,7 @@ std::vector<int32_t> mlir::mtgr::dynamicMaskIntervals(const ModelDesc &m, const 
   return out;
 }
 
-std::pair<Batch, Batch> mlir::mtgr::splitLastWindow(const ModelDesc &m, const Batch &batch) {
+std::pair<Batch, Batch> mtgr::splitLastWindow(const ModelDesc &m, const Batch &batch) {
   std::vector<int64_t> train, last;
   for (int64_t b = 0; b < batch.numSamples; ++b)
     (b + 1 == batch.numSamples || batch.userIds[b + 1] != batch.userIds[b] ? last : train)

@@ -14,7 +14,7 @@
 
 #include "runtime/Batch.h"
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 struct SyntheticOptions {
   int64_t users = 8;
@@ -42,6 +42,6 @@ std::pair<Batch, Batch> splitLastWindow(const ModelDesc &m, const Batch &batch);
 /// semantics so such models can be driven by synthetic data.
 std::vector<int32_t> dynamicMaskIntervals(const ModelDesc &m, const Batch &batch);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

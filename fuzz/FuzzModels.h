@@ -18,7 +18,7 @@
 #include <map>
 #include <string>
 
-namespace mlir::mtgr::fuzz {
+namespace mtgr::fuzz {
 
 // fuzz/models/mini.yaml and intervals.yaml, embedded by fuzz/CMakeLists.txt.
 #include "fuzz/FuzzModelsText.inc"
@@ -46,6 +46,6 @@ template <typename Read> void asIsAndResealed(const uint8_t *data, size_t size, 
     read(llvm::StringRef(bytes));
 }
 
-} // namespace mlir::mtgr::fuzz
+} // namespace mtgr::fuzz
 
 #endif

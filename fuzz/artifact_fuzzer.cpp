@@ -12,7 +12,7 @@
 #include "runtime/Abi.h"
 #include "abi/Artifact.h"
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 static void load(llvm::StringRef bytes) {
   auto artifact = Artifact::parse(bytes, "fuzz.mtgr");

@@ -9,7 +9,7 @@
 #include "fuzz/FuzzModels.h"
 #include "runtime/Checkpoint.h"
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 static void resume(llvm::StringRef bytes) {
   static const ModelDesc &m = fuzz::fuzzModel(fuzz::kMiniModel);

@@ -20,7 +20,7 @@ using namespace mlir;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::StringRef text(reinterpret_cast<const char *>(data), size);
   DialectRegistry registry;
-  mtgr::registerPipelineDialects(registry); // mtgr-opt's
+  mlir::mtgr::registerPipelineDialects(registry); // mtgr-opt's
   MLIRContext context(registry);
   context.allowUnregisteredDialects(false);
   ScopedDiagnosticHandler handler(&context, [](Diagnostic &) { return success(); });
@@ -35,9 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   PassManager pm(&context);
   pm.enableVerifier(true);
-  pm.addPass(mtgr::createMTGRDecomposeLayersPass());
+  pm.addPass(mlir::mtgr::createMTGRDecomposeLayersPass());
   if (module->lookupSymbol("forward") && module->lookupSymbol("loss"))
-    pm.addPass(mtgr::createMTGRGenerateTrainStepPass());
+    pm.addPass(mlir::mtgr::createMTGRGenerateTrainStepPass());
   (void)pm.run(*module);
   return 0;
 }

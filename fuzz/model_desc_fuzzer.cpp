@@ -23,16 +23,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::StringRef text(reinterpret_cast<const char *>(data), size);
   std::string diag;
   llvm::raw_string_ostream os(diag);
-  std::optional<mtgr::ModelDesc> desc = mtgr::parseModelDesc(text, "fuzz.yaml", os);
+  std::optional<mlir::mtgr::ModelDesc> desc = mlir::mtgr::parseModelDesc(text, "fuzz.yaml", os);
   if (!desc) {
     if (diag.empty())
       __builtin_trap(); // refused without saying why
     return 0;
   }
-  (void)mtgr::collectParameters(*desc);
+  (void)mlir::mtgr::collectParameters(*desc);
   // A context per accepted input: interned names do not pile up over a run.
   DialectRegistry registry;
-  mtgr::registerFrontendDialects(registry);
+  mlir::mtgr::registerFrontendDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   std::string irDiag;
@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     irDiag += d.str() + "\n";
     return success();
   });
-  OwningOpRef<ModuleOp> module = mtgr::buildModule(context, *desc);
+  OwningOpRef<ModuleOp> module = mlir::mtgr::buildModule(context, *desc);
   if (!module || failed(verify(*module))) {
     // The parser accepted a description the IR cannot represent.
     llvm::errs() << "accepted description does not verify:\n" << irDiag;

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 const std::vector<std::vector<const char *>> kLayouts = {

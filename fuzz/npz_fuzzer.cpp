@@ -10,7 +10,7 @@
 
 #include <cmath>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::StringRef bytes(reinterpret_cast<const char *>(data), size);

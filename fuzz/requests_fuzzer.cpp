@@ -11,7 +11,7 @@
 
 #include "llvm/Support/raw_ostream.h"
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 static void readAgainst(const ModelDesc &m, llvm::StringRef text) {
   auto batch = readRequests(m, text, "fuzz.jsonl");

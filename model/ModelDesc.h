@@ -8,6 +8,7 @@
 #ifndef MTGR_FRONTEND_MODELDESC_H
 #define MTGR_FRONTEND_MODELDESC_H
 
+#include "model/Namespace.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -16,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 /// Bounds on every size a description may give (docs/model-format.md lists
 /// them). They keep every element count the compiler and runtime form far
@@ -130,6 +131,6 @@ std::optional<ModelDesc> loadModelDesc(llvm::StringRef path,
 /// True if `path` names a model description (by extension: .yaml or .yml).
 bool isModelDescPath(llvm::StringRef path);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif // MTGR_FRONTEND_MODELDESC_H

@@ -18,7 +18,7 @@
 #include <cmath>
 #include <limits>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 using llvm::SMLoc;
 using llvm::StringRef;
 using llvm::Twine;
@@ -668,12 +668,12 @@ int64_t ModelDesc::contextWidth() const {
   return totalWidth(user) + totalWidth(sequence) + totalWidth(realtime);
 }
 
-std::optional<ModelDesc> mlir::mtgr::parseModelDesc(StringRef text, StringRef path,
+std::optional<ModelDesc> mtgr::parseModelDesc(StringRef text, StringRef path,
                                               llvm::raw_ostream &diag) {
   return Parser(text, path, diag).parse();
 }
 
-std::optional<ModelDesc> mlir::mtgr::loadModelDesc(StringRef path, llvm::raw_ostream &diag) {
+std::optional<ModelDesc> mtgr::loadModelDesc(StringRef path, llvm::raw_ostream &diag) {
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/true);
   if (!buffer) {
     diag << path << ": error: cannot read model description: "
@@ -683,6 +683,6 @@ std::optional<ModelDesc> mlir::mtgr::loadModelDesc(StringRef path, llvm::raw_ost
   return parseModelDesc((*buffer)->getBuffer(), path, diag);
 }
 
-bool mlir::mtgr::isModelDescPath(StringRef path) {
+bool mtgr::isModelDescPath(StringRef path) {
   return path.ends_with(".yaml") || path.ends_with(".yml");
 }

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 int64_t ParamSpec::numel() const {
   int64_t n = 1;
@@ -38,7 +38,7 @@ struct ParamList {
 };
 } // namespace
 
-std::vector<ParamSpec> mlir::mtgr::collectParameters(const ModelDesc &m) {
+std::vector<ParamSpec> mtgr::collectParameters(const ModelDesc &m) {
   ParamList p;
   p.normRows = m.normGroupRows();
   for (const TableDesc &t : m.tables)
@@ -72,14 +72,14 @@ std::vector<ParamSpec> mlir::mtgr::collectParameters(const ModelDesc &m) {
   return p.params;
 }
 
-ParamCount mlir::mtgr::countParameters(const ModelDesc &m) {
+ParamCount mtgr::countParameters(const ModelDesc &m) {
   ParamCount c;
   for (const ParamSpec &p : collectParameters(m))
     (p.embedding ? c.embedding : c.dense) += p.numel();
   return c;
 }
 
-int64_t mlir::mtgr::mlpMultiplyAdds(int64_t in, const std::vector<int64_t> &hidden,
+int64_t mtgr::mlpMultiplyAdds(int64_t in, const std::vector<int64_t> &hidden,
                               int64_t out) {
   int64_t total = 0, width = in;
   for (int64_t h : hidden) {
@@ -89,7 +89,7 @@ int64_t mlir::mtgr::mlpMultiplyAdds(int64_t in, const std::vector<int64_t> &hidd
   return total + width * out;
 }
 
-std::optional<int64_t> mlir::mtgr::countAttentionPairs(const ModelDesc &m,
+std::optional<int64_t> mtgr::countAttentionPairs(const ModelDesc &m,
                                                  const SampleShape &s) {
   if (s.pairs)
     return s.pairs;
@@ -125,7 +125,7 @@ std::optional<int64_t> mlir::mtgr::countAttentionPairs(const ModelDesc &m,
   return std::nullopt; // intervals: the batch decides
 }
 
-std::optional<FlopCount> mlir::mtgr::countForwardFlops(const ModelDesc &m,
+std::optional<FlopCount> mtgr::countForwardFlops(const ModelDesc &m,
                                                  const SampleShape &s) {
   FlopCount f;
   int64_t d = m.dModel;

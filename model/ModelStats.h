@@ -11,7 +11,7 @@
 
 #include "model/ModelDesc.h"
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 struct ParamSpec {
   std::string name;           // PyTorch-style: layers.0.uvqk.weight
@@ -59,6 +59,6 @@ std::optional<FlopCount> countForwardFlops(const ModelDesc &m, const SampleShape
 /// Multiply-adds of an MLP in -> hidden... -> out applied to one row.
 int64_t mlpMultiplyAdds(int64_t in, const std::vector<int64_t> &hidden, int64_t out);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif // MTGR_FRONTEND_MODELSTATS_H

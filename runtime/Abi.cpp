@@ -7,7 +7,7 @@
 
 #include <set>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 std::string shapeText(llvm::ArrayRef<int64_t> shape) {
@@ -24,7 +24,7 @@ std::string Binding::gradientKey() const {
   return std::string("rows:") + toString(group).str() + ":" + std::to_string(index);
 }
 
-const FeatureDesc *mlir::mtgr::featureAt(const ModelDesc &m, Group g, size_t index) {
+const FeatureDesc *mtgr::featureAt(const ModelDesc &m, Group g, size_t index) {
   const std::vector<FeatureDesc> *list = g == Group::User       ? &m.user
                                          : g == Group::Sequence ? &m.sequence
                                          : g == Group::Realtime ? &m.realtime
@@ -39,7 +39,7 @@ const FeatureDesc *mlir::mtgr::featureAt(const ModelDesc &m, Group g, size_t ind
   return index < list->size() ? &(*list)[index] : nullptr;
 }
 
-llvm::Expected<std::vector<Binding>> mlir::mtgr::bindEntryPoint(const ModelDesc &m,
+llvm::Expected<std::vector<Binding>> mtgr::bindEntryPoint(const ModelDesc &m,
                                                                 const EntryPoint &entry,
                                                                 llvm::StringRef where) {
   std::map<std::string, std::vector<int64_t>> paramShapes;

@@ -13,7 +13,7 @@
 
 #include "abi/Artifact.h"
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 struct Binding {
   ArgKind kind;
@@ -39,6 +39,6 @@ const FeatureDesc *featureAt(const ModelDesc &m, Group g, size_t index);
 llvm::Expected<std::vector<Binding>> bindEntryPoint(const ModelDesc &m, const EntryPoint &entry,
                                                     llvm::StringRef where);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -5,16 +5,16 @@
 
 #include <cmath>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
-uint64_t mlir::mtgr::splitmix64(uint64_t x) {
+uint64_t mtgr::splitmix64(uint64_t x) {
   uint64_t z = x + 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
 
-int64_t mlir::mtgr::tableRow(const TableDesc &t, int64_t id) {
+int64_t mtgr::tableRow(const TableDesc &t, int64_t id) {
   if (t.kind == "hashed")
     return static_cast<int64_t>(splitmix64(static_cast<uint64_t>(id)) %
                                 static_cast<uint64_t>(t.rows));
@@ -39,7 +39,7 @@ std::vector<int64_t> Batch::tokenOffsets(const ModelDesc &m) const {
   return offsets;
 }
 
-Batch mlir::mtgr::makeEmptyBatch(const ModelDesc &m) {
+Batch mtgr::makeEmptyBatch(const ModelDesc &m) {
   Batch b;
   b.user.resize(m.user.size());
   b.sequence.resize(m.sequence.size());
@@ -126,7 +126,7 @@ llvm::Error checkSorted(const char *group, const std::vector<int64_t> &offsets,
 }
 } // namespace
 
-llvm::Error mlir::mtgr::validateBatch(const ModelDesc &m, const Batch &batch) {
+llvm::Error mtgr::validateBatch(const ModelDesc &m, const Batch &batch) {
   int64_t B = batch.numSamples;
   if (B < 0)
     return fail("batch: negative number of samples");
@@ -250,7 +250,7 @@ std::vector<T> sliceRows(const std::vector<T> &v, int64_t r0, int64_t r1, int64_
 }
 } // namespace
 
-Batch mlir::mtgr::sliceBatch(const ModelDesc &m, const Batch &in, int64_t b0, int64_t b1) {
+Batch mtgr::sliceBatch(const ModelDesc &m, const Batch &in, int64_t b0, int64_t b1) {
   Batch out = makeEmptyBatch(m);
   out.numSamples = b1 - b0;
   out.userIds = sliceRows(in.userIds, b0, b1);
@@ -287,7 +287,7 @@ Batch mlir::mtgr::sliceBatch(const ModelDesc &m, const Batch &in, int64_t b0, in
   return out;
 }
 
-std::vector<int64_t> mlir::mtgr::candidateUsers(const Batch &batch) {
+std::vector<int64_t> mtgr::candidateUsers(const Batch &batch) {
   std::vector<int64_t> users;
   for (int64_t b = 0; b < batch.numSamples; ++b)
     users.insert(users.end(), batch.candidateOffsets[b + 1] - batch.candidateOffsets[b],
@@ -295,7 +295,7 @@ std::vector<int64_t> mlir::mtgr::candidateUsers(const Batch &batch) {
   return users;
 }
 
-std::optional<FlopCount> mlir::mtgr::countBatchFlops(const ModelDesc &m, const Batch &batch) {
+std::optional<FlopCount> mtgr::countBatchFlops(const ModelDesc &m, const Batch &batch) {
   FlopCount total;
   for (int64_t b = 0; b < batch.numSamples; ++b) {
     int64_t r0 = batch.realtimeOffsets[b], r1 = batch.realtimeOffsets[b + 1];

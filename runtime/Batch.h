@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 struct FeatureColumn {
   std::vector<int64_t> ids;  // categorical: one id per row
@@ -75,6 +75,6 @@ uint64_t splitmix64(uint64_t x);
 /// where a sample's attention pairs are unknown (mask: intervals).
 std::optional<FlopCount> countBatchFlops(const ModelDesc &m, const Batch &batch);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif // MTGR_RUNTIME_BATCH_H

@@ -4,10 +4,10 @@
 #include <numeric>
 #include <random>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 std::vector<std::vector<int64_t>>
-mlir::mtgr::tokenBalancedSteps(const std::vector<int64_t> &sampleTokens, int64_t tokenBudget,
+mtgr::tokenBalancedSteps(const std::vector<int64_t> &sampleTokens, int64_t tokenBudget,
                                uint64_t seed, int64_t epoch) {
   std::vector<int64_t> order(sampleTokens.size());
   std::iota(order.begin(), order.end(), 0);
@@ -28,7 +28,7 @@ mlir::mtgr::tokenBalancedSteps(const std::vector<int64_t> &sampleTokens, int64_t
   return steps;
 }
 
-Batch mlir::mtgr::gatherSamples(const ModelDesc &m, const Batch &data,
+Batch mtgr::gatherSamples(const ModelDesc &m, const Batch &data,
                                 const std::vector<int64_t> &indices) {
   Batch out = makeEmptyBatch(m);
   out.labels.assign(data.labels.size(), {});

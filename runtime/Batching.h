@@ -11,7 +11,7 @@
 
 #include "runtime/Batch.h"
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 /// One epoch's steps: each a list of sample indices. Samples are visited in a
 /// permutation seeded by (seed, epoch); a step takes samples while its tokens
@@ -25,6 +25,6 @@ std::vector<std::vector<int64_t>> tokenBalancedSteps(const std::vector<int64_t> 
 /// The samples `indices` of `data`, in that order, as one batch.
 Batch gatherSamples(const ModelDesc &m, const Batch &data, const std::vector<int64_t> &indices);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <cstring>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 constexpr char kMagic[] = "MTGRCKP\n";
@@ -59,7 +59,7 @@ struct Reader {
 };
 } // namespace
 
-std::string mlir::mtgr::serializeCheckpoint(const TrainState &s) {
+std::string mtgr::serializeCheckpoint(const TrainState &s) {
   llvm::json::Object meta{{"model_hash", s.modelHash},
                           {"step", s.step},
                           {"epoch", s.epoch},
@@ -89,7 +89,7 @@ std::string mlir::mtgr::serializeCheckpoint(const TrainState &s) {
                        {"tables", tables}});
 }
 
-llvm::Expected<TrainState> mlir::mtgr::parseCheckpoint(llvm::StringRef bytes,
+llvm::Expected<TrainState> mtgr::parseCheckpoint(llvm::StringRef bytes,
                                                        llvm::StringRef path) {
   auto fail = [&](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + msg);
@@ -161,11 +161,11 @@ llvm::Expected<TrainState> mlir::mtgr::parseCheckpoint(llvm::StringRef bytes,
   return s;
 }
 
-llvm::Error mlir::mtgr::saveCheckpoint(llvm::StringRef path, const TrainState &state) {
+llvm::Error mtgr::saveCheckpoint(llvm::StringRef path, const TrainState &state) {
   return writeFileAtomically(path, serializeCheckpoint(state));
 }
 
-llvm::Expected<TrainState> mlir::mtgr::loadCheckpoint(llvm::StringRef path) {
+llvm::Expected<TrainState> mtgr::loadCheckpoint(llvm::StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
   if (!buffer)
     return llvm::createStringError(buffer.getError(),
@@ -173,7 +173,7 @@ llvm::Expected<TrainState> mlir::mtgr::loadCheckpoint(llvm::StringRef path) {
   return parseCheckpoint((*buffer)->getBuffer(), path);
 }
 
-llvm::Error mlir::mtgr::checkStateFits(const TrainState &state, const ModelDesc &m,
+llvm::Error mtgr::checkStateFits(const TrainState &state, const ModelDesc &m,
                                        const ParamStore &params, llvm::StringRef path) {
   auto fail = [&](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + msg);

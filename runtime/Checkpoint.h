@@ -14,7 +14,7 @@
 #include <map>
 #include <optional>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 struct TrainState {
   std::string modelHash; // the model the state belongs to
@@ -38,6 +38,6 @@ llvm::Expected<TrainState> loadCheckpoint(llvm::StringRef path);
 llvm::Error checkStateFits(const TrainState &state, const ModelDesc &m, const ParamStore &params,
                            llvm::StringRef path);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

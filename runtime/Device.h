@@ -23,7 +23,7 @@
 #include <memory>
 #include <vector>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 /// A buffer an entry point reads or writes: an address in the device's
 /// memory and the shape of its elements (row-major, dense).
@@ -66,6 +66,6 @@ public:
 /// The devices this runtime has: "cpu".
 llvm::Expected<std::unique_ptr<Device>> createDevice(llvm::StringRef name);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <set>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 DynamicTable::DynamicTable(int64_t capacity, int64_t admissionThreshold, Policy policy)
     : cap(capacity), threshold(std::max<int64_t>(1, admissionThreshold)), policy(policy) {

@@ -22,7 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 class DynamicTable {
 public:
@@ -71,6 +71,6 @@ private:
   }
 };
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

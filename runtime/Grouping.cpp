@@ -7,7 +7,7 @@
 
 #include <map>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 llvm::Error fail(const llvm::Twine &msg) {
@@ -63,7 +63,7 @@ std::vector<FeatureDesc> candidateSchema(const ModelDesc &m) {
 }
 } // namespace
 
-llvm::Expected<Batch> mlir::mtgr::groupRows(const ModelDesc &m, const Batch &rows) {
+llvm::Expected<Batch> mtgr::groupRows(const ModelDesc &m, const Batch &rows) {
   if (auto e = validateBatch(m, rows))
     return std::move(e);
   for (int64_t r = 0; r < rows.numSamples; ++r)
@@ -145,7 +145,7 @@ llvm::Expected<Batch> mlir::mtgr::groupRows(const ModelDesc &m, const Batch &row
   return out;
 }
 
-Batch mlir::mtgr::splitIntoRows(const ModelDesc &m, const Batch &batch) {
+Batch mtgr::splitIntoRows(const ModelDesc &m, const Batch &batch) {
   std::vector<FeatureDesc> cand = candidateSchema(m);
   Batch out = makeEmptyBatch(m);
   out.labels.assign(batch.labels.size(), {});

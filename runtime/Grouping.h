@@ -13,7 +13,7 @@
 
 #include "runtime/Batch.h"
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 /// `rows` is a batch in DLRM layout: every sample has exactly one candidate.
 /// Samples are grouped by user id, users in order of first appearance.
@@ -23,6 +23,6 @@ llvm::Expected<Batch> groupRows(const ModelDesc &m, const Batch &rows);
 /// events strictly before the candidate's time (what a DLRM pipeline sees).
 Batch splitIntoRows(const ModelDesc &m, const Batch &batch);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

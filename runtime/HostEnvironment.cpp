@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 HostEnvironment &of(void *context) { return *static_cast<HostEnvironment *>(context); }

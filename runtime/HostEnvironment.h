@@ -12,7 +12,7 @@
 #include "runtime/HostMemory.h"
 #include "runtime/Profile.h"
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 struct HostEnvironment {
   HostPool pool;
@@ -21,6 +21,6 @@ struct HostEnvironment {
   mtgr_environment table(int64_t threads);
 };
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

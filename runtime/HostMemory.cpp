@@ -9,7 +9,7 @@
 #include <map>
 #include <mutex>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 /// Every block starts with a header holding its capacity; the caller gets

@@ -19,7 +19,7 @@
 #include <map>
 #include <mutex>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 class HostPool {
 public:
@@ -59,6 +59,6 @@ private:
   std::atomic<int64_t> live{0}, peak{0};
 };
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

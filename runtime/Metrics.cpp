@@ -6,9 +6,9 @@
 #include <map>
 #include <numeric>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
-std::optional<double> mlir::mtgr::auc(const std::vector<double> &scores,
+std::optional<double> mtgr::auc(const std::vector<double> &scores,
                                       const std::vector<float> &labels) {
   size_t n = scores.size();
   // NaN has no rank (and would break std::sort's ordering): no AUC.
@@ -58,7 +58,7 @@ std::vector<std::pair<double, double>> perUserAuc(const std::vector<double> &sco
 }
 } // namespace
 
-std::optional<double> mlir::mtgr::gauc(const std::vector<double> &scores,
+std::optional<double> mtgr::gauc(const std::vector<double> &scores,
                                        const std::vector<float> &labels,
                                        const std::vector<int64_t> &users) {
   double weighted = 0, weight = 0;
@@ -71,7 +71,7 @@ std::optional<double> mlir::mtgr::gauc(const std::vector<double> &scores,
   return weighted / weight;
 }
 
-std::optional<double> mlir::mtgr::gaucStandardError(const std::vector<double> &scores,
+std::optional<double> mtgr::gaucStandardError(const std::vector<double> &scores,
                                                     const std::vector<float> &labels,
                                                     const std::vector<int64_t> &users) {
   auto g = gauc(scores, labels, users);
@@ -85,7 +85,7 @@ std::optional<double> mlir::mtgr::gaucStandardError(const std::vector<double> &s
   return std::sqrt(sum) / weight;
 }
 
-std::optional<double> mlir::mtgr::logLoss(const std::vector<double> &logits,
+std::optional<double> mtgr::logLoss(const std::vector<double> &logits,
                                           const std::vector<float> &labels) {
   if (logits.empty())
     return std::nullopt;
@@ -99,7 +99,7 @@ std::optional<double> mlir::mtgr::logLoss(const std::vector<double> &logits,
   return sum / double(logits.size());
 }
 
-std::optional<double> mlir::mtgr::normalizedEntropy(const std::vector<double> &logits,
+std::optional<double> mtgr::normalizedEntropy(const std::vector<double> &logits,
                                                     const std::vector<float> &labels) {
   auto loss = logLoss(logits, labels);
   double positives = 0;

@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 /// Area under the ROC curve: the probability that a random positive scores
 /// above a random negative, ties counting one half (Mann-Whitney U with
@@ -38,6 +38,6 @@ std::optional<double> logLoss(const std::vector<double> &logits, const std::vect
 std::optional<double> normalizedEntropy(const std::vector<double> &logits,
                                         const std::vector<float> &labels);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <zip.h>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
@@ -111,7 +111,7 @@ llvm::Error parseNpy(llvm::StringRef path, llvm::StringRef name, llvm::StringRef
 } // namespace
 
 llvm::Expected<std::map<std::string, Tensor>>
-mlir::mtgr::parseNpz(llvm::StringRef bytes, llvm::StringRef path,
+mtgr::parseNpz(llvm::StringRef bytes, llvm::StringRef path,
                      const std::map<std::string, uint64_t> *maxBytes) {
   // libzip reads the archive from memory; the source does not copy `bytes`.
   zip_error_t ze;
@@ -179,7 +179,7 @@ mlir::mtgr::parseNpz(llvm::StringRef bytes, llvm::StringRef path,
   return out;
 }
 
-llvm::Error mlir::mtgr::writeNpz(llvm::StringRef path, const ParamStore &params, bool compress) {
+llvm::Error mtgr::writeNpz(llvm::StringRef path, const ParamStore &params, bool compress) {
   std::string tmp = (path + ".tmp").str();
   llvm::sys::fs::remove(tmp);
   int err = 0;
@@ -220,14 +220,14 @@ llvm::Error mlir::mtgr::writeNpz(llvm::StringRef path, const ParamStore &params,
   return llvm::Error::success();
 }
 
-llvm::Error mlir::mtgr::loadParams(llvm::StringRef path, ParamStore &params) {
+llvm::Error mtgr::loadParams(llvm::StringRef path, ParamStore &params) {
   auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!file)
     return fail(path, "cannot read: " + file.getError().message());
   return loadParams((*file)->getBuffer(), path, params);
 }
 
-llvm::Error mlir::mtgr::loadParams(llvm::StringRef bytes, llvm::StringRef path,
+llvm::Error mtgr::loadParams(llvm::StringRef bytes, llvm::StringRef path,
                                    ParamStore &params) {
   // A member may hold its parameter as float64 behind a header of up to 64 KiB.
   std::map<std::string, uint64_t> maxBytes;

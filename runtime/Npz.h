@@ -12,7 +12,7 @@
 
 #include "llvm/Support/Error.h"
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 /// Every tensor of an archive's bytes, by name (without ".npy"); `path`
 /// names it in messages. With `maxBytes` (by tensor name, without ".npy"), a
@@ -32,6 +32,6 @@ llvm::Error loadParams(llvm::StringRef path, ParamStore &params);
 /// The same from an archive's bytes (`path` names it in messages).
 llvm::Error loadParams(llvm::StringRef bytes, llvm::StringRef path, ParamStore &params);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <random>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 void ParamStore::set(const std::string &name, Tensor t) {
   if (!tensors.count(name))
@@ -47,7 +47,7 @@ ParamStore ParamStore::initialize(const std::vector<ParamSpec> &specs, uint64_t 
   return store;
 }
 
-void mlir::mtgr::randomizeForVerification(ParamStore &params, uint64_t seed) {
+void mtgr::randomizeForVerification(ParamStore &params, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   for (const std::string &name : params.names()) {
@@ -63,6 +63,6 @@ void mlir::mtgr::randomizeForVerification(ParamStore &params, uint64_t seed) {
   }
 }
 
-std::string mlir::mtgr::optimizerSlot(llvm::StringRef param, llvm::StringRef slot) {
+std::string mtgr::optimizerSlot(llvm::StringRef param, llvm::StringRef slot) {
   return (param + "/" + slot).str();
 }

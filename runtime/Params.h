@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 struct Tensor {
   std::vector<int64_t> shape;
@@ -57,6 +57,6 @@ std::string optimizerSlot(llvm::StringRef param, llvm::StringRef slot);
 /// their values. Seeded: `mtgr-run verify --randomize-params` and the tests.
 void randomizeForVerification(ParamStore &params, uint64_t seed);
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif // MTGR_RUNTIME_PARAMS_H

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <unistd.h>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 llvm::Error fail(const llvm::Twine &msg) {
@@ -22,7 +22,7 @@ template <typename T> bool readAt(llvm::StringRef elf, uint64_t offset, T &out) 
 }
 } // namespace
 
-llvm::Expected<std::vector<CodeSymbol>> mlir::mtgr::elfFunctions(llvm::StringRef elf) {
+llvm::Expected<std::vector<CodeSymbol>> mtgr::elfFunctions(llvm::StringRef elf) {
   Elf64_Ehdr header;
   if (!readAt(elf, 0, header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
       header.e_ident[EI_CLASS] != ELFCLASS64)
@@ -67,7 +67,7 @@ llvm::Expected<std::vector<CodeSymbol>> mlir::mtgr::elfFunctions(llvm::StringRef
   return out;
 }
 
-llvm::Expected<std::string> mlir::mtgr::appendPerfMap(const std::vector<CodeSymbol> &symbols,
+llvm::Expected<std::string> mtgr::appendPerfMap(const std::vector<CodeSymbol> &symbols,
                                                      uint64_t base) {
   std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
   std::ofstream f(path, std::ios::app);

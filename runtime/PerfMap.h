@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-namespace mlir::mtgr {
+namespace mtgr {
 struct CodeSymbol {
   uint64_t offset, size; // from the object's load address
   std::string name;
@@ -30,6 +30,6 @@ struct CodeSymbol {
 llvm::Expected<std::vector<CodeSymbol>> elfFunctions(llvm::StringRef elf);
 /// Appends `symbols` at `base` to /tmp/perf-<pid>.map; returns its path.
 llvm::Expected<std::string> appendPerfMap(const std::vector<CodeSymbol> &symbols, uint64_t base);
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

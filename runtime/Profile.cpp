@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 FamilySeconds toSeconds(const std::array<std::atomic<int64_t>, kNumProfileFamilies> &ns) {

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 using FamilySeconds = std::array<double, kNumProfileFamilies>;
 
@@ -42,6 +42,6 @@ private:
   std::array<Sums, kLayers> layers{};
 };
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <unordered_map>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 llvm::Error fail(const llvm::Twine &msg) {
@@ -57,7 +57,7 @@ void onThreads(size_t parts, llvm::function_ref<void(size_t)> fn) {
 }
 } // namespace
 
-uint64_t mlir::mtgr::physicalMemoryBytes() {
+uint64_t mtgr::physicalMemoryBytes() {
   long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
   return pages > 0 && size > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(size)
                                : uint64_t(1) << 34;

@@ -13,7 +13,7 @@
 #include <map>
 #include <memory>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 
 struct TrainStepResult {
@@ -162,6 +162,6 @@ private:
   std::map<std::string, DynamicTable> tables;
 };
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -3,7 +3,7 @@
 
 #include <cstdlib>
 
-void mlir::mtgr::configureThreadPool() {
+void mtgr::configureThreadPool() {
   static bool done = [] { return setenv("KMP_BLOCKTIME", "5", /*overwrite=*/0) == 0; }();
   (void)done;
 }

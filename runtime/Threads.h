@@ -10,12 +10,12 @@
 #ifndef MTGR_RUNTIME_THREADS_H
 #define MTGR_RUNTIME_THREADS_H
 
-namespace mlir::mtgr {
+namespace mtgr {
 /// Before the first parallel region: idle OpenMP threads spin 5 ms, then
 /// sleep (KMP_BLOCKTIME=5, unless the environment sets it). libomp's default
 /// 200 ms spun on after every call and starved other processes; 0 woke
 /// sleeping threads at every parallel op (docs/cpu-backend.md, "Threads").
 void configureThreadPool();
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -10,7 +10,7 @@
 
 #include <chrono>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 Trainer::Trainer(Session &session, const Batch &data) : session(session), data(data) {
   const ModelDesc &m = session.model();

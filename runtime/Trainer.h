@@ -16,7 +16,7 @@
 
 #include <functional>
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 struct TrainLimits {
   int64_t steps = 0;       // stop after this many steps in all (0: no limit)
@@ -56,6 +56,6 @@ private:
   std::vector<int64_t> sampleTokens;
 };
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 
 namespace {
 llvm::Error fail(const llvm::Twine &msg) {
@@ -172,9 +172,9 @@ public:
 Executable::~Executable() = default;
 Device::~Device() = default;
 
-std::unique_ptr<Device> mlir::mtgr::createCpuDevice() { return std::make_unique<CpuDevice>(); }
+std::unique_ptr<Device> mtgr::createCpuDevice() { return std::make_unique<CpuDevice>(); }
 
-llvm::Expected<std::unique_ptr<Device>> mlir::mtgr::createDevice(llvm::StringRef name) {
+llvm::Expected<std::unique_ptr<Device>> mtgr::createDevice(llvm::StringRef name) {
   if (name == "cpu")
     return createCpuDevice();
   if (name.starts_with("cuda"))

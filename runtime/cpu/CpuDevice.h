@@ -13,10 +13,10 @@
 
 #include "runtime/Device.h"
 
-namespace mlir::mtgr {
+namespace mtgr {
 
 std::unique_ptr<Device> createCpuDevice();
 
-} // namespace mlir::mtgr
+} // namespace mtgr
 
 #endif

@@ -3,16 +3,16 @@
 
 #include <cmath>
 
-using namespace mlir::mtgr::reference;
+using namespace mtgr::reference;
 
-double mlir::mtgr::reference::silu(double x) { return x / (1.0 + std::exp(-x)); }
+double mtgr::reference::silu(double x) { return x / (1.0 + std::exp(-x)); }
 
-double mlir::mtgr::reference::siluGrad(double x) {
+double mtgr::reference::siluGrad(double x) {
   double s = 1.0 / (1.0 + std::exp(-x));
   return s * (1.0 + x * (1.0 - s));
 }
 
-Vec mlir::mtgr::reference::linear(const Vec &W, const Vec &b, int64_t out, const Vec &x) {
+Vec mtgr::reference::linear(const Vec &W, const Vec &b, int64_t out, const Vec &x) {
   int64_t in = x.size();
   Vec y(out);
   for (int64_t o = 0; o < out; ++o) {
@@ -24,7 +24,7 @@ Vec mlir::mtgr::reference::linear(const Vec &W, const Vec &b, int64_t out, const
   return y;
 }
 
-Vec mlir::mtgr::reference::linearBackward(const Vec &W, int64_t out, const Vec &x, const Vec &dy,
+Vec mtgr::reference::linearBackward(const Vec &W, int64_t out, const Vec &x, const Vec &dy,
                                          Vec &dW, Vec &db) {
   int64_t in = x.size();
   Vec dx(in, 0.0);
@@ -38,7 +38,7 @@ Vec mlir::mtgr::reference::linearBackward(const Vec &W, int64_t out, const Vec &
   return dx;
 }
 
-Vec mlir::mtgr::reference::layerNorm(const Vec &x, const double *gamma, const double *beta,
+Vec mtgr::reference::layerNorm(const Vec &x, const double *gamma, const double *beta,
                                      NormCache &cache) {
   size_t n = x.size();
   double mean = 0, var = 0;
@@ -58,7 +58,7 @@ Vec mlir::mtgr::reference::layerNorm(const Vec &x, const double *gamma, const do
   return y;
 }
 
-Vec mlir::mtgr::reference::layerNormBackward(const Vec &dy, const double *gamma,
+Vec mtgr::reference::layerNormBackward(const Vec &dy, const double *gamma,
                                              const NormCache &cache, double *dgamma,
                                              double *dbeta) {
   size_t n = dy.size();
@@ -79,7 +79,7 @@ Vec mlir::mtgr::reference::layerNormBackward(const Vec &dy, const double *gamma,
   return dx;
 }
 
-std::vector<Vec> mlir::mtgr::reference::attention(const AttentionProblem &p, int64_t *macs) {
+std::vector<Vec> mtgr::reference::attention(const AttentionProblem &p, int64_t *macs) {
   std::vector<Vec> O(p.n, Vec(p.heads * p.dv, 0.0));
   for (int64_t i = 0; i < p.n; ++i)
     for (int64_t j = 0; j < p.n; ++j) {
@@ -99,7 +99,7 @@ std::vector<Vec> mlir::mtgr::reference::attention(const AttentionProblem &p, int
   return O;
 }
 
-void mlir::mtgr::reference::attentionBackward(const AttentionProblem &p,
+void mtgr::reference::attentionBackward(const AttentionProblem &p,
                                               const std::vector<Vec> &dO, std::vector<Vec> &dQ,
                                               std::vector<Vec> &dK, std::vector<Vec> &dV,
                                               std::vector<Vec> &dBias) {
@@ -133,10 +133,10 @@ void mlir::mtgr::reference::attentionBackward(const AttentionProblem &p,
     }
 }
 
-double mlir::mtgr::reference::bceWithLogits(double l, double y) {
+double mtgr::reference::bceWithLogits(double l, double y) {
   return std::max(l, 0.0) - l * y + std::log1p(std::exp(-std::fabs(l)));
 }
 
-double mlir::mtgr::reference::bceWithLogitsGrad(double l, double y) {
+double mtgr::reference::bceWithLogitsGrad(double l, double y) {
   return 1.0 / (1.0 + std::exp(-l)) - y;
 }

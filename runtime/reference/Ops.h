@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace mlir::mtgr::reference {
+namespace mtgr::reference {
 
 using Vec = std::vector<double>;
 
@@ -53,6 +53,6 @@ void attentionBackward(const AttentionProblem &p, const std::vector<Vec> &dO,
 double bceWithLogits(double logit, double label);
 double bceWithLogitsGrad(double logit, double label);
 
-} // namespace mlir::mtgr::reference
+} // namespace mtgr::reference
 
 #endif

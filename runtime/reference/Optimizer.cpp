@@ -3,10 +3,10 @@
 
 #include <cmath>
 
-using namespace mlir::mtgr;
-using namespace mlir::mtgr::reference;
+using namespace mtgr;
+using namespace mtgr::reference;
 
-void mlir::mtgr::reference::adamUpdate(const TrainingDesc &t, bool decay, int64_t step,
+void mtgr::reference::adamUpdate(const TrainingDesc &t, bool decay, int64_t step,
                             std::vector<float> &param, const std::vector<double> &grad,
                             AdamState &s) {
   if (s.m.empty()) {
@@ -31,7 +31,7 @@ void mlir::mtgr::reference::adamUpdate(const TrainingDesc &t, bool decay, int64_
   }
 }
 
-void mlir::mtgr::reference::rowwiseAdagradUpdate(const TrainingDesc &t, float *row, const double *grad,
+void mtgr::reference::rowwiseAdagradUpdate(const TrainingDesc &t, float *row, const double *grad,
                                       int64_t dim, float &accumulator) {
   double mean = 0;
   for (int64_t k = 0; k < dim; ++k)
@@ -43,7 +43,7 @@ void mlir::mtgr::reference::rowwiseAdagradUpdate(const TrainingDesc &t, float *r
     row[k] = static_cast<float>(row[k] - scale * grad[k]);
 }
 
-void mlir::mtgr::reference::sparseAdamUpdate(const TrainingDesc &t, int64_t step, float *row,
+void mtgr::reference::sparseAdamUpdate(const TrainingDesc &t, int64_t step, float *row,
                                   const double *grad, int64_t dim, float *m, float *v) {
   double bc1 = 1 - std::pow(t.beta1, step), bc2 = 1 - std::pow(t.beta2, step);
   for (int64_t k = 0; k < dim; ++k) {

@@ -17,7 +17,7 @@
 
 #include <vector>
 
-namespace mlir::mtgr::reference {
+namespace mtgr::reference {
 
 struct AdamState {
   std::vector<float> m, v; // first and second moments, like the parameter
@@ -35,6 +35,6 @@ void rowwiseAdagradUpdate(const TrainingDesc &t, float *row, const double *grad,
 void sparseAdamUpdate(const TrainingDesc &t, int64_t step, float *row, const double *grad,
                       int64_t dim, float *m, float *v);
 
-} // namespace mlir::mtgr::reference
+} // namespace mtgr::reference
 
 #endif

@@ -12,10 +12,10 @@
 #include <algorithm>
 #include <cmath>
 
-using namespace mlir::mtgr;
-using namespace mlir::mtgr::reference;
+using namespace mtgr;
+using namespace mtgr::reference;
 
-bool mlir::mtgr::reference::dropoutKeeps(uint64_t seed, int64_t step, int64_t layer,
+bool mtgr::reference::dropoutKeeps(uint64_t seed, int64_t step, int64_t layer,
                                          int64_t token, int64_t column, double rate) {
   auto mix = [](uint64_t x) { // splitmix64
     uint64_t z = x + 0x9e3779b97f4a7c15ULL;
@@ -507,12 +507,12 @@ Output Ref::run(const Batch &batch) {
 }
 } // namespace
 
-Output mlir::mtgr::reference::forward(const ModelDesc &m, const ParamStore &params,
+Output mtgr::reference::forward(const ModelDesc &m, const ParamStore &params,
                                       const Batch &batch, const DynamicTables *dynamic) {
   return Ref(m, params, TrainOptions{}, nullptr, dynamic).run(batch);
 }
 
-Output mlir::mtgr::reference::forwardBackward(const ModelDesc &m, const ParamStore &params,
+Output mtgr::reference::forwardBackward(const ModelDesc &m, const ParamStore &params,
                                               const Batch &batch, const TrainOptions &options,
                                               Gradients &gradients,
                                               const DynamicTables *dynamic) {

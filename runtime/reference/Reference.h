@@ -18,7 +18,7 @@
 
 #include <map>
 
-namespace mlir::mtgr::reference {
+namespace mtgr::reference {
 
 struct Output {
   std::vector<std::vector<double>> logits; // [task][candidate]
@@ -66,6 +66,6 @@ Output forwardBackward(const ModelDesc &m, const ParamStore &params, const Batch
 bool dropoutKeeps(uint64_t seed, int64_t step, int64_t layer, int64_t token, int64_t column,
                   double rate);
 
-} // namespace mlir::mtgr::reference
+} // namespace mtgr::reference
 
 #endif

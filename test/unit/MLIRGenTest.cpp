@@ -32,7 +32,7 @@ Built build(const mlir::mtgr::ModelDesc &m) {
 
 bool decompose(ModuleOp module) {
   PassManager pm(module.getContext());
-  pm.addPass(mtgr::createMTGRDecomposeLayersPass());
+  pm.addPass(mlir::mtgr::createMTGRDecomposeLayersPass());
   return succeeded(pm.run(module));
 }
 
@@ -41,7 +41,7 @@ void checkModule(const mlir::mtgr::ModelDesc &m, ModuleOp module) {
   std::vector<mlir::mtgr::ParamSpec> specs = mlir::mtgr::collectParameters(m);
   size_t i = 0;
   int64_t elements = 0;
-  module.walk([&](mtgr::ParameterOp p) {
+  module.walk([&](mlir::mtgr::ParameterOp p) {
     ASSERT_LT(i, specs.size());
     EXPECT_EQ(p.getSymName(), specs[i].name);
     auto shape = cast<RankedTensorType>(p.getType()).getShape();
@@ -56,7 +56,7 @@ void checkModule(const mlir::mtgr::ModelDesc &m, ModuleOp module) {
   ASSERT_TRUE(forward);
   EXPECT_EQ(forward.getNumResults(), m.tasks.size());
   size_t layers = 0;
-  forward.walk([&](mtgr::HstuLayerOp) { ++layers; });
+  forward.walk([&](mlir::mtgr::HstuLayerOp) { ++layers; });
   EXPECT_EQ(layers, static_cast<size_t>(m.layers));
   EXPECT_TRUE(module.lookupSymbol<func::FuncOp>("loss"));
 }
@@ -109,7 +109,7 @@ TEST(MLIRGen, RandomModelsBuildAndDecompose) {
     ASSERT_TRUE(succeeded(verify(*b.module))) << y;
     bool modelLevelLeft = false;
     b.module->walk([&](Operation *op) {
-      modelLevelLeft |= op->hasTrait<mtgr::ModelLevel>();
+      modelLevelLeft |= op->hasTrait<mlir::mtgr::ModelLevel>();
     });
     EXPECT_FALSE(modelLevelLeft) << y;
   }
@@ -124,22 +124,22 @@ TEST(MLIRGen, LoweringRefusesEmbeddingIdsWithoutAFeatureRole) {
   ASSERT_TRUE(b.module);
   ASSERT_TRUE(decompose(*b.module));
   auto forward = b.module->lookupSymbol<func::FuncOp>("forward");
-  mtgr::EmbeddingLookupOp lookup;
-  forward.walk([&](mtgr::EmbeddingLookupOp op) {
+  mlir::mtgr::EmbeddingLookupOp lookup;
+  forward.walk([&](mlir::mtgr::EmbeddingLookupOp op) {
     if (!lookup)
       lookup = op;
   });
   ASSERT_TRUE(lookup);
   auto ids = cast<BlockArgument>(lookup.getIds());
-  forward.setArgAttr(ids.getArgNumber(), mtgr::kRoleAttr,
-                     mtgr::abiRole(b.context.get(), "time", "candidate"));
+  forward.setArgAttr(ids.getArgNumber(), mlir::mtgr::kRoleAttr,
+                     mlir::mtgr::abiRole(b.context.get(), "time", "candidate"));
   std::string diag;
   ScopedDiagnosticHandler handler(b.context.get(), [&](Diagnostic &d) {
     diag += d.str() + "\n";
     return success();
   });
   PassManager pm(b.context.get());
-  pm.addPass(mtgr::createMTGRBindEntryPointsPass());
+  pm.addPass(mlir::mtgr::createMTGRBindEntryPointsPass());
   EXPECT_TRUE(failed(pm.run(*b.module)));
   EXPECT_NE(diag.find("embedding ids must be an entry point argument with its mtgr.input name "
                       "and a 'feature' mtgr.role"),

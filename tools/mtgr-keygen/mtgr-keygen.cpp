@@ -37,7 +37,7 @@ int main(int argc, char **argv) {
           << prefix << ext << " exists (use --force to overwrite)\n";
       return 1;
     }
-  if (auto e = mlir::mtgr::generateKeyPair(prefix)) {
+  if (auto e = mtgr::generateKeyPair(prefix)) {
     llvm::WithColor::error(llvm::errs(), "mtgr-keygen") << llvm::toString(std::move(e)) << "\n";
     return 1;
   }

@@ -33,7 +33,7 @@
 #include <set>
 #include <cmath>
 
-using namespace mlir::mtgr;
+using namespace mtgr;
 namespace cl = llvm::cl;
 
 namespace {
@@ -237,8 +237,8 @@ BatchFlops batchFlops(const ModelDesc &m, const Batch &batch, int64_t visiblePai
 bool printProfile(Session &session, const Batch *batch = nullptr, int64_t visiblePairs = 0,
                   int64_t computedPairs = 0) {
   const ModelDesc &m = session.model();
-  const mlir::mtgr::ProfileCounters &counters = session.environment().profile;
-  mlir::mtgr::FamilySeconds profile = counters.seconds();
+  const mtgr::ProfileCounters &counters = session.environment().profile;
+  mtgr::FamilySeconds profile = counters.seconds();
   double profiled = 0;
   for (double t : profile)
     profiled += t;
@@ -256,7 +256,7 @@ bool printProfile(Session &session, const Batch *batch = nullptr, int64_t visibl
     if (profile[f] <= 0)
       continue;
     double work = f == 0 ? flops.linears : f == 1 ? flops.attention : 0;
-    llvm::errs() << llvm::format("  %-12s %9.3f ms  %5.1f%%", mlir::mtgr::toString(static_cast<mlir::mtgr::ProfileFamily>(f)).str().c_str(),
+    llvm::errs() << llvm::format("  %-12s %9.3f ms  %5.1f%%", mtgr::toString(static_cast<mtgr::ProfileFamily>(f)).str().c_str(),
                                  profile[f] * 1e3, 100 * profile[f] / profiled)
                  << rate(work, profile[f]) << "\n";
   }
@@ -265,7 +265,7 @@ bool printProfile(Session &session, const Batch *batch = nullptr, int64_t visibl
                                  "%lld useful (visible) ones, %.3fx\n",
                                  (long long)computedPairs, (long long)visiblePairs,
                                  double(computedPairs) / double(visiblePairs));
-  std::vector<mlir::mtgr::FamilySeconds> layers = counters.layerSeconds();
+  std::vector<mtgr::FamilySeconds> layers = counters.layerSeconds();
   if (!layers.empty()) {
     llvm::errs() << "  per HSTU layer:    projections ms   attention ms   other ms"
                  << (batch ? "  projections GFLOP/s  attention GFLOP/s" : "") << "\n";
@@ -296,7 +296,7 @@ int infer(Session &session) {
   llvm::raw_fd_ostream out(outputPath, ec);
   if (ec)
     return error(outputPath + ": " + ec.message());
-  mlir::mtgr::HostEnvironment &environment = session.environment();
+  mtgr::HostEnvironment &environment = session.environment();
   environment.profile.reset();
   environment.pool.resetHighWater();
   int64_t heldBefore = environment.pool.highWater();
