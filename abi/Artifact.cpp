@@ -1,5 +1,6 @@
 //===- Artifact.cpp - write, read and check .mtgr files -------------------===//
 #include "abi/Artifact.h"
+#include "model/Error.h"
 #include "abi/Container.h"
 #include "model/ModelStats.h"
 
@@ -22,10 +23,6 @@ namespace json = llvm::json;
 
 namespace {
 constexpr char kMagic[8] = {'M', 'T', 'G', 'R', 'A', 'R', 'T', '\n'};
-
-llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + msg);
-}
 
 
 json::Array entryPointsJson(const std::vector<EntryPoint> &entryPoints) {

@@ -1,5 +1,6 @@
 //===- Container.cpp - sectioned, checksummed files, written atomically ---===//
 #include "abi/Container.h"
+#include "model/Error.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -14,9 +15,6 @@ using namespace mtgr;
 namespace {
 constexpr size_t kNameBytes = 16, kEntryBytes = kNameBytes + 3 * 8, kHeaderBytes = 16;
 
-llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + msg);
-}
 template <typename T> void put(std::string &out, T v) {
   out.append(reinterpret_cast<const char *>(&v), sizeof(T));
 }

@@ -1,5 +1,6 @@
 //===- Signing.cpp - ed25519 key files, signatures (libsodium) ------------===//
 #include "abi/Signing.h"
+#include "model/Error.h"
 #include "llvm/Support/Path.h"
 
 #include "llvm/ADT/SmallVector.h"
@@ -12,10 +13,6 @@
 using namespace mtgr;
 
 namespace {
-llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + msg);
-}
-
 void initSodium() {
   static const bool ok = sodium_init() >= 0;
   (void)ok;

@@ -1,5 +1,6 @@
 //===- Compiler.cpp - model description -> artifact -----------------------===//
 #include "compiler/Compiler.h"
+#include "model/Error.h"
 #include "compiler/Pipeline.h"
 #include "codegen/cpu/CpuBackend.h"
 #include "frontend/MLIRGen.h"
@@ -16,9 +17,6 @@ using namespace mlir;
 using namespace mlir::mtgr;
 
 namespace {
-llvm::Error fail(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
 std::string print(Operation *op) {
   std::string s;
   llvm::raw_string_ostream os(s);

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "data/MovieLens.h"
+#include "model/Error.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
@@ -35,10 +36,6 @@ constexpr const char *kGenreNames[kGenres] = {
 constexpr int kNoGenre = 19;
 /// ml-100k's u.item flag columns, in file order (-> kGenreNames index).
 constexpr int k100kGenres[19] = {kNoGenre, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17, 18};
-
-llvm::Error fail(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
 
 struct Rating {
   int64_t user, movie, time, line;

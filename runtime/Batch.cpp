@@ -1,5 +1,6 @@
 //===- Batch.cpp - jagged batches: checks and slicing ---------------------===//
 #include "runtime/Batch.h"
+#include "model/Error.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -50,10 +51,6 @@ Batch mtgr::makeEmptyBatch(const ModelDesc &m) {
 }
 
 namespace {
-llvm::Error fail(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 /// Which sample owns row r of a group with these offsets.
 int64_t sampleOf(const std::vector<int64_t> &offsets, int64_t r) {
   return std::upper_bound(offsets.begin(), offsets.end(), r) - offsets.begin() - 1;

@@ -1,5 +1,6 @@
 //===- Grouping.cpp - DLRM rows -> per-user samples -----------------------===//
 #include "runtime/Grouping.h"
+#include "model/Error.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -10,10 +11,6 @@
 using namespace mtgr;
 
 namespace {
-llvm::Error fail(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 /// Rows [r0, r1) of a group, one feature column at a time.
 struct Events {
   const std::vector<FeatureDesc> *schema;

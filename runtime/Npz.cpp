@@ -1,5 +1,6 @@
 //===- Npz.cpp - parameters as NumPy .npz archives (libzip) ---------------===//
 #include "runtime/Npz.h"
+#include "model/Error.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -12,10 +13,6 @@
 using namespace mtgr;
 
 namespace {
-llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": " + msg);
-}
-
 std::string npyHeader(llvm::ArrayRef<int64_t> shape) {
   std::string dims; // Python tuple syntax: (), (a,), (a, b)
   for (size_t i = 0; i < shape.size(); ++i)

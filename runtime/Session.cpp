@@ -1,5 +1,6 @@
 //===- Session.cpp - run a compiled artifact on a device ------------------===//
 #include "runtime/Session.h"
+#include "model/Error.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -12,10 +13,6 @@
 using namespace mtgr;
 
 namespace {
-llvm::Error fail(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 int64_t numel(llvm::ArrayRef<int64_t> shape) {
   int64_t n = 1;
   for (int64_t d : shape)

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/HostCodegen.h"
+#include "model/Error.h"
 #include "abi/Environment.h"
 #include "codegen/common/LoweringSupport.h"
 #include "codegen/cpu/Passes.h"
@@ -44,10 +45,6 @@ using namespace mlir;
 using namespace mlir::mtgr;
 
 namespace {
-llvm::Error fail(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>> makeTargetMachine(const HostTarget &t) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();

@@ -1,5 +1,6 @@
 //===- CpuDevice.cpp - the CPU as a device --------------------------------===//
 #include "runtime/cpu/CpuDevice.h"
+#include "model/Error.h"
 #include "runtime/PerfMap.h"
 #include "runtime/Threads.h"
 
@@ -17,10 +18,6 @@
 using namespace mtgr;
 
 namespace {
-llvm::Error fail(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 using EntryFn = void (*)(void **, const mtgr_environment *);
 
 /// A memref descriptor as the generated code reads it:
