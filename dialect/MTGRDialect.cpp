@@ -103,3 +103,37 @@ LogicalResult MTGRDialect::verifyRegionResultAttribute(Operation *op, unsigned r
                                                        NamedAttribute attr) {
   return verifyAbiAttribute(op, "result", resultIndex, attr);
 }
+
+namespace {
+template <typename Query> std::optional<::mtgr::ProfileFamily> familyBy(Query hasFamily) {
+  std::optional<::mtgr::ProfileFamily> found;
+  auto check = [&](auto family) {
+    constexpr ::mtgr::ProfileFamily f = decltype(family)::value;
+    if (hasFamily(std::integral_constant<::mtgr::ProfileFamily, f>{}))
+      found = f;
+  };
+  using F = ::mtgr::ProfileFamily;
+  check(std::integral_constant<F, F::Projections>{});
+  check(std::integral_constant<F, F::Attention>{});
+  check(std::integral_constant<F, F::Masks>{});
+  check(std::integral_constant<F, F::Norms>{});
+  check(std::integral_constant<F, F::Elementwise>{});
+  check(std::integral_constant<F, F::Tokens>{});
+  check(std::integral_constant<F, F::Loss>{});
+  check(std::integral_constant<F, F::Optimizer>{});
+  static_assert(::mtgr::kNumProfileFamilies == 8, "a family to check here");
+  return found;
+}
+} // namespace
+
+std::optional<::mtgr::ProfileFamily> mlir::mtgr::profileFamilyOf(Operation *op) {
+  return familyBy([&](auto family) {
+    return op->hasTrait<ProfiledAs<decltype(family)::value>::template Impl>();
+  });
+}
+
+std::optional<::mtgr::ProfileFamily> mlir::mtgr::profileFamilyOf(RegisteredOperationName name) {
+  return familyBy([&](auto family) {
+    return name.hasTrait<ProfiledAs<decltype(family)::value>::template Impl>();
+  });
+}

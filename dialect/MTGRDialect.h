@@ -2,6 +2,8 @@
 #ifndef MTGR_DIALECT_MTGRDIALECT_H
 #define MTGR_DIALECT_MTGRDIALECT_H
 
+#include "abi/AbiKinds.h"
+
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -26,6 +28,22 @@ namespace mlir::mtgr {
 /// Marks model-level ops: mtgr-decompose-layers rewrites every one of them.
 template <typename ConcreteType>
 class ModelLevel : public OpTrait::TraitBase<ConcreteType, ModelLevel> {};
+
+/// The family a kernel-level op's time is summed under in profiles
+/// (abi/AbiKinds.h), an op property declared in ODS with MTGR_Profiled<...>:
+/// every kernel-level op has one (test/unit/MLIRGenTest.cpp checks), so a new
+/// op cannot fall into a family by default.
+template <::mtgr::ProfileFamily Family> struct ProfiledAs {
+  template <typename ConcreteType>
+  class Impl : public OpTrait::TraitBase<ConcreteType, Impl> {
+  public:
+    static constexpr ::mtgr::ProfileFamily profileFamily = Family;
+  };
+};
+/// The op's family, or nullopt for an op without one (model-level ops,
+/// declarations).
+std::optional<::mtgr::ProfileFamily> profileFamilyOf(Operation *op);
+std::optional<::mtgr::ProfileFamily> profileFamilyOf(RegisteredOperationName name);
 
 /// Shape of one row of a "rows" value: a jagged tensor's row shape, or a
 /// per-sample tensor's shape without its leading sample dimension.

@@ -22,6 +22,13 @@ def MTGR_ModelLevel : NativeOpTrait<"ModelLevel"> {
   let cppNamespace = "::mlir::mtgr";
 }
 
+// The profile family of a kernel-level op (abi/AbiKinds.h ProfileFamily):
+// Projections, Attention, Masks, Norms, Elementwise, Tokens, Loss, Optimizer.
+class MTGR_Profiled<string family>
+    : ParamNativeOpTrait<"ProfiledAs", "::mtgr::ProfileFamily::" # family> {
+  let cppNamespace = "::mlir::mtgr";
+}
+
 //===----------------------------------------------------------------------===//
 // Type constraints
 //===----------------------------------------------------------------------===//
@@ -112,7 +119,7 @@ def MTGR_TableOp : MTGR_Op<"table", [Symbol, HasParent<"::mlir::ModuleOp">]> {
   let hasVerifier = 1;
 }
 
-def MTGR_EmbeddingLookupOp : MTGR_Op<"embedding_lookup", [Pure,
+def MTGR_EmbeddingLookupOp : MTGR_Op<"embedding_lookup", [MTGR_Profiled<"Tokens">, Pure,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "gather one embedding row per id";
   let description = [{
@@ -157,7 +164,7 @@ def MTGR_OptimizerOp : MTGR_Op<"optimizer", [HasParent<"::mlir::ModuleOp">]> {
   let hasVerifier = 1;
 }
 
-def MTGR_AdamUpdateOp : MTGR_Op<"adam_update", [MemoryEffects<[MemRead, MemWrite]>,
+def MTGR_AdamUpdateOp : MTGR_Op<"adam_update", [MTGR_Profiled<"Optimizer">, MemoryEffects<[MemRead, MemWrite]>,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "one Adam / AdamW step of a dense parameter, in place";
   let description = [{
@@ -181,7 +188,7 @@ def MTGR_AdamUpdateOp : MTGR_Op<"adam_update", [MemoryEffects<[MemRead, MemWrite
   let assemblyFormat = "$param `,` $grad attr-dict `:` type($grad)";
 }
 
-def MTGR_SparseUpdateOp : MTGR_Op<"sparse_update", [MemoryEffects<[MemRead, MemWrite]>,
+def MTGR_SparseUpdateOp : MTGR_Op<"sparse_update", [MTGR_Profiled<"Optimizer">, MemoryEffects<[MemRead, MemWrite]>,
     SameVariadicOperandSize, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "update the embedding rows a step touched, in place";
   let description = [{
@@ -212,7 +219,7 @@ def MTGR_SparseUpdateOp : MTGR_Op<"sparse_update", [MemoryEffects<[MemRead, MemW
 // Jagged tensors
 //===----------------------------------------------------------------------===//
 
-def MTGR_JaggedFromPartsOp : MTGR_Op<"jagged_from_parts", [Pure]> {
+def MTGR_JaggedFromPartsOp : MTGR_Op<"jagged_from_parts", [MTGR_Profiled<"Tokens">, Pure]> {
   let summary = "build a jagged tensor from values and offsets";
   let description = [{
     ```mlir
@@ -225,7 +232,7 @@ def MTGR_JaggedFromPartsOp : MTGR_Op<"jagged_from_parts", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_JaggedValuesOp : MTGR_Op<"jagged_values", [Pure]> {
+def MTGR_JaggedValuesOp : MTGR_Op<"jagged_values", [MTGR_Profiled<"Tokens">, Pure]> {
   let summary = "the values [sum_b n_b, row...] of a jagged tensor";
   let description = [{
     ```mlir
@@ -238,7 +245,7 @@ def MTGR_JaggedValuesOp : MTGR_Op<"jagged_values", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_JaggedOffsetsOp : MTGR_Op<"jagged_offsets", [Pure]> {
+def MTGR_JaggedOffsetsOp : MTGR_Op<"jagged_offsets", [MTGR_Profiled<"Tokens">, Pure]> {
   let summary = "the offsets [B + 1] of a jagged tensor";
   let description = [{
     ```mlir
@@ -254,7 +261,7 @@ def MTGR_JaggedOffsetsOp : MTGR_Op<"jagged_offsets", [Pure]> {
 // Kernel-level ops
 //===----------------------------------------------------------------------===//
 
-def MTGR_LinearOp : MTGR_Op<"linear", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+def MTGR_LinearOp : MTGR_Op<"linear", [MTGR_Profiled<"Projections">, Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "y = x W^T + b on every row (W stored [out, in] as PyTorch)";
   let description = [{
     Works on jagged rows (the jagged linear of HSTU) and on per-sample rows.
@@ -273,7 +280,7 @@ def MTGR_LinearOp : MTGR_Op<"linear", [Pure, DeclareOpInterfaceMethods<MTGR_Diff
 }
 
 class MTGR_ElementwiseUnary<string mnemonic, string sum>
-    : MTGR_Op<mnemonic, [Pure, SameOperandsAndResultType, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+    : MTGR_Op<mnemonic, [MTGR_Profiled<"Elementwise">, Pure, SameOperandsAndResultType, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = sum;
   let arguments = (ins MTGR_RowsF32:$input);
   let results = (outs MTGR_RowsF32:$result);
@@ -289,7 +296,7 @@ def MTGR_SiluOp : MTGR_ElementwiseUnary<"silu", "x * sigmoid(x), elementwise"> {
 }
 
 class MTGR_ElementwiseBinary<string mnemonic, string sum>
-    : MTGR_Op<mnemonic, [Pure, SameOperandsAndResultType, Commutative, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+    : MTGR_Op<mnemonic, [MTGR_Profiled<"Elementwise">, Pure, SameOperandsAndResultType, Commutative, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = sum;
   let arguments = (ins MTGR_RowsF32:$lhs, MTGR_RowsF32:$rhs);
   let results = (outs MTGR_RowsF32:$result);
@@ -311,7 +318,7 @@ def MTGR_MulOp : MTGR_ElementwiseBinary<"mul", "elementwise product (the output 
   }];
 }
 
-def MTGR_DropoutOp : MTGR_Op<"dropout", [SameOperandsAndResultType, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+def MTGR_DropoutOp : MTGR_Op<"dropout", [MTGR_Profiled<"Elementwise">, SameOperandsAndResultType, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "inverted dropout in training, identity at inference";
   let description = [{
     The random stream is keyed by (seed, step, `stream`, token, column), so the
@@ -327,7 +334,7 @@ def MTGR_DropoutOp : MTGR_Op<"dropout", [SameOperandsAndResultType, DeclareOpInt
   let hasVerifier = 1;
 }
 
-def MTGR_ConcatOp : MTGR_Op<"concat", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+def MTGR_ConcatOp : MTGR_Op<"concat", [MTGR_Profiled<"Tokens">, Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "concatenate rows along the feature dimension";
   let description = [{
     All inputs are jagged with the same offsets, or all per-sample tensors.
@@ -342,7 +349,7 @@ def MTGR_ConcatOp : MTGR_Op<"concat", [Pure, DeclareOpInterfaceMethods<MTGR_Diff
   let hasVerifier = 1;
 }
 
-def MTGR_StackOp : MTGR_Op<"stack", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+def MTGR_StackOp : MTGR_Op<"stack", [MTGR_Profiled<"Tokens">, Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "stack per-sample rows [B, D] into tokens [B, n, D]";
   let description = [{
     Gathers the U tokens (one per user feature) of every sample.
@@ -357,7 +364,7 @@ def MTGR_StackOp : MTGR_Op<"stack", [Pure, DeclareOpInterfaceMethods<MTGR_Differ
   let hasVerifier = 1;
 }
 
-def MTGR_ColumnSliceOp : MTGR_Op<"column_slice", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+def MTGR_ColumnSliceOp : MTGR_Op<"column_slice", [MTGR_Profiled<"Tokens">, Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "columns [offset, offset + size) of every row";
   let description = [{
     Splits the U, V, Q, K blocks out of the uvqk projection.
@@ -372,7 +379,7 @@ def MTGR_ColumnSliceOp : MTGR_Op<"column_slice", [Pure, DeclareOpInterfaceMethod
   let hasVerifier = 1;
 }
 
-def MTGR_MeanPoolOp : MTGR_Op<"mean_pool", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+def MTGR_MeanPoolOp : MTGR_Op<"mean_pool", [MTGR_Profiled<"Tokens">, Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "mean of each sample's rows (zeros for an empty sample)";
   let description = [{
     ```mlir
@@ -385,7 +392,7 @@ def MTGR_MeanPoolOp : MTGR_Op<"mean_pool", [Pure, DeclareOpInterfaceMethods<MTGR
   let hasVerifier = 1;
 }
 
-def MTGR_BroadcastRowsOp : MTGR_Op<"broadcast_rows", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+def MTGR_BroadcastRowsOp : MTGR_Op<"broadcast_rows", [MTGR_Profiled<"Tokens">, Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "repeat each sample's row once per row of a jagged tensor";
   let description = [{
     Gives every candidate of a sample the sample's context (DLRM-style models).
@@ -400,7 +407,7 @@ def MTGR_BroadcastRowsOp : MTGR_Op<"broadcast_rows", [Pure, DeclareOpInterfaceMe
   let hasVerifier = 1;
 }
 
-def MTGR_AssembleTokensOp : MTGR_Op<"assemble_tokens", [Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+def MTGR_AssembleTokensOp : MTGR_Op<"assemble_tokens", [MTGR_Profiled<"Tokens">, Pure, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "pack U, S, R and C tokens into one jagged sequence per sample";
   let description = [{
     tokens(b) = [U_1..U_nU | S_1..S_nS | R_1..R_nR | C_1..C_K] (DESIGN 1.1).
@@ -430,7 +437,7 @@ def MTGR_AssembleTokensOp : MTGR_Op<"assemble_tokens", [Pure, DeclareOpInterface
   let hasVerifier = 1;
 }
 
-def MTGR_ExtractGroupOp : MTGR_Op<"extract_group", [Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+def MTGR_ExtractGroupOp : MTGR_Op<"extract_group", [MTGR_Profiled<"Tokens">, Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "the rows of one token group, as a jagged tensor over the same samples";
   let description = [{
     ```mlir
@@ -443,7 +450,7 @@ def MTGR_ExtractGroupOp : MTGR_Op<"extract_group", [Pure, AllTypesMatch<["input"
   let assemblyFormat = "$group $input `,` $layout attr-dict `:` type($input)";
 }
 
-def MTGR_BuildMaskOp : MTGR_Op<"build_mask", [Pure]> {
+def MTGR_BuildMaskOp : MTGR_Op<"build_mask", [MTGR_Profiled<"Masks">, Pure]> {
   let summary = "per-row attention intervals of a named mask";
   let description = [{
     Every mask of DESIGN 1.5 is, per row, at most 3 half-open column intervals
@@ -460,7 +467,7 @@ def MTGR_BuildMaskOp : MTGR_Op<"build_mask", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_AttentionTilesOp : MTGR_Op<"attention_tiles", [Pure]> {
+def MTGR_AttentionTilesOp : MTGR_Op<"attention_tiles", [MTGR_Profiled<"Masks">, Pure]> {
   let summary = "mask analysis: the column tiles of each row block that hold a visible pair";
   let description = [{
     From a row-interval mask (`mtgr.build_mask` or a batch's intervals) and
@@ -481,7 +488,7 @@ def MTGR_AttentionTilesOp : MTGR_Op<"attention_tiles", [Pure]> {
   let assemblyFormat = "$mask `,` $layout attr-dict `:` type($mask) `->` qualified(type($result))";
 }
 
-def MTGR_GroupLayerNormOp : MTGR_Op<"group_layer_norm", [Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+def MTGR_GroupLayerNormOp : MTGR_Op<"group_layer_norm", [MTGR_Profiled<"Norms">, Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "layer norm with gamma and beta chosen by the token's group (DESIGN 1.4)";
   let description = [{
     Mean and biased variance over the row; gamma and beta are `[4, D]`,
@@ -504,7 +511,7 @@ def MTGR_GroupLayerNormOp : MTGR_Op<"group_layer_norm", [Pure, AllTypesMatch<["i
   let hasVerifier = 1;
 }
 
-def MTGR_HstuAttentionOp : MTGR_Op<"hstu_attention", [Pure, AttrSizedOperandSegments, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+def MTGR_HstuAttentionOp : MTGR_Op<"hstu_attention", [MTGR_Profiled<"Attention">, Pure, AttrSizedOperandSegments, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
   let summary = "pointwise (SiLU) attention over per-row column intervals";
   let description = [{
     For each head h and row i:
@@ -540,7 +547,7 @@ def MTGR_HstuAttentionOp : MTGR_Op<"hstu_attention", [Pure, AttrSizedOperandSegm
 // Gradient ops (built by the gradient rules; kernel level)
 //===----------------------------------------------------------------------===//
 
-def MTGR_LinearBackwardOp : MTGR_Op<"linear_backward", [Pure]> {
+def MTGR_LinearBackwardOp : MTGR_Op<"linear_backward", [MTGR_Profiled<"Projections">, Pure]> {
   let summary = "gradients of mtgr.linear: dx = dy W, dW = sum_r dy_r x_r^T, db = sum_r dy_r";
   let description = [{
     ```mlir
@@ -558,7 +565,7 @@ def MTGR_LinearBackwardOp : MTGR_Op<"linear_backward", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_FusedLinearOp : MTGR_Op<"fused_linear", [Pure, AttrSizedOperandSegments]> {
+def MTGR_FusedLinearOp : MTGR_Op<"fused_linear", [MTGR_Profiled<"Projections">, Pure, AttrSizedOperandSegments]> {
   let summary = "a Linear with its prologue and epilogue (mtgr-fuse-linear)";
   let description = [{
     One GEMM instead of a chain of passes over memory (DESIGN 2):
@@ -595,7 +602,7 @@ def MTGR_FusedLinearOp : MTGR_Op<"fused_linear", [Pure, AttrSizedOperandSegments
   let hasVerifier = 1;
 }
 
-def MTGR_SiluBackwardOp : MTGR_Op<"silu_backward", [Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>]> {
+def MTGR_SiluBackwardOp : MTGR_Op<"silu_backward", [MTGR_Profiled<"Elementwise">, Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>]> {
   let summary = "dx = dy * silu'(x)";
   let description = [{
     ```mlir
@@ -607,7 +614,7 @@ def MTGR_SiluBackwardOp : MTGR_Op<"silu_backward", [Pure, AllTypesMatch<["input"
   let assemblyFormat = "$input `,` $result_grad attr-dict `:` type($input)";
 }
 
-def MTGR_ColumnPadOp : MTGR_Op<"column_pad", [Pure]> {
+def MTGR_ColumnPadOp : MTGR_Op<"column_pad", [MTGR_Profiled<"Tokens">, Pure]> {
   let summary = "rows placed at columns [offset, offset + width) of zero rows of `width` (column_slice's gradient)";
   let description = [{
     ```mlir
@@ -620,7 +627,7 @@ def MTGR_ColumnPadOp : MTGR_Op<"column_pad", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_SegmentSumOp : MTGR_Op<"segment_sum", [Pure]> {
+def MTGR_SegmentSumOp : MTGR_Op<"segment_sum", [MTGR_Profiled<"Tokens">, Pure]> {
   let summary = "sum of each sample's rows (broadcast_rows' gradient)";
   let description = [{
     ```mlir
@@ -633,7 +640,7 @@ def MTGR_SegmentSumOp : MTGR_Op<"segment_sum", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_MeanPoolBackwardOp : MTGR_Op<"mean_pool_backward", [Pure, AllTypesMatch<["input", "input_grad"]>]> {
+def MTGR_MeanPoolBackwardOp : MTGR_Op<"mean_pool_backward", [MTGR_Profiled<"Tokens">, Pure, AllTypesMatch<["input", "input_grad"]>]> {
   let summary = "each sample's row divided by its row count, repeated per row (mean_pool's gradient)";
   let description = [{
     ```mlir
@@ -646,7 +653,7 @@ def MTGR_MeanPoolBackwardOp : MTGR_Op<"mean_pool_backward", [Pure, AllTypesMatch
   let hasVerifier = 1;
 }
 
-def MTGR_BceLossBackwardOp : MTGR_Op<"bce_loss_backward", [Pure, SameVariadicOperandSize]> {
+def MTGR_BceLossBackwardOp : MTGR_Op<"bce_loss_backward", [MTGR_Profiled<"Loss">, Pure, SameVariadicOperandSize]> {
   let summary = "d loss / d logit = w_t (sigmoid(logit) - y) / C_expected";
   let description = [{
     ```mlir
@@ -666,7 +673,7 @@ def MTGR_BceLossBackwardOp : MTGR_Op<"bce_loss_backward", [Pure, SameVariadicOpe
   let hasVerifier = 1;
 }
 
-def MTGR_UnstackOp : MTGR_Op<"unstack", [Pure]> {
+def MTGR_UnstackOp : MTGR_Op<"unstack", [MTGR_Profiled<"Tokens">, Pure]> {
   let summary = "split tokens [B, n, D] into n per-sample rows [B, D] (stack's gradient)";
   let description = [{
     ```mlir
@@ -679,7 +686,7 @@ def MTGR_UnstackOp : MTGR_Op<"unstack", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_ExtractUserOp : MTGR_Op<"extract_user", [Pure]> {
+def MTGR_ExtractUserOp : MTGR_Op<"extract_user", [MTGR_Profiled<"Tokens">, Pure]> {
   let summary = "the U tokens of every sample as [B, nU, D] (assemble_tokens' gradient for U)";
   let description = [{
     ```mlir
@@ -692,7 +699,7 @@ def MTGR_ExtractUserOp : MTGR_Op<"extract_user", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MTGR_ScatterGroupOp : MTGR_Op<"scatter_group", [Pure, AllTypesMatch<["input", "result"]>]> {
+def MTGR_ScatterGroupOp : MTGR_Op<"scatter_group", [MTGR_Profiled<"Tokens">, Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "a token group's rows put back at their place among all tokens, zeros elsewhere";
   let description = [{
     The gradient of mtgr.extract_group.
@@ -708,7 +715,7 @@ def MTGR_ScatterGroupOp : MTGR_Op<"scatter_group", [Pure, AllTypesMatch<["input"
 }
 
 def MTGR_GroupLayerNormBackwardOp : MTGR_Op<"group_layer_norm_backward",
-    [Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>,
+    [MTGR_Profiled<"Norms">, Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>,
      AllTypesMatch<["gamma", "gamma_grad", "beta_grad"]>]> {
   let summary = "gradients of mtgr.group_layer_norm (input, and per-group gamma and beta)";
   let description = [{
@@ -726,7 +733,7 @@ def MTGR_GroupLayerNormBackwardOp : MTGR_Op<"group_layer_norm_backward",
 }
 
 def MTGR_HstuAttentionBackwardOp : MTGR_Op<"hstu_attention_backward",
-    [Pure, AttrSizedOperandSegments]> {
+    [MTGR_Profiled<"Attention">, Pure, AttrSizedOperandSegments]> {
   let summary = "gradients of mtgr.hstu_attention: dq, dk, dv (and the rab tables')";
   let description = [{
     Walks the same per-row column intervals as the forward op, recomputing each
@@ -919,7 +926,7 @@ def MTGR_TaskHeadOp : MTGR_Op<"task_head", [Pure, MTGR_ModelLevel, AttrSizedOper
   let hasVerifier = 1;
 }
 
-def MTGR_BceLossOp : MTGR_Op<"bce_loss", [Pure, SameVariadicOperandSize]> {
+def MTGR_BceLossOp : MTGR_Op<"bce_loss", [MTGR_Profiled<"Loss">, Pure, SameVariadicOperandSize]> {
   let summary = "sum_t w_t sum_c BCEWithLogits(logit_tc, y_tc) / C_expected (DESIGN 1.6)";
   let description = [{
     `normalizer` is C_expected, the fixed expected number of candidates per

@@ -139,24 +139,6 @@ Value mlir::mtgr::boundArgument(Operation *op, StringRef key) {
   return fn.getArgument(n.getInt());
 }
 
-ProfileFamily mlir::mtgr::profileFamily(Operation *op) {
-  if (isa<LinearOp, LinearBackwardOp, FusedLinearOp>(op))
-    return ProfileFamily::Projections;
-  if (isa<HstuAttentionOp, HstuAttentionBackwardOp>(op))
-    return ProfileFamily::Attention;
-  if (isa<BuildMaskOp, AttentionTilesOp>(op))
-    return ProfileFamily::Masks;
-  if (isa<GroupLayerNormOp, GroupLayerNormBackwardOp>(op))
-    return ProfileFamily::Norms;
-  if (isa<SiluOp, AddOp, MulOp, DropoutOp, SiluBackwardOp>(op))
-    return ProfileFamily::Elementwise;
-  if (isa<BceLossOp, BceLossBackwardOp>(op))
-    return ProfileFamily::Loss;
-  if (isa<AdamUpdateOp, SparseUpdateOp>(op))
-    return ProfileFamily::Optimizer;
-  return ProfileFamily::Tokens;
-}
-
 namespace {
 bool profiling(Operation *op) {
   auto module = op->getParentOfType<ModuleOp>();
@@ -194,8 +176,12 @@ void mlir::mtgr::profileStop(OpBuilder &b, Operation *op, Value start) {
   if (!start)
     return;
   Type i64 = b.getI64Type();
-  Value family = arith::ConstantIntOp::create(b, op->getLoc(), i64,
-                                              static_cast<int64_t>(profileFamily(op)));
+  std::optional<ProfileFamily> of = profileFamilyOf(op);
+  if (!of) { // every kernel-level op declares one (MTGR_Profiled in MTGROps.td)
+    op->emitError("op has no profile family: declare MTGR_Profiled<...> in its ODS");
+    return;
+  }
+  Value family = arith::ConstantIntOp::create(b, op->getLoc(), i64, static_cast<int64_t>(*of));
   Value layer = arith::ConstantIntOp::create(b, op->getLoc(), i64, hstuLayerOf(op));
   func::CallOp::create(b, op->getLoc(), kProfileRecordImport, TypeRange{},
                        ValueRange{family, layer, start});

@@ -187,9 +187,6 @@ constexpr llvm::StringLiteral kThreadsImport = "mtgr_threads";
 constexpr llvm::StringLiteral kProfileClockImport = "mtgr_profile_clock";
 constexpr llvm::StringLiteral kProfileRecordImport = "mtgr_profile_record";
 
-/// Op family for profiles (mtgr-lower-to-loops{profile}): the generated
-/// code adds each lowered op's time to its family (abi/AbiKinds.h).
-ProfileFamily profileFamily(Operation *op);
 /// The HSTU layer an op belongs to (its location `layers.<l>`, from the
 /// frontend and decomposition), or -1.
 int64_t hstuLayerOf(Operation *op);

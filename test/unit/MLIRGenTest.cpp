@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 using namespace mlir;
 
 namespace {
@@ -145,4 +147,35 @@ TEST(MLIRGen, LoweringRefusesEmbeddingIdsWithoutAFeatureRole) {
                       "and a 'feature' mtgr.role"),
             std::string::npos)
       << diag;
+}
+
+// The profile family is an op property (MTGR_Profiled in MTGROps.td): every
+// kernel-level op declares exactly one, so that no op is filed under a family
+// by default; model-level ops (decomposed before lowering) and declarations
+// have none.
+TEST(Dialect, EveryKernelOpHasOneProfileFamily) {
+  DialectRegistry registry;
+  mlir::mtgr::registerFrontendDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  std::set<std::string> declarations = {"mtgr.parameter", "mtgr.param", "mtgr.table",
+                                        "mtgr.optimizer"};
+  int kernelOps = 0;
+  for (RegisteredOperationName name : context.getRegisteredOperations()) {
+    if (name.getDialectNamespace() != "mtgr")
+      continue;
+    std::string op = name.getStringRef().str();
+    auto family = mlir::mtgr::profileFamilyOf(name);
+    if (name.hasTrait<mlir::mtgr::ModelLevel>() || declarations.count(op)) {
+      EXPECT_FALSE(family) << op;
+      continue;
+    }
+    ++kernelOps;
+    EXPECT_TRUE(family) << op << " has no profile family (MTGR_Profiled<...> in MTGROps.td)";
+  }
+  EXPECT_GT(kernelOps, 30);
+  EXPECT_EQ(mlir::mtgr::profileFamilyOf(RegisteredOperationName::lookup("mtgr.linear", &context).value()),
+            ::mtgr::ProfileFamily::Projections);
+  EXPECT_EQ(mlir::mtgr::profileFamilyOf(RegisteredOperationName::lookup("mtgr.silu", &context).value()),
+            ::mtgr::ProfileFamily::Elementwise);
 }
