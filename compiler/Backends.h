@@ -11,6 +11,9 @@
 
 namespace mlir::mtgr {
 
+/// The back end `mtgr-compile` uses without --target: this machine's.
+constexpr const char *kDefaultTarget = "cpu";
+
 /// The back end registered as `name`, created with `options`; an unknown or
 /// not yet available target is an error that says which targets there are.
 llvm::Expected<std::unique_ptr<TargetBackend>> createTargetBackend(llvm::StringRef name,

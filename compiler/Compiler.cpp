@@ -2,7 +2,7 @@
 #include "compiler/Compiler.h"
 #include "model/Error.h"
 #include "compiler/Pipeline.h"
-#include "codegen/cpu/CpuBackend.h"
+#include "compiler/Backends.h"
 #include "frontend/MLIRGen.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -139,8 +139,10 @@ llvm::Expected<Artifact> mlir::mtgr::compileArtifact(llvm::StringRef modelText,
   auto model = parseModelDesc(modelText, name, os);
   if (!model)
     return fail(diag);
-  auto out = compileModel(*model, modelText, Stage::Artifact,
-                          *createCpuBackend(HostTarget::native()), os, trainStep);
+  auto backend = createTargetBackend(kDefaultTarget, BackendOptions{});
+  if (!backend)
+    return backend.takeError();
+  auto out = compileModel(*model, modelText, Stage::Artifact, **backend, os, trainStep);
   if (!out)
     return llvm::joinErrors(out.takeError(), fail(diag));
   return std::move(out->artifact);

@@ -33,7 +33,8 @@ llvm::Expected<CompileOutput> compileModel(const ModelDesc &model, llvm::StringR
                                            llvm::raw_ostream &diag, bool trainStep = true,
                                            bool profile = false);
 
-/// Parses and compiles description text to an artifact for this machine's CPU.
+/// Parses and compiles description text to an artifact for this machine, with
+/// the default back end (compiler/Backends.h kDefaultTarget).
 llvm::Expected<Artifact> compileArtifact(llvm::StringRef modelText, llvm::StringRef name,
                                          bool trainStep = true);
 

@@ -44,7 +44,7 @@ cl::opt<std::string> cpu("cpu",
 cl::opt<std::string> target("target",
                             cl::desc("Back end to compile for: cpu (x86-64; --cpu picks the "
                                      "processor). The NVPTX back end (cuda) is not built yet"),
-                            cl::init("cpu"), cl::cat(category));
+                            cl::init(mlir::mtgr::kDefaultTarget), cl::cat(category));
 enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stage to write"), cl::init(Emit::Artifact),

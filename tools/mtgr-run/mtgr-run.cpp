@@ -9,6 +9,7 @@
 #include "model/ModelStats.h"
 #include "data/Synthetic.h"
 #include "app/Evaluation.h"
+#include "app/ProfileReport.h"
 #include "app/Scoring.h"
 #include "app/SessionConfig.h"
 #include "app/TrainLoop.h"
@@ -38,159 +39,169 @@ namespace cl = llvm::cl;
 
 namespace {
 cl::OptionCategory category("mtgr-run options");
-cl::opt<std::string> command(cl::Positional, cl::desc("<infer|verify|eval|train|gen>"), cl::Required,
-                             cl::cat(category));
+// One subcommand each (cl::SubCommand); every option is accepted by all of
+// them, as the help says which it affects.
+cl::SubCommand inferCommand("infer", "Score candidates; writes '# user candidate TASK...' then "
+                                     "one line per candidate: user id, candidate id, sigmoid "
+                                     "probability per task");
+cl::SubCommand verifyCommand("verify", "Compare compiled results (logits and every token's final "
+                                       "hidden state) with the float64 reference on random "
+                                       "batches; exit 1 beyond --tolerance");
+cl::SubCommand evalCommand("eval", "Per-task AUC, GAUC and NE on labelled requests");
+cl::SubCommand trainCommand("train", "Train with the generated train_step and apply_update");
+cl::SubCommand genCommand("gen", "Write synthetic requests for the artifact's model (JSON Lines)");
+const char *kCommands[] = {"infer", "verify", "eval", "train", "gen"};
 cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<artifact.mtgr>"), cl::Required,
-                                  cl::cat(category));
+                                  cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<unsigned> threads("num-threads", cl::desc("Threads (default: all cores)"), cl::init(0),
-                          cl::cat(category));
+                          cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<uint64_t> paramSeed("param-seed", cl::desc("Seed of the parameter initialisation "
                                                    "(default: the model's training.seed)"),
-                            cl::cat(category));
+                            cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> paramsPath("params", cl::desc("Load parameters from a NumPy .npz archive"),
-                                cl::value_desc("file.npz"), cl::cat(category));
+                                cl::value_desc("file.npz"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> saveParams("save-params",
                                 cl::desc("Save the parameters used to a .npz archive"),
-                                cl::value_desc("file.npz"), cl::cat(category));
+                                cl::value_desc("file.npz"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> requestsPath("requests",
                                   cl::desc("Read requests from this file (alias --data; JSON Lines, "
                                            "docs/requests.md; - for stdin) instead of "
                                            "generating synthetic ones; train/eval need labels"),
-                                  cl::value_desc("file.jsonl"), cl::cat(category));
+                                  cl::value_desc("file.jsonl"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::alias dataAlias("data", cl::desc("Alias for --requests (train/eval data)"),
                     cl::aliasopt(requestsPath), cl::cat(category));
 cl::opt<std::string> outputPath("output", cl::desc("infer: write scores here (default: stdout); "
                                                    "gen: write requests here"),
-                                cl::value_desc("file"), cl::init("-"), cl::cat(category));
+                                cl::value_desc("file"), cl::init("-"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> users("users", cl::desc("Synthetic users (samples) per batch"), cl::init(8),
-                       cl::cat(category));
+                       cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> seqLen("seq-len", cl::desc("Longest synthetic S"), cl::init(64),
-                        cl::cat(category));
-cl::opt<int64_t> rtLen("rt-len", cl::desc("Longest synthetic R"), cl::init(16), cl::cat(category));
+                        cl::cat(category), cl::sub(cl::SubCommand::getAll()));
+cl::opt<int64_t> rtLen("rt-len", cl::desc("Longest synthetic R"), cl::init(16), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> maxCandidates("candidates", cl::desc("Most candidates per synthetic user"),
-                               cl::init(8), cl::cat(category));
+                               cl::init(8), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<uint64_t> dataSeed("data-seed", cl::desc("Seed of the synthetic data"), cl::init(1),
-                           cl::cat(category));
+                           cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> batches("batches", cl::desc("verify: random batches to compare"), cl::init(3),
-                         cl::cat(category));
+                         cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<double> tolerance("tolerance",
                           cl::desc("verify: largest allowed error max|c - r| / max(1, |r|)"),
-                          cl::init(1e-4), cl::cat(category));
+                          cl::init(1e-4), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<bool> randomizeParams("randomize-params",
                               cl::desc("Give biases, betas, rab tables, gammas and embeddings "
                                        "random values first (the default initialisation leaves "
                                        "them 0, 1 or tiny, hiding their code paths from verify)"),
-                              cl::cat(category));
+                              cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<double> perturb("perturb",
                         cl::desc("verify: add this to every weight the compiled code runs with "
                                  "(not the reference's): shows that verify can fail"),
-                        cl::init(0.0), cl::cat(category));
+                        cl::init(0.0), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> windows("windows", cl::desc("Synthetic request windows per user, a week apart "
                                                "(default: 1; train: 4, each user's last one "
                                                "held out for eval)"),
-                         cl::init(4), cl::cat(category));
+                         cl::init(4), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<bool> dlrmRows("dlrm-rows",
                        cl::desc("train/eval: split every request into DLRM rows (one sample per "
                                 "candidate, with the real-time events before its time), the "
                                 "layout a DLRM pipeline trains on"),
-                       cl::cat(category));
-cl::opt<int64_t> epochs("epochs", cl::desc("train: epochs"), cl::init(1), cl::cat(category));
+                       cl::cat(category), cl::sub(cl::SubCommand::getAll()));
+cl::opt<int64_t> epochs("epochs", cl::desc("train: epochs"), cl::init(1), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> maxSteps("steps", cl::desc("train: stop after this many steps (0: no limit)"),
-                          cl::init(0), cl::cat(category));
+                          cl::init(0), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<double> timeLimit("time-limit", cl::desc("train: stop after this many seconds"),
-                          cl::init(0), cl::cat(category));
+                          cl::init(0), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> tokenBudget("token-budget",
                              cl::desc("train: tokens per step (default: training.tokens_per_step)"),
-                             cl::init(0), cl::cat(category));
+                             cl::init(0), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> checkpointPath("checkpoint", cl::desc("train: write checkpoints here"),
-                                    cl::value_desc("file"), cl::cat(category));
+                                    cl::value_desc("file"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> checkpointEvery("checkpoint-every",
                                  cl::desc("train: checkpoint every this many steps"),
-                                 cl::init(0), cl::cat(category));
+                                 cl::init(0), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> logEvery("log-every",
                           cl::desc("train: a progress line every this many steps when stderr is "
                                    "not a terminal (and at each epoch's end)"),
-                          cl::init(20), cl::cat(category));
+                          cl::init(20), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> resumePath("resume", cl::desc("train: continue from this checkpoint"),
-                                cl::value_desc("file"), cl::cat(category));
+                                cl::value_desc("file"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> maxMemory("max-memory",
                                cl::desc("Memory the session may use: parameters, and each batch's "
                                         "working memory estimated from the compiled code "
                                         "(bytes, or with K, M, G; default: physical memory)"),
-                               cl::value_desc("size"), cl::cat(category));
+                               cl::value_desc("size"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> trustedKeys("trusted-keys",
                                  cl::desc("Load only artifacts signed by one of these ed25519 "
                                           "public keys (default: $MTGR_TRUSTED_KEYS; none: "
                                           "unsigned artifacts load)"),
-                                 cl::value_desc("file"), cl::cat(category));
+                                 cl::value_desc("file"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<bool> requireSignature("require-signature",
                                cl::desc("Refuse unsigned artifacts (needs trusted keys)"),
-                               cl::cat(category));
+                               cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<bool> profile("profile",
                        cl::desc("infer/train: time and GFLOP/s per op family and per HSTU layer "
                                 "(the artifact must be compiled with mtgr-compile --profile; "
                                 "such artifacts always print it)"),
-                       cl::init(false), cl::cat(category));
+                       cl::init(false), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<double> timeSeconds("time",
                             cl::desc("infer: then score the same requests again for this many "
                                      "seconds (at least 3 passes) and print the best and median "
                                      "time per pass"),
-                            cl::init(0), cl::cat(category));
+                            cl::init(0), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::OptionCategory dataCategory("MovieLens data (train/eval --movielens=DIR, docs/movielens.md)");
 cl::opt<std::string> movielensPath("movielens",
                                    cl::desc("train/eval: requests built from the MovieLens data "
                                             "set in this folder (ml-latest(-small), ml-20m/25m, "
                                             "ml-1m, ml-10m, ml-100k): train on its train split, "
                                             "validate, then evaluate its test split"),
-                                   cl::value_desc("dir"), cl::cat(dataCategory));
+                                   cl::value_desc("dir"), cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> mlWindow("ml-window", cl::desc("Seconds of one request group (a day)"),
-                          cl::init(86400), cl::cat(dataCategory));
+                          cl::init(86400), cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> mlMaxSeq("ml-max-seq", cl::desc("Most S events: the latest before the window"),
-                          cl::init(256), cl::cat(dataCategory));
+                          cl::init(256), cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> mlMaxRealtime("ml-max-realtime", cl::desc("Most R events of a request"),
-                               cl::init(128), cl::cat(dataCategory));
+                               cl::init(128), cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> mlRealtimeBefore("ml-realtime-before",
                                   cl::desc("Also put this many events before the window in R "
                                            "(then not in S)"),
-                                  cl::init(0), cl::cat(dataCategory));
+                                  cl::init(0), cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> mlMaxCandidates("ml-max-candidates",
                                  cl::desc("Most candidates of a request (a larger group becomes "
                                           "several, in time order)"),
-                                 cl::init(64), cl::cat(dataCategory));
+                                 cl::init(64), cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<double> mlClick("ml-click", cl::desc("Click label: rating >= this"), cl::init(3.5),
-                        cl::cat(dataCategory));
+                        cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<double> mlConversion("ml-conversion", cl::desc("Conversion label: rating >= this"),
-                             cl::init(4.5), cl::cat(dataCategory));
+                             cl::init(4.5), cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> mlSplit("ml-split",
                              cl::desc("time: the last 10% of groups (by window start) are test, "
                                       "the 10% before validation; last_group: each user's last "
                                       "group is test, the one before validation"),
-                             cl::init("time"), cl::cat(dataCategory));
+                             cl::init("time"), cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<double> mlTestFraction("ml-test-fraction", cl::desc("split time: fraction of groups in test"),
-                               cl::init(0.1), cl::cat(dataCategory));
+                               cl::init(0.1), cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<double> mlValidationFraction("ml-validation-fraction",
                                      cl::desc("split time: fraction of groups in validation"),
-                                     cl::init(0.1), cl::cat(dataCategory));
+                                     cl::init(0.1), cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> mlMaxUsers("ml-max-users", cl::desc("Only the first N users by id (0: all)"),
-                            cl::init(0), cl::cat(dataCategory));
+                            cl::init(0), cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> evalSplit("split", cl::desc("eval --movielens: train, validation or test"),
-                               cl::init("test"), cl::cat(dataCategory));
+                               cl::init("test"), cl::cat(dataCategory), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> earlyStopping("early-stopping",
                                cl::desc("train: after each epoch evaluate the validation data, "
                                         "keep the parameters of the best epoch (lowest task-"
                                         "weighted log loss) and stop after this many epochs "
                                         "without improvement (0: off)"),
-                               cl::init(0), cl::cat(category));
+                               cl::init(0), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> metricsJsonPath("metrics-json",
                                  cl::desc("train/eval: write metrics here as JSON lines (per "
                                           "epoch: train loss, validation; at the end: test)"),
-                                 cl::value_desc("file"), cl::cat(category));
+                                 cl::value_desc("file"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<uint64_t> trainSeed("train-seed",
                             cl::desc("train: seed of the step order and dropout (default: the "
                                      "model's training.seed)"),
-                            cl::cat(category));
+                            cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> show("show", cl::desc("infer: scored candidates to print (-1: all)"),
-                      cl::init(-1), cl::cat(category));
+                      cl::init(-1), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 
 int error(const llvm::Twine &msg) {
   llvm::WithColor::error(llvm::errs(), "mtgr-run") << msg << "\n";
@@ -214,76 +225,6 @@ llvm::Expected<Batch> inputBatch(const ModelDesc &m, uint64_t seed) {
   if (!requestsPath.empty())
     return loadRequests(m, requestsPath);
   return generateSynthetic(m, syntheticOptions(seed));
-}
-
-/// Forward FLOPs of a batch (DESIGN 1.9): every Linear (tokenizer,
-/// projections, heads), and attention over the pairs the mask kept.
-struct BatchFlops {
-  double linears = 0, layerProjections = 0, attention = 0;
-};
-BatchFlops batchFlops(const ModelDesc &m, const Batch &batch, int64_t visiblePairs) {
-  BatchFlops f;
-  if (auto c = countBatchFlops(m, batch)) {
-    f.linears = double(c->tokenizer + c->projections + c->heads);
-    f.layerProjections = double(c->projections);
-  }
-  f.attention = 2.0 * double(visiblePairs) * double(m.layers * m.heads * (m.dqk + m.dv));
-  return f;
-}
-
-/// The per-family (and per-layer) times of a profiled artifact; with a batch
-/// and its attention work (inference), their GFLOP/s. Returns false when
-/// nothing was profiled (the artifact was compiled without --profile).
-bool printProfile(Session &session, const Batch *batch = nullptr, int64_t visiblePairs = 0,
-                  int64_t computedPairs = 0) {
-  const ModelDesc &m = session.model();
-  const mtgr::ProfileCounters &counters = session.environment().profile;
-  mtgr::FamilySeconds profile = counters.seconds();
-  double profiled = 0;
-  for (double t : profile)
-    profiled += t;
-  if (profiled <= 0)
-    return false;
-  BatchFlops flops;
-  if (batch)
-    flops = batchFlops(m, *batch, visiblePairs);
-  auto rate = [](double f, double t) {
-    return f > 0 && t > 0 ? llvm::formatv("  {0,8:F1} GFLOP/s", f / t / 1e9).str() : std::string();
-  };
-  llvm::errs() << "profile (time around each op on the calling thread, parallel regions "
-                  "included; train-step ranges on several threads add up):\n";
-  for (size_t f = 0; f < profile.size(); ++f) {
-    if (profile[f] <= 0)
-      continue;
-    double work = f == 0 ? flops.linears : f == 1 ? flops.attention : 0;
-    llvm::errs() << llvm::format("  %-12s %9.3f ms  %5.1f%%", mtgr::toString(static_cast<mtgr::ProfileFamily>(f)).str().c_str(),
-                                 profile[f] * 1e3, 100 * profile[f] / profiled)
-                 << rate(work, profile[f]) << "\n";
-  }
-  if (batch && visiblePairs > 0)
-    llvm::errs() << llvm::format("  attention work: %lld pairs computed per layer and head for "
-                                 "%lld useful (visible) ones, %.3fx\n",
-                                 (long long)computedPairs, (long long)visiblePairs,
-                                 double(computedPairs) / double(visiblePairs));
-  std::vector<mtgr::FamilySeconds> layers = counters.layerSeconds();
-  if (!layers.empty()) {
-    llvm::errs() << "  per HSTU layer:    projections ms   attention ms   other ms"
-                 << (batch ? "  projections GFLOP/s  attention GFLOP/s" : "") << "\n";
-    double L = std::max<int64_t>(1, m.layers);
-    for (size_t l = 0; l < layers.size(); ++l) {
-      double other = 0;
-      for (size_t f = 2; f < layers[l].size(); ++f)
-        other += layers[l][f];
-      llvm::errs() << llvm::format("    layer %-3zu     %14.3f  %13.3f  %9.3f", l,
-                                   layers[l][0] * 1e3, layers[l][1] * 1e3, other * 1e3);
-      if (batch)
-        llvm::errs() << llvm::format("  %19.1f  %17.1f",
-                                     layers[l][0] > 0 ? flops.layerProjections / L / layers[l][0] / 1e9 : 0.0,
-                                     layers[l][1] > 0 ? flops.attention / L / layers[l][1] / 1e9 : 0.0);
-      llvm::errs() << "\n";
-    }
-  }
-  return true;
 }
 
 int infer(Session &session) {
@@ -320,7 +261,7 @@ int infer(Session &session) {
   // The generated code's buffers at their peak (all threads together).
   int64_t peak = environment.pool.highWater() - heldBefore;
   int64_t tokens = std::max<int64_t>(batch.totalTokens(m), 1);
-  bool profiledRun = printProfile(session, &batch, result->visiblePairs, result->attentionPairs);
+  bool profiledRun = printProfile(llvm::errs(), session, &batch, result->visiblePairs, result->attentionPairs);
   if (profile && !profiledRun)
     return error("--profile: the artifact records no profile: compile it with mtgr-compile "
                  "--profile");
@@ -508,7 +449,7 @@ int train(Session &session) {
   if (!ran)
     return error(llvm::toString(ran.takeError()));
   int64_t bestEpoch = ran->bestEpoch;
-  if (!printProfile(session) && profile)
+  if (!printProfile(llvm::errs(), session) && profile)
     return error("--profile: the artifact records no profile: compile it with mtgr-compile "
                  "--profile");
   llvm::outs() << "trained " << trainer.state().step << " steps (" << trainer.state().epoch
@@ -582,6 +523,13 @@ int main(int argc, char **argv) {
   static std::string movieLensHelp =
       "\nMovieLens features (--movielens; docs/movielens.md):\n" + movieLensFeatureList();
   static cl::extrahelp movieLensExtra(movieLensHelp);
+  // The command first: a word that is none of them is named as such (the
+  // parser would call it an artifact path).
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::none_of(std::begin(kCommands), std::end(kCommands),
+                   [&](const char *c) { return llvm::StringRef(argv[1]) == c; }))
+    return error(llvm::Twine("unknown command '") + argv[1] +
+                 "' (expected infer, verify, eval, train or gen)");
   cl::ParseCommandLineOptions(
       argc, argv,
       "mtgr-run: run a compiled mtgr artifact\n\n"
@@ -608,9 +556,6 @@ int main(int argc, char **argv) {
       "  mtgr-run train dlrm.mtgr --users=400 --epochs=2 --checkpoint=run.ckpt\n"
       "  mtgr-run train tiny.mtgr --data=requests.jsonl --resume=run.ckpt\n"
       "  mtgr-run train ml.mtgr --movielens=ml-latest-small --epochs=8 --early-stopping=2\n");
-  if (command != "infer" && command != "verify" && command != "gen" && command != "eval" &&
-      command != "train")
-    return error("unknown command '" + command + "' (expected infer, verify, eval, train or gen)");
   if (users < 0 || seqLen < 0 || rtLen < 0 || maxCandidates < 0 || batches < 1)
     return error("--users, --seq-len, --rt-len and --candidates must be >= 0, --batches >= 1");
   // Caps that keep synthetic batches and thread counts sane; each names the
@@ -664,10 +609,12 @@ int main(int argc, char **argv) {
   if (randomizeParams)
     randomizeForVerification((*session)->params(),
                              paramSeed.getNumOccurrences() ? paramSeed.getValue() : dataSeed + 1);
-  if (!saveParams.empty() && command != "train")
+  if (!inferCommand && !verifyCommand && !evalCommand && !trainCommand && !genCommand)
+    return error("a command is needed first: infer, verify, eval, train or gen (--help)");
+  if (!saveParams.empty() && !trainCommand)
     if (auto e = writeNpz(saveParams, (*session)->params()))
       return error(llvm::toString(std::move(e)));
-  if (command == "gen") {
+  if (genCommand) {
     std::error_code ec;
     llvm::raw_fd_ostream out(outputPath, ec);
     if (ec)
@@ -676,9 +623,9 @@ int main(int argc, char **argv) {
                                                          syntheticOptions(dataSeed)), out);
     return 0;
   }
-  if (command == "eval")
+  if (evalCommand)
     return eval(**session);
-  if (command == "train")
+  if (trainCommand)
     return train(**session);
-  return command == "infer" ? infer(**session) : verify(**session);
+  return inferCommand ? infer(**session) : verify(**session);
 }

@@ -1,0 +1,114 @@
+//===- AttentionBackward.cpp - tiled HSTU attention, backward, on the CPU -===//
+#include "codegen/cpu/AttentionEmitter.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+using namespace mlir::mtgr::cpu;
+
+SmallVector<Value> AttentionEmitter::attentionBackwardBuffers(HstuAttentionBackwardOp op,
+                                                              const LayoutBuffers &l,
+                                                              Value rabPos, Value rabTime) {
+  std::array<int64_t, 3> dims = headDims(op);
+  int64_t h = dims[0], dqk = dims[1], dv = dims[2];
+  Value B = samples(l), N = load(l.offsets, {B});
+  Value panelStart = panelStarts(l);
+  SmallVector<Value> out{alloc(f32(), {h * dqk}, N), alloc(f32(), {h * dqk}, N),
+                         alloc(f32(), {h * dv}, N), panelStart,
+                         allocPanels(panelStart, B, h * dqk), allocPanels(panelStart, B, h * dv),
+                         allocStatic(f32(), {BR, h * dqk}), allocStatic(f32(), {BR, BC}),
+                         allocStatic(f32(), {BR, BC}), allocStatic(f32(), {BR})};
+  if (rabPos)
+    out.append({allocStatic(f32(), {BR, BC}), allocStatic(f32(), {BR, BC}),
+                allocStatic(f32(), {cast<MemRefType>(rabPos.getType()).getDimSize(0)}),
+                allocStatic(f32(), {cast<MemRefType>(rabTime.getType()).getDimSize(0)})});
+  return out;
+}
+
+void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, ValueRange a, bool rab) {
+  std::array<int64_t, 3> dims = headDims(op);
+  int64_t h = dims[0], dqk = dims[1], dv = dims[2];
+  double alphaValue = op.getAlpha().convertToDouble();
+  KernelArgs next{a};
+  Value q = next()[0], k = next()[0], v = next()[0], mask = next()[0], dO = next()[0];
+  LayoutBuffers l(next(5));
+  TileListBuffers t(next(4));
+  Value rabPos = rab ? next()[0] : Value(), rabTime = rab ? next()[0] : Value();
+  Value dq = next()[0], dk = next()[0], dvb = next()[0];
+  Value panelStart = next()[0], kPanels = next()[0], vPanels = next()[0];
+  Value dqAcc = next()[0], weights = next()[0], dScores = next()[0], inv = next()[0];
+  Value bias, dsSum, dP, dT;
+  if (rab) {
+    bias = next()[0], dsSum = next()[0], dP = next()[0], dT = next()[0];
+    fill(dP, cf32(0.0));
+    fill(dT, cf32(0.0));
+  }
+  fill(dk, cf32(0.0));
+  fill(dvb, cf32(0.0));
+  fillPanels(k, l, panelStart, kPanels, h * dqk);
+  fillPanels(v, l, panelStart, vPanels, h * dv);
+  forEachTile(
+      l, t, panelStart,
+      [&](Block &blk) {
+        fill(dqAcc, cf32(0.0));
+        inverseNorms(blk, inv, mask, op.getNNorm(), op.getNNormConstant());
+      },
+      [&](Block &blk, Tile &tile) {
+        // Whole-width tiles only (half ones have their empty half masked
+        // out): the gradient's body is large, one variant of it is enough.
+        TW = BC;
+        VectorType vt = vec(TW, f32());
+        Value alpha = splat(vt, cf32(alphaValue));
+        Value zero = splat(vt, cf32(0.0)), one = splat(vt, cf32(1.0));
+        Value last = sub(blk.end, idx(1));
+        // Rows past the sample's end must not reach dK, dV.
+        SmallVector<Value> seen = tileMasks(blk, tile, mask, /*rowsMustExist=*/true);
+        if (bias) {
+          biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
+          fill(dsSum, cf32(0.0));
+        }
+        Value count = minI(idx(TW), sub(blk.n, tile.c0));
+        loop(idx(0), idx(h), [&](Value head) {
+          Value qOff = mul(head, idx(dqk)), vOff = mul(head, idx(dv));
+          SmallVector<Value> scores = tileProduct(q, blk.rows, kPanels, tile.panel, qOff, dqk);
+          SmallVector<Value> dA = tileProduct(dO, blk.rows, vPanels, tile.panel, vOff, dv);
+          for (int64_t r = 0; r < BR; ++r) {
+            Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
+            if (bias)
+              s = arith::AddFOp::create(b, s, vload(vt, bias, {idx(r), idx(0)}), fast());
+            Value sig = sigmoid(s), invNorm = splat(vt, load(inv, {idx(r)}));
+            Value a = fmul(fmul(s, sig), invNorm);
+            // ds = dA silu'(s) / n_norm, silu'(s) = sig (1 + s (1 - sig))
+            Value grad = fmul(sig, fadd(one, fmul(s, fsub(one, sig))));
+            Value ds = select(seen[r], fmul(fmul(dA[r], grad), invNorm), zero);
+            vstore(select(seen[r], a, zero), weights, {idx(r), idx(0)});
+            vstore(fmul(alpha, ds), dScores, {idx(r), idx(0)});
+            if (dsSum) // the bias is shared by the heads: its gradient sums them
+              vstore(fadd(vload(vt, dsSum, {idx(r), idx(0)}), ds), dsSum, {idx(r), idx(0)});
+          }
+          // dV_j += a_ij dO_i; dK_j += alpha ds_ij Q_i; dQ_i += alpha ds_ij K_j
+          accumulateColumns(dvb, weights, dO, blk.rows, vOff, dv, tile.col0, count);
+          accumulateColumns(dk, dScores, q, blk.rows, qOff, dqk, tile.col0, count);
+          accumulateRows(dqAcc, qOff, dScores, k, qOff, dqk, tile.col0, last);
+        });
+        if (dsSum) {
+          loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
+            Value row = add(blk.start, add(blk.r0, r));
+            Value gi = load(l.group, {row}), ti = load(l.time, {row}), pi = load(l.pos, {row});
+            loop(idx(0), count, [&](Value j) {
+              Rab rab = rabTerms(l, rabPos, rabTime, gi, ti, pi, add(tile.col0, j));
+              Value g = load(dsSum, {r, j});
+              store(fadd(load(dP, {rab.posIndex}), g), dP, {rab.posIndex});
+              Value old = load(dT, {rab.bucket});
+              store(select(rab.bothTimed, fadd(old, g), old), dT, {rab.bucket});
+            });
+          });
+        }
+      },
+      [&](Block &blk) {
+        loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
+          Value row = add(blk.start, add(blk.r0, r));
+          loop(idx(0), idx(h * dqk), [&](Value c) { store(load(dqAcc, {r, c}), dq, {row, c}); });
+        });
+      });
+}
+

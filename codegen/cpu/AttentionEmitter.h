@@ -1,0 +1,181 @@
+//===- AttentionEmitter.h - the CPU's masks, tile lists and attention -*- C++ -*-===//
+//
+// The emitter of the attention family, split by what it builds: masks and
+// tile lists (LowerMasks.cpp), the forward kernel (AttentionForward.cpp), the
+// backward kernel (AttentionBackward.cpp), and the tile helpers both kernels
+// use with the family's patterns (LowerAttention.cpp).
+//
+// build_mask writes, per row, at most 3 column intervals (DESIGN 1.5).
+// attention_tiles turns them into per-row-block lists of column tiles with a
+// visible pair (full or partial). The attention walks (sample, row block,
+// listed tile, head): the scores of a tile are BR vectors of BC lanes kept in
+// registers (QK^T as BR broadcast-FMA chains over d_qk), SiLU and 1/n_norm
+// are applied on the vectors, the mask test only on partial tiles, and PV
+// accumulates into a BR x (heads * dv) block of rows through vector FMAs.
+// K (and V for the gradient) is transposed once per op, padded by one tile
+// of zero columns, so a tile's key vector is one contiguous load.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_CODEGEN_CPU_ATTENTIONEMITTER_H
+#define MTGR_CODEGEN_CPU_ATTENTIONEMITTER_H
+
+#include "codegen/common/LoweringSupport.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/xxhash.h"
+
+namespace mlir::mtgr::cpu {
+using Results = FailureOr<SmallVector<SmallVector<Value>>>;
+using Buffers = SmallVector<SmallVector<Value>>;
+
+/// Heads, and the widths of a head's query/key and value.
+template <typename Op> std::array<int64_t, 3> headDims(Op op) {
+  int64_t h = op.getHeadsAttr().getInt();
+  return {h, getRowShape(op.getQ().getType())[0] / h, getRowShape(op.getV().getType())[0] / h};
+}
+
+/// Reads a kernel's arguments in order: next() one, next(n) a range.
+struct KernelArgs {
+  ValueRange all;
+  size_t at = 0;
+  ValueRange operator()(size_t n = 1) {
+    ValueRange r = all.slice(at, n);
+    at += n;
+    return r;
+  }
+};
+
+struct AttentionEmitter : LoopBuilder {
+  AttentionEmitter(OpBuilder &b, Location loc, int64_t rowBlock = 1, int64_t colTile = 1)
+      : LoopBuilder(b, loc), BR(rowBlock), BC(colTile), TW(colTile) {}
+  /// Row block, column tile, and the width of the tile being emitted: a
+  /// listed tile is BC columns wide, or BC / 2 when its second half holds
+  /// no visible pair (the edge of a visible region: half the waste).
+  int64_t BR, BC, TW;
+
+  Value buildMask(MaskKind kind, const LayoutBuffers &l);
+  /// The relative attention bias of pair (row, col) and where it comes from:
+  /// P[clamp(pos_j - pos_i, -Pmax, Pmax)] + T[bucket(|t_i - t_j|)], the T term
+  /// only between non-U tokens (DESIGN 1.3).
+  struct Rab {
+    Value bias, posIndex, bucket, bothTimed;
+  };
+  Rab rabTerms(const LayoutBuffers &l, Value rabPos, Value rabTime, Value gi, Value ti, Value pi,
+               Value col);
+  /// n_norm(row) of DESIGN 1.3.
+  Value attentionNorm(NNorm mode, std::optional<APFloat> constant, Value mask, Value row,
+                      Value start, Value end);
+
+  // --- tile lists ----------------------------------------------------------
+  SmallVector<Value> buildTiles(Value mask, const LayoutBuffers &l);
+  /// Visible pairs of rows [r0, r1) x columns [c0, c1) (sample-local; the
+  /// intervals of a row are disjoint, so their overlaps add up).
+  Value visibleIn(Value mask, Value start, Value r0, Value r1, Value c0, Value c1);
+
+  // --- tiled attention -----------------------------------------------------
+  VectorType vec(int64_t n, Type elt) { return VectorType::get({n}, elt); }
+  Value vload(Type t, Value m, ValueRange at) { return vector::LoadOp::create(b, t, m, at); }
+  void vstore(Value v, Value m, ValueRange at) { vector::StoreOp::create(b, v, m, at); }
+  Value splat(Type t, Value s) { return vector::BroadcastOp::create(b, t, s); }
+  Value fma(Value x, Value y, Value acc) { return vector::FMAOp::create(b, x, y, acc); }
+  /// The largest power of two <= BC dividing `width`: the vector width of
+  /// the row updates (any head size works, small ones with short vectors).
+  int64_t laneWidth(int64_t width) const {
+    int64_t w = 1;
+    while (w * 2 <= std::max<int64_t>(BC / 2, 1) && width % (w * 2) == 0)
+      w *= 2;
+    return w;
+  }
+  /// x [N, w] packed into panels [tiles][w][BC]: panel panelStart[s] + t
+  /// holds columns t BC .. t BC + BC - 1 of sample s transposed (past the
+  /// sample's end: zeros). A tile's key vectors are then one contiguous block.
+  /// The first panel of each sample [B + 1] (caller), the panels (caller),
+  /// their contents (kernel).
+  Value panelStarts(const LayoutBuffers &l);
+  Value allocPanels(Value panelStart, Value samples, int64_t w);
+  void fillPanels(Value x, const LayoutBuffers &l, Value panelStart, Value panels, int64_t w);
+  /// scores[r] = sum_k X[rows[r], off + k] * panel[off + k][0 .. BC), k < width.
+  SmallVector<Value> tileProduct(Value x, ArrayRef<Value> rows, Value panels, Value panel,
+                                 Value off, int64_t width);
+  /// out[r, outOff + c] += sum_j P[r, j] * Y[min(col0 + j, last), yOff + c] for
+  /// r < BR, j < BC, c < width.
+  void accumulateRows(Value out, Value outOff, Value p, Value y, Value yOff, int64_t width,
+                      Value col0, Value last);
+  /// out[col0 + j, off + c] += sum_r P[r, j] * Y[rows[r], off + c] for j < count.
+  void accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows, Value off,
+                         int64_t width, Value col0, Value count);
+  /// Per row r, the lanes of columns c0 + lane (sample-local) the row sees.
+  SmallVector<Value> visibleLanes(Value mask, ArrayRef<Value> rows, Value c0);
+  /// The bias tile of rows x [col0, col0 + BC) into `tile` [BR, BC].
+  void biasTile(Value tile, const LayoutBuffers &l, Value rabPos, Value rabTime,
+                ArrayRef<Value> rows, Value col0, Value last);
+
+  /// Loops over (sample, row block, listed tile); `perBlock` runs before
+  /// the tiles of a block, `perTile` for each, `afterBlock` after them.
+  struct Block {
+    Value sample, start, end, n, r0;
+    SmallVector<Value> rows; // absolute rows, clamped to the sample's last
+  };
+  struct Tile {
+    Value full, half, c0, col0; // full: no mask test; half: BC / 2 columns wide
+    Value index;          // the column tile within the sample
+    Value panel;          // its panel of packed keys (packPanels)
+  };
+  /// Per row of a block, the lanes of a tile it sees: all of them on full
+  /// tiles (no test), the mask's on partial ones; `rowsMustExist`: rows past
+  /// the sample's end (clamped copies of its last row) see nothing.
+  SmallVector<Value> tileMasks(const Block &blk, const Tile &tile, Value mask, bool rowsMustExist);
+  /// inv[r] = 1 / n_norm of each row of a block.
+  void inverseNorms(const Block &blk, Value inv, Value mask, NNorm mode,
+                    std::optional<APFloat> constant) {
+    for (size_t r = 0; r < blk.rows.size(); ++r)
+      store(fdiv(cf32(1.0), attentionNorm(mode, constant, mask, blk.rows[r], blk.start, blk.end)),
+            inv, {idx(r)});
+  }
+  /// Emits `body` for a half tile (TW = BC / 2) and a whole one (TW = BC).
+  void byWidth(Value half, function_ref<void()> body) {
+    if (BC < 2)
+      return body();
+    auto choice = scf::IfOp::create(b, TypeRange{}, half, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&choice.getThenRegion().front());
+    TW = BC / 2;
+    body();
+    b.setInsertionPointToStart(&choice.getElseRegion().front());
+    TW = BC;
+    body();
+  }
+  /// Over row blocks [firstBlock, endBlock) of the whole list (numbered
+  /// across samples; null: all of them).
+  void forEachTile(const LayoutBuffers &l, const TileListBuffers &t, Value panelStart,
+                   function_ref<void(Block &)> perBlock, function_ref<void(Block &, Tile &)> perTile,
+                   function_ref<void(Block &)> afterBlock, Value firstBlock = {},
+                   Value endBlock = {});
+  /// Threads by cost: part `part` of `parts` gets the row blocks [lo, hi)
+  /// whose costs (listed tiles + 1 for the block's own rows) sum to about
+  /// 1 / parts of the list's; a block's cost is known from the tile list.
+  std::pair<Value, Value> costShare(const TileListBuffers &t, Value samples, Value part,
+                                    Value parts);
+
+  /// The attention of every layer with the same shapes and attributes runs
+  /// one kernel function (`mtgr_attention_*`, a name perf can show): the
+  /// caller allocates every buffer it touches (so mtgr-free-buffers sees them
+  /// all in the entry point) and passes them with the inputs.
+  void callKernel(Operation *op, StringRef kind, ArrayRef<Value> args,
+                  function_ref<void(AttentionEmitter &, ValueRange)> body);
+  /// Forward: inputs q, k, v, mask, layout (5), tiles (4), [rab (2)], then
+  /// o, panel starts, panels (each thread's scratch is its own: allocated
+  /// and freed inside its part).
+  SmallVector<Value> attentionBuffers(HstuAttentionOp op, const LayoutBuffers &l, bool rab);
+  void attentionKernel(HstuAttentionOp op, ValueRange a, bool rab);
+  /// Backward: inputs q, k, v, mask, dO, layout (5), tiles (4), [rab (2)],
+  /// then dq, dk, dv, panel starts, K panels, V panels, dqAcc, weights,
+  /// dScores, inv, [bias, dsSum, dP, dT].
+  SmallVector<Value> attentionBackwardBuffers(HstuAttentionBackwardOp op, const LayoutBuffers &l,
+                                              Value rabPos, Value rabTime);
+  void attentionBackwardKernel(HstuAttentionBackwardOp op, ValueRange a, bool rab);
+};
+} // namespace mlir::mtgr::cpu
+
+#endif

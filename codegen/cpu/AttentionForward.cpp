@@ -1,0 +1,81 @@
+//===- AttentionForward.cpp - tiled HSTU attention, forward, on the CPU ---===//
+#include "codegen/cpu/AttentionEmitter.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+using namespace mlir::mtgr::cpu;
+
+SmallVector<Value> AttentionEmitter::attentionBuffers(HstuAttentionOp op, const LayoutBuffers &l,
+                                                      bool rab) {
+  std::array<int64_t, 3> dims = headDims(op);
+  int64_t h = dims[0], dqk = dims[1], dv = dims[2];
+  Value B = samples(l), N = load(l.offsets, {B});
+  Value o = alloc(f32(), {h * dv}, N);
+  Value panelStart = panelStarts(l);
+  return {o, panelStart, allocPanels(panelStart, B, h * dqk)};
+}
+
+void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool rab) {
+  std::array<int64_t, 3> dims = headDims(op);
+  int64_t h = dims[0], dqk = dims[1], dv = dims[2];
+  double alphaValue = op.getAlpha().convertToDouble();
+  KernelArgs next{a};
+  Value q = next()[0], k = next()[0], v = next()[0], mask = next()[0];
+  LayoutBuffers l(next(5));
+  TileListBuffers t(next(4));
+  Value rabPos = rab ? next()[0] : Value(), rabTime = rab ? next()[0] : Value();
+  Value o = next()[0], panelStart = next()[0], panels = next()[0];
+  fillPanels(k, l, panelStart, panels, h * dqk);
+  // Row blocks split over the threads by cost; each part has its own
+  // accumulators, weights and norms.
+  Value parts = threads();
+  SmallVector<std::pair<Type, SmallVector<int64_t>>> scratch{
+      {f32(), {BR, h * dv}}, {f32(), {BR, BC}}, {f32(), {BR}}};
+  if (rab)
+    scratch.push_back({f32(), {BR, BC}});
+  // One part: its row blocks [firstBlock, endBlock), with its own scratch.
+  auto part = [&](Value firstBlock, Value endBlock, ArrayRef<Value> own) {
+    Value acc = own[0], weights = own[1], inv = own[2];
+    Value bias = rab ? own[3] : Value();
+    forEachTile(
+        l, t, panelStart,
+        [&](Block &blk) {
+          fill(acc, cf32(0.0));
+          inverseNorms(blk, inv, mask, op.getNNorm(), op.getNNormConstant());
+        },
+        [&](Block &blk, Tile &tile) { byWidth(tile.half, [&] {
+          VectorType vt = vec(TW, f32());
+          Value alpha = splat(vt, cf32(alphaValue)), zero = splat(vt, cf32(0.0));
+          Value last = sub(blk.end, idx(1));
+          SmallVector<Value> seen = tileMasks(blk, tile, mask, /*rowsMustExist=*/false);
+          if (bias)
+            biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
+          loop(idx(0), idx(h), [&](Value head) {
+            SmallVector<Value> scores =
+                tileProduct(q, blk.rows, panels, tile.panel, mul(head, idx(dqk)), dqk);
+            for (int64_t r = 0; r < BR; ++r) {
+              Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
+              if (bias)
+                s = arith::AddFOp::create(b, s, vload(vt, bias, {idx(r), idx(0)}), fast());
+              Value a = arith::MulFOp::create(b, silu(s), splat(vt, load(inv, {idx(r)})), fast());
+              vstore(select(seen[r], a, zero), weights, {idx(r), idx(0)});
+            }
+            accumulateRows(acc, mul(head, idx(dv)), weights, v, mul(head, idx(dv)), dv, tile.col0,
+                           last);
+          });
+        }); },
+        [&](Block &blk) {
+          // The block's rows that exist.
+          loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
+            Value row = add(blk.start, add(blk.r0, r));
+            loop(idx(0), idx(h * dv), [&](Value c) { store(load(acc, {r, c}), o, {row, c}); });
+          });
+        },
+        firstBlock, endBlock);
+  };
+  parallelParts(parts, "attention", [&](Value p) {
+    auto [firstBlock, endBlock] = costShare(t, samples(l), p, parts);
+    withScratch(scratch, [&](ArrayRef<Value> own) { part(firstBlock, endBlock, own); });
+  });
+}
+
