@@ -53,6 +53,10 @@ cl::SubCommand genCommand("gen", "Write synthetic requests for the artifact's mo
 const char *kCommands[] = {"infer", "verify", "eval", "train", "gen"};
 cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<artifact.mtgr>"), cl::Required,
                                   cl::cat(category), cl::sub(cl::SubCommand::getAll()));
+cl::opt<std::string> deviceName("device",
+                                cl::desc("Where the generated code runs: cpu (the CUDA device "
+                                         "comes with the NVPTX back end)"),
+                                cl::init("cpu"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<unsigned> threads("num-threads", cl::desc("Threads (default: all cores)"), cl::init(0),
                           cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<uint64_t> paramSeed("param-seed", cl::desc("Seed of the parameter initialisation "
@@ -573,6 +577,7 @@ int main(int argc, char **argv) {
                    llvm::Twine(limit));
   SessionOptions options;
   options.threads = threads;
+  options.device = deviceName;
   options.initializeParams = paramsPath.empty(); // --params replaces every value
   if (!maxMemory.empty()) {
     auto bytes = parseByteSize(maxMemory);
