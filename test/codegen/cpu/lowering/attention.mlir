@@ -1,0 +1,39 @@
+// RUN: mtgr-opt %s --mtgr-lower-to-loops | FileCheck %s
+
+// Attention family (codegen/cpu/AttentionEmitter.h; LowerMasks.cpp,
+// AttentionForward.cpp, LowerAttention.cpp): the mask becomes per-row
+// column intervals [N, 3, 2], the tile list is built from it (count, then
+// fill), and the attention runs in a kernel function of its own
+// (`mtgr_attention_forward_<hash of its attributes>`, shared by every layer
+// with the same shapes). Inside, the row blocks split into mtgr_threads()
+// parts by cost; each part holds a row block's scores (8 rows x 16 columns
+// here) and walks its listed tiles, the scores of a tile kept as 8 vectors in
+// registers: 16-lane vectors for a whole tile and 8-lane ones for a half tile.
+
+// CHECK-LABEL: func.func @mtgr_forward
+// CHECK: %[[MASK:.*]] = memref.alloc(%{{.*}}) : memref<?x3x2xi32>
+// CHECK: call @mtgr_attention_forward_[[HASH:[0-9A-F]+]](%{{.*}}, %{{.*}}, %{{.*}}, %[[MASK]],
+// CHECK-SAME: {mtgr.kernel_call}
+// CHECK: func.func private @mtgr_attention_forward_[[HASH]](
+// CHECK-SAME: {mtgr.kernel}
+// CHECK: call @mtgr_threads()
+// CHECK: scf.parallel
+// CHECK: memref.alloc() : memref<8x16xf32>
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.fma
+// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.fma
+// CHECK: {mtgr.parallel = "attention"}
+func.func @mtgr_forward(%q: memref<?x16xf32>, %off: memref<?xindex>,
+                        %lo: memref<?xindex>, %ls: memref<?x4xindex>, %lg: memref<?xindex>, %lt: memref<?xi64>, %lp: memref<?xindex>,
+                        %out: memref<?x16xf32>) attributes {mtgr.abi = []} {
+  %j = builtin.unrealized_conversion_cast %q, %off : memref<?x16xf32>, memref<?xindex> to !mtgr.jagged<16xf32>
+  %l = builtin.unrealized_conversion_cast %lo, %ls, %lg, %lt, %lp : memref<?xindex>, memref<?x4xindex>, memref<?xindex>, memref<?xi64>, memref<?xindex> to !mtgr.layout
+  %mask = mtgr.build_mask causal %l : !mtgr.jagged<3x2xi32>
+  %t = mtgr.attention_tiles %mask, %l : !mtgr.jagged<3x2xi32> -> !mtgr.tile_list<8, 16>
+  %a = mtgr.hstu_attention %j, %j, %j, %mask, %l tiles(%t : !mtgr.tile_list<8, 16>) {heads = 2 : i64, alpha = 1.0 : f64, n_norm = #mtgr<n_norm total>}
+      : !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>, !mtgr.jagged<16xf32>, !mtgr.jagged<3x2xi32> -> !mtgr.jagged<16xf32>
+  %b:2 = builtin.unrealized_conversion_cast %a : !mtgr.jagged<16xf32> to memref<?x16xf32>, memref<?xindex>
+  memref.copy %b#0, %out : memref<?x16xf32> to memref<?x16xf32>
+  return
+}
