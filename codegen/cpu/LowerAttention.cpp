@@ -358,50 +358,63 @@ FailureOr<TileListType> tilesOf(Operation *op, Value tiles) {
   return cast<TileListType>(tiles.getType());
 }
 
+/// What the forward and backward patterns share: the tile sizes from the
+/// op's list, the layout, the relative-bias tables, and the kernel's inputs
+/// (`values`, then the layout, the tile list and the rab tables); `emit`
+/// appends the op's buffers, calls the kernel and returns the results.
+template <typename Op, typename Adaptor>
+Results lowerAttention(
+    Op op, Adaptor a, LoopBuilder &l, ArrayRef<Value> values,
+    function_ref<Results(AttentionEmitter &, const LayoutBuffers &, SmallVector<Value> &args,
+                         Value rabPos, Value rabTime)>
+        emit) {
+  auto type = tilesOf(op, op.getTiles());
+  if (failed(type))
+    return failure();
+  LayoutBuffers lay(a.getLayout());
+  AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile());
+  Value rabPos = op.getRabPos() ? a.getRabPos()[0] : Value();
+  Value rabTime = op.getRabTime() ? a.getRabTime()[0] : Value();
+  SmallVector<Value> args = kernelInputs(values, lay, a.getTiles(), rabPos, rabTime);
+  return emit(e, lay, args, rabPos, rabTime);
+}
+
 struct LowerHstuAttention : LoopPattern<HstuAttentionOp> {
   using LoopPattern::LoopPattern;
   Results lower(HstuAttentionOp op, Adaptor a, LoopBuilder &l) const override {
-    auto type = tilesOf(op, op.getTiles());
-    if (failed(type))
-      return failure();
-    LayoutBuffers lay(a.getLayout());
-    AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile());
-    Value rabPos = op.getRabPos() ? a.getRabPos()[0] : Value();
-    Value rabTime = op.getRabTime() ? a.getRabTime()[0] : Value();
-    bool rab = static_cast<bool>(rabPos);
-    SmallVector<Value> args = kernelInputs({a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0]},
-                                           lay, a.getTiles(), rabPos, rabTime);
-    SmallVector<Value> buffers = e.attentionBuffers(op, lay, rab);
-    llvm::append_range(args, buffers);
-    e.callKernel(op, "forward", args,
-                 [&](AttentionEmitter &k, ValueRange in) { k.attentionKernel(op, in, rab); });
-    return Buffers{{buffers[0], lay.offsets}};
+    return lowerAttention(
+        op, a, l, {a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0]},
+        [&](AttentionEmitter &e, const LayoutBuffers &lay, SmallVector<Value> &args,
+            Value rabPos, Value) -> Results {
+          bool rab = static_cast<bool>(rabPos);
+          SmallVector<Value> buffers = e.attentionBuffers(op, lay, rab);
+          llvm::append_range(args, buffers);
+          e.callKernel(op, "forward", args,
+                       [&](AttentionEmitter &k, ValueRange in) { k.attentionKernel(op, in, rab); });
+          return Buffers{{buffers[0], lay.offsets}};
+        });
   }
 };
 
 struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
   using LoopPattern::LoopPattern;
   Results lower(HstuAttentionBackwardOp op, Adaptor a, LoopBuilder &l) const override {
-    auto type = tilesOf(op, op.getTiles());
-    if (failed(type))
-      return failure();
-    LayoutBuffers lay(a.getLayout());
-    AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile());
-    Value rabPos = op.getRabPos() ? a.getRabPos()[0] : Value();
-    Value rabTime = op.getRabTime() ? a.getRabTime()[0] : Value();
-    bool rab = static_cast<bool>(rabPos);
-    SmallVector<Value> args =
-        kernelInputs({a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0], a.getResultGrad()[0]},
-                     lay, a.getTiles(), rabPos, rabTime);
-    SmallVector<Value> g = e.attentionBackwardBuffers(op, lay, rabPos, rabTime);
-    llvm::append_range(args, g);
-    e.callKernel(op, "backward", args, [&](AttentionEmitter &k, ValueRange in) {
-      k.attentionBackwardKernel(op, in, rab);
-    });
-    Buffers out{{g[0], lay.offsets}, {g[1], lay.offsets}, {g[2], lay.offsets}};
-    if (rab)
-      out.append({{g[g.size() - 2]}, {g[g.size() - 1]}});
-    return out;
+    return lowerAttention(
+        op, a, l,
+        {a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0], a.getResultGrad()[0]},
+        [&](AttentionEmitter &e, const LayoutBuffers &lay, SmallVector<Value> &args,
+            Value rabPos, Value rabTime) -> Results {
+          bool rab = static_cast<bool>(rabPos);
+          SmallVector<Value> g = e.attentionBackwardBuffers(op, lay, rabPos, rabTime);
+          llvm::append_range(args, g);
+          e.callKernel(op, "backward", args, [&](AttentionEmitter &k, ValueRange in) {
+            k.attentionBackwardKernel(op, in, rab);
+          });
+          Buffers out{{g[0], lay.offsets}, {g[1], lay.offsets}, {g[2], lay.offsets}};
+          if (rab)
+            out.append({{g[g.size() - 2]}, {g[g.size() - 1]}});
+          return out;
+        });
   }
 };
 } // namespace
