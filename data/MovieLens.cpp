@@ -579,7 +579,7 @@ llvm::Expected<std::vector<Source>> resolve(const ModelDesc &m,
                   std::to_string(k->width));
     if (k->width == 0 && k->rows > 0) {
       const TableDesc *t = m.findTable(f.table);
-      if (t->kind == "fixed" && t->rows < k->rows)
+      if (t->kind == TableDesc::Kind::Fixed && t->rows < k->rows)
         return fail(m.path + ": feature '" + f.name + "' in " + where + " needs a table of at " +
                     "least " + std::to_string(k->rows) + " rows, '" + t->name + "' has " +
                     std::to_string(t->rows));

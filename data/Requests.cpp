@@ -113,7 +113,7 @@ llvm::Error readEvents(const LineError &fail, const char *key, const json::Objec
 llvm::Error readIntervals(const LineError &fail, const ModelDesc &m, const json::Object &r,
                           Batch &b) {
   const json::Value *v = r.get("intervals");
-  bool wanted = m.layers > 0 && m.mask == "intervals";
+  bool wanted = m.layers > 0 && m.mask == ModelDesc::Mask::Intervals;
   if (!wanted)
     return v ? fail("'intervals' is only for models with HSTU layers and mask: intervals")
              : llvm::Error::success();

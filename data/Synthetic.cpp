@@ -34,7 +34,7 @@ private:
   }
   /// Zipf-like id of a table whose topic is `topic` (a few tries, then any).
   int64_t itemId(const TableDesc &t, int topic) {
-    int64_t universe = t.kind == "fixed" ? t.rows : 4 * t.rows;
+    int64_t universe = t.kind == TableDesc::Kind::Fixed ? t.rows : 4 * t.rows;
     int64_t id = 0;
     for (int tries = 0; tries < 32; ++tries) {
       // Power law: small ids are popular.
@@ -78,7 +78,7 @@ Batch Generator::run() {
       const FeatureDesc &d = m.user[f];
       if (d.isCategorical()) {
         const TableDesc *t = m.findTable(d.table);
-        int64_t id = t->kind == "fixed" ? (userId * 7919 + 13) % t->rows : userId;
+        int64_t id = t->kind == TableDesc::Kind::Fixed ? (userId * 7919 + 13) % t->rows : userId;
         b.user[f].ids.push_back(id);
       } else {
         // The first dense value carries the loyalty (a profile signal).
@@ -175,7 +175,7 @@ Batch Generator::run() {
           if (d.isCategorical()) {
             const TableDesc *tab = m.findTable(d.table);
             int64_t bucket = static_cast<int64_t>(std::clamp(cross, 0.0, 0.999) * 10);
-            col.ids.push_back(tab->kind == "fixed" ? bucket % tab->rows : bucket);
+            col.ids.push_back(tab->kind == TableDesc::Kind::Fixed ? bucket % tab->rows : bucket);
           } else {
             for (int64_t k = 0; k < d.denseDim; ++k)
               col.values.push_back(static_cast<float>(k == 0 ? cross : 0.5 * normal()));
@@ -209,7 +209,7 @@ Batch Generator::run() {
       }
     }
   }
-  if (m.layers > 0 && m.mask == "intervals")
+  if (m.layers > 0 && m.mask == ModelDesc::Mask::Intervals)
     b.intervals = dynamicMaskIntervals(m, b);
   return b;
 }

@@ -18,6 +18,18 @@ using namespace mlir;
 using namespace mlir::mtgr;
 
 namespace {
+
+/// A description's enum as the dialect's: the two share their spellings
+/// (model/ModelParser.cpp, dialect/MTGRBase.td), so the name is the bridge
+/// and a spelling the dialect lacks is a build-time inconsistency, reported
+/// as such (MLIRGenTest generates every value).
+template <typename To, typename From>
+To toDialect(From value, std::optional<To> (*symbolize)(llvm::StringRef)) {
+  if (std::optional<To> converted = symbolize(::mtgr::toString(value)))
+    return *converted;
+  llvm::report_fatal_error(llvm::Twine("the dialect has no '") + ::mtgr::toString(value) +
+                           "' for a model description value");
+}
 class Generator {
 public:
   Generator(MLIRContext &ctx, const ModelDesc &m) : ctx(ctx), m(m), b(&ctx) {}
@@ -93,11 +105,11 @@ void Generator::declareParameters(ModuleOp module) {
   for (const mlir::mtgr::TableDesc &t : m.tables) {
     auto table = TableOp::create(
         b, named("tables." + t.name, t.loc), t.name,
-        *symbolizeTableKind(t.kind), static_cast<uint64_t>(t.rows),
+        toDialect(t.kind, symbolizeTableKind), static_cast<uint64_t>(t.rows),
         static_cast<uint64_t>(t.dim), IntegerAttr(), EvictionAttr());
-    if (t.kind == "dynamic") {
+    if (t.kind == TableDesc::Kind::Dynamic) {
       table.setAdmissionThresholdAttr(b.getI64IntegerAttr(t.admissionThreshold));
-      table.setEvictionAttr(EvictionAttr::get(&ctx, *symbolizeEviction(t.eviction)));
+      table.setEvictionAttr(EvictionAttr::get(&ctx, toDialect(t.eviction, symbolizeEviction)));
     }
   }
   for (const mlir::mtgr::ParamSpec &p : mlir::mtgr::collectParameters(m)) {
@@ -109,11 +121,11 @@ void Generator::declareParameters(ModuleOp module) {
       op.setStdAttr(b.getF64FloatAttr(p.std));
   }
   const TrainingDesc &t = m.training;
-  OptimizerOp::create(b, named("training", {}), *symbolizeDenseOptimizer(t.optimizer),
+  OptimizerOp::create(b, named("training", {}), toDialect(t.optimizer, symbolizeDenseOptimizer),
                       b.getF64FloatAttr(t.lr), b.getF64FloatAttr(t.beta1),
                       b.getF64FloatAttr(t.beta2), b.getF64FloatAttr(t.eps),
                       b.getF64FloatAttr(t.weightDecay),
-                      *symbolizeSparseOptimizer(t.sparseOptimizer),
+                      toDialect(t.sparseOptimizer, symbolizeSparseOptimizer),
                       b.getF64FloatAttr(t.sparseLr));
 }
 
@@ -176,7 +188,7 @@ func::FuncOp Generator::buildForward(ModuleOp module) {
   unsigned candTime =
       addInput("candidate.time", abiRole(&ctx, "time", "candidate"), times, loc(none));
   std::optional<unsigned> intervalsArg;
-  if (m.layers > 0 && m.mask == "intervals")
+  if (m.layers > 0 && m.mask == ModelDesc::Mask::Intervals)
     intervalsArg = addInput("mask.intervals", abiRole(&ctx, "intervals", "tokens"),
                             jagged({3, 2}, IntegerType::get(&ctx, 32)), loc(m.layersLoc));
 
@@ -248,7 +260,7 @@ func::FuncOp Generator::buildForward(ModuleOp module) {
         candidates, func.getArgument(seqTime), func.getArgument(rtTime),
         func.getArgument(candTime));
     Value x = assembled.getTokens(), layout = assembled.getLayout();
-    auto nNorm = *symbolizeNNorm(m.nNorm);
+    auto nNorm = toDialect(m.nNorm, symbolizeNNorm);
     for (int64_t l = 0; l < m.layers; ++l) {
       std::string p = "layers." + std::to_string(l);
       Location ll = named(p, m.layersLoc);
@@ -266,10 +278,10 @@ func::FuncOp Generator::buildForward(ModuleOp module) {
           param(ll, p + ".out.bias"), rabPos, rabTime, intervals,
           b.getI64IntegerAttr(m.heads), b.getI64IntegerAttr(m.dqk),
           b.getI64IntegerAttr(m.dv), b.getF64FloatAttr(m.alpha),
-          MaskKindAttr::get(&ctx, *symbolizeMaskKind(m.mask)),
+          MaskKindAttr::get(&ctx, toDialect(m.mask, symbolizeMaskKind)),
           NNormAttr::get(&ctx, nNorm),
           nNorm == NNorm::constant ? b.getF64FloatAttr(m.nNormConstant) : FloatAttr(),
-          NormOrderAttr::get(&ctx, *symbolizeNormOrder(m.normOrder)),
+          NormOrderAttr::get(&ctx, toDialect(m.normOrder, symbolizeNormOrder)),
           b.getF64FloatAttr(m.dropout), b.getI64IntegerAttr(l));
     }
     candidates = ExtractGroupOp::create(b, named("candidates", {}), TokenGroup::candidate,

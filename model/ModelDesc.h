@@ -44,12 +44,14 @@ struct SrcLoc {
 };
 
 struct TableDesc {
+  enum class Kind { Fixed, Hashed, Dynamic };
+  enum class Eviction { LRU, LFU };
   std::string name;
-  std::string kind = "fixed"; // fixed | hashed | dynamic
-  int64_t rows = 0;           // capacity for dynamic tables
+  Kind kind = Kind::Fixed;
+  int64_t rows = 0; // capacity for dynamic tables
   int64_t dim = 0;
-  int64_t admissionThreshold = 0; // dynamic only
-  std::string eviction = "lru";   // dynamic only: lru | lfu
+  int64_t admissionThreshold = 0;       // dynamic only
+  Eviction eviction = Eviction::LRU;    // dynamic only
   SrcLoc loc;
 };
 
@@ -72,11 +74,13 @@ struct TaskDesc {
 };
 
 struct TrainingDesc {
-  std::string optimizer = "adam"; // adam | adamw
+  enum class Optimizer { Adam, AdamW };
+  enum class SparseOptimizer { RowwiseAdagrad, Adam };
+  Optimizer optimizer = Optimizer::Adam;
   double lr = 1e-3;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weightDecay = 0.0; // default 0 for adam, 0.01 for adamw (PyTorch)
-  std::string sparseOptimizer = "rowwise_adagrad"; // rowwise_adagrad | adam
+  SparseOptimizer sparseOptimizer = SparseOptimizer::RowwiseAdagrad;
   double sparseLr = 0.01;
   int64_t candidatesPerStep = 256; // C_expected of the loss (DESIGN 1.6)
   int64_t tokensPerStep = 16384;   // token budget of a balanced batch
@@ -84,18 +88,27 @@ struct TrainingDesc {
 };
 
 struct ModelDesc {
+  /// n_norm(i) of DESIGN 1.3: the sample's length, the attended columns, or a
+  /// constant (nNormConstant).
+  enum class NNorm { Total, Visible, Constant };
+  /// Where the output gate sits relative to GLN_2.
+  enum class NormOrder { GateThenNorm, NormThenGate };
+  /// PerGroup: GLN, a gamma and beta per token group (U, S, R, C); Shared: one
+  /// for every token (plain LayerNorm, the paper's "without GLN" ablation).
+  enum class NormGroups { PerGroup, Shared };
+  /// The attention mask (DESIGN 1.5).
+  enum class Mask { Dynamic, Causal, CausalTargets, Contextual, Intervals };
+
   std::string name;
   std::string path; // file it was read from, for locations
   // HSTU stack (DESIGN 1.3).
   int64_t layers = 0, dModel = 0, heads = 1, dqk = 0, dv = 0;
   double alpha = 0.0;                 // 1/sqrt(dqk) unless given
-  std::string nNorm = "total";        // total | visible | constant
-  double nNormConstant = 0.0;         // with nNorm == "constant"
-  std::string normOrder = "gate_then_norm"; // or norm_then_gate
-  /// per_group: GLN, a gamma and beta per token group (U, S, R, C); shared:
-  /// one for every token (plain LayerNorm, the paper's "without GLN" ablation).
-  std::string normGroups = "per_group";
-  std::string mask = "dynamic";       // dynamic | causal | causal_targets | contextual | intervals
+  NNorm nNorm = NNorm::Total;
+  double nNormConstant = 0.0; // with NNorm::Constant
+  NormOrder normOrder = NormOrder::GateThenNorm;
+  NormGroups normGroups = NormGroups::PerGroup;
+  Mask mask = Mask::Dynamic;
   double dropout = 0.0;
   bool rab = false;
   int64_t rabMaxPos = 0, rabTimeBuckets = 0;
@@ -112,12 +125,25 @@ struct ModelDesc {
 
   const TableDesc *findTable(llvm::StringRef name) const;
   /// Rows of every GLN gamma and beta: 4 token groups, or 1 when shared.
-  int64_t normGroupRows() const { return normGroups == "shared" ? 1 : 4; }
+  int64_t normGroupRows() const { return normGroups == NormGroups::Shared ? 1 : 4; }
   /// Sum of the widths of a feature list (the concatenated input of an MLP).
   static int64_t totalWidth(const std::vector<FeatureDesc> &features);
   /// Width of the per-sample context rows of a DLRM-style candidate MLP.
   int64_t contextWidth() const;
 };
+
+/// The words a description spells each enum with (docs/model-format.md), in
+/// enumerator order: one table per enum (ModelParser.cpp), read by the parser,
+/// printed by summaries and mapped onto the dialect's enums by the IR
+/// generator. Nothing downstream compares these strings.
+llvm::StringRef toString(TableDesc::Kind v);
+llvm::StringRef toString(TableDesc::Eviction v);
+llvm::StringRef toString(TrainingDesc::Optimizer v);
+llvm::StringRef toString(TrainingDesc::SparseOptimizer v);
+llvm::StringRef toString(ModelDesc::NNorm v);
+llvm::StringRef toString(ModelDesc::NormOrder v);
+llvm::StringRef toString(ModelDesc::NormGroups v);
+llvm::StringRef toString(ModelDesc::Mask v);
 
 /// Parses and checks a model description. On error, prints
 /// "file:line:col: error: ..." naming the offending key to `diag` and returns

@@ -25,6 +25,32 @@ using llvm::Twine;
 
 namespace {
 
+/// The spellings of each enum of ModelDesc.h, in enumerator order.
+template <typename E> struct Spellings;
+#define MTGR_SPELLINGS(E, ...)                                                                  \
+  template <> struct Spellings<E> {                                                            \
+    static constexpr llvm::StringLiteral names[] = {__VA_ARGS__};                              \
+  };
+MTGR_SPELLINGS(TableDesc::Kind, "fixed", "hashed", "dynamic")
+MTGR_SPELLINGS(TableDesc::Eviction, "lru", "lfu")
+MTGR_SPELLINGS(TrainingDesc::Optimizer, "adam", "adamw")
+MTGR_SPELLINGS(TrainingDesc::SparseOptimizer, "rowwise_adagrad", "adam")
+MTGR_SPELLINGS(ModelDesc::NNorm, "total", "visible", "constant")
+MTGR_SPELLINGS(ModelDesc::NormOrder, "gate_then_norm", "norm_then_gate")
+MTGR_SPELLINGS(ModelDesc::NormGroups, "per_group", "shared")
+MTGR_SPELLINGS(ModelDesc::Mask, "dynamic", "causal", "causal_targets", "contextual",
+               "intervals")
+#undef MTGR_SPELLINGS
+
+template <typename E> StringRef spell(E v) {
+  return Spellings<E>::names[static_cast<size_t>(v)];
+}
+template <typename E> llvm::ArrayRef<StringRef> choices() {
+  static const std::vector<StringRef> all(std::begin(Spellings<E>::names),
+                                          std::end(Spellings<E>::names));
+  return all;
+}
+
 struct YNode {
   enum Kind { Null, Scalar, Map, Seq } kind = Null;
   std::string text; // scalar value
@@ -116,6 +142,15 @@ private:
                   llvm::ArrayRef<StringRef> required, Fields &out);
   bool readString(const Fields &f, StringRef key, std::string &out,
                   llvm::ArrayRef<StringRef> choices = {});
+  /// A word that must be one of E's spellings, stored as the enum.
+  template <typename E> bool readEnum(const Fields &f, StringRef key, E &out) {
+    std::string word;
+    if (!readString(f, key, word, choices<E>()))
+      return false;
+    if (!word.empty())
+      out = static_cast<E>(llvm::find(choices<E>(), StringRef(word)) - choices<E>().begin());
+    return true;
+  }
   bool readInt(const Fields &f, StringRef key, int64_t &out, int64_t min,
                int64_t max = std::numeric_limits<int64_t>::max());
   bool readDouble(const Fields &f, StringRef key, double &out);
@@ -331,17 +366,17 @@ bool Parser::parseTables(const Fields &root) {
                      "admission_threshold", "eviction"},
                     {"name", "dim"}, f) ||
         !readString(f, "name", t.name) ||
-        !readString(f, "kind", t.kind, {"fixed", "hashed", "dynamic"}) ||
+        !readEnum(f, "kind", t.kind) ||
         !readInt(f, "dim", t.dim, 1, limits::kMaxWidth))
       return false;
     t.loc = srcLoc(&item);
-    bool dynamic = t.kind == "dynamic";
+    bool dynamic = t.kind == TableDesc::Kind::Dynamic;
     // Fixed and hashed tables have rows; a dynamic table has a capacity.
     StringRef sizeKey = dynamic ? "capacity" : "rows";
     StringRef wrongKey = dynamic ? "rows" : "capacity";
     if (const YNode *k = f.keyNode(wrongKey))
       return error(k, Twine("key '") + wrongKey + "' in " + where + " does not apply to " +
-                          t.kind + " tables (use '" + sizeKey + "')");
+                          toString(t.kind) + " tables (use '" + sizeKey + "')");
     if (!f.get(sizeKey))
       return error(&item, Twine("missing required key '") + sizeKey + "' in " + where);
     if (!readInt(f, sizeKey, t.rows, 1, limits::kMaxRows))
@@ -351,7 +386,7 @@ bool Parser::parseTables(const Fields &root) {
         return error(f.keyNode(key), Twine("key '") + key + "' in " + where +
                                          " applies to dynamic tables only");
     if (!readInt(f, "admission_threshold", t.admissionThreshold, 0) ||
-        !readString(f, "eviction", t.eviction, {"lru", "lfu"}))
+        !readEnum(f, "eviction", t.eviction))
       return false;
     if (!names.insert(t.name).second)
       return error(f.get("name"), Twine("duplicate table name '") + t.name + "'");
@@ -451,10 +486,8 @@ bool Parser::parseStack(const Fields &root) {
       !readInt(root, "heads", m.heads, 1, kMaxHeads) ||
       !readInt(root, "dqk", m.dqk, 1, kMaxWidth) || !readInt(root, "dv", m.dv, 1, kMaxWidth) ||
       !readDouble(root, "alpha", m.alpha) ||
-      !readString(root, "norm_order", m.normOrder, {"gate_then_norm", "norm_then_gate"}) ||
-      !readString(root, "norm_groups", m.normGroups, {"per_group", "shared"}) ||
-      !readString(root, "mask", m.mask,
-                  {"dynamic", "causal", "causal_targets", "contextual", "intervals"}) ||
+      !readEnum(root, "norm_order", m.normOrder) ||
+      !readEnum(root, "norm_groups", m.normGroups) || !readEnum(root, "mask", m.mask) ||
       !readDouble(root, "dropout", m.dropout))
     return false;
   m.layersLoc = srcLoc(root.keyNode("layers"));
@@ -479,12 +512,12 @@ bool Parser::parseStack(const Fields &root) {
   if (const YNode *n = root.get("n_norm")) {
     double c;
     if (n->kind == YNode::Scalar && (n->text == "total" || n->text == "visible")) {
-      m.nNorm = n->text;
+      m.nNorm = n->text == "total" ? ModelDesc::NNorm::Total : ModelDesc::NNorm::Visible;
     } else if (n->kind == YNode::Scalar && !StringRef(n->text).getAsDouble(c)) {
       if (!(c > 0.0) || !std::isfinite(c))
         return error(n, "key 'n_norm' in model: a constant must be positive, got '" +
                             n->text + "'");
-      m.nNorm = "constant";
+      m.nNorm = ModelDesc::NNorm::Constant;
       m.nNormConstant = c;
     } else {
       return error(n, "key 'n_norm' in model: expected total, visible or a positive "
@@ -564,17 +597,17 @@ bool Parser::parseTraining(const Fields &root) {
                   {"optimizer", "lr", "betas", "eps", "weight_decay", "sparse_optimizer",
                    "sparse_lr", "candidates_per_step", "tokens_per_step", "seed"},
                   {}, f) ||
-      !readString(f, "optimizer", t.optimizer, {"adam", "adamw"}) ||
+      !readEnum(f, "optimizer", t.optimizer) ||
       !readDouble(f, "lr", t.lr) || !readDouble(f, "eps", t.eps) ||
       !readDouble(f, "weight_decay", t.weightDecay) ||
-      !readString(f, "sparse_optimizer", t.sparseOptimizer, {"rowwise_adagrad", "adam"}) ||
+      !readEnum(f, "sparse_optimizer", t.sparseOptimizer) ||
       !readDouble(f, "sparse_lr", t.sparseLr) ||
       !readInt(f, "candidates_per_step", t.candidatesPerStep, 1, limits::kMaxPerStep) ||
       !readInt(f, "tokens_per_step", t.tokensPerStep, 1, limits::kMaxPerStep) ||
       !readInt(f, "seed", seed, 0))
     return false;
   t.seed = static_cast<uint64_t>(seed);
-  if (t.optimizer == "adamw" && !f.get("weight_decay"))
+  if (t.optimizer == TrainingDesc::Optimizer::AdamW && !f.get("weight_decay"))
     t.weightDecay = 0.01; // PyTorch's AdamW default
   for (StringRef key : {"lr", "eps", "sparse_lr"})
     if (const YNode *v = f.get(key)) {
@@ -647,6 +680,15 @@ std::optional<ModelDesc> Parser::parse() {
 }
 
 } // namespace
+
+StringRef mtgr::toString(TableDesc::Kind v) { return spell(v); }
+StringRef mtgr::toString(TableDesc::Eviction v) { return spell(v); }
+StringRef mtgr::toString(TrainingDesc::Optimizer v) { return spell(v); }
+StringRef mtgr::toString(TrainingDesc::SparseOptimizer v) { return spell(v); }
+StringRef mtgr::toString(ModelDesc::NNorm v) { return spell(v); }
+StringRef mtgr::toString(ModelDesc::NormOrder v) { return spell(v); }
+StringRef mtgr::toString(ModelDesc::NormGroups v) { return spell(v); }
+StringRef mtgr::toString(ModelDesc::Mask v) { return spell(v); }
 
 const TableDesc *ModelDesc::findTable(StringRef name) const {
   for (const TableDesc &t : tables)

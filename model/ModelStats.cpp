@@ -96,15 +96,15 @@ std::optional<int64_t> mtgr::countAttentionPairs(const ModelDesc &m,
   int64_t nU = static_cast<int64_t>(m.user.size());
   int64_t nS = s.nS, nR = s.nR, K = s.K;
   int64_t P = nU + nS + nR, N = P + K;
-  if (m.mask == "causal")
+  if (m.mask == ModelDesc::Mask::Causal)
     return N * (N + 1) / 2;
-  if (m.mask == "causal_targets")
+  if (m.mask == ModelDesc::Mask::CausalTargets)
     return P * (P + 1) / 2 + K * (P + 1);
-  if (m.mask == "contextual") {
+  if (m.mask == ModelDesc::Mask::Contextual) {
     int64_t sr = nS + nR;
     return nU * P + sr * nU + sr * (sr + 1) / 2 + K * (P + 1);
   }
-  if (m.mask == "dynamic") {
+  if (m.mask == ModelDesc::Mask::Dynamic) {
     // U and S rows: U and S. R_i: U, S and R_j with t_j <= t_i.
     // C_i: U, S, R_j with t_j < t_i, and itself.
     int64_t pairs = (nU + nS) * (nU + nS) + nR * (nU + nS) + K * (nU + nS + 1);

@@ -120,7 +120,7 @@ llvm::Expected<std::vector<Binding>> mtgr::bindEntryPoint(const ModelDesc &m,
     case ArgKind::Offsets:
       if (b.group == Group::None || b.group == Group::User)
         e = bad("offsets need a jagged group, not '" + toString(arg.group) + "'");
-      else if (b.group == Group::Tokens && m.mask != "intervals")
+      else if (b.group == Group::Tokens && m.mask != ModelDesc::Mask::Intervals)
         e = bad("token offsets, but the model's mask is not 'intervals'");
       expected = {-1};
       break;
@@ -130,7 +130,7 @@ llvm::Expected<std::vector<Binding>> mtgr::bindEntryPoint(const ModelDesc &m,
       expected = {-1};
       break;
     case ArgKind::Intervals:
-      if (m.mask != "intervals" || m.layers == 0)
+      if (m.mask != ModelDesc::Mask::Intervals || m.layers == 0)
         e = bad("mask intervals, but the model's mask is not 'intervals'");
       expected = {-1, 3, 2};
       break;

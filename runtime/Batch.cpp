@@ -16,7 +16,7 @@ uint64_t mtgr::splitmix64(uint64_t x) {
 }
 
 int64_t mtgr::tableRow(const TableDesc &t, int64_t id) {
-  if (t.kind == "hashed")
+  if (t.kind == TableDesc::Kind::Hashed)
     return static_cast<int64_t>(splitmix64(static_cast<uint64_t>(id)) %
                                 static_cast<uint64_t>(t.rows));
   return id;
@@ -91,7 +91,7 @@ llvm::Error checkColumns(const ModelDesc &m, const char *group,
         return fail(llvm::formatv("{0}.{1}: expected {2} ids, got {3}", group, d.name, rows,
                                   c.ids.size()));
       const TableDesc *t = m.findTable(d.table);
-      if (t->kind == "fixed")
+      if (t->kind == TableDesc::Kind::Fixed)
         for (int64_t r = 0; r < rows; ++r)
           if (c.ids[r] < 0 || c.ids[r] >= t->rows)
             return fail(llvm::formatv("{0}: id {1} is out of range for fixed table '{2}' "
@@ -187,7 +187,7 @@ llvm::Error mtgr::validateBatch(const ModelDesc &m, const Batch &batch) {
         return fail(llvm::formatv("labels.{0}: expected {1}, got {2}", m.tasks[t].name,
                                   batch.numCandidates(), batch.labels[t].size()));
   }
-  if (m.layers > 0 && m.mask == "intervals") {
+  if (m.layers > 0 && m.mask == ModelDesc::Mask::Intervals) {
     int64_t N = batch.totalTokens(m);
     if (static_cast<int64_t>(batch.intervals.size()) != N * 6)
       return fail(llvm::formatv("mask.intervals: expected {0} values (3 intervals per token), "

@@ -210,7 +210,7 @@ llvm::Error mtgr::checkStateFits(const TrainState &state, const ModelDesc &m,
   }
   for (auto &[name, table] : state.tables) {
     const TableDesc *t = m.findTable(name);
-    if (!t || t->kind != "dynamic")
+    if (!t || t->kind != TableDesc::Kind::Dynamic)
       return fail("table '" + name + "' is not a dynamic table of this model");
     if (table.capacity() != t->rows)
       return fail("dynamic table '" + name + "' has capacity " + llvm::Twine(table.capacity()) +

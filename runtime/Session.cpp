@@ -124,9 +124,9 @@ llvm::Expected<std::unique_ptr<Session>> Session::create(Artifact artifact,
   s->threads = options.threads ? options.threads
                                : std::max(1u, std::thread::hardware_concurrency());
   for (const TableDesc &t : s->artifact.model.tables)
-    if (t.kind == "dynamic")
+    if (t.kind == TableDesc::Kind::Dynamic)
       s->tables.emplace(t.name, DynamicTable(t.rows, t.admissionThreshold,
-                                             t.eviction == "lfu" ? DynamicTable::Policy::LFU
+                                             t.eviction == TableDesc::Eviction::LFU ? DynamicTable::Policy::LFU
                                                                  : DynamicTable::Policy::LRU));
   if (options.initializeParams)
     s->initParams(s->artifact.model.training.seed);
@@ -179,7 +179,7 @@ void Session::trimPool(const Batch &batch,
 }
 
 int64_t Session::rowOf(const TableDesc &t, int64_t id) const {
-  if (t.kind == "dynamic")
+  if (t.kind == TableDesc::Kind::Dynamic)
     return tables.at(t.name).lookup(id);
   return tableRow(t, id);
 }

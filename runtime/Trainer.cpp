@@ -41,7 +41,7 @@ void Trainer::admitIds(const Batch &batch) {
       if (!g.schema[f].isCategorical())
         continue;
       const TableDesc *t = m.findTable(g.schema[f].table);
-      if (t->kind != "dynamic")
+      if (t->kind != TableDesc::Kind::Dynamic)
         continue;
       DynamicTable &table = session.dynamicTables().at(t->name);
       std::vector<float> &w = session.params().get("tables." + t->name + ".weight").data;

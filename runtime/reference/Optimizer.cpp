@@ -14,7 +14,7 @@ void mtgr::reference::adamUpdate(const TrainingDesc &t, bool decay, int64_t step
     s.v.assign(param.size(), 0.0f);
   }
   double wd = decay ? t.weightDecay : 0.0;
-  bool decoupled = t.optimizer == "adamw";
+  bool decoupled = t.optimizer == TrainingDesc::Optimizer::AdamW;
   double bc1 = 1 - std::pow(t.beta1, step), bc2 = 1 - std::pow(t.beta2, step);
   for (size_t i = 0; i < param.size(); ++i) {
     double p = param[i], g = grad[i];

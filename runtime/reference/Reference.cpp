@@ -123,10 +123,10 @@ private:
 
   /// Embedding row (fixed: the id; hashed: splitmix64(id) mod rows).
   int64_t rowOf(const TableDesc &t, int64_t id) {
-    if (t.kind == "dynamic")
+    if (t.kind == TableDesc::Kind::Dynamic)
       return dynamic ? dynamic->at(t.name).lookup(id) : DynamicTable::kOovRow;
     uint64_t row = static_cast<uint64_t>(id);
-    if (t.kind == "hashed") {
+    if (t.kind == TableDesc::Kind::Hashed) {
       uint64_t z = row + 0x9e3779b97f4a7c15ULL;
       z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
       z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -183,18 +183,18 @@ private:
 
 bool Ref::attends(const Sample &s, int64_t i, int64_t j) const {
   Group gi = s.group[i], gj = s.group[j];
-  const std::string &mask = m.mask;
-  if (mask == "intervals") {
+  ModelDesc::Mask mask = m.mask;
+  if (mask == ModelDesc::Mask::Intervals) {
     for (int k = 0; k < 3; ++k)
       if (j >= s.intervals[i * 6 + 2 * k] && j < s.intervals[i * 6 + 2 * k + 1])
         return true;
     return false;
   }
-  if (mask == "causal")
+  if (mask == ModelDesc::Mask::Causal)
     return j <= i;
-  if (mask == "causal_targets")
+  if (mask == ModelDesc::Mask::CausalTargets)
     return gi == C ? (gj != C || j == i) : j <= i;
-  if (mask == "contextual") {
+  if (mask == ModelDesc::Mask::Contextual) {
     if (gi == C)
       return gj != C || j == i;
     if (gj == C)
@@ -220,7 +220,7 @@ void Ref::layerForward(int64_t l, const Sample &s, std::vector<Vec> &X, LayerCac
   const Vec &g2 = P(prefix + ".gln2.gamma"), &b2 = P(prefix + ".gln2.beta");
   // DESIGN 1.4: the token's group picks gamma and beta; norm_groups: shared
   // has one row for every token.
-  auto normGroup = [&](int64_t i) -> int64_t { return m.normGroups == "shared" ? 0 : s.group[i]; };
+  auto normGroup = [&](int64_t i) -> int64_t { return m.normGroups == ModelDesc::NormGroups::Shared ? 0 : s.group[i]; };
   AttentionProblem &a = c.att;
   a.n = n, a.heads = h, a.dqk = dqk, a.dv = dv, a.alpha = m.alpha;
   c.n1.resize(n);
@@ -241,8 +241,8 @@ void Ref::layerForward(int64_t l, const Sample &s, std::vector<Vec> &X, LayerCac
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t j = 0; j < n; ++j)
       a.mask[i][j] = attends(s, i, j);
-    a.norm[i] = m.nNorm == "total"     ? static_cast<double>(n)
-                : m.nNorm == "visible" ? std::count(a.mask[i].begin(), a.mask[i].end(), 1)
+    a.norm[i] = m.nNorm == ModelDesc::NNorm::Total     ? static_cast<double>(n)
+                : m.nNorm == ModelDesc::NNorm::Visible ? std::count(a.mask[i].begin(), a.mask[i].end(), 1)
                                        : m.nNormConstant;
     if (!m.rab)
       continue;
@@ -259,7 +259,7 @@ void Ref::layerForward(int64_t l, const Sample &s, std::vector<Vec> &X, LayerCac
   for (int64_t i = 0; i < n; ++i) {
     Vec y;
     const double *gamma = &g2[normGroup(i) * hdv], *beta = &b2[normGroup(i) * hdv];
-    if (m.normOrder == "gate_then_norm") {
+    if (m.normOrder == ModelDesc::NormOrder::GateThenNorm) {
       Vec z = c.O[i];
       for (int64_t k = 0; k < hdv; ++k)
         z[k] *= c.Uo[i][k];
@@ -293,7 +293,7 @@ void Ref::layerBackward(int64_t l, const Sample &s, const LayerCache &c, std::ve
   const Vec &g1 = P(prefix + ".gln1.gamma"), &g2 = P(prefix + ".gln2.gamma");
   Vec &dg1 = G(prefix + ".gln1.gamma"), &db1 = G(prefix + ".gln1.beta");
   Vec &dg2 = G(prefix + ".gln2.gamma"), &db2 = G(prefix + ".gln2.beta");
-  auto normGroup = [&](int64_t i) -> int64_t { return m.normGroups == "shared" ? 0 : s.group[i]; };
+  auto normGroup = [&](int64_t i) -> int64_t { return m.normGroups == ModelDesc::NormGroups::Shared ? 0 : s.group[i]; };
   std::vector<Vec> dO(n), dU(n);
   for (int64_t i = 0; i < n; ++i) { // residual: dX passes through unchanged
     Vec dy = linBack(prefix + ".out", c.Yd[i], dX[i]);
@@ -301,7 +301,7 @@ void Ref::layerBackward(int64_t l, const Sample &s, const LayerCache &c, std::ve
       dy[k] = c.keep[i][k] ? dy[k] / (m.dropout > 0 && o.training ? 1.0 - m.dropout : 1.0) : 0.0;
     int64_t gi = normGroup(i);
     dU[i].assign(hdv, 0.0);
-    if (m.normOrder == "gate_then_norm") {
+    if (m.normOrder == ModelDesc::NormOrder::GateThenNorm) {
       Vec dz = layerNormBackward(dy, &g2[gi * hdv], c.n2[i], &dg2[gi * hdv], &db2[gi * hdv]);
       dO[i].assign(hdv, 0.0);
       for (int64_t k = 0; k < hdv; ++k) {
@@ -424,7 +424,7 @@ Output Ref::run(const Batch &batch) {
           before += batch.realtimeTimes[r] < s.time[i];
         s.pos.push_back(nU + s.nS + before);
       }
-      if (m.mask == "intervals")
+      if (m.mask == ModelDesc::Mask::Intervals)
         s.intervals = batch.intervals.data() + tokenOffsets[b] * 6;
       for (int64_t l = 0; l < m.layers; ++l)
         layerForward(l, s, X, layers[l]);

@@ -100,7 +100,7 @@ Batch makeBatch(const ModelDesc &m, Edge edge, uint64_t seed) {
         b.realtimeTimes[r] = latest + 60 * (r - r0 + 1);
     }
   }
-  if (m.layers > 0 && m.mask == "intervals")
+  if (m.layers > 0 && m.mask == ModelDesc::Mask::Intervals)
     b.intervals = dynamicMaskIntervals(m, b);
   return b;
 }

@@ -63,19 +63,19 @@ TEST(ModelDesc, Defaults) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->heads, 1);
   EXPECT_EQ(m->dqk, 8);
-  EXPECT_EQ(m->nNorm, "total");
-  EXPECT_EQ(m->mask, "dynamic");
-  EXPECT_EQ(m->normOrder, "gate_then_norm");
-  EXPECT_EQ(m->normGroups, "per_group");
+  EXPECT_EQ(toString(m->nNorm), "total");
+  EXPECT_EQ(toString(m->mask), "dynamic");
+  EXPECT_EQ(toString(m->normOrder), "gate_then_norm");
+  EXPECT_EQ(toString(m->normGroups), "per_group");
   EXPECT_EQ(m->normGroupRows(), 4);
   EXPECT_EQ(m->dropout, 0.0);
   EXPECT_FALSE(m->rab);
-  EXPECT_EQ(m->tables[0].kind, "fixed");
-  EXPECT_EQ(m->training.optimizer, "adam");
+  EXPECT_EQ(toString(m->tables[0].kind), "fixed");
+  EXPECT_EQ(toString(m->training.optimizer), "adam");
   EXPECT_DOUBLE_EQ(m->training.lr, 1e-3);
   EXPECT_DOUBLE_EQ(m->training.beta2, 0.999);
   EXPECT_EQ(m->training.weightDecay, 0.0);
-  EXPECT_EQ(m->training.sparseOptimizer, "rowwise_adagrad");
+  EXPECT_EQ(toString(m->training.sparseOptimizer), "rowwise_adagrad");
 }
 
 TEST(ModelDesc, Options) {
@@ -87,18 +87,18 @@ TEST(ModelDesc, Options) {
   std::string diag;
   auto m = parse(y, &diag);
   ASSERT_TRUE(m) << diag;
-  EXPECT_EQ(m->nNorm, "constant");
+  EXPECT_EQ(toString(m->nNorm), "constant");
   EXPECT_EQ(m->nNormConstant, 128.0);
-  EXPECT_EQ(m->mask, "contextual");
-  EXPECT_EQ(m->normOrder, "norm_then_gate");
-  EXPECT_EQ(m->normGroups, "shared");
+  EXPECT_EQ(toString(m->mask), "contextual");
+  EXPECT_EQ(toString(m->normOrder), "norm_then_gate");
+  EXPECT_EQ(toString(m->normGroups), "shared");
   EXPECT_EQ(m->normGroupRows(), 1);
   EXPECT_TRUE(m->rab);
   EXPECT_EQ(m->rabMaxPos, 16);
   EXPECT_EQ(m->rabTimeBuckets, 8);
   EXPECT_EQ(m->dropout, 0.2);
   EXPECT_EQ(m->alpha, 0.5);
-  EXPECT_EQ(m->training.optimizer, "adamw");
+  EXPECT_EQ(toString(m->training.optimizer), "adamw");
   EXPECT_DOUBLE_EQ(m->training.weightDecay, 0.01); // PyTorch's AdamW default
   EXPECT_DOUBLE_EQ(m->training.beta1, 0.8);
   EXPECT_EQ(m->training.seed, 7u);
@@ -125,10 +125,10 @@ TEST(ModelDesc, DynamicTables) {
   std::string diag;
   auto m = parse(y, &diag);
   ASSERT_TRUE(m) << diag;
-  EXPECT_EQ(m->tables[0].kind, "dynamic");
+  EXPECT_EQ(toString(m->tables[0].kind), "dynamic");
   EXPECT_EQ(m->tables[0].rows, 1000);
   EXPECT_EQ(m->tables[0].admissionThreshold, 3);
-  EXPECT_EQ(m->tables[0].eviction, "lfu");
+  EXPECT_EQ(toString(m->tables[0].eviction), "lfu");
 }
 
 struct BadCase {

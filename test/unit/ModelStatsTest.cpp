@@ -101,7 +101,8 @@ bool attends(const std::string &mask, char gi, int i, char gj, int j, int64_t ti
 TEST(ModelStats, AttentionPairsMatchBruteForce) {
   ModelDesc m = test::loadExample("tiny.yaml");
   std::mt19937 rng(7);
-  for (const char *mask : {"dynamic", "causal", "causal_targets", "contextual"}) {
+  using Mask = ModelDesc::Mask;
+  for (Mask mask : {Mask::Dynamic, Mask::Causal, Mask::CausalTargets, Mask::Contextual}) {
     m.mask = mask;
     for (int trial = 0; trial < 50; ++trial) {
       int nS = rng() % 5, nR = rng() % 5, K = rng() % 4;
@@ -132,16 +133,16 @@ TEST(ModelStats, AttentionPairsMatchBruteForce) {
       int64_t brute = 0;
       for (size_t i = 0; i < g.size(); ++i)
         for (size_t j = 0; j < g.size(); ++j)
-          brute += attends(mask, g[i], i, g[j], j, t[i], t[j]);
+          brute += attends(toString(mask).str(), g[i], i, g[j], j, t[i], t[j]);
       EXPECT_EQ(*countAttentionPairs(m, s), brute)
-          << mask << " nS=" << nS << " nR=" << nR << " K=" << K << " timed=" << timed;
+          << toString(mask).str() << " nS=" << nS << " nR=" << nR << " K=" << K << " timed=" << timed;
     }
   }
 }
 
 TEST(ModelStats, IntervalsMaskNeedsPairs) {
   ModelDesc m = test::loadExample("tiny.yaml");
-  m.mask = "intervals";
+  m.mask = ModelDesc::Mask::Intervals;
   SampleShape s{3, 2, 2, {}, {}, std::nullopt};
   EXPECT_FALSE(countForwardFlops(m, s));
   s.pairs = 10;

@@ -305,7 +305,7 @@ TEST(Reference, SharedNormIsOneGammaForEveryToken) {
   // norm_groups: shared with gamma/beta row r equals per_group with every
   // group's row set to r; and differs from per_group with distinct rows.
   ModelDesc shared = test::loadExample("tiny.yaml"), perGroup = shared;
-  shared.normGroups = "shared";
+  shared.normGroups = ModelDesc::NormGroups::Shared;
   ParamStore ps = ParamStore::initialize(collectParameters(shared), 3);
   test::randomizeParams(ps, 4);
   ParamStore pg = ParamStore::initialize(collectParameters(perGroup), 3);

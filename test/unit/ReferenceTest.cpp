@@ -49,7 +49,7 @@ TEST(Reference, MultiplyAddsMatchTheFlopCounter) {
     reference::Output out = reference::forward(m, p, batch);
     SampleShape s{batch.numSequence(), batch.numRealtime(), batch.numCandidates(),
                   batch.realtimeTimes, batch.candidateTimes, std::nullopt};
-    if (m.mask == "intervals") {
+    if (m.mask == ModelDesc::Mask::Intervals) {
       int64_t pairs = 0;
       for (size_t i = 0; i < batch.intervals.size(); i += 2)
         pairs += batch.intervals[i + 1] - batch.intervals[i];
@@ -66,7 +66,7 @@ TEST(Reference, MultiplyAddsMatchTheFlopCounter) {
 /// [U, S, R before t_i, C_i] (DESIGN 1.6).
 TEST(Reference, CompressionIsExactWithVisibleNorm) {
   ModelDesc m = test::loadExample("tiny.yaml");
-  m.nNorm = "visible";
+  m.nNorm = ModelDesc::NNorm::Visible;
   m.rab = true;
   m.rabMaxPos = 8;
   m.rabTimeBuckets = 16;

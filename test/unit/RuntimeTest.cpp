@@ -125,7 +125,7 @@ TEST(Batch, UnsortedEvents) {
 
 TEST(Batch, Intervals) {
   ModelDesc m = test::loadExample("tiny.yaml");
-  m.mask = "intervals";
+  m.mask = ModelDesc::Mask::Intervals;
   Batch b = goodBatch(m);
   b.intervals = dynamicMaskIntervals(m, b);
   EXPECT_EQ(problem(m, b), "");
@@ -142,7 +142,7 @@ TEST(Batch, Intervals) {
 // total).
 TEST(Batch, OverlappingOrUnsortedIntervals) {
   ModelDesc m = test::loadExample("tiny.yaml");
-  m.mask = "intervals";
+  m.mask = ModelDesc::Mask::Intervals;
   Batch b = goodBatch(m);
   auto set = [&](int64_t token, std::array<int32_t, 6> v) {
     std::copy(v.begin(), v.end(), b.intervals.begin() + token * 6);

@@ -107,7 +107,7 @@ void expectUpdateMatches(const ModelDesc &m, const ParamStore &before,
     const TableDesc *d = m.findTable(table);
     std::string name = "tables." + table + ".weight";
     std::vector<float> w = before.get(name).data;
-    bool adagrad = t.sparseOptimizer == "rowwise_adagrad";
+    bool adagrad = t.sparseOptimizer == TrainingDesc::SparseOptimizer::RowwiseAdagrad;
     std::vector<float> acc = slot(stateBefore, name, "acc", d->rows);
     std::vector<float> mo = slot(stateBefore, name, "m", w.size());
     std::vector<float> ve = slot(stateBefore, name, "v", w.size());
@@ -315,7 +315,7 @@ TEST_P(Trajectory, MatchesReferenceOverEightSteps) {
       std::vector<float> &a = acc[name];
       a.resize(d->rows, 0.0f);
       for (auto &[row, grad] : rows)
-        if (t.sparseOptimizer == "rowwise_adagrad")
+        if (t.sparseOptimizer == TrainingDesc::SparseOptimizer::RowwiseAdagrad)
           reference::rowwiseAdagradUpdate(t, w.data() + row * d->dim, grad.data(), d->dim, a[row]);
         else
           reference::sparseAdamUpdate(t, step + 1, w.data() + row * d->dim, grad.data(), d->dim,
@@ -977,7 +977,7 @@ TEST_P(OneSampleOnThreads, SameResultForEveryThreadCount) {
   o.users = 1, o.minSequence = o.maxSequence = 300, o.minRealtime = o.maxRealtime = 40;
   o.minCandidates = o.maxCandidates = 17, o.seed = static_cast<uint64_t>(index);
   Batch batch = generateSynthetic(m, o);
-  if (m.layers > 0 && m.mask == "intervals")
+  if (m.layers > 0 && m.mask == ModelDesc::Mask::Intervals)
     batch.intervals = dynamicMaskIntervals(m, batch);
   std::optional<ForwardResult> first;
   for (unsigned threads : {1u, 2u, 3u, 5u}) {

@@ -162,7 +162,7 @@ TEST(Optimizer, AdamFirstStepsByHand) {
 
 TEST(Optimizer, WeightDecay) {
   TrainingDesc adamw;
-  adamw.optimizer = "adamw";
+  adamw.optimizer = TrainingDesc::Optimizer::AdamW;
   adamw.weightDecay = 0.1;
   std::vector<float> p{2.0f}, q{2.0f};
   AdamState s1, s2;
