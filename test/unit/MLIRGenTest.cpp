@@ -116,6 +116,58 @@ TEST(MLIRGen, RandomModelsBuildAndDecompose) {
     EXPECT_FALSE(modelLevelLeft) << y;
   }
 }
+
+// Every value of each description enum reaches the IR as the dialect's enum of
+// the same spelling (MLIRGen's toDialect): a value the dialect lacked would
+// stop the generator.
+TEST(MLIRGen, EveryDescriptionEnumReachesTheIR) {
+  using mlir::mtgr::ModelDesc;
+  using mlir::mtgr::TableDesc;
+  using mlir::mtgr::TrainingDesc;
+  ModelDesc base = mlir::mtgr::test::loadExample("tiny.yaml");
+  auto layerOf = [](ModuleOp module) {
+    mlir::mtgr::HstuLayerOp layer;
+    module.walk([&](mlir::mtgr::HstuLayerOp op) { layer = op; });
+    return layer;
+  };
+  for (auto mask : {ModelDesc::Mask::Dynamic, ModelDesc::Mask::Causal,
+                    ModelDesc::Mask::CausalTargets, ModelDesc::Mask::Contextual,
+                    ModelDesc::Mask::Intervals})
+    for (auto order : {ModelDesc::NormOrder::GateThenNorm, ModelDesc::NormOrder::NormThenGate})
+      for (auto nNorm :
+           {ModelDesc::NNorm::Total, ModelDesc::NNorm::Visible, ModelDesc::NNorm::Constant}) {
+        ModelDesc m = base;
+        m.mask = mask, m.normOrder = order, m.nNorm = nNorm, m.nNormConstant = 4.0;
+        Built b = build(m);
+        ASSERT_TRUE(b.module);
+        auto layer = layerOf(*b.module);
+        ASSERT_TRUE(layer);
+        EXPECT_EQ(mlir::mtgr::stringifyMaskKind(layer.getMask()), toString(mask));
+        EXPECT_EQ(mlir::mtgr::stringifyNormOrder(layer.getNormOrder()), toString(order));
+        EXPECT_EQ(mlir::mtgr::stringifyNNorm(layer.getNNorm()), toString(nNorm));
+      }
+  for (auto kind : {TableDesc::Kind::Fixed, TableDesc::Kind::Hashed, TableDesc::Kind::Dynamic})
+    for (auto eviction : {TableDesc::Eviction::LRU, TableDesc::Eviction::LFU})
+      for (auto dense : {TrainingDesc::Optimizer::Adam, TrainingDesc::Optimizer::AdamW})
+        for (auto sparse : {TrainingDesc::SparseOptimizer::RowwiseAdagrad,
+                            TrainingDesc::SparseOptimizer::Adam}) {
+          ModelDesc m = base;
+          m.tables[0].kind = kind, m.tables[0].eviction = eviction;
+          m.training.optimizer = dense, m.training.sparseOptimizer = sparse;
+          Built b = build(m);
+          ASSERT_TRUE(b.module);
+          auto table = b.module->lookupSymbol<mlir::mtgr::TableOp>(m.tables[0].name);
+          mlir::mtgr::OptimizerOp optimizer;
+          b.module->walk([&](mlir::mtgr::OptimizerOp op) { optimizer = op; });
+          ASSERT_TRUE(table && optimizer);
+          EXPECT_EQ(mlir::mtgr::stringifyTableKind(table.getKind()), toString(kind));
+          if (kind == TableDesc::Kind::Dynamic)
+            EXPECT_EQ(mlir::mtgr::stringifyEviction(*table.getEviction()), toString(eviction));
+          EXPECT_EQ(mlir::mtgr::stringifyDenseOptimizer(optimizer.getDense()), toString(dense));
+          EXPECT_EQ(mlir::mtgr::stringifySparseOptimizer(optimizer.getSparse()),
+                    toString(sparse));
+        }
+}
 } // namespace
 
 // The lowering binds embedding ids by their argument's feature role: ids
