@@ -33,6 +33,14 @@ constexpr Spelling<ArgKind> kArgKinds[] = {
     {ArgKind::AttentionWork, "attention_work"},
 };
 
+constexpr Spelling<RoleKind> kRoleKinds[] = {
+    {RoleKind::Feature, "feature"}, {RoleKind::Time, "time"},
+    {RoleKind::Intervals, "intervals"}, {RoleKind::Labels, "labels"},
+    {RoleKind::Logits, "logits"},   {RoleKind::Output, "output"},
+    {RoleKind::Loss, "loss"},       {RoleKind::Grad, "grad"},
+    {RoleKind::EmbeddingGrad, "embedding_grad"},
+};
+
 constexpr Spelling<Group> kGroups[] = {
     {Group::None, ""},
     {Group::User, "user"},
@@ -67,9 +75,11 @@ std::optional<Enum> parse(const Spelling<Enum> (&table)[N], llvm::StringRef text
 } // namespace
 
 llvm::StringRef mtgr::toString(ArgKind k) { return spell(kArgKinds, k); }
+llvm::StringRef mtgr::toString(RoleKind k) { return spell(kRoleKinds, k); }
 llvm::StringRef mtgr::toString(Group g) { return spell(kGroups, g); }
 llvm::StringRef mtgr::toString(ProfileFamily f) { return spell(kProfileFamilies, f); }
 std::optional<ArgKind> mtgr::parseArgKind(llvm::StringRef s) { return parse(kArgKinds, s); }
+std::optional<RoleKind> mtgr::parseRoleKind(llvm::StringRef s) { return parse(kRoleKinds, s); }
 std::optional<Group> mtgr::parseGroup(llvm::StringRef s) { return parse(kGroups, s); }
 std::optional<ProfileFamily> mtgr::parseProfileFamily(llvm::StringRef s) {
   return parse(kProfileFamilies, s);

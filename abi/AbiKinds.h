@@ -27,6 +27,12 @@ enum class ArgKind {
   GradInput, EmbeddingGradInput,
   AttentionWork, // forward: {pairs computed, visible pairs} of a tile list (i64)
 };
+/// The typed role of an entry point's argument or result in the IR
+/// (`#mtgr.role`, dialect/MTGRBase.td): what the caller's value is. Binding
+/// (codegen/common/BindEntryPoints.cpp) turns each into buffers of ArgKinds.
+enum class RoleKind {
+  Feature, Time, Intervals, Labels, Logits, Output, Loss, Grad, EmbeddingGrad
+};
 /// A token group of a batch; Tokens = every token of a sample (intervals).
 enum class Group { None, User, Sequence, Realtime, Candidate, Tokens };
 
@@ -38,9 +44,11 @@ enum class ProfileFamily : int64_t {
 constexpr int64_t kNumProfileFamilies = 8;
 
 llvm::StringRef toString(ArgKind k);
+llvm::StringRef toString(RoleKind k);
 llvm::StringRef toString(Group g); // "" for Group::None
 llvm::StringRef toString(ProfileFamily f);
 std::optional<ArgKind> parseArgKind(llvm::StringRef s);
+std::optional<RoleKind> parseRoleKind(llvm::StringRef s);
 std::optional<Group> parseGroup(llvm::StringRef s); // "" is Group::None
 std::optional<ProfileFamily> parseProfileFamily(llvm::StringRef s);
 

@@ -4,6 +4,7 @@
 #include "compiler/Pipeline.h"
 #include "compiler/Backends.h"
 #include "frontend/MLIRGen.h"
+#include "dialect/MTGRDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -85,20 +86,13 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
       continue;
     EntryPoint e{name.str(), ("mtgr_" + name + "_packed").str(), {}};
     auto types = cast<func::FuncOp>(fn).getArgumentTypes();
-    for (auto [a, type] : llvm::zip(fn->getAttrOfType<ArrayAttr>("mtgr.abi"), types)) {
-      auto d = cast<DictionaryAttr>(a);
-      auto optional = [&](StringRef key) {
-        auto v = d.getAs<StringAttr>(key);
-        return v ? v.str() : std::string();
-      };
-      auto kind = parseArgKind(d.getAs<StringAttr>("kind").getValue());
-      auto group = parseGroup(optional("group"));
-      if (!kind || !group)
-        return fail("@mtgr_" + name + ": an ABI entry of unknown kind or group: " + print(fn));
-      AbiArg arg{*kind, d.getAs<StringAttr>("name").str(), *group, -1, optional("param"),
-                 optional("table"), optional("slot"), {}};
-      if (auto index = d.getAs<IntegerAttr>("index"))
-        arg.index = index.getInt();
+    auto abi = fn->getAttrOfType<ArrayAttr>(kAbiAttr);
+    if (!abi || abi.size() != types.size())
+      return fail("@mtgr_" + name + ": its mtgr.abi does not list one buffer per argument");
+    for (auto [a, type] : llvm::zip(abi, types)) {
+      auto d = cast<AbiArgAttr>(a); // the dialect verified mtgr.abi
+      AbiArg arg{d.getKind(),        d.getName().str(),  d.getGroup(), d.getIndex(),
+                 d.getParam().str(), d.getTable().str(), d.getSlot().str(), {}};
       for (int64_t n : cast<MemRefType>(type).getShape())
         arg.shape.push_back(ShapedType::isDynamic(n) ? -1 : n);
       e.args.push_back(std::move(arg));

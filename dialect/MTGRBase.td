@@ -35,9 +35,11 @@ def MTGR_Dialect : Dialect {
   let useDefaultTypePrinterParser = 1;
   let useDefaultAttributePrinterParser = 1;
   // The typed ABI (mtgr.role, mtgr.input, mtgr.output) on entry point
-  // arguments and results is checked where it is attached.
+  // arguments and results, and the bound ABI (mtgr.abi) on the functions
+  // binding builds, are checked where they are attached.
   let hasRegionArgAttrVerify = 1;
   let hasRegionResultAttrVerify = 1;
+  let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     void registerTypes();
   }];
@@ -98,5 +100,75 @@ def MTGR_DenseOptimizer : MTGR_I32Enum<"DenseOptimizer",
 def MTGR_SparseOptimizer : MTGR_I32Enum<"SparseOptimizer",
     "optimiser of the embedding rows a step touched (DESIGN 1.8)", [
   I32EnumAttrCase<"rowwise_adagrad", 0>, I32EnumAttrCase<"adam", 1>]>;
+
+//===----------------------------------------------------------------------===//
+// The typed ABI. Its enums are the ABI leaf's (abi/AbiKinds.h), spelled by the
+// leaf's one table, so the IR, the artifact's manifest and the runtime share
+// one vocabulary.
+//===----------------------------------------------------------------------===//
+
+def MTGR_RoleAttr : AttrDef<MTGR_Dialect, "Role"> {
+  let mnemonic = "role";
+  let summary = "what an entry point's argument or result is (DESIGN 2)";
+  let description = [{
+    The role of a value the caller passes or receives: a kind plus the token
+    group and the index within that group (feature of the group's schema, or
+    task) it stands for, or the parameter a gradient belongs to. Code
+    generation and the runtime bind buffers by role, never by parsing names;
+    `mtgr.input` / `mtgr.output` names are for people.
+
+    | kind | fields |
+    |---|---|
+    | `feature` | group, index |
+    | `time` | group |
+    | `intervals` | group (`tokens`) |
+    | `labels`, `logits`, `output` | index; group optional (`candidate`) |
+    | `loss` | none |
+    | `grad` | param (a `train_step` result, an `apply_update` input) |
+    | `embedding_grad` | group, index |
+
+    ```mlir
+    func.func @forward(%ids: !mtgr.jagged<i64> {mtgr.input = "candidate.item",
+        mtgr.role = #mtgr.role<feature, group = candidate, index = 0>}) -> ...
+    ```
+  }];
+  let parameters = (ins
+    AttrParameter<"::mtgr::RoleKind", "what the value is">:$kind,
+    DefaultValuedParameter<"::mtgr::Group", "::mtgr::Group::None", "its token group">:$group,
+    DefaultValuedParameter<"int64_t", "-1",
+                           "feature index in the group's schema, or task index">:$index,
+    StringRefParameter<"the parameter a gradient belongs to", "\"\"">:$param);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
+def MTGR_AbiArgAttr : AttrDef<MTGR_Dialect, "AbiArg"> {
+  let mnemonic = "abi";
+  let summary = "one buffer of a bound entry point (mtgr-bind-entry-points)";
+  let description = [{
+    The function attribute `mtgr.abi` of `@mtgr_<entry>` lists one of these per
+    argument, in order: the buffer's kind, a name for people, and the group,
+    index, parameter, table or optimizer slot it stands for. The compiler copies
+    them into the artifact's manifest; the runtime binds buffers by them.
+
+    ```mlir
+    func.func @mtgr_forward(...) attributes {mtgr.abi = [
+        #mtgr.abi<input "candidate.c", group = candidate, index = 1>,
+        #mtgr.abi<offsets "candidate.c", group = candidate>,
+        #mtgr.abi<embedding "candidate.item", group = candidate, index = 0, table = "item">,
+        #mtgr.abi<param "w">, #mtgr.abi<output "ctr", index = 0>]}
+    ```
+  }];
+  let parameters = (ins
+    AttrParameter<"::mtgr::ArgKind", "what the buffer holds">:$kind,
+    StringRefParameter<"input, parameter or task name, for people">:$name,
+    DefaultValuedParameter<"::mtgr::Group", "::mtgr::Group::None", "its token group">:$group,
+    DefaultValuedParameter<"int64_t", "-1",
+                           "feature index in the group's schema, or task index">:$index,
+    StringRefParameter<"grad_input: the parameter", "\"\"">:$param,
+    StringRefParameter<"embedding, unique_rows, row_index: the table", "\"\"">:$table,
+    StringRefParameter<"state: the optimizer slot (m, v, acc)", "\"\"">:$slot);
+  let hasCustomAssemblyFormat = 1;
+}
 
 #endif // MTGR_BASE_TD

@@ -3,6 +3,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -28,67 +29,165 @@ void MTGRDialect::initialize() {
 }
 
 namespace {
-/// The fields each IR role kind has (DESIGN 2; MTGRDialect.h kRoleAttr).
+/// The fields each role kind has (the table in MTGRBase.td's RoleAttr).
 enum class Field { No, Optional, Required };
 struct RoleShape {
-  llvm::StringLiteral kind;
+  ::mtgr::RoleKind kind;
   Field group, index, param;
 };
 constexpr Field N = Field::No, O = Field::Optional, R = Field::Required;
+using RK = ::mtgr::RoleKind;
 constexpr RoleShape kRoleShapes[] = {
-    {"feature", R, R, N}, {"time", R, N, N},   {"intervals", R, N, N},
-    {"labels", O, R, N},  {"logits", O, R, N}, {"output", O, R, N},
-    {"loss", N, N, N},    {"grad", N, N, R},   {"embedding_grad", R, R, N}};
-constexpr llvm::StringLiteral kRoleGroups[] = {"user", "sequence", "realtime", "candidate",
-                                               "tokens"};
+    {RK::Feature, R, R, N}, {RK::Time, R, N, N},   {RK::Intervals, R, N, N},
+    {RK::Labels, O, R, N},  {RK::Logits, O, R, N}, {RK::Output, O, R, N},
+    {RK::Loss, N, N, N},    {RK::Grad, N, N, R},   {RK::EmbeddingGrad, R, R, N}};
 
-/// mtgr.role: a dictionary {kind, group?, index?, param?} whose kind is known
-/// and which has exactly the fields that kind needs, each of its type.
-/// mtgr.input / mtgr.output: a name (string). Passes and code generation
-/// read these without further checks.
+/// The `, key = value` fields after an attribute's leading words, up to `>`;
+/// `field` parses the value of `key` (and refuses a key it does not know).
+ParseResult parseFields(AsmParser &p, llvm::function_ref<ParseResult(StringRef)> field) {
+  llvm::StringSet<> seen;
+  while (succeeded(p.parseOptionalComma())) {
+    StringRef key;
+    SMLoc at = p.getCurrentLocation();
+    if (p.parseKeyword(&key) || p.parseEqual())
+      return failure();
+    if (!seen.insert(key).second)
+      return p.emitError(at, "field '") << key << "' given twice";
+    if (field(key))
+      return failure();
+  }
+  return p.parseGreater();
+}
+
+template <typename Enum>
+ParseResult parseWord(AsmParser &p, std::optional<Enum> (*parse)(StringRef), StringRef what,
+                      Enum &out) {
+  SMLoc at = p.getCurrentLocation();
+  StringRef word;
+  if (p.parseKeyword(&word))
+    return failure();
+  std::optional<Enum> value = parse(word);
+  if (!value || word.empty())
+    return p.emitError(at, "unknown ") << what << " '" << word << "'";
+  out = *value;
+  return success();
+}
+
+/// Parses group, index and the string fields named in `strings`.
+ParseResult parseCommonField(AsmParser &p, StringRef key, ::mtgr::Group &group, int64_t &index,
+                             llvm::ArrayRef<std::pair<StringRef, std::string *>> strings) {
+  if (key == "group")
+    return parseWord(p, ::mtgr::parseGroup, "group", group);
+  if (key == "index")
+    return p.parseInteger(index);
+  for (auto [name, out] : strings)
+    if (key == name)
+      return p.parseString(out);
+  return p.emitError(p.getCurrentLocation(), "unknown field '") << key << "'";
+}
+
+void printCommonFields(AsmPrinter &p, ::mtgr::Group group, int64_t index,
+                       llvm::ArrayRef<std::pair<StringRef, StringRef>> strings) {
+  if (group != ::mtgr::Group::None)
+    p << ", group = " << ::mtgr::toString(group);
+  if (index >= 0)
+    p << ", index = " << index;
+  for (auto [name, value] : strings)
+    if (!value.empty()) {
+      p << ", " << name << " = ";
+      p.printString(value);
+    }
+}
+} // namespace
+
+//===- #mtgr.role<kind, group = g, index = i, param = "p"> ----------------===//
+
+Attribute RoleAttr::parse(AsmParser &p, Type) {
+  SMLoc at = p.getCurrentLocation();
+  ::mtgr::RoleKind kind;
+  ::mtgr::Group group = ::mtgr::Group::None;
+  int64_t index = -1;
+  std::string param;
+  if (p.parseLess() || parseWord(p, ::mtgr::parseRoleKind, "role kind", kind) ||
+      parseFields(p, [&](StringRef key) {
+        return parseCommonField(p, key, group, index, {{"param", &param}});
+      }))
+    return {};
+  return getChecked([&] { return p.emitError(at); }, p.getContext(), kind, group, index, param);
+}
+
+void RoleAttr::print(AsmPrinter &p) const {
+  p << "<" << ::mtgr::toString(getKind());
+  printCommonFields(p, getGroup(), getIndex(), {{"param", getParam()}});
+  p << ">";
+}
+
+/// Each kind has exactly the fields it needs (kRoleShapes).
+LogicalResult RoleAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
+                               ::mtgr::RoleKind kind, ::mtgr::Group group, int64_t index,
+                               StringRef param) {
+  const RoleShape &shape =
+      *llvm::find_if(kRoleShapes, [&](const RoleShape &r) { return r.kind == kind; });
+  auto check = [&](Field f, bool given, StringRef field, StringRef needs) -> LogicalResult {
+    if (f == N && given)
+      return emitError() << "a '" << ::mtgr::toString(kind) << "' role has no field '" << field
+                         << "'";
+    if (f == R && !given)
+      return emitError() << "a '" << ::mtgr::toString(kind) << "' role needs " << needs;
+    return success();
+  };
+  if (index < -1)
+    return emitError() << "a role's index must be >= 0, got " << index;
+  return success(
+      succeeded(check(shape.group, group != ::mtgr::Group::None, "group",
+                      "a 'group' (user, sequence, realtime, candidate, tokens)")) &&
+      succeeded(check(shape.index, index >= 0, "index", "an 'index' >= 0")) &&
+      succeeded(check(shape.param, !param.empty(), "param", "a 'param' (the parameter's name)")));
+}
+
+RoleAttr mlir::mtgr::abiRole(MLIRContext *ctx, ::mtgr::RoleKind kind, ::mtgr::Group group,
+                             int64_t index, StringRef param) {
+  return RoleAttr::get(ctx, kind, group, index, param);
+}
+
+//===- #mtgr.abi<kind "name", group = g, index = i, param/table/slot = "s"> ===//
+
+Attribute AbiArgAttr::parse(AsmParser &p, Type) {
+  ::mtgr::ArgKind kind;
+  std::string name, param, table, slot;
+  ::mtgr::Group group = ::mtgr::Group::None;
+  int64_t index = -1;
+  if (p.parseLess() || parseWord(p, ::mtgr::parseArgKind, "ABI argument kind", kind) ||
+      p.parseString(&name) || parseFields(p, [&](StringRef key) {
+        return parseCommonField(p, key, group, index,
+                                {{"param", &param}, {"table", &table}, {"slot", &slot}});
+      }))
+    return {};
+  return get(p.getContext(), kind, name, group, index, param, table, slot);
+}
+
+void AbiArgAttr::print(AsmPrinter &p) const {
+  p << "<" << ::mtgr::toString(getKind()) << " ";
+  p.printString(getName());
+  printCommonFields(p, getGroup(), getIndex(),
+                    {{"param", getParam()}, {"table", getTable()}, {"slot", getSlot()}});
+  p << ">";
+}
+
+namespace {
+/// mtgr.role: a #mtgr.role (verified on its own). mtgr.input / mtgr.output: a
+/// name (string). Passes and code generation read these without further
+/// checks.
 LogicalResult verifyAbiAttribute(Operation *op, llvm::StringRef what, unsigned position,
                                  NamedAttribute attr) {
   auto error = [&]() {
     return op->emitOpError() << what << " " << position << ": " << attr.getName() << " ";
   };
   llvm::StringRef name = attr.getName().getValue();
-  if (name == "mtgr.input" || name == "mtgr.output") {
-    if (!isa<StringAttr>(attr.getValue()))
-      return error() << "must be a string";
-    return success();
-  }
-  if (name != kRoleAttr)
-    return success();
-  auto dict = dyn_cast<DictionaryAttr>(attr.getValue());
-  if (!dict)
-    return error() << "must be a dictionary";
-  auto kind = dict.getAs<StringAttr>("kind");
-  if (!kind)
-    return error() << "needs a string 'kind'";
-  const RoleShape *shape = llvm::find_if(
-      kRoleShapes, [&](const RoleShape &r) { return r.kind == kind.getValue(); });
-  if (shape == std::end(kRoleShapes))
-    return error() << "has unknown kind '" << kind.getValue() << "'";
-  for (NamedAttribute field : dict) {
-    llvm::StringRef f = field.getName().getValue();
-    bool wanted = f == "kind" || (f == "group" && shape->group != N) ||
-                  (f == "index" && shape->index != N) || (f == "param" && shape->param != N);
-    if (!wanted)
-      return error() << "of kind '" << kind.getValue() << "' has no field '" << f << "'";
-  }
-  if (shape->group == R || (shape->group == O && dict.get("group"))) {
-    auto group = dict.getAs<StringAttr>("group");
-    if (!group || !llvm::is_contained(kRoleGroups, group.getValue()))
-      return error() << "of kind '" << kind.getValue()
-                     << "' needs 'group', one of user, sequence, realtime, candidate, tokens";
-  }
-  if (shape->index == R) {
-    auto index = dict.getAs<IntegerAttr>("index");
-    if (!index || !index.getType().isSignlessInteger(64) || index.getInt() < 0)
-      return error() << "of kind '" << kind.getValue() << "' needs an i64 'index' >= 0";
-  }
-  if (shape->param == R && !dict.getAs<StringAttr>("param"))
-    return error() << "of kind '" << kind.getValue() << "' needs a string 'param'";
+  if ((name == "mtgr.input" || name == "mtgr.output") && !isa<StringAttr>(attr.getValue()))
+    return error() << "must be a string";
+  if (name == kRoleAttr && !isa<RoleAttr>(attr.getValue()))
+    return error() << "must be a #mtgr.role<...>";
   return success();
 }
 } // namespace
@@ -102,6 +201,18 @@ LogicalResult MTGRDialect::verifyRegionResultAttribute(Operation *op, unsigned r
                                                        unsigned resultIndex,
                                                        NamedAttribute attr) {
   return verifyAbiAttribute(op, "result", resultIndex, attr);
+}
+
+/// mtgr.abi: a list of #mtgr.abi (the compiler checks that it lists one per
+/// argument where it reads them; lowering tests mark a function bound with an
+/// empty list).
+LogicalResult MTGRDialect::verifyOperationAttribute(Operation *op, NamedAttribute attr) {
+  if (attr.getName() != kAbiAttr)
+    return success();
+  auto list = dyn_cast<ArrayAttr>(attr.getValue());
+  if (!list || !llvm::all_of(list, [](Attribute a) { return isa<AbiArgAttr>(a); }))
+    return op->emitOpError() << kAbiAttr << " must be a list of #mtgr.abi<...>";
+  return success();
 }
 
 namespace {

@@ -51,20 +51,13 @@ llvm::SmallVector<int64_t> getRowShape(Type rows);
 /// The same kind of "rows" value (jagged or per-sample) with another row shape.
 Type withRowShape(Type rows, llvm::ArrayRef<int64_t> rowShape);
 
-/// The typed ABI role of an entry point's argument or result (DESIGN 2):
-/// a kind plus the group and the index within that group (feature of the
-/// group's schema, task) it stands for, or the parameter it belongs to. Code
-/// generation and the runtime bind buffers by role, never by parsing names;
-/// `mtgr.input` / `mtgr.output` names are for people.
-///   feature{group, index}  time{group}  intervals{group = tokens}
-///   labels{index}  logits{index}  output{index}  loss  (group: candidate, optional)
-///   grad{param}  embedding_grad{group, index}  (train_step results and
-///   apply_update inputs; the manifest calls the train_step ones param_grad)
-/// The dialect verifies these where they are attached (MTGRDialect.cpp).
+/// The typed ABI role of an entry point's argument or result (DESIGN 2;
+/// #mtgr.role in MTGRBase.td, verified where it is attached), and the bound
+/// ABI of a function mtgr-bind-entry-points built (a list of #mtgr.abi).
 constexpr llvm::StringLiteral kRoleAttr = "mtgr.role";
-DictionaryAttr abiRole(MLIRContext *ctx, llvm::StringRef kind, llvm::StringRef group = {},
-                       std::optional<int64_t> index = std::nullopt,
-                       llvm::StringRef param = {});
+constexpr llvm::StringLiteral kAbiAttr = "mtgr.abi";
+RoleAttr abiRole(MLIRContext *ctx, ::mtgr::RoleKind kind, ::mtgr::Group group = ::mtgr::Group::None,
+                 int64_t index = -1, llvm::StringRef param = {});
 /// The entry point argument the ids of `user` (an embedding lookup or sparse
 /// update) come from: an argument of the function's entry block with an
 /// `mtgr.input` name and a `feature` role (group and index name the

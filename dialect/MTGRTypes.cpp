@@ -81,27 +81,13 @@ Type mlir::mtgr::withRowShape(Type rows, ArrayRef<int64_t> rowShape) {
   return RankedTensorType::get(shape, tensor.getElementType());
 }
 
-DictionaryAttr mlir::mtgr::abiRole(MLIRContext *ctx, StringRef kind, StringRef group,
-                                   std::optional<int64_t> index, StringRef param) {
-  Builder b(ctx);
-  SmallVector<NamedAttribute> attrs{b.getNamedAttr("kind", b.getStringAttr(kind))};
-  if (!group.empty())
-    attrs.push_back(b.getNamedAttr("group", b.getStringAttr(group)));
-  if (index)
-    attrs.push_back(b.getNamedAttr("index", b.getI64IntegerAttr(*index)));
-  if (!param.empty())
-    attrs.push_back(b.getNamedAttr("param", b.getStringAttr(param)));
-  return b.getDictionaryAttr(attrs);
-}
-
 BlockArgument mlir::mtgr::embeddingIdsArgument(Operation *user, Value ids) {
   auto arg = dyn_cast<BlockArgument>(ids);
   auto func = arg ? dyn_cast_or_null<FunctionOpInterface>(arg.getOwner()->getParentOp())
                   : FunctionOpInterface();
   if (func && arg.getOwner() == &func.getFunctionBody().front()) {
-    auto role = func.getArgAttrOfType<DictionaryAttr>(arg.getArgNumber(), kRoleAttr);
-    auto kind = role ? role.getAs<StringAttr>("kind") : StringAttr();
-    if (kind && kind.getValue() == "feature" &&
+    auto role = func.getArgAttrOfType<RoleAttr>(arg.getArgNumber(), kRoleAttr);
+    if (role && role.getKind() == ::mtgr::RoleKind::Feature &&
         func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input"))
       return arg;
   }

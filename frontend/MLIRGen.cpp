@@ -44,7 +44,7 @@ private:
   // @forward's arguments, built up in input order.
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
-  SmallVector<DictionaryAttr> argRoles;
+  SmallVector<RoleAttr> argRoles;
   SmallVector<Location> argLocs;
 
   Location loc(mlir::mtgr::SrcLoc l) {
@@ -84,7 +84,7 @@ private:
   /// candidate group is item features, then cross features).
   SmallVector<unsigned> addInputs(StringRef group, const std::vector<FeatureDesc> &features,
                                   bool perSampleRows, int64_t firstIndex = 0);
-  unsigned addInput(const std::string &name, DictionaryAttr role, Type type, Location l) {
+  unsigned addInput(const std::string &name, RoleAttr role, Type type, Location l) {
     argNames.push_back(name);
     argRoles.push_back(role);
     argTypes.push_back(type);
@@ -142,7 +142,8 @@ SmallVector<unsigned> Generator::addInputs(StringRef group,
     else
       type = perSampleRows ? perSample(f.denseDim) : jaggedF32(f.denseDim);
     idx.push_back(addInput((group + "." + f.name).str(),
-                           abiRole(&ctx, "feature", group, firstIndex + idx.size()), type,
+                           abiRole(&ctx, ::mtgr::RoleKind::Feature, *::mtgr::parseGroup(group),
+                                   firstIndex + idx.size()), type,
                            loc(f.loc)));
   }
   return idx;
@@ -179,17 +180,17 @@ func::FuncOp Generator::buildForward(ModuleOp module) {
   auto userArgs = addInputs("user", m.user, /*perSampleRows=*/true);
   auto seqArgs = addInputs("sequence", m.sequence, false);
   unsigned seqTime =
-      addInput("sequence.time", abiRole(&ctx, "time", "sequence"), times, loc(none));
+      addInput("sequence.time", abiRole(&ctx, ::mtgr::RoleKind::Time, ::mtgr::Group::Sequence), times, loc(none));
   auto rtArgs = addInputs("realtime", m.realtime, false);
   unsigned rtTime =
-      addInput("realtime.time", abiRole(&ctx, "time", "realtime"), times, loc(none));
+      addInput("realtime.time", abiRole(&ctx, ::mtgr::RoleKind::Time, ::mtgr::Group::Realtime), times, loc(none));
   auto itemArgs = addInputs("candidate", m.candidateItem, false);
   auto crossArgs = addInputs("candidate", m.candidateCross, false, m.candidateItem.size());
   unsigned candTime =
-      addInput("candidate.time", abiRole(&ctx, "time", "candidate"), times, loc(none));
+      addInput("candidate.time", abiRole(&ctx, ::mtgr::RoleKind::Time, ::mtgr::Group::Candidate), times, loc(none));
   std::optional<unsigned> intervalsArg;
   if (m.layers > 0 && m.mask == ModelDesc::Mask::Intervals)
-    intervalsArg = addInput("mask.intervals", abiRole(&ctx, "intervals", "tokens"),
+    intervalsArg = addInput("mask.intervals", abiRole(&ctx, ::mtgr::RoleKind::Intervals, ::mtgr::Group::Tokens),
                             jagged({3, 2}, IntegerType::get(&ctx, 32)), loc(m.layersLoc));
 
   SmallVector<Type> results(m.tasks.size(), jaggedF32(1));
@@ -202,7 +203,7 @@ func::FuncOp Generator::buildForward(ModuleOp module) {
   }
   for (auto [i, t] : llvm::enumerate(m.tasks)) {
     func.setResultAttr(i, "mtgr.output", b.getStringAttr(t.name));
-    func.setResultAttr(i, kRoleAttr, abiRole(&ctx, "output", "candidate", i));
+    func.setResultAttr(i, kRoleAttr, abiRole(&ctx, ::mtgr::RoleKind::Output, ::mtgr::Group::Candidate, i));
   }
   Block *body = func.addEntryBlock();
   for (auto [arg, l] : llvm::zip(body->getArguments(), argLocs))
@@ -310,9 +311,9 @@ void Generator::buildLoss(ModuleOp module, func::FuncOp forward) {
   SmallVector<Attribute> weights;
   for (auto [i, t] : llvm::enumerate(m.tasks)) {
     func.setArgAttr(i, "mtgr.input", b.getStringAttr("logits." + t.name));
-    func.setArgAttr(i, kRoleAttr, abiRole(&ctx, "logits", "candidate", i));
+    func.setArgAttr(i, kRoleAttr, abiRole(&ctx, ::mtgr::RoleKind::Logits, ::mtgr::Group::Candidate, i));
     func.setArgAttr(T + i, "mtgr.input", b.getStringAttr("labels." + t.name));
-    func.setArgAttr(T + i, kRoleAttr, abiRole(&ctx, "labels", "candidate", i));
+    func.setArgAttr(T + i, kRoleAttr, abiRole(&ctx, ::mtgr::RoleKind::Labels, ::mtgr::Group::Candidate, i));
     weights.push_back(b.getF64FloatAttr(t.weight));
   }
   Block *body = func.addEntryBlock();

@@ -28,15 +28,15 @@ struct GradientOutput {
   ParamOp param;             // dense
   EmbeddingLookupOp lookup;  // embedding
   StringAttr idsInput;       // embedding: the ids' mtgr.input
-  DictionaryAttr idsRole;    // embedding: the ids' mtgr.role (feature{group, index})
+  RoleAttr idsRole;          // embedding: the ids' mtgr.role (feature{group, index})
 };
 
 /// The typed role of a gradient (train_step result, apply_update input).
-DictionaryAttr gradientRole(MLIRContext *ctx, GradientOutput g) { // a copy: op handles are not const
+RoleAttr gradientRole(MLIRContext *ctx, GradientOutput g) { // a copy: op handles are not const
   if (!g.lookup)
-    return abiRole(ctx, "grad", {}, std::nullopt, g.param.getName());
-  return abiRole(ctx, "embedding_grad", g.idsRole.getAs<StringAttr>("group").getValue(),
-                 g.idsRole.getAs<IntegerAttr>("index").getInt());
+    return abiRole(ctx, ::mtgr::RoleKind::Grad, ::mtgr::Group::None, -1, g.param.getName());
+  return abiRole(ctx, ::mtgr::RoleKind::EmbeddingGrad, g.idsRole.getGroup(),
+                 g.idsRole.getIndex());
 }
 
 /// @apply_update(gradients...): one mtgr.adam_update per dense parameter
@@ -50,7 +50,7 @@ void buildApplyUpdate(OpBuilder &b, ModuleOp module, OptimizerOp opt,
   MLIRContext *ctx = b.getContext();
   SmallVector<Type> types;
   SmallVector<std::string> names;
-  SmallVector<DictionaryAttr> roles;
+  SmallVector<RoleAttr> roles;
   for (GradientOutput g : grads) { // a copy: op handles are not const
     if (g.lookup) {
       types.push_back(g.lookup.getIds().getType());
@@ -135,7 +135,7 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
     step.setArgAttr(forward.getNumArguments() + t, "mtgr.input",
                     b.getStringAttr("labels." + task.getValue()));
     step.setArgAttr(forward.getNumArguments() + t, kRoleAttr,
-                    abiRole(ctx, "labels", "candidate", t));
+                    abiRole(ctx, ::mtgr::RoleKind::Labels, ::mtgr::Group::Candidate, t));
   }
   Block *body = step.addEntryBlock();
   IRMapping map;
@@ -169,8 +169,8 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
   };
   for (auto [l, g] : llvm::zip(logits, seed.getLogitGrads()))
     accumulate(l, g);
-  SmallVector<std::tuple<std::string, DictionaryAttr, Value>> outputs{
-      {"loss", abiRole(ctx, "loss"), loss}};
+  SmallVector<std::tuple<std::string, RoleAttr, Value>> outputs{
+      {"loss", abiRole(ctx, ::mtgr::RoleKind::Loss), loss}};
   SmallVector<GradientOutput> paramGrads, embeddingGrads;
   for (Operation *op : llvm::reverse(ops)) {
     SmallVector<Value> resultGrads;
@@ -190,7 +190,7 @@ void MTGRGenerateTrainStepPass::runOnOperation() {
       if (!arg)
         return signalPassFailure();
       auto name = step.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mtgr.input");
-      auto role = step.getArgAttrOfType<DictionaryAttr>(arg.getArgNumber(), kRoleAttr);
+      auto role = step.getArgAttrOfType<RoleAttr>(arg.getArgNumber(), kRoleAttr);
       embeddingGrads.push_back({"embedding_grad:" + name.str(), resultGrads[0], {}, e, name, role});
       continue;
     }

@@ -19,6 +19,31 @@ using namespace mlir;
 using namespace mlir::mtgr;
 
 namespace {
+/// The buffer kind an argument of each role is passed in (nullopt: a role
+/// no entry point takes).
+std::optional<ArgKind> inputKind(RoleKind role) {
+  switch (role) {
+  case RoleKind::Feature: return ArgKind::Input;
+  case RoleKind::Time: return ArgKind::Time;
+  case RoleKind::Intervals: return ArgKind::Intervals;
+  case RoleKind::Labels: return ArgKind::Labels;
+  case RoleKind::Grad: return ArgKind::GradInput;
+  case RoleKind::EmbeddingGrad: return ArgKind::EmbeddingGradInput;
+  case RoleKind::Logits: case RoleKind::Output: case RoleKind::Loss: return std::nullopt;
+  }
+  return std::nullopt;
+}
+/// The buffer kind a result of each role is written to.
+std::optional<ArgKind> resultKind(RoleKind role) {
+  switch (role) {
+  case RoleKind::Output: return ArgKind::Output;
+  case RoleKind::Loss: return ArgKind::Loss;
+  case RoleKind::Grad: return ArgKind::ParamGrad;
+  case RoleKind::EmbeddingGrad: return ArgKind::EmbeddingGrad;
+  default: return std::nullopt;
+  }
+}
+
 /// The ABI of one entry point as it is decided: argument types and specs,
 /// and where each source value or op finds its arguments.
 class EntryAbi {
@@ -51,37 +76,25 @@ public:
   }
 
 private:
-  int64_t addArg(Type type, DictionaryAttr spec) {
+  int64_t addArg(Type type, AbiArgAttr spec) {
     types.push_back(type);
     specs.push_back(spec);
     return static_cast<int64_t>(types.size()) - 1;
   }
-  DictionaryAttr spec(StringRef kind, StringRef name, StringRef table = {}, StringRef slot = {},
-                      StringAttr group = {}) {
-    SmallVector<NamedAttribute> attrs{b.getNamedAttr("kind", b.getStringAttr(kind)),
-                                      b.getNamedAttr("name", b.getStringAttr(name))};
-    if (group)
-      attrs.push_back(b.getNamedAttr("group", group));
-    if (!table.empty())
-      attrs.push_back(b.getNamedAttr("table", b.getStringAttr(table)));
-    if (!slot.empty())
-      attrs.push_back(b.getNamedAttr("slot", b.getStringAttr(slot)));
-    return b.getDictionaryAttr(attrs);
+  AbiArgAttr spec(ArgKind kind, StringRef name, StringRef table = {}, StringRef slot = {},
+                  Group group = Group::None) {
+    return AbiArgAttr::get(b.getContext(), kind, name, group, -1, "", table, slot);
   }
   /// An ABI entry of `kind` for the value of a typed role (the group, index
   /// and parameter of an argument's or result's `mtgr.role`).
-  DictionaryAttr specFor(StringRef kind, DictionaryAttr role, StringRef name,
-                         StringRef table = {}) {
-    SmallVector<NamedAttribute> attrs(spec(kind, name, table).getValue());
-    for (StringRef key : {"group", "index", "param"})
-      if (Attribute a = role ? role.get(key) : Attribute())
-        attrs.push_back(b.getNamedAttr(key, a));
-    return b.getDictionaryAttr(attrs);
+  AbiArgAttr specFor(ArgKind kind, RoleAttr role, StringRef name, StringRef table = {}) {
+    return AbiArgAttr::get(b.getContext(), kind, name, role.getGroup(), role.getIndex(),
+                           role.getParam(), table, "");
   }
-  std::pair<StringRef, DictionaryAttr> argIdentity(BlockArgument arg) {
+  std::pair<StringRef, RoleAttr> argIdentity(BlockArgument arg) {
     unsigned i = arg.getArgNumber();
     return {src.getArgAttrOfType<StringAttr>(i, "mtgr.input").getValue(),
-            src.getArgAttrOfType<DictionaryAttr>(i, kRoleAttr)};
+            src.getArgAttrOfType<RoleAttr>(i, kRoleAttr)};
   }
   MemRefType f32Buffer(ArrayRef<int64_t> shape) {
     return MemRefType::get(shape, b.getF32Type());
@@ -90,12 +103,12 @@ private:
   int64_t param(StringRef name, ArrayRef<int64_t> shape) {
     auto [it, added] = params.try_emplace(name, -1);
     if (added)
-      it->second = addArg(f32Buffer(shape), spec("param", name));
+      it->second = addArg(f32Buffer(shape), spec(ArgKind::Param, name));
     return it->second;
   }
   int64_t rngArg() {
     if (rng < 0)
-      rng = addArg(MemRefType::get({3}, b.getI64Type()), spec("rng", "training.rng"));
+      rng = addArg(MemRefType::get({3}, b.getI64Type()), spec(ArgKind::Rng, "training.rng"));
     return rng;
   }
   void bind(Operation *op, StringRef key, int64_t arg) {
@@ -111,28 +124,27 @@ LogicalResult EntryAbi::bindArguments() {
   // passed: the runtime hands over the gathered rows (or row indices).
   for (BlockArgument arg : src.getArguments()) {
     unsigned n = arg.getArgNumber();
-    if (!src.getArgAttrOfType<DictionaryAttr>(n, kRoleAttr) ||
+    if (!src.getArgAttrOfType<RoleAttr>(n, kRoleAttr) ||
         !src.getArgAttrOfType<StringAttr>(n, "mtgr.input"))
       return src.emitError("argument ") << n << " lacks its mtgr.input name or typed " << kRoleAttr;
     auto [name, role] = argIdentity(arg);
-    StringRef roleKind = role.getAs<StringAttr>("kind").getValue();
     // The ABI kind of the values: a feature's values, timestamps, intervals,
     // labels, or (apply_update) a gradient summed over train_step calls.
-    StringRef kind = roleKind == "feature"          ? "input"
-                     : roleKind == "grad"           ? "grad_input"
-                     : roleKind == "embedding_grad" ? "embedding_grad_input"
-                                                    : roleKind;
+    std::optional<ArgKind> kind = inputKind(role.getKind());
+    if (!kind)
+      return src.emitError("argument ") << n << ": an entry point takes no '"
+                                        << toString(role.getKind()) << "' input";
     bool direct = llvm::any_of(arg.getUses(), [](OpOperand &use) {
       Operation *u = use.getOwner();
       if (auto update = dyn_cast<SparseUpdateOp>(u))
         return !llvm::is_contained(update.getIds(), use.get());
       return !isa<EmbeddingLookupOp>(u);
     });
-    int64_t values = direct ? addArg(valuesType(arg.getType()), specFor(kind, role, name)) : -1;
+    int64_t values = direct ? addArg(valuesType(arg.getType()), specFor(*kind, role, name)) : -1;
     int64_t offsets = -1;
     if (isa<JaggedType>(arg.getType()))
       offsets = addArg(rowsBuffer(b.getIndexType()),
-                       spec("offsets", name, {}, {}, role.getAs<StringAttr>("group")));
+                       spec(ArgKind::Offsets, name, {}, {}, role.getGroup()));
     inputs.push_back({values, offsets});
   }
   return success();
@@ -150,7 +162,7 @@ LogicalResult EntryAbi::bindOp(Operation *op) {
     if (!ids)
       return failure();
     auto [name, role] = argIdentity(ids);
-    lookups[op] = addArg(valuesType(e.getType()), specFor("embedding", role, name, e.getTable()));
+    lookups[op] = addArg(valuesType(e.getType()), specFor(ArgKind::Embedding, role, name, e.getTable()));
     return success();
   }
   if (auto d = dyn_cast<DropoutOp>(op)) {
@@ -162,8 +174,8 @@ LogicalResult EntryAbi::bindOp(Operation *op) {
   if (auto u = dyn_cast<AdamUpdateOp>(op)) {
     auto shape = cast<RankedTensorType>(u.getGrad().getType()).getShape();
     bind(op, "param", param(u.getParam(), shape));
-    bind(op, "m", addArg(f32Buffer(shape), spec("state", u.getParam(), {}, "m")));
-    bind(op, "v", addArg(f32Buffer(shape), spec("state", u.getParam(), {}, "v")));
+    bind(op, "m", addArg(f32Buffer(shape), spec(ArgKind::State, u.getParam(), {}, "m")));
+    bind(op, "v", addArg(f32Buffer(shape), spec(ArgKind::State, u.getParam(), {}, "v")));
     bind(op, "rng", rngArg());
     return success();
   }
@@ -178,20 +190,20 @@ LogicalResult EntryAbi::bindOp(Operation *op) {
     std::string name = ("tables." + u.getTable() + ".weight").str();
     bind(op, "weight", param(name, {rows, d}));
     bind(op, "unique_rows",
-         addArg(rowsBuffer(b.getI64Type()), spec("unique_rows", name, u.getTable())));
+         addArg(rowsBuffer(b.getI64Type()), spec(ArgKind::UniqueRows, name, u.getTable())));
     for (auto [k, ids] : llvm::enumerate(u.getIds())) {
       BlockArgument arg = embeddingIdsArgument(op, ids);
       if (!arg)
         return failure();
       auto [input, role] = argIdentity(arg);
       bind(op, ("row_index" + llvm::Twine(k)).str(),
-           addArg(rowsBuffer(b.getI64Type()), specFor("row_index", role, input, u.getTable())));
+           addArg(rowsBuffer(b.getI64Type()), specFor(ArgKind::RowIndex, role, input, u.getTable())));
     }
     if (u.getOptimizer() == SparseOptimizer::rowwise_adagrad) {
-      bind(op, "acc", addArg(f32Buffer({rows}), spec("state", name, {}, "acc")));
+      bind(op, "acc", addArg(f32Buffer({rows}), spec(ArgKind::State, name, {}, "acc")));
     } else {
-      bind(op, "m", addArg(f32Buffer({rows, d}), spec("state", name, {}, "m")));
-      bind(op, "v", addArg(f32Buffer({rows, d}), spec("state", name, {}, "v")));
+      bind(op, "m", addArg(f32Buffer({rows, d}), spec(ArgKind::State, name, {}, "m")));
+      bind(op, "v", addArg(f32Buffer({rows, d}), spec(ArgKind::State, name, {}, "v")));
     }
     bind(op, "rng", rngArg());
     return success();
@@ -205,23 +217,26 @@ LogicalResult EntryAbi::bindResults() {
   // embedding lookup's gradient.
   for (unsigned i = 0; i < src.getNumResults(); ++i) {
     auto nameAttr = src.getResultAttrOfType<StringAttr>(i, "mtgr.output");
-    auto role = src.getResultAttrOfType<DictionaryAttr>(i, kRoleAttr);
-    if (!nameAttr || !role || !role.getAs<StringAttr>("kind"))
+    auto role = src.getResultAttrOfType<RoleAttr>(i, kRoleAttr);
+    if (!nameAttr || !role)
       return src.emitError("result ") << i << " lacks its mtgr.output name or typed " << kRoleAttr;
-    StringRef kind = role.getAs<StringAttr>("kind").getValue();
-    outputs.push_back(addArg(valuesType(src.getResultTypes()[i]),
-                             specFor(kind == "grad" ? "param_grad" : kind, role, nameAttr.getValue())));
+    std::optional<ArgKind> kind = resultKind(role.getKind());
+    if (!kind)
+      return src.emitError("result ") << i << ": an entry point returns no '"
+                                      << toString(role.getKind()) << "'";
+    outputs.push_back(
+        addArg(valuesType(src.getResultTypes()[i]), specFor(*kind, role, nameAttr.getValue())));
   }
   // The final hidden state of every token: the input of extract_group; the
   // attention work of each tile list (for profiles and tests).
   if (src.getName() == "forward") {
     src.walk([&](ExtractGroupOp g) {
       hidden.push_back({g.getInput(), addArg(valuesType(g.getInput().getType()),
-                                             spec("hidden", "hidden"))});
+                                             spec(ArgKind::Hidden, "hidden"))});
     });
     src.walk([&](AttentionTilesOp t) {
       work.push_back({t.getResult(), addArg(MemRefType::get({2}, b.getI64Type()),
-                                            spec("attention_work", "attention"))});
+                                            spec(ArgKind::AttentionWork, "attention"))});
     });
   }
   return success();
@@ -245,7 +260,7 @@ void rewriteEntryPoint(EntryAbi &abi, OpBuilder &top) {
   auto dst = func::FuncOp::create(top, src.getLoc(), ("mtgr_" + src.getName()).str(),
                                   top.getFunctionType(abi.types, {}));
   Block *body = dst.addEntryBlock();
-  dst->setAttr("mtgr.abi", b.getArrayAttr(abi.specs));
+  dst->setAttr(kAbiAttr, b.getArrayAttr(abi.specs));
   b.setInsertionPointToStart(body);
   Location loc = src.getLoc();
   auto arg = [&](int64_t n) { return body->getArgument(static_cast<unsigned>(n)); };

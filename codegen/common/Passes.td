@@ -9,7 +9,7 @@ def MTGRBindEntryPointsPass : Pass<"mtgr-bind-entry-points", "::mlir::ModuleOp">
   let description = [{
     Each kernel-level entry point `@f` becomes `@mtgr_f`, whose arguments are
     memrefs listed, in order, by the function attribute `mtgr.abi` (one
-    dictionary per argument, `{kind, name, ...}`; docs/cpu-backend.md):
+    `#mtgr.abi<kind "name", ...>` per argument; docs/cpu-backend.md):
     the inputs' values and offsets (ids read only by embedding lookups are not
     passed: the runtime gathers their rows, one `embedding` argument per
     lookup), the parameters, the optimiser state, the dropout counter

@@ -6,7 +6,7 @@ mtgr.table @item fixed rows(10) dim(4)
 mtgr.parameter @w : tensor<1x4xf32> init(xavier_uniform)
 mtgr.parameter @b : tensor<1xf32> init(zeros) {no_decay}
 // Embedding ids whose role is not a feature (here: timestamps).
-func.func @forward(%ids: !mtgr.jagged<i64> {mtgr.input = "candidate.time", mtgr.role = {kind = "time", group = "candidate"}})
+func.func @forward(%ids: !mtgr.jagged<i64> {mtgr.input = "candidate.time", mtgr.role = #mtgr.role<time, group = candidate>})
     -> (!mtgr.jagged<1xf32> {mtgr.output = "ctr"}) {
   // expected-error @+1 {{embedding ids must be an entry point argument with its mtgr.input name and a 'feature' mtgr.role}}
   %e = mtgr.embedding_lookup @item %ids : !mtgr.jagged<i64> -> !mtgr.jagged<4xf32>
@@ -26,7 +26,7 @@ mtgr.parameter @w : tensor<1x1xf32> init(xavier_uniform)
 mtgr.parameter @b : tensor<1xf32> init(zeros) {no_decay}
 // A forward result without its task name.
 // expected-error @+1 {{result 0 lacks its mtgr.output (task) name}}
-func.func @forward(%x: !mtgr.jagged<1xf32> {mtgr.input = "candidate.c", mtgr.role = {kind = "feature", group = "candidate", index = 0}})
+func.func @forward(%x: !mtgr.jagged<1xf32> {mtgr.input = "candidate.c", mtgr.role = #mtgr.role<feature, group = candidate, index = 0>})
     -> !mtgr.jagged<1xf32> {
   %w = mtgr.param @w : tensor<1x1xf32>
   %b = mtgr.param @b : tensor<1xf32>

@@ -4,7 +4,7 @@ mtgr.table @item fixed rows(10) dim(4)
 mtgr.parameter @w : tensor<1x5xf32> init(xavier_uniform)
 mtgr.parameter @b : tensor<1xf32> init(zeros) {no_decay}
 
-func.func @forward(%ids: !mtgr.jagged<i64> {mtgr.input = "candidate.item", mtgr.role = {kind = "feature", group = "candidate", index = 0}},
+func.func @forward(%ids: !mtgr.jagged<i64> {mtgr.input = "candidate.item", mtgr.role = #mtgr.role<feature, group = candidate, index = 0>},
                    %x: !mtgr.jagged<1xf32> {mtgr.input = "candidate.c"})
     -> (!mtgr.jagged<1xf32> {mtgr.output = "ctr"}) {
   %e = mtgr.embedding_lookup @item %ids : !mtgr.jagged<i64> -> !mtgr.jagged<4xf32>
@@ -22,9 +22,9 @@ func.func @loss(%l: !mtgr.jagged<1xf32>, %y: !mtgr.jagged<1xf32>) -> tensor<f32>
 }
 
 // CHECK-LABEL: func.func @train_step(
-// CHECK-SAME: {mtgr.input = "candidate.item", mtgr.role = {group = "candidate", index = 0 : i64, kind = "feature"}}
-// CHECK-SAME: %[[Y:[a-z0-9]+]]: !mtgr.jagged<1xf32> {mtgr.input = "labels.ctr", mtgr.role = {group = "candidate", index = 0 : i64, kind = "labels"}})
-// CHECK-SAME: -> (tensor<f32> {mtgr.output = "loss", mtgr.role = {kind = "loss"}}, tensor<1x5xf32> {mtgr.output = "grad:w", mtgr.role = {kind = "grad", param = "w"}}, tensor<1xf32> {mtgr.output = "grad:b", mtgr.role = {kind = "grad", param = "b"}}, !mtgr.jagged<4xf32> {mtgr.output = "embedding_grad:candidate.item", mtgr.role = {group = "candidate", index = 0 : i64, kind = "embedding_grad"}})
+// CHECK-SAME: {mtgr.input = "candidate.item", mtgr.role = #mtgr.role<feature, group = candidate, index = 0>}
+// CHECK-SAME: %[[Y:[a-z0-9]+]]: !mtgr.jagged<1xf32> {mtgr.input = "labels.ctr", mtgr.role = #mtgr.role<labels, group = candidate, index = 0>})
+// CHECK-SAME: -> (tensor<f32> {mtgr.output = "loss", mtgr.role = #mtgr.role<loss>}, tensor<1x5xf32> {mtgr.output = "grad:w", mtgr.role = #mtgr.role<grad, param = "w">}, tensor<1xf32> {mtgr.output = "grad:b", mtgr.role = #mtgr.role<grad, param = "b">}, !mtgr.jagged<4xf32> {mtgr.output = "embedding_grad:candidate.item", mtgr.role = #mtgr.role<embedding_grad, group = candidate, index = 0>})
 // CHECK: %[[E:.*]] = mtgr.embedding_lookup @item
 // CHECK: %[[C:.*]] = mtgr.concat %[[E]]
 // CHECK: %[[A:.*]] = mtgr.silu %[[C]]
@@ -94,7 +94,7 @@ func.func @loss(%l: !mtgr.jagged<1xf32>, %y: !mtgr.jagged<1xf32>) -> tensor<f32>
   return %0 : tensor<f32>
 }
 // CHECK-LABEL: func.func @train_step(
-// CHECK-SAME: {mtgr.output = "grad:g", mtgr.role = {kind = "grad", param = "g"}}, tensor<3xf32> {mtgr.output = "grad:p", mtgr.role = {kind = "grad", param = "p"}}, tensor<2xf32> {mtgr.output = "grad:t", mtgr.role = {kind = "grad", param = "t"}}
+// CHECK-SAME: {mtgr.output = "grad:g", mtgr.role = #mtgr.role<grad, param = "g">}, tensor<3xf32> {mtgr.output = "grad:p", mtgr.role = #mtgr.role<grad, param = "p">}, tensor<2xf32> {mtgr.output = "grad:t", mtgr.role = #mtgr.role<grad, param = "t">}
 // CHECK: %[[D:.*]] = mtgr.scatter_group candidate
 // CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}:2 = mtgr.hstu_attention_backward {{.*}}, %[[D]] rab(
 // CHECK: mtgr.group_layer_norm_backward
@@ -114,8 +114,8 @@ mtgr.table @item fixed rows(10) dim(2)
 mtgr.parameter @w : tensor<1x4xf32> init(xavier_uniform)
 mtgr.parameter @b : tensor<1xf32> init(zeros) {no_decay}
 
-func.func @forward(%c: !mtgr.jagged<i64> {mtgr.input = "candidate.item", mtgr.role = {kind = "feature", group = "candidate", index = 0}},
-                   %s: !mtgr.jagged<i64> {mtgr.input = "candidate.last_item", mtgr.role = {kind = "feature", group = "candidate", index = 1}})
+func.func @forward(%c: !mtgr.jagged<i64> {mtgr.input = "candidate.item", mtgr.role = #mtgr.role<feature, group = candidate, index = 0>},
+                   %s: !mtgr.jagged<i64> {mtgr.input = "candidate.last_item", mtgr.role = #mtgr.role<feature, group = candidate, index = 1>})
     -> (!mtgr.jagged<1xf32> {mtgr.output = "ctr"}) {
   %e1 = mtgr.embedding_lookup @item %c : !mtgr.jagged<i64> -> !mtgr.jagged<2xf32>
   %e2 = mtgr.embedding_lookup @item %s : !mtgr.jagged<i64> -> !mtgr.jagged<2xf32>
@@ -131,13 +131,13 @@ func.func @loss(%l: !mtgr.jagged<1xf32>, %y: !mtgr.jagged<1xf32>) -> tensor<f32>
   return %0 : tensor<f32>
 }
 // CHECK-LABEL: func.func @train_step(
-// CHECK-SAME: -> (tensor<f32> {mtgr.output = "loss", mtgr.role = {kind = "loss"}}, tensor<1x4xf32> {mtgr.output = "grad:w", mtgr.role = {kind = "grad", param = "w"}}, tensor<1xf32> {mtgr.output = "grad:b", mtgr.role = {kind = "grad", param = "b"}}, !mtgr.jagged<2xf32> {mtgr.output = "embedding_grad:candidate.item", mtgr.role = {group = "candidate", index = 0 : i64, kind = "embedding_grad"}}, !mtgr.jagged<2xf32> {mtgr.output = "embedding_grad:candidate.last_item", mtgr.role = {group = "candidate", index = 1 : i64, kind = "embedding_grad"}})
+// CHECK-SAME: -> (tensor<f32> {mtgr.output = "loss", mtgr.role = #mtgr.role<loss>}, tensor<1x4xf32> {mtgr.output = "grad:w", mtgr.role = #mtgr.role<grad, param = "w">}, tensor<1xf32> {mtgr.output = "grad:b", mtgr.role = #mtgr.role<grad, param = "b">}, !mtgr.jagged<2xf32> {mtgr.output = "embedding_grad:candidate.item", mtgr.role = #mtgr.role<embedding_grad, group = candidate, index = 0>}, !mtgr.jagged<2xf32> {mtgr.output = "embedding_grad:candidate.last_item", mtgr.role = #mtgr.role<embedding_grad, group = candidate, index = 1>})
 // CHECK-NOT: _update
 // CHECK: return
 // CHECK-LABEL: func.func @apply_update(
-// CHECK-SAME: %[[W:[a-z0-9]+]]: tensor<1x4xf32> {mtgr.input = "grad:w", mtgr.role = {kind = "grad", param = "w"}}, %[[B:[a-z0-9]+]]: tensor<1xf32> {mtgr.input = "grad:b", mtgr.role = {kind = "grad", param = "b"}},
-// CHECK-SAME: %[[C:[a-z0-9]+]]: !mtgr.jagged<i64> {mtgr.input = "candidate.item", mtgr.role = {{.*}}}, %[[GC:[a-z0-9]+]]: !mtgr.jagged<2xf32> {mtgr.input = "embedding_grad:candidate.item", mtgr.role = {group = "candidate", index = 0 : i64, kind = "embedding_grad"}},
-// CHECK-SAME: %[[S:[a-z0-9]+]]: !mtgr.jagged<i64> {mtgr.input = "candidate.last_item", mtgr.role = {{.*}}}, %[[GS:[a-z0-9]+]]: !mtgr.jagged<2xf32> {mtgr.input = "embedding_grad:candidate.last_item", mtgr.role = {group = "candidate", index = 1 : i64, kind = "embedding_grad"}})
+// CHECK-SAME: %[[W:[a-z0-9]+]]: tensor<1x4xf32> {mtgr.input = "grad:w", mtgr.role = #mtgr.role<grad, param = "w">}, %[[B:[a-z0-9]+]]: tensor<1xf32> {mtgr.input = "grad:b", mtgr.role = #mtgr.role<grad, param = "b">},
+// CHECK-SAME: %[[C:[a-z0-9]+]]: !mtgr.jagged<i64> {mtgr.input = "candidate.item", mtgr.role = {{.*}}}, %[[GC:[a-z0-9]+]]: !mtgr.jagged<2xf32> {mtgr.input = "embedding_grad:candidate.item", mtgr.role = #mtgr.role<embedding_grad, group = candidate, index = 0>},
+// CHECK-SAME: %[[S:[a-z0-9]+]]: !mtgr.jagged<i64> {mtgr.input = "candidate.last_item", mtgr.role = {{.*}}}, %[[GS:[a-z0-9]+]]: !mtgr.jagged<2xf32> {mtgr.input = "embedding_grad:candidate.last_item", mtgr.role = #mtgr.role<embedding_grad, group = candidate, index = 1>})
 // CHECK-NEXT: mtgr.adam_update @w, %[[W]] {{{.*}}decoupled, {{.*}}weight_decay = 1.000000e-02 : f64} : tensor<1x4xf32>
 // CHECK-NEXT: mtgr.adam_update @b, %[[B]] {{{.*}}decoupled, {{.*}}weight_decay = 0.000000e+00 : f64} : tensor<1xf32>
 // CHECK-NEXT: mtgr.sparse_update @item rowwise_adagrad ids(%[[C]], %[[S]]) grads(%[[GC]], %[[GS]]) {eps = 1.000000e-08 : f64, lr = 5.000000e-02 : f64}

@@ -14,7 +14,7 @@
 // CHECK: memref.copy %[[Y]], %[[OUT]]
 mtgr.parameter @w : tensor<4x4xf32> init(xavier_uniform)
 func.func @mtgr_forward(%x: memref<?x4xf32>, %off: memref<?xindex>, %out: memref<?x4xf32>)
-    attributes {mtgr.abi = [{kind = "input", name = "x"}, {kind = "offsets", name = "x"}, {kind = "output", name = "y"}]} {
+    attributes {mtgr.abi = [#mtgr.abi<input "x">, #mtgr.abi<offsets "x">, #mtgr.abi<output "y">]} {
   %j = builtin.unrealized_conversion_cast %x, %off : memref<?x4xf32>, memref<?xindex> to !mtgr.jagged<4xf32>
   %y = mtgr.silu %j : !mtgr.jagged<4xf32>
   %b:2 = builtin.unrealized_conversion_cast %y : !mtgr.jagged<4xf32> to memref<?x4xf32>, memref<?xindex>

@@ -186,7 +186,7 @@ TEST(MLIRGen, LoweringRefusesEmbeddingIdsWithoutAFeatureRole) {
   ASSERT_TRUE(lookup);
   auto ids = cast<BlockArgument>(lookup.getIds());
   forward.setArgAttr(ids.getArgNumber(), mlir::mtgr::kRoleAttr,
-                     mlir::mtgr::abiRole(b.context.get(), "time", "candidate"));
+                     mlir::mtgr::abiRole(b.context.get(), ::mtgr::RoleKind::Time, ::mtgr::Group::Candidate));
   std::string diag;
   ScopedDiagnosticHandler handler(b.context.get(), [&](Diagnostic &d) {
     diag += d.str() + "\n";

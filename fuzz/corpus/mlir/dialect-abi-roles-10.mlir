@@ -1,4 +1,4 @@
 
-// expected-error @+1 {{result 0: "mtgr.output" must be a string}}
-func.func private @f() -> (tensor<f32> {mtgr.output = ["ctr"]})
+// expected-error @+1 {{a 'feature' role needs a 'group' (user, sequence, realtime, candidate, tokens)}}
+func.func private @f(%a: tensor<?xi64> {mtgr.role = #mtgr.role<feature, index = 0>})
 

@@ -1,3 +1,4 @@
 
-// expected-error @+1 {{result 0: "mtgr.role" of kind 'loss' has no field 'index'}}
-func.func private @f() -> (tensor<f32> {mtgr.role = {kind = "loss", index = 0}})
+// expected-error @+1 {{a 'embedding_grad' role needs an 'index' >= 0}}
+func.func private @f(%a: tensor<?xi64> {mtgr.role = #mtgr.role<embedding_grad, group = user>})
+

@@ -1,4 +1,4 @@
 
-// expected-error @+1 {{argument 0: "mtgr.role" has unknown kind 'weights'}}
-func.func private @f(%a: tensor<?xi64> {mtgr.role = {kind = "weights"}})
+// expected-error @+1 {{argument 0: "mtgr.role" must be a #mtgr.role<...>}}
+func.func private @f(%a: tensor<?xi64> {mtgr.role = {kind = "feature", group = "user", index = 0}})
 

@@ -1,4 +1,4 @@
 
-// expected-error @+1 {{argument 0: "mtgr.role" of kind 'feature' needs an i64 'index' >= 0}}
-func.func private @f(%a: tensor<?xi64> {mtgr.role = {kind = "feature", group = "user", index = -1}})
+// expected-error @+1 {{unknown group 'items'}}
+func.func private @f(%a: tensor<?xi64> {mtgr.role = #mtgr.role<feature, group = items, index = 0>})
 

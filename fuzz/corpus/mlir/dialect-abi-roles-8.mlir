@@ -1,4 +1,4 @@
 
-// expected-error @+1 {{argument 0: "mtgr.role" of kind 'grad' needs a string 'param'}}
-func.func private @f(%a: tensor<4xf32> {mtgr.role = {kind = "grad", param = 3}})
+// expected-error @+1 {{a 'feature' role needs an 'index' >= 0}}
+func.func private @f(%a: tensor<?xi64> {mtgr.role = #mtgr.role<feature, group = user>})
 

@@ -1,4 +1,4 @@
 
-// expected-error @+1 {{argument 0: "mtgr.input" must be a string}}
-func.func private @f(%a: tensor<4xf32> {mtgr.input = 3})
+// expected-error @+1 {{a role's index must be >= 0, got -2}}
+func.func private @f(%a: tensor<?xi64> {mtgr.role = #mtgr.role<feature, group = user, index = -2>})
 

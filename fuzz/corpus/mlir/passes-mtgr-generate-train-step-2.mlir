@@ -32,7 +32,7 @@ func.func @loss(%l: !mtgr.jagged<1xf32>, %y: !mtgr.jagged<1xf32>) -> tensor<f32>
   return %0 : tensor<f32>
 }
 // CHECK-LABEL: func.func @train_step(
-// CHECK-SAME: {mtgr.output = "grad:g", mtgr.role = {kind = "grad", param = "g"}}, tensor<3xf32> {mtgr.output = "grad:p", mtgr.role = {kind = "grad", param = "p"}}, tensor<2xf32> {mtgr.output = "grad:t", mtgr.role = {kind = "grad", param = "t"}}
+// CHECK-SAME: {mtgr.output = "grad:g", mtgr.role = #mtgr.role<grad, param = "g">}, tensor<3xf32> {mtgr.output = "grad:p", mtgr.role = #mtgr.role<grad, param = "p">}, tensor<2xf32> {mtgr.output = "grad:t", mtgr.role = #mtgr.role<grad, param = "t">}
 // CHECK: %[[D:.*]] = mtgr.scatter_group candidate
 // CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}:2 = mtgr.hstu_attention_backward {{.*}}, %[[D]] rab(
 // CHECK: mtgr.group_layer_norm_backward

@@ -4,7 +4,7 @@ mtgr.table @item fixed rows(10) dim(4)
 mtgr.parameter @w : tensor<1x5xf32> init(xavier_uniform)
 mtgr.parameter @b : tensor<1xf32> init(zeros) {no_decay}
 
-func.func @forward(%ids: !mtgr.jagged<i64> {mtgr.input = "candidate.item", mtgr.role = {kind = "feature", grosp = "candidate", index = 0}},
+func.func @forward(%ids: !mtgr.jagged<i64> {mtgr.input = "candidate.item", mtgr.role = #mtgr.role<feature, index = 0>},
                    %x: !mtgr.jagged<1xf32> {mtgr.input = "candidate.c"})
     -> (!mtgr.jagged<1xf32> {mtgr.output = "ctr"}) {
   %e = mtgr.embedding_lookup @item %ids : !mtgr.jagged<i64> -> !mtgr.jagged<4xf32>
@@ -22,9 +22,9 @@ func.func @loss(%l: !mtgr.jagged<1xf32>, %y: !mtgr.jagged<1xf32>) -> tensor<f32>
 }
 
 // CHECK-LABEL: func.func @train_step(
-// CHECK-SAME: {mtgr.input = "candidate.item", mtgr.role = {group = "candidate", index = 0 : i64, kind = "feature"}}
-// CHECK-SAME: %[[Y:[a-z0-9]+]]: !mtgr.jagged<1xf32> {mtgr.input = "labels.ctr", mtgr.role = {group = "candidate", index = 0 : i64, kind = "labels"}})
-// CHECK-SAME: -> (tensor<f32> {mtgr.output = "loss", mtgr.role = {kind = "loss"}}, tensor<1x5xf32> {mtgr.output = "grad:w", mtgr.role = {kind = "grad", param = "w"}}, tensor<1xf32> {mtgr.output = "grad:b", mtgr.role = {kind = "grad", param = "b"}}, !mtgr.jagged<4xf32> {mtgr.output = "embedding_grad:candidate.item", mtgr.role = {group = "candidate", index = 0 : i64, kind = "embedding_grad"}})
+// CHECK-SAME: {mtgr.input = "candidate.item", mtgr.role = #mtgr.role<feature, group = candidate, index = 0>}
+// CHECK-SAME: %[[Y:[a-z0-9]+]]: !mtgr.jagged<1xf32> {mtgr.input = "labels.ctr", mtgr.role = #mtgr.role<labels, group = candidate, index = 0>})
+// CHECK-SAME: -> (tensor<f32> {mtgr.output = "loss", mtgr.role = #mtgr.role<loss>}, tensor<1x5xf32> {mtgr.output = "grad:w", mtgr.role = #mtgr.role<grad, param = "w">}, tensor<1xf32> {mtgr.output = "grad:b", mtgr.role = #mtgr.role<grad, param = "b">}, !mtgr.jagged<4xf32> {mtgr.output = "embedding_grad:candidate.item", mtgr.role = #mtgr.role<embedding_grad, group = candidate, index = 0>})
 // CHECK: %[[E:.*]] = mtgr.embedding_lookup @item
 // CHECK: %[[C:.*]] = mtgr.concat %[[E]]
 // CHECK: %[[A:.*]] = mtgr.silu %[[C]]

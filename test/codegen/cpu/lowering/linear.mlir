@@ -37,7 +37,7 @@
 // CHECK: {mtgr.parallel = "gemm"}
 // CHECK: memref.copy %[[Y]], %[[OUT]]
 func.func @mtgr_forward(%x: memref<?x8xf32>, %off: memref<?xindex>, %w: memref<16x8xf32>, %b: memref<16xf32>, %out: memref<?x16xf32>)
-    attributes {mtgr.abi = [{kind = "input", name = "x"}, {kind = "offsets", name = "x"}, {kind = "param", name = "w"}, {kind = "param", name = "b"}, {kind = "output", name = "y"}]} {
+    attributes {mtgr.abi = [#mtgr.abi<input "x">, #mtgr.abi<offsets "x">, #mtgr.abi<param "w">, #mtgr.abi<param "b">, #mtgr.abi<output "y">]} {
   %j = builtin.unrealized_conversion_cast %x, %off : memref<?x8xf32>, memref<?xindex> to !mtgr.jagged<8xf32>
   %wt = builtin.unrealized_conversion_cast %w : memref<16x8xf32> to tensor<16x8xf32>
   %bt = builtin.unrealized_conversion_cast %b : memref<16xf32> to tensor<16xf32>
