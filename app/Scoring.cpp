@@ -2,7 +2,10 @@
 #include "app/Scoring.h"
 
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 
 using namespace mtgr;
@@ -35,4 +38,31 @@ void mtgr::writeScores(llvm::raw_ostream &os, const ModelDesc &m, const Batch &b
         os << llvm::format(" %.6f", probability(result.logits[t][c]));
       os << "\n";
     }
+}
+
+llvm::Expected<PassTimes> mtgr::timeForwardPasses(Session &session, const Batch &batch,
+                                                  double seconds) {
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+  std::vector<double> passes;
+  auto began = Clock::now();
+  while (passes.size() < 3 || since(began) < seconds) {
+    auto t0 = Clock::now();
+    if (auto r = session.forward(batch); !r)
+      return r.takeError();
+    passes.push_back(since(t0));
+  }
+  std::sort(passes.begin(), passes.end());
+  size_t n = passes.size();
+  double median = n % 2 ? passes[n / 2] : (passes[n / 2 - 1] + passes[n / 2]) / 2;
+  return PassTimes{passes.front(), median, n};
+}
+
+std::string mtgr::passTimesJson(const PassTimes &times, int threads) {
+  return llvm::formatv("{{\"contender\": \"mtgr\", \"threads\": {0}, \"best_s\": {1:F6}, "
+                       "\"median_s\": {2:F6}, \"passes\": {3}}",
+                       threads, times.bestSeconds, times.medianSeconds, times.passes)
+      .str();
 }

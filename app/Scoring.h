@@ -25,6 +25,17 @@ std::vector<std::vector<double>> probabilities(const ForwardResult &result);
 void writeScores(llvm::raw_ostream &os, const ModelDesc &m, const Batch &batch,
                  const ForwardResult &result, int64_t show = -1);
 
+/// Wall-clock times of whole forward passes over one batch.
+struct PassTimes {
+  double bestSeconds = 0, medianSeconds = 0;
+  size_t passes = 0;
+};
+/// Runs whole passes over `batch` until at least 3 ran and `seconds` passed,
+/// as bench/peers/ times its contenders.
+llvm::Expected<PassTimes> timeForwardPasses(Session &session, const Batch &batch, double seconds);
+/// {"contender": "mtgr", "threads": T, "best_s": .., "median_s": .., "passes": N}
+std::string passTimesJson(const PassTimes &times, int threads);
+
 } // namespace mtgr
 
 #endif

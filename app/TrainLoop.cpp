@@ -119,3 +119,12 @@ mtgr::runTrainLoop(Session &session, Trainer &trainer, const Batch &heldOut,
   }
   return result;
 }
+
+std::string mtgr::stepLine(const StepReport &r, int64_t samplesSoFar) {
+  double rate = samplesSoFar / std::max(1e-9, r.seconds);
+  double left = (r.stepsInEpoch - r.stepInEpoch) * r.seconds / std::max<int64_t>(1, r.step);
+  return llvm::formatv("step {0} (epoch {1}, {2}/{3})  {4:F0} samples/s  loss {5:F4}  "
+                       "ETA epoch {6:F0} s",
+                       r.step, r.epoch + 1, r.stepInEpoch, r.stepsInEpoch, rate, r.loss, left)
+      .str();
+}

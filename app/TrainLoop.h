@@ -75,6 +75,11 @@ llvm::Expected<TrainLoopResult> runTrainLoop(Session &session, Trainer &trainer,
                                              const std::function<void(const StepReport &)> &onStep,
                                              llvm::raw_ostream &log);
 
+/// "step S (epoch E, i/n)  R samples/s  loss L  ETA epoch T s": a progress
+/// line for a step, with the rate over `samplesSoFar` (the samples of every
+/// step so far, this one included).
+std::string stepLine(const StepReport &report, int64_t samplesSoFar);
+
 } // namespace mtgr
 
 #endif

@@ -5,7 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "TestModels.h"
+#include "app/Scoring.h"
 #include "app/TrainLoop.h"
+#include "app/Verification.h"
 #include "compiler/Compiler.h"
 #include "data/Synthetic.h"
 
@@ -97,3 +99,68 @@ TEST(TrainLoop, EarlyStoppingKeepsTheBestEpoch) {
   EXPECT_DOUBLE_EQ(weightedLogLoss(session.model(), *again), sink.losses[best]);
 }
 
+
+namespace {
+std::unique_ptr<Session> tinySession() {
+  auto text = llvm::MemoryBuffer::getFile(test::examplePath("tiny.yaml"));
+  if (!text)
+    return nullptr;
+  auto artifact = compileArtifact((*text)->getBuffer(), "tiny.yaml");
+  if (!artifact) {
+    llvm::consumeError(artifact.takeError());
+    return nullptr;
+  }
+  auto created = Session::create(std::move(*artifact), 1);
+  if (!created) {
+    llvm::consumeError(created.takeError());
+    return nullptr;
+  }
+  return std::move(*created);
+}
+} // namespace
+
+// The comparison verify runs: the compiled model agrees with the reference,
+// a perturbed one does not, and a NaN result is the largest error there is
+// (std::max would have dropped it).
+TEST(Verification, ComparesWithTheReferenceAndCanFail) {
+  std::unique_ptr<Session> session = tinySession();
+  ASSERT_TRUE(session);
+  SyntheticOptions o;
+  o.users = 3, o.seed = 5;
+  Batch batch = generateSynthetic(session->model(), o);
+  ParamStore reference = session->params();
+  auto same = largestErrorAgainstReference(*session, reference, batch);
+  ASSERT_TRUE(static_cast<bool>(same)) << llvm::toString(same.takeError());
+  EXPECT_LT(*same, 1e-4);
+  perturbWeights(session->params(), 0.05);
+  auto perturbed = largestErrorAgainstReference(*session, reference, batch);
+  ASSERT_TRUE(static_cast<bool>(perturbed));
+  EXPECT_GT(*perturbed, 1e-3);
+  perturbWeights(session->params(), std::nan(""));
+  auto broken = largestErrorAgainstReference(*session, reference, batch);
+  ASSERT_TRUE(static_cast<bool>(broken));
+  EXPECT_TRUE(std::isinf(*broken)) << *broken;
+}
+
+// --time: at least three whole passes, best <= median, reported as the JSON
+// line bench/peers reads.
+TEST(Scoring, TimesWholeForwardPasses) {
+  std::unique_ptr<Session> session = tinySession();
+  ASSERT_TRUE(session);
+  SyntheticOptions o;
+  o.users = 2;
+  Batch batch = generateSynthetic(session->model(), o);
+  auto times = timeForwardPasses(*session, batch, 0.0);
+  ASSERT_TRUE(static_cast<bool>(times)) << llvm::toString(times.takeError());
+  EXPECT_EQ(times->passes, 3u);
+  EXPECT_GT(times->bestSeconds, 0.0);
+  EXPECT_LE(times->bestSeconds, times->medianSeconds);
+  PassTimes fixed{0.5, 0.75, 4};
+  EXPECT_EQ(passTimesJson(fixed, 2), "{\"contender\": \"mtgr\", \"threads\": 2, \"best_s\": "
+                                     "0.500000, \"median_s\": 0.750000, \"passes\": 4}");
+}
+
+TEST(TrainLoop, StepLine) {
+  StepReport r{10, 1, 4, 8, 50, 900, 0.25, 2.0};
+  EXPECT_EQ(stepLine(r, 500), "step 10 (epoch 2, 4/8)  250 samples/s  loss 0.2500  ETA epoch 1 s");
+}

@@ -20,7 +20,7 @@
 #include "runtime/HostMemory.h"
 #include "runtime/Profile.h"
 #include "runtime/Session.h"
-#include "runtime/reference/Reference.h"
+#include "app/Verification.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
@@ -277,25 +277,10 @@ int infer(Session &session) {
   llvm::errs() << "working memory: peak " << llvm::format("%.1f", peak / 1048576.0) << " MiB, "
                << llvm::format("%.1f", peak / 1024.0 / tokens) << " KiB per token\n";
   if (timeSeconds > 0) {
-    // Whole passes over the requests, as bench/peers/ times its contenders.
-    std::vector<double> passes;
-    auto began = std::chrono::steady_clock::now();
-    auto since = [](auto t) {
-      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    };
-    while (passes.size() < 3 || since(began) < timeSeconds) {
-      auto t0 = std::chrono::steady_clock::now();
-      if (auto r = session.forward(batch); !r)
-        return error(llvm::toString(r.takeError()));
-      passes.push_back(since(t0));
-    }
-    std::sort(passes.begin(), passes.end());
-    double median = passes.size() % 2 ? passes[passes.size() / 2]
-                                      : (passes[passes.size() / 2 - 1] + passes[passes.size() / 2]) / 2;
-    llvm::errs() << "time: {\"contender\": \"mtgr\", \"threads\": " << session.numThreads()
-                 << ", \"best_s\": " << llvm::format("%.6f", passes.front())
-                 << ", \"median_s\": " << llvm::format("%.6f", median)
-                 << ", \"passes\": " << passes.size() << "}\n";
+    auto times = timeForwardPasses(session, batch, timeSeconds);
+    if (!times)
+      return error(llvm::toString(times.takeError()));
+    llvm::errs() << "time: " << passTimesJson(*times, session.numThreads()) << "\n";
   }
   return 0;
 }
@@ -431,12 +416,7 @@ int train(Session &session) {
   int64_t samples = 0;
   auto onStep = [&](const StepReport &r) {
     samples += r.samples;
-    double rate = samples / std::max(1e-9, r.seconds);
-    double left = (r.stepsInEpoch - r.stepInEpoch) * r.seconds / std::max<int64_t>(1, r.step);
-    std::string line = llvm::formatv("step {0} (epoch {1}, {2}/{3})  {4:F0} samples/s  "
-                                     "loss {5:F4}  ETA epoch {6:F0} s",
-                                     r.step, r.epoch + 1, r.stepInEpoch, r.stepsInEpoch, rate,
-                                     r.loss, left);
+    std::string line = stepLine(r, samples);
     if (terminal)
       llvm::errs() << "\r" << line << "   ";
     else if ((logEvery > 0 && r.step % logEvery == 0) || r.stepInEpoch == r.stepsInEpoch)
@@ -484,33 +464,19 @@ int verify(Session &session) {
   const ModelDesc &m = session.model();
   ParamStore referenceParams = session.params();
   if (perturb != 0.0)
-    for (const std::string &name : session.params().names())
-      if (llvm::StringRef(name).ends_with(".weight"))
-        for (float &w : session.params().get(name).data)
-          w += static_cast<float>(perturb);
+    perturbWeights(session.params(), perturb);
   double worst = 0;
   for (int64_t i = 0; i < (requestsPath.empty() ? batches : 1); ++i) {
-    auto input = inputBatch(m, dataSeed + i);
-    if (!input)
-      return error(llvm::toString(input.takeError()));
-    Batch &batch = *input;
-    bool hidden = m.layers > 0;
-    auto result = session.forward(batch, hidden);
-    if (!result)
-      return error(llvm::toString(result.takeError()));
-    reference::Output ref =
-        reference::forward(m, referenceParams, batch, &session.dynamicTables());
-    auto err = [](double c, double r) { return std::fabs(c - r) / std::max(1.0, std::fabs(r)); };
-    double batchWorst = 0;
-    for (size_t t = 0; t < m.tasks.size(); ++t)
-      for (size_t c = 0; c < ref.logits[t].size(); ++c)
-        batchWorst = std::max(batchWorst, err(result->logits[t][c], ref.logits[t][c]));
-    for (size_t k = 0; k < ref.hidden.size(); ++k)
-      batchWorst = std::max(batchWorst, err(result->hidden[k], ref.hidden[k]));
-    llvm::outs() << "batch " << i << ": " << batch.numSamples << " users, "
-                 << batch.numCandidates() << " candidates, " << batch.totalTokens(m)
-                 << " tokens: max error " << llvm::format("%.3e", batchWorst) << "\n";
-    worst = std::max(worst, batchWorst);
+    auto batch = inputBatch(m, dataSeed + i);
+    if (!batch)
+      return error(llvm::toString(batch.takeError()));
+    auto largest = largestErrorAgainstReference(session, referenceParams, *batch);
+    if (!largest)
+      return error(llvm::toString(largest.takeError()));
+    llvm::outs() << "batch " << i << ": " << batch->numSamples << " users, "
+                 << batch->numCandidates() << " candidates, " << batch->totalTokens(m)
+                 << " tokens: max error " << llvm::format("%.3e", *largest) << "\n";
+    worst = std::max(worst, *largest);
   }
   bool ok = worst <= tolerance;
   llvm::outs() << (ok ? "PASS" : "FAIL") << ": largest error " << llvm::format("%.3e", worst)
