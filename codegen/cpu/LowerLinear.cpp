@@ -7,6 +7,7 @@
 // The epilogue of y adds the bias on the accumulator vectors.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/common/RowMath.h"
 #include "codegen/cpu/Gemm.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -103,41 +104,6 @@ struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
       : LoopPattern(c, ctx), tiles(tiles) {}
   GemmTiles tiles;
 
-  /// Row-wise code on scalars (width 1) or vectors of `width` lanes.
-  struct Lanes {
-    LoopBuilder &l;
-    int64_t width;
-    Type type() { return width == 1 ? l.f32() : Type(VectorType::get({width}, l.f32())); }
-    Value load(Value m, ValueRange at) {
-      return width == 1 ? l.load(m, at) : vector::LoadOp::create(l.b, type(), m, at).getResult();
-    }
-    void store(Value v, Value m, ValueRange at) {
-      width == 1 ? l.store(v, m, at) : void(vector::StoreOp::create(l.b, v, m, at));
-    }
-    Value splat(Value s) { return width == 1 ? s : vector::BroadcastOp::create(l.b, type(), s); }
-    Value sum(Value v) {
-      return width == 1 ? v
-                        : vector::ReductionOp::create(l.b, vector::CombiningKind::ADD, v).getResult();
-    }
-    /// sum over kk in [0, k) step width of body(kk), reduced to a scalar.
-    Value accumulate(int64_t k, function_ref<Value(Value)> body) {
-      auto loop = scf::ForOp::create(l.b, l.idx(0), l.idx(k), l.idx(width),
-                                     ValueRange{l.cf32Like(splat(l.cf32(0.0)), 0.0)});
-      {
-        OpBuilder::InsertionGuard guard(l.b);
-        l.b.setInsertionPointToStart(loop.getBody());
-        scf::YieldOp::create(l.b, l.fadd(loop.getRegionIterArgs()[0], body(loop.getInductionVar())));
-      }
-      return sum(loop.getResult(0));
-    }
-    void each(int64_t k, function_ref<void(Value)> body) {
-      auto loop = scf::ForOp::create(l.b, l.idx(0), l.idx(k), l.idx(width));
-      OpBuilder::InsertionGuard guard(l.b);
-      l.b.setInsertionPointToStart(loop.getBody());
-      body(loop.getInductionVar());
-    }
-  };
-
   Results lower(FusedLinearOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getInput());
     Value w = a.getWeight()[0], bias = a.getBias()[0];
@@ -178,18 +144,12 @@ struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
         // group's gamma and beta.
         LayoutBuffers layout(a.getLayout());
         Value gamma = a.getGamma()[0], beta = a.getBeta()[0];
-        Value width = l.cf32(static_cast<double>(in));
-        Value mean = l.fdiv(v.accumulate(in, input), width);
-        Value var = l.fdiv(v.accumulate(in, [&](Value k) {
-          Value c = l.fsub(input(k), v.splat(mean));
-          return l.fmul(c, c);
-        }), width);
         Value eps = l.cf32(op.getEps()->convertToDouble());
-        Value rstd = l.fdiv(l.cf32(1.0), math::SqrtOp::create(l.b, arith::AddFOp::create(l.b, var, eps)));
+        NormStatistics stats = layerNormStatistics(v, in, input, eps);
         Value g = normRow(l, layout, gamma, r);
         v.each(in, [&](Value k) {
-          Value c = l.fmul(l.fsub(input(k), v.splat(mean)), v.splat(rstd));
-          v.store(l.fadd(l.fmul(v.load(gamma, {g, k}), c), v.load(beta, {g, k})), packed, {slot, k});
+          v.store(layerNormAffine(v, input(k), stats, v.load(gamma, {g, k}), v.load(beta, {g, k})),
+                  packed, {slot, k});
         });
       };
     p.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {

@@ -1,5 +1,5 @@
 //===- LowerNorm.cpp - group layer norm and its gradient to loops ---------===//
-#include "codegen/common/LoweringSupport.h"
+#include "codegen/common/RowMath.h"
 
 using namespace mlir;
 using namespace mlir::mtgr;
@@ -8,20 +8,10 @@ namespace {
 using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 using Buffers = SmallVector<SmallVector<Value>>;
 
-/// Mean and 1/sqrt(biased variance + eps) of row r's d values (DESIGN 1.4).
-std::pair<Value, Value> rowStats(LoopBuilder &l, Value x, Value r, int64_t d, Value eps) {
-  Value width = l.cf32(static_cast<double>(d));
-  Value mean = l.fdiv(l.loopAcc(l.idx(0), l.idx(d), l.cf32(0.0),
-                                [&](Value k, Value acc) { return l.fadd(acc, l.load(x, {r, k})); }),
-                      width);
-  Value var = l.fdiv(l.loopAcc(l.idx(0), l.idx(d), l.cf32(0.0),
-                               [&](Value k, Value acc) {
-                                 Value c = l.fsub(l.load(x, {r, k}), mean);
-                                 return l.fadd(acc, l.fmul(c, c));
-                               }),
-                     width);
-  Value root = math::SqrtOp::create(l.b, arith::AddFOp::create(l.b, var, eps));
-  return {mean, l.fdiv(l.cf32(1.0), root)};
+/// The row's statistics on scalars (codegen/common/RowMath.h).
+NormStatistics rowStats(LoopBuilder &l, Value x, Value r, int64_t d, Value eps) {
+  Lanes scalar{l, 1};
+  return layerNormStatistics(scalar, d, [&](Value k) { return l.load(x, {r, k}); }, eps);
 }
 
 struct LowerGroupLayerNorm : LoopPattern<GroupLayerNormOp> {
@@ -35,12 +25,13 @@ struct LowerGroupLayerNorm : LoopPattern<GroupLayerNormOp> {
     Value y = l.alloc(l.f32(), {d}, rows);
     Value eps = l.cf32(op.getEps().convertToDouble());
     l.loop(l.idx(0), rows, [&](Value r) {
-      auto stats = rowStats(l, x.values, r, d, eps);
-      Value mean = stats.first, inv = stats.second;
+      NormStatistics stats = rowStats(l, x.values, r, d, eps);
       Value g = normRow(l, lay, gamma, r);
+      Lanes scalar{l, 1};
       l.loop(l.idx(0), l.idx(d), [&](Value k) {
-        Value c = l.fmul(l.fsub(l.load(x.values, {r, k}), mean), inv);
-        l.store(l.fadd(l.fmul(l.load(gamma, {g, k}), c), l.load(beta, {g, k})), y, {r, k});
+        l.store(layerNormAffine(scalar, l.load(x.values, {r, k}), stats, l.load(gamma, {g, k}),
+                                l.load(beta, {g, k})),
+                y, {r, k});
       });
     });
     return Buffers{rowsLike(x, y)};
@@ -62,8 +53,8 @@ struct LowerGroupLayerNormBackward : LoopPattern<GroupLayerNormBackwardOp> {
     l.fill(db, l.cf32(0.0));
     Value eps = l.cf32(op.getEps().convertToDouble()), width = l.cf32(static_cast<double>(d));
     l.loop(l.idx(0), rows, [&](Value r) {
-      auto stats = rowStats(l, x.values, r, d, eps);
-      Value mean = stats.first, rstd = stats.second;
+      NormStatistics stats = rowStats(l, x.values, r, d, eps);
+      Value mean = stats.mean, rstd = stats.rstd;
       Value g = normRow(l, lay, gamma, r);
       auto xhat = [&](Value k) { return l.fmul(l.fsub(l.load(x.values, {r, k}), mean), rstd); };
       // sum(dxhat) and sum(dxhat * xhat), dxhat = dy * gamma

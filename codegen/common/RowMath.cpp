@@ -1,0 +1,66 @@
+//===- RowMath.cpp - per-row math shared by standalone and fused lowerings -===//
+#include "codegen/common/RowMath.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+Type Lanes::type() { return width == 1 ? l.f32() : Type(VectorType::get({width}, l.f32())); }
+
+Value Lanes::load(Value m, ValueRange at) {
+  return width == 1 ? l.load(m, at) : vector::LoadOp::create(l.b, type(), m, at).getResult();
+}
+
+void Lanes::store(Value v, Value m, ValueRange at) {
+  width == 1 ? l.store(v, m, at) : void(vector::StoreOp::create(l.b, v, m, at));
+}
+
+Value Lanes::splat(Value s) {
+  return width == 1 ? s : vector::BroadcastOp::create(l.b, type(), s).getResult();
+}
+
+Value Lanes::sum(Value v) {
+  return width == 1 ? v
+                    : vector::ReductionOp::create(l.b, vector::CombiningKind::ADD, v).getResult();
+}
+
+Value Lanes::accumulate(int64_t n, function_ref<Value(Value)> body) {
+  auto loop = scf::ForOp::create(l.b, l.idx(0), l.idx(n), l.idx(width),
+                                 ValueRange{l.cf32Like(splat(l.cf32(0.0)), 0.0)});
+  {
+    OpBuilder::InsertionGuard guard(l.b);
+    l.b.setInsertionPointToStart(loop.getBody());
+    scf::YieldOp::create(l.b, l.fadd(loop.getRegionIterArgs()[0], body(loop.getInductionVar())));
+  }
+  return sum(loop.getResult(0));
+}
+
+void Lanes::each(int64_t n, function_ref<void(Value)> body) {
+  auto loop = scf::ForOp::create(l.b, l.idx(0), l.idx(n), l.idx(width));
+  OpBuilder::InsertionGuard guard(l.b);
+  l.b.setInsertionPointToStart(loop.getBody());
+  body(loop.getInductionVar());
+}
+
+NormStatistics mlir::mtgr::layerNormStatistics(Lanes &v, int64_t n,
+                                               function_ref<Value(Value)> input, Value eps) {
+  LoopBuilder &l = v.l;
+  Value width = l.cf32(static_cast<double>(n));
+  Value mean = l.fdiv(v.accumulate(n, input), width);
+  Value var = l.fdiv(v.accumulate(n,
+                                  [&](Value k) {
+                                    Value c = l.fsub(input(k), v.splat(mean));
+                                    return l.fmul(c, c);
+                                  }),
+                     width);
+  Value root = math::SqrtOp::create(l.b, arith::AddFOp::create(l.b, var, eps));
+  return {mean, l.fdiv(l.cf32(1.0), root)};
+}
+
+Value mlir::mtgr::layerNormAffine(Lanes &v, Value x, const NormStatistics &s, Value gamma,
+                                  Value beta) {
+  LoopBuilder &l = v.l;
+  Value c = l.fmul(l.fsub(x, v.splat(s.mean)), v.splat(s.rstd));
+  return l.fadd(l.fmul(gamma, c), beta);
+}

@@ -1,0 +1,50 @@
+//===- RowMath.h - per-row math shared by standalone and fused lowerings -*- C++ -*-===//
+//
+// One home for the row-wise math an op has wherever it is lowered: the layer
+// norm's statistics and affine map are written once here and used by the
+// standalone `mtgr.group_layer_norm` lowering (scalars) and by the fused
+// linear's A-panel packing (vectors), so the two cannot drift apart. With one
+// lane the code is exactly the scalar loop, so the standalone lowering's
+// results do not change bit for bit.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_CODEGEN_COMMON_ROWMATH_H
+#define MTGR_CODEGEN_COMMON_ROWMATH_H
+
+#include "codegen/common/LoweringSupport.h"
+
+namespace mlir::mtgr {
+
+/// Row-wise code on scalars (width 1) or vectors of `width` f32 lanes.
+struct Lanes {
+  LoopBuilder &l;
+  int64_t width;
+  Type type();
+  Value load(Value m, ValueRange at);
+  void store(Value v, Value m, ValueRange at);
+  Value splat(Value s);
+  /// The scalar sum of a value of type(): itself for one lane.
+  Value sum(Value v);
+  /// sum over k in [0, n) step width of body(k), reduced to a scalar, in
+  /// order (one lane: ((0 + body(0)) + body(1)) + ...).
+  Value accumulate(int64_t n, function_ref<Value(Value)> body);
+  /// body(k) for k in [0, n) step width.
+  void each(int64_t n, function_ref<void(Value)> body);
+};
+
+/// A row's layer-norm statistics (DESIGN 1.4): its mean and
+/// 1 / sqrt(biased variance + eps), as scalars.
+struct NormStatistics {
+  Value mean, rstd;
+};
+/// The statistics of the row whose element k is `input(k)` (one lane's worth
+/// of elements at k), `n` elements: the mean first, then the mean of squared
+/// deviations from it (two passes, as the reference computes them).
+NormStatistics layerNormStatistics(Lanes &v, int64_t n, function_ref<Value(Value)> input,
+                                   Value eps);
+/// gamma * ((x - mean) * rstd) + beta, in lanes.
+Value layerNormAffine(Lanes &v, Value x, const NormStatistics &s, Value gamma, Value beta);
+
+} // namespace mlir::mtgr
+
+#endif
