@@ -34,10 +34,14 @@ constexpr Spelling<ArgKind> kArgKinds[] = {
 };
 
 constexpr Spelling<RoleKind> kRoleKinds[] = {
-    {RoleKind::Feature, "feature"}, {RoleKind::Time, "time"},
-    {RoleKind::Intervals, "intervals"}, {RoleKind::Labels, "labels"},
-    {RoleKind::Logits, "logits"},   {RoleKind::Output, "output"},
-    {RoleKind::Loss, "loss"},       {RoleKind::Grad, "grad"},
+    {RoleKind::Feature, "feature"},
+    {RoleKind::Time, "time"},
+    {RoleKind::Intervals, "intervals"},
+    {RoleKind::Labels, "labels"},
+    {RoleKind::Logits, "logits"},
+    {RoleKind::Output, "output"},
+    {RoleKind::Loss, "loss"},
+    {RoleKind::Grad, "grad"},
     {RoleKind::EmbeddingGrad, "embedding_grad"},
 };
 

@@ -30,9 +30,7 @@ enum class ArgKind {
 /// The typed role of an entry point's argument or result in the IR
 /// (`#mtgr.role`, dialect/MTGRBase.td): what the caller's value is. Binding
 /// (codegen/common/BindEntryPoints.cpp) turns each into buffers of ArgKinds.
-enum class RoleKind {
-  Feature, Time, Intervals, Labels, Logits, Output, Loss, Grad, EmbeddingGrad
-};
+enum class RoleKind { Feature, Time, Intervals, Labels, Logits, Output, Loss, Grad, EmbeddingGrad };
 /// A token group of a batch; Tokens = every token of a sample (intervals).
 enum class Group { None, User, Sequence, Realtime, Candidate, Tokens };
 

@@ -1,10 +1,10 @@
 //===- Compiler.cpp - model description -> artifact -----------------------===//
 #include "compiler/Compiler.h"
-#include "model/Error.h"
-#include "compiler/Pipeline.h"
 #include "compiler/Backends.h"
-#include "frontend/MLIRGen.h"
+#include "compiler/Pipeline.h"
 #include "dialect/MTGRDialect.h"
+#include "frontend/MLIRGen.h"
+#include "model/Error.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -91,7 +91,7 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
       return fail("@mtgr_" + name + ": its mtgr.abi does not list one buffer per argument");
     for (auto [a, type] : llvm::zip(abi, types)) {
       auto d = cast<AbiArgAttr>(a); // the dialect verified mtgr.abi
-      AbiArg arg{d.getKind(),        d.getName().str(),  d.getGroup(), d.getIndex(),
+      AbiArg arg{d.getKind(),        d.getName().str(),  d.getGroup(),      d.getIndex(),
                  d.getParam().str(), d.getTable().str(), d.getSlot().str(), {}};
       for (int64_t n : cast<MemRefType>(type).getShape())
         arg.shape.push_back(ShapedType::isDynamic(n) ? -1 : n);

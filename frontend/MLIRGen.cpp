@@ -104,9 +104,8 @@ void Generator::declareParameters(ModuleOp module) {
   b.setInsertionPointToEnd(module.getBody());
   for (const mlir::mtgr::TableDesc &t : m.tables) {
     auto table = TableOp::create(
-        b, named("tables." + t.name, t.loc), t.name,
-        toDialect(t.kind, symbolizeTableKind), static_cast<uint64_t>(t.rows),
-        static_cast<uint64_t>(t.dim), IntegerAttr(), EvictionAttr());
+        b, named("tables." + t.name, t.loc), t.name, toDialect(t.kind, symbolizeTableKind),
+        static_cast<uint64_t>(t.rows), static_cast<uint64_t>(t.dim), IntegerAttr(), EvictionAttr());
     if (t.kind == TableDesc::Kind::Dynamic) {
       table.setAdmissionThresholdAttr(b.getI64IntegerAttr(t.admissionThreshold));
       table.setEvictionAttr(EvictionAttr::get(&ctx, toDialect(t.eviction, symbolizeEviction)));
@@ -121,12 +120,11 @@ void Generator::declareParameters(ModuleOp module) {
       op.setStdAttr(b.getF64FloatAttr(p.std));
   }
   const TrainingDesc &t = m.training;
-  OptimizerOp::create(b, named("training", {}), toDialect(t.optimizer, symbolizeDenseOptimizer),
-                      b.getF64FloatAttr(t.lr), b.getF64FloatAttr(t.beta1),
-                      b.getF64FloatAttr(t.beta2), b.getF64FloatAttr(t.eps),
-                      b.getF64FloatAttr(t.weightDecay),
-                      toDialect(t.sparseOptimizer, symbolizeSparseOptimizer),
-                      b.getF64FloatAttr(t.sparseLr));
+  OptimizerOp::create(
+      b, named("training", {}), toDialect(t.optimizer, symbolizeDenseOptimizer),
+      b.getF64FloatAttr(t.lr), b.getF64FloatAttr(t.beta1), b.getF64FloatAttr(t.beta2),
+      b.getF64FloatAttr(t.eps), b.getF64FloatAttr(t.weightDecay),
+      toDialect(t.sparseOptimizer, symbolizeSparseOptimizer), b.getF64FloatAttr(t.sparseLr));
 }
 
 SmallVector<unsigned> Generator::addInputs(StringRef group,
@@ -143,8 +141,8 @@ SmallVector<unsigned> Generator::addInputs(StringRef group,
       type = perSampleRows ? perSample(f.denseDim) : jaggedF32(f.denseDim);
     idx.push_back(addInput((group + "." + f.name).str(),
                            abiRole(&ctx, ::mtgr::RoleKind::Feature, *::mtgr::parseGroup(group),
-                                   firstIndex + idx.size()), type,
-                           loc(f.loc)));
+                                   firstIndex + idx.size()),
+                           type, loc(f.loc)));
   }
   return idx;
 }
@@ -180,17 +178,21 @@ func::FuncOp Generator::buildForward(ModuleOp module) {
   auto userArgs = addInputs("user", m.user, /*perSampleRows=*/true);
   auto seqArgs = addInputs("sequence", m.sequence, false);
   unsigned seqTime =
-      addInput("sequence.time", abiRole(&ctx, ::mtgr::RoleKind::Time, ::mtgr::Group::Sequence), times, loc(none));
+      addInput("sequence.time", abiRole(&ctx, ::mtgr::RoleKind::Time, ::mtgr::Group::Sequence),
+               times, loc(none));
   auto rtArgs = addInputs("realtime", m.realtime, false);
   unsigned rtTime =
-      addInput("realtime.time", abiRole(&ctx, ::mtgr::RoleKind::Time, ::mtgr::Group::Realtime), times, loc(none));
+      addInput("realtime.time", abiRole(&ctx, ::mtgr::RoleKind::Time, ::mtgr::Group::Realtime),
+               times, loc(none));
   auto itemArgs = addInputs("candidate", m.candidateItem, false);
   auto crossArgs = addInputs("candidate", m.candidateCross, false, m.candidateItem.size());
   unsigned candTime =
-      addInput("candidate.time", abiRole(&ctx, ::mtgr::RoleKind::Time, ::mtgr::Group::Candidate), times, loc(none));
+      addInput("candidate.time", abiRole(&ctx, ::mtgr::RoleKind::Time, ::mtgr::Group::Candidate),
+               times, loc(none));
   std::optional<unsigned> intervalsArg;
   if (m.layers > 0 && m.mask == ModelDesc::Mask::Intervals)
-    intervalsArg = addInput("mask.intervals", abiRole(&ctx, ::mtgr::RoleKind::Intervals, ::mtgr::Group::Tokens),
+    intervalsArg = addInput("mask.intervals",
+                            abiRole(&ctx, ::mtgr::RoleKind::Intervals, ::mtgr::Group::Tokens),
                             jagged({3, 2}, IntegerType::get(&ctx, 32)), loc(m.layersLoc));
 
   SmallVector<Type> results(m.tasks.size(), jaggedF32(1));
@@ -203,7 +205,8 @@ func::FuncOp Generator::buildForward(ModuleOp module) {
   }
   for (auto [i, t] : llvm::enumerate(m.tasks)) {
     func.setResultAttr(i, "mtgr.output", b.getStringAttr(t.name));
-    func.setResultAttr(i, kRoleAttr, abiRole(&ctx, ::mtgr::RoleKind::Output, ::mtgr::Group::Candidate, i));
+    func.setResultAttr(i, kRoleAttr,
+                       abiRole(&ctx, ::mtgr::RoleKind::Output, ::mtgr::Group::Candidate, i));
   }
   Block *body = func.addEntryBlock();
   for (auto [arg, l] : llvm::zip(body->getArguments(), argLocs))
@@ -272,12 +275,10 @@ func::FuncOp Generator::buildForward(ModuleOp module) {
       }
       Value intervals = intervalsArg ? func.getArgument(*intervalsArg) : Value();
       x = HstuLayerOp::create(
-          b, ll, x.getType(), x, layout, param(ll, p + ".gln1.gamma"),
-          param(ll, p + ".gln1.beta"), param(ll, p + ".uvqk.weight"),
-          param(ll, p + ".uvqk.bias"), param(ll, p + ".gln2.gamma"),
-          param(ll, p + ".gln2.beta"), param(ll, p + ".out.weight"),
-          param(ll, p + ".out.bias"), rabPos, rabTime, intervals,
-          b.getI64IntegerAttr(m.heads), b.getI64IntegerAttr(m.dqk),
+          b, ll, x.getType(), x, layout, param(ll, p + ".gln1.gamma"), param(ll, p + ".gln1.beta"),
+          param(ll, p + ".uvqk.weight"), param(ll, p + ".uvqk.bias"), param(ll, p + ".gln2.gamma"),
+          param(ll, p + ".gln2.beta"), param(ll, p + ".out.weight"), param(ll, p + ".out.bias"),
+          rabPos, rabTime, intervals, b.getI64IntegerAttr(m.heads), b.getI64IntegerAttr(m.dqk),
           b.getI64IntegerAttr(m.dv), b.getF64FloatAttr(m.alpha),
           MaskKindAttr::get(&ctx, toDialect(m.mask, symbolizeMaskKind)),
           NNormAttr::get(&ctx, nNorm),
@@ -311,9 +312,11 @@ void Generator::buildLoss(ModuleOp module, func::FuncOp forward) {
   SmallVector<Attribute> weights;
   for (auto [i, t] : llvm::enumerate(m.tasks)) {
     func.setArgAttr(i, "mtgr.input", b.getStringAttr("logits." + t.name));
-    func.setArgAttr(i, kRoleAttr, abiRole(&ctx, ::mtgr::RoleKind::Logits, ::mtgr::Group::Candidate, i));
+    func.setArgAttr(i, kRoleAttr,
+                    abiRole(&ctx, ::mtgr::RoleKind::Logits, ::mtgr::Group::Candidate, i));
     func.setArgAttr(T + i, "mtgr.input", b.getStringAttr("labels." + t.name));
-    func.setArgAttr(T + i, kRoleAttr, abiRole(&ctx, ::mtgr::RoleKind::Labels, ::mtgr::Group::Candidate, i));
+    func.setArgAttr(T + i, kRoleAttr,
+                    abiRole(&ctx, ::mtgr::RoleKind::Labels, ::mtgr::Group::Candidate, i));
     weights.push_back(b.getF64FloatAttr(t.weight));
   }
   Block *body = func.addEntryBlock();

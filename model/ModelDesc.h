@@ -50,8 +50,8 @@ struct TableDesc {
   Kind kind = Kind::Fixed;
   int64_t rows = 0; // capacity for dynamic tables
   int64_t dim = 0;
-  int64_t admissionThreshold = 0;       // dynamic only
-  Eviction eviction = Eviction::LRU;    // dynamic only
+  int64_t admissionThreshold = 0;    // dynamic only
+  Eviction eviction = Eviction::LRU; // dynamic only
   SrcLoc loc;
 };
 

@@ -27,10 +27,8 @@ namespace {
 
 /// The spellings of each enum of ModelDesc.h, in enumerator order.
 template <typename E> struct Spellings;
-#define MTGR_SPELLINGS(E, ...)                                                                  \
-  template <> struct Spellings<E> {                                                            \
-    static constexpr llvm::StringLiteral names[] = {__VA_ARGS__};                              \
-  };
+#define MTGR_SPELLINGS(E, ...)                                                                     \
+  template <> struct Spellings<E> { static constexpr llvm::StringLiteral names[] = {__VA_ARGS__}; };
 MTGR_SPELLINGS(TableDesc::Kind, "fixed", "hashed", "dynamic")
 MTGR_SPELLINGS(TableDesc::Eviction, "lru", "lfu")
 MTGR_SPELLINGS(TrainingDesc::Optimizer, "adam", "adamw")
@@ -38,13 +36,10 @@ MTGR_SPELLINGS(TrainingDesc::SparseOptimizer, "rowwise_adagrad", "adam")
 MTGR_SPELLINGS(ModelDesc::NNorm, "total", "visible", "constant")
 MTGR_SPELLINGS(ModelDesc::NormOrder, "gate_then_norm", "norm_then_gate")
 MTGR_SPELLINGS(ModelDesc::NormGroups, "per_group", "shared")
-MTGR_SPELLINGS(ModelDesc::Mask, "dynamic", "causal", "causal_targets", "contextual",
-               "intervals")
+MTGR_SPELLINGS(ModelDesc::Mask, "dynamic", "causal", "causal_targets", "contextual", "intervals")
 #undef MTGR_SPELLINGS
 
-template <typename E> StringRef spell(E v) {
-  return Spellings<E>::names[static_cast<size_t>(v)];
-}
+template <typename E> StringRef spell(E v) { return Spellings<E>::names[static_cast<size_t>(v)]; }
 template <typename E> llvm::ArrayRef<StringRef> choices() {
   static const std::vector<StringRef> all(std::begin(Spellings<E>::names),
                                           std::end(Spellings<E>::names));
@@ -362,11 +357,9 @@ bool Parser::parseTables(const Fields &root) {
     Fields f;
     TableDesc t;
     if (!readFields(&item, where,
-                    {"name", "kind", "rows", "capacity", "dim",
-                     "admission_threshold", "eviction"},
+                    {"name", "kind", "rows", "capacity", "dim", "admission_threshold", "eviction"},
                     {"name", "dim"}, f) ||
-        !readString(f, "name", t.name) ||
-        !readEnum(f, "kind", t.kind) ||
+        !readString(f, "name", t.name) || !readEnum(f, "kind", t.kind) ||
         !readInt(f, "dim", t.dim, 1, limits::kMaxWidth))
       return false;
     t.loc = srcLoc(&item);
@@ -480,13 +473,11 @@ bool Parser::parseFeatures(const Fields &root) {
 
 bool Parser::parseStack(const Fields &root) {
   using namespace limits;
-  if (!readString(root, "name", m.name) ||
-      !readInt(root, "layers", m.layers, 0, kMaxLayers) ||
+  if (!readString(root, "name", m.name) || !readInt(root, "layers", m.layers, 0, kMaxLayers) ||
       !readInt(root, "d_model", m.dModel, 1, kMaxWidth) ||
       !readInt(root, "heads", m.heads, 1, kMaxHeads) ||
       !readInt(root, "dqk", m.dqk, 1, kMaxWidth) || !readInt(root, "dv", m.dv, 1, kMaxWidth) ||
-      !readDouble(root, "alpha", m.alpha) ||
-      !readEnum(root, "norm_order", m.normOrder) ||
+      !readDouble(root, "alpha", m.alpha) || !readEnum(root, "norm_order", m.normOrder) ||
       !readEnum(root, "norm_groups", m.normGroups) || !readEnum(root, "mask", m.mask) ||
       !readDouble(root, "dropout", m.dropout))
     return false;
@@ -597,9 +588,8 @@ bool Parser::parseTraining(const Fields &root) {
                   {"optimizer", "lr", "betas", "eps", "weight_decay", "sparse_optimizer",
                    "sparse_lr", "candidates_per_step", "tokens_per_step", "seed"},
                   {}, f) ||
-      !readEnum(f, "optimizer", t.optimizer) ||
-      !readDouble(f, "lr", t.lr) || !readDouble(f, "eps", t.eps) ||
-      !readDouble(f, "weight_decay", t.weightDecay) ||
+      !readEnum(f, "optimizer", t.optimizer) || !readDouble(f, "lr", t.lr) ||
+      !readDouble(f, "eps", t.eps) || !readDouble(f, "weight_decay", t.weightDecay) ||
       !readEnum(f, "sparse_optimizer", t.sparseOptimizer) ||
       !readDouble(f, "sparse_lr", t.sparseLr) ||
       !readInt(f, "candidates_per_step", t.candidatesPerStep, 1, limits::kMaxPerStep) ||

@@ -35,8 +35,7 @@ struct GradientOutput {
 RoleAttr gradientRole(MLIRContext *ctx, GradientOutput g) { // a copy: op handles are not const
   if (!g.lookup)
     return abiRole(ctx, ::mtgr::RoleKind::Grad, ::mtgr::Group::None, -1, g.param.getName());
-  return abiRole(ctx, ::mtgr::RoleKind::EmbeddingGrad, g.idsRole.getGroup(),
-                 g.idsRole.getIndex());
+  return abiRole(ctx, ::mtgr::RoleKind::EmbeddingGrad, g.idsRole.getGroup(), g.idsRole.getIndex());
 }
 
 /// @apply_update(gradients...): one mtgr.adam_update per dense parameter

@@ -126,8 +126,9 @@ llvm::Expected<std::unique_ptr<Session>> Session::create(Artifact artifact,
   for (const TableDesc &t : s->artifact.model.tables)
     if (t.kind == TableDesc::Kind::Dynamic)
       s->tables.emplace(t.name, DynamicTable(t.rows, t.admissionThreshold,
-                                             t.eviction == TableDesc::Eviction::LFU ? DynamicTable::Policy::LFU
-                                                                 : DynamicTable::Policy::LRU));
+                                             t.eviction == TableDesc::Eviction::LFU
+                                                 ? DynamicTable::Policy::LFU
+                                                 : DynamicTable::Policy::LRU));
   if (options.initializeParams)
     s->initParams(s->artifact.model.training.seed);
   else

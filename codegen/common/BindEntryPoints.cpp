@@ -23,24 +23,38 @@ namespace {
 /// no entry point takes).
 std::optional<ArgKind> inputKind(RoleKind role) {
   switch (role) {
-  case RoleKind::Feature: return ArgKind::Input;
-  case RoleKind::Time: return ArgKind::Time;
-  case RoleKind::Intervals: return ArgKind::Intervals;
-  case RoleKind::Labels: return ArgKind::Labels;
-  case RoleKind::Grad: return ArgKind::GradInput;
-  case RoleKind::EmbeddingGrad: return ArgKind::EmbeddingGradInput;
-  case RoleKind::Logits: case RoleKind::Output: case RoleKind::Loss: return std::nullopt;
+  case RoleKind::Feature:
+    return ArgKind::Input;
+  case RoleKind::Time:
+    return ArgKind::Time;
+  case RoleKind::Intervals:
+    return ArgKind::Intervals;
+  case RoleKind::Labels:
+    return ArgKind::Labels;
+  case RoleKind::Grad:
+    return ArgKind::GradInput;
+  case RoleKind::EmbeddingGrad:
+    return ArgKind::EmbeddingGradInput;
+  case RoleKind::Logits:
+  case RoleKind::Output:
+  case RoleKind::Loss:
+    return std::nullopt;
   }
   return std::nullopt;
 }
 /// The buffer kind a result of each role is written to.
 std::optional<ArgKind> resultKind(RoleKind role) {
   switch (role) {
-  case RoleKind::Output: return ArgKind::Output;
-  case RoleKind::Loss: return ArgKind::Loss;
-  case RoleKind::Grad: return ArgKind::ParamGrad;
-  case RoleKind::EmbeddingGrad: return ArgKind::EmbeddingGrad;
-  default: return std::nullopt;
+  case RoleKind::Output:
+    return ArgKind::Output;
+  case RoleKind::Loss:
+    return ArgKind::Loss;
+  case RoleKind::Grad:
+    return ArgKind::ParamGrad;
+  case RoleKind::EmbeddingGrad:
+    return ArgKind::EmbeddingGrad;
+  default:
+    return std::nullopt;
   }
 }
 
@@ -132,8 +146,8 @@ LogicalResult EntryAbi::bindArguments() {
     // labels, or (apply_update) a gradient summed over train_step calls.
     std::optional<ArgKind> kind = inputKind(role.getKind());
     if (!kind)
-      return src.emitError("argument ") << n << ": an entry point takes no '"
-                                        << toString(role.getKind()) << "' input";
+      return src.emitError("argument ")
+             << n << ": an entry point takes no '" << toString(role.getKind()) << "' input";
     bool direct = llvm::any_of(arg.getUses(), [](OpOperand &use) {
       Operation *u = use.getOwner();
       if (auto update = dyn_cast<SparseUpdateOp>(u))
@@ -162,7 +176,8 @@ LogicalResult EntryAbi::bindOp(Operation *op) {
     if (!ids)
       return failure();
     auto [name, role] = argIdentity(ids);
-    lookups[op] = addArg(valuesType(e.getType()), specFor(ArgKind::Embedding, role, name, e.getTable()));
+    lookups[op] =
+        addArg(valuesType(e.getType()), specFor(ArgKind::Embedding, role, name, e.getTable()));
     return success();
   }
   if (auto d = dyn_cast<DropoutOp>(op)) {
@@ -197,7 +212,8 @@ LogicalResult EntryAbi::bindOp(Operation *op) {
         return failure();
       auto [input, role] = argIdentity(arg);
       bind(op, ("row_index" + llvm::Twine(k)).str(),
-           addArg(rowsBuffer(b.getI64Type()), specFor(ArgKind::RowIndex, role, input, u.getTable())));
+           addArg(rowsBuffer(b.getI64Type()),
+                  specFor(ArgKind::RowIndex, role, input, u.getTable())));
     }
     if (u.getOptimizer() == SparseOptimizer::rowwise_adagrad) {
       bind(op, "acc", addArg(f32Buffer({rows}), spec(ArgKind::State, name, {}, "acc")));
@@ -222,8 +238,8 @@ LogicalResult EntryAbi::bindResults() {
       return src.emitError("result ") << i << " lacks its mtgr.output name or typed " << kRoleAttr;
     std::optional<ArgKind> kind = resultKind(role.getKind());
     if (!kind)
-      return src.emitError("result ") << i << ": an entry point returns no '"
-                                      << toString(role.getKind()) << "'";
+      return src.emitError("result ")
+             << i << ": an entry point returns no '" << toString(role.getKind()) << "'";
     outputs.push_back(
         addArg(valuesType(src.getResultTypes()[i]), specFor(*kind, role, nameAttr.getValue())));
   }

@@ -11,7 +11,12 @@ using Buffers = SmallVector<SmallVector<Value>>;
 /// The row's statistics on scalars (codegen/common/RowMath.h).
 NormStatistics rowStats(LoopBuilder &l, Value x, Value r, int64_t d, Value eps) {
   Lanes scalar{l, 1};
-  return layerNormStatistics(scalar, d, [&](Value k) { return l.load(x, {r, k}); }, eps);
+  return layerNormStatistics(
+      scalar, d,
+      [&](Value k) {
+        return l.load(x, {r, k});
+      },
+      eps);
 }
 
 struct LowerGroupLayerNorm : LoopPattern<GroupLayerNormOp> {

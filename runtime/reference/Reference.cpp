@@ -220,7 +220,9 @@ void Ref::layerForward(int64_t l, const Sample &s, std::vector<Vec> &X, LayerCac
   const Vec &g2 = P(prefix + ".gln2.gamma"), &b2 = P(prefix + ".gln2.beta");
   // DESIGN 1.4: the token's group picks gamma and beta; norm_groups: shared
   // has one row for every token.
-  auto normGroup = [&](int64_t i) -> int64_t { return m.normGroups == ModelDesc::NormGroups::Shared ? 0 : s.group[i]; };
+  auto normGroup = [&](int64_t i) -> int64_t {
+    return m.normGroups == ModelDesc::NormGroups::Shared ? 0 : s.group[i];
+  };
   AttentionProblem &a = c.att;
   a.n = n, a.heads = h, a.dqk = dqk, a.dv = dv, a.alpha = m.alpha;
   c.n1.resize(n);
@@ -241,9 +243,10 @@ void Ref::layerForward(int64_t l, const Sample &s, std::vector<Vec> &X, LayerCac
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t j = 0; j < n; ++j)
       a.mask[i][j] = attends(s, i, j);
-    a.norm[i] = m.nNorm == ModelDesc::NNorm::Total     ? static_cast<double>(n)
-                : m.nNorm == ModelDesc::NNorm::Visible ? std::count(a.mask[i].begin(), a.mask[i].end(), 1)
-                                       : m.nNormConstant;
+    a.norm[i] = m.nNorm == ModelDesc::NNorm::Total ? static_cast<double>(n)
+                : m.nNorm == ModelDesc::NNorm::Visible
+                    ? std::count(a.mask[i].begin(), a.mask[i].end(), 1)
+                    : m.nNormConstant;
     if (!m.rab)
       continue;
     const Vec &Pt = P(prefix + ".rab.pos"), &Tt = P(prefix + ".rab.time");
@@ -293,7 +296,9 @@ void Ref::layerBackward(int64_t l, const Sample &s, const LayerCache &c, std::ve
   const Vec &g1 = P(prefix + ".gln1.gamma"), &g2 = P(prefix + ".gln2.gamma");
   Vec &dg1 = G(prefix + ".gln1.gamma"), &db1 = G(prefix + ".gln1.beta");
   Vec &dg2 = G(prefix + ".gln2.gamma"), &db2 = G(prefix + ".gln2.beta");
-  auto normGroup = [&](int64_t i) -> int64_t { return m.normGroups == ModelDesc::NormGroups::Shared ? 0 : s.group[i]; };
+  auto normGroup = [&](int64_t i) -> int64_t {
+    return m.normGroups == ModelDesc::NormGroups::Shared ? 0 : s.group[i];
+  };
   std::vector<Vec> dO(n), dU(n);
   for (int64_t i = 0; i < n; ++i) { // residual: dX passes through unchanged
     Vec dy = linBack(prefix + ".out", c.Yd[i], dX[i]);

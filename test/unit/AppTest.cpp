@@ -99,7 +99,6 @@ TEST(TrainLoop, EarlyStoppingKeepsTheBestEpoch) {
   EXPECT_DOUBLE_EQ(weightedLogLoss(session.model(), *again), sink.losses[best]);
 }
 
-
 namespace {
 std::unique_ptr<Session> tinySession() {
   auto text = llvm::MemoryBuffer::getFile(test::examplePath("tiny.yaml"));

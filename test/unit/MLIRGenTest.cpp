@@ -130,9 +130,9 @@ TEST(MLIRGen, EveryDescriptionEnumReachesTheIR) {
     module.walk([&](mlir::mtgr::HstuLayerOp op) { layer = op; });
     return layer;
   };
-  for (auto mask : {ModelDesc::Mask::Dynamic, ModelDesc::Mask::Causal,
-                    ModelDesc::Mask::CausalTargets, ModelDesc::Mask::Contextual,
-                    ModelDesc::Mask::Intervals})
+  for (auto mask :
+       {ModelDesc::Mask::Dynamic, ModelDesc::Mask::Causal, ModelDesc::Mask::CausalTargets,
+        ModelDesc::Mask::Contextual, ModelDesc::Mask::Intervals})
     for (auto order : {ModelDesc::NormOrder::GateThenNorm, ModelDesc::NormOrder::NormThenGate})
       for (auto nNorm :
            {ModelDesc::NNorm::Total, ModelDesc::NNorm::Visible, ModelDesc::NNorm::Constant}) {
@@ -149,8 +149,8 @@ TEST(MLIRGen, EveryDescriptionEnumReachesTheIR) {
   for (auto kind : {TableDesc::Kind::Fixed, TableDesc::Kind::Hashed, TableDesc::Kind::Dynamic})
     for (auto eviction : {TableDesc::Eviction::LRU, TableDesc::Eviction::LFU})
       for (auto dense : {TrainingDesc::Optimizer::Adam, TrainingDesc::Optimizer::AdamW})
-        for (auto sparse : {TrainingDesc::SparseOptimizer::RowwiseAdagrad,
-                            TrainingDesc::SparseOptimizer::Adam}) {
+        for (auto sparse :
+             {TrainingDesc::SparseOptimizer::RowwiseAdagrad, TrainingDesc::SparseOptimizer::Adam}) {
           ModelDesc m = base;
           m.tables[0].kind = kind, m.tables[0].eviction = eviction;
           m.training.optimizer = dense, m.training.sparseOptimizer = sparse;
@@ -164,8 +164,7 @@ TEST(MLIRGen, EveryDescriptionEnumReachesTheIR) {
           if (kind == TableDesc::Kind::Dynamic)
             EXPECT_EQ(mlir::mtgr::stringifyEviction(*table.getEviction()), toString(eviction));
           EXPECT_EQ(mlir::mtgr::stringifyDenseOptimizer(optimizer.getDense()), toString(dense));
-          EXPECT_EQ(mlir::mtgr::stringifySparseOptimizer(optimizer.getSparse()),
-                    toString(sparse));
+          EXPECT_EQ(mlir::mtgr::stringifySparseOptimizer(optimizer.getSparse()), toString(sparse));
         }
 }
 } // namespace
@@ -185,8 +184,9 @@ TEST(MLIRGen, LoweringRefusesEmbeddingIdsWithoutAFeatureRole) {
   });
   ASSERT_TRUE(lookup);
   auto ids = cast<BlockArgument>(lookup.getIds());
-  forward.setArgAttr(ids.getArgNumber(), mlir::mtgr::kRoleAttr,
-                     mlir::mtgr::abiRole(b.context.get(), ::mtgr::RoleKind::Time, ::mtgr::Group::Candidate));
+  forward.setArgAttr(
+      ids.getArgNumber(), mlir::mtgr::kRoleAttr,
+      mlir::mtgr::abiRole(b.context.get(), ::mtgr::RoleKind::Time, ::mtgr::Group::Candidate));
   std::string diag;
   ScopedDiagnosticHandler handler(b.context.get(), [&](Diagnostic &d) {
     diag += d.str() + "\n";

@@ -135,7 +135,8 @@ TEST(ModelStats, AttentionPairsMatchBruteForce) {
         for (size_t j = 0; j < g.size(); ++j)
           brute += attends(toString(mask).str(), g[i], i, g[j], j, t[i], t[j]);
       EXPECT_EQ(*countAttentionPairs(m, s), brute)
-          << toString(mask).str() << " nS=" << nS << " nR=" << nR << " K=" << K << " timed=" << timed;
+          << toString(mask).str() << " nS=" << nS << " nR=" << nR << " K=" << K
+          << " timed=" << timed;
     }
   }
 }

@@ -112,10 +112,10 @@ void printSummary(const mlir::mtgr::ModelDesc &m, size_t modelOps, size_t kernel
   llvm::outs() << "model " << m.name << " (" << m.path << ")\n";
   if (m.layers > 0)
     llvm::outs() << "  HSTU: layers " << m.layers << ", d_model " << m.dModel << ", heads "
-                 << m.heads << " (dqk " << m.dqk << ", dv " << m.dv << "), mask " << toString(m.mask)
-                 << ", n_norm "
+                 << m.heads << " (dqk " << m.dqk << ", dv " << m.dv << "), mask "
+                 << toString(m.mask) << ", n_norm "
                  << (m.nNorm == ::mtgr::ModelDesc::NNorm::Constant ? std::to_string(m.nNormConstant)
-                                                           : toString(m.nNorm).str())
+                                                                   : toString(m.nNorm).str())
                  << ", " << toString(m.normOrder)
                  << (m.normGroups == ::mtgr::ModelDesc::NormGroups::Shared ? ", shared norm" : "")
                  << (m.rab ? ", rab" : ", no rab") << "\n";
