@@ -4,6 +4,7 @@
 //   mtgr-run verify MODEL.mtgr   compiled results vs the float64 reference
 //
 //===----------------------------------------------------------------------===//
+#include "app/Devices.h"
 #include "app/Evaluation.h"
 #include "app/ProfileReport.h"
 #include "app/Scoring.h"
@@ -50,9 +51,10 @@ cl::SubCommand verifyCommand("verify", "Compare compiled results (logits and eve
 cl::SubCommand evalCommand("eval", "Per-task AUC, GAUC and NE on labelled requests");
 cl::SubCommand trainCommand("train", "Train with the generated train_step and apply_update");
 cl::SubCommand genCommand("gen", "Write synthetic requests for the artifact's model (JSON Lines)");
-const char *kCommands[] = {"infer", "verify", "eval", "train", "gen"};
-cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<artifact.mtgr>"), cl::Required,
-                                  cl::cat(category), cl::sub(cl::SubCommand::getAll()));
+cl::SubCommand devicesCommand("devices", "List the CPU and the CUDA driver's GPUs (no artifact)");
+const char *kCommands[] = {"infer", "verify", "eval", "train", "gen", "devices"};
+cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<artifact.mtgr>"), cl::cat(category),
+                                  cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> deviceName("device",
                                 cl::desc("Where the generated code runs: cpu (the CUDA device "
                                          "comes with the NVPTX back end)"),
@@ -499,7 +501,7 @@ int main(int argc, char **argv) {
       std::none_of(std::begin(kCommands), std::end(kCommands),
                    [&](const char *c) { return llvm::StringRef(argv[1]) == c; }))
     return error(llvm::Twine("unknown command '") + argv[1] +
-                 "' (expected infer, verify, eval, train or gen)");
+                 "' (expected infer, verify, eval, train, gen or devices)");
   cl::ParseCommandLineOptions(
       argc, argv,
       "mtgr-run: run a compiled mtgr artifact\n\n"
@@ -515,10 +517,12 @@ int main(int argc, char **argv) {
       "          steps split over --num-threads, Adam/AdamW, sparse row optimisers,\n"
       "          checkpoints); AUC/GAUC on held-out data (each user's last request\n"
       "          window) before and after\n"
-      "  gen     write synthetic requests for the artifact's model (JSON Lines)\n\n"
+      "  gen     write synthetic requests for the artifact's model (JSON Lines)\n"
+      "  devices list the CPU and the CUDA driver's GPUs, or why there is none\n\n"
       "Examples:\n"
       "  mtgr-run infer tiny.mtgr --users=4 --show=10\n"
       "  mtgr-run gen tiny.mtgr --users=2 --output=requests.jsonl\n"
+      "  mtgr-run devices\n"
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --output=scores.txt\n"
       "  mtgr-run verify tiny.mtgr --batches=5 --seq-len=200 --randomize-params\n"
       "  mtgr-run infer tiny.mtgr --params=weights.npz\n"
@@ -526,6 +530,20 @@ int main(int argc, char **argv) {
       "  mtgr-run train dlrm.mtgr --users=400 --epochs=2 --checkpoint=run.ckpt\n"
       "  mtgr-run train tiny.mtgr --data=requests.jsonl --resume=run.ckpt\n"
       "  mtgr-run train ml.mtgr --movielens=ml-latest-small --epochs=8 --early-stopping=2\n");
+  if (devicesCommand) {
+    describeDevices(llvm::outs());
+    return 0;
+  }
+  if (!inferCommand && !verifyCommand && !evalCommand && !trainCommand && !genCommand)
+    return error("a command is needed first: infer, verify, eval, train, gen or devices (--help)");
+  if (artifactPath.empty())
+    return error("an artifact is needed: mtgr-run " +
+                 std::string(inferCommand    ? "infer"
+                             : verifyCommand ? "verify"
+                             : evalCommand   ? "eval"
+                             : trainCommand  ? "train"
+                                             : "gen") +
+                 " ARTIFACT.mtgr (mtgr-compile writes one)");
   if (users < 0 || seqLen < 0 || rtLen < 0 || maxCandidates < 0 || batches < 1)
     return error("--users, --seq-len, --rt-len and --candidates must be >= 0, --batches >= 1");
   // Caps that keep synthetic batches and thread counts sane; each names the
@@ -580,8 +598,6 @@ int main(int argc, char **argv) {
   if (randomizeParams)
     randomizeForVerification((*session)->params(),
                              paramSeed.getNumOccurrences() ? paramSeed.getValue() : dataSeed + 1);
-  if (!inferCommand && !verifyCommand && !evalCommand && !trainCommand && !genCommand)
-    return error("a command is needed first: infer, verify, eval, train or gen (--help)");
   if (!saveParams.empty() && !trainCommand)
     if (auto e = writeNpz(saveParams, (*session)->params()))
       return error(llvm::toString(std::move(e)));

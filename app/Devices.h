@@ -1,0 +1,23 @@
+//===- Devices.h - what a session can run on, for people -----*- C++ -*-===//
+//
+// `mtgr-run devices` (and a server's status page next): the CPU the runtime
+// runs on, and the CUDA driver with its GPUs, or why there is none. Listing
+// never fails: the CPU is always there, and a missing driver or GPU is a line
+// saying so.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_APP_DEVICES_H
+#define MTGR_APP_DEVICES_H
+
+#include "llvm/Support/raw_ostream.h"
+
+namespace mtgr {
+
+/// Writes one line for the CPU, then the CUDA driver's line and one line per
+/// GPU ("cuda:0: NVIDIA H200, sm_90, 132 multiprocessors, 139.8 GiB"), or
+/// "cuda: none (...)" with the reason. Returns the number of GPUs found.
+int describeDevices(llvm::raw_ostream &os);
+
+} // namespace mtgr
+
+#endif

@@ -1,0 +1,70 @@
+//===- CudaDriver.h - the CUDA driver API, loaded at run time -*- C++ -*-===//
+//
+// mtgr never links libcuda: it opens the driver with dlopen when a CUDA
+// device is asked for, so every binary starts on a machine without a GPU or
+// driver (TOOLCHAIN.md). This is the first piece of the CUDA device of issue
+// 24: the driver's entry points the device listing needs, resolved by name,
+// with the driver's own error names in every message. The device proper
+// (contexts, streams, memory, module loads, launches) builds on it.
+//
+// The library is `libcuda.so.1`, or the file named by MTGR_LIBCUDA (tests run
+// a fake driver through it; an unusual install can point at its own).
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_RUNTIME_CUDA_CUDADRIVER_H
+#define MTGR_RUNTIME_CUDA_CUDADRIVER_H
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mtgr {
+
+/// One GPU as the driver describes it.
+struct CudaDeviceInfo {
+  int ordinal = 0;
+  std::string name;
+  int major = 0, minor = 0; // compute capability
+  int multiprocessors = 0;
+  uint64_t memoryBytes = 0;
+  /// "sm_90", the architecture name code is compiled for.
+  std::string arch() const;
+};
+
+class CudaDriver {
+public:
+  /// Opens the driver library and resolves its entry points; an error names
+  /// the library and what failed (no driver installed, a symbol missing).
+  static llvm::Expected<std::unique_ptr<CudaDriver>> load();
+  ~CudaDriver();
+  CudaDriver(const CudaDriver &) = delete;
+  CudaDriver &operator=(const CudaDriver &) = delete;
+
+  /// The library that was opened.
+  const std::string &path() const { return libraryPath; }
+  /// cuDriverGetVersion: 13000 for CUDA 13.0.
+  int version() const { return driverVersion; }
+  /// Initialises the driver (cuInit) and lists its devices; none is an empty
+  /// list, a driver error (CUDA_ERROR_NO_DEVICE, ...) an error by name.
+  llvm::Expected<std::vector<CudaDeviceInfo>> devices();
+  /// The driver's name of a result code ("CUDA_ERROR_NO_DEVICE"), or the
+  /// number when the driver has none.
+  std::string errorName(int result) const;
+
+  struct Api; // the resolved entry points (CudaDriver.cpp)
+
+private:
+  CudaDriver() = default;
+  llvm::Error check(int result, llvm::StringRef call) const;
+  void *handle = nullptr;
+  std::string libraryPath;
+  int driverVersion = 0;
+  std::unique_ptr<Api> api;
+};
+
+} // namespace mtgr
+
+#endif
