@@ -34,3 +34,16 @@ except OSError:
 for feature in ("avx2", "avx512f"):
     if feature in flags:
         config.available_features.add(feature)
+
+# The CUDA toolkit's libdevice (math functions of GPU kernels): PTX tests of
+# kernels that call exp need it; without it they are UNSUPPORTED (the GPU
+# lowering itself is tested everywhere).
+cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+if os.path.isdir(os.path.join(cuda_home, "nvvm", "libdevice")):
+    config.available_features.add("cuda-toolkit")
+config.substitutions.append(("%cuda_home", cuda_home))
+# ptxas assembles generated PTX for a real architecture (no GPU needed).
+ptxas = os.path.join(cuda_home, "bin", "ptxas")
+if os.access(ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

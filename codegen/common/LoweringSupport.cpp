@@ -186,3 +186,39 @@ void mlir::mtgr::profileStop(OpBuilder &b, Operation *op, Value start) {
   func::CallOp::create(b, op->getLoc(), kProfileRecordImport, TypeRange{},
                        ValueRange{family, layer, start});
 }
+
+bool mlir::mtgr::isBufferType(Type t) { return !isa<MTGRDialect>(t.getDialect()) && !isa<TensorType>(t); }
+
+namespace {
+/// The casts mtgr-bind-entry-points put between the ABI's buffers and the
+/// mtgr values: buffers -> value becomes the buffers themselves, value ->
+/// buffers the value's converted buffers.
+struct FoldBufferCasts : OpConversionPattern<UnrealizedConversionCastOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(UnrealizedConversionCastOp op, OneToNOpAdaptor a,
+                                ConversionPatternRewriter &rewriter) const override {
+    if (op->getNumResults() == 1 && llvm::all_of(op->getOperandTypes(), isBufferType)) {
+      SmallVector<Type> parts;
+      if (failed(getTypeConverter()->convertType(op.getResult(0).getType(), parts)) ||
+          TypeRange(op.getInputs()) != TypeRange(parts))
+        return rewriter.notifyMatchFailure(op, "buffers do not match the converted type");
+      rewriter.replaceOpWithMultiple(op, {SmallVector<Value>(op.getInputs())});
+      return success();
+    }
+    if (op->getNumOperands() == 1 && llvm::all_of(op->getResultTypes(), isBufferType)) {
+      ValueRange buffers = a.getInputs()[0];
+      if (TypeRange(buffers) != op->getResultTypes())
+        return rewriter.notifyMatchFailure(op, "converted buffers do not match the results");
+      rewriter.replaceOp(op, buffers);
+      return success();
+    }
+    return rewriter.notifyMatchFailure(op, "not a buffer cast");
+  }
+};
+
+} // namespace
+
+void mlir::mtgr::populateBufferCastFolding(BufferTypeConverter &converter,
+                                           RewritePatternSet &patterns) {
+  patterns.add<FoldBufferCasts>(converter, patterns.getContext());
+}

@@ -195,6 +195,13 @@ int64_t hstuLayerOf(Operation *op);
 Value profileStart(OpBuilder &b, Operation *op);
 void profileStop(OpBuilder &b, Operation *op, Value start);
 
+/// A memref or other non-mtgr, non-tensor type: what lowering leaves.
+bool isBufferType(Type t);
+/// The casts mtgr-bind-entry-points puts between the ABI's buffers and the
+/// mtgr values fold away in every back end's conversion: buffers -> value
+/// becomes the buffers, value -> buffers the value's converted buffers.
+void populateBufferCastFolding(BufferTypeConverter &converter, RewritePatternSet &patterns);
+
 /// A conversion pattern whose body is written with the loop helpers:
 /// `lower(op, adaptor, builder)` returns the buffers of every result.
 template <typename Op>

@@ -64,3 +64,8 @@ Value mlir::mtgr::layerNormAffine(Lanes &v, Value x, const NormStatistics &s, Va
   Value c = l.fmul(l.fsub(x, v.splat(s.mean)), v.splat(s.rstd));
   return l.fadd(l.fmul(gamma, c), beta);
 }
+
+Value mlir::mtgr::siluDerivative(LoopBuilder &l, Value v) {
+  Value s = l.sigmoid(v);
+  return l.fmul(s, l.fadd(l.cf32(1.0), l.fmul(v, l.fsub(l.cf32(1.0), s))));
+}

@@ -1,9 +1,10 @@
 //===- RowMath.h - per-row math shared by standalone and fused lowerings -*- C++ -*-===//
 //
-// One home for the row-wise math an op has wherever it is lowered: the layer
-// norm's statistics and affine map are written once here and used by the
-// standalone `mtgr.group_layer_norm` lowering (scalars) and by the fused
-// linear's A-panel packing (vectors), so the two cannot drift apart. With one
+// One home for the math an op has wherever it is lowered: the layer norm's
+// statistics and affine map are written once here and used by the standalone
+// `mtgr.group_layer_norm` lowering (scalars) and by the fused linear's A-panel
+// packing (vectors), so the two cannot drift apart; SiLU's derivative serves
+// the CPU loops and the GPU kernels alike. With one
 // lane the code is exactly the scalar loop, so the standalone lowering's
 // results do not change bit for bit.
 //
@@ -44,6 +45,10 @@ NormStatistics layerNormStatistics(Lanes &v, int64_t n, function_ref<Value(Value
                                    Value eps);
 /// gamma * ((x - mean) * rstd) + beta, in lanes.
 Value layerNormAffine(Lanes &v, Value x, const NormStatistics &s, Value gamma, Value beta);
+
+/// silu'(v) = s (1 + v (1 - s)), s = sigmoid(v): the elementwise family's
+/// gradient, on scalars (every back end's silu_backward).
+Value siluDerivative(LoopBuilder &l, Value v);
 
 } // namespace mlir::mtgr
 

@@ -1,5 +1,5 @@
 //===- LowerElementwise.cpp - silu, add, mul, dropout to loops ------------===//
-#include "codegen/common/LoweringSupport.h"
+#include "codegen/common/RowMath.h"
 
 using namespace mlir;
 using namespace mlir::mtgr;
@@ -72,10 +72,7 @@ struct LowerSiluBackward : LoopPattern<SiluBackwardOp> {
     Value dy = a.getResultGrad()[0];
     Value dx = allocLike(l, x.values);
     forEachElement(l, x.values, [&](ValueRange at) {
-      Value v = l.load(x.values, at);
-      Value s = l.sigmoid(v);
-      // silu'(v) = s (1 + v (1 - s))
-      Value grad = l.fmul(s, l.fadd(l.cf32(1.0), l.fmul(v, l.fsub(l.cf32(1.0), s))));
+      Value grad = siluDerivative(l, l.load(x.values, at));
       l.store(l.fmul(l.load(dy, at), grad), dx, at);
     });
     return SmallVector<SmallVector<Value>>{rowsLike(x, dx)};

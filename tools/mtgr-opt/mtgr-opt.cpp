@@ -11,6 +11,8 @@
 #include "model/ModelDesc.h"
 #include "codegen/common/Passes.h"
 #include "codegen/cpu/Passes.h"
+#include "codegen/cuda/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -51,10 +53,15 @@ int main(int argc, char **argv) {
   // The CPU back end's host steps run on these (mtgr-compile --print-pipeline
   // prints them; each replays here).
   registry.insert<omp::OpenMPDialect, LLVM::LLVMDialect, cf::ControlFlowDialect>();
+  // The CUDA back end's steps after mtgr-lower-to-gpu: outlining, the NVVM
+  // target, gpu-module-to-binary (PTX through LLVM's NVPTX back end).
+  mlir::mtgr::registerCudaPipelineDialects(registry);
   registerConversionPasses();
+  registerGPUPasses();
   mlir::mtgr::registerMTGRPasses();
   mlir::mtgr::registerMTGRCodegenPasses();
   mlir::mtgr::registerMTGRCpuPasses();
+  mlir::mtgr::registerMTGRCudaPasses();
   registerTransformsPasses();
 
   auto [inputFile, outputFile] = registerAndParseCLIOptions(

@@ -1,0 +1,94 @@
+//===- GpuElementwise.cpp - silu, add, mul, dropout as GPU kernels --------===//
+//
+// The elementwise family, one thread per element (GpuSupport.h). The math is
+// the CPU lowering's (LoopBuilder::silu, RowMath.h's siluDerivative), so the
+// two back ends compute the same expression.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/common/RowMath.h"
+#include "codegen/cuda/GpuSupport.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+using Results = FailureOr<SmallVector<SmallVector<Value>>>;
+
+/// A result buffer like `x`: rows of the same row shape, or the same static
+/// shape.
+Value allocLike(LoopBuilder &l, Value x) {
+  auto type = cast<MemRefType>(x.getType());
+  if (type.hasStaticShape())
+    return l.allocStatic(type.getElementType(), type.getShape());
+  return l.alloc(type.getElementType(), type.getShape().drop_front(), l.rows(x));
+}
+
+/// Patterns with the launch geometry of the pass.
+template <typename Op> struct GpuPattern : LoopPattern<Op> {
+  GpuPattern(BufferTypeConverter &c, MLIRContext *ctx, int64_t blockSize)
+      : LoopPattern<Op>(c, ctx), blockSize(blockSize) {}
+  int64_t blockSize;
+};
+
+template <typename Op> struct GpuUnary : GpuPattern<Op> {
+  using GpuPattern<Op>::GpuPattern;
+  Results lower(Op op, typename LoopPattern<Op>::Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getOperands()[0]);
+    Value y = allocLike(l, x.values);
+    launchPerElement(l, x.values, this->blockSize, [&](ValueRange at) {
+      l.store(l.silu(l.load(x.values, at)), y, at);
+    });
+    return SmallVector<SmallVector<Value>>{rowsLike(x, y)};
+  }
+};
+
+template <typename Op> struct GpuBinary : GpuPattern<Op> {
+  using GpuPattern<Op>::GpuPattern;
+  Results lower(Op op, typename LoopPattern<Op>::Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getOperands()[0]);
+    Value other = a.getOperands()[1][0];
+    Value y = allocLike(l, x.values);
+    launchPerElement(l, x.values, this->blockSize, [&](ValueRange at) {
+      Value u = l.load(x.values, at), w = l.load(other, at);
+      Value v = std::is_same_v<Op, AddOp> ? arith::AddFOp::create(l.b, u, w).getResult()
+                                          : arith::MulFOp::create(l.b, u, w).getResult();
+      l.store(v, y, at);
+    });
+    return SmallVector<SmallVector<Value>>{rowsLike(x, y)};
+  }
+};
+
+struct GpuSiluBackward : GpuPattern<SiluBackwardOp> {
+  using GpuPattern::GpuPattern;
+  Results lower(SiluBackwardOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    Value dy = a.getResultGrad()[0];
+    Value dx = allocLike(l, x.values);
+    launchPerElement(l, x.values, blockSize, [&](ValueRange at) {
+      Value grad = siluDerivative(l, l.load(x.values, at));
+      l.store(l.fmul(l.load(dy, at), grad), dx, at);
+    });
+    return SmallVector<SmallVector<Value>>{rowsLike(x, dx)};
+  }
+};
+
+/// Inference (and rate 0): the identity, as on the CPU. Training dropout's
+/// counter-based mask is not a GPU kernel yet: refused by name.
+struct GpuDropout : GpuPattern<DropoutOp> {
+  using GpuPattern::GpuPattern;
+  Results lower(DropoutOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    if (boundArgument(op, "rng") && !op.getRate().isZero()) {
+      op.emitError("mtgr.dropout with a rate in training has no GPU kernel yet (issue 24)");
+      return failure();
+    }
+    return SmallVector<SmallVector<Value>>{rowsLike(x, x.values)};
+  }
+};
+} // namespace
+
+void mlir::mtgr::populateGpuElementwisePatterns(BufferTypeConverter &converter,
+                                                RewritePatternSet &patterns, int64_t blockSize) {
+  patterns.add<GpuUnary<SiluOp>, GpuBinary<AddOp>, GpuBinary<MulOp>, GpuSiluBackward,
+               GpuDropout>(converter, patterns.getContext(), blockSize);
+}

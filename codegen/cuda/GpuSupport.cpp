@@ -1,0 +1,40 @@
+//===- GpuSupport.cpp - what every GPU op family's kernels share ----------===//
+#include "codegen/cuda/GpuSupport.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+void mlir::mtgr::launchPerElement(LoopBuilder &l, Value like, int64_t blockSize,
+                                  function_ref<void(ValueRange)> body) {
+  auto type = cast<MemRefType>(like.getType());
+  // Elements and the sizes the linear index splits by, on the host: the
+  // grid is known before the launch (no device read-back in an entry point).
+  SmallVector<Value> sizes;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    sizes.push_back(type.isDynamicDim(d) ? l.dim(like, d) : l.idx(type.getDimSize(d)));
+  Value elements = l.idx(1);
+  for (Value s : sizes)
+    elements = l.mul(elements, s);
+  Value threads = l.idx(blockSize);
+  Value blocks = arith::CeilDivUIOp::create(l.b, elements, threads);
+  Value one = l.idx(1);
+  auto launch = gpu::LaunchOp::create(l.b, blocks, one, one, threads, one, one);
+  OpBuilder::InsertionGuard guard(l.b);
+  l.b.setInsertionPointToStart(&launch.getBody().front());
+  Value linear = l.add(l.mul(launch.getBlockIds().x, threads), launch.getThreadIds().x);
+  Value inside = l.cmp(arith::CmpIPredicate::ult, linear, elements);
+  l.ifThen(inside, [&] {
+    // Row-major indices of the linear element number, last dimension fastest.
+    SmallVector<Value> at(sizes.size());
+    Value rest = linear;
+    for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
+      at[d] = d == 0 ? rest : arith::RemUIOp::create(l.b, rest, sizes[d]).getResult();
+      if (d > 0)
+        rest = arith::DivUIOp::create(l.b, rest, sizes[d]);
+    }
+    body(at);
+  });
+  gpu::TerminatorOp::create(l.b);
+}

@@ -1,0 +1,104 @@
+//===- LowerToGpu.cpp - the mtgr-lower-to-gpu conversion ------------------===//
+//
+// The CUDA back end's op-family patterns over the bound entry points, in one
+// dialect conversion (codegen/cuda/Passes.td). Ops of families without GPU
+// kernels yet are refused by name before anything is rewritten.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cuda/GpuSupport.h"
+#include "codegen/cuda/Passes.h"
+
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVM.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+
+namespace mlir::mtgr {
+#define GEN_PASS_DEF_MTGRLOWERTOGPUPASS
+#include "codegen/cuda/Passes.h.inc"
+} // namespace mlir::mtgr
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+/// The kernel-level ops that have GPU kernels so far.
+bool hasGpuKernel(Operation *op) {
+  return isa<SiluOp, AddOp, MulOp, SiluBackwardOp, DropoutOp>(op);
+}
+
+struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerToGpuPass> {
+  using MTGRLowerToGpuPassBase::MTGRLowerToGpuPassBase;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    if (blockSize < 1 || blockSize > 1024) {
+      module.emitError("mtgr-lower-to-gpu: block-size ")
+          << blockSize << " is not a CUDA block (1 .. 1024 threads)";
+      return signalPassFailure();
+    }
+    SmallVector<Operation *> roots;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (fn->hasAttr(kAbiAttr))
+        roots.push_back(fn);
+    bool refused = false;
+    for (Operation *fn : roots)
+      fn->walk([&](Operation *op) {
+        if (!isa<MTGRDialect>(op->getDialect()) || hasGpuKernel(op))
+          return;
+        op->emitError("'") << op->getName()
+                           << "' has no GPU kernel yet (mtgr-lower-to-gpu lowers the "
+                              "elementwise family so far; issue 24)";
+        refused = true;
+      });
+    if (refused)
+      return signalPassFailure();
+
+    BufferTypeConverter converter;
+    RewritePatternSet patterns(ctx);
+    populateGpuElementwisePatterns(converter, patterns, blockSize);
+    populateBufferCastFolding(converter, patterns);
+    ConversionTarget target(*ctx);
+    target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
+                           scf::SCFDialect, gpu::GPUDialect>();
+    target.addLegalOp<func::FuncOp, func::ReturnOp, func::CallOp>();
+    target.addDynamicallyLegalOp<UnrealizedConversionCastOp>([](UnrealizedConversionCastOp op) {
+      return llvm::all_of(op->getOperandTypes(), isBufferType) &&
+             llvm::all_of(op->getResultTypes(), isBufferType);
+    });
+    target.addIllegalDialect<MTGRDialect>();
+    if (failed(applyPartialConversion(roots, target, std::move(patterns))))
+      return signalPassFailure();
+    // Kernels are outlined into gpu.modules of this module.
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(ctx));
+  }
+};
+} // namespace
+
+void mlir::mtgr::registerCudaPipelineDialects(DialectRegistry &registry) {
+  registry.insert<gpu::GPUDialect, NVVM::NVVMDialect>();
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  // convert-gpu-to-nvvm converts the kernels' other dialects through these.
+  NVVM::registerConvertGpuToNVVMInterface(registry);
+  registerConvertNVVMToLLVMInterface(registry);
+  registerConvertMemRefToLLVMInterface(registry);
+  arith::registerConvertArithToLLVMInterface(registry);
+  registerConvertMathToLLVMInterface(registry);
+  cf::registerConvertControlFlowToLLVMInterface(registry);
+  index::registerConvertIndexToLLVMInterface(registry);
+  registerConvertFuncToLLVMInterface(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerGPUDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+}

@@ -1,0 +1,35 @@
+//===- Passes.td - the CUDA back end: kernel ops to GPU kernels -*- tablegen -*-===//
+#ifndef MTGR_CODEGEN_CUDA_PASSES_TD
+#define MTGR_CODEGEN_CUDA_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Convert kernel-level mtgr ops of bound entry points to gpu.launch kernels";
+  let description = [{
+    The CUDA back end's counterpart of `mtgr-lower-to-loops` (issue 24): a
+    dialect conversion of the bound entry points, one pattern file per op
+    family (`codegen/cuda/Gpu<Family>.cpp`), whose kernels are `gpu.launch`
+    bodies that `gpu-kernel-outlining`, `convert-gpu-to-nvvm` and
+    `gpu-module-to-binary` take to PTX and cubins. The ops' math is shared
+    with the CPU lowering (`codegen/common/RowMath.h`, LoopBuilder's silu and
+    sigmoid); result buffers are `memref.alloc`s, which the CUDA device will
+    serve from device memory through the environment table.
+
+    Done so far: the elementwise family (silu, add, mul, silu_backward, and
+    dropout at inference or rate 0), one thread per element, 256 threads per
+    block, the grid computed on the host from the buffer's rows. Any other
+    kernel-level op is refused by name, so the pass never leaves an op behind
+    silently; `mtgr-compile --target=cuda` stays refused until every op has
+    its kernel.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "256",
+           "threads per block of the one-thread-per-element kernels">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+#endif
