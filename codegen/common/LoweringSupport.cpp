@@ -222,3 +222,10 @@ void mlir::mtgr::populateBufferCastFolding(BufferTypeConverter &converter,
                                            RewritePatternSet &patterns) {
   patterns.add<FoldBufferCasts>(converter, patterns.getContext());
 }
+
+Value mlir::mtgr::allocLike(LoopBuilder &l, Value x) {
+  auto type = cast<MemRefType>(x.getType());
+  if (type.hasStaticShape())
+    return l.allocStatic(type.getElementType(), type.getShape());
+  return l.alloc(type.getElementType(), type.getShape().drop_front(), l.rows(x));
+}

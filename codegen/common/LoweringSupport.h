@@ -195,6 +195,10 @@ int64_t hstuLayerOf(Operation *op);
 Value profileStart(OpBuilder &b, Operation *op);
 void profileStop(OpBuilder &b, Operation *op, Value start);
 
+/// A fresh buffer like `x`: rows of the same row shape, or the same static
+/// shape (a whole tensor, e.g. a parameter gradient's sum).
+Value allocLike(LoopBuilder &l, Value x);
+
 /// A memref or other non-mtgr, non-tensor type: what lowering leaves.
 bool isBufferType(Type t);
 /// The casts mtgr-bind-entry-points puts between the ABI's buffers and the

@@ -69,3 +69,10 @@ Value mlir::mtgr::siluDerivative(LoopBuilder &l, Value v) {
   Value s = l.sigmoid(v);
   return l.fmul(s, l.fadd(l.cf32(1.0), l.fmul(v, l.fsub(l.cf32(1.0), s))));
 }
+
+Value mlir::mtgr::elementwiseBinary(LoopBuilder &l, Operation *op, Value u, Value w) {
+  if (isa<AddOp>(op))
+    return arith::AddFOp::create(l.b, u, w);
+  assert(isa<MulOp>(op) && "mtgr.add or mtgr.mul");
+  return arith::MulFOp::create(l.b, u, w);
+}

@@ -46,6 +46,10 @@ NormStatistics layerNormStatistics(Lanes &v, int64_t n, function_ref<Value(Value
 /// gamma * ((x - mean) * rstd) + beta, in lanes.
 Value layerNormAffine(Lanes &v, Value x, const NormStatistics &s, Value gamma, Value beta);
 
+/// The elementwise family's binary ops on scalars: mtgr.add as u + w,
+/// mtgr.mul as u * w (every back end's kernels).
+Value elementwiseBinary(LoopBuilder &l, Operation *op, Value u, Value w);
+
 /// silu'(v) = s (1 + v (1 - s)), s = sigmoid(v): the elementwise family's
 /// gradient, on scalars (every back end's silu_backward).
 Value siluDerivative(LoopBuilder &l, Value v);

@@ -7,14 +7,7 @@ using namespace mlir::mtgr;
 namespace {
 using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 
-/// A result buffer like `x` (rows of any kind, or a whole static tensor: the
-/// sums of parameter gradients) and a loop nest over its elements.
-Value allocLike(LoopBuilder &l, Value x) {
-  auto type = cast<MemRefType>(x.getType());
-  if (type.hasStaticShape())
-    return l.allocStatic(type.getElementType(), type.getShape());
-  return l.alloc(type.getElementType(), type.getShape().drop_front(), l.rows(x));
-}
+/// A loop nest over the elements of `x`, last dimension innermost.
 void forEachElement(LoopBuilder &l, Value x, function_ref<void(ValueRange)> body) {
   int64_t rank = cast<MemRefType>(x.getType()).getRank();
   SmallVector<Value> at;
@@ -57,9 +50,7 @@ struct LowerBinary : LoopPattern<Op> {
     Value y = allocLike(l, x.values);
     forEachElement(l, x.values, [&](ValueRange at) {
       Value u = l.load(x.values, at), w = l.load(other, at);
-      Value v = std::is_same_v<Op, AddOp> ? arith::AddFOp::create(l.b, u, w).getResult()
-                                          : arith::MulFOp::create(l.b, u, w).getResult();
-      l.store(v, y, at);
+      l.store(elementwiseBinary(l, op, u, w), y, at);
     });
     return SmallVector<SmallVector<Value>>{rowsLike(x, y)};
   }

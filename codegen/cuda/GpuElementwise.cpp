@@ -14,15 +14,6 @@ using namespace mlir::mtgr;
 namespace {
 using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 
-/// A result buffer like `x`: rows of the same row shape, or the same static
-/// shape.
-Value allocLike(LoopBuilder &l, Value x) {
-  auto type = cast<MemRefType>(x.getType());
-  if (type.hasStaticShape())
-    return l.allocStatic(type.getElementType(), type.getShape());
-  return l.alloc(type.getElementType(), type.getShape().drop_front(), l.rows(x));
-}
-
 /// Patterns with the launch geometry of the pass.
 template <typename Op> struct GpuPattern : LoopPattern<Op> {
   GpuPattern(BufferTypeConverter &c, MLIRContext *ctx, int64_t blockSize)
@@ -50,9 +41,7 @@ template <typename Op> struct GpuBinary : GpuPattern<Op> {
     Value y = allocLike(l, x.values);
     launchPerElement(l, x.values, this->blockSize, [&](ValueRange at) {
       Value u = l.load(x.values, at), w = l.load(other, at);
-      Value v = std::is_same_v<Op, AddOp> ? arith::AddFOp::create(l.b, u, w).getResult()
-                                          : arith::MulFOp::create(l.b, u, w).getResult();
-      l.store(v, y, at);
+      l.store(elementwiseBinary(l, op, u, w), y, at);
     });
     return SmallVector<SmallVector<Value>>{rowsLike(x, y)};
   }
