@@ -76,3 +76,26 @@ Value mlir::mtgr::elementwiseBinary(LoopBuilder &l, Operation *op, Value u, Valu
   assert(isa<MulOp>(op) && "mtgr.add or mtgr.mul");
   return arith::MulFOp::create(l.b, u, w);
 }
+
+std::pair<Value, Value> mlir::mtgr::layerNormGradMeans(LoopBuilder &l, int64_t n,
+                                                       function_ref<Value(Value)> dy,
+                                                       function_ref<Value(Value)> gamma,
+                                                       function_ref<Value(Value)> xhat) {
+  Value width = l.cf32(static_cast<double>(n));
+  Value s1 = l.loopAcc(l.idx(0), l.idx(n), l.cf32(0.0), [&](Value k, Value acc) {
+    return l.fadd(acc, l.fmul(dy(k), gamma(k)));
+  });
+  Value s2 = l.loopAcc(l.idx(0), l.idx(n), l.cf32(0.0), [&](Value k, Value acc) {
+    return l.fadd(acc, l.fmul(l.fmul(dy(k), gamma(k)), xhat(k)));
+  });
+  return {l.fdiv(s1, width), l.fdiv(s2, width)};
+}
+
+Value mlir::mtgr::layerNormInputGrad(LoopBuilder &l, Value rstd, Value dxhat, Value xhat, Value m1,
+                                     Value m2) {
+  return l.fmul(rstd, l.fsub(l.fsub(dxhat, m1), l.fmul(xhat, m2)));
+}
+
+Value mlir::mtgr::layerNormNormalized(LoopBuilder &l, Value x, Value mean, Value rstd) {
+  return l.fmul(l.fsub(x, mean), rstd);
+}

@@ -46,6 +46,17 @@ NormStatistics layerNormStatistics(Lanes &v, int64_t n, function_ref<Value(Value
 /// gamma * ((x - mean) * rstd) + beta, in lanes.
 Value layerNormAffine(Lanes &v, Value x, const NormStatistics &s, Value gamma, Value beta);
 
+/// The layer norm's backward over a row of n (DESIGN 1.4): mean(dxhat) and
+/// mean(dxhat * xhat), dxhat = dy * gamma, each summed in order.
+std::pair<Value, Value> layerNormGradMeans(LoopBuilder &l, int64_t n,
+                                           function_ref<Value(Value)> dy,
+                                           function_ref<Value(Value)> gamma,
+                                           function_ref<Value(Value)> xhat);
+/// dx = rstd * ((dxhat - m1) - xhat * m2).
+Value layerNormInputGrad(LoopBuilder &l, Value rstd, Value dxhat, Value xhat, Value m1, Value m2);
+/// xhat = (x - mean) * rstd, on scalars.
+Value layerNormNormalized(LoopBuilder &l, Value x, Value mean, Value rstd);
+
 /// The elementwise family's binary ops on scalars: mtgr.add as u + w,
 /// mtgr.mul as u * w (every back end's kernels).
 Value elementwiseBinary(LoopBuilder &l, Operation *op, Value u, Value w);

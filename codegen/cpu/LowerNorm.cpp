@@ -56,24 +56,22 @@ struct LowerGroupLayerNormBackward : LoopPattern<GroupLayerNormBackwardOp> {
     Value dg = l.allocStatic(l.f32(), {groups, d}), db = l.allocStatic(l.f32(), {groups, d});
     l.fill(dg, l.cf32(0.0));
     l.fill(db, l.cf32(0.0));
-    Value eps = l.cf32(op.getEps().convertToDouble()), width = l.cf32(static_cast<double>(d));
+    Value eps = l.cf32(op.getEps().convertToDouble());
     l.loop(l.idx(0), rows, [&](Value r) {
       NormStatistics stats = rowStats(l, x.values, r, d, eps);
       Value mean = stats.mean, rstd = stats.rstd;
       Value g = normRow(l, lay, gamma, r);
-      auto xhat = [&](Value k) { return l.fmul(l.fsub(l.load(x.values, {r, k}), mean), rstd); };
-      // sum(dxhat) and sum(dxhat * xhat), dxhat = dy * gamma
-      Value s1 = l.loopAcc(l.idx(0), l.idx(d), l.cf32(0.0), [&](Value k, Value acc) {
-        return l.fadd(acc, l.fmul(l.load(dy, {r, k}), l.load(gamma, {g, k})));
-      });
-      Value s2 = l.loopAcc(l.idx(0), l.idx(d), l.cf32(0.0), [&](Value k, Value acc) {
-        return l.fadd(acc, l.fmul(l.fmul(l.load(dy, {r, k}), l.load(gamma, {g, k})), xhat(k)));
-      });
-      Value m1 = l.fdiv(s1, width), m2 = l.fdiv(s2, width);
+      auto xhat = [&](Value k) {
+        return layerNormNormalized(l, l.load(x.values, {r, k}), mean, rstd);
+      };
+      std::pair<Value, Value> means = layerNormGradMeans(
+          l, d, [&](Value k) { return l.load(dy, {r, k}); },
+          [&](Value k) { return l.load(gamma, {g, k}); }, xhat);
+      Value m1 = means.first, m2 = means.second;
       l.loop(l.idx(0), l.idx(d), [&](Value k) {
         Value gy = l.load(dy, {r, k}), xh = xhat(k);
         Value dxhat = l.fmul(gy, l.load(gamma, {g, k}));
-        l.store(l.fmul(rstd, l.fsub(l.fsub(dxhat, m1), l.fmul(xh, m2))), dx, {r, k});
+        l.store(layerNormInputGrad(l, rstd, dxhat, xh, m1, m2), dx, {r, k});
         l.store(l.fadd(l.load(dg, {g, k}), l.fmul(gy, xh)), dg, {g, k});
         l.store(l.fadd(l.load(db, {g, k}), gy), db, {g, k});
       });

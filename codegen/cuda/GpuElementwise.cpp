@@ -14,13 +14,6 @@ using namespace mlir::mtgr;
 namespace {
 using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 
-/// Patterns with the launch geometry of the pass.
-template <typename Op> struct GpuPattern : LoopPattern<Op> {
-  GpuPattern(BufferTypeConverter &c, MLIRContext *ctx, int64_t blockSize)
-      : LoopPattern<Op>(c, ctx), blockSize(blockSize) {}
-  int64_t blockSize;
-};
-
 template <typename Op> struct GpuUnary : GpuPattern<Op> {
   using GpuPattern<Op>::GpuPattern;
   Results lower(Op op, typename LoopPattern<Op>::Adaptor a, LoopBuilder &l) const override {

@@ -6,6 +6,19 @@
 using namespace mlir;
 using namespace mlir::mtgr;
 
+void mlir::mtgr::launchThreads(LoopBuilder &l, Value count, int64_t blockSize,
+                               function_ref<void(Value)> body) {
+  Value threads = l.idx(blockSize);
+  Value blocks = arith::CeilDivUIOp::create(l.b, count, threads);
+  Value one = l.idx(1);
+  auto launch = gpu::LaunchOp::create(l.b, blocks, one, one, threads, one, one);
+  OpBuilder::InsertionGuard guard(l.b);
+  l.b.setInsertionPointToStart(&launch.getBody().front());
+  Value i = l.add(l.mul(launch.getBlockIds().x, threads), launch.getThreadIds().x);
+  l.ifThen(l.cmp(arith::CmpIPredicate::ult, i, count), [&] { body(i); });
+  gpu::TerminatorOp::create(l.b);
+}
+
 void mlir::mtgr::launchPerElement(LoopBuilder &l, Value like, int64_t blockSize,
                                   function_ref<void(ValueRange)> body) {
   auto type = cast<MemRefType>(like.getType());
@@ -17,15 +30,7 @@ void mlir::mtgr::launchPerElement(LoopBuilder &l, Value like, int64_t blockSize,
   Value elements = l.idx(1);
   for (Value s : sizes)
     elements = l.mul(elements, s);
-  Value threads = l.idx(blockSize);
-  Value blocks = arith::CeilDivUIOp::create(l.b, elements, threads);
-  Value one = l.idx(1);
-  auto launch = gpu::LaunchOp::create(l.b, blocks, one, one, threads, one, one);
-  OpBuilder::InsertionGuard guard(l.b);
-  l.b.setInsertionPointToStart(&launch.getBody().front());
-  Value linear = l.add(l.mul(launch.getBlockIds().x, threads), launch.getThreadIds().x);
-  Value inside = l.cmp(arith::CmpIPredicate::ult, linear, elements);
-  l.ifThen(inside, [&] {
+  launchThreads(l, elements, blockSize, [&](Value linear) {
     // Row-major indices of the linear element number, last dimension fastest.
     SmallVector<Value> at(sizes.size());
     Value rest = linear;
@@ -36,5 +41,4 @@ void mlir::mtgr::launchPerElement(LoopBuilder &l, Value like, int64_t blockSize,
     }
     body(at);
   });
-  gpu::TerminatorOp::create(l.b);
 }

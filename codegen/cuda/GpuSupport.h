@@ -8,6 +8,11 @@ namespace mlir::mtgr {
 
 class BufferTypeConverter;
 
+/// A kernel of `count` threads (an index computed on the host), in blocks
+/// of blockSize: body(i) for i in [0, count); threads past the end do
+/// nothing.
+void launchThreads(LoopBuilder &l, Value count, int64_t blockSize, function_ref<void(Value)> body);
+
 /// A kernel with one thread per element of `like` (a rows buffer [rows, ...]
 /// or a static tensor): a gpu.launch of ceil(elements / blockSize) blocks of
 /// blockSize threads, the grid computed on the host from the buffer's size;
@@ -17,6 +22,15 @@ void launchPerElement(LoopBuilder &l, Value like, int64_t blockSize,
 
 void populateGpuElementwisePatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                     int64_t blockSize);
+void populateGpuNormPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
+                             int64_t blockSize);
+
+/// Patterns whose kernels take the pass's block size.
+template <typename Op> struct GpuPattern : LoopPattern<Op> {
+  GpuPattern(BufferTypeConverter &c, MLIRContext *ctx, int64_t blockSize)
+      : LoopPattern<Op>(c, ctx), blockSize(blockSize) {}
+  int64_t blockSize;
+};
 
 } // namespace mlir::mtgr
 

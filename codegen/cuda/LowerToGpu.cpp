@@ -34,7 +34,8 @@ using namespace mlir::mtgr;
 namespace {
 /// The kernel-level ops that have GPU kernels so far.
 bool hasGpuKernel(Operation *op) {
-  return isa<SiluOp, AddOp, MulOp, SiluBackwardOp, DropoutOp>(op);
+  return isa<SiluOp, AddOp, MulOp, SiluBackwardOp, DropoutOp, GroupLayerNormOp,
+             GroupLayerNormBackwardOp>(op);
 }
 
 struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerToGpuPass> {
@@ -58,7 +59,7 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
           return;
         op->emitError("'") << op->getName()
                            << "' has no GPU kernel yet (mtgr-lower-to-gpu lowers the "
-                              "elementwise family so far; issue 24)";
+                              "elementwise and norm families so far; issue 24)";
         refused = true;
       });
     if (refused)
@@ -67,6 +68,7 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     BufferTypeConverter converter;
     RewritePatternSet patterns(ctx);
     populateGpuElementwisePatterns(converter, patterns, blockSize);
+    populateGpuNormPatterns(converter, patterns, blockSize);
     populateBufferCastFolding(converter, patterns);
     ConversionTarget target(*ctx);
     target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,

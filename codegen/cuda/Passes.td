@@ -17,8 +17,11 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
     serve from device memory through the environment table.
 
     Done so far: the elementwise family (silu, add, mul, silu_backward, and
-    dropout at inference or rate 0), one thread per element, 256 threads per
-    block, the grid computed on the host from the buffer's rows. Any other
+    dropout at inference or rate 0), one thread per element; the norm family
+    (group_layer_norm, one thread per row; its backward, one thread per row
+    for dx, then one per (group, column) summing dgamma and dbeta in row
+    order, deterministic). 256 threads per block, grids computed on the host
+    from the buffers' rows. Any other
     kernel-level op is refused by name, so the pass never leaves an op behind
     silently; `mtgr-compile --target=cuda` stays refused until every op has
     its kernel.
