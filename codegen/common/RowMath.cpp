@@ -58,6 +58,12 @@ NormStatistics mlir::mtgr::layerNormStatistics(Lanes &v, int64_t n,
   return {mean, l.fdiv(l.cf32(1.0), root)};
 }
 
+NormStatistics mlir::mtgr::layerNormRowStatistics(LoopBuilder &l, Value x, Value r, int64_t n,
+                                                  Value eps) {
+  Lanes scalar{l, 1};
+  return layerNormStatistics(scalar, n, [&](Value k) { return l.load(x, {r, k}); }, eps);
+}
+
 Value mlir::mtgr::layerNormAffine(Lanes &v, Value x, const NormStatistics &s, Value gamma,
                                   Value beta) {
   LoopBuilder &l = v.l;

@@ -43,6 +43,9 @@ struct NormStatistics {
 /// deviations from it (two passes, as the reference computes them).
 NormStatistics layerNormStatistics(Lanes &v, int64_t n, function_ref<Value(Value)> input,
                                    Value eps);
+/// The statistics of row r of a [rows, n] buffer, on scalars: what the
+/// standalone norm of every back end computes per row.
+NormStatistics layerNormRowStatistics(LoopBuilder &l, Value x, Value r, int64_t n, Value eps);
 /// gamma * ((x - mean) * rstd) + beta, in lanes.
 Value layerNormAffine(Lanes &v, Value x, const NormStatistics &s, Value gamma, Value beta);
 

@@ -8,17 +8,6 @@ namespace {
 using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 using Buffers = SmallVector<SmallVector<Value>>;
 
-/// The row's statistics on scalars (codegen/common/RowMath.h).
-NormStatistics rowStats(LoopBuilder &l, Value x, Value r, int64_t d, Value eps) {
-  Lanes scalar{l, 1};
-  return layerNormStatistics(
-      scalar, d,
-      [&](Value k) {
-        return l.load(x, {r, k});
-      },
-      eps);
-}
-
 struct LowerGroupLayerNorm : LoopPattern<GroupLayerNormOp> {
   using LoopPattern::LoopPattern;
   Results lower(GroupLayerNormOp op, Adaptor a, LoopBuilder &l) const override {
@@ -30,7 +19,7 @@ struct LowerGroupLayerNorm : LoopPattern<GroupLayerNormOp> {
     Value y = l.alloc(l.f32(), {d}, rows);
     Value eps = l.cf32(op.getEps().convertToDouble());
     l.loop(l.idx(0), rows, [&](Value r) {
-      NormStatistics stats = rowStats(l, x.values, r, d, eps);
+      NormStatistics stats = layerNormRowStatistics(l, x.values, r, d, eps);
       Value g = normRow(l, lay, gamma, r);
       Lanes scalar{l, 1};
       l.loop(l.idx(0), l.idx(d), [&](Value k) {
@@ -58,7 +47,7 @@ struct LowerGroupLayerNormBackward : LoopPattern<GroupLayerNormBackwardOp> {
     l.fill(db, l.cf32(0.0));
     Value eps = l.cf32(op.getEps().convertToDouble());
     l.loop(l.idx(0), rows, [&](Value r) {
-      NormStatistics stats = rowStats(l, x.values, r, d, eps);
+      NormStatistics stats = layerNormRowStatistics(l, x.values, r, d, eps);
       Value mean = stats.mean, rstd = stats.rstd;
       Value g = normRow(l, lay, gamma, r);
       auto xhat = [&](Value k) {

@@ -17,11 +17,6 @@ using namespace mlir::mtgr;
 namespace {
 using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 
-NormStatistics rowStatistics(LoopBuilder &l, Value x, Value r, int64_t d, Value eps) {
-  Lanes scalar{l, 1};
-  return layerNormStatistics(scalar, d, [&](Value k) { return l.load(x, {r, k}); }, eps);
-}
-
 struct GpuGroupLayerNorm : GpuPattern<GroupLayerNormOp> {
   using GpuPattern::GpuPattern;
   Results lower(GroupLayerNormOp op, Adaptor a, LoopBuilder &l) const override {
@@ -33,7 +28,7 @@ struct GpuGroupLayerNorm : GpuPattern<GroupLayerNormOp> {
     Value y = l.alloc(l.f32(), {d}, rows);
     launchThreads(l, rows, blockSize, [&](Value r) {
       Value eps = l.cf32(op.getEps().convertToDouble());
-      NormStatistics stats = rowStatistics(l, x.values, r, d, eps);
+      NormStatistics stats = layerNormRowStatistics(l, x.values, r, d, eps);
       Value g = normRow(l, layout, gamma, r);
       Lanes scalar{l, 1};
       l.loop(l.idx(0), l.idx(d), [&](Value k) {
@@ -61,7 +56,7 @@ struct GpuGroupLayerNormBackward : GpuPattern<GroupLayerNormBackwardOp> {
     // dx, one thread per row; the row's statistics kept for dgamma.
     launchThreads(l, rows, blockSize, [&](Value r) {
       Value eps = l.cf32(op.getEps().convertToDouble());
-      NormStatistics stats = rowStatistics(l, x.values, r, d, eps);
+      NormStatistics stats = layerNormRowStatistics(l, x.values, r, d, eps);
       l.store(stats.mean, means, {r});
       l.store(stats.rstd, rstds, {r});
       Value g = normRow(l, layout, gamma, r);
