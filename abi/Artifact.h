@@ -64,6 +64,9 @@ struct EntryPoint {
 /// The section of host code: an x86-64 shared object whose entry points are
 /// `void <symbol>(void **args, const mtgr_environment *env)` (abi/Environment.h).
 constexpr const char *kHostCodeSection = "host.so";
+/// The CUDA back end's host code (same form; its entry points launch kernels
+/// through the environment, abi/GpuLaunch.h) with the emulator's kernels.
+constexpr const char *kCudaHostCodeSection = "cuda.host.so";
 
 /// A piece of code a back end emitted, stored as a section of its own.
 struct CodeSection {

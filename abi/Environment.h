@@ -38,6 +38,12 @@ typedef struct mtgr_environment {
    * added to `family` (abi/AbiKinds.h ProfileFamily) and HSTU `layer`. */
   int64_t (*profile_clock)(void *context);
   void (*profile_record)(void *context, int64_t family, int64_t layer, int64_t start);
+  /* GPU code only: launches a kernel on the device's stream
+   * (abi/GpuLaunch.h); a grid of no blocks launches nothing. Appended after
+   * the fields CPU code reads, so CPU artifacts keep their format. */
+  void (*gpu_launch)(void *context, int64_t kernel, int64_t grid_x, int64_t grid_y,
+                     int64_t grid_z, int64_t block_x, int64_t block_y, int64_t block_z,
+                     int64_t shared_bytes, int64_t *params, int64_t count);
 } mtgr_environment;
 
 /* Field numbers, for the compiler. */
@@ -48,7 +54,8 @@ enum {
   MTGR_ENV_FREE = 3,
   MTGR_ENV_PROFILE_CLOCK = 4,
   MTGR_ENV_PROFILE_RECORD = 5,
-  MTGR_ENV_FIELDS = 6
+  MTGR_ENV_GPU_LAUNCH = 6,
+  MTGR_ENV_FIELDS = 7
 };
 
 #ifdef __cplusplus

@@ -1,6 +1,7 @@
 //===- Backends.cpp - the registered back ends ----------------------------===//
 #include "compiler/Backends.h"
 #include "codegen/cpu/CpuBackend.h"
+#include "codegen/cuda/CudaBackend.h"
 
 #include "llvm/ADT/STLExtras.h"
 
@@ -14,6 +15,7 @@ struct Registered {
 };
 constexpr Registered kBackends[] = {
     {"cpu", createCpuBackend},
+    {"cuda", createCudaBackend},
 };
 } // namespace
 
@@ -29,10 +31,6 @@ mlir::mtgr::createTargetBackend(llvm::StringRef name, const BackendOptions &opti
   for (const Registered &r : kBackends)
     if (name == r.name)
       return r.create(options);
-  if (name.starts_with("cuda"))
-    return llvm::createStringError(
-        "target '" + name.str() + "' is not available yet: the NVPTX (CUDA) back end is the next "
-        "step of the plan; this mtgr compiles for: " + targetBackendNames());
   return llvm::createStringError("unknown target '" + name.str() +
                                  "' (this mtgr compiles for: " + targetBackendNames() + ")");
 }

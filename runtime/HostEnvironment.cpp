@@ -19,5 +19,6 @@ void record(void *context, int64_t family, int64_t layer, int64_t start) {
 } // namespace
 
 mtgr_environment HostEnvironment::table(int64_t threads) {
-  return mtgr_environment{this, std::max<int64_t>(1, threads), allocate, release, clock, record};
+  return mtgr_environment{this, std::max<int64_t>(1, threads), allocate, release, clock, record,
+                          nullptr};
 }

@@ -186,6 +186,8 @@ inline Value normRow(LoopBuilder &l, const LayoutBuffers &layout, Value gamma, V
 constexpr llvm::StringLiteral kThreadsImport = "mtgr_threads";
 constexpr llvm::StringLiteral kProfileClockImport = "mtgr_profile_clock";
 constexpr llvm::StringLiteral kProfileRecordImport = "mtgr_profile_record";
+/// A GPU kernel launch (abi/GpuLaunch.h; codegen/cuda's mtgr-lower-gpu-launches).
+constexpr llvm::StringLiteral kGpuLaunchImport = "mtgr_gpu_launch";
 
 /// The HSTU layer an op belongs to (its location `layers.<l>`, from the
 /// frontend and decomposition), or -1.

@@ -221,7 +221,7 @@ struct SetTeamSizes : mlir::mtgr::impl::MTGRCpuSetTeamSizesPassBase<SetTeamSizes
 };
 
 /// The imports of the loop level and the environment field each becomes.
-enum class Import { Threads, Alloc, AlignedAlloc, Free, ProfileClock, ProfileRecord };
+enum class Import { Threads, Alloc, AlignedAlloc, Free, ProfileClock, ProfileRecord, GpuLaunch };
 std::optional<Import> importOf(StringRef callee) {
   return llvm::StringSwitch<std::optional<Import>>(callee)
       .Case(kThreadsImport, Import::Threads)
@@ -230,6 +230,7 @@ std::optional<Import> importOf(StringRef callee) {
       .Case("_mlir_memref_to_llvm_free", Import::Free)
       .Case(kProfileClockImport, Import::ProfileClock)
       .Case(kProfileRecordImport, Import::ProfileRecord)
+      .Case(kGpuLaunchImport, Import::GpuLaunch)
       .Default(std::nullopt);
 }
 
@@ -321,6 +322,11 @@ struct PackedEntryPoints : mlir::mtgr::impl::MTGRCpuPackedEntryPointsPassBase<Pa
         case Import::ProfileRecord:
           indirect(MTGR_ENV_PROFILE_RECORD, LLVM::LLVMVoidType::get(ctx), operands);
           break;
+        case Import::GpuLaunch:
+          // The words' address arrives as an integer (abi/GpuLaunch.h).
+          operands[8] = LLVM::IntToPtrOp::create(b, loc, ptr, operands[8]);
+          indirect(MTGR_ENV_GPU_LAUNCH, LLVM::LLVMVoidType::get(ctx), operands);
+          break;
         }
         if (call.getNumResults() != (result ? 1u : 0u)) {
           call.emitError("unexpected signature of the import '") << *callee << "'";
@@ -393,8 +399,8 @@ void mlir::mtgr::buildHostPipeline(OpPassManager &pm) {
 }
 
 llvm::Expected<std::unique_ptr<llvm::Module>>
-mlir::mtgr::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
-                                 const HostTarget &target) {
+mlir::mtgr::translateToHost(ModuleOp module, llvm::LLVMContext &context,
+                            const HostTarget &target) {
   registerBuiltinDialectTranslation(*module.getContext());
   registerLLVMDialectTranslation(*module.getContext());
   registerOpenMPDialectTranslation(*module.getContext());
@@ -410,7 +416,20 @@ mlir::mtgr::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
   for (llvm::Function &f : *llvmModule)
     if (!f.isDeclaration() && !f.getName().ends_with("_packed"))
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  return std::move(llvmModule);
+}
 
+llvm::Expected<llvm::DataLayout> mlir::mtgr::hostDataLayout(const HostTarget &target) {
+  auto tm = makeTargetMachine(target);
+  if (!tm)
+    return tm.takeError();
+  return (*tm)->createDataLayout();
+}
+
+llvm::Error mlir::mtgr::optimizeForHost(llvm::Module &module, const HostTarget &target) {
+  auto tm = makeTargetMachine(target);
+  if (!tm)
+    return tm.takeError();
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -421,8 +440,19 @@ mlir::mtgr::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(*llvmModule, mam);
-  return std::move(llvmModule);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(module, mam);
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<llvm::Module>>
+mlir::mtgr::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
+                                 const HostTarget &target) {
+  auto llvmModule = translateToHost(module, context, target);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  if (llvm::Error e = optimizeForHost(**llvmModule, target))
+    return std::move(e);
+  return std::move(*llvmModule);
 }
 
 llvm::Expected<std::string> mlir::mtgr::emitObject(llvm::Module &module,

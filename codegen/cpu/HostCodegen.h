@@ -4,6 +4,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/IR/DataLayout.h"
 #include "llvm/Support/Error.h"
 
 #include <memory>
@@ -37,9 +38,21 @@ struct HostTarget {
 /// mtgr-cpu-packed-entry-points (codegen/cpu/Passes.td).
 void buildHostPipeline(OpPassManager &pm);
 
-/// LLVM dialect -> LLVM IR, optimised at O3 for `target`.
+/// LLVM dialect -> LLVM IR, optimised at O3 for `target`
+/// (translateToHost, then optimizeForHost).
 llvm::Expected<std::unique_ptr<llvm::Module>>
 translateAndOptimize(ModuleOp module, llvm::LLVMContext &context, const HostTarget &target);
+
+/// LLVM dialect -> LLVM IR for `target` (triple and data layout set); only
+/// the packed entry points stay visible outside the object.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+translateToHost(ModuleOp module, llvm::LLVMContext &context, const HostTarget &target);
+
+/// LLVM's O3 pipeline for `target`.
+llvm::Error optimizeForHost(llvm::Module &module, const HostTarget &target);
+
+/// The data layout of code for `target`.
+llvm::Expected<llvm::DataLayout> hostDataLayout(const HostTarget &target);
 
 /// An ELF relocatable object for `target`.
 llvm::Expected<std::string> emitObject(llvm::Module &module, const HostTarget &target);

@@ -8,6 +8,8 @@
 #include "codegen/cuda/GpuSupport.h"
 #include "codegen/cuda/Passes.h"
 
+#include "llvm/ADT/MapVector.h"
+
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
@@ -52,17 +54,26 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     for (auto fn : module.getOps<func::FuncOp>())
       if (fn->hasAttr(kAbiAttr))
         roots.push_back(fn);
-    bool refused = false;
+    // One error per op without a kernel, at its first use, with the count:
+    // a model's whole list of missing kernels in a screen.
+    llvm::MapVector<OperationName, std::pair<Operation *, int64_t>> missing;
     for (Operation *fn : roots)
       fn->walk([&](Operation *op) {
         if (!isa<MTGRDialect>(op->getDialect()) || hasGpuKernel(op))
           return;
-        op->emitError("'") << op->getName()
-                           << "' has no GPU kernel yet (mtgr-lower-to-gpu lowers the "
-                              "elementwise and norm families so far; issue 24)";
-        refused = true;
+        auto &entry = missing[op->getName()];
+        if (!entry.first)
+          entry.first = op;
+        ++entry.second;
       });
-    if (refused)
+    for (auto &[name, first] : missing) {
+      InFlightDiagnostic d = first.first->emitError("'")
+                             << name << "' has no GPU kernel yet (mtgr-lower-to-gpu lowers the "
+                                        "elementwise and norm families so far; issue 24)";
+      if (first.second > 1)
+        d << "; " << first.second << " uses, this is the first";
+    }
+    if (!missing.empty())
       return signalPassFailure();
 
     BufferTypeConverter converter;

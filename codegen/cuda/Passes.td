@@ -35,4 +35,23 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def MTGRLowerGpuLaunchesPass : Pass<"mtgr-lower-gpu-launches", "::mlir::ModuleOp"> {
+  let summary = "Turn gpu.launch_func into calls of the runtime's launcher";
+  let description = [{
+    After `gpu-kernel-outlining`: every `gpu.launch_func` of a host function
+    becomes a call of the import `mtgr_gpu_launch(kernel, grid x/y/z, block
+    x/y/z, shared bytes, params, count)`, which `mtgr-cpu-packed-entry-points`
+    turns into a call through the environment table (`abi/GpuLaunch.h`), so
+    the runtime launches on its own stream (upstream's `gpu-to-llvm` creates
+    and synchronises a stream per launch and drops an explicit one). The
+    parameters are one i64 word each, in the order of the kernel's LLVM
+    signature (a memref as its aligned pointer twice, offset, sizes and
+    strides), stored in a stack array at the function's start. Kernels are
+    numbered in the order of the module's gpu.modules; the module gets their
+    names as `mtgr.gpu_kernels`, the code's kernel table.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif

@@ -39,11 +39,15 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file (default: MODEL.mtgr 
                                 cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> cpu("cpu",
                          cl::desc("CPU to generate code for: native (this machine), x86-64-v3 "
-                                  "(AVX2 + FMA) or x86-64-v4 (AVX-512); the tile sizes follow it"),
-                         cl::init("native"), cl::cat(category));
+                                  "(AVX2 + FMA) or x86-64-v4 (AVX-512); the tile sizes follow it. "
+                                  "Default: native for --target=cpu, x86-64-v3 for the host code "
+                                  "of --target=cuda"),
+                         cl::cat(category));
 cl::opt<std::string> target("target",
                             cl::desc("Back end to compile for: cpu (x86-64; --cpu picks the "
-                                     "processor). The NVPTX back end (cuda) is not built yet"),
+                                     "processor) or cuda (GPU kernels; so far the elementwise and "
+                                     "norm families, run by --device=cuda-emu: a model with "
+                                     "another op is refused by name)"),
                             cl::init(mlir::mtgr::kDefaultTarget), cl::cat(category));
 enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
@@ -177,7 +181,8 @@ int main(int argc, char **argv) {
   }
   auto backend = mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{cpu});
   if (!backend) {
-    llvm::errs() << "mtgr-compile: error: --target=" << target << " --cpu=" << cpu << ": "
+    llvm::errs() << "mtgr-compile: error: --target=" << target
+                 << (cpu.empty() ? "" : " --cpu=" + cpu) << ": "
                  << llvm::toString(backend.takeError()) << "\n";
     return 1;
   }

@@ -1,0 +1,88 @@
+/*===- GpuLaunch.h - how host code launches GPU kernels ----------*- C -*-===*
+ *
+ * The CUDA back end's host code (an x86-64 shared object, like the CPU's)
+ * launches each kernel through the environment table (abi/Environment.h,
+ * field MTGR_ENV_GPU_LAUNCH):
+ *
+ *   void gpu_launch(void *context, int64_t kernel,
+ *                   int64_t grid_x, int64_t grid_y, int64_t grid_z,
+ *                   int64_t block_x, int64_t block_y, int64_t block_z,
+ *                   int64_t shared_bytes, int64_t *params, int64_t count);
+ *
+ * `kernel` indexes the code's kernel table (symbol MTGR_GPU_KERNELS_SYMBOL);
+ * `params` holds `count` 64-bit words, one per parameter of the kernel's
+ * LLVM signature (a memref is expanded as MLIR's calling convention does:
+ * allocated and aligned pointer, offset, sizes, strides), each value in the
+ * word's low bytes: the layout cuLaunchKernel's kernelParams point into.
+ * Grids are computed on the host from buffer sizes; a launch never needs a
+ * value read back from the device.
+ *
+ * For the emulator (runtime/emu, `--device=cuda-emu`) the same object holds
+ * every kernel compiled for the host: `run` executes one GPU thread with the
+ * emulator's current thread and block ids, calling the emulator through the
+ * table at MTGR_EMU_TABLE_SYMBOL (filled by the runtime before any launch;
+ * the code imports nothing by symbol).
+ *===----------------------------------------------------------------------===*/
+#ifndef MTGR_ABI_GPULAUNCH_H
+#define MTGR_ABI_GPULAUNCH_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One GPU thread of an emulated kernel: 0, or 1 when `count` is not the
+ * kernel's parameter count. */
+typedef int32_t (*mtgr_emu_thread_fn)(int64_t *params, int64_t count);
+
+typedef struct mtgr_gpu_shared {
+  void *base; /* the emulated kernel's static shared memory (host copy) */
+  int64_t bytes;
+} mtgr_gpu_shared;
+
+typedef struct mtgr_gpu_kernel {
+  const char *name;       /* the kernel's symbol in the PTX and cubins */
+  mtgr_emu_thread_fn run; /* the emulator's trampoline */
+  int64_t params;         /* parameter words */
+  int64_t barriers;       /* 1: it synchronises its block (needs fibers) */
+  int64_t shared_count;
+  const mtgr_gpu_shared *shared;
+} mtgr_gpu_kernel;
+
+/* The kernel table: records in launch-index order, then one whose name is
+ * NULL. */
+#define MTGR_GPU_KERNELS_SYMBOL "mtgr_gpu_kernels"
+/* The emulator's table: MTGR_EMU_FIELDS function pointers. */
+#define MTGR_EMU_TABLE_SYMBOL "mtgr_emu_table"
+
+/* The emulator's functions, by table index. Special registers return
+ * int32_t; barrier(int32_t id); access(void *p, int64_t bytes, int32_t
+ * write) returns where the access may go (p itself, or a scratch sink when
+ * p is outside every allocation: the fault is recorded, memory is kept). */
+enum {
+  MTGR_EMU_TID_X = 0,
+  MTGR_EMU_TID_Y,
+  MTGR_EMU_TID_Z,
+  MTGR_EMU_NTID_X,
+  MTGR_EMU_NTID_Y,
+  MTGR_EMU_NTID_Z,
+  MTGR_EMU_CTAID_X,
+  MTGR_EMU_CTAID_Y,
+  MTGR_EMU_CTAID_Z,
+  MTGR_EMU_NCTAID_X,
+  MTGR_EMU_NCTAID_Y,
+  MTGR_EMU_NCTAID_Z,
+  MTGR_EMU_LANEID,
+  MTGR_EMU_WARPSIZE,
+  MTGR_EMU_BARRIER,
+  MTGR_EMU_SHARED_ACCESS,
+  MTGR_EMU_GLOBAL_ACCESS,
+  MTGR_EMU_FIELDS
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

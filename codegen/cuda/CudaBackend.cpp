@@ -1,0 +1,166 @@
+//===- CudaBackend.cpp - the CUDA back end --------------------------------===//
+#include "codegen/cuda/CudaBackend.h"
+#include "codegen/cpu/HostCodegen.h"
+#include "codegen/cuda/EmulatorRetarget.h"
+#include "codegen/cuda/Passes.h"
+#include "model/Error.h"
+#include "passes/Passes.h"
+
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Linker/Linker.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+class CudaBackend final : public TargetBackend {
+public:
+  explicit CudaBackend(HostTarget host) : host(std::move(host)) {}
+
+  StringRef name() const override { return "cuda"; }
+
+  std::string describe() const override {
+    return "CUDA: fp32 SIMT kernels of " + std::to_string(kBlockSize) +
+           " threads per block; host code and emulated kernels for " + host.cpu;
+  }
+
+  AttentionTiles attentionTiles() const override { return {}; }
+
+  void buildLoweringPipeline(OpPassManager &pm, bool /*profile*/) const override {
+    MTGRLowerToGpuPassOptions options;
+    options.blockSize = kBlockSize;
+    pm.addPass(createMTGRLowerToGpuPass(options));
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    pm.addNestedPass<func::FuncOp>(createMTGRFreeBuffersPass());
+  }
+
+  /// Kernels outlined, launches lowered, kernels to the NVVM dialect.
+  void buildCodegenPipeline(OpPassManager &pm) const override {
+    pm.addPass(createGpuKernelOutliningPass());
+    pm.addPass(createMTGRLowerGpuLaunchesPass());
+    OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+    kernels.addPass(createSCFToControlFlowPass());
+    kernels.addPass(createConvertGpuOpsToNVVMOps());
+    kernels.addPass(createReconcileUnrealizedCastsPass());
+  }
+
+  llvm::Expected<Emitted> emit(ModuleOp module, llvm::StringRef abiRecord,
+                               EmitStop stop) const override {
+    Emitted out;
+    if (stop == EmitStop::Lowered) {
+      llvm::raw_string_ostream os(out.text);
+      module->print(os);
+      return std::move(out);
+    }
+    DialectRegistry registry;
+    registerCudaPipelineDialects(registry);
+    module.getContext()->appendDialectRegistry(registry);
+    PassManager pm(module.getContext());
+    buildCodegenPipeline(pm);
+    if (failed(pm.run(module)))
+      return fail("the kernels' conversion to NVVM failed");
+
+    llvm::LLVMContext llvmContext;
+    auto layout = hostDataLayout(host);
+    if (!layout)
+      return layout.takeError();
+    // Each gpu.module's NVVM IR, retargeted for the emulator.
+    std::vector<std::unique_ptr<llvm::Module>> kernelModules;
+    std::map<std::string, EmulatedKernel> emulated;
+    for (auto gpuModule : llvm::make_early_inc_range(module.getOps<gpu::GPUModuleOp>())) {
+      OwningOpRef<ModuleOp> holder = ModuleOp::create(gpuModule.getLoc());
+      OpBuilder b(holder->getBodyRegion());
+      for (Operation &op : gpuModule.getBody()->without_terminator())
+        b.clone(op);
+      std::unique_ptr<llvm::Module> kernels =
+          translateModuleToLLVMIR(*holder, llvmContext, gpuModule.getName());
+      if (!kernels)
+        return fail("translating the kernels of '" + gpuModule.getName() + "' to LLVM IR failed");
+      auto retargeted = retargetForEmulator(*kernels, llvm::Triple(host.triple), *layout);
+      if (!retargeted)
+        return retargeted.takeError();
+      for (EmulatedKernel &k : *retargeted)
+        emulated[k.name] = std::move(k);
+      kernelModules.push_back(std::move(kernels));
+      gpuModule.erase();
+    }
+    std::vector<EmulatedKernel> table;
+    if (auto names = module->getAttrOfType<ArrayAttr>("mtgr.gpu_kernels"))
+      for (Attribute name : names) {
+        auto found = emulated.find(cast<StringAttr>(name).str());
+        if (found == emulated.end())
+          return fail("kernel '" + cast<StringAttr>(name).str() + "' was not compiled");
+        table.push_back(found->second);
+      }
+    module->removeAttr("mtgr.gpu_kernels");
+    module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
+
+    // The host code: the CPU back end's host steps.
+    PassManager hostPm(module.getContext());
+    buildHostPipeline(hostPm);
+    if (failed(hostPm.run(module)))
+      return fail("the host code's conversion to the LLVM dialect failed");
+    auto llvmModule = translateToHost(module, llvmContext, host);
+    if (!llvmModule)
+      return llvmModule.takeError();
+    for (auto &kernels : kernelModules)
+      if (llvm::Linker::linkModules(**llvmModule, std::move(kernels)))
+        return fail("linking the emulated kernels into the host code failed");
+    addKernelTables(**llvmModule, table);
+    auto *init = llvm::ConstantDataArray::getString(llvmContext, abiRecord, /*AddNull=*/true);
+    new llvm::GlobalVariable(**llvmModule, init->getType(), /*isConstant=*/true,
+                             llvm::GlobalValue::ExternalLinkage, init, kAbiRecordSymbol);
+    std::string broken;
+    llvm::raw_string_ostream brokenOs(broken);
+    if (llvm::verifyModule(**llvmModule, &brokenOs))
+      return fail("the host code with the emulated kernels does not verify: " + broken);
+    if (llvm::Error e = optimizeForHost(**llvmModule, host))
+      return std::move(e);
+    if (stop == EmitStop::LLVMIR) {
+      llvm::raw_string_ostream os(out.text);
+      (*llvmModule)->print(os, nullptr);
+      return std::move(out);
+    }
+    auto object = emitObject(**llvmModule, host);
+    if (!object)
+      return object.takeError();
+    if (stop == EmitStop::Object) {
+      out.object = std::move(*object);
+      return std::move(out);
+    }
+    auto so = linkSharedObject(*object);
+    if (!so)
+      return so.takeError();
+    out.sections.push_back(CodeSection{kCudaHostCodeSection, host.str(), std::move(*so)});
+    return std::move(out);
+  }
+
+private:
+  static constexpr int64_t kBlockSize = 256;
+  HostTarget host;
+};
+} // namespace
+
+llvm::Expected<std::unique_ptr<TargetBackend>>
+mlir::mtgr::createCudaBackend(const BackendOptions &options) {
+  // The host code runs wherever the GPU is: by default a generic x86-64
+  // level, not this machine's.
+  std::string cpu = options.chip.empty() ? "x86-64-v3" : options.chip;
+  std::optional<HostTarget> host = HostTarget::named(cpu);
+  if (!host)
+    return fail("unknown CPU '" + cpu + "' for the host code (supported: native, x86-64-v3, "
+                "x86-64-v4)");
+  return std::unique_ptr<TargetBackend>(new CudaBackend(*host));
+}

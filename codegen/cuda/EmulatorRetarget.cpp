@@ -1,0 +1,296 @@
+//===- EmulatorRetarget.cpp - NVVM IR -> host code for the emulator -------===//
+#include "codegen/cuda/EmulatorRetarget.h"
+#include "abi/GpuLaunch.h"
+#include "model/Error.h"
+
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Analysis/ValueTracking.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Instructions.h"
+#include "llvm/IR/InstIterator.h"
+#include "llvm/IR/IntrinsicInst.h"
+#include "llvm/IR/Module.h"
+
+#include <optional>
+#include <set>
+
+using namespace mlir::mtgr;
+
+namespace {
+/// The emulator's table slot of an NVVM intrinsic, if it has one.
+std::optional<int> slotOf(llvm::StringRef name) {
+  return llvm::StringSwitch<std::optional<int>>(name)
+      .Case("llvm.nvvm.read.ptx.sreg.tid.x", MTGR_EMU_TID_X)
+      .Case("llvm.nvvm.read.ptx.sreg.tid.y", MTGR_EMU_TID_Y)
+      .Case("llvm.nvvm.read.ptx.sreg.tid.z", MTGR_EMU_TID_Z)
+      .Case("llvm.nvvm.read.ptx.sreg.ntid.x", MTGR_EMU_NTID_X)
+      .Case("llvm.nvvm.read.ptx.sreg.ntid.y", MTGR_EMU_NTID_Y)
+      .Case("llvm.nvvm.read.ptx.sreg.ntid.z", MTGR_EMU_NTID_Z)
+      .Case("llvm.nvvm.read.ptx.sreg.ctaid.x", MTGR_EMU_CTAID_X)
+      .Case("llvm.nvvm.read.ptx.sreg.ctaid.y", MTGR_EMU_CTAID_Y)
+      .Case("llvm.nvvm.read.ptx.sreg.ctaid.z", MTGR_EMU_CTAID_Z)
+      .Case("llvm.nvvm.read.ptx.sreg.nctaid.x", MTGR_EMU_NCTAID_X)
+      .Case("llvm.nvvm.read.ptx.sreg.nctaid.y", MTGR_EMU_NCTAID_Y)
+      .Case("llvm.nvvm.read.ptx.sreg.nctaid.z", MTGR_EMU_NCTAID_Z)
+      .Case("llvm.nvvm.read.ptx.sreg.laneid", MTGR_EMU_LANEID)
+      .Case("llvm.nvvm.read.ptx.sreg.warpsize", MTGR_EMU_WARPSIZE)
+      // A whole-block barrier (__syncthreads, gpu.barrier).
+      .Case("llvm.nvvm.barrier0", MTGR_EMU_BARRIER)
+      .Case("llvm.nvvm.barrier.cta.sync.aligned.all", MTGR_EMU_BARRIER)
+      .Case("llvm.nvvm.barrier.cta.sync.all", MTGR_EMU_BARRIER)
+      .Default(std::nullopt);
+}
+
+/// libdevice functions the host's libm computes under the same name less
+/// `__nv_` (the GPU's are approximations within a few ulp: exp is
+/// ex2.approx.ftz; the emulator's results are the host's).
+bool hostHasLibm(llvm::StringRef name) {
+  static const std::set<std::string> known = {
+      "expf",  "exp2f", "expm1f", "logf",  "log2f",  "log1pf", "sqrtf", "tanhf", "powf",
+      "fabsf", "floorf", "ceilf", "fmaxf", "fminf", "sinf",   "cosf",  "erff",  "exp",
+      "log",   "sqrt",  "tanh",  "pow",   "fabs",  "floor",  "ceil",  "fmax",  "fmin"};
+  return known.count(name.str()) != 0;
+}
+
+/// A call of slot `slot` of the emulator's table.
+llvm::CallInst *callTable(llvm::IRBuilder<> &b, llvm::GlobalVariable *table, int slot,
+                          llvm::FunctionType *type, llvm::ArrayRef<llvm::Value *> args) {
+  llvm::Value *at = b.CreateConstInBoundsGEP2_32(table->getValueType(), table, 0, slot);
+  llvm::Value *fn = b.CreateLoad(b.getPtrTy(), at);
+  return b.CreateCall(type, fn, args);
+}
+
+/// The emulator's table, declared (defined by addKernelTables).
+llvm::GlobalVariable *emulatorTable(llvm::Module &m) {
+  auto *type = llvm::ArrayType::get(llvm::PointerType::get(m.getContext(), 0), MTGR_EMU_FIELDS);
+  if (auto *g = m.getGlobalVariable(MTGR_EMU_TABLE_SYMBOL))
+    return g;
+  return new llvm::GlobalVariable(m, type, /*isConstant=*/false,
+                                  llvm::GlobalValue::ExternalLinkage, nullptr,
+                                  MTGR_EMU_TABLE_SYMBOL);
+}
+
+bool isKernel(const llvm::Function &f) {
+  return f.getCallingConv() == llvm::CallingConv::PTX_Kernel;
+}
+} // namespace
+
+llvm::Expected<std::vector<EmulatedKernel>>
+mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
+                                const llvm::DataLayout &layout) {
+  m.setTargetTriple(triple);
+  m.setDataLayout(layout);
+  if (auto *annotations = m.getNamedMetadata("nvvm.annotations"))
+    m.eraseNamedMetadata(annotations);
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::GlobalVariable *table = emulatorTable(m);
+  auto *i32 = llvm::Type::getInt32Ty(ctx);
+  auto *i64 = llvm::Type::getInt64Ty(ctx);
+  auto *ptr = llvm::PointerType::get(ctx, 0);
+
+  // Declarations: NVVM intrinsics by table slot, libdevice by libm name.
+  std::string unknown;
+  std::set<llvm::Function *> synchronising; // functions with a barrier
+  for (llvm::Function &f : llvm::make_early_inc_range(m)) {
+    f.removeFnAttr("target-cpu");
+    f.removeFnAttr("target-features");
+    if (!f.isDeclaration())
+      continue;
+    llvm::StringRef name = f.getName();
+    if (name.starts_with("llvm.nvvm.")) {
+      std::optional<int> slot = slotOf(name);
+      if (!slot) {
+        unknown += (unknown.empty() ? "" : ", ") + name.str();
+        continue;
+      }
+      for (llvm::User *u : llvm::make_early_inc_range(f.users())) {
+        auto *call = llvm::dyn_cast<llvm::CallInst>(u);
+        if (!call)
+          return mtgr::fail("the NVVM intrinsic '" + name + "' is used other than by a call");
+        llvm::IRBuilder<> b(call);
+        llvm::SmallVector<llvm::Value *> args;
+        llvm::FunctionType *type;
+        if (*slot == MTGR_EMU_BARRIER) {
+          synchronising.insert(call->getFunction());
+          args.push_back(call->arg_empty() ? b.getInt32(0) : call->getArgOperand(0));
+          type = llvm::FunctionType::get(b.getVoidTy(), {i32}, false);
+        } else {
+          type = llvm::FunctionType::get(i32, {}, false);
+        }
+        llvm::CallInst *replaced = callTable(b, table, *slot, type, args);
+        if (!call->getType()->isVoidTy())
+          call->replaceAllUsesWith(replaced);
+        call->eraseFromParent();
+      }
+      f.eraseFromParent();
+      continue;
+    }
+    if (name.starts_with("__nv_")) {
+      llvm::StringRef host = name.drop_front(5);
+      if (host == "rsqrtf" || host == "rsqrt") {
+        // 1 / sqrt(x): the host has no rsqrt.
+        llvm::Type *t = f.getReturnType();
+        llvm::FunctionCallee sqrt = m.getOrInsertFunction(host == "rsqrtf" ? "sqrtf" : "sqrt",
+                                                          llvm::FunctionType::get(t, {t}, false));
+        f.setLinkage(llvm::GlobalValue::InternalLinkage);
+        llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "", &f));
+        b.CreateRet(b.CreateFDiv(llvm::ConstantFP::get(t, 1.0), b.CreateCall(sqrt, {f.getArg(0)})));
+        continue;
+      }
+      if (!hostHasLibm(host)) {
+        unknown += (unknown.empty() ? "" : ", ") + name.str();
+        continue;
+      }
+      if (llvm::Function *existing = m.getFunction(host)) {
+        f.replaceAllUsesWith(existing);
+        f.eraseFromParent();
+      } else {
+        f.setName(host);
+      }
+    }
+  }
+  if (!unknown.empty())
+    return mtgr::fail("the GPU emulator does not know " + unknown +
+                      " (codegen/cuda/EmulatorRetarget.cpp lists what it maps)");
+
+  // Loads and stores of memory that is not the thread's stack ask the
+  // emulator first.
+  auto *access = llvm::FunctionType::get(ptr, {ptr, i64, i32}, false);
+  for (llvm::Function &f : m) {
+    if (f.isDeclaration())
+      continue;
+    llvm::SmallVector<std::pair<llvm::Instruction *, unsigned>> accesses;
+    for (llvm::Instruction &inst : llvm::instructions(f)) {
+      if (auto *l = llvm::dyn_cast<llvm::LoadInst>(&inst))
+        accesses.push_back({l, l->getPointerOperandIndex()});
+      else if (auto *s = llvm::dyn_cast<llvm::StoreInst>(&inst))
+        accesses.push_back({s, s->getPointerOperandIndex()});
+      else if (auto *a = llvm::dyn_cast<llvm::AtomicRMWInst>(&inst))
+        accesses.push_back({a, a->getPointerOperandIndex()});
+      else if (auto *x = llvm::dyn_cast<llvm::AtomicCmpXchgInst>(&inst))
+        accesses.push_back({x, x->getPointerOperandIndex()});
+      else if (llvm::isa<llvm::MemIntrinsic>(&inst))
+        return mtgr::fail("kernel code in '" + f.getName() +
+                          "' copies or fills memory with an intrinsic, which the GPU emulator "
+                          "does not check yet");
+    }
+    for (auto [inst, operand] : accesses) {
+      llvm::Value *p = inst->getOperand(operand);
+      if (llvm::isa<llvm::AllocaInst>(llvm::getUnderlyingObject(p, 0)))
+        continue;
+      if (p == table || llvm::getUnderlyingObject(p, 0) == table)
+        continue; // the emulator's own table
+      llvm::Type *valueType = llvm::isa<llvm::StoreInst>(inst)
+                                  ? llvm::cast<llvm::StoreInst>(inst)->getValueOperand()->getType()
+                              : llvm::isa<llvm::AtomicCmpXchgInst>(inst)
+                                  ? llvm::cast<llvm::AtomicCmpXchgInst>(inst)->getCompareOperand()->getType()
+                                  : inst->getType();
+      bool write = !llvm::isa<llvm::LoadInst>(inst);
+      auto *pointerType = llvm::cast<llvm::PointerType>(p->getType());
+      int slot = pointerType->getAddressSpace() == 3 ? MTGR_EMU_SHARED_ACCESS
+                                                     : MTGR_EMU_GLOBAL_ACCESS;
+      llvm::IRBuilder<> b(inst);
+      llvm::Value *generic = pointerType->getAddressSpace() == 0
+                                 ? p
+                                 : b.CreateAddrSpaceCast(p, ptr);
+      llvm::Value *allowed = callTable(
+          b, table, slot, access,
+          {generic, b.getInt64(layout.getTypeStoreSize(valueType)), b.getInt32(write)});
+      inst->setOperand(operand, pointerType->getAddressSpace() == 0
+                                    ? allowed
+                                    : b.CreateAddrSpaceCast(allowed, pointerType));
+    }
+  }
+
+  // Shared memory: the module's address-space-3 globals, one host copy each.
+  std::vector<std::pair<std::string, int64_t>> shared;
+  for (llvm::GlobalVariable &g : m.globals()) {
+    if (g.getAddressSpace() != 3)
+      continue;
+    int64_t bytes = layout.getTypeAllocSize(g.getValueType());
+    if (g.isDeclaration() || bytes == 0)
+      return mtgr::fail("the kernel's dynamic shared memory '" + g.getName() +
+                        "' is not emulated yet");
+    g.setInitializer(llvm::Constant::getNullValue(g.getValueType()));
+    g.setLinkage(llvm::GlobalValue::InternalLinkage);
+    // A name no other module linked beside this one has.
+    g.setName("mtgr_emu_shared." + m.getModuleIdentifier() + "." + std::to_string(shared.size()));
+    shared.push_back({g.getName().str(), bytes});
+  }
+
+  // A trampoline per kernel: one GPU thread from the launch's words.
+  std::vector<EmulatedKernel> kernels;
+  for (llvm::Function &f : llvm::make_early_inc_range(m)) {
+    if (f.isDeclaration() || !isKernel(f))
+      continue;
+    EmulatedKernel k;
+    k.name = f.getName().str();
+    k.trampoline = "mtgr_emu_thread_" + k.name;
+    k.params = f.arg_size();
+    k.shared = shared;
+    // (MLIR's kernels call no functions of their own but libm's.)
+    k.barriers = synchronising.count(&f) != 0;
+    f.setCallingConv(llvm::CallingConv::C);
+    f.setLinkage(llvm::GlobalValue::InternalLinkage);
+    auto *type = llvm::FunctionType::get(i32, {ptr, i64}, false);
+    // External until the kernel table refers to it (the linker drops an
+    // internal function nothing refers to yet).
+    auto *t = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, k.trampoline, m);
+    auto *entry = llvm::BasicBlock::Create(ctx, "entry", t);
+    auto *wrong = llvm::BasicBlock::Create(ctx, "wrong_count", t);
+    auto *run = llvm::BasicBlock::Create(ctx, "run", t);
+    llvm::IRBuilder<> b(entry);
+    b.CreateCondBr(b.CreateICmpEQ(t->getArg(1), b.getInt64(k.params)), run, wrong);
+    b.SetInsertPoint(wrong);
+    b.CreateRet(b.getInt32(1));
+    b.SetInsertPoint(run);
+    llvm::SmallVector<llvm::Value *> args;
+    for (llvm::Argument &a : f.args())
+      args.push_back(b.CreateLoad(a.getType(), b.CreateConstGEP1_64(i64, t->getArg(0), a.getArgNo())));
+    b.CreateCall(&f, args);
+    b.CreateRet(b.getInt32(0));
+    kernels.push_back(std::move(k));
+  }
+  return kernels;
+}
+
+void mlir::mtgr::addKernelTables(llvm::Module &host, llvm::ArrayRef<EmulatedKernel> kernels) {
+  llvm::LLVMContext &ctx = host.getContext();
+  auto *ptr = llvm::PointerType::get(ctx, 0);
+  auto *i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::GlobalVariable *table = emulatorTable(host);
+  table->setInitializer(llvm::Constant::getNullValue(table->getValueType()));
+  auto *sharedType = llvm::StructType::get(ctx, {ptr, i64});
+  auto *record = llvm::StructType::get(ctx, {ptr, ptr, i64, i64, i64, ptr});
+  std::vector<llvm::Constant *> records;
+  for (const EmulatedKernel &k : kernels) {
+    llvm::Function *run = host.getFunction(k.trampoline);
+    if (!run)
+      llvm::report_fatal_error(llvm::Twine("the trampoline ") + k.trampoline + " was lost");
+    run->setLinkage(llvm::GlobalValue::InternalLinkage);
+    auto *name = llvm::ConstantDataArray::getString(ctx, k.name);
+    auto *nameGlobal = new llvm::GlobalVariable(host, name->getType(), true,
+                                                llvm::GlobalValue::PrivateLinkage, name);
+    std::vector<llvm::Constant *> regions;
+    for (const auto &[global, bytes] : k.shared)
+      regions.push_back(llvm::ConstantStruct::get(
+          sharedType, {llvm::ConstantExpr::getAddrSpaceCast(host.getGlobalVariable(global, true),
+                                                            ptr),
+                       llvm::ConstantInt::get(i64, bytes)}));
+    llvm::Constant *regionArray = llvm::ConstantPointerNull::get(ptr);
+    if (!regions.empty()) {
+      auto *type = llvm::ArrayType::get(sharedType, regions.size());
+      regionArray = new llvm::GlobalVariable(host, type, true, llvm::GlobalValue::PrivateLinkage,
+                                             llvm::ConstantArray::get(type, regions));
+    }
+    records.push_back(llvm::ConstantStruct::get(
+        record, {nameGlobal, run, llvm::ConstantInt::get(i64, k.params),
+                 llvm::ConstantInt::get(i64, k.barriers), llvm::ConstantInt::get(i64, regions.size()),
+                 regionArray}));
+  }
+  records.push_back(llvm::Constant::getNullValue(record));
+  auto *type = llvm::ArrayType::get(record, records.size());
+  new llvm::GlobalVariable(host, type, true, llvm::GlobalValue::ExternalLinkage,
+                           llvm::ConstantArray::get(type, records), MTGR_GPU_KERNELS_SYMBOL);
+}

@@ -1,0 +1,163 @@
+//===- LowerGpuLaunches.cpp - gpu.launch_func -> the runtime's launcher ---===//
+//
+// The host half of a launch (abi/GpuLaunch.h): a call of the import
+// mtgr_gpu_launch with the kernel's number, its grid and block, and its
+// parameters as i64 words in a stack array. Written here, not upstream's
+// gpu-to-llvm, because that one synchronises a fresh stream per launch and
+// drops the stream a launch names (../shared/GPU.md 1.1).
+//
+//===----------------------------------------------------------------------===//
+#include "abi/GpuLaunch.h"
+#include "codegen/common/LoweringSupport.h"
+#include "codegen/cuda/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace mlir::mtgr {
+#define GEN_PASS_DEF_MTGRLOWERGPULAUNCHESPASS
+#include "codegen/cuda/Passes.h.inc"
+} // namespace mlir::mtgr
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+/// The words of one launch operand, in the kernel's LLVM calling convention.
+LogicalResult appendWords(OpBuilder &b, Location loc, Value v, SmallVectorImpl<Value> &words) {
+  auto i64 = b.getI64Type();
+  auto toWord = [&](Value index) {
+    return arith::IndexCastOp::create(b, loc, i64, index).getResult();
+  };
+  Type type = v.getType();
+  if (auto memref = dyn_cast<MemRefType>(type)) {
+    // {allocated, aligned, offset, sizes..., strides...}: the kernel never
+    // frees, so the aligned pointer stands for both.
+    Value aligned = toWord(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, v));
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, v);
+    words.push_back(aligned);
+    words.push_back(aligned);
+    words.push_back(toWord(meta.getOffset()));
+    for (Value s : meta.getSizes())
+      words.push_back(toWord(s));
+    for (Value s : meta.getStrides())
+      words.push_back(toWord(s));
+    return success();
+  }
+  if (type.isIndex()) {
+    words.push_back(toWord(v));
+    return success();
+  }
+  if (auto integer = dyn_cast<IntegerType>(type)) {
+    if (integer.getWidth() > 64)
+      return failure();
+    words.push_back(integer.getWidth() == 64 ? v
+                                             : arith::ExtUIOp::create(b, loc, i64, v).getResult());
+    return success();
+  }
+  if (auto fp = dyn_cast<FloatType>(type)) {
+    unsigned width = fp.getWidth();
+    if (width > 64)
+      return failure();
+    Value bits = arith::BitcastOp::create(b, loc, b.getIntegerType(width), v);
+    words.push_back(width == 64 ? bits : arith::ExtUIOp::create(b, loc, i64, bits).getResult());
+    return success();
+  }
+  return failure();
+}
+
+struct MTGRLowerGpuLaunchesPass
+    : mlir::mtgr::impl::MTGRLowerGpuLaunchesPassBase<MTGRLowerGpuLaunchesPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    // The kernel table, in module order. Outlining names each kernel after
+    // its function in a module of a unique name: the kernel takes its
+    // module's name, unique in the table and in the host object.
+    llvm::StringMap<int64_t> numbers; // by module name
+    SmallVector<Attribute> names;
+    for (auto gpuModule : module.getOps<gpu::GPUModuleOp>()) {
+      auto kernels = llvm::to_vector(llvm::make_filter_range(
+          gpuModule.getOps<gpu::GPUFuncOp>(), [](gpu::GPUFuncOp fn) { return fn.isKernel(); }));
+      if (kernels.size() != 1) {
+        gpuModule.emitError("mtgr-lower-gpu-launches: a gpu.module with ")
+            << kernels.size() << " kernels (outlining makes one per module)";
+        return signalPassFailure();
+      }
+      StringRef name = gpuModule.getName();
+      if (kernels[0].getName() != name) {
+        if (SymbolTable::lookupSymbolIn(gpuModule, name)) {
+          gpuModule.emitError("cannot name its kernel after the module: the name is taken");
+          return signalPassFailure();
+        }
+        SymbolTable::setSymbolName(kernels[0], name);
+      }
+      numbers[name] = names.size();
+      names.push_back(StringAttr::get(ctx, name));
+    }
+    module->setAttr("mtgr.gpu_kernels", ArrayAttr::get(ctx, names));
+
+    SmallVector<gpu::LaunchFuncOp> launches;
+    module.walk([&](gpu::LaunchFuncOp op) { launches.push_back(op); });
+    if (launches.empty())
+      return;
+    OpBuilder b(ctx);
+    auto i64 = b.getI64Type();
+    b.setInsertionPointToStart(module.getBody());
+    auto import = module.lookupSymbol<func::FuncOp>(kGpuLaunchImport);
+    if (!import) {
+      SmallVector<Type> params(10, i64);
+      import = func::FuncOp::create(b, module.getLoc(), kGpuLaunchImport,
+                                    b.getFunctionType(params, {}));
+      import.setPrivate();
+    }
+    for (gpu::LaunchFuncOp launch : launches) {
+      Location loc = launch.getLoc();
+      if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty() ||
+          launch.hasClusterSize()) {
+        launch.emitError("mtgr-lower-gpu-launches: async tokens and clusters are not lowered");
+        return signalPassFailure();
+      }
+      auto found = numbers.find(launch.getKernelModuleName().getValue());
+      if (found == numbers.end()) {
+        launch.emitError("launches kernel '")
+            << launch.getKernelName() << "', which no gpu.module of this module defines";
+        return signalPassFailure();
+      }
+      b.setInsertionPoint(launch);
+      SmallVector<Value> words;
+      for (Value operand : launch.getKernelOperands())
+        if (failed(appendWords(b, loc, operand, words))) {
+          launch.emitError("mtgr-lower-gpu-launches: a kernel operand of type ")
+              << operand.getType() << " has no launch word";
+          return signalPassFailure();
+        }
+      // The words live in a stack array of the function (allocated once, at
+      // its start: launches may sit in loops).
+      auto fn = launch->getParentOfType<FunctionOpInterface>();
+      OpBuilder entry(ctx);
+      entry.setInsertionPointToStart(&fn.getFunctionBody().front());
+      auto array = memref::AllocaOp::create(
+          entry, loc, MemRefType::get({std::max<int64_t>(1, words.size())}, i64));
+      for (auto [i, word] : llvm::enumerate(words))
+        memref::StoreOp::create(b, loc, word, array,
+                                ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+      auto idx = [&](Value v) { return arith::IndexCastOp::create(b, loc, i64, v).getResult(); };
+      auto constant = [&](int64_t n) {
+        return arith::ConstantIntOp::create(b, loc, i64, n).getResult();
+      };
+      gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
+      gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+      Value shared = launch.getDynamicSharedMemorySize()
+                         ? arith::ExtUIOp::create(b, loc, i64, launch.getDynamicSharedMemorySize())
+                               .getResult()
+                         : constant(0);
+      Value params = idx(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, array));
+      func::CallOp::create(b, loc, import,
+                           ValueRange{constant(found->second), idx(grid.x), idx(grid.y),
+                                      idx(grid.z), idx(block.x), idx(block.y), idx(block.z),
+                                      shared, params, constant(words.size())});
+      launch.erase();
+    }
+  }
+};
+} // namespace

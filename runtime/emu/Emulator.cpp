@@ -1,0 +1,386 @@
+//===- Emulator.cpp - GPU kernels run on the host, thread by thread -------===//
+#include "runtime/emu/Emulator.h"
+#include "model/Error.h"
+
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <cstring>
+#include <ucontext.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MTGR_EMU_ASAN 1
+#include <sanitizer/common_interface_defs.h>
+#endif
+#endif
+
+using namespace mtgr;
+using namespace mtgr::emu;
+
+std::optional<Schedule> mtgr::emu::scheduleNamed(llvm::StringRef name) {
+  return llvm::StringSwitch<std::optional<Schedule>>(name)
+      .Case("in-order", Schedule::InOrder)
+      .Case("reverse", Schedule::Reverse)
+      .Case("warp-ahead", Schedule::WarpAhead)
+      .Default(std::nullopt);
+}
+
+llvm::StringRef mtgr::emu::scheduleName(Schedule s) {
+  switch (s) {
+  case Schedule::InOrder:
+    return "in-order";
+  case Schedule::Reverse:
+    return "reverse";
+  case Schedule::WarpAhead:
+    return "warp-ahead";
+  }
+  return "?";
+}
+
+namespace {
+constexpr int64_t kWarp = 32;
+constexpr size_t kFiberStack = 256 << 10;
+enum class State { Run, AtBarrier, Done };
+
+struct Fiber {
+  ucontext_t context;
+  std::unique_ptr<char[]> stack;
+  State state = State::Run;
+};
+
+/// Per byte of shared memory: who wrote and read it last, in which barrier
+/// epoch (two threads touching a byte in one epoch, one of them writing, is
+/// a race: nothing orders them).
+struct Shadow {
+  int32_t writer = -1, writeEpoch = -1, reader = -1, readEpoch = -1;
+};
+} // namespace
+
+struct Emulator::Block {
+  Emulator *emulator = nullptr;
+  const Kernel *kernel = nullptr;
+  int64_t *params = nullptr;
+  int64_t paramCount = 0;
+  Dim3 grid, dims, id;
+  int64_t threads = 0, current = 0;
+  int32_t epoch = 0;
+  std::vector<Fiber> fibers;
+  ucontext_t scheduler;
+  std::vector<std::vector<Shadow>> shadows; // per shared region
+  std::string fault;
+  alignas(64) char sink[1024];
+#ifdef MTGR_EMU_ASAN
+  const void *schedulerStack = nullptr;
+  size_t schedulerStackSize = 0;
+#endif
+
+  int64_t tid(int d) const {
+    return d == 0 ? current % dims.x : d == 1 ? current / dims.x % dims.y
+                                              : current / (dims.x * dims.y);
+  }
+  std::string where() const {
+    return llvm::formatv("kernel '{0}', block ({1}, {2}, {3}), thread ({4}, {5}, {6})",
+                         kernel->name, id.x, id.y, id.z, tid(0), tid(1), tid(2))
+        .str();
+  }
+  void report(const std::string &what) {
+    if (fault.empty())
+      fault = where() + ": " + what;
+  }
+
+  void *shared(void *p, int64_t bytes, bool write);
+  void *global(void *p, int64_t bytes, bool write);
+  void barrier();
+  void switchToScheduler(State s);
+  llvm::Error run();
+  llvm::Error runFibers();
+};
+
+namespace {
+thread_local Emulator::Block *running = nullptr;
+
+Emulator::Block &block() { return *running; }
+
+int32_t tidX() { return block().tid(0); }
+int32_t tidY() { return block().tid(1); }
+int32_t tidZ() { return block().tid(2); }
+int32_t ntidX() { return block().dims.x; }
+int32_t ntidY() { return block().dims.y; }
+int32_t ntidZ() { return block().dims.z; }
+int32_t ctaidX() { return block().id.x; }
+int32_t ctaidY() { return block().id.y; }
+int32_t ctaidZ() { return block().id.z; }
+int32_t nctaidX() { return block().grid.x; }
+int32_t nctaidY() { return block().grid.y; }
+int32_t nctaidZ() { return block().grid.z; }
+int32_t laneId() { return block().current % kWarp; }
+int32_t warpSize() { return kWarp; }
+void barrierFn(int32_t) { block().barrier(); }
+void *sharedAccess(void *p, int64_t bytes, int32_t write) {
+  return block().shared(p, bytes, write != 0);
+}
+void *globalAccess(void *p, int64_t bytes, int32_t write) {
+  return block().global(p, bytes, write != 0);
+}
+
+void fiberMain() {
+  Emulator::Block &b = block();
+#ifdef MTGR_EMU_ASAN
+  __sanitizer_finish_switch_fiber(nullptr, &b.schedulerStack, &b.schedulerStackSize);
+#endif
+  if (b.kernel->run(b.params, b.paramCount) != 0)
+    b.report("called with " + std::to_string(b.paramCount) + " parameter words, takes " +
+             std::to_string(b.kernel->params));
+  b.switchToScheduler(State::Done);
+}
+} // namespace
+
+void Emulator::fillTable(void **table) {
+  void *entries[MTGR_EMU_FIELDS] = {};
+  entries[MTGR_EMU_TID_X] = reinterpret_cast<void *>(tidX);
+  entries[MTGR_EMU_TID_Y] = reinterpret_cast<void *>(tidY);
+  entries[MTGR_EMU_TID_Z] = reinterpret_cast<void *>(tidZ);
+  entries[MTGR_EMU_NTID_X] = reinterpret_cast<void *>(ntidX);
+  entries[MTGR_EMU_NTID_Y] = reinterpret_cast<void *>(ntidY);
+  entries[MTGR_EMU_NTID_Z] = reinterpret_cast<void *>(ntidZ);
+  entries[MTGR_EMU_CTAID_X] = reinterpret_cast<void *>(ctaidX);
+  entries[MTGR_EMU_CTAID_Y] = reinterpret_cast<void *>(ctaidY);
+  entries[MTGR_EMU_CTAID_Z] = reinterpret_cast<void *>(ctaidZ);
+  entries[MTGR_EMU_NCTAID_X] = reinterpret_cast<void *>(nctaidX);
+  entries[MTGR_EMU_NCTAID_Y] = reinterpret_cast<void *>(nctaidY);
+  entries[MTGR_EMU_NCTAID_Z] = reinterpret_cast<void *>(nctaidZ);
+  entries[MTGR_EMU_LANEID] = reinterpret_cast<void *>(laneId);
+  entries[MTGR_EMU_WARPSIZE] = reinterpret_cast<void *>(warpSize);
+  entries[MTGR_EMU_BARRIER] = reinterpret_cast<void *>(barrierFn);
+  entries[MTGR_EMU_SHARED_ACCESS] = reinterpret_cast<void *>(sharedAccess);
+  entries[MTGR_EMU_GLOBAL_ACCESS] = reinterpret_cast<void *>(globalAccess);
+  std::copy(std::begin(entries), std::end(entries), table);
+}
+
+Emulator::Emulator(Schedule schedule) : order(schedule) {}
+Emulator::~Emulator() = default;
+
+void Emulator::track(const void *base, size_t bytes, std::string what) {
+  auto p = reinterpret_cast<uintptr_t>(base);
+  regions[p] = {p + bytes, std::move(what)};
+}
+
+void Emulator::untrack(const void *base) { regions.erase(reinterpret_cast<uintptr_t>(base)); }
+
+const std::pair<uintptr_t, std::string> *Emulator::regionOf(uintptr_t p, uintptr_t end) const {
+  auto it = regions.upper_bound(p);
+  if (it == regions.begin())
+    return nullptr;
+  --it;
+  return end <= it->second.first ? &it->second : nullptr;
+}
+
+void *Emulator::Block::shared(void *p, int64_t bytes, bool write) {
+  auto a = reinterpret_cast<uintptr_t>(p);
+  for (size_t r = 0; r < kernel->shared.size(); ++r) {
+    auto base = reinterpret_cast<uintptr_t>(kernel->shared[r].first);
+    auto size = static_cast<uintptr_t>(kernel->shared[r].second);
+    if (a < base || a + bytes > base + size)
+      continue;
+    auto me = static_cast<int32_t>(current);
+    for (int64_t i = 0; i < bytes; ++i) {
+      Shadow &s = shadows[r][a - base + i];
+      const char *race = nullptr;
+      int32_t other = -1;
+      if (s.writeEpoch == epoch && s.writer != me)
+        race = write ? "write after another thread's write" : "read of another thread's write",
+        other = s.writer;
+      else if (write && s.readEpoch == epoch && s.reader != me)
+        race = "write after another thread's read", other = s.reader;
+      if (race) {
+        report(llvm::formatv("shared-memory race: {0} (thread {1}) at byte {2} of shared "
+                             "buffer {3}, with no barrier between",
+                             race, other, a - base + i, r)
+                   .str());
+        break;
+      }
+      if (write)
+        s.writer = me, s.writeEpoch = epoch;
+      else
+        s.reader = me, s.readEpoch = epoch;
+    }
+    return p;
+  }
+  report(llvm::formatv("{0} of {1} bytes at {2} outside the kernel's shared memory",
+                       write ? "write" : "read", bytes, p)
+             .str());
+  std::memset(sink, 0xff, sizeof sink);
+  return sink;
+}
+
+void *Emulator::Block::global(void *p, int64_t bytes, bool write) {
+  auto a = reinterpret_cast<uintptr_t>(p);
+  if (emulator->regionOf(a, a + bytes))
+    return p;
+  // A generic pointer into shared memory.
+  for (const auto &[base, size] : kernel->shared)
+    if (a >= reinterpret_cast<uintptr_t>(base) &&
+        a + bytes <= reinterpret_cast<uintptr_t>(base) + size)
+      return shared(p, bytes, write);
+  std::string nearest;
+  auto it = emulator->regions.upper_bound(a);
+  if (it != emulator->regions.begin()) {
+    --it;
+    nearest = llvm::formatv(" ({0} bytes past the end of '{1}', {2} bytes long)",
+                            a + bytes - it->second.first, it->second.second,
+                            it->second.first - it->first)
+                  .str();
+  }
+  report(llvm::formatv("out-of-bounds {0} of {1} bytes at {2}{3}", write ? "write" : "read",
+                       bytes, p, nearest)
+             .str());
+  std::memset(sink, 0xff, sizeof sink);
+  return sink;
+}
+
+void Emulator::Block::switchToScheduler(State s) {
+  Fiber &f = fibers[current];
+  f.state = s;
+#ifdef MTGR_EMU_ASAN
+  void *fake = nullptr;
+  __sanitizer_start_switch_fiber(s == State::Done ? nullptr : &fake, schedulerStack,
+                                 schedulerStackSize);
+#endif
+  swapcontext(&f.context, &scheduler);
+#ifdef MTGR_EMU_ASAN
+  __sanitizer_finish_switch_fiber(fake, &schedulerStack, &schedulerStackSize);
+#endif
+}
+
+void Emulator::Block::barrier() {
+  if (!kernel->barriers) {
+    report("a barrier in a kernel its trampolines say has none (an emulator retarget bug)");
+    return;
+  }
+  switchToScheduler(State::AtBarrier);
+}
+
+llvm::Error Emulator::Block::run() {
+  shadows.assign(kernel->shared.size(), {});
+  for (size_t r = 0; r < kernel->shared.size(); ++r) {
+    shadows[r].assign(kernel->shared[r].second, Shadow{});
+    // Shared memory starts as NaN (0xff bytes): a read before any write
+    // shows in the results.
+    std::memset(kernel->shared[r].first, 0xff, kernel->shared[r].second);
+  }
+  epoch = 0;
+  if (kernel->barriers)
+    return runFibers();
+  bool reverse = emulator->order == Schedule::Reverse;
+  for (int64_t i = 0; i < threads && fault.empty(); ++i) {
+    current = reverse ? threads - 1 - i : i;
+    if (kernel->run(params, paramCount) != 0)
+      report("called with " + std::to_string(paramCount) + " parameter words, takes " +
+             std::to_string(kernel->params));
+  }
+  return fault.empty() ? llvm::Error::success() : fail(fault);
+}
+
+llvm::Error Emulator::Block::runFibers() {
+  if (static_cast<int64_t>(fibers.size()) < threads)
+    fibers.resize(threads);
+  for (int64_t t = 0; t < threads; ++t) {
+    Fiber &f = fibers[t];
+    if (!f.stack)
+      f.stack.reset(new char[kFiberStack]);
+    getcontext(&f.context);
+    f.context.uc_stack.ss_sp = f.stack.get();
+    f.context.uc_stack.ss_size = kFiberStack;
+    f.context.uc_link = nullptr;
+    makecontext(&f.context, fiberMain, 0);
+    f.state = State::Run;
+  }
+  // The order threads run in between barriers.
+  std::vector<int64_t> order(threads);
+  for (int64_t i = 0; i < threads; ++i)
+    order[i] = i;
+  if (emulator->order == Schedule::Reverse)
+    std::reverse(order.begin(), order.end());
+  if (emulator->order == Schedule::WarpAhead && threads > kWarp) {
+    // The last warp first: it reaches each barrier before the others start.
+    int64_t last = (threads - 1) / kWarp * kWarp;
+    std::rotate(order.begin(), order.begin() + last, order.end());
+  }
+  for (;;) {
+    for (int64_t t : order) {
+      if (fibers[t].state != State::Run)
+        continue;
+      current = t;
+#ifdef MTGR_EMU_ASAN
+      void *fake = nullptr;
+      __sanitizer_start_switch_fiber(&fake, fibers[t].stack.get(), kFiberStack);
+#endif
+      swapcontext(&scheduler, &fibers[t].context);
+#ifdef MTGR_EMU_ASAN
+      __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
+    }
+    int64_t done = 0, waiting = 0;
+    for (int64_t t = 0; t < threads; ++t) {
+      done += fibers[t].state == State::Done;
+      waiting += fibers[t].state == State::AtBarrier;
+    }
+    if (done == threads)
+      break;
+    if (done > 0) {
+      // Some threads left the kernel while others wait at a barrier: on a
+      // GPU that is undefined (a hang or a skipped barrier).
+      for (int64_t t = 0; t < threads; ++t)
+        if (fibers[t].state == State::AtBarrier) {
+          current = t;
+          break;
+        }
+      report(llvm::formatv("barrier divergence: {0} threads wait at a barrier that {1} "
+                           "threads of the block left the kernel without reaching",
+                           waiting, done)
+                 .str());
+      break;
+    }
+    // Every thread is at the barrier: the next epoch.
+    ++epoch;
+    for (int64_t t = 0; t < threads; ++t)
+      fibers[t].state = State::Run;
+  }
+  return fault.empty() ? llvm::Error::success() : fail(fault);
+}
+
+llvm::Error Emulator::launch(const Kernel &kernel, Dim3 grid, Dim3 block, int64_t *params,
+                             int64_t count) {
+  if (block.x < 1 || block.y < 1 || block.z < 1 || block.count() > 1024)
+    return fail(llvm::formatv("kernel '{0}': a block of {1} x {2} x {3} threads is not a CUDA "
+                              "block (1 .. 1024 threads)",
+                              kernel.name, block.x, block.y, block.z)
+                    .str());
+  if (grid.x < 0 || grid.y < 0 || grid.z < 0)
+    return fail("kernel '" + kernel.name + "': a negative grid");
+  if (count != kernel.params)
+    return fail(llvm::formatv("kernel '{0}' takes {1} parameter words, the launch passed {2}",
+                              kernel.name, kernel.params, count)
+                    .str());
+  auto b = std::make_unique<Block>();
+  b->emulator = this;
+  b->kernel = &kernel;
+  b->params = params;
+  b->paramCount = count;
+  b->grid = grid;
+  b->dims = block;
+  b->threads = block.count();
+  Block *saved = running;
+  running = b.get();
+  int64_t blocks = grid.count();
+  llvm::Error error = llvm::Error::success();
+  for (int64_t i = 0; i < blocks && !error; ++i) {
+    int64_t n = order == Schedule::Reverse ? blocks - 1 - i : i;
+    b->id = {n % grid.x, n / grid.x % grid.y, n / (grid.x * grid.y)};
+    error = b->run();
+  }
+  running = saved;
+  return error;
+}

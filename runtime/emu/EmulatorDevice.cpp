@@ -1,0 +1,167 @@
+//===- EmulatorDevice.cpp - `--device=cuda-emu` ---------------------------===//
+#include "runtime/emu/EmulatorDevice.h"
+#include "model/Error.h"
+#include "runtime/HostEnvironment.h"
+#include "runtime/cpu/HostCode.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+using namespace mtgr;
+using namespace mtgr::emu;
+
+namespace {
+/// One emulator per device: its allocation table covers the device's
+/// buffers and every executable's working buffers. Launches run one at a
+/// time (the session may call from several threads).
+struct Shared {
+  explicit Shared(Schedule s) : emulator(s) {}
+  std::mutex lock;
+  Emulator emulator;
+};
+
+[[noreturn]] void fault(llvm::Error error) {
+  llvm::errs() << "mtgr: cuda-emu: " << llvm::toString(std::move(error))
+               << "\n(a fault of generated GPU code: a compiler bug; please report it with the "
+                  "model and the command)\n";
+  std::_Exit(70);
+}
+
+class EmulatorExecutable final : public Executable {
+public:
+  EmulatorExecutable(std::shared_ptr<Shared> shared, std::unique_ptr<HostCode> code,
+                     std::vector<Kernel> kernels)
+      : shared(std::move(shared)), code(std::move(code)), kernels(std::move(kernels)) {}
+
+  void call(const EntryPoint &entry, llvm::ArrayRef<BufferView> args,
+            unsigned /*threads*/) override {
+    mtgr_environment table = host.table(1);
+    table.context = this;
+    table.alloc = [](void *self, uint64_t alignment, uint64_t size) {
+      auto *e = static_cast<EmulatorExecutable *>(self);
+      void *p = e->host.pool.allocate(alignment, size);
+      std::memset(p, 0xff, size); // NaN until written
+      std::lock_guard<std::mutex> guard(e->shared->lock);
+      e->shared->emulator.track(p, size, "a working buffer of the host code");
+      return p;
+    };
+    table.free = [](void *self, void *block) {
+      auto *e = static_cast<EmulatorExecutable *>(self);
+      {
+        std::lock_guard<std::mutex> guard(e->shared->lock);
+        e->shared->emulator.untrack(block);
+      }
+      e->host.pool.free(block);
+    };
+    table.profile_clock = [](void *) { return ProfileCounters::clock(); };
+    table.profile_record = [](void *self, int64_t family, int64_t layer, int64_t start) {
+      static_cast<EmulatorExecutable *>(self)->host.profile.record(family, layer, start);
+    };
+    table.gpu_launch = [](void *self, int64_t kernel, int64_t gx, int64_t gy, int64_t gz,
+                          int64_t bx, int64_t by, int64_t bz, int64_t sharedBytes,
+                          int64_t *params, int64_t count) {
+      static_cast<EmulatorExecutable *>(self)->launch(kernel, {gx, gy, gz}, {bx, by, bz},
+                                                      sharedBytes, params, count);
+    };
+    code->call(entry, args, table);
+  }
+
+  HostEnvironment &environment() override { return host; }
+
+private:
+  void launch(int64_t kernel, Dim3 grid, Dim3 block, int64_t sharedBytes, int64_t *params,
+              int64_t count) {
+    if (kernel < 0 || kernel >= static_cast<int64_t>(kernels.size()))
+      fault(fail("a launch of kernel " + std::to_string(kernel) + ", which the code's table (" +
+                 std::to_string(kernels.size()) + " kernels) does not have"));
+    if (sharedBytes != 0)
+      fault(fail("kernel '" + kernels[kernel].name + "': dynamic shared memory is not emulated"));
+    if (grid.count() == 0)
+      return; // nothing to do (a GPU would refuse an empty grid)
+    std::lock_guard<std::mutex> guard(shared->lock);
+    if (llvm::Error e = shared->emulator.launch(kernels[kernel], grid, block, params, count))
+      fault(std::move(e));
+  }
+
+  std::shared_ptr<Shared> shared;
+  std::unique_ptr<HostCode> code;
+  std::vector<Kernel> kernels;
+  HostEnvironment host;
+};
+
+class EmulatorDevice final : public Device {
+public:
+  explicit EmulatorDevice(Schedule schedule) : shared(std::make_shared<Shared>(schedule)) {}
+
+  llvm::StringRef name() const override { return "cuda-emu"; }
+
+  llvm::Expected<std::unique_ptr<Executable>> load(const Artifact &artifact,
+                                                   llvm::StringRef where) override {
+    if (!artifact.section(kCudaHostCodeSection))
+      return fail(where + ": no '" + kCudaHostCodeSection + "' section: compiled by the '" +
+                  artifact.backend + "' back end; the GPU emulator runs artifacts of "
+                  "`mtgr-compile --target=cuda`");
+    auto code = HostCode::load(artifact, kCudaHostCodeSection, where);
+    if (!code)
+      return code.takeError();
+    auto *table = static_cast<void **>((*code)->symbol(MTGR_EMU_TABLE_SYMBOL));
+    auto *records =
+        static_cast<const mtgr_gpu_kernel *>((*code)->symbol(MTGR_GPU_KERNELS_SYMBOL));
+    if (!table || !records)
+      return fail(where + ": the CUDA host code lacks its kernel tables (" +
+                  MTGR_EMU_TABLE_SYMBOL + ", " + MTGR_GPU_KERNELS_SYMBOL + ")");
+    Emulator::fillTable(table);
+    std::vector<Kernel> kernels;
+    for (const mtgr_gpu_kernel *r = records; r->name; ++r) {
+      Kernel k;
+      k.name = r->name;
+      k.run = r->run;
+      k.params = r->params;
+      k.barriers = r->barriers != 0;
+      for (int64_t i = 0; i < r->shared_count; ++i)
+        k.shared.push_back({r->shared[i].base, r->shared[i].bytes});
+      if (!k.run || k.params < 0 || r->shared_count < 0)
+        return fail(where + ": kernel '" + k.name + "' has a malformed table record");
+      kernels.push_back(std::move(k));
+    }
+    return std::make_unique<EmulatorExecutable>(shared, std::move(*code), std::move(kernels));
+  }
+
+  bool sharesHostMemory() const override { return false; }
+
+  void *allocate(size_t bytes) override {
+    size_t rounded = (bytes + 63) & ~size_t(63);
+    void *p = std::aligned_alloc(64, rounded ? rounded : 64);
+    std::memset(p, 0xff, rounded); // NaN until written
+    std::lock_guard<std::mutex> guard(shared->lock);
+    shared->emulator.track(p, bytes, "a device buffer");
+    return p;
+  }
+  void release(void *buffer) override {
+    {
+      std::lock_guard<std::mutex> guard(shared->lock);
+      shared->emulator.untrack(buffer);
+    }
+    std::free(buffer);
+  }
+  void copyToDevice(void *device, const void *host, size_t bytes) override {
+    if (bytes)
+      std::memcpy(device, host, bytes);
+  }
+  void copyToHost(void *host, const void *device, size_t bytes) override {
+    if (bytes)
+      std::memcpy(host, device, bytes);
+  }
+  void synchronize() override {} // launches run when they are made
+
+private:
+  std::shared_ptr<Shared> shared;
+};
+} // namespace
+
+std::unique_ptr<Device> mtgr::createEmulatorDevice(Schedule schedule) {
+  return std::make_unique<EmulatorDevice>(schedule);
+}

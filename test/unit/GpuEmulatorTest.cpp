@@ -1,0 +1,354 @@
+//===- GpuEmulatorTest.cpp - the CUDA back end's kernels on the emulator --===//
+//
+// Bound kernel-level entry points compiled by the CUDA back end and run on
+// `cuda-emu` (the kernels' NVVM IR retargeted to the host, launched by the
+// generated host code through the runtime's launcher), against a float64
+// computation in the test and against the CPU back end on the same IR, under
+// every schedule; and the emulator's own checks, on kernels planted with a
+// fault.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/CpuBackend.h"
+#include "codegen/cuda/CudaBackend.h"
+#include "codegen/cuda/Passes.h"
+#include "compiler/Backends.h"
+#include "frontend/MLIRGen.h"
+#include "runtime/Device.h"
+#include "runtime/emu/EmulatorDevice.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+using namespace mtgr;
+
+namespace {
+/// Compiles a bound module (entry point @mtgr_forward, `args` buffers) with
+/// the back end `target` into an artifact.
+Artifact compileBound(const std::string &text, const std::string &target, size_t args) {
+  mlir::DialectRegistry registry;
+  mlir::mtgr::registerFrontendDialects(registry);
+  mlir::mtgr::registerCudaPipelineDialects(registry);
+  registry.insert<mlir::memref::MemRefDialect, mlir::arith::ArithDialect,
+                  mlir::func::FuncDialect, mlir::scf::SCFDialect, mlir::math::MathDialect>();
+  mlir::MLIRContext context(registry);
+  context.disableMultithreading();
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+  EXPECT_TRUE(module);
+  auto backend = mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{});
+  EXPECT_TRUE(static_cast<bool>(backend)) << llvm::toString(backend.takeError());
+  mlir::PassManager pm(&context);
+  (*backend)->buildLoweringPipeline(pm, /*profile=*/false);
+  EXPECT_TRUE(mlir::succeeded(pm.run(*module)));
+  Artifact a;
+  a.backend = target;
+  a.modelHash = "test";
+  EntryPoint e{"forward", "mtgr_forward_packed", {}};
+  e.args.resize(args);
+  a.entryPoints = {e};
+  auto emitted = (*backend)->emit(*module, abiRecord(a.modelHash, a.entryPoints),
+                                  mlir::mtgr::EmitStop::Sections);
+  EXPECT_TRUE(static_cast<bool>(emitted)) << llvm::toString(emitted.takeError());
+  a.code = std::move(emitted->sections);
+  return a;
+}
+
+/// Host buffers of one call, by argument.
+struct Buffers {
+  std::vector<std::vector<char>> data;
+  std::vector<std::vector<int64_t>> shapes;
+  template <typename T> void add(std::vector<T> values, std::vector<int64_t> shape) {
+    std::vector<char> bytes(values.size() * sizeof(T));
+    std::memcpy(bytes.data(), values.data(), bytes.size());
+    data.push_back(std::move(bytes));
+    shapes.push_back(std::move(shape));
+  }
+  template <typename T> std::vector<T> get(size_t i) const {
+    std::vector<T> v(data[i].size() / sizeof(T));
+    std::memcpy(v.data(), data[i].data(), data[i].size());
+    return v;
+  }
+};
+
+/// Runs @mtgr_forward of `a` on `device` with the buffers (copied to the
+/// device and back when it has memory of its own).
+void run(Device &device, const Artifact &a, Buffers &buffers) {
+  auto exe = device.load(a, "test artifact");
+  ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
+  std::vector<BufferView> views;
+  for (size_t i = 0; i < buffers.data.size(); ++i) {
+    void *p = buffers.data[i].data();
+    if (!device.sharesHostMemory()) {
+      p = device.allocate(std::max<size_t>(1, buffers.data[i].size()));
+      device.copyToDevice(p, buffers.data[i].data(), buffers.data[i].size());
+    }
+    views.push_back({p, buffers.shapes[i]});
+  }
+  (*exe)->call(a.entryPoints[0], views, 1);
+  device.synchronize();
+  if (!device.sharesHostMemory())
+    for (size_t i = 0; i < views.size(); ++i) {
+      device.copyToHost(buffers.data[i].data(), views[i].data, buffers.data[i].size());
+      device.release(views[i].data);
+    }
+}
+
+std::vector<float> randomFloats(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.f, 1.5f);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = dist(rng);
+  return v;
+}
+
+constexpr emu::Schedule kSchedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
+                                        emu::Schedule::WarpAhead};
+
+const char *kElementwise = R"(
+func.func @mtgr_forward(%a: memref<?x8xf32>, %b: memref<?x8xf32>, %off: memref<?xindex>, %out: memref<?x8xf32>)
+    attributes {mtgr.abi = []} {
+  %aj = builtin.unrealized_conversion_cast %a, %off : memref<?x8xf32>, memref<?xindex> to !mtgr.jagged<8xf32>
+  %bj = builtin.unrealized_conversion_cast %b, %off : memref<?x8xf32>, memref<?xindex> to !mtgr.jagged<8xf32>
+  %s = mtgr.silu %aj : !mtgr.jagged<8xf32>
+  %m = mtgr.mul %s, %bj : !mtgr.jagged<8xf32>
+  %r = mtgr.add %m, %aj : !mtgr.jagged<8xf32>
+  %c:2 = builtin.unrealized_conversion_cast %r : !mtgr.jagged<8xf32> to memref<?x8xf32>, memref<?xindex>
+  memref.copy %c#0, %out : memref<?x8xf32> to memref<?x8xf32>
+  return
+}
+)";
+
+TEST(GpuEmulator, ElementwiseChainMatchesFloat64AndTheCpu) {
+  Artifact gpu = compileBound(kElementwise, "cuda", 4);
+  Artifact cpu = compileBound(kElementwise, "cpu", 4);
+  ASSERT_TRUE(gpu.section(kCudaHostCodeSection));
+  // 0 rows (no blocks launched), 1 row, a jagged tail past one block.
+  for (int64_t rows : {0, 1, 37, 301}) {
+    std::vector<float> a = randomFloats(rows * 8, 1 + rows), b = randomFloats(rows * 8, 2 + rows);
+    auto buffers = [&] {
+      Buffers buf;
+      buf.add(a, {rows, 8});
+      buf.add(b, {rows, 8});
+      buf.add(std::vector<int64_t>{0, rows}, {2});
+      buf.add(std::vector<float>(rows * 8, -7.f), {rows, 8});
+      return buf;
+    };
+    Buffers onCpu = buffers();
+    auto cpuDevice = createDevice("cpu");
+    run(**cpuDevice, cpu, onCpu);
+    for (emu::Schedule s : kSchedules) {
+      SCOPED_TRACE(std::string(emu::scheduleName(s)) + ", rows " + std::to_string(rows));
+      Buffers onGpu = buffers();
+      auto device = createEmulatorDevice(s);
+      run(*device, gpu, onGpu);
+      std::vector<float> out = onGpu.get<float>(3), cpuOut = onCpu.get<float>(3);
+      for (int64_t i = 0; i < rows * 8; ++i) {
+        double x = a[i], silu = x / (1 + std::exp(-x)), want = silu * b[i] + x;
+        ASSERT_NEAR(out[i], want, 1e-5 * (1 + std::fabs(want))) << "element " << i;
+        ASSERT_NEAR(out[i], cpuOut[i], 1e-5 * (1 + std::fabs(want))) << "element " << i;
+      }
+    }
+  }
+}
+
+const char *kNorm = R"(
+func.func @mtgr_forward(%x: memref<?x8xf32>, %off: memref<?xindex>,
+                        %lo: memref<?xindex>, %ls: memref<?x4xindex>, %lg: memref<?xindex>, %lt: memref<?xi64>, %lp: memref<?xindex>,
+                        %g: memref<4x8xf32>, %b: memref<4x8xf32>, %dy: memref<?x8xf32>,
+                        %out: memref<?x8xf32>, %dx: memref<?x8xf32>, %og: memref<4x8xf32>, %ob: memref<4x8xf32>)
+    attributes {mtgr.abi = []} {
+  %j = builtin.unrealized_conversion_cast %x, %off : memref<?x8xf32>, memref<?xindex> to !mtgr.jagged<8xf32>
+  %dj = builtin.unrealized_conversion_cast %dy, %off : memref<?x8xf32>, memref<?xindex> to !mtgr.jagged<8xf32>
+  %l = builtin.unrealized_conversion_cast %lo, %ls, %lg, %lt, %lp : memref<?xindex>, memref<?x4xindex>, memref<?xindex>, memref<?xi64>, memref<?xindex> to !mtgr.layout
+  %gt = builtin.unrealized_conversion_cast %g : memref<4x8xf32> to tensor<4x8xf32>
+  %bt = builtin.unrealized_conversion_cast %b : memref<4x8xf32> to tensor<4x8xf32>
+  %y = mtgr.group_layer_norm %j, %l, %gt, %bt {eps = 1.000000e-05 : f64} : !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+  %gx, %gg, %gb = mtgr.group_layer_norm_backward %j, %l, %gt, %dj {eps = 1.000000e-05 : f64} : !mtgr.jagged<8xf32>, tensor<4x8xf32>
+  %c:2 = builtin.unrealized_conversion_cast %y : !mtgr.jagged<8xf32> to memref<?x8xf32>, memref<?xindex>
+  %cx:2 = builtin.unrealized_conversion_cast %gx : !mtgr.jagged<8xf32> to memref<?x8xf32>, memref<?xindex>
+  %cg = builtin.unrealized_conversion_cast %gg : tensor<4x8xf32> to memref<4x8xf32>
+  %cb = builtin.unrealized_conversion_cast %gb : tensor<4x8xf32> to memref<4x8xf32>
+  memref.copy %c#0, %out : memref<?x8xf32> to memref<?x8xf32>
+  memref.copy %cx#0, %dx : memref<?x8xf32> to memref<?x8xf32>
+  memref.copy %cg, %og : memref<4x8xf32> to memref<4x8xf32>
+  memref.copy %cb, %ob : memref<4x8xf32> to memref<4x8xf32>
+  return
+}
+)";
+
+TEST(GpuEmulator, GroupLayerNormForwardAndBackwardMatchFloat64AndTheCpu) {
+  Artifact gpu = compileBound(kNorm, "cuda", 14);
+  Artifact cpu = compileBound(kNorm, "cpu", 14);
+  for (int64_t rows : {0, 1, 5, 300}) {
+    std::vector<float> x = randomFloats(rows * 8, 3 + rows), dy = randomFloats(rows * 8, 4 + rows);
+    if (rows > 1)
+      std::fill(x.begin() + 8, x.begin() + 16, 0.25f); // a constant row: variance 0
+    std::vector<float> gamma = randomFloats(32, 5), beta = randomFloats(32, 6);
+    std::vector<int64_t> group(rows);
+    for (int64_t r = 0; r < rows; ++r)
+      group[r] = (r * 7 / 3) % 4;
+    auto buffers = [&] {
+      Buffers buf;
+      buf.add(x, {rows, 8});
+      buf.add(std::vector<int64_t>{0, rows}, {2});
+      buf.add(std::vector<int64_t>{0, rows}, {2});
+      buf.add(std::vector<int64_t>{0, 0, 0, rows}, {1, 4});
+      buf.add(group, {rows});
+      buf.add(std::vector<int64_t>(rows, 0), {rows});
+      buf.add(std::vector<int64_t>(rows, 0), {rows});
+      buf.add(gamma, {4, 8});
+      buf.add(beta, {4, 8});
+      buf.add(dy, {rows, 8});
+      for (std::vector<int64_t> shape : {std::vector<int64_t>{rows, 8}, {rows, 8}, {4, 8}, {4, 8}})
+        buf.add(std::vector<float>(shape[0] * 8, -7.f), shape);
+      return buf;
+    };
+    // float64: y, dx, dgamma, dbeta.
+    std::vector<double> y(rows * 8), dx(rows * 8), dg(32, 0.0), db(32, 0.0);
+    for (int64_t r = 0; r < rows; ++r) {
+      double mean = 0, var = 0;
+      for (int c = 0; c < 8; ++c)
+        mean += x[r * 8 + c] / 8.0;
+      for (int c = 0; c < 8; ++c)
+        var += (x[r * 8 + c] - mean) * (x[r * 8 + c] - mean) / 8.0;
+      double rstd = 1 / std::sqrt(var + 1e-5), sumG = 0, sumGx = 0;
+      for (int c = 0; c < 8; ++c) {
+        double xhat = (x[r * 8 + c] - mean) * rstd, gc = gamma[group[r] * 8 + c];
+        y[r * 8 + c] = xhat * gc + beta[group[r] * 8 + c];
+        double g = dy[r * 8 + c] * gc;
+        sumG += g, sumGx += g * xhat;
+        dg[group[r] * 8 + c] += dy[r * 8 + c] * xhat;
+        db[group[r] * 8 + c] += dy[r * 8 + c];
+      }
+      for (int c = 0; c < 8; ++c) {
+        double xhat = (x[r * 8 + c] - mean) * rstd;
+        dx[r * 8 + c] = rstd * (dy[r * 8 + c] * gamma[group[r] * 8 + c] - sumG / 8 - xhat * sumGx / 8);
+      }
+    }
+    Buffers onCpu = buffers();
+    auto cpuDevice = createDevice("cpu");
+    run(**cpuDevice, cpu, onCpu);
+    for (emu::Schedule s : kSchedules) {
+      SCOPED_TRACE(std::string(emu::scheduleName(s)) + ", rows " + std::to_string(rows));
+      Buffers onGpu = buffers();
+      auto device = createEmulatorDevice(s);
+      run(*device, gpu, onGpu);
+      auto check = [&](size_t arg, const std::vector<double> &want, double tol, const char *what) {
+        std::vector<float> got = onGpu.get<float>(arg), cpuGot = onCpu.get<float>(arg);
+        for (size_t i = 0; i < want.size(); ++i) {
+          ASSERT_NEAR(got[i], want[i], tol * (1 + std::fabs(want[i]))) << what << " " << i;
+          ASSERT_NEAR(got[i], cpuGot[i], tol * (1 + std::fabs(want[i]))) << what << " " << i;
+        }
+      };
+      check(10, y, 1e-5, "y");
+      check(11, dx, 1e-4, "dx");
+      check(12, dg, 1e-4, "dgamma");
+      check(13, db, 1e-4, "dbeta");
+    }
+  }
+}
+
+TEST(GpuEmulator, CpuArtifactsAreRefusedByName) {
+  Artifact cpu = compileBound(kElementwise, "cpu", 4);
+  auto device = createEmulatorDevice(emu::Schedule::InOrder);
+  auto exe = device->load(cpu, "cpu.mtgr");
+  ASSERT_FALSE(static_cast<bool>(exe));
+  EXPECT_NE(llvm::toString(exe.takeError()).find("no 'cuda.host.so' section"), std::string::npos);
+  Artifact gpu = compileBound(kElementwise, "cuda", 4);
+  auto cpuDevice = createDevice("cpu");
+  auto refused = (*cpuDevice)->load(gpu, "gpu.mtgr");
+  ASSERT_FALSE(static_cast<bool>(refused));
+  EXPECT_NE(llvm::toString(refused.takeError()).find("compiled by the 'cuda' back end"),
+            std::string::npos);
+}
+} // namespace
+
+namespace {
+/// A block of 64 threads that reverses `in` through shared memory: each
+/// thread stores its element, then reads its mirror's, with a barrier
+/// between (or, planted, without one), storing at `out[tid + shift]`.
+std::string reverseKernel(bool barrier, int shift) {
+  return std::string(R"(
+func.func @mtgr_forward(%in: memref<64xf32>, %out: memref<64xf32>) attributes {mtgr.abi = []} {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1)
+             workgroup(%sh : memref<64xf32, #gpu.address_space<workgroup>>) {
+    %v = memref.load %in[%tx] : memref<64xf32>
+    memref.store %v, %sh[%tx] : memref<64xf32, #gpu.address_space<workgroup>>
+)") + (barrier ? "    gpu.barrier\n" : "") +
+         R"(    %c63 = arith.constant 63 : index
+    %r = arith.subi %c63, %tx : index
+    %w = memref.load %sh[%r] : memref<64xf32, #gpu.address_space<workgroup>>
+    %shift = arith.constant )" +
+         std::to_string(shift) + R"( : index
+    %o = arith.addi %tx, %shift : index
+    memref.store %w, %out[%o] : memref<64xf32>
+    gpu.terminator
+  }
+  return
+}
+)";
+}
+
+Buffers reverseBuffers() {
+  Buffers b;
+  std::vector<float> in(64);
+  for (int i = 0; i < 64; ++i)
+    in[i] = static_cast<float>(i);
+  b.add(in, {64});
+  b.add(std::vector<float>(64, -1.f), {64});
+  return b;
+}
+
+TEST(GpuEmulator, SharedMemoryWithABarrierRunsUnderEverySchedule) {
+  Artifact a = compileBound(reverseKernel(/*barrier=*/true, 0), "cuda", 2);
+  for (emu::Schedule s : kSchedules) {
+    SCOPED_TRACE(emu::scheduleName(s).str());
+    Buffers b = reverseBuffers();
+    auto device = createEmulatorDevice(s);
+    run(*device, a, b);
+    std::vector<float> out = b.get<float>(1);
+    for (int i = 0; i < 64; ++i)
+      ASSERT_EQ(out[i], 63 - i);
+  }
+}
+
+TEST(GpuEmulatorDeathTest, APlantedMissingBarrierIsARace) {
+  Artifact a = compileBound(reverseKernel(/*barrier=*/false, 0), "cuda", 2);
+  for (emu::Schedule s : kSchedules) {
+    SCOPED_TRACE(emu::scheduleName(s).str());
+    EXPECT_EXIT(
+        {
+          Buffers b = reverseBuffers();
+          auto device = createEmulatorDevice(s);
+          run(*device, a, b);
+        },
+        testing::ExitedWithCode(70),
+        "kernel 'mtgr_forward_kernel', block \\(0, 0, 0\\), thread \\([0-9]+, 0, 0\\): "
+        "shared-memory race: (read of another thread's write|write after another thread's "
+        "read) \\(thread [0-9]+\\) at byte [0-9]+ of shared buffer 0, with no barrier between");
+  }
+}
+
+TEST(GpuEmulatorDeathTest, APlantedOutOfBoundsStoreIsCaught) {
+  Artifact a = compileBound(reverseKernel(/*barrier=*/true, 1), "cuda", 2);
+  EXPECT_EXIT(
+      {
+        Buffers b = reverseBuffers();
+        auto device = createEmulatorDevice(emu::Schedule::InOrder);
+        run(*device, a, b);
+      },
+      testing::ExitedWithCode(70),
+      "thread \\(63, 0, 0\\): out-of-bounds write of 4 bytes at 0x[0-9A-Fa-f]+ \\(4 bytes past "
+      "the end of 'a device buffer', 256 bytes long\\)");
+}
+} // namespace
