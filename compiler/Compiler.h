@@ -33,10 +33,10 @@ llvm::Expected<CompileOutput> compileModel(const ModelDesc &model, llvm::StringR
                                            llvm::raw_ostream &diag, bool trainStep = true,
                                            bool profile = false);
 
-/// Parses and compiles description text to an artifact for this machine, with
-/// the default back end (compiler/Backends.h kDefaultTarget).
+/// Parses and compiles description text to an artifact with the back end
+/// `target` (default: compiler/Backends.h kDefaultTarget, for this machine).
 llvm::Expected<Artifact> compileArtifact(llvm::StringRef modelText, llvm::StringRef name,
-                                         bool trainStep = true);
+                                         bool trainStep = true, llvm::StringRef target = "");
 
 } // namespace mlir::mtgr
 

@@ -113,19 +113,65 @@ Value LoopBuilder::allocStatic(Type elt, ArrayRef<int64_t> shape) {
   return memref::AllocOp::create(b, MemRefType::get(shape, elt));
 }
 
+ParallelLoops::~ParallelLoops() = default;
+
 void LoopBuilder::fill(Value m, Value value) {
   int64_t rank = cast<MemRefType>(m.getType()).getRank();
   SmallVector<Value> at;
   std::function<void(int64_t)> nest = [&](int64_t d) {
     if (d == rank)
       return store(value, m, at);
-    loop(idx(0), dim(m, d), [&](Value i) {
+    auto inner = [&](Value i) {
       at.push_back(i);
       nest(d + 1);
       at.pop_back();
-    });
+    };
+    // The rows are independent.
+    if (d == 0)
+      forEach(dim(m, d), inner);
+    else
+      loop(idx(0), dim(m, d), inner);
   };
   nest(0);
+}
+
+FailureOr<SmallVector<Operation *>> mlir::mtgr::boundEntryPoints(ModuleOp module) {
+  SmallVector<Operation *> entries;
+  for (auto fn : module.getOps<func::FuncOp>())
+    if (fn->hasAttr("mtgr.abi"))
+      entries.push_back(fn);
+  if (entries.empty())
+    return entries; // nothing bound: nothing to lower
+  for (StringRef name : {"forward", "train_step", "apply_update"})
+    if (Operation *fn = module.lookupSymbol(name)) {
+      fn->emitError("entry point not bound: run mtgr-bind-entry-points first");
+      return failure();
+    }
+  for (Operation *fn : entries) {
+    WalkResult modelLevel = fn->walk([](Operation *op) {
+      if (!op->hasTrait<ModelLevel>())
+        return WalkResult::advance();
+      op->emitError("model-level op: run mtgr-decompose-layers before lowering");
+      return WalkResult::interrupt();
+    });
+    if (modelLevel.wasInterrupted())
+      return failure();
+  }
+  return entries;
+}
+
+LogicalResult mlir::mtgr::keepLoweredCode(ModuleOp module, ArrayRef<Operation *> entries,
+                                          function_ref<bool(Operation *)> keep) {
+  WalkResult castLeft = module.walk([](UnrealizedConversionCastOp c) {
+    c.emitError("a buffer cast is left after lowering");
+    return WalkResult::interrupt();
+  });
+  if (castLeft.wasInterrupted())
+    return failure();
+  for (Operation &op : llvm::make_early_inc_range(*module.getBody()))
+    if (!llvm::is_contained(entries, &op) && !keep(&op))
+      op.erase();
+  return success();
 }
 
 Value mlir::mtgr::boundArgument(Operation *op, StringRef key) {

@@ -57,12 +57,57 @@ public:
   BufferTypeConverter();
 };
 
+class LoopBuilder;
+
+/// How a back end runs the work an op lowering marks as independent
+/// iterations (LoopBuilder::forEach) or as one serial piece of device work
+/// (LoopBuilder::serial). Without one (the CPU), forEach is a loop and serial
+/// is inline code; the CUDA back end makes each a kernel
+/// (codegen/cuda/GpuSupport.h). So an op's lowering is written once for
+/// both.
+class ParallelLoops {
+public:
+  virtual ~ParallelLoops();
+  virtual void forEach(LoopBuilder &l, Value count, function_ref<void(Value)> body) const = 0;
+  virtual void serial(LoopBuilder &l, function_ref<void()> body) const = 0;
+};
+
 /// Loop-building helpers on an implicit location. Ops are created through
 /// the rewriter passed in, so the conversion driver sees them.
 class LoopBuilder {
 public:
-  LoopBuilder(OpBuilder &builder, Location loc) : b(loc, builder) {}
+  LoopBuilder(OpBuilder &builder, Location loc, const ParallelLoops *parallel = nullptr)
+      : b(loc, builder), parallel(parallel) {}
   ImplicitLocOpBuilder b;
+  /// The back end's way to run independent iterations (nullptr: loops).
+  const ParallelLoops *parallel;
+
+  /// body(i) for i in [0, count): iterations that touch disjoint outputs
+  /// (a loop on the CPU, a thread each on a GPU).
+  void forEach(Value count, function_ref<void(Value)> body) {
+    if (parallel)
+      parallel->forEach(*this, count, body);
+    else
+      loop(idx(0), count, body);
+  }
+  /// body(i, j) over [0, n) x [0, m), all independent: nested loops on the
+  /// CPU, a thread per pair on a GPU.
+  void forEach2(Value n, Value m, function_ref<void(Value, Value)> body) {
+    if (parallel)
+      parallel->forEach(*this, mul(n, m), [&](Value t) {
+        body(arith::DivUIOp::create(b, t, m), arith::RemUIOp::create(b, t, m));
+      });
+    else
+      loop(idx(0), n, [&](Value i) { loop(idx(0), m, [&](Value j) { body(i, j); }); });
+  }
+  /// Work on the device's buffers that runs as one thread (a GPU kernel of
+  /// one thread; inline on the CPU): small scans over samples.
+  void serial(function_ref<void()> body) {
+    if (parallel)
+      parallel->serial(*this, body);
+    else
+      body();
+  }
 
   Type f32() { return b.getF32Type(); }
   Type f64() { return b.getF64Type(); }
@@ -146,6 +191,17 @@ public:
   Value rows(Value values) { return dim(values, 0); }
 };
 
+/// What every back end's lowering pass does around its conversion: the
+/// bound entry points of `module` (functions with mtgr.abi; none when the
+/// module is not bound), or failure after an error on an unbound entry point
+/// or a model-level op left in one.
+FailureOr<SmallVector<Operation *>> boundEntryPoints(ModuleOp module);
+/// After the conversion: an error if a buffer cast is left; then the
+/// model-level description is erased: everything at the top of `module`
+/// but the entry points and what `keep` accepts.
+LogicalResult keepLoweredCode(ModuleOp module, ArrayRef<Operation *> entries,
+                              function_ref<bool(Operation *)> keep);
+
 /// The argument of the enclosing entry point that mtgr-bind-entry-points bound
 /// to `op` under `key` (the op's `mtgr.bound` dictionary of argument numbers).
 Value boundArgument(Operation *op, StringRef key);
@@ -156,13 +212,18 @@ void populateLinearLoweringPatterns(BufferTypeConverter &converter, RewritePatte
                                     const GemmTiles &tiles);
 void populateElementwiseLoweringPatterns(BufferTypeConverter &converter,
                                          RewritePatternSet &patterns);
-void populateTokenLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
+void populateDropoutLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
+                                     const ParallelLoops *parallel = nullptr);
+void populateTokenLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
+                                   const ParallelLoops *parallel = nullptr);
 void populateNormLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
 void populateAttentionLoweringPatterns(BufferTypeConverter &converter,
                                        RewritePatternSet &patterns);
-void populateLossLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
+void populateLossLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
+                                  const ParallelLoops *parallel = nullptr);
 void populateOptimizerLoweringPatterns(BufferTypeConverter &converter,
-                                       RewritePatternSet &patterns);
+                                       RewritePatternSet &patterns,
+                                       const ParallelLoops *parallel = nullptr);
 
 /// The buffers of a "rows" result shaped like `x`: jagged results keep x's
 /// offsets, per-sample rows have none.
@@ -212,13 +273,17 @@ void populateBufferCastFolding(BufferTypeConverter &converter, RewritePatternSet
 /// `lower(op, adaptor, builder)` returns the buffers of every result.
 template <typename Op>
 struct LoopPattern : OpConversionPattern<Op> {
-  using OpConversionPattern<Op>::OpConversionPattern;
+  LoopPattern(const TypeConverter &converter, MLIRContext *ctx,
+              const ParallelLoops *parallel = nullptr)
+      : OpConversionPattern<Op>(converter, ctx), parallel(parallel) {}
+  /// The back end's independent iterations (LoopBuilder::forEach).
+  const ParallelLoops *parallel;
   using Adaptor = typename OpConversionPattern<Op>::OneToNOpAdaptor;
   virtual FailureOr<SmallVector<SmallVector<Value>>> lower(Op op, Adaptor a,
                                                           LoopBuilder &l) const = 0;
   LogicalResult matchAndRewrite(Op op, Adaptor a,
                                 ConversionPatternRewriter &rewriter) const final {
-    LoopBuilder l(rewriter, op.getLoc());
+    LoopBuilder l(rewriter, op.getLoc(), parallel);
     Value started = profileStart(rewriter, op);
     auto results = lower(op, a, l);
     if (failed(results))

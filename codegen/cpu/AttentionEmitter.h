@@ -1,9 +1,10 @@
-//===- AttentionEmitter.h - the CPU's masks, tile lists and attention -*- C++ -*-===//
+//===- AttentionEmitter.h - the CPU's tiled attention -------------*- C++ -*-===//
 //
-// The emitter of the attention family, split by what it builds: masks and
-// tile lists (LowerMasks.cpp), the forward kernel (AttentionForward.cpp), the
-// backward kernel (AttentionBackward.cpp), and the tile helpers both kernels
-// use with the family's patterns (LowerAttention.cpp).
+// The emitter of the attention family, split by what it builds: the forward
+// kernel (AttentionForward.cpp), the backward kernel (AttentionBackward.cpp),
+// and the tile helpers both kernels use with the family's patterns
+// (LowerAttention.cpp). The masks, tile lists, relative bias and n_norm are
+// every back end's (codegen/common/AttentionMath.h).
 //
 // build_mask writes, per row, at most 3 column intervals (DESIGN 1.5).
 // attention_tiles turns them into per-row-block lists of column tiles with a
@@ -19,7 +20,7 @@
 #ifndef MTGR_CODEGEN_CPU_ATTENTIONEMITTER_H
 #define MTGR_CODEGEN_CPU_ATTENTIONEMITTER_H
 
-#include "codegen/common/LoweringSupport.h"
+#include "codegen/common/AttentionMath.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/ADT/StringExtras.h"
@@ -54,24 +55,14 @@ struct AttentionEmitter : LoopBuilder {
   /// no visible pair (the edge of a visible region: half the waste).
   int64_t BR, BC, TW;
 
-  Value buildMask(MaskKind kind, const LayoutBuffers &l);
-  /// The relative attention bias of pair (row, col) and where it comes from:
-  /// P[clamp(pos_j - pos_i, -Pmax, Pmax)] + T[bucket(|t_i - t_j|)], the T term
-  /// only between non-U tokens (DESIGN 1.3).
-  struct Rab {
-    Value bias, posIndex, bucket, bothTimed;
-  };
+  /// The relative attention bias of a pair (codegen/common/AttentionMath.h).
+  using Rab = RabTerms;
   Rab rabTerms(const LayoutBuffers &l, Value rabPos, Value rabTime, Value gi, Value ti, Value pi,
                Value col);
   /// n_norm(row) of DESIGN 1.3.
   Value attentionNorm(NNorm mode, std::optional<APFloat> constant, Value mask, Value row,
                       Value start, Value end);
 
-  // --- tile lists ----------------------------------------------------------
-  SmallVector<Value> buildTiles(Value mask, const LayoutBuffers &l);
-  /// Visible pairs of rows [r0, r1) x columns [c0, c1) (sample-local; the
-  /// intervals of a row are disjoint, so their overlaps add up).
-  Value visibleIn(Value mask, Value start, Value r0, Value r1, Value c0, Value c1);
 
   // --- tiled attention -----------------------------------------------------
   VectorType vec(int64_t n, Type elt) { return VectorType::get({n}, elt); }

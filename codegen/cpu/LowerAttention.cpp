@@ -11,44 +11,16 @@ using namespace mlir;
 using namespace mlir::mtgr;
 using namespace mlir::mtgr::cpu;
 
-AttentionEmitter::Rab AttentionEmitter::rabTerms(const LayoutBuffers &l, Value rabPos, Value rabTime, Value gi,
-                                 Value ti, Value pi, Value col) {
-  int64_t pmax = (cast<MemRefType>(rabPos.getType()).getDimSize(0) - 1) / 2;
-  int64_t nb = cast<MemRefType>(rabTime.getType()).getDimSize(0);
-  Rab r;
-  Value dpos = maxI(minI(sub(load(l.pos, {col}), pi), idx(pmax)), idx(-pmax));
-  r.posIndex = add(dpos, idx(pmax));
-  Value dt = math::AbsIOp::create(b, arith::SubIOp::create(b, ti, load(l.time, {col})));
-  Value one = arith::ConstantIntOp::create(b, i64(), 1);
-  Value lg = math::LogOp::create(
-      b, arith::SIToFPOp::create(b, f64(), arith::MaxSIOp::create(b, dt, one)));
-  Value bucketF = math::FloorOp::create(b, arith::DivFOp::create(b, lg, cf64(0.301)));
-  r.bucket = minI(arith::IndexCastOp::create(b, b.getIndexType(),
-                                             arith::FPToSIOp::create(b, i64(), bucketF)),
-                  idx(nb - 1));
-  r.bothTimed = arith::AndIOp::create(b, cmp(arith::CmpIPredicate::ne, gi, idx(0)),
-                                      cmp(arith::CmpIPredicate::ne, load(l.group, {col}), idx(0)));
-  r.bias = arith::AddFOp::create(b, load(rabPos, {r.posIndex}),
-                                 select(r.bothTimed, load(rabTime, {r.bucket}), cf32(0.0)));
-  return r;
+AttentionEmitter::Rab AttentionEmitter::rabTerms(const LayoutBuffers &l, Value rabPos,
+                                                 Value rabTime, Value gi, Value ti, Value pi,
+                                                 Value col) {
+  return mtgr::rabTerms(*this, l, rabPos, rabTime, gi, ti, pi, col);
 }
 
-Value AttentionEmitter::attentionNorm(NNorm mode, std::optional<APFloat> constant, Value mask, Value row,
-                              Value start, Value end) {
-  if (mode == NNorm::total)
-    return toF32(sub(end, start));
-  if (mode == NNorm::constant)
-    return cf32(constant->convertToDouble());
-  Value cols = idx(0);
-  for (int k = 0; k < 3; ++k) {
-    Value lo = arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(0)}));
-    Value hi = arith::IndexCastOp::create(b, b.getIndexType(), load(mask, {row, idx(k), idx(1)}));
-    cols = add(cols, sub(hi, lo));
-  }
-  return toF32(cols);
+Value AttentionEmitter::attentionNorm(NNorm mode, std::optional<APFloat> constant, Value mask,
+                                      Value row, Value start, Value end) {
+  return mtgr::attentionNorm(*this, mode, constant, mask, row, start, end);
 }
-
-
 
 Value AttentionEmitter::panelStarts(const LayoutBuffers &l) {
   Value B = samples(l);
@@ -319,24 +291,6 @@ std::pair<Value, Value> AttentionEmitter::costShare(const TileListBuffers &t, Va
 
 
 namespace {
-struct LowerBuildMask : LoopPattern<BuildMaskOp> {
-  using LoopPattern::LoopPattern;
-  Results lower(BuildMaskOp op, Adaptor a, LoopBuilder &l) const override {
-    LayoutBuffers lay(a.getLayout());
-    AttentionEmitter e(l.b, op.getLoc());
-    return Buffers{{e.buildMask(op.getKind(), lay), lay.offsets}};
-  }
-};
-
-struct LowerAttentionTiles : LoopPattern<AttentionTilesOp> {
-  using LoopPattern::LoopPattern;
-  Results lower(AttentionTilesOp op, Adaptor a, LoopBuilder &l) const override {
-    auto type = cast<TileListType>(op.getType());
-    AttentionEmitter e(l.b, op.getLoc(), type.getRowBlock(), type.getColTile());
-    return Buffers{e.buildTiles(a.getMask()[0], LayoutBuffers(a.getLayout()))};
-  }
-};
-
 /// The inputs every attention kernel takes, in order: the row buffers
 /// (q, k, v, mask[, dO]), the layout, the tile list and the rab tables.
 SmallVector<Value> kernelInputs(ArrayRef<Value> rows, const LayoutBuffers &lay, ValueRange tiles,
@@ -421,7 +375,7 @@ struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
 
 void mlir::mtgr::populateAttentionLoweringPatterns(BufferTypeConverter &converter,
                                                    RewritePatternSet &patterns) {
-  patterns.add<LowerBuildMask, LowerAttentionTiles, LowerHstuAttention,
-               LowerHstuAttentionBackward>(converter, patterns.getContext());
+  patterns.add<LowerHstuAttention, LowerHstuAttentionBackward>(converter, patterns.getContext());
+  populateMaskLoweringPatterns(converter, patterns);
 }
 

@@ -26,17 +26,11 @@ struct MTGRLowerToLoopsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    SmallVector<func::FuncOp> entries;
-    for (auto fn : module.getOps<func::FuncOp>())
-      if (fn->hasAttr("mtgr.abi"))
-        entries.push_back(fn);
-    if (entries.empty())
+    FailureOr<SmallVector<Operation *>> entries = boundEntryPoints(module);
+    if (failed(entries))
+      return signalPassFailure();
+    if (entries->empty())
       return; // nothing bound: nothing to lower
-    for (StringRef name : {"forward", "train_step", "apply_update"})
-      if (Operation *fn = module.lookupSymbol(name)) {
-        fn->emitError("entry point not bound: run mtgr-bind-entry-points first");
-        return signalPassFailure();
-      }
     {
       // The runtime says how many threads a call's parallel ops split into.
       OpBuilder b(ctx);
@@ -89,38 +83,22 @@ struct MTGRLowerToLoopsPass
     });
     populateBufferCastFolding(converter, patterns);
     target.addIllegalDialect<MTGRDialect>();
-    SmallVector<Operation *> roots;
-    for (func::FuncOp fn : entries) {
-      WalkResult modelLevel = fn.walk([](Operation *op) {
-        if (!op->hasTrait<ModelLevel>())
-          return WalkResult::advance();
-        op->emitError("model-level op: run mtgr-decompose-layers before lowering");
-        return WalkResult::interrupt();
-      });
-      if (modelLevel.wasInterrupted())
-        return signalPassFailure();
-      roots.push_back(fn);
-    }
     FrozenRewritePatternSet frozen(std::move(patterns));
-    if (failed(applyPartialConversion(roots, target, frozen)))
-      return signalPassFailure();
-    WalkResult castLeft = module.walk([](UnrealizedConversionCastOp c) {
-      c.emitError("a buffer cast is left after lowering");
-      return WalkResult::interrupt();
-    });
-    if (castLeft.wasInterrupted())
+    if (failed(applyPartialConversion(*entries, target, frozen)))
       return signalPassFailure();
     // What is left is the model-level description: keep only the lowered code.
-    for (Operation &op : llvm::make_early_inc_range(*module.getBody())) {
+    auto keep = [&](Operation *op) {
       auto fn = dyn_cast<func::FuncOp>(op);
-      bool profileHook = fn && fn.isDeclaration() && fn.getName().starts_with("mtgr_profile_");
-      if (fn && fn.isDeclaration() && fn.getName() == kThreadsImport &&
-          !SymbolTable::symbolKnownUseEmpty(fn, module))
-        continue;
-      bool kernel = fn && fn->hasAttr("mtgr.kernel"); // shared by the layers (attention)
-      if (!llvm::is_contained(entries, &op) && !profileHook && !kernel)
-        op.erase();
-    }
+      if (!fn)
+        return false;
+      bool profileHook = fn.isDeclaration() && fn.getName().starts_with("mtgr_profile_");
+      bool threads = fn.isDeclaration() && fn.getName() == kThreadsImport &&
+                     !SymbolTable::symbolKnownUseEmpty(fn, module);
+      bool kernel = fn->hasAttr("mtgr.kernel"); // shared by the layers (attention)
+      return profileHook || threads || kernel;
+    };
+    if (failed(keepLoweredCode(module, *entries, keep)))
+      return signalPassFailure();
     module->removeAttr("mtgr.profile");
   }
 };

@@ -48,8 +48,9 @@ std::optional<int> slotOf(llvm::StringRef name) {
 bool hostHasLibm(llvm::StringRef name) {
   static const std::set<std::string> known = {
       "expf",  "exp2f", "expm1f", "logf",  "log2f",  "log1pf", "sqrtf", "tanhf", "powf",
-      "fabsf", "floorf", "ceilf", "fmaxf", "fminf", "sinf",   "cosf",  "erff",  "exp",
-      "log",   "sqrt",  "tanh",  "pow",   "fabs",  "floor",  "ceil",  "fmax",  "fmin"};
+      "fabsf", "floorf", "ceilf", "fmaxf", "fminf", "sinf",   "cosf",  "erff",  "fmaf",
+      "exp",   "exp2",  "expm1", "log",   "log2",  "log1p",  "sqrt",  "tanh",  "pow",
+      "fabs",  "floor", "ceil",  "fmax",  "fmin",  "fma",    "erf"};
   return known.count(name.str()) != 0;
 }
 

@@ -1,8 +1,9 @@
-//===- GpuElementwise.cpp - silu, add, mul, dropout as GPU kernels --------===//
+//===- GpuElementwise.cpp - silu, add, mul as GPU kernels -----------------===//
 //
 // The elementwise family, one thread per element (GpuSupport.h). The math is
 // the CPU lowering's (LoopBuilder::silu, RowMath.h's siluDerivative), so the
-// two back ends compute the same expression.
+// two back ends compute the same expression. Dropout is every back end's
+// (codegen/common/LowerDropout.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/RowMath.h"
@@ -54,23 +55,10 @@ struct GpuSiluBackward : GpuPattern<SiluBackwardOp> {
   }
 };
 
-/// Inference (and rate 0): the identity, as on the CPU. Training dropout's
-/// counter-based mask is not a GPU kernel yet: refused by name.
-struct GpuDropout : GpuPattern<DropoutOp> {
-  using GpuPattern::GpuPattern;
-  Results lower(DropoutOp op, Adaptor a, LoopBuilder &l) const override {
-    JaggedBuffers x(a.getInput());
-    if (boundArgument(op, "rng") && !op.getRate().isZero()) {
-      op.emitError("mtgr.dropout with a rate in training has no GPU kernel yet (issue 24)");
-      return failure();
-    }
-    return SmallVector<SmallVector<Value>>{rowsLike(x, x.values)};
-  }
-};
 } // namespace
 
 void mlir::mtgr::populateGpuElementwisePatterns(BufferTypeConverter &converter,
                                                 RewritePatternSet &patterns, int64_t blockSize) {
-  patterns.add<GpuUnary<SiluOp>, GpuBinary<AddOp>, GpuBinary<MulOp>, GpuSiluBackward,
-               GpuDropout>(converter, patterns.getContext(), blockSize);
+  patterns.add<GpuUnary<SiluOp>, GpuBinary<AddOp>, GpuBinary<MulOp>, GpuSiluBackward>(
+      converter, patterns.getContext(), blockSize);
 }

@@ -42,3 +42,22 @@ void mlir::mtgr::launchPerElement(LoopBuilder &l, Value like, int64_t blockSize,
     body(at);
   });
 }
+
+namespace {
+bool insideKernel(LoopBuilder &l) {
+  Operation *parent = l.b.getInsertionBlock()->getParentOp();
+  return isa<gpu::LaunchOp>(parent) || parent->getParentOfType<gpu::LaunchOp>();
+}
+} // namespace
+
+void GpuParallelLoops::forEach(LoopBuilder &l, Value count, function_ref<void(Value)> body) const {
+  if (insideKernel(l))
+    return l.loop(l.idx(0), count, body);
+  launchThreads(l, count, blockSize, body);
+}
+
+void GpuParallelLoops::serial(LoopBuilder &l, function_ref<void()> body) const {
+  if (insideKernel(l))
+    return body();
+  launchThreads(l, l.idx(1), 1, [&](Value) { body(); });
+}

@@ -20,8 +20,26 @@ void launchThreads(LoopBuilder &l, Value count, int64_t blockSize, function_ref<
 void launchPerElement(LoopBuilder &l, Value like, int64_t blockSize,
                       function_ref<void(ValueRange)> body);
 
+/// LoopBuilder::forEach as a kernel of a thread per iteration (blockSize
+/// per block, grid from the count on the host), serial as a kernel of one
+/// thread; inside a kernel, both are plain loops. With it the shared op
+/// lowerings (codegen/common/Lower*.cpp) generate kernels.
+class GpuParallelLoops final : public ParallelLoops {
+public:
+  explicit GpuParallelLoops(int64_t blockSize) : blockSize(blockSize) {}
+  void forEach(LoopBuilder &l, Value count, function_ref<void(Value)> body) const override;
+  void serial(LoopBuilder &l, function_ref<void()> body) const override;
+
+private:
+  int64_t blockSize;
+};
+
 void populateGpuElementwisePatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                     int64_t blockSize);
+void populateGpuAttentionPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
+                                  int64_t blockSize);
+void populateGpuLinearPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
+                               int64_t blockSize);
 void populateGpuNormPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                              int64_t blockSize);
 

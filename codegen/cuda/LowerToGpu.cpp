@@ -5,6 +5,7 @@
 // kernels yet are refused by name before anything is rewritten.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/common/AttentionMath.h"
 #include "codegen/cuda/GpuSupport.h"
 #include "codegen/cuda/Passes.h"
 
@@ -36,8 +37,18 @@ using namespace mlir::mtgr;
 namespace {
 /// The kernel-level ops that have GPU kernels so far.
 bool hasGpuKernel(Operation *op) {
-  return isa<SiluOp, AddOp, MulOp, SiluBackwardOp, DropoutOp, GroupLayerNormOp,
-             GroupLayerNormBackwardOp>(op);
+  return isa<
+      // elementwise, norms (GpuElementwise.cpp, GpuNorm.cpp)
+      SiluOp, AddOp, MulOp, SiluBackwardOp, DropoutOp, GroupLayerNormOp, GroupLayerNormBackwardOp,
+      // linear, attention (GpuLinear.cpp, GpuAttention.cpp)
+      LinearOp, LinearBackwardOp, FusedLinearOp, HstuAttentionOp, HstuAttentionBackwardOp,
+      // masks and tile lists (shared, codegen/common/AttentionMath.cpp)
+      BuildMaskOp, AttentionTilesOp,
+      // tokens, loss, optimiser (the shared lowerings, codegen/common)
+      JaggedValuesOp, ConcatOp, ColumnSliceOp, ColumnPadOp, StackOp, UnstackOp, MeanPoolOp,
+      MeanPoolBackwardOp, SegmentSumOp, BroadcastRowsOp, AssembleTokensOp, ExtractGroupOp,
+      ScatterGroupOp, ExtractUserOp, BceLossOp, BceLossBackwardOp, AdamUpdateOp,
+      SparseUpdateOp>(op);
 }
 
 struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerToGpuPass> {
@@ -50,10 +61,10 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
           << blockSize << " is not a CUDA block (1 .. 1024 threads)";
       return signalPassFailure();
     }
-    SmallVector<Operation *> roots;
-    for (auto fn : module.getOps<func::FuncOp>())
-      if (fn->hasAttr(kAbiAttr))
-        roots.push_back(fn);
+    FailureOr<SmallVector<Operation *>> entries = boundEntryPoints(module);
+    if (failed(entries))
+      return signalPassFailure();
+    SmallVector<Operation *> roots = *entries;
     // One error per op without a kernel, at its first use, with the count:
     // a model's whole list of missing kernels in a screen.
     llvm::MapVector<OperationName, std::pair<Operation *, int64_t>> missing;
@@ -69,7 +80,9 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     for (auto &[name, first] : missing) {
       InFlightDiagnostic d = first.first->emitError("'")
                              << name << "' has no GPU kernel yet (mtgr-lower-to-gpu lowers the "
-                                        "elementwise and norm families so far; issue 24)";
+                                        "elementwise, norm, linear, token, loss and optimiser families so "
+                                        "far; "
+                                        "issue 24)";
       if (first.second > 1)
         d << "; " << first.second << " uses, this is the first";
     }
@@ -80,6 +93,14 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     RewritePatternSet patterns(ctx);
     populateGpuElementwisePatterns(converter, patterns, blockSize);
     populateGpuNormPatterns(converter, patterns, blockSize);
+    populateGpuLinearPatterns(converter, patterns, blockSize);
+    populateGpuAttentionPatterns(converter, patterns, blockSize);
+    GpuParallelLoops kernels(blockSize);
+    populateDropoutLoweringPatterns(converter, patterns, &kernels);
+    populateTokenLoweringPatterns(converter, patterns, &kernels);
+    populateLossLoweringPatterns(converter, patterns, &kernels);
+    populateOptimizerLoweringPatterns(converter, patterns, &kernels);
+    populateMaskLoweringPatterns(converter, patterns, &kernels);
     populateBufferCastFolding(converter, patterns);
     ConversionTarget target(*ctx);
     target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
@@ -91,6 +112,9 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     });
     target.addIllegalDialect<MTGRDialect>();
     if (failed(applyPartialConversion(roots, target, std::move(patterns))))
+      return signalPassFailure();
+    // What is left is the model-level description.
+    if (failed(keepLoweredCode(module, roots, [](Operation *) { return false; })))
       return signalPassFailure();
     // Kernels are outlined into gpu.modules of this module.
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(ctx));

@@ -13,6 +13,7 @@
 #include "runtime/Grouping.h"
 #include "runtime/HostMemory.h"
 #include "runtime/Session.h"
+#include "runtime/emu/EmulatorDevice.h"
 #include "runtime/reference/Reference.h"
 
 #include "llvm/Support/MemoryBuffer.h"
@@ -143,6 +144,43 @@ TEST_P(CompiledVsReference, RandomModel) {
   }
 }
 INSTANTIATE_TEST_SUITE_P(Configs, CompiledVsReference, ::testing::Range(0, 50));
+
+// The CUDA back end's kernels on the GPU emulator (--device=cuda-emu), on
+// random models and the same edge cases, under the three schedules in turn:
+// every kernel-level op's kernel runs (masks, tile lists, attention, fused
+// linear with its norm prologue, tokens, gathers).
+class EmulatedGpuVsReference : public ::testing::TestWithParam<int> {};
+
+TEST_P(EmulatedGpuVsReference, RandomModel) {
+  int index = GetParam();
+  std::mt19937 rng(1000 + index); // CompiledVsReference's models
+  std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
+  auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda");
+  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError()) << yaml;
+  const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
+                                     emu::Schedule::WarpAhead};
+  auto session = Session::create(std::move(*artifact), SessionOptions{},
+                                 createEmulatorDevice(schedules[index % 3]));
+  ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
+  const ModelDesc &m = (*session)->model();
+  test::randomizeParams((*session)->params(), index);
+  std::vector<Edge> edges = {Edge::Plain, Edge::OneUser, Edge::EmptyS, Edge::EmptyR,
+                             Edge::K1, Edge::K0, Edge::MixedK, Edge::TiedR,
+                             Edge::RAfterCandidates};
+  if (index == 0)
+    edges.push_back(Edge::Long);
+  for (Edge edge : edges) {
+    Batch batch = makeBatch(m, edge, index * 31 + static_cast<int>(edge));
+    auto result = (*session)->forward(batch, m.layers > 0);
+    ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+    reference::Output ref = reference::forward(m, (*session)->params(), batch);
+    EXPECT_LE(maxError(m, *result, ref), 1e-4) << edgeName(edge) << "\n" << yaml;
+    ASSERT_EQ(result->logits.size(), m.tasks.size());
+    for (const std::vector<float> &l : result->logits)
+      EXPECT_EQ(static_cast<int64_t>(l.size()), batch.numCandidates()) << edgeName(edge);
+  }
+}
+INSTANTIATE_TEST_SUITE_P(Configs, EmulatedGpuVsReference, ::testing::Range(0, 12));
 
 TEST(Compiled, BundledTinyAndThreadCountsAgree) {
   auto buffer = llvm::MemoryBuffer::getFile(test::examplePath("tiny.yaml"));

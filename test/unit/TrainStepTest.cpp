@@ -15,6 +15,7 @@
 #include "runtime/Session.h"
 #include "runtime/Trainer.h"
 #include "runtime/cpu/CpuDevice.h"
+#include "runtime/emu/EmulatorDevice.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "runtime/reference/Optimizer.h"
@@ -267,6 +268,35 @@ TEST_P(TrainStepHstu, MatchesReferenceGradients) {
   expectGradientsMatch(*session, batch, seed, step, yaml);
 }
 INSTANTIATE_TEST_SUITE_P(Random, TrainStepHstu, ::testing::Range(0, 30));
+
+// The same check on the GPU emulator: the CUDA back end's train_step and
+// apply_update (every gradient kernel, the optimisers) against the float64
+// reference, a schedule per configuration in turn.
+class EmulatedGpuTrainStep : public ::testing::TestWithParam<int> {};
+
+TEST_P(EmulatedGpuTrainStep, MatchesReferenceGradients) {
+  int index = GetParam();
+  std::mt19937 rng(4000 + index); // TrainStepHstu's models
+  std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/index % 2 == 0);
+  auto artifact = compileArtifact(yaml, "train.yaml", /*trainStep=*/true, "cuda");
+  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError()) << yaml;
+  ASSERT_TRUE(artifact->entry("train_step")) << artifact->trainStepMissing;
+  const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
+                                     emu::Schedule::WarpAhead};
+  SessionOptions options;
+  options.threads = 1;
+  auto session =
+      Session::create(std::move(*artifact), options, createEmulatorDevice(schedules[index % 3]));
+  ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
+  const ModelDesc &m = (*session)->model();
+  test::randomizeParams((*session)->params(), index);
+  SyntheticOptions o;
+  o.users = 3, o.maxSequence = 10, o.maxRealtime = 6, o.maxCandidates = 4, o.seed = index;
+  Batch batch = generateSynthetic(m, o);
+  Trainer(**session, batch).admitIds(batch);
+  expectGradientsMatch(**session, batch, 99, index, yaml);
+}
+INSTANTIATE_TEST_SUITE_P(Random, EmulatedGpuTrainStep, ::testing::Range(0, 10));
 
 // A trajectory: 8 compiled steps (train_step + apply_update, 2 threads)
 // against the reference's forward/backward and optimisers run step by step

@@ -1,4 +1,6 @@
 //===- LowerLoss.cpp - the BCE loss and its gradient to loops -------------===//
+//
+// Shared by the back ends (LoopBuilder::forEach / serial).
 #include "codegen/common/LoweringSupport.h"
 
 using namespace mlir;
@@ -15,21 +17,27 @@ struct LowerBceLoss : LoopPattern<BceLossOp> {
     // BCEWithLogits(l, y) = max(l, 0) - l y + log(1 + exp(-|l|)).
     auto lossType = cast<RankedTensorType>(op.getLoss().getType()); // tensor<f32>
     Value out = l.allocStatic(l.f32(), lossType.getShape());
-    SmallVector<Value> at(lossType.getRank(), l.idx(0));
-    Value total = l.cf32(0.0);
-    for (auto [t, logitsRange, labelsRange] : llvm::enumerate(a.getLogits(), a.getLabels())) {
-      Value logits = logitsRange[0], labels = labelsRange[0];
-      double w = cast<FloatAttr>(op.getTaskWeights()[t]).getValueAsDouble();
-      Value sum = l.loopAcc(l.idx(0), l.rows(logits), l.cf32(0.0), [&](Value r, Value acc) {
-        Value x = l.load(logits, {r, l.idx(0)}), lab = l.load(labels, {r, l.idx(0)});
-        Value pos = arith::MaximumFOp::create(l.b, x, l.cf32(0.0));
-        Value soft = math::Log1pOp::create(
-            l.b, math::ExpOp::create(l.b, arith::NegFOp::create(l.b, math::AbsFOp::create(l.b, x))));
-        return l.fadd(acc, l.fadd(l.fsub(pos, l.fmul(x, lab)), soft));
-      });
-      total = l.fadd(total, l.fmul(l.cf32(w), sum));
-    }
-    l.store(l.fdiv(total, l.cf32(op.getNormalizer().convertToDouble())), out, at);
+    SmallVector<Value> rows;
+    for (ValueRange logits : a.getLogits())
+      rows.push_back(l.rows(logits[0]));
+    // One sum in row order (deterministic, as on the CPU): one thread.
+    l.serial([&] {
+      SmallVector<Value> at(lossType.getRank(), l.idx(0));
+      Value total = l.cf32(0.0);
+      for (auto [t, logitsRange, labelsRange] : llvm::enumerate(a.getLogits(), a.getLabels())) {
+        Value logits = logitsRange[0], labels = labelsRange[0];
+        double w = cast<FloatAttr>(op.getTaskWeights()[t]).getValueAsDouble();
+        Value sum = l.loopAcc(l.idx(0), rows[t], l.cf32(0.0), [&](Value r, Value acc) {
+          Value x = l.load(logits, {r, l.idx(0)}), lab = l.load(labels, {r, l.idx(0)});
+          Value pos = arith::MaximumFOp::create(l.b, x, l.cf32(0.0));
+          Value soft = math::Log1pOp::create(
+              l.b, math::ExpOp::create(l.b, arith::NegFOp::create(l.b, math::AbsFOp::create(l.b, x))));
+          return l.fadd(acc, l.fadd(l.fsub(pos, l.fmul(x, lab)), soft));
+        });
+        total = l.fadd(total, l.fmul(l.cf32(w), sum));
+      }
+      l.store(l.fdiv(total, l.cf32(op.getNormalizer().convertToDouble())), out, at);
+    });
     return Buffers{{out}};
   }
 };
@@ -45,7 +53,7 @@ struct LowerBceLossBackward : LoopPattern<BceLossBackwardOp> {
       Value w = l.cf32(cast<FloatAttr>(op.getTaskWeights()[t]).getValueAsDouble());
       Value rows = l.rows(logits.values);
       Value d = l.alloc(l.f32(), {1}, rows);
-      l.loop(l.idx(0), rows, [&](Value r) {
+      l.forEach(rows, [&](Value r) {
         Value sig = l.sigmoid(l.load(logits.values, {r, l.idx(0)}));
         l.store(l.fdiv(l.fmul(w, l.fsub(sig, l.load(labels, {r, l.idx(0)}))), norm), d,
                 {r, l.idx(0)});
@@ -58,6 +66,7 @@ struct LowerBceLossBackward : LoopPattern<BceLossBackwardOp> {
 } // namespace
 
 void mlir::mtgr::populateLossLoweringPatterns(BufferTypeConverter &converter,
-                                              RewritePatternSet &patterns) {
-  patterns.add<LowerBceLoss, LowerBceLossBackward>(converter, patterns.getContext());
+                                              RewritePatternSet &patterns,
+                                              const ParallelLoops *parallel) {
+  patterns.add<LowerBceLoss, LowerBceLossBackward>(converter, patterns.getContext(), parallel);
 }

@@ -2,7 +2,8 @@
 //
 // PyTorch's Adam / AdamW, SparseAdam and row-wise Adagrad (DESIGN 1.8), in
 // place on the parameter and state arguments mtgr-bind-entry-points bound.
-// Double precision, no fast-math (state is stored as f32).
+// Double precision, no fast-math (state is stored as f32). Shared by the back
+// ends (LoopBuilder::forEach).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/LoweringSupport.h"
@@ -81,11 +82,10 @@ struct LowerAdamUpdate : LoopPattern<AdamUpdateOp> {
       l.store(arith::TruncFOp::create(b, l.f32(), arith::SubFOp::create(b, p, step)), param, at);
     };
     if (type.getRank() == 1)
-      l.loop(l.idx(0), l.idx(type.getDimSize(0)), [&](Value i) { update({i}); });
+      l.forEach(l.idx(type.getDimSize(0)), [&](Value i) { update({i}); });
     else
-      l.loop(l.idx(0), l.idx(type.getDimSize(0)), [&](Value i) {
-        l.loop(l.idx(0), l.idx(type.getDimSize(1)), [&](Value j) { update({i, j}); });
-      });
+      l.forEach2(l.idx(type.getDimSize(0)), l.idx(type.getDimSize(1)),
+                 [&](Value i, Value j) { update({i, j}); });
     return Buffers{};
   }
 };
@@ -109,13 +109,23 @@ struct LowerSparseUpdate : LoopPattern<SparseUpdateOp> {
       if (failed(index))
         return failure();
       Value g = grads[0], at = (*index)[0];
+      auto accumulate = [&](Value r, Value u, Value c) {
+        Value acc = arith::AddFOp::create(b, l.load(sum, {u, c}),
+                                          arith::ExtFOp::create(b, l.f64(), l.load(g, {r, c})));
+        l.store(acc, sum, {u, c});
+      };
+      if (l.parallel) {
+        // Lookups may share a row: a thread per column, the rows in order
+        // (no two threads add to one element; the sums are the CPU's).
+        l.forEach(l.idx(d), [&](Value c) {
+          l.loop(l.idx(0), l.dim(at, 0),
+                 [&](Value r) { accumulate(r, l.toIndex(l.load(at, {r})), c); });
+        });
+        continue;
+      }
       l.loop(l.idx(0), l.dim(at, 0), [&](Value r) {
         Value u = l.toIndex(l.load(at, {r}));
-        l.loop(l.idx(0), l.idx(d), [&](Value c) {
-          Value acc = arith::AddFOp::create(b, l.load(sum, {u, c}),
-                                            arith::ExtFOp::create(b, l.f64(), l.load(g, {r, c})));
-          l.store(acc, sum, {u, c});
-        });
+        l.loop(l.idx(0), l.idx(d), [&](Value c) { accumulate(r, u, c); });
       });
     }
     double lr = op.getLr().convertToDouble(), eps = op.getEps().convertToDouble();
@@ -129,8 +139,9 @@ struct LowerSparseUpdate : LoopPattern<SparseUpdateOp> {
       if (failed(acc))
         return failure();
       Value accumulator = (*acc)[0];
-      // G += mean(g^2); w -= lr g / (sqrt(G) + eps).
-      l.loop(l.idx(0), touched, [&](Value u) {
+      // G += mean(g^2); w -= lr g / (sqrt(G) + eps). The touched rows are
+      // distinct.
+      l.forEach(touched, [&](Value u) {
         Value row = rowOf(u);
         Value squares = l.loopAcc(l.idx(0), l.idx(d), l.cf64(0.0), [&](Value c, Value s) {
           Value g = l.load(sum, {u, c});
@@ -154,7 +165,7 @@ struct LowerSparseUpdate : LoopPattern<SparseUpdateOp> {
     Value m = (*moments)[0], v = (*moments)[1];
     double beta1 = op.getBeta1()->convertToDouble(), beta2 = op.getBeta2()->convertToDouble();
     Value bc1 = biasCorrection(l, rng, beta1), bc2 = biasCorrection(l, rng, beta2);
-    l.loop(l.idx(0), touched, [&](Value u) {
+    l.forEach(touched, [&](Value u) {
       Value row = rowOf(u);
       l.loop(l.idx(0), l.idx(d), [&](Value c) {
         applyStep(row, c, adamStep(l, l.load(sum, {u, c}), m, v, {row, c}, beta1, beta2, lr, eps, bc1, bc2));
@@ -166,6 +177,7 @@ struct LowerSparseUpdate : LoopPattern<SparseUpdateOp> {
 } // namespace
 
 void mlir::mtgr::populateOptimizerLoweringPatterns(BufferTypeConverter &converter,
-                                                   RewritePatternSet &patterns) {
-  patterns.add<LowerAdamUpdate, LowerSparseUpdate>(converter, patterns.getContext());
+                                                   RewritePatternSet &patterns,
+                                                   const ParallelLoops *parallel) {
+  patterns.add<LowerAdamUpdate, LowerSparseUpdate>(converter, patterns.getContext(), parallel);
 }

@@ -2,7 +2,10 @@
 //
 // The data movement of the token sequence: assembling U|S|R|C per sample
 // into one jagged buffer with its layout, taking groups out and back, column
-// slices and pads, stacking, pooling and broadcasting per sample.
+// slices and pads, stacking, pooling and broadcasting per sample. Shared by
+// the back ends: the independent iterations are LoopBuilder::forEach, the
+// scans over samples LoopBuilder::serial (loops on the CPU, kernels on a
+// GPU).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/LoweringSupport.h"
@@ -31,10 +34,8 @@ struct LowerConcat : LoopPattern<ConcatOp> {
     for (auto [in, buffers] : llvm::zip(op.getInputs(), a.getInputs())) {
       int64_t w = getRowShape(in.getType())[0];
       Value src = buffers[0];
-      l.loop(l.idx(0), rows, [&](Value r) {
-        l.loop(l.idx(0), l.idx(w), [&](Value k) {
-          l.store(l.load(src, {r, k}), y, {r, l.add(k, l.idx(offset))});
-        });
+      l.forEach2(rows, l.idx(w), [&](Value r, Value k) {
+        l.store(l.load(src, {r, k}), y, {r, l.add(k, l.idx(offset))});
       });
       offset += w;
     }
@@ -49,10 +50,8 @@ struct LowerColumnSlice : LoopPattern<ColumnSliceOp> {
     int64_t size = op.getSizeAttr().getInt(), offset = op.getOffsetAttr().getInt();
     Value rows = l.rows(x.values);
     Value y = l.alloc(l.f32(), {size}, rows);
-    l.loop(l.idx(0), rows, [&](Value r) {
-      l.loop(l.idx(0), l.idx(size), [&](Value k) {
-        l.store(l.load(x.values, {r, l.add(k, l.idx(offset))}), y, {r, k});
-      });
+    l.forEach2(rows, l.idx(size), [&](Value r, Value k) {
+      l.store(l.load(x.values, {r, l.add(k, l.idx(offset))}), y, {r, k});
     });
     return Buffers{rowsLike(x, y)};
   }
@@ -66,7 +65,7 @@ struct LowerColumnPad : LoopPattern<ColumnPadOp> {
     int64_t offset = op.getOffsetAttr().getInt();
     Value rows = l.rows(x.values);
     Value y = l.alloc(l.f32(), {width}, rows);
-    l.loop(l.idx(0), rows, [&](Value r) {
+    l.forEach(rows, [&](Value r) {
       l.loop(l.idx(0), l.idx(width), [&](Value k) { l.store(l.cf32(0.0), y, {r, k}); });
       l.loop(l.idx(0), l.idx(in), [&](Value k) {
         l.store(l.load(x.values, {r, k}), y, {r, l.add(k, l.idx(offset))});
@@ -84,9 +83,8 @@ struct LowerStack : LoopPattern<StackOp> {
     Value y = l.alloc(l.f32(), {n, width}, rows);
     for (auto [t, in] : llvm::enumerate(a.getInputs())) {
       Value src = in[0], ti = l.idx(t);
-      l.loop(l.idx(0), rows, [&](Value r) {
-        l.loop(l.idx(0), l.idx(width), [&](Value k) { l.store(l.load(src, {r, k}), y, {r, ti, k}); });
-      });
+      l.forEach2(rows, l.idx(width),
+                 [&](Value r, Value k) { l.store(l.load(src, {r, k}), y, {r, ti, k}); });
     }
     return Buffers{{y}};
   }
@@ -101,18 +99,18 @@ struct LowerUnstack : LoopPattern<UnstackOp> {
     Buffers out;
     for (size_t t = 0; t < op.getResults().size(); ++t) {
       Value y = l.alloc(l.f32(), {width}, rows), ti = l.idx(t);
-      l.loop(l.idx(0), rows, [&](Value s) {
-        l.loop(l.idx(0), l.idx(width), [&](Value k) { l.store(l.load(x, {s, ti, k}), y, {s, k}); });
-      });
+      l.forEach2(rows, l.idx(width),
+                 [&](Value s, Value k) { l.store(l.load(x, {s, ti, k}), y, {s, k}); });
       out.push_back({y});
     }
     return out;
   }
 };
 
-/// Per sample s of a jagged x: body(s, first row, end row).
+/// Per sample s of a jagged x: body(s, first row, end row); the samples
+/// are independent.
 void forEachSample(LoopBuilder &l, const JaggedBuffers &x, function_ref<void(Value, Value, Value)> body) {
-  l.loop(l.idx(0), l.samples(x), [&](Value s) {
+  l.forEach(l.samples(x), [&](Value s) {
     body(s, l.load(x.offsets, {s}), l.load(x.offsets, {l.add(s, l.idx(1))}));
   });
 }
@@ -200,26 +198,29 @@ struct LowerAssembleTokens : LoopPattern<AssembleTokensOp> {
     Value B = l.samples(C);
     Value tokOff = l.alloc(l.b.getIndexType(), {}, l.add(B, l.idx(1)));
     Value seg = l.alloc(l.b.getIndexType(), {4}, B);
-    l.store(l.idx(0), tokOff, {l.idx(0)});
     auto count = [&](const JaggedBuffers &x, Value s) {
       return l.sub(l.load(x.offsets, {l.add(s, l.idx(1))}), l.load(x.offsets, {s}));
     };
-    l.loop(l.idx(0), B, [&](Value s) {
-      Value start = l.load(tokOff, {s});
-      Value sStart = l.add(start, l.idx(nU)), rStart = l.add(sStart, count(S, s)),
-            cStart = l.add(rStart, count(R, s));
-      l.store(start, seg, {s, l.idx(0)});
-      l.store(sStart, seg, {s, l.idx(1)});
-      l.store(rStart, seg, {s, l.idx(2)});
-      l.store(cStart, seg, {s, l.idx(3)});
-      l.store(l.add(cStart, count(C, s)), tokOff, {l.add(s, l.idx(1))});
+    // The token offsets and segment starts: a scan over the samples.
+    l.serial([&] {
+      l.store(l.idx(0), tokOff, {l.idx(0)});
+      l.loop(l.idx(0), B, [&](Value s) {
+        Value start = l.load(tokOff, {s});
+        Value sStart = l.add(start, l.idx(nU)), rStart = l.add(sStart, count(S, s)),
+              cStart = l.add(rStart, count(R, s));
+        l.store(start, seg, {s, l.idx(0)});
+        l.store(sStart, seg, {s, l.idx(1)});
+        l.store(rStart, seg, {s, l.idx(2)});
+        l.store(cStart, seg, {s, l.idx(3)});
+        l.store(l.add(cStart, count(C, s)), tokOff, {l.add(s, l.idx(1))});
+      });
     });
     Value N = l.load(tokOff, {B});
     Value x = l.alloc(l.f32(), {d}, N);
     Value group = l.alloc(l.b.getIndexType(), {}, N), time = l.alloc(l.i64(), {}, N),
           pos = l.alloc(l.b.getIndexType(), {}, N);
     Value zero64 = l.ci64(0);
-    l.loop(l.idx(0), B, [&](Value s) {
+    l.forEach(B, [&](Value s) {
       Value start = l.load(seg, {s, l.idx(0)});
       // U: one token per feature, no timestamp.
       l.loop(l.idx(0), l.idx(nU), [&](Value f) {
@@ -276,13 +277,15 @@ struct LowerExtractGroup : LoopPattern<ExtractGroupOp> {
     int64_t g = static_cast<int64_t>(op.getGroup()), d = getRowShape(op.getType())[0];
     Value B = l.samples(lay);
     Value off = l.alloc(l.b.getIndexType(), {}, l.add(B, l.idx(1)));
-    l.store(l.idx(0), off, {l.idx(0)});
-    l.loop(l.idx(0), B, [&](Value s) {
-      Value n = l.sub(groupEnd(l, lay, g, s), l.load(lay.segStarts, {s, l.idx(g)}));
-      l.store(l.add(l.load(off, {s}), n), off, {l.add(s, l.idx(1))});
+    l.serial([&] {
+      l.store(l.idx(0), off, {l.idx(0)});
+      l.loop(l.idx(0), B, [&](Value s) {
+        Value n = l.sub(groupEnd(l, lay, g, s), l.load(lay.segStarts, {s, l.idx(g)}));
+        l.store(l.add(l.load(off, {s}), n), off, {l.add(s, l.idx(1))});
+      });
     });
     Value y = l.alloc(l.f32(), {d}, l.load(off, {B}));
-    l.loop(l.idx(0), B, [&](Value s) {
+    l.forEach(B, [&](Value s) {
       Value lo = l.load(lay.segStarts, {s, l.idx(g)}), dstBase = l.load(off, {s});
       l.loop(lo, groupEnd(l, lay, g, s), [&](Value r) {
         Value row = l.add(dstBase, l.sub(r, lo));
@@ -302,7 +305,7 @@ struct LowerScatterGroup : LoopPattern<ScatterGroupOp> {
     Value B = l.samples(lay), N = l.load(lay.offsets, {B});
     Value y = l.alloc(l.f32(), {d}, N);
     l.fill(y, l.cf32(0.0));
-    l.loop(l.idx(0), B, [&](Value s) {
+    l.forEach(B, [&](Value s) {
       Value lo = l.load(lay.segStarts, {s, l.idx(g)});
       Value src0 = l.load(x.offsets, {s});
       l.loop(lo, groupEnd(l, lay, g, s), [&](Value r) {
@@ -323,7 +326,7 @@ struct LowerExtractUser : LoopPattern<ExtractUserOp> {
     int64_t nU = t.getDimSize(1), d = t.getDimSize(2);
     Value B = l.samples(lay);
     Value y = l.alloc(l.f32(), {nU, d}, B);
-    l.loop(l.idx(0), B, [&](Value s) {
+    l.forEach(B, [&](Value s) {
       Value start = l.load(lay.segStarts, {s, l.idx(0)});
       l.loop(l.idx(0), l.idx(nU), [&](Value f) {
         l.loop(l.idx(0), l.idx(d), [&](Value k) {
@@ -337,9 +340,10 @@ struct LowerExtractUser : LoopPattern<ExtractUserOp> {
 } // namespace
 
 void mlir::mtgr::populateTokenLoweringPatterns(BufferTypeConverter &converter,
-                                               RewritePatternSet &patterns) {
+                                               RewritePatternSet &patterns,
+                                               const ParallelLoops *parallel) {
   patterns.add<LowerJaggedValues, LowerConcat, LowerColumnSlice, LowerColumnPad, LowerStack,
                LowerUnstack, LowerMeanPool, LowerMeanPoolBackward, LowerSegmentSum,
                LowerBroadcastRows, LowerAssembleTokens, LowerExtractGroup, LowerScatterGroup,
-               LowerExtractUser>(converter, patterns.getContext());
+               LowerExtractUser>(converter, patterns.getContext(), parallel);
 }

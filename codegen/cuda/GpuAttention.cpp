@@ -1,0 +1,313 @@
+//===- GpuAttention.cpp - HSTU attention and its gradient on the GPU ------===//
+//
+// Forward: a block per (row block, head) of the tile list (mtgr.attention_tiles,
+// shared with the CPU), a thread per row of the block; each thread walks its
+// block's listed tiles only (empty tiles are never visited, full ones skip
+// the mask test) and accumulates its output row in place: no N x N buffer,
+// no atomics. The score of a pair is alpha <Q_i, K_j> + rab(i, j), its weight
+// SiLU(score) / n_norm(i) (codegen/common/AttentionMath.h, the CPU's math).
+// Backward: dQ walks the tile list as the forward does; dK and dV take a
+// thread per (key row, head) that walks its sample's rows with the mask test
+// (a column-major tile walk comes with the tensor-core kernels); the
+// relative-bias gradients sum per sample, then per table entry over the
+// samples in order: deterministic. fp32 SIMT; shared-memory staging of K
+// and V tiles is the next step.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/common/AttentionMath.h"
+#include "codegen/common/RowMath.h"
+#include "codegen/cuda/GpuSupport.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+using Results = FailureOr<SmallVector<SmallVector<Value>>>;
+using Buffers = SmallVector<SmallVector<Value>>;
+
+template <typename Op> std::array<int64_t, 3> headDims(Op op) {
+  int64_t h = op.getHeadsAttr().getInt();
+  return {h, getRowShape(op.getQ().getType())[0] / h, getRowShape(op.getV().getType())[0] / h};
+}
+
+/// The last i in [0, count) with starts[i] <= x: the sample (or row block)
+/// that x falls in, given ascending starts.
+Value lastAtOrBelow(LoopBuilder &l, Value starts, Value count, Value x) {
+  return l.loopAcc(l.idx(0), count, l.idx(0), [&](Value i, Value found) {
+    return l.select(l.cmp(arith::CmpIPredicate::ule, l.load(starts, {i}), x), i, found);
+  });
+}
+
+/// sum_k x[r, xOff + k] y[c, yOff + k], k < n, in k order.
+Value dot(LoopBuilder &l, Value x, Value r, Value xOff, Value y, Value c, Value yOff, int64_t n) {
+  return l.loopAcc(l.idx(0), l.idx(n), l.cf32(0.0), [&](Value k, Value acc) {
+    return math::FmaOp::create(l.b, l.load(x, {r, l.add(xOff, k)}),
+                               l.load(y, {c, l.add(yOff, k)}), acc)
+        .getResult();
+  });
+}
+
+/// What a pair (row, col) of one head contributes: its score and the
+/// values derived from it.
+struct Pair {
+  Value score, sigmoid, weight; // s, sigmoid(s), SiLU(s) / n_norm
+};
+
+/// The attention's inputs and options, for the kernels below.
+struct AttentionInputs {
+  Value q, k, v, mask;
+  LayoutBuffers layout;
+  Value rabPos, rabTime;
+  int64_t heads, dqk, dv;
+  double alpha;
+  NNorm mode;
+  std::optional<APFloat> constant;
+
+  Pair pair(LoopBuilder &l, Value row, Value col, Value head, Value inv) const {
+    Value qOff = l.mul(head, l.idx(dqk));
+    Value s = l.fmul(l.cf32(alpha), dot(l, q, row, qOff, k, col, qOff, dqk));
+    if (rabPos) {
+      Value gi = l.load(layout.group, {row}), ti = l.load(layout.time, {row}),
+            pi = l.load(layout.pos, {row});
+      s = l.fadd(s, rabTerms(l, layout, rabPos, rabTime, gi, ti, pi, col).bias);
+    }
+    Value sig = l.sigmoid(s);
+    return {s, sig, l.fmul(l.fmul(s, sig), inv)};
+  }
+  Value inverseNorm(LoopBuilder &l, Value row, Value start, Value end) const {
+    return l.fdiv(l.cf32(1.0), attentionNorm(l, mode, constant, mask, row, start, end));
+  }
+};
+
+/// A kernel of a block per (row block, head), a thread per row of the
+/// block; body(row, start, end, head, each) for the rows that exist, where
+/// each(fn) calls fn(col) for every visible column of the row's listed
+/// tiles.
+void forEachListedPair(
+    LoopBuilder &l, const AttentionInputs &in, const TileListBuffers &tiles, int64_t BR, int64_t BC,
+    function_ref<void(Value row, Value start, Value end, Value head,
+                      function_ref<void(function_ref<void(Value col)>)> each)>
+        body) {
+  Value B = l.samples(in.layout);
+  Value blocks = l.load(tiles.blockStart, {B});
+  Value one = l.idx(1);
+  auto launch = gpu::LaunchOp::create(l.b, blocks, l.idx(in.heads), one, l.idx(BR), one, one);
+  OpBuilder::InsertionGuard guard(l.b);
+  l.b.setInsertionPointToStart(&launch.getBody().front());
+  Value g = launch.getBlockIds().x, head = launch.getBlockIds().y, t = launch.getThreadIds().x;
+  Value s = lastAtOrBelow(l, tiles.blockStart, B, g);
+  Value start = l.load(in.layout.offsets, {s});
+  Value end = l.load(in.layout.offsets, {l.add(s, one)});
+  Value n = l.sub(end, start);
+  Value i = l.add(l.mul(l.sub(g, l.load(tiles.blockStart, {s})), l.idx(BR)), t);
+  l.ifThen(l.cmp(arith::CmpIPredicate::ult, i, n), [&] {
+    Value row = l.add(start, i);
+    body(row, start, end, head, [&](function_ref<void(Value)> fn) {
+      Value first = l.load(tiles.tileStart, {g});
+      Value last = l.load(tiles.tileStart, {l.add(g, one)});
+      l.loop(first, last, [&](Value e) {
+        Value code = l.toIndex(l.load(tiles.tiles, {e}));
+        Value ct = arith::ShRUIOp::create(l.b, code, l.idx(2));
+        Value half = l.cmp(arith::CmpIPredicate::ne,
+                           arith::AndIOp::create(l.b, code, l.idx(2)), l.idx(0));
+        Value full = l.cmp(arith::CmpIPredicate::ne,
+                           arith::AndIOp::create(l.b, code, one), l.idx(0));
+        Value c0 = l.mul(ct, l.idx(BC));
+        Value c1 = l.minI(l.add(c0, l.select(half, l.idx(BC / 2 > 0 ? BC / 2 : 1), l.idx(BC))), n);
+        l.loop(c0, c1, [&](Value j) {
+          Value seen = arith::OrIOp::create(l.b, full, columnVisible(l, in.mask, row, j));
+          l.ifThen(seen, [&] { fn(l.add(start, j)); });
+        });
+      });
+    });
+  });
+  gpu::TerminatorOp::create(l.b);
+}
+
+FailureOr<TileListType> tilesOf(Operation *op, Value tiles) {
+  if (!tiles) {
+    op->emitError("attention without a tile list: run mtgr-plan-attention first");
+    return failure();
+  }
+  return cast<TileListType>(tiles.getType());
+}
+
+struct GpuHstuAttention : GpuPattern<HstuAttentionOp> {
+  using GpuPattern::GpuPattern;
+  Results lower(HstuAttentionOp op, Adaptor a, LoopBuilder &l) const override {
+    auto type = tilesOf(op, op.getTiles());
+    if (failed(type))
+      return failure();
+    auto [h, dqk, dv] = headDims(op);
+    AttentionInputs in{a.getQ()[0],
+                       a.getK()[0],
+                       a.getV()[0],
+                       a.getMask()[0],
+                       LayoutBuffers(a.getLayout()),
+                       op.getRabPos() ? a.getRabPos()[0] : Value(),
+                       op.getRabTime() ? a.getRabTime()[0] : Value(),
+                       h,
+                       dqk,
+                       dv,
+                       op.getAlpha().convertToDouble(),
+                       op.getNNorm(),
+                       op.getNNormConstant()};
+    Value o = l.alloc(l.f32(), {h * dv}, l.rows(in.q));
+    forEachListedPair(l, in, TileListBuffers(a.getTiles()), type->getRowBlock(),
+                      type->getColTile(), [&](Value row, Value start, Value end, Value head,
+                                              auto each) {
+                        Value vOff = l.mul(head, l.idx(dv));
+                        l.loop(l.idx(0), l.idx(dv), [&](Value c) {
+                          l.store(l.cf32(0.0), o, {row, l.add(vOff, c)});
+                        });
+                        Value inv = in.inverseNorm(l, row, start, end);
+                        each([&](Value col) {
+                          Value w = in.pair(l, row, col, head, inv).weight;
+                          l.loop(l.idx(0), l.idx(dv), [&](Value c) {
+                            Value at = l.add(vOff, c);
+                            l.store(math::FmaOp::create(l.b, w, l.load(in.v, {col, at}),
+                                                        l.load(o, {row, at})),
+                                    o, {row, at});
+                          });
+                        });
+                      });
+    return Buffers{{o, in.layout.offsets}};
+  }
+};
+
+struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
+  using GpuPattern::GpuPattern;
+  Results lower(HstuAttentionBackwardOp op, Adaptor a, LoopBuilder &l) const override {
+    auto type = tilesOf(op, op.getTiles());
+    if (failed(type))
+      return failure();
+    auto [h, dqk, dv] = headDims(op);
+    AttentionInputs in{a.getQ()[0],
+                       a.getK()[0],
+                       a.getV()[0],
+                       a.getMask()[0],
+                       LayoutBuffers(a.getLayout()),
+                       op.getRabPos() ? a.getRabPos()[0] : Value(),
+                       op.getRabTime() ? a.getRabTime()[0] : Value(),
+                       h,
+                       dqk,
+                       dv,
+                       op.getAlpha().convertToDouble(),
+                       op.getNNorm(),
+                       op.getNNormConstant()};
+    Value dO = a.getResultGrad()[0];
+    Value rows = l.rows(in.q);
+    Value dq = l.alloc(l.f32(), {h * dqk}, rows), dk = l.alloc(l.f32(), {h * dqk}, rows);
+    Value dvb = l.alloc(l.f32(), {h * dv}, rows);
+    Value alpha = l.cf32(in.alpha), one = l.cf32(1.0);
+    // ds = <dO_i, V_j> silu'(s) / n_norm(i), silu'(s) = sig (1 + s (1 - sig)).
+    auto scoreGrad = [&](LoopBuilder &l, Value row, Value col, Value head, const Pair &p,
+                         Value inv) {
+      Value vOff = l.mul(head, l.idx(dv));
+      Value dA = dot(l, dO, row, vOff, in.v, col, vOff, dv);
+      Value grad = l.fmul(p.sigmoid, l.fadd(one, l.fmul(p.score, l.fsub(one, p.sigmoid))));
+      return l.fmul(l.fmul(dA, grad), inv);
+    };
+    // dQ_i = sum_j alpha ds_ij K_j, over the listed tiles of i's block.
+    forEachListedPair(l, in, TileListBuffers(a.getTiles()), type->getRowBlock(),
+                      type->getColTile(), [&](Value row, Value start, Value end, Value head,
+                                              auto each) {
+                        Value qOff = l.mul(head, l.idx(dqk));
+                        l.loop(l.idx(0), l.idx(dqk), [&](Value c) {
+                          l.store(l.cf32(0.0), dq, {row, l.add(qOff, c)});
+                        });
+                        Value inv = in.inverseNorm(l, row, start, end);
+                        each([&](Value col) {
+                          Pair p = in.pair(l, row, col, head, inv);
+                          Value ds = l.fmul(alpha, scoreGrad(l, row, col, head, p, inv));
+                          l.loop(l.idx(0), l.idx(dqk), [&](Value c) {
+                            Value at = l.add(qOff, c);
+                            l.store(math::FmaOp::create(l.b, ds, l.load(in.k, {col, at}),
+                                                        l.load(dq, {row, at})),
+                                    dq, {row, at});
+                          });
+                        });
+                      });
+    // dK_j = sum_i alpha ds_ij Q_i and dV_j = sum_i a_ij dO_i: a thread per
+    // (key row, head) over the rows of its sample that see it.
+    Value B = l.samples(in.layout);
+    launchThreads(l, l.mul(rows, l.idx(h)), blockSize, [&](Value t) {
+      Value col = arith::DivUIOp::create(l.b, t, l.idx(h));
+      Value head = arith::RemUIOp::create(l.b, t, l.idx(h));
+      Value s = lastAtOrBelow(l, in.layout.offsets, B, col);
+      Value start = l.load(in.layout.offsets, {s});
+      Value end = l.load(in.layout.offsets, {l.add(s, l.idx(1))});
+      Value qOff = l.mul(head, l.idx(dqk)), vOff = l.mul(head, l.idx(dv));
+      l.loop(l.idx(0), l.idx(dqk), [&](Value c) { l.store(l.cf32(0.0), dk, {col, l.add(qOff, c)}); });
+      l.loop(l.idx(0), l.idx(dv), [&](Value c) { l.store(l.cf32(0.0), dvb, {col, l.add(vOff, c)}); });
+      Value j = l.sub(col, start);
+      l.loop(start, end, [&](Value row) {
+        l.ifThen(columnVisible(l, in.mask, row, j), [&] {
+          Value inv = in.inverseNorm(l, row, start, end);
+          Pair p = in.pair(l, row, col, head, inv);
+          Value ds = l.fmul(alpha, scoreGrad(l, row, col, head, p, inv));
+          l.loop(l.idx(0), l.idx(dv), [&](Value c) {
+            Value at = l.add(vOff, c);
+            l.store(math::FmaOp::create(l.b, p.weight, l.load(dO, {row, at}), l.load(dvb, {col, at})),
+                    dvb, {col, at});
+          });
+          l.loop(l.idx(0), l.idx(dqk), [&](Value c) {
+            Value at = l.add(qOff, c);
+            l.store(math::FmaOp::create(l.b, ds, l.load(in.q, {row, at}), l.load(dk, {col, at})),
+                    dk, {col, at});
+          });
+        });
+      });
+    });
+    Buffers out{{dq, in.layout.offsets}, {dk, in.layout.offsets}, {dvb, in.layout.offsets}};
+    if (!in.rabPos)
+      return out;
+    // The relative-bias tables' gradients: sum_h ds_ij (without alpha) into
+    // the pair's position entry and, between timed tokens, its time bucket;
+    // per sample first, then per entry over the samples in order.
+    int64_t np = cast<MemRefType>(in.rabPos.getType()).getDimSize(0);
+    int64_t nt = cast<MemRefType>(in.rabTime.getType()).getDimSize(0);
+    Value perP = l.alloc(l.f32(), {np}, B), perT = l.alloc(l.f32(), {nt}, B);
+    launchThreads(l, B, blockSize, [&](Value s) {
+      l.loop(l.idx(0), l.idx(np), [&](Value e) { l.store(l.cf32(0.0), perP, {s, e}); });
+      l.loop(l.idx(0), l.idx(nt), [&](Value e) { l.store(l.cf32(0.0), perT, {s, e}); });
+      Value start = l.load(in.layout.offsets, {s});
+      Value end = l.load(in.layout.offsets, {l.add(s, l.idx(1))});
+      l.loop(start, end, [&](Value row) {
+        Value inv = in.inverseNorm(l, row, start, end);
+        Value gi = l.load(in.layout.group, {row}), ti = l.load(in.layout.time, {row}),
+              pi = l.load(in.layout.pos, {row});
+        l.loop(start, end, [&](Value col) {
+          l.ifThen(columnVisible(l, in.mask, row, l.sub(col, start)), [&] {
+            Value sum = l.loopAcc(l.idx(0), l.idx(h), l.cf32(0.0), [&](Value head, Value acc) {
+              Pair p = in.pair(l, row, col, head, inv);
+              return l.fadd(acc, scoreGrad(l, row, col, head, p, inv));
+            });
+            RabTerms r = rabTerms(l, in.layout, in.rabPos, in.rabTime, gi, ti, pi, col);
+            l.store(l.fadd(l.load(perP, {s, r.posIndex}), sum), perP, {s, r.posIndex});
+            Value old = l.load(perT, {s, r.bucket});
+            l.store(l.select(r.bothTimed, l.fadd(old, sum), old), perT, {s, r.bucket});
+          });
+        });
+      });
+    });
+    Value dP = l.allocStatic(l.f32(), {np}), dT = l.allocStatic(l.f32(), {nt});
+    for (auto [table, partial, size] : {std::tuple{dP, perP, np}, std::tuple{dT, perT, nt}})
+      launchThreads(l, l.idx(size), blockSize, [&, table = table, partial = partial](Value e) {
+        l.store(l.loopAcc(l.idx(0), B, l.cf32(0.0),
+                          [&](Value s, Value acc) { return l.fadd(acc, l.load(partial, {s, e})); }),
+                table, {e});
+      });
+    out.append({{dP}, {dT}});
+    return out;
+  }
+};
+} // namespace
+
+void mlir::mtgr::populateGpuAttentionPatterns(BufferTypeConverter &converter,
+                                              RewritePatternSet &patterns, int64_t blockSize) {
+  patterns.add<GpuHstuAttention, GpuHstuAttentionBackward>(converter, patterns.getContext(),
+                                                           blockSize);
+}

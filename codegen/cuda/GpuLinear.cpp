@@ -1,0 +1,241 @@
+//===- GpuLinear.cpp - linear, fused_linear and their gradients on the GPU -===//
+//
+// Every product is one shared-memory tiled SIMT GEMM (fp32, FMA): a block of
+// 16 x 16 threads owns a 16 x 16 tile of C; per step of 16 along K each
+// thread stages one element of A and one of B in shared memory, the block
+// synchronises, and each thread accumulates its element's 16 products. The
+// problems are the CPU's (codegen/cpu/LowerLinear.cpp):
+//   y  = x W^T + b     (M = rows, K = in,   N = out)
+//   dx = dy W          (M = rows, K = out,  N = in)
+//   dW = dy^T x        (M = out,  K = rows, N = in: K dynamic)
+// fused_linear's prologue (gate product, then the group norm with per-row
+// statistics from a kernel of one thread per row, RowMath's math) is in the
+// A loader; its epilogue (bias, SiLU, residual, split into pieces) in the
+// store. Sums run in K order per output: deterministic.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/common/RowMath.h"
+#include "codegen/cuda/GpuSupport.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+namespace {
+using Results = FailureOr<SmallVector<SmallVector<Value>>>;
+constexpr int64_t kTile = 16;
+
+/// C[m, n] = sum_k A(m, k) B(k, n), then store(row, col, C) per element.
+struct GpuGemmProblem {
+  Value m, n, k;
+  std::function<Value(LoopBuilder &, Value row, Value k)> a;
+  std::function<Value(LoopBuilder &, Value k, Value col)> b;
+  std::function<void(LoopBuilder &, Value row, Value col, Value acc)> store;
+};
+
+/// An f32 value that is `load()` where `cond` holds and 0 elsewhere (no
+/// access out of bounds).
+Value loadOrZero(LoopBuilder &l, Value cond, function_ref<Value()> load) {
+  auto choice = scf::IfOp::create(l.b, TypeRange{l.f32()}, cond, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(l.b);
+  l.b.setInsertionPointToStart(&choice.getThenRegion().front());
+  scf::YieldOp::create(l.b, load());
+  l.b.setInsertionPointToStart(&choice.getElseRegion().front());
+  scf::YieldOp::create(l.b, l.cf32(0.0));
+  return choice.getResult(0);
+}
+
+void launchTiledGemm(LoopBuilder &l, const GpuGemmProblem &p) {
+  Value tile = l.idx(kTile), one = l.idx(1);
+  // The grid on the host: column tiles x row tiles.
+  Value gridX = arith::CeilDivUIOp::create(l.b, p.n, tile);
+  Value gridY = arith::CeilDivUIOp::create(l.b, p.m, tile);
+  auto launch = gpu::LaunchOp::create(l.b, gridX, gridY, one, tile, tile, one);
+  auto shared = gpu::AddressSpaceAttr::get(l.b.getContext(), gpu::AddressSpace::Workgroup);
+  auto tileType = MemRefType::get({kTile, kTile}, l.f32(), MemRefLayoutAttrInterface{}, shared);
+  Value aTile = launch.addWorkgroupAttribution(tileType, l.b.getLoc());
+  Value bTile = launch.addWorkgroupAttribution(tileType, l.b.getLoc());
+  OpBuilder::InsertionGuard guard(l.b);
+  l.b.setInsertionPointToStart(&launch.getBody().front());
+  Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
+  Value row = l.add(l.mul(launch.getBlockIds().y, tile), ty);
+  Value col = l.add(l.mul(launch.getBlockIds().x, tile), tx);
+  Value rowIn = l.cmp(arith::CmpIPredicate::ult, row, p.m);
+  Value colIn = l.cmp(arith::CmpIPredicate::ult, col, p.n);
+  auto steps = scf::ForOp::create(l.b, l.idx(0), p.k, tile, ValueRange{l.cf32(0.0)});
+  {
+    OpBuilder::InsertionGuard inner(l.b);
+    l.b.setInsertionPointToStart(steps.getBody());
+    Value k0 = steps.getInductionVar();
+    Value ka = l.add(k0, tx), kb = l.add(k0, ty);
+    Value aIn = arith::AndIOp::create(l.b, rowIn, l.cmp(arith::CmpIPredicate::ult, ka, p.k));
+    Value bIn = arith::AndIOp::create(l.b, colIn, l.cmp(arith::CmpIPredicate::ult, kb, p.k));
+    l.store(loadOrZero(l, aIn, [&] { return p.a(l, row, ka); }), aTile, {ty, tx});
+    l.store(loadOrZero(l, bIn, [&] { return p.b(l, kb, col); }), bTile, {ty, tx});
+    gpu::BarrierOp::create(l.b);
+    Value acc = l.loopAcc(l.idx(0), tile, steps.getRegionIterArgs()[0], [&](Value kk, Value s) {
+      return math::FmaOp::create(l.b, l.load(aTile, {ty, kk}), l.load(bTile, {kk, tx}), s)
+          .getResult();
+    });
+    // Nobody overwrites the tiles before everyone has read them.
+    gpu::BarrierOp::create(l.b);
+    scf::YieldOp::create(l.b, acc);
+  }
+  l.ifThen(arith::AndIOp::create(l.b, rowIn, colIn),
+           [&] { p.store(l, row, col, steps.getResult(0)); });
+  gpu::TerminatorOp::create(l.b);
+}
+
+/// y = x W^T: A = x, B[k, o] = W[o, k].
+GpuGemmProblem forwardProblem(LoopBuilder &l, Value x, Value w, Value rows) {
+  auto wt = cast<MemRefType>(w.getType());
+  GpuGemmProblem p;
+  p.m = rows;
+  p.n = l.idx(wt.getDimSize(0));
+  p.k = l.idx(wt.getDimSize(1));
+  p.a = [x](LoopBuilder &l, Value r, Value k) { return l.load(x, {r, k}); };
+  p.b = [w](LoopBuilder &l, Value k, Value o) { return l.load(w, {o, k}); };
+  return p;
+}
+
+struct GpuLinear : GpuPattern<LinearOp> {
+  using GpuPattern::GpuPattern;
+  Results lower(LinearOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    Value w = a.getWeight()[0], bias = a.getBias()[0];
+    int64_t out = cast<MemRefType>(w.getType()).getDimSize(0);
+    Value rows = l.rows(x.values);
+    Value y = l.alloc(l.f32(), {out}, rows);
+    GpuGemmProblem p = forwardProblem(l, x.values, w, rows);
+    p.store = [&](LoopBuilder &l, Value r, Value col, Value acc) {
+      l.store(l.fadd(acc, l.load(bias, {col})), y, {r, col});
+    };
+    launchTiledGemm(l, p);
+    return SmallVector<SmallVector<Value>>{rowsLike(x, y)};
+  }
+};
+
+struct GpuLinearBackward : GpuPattern<LinearBackwardOp> {
+  using GpuPattern::GpuPattern;
+  Results lower(LinearBackwardOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    Value weight = a.getWeight()[0], dy = JaggedBuffers(a.getResultGrad()).values;
+    auto wt = cast<MemRefType>(weight.getType());
+    int64_t out = wt.getDimSize(0), in = wt.getDimSize(1);
+    Value rows = l.rows(x.values);
+    Value dx = l.alloc(l.f32(), {in}, rows);
+    Value dw = l.allocStatic(l.f32(), {out, in}), db = l.allocStatic(l.f32(), {out});
+    // dx[r, i] = sum_o dy[r, o] W[o, i]
+    GpuGemmProblem input;
+    input.m = rows;
+    input.n = l.idx(in);
+    input.k = l.idx(out);
+    input.a = [&](LoopBuilder &l, Value r, Value o) { return l.load(dy, {r, o}); };
+    input.b = [&](LoopBuilder &l, Value o, Value i) { return l.load(weight, {o, i}); };
+    input.store = [&](LoopBuilder &l, Value r, Value i, Value acc) { l.store(acc, dx, {r, i}); };
+    launchTiledGemm(l, input);
+    // dW[o, i] = sum_r dy[r, o] x[r, i]: all rows in one sum per element.
+    GpuGemmProblem weights;
+    weights.m = l.idx(out);
+    weights.n = l.idx(in);
+    weights.k = rows;
+    weights.a = [&](LoopBuilder &l, Value o, Value r) { return l.load(dy, {r, o}); };
+    weights.b = [&](LoopBuilder &l, Value r, Value i) { return l.load(x.values, {r, i}); };
+    weights.store = [&](LoopBuilder &l, Value o, Value i, Value acc) { l.store(acc, dw, {o, i}); };
+    launchTiledGemm(l, weights);
+    // db[o] = sum_r dy[r, o]: a thread per output, rows in order.
+    launchThreads(l, l.idx(out), blockSize, [&](Value o) {
+      l.store(l.loopAcc(l.idx(0), rows, l.cf32(0.0),
+                        [&](Value r, Value s) { return l.fadd(s, l.load(dy, {r, o})); }),
+              db, {o});
+    });
+    return SmallVector<SmallVector<Value>>{rowsLike(x, dx), {dw}, {db}};
+  }
+};
+
+/// mtgr.fused_linear: the gate product and the group norm in the A loader
+/// (row statistics first, by a kernel of one thread per row), bias, SiLU,
+/// residual and the split into pieces in the store.
+struct GpuFusedLinear : GpuPattern<FusedLinearOp> {
+  using GpuPattern::GpuPattern;
+  Results lower(FusedLinearOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    Value w = a.getWeight()[0], bias = a.getBias()[0];
+    Value gate = op.getGate() ? a.getGate()[0] : Value();
+    Value residual = op.getResidual() ? a.getResidual()[0] : Value();
+    int64_t out = cast<MemRefType>(w.getType()).getDimSize(0);
+    int64_t in = cast<MemRefType>(w.getType()).getDimSize(1);
+    Value rows = l.rows(x.values);
+    SmallVector<int64_t> widths = op.getSplits() ? SmallVector<int64_t>(*op.getSplits())
+                                                 : SmallVector<int64_t>{out};
+    SmallVector<int64_t> starts;
+    for (int64_t s = 0, i = 0; i < static_cast<int64_t>(widths.size()); s += widths[i++])
+      starts.push_back(s);
+    SmallVector<Value> pieces;
+    for (int64_t width : widths)
+      pieces.push_back(l.alloc(l.f32(), {width}, rows));
+
+    auto input = [&](LoopBuilder &l, Value r, Value k) {
+      Value value = l.load(x.values, {r, k});
+      return gate ? l.fmul(value, l.load(gate, {r, k})) : value;
+    };
+    GpuGemmProblem p = forwardProblem(l, x.values, w, rows);
+    if (gate)
+      p.a = input;
+    if (op.getLayout()) {
+      // DESIGN 1.4: the mean and biased variance of each (gated) row, then
+      // its group's gamma and beta.
+      LayoutBuffers layout(a.getLayout());
+      Value gamma = a.getGamma()[0], beta = a.getBeta()[0];
+      Value means = l.alloc(l.f32(), {}, rows), rstds = l.alloc(l.f32(), {}, rows);
+      launchThreads(l, rows, blockSize, [&](Value r) {
+        Lanes scalar{l, 1};
+        NormStatistics stats = layerNormStatistics(
+            scalar, in, [&](Value k) { return input(l, r, k); },
+            l.cf32(op.getEps()->convertToDouble()));
+        l.store(stats.mean, means, {r});
+        l.store(stats.rstd, rstds, {r});
+      });
+      p.a = [=](LoopBuilder &l, Value r, Value k) {
+        Lanes scalar{l, 1};
+        NormStatistics stats{l.load(means, {r}), l.load(rstds, {r})};
+        Value g = normRow(l, layout, gamma, r);
+        return layerNormAffine(scalar, input(l, r, k), stats, l.load(gamma, {g, k}),
+                               l.load(beta, {g, k}));
+      };
+    }
+    p.store = [&](LoopBuilder &l, Value r, Value col, Value acc) {
+      Value y = l.fadd(acc, l.load(bias, {col}));
+      if (op.getSilu())
+        y = l.silu(y);
+      if (residual)
+        y = l.fadd(y, l.load(residual, {r, col}));
+      // The piece holding col: a chain of ifs over the boundaries.
+      std::function<void(size_t)> piece = [&](size_t i) {
+        if (i + 1 == pieces.size())
+          return l.store(y, pieces[i], {r, l.sub(col, l.idx(starts[i]))});
+        Value inside = l.cmp(arith::CmpIPredicate::slt, col, l.idx(starts[i + 1]));
+        auto choice = scf::IfOp::create(l.b, TypeRange{}, inside, /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(l.b);
+        l.b.setInsertionPointToStart(&choice.getThenRegion().front());
+        l.store(y, pieces[i], {r, l.sub(col, l.idx(starts[i]))});
+        l.b.setInsertionPointToStart(&choice.getElseRegion().front());
+        piece(i + 1);
+      };
+      piece(0);
+    };
+    launchTiledGemm(l, p);
+    SmallVector<SmallVector<Value>> results;
+    for (Value piece : pieces)
+      results.push_back(rowsLike(x, piece));
+    return results;
+  }
+};
+} // namespace
+
+void mlir::mtgr::populateGpuLinearPatterns(BufferTypeConverter &converter,
+                                           RewritePatternSet &patterns, int64_t blockSize) {
+  patterns.add<GpuLinear, GpuLinearBackward, GpuFusedLinear>(converter, patterns.getContext(),
+                                                             blockSize);
+}
