@@ -31,6 +31,9 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
                                                        const TargetBackend &backend,
                                                        llvm::raw_ostream &diag, bool trainStep,
                                                        bool profile) {
+  if (profile && !backend.canProfile())
+    return fail("--profile: the '" + backend.name().str() +
+                "' back end does not time its code yet");
   DialectRegistry registry;
   registerFrontendDialects(registry);
   MLIRContext context(registry);

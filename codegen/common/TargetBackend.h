@@ -52,6 +52,8 @@ public:
   /// One line for --print-pipeline: the chip and the tile sizes it chose.
   virtual std::string describe() const = 0;
   virtual AttentionTiles attentionTiles() const = 0;
+  /// Whether its code can time each op family (mtgr-compile --profile).
+  virtual bool canProfile() const { return true; }
   /// Bound kernel-level entry points -> the target's loop level (with
   /// `profile`, the code times each op family, abi/AbiKinds.h).
   virtual void buildLoweringPipeline(OpPassManager &pm, bool profile) const = 0;

@@ -37,6 +37,9 @@ public:
 
   AttentionTiles attentionTiles() const override { return {}; }
 
+  /// Kernel times need device events: they come with the CUDA device.
+  bool canProfile() const override { return false; }
+
   void buildLoweringPipeline(OpPassManager &pm, bool /*profile*/) const override {
     MTGRLowerToGpuPassOptions options;
     options.blockSize = kBlockSize;

@@ -35,7 +35,7 @@ using namespace mlir;
 using namespace mlir::mtgr;
 
 namespace {
-/// The kernel-level ops that have GPU kernels so far.
+/// The kernel-level ops that have GPU kernels (every one the CPU lowers).
 bool hasGpuKernel(Operation *op) {
   return isa<
       // elementwise, norms (GpuElementwise.cpp, GpuNorm.cpp)
@@ -79,10 +79,9 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
       });
     for (auto &[name, first] : missing) {
       InFlightDiagnostic d = first.first->emitError("'")
-                             << name << "' has no GPU kernel yet (mtgr-lower-to-gpu lowers the "
-                                        "elementwise, norm, linear, token, loss and optimiser families so "
-                                        "far; "
-                                        "issue 24)";
+                             << name
+                             << "' has no GPU kernel (mtgr-lower-to-gpu lowers the kernel-level ops "
+                                "that decomposition and binding leave: docs/gpu-backend.md)";
       if (first.second > 1)
         d << "; " << first.second << " uses, this is the first";
     }

@@ -169,6 +169,7 @@ int main(int argc, char **argv) {
       "mtgr-compile: compile an MTGR model description\n\n"
       "Examples:\n"
       "  mtgr-compile examples/models/tiny.yaml --target=cpu -o tiny.mtgr\n"
+      "  mtgr-compile examples/models/tiny.yaml --target=cuda -o tiny.cuda.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --cpu=x86-64-v3 --emit=loops -o avx2.mlir\n"
       "  mtgr-compile examples/models/tiny.yaml --summary --emit=none\n"
       "  mtgr-compile examples/models/tiny.yaml --sign-key=release.key -o tiny.mtgr\n"

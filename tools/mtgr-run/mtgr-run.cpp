@@ -56,8 +56,11 @@ const char *kCommands[] = {"infer", "verify", "eval", "train", "gen", "devices"}
 cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<artifact.mtgr>"), cl::cat(category),
                                   cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> deviceName("device",
-                                cl::desc("Where the generated code runs: cpu (the CUDA device "
-                                         "comes with the NVPTX back end)"),
+                                cl::desc("Where the generated code runs: cpu (artifacts of "
+                                         "--target=cpu) or cuda-emu (artifacts of --target=cuda, "
+                                         "their GPU kernels on the host under the emulator's "
+                                         "checks; MTGR_EMU_SCHEDULE=in-order|reverse|warp-ahead). "
+                                         "The CUDA device itself is not built yet"),
                                 cl::init("cpu"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<unsigned> threads("num-threads", cl::desc("Threads (default: all cores)"), cl::init(0),
                           cl::cat(category), cl::sub(cl::SubCommand::getAll()));
@@ -525,6 +528,7 @@ int main(int argc, char **argv) {
       "  mtgr-run devices\n"
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --output=scores.txt\n"
       "  mtgr-run verify tiny.mtgr --batches=5 --seq-len=200 --randomize-params\n"
+      "  mtgr-run verify tiny.cuda.mtgr --device=cuda-emu --randomize-params  (mtgr-compile --target=cuda)\n"
       "  mtgr-run infer tiny.mtgr --params=weights.npz\n"
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --time=5 --num-threads=2\n"
       "  mtgr-run train dlrm.mtgr --users=400 --epochs=2 --checkpoint=run.ckpt\n"
