@@ -131,13 +131,14 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
 
 llvm::Expected<Artifact> mlir::mtgr::compileArtifact(llvm::StringRef modelText,
                                                      llvm::StringRef name, bool trainStep,
-                                                     llvm::StringRef target) {
+                                                     llvm::StringRef target,
+                                                     const BackendOptions &options) {
   std::string diag;
   llvm::raw_string_ostream os(diag);
   auto model = parseModelDesc(modelText, name, os);
   if (!model)
     return fail(diag);
-  auto backend = createTargetBackend(target.empty() ? kDefaultTarget : target, BackendOptions{});
+  auto backend = createTargetBackend(target.empty() ? kDefaultTarget : target, options);
   if (!backend)
     return backend.takeError();
   auto out = compileModel(*model, modelText, Stage::Artifact, **backend, os, trainStep);

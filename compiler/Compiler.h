@@ -34,9 +34,11 @@ llvm::Expected<CompileOutput> compileModel(const ModelDesc &model, llvm::StringR
                                            bool profile = false);
 
 /// Parses and compiles description text to an artifact with the back end
-/// `target` (default: compiler/Backends.h kDefaultTarget, for this machine).
+/// `target` (default: compiler/Backends.h kDefaultTarget, for this machine)
+/// created with `options`.
 llvm::Expected<Artifact> compileArtifact(llvm::StringRef modelText, llvm::StringRef name,
-                                         bool trainStep = true, llvm::StringRef target = "");
+                                         bool trainStep = true, llvm::StringRef target = "",
+                                         const BackendOptions &options = {});
 
 } // namespace mlir::mtgr
 

@@ -71,6 +71,9 @@ public:
 /// code for ("native", "x86-64-v3", ...; "" = the back end's default).
 struct BackendOptions {
   std::string chip;
+  /// GPU back ends: the architectures to generate device code for, comma
+  /// separated ("" = the back end's default, "none" = no device code).
+  std::string gpuArchs;
 };
 
 } // namespace mlir::mtgr

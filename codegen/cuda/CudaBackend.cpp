@@ -1,6 +1,7 @@
 //===- CudaBackend.cpp - the CUDA back end --------------------------------===//
 #include "codegen/cuda/CudaBackend.h"
 #include "codegen/cpu/HostCodegen.h"
+#include "codegen/cuda/DeviceCode.h"
 #include "codegen/cuda/EmulatorRetarget.h"
 #include "codegen/cuda/Passes.h"
 #include "model/Error.h"
@@ -26,13 +27,18 @@ using namespace mlir::mtgr;
 namespace {
 class CudaBackend final : public TargetBackend {
 public:
-  explicit CudaBackend(HostTarget host) : host(std::move(host)) {}
+  CudaBackend(HostTarget host, std::vector<std::string> archs)
+      : host(std::move(host)), archs(std::move(archs)) {}
 
   StringRef name() const override { return "cuda"; }
 
   std::string describe() const override {
+    std::string list;
+    for (const std::string &a : archs)
+      list += (list.empty() ? "" : ", ") + a;
     return "CUDA: fp32 SIMT kernels of " + std::to_string(kBlockSize) +
-           " threads per block; host code and emulated kernels for " + host.cpu;
+           " threads per block, cubins for " + (list.empty() ? "no architecture" : list) +
+           "; host code and emulated kernels for " + host.cpu;
   }
 
   AttentionTiles attentionTiles() const override { return {}; }
@@ -74,6 +80,16 @@ public:
     buildCodegenPipeline(pm);
     if (failed(pm.run(module)))
       return fail("the kernels' conversion to NVVM failed");
+
+    // PTX and cubins per architecture, from the same NVVM IR the emulator
+    // gets (only for an artifact: --emit=llvm and object are the host's).
+    std::vector<DeviceCode> device;
+    if (stop == EmitStop::Sections) {
+      auto compiled = compileDeviceCode(module, archs);
+      if (!compiled)
+        return compiled.takeError();
+      device = std::move(*compiled);
+    }
 
     llvm::LLVMContext llvmContext;
     auto layout = hostDataLayout(host);
@@ -147,12 +163,21 @@ public:
     if (!so)
       return so.takeError();
     out.sections.push_back(CodeSection{kCudaHostCodeSection, host.str(), std::move(*so)});
+    for (DeviceCode &code : device) {
+      out.sections.push_back(CodeSection{"cuda." + code.arch, code.arch, std::move(code.cubin)});
+      out.sections.push_back(CodeSection{"cuda.ptx." + code.arch, code.arch, std::move(code.ptx)});
+    }
+    std::vector<std::pair<std::string, int64_t>> params;
+    for (const EmulatedKernel &k : table)
+      params.push_back({k.name, k.params});
+    out.sections.push_back(CodeSection{"cuda.kernels", "", kernelMetadata(params, device)});
     return std::move(out);
   }
 
 private:
   static constexpr int64_t kBlockSize = 256;
   HostTarget host;
+  std::vector<std::string> archs;
 };
 } // namespace
 
@@ -165,5 +190,19 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
   if (!host)
     return fail("unknown CPU '" + cpu + "' for the host code (supported: native, x86-64-v3, "
                 "x86-64-v4)");
-  return std::unique_ptr<TargetBackend>(new CudaBackend(*host));
+  std::vector<std::string> archs;
+  std::string listText = options.gpuArchs.empty() ? kDefaultCudaArchs : options.gpuArchs;
+  llvm::StringRef list = listText;
+  if (list != "none") {
+    llvm::SmallVector<llvm::StringRef> names;
+    list.split(names, ',');
+    for (llvm::StringRef name : names) {
+      name = name.trim();
+      if (!isSupportedCudaArch(name))
+        return fail("unknown CUDA architecture '" + name + "' (supported: sm_90a, sm_80; none)");
+      if (!llvm::is_contained(archs, name.str()))
+        archs.push_back(name.str());
+    }
+  }
+  return std::unique_ptr<TargetBackend>(new CudaBackend(*host, std::move(archs)));
 }

@@ -41,7 +41,8 @@ Artifact compileBound(const std::string &text, const std::string &target, size_t
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(text, &context);
   EXPECT_TRUE(module);
-  auto backend = mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{});
+  // The emulator runs the host object: no PTX or cubins (test/tools' ptxas).
+  auto backend = mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{"", "none"});
   EXPECT_TRUE(static_cast<bool>(backend)) << llvm::toString(backend.takeError());
   mlir::PassManager pm(&context);
   (*backend)->buildLoweringPipeline(pm, /*profile=*/false);

@@ -21,6 +21,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -45,20 +46,27 @@ cl::opt<std::string> cpu("cpu",
                          cl::cat(category));
 cl::opt<std::string> target("target",
                             cl::desc("Back end to compile for: cpu (x86-64; --cpu picks the "
-                                     "processor) or cuda (GPU kernels; so far the elementwise and "
-                                     "norm families, run by --device=cuda-emu: a model with "
-                                     "another op is refused by name)"),
+                                     "processor) or cuda (every op a GPU kernel: PTX and cubins "
+                                     "per --cuda-arch, and the kernels compiled for the host, "
+                                     "which mtgr-run --device=cuda-emu runs)"),
                             cl::init(mlir::mtgr::kDefaultTarget), cl::cat(category));
+cl::opt<std::string> cudaArch("cuda-arch",
+                              cl::desc("--target=cuda: the GPU architectures to generate PTX and "
+                                       "cubins for (ptxas from the CUDA toolkit at $CUDA_HOME or "
+                                       "/usr/local/cuda), comma separated: sm_90a, sm_80 (default: "
+                                       "both); none: only the host code and the emulator's "
+                                       "kernels"),
+                              cl::cat(category));
 enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stage to write"), cl::init(Emit::Artifact),
     cl::values(clEnumValN(Emit::Mtgr, "mtgr", "model-level mtgr IR, as imported"),
                clEnumValN(Emit::Kernel, "kernel", "kernel-level mtgr IR (after mtgr-decompose-layers)"),
                clEnumValN(Emit::Bound, "bound", "entry points on buffers, mtgr ops inside (after mtgr-bind-entry-points)"),
-               clEnumValN(Emit::Loops, "loops", "the back end's loops (cpu: scf, memref, arith, math, vector on buffers, freed at last use)"),
+               clEnumValN(Emit::Loops, "loops", "the back end's loops (cpu: scf, memref, arith, math, vector on buffers, freed at last use; cuda: gpu.launch kernels and their host code)"),
                clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR"),
                clEnumValN(Emit::Object, "object", "an object file (cpu: x86-64)"),
-               clEnumValN(Emit::Shared, "shared", "the linked host code (.so, section host.so) of the artifact"),
+               clEnumValN(Emit::Shared, "shared", "the linked host code (.so, section host.so; cuda: cuda.host.so) of the artifact"),
                clEnumValN(Emit::Artifact, "artifact", "the artifact (.mtgr), the default"),
                clEnumValN(Emit::None, "none", "nothing (with --summary)")),
     cl::cat(category));
@@ -161,6 +169,34 @@ void printSummary(const mlir::mtgr::ModelDesc &m, size_t modelOps, size_t kernel
 }
 } // namespace
 
+/// What a CUDA artifact holds: its sections, and per architecture the most
+/// registers, shared memory and spills any kernel takes (ptxas -v).
+static void printCudaSummary(const ::mtgr::Artifact &a, llvm::StringRef metadata) {
+  for (const ::mtgr::CodeSection &s : a.code)
+    llvm::outs() << "  " << s.name << ": " << s.bytes.size() << " bytes\n";
+  auto json = llvm::json::parse(metadata);
+  if (!json) {
+    llvm::consumeError(json.takeError());
+    return;
+  }
+  const llvm::json::Array *kernels = json->getAsObject()->getArray("kernels");
+  const llvm::json::Array *archs = json->getAsObject()->getArray("archs");
+  llvm::outs() << "  " << (kernels ? kernels->size() : 0) << " kernels";
+  for (const llvm::json::Value &arch : archs ? *archs : llvm::json::Array()) {
+    llvm::StringRef name = *arch.getAsString();
+    int64_t registers = 0, shared = 0, spills = 0;
+    for (const llvm::json::Value &k : *kernels)
+      if (const llvm::json::Object *r = k.getAsObject()->getObject("archs")->getObject(name)) {
+        registers = std::max(registers, *r->getInteger("registers"));
+        shared = std::max(shared, *r->getInteger("shared_bytes"));
+        spills += *r->getInteger("spill_stores") + *r->getInteger("spill_loads");
+      }
+    llvm::outs() << "; " << name << ": at most " << registers << " registers and " << shared
+                 << " bytes of shared memory per kernel, " << spills << " bytes of spills";
+  }
+  llvm::outs() << "\n";
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category); // LLVM's own flags stay out of --help
@@ -180,7 +216,8 @@ int main(int argc, char **argv) {
     llvm::errs() << "mtgr-compile: error: --seq-len, --rt-len and --candidates must be >= 0\n";
     return 1;
   }
-  auto backend = mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{cpu});
+  auto backend =
+      mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{cpu, cudaArch});
   if (!backend) {
     llvm::errs() << "mtgr-compile: error: --target=" << target
                  << (cpu.empty() ? "" : " --cpu=" + cpu) << ": "
@@ -261,10 +298,12 @@ int main(int argc, char **argv) {
       llvm::errs() << "mtgr-compile: error: " << error << "\n";
       return 1;
     }
-    const mlir::mtgr::CodeSection *host = out->artifact.section("host.so");
+    const mlir::mtgr::CodeSection *host = out->artifact.section(::mtgr::kHostCodeSection);
+    if (!host)
+      host = out->artifact.section(::mtgr::kCudaHostCodeSection);
     if (!host) {
       llvm::errs() << "mtgr-compile: error: --emit=shared: the " << out->artifact.backend
-                   << " back end emits no host.so section\n";
+                   << " back end emits no host code section\n";
       return 1;
     }
     output->os() << host->bytes;
@@ -283,6 +322,8 @@ int main(int argc, char **argv) {
                          ? out->artifact.backend
                          : llvm::StringRef(out->artifact.code[0].target).split(';').first.str())
                  << (key ? ", signed" : "") << ")\n";
+    if (const ::mtgr::CodeSection *meta = out->artifact.section("cuda.kernels"))
+      printCudaSummary(out->artifact, meta->bytes);
     return 0;
   }
   std::string error;
