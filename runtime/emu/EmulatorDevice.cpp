@@ -3,6 +3,7 @@
 #include "model/Error.h"
 #include "runtime/HostEnvironment.h"
 #include "runtime/cpu/HostCode.h"
+#include "runtime/cuda/LaunchMetadata.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -113,6 +114,15 @@ public:
     if (!table || !records)
       return fail(where + ": the CUDA host code lacks its kernel tables (" +
                   MTGR_EMU_TABLE_SYMBOL + ", " + MTGR_GPU_KERNELS_SYMBOL + ")");
+    // The launch metadata must describe this code's kernels.
+    const CodeSection *metadata = artifact.section("cuda.kernels");
+    if (!metadata)
+      return fail(where + ": no 'cuda.kernels' section (the launch metadata)");
+    auto parsed = parseLaunchMetadata(metadata->bytes, where);
+    if (!parsed)
+      return parsed.takeError();
+    if (llvm::Error e = checkKernelTable(*parsed, records, where))
+      return std::move(e);
     Emulator::fillTable(table);
     std::vector<Kernel> kernels;
     for (const mtgr_gpu_kernel *r = records; r->name; ++r) {

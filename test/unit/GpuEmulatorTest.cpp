@@ -353,3 +353,41 @@ TEST(GpuEmulatorDeathTest, APlantedOutOfBoundsStoreIsCaught) {
       "the end of 'a device buffer', 256 bytes long\\)");
 }
 } // namespace
+
+namespace {
+// The launch metadata must describe the host code's kernels: an edited
+// section is refused by name before any launch.
+TEST(GpuEmulator, TamperedLaunchMetadataIsRefused) {
+  Artifact good = compileBound(kElementwise, "cuda", 4);
+  auto device = createEmulatorDevice(emu::Schedule::InOrder);
+  ASSERT_TRUE(static_cast<bool>(device->load(good, "good.mtgr")));
+  auto edited = [&](std::function<void(std::string &)> edit) {
+    Artifact a = good;
+    for (CodeSection &s : a.code)
+      if (s.name == "cuda.kernels")
+        edit(s.bytes);
+    auto exe = device->load(a, "edited.mtgr");
+    EXPECT_FALSE(static_cast<bool>(exe));
+    return exe ? std::string() : llvm::toString(exe.takeError());
+  };
+  // The first kernel's parameter words, one more.
+  std::string message = edited([](std::string &b) {
+    size_t at = b.find("\"params\":") + 9, end = b.find_first_not_of("0123456789", at);
+    b.replace(at, end - at, std::to_string(std::stoll(b.substr(at, end - at)) + 1));
+  });
+  EXPECT_NE(message.find("kernel 0 is 'mtgr_forward_kernel' with 18 parameter words in the host "
+                         "code, 'mtgr_forward_kernel' with 19 in section cuda.kernels: the "
+                         "metadata was edited"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(edited([](std::string &b) { b = "{"; }).find("section cuda.kernels: not JSON"),
+            std::string::npos);
+  Artifact none = good;
+  none.code.erase(std::remove_if(none.code.begin(), none.code.end(),
+                                 [](const CodeSection &s) { return s.name == "cuda.kernels"; }),
+                  none.code.end());
+  auto exe = device->load(none, "none.mtgr");
+  ASSERT_FALSE(static_cast<bool>(exe));
+  EXPECT_NE(llvm::toString(exe.takeError()).find("no 'cuda.kernels' section"), std::string::npos);
+}
+} // namespace

@@ -1,0 +1,69 @@
+//===- LaunchMetadata.cpp - a CUDA artifact's kernel records --------------===//
+#include "runtime/cuda/LaunchMetadata.h"
+#include "model/Error.h"
+
+#include "llvm/Support/JSON.h"
+
+using namespace mtgr;
+
+llvm::Expected<LaunchMetadata> mtgr::parseLaunchMetadata(llvm::StringRef json,
+                                                         llvm::StringRef where) {
+  auto bad = [&](const std::string &why) {
+    return fail(where + ": section cuda.kernels: " + why);
+  };
+  auto value = llvm::json::parse(json);
+  if (!value)
+    return bad("not JSON: " + llvm::toString(value.takeError()));
+  const llvm::json::Object *root = value->getAsObject();
+  const llvm::json::Array *archs = root ? root->getArray("archs") : nullptr;
+  const llvm::json::Array *kernels = root ? root->getArray("kernels") : nullptr;
+  if (!archs || !kernels)
+    return bad("no 'archs' or 'kernels' list");
+  LaunchMetadata m;
+  for (const llvm::json::Value &a : *archs) {
+    auto name = a.getAsString();
+    if (!name)
+      return bad("an architecture that is not a string");
+    m.archs.push_back(name->str());
+  }
+  for (size_t i = 0; i < kernels->size(); ++i) {
+    const llvm::json::Object *k = (*kernels)[i].getAsObject();
+    auto name = k ? k->getString("name") : std::nullopt;
+    auto params = k ? k->getInteger("params") : std::nullopt;
+    const llvm::json::Object *resources = k ? k->getObject("archs") : nullptr;
+    if (!name || !params || *params < 0 || !resources)
+      return bad("kernel " + std::to_string(i) + " lacks its name, parameter words or archs");
+    KernelRecord r{name->str(), *params, {}};
+    for (const auto &[arch, v] : *resources) {
+      const llvm::json::Object *o = v.getAsObject();
+      auto registers = o ? o->getInteger("registers") : std::nullopt;
+      auto shared = o ? o->getInteger("shared_bytes") : std::nullopt;
+      if (!registers || !shared)
+        return bad("kernel '" + r.name + "' on " + arch.str() + " lacks registers or shared_bytes");
+      r.resources[arch.str()] = {*registers, *shared};
+    }
+    m.kernels.push_back(std::move(r));
+  }
+  return m;
+}
+
+llvm::Error mtgr::checkKernelTable(const LaunchMetadata &metadata, const mtgr_gpu_kernel *table,
+                                   llvm::StringRef where) {
+  size_t n = 0;
+  for (const mtgr_gpu_kernel *k = table; k->name; ++k, ++n) {
+    if (n >= metadata.kernels.size())
+      return fail(where + ": the host code launches more kernels than section cuda.kernels lists (" +
+                  std::to_string(metadata.kernels.size()) + "): the metadata was edited or "
+                  "belongs to other code");
+    const KernelRecord &r = metadata.kernels[n];
+    if (r.name != k->name || r.params != k->params)
+      return fail(where + ": kernel " + std::to_string(n) + " is '" + k->name + "' with " +
+                  std::to_string(k->params) + " parameter words in the host code, '" + r.name +
+                  "' with " + std::to_string(r.params) + " in section cuda.kernels: the "
+                  "metadata was edited or belongs to other code");
+  }
+  if (n != metadata.kernels.size())
+    return fail(where + ": section cuda.kernels lists " + std::to_string(metadata.kernels.size()) +
+                " kernels, the host code has " + std::to_string(n));
+  return llvm::Error::success();
+}

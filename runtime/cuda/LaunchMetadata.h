@@ -1,0 +1,47 @@
+//===- LaunchMetadata.h - a CUDA artifact's kernel records --------*- C++ -*-===//
+//
+// The section `cuda.kernels` (codegen/cuda/DeviceCode.h): the architectures
+// the artifact has cubins for and, per kernel in launch order, its name, its
+// parameter words and ptxas's resources per architecture. Both CUDA devices
+// check it against the host code's kernel table before any launch, so an
+// artifact whose metadata was edited (or does not belong to its code) is
+// refused by name.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_RUNTIME_CUDA_LAUNCHMETADATA_H
+#define MTGR_RUNTIME_CUDA_LAUNCHMETADATA_H
+
+#include "abi/GpuLaunch.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mtgr {
+
+struct KernelRecord {
+  std::string name;
+  int64_t params = 0;
+  /// Per architecture: registers and static shared memory as ptxas reported.
+  std::map<std::string, std::pair<int64_t, int64_t>> resources;
+};
+
+struct LaunchMetadata {
+  std::vector<std::string> archs;
+  std::vector<KernelRecord> kernels;
+};
+
+/// Parses the section; the error names `where` and what is malformed.
+llvm::Expected<LaunchMetadata> parseLaunchMetadata(llvm::StringRef json, llvm::StringRef where);
+
+/// The host code's kernel table (MTGR_GPU_KERNELS_SYMBOL) must list the same
+/// kernels with the same parameter words, in the same order.
+llvm::Error checkKernelTable(const LaunchMetadata &metadata, const mtgr_gpu_kernel *table,
+                             llvm::StringRef where);
+
+} // namespace mtgr
+
+#endif
