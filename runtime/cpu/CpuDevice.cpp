@@ -3,6 +3,7 @@
 #include "model/Error.h"
 #include "runtime/Threads.h"
 #include "runtime/cpu/HostCode.h"
+#include "runtime/cuda/CudaDevice.h"
 #include "runtime/emu/EmulatorDevice.h"
 
 #include <cstdlib>
@@ -75,8 +76,14 @@ llvm::Expected<std::unique_ptr<Device>> mtgr::createDevice(llvm::StringRef name)
     }
     return createEmulatorDevice(schedule);
   }
+  // cuda, cuda:N: the GPU of that ordinal (runtime/cuda/CudaDevice.h).
   if (name == "cuda")
-    return fail("device 'cuda' is not available yet: the CUDA device comes with the rest of the "
-                "NVPTX back end; this runtime has: cpu, cuda-emu");
-  return fail("unknown device '" + name + "' (this runtime has: cpu, cuda-emu)");
+    return createCudaDevice(0);
+  if (name.starts_with("cuda:")) {
+    int ordinal = 0;
+    if (name.drop_front(5).getAsInteger(10, ordinal) || ordinal < 0)
+      return fail("device '" + name + "': cuda:N takes a device number (mtgr-run devices)");
+    return createCudaDevice(ordinal);
+  }
+  return fail("unknown device '" + name + "' (this runtime has: cpu, cuda, cuda:N, cuda-emu)");
 }

@@ -130,3 +130,37 @@ llvm::Expected<std::vector<CudaDeviceInfo>> CudaDriver::devices() {
   }
   return out;
 }
+
+llvm::Expected<const CudaDriver::Compute *> CudaDriver::compute() {
+  if (computeApi)
+    return computeApi.get();
+  auto c = std::make_unique<Compute>();
+  const char *missing = nullptr;
+  auto resolve = [&](auto &fn, const char *symbol) {
+    void *address = missing ? nullptr : dlsym(handle, symbol);
+    if (!address && !missing)
+      missing = symbol;
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(address);
+  };
+  resolve(c->primaryCtxRetain, "cuDevicePrimaryCtxRetain");
+  resolve(c->primaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
+  resolve(c->ctxSetCurrent, "cuCtxSetCurrent");
+  resolve(c->streamCreate, "cuStreamCreate");
+  resolve(c->streamDestroy, "cuStreamDestroy_v2");
+  resolve(c->streamSynchronize, "cuStreamSynchronize");
+  resolve(c->memAllocManaged, "cuMemAllocManaged");
+  resolve(c->memFree, "cuMemFree_v2");
+  resolve(c->memcpy, "cuMemcpy");
+  resolve(c->moduleLoadData, "cuModuleLoadData");
+  resolve(c->moduleUnload, "cuModuleUnload");
+  resolve(c->moduleGetFunction, "cuModuleGetFunction");
+  resolve(c->launchKernel, "cuLaunchKernel");
+  resolve(c->funcGetAttribute, "cuFuncGetAttribute");
+  if (missing)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("the CUDA driver {0} has no {1}: too old, or not a CUDA driver",
+                      libraryPath, missing));
+  computeApi = std::move(c);
+  return computeApi.get();
+}

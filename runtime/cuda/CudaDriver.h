@@ -53,13 +53,38 @@ public:
   /// The driver's name of a result code ("CUDA_ERROR_NO_DEVICE"), or the
   /// number when the driver has none.
   std::string errorName(int result) const;
+  /// An error naming `call` and the result, or success.
+  llvm::Error check(int result, llvm::StringRef call) const;
+
+  /// The entry points a device needs (contexts, streams, memory, modules,
+  /// launches), resolved on first use: listing devices works without them.
+  /// Opaque handles are void pointers, device pointers 64-bit integers.
+  struct Compute {
+    int (*primaryCtxRetain)(void **context, int device) = nullptr;
+    int (*primaryCtxRelease)(int device) = nullptr;
+    int (*ctxSetCurrent)(void *context) = nullptr;
+    int (*streamCreate)(void **stream, unsigned flags) = nullptr;
+    int (*streamDestroy)(void *stream) = nullptr;
+    int (*streamSynchronize)(void *stream) = nullptr;
+    int (*memAllocManaged)(uint64_t *pointer, size_t bytes, unsigned flags) = nullptr;
+    int (*memFree)(uint64_t pointer) = nullptr;
+    int (*memcpy)(uint64_t dst, uint64_t src, size_t bytes) = nullptr;
+    int (*moduleLoadData)(void **module, const void *image) = nullptr;
+    int (*moduleUnload)(void *module) = nullptr;
+    int (*moduleGetFunction)(void **function, void *module, const char *name) = nullptr;
+    int (*launchKernel)(void *function, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                        unsigned by, unsigned bz, unsigned sharedBytes, void *stream,
+                        void **params, void **extra) = nullptr;
+    int (*funcGetAttribute)(int *value, int attribute, void *function) = nullptr;
+  };
+  llvm::Expected<const Compute *> compute();
 
   struct Api; // the resolved entry points (CudaDriver.cpp)
 
 private:
   CudaDriver() = default;
-  llvm::Error check(int result, llvm::StringRef call) const;
   void *handle = nullptr;
+  std::unique_ptr<Compute> computeApi;
   std::string libraryPath;
   int driverVersion = 0;
   std::unique_ptr<Api> api;

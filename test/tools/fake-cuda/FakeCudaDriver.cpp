@@ -2,15 +2,24 @@
 //
 // Not a driver: the few driver entry points runtime/cuda/CudaDriver.cpp
 // resolves, answering from environment variables, so the tests of the driver
-// loader and `mtgr-run devices` run on machines without a GPU (lit points
-// MTGR_LIBCUDA at this library).
-//   FAKE_CUDA_DEVICES=N      devices to report (default 1)
-//   FAKE_CUDA_INIT_ERROR=C   cuInit returns result code C
+// loader, `mtgr-run devices` and the CUDA device's host side run on machines
+// without a GPU (lit points MTGR_LIBCUDA at this library). Device 0 is
+// compute capability 9.0, the others 8.0. Memory is the host's; a module
+// load checks that the image is an ELF file (a cubin); a launch runs
+// nothing: it checks its geometry and, with FAKE_CUDA_TRACE=1, prints the
+// kernel, grid, block and parameter count to stderr.
+//   FAKE_CUDA_DEVICES=N         devices to report (default 1)
+//   FAKE_CUDA_INIT_ERROR=C      cuInit returns result code C
+//   FAKE_CUDA_LAUNCH_ERROR=C    cuLaunchKernel returns result code C
+//   FAKE_CUDA_REGISTERS=N       cuFuncGetAttribute(NUM_REGS) says N (else
+//                               CUDA_ERROR_NOT_SUPPORTED)
 //
 //===----------------------------------------------------------------------===//
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace {
 int envInt(const char *name, int fallback) {
@@ -52,8 +61,68 @@ int cuDeviceTotalMem_v2(size_t *bytes, int device) {
 int cuGetErrorName(int result, const char **name) {
   switch (result) {
   case 100: *name = "CUDA_ERROR_NO_DEVICE"; return 0;
+  case 200: *name = "CUDA_ERROR_INVALID_IMAGE"; return 0;
+  case 500: *name = "CUDA_ERROR_NOT_FOUND"; return 0;
+  case 701: *name = "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES"; return 0;
   case 999: *name = "CUDA_ERROR_UNKNOWN"; return 0;
   default: return 1;
   }
+}
+
+// The device side, enough for the CUDA device's host code paths.
+int cuDevicePrimaryCtxRetain(void **context, int device) {
+  static int contexts[16];
+  *context = &contexts[device & 15];
+  return 0;
+}
+int cuDevicePrimaryCtxRelease_v2(int) { return 0; }
+int cuCtxSetCurrent(void *) { return 0; }
+int cuStreamCreate(void **stream, unsigned) {
+  static int stream0;
+  *stream = &stream0;
+  return 0;
+}
+int cuStreamDestroy_v2(void *) { return 0; }
+int cuStreamSynchronize(void *) { return 0; }
+int cuMemAllocManaged(uint64_t *pointer, size_t bytes, unsigned) {
+  *pointer = reinterpret_cast<uint64_t>(std::calloc(1, bytes));
+  return *pointer ? 0 : 2; // CUDA_ERROR_OUT_OF_MEMORY
+}
+int cuMemFree_v2(uint64_t pointer) {
+  std::free(reinterpret_cast<void *>(pointer));
+  return 0;
+}
+int cuMemcpy(uint64_t dst, uint64_t src, size_t bytes) {
+  std::memcpy(reinterpret_cast<void *>(dst), reinterpret_cast<const void *>(src), bytes);
+  return 0;
+}
+int cuModuleLoadData(void **module, const void *image) {
+  if (std::memcmp(image, "\x7f" "ELF", 4) != 0)
+    return 200; // CUDA_ERROR_INVALID_IMAGE
+  *module = const_cast<void *>(image);
+  return 0;
+}
+int cuModuleUnload(void *) { return 0; }
+int cuModuleGetFunction(void **function, void *, const char *name) {
+  *function = new std::string(name); // lives as long as the process: a test
+  return 0;
+}
+int cuFuncGetAttribute(int *value, int attribute, void *) {
+  int registers = envInt("FAKE_CUDA_REGISTERS", -1);
+  if (attribute != 4 || registers < 0)
+    return 801; // CUDA_ERROR_NOT_SUPPORTED
+  *value = registers;
+  return 0;
+}
+int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                   unsigned by, unsigned bz, unsigned shared, void *, void **params, void **) {
+  if (int error = envInt("FAKE_CUDA_LAUNCH_ERROR", 0))
+    return error;
+  if (gx * gy * gz == 0 || bx * by * bz == 0 || bx * by * bz > 1024 || !params)
+    return 1; // CUDA_ERROR_INVALID_VALUE
+  if (envInt("FAKE_CUDA_TRACE", 0))
+    std::fprintf(stderr, "fake-cuda: launch %s grid %u x %u x %u block %u x %u x %u shared %u\n",
+                 static_cast<std::string *>(function)->c_str(), gx, gy, gz, bx, by, bz, shared);
+  return 0;
 }
 }

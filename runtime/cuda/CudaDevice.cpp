@@ -1,0 +1,266 @@
+//===- CudaDevice.cpp - `--device=cuda` -----------------------------------===//
+#include "runtime/cuda/CudaDevice.h"
+#include "model/Error.h"
+#include "runtime/HostEnvironment.h"
+#include "runtime/cpu/HostCode.h"
+#include "runtime/cuda/CudaDriver.h"
+#include "runtime/cuda/LaunchMetadata.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
+#include <mutex>
+
+using namespace mtgr;
+
+std::string mtgr::cubinSectionFor(int major, int minor) {
+  (void)minor;
+  // A cubin runs on its own major version's devices; sm_90a code only on 9.0.
+  if (major == 9)
+    return "cuda.sm_90a";
+  if (major == 8)
+    return "cuda.sm_80";
+  return "";
+}
+
+namespace {
+constexpr int kAttributeNumRegs = 4;          // CU_FUNC_ATTRIBUTE_NUM_REGS
+constexpr int kNotSupported = 801;            // CUDA_ERROR_NOT_SUPPORTED
+constexpr unsigned kAttachGlobal = 1;         // CU_MEM_ATTACH_GLOBAL
+
+/// The context, stream and driver every executable of a device shares.
+struct Gpu {
+  std::unique_ptr<CudaDriver> driver;
+  const CudaDriver::Compute *api = nullptr;
+  CudaDeviceInfo info;
+  void *context = nullptr, *stream = nullptr;
+  std::mutex lock; // one launch at a time: the session may call from threads
+
+  ~Gpu() {
+    if (stream)
+      api->streamDestroy(stream);
+    if (context)
+      api->primaryCtxRelease(info.ordinal);
+  }
+  [[noreturn]] void fault(const std::string &what) {
+    llvm::errs() << "mtgr: cuda:" << info.ordinal << ": " << what << "\n";
+    std::_Exit(70);
+  }
+  void must(int result, const char *call) {
+    if (result != 0)
+      fault(std::string(call) + ": " + driver->errorName(result));
+  }
+  void *allocate(size_t bytes) {
+    api->ctxSetCurrent(context);
+    uint64_t p = 0;
+    must(api->memAllocManaged(&p, bytes ? bytes : 1, kAttachGlobal), "cuMemAllocManaged");
+    return reinterpret_cast<void *>(p);
+  }
+  void release(void *p) {
+    api->ctxSetCurrent(context);
+    must(api->memFree(reinterpret_cast<uint64_t>(p)), "cuMemFree");
+  }
+};
+
+class CudaExecutable final : public Executable {
+public:
+  CudaExecutable(std::shared_ptr<Gpu> gpu, std::unique_ptr<HostCode> code, void *module,
+                 std::vector<void *> functions, std::vector<std::string> names)
+      : gpu(std::move(gpu)), code(std::move(code)), module(module),
+        functions(std::move(functions)), names(std::move(names)) {}
+  ~CudaExecutable() override {
+    if (module)
+      gpu->api->moduleUnload(module);
+  }
+
+  void call(const EntryPoint &entry, llvm::ArrayRef<BufferView> args, unsigned) override {
+    mtgr_environment table = host.table(1);
+    table.context = this;
+    table.alloc = [](void *self, uint64_t, uint64_t size) {
+      return static_cast<CudaExecutable *>(self)->gpu->allocate(size);
+    };
+    table.free = [](void *self, void *block) {
+      static_cast<CudaExecutable *>(self)->gpu->release(block);
+    };
+    table.profile_clock = [](void *) { return ProfileCounters::clock(); };
+    table.profile_record = [](void *self, int64_t family, int64_t layer, int64_t start) {
+      static_cast<CudaExecutable *>(self)->host.profile.record(family, layer, start);
+    };
+    table.gpu_launch = [](void *self, int64_t kernel, int64_t gx, int64_t gy, int64_t gz,
+                          int64_t bx, int64_t by, int64_t bz, int64_t sharedBytes,
+                          int64_t *params, int64_t count) {
+      static_cast<CudaExecutable *>(self)->launch(kernel, gx, gy, gz, bx, by, bz, sharedBytes,
+                                                  params, count);
+    };
+    std::lock_guard<std::mutex> guard(gpu->lock);
+    gpu->api->ctxSetCurrent(gpu->context);
+    code->call(entry, args, table);
+    gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
+  }
+
+  HostEnvironment &environment() override { return host; }
+
+private:
+  void launch(int64_t kernel, int64_t gx, int64_t gy, int64_t gz, int64_t bx, int64_t by,
+              int64_t bz, int64_t sharedBytes, int64_t *params, int64_t count) {
+    if (kernel < 0 || kernel >= static_cast<int64_t>(functions.size()))
+      gpu->fault("a launch of kernel " + std::to_string(kernel) + ", which the code's table does "
+                 "not have");
+    if (gx * gy * gz == 0)
+      return; // an empty grid: nothing to do (the driver would refuse it)
+    std::vector<void *> pointers(count);
+    for (int64_t i = 0; i < count; ++i)
+      pointers[i] = &params[i];
+    int result = gpu->api->launchKernel(functions[kernel], gx, gy, gz, bx, by, bz, sharedBytes,
+                                        gpu->stream, pointers.data(), nullptr);
+    if (result != 0)
+      gpu->fault("launching kernel '" + names[kernel] + "': " + gpu->driver->errorName(result));
+    // Host code reads some of what kernels write (first version: see the
+    // header): the launch's results are there before it goes on.
+    gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
+  }
+
+  std::shared_ptr<Gpu> gpu;
+  std::unique_ptr<HostCode> code;
+  void *module;
+  std::vector<void *> functions;
+  std::vector<std::string> names;
+  HostEnvironment host;
+};
+
+class CudaDevice final : public Device {
+public:
+  explicit CudaDevice(std::shared_ptr<Gpu> gpu)
+      : gpu(std::move(gpu)), deviceName("cuda:" + std::to_string(this->gpu->info.ordinal)) {}
+
+  llvm::StringRef name() const override { return deviceName; }
+
+  llvm::Expected<std::unique_ptr<Executable>> load(const Artifact &artifact,
+                                                   llvm::StringRef where) override {
+    const CudaDeviceInfo &info = gpu->info;
+    if (!artifact.section(kCudaHostCodeSection))
+      return fail(where + ": no '" + kCudaHostCodeSection + "' section: compiled by the '" +
+                  artifact.backend + "' back end; the CUDA device runs artifacts of "
+                  "`mtgr-compile --target=cuda`");
+    std::string sectionName = cubinSectionFor(info.major, info.minor);
+    const CodeSection *cubin = sectionName.empty() ? nullptr : artifact.section(sectionName);
+    if (!cubin) {
+      std::string have;
+      for (const CodeSection &s : artifact.code)
+        if (llvm::StringRef(s.name).starts_with("cuda.sm_"))
+          have += (have.empty() ? "" : ", ") + s.name.substr(5);
+      return fail(where + ": the device " + deviceName + " (" + info.name + ") is " + info.arch() +
+                  "; the artifact has cubins for " + (have.empty() ? "no architecture" : have) +
+                  " (mtgr-compile --cuda-arch)");
+    }
+    auto code = HostCode::load(artifact, kCudaHostCodeSection, where);
+    if (!code)
+      return code.takeError();
+    auto *records =
+        static_cast<const mtgr_gpu_kernel *>((*code)->symbol(MTGR_GPU_KERNELS_SYMBOL));
+    const CodeSection *metadataSection = artifact.section("cuda.kernels");
+    if (!records || !metadataSection)
+      return fail(where + ": the CUDA host code lacks its kernel table or the artifact its "
+                  "launch metadata (cuda.kernels)");
+    auto metadata = parseLaunchMetadata(metadataSection->bytes, where);
+    if (!metadata)
+      return metadata.takeError();
+    if (llvm::Error e = checkKernelTable(*metadata, records, where))
+      return std::move(e);
+    std::lock_guard<std::mutex> guard(gpu->lock);
+    const CudaDriver::Compute &api = *gpu->api;
+    api.ctxSetCurrent(gpu->context);
+    void *module = nullptr;
+    if (int r = api.moduleLoadData(&module, cubin->bytes.data()))
+      return fail(where + ": cuModuleLoadData of section " + sectionName + ": " +
+                  gpu->driver->errorName(r));
+    std::vector<void *> functions;
+    std::vector<std::string> names;
+    std::string arch = sectionName.substr(5);
+    for (const KernelRecord &k : metadata->kernels) {
+      void *fn = nullptr;
+      if (int r = api.moduleGetFunction(&fn, module, k.name.c_str())) {
+        api.moduleUnload(module);
+        return fail(where + ": kernel '" + k.name + "' is not in section " + sectionName + ": " +
+                    gpu->driver->errorName(r));
+      }
+      // What ptxas reported at compile time is what the driver loaded.
+      auto recorded = k.resources.find(arch);
+      int registers = 0;
+      int r = api.funcGetAttribute(&registers, kAttributeNumRegs, fn);
+      if (r != 0 && r != kNotSupported) {
+        api.moduleUnload(module);
+        return fail(where + ": cuFuncGetAttribute of kernel '" + k.name + "': " +
+                    gpu->driver->errorName(r));
+      }
+      if (r == 0 && recorded != k.resources.end() && recorded->second.first != registers) {
+        api.moduleUnload(module);
+        return fail(where + ": kernel '" + k.name + "' uses " + std::to_string(registers) +
+                    " registers as loaded, the launch metadata says " +
+                    std::to_string(recorded->second.first) + " (" + sectionName +
+                    " and cuda.kernels do not belong together)");
+      }
+      functions.push_back(fn);
+      names.push_back(k.name);
+    }
+    return std::make_unique<CudaExecutable>(gpu, std::move(*code), module, std::move(functions),
+                                            std::move(names));
+  }
+
+  bool sharesHostMemory() const override { return false; }
+  void *allocate(size_t bytes) override {
+    std::lock_guard<std::mutex> guard(gpu->lock);
+    return gpu->allocate(bytes);
+  }
+  void release(void *buffer) override {
+    std::lock_guard<std::mutex> guard(gpu->lock);
+    gpu->release(buffer);
+  }
+  void copyToDevice(void *device, const void *host, size_t bytes) override { copy(device, host, bytes); }
+  void copyToHost(void *host, const void *device, size_t bytes) override { copy(host, device, bytes); }
+  void synchronize() override {
+    std::lock_guard<std::mutex> guard(gpu->lock);
+    gpu->api->ctxSetCurrent(gpu->context);
+    gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
+  }
+
+private:
+  void copy(void *dst, const void *src, size_t bytes) {
+    if (!bytes)
+      return;
+    std::lock_guard<std::mutex> guard(gpu->lock);
+    gpu->api->ctxSetCurrent(gpu->context);
+    gpu->must(gpu->api->memcpy(reinterpret_cast<uint64_t>(dst), reinterpret_cast<uint64_t>(src),
+                               bytes),
+              "cuMemcpy");
+  }
+  std::shared_ptr<Gpu> gpu;
+  std::string deviceName;
+};
+} // namespace
+
+llvm::Expected<std::unique_ptr<Device>> mtgr::createCudaDevice(int ordinal) {
+  auto driver = CudaDriver::load();
+  if (!driver)
+    return fail("no CUDA device: " + llvm::toString(driver.takeError()));
+  auto devices = (*driver)->devices();
+  if (!devices)
+    return fail("no CUDA device: " + llvm::toString(devices.takeError()));
+  if (ordinal < 0 || ordinal >= static_cast<int>(devices->size()))
+    return fail("no CUDA device " + std::to_string(ordinal) + " (the driver lists " +
+                std::to_string(devices->size()) + ")");
+  auto api = (*driver)->compute();
+  if (!api)
+    return api.takeError();
+  auto gpu = std::make_shared<Gpu>();
+  gpu->info = (*devices)[ordinal];
+  gpu->api = *api;
+  gpu->driver = std::move(*driver);
+  if (int r = gpu->api->primaryCtxRetain(&gpu->context, ordinal))
+    return fail("cuDevicePrimaryCtxRetain: " + gpu->driver->errorName(r));
+  if (int r = gpu->api->ctxSetCurrent(gpu->context))
+    return fail("cuCtxSetCurrent: " + gpu->driver->errorName(r));
+  if (int r = gpu->api->streamCreate(&gpu->stream, 1 /* CU_STREAM_NON_BLOCKING */))
+    return fail("cuStreamCreate: " + gpu->driver->errorName(r));
+  return std::unique_ptr<Device>(new CudaDevice(std::move(gpu)));
+}

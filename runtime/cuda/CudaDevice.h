@@ -1,0 +1,36 @@
+//===- CudaDevice.h - `--device=cuda` ----------------------------*- C++ -*-===//
+//
+// A GPU through the CUDA driver (CudaDriver.h, loaded with dlopen): the
+// device's primary context and one stream; the artifact's cubin for the
+// device's architecture (cuda.sm_90a on compute capability 9.x, cuda.sm_80
+// on 8.x; another architecture is refused by name) loaded as a module, each
+// kernel of the host code's table found in it; the host code's launches go
+// to cuLaunchKernel on the stream. NOT YET RUN ON A GPU (docs/gpu-backend.md):
+// tested here only against the stand-in driver of test/tools/fake-cuda.
+//
+// First version, simple before fast: memory is managed (cuMemAllocManaged),
+// because the host code still reads a few small buffers (sample offsets,
+// tile-list lengths) to size what it allocates and launches, and the stream
+// is synchronised after each launch so those reads see the kernels' writes.
+// A failed launch is reported by the driver's error name and ends the
+// process with status 70, as the emulator's faults do.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_RUNTIME_CUDA_CUDADEVICE_H
+#define MTGR_RUNTIME_CUDA_CUDADEVICE_H
+
+#include "runtime/Device.h"
+
+namespace mtgr {
+
+/// The CUDA device of ordinal `ordinal`; "no CUDA device" (and why) when the
+/// driver or the device is not there.
+llvm::Expected<std::unique_ptr<Device>> createCudaDevice(int ordinal);
+
+/// The artifact section holding cubins for compute capability major.minor,
+/// or "" when mtgr generates none for it.
+std::string cubinSectionFor(int major, int minor);
+
+} // namespace mtgr
+
+#endif
