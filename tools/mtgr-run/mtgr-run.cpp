@@ -57,10 +57,11 @@ cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<artifact.mtgr>"), c
                                   cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> deviceName("device",
                                 cl::desc("Where the generated code runs: cpu (artifacts of "
-                                         "--target=cpu) or cuda-emu (artifacts of --target=cuda, "
-                                         "their GPU kernels on the host under the emulator's "
-                                         "checks; MTGR_EMU_SCHEDULE=in-order|reverse|warp-ahead). "
-                                         "The CUDA device itself is not built yet"),
+                                         "--target=cpu); for artifacts of --target=cuda: cuda or "
+                                         "cuda:N (a GPU through the CUDA driver; not yet run on a "
+                                         "GPU) or cuda-emu (the GPU kernels on the host under the "
+                                         "emulator's checks; MTGR_EMU_SCHEDULE=in-order|reverse|"
+                                         "warp-ahead)"),
                                 cl::init("cpu"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<unsigned> threads("num-threads", cl::desc("Threads (default: all cores)"), cl::init(0),
                           cl::cat(category), cl::sub(cl::SubCommand::getAll()));
