@@ -63,31 +63,12 @@ public:
     if (failed(pm.run(module)))
       return llvm::createStringError("conversion to the LLVM dialect failed");
     llvm::LLVMContext llvmContext;
-    auto llvmModule = translateAndOptimize(module, llvmContext, host);
+    auto llvmModule = translateToHost(module, llvmContext, host);
     if (!llvmModule)
       return llvmModule.takeError();
-    // The code carries its own ABI record, which the runtime compares with
-    // the manifest before any call (a manifest edited after compiling is
-    // refused).
-    auto *init = llvm::ConstantDataArray::getString(llvmContext, abiRecord, /*AddNull=*/true);
-    new llvm::GlobalVariable(**llvmModule, init->getType(), /*isConstant=*/true,
-                             llvm::GlobalValue::ExternalLinkage, init, kAbiRecordSymbol);
-    if (stop == EmitStop::LLVMIR) {
-      llvm::raw_string_ostream os(out.text);
-      (*llvmModule)->print(os, nullptr);
-      return std::move(out);
-    }
-    auto object = emitObject(**llvmModule, host);
-    if (!object)
-      return object.takeError();
-    if (stop == EmitStop::Object) {
-      out.object = std::move(*object);
-      return std::move(out);
-    }
-    auto so = linkSharedObject(*object);
-    if (!so)
-      return so.takeError();
-    out.sections.push_back(CodeSection{kHostCodeSection, host.str(), std::move(*so)});
+    if (llvm::Error e =
+            finishHostCode(**llvmModule, host, abiRecord, stop, kHostCodeSection, out))
+      return std::move(e);
     return std::move(out);
   }
 

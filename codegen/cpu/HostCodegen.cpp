@@ -30,7 +30,10 @@
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -417,6 +420,41 @@ mlir::mtgr::translateToHost(ModuleOp module, llvm::LLVMContext &context,
     if (!f.isDeclaration() && !f.getName().ends_with("_packed"))
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
   return std::move(llvmModule);
+}
+
+llvm::Error mlir::mtgr::finishHostCode(llvm::Module &module, const HostTarget &target,
+                                       llvm::StringRef abiRecord, EmitStop stop,
+                                       llvm::StringRef section, Emitted &out) {
+  // The code carries its own ABI record, which the runtime compares with
+  // the manifest before any call (a manifest edited after compiling is
+  // refused).
+  auto *init = llvm::ConstantDataArray::getString(module.getContext(), abiRecord,
+                                                  /*AddNull=*/true);
+  new llvm::GlobalVariable(module, init->getType(), /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage, init, kAbiRecordSymbol);
+  std::string broken;
+  llvm::raw_string_ostream brokenOs(broken);
+  if (llvm::verifyModule(module, &brokenOs))
+    return fail("the host code does not verify: " + broken);
+  if (llvm::Error e = optimizeForHost(module, target))
+    return e;
+  if (stop == EmitStop::LLVMIR) {
+    llvm::raw_string_ostream os(out.text);
+    module.print(os, nullptr);
+    return llvm::Error::success();
+  }
+  auto object = emitObject(module, target);
+  if (!object)
+    return object.takeError();
+  if (stop == EmitStop::Object) {
+    out.object = std::move(*object);
+    return llvm::Error::success();
+  }
+  auto so = linkSharedObject(*object);
+  if (!so)
+    return so.takeError();
+  out.sections.push_back(CodeSection{section.str(), target.str(), std::move(*so)});
+  return llvm::Error::success();
 }
 
 llvm::Expected<llvm::DataLayout> mlir::mtgr::hostDataLayout(const HostTarget &target) {

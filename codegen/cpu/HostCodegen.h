@@ -2,6 +2,7 @@
 #ifndef MTGR_CODEGEN_CPU_HOSTCODEGEN_H
 #define MTGR_CODEGEN_CPU_HOSTCODEGEN_H
 
+#include "codegen/common/TargetBackend.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/IR/DataLayout.h"
@@ -50,6 +51,14 @@ translateToHost(ModuleOp module, llvm::LLVMContext &context, const HostTarget &t
 
 /// LLVM's O3 pipeline for `target`.
 llvm::Error optimizeForHost(llvm::Module &module, const HostTarget &target);
+
+/// The end of every back end's host code: `abiRecord` added as the symbol
+/// kAbiRecordSymbol, the module verified and optimised at O3, then what
+/// `stop` asks for into `out`: LLVM IR, an object, or the linked shared
+/// object as the code section `section`.
+llvm::Error finishHostCode(llvm::Module &module, const HostTarget &target,
+                           llvm::StringRef abiRecord, EmitStop stop, llvm::StringRef section,
+                           Emitted &out);
 
 /// The data layout of code for `target`.
 llvm::Expected<llvm::DataLayout> hostDataLayout(const HostTarget &target);

@@ -138,31 +138,11 @@ public:
       if (llvm::Linker::linkModules(**llvmModule, std::move(kernels)))
         return fail("linking the emulated kernels into the host code failed");
     addKernelTables(**llvmModule, table);
-    auto *init = llvm::ConstantDataArray::getString(llvmContext, abiRecord, /*AddNull=*/true);
-    new llvm::GlobalVariable(**llvmModule, init->getType(), /*isConstant=*/true,
-                             llvm::GlobalValue::ExternalLinkage, init, kAbiRecordSymbol);
-    std::string broken;
-    llvm::raw_string_ostream brokenOs(broken);
-    if (llvm::verifyModule(**llvmModule, &brokenOs))
-      return fail("the host code with the emulated kernels does not verify: " + broken);
-    if (llvm::Error e = optimizeForHost(**llvmModule, host))
+    if (llvm::Error e =
+            finishHostCode(**llvmModule, host, abiRecord, stop, kCudaHostCodeSection, out))
       return std::move(e);
-    if (stop == EmitStop::LLVMIR) {
-      llvm::raw_string_ostream os(out.text);
-      (*llvmModule)->print(os, nullptr);
+    if (stop != EmitStop::Sections)
       return std::move(out);
-    }
-    auto object = emitObject(**llvmModule, host);
-    if (!object)
-      return object.takeError();
-    if (stop == EmitStop::Object) {
-      out.object = std::move(*object);
-      return std::move(out);
-    }
-    auto so = linkSharedObject(*object);
-    if (!so)
-      return so.takeError();
-    out.sections.push_back(CodeSection{kCudaHostCodeSection, host.str(), std::move(*so)});
     for (DeviceCode &code : device) {
       out.sections.push_back(CodeSection{"cuda." + code.arch, code.arch, std::move(code.cubin)});
       out.sections.push_back(CodeSection{"cuda.ptx." + code.arch, code.arch, std::move(code.ptx)});

@@ -126,6 +126,24 @@ void forEachListedPair(
   gpu::TerminatorOp::create(l.b);
 }
 
+/// The buffers and options of an attention op or its gradient.
+template <typename Op, typename Adaptor> AttentionInputs inputsOf(Op op, Adaptor a) {
+  std::array<int64_t, 3> dims = headDims(op);
+  return {a.getQ()[0],
+          a.getK()[0],
+          a.getV()[0],
+          a.getMask()[0],
+          LayoutBuffers(a.getLayout()),
+          op.getRabPos() ? a.getRabPos()[0] : Value(),
+          op.getRabTime() ? a.getRabTime()[0] : Value(),
+          dims[0],
+          dims[1],
+          dims[2],
+          op.getAlpha().convertToDouble(),
+          op.getNNorm(),
+          op.getNNormConstant()};
+}
+
 FailureOr<TileListType> tilesOf(Operation *op, Value tiles) {
   if (!tiles) {
     op->emitError("attention without a tile list: run mtgr-plan-attention first");
@@ -140,20 +158,8 @@ struct GpuHstuAttention : GpuPattern<HstuAttentionOp> {
     auto type = tilesOf(op, op.getTiles());
     if (failed(type))
       return failure();
-    auto [h, dqk, dv] = headDims(op);
-    AttentionInputs in{a.getQ()[0],
-                       a.getK()[0],
-                       a.getV()[0],
-                       a.getMask()[0],
-                       LayoutBuffers(a.getLayout()),
-                       op.getRabPos() ? a.getRabPos()[0] : Value(),
-                       op.getRabTime() ? a.getRabTime()[0] : Value(),
-                       h,
-                       dqk,
-                       dv,
-                       op.getAlpha().convertToDouble(),
-                       op.getNNorm(),
-                       op.getNNormConstant()};
+    AttentionInputs in = inputsOf(op, a);
+    int64_t h = in.heads, dv = in.dv;
     Value o = l.alloc(l.f32(), {h * dv}, l.rows(in.q));
     forEachListedPair(l, in, TileListBuffers(a.getTiles()), type->getRowBlock(),
                       type->getColTile(), [&](Value row, Value start, Value end, Value head,
@@ -183,20 +189,8 @@ struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
     auto type = tilesOf(op, op.getTiles());
     if (failed(type))
       return failure();
-    auto [h, dqk, dv] = headDims(op);
-    AttentionInputs in{a.getQ()[0],
-                       a.getK()[0],
-                       a.getV()[0],
-                       a.getMask()[0],
-                       LayoutBuffers(a.getLayout()),
-                       op.getRabPos() ? a.getRabPos()[0] : Value(),
-                       op.getRabTime() ? a.getRabTime()[0] : Value(),
-                       h,
-                       dqk,
-                       dv,
-                       op.getAlpha().convertToDouble(),
-                       op.getNNorm(),
-                       op.getNNormConstant()};
+    AttentionInputs in = inputsOf(op, a);
+    int64_t h = in.heads, dqk = in.dqk, dv = in.dv;
     Value dO = a.getResultGrad()[0];
     Value rows = l.rows(in.q);
     Value dq = l.alloc(l.f32(), {h * dqk}, rows), dk = l.alloc(l.f32(), {h * dqk}, rows);
