@@ -66,13 +66,15 @@ struct Buffers {
   std::vector<std::vector<int64_t>> shapes;
   template <typename T> void add(std::vector<T> values, std::vector<int64_t> shape) {
     std::vector<char> bytes(values.size() * sizeof(T));
-    std::memcpy(bytes.data(), values.data(), bytes.size());
+    if (!bytes.empty())
+      std::memcpy(bytes.data(), values.data(), bytes.size());
     data.push_back(std::move(bytes));
     shapes.push_back(std::move(shape));
   }
   template <typename T> std::vector<T> get(size_t i) const {
     std::vector<T> v(data[i].size() / sizeof(T));
-    std::memcpy(v.data(), data[i].data(), data[i].size());
+    if (!v.empty())
+      std::memcpy(v.data(), data[i].data(), data[i].size());
     return v;
   }
 };
