@@ -1,23 +1,45 @@
 #!/usr/bin/env bash
-# Prepares what bench/gpu/run.sh carries to a GPU machine (no LLVM, no MLIR
-# there): the device probe linked against static LLVM Support, and the PTX of
-# the GPU kernels mtgr generates today (test/codegen/cuda inputs through
-# mtgr-opt). Writes build/gpu-carry/. Run here, after scripts/setup.sh.
+# Prepares what bench/gpu/run.sh carries to a GPU machine (CUDA, no LLVM or
+# MLIR there, at most 64 MiB): mtgr-run linked against static LLVM Support
+# (its other libraries copied into lib/), the device probe, and CUDA
+# artifacts of the bundled models compiled here (cubins for sm_90a and
+# sm_80, PTX, the host code). Writes build/gpu-carry/. Run here, after
+# scripts/setup.sh. The runner also runs here: `build/gpu-carry/mtgr-run
+# verify build/gpu-carry/tiny.cuda.mtgr --device=cuda-emu`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="$root/build/gpu-carry"
-rm -rf "$out" && mkdir -p "$out"
+rm -rf "$out" && mkdir -p "$out/lib"
 llvm=/usr/lib/llvm-22
-clang++-22 -std=c++17 -O2 -I"$root" -isystem "$llvm/include" \
-  "$root/bench/gpu/probe.cpp" "$root/app/Devices.cpp" "$root/runtime/cuda/CudaDriver.cpp" \
-  "$llvm/lib/libLLVMTargetParser.a" "$llvm/lib/libLLVMSupport.a" "$llvm/lib/libLLVMDemangle.a" \
-  -ldl -lpthread -o "$out/mtgr-devices"
-for input in elementwise-ptxas norms-ptxas; do
-  for chip in sm_90a sm_80; do
-    "$root/build/bin/mtgr-opt" "$root/test/codegen/cuda/$input.mlir" \
-      --pass-pipeline="builtin.module(mtgr-lower-to-gpu, gpu-kernel-outlining, nvvm-attach-target{chip=$chip features=+ptx80 O=3}, gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm, reconcile-unrealized-casts), gpu-module-to-binary{format=isa toolkit=${CUDA_HOME:-/usr/local/cuda}})" |
-      python3 "$root/test/codegen/cuda/Inputs/extract_ptx.py" "$out/$input.$chip." >/dev/null
-  done
+static_llvm=("$llvm/lib/libLLVMTargetParser.a" "$llvm/lib/libLLVMSupport.a" "$llvm/lib/libLLVMDemangle.a")
+flags=(-std=c++17 -O2 -I"$root" -isystem "$llvm/include" -Wno-deprecated-declarations)
+rpath='-Wl,-rpath,$ORIGIN/lib'
+clang++-22 "${flags[@]}" "$root/bench/gpu/probe.cpp" "$root/app/Devices.cpp" \
+  "$root/runtime/cuda/CudaDriver.cpp" "${static_llvm[@]}" -ldl -lpthread -o "$out/mtgr-devices"
+# mtgr-run: the run side has no MLIR; its LLVM is Support (errors, JSON, files).
+sources=("$root"/model/*.cpp "$root"/abi/*.cpp "$root"/runtime/*.cpp "$root"/runtime/cpu/*.cpp
+         "$root"/runtime/cuda/*.cpp "$root"/runtime/emu/*.cpp "$root"/runtime/reference/*.cpp
+         "$root"/data/*.cpp "$root"/app/*.cpp "$root"/tools/mtgr-run/mtgr-run.cpp)
+objects=()
+mkdir -p "$out/obj"
+for src in "${sources[@]}"; do
+  obj="$out/obj/$(realpath --relative-to="$root" "$src" | tr / _).o"
+  objects+=("$obj")
+  while [ "$(jobs -rp | wc -l)" -ge "${MTGR_JOBS:-2}" ]; do wait -n; done
+  clang++-22 "${flags[@]}" -c "$src" -o "$obj" &
+done
+wait
+clang++-22 "${objects[@]}" "${static_llvm[@]}" -lzip -lsodium "$llvm/lib/libomp.so" -ldl \
+  -lpthread "$rpath" -o "$out/mtgr-run"
+rm -rf "$out/obj"
+# The shared libraries it needs beyond glibc, next to it.
+for lib in $(ldd "$out/mtgr-run" | awk '/libzip|libsodium|libomp|libz\.|libbz2|liblzma|libzstd|libgnutls|libnettle|libcrypto|libssl/ {print $3}'); do
+  cp -L "$lib" "$out/lib/"
+done
+for model in tiny tiny-dlrm mtgr-small; do
+  "$root/build/bin/mtgr-compile" "$root/examples/models/$model.yaml" --target=cuda \
+    $([ "$model" = mtgr-small ] && echo --inference-only) -o "$out/$model.cuda.mtgr" | head -1
 done
 cp "$root/bench/gpu/run.sh" "$out/"
-ls -la "$out"
+du -sh "$out"
+ls -la "$out" "$out/lib"
