@@ -13,8 +13,7 @@
 
 using namespace mtgr;
 
-std::string mtgr::cubinSectionFor(int major, int minor) {
-  (void)minor;
+std::string mtgr::cubinSectionFor(int major) {
   // A cubin runs on its own major version's devices; sm_90a code only on 9.0.
   if (major == 9)
     return "cuda.sm_90a";
@@ -138,11 +137,10 @@ public:
   llvm::Expected<std::unique_ptr<Executable>> load(const Artifact &artifact,
                                                    llvm::StringRef where) override {
     const CudaDeviceInfo &info = gpu->info;
-    if (!artifact.section(kCudaHostCodeSection))
-      return fail(where + ": no '" + kCudaHostCodeSection + "' section: compiled by the '" +
-                  artifact.backend + "' back end; the CUDA device runs artifacts of "
-                  "`mtgr-compile --target=cuda`");
-    std::string sectionName = cubinSectionFor(info.major, info.minor);
+    auto loaded = loadGpuHostCode(artifact, where, "the CUDA device");
+    if (!loaded)
+      return loaded.takeError();
+    std::string sectionName = cubinSectionFor(info.major);
     const CodeSection *cubin = sectionName.empty() ? nullptr : artifact.section(sectionName);
     if (!cubin) {
       std::string have;
@@ -153,20 +151,6 @@ public:
                   "; the artifact has cubins for " + (have.empty() ? "no architecture" : have) +
                   " (mtgr-compile --cuda-arch)");
     }
-    auto code = HostCode::load(artifact, kCudaHostCodeSection, where);
-    if (!code)
-      return code.takeError();
-    auto *records =
-        static_cast<const mtgr_gpu_kernel *>((*code)->symbol(MTGR_GPU_KERNELS_SYMBOL));
-    const CodeSection *metadataSection = artifact.section("cuda.kernels");
-    if (!records || !metadataSection)
-      return fail(where + ": the CUDA host code lacks its kernel table or the artifact its "
-                  "launch metadata (cuda.kernels)");
-    auto metadata = parseLaunchMetadata(metadataSection->bytes, where);
-    if (!metadata)
-      return metadata.takeError();
-    if (llvm::Error e = checkKernelTable(*metadata, records, where))
-      return std::move(e);
     std::lock_guard<std::mutex> guard(gpu->lock);
     const CudaDriver::Compute &api = *gpu->api;
     api.ctxSetCurrent(gpu->context);
@@ -177,7 +161,7 @@ public:
     std::vector<void *> functions;
     std::vector<std::string> names;
     std::string arch = sectionName.substr(5);
-    for (const KernelRecord &k : metadata->kernels) {
+    for (const KernelRecord &k : loaded->metadata.kernels) {
       void *fn = nullptr;
       if (int r = api.moduleGetFunction(&fn, module, k.name.c_str())) {
         api.moduleUnload(module);
@@ -203,7 +187,7 @@ public:
       functions.push_back(fn);
       names.push_back(k.name);
     }
-    return std::make_unique<CudaExecutable>(gpu, std::move(*code), module, std::move(functions),
+    return std::make_unique<CudaExecutable>(gpu, std::move(loaded->code), module, std::move(functions),
                                             std::move(names));
   }
 

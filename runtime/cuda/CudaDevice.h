@@ -27,9 +27,9 @@ namespace mtgr {
 /// driver or the device is not there.
 llvm::Expected<std::unique_ptr<Device>> createCudaDevice(int ordinal);
 
-/// The artifact section holding cubins for compute capability major.minor,
-/// or "" when mtgr generates none for it.
-std::string cubinSectionFor(int major, int minor);
+/// The artifact section holding cubins for devices of compute capability
+/// `major` (a cubin runs on its own major version), or "" for none.
+std::string cubinSectionFor(int major);
 
 } // namespace mtgr
 

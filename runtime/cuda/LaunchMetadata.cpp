@@ -67,3 +67,32 @@ llvm::Error mtgr::checkKernelTable(const LaunchMetadata &metadata, const mtgr_gp
                 " kernels, the host code has " + std::to_string(n));
   return llvm::Error::success();
 }
+
+llvm::Expected<GpuHostCode> mtgr::loadGpuHostCode(const Artifact &artifact,
+                                                  llvm::StringRef where,
+                                                  llvm::StringRef runner) {
+  if (!artifact.section(kCudaHostCodeSection))
+    return fail(where + ": no '" + kCudaHostCodeSection + "' section: compiled by the '" +
+                artifact.backend + "' back end; " + runner +
+                " runs artifacts of `mtgr-compile --target=cuda`");
+  GpuHostCode out;
+  auto code = HostCode::load(artifact, kCudaHostCodeSection, where);
+  if (!code)
+    return code.takeError();
+  out.code = std::move(*code);
+  out.kernels = static_cast<const mtgr_gpu_kernel *>(out.code->symbol(MTGR_GPU_KERNELS_SYMBOL));
+  if (!out.kernels)
+    return fail(where + ": the CUDA host code lacks its kernel table (" +
+                MTGR_GPU_KERNELS_SYMBOL + ")");
+  // The launch metadata must describe this code's kernels.
+  const CodeSection *metadata = artifact.section("cuda.kernels");
+  if (!metadata)
+    return fail(where + ": no 'cuda.kernels' section (the launch metadata)");
+  auto parsed = parseLaunchMetadata(metadata->bytes, where);
+  if (!parsed)
+    return parsed.takeError();
+  if (llvm::Error e = checkKernelTable(*parsed, out.kernels, where))
+    return std::move(e);
+  out.metadata = std::move(*parsed);
+  return std::move(out);
+}

@@ -12,6 +12,7 @@
 #define MTGR_RUNTIME_CUDA_LAUNCHMETADATA_H
 
 #include "abi/GpuLaunch.h"
+#include "runtime/cpu/HostCode.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -41,6 +42,18 @@ llvm::Expected<LaunchMetadata> parseLaunchMetadata(llvm::StringRef json, llvm::S
 /// kernels with the same parameter words, in the same order.
 llvm::Error checkKernelTable(const LaunchMetadata &metadata, const mtgr_gpu_kernel *table,
                              llvm::StringRef where);
+
+/// A CUDA artifact's host code (section cuda.host.so) with its kernel
+/// table, checked against the launch metadata: what both CUDA devices load
+/// first. The errors name `where` and, for an artifact of another back end,
+/// `runner` ("the CUDA device").
+struct GpuHostCode {
+  std::unique_ptr<HostCode> code;
+  const mtgr_gpu_kernel *kernels = nullptr;
+  LaunchMetadata metadata;
+};
+llvm::Expected<GpuHostCode> loadGpuHostCode(const Artifact &artifact, llvm::StringRef where,
+                                            llvm::StringRef runner);
 
 } // namespace mtgr
 

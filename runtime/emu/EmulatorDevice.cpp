@@ -101,31 +101,16 @@ public:
 
   llvm::Expected<std::unique_ptr<Executable>> load(const Artifact &artifact,
                                                    llvm::StringRef where) override {
-    if (!artifact.section(kCudaHostCodeSection))
-      return fail(where + ": no '" + kCudaHostCodeSection + "' section: compiled by the '" +
-                  artifact.backend + "' back end; the GPU emulator runs artifacts of "
-                  "`mtgr-compile --target=cuda`");
-    auto code = HostCode::load(artifact, kCudaHostCodeSection, where);
-    if (!code)
-      return code.takeError();
-    auto *table = static_cast<void **>((*code)->symbol(MTGR_EMU_TABLE_SYMBOL));
-    auto *records =
-        static_cast<const mtgr_gpu_kernel *>((*code)->symbol(MTGR_GPU_KERNELS_SYMBOL));
-    if (!table || !records)
-      return fail(where + ": the CUDA host code lacks its kernel tables (" +
-                  MTGR_EMU_TABLE_SYMBOL + ", " + MTGR_GPU_KERNELS_SYMBOL + ")");
-    // The launch metadata must describe this code's kernels.
-    const CodeSection *metadata = artifact.section("cuda.kernels");
-    if (!metadata)
-      return fail(where + ": no 'cuda.kernels' section (the launch metadata)");
-    auto parsed = parseLaunchMetadata(metadata->bytes, where);
-    if (!parsed)
-      return parsed.takeError();
-    if (llvm::Error e = checkKernelTable(*parsed, records, where))
-      return std::move(e);
+    auto loaded = loadGpuHostCode(artifact, where, "the GPU emulator");
+    if (!loaded)
+      return loaded.takeError();
+    auto *table = static_cast<void **>(loaded->code->symbol(MTGR_EMU_TABLE_SYMBOL));
+    if (!table)
+      return fail(where + ": the CUDA host code lacks the emulator's table (" +
+                  MTGR_EMU_TABLE_SYMBOL + ")");
     Emulator::fillTable(table);
     std::vector<Kernel> kernels;
-    for (const mtgr_gpu_kernel *r = records; r->name; ++r) {
+    for (const mtgr_gpu_kernel *r = loaded->kernels; r->name; ++r) {
       Kernel k;
       k.name = r->name;
       k.run = r->run;
@@ -137,7 +122,7 @@ public:
         return fail(where + ": kernel '" + k.name + "' has a malformed table record");
       kernels.push_back(std::move(k));
     }
-    return std::make_unique<EmulatorExecutable>(shared, std::move(*code), std::move(kernels));
+    return std::make_unique<EmulatorExecutable>(shared, std::move(loaded->code), std::move(kernels));
   }
 
   bool sharesHostMemory() const override { return false; }
