@@ -21,6 +21,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# The CUDA disassembler from PyPI (nvdisasm, cuobjdump: SASS checks of the
+# generated kernels, scripts/cuda-sass.py); without it those tests are
+# UNSUPPORTED, so a machine without the index still builds and tests.
+if ! python3 scripts/cuda-sass.py --find-disassembler >/dev/null 2>&1; then
+  echo "setup: installing the CUDA disassembler wheels (nvidia-cuda-nvdisasm, nvidia-cuda-cuobjdump)"
+  timeout 300 python3 -m pip install -q --disable-pip-version-check nvidia-cuda-nvdisasm nvidia-cuda-cuobjdump \
+    || echo "setup: the CUDA disassembler wheels are not installed (no index?): SASS checks will be skipped"
+fi
+
 # --packages: only the packages (scripts/sanitize.sh builds elsewhere).
 [ "${1:-}" = "--packages" ] && exit 0
 

@@ -1,6 +1,7 @@
 # lit configuration for mtgr: FileCheck tests over .mlir and .yaml inputs, and
 # the GoogleTest binary under unit/.
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -47,3 +48,16 @@ ptxas = os.path.join(cuda_home, "bin", "ptxas")
 if os.access(ptxas, os.X_OK):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+# The CUDA disassembler (nvdisasm or cuobjdump: the toolkit's, or the PyPI
+# wheels scripts/setup.sh installs, possibly for another Python than lit's):
+# SASS checks of the generated kernels; UNSUPPORTED without one.
+import shutil
+import subprocess
+_sass_script = os.path.join(config.mtgr_src_root, "scripts", "cuda-sass.py")
+for _python in dict.fromkeys(filter(None, [shutil.which("python3"), sys.executable])):
+    _found = subprocess.run([_python, _sass_script, "--find-disassembler"],
+                            capture_output=True, text=True)
+    if _found.returncode == 0:
+        config.available_features.add("cuda-disassembler")
+        config.environment["MTGR_CUDA_DISASSEMBLER"] = _found.stdout.strip()
+        break

@@ -94,6 +94,7 @@ void forEachListedPair(
   Value blocks = l.load(tiles.blockStart, {B});
   Value one = l.idx(1);
   auto launch = gpu::LaunchOp::create(l.b, blocks, l.idx(in.heads), one, l.idx(BR), one, one);
+  nameKernel(l, launch);
   OpBuilder::InsertionGuard guard(l.b);
   l.b.setInsertionPointToStart(&launch.getBody().front());
   Value g = launch.getBlockIds().x, head = launch.getBlockIds().y, t = launch.getThreadIds().x;

@@ -52,6 +52,7 @@ void launchTiledGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   Value gridX = arith::CeilDivUIOp::create(l.b, p.n, tile);
   Value gridY = arith::CeilDivUIOp::create(l.b, p.m, tile);
   auto launch = gpu::LaunchOp::create(l.b, gridX, gridY, one, tile, tile, one);
+  nameKernel(l, launch);
   auto shared = gpu::AddressSpaceAttr::get(l.b.getContext(), gpu::AddressSpace::Workgroup);
   auto tileType = MemRefType::get({kTile, kTile}, l.f32(), MemRefLayoutAttrInterface{}, shared);
   Value aTile = launch.addWorkgroupAttribution(tileType, l.b.getLoc());

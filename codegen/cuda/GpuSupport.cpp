@@ -1,10 +1,19 @@
 //===- GpuSupport.cpp - what every GPU op family's kernels share ----------===//
 #include "codegen/cuda/GpuSupport.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
 using namespace mlir;
 using namespace mlir::mtgr;
+
+void mlir::mtgr::nameKernel(LoopBuilder &l, Operation *launch) {
+  auto entry = launch->getParentOfType<func::FuncOp>();
+  if (!entry || l.origin.empty())
+    return; // outlining's default name: "<function>_kernel"
+  std::string name = (entry.getSymName() + "__" + l.origin).str();
+  cast<gpu::LaunchOp>(launch).setFunctionAttr(FlatSymbolRefAttr::get(launch->getContext(), name));
+}
 
 void mlir::mtgr::launchThreads(LoopBuilder &l, Value count, int64_t blockSize,
                                function_ref<void(Value)> body) {
@@ -12,6 +21,7 @@ void mlir::mtgr::launchThreads(LoopBuilder &l, Value count, int64_t blockSize,
   Value blocks = arith::CeilDivUIOp::create(l.b, count, threads);
   Value one = l.idx(1);
   auto launch = gpu::LaunchOp::create(l.b, blocks, one, one, threads, one, one);
+  nameKernel(l, launch);
   OpBuilder::InsertionGuard guard(l.b);
   l.b.setInsertionPointToStart(&launch.getBody().front());
   Value i = l.add(l.mul(launch.getBlockIds().x, threads), launch.getThreadIds().x);

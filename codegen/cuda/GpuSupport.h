@@ -8,6 +8,11 @@ namespace mlir::mtgr {
 
 class BufferTypeConverter;
 
+/// Names the kernel a gpu.launch becomes after its entry point and the op
+/// family being lowered (l.origin): "mtgr_forward__fused_linear", made
+/// unique by outlining with a "_<n>" suffix. kernelFamily reads it back.
+void nameKernel(LoopBuilder &l, Operation *launch);
+
 /// A kernel of `count` threads (an index computed on the host), in blocks
 /// of blockSize: body(i) for i in [0, count); threads past the end do
 /// nothing.

@@ -9,17 +9,17 @@
 // (GPU.md 1.5); here mtgr-opt replays it. The binary's assembly is one
 // string with escaped newlines (\0A), so the checks stay on one line.
 
-// SM90A: gpu.binary @mtgr_forward_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">
+// SM90A: gpu.binary @mtgr_forward__silu [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">
 // SM90A-SAME: .target sm_90a
-// SM90A-SAME: .visible .entry mtgr_forward_kernel(
+// SM90A-SAME: .visible .entry mtgr_forward__silu(
 // SM90A-SAME: .maxntid 256, 1, 1
 // SM90A-SAME: ex2.approx.ftz.f32
 // SM90A-NOT: __nv_expf
-// SM90A: gpu.binary @mtgr_forward_kernel_0
+// SM90A: gpu.binary @mtgr_forward__mul
 // SM90A-SAME: mul.rn.f32
-// SM90A: gpu.binary @mtgr_forward_kernel_1
+// SM90A: gpu.binary @mtgr_forward__add
 // SM90A-SAME: add.rn.f32
-// SM80: gpu.binary @mtgr_forward_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">
+// SM80: gpu.binary @mtgr_forward__silu [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">
 // SM80-SAME: .target sm_80
 func.func @mtgr_forward(%a: memref<?x8xf32>, %b: memref<?x8xf32>, %off: memref<?xindex>, %out: memref<?x8xf32>)
     attributes {mtgr.abi = []} {

@@ -11,7 +11,7 @@
 // budget of 32 per thread for these one-element kernels (20 on CUDA 13.0).
 
 // COUNT: wrote 3 PTX files
-// PTXAS: Compiling entry function 'mtgr_forward_kernel'
+// PTXAS: Compiling entry function 'mtgr_forward__{{silu|mul|add}}'
 // PTXAS: Used {{([0-9]|[12][0-9]|3[0-2])}} registers
 // PTXAS-NOT: spill
 // PTXAS-NOT: error

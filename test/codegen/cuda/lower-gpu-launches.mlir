@@ -3,12 +3,12 @@
 // The host half of a launch (abi/GpuLaunch.h): each gpu.launch_func becomes a
 // call of the import mtgr_gpu_launch(kernel, grid x/y/z, block x/y/z, shared
 // bytes, words, count) that the host pipeline turns into a call through the
-// environment table. Each kernel takes its module's name (unique: the
-// kernel table lists them in module order); the words of a memref are its
+// environment table. Each kernel takes its module's name (its entry point
+// and op family, unique: the kernel table lists them in module order); the words of a memref are its
 // aligned pointer twice, offset, sizes and strides; index operands are
 // words too; the word arrays are stack arrays at the function's start.
 
-// CHECK: module attributes {gpu.container_module, mtgr.gpu_kernels = ["mtgr_forward_kernel", "mtgr_forward_kernel_0"]}
+// CHECK: module attributes {gpu.container_module, mtgr.gpu_kernels = ["mtgr_forward__silu", "mtgr_forward__add"]}
 // CHECK: func.func private @mtgr_gpu_launch(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 // CHECK-LABEL: func.func @mtgr_forward
 // CHECK-SAME: (%[[A:.*]]: memref<?x8xf32>,
@@ -28,10 +28,10 @@
 // CHECK: memref.extract_aligned_pointer_as_index %[[W1]]
 // CHECK: call @mtgr_gpu_launch(
 // CHECK-NOT: gpu.launch_func
-// CHECK: gpu.module @mtgr_forward_kernel
-// CHECK: gpu.func @mtgr_forward_kernel(
-// CHECK: gpu.module @mtgr_forward_kernel_0
-// CHECK: gpu.func @mtgr_forward_kernel_0(
+// CHECK: gpu.module @mtgr_forward__silu
+// CHECK: gpu.func @mtgr_forward__silu(
+// CHECK: gpu.module @mtgr_forward__add
+// CHECK: gpu.func @mtgr_forward__add(
 func.func @mtgr_forward(%a: memref<?x8xf32>, %off: memref<?xindex>, %out: memref<?x8xf32>)
     attributes {mtgr.abi = []} {
   %aj = builtin.unrealized_conversion_cast %a, %off : memref<?x8xf32>, memref<?xindex> to !mtgr.jagged<8xf32>
