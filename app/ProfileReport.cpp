@@ -46,8 +46,14 @@ bool mtgr::printProfile(llvm::raw_ostream &os, Session &session, const Batch *ba
   auto rate = [](double f, double t) {
     return f > 0 && t > 0 ? llvm::formatv("  {0,8:F1} GFLOP/s", f / t / 1e9).str() : std::string();
   };
-  os << "profile (time around each op on the calling thread, parallel regions "
-                  "included; train-step ranges on several threads add up):\n";
+  if (counters.timeKernels && session.getDevice().name() != "cpu")
+    os << "profile (" << session.getDevice().name()
+       << (session.getDevice().name() == "cuda-emu" ? ": host time emulating each kernel"
+                                              : ": each kernel's time between CUDA events")
+       << ", by the op it computes; host work and launch overhead left out):\n";
+  else
+    os << "profile (time around each op on the calling thread, parallel regions "
+          "included; train-step ranges on several threads add up):\n";
   for (size_t f = 0; f < profile.size(); ++f) {
     if (profile[f] <= 0)
       continue;

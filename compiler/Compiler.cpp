@@ -33,7 +33,8 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
                                                        bool profile) {
   if (profile && !backend.canProfile())
     return fail("--profile: the '" + backend.name().str() +
-                "' back end does not time its code yet");
+                "' back end compiles no timers: its devices time each kernel at run time "
+                "(mtgr-run infer|train --profile)");
   DialectRegistry registry;
   registerFrontendDialects(registry);
   MLIRContext context(registry);

@@ -22,9 +22,12 @@ int64_t ProfileCounters::clock() {
 }
 
 void ProfileCounters::record(int64_t family, int64_t layer, int64_t start) {
+  add(family, layer, clock() - start);
+}
+
+void ProfileCounters::add(int64_t family, int64_t layer, int64_t spent) {
   if (family < 0 || family >= kNumProfileFamilies)
     return;
-  int64_t spent = clock() - start;
   total[static_cast<size_t>(family)].fetch_add(spent, std::memory_order_relaxed);
   if (layer >= 0 && layer < kLayers)
     layers[static_cast<size_t>(layer)][static_cast<size_t>(family)].fetch_add(

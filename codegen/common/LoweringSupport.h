@@ -81,9 +81,9 @@ public:
   ImplicitLocOpBuilder b;
   /// The back end's way to run independent iterations (nullptr: loops).
   const ParallelLoops *parallel;
-  /// The op being lowered, without its dialect ("fused_linear"): a GPU
-  /// kernel is named after it (its family, in profiles and SASS checks).
-  StringRef origin;
+  /// The op being lowered: a GPU kernel is named after it and profiled in
+  /// its family (codegen/cuda/GpuSupport.h nameKernel).
+  Operation *origin = nullptr;
 
   /// body(i) for i in [0, count): iterations that touch disjoint outputs
   /// (a loop on the CPU, a thread each on a GPU).
@@ -287,7 +287,7 @@ struct LoopPattern : OpConversionPattern<Op> {
   LogicalResult matchAndRewrite(Op op, Adaptor a,
                                 ConversionPatternRewriter &rewriter) const final {
     LoopBuilder l(rewriter, op.getLoc(), parallel);
-    l.origin = op->getName().stripDialect();
+    l.origin = op;
     Value started = profileStart(rewriter, op);
     auto results = lower(op, a, l);
     if (failed(results))

@@ -3,6 +3,7 @@
 #include "codegen/cpu/HostCodegen.h"
 #include "codegen/cuda/DeviceCode.h"
 #include "codegen/cuda/EmulatorRetarget.h"
+#include "codegen/cuda/GpuSupport.h"
 #include "codegen/cuda/Passes.h"
 #include "model/Error.h"
 #include "passes/Passes.h"
@@ -124,6 +125,8 @@ public:
         table.push_back(found->second);
       }
     module->removeAttr("mtgr.gpu_kernels");
+    DictionaryAttr profiles = module->getAttrOfType<DictionaryAttr>(kGpuKernelProfilesAttr);
+    module->removeAttr(kGpuKernelProfilesAttr);
     module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
 
     // The host code: the CPU back end's host steps.
@@ -147,10 +150,16 @@ public:
       out.sections.push_back(CodeSection{"cuda." + code.arch, code.arch, std::move(code.cubin)});
       out.sections.push_back(CodeSection{"cuda.ptx." + code.arch, code.arch, std::move(code.ptx)});
     }
-    std::vector<std::pair<std::string, int64_t>> params;
-    for (const EmulatedKernel &k : table)
-      params.push_back({k.name, k.params});
-    out.sections.push_back(CodeSection{"cuda.kernels", "", kernelMetadata(params, device)});
+    std::vector<KernelEntry> entries;
+    for (const EmulatedKernel &k : table) {
+      KernelEntry e{k.name, k.params};
+      if (auto profile = profiles ? profiles.getAs<ArrayAttr>(k.name) : ArrayAttr()) {
+        e.family = cast<IntegerAttr>(profile[0]).getInt();
+        e.layer = cast<IntegerAttr>(profile[1]).getInt();
+      }
+      entries.push_back(std::move(e));
+    }
+    out.sections.push_back(CodeSection{"cuda.kernels", "", kernelMetadata(entries, device)});
     return std::move(out);
   }
 

@@ -1,5 +1,6 @@
 //===- DeviceCode.cpp - the kernels as PTX and cubins per architecture ----===//
 #include "codegen/cuda/DeviceCode.h"
+#include "abi/AbiKinds.h"
 #include "model/Error.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -154,10 +155,11 @@ mlir::mtgr::compileDeviceCode(ModuleOp module, llvm::ArrayRef<std::string> archs
   return out;
 }
 
-std::string mlir::mtgr::kernelMetadata(llvm::ArrayRef<std::pair<std::string, int64_t>> kernels,
+std::string mlir::mtgr::kernelMetadata(llvm::ArrayRef<KernelEntry> kernels,
                                        llvm::ArrayRef<DeviceCode> code) {
   llvm::json::Array list;
-  for (const auto &[name, params] : kernels) {
+  for (const KernelEntry &kernel : kernels) {
+    const std::string &name = kernel.name;
     llvm::json::Object archs;
     for (const DeviceCode &c : code) {
       auto found = c.kernels.find(name);
@@ -170,7 +172,12 @@ std::string mlir::mtgr::kernelMetadata(llvm::ArrayRef<std::pair<std::string, int
                                          {"spill_stores", r.spillStores},
                                          {"spill_loads", r.spillLoads}};
     }
-    list.push_back(llvm::json::Object{{"name", name}, {"params", params}, {"archs", std::move(archs)}});
+    llvm::json::Object record{{"name", name}, {"params", kernel.params}, {"archs", std::move(archs)}};
+    if (kernel.family >= 0 && kernel.family < ::mtgr::kNumProfileFamilies) {
+      record["family"] = ::mtgr::toString(static_cast<::mtgr::ProfileFamily>(kernel.family));
+      record["layer"] = kernel.layer;
+    }
+    list.push_back(std::move(record));
   }
   llvm::json::Array archNames;
   for (const DeviceCode &c : code)

@@ -46,10 +46,18 @@ std::string cudaToolkitPath();
 llvm::Expected<std::vector<DeviceCode>> compileDeviceCode(ModuleOp module,
                                                           llvm::ArrayRef<std::string> archs);
 
-/// The launch metadata section: per kernel its parameter words, per arch
-/// what ptxas reports, as JSON.
-std::string kernelMetadata(llvm::ArrayRef<std::pair<std::string, int64_t>> kernels,
-                           llvm::ArrayRef<DeviceCode> code);
+/// A kernel of the launch table: its name, parameter words and, for a
+/// kernel of a model op, the op's profile family (abi/AbiKinds.h; -1: none)
+/// and HSTU layer (-1: none).
+struct KernelEntry {
+  std::string name;
+  int64_t params = 0;
+  int64_t family = -1, layer = -1;
+};
+
+/// The launch metadata section: per kernel its parameter words, profile
+/// family and layer, per arch what ptxas reports, as JSON.
+std::string kernelMetadata(llvm::ArrayRef<KernelEntry> kernels, llvm::ArrayRef<DeviceCode> code);
 
 } // namespace mlir::mtgr
 

@@ -1,18 +1,48 @@
 //===- GpuSupport.cpp - what every GPU op family's kernels share ----------===//
 #include "codegen/cuda/GpuSupport.h"
+#include "dialect/MTGRDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+#include "llvm/ADT/StringMap.h"
 
 using namespace mlir;
 using namespace mlir::mtgr;
 
 void mlir::mtgr::nameKernel(LoopBuilder &l, Operation *launch) {
   auto entry = launch->getParentOfType<func::FuncOp>();
-  if (!entry || l.origin.empty())
+  if (!entry || !l.origin)
     return; // outlining's default name: "<function>_kernel"
-  std::string name = (entry.getSymName() + "__" + l.origin).str();
-  cast<gpu::LaunchOp>(launch).setFunctionAttr(FlatSymbolRefAttr::get(launch->getContext(), name));
+  MLIRContext *ctx = launch->getContext();
+  std::string name = (entry.getSymName() + "__" + l.origin->getName().stripDialect()).str();
+  cast<gpu::LaunchOp>(launch).setFunctionAttr(FlatSymbolRefAttr::get(ctx, name));
+  std::optional<::mtgr::ProfileFamily> family = profileFamilyOf(l.origin);
+  if (!family)
+    return;
+  Type i64 = IntegerType::get(ctx, 64);
+  launch->setAttr(kKernelProfileAttr,
+                  ArrayAttr::get(ctx, {IntegerAttr::get(i64, static_cast<int64_t>(*family)),
+                                       IntegerAttr::get(i64, hstuLayerOf(l.origin))}));
+}
+
+void mlir::mtgr::finishKernelNames(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  llvm::StringMap<int64_t> uses;
+  SmallVector<NamedAttribute> profiles;
+  module.walk([&](gpu::LaunchOp launch) {
+    std::optional<StringRef> base = launch.getFunction();
+    if (!base)
+      return;
+    int64_t n = uses[*base]++;
+    std::string name = base->str();
+    if (n > 0)
+      name += "_" + std::to_string(n);
+    launch.setFunctionAttr(FlatSymbolRefAttr::get(ctx, name));
+    if (Attribute profile = launch->removeAttr(kKernelProfileAttr))
+      profiles.push_back(NamedAttribute(StringAttr::get(ctx, name), profile));
+  });
+  module->setAttr(kGpuKernelProfilesAttr, DictionaryAttr::get(ctx, profiles));
 }
 
 void mlir::mtgr::launchThreads(LoopBuilder &l, Value count, int64_t blockSize,

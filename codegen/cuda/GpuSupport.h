@@ -9,9 +9,17 @@ namespace mlir::mtgr {
 class BufferTypeConverter;
 
 /// Names the kernel a gpu.launch becomes after its entry point and the op
-/// family being lowered (l.origin): "mtgr_forward__fused_linear", made
-/// unique by outlining with a "_<n>" suffix. kernelFamily reads it back.
+/// being lowered (l.origin): "mtgr_forward__fused_linear", and notes the
+/// op's profile family and HSTU layer on the launch (kKernelProfileAttr).
 void nameKernel(LoopBuilder &l, Operation *launch);
+
+/// After the conversion: every named launch gets a unique kernel name
+/// ("mtgr_forward__fused_linear_2" for the third), kept by outlining, and
+/// the module the dictionary kGpuKernelProfilesAttr {name = [family,
+/// layer]} that the launch metadata carries (per-family kernel times).
+void finishKernelNames(ModuleOp module);
+inline constexpr llvm::StringLiteral kKernelProfileAttr = "mtgr.kernel_profile";
+inline constexpr llvm::StringLiteral kGpuKernelProfilesAttr = "mtgr.gpu_kernel_profiles";
 
 /// A kernel of `count` threads (an index computed on the host), in blocks
 /// of blockSize: body(i) for i in [0, count); threads past the end do

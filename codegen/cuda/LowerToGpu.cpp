@@ -115,6 +115,7 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     // What is left is the model-level description.
     if (failed(keepLoweredCode(module, roots, [](Operation *) { return false; })))
       return signalPassFailure();
+    finishKernelNames(module);
     // Kernels are outlined into gpu.modules of this module.
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(ctx));
   }

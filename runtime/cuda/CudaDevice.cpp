@@ -64,10 +64,13 @@ struct Gpu {
 class CudaExecutable final : public Executable {
 public:
   CudaExecutable(std::shared_ptr<Gpu> gpu, std::unique_ptr<HostCode> code, void *module,
-                 std::vector<void *> functions, std::vector<std::string> names)
+                 std::vector<void *> functions, std::vector<KernelRecord> kernels)
       : gpu(std::move(gpu)), code(std::move(code)), module(module),
-        functions(std::move(functions)), names(std::move(names)) {}
+        functions(std::move(functions)), kernels(std::move(kernels)) {}
   ~CudaExecutable() override {
+    for (void *event : events)
+      if (event)
+        gpu->api->eventDestroy(event);
     if (module)
       gpu->api->moduleUnload(module);
   }
@@ -110,20 +113,41 @@ private:
     std::vector<void *> pointers(count);
     for (int64_t i = 0; i < count; ++i)
       pointers[i] = &params[i];
+    const KernelRecord &record = kernels[kernel];
+    // --profile: events around the kernel on the stream, its time to its
+    // op's family (launch overhead and the host's work left out).
+    bool timed = host.profile.timeKernels && record.family >= 0;
+    if (timed)
+      recordEvent(0);
     int result = gpu->api->launchKernel(functions[kernel], gx, gy, gz, bx, by, bz, sharedBytes,
                                         gpu->stream, pointers.data(), nullptr);
     if (result != 0)
-      gpu->fault("launching kernel '" + names[kernel] + "': " + gpu->driver->errorName(result));
+      gpu->fault("launching kernel '" + record.name + "': " + gpu->driver->errorName(result));
+    if (timed)
+      recordEvent(1);
     // Host code reads some of what kernels write (first version: see the
     // header): the launch's results are there before it goes on.
     gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
+    if (timed) {
+      float ms = 0;
+      gpu->must(gpu->api->eventElapsedTime(&ms, events[0], events[1]), "cuEventElapsedTime");
+      host.profile.add(record.family, record.layer, static_cast<int64_t>(double(ms) * 1e6));
+    }
+  }
+
+  void recordEvent(int which) {
+    if (!events[which])
+      gpu->must(gpu->api->eventCreate(&events[which], 0 /* CU_EVENT_DEFAULT: timed */),
+                "cuEventCreate");
+    gpu->must(gpu->api->eventRecord(events[which], gpu->stream), "cuEventRecord");
   }
 
   std::shared_ptr<Gpu> gpu;
   std::unique_ptr<HostCode> code;
   void *module;
   std::vector<void *> functions;
-  std::vector<std::string> names;
+  std::vector<KernelRecord> kernels;
+  void *events[2] = {nullptr, nullptr}; // a kernel's start and end (--profile)
   HostEnvironment host;
 };
 
@@ -159,7 +183,6 @@ public:
       return fail(where + ": cuModuleLoadData of section " + sectionName + ": " +
                   gpu->driver->errorName(r));
     std::vector<void *> functions;
-    std::vector<std::string> names;
     std::string arch = sectionName.substr(5);
     for (const KernelRecord &k : loaded->metadata.kernels) {
       void *fn = nullptr;
@@ -185,10 +208,9 @@ public:
                     " and cuda.kernels do not belong together)");
       }
       functions.push_back(fn);
-      names.push_back(k.name);
     }
     return std::make_unique<CudaExecutable>(gpu, std::move(loaded->code), module, std::move(functions),
-                                            std::move(names));
+                                            std::move(loaded->metadata.kernels));
   }
 
   bool sharesHostMemory() const override { return false; }

@@ -156,6 +156,10 @@ llvm::Expected<const CudaDriver::Compute *> CudaDriver::compute() {
   resolve(c->moduleGetFunction, "cuModuleGetFunction");
   resolve(c->launchKernel, "cuLaunchKernel");
   resolve(c->funcGetAttribute, "cuFuncGetAttribute");
+  resolve(c->eventCreate, "cuEventCreate");
+  resolve(c->eventRecord, "cuEventRecord");
+  resolve(c->eventElapsedTime, "cuEventElapsedTime");
+  resolve(c->eventDestroy, "cuEventDestroy_v2");
   if (missing)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),

@@ -76,6 +76,10 @@ public:
                         unsigned by, unsigned bz, unsigned sharedBytes, void *stream,
                         void **params, void **extra) = nullptr;
     int (*funcGetAttribute)(int *value, int attribute, void *function) = nullptr;
+    int (*eventCreate)(void **event, unsigned flags) = nullptr;
+    int (*eventRecord)(void *event, void *stream) = nullptr;
+    int (*eventElapsedTime)(float *milliseconds, void *start, void *end) = nullptr;
+    int (*eventDestroy)(void *event) = nullptr;
   };
   llvm::Expected<const Compute *> compute();
 

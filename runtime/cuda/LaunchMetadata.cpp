@@ -1,5 +1,6 @@
 //===- LaunchMetadata.cpp - a CUDA artifact's kernel records --------------===//
 #include "runtime/cuda/LaunchMetadata.h"
+#include "abi/AbiKinds.h"
 #include "model/Error.h"
 
 #include "llvm/Support/JSON.h"
@@ -34,6 +35,15 @@ llvm::Expected<LaunchMetadata> mtgr::parseLaunchMetadata(llvm::StringRef json,
     if (!name || !params || *params < 0 || !resources)
       return bad("kernel " + std::to_string(i) + " lacks its name, parameter words or archs");
     KernelRecord r{name->str(), *params, {}};
+    if (auto family = k->getString("family")) {
+      auto parsed = parseProfileFamily(*family);
+      auto layer = k->getInteger("layer");
+      if (!parsed || !layer || *layer < -1)
+        return bad("kernel '" + r.name + "' has an unknown family '" + family->str() +
+                   "' or no layer");
+      r.family = static_cast<int64_t>(*parsed);
+      r.layer = *layer;
+    }
     for (const auto &[arch, v] : *resources) {
       const llvm::json::Object *o = v.getAsObject();
       auto registers = o ? o->getInteger("registers") : std::nullopt;

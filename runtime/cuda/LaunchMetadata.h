@@ -28,6 +28,9 @@ struct KernelRecord {
   int64_t params = 0;
   /// Per architecture: registers and static shared memory as ptxas reported.
   std::map<std::string, std::pair<int64_t, int64_t>> resources;
+  /// The op family (abi/AbiKinds.h ProfileFamily) and HSTU layer of the op
+  /// the kernel computes; -1: none (profiles leave the kernel out).
+  int64_t family = -1, layer = -1;
 };
 
 struct LaunchMetadata {

@@ -34,8 +34,9 @@ struct Shared {
 class EmulatorExecutable final : public Executable {
 public:
   EmulatorExecutable(std::shared_ptr<Shared> shared, std::unique_ptr<HostCode> code,
-                     std::vector<Kernel> kernels)
-      : shared(std::move(shared)), code(std::move(code)), kernels(std::move(kernels)) {}
+                     std::vector<Kernel> kernels, std::vector<KernelRecord> records)
+      : shared(std::move(shared)), code(std::move(code)), kernels(std::move(kernels)),
+        records(std::move(records)) {}
 
   void call(const EntryPoint &entry, llvm::ArrayRef<BufferView> args,
             unsigned /*threads*/) override {
@@ -83,13 +84,20 @@ private:
     if (grid.count() == 0)
       return; // nothing to do (a GPU would refuse an empty grid)
     std::lock_guard<std::mutex> guard(shared->lock);
+    // --profile: the host's time emulating the kernel, in its op's family
+    // (it exercises the path a GPU's profile takes, not a GPU's time).
+    const KernelRecord &record = records[kernel];
+    int64_t start = ProfileCounters::clock();
     if (llvm::Error e = shared->emulator.launch(kernels[kernel], grid, block, params, count))
       fault(std::move(e));
+    if (host.profile.timeKernels)
+      host.profile.add(record.family, record.layer, ProfileCounters::clock() - start);
   }
 
   std::shared_ptr<Shared> shared;
   std::unique_ptr<HostCode> code;
   std::vector<Kernel> kernels;
+  std::vector<KernelRecord> records; // the launch metadata, in table order
   HostEnvironment host;
 };
 
@@ -122,7 +130,8 @@ public:
         return fail(where + ": kernel '" + k.name + "' has a malformed table record");
       kernels.push_back(std::move(k));
     }
-    return std::make_unique<EmulatorExecutable>(shared, std::move(loaded->code), std::move(kernels));
+    return std::make_unique<EmulatorExecutable>(shared, std::move(loaded->code), std::move(kernels),
+                                                std::move(loaded->metadata.kernels));
   }
 
   bool sharesHostMemory() const override { return false; }

@@ -384,6 +384,15 @@ TEST(GpuEmulator, TamperedLaunchMetadataIsRefused) {
       << message;
   EXPECT_NE(edited([](std::string &b) { b = "{"; }).find("section cuda.kernels: not JSON"),
             std::string::npos);
+  // A profile family the runtime does not know (each kernel names its op's).
+  message = edited([](std::string &b) {
+    size_t at = b.find("\"elementwise\"");
+    ASSERT_NE(at, std::string::npos) << b;
+    b.replace(at, 13, "\"warp\"");
+  });
+  EXPECT_NE(message.find("kernel 'mtgr_forward__silu' has an unknown family 'warp' or no layer"),
+            std::string::npos)
+      << message;
   Artifact none = good;
   none.code.erase(std::remove_if(none.code.begin(), none.code.end(),
                                  [](const CodeSection &s) { return s.name == "cuda.kernels"; }),

@@ -149,8 +149,9 @@ cl::opt<bool> requireSignature("require-signature",
                                cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<bool> profile("profile",
                        cl::desc("infer/train: time and GFLOP/s per op family and per HSTU layer "
-                                "(the artifact must be compiled with mtgr-compile --profile; "
-                                "such artifacts always print it)"),
+                                "(CPU: the artifact must be compiled with mtgr-compile --profile; "
+                                "such artifacts always print it; --device=cuda: each kernel's "
+                                "time by CUDA events, cuda-emu: its emulation time)"),
                        cl::init(false), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<double> timeSeconds("time",
                             cl::desc("infer: then score the same requests again for this many "
@@ -249,6 +250,7 @@ int infer(Session &session) {
     return error(outputPath + ": " + ec.message());
   mtgr::HostEnvironment &environment = session.environment();
   environment.profile.reset();
+  environment.profile.timeKernels = profile;
   environment.pool.resetHighWater();
   int64_t heldBefore = environment.pool.highWater();
   auto start = std::chrono::steady_clock::now();
@@ -274,7 +276,7 @@ int infer(Session &session) {
   bool profiledRun = printProfile(llvm::errs(), session, &batch, result->visiblePairs, result->attentionPairs);
   if (profile && !profiledRun)
     return error("--profile: the artifact records no profile: compile it with mtgr-compile "
-                 "--profile");
+                 "--profile (or run a CUDA artifact on --device=cuda or cuda-emu)");
   if (result->visiblePairs > 0 && !profiledRun)
     llvm::errs() << "attention: " << result->attentionPairs << " pairs computed (per layer and head) for "
                  << result->visiblePairs << " visible ("
@@ -419,6 +421,7 @@ int train(Session &session) {
     sink->start(data, heldOut, test, *before);
   bool terminal = llvm::sys::Process::StandardErrIsDisplayed();
   session.environment().profile.reset();
+  session.environment().profile.timeKernels = profile;
   int64_t samples = 0;
   auto onStep = [&](const StepReport &r) {
     samples += r.samples;
@@ -441,7 +444,7 @@ int train(Session &session) {
   int64_t bestEpoch = ran->bestEpoch;
   if (!printProfile(llvm::errs(), session) && profile)
     return error("--profile: the artifact records no profile: compile it with mtgr-compile "
-                 "--profile");
+                 "--profile (or run a CUDA artifact on --device=cuda or cuda-emu)");
   llvm::outs() << "trained " << trainer.state().step << " steps (" << trainer.state().epoch
                << " full epochs) on " << data.numSamples << " samples"
                << (earlyStopping > 0 && bestEpoch > 0

@@ -8,7 +8,7 @@
 // aligned pointer twice, offset, sizes and strides; index operands are
 // words too; the word arrays are stack arrays at the function's start.
 
-// CHECK: module attributes {gpu.container_module, mtgr.gpu_kernels = ["mtgr_forward__silu", "mtgr_forward__add"]}
+// CHECK: module attributes {gpu.container_module, mtgr.gpu_kernel_profiles = {mtgr_forward__add = [4, -1], mtgr_forward__silu = [4, -1]}, mtgr.gpu_kernels = ["mtgr_forward__silu", "mtgr_forward__add"]}
 // CHECK: func.func private @mtgr_gpu_launch(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 // CHECK-LABEL: func.func @mtgr_forward
 // CHECK-SAME: (%[[A:.*]]: memref<?x8xf32>,

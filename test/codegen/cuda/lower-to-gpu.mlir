@@ -5,9 +5,11 @@
 // on the host side, computes the grid there from the buffer's rows
 // (ceil(rows * 8 / 256) blocks of 256 threads: no device read-back), and
 // launches a kernel whose threads past the end do nothing. The math is the
-// CPU lowering's: silu as x / (1 + exp(-x)).
+// CPU lowering's: silu as x / (1 + exp(-x)). Each launch names its kernel
+// after the entry point and the op, unique in the module; the module lists
+// each kernel's profile family (4: elementwise) and HSTU layer (-1: none).
 
-// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK-LABEL: module attributes {gpu.container_module, mtgr.gpu_kernel_profiles = {mtgr_forward__add = [4, -1], mtgr_forward__mul = [4, -1], mtgr_forward__silu = [4, -1]}}
 // CHECK-LABEL: func.func @mtgr_forward
 // CHECK-SAME: (%[[A:.*]]: memref<?x8xf32>, %[[B:.*]]: memref<?x8xf32>, %{{.*}}: memref<?xindex>, %[[OUT:.*]]: memref<?x8xf32>)
 // CHECK: %[[ROWS:.*]] = memref.dim %[[A]], %{{.*}} : memref<?x8xf32>
@@ -15,7 +17,7 @@
 // CHECK: %[[N0:.*]] = arith.muli %{{.*}}, %{{.*}} : index
 // CHECK: %[[N:.*]] = arith.muli %[[N0]], %[[C8:.*]] : index
 // CHECK: %[[GRID:.*]] = arith.ceildivui %[[N]], %[[C256:.*]] : index
-// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[GRID]], %{{.*}} = %[[ONE:.*]], %{{.*}} = %[[ONE]]) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C256]], %{{.*}} = %[[ONE]], %{{.*}} = %[[ONE]])
+// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[GRID]], %{{.*}} = %[[ONE:.*]], %{{.*}} = %[[ONE]]) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C256]], %{{.*}} = %[[ONE]], %{{.*}} = %[[ONE]]) function(@mtgr_forward__silu)
 // CHECK:   %[[BASE:.*]] = arith.muli %[[BX]], %[[C256]] : index
 // CHECK:   %[[I:.*]] = arith.addi %[[BASE]], %[[TX]] : index
 // CHECK:   %[[IN:.*]] = arith.cmpi ult, %[[I]], %[[N]] : index
@@ -41,7 +43,7 @@
 // CHECK:   arith.addf
 // CHECK:   memref.store %{{.*}}, %[[R]]
 // CHECK: memref.copy %[[R]], %[[OUT]]
-// CHECK-NOT: mtgr.
+// CHECK-NOT: {{mtgr\.[a-z_]+ %}}
 func.func @mtgr_forward(%a: memref<?x8xf32>, %b: memref<?x8xf32>, %off: memref<?xindex>, %out: memref<?x8xf32>)
     attributes {mtgr.abi = []} {
   %aj = builtin.unrealized_conversion_cast %a, %off : memref<?x8xf32>, memref<?xindex> to !mtgr.jagged<8xf32>
