@@ -44,6 +44,11 @@ typedef struct mtgr_environment {
   void (*gpu_launch)(void *context, int64_t kernel, int64_t grid_x, int64_t grid_y,
                      int64_t grid_z, int64_t block_x, int64_t block_y, int64_t block_z,
                      int64_t shared_bytes, int64_t *params, int64_t count);
+  /* GPU code compiled with --gemm=cublaslt: a GEMM by the device's library
+   * on its stream (abi/GpuLaunch.h). */
+  void (*gpu_gemm)(void *context, int64_t trans_a, int64_t trans_b, int64_t m, int64_t n,
+                   int64_t k, int64_t a, int64_t lda, int64_t b, int64_t ldb, int64_t c,
+                   int64_t ldc);
 } mtgr_environment;
 
 /* Field numbers, for the compiler. */
@@ -55,7 +60,8 @@ enum {
   MTGR_ENV_PROFILE_CLOCK = 4,
   MTGR_ENV_PROFILE_RECORD = 5,
   MTGR_ENV_GPU_LAUNCH = 6,
-  MTGR_ENV_FIELDS = 7
+  MTGR_ENV_GPU_GEMM = 7,
+  MTGR_ENV_FIELDS = 8
 };
 
 #ifdef __cplusplus

@@ -17,6 +17,19 @@
  * Grids are computed on the host from buffer sizes; a launch never needs a
  * value read back from the device.
  *
+ * Code compiled with `--gemm=cublaslt` also calls, through field
+ * MTGR_ENV_GPU_GEMM, the device's GEMM library on the same stream:
+ *
+ *   void gpu_gemm(void *context, int64_t trans_a, int64_t trans_b,
+ *                 int64_t m, int64_t n, int64_t k,
+ *                 int64_t a, int64_t lda, int64_t b, int64_t ldb,
+ *                 int64_t c, int64_t ldc);
+ *
+ * fp32, row-major: C[m x n] = op(A) op(B) with op(A) m x k, op(B) k x n;
+ * A is stored m x k (trans_a = 0) or k x m (1) with row stride lda
+ * elements, B k x n or n x k with ldb, C m x n with ldc; a, b and c are
+ * device addresses. m, n or k of 0: C is zero (k = 0) or nothing to do.
+ *
  * For the emulator (runtime/emu, `--device=cuda-emu`) the same object holds
  * every kernel compiled for the host: `run` executes one GPU thread with the
  * emulator's current thread and block ids, calling the emulator through the

@@ -1,5 +1,6 @@
 //===- Devices.cpp - what a session can run on, for people ----------------===//
 #include "app/Devices.h"
+#include "runtime/cuda/CudaDevice.h"
 #include "runtime/cuda/CudaDriver.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -39,4 +40,29 @@ int mtgr::describeDevices(llvm::raw_ostream &os) {
        << gpu.multiprocessors << " multiprocessors, "
        << llvm::format("%.1f", gpu.memoryBytes / 1073741824.0) << " GiB\n";
   return static_cast<int>(gpus->size());
+}
+
+int mtgr::describeCeilings(llvm::raw_ostream &os, int64_t size, int repeats) {
+  auto driver = CudaDriver::load();
+  auto gpus = driver ? (*driver)->devices() : llvm::Expected<std::vector<CudaDeviceInfo>>(
+                                                   driver.takeError());
+  if (!gpus) {
+    os << "ceilings: no CUDA device (" << llvm::toString(gpus.takeError()) << ")\n";
+    return 1;
+  }
+  int status = 0;
+  for (const CudaDeviceInfo &gpu : *gpus) {
+    auto c = measureCudaCeilings(gpu.ordinal, size, repeats);
+    if (!c) {
+      os << "cuda:" << gpu.ordinal << " ceilings: " << llvm::toString(c.takeError()) << "\n";
+      status = 1;
+      continue;
+    }
+    os << llvm::format("cuda:%d ceilings (best of %d): device-to-device copy %.4g GB/s (%.4g MiB); "
+                       "cuBLASLt %lld^3 bf16 %.4g TFLOP/s, fp32 %.4g TFLOP/s\n",
+                       gpu.ordinal, repeats, c->copyBytesPerSecond / 1e9, c->copyBytes / 1048576.0,
+                       (long long)c->size, c->bf16FlopsPerSecond / 1e12,
+                       c->f32FlopsPerSecond / 1e12);
+  }
+  return status;
 }

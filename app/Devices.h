@@ -18,6 +18,11 @@ namespace mtgr {
 /// "cuda: none (...)" with the reason. Returns the number of GPUs found.
 int describeDevices(llvm::raw_ostream &os);
 
+/// Then, per GPU, the ceilings mtgr's own paths reach (runtime/cuda
+/// CudaDevice.h measureCudaCeilings): a device-to-device copy and cuBLASLt
+/// GEMMs of size^3 in bf16 and fp32. Returns 1 when a measurement failed.
+int describeCeilings(llvm::raw_ostream &os, int64_t size, int repeats);
+
 } // namespace mtgr
 
 #endif

@@ -252,6 +252,13 @@ constexpr llvm::StringLiteral kProfileClockImport = "mtgr_profile_clock";
 constexpr llvm::StringLiteral kProfileRecordImport = "mtgr_profile_record";
 /// A GPU kernel launch (abi/GpuLaunch.h; codegen/cuda's mtgr-lower-gpu-launches).
 constexpr llvm::StringLiteral kGpuLaunchImport = "mtgr_gpu_launch";
+/// mtgr_gpu_gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc), all i64
+/// (abi/GpuLaunch.h): a GEMM by the device's library on its stream.
+constexpr llvm::StringLiteral kGpuGemmImport = "mtgr_gpu_gemm";
+/// Its form until mtgr-lower-gpu-launches: (transA, transB, m, n, k : i64,
+/// A, B, C : memref<?x?xf32, strided<[?, ?], offset: ?>>), a kernel call, so
+/// the buffers live until the GEMM has run.
+constexpr llvm::StringLiteral kGpuGemmBuffersImport = "mtgr_gpu_gemm_buffers";
 
 /// The HSTU layer an op belongs to (its location `layers.<l>`, from the
 /// frontend and decomposition), or -1.

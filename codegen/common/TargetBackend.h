@@ -74,6 +74,10 @@ struct BackendOptions {
   /// GPU back ends: the architectures to generate device code for, comma
   /// separated ("" = the back end's default, "none" = no device code).
   std::string gpuArchs;
+  /// GPU back ends: "generated" (mtgr's own GEMM kernels, the default) or
+  /// "cublaslt" (the products through the runtime's cuBLASLt, loaded with
+  /// dlopen; prologues and epilogues stay mtgr's kernels).
+  std::string gemm;
 };
 
 } // namespace mlir::mtgr

@@ -224,7 +224,9 @@ struct SetTeamSizes : mlir::mtgr::impl::MTGRCpuSetTeamSizesPassBase<SetTeamSizes
 };
 
 /// The imports of the loop level and the environment field each becomes.
-enum class Import { Threads, Alloc, AlignedAlloc, Free, ProfileClock, ProfileRecord, GpuLaunch };
+enum class Import {
+  Threads, Alloc, AlignedAlloc, Free, ProfileClock, ProfileRecord, GpuLaunch, GpuGemm
+};
 std::optional<Import> importOf(StringRef callee) {
   return llvm::StringSwitch<std::optional<Import>>(callee)
       .Case(kThreadsImport, Import::Threads)
@@ -234,6 +236,7 @@ std::optional<Import> importOf(StringRef callee) {
       .Case(kProfileClockImport, Import::ProfileClock)
       .Case(kProfileRecordImport, Import::ProfileRecord)
       .Case(kGpuLaunchImport, Import::GpuLaunch)
+      .Case(kGpuGemmImport, Import::GpuGemm)
       .Default(std::nullopt);
 }
 
@@ -329,6 +332,9 @@ struct PackedEntryPoints : mlir::mtgr::impl::MTGRCpuPackedEntryPointsPassBase<Pa
           // The words' address arrives as an integer (abi/GpuLaunch.h).
           operands[8] = LLVM::IntToPtrOp::create(b, loc, ptr, operands[8]);
           indirect(MTGR_ENV_GPU_LAUNCH, LLVM::LLVMVoidType::get(ctx), operands);
+          break;
+        case Import::GpuGemm:
+          indirect(MTGR_ENV_GPU_GEMM, LLVM::LLVMVoidType::get(ctx), operands);
           break;
         }
         if (call.getNumResults() != (result ? 1u : 0u)) {

@@ -28,8 +28,8 @@ using namespace mlir::mtgr;
 namespace {
 class CudaBackend final : public TargetBackend {
 public:
-  CudaBackend(HostTarget host, std::vector<std::string> archs)
-      : host(std::move(host)), archs(std::move(archs)) {}
+  CudaBackend(HostTarget host, std::vector<std::string> archs, std::string gemm)
+      : host(std::move(host)), archs(std::move(archs)), gemm(std::move(gemm)) {}
 
   StringRef name() const override { return "cuda"; }
 
@@ -38,7 +38,8 @@ public:
     for (const std::string &a : archs)
       list += (list.empty() ? "" : ", ") + a;
     return "CUDA: fp32 SIMT kernels of " + std::to_string(kBlockSize) +
-           " threads per block, cubins for " + (list.empty() ? "no architecture" : list) +
+           " threads per block" + (gemm == "cublaslt" ? ", products by cuBLASLt" : "") +
+           ", cubins for " + (list.empty() ? "no architecture" : list) +
            "; host code and emulated kernels for " + host.cpu;
   }
 
@@ -50,6 +51,7 @@ public:
   void buildLoweringPipeline(OpPassManager &pm, bool /*profile*/) const override {
     MTGRLowerToGpuPassOptions options;
     options.blockSize = kBlockSize;
+    options.gemm = gemm;
     pm.addPass(createMTGRLowerToGpuPass(options));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -167,6 +169,7 @@ private:
   static constexpr int64_t kBlockSize = 256;
   HostTarget host;
   std::vector<std::string> archs;
+  std::string gemm;
 };
 } // namespace
 
@@ -193,5 +196,8 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
         archs.push_back(name.str());
     }
   }
-  return std::unique_ptr<TargetBackend>(new CudaBackend(*host, std::move(archs)));
+  std::string gemm = options.gemm.empty() ? "generated" : options.gemm;
+  if (gemm != "generated" && gemm != "cublaslt")
+    return fail("--gemm: '" + gemm + "' is not generated or cublaslt");
+  return std::unique_ptr<TargetBackend>(new CudaBackend(*host, std::move(archs), std::move(gemm)));
 }

@@ -13,10 +13,19 @@
 // A loader; its epilogue (bias, SiLU, residual, split into pieces) in the
 // store. Sums run in K order per output: deterministic.
 //
+// With --gemm=cublaslt (libraryGemm) the product itself is a call of the
+// runtime's GEMM (abi/GpuLaunch.h gpu_gemm: cuBLASLt on the CUDA device, a
+// host GEMM on the emulator) on operands in memory: a plain operand is
+// passed as it is (transposed where the problem reads it so); a computed one
+// (fused_linear's gated, normalised A) is first written by a kernel of a
+// thread per element; the epilogue is a kernel of a thread per output
+// element, or nothing when the store is plain.
+//
 //===----------------------------------------------------------------------===//
 #include "codegen/common/RowMath.h"
 #include "codegen/cuda/GpuSupport.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
 using namespace mlir;
@@ -26,12 +35,23 @@ namespace {
 using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 constexpr int64_t kTile = 16;
 
+/// A 2-D f32 buffer an operand is read from as it is: A(m, k) =
+/// buffer[m, k], or buffer[k, m] when transposed.
+struct PlainOperand {
+  Value buffer;
+  bool transposed = false;
+};
+
 /// C[m, n] = sum_k A(m, k) B(k, n), then store(row, col, C) per element.
+/// plainA / plainB / plainC: the operand or result is a buffer as it is
+/// (what a GEMM library can take without a copy).
 struct GpuGemmProblem {
   Value m, n, k;
   std::function<Value(LoopBuilder &, Value row, Value k)> a;
   std::function<Value(LoopBuilder &, Value k, Value col)> b;
   std::function<void(LoopBuilder &, Value row, Value col, Value acc)> store;
+  std::optional<PlainOperand> plainA, plainB;
+  Value plainC;
 };
 
 /// An f32 value that is `load()` where `cond` holds and 0 elsewhere (no
@@ -88,6 +108,61 @@ void launchTiledGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   gpu::TerminatorOp::create(l.b);
 }
 
+/// A dense [rows, cols] f32 buffer (cols static when it is a constant: the
+/// working-memory estimate counts bytes per row).
+Value allocMatrix(LoopBuilder &l, Value rows, Value cols) {
+  if (std::optional<int64_t> width = getConstantIntValue(cols))
+    return l.alloc(l.f32(), {*width}, rows);
+  auto type = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic}, l.f32());
+  return memref::AllocOp::create(l.b, type, ValueRange{rows, cols});
+}
+
+/// The operand as a plain buffer: itself, or written by a kernel of a
+/// thread per element from its loader (value(i, j) for i < rows, j < cols).
+PlainOperand materialize(LoopBuilder &l, std::optional<PlainOperand> plain, Value rows, Value cols,
+                         int64_t blockSize,
+                         const std::function<Value(LoopBuilder &, Value, Value)> &value) {
+  if (plain)
+    return *plain;
+  Value out = allocMatrix(l, rows, cols);
+  launchThreads(l, l.mul(rows, cols), blockSize, [&](Value t) {
+    Value i = arith::DivUIOp::create(l.b, t, cols), j = arith::RemUIOp::create(l.b, t, cols);
+    l.store(value(l, i, j), out, {i, j});
+  });
+  return {out, false};
+}
+
+void libraryGemm(LoopBuilder &l, const GpuGemmProblem &p, int64_t blockSize) {
+  PlainOperand a = materialize(l, p.plainA, p.m, p.k, blockSize, p.a);
+  PlainOperand b = materialize(l, p.plainB, p.k, p.n, blockSize, p.b);
+  Value c = p.plainC ? p.plainC : allocMatrix(l, p.m, p.n);
+  auto i64 = [&](Value v) { return arith::IndexCastOp::create(l.b, l.i64(), v).getResult(); };
+  auto strided = MemRefType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic}, l.f32(),
+      StridedLayoutAttr::get(l.b.getContext(), ShapedType::kDynamic,
+                             {ShapedType::kDynamic, ShapedType::kDynamic}));
+  auto buffer = [&](Value v) { return memref::CastOp::create(l.b, strided, v).getResult(); };
+  auto call = func::CallOp::create(
+      l.b, kGpuGemmBuffersImport, TypeRange{},
+      ValueRange{l.ci64(a.transposed), l.ci64(b.transposed), i64(p.m), i64(p.n), i64(p.k),
+                 buffer(a.buffer), buffer(b.buffer), buffer(c)});
+  call->setAttr("mtgr.kernel_call", l.b.getUnitAttr());
+  if (p.plainC)
+    return;
+  launchThreads(l, l.mul(p.m, p.n), blockSize, [&](Value t) {
+    Value r = arith::DivUIOp::create(l.b, t, p.n), col = arith::RemUIOp::create(l.b, t, p.n);
+    p.store(l, r, col, l.load(c, {r, col}));
+  });
+}
+
+/// The product: mtgr's tiled kernel, or the runtime's GEMM library.
+void gemm(LoopBuilder &l, const GpuGemmProblem &p, const GpuLinearOptions &options) {
+  if (options.library)
+    libraryGemm(l, p, options.blockSize);
+  else
+    launchTiledGemm(l, p);
+}
+
 /// y = x W^T: A = x, B[k, o] = W[o, k].
 GpuGemmProblem forwardProblem(LoopBuilder &l, Value x, Value w, Value rows) {
   auto wt = cast<MemRefType>(w.getType());
@@ -97,11 +172,21 @@ GpuGemmProblem forwardProblem(LoopBuilder &l, Value x, Value w, Value rows) {
   p.k = l.idx(wt.getDimSize(1));
   p.a = [x](LoopBuilder &l, Value r, Value k) { return l.load(x, {r, k}); };
   p.b = [w](LoopBuilder &l, Value k, Value o) { return l.load(w, {o, k}); };
+  p.plainA = PlainOperand{x, false};
+  p.plainB = PlainOperand{w, true};
   return p;
 }
 
-struct GpuLinear : GpuPattern<LinearOp> {
-  using GpuPattern::GpuPattern;
+/// The linear patterns' options: the block size of their element kernels
+/// and whether products go to the GEMM library.
+template <typename Op> struct GpuLinearPattern : GpuPattern<Op> {
+  GpuLinearPattern(BufferTypeConverter &c, MLIRContext *ctx, GpuLinearOptions options)
+      : GpuPattern<Op>(c, ctx, options.blockSize), options(options) {}
+  GpuLinearOptions options;
+};
+
+struct GpuLinear : GpuLinearPattern<LinearOp> {
+  using GpuLinearPattern::GpuLinearPattern;
   Results lower(LinearOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getInput());
     Value w = a.getWeight()[0], bias = a.getBias()[0];
@@ -112,13 +197,13 @@ struct GpuLinear : GpuPattern<LinearOp> {
     p.store = [&](LoopBuilder &l, Value r, Value col, Value acc) {
       l.store(l.fadd(acc, l.load(bias, {col})), y, {r, col});
     };
-    launchTiledGemm(l, p);
+    gemm(l, p, options);
     return SmallVector<SmallVector<Value>>{rowsLike(x, y)};
   }
 };
 
-struct GpuLinearBackward : GpuPattern<LinearBackwardOp> {
-  using GpuPattern::GpuPattern;
+struct GpuLinearBackward : GpuLinearPattern<LinearBackwardOp> {
+  using GpuLinearPattern::GpuLinearPattern;
   Results lower(LinearBackwardOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getInput());
     Value weight = a.getWeight()[0], dy = JaggedBuffers(a.getResultGrad()).values;
@@ -135,7 +220,10 @@ struct GpuLinearBackward : GpuPattern<LinearBackwardOp> {
     input.a = [&](LoopBuilder &l, Value r, Value o) { return l.load(dy, {r, o}); };
     input.b = [&](LoopBuilder &l, Value o, Value i) { return l.load(weight, {o, i}); };
     input.store = [&](LoopBuilder &l, Value r, Value i, Value acc) { l.store(acc, dx, {r, i}); };
-    launchTiledGemm(l, input);
+    input.plainA = PlainOperand{dy, false};
+    input.plainB = PlainOperand{weight, false};
+    input.plainC = dx;
+    gemm(l, input, options);
     // dW[o, i] = sum_r dy[r, o] x[r, i]: all rows in one sum per element.
     GpuGemmProblem weights;
     weights.m = l.idx(out);
@@ -144,7 +232,10 @@ struct GpuLinearBackward : GpuPattern<LinearBackwardOp> {
     weights.a = [&](LoopBuilder &l, Value o, Value r) { return l.load(dy, {r, o}); };
     weights.b = [&](LoopBuilder &l, Value r, Value i) { return l.load(x.values, {r, i}); };
     weights.store = [&](LoopBuilder &l, Value o, Value i, Value acc) { l.store(acc, dw, {o, i}); };
-    launchTiledGemm(l, weights);
+    weights.plainA = PlainOperand{dy, true};
+    weights.plainB = PlainOperand{x.values, false};
+    weights.plainC = dw;
+    gemm(l, weights, options);
     // db[o] = sum_r dy[r, o]: a thread per output, rows in order.
     launchThreads(l, l.idx(out), blockSize, [&](Value o) {
       l.store(l.loopAcc(l.idx(0), rows, l.cf32(0.0),
@@ -158,8 +249,8 @@ struct GpuLinearBackward : GpuPattern<LinearBackwardOp> {
 /// mtgr.fused_linear: the gate product and the group norm in the A loader
 /// (row statistics first, by a kernel of one thread per row), bias, SiLU,
 /// residual and the split into pieces in the store.
-struct GpuFusedLinear : GpuPattern<FusedLinearOp> {
-  using GpuPattern::GpuPattern;
+struct GpuFusedLinear : GpuLinearPattern<FusedLinearOp> {
+  using GpuLinearPattern::GpuLinearPattern;
   Results lower(FusedLinearOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getInput());
     Value w = a.getWeight()[0], bias = a.getBias()[0];
@@ -182,8 +273,10 @@ struct GpuFusedLinear : GpuPattern<FusedLinearOp> {
       return gate ? l.fmul(value, l.load(gate, {r, k})) : value;
     };
     GpuGemmProblem p = forwardProblem(l, x.values, w, rows);
-    if (gate)
+    if (gate) {
       p.a = input;
+      p.plainA.reset();
+    }
     if (op.getLayout()) {
       // DESIGN 1.4: the mean and biased variance of each (gated) row, then
       // its group's gamma and beta.
@@ -205,6 +298,7 @@ struct GpuFusedLinear : GpuPattern<FusedLinearOp> {
         return layerNormAffine(scalar, input(l, r, k), stats, l.load(gamma, {g, k}),
                                l.load(beta, {g, k}));
       };
+      p.plainA.reset();
     }
     p.store = [&](LoopBuilder &l, Value r, Value col, Value acc) {
       Value y = l.fadd(acc, l.load(bias, {col}));
@@ -226,7 +320,7 @@ struct GpuFusedLinear : GpuPattern<FusedLinearOp> {
       };
       piece(0);
     };
-    launchTiledGemm(l, p);
+    gemm(l, p, options);
     SmallVector<SmallVector<Value>> results;
     for (Value piece : pieces)
       results.push_back(rowsLike(x, piece));
@@ -236,7 +330,8 @@ struct GpuFusedLinear : GpuPattern<FusedLinearOp> {
 } // namespace
 
 void mlir::mtgr::populateGpuLinearPatterns(BufferTypeConverter &converter,
-                                           RewritePatternSet &patterns, int64_t blockSize) {
+                                           RewritePatternSet &patterns,
+                                           GpuLinearOptions options) {
   patterns.add<GpuLinear, GpuLinearBackward, GpuFusedLinear>(converter, patterns.getContext(),
-                                                             blockSize);
+                                                             options);
 }

@@ -51,8 +51,14 @@ void populateGpuElementwisePatterns(BufferTypeConverter &converter, RewritePatte
                                     int64_t blockSize);
 void populateGpuAttentionPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                   int64_t blockSize);
+/// The products' kernels: mtgr's tiled GEMM, or (library) calls of the
+/// runtime's GEMM with mtgr's prologue and epilogue kernels around them.
+struct GpuLinearOptions {
+  int64_t blockSize = 256;
+  bool library = false;
+};
 void populateGpuLinearPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
-                               int64_t blockSize);
+                               GpuLinearOptions options);
 void populateGpuNormPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                              int64_t blockSize);
 

@@ -65,6 +65,50 @@ LogicalResult appendWords(OpBuilder &b, Location loc, Value v, SmallVectorImpl<V
   return failure();
 }
 
+/// Calls of the GEMM library on buffers (kGpuGemmBuffersImport) become
+/// calls of kGpuGemmImport on words: each buffer as its address (aligned
+/// pointer plus offset) and row stride. The buffers' deallocs already sit
+/// after the call (mtgr-free-buffers ran on the buffer form).
+LogicalResult lowerGemmCalls(ModuleOp module) {
+  auto buffersImport = module.lookupSymbol<func::FuncOp>(kGpuGemmBuffersImport);
+  if (!buffersImport)
+    return success();
+  OpBuilder b(module.getContext());
+  Type i64 = b.getI64Type();
+  b.setInsertionPointToStart(module.getBody());
+  auto import = module.lookupSymbol<func::FuncOp>(kGpuGemmImport);
+  if (!import) {
+    import = func::FuncOp::create(b, module.getLoc(), kGpuGemmImport,
+                                  b.getFunctionType(SmallVector<Type>(11, i64), {}));
+    import.setPrivate();
+  }
+  SmallVector<func::CallOp> calls;
+  module.walk([&](func::CallOp call) {
+    if (call.getCallee() == kGpuGemmBuffersImport)
+      calls.push_back(call);
+  });
+  for (func::CallOp call : calls) {
+    Location loc = call.getLoc();
+    b.setInsertionPoint(call);
+    SmallVector<Value> words(call.getOperands().take_front(5));
+    for (Value buffer : call.getOperands().drop_front(5)) {
+      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
+      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+      Value bytes = arith::MulIOp::create(b, loc, meta.getOffset(),
+                                          arith::ConstantIndexOp::create(b, loc, 4));
+      Value address = arith::AddIOp::create(b, loc, base, bytes);
+      words.push_back(arith::IndexCastOp::create(b, loc, i64, address));
+      words.push_back(arith::IndexCastOp::create(b, loc, i64, meta.getStrides()[0]));
+    }
+    if (words.size() != 11)
+      return call.emitError("mtgr-lower-gpu-launches: a GEMM call without three buffers");
+    func::CallOp::create(b, loc, import, words);
+    call.erase();
+  }
+  buffersImport.erase();
+  return success();
+}
+
 struct MTGRLowerGpuLaunchesPass
     : mlir::mtgr::impl::MTGRLowerGpuLaunchesPassBase<MTGRLowerGpuLaunchesPass> {
   void runOnOperation() override {
@@ -95,6 +139,8 @@ struct MTGRLowerGpuLaunchesPass
       names.push_back(StringAttr::get(ctx, name));
     }
     module->setAttr("mtgr.gpu_kernels", ArrayAttr::get(ctx, names));
+    if (failed(lowerGemmCalls(module)))
+      return signalPassFailure();
 
     SmallVector<gpu::LaunchFuncOp> launches;
     module.walk([&](gpu::LaunchFuncOp op) { launches.push_back(op); });

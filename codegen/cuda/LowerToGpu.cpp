@@ -92,7 +92,24 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     RewritePatternSet patterns(ctx);
     populateGpuElementwisePatterns(converter, patterns, blockSize);
     populateGpuNormPatterns(converter, patterns, blockSize);
-    populateGpuLinearPatterns(converter, patterns, blockSize);
+    if (gemm != "generated" && gemm != "cublaslt") {
+      module.emitError("mtgr-lower-to-gpu: gemm=") << gemm << " is not generated or cublaslt";
+      return signalPassFailure();
+    }
+    bool library = gemm == "cublaslt";
+    if (library && !module.lookupSymbol(kGpuGemmBuffersImport)) {
+      OpBuilder b(module.getBodyRegion());
+      Type i64 = b.getI64Type();
+      Type buffer = MemRefType::get(
+          {ShapedType::kDynamic, ShapedType::kDynamic}, b.getF32Type(),
+          StridedLayoutAttr::get(ctx, ShapedType::kDynamic,
+                                 {ShapedType::kDynamic, ShapedType::kDynamic}));
+      auto import = func::FuncOp::create(
+          b, module.getLoc(), kGpuGemmBuffersImport,
+          b.getFunctionType({i64, i64, i64, i64, i64, buffer, buffer, buffer}, {}));
+      import.setPrivate();
+    }
+    populateGpuLinearPatterns(converter, patterns, GpuLinearOptions{blockSize, library});
     populateGpuAttentionPatterns(converter, patterns, blockSize);
     GpuParallelLoops kernels(blockSize);
     populateDropoutLoweringPatterns(converter, patterns, &kernels);
@@ -113,7 +130,12 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     if (failed(applyPartialConversion(roots, target, std::move(patterns))))
       return signalPassFailure();
     // What is left is the model-level description.
-    if (failed(keepLoweredCode(module, roots, [](Operation *) { return false; })))
+    // (and the GEMM library's import, when products call it).
+    auto keep = [](Operation *op) {
+      auto fn = dyn_cast<func::FuncOp>(op);
+      return fn && fn.isDeclaration() && fn.getName() == kGpuGemmBuffersImport;
+    };
+    if (failed(keepLoweredCode(module, roots, keep)))
       return signalPassFailure();
     finishKernelNames(module);
     // Kernels are outlined into gpu.modules of this module.

@@ -16,23 +16,27 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
     sigmoid); result buffers are `memref.alloc`s, which the CUDA device will
     serve from device memory through the environment table.
 
-    Done so far: the elementwise family (silu, add, mul, silu_backward, and
-    dropout at inference or rate 0), one thread per element; the norm family
-    (group_layer_norm, one thread per row; its backward, one thread per row
-    for dx, then one per (group, column) summing dgamma and dbeta in row
-    order, deterministic). 256 threads per block, grids computed on the host
-    from the buffers' rows. Any other
-    kernel-level op is refused by name, so the pass never leaves an op behind
-    silently; `mtgr-compile --target=cuda` stays refused until every op has
-    its kernel.
+    Every kernel-level op has its kernels (docs/gpu-backend.md: elementwise,
+    norms, projections as a shared-memory tiled GEMM with fused prologue and
+    epilogue, attention walking the tile list, tokens, losses, optimisers,
+    masks); grids are computed on the host from buffer sizes. Each kernel is
+    named after its entry point and op (`mtgr_forward__fused_linear_2`) and
+    the module lists each kernel's profile family and HSTU layer
+    (`mtgr.gpu_kernel_profiles`). With `gemm=cublaslt` the products are calls
+    of the runtime's GEMM (`mtgr_gpu_gemm`, abi/GpuLaunch.h) between mtgr's
+    prologue and epilogue kernels. An op without a kernel is refused by
+    name, so the pass never leaves one behind silently.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", "256",
            "threads per block of the one-thread-per-element kernels">,
+    Option<"gemm", "gemm", "std::string", "\"generated\"",
+           "products by mtgr's tiled GEMM kernels (generated) or the runtime's "
+           "GEMM library (cublaslt)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect", "::mlir::func::FuncDialect"];
 }
 
 def MTGRLowerGpuLaunchesPass : Pass<"mtgr-lower-gpu-launches", "::mlir::ModuleOp"> {

@@ -3,12 +3,14 @@
 #include "model/Error.h"
 #include "runtime/HostEnvironment.h"
 #include "runtime/cpu/HostCode.h"
+#include "runtime/cuda/CublasLt.h"
 #include "runtime/cuda/CudaDriver.h"
 #include "runtime/cuda/LaunchMetadata.h"
 
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
+#include <functional>
 #include <mutex>
 
 using namespace mtgr;
@@ -34,8 +36,15 @@ struct Gpu {
   CudaDeviceInfo info;
   void *context = nullptr, *stream = nullptr;
   std::mutex lock; // one launch at a time: the session may call from threads
+  /// cuBLASLt and its workspace, made on the first library GEMM.
+  std::unique_ptr<CublasLt> cublasLt;
+  uint64_t workspace = 0;
+  static constexpr uint64_t kWorkspaceBytes = 32 << 20;
 
   ~Gpu() {
+    cublasLt.reset();
+    if (workspace)
+      api->memFree(workspace);
     if (stream)
       api->streamDestroy(stream);
     if (context)
@@ -58,6 +67,24 @@ struct Gpu {
   void release(void *p) {
     api->ctxSetCurrent(context);
     must(api->memFree(reinterpret_cast<uint64_t>(p)), "cuMemFree");
+  }
+  /// Loads cuBLASLt and allocates its workspace (once).
+  llvm::Error loadLibrary() {
+    if (cublasLt)
+      return llvm::Error::success();
+    auto loaded = CublasLt::load();
+    if (!loaded)
+      return loaded.takeError();
+    if (int r = api->memAlloc(&workspace, kWorkspaceBytes))
+      return fail("cuMemAlloc (cuBLASLt's workspace): " + driver->errorName(r));
+    cublasLt = std::move(*loaded);
+    return llvm::Error::success();
+  }
+  /// cuBLASLt for generated code's GEMMs: a fault when it cannot be loaded.
+  CublasLt &library() {
+    if (llvm::Error e = loadLibrary())
+      fault("--gemm=cublaslt code: " + llvm::toString(std::move(e)));
+    return *cublasLt;
   }
 };
 
@@ -93,6 +120,12 @@ public:
                           int64_t *params, int64_t count) {
       static_cast<CudaExecutable *>(self)->launch(kernel, gx, gy, gz, bx, by, bz, sharedBytes,
                                                   params, count);
+    };
+    table.gpu_gemm = [](void *self, int64_t transA, int64_t transB, int64_t m, int64_t n,
+                        int64_t k, int64_t a, int64_t lda, int64_t b, int64_t ldb, int64_t c,
+                        int64_t ldc) {
+      static_cast<CudaExecutable *>(self)->gemm(GpuGemmCall{
+          transA != 0, transB != 0, m, n, k, uint64_t(a), lda, uint64_t(b), ldb, uint64_t(c), ldc});
     };
     std::lock_guard<std::mutex> guard(gpu->lock);
     gpu->api->ctxSetCurrent(gpu->context);
@@ -132,6 +165,34 @@ private:
       float ms = 0;
       gpu->must(gpu->api->eventElapsedTime(&ms, events[0], events[1]), "cuEventElapsedTime");
       host.profile.add(record.family, record.layer, static_cast<int64_t>(double(ms) * 1e6));
+    }
+  }
+
+  /// --gemm=cublaslt code: cuBLASLt on the compute stream (k = 0: C is
+  /// zeros, which cuBLASLt would refuse to compute).
+  void gemm(const GpuGemmCall &call) {
+    if (llvm::Error e = checkGemmCall(call))
+      gpu->fault(llvm::toString(std::move(e)));
+    if (call.m == 0 || call.n == 0)
+      return;
+    CublasLt &lt = gpu->library();
+    bool timed = host.profile.timeKernels;
+    if (timed)
+      recordEvent(0);
+    if (call.k == 0)
+      gpu->must(gpu->api->memsetD2D32(call.c, uint64_t(call.ldc) * 4, 0, call.n, call.m,
+                                      gpu->stream),
+                "cuMemsetD2D32Async");
+    else if (llvm::Error e = lt.gemm(call, gpu->stream, gpu->workspace, Gpu::kWorkspaceBytes))
+      gpu->fault(llvm::toString(std::move(e)));
+    if (timed)
+      recordEvent(1);
+    gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
+    if (timed) {
+      float ms = 0;
+      gpu->must(gpu->api->eventElapsedTime(&ms, events[0], events[1]), "cuEventElapsedTime");
+      host.profile.add(static_cast<int64_t>(ProfileFamily::Projections), -1,
+                       static_cast<int64_t>(double(ms) * 1e6));
     }
   }
 
@@ -245,7 +306,9 @@ private:
 };
 } // namespace
 
-llvm::Expected<std::unique_ptr<Device>> mtgr::createCudaDevice(int ordinal) {
+namespace {
+/// The driver, the device's primary context and a stream.
+llvm::Expected<std::shared_ptr<Gpu>> openGpu(int ordinal) {
   auto driver = CudaDriver::load();
   if (!driver)
     return fail("no CUDA device: " + llvm::toString(driver.takeError()));
@@ -268,5 +331,96 @@ llvm::Expected<std::unique_ptr<Device>> mtgr::createCudaDevice(int ordinal) {
     return fail("cuCtxSetCurrent: " + gpu->driver->errorName(r));
   if (int r = gpu->api->streamCreate(&gpu->stream, 1 /* CU_STREAM_NON_BLOCKING */))
     return fail("cuStreamCreate: " + gpu->driver->errorName(r));
-  return std::unique_ptr<Device>(new CudaDevice(std::move(gpu)));
+  return gpu;
+}
+} // namespace
+
+llvm::Expected<std::unique_ptr<Device>> mtgr::createCudaDevice(int ordinal) {
+  auto gpu = openGpu(ordinal);
+  if (!gpu)
+    return gpu.takeError();
+  return std::unique_ptr<Device>(new CudaDevice(std::move(*gpu)));
+}
+
+llvm::Expected<CudaCeilings> mtgr::measureCudaCeilings(int ordinal, int64_t size, int repeats) {
+  if (size < 16 || size > 16384 || repeats < 1)
+    return fail("a GEMM size of 16 .. 16384 and at least one repeat are needed");
+  auto opened = openGpu(ordinal);
+  if (!opened)
+    return opened.takeError();
+  Gpu &gpu = **opened;
+  const CudaDriver::Compute &api = *gpu.api;
+  std::string failed;
+  auto ok = [&](int r, const char *call) {
+    if (r != 0 && failed.empty())
+      failed = std::string(call) + ": " + gpu.driver->errorName(r);
+    return failed.empty();
+  };
+  CudaCeilings out;
+  out.size = size;
+  uint64_t bytes = uint64_t(size) * uint64_t(size) * 4;
+  out.copyBytes = double(bytes);
+  uint64_t buffers[3] = {0, 0, 0};
+  void *events[2] = {nullptr, nullptr};
+  // Operands of ones (bf16 pairs, or floats near 1): finite sums.
+  for (uint64_t &b : buffers)
+    if (ok(api.memAlloc(&b, bytes), "cuMemAlloc"))
+      ok(api.memsetD2D32(b, 4 * size, 0x3f803f80u, size, size, gpu.stream), "cuMemsetD2D32Async");
+  for (void *&e : events)
+    ok(api.eventCreate(&e, 0), "cuEventCreate");
+  // Best time of `repeats` runs of `work` (after one untimed), in seconds.
+  auto best = [&](const std::function<llvm::Error()> &work) -> llvm::Expected<double> {
+    double bestSeconds = 0;
+    for (int i = 0; i <= repeats && failed.empty(); ++i) {
+      ok(api.eventRecord(events[0], gpu.stream), "cuEventRecord");
+      if (llvm::Error e = work())
+        return std::move(e);
+      ok(api.eventRecord(events[1], gpu.stream), "cuEventRecord");
+      ok(api.streamSynchronize(gpu.stream), "cuStreamSynchronize");
+      float ms = 0;
+      ok(api.eventElapsedTime(&ms, events[0], events[1]), "cuEventElapsedTime");
+      double seconds = double(ms) / 1e3;
+      if (i > 0 && seconds > 0 && (bestSeconds == 0 || seconds < bestSeconds))
+        bestSeconds = seconds;
+    }
+    if (!failed.empty())
+      return fail(failed);
+    return bestSeconds;
+  };
+  auto finish = [&](llvm::Error e) -> llvm::Error {
+    for (void *ev : events)
+      if (ev)
+        api.eventDestroy(ev);
+    for (uint64_t b : buffers)
+      if (b)
+        api.memFree(b);
+    return e;
+  };
+  if (!failed.empty())
+    return finish(fail(failed));
+  auto copy = best([&] {
+    ok(api.memcpyDtoDAsync(buffers[1], buffers[0], bytes, gpu.stream), "cuMemcpyDtoDAsync");
+    return llvm::Error::success();
+  });
+  if (!copy)
+    return finish(copy.takeError());
+  // A copy reads and writes every byte.
+  out.copyBytesPerSecond = *copy > 0 ? 2.0 * double(bytes) / *copy : 0;
+  if (llvm::Error e = gpu.loadLibrary())
+    return finish(std::move(e));
+  CublasLt &lt = *gpu.cublasLt;
+  double flops = 2.0 * double(size) * double(size) * double(size);
+  for (auto [type, rate] : {std::pair{CublasLt::Type::BF16, &out.bf16FlopsPerSecond},
+                            std::pair{CublasLt::Type::F32, &out.f32FlopsPerSecond}}) {
+    auto seconds = best([&, type = type] {
+      return lt.matmul(type, false, false, size, size, size, buffers[0], size, buffers[1], size,
+                       buffers[2], size, gpu.stream, gpu.workspace, Gpu::kWorkspaceBytes);
+    });
+    if (!seconds)
+      return finish(seconds.takeError());
+    *rate = *seconds > 0 ? flops / *seconds : 0;
+  }
+  if (llvm::Error e = finish(llvm::Error::success()))
+    return std::move(e);
+  return out;
 }

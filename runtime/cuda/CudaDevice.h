@@ -27,6 +27,19 @@ namespace mtgr {
 /// driver or the device is not there.
 llvm::Expected<std::unique_ptr<Device>> createCudaDevice(int ordinal);
 
+/// What a GPU can do at best, measured through mtgr's own dlopen paths
+/// (`mtgr-run devices --ceilings`, bench/gpu/run.sh): the baselines GPU
+/// kernel times are compared with. Each figure is the best of `repeats`
+/// timed runs between CUDA events on the device's stream, after a warm-up.
+struct CudaCeilings {
+  int64_t size = 0;       // the GEMMs are size^3
+  double copyBytes = 0;   // the copy moved this many bytes (4 size^2)
+  double copyBytesPerSecond = 0;
+  double bf16FlopsPerSecond = 0; // cuBLASLt, bf16 in and out, fp32 sums
+  double f32FlopsPerSecond = 0;  // cuBLASLt, fp32
+};
+llvm::Expected<CudaCeilings> measureCudaCeilings(int ordinal, int64_t size, int repeats);
+
 /// The artifact section holding cubins for devices of compute capability
 /// `major` (a cubin runs on its own major version), or "" for none.
 std::string cubinSectionFor(int major);

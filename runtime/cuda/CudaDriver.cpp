@@ -160,6 +160,9 @@ llvm::Expected<const CudaDriver::Compute *> CudaDriver::compute() {
   resolve(c->eventRecord, "cuEventRecord");
   resolve(c->eventElapsedTime, "cuEventElapsedTime");
   resolve(c->eventDestroy, "cuEventDestroy_v2");
+  resolve(c->memAlloc, "cuMemAlloc_v2");
+  resolve(c->memsetD2D32, "cuMemsetD2D32Async");
+  resolve(c->memcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
   if (missing)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),

@@ -80,6 +80,10 @@ public:
     int (*eventRecord)(void *event, void *stream) = nullptr;
     int (*eventElapsedTime)(float *milliseconds, void *start, void *end) = nullptr;
     int (*eventDestroy)(void *event) = nullptr;
+    int (*memAlloc)(uint64_t *pointer, size_t bytes) = nullptr;
+    int (*memsetD2D32)(uint64_t dst, size_t pitchBytes, unsigned value, size_t width,
+                       size_t height, void *stream) = nullptr;
+    int (*memcpyDtoDAsync)(uint64_t dst, uint64_t src, size_t bytes, void *stream) = nullptr;
   };
   llvm::Expected<const Compute *> compute();
 

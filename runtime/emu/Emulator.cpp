@@ -177,6 +177,15 @@ const std::pair<uintptr_t, std::string> *Emulator::regionOf(uintptr_t p, uintptr
   return end <= it->second.first ? &it->second : nullptr;
 }
 
+llvm::Error Emulator::checkSpan(uint64_t address, uint64_t bytes, const std::string &what) const {
+  if (bytes == 0 || regionOf(address, address + bytes))
+    return llvm::Error::success();
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 llvm::formatv("{0}: {1} bytes at {2:x} are not inside one device "
+                                               "buffer",
+                                               what, bytes, address));
+}
+
 void *Emulator::Block::shared(void *p, int64_t bytes, bool write) {
   auto a = reinterpret_cast<uintptr_t>(p);
   for (size_t r = 0; r < kernel->shared.size(); ++r) {

@@ -78,6 +78,11 @@ public:
   llvm::Error launch(const Kernel &kernel, Dim3 grid, Dim3 block, int64_t *params,
                      int64_t count);
 
+  /// An error unless [address, address + bytes) lies in one tracked
+  /// buffer (what the device's GEMM library reads or writes); `what` names
+  /// the operand.
+  llvm::Error checkSpan(uint64_t address, uint64_t bytes, const std::string &what) const;
+
   /// Fills the intrinsic table of an emulated module (abi/GpuLaunch.h).
   static void fillTable(void **table);
 

@@ -3,8 +3,10 @@
 #include "model/Error.h"
 #include "runtime/HostEnvironment.h"
 #include "runtime/cpu/HostCode.h"
+#include "runtime/cuda/CublasLt.h"
 #include "runtime/cuda/LaunchMetadata.h"
 
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
@@ -68,6 +70,12 @@ public:
       static_cast<EmulatorExecutable *>(self)->launch(kernel, {gx, gy, gz}, {bx, by, bz},
                                                       sharedBytes, params, count);
     };
+    table.gpu_gemm = [](void *self, int64_t transA, int64_t transB, int64_t m, int64_t n,
+                        int64_t k, int64_t a, int64_t lda, int64_t b, int64_t ldb, int64_t c,
+                        int64_t ldc) {
+      static_cast<EmulatorExecutable *>(self)->gemm(GpuGemmCall{
+          transA != 0, transB != 0, m, n, k, uint64_t(a), lda, uint64_t(b), ldb, uint64_t(c), ldc});
+    };
     code->call(entry, args, table);
   }
 
@@ -92,6 +100,30 @@ private:
       fault(std::move(e));
     if (host.profile.timeKernels)
       host.profile.add(record.family, record.layer, ProfileCounters::clock() - start);
+  }
+
+  /// --gemm=cublaslt code: the library's GEMM as a host GEMM, its operands
+  /// checked against the device's buffers first.
+  void gemm(const GpuGemmCall &call) {
+    std::lock_guard<std::mutex> guard(shared->lock);
+    if (llvm::Error e = checkGemmCall(call))
+      fault(std::move(e));
+    for (auto [address, bytes, what] : {std::tuple{call.a, call.aBytes(), "A"},
+                                        std::tuple{call.b, call.bBytes(), "B"},
+                                        std::tuple{call.c, call.cBytes(), "C"}})
+      if (llvm::Error e = shared->emulator.checkSpan(
+              address, bytes,
+              llvm::formatv("operand {0} of a GEMM {1} x {2} x {3} (A{4} lda {5}, B{6} ldb {7}, "
+                            "ldc {8})",
+                            what, call.m, call.n, call.k, call.transA ? "^T" : "", call.lda,
+                            call.transB ? "^T" : "", call.ldb, call.ldc)
+                  .str()))
+        fault(std::move(e));
+    int64_t start = ProfileCounters::clock();
+    hostGemm(call);
+    if (host.profile.timeKernels)
+      host.profile.add(static_cast<int64_t>(ProfileFamily::Projections), -1,
+                       ProfileCounters::clock() - start);
   }
 
   std::shared_ptr<Shared> shared;

@@ -156,7 +156,10 @@ TEST_P(EmulatedGpuVsReference, RandomModel) {
   std::mt19937 rng(1000 + index); // CompiledVsReference's models
   std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
   // The emulator runs the host object; PTX and cubins are test/tools' (ptxas).
-  auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda", {"", "none"});
+  // Odd configurations take the products through the GEMM library
+  // (--gemm=cublaslt: a host GEMM on the emulator).
+  auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
+                                  {"", "none", index % 2 ? "cublaslt" : ""});
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError()) << yaml;
   const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
                                      emu::Schedule::WarpAhead};

@@ -57,6 +57,13 @@ cl::opt<std::string> cudaArch("cuda-arch",
                                        "both); none: only the host code and the emulator's "
                                        "kernels"),
                               cl::cat(category));
+cl::opt<std::string> gemmKind("gemm",
+                               cl::desc("--target=cuda: the products (linear, fused_linear and "
+                                        "their gradients) by mtgr's generated tiled GEMM kernels "
+                                        "(generated, the default) or by cuBLASLt, which the "
+                                        "runtime loads with dlopen (cublaslt; the emulator runs "
+                                        "it as a host GEMM)"),
+                               cl::cat(category));
 enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stage to write"), cl::init(Emit::Artifact),
@@ -206,6 +213,7 @@ int main(int argc, char **argv) {
       "Examples:\n"
       "  mtgr-compile examples/models/tiny.yaml --target=cpu -o tiny.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --target=cuda -o tiny.cuda.mtgr\n"
+      "  mtgr-compile examples/models/tiny.yaml --target=cuda --gemm=cublaslt -o tiny.lt.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --cpu=x86-64-v3 --emit=loops -o avx2.mlir\n"
       "  mtgr-compile examples/models/tiny.yaml --summary --emit=none\n"
       "  mtgr-compile examples/models/tiny.yaml --sign-key=release.key -o tiny.mtgr\n"
@@ -217,7 +225,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   auto backend =
-      mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{cpu, cudaArch});
+      mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{cpu, cudaArch, gemmKind});
   if (!backend) {
     llvm::errs() << "mtgr-compile: error: --target=" << target
                  << (cpu.empty() ? "" : " --cpu=" + cpu) << ": "

@@ -147,6 +147,16 @@ cl::opt<std::string> trustedKeys("trusted-keys",
 cl::opt<bool> requireSignature("require-signature",
                                cl::desc("Refuse unsigned artifacts (needs trusted keys)"),
                                cl::cat(category), cl::sub(cl::SubCommand::getAll()));
+cl::opt<bool> ceilings("ceilings",
+                        cl::desc("devices: then measure each GPU's ceilings through mtgr's own "
+                                 "paths: a device-to-device copy and cuBLASLt GEMMs (bf16, fp32) "
+                                 "of --ceiling-size^3"),
+                        cl::init(false), cl::cat(category), cl::sub(devicesCommand));
+cl::opt<int64_t> ceilingSize("ceiling-size", cl::desc("devices --ceilings: the GEMMs' size"),
+                             cl::init(8192), cl::cat(category), cl::sub(devicesCommand));
+cl::opt<int> ceilingRepeats("ceiling-repeats",
+                            cl::desc("devices --ceilings: timed runs of each (the best is kept)"),
+                            cl::init(5), cl::cat(category), cl::sub(devicesCommand));
 cl::opt<bool> profile("profile",
                        cl::desc("infer/train: time and GFLOP/s per op family and per HSTU layer "
                                 "(CPU: the artifact must be compiled with mtgr-compile --profile; "
@@ -530,6 +540,7 @@ int main(int argc, char **argv) {
       "  mtgr-run infer tiny.mtgr --users=4 --show=10\n"
       "  mtgr-run gen tiny.mtgr --users=2 --output=requests.jsonl\n"
       "  mtgr-run devices\n"
+      "  mtgr-run devices --ceilings --ceiling-size=8192\n"
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --output=scores.txt\n"
       "  mtgr-run verify tiny.mtgr --batches=5 --seq-len=200 --randomize-params\n"
       "  mtgr-run verify tiny.cuda.mtgr --device=cuda-emu --randomize-params  (mtgr-compile --target=cuda)\n"
@@ -540,7 +551,7 @@ int main(int argc, char **argv) {
       "  mtgr-run train ml.mtgr --movielens=ml-latest-small --epochs=8 --early-stopping=2\n");
   if (devicesCommand) {
     describeDevices(llvm::outs());
-    return 0;
+    return ceilings ? describeCeilings(llvm::outs(), ceilingSize, ceilingRepeats) : 0;
   }
   if (!inferCommand && !verifyCommand && !evalCommand && !trainCommand && !genCommand)
     return error("a command is needed first: infer, verify, eval, train, gen or devices (--help)");

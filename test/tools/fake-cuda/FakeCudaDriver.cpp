@@ -114,6 +114,21 @@ int cuFuncGetAttribute(int *value, int attribute, void *) {
   *value = registers;
   return 0;
 }
+int cuMemAlloc_v2(uint64_t *pointer, size_t bytes) {
+  *pointer = reinterpret_cast<uint64_t>(std::calloc(1, bytes ? bytes : 1));
+  return *pointer ? 0 : 2; // CUDA_ERROR_OUT_OF_MEMORY
+}
+int cuMemsetD2D32Async(uint64_t dst, size_t pitch, unsigned value, size_t width, size_t height,
+                       void *) {
+  for (size_t r = 0; r < height; ++r)
+    for (size_t c = 0; c < width; ++c)
+      std::memcpy(reinterpret_cast<char *>(dst) + r * pitch + 4 * c, &value, 4);
+  return 0;
+}
+int cuMemcpyDtoDAsync_v2(uint64_t dst, uint64_t src, size_t bytes, void *) {
+  std::memmove(reinterpret_cast<void *>(dst), reinterpret_cast<const void *>(src), bytes);
+  return 0;
+}
 // Events: every kernel takes 0.25 ms (profiles on the fake driver).
 int cuEventCreate(void **event, unsigned) {
   *event = new int(0);
