@@ -3,7 +3,9 @@
 # MLIR there, at most 64 MiB): mtgr-run linked against static LLVM Support
 # (its other libraries copied into lib/), the device probe, and CUDA
 # artifacts of the bundled models compiled here (cubins for sm_90a and
-# sm_80, PTX, the host code). Writes build/gpu-carry/. Run here, after
+# sm_80, PTX, the host code; each model with mtgr's GEMM kernels and with
+# --gemm=cublaslt), their static summaries (ptxas, SASS per op family; the
+# full SASS stays here in build/gpu-sass/). Writes build/gpu-carry/. Run here, after
 # scripts/setup.sh. The runner also runs here: `build/gpu-carry/mtgr-run
 # verify build/gpu-carry/tiny.cuda.mtgr --device=cuda-emu`.
 set -euo pipefail
@@ -36,10 +38,27 @@ rm -rf "$out/obj"
 for lib in $(ldd "$out/mtgr-run" | awk '/libzip|libsodium|libomp|libz\.|libbz2|liblzma|libzstd|libgnutls|libnettle|libcrypto|libssl/ {print $3}'); do
   cp -L "$lib" "$out/lib/"
 done
+# Each model on both GEMM paths: <model>.cuda.mtgr (mtgr's tiled GEMM
+# kernels), <model>.lt.mtgr (--gemm=cublaslt); per artifact a static summary
+# (the compiler's ptxas resources line, the SASS counts per op family) that
+# run.sh appends to its results.
+mkdir -p "$out/static"
 for model in tiny tiny-dlrm mtgr-small; do
-  "$root/build/bin/mtgr-compile" "$root/examples/models/$model.yaml" --target=cuda \
-    $([ "$model" = mtgr-small ] && echo --inference-only) -o "$out/$model.cuda.mtgr" | head -1
+  for gemm in cuda lt; do
+    artifact="$out/$model.$gemm.mtgr"
+    summary="$out/static/$model.$gemm.txt"
+    "$root/build/bin/mtgr-compile" "$root/examples/models/$model.yaml" --target=cuda \
+      $([ "$gemm" = lt ] && echo --gemm=cublaslt) \
+      $([ "$model" = mtgr-small ] && echo --inference-only) -o "$artifact" > "$summary.log"
+    head -1 "$summary.log"
+    tail -1 "$summary.log" > "$summary"
+    python3 "$root/scripts/cuda-sass.py" "$artifact" --out="$out/sass/$model.$gemm" --check >> "$summary"
+    cat "$out/sass/$model.$gemm"/*.families >> "$summary" 2>/dev/null || true
+    rm -f "$summary.log" "$out/sass/$model.$gemm"/*.cubin
+  done
 done
 cp "$root/bench/gpu/run.sh" "$out/"
+# The full SASS stays here (megabytes); the summaries travel.
+rm -rf "$root/build/gpu-sass" && mv "$out/sass" "$root/build/gpu-sass"
 du -sh "$out"
 ls -la "$out" "$out/lib"

@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
 # On a lent GPU machine (CUDA, no LLVM): mtgr's GPU path as far as it goes
 # (docs/gpu-backend.md). Prints, and writes $OUT/gpu.txt as it goes:
-# nvidia-smi; the runner's libraries (no libLLVM); mtgr's device listing
-# through its own dlopen of libcuda; then, per carried artifact, `mtgr-run
-# verify --device=cuda` (the kernels on the GPU against the float64
-# reference) and the same on the emulator as the control; a few training
-# steps and 5 s of scoring passes on the GPU. Each step has a timeout: a hang
-# costs 2 minutes, not the lease. A dry run here, on the stand-in driver
-# (launches run nothing, so verify --device=cuda fails there, as it must):
-#   MTGR_LIBCUDA=build/test/fake-cuda/libcuda.so.1 bash build/gpu-carry/run.sh Usage, with build/gpu-carry/ (bench/gpu/build.sh) as the working
-# directory:
-#   bash run.sh
+#   1. nvidia-smi; the runner's libraries (no libLLVM); mtgr's device listing
+#      through its own dlopen of libcuda;
+#   2. the ceilings through mtgr's own paths (mtgr-run devices --ceilings:
+#      a device-to-device copy, cuBLASLt 8192^3 bf16 and fp32 GEMMs);
+#   3. verify --device=cuda, device buffers poisoned with NaN
+#      (MTGR_CUDA_POISON), on ~20 configurations: each carried model x both
+#      GEMM paths (--gemm=generated, cublaslt) x batch shapes (one user with
+#      one token and one candidate; mid-size; long sequences); the emulator
+#      as the control on the small ones;
+#   4. compute-sanitizer memcheck and racecheck on two tiny runs (where the
+#      machine's runtime lets it: gVisor refuses, Firecracker works);
+#   5. training steps, scoring passes for 5 s, and per-family kernel times
+#      (--profile: CUDA events around each kernel) of MTGR-small on both GEMM
+#      paths, with projections as a fraction of the fp32 GEMM ceiling;
+#   6. the static side compiled here: registers/spills per kernel (ptxas)
+#      and the SASS summaries per op family (scripts/cuda-sass.py).
+# Each step has a timeout: a hang costs its limit, not the lease.
+#
+# Usage, with build/gpu-carry/ (bench/gpu/build.sh) as the working
+# directory: bash run.sh. A dry run here on the stand-in driver and
+# cuBLASLt (launches run nothing, so verify --device=cuda fails there, as it
+# must; test/tools/gpu-dry-run.test runs it in CI):
+#   F=build/test/fake-cuda MTGR_LIBCUDA=$F/libcuda.so.1 \
+#     MTGR_LIBCUBLASLT=$F/libcublasLt.so.13 MTGR_CEILING_SIZE=64 bash build/gpu-carry/run.sh
+# MTGR_RUN names another runner, MTGR_ARTIFACTS another folder of
+# <model>.cuda.mtgr / <model>.lt.mtgr artifacts.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+run="${MTGR_RUN:-$here/mtgr-run}"
+artifacts="${MTGR_ARTIFACTS:-$here}"
 out="${OUT:-$here}/gpu.txt"
 export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 log() { echo "$@" | tee -a "$out"; }
@@ -26,23 +44,78 @@ step() { # step TITLE SECONDS COMMAND...: runs it, logs its output and exit stat
 }
 : > "$out"
 log "== date: $(date -u +%FT%TZ)"
-step "nvidia-smi" 30 nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv
-step "ldd mtgr-run (must start without LLVM)" 10 ldd "$here/mtgr-run"
-step "mtgr-run devices" 30 "$here/mtgr-run" devices
+step "nvidia-smi" 30 nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv
+step "ldd mtgr-run (must start without LLVM)" 10 ldd "$run"
+# cuBLASLt: the toolkit's, else a Python wheel's (the image's PyTorch).
+if [ -z "${MTGR_LIBCUBLASLT:-}" ]; then
+  for candidate in /usr/local/cuda/lib64/libcublasLt.so.13 \
+      $(ls -d /opt/*/.venv/lib/python3*/site-packages/nvidia/cu13/lib/libcublasLt.so.13 \
+              /opt/*/.venv/lib/python3*/site-packages/nvidia/cublas/lib/libcublasLt.so.13 \
+              /usr/local/lib/python3*/dist-packages/nvidia/cu13/lib/libcublasLt.so.13 2>/dev/null); do
+    [ -f "$candidate" ] && { export MTGR_LIBCUBLASLT="$candidate"; break; }
+  done
+fi
+log "== cuBLASLt: ${MTGR_LIBCUBLASLT:-libcublasLt.so.13, found by the dynamic loader}"
+step "mtgr-run devices --ceilings" 120 "$run" devices --ceilings \
+  --ceiling-size="${MTGR_CEILING_SIZE:-8192}" --ceiling-repeats=5
+
+export MTGR_CUDA_POISON=1
+shapes=("--users=4"
+        "--users=1 --seq-len=1 --rt-len=0 --candidates=1"
+        "--users=8 --seq-len=300 --rt-len=30 --candidates=20")
 for model in tiny-dlrm tiny mtgr-small; do
-  artifact="$here/$model.cuda.mtgr"
-  [ -f "$artifact" ] || continue
-  sizes=()
-  [ "$model" = mtgr-small ] && sizes=(--seq-len=200 --rt-len=20 --candidates=16 --users=4)
-  step "verify $model --device=cuda" 120 "$here/mtgr-run" verify "$artifact" --device=cuda \
-    --batches=3 --randomize-params "${sizes[@]}"
+  for gemm in cuda lt; do
+    artifact="$artifacts/$model.$gemm.mtgr"
+    [ -f "$artifact" ] || continue
+    for shape in "${shapes[@]}"; do
+      # MTGR-small: the mid-size shape and a long one only.
+      if [ "$model" = mtgr-small ]; then
+        [ "$shape" = "${shapes[1]}" ] && continue
+        [ "$shape" = "${shapes[0]}" ] && shape="--users=4 --seq-len=200 --rt-len=20 --candidates=16"
+      fi
+      # shellcheck disable=SC2086
+      step "verify $model.$gemm --device=cuda $shape" 120 "$run" verify "$artifact" \
+        --device=cuda --batches=2 --randomize-params $shape
+    done
+  done
   # The emulator as the control (MTGR-small's takes minutes there: left out).
-  [ "$model" = mtgr-small ] ||
-    step "verify $model --device=cuda-emu (control)" 60 "$here/mtgr-run" verify "$artifact" \
-      --device=cuda-emu --batches=1 --randomize-params
+  [ "$model" = mtgr-small ] || [ ! -f "$artifacts/$model.cuda.mtgr" ] ||
+    step "verify $model.cuda --device=cuda-emu (control)" 60 "$run" verify \
+      "$artifacts/$model.cuda.mtgr" --device=cuda-emu --batches=1 --randomize-params
 done
-step "train tiny --device=cuda, 3 steps" 120 "$here/mtgr-run" train "$here/tiny.cuda.mtgr" \
+unset MTGR_CUDA_POISON
+
+sanitizer="$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)"
+if [ -n "$sanitizer" ]; then
+  step "compute-sanitizer memcheck: verify tiny-dlrm --device=cuda" 180 "$sanitizer" \
+    --tool memcheck --error-exitcode 9 "$run" verify "$artifacts/tiny-dlrm.cuda.mtgr" \
+    --device=cuda --batches=1 --randomize-params
+  step "compute-sanitizer racecheck: verify tiny --device=cuda" 180 "$sanitizer" \
+    --tool racecheck --error-exitcode 9 "$run" verify "$artifacts/tiny.cuda.mtgr" \
+    --device=cuda --batches=1 --randomize-params --users=2
+else
+  log "== compute-sanitizer: not on this machine (skipped)"
+fi
+
+step "train tiny.cuda --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.cuda.mtgr" \
   --device=cuda --steps=3
-step "infer tiny --device=cuda, 5 s of passes" 60 "$here/mtgr-run" infer "$here/tiny.cuda.mtgr" \
-  --device=cuda --users=64 --time=5 --output=/dev/null
+step "train tiny.lt --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.lt.mtgr" \
+  --device=cuda --steps=3
+ceiling=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "fp32") print $(i + 1) }' "$out" | head -1)
+for gemm in cuda lt; do
+  artifact="$artifacts/mtgr-small.$gemm.mtgr"
+  [ -f "$artifact" ] || continue
+  step "infer mtgr-small.$gemm --device=cuda --profile, 5 s of passes" 120 "$run" infer \
+    "$artifact" --device=cuda --users=32 --seq-len=500 --rt-len=50 --candidates=32 \
+    --profile --time=5 --output=/dev/null
+  rate=$(awk '/== infer mtgr-small.'"$gemm"'/ { on = 1 } on && /projections .* GFLOP\/s/ { print $(NF - 1); exit }' "$out")
+  if [ -n "$ceiling" ] && [ -n "$rate" ]; then
+    log "== mtgr-small.$gemm: projections at $rate GFLOP/s = $(awk -v r="$rate" -v c="$ceiling" 'BEGIN { if (c > 0) printf "%.3f", r / (c * 1000); else print "n/a" }') of the cuBLASLt fp32 ceiling ($ceiling TFLOP/s)"
+  fi
+done
+for summary in "$here"/static/*.txt; do
+  [ -f "$summary" ] || continue
+  log "== $(basename "$summary" .txt) (compiled here: ptxas resources, SASS per op family)"
+  tee -a "$out" < "$summary"
+done
 log "== done"

@@ -52,7 +52,12 @@ def MTGRLowerGpuLaunchesPass : Pass<"mtgr-lower-gpu-launches", "::mlir::ModuleOp
     signature (a memref as its aligned pointer twice, offset, sizes and
     strides), stored in a stack array at the function's start. Kernels are
     numbered in the order of the module's gpu.modules; the module gets their
-    names as `mtgr.gpu_kernels`, the code's kernel table.
+    names as `mtgr.gpu_kernels`, the code's kernel table. Calls of the GEMM
+    library on buffers (`mtgr_gpu_gemm_buffers`, from `gemm=cublaslt`)
+    become calls of `mtgr_gpu_gemm` on words: per buffer its address (aligned
+    pointer plus offset) and row stride. The pass runs after
+    mtgr-free-buffers, which saw the buffers as the call's operands: they are
+    freed after the GEMM, not before.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];

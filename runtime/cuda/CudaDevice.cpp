@@ -58,10 +58,17 @@ struct Gpu {
     if (result != 0)
       fault(std::string(call) + ": " + driver->errorName(result));
   }
+  /// MTGR_CUDA_POISON set: every allocation starts as 0xff bytes (NaN), as
+  /// on the emulator, so a result never written shows (bench/gpu/run.sh).
+  bool poison = std::getenv("MTGR_CUDA_POISON") != nullptr;
   void *allocate(size_t bytes) {
     api->ctxSetCurrent(context);
     uint64_t p = 0;
     must(api->memAllocManaged(&p, bytes ? bytes : 1, kAttachGlobal), "cuMemAllocManaged");
+    if (poison && bytes >= 4) {
+      must(api->memsetD2D32(p, bytes, 0xffffffffu, bytes / 4, 1, stream), "cuMemsetD2D32Async");
+      must(api->streamSynchronize(stream), "cuStreamSynchronize");
+    }
     return reinterpret_cast<void *>(p);
   }
   void release(void *p) {

@@ -42,7 +42,9 @@ Artifact compileBound(const std::string &text, const std::string &target, size_t
       mlir::parseSourceString<mlir::ModuleOp>(text, &context);
   EXPECT_TRUE(module);
   // The emulator runs the host object: no PTX or cubins (test/tools' ptxas).
-  auto backend = mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{"", "none"});
+  auto backend = mlir::mtgr::createTargetBackend(
+      target, target == "cuda" ? mlir::mtgr::BackendOptions{"", "none"}
+                               : mlir::mtgr::BackendOptions{});
   EXPECT_TRUE(static_cast<bool>(backend)) << llvm::toString(backend.takeError());
   mlir::PassManager pm(&context);
   (*backend)->buildLoweringPipeline(pm, /*profile=*/false);

@@ -60,6 +60,7 @@ int cuDeviceTotalMem_v2(size_t *bytes, int device) {
 }
 int cuGetErrorName(int result, const char **name) {
   switch (result) {
+  case 2: *name = "CUDA_ERROR_OUT_OF_MEMORY"; return 0;
   case 100: *name = "CUDA_ERROR_NO_DEVICE"; return 0;
   case 200: *name = "CUDA_ERROR_INVALID_IMAGE"; return 0;
   case 500: *name = "CUDA_ERROR_NOT_FOUND"; return 0;
