@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares what bench/gpu/run.sh carries to a GPU machine (CUDA, no LLVM or
 # MLIR there, at most 64 MiB): mtgr-run linked against static LLVM Support
-# (its other libraries copied into lib/), the device probe, and CUDA
+# (its other libraries copied into lib/; `mtgr-run devices` lists the GPUs), and CUDA
 # artifacts of the bundled models compiled here (cubins for sm_90a and
 # sm_80, PTX, the host code; each model with mtgr's GEMM kernels and with
 # --gemm=cublaslt), their static summaries (ptxas, SASS per op family; the
@@ -16,8 +16,6 @@ llvm=/usr/lib/llvm-22
 static_llvm=("$llvm/lib/libLLVMTargetParser.a" "$llvm/lib/libLLVMSupport.a" "$llvm/lib/libLLVMDemangle.a")
 flags=(-std=c++17 -O2 -I"$root" -isystem "$llvm/include" -Wno-deprecated-declarations)
 rpath='-Wl,-rpath,$ORIGIN/lib'
-clang++-22 "${flags[@]}" "$root/bench/gpu/probe.cpp" "$root/app/Devices.cpp" \
-  "$root/runtime/cuda/CudaDriver.cpp" "${static_llvm[@]}" -ldl -lpthread -o "$out/mtgr-devices"
 # mtgr-run: the run side has no MLIR; its LLVM is Support (errors, JSON, files).
 sources=("$root"/model/*.cpp "$root"/abi/*.cpp "$root"/runtime/*.cpp "$root"/runtime/cpu/*.cpp
          "$root"/runtime/cuda/*.cpp "$root"/runtime/emu/*.cpp "$root"/runtime/reference/*.cpp

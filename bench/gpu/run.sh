@@ -98,9 +98,9 @@ else
 fi
 
 step "train tiny.cuda --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.cuda.mtgr" \
-  --device=cuda --steps=3
+  --device=cuda --steps=3 --users=200
 step "train tiny.lt --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.lt.mtgr" \
-  --device=cuda --steps=3
+  --device=cuda --steps=3 --users=200
 ceiling=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "fp32") print $(i + 1) }' "$out" | head -1)
 for gemm in cuda lt; do
   artifact="$artifacts/mtgr-small.$gemm.mtgr"
