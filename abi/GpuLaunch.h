@@ -91,8 +91,22 @@ enum {
   MTGR_EMU_BARRIER,
   MTGR_EMU_SHARED_ACCESS,
   MTGR_EMU_GLOBAL_ACCESS,
+  /* Warp operations (every lane of `mask` must reach the same one):
+   * int64_t shfl(int32_t mode, int32_t mask, int32_t value, int32_t b,
+   *              int32_t c): mode 0 idx, 1 up, 2 down, 3 bfly (PTX
+   *              shfl.sync; b the lane or offset, c the clamp and segment
+   *              mask); the value in the low 32 bits, the predicate in bit 32;
+   * int32_t vote(int32_t mode, int32_t mask, int32_t pred): mode 0 all,
+   *              1 any, 2 uni, 3 ballot (the lanes' bits), 4 bar.warp.sync. */
+  MTGR_EMU_SHFL,
+  MTGR_EMU_VOTE,
   MTGR_EMU_FIELDS
 };
+
+/* The number of table fields the code was compiled against (an int64_t at
+ * this symbol; absent: the 17 before the warp operations). The runtime
+ * fills no more than that and refuses code that expects more than it has. */
+#define MTGR_EMU_FIELDS_SYMBOL "mtgr_emu_fields"
 
 #ifdef __cplusplus
 }

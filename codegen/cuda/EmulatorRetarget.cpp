@@ -62,6 +62,72 @@ llvm::CallInst *callTable(llvm::IRBuilder<> &b, llvm::GlobalVariable *table, int
   return b.CreateCall(type, fn, args);
 }
 
+/// A warp operation: its table slot and mode (abi/GpuLaunch.h), or none.
+/// shfl.sync in its four modes, on i32 or f32, with or without the
+/// predicate ("...p"); vote.sync all/any/uni/ballot; bar.warp.sync.
+std::optional<std::pair<int, int>> warpOpOf(llvm::StringRef name) {
+  if (name.consume_front("llvm.nvvm.shfl.sync.")) {
+    std::optional<int> mode = llvm::StringSwitch<std::optional<int>>(name.split('.').first)
+                                  .Case("idx", 0)
+                                  .Case("up", 1)
+                                  .Case("down", 2)
+                                  .Case("bfly", 3)
+                                  .Default(std::nullopt);
+    llvm::StringRef type = name.split('.').second;
+    if (mode && (type == "i32" || type == "f32" || type == "i32p" || type == "f32p"))
+      return std::pair{int(MTGR_EMU_SHFL), *mode};
+    return std::nullopt;
+  }
+  std::optional<int> vote = llvm::StringSwitch<std::optional<int>>(name)
+                                .Case("llvm.nvvm.vote.all.sync", 0)
+                                .Case("llvm.nvvm.vote.any.sync", 1)
+                                .Case("llvm.nvvm.vote.uni.sync", 2)
+                                .Case("llvm.nvvm.vote.ballot.sync", 3)
+                                .Case("llvm.nvvm.bar.warp.sync", 4)
+                                .Default(std::nullopt);
+  if (vote)
+    return std::pair{int(MTGR_EMU_VOTE), *vote};
+  return std::nullopt;
+}
+
+/// A call of a warp operation as a call of the emulator's table.
+void retargetWarpOp(llvm::CallInst *call, llvm::GlobalVariable *table, int slot, int mode) {
+  llvm::IRBuilder<> b(call);
+  llvm::Type *i32 = b.getInt32Ty();
+  llvm::Value *mask = call->getArgOperand(0);
+  if (slot == MTGR_EMU_VOTE) {
+    llvm::Value *pred = call->arg_size() > 1 ? b.CreateZExt(call->getArgOperand(1), i32)
+                                             : b.getInt32(0);
+    auto *type = llvm::FunctionType::get(i32, {i32, i32, i32}, false);
+    llvm::Value *r = callTable(b, table, slot, type, {b.getInt32(mode), mask, pred});
+    if (!call->getType()->isVoidTy())
+      call->replaceAllUsesWith(call->getType()->isIntegerTy(1) ? b.CreateTrunc(r, b.getInt1Ty())
+                                                               : r);
+    call->eraseFromParent();
+    return;
+  }
+  // shfl: the value as 32 bits; the result's low half, the predicate bit 32.
+  llvm::Value *value = call->getArgOperand(1);
+  llvm::Type *valueType = value->getType();
+  if (valueType->isFloatTy())
+    value = b.CreateBitCast(value, i32);
+  auto *type = llvm::FunctionType::get(b.getInt64Ty(), {i32, i32, i32, i32, i32}, false);
+  llvm::Value *r = callTable(b, table, slot, type,
+                             {b.getInt32(mode), mask, value, call->getArgOperand(2),
+                              call->getArgOperand(3)});
+  llvm::Value *result = b.CreateTrunc(r, i32);
+  if (valueType->isFloatTy())
+    result = b.CreateBitCast(result, valueType);
+  if (auto *pair = llvm::dyn_cast<llvm::StructType>(call->getType())) {
+    llvm::Value *pred = b.CreateTrunc(b.CreateLShr(r, 32), b.getInt1Ty());
+    llvm::Value *out = llvm::UndefValue::get(pair);
+    out = b.CreateInsertValue(out, result, 0);
+    result = b.CreateInsertValue(out, pred, 1);
+  }
+  call->replaceAllUsesWith(result);
+  call->eraseFromParent();
+}
+
 /// The emulator's table, declared (defined by addKernelTables).
 llvm::GlobalVariable *emulatorTable(llvm::Module &m) {
   auto *type = llvm::ArrayType::get(llvm::PointerType::get(m.getContext(), 0), MTGR_EMU_FIELDS);
@@ -99,6 +165,18 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
     if (!f.isDeclaration())
       continue;
     llvm::StringRef name = f.getName();
+    if (std::optional<std::pair<int, int>> warp = warpOpOf(name)) {
+      // Warp operations need every lane at the same point: fibers.
+      for (llvm::User *u : llvm::make_early_inc_range(f.users())) {
+        auto *call = llvm::dyn_cast<llvm::CallInst>(u);
+        if (!call)
+          return mtgr::fail("the NVVM intrinsic '" + name + "' is used other than by a call");
+        synchronising.insert(call->getFunction());
+        retargetWarpOp(call, table, warp->first, warp->second);
+      }
+      f.eraseFromParent();
+      continue;
+    }
     if (name.starts_with("llvm.nvvm.")) {
       std::optional<int> slot = slotOf(name);
       if (!slot) {
@@ -291,6 +369,8 @@ void mlir::mtgr::addKernelTables(llvm::Module &host, llvm::ArrayRef<EmulatedKern
                  regionArray}));
   }
   records.push_back(llvm::Constant::getNullValue(record));
+  new llvm::GlobalVariable(host, i64, true, llvm::GlobalValue::ExternalLinkage,
+                           llvm::ConstantInt::get(i64, MTGR_EMU_FIELDS), MTGR_EMU_FIELDS_SYMBOL);
   auto *type = llvm::ArrayType::get(record, records.size());
   new llvm::GlobalVariable(host, type, true, llvm::GlobalValue::ExternalLinkage,
                            llvm::ConstantArray::get(type, records), MTGR_GPU_KERNELS_SYMBOL);

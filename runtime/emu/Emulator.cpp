@@ -42,7 +42,15 @@ llvm::StringRef mtgr::emu::scheduleName(Schedule s) {
 namespace {
 constexpr int64_t kWarp = 32;
 constexpr size_t kFiberStack = 256 << 10;
-enum class State { Run, AtBarrier, Done };
+enum class State { Run, AtBarrier, AtWarpOp, Done };
+
+/// A lane's warp operation while it waits for the others of its mask.
+struct WarpOp {
+  int32_t slot = 0, mode = 0; // MTGR_EMU_SHFL / VOTE and its mode
+  uint32_t mask = 0, value = 0;
+  int32_t b = 0, c = 0;
+  uint64_t result = 0;
+};
 
 struct Fiber {
   ucontext_t context;
@@ -67,6 +75,7 @@ struct Emulator::Block {
   int64_t threads = 0, current = 0;
   int32_t epoch = 0;
   std::vector<Fiber> fibers;
+  std::vector<WarpOp> warpOps; // per thread
   ucontext_t scheduler;
   std::vector<std::vector<Shadow>> shadows; // per shared region
   std::string fault;
@@ -93,6 +102,8 @@ struct Emulator::Block {
   void *shared(void *p, int64_t bytes, bool write);
   void *global(void *p, int64_t bytes, bool write);
   void barrier();
+  uint64_t warpOp(const WarpOp &op);
+  bool resolveWarpOps();
   void switchToScheduler(State s);
   llvm::Error run();
   llvm::Error runFibers();
@@ -118,6 +129,14 @@ int32_t nctaidZ() { return block().grid.z; }
 int32_t laneId() { return block().current % kWarp; }
 int32_t warpSize() { return kWarp; }
 void barrierFn(int32_t) { block().barrier(); }
+int64_t shflFn(int32_t mode, int32_t mask, int32_t value, int32_t b, int32_t c) {
+  return static_cast<int64_t>(block().warpOp(WarpOp{MTGR_EMU_SHFL, mode, uint32_t(mask),
+                                                    uint32_t(value), b, c, 0}));
+}
+int32_t voteFn(int32_t mode, int32_t mask, int32_t pred) {
+  return static_cast<int32_t>(
+      block().warpOp(WarpOp{MTGR_EMU_VOTE, mode, uint32_t(mask), uint32_t(pred != 0), 0, 0, 0}));
+}
 void *sharedAccess(void *p, int64_t bytes, int32_t write) {
   return block().shared(p, bytes, write != 0);
 }
@@ -137,7 +156,7 @@ void fiberMain() {
 }
 } // namespace
 
-void Emulator::fillTable(void **table) {
+void Emulator::fillTable(void **table, int64_t fields) {
   void *entries[MTGR_EMU_FIELDS] = {};
   entries[MTGR_EMU_TID_X] = reinterpret_cast<void *>(tidX);
   entries[MTGR_EMU_TID_Y] = reinterpret_cast<void *>(tidY);
@@ -156,7 +175,10 @@ void Emulator::fillTable(void **table) {
   entries[MTGR_EMU_BARRIER] = reinterpret_cast<void *>(barrierFn);
   entries[MTGR_EMU_SHARED_ACCESS] = reinterpret_cast<void *>(sharedAccess);
   entries[MTGR_EMU_GLOBAL_ACCESS] = reinterpret_cast<void *>(globalAccess);
-  std::copy(std::begin(entries), std::end(entries), table);
+  entries[MTGR_EMU_SHFL] = reinterpret_cast<void *>(shflFn);
+  entries[MTGR_EMU_VOTE] = reinterpret_cast<void *>(voteFn);
+  std::copy(std::begin(entries), std::begin(entries) + std::min<int64_t>(fields, MTGR_EMU_FIELDS),
+            table);
 }
 
 Emulator::Emulator(Schedule schedule) : order(schedule) {}
@@ -271,6 +293,100 @@ void Emulator::Block::barrier() {
   switchToScheduler(State::AtBarrier);
 }
 
+uint64_t Emulator::Block::warpOp(const WarpOp &op) {
+  if (!kernel->barriers) {
+    report("a warp operation in a kernel its trampolines say has none (an emulator retarget bug)");
+    return 0;
+  }
+  warpOps[current] = op;
+  switchToScheduler(State::AtWarpOp);
+  return warpOps[current].result;
+}
+
+/// After a sweep (every lane blocked): each warp whose lanes wait at a warp
+/// operation gets its results, when every lane of the mask is there with
+/// the same operation and mask (PTX: undefined otherwise, reported here).
+/// Returns whether any lane was released.
+bool Emulator::Block::resolveWarpOps() {
+  bool released = false;
+  for (int64_t base = 0; base < threads && fault.empty(); base += kWarp) {
+    int64_t end = std::min(threads, base + kWarp);
+    int64_t first = -1;
+    for (int64_t t = base; t < end && first < 0; ++t)
+      if (fibers[t].state == State::AtWarpOp)
+        first = t;
+    if (first < 0)
+      continue;
+    const WarpOp &op = warpOps[first];
+    for (int64_t lane = 0; lane < kWarp; ++lane) {
+      bool inMask = (op.mask >> lane) & 1;
+      int64_t t = base + lane;
+      if (!inMask)
+        continue;
+      const char *what = nullptr;
+      if (t >= end)
+        what = "is not in the block";
+      else if (fibers[t].state != State::AtWarpOp)
+        what = fibers[t].state == State::Done ? "left the kernel" : "waits at a block barrier";
+      else if (warpOps[t].slot != op.slot || warpOps[t].mode != op.mode ||
+               warpOps[t].mask != op.mask)
+        what = "is at another warp operation or with another mask";
+      if (what) {
+        current = first;
+        report(llvm::formatv("warp divergence: lane {0} of the warp's mask {1:x8} {2}, while "
+                             "lane {3} waits at a {4}",
+                             lane, op.mask, what, first - base,
+                             op.slot == MTGR_EMU_SHFL ? "shuffle" : "vote or warp sync")
+                   .str());
+        return false;
+      }
+    }
+    for (int64_t lane = 0; lane < kWarp && base + lane < end; ++lane) {
+      int64_t t = base + lane;
+      if (!((op.mask >> lane) & 1))
+        continue;
+      WarpOp &mine = warpOps[t];
+      if (op.slot == MTGR_EMU_VOTE) {
+        uint32_t ballot = 0;
+        for (int64_t l = 0; l < kWarp && base + l < end; ++l)
+          if ((op.mask >> l) & 1 && warpOps[base + l].value)
+            ballot |= 1u << l;
+        bool all = ballot == op.mask, any = ballot != 0;
+        mine.result = op.mode == 0 ? all : op.mode == 1 ? any : op.mode == 2 ? (all || !any)
+                                                          : op.mode == 3 ? ballot : 0;
+      } else {
+        // PTX shfl.sync: c holds the clamp (bits 0-4) and segment mask
+        // (bits 8-12); a source outside the segment yields the lane's own
+        // value and a false predicate.
+        int32_t clamp = mine.c & 31, segment = (mine.c >> 8) & 31;
+        int32_t maxLane = (int32_t(lane) & segment) | (clamp & ~segment);
+        int32_t minLane = int32_t(lane) & segment;
+        int32_t j = 0;
+        bool valid = false;
+        switch (mine.mode) {
+        case 0: j = minLane | (mine.b & ~segment & 31); valid = j <= maxLane; break;
+        case 1: j = int32_t(lane) - mine.b; valid = j >= maxLane; break;
+        case 2: j = int32_t(lane) + mine.b; valid = j <= maxLane; break;
+        default: j = int32_t(lane) ^ mine.b; valid = j <= maxLane; break;
+        }
+        if (!valid)
+          j = int32_t(lane);
+        if (!((op.mask >> j) & 1) || base + j >= end) {
+          current = t;
+          report(llvm::formatv("a shuffle reads lane {0}, which is not in the mask {1:x8}", j,
+                               op.mask)
+                     .str());
+          return false;
+        }
+        mine.result = uint64_t(warpOps[base + j].value) | (uint64_t(valid) << 32);
+      }
+      fibers[t].state = State::Run;
+      released = true;
+    }
+  }
+  return released;
+}
+
 llvm::Error Emulator::Block::run() {
   shadows.assign(kernel->shared.size(), {});
   for (size_t r = 0; r < kernel->shared.size(); ++r) {
@@ -295,6 +411,7 @@ llvm::Error Emulator::Block::run() {
 llvm::Error Emulator::Block::runFibers() {
   if (static_cast<int64_t>(fibers.size()) < threads)
     fibers.resize(threads);
+  warpOps.assign(threads, WarpOp{});
   for (int64_t t = 0; t < threads; ++t) {
     Fiber &f = fibers[t];
     if (!f.stack)
@@ -331,6 +448,10 @@ llvm::Error Emulator::Block::runFibers() {
       __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
     }
+    if (resolveWarpOps())
+      continue; // lanes released from a warp operation run on
+    if (!fault.empty())
+      break;
     int64_t done = 0, waiting = 0;
     for (int64_t t = 0; t < threads; ++t) {
       done += fibers[t].state == State::Done;

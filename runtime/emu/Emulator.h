@@ -83,8 +83,9 @@ public:
   /// the operand.
   llvm::Error checkSpan(uint64_t address, uint64_t bytes, const std::string &what) const;
 
-  /// Fills the intrinsic table of an emulated module (abi/GpuLaunch.h).
-  static void fillTable(void **table);
+  /// Fills the first `fields` entries of an emulated module's intrinsic
+  /// table (abi/GpuLaunch.h; the code says how many it has).
+  static void fillTable(void **table, int64_t fields);
 
   struct Block; // the running block, for the intrinsics
 private:

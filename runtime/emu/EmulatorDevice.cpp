@@ -148,7 +148,14 @@ public:
     if (!table)
       return fail(where + ": the CUDA host code lacks the emulator's table (" +
                   MTGR_EMU_TABLE_SYMBOL + ")");
-    Emulator::fillTable(table);
+    // Code from before the warp operations has 17 fields, and says nothing.
+    auto *fields = static_cast<const int64_t *>(loaded->code->symbol(MTGR_EMU_FIELDS_SYMBOL));
+    int64_t count = fields ? *fields : MTGR_EMU_SHFL;
+    if (count < MTGR_EMU_SHFL || count > MTGR_EMU_FIELDS)
+      return fail(where + ": the emulated kernels expect " + std::to_string(count) +
+                  " emulator functions, this runtime has " + std::to_string(MTGR_EMU_FIELDS) +
+                  " (compiled by another mtgr version)");
+    Emulator::fillTable(table, count);
     std::vector<Kernel> kernels;
     for (const mtgr_gpu_kernel *r = loaded->kernels; r->name; ++r) {
       Kernel k;

@@ -16,6 +16,7 @@
 #include "runtime/Device.h"
 #include "runtime/emu/EmulatorDevice.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
@@ -35,7 +36,8 @@ Artifact compileBound(const std::string &text, const std::string &target, size_t
   mlir::mtgr::registerFrontendDialects(registry);
   mlir::mtgr::registerCudaPipelineDialects(registry);
   registry.insert<mlir::memref::MemRefDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect, mlir::scf::SCFDialect, mlir::math::MathDialect>();
+                  mlir::func::FuncDialect, mlir::scf::SCFDialect, mlir::math::MathDialect,
+                  mlir::cf::ControlFlowDialect>();
   mlir::MLIRContext context(registry);
   context.disableMultithreading();
   mlir::OwningOpRef<mlir::ModuleOp> module =
@@ -342,6 +344,143 @@ TEST(GpuEmulatorDeathTest, APlantedMissingBarrierIsARace) {
         "shared-memory race: (read of another thread's write|write after another thread's "
         "read) \\(thread [0-9]+\\) at byte [0-9]+ of shared buffer 0, with no barrier between");
   }
+}
+
+/// Warp operations on a block of 64 threads (two warps), value = tid:
+/// out[0..63] the warp's sum by a butterfly (shuffle xor 16, 8, 4, 2, 1);
+/// out[64..127] shuffle down by 1 (the last lane keeps its own); out[128..]
+/// shuffle up by 2; out[192..] lane 5's value (idx); out[256..] the
+/// ballot of tid % 3 == 0; out[320..] vote.any of tid == 40. With `diverge`,
+/// lanes 40 and up leave before the shuffles.
+std::string warpKernel(bool diverge) {
+  std::string text = R"(
+func.func @mtgr_forward(%out: memref<384xi32>) attributes {mtgr.abi = []} {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %w = arith.constant 32 : i32
+    %t = arith.index_cast %tx : index to i32
+)";
+  if (diverge)
+    text += R"(    %c40 = arith.constant 40 : index
+    %early = arith.cmpi uge, %tx, %c40 : index
+    cf.cond_br %early, ^done, ^work
+  ^work:
+)";
+  text += R"(    %o16 = arith.constant 16 : i32
+    %o8 = arith.constant 8 : i32
+    %o4 = arith.constant 4 : i32
+    %o2 = arith.constant 2 : i32
+    %o1 = arith.constant 1 : i32
+    %s16, %v16 = gpu.shuffle xor %t, %o16, %w : i32
+    %a16 = arith.addi %t, %s16 : i32
+    %s8, %v8 = gpu.shuffle xor %a16, %o8, %w : i32
+    %a8 = arith.addi %a16, %s8 : i32
+    %s4, %v4 = gpu.shuffle xor %a8, %o4, %w : i32
+    %a4 = arith.addi %a8, %s4 : i32
+    %s2, %v2 = gpu.shuffle xor %a4, %o2, %w : i32
+    %a2 = arith.addi %a4, %s2 : i32
+    %s1, %v1 = gpu.shuffle xor %a2, %o1, %w : i32
+    %sum = arith.addi %a2, %s1 : i32
+    memref.store %sum, %out[%tx] : memref<384xi32>
+    %down, %vd = gpu.shuffle down %t, %o1, %w : i32
+    %k64 = arith.constant 64 : index
+    %i1 = arith.addi %tx, %k64 : index
+    memref.store %down, %out[%i1] : memref<384xi32>
+    %up, %vu = gpu.shuffle up %t, %o2, %w : i32
+    %i2 = arith.addi %i1, %k64 : index
+    memref.store %up, %out[%i2] : memref<384xi32>
+    %five = arith.constant 5 : i32
+    %idx, %vi = gpu.shuffle idx %t, %five, %w : i32
+    %i3 = arith.addi %i2, %k64 : index
+    memref.store %idx, %out[%i3] : memref<384xi32>
+    %all = arith.constant -1 : i32
+    %three = arith.constant 3 : i32
+    %zero = arith.constant 0 : i32
+    %m = arith.remui %t, %three : i32
+    %p = arith.cmpi eq, %m, %zero : i32
+    %ballot = nvvm.vote.sync ballot %all, %p -> i32
+    %i4 = arith.addi %i3, %k64 : index
+    memref.store %ballot, %out[%i4] : memref<384xi32>
+    %forty = arith.constant 40 : i32
+    %q = arith.cmpi eq, %t, %forty : i32
+    %any = nvvm.vote.sync any %all, %q -> i1
+    %anyi = arith.extui %any : i1 to i32
+    %i5 = arith.addi %i4, %k64 : index
+    memref.store %anyi, %out[%i5] : memref<384xi32>
+)";
+  if (diverge)
+    text += R"(    cf.br ^done
+  ^done:
+)";
+  text += R"(    gpu.terminator
+  }
+  return
+}
+)";
+  return text;
+}
+
+TEST(GpuEmulator, WarpShufflesAndVotesFollowThePtxRulesUnderEverySchedule) {
+  Artifact a = compileBound(warpKernel(/*diverge=*/false), "cuda", 1);
+  for (emu::Schedule s : kSchedules) {
+    SCOPED_TRACE(emu::scheduleName(s).str());
+    Buffers b;
+    b.add(std::vector<int32_t>(384, -7), {384});
+    auto device = createEmulatorDevice(s);
+    run(*device, a, b);
+    std::vector<int32_t> out = b.get<int32_t>(0);
+    for (int t = 0; t < 64; ++t) {
+      int lane = t % 32, base = t - lane;
+      uint32_t ballot = 0;
+      for (int l = 0; l < 32; ++l)
+        if ((base + l) % 3 == 0)
+          ballot |= 1u << l;
+      ASSERT_EQ(out[t], 32 * base + 496) << "sum, thread " << t;
+      ASSERT_EQ(out[64 + t], lane == 31 ? t : t + 1) << "down, thread " << t;
+      ASSERT_EQ(out[128 + t], lane < 2 ? t : t - 2) << "up, thread " << t;
+      ASSERT_EQ(out[192 + t], base + 5) << "idx, thread " << t;
+      ASSERT_EQ(static_cast<uint32_t>(out[256 + t]), ballot) << "ballot, thread " << t;
+      ASSERT_EQ(out[320 + t], base == 32 ? 1 : 0) << "any, thread " << t;
+    }
+  }
+}
+
+TEST(GpuEmulatorDeathTest, AWarpOperationSomeLanesLeftIsDivergence) {
+  Artifact a = compileBound(warpKernel(/*diverge=*/true), "cuda", 1);
+  EXPECT_EXIT(
+      {
+        Buffers b;
+        b.add(std::vector<int32_t>(384, -7), {384});
+        auto device = createEmulatorDevice(emu::Schedule::InOrder);
+        run(*device, a, b);
+      },
+      testing::ExitedWithCode(70),
+      "kernel 'mtgr_forward_kernel', block \\(0, 0, 0\\), thread \\(32, 0, 0\\): warp "
+      "divergence: lane 8 of the warp's mask 0xffffffff left the kernel, while lane 0 waits at a "
+      "shuffle");
+}
+
+/// Half the block leaves before a barrier the other half waits at.
+TEST(GpuEmulatorDeathTest, ABarrierSomeThreadsLeftIsDivergence) {
+  std::string text = reverseKernel(/*barrier=*/true, 0);
+  size_t at = text.find("    gpu.barrier\n");
+  text.insert(at, "    %c32 = arith.constant 32 : index\n"
+                  "    %early = arith.cmpi uge, %tx, %c32 : index\n"
+                  "    cf.cond_br %early, ^done, ^rest\n  ^rest:\n");
+  at = text.find("    gpu.terminator");
+  text.insert(at, "    cf.br ^done\n  ^done:\n");
+  Artifact a = compileBound(text, "cuda", 2);
+  EXPECT_EXIT(
+      {
+        Buffers b = reverseBuffers();
+        auto device = createEmulatorDevice(emu::Schedule::InOrder);
+        run(*device, a, b);
+      },
+      testing::ExitedWithCode(70),
+      "barrier divergence: 32 threads wait at a barrier that 32 threads of the block left the "
+      "kernel without reaching");
 }
 
 TEST(GpuEmulatorDeathTest, APlantedOutOfBoundsStoreIsCaught) {
