@@ -11,6 +11,8 @@
 
 #include <cstdlib>
 #include <functional>
+#include <map>
+#include <unordered_map>
 #include <mutex>
 
 using namespace mtgr;
@@ -41,10 +43,33 @@ struct Gpu {
   uint64_t workspace = 0;
   static constexpr uint64_t kWorkspaceBytes = 32 << 20;
 
+  /// A caching pool: freed blocks are kept by rounded size and handed out
+  /// again (calls repeat their shapes), so cuMemAllocManaged and cuMemFree,
+  /// which synchronise the device, run once per shape, not per call. Safe to
+  /// reuse at once: everything runs on the one stream, in order.
+  std::map<uint64_t, std::vector<uint64_t>> cached; // by rounded size
+  std::unordered_map<uint64_t, uint64_t> live;      // block -> rounded size
+  int64_t driverAllocations = 0, reuses = 0;
+
+  static uint64_t rounded(uint64_t bytes) {
+    uint64_t step = bytes <= (1u << 20) ? 512 : (2u << 20);
+    return std::max<uint64_t>(step, (bytes + step - 1) / step * step);
+  }
+  void freeCached() {
+    for (auto &[size, blocks] : cached)
+      for (uint64_t b : blocks)
+        api->memFree(b);
+    cached.clear();
+  }
+
   ~Gpu() {
     cublasLt.reset();
     if (workspace)
       api->memFree(workspace);
+    freeCached();
+    if (std::getenv("MTGR_CUDA_POOL_STATS"))
+      llvm::errs() << "mtgr: cuda:" << info.ordinal << ": memory pool: " << driverAllocations
+                   << " driver allocations, " << reuses << " reuses\n";
     if (stream)
       api->streamDestroy(stream);
     if (context)
@@ -63,8 +88,22 @@ struct Gpu {
   bool poison = std::getenv("MTGR_CUDA_POISON") != nullptr;
   void *allocate(size_t bytes) {
     api->ctxSetCurrent(context);
-    uint64_t p = 0;
-    must(api->memAllocManaged(&p, bytes ? bytes : 1, kAttachGlobal), "cuMemAllocManaged");
+    uint64_t size = rounded(bytes), p = 0;
+    auto found = cached.find(size);
+    if (found != cached.end() && !found->second.empty()) {
+      p = found->second.back();
+      found->second.pop_back();
+      ++reuses;
+    } else {
+      int r = api->memAllocManaged(&p, size, kAttachGlobal);
+      if (r != 0 && !cached.empty()) { // out of memory: give the cache back, try again
+        freeCached();
+        r = api->memAllocManaged(&p, size, kAttachGlobal);
+      }
+      must(r, "cuMemAllocManaged");
+      ++driverAllocations;
+    }
+    live[p] = size;
     if (poison && bytes >= 4) {
       must(api->memsetD2D32(p, bytes, 0xffffffffu, bytes / 4, 1, stream), "cuMemsetD2D32Async");
       must(api->streamSynchronize(stream), "cuStreamSynchronize");
@@ -72,8 +111,11 @@ struct Gpu {
     return reinterpret_cast<void *>(p);
   }
   void release(void *p) {
-    api->ctxSetCurrent(context);
-    must(api->memFree(reinterpret_cast<uint64_t>(p)), "cuMemFree");
+    auto found = live.find(reinterpret_cast<uint64_t>(p));
+    if (found == live.end())
+      fault("a release of memory this device did not allocate");
+    cached[found->second].push_back(found->first);
+    live.erase(found);
   }
   /// Loads cuBLASLt and allocates its workspace (once).
   llvm::Error loadLibrary() {

@@ -12,8 +12,15 @@
 // because the host code still reads a few small buffers (sample offsets,
 // tile-list lengths) to size what it allocates and launches, and the stream
 // is synchronised after each launch so those reads see the kernels' writes.
-// A failed launch is reported by the driver's error name and ends the
-// process with status 70, as the emulator's faults do.
+// Memory comes from a caching pool (freed blocks reused by rounded size:
+// the driver allocates once per shape); with managed memory the copies need
+// no pinned staging buffer (that comes with device memory and host mirrors).
+// Products of --gemm=cublaslt code go to cuBLASLt (CublasLt.h) on the same
+// stream; with --profile each kernel and GEMM is timed between events. A
+// failed launch is reported by the driver's error name and ends the process
+// with status 70, as the emulator's faults do. MTGR_CUDA_POISON fills every
+// allocation with NaN bytes (bench/gpu/run.sh); MTGR_CUDA_POOL_STATS prints
+// the pool's driver allocations and reuses at the end.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MTGR_RUNTIME_CUDA_CUDADEVICE_H
