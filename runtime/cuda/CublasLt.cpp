@@ -1,6 +1,7 @@
 //===- CublasLt.cpp - cuBLASLt, loaded at run time ------------------------===//
 #include "runtime/cuda/CublasLt.h"
 #include "model/Error.h"
+#include "runtime/cuda/Symbols.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -86,13 +87,7 @@ llvm::Expected<std::unique_ptr<CublasLt>> CublasLt::load() {
   lt->library = library;
   lt->libraryPath = path;
   lt->api = std::make_unique<Api>();
-  const char *missing = nullptr;
-  auto resolve = [&](auto &fn, const char *symbol) {
-    void *address = missing ? nullptr : dlsym(library, symbol);
-    if (!address && !missing)
-      missing = symbol;
-    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(address);
-  };
+  SymbolResolver resolve(library);
   Api &api = *lt->api;
   resolve(api.create, "cublasLtCreate");
   resolve(api.destroy, "cublasLtDestroy");
@@ -103,7 +98,7 @@ llvm::Expected<std::unique_ptr<CublasLt>> CublasLt::load() {
   resolve(api.layoutCreate, "cublasLtMatrixLayoutCreate");
   resolve(api.layoutDestroy, "cublasLtMatrixLayoutDestroy");
   resolve(api.matmul, "cublasLtMatmul");
-  if (missing)
+  if (const char *missing = resolve.firstMissing())
     return fail("cuBLASLt (" + path + ") has no " + missing + ": not cuBLASLt, or too old");
   if (int status = api.create(&lt->handle)) {
     std::string name = lt->statusName(status);

@@ -196,24 +196,31 @@ private:
     for (int64_t i = 0; i < count; ++i)
       pointers[i] = &params[i];
     const KernelRecord &record = kernels[kernel];
-    // --profile: events around the kernel on the stream, its time to its
-    // op's family (launch overhead and the host's work left out).
-    bool timed = host.profile.timeKernels && record.family >= 0;
+    onStream(record.family, record.layer, [&] {
+      int result = gpu->api->launchKernel(functions[kernel], gx, gy, gz, bx, by, bz, sharedBytes,
+                                          gpu->stream, pointers.data(), nullptr);
+      if (result != 0)
+        gpu->fault("launching kernel '" + record.name + "': " + gpu->driver->errorName(result));
+    });
+  }
+
+  /// Issues `work` on the stream and waits for it: host code reads some of
+  /// what kernels write (first version: see the header), so their results
+  /// are there before it goes on. With --profile, events around the work
+  /// add its time to the op's family (launch overhead and host work left
+  /// out); family < 0: untimed.
+  template <typename Work> void onStream(int64_t family, int64_t layer, Work work) {
+    bool timed = host.profile.timeKernels && family >= 0;
     if (timed)
       recordEvent(0);
-    int result = gpu->api->launchKernel(functions[kernel], gx, gy, gz, bx, by, bz, sharedBytes,
-                                        gpu->stream, pointers.data(), nullptr);
-    if (result != 0)
-      gpu->fault("launching kernel '" + record.name + "': " + gpu->driver->errorName(result));
+    work();
     if (timed)
       recordEvent(1);
-    // Host code reads some of what kernels write (first version: see the
-    // header): the launch's results are there before it goes on.
     gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
     if (timed) {
       float ms = 0;
       gpu->must(gpu->api->eventElapsedTime(&ms, events[0], events[1]), "cuEventElapsedTime");
-      host.profile.add(record.family, record.layer, static_cast<int64_t>(double(ms) * 1e6));
+      host.profile.add(family, layer, static_cast<int64_t>(double(ms) * 1e6));
     }
   }
 
@@ -225,24 +232,14 @@ private:
     if (call.m == 0 || call.n == 0)
       return;
     CublasLt &lt = gpu->library();
-    bool timed = host.profile.timeKernels;
-    if (timed)
-      recordEvent(0);
-    if (call.k == 0)
-      gpu->must(gpu->api->memsetD2D32(call.c, uint64_t(call.ldc) * 4, 0, call.n, call.m,
-                                      gpu->stream),
-                "cuMemsetD2D32Async");
-    else if (llvm::Error e = lt.gemm(call, gpu->stream, gpu->workspace, Gpu::kWorkspaceBytes))
-      gpu->fault(llvm::toString(std::move(e)));
-    if (timed)
-      recordEvent(1);
-    gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
-    if (timed) {
-      float ms = 0;
-      gpu->must(gpu->api->eventElapsedTime(&ms, events[0], events[1]), "cuEventElapsedTime");
-      host.profile.add(static_cast<int64_t>(ProfileFamily::Projections), -1,
-                       static_cast<int64_t>(double(ms) * 1e6));
-    }
+    onStream(static_cast<int64_t>(ProfileFamily::Projections), -1, [&] {
+      if (call.k == 0)
+        gpu->must(gpu->api->memsetD2D32(call.c, uint64_t(call.ldc) * 4, 0, call.n, call.m,
+                                        gpu->stream),
+                  "cuMemsetD2D32Async");
+      else if (llvm::Error e = lt.gemm(call, gpu->stream, gpu->workspace, Gpu::kWorkspaceBytes))
+        gpu->fault(llvm::toString(std::move(e)));
+    });
   }
 
   void recordEvent(int which) {

@@ -1,5 +1,6 @@
 //===- CudaDriver.cpp - the CUDA driver API, loaded at run time ----------===//
 #include "runtime/cuda/CudaDriver.h"
+#include "runtime/cuda/Symbols.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -47,13 +48,7 @@ llvm::Expected<std::unique_ptr<CudaDriver>> CudaDriver::load() {
   driver->api = std::make_unique<Api>();
   Api &api = *driver->api;
   // Versioned names are the ones cuda.h maps the plain names to.
-  const char *missing = nullptr;
-  auto resolve = [&](auto &fn, const char *symbol) {
-    void *address = missing ? nullptr : dlsym(handle, symbol);
-    if (!address && !missing)
-      missing = symbol;
-    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(address);
-  };
+  SymbolResolver resolve(handle);
   resolve(api.init, "cuInit");
   resolve(api.driverGetVersion, "cuDriverGetVersion");
   resolve(api.deviceGetCount, "cuDeviceGetCount");
@@ -62,7 +57,7 @@ llvm::Expected<std::unique_ptr<CudaDriver>> CudaDriver::load() {
   resolve(api.deviceGetAttribute, "cuDeviceGetAttribute");
   resolve(api.deviceTotalMem, "cuDeviceTotalMem_v2");
   resolve(api.getErrorName, "cuGetErrorName");
-  if (missing) {
+  if (const char *missing = resolve.firstMissing()) {
     driver->api.reset(); // errorName must not call into a half-resolved table
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
@@ -135,13 +130,7 @@ llvm::Expected<const CudaDriver::Compute *> CudaDriver::compute() {
   if (computeApi)
     return computeApi.get();
   auto c = std::make_unique<Compute>();
-  const char *missing = nullptr;
-  auto resolve = [&](auto &fn, const char *symbol) {
-    void *address = missing ? nullptr : dlsym(handle, symbol);
-    if (!address && !missing)
-      missing = symbol;
-    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(address);
-  };
+  SymbolResolver resolve(handle);
   resolve(c->primaryCtxRetain, "cuDevicePrimaryCtxRetain");
   resolve(c->primaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
   resolve(c->ctxSetCurrent, "cuCtxSetCurrent");
@@ -163,7 +152,7 @@ llvm::Expected<const CudaDriver::Compute *> CudaDriver::compute() {
   resolve(c->memAlloc, "cuMemAlloc_v2");
   resolve(c->memsetD2D32, "cuMemsetD2D32Async");
   resolve(c->memcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
-  if (missing)
+  if (const char *missing = resolve.firstMissing())
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         llvm::formatv("the CUDA driver {0} has no {1}: too old, or not a CUDA driver",
