@@ -45,7 +45,7 @@ Artifact compileBound(const std::string &text, const std::string &target, size_t
   EXPECT_TRUE(module);
   // The emulator runs the host object: no PTX or cubins (test/tools' ptxas).
   auto backend = mlir::mtgr::createTargetBackend(
-      target, target == "cuda" ? mlir::mtgr::BackendOptions{"", "none"}
+      target, target == "cuda" ? mlir::mtgr::BackendOptions{"", "none", ""}
                                : mlir::mtgr::BackendOptions{});
   EXPECT_TRUE(static_cast<bool>(backend)) << llvm::toString(backend.takeError());
   mlir::PassManager pm(&context);
@@ -316,6 +316,18 @@ Buffers reverseBuffers() {
   return b;
 }
 
+/// The reverse kernel's artifact `a` run in order on the emulator ends the
+/// process with status 70 and a report matching `report`.
+void expectReverseFault(const Artifact &a, const char *report) {
+  EXPECT_EXIT(
+      {
+        Buffers b = reverseBuffers();
+        auto device = createEmulatorDevice(emu::Schedule::InOrder);
+        run(*device, a, b);
+      },
+      testing::ExitedWithCode(70), report);
+}
+
 TEST(GpuEmulator, SharedMemoryWithABarrierRunsUnderEverySchedule) {
   Artifact a = compileBound(reverseKernel(/*barrier=*/true, 0), "cuda", 2);
   for (emu::Schedule s : kSchedules) {
@@ -471,29 +483,15 @@ TEST(GpuEmulatorDeathTest, ABarrierSomeThreadsLeftIsDivergence) {
                   "    cf.cond_br %early, ^done, ^rest\n  ^rest:\n");
   at = text.find("    gpu.terminator");
   text.insert(at, "    cf.br ^done\n  ^done:\n");
-  Artifact a = compileBound(text, "cuda", 2);
-  EXPECT_EXIT(
-      {
-        Buffers b = reverseBuffers();
-        auto device = createEmulatorDevice(emu::Schedule::InOrder);
-        run(*device, a, b);
-      },
-      testing::ExitedWithCode(70),
-      "barrier divergence: 32 threads wait at a barrier that 32 threads of the block left the "
-      "kernel without reaching");
+  expectReverseFault(compileBound(text, "cuda", 2),
+                     "barrier divergence: 32 threads wait at a barrier that 32 threads of the "
+                     "block left the kernel without reaching");
 }
 
 TEST(GpuEmulatorDeathTest, APlantedOutOfBoundsStoreIsCaught) {
-  Artifact a = compileBound(reverseKernel(/*barrier=*/true, 1), "cuda", 2);
-  EXPECT_EXIT(
-      {
-        Buffers b = reverseBuffers();
-        auto device = createEmulatorDevice(emu::Schedule::InOrder);
-        run(*device, a, b);
-      },
-      testing::ExitedWithCode(70),
-      "thread \\(63, 0, 0\\): out-of-bounds write of 4 bytes at 0x[0-9A-Fa-f]+ \\(4 bytes past "
-      "the end of 'a device buffer', 256 bytes long\\)");
+  expectReverseFault(compileBound(reverseKernel(/*barrier=*/true, 1), "cuda", 2),
+                     "thread \\(63, 0, 0\\): out-of-bounds write of 4 bytes at 0x[0-9A-Fa-f]+ "
+                     "\\(4 bytes past the end of 'a device buffer', 256 bytes long\\)");
 }
 } // namespace
 
