@@ -26,7 +26,9 @@ fi
 # UNSUPPORTED, so a machine without the index still builds and tests.
 if ! python3 scripts/cuda-sass.py --find-disassembler >/dev/null 2>&1; then
   echo "setup: installing the CUDA disassembler wheels (nvidia-cuda-nvdisasm, nvidia-cuda-cuobjdump)"
-  timeout 300 python3 -m pip install -q --disable-pip-version-check nvidia-cuda-nvdisasm nvidia-cuda-cuobjdump \
+  # Bounded: a machine without the index gives up in about a minute.
+  timeout 180 python3 -m pip install -q --disable-pip-version-check --retries 1 --timeout 30 \
+    nvidia-cuda-nvdisasm nvidia-cuda-cuobjdump \
     || echo "setup: the CUDA disassembler wheels are not installed (no index?): SASS checks will be skipped"
 fi
 
