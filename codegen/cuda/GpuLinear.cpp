@@ -125,10 +125,8 @@ PlainOperand materialize(LoopBuilder &l, std::optional<PlainOperand> plain, Valu
   if (plain)
     return *plain;
   Value out = allocMatrix(l, rows, cols);
-  launchThreads(l, l.mul(rows, cols), blockSize, [&](Value t) {
-    Value i = arith::DivUIOp::create(l.b, t, cols), j = arith::RemUIOp::create(l.b, t, cols);
-    l.store(value(l, i, j), out, {i, j});
-  });
+  launchPerElement(l, out, blockSize,
+                   [&](ValueRange at) { l.store(value(l, at[0], at[1]), out, at); });
   return {out, false};
 }
 
@@ -137,10 +135,7 @@ void libraryGemm(LoopBuilder &l, const GpuGemmProblem &p, int64_t blockSize) {
   PlainOperand b = materialize(l, p.plainB, p.k, p.n, blockSize, p.b);
   Value c = p.plainC ? p.plainC : allocMatrix(l, p.m, p.n);
   auto i64 = [&](Value v) { return arith::IndexCastOp::create(l.b, l.i64(), v).getResult(); };
-  auto strided = MemRefType::get(
-      {ShapedType::kDynamic, ShapedType::kDynamic}, l.f32(),
-      StridedLayoutAttr::get(l.b.getContext(), ShapedType::kDynamic,
-                             {ShapedType::kDynamic, ShapedType::kDynamic}));
+  MemRefType strided = gemmBufferType(l.b.getContext());
   auto buffer = [&](Value v) { return memref::CastOp::create(l.b, strided, v).getResult(); };
   auto call = func::CallOp::create(
       l.b, kGpuGemmBuffersImport, TypeRange{},
@@ -149,10 +144,7 @@ void libraryGemm(LoopBuilder &l, const GpuGemmProblem &p, int64_t blockSize) {
   call->setAttr("mtgr.kernel_call", l.b.getUnitAttr());
   if (p.plainC)
     return;
-  launchThreads(l, l.mul(p.m, p.n), blockSize, [&](Value t) {
-    Value r = arith::DivUIOp::create(l.b, t, p.n), col = arith::RemUIOp::create(l.b, t, p.n);
-    p.store(l, r, col, l.load(c, {r, col}));
-  });
+  launchPerElement(l, c, blockSize, [&](ValueRange at) { p.store(l, at[0], at[1], l.load(c, at)); });
 }
 
 /// The product: mtgr's tiled kernel, or the runtime's GEMM library.

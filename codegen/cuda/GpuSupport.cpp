@@ -45,6 +45,12 @@ void mlir::mtgr::finishKernelNames(ModuleOp module) {
   module->setAttr(kGpuKernelProfilesAttr, DictionaryAttr::get(ctx, profiles));
 }
 
+MemRefType mlir::mtgr::gemmBufferType(MLIRContext *ctx) {
+  return MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic}, Float32Type::get(ctx),
+                         StridedLayoutAttr::get(ctx, ShapedType::kDynamic,
+                                                {ShapedType::kDynamic, ShapedType::kDynamic}));
+}
+
 void mlir::mtgr::launchThreads(LoopBuilder &l, Value count, int64_t blockSize,
                                function_ref<void(Value)> body) {
   Value threads = l.idx(blockSize);

@@ -51,6 +51,10 @@ void populateGpuElementwisePatterns(BufferTypeConverter &converter, RewritePatte
                                     int64_t blockSize);
 void populateGpuAttentionPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                   int64_t blockSize);
+/// The buffers a GEMM library call takes (kGpuGemmBuffersImport): any
+/// 2-D f32 memref, cast to memref<?x?xf32, strided<[?, ?], offset: ?>>.
+MemRefType gemmBufferType(MLIRContext *ctx);
+
 /// The products' kernels: mtgr's tiled GEMM, or (library) calls of the
 /// runtime's GEMM with mtgr's prologue and epilogue kernels around them.
 struct GpuLinearOptions {

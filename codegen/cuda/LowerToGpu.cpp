@@ -100,10 +100,7 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     if (library && !module.lookupSymbol(kGpuGemmBuffersImport)) {
       OpBuilder b(module.getBodyRegion());
       Type i64 = b.getI64Type();
-      Type buffer = MemRefType::get(
-          {ShapedType::kDynamic, ShapedType::kDynamic}, b.getF32Type(),
-          StridedLayoutAttr::get(ctx, ShapedType::kDynamic,
-                                 {ShapedType::kDynamic, ShapedType::kDynamic}));
+      Type buffer = gemmBufferType(ctx);
       auto import = func::FuncOp::create(
           b, module.getLoc(), kGpuGemmBuffersImport,
           b.getFunctionType({i64, i64, i64, i64, i64, buffer, buffer, buffer}, {}));

@@ -12,8 +12,8 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
-#include <unordered_map>
 #include <mutex>
+#include <unordered_map>
 
 using namespace mtgr;
 

@@ -95,11 +95,10 @@ private:
     // --profile: the host's time emulating the kernel, in its op's family
     // (it exercises the path a GPU's profile takes, not a GPU's time).
     const KernelRecord &record = records[kernel];
-    int64_t start = ProfileCounters::clock();
-    if (llvm::Error e = shared->emulator.launch(kernels[kernel], grid, block, params, count))
-      fault(std::move(e));
-    if (host.profile.timeKernels)
-      host.profile.add(record.family, record.layer, ProfileCounters::clock() - start);
+    timed(record.family, record.layer, [&] {
+      if (llvm::Error e = shared->emulator.launch(kernels[kernel], grid, block, params, count))
+        fault(std::move(e));
+    });
   }
 
   /// --gemm=cublaslt code: the library's GEMM as a host GEMM, its operands
@@ -119,11 +118,16 @@ private:
                             call.transB ? "^T" : "", call.ldb, call.ldc)
                   .str()))
         fault(std::move(e));
+    timed(static_cast<int64_t>(ProfileFamily::Projections), -1, [&] { hostGemm(call); });
+  }
+
+  /// Runs `work`; with --profile its host time goes to `family` and `layer`.
+  template <typename Work> void timed(int64_t family, int64_t layer, Work work) {
+    if (!host.profile.timeKernels)
+      return work();
     int64_t start = ProfileCounters::clock();
-    hostGemm(call);
-    if (host.profile.timeKernels)
-      host.profile.add(static_cast<int64_t>(ProfileFamily::Projections), -1,
-                       ProfileCounters::clock() - start);
+    work();
+    host.profile.add(family, layer, ProfileCounters::clock() - start);
   }
 
   std::shared_ptr<Shared> shared;

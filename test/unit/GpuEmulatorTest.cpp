@@ -362,11 +362,13 @@ TEST(GpuEmulatorDeathTest, APlantedMissingBarrierIsARace) {
 /// out[0..63] the warp's sum by a butterfly (shuffle xor 16, 8, 4, 2, 1);
 /// out[64..127] shuffle down by 1 (the last lane keeps its own); out[128..]
 /// shuffle up by 2; out[192..] lane 5's value (idx); out[256..] the
-/// ballot of tid % 3 == 0; out[320..] vote.any of tid == 40. With `diverge`,
-/// lanes 40 and up leave before the shuffles.
+/// ballot of tid % 3 == 0; out[320..] vote.any of tid == 40; out[384..] the
+/// down shuffle's predicate; out[448..] an f32 shuffle (xor 1 of tid / 2,
+/// as bits); out[512..] vote.all of tid < 64 plus 2 x vote.uni of tid even.
+/// With `diverge`, lanes 40 and up leave before the shuffles.
 std::string warpKernel(bool diverge) {
   std::string text = R"(
-func.func @mtgr_forward(%out: memref<384xi32>) attributes {mtgr.abi = []} {
+func.func @mtgr_forward(%out: memref<576xi32>) attributes {mtgr.abi = []} {
   %c1 = arith.constant 1 : index
   %c64 = arith.constant 64 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
@@ -395,18 +397,18 @@ func.func @mtgr_forward(%out: memref<384xi32>) attributes {mtgr.abi = []} {
     %a2 = arith.addi %a4, %s2 : i32
     %s1, %v1 = gpu.shuffle xor %a2, %o1, %w : i32
     %sum = arith.addi %a2, %s1 : i32
-    memref.store %sum, %out[%tx] : memref<384xi32>
+    memref.store %sum, %out[%tx] : memref<576xi32>
     %down, %vd = gpu.shuffle down %t, %o1, %w : i32
     %k64 = arith.constant 64 : index
     %i1 = arith.addi %tx, %k64 : index
-    memref.store %down, %out[%i1] : memref<384xi32>
+    memref.store %down, %out[%i1] : memref<576xi32>
     %up, %vu = gpu.shuffle up %t, %o2, %w : i32
     %i2 = arith.addi %i1, %k64 : index
-    memref.store %up, %out[%i2] : memref<384xi32>
+    memref.store %up, %out[%i2] : memref<576xi32>
     %five = arith.constant 5 : i32
     %idx, %vi = gpu.shuffle idx %t, %five, %w : i32
     %i3 = arith.addi %i2, %k64 : index
-    memref.store %idx, %out[%i3] : memref<384xi32>
+    memref.store %idx, %out[%i3] : memref<576xi32>
     %all = arith.constant -1 : i32
     %three = arith.constant 3 : i32
     %zero = arith.constant 0 : i32
@@ -414,13 +416,36 @@ func.func @mtgr_forward(%out: memref<384xi32>) attributes {mtgr.abi = []} {
     %p = arith.cmpi eq, %m, %zero : i32
     %ballot = nvvm.vote.sync ballot %all, %p -> i32
     %i4 = arith.addi %i3, %k64 : index
-    memref.store %ballot, %out[%i4] : memref<384xi32>
+    memref.store %ballot, %out[%i4] : memref<576xi32>
     %forty = arith.constant 40 : i32
     %q = arith.cmpi eq, %t, %forty : i32
     %any = nvvm.vote.sync any %all, %q -> i1
     %anyi = arith.extui %any : i1 to i32
     %i5 = arith.addi %i4, %k64 : index
-    memref.store %anyi, %out[%i5] : memref<384xi32>
+    memref.store %anyi, %out[%i5] : memref<576xi32>
+    %vdi = arith.extui %vd : i1 to i32
+    %i6 = arith.addi %i5, %k64 : index
+    memref.store %vdi, %out[%i6] : memref<576xi32>
+    %tf = arith.sitofp %t : i32 to f32
+    %half = arith.constant 0.5 : f32
+    %h = arith.mulf %tf, %half : f32
+    %fx, %fv = gpu.shuffle xor %h, %o1, %w : f32
+    %fbits = arith.bitcast %fx : f32 to i32
+    %i7 = arith.addi %i6, %k64 : index
+    memref.store %fbits, %out[%i7] : memref<576xi32>
+    %c64i = arith.constant 64 : i32
+    %below = arith.cmpi ult, %t, %c64i : i32
+    %allv = nvvm.vote.sync all %all, %below -> i1
+    %two = arith.constant 2 : i32
+    %par = arith.remui %t, %two : i32
+    %even = arith.cmpi eq, %par, %zero : i32
+    %uni = nvvm.vote.sync uni %all, %even -> i1
+    %alli = arith.extui %allv : i1 to i32
+    %unii = arith.extui %uni : i1 to i32
+    %uni2 = arith.muli %unii, %two : i32
+    %votes = arith.addi %alli, %uni2 : i32
+    %i8 = arith.addi %i7, %k64 : index
+    memref.store %votes, %out[%i8] : memref<576xi32>
 )";
   if (diverge)
     text += R"(    cf.br ^done
@@ -439,7 +464,7 @@ TEST(GpuEmulator, WarpShufflesAndVotesFollowThePtxRulesUnderEverySchedule) {
   for (emu::Schedule s : kSchedules) {
     SCOPED_TRACE(emu::scheduleName(s).str());
     Buffers b;
-    b.add(std::vector<int32_t>(384, -7), {384});
+    b.add(std::vector<int32_t>(576, -7), {576});
     auto device = createEmulatorDevice(s);
     run(*device, a, b);
     std::vector<int32_t> out = b.get<int32_t>(0);
@@ -455,6 +480,11 @@ TEST(GpuEmulator, WarpShufflesAndVotesFollowThePtxRulesUnderEverySchedule) {
       ASSERT_EQ(out[192 + t], base + 5) << "idx, thread " << t;
       ASSERT_EQ(static_cast<uint32_t>(out[256 + t]), ballot) << "ballot, thread " << t;
       ASSERT_EQ(out[320 + t], base == 32 ? 1 : 0) << "any, thread " << t;
+      ASSERT_EQ(out[384 + t], lane == 31 ? 0 : 1) << "down's predicate, thread " << t;
+      float shuffled;
+      std::memcpy(&shuffled, &out[448 + t], 4);
+      ASSERT_EQ(shuffled, 0.5f * float(t ^ 1)) << "f32 xor, thread " << t;
+      ASSERT_EQ(out[512 + t], 1) << "vote.all true, vote.uni false, thread " << t;
     }
   }
 }
@@ -464,7 +494,7 @@ TEST(GpuEmulatorDeathTest, AWarpOperationSomeLanesLeftIsDivergence) {
   EXPECT_EXIT(
       {
         Buffers b;
-        b.add(std::vector<int32_t>(384, -7), {384});
+        b.add(std::vector<int32_t>(576, -7), {576});
         auto device = createEmulatorDevice(emu::Schedule::InOrder);
         run(*device, a, b);
       },
