@@ -49,6 +49,14 @@ typedef struct mtgr_environment {
   void (*gpu_gemm)(void *context, int64_t trans_a, int64_t trans_b, int64_t m, int64_t n,
                    int64_t k, int64_t a, int64_t lda, int64_t b, int64_t ldb, int64_t c,
                    int64_t ldc);
+  /* GPU code only: a 64-byte aligned block of host memory for the buffers
+   * the host code plans with (integer buffers: offsets, masks, tile lists;
+   * codegen's mtgr-plan-on-host), released through `free` above. */
+  void *(*host_alloc)(void *context, uint64_t size);
+  /* GPU code only: copies `bytes` from host address `host` to device address
+   * `device` on the device's stream, before the launches after it; the host
+   * buffer may be reused as soon as the call returns. */
+  void (*gpu_upload)(void *context, int64_t device, int64_t host, int64_t bytes);
 } mtgr_environment;
 
 /* Field numbers, for the compiler. */
@@ -61,7 +69,9 @@ enum {
   MTGR_ENV_PROFILE_RECORD = 5,
   MTGR_ENV_GPU_LAUNCH = 6,
   MTGR_ENV_GPU_GEMM = 7,
-  MTGR_ENV_FIELDS = 8
+  MTGR_ENV_HOST_ALLOC = 8,
+  MTGR_ENV_GPU_UPLOAD = 9,
+  MTGR_ENV_FIELDS = 10
 };
 
 #ifdef __cplusplus

@@ -108,6 +108,18 @@ enum {
  * fills no more than that and refuses code that expects more than it has. */
 #define MTGR_EMU_FIELDS_SYMBOL "mtgr_emu_fields"
 
+/* How the host code uses its memory (an int64_t at this symbol; absent: 1).
+ * 1: every buffer in device memory, which the host code also read (the
+ *    first GPU code: managed memory, the stream synchronised per launch).
+ * 2: buffers of integer elements (offsets, times, masks, tile lists, the
+ *    entry point's integer arguments) in host memory, planned on the host;
+ *    kernels read uploaded copies (environment fields host_alloc and
+ *    gpu_upload); the host code never reads device memory, so nothing in
+ *    an entry point waits for the device. The runtime passes integer
+ *    arguments as host buffers. */
+#define MTGR_GPU_HOST_ABI_SYMBOL "mtgr_gpu_host_abi"
+#define MTGR_GPU_HOST_ABI 2
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,6 +42,10 @@ public:
                     unsigned threads) = 0;
   /// What the code imports: its buffer pool and profile counters.
   virtual HostEnvironment &environment() = 0;
+  /// True when the code takes its integer arguments (offsets, times, ids,
+  /// counters) in host memory even on a device with memory of its own: GPU
+  /// code plans its launches on the host (abi/GpuLaunch.h).
+  virtual bool integersOnHost() const { return false; }
 };
 
 class Device {

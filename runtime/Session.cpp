@@ -5,6 +5,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <deque>
+#include <type_traits>
 #include <set>
 #include <thread>
 #include <unistd.h>
@@ -205,6 +206,7 @@ std::map<size_t, std::vector<float>> Session::call(const std::vector<Binding> &b
   std::vector<BufferView> views;
   std::vector<size_t> elementBytes; // per view: 4 (f32), 8 (i64, index)
   std::vector<bool> written;        // per view: the code writes it
+  std::vector<bool> integer;        // per view: integer elements
   std::map<size_t, std::vector<float>> outputs;
   std::deque<std::array<int64_t, 2>> counts; // attention work, summed into *work
 
@@ -216,6 +218,7 @@ std::map<size_t, std::vector<float>> Session::call(const std::vector<Binding> &b
     views.push_back(BufferView{const_cast<Element *>(data), shape.vec()});
     elementBytes.push_back(sizeof(Element));
     written.push_back(writes);
+    integer.push_back(std::is_integral_v<Element>);
   };
   // Sparse updates: the ids of every lookup mapped to table rows, the rows
   // deduplicated per table (in order of first appearance), and each id's
@@ -329,10 +332,15 @@ std::map<size_t, std::vector<float>> Session::call(const std::vector<Binding> &b
     executable->call(entry, views, callThreads);
   } else {
     // The device's own buffers: every argument copied in, what the code
-    // writes copied back.
+    // writes copied back; integer arguments stay where they are when the
+    // code plans on the host (GPU code: abi/GpuLaunch.h).
     std::vector<BufferView> onDevice = views;
     std::vector<size_t> bytes(views.size());
+    std::vector<bool> copied(views.size());
     for (size_t i = 0; i < views.size(); ++i) {
+      copied[i] = !(integer[i] && executable->integersOnHost());
+      if (!copied[i])
+        continue;
       bytes[i] = static_cast<size_t>(numel(views[i].shape)) * elementBytes[i];
       onDevice[i].data = device->allocate(std::max<size_t>(bytes[i], 1));
       device->copyToDevice(onDevice[i].data, views[i].data, bytes[i]);
@@ -340,6 +348,8 @@ std::map<size_t, std::vector<float>> Session::call(const std::vector<Binding> &b
     executable->call(entry, onDevice, callThreads);
     device->synchronize();
     for (size_t i = 0; i < views.size(); ++i) {
+      if (!copied[i])
+        continue;
       if (written[i])
         device->copyToHost(views[i].data, onDevice[i].data, bytes[i]);
       device->release(onDevice[i].data);

@@ -259,6 +259,18 @@ constexpr llvm::StringLiteral kGpuGemmImport = "mtgr_gpu_gemm";
 /// A, B, C : memref<?x?xf32, strided<[?, ?], offset: ?>>), a kernel call, so
 /// the buffers live until the GEMM has run.
 constexpr llvm::StringLiteral kGpuGemmBuffersImport = "mtgr_gpu_gemm_buffers";
+/// mtgr_gpu_upload(device, host, bytes), all i64 (abi/GpuLaunch.h): a copy
+/// of a host buffer into device memory on the device's stream, ordered
+/// before the launches after it.
+constexpr llvm::StringLiteral kGpuUploadImport = "mtgr_gpu_upload";
+/// Its form until mtgr-lower-gpu-launches: mtgr_gpu_upload_<element type>
+/// (device, host : memref<*x element type>), from mtgr-plan-on-host.
+constexpr llvm::StringLiteral kGpuUploadImportPrefix = "mtgr_gpu_upload_";
+/// mtgr_host_alloc(bytes) -> pointer: a host buffer of GPU code (64-byte
+/// aligned), for the memref.allocs mtgr-plan-on-host marks kHostMemoryAttr;
+/// the environment's free releases it.
+constexpr llvm::StringLiteral kHostAllocImport = "mtgr_host_alloc";
+constexpr llvm::StringLiteral kHostMemoryAttr = "mtgr.host_memory";
 
 /// The HSTU layer an op belongs to (its location `layers.<l>`, from the
 /// frontend and decomposition), or -1.

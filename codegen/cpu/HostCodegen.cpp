@@ -11,6 +11,7 @@
 
 #include "llvm/ADT/StringSwitch.h"
 
+#include "mlir/Conversion/LLVMCommon/Pattern.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -98,6 +99,7 @@ namespace mlir::mtgr {
 #define GEN_PASS_DEF_MTGRCPUMATHAPPROXIMATIONSPASS
 #define GEN_PASS_DEF_MTGRCPUSETTEAMSIZESPASS
 #define GEN_PASS_DEF_MTGRCPUPACKEDENTRYPOINTSPASS
+#define GEN_PASS_DEF_MTGRHOSTMEMORYALLOCSPASS
 #include "codegen/cpu/Passes.h.inc"
 } // namespace mlir::mtgr
 
@@ -223,9 +225,54 @@ struct SetTeamSizes : mlir::mtgr::impl::MTGRCpuSetTeamSizesPassBase<SetTeamSizes
   }
 };
 
+/// A memref.alloc marked kHostMemoryAttr: mtgr_host_alloc(bytes) and the
+/// descriptor of its block (mtgr-host-memory-allocs).
+struct HostMemoryAlloc : ConvertOpToLLVMPattern<memref::AllocOp> {
+  using ConvertOpToLLVMPattern::ConvertOpToLLVMPattern;
+  LogicalResult matchAndRewrite(memref::AllocOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    MemRefType type = op.getType();
+    if (!op->hasAttr(kHostMemoryAttr) || !isConvertibleAndHasIdentityMaps(type))
+      return rewriter.notifyMatchFailure(op, "not a host-memory buffer of identity layout");
+    Location loc = op.getLoc();
+    SmallVector<Value> sizes, strides;
+    Value bytes;
+    getMemRefDescriptorSizes(loc, type, adaptor.getOperands(), rewriter, sizes, strides, bytes);
+    auto module = op->getParentOfType<ModuleOp>();
+    auto ptr = LLVM::LLVMPointerType::get(op.getContext());
+    auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(kHostAllocImport);
+    if (!fn) {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(module.getBody());
+      fn = LLVM::LLVMFuncOp::create(rewriter, loc, kHostAllocImport,
+                                    LLVM::LLVMFunctionType::get(ptr, {getIndexType()}));
+    }
+    Value block = LLVM::CallOp::create(rewriter, loc, fn, ValueRange{bytes}).getResult();
+    Value descriptor = createMemRefDescriptor(loc, type, block, block, sizes, strides, rewriter);
+    rewriter.replaceOp(op, descriptor);
+    return success();
+  }
+};
+
+struct HostMemoryAllocs : mlir::mtgr::impl::MTGRHostMemoryAllocsPassBase<HostMemoryAllocs> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    LLVMTypeConverter converter(ctx);
+    RewritePatternSet patterns(ctx);
+    patterns.add<HostMemoryAlloc>(converter);
+    ConversionTarget target(*ctx);
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    target.addDynamicallyLegalOp<memref::AllocOp>(
+        [](memref::AllocOp op) { return !op->hasAttr(kHostMemoryAttr); });
+    if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
 /// The imports of the loop level and the environment field each becomes.
 enum class Import {
-  Threads, Alloc, AlignedAlloc, Free, ProfileClock, ProfileRecord, GpuLaunch, GpuGemm
+  Threads, Alloc, AlignedAlloc, Free, ProfileClock, ProfileRecord, GpuLaunch, GpuGemm,
+  HostAlloc, GpuUpload
 };
 std::optional<Import> importOf(StringRef callee) {
   return llvm::StringSwitch<std::optional<Import>>(callee)
@@ -237,6 +284,8 @@ std::optional<Import> importOf(StringRef callee) {
       .Case(kProfileRecordImport, Import::ProfileRecord)
       .Case(kGpuLaunchImport, Import::GpuLaunch)
       .Case(kGpuGemmImport, Import::GpuGemm)
+      .Case(kHostAllocImport, Import::HostAlloc)
+      .Case(kGpuUploadImport, Import::GpuUpload)
       .Default(std::nullopt);
 }
 
@@ -336,6 +385,12 @@ struct PackedEntryPoints : mlir::mtgr::impl::MTGRCpuPackedEntryPointsPassBase<Pa
         case Import::GpuGemm:
           indirect(MTGR_ENV_GPU_GEMM, LLVM::LLVMVoidType::get(ctx), operands);
           break;
+        case Import::HostAlloc:
+          result = indirect(MTGR_ENV_HOST_ALLOC, ptr, {operands[0]}).getResult();
+          break;
+        case Import::GpuUpload:
+          indirect(MTGR_ENV_GPU_UPLOAD, LLVM::LLVMVoidType::get(ctx), operands);
+          break;
         }
         if (call.getNumResults() != (result ? 1u : 0u)) {
           call.emitError("unexpected signature of the import '") << *callee << "'";
@@ -396,6 +451,7 @@ void mlir::mtgr::buildHostPipeline(OpPassManager &pm) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   // Buffers come from the session's pool through the environment
   // (mtgr-cpu-packed-entry-points), not malloc.
+  pm.addPass(createMTGRHostMemoryAllocsPass());
   FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
   memrefOptions.useGenericFunctions = true;
   pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));

@@ -94,6 +94,22 @@ def MTGRCpuSetTeamSizesPass : Pass<"mtgr-cpu-set-team-sizes", "::mlir::ModuleOp"
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::omp::OpenMPDialect"];
 }
 
+def MTGRHostMemoryAllocsPass : Pass<"mtgr-host-memory-allocs", "::mlir::ModuleOp"> {
+  let summary = "Allocations marked mtgr.host_memory to calls of mtgr_host_alloc";
+  let description = [{
+    GPU host code (codegen/cuda's mtgr-plan-on-host) keeps its integer
+    buffers in host memory and marks their `memref.alloc`s
+    `mtgr.host_memory`. Before `finalize-memref-to-llvm`, this pass lowers
+    those to a call of `mtgr_host_alloc(bytes)` (the environment's
+    `host_alloc`) and the descriptor on its result; every other allocation
+    is left to the generic lowering (the environment's `alloc`: device
+    memory on a GPU device). Their deallocations stay generic: the
+    environment's `free` knows which memory a block is. CPU code has no
+    marked allocation: the pass changes nothing there.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def MTGRCpuPackedEntryPointsPass : Pass<"mtgr-cpu-packed-entry-points", "::mlir::ModuleOp"> {
   let summary = "Pass the runtime's environment table; add packed entry points";
   let description = [{
@@ -111,6 +127,8 @@ def MTGRCpuPackedEntryPointsPass : Pass<"mtgr-cpu-packed-entry-points", "::mlir:
     | `_mlir_memref_to_llvm_free(p)` | `env->free(env->context, p)` |
     | `mtgr_profile_clock()` | `env->profile_clock(env->context)` |
     | `mtgr_profile_record(f, l, s)` | `env->profile_record(env->context, f, l, s)` |
+    | `mtgr_gpu_launch(...)`, `mtgr_gpu_gemm(...)` | `env->gpu_launch`, `env->gpu_gemm` (GPU code) |
+    | `mtgr_host_alloc(n)`, `mtgr_gpu_upload(d, h, n)` | `env->host_alloc`, `env->gpu_upload` (GPU code) |
 
     Their declarations go; any other call of a function the module does not
     define (libm's) stays. Each C interface `_mlir_ciface_<name>` gets a

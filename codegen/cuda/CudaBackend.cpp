@@ -56,6 +56,7 @@ public:
     pm.addPass(createMTGRLowerToGpuPass(options));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
+    pm.addPass(createMTGRPlanOnHostPass());
     pm.addNestedPass<func::FuncOp>(createMTGRFreeBuffersPass());
   }
 

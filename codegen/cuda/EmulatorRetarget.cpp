@@ -371,6 +371,9 @@ void mlir::mtgr::addKernelTables(llvm::Module &host, llvm::ArrayRef<EmulatedKern
   records.push_back(llvm::Constant::getNullValue(record));
   new llvm::GlobalVariable(host, i64, true, llvm::GlobalValue::ExternalLinkage,
                            llvm::ConstantInt::get(i64, MTGR_EMU_FIELDS), MTGR_EMU_FIELDS_SYMBOL);
+  new llvm::GlobalVariable(host, i64, true, llvm::GlobalValue::ExternalLinkage,
+                           llvm::ConstantInt::get(i64, MTGR_GPU_HOST_ABI),
+                           MTGR_GPU_HOST_ABI_SYMBOL);
   auto *type = llvm::ArrayType::get(record, records.size());
   new llvm::GlobalVariable(host, type, true, llvm::GlobalValue::ExternalLinkage,
                            llvm::ConstantArray::get(type, records), MTGR_GPU_KERNELS_SYMBOL);

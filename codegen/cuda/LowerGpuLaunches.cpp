@@ -13,6 +13,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
+#include "llvm/ADT/SetVector.h"
+
 namespace mlir::mtgr {
 #define GEN_PASS_DEF_MTGRLOWERGPULAUNCHESPASS
 #include "codegen/cuda/Passes.h.inc"
@@ -109,6 +111,63 @@ LogicalResult lowerGemmCalls(ModuleOp module) {
   return success();
 }
 
+/// Calls of mtgr_gpu_upload_<type>(device, host) on buffers
+/// (mtgr-plan-on-host) become calls of kGpuUploadImport on words: the device
+/// copy's address, the host buffer's, and the bytes. Both are whole buffers
+/// of identity layout (a root allocation or argument, cast to unranked).
+LogicalResult lowerUploadCalls(ModuleOp module) {
+  SmallVector<func::CallOp> calls;
+  module.walk([&](func::CallOp call) {
+    if (call.getCallee().starts_with(kGpuUploadImportPrefix))
+      calls.push_back(call);
+  });
+  if (calls.empty())
+    return success();
+  OpBuilder b(module.getContext());
+  Type i64 = b.getI64Type();
+  b.setInsertionPointToStart(module.getBody());
+  auto import = module.lookupSymbol<func::FuncOp>(kGpuUploadImport);
+  if (!import) {
+    import = func::FuncOp::create(b, module.getLoc(), kGpuUploadImport,
+                                  b.getFunctionType(SmallVector<Type>(3, i64), {}));
+    import.setPrivate();
+  }
+  llvm::SetVector<StringRef> callees;
+  for (func::CallOp call : calls) {
+    Location loc = call.getLoc();
+    b.setInsertionPoint(call);
+    SmallVector<Value> words;
+    Value bytes;
+    for (Value operand : call.getOperands()) {
+      auto cast = operand.getDefiningOp<memref::CastOp>();
+      auto type = cast ? dyn_cast<MemRefType>(cast.getSource().getType()) : MemRefType();
+      if (!type || !type.getLayout().isIdentity())
+        return call.emitError("mtgr-lower-gpu-launches: an upload of a buffer that is not a "
+                              "whole buffer cast to unranked");
+      Value buffer = cast.getSource();
+      Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+      words.push_back(arith::IndexCastOp::create(b, loc, i64, address));
+      if (bytes)
+        continue;
+      // Index elements are 64 bits on both sides (host and nvptx64 layouts).
+      Type element = type.getElementType();
+      int64_t width = element.isIndex() ? 8 : (element.getIntOrFloatBitWidth() + 7) / 8;
+      bytes = arith::ConstantIndexOp::create(b, loc, width);
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        bytes = arith::MulIOp::create(b, loc, bytes,
+                                      memref::DimOp::create(b, loc, buffer, d).getResult());
+    }
+    words.push_back(arith::IndexCastOp::create(b, loc, i64, bytes));
+    func::CallOp::create(b, loc, import, words);
+    callees.insert(call.getCallee());
+    call.erase();
+  }
+  for (StringRef callee : callees)
+    if (auto fn = module.lookupSymbol<func::FuncOp>(callee); fn && fn.symbolKnownUseEmpty(module))
+      fn.erase();
+  return success();
+}
+
 struct MTGRLowerGpuLaunchesPass
     : mlir::mtgr::impl::MTGRLowerGpuLaunchesPassBase<MTGRLowerGpuLaunchesPass> {
   void runOnOperation() override {
@@ -139,7 +198,7 @@ struct MTGRLowerGpuLaunchesPass
       names.push_back(StringAttr::get(ctx, name));
     }
     module->setAttr("mtgr.gpu_kernels", ArrayAttr::get(ctx, names));
-    if (failed(lowerGemmCalls(module)))
+    if (failed(lowerGemmCalls(module)) || failed(lowerUploadCalls(module)))
       return signalPassFailure();
 
     SmallVector<gpu::LaunchFuncOp> launches;

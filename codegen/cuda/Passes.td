@@ -39,6 +39,31 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect", "::mlir::func::FuncDialect"];
 }
 
+def MTGRPlanOnHostPass : Pass<"mtgr-plan-on-host", "::mlir::ModuleOp"> {
+  let summary = "Integer buffers in host memory, computed on the host; no device read-back";
+  let description = [{
+    After `mtgr-lower-to-gpu`: the host plans each call, the device only
+    computes. Every buffer of integer elements (token offsets, times, mask
+    intervals, tile lists and their counts, the entry point's integer
+    arguments, the step counter) lives in host memory: its allocation is
+    marked `mtgr.host_memory` (the host code gets it from the environment's
+    `host_alloc`), the part of a kernel that writes one runs in the
+    kernel's place as host loops over its grid and block (what the kernel
+    also writes to device memory stays in the kernel; a kernel with nothing
+    left goes), and a kernel that reads one gets a device copy, uploaded by
+    `mtgr_gpu_upload_<type>(device, host)` before its first such launch
+    (again after the host writes the buffer). Then the pass proves that
+    host code reads and writes no buffer of device memory outside kernels,
+    so a call's sizes and grids are known on the host before any launch
+    and nothing inside an entry point waits for the device. Refused by
+    name: host work that would read device memory (a read-back), a kernel
+    with shared memory or barriers that writes an integer buffer, a kernel
+    that reads an integer buffer it also writes while writing device memory.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
 def MTGRLowerGpuLaunchesPass : Pass<"mtgr-lower-gpu-launches", "::mlir::ModuleOp"> {
   let summary = "Turn gpu.launch_func into calls of the runtime's launcher";
   let description = [{

@@ -10,6 +10,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -29,7 +30,8 @@ std::string mtgr::cubinSectionFor(int major) {
 namespace {
 constexpr int kAttributeNumRegs = 4;          // CU_FUNC_ATTRIBUTE_NUM_REGS
 constexpr int kNotSupported = 801;            // CUDA_ERROR_NOT_SUPPORTED
-constexpr unsigned kAttachGlobal = 1;         // CU_MEM_ATTACH_GLOBAL
+constexpr int kAttributeMaxDynamicShared = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+constexpr int64_t kDefaultSharedLimit = 48 * 1024; // without the opt-in
 
 /// The context, stream and driver every executable of a device shares.
 struct Gpu {
@@ -44,7 +46,7 @@ struct Gpu {
   static constexpr uint64_t kWorkspaceBytes = 32 << 20;
 
   /// A caching pool: freed blocks are kept by rounded size and handed out
-  /// again (calls repeat their shapes), so cuMemAllocManaged and cuMemFree,
+  /// again (calls repeat their shapes), so cuMemAlloc and cuMemFree,
   /// which synchronise the device, run once per shape, not per call. Safe to
   /// reuse at once: everything runs on the one stream, in order.
   std::map<uint64_t, std::vector<uint64_t>> cached; // by rounded size
@@ -64,12 +66,15 @@ struct Gpu {
 
   ~Gpu() {
     cublasLt.reset();
+    if (staging)
+      api->memFreeHost(staging);
     if (workspace)
       api->memFree(workspace);
     freeCached();
     if (std::getenv("MTGR_CUDA_POOL_STATS"))
       llvm::errs() << "mtgr: cuda:" << info.ordinal << ": memory pool: " << driverAllocations
-                   << " driver allocations, " << reuses << " reuses\n";
+                   << " driver allocations, " << reuses << " reuses; staging buffer: "
+                   << stagingBytes << " bytes, " << stagingWaits << " waits\n";
     if (stream)
       api->streamDestroy(stream);
     if (context)
@@ -95,12 +100,12 @@ struct Gpu {
       found->second.pop_back();
       ++reuses;
     } else {
-      int r = api->memAllocManaged(&p, size, kAttachGlobal);
+      int r = api->memAlloc(&p, size);
       if (r != 0 && !cached.empty()) { // out of memory: give the cache back, try again
         freeCached();
-        r = api->memAllocManaged(&p, size, kAttachGlobal);
+        r = api->memAlloc(&p, size);
       }
-      must(r, "cuMemAllocManaged");
+      must(r, "cuMemAlloc");
       ++driverAllocations;
     }
     live[p] = size;
@@ -117,6 +122,40 @@ struct Gpu {
     cached[found->second].push_back(found->first);
     live.erase(found);
   }
+  /// The pinned staging buffer the host code's uploads go through: each
+  /// upload is copied into it and from there to the device on the stream,
+  /// so the host buffer is free again at once and the copy is asynchronous.
+  /// Slots are handed out in order and reused after the stream has
+  /// finished with them (at the end of a call, or when it is full).
+  void *staging = nullptr;
+  size_t stagingBytes = 0, stagingUsed = 0;
+  int64_t stagingWaits = 0;
+  static constexpr size_t kStagingBytes = 4 << 20;
+  void upload(uint64_t device, const void *source, size_t bytes) {
+    if (bytes == 0)
+      return;
+    size_t slot = (bytes + 255) & ~size_t(255);
+    if (stagingUsed + slot > stagingBytes) {
+      // Wait until the copies from the buffer are done, then start over.
+      must(api->streamSynchronize(stream), "cuStreamSynchronize");
+      stagingUsed = 0;
+      ++stagingWaits;
+      if (slot > stagingBytes) {
+        if (staging)
+          api->memFreeHost(staging);
+        staging = nullptr;
+        stagingBytes = std::max(slot, kStagingBytes);
+        must(api->memHostAlloc(&staging, stagingBytes, 0), "cuMemHostAlloc");
+      }
+    }
+    char *at = static_cast<char *>(staging) + stagingUsed;
+    std::memcpy(at, source, bytes);
+    must(api->memcpyHtoDAsync(device, at, bytes, stream), "cuMemcpyHtoDAsync");
+    stagingUsed += slot;
+  }
+  /// After the stream is synchronised: every slot is free.
+  void stagingDone() { stagingUsed = 0; }
+
   /// Loads cuBLASLt and allocates its workspace (once).
   llvm::Error loadLibrary() {
     if (cublasLt)
@@ -158,7 +197,20 @@ public:
       return static_cast<CudaExecutable *>(self)->gpu->allocate(size);
     };
     table.free = [](void *self, void *block) {
-      static_cast<CudaExecutable *>(self)->gpu->release(block);
+      auto *e = static_cast<CudaExecutable *>(self);
+      if (!e->hostBlocks.release(e->host.pool, block))
+        e->gpu->release(block);
+    };
+    table.host_alloc = [](void *self, uint64_t size) {
+      auto *e = static_cast<CudaExecutable *>(self);
+      return e->hostBlocks.allocate(e->host.pool, size);
+    };
+    table.gpu_upload = [](void *self, int64_t device, int64_t source, int64_t bytes) {
+      if (bytes < 0)
+        static_cast<CudaExecutable *>(self)->gpu->fault("an upload of " + std::to_string(bytes) +
+                                                        " bytes");
+      static_cast<CudaExecutable *>(self)->gpu->upload(
+          uint64_t(device), reinterpret_cast<const void *>(source), size_t(bytes));
     };
     table.profile_clock = [](void *) { return ProfileCounters::clock(); };
     table.profile_record = [](void *self, int64_t family, int64_t layer, int64_t start) {
@@ -179,10 +231,14 @@ public:
     std::lock_guard<std::mutex> guard(gpu->lock);
     gpu->api->ctxSetCurrent(gpu->context);
     code->call(entry, args, table);
+    // The one wait of a call: the host code planned every launch from host
+    // memory (abi/GpuLaunch.h plan 2), so nothing before needed the device.
     gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
+    gpu->stagingDone();
   }
 
   HostEnvironment &environment() override { return host; }
+  bool integersOnHost() const override { return true; }
 
 private:
   void launch(int64_t kernel, int64_t gx, int64_t gy, int64_t gz, int64_t bx, int64_t by,
@@ -196,6 +252,15 @@ private:
     for (int64_t i = 0; i < count; ++i)
       pointers[i] = &params[i];
     const KernelRecord &record = kernels[kernel];
+    if (sharedBytes > kDefaultSharedLimit && sharedBytes > sharedOptIn[kernel]) {
+      // Dynamic shared memory above 48 KB needs the kernel's opt-in.
+      int r = gpu->api->funcSetAttribute(functions[kernel], kAttributeMaxDynamicShared,
+                                         static_cast<int>(sharedBytes));
+      if (r != 0)
+        gpu->fault("kernel '" + record.name + "' asks for " + std::to_string(sharedBytes) +
+                   " bytes of shared memory: cuFuncSetAttribute: " + gpu->driver->errorName(r));
+      sharedOptIn[kernel] = sharedBytes;
+    }
     onStream(record.family, record.layer, [&] {
       int result = gpu->api->launchKernel(functions[kernel], gx, gy, gz, bx, by, bz, sharedBytes,
                                           gpu->stream, pointers.data(), nullptr);
@@ -204,20 +269,18 @@ private:
     });
   }
 
-  /// Issues `work` on the stream and waits for it: host code reads some of
-  /// what kernels write (first version: see the header), so their results
-  /// are there before it goes on. With --profile, events around the work
-  /// add its time to the op's family (launch overhead and host work left
-  /// out); family < 0: untimed.
+  /// Issues `work` on the stream, without waiting for it (host code never
+  /// reads device memory). With --profile, events around the work add its
+  /// time to the op's family (launch overhead and host work left out; the
+  /// stream is waited for to read them); family < 0: untimed.
   template <typename Work> void onStream(int64_t family, int64_t layer, Work work) {
     bool timed = host.profile.timeKernels && family >= 0;
     if (timed)
       recordEvent(0);
     work();
-    if (timed)
-      recordEvent(1);
-    gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
     if (timed) {
+      recordEvent(1);
+      gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
       float ms = 0;
       gpu->must(gpu->api->eventElapsedTime(&ms, events[0], events[1]), "cuEventElapsedTime");
       host.profile.add(family, layer, static_cast<int64_t>(double(ms) * 1e6));
@@ -255,7 +318,9 @@ private:
   std::vector<void *> functions;
   std::vector<KernelRecord> kernels;
   void *events[2] = {nullptr, nullptr}; // a kernel's start and end (--profile)
+  std::unordered_map<int64_t, int64_t> sharedOptIn; // kernel -> bytes opted in to
   HostEnvironment host;
+  GpuHostBlocks hostBlocks;
 };
 
 class CudaDevice final : public Device {

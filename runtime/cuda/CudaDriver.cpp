@@ -152,6 +152,10 @@ llvm::Expected<const CudaDriver::Compute *> CudaDriver::compute() {
   resolve(c->memAlloc, "cuMemAlloc_v2");
   resolve(c->memsetD2D32, "cuMemsetD2D32Async");
   resolve(c->memcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+  resolve(c->memHostAlloc, "cuMemHostAlloc");
+  resolve(c->memFreeHost, "cuMemFreeHost");
+  resolve(c->memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+  resolve(c->funcSetAttribute, "cuFuncSetAttribute");
   if (const char *missing = resolve.firstMissing())
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),

@@ -84,6 +84,12 @@ public:
     int (*memsetD2D32)(uint64_t dst, size_t pitchBytes, unsigned value, size_t width,
                        size_t height, void *stream) = nullptr;
     int (*memcpyDtoDAsync)(uint64_t dst, uint64_t src, size_t bytes, void *stream) = nullptr;
+    // The pinned staging buffer and the uploads from it; the shared-memory
+    // opt-in of kernels above 48 KB.
+    int (*memHostAlloc)(void **pointer, size_t bytes, unsigned flags) = nullptr;
+    int (*memFreeHost)(void *pointer) = nullptr;
+    int (*memcpyHtoDAsync)(uint64_t dst, const void *src, size_t bytes, void *stream) = nullptr;
+    int (*funcSetAttribute)(void *function, int attribute, int value) = nullptr;
   };
   llvm::Expected<const Compute *> compute();
 

@@ -90,6 +90,16 @@ llvm::Expected<GpuHostCode> mtgr::loadGpuHostCode(const Artifact &artifact,
   if (!code)
     return code.takeError();
   out.code = std::move(*code);
+  // Code of another memory plan would read (or pass) buffers where they
+  // are not: recompiling is the only remedy.
+  auto *abi = static_cast<const int64_t *>(out.code->symbol(MTGR_GPU_HOST_ABI_SYMBOL));
+  int64_t version = abi ? *abi : 1;
+  if (version != MTGR_GPU_HOST_ABI)
+    return fail(where + ": the CUDA host code keeps its buffers by plan " +
+                std::to_string(version) + ", this runtime runs plan " +
+                std::to_string(MTGR_GPU_HOST_ABI) +
+                " (integer buffers on the host: abi/GpuLaunch.h); recompile it with this "
+                "mtgr-compile");
   out.kernels = static_cast<const mtgr_gpu_kernel *>(out.code->symbol(MTGR_GPU_KERNELS_SYMBOL));
   if (!out.kernels)
     return fail(where + ": the CUDA host code lacks its kernel table (" +
@@ -105,4 +115,21 @@ llvm::Expected<GpuHostCode> mtgr::loadGpuHostCode(const Artifact &artifact,
     return std::move(e);
   out.metadata = std::move(*parsed);
   return std::move(out);
+}
+
+void *GpuHostBlocks::allocate(HostPool &pool, uint64_t bytes) {
+  void *block = pool.allocate(64, bytes);
+  std::lock_guard<std::mutex> guard(lock);
+  blocks.insert(block);
+  return block;
+}
+
+bool GpuHostBlocks::release(HostPool &pool, void *block) {
+  {
+    std::lock_guard<std::mutex> guard(lock);
+    if (!blocks.erase(block))
+      return false;
+  }
+  pool.free(block);
+  return true;
 }

@@ -12,12 +12,15 @@
 #define MTGR_RUNTIME_CUDA_LAUNCHMETADATA_H
 
 #include "abi/GpuLaunch.h"
+#include "runtime/HostMemory.h"
 #include "runtime/cpu/HostCode.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <map>
+#include <mutex>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -50,6 +53,21 @@ llvm::Error checkKernelTable(const LaunchMetadata &metadata, const mtgr_gpu_kern
 /// table, checked against the launch metadata: what both CUDA devices load
 /// first. The errors name `where` and, for an artifact of another back end,
 /// `runner` ("the CUDA device").
+/// The host buffers of GPU host code (the environment's host_alloc: its
+/// integer buffers, abi/GpuLaunch.h plan 2), from the executable's host
+/// pool and known by address, so the environment's one `free` tells them
+/// from device blocks.
+class GpuHostBlocks {
+public:
+  void *allocate(HostPool &pool, uint64_t bytes);
+  /// Releases `block` and returns true when it is one of these.
+  bool release(HostPool &pool, void *block);
+
+private:
+  std::mutex lock;
+  std::unordered_set<void *> blocks;
+};
+
 struct GpuHostCode {
   std::unique_ptr<HostCode> code;
   const mtgr_gpu_kernel *kernels = nullptr;

@@ -52,8 +52,19 @@ public:
       e->shared->emulator.track(p, size, "a working buffer of the host code");
       return p;
     };
+    table.host_alloc = [](void *self, uint64_t size) {
+      auto *e = static_cast<EmulatorExecutable *>(self);
+      // Host memory: not in the emulator's table, so a kernel that reads
+      // it (instead of an uploaded copy) faults.
+      return e->hostBlocks.allocate(e->host.pool, size);
+    };
+    table.gpu_upload = [](void *self, int64_t device, int64_t source, int64_t bytes) {
+      static_cast<EmulatorExecutable *>(self)->upload(device, source, bytes);
+    };
     table.free = [](void *self, void *block) {
       auto *e = static_cast<EmulatorExecutable *>(self);
+      if (e->hostBlocks.release(e->host.pool, block))
+        return;
       {
         std::lock_guard<std::mutex> guard(e->shared->lock);
         e->shared->emulator.untrack(block);
@@ -80,6 +91,7 @@ public:
   }
 
   HostEnvironment &environment() override { return host; }
+  bool integersOnHost() const override { return true; }
 
 private:
   void launch(int64_t kernel, Dim3 grid, Dim3 block, int64_t sharedBytes, int64_t *params,
@@ -121,6 +133,21 @@ private:
     timed(static_cast<int64_t>(ProfileFamily::Projections), -1, [&] { hostGemm(call); });
   }
 
+  /// An upload of the host code: the target must be device memory.
+  void upload(int64_t device, int64_t source, int64_t bytes) {
+    std::lock_guard<std::mutex> guard(shared->lock);
+    if (bytes < 0)
+      fault(fail("an upload of " + std::to_string(bytes) + " bytes"));
+    if (bytes == 0)
+      return;
+    if (llvm::Error e = shared->emulator.checkSpan(
+            uint64_t(device), uint64_t(bytes),
+            "the target of an upload of " + std::to_string(bytes) + " bytes"))
+      fault(std::move(e));
+    std::memcpy(reinterpret_cast<void *>(device), reinterpret_cast<const void *>(source),
+                size_t(bytes));
+  }
+
   /// Runs `work`; with --profile its host time goes to `family` and `layer`.
   template <typename Work> void timed(int64_t family, int64_t layer, Work work) {
     if (!host.profile.timeKernels)
@@ -135,6 +162,7 @@ private:
   std::vector<Kernel> kernels;
   std::vector<KernelRecord> records; // the launch metadata, in table order
   HostEnvironment host;
+  GpuHostBlocks hostBlocks;
 };
 
 class EmulatorDevice final : public Device {

@@ -365,10 +365,12 @@ TEST(GpuEmulatorDeathTest, APlantedMissingBarrierIsARace) {
 /// ballot of tid % 3 == 0; out[320..] vote.any of tid == 40; out[384..] the
 /// down shuffle's predicate; out[448..] an f32 shuffle (xor 1 of tid / 2,
 /// as bits); out[512..] vote.all of tid < 64 plus 2 x vote.uni of tid even.
+/// Each i32 result is stored as the bits of an f32: a kernel writes only
+/// float buffers (integer buffers are host memory: mtgr-plan-on-host).
 /// With `diverge`, lanes 40 and up leave before the shuffles.
 std::string warpKernel(bool diverge) {
   std::string text = R"(
-func.func @mtgr_forward(%out: memref<576xi32>) attributes {mtgr.abi = []} {
+func.func @mtgr_forward(%out: memref<576xf32>) attributes {mtgr.abi = []} {
   %c1 = arith.constant 1 : index
   %c64 = arith.constant 64 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
@@ -397,18 +399,22 @@ func.func @mtgr_forward(%out: memref<576xi32>) attributes {mtgr.abi = []} {
     %a2 = arith.addi %a4, %s2 : i32
     %s1, %v1 = gpu.shuffle xor %a2, %o1, %w : i32
     %sum = arith.addi %a2, %s1 : i32
-    memref.store %sum, %out[%tx] : memref<576xi32>
+    %sum_bits = arith.bitcast %sum : i32 to f32
+    memref.store %sum_bits, %out[%tx] : memref<576xf32>
     %down, %vd = gpu.shuffle down %t, %o1, %w : i32
     %k64 = arith.constant 64 : index
     %i1 = arith.addi %tx, %k64 : index
-    memref.store %down, %out[%i1] : memref<576xi32>
+    %down_bits = arith.bitcast %down : i32 to f32
+    memref.store %down_bits, %out[%i1] : memref<576xf32>
     %up, %vu = gpu.shuffle up %t, %o2, %w : i32
     %i2 = arith.addi %i1, %k64 : index
-    memref.store %up, %out[%i2] : memref<576xi32>
+    %up_bits = arith.bitcast %up : i32 to f32
+    memref.store %up_bits, %out[%i2] : memref<576xf32>
     %five = arith.constant 5 : i32
     %idx, %vi = gpu.shuffle idx %t, %five, %w : i32
     %i3 = arith.addi %i2, %k64 : index
-    memref.store %idx, %out[%i3] : memref<576xi32>
+    %idx_bits = arith.bitcast %idx : i32 to f32
+    memref.store %idx_bits, %out[%i3] : memref<576xf32>
     %all = arith.constant -1 : i32
     %three = arith.constant 3 : i32
     %zero = arith.constant 0 : i32
@@ -416,23 +422,27 @@ func.func @mtgr_forward(%out: memref<576xi32>) attributes {mtgr.abi = []} {
     %p = arith.cmpi eq, %m, %zero : i32
     %ballot = nvvm.vote.sync ballot %all, %p -> i32
     %i4 = arith.addi %i3, %k64 : index
-    memref.store %ballot, %out[%i4] : memref<576xi32>
+    %ballot_bits = arith.bitcast %ballot : i32 to f32
+    memref.store %ballot_bits, %out[%i4] : memref<576xf32>
     %forty = arith.constant 40 : i32
     %q = arith.cmpi eq, %t, %forty : i32
     %any = nvvm.vote.sync any %all, %q -> i1
     %anyi = arith.extui %any : i1 to i32
     %i5 = arith.addi %i4, %k64 : index
-    memref.store %anyi, %out[%i5] : memref<576xi32>
+    %anyi_bits = arith.bitcast %anyi : i32 to f32
+    memref.store %anyi_bits, %out[%i5] : memref<576xf32>
     %vdi = arith.extui %vd : i1 to i32
     %i6 = arith.addi %i5, %k64 : index
-    memref.store %vdi, %out[%i6] : memref<576xi32>
+    %vdi_bits = arith.bitcast %vdi : i32 to f32
+    memref.store %vdi_bits, %out[%i6] : memref<576xf32>
     %tf = arith.sitofp %t : i32 to f32
     %half = arith.constant 0.5 : f32
     %h = arith.mulf %tf, %half : f32
     %fx, %fv = gpu.shuffle xor %h, %o1, %w : f32
     %fbits = arith.bitcast %fx : f32 to i32
     %i7 = arith.addi %i6, %k64 : index
-    memref.store %fbits, %out[%i7] : memref<576xi32>
+    %fbits_bits = arith.bitcast %fbits : i32 to f32
+    memref.store %fbits_bits, %out[%i7] : memref<576xf32>
     %c64i = arith.constant 64 : i32
     %below = arith.cmpi ult, %t, %c64i : i32
     %allv = nvvm.vote.sync all %all, %below -> i1
@@ -445,7 +455,8 @@ func.func @mtgr_forward(%out: memref<576xi32>) attributes {mtgr.abi = []} {
     %uni2 = arith.muli %unii, %two : i32
     %votes = arith.addi %alli, %uni2 : i32
     %i8 = arith.addi %i7, %k64 : index
-    memref.store %votes, %out[%i8] : memref<576xi32>
+    %votes_bits = arith.bitcast %votes : i32 to f32
+    memref.store %votes_bits, %out[%i8] : memref<576xf32>
 )";
   if (diverge)
     text += R"(    cf.br ^done

@@ -119,6 +119,24 @@ int cuMemAlloc_v2(uint64_t *pointer, size_t bytes) {
   *pointer = reinterpret_cast<uint64_t>(std::calloc(1, bytes ? bytes : 1));
   return *pointer ? 0 : 2; // CUDA_ERROR_OUT_OF_MEMORY
 }
+int cuMemHostAlloc(void **pointer, size_t bytes, unsigned) {
+  *pointer = std::calloc(1, bytes ? bytes : 1);
+  return *pointer ? 0 : 2;
+}
+int cuMemFreeHost(void *pointer) {
+  std::free(pointer);
+  return 0;
+}
+int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes, void *) {
+  std::memcpy(reinterpret_cast<void *>(dst), src, bytes);
+  return 0;
+}
+int cuFuncSetAttribute(void *, int attribute, int value) {
+  // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES up to an H200's 227 KB.
+  if (attribute != 8 || value < 0 || value > 227 * 1024)
+    return 1; // CUDA_ERROR_INVALID_VALUE
+  return 0;
+}
 int cuMemsetD2D32Async(uint64_t dst, size_t pitch, unsigned value, size_t width, size_t height,
                        void *) {
   for (size_t r = 0; r < height; ++r)
