@@ -161,7 +161,8 @@ struct Planner {
   /// The part of `launch` that writes host buffers, as host loops over its
   /// grid and block before it; the launch keeps the rest.
   LogicalResult runOnHost(gpu::LaunchOp launch) {
-    StringRef name = launch.getFunction().value_or("a kernel");
+    std::string name = launch.getFunction() ? ("kernel '" + *launch.getFunction() + "'").str()
+                                            : std::string("a gpu.launch");
     bool synchronises = false;
     launch.getBody().walk([&](Operation *op) {
       if (isa<gpu::BarrierOp, gpu::ShuffleOp>(op))
@@ -170,9 +171,9 @@ struct Planner {
     if (synchronises || !launch.getWorkgroupAttributions().empty() ||
         !launch.getPrivateAttributions().empty() || !launch.getBody().hasOneBlock() ||
         launch.getDynamicSharedMemorySize())
-      return launch.emitError("kernel '")
+      return launch.emitError()
              << name
-             << "' writes an integer buffer (host memory: mtgr-plan-on-host) but synchronises its "
+             << " writes an integer buffer (host memory: mtgr-plan-on-host) but synchronises its "
                 "threads or uses shared memory: it cannot run on the host";
     OpBuilder b(launch);
     Location loc = launch.getLoc();
@@ -220,7 +221,7 @@ struct Planner {
       Value root = rootOf(load.getMemRef());
       if (local(root) || isIntegerBuffer(root.getType()))
         return WalkResult::advance();
-      launch.emitError("kernel '") << name << "' computes an integer buffer from device memory ("
+      launch.emitError() << name << " computes an integer buffer from device memory ("
                                    << root.getType()
                                    << "): the host would have to read it back from the device";
       return WalkResult::interrupt();
@@ -287,9 +288,10 @@ struct Planner {
       if (!isa<MemRefType>(v.getType()) || !onHost(v, launch))
         continue;
       if (written.contains(rootOf(v)))
-        return launch.emitError("kernel '")
-               << launch.getFunction().value_or("?")
-               << "' reads an integer buffer it also writes, and writes device memory: split "
+        return launch.emitError()
+               << (launch.getFunction() ? "kernel '" + launch.getFunction()->str() + "'"
+                                        : std::string("a gpu.launch"))
+               << " reads an integer buffer it also writes, and writes device memory: split "
                   "its host and device parts in the op's lowering";
       Value copy = onDevice(v, launch);
       replaceAllUsesInRegionWith(v, copy, launch.getBody());
