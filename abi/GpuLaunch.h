@@ -100,11 +100,33 @@ enum {
    *              1 any, 2 uni, 3 ballot (the lanes' bits), 4 bar.warp.sync. */
   MTGR_EMU_SHFL,
   MTGR_EMU_VOTE,
+  /* Tensor-core operations of the warp (every lane of the warp):
+   * void mma(int32_t mode, const uint32_t *in, uint32_t *out): mma.sync
+   *              m16n8k16, row-major A, column-major B, f32 accumulators;
+   *              mode 0 bf16 inputs, 1 f16 inputs; in = the lane's A (4
+   *              registers), B (2), C (4 floats, as bits); out = D (4);
+   * void ldmatrix(int32_t mode, void *row, uint32_t *out): ldmatrix.sync
+   *              m8n8 .b16, mode = matrices (1, 2, 4) | 16 for .trans; `row`
+   *              the shared-memory row this lane supplies.
+   * Asynchronous copies of the thread (cp.async, sm_80):
+   * void cp_async(void *shared, void *global, int32_t bytes, int32_t
+   *              source_bytes): the source read now, the shared bytes
+   *              written when a wait completes the copy's group (zeros past
+   *              source_bytes);
+   * void cp_async_commit(void): closes the thread's open group;
+   * void cp_async_wait(int32_t n): completes all but the n newest groups
+   *              (n < 0: wait_all, every copy, committed or not). */
+  MTGR_EMU_MMA,
+  MTGR_EMU_LDMATRIX,
+  MTGR_EMU_CP_ASYNC,
+  MTGR_EMU_CP_ASYNC_COMMIT,
+  MTGR_EMU_CP_ASYNC_WAIT,
   MTGR_EMU_FIELDS
 };
 
 /* The number of table fields the code was compiled against (an int64_t at
- * this symbol; absent: the 17 before the warp operations). The runtime
+ * this symbol; absent: the 17 before the warp operations; 19 before the
+ * tensor-core and cp.async operations). The runtime
  * fills no more than that and refuses code that expects more than it has. */
 #define MTGR_EMU_FIELDS_SYMBOL "mtgr_emu_fields"
 

@@ -128,6 +128,113 @@ void retargetWarpOp(llvm::CallInst *call, llvm::GlobalVariable *table, int slot,
   call->eraseFromParent();
 }
 
+/// An alloca of `count` i32 at the start of `f` (a lane's registers that
+/// the emulator reads or writes while the lane waits).
+llvm::AllocaInst *registers(llvm::Function &f, unsigned count) {
+  llvm::IRBuilder<> b(&*f.getEntryBlock().getFirstInsertionPt());
+  return b.CreateAlloca(llvm::ArrayType::get(b.getInt32Ty(), count));
+}
+
+/// The value `v` (i32, float or <2 x half|bfloat>) as 32 bits.
+llvm::Value *asBits(llvm::IRBuilder<> &b, llvm::Value *v) {
+  return v->getType()->isIntegerTy(32) ? v : b.CreateBitCast(v, b.getInt32Ty());
+}
+llvm::Value *fromBits(llvm::IRBuilder<> &b, llvm::Value *bits, llvm::Type *type) {
+  return type->isIntegerTy(32) ? bits : b.CreateBitCast(bits, type);
+}
+
+/// The tensor-core and cp.async intrinsics (sm_80): the emulator's slot and
+/// mode, or none. mma.sync m16n8k16 row.col with f32 accumulators (bf16:
+/// mode 0; f16, "f32.f32": mode 1); ldmatrix m8n8 b16 (matrices | 16 for
+/// .trans); cp.async ca/cg of 4, 8, 16 bytes (mode = bytes; + 32 with a
+/// source size), commit, wait_group (mode 0), wait_all (mode 1).
+std::optional<std::pair<int, int>> tensorOpOf(llvm::StringRef name) {
+  if (name == "llvm.nvvm.mma.m16n8k16.row.col.bf16")
+    return std::pair{int(MTGR_EMU_MMA), 0};
+  if (name == "llvm.nvvm.mma.m16n8k16.row.col.f32.f32")
+    return std::pair{int(MTGR_EMU_MMA), 1};
+  if (name.consume_front("llvm.nvvm.ldmatrix.sync.aligned.m8n8.x")) {
+    // Overloaded on the pointer: ".p3" (shared) or ".p0" (generic).
+    if (!name.consume_back(".p3"))
+      name.consume_back(".p0");
+    int matrices = name.starts_with("1") ? 1 : name.starts_with("2") ? 2 : name.starts_with("4") ? 4 : 0;
+    name = name.drop_front(1);
+    bool trans = name.consume_front(".trans");
+    if (matrices && name == ".b16")
+      return std::pair{int(MTGR_EMU_LDMATRIX), matrices | (trans ? 16 : 0)};
+    return std::nullopt;
+  }
+  if (name.consume_front("llvm.nvvm.cp.async.")) {
+    if (name == "commit.group")
+      return std::pair{int(MTGR_EMU_CP_ASYNC_COMMIT), 0};
+    if (name == "wait.group")
+      return std::pair{int(MTGR_EMU_CP_ASYNC_WAIT), 0};
+    if (name == "wait.all")
+      return std::pair{int(MTGR_EMU_CP_ASYNC_WAIT), 1};
+    if (!name.consume_front("ca.shared.global.") && !name.consume_front("cg.shared.global."))
+      return std::nullopt;
+    bool sized = name.consume_back(".s");
+    int bytes = name == "4" ? 4 : name == "8" ? 8 : name == "16" ? 16 : 0;
+    if (bytes)
+      return std::pair{int(MTGR_EMU_CP_ASYNC), bytes + (sized ? 32 : 0)};
+  }
+  return std::nullopt;
+}
+
+llvm::Value *generic(llvm::IRBuilder<> &b, llvm::Value *p) {
+  return p->getType()->getPointerAddressSpace() == 0 ? p : b.CreateAddrSpaceCast(p, b.getPtrTy());
+}
+
+/// A call of a tensor-core or cp.async intrinsic as a call of the
+/// emulator's table (abi/GpuLaunch.h).
+void retargetTensorOp(llvm::CallInst *call, llvm::GlobalVariable *table, int slot, int mode) {
+  llvm::IRBuilder<> b(call);
+  llvm::Function &f = *call->getFunction();
+  llvm::Type *i32 = b.getInt32Ty(), *ptr = b.getPtrTy(), *voidTy = b.getVoidTy();
+  auto element = [&](llvm::AllocaInst *regs, unsigned i) {
+    return b.CreateConstInBoundsGEP2_32(regs->getAllocatedType(), regs, 0, i);
+  };
+  // The result registers as the intrinsic's type (one value or a struct).
+  auto results = [&](llvm::AllocaInst *out, unsigned count) {
+    llvm::Type *type = call->getType();
+    auto *fields = llvm::dyn_cast<llvm::StructType>(type);
+    if (!fields) {
+      call->replaceAllUsesWith(fromBits(b, b.CreateLoad(i32, element(out, 0)), type));
+      return;
+    }
+    llvm::Value *r = llvm::UndefValue::get(type);
+    for (unsigned i = 0; i < count; ++i)
+      r = b.CreateInsertValue(
+          r, fromBits(b, b.CreateLoad(i32, element(out, i)), fields->getElementType(i)), i);
+    call->replaceAllUsesWith(r);
+  };
+  if (slot == MTGR_EMU_MMA) {
+    llvm::AllocaInst *in = registers(f, 10), *out = registers(f, 4);
+    for (unsigned i = 0; i < 10; ++i)
+      b.CreateStore(asBits(b, call->getArgOperand(i)), element(in, i));
+    callTable(b, table, slot, llvm::FunctionType::get(voidTy, {i32, ptr, ptr}, false),
+              {b.getInt32(mode), in, out});
+    results(out, 4);
+  } else if (slot == MTGR_EMU_LDMATRIX) {
+    llvm::AllocaInst *out = registers(f, 4);
+    callTable(b, table, slot, llvm::FunctionType::get(voidTy, {i32, ptr, ptr}, false),
+              {b.getInt32(mode), generic(b, call->getArgOperand(0)), out});
+    results(out, mode & 15);
+  } else if (slot == MTGR_EMU_CP_ASYNC) {
+    int bytes = mode & 31;
+    llvm::Value *source = mode & 32 ? call->getArgOperand(2) : b.getInt32(bytes);
+    callTable(b, table, slot, llvm::FunctionType::get(voidTy, {ptr, ptr, i32, i32}, false),
+              {generic(b, call->getArgOperand(0)), generic(b, call->getArgOperand(1)),
+               b.getInt32(bytes), b.CreateZExtOrTrunc(source, i32)});
+  } else if (slot == MTGR_EMU_CP_ASYNC_COMMIT) {
+    callTable(b, table, slot, llvm::FunctionType::get(voidTy, {}, false), {});
+  } else {
+    llvm::Value *n = mode == 1 ? b.getInt32(-1) : b.CreateZExtOrTrunc(call->getArgOperand(0), i32);
+    callTable(b, table, slot, llvm::FunctionType::get(voidTy, {i32}, false), {n});
+  }
+  call->eraseFromParent();
+}
+
 /// The emulator's table, declared (defined by addKernelTables).
 llvm::GlobalVariable *emulatorTable(llvm::Module &m) {
   auto *type = llvm::ArrayType::get(llvm::PointerType::get(m.getContext(), 0), MTGR_EMU_FIELDS);
@@ -173,6 +280,19 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
           return mtgr::fail("the NVVM intrinsic '" + name + "' is used other than by a call");
         synchronising.insert(call->getFunction());
         retargetWarpOp(call, table, warp->first, warp->second);
+      }
+      f.eraseFromParent();
+      continue;
+    }
+    if (std::optional<std::pair<int, int>> op = tensorOpOf(name)) {
+      for (llvm::User *u : llvm::make_early_inc_range(f.users())) {
+        auto *call = llvm::dyn_cast<llvm::CallInst>(u);
+        if (!call)
+          return mtgr::fail("the NVVM intrinsic '" + name + "' is used other than by a call");
+        // mma.sync and ldmatrix gather the warp's lanes: fibers.
+        if (op->first == MTGR_EMU_MMA || op->first == MTGR_EMU_LDMATRIX)
+          synchronising.insert(call->getFunction());
+        retargetTensorOp(call, table, op->first, op->second);
       }
       f.eraseFromParent();
       continue;

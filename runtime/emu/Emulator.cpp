@@ -6,6 +6,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <ucontext.h>
 
@@ -46,10 +47,26 @@ enum class State { Run, AtBarrier, AtWarpOp, Done };
 
 /// A lane's warp operation while it waits for the others of its mask.
 struct WarpOp {
-  int32_t slot = 0, mode = 0; // MTGR_EMU_SHFL / VOTE and its mode
+  int32_t slot = 0, mode = 0; // MTGR_EMU_SHFL / VOTE / MMA / LDMATRIX and its mode
   uint32_t mask = 0, value = 0;
   int32_t b = 0, c = 0;
   uint64_t result = 0;
+  // MMA and LDMATRIX: the lane's operands (MMA: A, B, C registers; LDMATRIX:
+  // its row's address) and where its result registers go (its stack).
+  const uint32_t *in = nullptr;
+  void *address = nullptr;
+  uint32_t *out = nullptr;
+};
+
+/// A thread's cp.async copies: the source bytes read at issue, written to
+/// shared memory when a wait completes their group.
+struct AsyncCopy {
+  void *shared;
+  std::vector<char> bytes;
+};
+struct AsyncCopies {
+  std::vector<std::vector<AsyncCopy>> committed; // oldest group first
+  std::vector<AsyncCopy> open;
 };
 
 struct Fiber {
@@ -76,6 +93,7 @@ struct Emulator::Block {
   int32_t epoch = 0;
   std::vector<Fiber> fibers;
   std::vector<WarpOp> warpOps; // per thread
+  std::vector<AsyncCopies> asyncCopies; // per thread
   ucontext_t scheduler;
   std::vector<std::vector<Shadow>> shadows; // per shared region
   std::string fault;
@@ -104,6 +122,15 @@ struct Emulator::Block {
   void barrier();
   uint64_t warpOp(const WarpOp &op);
   bool resolveWarpOps();
+  /// The tensor-core results of a warp whose lanes all wait at one
+  /// (lanes base .. base + 31); false after a fault.
+  bool resolveMma(int64_t base, int32_t mode);
+  bool resolveLdmatrix(int64_t base, int32_t mode);
+  void cpAsync(void *sharedDst, void *globalSrc, int32_t bytes, int32_t sourceBytes);
+  void cpAsyncCommit();
+  void cpAsyncWait(int32_t newest);
+  /// A thread leaves the kernel: its outstanding copies complete.
+  void finishThread() { cpAsyncWait(-1); }
   void switchToScheduler(State s);
   llvm::Error run();
   llvm::Error runFibers();
@@ -137,6 +164,21 @@ int32_t voteFn(int32_t mode, int32_t mask, int32_t pred) {
   return static_cast<int32_t>(
       block().warpOp(WarpOp{MTGR_EMU_VOTE, mode, uint32_t(mask), uint32_t(pred != 0), 0, 0, 0}));
 }
+void mmaFn(int32_t mode, const uint32_t *in, uint32_t *out) {
+  WarpOp op{MTGR_EMU_MMA, mode, 0xffffffffu, 0, 0, 0, 0};
+  op.in = in, op.out = out;
+  block().warpOp(op);
+}
+void ldmatrixFn(int32_t mode, void *row, uint32_t *out) {
+  WarpOp op{MTGR_EMU_LDMATRIX, mode, 0xffffffffu, 0, 0, 0, 0};
+  op.address = row, op.out = out;
+  block().warpOp(op);
+}
+void cpAsyncFn(void *shared, void *global, int32_t bytes, int32_t sourceBytes) {
+  block().cpAsync(shared, global, bytes, sourceBytes);
+}
+void cpAsyncCommitFn() { block().cpAsyncCommit(); }
+void cpAsyncWaitFn(int32_t n) { block().cpAsyncWait(n); }
 void *sharedAccess(void *p, int64_t bytes, int32_t write) {
   return block().shared(p, bytes, write != 0);
 }
@@ -152,6 +194,7 @@ void fiberMain() {
   if (b.kernel->run(b.params, b.paramCount) != 0)
     b.report("called with " + std::to_string(b.paramCount) + " parameter words, takes " +
              std::to_string(b.kernel->params));
+  b.finishThread();
   b.switchToScheduler(State::Done);
 }
 } // namespace
@@ -177,6 +220,11 @@ void Emulator::fillTable(void **table, int64_t fields) {
   entries[MTGR_EMU_GLOBAL_ACCESS] = reinterpret_cast<void *>(globalAccess);
   entries[MTGR_EMU_SHFL] = reinterpret_cast<void *>(shflFn);
   entries[MTGR_EMU_VOTE] = reinterpret_cast<void *>(voteFn);
+  entries[MTGR_EMU_MMA] = reinterpret_cast<void *>(mmaFn);
+  entries[MTGR_EMU_LDMATRIX] = reinterpret_cast<void *>(ldmatrixFn);
+  entries[MTGR_EMU_CP_ASYNC] = reinterpret_cast<void *>(cpAsyncFn);
+  entries[MTGR_EMU_CP_ASYNC_COMMIT] = reinterpret_cast<void *>(cpAsyncCommitFn);
+  entries[MTGR_EMU_CP_ASYNC_WAIT] = reinterpret_cast<void *>(cpAsyncWaitFn);
   std::copy(std::begin(entries), std::begin(entries) + std::min<int64_t>(fields, MTGR_EMU_FIELDS),
             table);
 }
@@ -336,10 +384,21 @@ bool Emulator::Block::resolveWarpOps() {
         report(llvm::formatv("warp divergence: lane {0} of the warp's mask {1:x8} {2}, while "
                              "lane {3} waits at a {4}",
                              lane, op.mask, what, first - base,
-                             op.slot == MTGR_EMU_SHFL ? "shuffle" : "vote or warp sync")
+                             op.slot == MTGR_EMU_SHFL   ? "shuffle"
+                             : op.slot == MTGR_EMU_MMA  ? "mma.sync"
+                             : op.slot == MTGR_EMU_LDMATRIX ? "ldmatrix"
+                                                            : "vote or warp sync")
                    .str());
         return false;
       }
+    }
+    if (op.slot == MTGR_EMU_MMA || op.slot == MTGR_EMU_LDMATRIX) {
+      if (!(op.slot == MTGR_EMU_MMA ? resolveMma(base, op.mode) : resolveLdmatrix(base, op.mode)))
+        return false;
+      for (int64_t t = base; t < end; ++t)
+        fibers[t].state = State::Run;
+      released = true;
+      continue;
     }
     for (int64_t lane = 0; lane < kWarp && base + lane < end; ++lane) {
       int64_t t = base + lane;
@@ -387,6 +446,147 @@ bool Emulator::Block::resolveWarpOps() {
   return released;
 }
 
+namespace {
+float bf16ToFloat(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+float f16ToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h >> 15) << 31, exponent = (h >> 10) & 31, mantissa = h & 1023;
+  uint32_t bits;
+  if (exponent == 31) { // inf, NaN
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else { // zero and subnormals: mantissa x 2^-24
+    float f = std::ldexp(float(mantissa), -24);
+    std::memcpy(&bits, &f, 4);
+    bits |= sign;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+} // namespace
+
+/// mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}.{bf16,f16}.f32 by the
+/// PTX ISA's fragment tables: lane = 4 g + t holds A rows g and g + 8 at
+/// columns 2t, 2t + 1 (registers 0, 1) and 2t + 8, 2t + 9 (registers 2, 3),
+/// B rows (k) 2t, 2t + 1 and 2t + 8, 2t + 9 of column g, and C / D rows g
+/// and g + 8 at columns 2t, 2t + 1; the lower half of a register is the
+/// lower index. Products summed in double, rounded once to f32.
+bool Emulator::Block::resolveMma(int64_t base, int32_t mode) {
+  if (mode != 0 && mode != 1) {
+    current = base;
+    report("an mma.sync of an unknown mode " + std::to_string(mode));
+    return false;
+  }
+  float a[16][16], b[16][8], c[16][8];
+  auto half = [&](uint32_t reg, int which) {
+    uint16_t h = uint16_t(which ? reg >> 16 : reg & 0xffff);
+    return mode == 0 ? bf16ToFloat(h) : f16ToFloat(h);
+  };
+  for (int lane = 0; lane < kWarp; ++lane) {
+    const uint32_t *in = warpOps[base + lane].in;
+    int g = lane / 4, t = lane % 4;
+    for (int r = 0; r < 4; ++r) {
+      int row = g + (r & 1) * 8, col = 2 * t + (r >> 1) * 8;
+      a[row][col] = half(in[r], 0);
+      a[row][col + 1] = half(in[r], 1);
+    }
+    for (int r = 0; r < 2; ++r) {
+      b[2 * t + r * 8][g] = half(in[4 + r], 0);
+      b[2 * t + r * 8 + 1][g] = half(in[4 + r], 1);
+    }
+    for (int i = 0; i < 4; ++i)
+      std::memcpy(&c[g + (i >> 1) * 8][2 * t + (i & 1)], &in[6 + i], 4);
+  }
+  for (int lane = 0; lane < kWarp; ++lane) {
+    int g = lane / 4, t = lane % 4;
+    for (int i = 0; i < 4; ++i) {
+      int row = g + (i >> 1) * 8, col = 2 * t + (i & 1);
+      double sum = c[row][col];
+      for (int k = 0; k < 16; ++k)
+        sum += double(a[row][k]) * double(b[k][col]);
+      float d = float(sum);
+      std::memcpy(&warpOps[base + lane].out[i], &d, 4);
+    }
+  }
+  return true;
+}
+
+/// ldmatrix.sync.aligned.m8n8.x{1,2,4}[.trans].shared.b16: lanes 8i .. 8i + 7
+/// give the rows of matrix i (16 bytes each, checked as shared-memory
+/// reads by the lane that gives them); lane 4 g + t receives, per matrix,
+/// row g's elements 2t and 2t + 1 (.trans: column g's).
+bool Emulator::Block::resolveLdmatrix(int64_t base, int32_t mode) {
+  int matrices = mode & 15;
+  bool trans = (mode & 16) != 0;
+  if (matrices != 1 && matrices != 2 && matrices != 4) {
+    current = base;
+    report("an ldmatrix of " + std::to_string(matrices) + " matrices");
+    return false;
+  }
+  uint16_t m[4][8][8];
+  int64_t saved = current;
+  for (int i = 0; i < matrices; ++i)
+    for (int row = 0; row < 8; ++row) {
+      current = base + 8 * i + row;
+      void *at = shared(warpOps[current].address, 16, false);
+      std::memcpy(m[i][row], at, 16);
+    }
+  current = saved;
+  if (!fault.empty())
+    return false;
+  for (int lane = 0; lane < kWarp; ++lane) {
+    int g = lane / 4, t = lane % 4;
+    for (int i = 0; i < matrices; ++i) {
+      uint16_t lo = trans ? m[i][2 * t][g] : m[i][g][2 * t];
+      uint16_t hi = trans ? m[i][2 * t + 1][g] : m[i][g][2 * t + 1];
+      warpOps[base + lane].out[i] = uint32_t(lo) | (uint32_t(hi) << 16);
+    }
+  }
+  return true;
+}
+
+void Emulator::Block::cpAsync(void *sharedDst, void *globalSrc, int32_t bytes,
+                              int32_t sourceBytes) {
+  if ((bytes != 4 && bytes != 8 && bytes != 16) || sourceBytes < 0 || sourceBytes > bytes) {
+    report("a cp.async of " + std::to_string(bytes) + " bytes from " +
+           std::to_string(sourceBytes) + " source bytes");
+    return;
+  }
+  if (reinterpret_cast<uintptr_t>(sharedDst) % bytes || reinterpret_cast<uintptr_t>(globalSrc) % bytes) {
+    report("a cp.async of " + std::to_string(bytes) + " bytes between addresses not aligned to it");
+    return;
+  }
+  AsyncCopy copy{sharedDst, std::vector<char>(bytes, 0)};
+  if (sourceBytes > 0)
+    std::memcpy(copy.bytes.data(), global(globalSrc, sourceBytes, false), sourceBytes);
+  asyncCopies[current].open.push_back(std::move(copy));
+}
+
+void Emulator::Block::cpAsyncCommit() {
+  AsyncCopies &mine = asyncCopies[current];
+  mine.committed.push_back(std::move(mine.open));
+  mine.open.clear();
+}
+
+void Emulator::Block::cpAsyncWait(int32_t newest) {
+  AsyncCopies &mine = asyncCopies[current];
+  if (newest < 0)
+    cpAsyncCommit(); // wait_all: the open group too
+  size_t keep = newest < 0 ? 0 : size_t(newest);
+  while (mine.committed.size() > keep) {
+    for (AsyncCopy &copy : mine.committed.front())
+      std::memcpy(shared(copy.shared, int64_t(copy.bytes.size()), true), copy.bytes.data(),
+                  copy.bytes.size());
+    mine.committed.erase(mine.committed.begin());
+  }
+}
+
 llvm::Error Emulator::Block::run() {
   shadows.assign(kernel->shared.size(), {});
   for (size_t r = 0; r < kernel->shared.size(); ++r) {
@@ -396,6 +596,7 @@ llvm::Error Emulator::Block::run() {
     std::memset(kernel->shared[r].first, 0xff, kernel->shared[r].second);
   }
   epoch = 0;
+  asyncCopies.assign(threads, AsyncCopies{});
   if (kernel->barriers)
     return runFibers();
   bool reverse = emulator->order == Schedule::Reverse;
@@ -404,6 +605,7 @@ llvm::Error Emulator::Block::run() {
     if (kernel->run(params, paramCount) != 0)
       report("called with " + std::to_string(paramCount) + " parameter words, takes " +
              std::to_string(kernel->params));
+    finishThread();
   }
   return fault.empty() ? llvm::Error::success() : fail(fault);
 }

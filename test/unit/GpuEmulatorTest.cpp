@@ -582,3 +582,198 @@ TEST(GpuEmulator, TamperedLaunchMetadataIsRefused) {
   EXPECT_NE(llvm::toString(exe.takeError()).find("no 'cuda.kernels' section"), std::string::npos);
 }
 } // namespace
+
+namespace {
+/// One warp through the sm_80 tensor-core path: every thread copies 16
+/// bytes of A (16 x 16 16-bit values, row-major) into shared memory with
+/// cp.async (commit, wait_group 0, a barrier: unless `wait` is false, a
+/// planted missing wait); ldmatrix.x4 loads the A fragment, ldmatrix.x1
+/// .trans the first 8 x 8 matrix transposed (into t); B (column-major
+/// 16-bit pairs) and C (f32) come from global memory in their fragment
+/// layout; mma.sync m16n8k16 (bf16 or f16 inputs, f32 accumulators) writes
+/// D = A B + C.
+std::string tensorCoreKernel(bool bf16, bool wait) {
+  std::string operand = bf16 ? "i32" : "vector<2xf16>";
+  std::string text = R"(
+func.func @mtgr_forward(%abits: memref<128xf32>, %bbits: memref<64xf32>, %c: memref<16x8xf32>,
+                        %d: memref<16x8xf32>, %t: memref<32xf32>) attributes {mtgr.abi = []} {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1)
+             workgroup(%tile : memref<128xf32, #gpu.address_space<workgroup>>) {
+    %c2 = arith.constant 2 : index
+    %c4 = arith.constant 4 : index
+    %c8 = arith.constant 8 : index
+    %c16 = arith.constant 16 : index
+    %sbase = memref.extract_aligned_pointer_as_index %tile : memref<128xf32, #gpu.address_space<workgroup>> -> index
+    %gbase = memref.extract_aligned_pointer_as_index %abits : memref<128xf32> -> index
+    %boff = arith.muli %tx, %c16 : index
+    %sa = arith.addi %sbase, %boff : index
+    %ga = arith.addi %gbase, %boff : index
+    %sai = arith.index_cast %sa : index to i64
+    %gai = arith.index_cast %ga : index to i64
+    %sp = llvm.inttoptr %sai : i64 to !llvm.ptr<3>
+    %gp = llvm.inttoptr %gai : i64 to !llvm.ptr<1>
+    nvvm.cp.async.shared.global %sp, %gp, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>
+    nvvm.cp.async.commit.group
+)";
+  if (wait)
+    text += "    nvvm.cp.async.wait.group 0\n";
+  text += R"(
+    gpu.barrier
+    %i = arith.divui %tx, %c8 : index
+    %r = arith.remui %tx, %c8 : index
+    %ilo = arith.remui %i, %c2 : index
+    %ihi = arith.divui %i, %c2 : index
+    %rowbase = arith.muli %ilo, %c8 : index
+    %row = arith.addi %rowbase, %r : index
+    %rb = arith.muli %row, %c32 : index
+    %cb = arith.muli %ihi, %c16 : index
+    %lo = arith.addi %rb, %cb : index
+    %la = arith.addi %sbase, %lo : index
+    %lai = arith.index_cast %la : index to i64
+    %lp = llvm.inttoptr %lai : i64 to !llvm.ptr<3>
+    %frag = nvvm.ldmatrix %lp {num = 4 : i32, layout = #nvvm.mma_layout<row>, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>, eltType = #nvvm.ld_st_matrix_elt_type<b16>} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
+    %tr = nvvm.ldmatrix %lp {num = 1 : i32, layout = #nvvm.mma_layout<col>, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>, eltType = #nvvm.ld_st_matrix_elt_type<b16>} : (!llvm.ptr<3>) -> i32
+    %trf = arith.bitcast %tr : i32 to f32
+    memref.store %trf, %t[%tx] : memref<32xf32>
+    %a0i = llvm.extractvalue %frag[0] : !llvm.struct<(i32, i32, i32, i32)>
+    %a1i = llvm.extractvalue %frag[1] : !llvm.struct<(i32, i32, i32, i32)>
+    %a2i = llvm.extractvalue %frag[2] : !llvm.struct<(i32, i32, i32, i32)>
+    %a3i = llvm.extractvalue %frag[3] : !llvm.struct<(i32, i32, i32, i32)>
+    %g = arith.divui %tx, %c4 : index
+    %q = arith.remui %tx, %c4 : index
+    %g8 = arith.muli %g, %c8 : index
+    %w0 = arith.addi %g8, %q : index
+    %w1 = arith.addi %w0, %c4 : index
+    %b0f = memref.load %bbits[%w0] : memref<64xf32>
+    %b1f = memref.load %bbits[%w1] : memref<64xf32>
+    %b0i = arith.bitcast %b0f : f32 to i32
+    %b1i = arith.bitcast %b1f : f32 to i32
+    %col0 = arith.muli %q, %c2 : index
+    %col1 = arith.addi %col0, %c1 : index
+    %rowh = arith.addi %g, %c8 : index
+    %cc0 = memref.load %c[%g, %col0] : memref<16x8xf32>
+    %cc1 = memref.load %c[%g, %col1] : memref<16x8xf32>
+    %cc2 = memref.load %c[%rowh, %col0] : memref<16x8xf32>
+    %cc3 = memref.load %c[%rowh, %col1] : memref<16x8xf32>
+)";
+  // The registers as the mma's operand type: packed i32 (bf16), or
+  // vector<2xf16> (f16).
+  std::string ops[6] = {"a0", "a1", "a2", "a3", "b0", "b1"};
+  if (bf16)
+    text += "    %zero = arith.constant 0 : i32\n";
+  for (const std::string &o : ops)
+    text += bf16 ? "    %" + o + " = arith.addi %" + o + "i, %zero : i32\n"
+                 : "    %" + o + " = llvm.bitcast %" + o + "i : i32 to vector<2xf16>\n";
+  text += R"(
+    %res = nvvm.mma.sync A[%a0, %a1, %a2, %a3] B[%b0, %b1] C[%cc0, %cc1, %cc2, %cc3]
+      {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+       multiplicandAPtxType = #nvvm.mma_type<)" +
+          std::string(bf16 ? "bf16" : "f16") + R"(>, multiplicandBPtxType = #nvvm.mma_type<)" +
+          std::string(bf16 ? "bf16" : "f16") + R"(>,
+       shape = #nvvm.shape<m = 16, n = 8, k = 16>} : ()" +
+          operand + ", " + operand + R"(, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+    %d0 = llvm.extractvalue %res[0] : !llvm.struct<(f32, f32, f32, f32)>
+    %d1 = llvm.extractvalue %res[1] : !llvm.struct<(f32, f32, f32, f32)>
+    %d2 = llvm.extractvalue %res[2] : !llvm.struct<(f32, f32, f32, f32)>
+    %d3 = llvm.extractvalue %res[3] : !llvm.struct<(f32, f32, f32, f32)>
+    memref.store %d0, %d[%g, %col0] : memref<16x8xf32>
+    memref.store %d1, %d[%g, %col1] : memref<16x8xf32>
+    memref.store %d2, %d[%rowh, %col0] : memref<16x8xf32>
+    memref.store %d3, %d[%rowh, %col1] : memref<16x8xf32>
+    gpu.terminator
+  }
+  return
+}
+)";
+  return text;
+}
+
+/// 16-bit patterns of k / 8 (|k| <= 32: exact in bf16 and f16).
+uint16_t sixteenBits(float v, bool bf16) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  if (bf16)
+    return uint16_t(bits >> 16);
+  if (v == 0)
+    return uint16_t((bits >> 16) & 0x8000);
+  uint32_t sign = (bits >> 31) << 15, exponent = ((bits >> 23) & 255) - 127 + 15;
+  return uint16_t(sign | (exponent << 10) | ((bits >> 13) & 1023));
+}
+
+/// The tensor-core kernel's buffers from A (16 x 16), B (16 x 8), C: A's
+/// 16-bit values row-major, B's column-major (each lane's register is one
+/// 32-bit word), as raw bits in f32 buffers.
+Buffers tensorCoreBuffers(const std::vector<float> &a, const std::vector<float> &b,
+                          const std::vector<float> &c, bool bf16) {
+  std::vector<uint16_t> a16(256), b16(128);
+  for (int i = 0; i < 256; ++i)
+    a16[i] = sixteenBits(a[i], bf16);
+  for (int k = 0; k < 16; ++k)
+    for (int n = 0; n < 8; ++n)
+      b16[n * 16 + k] = sixteenBits(b[k * 8 + n], bf16);
+  std::vector<float> abits(128), bbits(64);
+  std::memcpy(abits.data(), a16.data(), 512);
+  std::memcpy(bbits.data(), b16.data(), 256);
+  Buffers buffers;
+  buffers.add(abits, {128});
+  buffers.add(bbits, {64});
+  buffers.add(c, {16, 8});
+  buffers.add(std::vector<float>(128, -1.f), {16, 8});
+  buffers.add(std::vector<float>(32, -1.f), {32});
+  return buffers;
+}
+
+std::vector<float> eighths(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> k(-32, 32);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = float(k(rng)) / 8.f;
+  return v;
+}
+} // namespace
+
+TEST(GpuEmulator, MmaSyncLdmatrixAndCpAsyncFollowThePtxFragmentTables) {
+  for (bool bf16 : {true, false}) {
+    SCOPED_TRACE(bf16 ? "bf16" : "f16");
+    Artifact artifact = compileBound(tensorCoreKernel(bf16, /*wait=*/true), "cuda", 5);
+    std::vector<float> a = eighths(256, 1), b = eighths(128, 2), c = eighths(128, 3);
+    for (emu::Schedule s : kSchedules) {
+      SCOPED_TRACE(emu::scheduleName(s).str());
+      Buffers buffers = tensorCoreBuffers(a, b, c, bf16);
+      auto device = createEmulatorDevice(s);
+      run(*device, artifact, buffers);
+      std::vector<float> d = buffers.get<float>(3);
+      for (int m = 0; m < 16; ++m)
+        for (int n = 0; n < 8; ++n) {
+          double want = c[m * 8 + n];
+          for (int k = 0; k < 16; ++k)
+            want += double(a[m * 16 + k]) * double(b[k * 8 + n]);
+          ASSERT_EQ(d[m * 8 + n], float(want)) << "D[" << m << "][" << n << "]";
+        }
+      // ldmatrix .trans: lane 4 g + q holds column g's rows 2q and 2q + 1.
+      std::vector<uint32_t> t = buffers.get<uint32_t>(4);
+      for (int lane = 0; lane < 32; ++lane) {
+        int g = lane / 4, q = lane % 4;
+        uint32_t want = uint32_t(sixteenBits(a[(2 * q) * 16 + g], bf16)) |
+                        uint32_t(sixteenBits(a[(2 * q + 1) * 16 + g], bf16)) << 16;
+        ASSERT_EQ(t[lane], want) << "ldmatrix.trans, lane " << lane;
+      }
+    }
+  }
+}
+
+TEST(GpuEmulatorDeathTest, APlantedMissingCpAsyncWaitIsCaught) {
+  Artifact artifact = compileBound(tensorCoreKernel(/*bf16=*/true, /*wait=*/false), "cuda", 5);
+  EXPECT_EXIT(
+      {
+        Buffers buffers =
+            tensorCoreBuffers(eighths(256, 1), eighths(128, 2), eighths(128, 3), true);
+        auto device = createEmulatorDevice(emu::Schedule::InOrder);
+        run(*device, artifact, buffers);
+      },
+      testing::ExitedWithCode(70), "shared-memory race");
+}
