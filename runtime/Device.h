@@ -46,6 +46,11 @@ public:
   /// counters) in host memory even on a device with memory of its own: GPU
   /// code plans its launches on the host (abi/GpuLaunch.h).
   virtual bool integersOnHost() const { return false; }
+  /// Before calls whose generated code needs about `workingBytes` of the
+  /// device's memory at its peak (the compiler's working-memory figures for
+  /// the batch, runtime/Session.cpp): a device with memory of its own sizes
+  /// its pool to it, or says why it cannot hold it.
+  virtual llvm::Error prepare(int64_t workingBytes) { return llvm::Error::success(); }
 };
 
 class Device {

@@ -156,12 +156,14 @@ double Session::workingMemory(const EntryPoint &entry, const Batch &batch) const
 
 llvm::Error Session::checkMemory(llvm::StringRef what, const Batch &batch, double extra,
                                     std::initializer_list<const EntryPoint *> entries) const {
-  double need = paramBytes + extra;
+  double need = paramBytes + extra, working = 0;
   for (const EntryPoint *e : entries)
     if (e)
-      need += workingMemory(*e, batch);
+      working += workingMemory(*e, batch);
+  need += working;
   if (need <= static_cast<double>(maxMemory))
-    return llvm::Error::success();
+    // A device with memory of its own sizes its pool from the same figure.
+    return executable->prepare(static_cast<int64_t>(working));
   return fail(what + ": a batch of " + llvm::Twine(batch.numSamples) + " samples and " +
               llvm::Twine(batch.totalTokens(artifact.model)) + " tokens needs about " +
               bytesText(need) + " (parameters and working memory, estimated from the "

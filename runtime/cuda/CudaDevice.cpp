@@ -7,6 +7,7 @@
 #include "runtime/cuda/CudaDriver.h"
 #include "runtime/cuda/LaunchMetadata.h"
 
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
@@ -115,6 +116,41 @@ struct Gpu {
     }
     return reinterpret_cast<void *>(p);
   }
+  /// Bytes the cache holds.
+  uint64_t cachedBytes() const {
+    uint64_t bytes = 0;
+    for (const auto &[size, blocks] : cached)
+      bytes += size * blocks.size();
+    return bytes;
+  }
+  /// Sizes the pool for calls needing `working` bytes at their peak (the
+  /// compiler's figure): the cache keeps at most 1.25 x that (at least 64
+  /// MiB; largest blocks go first), and the device must have room for it.
+  llvm::Error prepare(int64_t working) {
+    api->ctxSetCurrent(context);
+    uint64_t keep = std::max<uint64_t>(uint64_t(double(working) * 1.25), 64u << 20);
+    while (cachedBytes() > keep) {
+      auto largest = std::prev(cached.end());
+      if (largest->second.empty()) {
+        cached.erase(largest);
+        continue;
+      }
+      api->memFree(largest->second.back());
+      largest->second.pop_back();
+    }
+    size_t free = 0, total = 0;
+    if (int r = api->memGetInfo(&free, &total))
+      return fail("cuda:" + std::to_string(info.ordinal) + ": cuMemGetInfo: " +
+                  driver->errorName(r));
+    if (double(free) + double(cachedBytes()) < double(working)) {
+      auto mib = [](double bytes) { return llvm::formatv("{0:F1} MiB", bytes / (1 << 20)).str(); };
+      return fail("cuda:" + std::to_string(info.ordinal) + " (" + info.name + ") has " +
+                  mib(double(free)) + " free (and " + mib(double(cachedBytes())) +
+                  " cached); the call needs about " + mib(double(working)) +
+                  " of working memory (the compiled code's figure for this batch)");
+    }
+    return llvm::Error::success();
+  }
   void release(void *p) {
     auto found = live.find(reinterpret_cast<uint64_t>(p));
     if (found == live.end())
@@ -137,9 +173,11 @@ struct Gpu {
     size_t slot = (bytes + 255) & ~size_t(255);
     if (stagingUsed + slot > stagingBytes) {
       // Wait until the copies from the buffer are done, then start over.
-      must(api->streamSynchronize(stream), "cuStreamSynchronize");
+      if (staging) {
+        must(api->streamSynchronize(stream), "cuStreamSynchronize");
+        ++stagingWaits;
+      }
       stagingUsed = 0;
-      ++stagingWaits;
       if (slot > stagingBytes) {
         if (staging)
           api->memFreeHost(staging);
@@ -239,6 +277,10 @@ public:
 
   HostEnvironment &environment() override { return host; }
   bool integersOnHost() const override { return true; }
+  llvm::Error prepare(int64_t workingBytes) override {
+    std::lock_guard<std::mutex> guard(gpu->lock);
+    return gpu->prepare(workingBytes);
+  }
 
 private:
   void launch(int64_t kernel, int64_t gx, int64_t gy, int64_t gz, int64_t bx, int64_t by,

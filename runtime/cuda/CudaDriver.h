@@ -90,6 +90,7 @@ public:
     int (*memFreeHost)(void *pointer) = nullptr;
     int (*memcpyHtoDAsync)(uint64_t dst, const void *src, size_t bytes, void *stream) = nullptr;
     int (*funcSetAttribute)(void *function, int attribute, int value) = nullptr;
+    int (*memGetInfo)(size_t *free, size_t *total) = nullptr;
   };
   llvm::Expected<const Compute *> compute();
 

@@ -8,6 +8,7 @@
 // fault.
 //
 //===----------------------------------------------------------------------===//
+#include "abi/GpuLaunch.h"
 #include "codegen/cpu/CpuBackend.h"
 #include "codegen/cuda/CudaBackend.h"
 #include "codegen/cuda/Passes.h"
@@ -273,6 +274,27 @@ TEST(GpuEmulator, CpuArtifactsAreRefusedByName) {
   auto refused = (*cpuDevice)->load(gpu, "gpu.mtgr");
   ASSERT_FALSE(static_cast<bool>(refused));
   EXPECT_NE(llvm::toString(refused.takeError()).find("compiled by the 'cuda' back end"),
+            std::string::npos);
+}
+
+TEST(GpuEmulator, CodeOfTheOldMemoryPlanIsRefused) {
+  // Code from before the host planned its integer buffers lacks the plan
+  // symbol (abi/GpuLaunch.h MTGR_GPU_HOST_ABI_SYMBOL): rename it in the
+  // host object's symbol table and the code reads as plan 1.
+  Artifact gpu = compileBound(kElementwise, "cuda", 4);
+  for (CodeSection &section : gpu.code) {
+    if (section.name != kCudaHostCodeSection)
+      continue;
+    size_t at = section.bytes.find(MTGR_GPU_HOST_ABI_SYMBOL);
+    ASSERT_NE(at, std::string::npos);
+    section.bytes[at + std::strlen(MTGR_GPU_HOST_ABI_SYMBOL) - 1] = 'X';
+  }
+  auto device = createEmulatorDevice(emu::Schedule::InOrder);
+  auto exe = device->load(gpu, "old.mtgr");
+  ASSERT_FALSE(static_cast<bool>(exe));
+  EXPECT_NE(llvm::toString(exe.takeError())
+                .find("old.mtgr: the CUDA host code keeps its buffers by plan 1, this runtime "
+                      "runs plan 2"),
             std::string::npos);
 }
 } // namespace

@@ -6,16 +6,19 @@
 // without a GPU (lit points MTGR_LIBCUDA at this library). Device 0 is
 // compute capability 9.0, the others 8.0. Memory is the host's; a module
 // load checks that the image is an ELF file (a cubin); a launch runs
-// nothing: it checks its geometry and, with FAKE_CUDA_TRACE=1, prints the
-// kernel, grid, block and parameter count to stderr.
+// nothing: it checks its geometry (more than 48 KB of shared memory only
+// after the kernel's opt-in) and, with FAKE_CUDA_TRACE=1, prints the
+// kernel, grid, block and shared bytes (and each upload) to stderr.
 //   FAKE_CUDA_DEVICES=N         devices to report (default 1)
 //   FAKE_CUDA_INIT_ERROR=C      cuInit returns result code C
 //   FAKE_CUDA_LAUNCH_ERROR=C    cuLaunchKernel returns result code C
 //   FAKE_CUDA_REGISTERS=N       cuFuncGetAttribute(NUM_REGS) says N (else
 //                               CUDA_ERROR_NOT_SUPPORTED)
+//   FAKE_CUDA_FREE_MB=N         cuMemGetInfo says N MiB are free
 //
 //===----------------------------------------------------------------------===//
 #include <cstdint>
+#include <map>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -129,12 +132,22 @@ int cuMemFreeHost(void *pointer) {
 }
 int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes, void *) {
   std::memcpy(reinterpret_cast<void *>(dst), src, bytes);
+  if (envInt("FAKE_CUDA_TRACE", 0))
+    std::fprintf(stderr, "fake-cuda: upload %zu bytes\n", bytes);
   return 0;
 }
-int cuFuncSetAttribute(void *, int attribute, int value) {
+static std::map<void *, int> sharedOptIn; // kernel -> opted-in bytes
+int cuFuncSetAttribute(void *function, int attribute, int value) {
   // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES up to an H200's 227 KB.
   if (attribute != 8 || value < 0 || value > 227 * 1024)
     return 1; // CUDA_ERROR_INVALID_VALUE
+  sharedOptIn[function] = value;
+  return 0;
+}
+int cuMemGetInfo_v2(size_t *free, size_t *total) {
+  // FAKE_CUDA_FREE_MB: the device's free memory (default 140000, an H200).
+  *total = size_t(140000) << 20;
+  *free = size_t(envInt("FAKE_CUDA_FREE_MB", 140000)) << 20;
   return 0;
 }
 int cuMemsetD2D32Async(uint64_t dst, size_t pitch, unsigned value, size_t width, size_t height,
@@ -172,6 +185,8 @@ int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsign
     return error;
   if (gx * gy * gz == 0 || bx * by * bz == 0 || bx * by * bz > 1024 || !params)
     return 1; // CUDA_ERROR_INVALID_VALUE
+  if (shared > 48 * 1024 && (sharedOptIn.count(function) == 0 || int(shared) > sharedOptIn[function]))
+    return 1; // more than 48 KB without the kernel's opt-in
   if (envInt("FAKE_CUDA_TRACE", 0))
     std::fprintf(stderr, "fake-cuda: launch %s grid %u x %u x %u block %u x %u x %u shared %u\n",
                  static_cast<std::string *>(function)->c_str(), gx, gy, gz, bx, by, bz, shared);
