@@ -8,13 +8,14 @@
 // to cuLaunchKernel on the stream. NOT YET RUN ON A GPU (docs/gpu-backend.md):
 // tested here only against the stand-in driver of test/tools/fake-cuda.
 //
-// First version, simple before fast: memory is managed (cuMemAllocManaged),
-// because the host code still reads a few small buffers (sample offsets,
-// tile-list lengths) to size what it allocates and launches, and the stream
-// is synchronised after each launch so those reads see the kernels' writes.
-// Memory comes from a caching pool (freed blocks reused by rounded size:
-// the driver allocates once per shape); with managed memory the copies need
-// no pinned staging buffer (that comes with device memory and host mirrors).
+// Memory is device memory (cuMemAlloc) from a caching pool (freed blocks
+// reused by rounded size: the driver allocates once per shape) sized from
+// the compiled code's working-memory figure (Executable::prepare). The host
+// code plans each call from host memory (abi/GpuLaunch.h plan 2): its
+// integer buffers are host blocks, its uploads go through a pinned staging
+// buffer (cuMemcpyHtoDAsync on the stream), and the stream is waited for
+// once, at the end of a call. Kernels above 48 KB of shared memory get the
+// driver's opt-in before their first such launch.
 // Products of --gemm=cublaslt code go to cuBLASLt (CublasLt.h) on the same
 // stream; with --profile each kernel and GEMM is timed between events. A
 // failed launch is reported by the driver's error name and ends the process

@@ -137,7 +137,6 @@ llvm::Expected<const CudaDriver::Compute *> CudaDriver::compute() {
   resolve(c->streamCreate, "cuStreamCreate");
   resolve(c->streamDestroy, "cuStreamDestroy_v2");
   resolve(c->streamSynchronize, "cuStreamSynchronize");
-  resolve(c->memAllocManaged, "cuMemAllocManaged");
   resolve(c->memFree, "cuMemFree_v2");
   resolve(c->memcpy, "cuMemcpy");
   resolve(c->moduleLoadData, "cuModuleLoadData");

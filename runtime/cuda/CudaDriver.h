@@ -66,7 +66,6 @@ public:
     int (*streamCreate)(void **stream, unsigned flags) = nullptr;
     int (*streamDestroy)(void *stream) = nullptr;
     int (*streamSynchronize)(void *stream) = nullptr;
-    int (*memAllocManaged)(uint64_t *pointer, size_t bytes, unsigned flags) = nullptr;
     int (*memFree)(uint64_t pointer) = nullptr;
     int (*memcpy)(uint64_t dst, uint64_t src, size_t bytes) = nullptr;
     int (*moduleLoadData)(void **module, const void *image) = nullptr;

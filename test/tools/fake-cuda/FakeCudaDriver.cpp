@@ -88,10 +88,6 @@ int cuStreamCreate(void **stream, unsigned) {
 }
 int cuStreamDestroy_v2(void *) { return 0; }
 int cuStreamSynchronize(void *) { return 0; }
-int cuMemAllocManaged(uint64_t *pointer, size_t bytes, unsigned) {
-  *pointer = reinterpret_cast<uint64_t>(std::calloc(1, bytes));
-  return *pointer ? 0 : 2; // CUDA_ERROR_OUT_OF_MEMORY
-}
 int cuMemFree_v2(uint64_t pointer) {
   std::free(reinterpret_cast<void *>(pointer));
   return 0;
