@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <mutex>
 
 using namespace mtgr;
@@ -65,11 +66,14 @@ public:
       auto *e = static_cast<EmulatorExecutable *>(self);
       if (e->hostBlocks.release(e->host.pool, block))
         return;
-      {
-        std::lock_guard<std::mutex> guard(e->shared->lock);
-        e->shared->emulator.untrack(block);
-      }
-      e->host.pool.free(block);
+      // A device block is free once the work before it on the stream ran.
+      enqueue([e, block] {
+        {
+          std::lock_guard<std::mutex> guard(e->shared->lock);
+          e->shared->emulator.untrack(block);
+        }
+        e->host.pool.free(block);
+      });
     };
     table.profile_clock = [](void *) { return ProfileCounters::clock(); };
     table.profile_record = [](void *self, int64_t family, int64_t layer, int64_t start) {
@@ -87,13 +91,30 @@ public:
       static_cast<EmulatorExecutable *>(self)->gemm(GpuGemmCall{
           transA != 0, transB != 0, m, n, k, uint64_t(a), lda, uint64_t(b), ldb, uint64_t(c), ldc});
     };
+    // This call's stream (calls may come from several threads at once; the
+    // host code of one call runs on its caller's thread).
+    std::vector<std::function<void()>> stream;
+    std::vector<std::function<void()>> *outer = currentStream;
+    currentStream = &stream;
     code->call(entry, args, table);
+    // The end of a call waits for its stream.
+    for (size_t i = 0; i < stream.size(); ++i)
+      stream[i]();
+    currentStream = outer;
   }
 
   HostEnvironment &environment() override { return host; }
   bool integersOnHost() const override { return true; }
 
 private:
+  /// The stream, as a queue: launches, library GEMMs, uploads and frees of
+  /// device blocks run in order when the call ends, not when the host code
+  /// issues them (as on a GPU, where the host goes on at once): host code
+  /// that read a kernel's result before that would see poison. Faults are
+  /// found when the work runs; they name the kernel as before.
+  static thread_local std::vector<std::function<void()>> *currentStream;
+  static void enqueue(std::function<void()> work) { currentStream->push_back(std::move(work)); }
+
   void launch(int64_t kernel, Dim3 grid, Dim3 block, int64_t sharedBytes, int64_t *params,
               int64_t count) {
     if (kernel < 0 || kernel >= static_cast<int64_t>(kernels.size()))
@@ -103,19 +124,27 @@ private:
       fault(fail("kernel '" + kernels[kernel].name + "': dynamic shared memory is not emulated"));
     if (grid.count() == 0)
       return; // nothing to do (a GPU would refuse an empty grid)
-    std::lock_guard<std::mutex> guard(shared->lock);
-    // --profile: the host's time emulating the kernel, in its op's family
-    // (it exercises the path a GPU's profile takes, not a GPU's time).
-    const KernelRecord &record = records[kernel];
-    timed(record.family, record.layer, [&] {
-      if (llvm::Error e = shared->emulator.launch(kernels[kernel], grid, block, params, count))
-        fault(std::move(e));
+    // The words as they are now: the host code reuses its array.
+    std::vector<int64_t> words(params, params + std::max<int64_t>(count, 0));
+    enqueue([this, kernel, grid, block, words = std::move(words)]() mutable {
+      std::lock_guard<std::mutex> guard(shared->lock);
+      // --profile: the host's time emulating the kernel, in its op's family
+      // (it exercises the path a GPU's profile takes, not a GPU's time).
+      const KernelRecord &record = records[kernel];
+      timed(record.family, record.layer, [&] {
+        if (llvm::Error e = shared->emulator.launch(kernels[kernel], grid, block, words.data(),
+                                                    int64_t(words.size())))
+          fault(std::move(e));
+      });
     });
   }
 
   /// --gemm=cublaslt code: the library's GEMM as a host GEMM, its operands
   /// checked against the device's buffers first.
-  void gemm(const GpuGemmCall &call) {
+  void gemm(const GpuGemmCall &issued) {
+    enqueue([this, issued] { runGemm(issued); });
+  }
+  void runGemm(const GpuGemmCall &call) {
     std::lock_guard<std::mutex> guard(shared->lock);
     if (llvm::Error e = checkGemmCall(call))
       fault(std::move(e));
@@ -133,19 +162,24 @@ private:
     timed(static_cast<int64_t>(ProfileFamily::Projections), -1, [&] { hostGemm(call); });
   }
 
-  /// An upload of the host code: the target must be device memory.
+  /// An upload of the host code: the host bytes as they are now (the host
+  /// may reuse its buffer at once), written on the stream into device
+  /// memory.
   void upload(int64_t device, int64_t source, int64_t bytes) {
-    std::lock_guard<std::mutex> guard(shared->lock);
     if (bytes < 0)
       fault(fail("an upload of " + std::to_string(bytes) + " bytes"));
     if (bytes == 0)
       return;
-    if (llvm::Error e = shared->emulator.checkSpan(
-            uint64_t(device), uint64_t(bytes),
-            "the target of an upload of " + std::to_string(bytes) + " bytes"))
-      fault(std::move(e));
-    std::memcpy(reinterpret_cast<void *>(device), reinterpret_cast<const void *>(source),
-                size_t(bytes));
+    const char *from = reinterpret_cast<const char *>(source);
+    std::vector<char> data(from, from + bytes);
+    enqueue([this, device, data = std::move(data)] {
+      std::lock_guard<std::mutex> guard(shared->lock);
+      if (llvm::Error e = shared->emulator.checkSpan(
+              uint64_t(device), uint64_t(data.size()),
+              "the target of an upload of " + std::to_string(data.size()) + " bytes"))
+        fault(std::move(e));
+      std::memcpy(reinterpret_cast<void *>(device), data.data(), data.size());
+    });
   }
 
   /// Runs `work`; with --profile its host time goes to `family` and `layer`.
@@ -164,6 +198,8 @@ private:
   HostEnvironment host;
   GpuHostBlocks hostBlocks;
 };
+
+thread_local std::vector<std::function<void()>> *EmulatorExecutable::currentStream = nullptr;
 
 class EmulatorDevice final : public Device {
 public:
