@@ -67,6 +67,19 @@ LogicalResult appendWords(OpBuilder &b, Location loc, Value v, SmallVectorImpl<V
   return failure();
 }
 
+/// The import `name` of `words` i64 parameters (an environment field the
+/// host steps turn it into), declared at the module's start if it is not.
+func::FuncOp wordImport(ModuleOp module, StringRef name, unsigned words) {
+  if (auto fn = module.lookupSymbol<func::FuncOp>(name))
+    return fn;
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToStart(module.getBody());
+  auto fn = func::FuncOp::create(b, module.getLoc(), name,
+                                 b.getFunctionType(SmallVector<Type>(words, b.getI64Type()), {}));
+  fn.setPrivate();
+  return fn;
+}
+
 /// Calls of the GEMM library on buffers (kGpuGemmBuffersImport) become
 /// calls of kGpuGemmImport on words: each buffer as its address (aligned
 /// pointer plus offset) and row stride. The buffers' deallocs already sit
@@ -77,13 +90,7 @@ LogicalResult lowerGemmCalls(ModuleOp module) {
     return success();
   OpBuilder b(module.getContext());
   Type i64 = b.getI64Type();
-  b.setInsertionPointToStart(module.getBody());
-  auto import = module.lookupSymbol<func::FuncOp>(kGpuGemmImport);
-  if (!import) {
-    import = func::FuncOp::create(b, module.getLoc(), kGpuGemmImport,
-                                  b.getFunctionType(SmallVector<Type>(11, i64), {}));
-    import.setPrivate();
-  }
+  func::FuncOp import = wordImport(module, kGpuGemmImport, 11);
   SmallVector<func::CallOp> calls;
   module.walk([&](func::CallOp call) {
     if (call.getCallee() == kGpuGemmBuffersImport)
@@ -125,13 +132,7 @@ LogicalResult lowerUploadCalls(ModuleOp module) {
     return success();
   OpBuilder b(module.getContext());
   Type i64 = b.getI64Type();
-  b.setInsertionPointToStart(module.getBody());
-  auto import = module.lookupSymbol<func::FuncOp>(kGpuUploadImport);
-  if (!import) {
-    import = func::FuncOp::create(b, module.getLoc(), kGpuUploadImport,
-                                  b.getFunctionType(SmallVector<Type>(3, i64), {}));
-    import.setPrivate();
-  }
+  func::FuncOp import = wordImport(module, kGpuUploadImport, 3);
   llvm::SetVector<StringRef> callees;
   for (func::CallOp call : calls) {
     Location loc = call.getLoc();
@@ -207,14 +208,7 @@ struct MTGRLowerGpuLaunchesPass
       return;
     OpBuilder b(ctx);
     auto i64 = b.getI64Type();
-    b.setInsertionPointToStart(module.getBody());
-    auto import = module.lookupSymbol<func::FuncOp>(kGpuLaunchImport);
-    if (!import) {
-      SmallVector<Type> params(10, i64);
-      import = func::FuncOp::create(b, module.getLoc(), kGpuLaunchImport,
-                                    b.getFunctionType(params, {}));
-      import.setPrivate();
-    }
+    func::FuncOp import = wordImport(module, kGpuLaunchImport, 10);
     for (gpu::LaunchFuncOp launch : launches) {
       Location loc = launch.getLoc();
       if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty() ||
