@@ -74,9 +74,11 @@ struct BackendOptions {
   /// GPU back ends: the architectures to generate device code for, comma
   /// separated ("" = the back end's default, "none" = no device code).
   std::string gpuArchs;
-  /// GPU back ends: "generated" (mtgr's own GEMM kernels, the default) or
-  /// "cublaslt" (the products through the runtime's cuBLASLt, loaded with
-  /// dlopen; prologues and epilogues stay mtgr's kernels).
+  /// GPU back ends: "generated" (mtgr's own fp32 GEMM kernels, the
+  /// default), "tensor-core" (mtgr's tensor-core GEMM kernels: bf16
+  /// operands, f32 sums) or "cublaslt" (the products through the runtime's
+  /// cuBLASLt, loaded with dlopen; prologues and epilogues stay mtgr's
+  /// kernels).
   std::string gemm;
 };
 

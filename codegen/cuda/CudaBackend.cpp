@@ -38,7 +38,10 @@ public:
     for (const std::string &a : archs)
       list += (list.empty() ? "" : ", ") + a;
     return "CUDA: fp32 SIMT kernels of " + std::to_string(kBlockSize) +
-           " threads per block" + (gemm == "cublaslt" ? ", products by cuBLASLt" : "") +
+           " threads per block" +
+           (gemm == "cublaslt"      ? ", products by cuBLASLt"
+            : gemm == "tensor-core" ? ", products on tensor cores (bf16 operands, f32 sums)"
+                                    : "") +
            ", cubins for " + (list.empty() ? "no architecture" : list) +
            "; host code and emulated kernels for " + host.cpu;
   }
@@ -199,7 +202,7 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
     }
   }
   std::string gemm = options.gemm.empty() ? "generated" : options.gemm;
-  if (gemm != "generated" && gemm != "cublaslt")
-    return fail("--gemm: '" + gemm + "' is not generated or cublaslt");
+  if (gemm != "generated" && gemm != "cublaslt" && gemm != "tensor-core")
+    return fail("--gemm: '" + gemm + "' is not generated, tensor-core or cublaslt");
   return std::unique_ptr<TargetBackend>(new CudaBackend(*host, std::move(archs), std::move(gemm)));
 }

@@ -13,6 +13,10 @@
 // A loader; its epilogue (bias, SiLU, residual, split into pieces) in the
 // store. Sums run in K order per output: deterministic.
 //
+// With --gemm=tensor-core the product runs on tensor cores
+// (GpuTensorCoreGemm.cpp: bf16 operands, f32 sums), with the same loaders
+// and store.
+//
 // With --gemm=cublaslt (libraryGemm) the product itself is a call of the
 // runtime's GEMM (abi/GpuLaunch.h gpu_gemm: cuBLASLt on the CUDA device, a
 // host GEMM on the emulator) on operands in memory: a plain operand is
@@ -23,6 +27,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/RowMath.h"
+#include "codegen/cuda/GpuGemm.h"
 #include "codegen/cuda/GpuSupport.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -34,37 +39,6 @@ using namespace mlir::mtgr;
 namespace {
 using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 constexpr int64_t kTile = 16;
-
-/// A 2-D f32 buffer an operand is read from as it is: A(m, k) =
-/// buffer[m, k], or buffer[k, m] when transposed.
-struct PlainOperand {
-  Value buffer;
-  bool transposed = false;
-};
-
-/// C[m, n] = sum_k A(m, k) B(k, n), then store(row, col, C) per element.
-/// plainA / plainB / plainC: the operand or result is a buffer as it is
-/// (what a GEMM library can take without a copy).
-struct GpuGemmProblem {
-  Value m, n, k;
-  std::function<Value(LoopBuilder &, Value row, Value k)> a;
-  std::function<Value(LoopBuilder &, Value k, Value col)> b;
-  std::function<void(LoopBuilder &, Value row, Value col, Value acc)> store;
-  std::optional<PlainOperand> plainA, plainB;
-  Value plainC;
-};
-
-/// An f32 value that is `load()` where `cond` holds and 0 elsewhere (no
-/// access out of bounds).
-Value loadOrZero(LoopBuilder &l, Value cond, function_ref<Value()> load) {
-  auto choice = scf::IfOp::create(l.b, TypeRange{l.f32()}, cond, /*withElseRegion=*/true);
-  OpBuilder::InsertionGuard guard(l.b);
-  l.b.setInsertionPointToStart(&choice.getThenRegion().front());
-  scf::YieldOp::create(l.b, load());
-  l.b.setInsertionPointToStart(&choice.getElseRegion().front());
-  scf::YieldOp::create(l.b, l.cf32(0.0));
-  return choice.getResult(0);
-}
 
 void launchTiledGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   Value tile = l.idx(kTile), one = l.idx(1);
@@ -147,12 +121,17 @@ void libraryGemm(LoopBuilder &l, const GpuGemmProblem &p, int64_t blockSize) {
   launchPerElement(l, c, blockSize, [&](ValueRange at) { p.store(l, at[0], at[1], l.load(c, at)); });
 }
 
-/// The product: mtgr's tiled kernel, or the runtime's GEMM library.
+/// The product: mtgr's tiled kernel (SIMT or tensor cores), or the
+/// runtime's GEMM library.
 void gemm(LoopBuilder &l, const GpuGemmProblem &p, const GpuLinearOptions &options) {
-  if (options.library)
-    libraryGemm(l, p, options.blockSize);
-  else
-    launchTiledGemm(l, p);
+  switch (options.gemm) {
+  case GpuGemmKind::Library:
+    return libraryGemm(l, p, options.blockSize);
+  case GpuGemmKind::TensorCore:
+    return launchTensorCoreGemm(l, p);
+  case GpuGemmKind::Simt:
+    return launchTiledGemm(l, p);
+  }
 }
 
 /// y = x W^T: A = x, B[k, o] = W[o, k].
@@ -320,6 +299,16 @@ struct GpuFusedLinear : GpuLinearPattern<FusedLinearOp> {
   }
 };
 } // namespace
+
+Value mlir::mtgr::loadOrZero(LoopBuilder &l, Value cond, function_ref<Value()> load) {
+  auto choice = scf::IfOp::create(l.b, TypeRange{l.f32()}, cond, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(l.b);
+  l.b.setInsertionPointToStart(&choice.getThenRegion().front());
+  scf::YieldOp::create(l.b, load());
+  l.b.setInsertionPointToStart(&choice.getElseRegion().front());
+  scf::YieldOp::create(l.b, l.cf32(0.0));
+  return choice.getResult(0);
+}
 
 void mlir::mtgr::populateGpuLinearPatterns(BufferTypeConverter &converter,
                                            RewritePatternSet &patterns,

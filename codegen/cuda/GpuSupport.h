@@ -57,9 +57,12 @@ MemRefType gemmBufferType(MLIRContext *ctx);
 
 /// The products' kernels: mtgr's tiled GEMM, or (library) calls of the
 /// runtime's GEMM with mtgr's prologue and epilogue kernels around them.
+/// How products run: mtgr's SIMT tiled GEMM (fp32), mtgr's tensor-core
+/// GEMM (bf16 operands, f32 sums), or the runtime's GEMM library.
+enum class GpuGemmKind { Simt, TensorCore, Library };
 struct GpuLinearOptions {
   int64_t blockSize = 256;
-  bool library = false;
+  GpuGemmKind gemm = GpuGemmKind::Simt;
 };
 void populateGpuLinearPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                GpuLinearOptions options);

@@ -92,8 +92,9 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     RewritePatternSet patterns(ctx);
     populateGpuElementwisePatterns(converter, patterns, blockSize);
     populateGpuNormPatterns(converter, patterns, blockSize);
-    if (gemm != "generated" && gemm != "cublaslt") {
-      module.emitError("mtgr-lower-to-gpu: gemm=") << gemm << " is not generated or cublaslt";
+    if (gemm != "generated" && gemm != "cublaslt" && gemm != "tensor-core") {
+      module.emitError("mtgr-lower-to-gpu: gemm=")
+          << gemm << " is not generated, tensor-core or cublaslt";
       return signalPassFailure();
     }
     bool library = gemm == "cublaslt";
@@ -106,7 +107,10 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
           b.getFunctionType({i64, i64, i64, i64, i64, buffer, buffer, buffer}, {}));
       import.setPrivate();
     }
-    populateGpuLinearPatterns(converter, patterns, GpuLinearOptions{blockSize, library});
+    GpuGemmKind kind = library                 ? GpuGemmKind::Library
+                       : gemm == "tensor-core" ? GpuGemmKind::TensorCore
+                                               : GpuGemmKind::Simt;
+    populateGpuLinearPatterns(converter, patterns, GpuLinearOptions{blockSize, kind});
     populateGpuAttentionPatterns(converter, patterns, blockSize);
     GpuParallelLoops kernels(blockSize);
     populateDropoutLoweringPatterns(converter, patterns, &kernels);
@@ -116,8 +120,10 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     populateMaskLoweringPatterns(converter, patterns, &kernels);
     populateBufferCastFolding(converter, patterns);
     ConversionTarget target(*ctx);
+    // (NVVM and LLVM ops: the tensor-core kernels' ldmatrix and mma.sync.)
     target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
-                           scf::SCFDialect, gpu::GPUDialect>();
+                           scf::SCFDialect, gpu::GPUDialect, NVVM::NVVMDialect,
+                           LLVM::LLVMDialect>();
     target.addLegalOp<func::FuncOp, func::ReturnOp, func::CallOp>();
     target.addDynamicallyLegalOp<UnrealizedConversionCastOp>([](UnrealizedConversionCastOp op) {
       return llvm::all_of(op->getOperandTypes(), isBufferType) &&

@@ -22,7 +22,10 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
     masks); grids are computed on the host from buffer sizes. Each kernel is
     named after its entry point and op (`mtgr_forward__fused_linear_2`) and
     the module lists each kernel's profile family and HSTU layer
-    (`mtgr.gpu_kernel_profiles`). With `gemm=cublaslt` the products are calls
+    (`mtgr.gpu_kernel_profiles`). With `gemm=tensor-core` the products are
+    mtgr's tensor-core GEMM (ldmatrix and mma.sync m16n8k16 on bf16 operands
+    rounded from the fp32 loaders, f32 sums; sm_80 and later). With
+    `gemm=cublaslt` the products are calls
     of the runtime's GEMM (`mtgr_gpu_gemm`, abi/GpuLaunch.h) between mtgr's
     prologue and epilogue kernels. An op without a kernel is refused by
     name, so the pass never leaves one behind silently.
@@ -31,10 +34,12 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
     Option<"blockSize", "block-size", "int64_t", "256",
            "threads per block of the one-thread-per-element kernels">,
     Option<"gemm", "gemm", "std::string", "\"generated\"",
-           "products by mtgr's tiled GEMM kernels (generated) or the runtime's "
-           "GEMM library (cublaslt)">,
+           "products by mtgr's tiled fp32 GEMM kernels (generated), its "
+           "tensor-core kernels (tensor-core: bf16 operands, f32 sums) or the "
+           "runtime's GEMM library (cublaslt)">,
   ];
-  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect", "::mlir::func::FuncDialect"];
 }

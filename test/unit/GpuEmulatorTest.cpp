@@ -32,7 +32,8 @@ using namespace mtgr;
 namespace {
 /// Compiles a bound module (entry point @mtgr_forward, `args` buffers) with
 /// the back end `target` into an artifact.
-Artifact compileBound(const std::string &text, const std::string &target, size_t args) {
+Artifact compileBound(const std::string &text, const std::string &target, size_t args,
+                      const std::string &gemm = "") {
   mlir::DialectRegistry registry;
   mlir::mtgr::registerFrontendDialects(registry);
   mlir::mtgr::registerCudaPipelineDialects(registry);
@@ -46,7 +47,7 @@ Artifact compileBound(const std::string &text, const std::string &target, size_t
   EXPECT_TRUE(module);
   // The emulator runs the host object: no PTX or cubins (test/tools' ptxas).
   auto backend = mlir::mtgr::createTargetBackend(
-      target, target == "cuda" ? mlir::mtgr::BackendOptions{"", "none", ""}
+      target, target == "cuda" ? mlir::mtgr::BackendOptions{"", "none", gemm}
                                : mlir::mtgr::BackendOptions{});
   EXPECT_TRUE(static_cast<bool>(backend)) << llvm::toString(backend.takeError());
   mlir::PassManager pm(&context);
@@ -798,4 +799,54 @@ TEST(GpuEmulatorDeathTest, APlantedMissingCpAsyncWaitIsCaught) {
         run(*device, artifact, buffers);
       },
       testing::ExitedWithCode(70), "shared-memory race");
+}
+
+namespace {
+/// y = x W^T + b on a dense input: 40 inputs, 70 outputs (two column tiles
+/// of the tensor-core kernel, three steps along K, the last partial).
+const char *kLinear = R"(
+func.func @mtgr_forward(%x: memref<?x40xf32>, %w: memref<70x40xf32>, %b: memref<70xf32>,
+                        %out: memref<?x70xf32>) attributes {mtgr.abi = []} {
+  %xt = builtin.unrealized_conversion_cast %x : memref<?x40xf32> to tensor<?x40xf32>
+  %wt = builtin.unrealized_conversion_cast %w : memref<70x40xf32> to tensor<70x40xf32>
+  %bt = builtin.unrealized_conversion_cast %b : memref<70xf32> to tensor<70xf32>
+  %y = mtgr.linear %xt, %wt, %bt : tensor<?x40xf32>, tensor<70x40xf32>, tensor<70xf32> -> tensor<?x70xf32>
+  %ym = builtin.unrealized_conversion_cast %y : tensor<?x70xf32> to memref<?x70xf32>
+  memref.copy %ym, %out : memref<?x70xf32> to memref<?x70xf32>
+  return
+}
+)";
+} // namespace
+
+TEST(GpuEmulator, TensorCoreGemmIsExactOnBf16ValuesAtEveryTileEdge) {
+  // Eighths of magnitude <= 4 are exact in bf16, their products and these
+  // sums exact in f32: the tensor-core kernel must equal the float64
+  // product bit for bit, as the fp32 SIMT kernel does, at 0, 1, 37 and 130
+  // rows (partial row tiles) under every schedule.
+  for (std::string gemm : {"generated", "tensor-core"}) {
+    SCOPED_TRACE(gemm);
+    Artifact artifact = compileBound(kLinear, "cuda", 4, gemm);
+    for (int64_t rows : {0, 1, 37, 130}) {
+      std::vector<float> x = eighths(rows * 40, 7 + rows), w = eighths(70 * 40, 8),
+                         b = eighths(70, 9);
+      for (emu::Schedule s : kSchedules) {
+        SCOPED_TRACE(std::string(emu::scheduleName(s)) + ", rows " + std::to_string(rows));
+        Buffers buffers;
+        buffers.add(x, {rows, 40});
+        buffers.add(w, {70, 40});
+        buffers.add(b, {70});
+        buffers.add(std::vector<float>(rows * 70, -7.f), {rows, 70});
+        auto device = createEmulatorDevice(s);
+        run(*device, artifact, buffers);
+        std::vector<float> y = buffers.get<float>(3);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t o = 0; o < 70; ++o) {
+            double want = b[o];
+            for (int64_t k = 0; k < 40; ++k)
+              want += double(x[r * 40 + k]) * double(w[o * 40 + k]);
+            ASSERT_EQ(y[r * 70 + o], float(want)) << "y[" << r << "][" << o << "]";
+          }
+      }
+    }
+  }
 }

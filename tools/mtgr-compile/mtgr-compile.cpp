@@ -59,10 +59,12 @@ cl::opt<std::string> cudaArch("cuda-arch",
                               cl::cat(category));
 cl::opt<std::string> gemmKind("gemm",
                                cl::desc("--target=cuda: the products (linear, fused_linear and "
-                                        "their gradients) by mtgr's generated tiled GEMM kernels "
-                                        "(generated, the default) or by cuBLASLt, which the "
-                                        "runtime loads with dlopen (cublaslt; the emulator runs "
-                                        "it as a host GEMM)"),
+                                        "their gradients) by mtgr's generated tiled fp32 GEMM "
+                                        "kernels (generated, the default), by its tensor-core "
+                                        "kernels (tensor-core: mma.sync on bf16 operands, f32 "
+                                        "sums, about 1e-2 relative error; sm_80 and later) or by "
+                                        "cuBLASLt, which the runtime loads with dlopen (cublaslt; "
+                                        "the emulator runs it as a host GEMM)"),
                                cl::cat(category));
 enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
@@ -214,6 +216,7 @@ int main(int argc, char **argv) {
       "  mtgr-compile examples/models/tiny.yaml --target=cpu -o tiny.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --target=cuda -o tiny.cuda.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --target=cuda --gemm=cublaslt -o tiny.lt.mtgr\n"
+      "  mtgr-compile examples/models/tiny.yaml --target=cuda --gemm=tensor-core -o tiny.tc.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --cpu=x86-64-v3 --emit=loops -o avx2.mlir\n"
       "  mtgr-compile examples/models/tiny.yaml --summary --emit=none\n"
       "  mtgr-compile examples/models/tiny.yaml --sign-key=release.key -o tiny.mtgr\n"
