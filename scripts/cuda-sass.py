@@ -8,7 +8,7 @@ PyPI wheels nvidia-cuda-nvdisasm / nvidia-cuda-cuobjdump (installed by
 scripts/setup.sh). No GPU is needed.
 
   cuda-sass.py ARTIFACT --out=DIR          write DIR/<arch>.cubin, .sass and .families
-                                           (per op family: kernels, instructions, FFMA, LDS, LDG)
+                                           (per op family: kernels, instructions, FFMA, LDS, LDG, HMMA)
   cuda-sass.py ARTIFACT --out=DIR --check  also hold every kernel to the SASS budget
   cuda-sass.py --sass=FILE                 hold one nvdisasm listing to the budget
   cuda-sass.py --find-disassembler         print the disassembler's path (exit 1: none)
@@ -18,7 +18,8 @@ no local memory (no LDL/STL: nothing spilled or put on the stack), no
 subroutine calls (CALL: everything inlined, no libdevice slow path left);
 the tiled GEMM kernels (linear, fused_linear, linear_backward) load their
 tiles from shared memory (LDS) between barriers (BAR.SYNC) and multiply
-with FFMA.
+with FFMA, or, built with --gemm=tensor-core, load fragments with LDSM
+(ldmatrix) and multiply with HMMA.
 """
 import argparse
 import glob
@@ -102,10 +103,12 @@ GEMM_FAMILIES = ("linear", "fused_linear", "linear_backward")
 # as the float64 reference): its division and square root are the toolkit's
 # f64 subroutines.
 OPTIMIZER_FAMILIES = ("adam_update", "sparse_update")
-# Subroutines a kernel may call: the rare paths of IEEE f32 division
-# (denormal or huge operands) and of 64-bit unsigned division (LLVM's NVPTX
-# back end divides in 32 bits when both operands fit: index arithmetic).
-RARE_PATH_CALLS = ("cuda_sm3x_div_rn_noftz_f32_slowpath", "cuda_sm20_div_u64", "cuda_sm20_rem_u64")
+# Subroutines a kernel may call: the rare paths of IEEE f32 division and
+# reciprocal (denormal or huge operands) and of 64-bit unsigned division
+# (LLVM's NVPTX back end divides in 32 bits when both operands fit: index
+# arithmetic).
+RARE_PATH_CALLS = ("cuda_sm3x_div_rn_noftz_f32_slowpath", "cuda_sm20_rcp_rn_f32_slowpath",
+                   "cuda_sm20_div_u64", "cuda_sm20_rem_u64")
 F64_CALLS = ("cuda_sm20_div_rn_f64_full", "cuda_sm20_dsqrt_rn_f64_mediumpath_v1")
 
 
@@ -135,24 +138,30 @@ def check(arch, kernels, metadata):
                 failures.append(f"{arch} {name}: calls {routine}")
         shared = metadata.get(name, {}).get("archs", {}).get(arch, {}).get("shared_bytes", 0)
         if family(name) in GEMM_FAMILIES and shared > 0:
-            for need in ("LDS", "BAR", "FFMA"):
+            # The SIMT GEMM multiplies with FFMA from LDS; the tensor-core
+            # GEMM (--gemm=tensor-core) with HMMA from LDSM (ldmatrix).
+            tensor = "HMMA" in base
+            for need in ("LDSM", "BAR", "HMMA") if tensor else ("LDS", "BAR", "FFMA"):
                 if need not in base:
-                    failures.append(f"{arch} {name}: a tiled GEMM kernel without {need}")
+                    kind = "tensor-core" if tensor else "tiled"
+                    failures.append(f"{arch} {name}: a {kind} GEMM kernel without {need}")
     return failures
 
 
 def summary(arch, kernels):
-    """Per family: kernels, instructions, FFMA, shared loads, global loads."""
+    """Per family: kernels, instructions, FFMA, shared loads, global loads,
+    tensor-core MMAs."""
     rows = {}
     for name, text in kernels.items():
         ops = [o.split(".")[0] for o in opcodes(text)]
-        r = rows.setdefault(family(name), [0, 0, 0, 0, 0])
+        r = rows.setdefault(family(name), [0, 0, 0, 0, 0, 0])
         r[0] += 1
         r[1] += len(ops)
         r[2] += ops.count("FFMA")
         r[3] += ops.count("LDS")
         r[4] += ops.count("LDG")
-    lines = [f"# {arch}: family kernels instructions FFMA LDS LDG (static counts)"]
+        r[5] += ops.count("HMMA")
+    lines = [f"# {arch}: family kernels instructions FFMA LDS LDG HMMA (static counts)"]
     for fam, r in sorted(rows.items()):
         lines.append(f"{arch} {fam} " + " ".join(map(str, r)))
     return "\n".join(lines)

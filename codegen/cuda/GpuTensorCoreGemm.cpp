@@ -2,7 +2,7 @@
 //
 // `--gemm=tensor-core` (issue 25's first kernel): a block of 4 warps owns a
 // 64 x 64 tile of C (2 x 2 warps of 32 x 32). Per step of 16 along K every
-// thread rounds 8 elements of A (64 x 16, row-major) and 8 of B (stored
+// thread rounds half a row of A (64 x 16, row-major) and of B (stored
 // n-major: 64 x 16, k contiguous) to bf16 into shared memory through the
 // problem's loaders (fused_linear's prologue included; zeros outside the
 // problem); after a barrier each warp loads its A fragments with
@@ -110,16 +110,23 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
     OpBuilder::InsertionGuard inner(l.b);
     l.b.setInsertionPointToStart(steps.getBody());
     Value k0 = steps.getInductionVar();
-    // Each thread rounds (kBlockM x kStepK) / kThreads elements of each tile.
-    for (int64_t i = 0; i < kBlockM * kStepK / kThreads; ++i) {
-      Value e = l.add(tid, l.idx(i * kThreads));
-      Value r = arith::DivUIOp::create(l.b, e, l.idx(kStepK));
-      Value c = arith::RemUIOp::create(l.b, e, l.idx(kStepK));
-      Value k = l.add(k0, c), row = l.add(m0, r), col = l.add(n0, r);
+    // Each thread rounds one row's half of each tile (8 consecutive k):
+    // one row test per thread, hoisted out of the loop, and k tests that
+    // change with the step (ptxas spilled predicates when every element
+    // had its own loop-invariant row test).
+    static_assert(kBlockM == kBlockN && kBlockM * 2 == kThreads, "a row half per thread");
+    constexpr int64_t kPerThread = kStepK / 2;
+    Value r = arith::DivUIOp::create(l.b, tid, l.idx(2));
+    Value c0 = l.mul(arith::RemUIOp::create(l.b, tid, l.idx(2)), l.idx(kPerThread));
+    Value row = l.add(m0, r), col = l.add(n0, r);
+    Value rowIn = lt(row, p.m), colIn = lt(col, p.n);
+    for (int64_t j = 0; j < kPerThread; ++j) {
+      Value c = l.add(c0, l.idx(j));
+      Value k = l.add(k0, c);
       Value kIn = lt(k, p.k);
-      Value a = loadOrZero(l, arith::AndIOp::create(l.b, lt(row, p.m), kIn),
+      Value a = loadOrZero(l, arith::AndIOp::create(l.b, rowIn, kIn),
                            [&] { return p.a(l, row, k); });
-      Value b = loadOrZero(l, arith::AndIOp::create(l.b, lt(col, p.n), kIn),
+      Value b = loadOrZero(l, arith::AndIOp::create(l.b, colIn, kIn),
                            [&] { return p.b(l, k, col); });
       l.store(toBf16Bits(l, a), aTile, {r, c});
       l.store(toBf16Bits(l, b), bTile, {r, c});

@@ -187,6 +187,12 @@ struct MTGRLowerGpuLaunchesPass
             << kernels.size() << " kernels (outlining makes one per module)";
         return signalPassFailure();
       }
+      // No block or grid size known to the kernel: NVPTX would turn a known
+      // block of 128 threads into `.maxntid 128`, and ptxas then caps the
+      // registers for full occupancy (32 per thread: the tensor-core GEMM
+      // spilled, 40 without the cap; measured with ptxas 13.0, sm_90a).
+      kernels[0].removeKnownBlockSizeAttr();
+      kernels[0].removeKnownGridSizeAttr();
       StringRef name = gpuModule.getName();
       if (kernels[0].getName() != name) {
         if (SymbolTable::lookupSymbolIn(gpuModule, name)) {

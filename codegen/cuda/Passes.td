@@ -81,7 +81,9 @@ def MTGRLowerGpuLaunchesPass : Pass<"mtgr-lower-gpu-launches", "::mlir::ModuleOp
     and synchronises a stream per launch and drops an explicit one). The
     parameters are one i64 word each, in the order of the kernel's LLVM
     signature (a memref as its aligned pointer twice, offset, sizes and
-    strides), stored in a stack array at the function's start. Kernels are
+    strides), stored in a stack array at the function's start. Kernels lose
+    the block and grid sizes outlining recorded (NVPTX turns them into
+    `.maxntid`, and ptxas then caps registers for occupancy: spills). Kernels are
     numbered in the order of the module's gpu.modules; the module gets their
     names as `mtgr.gpu_kernels`, the code's kernel table. Calls of the GEMM
     library on buffers (`mtgr_gpu_gemm_buffers`, from `gemm=cublaslt`)

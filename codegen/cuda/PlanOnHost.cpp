@@ -245,14 +245,26 @@ struct Planner {
     return success();
   }
 
-  /// True when the kernel still writes memory (or does what may).
+  /// True when the kernel still writes memory other than its own shared
+  /// memory (or does what may).
   static bool hasEffects(gpu::LaunchOp launch) {
+    auto own = [&](Value v) {
+      Value root = v ? rootOf(v) : Value();
+      return root && launch.getBody().isAncestor(root.getParentRegion());
+    };
     WalkResult r = launch.getBody().walk([&](Operation *op) {
       if (op->hasTrait<OpTrait::IsTerminator>() || isa<gpu::BarrierOp>(op))
         return WalkResult::advance();
+      // Warp operations on registers and shared memory (they declare no
+      // effects): no write outside the kernel.
+      if (llvm::is_contained({"nvvm.ldmatrix", "nvvm.mma.sync"}, op->getName().getStringRef()))
+        return WalkResult::advance();
       if (auto effects = dyn_cast<MemoryEffectOpInterface>(op)) {
-        if (effects.hasEffect<MemoryEffects::Write>())
-          return WalkResult::interrupt();
+        SmallVector<MemoryEffects::EffectInstance> list;
+        effects.getEffects(list);
+        for (const auto &e : list)
+          if (isa<MemoryEffects::Write>(e.getEffect()) && !own(e.getValue()))
+            return WalkResult::interrupt();
         return WalkResult::advance();
       }
       if (op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
@@ -365,9 +377,17 @@ struct Planner {
     });
     SmallVector<gpu::LaunchOp> launches;
     fn.walk([&](gpu::LaunchOp l) { launches.push_back(l); });
-    for (gpu::LaunchOp launch : launches)
+    for (gpu::LaunchOp launch : launches) {
+      // A kernel whose results nobody reads (canonicalization erased the
+      // stores into a buffer without readers, e.g. the gradient of an input
+      // that needs none) writes only its shared memory: it goes.
+      if (!hasEffects(launch)) {
+        launch.erase();
+        continue;
+      }
       if (failed(plan(launch)))
         return failure();
+    }
     return checkHostCode(fn);
   }
 };
