@@ -37,16 +37,20 @@ for lib in $(ldd "$out/mtgr-run" | awk '/libzip|libsodium|libomp|libz\.|libbz2|l
   cp -L "$lib" "$out/lib/"
 done
 # Each model on both GEMM paths: <model>.cuda.mtgr (mtgr's tiled GEMM
-# kernels), <model>.lt.mtgr (--gemm=cublaslt); per artifact a static summary
+# kernels), <model>.lt.mtgr (--gemm=cublaslt), and MTGR-small on tensor
+# cores too (mtgr-small.tc.mtgr); per artifact a static summary
 # (the compiler's ptxas resources line, the SASS counts per op family) that
 # run.sh appends to its results.
 mkdir -p "$out/static"
 for model in tiny tiny-dlrm mtgr-small; do
-  for gemm in cuda lt; do
+  gemms="cuda lt"
+  # MTGR-small also with its products on tensor cores (--gemm=tensor-core).
+  [ "$model" = mtgr-small ] && gemms="cuda lt tc"
+  for gemm in $gemms; do
     artifact="$out/$model.$gemm.mtgr"
     summary="$out/static/$model.$gemm.txt"
     "$root/build/bin/mtgr-compile" "$root/examples/models/$model.yaml" --target=cuda \
-      $([ "$gemm" = lt ] && echo --gemm=cublaslt) \
+      $([ "$gemm" = lt ] && echo --gemm=cublaslt) $([ "$gemm" = tc ] && echo --gemm=tensor-core) \
       $([ "$model" = mtgr-small ] && echo --inference-only) -o "$artifact" > "$summary.log"
     head -1 "$summary.log"
     tail -1 "$summary.log" > "$summary"

@@ -64,9 +64,12 @@ shapes=("--users=4"
         "--users=1 --seq-len=1 --rt-len=0 --candidates=1"
         "--users=8 --seq-len=300 --rt-len=30 --candidates=20")
 for model in tiny-dlrm tiny mtgr-small; do
-  for gemm in cuda lt; do
+  for gemm in cuda lt tc; do
     artifact="$artifacts/$model.$gemm.mtgr"
     [ -f "$artifact" ] || continue
+    # Tensor-core products (bf16 operands): bf16's measured tolerance.
+    tolerance=""
+    [ "$gemm" = tc ] && tolerance="--tolerance=0.25"
     for shape in "${shapes[@]}"; do
       # MTGR-small: the mid-size shape and a long one only.
       if [ "$model" = mtgr-small ]; then
@@ -75,7 +78,7 @@ for model in tiny-dlrm tiny mtgr-small; do
       fi
       # shellcheck disable=SC2086
       step "verify $model.$gemm --device=cuda $shape" 120 "$run" verify "$artifact" \
-        --device=cuda --batches=2 --randomize-params $shape
+        --device=cuda --batches=2 --randomize-params $shape $tolerance
     done
   done
   # The emulator as the control (MTGR-small's takes minutes there: left out).
@@ -102,15 +105,19 @@ step "train tiny.cuda --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.
 step "train tiny.lt --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.lt.mtgr" \
   --device=cuda --steps=3 --users=200
 ceiling=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "fp32") print $(i + 1) }' "$out" | head -1)
-for gemm in cuda lt; do
+# Tensor-core products are compared with the bf16 GEMM's ceiling.
+ceiling16=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "bf16") print $(i + 1) }' "$out" | head -1)
+for gemm in cuda lt tc; do
   artifact="$artifacts/mtgr-small.$gemm.mtgr"
   [ -f "$artifact" ] || continue
   step "infer mtgr-small.$gemm --device=cuda --profile, 5 s of passes" 120 "$run" infer \
     "$artifact" --device=cuda --users=32 --seq-len=500 --rt-len=50 --candidates=32 \
     --profile --time=5 --output=/dev/null
   rate=$(awk '/== infer mtgr-small.'"$gemm"'/ { on = 1 } on && /projections .* GFLOP\/s/ { print $(NF - 1); exit }' "$out")
-  if [ -n "$ceiling" ] && [ -n "$rate" ]; then
-    log "== mtgr-small.$gemm: projections at $rate GFLOP/s = $(awk -v r="$rate" -v c="$ceiling" 'BEGIN { if (c > 0) printf "%.3f", r / (c * 1000); else print "n/a" }') of the cuBLASLt fp32 ceiling ($ceiling TFLOP/s)"
+  peak="$ceiling" kind=fp32
+  [ "$gemm" = tc ] && peak="$ceiling16" kind=bf16
+  if [ -n "$peak" ] && [ -n "$rate" ]; then
+    log "== mtgr-small.$gemm: projections at $rate GFLOP/s = $(awk -v r="$rate" -v c="$peak" 'BEGIN { if (c > 0) printf "%.3f", r / (c * 1000); else print "n/a" }') of the cuBLASLt $kind ceiling ($peak TFLOP/s)"
   fi
 done
 for summary in "$here"/static/*.txt; do
