@@ -12,6 +12,7 @@
 #include "llvm/ADT/StringSwitch.h"
 
 #include "mlir/Conversion/LLVMCommon/Pattern.h"
+#include "mlir/Dialect/LLVMIR/FunctionCallUtils.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -238,16 +239,12 @@ struct HostMemoryAlloc : ConvertOpToLLVMPattern<memref::AllocOp> {
     SmallVector<Value> sizes, strides;
     Value bytes;
     getMemRefDescriptorSizes(loc, type, adaptor.getOperands(), rewriter, sizes, strides, bytes);
-    auto module = op->getParentOfType<ModuleOp>();
-    auto ptr = LLVM::LLVMPointerType::get(op.getContext());
-    auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(kHostAllocImport);
-    if (!fn) {
-      OpBuilder::InsertionGuard guard(rewriter);
-      rewriter.setInsertionPointToStart(module.getBody());
-      fn = LLVM::LLVMFuncOp::create(rewriter, loc, kHostAllocImport,
-                                    LLVM::LLVMFunctionType::get(ptr, {getIndexType()}));
-    }
-    Value block = LLVM::CallOp::create(rewriter, loc, fn, ValueRange{bytes}).getResult();
+    FailureOr<LLVM::LLVMFuncOp> fn = LLVM::lookupOrCreateFn(
+        rewriter, op->getParentOfType<ModuleOp>(), kHostAllocImport, {getIndexType()},
+        LLVM::LLVMPointerType::get(op.getContext()));
+    if (failed(fn))
+      return failure();
+    Value block = LLVM::CallOp::create(rewriter, loc, *fn, ValueRange{bytes}).getResult();
     Value descriptor = createMemRefDescriptor(loc, type, block, block, sizes, strides, rewriter);
     rewriter.replaceOp(op, descriptor);
     return success();

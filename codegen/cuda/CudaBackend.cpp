@@ -206,7 +206,7 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
     }
   }
   std::string gemm = options.gemm.empty() ? "generated" : options.gemm;
-  if (gemm != "generated" && gemm != "cublaslt" && gemm != "tensor-core")
-    return fail("--gemm: '" + gemm + "' is not generated, tensor-core or cublaslt");
+  if (!parseGpuGemmKind(gemm))
+    return fail("--gemm: '" + gemm + "' is not " + kGpuGemmKinds);
   return std::unique_ptr<TargetBackend>(new CudaBackend(*host, std::move(archs), std::move(gemm)));
 }

@@ -10,6 +10,7 @@
 #include "llvm/IR/Instructions.h"
 #include "llvm/IR/InstIterator.h"
 #include "llvm/IR/IntrinsicInst.h"
+#include "llvm/IR/IntrinsicsNVPTX.h"
 #include "llvm/IR/Module.h"
 
 #include <optional>
@@ -148,37 +149,30 @@ llvm::Value *fromBits(llvm::IRBuilder<> &b, llvm::Value *bits, llvm::Type *type)
 /// mode 0; f16, "f32.f32": mode 1); ldmatrix m8n8 b16 (matrices | 16 for
 /// .trans); cp.async ca/cg of 4, 8, 16 bytes (mode = bytes; + 32 with a
 /// source size), commit, wait_group (mode 0), wait_all (mode 1).
-std::optional<std::pair<int, int>> tensorOpOf(llvm::StringRef name) {
-  if (name == "llvm.nvvm.mma.m16n8k16.row.col.bf16")
-    return std::pair{int(MTGR_EMU_MMA), 0};
-  if (name == "llvm.nvvm.mma.m16n8k16.row.col.f32.f32")
-    return std::pair{int(MTGR_EMU_MMA), 1};
-  if (name.consume_front("llvm.nvvm.ldmatrix.sync.aligned.m8n8.x")) {
-    // Overloaded on the pointer: ".p3" (shared) or ".p0" (generic).
-    if (!name.consume_back(".p3"))
-      name.consume_back(".p0");
-    int matrices = name.starts_with("1") ? 1 : name.starts_with("2") ? 2 : name.starts_with("4") ? 4 : 0;
-    name = name.drop_front(1);
-    bool trans = name.consume_front(".trans");
-    if (matrices && name == ".b16")
-      return std::pair{int(MTGR_EMU_LDMATRIX), matrices | (trans ? 16 : 0)};
-    return std::nullopt;
+std::optional<std::pair<int, int>> tensorOpOf(llvm::Intrinsic::ID id) {
+  using namespace llvm::Intrinsic;
+  switch (id) {
+  case nvvm_mma_m16n8k16_row_col_bf16: return std::pair{int(MTGR_EMU_MMA), 0};
+  case nvvm_mma_m16n8k16_row_col_f32_f32: return std::pair{int(MTGR_EMU_MMA), 1};
+  case nvvm_ldmatrix_sync_aligned_m8n8_x1_b16: return std::pair{int(MTGR_EMU_LDMATRIX), 1};
+  case nvvm_ldmatrix_sync_aligned_m8n8_x2_b16: return std::pair{int(MTGR_EMU_LDMATRIX), 2};
+  case nvvm_ldmatrix_sync_aligned_m8n8_x4_b16: return std::pair{int(MTGR_EMU_LDMATRIX), 4};
+  case nvvm_ldmatrix_sync_aligned_m8n8_x1_trans_b16: return std::pair{int(MTGR_EMU_LDMATRIX), 17};
+  case nvvm_ldmatrix_sync_aligned_m8n8_x2_trans_b16: return std::pair{int(MTGR_EMU_LDMATRIX), 18};
+  case nvvm_ldmatrix_sync_aligned_m8n8_x4_trans_b16: return std::pair{int(MTGR_EMU_LDMATRIX), 20};
+  case nvvm_cp_async_ca_shared_global_4: return std::pair{int(MTGR_EMU_CP_ASYNC), 4};
+  case nvvm_cp_async_ca_shared_global_8: return std::pair{int(MTGR_EMU_CP_ASYNC), 8};
+  case nvvm_cp_async_ca_shared_global_16: return std::pair{int(MTGR_EMU_CP_ASYNC), 16};
+  case nvvm_cp_async_cg_shared_global_16: return std::pair{int(MTGR_EMU_CP_ASYNC), 16};
+  case nvvm_cp_async_ca_shared_global_4_s: return std::pair{int(MTGR_EMU_CP_ASYNC), 4 + 32};
+  case nvvm_cp_async_ca_shared_global_8_s: return std::pair{int(MTGR_EMU_CP_ASYNC), 8 + 32};
+  case nvvm_cp_async_ca_shared_global_16_s: return std::pair{int(MTGR_EMU_CP_ASYNC), 16 + 32};
+  case nvvm_cp_async_cg_shared_global_16_s: return std::pair{int(MTGR_EMU_CP_ASYNC), 16 + 32};
+  case nvvm_cp_async_commit_group: return std::pair{int(MTGR_EMU_CP_ASYNC_COMMIT), 0};
+  case nvvm_cp_async_wait_group: return std::pair{int(MTGR_EMU_CP_ASYNC_WAIT), 0};
+  case nvvm_cp_async_wait_all: return std::pair{int(MTGR_EMU_CP_ASYNC_WAIT), 1};
+  default: return std::nullopt;
   }
-  if (name.consume_front("llvm.nvvm.cp.async.")) {
-    if (name == "commit.group")
-      return std::pair{int(MTGR_EMU_CP_ASYNC_COMMIT), 0};
-    if (name == "wait.group")
-      return std::pair{int(MTGR_EMU_CP_ASYNC_WAIT), 0};
-    if (name == "wait.all")
-      return std::pair{int(MTGR_EMU_CP_ASYNC_WAIT), 1};
-    if (!name.consume_front("ca.shared.global.") && !name.consume_front("cg.shared.global."))
-      return std::nullopt;
-    bool sized = name.consume_back(".s");
-    int bytes = name == "4" ? 4 : name == "8" ? 8 : name == "16" ? 16 : 0;
-    if (bytes)
-      return std::pair{int(MTGR_EMU_CP_ASYNC), bytes + (sized ? 32 : 0)};
-  }
-  return std::nullopt;
 }
 
 llvm::Value *generic(llvm::IRBuilder<> &b, llvm::Value *p) {
@@ -284,7 +278,7 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
       f.eraseFromParent();
       continue;
     }
-    if (std::optional<std::pair<int, int>> op = tensorOpOf(name)) {
+    if (std::optional<std::pair<int, int>> op = tensorOpOf(f.getIntrinsicID())) {
       for (llvm::User *u : llvm::make_early_inc_range(f.users())) {
         auto *call = llvm::dyn_cast<llvm::CallInst>(u);
         if (!call)

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSwitch.h"
 
 using namespace mlir;
 using namespace mlir::mtgr;
@@ -43,6 +44,14 @@ void mlir::mtgr::finishKernelNames(ModuleOp module) {
       profiles.push_back(NamedAttribute(StringAttr::get(ctx, name), profile));
   });
   module->setAttr(kGpuKernelProfilesAttr, DictionaryAttr::get(ctx, profiles));
+}
+
+std::optional<GpuGemmKind> mlir::mtgr::parseGpuGemmKind(StringRef name) {
+  return llvm::StringSwitch<std::optional<GpuGemmKind>>(name)
+      .Case("generated", GpuGemmKind::Simt)
+      .Case("tensor-core", GpuGemmKind::TensorCore)
+      .Case("cublaslt", GpuGemmKind::Library)
+      .Default(std::nullopt);
 }
 
 MemRefType mlir::mtgr::gemmBufferType(MLIRContext *ctx) {

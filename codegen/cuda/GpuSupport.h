@@ -60,6 +60,10 @@ MemRefType gemmBufferType(MLIRContext *ctx);
 /// How products run: mtgr's SIMT tiled GEMM (fp32), mtgr's tensor-core
 /// GEMM (bf16 operands, f32 sums), or the runtime's GEMM library.
 enum class GpuGemmKind { Simt, TensorCore, Library };
+/// The kind `--gemm` / the pass option names: "generated", "tensor-core",
+/// "cublaslt" (kGpuGemmKinds lists them for messages).
+std::optional<GpuGemmKind> parseGpuGemmKind(StringRef name);
+inline constexpr llvm::StringLiteral kGpuGemmKinds = "generated, tensor-core or cublaslt";
 struct GpuLinearOptions {
   int64_t blockSize = 256;
   GpuGemmKind gemm = GpuGemmKind::Simt;

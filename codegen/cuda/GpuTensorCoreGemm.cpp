@@ -54,7 +54,8 @@ Value toBf16Bits(LoopBuilder &l, Value x) {
 Value sharedPointer(LoopBuilder &l, Value tile, Value bytes) {
   Value base = memref::ExtractAlignedPointerAsIndexOp::create(l.b, tile);
   Value address = arith::IndexCastOp::create(l.b, l.i64(), l.add(base, bytes));
-  auto shared = LLVM::LLVMPointerType::get(l.b.getContext(), /*addressSpace=*/3);
+  auto shared = LLVM::LLVMPointerType::get(l.b.getContext(),
+                                           static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared));
   return LLVM::IntToPtrOp::create(l.b, shared, address);
 }
 

@@ -92,12 +92,12 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     RewritePatternSet patterns(ctx);
     populateGpuElementwisePatterns(converter, patterns, blockSize);
     populateGpuNormPatterns(converter, patterns, blockSize);
-    if (gemm != "generated" && gemm != "cublaslt" && gemm != "tensor-core") {
-      module.emitError("mtgr-lower-to-gpu: gemm=")
-          << gemm << " is not generated, tensor-core or cublaslt";
+    std::optional<GpuGemmKind> kind = parseGpuGemmKind(gemm);
+    if (!kind) {
+      module.emitError("mtgr-lower-to-gpu: gemm=") << gemm << " is not " << kGpuGemmKinds;
       return signalPassFailure();
     }
-    bool library = gemm == "cublaslt";
+    bool library = *kind == GpuGemmKind::Library;
     if (library && !module.lookupSymbol(kGpuGemmBuffersImport)) {
       OpBuilder b(module.getBodyRegion());
       Type i64 = b.getI64Type();
@@ -107,10 +107,7 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
           b.getFunctionType({i64, i64, i64, i64, i64, buffer, buffer, buffer}, {}));
       import.setPrivate();
     }
-    GpuGemmKind kind = library                 ? GpuGemmKind::Library
-                       : gemm == "tensor-core" ? GpuGemmKind::TensorCore
-                                               : GpuGemmKind::Simt;
-    populateGpuLinearPatterns(converter, patterns, GpuLinearOptions{blockSize, kind});
+    populateGpuLinearPatterns(converter, patterns, GpuLinearOptions{blockSize, *kind});
     populateGpuAttentionPatterns(converter, patterns, blockSize);
     GpuParallelLoops kernels(blockSize);
     populateDropoutLoweringPatterns(converter, patterns, &kernels);

@@ -20,6 +20,7 @@
 #include "codegen/cuda/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMTypes.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -78,22 +79,18 @@ Value writtenBuffer(Operation *op) {
 /// Erases the ops of `region` whose results nobody uses and that have no
 /// effect (loads of buffers no store needs any more, empty ifs).
 void eraseDeadCode(Region &region) {
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    SmallVector<Operation *> dead;
-    region.walk<WalkOrder::PostOrder>([&](Operation *op) {
-      if (!op->hasTrait<OpTrait::IsTerminator>() && isOpTriviallyDead(op))
-        dead.push_back(op);
-    });
-    for (Operation *op : dead) {
-      op->erase();
-      changed = true;
-    }
-  }
+  IRRewriter rewriter(region.getContext());
+  (void)runRegionDCE(rewriter, region);
+}
+
+/// A kernel as messages name it.
+std::string describe(gpu::LaunchOp launch) {
+  return launch.getFunction() ? ("kernel '" + *launch.getFunction() + "'").str()
+                              : std::string("a gpu.launch");
 }
 
 constexpr int64_t kCopyBlockSize = 256;
+constexpr unsigned kSharedAddressSpace = 3; // NVVM::NVVMMemorySpace::Shared (header kept out)
 
 struct Planner {
   ModuleOp module;
@@ -161,8 +158,7 @@ struct Planner {
   /// The part of `launch` that writes host buffers, as host loops over its
   /// grid and block before it; the launch keeps the rest.
   LogicalResult runOnHost(gpu::LaunchOp launch) {
-    std::string name = launch.getFunction() ? ("kernel '" + *launch.getFunction() + "'").str()
-                                            : std::string("a gpu.launch");
+    std::string name = describe(launch);
     bool synchronises = false;
     launch.getBody().walk([&](Operation *op) {
       if (isa<gpu::BarrierOp, gpu::ShuffleOp>(op))
@@ -255,10 +251,6 @@ struct Planner {
     WalkResult r = launch.getBody().walk([&](Operation *op) {
       if (op->hasTrait<OpTrait::IsTerminator>() || isa<gpu::BarrierOp>(op))
         return WalkResult::advance();
-      // Warp operations on registers and shared memory (they declare no
-      // effects): no write outside the kernel.
-      if (llvm::is_contained({"nvvm.ldmatrix", "nvvm.mma.sync"}, op->getName().getStringRef()))
-        return WalkResult::advance();
       if (auto effects = dyn_cast<MemoryEffectOpInterface>(op)) {
         SmallVector<MemoryEffects::EffectInstance> list;
         effects.getEffects(list);
@@ -269,23 +261,29 @@ struct Planner {
       }
       if (op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
         return WalkResult::advance();
-      return WalkResult::interrupt(); // unknown: keep the kernel
+      // An op that declares no effects reaches only what its operands
+      // address: memory outside the kernel when it takes a buffer from
+      // outside or a pointer outside shared memory (ldmatrix takes a shared
+      // pointer, mma.sync registers only).
+      bool reachesOutside = llvm::any_of(op->getOperands(), [&](Value v) {
+        if (isa<BaseMemRefType>(v.getType()))
+          return !own(v);
+        auto pointer = dyn_cast<LLVM::LLVMPointerType>(v.getType());
+        return pointer && pointer.getAddressSpace() != kSharedAddressSpace;
+      });
+      return reachesOutside ? WalkResult::interrupt() : WalkResult::advance();
     });
     return r.wasInterrupted();
   }
 
   LogicalResult plan(gpu::LaunchOp launch) {
-    bool writesHost = false;
-    launch.getBody().walk([&](Operation *op) {
-      if (Value written = writtenBuffer(op); written && onHost(written, launch))
-        writesHost = true;
-    });
+    // The host buffers the kernel writes.
     llvm::SetVector<Value> written;
-    if (writesHost) {
-      launch.getBody().walk([&](Operation *op) {
-        if (Value w = writtenBuffer(op); w && onHost(w, launch))
-          written.insert(rootOf(w));
-      });
+    launch.getBody().walk([&](Operation *op) {
+      if (Value w = writtenBuffer(op); w && onHost(w, launch))
+        written.insert(rootOf(w));
+    });
+    if (!written.empty()) {
       if (failed(runOnHost(launch)))
         return failure();
       if (!hasEffects(launch)) {
@@ -301,9 +299,7 @@ struct Planner {
         continue;
       if (written.contains(rootOf(v)))
         return launch.emitError()
-               << (launch.getFunction() ? "kernel '" + launch.getFunction()->str() + "'"
-                                        : std::string("a gpu.launch"))
-               << " reads an integer buffer it also writes, and writes device memory: split "
+               << describe(launch) << " reads an integer buffer it also writes, and writes device memory: split "
                   "its host and device parts in the op's lowering";
       Value copy = onDevice(v, launch);
       replaceAllUsesInRegionWith(v, copy, launch.getBody());

@@ -129,7 +129,7 @@ struct Gpu {
   llvm::Error prepare(int64_t working) {
     api->ctxSetCurrent(context);
     uint64_t keep = std::max<uint64_t>(uint64_t(double(working) * 1.25), 64u << 20);
-    while (cachedBytes() > keep) {
+    for (uint64_t held = cachedBytes(); held > keep;) {
       auto largest = std::prev(cached.end());
       if (largest->second.empty()) {
         cached.erase(largest);
@@ -137,6 +137,7 @@ struct Gpu {
       }
       api->memFree(largest->second.back());
       largest->second.pop_back();
+      held -= largest->first;
     }
     size_t free = 0, total = 0;
     if (int r = api->memGetInfo(&free, &total))
@@ -294,14 +295,15 @@ private:
     for (int64_t i = 0; i < count; ++i)
       pointers[i] = &params[i];
     const KernelRecord &record = kernels[kernel];
-    if (sharedBytes > kDefaultSharedLimit && sharedBytes > sharedOptIn[kernel]) {
+    int64_t &optedIn = sharedOptIn[kernel];
+    if (sharedBytes > kDefaultSharedLimit && sharedBytes > optedIn) {
       // Dynamic shared memory above 48 KB needs the kernel's opt-in.
       int r = gpu->api->funcSetAttribute(functions[kernel], kAttributeMaxDynamicShared,
                                          static_cast<int>(sharedBytes));
       if (r != 0)
         gpu->fault("kernel '" + record.name + "' asks for " + std::to_string(sharedBytes) +
                    " bytes of shared memory: cuFuncSetAttribute: " + gpu->driver->errorName(r));
-      sharedOptIn[kernel] = sharedBytes;
+      optedIn = sharedBytes;
     }
     onStream(record.family, record.layer, [&] {
       int result = gpu->api->launchKernel(functions[kernel], gx, gy, gz, bx, by, bz, sharedBytes,
@@ -360,7 +362,7 @@ private:
   std::vector<void *> functions;
   std::vector<KernelRecord> kernels;
   void *events[2] = {nullptr, nullptr}; // a kernel's start and end (--profile)
-  std::unordered_map<int64_t, int64_t> sharedOptIn; // kernel -> bytes opted in to
+  std::vector<int64_t> sharedOptIn = std::vector<int64_t>(functions.size()); // bytes, per kernel
   HostEnvironment host;
   GpuHostBlocks hostBlocks;
 };

@@ -5,8 +5,9 @@
 // device's architecture (cuda.sm_90a on compute capability 9.x, cuda.sm_80
 // on 8.x; another architecture is refused by name) loaded as a module, each
 // kernel of the host code's table found in it; the host code's launches go
-// to cuLaunchKernel on the stream. NOT YET RUN ON A GPU (docs/gpu-backend.md):
-// tested here only against the stand-in driver of test/tools/fake-cuda.
+// to cuLaunchKernel on the stream. Ran on an H200 once (2026-12-04,
+// bench/results/gpu.txt); CI tests it against the stand-in driver of
+// test/tools/fake-cuda.
 //
 // Memory is device memory (cuMemAlloc) from a caching pool (freed blocks
 // reused by rounded size: the driver allocates once per shape) sized from

@@ -477,6 +477,13 @@ float f16ToFloat(uint16_t h) {
 /// B rows (k) 2t, 2t + 1 and 2t + 8, 2t + 9 of column g, and C / D rows g
 /// and g + 8 at columns 2t, 2t + 1; the lower half of a register is the
 /// lower index. Products summed in double, rounded once to f32.
+namespace {
+/// Where accumulator register i (C and D) of `lane` sits in the 16 x 8 tile.
+std::pair<int, int> accumulatorAt(int lane, int i) {
+  return {lane / 4 + (i >> 1) * 8, 2 * (lane % 4) + (i & 1)};
+}
+} // namespace
+
 bool Emulator::Block::resolveMma(int64_t base, int32_t mode) {
   if (mode != 0 && mode != 1) {
     current = base;
@@ -500,13 +507,14 @@ bool Emulator::Block::resolveMma(int64_t base, int32_t mode) {
       b[2 * t + r * 8][g] = half(in[4 + r], 0);
       b[2 * t + r * 8 + 1][g] = half(in[4 + r], 1);
     }
-    for (int i = 0; i < 4; ++i)
-      std::memcpy(&c[g + (i >> 1) * 8][2 * t + (i & 1)], &in[6 + i], 4);
+    for (int i = 0; i < 4; ++i) {
+      auto [row, col] = accumulatorAt(lane, i);
+      std::memcpy(&c[row][col], &in[6 + i], 4);
+    }
   }
   for (int lane = 0; lane < kWarp; ++lane) {
-    int g = lane / 4, t = lane % 4;
     for (int i = 0; i < 4; ++i) {
-      int row = g + (i >> 1) * 8, col = 2 * t + (i & 1);
+      auto [row, col] = accumulatorAt(lane, i);
       double sum = c[row][col];
       for (int k = 0; k < 16; ++k)
         sum += double(a[row][k]) * double(b[k][col]);

@@ -15,6 +15,7 @@
 #include "compiler/Backends.h"
 #include "frontend/MLIRGen.h"
 #include "runtime/Device.h"
+#include "runtime/cuda/CudaDevice.h"
 #include "runtime/emu/EmulatorDevice.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
@@ -422,50 +423,25 @@ func.func @mtgr_forward(%out: memref<576xf32>) attributes {mtgr.abi = []} {
     %a2 = arith.addi %a4, %s2 : i32
     %s1, %v1 = gpu.shuffle xor %a2, %o1, %w : i32
     %sum = arith.addi %a2, %s1 : i32
-    %sum_bits = arith.bitcast %sum : i32 to f32
-    memref.store %sum_bits, %out[%tx] : memref<576xf32>
     %down, %vd = gpu.shuffle down %t, %o1, %w : i32
-    %k64 = arith.constant 64 : index
-    %i1 = arith.addi %tx, %k64 : index
-    %down_bits = arith.bitcast %down : i32 to f32
-    memref.store %down_bits, %out[%i1] : memref<576xf32>
     %up, %vu = gpu.shuffle up %t, %o2, %w : i32
-    %i2 = arith.addi %i1, %k64 : index
-    %up_bits = arith.bitcast %up : i32 to f32
-    memref.store %up_bits, %out[%i2] : memref<576xf32>
     %five = arith.constant 5 : i32
     %idx, %vi = gpu.shuffle idx %t, %five, %w : i32
-    %i3 = arith.addi %i2, %k64 : index
-    %idx_bits = arith.bitcast %idx : i32 to f32
-    memref.store %idx_bits, %out[%i3] : memref<576xf32>
     %all = arith.constant -1 : i32
     %three = arith.constant 3 : i32
     %zero = arith.constant 0 : i32
     %m = arith.remui %t, %three : i32
     %p = arith.cmpi eq, %m, %zero : i32
     %ballot = nvvm.vote.sync ballot %all, %p -> i32
-    %i4 = arith.addi %i3, %k64 : index
-    %ballot_bits = arith.bitcast %ballot : i32 to f32
-    memref.store %ballot_bits, %out[%i4] : memref<576xf32>
     %forty = arith.constant 40 : i32
     %q = arith.cmpi eq, %t, %forty : i32
     %any = nvvm.vote.sync any %all, %q -> i1
     %anyi = arith.extui %any : i1 to i32
-    %i5 = arith.addi %i4, %k64 : index
-    %anyi_bits = arith.bitcast %anyi : i32 to f32
-    memref.store %anyi_bits, %out[%i5] : memref<576xf32>
     %vdi = arith.extui %vd : i1 to i32
-    %i6 = arith.addi %i5, %k64 : index
-    %vdi_bits = arith.bitcast %vdi : i32 to f32
-    memref.store %vdi_bits, %out[%i6] : memref<576xf32>
     %tf = arith.sitofp %t : i32 to f32
     %half = arith.constant 0.5 : f32
     %h = arith.mulf %tf, %half : f32
     %fx, %fv = gpu.shuffle xor %h, %o1, %w : f32
-    %fbits = arith.bitcast %fx : f32 to i32
-    %i7 = arith.addi %i6, %k64 : index
-    %fbits_bits = arith.bitcast %fbits : i32 to f32
-    memref.store %fbits_bits, %out[%i7] : memref<576xf32>
     %c64i = arith.constant 64 : i32
     %below = arith.cmpi ult, %t, %c64i : i32
     %allv = nvvm.vote.sync all %all, %below -> i1
@@ -477,10 +453,22 @@ func.func @mtgr_forward(%out: memref<576xf32>) attributes {mtgr.abi = []} {
     %unii = arith.extui %uni : i1 to i32
     %uni2 = arith.muli %unii, %two : i32
     %votes = arith.addi %alli, %uni2 : i32
-    %i8 = arith.addi %i7, %k64 : index
-    %votes_bits = arith.bitcast %votes : i32 to f32
-    memref.store %votes_bits, %out[%i8] : memref<576xf32>
 )";
+  // Result i at out[64 i + tid]; an i32 as the bits of an f32.
+  const std::pair<const char *, bool> results[] = {
+      {"sum", true},  {"down", true}, {"up", true}, {"idx", true},  {"ballot", true},
+      {"anyi", true}, {"vdi", true},  {"fx", false}, {"votes", true}};
+  for (size_t i = 0; i < std::size(results); ++i) {
+    auto [value, integer] = results[i];
+    std::string n = std::to_string(i), v = std::string("%") + value;
+    text += "    %base" + n + " = arith.constant " + std::to_string(64 * i) + " : index\n";
+    text += "    %at" + n + " = arith.addi %tx, %base" + n + " : index\n";
+    if (integer) {
+      text += "    " + v + "_bits = arith.bitcast " + v + " : i32 to f32\n";
+      v += "_bits";
+    }
+    text += "    memref.store " + v + ", %out[%at" + n + "] : memref<576xf32>\n";
+  }
   if (diverge)
     text += R"(    cf.br ^done
   ^done:
@@ -682,16 +670,17 @@ func.func @mtgr_forward(%abits: memref<128xf32>, %bbits: memref<64xf32>, %c: mem
     %cc2 = memref.load %c[%rowh, %col0] : memref<16x8xf32>
     %cc3 = memref.load %c[%rowh, %col1] : memref<16x8xf32>
 )";
-  // The registers as the mma's operand type: packed i32 (bf16), or
-  // vector<2xf16> (f16).
-  std::string ops[6] = {"a0", "a1", "a2", "a3", "b0", "b1"};
-  if (bf16)
-    text += "    %zero = arith.constant 0 : i32\n";
-  for (const std::string &o : ops)
-    text += bf16 ? "    %" + o + " = arith.addi %" + o + "i, %zero : i32\n"
-                 : "    %" + o + " = llvm.bitcast %" + o + "i : i32 to vector<2xf16>\n";
-  text += R"(
-    %res = nvvm.mma.sync A[%a0, %a1, %a2, %a3] B[%b0, %b1] C[%cc0, %cc1, %cc2, %cc3]
+  // The registers as the mma's operand type: packed i32 as they are
+  // (bf16), or vector<2xf16> (f16).
+  std::string reg[6];
+  const char *names[6] = {"a0", "a1", "a2", "a3", "b0", "b1"};
+  for (int i = 0; i < 6; ++i) {
+    reg[i] = std::string("%") + names[i] + (bf16 ? "i" : "");
+    if (!bf16)
+      text += "    " + reg[i] + " = llvm.bitcast " + reg[i] + "i : i32 to vector<2xf16>\n";
+  }
+  text += "    %res = nvvm.mma.sync A[" + reg[0] + ", " + reg[1] + ", " + reg[2] + ", " + reg[3] +
+          "] B[" + reg[4] + ", " + reg[5] + "]" + R"( C[%cc0, %cc1, %cc2, %cc3]
       {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
        multiplicandAPtxType = #nvvm.mma_type<)" +
           std::string(bf16 ? "bf16" : "f16") + R"(>, multiplicandBPtxType = #nvvm.mma_type<)" +
@@ -849,4 +838,44 @@ TEST(GpuEmulator, TensorCoreGemmIsExactOnBf16ValuesAtEveryTileEdge) {
       }
     }
   }
+}
+
+TEST(GpuEmulatorDeathTest, CudaDeviceOptsInToSharedMemoryAbove48KB) {
+  // A kernel asking for 64 KB of dynamic shared memory, on the CUDA device
+  // over the stand-in driver, which refuses a launch above 48 KB without
+  // the kernel's opt-in (cuFuncSetAttribute): the launch goes through, with
+  // its shared bytes. (The emulator runs no dynamic shared memory yet: the
+  // kernel leaves it unused; the artifact gets an ELF stand-in as its
+  // sm_90a cubin.)
+  const char *text = R"(
+func.func @mtgr_forward(%out: memref<32xf32>) attributes {mtgr.abi = []} {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %bytes = arith.constant 65536 : i32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1)
+             dynamic_shared_memory_size %bytes {
+    %one = arith.constant 1.0 : f32
+    memref.store %one, %out[%tx] : memref<32xf32>
+    gpu.terminator
+  }
+  return
+}
+)";
+  Artifact artifact = compileBound(text, "cuda", 1);
+  artifact.code.push_back(CodeSection{"cuda.sm_90a", "sm_90a", std::string("\x7f" "ELF", 4)});
+  EXPECT_EXIT(
+      {
+        ::setenv("MTGR_LIBCUDA", MTGR_FAKE_CUDA, 1);
+        ::setenv("FAKE_CUDA_TRACE", "1", 1);
+        auto device = createCudaDevice(0);
+        if (!device)
+          std::_Exit(2);
+        Buffers buffers;
+        buffers.add(std::vector<float>(32, 0.f), {32});
+        run(**device, artifact, buffers);
+        std::_Exit(0);
+      },
+      testing::ExitedWithCode(0), "fake-cuda: launch mtgr_forward_kernel grid 1 x 1 x 1 block 32 "
+                                  "x 1 x 1 shared 65536");
 }

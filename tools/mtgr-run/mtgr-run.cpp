@@ -58,8 +58,7 @@ cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<artifact.mtgr>"), c
 cl::opt<std::string> deviceName("device",
                                 cl::desc("Where the generated code runs: cpu (artifacts of "
                                          "--target=cpu); for artifacts of --target=cuda: cuda or "
-                                         "cuda:N (a GPU through the CUDA driver; not yet run on a "
-                                         "GPU) or cuda-emu (the GPU kernels on the host under the "
+                                         "cuda:N (a GPU through the CUDA driver) or cuda-emu (the GPU kernels on the host under the "
                                          "emulator's checks; MTGR_EMU_SCHEDULE=in-order|reverse|"
                                          "warp-ahead)"),
                                 cl::init("cpu"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));

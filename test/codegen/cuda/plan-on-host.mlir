@@ -145,3 +145,40 @@ func.func @copy(%a: memref<?x4xf32>, %b: memref<?x4xf32>) {
   memref.copy %a, %b : memref<?x4xf32> to memref<?x4xf32>
   return
 }
+
+// -----
+
+// A kernel that writes only its own shared memory (canonicalization erased
+// the stores of a result nobody reads) goes; one whose warp operation takes
+// a pointer outside shared memory stays (it declares no effects: it may
+// write there).
+// CHECK-LABEL: func.func @dead
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @dead(%x: memref<16xf32>) {
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c16, %sy = %c1, %sz = %c1)
+             workgroup(%tile : memref<16xf32, #gpu.address_space<workgroup>>) {
+    %v = memref.load %x[%tx] : memref<16xf32>
+    memref.store %v, %tile[%tx] : memref<16xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    gpu.terminator
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @global_pointer
+// CHECK: gpu.launch
+// CHECK: nvvm.cp.async.shared.global
+func.func @global_pointer(%shared: !llvm.ptr<3>, %global: !llvm.ptr<1>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    nvvm.cp.async.shared.global %shared, %global, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>
+    gpu.terminator
+  }
+  return
+}
