@@ -38,20 +38,30 @@ for lib in $(ldd "$out/mtgr-run" | awk '/libzip|libsodium|libomp|libz\.|libbz2|l
 done
 # Each model on both GEMM paths: <model>.cuda.mtgr (mtgr's tiled GEMM
 # kernels), <model>.lt.mtgr (--gemm=cublaslt), and MTGR-small on tensor
-# cores too (mtgr-small.tc.mtgr); per artifact a static summary
+# cores too (mtgr-small.tc.mtgr: the products; mtgr-small.ta.mtgr: the
+# products and the fused attention forward; tiny.ta.mtgr for racecheck,
+# inference only); per artifact a static summary
 # (the compiler's ptxas resources line, the SASS counts per op family) that
 # run.sh appends to its results.
 mkdir -p "$out/static"
 for model in tiny tiny-dlrm mtgr-small; do
   gemms="cuda lt"
-  # MTGR-small also with its products on tensor cores (--gemm=tensor-core).
-  [ "$model" = mtgr-small ] && gemms="cuda lt tc"
+  # MTGR-small also on tensor cores: the products (tc), and the products
+  # and the attention forward (ta); tiny's attention on tensor cores (ta).
+  [ "$model" = mtgr-small ] && gemms="cuda lt tc ta"
+  [ "$model" = tiny ] && gemms="cuda lt ta"
   for gemm in $gemms; do
     artifact="$out/$model.$gemm.mtgr"
     summary="$out/static/$model.$gemm.txt"
-    "$root/build/bin/mtgr-compile" "$root/examples/models/$model.yaml" --target=cuda \
-      $([ "$gemm" = lt ] && echo --gemm=cublaslt) $([ "$gemm" = tc ] && echo --gemm=tensor-core) \
-      $([ "$model" = mtgr-small ] && echo --inference-only) -o "$artifact" > "$summary.log"
+    case "$gemm" in
+      lt) kind=(--gemm=cublaslt) ;;
+      tc) kind=(--gemm=tensor-core) ;;
+      ta) kind=(--gemm=tensor-core --attention=tensor-core) ;;
+      *) kind=() ;;
+    esac
+    "$root/build/bin/mtgr-compile" "$root/examples/models/$model.yaml" --target=cuda "${kind[@]}" \
+      $([ "$model" = mtgr-small ] || [ "$gemm" = ta ] && echo --inference-only) \
+      -o "$artifact" > "$summary.log"
     head -1 "$summary.log"
     tail -1 "$summary.log" > "$summary"
     python3 "$root/scripts/cuda-sass.py" "$artifact" --out="$out/sass/$model.$gemm" --check >> "$summary"

@@ -64,12 +64,12 @@ shapes=("--users=4"
         "--users=1 --seq-len=1 --rt-len=0 --candidates=1"
         "--users=8 --seq-len=300 --rt-len=30 --candidates=20")
 for model in tiny-dlrm tiny mtgr-small; do
-  for gemm in cuda lt tc; do
+  for gemm in cuda lt tc ta; do
     artifact="$artifacts/$model.$gemm.mtgr"
     [ -f "$artifact" ] || continue
-    # Tensor-core products (bf16 operands): bf16's measured tolerance.
+    # Tensor cores (bf16 operands): bf16's measured tolerance.
     tolerance=""
-    [ "$gemm" = tc ] && tolerance="--tolerance=0.25"
+    [ "$gemm" = tc ] || [ "$gemm" = ta ] && tolerance="--tolerance=0.25"
     for shape in "${shapes[@]}"; do
       # MTGR-small: the mid-size shape and a long one only.
       if [ "$model" = mtgr-small ]; then
@@ -96,6 +96,12 @@ if [ -n "$sanitizer" ]; then
   step "compute-sanitizer racecheck: verify tiny --device=cuda" 180 "$sanitizer" \
     --tool racecheck --error-exitcode 9 "$run" verify "$artifacts/tiny.cuda.mtgr" \
     --device=cuda --batches=1 --randomize-params --users=2
+  # The tensor-core kernels' shared memory: the fused attention's Q/K/V
+  # tiles and the GEMM's operand tiles between barriers.
+  [ -f "$artifacts/tiny.ta.mtgr" ] &&
+    step "compute-sanitizer racecheck: verify tiny.ta --device=cuda" 180 "$sanitizer" \
+      --tool racecheck --error-exitcode 9 "$run" verify "$artifacts/tiny.ta.mtgr" \
+      --device=cuda --batches=1 --randomize-params --users=2 --tolerance=0.25
 else
   log "== compute-sanitizer: not on this machine (skipped)"
 fi
@@ -107,7 +113,7 @@ step "train tiny.lt --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.lt
 ceiling=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "fp32") print $(i + 1) }' "$out" | head -1)
 # Tensor-core products are compared with the bf16 GEMM's ceiling.
 ceiling16=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "bf16") print $(i + 1) }' "$out" | head -1)
-for gemm in cuda lt tc; do
+for gemm in cuda lt tc ta; do
   artifact="$artifacts/mtgr-small.$gemm.mtgr"
   [ -f "$artifact" ] || continue
   step "infer mtgr-small.$gemm --device=cuda --profile, 5 s of passes" 120 "$run" infer \
@@ -115,11 +121,27 @@ for gemm in cuda lt tc; do
     --profile --time=5 --output=/dev/null
   rate=$(awk '/== infer mtgr-small.'"$gemm"'/ { on = 1 } on && /projections .* GFLOP\/s/ { print $(NF - 1); exit }' "$out")
   peak="$ceiling" kind=fp32
-  [ "$gemm" = tc ] && peak="$ceiling16" kind=bf16
+  [ "$gemm" = tc ] || [ "$gemm" = ta ] && peak="$ceiling16" kind=bf16
   if [ -n "$peak" ] && [ -n "$rate" ]; then
     log "== mtgr-small.$gemm: projections at $rate GFLOP/s = $(awk -v r="$rate" -v c="$peak" 'BEGIN { if (c > 0) printf "%.3f", r / (c * 1000); else print "n/a" }') of the cuBLASLt $kind ceiling ($peak TFLOP/s)"
   fi
 done
+# The fused attention at long sequences (about 4k tokens per user: the
+# issue's n = 4096 point, 2 heads x 256), useful FLOPs per second against
+# the same run's cuBLASLt bf16 GEMM.
+attention_ratio() { # attention_ratio TITLE: the step's attention GFLOP/s / the bf16 ceiling
+  local rate
+  rate=$(awk -v t="== $1" '$0 == t { on = 1; next } on && /^== / { exit } on && /^ *attention .* GFLOP\/s/ { print $(NF - 1); exit }' "$out")
+  [ -n "$rate" ] && [ -n "$ceiling16" ] &&
+    log "== $1: attention at $rate GFLOP/s = $(awk -v r="$rate" -v c="$ceiling16" 'BEGIN { if (c > 0) printf "%.3f", r / (c * 1000); else print "n/a" }') of the cuBLASLt bf16 ceiling ($ceiling16 TFLOP/s)"
+}
+attention_ratio "infer mtgr-small.ta --device=cuda --profile, 5 s of passes"
+if [ -f "$artifacts/mtgr-small.ta.mtgr" ]; then
+  title="infer mtgr-small.ta --device=cuda --profile, 4 users of 4000+96 tokens"
+  step "$title" 120 "$run" infer "$artifacts/mtgr-small.ta.mtgr" --device=cuda --users=4 \
+    --seq-len=4000 --rt-len=96 --candidates=32 --profile --time=5 --output=/dev/null
+  attention_ratio "$title"
+fi
 for summary in "$here"/static/*.txt; do
   [ -f "$summary" ] || continue
   log "== $(basename "$summary" .txt) (compiled here: ptxas resources, SASS per op family)"

@@ -80,6 +80,10 @@ struct BackendOptions {
   /// cuBLASLt, loaded with dlopen; prologues and epilogues stay mtgr's
   /// kernels).
   std::string gemm;
+  /// GPU back ends: "generated" (mtgr's fp32 SIMT attention, the default)
+  /// or "tensor-core" (the forward fused on tensor cores: bf16 operands,
+  /// f32 sums).
+  std::string attention;
 };
 
 } // namespace mlir::mtgr

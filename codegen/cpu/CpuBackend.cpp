@@ -88,7 +88,8 @@ mlir::mtgr::createCpuBackend(const BackendOptions &options) {
   if (!host)
     return llvm::createStringError("unknown CPU '" + options.chip +
                                    "' (supported: native, x86-64-v3, x86-64-v4)");
-  if (!options.gpuArchs.empty() || !options.gemm.empty())
-    return llvm::createStringError("--cuda-arch and --gemm are options of --target=cuda");
+  if (!options.gpuArchs.empty() || !options.gemm.empty() || !options.attention.empty())
+    return llvm::createStringError(
+        "--cuda-arch, --gemm and --attention are options of --target=cuda");
   return createCpuBackend(*host);
 }

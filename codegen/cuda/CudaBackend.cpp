@@ -28,8 +28,10 @@ using namespace mlir::mtgr;
 namespace {
 class CudaBackend final : public TargetBackend {
 public:
-  CudaBackend(HostTarget host, std::vector<std::string> archs, std::string gemm)
-      : host(std::move(host)), archs(std::move(archs)), gemm(std::move(gemm)) {}
+  CudaBackend(HostTarget host, std::vector<std::string> archs, std::string gemm,
+              std::string attention)
+      : host(std::move(host)), archs(std::move(archs)), gemm(std::move(gemm)),
+        attention(std::move(attention)) {}
 
   StringRef name() const override { return "cuda"; }
 
@@ -42,11 +44,18 @@ public:
            (gemm == "cublaslt"      ? ", products by cuBLASLt"
             : gemm == "tensor-core" ? ", products on tensor cores (bf16 operands, f32 sums)"
                                     : "") +
+           (attention == "tensor-core" ? ", attention forward fused on tensor cores (64 x 64 tiles)"
+                                       : "") +
            ", cubins for " + (list.empty() ? "no architecture" : list) +
            "; host code and emulated kernels for " + host.cpu;
   }
 
-  AttentionTiles attentionTiles() const override { return {}; }
+  /// The fused tensor-core forward: a warp per 16 rows, 4 warps per block,
+  /// column tiles of 64 (4 k-steps of P V). The SIMT kernels: a thread per
+  /// row of 8-row blocks, tiles of 16 columns.
+  AttentionTiles attentionTiles() const override {
+    return attention == "tensor-core" ? AttentionTiles{64, 64} : AttentionTiles{};
+  }
 
   /// No timers compiled in: the GPU devices time each kernel at run time
   /// (events; the launch metadata names each kernel's op family).
@@ -56,6 +65,7 @@ public:
     MTGRLowerToGpuPassOptions options;
     options.blockSize = kBlockSize;
     options.gemm = gemm;
+    options.attention = attention;
     pm.addPass(createMTGRLowerToGpuPass(options));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -178,7 +188,7 @@ private:
   static constexpr int64_t kBlockSize = 256;
   HostTarget host;
   std::vector<std::string> archs;
-  std::string gemm;
+  std::string gemm, attention;
 };
 } // namespace
 
@@ -208,5 +218,9 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
   std::string gemm = options.gemm.empty() ? "generated" : options.gemm;
   if (!parseGpuGemmKind(gemm))
     return fail("--gemm: '" + gemm + "' is not " + kGpuGemmKinds);
-  return std::unique_ptr<TargetBackend>(new CudaBackend(*host, std::move(archs), std::move(gemm)));
+  std::string attention = options.attention.empty() ? "generated" : options.attention;
+  if (!parseGpuAttentionKind(attention))
+    return fail("--attention: '" + attention + "' is not " + kGpuAttentionKinds);
+  return std::unique_ptr<TargetBackend>(
+      new CudaBackend(*host, std::move(archs), std::move(gemm), std::move(attention)));
 }

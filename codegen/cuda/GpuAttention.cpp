@@ -14,6 +14,7 @@
 // and V tiles is the next step.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/cuda/GpuAttention.h"
 #include "codegen/common/AttentionMath.h"
 #include "codegen/common/RowMath.h"
 #include "codegen/cuda/GpuSupport.h"
@@ -32,14 +33,6 @@ template <typename Op> std::array<int64_t, 3> headDims(Op op) {
   return {h, getRowShape(op.getQ().getType())[0] / h, getRowShape(op.getV().getType())[0] / h};
 }
 
-/// The last i in [0, count) with starts[i] <= x: the sample (or row block)
-/// that x falls in, given ascending starts.
-Value lastAtOrBelow(LoopBuilder &l, Value starts, Value count, Value x) {
-  return l.loopAcc(l.idx(0), count, l.idx(0), [&](Value i, Value found) {
-    return l.select(l.cmp(arith::CmpIPredicate::ule, l.load(starts, {i}), x), i, found);
-  });
-}
-
 /// sum_k x[r, xOff + k] y[c, yOff + k], k < n, in k order.
 Value dot(LoopBuilder &l, Value x, Value r, Value xOff, Value y, Value c, Value yOff, int64_t n) {
   return l.loopAcc(l.idx(0), l.idx(n), l.cf32(0.0), [&](Value k, Value acc) {
@@ -49,37 +42,33 @@ Value dot(LoopBuilder &l, Value x, Value r, Value xOff, Value y, Value c, Value 
   });
 }
 
-/// What a pair (row, col) of one head contributes: its score and the
-/// values derived from it.
-struct Pair {
-  Value score, sigmoid, weight; // s, sigmoid(s), SiLU(s) / n_norm
-};
+using Pair = AttentionPair;
+} // namespace
 
-/// The attention's inputs and options, for the kernels below.
-struct AttentionInputs {
-  Value q, k, v, mask;
-  LayoutBuffers layout;
-  Value rabPos, rabTime;
-  int64_t heads, dqk, dv;
-  double alpha;
-  NNorm mode;
-  std::optional<APFloat> constant;
+Value mlir::mtgr::lastAtOrBelow(LoopBuilder &l, Value starts, Value count, Value x) {
+  return l.loopAcc(l.idx(0), count, l.idx(0), [&](Value i, Value found) {
+    return l.select(l.cmp(arith::CmpIPredicate::ule, l.load(starts, {i}), x), i, found);
+  });
+}
 
-  Pair pair(LoopBuilder &l, Value row, Value col, Value head, Value inv) const {
-    Value qOff = l.mul(head, l.idx(dqk));
-    Value s = l.fmul(l.cf32(alpha), dot(l, q, row, qOff, k, col, qOff, dqk));
-    if (rabPos) {
-      Value gi = l.load(layout.group, {row}), ti = l.load(layout.time, {row}),
-            pi = l.load(layout.pos, {row});
-      s = l.fadd(s, rabTerms(l, layout, rabPos, rabTime, gi, ti, pi, col).bias);
-    }
-    Value sig = l.sigmoid(s);
-    return {s, sig, l.fmul(l.fmul(s, sig), inv)};
+AttentionPair AttentionInputs::pair(LoopBuilder &l, Value row, Value col, Value head,
+                                    Value inv) const {
+  Value qOff = l.mul(head, l.idx(dqk));
+  Value s = l.fmul(l.cf32(alpha), dot(l, q, row, qOff, k, col, qOff, dqk));
+  if (rabPos) {
+    Value gi = l.load(layout.group, {row}), ti = l.load(layout.time, {row}),
+          pi = l.load(layout.pos, {row});
+    s = l.fadd(s, rabTerms(l, layout, rabPos, rabTime, gi, ti, pi, col).bias);
   }
-  Value inverseNorm(LoopBuilder &l, Value row, Value start, Value end) const {
-    return l.fdiv(l.cf32(1.0), attentionNorm(l, mode, constant, mask, row, start, end));
-  }
-};
+  Value sig = l.sigmoid(s);
+  return {s, sig, l.fmul(l.fmul(s, sig), inv)};
+}
+
+Value AttentionInputs::inverseNorm(LoopBuilder &l, Value row, Value start, Value end) const {
+  return l.fdiv(l.cf32(1.0), attentionNorm(l, mode, constant, mask, row, start, end));
+}
+
+namespace {
 
 /// A kernel of a block per (row block, head), a thread per row of the
 /// block; body(row, start, end, head, each) for the rows that exist, where
@@ -154,7 +143,10 @@ FailureOr<TileListType> tilesOf(Operation *op, Value tiles) {
 }
 
 struct GpuHstuAttention : GpuPattern<HstuAttentionOp> {
-  using GpuPattern::GpuPattern;
+  GpuHstuAttention(BufferTypeConverter &c, MLIRContext *ctx, int64_t blockSize, bool tensorCores)
+      : GpuPattern(c, ctx, blockSize), tensorCores(tensorCores) {}
+  bool tensorCores;
+
   Results lower(HstuAttentionOp op, Adaptor a, LoopBuilder &l) const override {
     auto type = tilesOf(op, op.getTiles());
     if (failed(type))
@@ -162,6 +154,16 @@ struct GpuHstuAttention : GpuPattern<HstuAttentionOp> {
     AttentionInputs in = inputsOf(op, a);
     int64_t h = in.heads, dv = in.dv;
     Value o = l.alloc(l.f32(), {h * dv}, l.rows(in.q));
+    if (tensorCores) {
+      if (auto problem =
+              tensorCoreAttentionTilesProblem(type->getRowBlock(), type->getColTile())) {
+        op.emitError("attention on tensor cores: ") << *problem;
+        return failure();
+      }
+      launchTensorCoreAttention(l, in, TileListBuffers(a.getTiles()), type->getRowBlock(),
+                                type->getColTile(), o);
+      return Buffers{{o, in.layout.offsets}};
+    }
     forEachListedPair(l, in, TileListBuffers(a.getTiles()), type->getRowBlock(),
                       type->getColTile(), [&](Value row, Value start, Value end, Value head,
                                               auto each) {
@@ -302,7 +304,9 @@ struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
 } // namespace
 
 void mlir::mtgr::populateGpuAttentionPatterns(BufferTypeConverter &converter,
-                                              RewritePatternSet &patterns, int64_t blockSize) {
-  patterns.add<GpuHstuAttention, GpuHstuAttentionBackward>(converter, patterns.getContext(),
-                                                           blockSize);
+                                              RewritePatternSet &patterns, int64_t blockSize,
+                                              GpuAttentionKind kind) {
+  patterns.add<GpuHstuAttention>(converter, patterns.getContext(), blockSize,
+                                 kind == GpuAttentionKind::TensorCore);
+  patterns.add<GpuHstuAttentionBackward>(converter, patterns.getContext(), blockSize);
 }

@@ -54,6 +54,13 @@ std::optional<GpuGemmKind> mlir::mtgr::parseGpuGemmKind(StringRef name) {
       .Default(std::nullopt);
 }
 
+std::optional<GpuAttentionKind> mlir::mtgr::parseGpuAttentionKind(StringRef name) {
+  return llvm::StringSwitch<std::optional<GpuAttentionKind>>(name)
+      .Case("generated", GpuAttentionKind::Simt)
+      .Case("tensor-core", GpuAttentionKind::TensorCore)
+      .Default(std::nullopt);
+}
+
 MemRefType mlir::mtgr::gemmBufferType(MLIRContext *ctx) {
   return MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic}, Float32Type::get(ctx),
                          StridedLayoutAttr::get(ctx, ShapedType::kDynamic,

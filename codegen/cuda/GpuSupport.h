@@ -49,8 +49,16 @@ private:
 
 void populateGpuElementwisePatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                     int64_t blockSize);
+/// How the attention forward runs: a SIMT thread per row over the tile
+/// list (fp32), or fused on tensor cores (bf16 operands, f32 sums; tile
+/// lists of 64 x 64). The backward is SIMT either way.
+enum class GpuAttentionKind { Simt, TensorCore };
+/// The kind `--attention` / the pass option names: "generated",
+/// "tensor-core" (kGpuAttentionKinds lists them for messages).
+std::optional<GpuAttentionKind> parseGpuAttentionKind(StringRef name);
+inline constexpr llvm::StringLiteral kGpuAttentionKinds = "generated or tensor-core";
 void populateGpuAttentionPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
-                                  int64_t blockSize);
+                                  int64_t blockSize, GpuAttentionKind kind);
 /// The buffers a GEMM library call takes (kGpuGemmBuffersImport): any
 /// 2-D f32 memref, cast to memref<?x?xf32, strided<[?, ?], offset: ?>>.
 MemRefType gemmBufferType(MLIRContext *ctx);

@@ -22,10 +22,9 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/GpuGemm.h"
 #include "codegen/cuda/GpuSupport.h"
+#include "codegen/cuda/TensorCore.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 
 using namespace mlir;
 using namespace mlir::mtgr;
@@ -35,62 +34,16 @@ constexpr int64_t kBlockM = 64, kBlockN = 64, kStepK = 16;
 constexpr int64_t kWarps = 4, kWarpM = 32, kWarpN = 32;
 constexpr int64_t kTilesM = kWarpM / 16, kTilesN = kWarpN / 8; // mma tiles per warp
 constexpr int64_t kThreads = kWarps * 32;
-
-/// The bf16 bits (round to nearest even; NaN stays NaN) of an f32.
-Value toBf16Bits(LoopBuilder &l, Value x) {
-  Type i32 = l.b.getI32Type();
-  auto c = [&](int64_t v) { return arith::ConstantIntOp::create(l.b, i32, v).getResult(); };
-  Value bits = arith::BitcastOp::create(l.b, i32, x);
-  Value lsb = arith::AndIOp::create(l.b, arith::ShRUIOp::create(l.b, bits, c(16)), c(1));
-  Value rounded = arith::AddIOp::create(l.b, bits, arith::AddIOp::create(l.b, lsb, c(0x7fff)));
-  Value high = arith::ShRUIOp::create(l.b, rounded, c(16));
-  Value nan = arith::CmpFOp::create(l.b, arith::CmpFPredicate::UNO, x, x);
-  Value chosen = arith::SelectOp::create(l.b, nan, c(0x7fc0), high);
-  return arith::TruncIOp::create(l.b, l.b.getI16Type(), chosen);
-}
-
-/// A shared-memory address `bytes` into `tile`, as the pointer ldmatrix
-/// takes.
-Value sharedPointer(LoopBuilder &l, Value tile, Value bytes) {
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(l.b, tile);
-  Value address = arith::IndexCastOp::create(l.b, l.i64(), l.add(base, bytes));
-  auto shared = LLVM::LLVMPointerType::get(l.b.getContext(),
-                                           static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared));
-  return LLVM::IntToPtrOp::create(l.b, shared, address);
-}
-
-/// ldmatrix .x`count` (b16, not transposed) from this lane's row address.
-SmallVector<Value> loadMatrices(LoopBuilder &l, Value pointer, int count) {
-  MLIRContext *ctx = l.b.getContext();
-  Type i32 = l.b.getI32Type();
-  Type result = count == 1 ? i32
-                           : LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(count, i32));
-  Value loaded = NVVM::LdMatrixOp::create(
-      l.b, result, pointer, count, NVVM::MMALayout::row, NVVM::LdStMatrixShapeAttr::get(ctx, 8, 8),
-      NVVM::LdStMatrixEltType::B16);
-  if (count == 1)
-    return {loaded};
-  SmallVector<Value> registers;
-  for (int i = 0; i < count; ++i)
-    registers.push_back(LLVM::ExtractValueOp::create(l.b, loaded, i));
-  return registers;
-}
 } // namespace
 
 void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
-  MLIRContext *ctx = l.b.getContext();
   Value one = l.idx(1);
   Value gridX = arith::CeilDivUIOp::create(l.b, p.n, l.idx(kBlockN));
   Value gridY = arith::CeilDivUIOp::create(l.b, p.m, l.idx(kBlockM));
   auto launch = gpu::LaunchOp::create(l.b, gridX, gridY, one, l.idx(kThreads), one, one);
   nameKernel(l, launch);
-  auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  Type i16 = l.b.getI16Type();
-  auto tileType = [&](int64_t rows) {
-    return MemRefType::get({rows, kStepK}, i16, MemRefLayoutAttrInterface{}, shared);
-  };
-  Value aTile = launch.addWorkgroupAttribution(tileType(kBlockM), l.b.getLoc());
-  Value bTile = launch.addWorkgroupAttribution(tileType(kBlockN), l.b.getLoc()); // [n][k]
+  Value aTile = addSharedBf16Tile(l, launch, kBlockM, kStepK);
+  Value bTile = addSharedBf16Tile(l, launch, kBlockN, kStepK); // [n][k]
   OpBuilder::InsertionGuard guard(l.b);
   l.b.setInsertionPointToStart(&launch.getBody().front());
 
@@ -155,18 +108,11 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
       bFragments.push_back(loadMatrices(l, sharedPointer(l, bTile, bytes), 2));
     }
     SmallVector<Value> sums;
-    Type f32 = l.f32();
-    Type result = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
     for (int64_t mi = 0; mi < kTilesM; ++mi)
       for (int64_t ni = 0; ni < kTilesN; ++ni) {
         auto acc = steps.getRegionIterArgs().slice((mi * kTilesN + ni) * 4, 4);
-        Value d = NVVM::MmaOp::create(
-            l.b, result, aFragments[mi], bFragments[ni], SmallVector<Value>(acc.begin(), acc.end()),
-            /*shape=*/{16, 8, 16}, /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
-            std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
-            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
-        for (int i = 0; i < 4; ++i)
-          sums.push_back(LLVM::ExtractValueOp::create(l.b, d, i));
+        llvm::append_range(sums, mmaBf16(l, aFragments[mi], bFragments[ni],
+                                         SmallVector<Value>(acc.begin(), acc.end())));
       }
     // Nobody overwrites the tiles before every warp has read them.
     gpu::BarrierOp::create(l.b);

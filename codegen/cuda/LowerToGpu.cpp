@@ -108,7 +108,13 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
       import.setPrivate();
     }
     populateGpuLinearPatterns(converter, patterns, GpuLinearOptions{blockSize, *kind});
-    populateGpuAttentionPatterns(converter, patterns, blockSize);
+    std::optional<GpuAttentionKind> attentionKind = parseGpuAttentionKind(attention);
+    if (!attentionKind) {
+      module.emitError("mtgr-lower-to-gpu: attention=") << attention << " is not "
+                                                         << kGpuAttentionKinds;
+      return signalPassFailure();
+    }
+    populateGpuAttentionPatterns(converter, patterns, blockSize, *attentionKind);
     GpuParallelLoops kernels(blockSize);
     populateDropoutLoweringPatterns(converter, patterns, &kernels);
     populateTokenLoweringPatterns(converter, patterns, &kernels);

@@ -25,6 +25,10 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
     (`mtgr.gpu_kernel_profiles`). With `gemm=tensor-core` the products are
     mtgr's tensor-core GEMM (ldmatrix and mma.sync m16n8k16 on bf16 operands
     rounded from the fp32 loaders, f32 sums; sm_80 and later). With
+    `attention=tensor-core` the attention forward is one fused kernel per
+    (row block, head, chunk of V's columns): S = Q K^T and O += P V on
+    tensor cores, the weights computed on S's accumulator fragments, which
+    become P's operand fragments without shared memory. With
     `gemm=cublaslt` the products are calls
     of the runtime's GEMM (`mtgr_gpu_gemm`, abi/GpuLaunch.h) between mtgr's
     prologue and epilogue kernels. An op without a kernel is refused by
@@ -37,6 +41,11 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
            "products by mtgr's tiled fp32 GEMM kernels (generated), its "
            "tensor-core kernels (tensor-core: bf16 operands, f32 sums) or the "
            "runtime's GEMM library (cublaslt)">,
+    Option<"attention", "attention", "std::string", "\"generated\"",
+           "the attention forward by mtgr's fp32 SIMT kernel (generated) or "
+           "fused on tensor cores (tensor-core: bf16 operands, f32 sums; "
+           "tile lists with row blocks of 16 .. 128 rows, a multiple of 16, "
+           "and column tiles of 16 .. 64, a multiple of 16)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",
                            "::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",

@@ -16,6 +16,7 @@ constexpr int kComputeF32 = 68;         // CUBLAS_COMPUTE_32F
 constexpr int kScaleF32 = 0;            // CUDA_R_32F
 constexpr int kDescTransA = 3;          // CUBLASLT_MATMUL_DESC_TRANSA
 constexpr int kDescTransB = 4;          // CUBLASLT_MATMUL_DESC_TRANSB
+constexpr int kPreferenceMaxWorkspace = 1; // CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES
 } // namespace
 
 uint64_t GpuGemmCall::aBytes() const {
@@ -74,7 +75,25 @@ struct CublasLt::Api {
                 const void *b, void *bLayout, const void *beta, const void *c, void *cLayout,
                 void *d, void *dLayout, const void *algo, void *workspace, size_t workspaceBytes,
                 void *stream);
+  // The heuristic (optional: without it cuBLASLt picks inside each matmul).
+  int (*preferenceCreate)(void **preference) = nullptr;
+  int (*preferenceDestroy)(void *preference) = nullptr;
+  int (*preferenceSetAttribute)(void *preference, int attribute, const void *value,
+                                size_t bytes) = nullptr;
+  int (*algoGetHeuristic)(void *handle, void *desc, void *a, void *b, void *c, void *d,
+                          void *preference, int requested, void *results, int *returned) = nullptr;
 };
+
+/// cublasLtMatmulHeuristicResult_t: the algorithm (cublasLtMatmulAlgo_t,
+/// 64 bytes), its workspace, status and waves.
+struct HeuristicResult {
+  uint64_t algo[8];
+  size_t workspaceSize;
+  int state;
+  float wavesCount;
+  int reserved[4];
+};
+static_assert(sizeof(HeuristicResult) == 96, "cublasLtMatmulHeuristicResult_t");
 
 llvm::Expected<std::unique_ptr<CublasLt>> CublasLt::load() {
   const char *named = std::getenv("MTGR_LIBCUBLASLT");
@@ -100,6 +119,13 @@ llvm::Expected<std::unique_ptr<CublasLt>> CublasLt::load() {
   resolve(api.matmul, "cublasLtMatmul");
   if (const char *missing = resolve.firstMissing())
     return fail("cuBLASLt (" + path + ") has no " + missing + ": not cuBLASLt, or too old");
+  SymbolResolver heuristic(library);
+  heuristic(api.preferenceCreate, "cublasLtMatmulPreferenceCreate");
+  heuristic(api.preferenceDestroy, "cublasLtMatmulPreferenceDestroy");
+  heuristic(api.preferenceSetAttribute, "cublasLtMatmulPreferenceSetAttribute");
+  heuristic(api.algoGetHeuristic, "cublasLtMatmulAlgoGetHeuristic");
+  if (heuristic.firstMissing())
+    api.algoGetHeuristic = nullptr;
   if (int status = api.create(&lt->handle)) {
     std::string name = lt->statusName(status);
     lt->handle = nullptr;
@@ -109,6 +135,8 @@ llvm::Expected<std::unique_ptr<CublasLt>> CublasLt::load() {
 }
 
 CublasLt::~CublasLt() {
+  for (auto &entry : plans)
+    destroy(entry.second);
   if (handle)
     api->destroy(handle);
   if (library)
@@ -120,11 +148,24 @@ std::string CublasLt::statusName(int status) const {
   return name ? name : "cuBLAS status " + std::to_string(status);
 }
 
-llvm::Error CublasLt::matmul(Type type, bool transA, bool transB, int64_t m, int64_t n, int64_t k,
-                             uint64_t a, int64_t lda, uint64_t b, int64_t ldb, uint64_t c,
-                             int64_t ldc, void *stream, uint64_t workspace,
-                             uint64_t workspaceBytes) {
-  void *desc = nullptr, *aLayout = nullptr, *bLayout = nullptr, *cLayout = nullptr;
+void CublasLt::destroy(Plan &plan) {
+  for (void *layout : {plan.a, plan.b, plan.c})
+    if (layout)
+      api->layoutDestroy(layout);
+  if (plan.desc)
+    api->descDestroy(plan.desc);
+  plan = Plan();
+}
+
+llvm::Expected<const CublasLt::Plan *> CublasLt::plan(Type type, bool transA, bool transB,
+                                                      int64_t m, int64_t n, int64_t k,
+                                                      int64_t lda, int64_t ldb, int64_t ldc,
+                                                      uint64_t workspaceBytes) {
+  PlanKey key{static_cast<int>(type), transA, transB, m, n, k, lda, ldb, ldc, workspaceBytes};
+  auto found = plans.find(key);
+  if (found != plans.end())
+    return &found->second;
+  Plan p;
   int dataType = static_cast<int>(type);
   int opA = transA ? 1 : 0, opB = transB ? 1 : 0; // CUBLAS_OP_T / CUBLAS_OP_N
   std::string failed;
@@ -133,31 +174,67 @@ llvm::Error CublasLt::matmul(Type type, bool transA, bool transB, int64_t m, int
       failed = std::string(call) + ": " + statusName(status);
     return failed.empty();
   };
-  float alpha = 1.0f, beta = 0.0f;
-  if (step(api->descCreate(&desc, kComputeF32, kScaleF32), "cublasLtMatmulDescCreate") &&
-      step(api->descSetAttribute(desc, kDescTransA, &opA, sizeof(opA)),
+  step(api->descCreate(&p.desc, kComputeF32, kScaleF32), "cublasLtMatmulDescCreate") &&
+      step(api->descSetAttribute(p.desc, kDescTransA, &opA, sizeof(opA)),
            "cublasLtMatmulDescSetAttribute(TRANSA)") &&
-      step(api->descSetAttribute(desc, kDescTransB, &opB, sizeof(opB)),
+      step(api->descSetAttribute(p.desc, kDescTransB, &opB, sizeof(opB)),
            "cublasLtMatmulDescSetAttribute(TRANSB)") &&
-      step(api->layoutCreate(&aLayout, dataType, transA ? k : m, transA ? m : k, lda),
+      step(api->layoutCreate(&p.a, dataType, transA ? k : m, transA ? m : k, lda),
            "cublasLtMatrixLayoutCreate(A)") &&
-      step(api->layoutCreate(&bLayout, dataType, transB ? n : k, transB ? k : n, ldb),
+      step(api->layoutCreate(&p.b, dataType, transB ? n : k, transB ? k : n, ldb),
            "cublasLtMatrixLayoutCreate(B)") &&
-      step(api->layoutCreate(&cLayout, dataType, m, n, ldc), "cublasLtMatrixLayoutCreate(C)"))
-    step(api->matmul(handle, desc, &alpha, reinterpret_cast<const void *>(a), aLayout,
-                     reinterpret_cast<const void *>(b), bLayout, &beta,
-                     reinterpret_cast<const void *>(c), cLayout, reinterpret_cast<void *>(c),
-                     cLayout, nullptr, reinterpret_cast<void *>(workspace), workspaceBytes, stream),
-         "cublasLtMatmul");
-  for (void *layout : {aLayout, bLayout, cLayout})
-    if (layout)
-      api->layoutDestroy(layout);
-  if (desc)
-    api->descDestroy(desc);
-  if (!failed.empty())
+      step(api->layoutCreate(&p.c, dataType, m, n, ldc), "cublasLtMatrixLayoutCreate(C)");
+  if (!failed.empty()) {
+    destroy(p);
     return fail(failed + " (" + std::to_string(m) + " x " + std::to_string(n) + " x " +
                 std::to_string(k) + ")");
+  }
+  // The heuristic's first algorithm within the workspace, chosen once per
+  // shape (without it, or when it finds none, cuBLASLt chooses in each
+  // matmul, on the host, every call).
+  void *preference = nullptr;
+  if (api->algoGetHeuristic && api->preferenceCreate(&preference) == 0) {
+    HeuristicResult result{};
+    int returned = 0;
+    if (api->preferenceSetAttribute(preference, kPreferenceMaxWorkspace, &workspaceBytes,
+                                    sizeof(workspaceBytes)) == 0 &&
+        api->algoGetHeuristic(handle, p.desc, p.a, p.b, p.c, p.c, preference, 1, &result,
+                              &returned) == 0 &&
+        returned > 0 && result.state == 0 && result.workspaceSize <= workspaceBytes) {
+      p.hasAlgo = true;
+      std::memcpy(p.algo, result.algo, sizeof(p.algo));
+    }
+    api->preferenceDestroy(preference);
+  }
+  return &plans.emplace(key, p).first->second;
+}
+
+llvm::Error CublasLt::matmul(Type type, bool transA, bool transB, int64_t m, int64_t n, int64_t k,
+                             uint64_t a, int64_t lda, uint64_t b, int64_t ldb, uint64_t c,
+                             int64_t ldc, void *stream, uint64_t workspace,
+                             uint64_t workspaceBytes) {
+  auto p = plan(type, transA, transB, m, n, k, lda, ldb, ldc, workspaceBytes);
+  if (!p)
+    return p.takeError();
+  float alpha = 1.0f, beta = 0.0f;
+  const Plan &q = **p;
+  if (int status = api->matmul(handle, q.desc, &alpha, reinterpret_cast<const void *>(a), q.a,
+                               reinterpret_cast<const void *>(b), q.b, &beta,
+                               reinterpret_cast<const void *>(c), q.c, reinterpret_cast<void *>(c),
+                               q.c, q.hasAlgo ? q.algo : nullptr, reinterpret_cast<void *>(workspace),
+                               workspaceBytes, stream))
+    return fail("cublasLtMatmul: " + statusName(status) + " (" + std::to_string(m) + " x " +
+                std::to_string(n) + " x " + std::to_string(k) + ")");
   return llvm::Error::success();
+}
+
+size_t CublasLt::plansMade() const { return plans.size(); }
+
+size_t CublasLt::plansWithAlgorithm() const {
+  size_t count = 0;
+  for (const auto &entry : plans)
+    count += entry.second.hasAlgo;
+  return count;
 }
 
 llvm::Error CublasLt::gemm(const GpuGemmCall &c, void *stream, uint64_t workspace,

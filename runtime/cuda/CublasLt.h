@@ -13,8 +13,10 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 
 namespace mtgr {
 
@@ -57,7 +59,10 @@ public:
   /// Data types of cuBLASLt's matrices (cudaDataType values).
   enum class Type : int { F32 = 0, BF16 = 14 };
   /// Column-major D[m x n] = op(A) op(B) (cuBLASLt's own convention), fp32
-  /// accumulation, on `stream`; `workspace` is device memory.
+  /// accumulation, on `stream`; `workspace` is device memory. The first
+  /// call of a shape (types, transposes, sizes, strides, workspace) makes
+  /// its descriptors and asks the heuristic for an algorithm; later calls
+  /// reuse both (no host work beyond a map lookup before the launch).
   llvm::Error matmul(Type type, bool transA, bool transB, int64_t m, int64_t n, int64_t k,
                      uint64_t a, int64_t lda, uint64_t b, int64_t ldb, uint64_t c, int64_t ldc,
                      void *stream, uint64_t workspace, uint64_t workspaceBytes);
@@ -66,10 +71,29 @@ public:
   llvm::Error gemm(const GpuGemmCall &call, void *stream, uint64_t workspace,
                    uint64_t workspaceBytes);
 
+  /// Shapes planned so far, and how many of them got an algorithm from
+  /// the heuristic (tests; the rest let cuBLASLt choose in each call).
+  size_t plansMade() const;
+  size_t plansWithAlgorithm() const;
+
 private:
   CublasLt() = default;
   struct Api;
+  /// A shape's descriptors and the heuristic's algorithm
+  /// (cublasLtMatmulAlgo_t), made on its first call.
+  struct Plan {
+    void *desc = nullptr, *a = nullptr, *b = nullptr, *c = nullptr;
+    bool hasAlgo = false;
+    uint64_t algo[8] = {};
+  };
+  using PlanKey =
+      std::tuple<int, bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, uint64_t>;
+  llvm::Expected<const Plan *> plan(Type type, bool transA, bool transB, int64_t m, int64_t n,
+                                    int64_t k, int64_t lda, int64_t ldb, int64_t ldc,
+                                    uint64_t workspaceBytes);
+  void destroy(Plan &plan);
   std::unique_ptr<Api> api;
+  std::map<PlanKey, Plan> plans;
   void *library = nullptr;
   void *handle = nullptr;
   std::string libraryPath;

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <random>
@@ -92,6 +94,50 @@ TEST(GpuGemm, CublasLtMapsRowMajorOntoColumnMajor) {
       EXPECT_LT(largestError(o), 1e-5) << "transA " << ta << " transB " << tb;
     }
   ::unsetenv("MTGR_LIBCUBLASLT");
+}
+
+TEST(GpuGemm, CublasLtPlansEachShapeOnce) {
+  // Descriptors and the heuristic's algorithm are made on a shape's first
+  // call and reused after: three calls of one shape and one of another
+  // make two plans, and every matmul gets the algorithm (the stand-in
+  // refuses any but its own). Without one from the heuristic, cuBLASLt
+  // chooses per call.
+  ::setenv("MTGR_LIBCUBLASLT", MTGR_FAKE_CUBLASLT, 1);
+  void *fake = dlopen(MTGR_FAKE_CUBLASLT, RTLD_NOW);
+  ASSERT_TRUE(fake);
+  auto counts = reinterpret_cast<void (*)(long *, long *, long *)>(
+      dlsym(fake, "fake_cublaslt_counts"));
+  ASSERT_TRUE(counts);
+  long descriptors0, heuristics0, withAlgo0, descriptors, heuristics, withAlgo;
+  counts(&descriptors0, &heuristics0, &withAlgo0);
+  {
+    auto lt = CublasLt::load();
+    ASSERT_TRUE(static_cast<bool>(lt)) << llvm::toString(lt.takeError());
+    for (int call = 0; call < 4; ++call) {
+      Operands o = operands(false, true, call < 3 ? 6 : 7, 11, 4, 30 + call);
+      ASSERT_FALSE(static_cast<bool>((*lt)->gemm(o.call, nullptr, 0, 1 << 20)));
+      EXPECT_LT(largestError(o), 1e-5) << "call " << call;
+    }
+    counts(&descriptors, &heuristics, &withAlgo);
+    EXPECT_EQ(descriptors - descriptors0, 2);
+    EXPECT_EQ(heuristics - heuristics0, 2);
+    EXPECT_EQ(withAlgo - withAlgo0, 4);
+    EXPECT_EQ((*lt)->plansMade(), 2u);
+    EXPECT_EQ((*lt)->plansWithAlgorithm(), 2u);
+  }
+  ::setenv("FAKE_CUBLASLT_NO_ALGO", "1", 1);
+  {
+    auto lt = CublasLt::load();
+    ASSERT_TRUE(static_cast<bool>(lt));
+    Operands o = operands(true, false, 5, 3, 8, 40);
+    ASSERT_FALSE(static_cast<bool>((*lt)->gemm(o.call, nullptr, 0, 1 << 20)));
+    EXPECT_LT(largestError(o), 1e-5);
+    EXPECT_EQ((*lt)->plansMade(), 1u);
+    EXPECT_EQ((*lt)->plansWithAlgorithm(), 0u);
+  }
+  ::unsetenv("FAKE_CUBLASLT_NO_ALGO");
+  ::unsetenv("MTGR_LIBCUBLASLT");
+  dlclose(fake);
 }
 
 TEST(GpuGemm, MalformedCallsAreNamed) {

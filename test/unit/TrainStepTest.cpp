@@ -281,7 +281,7 @@ TEST_P(EmulatedGpuTrainStep, MatchesReferenceGradients) {
   // Configurations 1, 4, 7: products through the GEMM library (a host GEMM
   // on the emulator), gradients included.
   auto artifact = compileArtifact(yaml, "train.yaml", /*trainStep=*/true, "cuda",
-                                  {"", "none", index % 3 == 1 ? "cublaslt" : ""});
+                                  {"", "none", index % 3 == 1 ? "cublaslt" : "", ""});
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError()) << yaml;
   ASSERT_TRUE(artifact->entry("train_step")) << artifact->trainStepMissing;
   const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,

@@ -66,6 +66,12 @@ cl::opt<std::string> gemmKind("gemm",
                                         "cuBLASLt, which the runtime loads with dlopen (cublaslt; "
                                         "the emulator runs it as a host GEMM)"),
                                cl::cat(category));
+cl::opt<std::string> attentionKind(
+    "attention",
+    cl::desc("--target=cuda: the attention forward by mtgr's fp32 SIMT kernel (generated, the "
+             "default) or fused on tensor cores (tensor-core: S = QK^T and PV by mma.sync on "
+             "bf16 operands, f32 sums, 64 x 64 tiles; sm_80 and later)"),
+    cl::cat(category));
 enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stage to write"), cl::init(Emit::Artifact),
@@ -216,7 +222,8 @@ int main(int argc, char **argv) {
       "  mtgr-compile examples/models/tiny.yaml --target=cpu -o tiny.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --target=cuda -o tiny.cuda.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --target=cuda --gemm=cublaslt -o tiny.lt.mtgr\n"
-      "  mtgr-compile examples/models/tiny.yaml --target=cuda --gemm=tensor-core -o tiny.tc.mtgr\n"
+      "  mtgr-compile examples/models/tiny.yaml --target=cuda --gemm=tensor-core \\\n"
+      "      --attention=tensor-core -o tiny.tc.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --cpu=x86-64-v3 --emit=loops -o avx2.mlir\n"
       "  mtgr-compile examples/models/tiny.yaml --summary --emit=none\n"
       "  mtgr-compile examples/models/tiny.yaml --sign-key=release.key -o tiny.mtgr\n"
@@ -228,7 +235,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   auto backend =
-      mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{cpu, cudaArch, gemmKind});
+      mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{cpu, cudaArch, gemmKind, attentionKind});
   if (!backend) {
     llvm::errs() << "mtgr-compile: error: --target=" << target
                  << (cpu.empty() ? "" : " --cpu=" + cpu) << ": "

@@ -6,6 +6,10 @@
 // the device's row-major GEMMs come out right. Environment:
 //   FAKE_CUDA_TRACE=1             each matmul on stderr
 //   FAKE_CUBLASLT_CREATE_ERROR=S  cublasLtCreate returns status S
+//   FAKE_CUBLASLT_NO_ALGO=1       the heuristic finds no algorithm
+// The heuristic answers algorithm 42 (data[0]); matmul checks what it gets.
+// fake_cublaslt_counts() tells tests how many descriptors, heuristic calls
+// and matmuls with an algorithm there were.
 //
 //===----------------------------------------------------------------------===//
 #include <cstdint>
@@ -14,6 +18,7 @@
 #include <cstring>
 
 namespace {
+long descriptorsMade = 0, heuristicCalls = 0, matmulsWithAlgo = 0;
 struct Desc {
   int transA = 0, transB = 0;
 };
@@ -56,6 +61,7 @@ int cublasLtMatmulDescCreate(void **desc, int computeType, int scaleType) {
   if (computeType != 68 || scaleType != 0)
     return 7;
   *desc = new Desc();
+  ++descriptorsMade;
   return 0;
 }
 int cublasLtMatmulDescDestroy(void *desc) {
@@ -80,9 +86,52 @@ int cublasLtMatrixLayoutDestroy(void *layout) {
   delete static_cast<Layout *>(layout);
   return 0;
 }
+void fake_cublaslt_counts(long *descriptors, long *heuristics, long *withAlgo) {
+  *descriptors = descriptorsMade;
+  *heuristics = heuristicCalls;
+  *withAlgo = matmulsWithAlgo;
+}
+int cublasLtMatmulPreferenceCreate(void **preference) {
+  *preference = new uint64_t(0);
+  return 0;
+}
+int cublasLtMatmulPreferenceDestroy(void *preference) {
+  delete static_cast<uint64_t *>(preference);
+  return 0;
+}
+int cublasLtMatmulPreferenceSetAttribute(void *preference, int attribute, const void *value,
+                                         size_t bytes) {
+  if (attribute != 1 || bytes != sizeof(uint64_t)) // MAX_WORKSPACE_BYTES, uint64
+    return 7;
+  std::memcpy(preference, value, 8);
+  return 0;
+}
+int cublasLtMatmulAlgoGetHeuristic(void *, void *desc, void *a, void *b, void *c, void *d,
+                                   void *preference, int requested, void *results,
+                                   int *returned) {
+  if (!desc || !a || !b || !c || !d || !preference || requested < 1)
+    return 7;
+  ++heuristicCalls;
+  *returned = 0;
+  if (std::getenv("FAKE_CUBLASLT_NO_ALGO"))
+    return 0;
+  unsigned char result[96] = {};
+  uint64_t algo = 42;
+  std::memcpy(result, &algo, 8); // algo.data[0]; workspaceSize 0, state 0
+  std::memcpy(results, result, sizeof(result));
+  *returned = 1;
+  return 0;
+}
 int cublasLtMatmul(void *, void *descPtr, const void *alpha, const void *a, void *aLayout,
                    const void *b, void *bLayout, const void *beta, const void *, void *cLayout,
-                   void *d, void *dLayout, const void *, void *, size_t, void *) {
+                   void *d, void *dLayout, const void *algo, void *, size_t, void *) {
+  if (algo) {
+    uint64_t id;
+    std::memcpy(&id, algo, 8);
+    if (id != 42)
+      return 7;
+    ++matmulsWithAlgo;
+  }
   auto *desc = static_cast<Desc *>(descPtr);
   auto *la = static_cast<Layout *>(aLayout), *lb = static_cast<Layout *>(bLayout);
   auto *ld = static_cast<Layout *>(dLayout);

@@ -1,0 +1,76 @@
+//===- TensorCore.cpp - the tensor-core instructions mtgr's kernels use -----===//
+#include "codegen/cuda/TensorCore.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
+using namespace mlir;
+using namespace mlir::mtgr;
+
+Value mlir::mtgr::toBf16Bits(LoopBuilder &l, Value x) {
+  Type i32 = l.b.getI32Type();
+  auto c = [&](int64_t v) { return arith::ConstantIntOp::create(l.b, i32, v).getResult(); };
+  Value bits = arith::BitcastOp::create(l.b, i32, x);
+  Value lsb = arith::AndIOp::create(l.b, arith::ShRUIOp::create(l.b, bits, c(16)), c(1));
+  Value rounded = arith::AddIOp::create(l.b, bits, arith::AddIOp::create(l.b, lsb, c(0x7fff)));
+  Value high = arith::ShRUIOp::create(l.b, rounded, c(16));
+  Value nan = arith::CmpFOp::create(l.b, arith::CmpFPredicate::UNO, x, x);
+  Value chosen = arith::SelectOp::create(l.b, nan, c(0x7fc0), high);
+  return arith::TruncIOp::create(l.b, l.b.getI16Type(), chosen);
+}
+
+Value mlir::mtgr::packBf16(LoopBuilder &l, Value low, Value high) {
+  Type i32 = l.b.getI32Type();
+  Value lo = arith::ExtUIOp::create(l.b, i32, low);
+  Value hi = arith::ShLIOp::create(l.b, arith::ExtUIOp::create(l.b, i32, high),
+                                   arith::ConstantIntOp::create(l.b, i32, 16));
+  return arith::OrIOp::create(l.b, lo, hi);
+}
+
+Value mlir::mtgr::sharedPointer(LoopBuilder &l, Value tile, Value bytes) {
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(l.b, tile);
+  Value address = arith::IndexCastOp::create(l.b, l.i64(), l.add(base, bytes));
+  auto shared = LLVM::LLVMPointerType::get(l.b.getContext(),
+                                           static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared));
+  return LLVM::IntToPtrOp::create(l.b, shared, address);
+}
+
+SmallVector<Value> mlir::mtgr::loadMatrices(LoopBuilder &l, Value pointer, int count,
+                                            bool transposed) {
+  MLIRContext *ctx = l.b.getContext();
+  Type i32 = l.b.getI32Type();
+  Type result = count == 1 ? i32
+                           : LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(count, i32));
+  Value loaded = NVVM::LdMatrixOp::create(
+      l.b, result, pointer, count, transposed ? NVVM::MMALayout::col : NVVM::MMALayout::row,
+      NVVM::LdStMatrixShapeAttr::get(ctx, 8, 8), NVVM::LdStMatrixEltType::B16);
+  if (count == 1)
+    return {loaded};
+  SmallVector<Value> registers;
+  for (int i = 0; i < count; ++i)
+    registers.push_back(LLVM::ExtractValueOp::create(l.b, loaded, i));
+  return registers;
+}
+
+SmallVector<Value> mlir::mtgr::mmaBf16(LoopBuilder &l, ArrayRef<Value> a, ArrayRef<Value> b,
+                                       ArrayRef<Value> c) {
+  Type f32 = l.f32();
+  Type result = LLVM::LLVMStructType::getLiteral(l.b.getContext(), {f32, f32, f32, f32});
+  Value d = NVVM::MmaOp::create(
+      l.b, result, a, b, c, /*shape=*/{16, 8, 16}, /*b1Op=*/std::nullopt,
+      /*intOverflow=*/std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+  SmallVector<Value> sums;
+  for (int i = 0; i < 4; ++i)
+    sums.push_back(LLVM::ExtractValueOp::create(l.b, d, i));
+  return sums;
+}
+
+Value mlir::mtgr::addSharedBf16Tile(LoopBuilder &l, Operation *launch, int64_t rows,
+                                    int64_t cols) {
+  auto shared = gpu::AddressSpaceAttr::get(l.b.getContext(), gpu::AddressSpace::Workgroup);
+  auto type = MemRefType::get({rows, cols}, l.b.getI16Type(), MemRefLayoutAttrInterface{}, shared);
+  return cast<gpu::LaunchOp>(launch).addWorkgroupAttribution(type, l.b.getLoc());
+}

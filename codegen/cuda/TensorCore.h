@@ -1,0 +1,51 @@
+//===- TensorCore.h - the tensor-core instructions mtgr's kernels use -*- C++ -*-===//
+//
+// bf16 rounding and packing, shared-memory addresses, ldmatrix and
+// mma.sync m16n8k16 (bf16 operands, f32 accumulators) as LoopBuilder
+// helpers on plain Values: the GEMM (GpuTensorCoreGemm.cpp) and the fused
+// attention (GpuTensorCoreAttention.cpp) share them, and TensorCore.cpp is
+// the one unit with the NVVM dialect's headers.
+//
+// Fragments (PTX ISA, mma.m16n8k16 .row.col with 16-bit operands; lane =
+// 4 g + t): A (16 x 16) is 4 registers of 2 values, rows g / g + 8 x
+// columns 2t, 2t + 1 / 2t + 8, 2t + 9 in the order (g, lo), (g + 8, lo),
+// (g, hi), (g + 8, hi); B (16 x 8) is 2 registers, k 2t, 2t + 1 and
+// 2t + 8, 2t + 9 of column g; C and D (16 x 8) are 4 f32, rows g, g, g + 8,
+// g + 8 x columns 2t, 2t + 1, 2t, 2t + 1. A product's C fragments of two
+// neighbouring 8-column tiles are therefore the A fragment of the next
+// product (packBf16 of pairs), which fused attention uses for P.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MTGR_CODEGEN_CUDA_TENSORCORE_H
+#define MTGR_CODEGEN_CUDA_TENSORCORE_H
+
+#include "codegen/common/LoweringSupport.h"
+
+namespace mlir::mtgr {
+
+/// The bf16 bits (i16; round to nearest even, NaN stays NaN) of an f32.
+Value toBf16Bits(LoopBuilder &l, Value x);
+
+/// Two bf16 values (i16 bits) in one i32 operand register, `low` at the
+/// lower index (column) as mma.sync reads it.
+Value packBf16(LoopBuilder &l, Value low, Value high);
+
+/// A memref in shared memory (a workgroup attribution) `bytes` past its
+/// start, as the shared-space pointer ldmatrix takes.
+Value sharedPointer(LoopBuilder &l, Value tile, Value bytes);
+
+/// ldmatrix .x`count` .b16 (.trans when `transposed`) from this lane's row
+/// address: `count` i32 registers.
+SmallVector<Value> loadMatrices(LoopBuilder &l, Value pointer, int count, bool transposed = false);
+
+/// mma.sync.m16n8k16.row.col.f32.bf16.bf16.f32: D = A B + C with A as 4
+/// registers, B as 2, C as 4 f32; returns D's 4 f32.
+SmallVector<Value> mmaBf16(LoopBuilder &l, ArrayRef<Value> a, ArrayRef<Value> b, ArrayRef<Value> c);
+
+/// A shared-memory tile of i16 (bf16 bits) `rows` x `cols` as a workgroup
+/// attribution of `launch` (a gpu.launch).
+Value addSharedBf16Tile(LoopBuilder &l, Operation *launch, int64_t rows, int64_t cols);
+
+} // namespace mlir::mtgr
+
+#endif
