@@ -1,0 +1,70 @@
+// RUN: mtgr-opt %s --mtgr-lower-to-gpu="attention=tensor-core" --split-input-file --verify-diagnostics | FileCheck %s
+
+// attention=tensor-core (codegen/cuda/GpuTensorCoreAttention.cpp): the
+// forward as one kernel of a block per (row block, head, chunk of V's
+// columns) and a warp per 16 rows. Two heads of 24 dimensions: Q and K in
+// chunks of 32 along the head (zero-padded), rows padded by 8 bf16 (16
+// bytes) against bank conflicts, V's 24 columns in one chunk. Per listed
+// tile: S by 2 k-steps x 8 column tiles of mma.sync (ldmatrix.x4 of Q,
+// .x2 of K), the weights on S's fragments, then P V by 4 k-steps x 3
+// column tiles (ldmatrix.x2.trans of V); the O accumulators (3 x 4 per
+// lane) are carried over the tile list and stored once.
+
+// CHECK-LABEL: func.func @mtgr_forward
+// CHECK: gpu.launch
+// CHECK-SAME: in (%{{.*}} = %{{.*}}, %{{.*}} = %c2, %{{.*}} = %c1{{.*}}) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c128
+// CHECK-SAME: function(@mtgr_forward__hstu_attention)
+// CHECK-SAME: workgroup(%[[Q:.*]] : memref<64x40xi16, #gpu.address_space<workgroup>>, %[[K:.*]] : memref<64x40xi16, #gpu.address_space<workgroup>>, %[[V:.*]] : memref<64x32xi16, #gpu.address_space<workgroup>>)
+// Q staged once (one chunk holds it), before the tile loop.
+// CHECK: memref.store %{{.*}}, %[[Q]]
+// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[K]]
+// CHECK: gpu.barrier
+// CHECK: nvvm.ldmatrix {{.*}}layout = #nvvm.mma_layout<row>, num = 4 : i32
+// CHECK-COUNT-16: nvvm.mma.sync
+// CHECK: scf.yield
+// The weights: SiLU of alpha s, the interval test unless the tile is full.
+// CHECK: math.exp
+// CHECK: arith.cmpi sle
+// CHECK: memref.store %{{.*}}, %[[V]]
+// CHECK: gpu.barrier
+// CHECK: nvvm.ldmatrix {{.*}}layout = #nvvm.mma_layout<col>, num = 2 : i32
+// CHECK-COUNT-12: nvvm.mma.sync
+// CHECK: scf.yield
+// CHECK-COUNT-12: memref.store %{{.*}}, %{{.*}} : memref<?x48xf32>
+// CHECK: gpu.terminator
+func.func @mtgr_forward(%q: memref<?x48xf32>, %off: memref<?xindex>, %m: memref<?x3x2xi32>,
+                        %o: memref<?xindex>, %s: memref<?x4xindex>, %g: memref<?xindex>, %t: memref<?xi64>, %p: memref<?xindex>,
+                        %bs: memref<?xindex>, %ts: memref<?xindex>, %tl: memref<?xi32>, %w: memref<2xi64>,
+                        %out: memref<?x48xf32>) attributes {mtgr.abi = []} {
+  %j = builtin.unrealized_conversion_cast %q, %off : memref<?x48xf32>, memref<?xindex> to !mtgr.jagged<48xf32>
+  %mask = builtin.unrealized_conversion_cast %m, %off : memref<?x3x2xi32>, memref<?xindex> to !mtgr.jagged<3x2xi32>
+  %l = builtin.unrealized_conversion_cast %o, %s, %g, %t, %p : memref<?xindex>, memref<?x4xindex>, memref<?xindex>, memref<?xi64>, memref<?xindex> to !mtgr.layout
+  %tiles = builtin.unrealized_conversion_cast %bs, %ts, %tl, %w : memref<?xindex>, memref<?xindex>, memref<?xi32>, memref<2xi64> to !mtgr.tile_list<64, 64>
+  %a = mtgr.hstu_attention %j, %j, %j, %mask, %l tiles(%tiles : !mtgr.tile_list<64, 64>) {heads = 2 : i64, alpha = 0.5 : f64, n_norm = #mtgr<n_norm total>}
+      : !mtgr.jagged<48xf32>, !mtgr.jagged<48xf32>, !mtgr.jagged<48xf32>, !mtgr.jagged<3x2xi32> -> !mtgr.jagged<48xf32>
+  %b:2 = builtin.unrealized_conversion_cast %a : !mtgr.jagged<48xf32> to memref<?x48xf32>, memref<?xindex>
+  memref.copy %b#0, %out : memref<?x48xf32> to memref<?x48xf32>
+  return
+}
+
+// -----
+// Failure: tiles the kernel cannot take (the SIMT forward's 8 x 16).
+func.func @mtgr_forward(%q: memref<?x48xf32>, %off: memref<?xindex>, %m: memref<?x3x2xi32>,
+                        %o: memref<?xindex>, %s: memref<?x4xindex>, %g: memref<?xindex>, %t: memref<?xi64>, %p: memref<?xindex>,
+                        %bs: memref<?xindex>, %ts: memref<?xindex>, %tl: memref<?xi32>, %w: memref<2xi64>,
+                        %out: memref<?x48xf32>) attributes {mtgr.abi = []} {
+  %j = builtin.unrealized_conversion_cast %q, %off : memref<?x48xf32>, memref<?xindex> to !mtgr.jagged<48xf32>
+  %mask = builtin.unrealized_conversion_cast %m, %off : memref<?x3x2xi32>, memref<?xindex> to !mtgr.jagged<3x2xi32>
+  %l = builtin.unrealized_conversion_cast %o, %s, %g, %t, %p : memref<?xindex>, memref<?x4xindex>, memref<?xindex>, memref<?xi64>, memref<?xindex> to !mtgr.layout
+  %tiles = builtin.unrealized_conversion_cast %bs, %ts, %tl, %w : memref<?xindex>, memref<?xindex>, memref<?xi32>, memref<2xi64> to !mtgr.tile_list<8, 16>
+  // expected-error @+2 {{attention on tensor cores: the tile list's 8 x 16 tiles are not row blocks of 16 .. 128 rows and column tiles of 16 .. 64 columns, multiples of 16 (mtgr-plan-attention row-block=64 col-tile=64)}}
+  // expected-error @+1 {{failed to legalize operation 'mtgr.hstu_attention'}}
+  %a = mtgr.hstu_attention %j, %j, %j, %mask, %l tiles(%tiles : !mtgr.tile_list<8, 16>) {heads = 2 : i64, alpha = 0.5 : f64, n_norm = #mtgr<n_norm total>}
+      : !mtgr.jagged<48xf32>, !mtgr.jagged<48xf32>, !mtgr.jagged<48xf32>, !mtgr.jagged<3x2xi32> -> !mtgr.jagged<48xf32>
+  %b:2 = builtin.unrealized_conversion_cast %a : !mtgr.jagged<48xf32> to memref<?x48xf32>, memref<?xindex>
+  memref.copy %b#0, %out : memref<?x48xf32> to memref<?x48xf32>
+  return
+}
