@@ -155,14 +155,15 @@ def check(arch, kernels, metadata):
                 if need not in base:
                     kind = "tensor-core" if tensor else "tiled"
                     failures.append(f"{arch} {name}: a {kind} GEMM kernel without {need}")
-        if family(name) == "hstu_attention" and shared > 0:
-            # The fused forward (--attention=tensor-core): S and P V by HMMA
-            # from ldmatrix, V's fragments transposed (LDSM .MT88).
+        if family(name) in ("hstu_attention", "hstu_attention_backward") and shared > 0:
+            # The fused passes (--attention=tensor-core): the products and
+            # W times the second operand by HMMA from ldmatrix, the second
+            # operand's fragments transposed (LDSM .MT88).
             for need in ("LDSM", "BAR", "HMMA"):
                 if need not in base:
                     failures.append(f"{arch} {name}: a tensor-core attention kernel without {need}")
             if not any(o.startswith("LDSM.16.MT88") for o in ops):
-                failures.append(f"{arch} {name}: a tensor-core attention kernel without LDSM.16.MT88 (V's fragments)")
+                failures.append(f"{arch} {name}: a tensor-core attention kernel without LDSM.16.MT88 (the second operand's fragments)")
     return failures
 
 

@@ -110,6 +110,11 @@ step "train tiny.cuda --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.
   --device=cuda --steps=3 --users=200
 step "train tiny.lt --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.lt.mtgr" \
   --device=cuda --steps=3 --users=200
+# Tensor cores in training: the products, the attention forward and its
+# backward (dQ, dK, dV).
+[ -f "$artifacts/tiny.ta.mtgr" ] &&
+  step "train tiny.ta --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.ta.mtgr" \
+    --device=cuda --steps=3 --users=200
 ceiling=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "fp32") print $(i + 1) }' "$out" | head -1)
 # Tensor-core products are compared with the bf16 GEMM's ceiling.
 ceiling16=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "bf16") print $(i + 1) }' "$out" | head -1)

@@ -70,6 +70,84 @@ Value AttentionInputs::inverseNorm(LoopBuilder &l, Value row, Value start, Value
 
 namespace {
 
+/// The forward tile list's entries: 4 * column tile + 2 * half + full.
+std::pair<Value, Value> decodeForward(LoopBuilder &l, Value code) {
+  Value c = l.toIndex(code);
+  return {arith::ShRUIOp::create(l.b, c, l.idx(2)),
+          l.cmp(arith::CmpIPredicate::ne, arith::AndIOp::create(l.b, c, l.idx(1)), l.idx(0))};
+}
+
+/// The transposed list's entries: 2 * row block (in its sample) + full.
+std::pair<Value, Value> decodeTransposed(LoopBuilder &l, Value code) {
+  Value c = l.toIndex(code);
+  return {arith::ShRUIOp::create(l.b, c, l.idx(1)),
+          l.cmp(arith::CmpIPredicate::ne, arith::AndIOp::create(l.b, c, l.idx(1)), l.idx(0))};
+}
+
+/// The pairs by column tile: colStart [B + 1] (each sample's first column
+/// tile, ceil(n / BC) per sample), and per column tile the row blocks that
+/// list it (entryStart, entries: 2 * row block in the sample + full), in
+/// row-block order. Integer work in one serial piece: the host builds it
+/// (mtgr-plan-on-host) from the forward list by a counting sort.
+struct TransposedTiles {
+  Value colStart, entryStart, entries;
+};
+TransposedTiles transposeTiles(LoopBuilder &l, const AttentionInputs &in,
+                               const TileListBuffers &t, int64_t BC) {
+  Type index = l.b.getIndexType();
+  Value B = l.samples(in.layout), one = l.idx(1);
+  Value colStart = l.alloc(index, {}, l.add(B, one));
+  l.serial([&] {
+    l.store(l.idx(0), colStart, {l.idx(0)});
+    l.loop(l.idx(0), B, [&](Value s) {
+      Value n = l.sub(l.load(in.layout.offsets, {l.add(s, one)}), l.load(in.layout.offsets, {s}));
+      Value tiles = arith::CeilDivUIOp::create(l.b, n, l.idx(BC));
+      l.store(l.add(l.load(colStart, {s}), tiles), colStart, {l.add(s, one)});
+    });
+  });
+  Value cols = l.load(colStart, {B});
+  Value total = l.load(t.tileStart, {l.load(t.blockStart, {B})});
+  Value entryStart = l.alloc(index, {}, l.add(cols, one));
+  Value cursor = l.alloc(index, {}, l.add(cols, one));
+  Value entries = l.alloc(l.b.getI32Type(), {}, total);
+  // body(s, row block in s, entry's global column tile, entry code) per
+  // entry of the forward list, in order.
+  auto eachEntry = [&](function_ref<void(Value, Value, Value, Value)> body) {
+    l.loop(l.idx(0), B, [&](Value s) {
+      Value first = l.load(t.blockStart, {s});
+      l.loop(first, l.load(t.blockStart, {l.add(s, one)}), [&](Value g) {
+        l.loop(l.load(t.tileStart, {g}), l.load(t.tileStart, {l.add(g, one)}), [&](Value e) {
+          Value code = l.toIndex(l.load(t.tiles, {e}));
+          Value column = l.add(l.load(colStart, {s}), arith::ShRUIOp::create(l.b, code, l.idx(2)));
+          body(s, l.sub(g, first), column, code);
+        });
+      });
+    });
+  };
+  l.serial([&] {
+    l.loop(l.idx(0), l.add(cols, one), [&](Value c) { l.store(l.idx(0), entryStart, {c}); });
+    eachEntry([&](Value, Value, Value column, Value) {
+      Value next = l.add(column, one);
+      l.store(l.add(l.load(entryStart, {next}), one), entryStart, {next});
+    });
+    l.loop(l.idx(0), cols, [&](Value c) {
+      Value next = l.add(c, one);
+      l.store(l.add(l.load(entryStart, {next}), l.load(entryStart, {c})), entryStart, {next});
+      l.store(l.load(entryStart, {c}), cursor, {c});
+    });
+    eachEntry([&](Value, Value block, Value column, Value code) {
+      Value at = l.load(cursor, {column});
+      Value full = arith::AndIOp::create(l.b, code, one);
+      Value entry = l.add(l.mul(block, l.idx(2)), full);
+      l.store(arith::IndexCastOp::create(l.b, l.b.getI32Type(), entry), entries, {at});
+      l.store(l.add(at, one), cursor, {column});
+    });
+  });
+  return {colStart, entryStart, entries};
+}
+
+Value siluOf(LoopBuilder &l, Value score, ArrayRef<Value>) { return l.silu(score); }
+
 /// A kernel of a block per (row block, head), a thread per row of the
 /// block; body(row, start, end, head, each) for the rows that exist, where
 /// each(fn) calls fn(col) for every visible column of the row's listed
@@ -160,8 +238,13 @@ struct GpuHstuAttention : GpuPattern<HstuAttentionOp> {
         op.emitError("attention on tensor cores: ") << *problem;
         return failure();
       }
-      launchTensorCoreAttention(l, in, TileListBuffers(a.getTiles()), type->getRowBlock(),
-                                type->getColTile(), o);
+      TileListBuffers tiles(a.getTiles());
+      launchFusedAttentionPass(l, in,
+                               FusedAttentionPass{tiles.blockStart, type->getRowBlock(), true,
+                                                  tiles.tileStart, tiles.tiles,
+                                                  type->getColTile(), decodeForward,
+                                                  {{in.q, in.k, in.dqk}}, siluOf, in.v, o, dv,
+                                                  /*outputChunk=*/128});
       return Buffers{{o, in.layout.offsets}};
     }
     forEachListedPair(l, in, TileListBuffers(a.getTiles()), type->getRowBlock(),
@@ -186,30 +269,69 @@ struct GpuHstuAttention : GpuPattern<HstuAttentionOp> {
   }
 };
 
+/// ds_ij = <dO_i, V_j> silu'(s) / n_norm(i), silu'(s) = sig (1 + s (1 - sig)),
+/// for the SIMT kernels (alpha left out: the rab tables' gradients take
+/// it without).
+std::function<Value(LoopBuilder &, Value, Value, Value, const Pair &, Value)>
+scoreGradient(const AttentionInputs &in, Value dO) {
+  return [in, dO](LoopBuilder &l, Value row, Value col, Value head, const Pair &p, Value inv) {
+    Value one = l.cf32(1.0);
+    Value vOff = l.mul(head, l.idx(in.dv));
+    Value dA = dot(l, dO, row, vOff, in.v, col, vOff, in.dv);
+    Value grad = l.fmul(p.sigmoid, l.fadd(one, l.fmul(p.score, l.fsub(one, p.sigmoid))));
+    return l.fmul(l.fmul(dA, grad), inv);
+  };
+}
+
 struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
-  using GpuPattern::GpuPattern;
-  Results lower(HstuAttentionBackwardOp op, Adaptor a, LoopBuilder &l) const override {
-    auto type = tilesOf(op, op.getTiles());
-    if (failed(type))
-      return failure();
-    AttentionInputs in = inputsOf(op, a);
-    int64_t h = in.heads, dqk = in.dqk, dv = in.dv;
-    Value dO = a.getResultGrad()[0];
-    Value rows = l.rows(in.q);
-    Value dq = l.alloc(l.f32(), {h * dqk}, rows), dk = l.alloc(l.f32(), {h * dqk}, rows);
-    Value dvb = l.alloc(l.f32(), {h * dv}, rows);
-    Value alpha = l.cf32(in.alpha), one = l.cf32(1.0);
-    // ds = <dO_i, V_j> silu'(s) / n_norm(i), silu'(s) = sig (1 + s (1 - sig)).
-    auto scoreGrad = [&](LoopBuilder &l, Value row, Value col, Value head, const Pair &p,
-                         Value inv) {
-      Value vOff = l.mul(head, l.idx(dv));
-      Value dA = dot(l, dO, row, vOff, in.v, col, vOff, dv);
-      Value grad = l.fmul(p.sigmoid, l.fadd(one, l.fmul(p.score, l.fsub(one, p.sigmoid))));
-      return l.fmul(l.fmul(dA, grad), inv);
+  GpuHstuAttentionBackward(BufferTypeConverter &c, MLIRContext *ctx, int64_t blockSize,
+                           bool tensorCores)
+      : GpuPattern(c, ctx, blockSize), tensorCores(tensorCores) {}
+  bool tensorCores;
+
+  /// dQ, dK and dV as fused tensor-core passes: dQ over the forward list
+  /// (dS = alpha dP silu'(s) / n_norm, dQ += dS K), dV and dK over the
+  /// transposed list (dV += A dO, dK += dS Q), with dP = <dO, V> recomputed
+  /// next to S.
+  void tensorCoreGradients(const AttentionInputs &in, Value dO, TileListType type,
+                           const TileListBuffers &tiles, LoopBuilder &l, Value dq, Value dk,
+                           Value dvb) const {
+    double alpha = in.alpha;
+    auto scoreGrad = [alpha](LoopBuilder &l, Value score, ArrayRef<Value> sums) {
+      Value one = l.cf32(1.0), sig = l.sigmoid(score);
+      Value grad = l.fmul(sig, l.fadd(one, l.fmul(score, l.fsub(one, sig))));
+      return l.fmul(l.fmul(l.cf32(alpha), sums[1]), grad);
     };
+    int64_t BR = type.getRowBlock(), BC = type.getColTile();
+    launchFusedAttentionPass(
+        l, in,
+        FusedAttentionPass{tiles.blockStart, BR, true, tiles.tileStart, tiles.tiles, BC,
+                           decodeForward, {{in.q, in.k, in.dqk}, {dO, in.v, in.dv}}, scoreGrad,
+                           in.k, dq, in.dqk, /*outputChunk=*/64});
+    TransposedTiles byColumn = transposeTiles(l, in, tiles, BC);
+    launchFusedAttentionPass(
+        l, in,
+        FusedAttentionPass{byColumn.colStart, BC, false, byColumn.entryStart, byColumn.entries,
+                           BR, decodeTransposed, {{in.k, in.q, in.dqk}}, siluOf, dO, dvb, in.dv,
+                           /*outputChunk=*/128});
+    launchFusedAttentionPass(
+        l, in,
+        FusedAttentionPass{byColumn.colStart, BC, false, byColumn.entryStart, byColumn.entries,
+                           BR, decodeTransposed, {{in.k, in.q, in.dqk}, {in.v, dO, in.dv}},
+                           scoreGrad, in.q, dk, in.dqk, /*outputChunk=*/64});
+  }
+
+  /// dQ over the tile list (a thread per row, as the forward); dK and dV
+  /// a thread per (key row, head) over the rows of its sample that see it.
+  void simtGradients(const AttentionInputs &in, Value dO, TileListType type,
+                     const TileListBuffers &tiles, LoopBuilder &l, Value dq, Value dk,
+                     Value dvb) const {
+    int64_t h = in.heads, dqk = in.dqk, dv = in.dv;
+    Value rows = l.rows(in.q);
+    Value alpha = l.cf32(in.alpha);
+    auto scoreGrad = scoreGradient(in, dO);
     // dQ_i = sum_j alpha ds_ij K_j, over the listed tiles of i's block.
-    forEachListedPair(l, in, TileListBuffers(a.getTiles()), type->getRowBlock(),
-                      type->getColTile(), [&](Value row, Value start, Value end, Value head,
+    forEachListedPair(l, in, tiles, type.getRowBlock(), type.getColTile(), [&](Value row, Value start, Value end, Value head,
                                               auto each) {
                         Value qOff = l.mul(head, l.idx(dqk));
                         l.loop(l.idx(0), l.idx(dqk), [&](Value c) {
@@ -258,6 +380,30 @@ struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
         });
       });
     });
+  }
+
+  Results lower(HstuAttentionBackwardOp op, Adaptor a, LoopBuilder &l) const override {
+    auto type = tilesOf(op, op.getTiles());
+    if (failed(type))
+      return failure();
+    AttentionInputs in = inputsOf(op, a);
+    int64_t h = in.heads, dqk = in.dqk, dv = in.dv;
+    Value dO = a.getResultGrad()[0];
+    Value rows = l.rows(in.q);
+    Value dq = l.alloc(l.f32(), {h * dqk}, rows), dk = l.alloc(l.f32(), {h * dqk}, rows);
+    Value dvb = l.alloc(l.f32(), {h * dv}, rows);
+    if (tensorCores) {
+      if (auto problem =
+              tensorCoreAttentionTilesProblem(type->getRowBlock(), type->getColTile())) {
+        op.emitError("attention on tensor cores: ") << *problem;
+        return failure();
+      }
+      tensorCoreGradients(in, dO, *type, TileListBuffers(a.getTiles()), l, dq, dk, dvb);
+    } else {
+      simtGradients(in, dO, *type, TileListBuffers(a.getTiles()), l, dq, dk, dvb);
+    }
+    Value B = l.samples(in.layout);
+    auto scoreGrad = scoreGradient(in, dO);
     Buffers out{{dq, in.layout.offsets}, {dk, in.layout.offsets}, {dvb, in.layout.offsets}};
     if (!in.rabPos)
       return out;
@@ -308,5 +454,6 @@ void mlir::mtgr::populateGpuAttentionPatterns(BufferTypeConverter &converter,
                                               GpuAttentionKind kind) {
   patterns.add<GpuHstuAttention>(converter, patterns.getContext(), blockSize,
                                  kind == GpuAttentionKind::TensorCore);
-  patterns.add<GpuHstuAttentionBackward>(converter, patterns.getContext(), blockSize);
+  patterns.add<GpuHstuAttentionBackward>(converter, patterns.getContext(), blockSize,
+                                         kind == GpuAttentionKind::TensorCore);
 }

@@ -10,6 +10,7 @@
 
 #include "codegen/common/LoweringSupport.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -43,16 +44,53 @@ struct AttentionInputs {
 Value lastAtOrBelow(LoopBuilder &l, Value starts, Value count, Value x);
 
 /// Why a tile list of row blocks of `rowBlock` and column tiles of
-/// `colTile` cannot drive the tensor-core forward (none: it can).
+/// `colTile` cannot drive the tensor-core kernels (none: it can).
 std::optional<std::string> tensorCoreAttentionTilesProblem(int64_t rowBlock, int64_t colTile);
 
-/// The forward on tensor cores into `out` ([rows, heads * dv]): a block
-/// per (row block, head, chunk of V's columns), a warp per 16 rows;
-/// S = Q K^T and O += P V by mma.sync m16n8k16 on bf16 operands with f32
-/// sums, the weights computed on S's fragments (GpuTensorCoreAttention.cpp).
-void launchTensorCoreAttention(LoopBuilder &l, const AttentionInputs &in,
-                               const TileListBuffers &tiles, int64_t rowBlock, int64_t colTile,
-                               Value out);
+/// <outer row, inner row> over one head's `width` columns of two buffers
+/// ([rows, heads * width]): a product the fused kernels recompute per tile.
+struct FusedProduct {
+  Value outer, inner;
+  int64_t width;
+};
+
+/// One fused tensor-core pass over the pairs of the tile list
+/// (GpuTensorCoreAttention.cpp): a block per (outer block, head, chunk of
+/// the output's columns), a warp per 16 outer rows; per listed inner tile
+/// the products' sums on tensor cores, the weight of each pair from them
+/// (times 1 / n_norm, zero where the mask hides the pair), then
+/// out[outer] += W second[inner] on tensor cores. The forward is (query
+/// rows; Q.K; O += W V); the backward's dQ (query rows; Q.K, dO.V;
+/// dQ += dS K), dV (keys; K.Q; dV += A dO) and dK (keys; K.Q, V.dO;
+/// dK += dS Q) walk the transposed list.
+struct FusedAttentionPass {
+  /// The outer side: blocks of outerBlock rows, outerStart [B + 1] each
+  /// sample's first block; queries (row blocks) or keys (column tiles).
+  Value outerStart;
+  int64_t outerBlock;
+  bool outerIsQuery;
+  /// The listed inner tiles of outer block g: entries [entryStart[g],
+  /// entryStart[g + 1]), each decoded into (the tile's index in its
+  /// sample, whether all its pairs are visible).
+  Value entryStart, entries;
+  int64_t innerTile;
+  std::function<std::pair<Value, Value>(LoopBuilder &, Value code)> decode;
+  /// products[0] is the score's <q, k>; a second one is dP's <dO, v>.
+  SmallVector<FusedProduct, 2> products;
+  /// The weight before 1 / n_norm and the mask, from the score s = alpha
+  /// products[0] + rab and the products' sums.
+  std::function<Value(LoopBuilder &, Value score, ArrayRef<Value> sums)> weight;
+  /// out[outer][head * secondWidth + c] = sum over inner rows of
+  /// W second[inner][head * secondWidth + c], in chunks of at most
+  /// outputChunk columns (a block each).
+  Value second, out;
+  int64_t secondWidth, outputChunk;
+};
+
+/// Launches `pass` (AttentionInputs gives the mask, layout, rab and
+/// n_norm).
+void launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs &in,
+                              const FusedAttentionPass &pass);
 
 } // namespace mlir::mtgr
 

@@ -1,31 +1,39 @@
-//===- GpuTensorCoreAttention.cpp - HSTU attention forward on tensor cores -===//
+//===- GpuTensorCoreAttention.cpp - HSTU attention on tensor cores --------===//
 //
-// `--attention=tensor-core` (issue 25): the forward as one fused kernel. A
-// block per (row block of the tile list, head, chunk of up to 128 of V's
-// columns), a warp per 16 rows of the block. Per listed column tile:
-//   S = Q K^T   Q and K staged as bf16 in shared memory in chunks of up to
-//               64 along the head dimension (Q once when one chunk holds
-//               it), ldmatrix.x4 / .x2 fragments, mma.sync m16n8k16 into f32;
-//   P           each lane finishes its own accumulator elements (rows g and
-//               g + 8 of its warp's 16): alpha s + rab, SiLU, 1 / n_norm,
-//               and, unless the tile is full, the interval test of the
-//               lane's two rows (their bounds loaded once per block) and
-//               the sample's edge; rounded to bf16 and packed, S's
-//               fragments of two 8-column tiles are P's operand fragment
-//               for 16 columns (TensorCore.h): no shared-memory round trip;
-//   O += P V    V staged as bf16 ([key][column]: ldmatrix.x2.trans gives
-//               the column-major B fragment), f32 accumulators carried
-//               over the tile list, stored once at the end.
-// HSTU has no softmax: O sums the tiles' products directly (no running
-// maximum, no rescaling). Shared-memory rows are padded by 16 bytes, so
-// the 8 row addresses of an ldmatrix phase hit 8 different bank quads.
-// Numerics: Q, K, V and P rounded to bf16 (8 significant bits), sums in
-// f32 (tolerance measured in docs/gpu-backend.md).
+// `--attention=tensor-core` (issue 25): the forward and the backward's dQ,
+// dK and dV as fused passes of one generator (GpuAttention.h
+// FusedAttentionPass). A block per (outer block, head, chunk of the
+// output's columns), a warp per 16 outer rows. Per listed inner tile:
+//   sums      each product (Q.K; dO.V for the gradients) with both sides
+//             staged as bf16 in shared memory in chunks of up to 64 along
+//             the head dimension (the outer side once per block when one
+//             chunk holds the only product), ldmatrix.x4 / .x2 fragments,
+//             mma.sync m16n8k16 into f32;
+//   W         each lane finishes its own accumulator elements (outer rows
+//             g and g + 8 of its warp's 16, inner columns 2t, 2t + 1 of
+//             each 8): s = alpha <q, k> + rab, the pass's weight, 1 /
+//             n_norm of the query row, and unless the tile is full the
+//             interval test and the sample's edges; rounded to bf16 and
+//             packed, the fragments of two 8-column tiles are W's operand
+//             fragment for 16 inner rows (TensorCore.h): no shared-memory
+//             round trip;
+//   out += W second   the second operand staged as bf16 [inner][column]
+//             (ldmatrix.x2.trans gives the column-major B fragment), f32
+//             accumulators carried over the list, stored once at the end.
+// Query rows outer (forward, dQ): each lane's two query rows (n_norm, mask
+// intervals, rab's group/time/position) are loaded once per block. Keys
+// outer (dK, dV, over the transposed list): the query rows are the inner
+// columns, loaded per tile (16 distinct rows per lane).
+// HSTU has no softmax: sums of weighted products, no running maximum, no
+// rescaling; every output element is one block's registers: deterministic,
+// no atomics. Shared-memory rows are padded by 16 bytes, so the 8 row
+// addresses of an ldmatrix phase hit 8 different bank quads. Numerics:
+// operands and W rounded to bf16 (8 significant bits), sums in f32.
 //
 // The simple form first: operands staged by the threads from fp32 buffers
-// (no cp.async or TMA ring), one tile in flight, S recomputed per chunk of
-// V's columns when dv > 128 (register budget: 64 O + 32 S accumulators per
-// lane).
+// (no cp.async or TMA ring), one tile in flight, the sums recomputed per
+// chunk of output columns (register budget: up to 64 output + 32 per
+// product accumulators a lane).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/AttentionMath.h"
@@ -40,84 +48,124 @@ using namespace mlir;
 using namespace mlir::mtgr;
 
 namespace {
-constexpr int64_t kMaxQChunk = 64, kMaxVChunk = 128;
+constexpr int64_t kMaxChunk = 64;
 int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 int64_t ceilDiv(int64_t x, int64_t m) { return (x + m - 1) / m; }
 
-/// One of the two rows a lane holds in S's and O's fragments, and what the
-/// weights need of it, loaded once per block.
-struct LaneRow {
-  Value local, in, abs, inv; // sample-local index, < n, absolute (clamped), 1 / n_norm
+/// A query row's part in its pairs' weights.
+struct QueryRow {
+  Value in, abs, inv;           // exists (< n), absolute (clamped into the sample), 1 / n_norm
   SmallVector<Value, 6> bounds; // the mask's 3 intervals [lo, hi)
   Value group, time, pos;       // for the relative bias
 };
+
+QueryRow queryRow(LoopBuilder &l, const AttentionInputs &in, Value local, Value start, Value end,
+                  Value n) {
+  QueryRow r;
+  r.in = l.cmp(arith::CmpIPredicate::ult, local, n);
+  r.abs = l.add(start, l.minI(local, l.sub(n, l.idx(1))));
+  r.inv = in.inverseNorm(l, r.abs, start, end);
+  for (int k = 0; k < 6; ++k)
+    r.bounds.push_back(l.toIndex(l.load(in.mask, {r.abs, l.idx(k / 2), l.idx(k % 2)})));
+  if (in.rabPos) {
+    r.group = l.load(in.layout.group, {r.abs});
+    r.time = l.load(in.layout.time, {r.abs});
+    r.pos = l.load(in.layout.pos, {r.abs});
+  }
+  return r;
+}
+
+/// Whether sample-local key `j` is in one of the query row's intervals.
+Value visibleTo(LoopBuilder &l, const QueryRow &r, Value j) {
+  Value visible;
+  for (int k = 0; k < 3; ++k) {
+    Value inside = arith::AndIOp::create(l.b, l.cmp(arith::CmpIPredicate::sle, r.bounds[2 * k], j),
+                                         l.cmp(arith::CmpIPredicate::slt, j, r.bounds[2 * k + 1]));
+    visible = visible ? arith::OrIOp::create(l.b, visible, inside).getResult() : inside;
+  }
+  return visible;
+}
 } // namespace
 
 std::optional<std::string> mlir::mtgr::tensorCoreAttentionTilesProblem(int64_t rowBlock,
                                                                        int64_t colTile) {
-  if (rowBlock % 16 == 0 && rowBlock >= 16 && rowBlock <= 128 && colTile % 16 == 0 &&
-      colTile >= 16 && colTile <= 64)
+  auto fits = [](int64_t x) { return x % 16 == 0 && x >= 16 && x <= 64; };
+  if (fits(rowBlock) && fits(colTile))
     return std::nullopt;
   return "the tile list's " + std::to_string(rowBlock) + " x " + std::to_string(colTile) +
-         " tiles are not row blocks of 16 .. 128 rows and column tiles of 16 .. 64 columns, "
-         "multiples of 16 (mtgr-plan-attention row-block=64 col-tile=64)";
+         " tiles are not row blocks and column tiles of 16 .. 64, multiples of 16 "
+         "(mtgr-plan-attention row-block=64 col-tile=64)";
 }
 
-void mlir::mtgr::launchTensorCoreAttention(LoopBuilder &l, const AttentionInputs &in,
-                                           const TileListBuffers &tiles, int64_t BR,
-                                           int64_t BC, Value out) {
-  const int64_t warps = BR / 16, threads = warps * 32;
-  const int64_t qChunk = std::min(roundUp(in.dqk, 16), kMaxQChunk);
-  const int64_t chunks = ceilDiv(in.dqk, qChunk);
-  const int64_t vChunk = std::min(roundUp(in.dv, 8), kMaxVChunk);
-  const int64_t vChunks = ceilDiv(in.dv, vChunk);
-  const int64_t sTiles = BC / 8, oTiles = vChunk / 8;
-  const int64_t qStride = qChunk + 8, vStride = vChunk + 8; // padded rows
+void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs &in,
+                                          const FusedAttentionPass &p) {
+  const int64_t BM = p.outerBlock, BN = p.innerTile;
+  const int64_t warps = BM / 16, threads = warps * 32;
+  int64_t widest = 0;
+  for (const FusedProduct &product : p.products)
+    widest = std::max(widest, product.width);
+  const int64_t chunk = std::min(roundUp(widest, 16), kMaxChunk);
+  const int64_t oChunk = std::min(roundUp(p.secondWidth, 8), p.outputChunk);
+  const int64_t oChunks = ceilDiv(p.secondWidth, oChunk);
+  const int64_t sTiles = BN / 8, oTiles = oChunk / 8;
+  const int64_t stride = chunk + 8, cStride = oChunk + 8; // padded rows
+  const bool outerOnce = p.products.size() == 1 && ceilDiv(p.products[0].width, chunk) == 1;
   auto lt = [&](Value x, Value y) { return l.cmp(arith::CmpIPredicate::ult, x, y); };
-  auto bytesOf = [&](Value row, int64_t stride, Value colBytes) {
-    return l.add(l.mul(row, l.idx(stride * 2)), colBytes);
+  auto bytesOf = [&](Value row, int64_t rowStride, Value colBytes) {
+    return l.add(l.mul(row, l.idx(rowStride * 2)), colBytes);
   };
 
   Value B = l.samples(in.layout);
-  Value blocks = l.load(tiles.blockStart, {B});
+  Value blocks = l.load(p.outerStart, {B});
   Value one = l.idx(1);
-  auto launch = gpu::LaunchOp::create(l.b, blocks, l.idx(in.heads), l.idx(vChunks),
+  auto launch = gpu::LaunchOp::create(l.b, blocks, l.idx(in.heads), l.idx(oChunks),
                                       l.idx(threads), one, one);
   nameKernel(l, launch);
-  Value qTile = addSharedBf16Tile(l, launch, BR, qStride);
-  Value kTile = addSharedBf16Tile(l, launch, BC, qStride);
-  Value vTile = addSharedBf16Tile(l, launch, BC, vStride);
+  Value aTile = addSharedBf16Tile(l, launch, BM, stride);
+  Value bTile = addSharedBf16Tile(l, launch, BN, stride);
+  Value cTile = addSharedBf16Tile(l, launch, BN, cStride);
+  // Keys outer: per tile, the inner query rows' part, staged by the block
+  // (held per lane, 16 query rows' intervals and norms cost ptxas its
+  // registers): the mask as bits over the block's keys, 1 / n_norm when it
+  // varies by row, rab's group, time and position.
+  const int64_t words = ceilDiv(BM, 32);
+  const bool normPerRow = in.mode == NNorm::visible;
+  Type i32 = l.b.getI32Type();
+  Value bitsT, invT, groupT, timeT, posT;
+  if (!p.outerIsQuery) {
+    bitsT = addSharedBuffer(l, launch, {BN, words}, i32);
+    if (normPerRow)
+      invT = addSharedBuffer(l, launch, {BN}, l.f32());
+    if (in.rabPos) {
+      groupT = addSharedBuffer(l, launch, {BN}, l.b.getIndexType());
+      timeT = addSharedBuffer(l, launch, {BN}, l.i64());
+      posT = addSharedBuffer(l, launch, {BN}, l.b.getIndexType());
+    }
+  }
   OpBuilder::InsertionGuard guard(l.b);
   l.b.setInsertionPointToStart(&launch.getBody().front());
 
   Value g = launch.getBlockIds().x, head = launch.getBlockIds().y;
-  Value vc0 = l.mul(launch.getBlockIds().z, l.idx(vChunk));
-  Value s = lastAtOrBelow(l, tiles.blockStart, B, g);
+  Value oc0 = l.mul(launch.getBlockIds().z, l.idx(oChunk));
+  Value s = lastAtOrBelow(l, p.outerStart, B, g);
   Value start = l.load(in.layout.offsets, {s});
   Value end = l.load(in.layout.offsets, {l.add(s, one)});
   Value n = l.sub(end, start);
-  Value r0 = l.mul(l.sub(g, l.load(tiles.blockStart, {s})), l.idx(BR));
+  Value r0 = l.mul(l.sub(g, l.load(p.outerStart, {s})), l.idx(BM));
   Value tid = launch.getThreadIds().x;
   Value warp = arith::DivUIOp::create(l.b, tid, l.idx(32));
   Value lane = arith::RemUIOp::create(l.b, tid, l.idx(32));
   Value gq = arith::DivUIOp::create(l.b, lane, l.idx(4));
   Value t2 = l.mul(arith::RemUIOp::create(l.b, lane, l.idx(4)), l.idx(2));
-  Value qBase = l.mul(head, l.idx(in.dqk)), vBase = l.mul(head, l.idx(in.dv));
 
-  LaneRow rows[2];
+  // The lane's two outer rows (sample-local): g and g + 8 of its warp's 16.
+  Value outerLocal[2], outerIn[2];
+  QueryRow outerQuery[2];
   for (int h = 0; h < 2; ++h) {
-    LaneRow &r = rows[h];
-    r.local = l.add(l.add(r0, l.mul(warp, l.idx(16))), l.add(gq, l.idx(8 * h)));
-    r.in = lt(r.local, n);
-    r.abs = l.add(start, l.minI(r.local, l.sub(n, one)));
-    r.inv = in.inverseNorm(l, r.abs, start, end);
-    for (int k = 0; k < 6; ++k)
-      r.bounds.push_back(l.toIndex(l.load(in.mask, {r.abs, l.idx(k / 2), l.idx(k % 2)})));
-    if (in.rabPos) {
-      r.group = l.load(in.layout.group, {r.abs});
-      r.time = l.load(in.layout.time, {r.abs});
-      r.pos = l.load(in.layout.pos, {r.abs});
-    }
+    outerLocal[h] = l.add(l.add(r0, l.mul(warp, l.idx(16))), l.add(gq, l.idx(8 * h)));
+    outerIn[h] = lt(outerLocal[h], n);
+    if (p.outerIsQuery)
+      outerQuery[h] = queryRow(l, in, outerLocal[h], start, end, n);
   }
 
   // tile[r][c] = bf16(src[start + first + r][col0 + c]) for r < rows, c <
@@ -136,9 +184,56 @@ void mlir::mtgr::launchTensorCoreAttention(LoopBuilder &l, const AttentionInputs
     Value x = loadOrZero(l, ok, [&] { return l.load(src, {l.add(start, row), l.add(col0, c)}); });
     l.store(toBf16Bits(l, x), tile, {r, c});
   };
-  Value dqk = l.idx(in.dqk);
-  if (chunks == 1)
-    stage(qTile, BR, qChunk, in.q, r0, qBase, dqk);
+  if (outerOnce) {
+    const FusedProduct &product = p.products[0];
+    stage(aTile, BM, chunk, product.outer, r0, l.mul(head, l.idx(product.width)),
+          l.idx(product.width));
+  }
+
+  // Keys outer: the tile's query rows c0 .. c0 + BN into the shared
+  // buffers, a thread per (query row, word of 32 keys): the keys of the
+  // row's intervals as bits (an interval [lo, hi) is the bits from lo to
+  // hi of the word's range), none for rows past the sample. Written
+  // before the products' barriers, read after them; the last tile's
+  // readers are behind its own barriers.
+  auto stageQueries = [&](Value c0) {
+    auto loop = scf::ForOp::create(l.b, tid, l.idx(BN * words), l.idx(threads));
+    OpBuilder::InsertionGuard inner(l.b);
+    l.b.setInsertionPointToStart(loop.getBody());
+    Value e = loop.getInductionVar();
+    Value r = arith::DivUIOp::create(l.b, e, l.idx(words));
+    Value word = arith::RemUIOp::create(l.b, e, l.idx(words));
+    QueryRow query = queryRow(l, in, l.add(c0, r), start, end, n);
+    Value base = l.add(r0, l.mul(word, l.idx(32)));
+    Type i64 = l.i64();
+    auto clampToWord = [&](Value x) {
+      Value local = l.maxI(l.minI(l.sub(x, base), l.idx(32)), l.idx(0));
+      return arith::IndexCastOp::create(l.b, i64, local).getResult();
+    };
+    auto ones = [&](Value count) { // the low `count` bits (count <= 32)
+      return arith::SubIOp::create(l.b, arith::ShLIOp::create(l.b, l.ci64(1), count), l.ci64(1))
+          .getResult();
+    };
+    Value bits = l.ci64(0);
+    for (int k = 0; k < 3; ++k) {
+      Value lo = clampToWord(query.bounds[2 * k]);
+      Value hi = arith::MaxSIOp::create(l.b, lo, clampToWord(query.bounds[2 * k + 1]));
+      bits = arith::OrIOp::create(l.b, bits, arith::SubIOp::create(l.b, ones(hi), ones(lo)));
+    }
+    bits = l.select(query.in, bits, l.ci64(0));
+    l.store(arith::TruncIOp::create(l.b, i32, bits), bitsT, {r, word});
+    l.ifThen(l.cmp(arith::CmpIPredicate::eq, word, l.idx(0)), [&] {
+      if (normPerRow)
+        l.store(query.inv, invT, {r});
+      if (in.rabPos) {
+        l.store(query.group, groupT, {r});
+        l.store(query.time, timeT, {r});
+        l.store(query.pos, posT, {r});
+      }
+    });
+  };
+  // 1 / n_norm when the same for every row of the sample.
+  Value sampleInv = normPerRow ? Value() : in.inverseNorm(l, start, start, end);
 
   // ldmatrix addressing (as in the GEMM): lanes 8i .. 8i + 7 give matrix
   // i's rows; A's matrices are (rows 0-7 | 8-15) x (columns 0-7 | 8-15),
@@ -150,111 +245,136 @@ void mlir::mtgr::launchTensorCoreAttention(LoopBuilder &l, const AttentionInputs
   Value kHalfBytes = l.mul(arith::RemUIOp::create(l.b, matrix, l.idx(2)), l.idx(16));
   Value aRow = l.add(l.mul(warp, l.idx(16)), l.add(rowHalf, rowInMatrix));
 
-  Value firstTile = l.load(tiles.tileStart, {g});
-  Value lastTile = l.load(tiles.tileStart, {l.add(g, one)});
-  auto tileLoop = scf::ForOp::create(l.b, firstTile, lastTile, one,
+  Value firstEntry = l.load(p.entryStart, {g});
+  Value lastEntry = l.load(p.entryStart, {l.add(g, one)});
+  auto tileLoop = scf::ForOp::create(l.b, firstEntry, lastEntry, one,
                                      SmallVector<Value>(oTiles * 4, l.cf32(0.0)));
   {
     OpBuilder::InsertionGuard inner(l.b);
     l.b.setInsertionPointToStart(tileLoop.getBody());
-    Value code = l.toIndex(l.load(tiles.tiles, {tileLoop.getInductionVar()}));
-    Value c0 = l.mul(arith::ShRUIOp::create(l.b, code, l.idx(2)), l.idx(BC));
-    Value full = l.cmp(arith::CmpIPredicate::ne, arith::AndIOp::create(l.b, code, one), l.idx(0));
+    auto [index, full] = p.decode(l, l.load(p.entries, {tileLoop.getInductionVar()}));
+    Value c0 = l.mul(index, l.idx(BN));
+    if (!p.outerIsQuery)
+      stageQueries(c0);
 
-    // S = Q K^T over the head dimension's chunks.
-    auto chunkLoop = scf::ForOp::create(l.b, l.idx(0), l.idx(chunks * qChunk), l.idx(qChunk),
-                                        SmallVector<Value>(sTiles * 4, l.cf32(0.0)));
-    {
-      OpBuilder::InsertionGuard innermost(l.b);
-      l.b.setInsertionPointToStart(chunkLoop.getBody());
-      Value d0 = chunkLoop.getInductionVar();
-      // Nobody overwrites Q, K or V before every warp has read them.
-      gpu::BarrierOp::create(l.b);
-      Value col0 = l.add(qBase, d0), valid = l.sub(dqk, d0);
-      if (chunks > 1)
-        stage(qTile, BR, qChunk, in.q, r0, col0, valid);
-      stage(kTile, BC, qChunk, in.k, c0, col0, valid);
-      gpu::BarrierOp::create(l.b);
-      SmallVector<Value> acc(chunkLoop.getRegionIterArgs());
-      for (int64_t ks = 0; ks < qChunk / 16; ++ks) {
-        Value kBytes = l.idx(ks * 32);
-        SmallVector<Value> a = loadMatrices(
-            l, sharedPointer(l, qTile, bytesOf(aRow, qStride, l.add(kBytes, colHalfBytes))), 4);
-        for (int64_t ni = 0; ni < sTiles; ++ni) {
-          Value kRow = l.add(l.idx(ni * 8), rowInMatrix);
-          SmallVector<Value> b = loadMatrices(
-              l, sharedPointer(l, kTile, bytesOf(kRow, qStride, l.add(kBytes, kHalfBytes))), 2);
-          SmallVector<Value> d = mmaBf16(l, a, b, ArrayRef(acc).slice(ni * 4, 4));
-          std::copy(d.begin(), d.end(), acc.begin() + ni * 4);
+    // Each product over the head dimension's chunks.
+    SmallVector<SmallVector<Value>> sums;
+    for (const FusedProduct &product : p.products) {
+      auto chunkLoop = scf::ForOp::create(l.b, l.idx(0), l.idx(roundUp(product.width, chunk)),
+                                          l.idx(chunk), SmallVector<Value>(sTiles * 4, l.cf32(0.0)));
+      {
+        OpBuilder::InsertionGuard innermost(l.b);
+        l.b.setInsertionPointToStart(chunkLoop.getBody());
+        Value d0 = chunkLoop.getInductionVar();
+        // Nobody overwrites a tile before every warp has read it.
+        gpu::BarrierOp::create(l.b);
+        Value col0 = l.add(l.mul(head, l.idx(product.width)), d0);
+        Value valid = l.sub(l.idx(product.width), d0);
+        if (!outerOnce)
+          stage(aTile, BM, chunk, product.outer, r0, col0, valid);
+        stage(bTile, BN, chunk, product.inner, c0, col0, valid);
+        gpu::BarrierOp::create(l.b);
+        SmallVector<Value> acc(chunkLoop.getRegionIterArgs());
+        for (int64_t ks = 0; ks < chunk / 16; ++ks) {
+          Value kBytes = l.idx(ks * 32);
+          SmallVector<Value> a = loadMatrices(
+              l, sharedPointer(l, aTile, bytesOf(aRow, stride, l.add(kBytes, colHalfBytes))), 4);
+          for (int64_t ni = 0; ni < sTiles; ++ni) {
+            Value bRow = l.add(l.idx(ni * 8), rowInMatrix);
+            SmallVector<Value> b = loadMatrices(
+                l, sharedPointer(l, bTile, bytesOf(bRow, stride, l.add(kBytes, kHalfBytes))), 2);
+            SmallVector<Value> d = mmaBf16(l, a, b, ArrayRef(acc).slice(ni * 4, 4));
+            std::copy(d.begin(), d.end(), acc.begin() + ni * 4);
+          }
         }
+        scf::YieldOp::create(l.b, acc);
       }
-      scf::YieldOp::create(l.b, acc);
+      sums.emplace_back(chunkLoop.getResults());
     }
 
-    // The weights, on the lane's own elements of S: element i of 8-column
-    // tile ni is row g + 8 (i / 2), column 2t + i % 2.
-    SmallVector<Value> p;
+    // The weights, on the lane's own elements: element i of 8-column tile
+    // ni is outer row g + 8 (i / 2), inner column 2t + i % 2.
+    SmallVector<Value> w;
     for (int64_t ni = 0; ni < sTiles; ++ni)
       for (int i = 0; i < 4; ++i) {
-        const LaneRow &r = rows[i / 2];
-        Value j = l.add(c0, l.add(l.idx(ni * 8 + i % 2), t2));
-        Value jIn = lt(j, n);
-        Value score = l.fmul(l.cf32(in.alpha), chunkLoop.getResult(ni * 4 + i));
+        Value column = l.add(l.idx(ni * 8 + i % 2), t2); // in the tile
+        Value innerLocal = l.add(c0, column);
+        Value key, keyIn, queryIn, inv, seen, group, time, pos;
+        if (p.outerIsQuery) {
+          const QueryRow &query = outerQuery[i / 2];
+          key = innerLocal, keyIn = lt(innerLocal, n), queryIn = query.in, inv = query.inv;
+          seen = visibleTo(l, query, key);
+          group = query.group, time = query.time, pos = query.pos;
+        } else {
+          key = outerLocal[i / 2], keyIn = outerIn[i / 2], queryIn = lt(innerLocal, n);
+          inv = normPerRow ? l.load(invT, {column}) : sampleInv;
+          Value inBlock = l.sub(key, r0);
+          Value bits = l.load(bitsT, {column, arith::DivUIOp::create(l.b, inBlock, l.idx(32))});
+          Value shift = arith::IndexCastOp::create(
+              l.b, i32, arith::RemUIOp::create(l.b, inBlock, l.idx(32)));
+          Value bit = arith::AndIOp::create(l.b, arith::ShRUIOp::create(l.b, bits, shift),
+                                            arith::ConstantIntOp::create(l.b, i32, 1));
+          seen = l.cmp(arith::CmpIPredicate::ne, bit, arith::ConstantIntOp::create(l.b, i32, 0));
+          if (in.rabPos) {
+            group = l.load(groupT, {column});
+            time = l.load(timeT, {column});
+            pos = l.load(posT, {column});
+          }
+        }
+        SmallVector<Value> element;
+        for (const SmallVector<Value> &product : sums)
+          element.push_back(product[ni * 4 + i]);
+        Value score = l.fmul(l.cf32(in.alpha), element[0]);
         if (in.rabPos) {
-          Value col = l.add(start, l.minI(j, l.sub(n, one)));
-          score = l.fadd(score, rabTerms(l, in.layout, in.rabPos, in.rabTime, r.group, r.time,
-                                         r.pos, col)
+          Value keyAbs = l.add(start, l.minI(key, l.sub(n, one)));
+          score = l.fadd(score, rabTerms(l, in.layout, in.rabPos, in.rabTime, group, time, pos,
+                                         keyAbs)
                                     .bias);
         }
-        Value w = l.fmul(l.silu(score), r.inv);
-        Value visible;
-        for (int k = 0; k < 3; ++k) {
-          Value inside =
-              arith::AndIOp::create(l.b, l.cmp(arith::CmpIPredicate::sle, r.bounds[2 * k], j),
-                                    l.cmp(arith::CmpIPredicate::slt, j, r.bounds[2 * k + 1]));
-          visible = visible ? arith::OrIOp::create(l.b, visible, inside).getResult() : inside;
-        }
-        Value seen = arith::AndIOp::create(l.b, arith::AndIOp::create(l.b, r.in, jIn), visible);
-        p.push_back(toBf16Bits(l, l.select(arith::OrIOp::create(l.b, full, seen), w,
-                                           l.cf32(0.0))));
+        Value weight = l.fmul(p.weight(l, score, element), inv);
+        Value kept = arith::OrIOp::create(
+            l.b, full,
+            arith::AndIOp::create(l.b, arith::AndIOp::create(l.b, queryIn, keyIn), seen));
+        w.push_back(toBf16Bits(l, l.select(kept, weight, l.cf32(0.0))));
       }
-    // P's operand fragment for columns 16 kk .. 16 kk + 15: the C fragments
-    // of 8-column tiles 2 kk and 2 kk + 1.
-    SmallVector<SmallVector<Value>> pFragments;
-    for (int64_t kk = 0; kk < BC / 16; ++kk) {
-      auto at = [&](int64_t tile, int i) { return p[tile * 4 + i]; };
-      pFragments.push_back({packBf16(l, at(2 * kk, 0), at(2 * kk, 1)),
+    // W's operand fragment for inner rows 16 kk .. 16 kk + 15: the C
+    // fragments of 8-column tiles 2 kk and 2 kk + 1.
+    SmallVector<SmallVector<Value>> wFragments;
+    for (int64_t kk = 0; kk < BN / 16; ++kk) {
+      auto at = [&](int64_t tile, int i) { return w[tile * 4 + i]; };
+      wFragments.push_back({packBf16(l, at(2 * kk, 0), at(2 * kk, 1)),
                             packBf16(l, at(2 * kk, 2), at(2 * kk, 3)),
                             packBf16(l, at(2 * kk + 1, 0), at(2 * kk + 1, 1)),
                             packBf16(l, at(2 * kk + 1, 2), at(2 * kk + 1, 3))});
     }
 
-    // O += P V (the chunk loop's barriers keep the last tile's readers of
-    // V ahead of this write).
-    stage(vTile, BC, vChunk, in.v, c0, l.add(vBase, vc0), l.sub(l.idx(in.dv), vc0));
+    // out += W second (the products' barriers keep the last tile's readers
+    // of the second operand ahead of this write).
+    stage(cTile, BN, oChunk, p.second, c0, l.add(l.mul(head, l.idx(p.secondWidth)), oc0),
+          l.sub(l.idx(p.secondWidth), oc0));
     gpu::BarrierOp::create(l.b);
     SmallVector<Value> o(tileLoop.getRegionIterArgs());
-    for (int64_t kk = 0; kk < BC / 16; ++kk) {
-      Value vRow = l.add(l.idx(kk * 16), l.add(rowHalf, rowInMatrix));
+    for (int64_t kk = 0; kk < BN / 16; ++kk) {
+      Value cRow = l.add(l.idx(kk * 16), l.add(rowHalf, rowInMatrix));
       for (int64_t ni = 0; ni < oTiles; ++ni) {
         SmallVector<Value> b = loadMatrices(
-            l, sharedPointer(l, vTile, bytesOf(vRow, vStride, l.idx(ni * 16))), 2,
+            l, sharedPointer(l, cTile, bytesOf(cRow, cStride, l.idx(ni * 16))), 2,
             /*transposed=*/true);
-        SmallVector<Value> d = mmaBf16(l, pFragments[kk], b, ArrayRef(o).slice(ni * 4, 4));
+        SmallVector<Value> d = mmaBf16(l, wFragments[kk], b, ArrayRef(o).slice(ni * 4, 4));
         std::copy(d.begin(), d.end(), o.begin() + ni * 4);
       }
     }
     scf::YieldOp::create(l.b, o);
   }
 
-  // The store: rows that exist, columns below dv.
+  // The store: outer rows that exist, columns below the width.
   for (int64_t ni = 0; ni < oTiles; ++ni)
     for (int i = 0; i < 4; ++i) {
-      const LaneRow &r = rows[i / 2];
-      Value col = l.add(vc0, l.add(l.idx(ni * 8 + i % 2), t2));
-      l.ifThen(arith::AndIOp::create(l.b, r.in, lt(col, l.idx(in.dv))), [&] {
-        l.store(tileLoop.getResult(ni * 4 + i), out,
-                {l.add(start, r.local), l.add(vBase, col)});
+      Value col = l.add(oc0, l.add(l.idx(ni * 8 + i % 2), t2));
+      l.ifThen(arith::AndIOp::create(l.b, outerIn[i / 2], lt(col, l.idx(p.secondWidth))), [&] {
+        l.store(tileLoop.getResult(ni * 4 + i), p.out,
+                {l.add(start, outerLocal[i / 2]),
+                 l.add(l.mul(head, l.idx(p.secondWidth)), col)});
       });
     }
   gpu::TerminatorOp::create(l.b);

@@ -68,9 +68,9 @@ SmallVector<Value> mlir::mtgr::mmaBf16(LoopBuilder &l, ArrayRef<Value> a, ArrayR
   return sums;
 }
 
-Value mlir::mtgr::addSharedBf16Tile(LoopBuilder &l, Operation *launch, int64_t rows,
-                                    int64_t cols) {
+Value mlir::mtgr::addSharedBuffer(LoopBuilder &l, Operation *launch, ArrayRef<int64_t> shape,
+                                  Type element) {
   auto shared = gpu::AddressSpaceAttr::get(l.b.getContext(), gpu::AddressSpace::Workgroup);
-  auto type = MemRefType::get({rows, cols}, l.b.getI16Type(), MemRefLayoutAttrInterface{}, shared);
+  auto type = MemRefType::get(shape, element, MemRefLayoutAttrInterface{}, shared);
   return cast<gpu::LaunchOp>(launch).addWorkgroupAttribution(type, l.b.getLoc());
 }

@@ -42,9 +42,13 @@ SmallVector<Value> loadMatrices(LoopBuilder &l, Value pointer, int count, bool t
 /// registers, B as 2, C as 4 f32; returns D's 4 f32.
 SmallVector<Value> mmaBf16(LoopBuilder &l, ArrayRef<Value> a, ArrayRef<Value> b, ArrayRef<Value> c);
 
-/// A shared-memory tile of i16 (bf16 bits) `rows` x `cols` as a workgroup
+/// A shared-memory buffer of `shape` and `element` type as a workgroup
 /// attribution of `launch` (a gpu.launch).
-Value addSharedBf16Tile(LoopBuilder &l, Operation *launch, int64_t rows, int64_t cols);
+Value addSharedBuffer(LoopBuilder &l, Operation *launch, ArrayRef<int64_t> shape, Type element);
+/// A shared-memory tile of i16 (bf16 bits) `rows` x `cols`.
+inline Value addSharedBf16Tile(LoopBuilder &l, Operation *launch, int64_t rows, int64_t cols) {
+  return addSharedBuffer(l, launch, {rows, cols}, l.b.getI16Type());
+}
 
 } // namespace mlir::mtgr
 

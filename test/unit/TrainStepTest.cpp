@@ -301,6 +301,61 @@ TEST_P(EmulatedGpuTrainStep, MatchesReferenceGradients) {
 }
 INSTANTIATE_TEST_SUITE_P(Random, EmulatedGpuTrainStep, ::testing::Range(0, 10));
 
+/// --attention=tensor-core in training: the forward and dQ, dK, dV on
+/// tensor cores (operands and weights rounded to bf16), so gradients are
+/// compared norm-wise per tensor with the largest relative error measured
+/// over EmulatedTensorCoreTrainStep's models and margin
+/// (docs/gpu-backend.md); a gradient of the wrong pairs, scale or
+/// orientation is off by its own size.
+constexpr double kTensorCoreGradientTolerance = 0.1;
+
+// The tensor-core attention's gradients on the emulator, under the three
+// schedules in turn, against the float64 reference: longer samples than
+// EmulatedGpuTrainStep's so that row blocks and column tiles are partial,
+// full and empty (up to 150 tokens a sample: 3 tiles of 64).
+class EmulatedTensorCoreTrainStep : public ::testing::TestWithParam<int> {};
+
+TEST_P(EmulatedTensorCoreTrainStep, MatchesReferenceGradients) {
+  int index = GetParam();
+  std::mt19937 rng(4000 + index);
+  std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
+  auto artifact = compileArtifact(yaml, "train.yaml", /*trainStep=*/true, "cuda",
+                                  {"", "none", "", "tensor-core"});
+  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError()) << yaml;
+  ASSERT_TRUE(artifact->entry("train_step")) << artifact->trainStepMissing;
+  const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
+                                     emu::Schedule::WarpAhead};
+  SessionOptions options;
+  options.threads = 1;
+  auto session =
+      Session::create(std::move(*artifact), options, createEmulatorDevice(schedules[index % 3]));
+  ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
+  const ModelDesc &m = (*session)->model();
+  test::randomizeParams((*session)->params(), index);
+  SyntheticOptions o;
+  o.users = 3, o.minSequence = 1, o.maxSequence = index % 2 ? 130 : 40, o.maxRealtime = 20,
+  o.maxCandidates = 4, o.seed = index;
+  Batch batch = generateSynthetic(m, o);
+  Trainer(**session, batch).admitIds(batch);
+  OptimizerState state;
+  reference::Gradients ref;
+  ParamStore before = (*session)->params();
+  reference::Output out = reference::forwardBackward(m, before, batch, {true, 99, index}, ref,
+                                                     &(*session)->dynamicTables());
+  auto compiled = (*session)->trainStep(batch, 99, index, state, /*gradients=*/true);
+  ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
+  double worst = std::fabs(compiled->loss - out.loss) / std::max(1.0, std::fabs(out.loss));
+  EXPECT_LE(worst, kTensorCoreGradientTolerance) << "loss\n" << yaml;
+  for (auto &[name, grad] : ref.dense) {
+    ASSERT_TRUE(compiled->dense.count(name)) << name;
+    double error = relativeError(compiled->dense[name], grad);
+    worst = std::max(worst, error);
+    EXPECT_LE(error, kTensorCoreGradientTolerance) << name << "\n" << yaml;
+  }
+  std::printf("tensor-core train step %d: largest relative error %.3e\n", index, worst);
+}
+INSTANTIATE_TEST_SUITE_P(Random, EmulatedTensorCoreTrainStep, ::testing::Range(0, 8));
+
 // A trajectory: 8 compiled steps (train_step + apply_update, 2 threads)
 // against the reference's forward/backward and optimisers run step by step
 // from the same start, each on its own batch; parameters compared after

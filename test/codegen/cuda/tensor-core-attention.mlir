@@ -60,11 +60,51 @@ func.func @mtgr_forward(%q: memref<?x48xf32>, %off: memref<?xindex>, %m: memref<
   %mask = builtin.unrealized_conversion_cast %m, %off : memref<?x3x2xi32>, memref<?xindex> to !mtgr.jagged<3x2xi32>
   %l = builtin.unrealized_conversion_cast %o, %s, %g, %t, %p : memref<?xindex>, memref<?x4xindex>, memref<?xindex>, memref<?xi64>, memref<?xindex> to !mtgr.layout
   %tiles = builtin.unrealized_conversion_cast %bs, %ts, %tl, %w : memref<?xindex>, memref<?xindex>, memref<?xi32>, memref<2xi64> to !mtgr.tile_list<8, 16>
-  // expected-error @+2 {{attention on tensor cores: the tile list's 8 x 16 tiles are not row blocks of 16 .. 128 rows and column tiles of 16 .. 64 columns, multiples of 16 (mtgr-plan-attention row-block=64 col-tile=64)}}
+  // expected-error @+2 {{attention on tensor cores: the tile list's 8 x 16 tiles are not row blocks and column tiles of 16 .. 64, multiples of 16 (mtgr-plan-attention row-block=64 col-tile=64)}}
   // expected-error @+1 {{failed to legalize operation 'mtgr.hstu_attention'}}
   %a = mtgr.hstu_attention %j, %j, %j, %mask, %l tiles(%tiles : !mtgr.tile_list<8, 16>) {heads = 2 : i64, alpha = 0.5 : f64, n_norm = #mtgr<n_norm total>}
       : !mtgr.jagged<48xf32>, !mtgr.jagged<48xf32>, !mtgr.jagged<48xf32>, !mtgr.jagged<3x2xi32> -> !mtgr.jagged<48xf32>
   %b:2 = builtin.unrealized_conversion_cast %a : !mtgr.jagged<48xf32> to memref<?x48xf32>, memref<?xindex>
+  memref.copy %b#0, %out : memref<?x48xf32> to memref<?x48xf32>
+  return
+}
+
+// -----
+// The backward (n_norm visible): dQ over the forward list (S and dP = dO.V
+// recomputed: 16 + 16 mma.sync, then dQ += dS K: 12); the transposed list
+// built on the host (a counting sort of the forward list's entries by
+// column tile); dV over it (S^T: 16, dV += A dO: 12) and dK (S^T and
+// dP^T: 32, dK += dS Q: 12). With keys outer, the tile's query rows are
+// staged per tile: the mask as bits over the block's 64 keys (2 words a
+// row) and 1 / n_norm per row.
+// CHECK-LABEL: func.func @mtgr_train_step
+// CHECK: gpu.launch
+// CHECK-SAME: function(@mtgr_train_step__hstu_attention_backward)
+// CHECK-COUNT-44: nvvm.mma.sync
+// CHECK: gpu.terminator
+// CHECK: memref.store %{{.*}} : memref<?xi32>
+// CHECK: gpu.launch
+// CHECK-SAME: function(@mtgr_train_step__hstu_attention_backward_1)
+// CHECK-SAME: memref<64x2xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<64xf32, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-28: nvvm.mma.sync
+// CHECK: gpu.terminator
+// CHECK: gpu.launch
+// CHECK-SAME: function(@mtgr_train_step__hstu_attention_backward_2)
+// CHECK-COUNT-44: nvvm.mma.sync
+// CHECK: gpu.terminator
+func.func @mtgr_train_step(%q: memref<?x48xf32>, %off: memref<?xindex>, %m: memref<?x3x2xi32>,
+                           %o: memref<?xindex>, %s: memref<?x4xindex>, %g: memref<?xindex>, %t: memref<?xi64>, %p: memref<?xindex>,
+                           %bs: memref<?xindex>, %ts: memref<?xindex>, %tl: memref<?xi32>, %w: memref<2xi64>,
+                           %out: memref<?x48xf32>) attributes {mtgr.abi = []} {
+  %j = builtin.unrealized_conversion_cast %q, %off : memref<?x48xf32>, memref<?xindex> to !mtgr.jagged<48xf32>
+  %mask = builtin.unrealized_conversion_cast %m, %off : memref<?x3x2xi32>, memref<?xindex> to !mtgr.jagged<3x2xi32>
+  %l = builtin.unrealized_conversion_cast %o, %s, %g, %t, %p : memref<?xindex>, memref<?x4xindex>, memref<?xindex>, memref<?xi64>, memref<?xindex> to !mtgr.layout
+  %tiles = builtin.unrealized_conversion_cast %bs, %ts, %tl, %w : memref<?xindex>, memref<?xindex>, memref<?xi32>, memref<2xi64> to !mtgr.tile_list<64, 64>
+  %dq, %dk, %dv = mtgr.hstu_attention_backward %j, %j, %j, %mask, %l, %j tiles(%tiles : !mtgr.tile_list<64, 64>)
+      {heads = 2 : i64, alpha = 0.5 : f64, n_norm = #mtgr<n_norm visible>}
+      : !mtgr.jagged<48xf32>, !mtgr.jagged<48xf32>, !mtgr.jagged<48xf32>, !mtgr.jagged<3x2xi32>, !mtgr.jagged<48xf32>
+        -> !mtgr.jagged<48xf32>, !mtgr.jagged<48xf32>, !mtgr.jagged<48xf32>
+  %b:2 = builtin.unrealized_conversion_cast %dk : !mtgr.jagged<48xf32> to memref<?x48xf32>, memref<?xindex>
   memref.copy %b#0, %out : memref<?x48xf32> to memref<?x48xf32>
   return
 }
