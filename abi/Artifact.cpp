@@ -68,6 +68,7 @@ std::string manifestJson(const Artifact &a) {
   json::Object manifest{{"format_version", kArtifactVersion},
                         {"compiler_version", a.compilerVersion},
                         {"backend", a.backend},
+                        {"numerics", a.numerics},
                         {"code", std::move(code)},
                         {"model_name", a.model.name},
                         {"model_hash", a.modelHash},
@@ -113,6 +114,9 @@ llvm::Error readManifest(llvm::StringRef text, llvm::StringRef path, Artifact &a
   a.compilerVersion = *compiler;
   a.trainStepMissing = str(o, "train_step_missing").value_or("");
   a.backend = *backend;
+  a.numerics = str(o, "numerics").value_or("");
+  if (a.numerics != "fp32" && a.numerics != "bf16")
+    return fail(path, "section 'manifest': numerics '" + a.numerics + "' is not fp32 or bf16");
   for (const json::Value &cv : *code) {
     auto section = str(cv.getAsObject(), "section"), target = str(cv.getAsObject(), "target");
     if (!section || !target)

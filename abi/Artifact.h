@@ -75,10 +75,22 @@ struct CodeSection {
   std::string bytes;
 };
 
+/// The largest error max|c - r| / max(1, |r|) against the float64
+/// reference that `mtgr-run verify` accepts by default for an artifact's
+/// numerics: fp32 1e-4; bf16 0.25 (tensor cores: the largest measured over
+/// random models, 1.7e-1, with half again as margin; docs/gpu-backend.md).
+inline constexpr double kFp32Tolerance = 1e-4, kBf16Tolerance = 0.25;
+inline double defaultTolerance(llvm::StringRef numerics) {
+  return numerics == "bf16" ? kBf16Tolerance : kFp32Tolerance;
+}
+
 struct Artifact {
   std::string path; // where it was read from, for messages
   std::string compilerVersion;
   std::string backend; // the back end that compiled it: "cpu"
+  /// Its arithmetic: "fp32", or "bf16" (products on bf16 operands with f32
+  /// sums: tensor cores); verify's default tolerance follows it.
+  std::string numerics = "fp32";
   std::string modelHash;
   std::vector<EntryPoint> entryPoints;
   /// Why the artifact has no train_step entry point (empty when it has one).

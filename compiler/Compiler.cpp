@@ -121,6 +121,7 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
   Artifact &a = out.artifact;
   a.compilerVersion = compilerVersion();
   a.backend = backend.name().str();
+  a.numerics = backend.numerics();
   a.modelText = modelText.str();
   a.modelHash = hashModelText(modelText);
   a.model = model;

@@ -96,7 +96,6 @@ llvm::Error Trainer::run(const TrainLimits &limits,
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  int64_t stepsThisRun = 0;
   while (st.epoch < limits.epochs) {
     std::vector<std::vector<int64_t>> steps =
         tokenBalancedSteps(sampleTokens, budget, st.seed, st.epoch);
@@ -112,7 +111,6 @@ llvm::Error Trainer::run(const TrainLimits &limits,
         return grads.takeError();
       ++st.step;
       ++st.stepInEpoch;
-      ++stepsThisRun;
       double candidates = std::max<int64_t>(1, batch.numCandidates());
       double meanLoss = grads->loss * m.training.candidatesPerStep / candidates;
       onStep({st.step, st.epoch, st.stepInEpoch, static_cast<int64_t>(steps.size()),

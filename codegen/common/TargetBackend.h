@@ -54,6 +54,9 @@ public:
   virtual AttentionTiles attentionTiles() const = 0;
   /// Whether its code can time each op family (mtgr-compile --profile).
   virtual bool canProfile() const { return true; }
+  /// The code's arithmetic, recorded in the artifact (Artifact::numerics):
+  /// "fp32", or "bf16" where products take bf16 operands (tensor cores).
+  virtual std::string numerics() const { return "fp32"; }
   /// Bound kernel-level entry points -> the target's loop level (with
   /// `profile`, the code times each op family, abi/AbiKinds.h).
   virtual void buildLoweringPipeline(OpPassManager &pm, bool profile) const = 0;

@@ -61,6 +61,10 @@ public:
   /// (events; the launch metadata names each kernel's op family).
   bool canProfile() const override { return false; }
 
+  std::string numerics() const override {
+    return gemm == "tensor-core" || attention == "tensor-core" ? "bf16" : "fp32";
+  }
+
   void buildLoweringPipeline(OpPassManager &pm, bool /*profile*/) const override {
     MTGRLowerToGpuPassOptions options;
     options.blockSize = kBlockSize;

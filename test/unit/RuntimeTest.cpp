@@ -418,6 +418,20 @@ TEST_F(ArtifactFile, UnknownKindIsRefused) {
   }
 }
 
+// The manifest records the code's numerics (verify's default tolerance
+// follows them): a value no runtime knows is refused by name.
+TEST_F(ArtifactFile, UnknownNumericsAreRefused) {
+  std::string edited = *bytes;
+  const char *from = "\"numerics\": \"fp32\"";
+  size_t at = edited.find(from);
+  ASSERT_NE(at, std::string::npos);
+  edited.replace(at, std::strlen(from), "\"numerics\": \"fp16\"");
+  ASSERT_TRUE(resealChecksums(edited));
+  std::string why = error(edited);
+  EXPECT_NE(why.find("section 'manifest': numerics 'fp16' is not fp32 or bf16"), std::string::npos)
+      << why;
+}
+
 TEST(Params, InitialisationIsSeededAndPerParameter) {
   ModelDesc m = test::loadExample("tiny.yaml");
   std::vector<ParamSpec> specs = collectParameters(m);
