@@ -18,6 +18,7 @@
 #include "codegen/common/AttentionMath.h"
 #include "codegen/common/RowMath.h"
 #include "codegen/cuda/GpuSupport.h"
+#include "codegen/cuda/TensorCore.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
@@ -148,6 +149,22 @@ TransposedTiles transposeTiles(LoopBuilder &l, const AttentionInputs &in,
 
 Value siluOf(LoopBuilder &l, Value score, ArrayRef<Value>) { return l.silu(score); }
 
+/// The operand the tensor-core passes read for `x` ([rows, heads * width]):
+/// a bf16 copy (a kernel of a thread per element; bf16, not i16, so that
+/// mtgr-plan-on-host keeps it in device memory as data), which they stage
+/// with 16-byte cp.async, when every 8 columns of a head start 16 bytes
+/// apart; else x itself (rounded to bf16 as it is staged).
+Value tensorCoreOperand(LoopBuilder &l, Value x, int64_t width, int64_t blockSize) {
+  if (width % 8 != 0)
+    return x;
+  Type bf16 = l.b.getBF16Type();
+  Value copy = l.alloc(bf16, {cast<MemRefType>(x.getType()).getDimSize(1)}, l.rows(x));
+  launchPerElement(l, x, blockSize, [&](ValueRange at) {
+    l.store(arith::BitcastOp::create(l.b, bf16, toBf16Bits(l, l.load(x, at))), copy, at);
+  });
+  return copy;
+}
+
 /// A kernel of a block per (row block, head), a thread per row of the
 /// block; body(row, start, end, head, each) for the rows that exist, where
 /// each(fn) calls fn(col) for every visible column of the row's listed
@@ -239,11 +256,14 @@ struct GpuHstuAttention : GpuPattern<HstuAttentionOp> {
         return failure();
       }
       TileListBuffers tiles(a.getTiles());
+      Value q = tensorCoreOperand(l, in.q, in.dqk, blockSize);
+      Value k = tensorCoreOperand(l, in.k, in.dqk, blockSize);
+      Value v = tensorCoreOperand(l, in.v, dv, blockSize);
       launchFusedAttentionPass(l, in,
                                FusedAttentionPass{tiles.blockStart, type->getRowBlock(), true,
                                                   tiles.tileStart, tiles.tiles,
                                                   type->getColTile(), decodeForward,
-                                                  {{in.q, in.k, in.dqk}}, siluOf, in.v, o, dv,
+                                                  {{q, k, in.dqk}}, siluOf, v, o, dv,
                                                   /*outputChunk=*/128});
       return Buffers{{o, in.layout.offsets}};
     }
@@ -303,22 +323,26 @@ struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
       return l.fmul(l.fmul(l.cf32(alpha), sums[1]), grad);
     };
     int64_t BR = type.getRowBlock(), BC = type.getColTile();
+    Value q = tensorCoreOperand(l, in.q, in.dqk, blockSize);
+    Value k = tensorCoreOperand(l, in.k, in.dqk, blockSize);
+    Value v = tensorCoreOperand(l, in.v, in.dv, blockSize);
+    Value dO16 = tensorCoreOperand(l, dO, in.dv, blockSize);
     launchFusedAttentionPass(
         l, in,
         FusedAttentionPass{tiles.blockStart, BR, true, tiles.tileStart, tiles.tiles, BC,
-                           decodeForward, {{in.q, in.k, in.dqk}, {dO, in.v, in.dv}}, scoreGrad,
-                           in.k, dq, in.dqk, /*outputChunk=*/64});
+                           decodeForward, {{q, k, in.dqk}, {dO16, v, in.dv}}, scoreGrad, k, dq,
+                           in.dqk, /*outputChunk=*/64});
     TransposedTiles byColumn = transposeTiles(l, in, tiles, BC);
     launchFusedAttentionPass(
         l, in,
         FusedAttentionPass{byColumn.colStart, BC, false, byColumn.entryStart, byColumn.entries,
-                           BR, decodeTransposed, {{in.k, in.q, in.dqk}}, siluOf, dO, dvb, in.dv,
+                           BR, decodeTransposed, {{k, q, in.dqk}}, siluOf, dO16, dvb, in.dv,
                            /*outputChunk=*/128});
     launchFusedAttentionPass(
         l, in,
         FusedAttentionPass{byColumn.colStart, BC, false, byColumn.entryStart, byColumn.entries,
-                           BR, decodeTransposed, {{in.k, in.q, in.dqk}, {in.v, dO, in.dv}},
-                           scoreGrad, in.q, dk, in.dqk, /*outputChunk=*/64});
+                           BR, decodeTransposed, {{k, q, in.dqk}, {v, dO16, in.dv}}, scoreGrad, q,
+                           dk, in.dqk, /*outputChunk=*/64});
   }
 
   /// dQ over the tile list (a thread per row, as the forward); dK and dV

@@ -171,8 +171,51 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
   // tile[r][c] = bf16(src[start + first + r][col0 + c]) for r < rows, c <
   // cols: zero past the sample's rows and the `valid` columns. Threads take
   // consecutive elements (coalesced loads).
+  // A bf16 copy is staged by cp.async instead: 16 bytes (8
+  // columns) per copy, rows past the sample and columns past `valid`
+  // zero-filled (the copy's source size), the source address kept inside
+  // the buffer; the caller makes such copies only where every 8-column
+  // segment is 16-byte aligned (widths that are multiples of 8).
+  bool copying = false; // async copies issued since the last settle()
+  auto stageAsync = [&](Value tile, int64_t rowCount, int64_t cols, Value src, Value first,
+                        Value col0, Value valid) {
+    copying = true;
+    const int64_t segments = cols / 8;
+    int64_t rowLength = cast<MemRefType>(src.getType()).getDimSize(1);
+    Value sourceBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, src);
+    Value tileBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, tile);
+    int64_t tileStride = cast<MemRefType>(tile.getType()).getDimSize(1);
+    auto loop = scf::ForOp::create(l.b, tid, l.idx(rowCount * segments), l.idx(threads));
+    OpBuilder::InsertionGuard inner(l.b);
+    l.b.setInsertionPointToStart(loop.getBody());
+    Value e = loop.getInductionVar();
+    Value r = arith::DivUIOp::create(l.b, e, l.idx(segments));
+    Value c = l.mul(arith::RemUIOp::create(l.b, e, l.idx(segments)), l.idx(8));
+    Value row = l.add(first, r);
+    Value columns = l.maxI(l.minI(l.sub(valid, c), l.idx(8)), l.idx(0));
+    Value bytes = l.select(lt(row, n), l.mul(columns, l.idx(2)), l.idx(0));
+    Value sourceRow = l.add(start, l.minI(row, l.sub(n, one)));
+    Value sourceCol = l.add(col0, l.select(l.cmp(arith::CmpIPredicate::sgt, bytes, l.idx(0)), c,
+                                           l.idx(0)));
+    Value source = l.add(sourceBase, l.mul(l.add(l.mul(sourceRow, l.idx(rowLength)), sourceCol),
+                                           l.idx(2)));
+    Value destination = l.add(tileBase, l.mul(l.add(l.mul(r, l.idx(tileStride)), c), l.idx(2)));
+    auto i64 = [&](Value x) { return arith::IndexCastOp::create(l.b, l.i64(), x).getResult(); };
+    copyAsync16(l, i64(destination), i64(source),
+                arith::IndexCastOp::create(l.b, l.b.getI32Type(), bytes));
+  };
+  // After staging: the copies landed (cp.async), then every thread's
+  // stores are visible to the block.
+  auto settle = [&] {
+    if (copying)
+      commitAndWaitCopies(l);
+    copying = false;
+    gpu::BarrierOp::create(l.b);
+  };
   auto stage = [&](Value tile, int64_t rowCount, int64_t cols, Value src, Value first,
                    Value col0, Value valid) {
+    if (cast<MemRefType>(src.getType()).getElementType().isBF16())
+      return stageAsync(tile, rowCount, cols, src, first, col0, valid);
     auto loop = scf::ForOp::create(l.b, tid, l.idx(rowCount * cols), l.idx(threads));
     OpBuilder::InsertionGuard inner(l.b);
     l.b.setInsertionPointToStart(loop.getBody());
@@ -188,6 +231,11 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
     const FusedProduct &product = p.products[0];
     stage(aTile, BM, chunk, product.outer, r0, l.mul(head, l.idx(product.width)),
           l.idx(product.width));
+    // Landed before the first tile's barrier (and waited for even when the
+    // block has no tile).
+    if (copying)
+      commitAndWaitCopies(l);
+    copying = false;
   }
 
   // Keys outer: the tile's query rows c0 .. c0 + BN into the shared
@@ -273,7 +321,7 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
         if (!outerOnce)
           stage(aTile, BM, chunk, product.outer, r0, col0, valid);
         stage(bTile, BN, chunk, product.inner, c0, col0, valid);
-        gpu::BarrierOp::create(l.b);
+        settle();
         SmallVector<Value> acc(chunkLoop.getRegionIterArgs());
         for (int64_t ks = 0; ks < chunk / 16; ++ks) {
           Value kBytes = l.idx(ks * 32);
@@ -352,7 +400,7 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
     // of the second operand ahead of this write).
     stage(cTile, BN, oChunk, p.second, c0, l.add(l.mul(head, l.idx(p.secondWidth)), oc0),
           l.sub(l.idx(p.secondWidth), oc0));
-    gpu::BarrierOp::create(l.b);
+    settle();
     SmallVector<Value> o(tileLoop.getRegionIterArgs());
     for (int64_t kk = 0; kk < BN / 16; ++kk) {
       Value cRow = l.add(l.idx(kk * 16), l.add(rowHalf, rowInMatrix));

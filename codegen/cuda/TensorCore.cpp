@@ -74,3 +74,17 @@ Value mlir::mtgr::addSharedBuffer(LoopBuilder &l, Operation *launch, ArrayRef<in
   auto type = MemRefType::get(shape, element, MemRefLayoutAttrInterface{}, shared);
   return cast<gpu::LaunchOp>(launch).addWorkgroupAttribution(type, l.b.getLoc());
 }
+
+void mlir::mtgr::copyAsync16(LoopBuilder &l, Value destination, Value source, Value sourceBytes) {
+  MLIRContext *ctx = l.b.getContext();
+  auto shared = LLVM::LLVMPointerType::get(ctx, static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared));
+  auto global = LLVM::LLVMPointerType::get(ctx, static_cast<unsigned>(NVVM::NVVMMemorySpace::Global));
+  NVVM::CpAsyncOp::create(l.b, LLVM::IntToPtrOp::create(l.b, shared, destination),
+                          LLVM::IntToPtrOp::create(l.b, global, source), 16u,
+                          NVVM::LoadCacheModifierKind::CG, sourceBytes);
+}
+
+void mlir::mtgr::commitAndWaitCopies(LoopBuilder &l) {
+  NVVM::CpAsyncCommitGroupOp::create(l.b);
+  NVVM::CpAsyncWaitGroupOp::create(l.b, l.b.getI32IntegerAttr(0));
+}

@@ -42,6 +42,13 @@ SmallVector<Value> loadMatrices(LoopBuilder &l, Value pointer, int count, bool t
 /// registers, B as 2, C as 4 f32; returns D's 4 f32.
 SmallVector<Value> mmaBf16(LoopBuilder &l, ArrayRef<Value> a, ArrayRef<Value> b, ArrayRef<Value> c);
 
+/// cp.async.cg of 16 bytes from global `source` (an i64 address) to shared
+/// `destination` (an i64 address), of which the first `sourceBytes` (an
+/// i32, 0 .. 16) are read and the rest zero-filled; commit groups the
+/// thread's copies issued so far, waitAll waits for all of them.
+void copyAsync16(LoopBuilder &l, Value destination, Value source, Value sourceBytes);
+void commitAndWaitCopies(LoopBuilder &l);
+
 /// A shared-memory buffer of `shape` and `element` type as a workgroup
 /// attribution of `launch` (a gpu.launch).
 Value addSharedBuffer(LoopBuilder &l, Operation *launch, ArrayRef<int64_t> shape, Type element);
