@@ -1,23 +1,35 @@
 //===- GpuTensorCoreGemm.cpp - products on tensor cores (mma.sync) --------===//
 //
-// `--gemm=tensor-core` (issue 25's first kernel): a block of 4 warps owns a
-// 64 x 64 tile of C (2 x 2 warps of 32 x 32). Per step of 16 along K every
-// thread rounds half a row of A (64 x 16, row-major) and of B (stored
-// n-major: 64 x 16, k contiguous) to bf16 into shared memory through the
-// problem's loaders (fused_linear's prologue included; zeros outside the
-// problem); after a barrier each warp loads its A fragments with
-// ldmatrix.x4 and its B fragments with ldmatrix.x2 (the PTX fragment
-// layouts of mma.m16n8k16 .row.col) and accumulates 2 x 4 mma.sync
-// m16n8k16 (bf16 operands, f32 accumulators, carried across steps); the
-// store gets each f32 result, so bias, SiLU, residual and split are those
-// of the SIMT kernel. Numerics: operands rounded to nearest even bf16
-// (8 significant bits), sums in f32: about 1e-2 relative error where the
-// fp32 kernels have 1e-6 (measured: docs/gpu-backend.md).
-//
-// The simple form first: no cp.async pipeline (operands are computed by the
-// loaders, not copied), one tile in flight, rounding in integer arithmetic
-// (the emulator runs it on the host as is). The emulator checks every
-// ldmatrix row and the mma fragments (runtime/emu/Emulator.cpp).
+// `--gemm=tensor-core` (issue 25): the operands first, then a pipelined
+// kernel.
+//   Operands  A as [m][K'] and B as [n][K'] in bf16 (K' = K rounded up to
+//             8, zero-padded, so every row starts 16-byte aligned), each
+//             written once by a kernel of a thread per element from the
+//             problem's loaders (fused_linear's gate and norm prologue
+//             included; a transposed operand is read transposed there):
+//             every element is computed and rounded once, not once per
+//             tile of C that reads it.
+//   Kernel    a block of 4 warps owns a 64 x 64 tile of C (2 x 2 warps of
+//             32 x 32); K in steps of 32 through a ring of 3 shared-memory
+//             stages filled by 16-byte cp.async.cg (rows past m or n and
+//             columns past K' zero-filled by the copy's source size), two
+//             steps in flight while one is computed: per step each warp
+//             loads its A fragments with ldmatrix.x4 and its B fragments
+//             with ldmatrix.x2 (the PTX fragment layouts of mma.m16n8k16
+//             .row.col) and accumulates 2 x 4 mma.sync m16n8k16 per 16 of
+//             K (bf16 operands, f32 accumulators carried across steps); the
+//             store gets each f32 result, so bias, SiLU, residual and split
+//             are those of the SIMT kernel.
+// Per step: wait for all but the newest copy group, a barrier (the step's
+// tiles landed for every thread, and every warp is done with the stage
+// about to be refilled), issue the copies of the step two ahead, compute.
+// Shared-memory rows are padded by 16 bytes (80-byte stride: the 8 row
+// addresses of an ldmatrix phase hit 8 different bank quads).
+// Numerics: operands rounded to nearest even bf16 (8 significant bits),
+// sums in f32: about 1e-2 relative error where the fp32 kernels have 1e-6
+// (measured: docs/gpu-backend.md). The emulator checks every ldmatrix row,
+// the mma fragments and that no stage is read before its copies are
+// waited for (runtime/emu/Emulator.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/GpuGemm.h"
@@ -30,20 +42,45 @@ using namespace mlir;
 using namespace mlir::mtgr;
 
 namespace {
-constexpr int64_t kBlockM = 64, kBlockN = 64, kStepK = 16;
+constexpr int64_t kBlockM = 64, kBlockN = 64, kStepK = 32, kStages = 3;
 constexpr int64_t kWarps = 4, kWarpM = 32, kWarpN = 32;
 constexpr int64_t kTilesM = kWarpM / 16, kTilesN = kWarpN / 8; // mma tiles per warp
 constexpr int64_t kThreads = kWarps * 32;
+constexpr int64_t kRowStride = kStepK + 8; // bf16 elements per shared-memory row
+
+/// [rows][K'] bf16 with element (r, k) = value(r, k) for k < K, zero for
+/// K <= k < K': a kernel of a thread per element.
+Value bf16Operand(LoopBuilder &l, Value rows, Value k, Value kPadded,
+                  const std::function<Value(LoopBuilder &, Value, Value)> &value) {
+  Type bf16 = l.b.getBF16Type();
+  auto type = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic}, bf16);
+  Value out = memref::AllocOp::create(l.b, type, ValueRange{rows, kPadded});
+  launchThreads(l, l.mul(rows, kPadded), 256, [&](Value t) {
+    Value r = arith::DivUIOp::create(l.b, t, kPadded);
+    Value c = arith::RemUIOp::create(l.b, t, kPadded);
+    Value x = loadOrZero(l, l.cmp(arith::CmpIPredicate::ult, c, k),
+                         [&] { return value(l, r, c); });
+    l.store(arith::BitcastOp::create(l.b, bf16, toBf16Bits(l, x)), out, {r, c});
+  });
+  return out;
+}
 } // namespace
 
 void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   Value one = l.idx(1);
+  auto lt = [&](Value x, Value y) { return l.cmp(arith::CmpIPredicate::ult, x, y); };
+  Value kPadded = l.mul(arith::CeilDivUIOp::create(l.b, p.k, l.idx(8)), l.idx(8));
+  Value a = bf16Operand(l, p.m, p.k, kPadded, p.a);
+  Value b = bf16Operand(l, p.n, p.k, kPadded,
+                        [&](LoopBuilder &l, Value col, Value k) { return p.b(l, k, col); });
+  Value steps = arith::CeilDivUIOp::create(l.b, kPadded, l.idx(kStepK));
+
   Value gridX = arith::CeilDivUIOp::create(l.b, p.n, l.idx(kBlockN));
   Value gridY = arith::CeilDivUIOp::create(l.b, p.m, l.idx(kBlockM));
   auto launch = gpu::LaunchOp::create(l.b, gridX, gridY, one, l.idx(kThreads), one, one);
   nameKernel(l, launch);
-  Value aTile = addSharedBf16Tile(l, launch, kBlockM, kStepK);
-  Value bTile = addSharedBf16Tile(l, launch, kBlockN, kStepK); // [n][k]
+  Value aRing = addSharedBuffer(l, launch, {kStages, kBlockM, kRowStride}, l.b.getI16Type());
+  Value bRing = addSharedBuffer(l, launch, {kStages, kBlockN, kRowStride}, l.b.getI16Type());
   OpBuilder::InsertionGuard guard(l.b);
   l.b.setInsertionPointToStart(&launch.getBody().front());
 
@@ -54,70 +91,99 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   Value lane = arith::RemUIOp::create(l.b, tid, l.idx(32));
   Value warpRow = l.mul(arith::DivUIOp::create(l.b, warp, l.idx(2)), l.idx(kWarpM));
   Value warpCol = l.mul(arith::RemUIOp::create(l.b, warp, l.idx(2)), l.idx(kWarpN));
-  auto lt = [&](Value x, Value y) { return l.cmp(arith::CmpIPredicate::ult, x, y); };
+  auto i64 = [&](Value x) { return arith::IndexCastOp::create(l.b, l.i64(), x).getResult(); };
+  Value aBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, a);
+  Value bBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, b);
+  Value aRingBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, aRing);
+  Value bRingBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, bRing);
+  constexpr int64_t kStageBytes = kBlockM * kRowStride * 2;
+  static_assert(kBlockM == kBlockN, "A's and B's stages have the same shape");
 
-  // The accumulators: kTilesM x kTilesN mma tiles of 4 f32 per lane.
+  // The copies of K step `step` into stage `stage`: per operand 64 rows of
+  // 4 segments of 8 bf16, 2 per thread; rows past the operand's end and
+  // segments past K' read nothing (zero-filled), from an address inside
+  // the buffer.
+  auto issue = [&](Value step, Value stage) {
+    constexpr int64_t kSegments = kStepK / 8, kCopies = kBlockM * kSegments;
+    for (auto [base, ringBase, first, rows] :
+         {std::tuple{aBase, aRingBase, m0, p.m}, std::tuple{bBase, bRingBase, n0, p.n}}) {
+      for (int64_t i = 0; i < kCopies / kThreads; ++i) {
+        Value e = l.add(tid, l.idx(i * kThreads));
+        Value r = arith::DivUIOp::create(l.b, e, l.idx(kSegments));
+        Value c = l.mul(arith::RemUIOp::create(l.b, e, l.idx(kSegments)), l.idx(8));
+        Value row = l.add(first, r), col = l.add(l.mul(step, l.idx(kStepK)), c);
+        Value inside = arith::AndIOp::create(l.b, lt(row, rows), lt(col, kPadded));
+        Value sourceRow = l.minI(row, l.sub(rows, one));
+        Value sourceCol = l.select(inside, col, l.idx(0));
+        Value source = l.add(base, l.mul(l.add(l.mul(sourceRow, kPadded), sourceCol), l.idx(2)));
+        Value destination = l.add(l.add(ringBase, l.mul(stage, l.idx(kStageBytes))),
+                                  l.mul(l.add(l.mul(r, l.idx(kRowStride)), c), l.idx(2)));
+        Value bytes = arith::SelectOp::create(
+            l.b, inside, arith::ConstantIntOp::create(l.b, l.b.getI32Type(), 16),
+            arith::ConstantIntOp::create(l.b, l.b.getI32Type(), 0));
+        copyAsync16(l, i64(destination), i64(source), bytes);
+      }
+    }
+  };
+  auto issueIfAny = [&](Value step) {
+    l.ifThen(lt(step, steps), [&] {
+      issue(step, arith::RemUIOp::create(l.b, step, l.idx(kStages)));
+    });
+    commitCopies(l); // a group per step, empty past the end: the waits count steps
+  };
+  for (int64_t s = 0; s < kStages - 1; ++s)
+    issueIfAny(l.idx(s));
+
+  // ldmatrix addressing: A's 16 x 16 tiles as x4 (matrices: rows 0-7 / 8-15
+  // x columns 0-7 / 8-15, lanes 8i .. 8i + 7 giving matrix i's rows); B's
+  // 8 (n) x 16 (k) tiles as x2 (lanes 0-7: k 0-7, lanes 8-15: k 8-15).
+  Value matrix = arith::DivUIOp::create(l.b, lane, l.idx(8));
+  Value rowInMatrix = arith::RemUIOp::create(l.b, lane, l.idx(8));
+  Value rowHalf = l.mul(arith::RemUIOp::create(l.b, matrix, l.idx(2)), l.idx(8));
+  Value colHalfBytes = l.mul(arith::DivUIOp::create(l.b, matrix, l.idx(2)), l.idx(16));
+  Value kHalfBytes = l.mul(arith::RemUIOp::create(l.b, matrix, l.idx(2)), l.idx(16));
+  auto rowBytes = [&](Value row) { return l.mul(row, l.idx(kRowStride * 2)); };
+
   constexpr int64_t kAccumulators = kTilesM * kTilesN * 4;
-  SmallVector<Value> zeros(kAccumulators, l.cf32(0.0));
-  auto steps = scf::ForOp::create(l.b, l.idx(0), p.k, l.idx(kStepK), zeros);
+  auto loop = scf::ForOp::create(l.b, l.idx(0), steps, one,
+                                 SmallVector<Value>(kAccumulators, l.cf32(0.0)));
   {
     OpBuilder::InsertionGuard inner(l.b);
-    l.b.setInsertionPointToStart(steps.getBody());
-    Value k0 = steps.getInductionVar();
-    // Each thread rounds one row's half of each tile (8 consecutive k):
-    // one row test per thread, hoisted out of the loop, and k tests that
-    // change with the step (ptxas spilled predicates when every element
-    // had its own loop-invariant row test).
-    static_assert(kBlockM == kBlockN && kBlockM * 2 == kThreads, "a row half per thread");
-    constexpr int64_t kPerThread = kStepK / 2;
-    Value r = arith::DivUIOp::create(l.b, tid, l.idx(2));
-    Value c0 = l.mul(arith::RemUIOp::create(l.b, tid, l.idx(2)), l.idx(kPerThread));
-    Value row = l.add(m0, r), col = l.add(n0, r);
-    Value rowIn = lt(row, p.m), colIn = lt(col, p.n);
-    for (int64_t j = 0; j < kPerThread; ++j) {
-      Value c = l.add(c0, l.idx(j));
-      Value k = l.add(k0, c);
-      Value kIn = lt(k, p.k);
-      Value a = loadOrZero(l, arith::AndIOp::create(l.b, rowIn, kIn),
-                           [&] { return p.a(l, row, k); });
-      Value b = loadOrZero(l, arith::AndIOp::create(l.b, colIn, kIn),
-                           [&] { return p.b(l, k, col); });
-      l.store(toBf16Bits(l, a), aTile, {r, c});
-      l.store(toBf16Bits(l, b), bTile, {r, c});
-    }
+    l.b.setInsertionPointToStart(loop.getBody());
+    Value step = loop.getInductionVar();
+    waitCopies(l, kStages - 2);
     gpu::BarrierOp::create(l.b);
-    // Fragments (PTX ISA, mma.m16n8k16 with .bf16): ldmatrix.x4 of A's
-    // 16 x 16 tile (matrices: rows 0-7 / 8-15 x columns 0-7 / 8-15, lanes
-    // 8i .. 8i + 7 giving matrix i's rows); ldmatrix.x2 of B's 8 (n) x 16
-    // (k) tile (lanes 0-7: k 0-7, lanes 8-15: k 8-15).
-    Value matrix = arith::DivUIOp::create(l.b, lane, l.idx(8));
-    Value rowInMatrix = arith::RemUIOp::create(l.b, lane, l.idx(8));
-    Value rowHalf = l.mul(arith::RemUIOp::create(l.b, matrix, l.idx(2)), l.idx(8));
-    Value colHalfBytes = l.mul(arith::DivUIOp::create(l.b, matrix, l.idx(2)), l.idx(16));
-    Value kHalfBytes = l.mul(arith::RemUIOp::create(l.b, matrix, l.idx(2)), l.idx(16));
-    constexpr int64_t kRowBytes = kStepK * 2;
-    SmallVector<SmallVector<Value>> aFragments, bFragments;
-    for (int64_t mi = 0; mi < kTilesM; ++mi) {
-      Value row = l.add(l.add(warpRow, l.idx(mi * 16)), l.add(rowHalf, rowInMatrix));
-      Value bytes = l.add(l.mul(row, l.idx(kRowBytes)), colHalfBytes);
-      aFragments.push_back(loadMatrices(l, sharedPointer(l, aTile, bytes), 4));
-    }
-    for (int64_t ni = 0; ni < kTilesN; ++ni) {
-      Value row = l.add(l.add(warpCol, l.idx(ni * 8)), rowInMatrix);
-      Value bytes = l.add(l.mul(row, l.idx(kRowBytes)), kHalfBytes);
-      bFragments.push_back(loadMatrices(l, sharedPointer(l, bTile, bytes), 2));
-    }
-    SmallVector<Value> sums;
-    for (int64_t mi = 0; mi < kTilesM; ++mi)
-      for (int64_t ni = 0; ni < kTilesN; ++ni) {
-        auto acc = steps.getRegionIterArgs().slice((mi * kTilesN + ni) * 4, 4);
-        llvm::append_range(sums, mmaBf16(l, aFragments[mi], bFragments[ni],
-                                         SmallVector<Value>(acc.begin(), acc.end())));
+    issueIfAny(l.add(step, l.idx(kStages - 1)));
+    Value stageBytes = l.mul(arith::RemUIOp::create(l.b, step, l.idx(kStages)),
+                             l.idx(kStageBytes));
+    Value aStage = l.add(aRingBase, stageBytes);
+    Value bStage = l.add(bRingBase, stageBytes);
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    for (int64_t ks = 0; ks < kStepK / 16; ++ks) {
+      Value kBytes = l.idx(ks * 32);
+      SmallVector<SmallVector<Value>> aFragments, bFragments;
+      for (int64_t mi = 0; mi < kTilesM; ++mi) {
+        Value row = l.add(l.add(warpRow, l.idx(mi * 16)), l.add(rowHalf, rowInMatrix));
+        Value at = l.add(aStage, l.add(rowBytes(row), l.add(kBytes, colHalfBytes)));
+        aFragments.push_back(loadMatrices(l, sharedAddress(l, at), 4));
       }
-    // Nobody overwrites the tiles before every warp has read them.
-    gpu::BarrierOp::create(l.b);
-    scf::YieldOp::create(l.b, sums);
+      for (int64_t ni = 0; ni < kTilesN; ++ni) {
+        Value row = l.add(l.add(warpCol, l.idx(ni * 8)), rowInMatrix);
+        Value at = l.add(bStage, l.add(rowBytes(row), l.add(kBytes, kHalfBytes)));
+        bFragments.push_back(loadMatrices(l, sharedAddress(l, at), 2));
+      }
+      for (int64_t mi = 0; mi < kTilesM; ++mi)
+        for (int64_t ni = 0; ni < kTilesN; ++ni) {
+          int64_t at = (mi * kTilesN + ni) * 4;
+          SmallVector<Value> d =
+              mmaBf16(l, aFragments[mi], bFragments[ni], ArrayRef(acc).slice(at, 4));
+          std::copy(d.begin(), d.end(), acc.begin() + at);
+        }
+    }
+    scf::YieldOp::create(l.b, acc);
   }
+  // No copy is left in flight at the end (the last groups are empty).
+  waitCopies(l, 0);
   // The store, from the accumulator fragments: lane 4 g + t holds rows g
   // and g + 8, columns 2t and 2t + 1 of each 16 x 8 tile.
   Value g = arith::DivUIOp::create(l.b, lane, l.idx(4));
@@ -127,7 +193,7 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
       for (int64_t i = 0; i < 4; ++i) {
         Value row = l.add(l.add(m0, warpRow), l.add(l.idx(mi * 16 + (i / 2) * 8), g));
         Value col = l.add(l.add(n0, warpCol), l.add(l.idx(ni * 8 + i % 2), t2));
-        Value acc = steps.getResult((mi * kTilesN + ni) * 4 + i);
+        Value acc = loop.getResult((mi * kTilesN + ni) * 4 + i);
         l.ifThen(arith::AndIOp::create(l.b, lt(row, p.m), lt(col, p.n)),
                  [&] { p.store(l, row, col, acc); });
       }

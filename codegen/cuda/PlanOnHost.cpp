@@ -21,6 +21,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMTypes.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -90,7 +91,7 @@ std::string describe(gpu::LaunchOp launch) {
 }
 
 constexpr int64_t kCopyBlockSize = 256;
-constexpr unsigned kSharedAddressSpace = 3; // NVVM::NVVMMemorySpace::Shared (header kept out)
+constexpr unsigned kSharedAddressSpace = static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared);
 
 struct Planner {
   ModuleOp module;
@@ -241,6 +242,48 @@ struct Planner {
     return success();
   }
 
+  /// Kernels whose results nobody reads, to a fixed point: a kernel that
+  /// writes only its shared memory goes (canonicalization erased the
+  /// stores into a buffer without readers, e.g. the gradient of an input
+  /// that needs none), and then so do the stores into a device buffer that
+  /// only kernels write (the bf16 operands of a tensor-core product whose
+  /// kernel went), and the buffer.
+  void eraseUnreadResults(func::FuncOp fn) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      SmallVector<gpu::LaunchOp> launches;
+      fn.walk([&](gpu::LaunchOp l) { launches.push_back(l); });
+      for (gpu::LaunchOp launch : launches)
+        if (!hasEffects(launch)) {
+          launch.erase();
+          changed = true;
+        }
+      SmallVector<memref::AllocOp> allocs;
+      fn.walk([&](memref::AllocOp alloc) {
+        if (!alloc->hasAttr(kHostMemoryAttr) && !alloc->getParentOfType<gpu::LaunchOp>())
+          allocs.push_back(alloc);
+      });
+      for (memref::AllocOp alloc : allocs) {
+        // Views of it nobody uses (canonicalization leaves a cast to the
+        // dynamic type where the kernel that read it went) go first.
+        for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+          if (isa<ViewLikeOpInterface, CastOpInterface>(user) && user->use_empty())
+            user->erase();
+        bool onlyStored = llvm::all_of(alloc->getUsers(), [&](Operation *user) {
+          auto store = dyn_cast<memref::StoreOp>(user);
+          return store && store.getMemRef() == alloc.getResult() &&
+                 user->getParentOfType<gpu::LaunchOp>();
+        });
+        if (!onlyStored)
+          continue;
+        for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+          user->erase();
+        alloc.erase();
+        changed = true;
+      }
+    }
+  }
+
   /// True when the kernel still writes memory other than its own shared
   /// memory (or does what may).
   static bool hasEffects(gpu::LaunchOp launch) {
@@ -261,6 +304,12 @@ struct Planner {
       }
       if (op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
         return WalkResult::advance();
+      // cp.async reads its global source and writes only its destination.
+      if (auto copy = dyn_cast<NVVM::CpAsyncOp>(op))
+        return cast<LLVM::LLVMPointerType>(copy.getDst().getType()).getAddressSpace() ==
+                       kSharedAddressSpace
+                   ? WalkResult::advance()
+                   : WalkResult::interrupt();
       // An op that declares no effects reaches only what its operands
       // address: memory outside the kernel when it takes a buffer from
       // outside or a pointer outside shared memory (ldmatrix takes a shared
@@ -371,19 +420,12 @@ struct Planner {
       if (isIntegerBuffer(alloc.getType()) && !alloc->getParentOfType<gpu::LaunchOp>())
         alloc->setAttr(kHostMemoryAttr, UnitAttr::get(ctx));
     });
+    eraseUnreadResults(fn);
     SmallVector<gpu::LaunchOp> launches;
     fn.walk([&](gpu::LaunchOp l) { launches.push_back(l); });
-    for (gpu::LaunchOp launch : launches) {
-      // A kernel whose results nobody reads (canonicalization erased the
-      // stores into a buffer without readers, e.g. the gradient of an input
-      // that needs none) writes only its shared memory: it goes.
-      if (!hasEffects(launch)) {
-        launch.erase();
-        continue;
-      }
+    for (gpu::LaunchOp launch : launches)
       if (failed(plan(launch)))
         return failure();
-    }
     return checkHostCode(fn);
   }
 };

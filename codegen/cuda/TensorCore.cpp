@@ -28,12 +28,16 @@ Value mlir::mtgr::packBf16(LoopBuilder &l, Value low, Value high) {
   return arith::OrIOp::create(l.b, lo, hi);
 }
 
-Value mlir::mtgr::sharedPointer(LoopBuilder &l, Value tile, Value bytes) {
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(l.b, tile);
-  Value address = arith::IndexCastOp::create(l.b, l.i64(), l.add(base, bytes));
+Value mlir::mtgr::sharedAddress(LoopBuilder &l, Value address) {
   auto shared = LLVM::LLVMPointerType::get(l.b.getContext(),
                                            static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared));
-  return LLVM::IntToPtrOp::create(l.b, shared, address);
+  Value bits = arith::IndexCastOp::create(l.b, l.i64(), address);
+  return LLVM::IntToPtrOp::create(l.b, shared, bits);
+}
+
+Value mlir::mtgr::sharedPointer(LoopBuilder &l, Value tile, Value bytes) {
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(l.b, tile);
+  return sharedAddress(l, l.add(base, bytes));
 }
 
 SmallVector<Value> mlir::mtgr::loadMatrices(LoopBuilder &l, Value pointer, int count,
@@ -84,7 +88,8 @@ void mlir::mtgr::copyAsync16(LoopBuilder &l, Value destination, Value source, Va
                           NVVM::LoadCacheModifierKind::CG, sourceBytes);
 }
 
-void mlir::mtgr::commitAndWaitCopies(LoopBuilder &l) {
-  NVVM::CpAsyncCommitGroupOp::create(l.b);
-  NVVM::CpAsyncWaitGroupOp::create(l.b, l.b.getI32IntegerAttr(0));
+void mlir::mtgr::commitCopies(LoopBuilder &l) { NVVM::CpAsyncCommitGroupOp::create(l.b); }
+
+void mlir::mtgr::waitCopies(LoopBuilder &l, int64_t newestInFlight) {
+  NVVM::CpAsyncWaitGroupOp::create(l.b, l.b.getI32IntegerAttr(newestInFlight));
 }

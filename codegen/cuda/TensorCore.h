@@ -44,10 +44,20 @@ SmallVector<Value> mmaBf16(LoopBuilder &l, ArrayRef<Value> a, ArrayRef<Value> b,
 
 /// cp.async.cg of 16 bytes from global `source` (an i64 address) to shared
 /// `destination` (an i64 address), of which the first `sourceBytes` (an
-/// i32, 0 .. 16) are read and the rest zero-filled; commit groups the
-/// thread's copies issued so far, waitAll waits for all of them.
+/// i32, 0 .. 16) are read and the rest zero-filled. commitCopies closes the
+/// thread's group of copies issued since the last commit; waitCopies(n)
+/// waits until at most its n newest groups are in flight.
 void copyAsync16(LoopBuilder &l, Value destination, Value source, Value sourceBytes);
-void commitAndWaitCopies(LoopBuilder &l);
+void commitCopies(LoopBuilder &l);
+void waitCopies(LoopBuilder &l, int64_t newestInFlight);
+inline void commitAndWaitCopies(LoopBuilder &l) {
+  commitCopies(l);
+  waitCopies(l, 0);
+}
+
+/// The shared-space pointer at `address` (an index: a shared buffer's
+/// aligned pointer plus bytes), as ldmatrix takes it.
+Value sharedAddress(LoopBuilder &l, Value address);
 
 /// A shared-memory buffer of `shape` and `element` type as a workgroup
 /// attribution of `launch` (a gpu.launch).

@@ -149,9 +149,8 @@ func.func @copy(%a: memref<?x4xf32>, %b: memref<?x4xf32>) {
 // -----
 
 // A kernel that writes only its own shared memory (canonicalization erased
-// the stores of a result nobody reads) goes; one whose warp operation takes
-// a pointer outside shared memory stays (it declares no effects: it may
-// write there).
+// the stores of a result nobody reads) goes; one whose inline assembly
+// may write memory outside (side effects, a global pointer) stays.
 // CHECK-LABEL: func.func @dead
 // CHECK-NOT: gpu.launch
 // CHECK: return
@@ -171,13 +170,51 @@ func.func @dead(%x: memref<16xf32>) {
 
 // CHECK-LABEL: func.func @global_pointer
 // CHECK: gpu.launch
-// CHECK: nvvm.cp.async.shared.global
-func.func @global_pointer(%shared: !llvm.ptr<3>, %global: !llvm.ptr<1>) {
+// CHECK: llvm.inline_asm
+func.func @global_pointer(%global: !llvm.ptr<1>) {
   %c1 = arith.constant 1 : index
   %c32 = arith.constant 32 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
              threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
-    nvvm.cp.async.shared.global %shared, %global, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>
+    llvm.inline_asm has_side_effects "st.global.u32 [$0], 0;", "l" %global : (!llvm.ptr<1>) -> ()
+    gpu.terminator
+  }
+  return
+}
+
+// cp.async reads its global source and writes only its shared destination:
+// a kernel that only copies into its shared memory goes, and then the
+// kernel that wrote the buffer only it read (a tensor-core product's bf16
+// operand), the buffer's unused view and the buffer go too.
+// CHECK-LABEL: func.func @copies_into_shared
+// CHECK-NOT: gpu.launch
+// CHECK-NOT: memref.alloc
+// CHECK: return
+func.func @copies_into_shared(%x: memref<16xf32>) {
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %b = memref.alloc() : memref<16xbf16>
+  %view = memref.cast %b : memref<16xbf16> to memref<?xbf16>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c16, %sy = %c1, %sz = %c1) {
+    %v = memref.load %x[%tx] : memref<16xf32>
+    %h = arith.truncf %v : f32 to bf16
+    memref.store %h, %b[%tx] : memref<16xbf16>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1)
+             workgroup(%tile : memref<16xbf16, #gpu.address_space<workgroup>>) {
+    %src = memref.extract_aligned_pointer_as_index %b : memref<16xbf16> -> index
+    %dst = memref.extract_aligned_pointer_as_index %tile : memref<16xbf16, #gpu.address_space<workgroup>> -> index
+    %s64 = arith.index_cast %src : index to i64
+    %d64 = arith.index_cast %dst : index to i64
+    %sp = llvm.inttoptr %s64 : i64 to !llvm.ptr<1>
+    %dp = llvm.inttoptr %d64 : i64 to !llvm.ptr<3>
+    nvvm.cp.async.shared.global %dp, %sp, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>
+    nvvm.cp.async.commit.group
+    nvvm.cp.async.wait.group 0
+    gpu.barrier
     gpu.terminator
   }
   return
