@@ -308,6 +308,8 @@ INSTANTIATE_TEST_SUITE_P(Random, EmulatedGpuTrainStep, ::testing::Range(0, 10));
 /// (docs/gpu-backend.md); a gradient of the wrong pairs, scale or
 /// orientation is off by its own size.
 constexpr double kTensorCoreGradientTolerance = 0.1;
+/// The same with the products on tensor cores too (measured up to 1.3e-1).
+constexpr double kAllTensorCoreGradientTolerance = 0.2;
 
 // The tensor-core attention's gradients on the emulator, under the three
 // schedules in turn, against the float64 reference: longer samples than
@@ -319,8 +321,10 @@ TEST_P(EmulatedTensorCoreTrainStep, MatchesReferenceGradients) {
   int index = GetParam();
   std::mt19937 rng(4000 + index);
   std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
+  // Odd configurations: the products (forward and gradients) on tensor
+  // cores too.
   auto artifact = compileArtifact(yaml, "train.yaml", /*trainStep=*/true, "cuda",
-                                  {"", "none", "", "tensor-core"});
+                                  {"", "none", index % 2 ? "tensor-core" : "", "tensor-core"});
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError()) << yaml;
   ASSERT_TRUE(artifact->entry("train_step")) << artifact->trainStepMissing;
   const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
@@ -344,13 +348,14 @@ TEST_P(EmulatedTensorCoreTrainStep, MatchesReferenceGradients) {
                                                      &(*session)->dynamicTables());
   auto compiled = (*session)->trainStep(batch, 99, index, state, /*gradients=*/true);
   ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
+  double tolerance = index % 2 ? kAllTensorCoreGradientTolerance : kTensorCoreGradientTolerance;
   double worst = std::fabs(compiled->loss - out.loss) / std::max(1.0, std::fabs(out.loss));
-  EXPECT_LE(worst, kTensorCoreGradientTolerance) << "loss\n" << yaml;
+  EXPECT_LE(worst, tolerance) << "loss\n" << yaml;
   for (auto &[name, grad] : ref.dense) {
     ASSERT_TRUE(compiled->dense.count(name)) << name;
     double error = relativeError(compiled->dense[name], grad);
     worst = std::max(worst, error);
-    EXPECT_LE(error, kTensorCoreGradientTolerance) << name << "\n" << yaml;
+    EXPECT_LE(error, tolerance) << name << "\n" << yaml;
   }
   std::printf("tensor-core train step %d: largest relative error %.3e\n", index, worst);
 }
