@@ -118,8 +118,8 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
   Value B = l.samples(in.layout);
   Value blocks = l.load(p.outerStart, {B});
   Value one = l.idx(1);
-  auto launch = gpu::LaunchOp::create(l.b, blocks, l.idx(in.heads), l.idx(oChunks),
-                                      l.idx(threads), one, one);
+  auto launch =
+      gpu::LaunchOp::create(l.b, blocks, l.idx(in.heads), l.idx(oChunks), l.idx(threads), one, one);
   nameKernel(l, launch);
   Value aTile = addSharedBf16Tile(l, launch, BM, stride);
   Value bTile = addSharedBf16Tile(l, launch, BN, stride);
@@ -168,6 +168,17 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
       outerQuery[h] = queryRow(l, in, outerLocal[h], start, end, n);
   }
 
+  // body(r, c) for r < rows, c < perRow, the block's threads taking
+  // consecutive (r, c) in turn.
+  auto blockLoop = [&](int64_t rows, int64_t perRow, function_ref<void(Value, Value)> body) {
+    auto loop = scf::ForOp::create(l.b, tid, l.idx(rows * perRow), l.idx(threads));
+    OpBuilder::InsertionGuard inner(l.b);
+    l.b.setInsertionPointToStart(loop.getBody());
+    Value e = loop.getInductionVar();
+    body(arith::DivUIOp::create(l.b, e, l.idx(perRow)),
+         arith::RemUIOp::create(l.b, e, l.idx(perRow)));
+  };
+
   // tile[r][c] = bf16(src[start + first + r][col0 + c]) for r < rows, c <
   // cols: zero past the sample's rows and the `valid` columns. Threads take
   // consecutive elements (coalesced loads).
@@ -185,24 +196,21 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
     Value sourceBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, src);
     Value tileBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, tile);
     int64_t tileStride = cast<MemRefType>(tile.getType()).getDimSize(1);
-    auto loop = scf::ForOp::create(l.b, tid, l.idx(rowCount * segments), l.idx(threads));
-    OpBuilder::InsertionGuard inner(l.b);
-    l.b.setInsertionPointToStart(loop.getBody());
-    Value e = loop.getInductionVar();
-    Value r = arith::DivUIOp::create(l.b, e, l.idx(segments));
-    Value c = l.mul(arith::RemUIOp::create(l.b, e, l.idx(segments)), l.idx(8));
-    Value row = l.add(first, r);
-    Value columns = l.maxI(l.minI(l.sub(valid, c), l.idx(8)), l.idx(0));
-    Value bytes = l.select(lt(row, n), l.mul(columns, l.idx(2)), l.idx(0));
-    Value sourceRow = l.add(start, l.minI(row, l.sub(n, one)));
-    Value sourceCol = l.add(col0, l.select(l.cmp(arith::CmpIPredicate::sgt, bytes, l.idx(0)), c,
-                                           l.idx(0)));
-    Value source = l.add(sourceBase, l.mul(l.add(l.mul(sourceRow, l.idx(rowLength)), sourceCol),
-                                           l.idx(2)));
-    Value destination = l.add(tileBase, l.mul(l.add(l.mul(r, l.idx(tileStride)), c), l.idx(2)));
-    auto i64 = [&](Value x) { return arith::IndexCastOp::create(l.b, l.i64(), x).getResult(); };
-    copyAsync16(l, i64(destination), i64(source),
-                arith::IndexCastOp::create(l.b, l.b.getI32Type(), bytes));
+    blockLoop(rowCount, segments, [&](Value r, Value segment) {
+      Value c = l.mul(segment, l.idx(8));
+      Value row = l.add(first, r);
+      Value columns = l.maxI(l.minI(l.sub(valid, c), l.idx(8)), l.idx(0));
+      Value bytes = l.select(lt(row, n), l.mul(columns, l.idx(2)), l.idx(0));
+      Value sourceRow = l.add(start, l.minI(row, l.sub(n, one)));
+      Value sourceCol =
+          l.add(col0, l.select(l.cmp(arith::CmpIPredicate::sgt, bytes, l.idx(0)), c, l.idx(0)));
+      Value source =
+          l.add(sourceBase, l.mul(l.add(l.mul(sourceRow, l.idx(rowLength)), sourceCol), l.idx(2)));
+      Value destination = l.add(tileBase, l.mul(l.add(l.mul(r, l.idx(tileStride)), c), l.idx(2)));
+      auto i64 = [&](Value x) { return arith::IndexCastOp::create(l.b, l.i64(), x).getResult(); };
+      copyAsync16(l, i64(destination), i64(source),
+                  arith::IndexCastOp::create(l.b, l.b.getI32Type(), bytes));
+    });
   };
   // After staging: the copies landed (cp.async), then every thread's
   // stores are visible to the block.
@@ -212,20 +220,16 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
     copying = false;
     gpu::BarrierOp::create(l.b);
   };
-  auto stage = [&](Value tile, int64_t rowCount, int64_t cols, Value src, Value first,
-                   Value col0, Value valid) {
+  auto stage = [&](Value tile, int64_t rowCount, int64_t cols, Value src, Value first, Value col0,
+                   Value valid) {
     if (cast<MemRefType>(src.getType()).getElementType().isBF16())
       return stageAsync(tile, rowCount, cols, src, first, col0, valid);
-    auto loop = scf::ForOp::create(l.b, tid, l.idx(rowCount * cols), l.idx(threads));
-    OpBuilder::InsertionGuard inner(l.b);
-    l.b.setInsertionPointToStart(loop.getBody());
-    Value e = loop.getInductionVar();
-    Value r = arith::DivUIOp::create(l.b, e, l.idx(cols));
-    Value c = arith::RemUIOp::create(l.b, e, l.idx(cols));
-    Value row = l.add(first, r);
-    Value ok = arith::AndIOp::create(l.b, lt(row, n), lt(c, valid));
-    Value x = loadOrZero(l, ok, [&] { return l.load(src, {l.add(start, row), l.add(col0, c)}); });
-    l.store(toBf16Bits(l, x), tile, {r, c});
+    blockLoop(rowCount, cols, [&](Value r, Value c) {
+      Value row = l.add(first, r);
+      Value ok = arith::AndIOp::create(l.b, lt(row, n), lt(c, valid));
+      Value x = loadOrZero(l, ok, [&] { return l.load(src, {l.add(start, row), l.add(col0, c)}); });
+      l.store(toBf16Bits(l, x), tile, {r, c});
+    });
   };
   if (outerOnce) {
     const FusedProduct &product = p.products[0];
@@ -245,39 +249,35 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
   // before the products' barriers, read after them; the last tile's
   // readers are behind its own barriers.
   auto stageQueries = [&](Value c0) {
-    auto loop = scf::ForOp::create(l.b, tid, l.idx(BN * words), l.idx(threads));
-    OpBuilder::InsertionGuard inner(l.b);
-    l.b.setInsertionPointToStart(loop.getBody());
-    Value e = loop.getInductionVar();
-    Value r = arith::DivUIOp::create(l.b, e, l.idx(words));
-    Value word = arith::RemUIOp::create(l.b, e, l.idx(words));
-    QueryRow query = queryRow(l, in, l.add(c0, r), start, end, n);
-    Value base = l.add(r0, l.mul(word, l.idx(32)));
-    Type i64 = l.i64();
-    auto clampToWord = [&](Value x) {
-      Value local = l.maxI(l.minI(l.sub(x, base), l.idx(32)), l.idx(0));
-      return arith::IndexCastOp::create(l.b, i64, local).getResult();
-    };
-    auto ones = [&](Value count) { // the low `count` bits (count <= 32)
-      return arith::SubIOp::create(l.b, arith::ShLIOp::create(l.b, l.ci64(1), count), l.ci64(1))
-          .getResult();
-    };
-    Value bits = l.ci64(0);
-    for (int k = 0; k < 3; ++k) {
-      Value lo = clampToWord(query.bounds[2 * k]);
-      Value hi = arith::MaxSIOp::create(l.b, lo, clampToWord(query.bounds[2 * k + 1]));
-      bits = arith::OrIOp::create(l.b, bits, arith::SubIOp::create(l.b, ones(hi), ones(lo)));
-    }
-    bits = l.select(query.in, bits, l.ci64(0));
-    l.store(arith::TruncIOp::create(l.b, i32, bits), bitsT, {r, word});
-    l.ifThen(l.cmp(arith::CmpIPredicate::eq, word, l.idx(0)), [&] {
-      if (normPerRow)
-        l.store(query.inv, invT, {r});
-      if (in.rabPos) {
-        l.store(query.group, groupT, {r});
-        l.store(query.time, timeT, {r});
-        l.store(query.pos, posT, {r});
+    blockLoop(BN, words, [&](Value r, Value word) {
+      QueryRow query = queryRow(l, in, l.add(c0, r), start, end, n);
+      Value base = l.add(r0, l.mul(word, l.idx(32)));
+      Type i64 = l.i64();
+      auto clampToWord = [&](Value x) {
+        Value local = l.maxI(l.minI(l.sub(x, base), l.idx(32)), l.idx(0));
+        return arith::IndexCastOp::create(l.b, i64, local).getResult();
+      };
+      auto ones = [&](Value count) { // the low `count` bits (count <= 32)
+        return arith::SubIOp::create(l.b, arith::ShLIOp::create(l.b, l.ci64(1), count), l.ci64(1))
+            .getResult();
+      };
+      Value bits = l.ci64(0);
+      for (int k = 0; k < 3; ++k) {
+        Value lo = clampToWord(query.bounds[2 * k]);
+        Value hi = arith::MaxSIOp::create(l.b, lo, clampToWord(query.bounds[2 * k + 1]));
+        bits = arith::OrIOp::create(l.b, bits, arith::SubIOp::create(l.b, ones(hi), ones(lo)));
       }
+      bits = l.select(query.in, bits, l.ci64(0));
+      l.store(arith::TruncIOp::create(l.b, i32, bits), bitsT, {r, word});
+      l.ifThen(l.cmp(arith::CmpIPredicate::eq, word, l.idx(0)), [&] {
+        if (normPerRow)
+          l.store(query.inv, invT, {r});
+        if (in.rabPos) {
+          l.store(query.group, groupT, {r});
+          l.store(query.time, timeT, {r});
+          l.store(query.pos, posT, {r});
+        }
+      });
     });
   };
   // 1 / n_norm when the same for every row of the sample.
@@ -308,8 +308,9 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
     // Each product over the head dimension's chunks.
     SmallVector<SmallVector<Value>> sums;
     for (const FusedProduct &product : p.products) {
-      auto chunkLoop = scf::ForOp::create(l.b, l.idx(0), l.idx(roundUp(product.width, chunk)),
-                                          l.idx(chunk), SmallVector<Value>(sTiles * 4, l.cf32(0.0)));
+      auto chunkLoop =
+          scf::ForOp::create(l.b, l.idx(0), l.idx(roundUp(product.width, chunk)), l.idx(chunk),
+                             SmallVector<Value>(sTiles * 4, l.cf32(0.0)));
       {
         OpBuilder::InsertionGuard innermost(l.b);
         l.b.setInsertionPointToStart(chunkLoop.getBody());
@@ -358,8 +359,8 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
           inv = normPerRow ? l.load(invT, {column}) : sampleInv;
           Value inBlock = l.sub(key, r0);
           Value bits = l.load(bitsT, {column, arith::DivUIOp::create(l.b, inBlock, l.idx(32))});
-          Value shift = arith::IndexCastOp::create(
-              l.b, i32, arith::RemUIOp::create(l.b, inBlock, l.idx(32)));
+          Value shift =
+              arith::IndexCastOp::create(l.b, i32, arith::RemUIOp::create(l.b, inBlock, l.idx(32)));
           Value bit = arith::AndIOp::create(l.b, arith::ShRUIOp::create(l.b, bits, shift),
                                             arith::ConstantIntOp::create(l.b, i32, 1));
           seen = l.cmp(arith::CmpIPredicate::ne, bit, arith::ConstantIntOp::create(l.b, i32, 0));
@@ -375,9 +376,8 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
         Value score = l.fmul(l.cf32(in.alpha), element[0]);
         if (in.rabPos) {
           Value keyAbs = l.add(start, l.minI(key, l.sub(n, one)));
-          score = l.fadd(score, rabTerms(l, in.layout, in.rabPos, in.rabTime, group, time, pos,
-                                         keyAbs)
-                                    .bias);
+          score = l.fadd(
+              score, rabTerms(l, in.layout, in.rabPos, in.rabTime, group, time, pos, keyAbs).bias);
         }
         Value weight = l.fmul(p.weight(l, score, element), inv);
         Value kept = arith::OrIOp::create(
@@ -405,9 +405,9 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
     for (int64_t kk = 0; kk < BN / 16; ++kk) {
       Value cRow = l.add(l.idx(kk * 16), l.add(rowHalf, rowInMatrix));
       for (int64_t ni = 0; ni < oTiles; ++ni) {
-        SmallVector<Value> b = loadMatrices(
-            l, sharedPointer(l, cTile, bytesOf(cRow, cStride, l.idx(ni * 16))), 2,
-            /*transposed=*/true);
+        SmallVector<Value> b =
+            loadMatrices(l, sharedPointer(l, cTile, bytesOf(cRow, cStride, l.idx(ni * 16))), 2,
+                         /*transposed=*/true);
         SmallVector<Value> d = mmaBf16(l, wFragments[kk], b, ArrayRef(o).slice(ni * 4, 4));
         std::copy(d.begin(), d.end(), o.begin() + ni * 4);
       }
@@ -421,8 +421,7 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
       Value col = l.add(oc0, l.add(l.idx(ni * 8 + i % 2), t2));
       l.ifThen(arith::AndIOp::create(l.b, outerIn[i / 2], lt(col, l.idx(p.secondWidth))), [&] {
         l.store(tileLoop.getResult(ni * 4 + i), p.out,
-                {l.add(start, outerLocal[i / 2]),
-                 l.add(l.mul(head, l.idx(p.secondWidth)), col)});
+                {l.add(start, outerLocal[i / 2]), l.add(l.mul(head, l.idx(p.secondWidth)), col)});
       });
     }
   gpu::TerminatorOp::create(l.b);

@@ -192,6 +192,44 @@ TEST_P(EmulatedGpuVsReference, RandomModel) {
 }
 INSTANTIATE_TEST_SUITE_P(Configs, EmulatedGpuVsReference, ::testing::Range(0, 12));
 
+/// Random model `index` (CompiledVsReference's) compiled for the CUDA back
+/// end with `options`, on the emulator under `schedule`, with randomised
+/// parameters: each edge's batch within `tolerance` of the float64
+/// reference. Returns the largest error.
+double emulatedLargestError(int index, const mlir::mtgr::BackendOptions &options,
+                            emu::Schedule schedule, const std::vector<Edge> &edges,
+                            double tolerance) {
+  std::mt19937 rng(1000 + index);
+  std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
+  auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda", options);
+  if (!artifact) {
+    ADD_FAILURE() << llvm::toString(artifact.takeError()) << yaml;
+    return 0;
+  }
+  auto session = Session::create(std::move(*artifact), SessionOptions{},
+                                 createEmulatorDevice(schedule));
+  if (!session) {
+    ADD_FAILURE() << llvm::toString(session.takeError());
+    return 0;
+  }
+  const ModelDesc &m = (*session)->model();
+  test::randomizeParams((*session)->params(), index);
+  double worst = 0;
+  for (Edge edge : edges) {
+    Batch batch = makeBatch(m, edge, index * 31 + static_cast<int>(edge));
+    auto result = (*session)->forward(batch, m.layers > 0);
+    if (!result) {
+      ADD_FAILURE() << llvm::toString(result.takeError());
+      return worst;
+    }
+    reference::Output ref = reference::forward(m, (*session)->params(), batch);
+    double error = maxError(m, *result, ref);
+    worst = std::max(worst, error);
+    EXPECT_LE(error, tolerance) << edgeName(edge) << "\n" << yaml;
+  }
+  return worst;
+}
+
 // --gemm=tensor-core on the emulator: the products' operands rounded to
 // bf16 (f32 sums), everything else fp32, against float64 with the
 // tolerance measured for it (docs/gpu-backend.md). The kernel itself is
@@ -201,26 +239,10 @@ class EmulatedTensorCoreVsReference : public ::testing::TestWithParam<int> {};
 
 TEST_P(EmulatedTensorCoreVsReference, RandomModel) {
   int index = GetParam();
-  std::mt19937 rng(1000 + index);
-  std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
-  auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
-                                  {"", "none", "tensor-core", "tensor-core"});
-  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError()) << yaml;
-  auto session = Session::create(std::move(*artifact), SessionOptions{},
-                                 createEmulatorDevice(emu::Schedule::InOrder));
-  ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
-  const ModelDesc &m = (*session)->model();
-  test::randomizeParams((*session)->params(), index);
-  double worst = 0;
-  for (Edge edge : {Edge::Plain, Edge::OneUser, Edge::EmptyS, Edge::K1, Edge::K0, Edge::TiedR}) {
-    Batch batch = makeBatch(m, edge, index * 31 + static_cast<int>(edge));
-    auto result = (*session)->forward(batch, m.layers > 0);
-    ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
-    reference::Output ref = reference::forward(m, (*session)->params(), batch);
-    double error = maxError(m, *result, ref);
-    worst = std::max(worst, error);
-    EXPECT_LE(error, kTensorCoreTolerance) << edgeName(edge) << "\n" << yaml;
-  }
+  double worst = emulatedLargestError(
+      index, {"", "none", "tensor-core", "tensor-core"}, emu::Schedule::InOrder,
+      {Edge::Plain, Edge::OneUser, Edge::EmptyS, Edge::K1, Edge::K0, Edge::TiedR},
+      kTensorCoreTolerance);
   std::printf("tensor-core config %d: largest error %.3e\n", index, worst);
 }
 INSTANTIATE_TEST_SUITE_P(Configs, EmulatedTensorCoreVsReference, ::testing::Range(0, 12));
@@ -242,32 +264,15 @@ class EmulatedTensorCoreAttentionVsReference : public ::testing::TestWithParam<i
 
 TEST_P(EmulatedTensorCoreAttentionVsReference, RandomModel) {
   int index = GetParam();
-  std::mt19937 rng(1000 + index);
-  std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
-  auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
-                                  {"", "none", "", "tensor-core"});
-  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError()) << yaml;
   const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
                                      emu::Schedule::WarpAhead};
-  auto session = Session::create(std::move(*artifact), SessionOptions{},
-                                 createEmulatorDevice(schedules[index % 3]));
-  ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
-  const ModelDesc &m = (*session)->model();
-  test::randomizeParams((*session)->params(), index);
   std::vector<Edge> edges = {Edge::Plain, Edge::OneUser, Edge::EmptyS, Edge::EmptyR,
                              Edge::K1, Edge::TiedR, Edge::RAfterCandidates};
   if (index % 4 == 0)
     edges.push_back(Edge::Long);
-  double worst = 0;
-  for (Edge edge : edges) {
-    Batch batch = makeBatch(m, edge, index * 31 + static_cast<int>(edge));
-    auto result = (*session)->forward(batch, m.layers > 0);
-    ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
-    reference::Output ref = reference::forward(m, (*session)->params(), batch);
-    double error = maxError(m, *result, ref);
-    worst = std::max(worst, error);
-    EXPECT_LE(error, kTensorCoreAttentionTolerance) << edgeName(edge) << "\n" << yaml;
-  }
+  double worst = emulatedLargestError(index, {"", "none", "", "tensor-core"},
+                                      schedules[index % 3], edges,
+                                      kTensorCoreAttentionTolerance);
   std::printf("tensor-core attention config %d: largest error %.3e\n", index, worst);
 }
 INSTANTIATE_TEST_SUITE_P(Configs, EmulatedTensorCoreAttentionVsReference, ::testing::Range(0, 12));

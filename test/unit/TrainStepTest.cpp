@@ -269,6 +269,35 @@ TEST_P(TrainStepHstu, MatchesReferenceGradients) {
 }
 INSTANTIATE_TEST_SUITE_P(Random, TrainStepHstu, ::testing::Range(0, 30));
 
+/// A one-thread emulator session of `yaml` compiled for the CUDA back end
+/// with its train_step (`options`: GEMM and attention kinds), under
+/// schedule `index % 3`, with randomised parameters; null after a test
+/// failure.
+std::unique_ptr<Session> emulatedTrainSession(const std::string &yaml, int index,
+                                              const mlir::mtgr::BackendOptions &options) {
+  auto artifact = compileArtifact(yaml, "train.yaml", /*trainStep=*/true, "cuda", options);
+  if (!artifact) {
+    ADD_FAILURE() << llvm::toString(artifact.takeError()) << yaml;
+    return nullptr;
+  }
+  if (!artifact->entry("train_step")) {
+    ADD_FAILURE() << artifact->trainStepMissing;
+    return nullptr;
+  }
+  const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
+                                     emu::Schedule::WarpAhead};
+  SessionOptions sessionOptions;
+  sessionOptions.threads = 1;
+  auto session = Session::create(std::move(*artifact), sessionOptions,
+                                 createEmulatorDevice(schedules[index % 3]));
+  if (!session) {
+    ADD_FAILURE() << llvm::toString(session.takeError());
+    return nullptr;
+  }
+  test::randomizeParams((*session)->params(), index);
+  return std::move(*session);
+}
+
 // The same check on the GPU emulator: the CUDA back end's train_step and
 // apply_update (every gradient kernel, the optimisers) against the float64
 // reference, a schedule per configuration in turn.
@@ -280,24 +309,15 @@ TEST_P(EmulatedGpuTrainStep, MatchesReferenceGradients) {
   std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/index % 2 == 0);
   // Configurations 1, 4, 7: products through the GEMM library (a host GEMM
   // on the emulator), gradients included.
-  auto artifact = compileArtifact(yaml, "train.yaml", /*trainStep=*/true, "cuda",
-                                  {"", "none", index % 3 == 1 ? "cublaslt" : "", ""});
-  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError()) << yaml;
-  ASSERT_TRUE(artifact->entry("train_step")) << artifact->trainStepMissing;
-  const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
-                                     emu::Schedule::WarpAhead};
-  SessionOptions options;
-  options.threads = 1;
   auto session =
-      Session::create(std::move(*artifact), options, createEmulatorDevice(schedules[index % 3]));
-  ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
-  const ModelDesc &m = (*session)->model();
-  test::randomizeParams((*session)->params(), index);
+      emulatedTrainSession(yaml, index, {"", "none", index % 3 == 1 ? "cublaslt" : "", ""});
+  ASSERT_TRUE(session);
+  const ModelDesc &m = session->model();
   SyntheticOptions o;
   o.users = 3, o.maxSequence = 10, o.maxRealtime = 6, o.maxCandidates = 4, o.seed = index;
   Batch batch = generateSynthetic(m, o);
-  Trainer(**session, batch).admitIds(batch);
-  expectGradientsMatch(**session, batch, 99, index, yaml);
+  Trainer(*session, batch).admitIds(batch);
+  expectGradientsMatch(*session, batch, 99, index, yaml);
 }
 INSTANTIATE_TEST_SUITE_P(Random, EmulatedGpuTrainStep, ::testing::Range(0, 10));
 
@@ -323,30 +343,21 @@ TEST_P(EmulatedTensorCoreTrainStep, MatchesReferenceGradients) {
   std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
   // Odd configurations: the products (forward and gradients) on tensor
   // cores too.
-  auto artifact = compileArtifact(yaml, "train.yaml", /*trainStep=*/true, "cuda",
-                                  {"", "none", index % 2 ? "tensor-core" : "", "tensor-core"});
-  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError()) << yaml;
-  ASSERT_TRUE(artifact->entry("train_step")) << artifact->trainStepMissing;
-  const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
-                                     emu::Schedule::WarpAhead};
-  SessionOptions options;
-  options.threads = 1;
-  auto session =
-      Session::create(std::move(*artifact), options, createEmulatorDevice(schedules[index % 3]));
-  ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
-  const ModelDesc &m = (*session)->model();
-  test::randomizeParams((*session)->params(), index);
+  auto session = emulatedTrainSession(
+      yaml, index, {"", "none", index % 2 ? "tensor-core" : "", "tensor-core"});
+  ASSERT_TRUE(session);
+  const ModelDesc &m = session->model();
   SyntheticOptions o;
   o.users = 3, o.minSequence = 1, o.maxSequence = index % 2 ? 130 : 40, o.maxRealtime = 20,
   o.maxCandidates = 4, o.seed = index;
   Batch batch = generateSynthetic(m, o);
-  Trainer(**session, batch).admitIds(batch);
+  Trainer(*session, batch).admitIds(batch);
   OptimizerState state;
   reference::Gradients ref;
-  ParamStore before = (*session)->params();
+  ParamStore before = session->params();
   reference::Output out = reference::forwardBackward(m, before, batch, {true, 99, index}, ref,
-                                                     &(*session)->dynamicTables());
-  auto compiled = (*session)->trainStep(batch, 99, index, state, /*gradients=*/true);
+                                                     &session->dynamicTables());
+  auto compiled = session->trainStep(batch, 99, index, state, /*gradients=*/true);
   ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
   double tolerance = index % 2 ? kAllTensorCoreGradientTolerance : kTensorCoreGradientTolerance;
   double worst = std::fabs(compiled->loss - out.loss) / std::max(1.0, std::fabs(out.loss));
