@@ -39,20 +39,18 @@ public:
     std::string list;
     for (const std::string &a : archs)
       list += (list.empty() ? "" : ", ") + a;
-    return "CUDA: fp32 SIMT kernels of " + std::to_string(kBlockSize) +
-           " threads per block" +
+    return "CUDA: fp32 SIMT kernels of " + std::to_string(kBlockSize) + " threads per block" +
            (gemm == "cublaslt"      ? ", products by cuBLASLt"
             : gemm == "tensor-core" ? ", products on tensor cores (bf16 operands, f32 sums)"
                                     : "") +
-           (attention == "tensor-core" ? ", attention forward fused on tensor cores (64 x 64 tiles)"
-                                       : "") +
+           (attention == "tensor-core" ? ", attention fused on tensor cores (64 x 64 tiles)" : "") +
            ", cubins for " + (list.empty() ? "no architecture" : list) +
            "; host code and emulated kernels for " + host.cpu;
   }
 
-  /// The fused tensor-core forward: a warp per 16 rows, 4 warps per block,
-  /// column tiles of 64 (4 k-steps of P V). The SIMT kernels: a thread per
-  /// row of 8-row blocks, tiles of 16 columns.
+  /// The fused tensor-core passes: a warp per 16 rows, 4 warps per block,
+  /// tiles of 64 (4 k-steps of W times the second operand). The SIMT
+  /// kernels: a thread per row of 8-row blocks, tiles of 16 columns.
   AttentionTiles attentionTiles() const override {
     return attention == "tensor-core" ? AttentionTiles{64, 64} : AttentionTiles{};
   }

@@ -10,8 +10,11 @@
 // thread per (key row, head) that walks its sample's rows with the mask test
 // (a column-major tile walk comes with the tensor-core kernels); the
 // relative-bias gradients sum per sample, then per table entry over the
-// samples in order: deterministic. fp32 SIMT; shared-memory staging of K
-// and V tiles is the next step.
+// samples in order: deterministic. fp32 SIMT.
+// With --attention=tensor-core the forward and dQ, dK, dV are fused
+// tensor-core passes instead (GpuTensorCoreAttention.cpp; dK and dV over a
+// transposed tile list built here), on bf16 copies of their operands; the
+// relative-bias gradients stay the SIMT kernels above.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/GpuAttention.h"
@@ -71,18 +74,22 @@ Value AttentionInputs::inverseNorm(LoopBuilder &l, Value row, Value start, Value
 
 namespace {
 
-/// The forward tile list's entries: 4 * column tile + 2 * half + full.
-std::pair<Value, Value> decodeForward(LoopBuilder &l, Value code) {
+/// A tile list entry's (tile index, full): the index above `flagBits` low
+/// bits, full in bit 0. The forward list's entries are 4 * column tile + 2
+/// * half + full (2 flag bits), the transposed list's 2 * row block + full.
+template <int64_t flagBits> std::pair<Value, Value> decodeEntry(LoopBuilder &l, Value code) {
   Value c = l.toIndex(code);
-  return {arith::ShRUIOp::create(l.b, c, l.idx(2)),
+  return {arith::ShRUIOp::create(l.b, c, l.idx(flagBits)),
           l.cmp(arith::CmpIPredicate::ne, arith::AndIOp::create(l.b, c, l.idx(1)), l.idx(0))};
 }
+constexpr auto decodeForward = decodeEntry<2>;
+constexpr auto decodeTransposed = decodeEntry<1>;
 
-/// The transposed list's entries: 2 * row block (in its sample) + full.
-std::pair<Value, Value> decodeTransposed(LoopBuilder &l, Value code) {
-  Value c = l.toIndex(code);
-  return {arith::ShRUIOp::create(l.b, c, l.idx(1)),
-          l.cmp(arith::CmpIPredicate::ne, arith::AndIOp::create(l.b, c, l.idx(1)), l.idx(0))};
+/// The tensor-core passes' tile shapes, or an error on `op`.
+LogicalResult checkTensorCoreTiles(Operation *op, TileListType type) {
+  if (auto problem = tensorCoreAttentionTilesProblem(type.getRowBlock(), type.getColTile()))
+    return op->emitError("attention on tensor cores: ") << *problem;
+  return success();
 }
 
 /// The pairs by column tile: colStart [B + 1] (each sample's first column
@@ -250,11 +257,8 @@ struct GpuHstuAttention : GpuPattern<HstuAttentionOp> {
     int64_t h = in.heads, dv = in.dv;
     Value o = l.alloc(l.f32(), {h * dv}, l.rows(in.q));
     if (tensorCores) {
-      if (auto problem =
-              tensorCoreAttentionTilesProblem(type->getRowBlock(), type->getColTile())) {
-        op.emitError("attention on tensor cores: ") << *problem;
+      if (failed(checkTensorCoreTiles(op, *type)))
         return failure();
-      }
       TileListBuffers tiles(a.getTiles());
       Value q = tensorCoreOperand(l, in.q, in.dqk, blockSize);
       Value k = tensorCoreOperand(l, in.k, in.dqk, blockSize);
@@ -318,9 +322,7 @@ struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
                            Value dvb) const {
     double alpha = in.alpha;
     auto scoreGrad = [alpha](LoopBuilder &l, Value score, ArrayRef<Value> sums) {
-      Value one = l.cf32(1.0), sig = l.sigmoid(score);
-      Value grad = l.fmul(sig, l.fadd(one, l.fmul(score, l.fsub(one, sig))));
-      return l.fmul(l.fmul(l.cf32(alpha), sums[1]), grad);
+      return l.fmul(l.fmul(l.cf32(alpha), sums[1]), siluDerivative(l, score));
     };
     int64_t BR = type.getRowBlock(), BC = type.getColTile();
     Value q = tensorCoreOperand(l, in.q, in.dqk, blockSize);
@@ -355,24 +357,24 @@ struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
     Value alpha = l.cf32(in.alpha);
     auto scoreGrad = scoreGradient(in, dO);
     // dQ_i = sum_j alpha ds_ij K_j, over the listed tiles of i's block.
-    forEachListedPair(l, in, tiles, type.getRowBlock(), type.getColTile(), [&](Value row, Value start, Value end, Value head,
-                                              auto each) {
-                        Value qOff = l.mul(head, l.idx(dqk));
-                        l.loop(l.idx(0), l.idx(dqk), [&](Value c) {
-                          l.store(l.cf32(0.0), dq, {row, l.add(qOff, c)});
-                        });
-                        Value inv = in.inverseNorm(l, row, start, end);
-                        each([&](Value col) {
-                          Pair p = in.pair(l, row, col, head, inv);
-                          Value ds = l.fmul(alpha, scoreGrad(l, row, col, head, p, inv));
-                          l.loop(l.idx(0), l.idx(dqk), [&](Value c) {
-                            Value at = l.add(qOff, c);
-                            l.store(math::FmaOp::create(l.b, ds, l.load(in.k, {col, at}),
-                                                        l.load(dq, {row, at})),
-                                    dq, {row, at});
-                          });
-                        });
-                      });
+    forEachListedPair(
+        l, in, tiles, type.getRowBlock(), type.getColTile(),
+        [&](Value row, Value start, Value end, Value head, auto each) {
+          Value qOff = l.mul(head, l.idx(dqk));
+          l.loop(l.idx(0), l.idx(dqk), [&](Value c) {
+            l.store(l.cf32(0.0), dq, {row, l.add(qOff, c)});
+          });
+          Value inv = in.inverseNorm(l, row, start, end);
+          each([&](Value col) {
+            Pair p = in.pair(l, row, col, head, inv);
+            Value ds = l.fmul(alpha, scoreGrad(l, row, col, head, p, inv));
+            l.loop(l.idx(0), l.idx(dqk), [&](Value c) {
+              Value at = l.add(qOff, c);
+              l.store(math::FmaOp::create(l.b, ds, l.load(in.k, {col, at}), l.load(dq, {row, at})),
+                      dq, {row, at});
+            });
+          });
+        });
     // dK_j = sum_i alpha ds_ij Q_i and dV_j = sum_i a_ij dO_i: a thread per
     // (key row, head) over the rows of its sample that see it.
     Value B = l.samples(in.layout);
@@ -383,8 +385,12 @@ struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
       Value start = l.load(in.layout.offsets, {s});
       Value end = l.load(in.layout.offsets, {l.add(s, l.idx(1))});
       Value qOff = l.mul(head, l.idx(dqk)), vOff = l.mul(head, l.idx(dv));
-      l.loop(l.idx(0), l.idx(dqk), [&](Value c) { l.store(l.cf32(0.0), dk, {col, l.add(qOff, c)}); });
-      l.loop(l.idx(0), l.idx(dv), [&](Value c) { l.store(l.cf32(0.0), dvb, {col, l.add(vOff, c)}); });
+      l.loop(l.idx(0), l.idx(dqk), [&](Value c) {
+        l.store(l.cf32(0.0), dk, {col, l.add(qOff, c)});
+      });
+      l.loop(l.idx(0), l.idx(dv), [&](Value c) {
+        l.store(l.cf32(0.0), dvb, {col, l.add(vOff, c)});
+      });
       Value j = l.sub(col, start);
       l.loop(start, end, [&](Value row) {
         l.ifThen(columnVisible(l, in.mask, row, j), [&] {
@@ -393,8 +399,9 @@ struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
           Value ds = l.fmul(alpha, scoreGrad(l, row, col, head, p, inv));
           l.loop(l.idx(0), l.idx(dv), [&](Value c) {
             Value at = l.add(vOff, c);
-            l.store(math::FmaOp::create(l.b, p.weight, l.load(dO, {row, at}), l.load(dvb, {col, at})),
-                    dvb, {col, at});
+            l.store(
+                math::FmaOp::create(l.b, p.weight, l.load(dO, {row, at}), l.load(dvb, {col, at})),
+                dvb, {col, at});
           });
           l.loop(l.idx(0), l.idx(dqk), [&](Value c) {
             Value at = l.add(qOff, c);
@@ -417,20 +424,17 @@ struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
     Value dq = l.alloc(l.f32(), {h * dqk}, rows), dk = l.alloc(l.f32(), {h * dqk}, rows);
     Value dvb = l.alloc(l.f32(), {h * dv}, rows);
     if (tensorCores) {
-      if (auto problem =
-              tensorCoreAttentionTilesProblem(type->getRowBlock(), type->getColTile())) {
-        op.emitError("attention on tensor cores: ") << *problem;
+      if (failed(checkTensorCoreTiles(op, *type)))
         return failure();
-      }
       tensorCoreGradients(in, dO, *type, TileListBuffers(a.getTiles()), l, dq, dk, dvb);
     } else {
       simtGradients(in, dO, *type, TileListBuffers(a.getTiles()), l, dq, dk, dvb);
     }
-    Value B = l.samples(in.layout);
-    auto scoreGrad = scoreGradient(in, dO);
     Buffers out{{dq, in.layout.offsets}, {dk, in.layout.offsets}, {dvb, in.layout.offsets}};
     if (!in.rabPos)
       return out;
+    Value B = l.samples(in.layout);
+    auto scoreGrad = scoreGradient(in, dO);
     // The relative-bias tables' gradients: sum_h ds_ij (without alpha) into
     // the pair's position entry and, between timed tokens, its time bucket;
     // per sample first, then per entry over the samples in order.

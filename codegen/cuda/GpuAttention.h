@@ -1,8 +1,9 @@
 //===- GpuAttention.h - HSTU attention's GPU kernels, shared pieces -*- C++ -*-===//
 //
 // What the SIMT attention kernels (GpuAttention.cpp) and the fused
-// tensor-core forward (GpuTensorCoreAttention.cpp) share: the op's buffers
-// and options, the score and weight of a pair, n_norm.
+// tensor-core passes (GpuTensorCoreAttention.cpp: the forward, dQ, dK, dV)
+// share: the op's buffers and options, the score and weight of a pair,
+// n_norm; and the passes' description.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MTGR_CODEGEN_CUDA_GPUATTENTION_H

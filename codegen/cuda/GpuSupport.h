@@ -49,9 +49,10 @@ private:
 
 void populateGpuElementwisePatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                     int64_t blockSize);
-/// How the attention forward runs: a SIMT thread per row over the tile
-/// list (fp32), or fused on tensor cores (bf16 operands, f32 sums; tile
-/// lists of 64 x 64). The backward is SIMT either way.
+/// How the attention and its gradient run: SIMT threads over the tile
+/// list (fp32), or fused passes on tensor cores (forward, dQ, dK, dV: bf16
+/// operands, f32 sums; tile lists of 64 x 64; the relative-bias gradients
+/// stay SIMT).
 enum class GpuAttentionKind { Simt, TensorCore };
 /// The kind `--attention` / the pass option names: "generated",
 /// "tensor-core" (kGpuAttentionKinds lists them for messages).

@@ -155,14 +155,14 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
   Value tid = launch.getThreadIds().x;
   Value warp = arith::DivUIOp::create(l.b, tid, l.idx(32));
   Value lane = arith::RemUIOp::create(l.b, tid, l.idx(32));
-  Value gq = arith::DivUIOp::create(l.b, lane, l.idx(4));
-  Value t2 = l.mul(arith::RemUIOp::create(l.b, lane, l.idx(4)), l.idx(2));
+  LaneFragments f(l, lane);
+  Value t2 = f.t2;
 
   // The lane's two outer rows (sample-local): g and g + 8 of its warp's 16.
   Value outerLocal[2], outerIn[2];
   QueryRow outerQuery[2];
   for (int h = 0; h < 2; ++h) {
-    outerLocal[h] = l.add(l.add(r0, l.mul(warp, l.idx(16))), l.add(gq, l.idx(8 * h)));
+    outerLocal[h] = l.add(l.add(r0, l.mul(warp, l.idx(16))), l.add(f.g, l.idx(8 * h)));
     outerIn[h] = lt(outerLocal[h], n);
     if (p.outerIsQuery)
       outerQuery[h] = queryRow(l, in, outerLocal[h], start, end, n);
@@ -201,15 +201,11 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
       Value row = l.add(first, r);
       Value columns = l.maxI(l.minI(l.sub(valid, c), l.idx(8)), l.idx(0));
       Value bytes = l.select(lt(row, n), l.mul(columns, l.idx(2)), l.idx(0));
-      Value sourceRow = l.add(start, l.minI(row, l.sub(n, one)));
       Value sourceCol =
           l.add(col0, l.select(l.cmp(arith::CmpIPredicate::sgt, bytes, l.idx(0)), c, l.idx(0)));
-      Value source =
-          l.add(sourceBase, l.mul(l.add(l.mul(sourceRow, l.idx(rowLength)), sourceCol), l.idx(2)));
       Value destination = l.add(tileBase, l.mul(l.add(l.mul(r, l.idx(tileStride)), c), l.idx(2)));
-      auto i64 = [&](Value x) { return arith::IndexCastOp::create(l.b, l.i64(), x).getResult(); };
-      copyAsync16(l, i64(destination), i64(source),
-                  arith::IndexCastOp::create(l.b, l.b.getI32Type(), bytes));
+      copyBf16Segment(l, destination, sourceBase, l.add(start, l.minI(row, l.sub(n, one))),
+                      l.idx(rowLength), sourceCol, bytes);
     });
   };
   // After staging: the copies landed (cp.async), then every thread's
@@ -283,15 +279,7 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
   // 1 / n_norm when the same for every row of the sample.
   Value sampleInv = normPerRow ? Value() : in.inverseNorm(l, start, start, end);
 
-  // ldmatrix addressing (as in the GEMM): lanes 8i .. 8i + 7 give matrix
-  // i's rows; A's matrices are (rows 0-7 | 8-15) x (columns 0-7 | 8-15),
-  // B's (k 0-7 | 8-15).
-  Value matrix = arith::DivUIOp::create(l.b, lane, l.idx(8));
-  Value rowInMatrix = arith::RemUIOp::create(l.b, lane, l.idx(8));
-  Value rowHalf = l.mul(arith::RemUIOp::create(l.b, matrix, l.idx(2)), l.idx(8));
-  Value colHalfBytes = l.mul(arith::DivUIOp::create(l.b, matrix, l.idx(2)), l.idx(16));
-  Value kHalfBytes = l.mul(arith::RemUIOp::create(l.b, matrix, l.idx(2)), l.idx(16));
-  Value aRow = l.add(l.mul(warp, l.idx(16)), l.add(rowHalf, rowInMatrix));
+  Value aRow = l.add(l.mul(warp, l.idx(16)), f.aRow); // the warp's 16 outer rows
 
   Value firstEntry = l.load(p.entryStart, {g});
   Value lastEntry = l.load(p.entryStart, {l.add(g, one)});
@@ -327,11 +315,11 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
         for (int64_t ks = 0; ks < chunk / 16; ++ks) {
           Value kBytes = l.idx(ks * 32);
           SmallVector<Value> a = loadMatrices(
-              l, sharedPointer(l, aTile, bytesOf(aRow, stride, l.add(kBytes, colHalfBytes))), 4);
+              l, sharedPointer(l, aTile, bytesOf(aRow, stride, l.add(kBytes, f.aColBytes))), 4);
           for (int64_t ni = 0; ni < sTiles; ++ni) {
-            Value bRow = l.add(l.idx(ni * 8), rowInMatrix);
+            Value bRow = l.add(l.idx(ni * 8), f.rowInMatrix);
             SmallVector<Value> b = loadMatrices(
-                l, sharedPointer(l, bTile, bytesOf(bRow, stride, l.add(kBytes, kHalfBytes))), 2);
+                l, sharedPointer(l, bTile, bytesOf(bRow, stride, l.add(kBytes, f.bColBytes))), 2);
             SmallVector<Value> d = mmaBf16(l, a, b, ArrayRef(acc).slice(ni * 4, 4));
             std::copy(d.begin(), d.end(), acc.begin() + ni * 4);
           }
@@ -403,7 +391,7 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
     settle();
     SmallVector<Value> o(tileLoop.getRegionIterArgs());
     for (int64_t kk = 0; kk < BN / 16; ++kk) {
-      Value cRow = l.add(l.idx(kk * 16), l.add(rowHalf, rowInMatrix));
+      Value cRow = l.add(l.idx(kk * 16), f.aRow); // [k][n] rows as .trans reads them
       for (int64_t ni = 0; ni < oTiles; ++ni) {
         SmallVector<Value> b =
             loadMatrices(l, sharedPointer(l, cTile, bytesOf(cRow, cStride, l.idx(ni * 16))), 2,

@@ -91,7 +91,6 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   Value lane = arith::RemUIOp::create(l.b, tid, l.idx(32));
   Value warpRow = l.mul(arith::DivUIOp::create(l.b, warp, l.idx(2)), l.idx(kWarpM));
   Value warpCol = l.mul(arith::RemUIOp::create(l.b, warp, l.idx(2)), l.idx(kWarpN));
-  auto i64 = [&](Value x) { return arith::IndexCastOp::create(l.b, l.i64(), x).getResult(); };
   Value aBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, a);
   Value bBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, b);
   Value aRingBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, aRing);
@@ -113,15 +112,10 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
         Value c = l.mul(arith::RemUIOp::create(l.b, e, l.idx(kSegments)), l.idx(8));
         Value row = l.add(first, r), col = l.add(l.mul(step, l.idx(kStepK)), c);
         Value inside = arith::AndIOp::create(l.b, lt(row, rows), lt(col, kPadded));
-        Value sourceRow = l.minI(row, l.sub(rows, one));
-        Value sourceCol = l.select(inside, col, l.idx(0));
-        Value source = l.add(base, l.mul(l.add(l.mul(sourceRow, kPadded), sourceCol), l.idx(2)));
         Value destination = l.add(l.add(ringBase, l.mul(stage, l.idx(kStageBytes))),
                                   l.mul(l.add(l.mul(r, l.idx(kRowStride)), c), l.idx(2)));
-        Value bytes = arith::SelectOp::create(
-            l.b, inside, arith::ConstantIntOp::create(l.b, l.b.getI32Type(), 16),
-            arith::ConstantIntOp::create(l.b, l.b.getI32Type(), 0));
-        copyAsync16(l, i64(destination), i64(source), bytes);
+        copyBf16Segment(l, destination, base, l.minI(row, l.sub(rows, one)), kPadded,
+                        l.select(inside, col, l.idx(0)), l.select(inside, l.idx(16), l.idx(0)));
       }
     }
   };
@@ -137,11 +131,7 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   // ldmatrix addressing: A's 16 x 16 tiles as x4 (matrices: rows 0-7 / 8-15
   // x columns 0-7 / 8-15, lanes 8i .. 8i + 7 giving matrix i's rows); B's
   // 8 (n) x 16 (k) tiles as x2 (lanes 0-7: k 0-7, lanes 8-15: k 8-15).
-  Value matrix = arith::DivUIOp::create(l.b, lane, l.idx(8));
-  Value rowInMatrix = arith::RemUIOp::create(l.b, lane, l.idx(8));
-  Value rowHalf = l.mul(arith::RemUIOp::create(l.b, matrix, l.idx(2)), l.idx(8));
-  Value colHalfBytes = l.mul(arith::DivUIOp::create(l.b, matrix, l.idx(2)), l.idx(16));
-  Value kHalfBytes = l.mul(arith::RemUIOp::create(l.b, matrix, l.idx(2)), l.idx(16));
+  LaneFragments f(l, lane);
   auto rowBytes = [&](Value row) { return l.mul(row, l.idx(kRowStride * 2)); };
 
   constexpr int64_t kAccumulators = kTilesM * kTilesN * 4;
@@ -163,13 +153,13 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
       Value kBytes = l.idx(ks * 32);
       SmallVector<SmallVector<Value>> aFragments, bFragments;
       for (int64_t mi = 0; mi < kTilesM; ++mi) {
-        Value row = l.add(l.add(warpRow, l.idx(mi * 16)), l.add(rowHalf, rowInMatrix));
-        Value at = l.add(aStage, l.add(rowBytes(row), l.add(kBytes, colHalfBytes)));
+        Value row = l.add(l.add(warpRow, l.idx(mi * 16)), f.aRow);
+        Value at = l.add(aStage, l.add(rowBytes(row), l.add(kBytes, f.aColBytes)));
         aFragments.push_back(loadMatrices(l, sharedAddress(l, at), 4));
       }
       for (int64_t ni = 0; ni < kTilesN; ++ni) {
-        Value row = l.add(l.add(warpCol, l.idx(ni * 8)), rowInMatrix);
-        Value at = l.add(bStage, l.add(rowBytes(row), l.add(kBytes, kHalfBytes)));
+        Value row = l.add(l.add(warpCol, l.idx(ni * 8)), f.rowInMatrix);
+        Value at = l.add(bStage, l.add(rowBytes(row), l.add(kBytes, f.bColBytes)));
         bFragments.push_back(loadMatrices(l, sharedAddress(l, at), 2));
       }
       for (int64_t mi = 0; mi < kTilesM; ++mi)
@@ -186,13 +176,11 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   waitCopies(l, 0);
   // The store, from the accumulator fragments: lane 4 g + t holds rows g
   // and g + 8, columns 2t and 2t + 1 of each 16 x 8 tile.
-  Value g = arith::DivUIOp::create(l.b, lane, l.idx(4));
-  Value t2 = l.mul(arith::RemUIOp::create(l.b, lane, l.idx(4)), l.idx(2));
   for (int64_t mi = 0; mi < kTilesM; ++mi)
     for (int64_t ni = 0; ni < kTilesN; ++ni)
       for (int64_t i = 0; i < 4; ++i) {
-        Value row = l.add(l.add(m0, warpRow), l.add(l.idx(mi * 16 + (i / 2) * 8), g));
-        Value col = l.add(l.add(n0, warpCol), l.add(l.idx(ni * 8 + i % 2), t2));
+        Value row = l.add(l.add(m0, warpRow), l.add(l.idx(mi * 16 + (i / 2) * 8), f.g));
+        Value col = l.add(l.add(n0, warpCol), l.add(l.idx(ni * 8 + i % 2), f.t2));
         Value acc = loop.getResult((mi * kTilesN + ni) * 4 + i);
         l.ifThen(arith::AndIOp::create(l.b, lt(row, p.m), lt(col, p.n)),
                  [&] { p.store(l, row, col, acc); });

@@ -25,10 +25,13 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
     (`mtgr.gpu_kernel_profiles`). With `gemm=tensor-core` the products are
     mtgr's tensor-core GEMM (ldmatrix and mma.sync m16n8k16 on bf16 operands
     rounded from the fp32 loaders, f32 sums; sm_80 and later). With
-    `attention=tensor-core` the attention forward is one fused kernel per
-    (row block, head, chunk of V's columns): S = Q K^T and O += P V on
-    tensor cores, the weights computed on S's accumulator fragments, which
-    become P's operand fragments without shared memory. With
+    `attention=tensor-core` the attention forward and its dQ, dK and dV are
+    fused kernels (a block per (row block or column tile, head, chunk of the
+    output's columns)): the products (S = Q K^T; dP = dO V^T) and the
+    weighted sums (O += P V, dQ += dS K, dV += P^T dO, dK += dS^T Q) on
+    tensor cores, the weights computed on the accumulator fragments, which
+    become the next product's operand without shared memory; dK and dV walk
+    a transposed tile list the host builds. With
     `gemm=cublaslt` the products are calls
     of the runtime's GEMM (`mtgr_gpu_gemm`, abi/GpuLaunch.h) between mtgr's
     prologue and epilogue kernels. An op without a kernel is refused by
@@ -42,10 +45,10 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
            "tensor-core kernels (tensor-core: bf16 operands, f32 sums) or the "
            "runtime's GEMM library (cublaslt)">,
     Option<"attention", "attention", "std::string", "\"generated\"",
-           "the attention forward by mtgr's fp32 SIMT kernel (generated) or "
-           "fused on tensor cores (tensor-core: bf16 operands, f32 sums; "
-           "tile lists with row blocks of 16 .. 128 rows, a multiple of 16, "
-           "and column tiles of 16 .. 64, a multiple of 16)">,
+           "the attention and its gradient by mtgr's fp32 SIMT kernels "
+           "(generated) or fused passes on tensor cores (tensor-core: bf16 "
+           "operands, f32 sums; tile lists with row blocks and column "
+           "tiles of 16 .. 64, multiples of 16)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",
                            "::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",

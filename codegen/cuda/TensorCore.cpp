@@ -93,3 +93,22 @@ void mlir::mtgr::commitCopies(LoopBuilder &l) { NVVM::CpAsyncCommitGroupOp::crea
 void mlir::mtgr::waitCopies(LoopBuilder &l, int64_t newestInFlight) {
   NVVM::CpAsyncWaitGroupOp::create(l.b, l.b.getI32IntegerAttr(newestInFlight));
 }
+
+mlir::mtgr::LaneFragments::LaneFragments(LoopBuilder &l, Value lane) {
+  Value matrix = arith::DivUIOp::create(l.b, lane, l.idx(8));
+  Value lowHalf = arith::RemUIOp::create(l.b, matrix, l.idx(2)); // matrices 0, 2 / 1, 3
+  rowInMatrix = arith::RemUIOp::create(l.b, lane, l.idx(8));
+  aRow = l.add(l.mul(lowHalf, l.idx(8)), rowInMatrix);
+  aColBytes = l.mul(arith::DivUIOp::create(l.b, matrix, l.idx(2)), l.idx(16));
+  bColBytes = l.mul(lowHalf, l.idx(16));
+  g = arith::DivUIOp::create(l.b, lane, l.idx(4));
+  t2 = l.mul(arith::RemUIOp::create(l.b, lane, l.idx(4)), l.idx(2));
+}
+
+void mlir::mtgr::copyBf16Segment(LoopBuilder &l, Value destination, Value base, Value row,
+                                 Value rowLength, Value col, Value bytes) {
+  Value source = l.add(base, l.mul(l.add(l.mul(row, rowLength), col), l.idx(2)));
+  auto i64 = [&](Value x) { return arith::IndexCastOp::create(l.b, l.i64(), x).getResult(); };
+  copyAsync16(l, i64(destination), i64(source),
+              arith::IndexCastOp::create(l.b, l.b.getI32Type(), bytes));
+}

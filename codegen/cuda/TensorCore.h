@@ -55,6 +55,26 @@ inline void commitAndWaitCopies(LoopBuilder &l) {
   waitCopies(l, 0);
 }
 
+/// What a lane's fragments of mma.m16n8k16 and ldmatrix depend on (lane =
+/// 4 g + t = 8 matrix + rowInMatrix): ldmatrix's row address of a 16-row
+/// A tile (or a 16 x 8 B tile stored [k][n], .trans) is row aRow of the
+/// tile at aColBytes; of an 8 x 16 B tile stored [n][k], row rowInMatrix at
+/// bColBytes; accumulator register i is row g + 8 (i / 2), column
+/// t2 + i % 2 of its 16 x 8 tile.
+struct LaneFragments {
+  Value rowInMatrix, aRow, aColBytes, bColBytes, g, t2;
+  LaneFragments(LoopBuilder &l, Value lane);
+};
+
+/// cp.async of the 16 bytes (8 bf16) at column `col` of row `row` of a
+/// row-major bf16 buffer at address `base` (index) with `rowLength`
+/// elements a row (index), into shared `destination` (index address);
+/// `bytes` (index, 0 or 16, or fewer at a row's end) are read, the rest
+/// zero-filled. A copy that reads nothing still takes an address inside the
+/// buffer: the caller clamps row and column.
+void copyBf16Segment(LoopBuilder &l, Value destination, Value base, Value row, Value rowLength,
+                     Value col, Value bytes);
+
 /// The shared-space pointer at `address` (an index: a shared buffer's
 /// aligned pointer plus bytes), as ldmatrix takes it.
 Value sharedAddress(LoopBuilder &l, Value address);

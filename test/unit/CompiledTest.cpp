@@ -277,6 +277,45 @@ TEST_P(EmulatedTensorCoreAttentionVsReference, RandomModel) {
 }
 INSTANTIATE_TEST_SUITE_P(Configs, EmulatedTensorCoreAttentionVsReference, ::testing::Range(0, 12));
 
+// The tensor-core attention at head widths the random models never have
+// (test::wideHeadYaml): 80 x 136 (two chunks along the head, two output
+// chunks of V, the bf16 copies' cp.async staging), 2 x (72 x 24) and 70 x
+// 12 (two chunks; 70 is not a multiple of 8: the fp32 staging path), with
+// n_norm visible or total and a relative bias, under each schedule.
+TEST(EmulatedTensorCoreAttention, WideHeadsMatchTheReference) {
+  struct Shape {
+    int heads, dqk, dv;
+    const char *nNorm;
+    emu::Schedule schedule;
+  };
+  for (Shape s : {Shape{1, 80, 136, "visible", emu::Schedule::InOrder},
+                  Shape{2, 72, 24, "total", emu::Schedule::Reverse},
+                  Shape{1, 70, 12, "visible", emu::Schedule::WarpAhead}}) {
+    std::string yaml = test::wideHeadYaml(s.heads, s.dqk, s.dv, s.nNorm);
+    SCOPED_TRACE(yaml);
+    auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
+                                    {"", "none", "", "tensor-core"});
+    ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
+    auto session = Session::create(std::move(*artifact), SessionOptions{},
+                                   createEmulatorDevice(s.schedule));
+    ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
+    const ModelDesc &m = (*session)->model();
+    test::randomizeParams((*session)->params(), s.dqk);
+    double worst = 0;
+    for (Edge edge : {Edge::Plain, Edge::OneUser, Edge::TiedR}) {
+      Batch batch = makeBatch(m, edge, s.dv + static_cast<int>(edge));
+      auto result = (*session)->forward(batch, true);
+      ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+      reference::Output ref = reference::forward(m, (*session)->params(), batch);
+      double error = maxError(m, *result, ref);
+      worst = std::max(worst, error);
+      EXPECT_LE(error, kTensorCoreAttentionTolerance) << edgeName(edge);
+    }
+    std::printf("tensor-core attention, heads %d x (%d x %d): largest error %.3e\n", s.heads,
+                s.dqk, s.dv, worst);
+  }
+}
+
 TEST(Compiled, BundledTinyAndThreadCountsAgree) {
   auto buffer = llvm::MemoryBuffer::getFile(test::examplePath("tiny.yaml"));
   ASSERT_TRUE(buffer);

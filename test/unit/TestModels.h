@@ -6,7 +6,9 @@
 #include "runtime/Params.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 
 namespace mlir::mtgr::test {
@@ -25,6 +27,29 @@ inline ModelDesc loadExample(const std::string &name) {
     std::abort();
   }
   return *m;
+}
+
+/// tiny (examples/models/tiny.yaml) with `heads` heads of `dqk` x `dv`
+/// columns, n_norm `nNorm` and a relative bias: head widths of real models
+/// (MTGR-small's 256) that random models (heads of 1 .. 7 columns) never
+/// reach: several chunks along a head, several output chunks, whole
+/// 16-byte segments (the tensor-core passes' cp.async path) or not.
+inline std::string wideHeadYaml(int heads, int dqk, int dv, const std::string &nNorm) {
+  std::ifstream in(examplePath("tiny.yaml"));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string y = text.str();
+  auto replaceLine = [&](const std::string &prefix, const std::string &line) {
+    size_t at = y.find("\n" + prefix);
+    if (at == std::string::npos)
+      std::abort();
+    y.replace(at + 1, y.find('\n', at + 1) - at - 1, line);
+  };
+  replaceLine("heads:", "heads: " + std::to_string(heads) + "\ndqk: " + std::to_string(dqk) +
+                            "\ndv: " + std::to_string(dv) +
+                            "\nrab: {positions: 40, time_buckets: 12}");
+  replaceLine("n_norm:", "n_norm: " + nNorm);
+  return y;
 }
 
 /// A random but valid model description: sizes, masks, n_norm modes, norm

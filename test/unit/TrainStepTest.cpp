@@ -337,6 +337,41 @@ constexpr double kAllTensorCoreGradientTolerance = 0.2;
 // full and empty (up to 150 tokens a sample: 3 tiles of 64).
 class EmulatedTensorCoreTrainStep : public ::testing::TestWithParam<int> {};
 
+/// One train step of `session` on 3 users with up to `maxSequence` S
+/// tokens against the float64 reference: the loss and every dense
+/// gradient within `tolerance` (relative, norm-wise). Returns the largest.
+double expectGradientsNear(Session &session, const std::string &yaml, int seed,
+                           int64_t maxSequence, double tolerance) {
+  const ModelDesc &m = session.model();
+  SyntheticOptions o;
+  o.users = 3, o.minSequence = 1, o.maxSequence = maxSequence, o.maxRealtime = 20,
+  o.maxCandidates = 4, o.seed = seed;
+  Batch batch = generateSynthetic(m, o);
+  Trainer(session, batch).admitIds(batch);
+  OptimizerState state;
+  reference::Gradients ref;
+  ParamStore before = session.params();
+  reference::Output out = reference::forwardBackward(m, before, batch, {true, 99, seed}, ref,
+                                                     &session.dynamicTables());
+  auto compiled = session.trainStep(batch, 99, seed, state, /*gradients=*/true);
+  if (!compiled) {
+    ADD_FAILURE() << llvm::toString(compiled.takeError());
+    return 0;
+  }
+  double worst = std::fabs(compiled->loss - out.loss) / std::max(1.0, std::fabs(out.loss));
+  EXPECT_LE(worst, tolerance) << "loss\n" << yaml;
+  for (auto &[name, grad] : ref.dense) {
+    if (!compiled->dense.count(name)) {
+      ADD_FAILURE() << "no gradient of " << name;
+      continue;
+    }
+    double error = relativeError(compiled->dense[name], grad);
+    worst = std::max(worst, error);
+    EXPECT_LE(error, tolerance) << name << "\n" << yaml;
+  }
+  return worst;
+}
+
 TEST_P(EmulatedTensorCoreTrainStep, MatchesReferenceGradients) {
   int index = GetParam();
   std::mt19937 rng(4000 + index);
@@ -346,30 +381,33 @@ TEST_P(EmulatedTensorCoreTrainStep, MatchesReferenceGradients) {
   auto session = emulatedTrainSession(
       yaml, index, {"", "none", index % 2 ? "tensor-core" : "", "tensor-core"});
   ASSERT_TRUE(session);
-  const ModelDesc &m = session->model();
-  SyntheticOptions o;
-  o.users = 3, o.minSequence = 1, o.maxSequence = index % 2 ? 130 : 40, o.maxRealtime = 20,
-  o.maxCandidates = 4, o.seed = index;
-  Batch batch = generateSynthetic(m, o);
-  Trainer(*session, batch).admitIds(batch);
-  OptimizerState state;
-  reference::Gradients ref;
-  ParamStore before = session->params();
-  reference::Output out = reference::forwardBackward(m, before, batch, {true, 99, index}, ref,
-                                                     &session->dynamicTables());
-  auto compiled = session->trainStep(batch, 99, index, state, /*gradients=*/true);
-  ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
-  double tolerance = index % 2 ? kAllTensorCoreGradientTolerance : kTensorCoreGradientTolerance;
-  double worst = std::fabs(compiled->loss - out.loss) / std::max(1.0, std::fabs(out.loss));
-  EXPECT_LE(worst, tolerance) << "loss\n" << yaml;
-  for (auto &[name, grad] : ref.dense) {
-    ASSERT_TRUE(compiled->dense.count(name)) << name;
-    double error = relativeError(compiled->dense[name], grad);
-    worst = std::max(worst, error);
-    EXPECT_LE(error, tolerance) << name << "\n" << yaml;
-  }
+  double worst =
+      expectGradientsNear(*session, yaml, index, index % 2 ? 130 : 40,
+                          index % 2 ? kAllTensorCoreGradientTolerance : kTensorCoreGradientTolerance);
   std::printf("tensor-core train step %d: largest relative error %.3e\n", index, worst);
 }
+
+// The gradients' passes at head widths the random models never have
+// (test::wideHeadYaml: several chunks along the head and of the output,
+// cp.async staging of 16-byte segments, and 70 columns without it), with
+// n_norm visible or total and a relative bias.
+TEST(EmulatedTensorCoreTrainStepWideHeads, MatchesReferenceGradients) {
+  struct Shape {
+    int heads, dqk, dv;
+    const char *nNorm;
+  };
+  int index = 0;
+  for (Shape s : {Shape{1, 80, 136, "visible"}, Shape{2, 72, 24, "total"},
+                  Shape{1, 70, 12, "visible"}}) {
+    std::string yaml = test::wideHeadYaml(s.heads, s.dqk, s.dv, s.nNorm);
+    auto session = emulatedTrainSession(yaml, index++, {"", "none", "", "tensor-core"});
+    ASSERT_TRUE(session);
+    double worst = expectGradientsNear(*session, yaml, s.dqk, 100, kTensorCoreGradientTolerance);
+    std::printf("tensor-core train step, heads %d x (%d x %d): largest relative error %.3e\n",
+                s.heads, s.dqk, s.dv, worst);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Random, EmulatedTensorCoreTrainStep, ::testing::Range(0, 8));
 
 // A trajectory: 8 compiled steps (train_step + apply_update, 2 threads)

@@ -68,9 +68,9 @@ cl::opt<std::string> gemmKind("gemm",
                                cl::cat(category));
 cl::opt<std::string> attentionKind(
     "attention",
-    cl::desc("--target=cuda: the attention forward by mtgr's fp32 SIMT kernel (generated, the "
-             "default) or fused on tensor cores (tensor-core: S = QK^T and PV by mma.sync on "
-             "bf16 operands, f32 sums, 64 x 64 tiles; sm_80 and later)"),
+    cl::desc("--target=cuda: the attention and its gradient by mtgr's fp32 SIMT kernels "
+             "(generated, the default) or fused on tensor cores (tensor-core: the products by "
+             "mma.sync on bf16 operands, f32 sums, 64 x 64 tiles; sm_80 and later)"),
     cl::cat(category));
 enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
