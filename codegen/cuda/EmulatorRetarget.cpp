@@ -12,6 +12,7 @@
 #include "llvm/IR/IntrinsicInst.h"
 #include "llvm/IR/IntrinsicsNVPTX.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/ReplaceConstant.h"
 
 #include <optional>
 #include <set>
@@ -396,20 +397,70 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
     }
   }
 
-  // Shared memory: the module's address-space-3 globals, one host copy each.
+  // Shared memory: the module's address-space-3 globals laid out in one
+  // host arena, the emulated shared window. A shared address as an integer
+  // (ptrtoint of an address-space-3 pointer, what wgmma descriptors, swizzle
+  // patterns and mbarrier addresses are computed from) is its offset in the
+  // window, as on a GPU, not a host address: ptrtoint subtracts the
+  // arena's host address and inttoptr adds it back.
   std::vector<std::pair<std::string, int64_t>> shared;
-  for (llvm::GlobalVariable &g : m.globals()) {
-    if (g.getAddressSpace() != 3)
-      continue;
-    int64_t bytes = layout.getTypeAllocSize(g.getValueType());
-    if (g.isDeclaration() || bytes == 0)
-      return mtgr::fail("the kernel's dynamic shared memory '" + g.getName() +
-                        "' is not emulated yet");
-    g.setInitializer(llvm::Constant::getNullValue(g.getValueType()));
-    g.setLinkage(llvm::GlobalValue::InternalLinkage);
-    // A name no other module linked beside this one has.
-    g.setName("mtgr_emu_shared." + m.getModuleIdentifier() + "." + std::to_string(shared.size()));
-    shared.push_back({g.getName().str(), bytes});
+  std::vector<llvm::GlobalVariable *> sharedGlobals;
+  for (llvm::GlobalVariable &g : m.globals())
+    if (g.getAddressSpace() == 3)
+      sharedGlobals.push_back(&g);
+  if (!sharedGlobals.empty()) {
+    int64_t bytes = 0;
+    std::vector<int64_t> offsets;
+    for (llvm::GlobalVariable *g : sharedGlobals) {
+      int64_t size = layout.getTypeAllocSize(g->getValueType());
+      if (g->isDeclaration() || size == 0)
+        return mtgr::fail("the kernel's dynamic shared memory '" + g->getName() +
+                          "' is not emulated yet");
+      int64_t align = std::max<int64_t>(16, g->getAlign() ? g->getAlign()->value() : 16);
+      bytes = (bytes + align - 1) / align * align;
+      offsets.push_back(bytes);
+      bytes += size;
+    }
+    auto *arenaType = llvm::ArrayType::get(llvm::Type::getInt8Ty(ctx), bytes);
+    auto *arena = new llvm::GlobalVariable(
+        m, arenaType, false, llvm::GlobalValue::InternalLinkage,
+        llvm::Constant::getNullValue(arenaType),
+        // A name no other module linked beside this one has.
+        "mtgr_emu_shared." + m.getModuleIdentifier(), nullptr,
+        llvm::GlobalValue::NotThreadLocal, 3);
+    arena->setAlignment(llvm::Align(1024));
+    for (size_t i = 0; i < sharedGlobals.size(); ++i) {
+      llvm::GlobalVariable *g = sharedGlobals[i];
+      g->replaceAllUsesWith(llvm::ConstantExpr::getInBoundsGetElementPtr(
+          llvm::Type::getInt8Ty(ctx), arena,
+          llvm::ConstantInt::get(i64, offsets[i])));
+      g->eraseFromParent();
+    }
+    llvm::convertUsersOfConstantsToInstructions({arena});
+    for (llvm::Function &f : m) {
+      if (f.isDeclaration())
+        continue;
+      llvm::SmallVector<llvm::Instruction *> casts;
+      for (llvm::Instruction &inst : llvm::instructions(f))
+        if ((llvm::isa<llvm::PtrToIntInst>(inst) &&
+             inst.getOperand(0)->getType()->getPointerAddressSpace() == 3) ||
+            (llvm::isa<llvm::IntToPtrInst>(inst) && inst.getType()->getPointerAddressSpace() == 3))
+          casts.push_back(&inst);
+      for (llvm::Instruction *cast : casts) {
+        llvm::IRBuilder<> b(cast);
+        llvm::Value *base = b.CreatePtrToInt(arena, i64);
+        if (llvm::isa<llvm::PtrToIntInst>(cast)) {
+          llvm::Value *host = b.CreatePtrToInt(cast->getOperand(0), i64);
+          cast->replaceAllUsesWith(b.CreateZExtOrTrunc(b.CreateSub(host, base), cast->getType()));
+        } else {
+          llvm::Value *offset = b.CreateZExtOrTrunc(cast->getOperand(0), i64);
+          cast->replaceAllUsesWith(
+              b.CreateGEP(b.getInt8Ty(), arena, offset, "", /*isInBounds=*/false));
+        }
+        cast->eraseFromParent();
+      }
+    }
+    shared.push_back({arena->getName().str(), bytes});
   }
 
   // A trampoline per kernel: one GPU thread from the launch's words.
