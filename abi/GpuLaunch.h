@@ -121,13 +121,31 @@ enum {
   MTGR_EMU_CP_ASYNC,
   MTGR_EMU_CP_ASYNC_COMMIT,
   MTGR_EMU_CP_ASYNC_WAIT,
+  /* Warpgroup operations (sm_90a; every thread of the warpgroup, 128
+   * threads from a multiple of 128):
+   * void wgmma(int32_t mode, const uint64_t *descriptors, const uint32_t
+   *              *c, uint32_t *d): wgmma.mma_async m64nNk16 with f32
+   *              accumulators and both operands in shared memory,
+   *              descriptors[0] A's and [1] B's; mode = N | scale_d << 10
+   *              (0: D = A B, 1: D = A B + C) | transpose_a << 11 |
+   *              transpose_b << 12 | f16 << 13 (0: bf16 operands); c and d
+   *              the thread's N / 2 accumulators (f32 bits);
+   * void wgmma_sync(int32_t mode, int32_t n): mode 0 wgmma.fence, 1
+   *              commit_group, 2 wait_group n;
+   * void fence_proxy_async(void): fence.proxy.async.shared::cta (the
+   *              thread's generic-proxy writes to shared memory become
+   *              visible to the async proxy: wgmma, TMA). */
+  MTGR_EMU_WGMMA,
+  MTGR_EMU_WGMMA_SYNC,
+  MTGR_EMU_FENCE_PROXY_ASYNC,
   MTGR_EMU_FIELDS
 };
 
 /* The number of table fields the code was compiled against (an int64_t at
- * this symbol; absent: the 17 before the warp operations; 19 before the
- * tensor-core and cp.async operations). The runtime
- * fills no more than that and refuses code that expects more than it has. */
+ * this symbol; absent: the 17 before the warp operations). Code from before
+ * the tensor-core and cp.async operations has 19, from before the warpgroup
+ * operations 24. The runtime fills no more than that and refuses code that
+ * expects more than it has. */
 #define MTGR_EMU_FIELDS_SYMBOL "mtgr_emu_fields"
 
 /* How the host code uses its memory (an int64_t at this symbol; absent: 1).

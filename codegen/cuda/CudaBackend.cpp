@@ -9,6 +9,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
@@ -42,7 +43,9 @@ public:
     return "CUDA: fp32 SIMT kernels of " + std::to_string(kBlockSize) + " threads per block" +
            (gemm == "cublaslt"      ? ", products by cuBLASLt"
             : gemm == "tensor-core" ? ", products on tensor cores (bf16 operands, f32 sums)"
-                                    : "") +
+            : gemm == "wgmma"
+                ? ", products on sm_90a warpgroup MMA (wgmma; bf16 operands, f32 sums)"
+                : "") +
            (attention == "tensor-core" ? ", attention fused on tensor cores (64 x 64 tiles)" : "") +
            ", cubins for " + (list.empty() ? "no architecture" : list) +
            "; host code and emulated kernels for " + host.cpu;
@@ -60,7 +63,8 @@ public:
   bool canProfile() const override { return false; }
 
   std::string numerics() const override {
-    return gemm == "tensor-core" || attention == "tensor-core" ? "bf16" : "fp32";
+    return gemm == "tensor-core" || gemm == "wgmma" || attention == "tensor-core" ? "bf16"
+                                                                                  : "fp32";
   }
 
   void buildLoweringPipeline(OpPassManager &pm, bool /*profile*/) const override {
@@ -86,6 +90,8 @@ public:
     OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
     kernels.addPass(createSCFToControlFlowPass());
     kernels.addPass(createConvertGpuOpsToNVVMOps());
+    // NVVM ops without an LLVM intrinsic (wgmma.mma_async) as inline PTX.
+    kernels.addPass(createConvertNVVMToLLVMPass());
     kernels.addPass(createReconcileUnrealizedCastsPass());
   }
 
@@ -220,6 +226,14 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
   std::string gemm = options.gemm.empty() ? "generated" : options.gemm;
   if (!parseGpuGemmKind(gemm))
     return fail("--gemm: '" + gemm + "' is not " + kGpuGemmKinds);
+  // wgmma exists on sm_90a alone, and the cubins of every architecture
+  // come from the same kernels.
+  if (gemm == "wgmma")
+    for (const std::string &a : archs)
+      if (a != "sm_90a")
+        return fail("--gemm=wgmma: warpgroup MMA runs on sm_90a only, and the architectures "
+                    "include " + a + " (pass --cuda-arch=sm_90a, or --gemm=tensor-core for "
+                    "mma.sync on sm_80 and later)");
   std::string attention = options.attention.empty() ? "generated" : options.attention;
   if (!parseGpuAttentionKind(attention))
     return fail("--attention: '" + attention + "' is not " + kGpuAttentionKinds);

@@ -8,12 +8,14 @@
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Instructions.h"
+#include "llvm/IR/InlineAsm.h"
 #include "llvm/IR/InstIterator.h"
 #include "llvm/IR/IntrinsicInst.h"
 #include "llvm/IR/IntrinsicsNVPTX.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/ReplaceConstant.h"
 
+#include <cstring>
 #include <optional>
 #include <set>
 
@@ -172,6 +174,10 @@ std::optional<std::pair<int, int>> tensorOpOf(llvm::Intrinsic::ID id) {
   case nvvm_cp_async_commit_group: return std::pair{int(MTGR_EMU_CP_ASYNC_COMMIT), 0};
   case nvvm_cp_async_wait_group: return std::pair{int(MTGR_EMU_CP_ASYNC_WAIT), 0};
   case nvvm_cp_async_wait_all: return std::pair{int(MTGR_EMU_CP_ASYNC_WAIT), 1};
+  case nvvm_wgmma_fence_sync_aligned: return std::pair{int(MTGR_EMU_WGMMA_SYNC), 0};
+  case nvvm_wgmma_commit_group_sync_aligned: return std::pair{int(MTGR_EMU_WGMMA_SYNC), 1};
+  case nvvm_wgmma_wait_group_sync_aligned: return std::pair{int(MTGR_EMU_WGMMA_SYNC), 2};
+  case nvvm_fence_proxy_async_shared_cta: return std::pair{int(MTGR_EMU_FENCE_PROXY_ASYNC), 0};
   default: return std::nullopt;
   }
 }
@@ -221,13 +227,114 @@ void retargetTensorOp(llvm::CallInst *call, llvm::GlobalVariable *table, int slo
     callTable(b, table, slot, llvm::FunctionType::get(voidTy, {ptr, ptr, i32, i32}, false),
               {generic(b, call->getArgOperand(0)), generic(b, call->getArgOperand(1)),
                b.getInt32(bytes), b.CreateZExtOrTrunc(source, i32)});
-  } else if (slot == MTGR_EMU_CP_ASYNC_COMMIT) {
+  } else if (slot == MTGR_EMU_CP_ASYNC_COMMIT || slot == MTGR_EMU_FENCE_PROXY_ASYNC) {
     callTable(b, table, slot, llvm::FunctionType::get(voidTy, {}, false), {});
+  } else if (slot == MTGR_EMU_WGMMA_SYNC) {
+    llvm::Value *n = mode == 2 ? b.CreateZExtOrTrunc(call->getArgOperand(0), i32) : b.getInt32(0);
+    callTable(b, table, slot, llvm::FunctionType::get(voidTy, {i32, i32}, false),
+              {b.getInt32(mode), n});
   } else {
     llvm::Value *n = mode == 1 ? b.getInt32(-1) : b.CreateZExtOrTrunc(call->getArgOperand(0), i32);
     callTable(b, table, slot, llvm::FunctionType::get(voidTy, {i32}, false), {n});
   }
   call->eraseFromParent();
+}
+
+/// The wgmma.mma_async inline PTX MLIR 22 emits for nvvm.wgmma.mma_async
+/// (NVVMDialect's BasicPtxBuilder): outputs $0 .. $(N/2 - 1) the
+/// accumulators, tied inputs, then the two descriptors, scale-d (tested by
+/// a setp into p), scale-a, scale-b, transpose-a, transpose-b:
+///   { .reg .pred p; setp.ne.b32 p, $66, 0;
+///     wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+///       {$0, ..., $31}, $64, $65, p, $67, $68, $69, $70; }
+/// A call of it becomes a call of the emulator's wgmma; any other inline
+/// asm is an error naming it.
+llvm::Error retargetWgmma(llvm::CallInst *call, llvm::GlobalVariable *table) {
+  auto *asmCall = llvm::cast<llvm::InlineAsm>(call->getCalledOperand());
+  llvm::StringRef text = asmCall->getAsmString();
+  auto bad = [&](const llvm::Twine &why) {
+    return mtgr::fail("the GPU emulator cannot map the inline PTX in '" +
+                      call->getFunction()->getName() + "' (" + why + "): " +
+                      text.trim().split('\n').first);
+  };
+  size_t at = text.find("wgmma.mma_async.sync.aligned.m64n");
+  if (at == llvm::StringRef::npos)
+    return bad("only MLIR's wgmma.mma_async is known");
+  llvm::StringRef rest = text.drop_front(at + strlen("wgmma.mma_async.sync.aligned.m64n"));
+  unsigned n = 0;
+  if (rest.consumeInteger(10, n) || !rest.consume_front("k16.f32.") || n % 8 || n < 8 || n > 256)
+    return bad("a shape other than m64nNk16 with f32 accumulators");
+  bool f16 = rest.starts_with("f16.f16");
+  if (!f16 && !rest.starts_with("bf16.bf16"))
+    return bad("operands other than bf16 or f16");
+  // The operands after the accumulator list: $descA, $descB, p, $scaleA,
+  // $scaleB, $tnspA, $tnspB; the scale-d operand from the setp.
+  auto operandAfter = [](llvm::StringRef &s) -> std::optional<unsigned> {
+    size_t dollar = s.find('$');
+    if (dollar == llvm::StringRef::npos)
+      return std::nullopt;
+    s = s.drop_front(dollar + 1);
+    unsigned k;
+    if (s.consumeInteger(10, k))
+      return std::nullopt;
+    return k;
+  };
+  llvm::StringRef setp = text.substr(text.find("setp.ne.b32 p,"));
+  std::optional<unsigned> scaleD = operandAfter(setp);
+  llvm::StringRef list = rest.substr(rest.find('}') + 1);
+  std::optional<unsigned> ops[6];
+  for (auto &o : ops)
+    o = operandAfter(list);
+  unsigned outputs = n / 2;
+  if (!scaleD || !ops[0] || !ops[5] || *ops[0] < outputs)
+    return bad("its operand list");
+  auto operand = [&](unsigned k) { return call->getArgOperand(k - outputs); };
+  // Scale-a and scale-b (negation) must be 1; the transposes are modes.
+  auto constant = [&](unsigned k) -> std::optional<int64_t> {
+    if (auto *c = llvm::dyn_cast<llvm::ConstantInt>(operand(k)))
+      return c->getSExtValue();
+    return std::nullopt;
+  };
+  if (constant(*ops[2]) != 1 || constant(*ops[3]) != 1)
+    return bad("negated operands");
+  std::optional<int64_t> tnspA = constant(*ops[4]), tnspB = constant(*ops[5]);
+  if (!tnspA || !tnspB)
+    return bad("transposes that are not constants");
+
+  llvm::IRBuilder<> b(call);
+  llvm::Function &f = *call->getFunction();
+  llvm::Type *i32 = b.getInt32Ty(), *ptr = b.getPtrTy();
+  llvm::AllocaInst *descriptors;
+  {
+    llvm::IRBuilder<> entry(&*f.getEntryBlock().getFirstInsertionPt());
+    descriptors = entry.CreateAlloca(llvm::ArrayType::get(entry.getInt64Ty(), 2));
+  }
+  llvm::AllocaInst *c = registers(f, outputs), *d = registers(f, outputs);
+  auto element = [&](llvm::AllocaInst *regs, unsigned i) {
+    return b.CreateConstInBoundsGEP2_32(regs->getAllocatedType(), regs, 0, i);
+  };
+  for (unsigned i = 0; i < outputs; ++i)
+    b.CreateStore(asBits(b, call->getArgOperand(i)), element(c, i));
+  b.CreateStore(b.CreateZExtOrTrunc(operand(*ops[0]), b.getInt64Ty()), element(descriptors, 0));
+  b.CreateStore(b.CreateZExtOrTrunc(operand(*ops[1]), b.getInt64Ty()), element(descriptors, 1));
+  llvm::Value *accumulate =
+      b.CreateZExt(b.CreateICmpNE(b.CreateZExtOrTrunc(operand(*scaleD), i32), b.getInt32(0)), i32);
+  llvm::Value *mode = b.CreateOr(
+      b.getInt32(n | (*tnspA != 0) << 11 | (*tnspB != 0) << 12 | int(f16) << 13),
+      b.CreateShl(accumulate, 10));
+  callTable(b, table, MTGR_EMU_WGMMA,
+            llvm::FunctionType::get(b.getVoidTy(), {i32, ptr, ptr, ptr}, false),
+            {mode, descriptors, c, d});
+  auto *fields = llvm::dyn_cast<llvm::StructType>(call->getType());
+  if (!fields || fields->getNumElements() != outputs)
+    return bad("a result that is not a struct of the accumulators");
+  llvm::Value *r = llvm::UndefValue::get(fields);
+  for (unsigned i = 0; i < outputs; ++i)
+    r = b.CreateInsertValue(
+        r, fromBits(b, b.CreateLoad(i32, element(d, i)), fields->getElementType(i)), i);
+  call->replaceAllUsesWith(r);
+  call->eraseFromParent();
+  return llvm::Error::success();
 }
 
 /// The emulator's table, declared (defined by addKernelTables).
@@ -284,8 +391,10 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
         auto *call = llvm::dyn_cast<llvm::CallInst>(u);
         if (!call)
           return mtgr::fail("the NVVM intrinsic '" + name + "' is used other than by a call");
-        // mma.sync and ldmatrix gather the warp's lanes: fibers.
-        if (op->first == MTGR_EMU_MMA || op->first == MTGR_EMU_LDMATRIX)
+        // mma.sync and ldmatrix gather the warp's lanes, wgmma's the
+        // warpgroup's: fibers.
+        if (op->first == MTGR_EMU_MMA || op->first == MTGR_EMU_LDMATRIX ||
+            op->first == MTGR_EMU_WGMMA_SYNC)
           synchronising.insert(call->getFunction());
         retargetTensorOp(call, table, op->first, op->second);
       }
@@ -342,6 +451,19 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
       } else {
         f.setName(host);
       }
+    }
+  }
+  // Inline PTX: MLIR's wgmma.mma_async, a warpgroup operation.
+  for (llvm::Function &f : m) {
+    llvm::SmallVector<llvm::CallInst *> asmCalls;
+    for (llvm::Instruction &inst : llvm::instructions(f))
+      if (auto *call = llvm::dyn_cast<llvm::CallInst>(&inst))
+        if (call->isInlineAsm())
+          asmCalls.push_back(call);
+    for (llvm::CallInst *call : asmCalls) {
+      if (llvm::Error e = retargetWgmma(call, table))
+        return std::move(e);
+      synchronising.insert(&f);
     }
   }
   if (!unknown.empty())

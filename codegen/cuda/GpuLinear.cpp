@@ -129,6 +129,8 @@ void gemm(LoopBuilder &l, const GpuGemmProblem &p, const GpuLinearOptions &optio
     return libraryGemm(l, p, options.blockSize);
   case GpuGemmKind::TensorCore:
     return launchTensorCoreGemm(l, p);
+  case GpuGemmKind::Wgmma:
+    return launchWgmmaGemm(l, p);
   case GpuGemmKind::Simt:
     return launchTiledGemm(l, p);
   }

@@ -50,6 +50,7 @@ std::optional<GpuGemmKind> mlir::mtgr::parseGpuGemmKind(StringRef name) {
   return llvm::StringSwitch<std::optional<GpuGemmKind>>(name)
       .Case("generated", GpuGemmKind::Simt)
       .Case("tensor-core", GpuGemmKind::TensorCore)
+      .Case("wgmma", GpuGemmKind::Wgmma)
       .Case("cublaslt", GpuGemmKind::Library)
       .Default(std::nullopt);
 }

@@ -67,12 +67,14 @@ MemRefType gemmBufferType(MLIRContext *ctx);
 /// The products' kernels: mtgr's tiled GEMM, or (library) calls of the
 /// runtime's GEMM with mtgr's prologue and epilogue kernels around them.
 /// How products run: mtgr's SIMT tiled GEMM (fp32), mtgr's tensor-core
-/// GEMM (bf16 operands, f32 sums), or the runtime's GEMM library.
-enum class GpuGemmKind { Simt, TensorCore, Library };
+/// GEMM (bf16 operands, f32 sums) on mma.sync (sm_80 and later) or on
+/// wgmma (sm_90a only), or the runtime's GEMM library.
+enum class GpuGemmKind { Simt, TensorCore, Wgmma, Library };
 /// The kind `--gemm` / the pass option names: "generated", "tensor-core",
-/// "cublaslt" (kGpuGemmKinds lists them for messages).
+/// "wgmma", "cublaslt" (kGpuGemmKinds lists them for messages).
 std::optional<GpuGemmKind> parseGpuGemmKind(StringRef name);
-inline constexpr llvm::StringLiteral kGpuGemmKinds = "generated, tensor-core or cublaslt";
+inline constexpr llvm::StringLiteral kGpuGemmKinds =
+    "generated, tensor-core, wgmma or cublaslt";
 struct GpuLinearOptions {
   int64_t blockSize = 256;
   GpuGemmKind gemm = GpuGemmKind::Simt;

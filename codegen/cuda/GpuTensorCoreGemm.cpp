@@ -187,3 +187,120 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
       }
   gpu::TerminatorOp::create(l.b);
 }
+
+// `--gemm=wgmma` (sm_90a): the same bf16 operands, then a kernel of one
+// warpgroup (128 threads) per 64 x 128 tile of C. K in steps of 32 through
+// a ring of 3 shared-memory stages filled by 16-byte cp.async.cg into the
+// 64-byte-swizzled K-major layout wgmma reads (TensorCore.h); per step:
+// wait for the step's copies, fence.proxy.async (the copies were written
+// through the generic proxy, wgmma reads through the async one), a
+// barrier, the copies of the step two ahead (into the stage the last
+// step's wgmma read, retired by its wait), then wgmma.fence, two
+// wgmma.mma_async m64n128k16 (one per 16 of K, descriptors 32 bytes
+// apart), commit and wait. The store gets D's fragments (thread 32 w + 4 g
+// + t: rows 16 w + g, + 8; columns 8 j + 2 t, + 1), as the mma.sync
+// kernel's. The emulator checks the descriptors' addresses, the fence and
+// that no stage is rewritten while a wgmma reads it.
+void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
+  constexpr int64_t kM = 64, kN = 128, kStep = 32, kRing = 3, kGroupThreads = 128;
+  constexpr int64_t kRowBytes = kStep * 2; // one swizzled 64-byte row per row
+  constexpr int64_t kABytes = kM * kRowBytes, kBBytes = kN * kRowBytes;
+  constexpr int64_t kAtomBytes = 8 * kRowBytes; // the swizzle atom: 512 bytes
+  Value one = l.idx(1);
+  auto lt = [&](Value x, Value y) { return l.cmp(arith::CmpIPredicate::ult, x, y); };
+  Value kPadded = l.mul(arith::CeilDivUIOp::create(l.b, p.k, l.idx(8)), l.idx(8));
+  Value a = bf16Operand(l, p.m, p.k, kPadded, p.a);
+  Value b = bf16Operand(l, p.n, p.k, kPadded,
+                        [&](LoopBuilder &l, Value col, Value k) { return p.b(l, k, col); });
+  Value steps = arith::CeilDivUIOp::create(l.b, kPadded, l.idx(kStep));
+
+  Value gridX = arith::CeilDivUIOp::create(l.b, p.n, l.idx(kN));
+  Value gridY = arith::CeilDivUIOp::create(l.b, p.m, l.idx(kM));
+  auto launch = gpu::LaunchOp::create(l.b, gridX, gridY, one, l.idx(kGroupThreads), one, one);
+  nameKernel(l, launch);
+  // The ring, aligned at run time to the swizzle atom (the pattern is of
+  // shared-window addresses).
+  Value ring = addSharedBuffer(l, launch, {kRing * (kABytes + kBBytes) + kAtomBytes},
+                               l.b.getI8Type());
+  OpBuilder::InsertionGuard guard(l.b);
+  l.b.setInsertionPointToStart(&launch.getBody().front());
+
+  Value tid = launch.getThreadIds().x;
+  Value m0 = l.mul(launch.getBlockIds().y, l.idx(kM));
+  Value n0 = l.mul(launch.getBlockIds().x, l.idx(kN));
+  Value aBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, a);
+  Value bBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, b);
+  Value window = memref::ExtractAlignedPointerAsIndexOp::create(l.b, ring);
+  Value aligned = l.mul(arith::CeilDivUIOp::create(l.b, window, l.idx(kAtomBytes)),
+                        l.idx(kAtomBytes));
+  auto aStage = [&](Value stage) { return l.add(aligned, l.mul(stage, l.idx(kABytes))); };
+  auto bStage = [&](Value stage) {
+    return l.add(l.add(aligned, l.idx(kRing * kABytes)), l.mul(stage, l.idx(kBBytes)));
+  };
+
+  // The copies of K step `step` into stage `stage`: 4 chunks of 16 bytes a
+  // row; rows past the operand's end and chunks past K' read nothing.
+  auto issue = [&](Value step, Value stage) {
+    for (auto [base, stageBase, first, rows, count] :
+         {std::tuple{aBase, aStage(stage), m0, p.m, kM},
+          std::tuple{bBase, bStage(stage), n0, p.n, kN}}) {
+      for (int64_t i = 0; i < count * 4 / kGroupThreads; ++i) {
+        Value e = l.add(tid, l.idx(i * kGroupThreads));
+        Value r = arith::DivUIOp::create(l.b, e, l.idx(4));
+        Value chunk = arith::RemUIOp::create(l.b, e, l.idx(4));
+        Value row = l.add(first, r);
+        Value col = l.add(l.mul(step, l.idx(kStep)), l.mul(chunk, l.idx(8)));
+        Value inside = arith::AndIOp::create(l.b, lt(row, rows), lt(col, kPadded));
+        copyBf16Segment(l, l.add(stageBase, swizzled64BOffset(l, r, chunk)), base,
+                        l.minI(row, l.sub(rows, one)), kPadded, l.select(inside, col, l.idx(0)),
+                        l.select(inside, l.idx(16), l.idx(0)));
+      }
+    }
+  };
+  auto issueIfAny = [&](Value step) {
+    l.ifThen(lt(step, steps), [&] {
+      issue(step, arith::RemUIOp::create(l.b, step, l.idx(kRing)));
+    });
+    commitCopies(l); // a group per step, empty past the end: the waits count steps
+  };
+  for (int64_t s = 0; s < kRing - 1; ++s)
+    issueIfAny(l.idx(s));
+
+  constexpr int64_t kAccumulators = kN / 2;
+  auto loop = scf::ForOp::create(l.b, l.idx(0), steps, one,
+                                 SmallVector<Value>(kAccumulators, l.cf32(0.0)));
+  {
+    OpBuilder::InsertionGuard inner(l.b);
+    l.b.setInsertionPointToStart(loop.getBody());
+    Value step = loop.getInductionVar();
+    waitCopies(l, kRing - 2);
+    fenceProxyAsync(l);
+    gpu::BarrierOp::create(l.b);
+    issueIfAny(l.add(step, l.idx(kRing - 1)));
+    Value stage = arith::RemUIOp::create(l.b, step, l.idx(kRing));
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    wgmmaFence(l);
+    for (int64_t ks = 0; ks < kStep / 16; ++ks) {
+      Value da = wgmmaDescriptor64BSwizzle(l, l.add(aStage(stage), l.idx(ks * 32)), kAtomBytes);
+      Value db = wgmmaDescriptor64BSwizzle(l, l.add(bStage(stage), l.idx(ks * 32)), kAtomBytes);
+      acc = wgmmaBf16(l, kN, da, db, acc);
+    }
+    wgmmaCommit(l);
+    wgmmaWait(l, 0);
+    scf::YieldOp::create(l.b, acc);
+  }
+  waitCopies(l, 0);
+  Value warp = arith::DivUIOp::create(l.b, tid, l.idx(32));
+  Value lane = arith::RemUIOp::create(l.b, tid, l.idx(32));
+  LaneFragments f(l, lane);
+  Value warpRow = l.add(m0, l.mul(warp, l.idx(16)));
+  for (int64_t j = 0; j < kN / 8; ++j)
+    for (int64_t i = 0; i < 4; ++i) {
+      Value row = l.add(warpRow, l.add(l.idx((i / 2) * 8), f.g));
+      Value col = l.add(n0, l.add(l.idx(j * 8 + i % 2), f.t2));
+      Value acc = loop.getResult(j * 4 + i);
+      l.ifThen(arith::AndIOp::create(l.b, lt(row, p.m), lt(col, p.n)),
+               [&] { p.store(l, row, col, acc); });
+    }
+  gpu::TerminatorOp::create(l.b);
+}

@@ -24,7 +24,10 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
     the module lists each kernel's profile family and HSTU layer
     (`mtgr.gpu_kernel_profiles`). With `gemm=tensor-core` the products are
     mtgr's tensor-core GEMM (ldmatrix and mma.sync m16n8k16 on bf16 operands
-    rounded from the fp32 loaders, f32 sums; sm_80 and later). With
+    rounded from the fp32 loaders, f32 sums; sm_80 and later); with
+    `gemm=wgmma` they are sm_90a's warpgroup MMA (a warpgroup per 64 x 128
+    tile, wgmma.mma_async from 64-byte-swizzled shared memory that cp.async
+    fills; sm_90a only). With
     `attention=tensor-core` the attention forward and its dQ, dK and dV are
     fused kernels (a block per (row block or column tile, head, chunk of the
     output's columns)): the products (S = Q K^T; dP = dO V^T) and the
@@ -42,8 +45,9 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
            "threads per block of the one-thread-per-element kernels">,
     Option<"gemm", "gemm", "std::string", "\"generated\"",
            "products by mtgr's tiled fp32 GEMM kernels (generated), its "
-           "tensor-core kernels (tensor-core: bf16 operands, f32 sums) or the "
-           "runtime's GEMM library (cublaslt)">,
+           "tensor-core kernels (tensor-core: mma.sync, bf16 operands, f32 "
+           "sums; wgmma: sm_90a's warpgroup MMA) or the runtime's GEMM "
+           "library (cublaslt)">,
     Option<"attention", "attention", "std::string", "\"generated\"",
            "the attention and its gradient by mtgr's fp32 SIMT kernels "
            "(generated) or fused passes on tensor cores (tensor-core: bf16 "

@@ -112,3 +112,50 @@ void mlir::mtgr::copyBf16Segment(LoopBuilder &l, Value destination, Value base, 
   copyAsync16(l, i64(destination), i64(source),
               arith::IndexCastOp::create(l.b, l.b.getI32Type(), bytes));
 }
+
+Value mlir::mtgr::swizzled64BOffset(LoopBuilder &l, Value row, Value chunk) {
+  Value pattern = arith::RemUIOp::create(l.b, arith::DivUIOp::create(l.b, row, l.idx(2)), l.idx(4));
+  Value swizzled = arith::XOrIOp::create(l.b, chunk, pattern);
+  return l.add(l.mul(row, l.idx(64)), l.mul(swizzled, l.idx(16)));
+}
+
+Value mlir::mtgr::wgmmaDescriptor64BSwizzle(LoopBuilder &l, Value address, int64_t strideBytes) {
+  Type i64 = l.i64();
+  auto c = [&](int64_t v) { return arith::ConstantIntOp::create(l.b, i64, v).getResult(); };
+  Value start = arith::AndIOp::create(
+      l.b, arith::ShRUIOp::create(l.b, arith::IndexCastOp::create(l.b, i64, address), c(4)),
+      c(0x3fff));
+  // Leading byte offset 1 (unused for swizzled K-major), stride, swizzle
+  // mode 2 (64 bytes) in bits 62-63.
+  int64_t fields = (int64_t(1) << 16) | ((strideBytes >> 4) << 32) | (int64_t(2) << 62);
+  return arith::OrIOp::create(l.b, start, c(fields));
+}
+
+SmallVector<Value> mlir::mtgr::wgmmaBf16(LoopBuilder &l, int64_t n, Value descriptorA,
+                                         Value descriptorB, ArrayRef<Value> acc) {
+  MLIRContext *ctx = l.b.getContext();
+  Type f32 = l.f32();
+  Type type = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(acc.size(), f32));
+  Value inouts = LLVM::UndefOp::create(l.b, type);
+  for (size_t i = 0; i < acc.size(); ++i)
+    inouts = LLVM::InsertValueOp::create(l.b, inouts, acc[i], i);
+  Value d = NVVM::WgmmaMmaAsyncOp::create(
+      l.b, type, inouts, descriptorA, descriptorB, NVVM::MMAShapeAttr::get(ctx, 64, n, 16),
+      NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::f32,
+      NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
+      NVVM::MMALayout::row, NVVM::MMALayout::col, /*satfinite=*/NVVM::MMAIntOverflowAttr{});
+  SmallVector<Value> sums;
+  for (size_t i = 0; i < acc.size(); ++i)
+    sums.push_back(LLVM::ExtractValueOp::create(l.b, d, i));
+  return sums;
+}
+
+void mlir::mtgr::wgmmaFence(LoopBuilder &l) { NVVM::WgmmaFenceAlignedOp::create(l.b); }
+void mlir::mtgr::wgmmaCommit(LoopBuilder &l) { NVVM::WgmmaGroupSyncAlignedOp::create(l.b); }
+void mlir::mtgr::wgmmaWait(LoopBuilder &l, int64_t n) {
+  NVVM::WgmmaWaitGroupSyncOp::create(l.b, n);
+}
+void mlir::mtgr::fenceProxyAsync(LoopBuilder &l) {
+  NVVM::FenceProxyOp::create(l.b, NVVM::ProxyKind::async_shared,
+                             NVVM::SharedSpaceAttr::get(l.b.getContext(), NVVM::SharedSpace::shared_cta));
+}

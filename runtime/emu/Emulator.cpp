@@ -56,6 +56,7 @@ struct WarpOp {
   const uint32_t *in = nullptr;
   void *address = nullptr;
   uint32_t *out = nullptr;
+  const uint64_t *descriptors = nullptr; // wgmma: A's and B's
 };
 
 /// A thread's cp.async copies: the source bytes read at issue, written to
@@ -77,9 +78,21 @@ struct Fiber {
 
 /// Per byte of shared memory: who wrote and read it last, in which barrier
 /// epoch (two threads touching a byte in one epoch, one of them writing, is
-/// a race: nothing orders them).
+/// a race: nothing orders them); the writer's count of fence.proxy.async at
+/// the write (the async proxy, wgmma, sees the byte once the writer fenced
+/// after it); how many wgmma groups in flight read it (a write then is a
+/// race with the tensor cores).
 struct Shadow {
   int32_t writer = -1, writeEpoch = -1, reader = -1, readEpoch = -1;
+  int32_t writeFence = 0, inflightReads = 0;
+};
+
+/// A warpgroup's committed wgmma groups still in flight: the shared bytes
+/// each reads (oldest group first), and the reads of its open group.
+struct WgmmaGroups {
+  std::vector<std::pair<int64_t, std::vector<uint32_t>>> inflight; // (sequence, bytes)
+  std::vector<uint32_t> open;
+  int64_t committed = 0; // groups committed so far
 };
 } // namespace
 
@@ -94,6 +107,12 @@ struct Emulator::Block {
   std::vector<Fiber> fibers;
   std::vector<WarpOp> warpOps; // per thread
   std::vector<AsyncCopies> asyncCopies; // per thread
+  // wgmma: per thread, its fence.proxy.async count, commits, whether it
+  // fenced (wgmma.fence) since its last wait; per warpgroup, the groups.
+  std::vector<int32_t> proxyFences;
+  std::vector<int64_t> wgmmaCommits;
+  std::vector<char> wgmmaFenced;
+  std::vector<WgmmaGroups> wgmmaGroups;
   ucontext_t scheduler;
   std::vector<std::vector<Shadow>> shadows; // per shared region
   std::string fault;
@@ -126,6 +145,12 @@ struct Emulator::Block {
   /// (lanes base .. base + 31); false after a fault.
   bool resolveMma(int64_t base, int32_t mode);
   bool resolveLdmatrix(int64_t base, int32_t mode);
+  /// wgmma.mma_async of the warpgroup of threads base .. base + 127.
+  bool resolveWgmma(int64_t base, int32_t mode);
+  /// Resolves the warpgroup operations every thread of their warpgroup
+  /// waits at; false after a fault. `released` says whether any ran.
+  bool resolveWarpgroupOps(bool &released);
+  void wgmmaSync(int32_t mode, int32_t n);
   void cpAsync(void *sharedDst, void *globalSrc, int32_t bytes, int32_t sourceBytes);
   void cpAsyncCommit();
   void cpAsyncWait(int32_t newest);
@@ -174,6 +199,13 @@ void ldmatrixFn(int32_t mode, void *row, uint32_t *out) {
   op.address = row, op.out = out;
   block().warpOp(op);
 }
+void wgmmaFn(int32_t mode, const uint64_t *descriptors, const uint32_t *c, uint32_t *d) {
+  WarpOp op{MTGR_EMU_WGMMA, mode, 0xffffffffu, 0, 0, 0, 0};
+  op.in = c, op.out = d, op.descriptors = descriptors;
+  block().warpOp(op);
+}
+void wgmmaSyncFn(int32_t mode, int32_t n) { block().wgmmaSync(mode, n); }
+void fenceProxyAsyncFn() { ++block().proxyFences[block().current]; }
 void cpAsyncFn(void *shared, void *global, int32_t bytes, int32_t sourceBytes) {
   block().cpAsync(shared, global, bytes, sourceBytes);
 }
@@ -225,6 +257,9 @@ void Emulator::fillTable(void **table, int64_t fields) {
   entries[MTGR_EMU_CP_ASYNC] = reinterpret_cast<void *>(cpAsyncFn);
   entries[MTGR_EMU_CP_ASYNC_COMMIT] = reinterpret_cast<void *>(cpAsyncCommitFn);
   entries[MTGR_EMU_CP_ASYNC_WAIT] = reinterpret_cast<void *>(cpAsyncWaitFn);
+  entries[MTGR_EMU_WGMMA] = reinterpret_cast<void *>(wgmmaFn);
+  entries[MTGR_EMU_WGMMA_SYNC] = reinterpret_cast<void *>(wgmmaSyncFn);
+  entries[MTGR_EMU_FENCE_PROXY_ASYNC] = reinterpret_cast<void *>(fenceProxyAsyncFn);
   std::copy(std::begin(entries), std::begin(entries) + std::min<int64_t>(fields, MTGR_EMU_FIELDS),
             table);
 }
@@ -280,8 +315,15 @@ void *Emulator::Block::shared(void *p, int64_t bytes, bool write) {
                    .str());
         break;
       }
+      if (write && s.inflightReads > 0) {
+        report(llvm::formatv("shared-memory race: a write to byte {0} of shared buffer {1}, "
+                             "which a wgmma in flight reads (no wgmma.wait_group retired it)",
+                             a - base + i, r)
+                   .str());
+        break;
+      }
       if (write)
-        s.writer = me, s.writeEpoch = epoch;
+        s.writer = me, s.writeEpoch = epoch, s.writeFence = proxyFences[me];
       else
         s.reader = me, s.readEpoch = epoch;
     }
@@ -386,12 +428,15 @@ bool Emulator::Block::resolveWarpOps() {
                              lane, op.mask, what, first - base,
                              op.slot == MTGR_EMU_SHFL   ? "shuffle"
                              : op.slot == MTGR_EMU_MMA  ? "mma.sync"
+                             : op.slot == MTGR_EMU_WGMMA ? "wgmma.mma_async"
                              : op.slot == MTGR_EMU_LDMATRIX ? "ldmatrix"
                                                             : "vote or warp sync")
                    .str());
         return false;
       }
     }
+    if (op.slot == MTGR_EMU_WGMMA)
+      continue; // a warpgroup operation: resolveWarpgroupOps
     if (op.slot == MTGR_EMU_MMA || op.slot == MTGR_EMU_LDMATRIX) {
       if (!(op.slot == MTGR_EMU_MMA ? resolveMma(base, op.mode) : resolveLdmatrix(base, op.mode)))
         return false;
@@ -443,7 +488,51 @@ bool Emulator::Block::resolveWarpOps() {
       released = true;
     }
   }
+  if (fault.empty() && !resolveWarpgroupOps(released))
+    return false;
   return released;
+}
+
+bool Emulator::Block::resolveWarpgroupOps(bool &released) {
+  constexpr int64_t kGroup = 4 * kWarp;
+  for (int64_t base = 0; base < threads; base += kGroup) {
+    int64_t first = -1;
+    bool pending = false, divergent = false;
+    for (int64_t t = base; t < base + kGroup && t < threads; ++t) {
+      if (fibers[t].state == State::AtWarpOp && warpOps[t].slot == MTGR_EMU_WGMMA) {
+        if (first < 0)
+          first = t;
+      } else if (fibers[t].state == State::Run) {
+        pending = true; // released this round: it may still get there
+      } else {
+        divergent = true;
+      }
+    }
+    if (first < 0 || pending)
+      continue;
+    current = first;
+    if (base + kGroup > threads) {
+      report("a wgmma in a block whose threads do not fill the warpgroup (" +
+             std::to_string(threads) + " threads)");
+      return false;
+    }
+    for (int64_t t = base; t < base + kGroup && !divergent; ++t)
+      divergent = warpOps[t].mode != warpOps[first].mode ||
+                  warpOps[t].descriptors[0] != warpOps[first].descriptors[0] ||
+                  warpOps[t].descriptors[1] != warpOps[first].descriptors[1];
+    if (divergent) {
+      report("warpgroup divergence: a thread of the warpgroup of threads " +
+             std::to_string(base) + " .. " + std::to_string(base + kGroup - 1) +
+             " is not at the same wgmma.mma_async (same shape and descriptors)");
+      return false;
+    }
+    if (!resolveWgmma(base, warpOps[first].mode))
+      return false;
+    for (int64_t t = base; t < base + kGroup; ++t)
+      fibers[t].state = State::Run;
+    released = true;
+  }
+  return true;
 }
 
 namespace {
@@ -559,6 +648,134 @@ bool Emulator::Block::resolveLdmatrix(int64_t base, int32_t mode) {
   return true;
 }
 
+/// wgmma.mma_async.sync.aligned.m64nNk16.f32.{bf16,f16} with A and B in
+/// shared memory, by the PTX ISA's matrix descriptors (bits 0-13 start
+/// address >> 4, 16-29 leading-dimension byte offset >> 4, 32-45 stride
+/// byte offset >> 4, 49-51 base offset, 62-63 swizzle: 0 none, 1 128-byte,
+/// 2 64-byte, 3 32-byte) over the K-major canonical layouts: without
+/// swizzle, 8 x 8 core matrices of 8 rows of 16 bytes, LBO apart along K
+/// and SBO apart along M / N; swizzled, rows of W = 128, 64 or 32 bytes, 8
+/// rows an atom, atoms SBO apart, and the 16-byte chunk bits 4.. of each
+/// address XORed with its bits 7.. (W / 16 patterns). Addresses are offsets
+/// in the shared window (the kernel's arena). D's fragment: thread 32 w +
+/// 4 g + t holds, per 8 columns j, rows 16 w + g and 16 w + g + 8 at
+/// columns 8 j + 2 t, 8 j + 2 t + 1 (registers 4 j .. 4 j + 3).
+bool Emulator::Block::resolveWgmma(int64_t base, int32_t mode) {
+  int n = mode & 1023;
+  bool accumulate = (mode >> 10) & 1, f16 = (mode >> 13) & 1;
+  if ((mode >> 11) & 3) {
+    report("a wgmma with a transposed (M- or N-major) operand, which the emulator does not "
+           "know yet");
+    return false;
+  }
+  if (kernel->shared.size() != 1) {
+    report("a wgmma in a kernel without one shared-memory arena (an emulator retarget bug)");
+    return false;
+  }
+  auto *window = static_cast<char *>(kernel->shared[0].first);
+  int64_t windowBytes = kernel->shared[0].second;
+  WgmmaGroups &groups = wgmmaGroups[base / (4 * kWarp)];
+  auto operand = [&](uint64_t d, int rows, std::vector<float> &out) {
+    uint64_t start = (d & 0x3fff) << 4, lbo = ((d >> 16) & 0x3fff) << 4,
+             sbo = ((d >> 32) & 0x3fff) << 4;
+    int swizzle = int(d >> 62), baseOffset = int((d >> 49) & 7);
+    if (baseOffset != 0) {
+      report("a wgmma descriptor with a base offset, which the emulator does not know yet");
+      return false;
+    }
+    uint64_t width = swizzle == 0 ? 0 : 256 >> swizzle; // 128, 64, 32
+    out.assign(size_t(rows) * 16, 0.0f);
+    for (int i = 0; i < rows; ++i)
+      for (int k = 0; k < 16; ++k) {
+        uint64_t at;
+        if (swizzle == 0) {
+          at = start + (i / 8) * sbo + (i % 8) * 16 + (k / 8) * lbo + (k % 8) * 2;
+        } else {
+          at = start + (i / 8) * sbo + (i % 8) * width + k * 2;
+          at ^= ((at >> 7) & (width / 16 - 1)) << 4;
+        }
+        if (at + 2 > uint64_t(windowBytes)) {
+          report(llvm::formatv("a wgmma reads bytes {0} .. {1} of shared memory, which has {2}",
+                               at, at + 1, windowBytes)
+                     .str());
+          return false;
+        }
+        Shadow &s0 = shadows[0][at];
+        if (s0.writer >= 0 && s0.writeFence == proxyFences[s0.writer]) {
+          report(llvm::formatv("a wgmma reads byte {0} of shared memory, which thread {1} wrote "
+                               "with no fence.proxy.async after the write",
+                               at, s0.writer)
+                     .str());
+          return false;
+        }
+        uint16_t h;
+        std::memcpy(&h, shared(window + at, 2, false), 2);
+        out[size_t(i) * 16 + k] = f16 ? f16ToFloat(h) : bf16ToFloat(h);
+        groups.open.push_back(uint32_t(at));
+        groups.open.push_back(uint32_t(at + 1));
+        ++shadows[0][at].inflightReads;
+        ++shadows[0][at + 1].inflightReads;
+      }
+    return fault.empty();
+  };
+  std::vector<float> a, b;
+  current = base;
+  if (!operand(warpOps[base].descriptors[0], 64, a) ||
+      !operand(warpOps[base].descriptors[1], n, b))
+    return false;
+  for (int64_t t = base; t < base + 4 * kWarp; ++t) {
+    int w = int(t - base) / kWarp, lane = int(t - base) % kWarp;
+    if (!wgmmaFenced[t]) {
+      current = t;
+      report("a wgmma.mma_async with no wgmma.fence since the thread's last wgmma.wait_group "
+             "(its accumulators may still be in use)");
+      return false;
+    }
+    for (int j = 0; j < n / 8; ++j)
+      for (int i = 0; i < 4; ++i) {
+        auto [row, col] = accumulatorAt(lane, i);
+        row += 16 * w, col += 8 * j;
+        float c;
+        std::memcpy(&c, &warpOps[t].in[4 * j + i], 4);
+        double sum = accumulate ? c : 0.0;
+        for (int k = 0; k < 16; ++k)
+          sum += double(a[size_t(row) * 16 + k]) * double(b[size_t(col) * 16 + k]);
+        float d = float(sum);
+        std::memcpy(&warpOps[t].out[4 * j + i], &d, 4);
+      }
+  }
+  return true;
+}
+
+void Emulator::Block::wgmmaSync(int32_t mode, int32_t n) {
+  if (!kernel->barriers) {
+    report("a wgmma operation in a kernel its trampolines say has none (an emulator retarget bug)");
+    return;
+  }
+  WgmmaGroups &groups = wgmmaGroups[current / (4 * kWarp)];
+  if (mode == 0) {
+    wgmmaFenced[current] = 1;
+  } else if (mode == 1) {
+    // The warpgroup's open reads become a group when its first thread
+    // commits (every thread commits the same groups).
+    if (++wgmmaCommits[current] > groups.committed) {
+      groups.inflight.push_back({groups.committed, std::move(groups.open)});
+      groups.open.clear();
+      groups.committed = wgmmaCommits[current];
+    }
+  } else {
+    // Groups older than the thread's n newest are complete: their reads of
+    // shared memory are over.
+    int64_t done = wgmmaCommits[current] - n;
+    while (!groups.inflight.empty() && groups.inflight.front().first < done) {
+      for (uint32_t at : groups.inflight.front().second)
+        --shadows[0][at].inflightReads;
+      groups.inflight.erase(groups.inflight.begin());
+    }
+    wgmmaFenced[current] = 0;
+  }
+}
+
 void Emulator::Block::cpAsync(void *sharedDst, void *globalSrc, int32_t bytes,
                               int32_t sourceBytes) {
   if ((bytes != 4 && bytes != 8 && bytes != 16) || sourceBytes < 0 || sourceBytes > bytes) {
@@ -570,6 +787,19 @@ void Emulator::Block::cpAsync(void *sharedDst, void *globalSrc, int32_t bytes,
     report("a cp.async of " + std::to_string(bytes) + " bytes between addresses not aligned to it");
     return;
   }
+  // The copy may land any time until its wait: its bytes must not be what
+  // a wgmma in flight reads from now on.
+  auto *window = kernel->shared.empty() ? nullptr : static_cast<char *>(kernel->shared[0].first);
+  auto *dst = static_cast<char *>(sharedDst);
+  if (window && dst >= window && dst + bytes <= window + kernel->shared[0].second)
+    for (int32_t i = 0; i < bytes; ++i)
+      if (shadows[0][dst - window + i].inflightReads > 0) {
+        report(llvm::formatv("shared-memory race: a cp.async into byte {0} of shared memory, "
+                             "which a wgmma in flight reads (no wgmma.wait_group retired it)",
+                             dst - window + i)
+                   .str());
+        return;
+      }
   AsyncCopy copy{sharedDst, std::vector<char>(bytes, 0)};
   if (sourceBytes > 0)
     std::memcpy(copy.bytes.data(), global(globalSrc, sourceBytes, false), sourceBytes);
@@ -605,6 +835,10 @@ llvm::Error Emulator::Block::run() {
   }
   epoch = 0;
   asyncCopies.assign(threads, AsyncCopies{});
+  proxyFences.assign(threads, 0);
+  wgmmaCommits.assign(threads, 0);
+  wgmmaFenced.assign(threads, 0);
+  wgmmaGroups.assign((threads + 4 * kWarp - 1) / (4 * kWarp), WgmmaGroups{});
   if (kernel->barriers)
     return runFibers();
   bool reverse = emulator->order == Schedule::Reverse;
