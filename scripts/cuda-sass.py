@@ -19,7 +19,8 @@ subroutine calls (CALL: everything inlined, no libdevice slow path left);
 the tiled GEMM kernels (linear, fused_linear, linear_backward) load their
 tiles from shared memory (LDS) between barriers (BAR.SYNC) and multiply
 with FFMA, or, built with --gemm=tensor-core, load fragments with LDSM
-(ldmatrix) and multiply with HMMA.
+(ldmatrix) and multiply with HMMA, or, built with --gemm=wgmma (sm_90a),
+fill shared memory with cp.async (LDGSTS) and multiply with HGMMA.
 """
 import argparse
 import glob
@@ -149,11 +150,17 @@ def check(arch, kernels, metadata):
         shared = metadata.get(name, {}).get("archs", {}).get(arch, {}).get("shared_bytes", 0)
         if family(name) in GEMM_FAMILIES and shared > 0:
             # The SIMT GEMM multiplies with FFMA from LDS; the tensor-core
-            # GEMM (--gemm=tensor-core) with HMMA from LDSM (ldmatrix).
-            tensor = "HMMA" in base
-            for need in ("LDSM", "BAR", "HMMA") if tensor else ("LDS", "BAR", "FFMA"):
+            # GEMM (--gemm=tensor-core) with HMMA from LDSM (ldmatrix);
+            # sm_90a's (--gemm=wgmma) with HGMMA straight from the shared
+            # memory its cp.async (LDGSTS) filled.
+            if "HGMMA" in base:
+                kind, needs = "wgmma", ("LDGSTS", "BAR", "HGMMA")
+            elif "HMMA" in base:
+                kind, needs = "tensor-core", ("LDSM", "BAR", "HMMA")
+            else:
+                kind, needs = "tiled", ("LDS", "BAR", "FFMA")
+            for need in needs:
                 if need not in base:
-                    kind = "tensor-core" if tensor else "tiled"
                     failures.append(f"{arch} {name}: a {kind} GEMM kernel without {need}")
         if family(name) in ("hstu_attention", "hstu_attention_backward") and shared > 0:
             # The fused passes (--attention=tensor-core): the products and
@@ -179,8 +186,8 @@ def summary(arch, kernels):
         r[2] += ops.count("FFMA")
         r[3] += ops.count("LDS")
         r[4] += ops.count("LDG")
-        r[5] += ops.count("HMMA")
-    lines = [f"# {arch}: family kernels instructions FFMA LDS LDG HMMA (static counts)"]
+        r[5] += ops.count("HMMA") + ops.count("HGMMA")
+    lines = [f"# {arch}: family kernels instructions FFMA LDS LDG HMMA (HMMA and HGMMA; static counts)"]
     for fam, r in sorted(rows.items()):
         lines.append(f"{arch} {fam} " + " ".join(map(str, r)))
     return "\n".join(lines)

@@ -791,53 +791,65 @@ TEST(GpuEmulatorDeathTest, APlantedMissingCpAsyncWaitIsCaught) {
 }
 
 namespace {
-/// y = x W^T + b on a dense input: 40 inputs, 70 outputs (two column tiles
-/// of the tensor-core kernel, three steps along K, the last partial).
-const char *kLinear = R"(
-func.func @mtgr_forward(%x: memref<?x40xf32>, %w: memref<70x40xf32>, %b: memref<70xf32>,
+/// y = x W^T + b on a dense input: `k` inputs, 70 outputs (two column tiles
+/// of the mma.sync kernel, one of wgmma's; 40 inputs: two steps along K,
+/// the last partial; 232: eight, so each stage of the 3-stage rings is
+/// refilled twice).
+std::string linearKernel(int64_t k) {
+  std::string text = R"(
+func.func @mtgr_forward(%x: memref<?xKxf32>, %w: memref<70xKxf32>, %b: memref<70xf32>,
                         %out: memref<?x70xf32>) attributes {mtgr.abi = []} {
-  %xt = builtin.unrealized_conversion_cast %x : memref<?x40xf32> to tensor<?x40xf32>
-  %wt = builtin.unrealized_conversion_cast %w : memref<70x40xf32> to tensor<70x40xf32>
+  %xt = builtin.unrealized_conversion_cast %x : memref<?xKxf32> to tensor<?xKxf32>
+  %wt = builtin.unrealized_conversion_cast %w : memref<70xKxf32> to tensor<70xKxf32>
   %bt = builtin.unrealized_conversion_cast %b : memref<70xf32> to tensor<70xf32>
-  %y = mtgr.linear %xt, %wt, %bt : tensor<?x40xf32>, tensor<70x40xf32>, tensor<70xf32> -> tensor<?x70xf32>
+  %y = mtgr.linear %xt, %wt, %bt : tensor<?xKxf32>, tensor<70xKxf32>, tensor<70xf32> -> tensor<?x70xf32>
   %ym = builtin.unrealized_conversion_cast %y : tensor<?x70xf32> to memref<?x70xf32>
   memref.copy %ym, %out : memref<?x70xf32> to memref<?x70xf32>
   return
 }
 )";
+  std::string out;
+  for (char c : text)
+    out += c == 'K' ? std::to_string(k) : std::string(1, c);
+  return out;
+}
 } // namespace
 
 TEST(GpuEmulator, TensorCoreGemmIsExactOnBf16ValuesAtEveryTileEdge) {
   // Eighths of magnitude <= 4 are exact in bf16, their products and these
-  // sums exact in f32: the tensor-core kernel must equal the float64
-  // product bit for bit, as the fp32 SIMT kernel does, at 0, 1, 37 and 130
-  // rows (partial row tiles) under every schedule.
-  for (std::string gemm : {"generated", "tensor-core"}) {
-    SCOPED_TRACE(gemm);
-    Artifact artifact = compileBound(kLinear, "cuda", 4, gemm);
-    for (int64_t rows : {0, 1, 37, 130}) {
-      std::vector<float> x = eighths(rows * 40, 7 + rows), w = eighths(70 * 40, 8),
-                         b = eighths(70, 9);
-      for (emu::Schedule s : kSchedules) {
-        SCOPED_TRACE(std::string(emu::scheduleName(s)) + ", rows " + std::to_string(rows));
-        Buffers buffers;
-        buffers.add(x, {rows, 40});
-        buffers.add(w, {70, 40});
-        buffers.add(b, {70});
-        buffers.add(std::vector<float>(rows * 70, -7.f), {rows, 70});
-        auto device = createEmulatorDevice(s);
-        run(*device, artifact, buffers);
-        std::vector<float> y = buffers.get<float>(3);
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t o = 0; o < 70; ++o) {
-            double want = b[o];
-            for (int64_t k = 0; k < 40; ++k)
-              want += double(x[r * 40 + k]) * double(w[o * 40 + k]);
-            ASSERT_EQ(y[r * 70 + o], float(want)) << "y[" << r << "][" << o << "]";
-          }
+  // sums exact in f32: the tensor-core kernels (mma.sync and sm_90a's
+  // wgmma) must equal the float64 product bit for bit, as the fp32 SIMT
+  // kernel does, at 0, 1, 37 and 130 rows (partial row tiles) under every
+  // schedule.
+  for (int64_t k : {40, 232})
+    for (std::string gemm : {"generated", "tensor-core", "wgmma"}) {
+      if (k > 40 && gemm == "generated")
+        continue;
+      SCOPED_TRACE(gemm + ", K " + std::to_string(k));
+      Artifact artifact = compileBound(linearKernel(k), "cuda", 4, gemm);
+      for (int64_t rows : {0, 1, 37, 130}) {
+        std::vector<float> x = eighths(rows * k, 7 + rows), w = eighths(70 * k, 8),
+                           b = eighths(70, 9);
+        for (emu::Schedule s : kSchedules) {
+          SCOPED_TRACE(std::string(emu::scheduleName(s)) + ", rows " + std::to_string(rows));
+          Buffers buffers;
+          buffers.add(x, {rows, k});
+          buffers.add(w, {70, k});
+          buffers.add(b, {70});
+          buffers.add(std::vector<float>(rows * 70, -7.f), {rows, 70});
+          auto device = createEmulatorDevice(s);
+          run(*device, artifact, buffers);
+          std::vector<float> y = buffers.get<float>(3);
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t o = 0; o < 70; ++o) {
+              double want = b[o];
+              for (int64_t i = 0; i < k; ++i)
+                want += double(x[r * k + i]) * double(w[o * k + i]);
+              ASSERT_EQ(y[r * 70 + o], float(want)) << "y[" << r << "][" << o << "]";
+            }
+        }
       }
     }
-  }
 }
 
 TEST(GpuEmulatorDeathTest, CudaDeviceOptsInToSharedMemoryAbove48KB) {

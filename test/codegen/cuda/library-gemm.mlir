@@ -33,7 +33,7 @@
 // WORDS: call @mtgr_gpu_launch(
 // WORDS: memref.dealloc %[[C]]
 
-// BAD: mtgr-lower-to-gpu: gemm=cutlass is not generated, tensor-core or cublaslt
+// BAD: mtgr-lower-to-gpu: gemm=cutlass is not generated, tensor-core, wgmma or cublaslt
 func.func @mtgr_forward(%x: memref<?x8xf32>, %off: memref<?xindex>, %w: memref<16x8xf32>,
                         %b: memref<16xf32>, %out: memref<?x16xf32>)
     attributes {mtgr.abi = []} {
