@@ -791,6 +791,182 @@ TEST(GpuEmulatorDeathTest, APlantedMissingCpAsyncWaitIsCaught) {
 }
 
 namespace {
+/// One warpgroup through sm_90a's wgmma: each of 128 threads copies 24
+/// words of a shared-memory image (built on the host in the layout under
+/// test) into shared memory aligned to 1024 bytes, with plain stores; then
+/// fence.proxy.async (unless `proxyFence` is false), a barrier, wgmma.fence
+/// (unless `wgmmaFence` is false), one wgmma.mma_async m64n8k16 bf16 with
+/// zero accumulators from the descriptors desc[1] | (aligned + desc[0]) >>
+/// 4 (A) and desc[3] | (aligned + desc[2]) >> 4 (B), commit, wait; each
+/// thread stores its 4 accumulators at out[4 t ..].
+std::string wgmmaKernel(bool proxyFence, bool wgmmaFence) {
+  std::string text = R"(
+func.func @mtgr_forward(%img: memref<3072xi32>, %desc: memref<4xi64>, %out: memref<512xf32>)
+    attributes {mtgr.abi = []} {
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1)
+             workgroup(%smem : memref<3328xi32, #gpu.address_space<workgroup>>) {
+    %c0 = arith.constant 0 : index
+    %c2 = arith.constant 2 : index
+    %c3 = arith.constant 3 : index
+    %c4 = arith.constant 4 : index
+    %c24 = arith.constant 24 : index
+    %c1024 = arith.constant 1024 : index
+    %base = memref.extract_aligned_pointer_as_index %smem : memref<3328xi32, #gpu.address_space<workgroup>> -> index
+    %blocks = arith.ceildivui %base, %c1024 : index
+    %aligned = arith.muli %blocks, %c1024 : index
+    %pad = arith.subi %aligned, %base : index
+    %skip = arith.divui %pad, %c4 : index
+    %first = arith.muli %tx, %c24 : index
+    scf.for %i = %c0 to %c24 step %c1 {
+      %at = arith.addi %first, %i : index
+      %v = memref.load %img[%at] : memref<3072xi32>
+      %to = arith.addi %skip, %at : index
+      memref.store %v, %smem[%to] : memref<3328xi32, #gpu.address_space<workgroup>>
+    }
+)";
+  if (proxyFence)
+    text += "    nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
+            "#nvvm.shared_space<cta>}\n";
+  text += "    gpu.barrier\n";
+  if (wgmmaFence)
+    text += "    nvvm.wgmma.fence.aligned\n";
+  text += R"(
+    %alignedi = arith.index_cast %aligned : index to i64
+    %s4 = arith.constant 4 : i64
+    %m14 = arith.constant 16383 : i64
+    %a0 = memref.load %desc[%c0] : memref<4xi64>
+    %a1 = memref.load %desc[%c1] : memref<4xi64>
+    %b0 = memref.load %desc[%c2] : memref<4xi64>
+    %b1 = memref.load %desc[%c3] : memref<4xi64>
+    %as = arith.addi %alignedi, %a0 : i64
+    %ash = arith.shrui %as, %s4 : i64
+    %asm = arith.andi %ash, %m14 : i64
+    %da = arith.ori %asm, %a1 : i64
+    %bs = arith.addi %alignedi, %b0 : i64
+    %bsh = arith.shrui %bs, %s4 : i64
+    %bsm = arith.andi %bsh, %m14 : i64
+    %db = arith.ori %bsm, %b1 : i64
+    %zero = arith.constant 0.0 : f32
+    %u = llvm.mlir.undef : !llvm.struct<(f32, f32, f32, f32)>
+    %u0 = llvm.insertvalue %zero, %u[0] : !llvm.struct<(f32, f32, f32, f32)>
+    %u1 = llvm.insertvalue %zero, %u0[1] : !llvm.struct<(f32, f32, f32, f32)>
+    %u2 = llvm.insertvalue %zero, %u1[2] : !llvm.struct<(f32, f32, f32, f32)>
+    %u3 = llvm.insertvalue %zero, %u2[3] : !llvm.struct<(f32, f32, f32, f32)>
+    %r = nvvm.wgmma.mma_async %da, %db, %u3, <m = 64, n = 8, k = 16>, D [<f32>, <one>], A [<bf16>, #nvvm.wgmma_scale_in<one>, <row>], B [<bf16>, #nvvm.wgmma_scale_in<one>, <col>] : !llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>
+    nvvm.wgmma.commit.group.sync.aligned
+    nvvm.wgmma.wait.group.sync.aligned 0
+    %o = arith.muli %tx, %c4 : index
+)";
+  for (int i = 0; i < 4; ++i)
+    text += "    %d" + std::to_string(i) + " = llvm.extractvalue %r[" + std::to_string(i) +
+            "] : !llvm.struct<(f32, f32, f32, f32)>\n    %o" + std::to_string(i) +
+            " = arith.addi %o, %c" + std::to_string(i == 0 ? 0 : i == 1 ? 1 : i == 2 ? 2 : 3) +
+            " : index\n    memref.store %d" + std::to_string(i) + ", %out[%o" +
+            std::to_string(i) + "] : memref<512xf32>\n";
+  text += "    gpu.terminator\n  }\n  return\n}\n";
+  return text;
+}
+
+/// A K-major operand layout of the PTX ISA's shared-memory matrix
+/// descriptors, restated here apart from the emulator's code: the byte
+/// (from the aligned base) of element (row, k) and the descriptor's fields.
+struct OperandLayout {
+  int64_t start, lbo, sbo, swizzleBytes; // swizzleBytes 0: none
+  int64_t at(int row, int k) const {
+    if (swizzleBytes == 0)
+      return start + (row / 8) * sbo + (k / 8) * lbo + (row % 8) * 16 + (k % 8) * 2;
+    int64_t linear = start + (row / 8) * sbo + (row % 8) * swizzleBytes + 2 * k;
+    return linear ^ (((linear >> 7) & (swizzleBytes / 16 - 1)) << 4);
+  }
+  int64_t fields() const {
+    int64_t mode = swizzleBytes == 128 ? 1 : swizzleBytes == 64 ? 2 : swizzleBytes == 32 ? 3 : 0;
+    return ((lbo >> 4) << 16) | ((sbo >> 4) << 32) | (mode << 62);
+  }
+};
+
+/// The image, descriptors and output of wgmmaKernel for A (64 x 16) and B
+/// (8 x 16, B[n][k]) in `la` and `lb`; unused bytes are 0xff (NaN).
+Buffers wgmmaBuffers(const std::vector<float> &a, const std::vector<float> &b,
+                     const OperandLayout &la, const OperandLayout &lb) {
+  std::vector<uint8_t> image(12288, 0xff);
+  auto put = [&](int64_t at, float v) {
+    uint16_t h = sixteenBits(v, true);
+    std::memcpy(&image[at], &h, 2);
+  };
+  for (int i = 0; i < 64; ++i)
+    for (int k = 0; k < 16; ++k)
+      put(la.at(i, k), a[i * 16 + k]);
+  for (int n = 0; n < 8; ++n)
+    for (int k = 0; k < 16; ++k)
+      put(lb.at(n, k), b[n * 16 + k]);
+  std::vector<uint32_t> words(3072);
+  std::memcpy(words.data(), image.data(), image.size());
+  Buffers buffers;
+  buffers.add(words, {3072});
+  buffers.add(std::vector<int64_t>{la.start, la.fields(), lb.start, lb.fields()}, {4});
+  buffers.add(std::vector<float>(512, -1.f), {512});
+  return buffers;
+}
+} // namespace
+
+TEST(GpuEmulator, WgmmaReadsDescriptorsAndFragmentsAsThePtxIsaSays) {
+  // Without swizzle, core matrices 1024 bytes apart along K and 128 along
+  // M (the two offsets told apart); with the 128-byte swizzle, A's K slice
+  // 32 bytes into its atoms (the second 16 of a 64-wide tile).
+  struct Case {
+    const char *name;
+    OperandLayout a, b;
+  };
+  Case cases[] = {{"no swizzle", {0, 1024, 128, 0}, {2048, 128, 256, 0}},
+                  {"128-byte swizzle", {32, 16, 1024, 128}, {8192 + 32, 16, 1024, 128}},
+                  {"64-byte swizzle", {0, 16, 512, 64}, {4096, 16, 512, 64}},
+                  {"32-byte swizzle", {0, 16, 256, 32}, {2048, 16, 256, 32}}};
+  Artifact artifact = compileBound(wgmmaKernel(true, true), "cuda", 3);
+  std::vector<float> a = eighths(64 * 16, 11), b = eighths(8 * 16, 12);
+  for (const Case &c : cases)
+    for (emu::Schedule s : kSchedules) {
+      SCOPED_TRACE(std::string(c.name) + ", " + emu::scheduleName(s).str());
+      Buffers buffers = wgmmaBuffers(a, b, c.a, c.b);
+      auto device = createEmulatorDevice(s);
+      run(*device, artifact, buffers);
+      std::vector<float> d = buffers.get<float>(2);
+      // Thread 32 w + 4 g + q holds rows 16 w + g (+ 8) at columns 2 q, + 1.
+      for (int t = 0; t < 128; ++t)
+        for (int i = 0; i < 4; ++i) {
+          int row = 16 * (t / 32) + (t % 32) / 4 + 8 * (i / 2), col = 2 * (t % 4) + i % 2;
+          double want = 0;
+          for (int k = 0; k < 16; ++k)
+            want += double(a[row * 16 + k]) * double(b[col * 16 + k]);
+          ASSERT_EQ(d[t * 4 + i], float(want)) << "D[" << row << "][" << col << "]";
+        }
+    }
+}
+
+TEST(GpuEmulatorDeathTest, APlantedMissingProxyFenceOrWgmmaFenceIsCaught) {
+  OperandLayout la{0, 1024, 128, 0}, lb{2048, 128, 256, 0};
+  std::vector<float> a = eighths(64 * 16, 11), b = eighths(8 * 16, 12);
+  Artifact noProxyFence = compileBound(wgmmaKernel(false, true), "cuda", 3);
+  EXPECT_EXIT(
+      {
+        Buffers buffers = wgmmaBuffers(a, b, la, lb);
+        auto device = createEmulatorDevice(emu::Schedule::InOrder);
+        run(*device, noProxyFence, buffers);
+      },
+      testing::ExitedWithCode(70), "with no fence.proxy.async after the write");
+  Artifact noWgmmaFence = compileBound(wgmmaKernel(true, false), "cuda", 3);
+  EXPECT_EXIT(
+      {
+        Buffers buffers = wgmmaBuffers(a, b, la, lb);
+        auto device = createEmulatorDevice(emu::Schedule::InOrder);
+        run(*device, noWgmmaFence, buffers);
+      },
+      testing::ExitedWithCode(70), "with no wgmma.fence");
+}
+
+namespace {
 /// y = x W^T + b on a dense input: `k` inputs, 70 outputs (two column tiles
 /// of the mma.sync kernel, one of wgmma's; 40 inputs: two steps along K,
 /// the last partial; 232: eight, so each stage of the 3-stage rings is
