@@ -51,6 +51,10 @@ typedef int32_t (*mtgr_emu_thread_fn)(int64_t *params, int64_t count);
 
 typedef struct mtgr_gpu_shared {
   void *base; /* the emulated kernel's static shared memory (host copy) */
+  /* Its bytes; negative: the kernel's dynamic shared memory, which starts
+   * at base and may take up to -bytes (the launch's shared_bytes). The
+   * first record's base is the start of the shared window (its offsets are
+   * what the code computes shared addresses as integers from). */
   int64_t bytes;
 } mtgr_gpu_shared;
 

@@ -525,24 +525,35 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
   // patterns and mbarrier addresses are computed from) is its offset in the
   // window, as on a GPU, not a host address: ptrtoint subtracts the
   // arena's host address and inttoptr adds it back.
+  // Dynamic shared memory (an address-space-3 global without an
+  // initializer or of no size) starts after the static part, 1024-aligned, and may take up to
+  // kEmulatedDynamicShared bytes (the launch says how many).
   std::vector<std::pair<std::string, int64_t>> shared;
   std::vector<llvm::GlobalVariable *> sharedGlobals;
   for (llvm::GlobalVariable &g : m.globals())
     if (g.getAddressSpace() == 3)
       sharedGlobals.push_back(&g);
+  int64_t dynamicOffset = -1;
   if (!sharedGlobals.empty()) {
     int64_t bytes = 0;
-    std::vector<int64_t> offsets;
-    for (llvm::GlobalVariable *g : sharedGlobals) {
+    std::vector<int64_t> offsets(sharedGlobals.size(), -1);
+    for (size_t i = 0; i < sharedGlobals.size(); ++i) {
+      llvm::GlobalVariable *g = sharedGlobals[i];
       int64_t size = layout.getTypeAllocSize(g->getValueType());
       if (g->isDeclaration() || size == 0)
-        return mtgr::fail("the kernel's dynamic shared memory '" + g->getName() +
-                          "' is not emulated yet");
+        continue; // dynamic (MLIR's is a zero-size array): placed below
       int64_t align = std::max<int64_t>(16, g->getAlign() ? g->getAlign()->value() : 16);
       bytes = (bytes + align - 1) / align * align;
-      offsets.push_back(bytes);
+      offsets[i] = bytes;
       bytes += size;
     }
+    int64_t staticBytes = bytes;
+    for (size_t i = 0; i < sharedGlobals.size(); ++i)
+      if (offsets[i] < 0) {
+        dynamicOffset = (staticBytes + 1023) / 1024 * 1024;
+        offsets[i] = dynamicOffset;
+        bytes = dynamicOffset + kEmulatedDynamicShared;
+      }
     auto *arenaType = llvm::ArrayType::get(llvm::Type::getInt8Ty(ctx), bytes);
     auto *arena = new llvm::GlobalVariable(
         m, arenaType, false, llvm::GlobalValue::InternalLinkage,
@@ -582,7 +593,11 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
         cast->eraseFromParent();
       }
     }
-    shared.push_back({arena->getName().str(), bytes});
+    // The static part, then (if any) the dynamic part as a negative size:
+    // its capacity (abi/GpuLaunch.h).
+    shared.push_back({arena->getName().str(), dynamicOffset < 0 ? bytes : dynamicOffset});
+    if (dynamicOffset >= 0)
+      shared.push_back({arena->getName().str(), -kEmulatedDynamicShared});
   }
 
   // A trampoline per kernel: one GPU thread from the launch's words.
@@ -639,11 +654,20 @@ void mlir::mtgr::addKernelTables(llvm::Module &host, llvm::ArrayRef<EmulatedKern
     auto *nameGlobal = new llvm::GlobalVariable(host, name->getType(), true,
                                                 llvm::GlobalValue::PrivateLinkage, name);
     std::vector<llvm::Constant *> regions;
-    for (const auto &[global, bytes] : k.shared)
-      regions.push_back(llvm::ConstantStruct::get(
-          sharedType, {llvm::ConstantExpr::getAddrSpaceCast(host.getGlobalVariable(global, true),
-                                                            ptr),
-                       llvm::ConstantInt::get(i64, bytes)}));
+    int64_t staticBytes = 0;
+    for (const auto &[global, bytes] : k.shared) {
+      // The dynamic part starts where the static part ends, 1024-aligned.
+      llvm::Constant *base =
+          llvm::ConstantExpr::getAddrSpaceCast(host.getGlobalVariable(global, true), ptr);
+      if (bytes < 0)
+        base = llvm::ConstantExpr::getInBoundsGetElementPtr(
+            llvm::Type::getInt8Ty(ctx), base,
+            llvm::ConstantInt::get(i64, (staticBytes + 1023) / 1024 * 1024));
+      else
+        staticBytes = bytes;
+      regions.push_back(
+          llvm::ConstantStruct::get(sharedType, {base, llvm::ConstantInt::get(i64, bytes)}));
+    }
     llvm::Constant *regionArray = llvm::ConstantPointerNull::get(ptr);
     if (!regions.empty()) {
       auto *type = llvm::ArrayType::get(sharedType, regions.size());

@@ -27,13 +27,20 @@ class Triple;
 
 namespace mlir::mtgr {
 
+/// The dynamic shared memory a launch may ask of the emulator: sm_90's
+/// 227 KB a block.
+inline constexpr int64_t kEmulatedDynamicShared = 227 * 1024;
+
 /// A kernel after retargeting: what the kernel table records.
 struct EmulatedKernel {
   std::string name;       // the kernel's symbol in the PTX
   std::string trampoline; // its host trampoline (mtgr_emu_thread_fn)
   int64_t params = 0;     // parameter words
   bool barriers = false;  // it synchronises its block
-  /// Its static shared memory: the globals' names and sizes.
+  /// Its shared memory: the module's arena (a global's name) and the size
+  /// of its static part; then, with dynamic shared memory, the arena again
+  /// with -kEmulatedDynamicShared (the dynamic part follows the static one,
+  /// 1024-aligned).
   std::vector<std::pair<std::string, int64_t>> shared;
 };
 

@@ -115,6 +115,9 @@ struct Emulator::Block {
   std::vector<WgmmaGroups> wgmmaGroups;
   ucontext_t scheduler;
   std::vector<std::vector<Shadow>> shadows; // per shared region
+  /// The launch's shared memory: the kernel's static regions, the first
+  /// grown by the dynamic shared memory the launch asked for.
+  std::vector<std::pair<void *, int64_t>> sharedRegions;
   std::string fault;
   alignas(64) char sink[1024];
 #ifdef MTGR_EMU_ASAN
@@ -293,9 +296,9 @@ llvm::Error Emulator::checkSpan(uint64_t address, uint64_t bytes, const std::str
 
 void *Emulator::Block::shared(void *p, int64_t bytes, bool write) {
   auto a = reinterpret_cast<uintptr_t>(p);
-  for (size_t r = 0; r < kernel->shared.size(); ++r) {
-    auto base = reinterpret_cast<uintptr_t>(kernel->shared[r].first);
-    auto size = static_cast<uintptr_t>(kernel->shared[r].second);
+  for (size_t r = 0; r < sharedRegions.size(); ++r) {
+    auto base = reinterpret_cast<uintptr_t>(sharedRegions[r].first);
+    auto size = static_cast<uintptr_t>(sharedRegions[r].second);
     if (a < base || a + bytes > base + size)
       continue;
     auto me = static_cast<int32_t>(current);
@@ -341,7 +344,7 @@ void *Emulator::Block::global(void *p, int64_t bytes, bool write) {
   if (emulator->regionOf(a, a + bytes))
     return p;
   // A generic pointer into shared memory.
-  for (const auto &[base, size] : kernel->shared)
+  for (const auto &[base, size] : sharedRegions)
     if (a >= reinterpret_cast<uintptr_t>(base) &&
         a + bytes <= reinterpret_cast<uintptr_t>(base) + size)
       return shared(p, bytes, write);
@@ -668,12 +671,12 @@ bool Emulator::Block::resolveWgmma(int64_t base, int32_t mode) {
            "know yet");
     return false;
   }
-  if (kernel->shared.size() != 1) {
+  if (sharedRegions.size() != 1) {
     report("a wgmma in a kernel without one shared-memory arena (an emulator retarget bug)");
     return false;
   }
-  auto *window = static_cast<char *>(kernel->shared[0].first);
-  int64_t windowBytes = kernel->shared[0].second;
+  auto *window = static_cast<char *>(sharedRegions[0].first);
+  int64_t windowBytes = sharedRegions[0].second;
   WgmmaGroups &groups = wgmmaGroups[base / (4 * kWarp)];
   auto operand = [&](uint64_t d, int rows, std::vector<float> &out) {
     uint64_t start = (d & 0x3fff) << 4, lbo = ((d >> 16) & 0x3fff) << 4,
@@ -789,9 +792,9 @@ void Emulator::Block::cpAsync(void *sharedDst, void *globalSrc, int32_t bytes,
   }
   // The copy may land any time until its wait: its bytes must not be what
   // a wgmma in flight reads from now on.
-  auto *window = kernel->shared.empty() ? nullptr : static_cast<char *>(kernel->shared[0].first);
+  auto *window = sharedRegions.empty() ? nullptr : static_cast<char *>(sharedRegions[0].first);
   auto *dst = static_cast<char *>(sharedDst);
-  if (window && dst >= window && dst + bytes <= window + kernel->shared[0].second)
+  if (window && dst >= window && dst + bytes <= window + sharedRegions[0].second)
     for (int32_t i = 0; i < bytes; ++i)
       if (shadows[0][dst - window + i].inflightReads > 0) {
         report(llvm::formatv("shared-memory race: a cp.async into byte {0} of shared memory, "
@@ -826,12 +829,12 @@ void Emulator::Block::cpAsyncWait(int32_t newest) {
 }
 
 llvm::Error Emulator::Block::run() {
-  shadows.assign(kernel->shared.size(), {});
-  for (size_t r = 0; r < kernel->shared.size(); ++r) {
-    shadows[r].assign(kernel->shared[r].second, Shadow{});
+  shadows.assign(sharedRegions.size(), {});
+  for (size_t r = 0; r < sharedRegions.size(); ++r) {
+    shadows[r].assign(sharedRegions[r].second, Shadow{});
     // Shared memory starts as NaN (0xff bytes): a read before any write
     // shows in the results.
-    std::memset(kernel->shared[r].first, 0xff, kernel->shared[r].second);
+    std::memset(sharedRegions[r].first, 0xff, sharedRegions[r].second);
   }
   epoch = 0;
   asyncCopies.assign(threads, AsyncCopies{});
@@ -926,7 +929,7 @@ llvm::Error Emulator::Block::runFibers() {
 }
 
 llvm::Error Emulator::launch(const Kernel &kernel, Dim3 grid, Dim3 block, int64_t *params,
-                             int64_t count) {
+                             int64_t count, int64_t sharedBytes) {
   if (block.x < 1 || block.y < 1 || block.z < 1 || block.count() > 1024)
     return fail(llvm::formatv("kernel '{0}': a block of {1} x {2} x {3} threads is not a CUDA "
                               "block (1 .. 1024 threads)",
@@ -939,6 +942,25 @@ llvm::Error Emulator::launch(const Kernel &kernel, Dim3 grid, Dim3 block, int64_
                               kernel.name, kernel.params, count)
                     .str());
   auto b = std::make_unique<Block>();
+  // The shared window: the static part, and the dynamic part (a region of
+  // negative size: its capacity) sized by the launch.
+  for (const auto &[base, bytes] : kernel.shared) {
+    if (bytes >= 0) {
+      b->sharedRegions.push_back({base, bytes});
+      continue;
+    }
+    if (sharedBytes > -bytes)
+      return fail(llvm::formatv("kernel '{0}': a launch with {1} bytes of dynamic shared "
+                                "memory, above the {2} the emulator has",
+                                kernel.name, sharedBytes, -bytes)
+                      .str());
+    if (b->sharedRegions.empty())
+      return fail("kernel '" + kernel.name + "': dynamic shared memory without a window");
+    auto *window = static_cast<char *>(b->sharedRegions[0].first);
+    b->sharedRegions[0].second = static_cast<char *>(base) - window + sharedBytes;
+  }
+  if (sharedBytes < 0)
+    return fail("kernel '" + kernel.name + "': a negative dynamic shared memory size");
   b->emulator = this;
   b->kernel = &kernel;
   b->params = params;

@@ -54,8 +54,9 @@ struct Kernel {
   mtgr_emu_thread_fn run = nullptr;
   int64_t params = 0;      // parameter words it takes
   bool barriers = false;   // it synchronises its block: a fiber per thread
-  /// Its static shared memory, base and bytes (one copy: blocks run one at
-  /// a time).
+  /// Its shared memory, base and bytes (one copy: blocks run one at a
+  /// time): the window's static part; negative bytes: the dynamic part at
+  /// that base, up to -bytes (abi/GpuLaunch.h).
   std::vector<std::pair<void *, int64_t>> shared;
 };
 
@@ -73,10 +74,10 @@ public:
   void untrack(const void *base);
 
   /// Runs `kernel` on a grid; `params` holds one word per kernel parameter
-  /// (abi/GpuLaunch.h). The error names the kernel, block and thread of the
-  /// first fault (out-of-bounds access, race, barrier divergence, deadlock).
+  /// (abi/GpuLaunch.h) and `sharedBytes` the dynamic shared memory. The
+  /// error names the kernel, block and thread of the first fault (out-of-bounds access, race, barrier divergence, deadlock).
   llvm::Error launch(const Kernel &kernel, Dim3 grid, Dim3 block, int64_t *params,
-                     int64_t count);
+                     int64_t count, int64_t sharedBytes = 0);
 
   /// An error unless [address, address + bytes) lies in one tracked
   /// buffer (what the device's GEMM library reads or writes); `what` names

@@ -120,20 +120,18 @@ private:
     if (kernel < 0 || kernel >= static_cast<int64_t>(kernels.size()))
       fault(fail("a launch of kernel " + std::to_string(kernel) + ", which the code's table (" +
                  std::to_string(kernels.size()) + " kernels) does not have"));
-    if (sharedBytes != 0)
-      fault(fail("kernel '" + kernels[kernel].name + "': dynamic shared memory is not emulated"));
     if (grid.count() == 0)
       return; // nothing to do (a GPU would refuse an empty grid)
     // The words as they are now: the host code reuses its array.
     std::vector<int64_t> words(params, params + std::max<int64_t>(count, 0));
-    enqueue([this, kernel, grid, block, words = std::move(words)]() mutable {
+    enqueue([this, kernel, grid, block, sharedBytes, words = std::move(words)]() mutable {
       std::lock_guard<std::mutex> guard(shared->lock);
       // --profile: the host's time emulating the kernel, in its op's family
       // (it exercises the path a GPU's profile takes, not a GPU's time).
       const KernelRecord &record = records[kernel];
       timed(record.family, record.layer, [&] {
         if (llvm::Error e = shared->emulator.launch(kernels[kernel], grid, block, words.data(),
-                                                    int64_t(words.size())))
+                                                    int64_t(words.size()), sharedBytes))
           fault(std::move(e));
       });
     });

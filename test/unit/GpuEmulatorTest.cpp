@@ -1028,12 +1028,97 @@ TEST(GpuEmulator, TensorCoreGemmIsExactOnBf16ValuesAtEveryTileEdge) {
     }
 }
 
+namespace {
+/// 256 threads stage 16384 floats (64 KB, above the 48 KB of static shared
+/// memory) in dynamic shared memory, a barrier, then each reads another
+/// thread's values: out[i] = in[16383 - i] + 1.
+std::string dynamicSharedKernel(int64_t bytes) {
+  return R"(
+func.func @mtgr_forward(%in: memref<16384xf32>, %out: memref<16384xf32>) attributes {mtgr.abi = []} {
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  %bytes = arith.constant )" +
+         std::to_string(bytes) + R"( : i32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1)
+             dynamic_shared_memory_size %bytes {
+    %c0 = arith.constant 0 : index
+    %c64 = arith.constant 64 : index
+    %last = arith.constant 16383 : index
+    %one = arith.constant 1.0 : f32
+    %dyn = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+    %tile = memref.view %dyn[%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<16384xf32, #gpu.address_space<workgroup>>
+    scf.for %i = %c0 to %c64 step %c1 {
+      %s = arith.muli %i, %c256 : index
+      %at = arith.addi %s, %tx : index
+      %v = memref.load %in[%at] : memref<16384xf32>
+      memref.store %v, %tile[%at] : memref<16384xf32, #gpu.address_space<workgroup>>
+    }
+    gpu.barrier
+    scf.for %i = %c0 to %c64 step %c1 {
+      %s = arith.muli %i, %c256 : index
+      %at = arith.addi %s, %tx : index
+      %from = arith.subi %last, %at : index
+      %v = memref.load %tile[%from] : memref<16384xf32, #gpu.address_space<workgroup>>
+      %w = arith.addf %v, %one : f32
+      memref.store %w, %out[%at] : memref<16384xf32>
+    }
+    gpu.terminator
+  }
+  return
+}
+)";
+}
+} // namespace
+
+TEST(GpuEmulator, DynamicSharedMemoryAbove48KB) {
+  Artifact artifact = compileBound(dynamicSharedKernel(65536), "cuda", 2);
+  std::vector<float> in = randomFloats(16384, 3);
+  for (emu::Schedule s : kSchedules) {
+    SCOPED_TRACE(emu::scheduleName(s).str());
+    Buffers buffers;
+    buffers.add(in, {16384});
+    buffers.add(std::vector<float>(16384, 0.f), {16384});
+    auto device = createEmulatorDevice(s);
+    run(*device, artifact, buffers);
+    std::vector<float> out = buffers.get<float>(1);
+    for (int i = 0; i < 16384; ++i)
+      ASSERT_EQ(out[i], in[16383 - i] + 1.f) << i;
+  }
+}
+
+TEST(GpuEmulatorDeathTest, DynamicSharedMemoryIsBounded) {
+  // Too little for the kernel's 64 KB: its accesses past the launch's
+  // 32 KB are out of its shared memory; more than the emulator's 227 KB:
+  // the launch is refused.
+  Artifact small = compileBound(dynamicSharedKernel(32768), "cuda", 2);
+  EXPECT_EXIT(
+      {
+        Buffers buffers;
+        buffers.add(std::vector<float>(16384, 1.f), {16384});
+        buffers.add(std::vector<float>(16384, 0.f), {16384});
+        auto device = createEmulatorDevice(emu::Schedule::InOrder);
+        run(*device, small, buffers);
+      },
+      testing::ExitedWithCode(70), "outside the kernel's shared memory");
+  Artifact huge = compileBound(dynamicSharedKernel(300000), "cuda", 2);
+  EXPECT_EXIT(
+      {
+        Buffers buffers;
+        buffers.add(std::vector<float>(16384, 1.f), {16384});
+        buffers.add(std::vector<float>(16384, 0.f), {16384});
+        auto device = createEmulatorDevice(emu::Schedule::InOrder);
+        run(*device, huge, buffers);
+      },
+      testing::ExitedWithCode(70), "a launch with 300000 bytes of dynamic shared memory, above");
+}
+
 TEST(GpuEmulatorDeathTest, CudaDeviceOptsInToSharedMemoryAbove48KB) {
   // A kernel asking for 64 KB of dynamic shared memory, on the CUDA device
   // over the stand-in driver, which refuses a launch above 48 KB without
   // the kernel's opt-in (cuFuncSetAttribute): the launch goes through, with
-  // its shared bytes. (The emulator runs no dynamic shared memory yet: the
-  // kernel leaves it unused; the artifact gets an ELF stand-in as its
+  // its shared bytes. (The kernel leaves it unused: DynamicSharedMemory*
+  // use it on the emulator; the artifact gets an ELF stand-in as its
   // sm_90a cubin.)
   const char *text = R"(
 func.func @mtgr_forward(%out: memref<32xf32>) attributes {mtgr.abi = []} {
