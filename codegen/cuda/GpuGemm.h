@@ -48,9 +48,9 @@ Value loadOrZero(LoopBuilder &l, Value cond, function_ref<Value()> load);
 /// ldmatrix and runs 2 x 4 mma.sync m16n8k16 (bf16 operands, f32 sums);
 /// the store gets each f32 result.
 void launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p);
-/// The product on sm_90a's warpgroup MMA: one warpgroup per 64 x 128 tile
-/// of C, wgmma.mma_async m64n128k16 from a cp.async ring of 64-byte
-/// swizzled shared-memory stages (GpuTensorCoreGemm.cpp).
+/// The product on sm_90a's warpgroup MMA: two warpgroups per 128 x 128
+/// tile of C, wgmma.mma_async m64n128k16 from a 4-stage cp.async ring of
+/// 128-byte-swizzled stages in dynamic shared memory (GpuTensorCoreGemm.cpp).
 void launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p);
 
 } // namespace mlir::mtgr

@@ -188,24 +188,31 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   gpu::TerminatorOp::create(l.b);
 }
 
-// `--gemm=wgmma` (sm_90a): the same bf16 operands, then a kernel of one
-// warpgroup (128 threads) per 64 x 128 tile of C. K in steps of 32 through
-// a ring of 3 shared-memory stages filled by 16-byte cp.async.cg into the
-// 64-byte-swizzled K-major layout wgmma reads (TensorCore.h); per step:
-// wait for the step's copies, fence.proxy.async (the copies were written
-// through the generic proxy, wgmma reads through the async one), a
-// barrier, the copies of the step two ahead (into the stage the last
-// step's wgmma read, retired by its wait), then wgmma.fence, two
-// wgmma.mma_async m64n128k16 (one per 16 of K, descriptors 32 bytes
-// apart), commit and wait. The store gets D's fragments (thread 32 w + 4 g
-// + t: rows 16 w + g, + 8; columns 8 j + 2 t, + 1), as the mma.sync
-// kernel's. The emulator checks the descriptors' addresses, the fence and
-// that no stage is rewritten while a wgmma reads it.
+// `--gemm=wgmma` (sm_90a): the same bf16 operands, then a kernel of two
+// warpgroups (256 threads) per 128 x 128 tile of C, each warpgroup 64 rows
+// of it. K in steps of 64 through a ring of 4 stages in dynamic shared
+// memory (A and B 128 rows of 128 bytes per stage, 128 KB with the
+// alignment slack), filled by 16-byte cp.async.cg into the 128-byte-
+// swizzled K-major layout wgmma reads (TensorCore.h). Two steps are issued
+// ahead; per step: wait for the step's copies, fence.proxy.async (the
+// copies were written through the generic proxy, wgmma reads through the
+// async one), a barrier, the copies of the step two ahead, then
+// wgmma.fence, four wgmma.mma_async m64n128k16 (one per 16 of K,
+// descriptors 32 bytes apart), commit, and a wait that leaves this step's
+// group in flight while the next step's copies land: the stage the next
+// step refills was read by the group before, which that wait retired.
+// The store gets D's fragments (thread 32 w + 4 g + t of a warpgroup: rows
+// 16 w + g, + 8; columns 8 j + 2 t, + 1), as the mma.sync kernel's. The
+// emulator checks the descriptors' addresses, the fences and that no stage
+// is rewritten while a wgmma in flight reads it.
 void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
-  constexpr int64_t kM = 64, kN = 128, kStep = 32, kRing = 3, kGroupThreads = 128;
-  constexpr int64_t kRowBytes = kStep * 2; // one swizzled 64-byte row per row
+  constexpr int64_t kM = 128, kN = 128, kStep = 64, kRing = 4, kAhead = 2;
+  constexpr int64_t kGroups = 2, kThreads = kGroups * 128, kGroupRows = kM / kGroups;
+  constexpr int64_t kRowBytes = kStep * 2; // one swizzled 128-byte row per row
   constexpr int64_t kABytes = kM * kRowBytes, kBBytes = kN * kRowBytes;
-  constexpr int64_t kAtomBytes = 8 * kRowBytes; // the swizzle atom: 512 bytes
+  constexpr int64_t kAtomBytes = 8 * kRowBytes; // the swizzle atom: 1024 bytes
+  constexpr int64_t kChunks = kRowBytes / 16;
+  constexpr int64_t kSharedBytes = kRing * (kABytes + kBBytes) + kAtomBytes;
   Value one = l.idx(1);
   auto lt = [&](Value x, Value y) { return l.cmp(arith::CmpIPredicate::ult, x, y); };
   Value kPadded = l.mul(arith::CeilDivUIOp::create(l.b, p.k, l.idx(8)), l.idx(8));
@@ -216,20 +223,25 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
 
   Value gridX = arith::CeilDivUIOp::create(l.b, p.n, l.idx(kN));
   Value gridY = arith::CeilDivUIOp::create(l.b, p.m, l.idx(kM));
-  auto launch = gpu::LaunchOp::create(l.b, gridX, gridY, one, l.idx(kGroupThreads), one, one);
+  Value sharedBytes = arith::ConstantIntOp::create(l.b, l.b.getI32Type(), kSharedBytes);
+  auto launch = gpu::LaunchOp::create(l.b, gridX, gridY, one, l.idx(kThreads), one, one,
+                                      sharedBytes);
   nameKernel(l, launch);
-  // The ring, aligned at run time to the swizzle atom (the pattern is of
-  // shared-window addresses).
-  Value ring = addSharedBuffer(l, launch, {kRing * (kABytes + kBBytes) + kAtomBytes},
-                               l.b.getI8Type());
   OpBuilder::InsertionGuard guard(l.b);
   l.b.setInsertionPointToStart(&launch.getBody().front());
 
   Value tid = launch.getThreadIds().x;
+  Value group = arith::DivUIOp::create(l.b, tid, l.idx(128));
   Value m0 = l.mul(launch.getBlockIds().y, l.idx(kM));
   Value n0 = l.mul(launch.getBlockIds().x, l.idx(kN));
   Value aBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, a);
   Value bBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, b);
+  // The ring, aligned at run time to the swizzle atom (the pattern is of
+  // shared-window addresses).
+  auto workgroup = gpu::AddressSpaceAttr::get(l.b.getContext(), gpu::AddressSpace::Workgroup);
+  Value ring = gpu::DynamicSharedMemoryOp::create(
+      l.b, MemRefType::get({ShapedType::kDynamic}, l.b.getI8Type(), MemRefLayoutAttrInterface{},
+                           workgroup));
   Value window = memref::ExtractAlignedPointerAsIndexOp::create(l.b, ring);
   Value aligned = l.mul(arith::CeilDivUIOp::create(l.b, window, l.idx(kAtomBytes)),
                         l.idx(kAtomBytes));
@@ -238,20 +250,20 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
     return l.add(l.add(aligned, l.idx(kRing * kABytes)), l.mul(stage, l.idx(kBBytes)));
   };
 
-  // The copies of K step `step` into stage `stage`: 4 chunks of 16 bytes a
+  // The copies of K step `step` into stage `stage`: 8 chunks of 16 bytes a
   // row; rows past the operand's end and chunks past K' read nothing.
   auto issue = [&](Value step, Value stage) {
     for (auto [base, stageBase, first, rows, count] :
          {std::tuple{aBase, aStage(stage), m0, p.m, kM},
           std::tuple{bBase, bStage(stage), n0, p.n, kN}}) {
-      for (int64_t i = 0; i < count * 4 / kGroupThreads; ++i) {
-        Value e = l.add(tid, l.idx(i * kGroupThreads));
-        Value r = arith::DivUIOp::create(l.b, e, l.idx(4));
-        Value chunk = arith::RemUIOp::create(l.b, e, l.idx(4));
+      for (int64_t i = 0; i < count * kChunks / kThreads; ++i) {
+        Value e = l.add(tid, l.idx(i * kThreads));
+        Value r = arith::DivUIOp::create(l.b, e, l.idx(kChunks));
+        Value chunk = arith::RemUIOp::create(l.b, e, l.idx(kChunks));
         Value row = l.add(first, r);
         Value col = l.add(l.mul(step, l.idx(kStep)), l.mul(chunk, l.idx(8)));
         Value inside = arith::AndIOp::create(l.b, lt(row, rows), lt(col, kPadded));
-        copyBf16Segment(l, l.add(stageBase, swizzled64BOffset(l, r, chunk)), base,
+        copyBf16Segment(l, l.add(stageBase, swizzledOffset(l, r, chunk, kRowBytes)), base,
                         l.minI(row, l.sub(rows, one)), kPadded, l.select(inside, col, l.idx(0)),
                         l.select(inside, l.idx(16), l.idx(0)));
       }
@@ -263,7 +275,7 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
     });
     commitCopies(l); // a group per step, empty past the end: the waits count steps
   };
-  for (int64_t s = 0; s < kRing - 1; ++s)
+  for (int64_t s = 0; s < kAhead; ++s)
     issueIfAny(l.idx(s));
 
   constexpr int64_t kAccumulators = kN / 2;
@@ -273,27 +285,31 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
     OpBuilder::InsertionGuard inner(l.b);
     l.b.setInsertionPointToStart(loop.getBody());
     Value step = loop.getInductionVar();
-    waitCopies(l, kRing - 2);
+    waitCopies(l, kAhead - 1);
     fenceProxyAsync(l);
     gpu::BarrierOp::create(l.b);
-    issueIfAny(l.add(step, l.idx(kRing - 1)));
+    issueIfAny(l.add(step, l.idx(kAhead)));
     Value stage = arith::RemUIOp::create(l.b, step, l.idx(kRing));
+    Value aRows = l.add(aStage(stage), l.mul(group, l.idx(kGroupRows * kRowBytes)));
     SmallVector<Value> acc(loop.getRegionIterArgs());
     wgmmaFence(l);
     for (int64_t ks = 0; ks < kStep / 16; ++ks) {
-      Value da = wgmmaDescriptor64BSwizzle(l, l.add(aStage(stage), l.idx(ks * 32)), kAtomBytes);
-      Value db = wgmmaDescriptor64BSwizzle(l, l.add(bStage(stage), l.idx(ks * 32)), kAtomBytes);
+      Value da = wgmmaDescriptor(l, l.add(aRows, l.idx(ks * 32)), kAtomBytes, kRowBytes);
+      Value db = wgmmaDescriptor(l, l.add(bStage(stage), l.idx(ks * 32)), kAtomBytes, kRowBytes);
       acc = wgmmaBf16(l, kN, da, db, acc);
     }
     wgmmaCommit(l);
-    wgmmaWait(l, 0);
+    wgmmaWait(l, 1);
     scf::YieldOp::create(l.b, acc);
   }
+  wgmmaWait(l, 0);
   waitCopies(l, 0);
-  Value warp = arith::DivUIOp::create(l.b, tid, l.idx(32));
+  Value warp = arith::DivUIOp::create(l.b, arith::RemUIOp::create(l.b, tid, l.idx(128)),
+                                      l.idx(32));
   Value lane = arith::RemUIOp::create(l.b, tid, l.idx(32));
   LaneFragments f(l, lane);
-  Value warpRow = l.add(m0, l.mul(warp, l.idx(16)));
+  Value warpRow =
+      l.add(l.add(m0, l.mul(group, l.idx(kGroupRows))), l.mul(warp, l.idx(16)));
   for (int64_t j = 0; j < kN / 8; ++j)
     for (int64_t i = 0; i < 4; ++i) {
       Value row = l.add(warpRow, l.add(l.idx((i / 2) * 8), f.g));

@@ -25,9 +25,9 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
     (`mtgr.gpu_kernel_profiles`). With `gemm=tensor-core` the products are
     mtgr's tensor-core GEMM (ldmatrix and mma.sync m16n8k16 on bf16 operands
     rounded from the fp32 loaders, f32 sums; sm_80 and later); with
-    `gemm=wgmma` they are sm_90a's warpgroup MMA (a warpgroup per 64 x 128
-    tile, wgmma.mma_async from 64-byte-swizzled shared memory that cp.async
-    fills; sm_90a only). With
+    `gemm=wgmma` they are sm_90a's warpgroup MMA (two warpgroups per 128 x
+    128 tile, wgmma.mma_async from 128-byte-swizzled dynamic shared memory
+    that a 4-stage cp.async ring fills; sm_90a only). With
     `attention=tensor-core` the attention forward and its dQ, dK and dV are
     fused kernels (a block per (row block or column tile, head, chunk of the
     output's columns)): the products (S = Q K^T; dP = dO V^T) and the

@@ -113,21 +113,25 @@ void mlir::mtgr::copyBf16Segment(LoopBuilder &l, Value destination, Value base, 
               arith::IndexCastOp::create(l.b, l.b.getI32Type(), bytes));
 }
 
-Value mlir::mtgr::swizzled64BOffset(LoopBuilder &l, Value row, Value chunk) {
-  Value pattern = arith::RemUIOp::create(l.b, arith::DivUIOp::create(l.b, row, l.idx(2)), l.idx(4));
+Value mlir::mtgr::swizzledOffset(LoopBuilder &l, Value row, Value chunk, int64_t rowBytes) {
+  Value pattern = arith::RemUIOp::create(
+      l.b, arith::DivUIOp::create(l.b, l.mul(row, l.idx(rowBytes)), l.idx(128)),
+      l.idx(rowBytes / 16));
   Value swizzled = arith::XOrIOp::create(l.b, chunk, pattern);
-  return l.add(l.mul(row, l.idx(64)), l.mul(swizzled, l.idx(16)));
+  return l.add(l.mul(row, l.idx(rowBytes)), l.mul(swizzled, l.idx(16)));
 }
 
-Value mlir::mtgr::wgmmaDescriptor64BSwizzle(LoopBuilder &l, Value address, int64_t strideBytes) {
+Value mlir::mtgr::wgmmaDescriptor(LoopBuilder &l, Value address, int64_t strideBytes,
+                                  int64_t rowBytes) {
   Type i64 = l.i64();
   auto c = [&](int64_t v) { return arith::ConstantIntOp::create(l.b, i64, v).getResult(); };
   Value start = arith::AndIOp::create(
       l.b, arith::ShRUIOp::create(l.b, arith::IndexCastOp::create(l.b, i64, address), c(4)),
       c(0x3fff));
   // Leading byte offset 1 (unused for swizzled K-major), stride, swizzle
-  // mode 2 (64 bytes) in bits 62-63.
-  int64_t fields = (int64_t(1) << 16) | ((strideBytes >> 4) << 32) | (int64_t(2) << 62);
+  // mode in bits 62-63: 1 for 128-byte rows, 2 for 64, 3 for 32.
+  int64_t mode = rowBytes == 128 ? 1 : rowBytes == 64 ? 2 : 3;
+  int64_t fields = (int64_t(1) << 16) | ((strideBytes >> 4) << 32) | (mode << 62);
   return arith::OrIOp::create(l.b, start, c(fields));
 }
 

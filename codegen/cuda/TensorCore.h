@@ -80,16 +80,16 @@ void copyBf16Segment(LoopBuilder &l, Value destination, Value base, Value row, V
 Value sharedAddress(LoopBuilder &l, Value address);
 
 /// sm_90a warpgroup MMA (wgmma), both operands in shared memory, K-major,
-/// with the 64-byte swizzle: rows of 64 bytes (32 bf16 of K), 8 rows an
-/// atom of 512 bytes, atoms `strideBytes` apart along M / N; the 16-byte
-/// chunk c of row r sits at chunk c ^ (r / 2 % 4) (address bits 4-5 XORed
-/// with bits 7-8). `address` (index) is a shared-window offset (what
-/// ExtractAlignedPointerAsIndex gives for a shared buffer), 512-aligned at
-/// the atom's start; a K slice of 16 starts 32 bytes further.
-Value wgmmaDescriptor64BSwizzle(LoopBuilder &l, Value address, int64_t strideBytes);
-/// The byte offset of 16-byte chunk `chunk` of row `row` in a 64-byte
-/// swizzled tile (rows 64 bytes apart).
-Value swizzled64BOffset(LoopBuilder &l, Value row, Value chunk);
+/// swizzled: rows of `rowBytes` (128, 64 or 32: 64, 32 or 16 bf16 of K), 8
+/// rows an atom, atoms `strideBytes` apart along M / N; the 16-byte chunk c
+/// of row r sits at chunk c ^ ((r * rowBytes / 128) % (rowBytes / 16))
+/// (address bits 4.. XORed with bits 7..). `address` (index) is a
+/// shared-window offset (what ExtractAlignedPointerAsIndex gives for a
+/// shared buffer), aligned to the atom at the tile's start; a K slice of
+/// 16 starts 32 bytes further.
+Value wgmmaDescriptor(LoopBuilder &l, Value address, int64_t strideBytes, int64_t rowBytes);
+/// The byte offset of 16-byte chunk `chunk` of row `row` in such a tile.
+Value swizzledOffset(LoopBuilder &l, Value row, Value chunk, int64_t rowBytes);
 /// wgmma.mma_async.sync.aligned.m64n`n`k16.f32.bf16.bf16 (D = A B + D):
 /// `acc` the thread's n / 2 accumulators, returns them updated.
 SmallVector<Value> wgmmaBf16(LoopBuilder &l, int64_t n, Value descriptorA, Value descriptorB,

@@ -968,9 +968,9 @@ TEST(GpuEmulatorDeathTest, APlantedMissingProxyFenceOrWgmmaFenceIsCaught) {
 
 namespace {
 /// y = x W^T + b on a dense input: `k` inputs, 70 outputs (two column tiles
-/// of the mma.sync kernel, one of wgmma's; 40 inputs: two steps along K,
-/// the last partial; 232: eight, so each stage of the 3-stage rings is
-/// refilled twice).
+/// of the mma.sync kernel, one of wgmma's; 40 inputs: one or two steps
+/// along K, the last partial; 520: 17 steps of 32 and 9 of 64, so every
+/// stage of the rings is refilled).
 std::string linearKernel(int64_t k) {
   std::string text = R"(
 func.func @mtgr_forward(%x: memref<?xKxf32>, %w: memref<70xKxf32>, %b: memref<70xf32>,
@@ -997,7 +997,7 @@ TEST(GpuEmulator, TensorCoreGemmIsExactOnBf16ValuesAtEveryTileEdge) {
   // wgmma) must equal the float64 product bit for bit, as the fp32 SIMT
   // kernel does, at 0, 1, 37 and 130 rows (partial row tiles) under every
   // schedule.
-  for (int64_t k : {40, 232})
+  for (int64_t k : {40, 520})
     for (std::string gemm : {"generated", "tensor-core", "wgmma"}) {
       if (k > 40 && gemm == "generated")
         continue;
