@@ -142,13 +142,47 @@ enum {
   MTGR_EMU_WGMMA,
   MTGR_EMU_WGMMA_SYNC,
   MTGR_EMU_FENCE_PROXY_ASYNC,
+  /* mbarriers and TMA (sm_90a), on 8-byte mbarrier objects in shared
+   * memory:
+   * void mbarrier_init(void *bar, int32_t count): count arrivals a phase;
+   * int64_t mbarrier_arrive(void *bar, int32_t tx): an arrival that also
+   *              expects tx more bytes of transactions this phase (0:
+   *              a plain arrive); returns the phase it arrived in;
+   * void mbarrier_wait(void *bar, int32_t parity): blocks until the phase
+   *              of that parity has completed (MLIR's try_wait.parity
+   *              loop);
+   * void tma_load_2d(void *shared, void *bar, const void *map, int32_t c0,
+   *              int32_t c1): cp.async.bulk.tensor.2d of the box at
+   *              (c0 inner, c1 outer) of the tensor map (an
+   *              mtgr_emu_tensor_map) into shared memory, its bytes
+   *              completing transactions on bar. */
+  MTGR_EMU_MBARRIER_INIT,
+  MTGR_EMU_MBARRIER_ARRIVE,
+  MTGR_EMU_MBARRIER_WAIT,
+  MTGR_EMU_TMA_LOAD_2D,
   MTGR_EMU_FIELDS
 };
+
+/* A 2-D tensor map as the emulator reads it (the CUDA device's are the
+ * driver's CUtensorMap, 128 bytes, opaque): row-major elements of
+ * element_bytes at base, rows x cols, row_bytes apart; boxes of box_rows x
+ * box_cols land row after row in shared memory, each 16-byte chunk of a
+ * row XORed by the swizzle as wgmma reads it (swizzle: 0 none, 1 32-byte,
+ * 2 64-byte, 3 128-byte, CUtensorMapSwizzle's values); elements outside
+ * rows x cols land as zeros. */
+typedef struct mtgr_emu_tensor_map {
+  uint64_t magic; /* MTGR_EMU_TENSOR_MAP_MAGIC */
+  uint64_t base;
+  int64_t rows, cols, row_bytes;
+  int32_t box_rows, box_cols, element_bytes, swizzle;
+  uint8_t reserved[72];
+} mtgr_emu_tensor_map;
+#define MTGR_EMU_TENSOR_MAP_MAGIC 0x50414d54524754ull /* "TGRTMAP" */
 
 /* The number of table fields the code was compiled against (an int64_t at
  * this symbol; absent: the 17 before the warp operations). Code from before
  * the tensor-core and cp.async operations has 19, from before the warpgroup
- * operations 24. The runtime fills no more than that and refuses code that
+ * operations 24, from before the mbarriers 27. The runtime fills no more than that and refuses code that
  * expects more than it has. */
 #define MTGR_EMU_FIELDS_SYMBOL "mtgr_emu_fields"
 

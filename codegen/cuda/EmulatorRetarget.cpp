@@ -178,6 +178,14 @@ std::optional<std::pair<int, int>> tensorOpOf(llvm::Intrinsic::ID id) {
   case nvvm_wgmma_commit_group_sync_aligned: return std::pair{int(MTGR_EMU_WGMMA_SYNC), 1};
   case nvvm_wgmma_wait_group_sync_aligned: return std::pair{int(MTGR_EMU_WGMMA_SYNC), 2};
   case nvvm_fence_proxy_async_shared_cta: return std::pair{int(MTGR_EMU_FENCE_PROXY_ASYNC), 0};
+  case nvvm_mbarrier_init:
+  case nvvm_mbarrier_init_shared: return std::pair{int(MTGR_EMU_MBARRIER_INIT), 0};
+  case nvvm_mbarrier_arrive:
+  case nvvm_mbarrier_arrive_shared:
+  case nvvm_mbarrier_arrive_scope_cta_space_cta: return std::pair{int(MTGR_EMU_MBARRIER_ARRIVE), 0};
+  case nvvm_mbarrier_arrive_expect_tx_scope_cta_space_cta:
+    return std::pair{int(MTGR_EMU_MBARRIER_ARRIVE), 1};
+  case nvvm_cp_async_bulk_tensor_g2s_cta_tile_2d: return std::pair{int(MTGR_EMU_TMA_LOAD_2D), 0};
   default: return std::nullopt;
   }
 }
@@ -229,6 +237,25 @@ void retargetTensorOp(llvm::CallInst *call, llvm::GlobalVariable *table, int slo
                b.getInt32(bytes), b.CreateZExtOrTrunc(source, i32)});
   } else if (slot == MTGR_EMU_CP_ASYNC_COMMIT || slot == MTGR_EMU_FENCE_PROXY_ASYNC) {
     callTable(b, table, slot, llvm::FunctionType::get(voidTy, {}, false), {});
+  } else if (slot == MTGR_EMU_MBARRIER_INIT) {
+    callTable(b, table, slot, llvm::FunctionType::get(voidTy, {ptr, i32}, false),
+              {generic(b, call->getArgOperand(0)),
+               b.CreateZExtOrTrunc(call->getArgOperand(1), i32)});
+  } else if (slot == MTGR_EMU_MBARRIER_ARRIVE) {
+    // arrive (mode 0) or arrive.expect_tx (mode 1, the bytes its second
+    // operand); the result is the arrival's phase (an opaque state to PTX).
+    llvm::Value *tx = mode == 1 ? b.CreateZExtOrTrunc(call->getArgOperand(1), i32) : b.getInt32(0);
+    llvm::Value *r = callTable(b, table, slot,
+                               llvm::FunctionType::get(b.getInt64Ty(), {ptr, i32}, false),
+                               {generic(b, call->getArgOperand(0)), tx});
+    if (!call->getType()->isVoidTy())
+      call->replaceAllUsesWith(b.CreateZExtOrTrunc(r, call->getType()));
+  } else if (slot == MTGR_EMU_TMA_LOAD_2D) {
+    // (dst, mbar, map, c0, c1, cache hint, use the hint)
+    callTable(b, table, slot, llvm::FunctionType::get(voidTy, {ptr, ptr, ptr, i32, i32}, false),
+              {generic(b, call->getArgOperand(0)), generic(b, call->getArgOperand(1)),
+               generic(b, call->getArgOperand(2)), call->getArgOperand(3),
+               call->getArgOperand(4)});
   } else if (slot == MTGR_EMU_WGMMA_SYNC) {
     llvm::Value *n = mode == 2 ? b.CreateZExtOrTrunc(call->getArgOperand(0), i32) : b.getInt32(0);
     callTable(b, table, slot, llvm::FunctionType::get(voidTy, {i32, i32}, false),
@@ -240,6 +267,25 @@ void retargetTensorOp(llvm::CallInst *call, llvm::GlobalVariable *table, int slo
   call->eraseFromParent();
 }
 
+/// The mbarrier.try_wait.parity loop MLIR 22 emits for
+/// nvvm.mbarrier.try_wait.parity (operands: the barrier, the parity, a time
+/// hint): a call of the emulator's mbarrier_wait, which blocks the thread
+/// until the phase of that parity has completed. False if `call` is not it.
+bool retargetMbarrierWait(llvm::CallInst *call, llvm::GlobalVariable *table) {
+  auto *asmCall = llvm::cast<llvm::InlineAsm>(call->getCalledOperand());
+  llvm::StringRef text = asmCall->getAsmString();
+  if (!text.contains("mbarrier.try_wait.parity.shared.b64") || call->arg_size() != 3 ||
+      !call->getType()->isVoidTy())
+    return false;
+  llvm::IRBuilder<> b(call);
+  llvm::Type *i32 = b.getInt32Ty(), *ptr = b.getPtrTy();
+  callTable(b, table, MTGR_EMU_MBARRIER_WAIT,
+            llvm::FunctionType::get(b.getVoidTy(), {ptr, i32}, false),
+            {generic(b, call->getArgOperand(0)), b.CreateZExtOrTrunc(call->getArgOperand(1), i32)});
+  call->eraseFromParent();
+  return true;
+}
+
 /// The wgmma.mma_async inline PTX MLIR 22 emits for nvvm.wgmma.mma_async
 /// (NVVMDialect's BasicPtxBuilder): outputs $0 .. $(N/2 - 1) the
 /// accumulators, tied inputs, then the two descriptors, scale-d (tested by
@@ -248,7 +294,7 @@ void retargetTensorOp(llvm::CallInst *call, llvm::GlobalVariable *table, int slo
 ///     wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
 ///       {$0, ..., $31}, $64, $65, p, $67, $68, $69, $70; }
 /// A call of it becomes a call of the emulator's wgmma; any other inline
-/// asm is an error naming it.
+/// asm (but the mbarrier wait) is an error naming it.
 llvm::Error retargetWgmma(llvm::CallInst *call, llvm::GlobalVariable *table) {
   auto *asmCall = llvm::cast<llvm::InlineAsm>(call->getCalledOperand());
   llvm::StringRef text = asmCall->getAsmString();
@@ -259,7 +305,7 @@ llvm::Error retargetWgmma(llvm::CallInst *call, llvm::GlobalVariable *table) {
   };
   size_t at = text.find("wgmma.mma_async.sync.aligned.m64n");
   if (at == llvm::StringRef::npos)
-    return bad("only MLIR's wgmma.mma_async is known");
+    return bad("only MLIR's wgmma.mma_async and mbarrier.try_wait.parity are known");
   llvm::StringRef rest = text.drop_front(at + strlen("wgmma.mma_async.sync.aligned.m64n"));
   unsigned n = 0;
   if (rest.consumeInteger(10, n) || !rest.consume_front("k16.f32.") || n % 8 || n < 8 || n > 256)
@@ -453,7 +499,8 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
       }
     }
   }
-  // Inline PTX: MLIR's wgmma.mma_async, a warpgroup operation.
+  // Inline PTX: MLIR's wgmma.mma_async (a warpgroup operation) and its
+  // mbarrier.try_wait.parity loop.
   for (llvm::Function &f : m) {
     llvm::SmallVector<llvm::CallInst *> asmCalls;
     for (llvm::Instruction &inst : llvm::instructions(f))
@@ -461,9 +508,12 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
         if (call->isInlineAsm())
           asmCalls.push_back(call);
     for (llvm::CallInst *call : asmCalls) {
+      // Both block the thread until others get somewhere: fibers.
+      synchronising.insert(&f);
+      if (retargetMbarrierWait(call, table))
+        continue;
       if (llvm::Error e = retargetWgmma(call, table))
         return std::move(e);
-      synchronising.insert(&f);
     }
   }
   if (!unknown.empty())

@@ -43,7 +43,7 @@ llvm::StringRef mtgr::emu::scheduleName(Schedule s) {
 namespace {
 constexpr int64_t kWarp = 32;
 constexpr size_t kFiberStack = 256 << 10;
-enum class State { Run, AtBarrier, AtWarpOp, Done };
+enum class State { Run, AtBarrier, AtWarpOp, AtMbarrier, Done };
 
 /// A lane's warp operation while it waits for the others of its mask.
 struct WarpOp {
@@ -85,6 +85,17 @@ struct Fiber {
 struct Shadow {
   int32_t writer = -1, writeEpoch = -1, reader = -1, readEpoch = -1;
   int32_t writeFence = 0, inflightReads = 0;
+  // A TMA copy's byte: the mbarrier (window offset) whose phase
+  // `asyncPhase` its transaction completes; a thread may touch it once it
+  // saw that phase complete.
+  int32_t asyncBarrier = -1, asyncPhase = 0;
+};
+
+/// An mbarrier object's state: arrivals a phase, arrivals and transaction
+/// bytes still pending in the current phase, phases completed so far.
+struct Mbarrier {
+  int32_t expected = 0, pending = 0;
+  int64_t tx = 0, completed = 0;
 };
 
 /// A warpgroup's committed wgmma groups still in flight: the shared bytes
@@ -113,6 +124,11 @@ struct Emulator::Block {
   std::vector<int64_t> wgmmaCommits;
   std::vector<char> wgmmaFenced;
   std::vector<WgmmaGroups> wgmmaGroups;
+  // mbarriers by window offset; per thread, the phases of each it saw
+  // complete, and the one it waits at (offset, parity).
+  std::map<uint32_t, Mbarrier> mbarriers;
+  std::vector<std::map<uint32_t, int64_t>> observedPhases;
+  std::vector<std::pair<uint32_t, int32_t>> mbarrierWaits;
   ucontext_t scheduler;
   std::vector<std::vector<Shadow>> shadows; // per shared region
   /// The launch's shared memory: the kernel's static regions, the first
@@ -154,6 +170,16 @@ struct Emulator::Block {
   /// waits at; false after a fault. `released` says whether any ran.
   bool resolveWarpgroupOps(bool &released);
   void wgmmaSync(int32_t mode, int32_t n);
+  /// The mbarrier at `p` (a shared pointer), or null after a fault.
+  Mbarrier *mbarrierAt(void *p, uint32_t *offset, bool mustExist);
+  void mbarrierInit(void *p, int32_t count);
+  int64_t mbarrierArrive(void *p, int32_t tx);
+  void mbarrierWait(void *p, int32_t parity);
+  /// Completes the current phase of `bar` once nothing is pending.
+  void mbarrierProgress(Mbarrier &bar);
+  void tmaLoad2d(void *shared, void *bar, const void *map, int32_t c0, int32_t c1);
+  /// Threads waiting at an mbarrier phase that completed go on; true if any.
+  bool resolveMbarrierWaits();
   void cpAsync(void *sharedDst, void *globalSrc, int32_t bytes, int32_t sourceBytes);
   void cpAsyncCommit();
   void cpAsyncWait(int32_t newest);
@@ -209,6 +235,12 @@ void wgmmaFn(int32_t mode, const uint64_t *descriptors, const uint32_t *c, uint3
 }
 void wgmmaSyncFn(int32_t mode, int32_t n) { block().wgmmaSync(mode, n); }
 void fenceProxyAsyncFn() { ++block().proxyFences[block().current]; }
+void mbarrierInitFn(void *bar, int32_t count) { block().mbarrierInit(bar, count); }
+int64_t mbarrierArriveFn(void *bar, int32_t tx) { return block().mbarrierArrive(bar, tx); }
+void mbarrierWaitFn(void *bar, int32_t parity) { block().mbarrierWait(bar, parity); }
+void tmaLoad2dFn(void *shared, void *bar, const void *map, int32_t c0, int32_t c1) {
+  block().tmaLoad2d(shared, bar, map, c0, c1);
+}
 void cpAsyncFn(void *shared, void *global, int32_t bytes, int32_t sourceBytes) {
   block().cpAsync(shared, global, bytes, sourceBytes);
 }
@@ -263,6 +295,10 @@ void Emulator::fillTable(void **table, int64_t fields) {
   entries[MTGR_EMU_WGMMA] = reinterpret_cast<void *>(wgmmaFn);
   entries[MTGR_EMU_WGMMA_SYNC] = reinterpret_cast<void *>(wgmmaSyncFn);
   entries[MTGR_EMU_FENCE_PROXY_ASYNC] = reinterpret_cast<void *>(fenceProxyAsyncFn);
+  entries[MTGR_EMU_MBARRIER_INIT] = reinterpret_cast<void *>(mbarrierInitFn);
+  entries[MTGR_EMU_MBARRIER_ARRIVE] = reinterpret_cast<void *>(mbarrierArriveFn);
+  entries[MTGR_EMU_MBARRIER_WAIT] = reinterpret_cast<void *>(mbarrierWaitFn);
+  entries[MTGR_EMU_TMA_LOAD_2D] = reinterpret_cast<void *>(tmaLoad2dFn);
   std::copy(std::begin(entries), std::begin(entries) + std::min<int64_t>(fields, MTGR_EMU_FIELDS),
             table);
 }
@@ -318,6 +354,18 @@ void *Emulator::Block::shared(void *p, int64_t bytes, bool write) {
                    .str());
         break;
       }
+      if (s.asyncBarrier >= 0 &&
+          observedPhases[me][uint32_t(s.asyncBarrier)] <= s.asyncPhase) {
+        report(llvm::formatv("shared-memory race: a {0} of byte {1} of shared buffer {2}, which "
+                             "a TMA copy writes, before the thread saw phase {3} of the "
+                             "mbarrier at byte {4} complete",
+                             write ? "write" : "read", a - base + i, r, s.asyncPhase,
+                             s.asyncBarrier)
+                   .str());
+        break;
+      }
+      if (write)
+        s.asyncBarrier = -1;
       if (write && s.inflightReads > 0) {
         report(llvm::formatv("shared-memory race: a write to byte {0} of shared buffer {1}, "
                              "which a wgmma in flight reads (no wgmma.wait_group retired it)",
@@ -420,7 +468,9 @@ bool Emulator::Block::resolveWarpOps() {
       if (t >= end)
         what = "is not in the block";
       else if (fibers[t].state != State::AtWarpOp)
-        what = fibers[t].state == State::Done ? "left the kernel" : "waits at a block barrier";
+        what = fibers[t].state == State::Done         ? "left the kernel"
+               : fibers[t].state == State::AtMbarrier ? "waits at an mbarrier"
+                                                      : "waits at a block barrier";
       else if (warpOps[t].slot != op.slot || warpOps[t].mode != op.mode ||
                warpOps[t].mask != op.mask)
         what = "is at another warp operation or with another mask";
@@ -704,6 +754,15 @@ bool Emulator::Block::resolveWgmma(int64_t base, int32_t mode) {
           return false;
         }
         Shadow &s0 = shadows[0][at];
+        if (s0.asyncBarrier >= 0 &&
+            observedPhases[base][uint32_t(s0.asyncBarrier)] <= s0.asyncPhase) {
+          report(llvm::formatv("a wgmma reads byte {0} of shared memory, which a TMA copy "
+                               "writes, before the warpgroup saw phase {1} of the mbarrier at "
+                               "byte {2} complete",
+                               at, s0.asyncPhase, s0.asyncBarrier)
+                     .str());
+          return false;
+        }
         if (s0.writer >= 0 && s0.writeFence == proxyFences[s0.writer]) {
           report(llvm::formatv("a wgmma reads byte {0} of shared memory, which thread {1} wrote "
                                "with no fence.proxy.async after the write",
@@ -779,6 +838,162 @@ void Emulator::Block::wgmmaSync(int32_t mode, int32_t n) {
   }
 }
 
+Mbarrier *Emulator::Block::mbarrierAt(void *p, uint32_t *offset, bool mustExist) {
+  auto *window = sharedRegions.empty() ? nullptr : static_cast<char *>(sharedRegions[0].first);
+  auto *at = static_cast<char *>(p);
+  if (!window || at < window || at + 8 > window + sharedRegions[0].second ||
+      (at - window) % 8 != 0) {
+    report(llvm::formatv("an mbarrier at {0}, not 8 aligned bytes of the shared window", p).str());
+    return nullptr;
+  }
+  *offset = uint32_t(at - window);
+  auto it = mbarriers.find(*offset);
+  if (it == mbarriers.end() && mustExist) {
+    report(llvm::formatv("an mbarrier at byte {0} of shared memory that no mbarrier.init "
+                         "initialised",
+                         *offset)
+               .str());
+    return nullptr;
+  }
+  return &mbarriers[*offset];
+}
+
+void Emulator::Block::mbarrierInit(void *p, int32_t count) {
+  uint32_t offset;
+  Mbarrier *bar = mbarrierAt(p, &offset, false);
+  if (!bar)
+    return;
+  if (count < 1) {
+    report("an mbarrier.init with a count of " + std::to_string(count));
+    return;
+  }
+  *bar = Mbarrier{count, count, 0, 0};
+}
+
+void Emulator::Block::mbarrierProgress(Mbarrier &bar) {
+  if (bar.pending == 0 && bar.tx == 0) {
+    ++bar.completed;
+    bar.pending = bar.expected;
+  }
+}
+
+int64_t Emulator::Block::mbarrierArrive(void *p, int32_t tx) {
+  uint32_t offset;
+  Mbarrier *bar = mbarrierAt(p, &offset, true);
+  if (!bar)
+    return 0;
+  if (bar->pending <= 0) {
+    report(llvm::formatv("more arrivals than the {0} the mbarrier at byte {1} counts",
+                         bar->expected, offset)
+               .str());
+    return 0;
+  }
+  int64_t phase = bar->completed;
+  bar->tx += tx;
+  --bar->pending;
+  mbarrierProgress(*bar);
+  return phase;
+}
+
+void Emulator::Block::mbarrierWait(void *p, int32_t parity) {
+  if (!kernel->barriers) {
+    report("an mbarrier wait in a kernel its trampolines say has none (an emulator retarget "
+           "bug)");
+    return;
+  }
+  uint32_t offset;
+  Mbarrier *bar = mbarrierAt(p, &offset, true);
+  if (!bar)
+    return;
+  // The phase of that parity has completed once the phase in progress has
+  // the other parity.
+  if (bar->completed % 2 == (parity & 1)) {
+    mbarrierWaits[current] = {offset, parity & 1};
+    switchToScheduler(State::AtMbarrier);
+    bar = &mbarriers[offset];
+  }
+  int64_t &seen = observedPhases[current][offset];
+  seen = std::max(seen, bar->completed);
+}
+
+bool Emulator::Block::resolveMbarrierWaits() {
+  bool released = false;
+  for (int64_t t = 0; t < threads; ++t)
+    if (fibers[t].state == State::AtMbarrier) {
+      auto [offset, parity] = mbarrierWaits[t];
+      if (mbarriers[offset].completed % 2 != parity) {
+        fibers[t].state = State::Run;
+        released = true;
+      }
+    }
+  return released;
+}
+
+void Emulator::Block::tmaLoad2d(void *sharedDst, void *barPointer, const void *mapPointer,
+                                int32_t c0, int32_t c1) {
+  uint32_t barOffset;
+  Mbarrier *bar = mbarrierAt(barPointer, &barOffset, true);
+  if (!bar)
+    return;
+  mtgr_emu_tensor_map map;
+  std::memcpy(&map, global(const_cast<void *>(mapPointer), sizeof map, false), sizeof map);
+  if (!fault.empty())
+    return;
+  int64_t rowBytes = int64_t(map.box_cols) * map.element_bytes;
+  int64_t swizzleBytes = map.swizzle == 0 ? 0 : int64_t(16) << map.swizzle;
+  if (map.magic != MTGR_EMU_TENSOR_MAP_MAGIC || map.box_rows < 1 || map.box_cols < 1 ||
+      map.box_rows > 256 || map.box_cols > 256 ||
+      (map.element_bytes != 1 && map.element_bytes != 2 && map.element_bytes != 4) ||
+      map.swizzle < 0 || map.swizzle > 3 || (swizzleBytes && rowBytes != swizzleBytes) ||
+      rowBytes % 16 != 0) {
+    report("a TMA copy through a tensor map the emulator does not know (not made by the "
+           "runtime, or a box it does not take)");
+    return;
+  }
+  auto *window = static_cast<char *>(sharedRegions[0].first);
+  auto *dst = static_cast<char *>(sharedDst);
+  int64_t boxBytes = rowBytes * map.box_rows;
+  if (dst < window || dst + boxBytes > window + sharedRegions[0].second ||
+      (dst - window) % 128 != 0) {
+    report(llvm::formatv("a TMA copy of {0} bytes to {1}, not 128-aligned bytes of the shared "
+                         "window",
+                         boxBytes, sharedDst)
+               .str());
+    return;
+  }
+  std::vector<char> element(map.element_bytes);
+  for (int32_t r = 0; r < map.box_rows; ++r)
+    for (int32_t c = 0; c < map.box_cols; ++c) {
+      int64_t gr = int64_t(c1) + r, gc = int64_t(c0) + c;
+      std::fill(element.begin(), element.end(), 0);
+      if (gr >= 0 && gr < map.rows && gc >= 0 && gc < map.cols)
+        std::memcpy(element.data(),
+                    global(reinterpret_cast<void *>(map.base + gr * map.row_bytes +
+                                                    gc * map.element_bytes),
+                           map.element_bytes, false),
+                    map.element_bytes);
+      uint64_t at = uint64_t(dst - window) + r * rowBytes + int64_t(c) * map.element_bytes;
+      if (swizzleBytes)
+        at ^= ((at >> 7) & uint64_t(swizzleBytes / 16 - 1)) << 4;
+      for (int32_t i = 0; i < map.element_bytes; ++i) {
+        Shadow &sh = shadows[0][at + i];
+        if (sh.inflightReads > 0) {
+          report(llvm::formatv("shared-memory race: a TMA copy into byte {0}, which a wgmma "
+                               "in flight reads",
+                               at + i)
+                     .str());
+          return;
+        }
+        sh.asyncBarrier = int32_t(barOffset);
+        sh.asyncPhase = int32_t(bar->completed);
+        sh.writer = -1;
+      }
+      std::memcpy(window + at, element.data(), map.element_bytes);
+    }
+  bar->tx -= boxBytes;
+  mbarrierProgress(*bar);
+}
+
 void Emulator::Block::cpAsync(void *sharedDst, void *globalSrc, int32_t bytes,
                               int32_t sourceBytes) {
   if ((bytes != 4 && bytes != 8 && bytes != 16) || sourceBytes < 0 || sourceBytes > bytes) {
@@ -839,6 +1054,9 @@ llvm::Error Emulator::Block::run() {
   epoch = 0;
   asyncCopies.assign(threads, AsyncCopies{});
   proxyFences.assign(threads, 0);
+  mbarriers.clear();
+  observedPhases.assign(threads, {});
+  mbarrierWaits.assign(threads, {0, 0});
   wgmmaCommits.assign(threads, 0);
   wgmmaFenced.assign(threads, 0);
   wgmmaGroups.assign((threads + 4 * kWarp - 1) / (4 * kWarp), WgmmaGroups{});
@@ -895,14 +1113,32 @@ llvm::Error Emulator::Block::runFibers() {
       __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
     }
+    // Threads whose mbarrier phase completed run on first: they may be
+    // lanes a warp operation waits for.
+    if (resolveMbarrierWaits())
+      continue;
     if (resolveWarpOps())
       continue; // lanes released from a warp operation run on
     if (!fault.empty())
       break;
-    int64_t done = 0, waiting = 0;
+    int64_t done = 0, waiting = 0, atMbarrier = -1;
     for (int64_t t = 0; t < threads; ++t) {
       done += fibers[t].state == State::Done;
       waiting += fibers[t].state == State::AtBarrier;
+      if (fibers[t].state == State::AtMbarrier && atMbarrier < 0)
+        atMbarrier = t;
+    }
+    if (atMbarrier >= 0) {
+      // Nothing can run: the phase it waits for never completes.
+      current = atMbarrier;
+      auto [offset, parity] = mbarrierWaits[atMbarrier];
+      const Mbarrier &bar = mbarriers[offset];
+      report(llvm::formatv("deadlock: a wait for the phase of parity {0} of the mbarrier at "
+                           "byte {1}, which never completes ({2} arrivals and {3} transaction "
+                           "bytes pending; {4} threads left the kernel, {5} wait at a barrier)",
+                           parity, offset, bar.pending, bar.tx, done, waiting)
+                 .str());
+      break;
     }
     if (done == threads)
       break;

@@ -1029,6 +1029,192 @@ TEST(GpuEmulator, TensorCoreGemmIsExactOnBf16ValuesAtEveryTileEdge) {
 }
 
 namespace {
+/// One warpgroup through sm_90a's TMA and mbarrier: thread 0 initialises
+/// an mbarrier (1 arrival), a barrier, thread 0 arrives expecting `expect`
+/// bytes and issues two TMA copies (A: 64 x 64 bf16, B: 8 x 64, both
+/// 128-byte swizzled) completing on it; every thread waits for phase 0
+/// (unless `wait` is false), then four wgmma m64n8k16 (K = 64) from the
+/// copies; each thread stores its 4 accumulators at out[4 t ..].
+std::string tmaKernel(int64_t expect, bool wait) {
+  std::string text = R"(
+func.func @mtgr_forward(%a: memref<2048xf32>, %b: memref<256xf32>, %amap: memref<32xf32>,
+                        %bmap: memref<32xf32>, %out: memref<512xf32>) attributes {mtgr.abi = []} {
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1)
+             workgroup(%smem : memref<11264xi8, #gpu.address_space<workgroup>>) {
+    %c0 = arith.constant 0 : index
+    %c4 = arith.constant 4 : index
+    %c1024 = arith.constant 1024 : index
+    %c8192 = arith.constant 8192 : index
+    %c9216 = arith.constant 9216 : index
+    %i0 = arith.constant 0 : i32
+    %i1 = arith.constant 1 : i32
+    %base = memref.extract_aligned_pointer_as_index %smem : memref<11264xi8, #gpu.address_space<workgroup>> -> index
+    %blocks = arith.ceildivui %base, %c1024 : index
+    %aligned = arith.muli %blocks, %c1024 : index
+    %bat = arith.addi %aligned, %c8192 : index
+    %barat = arith.addi %aligned, %c9216 : index
+    %ai = arith.index_cast %aligned : index to i64
+    %bi = arith.index_cast %bat : index to i64
+    %bari = arith.index_cast %barat : index to i64
+    %asp = llvm.inttoptr %ai : i64 to !llvm.ptr<3>
+    %bsp = llvm.inttoptr %bi : i64 to !llvm.ptr<3>
+    %bar = llvm.inttoptr %bari : i64 to !llvm.ptr<3>
+    %amapx = memref.extract_aligned_pointer_as_index %amap : memref<32xf32> -> index
+    %bmapx = memref.extract_aligned_pointer_as_index %bmap : memref<32xf32> -> index
+    %amapi = arith.index_cast %amapx : index to i64
+    %bmapi = arith.index_cast %bmapx : index to i64
+    %amapp = llvm.inttoptr %amapi : i64 to !llvm.ptr
+    %bmapp = llvm.inttoptr %bmapi : i64 to !llvm.ptr
+    %first = arith.cmpi eq, %tx, %c0 : index
+    scf.if %first {
+      nvvm.mbarrier.init %bar, %i1 : !llvm.ptr<3>, i32
+    }
+    gpu.barrier
+    scf.if %first {
+      %bytes = arith.constant )" + std::to_string(expect) + R"( : i32
+      nvvm.mbarrier.arrive.expect_tx %bar, %bytes : !llvm.ptr<3>, i32
+      nvvm.cp.async.bulk.tensor.shared.cluster.global %asp, %amapp, %bar, box[%i0, %i0] {isCTAOnly = true} : !llvm.ptr<3>, !llvm.ptr
+      nvvm.cp.async.bulk.tensor.shared.cluster.global %bsp, %bmapp, %bar, box[%i0, %i0] {isCTAOnly = true} : !llvm.ptr<3>, !llvm.ptr
+    }
+)";
+  if (wait)
+    text += "    %ticks = arith.constant 1000000 : i32\n"
+            "    nvvm.mbarrier.try_wait.parity %bar, %i0, %ticks : !llvm.ptr<3>, i32, i32\n";
+  text += R"(
+    nvvm.wgmma.fence.aligned
+    %s4 = arith.constant 4 : i64
+    %m14 = arith.constant 16383 : i64
+    %fields = arith.constant 4611686293305360384 : i64
+    %zero = arith.constant 0.0 : f32
+    %u = llvm.mlir.undef : !llvm.struct<(f32, f32, f32, f32)>
+    %u0 = llvm.insertvalue %zero, %u[0] : !llvm.struct<(f32, f32, f32, f32)>
+    %u1 = llvm.insertvalue %zero, %u0[1] : !llvm.struct<(f32, f32, f32, f32)>
+    %u2 = llvm.insertvalue %zero, %u1[2] : !llvm.struct<(f32, f32, f32, f32)>
+    %acc0 = llvm.insertvalue %zero, %u2[3] : !llvm.struct<(f32, f32, f32, f32)>
+)";
+  for (int ks = 0; ks < 4; ++ks) {
+    std::string k = std::to_string(ks), off = std::to_string(ks * 32);
+    text += "    %ko" + k + " = arith.constant " + off + " : i64\n" +
+            "    %as" + k + " = arith.addi %ai, %ko" + k + " : i64\n" +
+            "    %ash" + k + " = arith.shrui %as" + k + ", %s4 : i64\n" +
+            "    %asm" + k + " = arith.andi %ash" + k + ", %m14 : i64\n" +
+            "    %da" + k + " = arith.ori %asm" + k + ", %fields : i64\n" +
+            "    %bs" + k + " = arith.addi %bi, %ko" + k + " : i64\n" +
+            "    %bsh" + k + " = arith.shrui %bs" + k + ", %s4 : i64\n" +
+            "    %bsm" + k + " = arith.andi %bsh" + k + ", %m14 : i64\n" +
+            "    %db" + k + " = arith.ori %bsm" + k + ", %fields : i64\n" +
+            "    %acc" + std::to_string(ks + 1) + " = nvvm.wgmma.mma_async %da" + k + ", %db" + k +
+            ", %acc" + k +
+            ", <m = 64, n = 8, k = 16>, D [<f32>, <one>], A [<bf16>, "
+            "#nvvm.wgmma_scale_in<one>, <row>], B [<bf16>, #nvvm.wgmma_scale_in<one>, <col>] : "
+            "!llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>\n";
+  }
+  text += R"(
+    nvvm.wgmma.commit.group.sync.aligned
+    nvvm.wgmma.wait.group.sync.aligned 0
+    %o = arith.muli %tx, %c4 : index
+)";
+  for (int i = 0; i < 4; ++i) {
+    std::string n = std::to_string(i);
+    text += "    %d" + n + " = llvm.extractvalue %acc4[" + n +
+            "] : !llvm.struct<(f32, f32, f32, f32)>\n    %ci" + n + " = arith.constant " + n +
+            " : index\n    %o" + n + " = arith.addi %o, %ci" + n + " : index\n    memref.store %d" +
+            n + ", %out[%o" + n + "] : memref<512xf32>\n";
+  }
+  text += "    gpu.terminator\n  }\n  return\n}\n";
+  return text;
+}
+
+/// Runs tmaKernel on A (64 x 64) and B (8 x 64, B[n][k]) of eighths; the
+/// tensor maps describe the host buffers as the runtime would.
+std::vector<float> runTma(const Artifact &artifact, const std::vector<float> &a,
+                          const std::vector<float> &b, emu::Schedule schedule) {
+  auto bits = [](const std::vector<float> &v) {
+    std::vector<uint16_t> h(v.size());
+    for (size_t i = 0; i < v.size(); ++i)
+      h[i] = sixteenBits(v[i], true);
+    std::vector<float> words(v.size() / 2);
+    std::memcpy(words.data(), h.data(), h.size() * 2);
+    return words;
+  };
+  Buffers buffers;
+  buffers.add(bits(a), {2048});
+  buffers.add(bits(b), {256});
+  buffers.add(std::vector<float>(32, 0.f), {32});
+  buffers.add(std::vector<float>(32, 0.f), {32});
+  buffers.add(std::vector<float>(512, -1.f), {512});
+  // The buffers in the device's memory, the maps pointing there.
+  auto device = createEmulatorDevice(schedule);
+  std::vector<void *> at;
+  for (const std::vector<char> &d : buffers.data)
+    at.push_back(device->sharesHostMemory() ? const_cast<char *>(d.data())
+                                            : device->allocate(d.size()));
+  auto mapOf = [&](size_t buffer, int64_t rows) {
+    mtgr_emu_tensor_map m{};
+    m.magic = MTGR_EMU_TENSOR_MAP_MAGIC;
+    m.base = reinterpret_cast<uint64_t>(at[buffer]);
+    m.rows = rows, m.cols = 64, m.row_bytes = 128;
+    m.box_rows = int32_t(rows), m.box_cols = 64, m.element_bytes = 2, m.swizzle = 3;
+    return m;
+  };
+  mtgr_emu_tensor_map am = mapOf(0, 64), bm = mapOf(1, 8);
+  std::memcpy(buffers.data[2].data(), &am, sizeof am);
+  std::memcpy(buffers.data[3].data(), &bm, sizeof bm);
+  auto exe = device->load(artifact, "test artifact");
+  EXPECT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
+  if (!exe)
+    return {};
+  std::vector<BufferView> views;
+  for (size_t i = 0; i < at.size(); ++i) {
+    if (!device->sharesHostMemory())
+      device->copyToDevice(at[i], buffers.data[i].data(), buffers.data[i].size());
+    views.push_back({at[i], buffers.shapes[i]});
+  }
+  (*exe)->call(artifact.entryPoints[0], views, 1);
+  device->synchronize();
+  std::vector<float> out(512);
+  if (device->sharesHostMemory())
+    std::memcpy(out.data(), at[4], 512 * 4);
+  else
+    device->copyToHost(out.data(), at[4], 512 * 4);
+  return out;
+}
+} // namespace
+
+TEST(GpuEmulator, TmaAndMbarrierFeedWgmma) {
+  static_assert(sizeof(mtgr_emu_tensor_map) == 128, "a CUtensorMap's size");
+  Artifact artifact = compileBound(tmaKernel(8192 + 1024, true), "cuda", 5);
+  std::vector<float> a = eighths(64 * 64, 21), b = eighths(8 * 64, 22);
+  for (emu::Schedule s : kSchedules) {
+    SCOPED_TRACE(emu::scheduleName(s).str());
+    std::vector<float> d = runTma(artifact, a, b, s);
+    for (int t = 0; t < 128; ++t)
+      for (int i = 0; i < 4; ++i) {
+        int row = 16 * (t / 32) + (t % 32) / 4 + 8 * (i / 2), col = 2 * (t % 4) + i % 2;
+        double want = 0;
+        for (int k = 0; k < 64; ++k)
+          want += double(a[row * 64 + k]) * double(b[col * 64 + k]);
+        ASSERT_EQ(d[t * 4 + i], float(want)) << "D[" << row << "][" << col << "]";
+      }
+  }
+}
+
+TEST(GpuEmulatorDeathTest, APlantedMissingMbarrierWaitOrWrongByteCountIsCaught) {
+  std::vector<float> a = eighths(64 * 64, 21), b = eighths(8 * 64, 22);
+  // wgmma reading the copies with no wait for their phase.
+  Artifact noWait = compileBound(tmaKernel(8192 + 1024, false), "cuda", 5);
+  EXPECT_EXIT(runTma(noWait, a, b, emu::Schedule::InOrder), testing::ExitedWithCode(70),
+              "which a TMA copy writes, before the warpgroup saw phase 0");
+  // Expecting more bytes than the copies bring: the phase never completes.
+  Artifact tooMany = compileBound(tmaKernel(8192 + 2048, true), "cuda", 5);
+  EXPECT_EXIT(runTma(tooMany, a, b, emu::Schedule::Reverse), testing::ExitedWithCode(70),
+              "deadlock: a wait for the phase of parity 0 of the mbarrier at byte");
+}
+
+namespace {
 /// 256 threads stage 16384 floats (64 KB, above the 48 KB of static shared
 /// memory) in dynamic shared memory, a barrier, then each reads another
 /// thread's values: out[i] = in[16383 - i] + 1.
