@@ -57,6 +57,16 @@ typedef struct mtgr_environment {
    * `device` on the device's stream, before the launches after it; the host
    * buffer may be reused as soon as the call returns. */
   void (*gpu_upload)(void *context, int64_t device, int64_t host, int64_t bytes);
+  /* GPU code with TMA copies (sm_90a): the device address of a tensor map
+   * (CUtensorMap; the emulator's mtgr_emu_tensor_map, abi/GpuLaunch.h) of
+   * a row-major bf16 matrix at device address `base`, rows x cols, row_bytes
+   * apart (a multiple of 16), read in boxes of box_rows x box_cols with
+   * `swizzle` (0 none, 1 32-byte, 2 64-byte, 3 128-byte); valid until the
+   * call ends. No rows or columns: 0, no map (nothing to copy; no block
+   * runs then). */
+  int64_t (*gpu_tensor_map)(void *context, int64_t base, int64_t rows, int64_t cols,
+                            int64_t row_bytes, int64_t box_rows, int64_t box_cols,
+                            int64_t swizzle);
 } mtgr_environment;
 
 /* Field numbers, for the compiler. */
@@ -71,7 +81,8 @@ enum {
   MTGR_ENV_GPU_GEMM = 7,
   MTGR_ENV_HOST_ALLOC = 8,
   MTGR_ENV_GPU_UPLOAD = 9,
-  MTGR_ENV_FIELDS = 10
+  MTGR_ENV_GPU_TENSOR_MAP = 10,
+  MTGR_ENV_FIELDS = 11
 };
 
 #ifdef __cplusplus

@@ -20,7 +20,8 @@ the tiled GEMM kernels (linear, fused_linear, linear_backward) load their
 tiles from shared memory (LDS) between barriers (BAR.SYNC) and multiply
 with FFMA, or, built with --gemm=tensor-core, load fragments with LDSM
 (ldmatrix) and multiply with HMMA, or, built with --gemm=wgmma (sm_90a),
-fill shared memory with cp.async (LDGSTS) and multiply with HGMMA.
+fill shared memory with TMA (UTMALDG) behind mbarriers (SYNCS) and multiply
+with HGMMA.
 """
 import argparse
 import glob
@@ -152,9 +153,10 @@ def check(arch, kernels, metadata):
             # The SIMT GEMM multiplies with FFMA from LDS; the tensor-core
             # GEMM (--gemm=tensor-core) with HMMA from LDSM (ldmatrix);
             # sm_90a's (--gemm=wgmma) with HGMMA straight from the shared
-            # memory its cp.async (LDGSTS) filled.
+            # memory its TMA copies (UTMALDG) filled, waiting on mbarriers
+            # (SYNCS).
             if "HGMMA" in base:
-                kind, needs = "wgmma", ("LDGSTS", "BAR", "HGMMA")
+                kind, needs = "wgmma", ("UTMALDG", "SYNCS", "BAR", "HGMMA")
             elif "HMMA" in base:
                 kind, needs = "tensor-core", ("LDSM", "BAR", "HMMA")
             else:

@@ -266,6 +266,15 @@ constexpr llvm::StringLiteral kGpuUploadImport = "mtgr_gpu_upload";
 /// Its form until mtgr-lower-gpu-launches: mtgr_gpu_upload_<element type>
 /// (device, host : memref<*x element type>), from mtgr-plan-on-host.
 constexpr llvm::StringLiteral kGpuUploadImportPrefix = "mtgr_gpu_upload_";
+/// mtgr_gpu_tensor_map(base, rows, cols, row_bytes, box_rows, box_cols,
+/// swizzle) -> the map's device address, all i64 (abi/Environment.h): a
+/// tensor map for TMA copies of a bf16 matrix, valid until the call ends.
+constexpr llvm::StringLiteral kGpuTensorMapImport = "mtgr_gpu_tensor_map";
+/// Its form until mtgr-lower-gpu-launches: (matrix : memref<?x?xbf16,
+/// strided<[?, 1], offset: ?>>, box_rows, box_cols, swizzle : i64) -> i64,
+/// on the buffer itself (host code extracts no address before the kernels
+/// are outlined, so none is shared with a kernel's).
+constexpr llvm::StringLiteral kGpuTensorMapBuffersImport = "mtgr_gpu_tensor_map_buffer";
 /// mtgr_host_alloc(bytes) -> pointer: a host buffer of GPU code (64-byte
 /// aligned), for the memref.allocs mtgr-plan-on-host marks kHostMemoryAttr;
 /// the environment's free releases it.

@@ -269,7 +269,7 @@ struct HostMemoryAllocs : mlir::mtgr::impl::MTGRHostMemoryAllocsPassBase<HostMem
 /// The imports of the loop level and the environment field each becomes.
 enum class Import {
   Threads, Alloc, AlignedAlloc, Free, ProfileClock, ProfileRecord, GpuLaunch, GpuGemm,
-  HostAlloc, GpuUpload
+  HostAlloc, GpuUpload, GpuTensorMap
 };
 std::optional<Import> importOf(StringRef callee) {
   return llvm::StringSwitch<std::optional<Import>>(callee)
@@ -283,6 +283,7 @@ std::optional<Import> importOf(StringRef callee) {
       .Case(kGpuGemmImport, Import::GpuGemm)
       .Case(kHostAllocImport, Import::HostAlloc)
       .Case(kGpuUploadImport, Import::GpuUpload)
+      .Case(kGpuTensorMapImport, Import::GpuTensorMap)
       .Default(std::nullopt);
 }
 
@@ -387,6 +388,9 @@ struct PackedEntryPoints : mlir::mtgr::impl::MTGRCpuPackedEntryPointsPassBase<Pa
           break;
         case Import::GpuUpload:
           indirect(MTGR_ENV_GPU_UPLOAD, LLVM::LLVMVoidType::get(ctx), operands);
+          break;
+        case Import::GpuTensorMap:
+          result = indirect(MTGR_ENV_GPU_TENSOR_MAP, i64, operands).getResult();
           break;
         }
         if (call.getNumResults() != (result ? 1u : 0u)) {

@@ -185,7 +185,8 @@ std::optional<std::pair<int, int>> tensorOpOf(llvm::Intrinsic::ID id) {
   case nvvm_mbarrier_arrive_scope_cta_space_cta: return std::pair{int(MTGR_EMU_MBARRIER_ARRIVE), 0};
   case nvvm_mbarrier_arrive_expect_tx_scope_cta_space_cta:
     return std::pair{int(MTGR_EMU_MBARRIER_ARRIVE), 1};
-  case nvvm_cp_async_bulk_tensor_g2s_cta_tile_2d: return std::pair{int(MTGR_EMU_TMA_LOAD_2D), 0};
+  case nvvm_cp_async_bulk_tensor_g2s_cta_tile_2d:
+  case nvvm_cp_async_bulk_tensor_g2s_tile_2d: return std::pair{int(MTGR_EMU_TMA_LOAD_2D), 0};
   default: return std::nullopt;
   }
 }
@@ -251,7 +252,8 @@ void retargetTensorOp(llvm::CallInst *call, llvm::GlobalVariable *table, int slo
     if (!call->getType()->isVoidTy())
       call->replaceAllUsesWith(b.CreateZExtOrTrunc(r, call->getType()));
   } else if (slot == MTGR_EMU_TMA_LOAD_2D) {
-    // (dst, mbar, map, c0, c1, cache hint, use the hint)
+    // (dst, mbar, map, c0, c1, then multicast and cache hints and their
+    // flags, which change nothing here: one CTA, no cache)
     callTable(b, table, slot, llvm::FunctionType::get(voidTy, {ptr, ptr, ptr, i32, i32}, false),
               {generic(b, call->getArgOperand(0)), generic(b, call->getArgOperand(1)),
                generic(b, call->getArgOperand(2)), call->getArgOperand(3),
@@ -443,6 +445,22 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
             op->first == MTGR_EMU_WGMMA_SYNC)
           synchronising.insert(call->getFunction());
         retargetTensorOp(call, table, op->first, op->second);
+      }
+      f.eraseFromParent();
+      continue;
+    }
+    if (name == "llvm.nvvm.prefetch.global.L2" || name == "llvm.nvvm.prefetch.L2") {
+      // A cache hint: no effect but that its address must be one the
+      // kernel may read (a byte of it, through the access check).
+      for (llvm::User *u : llvm::make_early_inc_range(f.users())) {
+        auto *call = llvm::dyn_cast<llvm::CallInst>(u);
+        if (!call)
+          return mtgr::fail("the NVVM intrinsic '" + name + "' is used other than by a call");
+        llvm::IRBuilder<> b(call);
+        callTable(b, table, MTGR_EMU_GLOBAL_ACCESS,
+                  llvm::FunctionType::get(ptr, {ptr, i64, i32}, false),
+                  {generic(b, call->getArgOperand(0)), b.getInt64(1), b.getInt32(0)});
+        call->eraseFromParent();
       }
       f.eraseFromParent();
       continue;

@@ -36,6 +36,7 @@
 #include "codegen/cuda/GpuSupport.h"
 #include "codegen/cuda/TensorCore.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
 using namespace mlir;
@@ -192,38 +193,72 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
 // warpgroups (256 threads) per 128 x 128 tile of C, each warpgroup 64 rows
 // of it. K in steps of 64 through a ring of 4 stages in dynamic shared
 // memory (A and B 128 rows of 128 bytes per stage, 128 KB with the
-// alignment slack), filled by 16-byte cp.async.cg into the 128-byte-
-// swizzled K-major layout wgmma reads (TensorCore.h). Two steps are issued
-// ahead; per step: wait for the step's copies, fence.proxy.async (the
-// copies were written through the generic proxy, wgmma reads through the
-// async one), a barrier, the copies of the step two ahead, then
-// wgmma.fence, four wgmma.mma_async m64n128k16 (one per 16 of K,
-// descriptors 32 bytes apart), commit, and a wait that leaves this step's
-// group in flight while the next step's copies land: the stage the next
-// step refills was read by the group before, which that wait retired.
-// The store gets D's fragments (thread 32 w + 4 g + t of a warpgroup: rows
-// 16 w + g, + 8; columns 8 j + 2 t, + 1), as the mma.sync kernel's. The
-// emulator checks the descriptors' addresses, the fences and that no stage
-// is rewritten while a wgmma in flight reads it.
+// alignment slack), each stage filled by two TMA copies (cp.async.bulk
+// .tensor.2d) in the 128-byte-swizzled K-major layout wgmma reads
+// (TensorCore.h), through tensor maps the runtime makes per call
+// (abi/Environment.h; rows past m or n and columns past K' land as zeros),
+// their bytes completing the stage's mbarrier. Thread 0 initialises the
+// four mbarriers and issues the copies, two steps ahead. Per step: every
+// thread waits for the stage's phase (the k-th fill of a stage completes
+// its phase k), a barrier (both warpgroups are past the wait that retired
+// the wgmma group which read the stage about to be refilled), thread 0
+// issues the step two ahead, then wgmma.fence, four wgmma.mma_async
+// m64n128k16 (one per 16 of K, descriptors 32 bytes apart), commit, and a
+// wait that leaves this step's group in flight. The store gets D's
+// fragments (thread 32 w + 4 g + t of a warpgroup: rows 16 w + g, + 8;
+// columns 8 j + 2 t, + 1), as the mma.sync kernel's. Each block prefetches
+// the first row of its A and B tiles into L2 from the operand buffers: the
+// kernel's use of them (what keeps them alive until it ran, and their
+// conversion kernels with them), since the copies go through the maps.
+// The emulator checks the descriptors' and the copies' addresses, that no
+// thread reads a stage before its phase completed, and that no stage is
+// rewritten while a wgmma in flight reads it.
 void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   constexpr int64_t kM = 128, kN = 128, kStep = 64, kRing = 4, kAhead = 2;
   constexpr int64_t kGroups = 2, kThreads = kGroups * 128, kGroupRows = kM / kGroups;
   constexpr int64_t kRowBytes = kStep * 2; // one swizzled 128-byte row per row
   constexpr int64_t kABytes = kM * kRowBytes, kBBytes = kN * kRowBytes;
   constexpr int64_t kAtomBytes = 8 * kRowBytes; // the swizzle atom: 1024 bytes
-  constexpr int64_t kChunks = kRowBytes / 16;
-  constexpr int64_t kSharedBytes = kRing * (kABytes + kBBytes) + kAtomBytes;
+  constexpr int64_t kSwizzle128B = 3;           // CUtensorMapSwizzle
+  constexpr int64_t kBarriers = kRing * (kABytes + kBBytes);
+  constexpr int64_t kSharedBytes = kBarriers + kRing * 8 + kAtomBytes;
   Value one = l.idx(1);
   auto lt = [&](Value x, Value y) { return l.cmp(arith::CmpIPredicate::ult, x, y); };
+  Type i32 = l.b.getI32Type(), i64 = l.i64();
+  auto toI32 = [&](Value v) { return arith::IndexCastOp::create(l.b, i32, v).getResult(); };
   Value kPadded = l.mul(arith::CeilDivUIOp::create(l.b, p.k, l.idx(8)), l.idx(8));
   Value a = bf16Operand(l, p.m, p.k, kPadded, p.a);
   Value b = bf16Operand(l, p.n, p.k, kPadded,
                         [&](LoopBuilder &l, Value col, Value k) { return p.b(l, k, col); });
   Value steps = arith::CeilDivUIOp::create(l.b, kPadded, l.idx(kStep));
 
+  // The tensor maps, on the host: [rows][K'] bf16 in boxes of 128 rows x
+  // 64 columns, 128-byte swizzled (the runtime makes none for an empty
+  // operand: no block runs then).
+  ModuleOp module = l.b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+  auto matrix = MemRefType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic}, l.b.getBF16Type(),
+      StridedLayoutAttr::get(l.b.getContext(), ShapedType::kDynamic, {ShapedType::kDynamic, 1}));
+  auto import = module.lookupSymbol<func::FuncOp>(kGpuTensorMapBuffersImport);
+  if (!import) {
+    OpBuilder top(module.getBodyRegion());
+    import = func::FuncOp::create(top, module.getLoc(), kGpuTensorMapBuffersImport,
+                                  top.getFunctionType({matrix, i64, i64, i64}, {i64}));
+    import.setPrivate();
+  }
+  auto tensorMap = [&](Value buffer, int64_t boxRows) {
+    Value cast = memref::CastOp::create(l.b, matrix, buffer);
+    auto call = func::CallOp::create(
+        l.b, import, ValueRange{cast, l.ci64(boxRows), l.ci64(kStep), l.ci64(kSwizzle128B)});
+    // A use of the buffer that keeps nothing (mtgr-free-buffers).
+    call->setAttr("mtgr.kernel_call", l.b.getUnitAttr());
+    return call.getResult(0);
+  };
+  Value aMap = tensorMap(a, kM), bMap = tensorMap(b, kN);
+
   Value gridX = arith::CeilDivUIOp::create(l.b, p.n, l.idx(kN));
   Value gridY = arith::CeilDivUIOp::create(l.b, p.m, l.idx(kM));
-  Value sharedBytes = arith::ConstantIntOp::create(l.b, l.b.getI32Type(), kSharedBytes);
+  Value sharedBytes = arith::ConstantIntOp::create(l.b, i32, kSharedBytes);
   auto launch = gpu::LaunchOp::create(l.b, gridX, gridY, one, l.idx(kThreads), one, one,
                                       sharedBytes);
   nameKernel(l, launch);
@@ -234,10 +269,18 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   Value group = arith::DivUIOp::create(l.b, tid, l.idx(128));
   Value m0 = l.mul(launch.getBlockIds().y, l.idx(kM));
   Value n0 = l.mul(launch.getBlockIds().x, l.idx(kN));
-  Value aBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, a);
-  Value bBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, b);
+  Value first = l.cmp(arith::CmpIPredicate::eq, tid, l.idx(0));
+  // The first row of the block's A and B tiles into L2 (rows in range: a
+  // block runs only where m and n are not 0).
+  l.ifThen(first, [&] {
+    Value rowBytes = l.mul(kPadded, l.idx(2));
+    prefetchL2(l, l.add(memref::ExtractAlignedPointerAsIndexOp::create(l.b, a),
+                        l.mul(m0, rowBytes)));
+    prefetchL2(l, l.add(memref::ExtractAlignedPointerAsIndexOp::create(l.b, b),
+                        l.mul(n0, rowBytes)));
+  });
   // The ring, aligned at run time to the swizzle atom (the pattern is of
-  // shared-window addresses).
+  // shared-window addresses), then the stages' mbarriers.
   auto workgroup = gpu::AddressSpaceAttr::get(l.b.getContext(), gpu::AddressSpace::Workgroup);
   Value ring = gpu::DynamicSharedMemoryOp::create(
       l.b, MemRefType::get({ShapedType::kDynamic}, l.b.getI8Type(), MemRefLayoutAttrInterface{},
@@ -249,31 +292,25 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   auto bStage = [&](Value stage) {
     return l.add(l.add(aligned, l.idx(kRing * kABytes)), l.mul(stage, l.idx(kBBytes)));
   };
-
-  // The copies of K step `step` into stage `stage`: 8 chunks of 16 bytes a
-  // row; rows past the operand's end and chunks past K' read nothing.
-  auto issue = [&](Value step, Value stage) {
-    for (auto [base, stageBase, first, rows, count] :
-         {std::tuple{aBase, aStage(stage), m0, p.m, kM},
-          std::tuple{bBase, bStage(stage), n0, p.n, kN}}) {
-      for (int64_t i = 0; i < count * kChunks / kThreads; ++i) {
-        Value e = l.add(tid, l.idx(i * kThreads));
-        Value r = arith::DivUIOp::create(l.b, e, l.idx(kChunks));
-        Value chunk = arith::RemUIOp::create(l.b, e, l.idx(kChunks));
-        Value row = l.add(first, r);
-        Value col = l.add(l.mul(step, l.idx(kStep)), l.mul(chunk, l.idx(8)));
-        Value inside = arith::AndIOp::create(l.b, lt(row, rows), lt(col, kPadded));
-        copyBf16Segment(l, l.add(stageBase, swizzledOffset(l, r, chunk, kRowBytes)), base,
-                        l.minI(row, l.sub(rows, one)), kPadded, l.select(inside, col, l.idx(0)),
-                        l.select(inside, l.idx(16), l.idx(0)));
-      }
-    }
+  auto barrier = [&](Value stage) {
+    return l.add(l.add(aligned, l.idx(kBarriers)), l.mul(stage, l.idx(8)));
   };
+  l.ifThen(first, [&] {
+    for (int64_t s = 0; s < kRing; ++s)
+      mbarrierInit(l, barrier(l.idx(s)), 1);
+  });
+  gpu::BarrierOp::create(l.b); // the mbarriers are initialised for every thread
+
+  // Thread 0: the copies of K step `step` into its stage.
+  Value txBytes = arith::ConstantIntOp::create(l.b, i32, kABytes + kBBytes);
   auto issueIfAny = [&](Value step) {
-    l.ifThen(lt(step, steps), [&] {
-      issue(step, arith::RemUIOp::create(l.b, step, l.idx(kRing)));
+    l.ifThen(arith::AndIOp::create(l.b, first, lt(step, steps)), [&] {
+      Value stage = arith::RemUIOp::create(l.b, step, l.idx(kRing));
+      Value col = toI32(l.mul(step, l.idx(kStep)));
+      mbarrierArriveExpectTx(l, barrier(stage), txBytes);
+      tmaLoad2d(l, aStage(stage), aMap, barrier(stage), col, toI32(m0));
+      tmaLoad2d(l, bStage(stage), bMap, barrier(stage), col, toI32(n0));
     });
-    commitCopies(l); // a group per step, empty past the end: the waits count steps
   };
   for (int64_t s = 0; s < kAhead; ++s)
     issueIfAny(l.idx(s));
@@ -285,11 +322,12 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
     OpBuilder::InsertionGuard inner(l.b);
     l.b.setInsertionPointToStart(loop.getBody());
     Value step = loop.getInductionVar();
-    waitCopies(l, kAhead - 1);
-    fenceProxyAsync(l);
+    Value stage = arith::RemUIOp::create(l.b, step, l.idx(kRing));
+    Value parity = toI32(arith::RemUIOp::create(
+        l.b, arith::DivUIOp::create(l.b, step, l.idx(kRing)), l.idx(2)));
+    mbarrierWaitParity(l, barrier(stage), parity);
     gpu::BarrierOp::create(l.b);
     issueIfAny(l.add(step, l.idx(kAhead)));
-    Value stage = arith::RemUIOp::create(l.b, step, l.idx(kRing));
     Value aRows = l.add(aStage(stage), l.mul(group, l.idx(kGroupRows * kRowBytes)));
     SmallVector<Value> acc(loop.getRegionIterArgs());
     wgmmaFence(l);
@@ -303,7 +341,6 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
     scf::YieldOp::create(l.b, acc);
   }
   wgmmaWait(l, 0);
-  waitCopies(l, 0);
   Value warp = arith::DivUIOp::create(l.b, arith::RemUIOp::create(l.b, tid, l.idx(128)),
                                       l.idx(32));
   Value lane = arith::RemUIOp::create(l.b, tid, l.idx(32));

@@ -118,6 +118,54 @@ LogicalResult lowerGemmCalls(ModuleOp module) {
   return success();
 }
 
+/// Calls of the tensor-map import on a buffer (kGpuTensorMapBuffersImport)
+/// become calls of kGpuTensorMapImport on words: the matrix's address
+/// (aligned pointer plus offset), rows, columns and row stride in bytes,
+/// then the box and swizzle as they are.
+LogicalResult lowerTensorMapCalls(ModuleOp module) {
+  auto buffersImport = module.lookupSymbol<func::FuncOp>(kGpuTensorMapBuffersImport);
+  if (!buffersImport)
+    return success();
+  OpBuilder b(module.getContext());
+  Type i64 = b.getI64Type();
+  func::FuncOp import = module.lookupSymbol<func::FuncOp>(kGpuTensorMapImport);
+  if (!import) {
+    b.setInsertionPointToStart(module.getBody());
+    import = func::FuncOp::create(b, module.getLoc(), kGpuTensorMapImport,
+                                  b.getFunctionType(SmallVector<Type>(7, i64), {i64}));
+    import.setPrivate();
+  }
+  SmallVector<func::CallOp> calls;
+  module.walk([&](func::CallOp call) {
+    if (call.getCallee() == kGpuTensorMapBuffersImport)
+      calls.push_back(call);
+  });
+  for (func::CallOp call : calls) {
+    Location loc = call.getLoc();
+    b.setInsertionPoint(call);
+    Value buffer = call.getOperand(0);
+    auto type = dyn_cast<MemRefType>(buffer.getType());
+    if (!type || type.getRank() != 2 || !type.getElementType().isBF16() ||
+        call.getNumOperands() != 4)
+      return call.emitError("mtgr-lower-gpu-launches: a tensor map of something other than a "
+                            "2-D bf16 buffer");
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
+    auto word = [&](Value v) { return arith::IndexCastOp::create(b, loc, i64, v).getResult(); };
+    Value two = arith::ConstantIndexOp::create(b, loc, 2);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+    Value address =
+        arith::AddIOp::create(b, loc, base, arith::MulIOp::create(b, loc, meta.getOffset(), two));
+    SmallVector<Value> words{word(address), word(meta.getSizes()[0]), word(meta.getSizes()[1]),
+                             word(arith::MulIOp::create(b, loc, meta.getStrides()[0], two))};
+    words.append(call.getOperands().begin() + 1, call.getOperands().end());
+    auto made = func::CallOp::create(b, loc, import, words);
+    call.getResult(0).replaceAllUsesWith(made.getResult(0));
+    call.erase();
+  }
+  buffersImport.erase();
+  return success();
+}
+
 /// Calls of mtgr_gpu_upload_<type>(device, host) on buffers
 /// (mtgr-plan-on-host) become calls of kGpuUploadImport on words: the device
 /// copy's address, the host buffer's, and the bytes. Both are whole buffers
@@ -205,7 +253,8 @@ struct MTGRLowerGpuLaunchesPass
       names.push_back(StringAttr::get(ctx, name));
     }
     module->setAttr("mtgr.gpu_kernels", ArrayAttr::get(ctx, names));
-    if (failed(lowerGemmCalls(module)) || failed(lowerUploadCalls(module)))
+    if (failed(lowerGemmCalls(module)) || failed(lowerUploadCalls(module)) ||
+        failed(lowerTensorMapCalls(module)))
       return signalPassFailure();
 
     SmallVector<gpu::LaunchFuncOp> launches;

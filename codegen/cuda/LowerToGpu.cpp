@@ -136,10 +136,12 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     if (failed(applyPartialConversion(roots, target, std::move(patterns))))
       return signalPassFailure();
     // What is left is the model-level description.
-    // (and the GEMM library's import, when products call it).
+    // (and the GEMM library's and the tensor maps' imports, when products
+    // call them).
     auto keep = [](Operation *op) {
       auto fn = dyn_cast<func::FuncOp>(op);
-      return fn && fn.isDeclaration() && fn.getName() == kGpuGemmBuffersImport;
+      return fn && fn.isDeclaration() &&
+             (fn.getName() == kGpuGemmBuffersImport || fn.getName() == kGpuTensorMapBuffersImport);
     };
     if (failed(keepLoweredCode(module, roots, keep)))
       return signalPassFailure();

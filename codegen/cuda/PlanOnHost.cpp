@@ -245,9 +245,9 @@ struct Planner {
   /// Kernels whose results nobody reads, to a fixed point: a kernel that
   /// writes only its shared memory goes (canonicalization erased the
   /// stores into a buffer without readers, e.g. the gradient of an input
-  /// that needs none), and then so do the stores into a device buffer that
-  /// only kernels write (the bf16 operands of a tensor-core product whose
-  /// kernel went), and the buffer.
+  /// that needs none), with the tensor maps only it read, and then so do
+  /// the stores into a device buffer that only kernels write (the bf16
+  /// operands of a tensor-core product whose kernel went), and the buffer.
   void eraseUnreadResults(func::FuncOp fn) {
     for (bool changed = true; changed;) {
       changed = false;
@@ -258,6 +258,13 @@ struct Planner {
           launch.erase();
           changed = true;
         }
+      // The tensor maps only such a kernel read.
+      fn.walk([&](func::CallOp call) {
+        if (call.getCallee() == kGpuTensorMapBuffersImport && call->use_empty()) {
+          call.erase();
+          changed = true;
+        }
+      });
       SmallVector<memref::AllocOp> allocs;
       fn.walk([&](memref::AllocOp alloc) {
         if (!alloc->hasAttr(kHostMemoryAttr) && !alloc->getParentOfType<gpu::LaunchOp>())
@@ -303,6 +310,10 @@ struct Planner {
         return WalkResult::advance();
       }
       if (op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+        return WalkResult::advance();
+      // A TMA copy reads through its tensor map and writes only its shared
+      // destination; a prefetch writes nothing.
+      if (isa<NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp, NVVM::PrefetchOp>(op))
         return WalkResult::advance();
       // cp.async reads its global source and writes only its destination.
       if (auto copy = dyn_cast<NVVM::CpAsyncOp>(op))

@@ -163,3 +163,51 @@ void mlir::mtgr::fenceProxyAsync(LoopBuilder &l) {
   NVVM::FenceProxyOp::create(l.b, NVVM::ProxyKind::async_shared,
                              NVVM::SharedSpaceAttr::get(l.b.getContext(), NVVM::SharedSpace::shared_cta));
 }
+
+namespace {
+Value sharedPointerAt(LoopBuilder &l, Value offset) { return sharedAddress(l, offset); }
+} // namespace
+
+void mlir::mtgr::mbarrierInit(LoopBuilder &l, Value bar, int64_t arrivals) {
+  NVVM::MBarrierInitOp::create(l.b, sharedPointerAt(l, bar),
+                               arith::ConstantIntOp::create(l.b, l.b.getI32Type(), arrivals),
+                               /*predicate=*/Value{});
+}
+
+void mlir::mtgr::mbarrierArriveExpectTx(LoopBuilder &l, Value bar, Value bytes) {
+  NVVM::MBarrierArriveExpectTxOp::create(l.b, /*res=*/Type{}, sharedPointerAt(l, bar), bytes,
+                                         NVVM::MemScopeKindAttr{}, BoolAttr{},
+                                         /*predicate=*/Value{});
+}
+
+void mlir::mtgr::mbarrierWaitParity(LoopBuilder &l, Value bar, Value parity) {
+  // The time hint of MLIR's loop: how long one try may suspend (ns).
+  Value ticks = arith::ConstantIntOp::create(l.b, l.b.getI32Type(), 1000000);
+  NVVM::MBarrierTryWaitParityOp::create(l.b, sharedPointerAt(l, bar), parity, ticks);
+}
+
+void mlir::mtgr::tmaLoad2d(LoopBuilder &l, Value destination, Value map, Value bar, Value c0,
+                           Value c1) {
+  MLIRContext *ctx = l.b.getContext();
+  Value pointer = LLVM::IntToPtrOp::create(l.b, LLVM::LLVMPointerType::get(ctx), map);
+  // The shared::cluster form (the CTA's own shared memory is in the
+  // cluster window): LLVM 22 selects the shared::cta form only past sm_90.
+  Value cluster = LLVM::AddrSpaceCastOp::create(
+      l.b,
+      LLVM::LLVMPointerType::get(ctx, static_cast<unsigned>(NVVM::NVVMMemorySpace::SharedCluster)),
+      sharedPointerAt(l, destination));
+  NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+      l.b, cluster, pointer, ValueRange{c0, c1}, sharedPointerAt(l, bar),
+      /*im2colOffsets=*/ValueRange{}, /*multicastMask=*/Value{}, /*l2CacheHint=*/Value{},
+      NVVM::TMALoadMode::TILE, /*isCTAOnly=*/false, /*group=*/NVVM::CTAGroupKindAttr{},
+      /*predicate=*/Value{});
+}
+
+void mlir::mtgr::prefetchL2(LoopBuilder &l, Value address) {
+  MLIRContext *ctx = l.b.getContext();
+  auto global = LLVM::LLVMPointerType::get(ctx, static_cast<unsigned>(NVVM::NVVMMemorySpace::Global));
+  Value bits = arith::IndexCastOp::create(l.b, l.i64(), address);
+  Value pointer = LLVM::IntToPtrOp::create(l.b, global, bits);
+  NVVM::PrefetchOp::create(l.b, NVVM::PrefetchCacheLevelAttr::get(ctx, NVVM::PrefetchCacheLevel::L2),
+                           NVVM::CacheEvictionPriorityAttr{}, pointer, /*predicate=*/Value{});
+}

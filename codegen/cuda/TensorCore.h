@@ -103,6 +103,21 @@ void wgmmaWait(LoopBuilder &l, int64_t n);
 /// (stores and completed cp.async) become visible to wgmma and TMA.
 void fenceProxyAsync(LoopBuilder &l);
 
+/// sm_90a mbarriers and TMA. `bar` and `destination` are shared-window
+/// offsets (index), `map` a tensor map's device address (i64, from the
+/// runtime: abi/Environment.h gpu_tensor_map), coordinates i32 elements
+/// (c0 along a row, c1 the row).
+void mbarrierInit(LoopBuilder &l, Value bar, int64_t arrivals);
+/// An arrival at `bar` that expects `bytes` (i32) of TMA transactions.
+void mbarrierArriveExpectTx(LoopBuilder &l, Value bar, Value bytes);
+/// Blocks until the phase of parity `parity` (i32) of `bar` has completed.
+void mbarrierWaitParity(LoopBuilder &l, Value bar, Value parity);
+/// cp.async.bulk.tensor.2d: the box at (c0, c1) of `map` into shared
+/// memory at `destination`, its bytes completing transactions on `bar`.
+void tmaLoad2d(LoopBuilder &l, Value destination, Value map, Value bar, Value c0, Value c1);
+/// prefetch.global.L2 of the byte at `address` (index, a device address).
+void prefetchL2(LoopBuilder &l, Value address);
+
 /// A shared-memory buffer of `shape` and `element` type as a workgroup
 /// attribution of `launch` (a gpu.launch).
 Value addSharedBuffer(LoopBuilder &l, Operation *launch, ArrayRef<int64_t> shape, Type element);

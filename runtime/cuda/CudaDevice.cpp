@@ -267,6 +267,12 @@ public:
       static_cast<CudaExecutable *>(self)->gemm(GpuGemmCall{
           transA != 0, transB != 0, m, n, k, uint64_t(a), lda, uint64_t(b), ldb, uint64_t(c), ldc});
     };
+    table.gpu_tensor_map = [](void *self, int64_t base, int64_t rows, int64_t cols,
+                              int64_t rowBytes, int64_t boxRows, int64_t boxCols,
+                              int64_t swizzle) {
+      return static_cast<CudaExecutable *>(self)->tensorMap(base, rows, cols, rowBytes, boxRows,
+                                                            boxCols, swizzle);
+    };
     std::lock_guard<std::mutex> guard(gpu->lock);
     gpu->api->ctxSetCurrent(gpu->context);
     code->call(entry, args, table);
@@ -274,6 +280,10 @@ public:
     // memory (abi/GpuLaunch.h plan 2), so nothing before needed the device.
     gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
     gpu->stagingDone();
+    // The call's tensor maps go with it.
+    for (void *map : maps)
+      gpu->release(map);
+    maps.clear();
   }
 
   HostEnvironment &environment() override { return host; }
@@ -284,6 +294,35 @@ public:
   }
 
 private:
+  /// A CUtensorMap of a bf16 matrix encoded by the driver, uploaded on the
+  /// stream into a device block this call owns (before the launches that
+  /// read it); the driver's refusal is a fault by name.
+  int64_t tensorMap(int64_t base, int64_t rows, int64_t cols, int64_t rowBytes, int64_t boxRows,
+                    int64_t boxCols, int64_t swizzle) {
+    if (rows == 0 || cols == 0)
+      return 0; // nothing to copy: no map (abi/Environment.h; the driver refuses it)
+    alignas(64) unsigned char map[128] = {};
+    uint64_t dims[2] = {uint64_t(cols), uint64_t(rows)};
+    uint64_t strides[1] = {uint64_t(rowBytes)};
+    unsigned box[2] = {unsigned(boxCols), unsigned(boxRows)};
+    unsigned elementStrides[2] = {1, 1};
+    constexpr int kBf16 = 9, kInterleaveNone = 0, kL2Promotion128B = 2, kOobFillNone = 0;
+    if (int r = gpu->api->tensorMapEncodeTiled(map, kBf16, 2, reinterpret_cast<void *>(base),
+                                               dims, strides, box, elementStrides,
+                                               kInterleaveNone, int(swizzle), kL2Promotion128B,
+                                               kOobFillNone))
+      gpu->fault(llvm::formatv("cuTensorMapEncodeTiled ({0} x {1} bf16, {2} bytes apart, boxes "
+                               "{3} x {4}, swizzle {5}): {6}",
+                               rows, cols, rowBytes, boxRows, boxCols, swizzle,
+                               gpu->driver->errorName(r))
+                     .str());
+    void *device = gpu->allocate(sizeof map);
+    gpu->upload(uint64_t(reinterpret_cast<uintptr_t>(device)), map, sizeof map);
+    maps.push_back(device);
+    return int64_t(reinterpret_cast<uintptr_t>(device));
+  }
+  std::vector<void *> maps; // this call's tensor maps (the call holds the lock)
+
   void launch(int64_t kernel, int64_t gx, int64_t gy, int64_t gz, int64_t bx, int64_t by,
               int64_t bz, int64_t sharedBytes, int64_t *params, int64_t count) {
     if (kernel < 0 || kernel >= static_cast<int64_t>(functions.size()))

@@ -156,6 +156,7 @@ llvm::Expected<const CudaDriver::Compute *> CudaDriver::compute() {
   resolve(c->memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
   resolve(c->funcSetAttribute, "cuFuncSetAttribute");
   resolve(c->memGetInfo, "cuMemGetInfo_v2");
+  resolve(c->tensorMapEncodeTiled, "cuTensorMapEncodeTiled");
   if (const char *missing = resolve.firstMissing())
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),

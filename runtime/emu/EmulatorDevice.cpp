@@ -91,22 +91,67 @@ public:
       static_cast<EmulatorExecutable *>(self)->gemm(GpuGemmCall{
           transA != 0, transB != 0, m, n, k, uint64_t(a), lda, uint64_t(b), ldb, uint64_t(c), ldc});
     };
+    table.gpu_tensor_map = [](void *self, int64_t base, int64_t rows, int64_t cols,
+                              int64_t rowBytes, int64_t boxRows, int64_t boxCols,
+                              int64_t swizzle) {
+      return static_cast<EmulatorExecutable *>(self)->tensorMap(base, rows, cols, rowBytes,
+                                                                boxRows, boxCols, swizzle);
+    };
     // This call's stream (calls may come from several threads at once; the
     // host code of one call runs on its caller's thread).
     std::vector<std::function<void()>> stream;
     std::vector<std::function<void()>> *outer = currentStream;
     currentStream = &stream;
+    std::vector<void *> maps, *outerMaps = currentMaps;
+    currentMaps = &maps;
     code->call(entry, args, table);
     // The end of a call waits for its stream.
     for (size_t i = 0; i < stream.size(); ++i)
       stream[i]();
     currentStream = outer;
+    currentMaps = outerMaps;
+    // The call's tensor maps go with it.
+    std::lock_guard<std::mutex> guard(shared->lock);
+    for (void *map : maps) {
+      shared->emulator.untrack(map);
+      host.pool.free(map);
+    }
+    maps.clear();
   }
 
   HostEnvironment &environment() override { return host; }
   bool integersOnHost() const override { return true; }
 
 private:
+  /// A tensor map in the emulator's format (abi/GpuLaunch.h), tracked as
+  /// device memory until the call ends; a map the hardware would refuse is
+  /// a fault by name.
+  int64_t tensorMap(int64_t base, int64_t rows, int64_t cols, int64_t rowBytes, int64_t boxRows,
+                    int64_t boxCols, int64_t swizzle) {
+    if (rows == 0 || cols == 0)
+      return 0; // nothing to copy: no map (abi/Environment.h)
+    if (rows < 0 || cols < 0 || rowBytes % 16 != 0 || rowBytes < cols * 2 || boxRows < 1 ||
+        boxRows > 256 || boxCols < 1 || boxCols > 256 || swizzle < 0 || swizzle > 3 ||
+        base % 16 != 0)
+      fault(fail(llvm::formatv("a tensor map the hardware would refuse: {0} x {1} bf16 {2} "
+                               "bytes apart at {3:x}, boxes {4} x {5}, swizzle {6}",
+                               rows, cols, rowBytes, base, boxRows, boxCols, swizzle)
+                     .str()));
+    mtgr_emu_tensor_map m{};
+    m.magic = MTGR_EMU_TENSOR_MAP_MAGIC;
+    m.base = uint64_t(base);
+    m.rows = rows, m.cols = cols, m.row_bytes = rowBytes;
+    m.box_rows = int32_t(boxRows), m.box_cols = int32_t(boxCols);
+    m.element_bytes = 2, m.swizzle = int32_t(swizzle);
+    void *p = host.pool.allocate(64, sizeof m);
+    std::memcpy(p, &m, sizeof m);
+    std::lock_guard<std::mutex> guard(shared->lock);
+    shared->emulator.track(p, sizeof m, "a tensor map");
+    currentMaps->push_back(p);
+    return int64_t(reinterpret_cast<uintptr_t>(p));
+  }
+  static thread_local std::vector<void *> *currentMaps; // this call's tensor maps
+
   /// The stream, as a queue: launches, library GEMMs, uploads and frees of
   /// device blocks run in order when the call ends, not when the host code
   /// issues them (as on a GPU, where the host goes on at once): host code
@@ -198,6 +243,7 @@ private:
 };
 
 thread_local std::vector<std::function<void()>> *EmulatorExecutable::currentStream = nullptr;
+thread_local std::vector<void *> *EmulatorExecutable::currentMaps = nullptr;
 
 class EmulatorDevice final : public Device {
 public:

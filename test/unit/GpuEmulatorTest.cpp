@@ -1076,8 +1076,10 @@ func.func @mtgr_forward(%a: memref<2048xf32>, %b: memref<256xf32>, %amap: memref
     scf.if %first {
       %bytes = arith.constant )" + std::to_string(expect) + R"( : i32
       nvvm.mbarrier.arrive.expect_tx %bar, %bytes : !llvm.ptr<3>, i32
-      nvvm.cp.async.bulk.tensor.shared.cluster.global %asp, %amapp, %bar, box[%i0, %i0] {isCTAOnly = true} : !llvm.ptr<3>, !llvm.ptr
-      nvvm.cp.async.bulk.tensor.shared.cluster.global %bsp, %bmapp, %bar, box[%i0, %i0] {isCTAOnly = true} : !llvm.ptr<3>, !llvm.ptr
+      %asc = llvm.addrspacecast %asp : !llvm.ptr<3> to !llvm.ptr<7>
+      %bsc = llvm.addrspacecast %bsp : !llvm.ptr<3> to !llvm.ptr<7>
+      nvvm.cp.async.bulk.tensor.shared.cluster.global %asc, %amapp, %bar, box[%i0, %i0] : !llvm.ptr<7>, !llvm.ptr
+      nvvm.cp.async.bulk.tensor.shared.cluster.global %bsc, %bmapp, %bar, box[%i0, %i0] : !llvm.ptr<7>, !llvm.ptr
     }
 )";
   if (wait)

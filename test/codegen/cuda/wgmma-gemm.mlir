@@ -1,40 +1,45 @@
 // RUN: mtgr-opt %s --mtgr-lower-to-gpu="gemm=wgmma" | FileCheck %s
 
 // gemm=wgmma (codegen/cuda/GpuTensorCoreGemm.cpp, sm_90a): y = x W^T + b.
-// The operands in bf16 as for gemm=tensor-core, then one kernel of two
-// warpgroups (256 threads) per 128 x 128 tile: a ring of 4 stages of A and
-// B (128 rows x 128 bytes each) in 132,096 bytes of dynamic shared memory
-// (aligned at run time to the 1024-byte swizzle atom), filled by 16-byte
-// cp.async (2 steps of 64 along K issued ahead: 4 copies per thread and
-// operand each); per step a wait for all but the newest copy group,
-// fence.proxy.async (the copies are generic-proxy writes, wgmma reads
-// through the async proxy), a barrier, the copies of the step two ahead,
-// then wgmma.fence, four wgmma.mma_async m64n128k16 (one per 16 of K) from
+// The operands in bf16 as for gemm=tensor-core; a tensor map of each from
+// the runtime (a call on the buffer, boxes of 128 rows x 64 columns,
+// 128-byte swizzle); then one kernel of two warpgroups (256 threads) per
+// 128 x 128 tile: thread 0 prefetches the tiles' first rows into L2 (the
+// kernel's use of the operands) and initialises four mbarriers, a barrier,
+// thread 0 issues two steps ahead (an arrival expecting 32 KB, then two TMA
+// copies into the stage); per step of 64 along K every thread waits for its
+// stage's phase, a barrier, thread 0 issues the step two ahead, then
+// wgmma.fence, four wgmma.mma_async m64n128k16 (one per 16 of K) from
 // descriptors, commit, and a wait that leaves this step's group in flight;
-// after the loop the last group and copies are waited for, then the
-// epilogue (bias) per element of D's fragments.
+// after the loop the last group is waited for, then the epilogue (bias)
+// per element of D's fragments.
 
+// CHECK: func.func private @mtgr_gpu_tensor_map_buffer(memref<?x?xbf16, strided<[?, 1], offset: ?>>, i64, i64, i64) -> i64
 // CHECK-LABEL: func.func @mtgr_forward
 // CHECK: memref.alloc({{.*}}) : memref<?x?xbf16>
 // CHECK: gpu.launch
 // CHECK: memref.alloc({{.*}}) : memref<?x?xbf16>
 // CHECK: gpu.launch
+// CHECK: %[[AMAP:.*]] = call @mtgr_gpu_tensor_map_buffer(%{{.*}}, %c128_i64, %c64_i64, %c3_i64) {mtgr.kernel_call}
+// CHECK: %[[BMAP:.*]] = call @mtgr_gpu_tensor_map_buffer(%{{.*}}, %c128_i64{{.*}}, %c64_i64{{.*}}, %c3_i64{{.*}}) {mtgr.kernel_call}
 // CHECK: gpu.launch
 // CHECK-SAME: threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c256
-// CHECK-SAME: dynamic_shared_memory_size %c132096_i32
+// CHECK-SAME: dynamic_shared_memory_size %c132128_i32
 // CHECK-SAME: function(@mtgr_forward__linear_2)
+// CHECK-COUNT-2: nvvm.prefetch level =  L2, %{{.*}} : !llvm.ptr<1>
 // CHECK: gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
-// CHECK-COUNT-8: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache =  cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
-// CHECK: nvvm.cp.async.commit.group
-// CHECK-COUNT-8: nvvm.cp.async.shared.global
-// CHECK: nvvm.cp.async.commit.group
+// CHECK-COUNT-4: nvvm.mbarrier.init %{{.*}}, %{{.*}} : !llvm.ptr<3>, i32
+// CHECK: gpu.barrier
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c32768_i32 : !llvm.ptr<3>, i32
+// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, box[%{{.*}}, %{{.*}}] : !llvm.ptr<7>, !llvm.ptr
+// CHECK: nvvm.mbarrier.arrive.expect_tx
+// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // The K loop carries 64 accumulators a thread (N / 2).
 // CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
-// CHECK-NEXT: nvvm.cp.async.wait.group 1
-// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK: nvvm.mbarrier.try_wait.parity %{{.*}}, %{{.*}}, %{{.*}} : !llvm.ptr<3>, i32, i32
 // CHECK-NEXT: gpu.barrier
-// CHECK-COUNT-8: nvvm.cp.async.shared.global
-// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.mbarrier.arrive.expect_tx
+// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK: nvvm.wgmma.fence.aligned
 // The descriptors: start >> 4 in bits 0-13, leading offset 1, stride 1024
 // bytes (64 << 32), 128-byte swizzle (1 << 62): 0x4000004000010000.
@@ -44,7 +49,6 @@
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
 // CHECK-NEXT: scf.yield
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
-// CHECK-NEXT: nvvm.cp.async.wait.group 0
 // The epilogue: bias added to each of the 64 results in bounds.
 // CHECK-COUNT-64: arith.addf
 // CHECK: gpu.terminator

@@ -132,6 +132,34 @@ int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes, void *) {
     std::fprintf(stderr, "fake-cuda: upload %zu bytes\n", bytes);
   return 0;
 }
+int cuTensorMapEncodeTiled(void *map, int dataType, unsigned rank, void *global,
+                           const uint64_t *dims, const uint64_t *strides, const unsigned *box,
+                           const unsigned *elementStrides, int interleave, int swizzle,
+                           int l2Promotion, int oobFill) {
+  // The driver's rules that mtgr's maps meet (CUDA 13 cuda.h): a 16-byte
+  // aligned base, strides multiples of 16, boxes of 1 .. 256 elements whose
+  // inner bytes are a multiple of 16 and, swizzled, within the span.
+  static const int elementBytes[] = {1, 2, 4, 4, 8, 8, 2, 4, 8, 2};
+  if (dataType < 0 || dataType > 9 || rank < 1 || rank > 5 ||
+      reinterpret_cast<uintptr_t>(global) % 16 != 0 || interleave != 0 || swizzle < 0 ||
+      swizzle > 3 || l2Promotion < 0 || l2Promotion > 3 || oobFill < 0 || oobFill > 1)
+    return 1; // CUDA_ERROR_INVALID_VALUE
+  for (unsigned d = 0; d < rank; ++d) {
+    if (box[d] < 1 || box[d] > 256 || elementStrides[d] != 1 || dims[d] < 1)
+      return 1;
+    if (d + 1 < rank && strides[d] % 16 != 0)
+      return 1;
+  }
+  unsigned innerBytes = box[0] * elementBytes[dataType];
+  if (innerBytes % 16 != 0 || (swizzle && innerBytes > (16u << swizzle)))
+    return 1;
+  std::memset(map, 0x5a, 128);
+  if (envInt("FAKE_CUDA_TRACE", 0))
+    std::fprintf(stderr, "fake-cuda: tensor map %llu x %llu, box %u x %u, swizzle %d\n",
+                 (unsigned long long)(rank > 1 ? dims[1] : 1), (unsigned long long)dims[0],
+                 rank > 1 ? box[1] : 1, box[0], swizzle);
+  return 0;
+}
 static std::map<void *, int> sharedOptIn; // kernel -> opted-in bytes
 int cuFuncSetAttribute(void *function, int attribute, int value) {
   // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES up to an H200's 227 KB.
