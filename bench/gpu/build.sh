@@ -41,7 +41,8 @@ done
 # cores too (mtgr-small.tc.mtgr: the products; mtgr-small.ta.mtgr: the
 # products and the fused attention forward; tiny.ta.mtgr with its
 # training step: the attention backward on tensor cores too, for verify,
-# racecheck and training); per artifact a static summary
+# racecheck and training; mtgr-small.wg.mtgr: sm_90a's wgmma products fed
+# by TMA, with the fused attention); per artifact a static summary
 # (the compiler's ptxas resources line, the SASS counts per op family) that
 # run.sh appends to its results.
 mkdir -p "$out/static"
@@ -49,7 +50,7 @@ for model in tiny tiny-dlrm mtgr-small; do
   gemms="cuda lt"
   # MTGR-small also on tensor cores: the products (tc), and the products
   # and the attention forward (ta); tiny's attention on tensor cores (ta).
-  [ "$model" = mtgr-small ] && gemms="cuda lt tc ta"
+  [ "$model" = mtgr-small ] && gemms="cuda lt tc ta wg"
   [ "$model" = tiny ] && gemms="cuda lt ta"
   for gemm in $gemms; do
     artifact="$out/$model.$gemm.mtgr"
@@ -58,6 +59,7 @@ for model in tiny tiny-dlrm mtgr-small; do
       lt) kind=(--gemm=cublaslt) ;;
       tc) kind=(--gemm=tensor-core) ;;
       ta) kind=(--gemm=tensor-core --attention=tensor-core) ;;
+      wg) kind=(--cuda-arch=sm_90a --gemm=wgmma --attention=tensor-core) ;;
       *) kind=() ;;
     esac
     "$root/build/bin/mtgr-compile" "$root/examples/models/$model.yaml" --target=cuda "${kind[@]}" \

@@ -6,15 +6,18 @@
 #   2. the ceilings through mtgr's own paths (mtgr-run devices --ceilings:
 #      a device-to-device copy, cuBLASLt 8192^3 bf16 and fp32 GEMMs);
 #   3. verify --device=cuda, device buffers poisoned with NaN
-#      (MTGR_CUDA_POISON), on ~20 configurations: each carried model x both
-#      GEMM paths (--gemm=generated, cublaslt) x batch shapes (one user with
-#      one token and one candidate; mid-size; long sequences); the emulator
-#      as the control on the small ones;
+#      (MTGR_CUDA_POISON), on ~25 configurations: each carried model x its
+#      GEMM paths (--gemm=generated, cublaslt; MTGR-small also on tensor
+#      cores: mma.sync (tc), with the fused attention (ta), and sm_90a's
+#      wgmma fed by TMA with it (wg)) x batch shapes (one user with one
+#      token and one candidate; mid-size; long sequences); the emulator as
+#      the control on the small ones;
 #   4. compute-sanitizer memcheck and racecheck on two tiny runs (where the
 #      machine's runtime lets it: gVisor refuses, Firecracker works);
 #   5. training steps, scoring passes for 5 s, and per-family kernel times
-#      (--profile: CUDA events around each kernel) of MTGR-small on both GEMM
-#      paths, with projections as a fraction of the fp32 GEMM ceiling;
+#      (--profile: CUDA events around each kernel) of MTGR-small on each
+#      GEMM path, with projections as a fraction of the fp32 GEMM ceiling
+#      (tensor cores: of the bf16 one);
 #   6. the static side compiled here: registers/spills per kernel (ptxas)
 #      and the SASS summaries per op family (scripts/cuda-sass.py).
 # Each step has a timeout: a hang costs its limit, not the lease.
@@ -64,7 +67,7 @@ shapes=("--users=4"
         "--users=1 --seq-len=1 --rt-len=0 --candidates=1"
         "--users=8 --seq-len=300 --rt-len=30 --candidates=20")
 for model in tiny-dlrm tiny mtgr-small; do
-  for gemm in cuda lt tc ta; do
+  for gemm in cuda lt tc ta wg; do
     artifact="$artifacts/$model.$gemm.mtgr"
     [ -f "$artifact" ] || continue
     # verify takes its tolerance from the artifact's numerics (bf16 on
@@ -117,7 +120,7 @@ step "train tiny.lt --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.lt
 ceiling=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "fp32") print $(i + 1) }' "$out" | head -1)
 # Tensor-core products are compared with the bf16 GEMM's ceiling.
 ceiling16=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "bf16") print $(i + 1) }' "$out" | head -1)
-for gemm in cuda lt tc ta; do
+for gemm in cuda lt tc ta wg; do
   artifact="$artifacts/mtgr-small.$gemm.mtgr"
   [ -f "$artifact" ] || continue
   step "infer mtgr-small.$gemm --device=cuda --profile, 5 s of passes" 120 "$run" infer \
@@ -125,7 +128,7 @@ for gemm in cuda lt tc ta; do
     --profile --time=5 --output=/dev/null
   rate=$(awk '/== infer mtgr-small.'"$gemm"'/ { on = 1 } on && /projections .* GFLOP\/s/ { print $(NF - 1); exit }' "$out")
   peak="$ceiling" kind=fp32
-  [ "$gemm" = tc ] || [ "$gemm" = ta ] && peak="$ceiling16" kind=bf16
+  [ "$gemm" = tc ] || [ "$gemm" = ta ] || [ "$gemm" = wg ] && peak="$ceiling16" kind=bf16
   if [ -n "$peak" ] && [ -n "$rate" ]; then
     log "== mtgr-small.$gemm: projections at $rate GFLOP/s = $(awk -v r="$rate" -v c="$peak" 'BEGIN { if (c > 0) printf "%.3f", r / (c * 1000); else print "n/a" }') of the cuBLASLt $kind ceiling ($peak TFLOP/s)"
   fi

@@ -49,8 +49,9 @@ Value loadOrZero(LoopBuilder &l, Value cond, function_ref<Value()> load);
 /// the store gets each f32 result.
 void launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p);
 /// The product on sm_90a's warpgroup MMA: two warpgroups per 128 x 128
-/// tile of C, wgmma.mma_async m64n128k16 from a 4-stage cp.async ring of
-/// 128-byte-swizzled stages in dynamic shared memory (GpuTensorCoreGemm.cpp).
+/// tile of C, wgmma.mma_async m64n128k16 from a 4-stage ring of 128-byte-
+/// swizzled stages in dynamic shared memory that TMA copies fill behind
+/// mbarriers (GpuTensorCoreGemm.cpp).
 void launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p);
 
 } // namespace mlir::mtgr

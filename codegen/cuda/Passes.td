@@ -27,7 +27,8 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
     rounded from the fp32 loaders, f32 sums; sm_80 and later); with
     `gemm=wgmma` they are sm_90a's warpgroup MMA (two warpgroups per 128 x
     128 tile, wgmma.mma_async from 128-byte-swizzled dynamic shared memory
-    that a 4-stage cp.async ring fills; sm_90a only). With
+    that TMA copies fill in a 4-stage ring behind mbarriers, through tensor
+    maps the runtime makes; sm_90a only). With
     `attention=tensor-core` the attention forward and its dQ, dK and dV are
     fused kernels (a block per (row block or column tile, head, chunk of the
     output's columns)): the products (S = Q K^T; dP = dO V^T) and the

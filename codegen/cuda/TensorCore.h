@@ -1,10 +1,12 @@
 //===- TensorCore.h - the tensor-core instructions mtgr's kernels use -*- C++ -*-===//
 //
 // bf16 rounding and packing, shared-memory addresses, ldmatrix and
-// mma.sync m16n8k16 (bf16 operands, f32 accumulators) as LoopBuilder
-// helpers on plain Values: the GEMM (GpuTensorCoreGemm.cpp) and the fused
-// attention (GpuTensorCoreAttention.cpp) share them, and TensorCore.cpp is
-// the one unit with the NVVM dialect's headers.
+// mma.sync m16n8k16 (bf16 operands, f32 accumulators), cp.async, and
+// sm_90a's wgmma (descriptors, fence, commit, wait), mbarriers, TMA copies
+// and proxy fences, as LoopBuilder helpers on plain Values: the GEMMs
+// (GpuTensorCoreGemm.cpp) and the fused attention
+// (GpuTensorCoreAttention.cpp) share them, and TensorCore.cpp is the one
+// unit with the NVVM dialect's headers.
 //
 // Fragments (PTX ISA, mma.m16n8k16 .row.col with 16-bit operands; lane =
 // 4 g + t): A (16 x 16) is 4 registers of 2 values, rows g / g + 8 x
