@@ -65,8 +65,7 @@ typedef struct mtgr_environment {
    * call ends. No rows or columns: 0, no map (nothing to copy; no block
    * runs then). */
   int64_t (*gpu_tensor_map)(void *context, int64_t base, int64_t rows, int64_t cols,
-                            int64_t row_bytes, int64_t box_rows, int64_t box_cols,
-                            int64_t swizzle);
+                            int64_t row_bytes, int64_t box_rows, int64_t box_cols, int64_t swizzle);
 } mtgr_environment;
 
 /* Field numbers, for the compiler. */

@@ -182,8 +182,8 @@ typedef struct mtgr_emu_tensor_map {
 /* The number of table fields the code was compiled against (an int64_t at
  * this symbol; absent: the 17 before the warp operations). Code from before
  * the tensor-core and cp.async operations has 19, from before the warpgroup
- * operations 24, from before the mbarriers 27. The runtime fills no more than that and refuses code that
- * expects more than it has. */
+ * operations 24, from before the mbarriers 27. The runtime fills no more
+ * than that and refuses code that expects more than it has. */
 #define MTGR_EMU_FIELDS_SYMBOL "mtgr_emu_fields"
 
 /* How the host code uses its memory (an int64_t at this symbol; absent: 1).

@@ -21,6 +21,10 @@ void record(void *context, int64_t family, int64_t layer, int64_t start) {
 mtgr_environment HostEnvironment::table(int64_t threads) {
   // No GPU launcher, GEMM library, host blocks, uploads or tensor maps: GPU
   // devices fill those in.
-  return mtgr_environment{this,    std::max<int64_t>(1, threads), allocate, release, clock,
-                          record,  nullptr, nullptr, nullptr, nullptr, nullptr};
+  return mtgr_environment{this,     std::max<int64_t>(1, threads),
+                          allocate, release,
+                          clock,    record,
+                          nullptr,  nullptr,
+                          nullptr,  nullptr,
+                          nullptr};
 }

@@ -268,8 +268,17 @@ struct HostMemoryAllocs : mlir::mtgr::impl::MTGRHostMemoryAllocsPassBase<HostMem
 
 /// The imports of the loop level and the environment field each becomes.
 enum class Import {
-  Threads, Alloc, AlignedAlloc, Free, ProfileClock, ProfileRecord, GpuLaunch, GpuGemm,
-  HostAlloc, GpuUpload, GpuTensorMap
+  Threads,
+  Alloc,
+  AlignedAlloc,
+  Free,
+  ProfileClock,
+  ProfileRecord,
+  GpuLaunch,
+  GpuGemm,
+  HostAlloc,
+  GpuUpload,
+  GpuTensorMap
 };
 std::optional<Import> importOf(StringRef callee) {
   return llvm::StringSwitch<std::optional<Import>>(callee)

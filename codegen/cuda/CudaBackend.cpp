@@ -63,8 +63,7 @@ public:
   bool canProfile() const override { return false; }
 
   std::string numerics() const override {
-    return gemm == "tensor-core" || gemm == "wgmma" || attention == "tensor-core" ? "bf16"
-                                                                                  : "fp32";
+    return gemm == "tensor-core" || gemm == "wgmma" || attention == "tensor-core" ? "bf16" : "fp32";
   }
 
   void buildLoweringPipeline(OpPassManager &pm, bool /*profile*/) const override {
@@ -232,7 +231,9 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
     for (const std::string &a : archs)
       if (a != "sm_90a")
         return fail("--gemm=wgmma: warpgroup MMA runs on sm_90a only, and the architectures "
-                    "include " + a + " (pass --cuda-arch=sm_90a, or --gemm=tensor-core for "
+                    "include " +
+                    a +
+                    " (pass --cuda-arch=sm_90a, or --gemm=tensor-core for "
                     "mma.sync on sm_80 and later)");
   std::string attention = options.attention.empty() ? "generated" : options.attention;
   if (!parseGpuAttentionKind(attention))

@@ -7,9 +7,9 @@
 #include "llvm/Analysis/ValueTracking.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
-#include "llvm/IR/Instructions.h"
 #include "llvm/IR/InlineAsm.h"
 #include "llvm/IR/InstIterator.h"
+#include "llvm/IR/Instructions.h"
 #include "llvm/IR/IntrinsicInst.h"
 #include "llvm/IR/IntrinsicsNVPTX.h"
 #include "llvm/IR/Module.h"
@@ -174,19 +174,26 @@ std::optional<std::pair<int, int>> tensorOpOf(llvm::Intrinsic::ID id) {
   case nvvm_cp_async_commit_group: return std::pair{int(MTGR_EMU_CP_ASYNC_COMMIT), 0};
   case nvvm_cp_async_wait_group: return std::pair{int(MTGR_EMU_CP_ASYNC_WAIT), 0};
   case nvvm_cp_async_wait_all: return std::pair{int(MTGR_EMU_CP_ASYNC_WAIT), 1};
-  case nvvm_wgmma_fence_sync_aligned: return std::pair{int(MTGR_EMU_WGMMA_SYNC), 0};
-  case nvvm_wgmma_commit_group_sync_aligned: return std::pair{int(MTGR_EMU_WGMMA_SYNC), 1};
-  case nvvm_wgmma_wait_group_sync_aligned: return std::pair{int(MTGR_EMU_WGMMA_SYNC), 2};
-  case nvvm_fence_proxy_async_shared_cta: return std::pair{int(MTGR_EMU_FENCE_PROXY_ASYNC), 0};
+  case nvvm_wgmma_fence_sync_aligned:
+    return std::pair{int(MTGR_EMU_WGMMA_SYNC), 0};
+  case nvvm_wgmma_commit_group_sync_aligned:
+    return std::pair{int(MTGR_EMU_WGMMA_SYNC), 1};
+  case nvvm_wgmma_wait_group_sync_aligned:
+    return std::pair{int(MTGR_EMU_WGMMA_SYNC), 2};
+  case nvvm_fence_proxy_async_shared_cta:
+    return std::pair{int(MTGR_EMU_FENCE_PROXY_ASYNC), 0};
   case nvvm_mbarrier_init:
-  case nvvm_mbarrier_init_shared: return std::pair{int(MTGR_EMU_MBARRIER_INIT), 0};
+  case nvvm_mbarrier_init_shared:
+    return std::pair{int(MTGR_EMU_MBARRIER_INIT), 0};
   case nvvm_mbarrier_arrive:
   case nvvm_mbarrier_arrive_shared:
-  case nvvm_mbarrier_arrive_scope_cta_space_cta: return std::pair{int(MTGR_EMU_MBARRIER_ARRIVE), 0};
+  case nvvm_mbarrier_arrive_scope_cta_space_cta:
+    return std::pair{int(MTGR_EMU_MBARRIER_ARRIVE), 0};
   case nvvm_mbarrier_arrive_expect_tx_scope_cta_space_cta:
     return std::pair{int(MTGR_EMU_MBARRIER_ARRIVE), 1};
   case nvvm_cp_async_bulk_tensor_g2s_cta_tile_2d:
-  case nvvm_cp_async_bulk_tensor_g2s_tile_2d: return std::pair{int(MTGR_EMU_TMA_LOAD_2D), 0};
+  case nvvm_cp_async_bulk_tensor_g2s_tile_2d:
+    return std::pair{int(MTGR_EMU_TMA_LOAD_2D), 0};
   default: return std::nullopt;
   }
 }
@@ -239,16 +246,16 @@ void retargetTensorOp(llvm::CallInst *call, llvm::GlobalVariable *table, int slo
   } else if (slot == MTGR_EMU_CP_ASYNC_COMMIT || slot == MTGR_EMU_FENCE_PROXY_ASYNC) {
     callTable(b, table, slot, llvm::FunctionType::get(voidTy, {}, false), {});
   } else if (slot == MTGR_EMU_MBARRIER_INIT) {
-    callTable(b, table, slot, llvm::FunctionType::get(voidTy, {ptr, i32}, false),
-              {generic(b, call->getArgOperand(0)),
-               b.CreateZExtOrTrunc(call->getArgOperand(1), i32)});
+    callTable(
+        b, table, slot, llvm::FunctionType::get(voidTy, {ptr, i32}, false),
+        {generic(b, call->getArgOperand(0)), b.CreateZExtOrTrunc(call->getArgOperand(1), i32)});
   } else if (slot == MTGR_EMU_MBARRIER_ARRIVE) {
     // arrive (mode 0) or arrive.expect_tx (mode 1, the bytes its second
     // operand); the result is the arrival's phase (an opaque state to PTX).
     llvm::Value *tx = mode == 1 ? b.CreateZExtOrTrunc(call->getArgOperand(1), i32) : b.getInt32(0);
-    llvm::Value *r = callTable(b, table, slot,
-                               llvm::FunctionType::get(b.getInt64Ty(), {ptr, i32}, false),
-                               {generic(b, call->getArgOperand(0)), tx});
+    llvm::Value *r =
+        callTable(b, table, slot, llvm::FunctionType::get(b.getInt64Ty(), {ptr, i32}, false),
+                  {generic(b, call->getArgOperand(0)), tx});
     if (!call->getType()->isVoidTy())
       call->replaceAllUsesWith(b.CreateZExtOrTrunc(r, call->getType()));
   } else if (slot == MTGR_EMU_TMA_LOAD_2D) {
@@ -256,8 +263,7 @@ void retargetTensorOp(llvm::CallInst *call, llvm::GlobalVariable *table, int slo
     // flags, which change nothing here: one CTA, no cache)
     callTable(b, table, slot, llvm::FunctionType::get(voidTy, {ptr, ptr, ptr, i32, i32}, false),
               {generic(b, call->getArgOperand(0)), generic(b, call->getArgOperand(1)),
-               generic(b, call->getArgOperand(2)), call->getArgOperand(3),
-               call->getArgOperand(4)});
+               generic(b, call->getArgOperand(2)), call->getArgOperand(3), call->getArgOperand(4)});
   } else if (slot == MTGR_EMU_WGMMA_SYNC) {
     llvm::Value *n = mode == 2 ? b.CreateZExtOrTrunc(call->getArgOperand(0), i32) : b.getInt32(0);
     callTable(b, table, slot, llvm::FunctionType::get(voidTy, {i32, i32}, false),
@@ -302,8 +308,8 @@ llvm::Error retargetWgmma(llvm::CallInst *call, llvm::GlobalVariable *table) {
   llvm::StringRef text = asmCall->getAsmString();
   auto bad = [&](const llvm::Twine &why) {
     return mtgr::fail("the GPU emulator cannot map the inline PTX in '" +
-                      call->getFunction()->getName() + "' (" + why + "): " +
-                      text.trim().split('\n').first);
+                      call->getFunction()->getName() + "' (" + why +
+                      "): " + text.trim().split('\n').first);
   };
   size_t at = text.find("wgmma.mma_async.sync.aligned.m64n");
   if (at == llvm::StringRef::npos)
@@ -367,9 +373,9 @@ llvm::Error retargetWgmma(llvm::CallInst *call, llvm::GlobalVariable *table) {
   b.CreateStore(b.CreateZExtOrTrunc(operand(*ops[1]), b.getInt64Ty()), element(descriptors, 1));
   llvm::Value *accumulate =
       b.CreateZExt(b.CreateICmpNE(b.CreateZExtOrTrunc(operand(*scaleD), i32), b.getInt32(0)), i32);
-  llvm::Value *mode = b.CreateOr(
-      b.getInt32(n | (*tnspA != 0) << 11 | (*tnspB != 0) << 12 | int(f16) << 13),
-      b.CreateShl(accumulate, 10));
+  llvm::Value *mode =
+      b.CreateOr(b.getInt32(n | (*tnspA != 0) << 11 | (*tnspB != 0) << 12 | int(f16) << 13),
+                 b.CreateShl(accumulate, 10));
   callTable(b, table, MTGR_EMU_WGMMA,
             llvm::FunctionType::get(b.getVoidTy(), {i32, ptr, ptr, ptr}, false),
             {mode, descriptors, c, d});
@@ -623,18 +629,16 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
         bytes = dynamicOffset + kEmulatedDynamicShared;
       }
     auto *arenaType = llvm::ArrayType::get(llvm::Type::getInt8Ty(ctx), bytes);
-    auto *arena = new llvm::GlobalVariable(
-        m, arenaType, false, llvm::GlobalValue::InternalLinkage,
-        llvm::Constant::getNullValue(arenaType),
-        // A name no other module linked beside this one has.
-        "mtgr_emu_shared." + m.getModuleIdentifier(), nullptr,
-        llvm::GlobalValue::NotThreadLocal, 3);
+    auto *arena = new llvm::GlobalVariable(m, arenaType, false, llvm::GlobalValue::InternalLinkage,
+                                           llvm::Constant::getNullValue(arenaType),
+                                           // A name no other module linked beside this one has.
+                                           "mtgr_emu_shared." + m.getModuleIdentifier(), nullptr,
+                                           llvm::GlobalValue::NotThreadLocal, 3);
     arena->setAlignment(llvm::Align(1024));
     for (size_t i = 0; i < sharedGlobals.size(); ++i) {
       llvm::GlobalVariable *g = sharedGlobals[i];
       g->replaceAllUsesWith(llvm::ConstantExpr::getInBoundsGetElementPtr(
-          llvm::Type::getInt8Ty(ctx), arena,
-          llvm::ConstantInt::get(i64, offsets[i])));
+          llvm::Type::getInt8Ty(ctx), arena, llvm::ConstantInt::get(i64, offsets[i])));
       g->eraseFromParent();
     }
     llvm::convertUsersOfConstantsToInstructions({arena});

@@ -73,8 +73,7 @@ enum class GpuGemmKind { Simt, TensorCore, Wgmma, Library };
 /// The kind `--gemm` / the pass option names: "generated", "tensor-core",
 /// "wgmma", "cublaslt" (kGpuGemmKinds lists them for messages).
 std::optional<GpuGemmKind> parseGpuGemmKind(StringRef name);
-inline constexpr llvm::StringLiteral kGpuGemmKinds =
-    "generated, tensor-core, wgmma or cublaslt";
+inline constexpr llvm::StringLiteral kGpuGemmKinds = "generated, tensor-core, wgmma or cublaslt";
 struct GpuLinearOptions {
   int64_t blockSize = 256;
   GpuGemmKind gemm = GpuGemmKind::Simt;

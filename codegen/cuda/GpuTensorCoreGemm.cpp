@@ -259,8 +259,8 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   Value gridX = arith::CeilDivUIOp::create(l.b, p.n, l.idx(kN));
   Value gridY = arith::CeilDivUIOp::create(l.b, p.m, l.idx(kM));
   Value sharedBytes = arith::ConstantIntOp::create(l.b, i32, kSharedBytes);
-  auto launch = gpu::LaunchOp::create(l.b, gridX, gridY, one, l.idx(kThreads), one, one,
-                                      sharedBytes);
+  auto launch =
+      gpu::LaunchOp::create(l.b, gridX, gridY, one, l.idx(kThreads), one, one, sharedBytes);
   nameKernel(l, launch);
   OpBuilder::InsertionGuard guard(l.b);
   l.b.setInsertionPointToStart(&launch.getBody().front());
@@ -274,10 +274,10 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   // block runs only where m and n are not 0).
   l.ifThen(first, [&] {
     Value rowBytes = l.mul(kPadded, l.idx(2));
-    prefetchL2(l, l.add(memref::ExtractAlignedPointerAsIndexOp::create(l.b, a),
-                        l.mul(m0, rowBytes)));
-    prefetchL2(l, l.add(memref::ExtractAlignedPointerAsIndexOp::create(l.b, b),
-                        l.mul(n0, rowBytes)));
+    prefetchL2(l,
+               l.add(memref::ExtractAlignedPointerAsIndexOp::create(l.b, a), l.mul(m0, rowBytes)));
+    prefetchL2(l,
+               l.add(memref::ExtractAlignedPointerAsIndexOp::create(l.b, b), l.mul(n0, rowBytes)));
   });
   // The ring, aligned at run time to the swizzle atom (the pattern is of
   // shared-window addresses), then the stages' mbarriers.
@@ -286,8 +286,8 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
       l.b, MemRefType::get({ShapedType::kDynamic}, l.b.getI8Type(), MemRefLayoutAttrInterface{},
                            workgroup));
   Value window = memref::ExtractAlignedPointerAsIndexOp::create(l.b, ring);
-  Value aligned = l.mul(arith::CeilDivUIOp::create(l.b, window, l.idx(kAtomBytes)),
-                        l.idx(kAtomBytes));
+  Value aligned =
+      l.mul(arith::CeilDivUIOp::create(l.b, window, l.idx(kAtomBytes)), l.idx(kAtomBytes));
   auto aStage = [&](Value stage) { return l.add(aligned, l.mul(stage, l.idx(kABytes))); };
   auto bStage = [&](Value stage) {
     return l.add(l.add(aligned, l.idx(kRing * kABytes)), l.mul(stage, l.idx(kBBytes)));
@@ -316,15 +316,15 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
     issueIfAny(l.idx(s));
 
   constexpr int64_t kAccumulators = kN / 2;
-  auto loop = scf::ForOp::create(l.b, l.idx(0), steps, one,
-                                 SmallVector<Value>(kAccumulators, l.cf32(0.0)));
+  auto loop =
+      scf::ForOp::create(l.b, l.idx(0), steps, one, SmallVector<Value>(kAccumulators, l.cf32(0.0)));
   {
     OpBuilder::InsertionGuard inner(l.b);
     l.b.setInsertionPointToStart(loop.getBody());
     Value step = loop.getInductionVar();
     Value stage = arith::RemUIOp::create(l.b, step, l.idx(kRing));
-    Value parity = toI32(arith::RemUIOp::create(
-        l.b, arith::DivUIOp::create(l.b, step, l.idx(kRing)), l.idx(2)));
+    Value parity = toI32(
+        arith::RemUIOp::create(l.b, arith::DivUIOp::create(l.b, step, l.idx(kRing)), l.idx(2)));
     mbarrierWaitParity(l, barrier(stage), parity);
     gpu::BarrierOp::create(l.b);
     issueIfAny(l.add(step, l.idx(kAhead)));
@@ -341,12 +341,10 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
     scf::YieldOp::create(l.b, acc);
   }
   wgmmaWait(l, 0);
-  Value warp = arith::DivUIOp::create(l.b, arith::RemUIOp::create(l.b, tid, l.idx(128)),
-                                      l.idx(32));
+  Value warp = arith::DivUIOp::create(l.b, arith::RemUIOp::create(l.b, tid, l.idx(128)), l.idx(32));
   Value lane = arith::RemUIOp::create(l.b, tid, l.idx(32));
   LaneFragments f(l, lane);
-  Value warpRow =
-      l.add(l.add(m0, l.mul(group, l.idx(kGroupRows))), l.mul(warp, l.idx(16)));
+  Value warpRow = l.add(l.add(m0, l.mul(group, l.idx(kGroupRows))), l.mul(warp, l.idx(16)));
   for (int64_t j = 0; j < kN / 8; ++j)
     for (int64_t i = 0; i < 4; ++i) {
       Value row = l.add(warpRow, l.add(l.idx((i / 2) * 8), f.g));

@@ -160,8 +160,9 @@ void mlir::mtgr::wgmmaWait(LoopBuilder &l, int64_t n) {
   NVVM::WgmmaWaitGroupSyncOp::create(l.b, n);
 }
 void mlir::mtgr::fenceProxyAsync(LoopBuilder &l) {
-  NVVM::FenceProxyOp::create(l.b, NVVM::ProxyKind::async_shared,
-                             NVVM::SharedSpaceAttr::get(l.b.getContext(), NVVM::SharedSpace::shared_cta));
+  NVVM::FenceProxyOp::create(
+      l.b, NVVM::ProxyKind::async_shared,
+      NVVM::SharedSpaceAttr::get(l.b.getContext(), NVVM::SharedSpace::shared_cta));
 }
 
 namespace {
@@ -205,9 +206,11 @@ void mlir::mtgr::tmaLoad2d(LoopBuilder &l, Value destination, Value map, Value b
 
 void mlir::mtgr::prefetchL2(LoopBuilder &l, Value address) {
   MLIRContext *ctx = l.b.getContext();
-  auto global = LLVM::LLVMPointerType::get(ctx, static_cast<unsigned>(NVVM::NVVMMemorySpace::Global));
+  auto global =
+      LLVM::LLVMPointerType::get(ctx, static_cast<unsigned>(NVVM::NVVMMemorySpace::Global));
   Value bits = arith::IndexCastOp::create(l.b, l.i64(), address);
   Value pointer = LLVM::IntToPtrOp::create(l.b, global, bits);
-  NVVM::PrefetchOp::create(l.b, NVVM::PrefetchCacheLevelAttr::get(ctx, NVVM::PrefetchCacheLevel::L2),
+  NVVM::PrefetchOp::create(l.b,
+                           NVVM::PrefetchCacheLevelAttr::get(ctx, NVVM::PrefetchCacheLevel::L2),
                            NVVM::CacheEvictionPriorityAttr{}, pointer, /*predicate=*/Value{});
 }

@@ -268,8 +268,7 @@ public:
           transA != 0, transB != 0, m, n, k, uint64_t(a), lda, uint64_t(b), ldb, uint64_t(c), ldc});
     };
     table.gpu_tensor_map = [](void *self, int64_t base, int64_t rows, int64_t cols,
-                              int64_t rowBytes, int64_t boxRows, int64_t boxCols,
-                              int64_t swizzle) {
+                              int64_t rowBytes, int64_t boxRows, int64_t boxCols, int64_t swizzle) {
       return static_cast<CudaExecutable *>(self)->tensorMap(base, rows, cols, rowBytes, boxRows,
                                                             boxCols, swizzle);
     };
@@ -307,10 +306,9 @@ private:
     unsigned box[2] = {unsigned(boxCols), unsigned(boxRows)};
     unsigned elementStrides[2] = {1, 1};
     constexpr int kBf16 = 9, kInterleaveNone = 0, kL2Promotion128B = 2, kOobFillNone = 0;
-    if (int r = gpu->api->tensorMapEncodeTiled(map, kBf16, 2, reinterpret_cast<void *>(base),
-                                               dims, strides, box, elementStrides,
-                                               kInterleaveNone, int(swizzle), kL2Promotion128B,
-                                               kOobFillNone))
+    if (int r = gpu->api->tensorMapEncodeTiled(map, kBf16, 2, reinterpret_cast<void *>(base), dims,
+                                               strides, box, elementStrides, kInterleaveNone,
+                                               int(swizzle), kL2Promotion128B, kOobFillNone))
       gpu->fault(llvm::formatv("cuTensorMapEncodeTiled ({0} x {1} bf16, {2} bytes apart, boxes "
                                "{3} x {4}, swizzle {5}): {6}",
                                rows, cols, rowBytes, boxRows, boxCols, swizzle,

@@ -92,10 +92,9 @@ public:
     int (*memGetInfo)(size_t *free, size_t *total) = nullptr;
     // TMA tensor maps (CUDA 12 and later): a 128-byte CUtensorMap.
     int (*tensorMapEncodeTiled)(void *map, int dataType, unsigned rank, void *global,
-                                const uint64_t *dims, const uint64_t *strides,
-                                const unsigned *box, const unsigned *elementStrides,
-                                int interleave, int swizzle, int l2Promotion,
-                                int oobFill) = nullptr;
+                                const uint64_t *dims, const uint64_t *strides, const unsigned *box,
+                                const unsigned *elementStrides, int interleave, int swizzle,
+                                int l2Promotion, int oobFill) = nullptr;
   };
   llvm::Expected<const Compute *> compute();
 

@@ -354,8 +354,7 @@ void *Emulator::Block::shared(void *p, int64_t bytes, bool write) {
                    .str());
         break;
       }
-      if (s.asyncBarrier >= 0 &&
-          observedPhases[me][uint32_t(s.asyncBarrier)] <= s.asyncPhase) {
+      if (s.asyncBarrier >= 0 && observedPhases[me][uint32_t(s.asyncBarrier)] <= s.asyncPhase) {
         report(llvm::formatv("shared-memory race: a {0} of byte {1} of shared buffer {2}, which "
                              "a TMA copy writes, before the thread saw phase {3} of the "
                              "mbarrier at byte {4} complete",
@@ -479,9 +478,9 @@ bool Emulator::Block::resolveWarpOps() {
         report(llvm::formatv("warp divergence: lane {0} of the warp's mask {1:x8} {2}, while "
                              "lane {3} waits at a {4}",
                              lane, op.mask, what, first - base,
-                             op.slot == MTGR_EMU_SHFL   ? "shuffle"
-                             : op.slot == MTGR_EMU_MMA  ? "mma.sync"
-                             : op.slot == MTGR_EMU_WGMMA ? "wgmma.mma_async"
+                             op.slot == MTGR_EMU_SHFL       ? "shuffle"
+                             : op.slot == MTGR_EMU_MMA      ? "mma.sync"
+                             : op.slot == MTGR_EMU_WGMMA    ? "wgmma.mma_async"
                              : op.slot == MTGR_EMU_LDMATRIX ? "ldmatrix"
                                                             : "vote or warp sync")
                    .str());
@@ -574,8 +573,8 @@ bool Emulator::Block::resolveWarpgroupOps(bool &released) {
                   warpOps[t].descriptors[0] != warpOps[first].descriptors[0] ||
                   warpOps[t].descriptors[1] != warpOps[first].descriptors[1];
     if (divergent) {
-      report("warpgroup divergence: a thread of the warpgroup of threads " +
-             std::to_string(base) + " .. " + std::to_string(base + kGroup - 1) +
+      report("warpgroup divergence: a thread of the warpgroup of threads " + std::to_string(base) +
+             " .. " + std::to_string(base + kGroup - 1) +
              " is not at the same wgmma.mma_async (same shape and descriptors)");
       return false;
     }
@@ -748,8 +747,8 @@ bool Emulator::Block::resolveWgmma(int64_t base, int32_t mode) {
           at ^= ((at >> 7) & (width / 16 - 1)) << 4;
         }
         if (at + 2 > uint64_t(windowBytes)) {
-          report(llvm::formatv("a wgmma reads bytes {0} .. {1} of shared memory, which has {2}",
-                               at, at + 1, windowBytes)
+          report(llvm::formatv("a wgmma reads bytes {0} .. {1} of shared memory, which has {2}", at,
+                               at + 1, windowBytes)
                      .str());
           return false;
         }
@@ -782,8 +781,7 @@ bool Emulator::Block::resolveWgmma(int64_t base, int32_t mode) {
   };
   std::vector<float> a, b;
   current = base;
-  if (!operand(warpOps[base].descriptors[0], 64, a) ||
-      !operand(warpOps[base].descriptors[1], n, b))
+  if (!operand(warpOps[base].descriptors[0], 64, a) || !operand(warpOps[base].descriptors[1], n, b))
     return false;
   for (int64_t t = base; t < base + 4 * kWarp; ++t) {
     int w = int(t - base) / kWarp, lane = int(t - base) % kWarp;
@@ -967,11 +965,11 @@ void Emulator::Block::tmaLoad2d(void *sharedDst, void *barPointer, const void *m
       int64_t gr = int64_t(c1) + r, gc = int64_t(c0) + c;
       std::fill(element.begin(), element.end(), 0);
       if (gr >= 0 && gr < map.rows && gc >= 0 && gc < map.cols)
-        std::memcpy(element.data(),
-                    global(reinterpret_cast<void *>(map.base + gr * map.row_bytes +
-                                                    gc * map.element_bytes),
-                           map.element_bytes, false),
-                    map.element_bytes);
+        std::memcpy(
+            element.data(),
+            global(reinterpret_cast<void *>(map.base + gr * map.row_bytes + gc * map.element_bytes),
+                   map.element_bytes, false),
+            map.element_bytes);
       uint64_t at = uint64_t(dst - window) + r * rowBytes + int64_t(c) * map.element_bytes;
       if (swizzleBytes)
         at ^= ((at >> 7) & uint64_t(swizzleBytes / 16 - 1)) << 4;

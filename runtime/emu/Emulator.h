@@ -75,9 +75,10 @@ public:
 
   /// Runs `kernel` on a grid; `params` holds one word per kernel parameter
   /// (abi/GpuLaunch.h) and `sharedBytes` the dynamic shared memory. The
-  /// error names the kernel, block and thread of the first fault (out-of-bounds access, race, barrier divergence, deadlock).
-  llvm::Error launch(const Kernel &kernel, Dim3 grid, Dim3 block, int64_t *params,
-                     int64_t count, int64_t sharedBytes = 0);
+  /// error names the kernel, block and thread of the first fault (out-of-bounds access, race,
+  /// barrier divergence, deadlock).
+  llvm::Error launch(const Kernel &kernel, Dim3 grid, Dim3 block, int64_t *params, int64_t count,
+                     int64_t sharedBytes = 0);
 
   /// An error unless [address, address + bytes) lies in one tracked
   /// buffer (what the device's GEMM library reads or writes); `what` names

@@ -92,10 +92,9 @@ public:
           transA != 0, transB != 0, m, n, k, uint64_t(a), lda, uint64_t(b), ldb, uint64_t(c), ldc});
     };
     table.gpu_tensor_map = [](void *self, int64_t base, int64_t rows, int64_t cols,
-                              int64_t rowBytes, int64_t boxRows, int64_t boxCols,
-                              int64_t swizzle) {
-      return static_cast<EmulatorExecutable *>(self)->tensorMap(base, rows, cols, rowBytes,
-                                                                boxRows, boxCols, swizzle);
+                              int64_t rowBytes, int64_t boxRows, int64_t boxCols, int64_t swizzle) {
+      return static_cast<EmulatorExecutable *>(self)->tensorMap(base, rows, cols, rowBytes, boxRows,
+                                                                boxCols, swizzle);
     };
     // This call's stream (calls may come from several threads at once; the
     // host code of one call runs on its caller's thread).

@@ -863,9 +863,13 @@ func.func @mtgr_forward(%img: memref<3072xi32>, %desc: memref<4xi64>, %out: memr
   for (int i = 0; i < 4; ++i)
     text += "    %d" + std::to_string(i) + " = llvm.extractvalue %r[" + std::to_string(i) +
             "] : !llvm.struct<(f32, f32, f32, f32)>\n    %o" + std::to_string(i) +
-            " = arith.addi %o, %c" + std::to_string(i == 0 ? 0 : i == 1 ? 1 : i == 2 ? 2 : 3) +
-            " : index\n    memref.store %d" + std::to_string(i) + ", %out[%o" +
-            std::to_string(i) + "] : memref<512xf32>\n";
+            " = arith.addi %o, %c" +
+            std::to_string(i == 0   ? 0
+                           : i == 1 ? 1
+                           : i == 2 ? 2
+                                    : 3) +
+            " : index\n    memref.store %d" + std::to_string(i) + ", %out[%o" + std::to_string(i) +
+            "] : memref<512xf32>\n";
   text += "    gpu.terminator\n  }\n  return\n}\n";
   return text;
 }
@@ -1074,7 +1078,8 @@ func.func @mtgr_forward(%a: memref<2048xf32>, %b: memref<256xf32>, %amap: memref
     }
     gpu.barrier
     scf.if %first {
-      %bytes = arith.constant )" + std::to_string(expect) + R"( : i32
+      %bytes = arith.constant )" +
+                     std::to_string(expect) + R"( : i32
       nvvm.mbarrier.arrive.expect_tx %bar, %bytes : !llvm.ptr<3>, i32
       %asc = llvm.addrspacecast %asp : !llvm.ptr<3> to !llvm.ptr<7>
       %bsc = llvm.addrspacecast %bsp : !llvm.ptr<3> to !llvm.ptr<7>
@@ -1099,17 +1104,15 @@ func.func @mtgr_forward(%a: memref<2048xf32>, %b: memref<256xf32>, %amap: memref
 )";
   for (int ks = 0; ks < 4; ++ks) {
     std::string k = std::to_string(ks), off = std::to_string(ks * 32);
-    text += "    %ko" + k + " = arith.constant " + off + " : i64\n" +
-            "    %as" + k + " = arith.addi %ai, %ko" + k + " : i64\n" +
-            "    %ash" + k + " = arith.shrui %as" + k + ", %s4 : i64\n" +
-            "    %asm" + k + " = arith.andi %ash" + k + ", %m14 : i64\n" +
-            "    %da" + k + " = arith.ori %asm" + k + ", %fields : i64\n" +
-            "    %bs" + k + " = arith.addi %bi, %ko" + k + " : i64\n" +
-            "    %bsh" + k + " = arith.shrui %bs" + k + ", %s4 : i64\n" +
-            "    %bsm" + k + " = arith.andi %bsh" + k + ", %m14 : i64\n" +
-            "    %db" + k + " = arith.ori %bsm" + k + ", %fields : i64\n" +
-            "    %acc" + std::to_string(ks + 1) + " = nvvm.wgmma.mma_async %da" + k + ", %db" + k +
-            ", %acc" + k +
+    text += "    %ko" + k + " = arith.constant " + off + " : i64\n" + "    %as" + k +
+            " = arith.addi %ai, %ko" + k + " : i64\n" + "    %ash" + k + " = arith.shrui %as" + k +
+            ", %s4 : i64\n" + "    %asm" + k + " = arith.andi %ash" + k + ", %m14 : i64\n" +
+            "    %da" + k + " = arith.ori %asm" + k + ", %fields : i64\n" + "    %bs" + k +
+            " = arith.addi %bi, %ko" + k + " : i64\n" + "    %bsh" + k + " = arith.shrui %bs" + k +
+            ", %s4 : i64\n" + "    %bsm" + k + " = arith.andi %bsh" + k + ", %m14 : i64\n" +
+            "    %db" + k + " = arith.ori %bsm" + k + ", %fields : i64\n" + "    %acc" +
+            std::to_string(ks + 1) + " = nvvm.wgmma.mma_async %da" + k + ", %db" + k + ", %acc" +
+            k +
             ", <m = 64, n = 8, k = 16>, D [<f32>, <one>], A [<bf16>, "
             "#nvvm.wgmma_scale_in<one>, <row>], B [<bf16>, #nvvm.wgmma_scale_in<one>, <col>] : "
             "!llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>\n";

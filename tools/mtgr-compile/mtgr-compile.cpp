@@ -58,16 +58,16 @@ cl::opt<std::string> cudaArch("cuda-arch",
                                        "kernels"),
                               cl::cat(category));
 cl::opt<std::string> gemmKind("gemm",
-                               cl::desc("--target=cuda: the products (linear, fused_linear and "
-                                        "their gradients) by mtgr's generated tiled fp32 GEMM "
-                                        "kernels (generated, the default), by its tensor-core "
-                                        "kernels (tensor-core: mma.sync on bf16 operands, f32 "
-                                        "sums, about 1e-2 relative error; sm_80 and later), by "
-                                        "sm_90a's warpgroup MMA (wgmma: the same numerics; with "
-                                        "--cuda-arch=sm_90a or none) or by "
-                                        "cuBLASLt, which the runtime loads with dlopen (cublaslt; "
-                                        "the emulator runs it as a host GEMM)"),
-                               cl::cat(category));
+                              cl::desc("--target=cuda: the products (linear, fused_linear and "
+                                       "their gradients) by mtgr's generated tiled fp32 GEMM "
+                                       "kernels (generated, the default), by its tensor-core "
+                                       "kernels (tensor-core: mma.sync on bf16 operands, f32 "
+                                       "sums, about 1e-2 relative error; sm_80 and later), by "
+                                       "sm_90a's warpgroup MMA (wgmma: the same numerics; with "
+                                       "--cuda-arch=sm_90a or none) or by "
+                                       "cuBLASLt, which the runtime loads with dlopen (cublaslt; "
+                                       "the emulator runs it as a host GEMM)"),
+                              cl::cat(category));
 cl::opt<std::string> attentionKind(
     "attention",
     cl::desc("--target=cuda: the attention and its gradient by mtgr's fp32 SIMT kernels "
