@@ -791,6 +791,35 @@ TEST(GpuEmulatorDeathTest, APlantedMissingCpAsyncWaitIsCaught) {
 }
 
 namespace {
+/// MLIR text of the m64n8k16 wgmma kernels below: `%<name>`, the four f32
+/// accumulators wgmma.mma_async carries, zero.
+std::string zeroAccumulators(const std::string &name) {
+  std::string text = "    %zero = arith.constant 0.0 : f32\n"
+                     "    %u = llvm.mlir.undef : !llvm.struct<(f32, f32, f32, f32)>\n";
+  for (int i = 0; i < 4; ++i)
+    text += "    %" + (i == 3 ? name : "u" + std::to_string(i)) + " = llvm.insertvalue %zero, %" +
+            (i == 0 ? std::string("u") : "u" + std::to_string(i - 1)) + "[" + std::to_string(i) +
+            "] : !llvm.struct<(f32, f32, f32, f32)>\n";
+  return text;
+}
+
+/// ... and their end: commit, wait for the group, each thread's four
+/// accumulators of `%<result>` stored at out[4 t + i].
+std::string storeAccumulatorsAndEnd(const std::string &result) {
+  std::string text = "    nvvm.wgmma.commit.group.sync.aligned\n"
+                     "    nvvm.wgmma.wait.group.sync.aligned 0\n"
+                     "    %four = arith.constant 4 : index\n"
+                     "    %o = arith.muli %tx, %four : index\n";
+  for (int i = 0; i < 4; ++i) {
+    std::string n = std::to_string(i);
+    text += "    %d" + n + " = llvm.extractvalue %" + result + "[" + n +
+            "] : !llvm.struct<(f32, f32, f32, f32)>\n    %ci" + n + " = arith.constant " + n +
+            " : index\n    %o" + n + " = arith.addi %o, %ci" + n + " : index\n    memref.store %d" +
+            n + ", %out[%o" + n + "] : memref<512xf32>\n";
+  }
+  return text + "    gpu.terminator\n  }\n  return\n}\n";
+}
+
 /// One warpgroup through sm_90a's wgmma: each of 128 threads copies 24
 /// words of a shared-memory image (built on the host in the layout under
 /// test) into shared memory aligned to 1024 bytes, with plain stores; then
@@ -849,29 +878,11 @@ func.func @mtgr_forward(%img: memref<3072xi32>, %desc: memref<4xi64>, %out: memr
     %bsh = arith.shrui %bs, %s4 : i64
     %bsm = arith.andi %bsh, %m14 : i64
     %db = arith.ori %bsm, %b1 : i64
-    %zero = arith.constant 0.0 : f32
-    %u = llvm.mlir.undef : !llvm.struct<(f32, f32, f32, f32)>
-    %u0 = llvm.insertvalue %zero, %u[0] : !llvm.struct<(f32, f32, f32, f32)>
-    %u1 = llvm.insertvalue %zero, %u0[1] : !llvm.struct<(f32, f32, f32, f32)>
-    %u2 = llvm.insertvalue %zero, %u1[2] : !llvm.struct<(f32, f32, f32, f32)>
-    %u3 = llvm.insertvalue %zero, %u2[3] : !llvm.struct<(f32, f32, f32, f32)>
+)" + zeroAccumulators("u3") +
+          R"(
     %r = nvvm.wgmma.mma_async %da, %db, %u3, <m = 64, n = 8, k = 16>, D [<f32>, <one>], A [<bf16>, #nvvm.wgmma_scale_in<one>, <row>], B [<bf16>, #nvvm.wgmma_scale_in<one>, <col>] : !llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>
-    nvvm.wgmma.commit.group.sync.aligned
-    nvvm.wgmma.wait.group.sync.aligned 0
-    %o = arith.muli %tx, %c4 : index
 )";
-  for (int i = 0; i < 4; ++i)
-    text += "    %d" + std::to_string(i) + " = llvm.extractvalue %r[" + std::to_string(i) +
-            "] : !llvm.struct<(f32, f32, f32, f32)>\n    %o" + std::to_string(i) +
-            " = arith.addi %o, %c" +
-            std::to_string(i == 0   ? 0
-                           : i == 1 ? 1
-                           : i == 2 ? 2
-                                    : 3) +
-            " : index\n    memref.store %d" + std::to_string(i) + ", %out[%o" + std::to_string(i) +
-            "] : memref<512xf32>\n";
-  text += "    gpu.terminator\n  }\n  return\n}\n";
-  return text;
+  return text + storeAccumulatorsAndEnd("r");
 }
 
 /// A K-major operand layout of the PTX ISA's shared-memory matrix
@@ -1095,13 +1106,7 @@ func.func @mtgr_forward(%a: memref<2048xf32>, %b: memref<256xf32>, %amap: memref
     %s4 = arith.constant 4 : i64
     %m14 = arith.constant 16383 : i64
     %fields = arith.constant 4611686293305360384 : i64
-    %zero = arith.constant 0.0 : f32
-    %u = llvm.mlir.undef : !llvm.struct<(f32, f32, f32, f32)>
-    %u0 = llvm.insertvalue %zero, %u[0] : !llvm.struct<(f32, f32, f32, f32)>
-    %u1 = llvm.insertvalue %zero, %u0[1] : !llvm.struct<(f32, f32, f32, f32)>
-    %u2 = llvm.insertvalue %zero, %u1[2] : !llvm.struct<(f32, f32, f32, f32)>
-    %acc0 = llvm.insertvalue %zero, %u2[3] : !llvm.struct<(f32, f32, f32, f32)>
-)";
+)" + zeroAccumulators("acc0");
   for (int ks = 0; ks < 4; ++ks) {
     std::string k = std::to_string(ks), off = std::to_string(ks * 32);
     text += "    %ko" + k + " = arith.constant " + off + " : i64\n" + "    %as" + k +
@@ -1117,20 +1122,7 @@ func.func @mtgr_forward(%a: memref<2048xf32>, %b: memref<256xf32>, %amap: memref
             "#nvvm.wgmma_scale_in<one>, <row>], B [<bf16>, #nvvm.wgmma_scale_in<one>, <col>] : "
             "!llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>\n";
   }
-  text += R"(
-    nvvm.wgmma.commit.group.sync.aligned
-    nvvm.wgmma.wait.group.sync.aligned 0
-    %o = arith.muli %tx, %c4 : index
-)";
-  for (int i = 0; i < 4; ++i) {
-    std::string n = std::to_string(i);
-    text += "    %d" + n + " = llvm.extractvalue %acc4[" + n +
-            "] : !llvm.struct<(f32, f32, f32, f32)>\n    %ci" + n + " = arith.constant " + n +
-            " : index\n    %o" + n + " = arith.addi %o, %ci" + n + " : index\n    memref.store %d" +
-            n + ", %out[%o" + n + "] : memref<512xf32>\n";
-  }
-  text += "    gpu.terminator\n  }\n  return\n}\n";
-  return text;
+  return text + storeAccumulatorsAndEnd("acc4");
 }
 
 /// Runs tmaKernel on A (64 x 64) and B (8 x 64, B[n][k]) of eighths; the
