@@ -139,6 +139,11 @@ llvm::AllocaInst *registers(llvm::Function &f, unsigned count) {
   return b.CreateAlloca(llvm::ArrayType::get(b.getInt32Ty(), count));
 }
 
+/// Register `i` of a lane's registers (an alloca of `registers`).
+llvm::Value *registerAt(llvm::IRBuilder<> &b, llvm::AllocaInst *regs, unsigned i) {
+  return b.CreateConstInBoundsGEP2_32(regs->getAllocatedType(), regs, 0, i);
+}
+
 /// The value `v` (i32, float or <2 x half|bfloat>) as 32 bits.
 llvm::Value *asBits(llvm::IRBuilder<> &b, llvm::Value *v) {
   return v->getType()->isIntegerTy(32) ? v : b.CreateBitCast(v, b.getInt32Ty());
@@ -208,9 +213,7 @@ void retargetTensorOp(llvm::CallInst *call, llvm::GlobalVariable *table, int slo
   llvm::IRBuilder<> b(call);
   llvm::Function &f = *call->getFunction();
   llvm::Type *i32 = b.getInt32Ty(), *ptr = b.getPtrTy(), *voidTy = b.getVoidTy();
-  auto element = [&](llvm::AllocaInst *regs, unsigned i) {
-    return b.CreateConstInBoundsGEP2_32(regs->getAllocatedType(), regs, 0, i);
-  };
+  auto element = [&](llvm::AllocaInst *regs, unsigned i) { return registerAt(b, regs, i); };
   // The result registers as the intrinsic's type (one value or a struct).
   auto results = [&](llvm::AllocaInst *out, unsigned count) {
     llvm::Type *type = call->getType();
@@ -364,9 +367,7 @@ llvm::Error retargetWgmma(llvm::CallInst *call, llvm::GlobalVariable *table) {
     descriptors = entry.CreateAlloca(llvm::ArrayType::get(entry.getInt64Ty(), 2));
   }
   llvm::AllocaInst *c = registers(f, outputs), *d = registers(f, outputs);
-  auto element = [&](llvm::AllocaInst *regs, unsigned i) {
-    return b.CreateConstInBoundsGEP2_32(regs->getAllocatedType(), regs, 0, i);
-  };
+  auto element = [&](llvm::AllocaInst *regs, unsigned i) { return registerAt(b, regs, i); };
   for (unsigned i = 0; i < outputs; ++i)
     b.CreateStore(asBits(b, call->getArgOperand(i)), element(c, i));
   b.CreateStore(b.CreateZExtOrTrunc(operand(*ops[0]), b.getInt64Ty()), element(descriptors, 0));

@@ -65,15 +65,41 @@ Value bf16Operand(LoopBuilder &l, Value rows, Value k, Value kPadded,
   });
   return out;
 }
+
+/// Both tensor-core kernels' operands: A as [m][K'] and B as [n][K'] in
+/// bf16 (K' = K rounded up to 8).
+struct Bf16Operands {
+  Value a, b, kPadded;
+};
+Bf16Operands bf16Operands(LoopBuilder &l, const GpuGemmProblem &p) {
+  Value kPadded = l.mul(arith::CeilDivUIOp::create(l.b, p.k, l.idx(8)), l.idx(8));
+  Value a = bf16Operand(l, p.m, p.k, kPadded, p.a);
+  Value b = bf16Operand(l, p.n, p.k, kPadded,
+                        [&](LoopBuilder &l, Value col, Value k) { return p.b(l, k, col); });
+  return {a, b, kPadded};
+}
+
+/// The store of one 16 x 8 accumulator tile at (row0, col0) of C, the
+/// layout of mma.sync's C / D and of each 8 columns of wgmma's D: lane 4 g +
+/// t holds rows g and g + 8, columns 2t and 2t + 1; each result in bounds
+/// goes to the problem's store (the epilogue).
+void storeAccumulatorTile(LoopBuilder &l, const GpuGemmProblem &p, const LaneFragments &f,
+                          Value row0, Value col0, ArrayRef<Value> four) {
+  for (int64_t i = 0; i < 4; ++i) {
+    Value row = l.add(row0, l.add(l.idx((i / 2) * 8), f.g));
+    Value col = l.add(col0, l.add(l.idx(i % 2), f.t2));
+    Value inside = arith::AndIOp::create(l.b, l.cmp(arith::CmpIPredicate::ult, row, p.m),
+                                         l.cmp(arith::CmpIPredicate::ult, col, p.n));
+    l.ifThen(inside, [&] { p.store(l, row, col, four[i]); });
+  }
+}
 } // namespace
 
 void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   Value one = l.idx(1);
   auto lt = [&](Value x, Value y) { return l.cmp(arith::CmpIPredicate::ult, x, y); };
-  Value kPadded = l.mul(arith::CeilDivUIOp::create(l.b, p.k, l.idx(8)), l.idx(8));
-  Value a = bf16Operand(l, p.m, p.k, kPadded, p.a);
-  Value b = bf16Operand(l, p.n, p.k, kPadded,
-                        [&](LoopBuilder &l, Value col, Value k) { return p.b(l, k, col); });
+  Bf16Operands operands = bf16Operands(l, p);
+  Value a = operands.a, b = operands.b, kPadded = operands.kPadded;
   Value steps = arith::CeilDivUIOp::create(l.b, kPadded, l.idx(kStepK));
 
   Value gridX = arith::CeilDivUIOp::create(l.b, p.n, l.idx(kBlockN));
@@ -175,17 +201,12 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   }
   // No copy is left in flight at the end (the last groups are empty).
   waitCopies(l, 0);
-  // The store, from the accumulator fragments: lane 4 g + t holds rows g
-  // and g + 8, columns 2t and 2t + 1 of each 16 x 8 tile.
+  // The store, from the accumulator fragments of each 16 x 8 tile.
   for (int64_t mi = 0; mi < kTilesM; ++mi)
     for (int64_t ni = 0; ni < kTilesN; ++ni)
-      for (int64_t i = 0; i < 4; ++i) {
-        Value row = l.add(l.add(m0, warpRow), l.add(l.idx(mi * 16 + (i / 2) * 8), f.g));
-        Value col = l.add(l.add(n0, warpCol), l.add(l.idx(ni * 8 + i % 2), f.t2));
-        Value acc = loop.getResult((mi * kTilesN + ni) * 4 + i);
-        l.ifThen(arith::AndIOp::create(l.b, lt(row, p.m), lt(col, p.n)),
-                 [&] { p.store(l, row, col, acc); });
-      }
+      storeAccumulatorTile(l, p, f, l.add(l.add(m0, warpRow), l.idx(mi * 16)),
+                           l.add(l.add(n0, warpCol), l.idx(ni * 8)),
+                           SmallVector<Value>(loop.getResults().slice((mi * kTilesN + ni) * 4, 4)));
   gpu::TerminatorOp::create(l.b);
 }
 
@@ -226,10 +247,8 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   auto lt = [&](Value x, Value y) { return l.cmp(arith::CmpIPredicate::ult, x, y); };
   Type i32 = l.b.getI32Type(), i64 = l.i64();
   auto toI32 = [&](Value v) { return arith::IndexCastOp::create(l.b, i32, v).getResult(); };
-  Value kPadded = l.mul(arith::CeilDivUIOp::create(l.b, p.k, l.idx(8)), l.idx(8));
-  Value a = bf16Operand(l, p.m, p.k, kPadded, p.a);
-  Value b = bf16Operand(l, p.n, p.k, kPadded,
-                        [&](LoopBuilder &l, Value col, Value k) { return p.b(l, k, col); });
+  Bf16Operands operands = bf16Operands(l, p);
+  Value a = operands.a, b = operands.b, kPadded = operands.kPadded;
   Value steps = arith::CeilDivUIOp::create(l.b, kPadded, l.idx(kStep));
 
   // The tensor maps, on the host: [rows][K'] bf16 in boxes of 128 rows x
@@ -346,12 +365,7 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   LaneFragments f(l, lane);
   Value warpRow = l.add(l.add(m0, l.mul(group, l.idx(kGroupRows))), l.mul(warp, l.idx(16)));
   for (int64_t j = 0; j < kN / 8; ++j)
-    for (int64_t i = 0; i < 4; ++i) {
-      Value row = l.add(warpRow, l.add(l.idx((i / 2) * 8), f.g));
-      Value col = l.add(n0, l.add(l.idx(j * 8 + i % 2), f.t2));
-      Value acc = loop.getResult(j * 4 + i);
-      l.ifThen(arith::AndIOp::create(l.b, lt(row, p.m), lt(col, p.n)),
-               [&] { p.store(l, row, col, acc); });
-    }
+    storeAccumulatorTile(l, p, f, warpRow, l.add(n0, l.idx(j * 8)),
+                         SmallVector<Value>(loop.getResults().slice(j * 4, 4)));
   gpu::TerminatorOp::create(l.b);
 }

@@ -67,17 +67,40 @@ LogicalResult appendWords(OpBuilder &b, Location loc, Value v, SmallVectorImpl<V
   return failure();
 }
 
-/// The import `name` of `words` i64 parameters (an environment field the
-/// host steps turn it into), declared at the module's start if it is not.
-func::FuncOp wordImport(ModuleOp module, StringRef name, unsigned words) {
+/// The import `name` of `words` i64 parameters and `results` i64 results
+/// (an environment field the host steps turn it into), declared at the
+/// module's start if it is not.
+func::FuncOp wordImport(ModuleOp module, StringRef name, unsigned words, unsigned results = 0) {
   if (auto fn = module.lookupSymbol<func::FuncOp>(name))
     return fn;
   OpBuilder b(module.getContext());
   b.setInsertionPointToStart(module.getBody());
-  auto fn = func::FuncOp::create(b, module.getLoc(), name,
-                                 b.getFunctionType(SmallVector<Type>(words, b.getI64Type()), {}));
+  Type i64 = b.getI64Type();
+  auto fn = func::FuncOp::create(
+      b, module.getLoc(), name,
+      b.getFunctionType(SmallVector<Type>(words, i64), SmallVector<Type>(results, i64)));
   fn.setPrivate();
   return fn;
+}
+
+/// The calls of `callee` in the module.
+SmallVector<func::CallOp> callsOf(ModuleOp module, StringRef callee) {
+  SmallVector<func::CallOp> calls;
+  module.walk([&](func::CallOp call) {
+    if (call.getCallee() == callee)
+      calls.push_back(call);
+  });
+  return calls;
+}
+
+/// The device address of a buffer's first element (its aligned pointer plus
+/// its offset in elements of `elementBytes`), as an index.
+Value firstElementAddress(OpBuilder &b, Location loc, Value buffer,
+                          memref::ExtractStridedMetadataOp meta, int64_t elementBytes) {
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+  Value bytes = arith::MulIOp::create(b, loc, meta.getOffset(),
+                                      arith::ConstantIndexOp::create(b, loc, elementBytes));
+  return arith::AddIOp::create(b, loc, base, bytes);
 }
 
 /// Calls of the GEMM library on buffers (kGpuGemmBuffersImport) become
@@ -91,21 +114,13 @@ LogicalResult lowerGemmCalls(ModuleOp module) {
   OpBuilder b(module.getContext());
   Type i64 = b.getI64Type();
   func::FuncOp import = wordImport(module, kGpuGemmImport, 11);
-  SmallVector<func::CallOp> calls;
-  module.walk([&](func::CallOp call) {
-    if (call.getCallee() == kGpuGemmBuffersImport)
-      calls.push_back(call);
-  });
-  for (func::CallOp call : calls) {
+  for (func::CallOp call : callsOf(module, kGpuGemmBuffersImport)) {
     Location loc = call.getLoc();
     b.setInsertionPoint(call);
     SmallVector<Value> words(call.getOperands().take_front(5));
     for (Value buffer : call.getOperands().drop_front(5)) {
       auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
-      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-      Value bytes = arith::MulIOp::create(b, loc, meta.getOffset(),
-                                          arith::ConstantIndexOp::create(b, loc, 4));
-      Value address = arith::AddIOp::create(b, loc, base, bytes);
+      Value address = firstElementAddress(b, loc, buffer, meta, 4);
       words.push_back(arith::IndexCastOp::create(b, loc, i64, address));
       words.push_back(arith::IndexCastOp::create(b, loc, i64, meta.getStrides()[0]));
     }
@@ -128,19 +143,8 @@ LogicalResult lowerTensorMapCalls(ModuleOp module) {
     return success();
   OpBuilder b(module.getContext());
   Type i64 = b.getI64Type();
-  func::FuncOp import = module.lookupSymbol<func::FuncOp>(kGpuTensorMapImport);
-  if (!import) {
-    b.setInsertionPointToStart(module.getBody());
-    import = func::FuncOp::create(b, module.getLoc(), kGpuTensorMapImport,
-                                  b.getFunctionType(SmallVector<Type>(7, i64), {i64}));
-    import.setPrivate();
-  }
-  SmallVector<func::CallOp> calls;
-  module.walk([&](func::CallOp call) {
-    if (call.getCallee() == kGpuTensorMapBuffersImport)
-      calls.push_back(call);
-  });
-  for (func::CallOp call : calls) {
+  func::FuncOp import = wordImport(module, kGpuTensorMapImport, 7, /*results=*/1);
+  for (func::CallOp call : callsOf(module, kGpuTensorMapBuffersImport)) {
     Location loc = call.getLoc();
     b.setInsertionPoint(call);
     Value buffer = call.getOperand(0);
@@ -152,9 +156,7 @@ LogicalResult lowerTensorMapCalls(ModuleOp module) {
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
     auto word = [&](Value v) { return arith::IndexCastOp::create(b, loc, i64, v).getResult(); };
     Value two = arith::ConstantIndexOp::create(b, loc, 2);
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-    Value address =
-        arith::AddIOp::create(b, loc, base, arith::MulIOp::create(b, loc, meta.getOffset(), two));
+    Value address = firstElementAddress(b, loc, buffer, meta, 2);
     SmallVector<Value> words{word(address), word(meta.getSizes()[0]), word(meta.getSizes()[1]),
                              word(arith::MulIOp::create(b, loc, meta.getStrides()[0], two))};
     words.append(call.getOperands().begin() + 1, call.getOperands().end());

@@ -15,6 +15,7 @@
 //   FAKE_CUDA_REGISTERS=N       cuFuncGetAttribute(NUM_REGS) says N (else
 //                               CUDA_ERROR_NOT_SUPPORTED)
 //   FAKE_CUDA_FREE_MB=N         cuMemGetInfo says N MiB are free
+//   FAKE_CUDA_TENSOR_MAP_ERROR=C  cuTensorMapEncodeTiled returns result code C
 //
 //===----------------------------------------------------------------------===//
 #include <cstdint>
@@ -136,6 +137,8 @@ int cuTensorMapEncodeTiled(void *map, int dataType, unsigned rank, void *global,
                            const uint64_t *dims, const uint64_t *strides, const unsigned *box,
                            const unsigned *elementStrides, int interleave, int swizzle,
                            int l2Promotion, int oobFill) {
+  if (int error = envInt("FAKE_CUDA_TENSOR_MAP_ERROR", 0))
+    return error;
   // The driver's rules that mtgr's maps meet (CUDA 13 cuda.h): a 16-byte
   // aligned base, strides multiples of 16, boxes of 1 .. 256 elements whose
   // inner bytes are a multiple of 16 and, swizzled, within the span.
