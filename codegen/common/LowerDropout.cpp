@@ -38,7 +38,7 @@ struct LowerDropout : LoopPattern<DropoutOp> {
     ImplicitLocOpBuilder &b = l.b;
     int64_t width = getRowShape(op.getType())[0];
     Value rows = l.rows(x.values);
-    Value y = l.alloc(l.f32(), {width}, rows);
+    Value y = l.alloc(l.act(), {width}, rows);
     Value keepScale = l.cf32(1.0 / (1.0 - rate));
     // The rows are independent (a thread each on a GPU, which reads the
     // step's key where it runs).

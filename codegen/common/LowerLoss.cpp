@@ -52,7 +52,7 @@ struct LowerBceLossBackward : LoopPattern<BceLossBackwardOp> {
       Value labels = labelsRange[0];
       Value w = l.cf32(cast<FloatAttr>(op.getTaskWeights()[t]).getValueAsDouble());
       Value rows = l.rows(logits.values);
-      Value d = l.alloc(l.f32(), {1}, rows);
+      Value d = l.alloc(l.act(), {1}, rows);
       l.forEach(rows, [&](Value r) {
         Value sig = l.sigmoid(l.load(logits.values, {r, l.idx(0)}));
         l.store(l.fdiv(l.fmul(w, l.fsub(sig, l.load(labels, {r, l.idx(0)}))), norm), d,

@@ -29,7 +29,7 @@ struct LowerConcat : LoopPattern<ConcatOp> {
   Results lower(ConcatOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers first(a.getInputs()[0]);
     Value rows = l.rows(first.values);
-    Value y = l.alloc(l.f32(), {getRowShape(op.getType())[0]}, rows);
+    Value y = l.alloc(l.act(), {getRowShape(op.getType())[0]}, rows);
     int64_t offset = 0;
     for (auto [in, buffers] : llvm::zip(op.getInputs(), a.getInputs())) {
       int64_t w = getRowShape(in.getType())[0];
@@ -49,7 +49,7 @@ struct LowerColumnSlice : LoopPattern<ColumnSliceOp> {
     JaggedBuffers x(a.getInput());
     int64_t size = op.getSizeAttr().getInt(), offset = op.getOffsetAttr().getInt();
     Value rows = l.rows(x.values);
-    Value y = l.alloc(l.f32(), {size}, rows);
+    Value y = l.alloc(l.act(), {size}, rows);
     l.forEach2(rows, l.idx(size), [&](Value r, Value k) {
       l.store(l.load(x.values, {r, l.add(k, l.idx(offset))}), y, {r, k});
     });
@@ -64,7 +64,7 @@ struct LowerColumnPad : LoopPattern<ColumnPadOp> {
     int64_t in = getRowShape(op.getInput().getType())[0], width = op.getWidthAttr().getInt();
     int64_t offset = op.getOffsetAttr().getInt();
     Value rows = l.rows(x.values);
-    Value y = l.alloc(l.f32(), {width}, rows);
+    Value y = l.alloc(l.act(), {width}, rows);
     l.forEach(rows, [&](Value r) {
       l.loop(l.idx(0), l.idx(width), [&](Value k) { l.store(l.cf32(0.0), y, {r, k}); });
       l.loop(l.idx(0), l.idx(in), [&](Value k) {
@@ -80,7 +80,7 @@ struct LowerStack : LoopPattern<StackOp> {
   Results lower(StackOp op, Adaptor a, LoopBuilder &l) const override {
     int64_t n = op.getInputs().size(), width = getRowShape(op.getInputs().front().getType())[0];
     Value rows = l.rows(a.getInputs()[0][0]);
-    Value y = l.alloc(l.f32(), {n, width}, rows);
+    Value y = l.alloc(l.act(), {n, width}, rows);
     for (auto [t, in] : llvm::enumerate(a.getInputs())) {
       Value src = in[0], ti = l.idx(t);
       l.forEach2(rows, l.idx(width),
@@ -98,7 +98,7 @@ struct LowerUnstack : LoopPattern<UnstackOp> {
     Value rows = l.rows(x);
     Buffers out;
     for (size_t t = 0; t < op.getResults().size(); ++t) {
-      Value y = l.alloc(l.f32(), {width}, rows), ti = l.idx(t);
+      Value y = l.alloc(l.act(), {width}, rows), ti = l.idx(t);
       l.forEach2(rows, l.idx(width),
                  [&](Value s, Value k) { l.store(l.load(x, {s, ti, k}), y, {s, k}); });
       out.push_back({y});
@@ -120,7 +120,7 @@ struct LowerMeanPool : LoopPattern<MeanPoolOp> {
   Results lower(MeanPoolOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getInput());
     int64_t width = getRowShape(op.getInput().getType())[0];
-    Value y = l.alloc(l.f32(), {width}, l.samples(x));
+    Value y = l.alloc(l.act(), {width}, l.samples(x));
     forEachSample(l, x, [&](Value s, Value lo, Value hi) {
       // An empty history pools to zeros (max(1, n) avoids 0/0).
       Value n = l.toF32(l.maxI(l.sub(hi, lo), l.idx(1)));
@@ -141,7 +141,7 @@ struct LowerMeanPoolBackward : LoopPattern<MeanPoolBackwardOp> {
     JaggedBuffers x(a.getInput());
     Value dm = a.getResultGrad()[0];
     int64_t width = getRowShape(op.getInput().getType())[0];
-    Value dx = l.alloc(l.f32(), {width}, l.rows(x.values));
+    Value dx = l.alloc(l.act(), {width}, l.rows(x.values));
     forEachSample(l, x, [&](Value s, Value lo, Value hi) {
       Value n = l.toF32(l.maxI(l.sub(hi, lo), l.idx(1)));
       l.loop(lo, hi, [&](Value r) {
@@ -157,7 +157,7 @@ struct LowerSegmentSum : LoopPattern<SegmentSumOp> {
   Results lower(SegmentSumOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getInput());
     int64_t width = getRowShape(op.getInput().getType())[0];
-    Value y = l.alloc(l.f32(), {width}, l.samples(x));
+    Value y = l.alloc(l.act(), {width}, l.samples(x));
     forEachSample(l, x, [&](Value s, Value lo, Value hi) {
       l.loop(l.idx(0), l.idx(width), [&](Value k) {
         l.store(l.loopAcc(lo, hi, l.cf32(0.0),
@@ -177,7 +177,7 @@ struct LowerBroadcastRows : LoopPattern<BroadcastRowsOp> {
     Value ctx = a.getInput()[0];
     JaggedBuffers like(a.getLike());
     int64_t width = getRowShape(op.getInput().getType())[0];
-    Value y = l.alloc(l.f32(), {width}, l.load(like.offsets, {l.samples(like)}));
+    Value y = l.alloc(l.act(), {width}, l.load(like.offsets, {l.samples(like)}));
     forEachSample(l, like, [&](Value s, Value lo, Value hi) {
       l.loop(lo, hi, [&](Value r) {
         l.loop(l.idx(0), l.idx(width), [&](Value k) { l.store(l.load(ctx, {s, k}), y, {r, k}); });
@@ -216,7 +216,7 @@ struct LowerAssembleTokens : LoopPattern<AssembleTokensOp> {
       });
     });
     Value N = l.load(tokOff, {B});
-    Value x = l.alloc(l.f32(), {d}, N);
+    Value x = l.alloc(l.act(), {d}, N);
     Value group = l.alloc(l.b.getIndexType(), {}, N), time = l.alloc(l.i64(), {}, N),
           pos = l.alloc(l.b.getIndexType(), {}, N);
     Value zero64 = l.ci64(0);
@@ -284,7 +284,7 @@ struct LowerExtractGroup : LoopPattern<ExtractGroupOp> {
         l.store(l.add(l.load(off, {s}), n), off, {l.add(s, l.idx(1))});
       });
     });
-    Value y = l.alloc(l.f32(), {d}, l.load(off, {B}));
+    Value y = l.alloc(l.act(), {d}, l.load(off, {B}));
     l.forEach(B, [&](Value s) {
       Value lo = l.load(lay.segStarts, {s, l.idx(g)}), dstBase = l.load(off, {s});
       l.loop(lo, groupEnd(l, lay, g, s), [&](Value r) {
@@ -303,7 +303,7 @@ struct LowerScatterGroup : LoopPattern<ScatterGroupOp> {
     LayoutBuffers lay(a.getLayout());
     int64_t g = static_cast<int64_t>(op.getGroup()), d = getRowShape(op.getType())[0];
     Value B = l.samples(lay), N = l.load(lay.offsets, {B});
-    Value y = l.alloc(l.f32(), {d}, N);
+    Value y = l.alloc(l.act(), {d}, N);
     l.fill(y, l.cf32(0.0));
     l.forEach(B, [&](Value s) {
       Value lo = l.load(lay.segStarts, {s, l.idx(g)});
@@ -325,7 +325,7 @@ struct LowerExtractUser : LoopPattern<ExtractUserOp> {
     auto t = cast<RankedTensorType>(op.getType());
     int64_t nU = t.getDimSize(1), d = t.getDimSize(2);
     Value B = l.samples(lay);
-    Value y = l.alloc(l.f32(), {nU, d}, B);
+    Value y = l.alloc(l.act(), {nU, d}, B);
     l.forEach(B, [&](Value s) {
       Value start = l.load(lay.segStarts, {s, l.idx(0)});
       l.loop(l.idx(0), l.idx(nU), [&](Value f) {

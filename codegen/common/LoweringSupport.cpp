@@ -12,18 +12,36 @@ MemRefType rowsOf(Type elt, ArrayRef<int64_t> rowShape) {
 }
 } // namespace
 
-BufferTypeConverter::BufferTypeConverter() {
+Type mlir::mtgr::storageTypeNamed(MLIRContext *ctx, StringRef dtype) {
+  Builder b(ctx);
+  if (dtype.empty() || dtype == "fp32")
+    return b.getF32Type();
+  if (dtype == "bf16")
+    return b.getBF16Type();
+  if (dtype == "f16")
+    return b.getF16Type();
+  return {};
+}
+
+BufferTypeConverter::BufferTypeConverter(Type storageType) : storage(storageType) {
+  if (storage && storage.isF32())
+    storage = {};
+  // An f32 activation's elements in the storage type.
+  auto stored = [this](Type elt) { return storage && elt.isF32() ? storage : elt; };
   addConversion([](Type t) -> std::optional<Type> {
     if (isa<MTGRDialect>(t.getDialect()) || isa<TensorType>(t))
       return std::nullopt; // handled below
     return t;
   });
-  addConversion([](RankedTensorType t) -> Type {
-    return MemRefType::get(t.getShape(), t.getElementType());
+  addConversion([stored](RankedTensorType t) -> Type {
+    // Per-sample rows (activations) have a dynamic leading dimension;
+    // parameters and their sums are static.
+    bool rows = t.getRank() > 0 && t.isDynamicDim(0);
+    return MemRefType::get(t.getShape(), rows ? stored(t.getElementType()) : t.getElementType());
   });
-  addConversion([](JaggedType t, SmallVectorImpl<Type> &out) {
+  addConversion([stored](JaggedType t, SmallVectorImpl<Type> &out) {
     Builder b(t.getContext());
-    out.push_back(rowsOf(t.getElementType(), t.getRowShape()));
+    out.push_back(rowsOf(stored(t.getElementType()), t.getRowShape()));
     out.push_back(rowsOf(b.getIndexType(), {}));
     return success();
   });
@@ -41,6 +59,47 @@ BufferTypeConverter::BufferTypeConverter() {
                 MemRefType::get({2}, b.getI64Type())});
     return success();
   });
+}
+
+namespace {
+bool isNarrowFloat(Type t) { return t.isBF16() || t.isF16(); }
+} // namespace
+
+Value mlir::mtgr::toBf16Bits(LoopBuilder &l, Value x) {
+  Type i32 = l.b.getI32Type();
+  auto c = [&](int64_t v) { return arith::ConstantIntOp::create(l.b, i32, v).getResult(); };
+  Value bits = arith::BitcastOp::create(l.b, i32, x);
+  Value lsb = arith::AndIOp::create(l.b, arith::ShRUIOp::create(l.b, bits, c(16)), c(1));
+  Value rounded = arith::AddIOp::create(l.b, bits, arith::AddIOp::create(l.b, lsb, c(0x7fff)));
+  Value high = arith::ShRUIOp::create(l.b, rounded, c(16));
+  Value nan = arith::CmpFOp::create(l.b, arith::CmpFPredicate::UNO, x, x);
+  Value chosen = arith::SelectOp::create(l.b, nan, c(0x7fc0), high);
+  return arith::TruncIOp::create(l.b, l.b.getI16Type(), chosen);
+}
+
+
+Value LoopBuilder::widen(Value x) {
+  Type t = x.getType();
+  auto vec = dyn_cast<VectorType>(t);
+  if (!isNarrowFloat(vec ? vec.getElementType() : t))
+    return x;
+  Type wide = vec ? Type(VectorType::get(vec.getShape(), f32())) : f32();
+  return arith::ExtFOp::create(b, wide, x);
+}
+
+Value LoopBuilder::narrowTo(Value x, Type storage) {
+  Type t = x.getType();
+  auto vec = dyn_cast<VectorType>(t);
+  Type elt = vec ? vec.getElementType() : t;
+  if (!elt.isF32() || !isNarrowFloat(storage))
+    return x;
+  // bf16 scalars are rounded in integer arithmetic: the host has no bf16
+  // conversion (fptrunc to bfloat is a compiler-rt call there), and the
+  // GPU kernels and their emulation must round alike.
+  if (storage.isBF16() && !vec)
+    return arith::BitcastOp::create(b, storage, toBf16Bits(*this, x));
+  Type narrow = vec ? Type(VectorType::get(vec.getShape(), storage)) : storage;
+  return arith::TruncFOp::create(b, narrow, x); // round to nearest even
 }
 
 void LoopBuilder::loop(Value lb, Value ub, function_ref<void(Value)> body) {
@@ -115,12 +174,12 @@ Value LoopBuilder::allocStatic(Type elt, ArrayRef<int64_t> shape) {
 
 ParallelLoops::~ParallelLoops() = default;
 
-void LoopBuilder::fill(Value m, Value value) {
+void LoopBuilder::forEachElement(Value m, function_ref<void(ValueRange)> body) {
   int64_t rank = cast<MemRefType>(m.getType()).getRank();
   SmallVector<Value> at;
   std::function<void(int64_t)> nest = [&](int64_t d) {
     if (d == rank)
-      return store(value, m, at);
+      return body(at);
     auto inner = [&](Value i) {
       at.push_back(i);
       nest(d + 1);
@@ -133,6 +192,18 @@ void LoopBuilder::fill(Value m, Value value) {
       loop(idx(0), dim(m, d), inner);
   };
   nest(0);
+}
+
+void LoopBuilder::fill(Value m, Value value) {
+  forEachElement(m, [&](ValueRange at) { store(value, m, at); });
+}
+
+Value LoopBuilder::convertedCopy(Value x, Type elt) {
+  auto type = cast<MemRefType>(x.getType());
+  Value y = type.hasStaticShape() ? allocStatic(elt, type.getShape())
+                                  : alloc(elt, type.getShape().drop_front(), rows(x));
+  forEachElement(x, [&](ValueRange at) { store(load(x, at), y, at); });
+  return y;
 }
 
 FailureOr<SmallVector<Operation *>> mlir::mtgr::boundEntryPoints(ModuleOp module) {
@@ -236,26 +307,61 @@ void mlir::mtgr::profileStop(OpBuilder &b, Operation *op, Value start) {
 bool mlir::mtgr::isBufferType(Type t) { return !isa<MTGRDialect>(t.getDialect()) && !isa<TensorType>(t); }
 
 namespace {
+/// `from` and `to` are memrefs of one shape whose elements differ: f32 and
+/// the activation storage (bf16, f16), either way.
+bool differInStorageOnly(Type from, Type to) {
+  auto a = dyn_cast<MemRefType>(from), b = dyn_cast<MemRefType>(to);
+  return a && b && a != b && a.getShape() == b.getShape() && a.getLayout() == b.getLayout() &&
+         a.getMemorySpace() == b.getMemorySpace() &&
+         llvm::all_of(std::array<Type, 2>{a.getElementType(), b.getElementType()},
+                      [](Type t) { return t.isF32() || t.isBF16() || t.isF16(); });
+}
+
 /// The casts mtgr-bind-entry-points put between the ABI's buffers and the
 /// mtgr values: buffers -> value becomes the buffers themselves, value ->
-/// buffers the value's converted buffers.
+/// buffers the value's converted buffers. The ABI passes f32; where
+/// activations are stored narrower (--dtype), an input is converted once
+/// on entry and a result once on its way out (a kernel each on a GPU).
 struct FoldBufferCasts : OpConversionPattern<UnrealizedConversionCastOp> {
-  using OpConversionPattern::OpConversionPattern;
+  FoldBufferCasts(const TypeConverter &converter, MLIRContext *ctx, const ParallelLoops *parallel)
+      : OpConversionPattern(converter, ctx), parallel(parallel) {}
+  const ParallelLoops *parallel;
+
+  /// `buffers` as `types`: each the same buffer, or a converted copy.
+  FailureOr<SmallVector<Value>> matched(ConversionPatternRewriter &rewriter, Location loc,
+                                        ValueRange buffers, TypeRange types) const {
+    if (buffers.size() != types.size())
+      return failure();
+    SmallVector<Value> out;
+    LoopBuilder l(rewriter, loc, parallel);
+    for (auto [buffer, type] : llvm::zip(buffers, types)) {
+      if (buffer.getType() == type)
+        out.push_back(buffer);
+      else if (differInStorageOnly(buffer.getType(), type))
+        out.push_back(l.convertedCopy(buffer, cast<MemRefType>(type).getElementType()));
+      else
+        return failure();
+    }
+    return out;
+  }
+
   LogicalResult matchAndRewrite(UnrealizedConversionCastOp op, OneToNOpAdaptor a,
                                 ConversionPatternRewriter &rewriter) const override {
     if (op->getNumResults() == 1 && llvm::all_of(op->getOperandTypes(), isBufferType)) {
       SmallVector<Type> parts;
-      if (failed(getTypeConverter()->convertType(op.getResult(0).getType(), parts)) ||
-          TypeRange(op.getInputs()) != TypeRange(parts))
+      if (failed(getTypeConverter()->convertType(op.getResult(0).getType(), parts)))
         return rewriter.notifyMatchFailure(op, "buffers do not match the converted type");
-      rewriter.replaceOpWithMultiple(op, {SmallVector<Value>(op.getInputs())});
+      auto buffers = matched(rewriter, op.getLoc(), op.getInputs(), parts);
+      if (failed(buffers))
+        return rewriter.notifyMatchFailure(op, "buffers do not match the converted type");
+      rewriter.replaceOpWithMultiple(op, {*buffers});
       return success();
     }
     if (op->getNumOperands() == 1 && llvm::all_of(op->getResultTypes(), isBufferType)) {
-      ValueRange buffers = a.getInputs()[0];
-      if (TypeRange(buffers) != op->getResultTypes())
+      auto buffers = matched(rewriter, op.getLoc(), a.getInputs()[0], op->getResultTypes());
+      if (failed(buffers))
         return rewriter.notifyMatchFailure(op, "converted buffers do not match the results");
-      rewriter.replaceOp(op, buffers);
+      rewriter.replaceOp(op, *buffers);
       return success();
     }
     return rewriter.notifyMatchFailure(op, "not a buffer cast");
@@ -265,8 +371,9 @@ struct FoldBufferCasts : OpConversionPattern<UnrealizedConversionCastOp> {
 } // namespace
 
 void mlir::mtgr::populateBufferCastFolding(BufferTypeConverter &converter,
-                                           RewritePatternSet &patterns) {
-  patterns.add<FoldBufferCasts>(converter, patterns.getContext());
+                                           RewritePatternSet &patterns,
+                                           const ParallelLoops *parallel) {
+  patterns.add<FoldBufferCasts>(converter, patterns.getContext(), parallel);
 }
 
 Value mlir::mtgr::allocLike(LoopBuilder &l, Value x) {

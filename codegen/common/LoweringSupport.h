@@ -51,11 +51,30 @@ struct TileListBuffers {
       : blockStart(r[0]), tileStart(r[1]), tiles(r[2]), work(r[3]) {}
 };
 
-/// Converts mtgr and tensor types to the buffers above.
+/// Converts mtgr and tensor types to the buffers above. `storage` is the
+/// element type activations are kept in (`--dtype`): the f32 values of
+/// jagged values and per-sample rows (a dynamic leading dimension) become
+/// buffers of it; parameters (static shapes), their gradients and optimiser
+/// state stay f32 (the master copy). Null: f32, as the IR says. The
+/// arithmetic is f32 either way: LoopBuilder::load widens, store rounds.
 class BufferTypeConverter : public TypeConverter {
 public:
-  BufferTypeConverter();
+  explicit BufferTypeConverter(Type storage = {});
+  /// The element type activations are stored in (f32 unless --dtype says).
+  Type activationType(MLIRContext *ctx) const {
+    return storage ? storage : Type(Float32Type::get(ctx));
+  }
+
+  /// The storage type when it is not f32 (else null): LoopBuilder::storage.
+  Type narrowStorage() const { return storage; }
+
+private:
+  Type storage;
 };
+/// The activation storage a `--dtype` names: f32 for "fp32" (or ""), bf16,
+/// f16; null for any other name.
+Type storageTypeNamed(MLIRContext *ctx, StringRef dtype);
+constexpr llvm::StringLiteral kStorageDtypes = "fp32, bf16 or f16";
 
 class LoopBuilder;
 
@@ -84,6 +103,9 @@ public:
   /// The op being lowered: a GPU kernel is named after it and profiled in
   /// its family (codegen/cuda/GpuSupport.h nameKernel).
   Operation *origin = nullptr;
+  /// The element type activations are stored in (BufferTypeConverter;
+  /// null: f32). Results an op lowering allocates for activations use it.
+  Type storage;
 
   /// body(i) for i in [0, count): iterations that touch disjoint outputs
   /// (a loop on the CPU, a thread each on a GPU).
@@ -113,6 +135,8 @@ public:
   }
 
   Type f32() { return b.getF32Type(); }
+  /// The element type of activation buffers (f32, or --dtype's bf16/f16).
+  Type act() { return storage ? storage : f32(); }
   Type f64() { return b.getF64Type(); }
   Type i64() { return b.getI64Type(); }
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
@@ -120,8 +144,20 @@ public:
   Value cf64(double v) { return arith::ConstantOp::create(b, b.getF64FloatAttr(v)); }
   Value ci64(int64_t v) { return arith::ConstantIntOp::create(b, i64(), v); }
   Value dim(Value m, int64_t d) { return memref::DimOp::create(b, m, d); }
-  Value load(Value m, ValueRange i) { return memref::LoadOp::create(b, m, i); }
-  void store(Value v, Value m, ValueRange i) { memref::StoreOp::create(b, v, m, i); }
+  /// A load; 16-bit float storage (bf16, f16) is widened to f32, the type
+  /// all arithmetic runs in (loadRaw keeps it).
+  Value load(Value m, ValueRange i) { return widen(loadRaw(m, i)); }
+  Value loadRaw(Value m, ValueRange i) { return memref::LoadOp::create(b, m, i); }
+  /// A store; an f32 value into 16-bit float storage is rounded to nearest
+  /// even first.
+  void store(Value v, Value m, ValueRange i) {
+    memref::StoreOp::create(b, narrowTo(v, cast<MemRefType>(m.getType()).getElementType()), m, i);
+  }
+  /// x (a scalar or vector of bf16/f16) as f32; anything else unchanged.
+  Value widen(Value x);
+  /// x (f32, scalar or vector) rounded to `storage` when that is a 16-bit
+  /// float; anything else unchanged.
+  Value narrowTo(Value x, Type storage);
   Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
   Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
   Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
@@ -184,8 +220,14 @@ public:
   Value alloc(Type elt, ArrayRef<int64_t> rowShape, Value rows);
   /// A buffer of a static shape.
   Value allocStatic(Type elt, ArrayRef<int64_t> shape);
+  /// body(indices) for every element of a buffer (rows independent:
+  /// forEach; the other dimensions loops).
+  void forEachElement(Value m, function_ref<void(ValueRange)> body);
   /// Fills a buffer of rank 1-3 with `value`.
   void fill(Value m, Value value);
+  /// A new buffer shaped like x with elements of type `elt`, x's values
+  /// converted (f32 <-> bf16/f16 activation storage).
+  Value convertedCopy(Value x, Type elt);
   /// Samples of a jagged value (offsets [B + 1]) or per-sample rows.
   Value samples(const JaggedBuffers &x) {
     return x.offsets ? sub(dim(x.offsets, 0), idx(1)) : dim(x.values, 0);
@@ -193,6 +235,9 @@ public:
   Value samples(const LayoutBuffers &l) { return sub(dim(l.offsets, 0), idx(1)); }
   Value rows(Value values) { return dim(values, 0); }
 };
+
+/// The bf16 bits (i16; round to nearest even, NaN stays NaN) of an f32.
+Value toBf16Bits(LoopBuilder &l, Value x);
 
 /// What every back end's lowering pass does around its conversion: the
 /// bound entry points of `module` (functions with mtgr.abi; none when the
@@ -297,8 +342,11 @@ Value allocLike(LoopBuilder &l, Value x);
 bool isBufferType(Type t);
 /// The casts mtgr-bind-entry-points puts between the ABI's buffers and the
 /// mtgr values fold away in every back end's conversion: buffers -> value
-/// becomes the buffers, value -> buffers the value's converted buffers.
-void populateBufferCastFolding(BufferTypeConverter &converter, RewritePatternSet &patterns);
+/// becomes the buffers, value -> buffers the value's converted buffers;
+/// where the element types differ (activations stored narrower than the
+/// ABI's f32), a converted copy, run by `parallel`.
+void populateBufferCastFolding(BufferTypeConverter &converter, RewritePatternSet &patterns,
+                               const ParallelLoops *parallel = nullptr);
 
 /// A conversion pattern whose body is written with the loop helpers:
 /// `lower(op, adaptor, builder)` returns the buffers of every result.
@@ -316,6 +364,9 @@ struct LoopPattern : OpConversionPattern<Op> {
                                 ConversionPatternRewriter &rewriter) const final {
     LoopBuilder l(rewriter, op.getLoc(), parallel);
     l.origin = op;
+    // (Every mtgr lowering pattern is built on a BufferTypeConverter.)
+    l.storage =
+        static_cast<const BufferTypeConverter *>(this->getTypeConverter())->narrowStorage();
     Value started = profileStart(rewriter, op);
     auto results = lower(op, a, l);
     if (failed(results))

@@ -8,12 +8,19 @@ using namespace mlir::mtgr;
 
 Type Lanes::type() { return width == 1 ? l.f32() : Type(VectorType::get({width}, l.f32())); }
 
+// Lanes of 16-bit float storage are widened on load and rounded on store,
+// as LoopBuilder's scalars are.
 Value Lanes::load(Value m, ValueRange at) {
-  return width == 1 ? l.load(m, at) : vector::LoadOp::create(l.b, type(), m, at).getResult();
+  if (width == 1)
+    return l.load(m, at);
+  Type stored = VectorType::get({width}, cast<MemRefType>(m.getType()).getElementType());
+  return l.widen(vector::LoadOp::create(l.b, stored, m, at));
 }
 
 void Lanes::store(Value v, Value m, ValueRange at) {
-  width == 1 ? l.store(v, m, at) : void(vector::StoreOp::create(l.b, v, m, at));
+  if (width == 1)
+    return l.store(v, m, at);
+  vector::StoreOp::create(l.b, l.narrowTo(v, cast<MemRefType>(m.getType()).getElementType()), m, at);
 }
 
 Value Lanes::splat(Value s) {

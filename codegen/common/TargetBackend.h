@@ -55,7 +55,8 @@ public:
   /// Whether its code can time each op family (mtgr-compile --profile).
   virtual bool canProfile() const { return true; }
   /// The code's arithmetic, recorded in the artifact (Artifact::numerics):
-  /// "fp32", or "bf16" where products take bf16 operands (tensor cores).
+  /// "fp32", or "bf16" where products take bf16 operands (tensor cores) or
+  /// activations are stored in 16 bits (--dtype=bf16 or f16).
   virtual std::string numerics() const { return "fp32"; }
   /// Bound kernel-level entry points -> the target's loop level (with
   /// `profile`, the code times each op family, abi/AbiKinds.h).
@@ -87,6 +88,10 @@ struct BackendOptions {
   /// or "tensor-core" (the forward fused on tensor cores: bf16 operands,
   /// f32 sums).
   std::string attention;
+  /// GPU back ends: the storage of activations, "fp32" (the default),
+  /// "bf16" or "f16" (arithmetic stays f32; parameters, their gradients
+  /// and optimiser state stay f32).
+  std::string dtype;
 };
 
 } // namespace mlir::mtgr

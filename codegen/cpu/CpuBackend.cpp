@@ -91,5 +91,9 @@ mlir::mtgr::createCpuBackend(const BackendOptions &options) {
   if (!options.gpuArchs.empty() || !options.gemm.empty() || !options.attention.empty())
     return llvm::createStringError(
         "--cuda-arch, --gemm and --attention are options of --target=cuda");
+  if (!options.dtype.empty() && options.dtype != "fp32")
+    return llvm::createStringError("--dtype=" + options.dtype +
+                                   ": the CPU stores activations in fp32 only (bf16 and f16 "
+                                   "storage are --target=cuda's)");
   return createCpuBackend(*host);
 }

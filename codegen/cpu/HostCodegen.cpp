@@ -610,8 +610,17 @@ llvm::Expected<std::string> mlir::mtgr::linkSharedObject(llvm::StringRef object)
   // libomp: the parallel regions call its __kmpc_* entry points (a needed
   // library of the code itself, so a host that loaded the runtime with
   // RTLD_LOCAL still provides it).
-  llvm::StringRef argv[] = {lld, "-shared", "--as-needed", "-o", soPath, objPath,
-                            "/usr/lib/llvm-22/lib/libomp.so"};
+  // compiler-rt's builtins (libclang-rt-22-dev, scripts/setup.sh): the calls
+  // x86 code generation makes where the CPU has no instruction, e.g.
+  // __truncsfbf2 for an f32 -> bf16 conversion that a select or phi of bf16
+  // values needs (the emulated kernels of --dtype=bf16); only the members
+  // used are linked in.
+  llvm::SmallVector<llvm::StringRef, 8> argv{lld,     "-shared", "--as-needed", "-o",
+                                             soPath, objPath,   "/usr/lib/llvm-22/lib/libomp.so"};
+  constexpr llvm::StringLiteral builtins =
+      "/usr/lib/llvm-22/lib/clang/22/lib/linux/libclang_rt.builtins-x86_64.a";
+  if (llvm::sys::fs::exists(builtins))
+    argv.push_back(builtins);
   int rc = llvm::sys::ExecuteAndWait(lld, argv, std::nullopt, {}, 0, 0, &error);
   if (rc != 0)
     return fail("ld.lld failed (exit " + llvm::Twine(rc) + ") " + error);

@@ -30,9 +30,9 @@ namespace {
 class CudaBackend final : public TargetBackend {
 public:
   CudaBackend(HostTarget host, std::vector<std::string> archs, std::string gemm,
-              std::string attention)
+              std::string attention, std::string dtype)
       : host(std::move(host)), archs(std::move(archs)), gemm(std::move(gemm)),
-        attention(std::move(attention)) {}
+        attention(std::move(attention)), dtype(std::move(dtype)) {}
 
   StringRef name() const override { return "cuda"; }
 
@@ -40,7 +40,9 @@ public:
     std::string list;
     for (const std::string &a : archs)
       list += (list.empty() ? "" : ", ") + a;
-    return "CUDA: fp32 SIMT kernels of " + std::to_string(kBlockSize) + " threads per block" +
+    return "CUDA: SIMT kernels of " + std::to_string(kBlockSize) + " threads per block" +
+           (dtype == "fp32" ? ", fp32 activations"
+                            : ", " + dtype + " activations (f32 arithmetic and parameters)") +
            (gemm == "cublaslt"      ? ", products by cuBLASLt"
             : gemm == "tensor-core" ? ", products on tensor cores (bf16 operands, f32 sums)"
             : gemm == "wgmma"
@@ -63,7 +65,9 @@ public:
   bool canProfile() const override { return false; }
 
   std::string numerics() const override {
-    return gemm == "tensor-core" || gemm == "wgmma" || attention == "tensor-core" ? "bf16" : "fp32";
+    return gemm == "tensor-core" || gemm == "wgmma" || attention == "tensor-core" || dtype != "fp32"
+               ? "bf16"
+               : "fp32";
   }
 
   void buildLoweringPipeline(OpPassManager &pm, bool /*profile*/) const override {
@@ -71,6 +75,7 @@ public:
     options.blockSize = kBlockSize;
     options.gemm = gemm;
     options.attention = attention;
+    options.dtype = dtype;
     pm.addPass(createMTGRLowerToGpuPass(options));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -195,7 +200,7 @@ private:
   static constexpr int64_t kBlockSize = 256;
   HostTarget host;
   std::vector<std::string> archs;
-  std::string gemm, attention;
+  std::string gemm, attention, dtype;
 };
 } // namespace
 
@@ -238,6 +243,14 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
   std::string attention = options.attention.empty() ? "generated" : options.attention;
   if (!parseGpuAttentionKind(attention))
     return fail("--attention: '" + attention + "' is not " + kGpuAttentionKinds);
-  return std::unique_ptr<TargetBackend>(
-      new CudaBackend(*host, std::move(archs), std::move(gemm), std::move(attention)));
+  std::string dtype = options.dtype.empty() ? "fp32" : options.dtype;
+  if (dtype != "fp32" && dtype != "bf16" && dtype != "f16")
+    return fail("--dtype: '" + dtype + "' is not fp32, bf16 or f16");
+  // cuBLASLt's products read and write the activations as f32 buffers.
+  if (dtype != "fp32" && gemm == "cublaslt")
+    return fail("--dtype=" + dtype +
+                " with --gemm=cublaslt: the library products take fp32 activations (pass "
+                "--gemm=tensor-core or wgmma for bf16 products, or --dtype=fp32)");
+  return std::unique_ptr<TargetBackend>(new CudaBackend(
+      *host, std::move(archs), std::move(gemm), std::move(attention), std::move(dtype)));
 }

@@ -160,9 +160,11 @@ Value siluOf(LoopBuilder &l, Value score, ArrayRef<Value>) { return l.silu(score
 /// a bf16 copy (a kernel of a thread per element; bf16, not i16, so that
 /// mtgr-plan-on-host keeps it in device memory as data), which they stage
 /// with 16-byte cp.async, when every 8 columns of a head start 16 bytes
-/// apart; else x itself (rounded to bf16 as it is staged).
+/// apart; else x itself (rounded to bf16 as it is staged). Activations
+/// stored in bf16 are used as they are.
 Value tensorCoreOperand(LoopBuilder &l, Value x, int64_t width, int64_t blockSize) {
-  if (width % 8 != 0)
+  // (Stored in bf16 already, --dtype=bf16: x is that copy.)
+  if (width % 8 != 0 || cast<MemRefType>(x.getType()).getElementType().isBF16())
     return x;
   Type bf16 = l.b.getBF16Type();
   Value copy = l.alloc(bf16, {cast<MemRefType>(x.getType()).getDimSize(1)}, l.rows(x));
@@ -255,7 +257,7 @@ struct GpuHstuAttention : GpuPattern<HstuAttentionOp> {
       return failure();
     AttentionInputs in = inputsOf(op, a);
     int64_t h = in.heads, dv = in.dv;
-    Value o = l.alloc(l.f32(), {h * dv}, l.rows(in.q));
+    Value o = l.alloc(l.act(), {h * dv}, l.rows(in.q));
     if (tensorCores) {
       if (failed(checkTensorCoreTiles(op, *type)))
         return failure();
@@ -421,8 +423,8 @@ struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
     int64_t h = in.heads, dqk = in.dqk, dv = in.dv;
     Value dO = a.getResultGrad()[0];
     Value rows = l.rows(in.q);
-    Value dq = l.alloc(l.f32(), {h * dqk}, rows), dk = l.alloc(l.f32(), {h * dqk}, rows);
-    Value dvb = l.alloc(l.f32(), {h * dv}, rows);
+    Value dq = l.alloc(l.act(), {h * dqk}, rows), dk = l.alloc(l.act(), {h * dqk}, rows);
+    Value dvb = l.alloc(l.act(), {h * dv}, rows);
     if (tensorCores) {
       if (failed(checkTensorCoreTiles(op, *type)))
         return failure();

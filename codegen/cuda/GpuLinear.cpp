@@ -165,7 +165,7 @@ struct GpuLinear : GpuLinearPattern<LinearOp> {
     Value w = a.getWeight()[0], bias = a.getBias()[0];
     int64_t out = cast<MemRefType>(w.getType()).getDimSize(0);
     Value rows = l.rows(x.values);
-    Value y = l.alloc(l.f32(), {out}, rows);
+    Value y = l.alloc(l.act(), {out}, rows);
     GpuGemmProblem p = forwardProblem(l, x.values, w, rows);
     p.store = [&](LoopBuilder &l, Value r, Value col, Value acc) {
       l.store(l.fadd(acc, l.load(bias, {col})), y, {r, col});
@@ -183,7 +183,7 @@ struct GpuLinearBackward : GpuLinearPattern<LinearBackwardOp> {
     auto wt = cast<MemRefType>(weight.getType());
     int64_t out = wt.getDimSize(0), in = wt.getDimSize(1);
     Value rows = l.rows(x.values);
-    Value dx = l.alloc(l.f32(), {in}, rows);
+    Value dx = l.alloc(l.act(), {in}, rows);
     Value dw = l.allocStatic(l.f32(), {out, in}), db = l.allocStatic(l.f32(), {out});
     // dx[r, i] = sum_o dy[r, o] W[o, i]
     GpuGemmProblem input;
@@ -239,7 +239,7 @@ struct GpuFusedLinear : GpuLinearPattern<FusedLinearOp> {
       starts.push_back(s);
     SmallVector<Value> pieces;
     for (int64_t width : widths)
-      pieces.push_back(l.alloc(l.f32(), {width}, rows));
+      pieces.push_back(l.alloc(l.act(), {width}, rows));
 
     auto input = [&](LoopBuilder &l, Value r, Value k) {
       Value value = l.load(x.values, {r, k});

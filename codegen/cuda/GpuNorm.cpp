@@ -25,7 +25,7 @@ struct GpuGroupLayerNorm : GpuPattern<GroupLayerNormOp> {
     Value gamma = a.getGamma()[0], beta = a.getBeta()[0];
     int64_t d = getRowShape(op.getType())[0];
     Value rows = l.rows(x.values);
-    Value y = l.alloc(l.f32(), {d}, rows);
+    Value y = l.alloc(l.act(), {d}, rows);
     launchThreads(l, rows, blockSize, [&](Value r) {
       Value eps = l.cf32(op.getEps().convertToDouble());
       NormStatistics stats = layerNormRowStatistics(l, x.values, r, d, eps);
@@ -50,7 +50,7 @@ struct GpuGroupLayerNormBackward : GpuPattern<GroupLayerNormBackwardOp> {
     int64_t d = getRowShape(op.getInput().getType())[0];
     int64_t groups = cast<MemRefType>(gamma.getType()).getDimSize(0);
     Value rows = l.rows(x.values);
-    Value dx = l.alloc(l.f32(), {d}, rows);
+    Value dx = l.alloc(l.act(), {d}, rows);
     Value means = l.alloc(l.f32(), {}, rows), rstds = l.alloc(l.f32(), {}, rows);
     Value dg = l.allocStatic(l.f32(), {groups, d}), db = l.allocStatic(l.f32(), {groups, d});
     // dx, one thread per row; the row's statistics kept for dgamma.

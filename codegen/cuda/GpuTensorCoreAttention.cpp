@@ -216,9 +216,12 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
     copying = false;
     gpu::BarrierOp::create(l.b);
   };
+  // `width`: the head's columns in src; a bf16 source whose heads start 16
+  // bytes apart is copied by cp.async (tensorCoreOperand's copies, or
+  // --dtype=bf16 storage), any other rounded as it is staged.
   auto stage = [&](Value tile, int64_t rowCount, int64_t cols, Value src, Value first, Value col0,
-                   Value valid) {
-    if (cast<MemRefType>(src.getType()).getElementType().isBF16())
+                   Value valid, int64_t width) {
+    if (cast<MemRefType>(src.getType()).getElementType().isBF16() && width % 8 == 0)
       return stageAsync(tile, rowCount, cols, src, first, col0, valid);
     blockLoop(rowCount, cols, [&](Value r, Value c) {
       Value row = l.add(first, r);
@@ -230,7 +233,7 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
   if (outerOnce) {
     const FusedProduct &product = p.products[0];
     stage(aTile, BM, chunk, product.outer, r0, l.mul(head, l.idx(product.width)),
-          l.idx(product.width));
+          l.idx(product.width), product.width);
     // Landed before the first tile's barrier (and waited for even when the
     // block has no tile).
     if (copying)
@@ -308,8 +311,8 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
         Value col0 = l.add(l.mul(head, l.idx(product.width)), d0);
         Value valid = l.sub(l.idx(product.width), d0);
         if (!outerOnce)
-          stage(aTile, BM, chunk, product.outer, r0, col0, valid);
-        stage(bTile, BN, chunk, product.inner, c0, col0, valid);
+          stage(aTile, BM, chunk, product.outer, r0, col0, valid, product.width);
+        stage(bTile, BN, chunk, product.inner, c0, col0, valid, product.width);
         settle();
         SmallVector<Value> acc(chunkLoop.getRegionIterArgs());
         for (int64_t ks = 0; ks < chunk / 16; ++ks) {
@@ -387,7 +390,7 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
     // out += W second (the products' barriers keep the last tile's readers
     // of the second operand ahead of this write).
     stage(cTile, BN, oChunk, p.second, c0, l.add(l.mul(head, l.idx(p.secondWidth)), oc0),
-          l.sub(l.idx(p.secondWidth), oc0));
+          l.sub(l.idx(p.secondWidth), oc0), p.secondWidth);
     settle();
     SmallVector<Value> o(tileLoop.getRegionIterArgs());
     for (int64_t kk = 0; kk < BN / 16; ++kk) {

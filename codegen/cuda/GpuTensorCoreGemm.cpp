@@ -66,14 +66,31 @@ Value bf16Operand(LoopBuilder &l, Value rows, Value k, Value kPadded,
   return out;
 }
 
+/// A plain operand that already is what bf16Operand would write: bf16
+/// rows of K elements, K a multiple of 8, not transposed (activations
+/// stored in bf16, --dtype=bf16, read in place); else null.
+Value bf16InPlace(LoopBuilder &l, const std::optional<PlainOperand> &plain) {
+  if (!plain || plain->transposed)
+    return {};
+  auto type = cast<MemRefType>(plain->buffer.getType());
+  if (!type.getElementType().isBF16() || type.getRank() != 2 || !type.getLayout().isIdentity() ||
+      type.isDynamicDim(1) || type.getDimSize(1) % 8 != 0)
+    return {};
+  auto matrix = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic}, l.b.getBF16Type());
+  return memref::CastOp::create(l.b, matrix, plain->buffer);
+}
+
 /// Both tensor-core kernels' operands: A as [m][K'] and B as [n][K'] in
-/// bf16 (K' = K rounded up to 8).
+/// bf16 (K' = K rounded up to 8); A is the problem's own buffer where that
+/// already has this form.
 struct Bf16Operands {
   Value a, b, kPadded;
 };
 Bf16Operands bf16Operands(LoopBuilder &l, const GpuGemmProblem &p) {
   Value kPadded = l.mul(arith::CeilDivUIOp::create(l.b, p.k, l.idx(8)), l.idx(8));
-  Value a = bf16Operand(l, p.m, p.k, kPadded, p.a);
+  Value a = bf16InPlace(l, p.plainA);
+  if (!a)
+    a = bf16Operand(l, p.m, p.k, kPadded, p.a);
   Value b = bf16Operand(l, p.n, p.k, kPadded,
                         [&](LoopBuilder &l, Value col, Value k) { return p.b(l, k, col); });
   return {a, b, kPadded};

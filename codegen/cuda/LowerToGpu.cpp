@@ -88,7 +88,12 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     if (!missing.empty())
       return signalPassFailure();
 
-    BufferTypeConverter converter;
+    Type storage = storageTypeNamed(ctx, dtype);
+    if (!storage) {
+      module.emitError("mtgr-lower-to-gpu: dtype=") << dtype << " is not " << kStorageDtypes;
+      return signalPassFailure();
+    }
+    BufferTypeConverter converter(storage);
     RewritePatternSet patterns(ctx);
     populateGpuElementwisePatterns(converter, patterns, blockSize);
     populateGpuNormPatterns(converter, patterns, blockSize);
@@ -121,7 +126,7 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     populateLossLoweringPatterns(converter, patterns, &kernels);
     populateOptimizerLoweringPatterns(converter, patterns, &kernels);
     populateMaskLoweringPatterns(converter, patterns, &kernels);
-    populateBufferCastFolding(converter, patterns);
+    populateBufferCastFolding(converter, patterns, &kernels);
     ConversionTarget target(*ctx);
     // (NVVM and LLVM ops: the tensor-core kernels' ldmatrix and mma.sync.)
     target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,

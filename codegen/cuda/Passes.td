@@ -54,6 +54,12 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
            "(generated) or fused passes on tensor cores (tensor-core: bf16 "
            "operands, f32 sums; tile lists with row blocks and column "
            "tiles of 16 .. 64, multiples of 16)">,
+    Option<"dtype", "dtype", "std::string", "\"fp32\"",
+           "the storage of activations (jagged values and per-sample rows, "
+           "their gradients included): fp32, bf16 or f16; loads widen to "
+           "f32 and stores round to nearest even, the entry points' "
+           "buffers stay f32 (converted once on entry and exit); "
+           "parameters, their gradients and optimiser state stay f32">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",
                            "::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",

@@ -8,18 +8,6 @@
 using namespace mlir;
 using namespace mlir::mtgr;
 
-Value mlir::mtgr::toBf16Bits(LoopBuilder &l, Value x) {
-  Type i32 = l.b.getI32Type();
-  auto c = [&](int64_t v) { return arith::ConstantIntOp::create(l.b, i32, v).getResult(); };
-  Value bits = arith::BitcastOp::create(l.b, i32, x);
-  Value lsb = arith::AndIOp::create(l.b, arith::ShRUIOp::create(l.b, bits, c(16)), c(1));
-  Value rounded = arith::AddIOp::create(l.b, bits, arith::AddIOp::create(l.b, lsb, c(0x7fff)));
-  Value high = arith::ShRUIOp::create(l.b, rounded, c(16));
-  Value nan = arith::CmpFOp::create(l.b, arith::CmpFPredicate::UNO, x, x);
-  Value chosen = arith::SelectOp::create(l.b, nan, c(0x7fc0), high);
-  return arith::TruncIOp::create(l.b, l.b.getI16Type(), chosen);
-}
-
 Value mlir::mtgr::packBf16(LoopBuilder &l, Value low, Value high) {
   Type i32 = l.b.getI32Type();
   Value lo = arith::ExtUIOp::create(l.b, i32, low);

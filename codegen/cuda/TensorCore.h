@@ -25,9 +25,6 @@
 
 namespace mlir::mtgr {
 
-/// The bf16 bits (i16; round to nearest even, NaN stays NaN) of an f32.
-Value toBf16Bits(LoopBuilder &l, Value x);
-
 /// Two bf16 values (i16 bits) in one i32 operand register, `low` at the
 /// lower index (column) as mma.sync reads it.
 Value packBf16(LoopBuilder &l, Value low, Value high);

@@ -249,6 +249,33 @@ TEST_P(EmulatedTensorCoreVsReference, RandomModel) {
 }
 INSTANTIATE_TEST_SUITE_P(Configs, EmulatedTensorCoreVsReference, ::testing::Range(0, 12));
 
+// --dtype=bf16 and f16 on the emulator: every activation and activation
+// gradient stored in 16 bits (rounded to nearest even at each store, widened
+// at each load), parameters f32, the entry points' buffers f32; with the
+// products on each kind of kernel (SIMT, mma.sync, wgmma) and the
+// attention SIMT or fused, under the three schedules in turn, against
+// float64 with the bf16 tolerance (docs/gpu-backend.md has the measured
+// spread per dtype).
+class EmulatedStorageVsReference : public ::testing::TestWithParam<int> {};
+
+TEST_P(EmulatedStorageVsReference, RandomModel) {
+  int index = GetParam();
+  const char *dtype = index % 4 == 3 ? "f16" : "bf16";
+  const char *gemms[] = {"", "tensor-core", "wgmma"};
+  const char *gemm = gemms[index % 3];
+  const char *attention = index % 2 ? "tensor-core" : "";
+  const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
+                                     emu::Schedule::WarpAhead};
+  mlir::mtgr::BackendOptions options{"", "none", gemm, attention, dtype};
+  double worst = emulatedLargestError(
+      index, options, schedules[(index / 3) % 3],
+      {Edge::Plain, Edge::OneUser, Edge::EmptyS, Edge::K1, Edge::K0, Edge::TiedR},
+      kTensorCoreTolerance);
+  std::printf("storage config %d (%s, gemm %s, attention %s): largest error %.3e\n", index, dtype,
+              *gemm ? gemm : "generated", *attention ? attention : "generated", worst);
+}
+INSTANTIATE_TEST_SUITE_P(Configs, EmulatedStorageVsReference, ::testing::Range(0, 12));
+
 /// --attention=tensor-core alone (fp32 products): Q, K, V and P rounded to
 /// bf16, f32 sums; the largest error measured over
 /// EmulatedTensorCoreAttentionVsReference's models (1.3e-8 .. 5.8e-2 on

@@ -411,6 +411,34 @@ TEST(EmulatedTensorCoreTrainStepWideHeads, MatchesReferenceGradients) {
 
 INSTANTIATE_TEST_SUITE_P(Random, EmulatedTensorCoreTrainStep, ::testing::Range(0, 8));
 
+/// --dtype=bf16 or f16 in training: activations and their gradients stored
+/// in 16 bits, parameters, their gradients and the optimiser f32; the
+/// largest relative error measured over EmulatedStorageTrainStep's models
+/// with margin (docs/gpu-backend.md).
+constexpr double kStorageGradientTolerance = 0.2;
+
+// Training with 16-bit activation storage on the emulator, the products on
+// each kind of kernel and the attention SIMT or fused, against the float64
+// reference's loss and dense gradients.
+class EmulatedStorageTrainStep : public ::testing::TestWithParam<int> {};
+
+TEST_P(EmulatedStorageTrainStep, MatchesReferenceGradients) {
+  int index = GetParam();
+  std::mt19937 rng(4000 + index);
+  std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
+  const char *dtype = index % 4 == 3 ? "f16" : "bf16";
+  const char *gemms[] = {"", "tensor-core", "wgmma"};
+  const char *gemm = gemms[index % 3];
+  const char *attention = index % 2 ? "tensor-core" : "";
+  auto session = emulatedTrainSession(yaml, index, {"", "none", gemm, attention, dtype});
+  ASSERT_TRUE(session);
+  double worst = expectGradientsNear(*session, yaml, index, 60, kStorageGradientTolerance);
+  std::printf("storage train step %d (%s, gemm %s, attention %s): largest relative error %.3e\n",
+              index, dtype, *gemm ? gemm : "generated", *attention ? attention : "generated",
+              worst);
+}
+INSTANTIATE_TEST_SUITE_P(Random, EmulatedStorageTrainStep, ::testing::Range(0, 8));
+
 // A trajectory: 8 compiled steps (train_step + apply_update, 2 threads)
 // against the reference's forward/backward and optimisers run step by step
 // from the same start, each on its own batch; parameters compared after

@@ -74,6 +74,13 @@ cl::opt<std::string> attentionKind(
              "(generated, the default) or fused on tensor cores (tensor-core: the products by "
              "mma.sync on bf16 operands, f32 sums, 64 x 64 tiles; sm_80 and later)"),
     cl::cat(category));
+cl::opt<std::string> dtype(
+    "dtype",
+    cl::desc("--target=cuda: the storage of activations and their gradients: fp32 (the "
+             "default), bf16 or f16 (half the bytes; loads widen to f32, stores round to "
+             "nearest even; parameters, their gradients and the optimiser's state stay fp32, "
+             "as do the buffers the runtime passes)"),
+    cl::cat(category));
 enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stage to write"), cl::init(Emit::Artifact),
@@ -226,6 +233,8 @@ int main(int argc, char **argv) {
       "  mtgr-compile examples/models/tiny.yaml --target=cuda --gemm=cublaslt -o tiny.lt.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --target=cuda --gemm=tensor-core \\\n"
       "      --attention=tensor-core -o tiny.tc.mtgr\n"
+      "  mtgr-compile examples/models/tiny.yaml --target=cuda --dtype=bf16 --gemm=tensor-core \\\n"
+      "      -o tiny.bf16.mtgr\n"
       "  mtgr-compile examples/models/tiny.yaml --cpu=x86-64-v3 --emit=loops -o avx2.mlir\n"
       "  mtgr-compile examples/models/tiny.yaml --summary --emit=none\n"
       "  mtgr-compile examples/models/tiny.yaml --sign-key=release.key -o tiny.mtgr\n"
@@ -237,7 +246,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   auto backend =
-      mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{cpu, cudaArch, gemmKind, attentionKind});
+      mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{cpu, cudaArch, gemmKind, attentionKind, dtype});
   if (!backend) {
     llvm::errs() << "mtgr-compile: error: --target=" << target
                  << (cpu.empty() ? "" : " --cpu=" + cpu) << ": "
