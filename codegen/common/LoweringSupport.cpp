@@ -77,7 +77,6 @@ Value mlir::mtgr::toBf16Bits(LoopBuilder &l, Value x) {
   return arith::TruncIOp::create(l.b, l.b.getI16Type(), chosen);
 }
 
-
 Value LoopBuilder::widen(Value x) {
   Type t = x.getType();
   auto vec = dyn_cast<VectorType>(t);

@@ -365,8 +365,7 @@ struct LoopPattern : OpConversionPattern<Op> {
     LoopBuilder l(rewriter, op.getLoc(), parallel);
     l.origin = op;
     // (Every mtgr lowering pattern is built on a BufferTypeConverter.)
-    l.storage =
-        static_cast<const BufferTypeConverter *>(this->getTypeConverter())->narrowStorage();
+    l.storage = static_cast<const BufferTypeConverter *>(this->getTypeConverter())->narrowStorage();
     Value started = profileStart(rewriter, op);
     auto results = lower(op, a, l);
     if (failed(results))

@@ -20,7 +20,8 @@ Value Lanes::load(Value m, ValueRange at) {
 void Lanes::store(Value v, Value m, ValueRange at) {
   if (width == 1)
     return l.store(v, m, at);
-  vector::StoreOp::create(l.b, l.narrowTo(v, cast<MemRefType>(m.getType()).getElementType()), m, at);
+  vector::StoreOp::create(l.b, l.narrowTo(v, cast<MemRefType>(m.getType()).getElementType()), m,
+                          at);
 }
 
 Value Lanes::splat(Value s) {

@@ -615,8 +615,8 @@ llvm::Expected<std::string> mlir::mtgr::linkSharedObject(llvm::StringRef object)
   // __truncsfbf2 for an f32 -> bf16 conversion that a select or phi of bf16
   // values needs (the emulated kernels of --dtype=bf16); only the members
   // used are linked in.
-  llvm::SmallVector<llvm::StringRef, 8> argv{lld,     "-shared", "--as-needed", "-o",
-                                             soPath, objPath,   "/usr/lib/llvm-22/lib/libomp.so"};
+  llvm::SmallVector<llvm::StringRef, 8> argv{
+      lld, "-shared", "--as-needed", "-o", soPath, objPath, "/usr/lib/llvm-22/lib/libomp.so"};
   constexpr llvm::StringLiteral builtins =
       "/usr/lib/llvm-22/lib/clang/22/lib/linux/libclang_rt.builtins-x86_64.a";
   if (llvm::sys::fs::exists(builtins))

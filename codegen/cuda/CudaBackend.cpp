@@ -251,6 +251,6 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
     return fail("--dtype=" + dtype +
                 " with --gemm=cublaslt: the library products take fp32 activations (pass "
                 "--gemm=tensor-core or wgmma for bf16 products, or --dtype=fp32)");
-  return std::unique_ptr<TargetBackend>(new CudaBackend(
-      *host, std::move(archs), std::move(gemm), std::move(attention), std::move(dtype)));
+  return std::unique_ptr<TargetBackend>(new CudaBackend(*host, std::move(archs), std::move(gemm),
+                                                        std::move(attention), std::move(dtype)));
 }

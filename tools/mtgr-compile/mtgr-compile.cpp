@@ -74,13 +74,13 @@ cl::opt<std::string> attentionKind(
              "(generated, the default) or fused on tensor cores (tensor-core: the products by "
              "mma.sync on bf16 operands, f32 sums, 64 x 64 tiles; sm_80 and later)"),
     cl::cat(category));
-cl::opt<std::string> dtype(
-    "dtype",
-    cl::desc("--target=cuda: the storage of activations and their gradients: fp32 (the "
-             "default), bf16 or f16 (half the bytes; loads widen to f32, stores round to "
-             "nearest even; parameters, their gradients and the optimiser's state stay fp32, "
-             "as do the buffers the runtime passes)"),
-    cl::cat(category));
+cl::opt<std::string>
+    dtype("dtype",
+          cl::desc("--target=cuda: the storage of activations and their gradients: fp32 (the "
+                   "default), bf16 or f16 (half the bytes; loads widen to f32, stores round to "
+                   "nearest even; parameters, their gradients and the optimiser's state stay fp32, "
+                   "as do the buffers the runtime passes)"),
+          cl::cat(category));
 enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stage to write"), cl::init(Emit::Artifact),
@@ -245,8 +245,8 @@ int main(int argc, char **argv) {
     llvm::errs() << "mtgr-compile: error: --seq-len, --rt-len and --candidates must be >= 0\n";
     return 1;
   }
-  auto backend =
-      mlir::mtgr::createTargetBackend(target, mlir::mtgr::BackendOptions{cpu, cudaArch, gemmKind, attentionKind, dtype});
+  auto backend = mlir::mtgr::createTargetBackend(
+      target, mlir::mtgr::BackendOptions{cpu, cudaArch, gemmKind, attentionKind, dtype});
   if (!backend) {
     llvm::errs() << "mtgr-compile: error: --target=" << target
                  << (cpu.empty() ? "" : " --cpu=" + cpu) << ": "

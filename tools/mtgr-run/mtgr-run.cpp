@@ -503,7 +503,8 @@ int verify(Session &session) {
   bool ok = worst <= limit;
   llvm::outs() << (ok ? "PASS" : "FAIL") << ": largest error " << llvm::format("%.3e", worst)
                << (ok ? " <= " : " > ") << "tolerance " << llvm::format("%.1e", limit)
-               << " (compiled " << (numerics == "bf16" ? "bf16 operands or 16-bit storage, f32 sums" : "fp32")
+               << " (compiled "
+               << (numerics == "bf16" ? "bf16 operands or 16-bit storage, f32 sums" : "fp32")
                << " vs float64 reference, max|c - r| / max(1, |r|))\n";
   return ok ? 0 : 1;
 }
