@@ -42,7 +42,9 @@ done
 # products and the fused attention forward; tiny.ta.mtgr with its
 # training step: the attention backward on tensor cores too, for verify,
 # racecheck and training; mtgr-small.wg.mtgr: sm_90a's wgmma products fed
-# by TMA, with the fused attention); per artifact a static summary
+# by TMA, with the fused attention; <model>.bf.mtgr: the same with
+# activations stored in bf16, --dtype=bf16, sm_90a only, tiny's with its
+# training step); per artifact a static summary
 # (the compiler's ptxas resources line, the SASS counts per op family) that
 # run.sh appends to its results.
 mkdir -p "$out/static"
@@ -50,8 +52,8 @@ for model in tiny tiny-dlrm mtgr-small; do
   gemms="cuda lt"
   # MTGR-small also on tensor cores: the products (tc), and the products
   # and the attention forward (ta); tiny's attention on tensor cores (ta).
-  [ "$model" = mtgr-small ] && gemms="cuda lt tc ta wg"
-  [ "$model" = tiny ] && gemms="cuda lt ta"
+  [ "$model" = mtgr-small ] && gemms="cuda lt tc ta wg bf"
+  [ "$model" = tiny ] && gemms="cuda lt ta bf"
   for gemm in $gemms; do
     artifact="$out/$model.$gemm.mtgr"
     summary="$out/static/$model.$gemm.txt"
@@ -60,6 +62,7 @@ for model in tiny tiny-dlrm mtgr-small; do
       tc) kind=(--gemm=tensor-core) ;;
       ta) kind=(--gemm=tensor-core --attention=tensor-core) ;;
       wg) kind=(--cuda-arch=sm_90a --gemm=wgmma --attention=tensor-core) ;;
+      bf) kind=(--cuda-arch=sm_90a --dtype=bf16 --gemm=wgmma --attention=tensor-core) ;;
       *) kind=() ;;
     esac
     "$root/build/bin/mtgr-compile" "$root/examples/models/$model.yaml" --target=cuda "${kind[@]}" \

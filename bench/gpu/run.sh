@@ -9,7 +9,8 @@
 #      (MTGR_CUDA_POISON), on ~25 configurations: each carried model x its
 #      GEMM paths (--gemm=generated, cublaslt; MTGR-small also on tensor
 #      cores: mma.sync (tc), with the fused attention (ta), and sm_90a's
-#      wgmma fed by TMA with it (wg)) x batch shapes (one user with one
+#      wgmma fed by TMA with it (wg), and that with activations stored in
+#      bf16 (bf; tiny too)) x batch shapes (one user with one
 #      token and one candidate; mid-size; long sequences); the emulator as
 #      the control on the small ones;
 #   4. compute-sanitizer memcheck and racecheck on two tiny runs (where the
@@ -67,11 +68,11 @@ shapes=("--users=4"
         "--users=1 --seq-len=1 --rt-len=0 --candidates=1"
         "--users=8 --seq-len=300 --rt-len=30 --candidates=20")
 for model in tiny-dlrm tiny mtgr-small; do
-  for gemm in cuda lt tc ta wg; do
+  for gemm in cuda lt tc ta wg bf; do
     artifact="$artifacts/$model.$gemm.mtgr"
     [ -f "$artifact" ] || continue
     # verify takes its tolerance from the artifact's numerics (bf16 on
-    # tensor cores: 0.25; fp32: 1e-4).
+    # tensor cores or in storage: 0.35; fp32: 1e-4).
     for shape in "${shapes[@]}"; do
       # MTGR-small: the mid-size shape and a long one only.
       if [ "$model" = mtgr-small ]; then
@@ -117,10 +118,14 @@ step "train tiny.lt --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.lt
 [ -f "$artifacts/tiny.ta.mtgr" ] &&
   step "train tiny.ta --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.ta.mtgr" \
     --device=cuda --steps=3 --users=200
+# bf16 activations in training, products by wgmma fed by TMA (sm_90a).
+[ -f "$artifacts/tiny.bf.mtgr" ] &&
+  step "train tiny.bf --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.bf.mtgr" \
+    --device=cuda --steps=3 --users=200
 ceiling=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "fp32") print $(i + 1) }' "$out" | head -1)
 # Tensor-core products are compared with the bf16 GEMM's ceiling.
 ceiling16=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "bf16") print $(i + 1) }' "$out" | head -1)
-for gemm in cuda lt tc ta wg; do
+for gemm in cuda lt tc ta wg bf; do
   artifact="$artifacts/mtgr-small.$gemm.mtgr"
   [ -f "$artifact" ] || continue
   step "infer mtgr-small.$gemm --device=cuda --profile, 5 s of passes" 120 "$run" infer \
@@ -128,7 +133,8 @@ for gemm in cuda lt tc ta wg; do
     --profile --time=5 --output=/dev/null
   rate=$(awk '/== infer mtgr-small.'"$gemm"'/ { on = 1 } on && /projections .* GFLOP\/s/ { print $(NF - 1); exit }' "$out")
   peak="$ceiling" kind=fp32
-  [ "$gemm" = tc ] || [ "$gemm" = ta ] || [ "$gemm" = wg ] && peak="$ceiling16" kind=bf16
+  [ "$gemm" = tc ] || [ "$gemm" = ta ] || [ "$gemm" = wg ] || [ "$gemm" = bf ] &&
+    peak="$ceiling16" kind=bf16
   if [ -n "$peak" ] && [ -n "$rate" ]; then
     log "== mtgr-small.$gemm: projections at $rate GFLOP/s = $(awk -v r="$rate" -v c="$peak" 'BEGIN { if (c > 0) printf "%.3f", r / (c * 1000); else print "n/a" }') of the cuBLASLt $kind ceiling ($peak TFLOP/s)"
   fi
@@ -143,12 +149,14 @@ attention_ratio() { # attention_ratio TITLE: the step's attention GFLOP/s / the 
     log "== $1: attention at $rate GFLOP/s = $(awk -v r="$rate" -v c="$ceiling16" 'BEGIN { if (c > 0) printf "%.3f", r / (c * 1000); else print "n/a" }') of the cuBLASLt bf16 ceiling ($ceiling16 TFLOP/s)"
 }
 attention_ratio "infer mtgr-small.ta --device=cuda --profile, 5 s of passes"
-if [ -f "$artifacts/mtgr-small.ta.mtgr" ]; then
-  title="infer mtgr-small.ta --device=cuda --profile, 4 users of 4000+96 tokens"
-  step "$title" 120 "$run" infer "$artifacts/mtgr-small.ta.mtgr" --device=cuda --users=4 \
+# (ta: fp32 activations; bf: bf16 activations, wgmma products.)
+for gemm in ta bf; do
+  [ -f "$artifacts/mtgr-small.$gemm.mtgr" ] || continue
+  title="infer mtgr-small.$gemm --device=cuda --profile, 4 users of 4000+96 tokens"
+  step "$title" 120 "$run" infer "$artifacts/mtgr-small.$gemm.mtgr" --device=cuda --users=4 \
     --seq-len=4000 --rt-len=96 --candidates=32 --profile --time=5 --output=/dev/null
   attention_ratio "$title"
-fi
+done
 for summary in "$here"/static/*.txt; do
   [ -f "$summary" ] || continue
   log "== $(basename "$summary" .txt) (compiled here: ptxas resources, SASS per op family)"

@@ -10,11 +10,13 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 using namespace mtgr;
@@ -49,8 +51,11 @@ struct Gpu {
   /// A caching pool: freed blocks are kept by rounded size and handed out
   /// again (calls repeat their shapes), so cuMemAlloc and cuMemFree,
   /// which synchronise the device, run once per shape, not per call. Safe to
-  /// reuse at once: everything runs on the one stream, in order.
-  std::map<uint64_t, std::vector<uint64_t>> cached; // by rounded size
+  /// reuse at once: everything runs on the one stream, in order. The
+  /// lowest free address of a size goes first, so calls that repeat a
+  /// sequence of allocations get the same addresses each time (what lets
+  /// the tensor maps, keyed by address, be found again).
+  std::map<uint64_t, std::set<uint64_t>> cached; // by rounded size
   std::unordered_map<uint64_t, uint64_t> live;      // block -> rounded size
   int64_t driverAllocations = 0, reuses = 0;
 
@@ -97,8 +102,8 @@ struct Gpu {
     uint64_t size = rounded(bytes), p = 0;
     auto found = cached.find(size);
     if (found != cached.end() && !found->second.empty()) {
-      p = found->second.back();
-      found->second.pop_back();
+      p = *found->second.begin();
+      found->second.erase(found->second.begin());
       ++reuses;
     } else {
       int r = api->memAlloc(&p, size);
@@ -135,8 +140,8 @@ struct Gpu {
         cached.erase(largest);
         continue;
       }
-      api->memFree(largest->second.back());
-      largest->second.pop_back();
+      api->memFree(*std::prev(largest->second.end()));
+      largest->second.erase(std::prev(largest->second.end()));
       held -= largest->first;
     }
     size_t free = 0, total = 0;
@@ -156,7 +161,7 @@ struct Gpu {
     auto found = live.find(reinterpret_cast<uint64_t>(p));
     if (found == live.end())
       fault("a release of memory this device did not allocate");
-    cached[found->second].push_back(found->first);
+    cached[found->second].insert(found->first);
     live.erase(found);
   }
   /// The pinned staging buffer the host code's uploads go through: each
@@ -222,6 +227,8 @@ public:
       : gpu(std::move(gpu)), code(std::move(code)), module(module),
         functions(std::move(functions)), kernels(std::move(kernels)) {}
   ~CudaExecutable() override {
+    for (auto &[key, map] : maps)
+      gpu->release(map);
     for (void *event : events)
       if (event)
         gpu->api->eventDestroy(event);
@@ -279,10 +286,14 @@ public:
     // memory (abi/GpuLaunch.h plan 2), so nothing before needed the device.
     gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
     gpu->stagingDone();
-    // The call's tensor maps go with it.
-    for (void *map : maps)
-      gpu->release(map);
-    maps.clear();
+    // Tensor maps stay for the next calls (the same shapes find the same
+    // buffers again), up to a bound; past it they go, now that no launch
+    // reads them.
+    if (maps.size() > kMaxTensorMaps) {
+      for (auto &[key, map] : maps)
+        gpu->release(map);
+      maps.clear();
+    }
   }
 
   HostEnvironment &environment() override { return host; }
@@ -294,12 +305,21 @@ public:
 
 private:
   /// A CUtensorMap of a bf16 matrix encoded by the driver, uploaded on the
-  /// stream into a device block this call owns (before the launches that
-  /// read it); the driver's refusal is a fault by name.
+  /// stream into a device block (before the launches that read it); the
+  /// driver's refusal is a fault by name. Maps are cached by everything
+  /// they encode (base address, shape, row pitch, box, swizzle): a map
+  /// describes addresses, not a buffer, so one found again is right even
+  /// when the memory behind it was freed and reused in between; steady
+  /// traffic of one shape encodes and uploads nothing after its first call.
   int64_t tensorMap(int64_t base, int64_t rows, int64_t cols, int64_t rowBytes, int64_t boxRows,
                     int64_t boxCols, int64_t swizzle) {
     if (rows == 0 || cols == 0)
       return 0; // nothing to copy: no map (abi/Environment.h; the driver refuses it)
+    TensorMapKey key{base, rows, cols, rowBytes, boxRows, boxCols, swizzle};
+    if (auto found = maps.find(key); found != maps.end()) {
+      ++tensorMapHits;
+      return int64_t(reinterpret_cast<uintptr_t>(found->second));
+    }
     alignas(64) unsigned char map[128] = {};
     uint64_t dims[2] = {uint64_t(cols), uint64_t(rows)};
     uint64_t strides[1] = {uint64_t(rowBytes)};
@@ -316,10 +336,14 @@ private:
                      .str());
     void *device = gpu->allocate(sizeof map);
     gpu->upload(uint64_t(reinterpret_cast<uintptr_t>(device)), map, sizeof map);
-    maps.push_back(device);
+    maps.emplace(key, device);
     return int64_t(reinterpret_cast<uintptr_t>(device));
   }
-  std::vector<void *> maps; // this call's tensor maps (the call holds the lock)
+  using TensorMapKey = std::array<int64_t, 7>;
+  /// The tensor maps made so far, by what they encode (calls hold the lock).
+  std::map<TensorMapKey, void *> maps;
+  static constexpr size_t kMaxTensorMaps = 4096; // 512 KB of device memory
+  int64_t tensorMapHits = 0;
 
   void launch(int64_t kernel, int64_t gx, int64_t gy, int64_t gz, int64_t bx, int64_t by,
               int64_t bz, int64_t sharedBytes, int64_t *params, int64_t count) {
