@@ -456,6 +456,20 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
       f.eraseFromParent();
       continue;
     }
+    if (name == "llvm.nvvm.setmaxnreg.inc.sync.aligned.u32" ||
+        name == "llvm.nvvm.setmaxnreg.dec.sync.aligned.u32") {
+      // A warpgroup's register budget (warp-specialised kernels): nothing
+      // to emulate, the host has its own registers. (ptxas checks the
+      // counts; that a whole warpgroup executes it alike is the kernel's
+      // structure: a branch on the warpgroup.)
+      for (llvm::User *u : llvm::make_early_inc_range(f.users()))
+        if (auto *call = llvm::dyn_cast<llvm::CallInst>(u))
+          call->eraseFromParent();
+      if (!f.use_empty())
+        return mtgr::fail("the NVVM intrinsic '" + name + "' is used other than by a call");
+      f.eraseFromParent();
+      continue;
+    }
     if (name == "llvm.nvvm.prefetch.global.L2" || name == "llvm.nvvm.prefetch.L2") {
       // A cache hint: no effect but that its address must be one the
       // kernel may read (a byte of it, through the access check).

@@ -227,50 +227,57 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   gpu::TerminatorOp::create(l.b);
 }
 
-// `--gemm=wgmma` (sm_90a): the same bf16 operands, then a kernel of two
-// warpgroups (256 threads) per 128 x 128 tile of C, each warpgroup 64 rows
-// of it. K in steps of 64 through a ring of 4 stages in dynamic shared
-// memory (A and B 128 rows of 128 bytes per stage, 128 KB with the
-// alignment slack), each stage filled by two TMA copies (cp.async.bulk
-// .tensor.2d) in the 128-byte-swizzled K-major layout wgmma reads
-// (TensorCore.h), through tensor maps the runtime makes per call
-// (abi/Environment.h; rows past m or n and columns past K' land as zeros),
-// their bytes completing the stage's mbarrier. Thread 0 initialises the
-// four mbarriers and issues the copies, two steps ahead. Per step: every
-// thread waits for the stage's phase (the k-th fill of a stage completes
-// its phase k), a barrier (both warpgroups are past the wait that retired
-// the wgmma group which read the stage about to be refilled), thread 0
-// issues the step two ahead, then wgmma.fence, four wgmma.mma_async
-// m64n128k16 (one per 16 of K, descriptors 32 bytes apart), commit, and a
-// wait that leaves this step's group in flight. The store gets D's
-// fragments (thread 32 w + 4 g + t of a warpgroup: rows 16 w + g, + 8;
-// columns 8 j + 2 t, + 1), as the mma.sync kernel's. Each block prefetches
-// the first row of its A and B tiles into L2 from the operand buffers: the
-// kernel's use of them (what keeps them alive until it ran, and their
-// conversion kernels with them), since the copies go through the maps.
-// The emulator checks the descriptors' and the copies' addresses, that no
-// thread reads a stage before its phase completed, and that no stage is
-// rewritten while a wgmma in flight reads it.
+// `--gemm=wgmma` (sm_90a): the same bf16 operands, then a warp-specialised
+// kernel per 128 x 256 tile of C, three warpgroups (384 threads). K goes in
+// steps of 64 through a ring of 4 stages in dynamic shared memory (A 128
+// and B 256 rows of 128 bytes per stage: 192 KB, with the mbarriers and the
+// alignment slack 197,696 bytes), in the 128-byte-swizzled K-major layout
+// wgmma reads (TensorCore.h), through tensor maps the runtime makes
+// (abi/Environment.h; rows past m or n and columns past K' land as zeros).
+// Each stage has two mbarriers: "full" (one arrival with the bytes of its
+// two TMA copies) and "empty" (one arrival per consumer thread).
+//   Producer, warpgroup 0: gives registers back (setmaxnreg 40); its thread
+//     0, per step, waits for the stage's empty phase (the release of its
+//     previous fill; a fresh mbarrier's phase of parity 1 counts as
+//     completed, so the first round goes straight on), then arms the full
+//     mbarrier with the bytes and issues the copies of A and B.
+//   Consumers, warpgroups 1 and 2 (setmaxnreg 232: 128 accumulators a
+//     thread), 64 rows of the tile each: per step they wait for the stage's
+//     full phase, wgmma.fence, four wgmma.mma_async m64n256k16 (one per 16
+//     of K, descriptors 32 bytes apart), commit, wait_group 1 (this step's
+//     group stays in flight), and every consumer thread arrives at the
+//     empty mbarrier of the previous step's stage, whose group has retired.
+// No block barrier after the set-up: the producer runs up to three steps
+// ahead. The store gets D's fragments (thread 32 w + 4 g + t of a consumer:
+// rows 16 w + g, + 8; columns 8 j + 2 t, + 1), as the mma.sync kernel's.
+// Each block prefetches the first row of its A and B tiles into L2 from the
+// operand buffers: the kernel's use of them (what keeps them alive until it
+// ran, and their conversion kernels with them), since the copies go through
+// the maps. The emulator checks the descriptors' and the copies' addresses,
+// that no thread reads a stage before its full phase completed, and that
+// no stage is rewritten while a wgmma in flight reads it (a release before
+// the wait that retires the group shows there).
 void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
-  constexpr int64_t kM = 128, kN = 128, kStep = 64, kRing = 4, kAhead = 2;
-  constexpr int64_t kGroups = 2, kThreads = kGroups * 128, kGroupRows = kM / kGroups;
+  constexpr int64_t kM = 128, kN = 256, kStep = 64, kRing = 4;
+  constexpr int64_t kConsumers = 2, kThreads = (kConsumers + 1) * 128;
+  constexpr int64_t kGroupRows = kM / kConsumers;
   constexpr int64_t kRowBytes = kStep * 2; // one swizzled 128-byte row per row
   constexpr int64_t kABytes = kM * kRowBytes, kBBytes = kN * kRowBytes;
   constexpr int64_t kAtomBytes = 8 * kRowBytes; // the swizzle atom: 1024 bytes
   constexpr int64_t kSwizzle128B = 3;           // CUtensorMapSwizzle
   constexpr int64_t kBarriers = kRing * (kABytes + kBBytes);
-  constexpr int64_t kSharedBytes = kBarriers + kRing * 8 + kAtomBytes;
+  constexpr int64_t kSharedBytes = kBarriers + 2 * kRing * 8 + kAtomBytes;
+  constexpr int64_t kProducerRegisters = 40, kConsumerRegisters = 232;
   Value one = l.idx(1);
-  auto lt = [&](Value x, Value y) { return l.cmp(arith::CmpIPredicate::ult, x, y); };
   Type i32 = l.b.getI32Type(), i64 = l.i64();
   auto toI32 = [&](Value v) { return arith::IndexCastOp::create(l.b, i32, v).getResult(); };
   Bf16Operands operands = bf16Operands(l, p);
   Value a = operands.a, b = operands.b, kPadded = operands.kPadded;
   Value steps = arith::CeilDivUIOp::create(l.b, kPadded, l.idx(kStep));
 
-  // The tensor maps, on the host: [rows][K'] bf16 in boxes of 128 rows x
-  // 64 columns, 128-byte swizzled (the runtime makes none for an empty
-  // operand: no block runs then).
+  // The tensor maps, on the host: [rows][K'] bf16 in boxes of 128 (A) or
+  // 256 (B) rows x 64 columns, 128-byte swizzled (the runtime makes none
+  // for an empty operand: no block runs then).
   ModuleOp module = l.b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
   auto matrix = MemRefType::get(
       {ShapedType::kDynamic, ShapedType::kDynamic}, l.b.getBF16Type(),
@@ -316,7 +323,7 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
                l.add(memref::ExtractAlignedPointerAsIndexOp::create(l.b, b), l.mul(n0, rowBytes)));
   });
   // The ring, aligned at run time to the swizzle atom (the pattern is of
-  // shared-window addresses), then the stages' mbarriers.
+  // shared-window addresses), then the stages' full and empty mbarriers.
   auto workgroup = gpu::AddressSpaceAttr::get(l.b.getContext(), gpu::AddressSpace::Workgroup);
   Value ring = gpu::DynamicSharedMemoryOp::create(
       l.b, MemRefType::get({ShapedType::kDynamic}, l.b.getI8Type(), MemRefLayoutAttrInterface{},
@@ -328,43 +335,60 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   auto bStage = [&](Value stage) {
     return l.add(l.add(aligned, l.idx(kRing * kABytes)), l.mul(stage, l.idx(kBBytes)));
   };
-  auto barrier = [&](Value stage) {
+  auto full = [&](Value stage) {
     return l.add(l.add(aligned, l.idx(kBarriers)), l.mul(stage, l.idx(8)));
   };
+  auto empty = [&](Value stage) {
+    return l.add(l.add(aligned, l.idx(kBarriers + kRing * 8)), l.mul(stage, l.idx(8)));
+  };
   l.ifThen(first, [&] {
-    for (int64_t s = 0; s < kRing; ++s)
-      mbarrierInit(l, barrier(l.idx(s)), 1);
+    for (int64_t s = 0; s < kRing; ++s) {
+      mbarrierInit(l, full(l.idx(s)), 1);
+      mbarrierInit(l, empty(l.idx(s)), kConsumers * 128);
+    }
   });
   gpu::BarrierOp::create(l.b); // the mbarriers are initialised for every thread
-
-  // Thread 0: the copies of K step `step` into its stage.
-  Value txBytes = arith::ConstantIntOp::create(l.b, i32, kABytes + kBBytes);
-  auto issueIfAny = [&](Value step) {
-    l.ifThen(arith::AndIOp::create(l.b, first, lt(step, steps)), [&] {
-      Value stage = arith::RemUIOp::create(l.b, step, l.idx(kRing));
-      Value col = toI32(l.mul(step, l.idx(kStep)));
-      mbarrierArriveExpectTx(l, barrier(stage), txBytes);
-      tmaLoad2d(l, aStage(stage), aMap, barrier(stage), col, toI32(m0));
-      tmaLoad2d(l, bStage(stage), bMap, barrier(stage), col, toI32(n0));
-    });
+  // The stage of K step `step` and the parity of its fill's phase.
+  auto stageOf = [&](Value step) { return arith::RemUIOp::create(l.b, step, l.idx(kRing)); };
+  auto roundParity = [&](Value step, int64_t plus) {
+    Value round = arith::DivUIOp::create(l.b, step, l.idx(kRing));
+    return toI32(arith::RemUIOp::create(l.b, l.add(round, l.idx(plus)), l.idx(2)));
   };
-  for (int64_t s = 0; s < kAhead; ++s)
-    issueIfAny(l.idx(s));
 
+  auto roles = scf::IfOp::create(l.b, TypeRange{}, l.cmp(arith::CmpIPredicate::eq, group, l.idx(0)),
+                                 /*withElseRegion=*/true);
+  {
+    // The producer.
+    OpBuilder::InsertionGuard inner(l.b);
+    l.b.setInsertionPointToStart(&roles.getThenRegion().front());
+    setMaxRegisters(l, kProducerRegisters, /*increase=*/false);
+    Value txBytes = arith::ConstantIntOp::create(l.b, i32, kABytes + kBBytes);
+    l.ifThen(first, [&] {
+      l.loop(l.idx(0), steps, [&](Value step) {
+        Value stage = stageOf(step);
+        mbarrierWaitParity(l, empty(stage), roundParity(step, 1));
+        Value col = toI32(l.mul(step, l.idx(kStep)));
+        mbarrierArriveExpectTx(l, full(stage), txBytes);
+        tmaLoad2d(l, aStage(stage), aMap, full(stage), col, toI32(m0));
+        tmaLoad2d(l, bStage(stage), bMap, full(stage), col, toI32(n0));
+      });
+    });
+  }
+  // The consumers.
+  OpBuilder::InsertionGuard inner(l.b);
+  l.b.setInsertionPointToStart(&roles.getElseRegion().front());
+  setMaxRegisters(l, kConsumerRegisters, /*increase=*/true);
+  Value consumer = l.sub(group, one);
   constexpr int64_t kAccumulators = kN / 2;
   auto loop =
       scf::ForOp::create(l.b, l.idx(0), steps, one, SmallVector<Value>(kAccumulators, l.cf32(0.0)));
   {
-    OpBuilder::InsertionGuard inner(l.b);
+    OpBuilder::InsertionGuard body(l.b);
     l.b.setInsertionPointToStart(loop.getBody());
     Value step = loop.getInductionVar();
-    Value stage = arith::RemUIOp::create(l.b, step, l.idx(kRing));
-    Value parity = toI32(
-        arith::RemUIOp::create(l.b, arith::DivUIOp::create(l.b, step, l.idx(kRing)), l.idx(2)));
-    mbarrierWaitParity(l, barrier(stage), parity);
-    gpu::BarrierOp::create(l.b);
-    issueIfAny(l.add(step, l.idx(kAhead)));
-    Value aRows = l.add(aStage(stage), l.mul(group, l.idx(kGroupRows * kRowBytes)));
+    Value stage = stageOf(step);
+    mbarrierWaitParity(l, full(stage), roundParity(step, 0));
+    Value aRows = l.add(aStage(stage), l.mul(consumer, l.idx(kGroupRows * kRowBytes)));
     SmallVector<Value> acc(loop.getRegionIterArgs());
     wgmmaFence(l);
     for (int64_t ks = 0; ks < kStep / 16; ++ks) {
@@ -374,15 +398,19 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
     }
     wgmmaCommit(l);
     wgmmaWait(l, 1);
+    // The previous step's group has retired: its stage is free.
+    l.ifThen(l.cmp(arith::CmpIPredicate::ugt, step, l.idx(0)),
+             [&] { mbarrierArrive(l, empty(stageOf(l.sub(step, one)))); });
     scf::YieldOp::create(l.b, acc);
   }
   wgmmaWait(l, 0);
   Value warp = arith::DivUIOp::create(l.b, arith::RemUIOp::create(l.b, tid, l.idx(128)), l.idx(32));
   Value lane = arith::RemUIOp::create(l.b, tid, l.idx(32));
   LaneFragments f(l, lane);
-  Value warpRow = l.add(l.add(m0, l.mul(group, l.idx(kGroupRows))), l.mul(warp, l.idx(16)));
+  Value warpRow = l.add(l.add(m0, l.mul(consumer, l.idx(kGroupRows))), l.mul(warp, l.idx(16)));
   for (int64_t j = 0; j < kN / 8; ++j)
     storeAccumulatorTile(l, p, f, warpRow, l.add(n0, l.idx(j * 8)),
                          SmallVector<Value>(loop.getResults().slice(j * 4, 4)));
+  l.b.setInsertionPointAfter(roles);
   gpu::TerminatorOp::create(l.b);
 }

@@ -12,6 +12,8 @@
 #include "codegen/cuda/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 
 #include "llvm/ADT/SetVector.h"
 
@@ -241,6 +243,18 @@ struct MTGRLowerGpuLaunchesPass
       // block of 128 threads into `.maxntid 128`, and ptxas then caps the
       // registers for full occupancy (32 per thread: the tensor-core GEMM
       // spilled, 40 without the cap; measured with ptxas 13.0, sm_90a).
+      // A warp-specialised kernel (setmaxnreg moves registers between its
+      // warpgroups) needs a register budget at launch: .maxnreg, the most
+      // its block size allows (setmaxnreg is ignored without one).
+      bool movesRegisters = false;
+      kernels[0].walk([&](NVVM::SetMaxRegisterOp) { movesRegisters = true; });
+      if (std::optional<ArrayRef<int32_t>> block = kernels[0].getKnownBlockSize();
+          block && movesRegisters) {
+        int64_t threads = int64_t((*block)[0]) * (*block)[1] * (*block)[2];
+        int64_t budget = std::min<int64_t>(255, 65536 / threads / 8 * 8);
+        kernels[0]->setAttr(NVVM::NVVMDialect::getMaxnregAttrName(),
+                            IntegerAttr::get(IntegerType::get(ctx, 32), budget));
+      }
       kernels[0].removeKnownBlockSizeAttr();
       kernels[0].removeKnownGridSizeAttr();
       StringRef name = gpuModule.getName();

@@ -25,10 +25,12 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
     (`mtgr.gpu_kernel_profiles`). With `gemm=tensor-core` the products are
     mtgr's tensor-core GEMM (ldmatrix and mma.sync m16n8k16 on bf16 operands
     rounded from the fp32 loaders, f32 sums; sm_80 and later); with
-    `gemm=wgmma` they are sm_90a's warpgroup MMA (two warpgroups per 128 x
-    128 tile, wgmma.mma_async from 128-byte-swizzled dynamic shared memory
-    that TMA copies fill in a 4-stage ring behind mbarriers, through tensor
-    maps the runtime makes; sm_90a only). With
+    `gemm=wgmma` they are sm_90a's warpgroup MMA (a warp-specialised kernel
+    per 128 x 256 tile: a producer warpgroup's TMA copies fill a 4-stage
+    ring of 128-byte-swizzled dynamic shared memory behind full and empty
+    mbarriers, through tensor maps the runtime makes; two consumer
+    warpgroups run wgmma.mma_async m64n256k16; setmaxnreg moves registers
+    to them; sm_90a only). With
     `attention=tensor-core` the attention forward and its dQ, dK and dV are
     fused kernels (a block per (row block or column tile, head, chunk of the
     output's columns)): the products (S = Q K^T; dP = dO V^T) and the

@@ -169,6 +169,16 @@ void mlir::mtgr::mbarrierArriveExpectTx(LoopBuilder &l, Value bar, Value bytes) 
                                          /*predicate=*/Value{});
 }
 
+void mlir::mtgr::mbarrierArrive(LoopBuilder &l, Value bar) {
+  NVVM::MBarrierArriveOp::create(l.b, /*res=*/Type{}, sharedPointerAt(l, bar), /*count=*/Value{});
+}
+
+void mlir::mtgr::setMaxRegisters(LoopBuilder &l, int64_t count, bool increase) {
+  NVVM::SetMaxRegisterOp::create(l.b, static_cast<int32_t>(count),
+                                 increase ? NVVM::SetMaxRegisterAction::increase
+                                          : NVVM::SetMaxRegisterAction::decrease);
+}
+
 void mlir::mtgr::mbarrierWaitParity(LoopBuilder &l, Value bar, Value parity) {
   // The time hint of MLIR's loop: how long one try may suspend (ns).
   Value ticks = arith::ConstantIntOp::create(l.b, l.b.getI32Type(), 1000000);

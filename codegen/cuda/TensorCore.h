@@ -109,11 +109,17 @@ void fenceProxyAsync(LoopBuilder &l);
 void mbarrierInit(LoopBuilder &l, Value bar, int64_t arrivals);
 /// An arrival at `bar` that expects `bytes` (i32) of TMA transactions.
 void mbarrierArriveExpectTx(LoopBuilder &l, Value bar, Value bytes);
+/// A plain arrival at `bar` (a consumer's release of a stage).
+void mbarrierArrive(LoopBuilder &l, Value bar);
 /// Blocks until the phase of parity `parity` (i32) of `bar` has completed.
 void mbarrierWaitParity(LoopBuilder &l, Value bar, Value parity);
 /// cp.async.bulk.tensor.2d: the box at (c0, c1) of `map` into shared
 /// memory at `destination`, its bytes completing transactions on `bar`.
 void tmaLoad2d(LoopBuilder &l, Value destination, Value map, Value bar, Value c0, Value c1);
+/// setmaxnreg (sm_90a; every thread of a warpgroup, alike): the
+/// warpgroup's registers per thread raised or lowered to `count` (a
+/// multiple of 8 in [24, 256]).
+void setMaxRegisters(LoopBuilder &l, int64_t count, bool increase);
 /// prefetch.global.L2 of the byte at `address` (index, a device address).
 void prefetchL2(LoopBuilder &l, Value address);
 

@@ -227,8 +227,8 @@ public:
       : gpu(std::move(gpu)), code(std::move(code)), module(module),
         functions(std::move(functions)), kernels(std::move(kernels)) {}
   ~CudaExecutable() override {
-    for (auto &[key, map] : maps)
-      gpu->release(map);
+    if (mapArena)
+      gpu->api->memFree(mapArena);
     for (void *event : events)
       if (event)
         gpu->api->eventDestroy(event);
@@ -286,14 +286,6 @@ public:
     // memory (abi/GpuLaunch.h plan 2), so nothing before needed the device.
     gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
     gpu->stagingDone();
-    // Tensor maps stay for the next calls (the same shapes find the same
-    // buffers again), up to a bound; past it they go, now that no launch
-    // reads them.
-    if (maps.size() > kMaxTensorMaps) {
-      for (auto &[key, map] : maps)
-        gpu->release(map);
-      maps.clear();
-    }
   }
 
   HostEnvironment &environment() override { return host; }
@@ -318,7 +310,7 @@ private:
     TensorMapKey key{base, rows, cols, rowBytes, boxRows, boxCols, swizzle};
     if (auto found = maps.find(key); found != maps.end()) {
       ++tensorMapHits;
-      return int64_t(reinterpret_cast<uintptr_t>(found->second));
+      return int64_t(found->second);
     }
     alignas(64) unsigned char map[128] = {};
     uint64_t dims[2] = {uint64_t(cols), uint64_t(rows)};
@@ -334,14 +326,25 @@ private:
                                rows, cols, rowBytes, boxRows, boxCols, swizzle,
                                gpu->driver->errorName(r))
                      .str());
-    void *device = gpu->allocate(sizeof map);
-    gpu->upload(uint64_t(reinterpret_cast<uintptr_t>(device)), map, sizeof map);
+    if (!mapArena)
+      gpu->must(gpu->api->memAlloc(&mapArena, kMaxTensorMaps * sizeof map), "cuMemAlloc");
+    if (maps.size() == kMaxTensorMaps) {
+      // Full: once the launches queued so far have read their maps, start
+      // over (rare: 4096 shapes of operands).
+      gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
+      maps.clear();
+    }
+    uint64_t device = mapArena + maps.size() * sizeof map;
+    gpu->upload(device, map, sizeof map);
     maps.emplace(key, device);
-    return int64_t(reinterpret_cast<uintptr_t>(device));
+    return int64_t(device);
   }
   using TensorMapKey = std::array<int64_t, 7>;
-  /// The tensor maps made so far, by what they encode (calls hold the lock).
-  std::map<TensorMapKey, void *> maps;
+  /// The tensor maps made so far, by what they encode, in slots of their own
+  /// device block: not the pool's, whose order of addresses (and so the
+  /// maps' keys) would shift with every map allocated (calls hold the lock).
+  std::map<TensorMapKey, uint64_t> maps;
+  uint64_t mapArena = 0;
   static constexpr size_t kMaxTensorMaps = 4096; // 512 KB of device memory
   int64_t tensorMapHits = 0;
 

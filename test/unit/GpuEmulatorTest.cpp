@@ -982,26 +982,27 @@ TEST(GpuEmulatorDeathTest, APlantedMissingProxyFenceOrWgmmaFenceIsCaught) {
 }
 
 namespace {
-/// y = x W^T + b on a dense input: `k` inputs, 70 outputs (two column tiles
-/// of the mma.sync kernel, one of wgmma's; 40 inputs: one or two steps
-/// along K, the last partial; 520: 17 steps of 32 and 9 of 64, so every
-/// stage of the rings is refilled).
-std::string linearKernel(int64_t k) {
+/// y = x W^T + b on a dense input: `k` inputs, `n` outputs (70: two column
+/// tiles of the mma.sync kernel, one of wgmma's; 300: five and two, the
+/// second partial; 40 inputs: one or two steps along K, the last partial;
+/// 520: 17 steps of 32 and 9 of 64, so every stage of the rings is
+/// refilled).
+std::string linearKernel(int64_t k, int64_t n = 70) {
   std::string text = R"(
-func.func @mtgr_forward(%x: memref<?xKxf32>, %w: memref<70xKxf32>, %b: memref<70xf32>,
-                        %out: memref<?x70xf32>) attributes {mtgr.abi = []} {
+func.func @mtgr_forward(%x: memref<?xKxf32>, %w: memref<NxKxf32>, %b: memref<Nxf32>,
+                        %out: memref<?xNxf32>) attributes {mtgr.abi = []} {
   %xt = builtin.unrealized_conversion_cast %x : memref<?xKxf32> to tensor<?xKxf32>
-  %wt = builtin.unrealized_conversion_cast %w : memref<70xKxf32> to tensor<70xKxf32>
-  %bt = builtin.unrealized_conversion_cast %b : memref<70xf32> to tensor<70xf32>
-  %y = mtgr.linear %xt, %wt, %bt : tensor<?xKxf32>, tensor<70xKxf32>, tensor<70xf32> -> tensor<?x70xf32>
-  %ym = builtin.unrealized_conversion_cast %y : tensor<?x70xf32> to memref<?x70xf32>
-  memref.copy %ym, %out : memref<?x70xf32> to memref<?x70xf32>
+  %wt = builtin.unrealized_conversion_cast %w : memref<NxKxf32> to tensor<NxKxf32>
+  %bt = builtin.unrealized_conversion_cast %b : memref<Nxf32> to tensor<Nxf32>
+  %y = mtgr.linear %xt, %wt, %bt : tensor<?xKxf32>, tensor<NxKxf32>, tensor<Nxf32> -> tensor<?xNxf32>
+  %ym = builtin.unrealized_conversion_cast %y : tensor<?xNxf32> to memref<?xNxf32>
+  memref.copy %ym, %out : memref<?xNxf32> to memref<?xNxf32>
   return
 }
 )";
   std::string out;
   for (char c : text)
-    out += c == 'K' ? std::to_string(k) : std::string(1, c);
+    out += c == 'K' ? std::to_string(k) : c == 'N' ? std::to_string(n) : std::string(1, c);
   return out;
 }
 } // namespace
@@ -1012,31 +1013,33 @@ TEST(GpuEmulator, TensorCoreGemmIsExactOnBf16ValuesAtEveryTileEdge) {
   // wgmma) must equal the float64 product bit for bit, as the fp32 SIMT
   // kernel does, at 0, 1, 37 and 130 rows (partial row tiles) under every
   // schedule.
-  for (int64_t k : {40, 520})
+  // (K 40 with 300 outputs: the wgmma kernel's second, partial column
+  // tile of 256.)
+  for (auto [k, n] : {std::pair<int64_t, int64_t>{40, 70}, {520, 70}, {40, 300}})
     for (std::string gemm : {"generated", "tensor-core", "wgmma"}) {
       if (k > 40 && gemm == "generated")
         continue;
-      SCOPED_TRACE(gemm + ", K " + std::to_string(k));
-      Artifact artifact = compileBound(linearKernel(k), "cuda", 4, gemm);
+      SCOPED_TRACE(gemm + ", K " + std::to_string(k) + ", N " + std::to_string(n));
+      Artifact artifact = compileBound(linearKernel(k, n), "cuda", 4, gemm);
       for (int64_t rows : {0, 1, 37, 130}) {
-        std::vector<float> x = eighths(rows * k, 7 + rows), w = eighths(70 * k, 8),
-                           b = eighths(70, 9);
+        std::vector<float> x = eighths(rows * k, 7 + rows), w = eighths(n * k, 8),
+                           b = eighths(n, 9);
         for (emu::Schedule s : kSchedules) {
           SCOPED_TRACE(std::string(emu::scheduleName(s)) + ", rows " + std::to_string(rows));
           Buffers buffers;
           buffers.add(x, {rows, k});
-          buffers.add(w, {70, k});
-          buffers.add(b, {70});
-          buffers.add(std::vector<float>(rows * 70, -7.f), {rows, 70});
+          buffers.add(w, {n, k});
+          buffers.add(b, {n});
+          buffers.add(std::vector<float>(rows * n, -7.f), {rows, n});
           auto device = createEmulatorDevice(s);
           run(*device, artifact, buffers);
           std::vector<float> y = buffers.get<float>(3);
           for (int64_t r = 0; r < rows; ++r)
-            for (int64_t o = 0; o < 70; ++o) {
+            for (int64_t o = 0; o < n; ++o) {
               double want = b[o];
               for (int64_t i = 0; i < k; ++i)
                 want += double(x[r * k + i]) * double(w[o * k + i]);
-              ASSERT_EQ(y[r * 70 + o], float(want)) << "y[" << r << "][" << o << "]";
+              ASSERT_EQ(y[r * n + o], float(want)) << "y[" << r << "][" << o << "]";
             }
         }
       }

@@ -2,17 +2,22 @@
 
 // gemm=wgmma (codegen/cuda/GpuTensorCoreGemm.cpp, sm_90a): y = x W^T + b.
 // The operands in bf16 as for gemm=tensor-core; a tensor map of each from
-// the runtime (a call on the buffer, boxes of 128 rows x 64 columns,
-// 128-byte swizzle); then one kernel of two warpgroups (256 threads) per
-// 128 x 128 tile: thread 0 prefetches the tiles' first rows into L2 (the
-// kernel's use of the operands) and initialises four mbarriers, a barrier,
-// thread 0 issues two steps ahead (an arrival expecting 32 KB, then two TMA
-// copies into the stage); per step of 64 along K every thread waits for its
-// stage's phase, a barrier, thread 0 issues the step two ahead, then
-// wgmma.fence, four wgmma.mma_async m64n128k16 (one per 16 of K) from
-// descriptors, commit, and a wait that leaves this step's group in flight;
-// after the loop the last group is waited for, then the epilogue (bias)
-// per element of D's fragments.
+// the runtime (a call on the buffer, boxes of 128 (A) and 256 (B) rows x 64
+// columns, 128-byte swizzle); then one warp-specialised kernel of three
+// warpgroups (384 threads) per 128 x 256 tile, with 197,696 bytes of
+// dynamic shared memory: thread 0 prefetches the tiles' first rows into L2
+// (the kernel's use of the operands) and initialises a full mbarrier (1
+// arrival) and an empty one (256: every consumer thread) per stage, a
+// barrier; then the warpgroups part. Warpgroup 0, the producer, lowers its
+// registers to 40, and its thread 0 per step of 64 along K waits for the
+// stage's empty phase, arms the full mbarrier with 48 KB and issues the two
+// TMA copies. The consumers raise theirs to 232 and carry 128 accumulators
+// a thread (N / 2): per step they wait for the stage's full phase,
+// wgmma.fence, four wgmma.mma_async m64n256k16 (one per 16 of K) from
+// descriptors, commit, a wait that leaves this step's group in flight, and
+// then (past the first step) arrive at the previous stage's empty mbarrier;
+// after the loop the last group is waited for, then the epilogue (bias) per
+// element of D's fragments. No block barrier after the set-up.
 
 // CHECK: func.func private @mtgr_gpu_tensor_map_buffer(memref<?x?xbf16, strided<[?, 1], offset: ?>>, i64, i64, i64) -> i64
 // CHECK-LABEL: func.func @mtgr_forward
@@ -21,36 +26,40 @@
 // CHECK: memref.alloc({{.*}}) : memref<?x?xbf16>
 // CHECK: gpu.launch
 // CHECK: %[[AMAP:.*]] = call @mtgr_gpu_tensor_map_buffer(%{{.*}}, %c128_i64, %c64_i64, %c3_i64) {mtgr.kernel_call}
-// CHECK: %[[BMAP:.*]] = call @mtgr_gpu_tensor_map_buffer(%{{.*}}, %c128_i64{{.*}}, %c64_i64{{.*}}, %c3_i64{{.*}}) {mtgr.kernel_call}
+// CHECK: %[[BMAP:.*]] = call @mtgr_gpu_tensor_map_buffer(%{{.*}}, %c256_i64, %c64_i64{{.*}}, %c3_i64{{.*}}) {mtgr.kernel_call}
 // CHECK: gpu.launch
-// CHECK-SAME: threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c256
-// CHECK-SAME: dynamic_shared_memory_size %c132128_i32
+// CHECK-SAME: threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c384
+// CHECK-SAME: dynamic_shared_memory_size %c197696_i32
 // CHECK-SAME: function(@mtgr_forward__linear_2)
 // CHECK-COUNT-2: nvvm.prefetch level =  L2, %{{.*}} : !llvm.ptr<1>
 // CHECK: gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
-// CHECK-COUNT-4: nvvm.mbarrier.init %{{.*}}, %{{.*}} : !llvm.ptr<3>, i32
+// CHECK-COUNT-4: nvvm.mbarrier.init %{{.*}}, %c256_i32{{.*}} : !llvm.ptr<3>, i32
 // CHECK: gpu.barrier
-// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c32768_i32 : !llvm.ptr<3>, i32
-// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, box[%{{.*}}, %{{.*}}] : !llvm.ptr<7>, !llvm.ptr
-// CHECK: nvvm.mbarrier.arrive.expect_tx
-// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global
-// The K loop carries 64 accumulators a thread (N / 2).
-// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK-NOT: gpu.barrier
+// The producer.
+// CHECK: nvvm.setmaxregister  decrease 40
+// CHECK: scf.for
 // CHECK: nvvm.mbarrier.try_wait.parity %{{.*}}, %{{.*}}, %{{.*}} : !llvm.ptr<3>, i32, i32
-// CHECK-NEXT: gpu.barrier
-// CHECK: nvvm.mbarrier.arrive.expect_tx
-// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c49152_i32 : !llvm.ptr<3>, i32
+// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, box[%{{.*}}, %{{.*}}] : !llvm.ptr<7>, !llvm.ptr
+// The consumers.
+// CHECK: } else {
+// CHECK-NEXT: nvvm.setmaxregister  increase 232
+// CHECK: %{{.*}}:128 = scf.for
+// CHECK: nvvm.mbarrier.try_wait.parity %{{.*}}, %{{.*}}, %{{.*}} : !llvm.ptr<3>, i32, i32
 // CHECK: nvvm.wgmma.fence.aligned
 // The descriptors: start >> 4 in bits 0-13, leading offset 1, stride 1024
 // bytes (64 << 32), 128-byte swizzle (1 << 62): 0x4000004000010000.
-// CHECK: arith.constant 4611686293305360384 : i64
-// CHECK-COUNT-4: nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %{{.*}}, <m = 64, n = 128, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK: arith.ori %{{.*}}, %c4611686293305360384_i64
+// CHECK-COUNT-4: nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %{{.*}}, <m = 64, n = 256, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
-// CHECK-NEXT: scf.yield
+// CHECK: scf.if
+// CHECK: nvvm.mbarrier.arrive %{{.*}} : !llvm.ptr<3>
+// CHECK: scf.yield
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
-// The epilogue: bias added to each of the 64 results in bounds.
-// CHECK-COUNT-64: arith.addf
+// The epilogue: bias added to each of the 128 results in bounds.
+// CHECK-COUNT-128: arith.addf
 // CHECK: gpu.terminator
 func.func @mtgr_forward(%x: memref<?x40xf32>, %w: memref<70x40xf32>, %b: memref<70xf32>,
                         %out: memref<?x70xf32>) attributes {mtgr.abi = []} {
