@@ -66,6 +66,10 @@ typedef struct mtgr_environment {
    * runs then). */
   int64_t (*gpu_tensor_map)(void *context, int64_t base, int64_t rows, int64_t cols,
                             int64_t row_bytes, int64_t box_rows, int64_t box_cols, int64_t swizzle);
+  /* GPU code only: the device's streaming multiprocessors, which persistent
+   * kernels size their grids by (a block per multiprocessor); 0 when not
+   * known (a block per tile then). */
+  int64_t gpu_multiprocessors;
 } mtgr_environment;
 
 /* Field numbers, for the compiler. */
@@ -81,7 +85,8 @@ enum {
   MTGR_ENV_HOST_ALLOC = 8,
   MTGR_ENV_GPU_UPLOAD = 9,
   MTGR_ENV_GPU_TENSOR_MAP = 10,
-  MTGR_ENV_FIELDS = 11
+  MTGR_ENV_GPU_MULTIPROCESSORS = 11,
+  MTGR_ENV_FIELDS = 12
 };
 
 #ifdef __cplusplus

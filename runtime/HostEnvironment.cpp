@@ -26,5 +26,5 @@ mtgr_environment HostEnvironment::table(int64_t threads) {
                           clock,    record,
                           nullptr,  nullptr,
                           nullptr,  nullptr,
-                          nullptr};
+                          nullptr,  0};
 }

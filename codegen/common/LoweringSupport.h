@@ -320,6 +320,9 @@ constexpr llvm::StringLiteral kGpuTensorMapImport = "mtgr_gpu_tensor_map";
 /// on the buffer itself (host code extracts no address before the kernels
 /// are outlined, so none is shared with a kernel's).
 constexpr llvm::StringLiteral kGpuTensorMapBuffersImport = "mtgr_gpu_tensor_map_buffer";
+/// mtgr_gpu_multiprocessors() -> i64 (abi/Environment.h): the device's
+/// multiprocessors, 0 when not known; persistent kernels' grids.
+constexpr llvm::StringLiteral kGpuMultiprocessorsImport = "mtgr_gpu_multiprocessors";
 /// mtgr_host_alloc(bytes) -> pointer: a host buffer of GPU code (64-byte
 /// aligned), for the memref.allocs mtgr-plan-on-host marks kHostMemoryAttr;
 /// the environment's free releases it.

@@ -278,7 +278,8 @@ enum class Import {
   GpuGemm,
   HostAlloc,
   GpuUpload,
-  GpuTensorMap
+  GpuTensorMap,
+  GpuMultiprocessors
 };
 std::optional<Import> importOf(StringRef callee) {
   return llvm::StringSwitch<std::optional<Import>>(callee)
@@ -293,6 +294,7 @@ std::optional<Import> importOf(StringRef callee) {
       .Case(kHostAllocImport, Import::HostAlloc)
       .Case(kGpuUploadImport, Import::GpuUpload)
       .Case(kGpuTensorMapImport, Import::GpuTensorMap)
+      .Case(kGpuMultiprocessorsImport, Import::GpuMultiprocessors)
       .Default(std::nullopt);
 }
 
@@ -400,6 +402,9 @@ struct PackedEntryPoints : mlir::mtgr::impl::MTGRCpuPackedEntryPointsPassBase<Pa
           break;
         case Import::GpuTensorMap:
           result = indirect(MTGR_ENV_GPU_TENSOR_MAP, i64, operands).getResult();
+          break;
+        case Import::GpuMultiprocessors:
+          result = field(MTGR_ENV_GPU_MULTIPROCESSORS, i64);
           break;
         }
         if (call.getNumResults() != (result ? 1u : 0u)) {

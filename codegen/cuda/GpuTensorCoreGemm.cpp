@@ -248,7 +248,10 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
 //     group stays in flight), and every consumer thread arrives at the
 //     empty mbarrier of the previous step's stage, whose group has retired.
 // No block barrier after the set-up: the producer runs up to three steps
-// ahead. The store gets D's fragments (thread 32 w + 4 g + t of a consumer:
+// ahead. Persistent: a block per multiprocessor (the runtime's count, at
+// most one per tile), looping over tiles block, block + grid, ...; K steps
+// are numbered across a block's tiles, and a tile's last stage is released
+// before its results are stored, so the next tile's copies overlap them. The store gets D's fragments (thread 32 w + 4 g + t of a consumer:
 // rows 16 w + g, + 8; columns 8 j + 2 t, + 1), as the mma.sync kernel's.
 // Each block prefetches the first row of its A and B tiles into L2 from the
 // operand buffers: the kernel's use of them (what keeps them alive until it
@@ -299,23 +302,45 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   };
   Value aMap = tensorMap(a, kM), bMap = tensorMap(b, kN);
 
-  Value gridX = arith::CeilDivUIOp::create(l.b, p.n, l.idx(kN));
-  Value gridY = arith::CeilDivUIOp::create(l.b, p.m, l.idx(kM));
+  // Persistent blocks: one per multiprocessor (the runtime's count; a
+  // block per tile when it is not known), each looping over the tiles
+  // block, block + grid, ...
+  auto processors = module.lookupSymbol<func::FuncOp>(kGpuMultiprocessorsImport);
+  if (!processors) {
+    OpBuilder top(module.getBodyRegion());
+    processors = func::FuncOp::create(top, module.getLoc(), kGpuMultiprocessorsImport,
+                                      top.getFunctionType({}, {i64}));
+    processors.setPrivate();
+  }
+  Value tilesN = arith::CeilDivUIOp::create(l.b, p.n, l.idx(kN));
+  Value tiles = l.mul(arith::CeilDivUIOp::create(l.b, p.m, l.idx(kM)), tilesN);
+  Value sms = l.toIndex(func::CallOp::create(l.b, processors, ValueRange{}).getResult(0));
+  Value grid = l.select(l.cmp(arith::CmpIPredicate::sgt, sms, l.idx(0)), l.minI(sms, tiles), tiles);
   Value sharedBytes = arith::ConstantIntOp::create(l.b, i32, kSharedBytes);
   auto launch =
-      gpu::LaunchOp::create(l.b, gridX, gridY, one, l.idx(kThreads), one, one, sharedBytes);
+      gpu::LaunchOp::create(l.b, grid, one, one, l.idx(kThreads), one, one, sharedBytes);
   nameKernel(l, launch);
   OpBuilder::InsertionGuard guard(l.b);
   l.b.setInsertionPointToStart(&launch.getBody().front());
 
   Value tid = launch.getThreadIds().x;
   Value group = arith::DivUIOp::create(l.b, tid, l.idx(128));
-  Value m0 = l.mul(launch.getBlockIds().y, l.idx(kM));
-  Value n0 = l.mul(launch.getBlockIds().x, l.idx(kN));
+  Value block = launch.getBlockIds().x, blocks = launch.getGridSize().x;
+  // The block's tiles: block + i blocks for i < count (the grid is at
+  // most the tiles); tile t is rows m0 = kM (t / tilesN), columns n0 = kN
+  // (t % tilesN). K steps are numbered across the block's tiles, which
+  // is what the stages and phases follow.
+  Value count = arith::CeilDivUIOp::create(l.b, l.sub(tiles, block), blocks);
+  auto corner = [&](Value i) {
+    Value t = l.add(block, l.mul(i, blocks));
+    return std::pair{l.mul(arith::DivUIOp::create(l.b, t, tilesN), l.idx(kM)),
+                     l.mul(arith::RemUIOp::create(l.b, t, tilesN), l.idx(kN))};
+  };
   Value first = l.cmp(arith::CmpIPredicate::eq, tid, l.idx(0));
-  // The first row of the block's A and B tiles into L2 (rows in range: a
-  // block runs only where m and n are not 0).
+  // The first row of the block's first A and B tiles into L2 (rows in
+  // range: a block runs only where m and n are not 0).
   l.ifThen(first, [&] {
+    auto [m0, n0] = corner(l.idx(0));
     Value rowBytes = l.mul(kPadded, l.idx(2));
     prefetchL2(l,
                l.add(memref::ExtractAlignedPointerAsIndexOp::create(l.b, a), l.mul(m0, rowBytes)));
@@ -364,13 +389,17 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
     setMaxRegisters(l, kProducerRegisters, /*increase=*/false);
     Value txBytes = arith::ConstantIntOp::create(l.b, i32, kABytes + kBBytes);
     l.ifThen(first, [&] {
-      l.loop(l.idx(0), steps, [&](Value step) {
-        Value stage = stageOf(step);
-        mbarrierWaitParity(l, empty(stage), roundParity(step, 1));
-        Value col = toI32(l.mul(step, l.idx(kStep)));
-        mbarrierArriveExpectTx(l, full(stage), txBytes);
-        tmaLoad2d(l, aStage(stage), aMap, full(stage), col, toI32(m0));
-        tmaLoad2d(l, bStage(stage), bMap, full(stage), col, toI32(n0));
+      l.loop(l.idx(0), count, [&](Value i) {
+        auto [m0, n0] = corner(i);
+        l.loop(l.idx(0), steps, [&](Value step) {
+          Value fill = l.add(l.mul(i, steps), step); // the block's K step
+          Value stage = stageOf(fill);
+          mbarrierWaitParity(l, empty(stage), roundParity(fill, 1));
+          Value col = toI32(l.mul(step, l.idx(kStep)));
+          mbarrierArriveExpectTx(l, full(stage), txBytes);
+          tmaLoad2d(l, aStage(stage), aMap, full(stage), col, toI32(m0));
+          tmaLoad2d(l, bStage(stage), bMap, full(stage), col, toI32(n0));
+        });
       });
     });
   }
@@ -379,38 +408,49 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   l.b.setInsertionPointToStart(&roles.getElseRegion().front());
   setMaxRegisters(l, kConsumerRegisters, /*increase=*/true);
   Value consumer = l.sub(group, one);
-  constexpr int64_t kAccumulators = kN / 2;
-  auto loop =
-      scf::ForOp::create(l.b, l.idx(0), steps, one, SmallVector<Value>(kAccumulators, l.cf32(0.0)));
-  {
-    OpBuilder::InsertionGuard body(l.b);
-    l.b.setInsertionPointToStart(loop.getBody());
-    Value step = loop.getInductionVar();
-    Value stage = stageOf(step);
-    mbarrierWaitParity(l, full(stage), roundParity(step, 0));
-    Value aRows = l.add(aStage(stage), l.mul(consumer, l.idx(kGroupRows * kRowBytes)));
-    SmallVector<Value> acc(loop.getRegionIterArgs());
-    wgmmaFence(l);
-    for (int64_t ks = 0; ks < kStep / 16; ++ks) {
-      Value da = wgmmaDescriptor(l, l.add(aRows, l.idx(ks * 32)), kAtomBytes, kRowBytes);
-      Value db = wgmmaDescriptor(l, l.add(bStage(stage), l.idx(ks * 32)), kAtomBytes, kRowBytes);
-      acc = wgmmaBf16(l, kN, da, db, acc);
-    }
-    wgmmaCommit(l);
-    wgmmaWait(l, 1);
-    // The previous step's group has retired: its stage is free.
-    l.ifThen(l.cmp(arith::CmpIPredicate::ugt, step, l.idx(0)),
-             [&] { mbarrierArrive(l, empty(stageOf(l.sub(step, one)))); });
-    scf::YieldOp::create(l.b, acc);
-  }
-  wgmmaWait(l, 0);
   Value warp = arith::DivUIOp::create(l.b, arith::RemUIOp::create(l.b, tid, l.idx(128)), l.idx(32));
   Value lane = arith::RemUIOp::create(l.b, tid, l.idx(32));
   LaneFragments f(l, lane);
-  Value warpRow = l.add(l.add(m0, l.mul(consumer, l.idx(kGroupRows))), l.mul(warp, l.idx(16)));
-  for (int64_t j = 0; j < kN / 8; ++j)
-    storeAccumulatorTile(l, p, f, warpRow, l.add(n0, l.idx(j * 8)),
-                         SmallVector<Value>(loop.getResults().slice(j * 4, 4)));
+  constexpr int64_t kAccumulators = kN / 2;
+  l.loop(l.idx(0), count, [&](Value i) {
+    auto [m0, n0] = corner(i);
+    Value base = l.mul(i, steps);
+    auto loop = scf::ForOp::create(l.b, l.idx(0), steps, one,
+                                   SmallVector<Value>(kAccumulators, l.cf32(0.0)));
+    {
+      OpBuilder::InsertionGuard body(l.b);
+      l.b.setInsertionPointToStart(loop.getBody());
+      Value step = loop.getInductionVar();
+      Value fill = l.add(base, step);
+      Value stage = stageOf(fill);
+      mbarrierWaitParity(l, full(stage), roundParity(fill, 0));
+      Value aRows = l.add(aStage(stage), l.mul(consumer, l.idx(kGroupRows * kRowBytes)));
+      SmallVector<Value> acc(loop.getRegionIterArgs());
+      wgmmaFence(l);
+      for (int64_t ks = 0; ks < kStep / 16; ++ks) {
+        Value da = wgmmaDescriptor(l, l.add(aRows, l.idx(ks * 32)), kAtomBytes, kRowBytes);
+        Value db =
+            wgmmaDescriptor(l, l.add(bStage(stage), l.idx(ks * 32)), kAtomBytes, kRowBytes);
+        acc = wgmmaBf16(l, kN, da, db, acc);
+      }
+      wgmmaCommit(l);
+      wgmmaWait(l, 1);
+      // The previous step's group has retired: its stage is free.
+      l.ifThen(l.cmp(arith::CmpIPredicate::ugt, step, l.idx(0)),
+               [&] { mbarrierArrive(l, empty(stageOf(l.sub(fill, one)))); });
+      scf::YieldOp::create(l.b, acc);
+    }
+    wgmmaWait(l, 0);
+    // And the last step's: the producer fills the next tile's first stages
+    // while this tile's results are stored.
+    l.ifThen(l.cmp(arith::CmpIPredicate::ugt, steps, l.idx(0)), [&] {
+      mbarrierArrive(l, empty(stageOf(l.sub(l.add(base, steps), one))));
+    });
+    Value warpRow = l.add(l.add(m0, l.mul(consumer, l.idx(kGroupRows))), l.mul(warp, l.idx(16)));
+    for (int64_t j = 0; j < kN / 8; ++j)
+      storeAccumulatorTile(l, p, f, warpRow, l.add(n0, l.idx(j * 8)),
+                           SmallVector<Value>(loop.getResults().slice(j * 4, 4)));
+  });
   l.b.setInsertionPointAfter(roles);
   gpu::TerminatorOp::create(l.b);
 }

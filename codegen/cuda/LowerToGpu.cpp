@@ -146,7 +146,8 @@ struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerTo
     auto keep = [](Operation *op) {
       auto fn = dyn_cast<func::FuncOp>(op);
       return fn && fn.isDeclaration() &&
-             (fn.getName() == kGpuGemmBuffersImport || fn.getName() == kGpuTensorMapBuffersImport);
+             (fn.getName() == kGpuGemmBuffersImport || fn.getName() == kGpuTensorMapBuffersImport ||
+              fn.getName() == kGpuMultiprocessorsImport);
     };
     if (failed(keepLoweredCode(module, roots, keep)))
       return signalPassFailure();

@@ -25,8 +25,9 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
     (`mtgr.gpu_kernel_profiles`). With `gemm=tensor-core` the products are
     mtgr's tensor-core GEMM (ldmatrix and mma.sync m16n8k16 on bf16 operands
     rounded from the fp32 loaders, f32 sums; sm_80 and later); with
-    `gemm=wgmma` they are sm_90a's warpgroup MMA (a warp-specialised kernel
-    per 128 x 256 tile: a producer warpgroup's TMA copies fill a 4-stage
+    `gemm=wgmma` they are sm_90a's warpgroup MMA (a persistent,
+    warp-specialised kernel over 128 x 256 tiles, a block per
+    multiprocessor: a producer warpgroup's TMA copies fill a 4-stage
     ring of 128-byte-swizzled dynamic shared memory behind full and empty
     mbarriers, through tensor maps the runtime makes; two consumer
     warpgroups run wgmma.mma_async m64n256k16; setmaxnreg moves registers

@@ -279,6 +279,7 @@ public:
       return static_cast<CudaExecutable *>(self)->tensorMap(base, rows, cols, rowBytes, boxRows,
                                                             boxCols, swizzle);
     };
+    table.gpu_multiprocessors = gpu->info.multiprocessors;
     std::lock_guard<std::mutex> guard(gpu->lock);
     gpu->api->ctxSetCurrent(gpu->context);
     code->call(entry, args, table);

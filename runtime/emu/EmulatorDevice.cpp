@@ -18,6 +18,9 @@ using namespace mtgr;
 using namespace mtgr::emu;
 
 namespace {
+/// The multiprocessors the emulated device reports (abi/Environment.h
+/// gpu_multiprocessors).
+constexpr int64_t kEmulatedMultiprocessors = 2;
 /// One emulator per device: its allocation table covers the device's
 /// buffers and every executable's working buffers. Launches run one at a
 /// time (the session may call from several threads).
@@ -96,6 +99,9 @@ public:
       return static_cast<EmulatorExecutable *>(self)->tensorMap(base, rows, cols, rowBytes, boxRows,
                                                                 boxCols, swizzle);
     };
+    // Two multiprocessors: persistent kernels loop over their tiles even
+    // at the tests' small shapes.
+    table.gpu_multiprocessors = kEmulatedMultiprocessors;
     // This call's stream (calls may come from several threads at once; the
     // host code of one call runs on its caller's thread).
     std::vector<std::function<void()>> stream;

@@ -1,6 +1,10 @@
 // RUN: mtgr-opt %s --mtgr-lower-to-gpu="gemm=wgmma" | FileCheck %s
 
 // gemm=wgmma (codegen/cuda/GpuTensorCoreGemm.cpp, sm_90a): y = x W^T + b.
+// The kernel is persistent: each block loops over tiles block, block +
+// grid, ..., numbering its K steps across them (the stages and phases
+// follow that number), and its consumers release a tile's last stage before
+// storing its results, while the producer fills the next tile's.
 // The operands in bf16 as for gemm=tensor-core; a tensor map of each from
 // the runtime (a call on the buffer, boxes of 128 (A) and 256 (B) rows x 64
 // columns, 128-byte swizzle); then one warp-specialised kernel of three
@@ -19,7 +23,8 @@
 // after the loop the last group is waited for, then the epilogue (bias) per
 // element of D's fragments. No block barrier after the set-up.
 
-// CHECK: func.func private @mtgr_gpu_tensor_map_buffer(memref<?x?xbf16, strided<[?, 1], offset: ?>>, i64, i64, i64) -> i64
+// CHECK-DAG: func.func private @mtgr_gpu_multiprocessors() -> i64
+// CHECK-DAG: func.func private @mtgr_gpu_tensor_map_buffer(memref<?x?xbf16, strided<[?, 1], offset: ?>>, i64, i64, i64) -> i64
 // CHECK-LABEL: func.func @mtgr_forward
 // CHECK: memref.alloc({{.*}}) : memref<?x?xbf16>
 // CHECK: gpu.launch
@@ -27,7 +32,13 @@
 // CHECK: gpu.launch
 // CHECK: %[[AMAP:.*]] = call @mtgr_gpu_tensor_map_buffer(%{{.*}}, %c128_i64, %c64_i64, %c3_i64) {mtgr.kernel_call}
 // CHECK: %[[BMAP:.*]] = call @mtgr_gpu_tensor_map_buffer(%{{.*}}, %c256_i64, %c64_i64{{.*}}, %c3_i64{{.*}}) {mtgr.kernel_call}
-// CHECK: gpu.launch
+// Persistent blocks: as many as the device has multiprocessors (the
+// runtime's count), at most one per tile; a block per tile when the count
+// is not known (0).
+// CHECK: %[[SMS:.*]] = call @mtgr_gpu_multiprocessors() : () -> i64
+// CHECK: %[[FEWER:.*]] = arith.minsi %{{.*}}, %[[TILES:.*]] : index
+// CHECK: %[[GRID:.*]] = arith.select %{{.*}}, %[[FEWER]], %[[TILES]] : index
+// CHECK: gpu.launch blocks(%{{[a-z0-9]+}}, %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %[[GRID]], %{{[a-z0-9]+}} = %c1, %{{[a-z0-9]+}} = %c1)
 // CHECK-SAME: threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c384
 // CHECK-SAME: dynamic_shared_memory_size %c197696_i32
 // CHECK-SAME: function(@mtgr_forward__linear_2)
