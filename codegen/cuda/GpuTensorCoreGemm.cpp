@@ -251,9 +251,9 @@ void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
 // ahead. Persistent: a block per multiprocessor (the runtime's count, at
 // most one per tile), looping over tiles block, block + grid, ...; K steps
 // are numbered across a block's tiles, and a tile's last stage is released
-// before its results are stored, so the next tile's copies overlap them. The store gets D's fragments (thread 32 w + 4 g + t of a consumer:
-// rows 16 w + g, + 8; columns 8 j + 2 t, + 1), as the mma.sync kernel's.
-// Each block prefetches the first row of its A and B tiles into L2 from the
+// before its results are stored, so the next tile's copies overlap them. The store gets D's
+// fragments (thread 32 w + 4 g + t of a consumer: rows 16 w + g, + 8; columns 8 j + 2 t, + 1), as
+// the mma.sync kernel's. Each block prefetches the first row of its A and B tiles into L2 from the
 // operand buffers: the kernel's use of them (what keeps them alive until it
 // ran, and their conversion kernels with them), since the copies go through
 // the maps. The emulator checks the descriptors' and the copies' addresses,
@@ -317,8 +317,7 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   Value sms = l.toIndex(func::CallOp::create(l.b, processors, ValueRange{}).getResult(0));
   Value grid = l.select(l.cmp(arith::CmpIPredicate::sgt, sms, l.idx(0)), l.minI(sms, tiles), tiles);
   Value sharedBytes = arith::ConstantIntOp::create(l.b, i32, kSharedBytes);
-  auto launch =
-      gpu::LaunchOp::create(l.b, grid, one, one, l.idx(kThreads), one, one, sharedBytes);
+  auto launch = gpu::LaunchOp::create(l.b, grid, one, one, l.idx(kThreads), one, one, sharedBytes);
   nameKernel(l, launch);
   OpBuilder::InsertionGuard guard(l.b);
   l.b.setInsertionPointToStart(&launch.getBody().front());
@@ -429,8 +428,7 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
       wgmmaFence(l);
       for (int64_t ks = 0; ks < kStep / 16; ++ks) {
         Value da = wgmmaDescriptor(l, l.add(aRows, l.idx(ks * 32)), kAtomBytes, kRowBytes);
-        Value db =
-            wgmmaDescriptor(l, l.add(bStage(stage), l.idx(ks * 32)), kAtomBytes, kRowBytes);
+        Value db = wgmmaDescriptor(l, l.add(bStage(stage), l.idx(ks * 32)), kAtomBytes, kRowBytes);
         acc = wgmmaBf16(l, kN, da, db, acc);
       }
       wgmmaCommit(l);
@@ -443,9 +441,8 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
     wgmmaWait(l, 0);
     // And the last step's: the producer fills the next tile's first stages
     // while this tile's results are stored.
-    l.ifThen(l.cmp(arith::CmpIPredicate::ugt, steps, l.idx(0)), [&] {
-      mbarrierArrive(l, empty(stageOf(l.sub(l.add(base, steps), one))));
-    });
+    l.ifThen(l.cmp(arith::CmpIPredicate::ugt, steps, l.idx(0)),
+             [&] { mbarrierArrive(l, empty(stageOf(l.sub(l.add(base, steps), one)))); });
     Value warpRow = l.add(l.add(m0, l.mul(consumer, l.idx(kGroupRows))), l.mul(warp, l.idx(16)));
     for (int64_t j = 0; j < kN / 8; ++j)
       storeAccumulatorTile(l, p, f, warpRow, l.add(n0, l.idx(j * 8)),
