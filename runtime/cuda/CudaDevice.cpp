@@ -309,10 +309,8 @@ private:
     if (rows == 0 || cols == 0)
       return 0; // nothing to copy: no map (abi/Environment.h; the driver refuses it)
     TensorMapKey key{base, rows, cols, rowBytes, boxRows, boxCols, swizzle};
-    if (auto found = maps.find(key); found != maps.end()) {
-      ++tensorMapHits;
+    if (auto found = maps.find(key); found != maps.end())
       return int64_t(found->second);
-    }
     alignas(64) unsigned char map[128] = {};
     uint64_t dims[2] = {uint64_t(cols), uint64_t(rows)};
     uint64_t strides[1] = {uint64_t(rowBytes)};
@@ -347,7 +345,6 @@ private:
   std::map<TensorMapKey, uint64_t> maps;
   uint64_t mapArena = 0;
   static constexpr size_t kMaxTensorMaps = 4096; // 512 KB of device memory
-  int64_t tensorMapHits = 0;
 
   void launch(int64_t kernel, int64_t gx, int64_t gy, int64_t gz, int64_t bx, int64_t by,
               int64_t bz, int64_t sharedBytes, int64_t *params, int64_t count) {

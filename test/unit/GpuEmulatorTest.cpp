@@ -48,7 +48,7 @@ Artifact compileBound(const std::string &text, const std::string &target, size_t
   EXPECT_TRUE(module);
   // The emulator runs the host object: no PTX or cubins (test/tools' ptxas).
   auto backend = mlir::mtgr::createTargetBackend(
-      target, target == "cuda" ? mlir::mtgr::BackendOptions{"", "none", gemm, ""}
+      target, target == "cuda" ? mlir::mtgr::BackendOptions{"", "none", gemm, "", "fp32"}
                                : mlir::mtgr::BackendOptions{});
   EXPECT_TRUE(static_cast<bool>(backend)) << llvm::toString(backend.takeError());
   mlir::PassManager pm(&context);
