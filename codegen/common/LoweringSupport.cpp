@@ -310,7 +310,7 @@ namespace {
 /// the activation storage (bf16, f16), either way.
 bool differInStorageOnly(Type from, Type to) {
   auto a = dyn_cast<MemRefType>(from), b = dyn_cast<MemRefType>(to);
-  return a && b && a != b && a.getShape() == b.getShape() && a.getLayout() == b.getLayout() &&
+  return a && b && a.getShape() == b.getShape() && a.getLayout() == b.getLayout() &&
          a.getMemorySpace() == b.getMemorySpace() &&
          llvm::all_of(std::array<Type, 2>{a.getElementType(), b.getElementType()},
                       [](Type t) { return t.isF32() || t.isBF16() || t.isF16(); });

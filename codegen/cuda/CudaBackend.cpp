@@ -245,7 +245,7 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
     return fail("--attention: '" + attention + "' is not " + kGpuAttentionKinds);
   std::string dtype = options.dtype.empty() ? "fp32" : options.dtype;
   if (dtype != "fp32" && dtype != "bf16" && dtype != "f16")
-    return fail("--dtype: '" + dtype + "' is not fp32, bf16 or f16");
+    return fail("--dtype: '" + dtype + "' is not " + kStorageDtypes.str());
   // cuBLASLt's products read and write the activations as f32 buffers.
   if (dtype != "fp32" && gemm == "cublaslt")
     return fail("--dtype=" + dtype +

@@ -285,13 +285,18 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   auto matrix = MemRefType::get(
       {ShapedType::kDynamic, ShapedType::kDynamic}, l.b.getBF16Type(),
       StridedLayoutAttr::get(l.b.getContext(), ShapedType::kDynamic, {ShapedType::kDynamic, 1}));
-  auto import = module.lookupSymbol<func::FuncOp>(kGpuTensorMapBuffersImport);
-  if (!import) {
-    OpBuilder top(module.getBodyRegion());
-    import = func::FuncOp::create(top, module.getLoc(), kGpuTensorMapBuffersImport,
-                                  top.getFunctionType({matrix, i64, i64, i64}, {i64}));
-    import.setPrivate();
-  }
+  // The runtime's functions the host code calls, declared once per module.
+  auto declared = [&](StringRef name, FunctionType type) {
+    auto fn = module.lookupSymbol<func::FuncOp>(name);
+    if (!fn) {
+      OpBuilder top(module.getBodyRegion());
+      fn = func::FuncOp::create(top, module.getLoc(), name, type);
+      fn.setPrivate();
+    }
+    return fn;
+  };
+  func::FuncOp import =
+      declared(kGpuTensorMapBuffersImport, l.b.getFunctionType({matrix, i64, i64, i64}, {i64}));
   auto tensorMap = [&](Value buffer, int64_t boxRows) {
     Value cast = memref::CastOp::create(l.b, matrix, buffer);
     auto call = func::CallOp::create(
@@ -305,13 +310,7 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   // Persistent blocks: one per multiprocessor (the runtime's count; a
   // block per tile when it is not known), each looping over the tiles
   // block, block + grid, ...
-  auto processors = module.lookupSymbol<func::FuncOp>(kGpuMultiprocessorsImport);
-  if (!processors) {
-    OpBuilder top(module.getBodyRegion());
-    processors = func::FuncOp::create(top, module.getLoc(), kGpuMultiprocessorsImport,
-                                      top.getFunctionType({}, {i64}));
-    processors.setPrivate();
-  }
+  func::FuncOp processors = declared(kGpuMultiprocessorsImport, l.b.getFunctionType({}, {i64}));
   Value tilesN = arith::CeilDivUIOp::create(l.b, p.n, l.idx(kN));
   Value tiles = l.mul(arith::CeilDivUIOp::create(l.b, p.m, l.idx(kM)), tilesN);
   Value sms = l.toIndex(func::CallOp::create(l.b, processors, ValueRange{}).getResult(0));
