@@ -160,6 +160,16 @@ enum {
   MTGR_EMU_MBARRIER_ARRIVE,
   MTGR_EMU_MBARRIER_WAIT,
   MTGR_EMU_TMA_LOAD_2D,
+  /* The random-delay build (mtgr-gpu-sync-delays):
+   * int32_t clock(void): %clock, a count of the block's calls (the code
+   *              hashes it with the thread and block);
+   * void nanosleep(int32_t ns): for an odd ns (the build's hash makes
+   *              that a pseudo-random half of the sleeps) the thread yields
+   *              to the block's other threads (they run on to their next
+   *              wait or yield) and goes on after them: an order of events
+   *              a GPU could take. */
+  MTGR_EMU_CLOCK,
+  MTGR_EMU_NANOSLEEP,
   MTGR_EMU_FIELDS
 };
 
@@ -182,7 +192,8 @@ typedef struct mtgr_emu_tensor_map {
 /* The number of table fields the code was compiled against (an int64_t at
  * this symbol; absent: the 17 before the warp operations). Code from before
  * the tensor-core and cp.async operations has 19, from before the warpgroup
- * operations 24, from before the mbarriers 27. The runtime fills no more
+ * operations 24, from before the mbarriers 27, from before clock and
+ * nanosleep 31. The runtime fills no more
  * than that and refuses code that expects more than it has. */
 #define MTGR_EMU_FIELDS_SYMBOL "mtgr_emu_fields"
 

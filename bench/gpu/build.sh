@@ -44,16 +44,23 @@ done
 # racecheck and training; mtgr-small.wg.mtgr: sm_90a's wgmma products fed
 # by TMA, with the fused attention; <model>.bf.mtgr: the same with
 # activations stored in bf16, --dtype=bf16, sm_90a only, tiny's with its
-# training step); per artifact a static summary
+# training step; tiny.rd.mtgr and tiny.rb.mtgr: ta and bf again as the
+# random-delay build, --gpu-sync-delays, for verify and training;
+# attention-4x256.bf.mtgr and attention-4x128.bf.mtgr: one HSTU layer of 4
+# heads x 256 and 4 x 128, bf on sm_90a, for the attention's speed at 1k and
+# 4k tokens); per artifact a static summary
 # (the compiler's ptxas resources line, the SASS counts per op family) that
 # run.sh appends to its results.
 mkdir -p "$out/static"
-for model in tiny tiny-dlrm mtgr-small; do
+for model in tiny tiny-dlrm mtgr-small attention-4x256 attention-4x128; do
   gemms="cuda lt"
+  yaml="$root/examples/models/$model.yaml"
+  [ -f "$yaml" ] || yaml="$root/bench/models/$model.yaml"
   # MTGR-small also on tensor cores: the products (tc), and the products
   # and the attention forward (ta); tiny's attention on tensor cores (ta).
   [ "$model" = mtgr-small ] && gemms="cuda lt tc ta wg bf"
-  [ "$model" = tiny ] && gemms="cuda lt ta bf"
+  [ "$model" = tiny ] && gemms="cuda lt ta bf rd rb"
+  case "$model" in attention-*) gemms="bf" ;; esac
   for gemm in $gemms; do
     artifact="$out/$model.$gemm.mtgr"
     summary="$out/static/$model.$gemm.txt"
@@ -63,10 +70,14 @@ for model in tiny tiny-dlrm mtgr-small; do
       ta) kind=(--gemm=tensor-core --attention=tensor-core) ;;
       wg) kind=(--cuda-arch=sm_90a --gemm=wgmma --attention=tensor-core) ;;
       bf) kind=(--cuda-arch=sm_90a --dtype=bf16 --gemm=wgmma --attention=tensor-core) ;;
+      rd) kind=(--gemm=tensor-core --attention=tensor-core --gpu-sync-delays=1000) ;;
+      rb) kind=(--cuda-arch=sm_90a --dtype=bf16 --gemm=wgmma --attention=tensor-core
+                --gpu-sync-delays=1000) ;;
       *) kind=() ;;
     esac
-    "$root/build/bin/mtgr-compile" "$root/examples/models/$model.yaml" --target=cuda "${kind[@]}" \
-      $([ "$model" = mtgr-small ] && echo --inference-only) -o "$artifact" > "$summary.log"
+    "$root/build/bin/mtgr-compile" "$yaml" --target=cuda "${kind[@]}" \
+      $([ "$model" = tiny ] || [ "$model" = tiny-dlrm ] || echo --inference-only) \
+      -o "$artifact" > "$summary.log"
     head -1 "$summary.log"
     tail -1 "$summary.log" > "$summary"
     python3 "$root/scripts/cuda-sass.py" "$artifact" --out="$out/sass/$model.$gemm" --check >> "$summary"

@@ -15,7 +15,8 @@
 #      the control on the small ones;
 #   4. compute-sanitizer memcheck and racecheck on two tiny runs (where the
 #      machine's runtime lets it: gVisor refuses, Firecracker works);
-#   5. training steps, scoring passes for 5 s, and per-family kernel times
+#   5. training steps (also of the random-delay builds, --gpu-sync-delays),
+#      scoring passes for 5 s, and per-family kernel times
 #      (--profile: CUDA events around each kernel) of MTGR-small on each
 #      GEMM path, with projections as a fraction of the fp32 GEMM ceiling
 #      (tensor cores: of the bf16 one);
@@ -68,7 +69,7 @@ shapes=("--users=4"
         "--users=1 --seq-len=1 --rt-len=0 --candidates=1"
         "--users=8 --seq-len=300 --rt-len=30 --candidates=20")
 for model in tiny-dlrm tiny mtgr-small; do
-  for gemm in cuda lt tc ta wg bf; do
+  for gemm in cuda lt tc ta wg bf rd rb; do
     artifact="$artifacts/$model.$gemm.mtgr"
     [ -f "$artifact" ] || continue
     # verify takes its tolerance from the artifact's numerics (bf16 on
@@ -118,10 +119,14 @@ step "train tiny.lt --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.lt
 [ -f "$artifacts/tiny.ta.mtgr" ] &&
   step "train tiny.ta --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.ta.mtgr" \
     --device=cuda --steps=3 --users=200
-# bf16 activations in training, products by wgmma fed by TMA (sm_90a).
-[ -f "$artifacts/tiny.bf.mtgr" ] &&
-  step "train tiny.bf --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.bf.mtgr" \
-    --device=cuda --steps=3 --users=200
+# bf16 activations in training, products by wgmma fed by TMA (sm_90a);
+# then both tensor-core builds with random delays around every
+# synchronisation point (--gpu-sync-delays).
+for gemm in bf rd rb; do
+  [ -f "$artifacts/tiny.$gemm.mtgr" ] &&
+    step "train tiny.$gemm --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.$gemm.mtgr" \
+      --device=cuda --steps=3 --users=200
+done
 ceiling=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "fp32") print $(i + 1) }' "$out" | head -1)
 # Tensor-core products are compared with the bf16 GEMM's ceiling.
 ceiling16=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "bf16") print $(i + 1) }' "$out" | head -1)
@@ -156,6 +161,22 @@ for gemm in ta bf; do
   step "$title" 120 "$run" infer "$artifacts/mtgr-small.$gemm.mtgr" --device=cuda --users=4 \
     --seq-len=4000 --rt-len=96 --candidates=32 --profile --time=5 --output=/dev/null
   attention_ratio "$title"
+done
+# The issue's attention points: one HSTU layer of 4 heads x 256 and of 4 x
+# 128, bf16 storage, jagged samples of up to about 1k and 4k tokens; each
+# checked against the reference first (a small batch).
+for model in attention-4x256 attention-4x128; do
+  artifact="$artifacts/$model.bf.mtgr"
+  [ -f "$artifact" ] || continue
+  step "verify $model.bf --device=cuda --users=2 --seq-len=600" 120 "$run" verify "$artifact" \
+    --device=cuda --batches=1 --randomize-params --users=2 --seq-len=600 --rt-len=20 --candidates=8
+  for shape in "16 1000 24" "4 4000 96"; do
+    set -- $shape
+    title="infer $model.bf --device=cuda --profile, $1 users of up to $2+$3 tokens"
+    step "$title" 120 "$run" infer "$artifact" --device=cuda --users="$1" --seq-len="$2" \
+      --rt-len="$3" --candidates=32 --profile --time=3 --output=/dev/null
+    attention_ratio "$title"
+  done
 done
 for summary in "$here"/static/*.txt; do
   [ -f "$summary" ] || continue

@@ -92,6 +92,10 @@ struct BackendOptions {
   /// "bf16" or "f16" (arithmetic stays f32; parameters, their gradients
   /// and optimiser state stay f32).
   std::string dtype;
+  /// GPU back ends: > 0 puts a pseudo-random delay below this many
+  /// nanoseconds before and after every synchronisation point of every
+  /// kernel (mtgr-gpu-sync-delays: a test build); 0, the default, none.
+  int64_t syncDelaysNs = 0;
 };
 
 } // namespace mlir::mtgr

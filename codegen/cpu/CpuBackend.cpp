@@ -88,9 +88,10 @@ mlir::mtgr::createCpuBackend(const BackendOptions &options) {
   if (!host)
     return llvm::createStringError("unknown CPU '" + options.chip +
                                    "' (supported: native, x86-64-v3, x86-64-v4)");
-  if (!options.gpuArchs.empty() || !options.gemm.empty() || !options.attention.empty())
+  if (!options.gpuArchs.empty() || !options.gemm.empty() || !options.attention.empty() ||
+      options.syncDelaysNs != 0)
     return llvm::createStringError(
-        "--cuda-arch, --gemm and --attention are options of --target=cuda");
+        "--cuda-arch, --gemm, --attention and --gpu-sync-delays are options of --target=cuda");
   if (!options.dtype.empty() && options.dtype != "fp32")
     return llvm::createStringError("--dtype=" + options.dtype +
                                    ": the CPU stores activations in fp32 only (bf16 and f16 "

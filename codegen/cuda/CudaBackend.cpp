@@ -30,9 +30,9 @@ namespace {
 class CudaBackend final : public TargetBackend {
 public:
   CudaBackend(HostTarget host, std::vector<std::string> archs, std::string gemm,
-              std::string attention, std::string dtype)
+              std::string attention, std::string dtype, int64_t syncDelaysNs)
       : host(std::move(host)), archs(std::move(archs)), gemm(std::move(gemm)),
-        attention(std::move(attention)), dtype(std::move(dtype)) {}
+        attention(std::move(attention)), dtype(std::move(dtype)), syncDelaysNs(syncDelaysNs) {}
 
   StringRef name() const override { return "cuda"; }
 
@@ -49,6 +49,9 @@ public:
                 ? ", products on sm_90a warpgroup MMA (wgmma; bf16 operands, f32 sums)"
                 : "") +
            (attention == "tensor-core" ? ", attention fused on tensor cores (64 x 64 tiles)" : "") +
+           (syncDelaysNs > 0 ? ", random delays below " + std::to_string(syncDelaysNs) +
+                                   " ns around every synchronisation point (a test build)"
+                             : "") +
            ", cubins for " + (list.empty() ? "no architecture" : list) +
            "; host code and emulated kernels for " + host.cpu;
   }
@@ -92,6 +95,11 @@ public:
     pm.addPass(createGpuKernelOutliningPass());
     pm.addPass(createMTGRLowerGpuLaunchesPass());
     OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+    if (syncDelaysNs > 0) {
+      MTGRGpuSyncDelaysPassOptions delays;
+      delays.maxNs = syncDelaysNs;
+      kernels.addPass(createMTGRGpuSyncDelaysPass(delays));
+    }
     kernels.addPass(createSCFToControlFlowPass());
     kernels.addPass(createConvertGpuOpsToNVVMOps());
     // NVVM ops without an LLVM intrinsic (wgmma.mma_async) as inline PTX.
@@ -201,6 +209,7 @@ private:
   HostTarget host;
   std::vector<std::string> archs;
   std::string gemm, attention, dtype;
+  int64_t syncDelaysNs;
 };
 } // namespace
 
@@ -243,6 +252,9 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
   std::string attention = options.attention.empty() ? "generated" : options.attention;
   if (!parseGpuAttentionKind(attention))
     return fail("--attention: '" + attention + "' is not " + kGpuAttentionKinds);
+  if (options.syncDelaysNs < 0 || options.syncDelaysNs > 1000000)
+    return fail("--gpu-sync-delays: " + std::to_string(options.syncDelaysNs) +
+                " ns is not 0 (none) .. 1000000 (nanosleep sleeps at most 1 ms)");
   std::string dtype = options.dtype.empty() ? "fp32" : options.dtype;
   if (dtype != "fp32" && dtype != "bf16" && dtype != "f16")
     return fail("--dtype: '" + dtype + "' is not " + kStorageDtypes.str());
@@ -252,5 +264,6 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
                 " with --gemm=cublaslt: the library products take fp32 activations (pass "
                 "--gemm=tensor-core or wgmma for bf16 products, or --dtype=fp32)");
   return std::unique_ptr<TargetBackend>(new CudaBackend(*host, std::move(archs), std::move(gemm),
-                                                        std::move(attention), std::move(dtype)));
+                                                        std::move(attention), std::move(dtype),
+                                                        options.syncDelaysNs));
 }

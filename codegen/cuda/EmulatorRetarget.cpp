@@ -39,6 +39,9 @@ std::optional<int> slotOf(llvm::StringRef name) {
       .Case("llvm.nvvm.read.ptx.sreg.nctaid.z", MTGR_EMU_NCTAID_Z)
       .Case("llvm.nvvm.read.ptx.sreg.laneid", MTGR_EMU_LANEID)
       .Case("llvm.nvvm.read.ptx.sreg.warpsize", MTGR_EMU_WARPSIZE)
+      .Case("llvm.nvvm.read.ptx.sreg.clock", MTGR_EMU_CLOCK)
+      // The random-delay build's sleeps: a yield to the block's other threads.
+      .Case("llvm.nvvm.nanosleep", MTGR_EMU_NANOSLEEP)
       // A whole-block barrier (__syncthreads, gpu.barrier).
       .Case("llvm.nvvm.barrier0", MTGR_EMU_BARRIER)
       .Case("llvm.nvvm.barrier.cta.sync.aligned.all", MTGR_EMU_BARRIER)
@@ -499,7 +502,8 @@ mlir::mtgr::retargetForEmulator(llvm::Module &m, const llvm::Triple &triple,
         llvm::IRBuilder<> b(call);
         llvm::SmallVector<llvm::Value *> args;
         llvm::FunctionType *type;
-        if (*slot == MTGR_EMU_BARRIER) {
+        if (*slot == MTGR_EMU_BARRIER || *slot == MTGR_EMU_NANOSLEEP) {
+          // Both suspend the thread: the kernel runs on fibers.
           synchronising.insert(call->getFunction());
           args.push_back(call->arg_empty() ? b.getInt32(0) : call->getArgOperand(0));
           type = llvm::FunctionType::get(b.getVoidTy(), {i32}, false);

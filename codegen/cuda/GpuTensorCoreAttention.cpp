@@ -30,10 +30,14 @@
 // addresses of an ldmatrix phase hit 8 different bank quads. Numerics:
 // operands and W rounded to bf16 (8 significant bits), sums in f32.
 //
-// The simple form first: operands staged by the threads from fp32 buffers
-// (no cp.async or TMA ring), one tile in flight, the sums recomputed per
-// chunk of output columns (register budget: up to 64 output + 32 per
-// product accumulators a lane).
+// The staging is pipelined: a listed tile is a fixed sequence of steps
+// (per product, a chunk of the head each; then the second operand), and
+// the steps of all the block's tiles run through a ring of two shared-
+// memory slots, step k + 1's copies issued (cp.async, a group a step)
+// before step k is computed, so that loads overlap tensor-core work across
+// chunks, operands and tiles. The sums are recomputed per chunk of output
+// columns (register budget: up to 64 output + 32 per product accumulators
+// a lane).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/AttentionMath.h"
@@ -111,9 +115,31 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
   const int64_t stride = chunk + 8, cStride = oChunk + 8; // padded rows
   const bool outerOnce = p.products.size() == 1 && ceilDiv(p.products[0].width, chunk) == 1;
   auto lt = [&](Value x, Value y) { return l.cmp(arith::CmpIPredicate::ult, x, y); };
-  auto bytesOf = [&](Value row, int64_t rowStride, Value colBytes) {
-    return l.add(l.mul(row, l.idx(rowStride * 2)), colBytes);
+
+  // A listed tile's steps, each staging what it computes on: per product,
+  // one per chunk of the head (the outer rows' chunk unless staged once,
+  // and the inner rows' chunk), then the second operand.
+  struct Step {
+    int64_t product = -1, d0 = 0; // product -1: the second operand
   };
+  SmallVector<Step> steps;
+  for (auto [index, product] : llvm::enumerate(p.products))
+    for (int64_t d0 = 0; d0 < product.width; d0 += chunk)
+      steps.push_back({static_cast<int64_t>(index), d0});
+  steps.push_back({});
+  const int64_t perTile = static_cast<int64_t>(steps.size());
+  // Whether a source is staged by cp.async (see `stage` below), and whether
+  // any of the pass's is (else no copy groups to commit or wait for).
+  auto copiedAsync = [](Value src, int64_t width) {
+    return cast<MemRefType>(src.getType()).getElementType().isBF16() && width % 8 == 0;
+  };
+  bool anyAsync = copiedAsync(p.second, p.secondWidth);
+  for (const FusedProduct &product : p.products)
+    anyAsync |=
+        copiedAsync(product.outer, product.width) || copiedAsync(product.inner, product.width);
+  // Two slots (i16 elements), each holding any step's tiles: the ring.
+  const int64_t outerElems = outerOnce ? 0 : BM * stride;
+  const int64_t slotElems = std::max(outerElems + BN * stride, BN * cStride);
 
   Value B = l.samples(in.layout);
   Value blocks = l.load(p.outerStart, {B});
@@ -121,9 +147,8 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
   auto launch =
       gpu::LaunchOp::create(l.b, blocks, l.idx(in.heads), l.idx(oChunks), l.idx(threads), one, one);
   nameKernel(l, launch);
-  Value aTile = addSharedBf16Tile(l, launch, BM, stride);
-  Value bTile = addSharedBf16Tile(l, launch, BN, stride);
-  Value cTile = addSharedBf16Tile(l, launch, BN, cStride);
+  Value ring = addSharedBuffer(l, launch, {2 * slotElems}, l.b.getI16Type());
+  Value outerTile = outerOnce ? addSharedBuffer(l, launch, {BM * stride}, l.b.getI16Type()) : ring;
   // Keys outer: per tile, the inner query rows' part, staged by the block
   // (held per lane, 16 query rows' intervals and norms cost ptxas its
   // registers): the mask as bits over the block's keys, 1 / n_norm when it
@@ -179,74 +204,87 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
          arith::RemUIOp::create(l.b, e, l.idx(perRow)));
   };
 
+  // A tile in shared memory: `rows` of `rowStride` i16 from element `first`
+  // of a 1-D buffer (a ring slot's part, or the outer rows staged once).
+  struct Tile {
+    Value buffer, first;
+    int64_t rowStride;
+  };
+  auto bytesOf = [&](const Tile &t, Value row, Value colBytes) {
+    return l.add(l.mul(l.add(t.first, l.mul(row, l.idx(t.rowStride))), l.idx(2)), colBytes);
+  };
   // tile[r][c] = bf16(src[start + first + r][col0 + c]) for r < rows, c <
-  // cols: zero past the sample's rows and the `valid` columns. Threads take
-  // consecutive elements (coalesced loads).
-  // A bf16 copy is staged by cp.async instead: 16 bytes (8
-  // columns) per copy, rows past the sample and columns past `valid`
-  // zero-filled (the copy's source size), the source address kept inside
-  // the buffer; the caller makes such copies only where every 8-column
-  // segment is 16-byte aligned (widths that are multiples of 8).
-  bool copying = false; // async copies issued since the last settle()
-  auto stageAsync = [&](Value tile, int64_t rowCount, int64_t cols, Value src, Value first,
-                        Value col0, Value valid) {
-    copying = true;
-    const int64_t segments = cols / 8;
-    int64_t rowLength = cast<MemRefType>(src.getType()).getDimSize(1);
-    Value sourceBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, src);
-    Value tileBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, tile);
-    int64_t tileStride = cast<MemRefType>(tile.getType()).getDimSize(1);
-    blockLoop(rowCount, segments, [&](Value r, Value segment) {
-      Value c = l.mul(segment, l.idx(8));
-      Value row = l.add(first, r);
-      Value columns = l.maxI(l.minI(l.sub(valid, c), l.idx(8)), l.idx(0));
-      Value bytes = l.select(lt(row, n), l.mul(columns, l.idx(2)), l.idx(0));
-      Value sourceCol =
-          l.add(col0, l.select(l.cmp(arith::CmpIPredicate::sgt, bytes, l.idx(0)), c, l.idx(0)));
-      Value destination = l.add(tileBase, l.mul(l.add(l.mul(r, l.idx(tileStride)), c), l.idx(2)));
-      copyBf16Segment(l, destination, sourceBase, l.add(start, l.minI(row, l.sub(n, one))),
-                      l.idx(rowLength), sourceCol, bytes);
-    });
-  };
-  // After staging: the copies landed (cp.async), then every thread's
-  // stores are visible to the block.
-  auto settle = [&] {
-    if (copying)
-      commitAndWaitCopies(l);
-    copying = false;
-    gpu::BarrierOp::create(l.b);
-  };
-  // `width`: the head's columns in src; a bf16 source whose heads start 16
-  // bytes apart is copied by cp.async (tensorCoreOperand's copies, or
-  // --dtype=bf16 storage), any other rounded as it is staged.
-  auto stage = [&](Value tile, int64_t rowCount, int64_t cols, Value src, Value first, Value col0,
-                   Value valid, int64_t width) {
-    if (cast<MemRefType>(src.getType()).getElementType().isBF16() && width % 8 == 0)
-      return stageAsync(tile, rowCount, cols, src, first, col0, valid);
+  // cols: zero past the sample's rows and the `valid` columns. A bf16
+  // source whose heads start 16 bytes apart (`width` % 8 == 0:
+  // tensorCoreOperand's copies, or --dtype=bf16 storage) is copied by
+  // cp.async, 16 bytes (8 columns) a copy, rows past the sample and columns
+  // past `valid` zero-filled (the copy's source size), the source address
+  // kept inside the buffer; any other is loaded by the threads (consecutive
+  // elements: coalesced) and rounded as it is stored.
+  auto stage = [&](const Tile &tile, int64_t rowCount, int64_t cols, Value src, Value first,
+                   Value col0, Value valid, int64_t width) {
+    if (copiedAsync(src, width)) {
+      int64_t rowLength = cast<MemRefType>(src.getType()).getDimSize(1);
+      Value sourceBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, src);
+      Value tileBase = memref::ExtractAlignedPointerAsIndexOp::create(l.b, tile.buffer);
+      blockLoop(rowCount, cols / 8, [&](Value r, Value segment) {
+        Value c = l.mul(segment, l.idx(8));
+        Value row = l.add(first, r);
+        Value columns = l.maxI(l.minI(l.sub(valid, c), l.idx(8)), l.idx(0));
+        Value bytes = l.select(lt(row, n), l.mul(columns, l.idx(2)), l.idx(0));
+        Value sourceCol =
+            l.add(col0, l.select(l.cmp(arith::CmpIPredicate::sgt, bytes, l.idx(0)), c, l.idx(0)));
+        copyBf16Segment(l, l.add(tileBase, bytesOf(tile, r, l.mul(c, l.idx(2)))), sourceBase,
+                        l.add(start, l.minI(row, l.sub(n, one))), l.idx(rowLength), sourceCol,
+                        bytes);
+      });
+      return;
+    }
     blockLoop(rowCount, cols, [&](Value r, Value c) {
       Value row = l.add(first, r);
       Value ok = arith::AndIOp::create(l.b, lt(row, n), lt(c, valid));
       Value x = loadOrZero(l, ok, [&] { return l.load(src, {l.add(start, row), l.add(col0, c)}); });
-      l.store(toBf16Bits(l, x), tile, {r, c});
+      l.store(toBf16Bits(l, x), tile.buffer,
+              {l.add(tile.first, l.add(l.mul(r, l.idx(tile.rowStride)), c))});
     });
+  };
+  // Where step `j`'s tiles live in the slot starting at element `slot`.
+  auto outerOf = [&](Value slot) {
+    return outerOnce ? Tile{outerTile, l.idx(0), stride} : Tile{ring, slot, stride};
+  };
+  auto innerOf = [&](Value slot) { return Tile{ring, l.add(slot, l.idx(outerElems)), stride}; };
+  auto secondOf = [&](Value slot) { return Tile{ring, slot, cStride}; };
+  // Stages step `j` of the tile at inner rows c0 .. c0 + BN into `slot`.
+  auto stageStep = [&](int64_t j, Value c0, Value slot) {
+    const Step &step = steps[j];
+    if (step.product < 0) {
+      stage(secondOf(slot), BN, oChunk, p.second, c0, l.add(l.mul(head, l.idx(p.secondWidth)), oc0),
+            l.sub(l.idx(p.secondWidth), oc0), p.secondWidth);
+      return;
+    }
+    const FusedProduct &product = p.products[step.product];
+    Value col0 = l.add(l.mul(head, l.idx(product.width)), l.idx(step.d0));
+    Value valid = l.idx(product.width - step.d0);
+    if (!outerOnce)
+      stage(outerOf(slot), BM, chunk, product.outer, r0, col0, valid, product.width);
+    stage(innerOf(slot), BN, chunk, product.inner, c0, col0, valid, product.width);
   };
   if (outerOnce) {
     const FusedProduct &product = p.products[0];
-    stage(aTile, BM, chunk, product.outer, r0, l.mul(head, l.idx(product.width)),
+    stage(outerOf(Value()), BM, chunk, product.outer, r0, l.mul(head, l.idx(product.width)),
           l.idx(product.width), product.width);
-    // Landed before the first tile's barrier (and waited for even when the
-    // block has no tile).
-    if (copying)
+    // Landed (and waited for even when the block has no tile); visible to
+    // the block after the first step's barrier.
+    if (copiedAsync(product.outer, product.width))
       commitAndWaitCopies(l);
-    copying = false;
   }
 
   // Keys outer: the tile's query rows c0 .. c0 + BN into the shared
   // buffers, a thread per (query row, word of 32 keys): the keys of the
   // row's intervals as bits (an interval [lo, hi) is the bits from lo to
-  // hi of the word's range), none for rows past the sample. Written
-  // before the products' barriers, read after them; the last tile's
-  // readers are behind its own barriers.
+  // hi of the word's range), none for rows past the sample. Written at a
+  // tile's start, read by its weights; the previous tile's weights were
+  // read before its second operand's barriers.
   auto stageQueries = [&](Value c0) {
     blockLoop(BN, words, [&](Value r, Value word) {
       QueryRow query = queryRow(l, in, l.add(c0, r), start, end, n);
@@ -284,52 +322,77 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
 
   Value aRow = l.add(l.mul(warp, l.idx(16)), f.aRow); // the warp's 16 outer rows
 
+  // The pipeline: the steps of all listed tiles in order, step k's tiles in
+  // slot k % 2, staged while step k - 1 is computed. Per step k: a barrier
+  // (every warp is done with step k - 1, whose slot step k + 1 takes),
+  // step k + 1 staged (its cp.async copies in a group of their own, empty
+  // past the last step), all but that newest group waited for, a barrier
+  // (step k's tiles landed for every thread), then step k's products.
   Value firstEntry = l.load(p.entryStart, {g});
   Value lastEntry = l.load(p.entryStart, {l.add(g, one)});
+  auto tileOf = [&](Value entry) { // the entry's inner rows' first and whether it is full
+    auto [index, full] = p.decode(l, l.load(p.entries, {entry}));
+    return std::pair{l.mul(index, l.idx(BN)), full};
+  };
+  auto slotOf = [&](Value entry, int64_t j) { // step j of `entry`'s tile: its slot's first element
+    Value k = l.add(l.mul(l.sub(entry, firstEntry), l.idx(perTile)), l.idx(j));
+    return l.mul(arith::RemUIOp::create(l.b, k, l.idx(2)), l.idx(slotElems));
+  };
+  l.ifThen(lt(firstEntry, lastEntry),
+           [&] { stageStep(0, tileOf(firstEntry).first, slotOf(firstEntry, 0)); });
+  if (anyAsync)
+    commitCopies(l);
+
   auto tileLoop = scf::ForOp::create(l.b, firstEntry, lastEntry, one,
                                      SmallVector<Value>(oTiles * 4, l.cf32(0.0)));
   {
     OpBuilder::InsertionGuard inner(l.b);
     l.b.setInsertionPointToStart(tileLoop.getBody());
-    auto [index, full] = p.decode(l, l.load(p.entries, {tileLoop.getInductionVar()}));
-    Value c0 = l.mul(index, l.idx(BN));
+    Value entry = tileLoop.getInductionVar();
+    auto [tileC0, tileFull] = tileOf(entry);
+    Value c0 = tileC0, full = tileFull; // (lambdas capture variables, not bindings)
     if (!p.outerIsQuery)
       stageQueries(c0);
-
-    // Each product over the head dimension's chunks.
-    SmallVector<SmallVector<Value>> sums;
-    for (const FusedProduct &product : p.products) {
-      auto chunkLoop =
-          scf::ForOp::create(l.b, l.idx(0), l.idx(roundUp(product.width, chunk)), l.idx(chunk),
-                             SmallVector<Value>(sTiles * 4, l.cf32(0.0)));
-      {
-        OpBuilder::InsertionGuard innermost(l.b);
-        l.b.setInsertionPointToStart(chunkLoop.getBody());
-        Value d0 = chunkLoop.getInductionVar();
-        // Nobody overwrites a tile before every warp has read it.
-        gpu::BarrierOp::create(l.b);
-        Value col0 = l.add(l.mul(head, l.idx(product.width)), d0);
-        Value valid = l.sub(l.idx(product.width), d0);
-        if (!outerOnce)
-          stage(aTile, BM, chunk, product.outer, r0, col0, valid, product.width);
-        stage(bTile, BN, chunk, product.inner, c0, col0, valid, product.width);
-        settle();
-        SmallVector<Value> acc(chunkLoop.getRegionIterArgs());
-        for (int64_t ks = 0; ks < chunk / 16; ++ks) {
-          Value kBytes = l.idx(ks * 32);
-          SmallVector<Value> a = loadMatrices(
-              l, sharedPointer(l, aTile, bytesOf(aRow, stride, l.add(kBytes, f.aColBytes))), 4);
-          for (int64_t ni = 0; ni < sTiles; ++ni) {
-            Value bRow = l.add(l.idx(ni * 8), f.rowInMatrix);
-            SmallVector<Value> b = loadMatrices(
-                l, sharedPointer(l, bTile, bytesOf(bRow, stride, l.add(kBytes, f.bColBytes))), 2);
-            SmallVector<Value> d = mmaBf16(l, a, b, ArrayRef(acc).slice(ni * 4, 4));
-            std::copy(d.begin(), d.end(), acc.begin() + ni * 4);
-          }
-        }
-        scf::YieldOp::create(l.b, acc);
+    // Step j's start: the next step staged, this one's tiles landed; its
+    // slot's first element.
+    auto beginStep = [&](int64_t j) {
+      gpu::BarrierOp::create(l.b);
+      if (j + 1 < perTile) {
+        stageStep(j + 1, c0, slotOf(entry, j + 1));
+      } else {
+        Value next = l.add(entry, one);
+        l.ifThen(lt(next, lastEntry), [&] { stageStep(0, tileOf(next).first, slotOf(next, 0)); });
       }
-      sums.emplace_back(chunkLoop.getResults());
+      if (anyAsync) {
+        commitCopies(l);
+        waitCopies(l, 1);
+      }
+      gpu::BarrierOp::create(l.b);
+      return slotOf(entry, j);
+    };
+
+    // Each product's sums over the head dimension's chunks.
+    SmallVector<SmallVector<Value>> sums(p.products.size(),
+                                         SmallVector<Value>(sTiles * 4, l.cf32(0.0)));
+    for (int64_t j = 0; j + 1 < perTile; ++j) {
+      Value slot = beginStep(j);
+      Tile outer = outerOf(slot), innerTile = innerOf(slot);
+      SmallVector<Value> &acc = sums[steps[j].product];
+      for (int64_t ks = 0; ks < chunk / 16; ++ks) {
+        Value kBytes = l.idx(ks * 32);
+        SmallVector<Value> a = loadMatrices(
+            l, sharedPointer(l, outer.buffer, bytesOf(outer, aRow, l.add(kBytes, f.aColBytes))), 4);
+        for (int64_t ni = 0; ni < sTiles; ++ni) {
+          Value bRow = l.add(l.idx(ni * 8), f.rowInMatrix);
+          SmallVector<Value> b =
+              loadMatrices(l,
+                           sharedPointer(l, innerTile.buffer,
+                                         bytesOf(innerTile, bRow, l.add(kBytes, f.bColBytes))),
+                           2);
+          SmallVector<Value> d = mmaBf16(l, a, b, ArrayRef(acc).slice(ni * 4, 4));
+          std::copy(d.begin(), d.end(), acc.begin() + ni * 4);
+        }
+      }
     }
 
     // The weights, on the lane's own elements: element i of 8-column tile
@@ -387,24 +450,24 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
                             packBf16(l, at(2 * kk + 1, 2), at(2 * kk + 1, 3))});
     }
 
-    // out += W second (the products' barriers keep the last tile's readers
-    // of the second operand ahead of this write).
-    stage(cTile, BN, oChunk, p.second, c0, l.add(l.mul(head, l.idx(p.secondWidth)), oc0),
-          l.sub(l.idx(p.secondWidth), oc0), p.secondWidth);
-    settle();
+    // out += W second, the second operand from the tile's last step.
+    Tile second = secondOf(beginStep(perTile - 1));
     SmallVector<Value> o(tileLoop.getRegionIterArgs());
     for (int64_t kk = 0; kk < BN / 16; ++kk) {
       Value cRow = l.add(l.idx(kk * 16), f.aRow); // [k][n] rows as .trans reads them
       for (int64_t ni = 0; ni < oTiles; ++ni) {
-        SmallVector<Value> b =
-            loadMatrices(l, sharedPointer(l, cTile, bytesOf(cRow, cStride, l.idx(ni * 16))), 2,
-                         /*transposed=*/true);
+        SmallVector<Value> b = loadMatrices(
+            l, sharedPointer(l, second.buffer, bytesOf(second, cRow, l.idx(ni * 16))), 2,
+            /*transposed=*/true);
         SmallVector<Value> d = mmaBf16(l, wFragments[kk], b, ArrayRef(o).slice(ni * 4, 4));
         std::copy(d.begin(), d.end(), o.begin() + ni * 4);
       }
     }
     scf::YieldOp::create(l.b, o);
   }
+  // Nothing left in flight (the last step's group is empty).
+  if (anyAsync)
+    waitCopies(l, 0);
 
   // The store: outer rows that exist, columns below the width.
   for (int64_t ni = 0; ni < oTiles; ++ni)

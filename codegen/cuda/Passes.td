@@ -122,4 +122,28 @@ def MTGRLowerGpuLaunchesPass : Pass<"mtgr-lower-gpu-launches", "::mlir::ModuleOp
                            "::mlir::memref::MemRefDialect"];
 }
 
+def MTGRGpuSyncDelaysPass : Pass<"mtgr-gpu-sync-delays", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Random delays around every synchronisation point of the kernels (a test build)";
+  let description = [{
+    A test build (issue 25's device script; `mtgr-compile --gpu-sync-delays`):
+    before and after every synchronisation point of every kernel (block
+    barriers, cp.async commits and waits, mbarrier operations, TMA copies,
+    wgmma fences, commits and waits, proxy fences) each thread sleeps
+    (`nanosleep`) for a pseudo-random time below `max-ns`, from a hash of
+    the clock, its thread and block and the site. A kernel whose
+    correctness rests on timing rather than on its synchronisation (a
+    missing barrier or wait, a stage refilled while still read) fails
+    under it where the plain build passes by luck. The delay is a plain
+    instruction after straight-line arithmetic: no branch, so no warp
+    diverges before an `.aligned` operation. The emulator runs `nanosleep`
+    as a yield to the block's other threads, `clock` as a counter.
+  }];
+  let options = [
+    Option<"maxNs", "max-ns", "int64_t", "1024",
+           "Delays are below this many nanoseconds (1 .. 1000000)">,
+  ];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect"];
+}
+
 #endif

@@ -158,6 +158,10 @@ struct Emulator::Block {
   void *shared(void *p, int64_t bytes, bool write);
   void *global(void *p, int64_t bytes, bool write);
   void barrier();
+  /// nanosleep (the random-delay build): the thread lets the block's other
+  /// threads run on to their next wait or yield first.
+  void yield();
+  int32_t clockTicks = 0; // %clock: the block's reads so far
   uint64_t warpOp(const WarpOp &op);
   bool resolveWarpOps();
   /// The tensor-core results of a warp whose lanes all wait at one
@@ -210,6 +214,13 @@ int32_t nctaidZ() { return block().grid.z; }
 int32_t laneId() { return block().current % kWarp; }
 int32_t warpSize() { return kWarp; }
 void barrierFn(int32_t) { block().barrier(); }
+int32_t clockFn() { return ++block().clockTicks; }
+// The delay's low bit picks the sleeps that yield: the random-delay build's
+// hash makes that a pseudo-random half, so threads change order.
+void nanosleepFn(int32_t ns) {
+  if (ns & 1)
+    block().yield();
+}
 int64_t shflFn(int32_t mode, int32_t mask, int32_t value, int32_t b, int32_t c) {
   return static_cast<int64_t>(block().warpOp(WarpOp{MTGR_EMU_SHFL, mode, uint32_t(mask),
                                                     uint32_t(value), b, c, 0}));
@@ -283,6 +294,8 @@ void Emulator::fillTable(void **table, int64_t fields) {
   entries[MTGR_EMU_LANEID] = reinterpret_cast<void *>(laneId);
   entries[MTGR_EMU_WARPSIZE] = reinterpret_cast<void *>(warpSize);
   entries[MTGR_EMU_BARRIER] = reinterpret_cast<void *>(barrierFn);
+  entries[MTGR_EMU_CLOCK] = reinterpret_cast<void *>(clockFn);
+  entries[MTGR_EMU_NANOSLEEP] = reinterpret_cast<void *>(nanosleepFn);
   entries[MTGR_EMU_SHARED_ACCESS] = reinterpret_cast<void *>(sharedAccess);
   entries[MTGR_EMU_GLOBAL_ACCESS] = reinterpret_cast<void *>(globalAccess);
   entries[MTGR_EMU_SHFL] = reinterpret_cast<void *>(shflFn);
@@ -431,6 +444,14 @@ void Emulator::Block::barrier() {
     return;
   }
   switchToScheduler(State::AtBarrier);
+}
+
+void Emulator::Block::yield() {
+  if (!kernel->barriers) {
+    report("a nanosleep in a kernel its trampolines say has none (an emulator retarget bug)");
+    return;
+  }
+  switchToScheduler(State::Run);
 }
 
 uint64_t Emulator::Block::warpOp(const WarpOp &op) {
@@ -1111,6 +1132,11 @@ llvm::Error Emulator::Block::runFibers() {
       __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
     }
+    // Threads that yielded (nanosleep) run on in the next sweep, before any
+    // warp operation is resolved (its lanes may be among them).
+    if (fault.empty() && std::any_of(fibers.begin(), fibers.begin() + threads,
+                                     [](const Fiber &f) { return f.state == State::Run; }))
+      continue;
     // Threads whose mbarrier phase completed run on first: they may be
     // lanes a warp operation waits for.
     if (resolveMbarrierWaits())

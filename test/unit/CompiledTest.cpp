@@ -165,7 +165,7 @@ TEST_P(EmulatedGpuVsReference, RandomModel) {
   // Odd configurations take the products through the GEMM library
   // (--gemm=cublaslt: a host GEMM on the emulator).
   auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
-                                  {"", "none", index % 2 ? "cublaslt" : "", "", "fp32"});
+                                  {"", "none", index % 2 ? "cublaslt" : "", "", "fp32", 0});
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError()) << yaml;
   const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
                                      emu::Schedule::WarpAhead};
@@ -242,7 +242,7 @@ TEST_P(EmulatedTensorCoreVsReference, RandomModel) {
   // Every third configuration: the products on sm_90a's wgmma.
   const char *gemm = index % 3 == 2 ? "wgmma" : "tensor-core";
   double worst = emulatedLargestError(
-      index, {"", "none", gemm, "tensor-core", "fp32"}, emu::Schedule::InOrder,
+      index, {"", "none", gemm, "tensor-core", "fp32", 0}, emu::Schedule::InOrder,
       {Edge::Plain, Edge::OneUser, Edge::EmptyS, Edge::K1, Edge::K0, Edge::TiedR},
       kTensorCoreTolerance);
   std::printf("tensor-core config %d (%s): largest error %.3e\n", index, gemm, worst);
@@ -266,7 +266,7 @@ TEST_P(EmulatedStorageVsReference, RandomModel) {
   const char *attention = index % 2 ? "tensor-core" : "";
   const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
                                      emu::Schedule::WarpAhead};
-  mlir::mtgr::BackendOptions options{"", "none", gemm, attention, dtype};
+  mlir::mtgr::BackendOptions options{"", "none", gemm, attention, dtype, 0};
   double worst = emulatedLargestError(
       index, options, schedules[(index / 3) % 3],
       {Edge::Plain, Edge::OneUser, Edge::EmptyS, Edge::K1, Edge::K0, Edge::TiedR},
@@ -299,7 +299,7 @@ TEST_P(EmulatedTensorCoreAttentionVsReference, RandomModel) {
                              Edge::K1, Edge::TiedR, Edge::RAfterCandidates};
   if (index % 4 == 0)
     edges.push_back(Edge::Long);
-  double worst = emulatedLargestError(index, {"", "none", "", "tensor-core", "fp32"},
+  double worst = emulatedLargestError(index, {"", "none", "", "tensor-core", "fp32", 0},
                                       schedules[index % 3], edges, kTensorCoreAttentionTolerance);
   std::printf("tensor-core attention config %d: largest error %.3e\n", index, worst);
 }
@@ -322,7 +322,7 @@ TEST(EmulatedTensorCoreAttention, WideHeadsMatchTheReference) {
     std::string yaml = test::wideHeadYaml(s.heads, s.dqk, s.dv, s.nNorm);
     SCOPED_TRACE(yaml);
     auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
-                                    {"", "none", "", "tensor-core", "fp32"});
+                                    {"", "none", "", "tensor-core", "fp32", 0});
     ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
     auto session = Session::create(std::move(*artifact), SessionOptions{},
                                    createEmulatorDevice(s.schedule));

@@ -48,7 +48,7 @@ Artifact compileBound(const std::string &text, const std::string &target, size_t
   EXPECT_TRUE(module);
   // The emulator runs the host object: no PTX or cubins (test/tools' ptxas).
   auto backend = mlir::mtgr::createTargetBackend(
-      target, target == "cuda" ? mlir::mtgr::BackendOptions{"", "none", gemm, "", "fp32"}
+      target, target == "cuda" ? mlir::mtgr::BackendOptions{"", "none", gemm, "", "fp32", 0}
                                : mlir::mtgr::BackendOptions{});
   EXPECT_TRUE(static_cast<bool>(backend)) << llvm::toString(backend.takeError());
   mlir::PassManager pm(&context);
@@ -379,6 +379,48 @@ TEST(GpuEmulatorDeathTest, APlantedMissingBarrierIsARace) {
         "kernel 'mtgr_forward_kernel', block \\(0, 0, 0\\), thread \\([0-9]+, 0, 0\\): "
         "shared-memory race: (read of another thread's write|write after another thread's "
         "read) \\(thread [0-9]+\\) at byte [0-9]+ of shared buffer 0, with no barrier between");
+  }
+}
+
+/// 64 threads each take a ticket (an atomic add on a counter, the old
+/// value stored at out[tid]) after nanosleep(tid % 2 when `sleep`): the
+/// emulator yields on odd delays (the random-delay build, abi/GpuLaunch.h),
+/// so the even threads take theirs first.
+std::string ticketKernel(bool sleep) {
+  return std::string(R"(
+func.func @mtgr_forward(%counter: memref<1xf32>, %out: memref<64xf32>) attributes {mtgr.abi = []} {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %t = arith.index_cast %tx : index to i32
+    %two = arith.constant 2 : i32
+    %ns = arith.remui %t, %two : i32
+)") + (sleep ? "    nvvm.nanosleep %ns\n" : "") +
+         R"(    %c0 = arith.constant 0 : index
+    %one = arith.constant 1.0 : f32
+    %old = memref.atomic_rmw addf %one, %counter[%c0] : (f32, memref<1xf32>) -> f32
+    memref.store %old, %out[%tx] : memref<64xf32>
+    gpu.barrier
+    gpu.terminator
+  }
+  return
+}
+)";
+}
+
+TEST(GpuEmulator, AnOddNanosleepYieldsToTheBlocksOtherThreads) {
+  for (bool sleep : {false, true}) {
+    SCOPED_TRACE(sleep ? "nanosleep(tid % 2)" : "no sleep");
+    Artifact a = compileBound(ticketKernel(sleep), "cuda", 2);
+    Buffers b;
+    b.add(std::vector<float>{0.f}, {1});
+    b.add(std::vector<float>(64, -1.f), {64});
+    auto device = createEmulatorDevice(emu::Schedule::InOrder);
+    run(*device, a, b);
+    std::vector<float> out = b.get<float>(1);
+    for (int t = 0; t < 64; ++t)
+      ASSERT_EQ(out[t], sleep ? (t % 2 ? 32 + t / 2 : t / 2) : t) << "thread " << t;
   }
 }
 

@@ -309,8 +309,8 @@ TEST_P(EmulatedGpuTrainStep, MatchesReferenceGradients) {
   std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/index % 2 == 0);
   // Configurations 1, 4, 7: products through the GEMM library (a host GEMM
   // on the emulator), gradients included.
-  auto session =
-      emulatedTrainSession(yaml, index, {"", "none", index % 3 == 1 ? "cublaslt" : "", "", "fp32"});
+  auto session = emulatedTrainSession(
+      yaml, index, {"", "none", index % 3 == 1 ? "cublaslt" : "", "", "fp32", 0});
   ASSERT_TRUE(session);
   const ModelDesc &m = session->model();
   SyntheticOptions o;
@@ -379,7 +379,7 @@ TEST_P(EmulatedTensorCoreTrainStep, MatchesReferenceGradients) {
   // Odd configurations: the products (forward and gradients) on tensor
   // cores too, by mma.sync (1, 5) or sm_90a's wgmma (3, 7).
   const char *gemm = index % 2 == 0 ? "" : index % 4 == 1 ? "tensor-core" : "wgmma";
-  auto session = emulatedTrainSession(yaml, index, {"", "none", gemm, "tensor-core", "fp32"});
+  auto session = emulatedTrainSession(yaml, index, {"", "none", gemm, "tensor-core", "fp32", 0});
   ASSERT_TRUE(session);
   double worst =
       expectGradientsNear(*session, yaml, index, index % 2 ? 130 : 40,
@@ -401,7 +401,7 @@ TEST(EmulatedTensorCoreTrainStepWideHeads, MatchesReferenceGradients) {
   for (Shape s : {Shape{1, 80, 136, "visible"}, Shape{2, 72, 24, "total"},
                   Shape{1, 70, 12, "visible"}}) {
     std::string yaml = test::wideHeadYaml(s.heads, s.dqk, s.dv, s.nNorm);
-    auto session = emulatedTrainSession(yaml, index++, {"", "none", "", "tensor-core", "fp32"});
+    auto session = emulatedTrainSession(yaml, index++, {"", "none", "", "tensor-core", "fp32", 0});
     ASSERT_TRUE(session);
     double worst = expectGradientsNear(*session, yaml, s.dqk, 100, kTensorCoreGradientTolerance);
     std::printf("tensor-core train step, heads %d x (%d x %d): largest relative error %.3e\n",
@@ -430,7 +430,7 @@ TEST_P(EmulatedStorageTrainStep, MatchesReferenceGradients) {
   const char *gemms[] = {"", "tensor-core", "wgmma"};
   const char *gemm = gemms[index % 3];
   const char *attention = index % 2 ? "tensor-core" : "";
-  auto session = emulatedTrainSession(yaml, index, {"", "none", gemm, attention, dtype});
+  auto session = emulatedTrainSession(yaml, index, {"", "none", gemm, attention, dtype, 0});
   ASSERT_TRUE(session);
   double worst = expectGradientsNear(*session, yaml, index, 60, kStorageGradientTolerance);
   std::printf("storage train step %d (%s, gemm %s, attention %s): largest relative error %.3e\n",

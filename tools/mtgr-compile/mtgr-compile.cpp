@@ -81,6 +81,13 @@ cl::opt<std::string>
                    "nearest even; parameters, their gradients and the optimiser's state stay fp32, "
                    "as do the buffers the runtime passes)"),
           cl::cat(category));
+cl::opt<int64_t> syncDelays(
+    "gpu-sync-delays", cl::value_desc("ns"), cl::init(0),
+    cl::desc("--target=cuda, a test build: every kernel sleeps a pseudo-random time below this "
+             "many nanoseconds before and after each synchronisation point (barriers, cp.async "
+             "waits, mbarriers, TMA, wgmma waits), so that code right only by timing fails "
+             "verify (0, the default: none)"),
+    cl::cat(category));
 enum class Emit { Mtgr, Kernel, Bound, Loops, LLVM, Object, Shared, Artifact, None };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stage to write"), cl::init(Emit::Artifact),
@@ -246,7 +253,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   auto backend = mlir::mtgr::createTargetBackend(
-      target, mlir::mtgr::BackendOptions{cpu, cudaArch, gemmKind, attentionKind, dtype});
+      target,
+      mlir::mtgr::BackendOptions{cpu, cudaArch, gemmKind, attentionKind, dtype, syncDelays});
   if (!backend) {
     llvm::errs() << "mtgr-compile: error: --target=" << target
                  << (cpu.empty() ? "" : " --cpu=" + cpu) << ": "

@@ -4,42 +4,51 @@
 // forward as one kernel of a block per (row block, head, chunk of V's
 // columns) and a warp per 16 rows. Two heads of 24 dimensions (a multiple
 // of 8): Q, K and V first get bf16 copies (a thread per element), which
-// the kernel stages with 16-byte cp.async (commit, wait, barrier). Q and K
-// in chunks of 32 along the head (zero-padded), rows padded by 8 bf16 (16
-// bytes) against bank conflicts, V's 24 columns in one chunk. Per listed
-// tile: S by 2 k-steps x 8 column tiles of mma.sync (ldmatrix.x4 of Q, .x2
-// of K), the weights on S's fragments, then P V by 4 k-steps x 3 column
-// tiles (ldmatrix.x2.trans of V); the O accumulators (3 x 4 per lane) are
-// carried over the tile list and stored once.
+// the kernel stages with 16-byte cp.async. Q in one chunk of 32 along the
+// head (zero-padded), staged once, rows padded by 8 bf16 (16 bytes) against
+// bank conflicts; per listed tile two steps through a ring of two slots
+// (5120 i16: the larger of K's 64 x 40 chunk and V's 64 x 32): step 0
+// S = Q K^T by 2 k-steps x 8 column tiles of mma.sync (ldmatrix.x4 of Q,
+// .x2 of K) with V's tile issued before it and K's waited for; the weights
+// on S's fragments; step 1 P V by 4 k-steps x 3 column tiles
+// (ldmatrix.x2.trans of V) with the next tile's K issued before it. The O
+// accumulators (3 x 4 per lane) are carried over the tile list and stored
+// once.
 
 // CHECK-LABEL: func.func @mtgr_forward
 // CHECK-COUNT-3: arith.bitcast %{{.*}} : i16 to bf16
 // CHECK: gpu.launch
 // CHECK-SAME: in (%{{.*}} = %{{.*}}, %{{.*}} = %c2, %{{.*}} = %c1{{.*}}) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c128
 // CHECK-SAME: function(@mtgr_forward__hstu_attention_3)
-// CHECK-SAME: workgroup(%{{.*}} : memref<64x40xi16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x40xi16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x32xi16, #gpu.address_space<workgroup>>)
-// Q staged once (one chunk holds it), before the tile loop.
+// CHECK-SAME: workgroup(%{{.*}} : memref<5120xi16, #gpu.address_space<workgroup>>, %{{.*}} : memref<2560xi16, #gpu.address_space<workgroup>>)
+// Q staged once (one chunk holds it); the first tile's K in flight.
 // CHECK: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache =  cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
 // CHECK: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.cp.async.wait.group 0
+// CHECK: scf.if
+// CHECK: nvvm.cp.async.shared.global
+// CHECK: nvvm.cp.async.commit.group
 // CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
-// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
 // CHECK: gpu.barrier
 // CHECK: nvvm.cp.async.shared.global
-// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-NEXT: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: gpu.barrier
 // CHECK: nvvm.ldmatrix {{.*}}layout = #nvvm.mma_layout<row>, num = 4 : i32
 // CHECK-COUNT-16: nvvm.mma.sync
-// CHECK: scf.yield
 // The weights: SiLU of alpha s, the interval test unless the tile is full.
 // CHECK: math.exp
 // CHECK: arith.cmpi sle
+// CHECK: gpu.barrier
+// CHECK: scf.if
 // CHECK: nvvm.cp.async.shared.global
-// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-NEXT: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: gpu.barrier
 // CHECK: nvvm.ldmatrix {{.*}}layout = #nvvm.mma_layout<col>, num = 2 : i32
 // CHECK-COUNT-12: nvvm.mma.sync
 // CHECK: scf.yield
+// CHECK: nvvm.cp.async.wait.group 0
 // CHECK-COUNT-12: memref.store %{{.*}}, %{{.*}} : memref<?x48xf32>
 // CHECK: gpu.terminator
 func.func @mtgr_forward(%q: memref<?x48xf32>, %off: memref<?xindex>, %m: memref<?x3x2xi32>,
@@ -60,16 +69,16 @@ func.func @mtgr_forward(%q: memref<?x48xf32>, %off: memref<?xindex>, %m: memref<
 // -----
 // Heads of 6 (not a multiple of 8): no copies; the kernel reads the fp32
 // buffers and rounds to bf16 as it stages (round to nearest even, NaN
-// kept), then the same products.
+// kept) into the same ring (no copy groups), then the same products.
 // CHECK-LABEL: func.func @mtgr_forward
 // CHECK-NOT: bf16
 // CHECK: gpu.launch
 // CHECK-SAME: function(@mtgr_forward__hstu_attention)
-// CHECK-SAME: workgroup(%[[Q:.*]] : memref<64x24xi16, #gpu.address_space<workgroup>>, %[[K:.*]] : memref<64x24xi16, #gpu.address_space<workgroup>>, %[[V:.*]] : memref<64x16xi16, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[RING:.*]] : memref<3072xi16, #gpu.address_space<workgroup>>, %[[Q:.*]] : memref<1536xi16, #gpu.address_space<workgroup>>)
 // CHECK-NOT: cp.async
 // CHECK: arith.cmpf uno
 // CHECK: memref.store %{{.*}}, %[[Q]]
-// CHECK: memref.store %{{.*}}, %[[K]]
+// CHECK: memref.store %{{.*}}, %[[RING]]
 // CHECK: nvvm.mma.sync
 // CHECK: gpu.terminator
 func.func @mtgr_forward(%q: memref<?x12xf32>, %off: memref<?xindex>, %m: memref<?x3x2xi32>,
