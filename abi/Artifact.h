@@ -113,6 +113,11 @@ struct Artifact {
   llvm::Error checkTrust(const TrustPolicy &policy) const;
 
   const EntryPoint *entry(llvm::StringRef name) const;
+  /// Code without a model (an empty model section): kernels whose entry
+  /// points take raw buffers, run by `mtgr-run call` (the tests'
+  /// tensor-core micro-kernels, bench/gpu's golden outputs); a Session
+  /// refuses it.
+  bool kernelsOnly() const { return modelText.empty(); }
   /// Serialises to the file format above.
   std::string serialize() const;
   /// Writes atomically (temporary file, then rename).

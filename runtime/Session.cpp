@@ -92,6 +92,10 @@ llvm::Expected<std::unique_ptr<Session>> Session::create(Artifact artifact,
   // An artifact is code: trust is decided before any of it is mapped.
   if (auto e = artifact.checkTrust(options.trust))
     return std::move(e);
+  if (artifact.kernelsOnly())
+    return fail((artifact.path.empty() ? std::string("artifact") : artifact.path) +
+                ": kernels without a model (their entry points take raw buffers: mtgr-run call "
+                "runs them)");
   std::unique_ptr<Session> s(new Session(std::move(artifact)));
   s->maxMemory = options.maxMemory ? options.maxMemory : physicalMemoryBytes();
   s->paramBytes = parameterBytes(s->artifact.model); // once: calls check against it

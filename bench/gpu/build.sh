@@ -85,8 +85,17 @@ for model in tiny tiny-dlrm mtgr-small attention-4x256 attention-4x128; do
     rm -f "$summary.log" "$out/sass/$model.$gemm"/*.cubin
   done
 done
+# The golden kernels (test/golden/README.md): tensor-core micro-kernels
+# on exact values as kernel artifacts and their inputs, for `mtgr-run call`.
+MTGR_GOLDEN_DIR="$out/golden" "$root/build/test/unit/MTGRUnitTests" \
+  --gtest_filter=GoldenKernels.WrittenForTheDeviceScript > /dev/null
+ls "$out/golden"
 cp "$root/bench/gpu/run.sh" "$out/"
 # The full SASS stays here (megabytes); the summaries travel.
 rm -rf "$root/build/gpu-sass" && mv "$out/sass" "$root/build/gpu-sass"
+# The artifacts travel compressed (the lease carries 64 MiB; 80 MB of
+# artifacts, largely the same host code and runtime pieces again and again,
+# are 2.7 MB as xz); run.sh unpacks them into a temporary folder first.
+(cd "$out" && tar -cf - ./*.mtgr golden | xz -T2 -6 > artifacts.tar.xz && rm -rf ./*.mtgr golden)
 du -sh "$out"
 ls -la "$out" "$out/lib"

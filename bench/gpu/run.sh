@@ -5,7 +5,10 @@
 #      through its own dlopen of libcuda;
 #   2. the ceilings through mtgr's own paths (mtgr-run devices --ceilings:
 #      a device-to-device copy, cuBLASLt 8192^3 bf16 and fp32 GEMMs);
-#   3. verify --device=cuda, device buffers poisoned with NaN
+#   3. the golden kernels (test/golden/README.md): tensor-core
+#      micro-kernels on the GPU, their outputs recorded in $OUT/golden and
+#      the emulator compared with them bit for bit;
+#      verify --device=cuda, device buffers poisoned with NaN
 #      (MTGR_CUDA_POISON), on ~25 configurations: each carried model x its
 #      GEMM paths (--gemm=generated, cublaslt; MTGR-small also on tensor
 #      cores: mma.sync (tc), with the fused attention (ta), and sm_90a's
@@ -31,11 +34,19 @@
 #   F=build/test/fake-cuda MTGR_LIBCUDA=$F/libcuda.so.1 \
 #     MTGR_LIBCUBLASLT=$F/libcublasLt.so.13 MTGR_CEILING_SIZE=64 bash build/gpu-carry/run.sh
 # MTGR_RUN names another runner, MTGR_ARTIFACTS another folder of
-# <model>.cuda.mtgr / <model>.lt.mtgr artifacts.
+# <model>.cuda.mtgr / <model>.lt.mtgr artifacts, MTGR_GOLDEN another folder
+# of golden kernels.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 run="${MTGR_RUN:-$here/mtgr-run}"
 artifacts="${MTGR_ARTIFACTS:-$here}"
+golden="${MTGR_GOLDEN:-$here/golden}"
+# build.sh packs the artifacts and the golden kernels (artifacts.tar.xz).
+if [ -z "${MTGR_ARTIFACTS:-}" ] && [ -f "$here/artifacts.tar.xz" ]; then
+  artifacts="$(mktemp -d)"
+  tar -C "$artifacts" -xJf "$here/artifacts.tar.xz"
+  golden="${MTGR_GOLDEN:-$artifacts/golden}"
+fi
 out="${OUT:-$here}/gpu.txt"
 export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 log() { echo "$@" | tee -a "$out"; }
@@ -63,6 +74,22 @@ fi
 log "== cuBLASLt: ${MTGR_LIBCUBLASLT:-libcublasLt.so.13, found by the dynamic loader}"
 step "mtgr-run devices --ceilings" 120 "$run" devices --ceilings \
   --ceiling-size="${MTGR_CEILING_SIZE:-8192}" --ceiling-repeats=5
+
+# The golden kernels (test/golden/README.md): each tensor-core micro-kernel
+# on the GPU, its buffers after the call recorded in $OUT/golden (commit
+# them to test/golden/), then the emulator compared with them bit for bit.
+if [ -d "$golden" ]; then
+  recorded="${OUT:-$here}/golden"
+  mkdir -p "$recorded"
+  for artifact in "$golden"/*.mtgr; do
+    name="$(basename "$artifact" .mtgr)"
+    step "golden $name: mtgr-run call --device=cuda" 60 "$run" call "$artifact" \
+      --inputs="$golden/$name.in.npz" --device=cuda --output="$recorded/$name.out.npz"
+    [ -f "$recorded/$name.out.npz" ] &&
+      step "golden $name: the emulator against the GPU's outputs" 120 "$run" call "$artifact" \
+        --inputs="$golden/$name.in.npz" --device=cuda-emu --expect="$recorded/$name.out.npz"
+  done
+fi
 
 export MTGR_CUDA_POISON=1
 shapes=("--users=4"
@@ -163,18 +190,19 @@ for gemm in ta bf; do
   attention_ratio "$title"
 done
 # The issue's attention points: one HSTU layer of 4 heads x 256 and of 4 x
-# 128, bf16 storage, jagged samples of up to about 1k and 4k tokens; each
+# 128, bf16 storage, jagged samples of 750..1000 and 3000..4000 history
+# tokens (--min-seq-len, --seq-len) plus R and candidates; each
 # checked against the reference first (a small batch).
 for model in attention-4x256 attention-4x128; do
   artifact="$artifacts/$model.bf.mtgr"
   [ -f "$artifact" ] || continue
   step "verify $model.bf --device=cuda --users=2 --seq-len=600" 120 "$run" verify "$artifact" \
     --device=cuda --batches=1 --randomize-params --users=2 --seq-len=600 --rt-len=20 --candidates=8
-  for shape in "16 1000 24" "4 4000 96"; do
+  for shape in "16 750 1000 24" "4 3000 4000 96"; do
     set -- $shape
-    title="infer $model.bf --device=cuda --profile, $1 users of up to $2+$3 tokens"
-    step "$title" 120 "$run" infer "$artifact" --device=cuda --users="$1" --seq-len="$2" \
-      --rt-len="$3" --candidates=32 --profile --time=3 --output=/dev/null
+    title="infer $model.bf --device=cuda --profile, $1 users of $2..$3+$4 tokens"
+    step "$title" 120 "$run" infer "$artifact" --device=cuda --users="$1" --min-seq-len="$2" \
+      --seq-len="$3" --rt-len="$4" --candidates=32 --profile --time=3 --output=/dev/null
     attention_ratio "$title"
   done
 done

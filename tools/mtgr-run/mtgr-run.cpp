@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "app/Devices.h"
 #include "app/Evaluation.h"
+#include "app/KernelCall.h"
 #include "app/ProfileReport.h"
 #include "app/Scoring.h"
 #include "app/SessionConfig.h"
@@ -27,6 +28,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/WithColor.h"
 
@@ -52,7 +54,9 @@ cl::SubCommand evalCommand("eval", "Per-task AUC, GAUC and NE on labelled reques
 cl::SubCommand trainCommand("train", "Train with the generated train_step and apply_update");
 cl::SubCommand genCommand("gen", "Write synthetic requests for the artifact's model (JSON Lines)");
 cl::SubCommand devicesCommand("devices", "List the CPU and the CUDA driver's GPUs (no artifact)");
-const char *kCommands[] = {"infer", "verify", "eval", "train", "gen", "devices"};
+cl::SubCommand callCommand("call", "Call a kernel artifact's entry point once on buffers from a "
+                                   ".npz (the tests' micro-kernels; golden outputs)");
+const char *kCommands[] = {"infer", "verify", "eval", "train", "gen", "devices", "call"};
 cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<artifact.mtgr>"), cl::cat(category),
                                   cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> deviceName("device",
@@ -86,6 +90,10 @@ cl::opt<int64_t> users("users", cl::desc("Synthetic users (samples) per batch"),
                        cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> seqLen("seq-len", cl::desc("Longest synthetic S"), cl::init(64),
                         cl::cat(category), cl::sub(cl::SubCommand::getAll()));
+cl::opt<int64_t> minSeqLen("min-seq-len",
+                           cl::desc("Shortest synthetic S (lengths are long-tailed between it "
+                                    "and --seq-len; default 0)"),
+                           cl::init(0), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> rtLen("rt-len", cl::desc("Longest synthetic R"), cl::init(16), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> maxCandidates("candidates", cl::desc("Most candidates per synthetic user"),
                                cl::init(8), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
@@ -158,6 +166,18 @@ cl::opt<int64_t> ceilingSize("ceiling-size", cl::desc("devices --ceilings: the G
 cl::opt<int> ceilingRepeats("ceiling-repeats",
                             cl::desc("devices --ceilings: timed runs of each (the best is kept)"),
                             cl::init(5), cl::cat(category), cl::sub(devicesCommand));
+cl::opt<std::string> callInputs("inputs",
+                                cl::desc("call: the buffers, a .npz of float32 arrays arg0, arg1, "
+                                         "... in the entry point's order (raw bits allowed)"),
+                                cl::value_desc("file.npz"), cl::cat(category),
+                                cl::sub(callCommand));
+cl::opt<std::string> callExpect("expect",
+                                cl::desc("call: compare the buffers after the call bit for bit "
+                                         "with this .npz's (those it has); exit 1 if any differs"),
+                                cl::value_desc("file.npz"), cl::cat(category),
+                                cl::sub(callCommand));
+cl::opt<std::string> callEntry("entry", cl::desc("call: the entry point (default forward)"),
+                               cl::init("forward"), cl::cat(category), cl::sub(callCommand));
 cl::opt<bool> profile("profile",
                        cl::desc("infer/train: time and GFLOP/s per op family and per HSTU layer "
                                 "(CPU: the artifact must be compiled with mtgr-compile --profile; "
@@ -234,6 +254,7 @@ SyntheticOptions syntheticOptions(uint64_t seed) {
   SyntheticOptions o;
   o.users = users;
   o.maxSequence = seqLen;
+  o.minSequence = minSeqLen;
   o.maxRealtime = rtLen;
   o.maxCandidates = maxCandidates;
   o.minCandidates = std::min<int64_t>(1, maxCandidates);
@@ -510,6 +531,57 @@ int verify(Session &session) {
 }
 } // namespace
 
+/// `mtgr-run call`: a kernel artifact's entry point on the buffers of
+/// --inputs; --output writes them after the call, --expect compares them.
+int callKernels() {
+  if (artifactPath.empty())
+    return error("an artifact is needed: mtgr-run call KERNELS.mtgr --inputs=FILE.npz");
+  if (callInputs.empty())
+    return error("call: --inputs=FILE.npz is needed (the buffers arg0, arg1, ...)");
+  auto trust = trustPolicyFrom(trustedKeys, requireSignature);
+  if (!trust)
+    return error(llvm::toString(trust.takeError()));
+  auto artifact = Artifact::read(artifactPath);
+  if (!artifact)
+    return error(llvm::toString(artifact.takeError()));
+  if (!artifact->kernelsOnly())
+    return error(artifactPath + ": an artifact of model '" + artifact->model.name +
+                 "': its entry points take batches (infer, verify, train), not raw buffers");
+  if (auto e = artifact->checkTrust(*trust))
+    return error(llvm::toString(std::move(e)));
+  auto readNpz = [](const std::string &path) -> llvm::Expected<std::map<std::string, Tensor>> {
+    auto bytes = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                             /*RequiresNullTerminator=*/false);
+    if (!bytes)
+      return llvm::createStringError(path + ": cannot read: " + bytes.getError().message());
+    return parseNpz((*bytes)->getBuffer(), path);
+  };
+  auto inputs = readNpz(callInputs);
+  if (!inputs)
+    return error(llvm::toString(inputs.takeError()));
+  auto device = createDevice(deviceName);
+  if (!device)
+    return error(llvm::toString(device.takeError()));
+  auto buffers = callOnBuffers(*artifact, **device, callEntry, *inputs, callInputs);
+  if (!buffers)
+    return error(llvm::toString(buffers.takeError()));
+  if (outputPath != "-") {
+    ParamStore out;
+    for (const auto &[name, tensor] : *buffers)
+      out.set(name, tensor);
+    if (auto e = writeNpz(outputPath, out))
+      return error(llvm::toString(std::move(e)));
+  }
+  llvm::outs() << "called '" << callEntry << "' of " << artifactPath << " on " << (*device)->name()
+               << " with " << buffers->size() << " buffers\n";
+  if (callExpect.empty())
+    return 0;
+  auto expected = readNpz(callExpect);
+  if (!expected)
+    return error(llvm::toString(expected.takeError()));
+  return compareBits(*buffers, *expected, callExpect, llvm::outs()) ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions({&category, &dataCategory});
@@ -523,7 +595,7 @@ int main(int argc, char **argv) {
       std::none_of(std::begin(kCommands), std::end(kCommands),
                    [&](const char *c) { return llvm::StringRef(argv[1]) == c; }))
     return error(llvm::Twine("unknown command '") + argv[1] +
-                 "' (expected infer, verify, eval, train, gen or devices)");
+                 "' (expected infer, verify, eval, train, gen, devices or call)");
   cl::ParseCommandLineOptions(
       argc, argv,
       "mtgr-run: run a compiled mtgr artifact\n\n"
@@ -540,15 +612,20 @@ int main(int argc, char **argv) {
       "          checkpoints); AUC/GAUC on held-out data (each user's last request\n"
       "          window) before and after\n"
       "  gen     write synthetic requests for the artifact's model (JSON Lines)\n"
-      "  devices list the CPU and the CUDA driver's GPUs, or why there is none\n\n"
+      "  devices list the CPU and the CUDA driver's GPUs, or why there is none\n"
+      "  call    call a kernel artifact's entry point once on the buffers of a .npz\n"
+      "          (--inputs); --output=FILE.npz writes them after the call, --expect\n"
+      "          compares them bit for bit with a recorded .npz\n\n"
       "Examples:\n"
       "  mtgr-run infer tiny.mtgr --users=4 --show=10\n"
       "  mtgr-run gen tiny.mtgr --users=2 --output=requests.jsonl\n"
       "  mtgr-run devices\n"
       "  mtgr-run devices --ceilings --ceiling-size=8192\n"
+      "  mtgr-run call mma-bf16.mtgr --inputs=mma-bf16.in.npz --device=cuda --output=out.npz\n"
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --output=scores.txt\n"
       "  mtgr-run verify tiny.mtgr --batches=5 --seq-len=200 --randomize-params\n"
-      "  mtgr-run verify tiny.cuda.mtgr --device=cuda-emu --randomize-params  (mtgr-compile --target=cuda)\n"
+      "  mtgr-run verify tiny.cuda.mtgr --device=cuda-emu --randomize-params  (mtgr-compile "
+      "--target=cuda)\n"
       "  mtgr-run infer tiny.mtgr --params=weights.npz\n"
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --time=5 --num-threads=2\n"
       "  mtgr-run train dlrm.mtgr --users=400 --epochs=2 --checkpoint=run.ckpt\n"
@@ -558,8 +635,11 @@ int main(int argc, char **argv) {
     describeDevices(llvm::outs());
     return ceilings ? describeCeilings(llvm::outs(), ceilingSize, ceilingRepeats) : 0;
   }
+  if (callCommand)
+    return callKernels();
   if (!inferCommand && !verifyCommand && !evalCommand && !trainCommand && !genCommand)
-    return error("a command is needed first: infer, verify, eval, train, gen or devices (--help)");
+    return error("a command is needed first: infer, verify, eval, train, gen, devices or call "
+                 "(--help)");
   if (artifactPath.empty())
     return error("an artifact is needed: mtgr-run " +
                  std::string(inferCommand    ? "infer"
@@ -570,6 +650,9 @@ int main(int argc, char **argv) {
                  " ARTIFACT.mtgr (mtgr-compile writes one)");
   if (users < 0 || seqLen < 0 || rtLen < 0 || maxCandidates < 0 || batches < 1)
     return error("--users, --seq-len, --rt-len and --candidates must be >= 0, --batches >= 1");
+  if (minSeqLen < 0 || minSeqLen > seqLen)
+    return error("--min-seq-len is " + std::to_string(minSeqLen) + ", not 0 .. --seq-len (" +
+                 std::to_string(seqLen) + ")");
   // Caps that keep synthetic batches and thread counts sane; each names the
   // option and its limit (a larger batch is split into several).
   for (auto [name, value, limit] :
