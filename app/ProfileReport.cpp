@@ -31,7 +31,8 @@ BatchFlops batchFlops(const ModelDesc &m, const Batch &batch, int64_t visiblePai
 /// and its attention work (inference), their GFLOP/s. Returns false when
 /// nothing was profiled (the artifact was compiled without --profile).
 bool mtgr::printProfile(llvm::raw_ostream &os, Session &session, const Batch *batch,
-                        int64_t visiblePairs, int64_t computedPairs) {
+                        int64_t visiblePairs, int64_t computedPairs,
+                        const FlopCount *trainedForward) {
   const ModelDesc &m = session.model();
   const ProfileCounters &counters = session.environment().profile;
   FamilySeconds profile = counters.seconds();
@@ -43,6 +44,11 @@ bool mtgr::printProfile(llvm::raw_ostream &os, Session &session, const Batch *ba
   BatchFlops flops;
   if (batch)
     flops = batchFlops(m, *batch, visiblePairs);
+  if (trainedForward) {
+    flops.linears = 3.0 * double(trainedForward->tokenizer + trainedForward->projections +
+                                 trainedForward->heads);
+    flops.attention = 3.0 * double(trainedForward->attention);
+  }
   auto rate = [](double f, double t) {
     return f > 0 && t > 0 ? llvm::formatv("  {0,8:F1} GFLOP/s", f / t / 1e9).str() : std::string();
   };
@@ -62,6 +68,9 @@ bool mtgr::printProfile(llvm::raw_ostream &os, Session &session, const Batch *ba
                                  profile[f] * 1e3, 100 * profile[f] / profiled)
                  << rate(work, profile[f]) << "\n";
   }
+  if (trainedForward)
+    os << "  (training rates: forward and backward FLOPs, each product's forward work x 3; "
+          "attention: forward, dV, dP, dQ, dK)\n";
   if (batch && visiblePairs > 0)
     os << llvm::format("  attention work: %lld pairs computed per layer and head for "
                                  "%lld useful (visible) ones, %.3fx\n",
@@ -87,4 +96,3 @@ bool mtgr::printProfile(llvm::raw_ostream &os, Session &session, const Batch *ba
   }
   return true;
 }
-

@@ -114,7 +114,8 @@ llvm::Error Trainer::run(const TrainLimits &limits,
       double candidates = std::max<int64_t>(1, batch.numCandidates());
       double meanLoss = grads->loss * m.training.candidatesPerStep / candidates;
       onStep({st.step, st.epoch, st.stepInEpoch, static_cast<int64_t>(steps.size()),
-              batch.numSamples, batch.totalTokens(m), meanLoss, elapsed()});
+              batch.numSamples, batch.totalTokens(m), meanLoss, elapsed(),
+              countBatchFlops(m, batch)});
       if (!limits.checkpoint.empty() && limits.checkpointEvery &&
           st.step % limits.checkpointEvery == 0)
         if (auto e = saveCheckpoint(limits.checkpoint, snapshot()))

@@ -15,6 +15,7 @@
 #include "runtime/Session.h"
 
 #include <functional>
+#include <optional>
 
 namespace mtgr {
 
@@ -31,6 +32,9 @@ struct StepReport {
   int64_t step, epoch, stepInEpoch, stepsInEpoch, samples, tokens;
   double loss; // per-candidate mean BCE of the step (weighted by task weights)
   double seconds;
+  /// The step batch's forward FLOPs (DESIGN 1.9; none where its mask's
+  /// pairs are unknown): what a profile's training rates are counted from.
+  std::optional<FlopCount> forwardFlops = std::nullopt;
 };
 
 class Trainer {

@@ -205,6 +205,12 @@ for model in attention-4x256 attention-4x128; do
       --seq-len="$3" --rt-len="$4" --candidates=32 --profile --time=3 --output=/dev/null
     attention_ratio "$title"
   done
+  # Training at 4k tokens: the attention family's rate counts the
+  # forward and the backward (dV, dP, dQ, dK: 3x the forward's FLOPs).
+  title="train $model.bf --device=cuda --profile, 4 steps of 3000..4000+96-token users"
+  step "$title" 150 "$run" train "$artifact" --device=cuda --users=64 --min-seq-len=3000 \
+    --seq-len=4000 --rt-len=96 --candidates=32 --steps=4 --profile
+  attention_ratio "$title"
 done
 for summary in "$here"/static/*.txt; do
   [ -f "$summary" ] || continue

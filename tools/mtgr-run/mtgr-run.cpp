@@ -455,8 +455,19 @@ int train(Session &session) {
   session.environment().profile.reset();
   session.environment().profile.timeKernels = profile;
   int64_t samples = 0;
+  // The forward FLOPs of every step trained (the profile's training rates).
+  FlopCount trained;
+  bool flopsKnown = true;
   auto onStep = [&](const StepReport &r) {
     samples += r.samples;
+    if (r.forwardFlops) {
+      trained.tokenizer += r.forwardFlops->tokenizer;
+      trained.projections += r.forwardFlops->projections;
+      trained.attention += r.forwardFlops->attention;
+      trained.heads += r.forwardFlops->heads;
+    } else {
+      flopsKnown = false;
+    }
     std::string line = stepLine(r, samples);
     if (terminal)
       llvm::errs() << "\r" << line << "   ";
@@ -474,7 +485,8 @@ int train(Session &session) {
   if (!ran)
     return error(llvm::toString(ran.takeError()));
   int64_t bestEpoch = ran->bestEpoch;
-  if (!printProfile(llvm::errs(), session) && profile)
+  if (!printProfile(llvm::errs(), session, nullptr, 0, 0, flopsKnown ? &trained : nullptr) &&
+      profile)
     return error("--profile: the artifact records no profile: compile it with mtgr-compile "
                  "--profile (or run a CUDA artifact on --device=cuda or cuda-emu)");
   llvm::outs() << "trained " << trainer.state().step << " steps (" << trainer.state().epoch
