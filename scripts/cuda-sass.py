@@ -167,7 +167,14 @@ def check(arch, kernels, metadata):
         if family(name) in ("hstu_attention", "hstu_attention_backward") and shared > 0:
             # The fused passes (--attention=tensor-core): the products and
             # W times the second operand by HMMA from ldmatrix, the second
-            # operand's fragments transposed (LDSM .MT88).
+            # operand's fragments transposed (LDSM .MT88). The sm_90a
+            # forward (--attention=wgmma): HGMMA from the shared memory its
+            # TMA copies (UTMALDG) filled behind mbarriers (SYNCS).
+            if "HGMMA" in base:
+                for need in ("UTMALDG", "SYNCS", "BAR", "HGMMA"):
+                    if need not in base:
+                        failures.append(f"{arch} {name}: a wgmma attention kernel without {need}")
+                continue
             for need in ("LDSM", "BAR", "HMMA"):
                 if need not in base:
                     failures.append(f"{arch} {name}: a tensor-core attention kernel without {need}")

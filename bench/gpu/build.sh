@@ -46,9 +46,10 @@ done
 # activations stored in bf16, --dtype=bf16, sm_90a only, tiny's with its
 # training step; tiny.rd.mtgr and tiny.rb.mtgr: ta and bf again as the
 # random-delay build, --gpu-sync-delays, for verify and training;
-# attention-4x256.bf.mtgr and attention-4x128.bf.mtgr: one HSTU layer of 4
-# heads x 256 and 4 x 128, bf on sm_90a, for the attention's speed at 1k and
-# 4k tokens); per artifact a static summary
+# <model>.aw.mtgr: bf with the attention forward on wgmma fed by TMA
+# (--attention=wgmma); attention-4x256 and attention-4x128 (bf and aw): one
+# HSTU layer of 4 heads x 256 and 4 x 128, for the attention's speed at 1k
+# and 4k tokens); per artifact a static summary
 # (the compiler's ptxas resources line, the SASS counts per op family) that
 # run.sh appends to its results.
 mkdir -p "$out/static"
@@ -58,9 +59,9 @@ for model in tiny tiny-dlrm mtgr-small attention-4x256 attention-4x128; do
   [ -f "$yaml" ] || yaml="$root/bench/models/$model.yaml"
   # MTGR-small also on tensor cores: the products (tc), and the products
   # and the attention forward (ta); tiny's attention on tensor cores (ta).
-  [ "$model" = mtgr-small ] && gemms="cuda lt tc ta wg bf"
+  [ "$model" = mtgr-small ] && gemms="cuda lt tc ta wg bf aw"
   [ "$model" = tiny ] && gemms="cuda lt ta bf rd rb"
-  case "$model" in attention-*) gemms="bf" ;; esac
+  case "$model" in attention-*) gemms="bf aw" ;; esac
   for gemm in $gemms; do
     artifact="$out/$model.$gemm.mtgr"
     summary="$out/static/$model.$gemm.txt"
@@ -70,6 +71,7 @@ for model in tiny tiny-dlrm mtgr-small attention-4x256 attention-4x128; do
       ta) kind=(--gemm=tensor-core --attention=tensor-core) ;;
       wg) kind=(--cuda-arch=sm_90a --gemm=wgmma --attention=tensor-core) ;;
       bf) kind=(--cuda-arch=sm_90a --dtype=bf16 --gemm=wgmma --attention=tensor-core) ;;
+      aw) kind=(--cuda-arch=sm_90a --dtype=bf16 --gemm=wgmma --attention=wgmma) ;;
       rd) kind=(--gemm=tensor-core --attention=tensor-core --gpu-sync-delays=1000) ;;
       rb) kind=(--cuda-arch=sm_90a --dtype=bf16 --gemm=wgmma --attention=tensor-core
                 --gpu-sync-delays=1000) ;;

@@ -96,7 +96,7 @@ shapes=("--users=4"
         "--users=1 --seq-len=1 --rt-len=0 --candidates=1"
         "--users=8 --seq-len=300 --rt-len=30 --candidates=20")
 for model in tiny-dlrm tiny mtgr-small; do
-  for gemm in cuda lt tc ta wg bf rd rb; do
+  for gemm in cuda lt tc ta wg bf aw rd rb; do
     artifact="$artifacts/$model.$gemm.mtgr"
     [ -f "$artifact" ] || continue
     # verify takes its tolerance from the artifact's numerics (bf16 on
@@ -157,7 +157,7 @@ done
 ceiling=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "fp32") print $(i + 1) }' "$out" | head -1)
 # Tensor-core products are compared with the bf16 GEMM's ceiling.
 ceiling16=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "bf16") print $(i + 1) }' "$out" | head -1)
-for gemm in cuda lt tc ta wg bf; do
+for gemm in cuda lt tc ta wg bf aw; do
   artifact="$artifacts/mtgr-small.$gemm.mtgr"
   [ -f "$artifact" ] || continue
   step "infer mtgr-small.$gemm --device=cuda --profile, 5 s of passes" 120 "$run" infer \
@@ -165,7 +165,8 @@ for gemm in cuda lt tc ta wg bf; do
     --profile --time=5 --output=/dev/null
   rate=$(awk '/== infer mtgr-small.'"$gemm"'/ { on = 1 } on && /projections .* GFLOP\/s/ { print $(NF - 1); exit }' "$out")
   peak="$ceiling" kind=fp32
-  [ "$gemm" = tc ] || [ "$gemm" = ta ] || [ "$gemm" = wg ] || [ "$gemm" = bf ] &&
+  [ "$gemm" = tc ] || [ "$gemm" = ta ] || [ "$gemm" = wg ] || [ "$gemm" = bf ] ||
+    [ "$gemm" = aw ] &&
     peak="$ceiling16" kind=bf16
   if [ -n "$peak" ] && [ -n "$rate" ]; then
     log "== mtgr-small.$gemm: projections at $rate GFLOP/s = $(awk -v r="$rate" -v c="$peak" 'BEGIN { if (c > 0) printf "%.3f", r / (c * 1000); else print "n/a" }') of the cuBLASLt $kind ceiling ($peak TFLOP/s)"
@@ -182,7 +183,7 @@ attention_ratio() { # attention_ratio TITLE: the step's attention GFLOP/s / the 
 }
 attention_ratio "infer mtgr-small.ta --device=cuda --profile, 5 s of passes"
 # (ta: fp32 activations; bf: bf16 activations, wgmma products.)
-for gemm in ta bf; do
+for gemm in ta bf aw; do
   [ -f "$artifacts/mtgr-small.$gemm.mtgr" ] || continue
   title="infer mtgr-small.$gemm --device=cuda --profile, 4 users of 4000+96 tokens"
   step "$title" 120 "$run" infer "$artifacts/mtgr-small.$gemm.mtgr" --device=cuda --users=4 \
@@ -194,23 +195,27 @@ done
 # tokens (--min-seq-len, --seq-len) plus R and candidates; each
 # checked against the reference first (a small batch).
 for model in attention-4x256 attention-4x128; do
-  artifact="$artifacts/$model.bf.mtgr"
-  [ -f "$artifact" ] || continue
-  step "verify $model.bf --device=cuda --users=2 --seq-len=600" 120 "$run" verify "$artifact" \
-    --device=cuda --batches=1 --randomize-params --users=2 --seq-len=600 --rt-len=20 --candidates=8
-  for shape in "16 750 1000 24" "4 3000 4000 96"; do
-    set -- $shape
-    title="infer $model.bf --device=cuda --profile, $1 users of $2..$3+$4 tokens"
-    step "$title" 120 "$run" infer "$artifact" --device=cuda --users="$1" --min-seq-len="$2" \
-      --seq-len="$3" --rt-len="$4" --candidates=32 --profile --time=3 --output=/dev/null
+  # bf: the attention on mma.sync; aw: its forward on wgmma fed by TMA.
+  for kind in bf aw; do
+    artifact="$artifacts/$model.$kind.mtgr"
+    [ -f "$artifact" ] || continue
+    step "verify $model.$kind --device=cuda --users=2 --seq-len=600" 120 "$run" verify \
+      "$artifact" --device=cuda --batches=1 --randomize-params --users=2 --seq-len=600 \
+      --rt-len=20 --candidates=8
+    for shape in "16 750 1000 24" "4 3000 4000 96"; do
+      set -- $shape
+      title="infer $model.$kind --device=cuda --profile, $1 users of $2..$3+$4 tokens"
+      step "$title" 120 "$run" infer "$artifact" --device=cuda --users="$1" --min-seq-len="$2" \
+        --seq-len="$3" --rt-len="$4" --candidates=32 --profile --time=3 --output=/dev/null
+      attention_ratio "$title"
+    done
+    # Training at 4k tokens: the attention family's rate counts the
+    # forward and the backward (dV, dP, dQ, dK: 3x the forward's FLOPs).
+    title="train $model.$kind --device=cuda --profile, 4 steps of 3000..4000+96-token users"
+    step "$title" 150 "$run" train "$artifact" --device=cuda --users=64 --min-seq-len=3000 \
+      --seq-len=4000 --rt-len=96 --candidates=32 --steps=4 --profile
     attention_ratio "$title"
   done
-  # Training at 4k tokens: the attention family's rate counts the
-  # forward and the backward (dV, dP, dQ, dK: 3x the forward's FLOPs).
-  title="train $model.bf --device=cuda --profile, 4 steps of 3000..4000+96-token users"
-  step "$title" 150 "$run" train "$artifact" --device=cuda --users=64 --min-seq-len=3000 \
-    --seq-len=4000 --rt-len=96 --candidates=32 --steps=4 --profile
-  attention_ratio "$title"
 done
 for summary in "$here"/static/*.txt; do
   [ -f "$summary" ] || continue

@@ -48,7 +48,11 @@ public:
             : gemm == "wgmma"
                 ? ", products on sm_90a warpgroup MMA (wgmma; bf16 operands, f32 sums)"
                 : "") +
-           (attention == "tensor-core" ? ", attention fused on tensor cores (64 x 64 tiles)" : "") +
+           (attention == "tensor-core" ? ", attention fused on tensor cores (64 x 64 tiles)"
+            : attention == "wgmma"
+                ? ", attention fused on tensor cores (64 x 64 tiles; the forward on sm_90a's "
+                  "wgmma fed by TMA where heads are multiples of 16)"
+                : "") +
            (syncDelaysNs > 0 ? ", random delays below " + std::to_string(syncDelaysNs) +
                                    " ns around every synchronisation point (a test build)"
                              : "") +
@@ -60,7 +64,7 @@ public:
   /// tiles of 64 (4 k-steps of W times the second operand). The SIMT
   /// kernels: a thread per row of 8-row blocks, tiles of 16 columns.
   AttentionTiles attentionTiles() const override {
-    return attention == "tensor-core" ? AttentionTiles{64, 64} : AttentionTiles{};
+    return attention != "generated" ? AttentionTiles{64, 64} : AttentionTiles{};
   }
 
   /// No timers compiled in: the GPU devices time each kernel at run time
@@ -68,7 +72,7 @@ public:
   bool canProfile() const override { return false; }
 
   std::string numerics() const override {
-    return gemm == "tensor-core" || gemm == "wgmma" || attention == "tensor-core" || dtype != "fp32"
+    return gemm == "tensor-core" || gemm == "wgmma" || attention != "generated" || dtype != "fp32"
                ? "bf16"
                : "fp32";
   }
@@ -255,6 +259,14 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
   if (options.syncDelaysNs < 0 || options.syncDelaysNs > 1000000)
     return fail("--gpu-sync-delays: " + std::to_string(options.syncDelaysNs) +
                 " ns is not 0 (none) .. 1000000 (nanosleep sleeps at most 1 ms)");
+  if (attention == "wgmma")
+    for (const std::string &a : archs)
+      if (a != "sm_90a")
+        return fail("--attention=wgmma: warpgroup MMA runs on sm_90a only, and the "
+                    "architectures include " +
+                    a +
+                    " (pass --cuda-arch=sm_90a, or --attention=tensor-core for mma.sync on "
+                    "sm_80 and later)");
   std::string dtype = options.dtype.empty() ? "fp32" : options.dtype;
   if (dtype != "fp32" && dtype != "bf16" && dtype != "f16")
     return fail("--dtype: '" + dtype + "' is not " + kStorageDtypes.str());

@@ -247,9 +247,10 @@ FailureOr<TileListType> tilesOf(Operation *op, Value tiles) {
 }
 
 struct GpuHstuAttention : GpuPattern<HstuAttentionOp> {
-  GpuHstuAttention(BufferTypeConverter &c, MLIRContext *ctx, int64_t blockSize, bool tensorCores)
-      : GpuPattern(c, ctx, blockSize), tensorCores(tensorCores) {}
-  bool tensorCores;
+  GpuHstuAttention(BufferTypeConverter &c, MLIRContext *ctx, int64_t blockSize, bool tensorCores,
+                   bool wgmma)
+      : GpuPattern(c, ctx, blockSize), tensorCores(tensorCores), wgmma(wgmma) {}
+  bool tensorCores, wgmma;
 
   Results lower(HstuAttentionOp op, Adaptor a, LoopBuilder &l) const override {
     auto type = tilesOf(op, op.getTiles());
@@ -265,12 +266,23 @@ struct GpuHstuAttention : GpuPattern<HstuAttentionOp> {
       Value q = tensorCoreOperand(l, in.q, in.dqk, blockSize);
       Value k = tensorCoreOperand(l, in.k, in.dqk, blockSize);
       Value v = tensorCoreOperand(l, in.v, dv, blockSize);
-      launchFusedAttentionPass(l, in,
-                               FusedAttentionPass{tiles.blockStart, type->getRowBlock(), true,
-                                                  tiles.tileStart, tiles.tiles,
-                                                  type->getColTile(), decodeForward,
-                                                  {{q, k, in.dqk}}, siluOf, v, o, dv,
-                                                  /*outputChunk=*/128});
+      FusedAttentionPass pass{tiles.blockStart,
+                              type->getRowBlock(),
+                              true,
+                              tiles.tileStart,
+                              tiles.tiles,
+                              type->getColTile(),
+                              decodeForward,
+                              {{q, k, in.dqk}},
+                              siluOf,
+                              v,
+                              o,
+                              dv,
+                              /*outputChunk=*/128};
+      if (wgmma && !wgmmaAttentionProblem(pass))
+        launchWgmmaAttentionForward(l, in, pass);
+      else
+        launchFusedAttentionPass(l, in, pass);
       return Buffers{{o, in.layout.offsets}};
     }
     forEachListedPair(l, in, TileListBuffers(a.getTiles()), type->getRowBlock(),
@@ -482,8 +494,10 @@ struct GpuHstuAttentionBackward : GpuPattern<HstuAttentionBackwardOp> {
 void mlir::mtgr::populateGpuAttentionPatterns(BufferTypeConverter &converter,
                                               RewritePatternSet &patterns, int64_t blockSize,
                                               GpuAttentionKind kind) {
+  // wgmma: the forward on sm_90a's warpgroup MMA where its heads allow, the
+  // backward's passes on mma.sync.
   patterns.add<GpuHstuAttention>(converter, patterns.getContext(), blockSize,
-                                 kind == GpuAttentionKind::TensorCore);
+                                 kind != GpuAttentionKind::Simt, kind == GpuAttentionKind::Wgmma);
   patterns.add<GpuHstuAttentionBackward>(converter, patterns.getContext(), blockSize,
-                                         kind == GpuAttentionKind::TensorCore);
+                                         kind != GpuAttentionKind::Simt);
 }

@@ -93,6 +93,14 @@ struct FusedAttentionPass {
 void launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs &in,
                               const FusedAttentionPass &pass);
 
+/// Why the forward `pass` cannot run on sm_90a's wgmma (none: it can):
+/// 64 x 64 tiles, bf16 Q, K and V, heads of multiples of 16 up to 256.
+std::optional<std::string> wgmmaAttentionProblem(const FusedAttentionPass &pass);
+/// The forward on wgmma fed by TMA (GpuTensorCoreAttention.cpp); `pass` as
+/// wgmmaAttentionProblem accepts it.
+void launchWgmmaAttentionForward(LoopBuilder &l, const AttentionInputs &in,
+                                 const FusedAttentionPass &pass);
+
 } // namespace mlir::mtgr
 
 #endif

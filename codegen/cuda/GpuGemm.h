@@ -48,6 +48,13 @@ Value loadOrZero(LoopBuilder &l, Value cond, function_ref<Value()> load);
 /// ldmatrix and runs 2 x 4 mma.sync m16n8k16 (bf16 operands, f32 sums);
 /// the store gets each f32 result.
 void launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p);
+/// A tensor map the runtime makes on the host (abi/Environment.h
+/// gpu_tensor_map) for a 2-D bf16 `buffer` (row pitch a multiple of 16
+/// bytes): boxes of `boxRows` x `boxCols` (64: one 128-byte row),
+/// 128-byte swizzled as wgmma reads them; its device address (i64).
+Value swizzledTensorMap(LoopBuilder &l, Value buffer, int64_t boxRows, int64_t boxCols);
+/// The device's multiprocessors (the runtime's count; 0 when unknown).
+Value gpuMultiprocessors(LoopBuilder &l);
 /// The product on sm_90a's warpgroup MMA: two warpgroups per 128 x 128
 /// tile of C, wgmma.mma_async m64n128k16 from a 4-stage ring of 128-byte-
 /// swizzled stages in dynamic shared memory that TMA copies fill behind

@@ -59,6 +59,7 @@ std::optional<GpuAttentionKind> mlir::mtgr::parseGpuAttentionKind(StringRef name
   return llvm::StringSwitch<std::optional<GpuAttentionKind>>(name)
       .Case("generated", GpuAttentionKind::Simt)
       .Case("tensor-core", GpuAttentionKind::TensorCore)
+      .Case("wgmma", GpuAttentionKind::Wgmma)
       .Default(std::nullopt);
 }
 

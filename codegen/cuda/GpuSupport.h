@@ -53,11 +53,13 @@ void populateGpuElementwisePatterns(BufferTypeConverter &converter, RewritePatte
 /// list (fp32), or fused passes on tensor cores (forward, dQ, dK, dV: bf16
 /// operands, f32 sums; tile lists of 64 x 64; the relative-bias gradients
 /// stay SIMT).
-enum class GpuAttentionKind { Simt, TensorCore };
+/// Wgmma: the forward on sm_90a's warpgroup MMA fed by TMA where the heads
+/// allow it (multiples of 16 up to 256), the backward as TensorCore.
+enum class GpuAttentionKind { Simt, TensorCore, Wgmma };
 /// The kind `--attention` / the pass option names: "generated",
-/// "tensor-core" (kGpuAttentionKinds lists them for messages).
+/// "tensor-core", "wgmma" (kGpuAttentionKinds lists them for messages).
 std::optional<GpuAttentionKind> parseGpuAttentionKind(StringRef name);
-inline constexpr llvm::StringLiteral kGpuAttentionKinds = "generated or tensor-core";
+inline constexpr llvm::StringLiteral kGpuAttentionKinds = "generated, tensor-core or wgmma";
 void populateGpuAttentionPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                   int64_t blockSize, GpuAttentionKind kind);
 /// The buffers a GEMM library call takes (kGpuGemmBuffersImport): any

@@ -89,6 +89,42 @@ Value visibleTo(LoopBuilder &l, const QueryRow &r, Value j) {
   }
   return visible;
 }
+
+/// Where a pair's weight comes from: the key (sample-local), whether key
+/// and query exist, whether the mask shows the pair, the query's 1 / n_norm
+/// and its relative-bias inputs.
+struct PairInputs {
+  Value key, keyIn, queryIn, seen, inv, group, time, pos;
+};
+
+/// The bf16 bits of one pair's weight from its products' sums (`element`:
+/// one per product): s = alpha sums[0] + rab, the pass's weight times
+/// 1 / n_norm; zero unless the tile is `full` or the pair exists and is
+/// visible.
+Value pairWeightBits(LoopBuilder &l, const AttentionInputs &in, const FusedAttentionPass &p,
+                     ArrayRef<Value> element, const PairInputs &pair, Value start, Value n,
+                     Value full) {
+  Value score = l.fmul(l.cf32(in.alpha), element[0]);
+  if (in.rabPos) {
+    Value keyAbs = l.add(start, l.minI(pair.key, l.sub(n, l.idx(1))));
+    score = l.fadd(score, rabTerms(l, in.layout, in.rabPos, in.rabTime, pair.group, pair.time,
+                                   pair.pos, keyAbs)
+                              .bias);
+  }
+  Value weight = l.fmul(p.weight(l, score, element), pair.inv);
+  Value kept = arith::OrIOp::create(
+      l.b, full,
+      arith::AndIOp::create(l.b, arith::AndIOp::create(l.b, pair.queryIn, pair.keyIn), pair.seen));
+  return toBf16Bits(l, l.select(kept, weight, l.cf32(0.0)));
+}
+
+/// With queries outer: the pair of `query` and sample-local key `key`.
+PairInputs queryOuterPair(LoopBuilder &l, const QueryRow &query, Value key, Value n) {
+  return {key,        l.cmp(arith::CmpIPredicate::ult, key, n),
+          query.in,   visibleTo(l, query, key),
+          query.inv,  query.group,
+          query.time, query.pos};
+}
 } // namespace
 
 std::optional<std::string> mlir::mtgr::tensorCoreAttentionTilesProblem(int64_t rowBlock,
@@ -402,42 +438,31 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
       for (int i = 0; i < 4; ++i) {
         Value column = l.add(l.idx(ni * 8 + i % 2), t2); // in the tile
         Value innerLocal = l.add(c0, column);
-        Value key, keyIn, queryIn, inv, seen, group, time, pos;
+        SmallVector<Value> element;
+        for (const SmallVector<Value> &product : sums)
+          element.push_back(product[ni * 4 + i]);
+        PairInputs pair;
         if (p.outerIsQuery) {
-          const QueryRow &query = outerQuery[i / 2];
-          key = innerLocal, keyIn = lt(innerLocal, n), queryIn = query.in, inv = query.inv;
-          seen = visibleTo(l, query, key);
-          group = query.group, time = query.time, pos = query.pos;
+          pair = queryOuterPair(l, outerQuery[i / 2], innerLocal, n);
         } else {
-          key = outerLocal[i / 2], keyIn = outerIn[i / 2], queryIn = lt(innerLocal, n);
-          inv = normPerRow ? l.load(invT, {column}) : sampleInv;
-          Value inBlock = l.sub(key, r0);
+          pair.key = outerLocal[i / 2], pair.keyIn = outerIn[i / 2];
+          pair.queryIn = lt(innerLocal, n);
+          pair.inv = normPerRow ? l.load(invT, {column}) : sampleInv;
+          Value inBlock = l.sub(pair.key, r0);
           Value bits = l.load(bitsT, {column, arith::DivUIOp::create(l.b, inBlock, l.idx(32))});
           Value shift =
               arith::IndexCastOp::create(l.b, i32, arith::RemUIOp::create(l.b, inBlock, l.idx(32)));
           Value bit = arith::AndIOp::create(l.b, arith::ShRUIOp::create(l.b, bits, shift),
                                             arith::ConstantIntOp::create(l.b, i32, 1));
-          seen = l.cmp(arith::CmpIPredicate::ne, bit, arith::ConstantIntOp::create(l.b, i32, 0));
+          pair.seen =
+              l.cmp(arith::CmpIPredicate::ne, bit, arith::ConstantIntOp::create(l.b, i32, 0));
           if (in.rabPos) {
-            group = l.load(groupT, {column});
-            time = l.load(timeT, {column});
-            pos = l.load(posT, {column});
+            pair.group = l.load(groupT, {column});
+            pair.time = l.load(timeT, {column});
+            pair.pos = l.load(posT, {column});
           }
         }
-        SmallVector<Value> element;
-        for (const SmallVector<Value> &product : sums)
-          element.push_back(product[ni * 4 + i]);
-        Value score = l.fmul(l.cf32(in.alpha), element[0]);
-        if (in.rabPos) {
-          Value keyAbs = l.add(start, l.minI(key, l.sub(n, one)));
-          score = l.fadd(
-              score, rabTerms(l, in.layout, in.rabPos, in.rabTime, group, time, pos, keyAbs).bias);
-        }
-        Value weight = l.fmul(p.weight(l, score, element), inv);
-        Value kept = arith::OrIOp::create(
-            l.b, full,
-            arith::AndIOp::create(l.b, arith::AndIOp::create(l.b, queryIn, keyIn), seen));
-        w.push_back(toBf16Bits(l, l.select(kept, weight, l.cf32(0.0))));
+        w.push_back(pairWeightBits(l, in, p, element, pair, start, n, full));
       }
     // W's operand fragment for inner rows 16 kk .. 16 kk + 15: the C
     // fragments of 8-column tiles 2 kk and 2 kk + 1.
@@ -476,6 +501,236 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
       l.ifThen(arith::AndIOp::create(l.b, outerIn[i / 2], lt(col, l.idx(p.secondWidth))), [&] {
         l.store(tileLoop.getResult(ni * 4 + i), p.out,
                 {l.add(start, outerLocal[i / 2]), l.add(l.mul(head, l.idx(p.secondWidth)), col)});
+      });
+    }
+  gpu::TerminatorOp::create(l.b);
+}
+
+std::optional<std::string> mlir::mtgr::wgmmaAttentionProblem(const FusedAttentionPass &p) {
+  if (!p.outerIsQuery || p.products.size() != 1)
+    return std::string("only the forward runs on wgmma");
+  if (p.outerBlock != 64 || p.innerTile != 64)
+    return "tiles of " + std::to_string(p.outerBlock) + " x " + std::to_string(p.innerTile) +
+           ", not 64 x 64";
+  const FusedProduct &qk = p.products[0];
+  for (auto [what, width] : {std::pair{"dqk", qk.width}, std::pair{"dv", p.secondWidth}})
+    if (width % 16 != 0 || width > 256)
+      return std::string("heads with ") + what + " = " + std::to_string(width) +
+             " (wgmma takes multiples of 16 up to 256)";
+  for (Value x : {qk.outer, qk.inner, p.second})
+    if (!cast<MemRefType>(x.getType()).getElementType().isBF16())
+      return std::string("operands not in bf16");
+  return std::nullopt;
+}
+
+// `--attention=wgmma` (sm_90a), the forward: a block of one warpgroup (128
+// threads, a warp per 16 query rows) per (row block of 64 queries, head).
+// Shared memory (dynamic, aligned to the 1024-byte swizzle atom): Q's row
+// block, a ring of two stages of (K's tile, V^T's tile) and P, each in
+// boxes of 64 rows x 128 bytes (64 bf16), 128-byte swizzled as TMA writes
+// and wgmma reads them; an mbarrier for Q and one per stage.
+//   V^T: a transposed bf16 copy of V first, [heads * dv][rows rounded up to
+//   8] (wgmma's B operand is K-major: for P V the keys must be contiguous;
+//   the padding zero, so that keys past the last sample read zeros).
+//   Thread 0 arms Q's mbarrier and issues Q's boxes (a box per 64 columns
+//   of the head), and the first listed tile's K and V^T boxes into stage 0.
+//   Per listed tile i (stage i % 2): a barrier (every thread is done with
+//   tile i - 1: its wgmma groups retired, so P and stage (i + 1) % 2 are
+//   free), thread 0 issues tile i + 1 into the other stage, every thread
+//   waits for its stage's phase; S = Q K^T by wgmma m64n64k16 over the head
+//   (dqk / 16 steps), committed and waited for; the weights on S's
+//   fragments (as in the mma.sync kernel: thread 32 w + 4 g + t holds query
+//   rows 16 w + g, + 8 and keys 8 j + 2 t, + 1); P in bf16 into shared memory
+//   in the swizzled layout, fence.proxy.async, a barrier; O += P V by wgmma
+//   m64n(dv)k16 over the tile's 64 keys, waited for. O (dv / 2 accumulators
+//   a thread) is stored once at the end. Rows past the sample read the next
+//   sample's (or TMA's zeros) and are masked or not stored.
+void mlir::mtgr::launchWgmmaAttentionForward(LoopBuilder &l, const AttentionInputs &in,
+                                             const FusedAttentionPass &p) {
+  constexpr int64_t kRows = 64, kBox = 64, kBoxBytes = kRows * 128, kAtom = 1024;
+  const FusedProduct &qk = p.products[0];
+  const int64_t dqk = qk.width, dv = p.secondWidth;
+  const int64_t qBoxes = ceilDiv(dqk, kBox), vBoxes = ceilDiv(dv, kBox);
+  const int64_t qBytes = qBoxes * kBoxBytes, vBytes = vBoxes * kBoxBytes;
+  const int64_t stageBytes = qBytes + vBytes; // K's tile, then V^T's
+  const int64_t pAt = qBytes + 2 * stageBytes, barriersAt = pAt + kBoxBytes;
+  const int64_t sharedBytes = barriersAt + 3 * 8 + kAtom;
+  Value one = l.idx(1);
+  Type i32 = l.b.getI32Type();
+  auto lt = [&](Value x, Value y) { return l.cmp(arith::CmpIPredicate::ult, x, y); };
+  auto toI32 = [&](Value v) { return arith::IndexCastOp::create(l.b, i32, v).getResult(); };
+
+  // V^T, [heads * dv][rows rounded up to 8], zero past the rows.
+  Value rows = l.rows(p.second);
+  Value padded = l.mul(arith::CeilDivUIOp::create(l.b, rows, l.idx(8)), l.idx(8));
+  auto vtType = MemRefType::get({in.heads * dv, ShapedType::kDynamic}, l.b.getBF16Type());
+  Value vt = memref::AllocOp::create(l.b, vtType, ValueRange{padded});
+  launchThreads(l, l.mul(l.idx(in.heads * dv), padded), 256, [&](Value t) {
+    Value c = arith::DivUIOp::create(l.b, t, padded);
+    Value r = arith::RemUIOp::create(l.b, t, padded);
+    l.store(loadOrZero(l, lt(r, rows), [&] { return l.load(p.second, {r, c}); }), vt, {c, r});
+  });
+  Value qMap = swizzledTensorMap(l, qk.outer, kRows, kBox);
+  Value kMap = swizzledTensorMap(l, qk.inner, kRows, kBox);
+  Value vMap = swizzledTensorMap(l, vt, kRows, kBox);
+
+  Value B = l.samples(in.layout);
+  Value blocks = l.load(p.outerStart, {B});
+  Value shared = arith::ConstantIntOp::create(l.b, i32, sharedBytes);
+  auto launch =
+      gpu::LaunchOp::create(l.b, blocks, l.idx(in.heads), one, l.idx(128), one, one, shared);
+  nameKernel(l, launch);
+  OpBuilder::InsertionGuard guard(l.b);
+  l.b.setInsertionPointToStart(&launch.getBody().front());
+
+  Value g = launch.getBlockIds().x, head = launch.getBlockIds().y;
+  Value s = lastAtOrBelow(l, p.outerStart, B, g);
+  Value start = l.load(in.layout.offsets, {s});
+  Value end = l.load(in.layout.offsets, {l.add(s, one)});
+  Value n = l.sub(end, start);
+  Value r0 = l.mul(l.sub(g, l.load(p.outerStart, {s})), l.idx(kRows));
+  Value tid = launch.getThreadIds().x;
+  Value warp = arith::DivUIOp::create(l.b, tid, l.idx(32));
+  LaneFragments f(l, arith::RemUIOp::create(l.b, tid, l.idx(32)));
+  Value rowInBlock[2], outerLocal[2], outerIn[2];
+  QueryRow outerQuery[2];
+  for (int h = 0; h < 2; ++h) {
+    rowInBlock[h] = l.add(l.mul(warp, l.idx(16)), l.add(f.g, l.idx(8 * h)));
+    outerLocal[h] = l.add(r0, rowInBlock[h]);
+    outerIn[h] = lt(outerLocal[h], n);
+    outerQuery[h] = queryRow(l, in, outerLocal[h], start, end, n);
+  }
+
+  auto workgroup = gpu::AddressSpaceAttr::get(l.b.getContext(), gpu::AddressSpace::Workgroup);
+  Value smem = gpu::DynamicSharedMemoryOp::create(
+      l.b, MemRefType::get({ShapedType::kDynamic}, l.b.getI8Type(), MemRefLayoutAttrInterface{},
+                           workgroup));
+  Value window = memref::ExtractAlignedPointerAsIndexOp::create(l.b, smem);
+  Value base = l.mul(arith::CeilDivUIOp::create(l.b, window, l.idx(kAtom)), l.idx(kAtom));
+  auto at = [&](int64_t bytes) { return l.add(base, l.idx(bytes)); };
+  auto stageAt = [&](Value stage) { return l.add(at(qBytes), l.mul(stage, l.idx(stageBytes))); };
+  Value qBar = at(barriersAt);
+  auto fullBar = [&](Value stage) { return l.add(at(barriersAt + 8), l.mul(stage, l.idx(8))); };
+  Value first = l.cmp(arith::CmpIPredicate::eq, tid, l.idx(0));
+  l.ifThen(first, [&] {
+    mbarrierInit(l, qBar, 1);
+    mbarrierInit(l, fullBar(l.idx(0)), 1);
+    mbarrierInit(l, fullBar(l.idx(1)), 1);
+  });
+  gpu::BarrierOp::create(l.b); // the mbarriers are initialised for every thread
+
+  Value firstEntry = l.load(p.entryStart, {g});
+  Value lastEntry = l.load(p.entryStart, {l.add(g, one)});
+  auto tileOf = [&](Value entry) { // the entry's first key (sample-local) and whether it is full
+    auto [index, isFull] = p.decode(l, l.load(p.entries, {entry}));
+    return std::pair{l.mul(index, l.idx(64)), isFull};
+  };
+  Value headQ = l.mul(head, l.idx(dqk)), headV = l.mul(head, l.idx(dv));
+  // The first rows the block reads of Q, K and V^T into L2: the kernel's use
+  // of the buffers, which keeps them alive until it ran (the copies go
+  // through the maps).
+  l.ifThen(first, [&] {
+    auto prefetch = [&](Value buffer, Value row, Value col) {
+      int64_t rowLength = cast<MemRefType>(buffer.getType()).getDimSize(1);
+      Value length = ShapedType::isDynamic(rowLength) ? padded : l.idx(rowLength);
+      Value element = l.add(l.mul(row, length), col);
+      prefetchL2(l, l.add(memref::ExtractAlignedPointerAsIndexOp::create(l.b, buffer),
+                          l.mul(element, l.idx(2))));
+    };
+    prefetch(qk.outer, l.add(start, r0), headQ);
+    prefetch(qk.inner, start, headQ);
+    prefetch(vt, headV, start);
+  });
+  // Thread 0: the K and V^T boxes of `entry`'s tile into `stage`.
+  auto issueTile = [&](Value entry, Value stage) {
+    Value key0 = toI32(l.add(start, tileOf(entry).first));
+    Value bar = fullBar(stage);
+    mbarrierArriveExpectTx(l, bar, arith::ConstantIntOp::create(l.b, i32, stageBytes));
+    for (int64_t c = 0; c < qBoxes; ++c)
+      tmaLoad2d(l, l.add(stageAt(stage), l.idx(c * kBoxBytes)), kMap, bar,
+                toI32(l.add(headQ, l.idx(c * kBox))), key0);
+    for (int64_t c = 0; c < vBoxes; ++c)
+      tmaLoad2d(l, l.add(stageAt(stage), l.idx(qBytes + c * kBoxBytes)), vMap, bar, key0,
+                toI32(l.add(headV, l.idx(c * kBox))));
+  };
+  l.ifThen(first, [&] {
+    mbarrierArriveExpectTx(l, qBar, arith::ConstantIntOp::create(l.b, i32, qBytes));
+    for (int64_t c = 0; c < qBoxes; ++c)
+      tmaLoad2d(l, at(c * kBoxBytes), qMap, qBar, toI32(l.add(headQ, l.idx(c * kBox))),
+                toI32(l.add(start, r0)));
+    l.ifThen(lt(firstEntry, lastEntry), [&] { issueTile(firstEntry, l.idx(0)); });
+  });
+  mbarrierWaitParity(l, qBar, arith::ConstantIntOp::create(l.b, i32, 0));
+
+  auto tileLoop =
+      scf::ForOp::create(l.b, firstEntry, lastEntry, one, SmallVector<Value>(dv / 2, l.cf32(0.0)));
+  {
+    OpBuilder::InsertionGuard inner(l.b);
+    l.b.setInsertionPointToStart(tileLoop.getBody());
+    Value entry = tileLoop.getInductionVar();
+    Value i = l.sub(entry, firstEntry);
+    Value stage = arith::RemUIOp::create(l.b, i, l.idx(2));
+    Value parity =
+        toI32(arith::RemUIOp::create(l.b, arith::DivUIOp::create(l.b, i, l.idx(2)), l.idx(2)));
+    auto [tileC0, tileFull] = tileOf(entry);
+    Value c0 = tileC0, full = tileFull; // (lambdas capture variables, not bindings)
+    gpu::BarrierOp::create(l.b);
+    Value next = l.add(entry, one);
+    l.ifThen(arith::AndIOp::create(l.b, first, lt(next, lastEntry)),
+             [&] { issueTile(next, l.sub(one, stage)); });
+    mbarrierWaitParity(l, fullBar(stage), parity);
+
+    // S = Q K^T, 64 x 64.
+    Value kTile = stageAt(stage), vTile = l.add(stageAt(stage), l.idx(qBytes));
+    SmallVector<Value> sAcc(32, l.cf32(0.0));
+    wgmmaFence(l);
+    for (int64_t ks = 0; ks < dqk / 16; ++ks) {
+      int64_t offset = (ks / 4) * kBoxBytes + (ks % 4) * 32;
+      Value da = wgmmaDescriptor(l, at(offset), kAtom, 128);
+      Value db = wgmmaDescriptor(l, l.add(kTile, l.idx(offset)), kAtom, 128);
+      sAcc = wgmmaBf16(l, 64, da, db, sAcc);
+    }
+    wgmmaCommit(l);
+    wgmmaWait(l, 0);
+
+    // P = the weights in bf16, [query row][key] swizzled: each thread's
+    // pairs of neighbouring keys as one 32-bit store.
+    for (int64_t j = 0; j < 8; ++j)
+      for (int h = 0; h < 2; ++h) {
+        Value bits[2];
+        for (int e = 0; e < 2; ++e) {
+          int idx = 2 * h + e;
+          Value key = l.add(c0, l.add(l.idx(j * 8 + e), f.t2));
+          bits[e] = pairWeightBits(l, in, p, {sAcc[j * 4 + idx]},
+                                   queryOuterPair(l, outerQuery[h], key, n), start, n, full);
+        }
+        Value offset =
+            l.add(swizzledOffset(l, rowInBlock[h], l.idx(j), 128), l.mul(f.t2, l.idx(2)));
+        storeShared(l, l.add(at(pAt), offset), packBf16(l, bits[0], bits[1]));
+      }
+    fenceProxyAsync(l);
+    gpu::BarrierOp::create(l.b);
+
+    // O += P V over the tile's 64 keys.
+    SmallVector<Value> o(tileLoop.getRegionIterArgs());
+    wgmmaFence(l);
+    for (int64_t kk = 0; kk < 4; ++kk) {
+      Value da = wgmmaDescriptor(l, at(pAt + kk * 32), kAtom, 128);
+      Value db = wgmmaDescriptor(l, l.add(vTile, l.idx(kk * 32)), kAtom, 128);
+      o = wgmmaBf16(l, dv, da, db, o);
+    }
+    wgmmaCommit(l);
+    wgmmaWait(l, 0);
+    scf::YieldOp::create(l.b, o);
+  }
+
+  // The store: query rows that exist.
+  for (int64_t j = 0; j < dv / 8; ++j)
+    for (int i = 0; i < 4; ++i) {
+      Value col = l.add(l.idx(j * 8 + i % 2), f.t2);
+      l.ifThen(outerIn[i / 2], [&] {
+        l.store(tileLoop.getResult(j * 4 + i), p.out,
+                {l.add(start, outerLocal[i / 2]), l.add(headV, col)});
       });
     }
   gpu::TerminatorOp::create(l.b);

@@ -112,6 +112,44 @@ void storeAccumulatorTile(LoopBuilder &l, const GpuGemmProblem &p, const LaneFra
 }
 } // namespace
 
+namespace {
+/// The runtime's function `name` the host code calls, declared once per
+/// module.
+func::FuncOp runtimeImport(LoopBuilder &l, StringRef name, FunctionType type) {
+  ModuleOp module = l.b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+  auto fn = module.lookupSymbol<func::FuncOp>(name);
+  if (!fn) {
+    OpBuilder top(module.getBodyRegion());
+    fn = func::FuncOp::create(top, module.getLoc(), name, type);
+    fn.setPrivate();
+  }
+  return fn;
+}
+} // namespace
+
+Value mlir::mtgr::swizzledTensorMap(LoopBuilder &l, Value buffer, int64_t boxRows,
+                                    int64_t boxCols) {
+  constexpr int64_t kSwizzle128B = 3; // CUtensorMapSwizzle
+  auto matrix = MemRefType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic}, l.b.getBF16Type(),
+      StridedLayoutAttr::get(l.b.getContext(), ShapedType::kDynamic, {ShapedType::kDynamic, 1}));
+  Type i64 = l.i64();
+  func::FuncOp import = runtimeImport(l, kGpuTensorMapBuffersImport,
+                                      l.b.getFunctionType({matrix, i64, i64, i64}, {i64}));
+  Value cast = memref::CastOp::create(l.b, matrix, buffer);
+  auto call = func::CallOp::create(
+      l.b, import, ValueRange{cast, l.ci64(boxRows), l.ci64(boxCols), l.ci64(kSwizzle128B)});
+  // A use of the buffer that keeps nothing (mtgr-free-buffers).
+  call->setAttr("mtgr.kernel_call", l.b.getUnitAttr());
+  return call.getResult(0);
+}
+
+Value mlir::mtgr::gpuMultiprocessors(LoopBuilder &l) {
+  func::FuncOp import =
+      runtimeImport(l, kGpuMultiprocessorsImport, l.b.getFunctionType({}, {l.i64()}));
+  return l.toIndex(func::CallOp::create(l.b, import, ValueRange{}).getResult(0));
+}
+
 void mlir::mtgr::launchTensorCoreGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   Value one = l.idx(1);
   auto lt = [&](Value x, Value y) { return l.cmp(arith::CmpIPredicate::ult, x, y); };
@@ -267,12 +305,11 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   constexpr int64_t kRowBytes = kStep * 2; // one swizzled 128-byte row per row
   constexpr int64_t kABytes = kM * kRowBytes, kBBytes = kN * kRowBytes;
   constexpr int64_t kAtomBytes = 8 * kRowBytes; // the swizzle atom: 1024 bytes
-  constexpr int64_t kSwizzle128B = 3;           // CUtensorMapSwizzle
   constexpr int64_t kBarriers = kRing * (kABytes + kBBytes);
   constexpr int64_t kSharedBytes = kBarriers + 2 * kRing * 8 + kAtomBytes;
   constexpr int64_t kProducerRegisters = 40, kConsumerRegisters = 232;
   Value one = l.idx(1);
-  Type i32 = l.b.getI32Type(), i64 = l.i64();
+  Type i32 = l.b.getI32Type();
   auto toI32 = [&](Value v) { return arith::IndexCastOp::create(l.b, i32, v).getResult(); };
   Bf16Operands operands = bf16Operands(l, p);
   Value a = operands.a, b = operands.b, kPadded = operands.kPadded;
@@ -281,39 +318,14 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
   // The tensor maps, on the host: [rows][K'] bf16 in boxes of 128 (A) or
   // 256 (B) rows x 64 columns, 128-byte swizzled (the runtime makes none
   // for an empty operand: no block runs then).
-  ModuleOp module = l.b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
-  auto matrix = MemRefType::get(
-      {ShapedType::kDynamic, ShapedType::kDynamic}, l.b.getBF16Type(),
-      StridedLayoutAttr::get(l.b.getContext(), ShapedType::kDynamic, {ShapedType::kDynamic, 1}));
-  // The runtime's functions the host code calls, declared once per module.
-  auto declared = [&](StringRef name, FunctionType type) {
-    auto fn = module.lookupSymbol<func::FuncOp>(name);
-    if (!fn) {
-      OpBuilder top(module.getBodyRegion());
-      fn = func::FuncOp::create(top, module.getLoc(), name, type);
-      fn.setPrivate();
-    }
-    return fn;
-  };
-  func::FuncOp import =
-      declared(kGpuTensorMapBuffersImport, l.b.getFunctionType({matrix, i64, i64, i64}, {i64}));
-  auto tensorMap = [&](Value buffer, int64_t boxRows) {
-    Value cast = memref::CastOp::create(l.b, matrix, buffer);
-    auto call = func::CallOp::create(
-        l.b, import, ValueRange{cast, l.ci64(boxRows), l.ci64(kStep), l.ci64(kSwizzle128B)});
-    // A use of the buffer that keeps nothing (mtgr-free-buffers).
-    call->setAttr("mtgr.kernel_call", l.b.getUnitAttr());
-    return call.getResult(0);
-  };
-  Value aMap = tensorMap(a, kM), bMap = tensorMap(b, kN);
+  Value aMap = swizzledTensorMap(l, a, kM, kStep), bMap = swizzledTensorMap(l, b, kN, kStep);
 
   // Persistent blocks: one per multiprocessor (the runtime's count; a
   // block per tile when it is not known), each looping over the tiles
   // block, block + grid, ...
-  func::FuncOp processors = declared(kGpuMultiprocessorsImport, l.b.getFunctionType({}, {i64}));
   Value tilesN = arith::CeilDivUIOp::create(l.b, p.n, l.idx(kN));
   Value tiles = l.mul(arith::CeilDivUIOp::create(l.b, p.m, l.idx(kM)), tilesN);
-  Value sms = l.toIndex(func::CallOp::create(l.b, processors, ValueRange{}).getResult(0));
+  Value sms = gpuMultiprocessors(l);
   Value grid = l.select(l.cmp(arith::CmpIPredicate::sgt, sms, l.idx(0)), l.minI(sms, tiles), tiles);
   Value sharedBytes = arith::ConstantIntOp::create(l.b, i32, kSharedBytes);
   auto launch = gpu::LaunchOp::create(l.b, grid, one, one, l.idx(kThreads), one, one, sharedBytes);
@@ -388,7 +400,8 @@ void mlir::mtgr::launchWgmmaGemm(LoopBuilder &l, const GpuGemmProblem &p) {
     Value txBytes = arith::ConstantIntOp::create(l.b, i32, kABytes + kBBytes);
     l.ifThen(first, [&] {
       l.loop(l.idx(0), count, [&](Value i) {
-        auto [m0, n0] = corner(i);
+        Value m0, n0;
+        std::tie(m0, n0) = corner(i); // (lambdas capture variables, not bindings)
         l.loop(l.idx(0), steps, [&](Value step) {
           Value fill = l.add(l.mul(i, steps), step); // the block's K step
           Value stage = stageOf(fill);

@@ -38,7 +38,12 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
     weighted sums (O += P V, dQ += dS K, dV += P^T dO, dK += dS^T Q) on
     tensor cores, the weights computed on the accumulator fragments, which
     become the next product's operand without shared memory; dK and dV walk
-    a transposed tile list the host builds. With
+    a transposed tile list the host builds. `attention=wgmma` (sm_90a) runs
+    the forward on warpgroup MMA fed by TMA where the heads are multiples of
+    16 up to 256 (S = Q K^T and O += P V by wgmma.mma_async from 128-byte
+    swizzled shared memory, K and a transposed copy of V through a
+    two-stage ring behind mbarriers, P through shared memory), the rest as
+    `tensor-core`. With
     `gemm=cublaslt` the products are calls
     of the runtime's GEMM (`mtgr_gpu_gemm`, abi/GpuLaunch.h) between mtgr's
     prologue and epilogue kernels. An op without a kernel is refused by
@@ -56,7 +61,8 @@ def MTGRLowerToGpuPass : Pass<"mtgr-lower-to-gpu", "::mlir::ModuleOp"> {
            "the attention and its gradient by mtgr's fp32 SIMT kernels "
            "(generated) or fused passes on tensor cores (tensor-core: bf16 "
            "operands, f32 sums; tile lists with row blocks and column "
-           "tiles of 16 .. 64, multiples of 16)">,
+           "tiles of 16 .. 64, multiples of 16; wgmma: the forward on "
+           "sm_90a's warpgroup MMA)">,
     Option<"dtype", "dtype", "std::string", "\"fp32\"",
            "the storage of activations (jagged values and per-sample rows, "
            "their gradients included): fp32, bf16 or f16; loads widen to "

@@ -23,6 +23,10 @@ Value mlir::mtgr::sharedAddress(LoopBuilder &l, Value address) {
   return LLVM::IntToPtrOp::create(l.b, shared, bits);
 }
 
+void mlir::mtgr::storeShared(LoopBuilder &l, Value address, Value value) {
+  LLVM::StoreOp::create(l.b, value, sharedAddress(l, address));
+}
+
 Value mlir::mtgr::sharedPointer(LoopBuilder &l, Value tile, Value bytes) {
   Value base = memref::ExtractAlignedPointerAsIndexOp::create(l.b, tile);
   return sharedAddress(l, l.add(base, bytes));

@@ -33,6 +33,10 @@ Value packBf16(LoopBuilder &l, Value low, Value high);
 /// start, as the shared-space pointer ldmatrix takes.
 Value sharedPointer(LoopBuilder &l, Value tile, Value bytes);
 
+/// A store of `value` (e.g. two packed bf16 in an i32) at shared-window
+/// offset `address` (an index).
+void storeShared(LoopBuilder &l, Value address, Value value);
+
 /// ldmatrix .x`count` .b16 (.trans when `transposed`) from this lane's row
 /// address: `count` i32 registers.
 SmallVector<Value> loadMatrices(LoopBuilder &l, Value pointer, int count, bool transposed = false);

@@ -344,6 +344,53 @@ TEST(EmulatedTensorCoreAttention, WideHeadsMatchTheReference) {
   }
 }
 
+// --attention=wgmma (sm_90a): the forward on warpgroup MMA fed by TMA at
+// heads that are multiples of 16: 1 x (256 x 256) (MTGR-small's: four boxes
+// of 64 columns along Q and K, N = 256 for P V), 2 x (32 x 48), 4 x (16 x
+// 64) (one k-step for S), and 2 x (64 x 128) with bf16 storage and wgmma
+// products; n_norm visible or total, a relative bias, the schedules in
+// turn, jagged tails, and 2000-token samples at 32 x 48 (many tiles: the
+// two-stage ring wraps, phases alternate).
+TEST(EmulatedWgmmaAttention, HeadsOfMultiplesOf16MatchTheReference) {
+  struct Shape {
+    int heads, dqk, dv;
+    const char *nNorm;
+    emu::Schedule schedule;
+    const char *gemm, *dtype;
+  };
+  for (Shape s : {Shape{1, 256, 256, "visible", emu::Schedule::InOrder, "", "fp32"},
+                  Shape{2, 32, 48, "total", emu::Schedule::Reverse, "", "fp32"},
+                  Shape{4, 16, 64, "visible", emu::Schedule::WarpAhead, "", "fp32"},
+                  Shape{2, 64, 128, "total", emu::Schedule::InOrder, "wgmma", "bf16"}}) {
+    std::string yaml = test::wideHeadYaml(s.heads, s.dqk, s.dv, s.nNorm);
+    SCOPED_TRACE(yaml);
+    auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
+                                    {"", "none", s.gemm, "wgmma", s.dtype, 0});
+    ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
+    auto session =
+        Session::create(std::move(*artifact), SessionOptions{}, createEmulatorDevice(s.schedule));
+    ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
+    const ModelDesc &m = (*session)->model();
+    test::randomizeParams((*session)->params(), s.dqk + s.dv);
+    double worst = 0;
+    // 2000-token samples on the narrow heads only (the emulator's time).
+    std::vector<Edge> edges = {Edge::Plain, Edge::OneUser, Edge::TiedR};
+    if (s.dqk == 32)
+      edges.push_back(Edge::Long);
+    for (Edge edge : edges) {
+      Batch batch = makeBatch(m, edge, s.dv + static_cast<int>(edge));
+      auto result = (*session)->forward(batch, true);
+      ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+      reference::Output ref = reference::forward(m, (*session)->params(), batch);
+      double error = maxError(m, *result, ref);
+      worst = std::max(worst, error);
+      EXPECT_LE(error, kTensorCoreAttentionTolerance) << edgeName(edge);
+    }
+    std::printf("wgmma attention, heads %d x (%d x %d), %s storage: largest error %.3e\n", s.heads,
+                s.dqk, s.dv, s.dtype, worst);
+  }
+}
+
 TEST(Compiled, BundledTinyAndThreadCountsAgree) {
   auto buffer = llvm::MemoryBuffer::getFile(test::examplePath("tiny.yaml"));
   ASSERT_TRUE(buffer);

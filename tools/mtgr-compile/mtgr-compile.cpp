@@ -72,7 +72,9 @@ cl::opt<std::string> attentionKind(
     "attention",
     cl::desc("--target=cuda: the attention and its gradient by mtgr's fp32 SIMT kernels "
              "(generated, the default) or fused on tensor cores (tensor-core: the products by "
-             "mma.sync on bf16 operands, f32 sums, 64 x 64 tiles; sm_80 and later)"),
+             "mma.sync on bf16 operands, f32 sums, 64 x 64 tiles; sm_80 and later; wgmma: the "
+             "forward on sm_90a's warpgroup MMA fed by TMA where heads are multiples of 16, "
+             "with --cuda-arch=sm_90a or none)"),
     cl::cat(category));
 cl::opt<std::string>
     dtype("dtype",
