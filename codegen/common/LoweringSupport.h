@@ -60,11 +60,6 @@ struct TileListBuffers {
 class BufferTypeConverter : public TypeConverter {
 public:
   explicit BufferTypeConverter(Type storage = {});
-  /// The element type activations are stored in (f32 unless --dtype says).
-  Type activationType(MLIRContext *ctx) const {
-    return storage ? storage : Type(Float32Type::get(ctx));
-  }
-
   /// The storage type when it is not f32 (else null): LoopBuilder::storage.
   Type narrowStorage() const { return storage; }
 
@@ -145,9 +140,8 @@ public:
   Value ci64(int64_t v) { return arith::ConstantIntOp::create(b, i64(), v); }
   Value dim(Value m, int64_t d) { return memref::DimOp::create(b, m, d); }
   /// A load; 16-bit float storage (bf16, f16) is widened to f32, the type
-  /// all arithmetic runs in (loadRaw keeps it).
-  Value load(Value m, ValueRange i) { return widen(loadRaw(m, i)); }
-  Value loadRaw(Value m, ValueRange i) { return memref::LoadOp::create(b, m, i); }
+  /// all arithmetic runs in.
+  Value load(Value m, ValueRange i) { return widen(memref::LoadOp::create(b, m, i)); }
   /// A store; an f32 value into 16-bit float storage is rounded to nearest
   /// even first.
   void store(Value v, Value m, ValueRange i) {

@@ -245,14 +245,19 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
     return fail("--gemm: '" + gemm + "' is not " + kGpuGemmKinds);
   // wgmma exists on sm_90a alone, and the cubins of every architecture
   // come from the same kernels.
-  if (gemm == "wgmma")
+  auto sm90aOnly = [&](StringRef option) -> llvm::Error {
     for (const std::string &a : archs)
       if (a != "sm_90a")
-        return fail("--gemm=wgmma: warpgroup MMA runs on sm_90a only, and the architectures "
+        return fail(option +
+                    "=wgmma: warpgroup MMA runs on sm_90a only, and the architectures "
                     "include " +
-                    a +
-                    " (pass --cuda-arch=sm_90a, or --gemm=tensor-core for "
-                    "mma.sync on sm_80 and later)");
+                    a + " (pass --cuda-arch=sm_90a, or " + option +
+                    "=tensor-core for mma.sync on sm_80 and later)");
+    return llvm::Error::success();
+  };
+  if (gemm == "wgmma")
+    if (auto e = sm90aOnly("--gemm"))
+      return std::move(e);
   std::string attention = options.attention.empty() ? "generated" : options.attention;
   if (!parseGpuAttentionKind(attention))
     return fail("--attention: '" + attention + "' is not " + kGpuAttentionKinds);
@@ -260,13 +265,8 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
     return fail("--gpu-sync-delays: " + std::to_string(options.syncDelaysNs) +
                 " ns is not 0 (none) .. 1000000 (nanosleep sleeps at most 1 ms)");
   if (attention == "wgmma")
-    for (const std::string &a : archs)
-      if (a != "sm_90a")
-        return fail("--attention=wgmma: warpgroup MMA runs on sm_90a only, and the "
-                    "architectures include " +
-                    a +
-                    " (pass --cuda-arch=sm_90a, or --attention=tensor-core for mma.sync on "
-                    "sm_80 and later)");
+    if (auto e = sm90aOnly("--attention"))
+      return std::move(e);
   std::string dtype = options.dtype.empty() ? "fp32" : options.dtype;
   if (dtype != "fp32" && dtype != "bf16" && dtype != "f16")
     return fail("--dtype: '" + dtype + "' is not " + kStorageDtypes.str());

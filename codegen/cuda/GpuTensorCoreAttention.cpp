@@ -118,6 +118,27 @@ Value pairWeightBits(LoopBuilder &l, const AttentionInputs &in, const FusedAtten
   return toBf16Bits(l, l.select(kept, weight, l.cf32(0.0)));
 }
 
+/// A fused kernel's block (x: its outer block g, y: the head) and thread:
+/// the sample [start, end) of n rows the block is in, its first outer row
+/// r0 (sample-local, blocks of `rows`), the thread's warp and fragments.
+struct OuterBlock {
+  Value g, head, start, end, n, r0, tid, warp;
+  LaneFragments f;
+  OuterBlock(LoopBuilder &l, gpu::LaunchOp launch, Value outerStart, Value offsets, Value B,
+             int64_t rows)
+      : f(l, arith::RemUIOp::create(l.b, launch.getThreadIds().x, l.idx(32))) {
+    Value one = l.idx(1);
+    g = launch.getBlockIds().x, head = launch.getBlockIds().y;
+    Value s = lastAtOrBelow(l, outerStart, B, g);
+    start = l.load(offsets, {s});
+    end = l.load(offsets, {l.add(s, one)});
+    n = l.sub(end, start);
+    r0 = l.mul(l.sub(g, l.load(outerStart, {s})), l.idx(rows));
+    tid = launch.getThreadIds().x;
+    warp = arith::DivUIOp::create(l.b, tid, l.idx(32));
+  }
+};
+
 /// With queries outer: the pair of `query` and sample-local key `key`.
 PairInputs queryOuterPair(LoopBuilder &l, const QueryRow &query, Value key, Value n) {
   return {key,        l.cmp(arith::CmpIPredicate::ult, key, n),
@@ -206,18 +227,12 @@ void mlir::mtgr::launchFusedAttentionPass(LoopBuilder &l, const AttentionInputs 
   OpBuilder::InsertionGuard guard(l.b);
   l.b.setInsertionPointToStart(&launch.getBody().front());
 
-  Value g = launch.getBlockIds().x, head = launch.getBlockIds().y;
-  Value oc0 = l.mul(launch.getBlockIds().z, l.idx(oChunk));
-  Value s = lastAtOrBelow(l, p.outerStart, B, g);
-  Value start = l.load(in.layout.offsets, {s});
-  Value end = l.load(in.layout.offsets, {l.add(s, one)});
-  Value n = l.sub(end, start);
-  Value r0 = l.mul(l.sub(g, l.load(p.outerStart, {s})), l.idx(BM));
-  Value tid = launch.getThreadIds().x;
-  Value warp = arith::DivUIOp::create(l.b, tid, l.idx(32));
-  Value lane = arith::RemUIOp::create(l.b, tid, l.idx(32));
-  LaneFragments f(l, lane);
+  OuterBlock block(l, launch, p.outerStart, in.layout.offsets, B, BM);
+  Value g = block.g, head = block.head, start = block.start, end = block.end, n = block.n;
+  Value r0 = block.r0, tid = block.tid, warp = block.warp;
+  const LaneFragments &f = block.f;
   Value t2 = f.t2;
+  Value oc0 = l.mul(launch.getBlockIds().z, l.idx(oChunk));
 
   // The lane's two outer rows (sample-local): g and g + 8 of its warp's 16.
   Value outerLocal[2], outerIn[2];
@@ -583,15 +598,10 @@ void mlir::mtgr::launchWgmmaAttentionForward(LoopBuilder &l, const AttentionInpu
   OpBuilder::InsertionGuard guard(l.b);
   l.b.setInsertionPointToStart(&launch.getBody().front());
 
-  Value g = launch.getBlockIds().x, head = launch.getBlockIds().y;
-  Value s = lastAtOrBelow(l, p.outerStart, B, g);
-  Value start = l.load(in.layout.offsets, {s});
-  Value end = l.load(in.layout.offsets, {l.add(s, one)});
-  Value n = l.sub(end, start);
-  Value r0 = l.mul(l.sub(g, l.load(p.outerStart, {s})), l.idx(kRows));
-  Value tid = launch.getThreadIds().x;
-  Value warp = arith::DivUIOp::create(l.b, tid, l.idx(32));
-  LaneFragments f(l, arith::RemUIOp::create(l.b, tid, l.idx(32)));
+  OuterBlock block(l, launch, p.outerStart, in.layout.offsets, B, kRows);
+  Value g = block.g, head = block.head, start = block.start, end = block.end, n = block.n;
+  Value r0 = block.r0, tid = block.tid, warp = block.warp;
+  const LaneFragments &f = block.f;
   Value rowInBlock[2], outerLocal[2], outerIn[2];
   QueryRow outerQuery[2];
   for (int h = 0; h < 2; ++h) {

@@ -305,6 +305,41 @@ TEST_P(EmulatedTensorCoreAttentionVsReference, RandomModel) {
 }
 INSTANTIATE_TEST_SUITE_P(Configs, EmulatedTensorCoreAttentionVsReference, ::testing::Range(0, 12));
 
+/// `yaml` compiled for the emulator with `options`, randomised parameters
+/// (`seed`), each edge's forward within the attention tolerance of the
+/// float64 reference; returns the largest error.
+double emulatedAttentionError(const std::string &yaml, const mlir::mtgr::BackendOptions &options,
+                              emu::Schedule schedule, const std::vector<Edge> &edges, int seed,
+                              int batchSeed) {
+  auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda", options);
+  if (!artifact) {
+    ADD_FAILURE() << llvm::toString(artifact.takeError());
+    return 0;
+  }
+  auto session =
+      Session::create(std::move(*artifact), SessionOptions{}, createEmulatorDevice(schedule));
+  if (!session) {
+    ADD_FAILURE() << llvm::toString(session.takeError());
+    return 0;
+  }
+  const ModelDesc &m = (*session)->model();
+  test::randomizeParams((*session)->params(), seed);
+  double worst = 0;
+  for (Edge edge : edges) {
+    Batch batch = makeBatch(m, edge, batchSeed + static_cast<int>(edge));
+    auto result = (*session)->forward(batch, true);
+    if (!result) {
+      ADD_FAILURE() << llvm::toString(result.takeError());
+      return worst;
+    }
+    reference::Output ref = reference::forward(m, (*session)->params(), batch);
+    double error = maxError(m, *result, ref);
+    worst = std::max(worst, error);
+    EXPECT_LE(error, kTensorCoreAttentionTolerance) << edgeName(edge);
+  }
+  return worst;
+}
+
 // The tensor-core attention at head widths the random models never have
 // (test::wideHeadYaml): 80 x 136 (two chunks along the head, two output
 // chunks of V, the bf16 copies' cp.async staging), 2 x (72 x 24) and 70 x
@@ -321,24 +356,9 @@ TEST(EmulatedTensorCoreAttention, WideHeadsMatchTheReference) {
                   Shape{1, 70, 12, "visible", emu::Schedule::WarpAhead}}) {
     std::string yaml = test::wideHeadYaml(s.heads, s.dqk, s.dv, s.nNorm);
     SCOPED_TRACE(yaml);
-    auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
-                                    {"", "none", "", "tensor-core", "fp32", 0});
-    ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
-    auto session = Session::create(std::move(*artifact), SessionOptions{},
-                                   createEmulatorDevice(s.schedule));
-    ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
-    const ModelDesc &m = (*session)->model();
-    test::randomizeParams((*session)->params(), s.dqk);
-    double worst = 0;
-    for (Edge edge : {Edge::Plain, Edge::OneUser, Edge::TiedR}) {
-      Batch batch = makeBatch(m, edge, s.dv + static_cast<int>(edge));
-      auto result = (*session)->forward(batch, true);
-      ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
-      reference::Output ref = reference::forward(m, (*session)->params(), batch);
-      double error = maxError(m, *result, ref);
-      worst = std::max(worst, error);
-      EXPECT_LE(error, kTensorCoreAttentionTolerance) << edgeName(edge);
-    }
+    double worst =
+        emulatedAttentionError(yaml, {"", "none", "", "tensor-core", "fp32", 0}, s.schedule,
+                               {Edge::Plain, Edge::OneUser, Edge::TiedR}, s.dqk, s.dv);
     std::printf("tensor-core attention, heads %d x (%d x %d): largest error %.3e\n", s.heads,
                 s.dqk, s.dv, worst);
   }
@@ -364,28 +384,12 @@ TEST(EmulatedWgmmaAttention, HeadsOfMultiplesOf16MatchTheReference) {
                   Shape{2, 64, 128, "total", emu::Schedule::InOrder, "wgmma", "bf16"}}) {
     std::string yaml = test::wideHeadYaml(s.heads, s.dqk, s.dv, s.nNorm);
     SCOPED_TRACE(yaml);
-    auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
-                                    {"", "none", s.gemm, "wgmma", s.dtype, 0});
-    ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
-    auto session =
-        Session::create(std::move(*artifact), SessionOptions{}, createEmulatorDevice(s.schedule));
-    ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
-    const ModelDesc &m = (*session)->model();
-    test::randomizeParams((*session)->params(), s.dqk + s.dv);
-    double worst = 0;
     // 2000-token samples on the narrow heads only (the emulator's time).
     std::vector<Edge> edges = {Edge::Plain, Edge::OneUser, Edge::TiedR};
     if (s.dqk == 32)
       edges.push_back(Edge::Long);
-    for (Edge edge : edges) {
-      Batch batch = makeBatch(m, edge, s.dv + static_cast<int>(edge));
-      auto result = (*session)->forward(batch, true);
-      ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
-      reference::Output ref = reference::forward(m, (*session)->params(), batch);
-      double error = maxError(m, *result, ref);
-      worst = std::max(worst, error);
-      EXPECT_LE(error, kTensorCoreAttentionTolerance) << edgeName(edge);
-    }
+    double worst = emulatedAttentionError(yaml, {"", "none", s.gemm, "wgmma", s.dtype, 0},
+                                          s.schedule, edges, s.dqk + s.dv, s.dv);
     std::printf("wgmma attention, heads %d x (%d x %d), %s storage: largest error %.3e\n", s.heads,
                 s.dqk, s.dv, s.dtype, worst);
   }
