@@ -196,11 +196,13 @@ INSTANTIATE_TEST_SUITE_P(Configs, EmulatedGpuVsReference, ::testing::Range(0, 12
 /// end with `options`, on the emulator under `schedule`, with randomised
 /// parameters: each edge's batch within `tolerance` of the float64
 /// reference. Returns the largest error.
-double emulatedLargestError(int index, const mlir::mtgr::BackendOptions &options,
-                            emu::Schedule schedule, const std::vector<Edge> &edges,
-                            double tolerance) {
-  std::mt19937 rng(1000 + index);
-  std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
+/// `yaml` compiled for the CUDA back end with `options`, on the emulator
+/// under `schedule`, parameters randomised from `paramSeed`: each edge's
+/// batch (seed batchSeed + edge) within `tolerance` of the float64
+/// reference. Returns the largest error.
+double emulatedYamlError(const std::string &yaml, const mlir::mtgr::BackendOptions &options,
+                         emu::Schedule schedule, const std::vector<Edge> &edges, int paramSeed,
+                         int batchSeed, double tolerance) {
   auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda", options);
   if (!artifact) {
     ADD_FAILURE() << llvm::toString(artifact.takeError()) << yaml;
@@ -213,10 +215,10 @@ double emulatedLargestError(int index, const mlir::mtgr::BackendOptions &options
     return 0;
   }
   const ModelDesc &m = (*session)->model();
-  test::randomizeParams((*session)->params(), index);
+  test::randomizeParams((*session)->params(), paramSeed);
   double worst = 0;
   for (Edge edge : edges) {
-    Batch batch = makeBatch(m, edge, index * 31 + static_cast<int>(edge));
+    Batch batch = makeBatch(m, edge, batchSeed + static_cast<int>(edge));
     auto result = (*session)->forward(batch, m.layers > 0);
     if (!result) {
       ADD_FAILURE() << llvm::toString(result.takeError());
@@ -228,6 +230,15 @@ double emulatedLargestError(int index, const mlir::mtgr::BackendOptions &options
     EXPECT_LE(error, tolerance) << edgeName(edge) << "\n" << yaml;
   }
   return worst;
+}
+
+/// Random model `index` (CompiledVsReference's) through emulatedYamlError.
+double emulatedLargestError(int index, const mlir::mtgr::BackendOptions &options,
+                            emu::Schedule schedule, const std::vector<Edge> &edges,
+                            double tolerance) {
+  std::mt19937 rng(1000 + index);
+  return emulatedYamlError(test::randomModelYaml(rng, /*dynamicTables=*/false), options, schedule,
+                           edges, index, index * 31, tolerance);
 }
 
 // --gemm=tensor-core on the emulator: the products' operands rounded to
@@ -305,41 +316,6 @@ TEST_P(EmulatedTensorCoreAttentionVsReference, RandomModel) {
 }
 INSTANTIATE_TEST_SUITE_P(Configs, EmulatedTensorCoreAttentionVsReference, ::testing::Range(0, 12));
 
-/// `yaml` compiled for the emulator with `options`, randomised parameters
-/// (`seed`), each edge's forward within the attention tolerance of the
-/// float64 reference; returns the largest error.
-double emulatedAttentionError(const std::string &yaml, const mlir::mtgr::BackendOptions &options,
-                              emu::Schedule schedule, const std::vector<Edge> &edges, int seed,
-                              int batchSeed) {
-  auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda", options);
-  if (!artifact) {
-    ADD_FAILURE() << llvm::toString(artifact.takeError());
-    return 0;
-  }
-  auto session =
-      Session::create(std::move(*artifact), SessionOptions{}, createEmulatorDevice(schedule));
-  if (!session) {
-    ADD_FAILURE() << llvm::toString(session.takeError());
-    return 0;
-  }
-  const ModelDesc &m = (*session)->model();
-  test::randomizeParams((*session)->params(), seed);
-  double worst = 0;
-  for (Edge edge : edges) {
-    Batch batch = makeBatch(m, edge, batchSeed + static_cast<int>(edge));
-    auto result = (*session)->forward(batch, true);
-    if (!result) {
-      ADD_FAILURE() << llvm::toString(result.takeError());
-      return worst;
-    }
-    reference::Output ref = reference::forward(m, (*session)->params(), batch);
-    double error = maxError(m, *result, ref);
-    worst = std::max(worst, error);
-    EXPECT_LE(error, kTensorCoreAttentionTolerance) << edgeName(edge);
-  }
-  return worst;
-}
-
 // The tensor-core attention at head widths the random models never have
 // (test::wideHeadYaml): 80 x 136 (two chunks along the head, two output
 // chunks of V, the bf16 copies' cp.async staging), 2 x (72 x 24) and 70 x
@@ -356,9 +332,9 @@ TEST(EmulatedTensorCoreAttention, WideHeadsMatchTheReference) {
                   Shape{1, 70, 12, "visible", emu::Schedule::WarpAhead}}) {
     std::string yaml = test::wideHeadYaml(s.heads, s.dqk, s.dv, s.nNorm);
     SCOPED_TRACE(yaml);
-    double worst =
-        emulatedAttentionError(yaml, {"", "none", "", "tensor-core", "fp32", 0}, s.schedule,
-                               {Edge::Plain, Edge::OneUser, Edge::TiedR}, s.dqk, s.dv);
+    double worst = emulatedYamlError(yaml, {"", "none", "", "tensor-core", "fp32", 0}, s.schedule,
+                                     {Edge::Plain, Edge::OneUser, Edge::TiedR}, s.dqk, s.dv,
+                                     kTensorCoreAttentionTolerance);
     std::printf("tensor-core attention, heads %d x (%d x %d): largest error %.3e\n", s.heads,
                 s.dqk, s.dv, worst);
   }
@@ -388,8 +364,8 @@ TEST(EmulatedWgmmaAttention, HeadsOfMultiplesOf16MatchTheReference) {
     std::vector<Edge> edges = {Edge::Plain, Edge::OneUser, Edge::TiedR};
     if (s.dqk == 32)
       edges.push_back(Edge::Long);
-    double worst = emulatedAttentionError(yaml, {"", "none", s.gemm, "wgmma", s.dtype, 0},
-                                          s.schedule, edges, s.dqk + s.dv, s.dv);
+    double worst = emulatedYamlError(yaml, {"", "none", s.gemm, "wgmma", s.dtype, 0}, s.schedule,
+                                     edges, s.dqk + s.dv, s.dv, kTensorCoreAttentionTolerance);
     std::printf("wgmma attention, heads %d x (%d x %d), %s storage: largest error %.3e\n", s.heads,
                 s.dqk, s.dv, s.dtype, worst);
   }
