@@ -31,6 +31,8 @@ constexpr Spelling<ArgKind> kArgKinds[] = {
     {ArgKind::GradInput, "grad_input"},
     {ArgKind::EmbeddingGradInput, "embedding_grad_input"},
     {ArgKind::AttentionWork, "attention_work"},
+    {ArgKind::PrefixKeys, "prefix_keys"},
+    {ArgKind::PrefixValues, "prefix_values"},
 };
 
 constexpr Spelling<RoleKind> kRoleKinds[] = {
@@ -43,6 +45,8 @@ constexpr Spelling<RoleKind> kRoleKinds[] = {
     {RoleKind::Loss, "loss"},
     {RoleKind::Grad, "grad"},
     {RoleKind::EmbeddingGrad, "embedding_grad"},
+    {RoleKind::PrefixKeys, "prefix_keys"},
+    {RoleKind::PrefixValues, "prefix_values"},
 };
 
 constexpr Spelling<Group> kGroups[] = {
@@ -52,6 +56,7 @@ constexpr Spelling<Group> kGroups[] = {
     {Group::Realtime, "realtime"},
     {Group::Candidate, "candidate"},
     {Group::Tokens, "tokens"},
+    {Group::Prefix, "prefix"},
 };
 
 constexpr Spelling<ProfileFamily> kProfileFamilies[] = {

@@ -74,6 +74,7 @@ std::string manifestJson(const Artifact &a) {
                         {"model_hash", a.modelHash},
                         {"entry_points", std::move(entries)},
                         {"train_step_missing", a.trainStepMissing},
+                        {"prefix_split_missing", a.prefixSplitMissing},
                         {"parameters", std::move(params)}};
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -113,6 +114,7 @@ llvm::Error readManifest(llvm::StringRef text, llvm::StringRef path, Artifact &a
                           "': recompile the model with this mtgr-compile");
   a.compilerVersion = *compiler;
   a.trainStepMissing = str(o, "train_step_missing").value_or("");
+  a.prefixSplitMissing = str(o, "prefix_split_missing").value_or("");
   a.backend = *backend;
   a.numerics = str(o, "numerics").value_or("");
   if (a.numerics != "fp32" && a.numerics != "bf16")

@@ -97,6 +97,9 @@ struct Artifact {
   std::vector<EntryPoint> entryPoints;
   /// Why the artifact has no train_step entry point (empty when it has one).
   std::string trainStepMissing;
+  /// Why it has no encode_prefix / score_candidates pair (the prefix split,
+  /// passes/SplitPrefix.cpp; empty when it has them).
+  std::string prefixSplitMissing;
   std::string modelText; // the model description
   std::vector<CodeSection> code; // in the order the back end emitted them
   ModelDesc model;       // parsed from modelText on load

@@ -12,6 +12,8 @@
 
 #include "runtime/Session.h"
 
+#include <optional>
+
 namespace mtgr {
 
 /// max |c - r| / max(1, |r|) over the logits (and hidden states) of `batch`,
@@ -21,6 +23,13 @@ namespace mtgr {
 llvm::Expected<double> largestErrorAgainstReference(Session &session,
                                                     const ParamStore &referenceParams,
                                                     const Batch &batch);
+
+/// The prefix split's scores (score_candidates on encode_prefix's rows,
+/// passes/SplitPrefix.cpp) against the reference, as above over the logits;
+/// std::nullopt when the artifact has no split.
+llvm::Expected<std::optional<double>>
+largestSplitErrorAgainstReference(Session &session, const ParamStore &referenceParams,
+                                  const Batch &batch);
 
 /// Adds `delta` to every `.weight` parameter: a deliberately wrong model, to
 /// show that a comparison can fail (mtgr-run verify --perturb).

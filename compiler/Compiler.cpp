@@ -72,6 +72,23 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
     else
       trainStepMissing = why;
   }
+  // @encode_prefix and @score_candidates where the model allows them
+  // (DESIGN 1.6); otherwise the reason goes into the manifest.
+  std::string prefixSplitMissing;
+  {
+    OwningOpRef<ModuleOp> attempt = module->clone();
+    ScopedDiagnosticHandler quiet(&context, [&](Diagnostic &d) {
+      if (prefixSplitMissing.empty())
+        prefixSplitMissing = d.str();
+      return success();
+    });
+    PassManager serving(&context);
+    addServingPasses(serving);
+    if (succeeded(serving.run(*attempt)))
+      module = std::move(attempt);
+    else if (prefixSplitMissing.empty())
+      prefixSplitMissing = "the prefix split failed";
+  }
   if (stop == Stage::Kernel)
     return out.text = print(*module), std::move(out);
   {
@@ -84,7 +101,7 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
     return out.text = print(*module), std::move(out);
   // Keep the ABI: the LLVM conversion drops the functions' attributes.
   std::vector<EntryPoint> entries;
-  for (StringRef name : {"forward", "train_step", "apply_update"}) {
+  for (StringRef name : ::mtgr::kEntryPointNames) {
     Operation *fn = module->lookupSymbol(("mtgr_" + name).str());
     if (!fn)
       continue;
@@ -128,6 +145,7 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
   a.code = std::move(emitted->sections);
   a.entryPoints = std::move(entries);
   a.trainStepMissing = trainStepMissing;
+  a.prefixSplitMissing = prefixSplitMissing;
   return std::move(out);
 }
 

@@ -16,6 +16,8 @@ void mlir::mtgr::addGradientPasses(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass()); // drops gradients nothing uses
 }
 
+void mlir::mtgr::addServingPasses(OpPassManager &pm) { pm.addPass(createMTGRSplitPrefixPass()); }
+
 void mlir::mtgr::addBindingPasses(OpPassManager &pm, const TargetBackend &backend) {
   // Every layer decomposes with its own build_mask: CSE merges them, so one
   // mask and one tile list serve all layers (and their gradients).
@@ -25,6 +27,7 @@ void mlir::mtgr::addBindingPasses(OpPassManager &pm, const TargetBackend &backen
   MTGRPlanAttentionPassOptions plan;
   plan.rowBlock = tiles.rowBlock;
   plan.colTile = tiles.colTile;
+  plan.suffixRowBlock = tiles.suffixRowBlock;
   pm.addPass(createMTGRPlanAttentionPass(plan));
   pm.addPass(createMTGRBindEntryPointsPass());
 }
@@ -49,6 +52,7 @@ void mlir::mtgr::printPipeline(llvm::raw_ostream &os, const TargetBackend &backe
   print("kernel", addKernelPasses);
   if (trainStep)
     print("gradients", addGradientPasses);
+  print("serving", addServingPasses);
   print("bind", [&](OpPassManager &pm) { addBindingPasses(pm, backend); });
   print("lower", [&](OpPassManager &pm) { backend.buildLoweringPipeline(pm, false); });
   print("codegen", [&](OpPassManager &pm) { backend.buildCodegenPipeline(pm); });

@@ -1,6 +1,7 @@
 //===- Pipeline.h - the compiler's passes, in order -------------*- C++ -*-===//
 //
 //   mtgr IR --kernel--> kernel ops --gradients--> + @train_step, @apply_update
+//   --serving--> + @encode_prefix, @score_candidates
 //   --bind--> fused projections, tile lists, bound entry points (shared by
 //   every target) --lower (the back end)--> the target's loops
 //   --codegen (the back end)--> LLVM dialect, LLVM IR, object, code sections
@@ -20,6 +21,10 @@ void addKernelPasses(OpPassManager &pm);
 /// @train_step and @apply_update from @forward (may fail: an op without a
 /// gradient rule; the compiler then keeps inference only).
 void addGradientPasses(OpPassManager &pm);
+/// @encode_prefix and @score_candidates from @forward (may fail: a model
+/// whose U and S rows depend on the request; the compiler then serves
+/// without a prefix cache and says why).
+void addServingPasses(OpPassManager &pm);
 /// The target-neutral tail: projections fused with their norms, tile lists
 /// planned from the masks (tiles from the back end), entry points bound to
 /// buffers. Every back end forks after it.

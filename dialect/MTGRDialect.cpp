@@ -38,9 +38,10 @@ struct RoleShape {
 constexpr Field N = Field::No, O = Field::Optional, R = Field::Required;
 using RK = ::mtgr::RoleKind;
 constexpr RoleShape kRoleShapes[] = {
-    {RK::Feature, R, R, N}, {RK::Time, R, N, N},   {RK::Intervals, R, N, N},
-    {RK::Labels, O, R, N},  {RK::Logits, O, R, N}, {RK::Output, O, R, N},
-    {RK::Loss, N, N, N},    {RK::Grad, N, N, R},   {RK::EmbeddingGrad, R, R, N}};
+    {RK::Feature, R, R, N},    {RK::Time, R, N, N},        {RK::Intervals, R, N, N},
+    {RK::Labels, O, R, N},     {RK::Logits, O, R, N},      {RK::Output, O, R, N},
+    {RK::Loss, N, N, N},       {RK::Grad, N, N, R},        {RK::EmbeddingGrad, R, R, N},
+    {RK::PrefixKeys, R, R, N}, {RK::PrefixValues, R, R, N}};
 
 /// The `, key = value` fields after an attribute's leading words, up to `>`;
 /// `field` parses the value of `key` (and refuses a key it does not know).

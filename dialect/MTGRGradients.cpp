@@ -87,7 +87,8 @@ LogicalResult AssembleTokensOp::buildGradients(OpBuilder &b, ArrayRef<Value> res
   // The layout result has no gradient; timestamps get none.
   Value d = resultGrads[0], layout = getLayout();
   auto group = [&](TokenGroup g) {
-    return ExtractGroupOp::create(b, getLoc(), d.getType(), g, d, layout).getResult();
+    return ExtractGroupOp::create(b, getLoc(), d.getType(), g, d, layout, TokenGroupAttr())
+        .getResult();
   };
   operandGrads.assign({ExtractUserOp::create(b, getLoc(), getUser().getType(), d, layout),
                        group(TokenGroup::sequence), group(TokenGroup::realtime),
@@ -98,7 +99,7 @@ LogicalResult AssembleTokensOp::buildGradients(OpBuilder &b, ArrayRef<Value> res
 LogicalResult ExtractGroupOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                              SmallVectorImpl<Value> &operandGrads) {
   operandGrads.assign({ScatterGroupOp::create(b, getLoc(), getInput().getType(), getGroup(),
-                                              resultGrads[0], getLayout()),
+                                              resultGrads[0], getLayout(), getThroughAttr()),
                        Value()});
   return success();
 }

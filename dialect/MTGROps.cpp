@@ -470,6 +470,31 @@ LogicalResult AssembleTokensOp::verify() {
   return success();
 }
 
+LogicalResult AssemblePrefixOp::verify() {
+  auto user = cast<RankedTensorType>(getUser().getType());
+  if (user.getRank() != 3)
+    return emitOpError() << "user tokens must be tensor<?x nU x d_model x f32>, got " << user;
+  int64_t d = user.getDimSize(2);
+  for (auto [name, v] :
+       {std::pair<StringRef, Value>{"sequence", getSequence()}, {"result", getTokens()}})
+    if (rowWidth(v.getType()) != d)
+      return emitOpError() << name << " tokens have width " << rowWidth(v.getType())
+                           << " but user tokens have width " << d;
+  return success();
+}
+
+LogicalResult AssembleSuffixOp::verify() {
+  if (getUsers() < 0)
+    return emitOpError() << "users must be >= 0, got " << getUsers();
+  int64_t d = rowWidth(getRealtime().getType());
+  for (auto [name, v] :
+       {std::pair<StringRef, Value>{"candidate", getCandidate()}, {"result", getTokens()}})
+    if (rowWidth(v.getType()) != d)
+      return emitOpError() << name << " tokens have width " << rowWidth(v.getType())
+                           << " but realtime tokens have width " << d;
+  return success();
+}
+
 LogicalResult BuildMaskOp::verify() {
   if (getKind() == MaskKind::intervals)
     return emitOpError()

@@ -437,15 +437,71 @@ def MTGR_AssembleTokensOp : MTGR_Op<"assemble_tokens", [MTGR_Profiled<"Tokens">,
   let hasVerifier = 1;
 }
 
-def MTGR_ExtractGroupOp : MTGR_Op<"extract_group", [MTGR_Profiled<"Tokens">, Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
-  let summary = "the rows of one token group, as a jagged tensor over the same samples";
+def MTGR_AssemblePrefixOp : MTGR_Op<"assemble_prefix", [MTGR_Profiled<"Tokens">, Pure]> {
+  let summary = "pack the U and S tokens of every sample (encode_prefix's rows)";
   let description = [{
+    `mtgr.assemble_tokens` without R and C: tokens(b) = [U | S], the layout
+    of those rows (as if the sample had no R and no C). Built by the prefix
+    split (passes/SplitPrefix.cpp) for `@encode_prefix`.
+
+    ```mlir
+    %x, %layout = mtgr.assemble_prefix %u, %s times(%ts)
+        : tensor<?x2x32xf32>, !mtgr.jagged<32xf32>, !mtgr.jagged<i64> -> !mtgr.jagged<32xf32>, !mtgr.layout
+    ```
+  }];
+  let arguments = (ins MTGR_SampleRowsF32:$user, MTGR_JaggedF32:$sequence,
+                       MTGR_JaggedI64Scalar:$sequence_times);
+  let results = (outs MTGR_JaggedF32:$tokens, MTGR_LayoutType:$layout);
+  let assemblyFormat = [{
+    $user `,` $sequence `times` `(` $sequence_times `)` attr-dict
+    `:` type($user) `,` type($sequence) `,` type($sequence_times) `->` type($tokens) `,` type($layout)
+  }];
+  let hasVerifier = 1;
+}
+
+def MTGR_AssembleSuffixOp : MTGR_Op<"assemble_suffix", [MTGR_Profiled<"Tokens">, Pure]> {
+  let summary = "pack the R and C tokens of every sample, with the layout of the whole sample";
+  let description = [{
+    score_candidates' rows (passes/SplitPrefix.cpp): tokens(b) = [R | C] with
+    `layout` over those rows (the groups per-row ops read), and
+    `full_layout`: the layout of [U | S | R | C] as mtgr.assemble_tokens
+    builds it (`users` U tokens, S counted from its timestamps), which the
+    attention reads: positions, times and the mask of the whole sample.
+
+    ```mlir
+    %x, %layout, %full = mtgr.assemble_suffix %r, %c times(%ts, %tr, %tc) {users = 2 : i64}
+        : !mtgr.jagged<32xf32>, !mtgr.jagged<32xf32>, !mtgr.jagged<i64>, !mtgr.jagged<i64>,
+          !mtgr.jagged<i64> -> !mtgr.jagged<32xf32>, !mtgr.layout, !mtgr.layout
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedF32:$realtime, MTGR_JaggedF32:$candidate,
+                       MTGR_JaggedI64Scalar:$sequence_times,
+                       MTGR_JaggedI64Scalar:$realtime_times,
+                       MTGR_JaggedI64Scalar:$candidate_times, I64Attr:$users);
+  let results = (outs MTGR_JaggedF32:$tokens, MTGR_LayoutType:$layout,
+                      MTGR_LayoutType:$full_layout);
+  let assemblyFormat = [{
+    $realtime `,` $candidate `times` `(` $sequence_times `,` $realtime_times `,` $candidate_times `)`
+    attr-dict `:` type($realtime) `,` type($candidate) `,` type($sequence_times) `,`
+    type($realtime_times) `,` type($candidate_times) `->` type($tokens) `,` type($layout) `,`
+    type($full_layout)
+  }];
+  let hasVerifier = 1;
+}
+
+def MTGR_ExtractGroupOp : MTGR_Op<"extract_group", [MTGR_Profiled<"Tokens">, Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<MTGR_DifferentiableOpInterface>]> {
+  let summary = "the rows of one token group (or of consecutive groups), as a jagged tensor over the same samples";
+  let description = [{
+    With `through`, the rows of groups `group` to `through` (in U, S, R, C
+    order): the prefix split takes the R and C rows of the attention's result.
+
     ```mlir
     %c = mtgr.extract_group candidate %x, %layout : !mtgr.jagged<32xf32>
+    %rc = mtgr.extract_group realtime %x, %full {through = #mtgr<group candidate>} : !mtgr.jagged<32xf32>
     ```
   }];
   let arguments = (ins EnumProp<MTGR_TokenGroup>:$group, MTGR_JaggedF32:$input,
-                       MTGR_LayoutType:$layout);
+                       MTGR_LayoutType:$layout, OptionalAttr<MTGR_TokenGroupAttr>:$through);
   let results = (outs MTGR_JaggedF32:$result);
   let assemblyFormat = "$group $input `,` $layout attr-dict `:` type($input)";
 }
@@ -457,11 +513,17 @@ def MTGR_BuildMaskOp : MTGR_Op<"build_mask", [MTGR_Profiled<"Masks">, Pure]> {
     `[begin, end)` in sample-local indices (an empty interval has begin = end).
     The `intervals` mask is not built: it comes from the batch.
 
+    With `suffix_rows`, the U and S rows get no columns (three empty
+    intervals): score_candidates computes only the R and C rows, against
+    keys whose U and S rows come from encode_prefix (passes/SplitPrefix.cpp).
+
     ```mlir
     %m = mtgr.build_mask dynamic %layout : !mtgr.jagged<3x2xi32>
+    %s = mtgr.build_mask dynamic %full {suffix_rows} : !mtgr.jagged<3x2xi32>
     ```
   }];
-  let arguments = (ins EnumProp<MTGR_MaskKind>:$kind, MTGR_LayoutType:$layout);
+  let arguments = (ins EnumProp<MTGR_MaskKind>:$kind, MTGR_LayoutType:$layout,
+                       UnitAttr:$suffix_rows);
   let results = (outs MTGR_Intervals:$result);
   let assemblyFormat = "$kind $layout attr-dict `:` type($result)";
   let hasVerifier = 1;
@@ -702,14 +764,17 @@ def MTGR_ExtractUserOp : MTGR_Op<"extract_user", [MTGR_Profiled<"Tokens">, Pure]
 def MTGR_ScatterGroupOp : MTGR_Op<"scatter_group", [MTGR_Profiled<"Tokens">, Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "a token group's rows put back at their place among all tokens, zeros elsewhere";
   let description = [{
-    The gradient of mtgr.extract_group.
+    The gradient of mtgr.extract_group; with `through`, the rows of groups
+    `group` to `through` (the prefix split places cached U and S keys, and
+    the request's R and C rows, among all of a sample's rows).
 
     ```mlir
     %d = mtgr.scatter_group candidate %dc, %layout : !mtgr.jagged<16xf32>
+    %k = mtgr.scatter_group user %cached, %full {through = #mtgr<group sequence>} : !mtgr.jagged<16xf32>
     ```
   }];
   let arguments = (ins EnumProp<MTGR_TokenGroup>:$group, MTGR_JaggedF32:$input,
-                       MTGR_LayoutType:$layout);
+                       MTGR_LayoutType:$layout, OptionalAttr<MTGR_TokenGroupAttr>:$through);
   let results = (outs MTGR_JaggedF32:$result);
   let assemblyFormat = "$group $input `,` $layout attr-dict `:` type($input)";
 }

@@ -286,8 +286,8 @@ func::FuncOp Generator::buildForward(ModuleOp module) {
           NormOrderAttr::get(&ctx, toDialect(m.normOrder, symbolizeNormOrder)),
           b.getF64FloatAttr(m.dropout), b.getI64IntegerAttr(l));
     }
-    candidates = ExtractGroupOp::create(b, named("candidates", {}), TokenGroup::candidate,
-                                        x, layout);
+    candidates = ExtractGroupOp::create(b, named("candidates", {}), TokenGroup::candidate, x,
+                                        layout, TokenGroupAttr());
   }
 
   SmallVector<Value> logits;

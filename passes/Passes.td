@@ -36,6 +36,33 @@ def MTGRDecomposeLayersPass : Pass<"mtgr-decompose-layers", "::mlir::ModuleOp"> 
   }];
 }
 
+def MTGRSplitPrefixPass : Pass<"mtgr-split-prefix", "::mlir::ModuleOp"> {
+  let summary = "Split kernel-level @forward into @encode_prefix and @score_candidates";
+  let description = [{
+    What a repeat user may skip (DESIGN 1.6, docs/serving.md): when no U or S
+    row sees an R or C token and no row's n_norm counts them, each layer's U
+    and S rows depend on U and S alone. The pass adds
+
+    - `@encode_prefix(U and S inputs)`: the forward on `[U | S]`
+      (`mtgr.assemble_prefix`), returning every layer's K and V of those rows
+      (results `prefix.layers.<l>.k` / `.v`, role `prefix_keys` /
+      `prefix_values`, group `prefix`, index l);
+    - `@score_candidates(R and C inputs, S timestamps, the cached K and V)`:
+      the per-row ops on the R and C rows only (`mtgr.assemble_suffix`), the
+      attention over the whole sample's layout with K and V = the cached U
+      and S rows plus the request's (`mtgr.scatter_group` ... `through`), a
+      mask whose U and S rows see nothing (`build_mask {suffix_rows}`), and
+      the result's R and C rows taken out (`mtgr.extract_group` ...
+      `through`). Inputs nothing reads any more are dropped.
+
+    Exact, not approximate: the same ops on the same rows. Refused, with
+    the reason, for a model without HSTU layers, the `intervals` mask (it
+    comes with each request), the `contextual` mask (U rows see R) and
+    `n_norm: total` (every row divides by a length that counts R and C).
+    @forward stays as it was.
+  }];
+}
+
 def MTGRGenerateTrainStepPass : Pass<"mtgr-generate-train-step", "::mlir::ModuleOp"> {
   let summary = "Generate @train_step: forward, loss, gradients and the optimiser update";
   let description = [{
@@ -115,6 +142,10 @@ def MTGRPlanAttentionPass : Pass<"mtgr-plan-attention", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"rowBlock", "row-block", "int64_t", "16", "query rows per block">,
+    Option<"suffixRowBlock", "suffix-row-block", "int64_t", "0",
+           "query rows per block where the mask's U and S rows see nothing (build_mask "
+           "{suffix_rows}: score_candidates, whose few R and C rows face many columns); 0: "
+           "row-block">,
     Option<"colTile", "col-tile", "int64_t", "16", "key columns per tile">,
   ];
 }

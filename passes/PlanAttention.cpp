@@ -14,8 +14,9 @@ namespace {
 struct MTGRPlanAttentionPass : mlir::mtgr::impl::MTGRPlanAttentionPassBase<MTGRPlanAttentionPass> {
   using MTGRPlanAttentionPassBase::MTGRPlanAttentionPassBase;
   void runOnOperation() override {
-    if (rowBlock < 1 || colTile < 1) {
-      getOperation().emitError("mtgr-plan-attention: row-block and col-tile must be at least 1");
+    if (rowBlock < 1 || colTile < 1 || suffixRowBlock < 0) {
+      getOperation().emitError("mtgr-plan-attention: row-block and col-tile must be at least 1, "
+                               "suffix-row-block at least 0");
       return signalPassFailure();
     }
     // (mask, layout) -> its tile list (values differ per function).
@@ -27,9 +28,10 @@ struct MTGRPlanAttentionPass : mlir::mtgr::impl::MTGRPlanAttentionPassBase<MTGRP
       // Before the first reader (ops are visited in order, so every later
       // reader of the same mask is dominated by it).
       OpBuilder b(user);
-      t = AttentionTilesOp::create(b, user->getLoc(),
-                                   TileListType::get(user->getContext(), rowBlock, colTile), mask,
-                                   layout);
+      auto built = mask.getDefiningOp<BuildMaskOp>();
+      int64_t rows = built && built.getSuffixRows() && suffixRowBlock ? suffixRowBlock : rowBlock;
+      t = AttentionTilesOp::create(
+          b, user->getLoc(), TileListType::get(user->getContext(), rows, colTile), mask, layout);
       return t;
     };
     getOperation().walk([&](Operation *op) {

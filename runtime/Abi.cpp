@@ -146,6 +146,15 @@ llvm::Expected<std::vector<Binding>> mtgr::bindEntryPoint(const ModelDesc &m,
         e = bad("attention work counts, but the model has no HSTU layers");
       expected = {2};
       break;
+    case ArgKind::PrefixKeys:
+    case ArgKind::PrefixValues:
+      if (b.group != Group::Prefix || arg.index < 0 || arg.index >= m.layers)
+        e = bad("prefix rows of layer " + llvm::Twine(arg.index) + ", group '" +
+                toString(arg.group) + "': the model has " + llvm::Twine(m.layers) +
+                " layers and these need group 'prefix'");
+      b.index = static_cast<size_t>(std::max<int64_t>(arg.index, 0));
+      expected = {-1, m.heads * (b.kind == ArgKind::PrefixKeys ? m.dqk : m.dv)};
+      break;
     case ArgKind::Hidden:
       if (m.layers == 0)
         e = bad("hidden states, but the model has no HSTU layers");
@@ -190,9 +199,10 @@ llvm::Expected<std::vector<Binding>> mtgr::bindEntryPoint(const ModelDesc &m,
                  shapeText(expected));
     out.push_back(std::move(b));
   }
-  if (entry.name == "forward" && outputs.size() != m.tasks.size())
+  if ((entry.name == "forward" || entry.name == "score_candidates") &&
+      outputs.size() != m.tasks.size())
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   where + ": manifest: entry point 'forward' outputs " +
+                                   where + ": manifest: entry point '" + entry.name + "' outputs " +
                                        llvm::Twine(outputs.size()) + " of the model's " +
                                        llvm::Twine(m.tasks.size()) + " tasks");
   return out;

@@ -284,6 +284,57 @@ Batch mtgr::sliceBatch(const ModelDesc &m, const Batch &in, int64_t b0, int64_t 
   return out;
 }
 
+void mtgr::appendBatch(const ModelDesc &m, Batch &out, const Batch &piece) {
+  bool labelled = (out.numSamples == 0 || !out.labels.empty()) && !piece.labels.empty();
+  bool intervals = (out.numSamples == 0 || !out.intervals.empty()) && !piece.intervals.empty();
+  auto append = [](auto &to, const auto &from) { to.insert(to.end(), from.begin(), from.end()); };
+  auto appendColumns = [&](std::vector<FeatureColumn> &to, const std::vector<FeatureColumn> &from) {
+    to.resize(from.size());
+    for (size_t f = 0; f < from.size(); ++f)
+      append(to[f].ids, from[f].ids), append(to[f].values, from[f].values);
+  };
+  auto appendOffsets = [](std::vector<int64_t> &to, const std::vector<int64_t> &from) {
+    if (to.empty())
+      to.push_back(0);
+    int64_t base = to.back();
+    for (size_t i = 1; i < from.size(); ++i)
+      to.push_back(base + from[i]);
+  };
+  out.numSamples += piece.numSamples;
+  append(out.userIds, piece.userIds);
+  appendColumns(out.user, piece.user);
+  appendOffsets(out.sequenceOffsets, piece.sequenceOffsets);
+  appendOffsets(out.realtimeOffsets, piece.realtimeOffsets);
+  appendOffsets(out.candidateOffsets, piece.candidateOffsets);
+  append(out.sequenceTimes, piece.sequenceTimes);
+  append(out.realtimeTimes, piece.realtimeTimes);
+  append(out.candidateTimes, piece.candidateTimes);
+  appendColumns(out.sequence, piece.sequence);
+  appendColumns(out.realtime, piece.realtime);
+  appendColumns(out.candidate, piece.candidate);
+  append(out.candidateIds, piece.candidateIds);
+  if (labelled) {
+    out.labels.resize(piece.labels.size());
+    for (size_t t = 0; t < piece.labels.size(); ++t)
+      append(out.labels[t], piece.labels[t]);
+  } else {
+    out.labels.clear();
+  }
+  if (intervals)
+    append(out.intervals, piece.intervals);
+  else
+    out.intervals.clear();
+  (void)m;
+}
+
+Batch mtgr::selectSamples(const ModelDesc &m, const Batch &batch,
+                          const std::vector<int64_t> &indices) {
+  Batch out = makeEmptyBatch(m);
+  for (int64_t b : indices)
+    appendBatch(m, out, sliceBatch(m, batch, b, b + 1));
+  return out;
+}
+
 std::vector<int64_t> mtgr::candidateUsers(const Batch &batch) {
   std::vector<int64_t> users;
   for (int64_t b = 0; b < batch.numSamples; ++b)

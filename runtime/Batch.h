@@ -62,6 +62,13 @@ llvm::Error validateBatch(const ModelDesc &m, const Batch &batch);
 /// Samples [begin, end) of a batch, as a batch of their own.
 Batch sliceBatch(const ModelDesc &m, const Batch &batch, int64_t begin, int64_t end);
 
+/// Appends `piece`'s samples to `out` (both of `m`'s schema; out's labels and
+/// intervals are kept only when every piece has them).
+void appendBatch(const ModelDesc &m, Batch &out, const Batch &piece);
+
+/// The samples `indices` of a batch, in that order, as a batch of their own.
+Batch selectSamples(const ModelDesc &m, const Batch &batch, const std::vector<int64_t> &indices);
+
 /// The user id of every candidate, in candidate order (what GAUC groups by).
 std::vector<int64_t> candidateUsers(const Batch &batch);
 

@@ -108,6 +108,10 @@ llvm::Expected<std::unique_ptr<Session>> Session::create(Artifact artifact,
   if (!s->entryPoint)
     return fail("artifact has no 'forward' entry point");
   s->trainEntry = s->artifact.entry("train_step");
+  s->encodeEntry = s->artifact.entry("encode_prefix");
+  s->scoreEntry = s->artifact.entry("score_candidates");
+  if (!s->encodeEntry != !s->scoreEntry)
+    return fail("artifact has one of encode_prefix and score_candidates but not the other");
   s->updateEntry = s->artifact.entry("apply_update");
   if (s->trainEntry && !s->updateEntry)
     return fail("artifact has a train_step but no apply_update entry point");
@@ -118,7 +122,9 @@ llvm::Expected<std::unique_ptr<Session>> Session::create(Artifact artifact,
   s->executable = std::move(*executable);
   for (auto [entry, bindings] :
        {std::pair{s->entryPoint, &s->forwardBindings}, std::pair{s->trainEntry, &s->trainBindings},
-        std::pair{s->updateEntry, &s->updateBindings}}) {
+        std::pair{s->updateEntry, &s->updateBindings},
+        std::pair{s->encodeEntry, &s->encodeBindings},
+        std::pair{s->scoreEntry, &s->scoreBindings}}) {
     if (!entry)
       continue;
     auto bound = bindEntryPoint(s->artifact.model, *entry, where);
@@ -198,16 +204,16 @@ void Session::initParams(uint64_t seed) {
   parameters = ParamStore::initialize(collectParameters(artifact.model), seed);
 }
 
-std::map<size_t, std::vector<float>> Session::call(const std::vector<Binding> &bindings,
-                                                   const EntryPoint &entry, unsigned callThreads,
-                                                   const Batch &batch,
-                                                      std::array<int64_t, 3> rng,
-                                                      OptimizerState *state,
-                                                      const NamedBuffers *gradients,
-                                                      std::array<int64_t, 2> *work) const {
+std::map<size_t, std::vector<float>>
+Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, unsigned callThreads,
+              const Batch &batch, std::array<int64_t, 3> rng, OptimizerState *state,
+              const NamedBuffers *gradients, std::array<int64_t, 2> *work,
+              const PrefixRows *prefix) const {
   const ModelDesc &m = artifact.model;
   int64_t B = batch.numSamples, K = batch.numCandidates(), N = batch.totalTokens(m);
   std::vector<int64_t> tokenOffsets = batch.tokenOffsets(m);
+  std::vector<int64_t> prefixRowOffsets = prefixOffsets(batch);
+  int64_t prefixRows = prefixRowOffsets.back();
   std::deque<std::vector<float>> floatBuffers; // stable addresses
   std::vector<BufferView> views;
   std::vector<size_t> elementBytes; // per view: 4 (f32), 8 (i64, index)
@@ -306,9 +312,21 @@ std::map<size_t, std::vector<float>> Session::call(const std::vector<Binding> &b
     case ArgKind::Intervals:
       push(batch.intervals.data(), {N, 3, 2});
       break;
+    case ArgKind::PrefixKeys:
+    case ArgKind::PrefixValues: {
+      int64_t width = m.heads * (arg.kind == ArgKind::PrefixKeys ? m.dqk : m.dv);
+      if (prefix) // score_candidates reads them
+        push((arg.kind == ArgKind::PrefixKeys ? prefix->keys : prefix->values)[arg.index].data(),
+             {prefixRows, width});
+      else // encode_prefix writes them
+        output(index, {prefixRows, width});
+      break;
+    }
     case ArgKind::Offsets:
       if (arg.group == Group::Tokens)
         push(tokenOffsets.data(), {B + 1});
+      else if (arg.group == Group::Prefix)
+        push(prefixRowOffsets.data(), {B + 1});
       else
         push(v.offsets->data(), {B + 1});
       break;
@@ -520,4 +538,79 @@ llvm::Expected<ForwardResult> Session::forward(const Batch &batch, bool hidden) 
   ForwardResult r = runRange(batch, hidden, threads);
   trimPool(batch, {entryPoint});
   return r;
+}
+
+std::vector<int64_t> Session::prefixOffsets(const Batch &batch) const {
+  int64_t users = static_cast<int64_t>(artifact.model.user.size());
+  std::vector<int64_t> offsets{0};
+  for (int64_t b = 0; b < batch.numSamples; ++b) {
+    int64_t nS =
+        batch.sequenceOffsets.empty() ? 0 : batch.sequenceOffsets[b + 1] - batch.sequenceOffsets[b];
+    offsets.push_back(offsets.back() + users + nS);
+  }
+  return offsets;
+}
+
+llvm::Expected<PrefixRows> Session::encodePrefix(const Batch &batch) {
+  const ModelDesc &m = artifact.model;
+  if (!canSplitPrefix())
+    return fail("artifact of model '" + m.name +
+                "' has no encode_prefix entry point: " + artifact.prefixSplitMissing);
+  if (auto e = validateBatch(m, batch))
+    return std::move(e);
+  if (auto e = checkMemory("encode_prefix", batch, 0, {encodeEntry}))
+    return std::move(e);
+  std::array<int64_t, 2> work{0, 0};
+  std::map<size_t, std::vector<float>> outputs =
+      call(encodeBindings, *encodeEntry, threads, batch, {0, 0, 0}, nullptr, nullptr, &work);
+  PrefixRows rows;
+  rows.offsets = prefixOffsets(batch);
+  rows.keys.resize(static_cast<size_t>(m.layers));
+  rows.values.resize(static_cast<size_t>(m.layers));
+  for (auto &[index, buffer] : outputs) {
+    const Binding &arg = encodeBindings[index];
+    if (arg.kind == ArgKind::PrefixKeys)
+      rows.keys[arg.index] = std::move(buffer);
+    else if (arg.kind == ArgKind::PrefixValues)
+      rows.values[arg.index] = std::move(buffer);
+  }
+  trimPool(batch, {encodeEntry});
+  return rows;
+}
+
+llvm::Expected<ForwardResult> Session::scoreCandidates(const Batch &batch,
+                                                       const PrefixRows &prefix) {
+  const ModelDesc &m = artifact.model;
+  if (!canSplitPrefix())
+    return fail("artifact of model '" + m.name +
+                "' has no score_candidates entry point: " + artifact.prefixSplitMissing);
+  if (auto e = validateBatch(m, batch))
+    return std::move(e);
+  std::vector<int64_t> expected = prefixOffsets(batch);
+  if (prefix.offsets != expected)
+    return fail("score_candidates: the prefix rows are of " + llvm::Twine(prefix.samples()) +
+                " samples and " + llvm::Twine(prefix.rows()) + " U and S rows, the batch has " +
+                llvm::Twine(batch.numSamples) + " samples and " + llvm::Twine(expected.back()) +
+                " (encode the same users' U and S, in the same order)");
+  for (int64_t l = 0; l < m.layers; ++l)
+    for (auto [rows, width, what] : {std::tuple{&prefix.keys, m.heads * m.dqk, "keys"},
+                                     std::tuple{&prefix.values, m.heads * m.dv, "values"}})
+      if (rows->size() != static_cast<size_t>(m.layers) ||
+          (*rows)[l].size() != static_cast<size_t>(prefix.rows() * width))
+        return fail("score_candidates: the prefix " + llvm::Twine(what) + " of layer " +
+                    llvm::Twine(l) + " are not " + llvm::Twine(prefix.rows()) + " rows of " +
+                    llvm::Twine(width));
+  if (auto e = checkMemory("score_candidates", batch, 0, {scoreEntry}))
+    return std::move(e);
+  std::array<int64_t, 2> work{0, 0};
+  std::map<size_t, std::vector<float>> outputs =
+      call(scoreBindings, *scoreEntry, threads, batch, {0, 0, 0}, nullptr, nullptr, &work, &prefix);
+  ForwardResult result;
+  result.attentionPairs = work[0], result.visiblePairs = work[1];
+  result.logits.resize(m.tasks.size());
+  for (auto &[index, buffer] : outputs)
+    if (scoreBindings[index].kind == ArgKind::Output)
+      result.logits[scoreBindings[index].index] = std::move(buffer);
+  trimPool(batch, {scoreEntry});
+  return result;
 }

@@ -35,6 +35,18 @@ struct ForwardResult {
   int64_t calls = 1;
 };
 
+/// The U and S rows of a batch's samples as encode_prefix computes them:
+/// every layer's keys and values of those rows, sample after sample
+/// (nU + nS rows each). What score_candidates reads instead of computing
+/// them, and what a prefix cache keeps per user (DESIGN 1.6, docs/serving.md).
+struct PrefixRows {
+  std::vector<int64_t> offsets; // [B + 1]: each sample's first row
+  std::vector<std::vector<float>> keys,
+      values; // per layer: [rows, heads * dqk] / [rows, heads * dv]
+  int64_t samples() const { return offsets.empty() ? 0 : static_cast<int64_t>(offsets.size()) - 1; }
+  int64_t rows() const { return offsets.empty() ? 0 : offsets.back(); }
+};
+
 struct SessionOptions {
   unsigned threads = 0;  // 0: every core
   /// Bytes the session may use: the parameters when it is created, then
@@ -123,6 +135,19 @@ public:
   /// thread counts agree to rounding (dropout keys tokens by their index in
   /// the whole step, so every thread count draws the same mask).
   bool canTrain() const { return trainEntry != nullptr; }
+
+  /// The prefix split (passes/SplitPrefix.cpp): whether the artifact has
+  /// encode_prefix and score_candidates (else Artifact::prefixSplitMissing
+  /// says why not).
+  bool canSplitPrefix() const { return encodeEntry && scoreEntry; }
+  /// Every layer's keys and values of the batch's U and S rows (its R and C
+  /// are not read).
+  llvm::Expected<PrefixRows> encodePrefix(const Batch &batch);
+  /// Scores a batch's candidates from its R and C tokens (and S timestamps)
+  /// with its samples' U and S rows taken from `prefix` (encodePrefix of the
+  /// same users, in order): forward's logits to rounding, for a fraction of
+  /// the work.
+  llvm::Expected<ForwardResult> scoreCandidates(const Batch &batch, const PrefixRows &prefix);
   llvm::Expected<TrainStepResult> trainStep(const Batch &batch, uint64_t seed, int64_t step,
                                             OptimizerState &state, bool gradients = false);
 
@@ -133,23 +158,25 @@ private:
   /// apply_update also takes the optimiser state (updated in place with the
   /// parameters) and the gradients, by Binding::gradientKey (and "loss").
   using NamedBuffers = std::map<std::string, std::vector<float>>;
-  std::map<size_t, std::vector<float>> call(const std::vector<Binding> &bindings,
-                                            const EntryPoint &entry, unsigned callThreads,
-                                            const Batch &batch,
-                                            std::array<int64_t, 3> rng = {0, 0, 0},
-                                            OptimizerState *state = nullptr,
-                                            const NamedBuffers *gradients = nullptr,
-                                            std::array<int64_t, 2> *work = nullptr) const;
+  std::map<size_t, std::vector<float>>
+  call(const std::vector<Binding> &bindings, const EntryPoint &entry, unsigned callThreads,
+       const Batch &batch, std::array<int64_t, 3> rng = {0, 0, 0}, OptimizerState *state = nullptr,
+       const NamedBuffers *gradients = nullptr, std::array<int64_t, 2> *work = nullptr,
+       const PrefixRows *prefix = nullptr) const;
+  /// Each sample's first U or S row: [B + 1].
+  std::vector<int64_t> prefixOffsets(const Batch &batch) const;
   /// Sample bounds of at most `threads` contiguous, token-balanced ranges.
   std::vector<int64_t> rangeBounds(const Batch &batch) const;
 
   Artifact artifact;
   const EntryPoint *entryPoint = nullptr;
   const EntryPoint *trainEntry = nullptr, *updateEntry = nullptr;
+  const EntryPoint *encodeEntry = nullptr, *scoreEntry = nullptr;
   std::unique_ptr<Device> device;
   std::unique_ptr<Executable> executable;
   /// Every entry point's arguments, resolved against the model at creation.
-  std::vector<Binding> forwardBindings, trainBindings, updateBindings;
+  std::vector<Binding> forwardBindings, trainBindings, updateBindings, encodeBindings,
+      scoreBindings;
   unsigned threads = 1;
   uint64_t maxMemory = 0;
   double paramBytes = 0; // the model's parameters, computed once at creation

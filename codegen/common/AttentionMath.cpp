@@ -75,8 +75,9 @@ using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 using Buffers = SmallVector<SmallVector<Value>>;
 
 /// Per row, at most 3 column intervals (DESIGN 1.5); a thread (or loop
-/// iteration) per sample.
-Value buildMask(LoopBuilder &l, MaskKind kind, const LayoutBuffers &lay) {
+/// iteration) per sample. `suffixRows`: U and S rows get none (their
+/// attention is encode_prefix's, passes/SplitPrefix.cpp).
+Value buildMask(LoopBuilder &l, MaskKind kind, const LayoutBuffers &lay, bool suffixRows) {
   ImplicitLocOpBuilder &b = l.b;
   Value B = l.samples(lay);
   Value N = l.load(lay.offsets, {B});
@@ -129,6 +130,11 @@ Value buildMask(LoopBuilder &l, MaskKind kind, const LayoutBuffers &lay) {
         iv[2] = l.select(rOrC, rStart, zero), iv[3] = l.select(rOrC, l.add(rStart, rowsR), zero);
         iv[4] = l.select(isC, i, zero), iv[5] = l.select(isC, iPlus1, zero);
       }
+      }
+      if (suffixRows) {
+        Value prefixRow = l.cmp(arith::CmpIPredicate::ult, g, l.idx(2));
+        for (Value &bound : iv)
+          bound = l.select(prefixRow, zero, bound);
       }
       for (int k = 0; k < 6; ++k)
         l.store(arith::IndexCastOp::create(b, b.getI32Type(), iv[k]), m,
@@ -241,7 +247,7 @@ struct LowerBuildMask : LoopPattern<BuildMaskOp> {
   using LoopPattern::LoopPattern;
   Results lower(BuildMaskOp op, Adaptor a, LoopBuilder &l) const override {
     LayoutBuffers lay(a.getLayout());
-    return Buffers{{buildMask(l, op.getKind(), lay), lay.offsets}};
+    return Buffers{{buildMask(l, op.getKind(), lay, op.getSuffixRows()), lay.offsets}};
   }
 };
 

@@ -35,6 +35,10 @@ std::optional<ArgKind> inputKind(RoleKind role) {
     return ArgKind::GradInput;
   case RoleKind::EmbeddingGrad:
     return ArgKind::EmbeddingGradInput;
+  case RoleKind::PrefixKeys:
+    return ArgKind::PrefixKeys;
+  case RoleKind::PrefixValues:
+    return ArgKind::PrefixValues;
   case RoleKind::Logits:
   case RoleKind::Output:
   case RoleKind::Loss:
@@ -53,6 +57,10 @@ std::optional<ArgKind> resultKind(RoleKind role) {
     return ArgKind::ParamGrad;
   case RoleKind::EmbeddingGrad:
     return ArgKind::EmbeddingGrad;
+  case RoleKind::PrefixKeys:
+    return ArgKind::PrefixKeys;
+  case RoleKind::PrefixValues:
+    return ArgKind::PrefixValues;
   default:
     return std::nullopt;
   }
@@ -245,11 +253,13 @@ LogicalResult EntryAbi::bindResults() {
   }
   // The final hidden state of every token: the input of extract_group; the
   // attention work of each tile list (for profiles and tests).
-  if (src.getName() == "forward") {
+  if (src.getName() == "forward")
     src.walk([&](ExtractGroupOp g) {
       hidden.push_back({g.getInput(), addArg(valuesType(g.getInput().getType()),
                                              spec(ArgKind::Hidden, "hidden"))});
     });
+  if (src.getName() == "forward" || src.getName() == "score_candidates" ||
+      src.getName() == "encode_prefix") {
     src.walk([&](AttentionTilesOp t) {
       work.push_back({t.getResult(), addArg(MemRefType::get({2}, b.getI64Type()),
                                             spec(ArgKind::AttentionWork, "attention"))});
@@ -341,7 +351,7 @@ struct MTGRBindEntryPointsPass
     BufferTypeConverter converter;
     OpBuilder top(module.getContext());
     top.setInsertionPointToEnd(module.getBody());
-    for (StringRef name : {"forward", "train_step", "apply_update"}) {
+    for (StringRef name : ::mtgr::kEntryPointNames) {
       auto src = module.lookupSymbol<func::FuncOp>(name);
       if (!src)
         continue;

@@ -187,82 +187,147 @@ struct LowerBroadcastRows : LoopPattern<BroadcastRowsOp> {
   }
 };
 
+/// One token group's share of a sequence: its rows per sample (`offsets`;
+/// null: none), the rows to copy (`values`; null: counted only) and their
+/// timestamps.
+struct TokenPart {
+  Value values, offsets, times;
+};
+
+/// Lays out per sample [U | S | R | C] (nU user tokens, copied from `u`
+/// [B, nU, d] unless null) with its layout buffers (offsets, segment starts,
+/// group, time, pos); copies the parts' values. Returns {tokens, offsets}
+/// (tokens null when nothing is copied) and the layout.
+std::pair<SmallVector<Value>, SmallVector<Value>> assembleTokens(LoopBuilder &l, Value B,
+                                                                 int64_t nU, Value u, int64_t d,
+                                                                 TokenPart S, TokenPart R,
+                                                                 TokenPart C) {
+  Value tokOff = l.alloc(l.b.getIndexType(), {}, l.add(B, l.idx(1)));
+  Value seg = l.alloc(l.b.getIndexType(), {4}, B);
+  auto count = [&](const TokenPart &x, Value s) {
+    if (!x.offsets)
+      return l.idx(0);
+    return l.sub(l.load(x.offsets, {l.add(s, l.idx(1))}), l.load(x.offsets, {s}));
+  };
+  // The token offsets and segment starts: a scan over the samples.
+  l.serial([&] {
+    l.store(l.idx(0), tokOff, {l.idx(0)});
+    l.loop(l.idx(0), B, [&](Value s) {
+      Value start = l.load(tokOff, {s});
+      Value sStart = l.add(start, l.idx(nU)), rStart = l.add(sStart, count(S, s)),
+            cStart = l.add(rStart, count(R, s));
+      l.store(start, seg, {s, l.idx(0)});
+      l.store(sStart, seg, {s, l.idx(1)});
+      l.store(rStart, seg, {s, l.idx(2)});
+      l.store(cStart, seg, {s, l.idx(3)});
+      l.store(l.add(cStart, count(C, s)), tokOff, {l.add(s, l.idx(1))});
+    });
+  });
+  Value N = l.load(tokOff, {B});
+  bool copies = u || S.values || R.values || C.values;
+  Value x = copies ? l.alloc(l.act(), {d}, N) : Value();
+  Value group = l.alloc(l.b.getIndexType(), {}, N), time = l.alloc(l.i64(), {}, N),
+        pos = l.alloc(l.b.getIndexType(), {}, N);
+  Value zero64 = l.ci64(0);
+  l.forEach(B, [&](Value s) {
+    Value start = l.load(seg, {s, l.idx(0)});
+    // U: one token per feature, no timestamp.
+    l.loop(l.idx(0), l.idx(nU), [&](Value f) {
+      Value row = l.add(start, f);
+      if (u)
+        l.loop(l.idx(0), l.idx(d), [&](Value k) { l.store(l.load(u, {s, f, k}), x, {row, k}); });
+      l.store(l.idx(0), group, {row});
+      l.store(zero64, time, {row});
+      l.store(f, pos, {row});
+    });
+    // S, R, C rows in order; pos is the index within U|S|R, and a candidate
+    // takes nU + nS + #{R_j : t_j < t_c} (DESIGN 1.3).
+    struct Part {
+      const TokenPart &rows;
+      int64_t groupId;
+    };
+    for (Part p : {Part{S, 1}, Part{R, 2}, Part{C, 3}}) {
+      if (!p.rows.offsets)
+        continue;
+      Value lo = l.load(p.rows.offsets, {s}), hi = l.load(p.rows.offsets, {l.add(s, l.idx(1))});
+      Value base = l.load(seg, {s, l.idx(p.groupId)});
+      l.loop(lo, hi, [&](Value r) {
+        Value row = l.add(base, l.sub(r, lo));
+        if (p.rows.values)
+          l.loop(l.idx(0), l.idx(d), [&](Value k) {
+            l.store(l.load(p.rows.values, {r, k}), x, {row, k});
+          });
+        l.store(l.idx(p.groupId), group, {row});
+        Value t = l.load(p.rows.times, {r});
+        l.store(t, time, {row});
+        Value local = l.sub(row, start);
+        if (p.groupId != 3) {
+          l.store(local, pos, {row});
+          return;
+        }
+        Value before = l.idx(0);
+        if (R.offsets) {
+          Value r0 = l.load(R.offsets, {s}), r1 = l.load(R.offsets, {l.add(s, l.idx(1))});
+          before = l.loopAcc(r0, r1, l.idx(0), [&](Value j, Value acc) {
+            Value earlier = l.cmp(arith::CmpIPredicate::slt, l.load(R.times, {j}), t);
+            return l.add(acc, l.select(earlier, l.idx(1), l.idx(0)));
+          });
+        }
+        l.store(l.add(l.idx(nU), l.add(count(S, s), before)), pos, {row});
+      });
+    }
+  });
+  return {{x, tokOff}, {tokOff, seg, group, time, pos}};
+}
+
 struct LowerAssembleTokens : LoopPattern<AssembleTokensOp> {
   using LoopPattern::LoopPattern;
   Results lower(AssembleTokensOp op, Adaptor a, LoopBuilder &l) const override {
     Value u = a.getUser()[0];
     JaggedBuffers S(a.getSequence()), R(a.getRealtime()), C(a.getCandidate());
-    Value tS = a.getSequenceTimes()[0], tR = a.getRealtimeTimes()[0], tC = a.getCandidateTimes()[0];
     auto ut = cast<MemRefType>(u.getType());
-    int64_t nU = ut.getDimSize(1), d = ut.getDimSize(2);
-    Value B = l.samples(C);
-    Value tokOff = l.alloc(l.b.getIndexType(), {}, l.add(B, l.idx(1)));
-    Value seg = l.alloc(l.b.getIndexType(), {4}, B);
-    auto count = [&](const JaggedBuffers &x, Value s) {
-      return l.sub(l.load(x.offsets, {l.add(s, l.idx(1))}), l.load(x.offsets, {s}));
-    };
-    // The token offsets and segment starts: a scan over the samples.
-    l.serial([&] {
-      l.store(l.idx(0), tokOff, {l.idx(0)});
-      l.loop(l.idx(0), B, [&](Value s) {
-        Value start = l.load(tokOff, {s});
-        Value sStart = l.add(start, l.idx(nU)), rStart = l.add(sStart, count(S, s)),
-              cStart = l.add(rStart, count(R, s));
-        l.store(start, seg, {s, l.idx(0)});
-        l.store(sStart, seg, {s, l.idx(1)});
-        l.store(rStart, seg, {s, l.idx(2)});
-        l.store(cStart, seg, {s, l.idx(3)});
-        l.store(l.add(cStart, count(C, s)), tokOff, {l.add(s, l.idx(1))});
-      });
-    });
-    Value N = l.load(tokOff, {B});
-    Value x = l.alloc(l.act(), {d}, N);
-    Value group = l.alloc(l.b.getIndexType(), {}, N), time = l.alloc(l.i64(), {}, N),
-          pos = l.alloc(l.b.getIndexType(), {}, N);
-    Value zero64 = l.ci64(0);
-    l.forEach(B, [&](Value s) {
-      Value start = l.load(seg, {s, l.idx(0)});
-      // U: one token per feature, no timestamp.
-      l.loop(l.idx(0), l.idx(nU), [&](Value f) {
-        Value row = l.add(start, f);
-        l.loop(l.idx(0), l.idx(d), [&](Value k) { l.store(l.load(u, {s, f, k}), x, {row, k}); });
-        l.store(l.idx(0), group, {row});
-        l.store(zero64, time, {row});
-        l.store(f, pos, {row});
-      });
-      // S, R, C rows in order; pos is the index within U|S|R, and a candidate
-      // takes nU + nS + #{R_j : t_j < t_c} (DESIGN 1.3).
-      struct Part {
-        const JaggedBuffers &rows;
-        Value times;
-        int64_t groupId;
-      };
-      for (Part p : {Part{S, tS, 1}, Part{R, tR, 2}, Part{C, tC, 3}}) {
-        Value lo = l.load(p.rows.offsets, {s}), hi = l.load(p.rows.offsets, {l.add(s, l.idx(1))});
-        Value base = l.load(seg, {s, l.idx(p.groupId)});
-        l.loop(lo, hi, [&](Value r) {
-          Value row = l.add(base, l.sub(r, lo));
-          l.loop(l.idx(0), l.idx(d), [&](Value k) { l.store(l.load(p.rows.values, {r, k}), x, {row, k}); });
-          l.store(l.idx(p.groupId), group, {row});
-          Value t = l.load(p.times, {r});
-          l.store(t, time, {row});
-          Value local = l.sub(row, start);
-          if (p.groupId != 3) {
-            l.store(local, pos, {row});
-            return;
-          }
-          Value r0 = l.load(R.offsets, {s}), r1 = l.load(R.offsets, {l.add(s, l.idx(1))});
-          Value before = l.loopAcc(r0, r1, l.idx(0), [&](Value j, Value acc) {
-            Value earlier = l.cmp(arith::CmpIPredicate::slt, l.load(tR, {j}), t);
-            return l.add(acc, l.select(earlier, l.idx(1), l.idx(0)));
-          });
-          l.store(l.add(l.idx(nU), l.add(count(S, s), before)), pos, {row});
-        });
-      }
-    });
-    return Buffers{{x, tokOff}, {tokOff, seg, group, time, pos}};
+    auto [tokens, layout] = assembleTokens(l, l.samples(C), ut.getDimSize(1), u, ut.getDimSize(2),
+                                           {S.values, S.offsets, a.getSequenceTimes()[0]},
+                                           {R.values, R.offsets, a.getRealtimeTimes()[0]},
+                                           {C.values, C.offsets, a.getCandidateTimes()[0]});
+    return Buffers{tokens, layout};
   }
 };
+
+struct LowerAssemblePrefix : LoopPattern<AssemblePrefixOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(AssemblePrefixOp op, Adaptor a, LoopBuilder &l) const override {
+    Value u = a.getUser()[0];
+    JaggedBuffers S(a.getSequence());
+    auto ut = cast<MemRefType>(u.getType());
+    auto [tokens, layout] = assembleTokens(l, l.samples(S), ut.getDimSize(1), u, ut.getDimSize(2),
+                                           {S.values, S.offsets, a.getSequenceTimes()[0]}, {}, {});
+    return Buffers{tokens, layout};
+  }
+};
+
+struct LowerAssembleSuffix : LoopPattern<AssembleSuffixOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(AssembleSuffixOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers R(a.getRealtime()), C(a.getCandidate()), tS(a.getSequenceTimes());
+    TokenPart times[3] = {{{}, tS.offsets, tS.values},
+                          {{}, R.offsets, a.getRealtimeTimes()[0]},
+                          {{}, C.offsets, a.getCandidateTimes()[0]}};
+    Value B = l.samples(C);
+    // The rows computed: R and C only (as if the sample had no U and S).
+    auto [tokens, layout] = assembleTokens(l, B, 0, {}, getRowShape(op.getTokens().getType())[0],
+                                           {}, {R.values, R.offsets, times[1].times},
+                                           {C.values, C.offsets, times[2].times});
+    // The whole sample's layout, for the attention.
+    auto full = assembleTokens(l, B, op.getUsers(), {}, 0, times[0], times[1], times[2]).second;
+    return Buffers{tokens, layout, full};
+  }
+};
+
+/// The last group of extract_group / scatter_group (`through`, else `group`).
+int64_t lastGroup(TokenGroup group, std::optional<TokenGroup> through) {
+  return static_cast<int64_t>(through.value_or(group));
+}
 
 /// Rows [first, end) of group g in sample s of a layout.
 Value groupEnd(LoopBuilder &l, const LayoutBuffers &lay, int64_t g, Value s) {
@@ -275,19 +340,20 @@ struct LowerExtractGroup : LoopPattern<ExtractGroupOp> {
     JaggedBuffers x(a.getInput());
     LayoutBuffers lay(a.getLayout());
     int64_t g = static_cast<int64_t>(op.getGroup()), d = getRowShape(op.getType())[0];
+    int64_t last = lastGroup(op.getGroup(), op.getThrough());
     Value B = l.samples(lay);
     Value off = l.alloc(l.b.getIndexType(), {}, l.add(B, l.idx(1)));
     l.serial([&] {
       l.store(l.idx(0), off, {l.idx(0)});
       l.loop(l.idx(0), B, [&](Value s) {
-        Value n = l.sub(groupEnd(l, lay, g, s), l.load(lay.segStarts, {s, l.idx(g)}));
+        Value n = l.sub(groupEnd(l, lay, last, s), l.load(lay.segStarts, {s, l.idx(g)}));
         l.store(l.add(l.load(off, {s}), n), off, {l.add(s, l.idx(1))});
       });
     });
     Value y = l.alloc(l.act(), {d}, l.load(off, {B}));
     l.forEach(B, [&](Value s) {
       Value lo = l.load(lay.segStarts, {s, l.idx(g)}), dstBase = l.load(off, {s});
-      l.loop(lo, groupEnd(l, lay, g, s), [&](Value r) {
+      l.loop(lo, groupEnd(l, lay, last, s), [&](Value r) {
         Value row = l.add(dstBase, l.sub(r, lo));
         l.loop(l.idx(0), l.idx(d), [&](Value k) { l.store(l.load(x.values, {r, k}), y, {row, k}); });
       });
@@ -302,13 +368,14 @@ struct LowerScatterGroup : LoopPattern<ScatterGroupOp> {
     JaggedBuffers x(a.getInput());
     LayoutBuffers lay(a.getLayout());
     int64_t g = static_cast<int64_t>(op.getGroup()), d = getRowShape(op.getType())[0];
+    int64_t last = lastGroup(op.getGroup(), op.getThrough());
     Value B = l.samples(lay), N = l.load(lay.offsets, {B});
     Value y = l.alloc(l.act(), {d}, N);
     l.fill(y, l.cf32(0.0));
     l.forEach(B, [&](Value s) {
       Value lo = l.load(lay.segStarts, {s, l.idx(g)});
       Value src0 = l.load(x.offsets, {s});
-      l.loop(lo, groupEnd(l, lay, g, s), [&](Value r) {
+      l.loop(lo, groupEnd(l, lay, last, s), [&](Value r) {
         Value from = l.add(src0, l.sub(r, lo));
         l.loop(l.idx(0), l.idx(d), [&](Value k) { l.store(l.load(x.values, {from, k}), y, {r, k}); });
       });
@@ -344,6 +411,7 @@ void mlir::mtgr::populateTokenLoweringPatterns(BufferTypeConverter &converter,
                                                const ParallelLoops *parallel) {
   patterns.add<LowerJaggedValues, LowerConcat, LowerColumnSlice, LowerColumnPad, LowerStack,
                LowerUnstack, LowerMeanPool, LowerMeanPoolBackward, LowerSegmentSum,
-               LowerBroadcastRows, LowerAssembleTokens, LowerExtractGroup, LowerScatterGroup,
-               LowerExtractUser>(converter, patterns.getContext(), parallel);
+               LowerBroadcastRows, LowerAssembleTokens, LowerAssemblePrefix, LowerAssembleSuffix,
+               LowerExtractGroup, LowerScatterGroup, LowerExtractUser>(
+      converter, patterns.getContext(), parallel);
 }

@@ -212,7 +212,7 @@ FailureOr<SmallVector<Operation *>> mlir::mtgr::boundEntryPoints(ModuleOp module
       entries.push_back(fn);
   if (entries.empty())
     return entries; // nothing bound: nothing to lower
-  for (StringRef name : {"forward", "train_step", "apply_update"})
+  for (StringRef name : ::mtgr::kEntryPointNames)
     if (Operation *fn = module.lookupSymbol(name)) {
       fn->emitError("entry point not bound: run mtgr-bind-entry-points first");
       return failure();

@@ -25,9 +25,11 @@
 namespace mlir::mtgr {
 
 /// Attention tile shape for mtgr-plan-attention (rows of a row block,
-/// columns of a column tile).
+/// columns of a column tile), and the row block of score_candidates'
+/// attention (passes/SplitPrefix.cpp: only R and C rows, few against many
+/// columns; 0 = rowBlock).
 struct AttentionTiles {
-  int64_t rowBlock = 8, colTile = 16;
+  int64_t rowBlock = 8, colTile = 16, suffixRowBlock = 0;
 };
 
 /// What a back end is asked to produce from the bound kernel-level module.

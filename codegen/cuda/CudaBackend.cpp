@@ -64,7 +64,9 @@ public:
   /// tiles of 64 (4 k-steps of W times the second operand). The SIMT
   /// kernels: a thread per row of 8-row blocks, tiles of 16 columns.
   AttentionTiles attentionTiles() const override {
-    return attention != "generated" ? AttentionTiles{64, 64} : AttentionTiles{};
+    // Tensor cores: 64 x 64 tiles; score_candidates' R and C rows in blocks
+    // of 16 (a warp's), so a request's few candidate rows do not pad to 64.
+    return attention != "generated" ? AttentionTiles{64, 64, 16} : AttentionTiles{};
   }
 
   /// No timers compiled in: the GPU devices time each kernel at run time

@@ -46,9 +46,9 @@ bool hasGpuKernel(Operation *op) {
       BuildMaskOp, AttentionTilesOp,
       // tokens, loss, optimiser (the shared lowerings, codegen/common)
       JaggedValuesOp, ConcatOp, ColumnSliceOp, ColumnPadOp, StackOp, UnstackOp, MeanPoolOp,
-      MeanPoolBackwardOp, SegmentSumOp, BroadcastRowsOp, AssembleTokensOp, ExtractGroupOp,
-      ScatterGroupOp, ExtractUserOp, BceLossOp, BceLossBackwardOp, AdamUpdateOp,
-      SparseUpdateOp>(op);
+      MeanPoolBackwardOp, SegmentSumOp, BroadcastRowsOp, AssembleTokensOp, AssemblePrefixOp,
+      AssembleSuffixOp, ExtractGroupOp, ScatterGroupOp, ExtractUserOp, BceLossOp, BceLossBackwardOp,
+      AdamUpdateOp, SparseUpdateOp>(op);
 }
 
 struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerToGpuPass> {

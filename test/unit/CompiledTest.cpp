@@ -7,11 +7,12 @@
 //
 //===----------------------------------------------------------------------===//
 #include "TestModels.h"
-#include "compiler/Compiler.h"
 #include "codegen/cpu/CpuBackend.h"
+#include "compiler/Compiler.h"
 #include "data/Synthetic.h"
 #include "runtime/Grouping.h"
 #include "runtime/HostMemory.h"
+#include "runtime/PrefixCache.h"
 #include "runtime/Session.h"
 #include "runtime/emu/EmulatorDevice.h"
 #include "runtime/reference/Reference.h"
@@ -542,6 +543,247 @@ TEST(Compiled, TotalNormDependsOnCandidateCount) {
   auto full = session->forward(all), one = session->forward(pickCandidates(session->model(), all, {0}));
   ASSERT_TRUE(full && one);
   EXPECT_GT(std::fabs(full->logits[0][0] - one->logits[0][0]), 1e-6);
+}
+
+//===----------------------------------------------------------------------===//
+// The prefix split (passes/SplitPrefix.cpp): score_candidates on
+// encode_prefix's rows gives forward's scores, on random models and every
+// edge case, on the CPU and on the GPU emulator; refused, saying why, where
+// DESIGN 1.6 does not allow it.
+//===----------------------------------------------------------------------===//
+
+/// Why the split must refuse random model `m`, as the refusal says it
+/// ("" when it must split).
+std::string expectedSplitRefusal(const ModelDesc &m) {
+  if (m.layers == 0)
+    return "no HSTU layers";
+  if (m.mask == ModelDesc::Mask::Intervals)
+    return "'intervals'";
+  if (m.mask == ModelDesc::Mask::Contextual)
+    return "'contextual'";
+  if (m.nNorm == ModelDesc::NNorm::Total)
+    return "n_norm 'total'";
+  return "";
+}
+
+/// Random model `index` made splittable: at least one layer, a mask whose U
+/// and S rows see no R or C (dynamic, causal, causal_targets), n_norm
+/// visible or a constant.
+std::string splittableRandomYaml(int index) {
+  std::mt19937 rng(5000 + index);
+  std::string y = test::randomModelYaml(rng, /*dynamicTables=*/false);
+  auto replace = [&](const std::string &from, const std::string &to) {
+    if (size_t at = y.find(from); at != std::string::npos)
+      y.replace(at, from.size(), to);
+  };
+  replace("layers: 0\n", "layers: 1\n");
+  replace("mask: contextual", "mask: causal_targets");
+  replace("mask: intervals", "mask: dynamic");
+  replace("n_norm: total", index % 2 ? "n_norm: visible" : "n_norm: 7.5");
+  return y;
+}
+
+/// score_candidates(batch, encode_prefix(batch)) against forward(batch) and
+/// the float64 reference; the split computes no more attention pairs.
+void expectSplitMatchesForward(Session &s, const Batch &batch, const std::string &what,
+                               double tolerance) {
+  const ModelDesc &m = s.model();
+  auto full = s.forward(batch);
+  ASSERT_TRUE(static_cast<bool>(full)) << llvm::toString(full.takeError());
+  auto prefix = s.encodePrefix(batch);
+  ASSERT_TRUE(static_cast<bool>(prefix)) << llvm::toString(prefix.takeError());
+  ASSERT_EQ(prefix->rows(),
+            static_cast<int64_t>(m.user.size()) * batch.numSamples + batch.numSequence());
+  auto split = s.scoreCandidates(batch, *prefix);
+  ASSERT_TRUE(static_cast<bool>(split)) << llvm::toString(split.takeError());
+  reference::Output ref = reference::forward(m, s.params(), batch);
+  ASSERT_EQ(split->logits.size(), m.tasks.size());
+  for (size_t t = 0; t < m.tasks.size(); ++t) {
+    ASSERT_EQ(split->logits[t].size(), full->logits[t].size()) << what;
+    for (size_t k = 0; k < full->logits[t].size(); ++k) {
+      double scale = std::max(1.0, std::fabs(static_cast<double>(full->logits[t][k])));
+      EXPECT_LE(std::fabs(split->logits[t][k] - full->logits[t][k]) / scale, tolerance)
+          << what << ", task " << t << ", candidate " << k;
+      EXPECT_LE(std::fabs(split->logits[t][k] - ref.logits[t][k]) /
+                    std::max(1.0, std::fabs(ref.logits[t][k])),
+                1e-4)
+          << what << ", task " << t << ", candidate " << k;
+    }
+  }
+  EXPECT_LE(split->attentionPairs, full->attentionPairs) << what;
+}
+
+const std::vector<Edge> kSplitEdges = {Edge::Plain,  Edge::OneUser, Edge::EmptyS,
+                                       Edge::EmptyR, Edge::K1,      Edge::K0,
+                                       Edge::MixedK, Edge::TiedR,   Edge::RAfterCandidates};
+
+class PrefixSplitVsForward : public ::testing::TestWithParam<int> {};
+
+TEST_P(PrefixSplitVsForward, RandomModel) {
+  int index = GetParam();
+  std::string yaml = splittableRandomYaml(index);
+  auto session = compile(yaml, 1 + index % 2);
+  ASSERT_TRUE(session);
+  ASSERT_TRUE(session->canSplitPrefix()) << session->getArtifact().prefixSplitMissing << "\n"
+                                         << yaml;
+  test::randomizeParams(session->params(), index);
+  std::vector<Edge> edges = kSplitEdges;
+  if (index % 8 == 0)
+    edges.push_back(Edge::Long);
+  for (Edge edge : edges)
+    expectSplitMatchesForward(*session, makeBatch(session->model(), edge, index * 17 + int(edge)),
+                              std::string(edgeName(edge)) + "\n" + yaml, 1e-5);
+}
+INSTANTIATE_TEST_SUITE_P(Configs, PrefixSplitVsForward, ::testing::Range(0, 24));
+
+// The CUDA back end's kernels for the split (assemble_prefix/suffix, the
+// group ranges, the suffix-rows mask) on the emulator.
+TEST(PrefixSplit, EmulatedGpuMatchesForward) {
+  for (int index : {0, 3, 5}) {
+    std::string yaml = splittableRandomYaml(index);
+    auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
+                                    {"", "none", "", "", "fp32", 0});
+    ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
+    auto session = Session::create(std::move(*artifact), SessionOptions{},
+                                   createEmulatorDevice(emu::Schedule::Reverse));
+    ASSERT_TRUE(static_cast<bool>(session)) << llvm::toString(session.takeError());
+    ASSERT_TRUE((*session)->canSplitPrefix());
+    test::randomizeParams((*session)->params(), index);
+    for (Edge edge : {Edge::Plain, Edge::EmptyS, Edge::MixedK, Edge::TiedR})
+      expectSplitMatchesForward(**session, makeBatch((*session)->model(), edge, index + int(edge)),
+                                std::string(edgeName(edge)) + "\n" + yaml, 1e-5);
+  }
+}
+
+// The cache's premise: one user's encoded rows serve other requests (other
+// R events, other candidates, in other numbers) exactly.
+TEST(PrefixSplit, OneEncodingServesOtherRequests) {
+  auto session = compile(kVisible, 1);
+  ASSERT_TRUE(session && session->canSplitPrefix());
+  test::randomizeParams(session->params(), 12);
+  const ModelDesc &m = session->model();
+  SyntheticOptions o;
+  o.users = 2, o.minCandidates = 1, o.maxCandidates = 6, o.minRealtime = 1, o.maxRealtime = 8;
+  o.seed = 30;
+  Batch first = generateSynthetic(m, o);
+  auto prefix = session->encodePrefix(first);
+  ASSERT_TRUE(static_cast<bool>(prefix));
+  for (uint64_t seed : {31, 32, 33}) {
+    o.seed = seed;
+    Batch other = generateSynthetic(m, o);
+    // The same users' U and S, another request's R and C.
+    other.user = first.user, other.userIds = first.userIds;
+    other.sequence = first.sequence, other.sequenceOffsets = first.sequenceOffsets;
+    other.sequenceTimes = first.sequenceTimes;
+    ASSERT_FALSE(validateBatch(m, other));
+    auto split = session->scoreCandidates(other, *prefix);
+    auto full = session->forward(other);
+    ASSERT_TRUE(split && full);
+    for (size_t t = 0; t < m.tasks.size(); ++t)
+      for (size_t k = 0; k < full->logits[t].size(); ++k)
+        EXPECT_NEAR(split->logits[t][k], full->logits[t][k], 1e-5) << "seed " << seed;
+  }
+  // Rows of other users (another S length) are refused, naming the counts.
+  o.seed = 40, o.minSequence = 30, o.maxSequence = 30;
+  auto mismatch = session->scoreCandidates(generateSynthetic(m, o), *prefix);
+  ASSERT_FALSE(static_cast<bool>(mismatch));
+  EXPECT_NE(llvm::toString(mismatch.takeError()).find("the prefix rows are of 2 samples"),
+            std::string::npos);
+}
+
+// The per-user cache: repeat users skip encode_prefix (hits), their scores
+// equal forward's; a changed S is another version (a miss); LRU eviction
+// under the byte cap; bf16 storage within its measured error.
+TEST(PrefixCache, RepeatUsersHitAndScoreAsForward) {
+  auto session = compile(kVisible, 1);
+  ASSERT_TRUE(session && session->canSplitPrefix());
+  test::randomizeParams(session->params(), 13);
+  const ModelDesc &m = session->model();
+  SyntheticOptions o;
+  o.users = 3, o.minCandidates = 1, o.maxCandidates = 5, o.minRealtime = 1, o.maxRealtime = 6;
+  o.minSequence = 5, o.maxSequence = 20, o.seed = 50;
+  Batch first = generateSynthetic(m, o);
+  auto expectForward = [&](const ForwardResult &got, const Batch &b, double tolerance) {
+    auto full = session->forward(b);
+    ASSERT_TRUE(static_cast<bool>(full));
+    for (size_t t = 0; t < m.tasks.size(); ++t) {
+      ASSERT_EQ(got.logits[t].size(), full->logits[t].size());
+      for (size_t k = 0; k < full->logits[t].size(); ++k)
+        EXPECT_NEAR(got.logits[t][k], full->logits[t][k], tolerance);
+    }
+  };
+  PrefixCache cache({uint64_t(1) << 30, false});
+  auto cold = cache.score(*session, first);
+  ASSERT_TRUE(static_cast<bool>(cold)) << llvm::toString(cold.takeError());
+  expectForward(*cold, first, 1e-5);
+  EXPECT_EQ(cache.stats().misses, 3);
+  EXPECT_EQ(cache.stats().hits, 0);
+  EXPECT_EQ(cache.stats().entries, 3);
+  // The same users, another request each (other R and C), reordered, one
+  // user twice: all hits.
+  o.seed = 51;
+  Batch next = generateSynthetic(m, o);
+  Batch users = selectSamples(m, first, {2, 0, 2});
+  Batch request = selectSamples(m, next, {0, 1, 2});
+  request.user = users.user, request.userIds = users.userIds;
+  request.sequence = users.sequence, request.sequenceOffsets = users.sequenceOffsets;
+  request.sequenceTimes = users.sequenceTimes;
+  ASSERT_FALSE(validateBatch(m, request));
+  auto warm = cache.score(*session, request);
+  ASSERT_TRUE(static_cast<bool>(warm)) << llvm::toString(warm.takeError());
+  expectForward(*warm, request, 1e-5);
+  EXPECT_EQ(cache.stats().hits, 3);
+  EXPECT_EQ(cache.stats().misses, 3);
+  // A user whose S grew is another version: a miss, encoded and kept.
+  Batch grown = sliceBatch(m, first, 0, 1);
+  grown.sequence[0].ids.back() = (grown.sequence[0].ids.back() + 1) % 50; // another S event
+  auto changed = cache.score(*session, grown);
+  ASSERT_TRUE(static_cast<bool>(changed));
+  expectForward(*changed, grown, 1e-5);
+  EXPECT_EQ(cache.stats().misses, 4);
+  EXPECT_EQ(cache.stats().entries, 4);
+  // A cap of about two users' rows: the least recently used go.
+  uint64_t perUser = cache.stats().bytes / 4;
+  PrefixCache small({perUser * 2 + perUser / 2, false});
+  ASSERT_TRUE(static_cast<bool>(small.score(*session, first)));
+  EXPECT_EQ(small.stats().entries, 2);
+  EXPECT_EQ(small.stats().evictions, 1);
+  // bf16 storage: half the bytes, scores within the rounding of the rows.
+  PrefixCache half({uint64_t(1) << 30, true});
+  auto rounded = half.score(*session, first);
+  ASSERT_TRUE(static_cast<bool>(rounded));
+  EXPECT_LT(half.stats().bytes, cache.stats().bytes);
+  expectForward(*rounded, first, 5e-2);
+  // Versions given by the caller key the entries instead of the hash.
+  PrefixCache versioned({uint64_t(1) << 30, false});
+  ASSERT_TRUE(static_cast<bool>(versioned.score(*session, first, {7, 7, 7})));
+  ASSERT_TRUE(static_cast<bool>(versioned.score(*session, first, {7, 7, 8})));
+  EXPECT_EQ(versioned.stats().hits, 2);
+  EXPECT_EQ(versioned.stats().misses, 4);
+  auto wrongCount = versioned.score(*session, first, {1});
+  ASSERT_FALSE(static_cast<bool>(wrongCount));
+  EXPECT_NE(llvm::toString(wrongCount.takeError()).find("1 versions for 3 samples"),
+            std::string::npos);
+}
+
+// Random models as they come: those DESIGN 1.6 does not allow are compiled
+// without the pair, and the artifact says why.
+TEST(PrefixSplit, RefusedWithTheReason) {
+  int refused = 0;
+  for (int index = 0; index < 16; ++index) {
+    std::mt19937 rng(1000 + index);
+    auto artifact = compileArtifact(test::randomModelYaml(rng, false), "test.yaml", false);
+    ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
+    std::string why = expectedSplitRefusal(artifact->model);
+    bool split = artifact->entry("encode_prefix") && artifact->entry("score_candidates");
+    EXPECT_EQ(split, why.empty()) << artifact->prefixSplitMissing;
+    if (!why.empty()) {
+      ++refused;
+      EXPECT_NE(artifact->prefixSplitMissing.find(why), std::string::npos)
+          << artifact->prefixSplitMissing << " (expected " << why << ")";
+    }
+  }
+  EXPECT_GT(refused, 0);
 }
 
 // One sample of 50,000 tokens: memory stays O(N * d) (an N x N float matrix

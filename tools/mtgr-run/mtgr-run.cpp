@@ -530,6 +530,16 @@ int verify(Session &session) {
                  << batch->numCandidates() << " candidates, " << batch->totalTokens(m)
                  << " tokens: max error " << llvm::format("%.3e", *largest) << "\n";
     worst = std::max(worst, *largest);
+    // The prefix split, where the artifact has it: score_candidates on
+    // encode_prefix's rows against the same reference.
+    auto split = largestSplitErrorAgainstReference(session, referenceParams, *batch);
+    if (!split)
+      return error(llvm::toString(split.takeError()));
+    if (*split) {
+      llvm::outs() << "batch " << i << ", prefix split (encode_prefix, score_candidates): max "
+                   << "error " << llvm::format("%.3e", **split) << "\n";
+      worst = std::max(worst, **split);
+    }
   }
   const std::string &numerics = session.getArtifact().numerics;
   double limit = tolerance.getNumOccurrences() ? tolerance.getValue() : defaultTolerance(numerics);
