@@ -6,9 +6,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 # libclang-rt-22-dev: the sanitizer and libFuzzer runtimes (scripts/sanitize.sh).
+# python3-pybind11, python3-numpy, python3-dev: the Python module (python/).
 packages=(llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
           libclang-rt-22-dev libsodium-dev ninja-build ccache libgtest-dev cmake
-          libzip-dev libomp-22-dev python3)
+          libzip-dev libomp-22-dev python3 python3-dev python3-pybind11 python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

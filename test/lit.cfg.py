@@ -36,6 +36,12 @@ for feature in ("avx2", "avx512f"):
     if feature in flags:
         config.available_features.add(feature)
 
+# The Python module (python/, built where pybind11 is and the build is not
+# instrumented): test/tools/python-api.test runs it with Debian's Python.
+import glob
+if glob.glob(os.path.join(config.mtgr_obj_root, "python", "mtgr.*.so")):
+    config.available_features.add("python-module")
+
 # The CUDA toolkit's libdevice (math functions of GPU kernels): PTX tests of
 # kernels that call exp need it; without it they are UNSUPPORTED (the GPU
 # lowering itself is tested everywhere).

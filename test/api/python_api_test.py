@@ -1,0 +1,136 @@
+"""A Python client that uses only `import mtgr` (and NumPy): its scores are
+mtgr-run infer's, from requests given as JSON and the same requests given as
+NumPy columns; the prefix cache gives the same scores; errors are mtgr.Error
+with a status and a message, and the session goes on; a training step runs.
+
+    python_api_test.py ARTIFACT REQUESTS.jsonl INFER_SCORES.txt
+
+Exit status 0 when every check passed (each failure is printed).
+"""
+import json
+import sys
+
+import numpy as np
+
+import mtgr
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def columns(batch, requests):
+    """The requests as NumPy columns, feature by feature (docs/requests.md's
+    fields; events already sorted by time, as mtgr-run gen writes them)."""
+    offsets = {g: [0] for g in ("sequence", "realtime", "candidate")}
+    times = {g: [] for g in offsets}
+    feats = {}  # "<group>.<name>" -> list of per-row values
+
+    def add(group, name, value):
+        feats.setdefault(f"{group}.{name}", []).append(value)
+
+    for r in requests:
+        for name, value in r["profile"].items():
+            add("user", name, value)
+        for group, key in (("sequence", "sequence"), ("realtime", "realtime"),
+                           ("candidate", "candidates")):
+            rows = r.get(key, [])
+            offsets[group].append(offsets[group][-1] + len(rows))
+            for row in rows:
+                times[group].append(row["time"])
+                for name, value in row.items():
+                    if name not in ("time", "id", "labels"):
+                        add(group, name, value)
+    batch.set_user_ids(np.array([r["user"] for r in requests], dtype=np.int64))
+    for group in offsets:
+        batch.set_offsets(group, np.array(offsets[group], dtype=np.int64))
+        batch.set_times(group, np.array(times[group], dtype=np.int64))
+    for feature, values in feats.items():
+        if any(isinstance(v, (list, float)) for v in values):
+            batch.set_values(feature, np.array(values, dtype=np.float32).reshape(-1))
+            continue
+        try:
+            batch.set_ids(feature, np.array(values, dtype=np.int64))
+        except mtgr.Error as e:  # a dense feature whose values were all integers
+            check(e.status == "invalid_argument" and "is dense" in str(e), str(e))
+            batch.set_values(feature, np.array(values, dtype=np.float32))
+
+
+def main():
+    artifact, requests_path, infer_path = sys.argv[1:4]
+    text = open(requests_path).read()
+    requests = [json.loads(l) for l in text.splitlines() if l.strip() and not l.startswith("#")]
+    with open(infer_path) as f:
+        header = f.readline().split()[3:]  # "# user candidate <tasks...>"
+        expected = np.array([[float(x) for x in l.split()[2:]] for l in f if l.strip()])
+
+    s = mtgr.Session(artifact, device="cpu", threads=1)
+    check(s.tasks == header, f"tasks {s.tasks} vs {header}")
+    from_json = s.batch()
+    from_json.add_requests_json(text)
+    check(from_json.num_samples == len(requests), "samples")
+    scores = s.score(from_json)
+    check(scores.shape == (len(s.tasks), expected.shape[0]), f"shape {scores.shape}")
+    check(scores.dtype == np.float32, f"dtype {scores.dtype}")
+    # mtgr-run infer prints six decimals.
+    check(np.all(np.abs(scores.T - expected) <= 5e-7 + 1e-6), "JSON scores vs mtgr-run infer")
+
+    from_columns = s.batch()
+    columns(from_columns, requests)
+    by_columns = s.score(from_columns)
+    check(np.array_equal(by_columns, scores), "NumPy columns vs JSON: the same batch, the same scores")
+
+    if s.can_cache_prefix:
+        s.enable_prefix_cache(max_bytes=1 << 28)
+        for _ in range(2):
+            check(np.allclose(s.score(from_json), scores, atol=1e-5, rtol=0), "cached scores")
+        stats = s.cache_stats()
+        n = len(requests)
+        check(stats["hits"] == n and stats["misses"] == n, f"cache stats {stats}")
+    else:
+        try:
+            s.enable_prefix_cache()
+            check(False, "a model without the split accepted the cache")
+        except mtgr.Error as e:
+            check(e.status == "unsupported" and "no prefix split" in str(e), str(e))
+
+    # Errors: an exception naming what, nothing changed, scoring goes on.
+    for bad, status, words in ((lambda: from_json.add_requests_json('{"user": 1, "profile": [}'),
+                                "invalid_argument", "requests:1"),
+                               (lambda: from_json.set_ids("sequence.nope", np.zeros(1, np.int64)),
+                                "not_found", "no feature 'sequence.nope'"),
+                               (lambda: mtgr.Session("/nonexistent.mtgr"), "not_found",
+                                "/nonexistent.mtgr"),
+                               (lambda: s.score(mtgr.Session(artifact).batch()), "invalid_argument",
+                                "another session")):
+        try:
+            bad()
+            check(False, f"no error for a call that must fail with {status}")
+        except mtgr.Error as e:
+            check(e.status == status and words in str(e), f"{e.status}: {e}")
+    empty = s.batch()
+    empty.set_offsets("candidate", np.array([0, 1], dtype=np.int64))
+    try:
+        s.score(empty)
+        check(False, "an incomplete batch scored")
+    except mtgr.Error as e:
+        check(e.status == "invalid_argument", f"incomplete batch: {e.status}: {e}")
+    check(np.allclose(s.score(from_json), scores, atol=1e-5, rtol=0), "still scores")
+
+    try:
+        loss = s.train_step(from_json, seed=1)
+        check(np.isfinite(loss) and loss > 0, f"loss {loss}")
+    except mtgr.Error as e:
+        check(e.status == "unsupported", f"train_step: {e.status}: {e}")
+
+    print(f"python API: {len(requests)} requests, {scores.shape[1]} candidates, "
+          f"{len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
