@@ -72,6 +72,24 @@ split -l 2 -d "$tmp/mini.jsonl" "$out/requests/mini-"
 split -l 2 -d "$tmp/intervals.jsonl" "$out/requests/intervals-"
 printf '' > "$out/requests/empty"
 
+# KServe v2 request bodies (the kserve harness): the request files as a BYTES
+# "requests" input, as JSON and with the binary tensor data extension ("MTGR"
+# + the JSON's length as u16 + the body).
+rm -rf "$out/kserve" && mkdir -p "$out/kserve"
+python3 - "$out" <<'PY'
+import json, os, struct, sys
+out = sys.argv[1]
+for name in ("mini-00", "intervals-00"):
+    lines = [l for l in open(f"{out}/requests/{name}").read().splitlines() if l.strip()]
+    body = {"id": name, "inputs": [{"name": "requests", "shape": [len(lines)], "datatype": "BYTES", "data": lines}]}
+    open(f"{out}/kserve/{name}.json", "wb").write(json.dumps(body).encode())
+    raw = b"".join(struct.pack("<I", len(l.encode())) + l.encode() for l in lines)
+    head = json.dumps({"inputs": [{"name": "requests", "shape": [len(lines)], "datatype": "BYTES",
+                                   "parameters": {"binary_data_size": len(raw)}}],
+                       "outputs": [{"name": "ctr", "parameters": {"binary_data": True}}]}).encode()
+    open(f"{out}/kserve/{name}.bin", "wb").write(b"MTGR" + struct.pack("<H", len(head)) + head + raw)
+PY
+
 $bin/mtgr-run train "$tmp/mini.mtgr" --users=4 --windows=2 --steps=2 --token-budget=64 \
   --checkpoint="$out/checkpoint/mini.ckpt" --save-params="$out/npz/mini.npz" >/dev/null 2>&1
 python3 test/tools/Inputs/make_npz.py --convert "$out/npz/mini.npz" "$out/npz/mini-f64-deflate.npz"

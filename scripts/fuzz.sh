@@ -11,13 +11,13 @@
 #       CI's deterministic check: every committed seed and regression input
 #       runs once, then MTGR_FUZZ_RUNS (default 2000) mutations with -seed=1.
 #
-# Harnesses: model-desc mlir requests npz artifact checkpoint movielens.
+# Harnesses: model-desc mlir requests npz artifact checkpoint movielens kserve.
 # A crash is kept as a regression input under fuzz/regressions/HARNESS/ once
 # it is fixed (fuzz/README.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-all=(model-desc mlir requests npz artifact checkpoint movielens)
+all=(model-desc mlir requests npz artifact checkpoint movielens kserve)
 
 replay=0
 seconds=60

@@ -7,9 +7,12 @@ cd "$root"
 
 # libclang-rt-22-dev: the sanitizer and libFuzzer runtimes (scripts/sanitize.sh).
 # python3-pybind11, python3-numpy, python3-dev: the Python module (python/).
+# libboost-dev (Boost.Beast), zlib1g-dev: mtgr-serve's HTTP and gzip bodies.
+# python3-venv: the test clients' virtual environment (below).
 packages=(llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
           libclang-rt-22-dev libsodium-dev ninja-build ccache libgtest-dev cmake
-          libzip-dev libomp-22-dev python3 python3-dev python3-pybind11 python3-numpy)
+          libzip-dev libomp-22-dev python3 python3-dev python3-pybind11 python3-numpy
+          python3-venv libboost-dev zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -31,6 +34,19 @@ if ! python3 scripts/cuda-sass.py --find-disassembler >/dev/null 2>&1; then
   timeout 180 python3 -m pip install -q --disable-pip-version-check --retries 1 --timeout 30 \
     nvidia-cuda-nvdisasm nvidia-cuda-cuobjdump \
     || echo "setup: the CUDA disassembler wheels are not installed (no index?): SASS checks will be skipped"
+fi
+
+# The KServe v2 test client from PyPI (tritonclient's HTTP client) in a
+# virtual environment over Debian's Python and NumPy: build/test-venv. Without
+# the index the serving tests that need it are UNSUPPORTED.
+venv="$root/build/test-venv"
+if ! "$venv/bin/python" -c 'import tritonclient.http' >/dev/null 2>&1; then
+  echo "setup: installing the test client (tritonclient[http]) into build/test-venv"
+  mkdir -p "$root/build"
+  { /usr/bin/python3 -m venv --system-site-packages "$venv" &&
+    timeout 180 "$venv/bin/pip" install -q --disable-pip-version-check --retries 1 --timeout 30 \
+      'tritonclient[http]'; } \
+    || echo "setup: tritonclient is not installed (no index?): the KServe client tests will be skipped"
 fi
 
 # --packages: only the packages (scripts/sanitize.sh builds elsewhere).

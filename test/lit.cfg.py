@@ -39,8 +39,17 @@ for feature in ("avx2", "avx512f"):
 # The Python module (python/, built where pybind11 is and the build is not
 # instrumented): test/tools/python-api.test runs it with Debian's Python.
 import glob
+import subprocess
 if glob.glob(os.path.join(config.mtgr_obj_root, "python", "mtgr.*.so")):
     config.available_features.add("python-module")
+
+# The KServe v2 test client (tritonclient, from PyPI into build/test-venv by
+# scripts/setup.sh): test/tools/serve.test drives mtgr-serve with it.
+_venv_python = os.path.join(config.mtgr_src_root, "build", "test-venv", "bin", "python")
+if os.access(_venv_python, os.X_OK) and subprocess.run(
+        [_venv_python, "-c", "import tritonclient.http"], capture_output=True).returncode == 0:
+    config.available_features.add("tritonclient")
+    config.substitutions.append(("%test_python", _venv_python))
 
 # The CUDA toolkit's libdevice (math functions of GPU kernels): PTX tests of
 # kernels that call exp need it; without it they are UNSUPPORTED (the GPU
