@@ -402,15 +402,16 @@ void Server::stop() {
 }
 
 void Server::serveConnection(int fd) {
-  timeval timeout{options.readTimeoutSeconds, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  // A per-connection io_context, run one operation at a time: the stream's
+  // timer bounds each read and write (a socket's SO_RCVTIMEO does not: asio
+  // waits again after EAGAIN).
   boost::asio::io_context io;
-  boost::asio::ip::tcp::socket socket(io);
+  boost::beast::tcp_stream stream(io);
   boost::system::error_code ec;
-  socket.assign(boost::asio::ip::tcp::v4(), ::dup(fd), ec);
+  stream.socket().assign(boost::asio::ip::tcp::v4(), ::dup(fd), ec);
   if (ec)
     return;
+  auto timeout = std::chrono::seconds(options.readTimeoutSeconds);
   boost::beast::flat_buffer buffer;
   auto send = [&](const Response &r, unsigned version, bool keepAlive) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
@@ -422,14 +423,20 @@ void Server::serveConnection(int fd) {
     res.body() = r.body;
     res.prepare_payload();
     boost::system::error_code wec;
-    http::write(socket, res, wec);
+    stream.expires_after(timeout);
+    http::async_write(stream, res, [&](boost::system::error_code e, size_t) { wec = e; });
+    io.restart();
+    io.run();
     return !wec;
   };
   while (!stopping) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(16 * 1024);
     parser.body_limit(options.limits.maxBodyBytes);
-    http::read(socket, buffer, parser, ec);
+    stream.expires_after(timeout);
+    http::async_read(stream, buffer, parser, [&](boost::system::error_code e, size_t) { ec = e; });
+    io.restart();
+    io.run();
     if (ec == http::error::body_limit) {
       send(errorResponse(413, "request body over the limit of " +
                                   std::to_string(options.limits.maxBodyBytes) + " bytes"),
@@ -441,8 +448,10 @@ void Server::serveConnection(int fd) {
       break;
     }
     if (ec) {
+      // A timeout or a closed connection ends it; bytes that do not parse get a 400.
       if (ec != http::error::end_of_stream && ec != boost::asio::error::eof &&
-          ec != boost::asio::error::connection_reset && buffer.size() > 0)
+          ec != boost::asio::error::connection_reset && ec != boost::beast::error::timeout &&
+          buffer.size() > 0)
         send(errorResponse(400, "malformed HTTP request: " + ec.message()), 11, false);
       break;
     }
@@ -498,5 +507,5 @@ void Server::serveConnection(int fd) {
     std::lock_guard<std::mutex> lock(connectionsMutex);
     connections[fd] = false;
   }
-  socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+  stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
 }

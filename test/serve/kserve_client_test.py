@@ -106,7 +106,8 @@ def main():
         tasks = f.readline().split()[3:]
         expected = np.array([[float(x) for x in l.split()[2:]] for l in f if l.strip()])
 
-    p, port = start(serve, artifact, "--max-body=200000", "--max-candidates=100")
+    p, port = start(serve, artifact, "--max-body=200000", "--max-candidates=100",
+                    "--read-timeout=2")
     client = httpclient.InferenceServerClient(f"127.0.0.1:{port}")
     check(client.is_server_live() and client.is_server_ready(), "live and ready")
     check(client.is_model_ready("tiny"), "model ready")
@@ -170,6 +171,10 @@ def main():
         ("gzip bomb", infer, gzip.compress(b" " * 5000000), {"Content-Encoding": "gzip"}, 413,
          "limit"),
         ("unknown encoding", infer, good, {"Content-Encoding": "br"}, 415, "Content-Encoding"),
+        ("corrupt gzip", infer, gzip.compress(good)[:-12] + b"garbage!", {"Content-Encoding": "gzip"},
+         400, "gzip"),
+        ("120 header fields", infer, good, {f"X-Filler-{i}": "x" for i in range(120)}, 431,
+         "header fields"),
         ("unknown model", "/v2/models/nope/infer", good, {}, 404, "unknown model"),
         ("binary size that lies", infer, lying + b"\x05\0\0\0abc",
          {"Inference-Header-Content-Length": str(len(lying))}, 400, "binary_data_size 100"),
@@ -196,6 +201,17 @@ def main():
           "metrics")
     hits = re.search(r'mtgr_prefix_cache_hits_total\{model="tiny",version="1"\} (\d+)', text)
     check(hits and int(hits.group(1)) > 0, "cache hits counted")
+    # A client that stops sending is cut off after --read-timeout.
+    import socket
+    stalled = socket.create_connection(("127.0.0.1", port), timeout=10)
+    stalled.sendall(b"POST /v2/models/tiny/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+    t0 = time.time()
+    try:
+        closed = stalled.recv(100) == b""
+    except ConnectionResetError:
+        closed = True
+    check(closed and time.time() - t0 < 8, f"a stalled client is cut off ({time.time() - t0:.1f} s)")
+    stalled.close()
     p.send_signal(signal.SIGTERM)
     check(p.wait(timeout=30) == 0, "exit 0 on SIGTERM")
 
