@@ -36,7 +36,9 @@ constexpr int kMaxNesting = 64;                // YAML nesting depth
 
 /// Feature names a request file uses for its own keys (docs/requests.md):
 /// a feature may not be called so.
-constexpr const char *kReservedFeatureNames[] = {"time", "id", "labels", "intervals"};
+/// Request files use time, id, labels and intervals as keys; mtgr-serve's
+/// column inputs name `<group>.offsets` and `<group>.time` (docs/serving.md).
+constexpr const char *kReservedFeatureNames[] = {"time", "id", "labels", "intervals", "offsets"};
 
 /// Where a piece of the description came from (1-based; 0 = unknown).
 struct SrcLoc {

@@ -406,7 +406,8 @@ bool Parser::parseFeatureList(const YNode *list, StringRef where,
       if (feat.name == reserved)
         return error(f.get("name"), Twine("feature name '") + feat.name + "' in " + where +
                                         " is reserved: request files use the keys time, id, "
-                                        "labels and intervals for themselves");
+                                        "labels and intervals for themselves, and served "
+                                        "requests <group>.offsets");
     feat.loc = srcLoc(&item);
     if (f.get("table") && f.get("dense"))
       return error(&item, Twine("feature '") + feat.name + "' in " + where +

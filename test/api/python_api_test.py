@@ -10,9 +10,14 @@ Exit status 0 when every check passed (each failure is printed).
 import json
 import sys
 
+import os
+
 import numpy as np
 
 import mtgr
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from request_columns import request_columns  # noqa: E402
 
 failures = []
 
@@ -24,40 +29,22 @@ def check(cond, what):
 
 
 def columns(batch, requests):
-    """The requests as NumPy columns, feature by feature (docs/requests.md's
-    fields; events already sorted by time, as mtgr-run gen writes them)."""
-    offsets = {g: [0] for g in ("sequence", "realtime", "candidate")}
-    times = {g: [] for g in offsets}
-    feats = {}  # "<group>.<name>" -> list of per-row values
-
-    def add(group, name, value):
-        feats.setdefault(f"{group}.{name}", []).append(value)
-
-    for r in requests:
-        for name, value in r["profile"].items():
-            add("user", name, value)
-        for group, key in (("sequence", "sequence"), ("realtime", "realtime"),
-                           ("candidate", "candidates")):
-            rows = r.get(key, [])
-            offsets[group].append(offsets[group][-1] + len(rows))
-            for row in rows:
-                times[group].append(row["time"])
-                for name, value in row.items():
-                    if name not in ("time", "id", "labels"):
-                        add(group, name, value)
-    batch.set_user_ids(np.array([r["user"] for r in requests], dtype=np.int64))
-    for group in offsets:
-        batch.set_offsets(group, np.array(offsets[group], dtype=np.int64))
-        batch.set_times(group, np.array(times[group], dtype=np.int64))
-    for feature, values in feats.items():
-        if any(isinstance(v, (list, float)) for v in values):
-            batch.set_values(feature, np.array(values, dtype=np.float32).reshape(-1))
-            continue
-        try:
-            batch.set_ids(feature, np.array(values, dtype=np.int64))
-        except mtgr.Error as e:  # a dense feature whose values were all integers
-            check(e.status == "invalid_argument" and "is dense" in str(e), str(e))
-            batch.set_values(feature, np.array(values, dtype=np.float32))
+    """The requests as NumPy columns, feature by feature."""
+    for name, a in request_columns(requests).items():
+        if name == "user_ids":
+            batch.set_user_ids(a)
+        elif name.endswith(".offsets"):  # a reserved feature name: the group's offsets
+            batch.set_offsets(name.split(".")[0], a)
+        elif name.endswith(".time"):
+            batch.set_times(name.split(".")[0], a)
+        elif a.dtype == np.float32:
+            batch.set_values(name, a.reshape(-1))
+        else:
+            try:
+                batch.set_ids(name, a)
+            except mtgr.Error as e:  # a dense feature whose values were all integers
+                check(e.status == "invalid_argument" and "is dense" in str(e), str(e))
+                batch.set_values(name, a.astype(np.float32))
 
 
 def main():

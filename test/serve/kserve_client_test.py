@@ -22,9 +22,13 @@ import sys
 import threading
 import time
 
+import os
+
 import numpy as np
 import tritonclient.http as httpclient
-from tritonclient.utils import InferenceServerException
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
+from request_columns import request_columns  # noqa: E402
 
 failures = []
 
@@ -67,31 +71,8 @@ def requests_input(lines, binary=True):
 
 def columns(requests):
     """The requests as KServe tensors (docs/serving.md's column inputs)."""
-    offsets = {g: [0] for g in ("sequence", "realtime", "candidate")}
-    times = {g: [] for g in offsets}
-    feats = {}
-    for r in requests:
-        for name, v in r["profile"].items():
-            feats.setdefault("user." + name, []).append(v)
-        for group, key in (("sequence", "sequence"), ("realtime", "realtime"),
-                           ("candidate", "candidates")):
-            rows = r.get(key, [])
-            offsets[group].append(offsets[group][-1] + len(rows))
-            for row in rows:
-                times[group].append(row["time"])
-                for name, v in row.items():
-                    if name not in ("time", "id", "labels"):
-                        feats.setdefault(f"{group}.{name}", []).append(v)
-    arrays = {"user_ids": np.array([r["user"] for r in requests], dtype=np.int64)}
-    for g in offsets:
-        arrays[g + ".offsets"] = np.array(offsets[g], dtype=np.int64)
-        arrays[g + ".time"] = np.array(times[g], dtype=np.int64)
-    for name, values in feats.items():
-        dense = any(isinstance(v, (list, float)) for v in values)
-        a = np.array(values, dtype=np.float32 if dense else np.int64)
-        arrays[name] = a.reshape(len(values), -1) if dense else a
     out = []
-    for name, a in arrays.items():
+    for name, a in request_columns(requests).items():
         i = httpclient.InferInput(name, list(a.shape), "FP32" if a.dtype == np.float32 else "INT64")
         i.set_data_from_numpy(a)
         out.append(i)

@@ -197,7 +197,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"candidate: {item: [{name: item", "candidate: {item: [{name: labels",
                 "feature name 'labels' in features.candidate.item is reserved"},
         BadCase{"{name: a, dense: 1}", "{name: intervals, dense: 1}",
-                "feature name 'intervals' in features.user is reserved"}));
+                "feature name 'intervals' in features.user is reserved"},
+        BadCase{"{name: a, dense: 1}", "{name: offsets, dense: 1}",
+                "feature name 'offsets' in features.user is reserved"}));
 
 // 50,000 levels of [[[...]]] overflowed the stack at 9a78b6d.
 TEST(ModelDesc, DeepNestingIsAnError) {
