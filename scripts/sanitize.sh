@@ -41,11 +41,12 @@ if [ "$mode" = "--ci" ]; then
   # random models: compiled vs reference keeps 0-9 and the long-sequence ones
   # (10, 20, 30, 40) of 50, the train step 0-4 of 30 (not MTGR-small's
   # memory bound: the instrumented compiler takes minutes on it), and the
-  # CUDA artifact, device, emulator, GEMM, SASS and device-script tool tests (instrumented compiles,
+  # CUDA artifact, device, emulator, GEMM, SASS and device-script tool tests, and the prefix
+  # split's IR checks (prefix-split.test; c-api and serve run the split's runtime) (instrumented compiles,
   # ptxas; the emulator runs here through the GpuEmulator* GoogleTests). CI's slice of 15
   # minutes on 2 cores holds the sanitizer build and these.
   GTEST_FILTER='Scoring.*:GpuEmulator.*:GpuGemm.*:GpuEmulatorDeathTest.*:SessionConfig.*:TrainLoop.*:ModelDesc.*:AllClasses/ModelDescErrors.*:Batch.*:Batching.*:ArtifactFile.*:Params.*:Npz.*:HostMemory.*:Metrics.*:DynamicTable.*:Optimizer.*:Checkpoint.*:Compiled.*:Configs/CompiledVsReference.*/?:Configs/CompiledVsReference.*/?0:Training.*:Training/*:Dlrm/TrainStep.*:Random/TrainStepHstu.*/0:Random/TrainStepHstu.*/1:Random/TrainStepHstu.*/2:Random/TrainStepHstu.*/3:Random/TrainStepHstu.*/4:Random/Trajectory.*-Compiled.MtgrSmallWorkingMemoryPerToken' \
-    "$lit" -sv --filter-out 'tools/(cuda-(artifact|device|emu|gemm|sass)|gpu-dry-run)' build-san/test/tools build-san/test/unit
+    "$lit" -sv --filter-out 'tools/(cuda-(artifact|device|emu|gemm|sass)|gpu-dry-run|prefix-split)' build-san/test/tools build-san/test/unit
 else
   "$lit" -sv build-san/test
 fi
