@@ -390,11 +390,17 @@ ForwardResult Session::runRange(const Batch &batch, bool wantHidden,
   std::array<int64_t, 2> work{0, 0};
   std::map<size_t, std::vector<float>> outputs = call(forwardBindings, *entryPoint, callThreads,
                                                       batch, {0, 0, 0}, nullptr, nullptr, &work);
+  return scoresOf(forwardBindings, outputs, work, wantHidden);
+}
+
+ForwardResult Session::scoresOf(const std::vector<Binding> &bindings,
+                                std::map<size_t, std::vector<float>> &outputs,
+                                std::array<int64_t, 2> work, bool wantHidden) const {
   ForwardResult result;
   result.attentionPairs = work[0], result.visiblePairs = work[1];
   result.logits.resize(artifact.model.tasks.size());
   for (auto &[index, buffer] : outputs) {
-    const Binding &arg = forwardBindings[index];
+    const Binding &arg = bindings[index];
     if (arg.kind == ArgKind::Output)
       result.logits[arg.index] = std::move(buffer);
     else if (arg.kind == ArgKind::Hidden && wantHidden)
@@ -560,9 +566,7 @@ llvm::Expected<PrefixRows> Session::encodePrefix(const Batch &batch) {
     return std::move(e);
   if (auto e = checkMemory("encode_prefix", batch, 0, {encodeEntry}))
     return std::move(e);
-  std::array<int64_t, 2> work{0, 0};
-  std::map<size_t, std::vector<float>> outputs =
-      call(encodeBindings, *encodeEntry, threads, batch, {0, 0, 0}, nullptr, nullptr, &work);
+  std::map<size_t, std::vector<float>> outputs = call(encodeBindings, *encodeEntry, threads, batch);
   PrefixRows rows;
   rows.offsets = prefixOffsets(batch);
   rows.keys.resize(static_cast<size_t>(m.layers));
@@ -592,25 +596,22 @@ llvm::Expected<ForwardResult> Session::scoreCandidates(const Batch &batch,
                 " samples and " + llvm::Twine(prefix.rows()) + " U and S rows, the batch has " +
                 llvm::Twine(batch.numSamples) + " samples and " + llvm::Twine(expected.back()) +
                 " (encode the same users' U and S, in the same order)");
-  for (int64_t l = 0; l < m.layers; ++l)
-    for (auto [rows, width, what] : {std::tuple{&prefix.keys, m.heads * m.dqk, "keys"},
-                                     std::tuple{&prefix.values, m.heads * m.dv, "values"}})
-      if (rows->size() != static_cast<size_t>(m.layers) ||
-          (*rows)[l].size() != static_cast<size_t>(prefix.rows() * width))
+  for (auto [rows, width, what] : {std::tuple{&prefix.keys, m.heads * m.dqk, "keys"},
+                                   std::tuple{&prefix.values, m.heads * m.dv, "values"}}) {
+    if (rows->size() != static_cast<size_t>(m.layers))
+      return fail("score_candidates: prefix " + llvm::Twine(what) + " of " +
+                  llvm::Twine(rows->size()) + " layers, the model has " + llvm::Twine(m.layers));
+    for (int64_t l = 0; l < m.layers; ++l)
+      if ((*rows)[l].size() != static_cast<size_t>(prefix.rows() * width))
         return fail("score_candidates: the prefix " + llvm::Twine(what) + " of layer " +
                     llvm::Twine(l) + " are not " + llvm::Twine(prefix.rows()) + " rows of " +
                     llvm::Twine(width));
+  }
   if (auto e = checkMemory("score_candidates", batch, 0, {scoreEntry}))
     return std::move(e);
   std::array<int64_t, 2> work{0, 0};
   std::map<size_t, std::vector<float>> outputs =
       call(scoreBindings, *scoreEntry, threads, batch, {0, 0, 0}, nullptr, nullptr, &work, &prefix);
-  ForwardResult result;
-  result.attentionPairs = work[0], result.visiblePairs = work[1];
-  result.logits.resize(m.tasks.size());
-  for (auto &[index, buffer] : outputs)
-    if (scoreBindings[index].kind == ArgKind::Output)
-      result.logits[scoreBindings[index].index] = std::move(buffer);
   trimPool(batch, {scoreEntry});
-  return result;
+  return scoresOf(scoreBindings, outputs, work, /*wantHidden=*/false);
 }

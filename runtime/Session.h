@@ -163,6 +163,10 @@ private:
        const Batch &batch, std::array<int64_t, 3> rng = {0, 0, 0}, OptimizerState *state = nullptr,
        const NamedBuffers *gradients = nullptr, std::array<int64_t, 2> *work = nullptr,
        const PrefixRows *prefix = nullptr) const;
+  /// A forward-like call's outputs (forward, score_candidates) as scores.
+  ForwardResult scoresOf(const std::vector<Binding> &bindings,
+                         std::map<size_t, std::vector<float>> &outputs,
+                         std::array<int64_t, 2> work, bool wantHidden) const;
   /// Each sample's first U or S row: [B + 1].
   std::vector<int64_t> prefixOffsets(const Batch &batch) const;
   /// Sample bounds of at most `threads` contiguous, token-balanced ranges.

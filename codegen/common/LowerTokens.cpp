@@ -310,16 +310,15 @@ struct LowerAssembleSuffix : LoopPattern<AssembleSuffixOp> {
   using LoopPattern::LoopPattern;
   Results lower(AssembleSuffixOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers R(a.getRealtime()), C(a.getCandidate()), tS(a.getSequenceTimes());
-    TokenPart times[3] = {{{}, tS.offsets, tS.values},
-                          {{}, R.offsets, a.getRealtimeTimes()[0]},
-                          {{}, C.offsets, a.getCandidateTimes()[0]}};
+    Value tR = a.getRealtimeTimes()[0], tC = a.getCandidateTimes()[0];
     Value B = l.samples(C);
     // The rows computed: R and C only (as if the sample had no U and S).
     auto [tokens, layout] = assembleTokens(l, B, 0, {}, getRowShape(op.getTokens().getType())[0],
-                                           {}, {R.values, R.offsets, times[1].times},
-                                           {C.values, C.offsets, times[2].times});
-    // The whole sample's layout, for the attention.
-    auto full = assembleTokens(l, B, op.getUsers(), {}, 0, times[0], times[1], times[2]).second;
+                                           {}, {R.values, R.offsets, tR}, {C.values, C.offsets, tC});
+    // The whole sample's layout, for the attention: rows counted, none copied.
+    auto full = assembleTokens(l, B, op.getUsers(), {}, 0, {{}, tS.offsets, tS.values},
+                               {{}, R.offsets, tR}, {{}, C.offsets, tC})
+                    .second;
     return Buffers{tokens, layout, full};
   }
 };

@@ -173,6 +173,11 @@ def main():
         check(words.encode() in data, f"{what}: {data[:300]!r} lacks {words!r}")
         s, _, d = raw(port, "POST", infer, good)
         check(s == 200, f"after {what}: the server answers {s} {d[:200]}")
+    # Versioned paths: the model's version ("1" by default) answers, another is 404.
+    s, _, d = raw(port, "POST", "/v2/models/tiny/versions/1/infer", good)
+    check(s == 200, f"versions/1/infer: {s} {d[:200]}")
+    s, _, d = raw(port, "GET", "/v2/models/tiny/versions/2")
+    check(s == 404 and b"version '2'" in d, f"versions/2: {s} {d[:200]}")
     status, headers, _ = raw(port, "POST", infer, good, {"X-Request-ID": "abc-7"})
     check(headers.get("X-Request-ID") == "abc-7", f"X-Request-ID echoed: {headers}")
     s, _, d = raw(port, "GET", "/metrics")
