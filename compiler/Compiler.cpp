@@ -152,7 +152,7 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
 llvm::Expected<Artifact> mlir::mtgr::compileArtifact(llvm::StringRef modelText,
                                                      llvm::StringRef name, bool trainStep,
                                                      llvm::StringRef target,
-                                                     const BackendOptions &options) {
+                                                     const BackendOptions &options, bool profile) {
   std::string diag;
   llvm::raw_string_ostream os(diag);
   auto model = parseModelDesc(modelText, name, os);
@@ -161,7 +161,7 @@ llvm::Expected<Artifact> mlir::mtgr::compileArtifact(llvm::StringRef modelText,
   auto backend = createTargetBackend(target.empty() ? kDefaultTarget : target, options);
   if (!backend)
     return backend.takeError();
-  auto out = compileModel(*model, modelText, Stage::Artifact, **backend, os, trainStep);
+  auto out = compileModel(*model, modelText, Stage::Artifact, **backend, os, trainStep, profile);
   if (!out)
     return llvm::joinErrors(out.takeError(), fail(diag));
   return std::move(out->artifact);

@@ -35,10 +35,10 @@ llvm::Expected<CompileOutput> compileModel(const ModelDesc &model, llvm::StringR
 
 /// Parses and compiles description text to an artifact with the back end
 /// `target` (default: compiler/Backends.h kDefaultTarget, for this machine)
-/// created with `options`.
+/// created with `options`; `profile` as for compileModel.
 llvm::Expected<Artifact> compileArtifact(llvm::StringRef modelText, llvm::StringRef name,
                                          bool trainStep = true, llvm::StringRef target = "",
-                                         const BackendOptions &options = {});
+                                         const BackendOptions &options = {}, bool profile = false);
 
 } // namespace mlir::mtgr
 

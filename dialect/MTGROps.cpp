@@ -495,6 +495,13 @@ LogicalResult AssembleSuffixOp::verify() {
   return success();
 }
 
+LogicalResult JoinGroupsOp::verify() {
+  if (getPrefix() && getPrefix().getType() != getSuffix().getType())
+    return emitOpError() << "prefix rows " << getPrefix().getType()
+                         << " differ from the suffix rows " << getSuffix().getType();
+  return success();
+}
+
 LogicalResult BuildMaskOp::verify() {
   if (getKind() == MaskKind::intervals)
     return emitOpError()

@@ -779,6 +779,36 @@ def MTGR_ScatterGroupOp : MTGR_Op<"scatter_group", [MTGR_Profiled<"Tokens">, Pur
   let assemblyFormat = "$group $input `,` $layout attr-dict `:` type($input)";
 }
 
+def MTGR_JoinGroupsOp : MTGR_Op<"join_groups",
+    [MTGR_Profiled<"Tokens">, Pure, AllTypesMatch<["suffix", "result"]>]> {
+  let summary = "a sample's U and S rows from one value, its R and C rows from another, in one pass";
+  let description = [{
+    Every row of `layout` (a whole sample's, as mtgr.assemble_suffix's
+    `full_layout`): the user and sequence rows from `prefix` (each sample's
+    rows of those groups, packed), the realtime and candidate rows from
+    `suffix` (each sample's rows of those groups, packed). Without `prefix`
+    the user and sequence rows are zero. The prefix split's
+    @score_candidates builds each layer's keys and values this way from the
+    cached rows and the request's, and its queries from the request's rows
+    alone: one write per row, where scatter_group + scatter_group + add
+    wrote every row three times.
+
+    ```mlir
+    %k = mtgr.join_groups %request_k, %full prefix(%cached : !mtgr.jagged<16xf32>) : !mtgr.jagged<16xf32>
+    %q = mtgr.join_groups %request_q, %full : !mtgr.jagged<16xf32>
+    ```
+  }];
+  // (The optional operand last: ODS infers the result's type from the
+  // suffix by operand position.)
+  let arguments = (ins MTGR_JaggedF32:$suffix, MTGR_LayoutType:$layout,
+                       Optional<MTGR_JaggedF32>:$prefix);
+  let results = (outs MTGR_JaggedF32:$result);
+  let assemblyFormat = [{
+    $suffix `,` $layout (`prefix` `(` $prefix^ `:` type($prefix) `)`)? attr-dict `:` type($suffix)
+  }];
+  let hasVerifier = 1;
+}
+
 def MTGR_GroupLayerNormBackwardOp : MTGR_Op<"group_layer_norm_backward",
     [MTGR_Profiled<"Norms">, Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>,
      AllTypesMatch<["gamma", "gamma_grad", "beta_grad"]>]> {

@@ -12,7 +12,7 @@
 // residual) on the R and C rows (mtgr.assemble_suffix's `layout`); the
 // attention on the whole sample's layout (`full_layout`: positions, times
 // and the mask as the forward sees them) with Q's U and S rows zero, K and V
-// assembled from the cached rows and the request's (mtgr.scatter_group), a
+// joined from the cached rows and the request's (mtgr.join_groups), a
 // mask whose U and S rows see nothing (build_mask {suffix_rows}: their tiles
 // are never listed), and the result's R and C rows taken out again.
 //
@@ -179,13 +179,8 @@ void buildScoreCandidates(func::FuncOp forward) {
     }
   }
   for (auto [layer, att] : llvm::enumerate(attentionOps(fn))) {
-    auto placeSuffix = [&](Value v) {
-      return ScatterGroupOp::create(b, att.getLoc(), v.getType(), TokenGroup::realtime, v, full,
-                                    group(TokenGroup::candidate))
-          .getResult();
-    };
     b.setInsertionPoint(att);
-    SmallVector<Value> cached;
+    SmallVector<Value> joined;
     for (auto [value, part, kind] : {std::tuple{att.getK(), "k", ::mtgr::RoleKind::PrefixKeys},
                                      std::tuple{att.getV(), "v", ::mtgr::RoleKind::PrefixValues}}) {
       unsigned n = fn.getNumArguments();
@@ -196,14 +191,12 @@ void buildScoreCandidates(func::FuncOp forward) {
               {NamedAttribute(StringAttr::get(ctx, "mtgr.input"), prefixName(ctx, layer, part)),
                NamedAttribute(StringAttr::get(ctx, kRoleAttr), prefixRole(ctx, kind, layer))}),
           att.getLoc());
-      Value prefixRows =
-          ScatterGroupOp::create(b, att.getLoc(), value.getType(), TokenGroup::user,
-                                 fn.getArgument(n), full, group(TokenGroup::sequence));
-      cached.push_back(AddOp::create(b, att.getLoc(), prefixRows, placeSuffix(value)));
+      joined.push_back(JoinGroupsOp::create(b, att.getLoc(), value, full, fn.getArgument(n)));
     }
-    att.getQMutable().assign(placeSuffix(att.getQ()));
-    att.getKMutable().assign(cached[0]);
-    att.getVMutable().assign(cached[1]);
+    // Q's U and S rows are zero: the mask gives them no columns.
+    att.getQMutable().assign(JoinGroupsOp::create(b, att.getLoc(), att.getQ(), full, Value()));
+    att.getKMutable().assign(joined[0]);
+    att.getVMutable().assign(joined[1]);
     b.setInsertionPointAfter(att);
     auto taken = ExtractGroupOp::create(b, att.getLoc(), att.getType(), TokenGroup::realtime,
                                         att.getResult(), full, group(TokenGroup::candidate));

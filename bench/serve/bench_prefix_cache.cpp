@@ -44,6 +44,10 @@ cl::opt<double> repeatRate("repeat-rate", cl::desc("Share of stream requests fro
                            cl::init(0.9));
 cl::opt<int64_t> streamRequests("stream", cl::desc("Requests in the stream"), cl::init(40));
 cl::opt<double> seconds("seconds", cl::desc("Time per measurement"), cl::init(3.0));
+cl::opt<bool> profile("profile",
+                      cl::desc("Instead: compile with op timing and print where forward's and "
+                               "score_candidates' time goes, by op family"),
+                      cl::init(false));
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -96,7 +100,8 @@ int main(int argc, char **argv) {
   auto text = llvm::MemoryBuffer::getFile(modelPath);
   if (!text)
     return fail("cannot read " + modelPath);
-  auto artifact = compileArtifact((*text)->getBuffer(), modelPath, /*trainStep=*/false);
+  auto artifact =
+      compileArtifact((*text)->getBuffer(), modelPath, /*trainStep=*/false, "", {}, profile);
   if (!artifact)
     return fail(llvm::toString(artifact.takeError()));
   if (!artifact->entry("encode_prefix"))
@@ -130,6 +135,29 @@ int main(int argc, char **argv) {
     return std::move(*expected);
   };
   auto prefix = check(session.encodePrefix(repeat));
+  if (profile) {
+    auto byFamily = [&](const char *what, auto fn) {
+      fn();
+      session.environment().profile.reset();
+      constexpr int kRuns = 5;
+      for (int i = 0; i < kRuns; ++i)
+        fn();
+      llvm::outs() << what << " (ms per run, by op family):";
+      FamilySeconds s = session.environment().profile.seconds();
+      for (size_t f = 0; f < s.size(); ++f)
+        if (s[f] > 0)
+          llvm::outs() << llvm::format("  %s %.2f", toString(static_cast<ProfileFamily>(f)).data(),
+                                       s[f] * 1e3 / kRuns);
+      llvm::outs() << "\n";
+      for (auto [l, layer] : llvm::enumerate(session.environment().profile.layerSeconds()))
+        llvm::outs() << llvm::format("  layer %zu: projections %.2f  attention %.2f\n", l,
+                                     layer[0] * 1e3 / kRuns, layer[1] * 1e3 / kRuns);
+    };
+    byFamily("forward", [&] { check(session.forward(repeat)); });
+    byFamily("encode_prefix", [&] { check(session.encodePrefix(repeat)); });
+    byFamily("score_candidates", [&] { check(session.scoreCandidates(repeat, prefix)); });
+    return 0;
+  }
   double tForward = timeMedian([&] { check(session.forward(repeat)); });
   double tEncode = timeMedian([&] { check(session.encodePrefix(repeat)); });
   double tScore = timeMedian([&] { check(session.scoreCandidates(repeat, prefix)); });

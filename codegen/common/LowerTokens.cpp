@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/LoweringSupport.h"
+#include "codegen/common/RowMath.h"
 
 using namespace mlir;
 using namespace mlir::mtgr;
@@ -323,6 +324,14 @@ struct LowerAssembleSuffix : LoopPattern<AssembleSuffixOp> {
   }
 };
 
+/// to[toRow, :] = from[fromRow, :] for rows of d elements: in vectors on the
+/// CPU (its loops run on one thread), one element at a time in a GPU thread.
+void copyRow(LoopBuilder &l, Value from, Value fromRow, Value to, Value toRow, int64_t d) {
+  int64_t width = l.parallel ? 1 : d % 16 == 0 ? 16 : d % 8 == 0 ? 8 : 1;
+  Lanes v{l, width};
+  v.each(d, [&](Value k) { v.store(v.load(from, {fromRow, k}), to, {toRow, k}); });
+}
+
 /// The last group of extract_group / scatter_group (`through`, else `group`).
 int64_t lastGroup(TokenGroup group, std::optional<TokenGroup> through) {
   return static_cast<int64_t>(through.value_or(group));
@@ -352,10 +361,8 @@ struct LowerExtractGroup : LoopPattern<ExtractGroupOp> {
     Value y = l.alloc(l.act(), {d}, l.load(off, {B}));
     l.forEach(B, [&](Value s) {
       Value lo = l.load(lay.segStarts, {s, l.idx(g)}), dstBase = l.load(off, {s});
-      l.loop(lo, groupEnd(l, lay, last, s), [&](Value r) {
-        Value row = l.add(dstBase, l.sub(r, lo));
-        l.loop(l.idx(0), l.idx(d), [&](Value k) { l.store(l.load(x.values, {r, k}), y, {row, k}); });
-      });
+      l.loop(lo, groupEnd(l, lay, last, s),
+             [&](Value r) { copyRow(l, x.values, r, y, l.add(dstBase, l.sub(r, lo)), d); });
     });
     return Buffers{{y, off}};
   }
@@ -374,11 +381,76 @@ struct LowerScatterGroup : LoopPattern<ScatterGroupOp> {
     l.forEach(B, [&](Value s) {
       Value lo = l.load(lay.segStarts, {s, l.idx(g)});
       Value src0 = l.load(x.offsets, {s});
-      l.loop(lo, groupEnd(l, lay, last, s), [&](Value r) {
-        Value from = l.add(src0, l.sub(r, lo));
-        l.loop(l.idx(0), l.idx(d), [&](Value k) { l.store(l.load(x.values, {from, k}), y, {r, k}); });
-      });
+      l.loop(lo, groupEnd(l, lay, last, s),
+             [&](Value r) { copyRow(l, x.values, l.add(src0, l.sub(r, lo)), y, r, d); });
     });
+    return Buffers{{y, lay.offsets}};
+  }
+};
+
+/// The sample holding row r of a layout with B samples: the last s with
+/// offsets[s] <= r (a binary search; empty samples hold no row).
+Value sampleOfRow(LoopBuilder &l, Value offsets, Value B, Value r) {
+  Type index = l.b.getIndexType();
+  auto search = scf::WhileOp::create(l.b, TypeRange{index, index}, ValueRange{l.idx(0), B});
+  {
+    OpBuilder::InsertionGuard guard(l.b);
+    Block *before =
+        l.b.createBlock(&search.getBefore(), {}, {index, index}, {l.b.getLoc(), l.b.getLoc()});
+    Value lo = before->getArgument(0), hi = before->getArgument(1);
+    scf::ConditionOp::create(l.b, l.cmp(arith::CmpIPredicate::ugt, l.sub(hi, lo), l.idx(1)),
+                             ValueRange{lo, hi});
+    Block *after =
+        l.b.createBlock(&search.getAfter(), {}, {index, index}, {l.b.getLoc(), l.b.getLoc()});
+    lo = after->getArgument(0), hi = after->getArgument(1);
+    Value mid = arith::DivUIOp::create(l.b, l.add(lo, hi), l.idx(2));
+    Value below = l.cmp(arith::CmpIPredicate::ule, l.load(offsets, {mid}), r);
+    scf::YieldOp::create(l.b, ValueRange{l.select(below, mid, lo), l.select(below, hi, mid)});
+  }
+  return search.getResult(0);
+}
+
+/// One pass over the layout's rows: U and S rows from the prefix (or zero),
+/// R and C rows from the suffix. Each row is independent and finds its
+/// sample by a search: a GPU thread per row, the CPU's threads an even share
+/// of the rows each.
+struct LowerJoinGroups : LoopPattern<JoinGroupsOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(JoinGroupsOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers suffix(a.getSuffix());
+    std::optional<JaggedBuffers> prefix;
+    if (op.getPrefix())
+      prefix.emplace(a.getPrefix());
+    LayoutBuffers lay(a.getLayout());
+    int64_t d = getRowShape(op.getType())[0];
+    Value B = l.samples(lay), N = l.load(lay.offsets, {B});
+    Value y = l.alloc(l.act(), {d}, N);
+    constexpr int64_t realtime = static_cast<int64_t>(TokenGroup::realtime);
+    auto row = [&](Value s, Value r) {
+      Value first = l.load(lay.offsets, {s}),
+            firstSuffix = l.load(lay.segStarts, {s, l.idx(realtime)});
+      Value inSuffix = l.cmp(arith::CmpIPredicate::uge, r, firstSuffix);
+      auto choice = scf::IfOp::create(l.b, TypeRange{}, inSuffix, /*withElse=*/true);
+      OpBuilder::InsertionGuard guard(l.b);
+      l.b.setInsertionPointToStart(&choice.getThenRegion().front());
+      copyRow(l, suffix.values, l.add(l.load(suffix.offsets, {s}), l.sub(r, firstSuffix)), y, r, d);
+      l.b.setInsertionPointToStart(&choice.getElseRegion().front());
+      if (!prefix) {
+        Value zero = l.cf32(0.0);
+        l.loop(l.idx(0), l.idx(d), [&](Value k) { l.store(zero, y, {r, k}); });
+        return;
+      }
+      copyRow(l, prefix->values, l.add(l.load(prefix->offsets, {s}), l.sub(r, first)), y, r, d);
+    };
+    if (l.parallel) {
+      l.forEach(N, [&](Value r) { row(sampleOfRow(l, lay.offsets, B, r), r); });
+    } else { // the CPU: the threads split the rows (a request is often one sample)
+      Value parts = l.threads();
+      l.parallelParts(parts, "join", [&](Value part) {
+        auto [lo, hi] = l.evenShare(N, part, parts);
+        l.loop(lo, hi, [&](Value r) { row(sampleOfRow(l, lay.offsets, B, r), r); });
+      });
+    }
     return Buffers{{y, lay.offsets}};
   }
 };
@@ -411,6 +483,6 @@ void mlir::mtgr::populateTokenLoweringPatterns(BufferTypeConverter &converter,
   patterns.add<LowerJaggedValues, LowerConcat, LowerColumnSlice, LowerColumnPad, LowerStack,
                LowerUnstack, LowerMeanPool, LowerMeanPoolBackward, LowerSegmentSum,
                LowerBroadcastRows, LowerAssembleTokens, LowerAssemblePrefix, LowerAssembleSuffix,
-               LowerExtractGroup, LowerScatterGroup, LowerExtractUser>(
+               LowerExtractGroup, LowerScatterGroup, LowerJoinGroups, LowerExtractUser>(
       converter, patterns.getContext(), parallel);
 }

@@ -47,8 +47,8 @@ bool hasGpuKernel(Operation *op) {
       // tokens, loss, optimiser (the shared lowerings, codegen/common)
       JaggedValuesOp, ConcatOp, ColumnSliceOp, ColumnPadOp, StackOp, UnstackOp, MeanPoolOp,
       MeanPoolBackwardOp, SegmentSumOp, BroadcastRowsOp, AssembleTokensOp, AssemblePrefixOp,
-      AssembleSuffixOp, ExtractGroupOp, ScatterGroupOp, ExtractUserOp, BceLossOp, BceLossBackwardOp,
-      AdamUpdateOp, SparseUpdateOp>(op);
+      AssembleSuffixOp, ExtractGroupOp, ScatterGroupOp, JoinGroupsOp, ExtractUserOp, BceLossOp,
+      BceLossBackwardOp, AdamUpdateOp, SparseUpdateOp>(op);
 }
 
 struct MTGRLowerToGpuPass : mlir::mtgr::impl::MTGRLowerToGpuPassBase<MTGRLowerToGpuPass> {

@@ -1,6 +1,6 @@
 /* c_api_test.c - a C program that uses only include/mtgr/mtgr.h.
  *
- *   c_api_test ARTIFACT REQUESTS.jsonl
+ *   c_api_test ARTIFACT REQUESTS.jsonl [PARAMS.npz SCORES-AFTER.txt]
  *
  * Scores the requests and prints one line per candidate with each task's
  * probability (%.6f), as `mtgr-run infer` does after its user and candidate
@@ -9,6 +9,11 @@
  * split: the same scores, one hit per repeat user), errors (bad JSON, an
  * unknown feature, a short output buffer, a batch of another session) that
  * leave the session working, and a training step on the labelled requests.
+ * With PARAMS.npz: loading them empties the cache (its rows are of the old
+ * parameters; a file that is not an archive changes nothing), and the
+ * scores after it go to SCORES-AFTER.txt (as the first ones: c-api.test
+ * compares them with `mtgr-run infer --params`). Labels set as a column
+ * replace the requests' (a wrong count or task refused) and train.
  * Exit status: the number of failed checks (0: all passed).
  */
 #include <mtgr/mtgr.h>
@@ -43,9 +48,22 @@ static char *readFile(const char *path) {
   return text;
 }
 
+static void printScores(FILE *out, const mtgr_session *session, const float *scores, int64_t tasks,
+                        int64_t K) {
+  fprintf(out, "#");
+  for (int64_t t = 0; t < tasks; ++t)
+    fprintf(out, " %s", mtgr_session_task_name(session, t));
+  fprintf(out, "\n");
+  for (int64_t c = 0; c < K; ++c) {
+    for (int64_t t = 0; t < tasks; ++t)
+      fprintf(out, t ? " %.6f" : "%.6f", scores[t * K + c]);
+    fprintf(out, "\n");
+  }
+}
+
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: c_api_test ARTIFACT REQUESTS.jsonl\n");
+  if (argc != 3 && argc != 5) {
+    fprintf(stderr, "usage: c_api_test ARTIFACT REQUESTS.jsonl [PARAMS.npz SCORES-AFTER.txt]\n");
     return 100;
   }
   char *requests = readFile(argv[2]);
@@ -68,15 +86,7 @@ int main(int argc, char **argv) {
   int64_t written = 0;
   CHECK(mtgr_score(session, batch, scores, tasks * K, &written) == MTGR_OK, "mtgr_score");
   CHECK(written == tasks * K, "wrote %lld scores", (long long)written);
-  printf("#");
-  for (int64_t t = 0; t < tasks; ++t)
-    printf(" %s", mtgr_session_task_name(session, t));
-  printf("\n");
-  for (int64_t c = 0; c < K; ++c) {
-    for (int64_t t = 0; t < tasks; ++t)
-      printf(t ? " %.6f" : "%.6f", scores[t * K + c]);
-    printf("\n");
-  }
+  printScores(stdout, session, scores, tasks, K);
 
   /* The prefix cache: the same scores (to rounding), a hit per repeat user. */
   if (mtgr_session_can_cache_prefix(session)) {
@@ -125,6 +135,41 @@ int main(int argc, char **argv) {
   CHECK(other == NULL, "no session on failure");
   CHECK(mtgr_score(session, batch, scores, tasks * K, NULL) == MTGR_OK, "still scores");
 
+  /* Other parameters: the cache empties; a file that is no archive changes nothing. */
+  if (argc == 5) {
+    int cached = mtgr_session_can_cache_prefix(session);
+    CHECK(mtgr_session_load_params(session, argv[2]) == MTGR_INVALID_ARGUMENT,
+          "requests are no parameters");
+    CHECK(strstr(mtgr_last_error(), argv[2]) != NULL, "names the file: %s", mtgr_last_error());
+    float *same = malloc(sizeof(float) * (size_t)(tasks * K + 1));
+    CHECK(mtgr_score(session, batch, same, tasks * K, NULL) == MTGR_OK, "score after the refusal");
+    for (int64_t i = 0; i < tasks * K; ++i)
+      CHECK(fabsf(same[i] - scores[i]) < 1e-5f, "score %lld moved after a refused load",
+            (long long)i);
+    free(same);
+    CHECK(mtgr_session_load_params(session, argv[3]) == MTGR_OK, "load %s", argv[3]);
+    mtgr_cache_stats stats;
+    if (cached) {
+      CHECK(mtgr_session_cache_stats(session, &stats) == MTGR_OK, "cache stats");
+      CHECK(stats.entries == 0 && stats.bytes == 0, "the cache is empty after the load: %lld rows",
+            (long long)stats.entries);
+    }
+    CHECK(mtgr_score(session, batch, scores, tasks * K, NULL) == MTGR_OK, "score new parameters");
+    FILE *after = fopen(argv[4], "w");
+    CHECK(after != NULL, "open %s", argv[4]);
+    if (after) {
+      printScores(after, session, scores, tasks, K);
+      fclose(after);
+    }
+  }
+
+  /* Labels as columns: every candidate's, per task; wrong task or count refused. */
+  float *ones = malloc(sizeof(float) * (size_t)(K + 1));
+  for (int64_t c = 0; c < K; ++c)
+    ones[c] = 1.0f;
+  CHECK(mtgr_batch_set_labels(batch, "no_such_task", ones, K) == MTGR_NOT_FOUND, "unknown task");
+  CHECK(strstr(mtgr_last_error(), "no_such_task") != NULL, "names the task");
+
   /* A training step on the labelled requests lowers nothing here, but runs. */
   double loss = -1;
   mtgr_status trained = mtgr_train_step(session, batch, 1, &loss);
@@ -132,6 +177,22 @@ int main(int argc, char **argv) {
     CHECK(loss > 0 && isfinite(loss), "loss %f", loss);
   else
     CHECK(trained == MTGR_UNSUPPORTED, "train step status %d", (int)trained);
+  if (trained == MTGR_OK) {
+    /* Every label 1: the loss is each candidate's -log p, another number. */
+    for (int64_t t = 0; t < tasks; ++t)
+      CHECK(mtgr_batch_set_labels(batch, mtgr_session_task_name(session, t), ones, K) == MTGR_OK,
+            "labels of task %lld", (long long)t);
+    double allOnes = -1;
+    CHECK(mtgr_train_step(session, batch, 2, &allOnes) == MTGR_OK, "train on column labels");
+    CHECK(allOnes > 0 && isfinite(allOnes) && allOnes != loss, "loss %f (requests' labels: %f)",
+          allOnes, loss);
+    CHECK(mtgr_batch_set_labels(batch, mtgr_session_task_name(session, 0), ones, K - 1) == MTGR_OK,
+          "a short column is taken (the step checks it)");
+    CHECK(mtgr_train_step(session, batch, 3, &allOnes) == MTGR_INVALID_ARGUMENT,
+          "a step on labels of the wrong count refused");
+    CHECK(strstr(mtgr_last_error(), "label") != NULL, "says which: %s", mtgr_last_error());
+  }
+  free(ones);
 
   mtgr_batch_release(batch);
   mtgr_session_release(session);

@@ -1,9 +1,12 @@
 """A Python client that uses only `import mtgr` (and NumPy): its scores are
 mtgr-run infer's, from requests given as JSON and the same requests given as
 NumPy columns; the prefix cache gives the same scores; errors are mtgr.Error
-with a status and a message, and the session goes on; a training step runs.
+with a status and a message, and the session goes on; a training step runs,
+and again on labels set as columns. With PARAMS.npz and the scores
+`mtgr-run infer --params=PARAMS.npz` wrote: loading them empties the cache
+and gives those scores; a file that is no archive changes nothing.
 
-    python_api_test.py ARTIFACT REQUESTS.jsonl INFER_SCORES.txt
+    python_api_test.py ARTIFACT REQUESTS.jsonl INFER_SCORES.txt [PARAMS.npz PARAMS_SCORES.txt]
 
 Exit status 0 when every check passed (each failure is printed).
 """
@@ -47,13 +50,18 @@ def columns(batch, requests):
                 batch.set_values(name, a.astype(np.float32))
 
 
+def read_scores(path):
+    """mtgr-run infer's output: the task names and a [candidates, tasks] array."""
+    with open(path) as f:
+        header = f.readline().split()[3:]  # "# user candidate <tasks...>"
+        return header, np.array([[float(x) for x in l.split()[2:]] for l in f if l.strip()])
+
+
 def main():
     artifact, requests_path, infer_path = sys.argv[1:4]
     text = open(requests_path).read()
     requests = [json.loads(l) for l in text.splitlines() if l.strip() and not l.startswith("#")]
-    with open(infer_path) as f:
-        header = f.readline().split()[3:]  # "# user candidate <tasks...>"
-        expected = np.array([[float(x) for x in l.split()[2:]] for l in f if l.strip()])
+    header, expected = read_scores(infer_path)
 
     s = mtgr.Session(artifact, device="cpu", threads=1)
     check(s.tasks == header, f"tasks {s.tasks} vs {header}")
@@ -108,9 +116,35 @@ def main():
         check(e.status == "invalid_argument", f"incomplete batch: {e.status}: {e}")
     check(np.allclose(s.score(from_json), scores, atol=1e-5, rtol=0), "still scores")
 
+    if len(sys.argv) > 5:
+        params_path, params_scores = sys.argv[4:6]
+        try:
+            s.load_params(requests_path)
+            check(False, "requests loaded as parameters")
+        except mtgr.Error as e:
+            check(e.status == "invalid_argument" and requests_path in str(e), f"{e.status}: {e}")
+        check(np.allclose(s.score(from_json), scores, atol=1e-5, rtol=0), "a refused load changed scores")
+        s.load_params(params_path)
+        if s.can_cache_prefix:
+            stats = s.cache_stats()
+            check(stats["entries"] == 0 and stats["bytes"] == 0, f"cache after the load: {stats}")
+        _, expected_after = read_scores(params_scores)
+        after = s.score(from_json)
+        check(np.all(np.abs(after.T - expected_after) <= 5e-7 + 2e-6), "scores of the loaded parameters")
+        check(not np.allclose(after, scores, atol=1e-4), "other parameters, other scores")
+
     try:
         loss = s.train_step(from_json, seed=1)
         check(np.isfinite(loss) and loss > 0, f"loss {loss}")
+        for task in s.tasks:  # labels as columns: every candidate's label 1
+            from_json.set_labels(task, np.ones(from_json.num_candidates, np.float32))
+        ones = s.train_step(from_json, seed=2)
+        check(np.isfinite(ones) and ones > 0 and ones != loss, f"loss on column labels {ones}")
+        try:
+            from_json.set_labels("nope", np.ones(from_json.num_candidates, np.float32))
+            check(False, "labels of an unknown task taken")
+        except mtgr.Error as e:
+            check(e.status == "not_found" and "nope" in str(e), f"{e.status}: {e}")
     except mtgr.Error as e:
         check(e.status == "unsupported", f"train_step: {e.status}: {e}")
 

@@ -693,3 +693,10 @@ func.func @f(%ids: tensor<?xi64>, %g: !mtgr.jagged<4xf32>) {
       : (tensor<?xi64>), (!mtgr.jagged<4xf32>)
   return
 }
+
+// -----
+func.func @f(%x: !mtgr.jagged<8xf32>, %p: !mtgr.jagged<4xf32>, %l: !mtgr.layout) {
+  // expected-error @+1 {{prefix rows '!mtgr.jagged<4xf32>' differ from the suffix rows '!mtgr.jagged<8xf32>'}}
+  %j = mtgr.join_groups %x, %l prefix(%p : !mtgr.jagged<4xf32>) : !mtgr.jagged<8xf32>
+  return
+}

@@ -194,6 +194,10 @@ func.func @hstu_gradient_ops(%x: !mtgr.jagged<8xf32>, %l: !mtgr.layout, %g: tens
         -> !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<8xf32>
   // CHECK: mtgr.scatter_group realtime %{{.*}}, %{{.*}} : !mtgr.jagged<8xf32>
   %sg = mtgr.scatter_group realtime %x, %l : !mtgr.jagged<8xf32>
+  // CHECK: mtgr.join_groups %{{.*}}, %{{.*}} prefix(%{{.*}} : !mtgr.jagged<8xf32>) : !mtgr.jagged<8xf32>
+  %jk = mtgr.join_groups %x, %l prefix(%sg : !mtgr.jagged<8xf32>) : !mtgr.jagged<8xf32>
+  // CHECK: mtgr.join_groups %{{.*}}, %{{.*}} : !mtgr.jagged<8xf32>
+  %jq = mtgr.join_groups %x, %l : !mtgr.jagged<8xf32>
   // CHECK: mtgr.extract_user %{{.*}}, %{{.*}} : !mtgr.jagged<8xf32> -> tensor<?x2x8xf32>
   %eu = mtgr.extract_user %x, %l : !mtgr.jagged<8xf32> -> tensor<?x2x8xf32>
   // CHECK: mtgr.unstack %{{.*}} : tensor<?x2x8xf32> -> tensor<?x8xf32>, tensor<?x8xf32>

@@ -16,12 +16,10 @@
 // CHECK: %[[X:.*]], %[[ROWS:.*]], %[[FULL:.*]] = mtgr.assemble_suffix %[[R]], %{{.*}} times(%[[TS]], %{{.*}}, %{{.*}}) {users = 2 : i64}
 // CHECK: %[[N:.*]] = mtgr.group_layer_norm %[[X]], %[[ROWS]]
 // CHECK: %[[M:.*]] = mtgr.build_mask dynamic %[[FULL]] {suffix_rows}
-// CHECK: %[[KP:.*]] = mtgr.scatter_group user %[[K]], %[[FULL]] {through = #mtgr<group sequence>}
-// CHECK: %[[KS:.*]] = mtgr.scatter_group realtime %[[N]], %[[FULL]] {through = #mtgr<group candidate>}
-// CHECK: %[[KF:.*]] = mtgr.add %[[KP]], %[[KS]]
-// CHECK: %[[VP:.*]] = mtgr.scatter_group user %[[V]], %[[FULL]] {through = #mtgr<group sequence>}
-// CHECK: %[[VF:.*]] = mtgr.add %[[VP]],
-// CHECK: %[[QF:.*]] = mtgr.scatter_group realtime %[[N]], %[[FULL]] {through = #mtgr<group candidate>}
+// CHECK: %[[KF:.*]] = mtgr.join_groups %[[N]], %[[FULL]] prefix(%[[K]] : !mtgr.jagged<8xf32>)
+// CHECK: %[[VF:.*]] = mtgr.join_groups %[[N]], %[[FULL]] prefix(%[[V]] : !mtgr.jagged<8xf32>)
+// CHECK: %[[QF:.*]] = mtgr.join_groups %[[N]], %[[FULL]] : !mtgr.jagged<8xf32>
+// CHECK-NOT: mtgr.scatter_group
 // CHECK: %[[O:.*]] = mtgr.hstu_attention %[[QF]], %[[KF]], %[[VF]], %[[M]], %[[FULL]]
 // CHECK: %[[OS:.*]] = mtgr.extract_group realtime %[[O]], %[[FULL]] {through = #mtgr<group candidate>}
 // CHECK: %[[Y:.*]] = mtgr.add %[[X]], %[[OS]]

@@ -187,6 +187,8 @@ def main():
           "metrics")
     hits = re.search(r'mtgr_prefix_cache_hits_total\{model="tiny",version="1"\} (\d+)', text)
     check(hits and int(hits.group(1)) > 0, "cache hits counted")
+    f32_bytes = re.search(r'mtgr_prefix_cache_bytes\{model="tiny",version="1"\} (\d+)', text)
+    check(f32_bytes and int(f32_bytes.group(1)) > 0, "cached bytes reported")
     # A client that stops sending is cut off after --read-timeout.
     import socket
     stalled = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -217,6 +219,23 @@ def main():
     a.join(timeout=30)
     check(answers.get("first", (0,))[0] == 200, f"the request in flight: {answers.get('first')}")
     check(p.wait(timeout=30) == 0, "exit 0 after the request in flight")
+
+    # --cache-bf16: half the bytes per cached user, scores within bf16's
+    # rounding of mtgr-run infer's, a hit still bit-identical to its miss.
+    p, port = start(serve, artifact, "--cache-bf16")
+    client = httpclient.InferenceServerClient(f"127.0.0.1:{port}")
+    miss = scores_of(client.infer("tiny", [requests_input(lines)], outputs=outputs))
+    check(miss.shape == expected.shape and float(np.max(np.abs(miss - expected))) <= 5e-3,
+          "bf16 cached rows: scores near mtgr-run infer's")
+    hit = scores_of(client.infer("tiny", [requests_input(lines)], outputs=outputs))
+    check(np.array_equal(hit, miss), "bf16 rows: a hit is bit-identical to its miss")
+    _, _, d = raw(port, "GET", "/metrics")
+    half = re.search(r'mtgr_prefix_cache_bytes\{model="tiny",version="1"\} (\d+)', d.decode())
+    check(half and f32_bytes and 2 * int(half.group(1)) == int(f32_bytes.group(1)),
+          f"bf16 rows take half the bytes: {half and half.group(1)} vs "
+          f"{f32_bytes and f32_bytes.group(1)}")
+    p.send_signal(signal.SIGTERM)
+    check(p.wait(timeout=30) == 0, "exit 0 on SIGTERM (bf16)")
 
     print(f"kserve client: {len(lines)} requests, {len(bad_cases)} bad ones, "
           f"{len(failures)} failures")

@@ -177,6 +177,88 @@ TEST(GpuEmulator, ElementwiseChainMatchesFloat64AndTheCpu) {
   }
 }
 
+const char *kJoin = R"(
+func.func @mtgr_forward(%s: memref<?x8xf32>, %soff: memref<?xindex>, %p: memref<?x8xf32>, %poff: memref<?xindex>,
+                        %lo: memref<?xindex>, %ls: memref<?x4xindex>, %lg: memref<?xindex>, %lt: memref<?xi64>, %lp: memref<?xindex>,
+                        %out: memref<?x8xf32>, %outq: memref<?x8xf32>)
+    attributes {mtgr.abi = []} {
+  %sj = builtin.unrealized_conversion_cast %s, %soff : memref<?x8xf32>, memref<?xindex> to !mtgr.jagged<8xf32>
+  %pj = builtin.unrealized_conversion_cast %p, %poff : memref<?x8xf32>, memref<?xindex> to !mtgr.jagged<8xf32>
+  %l = builtin.unrealized_conversion_cast %lo, %ls, %lg, %lt, %lp : memref<?xindex>, memref<?x4xindex>, memref<?xindex>, memref<?xi64>, memref<?xindex> to !mtgr.layout
+  %k = mtgr.join_groups %sj, %l prefix(%pj : !mtgr.jagged<8xf32>) : !mtgr.jagged<8xf32>
+  %q = mtgr.join_groups %sj, %l : !mtgr.jagged<8xf32>
+  %c:2 = builtin.unrealized_conversion_cast %k : !mtgr.jagged<8xf32> to memref<?x8xf32>, memref<?xindex>
+  %cq:2 = builtin.unrealized_conversion_cast %q : !mtgr.jagged<8xf32> to memref<?x8xf32>, memref<?xindex>
+  memref.copy %c#0, %out : memref<?x8xf32> to memref<?x8xf32>
+  memref.copy %cq#0, %outq : memref<?x8xf32> to memref<?x8xf32>
+  return
+}
+)";
+
+// mtgr.join_groups (the prefix split's keys, values and queries): every row
+// from the prefix (U, S) or the suffix (R, C) of its own sample, or zero,
+// on samples of every shape: empty ones, ones with no suffix or no prefix,
+// one row; the GPU's per-row search and the CPU's threads.
+TEST(GpuEmulator, JoinGroupsPlacesEachSamplesRowsOnBothDevices) {
+  Artifact gpu = compileBound(kJoin, "cuda", 11);
+  Artifact cpu = compileBound(kJoin, "cpu", 11);
+  // Per sample: rows of U, S, R, C.
+  std::vector<std::array<int64_t, 4>> samples = {{2, 3, 1, 2},  {0, 0, 0, 0}, {1, 0, 0, 1},
+                                                 {0, 0, 0, 0},  {2, 5, 0, 0}, {0, 0, 3, 4},
+                                                 {1, 60, 7, 40}};
+  std::vector<int64_t> offsets{0}, prefixOffsets{0}, suffixOffsets{0}, starts;
+  for (auto [u, s, r, c] : samples) {
+    int64_t first = offsets.back();
+    for (int64_t g : {first, first + u, first + u + s, first + u + s + r})
+      starts.push_back(g);
+    offsets.push_back(first + u + s + r + c);
+    prefixOffsets.push_back(prefixOffsets.back() + u + s);
+    suffixOffsets.push_back(suffixOffsets.back() + r + c);
+  }
+  int64_t B = static_cast<int64_t>(samples.size()), N = offsets.back();
+  int64_t P = prefixOffsets.back(), S = suffixOffsets.back();
+  std::vector<float> prefix = randomFloats(P * 8, 21), suffix = randomFloats(S * 8, 22);
+  std::vector<float> want(N * 8), wantQ(N * 8, 0.f);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t r = offsets[b]; r < offsets[b + 1]; ++r)
+      for (int k = 0; k < 8; ++k) {
+        int64_t suffixStart = starts[b * 4 + 2];
+        if (r < suffixStart) {
+          want[r * 8 + k] = prefix[(prefixOffsets[b] + r - offsets[b]) * 8 + k];
+        } else {
+          want[r * 8 + k] = wantQ[r * 8 + k] = suffix[(suffixOffsets[b] + r - suffixStart) * 8 + k];
+        }
+      }
+  auto buffers = [&] {
+    Buffers buf;
+    buf.add(suffix, {S, 8});
+    buf.add(suffixOffsets, {B + 1});
+    buf.add(prefix, {P, 8});
+    buf.add(prefixOffsets, {B + 1});
+    buf.add(offsets, {B + 1});
+    buf.add(starts, {B, 4});
+    buf.add(std::vector<int64_t>(N, 0), {N});
+    buf.add(std::vector<int64_t>(N, 0), {N});
+    buf.add(std::vector<int64_t>(N, 0), {N});
+    buf.add(std::vector<float>(N * 8, -7.f), {N, 8});
+    buf.add(std::vector<float>(N * 8, -7.f), {N, 8});
+    return buf;
+  };
+  Buffers onCpu = buffers();
+  auto cpuDevice = createDevice("cpu");
+  run(**cpuDevice, cpu, onCpu);
+  EXPECT_EQ(onCpu.get<float>(9), want);
+  EXPECT_EQ(onCpu.get<float>(10), wantQ);
+  for (emu::Schedule s : kSchedules) {
+    SCOPED_TRACE(std::string(emu::scheduleName(s)));
+    Buffers onGpu = buffers();
+    auto device = createEmulatorDevice(s);
+    run(*device, gpu, onGpu);
+    EXPECT_EQ(onGpu.get<float>(9), want);
+    EXPECT_EQ(onGpu.get<float>(10), wantQ);
+  }
+}
+
 const char *kNorm = R"(
 func.func @mtgr_forward(%x: memref<?x8xf32>, %off: memref<?xindex>,
                         %lo: memref<?xindex>, %ls: memref<?x4xindex>, %lg: memref<?xindex>, %lt: memref<?xi64>, %lp: memref<?xindex>,
