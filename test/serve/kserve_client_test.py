@@ -13,11 +13,9 @@ SIGTERM lets the request in flight finish and the server exit 0.
 Exit status 0 when every check passed (each failure is printed).
 """
 import gzip
-import http.client
 import json
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -27,8 +25,11 @@ import os
 import numpy as np
 import tritonclient.http as httpclient
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "api"))
+sys.path.insert(0, here)
 from request_columns import request_columns  # noqa: E402
+from serve_util import raw, start as start_server  # noqa: E402
 
 failures = []
 
@@ -40,26 +41,7 @@ def check(cond, what):
 
 
 def start(serve, artifact, *flags):
-    p = subprocess.Popen([serve, f"tiny={artifact}", "--port=0", "--num-threads=1", *flags],
-                         stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        line = p.stderr.readline()
-        m = re.search(r"listening on 127.0.0.1:(\d+)", line)
-        if m:
-            threading.Thread(target=p.stderr.read, daemon=True).start()  # drain
-            return p, int(m.group(1))
-    p.kill()
-    raise SystemExit("mtgr-serve did not start")
-
-
-def raw(port, method, path, body=b"", headers=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request(method, path, body=body, headers=headers or {})
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, dict(r.getheaders()), data
+    return start_server(serve, f"tiny={artifact}", *flags)
 
 
 def requests_input(lines, binary=True):

@@ -18,39 +18,40 @@ using namespace mtgr;
 namespace cl = llvm::cl;
 
 namespace {
+cl::OptionCategory category("mtgr-serve options");
 cl::list<std::string> modelSpecs(cl::Positional, cl::OneOrMore,
-                                 cl::desc("NAME=ARTIFACT[@VERSION] ... (version 1 by default)"));
-cl::opt<std::string> host("host", cl::desc("IPv4 address to listen on"), cl::init("127.0.0.1"));
-cl::opt<int> port("port", cl::desc("TCP port (0: any free port, printed)"), cl::init(8000));
-cl::opt<std::string> deviceName("device", cl::desc("cpu, cuda or cuda-emu"), cl::init("cpu"));
+                                 cl::desc("NAME=ARTIFACT[@VERSION] ... (version 1 by default)"), cl::cat(category));
+cl::opt<std::string> host("host", cl::desc("IPv4 address to listen on"), cl::init("127.0.0.1"), cl::cat(category));
+cl::opt<int> port("port", cl::desc("TCP port (0: any free port, printed)"), cl::init(8000), cl::cat(category));
+cl::opt<std::string> deviceName("device", cl::desc("cpu, cuda or cuda-emu"), cl::init("cpu"), cl::cat(category));
 cl::opt<unsigned> threads("num-threads", cl::desc("Threads per model (0: every core)"),
-                          cl::init(0));
+                          cl::init(0), cl::cat(category));
 cl::opt<int64_t> maxBatchSamples("max-batch", cl::desc("Samples (users) one batched call takes"),
-                                 cl::init(64));
+                                 cl::init(64), cl::cat(category));
 cl::opt<double> batchDelayMs("batch-delay-ms",
                              cl::desc("How long a call waits for more requests to batch"),
-                             cl::init(2.0));
+                             cl::init(2.0), cl::cat(category));
 cl::opt<unsigned> queueCapacity("queue", cl::desc("Requests waiting per model; more get 503"),
-                                cl::init(64));
+                                cl::init(64), cl::cat(category));
 cl::opt<int> maxConnections("max-connections", cl::init(64),
-                            cl::desc("Open connections; more are closed"));
+                            cl::desc("Open connections; more are closed"), cl::cat(category));
 cl::opt<uint64_t> maxBodyBytes("max-body", cl::desc("Request body bytes (after gzip)"),
-                               cl::init(64ull << 20));
+                               cl::init(64ull << 20), cl::cat(category));
 cl::opt<int64_t> maxCandidates("max-candidates", cl::desc("Candidates per request"),
-                               cl::init(4096));
-cl::opt<int64_t> maxSamples("max-samples", cl::desc("Users per request"), cl::init(256));
-cl::opt<int64_t> maxTokens("max-tokens", cl::desc("Tokens per request"), cl::init(1 << 20));
+                               cl::init(4096), cl::cat(category));
+cl::opt<int64_t> maxSamples("max-samples", cl::desc("Users per request"), cl::init(256), cl::cat(category));
+cl::opt<int64_t> maxTokens("max-tokens", cl::desc("Tokens per request"), cl::init(1 << 20), cl::cat(category));
 cl::opt<uint64_t> cacheMiB("cache-mib",
                            cl::desc("Prefix cache per model in MiB, where the model has the "
                                     "prefix split (0: no cache)"),
-                           cl::init(1024));
-cl::opt<bool> cacheBf16("cache-bf16", cl::desc("Keep cached rows in bf16"), cl::init(false));
+                           cl::init(1024), cl::cat(category));
+cl::opt<bool> cacheBf16("cache-bf16", cl::desc("Keep cached rows in bf16"), cl::init(false), cl::cat(category));
 cl::opt<int> readTimeout("read-timeout", cl::desc("Seconds a read or write may wait"),
-                         cl::init(10));
+                         cl::init(10), cl::cat(category));
 cl::opt<std::string> trustedKeys("trusted-keys", cl::desc("Only artifacts signed by these keys"),
-                                 cl::init(""));
+                                 cl::init(""), cl::cat(category));
 cl::opt<bool> requireSignature("require-signature", cl::init(false),
-                               cl::desc("Refuse unsigned artifacts"));
+                               cl::desc("Refuse unsigned artifacts"), cl::cat(category));
 
 int error(const std::string &message) {
   llvm::errs() << "mtgr-serve: " << message << "\n";
@@ -60,6 +61,7 @@ int error(const std::string &message) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category); // LLVM's own flags stay out of --help
   cl::ParseCommandLineOptions(
       argc, argv,
       "mtgr-serve: KServe v2 (Open Inference Protocol) over HTTP for compiled artifacts\n\n"
