@@ -104,7 +104,9 @@ llvm::Expected<ForwardResult> PrefixCache::score(Session &session, const Batch &
   if (!versions.empty() && static_cast<int64_t>(versions.size()) != batch.numSamples)
     return fail("prefix cache: " + std::to_string(versions.size()) + " versions for " +
                 std::to_string(batch.numSamples) + " samples");
-  std::lock_guard<std::mutex> lock(mutex);
+  // Held for the lookups, the encoding and the inserts; not while scoring
+  // (the entries used are held by `entries`).
+  std::unique_lock<std::mutex> lock(mutex);
   const size_t layers = static_cast<size_t>(m.layers);
   const int64_t kWidth = m.heads * m.dqk, vWidth = m.heads * m.dv;
   // Each sample's entry: found, or encoded below (a user twice in the batch
@@ -156,9 +158,20 @@ llvm::Expected<ForwardResult> PrefixCache::score(Session &session, const Batch &
       insert(key, std::move(entry));
     }
   }
-  // The batch's rows, sample after sample.
+  // The batch's rows, sample after sample: one f32 entry is read in place
+  // (held by `entries` through the call), others are gathered.
   PrefixRows prefix;
   prefix.offsets.push_back(0);
+  if (entries.size() == 1 && !options.bf16) {
+    const Entry &e = *entries.front();
+    prefix.offsets.push_back(e.rows);
+    for (size_t l = 0; l < layers; ++l) {
+      prefix.borrowedKeys.push_back(e.keys[l]);
+      prefix.borrowedValues.push_back(e.values[l]);
+    }
+    lock.unlock();
+    return session.scoreCandidates(batch, prefix);
+  }
   prefix.keys.resize(layers), prefix.values.resize(layers);
   for (const std::shared_ptr<const Entry> &e : entries) {
     prefix.offsets.push_back(prefix.offsets.back() + e->rows);
@@ -174,5 +187,6 @@ llvm::Expected<ForwardResult> PrefixCache::score(Session &session, const Batch &
       }
     }
   }
+  lock.unlock();
   return session.scoreCandidates(batch, prefix);
 }

@@ -316,8 +316,7 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
     case ArgKind::PrefixValues: {
       int64_t width = m.heads * (arg.kind == ArgKind::PrefixKeys ? m.dqk : m.dv);
       if (prefix) // score_candidates reads them
-        push((arg.kind == ArgKind::PrefixKeys ? prefix->keys : prefix->values)[arg.index].data(),
-             {prefixRows, width});
+        push(prefix->layer(arg.kind == ArgKind::PrefixKeys, arg.index).data(), {prefixRows, width});
       else // encode_prefix writes them
         output(index, {prefixRows, width});
       break;
@@ -596,13 +595,14 @@ llvm::Expected<ForwardResult> Session::scoreCandidates(const Batch &batch,
                 " samples and " + llvm::Twine(prefix.rows()) + " U and S rows, the batch has " +
                 llvm::Twine(batch.numSamples) + " samples and " + llvm::Twine(expected.back()) +
                 " (encode the same users' U and S, in the same order)");
-  for (auto [rows, width, what] : {std::tuple{&prefix.keys, m.heads * m.dqk, "keys"},
-                                   std::tuple{&prefix.values, m.heads * m.dv, "values"}}) {
-    if (rows->size() != static_cast<size_t>(m.layers))
+  for (auto [ofKeys, width, what] :
+       {std::tuple{true, m.heads * m.dqk, "keys"}, std::tuple{false, m.heads * m.dv, "values"}}) {
+    if (prefix.layers(ofKeys) != static_cast<size_t>(m.layers))
       return fail("score_candidates: prefix " + llvm::Twine(what) + " of " +
-                  llvm::Twine(rows->size()) + " layers, the model has " + llvm::Twine(m.layers));
+                  llvm::Twine(prefix.layers(ofKeys)) + " layers, the model has " +
+                  llvm::Twine(m.layers));
     for (int64_t l = 0; l < m.layers; ++l)
-      if ((*rows)[l].size() != static_cast<size_t>(prefix.rows() * width))
+      if (prefix.layer(ofKeys, l).size() != static_cast<size_t>(prefix.rows() * width))
         return fail("score_candidates: the prefix " + llvm::Twine(what) + " of layer " +
                     llvm::Twine(l) + " are not " + llvm::Twine(prefix.rows()) + " rows of " +
                     llvm::Twine(width));

@@ -43,8 +43,20 @@ struct PrefixRows {
   std::vector<int64_t> offsets; // [B + 1]: each sample's first row
   std::vector<std::vector<float>> keys,
       values; // per layer: [rows, heads * dqk] / [rows, heads * dv]
+  /// Instead of keys and values: rows held elsewhere (a cache entry, read in
+  /// place: no copy), per layer. The holder keeps them alive for the call.
+  std::vector<llvm::ArrayRef<float>> borrowedKeys, borrowedValues;
   int64_t samples() const { return offsets.empty() ? 0 : static_cast<int64_t>(offsets.size()) - 1; }
   int64_t rows() const { return offsets.empty() ? 0 : offsets.back(); }
+  size_t layers(bool ofKeys) const {
+    return borrowedKeys.empty() ? (ofKeys ? keys : values).size()
+                                : (ofKeys ? borrowedKeys : borrowedValues).size();
+  }
+  llvm::ArrayRef<float> layer(bool ofKeys, size_t l) const {
+    if (borrowedKeys.empty())
+      return (ofKeys ? keys : values)[l];
+    return (ofKeys ? borrowedKeys : borrowedValues)[l];
+  }
 };
 
 struct SessionOptions {

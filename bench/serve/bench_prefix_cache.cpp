@@ -219,7 +219,7 @@ int main(int argc, char **argv) {
   row("forward (no split)", tForward, "the baseline");
   row("encode_prefix", tEncode, "U and S rows, once per user version");
   row("score_candidates", tScore, "R and C rows on encoded rows");
-  row("cache hit", tHit, "PrefixCache::score, repeat user (gather + score)");
+  row("cache hit", tHit, "PrefixCache::score, repeat user (lookup, rows read in place, score)");
   row("cache hit, bf16 rows", tHitBf16, "rows stored in bf16");
   row("cache miss", tMiss, "new user: encode, keep, score");
   double achieved = (tForward - tHit) / tForward;

@@ -388,28 +388,6 @@ struct LowerScatterGroup : LoopPattern<ScatterGroupOp> {
   }
 };
 
-/// The sample holding row r of a layout with B samples: the last s with
-/// offsets[s] <= r (a binary search; empty samples hold no row).
-Value sampleOfRow(LoopBuilder &l, Value offsets, Value B, Value r) {
-  Type index = l.b.getIndexType();
-  auto search = scf::WhileOp::create(l.b, TypeRange{index, index}, ValueRange{l.idx(0), B});
-  {
-    OpBuilder::InsertionGuard guard(l.b);
-    Block *before =
-        l.b.createBlock(&search.getBefore(), {}, {index, index}, {l.b.getLoc(), l.b.getLoc()});
-    Value lo = before->getArgument(0), hi = before->getArgument(1);
-    scf::ConditionOp::create(l.b, l.cmp(arith::CmpIPredicate::ugt, l.sub(hi, lo), l.idx(1)),
-                             ValueRange{lo, hi});
-    Block *after =
-        l.b.createBlock(&search.getAfter(), {}, {index, index}, {l.b.getLoc(), l.b.getLoc()});
-    lo = after->getArgument(0), hi = after->getArgument(1);
-    Value mid = arith::DivUIOp::create(l.b, l.add(lo, hi), l.idx(2));
-    Value below = l.cmp(arith::CmpIPredicate::ule, l.load(offsets, {mid}), r);
-    scf::YieldOp::create(l.b, ValueRange{l.select(below, mid, lo), l.select(below, hi, mid)});
-  }
-  return search.getResult(0);
-}
-
 /// One pass over the layout's rows: U and S rows from the prefix (or zero),
 /// R and C rows from the suffix. Each row is independent and finds its
 /// sample by a search: a GPU thread per row, the CPU's threads an even share
@@ -443,12 +421,12 @@ struct LowerJoinGroups : LoopPattern<JoinGroupsOp> {
       copyRow(l, prefix->values, l.add(l.load(prefix->offsets, {s}), l.sub(r, first)), y, r, d);
     };
     if (l.parallel) {
-      l.forEach(N, [&](Value r) { row(sampleOfRow(l, lay.offsets, B, r), r); });
+      l.forEach(N, [&](Value r) { row(l.lastAtOrBelow(lay.offsets, B, r), r); });
     } else { // the CPU: the threads split the rows (a request is often one sample)
       Value parts = l.threads();
       l.parallelParts(parts, "join", [&](Value part) {
         auto [lo, hi] = l.evenShare(N, part, parts);
-        l.loop(lo, hi, [&](Value r) { row(sampleOfRow(l, lay.offsets, B, r), r); });
+        l.loop(lo, hi, [&](Value r) { row(l.lastAtOrBelow(lay.offsets, B, r), r); });
       });
     }
     return Buffers{{y, lay.offsets}};

@@ -171,6 +171,24 @@ Value LoopBuilder::allocStatic(Type elt, ArrayRef<int64_t> shape) {
   return memref::AllocOp::create(b, MemRefType::get(shape, elt));
 }
 
+Value LoopBuilder::lastAtOrBelow(Value starts, Value n, Value x) {
+  // Invariant: starts[lo] <= x, and hi == n or starts[hi] > x.
+  Type index = b.getIndexType();
+  auto search = scf::WhileOp::create(b, TypeRange{index, index}, ValueRange{idx(0), n});
+  OpBuilder::InsertionGuard guard(b);
+  Block *before = b.createBlock(&search.getBefore(), {}, {index, index}, {b.getLoc(), b.getLoc()});
+  Value lo = before->getArgument(0), hi = before->getArgument(1);
+  scf::ConditionOp::create(b, cmp(arith::CmpIPredicate::ugt, sub(hi, lo), idx(1)),
+                           ValueRange{lo, hi});
+  Block *after = b.createBlock(&search.getAfter(), {}, {index, index}, {b.getLoc(), b.getLoc()});
+  lo = after->getArgument(0), hi = after->getArgument(1);
+  Value mid = arith::DivUIOp::create(b, add(lo, hi), idx(2));
+  Value below = cmp(arith::CmpIPredicate::ule, load(starts, {mid}), x);
+  scf::YieldOp::create(b, ValueRange{select(below, mid, lo), select(below, hi, mid)});
+  b.setInsertionPointAfter(search);
+  return search.getResult(0);
+}
+
 ParallelLoops::~ParallelLoops() = default;
 
 void LoopBuilder::forEachElement(Value m, function_ref<void(ValueRange)> body) {

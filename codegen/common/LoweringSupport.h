@@ -203,6 +203,10 @@ public:
   /// (mtgr_<kind>_<op location name>_<n>, codegen/cpu mtgr-cpu-outline-parallel: what perf shows).
   Value threads();
   void parallelParts(Value parts, StringRef kind, function_ref<void(Value part)> body);
+  /// The last i in [0, n) with starts[i] <= x, for ascending starts (and
+  /// starts[0] <= x): the sample holding row x of offsets [n + 1] (empty
+  /// samples hold none). A binary search, in log2(n) loads.
+  Value lastAtOrBelow(Value starts, Value n, Value x);
   /// [n part / parts, n (part + 1) / parts): part's even share of n units.
   std::pair<Value, Value> evenShare(Value n, Value part, Value parts);
   /// A static buffer private to the enclosing parallel part (or loop body),

@@ -41,21 +41,29 @@ Value AttentionEmitter::allocPanels(Value panelStart, Value B, int64_t w) {
 
 void AttentionEmitter::fillPanels(Value x, const LayoutBuffers &l, Value panelStart, Value panels,
                                   int64_t w) {
-  // Per panel: BC rows of x read in turn (each row contiguous), written as
-  // the panel's lanes; lanes past the sample's end are zero.
-  loop(idx(0), samples(l), [&](Value s) {
-    Value start = load(l.offsets, {s}), end = load(l.offsets, {add(s, idx(1))});
-    Value first = load(panelStart, {s});
-    loop(idx(0), sub(load(panelStart, {add(s, idx(1))}), first), [&](Value t) {
-      Value panel = add(first, t);
+  // Per panel: BC rows of x, written as the panel's lanes (column by column,
+  // so the writes are contiguous); lanes past the sample's end are zero.
+  // The threads take even shares of all panels (a request is often one
+  // sample): every row of K once per layer, a cost the forward and the
+  // prefix split's score_candidates pay for the whole sample.
+  Value B = samples(l), parts = threads();
+  parallelParts(parts, "panels", [&](Value part) {
+    auto [firstPanel, endPanel] = evenShare(load(panelStart, {B}), part, parts);
+    loop(firstPanel, endPanel, [&](Value panel) {
+      Value s = lastAtOrBelow(panelStart, B, panel);
+      Value start = load(l.offsets, {s}), end = load(l.offsets, {add(s, idx(1))});
+      Value row0 = add(start, mul(sub(panel, load(panelStart, {s})), idx(BC)));
+      SmallVector<Value> inside, rows;
       for (int64_t lane = 0; lane < BC; ++lane) {
-        Value row = add(start, add(mul(t, idx(BC)), idx(lane)));
-        Value inside = cmp(arith::CmpIPredicate::slt, row, end);
-        Value safe = minI(row, sub(end, idx(1)));
-        loop(idx(0), idx(w), [&](Value c) {
-          store(select(inside, load(x, {safe, c}), cf32(0.0)), panels, {panel, c, idx(lane)});
-        });
+        Value row = add(row0, idx(lane));
+        inside.push_back(cmp(arith::CmpIPredicate::slt, row, end));
+        rows.push_back(minI(row, sub(end, idx(1))));
       }
+      loop(idx(0), idx(w), [&](Value c) {
+        for (int64_t lane = 0; lane < BC; ++lane)
+          store(select(inside[lane], load(x, {rows[lane], c}), cf32(0.0)), panels,
+                {panel, c, idx(lane)});
+      });
     });
   });
 }
