@@ -4,10 +4,11 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cstring>
 #include <deque>
-#include <type_traits>
 #include <set>
 #include <thread>
+#include <type_traits>
 #include <unistd.h>
 #include <unordered_map>
 
@@ -198,10 +199,21 @@ int64_t Session::rowOf(const TableDesc &t, int64_t id) const {
   return tableRow(t, id);
 }
 
-Session::~Session() = default;
+Session::~Session() {
+  std::lock_guard<std::mutex> guard(residentLock);
+  dropResident();
+}
+
+void Session::dropResident() const {
+  for (auto &[host, onDevice] : resident)
+    device->release(onDevice);
+  resident.clear();
+  residentStale = false;
+}
 
 void Session::initParams(uint64_t seed) {
   parameters = ParamStore::initialize(collectParameters(artifact.model), seed);
+  residentStale = true;
 }
 
 std::map<size_t, std::vector<float>>
@@ -219,6 +231,8 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
   std::vector<size_t> elementBytes; // per view: 4 (f32), 8 (i64, index)
   std::vector<bool> written;        // per view: the code writes it
   std::vector<bool> integer;        // per view: integer elements
+  std::vector<bool> paramView;      // per view: a parameter (kept on a device)
+  bool updatesParams = false;       // the call writes parameters
   std::map<size_t, std::vector<float>> outputs;
   std::deque<std::array<int64_t, 2>> counts; // attention work, summed into *work
 
@@ -231,6 +245,7 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
     elementBytes.push_back(sizeof(Element));
     written.push_back(writes);
     integer.push_back(std::is_integral_v<Element>);
+    paramView.push_back(false);
   };
   // Sparse updates: the ids of every lookup mapped to table rows, the rows
   // deduplicated per table (in order of first appearance), and each id's
@@ -269,6 +284,8 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
     case ArgKind::Param: { // the optimiser update writes the parameters in place
       const Tensor &t = parameters.get(arg.param);
       push(t.data.data(), t.shape, /*writes=*/&entry == updateEntry);
+      paramView.back() = true;
+      updatesParams |= &entry == updateEntry;
       break;
     }
     case ArgKind::State: {
@@ -354,28 +371,67 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
   if (device->sharesHostMemory()) {
     executable->call(entry, views, callThreads);
   } else {
-    // The device's own buffers: every argument copied in, what the code
-    // writes copied back; integer arguments stay where they are when the
-    // code plans on the host (GPU code: abi/GpuLaunch.h).
+    // The device's own buffers. Parameters the call only reads stay there
+    // between calls (uploaded at first use). Every other argument travels in
+    // one block: one copy in, and what the code writes, one copy back
+    // (written buffers last in the block). Integer arguments stay where they
+    // are when the code plans on the host (GPU code: abi/GpuLaunch.h).
+    constexpr size_t kAlign = 256;
     std::vector<BufferView> onDevice = views;
-    std::vector<size_t> bytes(views.size());
-    std::vector<bool> copied(views.size());
-    for (size_t i = 0; i < views.size(); ++i) {
-      copied[i] = !(integer[i] && executable->integersOnHost());
-      if (!copied[i])
-        continue;
-      bytes[i] = static_cast<size_t>(numel(views[i].shape)) * elementBytes[i];
-      onDevice[i].data = device->allocate(std::max<size_t>(bytes[i], 1));
-      device->copyToDevice(onDevice[i].data, views[i].data, bytes[i]);
+    std::vector<size_t> bytes(views.size()), at(views.size());
+    std::vector<bool> inBlock(views.size());
+    size_t blockBytes = 0, writtenFrom = 0;
+    {
+      std::lock_guard<std::mutex> guard(residentLock);
+      if (residentStale)
+        dropResident();
+      for (size_t i = 0; i < views.size(); ++i) {
+        if (integer[i] && executable->integersOnHost())
+          continue;
+        bytes[i] = static_cast<size_t>(numel(views[i].shape)) * elementBytes[i];
+        if (paramView[i] && !written[i]) {
+          void *&copy = resident[views[i].data];
+          if (!copy) {
+            copy = device->allocate(std::max<size_t>(bytes[i], 1));
+            device->copyToDevice(copy, views[i].data, bytes[i]);
+          }
+          onDevice[i].data = copy;
+          continue;
+        }
+        inBlock[i] = true;
+      }
     }
+    for (bool writtenPass : {false, true}) {
+      if (writtenPass)
+        writtenFrom = blockBytes;
+      for (size_t i = 0; i < views.size(); ++i)
+        if (inBlock[i] && written[i] == writtenPass) {
+          at[i] = blockBytes;
+          blockBytes += (bytes[i] + kAlign - 1) / kAlign * kAlign;
+        }
+    }
+    std::vector<char> staging(blockBytes);
+    for (size_t i = 0; i < views.size(); ++i)
+      if (inBlock[i] && bytes[i])
+        std::memcpy(staging.data() + at[i], views[i].data, bytes[i]);
+    char *block = static_cast<char *>(device->allocate(std::max<size_t>(blockBytes, 1)));
+    device->copyToDevice(block, staging.data(), blockBytes);
+    for (size_t i = 0; i < views.size(); ++i)
+      if (inBlock[i])
+        onDevice[i].data = block + at[i];
     executable->call(entry, onDevice, callThreads);
     device->synchronize();
-    for (size_t i = 0; i < views.size(); ++i) {
-      if (!copied[i])
-        continue;
-      if (written[i])
-        device->copyToHost(views[i].data, onDevice[i].data, bytes[i]);
-      device->release(onDevice[i].data);
+    if (blockBytes > writtenFrom) {
+      device->copyToHost(staging.data() + writtenFrom, block + writtenFrom,
+                         blockBytes - writtenFrom);
+      for (size_t i = 0; i < views.size(); ++i)
+        if (inBlock[i] && written[i] && bytes[i])
+          std::memcpy(views[i].data, staging.data() + at[i], bytes[i]);
+    }
+    device->release(block);
+    if (updatesParams) { // the host's parameters are new
+      std::lock_guard<std::mutex> guard(residentLock);
+      dropResident();
     }
   }
   if (work)

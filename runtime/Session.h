@@ -10,8 +10,10 @@
 #include "runtime/Params.h"
 
 #include <array>
+#include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 
 namespace mtgr {
 
@@ -114,7 +116,12 @@ public:
 
   const ModelDesc &model() const { return artifact.model; }
   const Artifact &getArtifact() const { return artifact; }
-  ParamStore &params() { return parameters; }
+  /// The parameters, to read or change: a device with memory of its own
+  /// uploads them again before the next call.
+  ParamStore &params() {
+    residentStale = true;
+    return parameters;
+  }
   unsigned numThreads() const { return threads; }
   /// The generated code's buffer pool and profile counters.
   HostEnvironment &environment() { return executable->environment(); }
@@ -203,6 +210,13 @@ private:
   void trimPool(const Batch &batch, std::initializer_list<const EntryPoint *> entries) const;
   ParamStore parameters;
   std::map<std::string, DynamicTable> tables;
+  /// On a device with memory of its own: the parameters calls only read,
+  /// kept there between calls (host address -> device copy). Dropped when
+  /// they may have changed: params() handed out, an update writing them.
+  mutable std::mutex residentLock;
+  mutable std::map<const void *, void *> resident;
+  mutable std::atomic<bool> residentStale{false};
+  void dropResident() const; // with residentLock held
 };
 
 } // namespace mtgr

@@ -610,14 +610,17 @@ public:
     return p;
   }
   void release(void *b) override { cpu->release(b); }
-  void copyToDevice(void *d, const void *h, size_t n) override { cpu->copyToDevice(d, h, n); }
+  void copyToDevice(void *d, const void *h, size_t n) override {
+    ++copiesIn, copiedIn += n;
+    cpu->copyToDevice(d, h, n);
+  }
   void copyToHost(void *h, const void *d, size_t n) override {
-    copiedBack += n;
+    ++copiesBack, copiedBack += n;
     cpu->copyToHost(h, d, n);
   }
   void synchronize() override {}
   std::unique_ptr<Device> cpu = createCpuDevice();
-  std::atomic<int64_t> allocations{0}, copiedBack{0};
+  std::atomic<int64_t> allocations{0}, copiedBack{0}, copiesIn{0}, copiedIn{0}, copiesBack{0};
 };
 
 // The session above the device seam is written once for every device: on a
@@ -641,6 +644,34 @@ TEST(Training, DeviceWithItsOwnMemoryMatchesTheCpu) {
   EXPECT_EQ(a->logits, b->logits);
   EXPECT_EQ(a->hidden, b->hidden);
   EXPECT_GT(copying->allocations, 0);
+  // The parameters stay on the device: a second call copies the batch in
+  // one block and the outputs back in one, nothing else.
+  int64_t paramBytes = 0; // the dense ones (tables are gathered on the host)
+  for (const std::string &name : cpu->params().names())
+    if (!llvm::StringRef(name).starts_with("tables."))
+      paramBytes += 4 * static_cast<int64_t>(cpu->params().get(name).data.size());
+  int64_t firstIn = copying->copiedIn;
+  EXPECT_GT(firstIn, paramBytes);
+  copying->copiesIn = copying->copiedIn = copying->copiesBack = 0;
+  auto again = other.forward(batch, true);
+  ASSERT_TRUE(static_cast<bool>(again));
+  EXPECT_EQ(again->logits, a->logits);
+  EXPECT_EQ(copying->copiesIn, 1);
+  EXPECT_EQ(copying->copiesBack, 1);
+  EXPECT_LE(copying->copiedIn, firstIn - paramBytes);
+  // Parameters changed through params() are uploaded again.
+  auto changed = exampleSession("tiny.yaml", 2);
+  for (const std::string &name : changed->params().names())
+    for (float &x : changed->params().get(name).data)
+      x *= 0.5f;
+  for (const std::string &name : cpu->params().names())
+    other.params().get(name).data = changed->params().get(name).data;
+  auto halved = changed->forward(batch, true), halvedThere = other.forward(batch, true);
+  ASSERT_TRUE(halved && halvedThere);
+  EXPECT_EQ(halved->logits, halvedThere->logits);
+  EXPECT_NE(halved->logits, a->logits);
+  for (const std::string &name : cpu->params().names())
+    other.params().get(name).data = cpu->params().get(name).data;
   OptimizerState sa, sb;
   for (int64_t step = 0; step < 2; ++step) {
     auto ra = cpu->trainStep(batch, 9, step, sa, /*gradients=*/true);
