@@ -36,7 +36,7 @@ def exact(events, n, rng):
     if not events or n == 0:
         return []
     picked = [dict(events[i % len(events)]) for i in range(n)] if len(events) < n else \
-        rng.sample(events, n)
+        [dict(e) for e in rng.sample(events, n)]
     return sorted(picked, key=lambda e: e.get("time", 0))
 
 
@@ -56,8 +56,15 @@ def stream(pool, count, repeat, rt_len, candidates, seed):
             new_users += 1
             seen.append(user)
         rc = rng.choice(pool)
-        lines.append(json.dumps(dict(user, realtime=exact(rc["realtime"], rt_len, rng),
-                                     candidates=exact(rc["candidates"], candidates, rng))))
+        realtime = exact(rc["realtime"], rt_len, rng)
+        cands = exact(rc["candidates"], candidates, rng)
+        # R and C after the user's S, as a request of that user would be.
+        last_s = max((e["time"] for e in user["sequence"]), default=0)
+        first_rc = min((e["time"] for e in realtime + cands), default=last_s + 1)
+        shift = max(0, last_s + 1 - first_rc)
+        for e in realtime + cands:
+            e["time"] += shift
+        lines.append(json.dumps(dict(user, realtime=realtime, candidates=cands)))
     return lines, new_users
 
 
