@@ -29,15 +29,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "api"))
 sys.path.insert(0, here)
 from request_columns import request_columns  # noqa: E402
-from serve_util import raw, start as start_server  # noqa: E402
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+from serve_util import check, failures, raw, start as start_server  # noqa: E402
 
 
 def start(serve, artifact, *flags):

@@ -1,4 +1,4 @@
-"""What the mtgr-serve tests and bench/serve share: starting the server on
+"""What the mtgr-serve tests and bench/serve share: checks, starting the server on
 a free loopback port, raw HTTP calls, a request's KServe v2 body with the
 binary tensor extension, and a process's resident memory."""
 import http.client
@@ -6,8 +6,18 @@ import json
 import re
 import struct
 import subprocess
+import sys
 import threading
 import time
+
+# Every check's failure, printed as it happens (the test's exit status).
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
 
 
 def start(serve, spec, *flags, threads=1):

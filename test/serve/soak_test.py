@@ -24,15 +24,7 @@ import threading
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
-from serve_util import binary_infer_body, raw, rss_kib, start  # noqa: E402
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+from serve_util import binary_infer_body, check, failures, raw, rss_kib, start  # noqa: E402
 
 
 def main():
