@@ -232,7 +232,7 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
   std::vector<bool> written;        // per view: the code writes it
   std::vector<bool> integer;        // per view: integer elements
   std::vector<bool> paramView;      // per view: a parameter (kept on a device)
-  bool updatesParams = false;       // the call writes parameters
+  const bool updatesParams = &entry == updateEntry; // apply_update writes them
   std::map<size_t, std::vector<float>> outputs;
   std::deque<std::array<int64_t, 2>> counts; // attention work, summed into *work
 
@@ -283,9 +283,8 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
       break;
     case ArgKind::Param: { // the optimiser update writes the parameters in place
       const Tensor &t = parameters.get(arg.param);
-      push(t.data.data(), t.shape, /*writes=*/&entry == updateEntry);
+      push(t.data.data(), t.shape, /*writes=*/updatesParams);
       paramView.back() = true;
-      updatesParams |= &entry == updateEntry;
       break;
     }
     case ArgKind::State: {

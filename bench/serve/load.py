@@ -20,7 +20,6 @@ import http.client
 import json
 import os
 import random
-import re
 import signal
 import sys
 import threading
@@ -28,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "test", "serve"))
-from serve_util import binary_infer_body, raw, start  # noqa: E402
+from serve_util import binary_infer_body, metric, raw, start  # noqa: E402
 
 
 def exact(events, n, rng):
@@ -66,11 +65,6 @@ def stream(pool, count, repeat, rt_len, candidates, seed):
             e["time"] += shift
         lines.append(json.dumps(dict(user, realtime=realtime, candidates=cands)))
     return lines, new_users
-
-
-def metric(text, name):
-    m = re.search(name + r'\{model="m",version="1"\} (\d+(?:\.\d+)?(?:e[-+]?\d+)?)', text)
-    return float(m.group(1)) if m else 0.0
 
 
 def measure(args, bodies, warm, concurrency, cache):
@@ -117,7 +111,7 @@ def measure(args, bodies, warm, concurrency, cache):
         p.wait(timeout=60)
     if errors:
         raise SystemExit(f"{len(errors)} requests failed, e.g. {errors[0]}")
-    delta = {n: metric(after, n) - metric(before, n) for n in
+    delta = {n: (metric(after, n, "m") or 0.0) - (metric(before, n, "m") or 0.0) for n in
              ("mtgr_batch_calls_total", "mtgr_batch_samples_total",
               "mtgr_prefix_cache_hits_total", "mtgr_prefix_cache_misses_total")}
     lat = sorted(latencies)

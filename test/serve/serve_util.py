@@ -63,6 +63,13 @@ def binary_infer_body(lines, outputs):
                            "Content-Type": "application/octet-stream"}
 
 
+def metric(text, name, model="tiny", version="1"):
+    """A model's sample of `name` in /metrics' Prometheus text, or None."""
+    m = re.search(name + r'\{model="' + re.escape(model) + r'",version="' + re.escape(version) +
+                  r'"\} (\d+(?:\.\d+)?(?:e[-+]?\d+)?)', text)
+    return float(m.group(1)) if m else None
+
+
 def rss_kib(pid):
     """Resident memory of a process (VmRSS, KiB)."""
     with open(f"/proc/{pid}/status") as f:

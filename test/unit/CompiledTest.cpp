@@ -760,6 +760,11 @@ TEST(PrefixCache, RepeatUsersHitAndScoreAsForward) {
   expectForward(*changed, grown, 1e-5);
   EXPECT_EQ(cache.stats().misses, 4);
   EXPECT_EQ(cache.stats().entries, 4);
+  // One user, a hit: its f32 rows are read in place (no gather).
+  auto inPlace = cache.score(*session, grown);
+  ASSERT_TRUE(static_cast<bool>(inPlace));
+  EXPECT_EQ(inPlace->logits, changed->logits);
+  EXPECT_EQ(cache.stats().hits, 4);
   // A cap of about two users' rows: the least recently used go.
   uint64_t perUser = cache.stats().bytes / 4;
   PrefixCache small({perUser * 2 + perUser / 2, false});
