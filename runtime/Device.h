@@ -68,6 +68,9 @@ public:
   virtual void release(void *buffer) = 0;
   virtual void copyToDevice(void *device, const void *host, size_t bytes) = 0;
   virtual void copyToHost(void *host, const void *device, size_t bytes) = 0;
+  /// Copies within the device's memory, after the copies and calls issued
+  /// before it and before those after it (a GPU: on its stream).
+  virtual void copyOnDevice(void *to, const void *from, size_t bytes) = 0;
   /// Waits until every call and copy issued so far is done.
   virtual void synchronize() = 0;
 };

@@ -4,11 +4,18 @@
 
 #include "llvm/Support/xxhash.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <deque>
 
 using namespace mtgr;
 
 namespace {
+/// Entries' ids (PrefixRows::Piece::id), unique in the process: a session
+/// may serve several caches, and an id is never another entry's.
+std::atomic<uint64_t> lastEntryId{0};
+
 /// Round to nearest even (finite values; the rows are finite or the
 /// forward's NaN check would have failed).
 uint16_t toBf16(float x) {
@@ -59,10 +66,11 @@ std::shared_ptr<const PrefixCache::Entry> PrefixCache::find(const Key &key) {
   return it->second.entry;
 }
 
-void PrefixCache::insert(const Key &key, std::shared_ptr<const Entry> entry) {
+void PrefixCache::insert(Session &session, const Key &key, std::shared_ptr<const Entry> entry) {
   if (entry->bytes > options.maxBytes)
     return; // larger than the whole cache: scored, not kept
   if (auto it = slots.find(key); it != slots.end()) {
+    session.forgetOnDevice(it->second.entry->id);
     counts.bytes -= it->second.entry->bytes;
     lru.erase(it->second.age);
     slots.erase(it);
@@ -70,6 +78,7 @@ void PrefixCache::insert(const Key &key, std::shared_ptr<const Entry> entry) {
   }
   while (counts.bytes + entry->bytes > options.maxBytes && !lru.empty()) {
     auto oldest = slots.find(lru.back());
+    session.forgetOnDevice(oldest->second.entry->id);
     counts.bytes -= oldest->second.entry->bytes;
     slots.erase(oldest);
     lru.pop_back();
@@ -135,6 +144,7 @@ llvm::Expected<ForwardResult> PrefixCache::score(Session &session, const Batch &
       return rows.takeError();
     for (size_t i = 0; i < toEncode.size(); ++i) {
       auto entry = std::make_shared<Entry>();
+      entry->id = ++lastEntryId;
       int64_t r0 = rows->offsets[i], r1 = rows->offsets[i + 1];
       entry->rows = r1 - r0;
       for (size_t l = 0; l < layers; ++l)
@@ -155,35 +165,39 @@ llvm::Expected<ForwardResult> PrefixCache::score(Session &session, const Batch &
       const Key &key = keys[toEncode[i]];
       for (int64_t b : missing[key])
         entries[b] = entry;
-      insert(key, std::move(entry));
+      insert(session, key, std::move(entry));
     }
   }
-  // The batch's rows, sample after sample: one f32 entry is read in place
-  // (held by `entries` through the call), others are gathered.
+  // The batch's rows, a piece per sample, read in place from the entries
+  // (held by `entries` through the call). On a device with memory of its
+  // own the session keeps them there under the entry's id (the device
+  // tier); bf16 rows are widened only when the device does not hold them.
+  session.keepPrefixRowsOnDevice(options.deviceBytes);
   PrefixRows prefix;
   prefix.offsets.push_back(0);
-  if (entries.size() == 1 && !options.bf16) {
-    const Entry &e = *entries.front();
-    prefix.offsets.push_back(e.rows);
-    for (size_t l = 0; l < layers; ++l) {
-      prefix.borrowedKeys.push_back(e.keys[l]);
-      prefix.borrowedValues.push_back(e.values[l]);
-    }
-    lock.unlock();
-    return session.scoreCandidates(batch, prefix);
-  }
-  prefix.keys.resize(layers), prefix.values.resize(layers);
-  for (const std::shared_ptr<const Entry> &e : entries) {
+  std::deque<std::vector<float>> widened;
+  for (auto [b, e] : llvm::enumerate(entries)) {
     prefix.offsets.push_back(prefix.offsets.back() + e->rows);
+    PrefixRows::Piece &piece = prefix.pieces.emplace_back();
+    piece.rows = e->rows;
+    // Only rows the cache still holds go to the device tier (not those
+    // evicted by this batch's own inserts, or too large to keep).
+    auto slot = slots.find(keys[b]);
+    if (slot != slots.end() && slot->second.entry == e)
+      piece.id = e->id;
+    if (options.bf16 && piece.id && session.holdsOnDevice(piece.id))
+      continue;
     for (size_t l = 0; l < layers; ++l) {
-      if (options.bf16) {
-        for (uint16_t h : e->keys16[l])
-          prefix.keys[l].push_back(fromBf16(h));
-        for (uint16_t h : e->values16[l])
-          prefix.values[l].push_back(fromBf16(h));
-      } else {
-        prefix.keys[l].insert(prefix.keys[l].end(), e->keys[l].begin(), e->keys[l].end());
-        prefix.values[l].insert(prefix.values[l].end(), e->values[l].begin(), e->values[l].end());
+      if (!options.bf16) {
+        piece.keys.push_back(e->keys[l]);
+        piece.values.push_back(e->values[l]);
+        continue;
+      }
+      for (auto [half, to] :
+           {std::pair{&e->keys16[l], &piece.keys}, std::pair{&e->values16[l], &piece.values}}) {
+        std::vector<float> &f = widened.emplace_back(half->size());
+        std::transform(half->begin(), half->end(), f.begin(), fromBf16);
+        to->push_back(f);
       }
     }
   }

@@ -6,7 +6,9 @@
 // scores a batch with score_candidates, encoding only the users it misses, in
 // one call. LRU under a byte cap; optional bf16 storage (half the bytes,
 // rounding the cached rows to 8 significant bits: docs/serving.md gives the
-// measured error).
+// measured error). On a GPU the entries used last also live in device memory
+// (a second LRU tier under Options::deviceBytes, held by the session), so a
+// repeat user's rows are not copied to the device again.
 //
 // Thread rule: one score() at a time per cache (a mutex serialises them), and
 // the cache's session must not run other calls meanwhile. Entries belong to
@@ -34,6 +36,10 @@ public:
   struct Options {
     uint64_t maxBytes = uint64_t(1) << 30; // the rows kept, all users together
     bool bf16 = false;                     // store the rows in bf16
+    /// On a device with memory of its own (a GPU): the bytes of rows kept in
+    /// its memory, least recently used dropped first (they stay in the host
+    /// tier above, and cross again when used). Kept in f32 there.
+    uint64_t deviceBytes = uint64_t(1) << 30;
   };
   struct Stats {
     int64_t hits = 0, misses = 0, evictions = 0; // samples found / encoded; entries dropped
@@ -60,6 +66,7 @@ private:
   /// One user's rows: per layer K [rows, h dqk] and V [rows, h dv], in f32
   /// or as bf16 bits.
   struct Entry {
+    uint64_t id = 0; // the rows' name on the device (PrefixRows::Piece::id)
     int64_t rows = 0;
     std::vector<std::vector<float>> keys, values;
     std::vector<std::vector<uint16_t>> keys16, values16;
@@ -70,7 +77,9 @@ private:
     std::list<Key>::iterator age; // in `lru`, most recent first
   };
   std::shared_ptr<const Entry> find(const Key &key);
-  void insert(const Key &key, std::shared_ptr<const Entry> entry);
+  /// Keeps `entry` (dropping the least recently used beyond the cap; their
+  /// device copies in `session` go with them).
+  void insert(Session &session, const Key &key, std::shared_ptr<const Entry> entry);
 
   Options options;
   mutable std::mutex mutex;

@@ -202,6 +202,8 @@ int64_t Session::rowOf(const TableDesc &t, int64_t id) const {
 Session::~Session() {
   std::lock_guard<std::mutex> guard(residentLock);
   dropResident();
+  while (!deviceRowAge.empty())
+    dropDeviceRows(deviceRowAge.back());
 }
 
 void Session::dropResident() const {
@@ -209,6 +211,87 @@ void Session::dropResident() const {
     device->release(onDevice);
   resident.clear();
   residentStale = false;
+}
+
+void Session::keepPrefixRowsOnDevice(uint64_t bytes) {
+  std::lock_guard<std::mutex> guard(residentLock);
+  deviceRowLimit = device->sharesHostMemory() ? 0 : bytes;
+  while (deviceRowCounts.bytes > deviceRowLimit && !deviceRowAge.empty()) {
+    dropDeviceRows(deviceRowAge.back());
+    ++deviceRowCounts.evicted;
+  }
+}
+
+bool Session::holdsOnDevice(uint64_t id) const {
+  std::lock_guard<std::mutex> guard(residentLock);
+  return deviceRows.count(id) != 0;
+}
+
+void Session::forgetOnDevice(uint64_t id) {
+  std::lock_guard<std::mutex> guard(residentLock);
+  dropDeviceRows(id);
+}
+
+Session::DeviceRowStats Session::deviceRowStats() const {
+  std::lock_guard<std::mutex> guard(residentLock);
+  DeviceRowStats s = deviceRowCounts;
+  s.entries = static_cast<int64_t>(deviceRows.size());
+  return s;
+}
+
+void Session::dropDeviceRows(uint64_t id) const {
+  auto found = deviceRows.find(id);
+  if (found == deviceRows.end())
+    return;
+  device->release(found->second.block);
+  deviceRowCounts.bytes -= found->second.bytes;
+  deviceRowAge.erase(found->second.age);
+  deviceRows.erase(found);
+}
+
+std::vector<const void *> Session::deviceRowsOf(const PrefixRows::Piece &piece,
+                                                const std::set<uint64_t> &inUse) const {
+  auto addresses = [](const DeviceRows &rows) {
+    std::vector<const void *> out;
+    for (size_t at : rows.at)
+      out.push_back(static_cast<const char *>(rows.block) + at);
+    return out;
+  };
+  if (!piece.id)
+    return {};
+  if (auto found = deviceRows.find(piece.id); found != deviceRows.end()) {
+    deviceRowAge.splice(deviceRowAge.begin(), deviceRowAge, found->second.age);
+    ++deviceRowCounts.reused;
+    return addresses(found->second);
+  }
+  // Not there: kept if it fits beside the rows this call uses.
+  constexpr size_t kAlign = 256;
+  DeviceRows rows;
+  for (size_t l = 0; l < piece.keys.size(); ++l)
+    for (llvm::ArrayRef<float> part : {piece.keys[l], piece.values[l]}) {
+      rows.at.push_back(rows.bytes);
+      rows.bytes += (part.size() * sizeof(float) + kAlign - 1) / kAlign * kAlign;
+    }
+  if (piece.keys.empty() || rows.bytes > deviceRowLimit)
+    return {};
+  while (deviceRowCounts.bytes + rows.bytes > deviceRowLimit) {
+    auto oldest = std::find_if(deviceRowAge.rbegin(), deviceRowAge.rend(),
+                               [&](uint64_t id) { return !inUse.count(id); });
+    if (oldest == deviceRowAge.rend())
+      return {}; // the rest are this call's
+    dropDeviceRows(*oldest);
+    ++deviceRowCounts.evicted;
+  }
+  rows.block = device->allocate(static_cast<size_t>(rows.bytes));
+  for (size_t l = 0, i = 0; l < piece.keys.size(); ++l)
+    for (llvm::ArrayRef<float> part : {piece.keys[l], piece.values[l]})
+      device->copyToDevice(static_cast<char *>(rows.block) + rows.at[i++], part.data(),
+                           part.size() * sizeof(float));
+  deviceRowAge.push_front(piece.id);
+  rows.age = deviceRowAge.begin();
+  deviceRowCounts.bytes += rows.bytes;
+  ++deviceRowCounts.uploaded;
+  return addresses(deviceRows[piece.id] = std::move(rows));
 }
 
 void Session::initParams(uint64_t seed) {
@@ -235,6 +318,9 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
   const bool updatesParams = &entry == updateEntry; // apply_update writes them
   std::map<size_t, std::vector<float>> outputs;
   std::deque<std::array<int64_t, 2>> counts; // attention work, summed into *work
+  // Views of prefix rows placed from PrefixRows::pieces on a device with
+  // memory of its own: view -> (keys?, layer).
+  std::map<size_t, std::pair<bool, int64_t>> prefixView;
 
   // Each buffer with the size of its elements (f32, i64 or i32) and whether
   // the code writes it.
@@ -331,10 +417,26 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
     case ArgKind::PrefixKeys:
     case ArgKind::PrefixValues: {
       int64_t width = m.heads * (arg.kind == ArgKind::PrefixKeys ? m.dqk : m.dv);
-      if (prefix) // score_candidates reads them
-        push(prefix->layer(arg.kind == ArgKind::PrefixKeys, arg.index).data(), {prefixRows, width});
-      else // encode_prefix writes them
+      bool ofKeys = arg.kind == ArgKind::PrefixKeys;
+      if (!prefix) { // encode_prefix writes them
         output(index, {prefixRows, width});
+      } else if (prefix->pieces.empty()) { // score_candidates reads them
+        push((ofKeys ? prefix->keys : prefix->values)[arg.index].data(), {prefixRows, width});
+      } else if (!device->sharesHostMemory()) { // placed below, from the pieces
+        push(static_cast<const float *>(nullptr), {prefixRows, width});
+        prefixView[views.size() - 1] = {ofKeys, arg.index};
+      } else if (prefix->pieces.size() == 1) { // read in place
+        const PrefixRows::Piece &p = prefix->pieces.front();
+        push((ofKeys ? p.keys : p.values)[arg.index].data(), {prefixRows, width});
+      } else { // the pieces one after another
+        std::vector<float> &rows = floatBuffers.emplace_back();
+        rows.reserve(static_cast<size_t>(prefixRows * width));
+        for (const PrefixRows::Piece &p : prefix->pieces) {
+          llvm::ArrayRef<float> part = (ofKeys ? p.keys : p.values)[arg.index];
+          rows.insert(rows.end(), part.begin(), part.end());
+        }
+        push(rows.data(), {prefixRows, width});
+      }
       break;
     }
     case ArgKind::Offsets:
@@ -380,14 +482,35 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
     std::vector<size_t> bytes(views.size()), at(views.size());
     std::vector<bool> inBlock(views.size());
     size_t blockBytes = 0, writtenFrom = 0;
+    // Prefix rows from pieces: each piece's rows on the device where they
+    // are kept there (one piece: read in place; several: copied on the
+    // device into the block), the others copied in with the block.
+    const std::vector<PrefixRows::Piece> *pieces = prefix ? &prefix->pieces : nullptr;
+    std::vector<std::vector<const void *>> pieceOnDevice;
+    std::vector<std::tuple<size_t, size_t, const void *, size_t>>
+        onDeviceCopies; // view, at, from, bytes
     {
       std::lock_guard<std::mutex> guard(residentLock);
       if (residentStale)
         dropResident();
+      if (!prefixView.empty()) {
+        std::set<uint64_t> inUse;
+        for (const PrefixRows::Piece &p : *pieces)
+          if (p.id)
+            inUse.insert(p.id);
+        for (const PrefixRows::Piece &p : *pieces)
+          pieceOnDevice.push_back(deviceRowsOf(p, inUse));
+      }
       for (size_t i = 0; i < views.size(); ++i) {
         if (integer[i] && executable->integersOnHost())
           continue;
         bytes[i] = static_cast<size_t>(numel(views[i].shape)) * elementBytes[i];
+        if (auto found = prefixView.find(i);
+            found != prefixView.end() && pieces->size() == 1 && !pieceOnDevice[0].empty()) {
+          auto [ofKeys, layer] = found->second;
+          onDevice[i].data = const_cast<void *>(pieceOnDevice[0][2 * layer + (ofKeys ? 0 : 1)]);
+          continue;
+        }
         if (paramView[i] && !written[i]) {
           void *&copy = resident[views[i].data];
           if (!copy) {
@@ -400,29 +523,62 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
         inBlock[i] = true;
       }
     }
-    for (bool writtenPass : {false, true}) {
-      if (writtenPass)
+    // The block: what the code reads, then what it writes (copied back),
+    // then prefix rows placed by copies on the device (not copied in).
+    auto section = [&](size_t i) {
+      bool placed = prefixView.count(i) && std::all_of(pieceOnDevice.begin(), pieceOnDevice.end(),
+                                                       [](const auto &p) { return !p.empty(); });
+      return placed ? 2 : written[i] ? 1 : 0;
+    };
+    size_t placedFrom = 0;
+    for (int pass : {0, 1, 2}) {
+      if (pass == 1)
         writtenFrom = blockBytes;
+      if (pass == 2)
+        placedFrom = blockBytes;
       for (size_t i = 0; i < views.size(); ++i)
-        if (inBlock[i] && written[i] == writtenPass) {
+        if (inBlock[i] && section(i) == pass) {
           at[i] = blockBytes;
           blockBytes += (bytes[i] + kAlign - 1) / kAlign * kAlign;
         }
     }
-    std::vector<char> staging(blockBytes);
-    for (size_t i = 0; i < views.size(); ++i)
-      if (inBlock[i] && bytes[i])
+    std::vector<char> staging(placedFrom);
+    for (size_t i = 0; i < views.size(); ++i) {
+      if (!inBlock[i] || !bytes[i])
+        continue;
+      auto found = prefixView.find(i);
+      if (found == prefixView.end()) {
         std::memcpy(staging.data() + at[i], views[i].data, bytes[i]);
+        continue;
+      }
+      auto [ofKeys, layer] = found->second;
+      size_t offset = at[i];
+      for (size_t p = 0; p < pieces->size(); ++p) {
+        const PrefixRows::Piece &piece = (*pieces)[p];
+        size_t pieceBytes = static_cast<size_t>(piece.rows) *
+                            static_cast<size_t>(views[i].shape[1]) * sizeof(float);
+        if (!pieceOnDevice[p].empty())
+          onDeviceCopies.emplace_back(i, offset, pieceOnDevice[p][2 * layer + (ofKeys ? 0 : 1)],
+                                      pieceBytes);
+        else if (pieceBytes)
+          std::memcpy(staging.data() + offset, (ofKeys ? piece.keys : piece.values)[layer].data(),
+                      pieceBytes);
+        offset += pieceBytes;
+      }
+    }
     char *block = static_cast<char *>(device->allocate(std::max<size_t>(blockBytes, 1)));
-    device->copyToDevice(block, staging.data(), blockBytes);
+    device->copyToDevice(block, staging.data(), placedFrom);
+    for (auto [view, offset, from, n] : onDeviceCopies)
+      if (n)
+        device->copyOnDevice(block + offset, from, n);
     for (size_t i = 0; i < views.size(); ++i)
       if (inBlock[i])
         onDevice[i].data = block + at[i];
     executable->call(entry, onDevice, callThreads);
     device->synchronize();
-    if (blockBytes > writtenFrom) {
+    if (placedFrom > writtenFrom) {
       device->copyToHost(staging.data() + writtenFrom, block + writtenFrom,
-                         blockBytes - writtenFrom);
+                         placedFrom - writtenFrom);
       for (size_t i = 0; i < views.size(); ++i)
         if (inBlock[i] && written[i] && bytes[i])
           std::memcpy(views[i].data, staging.data() + at[i], bytes[i]);
@@ -636,6 +792,52 @@ llvm::Expected<PrefixRows> Session::encodePrefix(const Batch &batch) {
   return rows;
 }
 
+llvm::Error Session::checkPrefixRows(const PrefixRows &prefix) const {
+  const ModelDesc &m = artifact.model;
+  const size_t layers = static_cast<size_t>(m.layers);
+  // Rows of `what` per layer: `layers` spans of rows x width each.
+  auto check = [&](llvm::ArrayRef<llvm::ArrayRef<float>> spans, int64_t rows, bool ofKeys,
+                   const std::string &where) -> llvm::Error {
+    int64_t width = m.heads * (ofKeys ? m.dqk : m.dv);
+    const char *what = ofKeys ? "keys" : "values";
+    if (spans.size() != layers)
+      return fail("score_candidates: " + where + "prefix " + what + " of " +
+                  llvm::Twine(spans.size()) + " layers, the model has " + llvm::Twine(m.layers));
+    for (size_t l = 0; l < layers; ++l)
+      if (spans[l].size() != static_cast<size_t>(rows * width))
+        return fail("score_candidates: " + where + "the prefix " + what + " of layer " +
+                    llvm::Twine(l) + " are not " + llvm::Twine(rows) + " rows of " +
+                    llvm::Twine(width));
+    return llvm::Error::success();
+  };
+  if (prefix.pieces.empty()) {
+    for (bool ofKeys : {true, false}) {
+      std::vector<llvm::ArrayRef<float>> spans;
+      for (const std::vector<float> &v : ofKeys ? prefix.keys : prefix.values)
+        spans.push_back(v);
+      if (auto e = check(spans, prefix.rows(), ofKeys, ""))
+        return e;
+    }
+    return llvm::Error::success();
+  }
+  if (static_cast<int64_t>(prefix.pieces.size()) != prefix.samples())
+    return fail("score_candidates: " + llvm::Twine(prefix.pieces.size()) +
+                " pieces of prefix rows for " + llvm::Twine(prefix.samples()) + " samples");
+  for (auto [b, piece] : llvm::enumerate(prefix.pieces)) {
+    std::string where = "sample " + std::to_string(b) + ": ";
+    if (piece.rows != prefix.offsets[b + 1] - prefix.offsets[b])
+      return fail("score_candidates: " + where + llvm::Twine(piece.rows) +
+                  " rows in its piece, the offsets say " +
+                  llvm::Twine(prefix.offsets[b + 1] - prefix.offsets[b]));
+    if (piece.keys.empty() && piece.values.empty() && piece.id && holdsOnDevice(piece.id))
+      continue; // on the device
+    for (bool ofKeys : {true, false})
+      if (auto e = check(ofKeys ? piece.keys : piece.values, piece.rows, ofKeys, where))
+        return e;
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<ForwardResult> Session::scoreCandidates(const Batch &batch,
                                                        const PrefixRows &prefix) {
   const ModelDesc &m = artifact.model;
@@ -650,18 +852,8 @@ llvm::Expected<ForwardResult> Session::scoreCandidates(const Batch &batch,
                 " samples and " + llvm::Twine(prefix.rows()) + " U and S rows, the batch has " +
                 llvm::Twine(batch.numSamples) + " samples and " + llvm::Twine(expected.back()) +
                 " (encode the same users' U and S, in the same order)");
-  for (auto [ofKeys, width, what] :
-       {std::tuple{true, m.heads * m.dqk, "keys"}, std::tuple{false, m.heads * m.dv, "values"}}) {
-    if (prefix.layers(ofKeys) != static_cast<size_t>(m.layers))
-      return fail("score_candidates: prefix " + llvm::Twine(what) + " of " +
-                  llvm::Twine(prefix.layers(ofKeys)) + " layers, the model has " +
-                  llvm::Twine(m.layers));
-    for (int64_t l = 0; l < m.layers; ++l)
-      if (prefix.layer(ofKeys, l).size() != static_cast<size_t>(prefix.rows() * width))
-        return fail("score_candidates: the prefix " + llvm::Twine(what) + " of layer " +
-                    llvm::Twine(l) + " are not " + llvm::Twine(prefix.rows()) + " rows of " +
-                    llvm::Twine(width));
-  }
+  if (auto e = checkPrefixRows(prefix))
+    return std::move(e);
   if (auto e = checkMemory("score_candidates", batch, 0, {scoreEntry}))
     return std::move(e);
   std::array<int64_t, 2> work{0, 0};

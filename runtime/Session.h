@@ -11,9 +11,12 @@
 
 #include <array>
 #include <atomic>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <unordered_map>
 
 namespace mtgr {
 
@@ -45,20 +48,21 @@ struct PrefixRows {
   std::vector<int64_t> offsets; // [B + 1]: each sample's first row
   std::vector<std::vector<float>> keys,
       values; // per layer: [rows, heads * dqk] / [rows, heads * dv]
-  /// Instead of keys and values: rows held elsewhere (a cache entry, read in
-  /// place: no copy), per layer. The holder keeps them alive for the call.
-  std::vector<llvm::ArrayRef<float>> borrowedKeys, borrowedValues;
+  /// Instead of keys and values: each sample's rows held elsewhere (a cache
+  /// entry's, read in place: no copy), in sample order. The holder keeps
+  /// them alive for the call.
+  struct Piece {
+    int64_t rows = 0;
+    std::vector<llvm::ArrayRef<float>> keys, values; // per layer
+    /// Nonzero: the holder's name for these rows, never given to other rows.
+    /// A device with memory of its own may keep them there between calls
+    /// (Session::keepPrefixRowsOnDevice); then keys and values may be left
+    /// empty while Session::holdsOnDevice(id).
+    uint64_t id = 0;
+  };
+  std::vector<Piece> pieces;
   int64_t samples() const { return offsets.empty() ? 0 : static_cast<int64_t>(offsets.size()) - 1; }
   int64_t rows() const { return offsets.empty() ? 0 : offsets.back(); }
-  size_t layers(bool ofKeys) const {
-    return borrowedKeys.empty() ? (ofKeys ? keys : values).size()
-                                : (ofKeys ? borrowedKeys : borrowedValues).size();
-  }
-  llvm::ArrayRef<float> layer(bool ofKeys, size_t l) const {
-    if (borrowedKeys.empty())
-      return (ofKeys ? keys : values)[l];
-    return (ofKeys ? borrowedKeys : borrowedValues)[l];
-  }
 };
 
 struct SessionOptions {
@@ -167,6 +171,23 @@ public:
   /// same users, in order): forward's logits to rounding, for a fraction of
   /// the work.
   llvm::Expected<ForwardResult> scoreCandidates(const Batch &batch, const PrefixRows &prefix);
+
+  /// On a device with memory of its own: prefix rows given with an id
+  /// (PrefixRows::Piece) stay there after the call that used them, the
+  /// least recently used dropped beyond `bytes` (0: none kept), so a repeat
+  /// user's rows cross to the device once. The CPU shares the host's
+  /// memory and keeps nothing.
+  void keepPrefixRowsOnDevice(uint64_t bytes);
+  /// Whether the rows named `id` are on the device now.
+  bool holdsOnDevice(uint64_t id) const;
+  /// Drops the rows named `id` from the device (their holder dropped them).
+  void forgetOnDevice(uint64_t id);
+  struct DeviceRowStats {
+    int64_t entries = 0;
+    uint64_t bytes = 0;
+    int64_t reused = 0, uploaded = 0, evicted = 0; // pieces found there / copied there / dropped
+  };
+  DeviceRowStats deviceRowStats() const;
   llvm::Expected<TrainStepResult> trainStep(const Batch &batch, uint64_t seed, int64_t step,
                                             OptimizerState &state, bool gradients = false);
 
@@ -186,6 +207,8 @@ private:
   ForwardResult scoresOf(const std::vector<Binding> &bindings,
                          std::map<size_t, std::vector<float>> &outputs,
                          std::array<int64_t, 2> work, bool wantHidden) const;
+  /// score_candidates' prefix rows have the model's layers and widths.
+  llvm::Error checkPrefixRows(const PrefixRows &prefix) const;
   /// Each sample's first U or S row: [B + 1].
   std::vector<int64_t> prefixOffsets(const Batch &batch) const;
   /// Sample bounds of at most `threads` contiguous, token-balanced ranges.
@@ -217,6 +240,26 @@ private:
   mutable std::map<const void *, void *> resident;
   mutable std::atomic<bool> residentStale{false};
   void dropResident() const; // with residentLock held
+  /// Prefix rows kept on the device (keepPrefixRowsOnDevice), by id: one
+  /// block per piece, each layer's keys then values at `at`. Guarded by
+  /// residentLock.
+  struct DeviceRows {
+    void *block = nullptr;
+    uint64_t bytes = 0;
+    std::vector<size_t> at; // per layer: keys, values
+    std::list<uint64_t>::iterator age;
+  };
+  mutable std::unordered_map<uint64_t, DeviceRows> deviceRows;
+  mutable std::list<uint64_t> deviceRowAge; // most recent first
+  mutable DeviceRowStats deviceRowCounts;
+  uint64_t deviceRowLimit = 0;
+  /// The device addresses of a piece's rows per layer (keys then values),
+  /// uploading them first when they are not there; empty when they cannot
+  /// be kept (no id, no room without dropping `inUse` rows). With
+  /// residentLock held.
+  std::vector<const void *> deviceRowsOf(const PrefixRows::Piece &piece,
+                                         const std::set<uint64_t> &inUse) const;
+  void dropDeviceRows(uint64_t id) const; // with residentLock held
 };
 
 } // namespace mtgr

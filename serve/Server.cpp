@@ -88,8 +88,8 @@ ServedModel::ServedModel(std::string name, std::string version, std::unique_ptr<
     : modelName(std::move(name)), modelVersion(std::move(version)), sess(std::move(session)),
       options(options) {
   if (options.cacheBytes > 0 && sess->canSplitPrefix())
-    prefixCache =
-        std::make_unique<PrefixCache>(PrefixCache::Options{options.cacheBytes, options.cacheBf16});
+    prefixCache = std::make_unique<PrefixCache>(
+        PrefixCache::Options{options.cacheBytes, options.cacheBf16, options.cacheDeviceBytes});
   worker = std::thread([this] { work(); });
 }
 
@@ -336,6 +336,15 @@ std::string Server::metrics() {
          [&](ServedModel &m) { return cache(m).evictions; });
   family("mtgr_prefix_cache_bytes", "gauge", "Bytes of cached rows.",
          [&](ServedModel &m) { return cache(m).bytes; });
+  family("mtgr_prefix_cache_device_bytes", "gauge",
+         "Bytes of cached rows in the device's memory (a GPU's; 0 on the CPU).",
+         [&](ServedModel &m) { return m.session().deviceRowStats().bytes; });
+  family("mtgr_prefix_cache_device_uploads_total", "counter",
+         "Users' cached rows copied to the device's memory.",
+         [&](ServedModel &m) { return m.session().deviceRowStats().uploaded; });
+  family("mtgr_prefix_cache_device_reuses_total", "counter",
+         "Users' cached rows found in the device's memory (no copy).",
+         [&](ServedModel &m) { return m.session().deviceRowStats().reused; });
   return os.str();
 }
 

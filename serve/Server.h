@@ -38,6 +38,9 @@ struct ServerOptions {
   double batchDelayMs = 2.0;               // how long the worker waits for more requests
   uint64_t cacheBytes = uint64_t(1) << 30; // prefix cache per model (0: none)
   bool cacheBf16 = false;
+  /// On a GPU: bytes of cached rows kept in device memory (PrefixCache's
+  /// device tier).
+  uint64_t cacheDeviceBytes = uint64_t(1) << 30;
 };
 
 /// A served model: a session, its cache, its queue and batching worker.

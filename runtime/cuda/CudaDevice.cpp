@@ -502,6 +502,15 @@ public:
   }
   void copyToDevice(void *device, const void *host, size_t bytes) override { copy(device, host, bytes); }
   void copyToHost(void *host, const void *device, size_t bytes) override { copy(host, device, bytes); }
+  void copyOnDevice(void *to, const void *from, size_t bytes) override {
+    if (!bytes)
+      return;
+    std::lock_guard<std::mutex> guard(gpu->lock);
+    gpu->api->ctxSetCurrent(gpu->context);
+    gpu->must(gpu->api->memcpyDtoDAsync(reinterpret_cast<uint64_t>(to),
+                                        reinterpret_cast<uint64_t>(from), bytes, gpu->stream),
+              "cuMemcpyDtoDAsync");
+  }
   void synchronize() override {
     std::lock_guard<std::mutex> guard(gpu->lock);
     gpu->api->ctxSetCurrent(gpu->context);

@@ -315,6 +315,19 @@ public:
     if (bytes)
       std::memcpy(host, device, bytes);
   }
+  void copyOnDevice(void *to, const void *from, size_t bytes) override {
+    if (!bytes)
+      return;
+    std::lock_guard<std::mutex> guard(shared->lock);
+    for (auto [address, what] :
+         {std::pair{to, "the target"}, std::pair{const_cast<void *>(from), "the source"}})
+      if (llvm::Error e = shared->emulator.checkSpan(
+              uint64_t(reinterpret_cast<uintptr_t>(address)), uint64_t(bytes),
+              std::string(what) + " of a copy of " + std::to_string(bytes) +
+                  " bytes on the device"))
+        fault(std::move(e));
+    std::memcpy(to, from, bytes);
+  }
   void synchronize() override {} // launches run when they are made
 
 private:

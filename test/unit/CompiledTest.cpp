@@ -6,6 +6,7 @@
 // hidden state. Then the facts of DESIGN 1.6, on compiled code.
 //
 //===----------------------------------------------------------------------===//
+#include "CopyingDevice.h"
 #include "TestModels.h"
 #include "codegen/cpu/CpuBackend.h"
 #include "compiler/Compiler.h"
@@ -787,6 +788,134 @@ TEST(PrefixCache, RepeatUsersHitAndScoreAsForward) {
   ASSERT_FALSE(static_cast<bool>(wrongCount));
   EXPECT_NE(llvm::toString(wrongCount.takeError()).find("1 versions for 3 samples"),
             std::string::npos);
+}
+
+// On a device with memory of its own (a GPU's; here a copying CPU device)
+// the entries used last stay in device memory: a repeat user's rows cross
+// once, then a hit copies only the request (one block) and places several
+// users' rows with copies on the device; one user's rows are read where
+// they are. Scores equal a CPU cache's bit for bit, through the device
+// tier's evictions, the host tier's, and bf16 entries.
+TEST(PrefixCache, DeviceTierKeepsRowsOnTheDevice) {
+  auto cpu = compile(kVisible, 1);
+  ASSERT_TRUE(cpu && cpu->canSplitPrefix());
+  test::randomizeParams(cpu->params(), 14);
+  auto owned = std::make_unique<test::CopyingCpuDevice>();
+  test::CopyingCpuDevice &copying = *owned;
+  SessionOptions so;
+  so.threads = 1;
+  auto created = Session::create(cpu->getArtifact(), so, std::move(owned));
+  ASSERT_TRUE(static_cast<bool>(created)) << llvm::toString(created.takeError());
+  Session &gpu = **created;
+  for (const std::string &name : cpu->params().names())
+    gpu.params().get(name).data = cpu->params().get(name).data;
+  const ModelDesc &m = cpu->model();
+  SyntheticOptions o;
+  o.users = 3, o.minCandidates = 1, o.maxCandidates = 5, o.minRealtime = 1, o.maxRealtime = 6;
+  o.minSequence = 5, o.maxSequence = 20, o.seed = 60;
+  Batch first = generateSynthetic(m, o);
+  o.seed = 61;
+  Batch next = generateSynthetic(m, o);
+  Batch users = selectSamples(m, first, {2, 0, 1});
+  Batch request = selectSamples(m, next, {0, 1, 2});
+  request.user = users.user, request.userIds = users.userIds;
+  request.sequence = users.sequence, request.sequenceOffsets = users.sequenceOffsets;
+  request.sequenceTimes = users.sequenceTimes;
+  ASSERT_FALSE(validateBatch(m, request));
+  Batch one = sliceBatch(m, request, 1, 2);
+  auto same = [&](PrefixCache &there, PrefixCache &here, const Batch &b) {
+    auto got = there.score(gpu, b), want = here.score(*cpu, b);
+    ASSERT_TRUE(got && want);
+    EXPECT_EQ(got->logits, want->logits);
+  };
+  int64_t hitIn = 0; // bytes a hit of `request` copies in with the device tier
+  for (bool bf16 : {false, true}) {
+    SCOPED_TRACE(bf16 ? "bf16" : "f32");
+    PrefixCache there({uint64_t(1) << 30, bf16}), here({uint64_t(1) << 30, bf16});
+    Session::DeviceRowStats before = gpu.deviceRowStats();
+    same(there, here, first); // three misses: encoded, their rows kept on the device
+    Session::DeviceRowStats d = gpu.deviceRowStats();
+    EXPECT_EQ(d.uploaded - before.uploaded, 3);
+    EXPECT_EQ(d.entries - before.entries, 3);
+    uint64_t rowBytes = d.bytes - before.bytes;
+    copying.copiesIn = copying.copiedIn = copying.copiesOnDevice = 0;
+    same(there, here, request); // three hits: nothing of the rows crosses again
+    EXPECT_EQ(gpu.deviceRowStats().reused - d.reused, 3);
+    EXPECT_EQ(copying.copiesIn, 1);
+    EXPECT_GT(rowBytes, 0u);
+    if (!bf16)
+      hitIn = copying.copiedIn;
+    EXPECT_EQ(copying.copiesOnDevice, 2 * m.layers * 3); // K and V per layer and user
+    copying.copiesIn = copying.copiesOnDevice = 0;
+    same(there, here, one); // one user: read where it is
+    EXPECT_EQ(copying.copiesIn, 1);
+    EXPECT_EQ(copying.copiesOnDevice, 0);
+  }
+  // A device tier of about one user's rows: the others are dropped there
+  // (and cross again when used), the scores stay the CPU's.
+  uint64_t perUser = gpu.deviceRowStats().bytes / 6;
+  PrefixCache::Options tight{uint64_t(1) << 30, false, perUser + perUser / 2};
+  PrefixCache there(tight), here(tight);
+  same(there, here, first);
+  same(there, here, request);
+  same(there, here, one);
+  EXPECT_LE(gpu.deviceRowStats().bytes, gpu.deviceRowStats().entries * perUser * 2);
+  EXPECT_GT(gpu.deviceRowStats().evicted, 0);
+  // A host tier of two users: the evicted entry's device copy goes with it.
+  uint64_t hostPerUser = here.stats().bytes / 3;
+  PrefixCache::Options small{hostPerUser * 2 + hostPerUser / 2, false};
+  PrefixCache smallThere(small), smallHere(small);
+  int64_t entriesBefore = gpu.deviceRowStats().entries;
+  same(smallThere, smallHere, first);
+  EXPECT_EQ(smallThere.stats().evictions, 1);
+  EXPECT_EQ(gpu.deviceRowStats().entries - entriesBefore, 2);
+  // No device tier: every hit copies its rows in with the request.
+  gpu.keepPrefixRowsOnDevice(0);
+  EXPECT_EQ(gpu.deviceRowStats().entries, 0);
+  PrefixCache::Options none{uint64_t(1) << 30, false, 0};
+  PrefixCache noneThere(none), noneHere(none);
+  same(noneThere, noneHere, first);
+  copying.copiedIn = 0;
+  same(noneThere, noneHere, request);
+  EXPECT_EQ(gpu.deviceRowStats().entries, 0);
+  int64_t rows = 0; // the three users' U and S rows
+  for (int64_t b = 0; b < first.numSamples; ++b)
+    rows += int64_t(m.user.size()) + first.sequenceOffsets[b + 1] - first.sequenceOffsets[b];
+  EXPECT_GE(copying.copiedIn - hitIn, rows * m.layers * m.heads * (m.dqk + m.dv) * 4);
+}
+
+// The device tier on the GPU emulator: cached rows live in (emulated)
+// device memory, several users' placed by copies the emulator checks
+// against its allocations; scores equal forward's to rounding.
+TEST(PrefixCache, EmulatedGpuDeviceTierMatchesForward) {
+  std::string yaml = splittableRandomYaml(3);
+  auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
+                                  {"", "none", "", "", "fp32", 0});
+  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
+  auto created = Session::create(std::move(*artifact), SessionOptions{},
+                                 createEmulatorDevice(emu::Schedule::Reverse));
+  ASSERT_TRUE(static_cast<bool>(created)) << llvm::toString(created.takeError());
+  Session &session = **created;
+  ASSERT_TRUE(session.canSplitPrefix());
+  test::randomizeParams(session.params(), 3);
+  const ModelDesc &m = session.model();
+  Batch first = makeBatch(m, Edge::Plain, 5);
+  std::vector<int64_t> order;
+  for (int64_t b = first.numSamples - 1; b >= 0; --b)
+    order.push_back(b);
+  Batch reversed = selectSamples(m, first, order);
+  PrefixCache cache({uint64_t(1) << 30, false});
+  for (const Batch *b : {&first, &reversed, &first}) {
+    auto cached = cache.score(session, *b);
+    auto full = session.forward(*b);
+    ASSERT_TRUE(cached && full);
+    for (size_t t = 0; t < m.tasks.size(); ++t)
+      for (size_t k = 0; k < full->logits[t].size(); ++k)
+        EXPECT_NEAR(cached->logits[t][k], full->logits[t][k], 1e-5) << yaml;
+  }
+  Session::DeviceRowStats d = session.deviceRowStats();
+  EXPECT_EQ(d.uploaded, first.numSamples);
+  EXPECT_EQ(d.reused, 2 * first.numSamples);
 }
 
 // Random models as they come: those DESIGN 1.6 does not allow are compiled

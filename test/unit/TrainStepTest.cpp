@@ -5,9 +5,10 @@
 // <= 1e-3 for every parameter and every table's touched rows.
 //
 //===----------------------------------------------------------------------===//
+#include "CopyingDevice.h"
 #include "TestModels.h"
-#include "compiler/Compiler.h"
 #include "codegen/cpu/CpuBackend.h"
+#include "compiler/Compiler.h"
 #include "data/Synthetic.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/Grouping.h"
@@ -592,44 +593,13 @@ std::unique_ptr<Session> exampleSession(const std::string &file, unsigned thread
   return std::move(*session);
 }
 
-/// A CPU device whose memory is not the host's, as a GPU's is not: every
-/// buffer is the device's own (filled with NaN when allocated), so the
-/// session must copy each argument in and what the code writes back out.
-class CopyingCpuDevice final : public Device {
-public:
-  llvm::StringRef name() const override { return "cpu-copying"; }
-  llvm::Expected<std::unique_ptr<Executable>> load(const Artifact &a,
-                                                   llvm::StringRef where) override {
-    return cpu->load(a, where);
-  }
-  bool sharesHostMemory() const override { return false; }
-  void *allocate(size_t bytes) override {
-    ++allocations;
-    auto *p = static_cast<float *>(cpu->allocate(bytes));
-    std::fill(p, p + bytes / sizeof(float), std::nanf(""));
-    return p;
-  }
-  void release(void *b) override { cpu->release(b); }
-  void copyToDevice(void *d, const void *h, size_t n) override {
-    ++copiesIn, copiedIn += n;
-    cpu->copyToDevice(d, h, n);
-  }
-  void copyToHost(void *h, const void *d, size_t n) override {
-    ++copiesBack, copiedBack += n;
-    cpu->copyToHost(h, d, n);
-  }
-  void synchronize() override {}
-  std::unique_ptr<Device> cpu = createCpuDevice();
-  std::atomic<int64_t> allocations{0}, copiedBack{0}, copiesIn{0}, copiedIn{0}, copiesBack{0};
-};
-
 // The session above the device seam is written once for every device: on a
 // device with memory of its own (copies in and out), scores, losses,
 // gradients and updated parameters are the CPU's bit for bit.
 TEST(Training, DeviceWithItsOwnMemoryMatchesTheCpu) {
   auto cpu = exampleSession("tiny.yaml", 2);
-  auto device = std::make_unique<CopyingCpuDevice>();
-  CopyingCpuDevice *copying = device.get();
+  auto device = std::make_unique<test::CopyingCpuDevice>();
+  test::CopyingCpuDevice *copying = device.get();
   SessionOptions o;
   o.threads = 2;
   auto created = Session::create(cpu->getArtifact(), o, std::move(device));

@@ -45,6 +45,10 @@ cl::opt<uint64_t> cacheMiB("cache-mib",
                            cl::desc("Prefix cache per model in MiB, where the model has the "
                                     "prefix split (0: no cache)"),
                            cl::init(1024), cl::cat(category));
+cl::opt<uint64_t> cacheDeviceMiB("cache-device-mib",
+                                 cl::desc("On a GPU: MiB of cached rows kept in its memory "
+                                          "(the rest stay in host memory)"),
+                                 cl::init(1024), cl::cat(category));
 cl::opt<bool> cacheBf16("cache-bf16", cl::desc("Keep cached rows in bf16"), cl::init(false), cl::cat(category));
 cl::opt<int> readTimeout("read-timeout", cl::desc("Seconds a read or write may wait"),
                          cl::init(10), cl::cat(category));
@@ -89,6 +93,7 @@ int main(int argc, char **argv) {
   options.batchDelayMs = batchDelayMs;
   options.cacheBytes = cacheMiB << 20;
   options.cacheBf16 = cacheBf16;
+  options.cacheDeviceBytes = cacheDeviceMiB << 20;
   options.limits.maxBodyBytes = maxBodyBytes;
   options.limits.maxCandidates = maxCandidates;
   options.limits.maxSamples = maxSamples;
