@@ -32,6 +32,14 @@ struct BufferView {
   std::vector<int64_t> shape;
 };
 
+/// A call's device work kept for replay (a CUDA graph; the emulator's
+/// launch list) with the device memory it uses; released with it
+/// (runtime/GpuCommands.h).
+class Recording {
+public:
+  virtual ~Recording();
+};
+
 class Executable {
 public:
   virtual ~Executable();
@@ -51,6 +59,21 @@ public:
   /// the batch, runtime/Session.cpp): a device with memory of its own sizes
   /// its pool to it, or says why it cannot hold it.
   virtual llvm::Error prepare(int64_t workingBytes) { return llvm::Error::success(); }
+  /// Whether calls can be recorded and replayed (callRecorded).
+  virtual bool canRecord() const { return false; }
+  /// call(), with `recording` (the caller's, one per shape of arguments;
+  /// empty at first): when the host code issues the same device work as
+  /// recorded (runtime/GpuCommands.h: the same kernels, grids, parameter
+  /// words and GEMMs; only uploaded contents may differ), the recording is
+  /// replayed with this call's uploads; otherwise the work runs and is
+  /// recorded in its place. Its working memory stays with the recording, so
+  /// a call that plans as the last one did gets the same addresses. True
+  /// when it replayed.
+  virtual bool callRecorded(const EntryPoint &entry, llvm::ArrayRef<BufferView> args,
+                            unsigned threads, std::unique_ptr<Recording> &recording) {
+    call(entry, args, threads);
+    return false;
+  }
 };
 
 class Device {

@@ -99,6 +99,7 @@ llvm::Expected<std::unique_ptr<Session>> Session::create(Artifact artifact,
                 "runs them)");
   std::unique_ptr<Session> s(new Session(std::move(artifact)));
   s->maxMemory = options.maxMemory ? options.maxMemory : physicalMemoryBytes();
+  s->recordedShapes = options.recordedShapes;
   s->paramBytes = parameterBytes(s->artifact.model); // once: calls check against it
   if (s->paramBytes > static_cast<double>(s->maxMemory))
     return fail("model '" + s->artifact.model.name + "' has " + bytesText(s->paramBytes) +
@@ -200,6 +201,12 @@ int64_t Session::rowOf(const TableDesc &t, int64_t id) const {
 }
 
 Session::~Session() {
+  {
+    std::lock_guard<std::mutex> guard(replayLock);
+    for (auto &[key, slot] : replaySlots)
+      dropReplaySlot(std::move(slot));
+    replaySlots.clear();
+  }
   std::lock_guard<std::mutex> guard(residentLock);
   dropResident();
   while (!deviceRowAge.empty())
@@ -292,6 +299,51 @@ std::vector<const void *> Session::deviceRowsOf(const PrefixRows::Piece &piece,
   deviceRowCounts.bytes += rows.bytes;
   ++deviceRowCounts.uploaded;
   return addresses(deviceRows[piece.id] = std::move(rows));
+}
+
+std::unique_ptr<Session::ReplaySlot> Session::takeReplaySlot(const std::string &key) const {
+  std::lock_guard<std::mutex> guard(replayLock);
+  auto found = replaySlots.find(key);
+  if (found == replaySlots.end() || !found->second)
+    return std::make_unique<ReplaySlot>();
+  return std::move(found->second); // the entry stays, empty, while the call has it
+}
+
+void Session::putReplaySlot(const std::string &key, std::unique_ptr<ReplaySlot> slot,
+                            bool replayed) const {
+  std::lock_guard<std::mutex> guard(replayLock);
+  ++(replayed ? replayCounts.replayed : replayCounts.recorded);
+  std::unique_ptr<ReplaySlot> &held = replaySlots[key];
+  if (held) { // another call of this shape put its slot back first
+    dropReplaySlot(std::move(slot));
+    return;
+  }
+  held = std::move(slot);
+  replayAge.remove(key);
+  replayAge.push_front(key);
+  while (replayAge.size() > recordedShapes) {
+    auto oldest = replaySlots.find(replayAge.back());
+    replayAge.pop_back();
+    if (oldest == replaySlots.end() || !oldest->second)
+      continue; // in use: its call puts it back
+    dropReplaySlot(std::move(oldest->second));
+    replaySlots.erase(oldest);
+  }
+}
+
+void Session::dropReplaySlot(std::unique_ptr<ReplaySlot> slot) const {
+  if (!slot)
+    return;
+  slot->recording.reset();
+  if (slot->block)
+    device->release(slot->block);
+}
+
+Session::ReplayStats Session::replayStats() const {
+  std::lock_guard<std::mutex> guard(replayLock);
+  ReplayStats s = replayCounts;
+  s.shapes = static_cast<int64_t>(replaySlots.size());
+  return s;
 }
 
 void Session::initParams(uint64_t seed) {
@@ -478,6 +530,11 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
     // (written buffers last in the block). Integer arguments stay where they
     // are when the code plans on the host (GPU code: abi/GpuLaunch.h).
     constexpr size_t kAlign = 256;
+    // Recorded calls (GPU graphs): the arguments go where the last call of
+    // their shape had them (its block), so a call that plans as it did
+    // replays its recording.
+    const bool record = recordedShapes > 0 && executable->canRecord() &&
+                        !executable->environment().profile.timeKernels;
     std::vector<BufferView> onDevice = views;
     std::vector<size_t> bytes(views.size()), at(views.size());
     std::vector<bool> inBlock(views.size());
@@ -506,7 +563,8 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
           continue;
         bytes[i] = static_cast<size_t>(numel(views[i].shape)) * elementBytes[i];
         if (auto found = prefixView.find(i);
-            found != prefixView.end() && pieces->size() == 1 && !pieceOnDevice[0].empty()) {
+            found != prefixView.end() && pieces->size() == 1 && !pieceOnDevice[0].empty() &&
+            !record) { // (recorded calls copy it into the block: the same address each call)
           auto [ofKeys, layer] = found->second;
           onDevice[i].data = const_cast<void *>(pieceOnDevice[0][2 * layer + (ofKeys ? 0 : 1)]);
           continue;
@@ -566,7 +624,38 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
         offset += pieceBytes;
       }
     }
-    char *block = static_cast<char *>(device->allocate(std::max<size_t>(blockBytes, 1)));
+    // What the code wrote, one copy back.
+    auto readBack = [&](char *block) {
+      if (placedFrom <= writtenFrom)
+        return;
+      device->copyToHost(staging.data() + writtenFrom, block + writtenFrom,
+                         placedFrom - writtenFrom);
+      for (size_t i = 0; i < views.size(); ++i)
+        if (inBlock[i] && written[i] && bytes[i])
+          std::memcpy(views[i].data, staging.data() + at[i], bytes[i]);
+    };
+    std::string key;
+    std::unique_ptr<ReplaySlot> slot;
+    char *block = nullptr;
+    if (record) {
+      auto put = [&](int64_t x) { key.append(reinterpret_cast<const char *>(&x), sizeof x); };
+      key = entry.name + '\0';
+      put(static_cast<int64_t>(blockBytes));
+      for (size_t i = 0; i < views.size(); ++i) {
+        put(static_cast<int64_t>(views[i].shape.size()));
+        for (int64_t d : views[i].shape)
+          put(d);
+        put(inBlock[i] ? static_cast<int64_t>(at[i]) : -1);
+      }
+      slot = takeReplaySlot(key);
+      if (!slot->block) {
+        slot->block = device->allocate(std::max<size_t>(blockBytes, 1));
+        slot->blockBytes = blockBytes;
+      }
+      block = static_cast<char *>(slot->block);
+    } else {
+      block = static_cast<char *>(device->allocate(std::max<size_t>(blockBytes, 1)));
+    }
     device->copyToDevice(block, staging.data(), placedFrom);
     for (auto [view, offset, from, n] : onDeviceCopies)
       if (n)
@@ -574,16 +663,17 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
     for (size_t i = 0; i < views.size(); ++i)
       if (inBlock[i])
         onDevice[i].data = block + at[i];
-    executable->call(entry, onDevice, callThreads);
-    device->synchronize();
-    if (placedFrom > writtenFrom) {
-      device->copyToHost(staging.data() + writtenFrom, block + writtenFrom,
-                         placedFrom - writtenFrom);
-      for (size_t i = 0; i < views.size(); ++i)
-        if (inBlock[i] && written[i] && bytes[i])
-          std::memcpy(views[i].data, staging.data() + at[i], bytes[i]);
+    if (record) {
+      bool replayed = executable->callRecorded(entry, onDevice, callThreads, slot->recording);
+      device->synchronize();
+      readBack(block);
+      putReplaySlot(key, std::move(slot), replayed);
+    } else {
+      executable->call(entry, onDevice, callThreads);
+      device->synchronize();
+      readBack(block);
+      device->release(block);
     }
-    device->release(block);
     if (updatesParams) { // the host's parameters are new
       std::lock_guard<std::mutex> guard(residentLock);
       dropResident();

@@ -78,6 +78,11 @@ struct SessionOptions {
   TrustPolicy trust;
   /// Where the code runs (runtime/Device.h): "cpu".
   std::string device = "cpu";
+  /// On a device that records calls (Executable::canRecord: the GPU
+  /// emulator, a GPU with CUDA graphs): the shapes of calls kept recorded
+  /// for replay, least recently used dropped first (each keeps its working
+  /// memory). 0: calls are not recorded.
+  unsigned recordedShapes = 8;
 };
 
 /// The machine's physical memory in bytes.
@@ -188,6 +193,12 @@ public:
     int64_t reused = 0, uploaded = 0, evicted = 0; // pieces found there / copied there / dropped
   };
   DeviceRowStats deviceRowStats() const;
+  /// Calls recorded (their work ran and was kept) and replayed
+  /// (SessionOptions::recordedShapes).
+  struct ReplayStats {
+    int64_t recorded = 0, replayed = 0, shapes = 0;
+  };
+  ReplayStats replayStats() const;
   llvm::Expected<TrainStepResult> trainStep(const Batch &batch, uint64_t seed, int64_t step,
                                             OptimizerState &state, bool gradients = false);
 
@@ -260,6 +271,25 @@ private:
   std::vector<const void *> deviceRowsOf(const PrefixRows::Piece &piece,
                                          const std::set<uint64_t> &inUse) const;
   void dropDeviceRows(uint64_t id) const; // with residentLock held
+  /// Recorded calls by the shape of their arguments (entry point, every
+  /// view's shape, the argument block's layout): the block, kept so the
+  /// arguments are where they were, and the device's recording.
+  struct ReplaySlot {
+    void *block = nullptr;
+    size_t blockBytes = 0;
+    std::unique_ptr<Recording> recording;
+  };
+  unsigned recordedShapes = 0;
+  mutable std::mutex replayLock;
+  mutable std::map<std::string, std::unique_ptr<ReplaySlot>> replaySlots;
+  mutable std::list<std::string> replayAge; // most recent first
+  mutable ReplayStats replayCounts;
+  /// Takes the slot of `key` out (a new one when there is none, or when
+  /// another call has it), and puts one back, dropping the least recently
+  /// used beyond recordedShapes.
+  std::unique_ptr<ReplaySlot> takeReplaySlot(const std::string &key) const;
+  void putReplaySlot(const std::string &key, std::unique_ptr<ReplaySlot> slot, bool replayed) const;
+  void dropReplaySlot(std::unique_ptr<ReplaySlot> slot) const;
 };
 
 } // namespace mtgr

@@ -167,7 +167,8 @@ int main(int argc, char **argv) {
   int64_t missUser = 1000;
   double tMiss = timeMedian([&] {
     PrefixCache cold({uint64_t(8) << 30, false});
-    check(cold.score(session, request(m, ++missUser, missUser)));
+    ++missUser;
+    check(cold.score(session, request(m, missUser, missUser)));
   });
   PrefixCache half({uint64_t(8) << 30, true});
   check(half.score(session, first));

@@ -62,6 +62,7 @@ public:
 } // namespace
 
 Executable::~Executable() = default;
+Recording::~Recording() = default;
 Device::~Device() = default;
 
 std::unique_ptr<Device> mtgr::createCpuDevice() { return std::make_unique<CpuDevice>(); }

@@ -1,6 +1,7 @@
 //===- EmulatorDevice.cpp - `--device=cuda-emu` ---------------------------===//
 #include "runtime/emu/EmulatorDevice.h"
 #include "model/Error.h"
+#include "runtime/GpuCommands.h"
 #include "runtime/HostEnvironment.h"
 #include "runtime/cpu/HostCode.h"
 #include "runtime/cuda/CublasLt.h"
@@ -46,10 +47,59 @@ public:
 
   void call(const EntryPoint &entry, llvm::ArrayRef<BufferView> args,
             unsigned /*threads*/) override {
+    run(entry, args, nullptr);
+  }
+  bool canRecord() const override { return true; }
+  bool callRecorded(const EntryPoint &entry, llvm::ArrayRef<BufferView> args, unsigned,
+                    std::unique_ptr<Recording> &recording) override {
+    if (!recording)
+      recording = std::make_unique<EmuRecording>(*this);
+    return run(entry, args, static_cast<EmuRecording *>(recording.get()));
+  }
+
+  HostEnvironment &environment() override { return host; }
+  bool integersOnHost() const override { return true; }
+
+private:
+  /// A recorded call: its launch list and the working memory (and tensor
+  /// maps) it used, tracked as device memory until the recording goes.
+  struct EmuRecording final : Recording {
+    explicit EmuRecording(EmulatorExecutable &e)
+        : arena(
+              [&e](uint64_t bytes) {
+                void *p = e.host.pool.allocate(64, bytes);
+                std::lock_guard<std::mutex> guard(e.shared->lock);
+                e.shared->emulator.track(p, bytes, "a working buffer of the host code (recorded)");
+                return p;
+              },
+              [&e](void *p) {
+                {
+                  std::lock_guard<std::mutex> guard(e.shared->lock);
+                  e.shared->emulator.untrack(p);
+                }
+                e.host.pool.free(p);
+              }) {}
+    GpuArena arena;
+    GpuCommands work;
+  };
+
+  /// Runs the host code, which issues its work into a list: the stream,
+  /// run when the host code returns (as a GPU runs it after the host went
+  /// on: host code that read a kernel's result would see poison; faults
+  /// are found when the work runs and name the kernel). With a recording,
+  /// allocations come from its arena and start as NaN on the stream (so a
+  /// replay poisons them again), and the recorded list runs instead of this
+  /// one when it does the same work (with this call's uploads).
+  bool run(const EntryPoint &entry, llvm::ArrayRef<BufferView> args, EmuRecording *recording) {
     mtgr_environment table = host.table(1);
     table.context = this;
     table.alloc = [](void *self, uint64_t alignment, uint64_t size) {
       auto *e = static_cast<EmulatorExecutable *>(self);
+      if (GpuArena *arena = currentArena) {
+        void *p = arena->allocate(size);
+        currentList->fill(uint64_t(reinterpret_cast<uintptr_t>(p)), size, 0xffffffffu);
+        return p;
+      }
       void *p = e->host.pool.allocate(alignment, size);
       std::memset(p, 0xff, size); // NaN until written
       std::lock_guard<std::mutex> guard(e->shared->lock);
@@ -62,37 +112,43 @@ public:
       // it (instead of an uploaded copy) faults.
       return e->hostBlocks.allocate(e->host.pool, size);
     };
-    table.gpu_upload = [](void *self, int64_t device, int64_t source, int64_t bytes) {
-      static_cast<EmulatorExecutable *>(self)->upload(device, source, bytes);
+    // An upload: the host bytes as they are now (the host may reuse its
+    // buffer at once), written on the stream into device memory.
+    table.gpu_upload = [](void *, int64_t device, int64_t source, int64_t bytes) {
+      if (bytes < 0)
+        fault(fail("an upload of " + std::to_string(bytes) + " bytes"));
+      if (bytes > 0)
+        currentList->upload(uint64_t(device), reinterpret_cast<const void *>(source),
+                            uint64_t(bytes));
     };
     table.free = [](void *self, void *block) {
       auto *e = static_cast<EmulatorExecutable *>(self);
       if (e->hostBlocks.release(e->host.pool, block))
         return;
+      if (currentArena && currentArena->release(block))
+        return; // the recording keeps it
       // A device block is free once the work before it on the stream ran.
-      enqueue([e, block] {
-        {
-          std::lock_guard<std::mutex> guard(e->shared->lock);
-          e->shared->emulator.untrack(block);
-        }
-        e->host.pool.free(block);
-      });
+      currentList->free(uint64_t(reinterpret_cast<uintptr_t>(block)));
     };
     table.profile_clock = [](void *) { return ProfileCounters::clock(); };
     table.profile_record = [](void *self, int64_t family, int64_t layer, int64_t start) {
       static_cast<EmulatorExecutable *>(self)->host.profile.record(family, layer, start);
     };
     table.gpu_launch = [](void *self, int64_t kernel, int64_t gx, int64_t gy, int64_t gz,
-                          int64_t bx, int64_t by, int64_t bz, int64_t sharedBytes,
-                          int64_t *params, int64_t count) {
-      static_cast<EmulatorExecutable *>(self)->launch(kernel, {gx, gy, gz}, {bx, by, bz},
-                                                      sharedBytes, params, count);
+                          int64_t bx, int64_t by, int64_t bz, int64_t sharedBytes, int64_t *params,
+                          int64_t count) {
+      auto *e = static_cast<EmulatorExecutable *>(self);
+      if (kernel < 0 || kernel >= static_cast<int64_t>(e->kernels.size()))
+        fault(fail("a launch of kernel " + std::to_string(kernel) + ", which the code's table (" +
+                   std::to_string(e->kernels.size()) + " kernels) does not have"));
+      if (gx * gy * gz == 0)
+        return; // nothing to do (a GPU would refuse an empty grid)
+      currentList->launch(kernel, {gx, gy, gz}, {bx, by, bz}, sharedBytes, params, count);
     };
-    table.gpu_gemm = [](void *self, int64_t transA, int64_t transB, int64_t m, int64_t n,
-                        int64_t k, int64_t a, int64_t lda, int64_t b, int64_t ldb, int64_t c,
-                        int64_t ldc) {
-      static_cast<EmulatorExecutable *>(self)->gemm(GpuGemmCall{
-          transA != 0, transB != 0, m, n, k, uint64_t(a), lda, uint64_t(b), ldb, uint64_t(c), ldc});
+    table.gpu_gemm = [](void *, int64_t transA, int64_t transB, int64_t m, int64_t n, int64_t k,
+                        int64_t a, int64_t lda, int64_t b, int64_t ldb, int64_t c, int64_t ldc) {
+      currentList->gemm(GpuGemmCall{transA != 0, transB != 0, m, n, k, uint64_t(a), lda,
+                                    uint64_t(b), ldb, uint64_t(c), ldc});
     };
     table.gpu_tensor_map = [](void *self, int64_t base, int64_t rows, int64_t cols,
                               int64_t rowBytes, int64_t boxRows, int64_t boxCols, int64_t swizzle) {
@@ -104,33 +160,91 @@ public:
     table.gpu_multiprocessors = kEmulatedMultiprocessors;
     // This call's stream (calls may come from several threads at once; the
     // host code of one call runs on its caller's thread).
-    std::vector<std::function<void()>> stream;
-    std::vector<std::function<void()>> *outer = currentStream;
-    currentStream = &stream;
+    GpuCommands list;
+    GpuCommands *outerList = currentList;
+    GpuArena *outerArena = currentArena;
     std::vector<void *> maps, *outerMaps = currentMaps;
+    currentList = &list;
+    currentArena = recording ? &recording->arena : nullptr;
     currentMaps = &maps;
+    if (currentArena)
+      currentArena->reset();
     code->call(entry, args, table);
-    // The end of a call waits for its stream.
-    for (size_t i = 0; i < stream.size(); ++i)
-      stream[i]();
-    currentStream = outer;
+    currentList = outerList;
+    currentArena = outerArena;
     currentMaps = outerMaps;
-    // The call's tensor maps go with it.
+    // The end of a call waits for its stream.
+    bool replayed = recording && recording->work.sameWork(list);
+    if (replayed) {
+      recording->work.uploads = std::move(list.uploads);
+      execute(recording->work);
+    } else {
+      execute(list);
+      if (recording)
+        recording->work = std::move(list);
+    }
+    // The call's tensor maps go with it (a recording's are in its arena).
     std::lock_guard<std::mutex> guard(shared->lock);
     for (void *map : maps) {
       shared->emulator.untrack(map);
       host.pool.free(map);
     }
-    maps.clear();
+    return replayed;
   }
 
-  HostEnvironment &environment() override { return host; }
-  bool integersOnHost() const override { return true; }
+  /// Runs a call's list in order.
+  void execute(const GpuCommands &list) {
+    for (const GpuCommand &c : list.commands)
+      switch (c.kind) {
+      case GpuCommand::Kind::Launch: {
+        std::lock_guard<std::mutex> guard(shared->lock);
+        // --profile: the host's time emulating the kernel, in its op's
+        // family (it exercises the path a GPU's profile takes, not a GPU's
+        // time).
+        const KernelRecord &record = records[c.kernel];
+        timed(record.family, record.layer, [&] {
+          std::vector<int64_t> words = c.words;
+          if (llvm::Error e =
+                  shared->emulator.launch(kernels[c.kernel], Dim3{c.grid[0], c.grid[1], c.grid[2]},
+                                          Dim3{c.block[0], c.block[1], c.block[2]}, words.data(),
+                                          int64_t(words.size()), c.sharedBytes))
+            fault(std::move(e));
+        });
+        break;
+      }
+      case GpuCommand::Kind::Gemm:
+        runGemm(c.gemm);
+        break;
+      case GpuCommand::Kind::Upload:
+      case GpuCommand::Kind::Fill: {
+        std::lock_guard<std::mutex> guard(shared->lock);
+        bool upload = c.kind == GpuCommand::Kind::Upload;
+        if (llvm::Error e = shared->emulator.checkSpan(
+                c.device, c.bytes,
+                std::string(upload ? "the target of an upload of " : "the target of a fill of ") +
+                    std::to_string(c.bytes) + " bytes"))
+          fault(std::move(e));
+        if (upload)
+          std::memcpy(reinterpret_cast<void *>(c.device), list.bytesOf(c), c.bytes);
+        else
+          std::memset(reinterpret_cast<void *>(c.device), int(c.value & 0xff), c.bytes);
+        break;
+      }
+      case GpuCommand::Kind::Free: {
+        void *block = reinterpret_cast<void *>(c.device);
+        {
+          std::lock_guard<std::mutex> guard(shared->lock);
+          shared->emulator.untrack(block);
+        }
+        host.pool.free(block);
+        break;
+      }
+      }
+  }
 
-private:
   /// A tensor map in the emulator's format (abi/GpuLaunch.h), tracked as
-  /// device memory until the call ends; a map the hardware would refuse is
-  /// a fault by name.
+  /// device memory until the call ends (recorded: with the recording); a map the hardware would
+  /// refuse is a fault by name.
   int64_t tensorMap(int64_t base, int64_t rows, int64_t cols, int64_t rowBytes, int64_t boxRows,
                     int64_t boxCols, int64_t swizzle) {
     if (rows == 0 || cols == 0)
@@ -148,6 +262,12 @@ private:
     m.rows = rows, m.cols = cols, m.row_bytes = rowBytes;
     m.box_rows = int32_t(boxRows), m.box_cols = int32_t(boxCols);
     m.element_bytes = 2, m.swizzle = int32_t(swizzle);
+    if (currentArena) { // recorded: written on the stream, a part of the work compared
+      void *p = currentArena->allocate(sizeof m);
+      currentList->upload(uint64_t(reinterpret_cast<uintptr_t>(p)), &m, sizeof m,
+                          /*contentMatters=*/true);
+      return int64_t(reinterpret_cast<uintptr_t>(p));
+    }
     void *p = host.pool.allocate(64, sizeof m);
     std::memcpy(p, &m, sizeof m);
     std::lock_guard<std::mutex> guard(shared->lock);
@@ -155,43 +275,14 @@ private:
     currentMaps->push_back(p);
     return int64_t(reinterpret_cast<uintptr_t>(p));
   }
-  static thread_local std::vector<void *> *currentMaps; // this call's tensor maps
-
-  /// The stream, as a queue: launches, library GEMMs, uploads and frees of
-  /// device blocks run in order when the call ends, not when the host code
-  /// issues them (as on a GPU, where the host goes on at once): host code
-  /// that read a kernel's result before that would see poison. Faults are
-  /// found when the work runs; they name the kernel as before.
-  static thread_local std::vector<std::function<void()>> *currentStream;
-  static void enqueue(std::function<void()> work) { currentStream->push_back(std::move(work)); }
-
-  void launch(int64_t kernel, Dim3 grid, Dim3 block, int64_t sharedBytes, int64_t *params,
-              int64_t count) {
-    if (kernel < 0 || kernel >= static_cast<int64_t>(kernels.size()))
-      fault(fail("a launch of kernel " + std::to_string(kernel) + ", which the code's table (" +
-                 std::to_string(kernels.size()) + " kernels) does not have"));
-    if (grid.count() == 0)
-      return; // nothing to do (a GPU would refuse an empty grid)
-    // The words as they are now: the host code reuses its array.
-    std::vector<int64_t> words(params, params + std::max<int64_t>(count, 0));
-    enqueue([this, kernel, grid, block, sharedBytes, words = std::move(words)]() mutable {
-      std::lock_guard<std::mutex> guard(shared->lock);
-      // --profile: the host's time emulating the kernel, in its op's family
-      // (it exercises the path a GPU's profile takes, not a GPU's time).
-      const KernelRecord &record = records[kernel];
-      timed(record.family, record.layer, [&] {
-        if (llvm::Error e = shared->emulator.launch(kernels[kernel], grid, block, words.data(),
-                                                    int64_t(words.size()), sharedBytes))
-          fault(std::move(e));
-      });
-    });
-  }
+  /// The calling thread's current call: its list, its recording's arena
+  /// (or none), its tensor maps.
+  static thread_local GpuCommands *currentList;
+  static thread_local GpuArena *currentArena;
+  static thread_local std::vector<void *> *currentMaps;
 
   /// --gemm=cublaslt code: the library's GEMM as a host GEMM, its operands
   /// checked against the device's buffers first.
-  void gemm(const GpuGemmCall &issued) {
-    enqueue([this, issued] { runGemm(issued); });
-  }
   void runGemm(const GpuGemmCall &call) {
     std::lock_guard<std::mutex> guard(shared->lock);
     if (llvm::Error e = checkGemmCall(call))
@@ -208,26 +299,6 @@ private:
                   .str()))
         fault(std::move(e));
     timed(static_cast<int64_t>(ProfileFamily::Projections), -1, [&] { hostGemm(call); });
-  }
-
-  /// An upload of the host code: the host bytes as they are now (the host
-  /// may reuse its buffer at once), written on the stream into device
-  /// memory.
-  void upload(int64_t device, int64_t source, int64_t bytes) {
-    if (bytes < 0)
-      fault(fail("an upload of " + std::to_string(bytes) + " bytes"));
-    if (bytes == 0)
-      return;
-    const char *from = reinterpret_cast<const char *>(source);
-    std::vector<char> data(from, from + bytes);
-    enqueue([this, device, data = std::move(data)] {
-      std::lock_guard<std::mutex> guard(shared->lock);
-      if (llvm::Error e = shared->emulator.checkSpan(
-              uint64_t(device), uint64_t(data.size()),
-              "the target of an upload of " + std::to_string(data.size()) + " bytes"))
-        fault(std::move(e));
-      std::memcpy(reinterpret_cast<void *>(device), data.data(), data.size());
-    });
   }
 
   /// Runs `work`; with --profile its host time goes to `family` and `layer`.
@@ -247,7 +318,8 @@ private:
   GpuHostBlocks hostBlocks;
 };
 
-thread_local std::vector<std::function<void()>> *EmulatorExecutable::currentStream = nullptr;
+thread_local GpuCommands *EmulatorExecutable::currentList = nullptr;
+thread_local GpuArena *EmulatorExecutable::currentArena = nullptr;
 thread_local std::vector<void *> *EmulatorExecutable::currentMaps = nullptr;
 
 class EmulatorDevice final : public Device {

@@ -918,6 +918,155 @@ TEST(PrefixCache, EmulatedGpuDeviceTierMatchesForward) {
   EXPECT_EQ(d.reused, 2 * first.numSamples);
 }
 
+namespace {
+/// The GPU emulator, whose recorded calls find their outputs poisoned: each
+/// call's output and hidden-state buffers are filled with NaN in device
+/// memory just before the executable runs (a replay that skipped a write
+/// shows as NaN).
+class PoisoningEmulator final : public Device {
+  struct Poisoning final : Executable {
+    Poisoning(std::unique_ptr<Executable> inner, Device &device)
+        : inner(std::move(inner)), device(device) {}
+    void call(const EntryPoint &e, llvm::ArrayRef<BufferView> args, unsigned t) override {
+      inner->call(e, args, t);
+    }
+    HostEnvironment &environment() override { return inner->environment(); }
+    bool integersOnHost() const override { return inner->integersOnHost(); }
+    llvm::Error prepare(int64_t bytes) override { return inner->prepare(bytes); }
+    bool canRecord() const override { return inner->canRecord(); }
+    bool callRecorded(const EntryPoint &e, llvm::ArrayRef<BufferView> args, unsigned t,
+                      std::unique_ptr<Recording> &recording) override {
+      for (size_t i = 0; i < args.size(); ++i)
+        if (e.args[i].kind == ArgKind::Output || e.args[i].kind == ArgKind::Hidden) {
+          int64_t n = 1;
+          for (int64_t d : args[i].shape)
+            n *= d;
+          std::vector<float> nan(static_cast<size_t>(n), std::nanf(""));
+          device.copyToDevice(args[i].data, nan.data(), nan.size() * sizeof(float));
+          ++poisoned;
+        }
+      return inner->callRecorded(e, args, t, recording);
+    }
+    std::unique_ptr<Executable> inner;
+    Device &device;
+  };
+
+public:
+  llvm::StringRef name() const override { return "cuda-emu-poisoning"; }
+  llvm::Expected<std::unique_ptr<Executable>> load(const Artifact &a,
+                                                   llvm::StringRef where) override {
+    auto loaded = emu->load(a, where);
+    if (!loaded)
+      return loaded.takeError();
+    return std::make_unique<Poisoning>(std::move(*loaded), *emu);
+  }
+  bool sharesHostMemory() const override { return false; }
+  void *allocate(size_t bytes) override { return emu->allocate(bytes); }
+  void release(void *b) override { emu->release(b); }
+  void copyToDevice(void *d, const void *h, size_t n) override { emu->copyToDevice(d, h, n); }
+  void copyToHost(void *h, const void *d, size_t n) override { emu->copyToHost(h, d, n); }
+  void copyOnDevice(void *to, const void *from, size_t n) override {
+    emu->copyOnDevice(to, from, n);
+  }
+  void synchronize() override { emu->synchronize(); }
+  std::unique_ptr<Device> emu = createEmulatorDevice(emu::Schedule::Reverse);
+  static inline std::atomic<int64_t> poisoned{0};
+};
+} // namespace
+
+// Recorded calls (the emulator's launch lists; CUDA graphs on a GPU): a
+// call whose host code plans the same work as the last call of its shape
+// replays that recording with its own uploads, its outputs poisoned first.
+// Scores, losses, gradients and updated parameters equal an unrecorded
+// session's bit for bit: the same batch again, new dense values and times
+// in the same shapes (replayed with the new uploads), another shape
+// (recorded), training steps, the prefix cache.
+TEST(Replay, EmulatedRecordingsReplayExactly) {
+  auto artifact = compileArtifact(kVisible, "test.yaml", /*trainStep=*/true, "cuda",
+                                  {"", "none", "", "", "fp32", 0});
+  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
+  SessionOptions plainOptions;
+  plainOptions.recordedShapes = 0;
+  auto plainOr =
+      Session::create(*artifact, plainOptions, createEmulatorDevice(emu::Schedule::Reverse));
+  auto recordedOr =
+      Session::create(*artifact, SessionOptions{}, std::make_unique<PoisoningEmulator>());
+  ASSERT_TRUE(plainOr && recordedOr);
+  Session &plain = **plainOr, &recorded = **recordedOr;
+  test::randomizeParams(plain.params(), 21);
+  for (const std::string &name : plain.params().names())
+    recorded.params().get(name).data = plain.params().get(name).data;
+  const ModelDesc &m = plain.model();
+  SyntheticOptions o;
+  o.users = 3, o.minCandidates = 2, o.maxCandidates = 5, o.minRealtime = 1, o.maxRealtime = 4;
+  o.minSequence = 4, o.maxSequence = 12, o.seed = 80;
+  Batch a = generateSynthetic(m, o);
+  Batch denser = a; // the same shapes, other dense values
+  for (auto *group : {&denser.user, &denser.sequence, &denser.realtime, &denser.candidate})
+    for (FeatureColumn &c : *group)
+      for (float &x : c.values)
+        x = 1.5f * x + 0.25f;
+  Batch later = a; // the same shapes, other times (gaps stretched: other buckets)
+  for (auto *times : {&later.sequenceTimes, &later.realtimeTimes, &later.candidateTimes})
+    for (size_t i = 0; i < times->size(); ++i)
+      (*times)[i] += 5000 * static_cast<int64_t>(i);
+  o.seed = 81, o.users = 2;
+  Batch other = generateSynthetic(m, o);
+  auto same = [&](const Batch &b, const char *what) -> std::vector<std::vector<float>> {
+    SCOPED_TRACE(what);
+    auto want = plain.forward(b, /*hidden=*/true), got = recorded.forward(b, true);
+    EXPECT_TRUE(want && got);
+    if (!want || !got)
+      return {};
+    EXPECT_EQ(got->logits, want->logits);
+    EXPECT_EQ(got->hidden, want->hidden);
+    return want->logits;
+  };
+  int64_t poisonedBefore = PoisoningEmulator::poisoned;
+  auto first = same(a, "first");
+  EXPECT_EQ(recorded.replayStats().recorded, 1);
+  EXPECT_EQ(recorded.replayStats().replayed, 0);
+  same(a, "again");
+  EXPECT_EQ(recorded.replayStats().replayed, 1);
+  EXPECT_NE(same(denser, "denser"), first);
+  EXPECT_EQ(recorded.replayStats().replayed, 2); // the same plan, new uploads
+  same(later, "later");
+  same(other, "another shape");
+  same(a, "the first shape again");
+  Session::ReplayStats r = recorded.replayStats();
+  EXPECT_EQ(r.shapes, 2);
+  EXPECT_GE(r.replayed, 3);
+  EXPECT_GT(PoisoningEmulator::poisoned - poisonedBefore, 2 * (r.recorded + r.replayed) - 1);
+  // Training, recorded (each step's number is a kernel parameter of the
+  // dropout and Adam kernels, so steps plan other work and record anew).
+  OptimizerState sp, sr;
+  for (int64_t step = 0; step < 3; ++step) {
+    auto p = plain.trainStep(a, 5, step, sp, /*gradients=*/true);
+    auto q = recorded.trainStep(a, 5, step, sr, true);
+    ASSERT_TRUE(p && q);
+    EXPECT_EQ(p->loss, q->loss);
+    EXPECT_EQ(p->dense, q->dense);
+  }
+  EXPECT_EQ(sp, sr);
+  for (const std::string &name : plain.params().names())
+    EXPECT_EQ(plain.params().get(name).data, recorded.params().get(name).data) << name;
+  EXPECT_GT(recorded.replayStats().recorded, r.recorded);
+  // The prefix cache: repeat users' hits replay score_candidates (their
+  // rows placed in the block by copies on the device).
+  ASSERT_TRUE(recorded.canSplitPrefix());
+  PrefixCache pc({uint64_t(1) << 30, false}), rc({uint64_t(1) << 30, false});
+  int64_t before = recorded.replayStats().replayed;
+  for (const Batch *b : {&a, &a, &a, &denser}) {
+    auto want = pc.score(plain, *b), got = rc.score(recorded, *b);
+    ASSERT_TRUE(want && got);
+    EXPECT_EQ(got->logits, want->logits);
+  }
+  EXPECT_GE(recorded.replayStats().replayed - before, 2);
+  // A session that records nothing keeps no shapes.
+  EXPECT_EQ(plain.replayStats().shapes, 0);
+  EXPECT_EQ(plain.replayStats().recorded, 0);
+}
+
 // Random models as they come: those DESIGN 1.6 does not allow are compiled
 // without the pair, and the artifact says why.
 TEST(PrefixSplit, RefusedWithTheReason) {
