@@ -154,6 +154,22 @@ for gemm in bf rd rb; do
     step "train tiny.$gemm --device=cuda, 3 steps" 120 "$run" train "$artifacts/tiny.$gemm.mtgr" \
       --device=cuda --steps=3 --users=200
 done
+# Recorded calls (CUDA graphs, MTGR_CUDA_GRAPHS=1; off by default until
+# this step has passed on a GPU): one user's request scored again and again
+# (the second pass captures the call as a graph, later passes launch it with
+# their own uploads), timed without and with graphs; the scores of the two
+# runs must be the same bytes.
+for a in tiny.cuda mtgr-small.ta; do
+  [ -f "$artifacts/$a.mtgr" ] || continue
+  for graphs in 0 1; do
+    step "infer $a --device=cuda, 1 user of 1000+100 tokens, 512 candidates, graphs $graphs, 3 s" \
+      60 env MTGR_CUDA_GRAPHS=$graphs MTGR_CUDA_POOL_STATS=1 MTGR_CUDA_POISON=1 "$run" infer \
+      "$artifacts/$a.mtgr" --device=cuda --users=1 --min-seq-len=1000 --seq-len=1000 \
+      --rt-len=100 --candidates=512 --time=3 --output="${OUT:-$here}/graphs-$a-$graphs.txt"
+  done
+  step "scores of $a with graphs == without" 10 cmp "${OUT:-$here}/graphs-$a-0.txt" \
+    "${OUT:-$here}/graphs-$a-1.txt"
+done
 ceiling=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "fp32") print $(i + 1) }' "$out" | head -1)
 # Tensor-core products are compared with the bf16 GEMM's ceiling.
 ceiling16=$(awk '/ceilings/ { for (i = 1; i < NF; ++i) if ($i == "bf16") print $(i + 1) }' "$out" | head -1)

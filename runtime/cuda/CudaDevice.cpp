@@ -1,6 +1,7 @@
 //===- CudaDevice.cpp - `--device=cuda` -----------------------------------===//
 #include "runtime/cuda/CudaDevice.h"
 #include "model/Error.h"
+#include "runtime/GpuCommands.h"
 #include "runtime/HostEnvironment.h"
 #include "runtime/cpu/HostCode.h"
 #include "runtime/cuda/CublasLt.h"
@@ -58,6 +59,11 @@ struct Gpu {
   std::map<uint64_t, std::set<uint64_t>> cached; // by rounded size
   std::unordered_map<uint64_t, uint64_t> live;      // block -> rounded size
   int64_t driverAllocations = 0, reuses = 0;
+  int64_t graphCaptures = 0, graphLaunches = 0; // recorded calls (CUDA graphs)
+  /// MTGR_CUDA_GRAPHS=1 and a driver with the graph API: calls may be
+  /// recorded (Executable::callRecorded). Off by default until a hardware
+  /// run has checked it (docs/gpu-backend.md).
+  bool graphs = false;
 
   static uint64_t rounded(uint64_t bytes) {
     uint64_t step = bytes <= (1u << 20) ? 512 : (2u << 20);
@@ -79,8 +85,10 @@ struct Gpu {
     freeCached();
     if (std::getenv("MTGR_CUDA_POOL_STATS"))
       llvm::errs() << "mtgr: cuda:" << info.ordinal << ": memory pool: " << driverAllocations
-                   << " driver allocations, " << reuses << " reuses; staging buffer: "
-                   << stagingBytes << " bytes, " << stagingWaits << " waits\n";
+                   << " driver allocations, " << reuses
+                   << " reuses; staging buffer: " << stagingBytes << " bytes, " << stagingWaits
+                   << " waits; graphs: " << graphCaptures << " captured, " << graphLaunches
+                   << " replays\n";
     if (stream)
       api->streamDestroy(stream);
     if (context)
@@ -97,7 +105,9 @@ struct Gpu {
   /// MTGR_CUDA_POISON set: every allocation starts as 0xff bytes (NaN), as
   /// on the emulator, so a result never written shows (bench/gpu/run.sh).
   bool poison = std::getenv("MTGR_CUDA_POISON") != nullptr;
-  void *allocate(size_t bytes) {
+  /// `poisonNow` false: a recorded call's block, poisoned on its stream
+  /// (a fill in its work) instead.
+  void *allocate(size_t bytes, bool poisonNow = true) {
     api->ctxSetCurrent(context);
     uint64_t size = rounded(bytes), p = 0;
     auto found = cached.find(size);
@@ -115,7 +125,7 @@ struct Gpu {
       ++driverAllocations;
     }
     live[p] = size;
-    if (poison && bytes >= 4) {
+    if (poison && poisonNow && bytes >= 4) {
       must(api->memsetD2D32(p, bytes, 0xffffffffu, bytes / 4, 1, stream), "cuMemsetD2D32Async");
       must(api->streamSynchronize(stream), "cuStreamSynchronize");
     }
@@ -237,26 +247,131 @@ public:
   }
 
   void call(const EntryPoint &entry, llvm::ArrayRef<BufferView> args, unsigned) override {
+    mtgr_environment table = environmentTable();
+    std::lock_guard<std::mutex> guard(gpu->lock);
+    gpu->api->ctxSetCurrent(gpu->context);
+    code->call(entry, args, table);
+    // The one wait of a call: the host code planned every launch from host
+    // memory (abi/GpuLaunch.h plan 2), so nothing before needed the device.
+    gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
+    gpu->stagingDone();
+  }
+
+  bool canRecord() const override { return gpu->graphs; }
+  /// A recorded call (runtime/GpuCommands.h): the host code issues its work
+  /// into a list, its blocks from the recording's arena. The same work as
+  /// the last call of this shape: the first time captured as a CUDA graph
+  /// (from the stream, its uploads read from the recording's pinned
+  /// buffer), after that the graph is launched with this call's uploads
+  /// copied into that buffer. Other work runs on the stream as call() runs
+  /// it, and is kept to compare the next call with.
+  bool callRecorded(const EntryPoint &entry, llvm::ArrayRef<BufferView> args, unsigned threads,
+                    std::unique_ptr<Recording> &slot) override {
+    if (!canRecord() || host.profile.timeKernels) {
+      call(entry, args, threads);
+      return false;
+    }
+    if (!slot)
+      slot = std::make_unique<CudaRecording>(gpu);
+    auto &recording = static_cast<CudaRecording &>(*slot);
+    mtgr_environment table = environmentTable();
+    GpuCommands work;
+    std::lock_guard<std::mutex> guard(gpu->lock);
+    gpu->api->ctxSetCurrent(gpu->context);
+    recording.arena.reset();
+    list = &work, arena = &recording.arena;
+    code->call(entry, args, table);
+    list = nullptr, arena = nullptr;
+    bool same = recording.work.sameWork(work);
+    bool replayed = same && recording.exec && recording.mapGeneration == mapGeneration;
+    if (replayed) {
+      std::memcpy(recording.pinned, work.uploads.data(), work.uploads.size());
+      gpu->must(gpu->api->graphLaunch(recording.exec, gpu->stream), "cuGraphLaunch");
+      ++gpu->graphLaunches;
+    } else if (same) {
+      capture(recording, work);
+    } else {
+      recording.dropGraph();
+      issue(work, nullptr);
+    }
+    gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
+    gpu->stagingDone();
+    recording.work = std::move(work);
+    return replayed;
+  }
+
+  HostEnvironment &environment() override { return host; }
+  bool integersOnHost() const override { return true; }
+  llvm::Error prepare(int64_t workingBytes) override {
+    std::lock_guard<std::mutex> guard(gpu->lock);
+    return gpu->prepare(workingBytes);
+  }
+
+private:
+  /// A recorded call's graph, the pinned buffer its uploads read, its
+  /// working memory and work (runtime/GpuCommands.h).
+  struct CudaRecording final : Recording {
+    explicit CudaRecording(std::shared_ptr<Gpu> g)
+        : gpu(std::move(g)),
+          arena([raw = gpu.get()](uint64_t bytes) { return raw->allocate(bytes, false); },
+                [raw = gpu.get()](void *block) {
+                  std::lock_guard<std::mutex> guard(raw->lock);
+                  raw->release(block);
+                }) {}
+    ~CudaRecording() override {
+      std::lock_guard<std::mutex> guard(gpu->lock);
+      dropGraph();
+      if (pinned)
+        gpu->api->memFreeHost(pinned);
+    }
+    void dropGraph() {
+      if (exec)
+        gpu->api->graphExecDestroy(exec);
+      if (graph)
+        gpu->api->graphDestroy(graph);
+      exec = graph = nullptr;
+    }
+    std::shared_ptr<Gpu> gpu; // before the arena: its blocks go back first
+    GpuArena arena;
+    GpuCommands work;
+    void *graph = nullptr, *exec = nullptr;
+    char *pinned = nullptr;
+    size_t pinnedBytes = 0;
+    int64_t mapGeneration = 0; // the tensor maps' slots the graph's uploads fill
+  };
+
+  /// The environment the host code runs with: its launches, uploads and
+  /// allocations go to the stream and the pool, or, while a call records
+  /// (`list`), into its list and the recording's arena.
+  mtgr_environment environmentTable() {
     mtgr_environment table = host.table(1);
     table.context = this;
     table.alloc = [](void *self, uint64_t, uint64_t size) {
-      return static_cast<CudaExecutable *>(self)->gpu->allocate(size);
+      auto *e = static_cast<CudaExecutable *>(self);
+      if (!e->arena)
+        return e->gpu->allocate(size);
+      void *p = e->arena->allocate(size);
+      if (e->gpu->poison && size >= 4)
+        e->list->fill(reinterpret_cast<uint64_t>(p), size, 0xffffffffu);
+      return p;
     };
     table.free = [](void *self, void *block) {
       auto *e = static_cast<CudaExecutable *>(self);
-      if (!e->hostBlocks.release(e->host.pool, block))
-        e->gpu->release(block);
+      if (e->hostBlocks.release(e->host.pool, block))
+        return;
+      if (e->arena && e->arena->release(block))
+        return;
+      e->gpu->release(block);
     };
     table.host_alloc = [](void *self, uint64_t size) {
       auto *e = static_cast<CudaExecutable *>(self);
       return e->hostBlocks.allocate(e->host.pool, size);
     };
     table.gpu_upload = [](void *self, int64_t device, int64_t source, int64_t bytes) {
+      auto *e = static_cast<CudaExecutable *>(self);
       if (bytes < 0)
-        static_cast<CudaExecutable *>(self)->gpu->fault("an upload of " + std::to_string(bytes) +
-                                                        " bytes");
-      static_cast<CudaExecutable *>(self)->gpu->upload(
-          uint64_t(device), reinterpret_cast<const void *>(source), size_t(bytes));
+        e->gpu->fault("an upload of " + std::to_string(bytes) + " bytes");
+      e->uploadTo(uint64_t(device), reinterpret_cast<const void *>(source), size_t(bytes));
     };
     table.profile_clock = [](void *) { return ProfileCounters::clock(); };
     table.profile_record = [](void *self, int64_t family, int64_t layer, int64_t start) {
@@ -280,23 +395,81 @@ public:
                                                             boxCols, swizzle);
     };
     table.gpu_multiprocessors = gpu->info.multiprocessors;
-    std::lock_guard<std::mutex> guard(gpu->lock);
-    gpu->api->ctxSetCurrent(gpu->context);
-    code->call(entry, args, table);
-    // The one wait of a call: the host code planned every launch from host
-    // memory (abi/GpuLaunch.h plan 2), so nothing before needed the device.
-    gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
-    gpu->stagingDone();
+    return table;
+  }
+  /// While a call records: its list and its recording's arena.
+  GpuCommands *list = nullptr;
+  GpuArena *arena = nullptr;
+
+  void uploadTo(uint64_t device, const void *source, size_t bytes) {
+    if (list) {
+      if (bytes)
+        list->upload(device, source, bytes);
+    } else {
+      gpu->upload(device, source, bytes);
+    }
   }
 
-  HostEnvironment &environment() override { return host; }
-  bool integersOnHost() const override { return true; }
-  llvm::Error prepare(int64_t workingBytes) override {
-    std::lock_guard<std::mutex> guard(gpu->lock);
-    return gpu->prepare(workingBytes);
+  /// Captures `work` as the recording's graph (uploads from its pinned
+  /// buffer) and launches it.
+  void capture(CudaRecording &recording, const GpuCommands &work) {
+    for (const GpuCommand &c : work.commands)
+      if (c.kind == GpuCommand::Kind::Gemm && c.gemm.k > 0 && c.gemm.m > 0 && c.gemm.n > 0) {
+        gpu->library(); // loaded (and its workspace allocated) outside the capture
+        break;
+      }
+    if (recording.pinnedBytes < work.uploads.size()) {
+      if (recording.pinned)
+        gpu->api->memFreeHost(recording.pinned);
+      recording.pinned = nullptr;
+      void *p = nullptr;
+      gpu->must(gpu->api->memHostAlloc(&p, work.uploads.size(), 0), "cuMemHostAlloc");
+      recording.pinned = static_cast<char *>(p);
+      recording.pinnedBytes = work.uploads.size();
+    }
+    if (!work.uploads.empty())
+      std::memcpy(recording.pinned, work.uploads.data(), work.uploads.size());
+    recording.dropGraph();
+    constexpr int kCaptureModeRelaxed = 2; // CU_STREAM_CAPTURE_MODE_RELAXED
+    gpu->must(gpu->api->streamBeginCapture(gpu->stream, kCaptureModeRelaxed),
+              "cuStreamBeginCapture");
+    issue(work, recording.pinned);
+    gpu->must(gpu->api->streamEndCapture(gpu->stream, &recording.graph), "cuStreamEndCapture");
+    gpu->must(gpu->api->graphInstantiate(&recording.exec, recording.graph, 0),
+              "cuGraphInstantiateWithFlags");
+    recording.mapGeneration = mapGeneration;
+    gpu->must(gpu->api->graphLaunch(recording.exec, gpu->stream), "cuGraphLaunch");
+    ++gpu->graphCaptures;
   }
 
-private:
+  /// Issues a call's list on the stream; uploads from `pinned` (a graph's
+  /// buffer, at each upload's offset) or through the staging buffer.
+  void issue(const GpuCommands &work, const char *pinned) {
+    for (const GpuCommand &c : work.commands)
+      switch (c.kind) {
+      case GpuCommand::Kind::Launch:
+        runLaunch(c.kernel, c.grid, c.block, c.sharedBytes, c.words);
+        break;
+      case GpuCommand::Kind::Gemm:
+        runGemm(c.gemm);
+        break;
+      case GpuCommand::Kind::Upload:
+        if (pinned)
+          gpu->must(gpu->api->memcpyHtoDAsync(c.device, pinned + c.from, c.bytes, gpu->stream),
+                    "cuMemcpyHtoDAsync");
+        else
+          gpu->upload(c.device, work.bytesOf(c), c.bytes);
+        break;
+      case GpuCommand::Kind::Fill:
+        gpu->must(gpu->api->memsetD2D32(c.device, c.bytes, c.value, c.bytes / 4, 1, gpu->stream),
+                  "cuMemsetD2D32Async");
+        break;
+      case GpuCommand::Kind::Free:
+        gpu->release(reinterpret_cast<void *>(c.device));
+        break;
+      }
+  }
+
   /// A CUtensorMap of a bf16 matrix encoded by the driver, uploaded on the
   /// stream into a device block (before the launches that read it); the
   /// driver's refusal is a fault by name. Maps are cached by everything
@@ -332,9 +505,10 @@ private:
       // over (rare: 4096 shapes of operands).
       gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
       maps.clear();
+      ++mapGeneration; // graphs that filled the old slots are not replayed
     }
     uint64_t device = mapArena + maps.size() * sizeof map;
-    gpu->upload(device, map, sizeof map);
+    uploadTo(device, map, sizeof map);
     maps.emplace(key, device);
     return int64_t(device);
   }
@@ -344,6 +518,7 @@ private:
   /// maps' keys) would shift with every map allocated (calls hold the lock).
   std::map<TensorMapKey, uint64_t> maps;
   uint64_t mapArena = 0;
+  int64_t mapGeneration = 0;
   static constexpr size_t kMaxTensorMaps = 4096; // 512 KB of device memory
 
   void launch(int64_t kernel, int64_t gx, int64_t gy, int64_t gz, int64_t bx, int64_t by,
@@ -353,9 +528,6 @@ private:
                  "not have");
     if (gx * gy * gz == 0)
       return; // an empty grid: nothing to do (the driver would refuse it)
-    std::vector<void *> pointers(count);
-    for (int64_t i = 0; i < count; ++i)
-      pointers[i] = &params[i];
     const KernelRecord &record = kernels[kernel];
     int64_t &optedIn = sharedOptIn[kernel];
     if (sharedBytes > kDefaultSharedLimit && sharedBytes > optedIn) {
@@ -367,9 +539,24 @@ private:
                    " bytes of shared memory: cuFuncSetAttribute: " + gpu->driver->errorName(r));
       optedIn = sharedBytes;
     }
+    if (list) {
+      list->launch(kernel, {gx, gy, gz}, {bx, by, bz}, sharedBytes, params, count);
+      return;
+    }
+    runLaunch(kernel, {gx, gy, gz}, {bx, by, bz}, sharedBytes,
+              std::vector<int64_t>(params, params + std::max<int64_t>(count, 0)));
+  }
+  void runLaunch(int64_t kernel, std::array<int64_t, 3> grid, std::array<int64_t, 3> block,
+                 int64_t sharedBytes, std::vector<int64_t> words) {
+    std::vector<void *> pointers(words.size());
+    for (size_t i = 0; i < words.size(); ++i)
+      pointers[i] = &words[i];
+    const KernelRecord &record = kernels[kernel];
     onStream(record.family, record.layer, [&] {
-      int result = gpu->api->launchKernel(functions[kernel], gx, gy, gz, bx, by, bz, sharedBytes,
-                                          gpu->stream, pointers.data(), nullptr);
+      int result = gpu->api->launchKernel(functions[kernel], unsigned(grid[0]), unsigned(grid[1]),
+                                          unsigned(grid[2]), unsigned(block[0]), unsigned(block[1]),
+                                          unsigned(block[2]), unsigned(sharedBytes), gpu->stream,
+                                          pointers.data(), nullptr);
       if (result != 0)
         gpu->fault("launching kernel '" + record.name + "': " + gpu->driver->errorName(result));
     });
@@ -400,6 +587,12 @@ private:
       gpu->fault(llvm::toString(std::move(e)));
     if (call.m == 0 || call.n == 0)
       return;
+    if (list)
+      list->gemm(call);
+    else
+      runGemm(call);
+  }
+  void runGemm(const GpuGemmCall &call) {
     CublasLt &lt = gpu->library();
     onStream(static_cast<int64_t>(ProfileFamily::Projections), -1, [&] {
       if (call.k == 0)
@@ -557,6 +750,8 @@ llvm::Expected<std::shared_ptr<Gpu>> openGpu(int ordinal) {
     return fail("cuCtxSetCurrent: " + gpu->driver->errorName(r));
   if (int r = gpu->api->streamCreate(&gpu->stream, 1 /* CU_STREAM_NON_BLOCKING */))
     return fail("cuStreamCreate: " + gpu->driver->errorName(r));
+  const char *graphs = std::getenv("MTGR_CUDA_GRAPHS");
+  gpu->graphs = gpu->api->graphLaunch && graphs && std::string(graphs) == "1";
   return gpu;
 }
 } // namespace

@@ -162,6 +162,15 @@ llvm::Expected<const CudaDriver::Compute *> CudaDriver::compute() {
         llvm::inconvertibleErrorCode(),
         llvm::formatv("the CUDA driver {0} has no {1}: too old, or not a CUDA driver",
                       libraryPath, missing));
+  SymbolResolver graphs(handle);
+  graphs(c->streamBeginCapture, "cuStreamBeginCapture_v2");
+  graphs(c->streamEndCapture, "cuStreamEndCapture");
+  graphs(c->graphInstantiate, "cuGraphInstantiateWithFlags");
+  graphs(c->graphLaunch, "cuGraphLaunch");
+  graphs(c->graphExecDestroy, "cuGraphExecDestroy");
+  graphs(c->graphDestroy, "cuGraphDestroy");
+  if (graphs.firstMissing())
+    c->streamBeginCapture = nullptr, c->graphLaunch = nullptr; // no replay
   computeApi = std::move(c);
   return computeApi.get();
 }

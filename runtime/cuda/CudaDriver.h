@@ -95,6 +95,14 @@ public:
                                 const uint64_t *dims, const uint64_t *strides, const unsigned *box,
                                 const unsigned *elementStrides, int interleave, int swizzle,
                                 int l2Promotion, int oobFill) = nullptr;
+    // CUDA graphs (a call's work captured from the stream and replayed):
+    // all null when the driver lacks one of them (replay is then off).
+    int (*streamBeginCapture)(void *stream, int mode) = nullptr;
+    int (*streamEndCapture)(void *stream, void **graph) = nullptr;
+    int (*graphInstantiate)(void **exec, void *graph, unsigned long long flags) = nullptr;
+    int (*graphLaunch)(void *exec, void *stream) = nullptr;
+    int (*graphExecDestroy)(void *exec) = nullptr;
+    int (*graphDestroy)(void *graph) = nullptr;
   };
   llvm::Expected<const Compute *> compute();
 

@@ -322,6 +322,11 @@ int infer(Session &session) {
       return error(llvm::toString(times.takeError()));
     llvm::errs() << "time: " << passTimesJson(*times, session.numThreads()) << "\n";
   }
+  Session::ReplayStats replays = session.replayStats();
+  if (replays.recorded + replays.replayed > 0)
+    llvm::errs() << "recorded calls: " << replays.replayed << " of "
+                 << replays.recorded + replays.replayed << " replayed (" << replays.shapes
+                 << " shape" << (replays.shapes == 1 ? "" : "s") << " kept)\n";
   return 0;
 }
 

@@ -8,7 +8,9 @@
 // load checks that the image is an ELF file (a cubin); a launch runs
 // nothing: it checks its geometry (more than 48 KB of shared memory only
 // after the kernel's opt-in) and, with FAKE_CUDA_TRACE=1, prints the
-// kernel, grid, block and shared bytes (and each upload) to stderr.
+// kernel, grid, block and shared bytes (and each upload) to stderr. Stream
+// capture keeps the stream's work for a graph launch to do (a wait on a
+// capturing stream is an error, as on a GPU).
 //   FAKE_CUDA_DEVICES=N         devices to report (default 1)
 //   FAKE_CUDA_INIT_ERROR=C      cuInit returns result code C
 //   FAKE_CUDA_LAUNCH_ERROR=C    cuLaunchKernel returns result code C
@@ -19,16 +21,29 @@
 //
 //===----------------------------------------------------------------------===//
 #include <cstdint>
-#include <map>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace {
 int envInt(const char *name, int fallback) {
   const char *v = std::getenv(name);
   return v && *v ? std::atoi(v) : fallback;
+}
+/// Stream capture (CUDA graphs): while a capture is open, the stream's work
+/// is kept, not done, and a graph launch does it (its uploads read their
+/// host memory then, as a captured copy does).
+using Graph = std::vector<std::function<void()>>;
+Graph *capturing = nullptr;
+void onStream(std::function<void()> work) {
+  if (capturing)
+    capturing->push_back(std::move(work));
+  else
+    work();
 }
 } // namespace
 
@@ -69,6 +84,12 @@ int cuGetErrorName(int result, const char **name) {
   case 200: *name = "CUDA_ERROR_INVALID_IMAGE"; return 0;
   case 500: *name = "CUDA_ERROR_NOT_FOUND"; return 0;
   case 701: *name = "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES"; return 0;
+  case 900:
+    *name = "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED";
+    return 0;
+  case 901:
+    *name = "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED";
+    return 0;
   case 999: *name = "CUDA_ERROR_UNKNOWN"; return 0;
   default: return 1;
   }
@@ -88,7 +109,46 @@ int cuStreamCreate(void **stream, unsigned) {
   return 0;
 }
 int cuStreamDestroy_v2(void *) { return 0; }
-int cuStreamSynchronize(void *) { return 0; }
+int cuStreamSynchronize(void *) {
+  return capturing ? 900 : 0; // not while capturing
+}
+int cuStreamBeginCapture_v2(void *, int mode) {
+  if (capturing || mode != 2)
+    return 1; // CUDA_ERROR_INVALID_VALUE (mtgr captures in relaxed mode)
+  capturing = new Graph;
+  return 0;
+}
+int cuStreamEndCapture(void *, void **graph) {
+  if (!capturing)
+    return 901;
+  if (envInt("FAKE_CUDA_TRACE", 0))
+    std::fprintf(stderr, "fake-cuda: captured a graph of %zu nodes\n", capturing->size());
+  *graph = capturing;
+  capturing = nullptr;
+  return 0;
+}
+int cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long) {
+  *exec = new Graph(*static_cast<Graph *>(graph));
+  return 0;
+}
+int cuGraphLaunch(void *exec, void *) {
+  if (capturing)
+    return 900;
+  if (envInt("FAKE_CUDA_TRACE", 0))
+    std::fprintf(stderr, "fake-cuda: graph launch of %zu nodes\n",
+                 static_cast<Graph *>(exec)->size());
+  for (auto &work : *static_cast<Graph *>(exec))
+    work();
+  return 0;
+}
+int cuGraphExecDestroy(void *exec) {
+  delete static_cast<Graph *>(exec);
+  return 0;
+}
+int cuGraphDestroy(void *graph) {
+  delete static_cast<Graph *>(graph);
+  return 0;
+}
 int cuMemFree_v2(uint64_t pointer) {
   std::free(reinterpret_cast<void *>(pointer));
   return 0;
@@ -128,9 +188,11 @@ int cuMemFreeHost(void *pointer) {
   return 0;
 }
 int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes, void *) {
-  std::memcpy(reinterpret_cast<void *>(dst), src, bytes);
-  if (envInt("FAKE_CUDA_TRACE", 0))
-    std::fprintf(stderr, "fake-cuda: upload %zu bytes\n", bytes);
+  onStream([=] {
+    std::memcpy(reinterpret_cast<void *>(dst), src, bytes);
+    if (envInt("FAKE_CUDA_TRACE", 0))
+      std::fprintf(stderr, "fake-cuda: upload %zu bytes\n", bytes);
+  });
   return 0;
 }
 int cuTensorMapEncodeTiled(void *map, int dataType, unsigned rank, void *global,
@@ -179,13 +241,17 @@ int cuMemGetInfo_v2(size_t *free, size_t *total) {
 }
 int cuMemsetD2D32Async(uint64_t dst, size_t pitch, unsigned value, size_t width, size_t height,
                        void *) {
-  for (size_t r = 0; r < height; ++r)
-    for (size_t c = 0; c < width; ++c)
-      std::memcpy(reinterpret_cast<char *>(dst) + r * pitch + 4 * c, &value, 4);
+  onStream([=] {
+    for (size_t r = 0; r < height; ++r)
+      for (size_t c = 0; c < width; ++c)
+        std::memcpy(reinterpret_cast<char *>(dst) + r * pitch + 4 * c, &value, 4);
+  });
   return 0;
 }
 int cuMemcpyDtoDAsync_v2(uint64_t dst, uint64_t src, size_t bytes, void *) {
-  std::memmove(reinterpret_cast<void *>(dst), reinterpret_cast<const void *>(src), bytes);
+  onStream([=] {
+    std::memmove(reinterpret_cast<void *>(dst), reinterpret_cast<const void *>(src), bytes);
+  });
   return 0;
 }
 // Events: every kernel takes 0.25 ms (profiles on the fake driver).
@@ -215,8 +281,10 @@ int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsign
   if (shared > 48 * 1024 && (sharedOptIn.count(function) == 0 || int(shared) > sharedOptIn[function]))
     return 1; // more than 48 KB without the kernel's opt-in
   if (envInt("FAKE_CUDA_TRACE", 0))
-    std::fprintf(stderr, "fake-cuda: launch %s grid %u x %u x %u block %u x %u x %u shared %u\n",
-                 static_cast<std::string *>(function)->c_str(), gx, gy, gz, bx, by, bz, shared);
+    onStream([=] {
+      std::fprintf(stderr, "fake-cuda: launch %s grid %u x %u x %u block %u x %u x %u shared %u\n",
+                   static_cast<std::string *>(function)->c_str(), gx, gy, gz, bx, by, bz, shared);
+    });
   return 0;
 }
 }
