@@ -729,17 +729,31 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
   // runs serially in a call); fewer samples than threads: one call whose
   // parallel ops (projections and their gradients, forward attention) use
   // every thread.
-  std::vector<int64_t> bounds = rangeBounds(batch);
+  // This rank's share of the samples: all of them on one rank; with
+  // several, contiguous token-balanced shares in rank order (a rank may
+  // have none when the batch has fewer samples than there are ranks).
+  const int64_t B = batch.numSamples;
+  const bool distributed = collective && collective->size() > 1;
+  int64_t begin = 0, end = B;
+  if (distributed) {
+    std::vector<int64_t> shares =
+        rangeBounds(batch, 0, B, static_cast<unsigned>(collective->size()));
+    size_t r = static_cast<size_t>(collective->rank());
+    begin = r + 1 < shares.size() ? shares[r] : B;
+    end = r + 1 < shares.size() ? shares[r + 1] : B;
+  }
+  std::vector<int64_t> bounds = rangeBounds(batch, begin, end, threads);
   size_t parts = bounds.size() - 1;
   unsigned insideThreads = parts == threads ? 1 : threads;
   if (insideThreads > 1)
-    bounds = {0, batch.numSamples}, parts = 1;
+    bounds = {begin, end}, parts = 1;
   std::vector<NamedBuffers> partial(parts);
   std::vector<int64_t> stepTokens = batch.tokenOffsets(m); // where each range starts
   auto run = [&](size_t p) {
-    Batch range = parts == 1 ? Batch() : sliceBatch(m, batch, bounds[p], bounds[p + 1]);
+    bool whole = bounds[p] == 0 && bounds[p + 1] == B;
+    Batch range = whole ? Batch() : sliceBatch(m, batch, bounds[p], bounds[p + 1]);
     std::map<size_t, std::vector<float>> outputs =
-        call(trainBindings, *trainEntry, insideThreads, parts == 1 ? batch : range,
+        call(trainBindings, *trainEntry, insideThreads, whole ? batch : range,
              {static_cast<int64_t>(seed), step, stepTokens[bounds[p]]});
     // Keyed as apply_update's inputs of the same gradient (typed, not named).
     for (auto &[index, buffer] : outputs) {
@@ -748,7 +762,17 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
           std::move(buffer);
     }
   };
-  onThreads(parts, run);
+  if (begin < end) {
+    onThreads(parts, run);
+  } else { // no samples here: nothing to add
+    for (const Binding &arg : trainBindings)
+      if (arg.kind == ArgKind::Loss)
+        partial[0]["loss"] = {0.0f};
+      else if (arg.kind == ArgKind::ParamGrad)
+        partial[0][arg.gradientKey()].assign(parameters.get(arg.param).data.size(), 0.0f);
+      else if (arg.kind == ArgKind::EmbeddingGrad)
+        partial[0][arg.gradientKey()].clear();
+  }
   // Sum in range order: dense gradients add, a lookup's rows concatenate
   // (each range holds its samples' rows, in sample order).
   NamedBuffers sum = std::move(partial[0]);
@@ -765,6 +789,8 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
         for (size_t i = 0; i < buffer.size(); ++i)
           total[i] += buffer[i];
     }
+  if (distributed)
+    reduceOverRanks(sum);
   // The optimiser update, once, on the whole batch.
   call(updateBindings, *updateEntry, threads, batch, {static_cast<int64_t>(seed), step, 0}, &state, &sum);
 
@@ -794,20 +820,59 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
   return r;
 }
 
-std::vector<int64_t> Session::rangeBounds(const Batch &batch) const {
+std::vector<int64_t> Session::rangeBounds(const Batch &batch, int64_t begin, int64_t end,
+                                          unsigned maxParts) const {
   // Contiguous ranges of about equal token counts: static, so a given thread
-  // count always splits a batch the same way.
-  int64_t B = batch.numSamples;
-  unsigned parts = static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(threads, B)));
+  // (and rank) count always splits a batch the same way.
+  unsigned parts =
+      static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(maxParts, end - begin)));
   std::vector<int64_t> tokens = batch.tokenOffsets(artifact.model);
-  std::vector<int64_t> bounds{0};
+  std::vector<int64_t> bounds{begin};
   for (unsigned p = 1; p < parts; ++p) {
-    int64_t target = tokens.back() * p / parts;
-    int64_t b = std::lower_bound(tokens.begin(), tokens.end(), target) - tokens.begin();
-    bounds.push_back(std::clamp<int64_t>(b, bounds.back(), B));
+    int64_t target = tokens[begin] + (tokens[end] - tokens[begin]) * p / parts;
+    int64_t b =
+        std::lower_bound(tokens.begin() + begin, tokens.begin() + end, target) - tokens.begin();
+    bounds.push_back(std::clamp<int64_t>(b, bounds.back(), end));
   }
-  bounds.push_back(B);
+  bounds.push_back(end);
   return bounds;
+}
+
+void Session::reduceOverRanks(NamedBuffers &sum) const {
+  // The loss and the dense gradients: summed over the ranks in buckets of
+  // at most 4 Mi floats, packed in binding order (the same on every rank
+  // and every step: bit-reproducible for a given rank and thread count).
+  std::vector<std::vector<float> *> dense{&sum.at("loss")};
+  for (const Binding &arg : trainBindings)
+    if (arg.kind == ArgKind::ParamGrad)
+      dense.push_back(&sum.at(arg.gradientKey()));
+  constexpr size_t kBucket = size_t(4) << 20;
+  std::vector<float> bucket;
+  for (size_t first = 0; first < dense.size();) {
+    size_t last = first;
+    bucket.clear();
+    do
+      bucket.insert(bucket.end(), dense[last]->begin(), dense[last]->end());
+    while (++last < dense.size() && bucket.size() + dense[last]->size() <= kBucket);
+    collective->allReduceSum(bucket.data(), bucket.size());
+    communication.reducedBytes += bucket.size() * sizeof(float);
+    size_t at = 0;
+    for (size_t i = first; i < last; ++i) {
+      std::copy_n(bucket.begin() + static_cast<std::ptrdiff_t>(at), dense[i]->size(),
+                  dense[i]->begin());
+      at += dense[i]->size();
+    }
+    first = last;
+  }
+  // Each lookup's row gradients: every rank's, in rank order, which is
+  // sample order (the shares are contiguous): what apply_update reads.
+  for (const Binding &arg : trainBindings)
+    if (arg.kind == ArgKind::EmbeddingGrad) {
+      std::vector<float> &rows = sum.at(arg.gradientKey());
+      rows = collective->allGatherFloats(rows);
+      communication.gatheredBytes += rows.size() * sizeof(float);
+    }
+  ++communication.steps;
 }
 
 llvm::Expected<ForwardResult> Session::forward(const Batch &batch, bool hidden) {

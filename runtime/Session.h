@@ -2,9 +2,10 @@
 #ifndef MTGR_RUNTIME_SESSION_H
 #define MTGR_RUNTIME_SESSION_H
 
-#include "runtime/Abi.h"
 #include "abi/Artifact.h"
+#include "runtime/Abi.h"
 #include "runtime/Batch.h"
+#include "runtime/Collective.h"
 #include "runtime/Device.h"
 #include "runtime/DynamicTable.h"
 #include "runtime/Params.h"
@@ -163,6 +164,24 @@ public:
   /// thread counts agree to rounding (dropout keys tokens by their index in
   /// the whole step, so every thread count draws the same mask).
   bool canTrain() const { return trainEntry != nullptr; }
+  /// The ranks training steps are shared by (runtime/Collective.h; none:
+  /// this process alone). With several, every rank calls trainStep on the
+  /// same global batch: each computes train_step on its token-balanced,
+  /// contiguous share of the samples, the dense gradients and the loss are
+  /// summed over the ranks, the lookups' row gradients gathered in rank
+  /// (that is, sample) order, and every rank applies the same update, so the
+  /// parameters, tables and optimiser state stay the same on every rank.
+  /// Results differ from one rank's by rounding only (the sums' order).
+  void setCollective(Collective *ranks) { collective = ranks; }
+  Collective *getCollective() const { return collective; }
+  /// What the steps on several ranks exchanged, this rank's part: bytes
+  /// all-reduced (the loss and dense gradients) and bytes of row gradients
+  /// gathered (every rank's, received).
+  struct CommunicationStats {
+    int64_t steps = 0;
+    uint64_t reducedBytes = 0, gatheredBytes = 0;
+  };
+  CommunicationStats communicationStats() const { return communication; }
 
   /// The prefix split (passes/SplitPrefix.cpp): whether the artifact has
   /// encode_prefix and score_candidates (else Artifact::prefixSplitMissing
@@ -222,8 +241,14 @@ private:
   llvm::Error checkPrefixRows(const PrefixRows &prefix) const;
   /// Each sample's first U or S row: [B + 1].
   std::vector<int64_t> prefixOffsets(const Batch &batch) const;
-  /// Sample bounds of at most `threads` contiguous, token-balanced ranges.
-  std::vector<int64_t> rangeBounds(const Batch &batch) const;
+  /// Sample bounds of at most `parts` contiguous, token-balanced ranges of
+  /// samples [begin, end) of the batch.
+  std::vector<int64_t> rangeBounds(const Batch &batch, int64_t begin, int64_t end,
+                                   unsigned parts) const;
+  Collective *collective = nullptr;
+  mutable CommunicationStats communication;
+  /// A step's gradients and loss over the ranks (setCollective).
+  void reduceOverRanks(NamedBuffers &sum) const;
 
   Artifact artifact;
   const EntryPoint *entryPoint = nullptr;

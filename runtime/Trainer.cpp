@@ -92,6 +92,12 @@ llvm::Error Trainer::run(const TrainLimits &limits,
                          const std::function<void(const StepReport &)> &onStep) {
   const ModelDesc &m = session.model();
   int64_t budget = limits.tokenBudget ? limits.tokenBudget : m.training.tokensPerStep;
+  // Several ranks hold the same state (Session::setCollective): rank 0
+  // writes the checkpoints.
+  Collective *ranks = session.getCollective();
+  if (ranks && ranks->size() < 2)
+    ranks = nullptr;
+  const bool writesCheckpoints = !ranks || ranks->rank() == 0;
   auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -100,8 +106,13 @@ llvm::Error Trainer::run(const TrainLimits &limits,
     std::vector<std::vector<int64_t>> steps =
         tokenBalancedSteps(sampleTokens, budget, st.seed, st.epoch);
     while (st.stepInEpoch < static_cast<int64_t>(steps.size())) {
-      if ((limits.steps && st.step >= limits.steps) ||
-          (limits.seconds > 0 && elapsed() >= limits.seconds))
+      bool stop = limits.steps && st.step >= limits.steps;
+      if (limits.seconds > 0) {
+        bool late = elapsed() >= limits.seconds;
+        // Every rank stops at the same step: the first that is late says so.
+        stop = stop || (ranks ? ranks->any(late) : late);
+      }
+      if (stop)
         goto done;
       Batch batch = gatherSamples(m, data, steps[st.stepInEpoch]);
       admitIds(batch);
@@ -117,7 +128,7 @@ llvm::Error Trainer::run(const TrainLimits &limits,
               batch.numSamples, batch.totalTokens(m), meanLoss, elapsed(),
               countBatchFlops(m, batch)});
       if (!limits.checkpoint.empty() && limits.checkpointEvery &&
-          st.step % limits.checkpointEvery == 0)
+          st.step % limits.checkpointEvery == 0 && writesCheckpoints)
         if (auto e = saveCheckpoint(limits.checkpoint, snapshot()))
           return e;
     }
@@ -125,7 +136,7 @@ llvm::Error Trainer::run(const TrainLimits &limits,
     st.stepInEpoch = 0;
   }
 done:
-  if (!limits.checkpoint.empty())
+  if (!limits.checkpoint.empty() && writesCheckpoints)
     return saveCheckpoint(limits.checkpoint, snapshot());
   return llvm::Error::success();
 }

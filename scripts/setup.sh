@@ -9,10 +9,11 @@ cd "$root"
 # python3-pybind11, python3-numpy, python3-dev: the Python module (python/).
 # libboost-dev (Boost.Beast), zlib1g-dev: mtgr-serve's HTTP and gzip bodies.
 # python3-venv: the test clients' virtual environment (below).
+# libopenmpi-dev, openmpi-bin: multi-rank training (docs/scale-out.md).
 packages=(llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
           libclang-rt-22-dev libsodium-dev ninja-build ccache libgtest-dev cmake
           libzip-dev libomp-22-dev python3 python3-dev python3-pybind11 python3-numpy
-          python3-venv libboost-dev zlib1g-dev)
+          python3-venv libboost-dev zlib1g-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -36,6 +36,19 @@ for feature in ("avx2", "avx512f"):
     if feature in flags:
         config.available_features.add(feature)
 
+# Multi-rank training (docs/scale-out.md): mtgr-run built with MPI and an
+# mpirun to start it; %mpirun oversubscribes this machine's cores (and may
+# run as root, as CI does).
+import shutil
+_mtgr_run = os.path.join(config.mtgr_tools_dir, "mtgr-run")
+if shutil.which("mpirun") and os.path.exists(_mtgr_run):
+    with open(_mtgr_run, "rb") as f:
+        if b"libmpi.so" in f.read():
+            config.available_features.add("mpi")
+config.substitutions.append(
+    ("%mpirun", "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+                "OMPI_MCA_rmaps_base_oversubscribe=1 mpirun --oversubscribe"))
+
 # The Python module (python/, built where pybind11 is and the build is not
 # instrumented): test/tools/python-api.test runs it with Debian's Python.
 import glob

@@ -28,9 +28,12 @@
 
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <map>
-#include <set>
+#include <mutex>
 #include <regex>
+#include <set>
+#include <thread>
 
 using namespace mlir::mtgr;
 
@@ -874,10 +877,147 @@ TEST(Training, ResumeChecksTheCheckpointAgainstTheModel) {
   llvm::sys::fs::remove(path);
 }
 
-
 // Several threads: each computes the gradients of its sample range, the sums
 // feed one update. Loss, gradients and the update agree with one thread to
 // rounding; the same thread count repeats bit for bit.
+/// Ranks as threads of one process: what an MPI job's ranks do, with the
+/// collectives over shared memory (each a barrier, then every rank reads
+/// all ranks' contributions in rank order: as deterministic as MPI's).
+class ThreadRanks {
+public:
+  explicit ThreadRanks(int n) : n(n), slots(static_cast<size_t>(n)) {}
+  class Rank final : public Collective {
+  public:
+    Rank(ThreadRanks &all, int r) : all(all), r(r) {}
+    int rank() const override { return r; }
+    int size() const override { return all.n; }
+    llvm::StringRef engine() const override { return "threads"; }
+    void allReduceSum(float *data, size_t count) override { sum(data, count); }
+    void allReduceSum(double *data, size_t count) override { sum(data, count); }
+    std::vector<char> allGather(llvm::ArrayRef<char> local) override {
+      all.slots[size_t(r)] = local.vec();
+      all.wait();
+      std::vector<char> out;
+      for (const std::vector<char> &s : all.slots)
+        out.insert(out.end(), s.begin(), s.end());
+      all.wait();
+      return out;
+    }
+
+  private:
+    template <typename T> void sum(T *data, size_t count) {
+      std::vector<char> mine(reinterpret_cast<const char *>(data),
+                             reinterpret_cast<const char *>(data + count));
+      std::vector<char> every = allGather(mine);
+      for (size_t i = 0; i < count; ++i) {
+        T total = 0;
+        for (int q = 0; q < all.n; ++q) {
+          T x;
+          std::memcpy(&x, every.data() + (size_t(q) * count + i) * sizeof(T), sizeof(T));
+          total += x;
+        }
+        data[i] = total;
+      }
+    }
+    ThreadRanks &all;
+    int r;
+  };
+  /// A barrier for all ranks.
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex);
+    int round = generation;
+    if (++arrived == n) {
+      arrived = 0, ++generation;
+      cv.notify_all();
+    } else {
+      cv.wait(lock, [&] { return generation != round; });
+    }
+  }
+  int n;
+  std::vector<std::vector<char>> slots;
+  std::mutex mutex;
+  std::condition_variable cv;
+  int arrived = 0, generation = 0;
+};
+
+/// `ranks` sessions (one thread each, the same parameters), one per rank,
+/// training `steps` steps of `batch`; each rank's resulting parameters,
+/// optimiser state and losses.
+struct RankResult {
+  ParamStore params;
+  OptimizerState state;
+  std::vector<double> losses;
+};
+std::vector<RankResult> trainOnRanks(int ranks, const Batch &batch, int steps) {
+  ThreadRanks all(ranks);
+  std::vector<RankResult> results(static_cast<size_t>(ranks));
+  std::vector<std::unique_ptr<Session>> sessions; // made here: exampleSession is not thread-safe
+  for (int r = 0; r < ranks; ++r)
+    sessions.push_back(exampleSession("tiny.yaml", 1));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ranks; ++r)
+    threads.emplace_back([&, r] {
+      Session *session = sessions[size_t(r)].get();
+      ThreadRanks::Rank rank(all, r);
+      session->setCollective(&rank);
+      RankResult &out = results[size_t(r)];
+      for (int step = 0; step < steps; ++step) {
+        auto result = session->trainStep(batch, 5, step, out.state);
+        EXPECT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+        out.losses.push_back(result ? result->loss : 0.0);
+      }
+      out.params = session->params();
+    });
+  for (std::thread &t : threads)
+    t.join();
+  return results;
+}
+
+// Data parallel training (Session::setCollective): each rank computes
+// train_step on its share of the step's samples, the gradients are summed
+// over the ranks and every rank applies the same update. 2 and 3 ranks train
+// as 1 does to rounding (losses, parameters with the embedding tables,
+// optimiser state), every rank holds the same state bit for bit, and a
+// rank count repeats itself bit for bit; a step with fewer samples than
+// ranks leaves a rank without samples.
+TEST(Training, RankCountsAgree) {
+  auto one = exampleSession("tiny.yaml", 1);
+  const ModelDesc &m = one->model();
+  SyntheticOptions o;
+  o.users = 7, o.seed = 23;
+  o.minCandidates = 0;
+  Batch batch = generateSynthetic(m, o);
+  std::vector<RankResult> single = trainOnRanks(1, batch, 3);
+  for (int ranks : {2, 3}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    std::vector<RankResult> many = trainOnRanks(ranks, batch, 3);
+    for (int r = 1; r < ranks; ++r) {
+      for (const std::string &name : many[0].params.names())
+        EXPECT_EQ(many[size_t(r)].params.get(name).data, many[0].params.get(name).data) << name;
+      EXPECT_EQ(many[size_t(r)].state, many[0].state);
+      EXPECT_EQ(many[size_t(r)].losses, many[0].losses);
+    }
+    for (size_t s = 0; s < single[0].losses.size(); ++s)
+      EXPECT_NEAR(many[0].losses[s], single[0].losses[s], 1e-5 * std::fabs(single[0].losses[s]));
+    for (const std::string &name : single[0].params.names()) {
+      const std::vector<float> &want = single[0].params.get(name).data;
+      std::vector<double> ref(want.begin(), want.end());
+      EXPECT_LE(relativeError(many[0].params.get(name).data, ref), 1e-5) << name;
+    }
+    std::vector<RankResult> again = trainOnRanks(ranks, batch, 3);
+    EXPECT_EQ(again[0].losses, many[0].losses);
+    for (const std::string &name : many[0].params.names())
+      EXPECT_EQ(again[0].params.get(name).data, many[0].params.get(name).data) << name;
+  }
+  // One sample, two ranks: rank 1 has none and still takes part.
+  Batch lone = sliceBatch(m, batch, 0, 1);
+  std::vector<RankResult> oneAlone = trainOnRanks(1, lone, 2), twoRanks = trainOnRanks(2, lone, 2);
+  for (const std::string &name : oneAlone[0].params.names()) {
+    EXPECT_EQ(twoRanks[1].params.get(name).data, twoRanks[0].params.get(name).data) << name;
+    EXPECT_EQ(twoRanks[0].params.get(name).data, oneAlone[0].params.get(name).data) << name;
+  }
+}
+
 TEST(Training, ThreadCountsAgree) {
   auto one = exampleSession("tiny.yaml", 1);
   const ModelDesc &m = one->model();

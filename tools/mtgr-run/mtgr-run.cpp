@@ -16,6 +16,7 @@
 #include "data/Requests.h"
 #include "data/Synthetic.h"
 #include "model/ModelStats.h"
+#include "runtime/Collective.h"
 #include "runtime/Grouping.h"
 #include "runtime/HostMemory.h"
 #include "runtime/Metrics.h"
@@ -31,6 +32,10 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/WithColor.h"
+#include "llvm/Support/xxhash.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -395,6 +400,19 @@ int eval(Session &session) {
   return 0;
 }
 
+/// A digest of a dataset (samples, users, times, labels): ranks compare it.
+uint64_t dataDigest(const Batch &data) {
+  std::string bytes;
+  auto put = [&](const auto &v) {
+    bytes.append(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(v[0]));
+  };
+  put(data.userIds), put(data.sequenceOffsets), put(data.sequenceTimes);
+  put(data.candidateTimes);
+  for (const std::vector<float> &task : data.labels)
+    put(task);
+  return llvm::xxh3_64bits(llvm::StringRef(bytes));
+}
+
 int train(Session &session) {
   const ModelDesc &m = session.model();
   if (!session.canTrain())
@@ -422,6 +440,12 @@ int train(Session &session) {
   }
   if (data.labels.empty() || data.numSamples == 0)
     return error("train needs labelled requests");
+  // Several ranks train on the same global steps: the same data on each.
+  Collective *ranks = session.getCollective();
+  const bool rank0 = !ranks || ranks->rank() == 0;
+  if (ranks)
+    if (auto e = ranks->agree(dataDigest(data), "training data"))
+      return error(llvm::toString(std::move(e)));
   if (dlrmRows) {
     data = splitIntoRows(m, data);
     heldOut = splitIntoRows(m, heldOut);
@@ -430,7 +454,7 @@ int train(Session &session) {
   }
   std::unique_ptr<llvm::raw_fd_ostream> json;
   std::unique_ptr<JsonLinesSink> sink;
-  if (!metricsJsonPath.empty()) {
+  if (!metricsJsonPath.empty() && rank0) {
     std::error_code ec;
     json = std::make_unique<llvm::raw_fd_ostream>(metricsJsonPath, ec);
     if (ec)
@@ -474,6 +498,8 @@ int train(Session &session) {
       flopsKnown = false;
     }
     std::string line = stepLine(r, samples);
+    if (!rank0)
+      return;
     if (terminal)
       llvm::errs() << "\r" << line << "   ";
     else if ((logEvery > 0 && r.step % logEvery == 0) || r.stepInEpoch == r.stepsInEpoch)
@@ -502,7 +528,16 @@ int train(Session &session) {
                              .str()
                        : std::string())
                << "\n";
-  if (!saveParams.empty())
+  if (ranks && ranks->size() > 1) {
+    Session::CommunicationStats c = session.communicationStats();
+    double steps = double(std::max<int64_t>(c.steps, 1));
+    llvm::outs() << llvm::formatv("communication per step (rank 0): {0:F3} MB all-reduced (loss "
+                                  "and dense gradients), {1:F3} MB of row gradients gathered, "
+                                  "over {2} ranks\n",
+                                  double(c.reducedBytes) / steps / 1e6,
+                                  double(c.gatheredBytes) / steps / 1e6, ranks->size());
+  }
+  if (!saveParams.empty() && rank0)
     if (auto e = writeNpz(saveParams, session.params()))
       return error(llvm::toString(std::move(e)));
   if (printMetrics(session, heldOut, heldOutName + " after"))
@@ -724,6 +759,33 @@ int main(int argc, char **argv) {
   auto session = Session::create(std::move(*artifact), options);
   if (!session)
     return error(llvm::toString(session.takeError()));
+  // Started by mpirun: the ranks share each training step (docs/scale-out.md).
+  std::unique_ptr<Collective> ranks;
+  if (launchedByMpi()) {
+    if (!trainCommand)
+      return error("started by an MPI launcher: only `train` runs on several ranks (run " +
+                   std::string(inferCommand  ? "infer"
+                               : evalCommand ? "eval"
+                                             : "this command") +
+                   " as one process)");
+    auto world = createMpiCollective();
+    if (!world)
+      return error(llvm::toString(world.takeError()));
+    ranks = std::move(*world);
+    auto bytes = llvm::MemoryBuffer::getFile(artifactPath);
+    uint64_t digest = bytes ? llvm::xxh3_64bits((*bytes)->getBuffer()) : 0;
+    if (auto e = ranks->agree(digest, "artifact"))
+      return error(llvm::toString(std::move(e)));
+    if (ranks->rank() != 0) { // rank 0 reports; the others print only errors
+      int null = ::open("/dev/null", O_WRONLY);
+      if (null >= 0)
+        ::dup2(null, STDOUT_FILENO), ::close(null);
+    } else {
+      llvm::errs() << "ranks: " << ranks->size() << " (" << ranks->engine()
+                   << "), each step's samples shared by token count\n";
+    }
+    (*session)->setCollective(ranks.get());
+  }
   if (paramSeed.getNumOccurrences())
     (*session)->initParams(paramSeed);
   if (!paramsPath.empty())
