@@ -17,12 +17,30 @@ llvm::Expected<std::vector<TaskMetrics>> mtgr::evaluate(Session &session,
   std::vector<TaskMetrics> out(m.tasks.size());
   if (batch.numCandidates() == 0)
     return out;
-  auto result = session.forward(batch);
-  if (!result)
-    return result.takeError();
+  // On several ranks (Session::setCollective) each scores its share of the
+  // samples and the scores are gathered in rank (that is, sample) order:
+  // every rank computes the same metrics on all of them.
+  std::vector<std::vector<float>> scores(m.tasks.size());
+  Collective *ranks = session.getCollective();
+  if (ranks && ranks->size() > 1) {
+    auto [begin, end] = session.rankShare(batch);
+    if (begin < end) {
+      auto part = session.forward(sliceBatch(m, batch, begin, end));
+      if (!part)
+        return part.takeError();
+      scores = std::move(part->logits);
+    }
+    for (std::vector<float> &task : scores)
+      task = ranks->allGatherFloats(task);
+  } else {
+    auto result = session.forward(batch);
+    if (!result)
+      return result.takeError();
+    scores = std::move(result->logits);
+  }
   std::vector<int64_t> users = candidateUsers(batch);
   for (size_t t = 0; t < m.tasks.size(); ++t) {
-    std::vector<double> logits(result->logits[t].begin(), result->logits[t].end());
+    std::vector<double> logits(scores[t].begin(), scores[t].end());
     out[t] = {auc(logits, batch.labels[t]), gauc(logits, batch.labels[t], users),
               normalizedEntropy(logits, batch.labels[t]), logLoss(logits, batch.labels[t]),
               gaucStandardError(logits, batch.labels[t], users)};

@@ -734,14 +734,7 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
   // have none when the batch has fewer samples than there are ranks).
   const int64_t B = batch.numSamples;
   const bool distributed = collective && collective->size() > 1;
-  int64_t begin = 0, end = B;
-  if (distributed) {
-    std::vector<int64_t> shares =
-        rangeBounds(batch, 0, B, static_cast<unsigned>(collective->size()));
-    size_t r = static_cast<size_t>(collective->rank());
-    begin = r + 1 < shares.size() ? shares[r] : B;
-    end = r + 1 < shares.size() ? shares[r + 1] : B;
-  }
+  auto [begin, end] = rankShare(batch);
   std::vector<int64_t> bounds = rangeBounds(batch, begin, end, threads);
   size_t parts = bounds.size() - 1;
   unsigned insideThreads = parts == threads ? 1 : threads;
@@ -836,6 +829,17 @@ std::vector<int64_t> Session::rangeBounds(const Batch &batch, int64_t begin, int
   }
   bounds.push_back(end);
   return bounds;
+}
+
+std::pair<int64_t, int64_t> Session::rankShare(const Batch &batch) const {
+  const int64_t B = batch.numSamples;
+  if (!collective || collective->size() < 2)
+    return {0, B};
+  std::vector<int64_t> shares = rangeBounds(batch, 0, B, static_cast<unsigned>(collective->size()));
+  size_t r = static_cast<size_t>(collective->rank());
+  if (r + 1 >= shares.size())
+    return {B, B};
+  return {shares[r], shares[r + 1]};
 }
 
 void Session::reduceOverRanks(NamedBuffers &sum) const {

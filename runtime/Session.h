@@ -182,6 +182,10 @@ public:
     uint64_t reducedBytes = 0, gatheredBytes = 0;
   };
   CommunicationStats communicationStats() const { return communication; }
+  /// This rank's samples [first, second) of a batch shared by the ranks:
+  /// contiguous shares of about equal token counts in rank order (all of
+  /// them without ranks; none for a rank beyond the batch's samples).
+  std::pair<int64_t, int64_t> rankShare(const Batch &batch) const;
 
   /// The prefix split (passes/SplitPrefix.cpp): whether the artifact has
   /// encode_prefix and score_candidates (else Artifact::prefixSplitMissing

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "CopyingDevice.h"
 #include "TestModels.h"
+#include "app/Evaluation.h"
 #include "codegen/cpu/CpuBackend.h"
 #include "compiler/Compiler.h"
 #include "data/Synthetic.h"
@@ -1015,6 +1016,48 @@ TEST(Training, RankCountsAgree) {
   for (const std::string &name : oneAlone[0].params.names()) {
     EXPECT_EQ(twoRanks[1].params.get(name).data, twoRanks[0].params.get(name).data) << name;
     EXPECT_EQ(twoRanks[0].params.get(name).data, oneAlone[0].params.get(name).data) << name;
+  }
+}
+
+// Evaluation on several ranks: each scores its share of the samples, the
+// scores are gathered, every rank gets one process's metrics (to rounding:
+// a share is scored in a smaller batch), including a rank without samples.
+TEST(Training, EvaluationSharedByRanksMatchesOne) {
+  auto one = exampleSession("tiny.yaml", 1);
+  const ModelDesc &m = one->model();
+  SyntheticOptions o;
+  o.users = 9, o.seed = 31;
+  Batch batch = generateSynthetic(m, o);
+  auto want = evaluate(*one, batch);
+  ASSERT_TRUE(static_cast<bool>(want)) << llvm::toString(want.takeError());
+  for (int ranks : {2, 3, 12}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    ThreadRanks all(ranks);
+    std::vector<std::unique_ptr<Session>> sessions;
+    for (int r = 0; r < ranks; ++r)
+      sessions.push_back(exampleSession("tiny.yaml", 1));
+    std::vector<std::vector<TaskMetrics>> got(static_cast<size_t>(ranks));
+    std::vector<std::thread> threads;
+    for (int r = 0; r < ranks; ++r)
+      threads.emplace_back([&, r] {
+        ThreadRanks::Rank rank(all, r);
+        sessions[size_t(r)]->setCollective(&rank);
+        auto metrics = evaluate(*sessions[size_t(r)], batch);
+        EXPECT_TRUE(static_cast<bool>(metrics)) << llvm::toString(metrics.takeError());
+        if (metrics)
+          got[size_t(r)] = *metrics;
+      });
+    for (std::thread &t : threads)
+      t.join();
+    for (int r = 0; r < ranks; ++r)
+      for (size_t t = 0; t < want->size(); ++t) {
+        const TaskMetrics &a = got[size_t(r)][t], &b = (*want)[t];
+        ASSERT_TRUE(a.auc && a.logLoss && b.auc && b.logLoss);
+        EXPECT_NEAR(*a.auc, *b.auc, 1e-6);
+        EXPECT_NEAR(*a.logLoss, *b.logLoss, 1e-6);
+        EXPECT_EQ(a.positives, b.positives);
+        EXPECT_EQ(a.negatives, b.negatives);
+      }
   }
 }
 
