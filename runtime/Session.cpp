@@ -134,6 +134,28 @@ llvm::Expected<std::unique_ptr<Session>> Session::create(Artifact artifact,
       return bound.takeError();
     *bindings = std::move(*bound);
   }
+  // apply_update's gradient inputs, each resolved once to the train_step
+  // output that computes it (gradients travel as buffers by binding).
+  if (s->updateEntry) {
+    std::map<std::string, size_t> computed;
+    for (auto [index, arg] : llvm::enumerate(s->trainBindings))
+      if (arg.kind == ArgKind::ParamGrad || arg.kind == ArgKind::EmbeddingGrad)
+        computed[arg.gradientKey()] = index;
+      else if (arg.kind == ArgKind::Loss)
+        s->lossIndex = index;
+    s->gradientFrom.assign(s->updateBindings.size(), SIZE_MAX);
+    for (auto [index, arg] : llvm::enumerate(s->updateBindings)) {
+      if (arg.kind != ArgKind::GradInput && arg.kind != ArgKind::EmbeddingGradInput)
+        continue;
+      auto found = computed.find(arg.gradientKey());
+      if (found == computed.end())
+        return fail(where + ": apply_update reads the gradient '" + arg.gradientKey() +
+                    "', which train_step does not compute");
+      s->gradientFrom[index] = found->second;
+    }
+    if (s->lossIndex == SIZE_MAX)
+      return fail(where + ": train_step has no loss output");
+  }
   s->threads = options.threads ? options.threads
                                : std::max(1u, std::thread::hardware_concurrency());
   for (const TableDesc &t : s->artifact.model.tables)
@@ -354,7 +376,7 @@ void Session::initParams(uint64_t seed) {
 std::map<size_t, std::vector<float>>
 Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, unsigned callThreads,
               const Batch &batch, std::array<int64_t, 3> rng, OptimizerState *state,
-              const NamedBuffers *gradients, std::array<int64_t, 2> *work,
+              const StepGradients *gradients, std::array<int64_t, 2> *work,
               const PrefixRows *prefix) const {
   const ModelDesc &m = artifact.model;
   int64_t B = batch.numSamples, K = batch.numCandidates(), N = batch.totalTokens(m);
@@ -414,10 +436,10 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
     GroupView v = groupView(batch, arg.group);
     switch (arg.kind) {
     case ArgKind::GradInput: // apply_update: train_step's output, summed over ranges
-      push(gradients->at(arg.gradientKey()).data(), parameters.get(arg.param).shape);
+      push((*gradients)[gradientFrom[index]].data(), parameters.get(arg.param).shape);
       break;
     case ArgKind::EmbeddingGradInput:
-      push(gradients->at(arg.gradientKey()).data(), {v.rows, arg.table->dim});
+      push((*gradients)[gradientFrom[index]].data(), {v.rows, arg.table->dim});
       break;
     case ArgKind::Param: { // the optimiser update writes the parameters in place
       const Tensor &t = parameters.get(arg.param);
@@ -740,47 +762,40 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
   unsigned insideThreads = parts == threads ? 1 : threads;
   if (insideThreads > 1)
     bounds = {begin, end}, parts = 1;
-  std::vector<NamedBuffers> partial(parts);
+  // Each range's outputs by train_step binding: dense gradients, each
+  // lookup's row gradients, the loss.
+  const size_t outputs = trainBindings.size();
+  std::vector<StepGradients> partial(parts, StepGradients(outputs));
   std::vector<int64_t> stepTokens = batch.tokenOffsets(m); // where each range starts
   auto run = [&](size_t p) {
     bool whole = bounds[p] == 0 && bounds[p + 1] == B;
     Batch range = whole ? Batch() : sliceBatch(m, batch, bounds[p], bounds[p + 1]);
-    std::map<size_t, std::vector<float>> outputs =
-        call(trainBindings, *trainEntry, insideThreads, whole ? batch : range,
-             {static_cast<int64_t>(seed), step, stepTokens[bounds[p]]});
-    // Keyed as apply_update's inputs of the same gradient (typed, not named).
-    for (auto &[index, buffer] : outputs) {
-      const Binding &arg = trainBindings[index];
-      partial[p][arg.kind == ArgKind::Loss ? std::string("loss") : arg.gradientKey()] =
-          std::move(buffer);
-    }
+    for (auto &[index, buffer] :
+         call(trainBindings, *trainEntry, insideThreads, whole ? batch : range,
+              {static_cast<int64_t>(seed), step, stepTokens[bounds[p]]}))
+      partial[p][index] = std::move(buffer);
   };
+  auto kindOf = [&](size_t i) { return trainBindings[i].kind; };
   if (begin < end) {
     onThreads(parts, run);
   } else { // no samples here: nothing to add
-    for (const Binding &arg : trainBindings)
-      if (arg.kind == ArgKind::Loss)
-        partial[0]["loss"] = {0.0f};
-      else if (arg.kind == ArgKind::ParamGrad)
-        partial[0][arg.gradientKey()].assign(parameters.get(arg.param).data.size(), 0.0f);
-      else if (arg.kind == ArgKind::EmbeddingGrad)
-        partial[0][arg.gradientKey()].clear();
+    for (size_t i = 0; i < outputs; ++i)
+      if (kindOf(i) == ArgKind::Loss)
+        partial[0][i] = {0.0f};
+      else if (kindOf(i) == ArgKind::ParamGrad)
+        partial[0][i].assign(parameters.get(trainBindings[i].param).data.size(), 0.0f);
   }
   // Sum in range order: dense gradients add, a lookup's rows concatenate
   // (each range holds its samples' rows, in sample order).
-  NamedBuffers sum = std::move(partial[0]);
-  std::set<std::string> rowGradients;
-  for (const Binding &arg : trainBindings)
-    if (arg.kind == ArgKind::EmbeddingGrad)
-      rowGradients.insert(arg.gradientKey());
+  StepGradients sum = std::move(partial[0]);
   for (size_t p = 1; p < parts; ++p)
-    for (auto &[key, buffer] : partial[p]) {
-      std::vector<float> &total = sum[key];
-      if (rowGradients.count(key))
-        total.insert(total.end(), buffer.begin(), buffer.end());
+    for (size_t i = 0; i < outputs; ++i) {
+      std::vector<float> &total = sum[i], &part = partial[p][i];
+      if (kindOf(i) == ArgKind::EmbeddingGrad)
+        total.insert(total.end(), part.begin(), part.end());
       else
-        for (size_t i = 0; i < buffer.size(); ++i)
-          total[i] += buffer[i];
+        for (size_t k = 0; k < part.size(); ++k)
+          total[k] += part[k];
     }
   if (distributed)
     reduceOverRanks(sum);
@@ -789,11 +804,11 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
 
   trimPool(batch, {trainEntry, updateEntry});
   TrainStepResult r;
-  r.loss = sum["loss"][0];
+  r.loss = sum[lossIndex][0];
   if (!gradients)
     return r;
-  for (const Binding &arg : trainBindings) {
-    std::vector<float> &buffer = sum[arg.gradientKey()];
+  for (auto [index, arg] : llvm::enumerate(trainBindings)) {
+    std::vector<float> &buffer = sum[index];
     if (arg.kind == ArgKind::ParamGrad) {
       r.dense[arg.param] = std::move(buffer);
     } else if (arg.kind == ArgKind::EmbeddingGrad) {
@@ -842,14 +857,14 @@ std::pair<int64_t, int64_t> Session::rankShare(const Batch &batch) const {
   return {shares[r], shares[r + 1]};
 }
 
-void Session::reduceOverRanks(NamedBuffers &sum) const {
+void Session::reduceOverRanks(StepGradients &sum) const {
   // The loss and the dense gradients: summed over the ranks in buckets of
   // at most 4 Mi floats, packed in binding order (the same on every rank
   // and every step: bit-reproducible for a given rank and thread count).
-  std::vector<std::vector<float> *> dense{&sum.at("loss")};
-  for (const Binding &arg : trainBindings)
+  std::vector<std::vector<float> *> dense{&sum[lossIndex]};
+  for (auto [index, arg] : llvm::enumerate(trainBindings))
     if (arg.kind == ArgKind::ParamGrad)
-      dense.push_back(&sum.at(arg.gradientKey()));
+      dense.push_back(&sum[index]);
   constexpr size_t kBucket = size_t(4) << 20;
   std::vector<float> bucket;
   for (size_t first = 0; first < dense.size();) {
@@ -870,9 +885,9 @@ void Session::reduceOverRanks(NamedBuffers &sum) const {
   }
   // Each lookup's row gradients: every rank's, in rank order, which is
   // sample order (the shares are contiguous): what apply_update reads.
-  for (const Binding &arg : trainBindings)
+  for (auto [index, arg] : llvm::enumerate(trainBindings))
     if (arg.kind == ArgKind::EmbeddingGrad) {
-      std::vector<float> &rows = sum.at(arg.gradientKey());
+      std::vector<float> &rows = sum[index];
       rows = collective->allGatherFloats(rows);
       communication.gatheredBytes += rows.size() * sizeof(float);
     }

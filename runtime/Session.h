@@ -228,14 +228,18 @@ public:
 private:
   Session(Artifact a) : artifact(std::move(a)) {}
   ForwardResult runRange(const Batch &batch, bool hidden, unsigned callThreads) const;
+  /// A training step's outputs, one buffer per train_step binding (the
+  /// loss, each dense gradient, each lookup's row gradients; the others
+  /// empty): how gradients travel from train_step over the ranks to
+  /// apply_update (gradientFrom), typed by binding, not named.
+  using StepGradients = std::vector<std::vector<float>>;
   /// Calls an entry point on a batch; returns the output buffers by argument.
   /// apply_update also takes the optimiser state (updated in place with the
-  /// parameters) and the gradients, by Binding::gradientKey (and "loss").
-  using NamedBuffers = std::map<std::string, std::vector<float>>;
+  /// parameters) and the step's gradients.
   std::map<size_t, std::vector<float>>
   call(const std::vector<Binding> &bindings, const EntryPoint &entry, unsigned callThreads,
        const Batch &batch, std::array<int64_t, 3> rng = {0, 0, 0}, OptimizerState *state = nullptr,
-       const NamedBuffers *gradients = nullptr, std::array<int64_t, 2> *work = nullptr,
+       const StepGradients *gradients = nullptr, std::array<int64_t, 2> *work = nullptr,
        const PrefixRows *prefix = nullptr) const;
   /// A forward-like call's outputs (forward, score_candidates) as scores.
   ForwardResult scoresOf(const std::vector<Binding> &bindings,
@@ -252,7 +256,11 @@ private:
   Collective *collective = nullptr;
   mutable CommunicationStats communication;
   /// A step's gradients and loss over the ranks (setCollective).
-  void reduceOverRanks(NamedBuffers &sum) const;
+  void reduceOverRanks(StepGradients &sum) const;
+  /// Per apply_update binding: the train_step binding whose output it reads
+  /// (gradient inputs; SIZE_MAX for the others), and the loss's binding.
+  std::vector<size_t> gradientFrom;
+  size_t lossIndex = SIZE_MAX;
 
   Artifact artifact;
   const EntryPoint *entryPoint = nullptr;

@@ -1,0 +1,73 @@
+"""bench/scale/run.sh: steps on 1, 2 and 4 ranks, the exchange per step
+measured and predicted (docs/scale-out.md)."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+root, out_path = sys.argv[1], sys.argv[2]
+bin_dir = os.path.join(root, "build", "bin")
+env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+lines = []
+
+
+def log(s=""):
+    print(s)
+    lines.append(s)
+
+
+def summary(artifact_yaml):
+    s = subprocess.run([f"{bin_dir}/mtgr-compile", artifact_yaml, "--summary", "--emit=none"],
+                       capture_output=True, text=True, check=True).stdout
+    dense = int(re.search(r"dense ([\d,]+)", s).group(1).replace(",", ""))
+    return dense
+
+
+def train(artifact, ranks, threads, args):
+    cmd = [f"{bin_dir}/mtgr-run", "train", artifact, f"--num-threads={threads}", *args]
+    if ranks > 1:
+        cmd = ["mpirun", "--oversubscribe", "-np", str(ranks), *cmd]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)}: {r.stderr[-800:]}")
+    text = r.stdout + r.stderr
+    steps = [m for m in re.finditer(r"step (\d+) \(epoch \d+, \d+/\d+\)\s+(\d+) samples/s", text)]
+    trained = re.search(r"trained (\d+) steps .* on (\d+) samples", text)
+    comm = re.search(r"communication per step \(rank 0\): ([\d.]+) MB all-reduced .*?, ([\d.]+) MB of row", text)
+    step_count = int(trained.group(1))
+    rate = int(steps[-1].group(2)) if steps else 0
+    return step_count, rate, (float(comm.group(1)), float(comm.group(2))) if comm else (0.0, 0.0)
+
+
+log("# bench/scale/run.sh: training steps on several ranks (docs/scale-out.md)")
+log(f"# machine: {os.cpu_count()} cores; ranks beyond that oversubscribe them")
+with tempfile.TemporaryDirectory() as tmp:
+    cases = [
+        ("tiny", os.path.join(root, "examples/models/tiny.yaml"),
+         ["--users=400", "--token-budget=8192", "--steps=12", "--epochs=4"]),
+        ("mtgr-small", os.path.join(root, "examples/models/mtgr-small.yaml"),
+         ["--users=16", "--seq-len=400", "--rt-len=40", "--candidates=16", "--token-budget=4096",
+          "--steps=2"]),
+    ]
+    for name, yaml, args in cases:
+        artifact = os.path.join(tmp, name + ".mtgr")
+        subprocess.run([f"{bin_dir}/mtgr-compile", yaml, "-o", artifact], check=True,
+                       capture_output=True)
+        dense = summary(yaml)
+        log(f"\n== {name}: {' '.join(args)}; {dense:,} dense parameters")
+        base = None
+        for ranks, threads in ((1, 2), (2, 1), (4, 1)):
+            steps, rate, (reduced, gathered) = train(artifact, ranks, threads, args)
+            if base is None:
+                base = rate
+            predicted = 4 * (dense + 1) / 1e6
+            line = (f"{ranks} rank(s) x {threads} thread(s): {steps} steps, {rate} samples/s "
+                    f"({rate / base:.2f}x of 1 rank x 2 threads)")
+            if ranks > 1:
+                line += (f"; per step: all-reduced {reduced:.3f} MB (model: 4 x (dense + 1) = "
+                         f"{predicted:.3f} MB, ratio {reduced / predicted:.3f}), row gradients "
+                         f"gathered {gathered:.3f} MB")
+            log(line)
+with open(out_path, "w") as f:
+    f.write("\n".join(lines) + "\n")
