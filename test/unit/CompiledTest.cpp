@@ -47,6 +47,15 @@ std::unique_ptr<Session> compile(const std::string &yaml, unsigned threads) {
   return std::move(*session);
 }
 
+/// `request`'s R and C tokens with the U and S of `users` (as many samples):
+/// another request of the same users.
+Batch withUsersOf(const Batch &users, Batch request) {
+  request.user = users.user, request.userIds = users.userIds;
+  request.sequence = users.sequence, request.sequenceOffsets = users.sequenceOffsets;
+  request.sequenceTimes = users.sequenceTimes;
+  return request;
+}
+
 double maxError(const ModelDesc &m, const ForwardResult &c, const reference::Output &r) {
   auto err = [](double a, double b) { return std::fabs(a - b) / std::max(1.0, std::fabs(b)); };
   double worst = 0;
@@ -690,10 +699,7 @@ TEST(PrefixSplit, OneEncodingServesOtherRequests) {
   for (uint64_t seed : {31, 32, 33}) {
     o.seed = seed;
     Batch other = generateSynthetic(m, o);
-    // The same users' U and S, another request's R and C.
-    other.user = first.user, other.userIds = first.userIds;
-    other.sequence = first.sequence, other.sequenceOffsets = first.sequenceOffsets;
-    other.sequenceTimes = first.sequenceTimes;
+    other = withUsersOf(first, other); // the same users' U and S, another request's R and C
     ASSERT_FALSE(validateBatch(m, other));
     auto split = session->scoreCandidates(other, *prefix);
     auto full = session->forward(other);
@@ -742,11 +748,8 @@ TEST(PrefixCache, RepeatUsersHitAndScoreAsForward) {
   // user twice: all hits.
   o.seed = 51;
   Batch next = generateSynthetic(m, o);
-  Batch users = selectSamples(m, first, {2, 0, 2});
-  Batch request = selectSamples(m, next, {0, 1, 2});
-  request.user = users.user, request.userIds = users.userIds;
-  request.sequence = users.sequence, request.sequenceOffsets = users.sequenceOffsets;
-  request.sequenceTimes = users.sequenceTimes;
+  Batch request =
+      withUsersOf(selectSamples(m, first, {2, 0, 2}), selectSamples(m, next, {0, 1, 2}));
   ASSERT_FALSE(validateBatch(m, request));
   auto warm = cache.score(*session, request);
   ASSERT_TRUE(static_cast<bool>(warm)) << llvm::toString(warm.takeError());
@@ -816,11 +819,8 @@ TEST(PrefixCache, DeviceTierKeepsRowsOnTheDevice) {
   Batch first = generateSynthetic(m, o);
   o.seed = 61;
   Batch next = generateSynthetic(m, o);
-  Batch users = selectSamples(m, first, {2, 0, 1});
-  Batch request = selectSamples(m, next, {0, 1, 2});
-  request.user = users.user, request.userIds = users.userIds;
-  request.sequence = users.sequence, request.sequenceOffsets = users.sequenceOffsets;
-  request.sequenceTimes = users.sequenceTimes;
+  Batch request =
+      withUsersOf(selectSamples(m, first, {2, 0, 1}), selectSamples(m, next, {0, 1, 2}));
   ASSERT_FALSE(validateBatch(m, request));
   Batch one = sliceBatch(m, request, 1, 2);
   auto same = [&](PrefixCache &there, PrefixCache &here, const Batch &b) {
