@@ -797,8 +797,11 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
         for (size_t k = 0; k < part.size(); ++k)
           total[k] += part[k];
     }
-  if (distributed)
+  if (distributed) {
     reduceOverRanks(sum);
+    communication.tokens += batch.totalTokens(m);
+    communication.samples += B;
+  }
   // The optimiser update, once, on the whole batch.
   call(updateBindings, *updateEntry, threads, batch, {static_cast<int64_t>(seed), step, 0}, &state, &sum);
 

@@ -178,7 +178,7 @@ public:
   /// all-reduced (the loss and dense gradients) and bytes of row gradients
   /// gathered (every rank's, received).
   struct CommunicationStats {
-    int64_t steps = 0;
+    int64_t steps = 0, tokens = 0, samples = 0; // the steps' (all ranks')
     uint64_t reducedBytes = 0, gatheredBytes = 0;
   };
   CommunicationStats communicationStats() const { return communication; }

@@ -34,10 +34,12 @@ def train(artifact, ranks, threads, args):
     text = r.stdout + r.stderr
     steps = [m for m in re.finditer(r"step (\d+) \(epoch \d+, \d+/\d+\)\s+(\d+) samples/s", text)]
     trained = re.search(r"trained (\d+) steps .* on (\d+) samples", text)
-    comm = re.search(r"communication per step \(rank 0\): ([\d.]+) MB all-reduced .*?, ([\d.]+) MB of row", text)
+    comm = re.search(r"communication per step \(rank 0\): ([\d.]+) MB all-reduced .*?, ([\d.]+) MB of row"
+                     r".*steps of (\d+) tokens, ([\d.]+) samples", text)
     step_count = int(trained.group(1))
     rate = int(steps[-1].group(2)) if steps else 0
-    return step_count, rate, (float(comm.group(1)), float(comm.group(2))) if comm else (0.0, 0.0)
+    return step_count, rate, (tuple(float(comm.group(i)) for i in range(1, 5)) if comm
+                              else (0.0, 0.0, 0.0, 0.0))
 
 
 log("# bench/scale/run.sh: training steps on several ranks (docs/scale-out.md)")
@@ -58,7 +60,7 @@ with tempfile.TemporaryDirectory() as tmp:
         log(f"\n== {name}: {' '.join(args)}; {dense:,} dense parameters")
         base = None
         for ranks, threads in ((1, 2), (2, 1), (4, 1)):
-            steps, rate, (reduced, gathered) = train(artifact, ranks, threads, args)
+            steps, rate, (reduced, gathered, tokens, samples) = train(artifact, ranks, threads, args)
             if base is None:
                 base = rate
             predicted = 4 * (dense + 1) / 1e6
@@ -67,7 +69,8 @@ with tempfile.TemporaryDirectory() as tmp:
             if ranks > 1:
                 line += (f"; per step: all-reduced {reduced:.3f} MB (model: 4 x (dense + 1) = "
                          f"{predicted:.3f} MB, ratio {reduced / predicted:.3f}), row gradients "
-                         f"gathered {gathered:.3f} MB")
+                         f"gathered {gathered:.3f} MB for steps of {tokens:.0f} tokens "
+                         f"({samples:.1f} samples): {gathered * 1e6 / max(tokens, 1):.0f} B a token")
             log(line)
 with open(out_path, "w") as f:
     f.write("\n".join(lines) + "\n")

@@ -533,9 +533,10 @@ int train(Session &session) {
     double steps = double(std::max<int64_t>(c.steps, 1));
     llvm::outs() << llvm::formatv("communication per step (rank 0): {0:F3} MB all-reduced (loss "
                                   "and dense gradients), {1:F3} MB of row gradients gathered, "
-                                  "over {2} ranks\n",
+                                  "over {2} ranks; steps of {3:F0} tokens, {4:F1} samples\n",
                                   double(c.reducedBytes) / steps / 1e6,
-                                  double(c.gatheredBytes) / steps / 1e6, ranks->size());
+                                  double(c.gatheredBytes) / steps / 1e6, ranks->size(),
+                                  double(c.tokens) / steps, double(c.samples) / steps);
   }
   if (!saveParams.empty() && rank0)
     if (auto e = writeNpz(saveParams, session.params()))
