@@ -110,7 +110,6 @@ void *GpuArena::allocate(uint64_t bytes) {
   }
   void *block = make(size);
   blocks[reinterpret_cast<uintptr_t>(block)] = size;
-  held += size;
   thisCall.push_back(reinterpret_cast<uintptr_t>(block));
   return block;
 }

@@ -76,7 +76,6 @@ public:
   void *allocate(uint64_t bytes);
   /// False when `block` is not the arena's.
   bool release(void *block);
-  uint64_t heldBytes() const { return held; }
 
 private:
   static uint64_t rounded(uint64_t bytes);
@@ -85,7 +84,6 @@ private:
   std::map<uint64_t, std::set<uintptr_t>> freeBlocks; // by rounded size
   std::unordered_map<uintptr_t, uint64_t> blocks;     // every block -> rounded size
   std::vector<uintptr_t> lastCall, thisCall;          // the block of each allocation
-  uint64_t held = 0;
 };
 
 } // namespace mtgr

@@ -605,10 +605,10 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
     }
     // The block: what the code reads, then what it writes (copied back),
     // then prefix rows placed by copies on the device (not copied in).
+    const bool allPiecesOnDevice = std::all_of(pieceOnDevice.begin(), pieceOnDevice.end(),
+                                               [](const auto &p) { return !p.empty(); });
     auto section = [&](size_t i) {
-      bool placed = prefixView.count(i) && std::all_of(pieceOnDevice.begin(), pieceOnDevice.end(),
-                                                       [](const auto &p) { return !p.empty(); });
-      return placed ? 2 : written[i] ? 1 : 0;
+      return prefixView.count(i) && allPiecesOnDevice ? 2 : written[i] ? 1 : 0;
     };
     size_t placedFrom = 0;
     for (int pass : {0, 1, 2}) {
@@ -672,7 +672,6 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
       slot = takeReplaySlot(key);
       if (!slot->block) {
         slot->block = device->allocate(std::max<size_t>(blockBytes, 1));
-        slot->blockBytes = blockBytes;
       }
       block = static_cast<char *>(slot->block);
     } else {

@@ -312,8 +312,7 @@ private:
   /// view's shape, the argument block's layout): the block, kept so the
   /// arguments are where they were, and the device's recording.
   struct ReplaySlot {
-    void *block = nullptr;
-    size_t blockBytes = 0;
+    void *block = nullptr; // its size is in the key
     std::unique_ptr<Recording> recording;
   };
   unsigned recordedShapes = 0;
