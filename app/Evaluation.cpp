@@ -24,7 +24,8 @@ llvm::Expected<std::vector<TaskMetrics>> mtgr::evaluate(Session &session,
   Collective *ranks = session.getCollective();
   if (ranks && ranks->size() > 1) {
     auto [begin, end] = session.rankShare(batch);
-    if (begin < end) {
+    // Sharded tables: every rank fetches rows with the others, samples or not.
+    if (begin < end || session.tablePlacement()) {
       auto part = session.forward(sliceBatch(m, batch, begin, end));
       if (!part)
         return part.takeError();

@@ -2,6 +2,7 @@
 #include "runtime/Checkpoint.h"
 #include "abi/Container.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -65,6 +66,14 @@ std::string mtgr::serializeCheckpoint(const TrainState &s) {
                           {"epoch", s.epoch},
                           {"step_in_epoch", s.stepInEpoch},
                           {"seed", std::to_string(s.seed)}};
+  if (!s.shardFiles.empty()) {
+    llvm::json::Array shards;
+    for (size_t q = 0; q < s.shardFiles.size(); ++q)
+      shards.push_back(
+          llvm::json::Object{{"file", s.shardFiles[q]},
+                             {"xxh3", llvm::utohexstr(s.shardDigests[q], /*LowerCase=*/true)}});
+    meta["shards"] = std::move(shards);
+  }
   std::string metaText;
   llvm::raw_string_ostream(metaText) << llvm::json::Value(std::move(meta));
   std::string params, optimizer, tables;
@@ -119,6 +128,23 @@ llvm::Expected<TrainState> mtgr::parseCheckpoint(llvm::StringRef bytes,
   s.step = *step, s.epoch = *epoch, s.stepInEpoch = *inEpoch;
   if (seed->getAsInteger(10, s.seed))
     return fail("section 'meta': seed '" + *seed + "' is not an unsigned integer");
+  if (const llvm::json::Value *shards = o->get("shards")) {
+    const llvm::json::Array *list = shards->getAsArray();
+    if (!list || list->empty())
+      return fail("section 'meta': shards is not a list of files");
+    for (const llvm::json::Value &v : *list) {
+      const llvm::json::Object *shard = v.getAsObject();
+      auto file = shard ? shard->getString("file") : std::nullopt;
+      auto digest = shard ? shard->getString("xxh3") : std::nullopt;
+      uint64_t value = 0;
+      // A bare file name: shards are next to the manifest, nowhere else.
+      if (!file || !digest || file->empty() || file->contains('/') || *file == ".." ||
+          digest->getAsInteger(16, value))
+        return fail("section 'meta': a shard without a plain file name and xxh3 digest");
+      s.shardFiles.push_back(file->str());
+      s.shardDigests.push_back(value);
+    }
+  }
   Reader r{(*sections)["params"]};
   while (r.ok && r.at < r.bytes.size()) {
     std::string name = r.string();
@@ -212,9 +238,18 @@ llvm::Error mtgr::checkStateFits(const TrainState &state, const ModelDesc &m,
     const TableDesc *t = m.findTable(name);
     if (!t || t->kind != TableDesc::Kind::Dynamic)
       return fail("table '" + name + "' is not a dynamic table of this model");
-    if (table.capacity() != t->rows)
+    std::string weight = "tables." + name + ".weight";
+    if (!params.has(weight))
+      return fail("dynamic table '" + name + "' has no weight in this part of the state");
+    int64_t rows = params.get(weight).shape[0];
+    if (table.capacity() != rows)
       return fail("dynamic table '" + name + "' has capacity " + llvm::Twine(table.capacity()) +
-                  ", the model's has " + llvm::Twine(t->rows));
+                  ", " + (rows == t->rows ? "the model's has " : "this shard's has ") +
+                  llvm::Twine(rows));
   }
+  for (const TableDesc &t : m.tables)
+    if (t.kind == TableDesc::Kind::Dynamic && params.has("tables." + t.name + ".weight") &&
+        !state.tables.count(t.name))
+      return fail("dynamic table '" + t.name + "' is missing");
   return llvm::Error::success();
 }

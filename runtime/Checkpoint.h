@@ -24,6 +24,12 @@ struct TrainState {
   ParamStore params;
   OptimizerState optimizer; // Adam moments, row-wise Adagrad accumulators
   std::map<std::string, DynamicTable> tables;        // dynamic tables
+  /// A manifest (tables sharded over ranks, runtime/TableShards.h): the
+  /// embedding tables are not in this file but in one file per shard, named
+  /// here (next to it) with each file's xxh3 digest; shard q of
+  /// shardFiles.size() is a checkpoint holding only the tables' part.
+  std::vector<std::string> shardFiles;
+  std::vector<uint64_t> shardDigests;
 };
 
 std::string serializeCheckpoint(const TrainState &state);
@@ -32,8 +38,10 @@ llvm::Error saveCheckpoint(llvm::StringRef path, const TrainState &state);
 llvm::Expected<TrainState> loadCheckpoint(llvm::StringRef path);
 /// Whether a parsed state fits model `m` with parameters `params` (names and
 /// shapes): every parameter present with its shape and finite, nothing extra,
-/// optimiser state of the right owners and sizes, dynamic tables of the model
-/// with its capacities. The model hash is not compared here: a crafted file
+/// optimiser state of the right owners and sizes, every dynamic table of
+/// `params` there with as many rows as its weight (its capacity; a shard's:
+/// its share). `params` may be a part of the model's: a manifest's dense
+/// ones, a shard's tables. The model hash is not compared here: a crafted file
 /// may carry the right hash and anything else.
 llvm::Error checkStateFits(const TrainState &state, const ModelDesc &m, const ParamStore &params,
                            llvm::StringRef path);

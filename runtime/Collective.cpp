@@ -18,6 +18,34 @@ std::vector<float> Collective::allGatherFloats(llvm::ArrayRef<float> local) {
   return out;
 }
 
+std::vector<std::vector<char>> Collective::allToAll(const std::vector<std::vector<char>> &toEach) {
+  // Every rank's message: the sizes of its parts, then the parts.
+  const size_t n = static_cast<size_t>(size());
+  std::vector<char> mine(n * sizeof(uint64_t));
+  for (size_t q = 0; q < n; ++q) {
+    uint64_t bytes = q < toEach.size() ? toEach[q].size() : 0;
+    std::memcpy(mine.data() + q * sizeof bytes, &bytes, sizeof bytes);
+  }
+  for (const std::vector<char> &part : toEach)
+    mine.insert(mine.end(), part.begin(), part.end());
+  std::vector<char> all = allGather(mine);
+  std::vector<std::vector<char>> fromEach(n);
+  size_t at = 0, me = static_cast<size_t>(rank());
+  for (size_t q = 0; q < n; ++q) {
+    std::vector<uint64_t> bytes(n);
+    std::memcpy(bytes.data(), all.data() + at, n * sizeof(uint64_t));
+    size_t part = at + n * sizeof(uint64_t);
+    for (size_t k = 0; k < me; ++k)
+      part += bytes[k];
+    fromEach[q].assign(all.begin() + static_cast<std::ptrdiff_t>(part),
+                       all.begin() + static_cast<std::ptrdiff_t>(part + bytes[me]));
+    at += n * sizeof(uint64_t);
+    for (uint64_t b : bytes)
+      at += b;
+  }
+  return fromEach;
+}
+
 llvm::Error Collective::agree(uint64_t value, llvm::StringRef what) {
   std::vector<char> all =
       allGather(llvm::ArrayRef<char>(reinterpret_cast<const char *>(&value), sizeof value));
@@ -51,6 +79,9 @@ public:
   void allReduceSum(float *, size_t) override {}
   void allReduceSum(double *, size_t) override {}
   std::vector<char> allGather(llvm::ArrayRef<char> local) override { return local.vec(); }
+  std::vector<std::vector<char>> allToAll(const std::vector<std::vector<char>> &toEach) override {
+    return {toEach.empty() ? std::vector<char>() : toEach[0]};
+  }
 };
 } // namespace
 

@@ -36,6 +36,12 @@ public:
   /// Every rank's bytes, one after another in rank order (any lengths).
   virtual std::vector<char> allGather(llvm::ArrayRef<char> local) = 0;
 
+  /// Personalised exchange: `toEach[q]` goes to rank q; returns what each
+  /// rank sent this one, by rank (MPI_Alltoallv). The default goes through
+  /// allGather (every rank receives everything): right, not lean; engines
+  /// override it.
+  virtual std::vector<std::vector<char>> allToAll(const std::vector<std::vector<char>> &toEach);
+
   /// Every rank's floats one after another in rank order.
   std::vector<float> allGatherFloats(llvm::ArrayRef<float> local);
   /// An error naming the ranks whose `value` differs from rank 0's (`what`:

@@ -2,6 +2,7 @@
 #include "runtime/DynamicTable.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <set>
 
@@ -46,6 +47,19 @@ DynamicTable::Admission DynamicTable::admit(int64_t id, int64_t step) {
   idOfRow[a.row] = id;
   order.insert(key(e));
   return a;
+}
+
+void DynamicTable::place(int64_t id, const Entry &e) {
+  // Rows placed in the order a new table hands them out (1, 2, ...) are
+  // found at the top of the stack.
+  auto free = !freeRows.empty() && freeRows.back() == e.row
+                  ? freeRows.end() - 1
+                  : std::find(freeRows.begin(), freeRows.end(), e.row);
+  assert(free != freeRows.end() && !rows.count(id) && "a free row for a new id");
+  freeRows.erase(free);
+  rows[id] = e;
+  idOfRow[e.row] = id;
+  order.insert(key(e));
 }
 
 namespace {

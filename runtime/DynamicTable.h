@@ -47,6 +47,24 @@ public:
   int64_t capacity() const { return cap; }
   bool contains(int64_t id) const { return rows.count(id) != 0; }
 
+  /// What re-sharding moves (runtime/TableShards.h): an id's row and clocks.
+  struct Entry {
+    int64_t row, lastUse, uses;
+  };
+  /// Every id with a row, and every id seen but not admitted (its sightings).
+  const std::unordered_map<int64_t, Entry> &entries() const { return rows; }
+  const std::unordered_map<int64_t, int64_t> &pending() const { return sightings; }
+  /// An empty table like this one (policy, threshold) of `capacity` rows.
+  DynamicTable emptyLike(int64_t capacity) const {
+    return DynamicTable(capacity, threshold, policy);
+  }
+  /// Gives `id` the row `row` (free in this table) with its clocks.
+  void place(int64_t id, const Entry &e);
+  void setPending(int64_t id, int64_t seen) { sightings[id] = seen; }
+  /// Whether `a` would be evicted before `b` (the eviction order).
+  bool evictedBefore(const Entry &a, const Entry &b) const { return key(a) < key(b); }
+  int64_t admissionThreshold() const { return threshold; }
+
   /// Bytes that restore the table exactly (checkpoints).
   std::string serialize() const;
   static llvm::Expected<DynamicTable> deserialize(llvm::StringRef bytes);
@@ -54,9 +72,6 @@ public:
   bool operator==(const DynamicTable &o) const;
 
 private:
-  struct Entry {
-    int64_t row, lastUse, uses;
-  };
   int64_t cap, threshold;
   Policy policy;
   std::unordered_map<int64_t, Entry> rows;

@@ -1,7 +1,10 @@
 //===- Session.cpp - run a compiled artifact on a device ------------------===//
 #include "runtime/Session.h"
 #include "model/Error.h"
+#include "runtime/Checkpoint.h"
 
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cstring>
@@ -377,7 +380,7 @@ std::map<size_t, std::vector<float>>
 Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, unsigned callThreads,
               const Batch &batch, std::array<int64_t, 3> rng, OptimizerState *state,
               const StepGradients *gradients, std::array<int64_t, 2> *work,
-              const PrefixRows *prefix) const {
+              const PrefixRows *prefix, const SparseArgs *sparse) const {
   const ModelDesc &m = artifact.model;
   int64_t B = batch.numSamples, K = batch.numCandidates(), N = batch.totalTokens(m);
   std::vector<int64_t> tokenOffsets = batch.tokenOffsets(m);
@@ -410,9 +413,13 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
   // Sparse updates: the ids of every lookup mapped to table rows, the rows
   // deduplicated per table (in order of first appearance), and each id's
   // position among them; the generated code sums and updates per row.
+  // (Sharded tables: given, this rank's rows; `sparse`.)
   std::map<const TableDesc *, std::vector<int64_t>> uniqueRows;
   std::map<size_t, std::vector<int64_t>> rowIndex;
-  {
+  if (sparse) {
+    uniqueRows = sparse->uniqueRows;
+    rowIndex = sparse->rowIndex;
+  } else {
     std::map<const TableDesc *, std::unordered_map<int64_t, int64_t>> positions;
     for (auto [index, arg] : llvm::enumerate(bindings)) {
       if (arg.kind != ArgKind::RowIndex)
@@ -439,6 +446,13 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
       push((*gradients)[gradientFrom[index]].data(), parameters.get(arg.param).shape);
       break;
     case ArgKind::EmbeddingGradInput:
+      if (sparse) { // this rank's rows' gradients (other lookups of the table: none)
+        auto found = sparse->gradients.find(index);
+        const std::vector<float> &rows =
+            found == sparse->gradients.end() ? floatBuffers.emplace_back() : found->second;
+        push(rows.data(), {static_cast<int64_t>(rows.size()) / arg.table->dim, arg.table->dim});
+        break;
+      }
       push((*gradients)[gradientFrom[index]].data(), {v.rows, arg.table->dim});
       break;
     case ArgKind::Param: { // the optimiser update writes the parameters in place
@@ -529,10 +543,20 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
       break;
     case ArgKind::Embedding: {
       // Hash tables live in the runtime: gather the rows for the generated code.
+      // Sharded tables: from the rows their owners sent for this call.
       const TableDesc &t = *arg.table;
       const std::vector<int64_t> &ids = (*v.columns)[arg.index].ids;
-      const std::vector<float> &table = parameters.get("tables." + t.name + ".weight").data;
       std::vector<float> &rows = floatBuffers.emplace_back(v.rows * t.dim);
+      if (exchanged) {
+        const RowExchange::Table &fetched = exchanged->tables.at(&t);
+        for (int64_t r = 0; r < v.rows; ++r)
+          std::copy_n(fetched.rows.data() +
+                          fetched.position.at(TablePlacement::keyOf(t, ids[r])) * t.dim,
+                      t.dim, rows.data() + r * t.dim);
+        push(rows.data(), {v.rows, t.dim});
+        break;
+      }
+      const std::vector<float> &table = parameters.get("tables." + t.name + ".weight").data;
       for (int64_t r = 0; r < v.rows; ++r)
         std::copy_n(table.data() + rowOf(t, ids[r]) * t.dim, t.dim, rows.data() + r * t.dim);
       push(rows.data(), {v.rows, t.dim});
@@ -756,6 +780,15 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
   const int64_t B = batch.numSamples;
   const bool distributed = collective && collective->size() > 1;
   auto [begin, end] = rankShare(batch);
+  // Sharded tables: the rows this share reads, from their owners, first.
+  Batch share;
+  std::optional<RowExchange> fetched;
+  llvm::scope_exit done([&] { exchanged = nullptr; });
+  if (placement) {
+    share = sliceBatch(m, batch, begin, end);
+    fetched = exchangeRows(share, /*training=*/true);
+    exchanged = &*fetched;
+  }
   std::vector<int64_t> bounds = rangeBounds(batch, begin, end, threads);
   size_t parts = bounds.size() - 1;
   unsigned insideThreads = parts == threads ? 1 : threads;
@@ -801,8 +834,14 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
     communication.tokens += batch.totalTokens(m);
     communication.samples += B;
   }
-  // The optimiser update, once, on the whole batch.
-  call(updateBindings, *updateEntry, threads, batch, {static_cast<int64_t>(seed), step, 0}, &state, &sum);
+  // Sharded tables: each rank's row gradients to the rows' owners.
+  std::optional<SparseArgs> sparse;
+  if (placement)
+    sparse = exchangeRowGradients(share, *fetched, sum);
+  // The optimiser update, once, on the whole batch (sharded tables: of this
+  // rank's rows).
+  call(updateBindings, *updateEntry, threads, batch, {static_cast<int64_t>(seed), step, 0}, &state,
+       &sum, nullptr, nullptr, sparse ? &*sparse : nullptr);
 
   trimPool(batch, {trainEntry, updateEntry});
   TrainStepResult r;
@@ -813,7 +852,7 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
     std::vector<float> &buffer = sum[index];
     if (arg.kind == ArgKind::ParamGrad) {
       r.dense[arg.param] = std::move(buffer);
-    } else if (arg.kind == ArgKind::EmbeddingGrad) {
+    } else if (arg.kind == ArgKind::EmbeddingGrad && !placement) {
       // One gradient row per looked-up id: sum them per table row.
       const TableDesc *t = arg.table;
       const std::vector<int64_t> &ids = (*groupView(batch, arg.group).columns)[arg.index].ids;
@@ -887,8 +926,9 @@ void Session::reduceOverRanks(StepGradients &sum) const {
   }
   // Each lookup's row gradients: every rank's, in rank order, which is
   // sample order (the shares are contiguous): what apply_update reads.
+  // (Sharded tables: sent to their owners instead, exchangeRowGradients.)
   for (auto [index, arg] : llvm::enumerate(trainBindings))
-    if (arg.kind == ArgKind::EmbeddingGrad) {
+    if (arg.kind == ArgKind::EmbeddingGrad && !placement) {
       std::vector<float> &rows = sum[index];
       rows = collective->allGatherFloats(rows);
       communication.gatheredBytes += rows.size() * sizeof(float);
@@ -896,8 +936,311 @@ void Session::reduceOverRanks(StepGradients &sum) const {
   ++communication.steps;
 }
 
+namespace {
+/// Little records in the messages of the row exchange.
+template <typename T> void append(std::vector<char> &out, const T *data, size_t count) {
+  const char *bytes = reinterpret_cast<const char *>(data);
+  out.insert(out.end(), bytes, bytes + count * sizeof(T));
+}
+struct MessageReader {
+  const std::vector<char> &bytes;
+  size_t at = 0;
+  template <typename T> void read(T *data, size_t count) {
+    std::memcpy(data, bytes.data() + at, count * sizeof(T));
+    at += count * sizeof(T);
+  }
+  uint64_t count() {
+    uint64_t n = 0;
+    read(&n, 1);
+    return n;
+  }
+};
+
+/// Every table lookup of a batch: its table and ids, in the model's group
+/// order (user, sequence, real-time, candidate item then cross features).
+void forEachLookup(const ModelDesc &m, const Batch &batch,
+                   llvm::function_ref<void(const TableDesc &, const std::vector<int64_t> &)> fn) {
+  std::vector<FeatureDesc> cand = m.candidateItem;
+  cand.insert(cand.end(), m.candidateCross.begin(), m.candidateCross.end());
+  std::pair<const std::vector<FeatureDesc> *, const std::vector<FeatureColumn> *> groups[] = {
+      {&m.user, &batch.user},
+      {&m.sequence, &batch.sequence},
+      {&m.realtime, &batch.realtime},
+      {&cand, &batch.candidate}};
+  for (auto [schema, columns] : groups)
+    for (size_t f = 0; f < schema->size() && f < columns->size(); ++f)
+      if ((*schema)[f].isCategorical())
+        fn(*m.findTable((*schema)[f].table), (*columns)[f].ids);
+}
+} // namespace
+
+llvm::Error Session::shardTables() {
+  const ModelDesc &m = artifact.model;
+  if (!collective)
+    return fail("sharded tables need the ranks (Session::setCollective)");
+  if (updateEntry)
+    for (const AbiArg &arg : updateEntry->args)
+      if (arg.kind == ArgKind::Param && llvm::StringRef(arg.name).starts_with("tables.") &&
+          (arg.shape.empty() || arg.shape[0] != -1))
+        return fail((artifact.path.empty() ? std::string("artifact") : artifact.path) +
+                    ": its apply_update takes '" + arg.name +
+                    "' whole (compiled before tables could be sharded): compile it again");
+  TablePlacement p{collective->size(), collective->rank()};
+  // Every rank holds the same whole tables now (the same initialisation or
+  // parameters): each keeps its part.
+  OptimizerState none;
+  TableShard whole = tablesOf(m, parameters, none, tables);
+  putTables(reshard(m, {whole}, p.ranks, p.rank), parameters, none, tables);
+  residentStale = true;
+  placement = p;
+  return llvm::Error::success();
+}
+
+std::vector<TableShard> Session::gatherTableShards(const TableShard &mine) const {
+  const ModelDesc &m = artifact.model;
+  TrainState part; // a shard travels in the checkpoint format
+  for (auto &[name, weight] : mine.weights)
+    part.params.set(name, weight);
+  part.optimizer = mine.slots;
+  part.tables = mine.dynamic;
+  std::string bytes = serializeCheckpoint(part);
+  std::vector<char> local(bytes.begin(), bytes.end());
+  std::vector<uint64_t> sizes(static_cast<size_t>(collective->size()), 0);
+  sizes[static_cast<size_t>(collective->rank())] = local.size();
+  std::vector<double> widths(sizes.begin(), sizes.end());
+  collective->allReduceSum(widths.data(), widths.size());
+  std::vector<char> all = collective->allGather(local);
+  std::vector<TableShard> shards;
+  size_t at = 0;
+  for (double width : widths) {
+    auto n = static_cast<size_t>(width);
+    auto state = parseCheckpoint(llvm::StringRef(all.data() + at, n), "table shard");
+    at += n;
+    if (!state) // the bytes another rank of this job serialised
+      llvm::report_fatal_error(llvm::Twine("table shards: ") + llvm::toString(state.takeError()));
+    TableShard shard = tablesOf(m, state->params, state->optimizer, state->tables);
+    shards.push_back(std::move(shard));
+  }
+  return shards;
+}
+
+Session::RowExchange Session::exchangeRows(const Batch &share, bool training) const {
+  const ModelDesc &m = artifact.model;
+  const TablePlacement &p = *placement;
+  const size_t n = static_cast<size_t>(p.ranks), me = static_cast<size_t>(p.rank);
+  RowExchange x;
+  for (const TableDesc &t : m.tables)
+    x.tables[&t];
+  // The keys this share looks up, each once.
+  forEachLookup(m, share, [&](const TableDesc &t, const std::vector<int64_t> &ids) {
+    RowExchange::Table &table = x.tables[&t];
+    for (int64_t id : ids) {
+      int64_t key = TablePlacement::keyOf(t, id);
+      if (table.position.try_emplace(key, table.keys.size()).second) {
+        table.keys.push_back(key);
+        table.ownerOf.push_back(p.owner(t, key));
+      }
+    }
+  });
+  // To each owner, per table (in the model's order): the keys asked of it.
+  std::vector<std::vector<char>> asks(n);
+  for (const TableDesc &t : m.tables) {
+    RowExchange::Table &table = x.tables[&t];
+    std::vector<std::vector<size_t>> &of = table.askedOf;
+    of.resize(n);
+    for (size_t k = 0; k < table.keys.size(); ++k)
+      of[static_cast<size_t>(table.ownerOf[k])].push_back(k);
+    for (size_t q = 0; q < n; ++q) {
+      uint64_t count = of[q].size();
+      append(asks[q], &count, 1);
+      for (size_t k : of[q])
+        append(asks[q], &table.keys[k], 1);
+    }
+  }
+  for (size_t q = 0; q < n; ++q)
+    if (q != me && training)
+      communication.idBytes += asks[q].size();
+  std::vector<std::vector<char>> received = collective->allToAll(asks);
+  // As an owner: each key's row here (a dynamic table's ids without one
+  // read the OOV replica, row 0, and are marked), sent back in the order
+  // asked: per table, the marks (dynamic tables), then the rows.
+  std::vector<std::vector<char>> replies(n);
+  for (size_t q = 0; q < n; ++q) {
+    MessageReader in{received[q]};
+    for (const TableDesc &t : m.tables) {
+      const std::vector<float> &weight = parameters.get("tables." + t.name + ".weight").data;
+      const int64_t rows = static_cast<int64_t>(weight.size()) / t.dim;
+      std::vector<int64_t> &served = x.tables[&t].served.emplace_back();
+      std::vector<uint8_t> &oov = x.tables[&t].servedOov.emplace_back();
+      std::vector<int64_t> keys(in.count());
+      in.read(keys.data(), keys.size());
+      std::vector<char> rowsOut;
+      for (int64_t key : keys) {
+        int64_t row =
+            t.kind == TableDesc::Kind::Dynamic ? tables.at(t.name).lookup(key) : p.localRow(t, key);
+        if (row < 0 || row >= rows) // validated batches never ask this
+          llvm::report_fatal_error(llvm::Twine("sharded table '") + t.name + "': key " +
+                                   std::to_string(key) + " has no row on rank " +
+                                   std::to_string(me));
+        served.push_back(row);
+        oov.push_back(t.kind == TableDesc::Kind::Dynamic && row == DynamicTable::kOovRow);
+        append(rowsOut, weight.data() + row * t.dim, static_cast<size_t>(t.dim));
+      }
+      if (t.kind == TableDesc::Kind::Dynamic)
+        append(replies[q], oov.data(), oov.size());
+      replies[q].insert(replies[q].end(), rowsOut.begin(), rowsOut.end());
+    }
+    if (q != me && training)
+      communication.rowBytes += replies[q].size();
+  }
+  std::vector<std::vector<char>> answers = collective->allToAll(replies);
+  for (size_t q = 0; q < n; ++q) {
+    MessageReader in{answers[q]};
+    for (const TableDesc &t : m.tables) {
+      RowExchange::Table &table = x.tables[&t];
+      table.rows.resize(table.keys.size() * static_cast<size_t>(t.dim));
+      table.oov.resize(table.keys.size(), 0);
+      if (t.kind == TableDesc::Kind::Dynamic)
+        for (size_t k : table.askedOf[q])
+          in.read(&table.oov[k], 1);
+      for (size_t k : table.askedOf[q])
+        in.read(table.rows.data() + k * static_cast<size_t>(t.dim), static_cast<size_t>(t.dim));
+    }
+  }
+  return x;
+}
+
+Session::SparseArgs Session::exchangeRowGradients(const Batch &share, const RowExchange &x,
+                                                  const StepGradients &sum) const {
+  const ModelDesc &m = artifact.model;
+  const size_t n = static_cast<size_t>(placement->ranks), me = static_cast<size_t>(placement->rank);
+  // Per table: each key's gradient summed over this share's lookups (in
+  // binding order, rows in sample order, in double), the lookups that read
+  // the OOV row summed into one.
+  struct Sums {
+    std::vector<double> keys, oov;
+    bool anyOov = false;
+  };
+  std::map<const TableDesc *, Sums> sums;
+  for (auto &[t, table] : x.tables) {
+    sums[t].keys.assign(table.keys.size() * static_cast<size_t>(t->dim), 0.0);
+    sums[t].oov.assign(static_cast<size_t>(t->dim), 0.0);
+  }
+  for (auto [index, arg] : llvm::enumerate(trainBindings)) {
+    if (arg.kind != ArgKind::EmbeddingGrad)
+      continue;
+    const TableDesc &t = *arg.table;
+    const size_t d = static_cast<size_t>(t.dim);
+    const RowExchange::Table &table = x.tables.at(&t);
+    Sums &s = sums[&t];
+    const std::vector<int64_t> &ids = (*groupView(share, arg.group).columns)[arg.index].ids;
+    const std::vector<float> &g = sum[index];
+    for (size_t r = 0; r < ids.size(); ++r) {
+      size_t k = table.position.at(TablePlacement::keyOf(t, ids[r]));
+      double *to = table.oov[k] ? s.oov.data() : s.keys.data() + k * d;
+      s.anyOov |= table.oov[k] != 0;
+      for (size_t c = 0; c < d; ++c)
+        to[c] += g[r * d + c];
+    }
+  }
+  // To each owner, per table: the gradients of the keys asked of it that
+  // have a row there, in the order asked.
+  std::vector<std::vector<char>> out(n);
+  for (const TableDesc &t : m.tables) {
+    const RowExchange::Table &table = x.tables.at(&t);
+    const size_t d = static_cast<size_t>(t.dim);
+    for (size_t q = 0; q < n; ++q)
+      for (size_t k : table.askedOf[q]) {
+        if (table.oov[k])
+          continue;
+        std::vector<float> row(sums[&t].keys.begin() + static_cast<std::ptrdiff_t>(k * d),
+                               sums[&t].keys.begin() + static_cast<std::ptrdiff_t>((k + 1) * d));
+        append(out[q], row.data(), d);
+      }
+  }
+  for (size_t q = 0; q < n; ++q)
+    if (q != me)
+      communication.rowGradientBytes += out[q].size();
+  std::vector<std::vector<char>> received = collective->allToAll(out);
+  // The update of this rank's rows, per table: first the OOV row's
+  // gradients from every rank that has some (rank order; every rank applies
+  // the same update to its replica), then each rank's rows in rank order.
+  SparseArgs args;
+  std::vector<MessageReader> in;
+  for (size_t q = 0; q < n; ++q)
+    in.push_back(MessageReader{received[q]});
+  for (const TableDesc &t : m.tables) {
+    const size_t d = static_cast<size_t>(t.dim);
+    const RowExchange::Table &table = x.tables.at(&t);
+    std::vector<int64_t> &unique = args.uniqueRows[&t];
+    std::vector<int64_t> index;
+    std::vector<float> grads;
+    std::unordered_map<int64_t, int64_t> at;
+    auto add = [&](int64_t row, const float *g) {
+      auto [it, fresh] = at.try_emplace(row, static_cast<int64_t>(unique.size()));
+      if (fresh)
+        unique.push_back(row);
+      index.push_back(it->second);
+      grads.insert(grads.end(), g, g + d);
+    };
+    if (t.kind == TableDesc::Kind::Dynamic) {
+      std::vector<float> mine(d + 1, 0.0f);
+      mine[0] = sums[&t].anyOov ? 1.0f : 0.0f;
+      for (size_t c = 0; c < d; ++c)
+        mine[c + 1] = static_cast<float>(sums[&t].oov[c]);
+      std::vector<float> every = collective->allGatherFloats(mine);
+      for (size_t q = 0; q < n; ++q) {
+        if (q != me && every[q * (d + 1)] != 0.0f)
+          communication.rowGradientBytes += d * sizeof(float);
+        if (every[q * (d + 1)] != 0.0f)
+          add(DynamicTable::kOovRow, every.data() + q * (d + 1) + 1);
+      }
+    }
+    std::vector<float> row(d);
+    for (size_t q = 0; q < n; ++q)
+      for (size_t k = 0; k < table.served[q].size(); ++k) {
+        if (table.servedOov[q][k])
+          continue;
+        in[q].read(row.data(), d);
+        add(table.served[q][k], row.data());
+      }
+    // All of the table's rows as its first lookup's (the others: none).
+    for (auto [ri, arg] : llvm::enumerate(updateBindings)) {
+      if (arg.kind != ArgKind::RowIndex || arg.table != &t)
+        continue;
+      for (auto [gi, grad] : llvm::enumerate(updateBindings))
+        if (grad.kind == ArgKind::EmbeddingGradInput && grad.table == &t &&
+            grad.group == arg.group && grad.index == arg.index)
+          args.gradients[gi] = std::move(grads);
+      args.rowIndex[ri] = std::move(index);
+      break;
+    }
+  }
+  return args;
+}
+
 llvm::Expected<ForwardResult> Session::forward(const Batch &batch, bool hidden) {
   const ModelDesc &m = artifact.model;
+  if (placement && !exchanged) {
+    // Sharded tables: every rank takes part in fetching the rows (a rank
+    // without samples too), and in failing when any rank's samples are bad.
+    llvm::Error e = batch.numSamples ? validateBatch(m, batch) : llvm::Error::success();
+    if (collective->any(static_cast<bool>(e))) {
+      if (e)
+        return std::move(e);
+      return fail("another rank's samples are not valid (it says which)");
+    }
+    RowExchange fetched = exchangeRows(batch, /*training=*/false);
+    exchanged = &fetched;
+    llvm::scope_exit done([&] { exchanged = nullptr; });
+    if (batch.numSamples == 0) {
+      ForwardResult empty;
+      empty.logits.resize(m.tasks.size());
+      empty.calls = 0;
+      return empty;
+    }
+    return forward(batch, hidden);
+  }
   if (auto e = validateBatch(m, batch))
     return std::move(e);
   if (hidden && m.layers == 0)
@@ -945,6 +1288,9 @@ std::vector<int64_t> Session::prefixOffsets(const Batch &batch) const {
 
 llvm::Expected<PrefixRows> Session::encodePrefix(const Batch &batch) {
   const ModelDesc &m = artifact.model;
+  if (placement)
+    return fail("the prefix split reads whole tables: this session's tables are sharded over "
+                "ranks (gather them, e.g. mtgr-run train --save-params, to serve)");
   if (!canSplitPrefix())
     return fail("artifact of model '" + m.name +
                 "' has no encode_prefix entry point: " + artifact.prefixSplitMissing);
@@ -1017,6 +1363,9 @@ llvm::Error Session::checkPrefixRows(const PrefixRows &prefix) const {
 llvm::Expected<ForwardResult> Session::scoreCandidates(const Batch &batch,
                                                        const PrefixRows &prefix) {
   const ModelDesc &m = artifact.model;
+  if (placement)
+    return fail("the prefix split reads whole tables: this session's tables are sharded over "
+                "ranks (gather them, e.g. mtgr-run train --save-params, to serve)");
   if (!canSplitPrefix())
     return fail("artifact of model '" + m.name +
                 "' has no score_candidates entry point: " + artifact.prefixSplitMissing);

@@ -9,6 +9,7 @@
 #include "runtime/Device.h"
 #include "runtime/DynamicTable.h"
 #include "runtime/Params.h"
+#include "runtime/TableShards.h"
 
 #include <array>
 #include <atomic>
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -173,6 +175,22 @@ public:
   /// parameters, tables and optimiser state stay the same on every rank.
   /// Results differ from one rank's by rounding only (the sums' order).
   void setCollective(Collective *ranks) { collective = ranks; }
+  /// Splits the embedding tables over the ranks (setCollective first;
+  /// runtime/TableShards.h): each rank keeps its part of every table, the
+  /// rows a step reads are fetched from their owners and the row gradients
+  /// sent to them (all-to-all, ids deduplicated per rank), and each rank
+  /// updates its rows and their optimiser state; dynamic tables admit and
+  /// evict per shard. The session's tables become this rank's part
+  /// (params(): [rows here, dim]). Every rank must then call trainStep and
+  /// forward together (forward with its share, possibly empty). Needs an
+  /// artifact whose apply_update takes a table's rows as a run-time size
+  /// (compiled by this version). Prefix calls are refused while sharded.
+  llvm::Error shardTables();
+  /// Where the keys live when the tables are sharded (nullptr: they are not).
+  const TablePlacement *tablePlacement() const { return placement ? &*placement : nullptr; }
+  /// Every rank's part of the tables (a collective call): gathered, every
+  /// rank gets them all, in rank order (`mine`: this rank's part).
+  std::vector<TableShard> gatherTableShards(const TableShard &mine) const;
   Collective *getCollective() const { return collective; }
   /// What the steps on several ranks exchanged, this rank's part: bytes
   /// all-reduced (the loss and dense gradients) and bytes of row gradients
@@ -180,6 +198,10 @@ public:
   struct CommunicationStats {
     int64_t steps = 0, tokens = 0, samples = 0; // the steps' (all ranks')
     uint64_t reducedBytes = 0, gatheredBytes = 0;
+    /// Sharded tables (shardTables), bytes this rank sent to other ranks:
+    /// the ids it looked up (deduplicated), the rows it served them, the row
+    /// gradients it sent back (and the OOV rows' gradients, gathered).
+    uint64_t idBytes = 0, rowBytes = 0, rowGradientBytes = 0;
   };
   CommunicationStats communicationStats() const { return communication; }
   /// This rank's samples [first, second) of a batch shared by the ranks:
@@ -233,6 +255,7 @@ private:
   /// empty): how gradients travel from train_step over the ranks to
   /// apply_update (gradientFrom), typed by binding, not named.
   using StepGradients = std::vector<std::vector<float>>;
+  struct SparseArgs; // apply_update's sparse arguments given by the caller (below)
   /// Calls an entry point on a batch; returns the output buffers by argument.
   /// apply_update also takes the optimiser state (updated in place with the
   /// parameters) and the step's gradients.
@@ -240,7 +263,7 @@ private:
   call(const std::vector<Binding> &bindings, const EntryPoint &entry, unsigned callThreads,
        const Batch &batch, std::array<int64_t, 3> rng = {0, 0, 0}, OptimizerState *state = nullptr,
        const StepGradients *gradients = nullptr, std::array<int64_t, 2> *work = nullptr,
-       const PrefixRows *prefix = nullptr) const;
+       const PrefixRows *prefix = nullptr, const SparseArgs *sparse = nullptr) const;
   /// A forward-like call's outputs (forward, score_candidates) as scores.
   ForwardResult scoresOf(const std::vector<Binding> &bindings,
                          std::map<size_t, std::vector<float>> &outputs,
@@ -255,6 +278,40 @@ private:
                                    unsigned parts) const;
   Collective *collective = nullptr;
   mutable CommunicationStats communication;
+  std::optional<TablePlacement> placement; // shardTables
+  /// A call's rows of sharded tables: per table, the unique keys this
+  /// rank's samples look up (in order of first appearance), the rows their
+  /// owners sent, and (as an owner) the local rows each rank asked for.
+  struct RowExchange {
+    struct Table {
+      std::vector<int64_t> keys;
+      std::unordered_map<int64_t, size_t> position; // key -> its index in keys
+      std::vector<int> ownerOf;                     // per key
+      std::vector<std::vector<size_t>> askedOf;     // per owner: the keys asked of it
+      std::vector<float> rows;                      // [keys, dim]
+      std::vector<uint8_t> oov;                     // per key: read the OOV row
+      std::vector<std::vector<int64_t>> served;     // per rank: local rows sent
+      std::vector<std::vector<uint8_t>> servedOov;  // per rank: which were the OOV row
+    };
+    std::map<const TableDesc *, Table> tables;
+  };
+  /// The rows `share` looks up, from their owners (every rank calls it;
+  /// `training`: counted in communicationStats).
+  RowExchange exchangeRows(const Batch &share, bool training) const;
+  /// The rows the running call gathers from (sharded tables), else null.
+  const RowExchange *exchanged = nullptr;
+  /// apply_update's sparse arguments when they do not come from the batch
+  /// (sharded tables): each table's touched rows, by update binding the
+  /// row index and gradient rows of its lookups.
+  struct SparseArgs {
+    std::map<const TableDesc *, std::vector<int64_t>> uniqueRows;
+    std::map<size_t, std::vector<int64_t>> rowIndex;
+    std::map<size_t, std::vector<float>> gradients;
+  };
+  /// Sends this rank's row gradients (summed per key) to the keys' owners
+  /// and returns the update of this rank's rows (every rank calls it).
+  SparseArgs exchangeRowGradients(const Batch &share, const RowExchange &x,
+                                  const StepGradients &sum) const;
   /// A step's gradients and loss over the ranks (setCollective).
   void reduceOverRanks(StepGradients &sum) const;
   /// Per apply_update binding: the train_step binding whose output it reads

@@ -46,14 +46,21 @@ public:
   const TrainState &state() const { return st; }
   /// The seed of the step order and dropout (default: the model's training.seed).
   void setSeed(uint64_t seed) { st.seed = seed; }
-  /// The state as a checkpoint would store it (parameters included).
+  /// The state as a checkpoint would store it (parameters included; sharded
+  /// tables gathered whole: then a collective call, every rank makes it).
   TrainState snapshot() const;
   /// Dynamic tables: one sighting per id of the step; a new row gets fresh
-  /// N(0, 0.01^2) weights (a stream keyed by seed, table, row and step) and
-  /// zero optimiser state.
+  /// N(0, 0.01^2) weights (a stream keyed by seed, table, id and step) and
+  /// zero optimiser state. Sharded tables: the ids this rank owns.
   void admitIds(const Batch &batch);
+  /// Writes a checkpoint of the state now (every rank calls it): the whole
+  /// state by rank 0, or with sharded tables a file per rank's part and a
+  /// manifest (runtime/Checkpoint.h) by rank 0. resume() reads either, on
+  /// any rank count, sharded or not.
+  llvm::Error checkpoint(llvm::StringRef path);
 
 private:
+  std::string lastShardFile; // this rank's part in the last checkpoint
   Session &session;
   const Batch &data;
   TrainState st;

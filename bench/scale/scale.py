@@ -24,8 +24,10 @@ def summary(artifact_yaml):
     return dense
 
 
-def train(artifact, ranks, threads, args):
+def train(artifact, ranks, threads, args, sharded=False):
     cmd = [f"{bin_dir}/mtgr-run", "train", artifact, f"--num-threads={threads}", *args]
+    if sharded:
+        cmd.append("--shard-tables")
     if ranks > 1:
         cmd = ["mpirun", "--oversubscribe", "-np", str(ranks), *cmd]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -36,10 +38,13 @@ def train(artifact, ranks, threads, args):
     trained = re.search(r"trained (\d+) steps .* on (\d+) samples", text)
     comm = re.search(r"communication per step \(rank 0\): ([\d.]+) MB all-reduced .*?, ([\d.]+) MB of row"
                      r".*steps of (\d+) tokens, ([\d.]+) samples", text)
+    shard = re.search(r"sharded tables, per step \(rank 0 to the others\): ([\d.]+) MB of ids, "
+                      r"([\d.]+) MB of rows, ([\d.]+) MB of row gradients", text)
     step_count = int(trained.group(1))
     rate = int(steps[-1].group(2)) if steps else 0
     return step_count, rate, (tuple(float(comm.group(i)) for i in range(1, 5)) if comm
-                              else (0.0, 0.0, 0.0, 0.0))
+                              else (0.0, 0.0, 0.0, 0.0)), (
+        tuple(float(shard.group(i)) for i in range(1, 4)) if shard else None)
 
 
 log("# bench/scale/run.sh: training steps on several ranks (docs/scale-out.md)")
@@ -59,13 +64,30 @@ with tempfile.TemporaryDirectory() as tmp:
         dense = summary(yaml)
         log(f"\n== {name}: {' '.join(args)}; {dense:,} dense parameters")
         base = None
-        for ranks, threads in ((1, 2), (2, 1), (4, 1)):
-            steps, rate, (reduced, gathered, tokens, samples) = train(artifact, ranks, threads, args)
+        replicated = {}
+        for ranks, threads, sharded in ((1, 2, False), (2, 1, False), (4, 1, False), (2, 1, True),
+                                        (4, 1, True)):
+            steps, rate, (reduced, gathered, tokens, samples), shard = train(
+                artifact, ranks, threads, args, sharded)
             if base is None:
                 base = rate
+            if not sharded:
+                replicated[ranks] = gathered
             predicted = 4 * (dense + 1) / 1e6
-            line = (f"{ranks} rank(s) x {threads} thread(s): {steps} steps, {rate} samples/s "
-                    f"({rate / base:.2f}x of 1 rank x 2 threads)")
+            line = (f"{ranks} rank(s) x {threads} thread(s){', sharded tables' if sharded else ''}: "
+                    f"{steps} steps, {rate} samples/s ({rate / base:.2f}x of 1 rank x 2 threads)")
+            if shard:
+                ids, rows, grads = shard
+                share = tokens / ranks  # a rank's tokens
+                rep_gathered = replicated[ranks]
+                line += (f"; per step, rank 0 to the others: ids {ids:.3f} MB, rows {rows:.3f} MB, "
+                         f"row gradients {grads:.3f} MB ({rows * 1e6 / max(share, 1):.0f} B of rows "
+                         f"and {grads * 1e6 / max(share, 1):.0f} B of row gradients per token of "
+                         f"a rank's share; replicated, each rank receives {rep_gathered:.3f} MB of "
+                         f"row gradients: {rep_gathered * 1e6 / max(share, 1):.0f} B per token of "
+                         f"its share)")
+                log(line)
+                continue
             if ranks > 1:
                 line += (f"; per step: all-reduced {reduced:.3f} MB (model: 4 x (dense + 1) = "
                          f"{predicted:.3f} MB, ratio {reduced / predicted:.3f}), row gradients "

@@ -209,7 +209,10 @@ LogicalResult EntryAbi::bindOp(Operation *op) {
     auto table = SymbolTable::lookupNearestSymbolFrom<TableOp>(op, u.getTableAttr());
     if (!table)
       return op->emitError("no mtgr.table @") << u.getTable();
-    int64_t rows = table.getRowsAttr().getInt(), d = table.getDimAttr().getInt();
+    // The table's rows are a run-time size: the update reads and writes only
+    // the touched rows, so the runtime may pass a part of the table (a
+    // rank's shard, docs/scale-out.md) with its optimiser state.
+    int64_t rows = ShapedType::kDynamic, d = table.getDimAttr().getInt();
     std::string name = ("tables." + u.getTable() + ".weight").str();
     bind(op, "weight", param(name, {rows, d}));
     bind(op, "unique_rows",

@@ -72,6 +72,39 @@ public:
     return out;
   }
 
+  std::vector<std::vector<char>> allToAll(const std::vector<std::vector<char>> &toEach) override {
+    const size_t n = static_cast<size_t>(sizeValue);
+    std::vector<long long> sending(n, 0), receiving(n, 0);
+    for (size_t q = 0; q < n && q < toEach.size(); ++q)
+      sending[q] = static_cast<long long>(toEach[q].size());
+    must(MPI_Alltoall(sending.data(), 1, MPI_LONG_LONG, receiving.data(), 1, MPI_LONG_LONG,
+                      MPI_COMM_WORLD),
+         "MPI_Alltoall");
+    std::vector<int> sendCounts, sendAt, receiveCounts, receiveAt;
+    long long sent = 0, received = 0;
+    std::vector<char> out, in;
+    for (size_t q = 0; q < n; ++q) {
+      if (sent > INT_MAX || received > INT_MAX || sending[q] > INT_MAX || receiving[q] > INT_MAX)
+        mpiFault(MPI_ERR_COUNT, "MPI_Alltoallv (more than 2 GiB)");
+      sendCounts.push_back(static_cast<int>(sending[q]));
+      sendAt.push_back(static_cast<int>(sent));
+      receiveCounts.push_back(static_cast<int>(receiving[q]));
+      receiveAt.push_back(static_cast<int>(received));
+      sent += sending[q];
+      received += receiving[q];
+      if (q < toEach.size())
+        out.insert(out.end(), toEach[q].begin(), toEach[q].end());
+    }
+    in.resize(static_cast<size_t>(received));
+    must(MPI_Alltoallv(out.data(), sendCounts.data(), sendAt.data(), MPI_BYTE, in.data(),
+                       receiveCounts.data(), receiveAt.data(), MPI_BYTE, MPI_COMM_WORLD),
+         "MPI_Alltoallv");
+    std::vector<std::vector<char>> fromEach(n);
+    for (size_t q = 0; q < n; ++q)
+      fromEach[q].assign(in.begin() + receiveAt[q], in.begin() + receiveAt[q] + receiveCounts[q]);
+    return fromEach;
+  }
+
 private:
   /// In pieces of at most 2^30 elements (MPI counts are ints).
   void reduce(void *data, size_t count, MPI_Datatype type, size_t bytes) {

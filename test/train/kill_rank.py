@@ -1,7 +1,7 @@
 """A rank killed in the middle of a multi-rank run leaves the last checkpoint
 whole, and the job resumes from it to where an uninterrupted run ends.
 
-    kill_rank.py MTGR_RUN ARTIFACT WORKDIR STEPS
+    kill_rank.py MTGR_RUN ARTIFACT WORKDIR STEPS [MTGR-RUN OPTIONS...]
 
 Runs STEPS steps of tiny on two ranks (the reference); then again with a
 checkpoint after every step, kills rank 1 (SIGKILL) once a checkpoint is
@@ -30,7 +30,8 @@ def mpirun(ranks, command):
 def main():
     run, artifact, work, steps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     os.makedirs(work, exist_ok=True)
-    common = ["--users=48", "--token-budget=1500", f"--epochs={steps}", "--num-threads=1"]
+    common = ["--users=48", "--token-budget=1500", f"--epochs={steps}", "--num-threads=1",
+              *sys.argv[5:]]
     reference = os.path.join(work, "reference.npz")
     subprocess.run(mpirun(2, [run, "train", artifact, *common, f"--steps={steps}",
                               f"--save-params={reference}"]),

@@ -30,6 +30,7 @@
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -1059,6 +1060,253 @@ TEST(Training, EvaluationSharedByRanksMatchesOne) {
         EXPECT_EQ(a.negatives, b.negatives);
       }
   }
+}
+
+// Sharded embedding tables (Session::shardTables, runtime/TableShards.h):
+// each rank keeps its part of every table, rows and row gradients travel
+// all-to-all, dynamic tables admit per shard. With room in the tables, 1, 2
+// and 3 ranks train as one process with whole tables does, to rounding:
+// losses, dense parameters, fixed and hashed tables row by row, a dynamic
+// table id by id (the same ids admitted, their rows and accumulators), and
+// the OOV row; every rank gathers the same whole state; evaluation on the
+// shards scores as one process. A checkpoint of 2 sharded ranks (a
+// manifest and a file per shard) resumes on 3 sharded ranks and on one
+// unsharded process, ending where the uninterrupted run ends.
+namespace {
+std::string dynamicTinyYaml(int64_t capacity) {
+  auto buffer = llvm::MemoryBuffer::getFile(test::examplePath("tiny.yaml"));
+  std::string yaml = (*buffer)->getBuffer().str();
+  yaml.replace(yaml.find("{name: user, kind: hashed, rows: 64, dim: 4}"), 44,
+               "{name: user, kind: dynamic, capacity: " + std::to_string(capacity) +
+                   ", dim: 4, admission_threshold: 2, eviction: lru}");
+  return yaml;
+}
+
+struct ShardedRun {
+  TrainState whole; // gathered
+  std::vector<double> losses;
+  std::vector<TaskMetrics> metrics;
+  std::vector<std::string> rankStates; // each rank's gathered state, serialised
+  std::vector<int64_t> shardSizes;     // each rank's dynamic table's ids
+};
+
+ShardedRun trainSharded(const std::function<std::unique_ptr<Session>()> &makeSession, int ranks,
+                        const Batch &data, const TrainLimits &limits,
+                        const std::string &resume = "") {
+  ThreadRanks all(ranks);
+  ShardedRun run;
+  run.rankStates.resize(static_cast<size_t>(ranks));
+  run.shardSizes.resize(static_cast<size_t>(ranks));
+  std::vector<std::unique_ptr<Session>> sessions;
+  for (int r = 0; r < ranks; ++r)
+    sessions.push_back(makeSession());
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ranks; ++r)
+    threads.emplace_back([&, r] {
+      Session &session = *sessions[size_t(r)];
+      ThreadRanks::Rank rank(all, r);
+      session.setCollective(&rank);
+      EXPECT_FALSE(static_cast<bool>(session.shardTables()));
+      Trainer trainer(session, data);
+      if (!resume.empty())
+        if (llvm::Error e = trainer.resume(resume))
+          ADD_FAILURE() << llvm::toString(std::move(e));
+      std::vector<double> losses;
+      EXPECT_FALSE(static_cast<bool>(
+          trainer.run(limits, [&](const StepReport &s) { losses.push_back(s.loss); })));
+      TrainState whole = trainer.snapshot();
+      auto metrics = evaluate(session, data);
+      EXPECT_TRUE(static_cast<bool>(metrics));
+      run.rankStates[size_t(r)] = serializeCheckpoint(whole);
+      run.shardSizes[size_t(r)] = session.dynamicTables().at("user").size();
+      if (r == 0) {
+        run.whole = std::move(whole);
+        run.losses = losses;
+        if (metrics)
+          run.metrics = *metrics;
+      }
+    });
+  for (std::thread &t : threads)
+    t.join();
+  return run;
+}
+ShardedRun trainSharded(const Artifact &artifact, int ranks, const Batch &data,
+                        const TrainLimits &limits, const std::string &resume = "") {
+  return trainSharded([&] { return std::move(*Session::create(artifact, 1)); }, ranks, data, limits,
+                      resume);
+}
+
+/// Whole states of one model agree to `tolerance`: dense parameters and
+/// fixed or hashed tables row by row, dynamic tables id by id.
+void expectSameTraining(const ModelDesc &m, const TrainState &want, const TrainState &got,
+                        double tolerance) {
+  for (const std::string &name : want.params.names()) {
+    llvm::StringRef n(name);
+    const TableDesc *dynamic = nullptr;
+    if (n.consume_front("tables.") && n.consume_back(".weight"))
+      if (const TableDesc *t = m.findTable(n.str()); t->kind == TableDesc::Kind::Dynamic)
+        dynamic = t;
+    const std::vector<float> &w = want.params.get(name).data;
+    std::vector<double> ref(w.begin(), w.end());
+    if (!dynamic) {
+      EXPECT_LE(relativeError(got.params.get(name).data, ref), tolerance) << name;
+      continue;
+    }
+    // Rows by id: the OOV row, then every admitted id's row and accumulator.
+    const DynamicTable &a = want.tables.at(dynamic->name), &b = got.tables.at(dynamic->name);
+    EXPECT_EQ(a.size(), b.size());
+    const int64_t d = dynamic->dim;
+    std::vector<float> mine;
+    std::vector<double> theirs;
+    auto row = [&](int64_t ra, int64_t rb) {
+      for (int64_t k = 0; k < d; ++k) {
+        theirs.push_back(w[ra * d + k]);
+        mine.push_back(got.params.get(name).data[rb * d + k]);
+      }
+      const std::string acc = optimizerSlot(name, "acc");
+      if (want.optimizer.count(acc)) {
+        theirs.push_back(want.optimizer.at(acc)[ra]);
+        mine.push_back(got.optimizer.at(acc)[rb]);
+      }
+    };
+    row(DynamicTable::kOovRow, DynamicTable::kOovRow);
+    for (auto &[id, e] : a.entries()) {
+      ASSERT_TRUE(b.contains(id)) << "id " << id;
+      row(e.row, b.lookup(id));
+    }
+    EXPECT_LE(relativeError(mine, theirs), tolerance) << name;
+  }
+}
+} // namespace
+
+TEST(Training, ShardedTablesAgreeWithOneProcess) {
+  auto artifact = compileArtifact(dynamicTinyYaml(64), "dyn64.yaml");
+  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
+  const ModelDesc &m = artifact->model;
+  SyntheticOptions o;
+  o.users = 30, o.windows = 2, o.seed = 17;
+  Batch data = generateSynthetic(m, o);
+  TrainLimits limits;
+  limits.epochs = 2, limits.tokenBudget = 600;
+  // One process, whole tables.
+  auto one = std::move(*Session::create(*artifact, 1));
+  Trainer trainer(*one, data);
+  std::vector<double> losses;
+  ASSERT_FALSE(trainer.run(limits, [&](const StepReport &s) { losses.push_back(s.loss); }));
+  auto metrics = evaluate(*one, data);
+  ASSERT_TRUE(static_cast<bool>(metrics));
+  TrainState want = trainer.snapshot();
+  ASSERT_GT(want.tables.at("user").size(), 5);
+  for (int ranks : {1, 2, 3}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks, sharded");
+    ShardedRun got = trainSharded(*artifact, ranks, data, limits);
+    ASSERT_EQ(got.losses.size(), losses.size());
+    for (size_t s = 0; s < losses.size(); ++s)
+      EXPECT_NEAR(got.losses[s], losses[s], 1e-5 * std::fabs(losses[s]));
+    expectSameTraining(m, want, got.whole, 1e-4);
+    for (int r = 1; r < ranks; ++r) // every rank gathered the same state
+      EXPECT_EQ(got.rankStates[size_t(r)], got.rankStates[0]);
+    int64_t ids = 0; // each id on one shard
+    for (int64_t n : got.shardSizes)
+      ids += n;
+    EXPECT_EQ(ids, want.tables.at("user").size());
+    if (ranks > 1)
+      EXPECT_LT(got.shardSizes[0], ids);
+    for (size_t t = 0; t < metrics->size(); ++t)
+      EXPECT_NEAR(*got.metrics[t].logLoss, *(*metrics)[t].logLoss, 1e-4);
+  }
+  // A checkpoint of 2 sharded ranks, resumed on 3 sharded ranks and on one
+  // process with whole tables.
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("mtgr-shards", dir));
+  std::string ckpt = (dir + "/run.ckpt").str();
+  TrainLimits half = limits;
+  half.steps = static_cast<int64_t>(losses.size()) / 2, half.checkpoint = ckpt;
+  trainSharded(*artifact, 2, data, half);
+  ShardedRun onThree = trainSharded(*artifact, 3, data, limits, ckpt);
+  expectSameTraining(m, want, onThree.whole, 1e-4);
+  auto whole = std::move(*Session::create(*artifact, 1));
+  Trainer resumed(*whole, data);
+  if (llvm::Error e = resumed.resume(ckpt))
+    FAIL() << llvm::toString(std::move(e));
+  ASSERT_FALSE(resumed.run(limits, [](const StepReport &) {}));
+  expectSameTraining(m, want, resumed.snapshot(), 1e-4);
+  // The checkpoint is a manifest and one file per shard; a shard that is not
+  // the one the manifest names, or is missing, is refused by name.
+  std::string shard1 = ckpt + ".step" + std::to_string(half.steps) + ".shard1of2";
+  ASSERT_TRUE(llvm::sys::fs::exists(shard1));
+  auto refusal = [&] {
+    auto session = std::move(*Session::create(*artifact, 1));
+    Trainer t(*session, data);
+    llvm::Error e = t.resume(ckpt);
+    return e ? llvm::toString(std::move(e)) : std::string("resumed");
+  };
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(shard1, ec, llvm::sys::fs::OF_Append);
+    out << "x";
+  }
+  EXPECT_NE(refusal().find("shard 1 of 2 (" + shard1 +
+                           ") is not the one the manifest names (its digest differs)"),
+            std::string::npos);
+  llvm::sys::fs::remove(shard1);
+  EXPECT_NE(refusal().find("shard 1 of 2 (" + shard1 + "): cannot read"), std::string::npos);
+  llvm::sys::fs::remove_directories(dir);
+}
+
+// The same on the GPU emulator: the CUDA back end's apply_update takes each
+// rank's part of the tables (a run-time row count) and its optimiser state;
+// 2 sharded ranks train as one emulated process with whole tables.
+TEST(Training, ShardedTablesOnTheEmulatedGpu) {
+  auto artifact = compileArtifact(dynamicTinyYaml(64), "dyn64.yaml", /*trainStep=*/true, "cuda",
+                                  {"", "none", "", "", "fp32", 0});
+  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
+  auto emulated = [&] {
+    SessionOptions o;
+    o.threads = 1;
+    return std::move(*Session::create(*artifact, o, createEmulatorDevice(emu::Schedule::InOrder)));
+  };
+  SyntheticOptions o;
+  o.users = 8, o.windows = 2, o.maxSequence = 12, o.maxRealtime = 4, o.maxCandidates = 4;
+  o.seed = 5;
+  Batch data = generateSynthetic(artifact->model, o);
+  TrainLimits limits;
+  limits.epochs = 4, limits.steps = 3, limits.tokenBudget = 120;
+  auto one = emulated();
+  Trainer trainer(*one, data);
+  ASSERT_FALSE(trainer.run(limits, [](const StepReport &) {}));
+  ASSERT_EQ(trainer.state().step, 3);
+  ShardedRun got = trainSharded(emulated, 2, data, limits);
+  expectSameTraining(artifact->model, trainer.snapshot(), got.whole, 1e-5);
+  EXPECT_EQ(got.rankStates[1], got.rankStates[0]);
+}
+
+// Admission and eviction per shard: with a table too small for its ids each
+// shard evicts its own least recently used rows and keeps at most its share
+// of the capacity; the gathered table is whole and within the capacity.
+TEST(Training, ShardedTablesEvictPerShard) {
+  auto artifact = compileArtifact(dynamicTinyYaml(9), "dyn9.yaml");
+  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
+  SyntheticOptions o;
+  o.users = 30, o.windows = 2, o.seed = 17;
+  Batch data = generateSynthetic(artifact->model, o);
+  TrainLimits limits;
+  limits.epochs = 2, limits.tokenBudget = 600;
+  ShardedRun got = trainSharded(*artifact, 2, data, limits);
+  // Capacity 9: row 0 (OOV) and 8 rows shared, 4 per shard.
+  EXPECT_EQ(got.shardSizes, (std::vector<int64_t>{4, 4}));
+  EXPECT_EQ(got.whole.tables.at("user").size(), 8);
+  EXPECT_EQ(got.whole.tables.at("user").capacity(), 9);
+  for (float x : got.whole.params.get("tables.user.weight").data)
+    EXPECT_TRUE(std::isfinite(x));
+
+  // Without the ranks: refused by name.
+  auto created = Session::create(*artifact, 1);
+  ASSERT_TRUE(static_cast<bool>(created)) << llvm::toString(created.takeError());
+  llvm::Error refused = (*created)->shardTables();
+  ASSERT_TRUE(static_cast<bool>(refused));
+  EXPECT_NE(llvm::toString(std::move(refused)).find("sharded tables need the ranks"),
+            std::string::npos);
 }
 
 TEST(Training, ThreadCountsAgree) {

@@ -139,6 +139,12 @@ cl::opt<int64_t> tokenBudget("token-budget",
                              cl::init(0), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<std::string> checkpointPath("checkpoint", cl::desc("train: write checkpoints here"),
                                     cl::value_desc("file"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
+cl::opt<bool> shardTablesFlag(
+    "shard-tables",
+    cl::desc("train: split the embedding tables over the ranks (each rank keeps its part, rows "
+             "and row gradients exchanged all-to-all; docs/scale-out.md) instead of a copy on "
+             "every rank"),
+    cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> checkpointEvery("checkpoint-every",
                                  cl::desc("train: checkpoint every this many steps"),
                                  cl::init(0), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
@@ -469,9 +475,10 @@ int train(Session &session) {
       return error(llvm::toString(std::move(e)));
     // Say what was resumed: a restart that silently began again would look
     // the same at the end.
-    llvm::errs() << "resumed " << resumePath << " at step " << trainer.state().step << " (epoch "
-                 << trainer.state().epoch + 1 << ", step " << trainer.state().stepInEpoch
-                 << " of the epoch)\n";
+    if (rank0)
+      llvm::errs() << "resumed " << resumePath << " at step " << trainer.state().step << " (epoch "
+                   << trainer.state().epoch + 1 << ", step " << trainer.state().stepInEpoch
+                   << " of the epoch)\n";
   }
   std::string heldOutName = haveTest ? "validation" : "held-out";
   auto before = evaluate(session, heldOut);
@@ -537,10 +544,22 @@ int train(Session &session) {
                                   double(c.reducedBytes) / steps / 1e6,
                                   double(c.gatheredBytes) / steps / 1e6, ranks->size(),
                                   double(c.tokens) / steps, double(c.samples) / steps);
+    if (session.tablePlacement())
+      llvm::outs() << llvm::formatv(
+          "sharded tables, per step (rank 0 to the others): {0:F3} MB of ids, {1:F3} MB of "
+          "rows, {2:F3} MB of row gradients\n",
+          double(c.idBytes) / steps / 1e6, double(c.rowBytes) / steps / 1e6,
+          double(c.rowGradientBytes) / steps / 1e6);
   }
-  if (!saveParams.empty() && rank0)
+  if (!saveParams.empty() && session.tablePlacement()) { // the tables gathered whole first
+    TrainState whole = trainer.snapshot();
+    if (rank0)
+      if (auto e = writeNpz(saveParams, whole.params))
+        return error(llvm::toString(std::move(e)));
+  } else if (!saveParams.empty() && rank0) {
     if (auto e = writeNpz(saveParams, session.params()))
       return error(llvm::toString(std::move(e)));
+  }
   if (printMetrics(session, heldOut, heldOutName + " after"))
     return 1;
   if (haveTest) {
@@ -787,6 +806,13 @@ int main(int argc, char **argv) {
     }
     (*session)->setCollective(ranks.get());
   }
+  std::unique_ptr<Collective> alone; // --shard-tables in one process: one shard
+  if (shardTablesFlag) {
+    if (!trainCommand)
+      return error("--shard-tables: only `train` shards its tables");
+    if (!ranks)
+      (*session)->setCollective((alone = createLocalCollective()).get());
+  }
   if (paramSeed.getNumOccurrences())
     (*session)->initParams(paramSeed);
   if (!paramsPath.empty())
@@ -795,6 +821,10 @@ int main(int argc, char **argv) {
   if (randomizeParams)
     randomizeForVerification((*session)->params(),
                              paramSeed.getNumOccurrences() ? paramSeed.getValue() : dataSeed + 1);
+  // After the parameters are final: each rank keeps its part of the tables.
+  if (shardTablesFlag)
+    if (auto e = (*session)->shardTables())
+      return error(llvm::toString(std::move(e)));
   if (!saveParams.empty() && !trainCommand)
     if (auto e = writeNpz(saveParams, (*session)->params()))
       return error(llvm::toString(std::move(e)));
