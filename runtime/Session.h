@@ -182,7 +182,8 @@ public:
   /// updates its rows and their optimiser state; dynamic tables admit and
   /// evict per shard. The session's tables become this rank's part
   /// (params(): [rows here, dim]). Every rank must then call trainStep and
-  /// forward together (forward with its share, possibly empty). Needs an
+  /// forward together (forward with its share, possibly empty); trainStep's
+  /// `gradients` then holds the dense ones only. Needs an
   /// artifact whose apply_update takes a table's rows as a run-time size
   /// (compiled by this version). Prefix calls are refused while sharded.
   llvm::Error shardTables();
