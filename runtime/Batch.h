@@ -11,6 +11,7 @@
 
 #include "model/ModelDesc.h"
 #include "model/ModelStats.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 
 #include "llvm/Support/Error.h"
 
@@ -75,6 +76,11 @@ std::vector<int64_t> candidateUsers(const Batch &batch);
 /// The row of `id` in table `t`: fixed tables use the id itself (validated),
 /// hashed tables splitmix64(id) mod rows.
 int64_t tableRow(const TableDesc &t, int64_t id);
+/// Every table lookup of a batch: its table and ids, in the model's group
+/// order (user, sequence, real-time, candidate item then cross features):
+/// the order ids are admitted to dynamic tables and fetched from shards.
+void forEachLookup(const ModelDesc &m, const Batch &batch,
+                   llvm::function_ref<void(const TableDesc &, const std::vector<int64_t> &)> fn);
 uint64_t splitmix64(uint64_t x);
 
 /// Forward FLOPs of a batch (DESIGN 1.9): the sum over its samples of

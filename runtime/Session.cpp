@@ -956,22 +956,6 @@ struct MessageReader {
   }
 };
 
-/// Every table lookup of a batch: its table and ids, in the model's group
-/// order (user, sequence, real-time, candidate item then cross features).
-void forEachLookup(const ModelDesc &m, const Batch &batch,
-                   llvm::function_ref<void(const TableDesc &, const std::vector<int64_t> &)> fn) {
-  std::vector<FeatureDesc> cand = m.candidateItem;
-  cand.insert(cand.end(), m.candidateCross.begin(), m.candidateCross.end());
-  std::pair<const std::vector<FeatureDesc> *, const std::vector<FeatureColumn> *> groups[] = {
-      {&m.user, &batch.user},
-      {&m.sequence, &batch.sequence},
-      {&m.realtime, &batch.realtime},
-      {&cand, &batch.candidate}};
-  for (auto [schema, columns] : groups)
-    for (size_t f = 0; f < schema->size() && f < columns->size(); ++f)
-      if ((*schema)[f].isCategorical())
-        fn(*m.findTable((*schema)[f].table), (*columns)[f].ids);
-}
 } // namespace
 
 llvm::Error Session::shardTables() {

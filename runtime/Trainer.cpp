@@ -44,49 +44,38 @@ TrainState Trainer::snapshot() const {
 
 void Trainer::admitIds(const Batch &batch) {
   const ModelDesc &m = session.model();
-  std::vector<FeatureDesc> cand = m.candidateItem;
-  cand.insert(cand.end(), m.candidateCross.begin(), m.candidateCross.end());
-  struct Group {
-    const std::vector<FeatureDesc> &schema;
-    const std::vector<FeatureColumn> &cols;
-  };
   const TablePlacement *shards = session.tablePlacement();
-  for (Group g : {Group{m.user, batch.user}, Group{m.sequence, batch.sequence},
-                  Group{m.realtime, batch.realtime}, Group{cand, batch.candidate}})
-    for (size_t f = 0; f < g.schema.size(); ++f) {
-      if (!g.schema[f].isCategorical())
+  forEachLookup(m, batch, [&](const TableDesc &t, const std::vector<int64_t> &ids) {
+    if (t.kind != TableDesc::Kind::Dynamic)
+      return;
+    DynamicTable &table = session.dynamicTables().at(t.name);
+    std::vector<float> &w = session.params().get("tables." + t.name + ".weight").data;
+    for (int64_t id : ids) {
+      // Sharded tables: each rank admits the ids it owns, in the step's
+      // order (every rank has the whole step).
+      if (shards && shards->owner(t, id) != shards->rank)
         continue;
-      const TableDesc *t = m.findTable(g.schema[f].table);
-      if (t->kind != TableDesc::Kind::Dynamic)
+      DynamicTable::Admission a = table.admit(id, st.step);
+      if (!a.fresh)
         continue;
-      DynamicTable &table = session.dynamicTables().at(t->name);
-      std::vector<float> &w = session.params().get("tables." + t->name + ".weight").data;
-      for (int64_t id : g.cols[f].ids) {
-        // Sharded tables: each rank admits the ids it owns, in the step's
-        // order (every rank has the whole step).
-        if (shards && shards->owner(*t, id) != shards->rank)
+      // Keyed by the id, not its row: the same weights on any rank count.
+      std::mt19937_64 rng(splitmix64(st.seed ^ splitmix64(static_cast<uint64_t>(id)) ^
+                                     splitmix64(static_cast<uint64_t>(st.step) + 977) ^
+                                     llvm::xxh3_64bits(t.name)));
+      for (int64_t k = 0; k < t.dim; ++k) { // Box-Muller, N(0, 0.01^2)
+        double u1 = 1.0 - (rng() >> 11) * 0x1.0p-53, u2 = (rng() >> 11) * 0x1.0p-53;
+        w[a.row * t.dim + k] =
+            static_cast<float>(0.01 * std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2));
+      }
+      for (llvm::StringRef slot : {"acc", "m", "v"}) {
+        auto it = st.optimizer.find(optimizerSlot("tables." + t.name + ".weight", slot));
+        if (it == st.optimizer.end())
           continue;
-        DynamicTable::Admission a = table.admit(id, st.step);
-        if (!a.fresh)
-          continue;
-        // Keyed by the id, not its row: the same weights on any rank count.
-        std::mt19937_64 rng(splitmix64(st.seed ^ splitmix64(static_cast<uint64_t>(id)) ^
-                                       splitmix64(static_cast<uint64_t>(st.step) + 977) ^
-                                       llvm::xxh3_64bits(t->name)));
-        for (int64_t k = 0; k < t->dim; ++k) { // Box-Muller, N(0, 0.01^2)
-          double u1 = 1.0 - (rng() >> 11) * 0x1.0p-53, u2 = (rng() >> 11) * 0x1.0p-53;
-          w[a.row * t->dim + k] = static_cast<float>(0.01 * std::sqrt(-2 * std::log(u1)) *
-                                                     std::cos(2 * M_PI * u2));
-        }
-        for (llvm::StringRef slot : {"acc", "m", "v"}) {
-          auto it = st.optimizer.find(optimizerSlot("tables." + t->name + ".weight", slot));
-          if (it == st.optimizer.end())
-            continue;
-          int64_t width = slot == "acc" ? 1 : t->dim;
-          std::fill_n(it->second.begin() + a.row * width, width, 0.0f);
-        }
+        int64_t width = slot == "acc" ? 1 : t.dim;
+        std::fill_n(it->second.begin() + a.row * width, width, 0.0f);
       }
     }
+  });
 }
 
 llvm::Error Trainer::resume(llvm::StringRef path) {
