@@ -946,6 +946,8 @@ struct MessageReader {
   const std::vector<char> &bytes;
   size_t at = 0;
   template <typename T> void read(T *data, size_t count) {
+    if (!count) // an empty part's data() may be null, which memcpy must not get
+      return;
     std::memcpy(data, bytes.data() + at, count * sizeof(T));
     at += count * sizeof(T);
   }
