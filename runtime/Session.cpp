@@ -990,16 +990,15 @@ std::vector<TableShard> Session::gatherTableShards(const TableShard &mine) const
   part.optimizer = mine.slots;
   part.tables = mine.dynamic;
   std::string bytes = serializeCheckpoint(part);
-  std::vector<char> local(bytes.begin(), bytes.end());
-  std::vector<uint64_t> sizes(static_cast<size_t>(collective->size()), 0);
-  sizes[static_cast<size_t>(collective->rank())] = local.size();
-  std::vector<double> widths(sizes.begin(), sizes.end());
-  collective->allReduceSum(widths.data(), widths.size());
-  std::vector<char> all = collective->allGather(local);
+  uint64_t size = bytes.size();
+  std::vector<char> sizes = collective->allGather(
+      llvm::ArrayRef<char>(reinterpret_cast<const char *>(&size), sizeof size));
+  std::vector<char> all = collective->allGather(llvm::ArrayRef<char>(bytes.data(), bytes.size()));
   std::vector<TableShard> shards;
   size_t at = 0;
-  for (double width : widths) {
-    auto n = static_cast<size_t>(width);
+  for (int q = 0; q < collective->size(); ++q) {
+    uint64_t n = 0;
+    std::memcpy(&n, sizes.data() + static_cast<size_t>(q) * sizeof n, sizeof n);
     auto state = parseCheckpoint(llvm::StringRef(all.data() + at, n), "table shard");
     at += n;
     if (!state) // the bytes another rank of this job serialised
@@ -1024,7 +1023,6 @@ Session::RowExchange Session::exchangeRows(const Batch &share, bool training) co
       int64_t key = TablePlacement::keyOf(t, id);
       if (table.position.try_emplace(key, table.keys.size()).second) {
         table.keys.push_back(key);
-        table.ownerOf.push_back(p.owner(t, key));
       }
     }
   });
@@ -1035,7 +1033,7 @@ Session::RowExchange Session::exchangeRows(const Batch &share, bool training) co
     std::vector<std::vector<size_t>> &of = table.askedOf;
     of.resize(n);
     for (size_t k = 0; k < table.keys.size(); ++k)
-      of[static_cast<size_t>(table.ownerOf[k])].push_back(k);
+      of[static_cast<size_t>(p.owner(t, table.keys[k]))].push_back(k);
     for (size_t q = 0; q < n; ++q) {
       uint64_t count = of[q].size();
       append(asks[q], &count, 1);

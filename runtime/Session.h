@@ -287,7 +287,6 @@ private:
     struct Table {
       std::vector<int64_t> keys;
       std::unordered_map<int64_t, size_t> position; // key -> its index in keys
-      std::vector<int> ownerOf;                     // per key
       std::vector<std::vector<size_t>> askedOf;     // per owner: the keys asked of it
       std::vector<float> rows;                      // [keys, dim]
       std::vector<uint8_t> oov;                     // per key: read the OOV row

@@ -163,7 +163,6 @@ llvm::Error Trainer::checkpoint(llvm::StringRef path) {
   // manifest in place keeps naming whole files until the new one replaces
   // it), then rank 0 the manifest with the dense state and the parts'
   // digests; then the parts of the step before go.
-  const ModelDesc &m = session.model();
   TrainState part;
   part.modelHash = st.modelHash;
   part.step = st.step, part.epoch = st.epoch, part.stepInEpoch = st.stepInEpoch;
@@ -175,9 +174,13 @@ llvm::Error Trainer::checkpoint(llvm::StringRef path) {
   for (auto &[slot, buffer] : st.optimizer)
     (llvm::StringRef(slot).starts_with("tables.") ? part : manifest).optimizer[slot] = buffer;
   part.tables = session.dynamicTables();
-  std::string file = (llvm::sys::path::filename(path) + ".step" + llvm::Twine(st.step) + ".shard" +
-                      llvm::Twine(shards->rank) + "of" + llvm::Twine(shards->ranks))
-                         .str();
+  // Part q of n of this step's checkpoint: a file next to the manifest.
+  auto partFile = [&](int q) {
+    return (llvm::sys::path::filename(path) + ".step" + llvm::Twine(st.step) + ".shard" +
+            llvm::Twine(q) + "of" + llvm::Twine(shards->ranks))
+        .str();
+  };
+  std::string file = partFile(shards->rank);
   llvm::SmallString<256> where(path);
   llvm::sys::path::remove_filename(where);
   llvm::sys::path::append(where, file);
@@ -193,10 +196,7 @@ llvm::Error Trainer::checkpoint(llvm::StringRef path) {
   llvm::Error written = llvm::Error::success();
   if (rank0) {
     for (int q = 0; q < shards->ranks; ++q) {
-      manifest.shardFiles.push_back((llvm::sys::path::filename(path) + ".step" +
-                                     llvm::Twine(st.step) + ".shard" + llvm::Twine(q) + "of" +
-                                     llvm::Twine(shards->ranks))
-                                        .str());
+      manifest.shardFiles.push_back(partFile(q));
       uint64_t d = 0;
       std::memcpy(&d, all.data() + q * sizeof d, sizeof d);
       manifest.shardDigests.push_back(d);
@@ -210,7 +210,6 @@ llvm::Error Trainer::checkpoint(llvm::StringRef path) {
   if (!lastShardFile.empty() && lastShardFile != where.str())
     llvm::sys::fs::remove(lastShardFile);
   lastShardFile = where.str().str();
-  (void)m;
   return llvm::Error::success();
 }
 
