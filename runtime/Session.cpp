@@ -1133,12 +1133,13 @@ Session::SparseArgs Session::exchangeRowGradients(const Batch &share, const RowE
   for (const TableDesc &t : m.tables) {
     const RowExchange::Table &table = x.tables.at(&t);
     const size_t d = static_cast<size_t>(t.dim);
+    const std::vector<double> &keySums = sums[&t].keys;
+    std::vector<float> row(d); // one buffer for every key
     for (size_t q = 0; q < n; ++q)
       for (size_t k : table.askedOf[q]) {
         if (table.oov[k])
           continue;
-        std::vector<float> row(sums[&t].keys.begin() + static_cast<std::ptrdiff_t>(k * d),
-                               sums[&t].keys.begin() + static_cast<std::ptrdiff_t>((k + 1) * d));
+        std::copy_n(keySums.begin() + static_cast<std::ptrdiff_t>(k * d), d, row.begin());
         append(out[q], row.data(), d);
       }
   }
