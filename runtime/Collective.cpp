@@ -1,6 +1,7 @@
 //===- Collective.cpp - the ranks of a multi-rank job ---------------------===//
 #include "runtime/Collective.h"
 #include "model/Error.h"
+#include "runtime/Device.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,13 @@ std::vector<float> Collective::allGatherFloats(llvm::ArrayRef<float> local) {
   if (!out.empty())
     std::memcpy(out.data(), bytes.data(), out.size() * 4);
   return out;
+}
+
+void Collective::allReduceSumOnDevice(Device &device, float *data, size_t count) {
+  std::vector<float> host(count);
+  device.copyToHost(host.data(), data, count * sizeof(float));
+  allReduceSum(host.data(), count);
+  device.copyToDevice(data, host.data(), count * sizeof(float));
 }
 
 std::vector<std::vector<char>> Collective::allToAll(const std::vector<std::vector<char>> &toEach) {

@@ -23,6 +23,8 @@
 
 namespace mtgr {
 
+class Device;
+
 class Collective {
 public:
   virtual ~Collective();
@@ -35,6 +37,14 @@ public:
   virtual void allReduceSum(double *data, size_t count) = 0;
   /// Every rank's bytes, one after another in rank order (any lengths).
   virtual std::vector<char> allGather(llvm::ArrayRef<char> local) = 0;
+  /// Sums `count` floats in `device`'s memory over the ranks, in place,
+  /// after the work issued to the device before it (and before the work
+  /// issued after). The default goes through the host (copied out, summed
+  /// by allReduceSum, copied back); an engine of device memory (NCCL)
+  /// overrides it.
+  virtual void allReduceSumOnDevice(Device &device, float *data, size_t count);
+  /// True when allReduceSumOnDevice sums in the device's memory.
+  virtual bool sumsOnDevice() const { return false; }
 
   /// Personalised exchange: `toEach[q]` goes to rank q; returns what each
   /// rank sent this one, by rank (MPI_Alltoallv). The default goes through
@@ -61,6 +71,16 @@ bool haveMpi();
 /// MPI's world (initialised here, finalised when the last one goes), or why
 /// not (built without MPI).
 llvm::Expected<std::unique_ptr<Collective>> createMpiCollective();
+
+/// The ranks of `host` (an MPI world, which must outlive the result) with
+/// NCCL for sums in the memory of `device` (a GPU's;
+/// runtime/dist/NcclCollective.cpp): libnccl.so.2 loaded with dlopen
+/// (MTGR_LIBNCCL names another file), the communicator bootstrapped over
+/// `host` (rank 0's id gathered by every rank), each sum an ncclAllReduce
+/// on the device's stream; every other collective is `host`'s. Every rank
+/// must call it; on every rank alike, the error says why not (no library,
+/// the communicator not made), and `host` can go on without it.
+llvm::Expected<std::unique_ptr<Collective>> createNcclCollective(Collective &host, Device &device);
 
 } // namespace mtgr
 

@@ -96,6 +96,10 @@ public:
   virtual void copyOnDevice(void *to, const void *from, size_t bytes) = 0;
   /// Waits until every call and copy issued so far is done.
   virtual void synchronize() = 0;
+  /// The queue the device's work is ordered on, for libraries that add to
+  /// it (NCCL's collectives: a CUstream); null where work is done when
+  /// issued (the CPU, the emulator).
+  virtual void *nativeStream() { return nullptr; }
 };
 
 /// The devices this runtime has: "cpu".

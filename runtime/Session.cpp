@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <deque>
+#include <numeric>
 #include <set>
 #include <thread>
 #include <type_traits>
@@ -232,6 +233,9 @@ Session::~Session() {
       dropReplaySlot(std::move(slot));
     replaySlots.clear();
   }
+  for (void *block : {gradientBlock, reduceBlock})
+    if (block)
+      device->release(block);
   std::lock_guard<std::mutex> guard(residentLock);
   dropResident();
   while (!deviceRowAge.empty())
@@ -392,7 +396,10 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
   std::vector<bool> written;        // per view: the code writes it
   std::vector<bool> integer;        // per view: integer elements
   std::vector<bool> paramView;      // per view: a parameter (kept on a device)
+  std::vector<void *> deviceAt;     // per view: already on the device there
+  std::vector<bool> kept;           // per view: an output left on the device
   const bool updatesParams = &entry == updateEntry; // apply_update writes them
+  const bool ownMemory = !device->sharesHostMemory();
   std::map<size_t, std::vector<float>> outputs;
   std::deque<std::array<int64_t, 2>> counts; // attention work, summed into *work
   // Views of prefix rows placed from PrefixRows::pieces on a device with
@@ -409,6 +416,8 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
     written.push_back(writes);
     integer.push_back(std::is_integral_v<Element>);
     paramView.push_back(false);
+    deviceAt.push_back(nullptr);
+    kept.push_back(false);
   };
   // Sparse updates: the ids of every lookup mapped to table rows, the rows
   // deduplicated per table (in order of first appearance), and each id's
@@ -435,15 +444,60 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
       }
     }
   }
-  auto output = [&](size_t index, llvm::ArrayRef<int64_t> shape) {
+  // Tables on a device with memory of its own: apply_update gets only the
+  // rows it updates (the table's and its optimiser state's, copied in and
+  // back; the host keeps the tables), when its ABI takes a table's row count
+  // at run time. Their unique rows are then 0, 1, ...
+  struct CompactRows {
+    std::vector<float> *table; // the host's [rows, width]
+    std::vector<float> *rows;  // the rows updated, [unique rows, width]
+    const std::vector<int64_t> *unique;
+    int64_t width;
+  };
+  std::vector<CompactRows> compacted;
+  std::set<const TableDesc *> compactTables;
+  if (updatesParams && ownMemory)
+    for (auto [index, arg] : llvm::enumerate(bindings))
+      if (arg.kind == ArgKind::Param && llvm::StringRef(arg.param).starts_with("tables.") &&
+          !entry.args[index].shape.empty() && entry.args[index].shape[0] == -1)
+        compactTables.insert(m.findTable(llvm::StringRef(arg.param).drop_front(7).drop_back(7)));
+  auto compact = [&](std::vector<float> &table, const TableDesc &t, int64_t width) {
+    const std::vector<int64_t> &unique = uniqueRows[&t];
+    std::vector<float> &rows = floatBuffers.emplace_back(unique.size() * width);
+    for (size_t u = 0; u < unique.size(); ++u)
+      std::copy_n(table.data() + unique[u] * width, width, rows.data() + u * width);
+    compacted.push_back({&table, &rows, &unique, width});
+    push(rows.data(), {static_cast<int64_t>(unique.size()), width}, /*writes=*/true);
+  };
+  std::deque<std::vector<int64_t>> firstRows; // 0, 1, ...: compacted tables' unique rows
+  // A train_step output: on the host, or left on the device (keepStepOutputs).
+  auto output = [&](size_t index, llvm::ArrayRef<int64_t> shape, bool keep = false) {
+    if (keep) {
+      push(static_cast<const float *>(nullptr), shape, /*writes=*/true);
+      kept.back() = true;
+      return;
+    }
     std::vector<float> &buffer = outputs[index] = std::vector<float>(numel(shape), 0.0f);
     push(buffer.data(), shape, /*writes=*/true);
   };
+  // A gradient apply_update reads: left on the device by train_step, or the
+  // host's.
+  auto gradientInput = [&](size_t index, const std::vector<float> &host,
+                           llvm::ArrayRef<int64_t> shape) {
+    size_t from = gradientFrom[index];
+    if (from < keptOnDevice.size() && keptOnDevice[from]) {
+      push(static_cast<const float *>(nullptr), shape);
+      deviceAt.back() = keptOnDevice[from];
+      return;
+    }
+    push(host.data(), shape);
+  };
+  const bool keepDense = keepDenseGradients && ownMemory, keepRows = keepRowGradients && ownMemory;
   for (auto [index, arg] : llvm::enumerate(bindings)) {
     GroupView v = groupView(batch, arg.group);
     switch (arg.kind) {
     case ArgKind::GradInput: // apply_update: train_step's output, summed over ranges
-      push((*gradients)[gradientFrom[index]].data(), parameters.get(arg.param).shape);
+      gradientInput(index, (*gradients)[gradientFrom[index]], parameters.get(arg.param).shape);
       break;
     case ArgKind::EmbeddingGradInput:
       if (sparse) { // this rank's rows' gradients (other lookups of the table: none)
@@ -453,12 +507,21 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
         push(rows.data(), {static_cast<int64_t>(rows.size()) / arg.table->dim, arg.table->dim});
         break;
       }
-      push((*gradients)[gradientFrom[index]].data(), {v.rows, arg.table->dim});
+      gradientInput(index, (*gradients)[gradientFrom[index]], {v.rows, arg.table->dim});
       break;
     case ArgKind::Param: { // the optimiser update writes the parameters in place
       const Tensor &t = parameters.get(arg.param);
+      if (!compactTables.empty() && llvm::StringRef(arg.param).starts_with("tables.")) {
+        const TableDesc *table = m.findTable(llvm::StringRef(arg.param).drop_front(7).drop_back(7));
+        if (compactTables.count(table)) { // (written in place, as the view below is)
+          compact(const_cast<std::vector<float> &>(t.data), *table, table->dim);
+          break;
+        }
+      }
       push(t.data.data(), t.shape, /*writes=*/updatesParams);
-      paramView.back() = true;
+      // Tables are the host's (it gathers their rows, admission writes
+      // them): never kept on a device.
+      paramView.back() = !llvm::StringRef(arg.param).starts_with("tables.");
       break;
     }
     case ArgKind::State: {
@@ -467,11 +530,24 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
       std::vector<float> &buffer = (*state)[optimizerSlot(arg.param, arg.slot)];
       if (static_cast<int64_t>(buffer.size()) != numel(shape))
         buffer.assign(numel(shape), 0.0f);
+      if (!compactTables.empty() && llvm::StringRef(arg.param).starts_with("tables.")) {
+        const TableDesc *table = m.findTable(llvm::StringRef(arg.param).drop_front(7).drop_back(7));
+        if (compactTables.count(table)) {
+          compact(buffer, *table, numel(shape) / t.shape[0]);
+          break;
+        }
+      }
       push(buffer.data(), shape, /*writes=*/true);
       break;
     }
     case ArgKind::UniqueRows: {
       std::vector<int64_t> &rows = uniqueRows[arg.table];
+      if (compactTables.count(arg.table)) {
+        std::vector<int64_t> &first = firstRows.emplace_back(rows.size());
+        std::iota(first.begin(), first.end(), int64_t(0));
+        push(first.data(), {static_cast<int64_t>(first.size())});
+        break;
+      }
       push(rows.data(), {static_cast<int64_t>(rows.size())});
       break;
     }
@@ -491,10 +567,10 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
       output(index, {});
       break;
     case ArgKind::ParamGrad:
-      output(index, parameters.get(arg.param).shape);
+      output(index, parameters.get(arg.param).shape, keepDense);
       break;
     case ArgKind::EmbeddingGrad:
-      output(index, {v.rows, arg.table->dim});
+      output(index, {v.rows, arg.table->dim}, keepRows);
       break;
     case ArgKind::Rng:
       push(rng.data(), {3}); // {seed, step, first token}
@@ -608,6 +684,12 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
         if (integer[i] && executable->integersOnHost())
           continue;
         bytes[i] = static_cast<size_t>(numel(views[i].shape)) * elementBytes[i];
+        if (deviceAt[i]) { // a gradient train_step left here
+          onDevice[i].data = deviceAt[i];
+          continue;
+        }
+        if (kept[i]) // placed in the gradient block below
+          continue;
         if (auto found = prefixView.find(i);
             found != prefixView.end() && pieces->size() == 1 && !pieceOnDevice[0].empty() &&
             !record) { // (recorded calls copy it into the block: the same address each call)
@@ -615,7 +697,10 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
           onDevice[i].data = const_cast<void *>(pieceOnDevice[0][2 * layer + (ofKeys ? 0 : 1)]);
           continue;
         }
-        if (paramView[i] && !written[i]) {
+        // Parameters stay on the device between calls; the optimiser
+        // update writes them there, and the host's copy is refreshed from
+        // them after the call.
+        if (paramView[i]) {
           void *&copy = resident[views[i].data];
           if (!copy) {
             copy = device->allocate(std::max<size_t>(bytes[i], 1));
@@ -645,6 +730,27 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
           at[i] = blockBytes;
           blockBytes += (bytes[i] + kAlign - 1) / kAlign * kAlign;
         }
+    }
+    // A train_step's outputs left on the device: the gradient block, kept
+    // (and grown when a step needs more) from step to step.
+    size_t keptBytes = 0;
+    std::vector<size_t> keptAt(views.size());
+    for (size_t i = 0; i < views.size(); ++i)
+      if (kept[i]) {
+        keptAt[i] = keptBytes;
+        keptBytes += (bytes[i] + kAlign - 1) / kAlign * kAlign;
+      }
+    if (keptBytes) {
+      if (keptBytes > gradientBlockBytes) {
+        if (gradientBlock)
+          device->release(gradientBlock);
+        gradientBlock = device->allocate(keptBytes);
+        gradientBlockBytes = keptBytes;
+      }
+      keptOnDevice.assign(views.size(), nullptr);
+      for (size_t i = 0; i < views.size(); ++i)
+        if (kept[i])
+          onDevice[i].data = keptOnDevice[i] = static_cast<char *>(gradientBlock) + keptAt[i];
     }
     std::vector<char> staging(placedFrom);
     for (size_t i = 0; i < views.size(); ++i) {
@@ -719,11 +825,18 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
       readBack(block);
       device->release(block);
     }
-    if (updatesParams) { // the host's parameters are new
+    if (updatesParams) { // the host's parameters from the device's, updated there
       std::lock_guard<std::mutex> guard(residentLock);
-      dropResident();
+      for (size_t i = 0; i < views.size(); ++i)
+        if (paramView[i] && written[i] && bytes[i])
+          device->copyToHost(views[i].data, onDevice[i].data, bytes[i]);
     }
   }
+  // Compacted tables: the rows updated, back in the host's tables.
+  for (const CompactRows &c : compacted)
+    for (size_t u = 0; u < c.unique->size(); ++u)
+      std::copy_n(c.rows->data() + u * c.width, c.width,
+                  c.table->data() + (*c.unique)[u] * c.width);
   if (work)
     for (const auto &c : counts)
       (*work)[0] += c[0], (*work)[1] += c[1];
@@ -799,6 +912,15 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
   const size_t outputs = trainBindings.size();
   std::vector<StepGradients> partial(parts, StepGradients(outputs));
   std::vector<int64_t> stepTokens = batch.tokenOffsets(m); // where each range starts
+  // On a device with memory of its own, one call and no gradients asked
+  // for: the dense gradients stay there for apply_update (summed over the
+  // ranks there), and the row gradients too when no other rank needs them.
+  keepDenseGradients = !device->sharesHostMemory() && parts == 1 && !gradients;
+  keepRowGradients = keepDenseGradients && !distributed && !placement;
+  llvm::scope_exit forget([&] {
+    keepDenseGradients = keepRowGradients = false;
+    keptOnDevice.clear();
+  });
   auto run = [&](size_t p) {
     bool whole = bounds[p] == 0 && bounds[p + 1] == B;
     Batch range = whole ? Batch() : sliceBatch(m, batch, bounds[p], bounds[p + 1]);
@@ -902,25 +1024,67 @@ void Session::reduceOverRanks(StepGradients &sum) const {
   // The loss and the dense gradients: summed over the ranks in buckets of
   // at most 4 Mi floats, packed in binding order (the same on every rank
   // and every step: bit-reproducible for a given rank and thread count).
-  std::vector<std::vector<float> *> dense{&sum[lossIndex]};
+  // On a device with memory of its own the buckets are packed there (the
+  // gradients train_step left there copied on the device, the others
+  // copied in) and summed there (NCCL: on the device's stream); every rank
+  // then makes the same calls, whichever of its gradients are where.
+  struct Dense {
+    std::vector<float> *host;
+    float *onDevice; // kept there by train_step, else null
+    size_t count;
+  };
+  std::vector<Dense> dense{{&sum[lossIndex], nullptr, 1}};
   for (auto [index, arg] : llvm::enumerate(trainBindings))
-    if (arg.kind == ArgKind::ParamGrad)
-      dense.push_back(&sum[index]);
+    if (arg.kind == ArgKind::ParamGrad) {
+      float *kept =
+          index < keptOnDevice.size() ? static_cast<float *>(keptOnDevice[index]) : nullptr;
+      dense.push_back({&sum[index], kept, static_cast<size_t>(parameters.get(arg.param).numel())});
+    }
+  const bool packOnDevice = !device->sharesHostMemory();
   constexpr size_t kBucket = size_t(4) << 20;
   std::vector<float> bucket;
   for (size_t first = 0; first < dense.size();) {
-    size_t last = first;
-    bucket.clear();
+    size_t last = first, count = 0;
     do
-      bucket.insert(bucket.end(), dense[last]->begin(), dense[last]->end());
-    while (++last < dense.size() && bucket.size() + dense[last]->size() <= kBucket);
-    collective->allReduceSum(bucket.data(), bucket.size());
-    communication.reducedBytes += bucket.size() * sizeof(float);
+      count += dense[last].count;
+    while (++last < dense.size() && count + dense[last].count <= kBucket);
+    communication.reducedBytes += count * sizeof(float);
+    if (!packOnDevice) {
+      bucket.clear();
+      for (size_t i = first; i < last; ++i)
+        bucket.insert(bucket.end(), dense[i].host->begin(), dense[i].host->end());
+      collective->allReduceSum(bucket.data(), bucket.size());
+      size_t at = 0;
+      for (size_t i = first; i < last; ++i, at += dense[i - 1].count)
+        std::copy_n(bucket.begin() + static_cast<std::ptrdiff_t>(at), dense[i].count,
+                    dense[i].host->begin());
+      first = last;
+      continue;
+    }
+    if (count * sizeof(float) > reduceBlockBytes) {
+      if (reduceBlock)
+        device->release(reduceBlock);
+      reduceBlockBytes = count * sizeof(float);
+      reduceBlock = device->allocate(reduceBlockBytes);
+    }
+    float *packed = static_cast<float *>(reduceBlock);
     size_t at = 0;
-    for (size_t i = first; i < last; ++i) {
-      std::copy_n(bucket.begin() + static_cast<std::ptrdiff_t>(at), dense[i]->size(),
-                  dense[i]->begin());
-      at += dense[i]->size();
+    for (size_t i = first; i < last; at += dense[i++].count)
+      if (dense[i].onDevice)
+        device->copyOnDevice(packed + at, dense[i].onDevice, dense[i].count * sizeof(float));
+      else
+        device->copyToDevice(packed + at, dense[i].host->data(), dense[i].count * sizeof(float));
+    collective->allReduceSumOnDevice(*device, packed, count);
+    at = 0;
+    bool waited = false;
+    for (size_t i = first; i < last; at += dense[i++].count) {
+      if (dense[i].onDevice) {
+        device->copyOnDevice(dense[i].onDevice, packed + at, dense[i].count * sizeof(float));
+        continue;
+      }
+      if (!waited) // the sum may still be on the device's stream
+        device->synchronize(), waited = true;
+      device->copyToHost(dense[i].host->data(), packed + at, dense[i].count * sizeof(float));
     }
     first = last;
   }

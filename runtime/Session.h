@@ -134,10 +134,18 @@ public:
     residentStale = true;
     return parameters;
   }
+  /// Table `t`'s weights [rows, dim], to change in place (admitting ids):
+  /// unlike params(), the dense parameters kept on a device stay there (a
+  /// table never is: the host gathers its rows, and apply_update gets the
+  /// rows it updates, copied in and back).
+  std::vector<float> &tableWeights(const TableDesc &t) {
+    return parameters.get("tables." + t.name + ".weight").data;
+  }
   unsigned numThreads() const { return threads; }
   /// The generated code's buffer pool and profile counters.
   HostEnvironment &environment() { return executable->environment(); }
   const Device &getDevice() const { return *device; }
+  Device &getDevice() { return *device; }
   /// The id -> row maps of the model's dynamic tables (by table name). Ids
   /// without a row read the OOV row 0; training admits ids (Trainer).
   std::map<std::string, DynamicTable> &dynamicTables() { return tables; }
@@ -365,6 +373,21 @@ private:
   std::vector<const void *> deviceRowsOf(const PrefixRows::Piece &piece,
                                          const std::set<uint64_t> &inUse) const;
   void dropDeviceRows(uint64_t id) const; // with residentLock held
+  /// A training step's gradients left on a device with memory of its own
+  /// from train_step to apply_update (summed over the ranks there): set by
+  /// trainStep for its train_step call (the dense gradients when no
+  /// gradients are asked for; the row gradients too on one rank with whole
+  /// tables), then per train_step binding the device address of its output
+  /// (null: on the host) until apply_update has read them. The block is
+  /// reused step to step (the same addresses: recorded calls replay).
+  mutable bool keepDenseGradients = false, keepRowGradients = false;
+  mutable std::vector<void *> keptOnDevice;
+  mutable void *gradientBlock = nullptr;
+  mutable size_t gradientBlockBytes = 0;
+  /// The device buffer the dense gradients are packed in to be summed over
+  /// the ranks (reduceOverRanks), grown as needed.
+  mutable void *reduceBlock = nullptr;
+  mutable size_t reduceBlockBytes = 0;
   /// Recorded calls by the shape of their arguments (entry point, every
   /// view's shape, the argument block's layout): the block, kept so the
   /// arguments are where they were, and the device's recording.

@@ -49,7 +49,7 @@ void Trainer::admitIds(const Batch &batch) {
     if (t.kind != TableDesc::Kind::Dynamic)
       return;
     DynamicTable &table = session.dynamicTables().at(t.name);
-    std::vector<float> &w = session.params().get("tables." + t.name + ".weight").data;
+    std::vector<float> &w = session.tableWeights(t);
     for (int64_t id : ids) {
       // Sharded tables: each rank admits the ids it owns, in the step's
       // order (every rank has the whole step).

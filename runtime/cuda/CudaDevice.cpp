@@ -709,6 +709,7 @@ public:
     gpu->api->ctxSetCurrent(gpu->context);
     gpu->must(gpu->api->streamSynchronize(gpu->stream), "cuStreamSynchronize");
   }
+  void *nativeStream() override { return gpu->stream; }
 
 private:
   void copy(void *dst, const void *src, size_t bytes) {

@@ -896,6 +896,14 @@ public:
     llvm::StringRef engine() const override { return "threads"; }
     void allReduceSum(float *data, size_t count) override { sum(data, count); }
     void allReduceSum(double *data, size_t count) override { sum(data, count); }
+    /// On a device whose memory the host can address (test::CopyingCpuDevice)
+    /// the sum is done in it, as NCCL does on a GPU; counted.
+    void allReduceSumOnDevice(Device &device, float *data, size_t count) override {
+      ++deviceSums;
+      sum(data, count);
+    }
+    bool sumsOnDevice() const override { return true; }
+    int64_t deviceSums = 0;
     std::vector<char> allGather(llvm::ArrayRef<char> local) override {
       all.slots[size_t(r)] = local.vec();
       all.wait();
@@ -949,13 +957,23 @@ struct RankResult {
   ParamStore params;
   OptimizerState state;
   std::vector<double> losses;
+  int64_t deviceSums = 0; // sums done in the device's memory
 };
-std::vector<RankResult> trainOnRanks(int ranks, const Batch &batch, int steps) {
+/// `copying`: each session on a test::CopyingCpuDevice (memory of its own).
+std::vector<RankResult> trainOnRanks(int ranks, const Batch &batch, int steps,
+                                     bool copying = false) {
   ThreadRanks all(ranks);
   std::vector<RankResult> results(static_cast<size_t>(ranks));
   std::vector<std::unique_ptr<Session>> sessions; // made here: exampleSession is not thread-safe
-  for (int r = 0; r < ranks; ++r)
+  for (int r = 0; r < ranks; ++r) {
     sessions.push_back(exampleSession("tiny.yaml", 1));
+    if (copying) {
+      SessionOptions o;
+      o.threads = 1;
+      sessions.back() = std::move(*Session::create(sessions.back()->getArtifact(), o,
+                                                   std::make_unique<test::CopyingCpuDevice>()));
+    }
+  }
   std::vector<std::thread> threads;
   for (int r = 0; r < ranks; ++r)
     threads.emplace_back([&, r] {
@@ -969,6 +987,7 @@ std::vector<RankResult> trainOnRanks(int ranks, const Batch &batch, int steps) {
         out.losses.push_back(result ? result->loss : 0.0);
       }
       out.params = session->params();
+      out.deviceSums = rank.deviceSums;
     });
   for (std::thread &t : threads)
     t.join();
@@ -1017,6 +1036,35 @@ TEST(Training, RankCountsAgree) {
   for (const std::string &name : oneAlone[0].params.names()) {
     EXPECT_EQ(twoRanks[1].params.get(name).data, twoRanks[0].params.get(name).data) << name;
     EXPECT_EQ(twoRanks[0].params.get(name).data, oneAlone[0].params.get(name).data) << name;
+  }
+}
+
+// On a device with memory of its own the dense gradients stay there and are
+// summed over the ranks there (Collective::allReduceSumOnDevice, what NCCL
+// does on GPUs): every rank trains as on the CPU, bit for bit, a rank
+// without samples included (its zeros copied in to take part).
+TEST(Training, RanksSumGradientsOnTheDevice) {
+  auto one = exampleSession("tiny.yaml", 1);
+  const ModelDesc &m = one->model();
+  SyntheticOptions o;
+  o.users = 7, o.seed = 23;
+  o.minCandidates = 0;
+  Batch batch = generateSynthetic(m, o);
+  Batch lone = sliceBatch(m, batch, 0, 1);
+  for (auto [ranks, data] : {std::pair{2, &batch}, std::pair{3, &batch}, std::pair{2, &lone}}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks, " + std::to_string(data->numSamples) +
+                 " samples");
+    std::vector<RankResult> cpu = trainOnRanks(ranks, *data, 3),
+                            device = trainOnRanks(ranks, *data, 3, /*copying=*/true);
+    for (int r = 0; r < ranks; ++r) {
+      const RankResult &want = cpu[size_t(r)], &got = device[size_t(r)];
+      EXPECT_EQ(got.losses, want.losses);
+      EXPECT_EQ(got.state, want.state);
+      for (const std::string &name : want.params.names())
+        EXPECT_EQ(got.params.get(name).data, want.params.get(name).data) << name;
+      EXPECT_EQ(want.deviceSums, 0);
+      EXPECT_GE(got.deviceSums, 3); // a bucket a step at least
+    }
   }
 }
 
@@ -1307,6 +1355,84 @@ TEST(Training, ShardedTablesEvictPerShard) {
   ASSERT_TRUE(static_cast<bool>(refused));
   EXPECT_NE(llvm::toString(std::move(refused)).find("sharded tables need the ranks"),
             std::string::npos);
+}
+
+// On a device with memory of its own a training step keeps its state
+// there: the gradients from train_step to apply_update, the dense
+// parameters (updated in place, copied back), and apply_update gets only
+// the table rows the step touches. The same training as the CPU's bit for
+// bit (a dynamic table admitting ids), with the gradients and the whole
+// tables no longer copied each step.
+TEST(Training, StepStateStaysOnTheDevice) {
+  std::string yaml = dynamicTinyYaml(64); // and an item table larger than a step's rows
+  yaml.replace(yaml.find("{name: item, kind: fixed, rows: 100,"), 36,
+               "{name: item, kind: fixed, rows: 20000,");
+  auto artifact = compileArtifact(yaml, "dyn64.yaml");
+  ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
+  auto owned = std::make_unique<test::CopyingCpuDevice>();
+  test::CopyingCpuDevice &copying = *owned;
+  SessionOptions so;
+  so.threads = 1;
+  auto cpu = Session::create(*artifact, 1);
+  auto other = Session::create(*artifact, so, std::move(owned));
+  ASSERT_TRUE(cpu && other);
+  SyntheticOptions o;
+  o.users = 8, o.windows = 2, o.maxSequence = 12, o.maxRealtime = 4, o.maxCandidates = 4;
+  o.seed = 5;
+  Batch data = generateSynthetic(artifact->model, o);
+  TrainLimits limits;
+  limits.epochs = 2, limits.steps = 5, limits.tokenBudget = 120;
+  Trainer a(**cpu, data), b(**other, data);
+  ASSERT_FALSE(a.run(limits, [](const StepReport &) {}));
+  ASSERT_FALSE(b.run(limits, [](const StepReport &) {}));
+  TrainState want = a.snapshot(), got = b.snapshot();
+  for (const std::string &name : want.params.names())
+    EXPECT_EQ(want.params.get(name).data, got.params.get(name).data) << name;
+  EXPECT_EQ(want.optimizer, got.optimizer);
+  EXPECT_EQ(serializeCheckpoint(want), serializeCheckpoint(got));
+
+  // What a step copies, with the gradients asked for (read back, sent to
+  // apply_update again) and without (kept on the device).
+  const ModelDesc &m = artifact->model;
+  int64_t denseBytes = 0, tableBytes = 0;
+  for (const std::string &name : want.params.names())
+    (llvm::StringRef(name).starts_with("tables.") ? tableBytes : denseBytes) +=
+        4 * want.params.get(name).numel();
+  o.users = 3;
+  Batch batch = generateSynthetic(m, o);
+  b.admitIds(batch);
+  OptimizerState state = b.state().optimizer;
+  auto copies = [&](bool gradients, int64_t step) {
+    copying.copiedIn = copying.copiedBack = 0;
+    auto r = (*other)->trainStep(batch, 3, step, state, gradients);
+    EXPECT_TRUE(static_cast<bool>(r));
+    return std::pair<int64_t, int64_t>(copying.copiedIn, copying.copiedBack);
+  };
+  copies(false, 9); // the parameters uploaded again (snapshot() handed them out)
+  auto [inAsked, backAsked] = copies(true, 10);
+  auto [inKept, backKept] = copies(false, 11);
+  std::printf("a step of %lld tokens: %lld B in, %lld B back with the gradients read back; %lld B "
+              "in, %lld B back with them kept (dense parameters %lld B, tables %lld B)\n",
+              static_cast<long long>(batch.totalTokens(m)), static_cast<long long>(inAsked),
+              static_cast<long long>(backAsked), static_cast<long long>(inKept),
+              static_cast<long long>(backKept), static_cast<long long>(denseBytes),
+              static_cast<long long>(tableBytes));
+  // Kept: the dense gradients neither come back nor go in again; the
+  // parameters come back (updated there), with the 2 Adam moments and the
+  // touched table rows and their accumulators: less than the tables alone.
+  EXPECT_LE(inKept, inAsked - denseBytes);
+  EXPECT_LE(backKept, backAsked - denseBytes);
+  EXPECT_LT(inKept, tableBytes / 4);
+  EXPECT_LT(backKept, tableBytes / 4);
+  // And the steps with the gradients kept train as the CPU's.
+  a.admitIds(batch);
+  OptimizerState cpuState = a.state().optimizer;
+  ASSERT_TRUE(static_cast<bool>((*cpu)->trainStep(batch, 3, 9, cpuState)));
+  ASSERT_TRUE(static_cast<bool>((*cpu)->trainStep(batch, 3, 10, cpuState)));
+  ASSERT_TRUE(static_cast<bool>((*cpu)->trainStep(batch, 3, 11, cpuState)));
+  EXPECT_EQ(cpuState, state);
+  for (const std::string &name : want.params.names())
+    EXPECT_EQ((*cpu)->params().get(name).data, (*other)->params().get(name).data) << name;
 }
 
 TEST(Training, ThreadCountsAgree) {

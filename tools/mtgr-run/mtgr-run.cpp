@@ -64,13 +64,16 @@ cl::SubCommand callCommand("call", "Call a kernel artifact's entry point once on
 const char *kCommands[] = {"infer", "verify", "eval", "train", "gen", "devices", "call"};
 cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<artifact.mtgr>"), cl::cat(category),
                                   cl::sub(cl::SubCommand::getAll()));
-cl::opt<std::string> deviceName("device",
-                                cl::desc("Where the generated code runs: cpu (artifacts of "
-                                         "--target=cpu); for artifacts of --target=cuda: cuda or "
-                                         "cuda:N (a GPU through the CUDA driver) or cuda-emu (the GPU kernels on the host under the "
-                                         "emulator's checks; MTGR_EMU_SCHEDULE=in-order|reverse|"
-                                         "warp-ahead)"),
-                                cl::init("cpu"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
+cl::opt<std::string>
+    deviceName("device",
+               cl::desc("Where the generated code runs: cpu (artifacts of "
+                        "--target=cpu); for artifacts of --target=cuda: cuda or "
+                        "cuda:N (a GPU through the CUDA driver; cuda under mpirun: "
+                        "each rank the GPU of its local rank) or cuda-emu (the GPU "
+                        "kernels on the host under the "
+                        "emulator's checks; MTGR_EMU_SCHEDULE=in-order|reverse|"
+                        "warp-ahead)"),
+               cl::init("cpu"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<unsigned> threads("num-threads", cl::desc("Threads (default: all cores)"), cl::init(0),
                           cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<uint64_t> paramSeed("param-seed", cl::desc("Seed of the parameter initialisation "
@@ -145,6 +148,12 @@ cl::opt<bool> shardTablesFlag(
              "and row gradients exchanged all-to-all; docs/scale-out.md) instead of a copy on "
              "every rank"),
     cl::cat(category), cl::sub(cl::SubCommand::getAll()));
+cl::opt<std::string> collectiveName(
+    "collective",
+    cl::desc("train on several ranks: how the dense gradients are summed: mpi (through the "
+             "host), nccl (in the GPUs' memory, on their streams: libnccl.so.2 loaded at run "
+             "time), or auto (nccl on --device=cuda when it loads, else mpi)"),
+    cl::init("auto"), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 cl::opt<int64_t> checkpointEvery("checkpoint-every",
                                  cl::desc("train: checkpoint every this many steps"),
                                  cl::init(0), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
@@ -751,6 +760,13 @@ int main(int argc, char **argv) {
   SessionOptions options;
   options.threads = threads;
   options.device = deviceName;
+  // Several ranks on one machine: each its own GPU (the launcher's local rank).
+  if (deviceName == "cuda" && launchedByMpi())
+    for (const char *variable : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+      if (const char *local = getenv(variable); local && *local) {
+        options.device = "cuda:" + std::string(local);
+        break;
+      }
   options.initializeParams = paramsPath.empty(); // --params replaces every value
   if (!maxMemory.empty()) {
     auto bytes = parseByteSize(maxMemory);
@@ -805,6 +821,31 @@ int main(int argc, char **argv) {
                    << "), each step's samples shared by token count\n";
     }
     (*session)->setCollective(ranks.get());
+  }
+  // The dense gradients' sums in the GPUs' memory (NCCL) instead of the host's.
+  std::unique_ptr<Collective> nccl;
+  if (collectiveName != "auto" && collectiveName != "mpi" && collectiveName != "nccl")
+    return error("--collective='" + collectiveName + "': expected auto, mpi or nccl");
+  if (collectiveName == "nccl" && !ranks)
+    return error("--collective=nccl: NCCL sums over the ranks of an MPI job (start mtgr-run "
+                 "train with mpirun)");
+  const bool onGpu = llvm::StringRef((*session)->getDevice().name()).starts_with("cuda:");
+  if (ranks && (collectiveName == "nccl" || (collectiveName == "auto" && onGpu))) {
+    auto made = createNcclCollective(*ranks, (*session)->getDevice());
+    if (!made && collectiveName == "nccl")
+      return error(llvm::toString(made.takeError()));
+    if (!made) {
+      std::string why = llvm::toString(made.takeError());
+      if (ranks->rank() == 0)
+        llvm::errs() << "ranks: not summing with NCCL (" << why << "): through the host ("
+                     << ranks->engine() << ")\n";
+    } else {
+      nccl = std::move(*made);
+      if (nccl->rank() == 0)
+        llvm::errs() << "ranks: dense gradients summed in the devices' memory (" << nccl->engine()
+                     << ")\n";
+      (*session)->setCollective(nccl.get());
+    }
   }
   std::unique_ptr<Collective> alone; // --shard-tables in one process: one shard
   if (shardTablesFlag) {
