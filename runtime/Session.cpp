@@ -1189,6 +1189,8 @@ Session::RowExchange Session::exchangeRows(const Batch &share, bool training) co
         table.keys.push_back(key);
       }
     }
+    if (training)
+      communication.lookups += ids.size();
   });
   // To each owner, per table (in the model's order): the keys asked of it.
   std::vector<std::vector<char>> asks(n);
@@ -1198,6 +1200,12 @@ Session::RowExchange Session::exchangeRows(const Batch &share, bool training) co
     of.resize(n);
     for (size_t k = 0; k < table.keys.size(); ++k)
       of[static_cast<size_t>(p.owner(t, table.keys[k]))].push_back(k);
+    if (training) {
+      uint64_t remote = table.keys.size() - of[me].size();
+      communication.distinctKeys += table.keys.size();
+      communication.remoteKeys += remote;
+      communication.remoteRowBytes += remote * static_cast<uint64_t>(t.dim) * sizeof(float);
+    }
     for (size_t q = 0; q < n; ++q) {
       uint64_t count = of[q].size();
       append(asks[q], &count, 1);

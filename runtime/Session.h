@@ -211,6 +211,12 @@ public:
     /// the ids it looked up (deduplicated), the rows it served them, the row
     /// gradients it sent back (and the OOV rows' gradients, gathered).
     uint64_t idBytes = 0, rowBytes = 0, rowGradientBytes = 0;
+    /// And what decides them (the volume model of docs/scale-out.md): the
+    /// ids this rank's shares looked up, the distinct keys among them (per
+    /// table and step), those owned by other ranks, and their rows' bytes
+    /// (4 x dim each): the row gradients this rank sends, and about the
+    /// rows it serves.
+    uint64_t lookups = 0, distinctKeys = 0, remoteKeys = 0, remoteRowBytes = 0;
   };
   CommunicationStats communicationStats() const { return communication; }
   /// This rank's samples [first, second) of a batch shared by the ranks:
@@ -346,9 +352,11 @@ private:
   void trimPool(const Batch &batch, std::initializer_list<const EntryPoint *> entries) const;
   ParamStore parameters;
   std::map<std::string, DynamicTable> tables;
-  /// On a device with memory of its own: the parameters calls only read,
-  /// kept there between calls (host address -> device copy). Dropped when
-  /// they may have changed: params() handed out, an update writing them.
+  /// On a device with memory of its own: the dense parameters, kept there
+  /// between calls (host address -> device copy); apply_update writes them
+  /// there and the host's copy is refreshed from them. Dropped when the
+  /// host's may have changed: params() handed out. (Tables never: the host
+  /// gathers their rows, apply_update gets the touched ones.)
   mutable std::mutex residentLock;
   mutable std::map<const void *, void *> resident;
   mutable std::atomic<bool> residentStale{false};

@@ -40,11 +40,15 @@ def train(artifact, ranks, threads, args, sharded=False):
                      r".*steps of (\d+) tokens, ([\d.]+) samples", text)
     shard = re.search(r"sharded tables, per step \(rank 0 to the others\): ([\d.]+) MB of ids, "
                       r"([\d.]+) MB of rows, ([\d.]+) MB of row gradients", text)
+    keys = re.search(r"sharded tables, per step \(rank 0's share\): ([\d.]+) ids looked up, "
+                     r"([\d.]+) distinct keys \(([\d.]+) of them\), ([\d.]+) on other ranks: "
+                     r"([\d.]+) MB of rows", text)
     step_count = int(trained.group(1))
     rate = int(steps[-1].group(2)) if steps else 0
     return step_count, rate, (tuple(float(comm.group(i)) for i in range(1, 5)) if comm
                               else (0.0, 0.0, 0.0, 0.0)), (
-        tuple(float(shard.group(i)) for i in range(1, 4)) if shard else None)
+        tuple(float(shard.group(i)) for i in range(1, 4)) if shard else None), (
+        tuple(float(keys.group(i)) for i in range(1, 6)) if keys else None)
 
 
 log("# bench/scale/run.sh: training steps on several ranks (docs/scale-out.md)")
@@ -67,7 +71,7 @@ with tempfile.TemporaryDirectory() as tmp:
         replicated = {}
         for ranks, threads, sharded in ((1, 2, False), (2, 1, False), (4, 1, False), (2, 1, True),
                                         (4, 1, True)):
-            steps, rate, (reduced, gathered, tokens, samples), shard = train(
+            steps, rate, (reduced, gathered, tokens, samples), shard, keys = train(
                 artifact, ranks, threads, args, sharded)
             if base is None:
                 base = rate
@@ -86,6 +90,14 @@ with tempfile.TemporaryDirectory() as tmp:
                          f"a rank's share; replicated, each rank receives {rep_gathered:.3f} MB of "
                          f"row gradients: {rep_gathered * 1e6 / max(share, 1):.0f} B per token of "
                          f"its share)")
+                # The model: 4 x dim B per distinct key of the share owned
+                # by another rank (row gradients sent; rows served alike
+                # on average), the distinct fraction measured.
+                lookups, distinct, fraction, remote, model = keys
+                line += (f"; rank 0's share looked up {lookups:.0f} ids, {distinct:.0f} distinct "
+                         f"keys ({fraction:.3f}), {remote:.0f} on other ranks: model "
+                         f"{model:.3f} MB, row gradients / model {grads / max(model, 1e-9):.3f}, "
+                         f"rows / model {rows / max(model, 1e-9):.3f}")
                 log(line)
                 continue
             if ranks > 1:

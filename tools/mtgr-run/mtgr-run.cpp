@@ -553,12 +553,21 @@ int train(Session &session) {
                                   double(c.reducedBytes) / steps / 1e6,
                                   double(c.gatheredBytes) / steps / 1e6, ranks->size(),
                                   double(c.tokens) / steps, double(c.samples) / steps);
-    if (session.tablePlacement())
+    if (session.tablePlacement()) {
       llvm::outs() << llvm::formatv(
           "sharded tables, per step (rank 0 to the others): {0:F3} MB of ids, {1:F3} MB of "
           "rows, {2:F3} MB of row gradients\n",
           double(c.idBytes) / steps / 1e6, double(c.rowBytes) / steps / 1e6,
           double(c.rowGradientBytes) / steps / 1e6);
+      // What decides them (docs/scale-out.md's model): the distinct keys.
+      llvm::outs() << llvm::formatv(
+          "sharded tables, per step (rank 0's share): {0:F0} ids looked up, {1:F0} distinct "
+          "keys ({2:F3} of them), {3:F0} on other ranks: {4:F3} MB of rows at the tables' "
+          "widths\n",
+          double(c.lookups) / steps, double(c.distinctKeys) / steps,
+          double(c.distinctKeys) / double(std::max<uint64_t>(c.lookups, 1)),
+          double(c.remoteKeys) / steps, double(c.remoteRowBytes) / steps / 1e6);
+    }
   }
   if (!saveParams.empty() && session.tablePlacement()) { // the tables gathered whole first
     TrainState whole = trainer.snapshot();
