@@ -19,7 +19,8 @@ rpath='-Wl,-rpath,$ORIGIN/lib'
 # mtgr-run: the run side has no MLIR; its LLVM is Support (errors, JSON, files).
 sources=("$root"/model/*.cpp "$root"/abi/*.cpp "$root"/runtime/*.cpp "$root"/runtime/cpu/*.cpp
          "$root"/runtime/cuda/*.cpp "$root"/runtime/emu/*.cpp "$root"/runtime/reference/*.cpp
-         "$root"/runtime/dist/NoMpi.cpp "$root"/data/*.cpp "$root"/app/*.cpp
+         "$root"/runtime/dist/NoMpi.cpp "$root"/runtime/dist/NcclCollective.cpp "$root"/data/*.cpp
+         "$root"/app/*.cpp
          "$root"/tools/mtgr-run/mtgr-run.cpp)
 objects=()
 mkdir -p "$out/obj"

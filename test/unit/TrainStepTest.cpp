@@ -994,6 +994,14 @@ std::vector<RankResult> trainOnRanks(int ranks, const Batch &batch, int steps,
   return results;
 }
 
+/// The rank tests' step: 7 users of tiny, samples without candidates too.
+Batch rankTestStep(const ModelDesc &m) {
+  SyntheticOptions o;
+  o.users = 7, o.seed = 23;
+  o.minCandidates = 0;
+  return generateSynthetic(m, o);
+}
+
 // Data parallel training (Session::setCollective): each rank computes
 // train_step on its share of the step's samples, the gradients are summed
 // over the ranks and every rank applies the same update. 2 and 3 ranks train
@@ -1004,10 +1012,7 @@ std::vector<RankResult> trainOnRanks(int ranks, const Batch &batch, int steps,
 TEST(Training, RankCountsAgree) {
   auto one = exampleSession("tiny.yaml", 1);
   const ModelDesc &m = one->model();
-  SyntheticOptions o;
-  o.users = 7, o.seed = 23;
-  o.minCandidates = 0;
-  Batch batch = generateSynthetic(m, o);
+  Batch batch = rankTestStep(m);
   std::vector<RankResult> single = trainOnRanks(1, batch, 3);
   for (int ranks : {2, 3}) {
     SCOPED_TRACE(std::to_string(ranks) + " ranks");
@@ -1046,10 +1051,7 @@ TEST(Training, RankCountsAgree) {
 TEST(Training, RanksSumGradientsOnTheDevice) {
   auto one = exampleSession("tiny.yaml", 1);
   const ModelDesc &m = one->model();
-  SyntheticOptions o;
-  o.users = 7, o.seed = 23;
-  o.minCandidates = 0;
-  Batch batch = generateSynthetic(m, o);
+  Batch batch = rankTestStep(m);
   Batch lone = sliceBatch(m, batch, 0, 1);
   for (auto [ranks, data] : {std::pair{2, &batch}, std::pair{3, &batch}, std::pair{2, &lone}}) {
     SCOPED_TRACE(std::to_string(ranks) + " ranks, " + std::to_string(data->numSamples) +
@@ -1128,6 +1130,20 @@ std::string dynamicTinyYaml(int64_t capacity) {
                "{name: user, kind: dynamic, capacity: " + std::to_string(capacity) +
                    ", dim: 4, admission_threshold: 2, eviction: lru}");
   return yaml;
+}
+
+/// The device tests' small training set: 8 users of 2 windows, short
+/// sequences (seed `seed`), and steps of 120 tokens.
+SyntheticOptions smallTrainingSet(uint64_t seed) {
+  SyntheticOptions o;
+  o.users = 8, o.windows = 2, o.maxSequence = 12, o.maxRealtime = 4, o.maxCandidates = 4;
+  o.seed = seed;
+  return o;
+}
+TrainLimits smallSteps(int64_t epochs, int64_t steps) {
+  TrainLimits limits;
+  limits.epochs = epochs, limits.steps = steps, limits.tokenBudget = 120;
+  return limits;
 }
 
 struct ShardedRun {
@@ -1314,12 +1330,9 @@ TEST(Training, ShardedTablesOnTheEmulatedGpu) {
     o.threads = 1;
     return std::move(*Session::create(*artifact, o, createEmulatorDevice(emu::Schedule::InOrder)));
   };
-  SyntheticOptions o;
-  o.users = 8, o.windows = 2, o.maxSequence = 12, o.maxRealtime = 4, o.maxCandidates = 4;
-  o.seed = 5;
+  SyntheticOptions o = smallTrainingSet(5);
   Batch data = generateSynthetic(artifact->model, o);
-  TrainLimits limits;
-  limits.epochs = 4, limits.steps = 3, limits.tokenBudget = 120;
+  TrainLimits limits = smallSteps(4, 3);
   auto one = emulated();
   Trainer trainer(*one, data);
   ASSERT_FALSE(trainer.run(limits, [](const StepReport &) {}));
@@ -1376,12 +1389,9 @@ TEST(Training, StepStateStaysOnTheDevice) {
   auto cpu = Session::create(*artifact, 1);
   auto other = Session::create(*artifact, so, std::move(owned));
   ASSERT_TRUE(cpu && other);
-  SyntheticOptions o;
-  o.users = 8, o.windows = 2, o.maxSequence = 12, o.maxRealtime = 4, o.maxCandidates = 4;
-  o.seed = 5;
+  SyntheticOptions o = smallTrainingSet(5);
   Batch data = generateSynthetic(artifact->model, o);
-  TrainLimits limits;
-  limits.epochs = 2, limits.steps = 5, limits.tokenBudget = 120;
+  TrainLimits limits = smallSteps(2, 5);
   Trainer a(**cpu, data), b(**other, data);
   ASSERT_FALSE(a.run(limits, [](const StepReport &) {}));
   ASSERT_FALSE(b.run(limits, [](const StepReport &) {}));
@@ -1451,12 +1461,9 @@ TEST(Training, EmulatedGpuTrainsAsTheCpu) {
   auto emulated = Session::create(*gpu, o1, createEmulatorDevice(emu::Schedule::WarpAhead));
   auto host = Session::create(*cpu, o1);
   ASSERT_TRUE(emulated && host);
-  SyntheticOptions o;
-  o.users = 8, o.windows = 2, o.maxSequence = 12, o.maxRealtime = 4, o.maxCandidates = 4;
-  o.seed = 9;
+  SyntheticOptions o = smallTrainingSet(9);
   Batch data = generateSynthetic(cpu->model, o);
-  TrainLimits limits;
-  limits.epochs = 4, limits.steps = 4, limits.tokenBudget = 120;
+  TrainLimits limits = smallSteps(4, 4);
   Trainer a(**host, data), b(**emulated, data);
   ASSERT_FALSE(a.run(limits, [](const StepReport &) {}));
   ASSERT_FALSE(b.run(limits, [](const StepReport &) {}));

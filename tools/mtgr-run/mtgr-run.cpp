@@ -266,6 +266,15 @@ cl::opt<int64_t> show("show", cl::desc("infer: scored candidates to print (-1: a
                       cl::init(-1), cl::cat(category), cl::sub(cl::SubCommand::getAll()));
 
 int error(const llvm::Twine &msg) {
+  // Under mpirun the ranks' stderr meet in one stream: the line in one
+  // write, so two ranks' errors do not interleave.
+  if (launchedByMpi()) {
+    std::string line;
+    llvm::raw_string_ostream os(line);
+    llvm::WithColor::error(os, "mtgr-run") << msg << "\n";
+    llvm::errs() << line;
+    return 1;
+  }
   llvm::WithColor::error(llvm::errs(), "mtgr-run") << msg << "\n";
   return 1;
 }
@@ -845,14 +854,14 @@ int main(int argc, char **argv) {
       return error(llvm::toString(made.takeError()));
     if (!made) {
       std::string why = llvm::toString(made.takeError());
-      if (ranks->rank() == 0)
-        llvm::errs() << "ranks: not summing with NCCL (" << why << "): through the host ("
-                     << ranks->engine() << ")\n";
+      if (ranks->rank() == 0) // (one write: other ranks print to the same stream)
+        llvm::errs() << ("ranks: not summing with NCCL (" + why + "): through the host (" +
+                         ranks->engine().str() + ")\n");
     } else {
       nccl = std::move(*made);
       if (nccl->rank() == 0)
-        llvm::errs() << "ranks: dense gradients summed in the devices' memory (" << nccl->engine()
-                     << ")\n";
+        llvm::errs() << ("ranks: dense gradients summed in the devices' memory (" +
+                         nccl->engine().str() + ")\n");
       (*session)->setCollective(nccl.get());
     }
   }
