@@ -739,7 +739,9 @@ int main(int argc, char **argv) {
       "  mtgr-run infer tiny.mtgr --requests=requests.jsonl --time=5 --num-threads=2\n"
       "  mtgr-run train dlrm.mtgr --users=400 --epochs=2 --checkpoint=run.ckpt\n"
       "  mtgr-run train tiny.mtgr --data=requests.jsonl --resume=run.ckpt\n"
-      "  mtgr-run train ml.mtgr --movielens=ml-latest-small --epochs=8 --early-stopping=2\n");
+      "  mtgr-run train ml.mtgr --movielens=ml-latest-small --epochs=8 --early-stopping=2\n"
+      "  mpirun -np 4 mtgr-run train tiny.mtgr --users=400 --shard-tables --checkpoint=run.ckpt\n"
+      "  mpirun -np 8 mtgr-run train small.cuda.mtgr --device=cuda --collective=nccl\n");
   if (devicesCommand) {
     describeDevices(llvm::outs());
     return ceilings ? describeCeilings(llvm::outs(), ceilingSize, ceilingRepeats) : 0;
