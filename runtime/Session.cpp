@@ -456,11 +456,18 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
   };
   std::vector<CompactRows> compacted;
   std::set<const TableDesc *> compactTables;
+  // The table whose weight `param` is ("tables.<name>.weight"), else null.
+  auto tableOf = [&](llvm::StringRef param) -> const TableDesc * {
+    if (!param.consume_front("tables.") || !param.consume_back(".weight"))
+      return nullptr;
+    return m.findTable(param);
+  };
   if (updatesParams && ownMemory)
     for (auto [index, arg] : llvm::enumerate(bindings))
-      if (arg.kind == ArgKind::Param && llvm::StringRef(arg.param).starts_with("tables.") &&
-          !entry.args[index].shape.empty() && entry.args[index].shape[0] == -1)
-        compactTables.insert(m.findTable(llvm::StringRef(arg.param).drop_front(7).drop_back(7)));
+      if (const TableDesc *t = tableOf(arg.param); t && arg.kind == ArgKind::Param &&
+                                                   !entry.args[index].shape.empty() &&
+                                                   entry.args[index].shape[0] == -1)
+        compactTables.insert(t);
   auto compact = [&](std::vector<float> &table, const TableDesc &t, int64_t width) {
     const std::vector<int64_t> &unique = uniqueRows[&t];
     std::vector<float> &rows = floatBuffers.emplace_back(unique.size() * width);
@@ -511,17 +518,15 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
       break;
     case ArgKind::Param: { // the optimiser update writes the parameters in place
       const Tensor &t = parameters.get(arg.param);
-      if (!compactTables.empty() && llvm::StringRef(arg.param).starts_with("tables.")) {
-        const TableDesc *table = m.findTable(llvm::StringRef(arg.param).drop_front(7).drop_back(7));
-        if (compactTables.count(table)) { // (written in place, as the view below is)
-          compact(const_cast<std::vector<float> &>(t.data), *table, table->dim);
-          break;
-        }
+      if (const TableDesc *table = tableOf(arg.param); table && compactTables.count(table)) {
+        // (written in place, as the view below is)
+        compact(const_cast<std::vector<float> &>(t.data), *table, table->dim);
+        break;
       }
       push(t.data.data(), t.shape, /*writes=*/updatesParams);
       // Tables are the host's (it gathers their rows, admission writes
       // them): never kept on a device.
-      paramView.back() = !llvm::StringRef(arg.param).starts_with("tables.");
+      paramView.back() = !tableOf(arg.param);
       break;
     }
     case ArgKind::State: {
@@ -530,12 +535,9 @@ Session::call(const std::vector<Binding> &bindings, const EntryPoint &entry, uns
       std::vector<float> &buffer = (*state)[optimizerSlot(arg.param, arg.slot)];
       if (static_cast<int64_t>(buffer.size()) != numel(shape))
         buffer.assign(numel(shape), 0.0f);
-      if (!compactTables.empty() && llvm::StringRef(arg.param).starts_with("tables.")) {
-        const TableDesc *table = m.findTable(llvm::StringRef(arg.param).drop_front(7).drop_back(7));
-        if (compactTables.count(table)) {
-          compact(buffer, *table, numel(shape) / t.shape[0]);
-          break;
-        }
+      if (const TableDesc *table = tableOf(arg.param); table && compactTables.count(table)) {
+        compact(buffer, *table, numel(shape) / t.shape[0]);
+        break;
       }
       push(buffer.data(), shape, /*writes=*/true);
       break;
