@@ -5,11 +5,25 @@
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/TargetParser/Host.h"
 
 #include <thread>
 
 using namespace mtgr;
+
+std::string mtgr::recordedTarget(const Artifact &artifact) {
+  const CodeSection *section = artifact.section("cpu.target");
+  if (!section)
+    return "";
+  llvm::Expected<llvm::json::Value> value = llvm::json::parse(section->bytes);
+  if (!value) {
+    llvm::consumeError(value.takeError());
+    return "";
+  }
+  const llvm::json::Object *o = value->getAsObject();
+  return o ? o->getString("describe").value_or("").str() : "";
+}
 
 int mtgr::describeDevices(llvm::raw_ostream &os) {
   // The widest vector extension the CPU has: what the CPU back end's tiles

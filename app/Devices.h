@@ -9,9 +9,17 @@
 #ifndef MTGR_APP_DEVICES_H
 #define MTGR_APP_DEVICES_H
 
+#include "abi/Artifact.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <string>
+
 namespace mtgr {
+
+/// The machine a CPU artifact's tiles were derived for, as its section
+/// cpu.target records it (codegen/cpu/Target.h describe(): FMA units,
+/// vector width, registers, caches, tiles), or "" when it has none.
+std::string recordedTarget(const Artifact &artifact);
 
 /// Writes one line for the CPU, then the CUDA driver's line and one line per
 /// GPU ("cuda:0: NVIDIA H200, sm_90, 132 multiprocessors, 139.8 GiB"), or

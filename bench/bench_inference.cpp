@@ -7,10 +7,11 @@
 // set OPENBLAS_CORETYPE=SkylakeX on this CPU, see bench/run-cpu-inference.sh).
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Compiler.h"
+#include "app/Devices.h"
 #include "codegen/cpu/CpuBackend.h"
-#include "model/ModelStats.h"
+#include "compiler/Compiler.h"
 #include "data/Synthetic.h"
+#include "model/ModelStats.h"
 #include "runtime/HostMemory.h"
 #include "runtime/Profile.h"
 #include "runtime/Session.h"
@@ -42,6 +43,11 @@ cl::opt<bool> exactLengths("exact-lengths",
                                     "(one request of the paper's shape: --users=1)"),
                            cl::init(false));
 cl::opt<double> seconds("seconds", cl::desc("Time per measurement"), cl::init(3.0));
+cl::opt<std::string> cpuName("cpu",
+                             cl::desc("CPU to compile for (mtgr-compile --cpu): native, or e.g. "
+                                      "x86-64-v3 for AVX2 code on an AVX-512 machine (then name "
+                                      "the baseline's kernel: OPENBLAS_CORETYPE=Haswell)"),
+                             cl::init("native"));
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -91,7 +97,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   double t0 = now();
-  auto artifact = compileArtifact((*text)->getBuffer(), modelPath, /*trainStep=*/false);
+  auto artifact = compileArtifact((*text)->getBuffer(), modelPath, /*trainStep=*/false, "cpu",
+                                  BackendOptions{cpuName});
   if (!artifact) {
     llvm::errs() << llvm::toString(artifact.takeError()) << "\n";
     return 1;
@@ -122,6 +129,9 @@ int main(int argc, char **argv) {
      << ", R " << (exactLengths ? "= " : "<= ") << rtLen << ", K "
      << (exactLengths ? "= " : "<= ") << candidates << "), " << llvm::format("%.2f", flops / 1e9)
      << " GFLOP per batch\n";
+  // What the code was tiled for (the artifact's record): FMA units, vector
+  // width and caches beside the ratios.
+  os << "machine: " << recordedTarget(*artifact) << "\n";
   os << "threads  ms/batch  candidates/s  tokens/s  GFLOP/s  sgemm GFLOP/s  ratio\n";
   for (unsigned threads : {1u, 2u}) {
     auto session = Session::create(*artifact, threads);
@@ -197,8 +207,12 @@ int main(int argc, char **argv) {
   {
     std::string diag;
     llvm::raw_string_ostream ds(diag);
-    auto profiled = compileModel(m, (*text)->getBuffer(), Stage::Artifact,
-                                 *createCpuBackend(HostTarget::native()), ds,
+    auto backend = createCpuBackend(BackendOptions{cpuName});
+    if (!backend) {
+      llvm::errs() << llvm::toString(backend.takeError()) << "\n";
+      return 1;
+    }
+    auto profiled = compileModel(m, (*text)->getBuffer(), Stage::Artifact, **backend, ds,
                                  /*trainStep=*/false, /*profile=*/true);
     if (!profiled) {
       llvm::errs() << llvm::toString(profiled.takeError()) << "\n" << diag;

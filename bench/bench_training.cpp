@@ -7,6 +7,7 @@
 // run and written to a results file.
 //
 //===----------------------------------------------------------------------===//
+#include "app/Devices.h"
 #include "compiler/Compiler.h"
 #include "data/Synthetic.h"
 #include "runtime/Grouping.h"
@@ -84,6 +85,7 @@ int main(int argc, char **argv) {
      << "), token budget " << m.training.tokensPerStep << "\n"
      << "data: " << compressed.numSamples << " users, " << compressed.numCandidates()
      << " candidates (S <= " << seqLen << ", R <= " << rtLen << ", K <= " << candidates << ")\n"
+     << "machine: " << recordedTarget(*artifact) << "\n"
      << "layout                        threads  steps  seconds  candidates/s   tokens/s\n";
   auto line = [&](const char *name, unsigned t, const Run &r) {
     os << llvm::format("%-28s %8u %6lld  %7.2f  %12.0f  %9.0f\n", name, t, (long long)r.steps,

@@ -54,6 +54,7 @@ for shape in "${shapes[@]}"; do
     echo "# mtgr vs PyTorch peers, $mode (bench/peers/run.sh $mode $shape)"
     echo "model: $(basename "$model"); requests: ${gen[*]} ($tokens tokens)"
     echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores"
+    echo "machine: $("$bin/mtgr-compile" "$model" --summary --emit=none | sed -n 's/^  target: cpu, //p')"
     python3 -c "import torch; print('torch', torch.__version__, '| per contender: torch.set_num_threads(threads), interop threads 1')"
   } > "$out"
   contenders=("eager per_user" "compile per_user" "eager padded" "compile padded")

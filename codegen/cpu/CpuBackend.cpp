@@ -17,19 +17,15 @@ namespace {
 class CpuBackend final : public TargetBackend {
 public:
   explicit CpuBackend(HostTarget host)
-      : host(std::move(host)), description(TargetDescription::fromFeatures(this->host.features)) {}
+      : host(std::move(host)),
+        description(TargetDescription::forCpu(
+            this->host.cpu, this->host.features,
+            this->host.thisMachine ? TargetDescription::readCaches("/sys/devices/system/cpu/cpu0")
+                                   : std::nullopt)) {}
 
   StringRef name() const override { return "cpu"; }
 
-  std::string describe() const override {
-    GemmTiles gemm = description.gemmTiles();
-    return llvm::formatv("{0} ({1} f32 lanes, {2} vector registers; attention tiles {3} rows x "
-                         "{4} columns; GEMM register tile {5} rows x {6} columns)",
-                         description.name, description.vectorFloats, description.vectorRegisters,
-                         description.attentionRowBlock(), description.attentionColTile(),
-                         gemm.rows, gemm.columns())
-        .str();
-  }
+  std::string describe() const override { return description.describe(); }
 
   AttentionTiles attentionTiles() const override {
     return {description.attentionRowBlock(), description.attentionColTile()};
@@ -42,6 +38,8 @@ public:
     loops.gemmRows = gemm.rows;
     loops.gemmVectors = gemm.vectors;
     loops.lanes = gemm.lanes;
+    loops.gemmL2Bytes = gemm.l2Bytes;
+    loops.gemmKBlock = gemm.kBlock;
     pm.addPass(createMTGRLowerToLoopsPass(loops));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -69,6 +67,8 @@ public:
     if (llvm::Error e =
             finishHostCode(**llvmModule, host, abiRecord, stop, kHostCodeSection, out))
       return std::move(e);
+    // What the tiles were derived from, for people and benchmarks.
+    out.sections.push_back(CodeSection{kTargetSection, host.str(), description.toJson()});
     return std::move(out);
   }
 
@@ -86,8 +86,8 @@ llvm::Expected<std::unique_ptr<TargetBackend>>
 mlir::mtgr::createCpuBackend(const BackendOptions &options) {
   std::optional<HostTarget> host = HostTarget::named(options.chip.empty() ? "native" : options.chip);
   if (!host)
-    return llvm::createStringError("unknown CPU '" + options.chip +
-                                   "' (supported: native, x86-64-v3, x86-64-v4)");
+    return llvm::createStringError("unknown CPU '" + options.chip + "' (supported: native, " +
+                                   TargetDescription::namedCpus() + ")");
   if (!options.gpuArchs.empty() || !options.gemm.empty() || !options.attention.empty() ||
       options.syncDelaysNs != 0)
     return llvm::createStringError(

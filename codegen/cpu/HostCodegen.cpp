@@ -4,10 +4,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/HostCodegen.h"
-#include "model/Error.h"
 #include "abi/Environment.h"
 #include "codegen/common/LoweringSupport.h"
 #include "codegen/cpu/Passes.h"
+#include "codegen/cpu/Target.h"
+#include "model/Error.h"
 
 #include "llvm/ADT/StringSwitch.h"
 
@@ -31,9 +32,10 @@
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
-#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -45,6 +47,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/X86TargetParser.h"
 
 using namespace mlir;
 using namespace mlir::mtgr;
@@ -71,6 +74,7 @@ HostTarget HostTarget::native() {
   HostTarget t;
   t.triple = llvm::sys::getDefaultTargetTriple();
   t.cpu = llvm::sys::getHostCPUName().str();
+  t.thisMachine = true;
   std::string features;
   for (const auto &f : llvm::sys::getHostCPUFeatures())
     if (f.second)
@@ -86,12 +90,21 @@ std::optional<HostTarget> HostTarget::named(llvm::StringRef cpu) {
   t.triple = llvm::sys::getDefaultTargetTriple();
   t.cpu = cpu.str();
   std::string v3 = "+sse4.2,+popcnt,+avx,+avx2,+fma,+f16c,+bmi,+bmi2,+lzcnt,+movbe";
-  if (cpu == "x86-64-v3")
+  if (cpu == "x86-64-v3") {
     t.features = v3;
-  else if (cpu == "x86-64-v4")
+    return t;
+  }
+  if (cpu == "x86-64-v4") {
     t.features = v3 + ",+avx512f,+avx512bw,+avx512cd,+avx512dq,+avx512vl";
-  else
+    return t;
+  }
+  // A CPU of the target description's table (codegen/cpu/Target.cpp): its
+  // features are LLVM's for that CPU.
+  if (!TargetDescription::isNamedCpu(cpu))
     return std::nullopt;
+  llvm::SmallVector<llvm::StringRef> features;
+  llvm::X86::getFeaturesForCPU(cpu, features, /*NeedPlus=*/true);
+  t.features = llvm::join(features, ",");
   return t;
 }
 

@@ -23,10 +23,14 @@ namespace mlir::mtgr {
 /// default. The artifact records it and the loader checks it.
 struct HostTarget {
   std::string triple, cpu, features;
+  /// The machine the compiler runs on (native()): its caches are read
+  /// from sysfs for the tiles (codegen/cpu/Target.h).
+  bool thisMachine = false;
   static HostTarget native();
-  /// "native" (this machine), or a generic x86-64 level for another one:
-  /// "x86-64-v3" (AVX2 + FMA) or "x86-64-v4" (AVX-512 F/BW/CD/DQ/VL);
-  /// std::nullopt for any other name.
+  /// "native" (this machine), a generic x86-64 level for another one:
+  /// "x86-64-v3" (AVX2 + FMA) or "x86-64-v4" (AVX-512 F/BW/CD/DQ/VL), or a
+  /// CPU of the target description's table ("skylake-avx512", "znver3":
+  /// LLVM's features for it); std::nullopt for any other name.
   static std::optional<HostTarget> named(llvm::StringRef cpu);
   std::string str() const { return triple + ";" + cpu + ";" + features; }
 };

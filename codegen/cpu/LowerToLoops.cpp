@@ -59,6 +59,14 @@ struct MTGRLowerToLoopsPass
     gemm.rows = gemmRows;
     gemm.vectors = gemmVectors;
     gemm.lanes = lanes;
+    gemm.l2Bytes = gemmL2Bytes;
+    gemm.kBlock = gemmKBlock;
+    if (gemm.l2Bytes < 1024 || gemm.kBlock < 1) {
+      module.emitError("mtgr-lower-to-loops: GEMM cache blocking with ")
+          << gemm.l2Bytes << " L2 bytes and K blocks of " << gemm.kBlock
+          << " (at least 1024 bytes and 1)";
+      return signalPassFailure();
+    }
     if (gemm.rows < 1 || gemm.vectors < 1 || gemm.lanes < 1 || gemm.rows * gemm.vectors > 64) {
       module.emitError("mtgr-lower-to-loops: GEMM tile ")
           << gemm.rows << " x " << gemm.vectors << " x " << gemm.lanes

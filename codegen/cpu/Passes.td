@@ -39,6 +39,11 @@ def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
     Option<"gemmVectors", "gemm-vectors", "int64_t", "2",
            "GEMM register tile: vectors of C per row">,
     Option<"lanes", "lanes", "int64_t", "8", "f32 lanes of a vector register">,
+    Option<"gemmL2Bytes", "gemm-l2-bytes", "int64_t", "524288",
+           "GEMM cache blocking: the L2 bytes per core the B panels a row block "
+           "visits fit half of">,
+    Option<"gemmKBlock", "gemm-k-block", "int64_t", "256",
+           "GEMM cache blocking: the K block of a dynamic K (weight gradients)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",

@@ -1,8 +1,13 @@
 //===- Target.h - what the tiled level needs to know of a machine -*- C++ -*-===//
 //
-// The few numbers tile sizes are derived from. The host's come from its CPU
-// features (codegen/cpu/HostCodegen.cpp); a GPU target (a later cuda/ sibling) fills the
-// same fields for a block: its vector width is a warp's lanes.
+// The numbers register and cache blocking are derived from (issue 28): the
+// vector width and registers (from the CPU's features), the FMA units and
+// their latency (a table of named CPUs, by LLVM's CPU name), and the caches
+// (sysfs for the machine the compiler runs on, the table for a named CPU).
+// The GEMM's and the attention's tiles follow from them by the rules below;
+// the artifact records the description (section kTargetSection) and
+// `mtgr-compile --summary` prints it. A GPU target (codegen/cuda) fills its
+// own tiles.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MTGR_CODEGEN_TARGET_H
@@ -10,9 +15,13 @@
 
 #include "llvm/ADT/StringRef.h"
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace mlir::mtgr {
+
+/// The artifact section holding a CPU artifact's TargetDescription (JSON).
+constexpr const char *kTargetSection = "cpu.target";
 
 /// The register and cache tiles of the GEMM (codegen/cpu/Gemm.h): a micro-kernel
 /// keeps `rows` x (`vectors` x `lanes`) floats of C in vector registers.
@@ -25,39 +34,72 @@ struct GemmTiles {
   int64_t columns() const { return vectors * lanes; }
 };
 
+/// A CPU's data caches, per core (L3: the whole shared cache; 0 = none or
+/// unknown).
+struct CacheSizes {
+  int64_t l1Bytes = 0, l2Bytes = 0, l3Bytes = 0;
+};
+
 struct TargetDescription {
   std::string name;            // for people: "x86-64 avx512", "x86-64 avx2"
+  std::string cpu;             // LLVM's CPU name: "znver4", "x86-64-v3"
   int64_t vectorFloats = 8;    // f32 lanes of the widest vector register
   int64_t vectorRegisters = 16;
-  int64_t l1Bytes = 32 << 10, l2Bytes = 512 << 10;
+  /// Vector FMAs of the widest width a core starts per cycle, and cycles
+  /// until a result feeds the next: a register tile needs at least
+  /// units x latency independent accumulators to keep the units busy.
+  int64_t fmaUnits = 2, fmaLatency = 4;
+  int64_t l1Bytes = 32 << 10, l2Bytes = 512 << 10, l3Bytes = 0;
+  /// Where the numbers came from, for people: "table" (a named CPU),
+  /// "sysfs" (this machine's caches), "default" (neither knew).
+  std::string fmaSource = "default", cacheSource = "default";
 
   /// Attention tiles (DESIGN 2's tiled level): a block of query rows times a
   /// tile of key columns. A column tile is two vectors of scores per query
   /// row (each broadcast of a query element feeds two FMAs); a tile whose
-  /// second half holds no visible pair is listed half wide. Measured on
-  /// MTGR-small's batch (docs/cpu-backend.md): 8 rows x 16 columns computed
-  /// 1.082x the visible pairs at ~0.55 of sgemm; 16 x 16 1.103x at the same
-  /// speed; 8 x 32 with half tiles 1.086x at 0.66-0.72 of sgemm.
+  /// second half holds no visible pair is listed half wide. The scores are
+  /// rows x 2 accumulators, plus the two key vectors and a broadcast, within
+  /// the vector registers; at most 8 rows: measured on MTGR-small's batch
+  /// (docs/cpu-backend.md) 8 rows x 16 columns computed 1.082x the visible
+  /// pairs, 16 x 16 1.103x at the same speed. AVX-512: 8 x 32 (16 + 3 of 32
+  /// zmm); AVX2: 6 x 16 (12 + 3 of 16 ymm; 8 rows spilled).
   int64_t attentionColTile() const { return 2 * vectorFloats; }
-  int64_t attentionRowBlock() const { return 8; }
+  int64_t attentionRowBlock() const;
 
   /// GEMM register tiles: rows x vectors accumulators, plus the B vectors
-  /// of one step and a broadcast A element, within the vector registers
-  /// (the 4 x 4 scalar tile before this spilled on AVX2). AVX2: 6 x 2 (12 +
-  /// 2 + 1 of 16 ymm, BLIS's Haswell shape); AVX-512: 6 x 4 (24 + 4 + 1 of
-  /// 32 zmm; 64 columns divide d_model = 512 and 2048).
-  GemmTiles gemmTiles() const {
-    GemmTiles t;
-    t.lanes = vectorFloats;
-    t.rows = 6;
-    t.vectors = vectorRegisters >= 32 ? 4 : 2;
-    t.l2Bytes = l2Bytes;
-    return t;
-  }
+  /// of one step and a broadcast A element, within the vector registers;
+  /// vectors a power of two (panels divide d_model's multiples of 64); of
+  /// those the shape with the most FMAs per load (rows x vectors / (rows +
+  /// vectors)), given units x latency accumulators. AVX2 and SSE: 6 x 2
+  /// (12 + 2 + 1 of 16, BLIS's Haswell shape); AVX-512: 6 x 4 (24 + 4 + 1 of
+  /// 32; 64 columns divide d_model = 512 and 2048). Cache blocking from the
+  /// L2 (Gemm.h).
+  GemmTiles gemmTiles() const;
 
   /// From an LLVM feature string ("+avx2,+fma,..."): AVX-512F gives 16 lanes
   /// and 32 registers, AVX2 8 lanes and 16 registers, otherwise SSE's 4 / 16.
+  /// FMA units and caches keep their defaults.
   static TargetDescription fromFeatures(llvm::StringRef features);
+  /// For `cpu` (LLVM's name) with `features`: the vectors from the features,
+  /// FMA units, latency and typical caches from the table of named CPUs
+  /// where it lists `cpu`; `caches` (a machine's own, readCaches) win over
+  /// the table's.
+  static TargetDescription forCpu(llvm::StringRef cpu, llvm::StringRef features,
+                                  std::optional<CacheSizes> caches = std::nullopt);
+  /// Whether the table of named CPUs lists `cpu`.
+  static bool isNamedCpu(llvm::StringRef cpu);
+  /// The names the table lists, comma separated (for messages).
+  static std::string namedCpus();
+
+  /// The data caches of a CPU from its sysfs directory
+  /// ("/sys/devices/system/cpu/cpu0": cache/index*/{level,type,size});
+  /// std::nullopt where it has none to read.
+  static std::optional<CacheSizes> readCaches(llvm::StringRef cpuDir);
+
+  /// One line for people (--summary, --print-pipeline, bench headers).
+  std::string describe() const;
+  /// As JSON (the artifact's kTargetSection), with the tiles derived.
+  std::string toJson() const;
 };
 
 } // namespace mlir::mtgr

@@ -1,6 +1,7 @@
 //===- CudaBackend.cpp - the CUDA back end --------------------------------===//
 #include "codegen/cuda/CudaBackend.h"
 #include "codegen/cpu/HostCodegen.h"
+#include "codegen/cpu/Target.h"
 #include "codegen/cuda/DeviceCode.h"
 #include "codegen/cuda/EmulatorRetarget.h"
 #include "codegen/cuda/GpuSupport.h"
@@ -226,8 +227,8 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
   std::string cpu = options.chip.empty() ? "x86-64-v3" : options.chip;
   std::optional<HostTarget> host = HostTarget::named(cpu);
   if (!host)
-    return fail("unknown CPU '" + cpu + "' for the host code (supported: native, x86-64-v3, "
-                "x86-64-v4)");
+    return fail("unknown CPU '" + cpu + "' for the host code (supported: native, " +
+                TargetDescription::namedCpus() + ")");
   std::vector<std::string> archs;
   std::string listText = options.gpuArchs.empty() ? kDefaultCudaArchs : options.gpuArchs;
   llvm::StringRef list = listText;

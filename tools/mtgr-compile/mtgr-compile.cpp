@@ -39,10 +39,14 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file (default: MODEL.mtgr 
                                               "stdout for IR)"),
                                 cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> cpu("cpu",
-                         cl::desc("CPU to generate code for: native (this machine), x86-64-v3 "
-                                  "(AVX2 + FMA) or x86-64-v4 (AVX-512); the tile sizes follow it. "
-                                  "Default: native for --target=cpu, x86-64-v3 for the host code "
-                                  "of --target=cuda"),
+                         cl::desc("CPU to generate code for: native (this machine: its "
+                                  "features, and its caches from sysfs), x86-64-v3 (AVX2 + FMA), "
+                                  "x86-64-v4 (AVX-512), or a named CPU (haswell, skylake-avx512, "
+                                  "icelake-server, sapphirerapids, znver3, znver4, ...: LLVM's "
+                                  "features and a table's FMA units and caches). The register "
+                                  "and cache tiles follow it (--summary prints them). Default: "
+                                  "native for --target=cpu, x86-64-v3 for the host code of "
+                                  "--target=cuda"),
                          cl::cat(category));
 cl::opt<std::string> target("target",
                             cl::desc("Back end to compile for: cpu (x86-64; --cpu picks the "
@@ -302,6 +306,9 @@ int main(int argc, char **argv) {
     if (failed(pm.run(*module)))
       return 1;
     printSummary(*desc, modelOps, countOps(*module, false));
+    // The machine the code is tiled for and the tiles (the artifact records
+    // the same: section cpu.target for the CPU back end).
+    llvm::outs() << "  target: " << (*backend)->name() << ", " << (*backend)->describe() << "\n";
   }
   if (printPipelineFlag)
     mlir::mtgr::printPipeline(llvm::outs(), **backend, !inferenceOnly);
