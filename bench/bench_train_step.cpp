@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "data/Requests.h"
+#include "runtime/HostMemory.h"
 #include "runtime/Npz.h"
 #include "runtime/Session.h"
 
@@ -58,9 +59,16 @@ int main(int argc, char **argv) {
   if (!batch)
     return fail(llvm::toString(batch.takeError()));
   OptimizerState state;
+  // The first step's working memory: the buffer pool's high-water mark
+  // (the generated code's buffers, freed at their last use) per token.
+  HostPool &pool = s.environment().pool;
+  pool.resetHighWater();
+  int64_t poolBefore = pool.highWater();
   auto first = s.trainStep(*batch, s.model().training.seed, 0, state, !gradientsPath.empty());
   if (!first)
     return fail(llvm::toString(first.takeError()));
+  double working = static_cast<double>(pool.highWater() - poolBefore);
+  double tokens = static_cast<double>(std::max<int64_t>(1, batch->totalTokens(s.model())));
   if (!gradientsPath.empty()) {
     ParamStore out;
     out.set("loss", Tensor{{1}, {static_cast<float>(first->loss)}});
@@ -92,7 +100,10 @@ int main(int argc, char **argv) {
     steps.push_back(since(t0));
   }
   llvm::outs() << "{\"contender\": \"mtgr\", \"threads\": " << threads
-               << ", \"loss\": " << llvm::format("%.8f", first->loss);
+               << ", \"loss\": " << llvm::format("%.8f", first->loss)
+               << ", \"working_mib\": " << llvm::format("%.1f", working / 1048576.0)
+               << ", \"working_kib_per_token\": "
+               << llvm::format("%.1f", working / 1024.0 / tokens);
   if (!steps.empty()) {
     std::sort(steps.begin(), steps.end());
     size_t n = steps.size();

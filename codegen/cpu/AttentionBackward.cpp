@@ -12,14 +12,11 @@ SmallVector<Value> AttentionEmitter::attentionBackwardBuffers(HstuAttentionBackw
   int64_t h = dims[0], dqk = dims[1], dv = dims[2];
   Value B = samples(l), N = load(l.offsets, {B});
   Value panelStart = panelStarts(l);
-  SmallVector<Value> out{alloc(f32(), {h * dqk}, N), alloc(f32(), {h * dqk}, N),
-                         alloc(f32(), {h * dv}, N), panelStart,
-                         allocPanels(panelStart, B, h * dqk), allocPanels(panelStart, B, h * dv),
-                         allocStatic(f32(), {BR, h * dqk}), allocStatic(f32(), {BR, BC}),
-                         allocStatic(f32(), {BR, BC}), allocStatic(f32(), {BR})};
+  SmallVector<Value> out{alloc(f32(), {h * dqk}, N),          alloc(f32(), {h * dqk}, N),
+                         alloc(f32(), {h * dv}, N),           panelStart,
+                         allocPanels(panelStart, B, h * dqk), allocPanels(panelStart, B, h * dv)};
   if (rabPos)
-    out.append({allocStatic(f32(), {BR, BC}), allocStatic(f32(), {BR, BC}),
-                allocStatic(f32(), {cast<MemRefType>(rabPos.getType()).getDimSize(0)}),
+    out.append({allocStatic(f32(), {cast<MemRefType>(rabPos.getType()).getDimSize(0)}),
                 allocStatic(f32(), {cast<MemRefType>(rabTime.getType()).getDimSize(0)})});
   return out;
 }
@@ -27,18 +24,20 @@ SmallVector<Value> AttentionEmitter::attentionBackwardBuffers(HstuAttentionBackw
 void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, ValueRange a, bool rab) {
   std::array<int64_t, 3> dims = headDims(op);
   int64_t h = dims[0], dqk = dims[1], dv = dims[2];
-  double alphaValue = op.getAlpha().convertToDouble();
   KernelArgs next{a};
-  Value q = next()[0], k = next()[0], v = next()[0], mask = next()[0], dO = next()[0];
+  next(); // q
+  Value k = next()[0], v = next()[0];
+  next(2); // mask, dO
   LayoutBuffers l(next(5));
   TileListBuffers t(next(4));
-  Value rabPos = rab ? next()[0] : Value(), rabTime = rab ? next()[0] : Value();
-  Value dq = next()[0], dk = next()[0], dvb = next()[0];
+  if (rab)
+    next(2); // the rab tables
+  next();    // dq
+  Value dk = next()[0], dvb = next()[0];
   Value panelStart = next()[0], kPanels = next()[0], vPanels = next()[0];
-  Value dqAcc = next()[0], weights = next()[0], dScores = next()[0], inv = next()[0];
-  Value bias, dsSum, dP, dT;
+  Value dP, dT;
   if (rab) {
-    bias = next()[0], dsSum = next()[0], dP = next()[0], dT = next()[0];
+    dP = next()[0], dT = next()[0];
     fill(dP, cf32(0.0));
     fill(dT, cf32(0.0));
   }
@@ -46,6 +45,48 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
   fill(dvb, cf32(0.0));
   fillPanels(k, l, panelStart, kPanels, h * dqk);
   fillPanels(v, l, panelStart, vPanels, h * dv);
+  // Threads take whole samples (sampleShare): a sample's dK and dV rows
+  // take contributions from its own row blocks only, in the order one
+  // thread would add them, so the gradients are the same bits on any
+  // number of threads. The relative bias's gradient (dP, dT) is shared by
+  // all samples: with one, one part (its scratch freed by mtgr-free-buffers
+  // like the kernel's other buffers).
+  SmallVector<std::pair<Type, SmallVector<int64_t>>> scratch{
+      {f32(), {BR, h * dqk}}, {f32(), {BR, BC}}, {f32(), {BR, BC}}, {f32(), {BR}}};
+  if (rab) {
+    scratch.append({{f32(), {BR, BC}}, {f32(), {BR, BC}}});
+    SmallVector<Value> own;
+    for (auto &[elt, shape] : scratch)
+      own.push_back(allocStatic(elt, shape));
+    backwardPart(op, a, rab, idx(0), load(t.blockStart, {samples(l)}), own);
+    return;
+  }
+  Value parts = threads();
+  parallelParts(parts, "attention_backward", [&](Value part) {
+    std::pair<Value, Value> share = sampleShare(t, samples(l), part, parts);
+    withScratch(scratch, [&](ArrayRef<Value> own) {
+      backwardPart(op, a, rab, share.first, share.second, own);
+    });
+  });
+}
+
+void AttentionEmitter::backwardPart(HstuAttentionBackwardOp op, ValueRange a, bool rab,
+                                    Value firstBlock, Value endBlock, ArrayRef<Value> own) {
+  std::array<int64_t, 3> dims = headDims(op);
+  int64_t h = dims[0], dqk = dims[1], dv = dims[2];
+  double alphaValue = op.getAlpha().convertToDouble();
+  KernelArgs next{a};
+  Value q = next()[0], k = next()[0];
+  next(); // v: its panels
+  Value mask = next()[0], dO = next()[0];
+  LayoutBuffers l(next(5));
+  TileListBuffers t(next(4));
+  Value rabPos = rab ? next()[0] : Value(), rabTime = rab ? next()[0] : Value();
+  Value dq = next()[0], dk = next()[0], dvb = next()[0];
+  Value panelStart = next()[0], kPanels = next()[0], vPanels = next()[0];
+  Value dP = rab ? next()[0] : Value(), dT = rab ? next()[0] : Value();
+  Value dqAcc = own[0], weights = own[1], dScores = own[2], inv = own[3];
+  Value bias = rab ? own[4] : Value(), dsSum = rab ? own[5] : Value();
   forEachTile(
       l, t, panelStart,
       [&](Block &blk) {
@@ -109,6 +150,6 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
           Value row = add(blk.start, add(blk.r0, r));
           loop(idx(0), idx(h * dqk), [&](Value c) { store(load(dqAcc, {r, c}), dq, {row, c}); });
         });
-      });
+      },
+      firstBlock, endBlock);
 }
-

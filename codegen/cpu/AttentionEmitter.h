@@ -86,6 +86,9 @@ struct AttentionEmitter : LoopBuilder {
   Value panelStarts(const LayoutBuffers &l);
   Value allocPanels(Value panelStart, Value samples, int64_t w);
   void fillPanels(Value x, const LayoutBuffers &l, Value panelStart, Value panels, int64_t w);
+  /// The transpose of an L x L square held as L vectors of L lanes (L a
+  /// power of two): log2(L) stages of two-source shuffles.
+  SmallVector<Value> transposeSquare(ArrayRef<Value> rows);
   /// scores[r] = sum_k X[rows[r], off + k] * panel[off + k][0 .. BC), k < width.
   SmallVector<Value> tileProduct(Value x, ArrayRef<Value> rows, Value panels, Value panel,
                                  Value off, int64_t width);
@@ -160,12 +163,21 @@ struct AttentionEmitter : LoopBuilder {
   /// and freed inside its part).
   SmallVector<Value> attentionBuffers(HstuAttentionOp op, const LayoutBuffers &l, bool rab);
   void attentionKernel(HstuAttentionOp op, ValueRange a, bool rab);
+  /// Threads by whole samples: part `part` of `parts` gets the row blocks
+  /// [lo, hi) of the samples whose first block's cost so far reaches
+  /// part / parts of the list's (costShare's costs).
+  std::pair<Value, Value> sampleShare(const TileListBuffers &t, Value samples, Value part,
+                                      Value parts);
   /// Backward: inputs q, k, v, mask, dO, layout (5), tiles (4), [rab (2)],
-  /// then dq, dk, dv, panel starts, K panels, V panels, dqAcc, weights,
-  /// dScores, inv, [bias, dsSum, dP, dT].
+  /// then dq, dk, dv, panel starts, K panels, V panels, [dP, dT]; each
+  /// part's scratch (dqAcc, weights, dScores, inv, [bias, dsSum]) its own.
   SmallVector<Value> attentionBackwardBuffers(HstuAttentionBackwardOp op, const LayoutBuffers &l,
                                               Value rabPos, Value rabTime);
   void attentionBackwardKernel(HstuAttentionBackwardOp op, ValueRange a, bool rab);
+  /// One part of the backward: row blocks [firstBlock, endBlock) with its
+  /// scratch `own`.
+  void backwardPart(HstuAttentionBackwardOp op, ValueRange a, bool rab, Value firstBlock,
+                    Value endBlock, ArrayRef<Value> own);
 };
 } // namespace mlir::mtgr::cpu
 

@@ -39,13 +39,43 @@ Value AttentionEmitter::allocPanels(Value panelStart, Value B, int64_t w) {
                                  ValueRange{load(panelStart, {B})});
 }
 
+SmallVector<Value> AttentionEmitter::transposeSquare(ArrayRef<Value> rows) {
+  // Butterfly stages: at distance d, rows i and i + d (bit d of i clear)
+  // swap their off-diagonal d x d blocks, one two-source shuffle per row
+  // (one instruction with AVX-512's vpermt2ps). log2(L) stages swap every
+  // bit of (row, column): the transpose.
+  int64_t L = static_cast<int64_t>(rows.size());
+  SmallVector<Value> x(rows.begin(), rows.end());
+  for (int64_t d = 1; d < L; d *= 2) {
+    SmallVector<int64_t> low(L), high(L);
+    for (int64_t p = 0; p < L; ++p) {
+      bool set = (p & d) != 0;
+      low[p] = set ? L + p - d : p;  // row i: its own, then row i + d's
+      high[p] = set ? L + p : p + d; // row i + d: row i's, then its own
+    }
+    for (int64_t i = 0; i < L; ++i) {
+      if (i & d)
+        continue;
+      Value a = x[i], c = x[i + d];
+      x[i] = vector::ShuffleOp::create(b, a, c, low);
+      x[i + d] = vector::ShuffleOp::create(b, a, c, high);
+    }
+  }
+  return x;
+}
+
 void AttentionEmitter::fillPanels(Value x, const LayoutBuffers &l, Value panelStart, Value panels,
                                   int64_t w) {
-  // Per panel: BC rows of x, written as the panel's lanes (column by column,
-  // so the writes are contiguous); lanes past the sample's end are zero.
-  // The threads take even shares of all panels (a request is often one
-  // sample): every row of K once per layer, a cost the forward and the
-  // prefix split's score_candidates pay for the whole sample.
+  // Per panel: BC rows of x, written as the panel's lanes; lanes past the
+  // sample's end are zero. Whole vectors of L = BC / 2 columns are moved as
+  // L x L squares transposed in registers (a lane at a time, the stores
+  // became scatters: 18% of the attention's time on MTGR-small); the last
+  // w % L columns lane by lane. The threads take even shares of all panels
+  // (a request is often one sample): every row of K once per layer, a cost
+  // the forward and the prefix split's score_candidates pay for the whole
+  // sample.
+  int64_t L = BC >= 4 && llvm::isPowerOf2_64(BC / 2) ? BC / 2 : 1;
+  int64_t squares = L > 1 ? BC / L : 0, vectorColumns = L > 1 ? w / L * L : 0;
   Value B = samples(l), parts = threads();
   parallelParts(parts, "panels", [&](Value part) {
     auto [firstPanel, endPanel] = evenShare(load(panelStart, {B}), part, parts);
@@ -59,7 +89,22 @@ void AttentionEmitter::fillPanels(Value x, const LayoutBuffers &l, Value panelSt
         inside.push_back(cmp(arith::CmpIPredicate::slt, row, end));
         rows.push_back(minI(row, sub(end, idx(1))));
       }
-      loop(idx(0), idx(w), [&](Value c) {
+      if (vectorColumns > 0) {
+        VectorType t = vec(L, f32());
+        Value zero = splat(t, cf32(0.0));
+        loop(idx(0), idx(vectorColumns / L), [&](Value chunk) {
+          Value c0 = mul(chunk, idx(L));
+          for (int64_t sq = 0; sq < squares; ++sq) {
+            SmallVector<Value> square;
+            for (int64_t lane = sq * L; lane < (sq + 1) * L; ++lane)
+              square.push_back(select(inside[lane], vload(t, x, {rows[lane], c0}), zero));
+            SmallVector<Value> columns = transposeSquare(square);
+            for (int64_t c = 0; c < L; ++c)
+              vstore(columns[c], panels, {panel, add(c0, idx(c)), idx(sq * L)});
+          }
+        });
+      }
+      loop(idx(vectorColumns), idx(w), [&](Value c) {
         for (int64_t lane = 0; lane < BC; ++lane)
           store(select(inside[lane], load(x, {rows[lane], c}), cf32(0.0)), panels,
                 {panel, c, idx(lane)});
@@ -167,18 +212,42 @@ void AttentionEmitter::accumulateRows(Value out, Value outOff, Value p, Value y,
 
 void AttentionEmitter::accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows,
                                          Value off, int64_t width, Value col0, Value count) {
+  // Register tile: kCols output rows (key columns j) x kVectors vectors,
+  // loaded once, then per block row r kVectors loads of Y and kCols
+  // broadcasts of P feed kCols * kVectors FMAs (one column at a time, each
+  // FMA needed a load of Y and a broadcast). Each element still adds the
+  // rows in order: the same sums as column by column.
   int64_t lanes = laneWidth(width), vectors = width / lanes;
+  int64_t kVectors = std::min<int64_t>(4, vectors);
+  while (vectors % kVectors != 0)
+    --kVectors;
+  constexpr int64_t kCols = 4;
   VectorType t = vec(lanes, f32());
-  loop(idx(0), count, [&](Value j) {
-    Value col = add(col0, j);
-    loop(idx(0), idx(vectors), [&](Value v) {
-      Value c = add(off, mul(v, idx(lanes)));
-      Value acc = vload(t, out, {col, c});
-      for (auto [r, row] : llvm::enumerate(rows))
-        acc = fma(splat(t, load(p, {idx(r), j})), vload(t, y, {row, c}), acc);
-      vstore(acc, out, {col, c});
+  auto tile = [&](Value j0, int64_t cols) {
+    loop(idx(0), idx(vectors / kVectors), [&](Value chunk) {
+      Value c0 = add(off, mul(chunk, idx(kVectors * lanes)));
+      SmallVector<Value> acc;
+      for (int64_t j = 0; j < cols; ++j)
+        for (int64_t v = 0; v < kVectors; ++v)
+          acc.push_back(vload(t, out, {add(col0, add(j0, idx(j))), add(c0, idx(v * lanes))}));
+      for (auto [r, row] : llvm::enumerate(rows)) {
+        SmallVector<Value> ys;
+        for (int64_t v = 0; v < kVectors; ++v)
+          ys.push_back(vload(t, y, {row, add(c0, idx(v * lanes))}));
+        for (int64_t j = 0; j < cols; ++j) {
+          Value weight = splat(t, load(p, {idx(r), add(j0, idx(j))}));
+          for (int64_t v = 0; v < kVectors; ++v)
+            acc[j * kVectors + v] = fma(weight, ys[v], acc[j * kVectors + v]);
+        }
+      }
+      for (int64_t j = 0; j < cols; ++j)
+        for (int64_t v = 0; v < kVectors; ++v)
+          vstore(acc[j * kVectors + v], out, {add(col0, add(j0, idx(j))), add(c0, idx(v * lanes))});
     });
-  });
+  };
+  Value groups = arith::DivUIOp::create(b, count, idx(kCols));
+  loop(idx(0), groups, [&](Value g) { tile(mul(g, idx(kCols)), kCols); });
+  loop(mul(groups, idx(kCols)), count, [&](Value j) { tile(j, 1); });
 }
 
 SmallVector<Value> AttentionEmitter::visibleLanes(Value mask, ArrayRef<Value> rows, Value c0) {
@@ -297,6 +366,27 @@ std::pair<Value, Value> AttentionEmitter::costShare(const TileListBuffers &t, Va
   return {lo, hi};
 }
 
+std::pair<Value, Value> AttentionEmitter::sampleShare(const TileListBuffers &t, Value samples,
+                                                      Value part, Value parts) {
+  Value blocks = load(t.blockStart, {samples});
+  Value total = add(load(t.tileStart, {blocks}), blocks);
+  // The first block of the first sample whose cost before it reaches
+  // p / parts of the total.
+  auto boundary = [&](Value p) {
+    Value target = arith::DivUIOp::create(b, mul(total, p), parts);
+    Value zero = idx(0), one = idx(1);
+    Value first = loopAcc(idx(0), samples, zero, [&](Value s, Value n) {
+      Value g = load(t.blockStart, {s});
+      Value before = add(load(t.tileStart, {g}), g);
+      return add(n, select(cmp(arith::CmpIPredicate::ult, before, target), one, zero));
+    });
+    return load(t.blockStart, {first});
+  };
+  Value lo = boundary(part);
+  Value hi = select(cmp(arith::CmpIPredicate::eq, add(part, idx(1)), parts), blocks,
+                    boundary(add(part, idx(1))));
+  return {lo, hi};
+}
 
 namespace {
 /// The inputs every attention kernel takes, in order: the row buffers
