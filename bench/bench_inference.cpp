@@ -20,6 +20,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <array>
 #include <chrono>
@@ -131,7 +132,8 @@ int main(int argc, char **argv) {
      << " GFLOP per batch\n";
   // What the code was tiled for (the artifact's record): FMA units, vector
   // width and caches beside the ratios.
-  os << "machine: " << recordedTarget(*artifact) << "\n";
+  os << "machine: " << recordedTarget(*artifact) << "; this host: " << llvm::sys::getHostCPUName()
+     << "\n";
   os << "threads  ms/batch  candidates/s  tokens/s  GFLOP/s  sgemm GFLOP/s  ratio\n";
   for (unsigned threads : {1u, 2u}) {
     auto session = Session::create(*artifact, threads);

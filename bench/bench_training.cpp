@@ -17,6 +17,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <chrono>
 #include <fstream>
@@ -85,7 +86,8 @@ int main(int argc, char **argv) {
      << "), token budget " << m.training.tokensPerStep << "\n"
      << "data: " << compressed.numSamples << " users, " << compressed.numCandidates()
      << " candidates (S <= " << seqLen << ", R <= " << rtLen << ", K <= " << candidates << ")\n"
-     << "machine: " << recordedTarget(*artifact) << "\n"
+     << "machine: " << recordedTarget(*artifact) << "; this host: " << llvm::sys::getHostCPUName()
+     << "\n"
      << "layout                        threads  steps  seconds  candidates/s   tokens/s\n";
   auto line = [&](const char *name, unsigned t, const Run &r) {
     os << llvm::format("%-28s %8u %6lld  %7.2f  %12.0f  %9.0f\n", name, t, (long long)r.steps,

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # CPU inference throughput of an MTGR-small-shaped model against this machine's
 # fp32 GEMM ceiling (OpenBLAS sgemm, measured in the same run). Writes
-# bench/results/cpu-inference.txt. Usage: bash bench/run-cpu-inference.sh [model.yaml]
+# bench/results/<cpu>/cpu-inference.txt (<cpu>: LLVM's name for this CPU, as
+# `mtgr-run devices` prints it; RESULTS=FILE writes elsewhere).
+# Usage: bash bench/run-cpu-inference.sh [model.yaml [mtgr-bench-inference options]]
+# AVX2 code on an AVX-512 machine, against an AVX2 sgemm:
+#   RESULTS=bench/results/znver4/cpu-inference-avx2.txt OPENBLAS_CORETYPE=Haswell \
+#     bash bench/run-cpu-inference.sh examples/models/mtgr-small.yaml --cpu=x86-64-v3
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh" >/dev/null
@@ -17,6 +22,8 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
   elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
 fi
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto}, CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
-mkdir -p "$root/bench/results"
+cpu="$("$root/build/bin/mtgr-run" devices | sed -n 's/^cpu: \([^ ]*\).*/\1/p')"
+out="${RESULTS:-$root/bench/results/${cpu:-unknown}/cpu-inference.txt}"
+mkdir -p "$(dirname "$out")"
 "$root/build/bin/mtgr-bench-inference" "${1:-$root/examples/models/mtgr-small.yaml}" \
-  --results="$root/bench/results/cpu-inference.txt" "${@:2}"
+  --results="$out" "${@:2}"

@@ -8,7 +8,7 @@
 # entry). Then the contenders run in turns (rounds of mtgr, eager per user,
 # torch.compile per user, eager padded, torch.compile padded), each timing
 # whole passes (steps) over the file, on 1 and 2 threads. Prints and writes
-# bench/results/peers-<mode>-<shape>.txt.
+# bench/results/<cpu>/peers-<mode>-<shape>.txt (<cpu>: LLVM's name for this CPU).
 #
 # Usage: bash bench/peers/run.sh inference|training [shape...]   shapes: batch, paper, one
 #   batch  16 users, S <= 512, R <= 64, K <= 32   (part 2's inference batch)
@@ -29,7 +29,9 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 bin="$root/build/bin"
 peer="$root/bench/peers/mtgr_torch.py"
-mkdir -p "$root/bench/results"
+cpu="$("$bin/mtgr-run" devices | sed -n 's/^cpu: \([^ ]*\).*/\1/p')"
+results="$root/bench/results/${cpu:-unknown}"
+mkdir -p "$results"
 compile_flags=(); [ "$mode" = inference ] && compile_flags=(--inference-only)
 "$bin/mtgr-compile" "$model" "${compile_flags[@]}" -o "$work/model.mtgr" >/dev/null
 
@@ -49,7 +51,7 @@ for shape in "${shapes[@]}"; do
   "$bin/mtgr-run" infer "$work/model.mtgr" --requests="$req" --randomize-params \
     --save-params="$params" --output="$work/mtgr.txt" 2>"$work/mtgr.log"
   tokens=$(sed -n 's/.*users (\([0-9]*\) tokens).*/\1/p' "$work/mtgr.log")
-  out="$root/bench/results/peers-$mode-$shape.txt"
+  out="$results/peers-$mode-$shape.txt"
   {
     echo "# mtgr vs PyTorch peers, $mode (bench/peers/run.sh $mode $shape)"
     echo "model: $(basename "$model"); requests: ${gen[*]} ($tokens tokens)"

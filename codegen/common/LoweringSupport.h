@@ -263,8 +263,9 @@ void populateDropoutLoweringPatterns(BufferTypeConverter &converter, RewritePatt
 void populateTokenLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                    const ParallelLoops *parallel = nullptr);
 void populateNormLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
-void populateAttentionLoweringPatterns(BufferTypeConverter &converter,
-                                       RewritePatternSet &patterns);
+/// `vectorRegisters`: what the CPU attention's register tiles fit.
+void populateAttentionLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
+                                       int64_t vectorRegisters = 16);
 void populateLossLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                   const ParallelLoops *parallel = nullptr);
 void populateOptimizerLoweringPatterns(BufferTypeConverter &converter,

@@ -110,18 +110,26 @@ void AttentionEmitter::backwardPart(HstuAttentionBackwardOp op, ValueRange a, bo
         Value count = minI(idx(TW), sub(blk.n, tile.c0));
         loop(idx(0), idx(h), [&](Value head) {
           Value qOff = mul(head, idx(dqk)), vOff = mul(head, idx(dv));
+          // The scores' part first, into the scratch (a, and silu'(s) in
+          // dScores until dA is known): live across dA's product they
+          // spilled (16 + 16 accumulators in 32 registers).
           SmallVector<Value> scores = tileProduct(q, blk.rows, kPanels, tile.panel, qOff, dqk);
-          SmallVector<Value> dA = tileProduct(dO, blk.rows, vPanels, tile.panel, vOff, dv);
           for (int64_t r = 0; r < BR; ++r) {
             Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
             if (bias)
               s = arith::AddFOp::create(b, s, vload(vt, bias, {idx(r), idx(0)}), fast());
             Value sig = sigmoid(s), invNorm = splat(vt, load(inv, {idx(r)}));
             Value a = fmul(fmul(s, sig), invNorm);
-            // ds = dA silu'(s) / n_norm, silu'(s) = sig (1 + s (1 - sig))
-            Value grad = fmul(sig, fadd(one, fmul(s, fsub(one, sig))));
-            Value ds = select(seen[r], fmul(fmul(dA[r], grad), invNorm), zero);
+            // silu'(s) = sig (1 + s (1 - sig))
+            vstore(fmul(sig, fadd(one, fmul(s, fsub(one, sig)))), dScores, {idx(r), idx(0)});
             vstore(select(seen[r], a, zero), weights, {idx(r), idx(0)});
+          }
+          SmallVector<Value> dA = tileProduct(dO, blk.rows, vPanels, tile.panel, vOff, dv);
+          for (int64_t r = 0; r < BR; ++r) {
+            // ds = dA silu'(s) / n_norm
+            Value grad = vload(vt, dScores, {idx(r), idx(0)}),
+                  invNorm = splat(vt, load(inv, {idx(r)}));
+            Value ds = select(seen[r], fmul(fmul(dA[r], grad), invNorm), zero);
             vstore(fmul(alpha, ds), dScores, {idx(r), idx(0)});
             if (dsSum) // the bias is shared by the heads: its gradient sums them
               vstore(fadd(vload(vt, dsSum, {idx(r), idx(0)}), ds), dsSum, {idx(r), idx(0)});

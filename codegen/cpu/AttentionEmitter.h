@@ -21,6 +21,7 @@
 #define MTGR_CODEGEN_CPU_ATTENTIONEMITTER_H
 
 #include "codegen/common/AttentionMath.h"
+#include "codegen/cpu/Target.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/ADT/StringExtras.h"
@@ -48,12 +49,16 @@ struct KernelArgs {
 };
 
 struct AttentionEmitter : LoopBuilder {
-  AttentionEmitter(OpBuilder &b, Location loc, int64_t rowBlock = 1, int64_t colTile = 1)
-      : LoopBuilder(b, loc), BR(rowBlock), BC(colTile), TW(colTile) {}
+  AttentionEmitter(OpBuilder &b, Location loc, int64_t rowBlock = 1, int64_t colTile = 1,
+                   int64_t vectorRegisters = 16)
+      : LoopBuilder(b, loc), BR(rowBlock), BC(colTile), TW(colTile), registers(vectorRegisters) {}
   /// Row block, column tile, and the width of the tile being emitted: a
   /// listed tile is BC columns wide, or BC / 2 when its second half holds
   /// no visible pair (the edge of a visible region: half the waste).
   int64_t BR, BC, TW;
+  /// Vector registers: the register tiles of the row and column updates
+  /// (bestRegisterTile, codegen/cpu/Target.h) fit them.
+  int64_t registers;
 
   /// The relative attention bias of a pair (codegen/common/AttentionMath.h).
   using Rab = RabTerms;

@@ -39,6 +39,7 @@ public:
     loops.gemmVectors = gemm.vectors;
     loops.lanes = gemm.lanes;
     loops.gemmL2Bytes = gemm.l2Bytes;
+    loops.vectorRegisters = description.vectorRegisters;
     loops.gemmKBlock = gemm.kBlock;
     pm.addPass(createMTGRLowerToLoopsPass(loops));
     pm.addPass(createCanonicalizerPass());

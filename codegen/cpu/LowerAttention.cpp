@@ -123,7 +123,7 @@ void AttentionEmitter::callKernel(Operation *op, StringRef kind, ArrayRef<Value>
   // types as text: the same in every compile (attributes' addresses are not).
   std::string key;
   llvm::raw_string_ostream os(key);
-  os << op->getName() << op->getPropertiesAsAttribute() << BR << "x" << BC;
+  os << op->getName() << op->getPropertiesAsAttribute() << BR << "x" << BC << "r" << registers;
   for (Type t : types)
     os << t;
   std::string name =
@@ -138,7 +138,7 @@ void AttentionEmitter::callKernel(Operation *op, StringRef kind, ArrayRef<Value>
     SmallVector<Location> locs(types.size(), op->getLoc());
     mlir::Block *entry = b.createBlock(&fn.getBody(), {}, types, locs);
     b.setInsertionPointToStart(entry);
-    AttentionEmitter kernel(b, op->getLoc(), BR, BC);
+    AttentionEmitter kernel(b, op->getLoc(), BR, BC, registers);
     body(kernel, entry->getArguments());
     func::ReturnOp::create(kernel.b);
   }
@@ -167,14 +167,16 @@ SmallVector<Value> AttentionEmitter::tileProduct(Value x, ArrayRef<Value> rows, 
 
 void AttentionEmitter::accumulateRows(Value out, Value outOff, Value p, Value y, Value yOff,
                                       int64_t width, Value col0, Value last) {
-  // Register tile: kRows rows x kVectors vectors of the output, loaded once
-  // for the BC columns of the tile; per column kVectors loads of Y and kRows
-  // broadcasts feed kRows * kVectors FMAs.
+  // Register tile (bestRegisterTile over the divisors of BR and of the
+  // vectors: 4 x 4 with 32 registers, 6 x 2 with 16): kRows rows x kVectors
+  // vectors of the output, loaded once for the BC columns of the tile; per
+  // column kVectors loads of Y and kRows broadcasts feed kRows * kVectors
+  // FMAs.
   int64_t lanes = laneWidth(width), vectors = width / lanes;
-  int64_t kRows = BR % 4 == 0 ? 4 : (BR % 2 == 0 ? 2 : 1);
-  int64_t kVectors = std::min<int64_t>(BC >= 16 ? 4 : 2, vectors);
-  while (vectors % kVectors != 0)
-    --kVectors;
+  RegisterTile tile = bestRegisterTile(registers, BR, vectors, [&](int64_t rows, int64_t v) {
+    return BR % rows == 0 && vectors % v == 0;
+  });
+  int64_t kRows = tile.rows, kVectors = tile.vectors;
   VectorType t = vec(lanes, f32());
   auto rowBlocks = scf::ForOp::create(b, idx(0), idx(BR), idx(kRows));
   OpBuilder::InsertionGuard rowGuard(b);
@@ -212,16 +214,16 @@ void AttentionEmitter::accumulateRows(Value out, Value outOff, Value p, Value y,
 
 void AttentionEmitter::accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows,
                                          Value off, int64_t width, Value col0, Value count) {
-  // Register tile: kCols output rows (key columns j) x kVectors vectors,
-  // loaded once, then per block row r kVectors loads of Y and kCols
-  // broadcasts of P feed kCols * kVectors FMAs (one column at a time, each
-  // FMA needed a load of Y and a broadcast). Each element still adds the
-  // rows in order: the same sums as column by column.
+  // Register tile (bestRegisterTile: 6 x 4 with 32 registers, 6 x 2 with
+  // 16): kCols output rows (key columns j) x kVectors vectors, loaded once,
+  // then per block row r kVectors loads of Y and kCols broadcasts of P feed
+  // kCols * kVectors FMAs (one column at a time, each FMA needed a load of Y
+  // and a broadcast). Each element still adds the rows in order: the same
+  // sums as column by column.
   int64_t lanes = laneWidth(width), vectors = width / lanes;
-  int64_t kVectors = std::min<int64_t>(4, vectors);
-  while (vectors % kVectors != 0)
-    --kVectors;
-  constexpr int64_t kCols = 4;
+  RegisterTile shape = bestRegisterTile(registers, BC, vectors,
+                                        [&](int64_t, int64_t v) { return vectors % v == 0; });
+  int64_t kCols = shape.rows, kVectors = shape.vectors;
   VectorType t = vec(lanes, f32());
   auto tile = [&](Value j0, int64_t cols) {
     loop(idx(0), idx(vectors / kVectors), [&](Value chunk) {
@@ -415,16 +417,15 @@ FailureOr<TileListType> tilesOf(Operation *op, Value tiles) {
 /// (`values`, then the layout, the tile list and the rab tables); `emit`
 /// appends the op's buffers, calls the kernel and returns the results.
 template <typename Op, typename Adaptor>
-Results lowerAttention(
-    Op op, Adaptor a, LoopBuilder &l, ArrayRef<Value> values,
-    function_ref<Results(AttentionEmitter &, const LayoutBuffers &, SmallVector<Value> &args,
-                         Value rabPos, Value rabTime)>
-        emit) {
+Results lowerAttention(Op op, Adaptor a, LoopBuilder &l, int64_t registers, ArrayRef<Value> values,
+                       function_ref<Results(AttentionEmitter &, const LayoutBuffers &,
+                                            SmallVector<Value> &args, Value rabPos, Value rabTime)>
+                           emit) {
   auto type = tilesOf(op, op.getTiles());
   if (failed(type))
     return failure();
   LayoutBuffers lay(a.getLayout());
-  AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile());
+  AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile(), registers);
   Value rabPos = op.getRabPos() ? a.getRabPos()[0] : Value();
   Value rabTime = op.getRabTime() ? a.getRabTime()[0] : Value();
   SmallVector<Value> args = kernelInputs(values, lay, a.getTiles(), rabPos, rabTime);
@@ -432,12 +433,14 @@ Results lowerAttention(
 }
 
 struct LowerHstuAttention : LoopPattern<HstuAttentionOp> {
-  using LoopPattern::LoopPattern;
+  LowerHstuAttention(const TypeConverter &converter, MLIRContext *ctx, int64_t registers)
+      : LoopPattern(converter, ctx), registers(registers) {}
+  int64_t registers;
   Results lower(HstuAttentionOp op, Adaptor a, LoopBuilder &l) const override {
     return lowerAttention(
-        op, a, l, {a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0]},
-        [&](AttentionEmitter &e, const LayoutBuffers &lay, SmallVector<Value> &args,
-            Value rabPos, Value) -> Results {
+        op, a, l, registers, {a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0]},
+        [&](AttentionEmitter &e, const LayoutBuffers &lay, SmallVector<Value> &args, Value rabPos,
+            Value) -> Results {
           bool rab = static_cast<bool>(rabPos);
           SmallVector<Value> buffers = e.attentionBuffers(op, lay, rab);
           llvm::append_range(args, buffers);
@@ -449,13 +452,15 @@ struct LowerHstuAttention : LoopPattern<HstuAttentionOp> {
 };
 
 struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
-  using LoopPattern::LoopPattern;
+  LowerHstuAttentionBackward(const TypeConverter &converter, MLIRContext *ctx, int64_t registers)
+      : LoopPattern(converter, ctx), registers(registers) {}
+  int64_t registers;
   Results lower(HstuAttentionBackwardOp op, Adaptor a, LoopBuilder &l) const override {
     return lowerAttention(
-        op, a, l,
+        op, a, l, registers,
         {a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0], a.getResultGrad()[0]},
-        [&](AttentionEmitter &e, const LayoutBuffers &lay, SmallVector<Value> &args,
-            Value rabPos, Value rabTime) -> Results {
+        [&](AttentionEmitter &e, const LayoutBuffers &lay, SmallVector<Value> &args, Value rabPos,
+            Value rabTime) -> Results {
           bool rab = static_cast<bool>(rabPos);
           SmallVector<Value> g = e.attentionBackwardBuffers(op, lay, rabPos, rabTime);
           llvm::append_range(args, g);
@@ -472,8 +477,9 @@ struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
 } // namespace
 
 void mlir::mtgr::populateAttentionLoweringPatterns(BufferTypeConverter &converter,
-                                                   RewritePatternSet &patterns) {
-  patterns.add<LowerHstuAttention, LowerHstuAttentionBackward>(converter, patterns.getContext());
+                                                   RewritePatternSet &patterns,
+                                                   int64_t vectorRegisters) {
+  patterns.add<LowerHstuAttention, LowerHstuAttentionBackward>(converter, patterns.getContext(),
+                                                               vectorRegisters);
   populateMaskLoweringPatterns(converter, patterns);
 }
-

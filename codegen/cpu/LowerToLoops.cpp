@@ -77,7 +77,12 @@ struct MTGRLowerToLoopsPass
     populateElementwiseLoweringPatterns(converter, patterns);
     populateTokenLoweringPatterns(converter, patterns);
     populateNormLoweringPatterns(converter, patterns);
-    populateAttentionLoweringPatterns(converter, patterns);
+    if (vectorRegisters < 4) {
+      module.emitError("mtgr-lower-to-loops: ")
+          << vectorRegisters << " vector registers (at least 4)";
+      return signalPassFailure();
+    }
+    populateAttentionLoweringPatterns(converter, patterns, vectorRegisters);
     populateLossLoweringPatterns(converter, patterns);
     populateOptimizerLoweringPatterns(converter, patterns);
 

@@ -39,6 +39,8 @@ def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
     Option<"gemmVectors", "gemm-vectors", "int64_t", "2",
            "GEMM register tile: vectors of C per row">,
     Option<"lanes", "lanes", "int64_t", "8", "f32 lanes of a vector register">,
+    Option<"vectorRegisters", "vector-registers", "int64_t", "16",
+           "vector registers: the attention's register tiles fit them">,
     Option<"gemmL2Bytes", "gemm-l2-bytes", "int64_t", "524288",
            "GEMM cache blocking: the L2 bytes per core the B panels a row block "
            "visits fit half of">,

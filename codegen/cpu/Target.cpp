@@ -180,27 +180,40 @@ int64_t TargetDescription::attentionRowBlock() const {
   return std::clamp<int64_t>((vectorRegisters - 3) / 2, 1, 8);
 }
 
-GemmTiles TargetDescription::gemmTiles() const {
-  GemmTiles best;
-  best.lanes = vectorFloats;
-  best.l2Bytes = l2Bytes;
+RegisterTile mlir::mtgr::bestRegisterTile(int64_t registers, int64_t maxRows, int64_t maxVectors,
+                                          llvm::function_ref<bool(int64_t, int64_t)> allowed,
+                                          int64_t minAccumulators) {
+  RegisterTile best;
   // (hides the latency, FMAs per load, accumulators) of the best so far.
   std::tuple<bool, double, int64_t> bestScore{false, -1.0, 0};
-  for (int64_t vectors : {1, 2, 4}) {
-    int64_t rows = (vectorRegisters - vectors - 1) / vectors;
-    if (rows < 1)
-      continue;
-    int64_t accumulators = rows * vectors;
-    std::tuple<bool, double, int64_t> score{accumulators >= fmaUnits * fmaLatency,
-                                            double(accumulators) / double(rows + vectors),
-                                            accumulators};
-    if (score > bestScore) {
-      bestScore = score;
-      best.rows = rows;
-      best.vectors = vectors;
+  for (int64_t rows = 1; rows <= maxRows; ++rows)
+    for (int64_t vectors = 1; vectors <= maxVectors; ++vectors) {
+      int64_t accumulators = rows * vectors;
+      if (accumulators + vectors + 1 > registers || !allowed(rows, vectors))
+        continue;
+      std::tuple<bool, double, int64_t> score{accumulators >= minAccumulators,
+                                              double(accumulators) / double(rows + vectors),
+                                              accumulators};
+      if (score > bestScore) {
+        bestScore = score;
+        best = {rows, vectors};
+      }
     }
-  }
   return best;
+}
+
+GemmTiles TargetDescription::gemmTiles() const {
+  GemmTiles g;
+  g.lanes = vectorFloats;
+  g.l2Bytes = l2Bytes;
+  // Vectors a power of two up to 4: panels of 16-64 columns.
+  RegisterTile tile = bestRegisterTile(
+      vectorRegisters, vectorRegisters, 4,
+      [](int64_t, int64_t vectors) { return (vectors & (vectors - 1)) == 0; },
+      fmaUnits * fmaLatency);
+  g.rows = tile.rows;
+  g.vectors = tile.vectors;
+  return g;
 }
 
 std::string TargetDescription::describe() const {

@@ -13,6 +13,7 @@
 #ifndef MTGR_CODEGEN_TARGET_H
 #define MTGR_CODEGEN_TARGET_H
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include <cstdint>
 #include <optional>
@@ -33,6 +34,23 @@ struct GemmTiles {
   int64_t l2Bytes = 512 << 10;   // B panels a row block visits fit half of it
   int64_t columns() const { return vectors * lanes; }
 };
+
+/// A broadcast-FMA loop's register tile: `rows` x `vectors` accumulators;
+/// each step loads `vectors` vectors and broadcasts one scalar per row.
+struct RegisterTile {
+  int64_t rows = 1, vectors = 1;
+};
+
+/// The rule every micro-kernel's register tile follows (the GEMM's, the
+/// attention's PV and dK/dV products): of the shapes `allowed` accepts
+/// (rows <= maxRows, vectors <= maxVectors) whose accumulators, one step's
+/// vectors and a broadcast fit `registers`, the one that keeps
+/// `minAccumulators` independent chains (FMA units x latency) if any does,
+/// then with the most FMAs per load (rows x vectors / (rows + vectors)),
+/// then the most accumulators.
+RegisterTile bestRegisterTile(int64_t registers, int64_t maxRows, int64_t maxVectors,
+                              llvm::function_ref<bool(int64_t rows, int64_t vectors)> allowed,
+                              int64_t minAccumulators = 0);
 
 /// A CPU's data caches, per core (L3: the whole shared cache; 0 = none or
 /// unknown).

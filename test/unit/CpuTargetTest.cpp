@@ -143,3 +143,36 @@ TEST(CpuTarget, TheArtifactRecordsWhatTheTilesCameFrom) {
   EXPECT_EQ((*gemm)[1].getAsInteger().value_or(0), 64);
   EXPECT_NE(t.describe().find("L3 32 MiB [sysfs]"), std::string::npos) << t.describe();
 }
+
+TEST(CpuTarget, OneRuleForEveryRegisterTile) {
+  auto divisors = [](int64_t rows, int64_t vectors) {
+    return [=](int64_t r, int64_t v) { return rows % r == 0 && vectors % v == 0; };
+  };
+  // The attention's PV update: rows of the block x vectors of a head's dv.
+  RegisterTile pv512 = bestRegisterTile(32, 8, 16, divisors(8, 16));
+  EXPECT_EQ(pv512.rows, 4);
+  EXPECT_EQ(pv512.vectors, 4);
+  RegisterTile pv256 = bestRegisterTile(16, 6, 32, divisors(6, 32));
+  EXPECT_EQ(pv256.rows, 6); // 2 x 4 before: 8 FMAs per 6 loads, now 12 per 8
+  EXPECT_EQ(pv256.vectors, 2);
+  // dK/dV: any number of key columns x vectors dividing dv's.
+  auto anyColumns = [](int64_t vectors) {
+    return [=](int64_t, int64_t v) { return vectors % v == 0; };
+  };
+  RegisterTile dk512 = bestRegisterTile(32, 32, 16, anyColumns(16));
+  EXPECT_EQ(dk512.rows, 6);
+  EXPECT_EQ(dk512.vectors, 4);
+  RegisterTile dk256 = bestRegisterTile(16, 16, 32, anyColumns(32));
+  EXPECT_EQ(dk256.rows, 6);
+  EXPECT_EQ(dk256.vectors, 2);
+  // Every tile fits: accumulators, a step's loads and a broadcast.
+  for (int64_t registers : {8, 16, 32})
+    for (int64_t vectors : {1, 2, 3, 16, 32}) {
+      RegisterTile t = bestRegisterTile(registers, 32, vectors, anyColumns(vectors));
+      EXPECT_LE(t.rows * t.vectors + t.vectors + 1, registers);
+      EXPECT_EQ(vectors % t.vectors, 0);
+    }
+  // The latency rule wins over FMAs per load when it can be met.
+  RegisterTile deep = bestRegisterTile(32, 32, 4, anyColumns(4), /*minAccumulators=*/28);
+  EXPECT_GE(deep.rows * deep.vectors, 28);
+}

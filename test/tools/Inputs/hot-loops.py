@@ -7,16 +7,28 @@ are and how many vector stack accesses (an xmm/ymm/zmm register to or from
 (%rsp): spills and reloads) they hold in all, so a test can require register tiles that fit the registers. With
 --tile=N only GEMM micro-kernels of an N-accumulator register tile count:
 loops of N or 2 N FMAs (one step, or two unrolled) with at most two other
-instructions per FMA (the broadcasts and B loads); -v lists every hot loop.
+instructions per FMA (the broadcasts and B loads); with --function=PREFIX only
+loops in functions whose name starts with PREFIX count; -v lists every hot loop.
 """
 import re
 import sys
 
 insts = []
+functions = []  # (first address, name)
 for line in sys.stdin:
+    f = re.match(r"([0-9a-f]+) <(.*)>:", line)
+    if f:
+        functions.append((int(f.group(1), 16), f.group(2)))
+        continue
     m = re.match(r"\s*([0-9a-f]+):\s+(\S+)\s*(.*)", line)
     if m:
         insts.append((int(m.group(1), 16), m.group(2), m.group(3)))
+prefix = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--function=")), "")
+
+
+def function_of(addr):
+    names = [name for start, name in functions if start <= addr]
+    return names[-1] if names else ""
 tile = next((int(a.split("=")[1]) for a in sys.argv if a.startswith("--tile=")), 0)
 index = {addr: i for i, (addr, _, _) in enumerate(insts)}
 
@@ -39,6 +51,8 @@ for i in range(len(insts)):
     if len(fmas) < 8:
         continue
     if tile and (len(fmas) not in (tile, 2 * tile) or len(body) > 3 * len(fmas)):
+        continue
+    if prefix and not function_of(body[0][0]).startswith(prefix):
         continue
     kind = "zmm" if any("zmm" in b[2] for b in fmas) else "ymm" if any("ymm" in b[2] for b in fmas) else "xmm"
     stack = sum("(%rsp)" in b[2] and "mm" in b[2] for b in body)
