@@ -45,7 +45,7 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
   fill(dvb, cf32(0.0));
   fillPanels(k, l, panelStart, kPanels, h * dqk);
   fillPanels(v, l, panelStart, vPanels, h * dv);
-  // Threads take whole samples (sampleShare): a sample's dK and dV rows
+  // Threads take whole samples (costShare): a sample's dK and dV rows
   // take contributions from its own row blocks only, in the order one
   // thread would add them, so the gradients are the same bits on any
   // number of threads. The relative bias's gradient (dP, dT) is shared by
@@ -63,7 +63,7 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
   }
   Value parts = threads();
   parallelParts(parts, "attention_backward", [&](Value part) {
-    std::pair<Value, Value> share = sampleShare(t, samples(l), part, parts);
+    std::pair<Value, Value> share = costShare(t, samples(l), part, parts, /*wholeSamples=*/true);
     withScratch(scratch, [&](ArrayRef<Value> own) {
       backwardPart(op, a, rab, share.first, share.second, own);
     });

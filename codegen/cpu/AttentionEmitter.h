@@ -154,8 +154,10 @@ struct AttentionEmitter : LoopBuilder {
   /// Threads by cost: part `part` of `parts` gets the row blocks [lo, hi)
   /// whose costs (listed tiles + 1 for the block's own rows) sum to about
   /// 1 / parts of the list's; a block's cost is known from the tile list.
+  /// `wholeSamples`: the boundaries fall between samples (the first block
+  /// of the first sample whose cost before it reaches part / parts).
   std::pair<Value, Value> costShare(const TileListBuffers &t, Value samples, Value part,
-                                    Value parts);
+                                    Value parts, bool wholeSamples = false);
 
   /// The attention of every layer with the same shapes and attributes runs
   /// one kernel function (`mtgr_attention_*`, a name perf can show): the
@@ -168,11 +170,6 @@ struct AttentionEmitter : LoopBuilder {
   /// and freed inside its part).
   SmallVector<Value> attentionBuffers(HstuAttentionOp op, const LayoutBuffers &l, bool rab);
   void attentionKernel(HstuAttentionOp op, ValueRange a, bool rab);
-  /// Threads by whole samples: part `part` of `parts` gets the row blocks
-  /// [lo, hi) of the samples whose first block's cost so far reaches
-  /// part / parts of the list's (costShare's costs).
-  std::pair<Value, Value> sampleShare(const TileListBuffers &t, Value samples, Value part,
-                                      Value parts);
   /// Backward: inputs q, k, v, mask, dO, layout (5), tiles (4), [rab (2)],
   /// then dq, dk, dv, panel starts, K panels, V panels, [dP, dT]; each
   /// part's scratch (dqAcc, weights, dScores, inv, [bias, dsSum]) its own.

@@ -350,39 +350,23 @@ void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers
 }
 
 std::pair<Value, Value> AttentionEmitter::costShare(const TileListBuffers &t, Value samples,
-                                                    Value part, Value parts) {
+                                                    Value part, Value parts, bool wholeSamples) {
   Value blocks = load(t.blockStart, {samples});
   Value total = add(load(t.tileStart, {blocks}), blocks);
-  // The first block whose cost so far reaches part / parts of the total.
+  // Units are row blocks, or whole samples (from their first block).
+  Value units = wholeSamples ? samples : blocks;
+  auto firstBlock = [&](Value u) { return wholeSamples ? load(t.blockStart, {u}) : u; };
+  // The first block of the first unit whose cost before it reaches
+  // part / parts of the total.
   auto boundary = [&](Value p) {
     Value target = arith::DivUIOp::create(b, mul(total, p), parts);
     Value zero = idx(0), one = idx(1);
-    return loopAcc(idx(0), blocks, zero, [&](Value g, Value n) {
+    Value first = loopAcc(idx(0), units, zero, [&](Value u, Value n) {
+      Value g = firstBlock(u);
       Value before = add(load(t.tileStart, {g}), g);
       return add(n, select(cmp(arith::CmpIPredicate::ult, before, target), one, zero));
     });
-  };
-  Value lo = boundary(part);
-  Value hi = select(cmp(arith::CmpIPredicate::eq, add(part, idx(1)), parts), blocks,
-                    boundary(add(part, idx(1))));
-  return {lo, hi};
-}
-
-std::pair<Value, Value> AttentionEmitter::sampleShare(const TileListBuffers &t, Value samples,
-                                                      Value part, Value parts) {
-  Value blocks = load(t.blockStart, {samples});
-  Value total = add(load(t.tileStart, {blocks}), blocks);
-  // The first block of the first sample whose cost before it reaches
-  // p / parts of the total.
-  auto boundary = [&](Value p) {
-    Value target = arith::DivUIOp::create(b, mul(total, p), parts);
-    Value zero = idx(0), one = idx(1);
-    Value first = loopAcc(idx(0), samples, zero, [&](Value s, Value n) {
-      Value g = load(t.blockStart, {s});
-      Value before = add(load(t.tileStart, {g}), g);
-      return add(n, select(cmp(arith::CmpIPredicate::ult, before, target), one, zero));
-    });
-    return load(t.blockStart, {first});
+    return firstBlock(first);
   };
   Value lo = boundary(part);
   Value hi = select(cmp(arith::CmpIPredicate::eq, add(part, idx(1)), parts), blocks,
