@@ -216,8 +216,15 @@ TEST_F(ArtifactFile, EveryTruncationIsReported) {
 
 TEST_F(ArtifactFile, CorruptionIsReportedBySection) {
   std::string b = *bytes;
-  b[b.size() - 10] ^= 0x40; // inside host.so
+  size_t elf = b.find("\x7f"
+                      "ELF"); // the shared object of section host.so
+  ASSERT_NE(elf, std::string::npos);
+  b[elf + 100] ^= 0x40;
   EXPECT_NE(error(b).find("section 'host.so': checksum mismatch (corrupted)"), std::string::npos)
+      << error(b);
+  b = *bytes;
+  b[b.size() - 10] ^= 0x40; // inside the last section: the CPU target description
+  EXPECT_NE(error(b).find("section 'cpu.target': checksum mismatch (corrupted)"), std::string::npos)
       << error(b);
   b = *bytes;
   b[20] ^= 1; // the section table
