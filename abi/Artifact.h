@@ -67,6 +67,9 @@ constexpr const char *kHostCodeSection = "host.so";
 /// The CUDA back end's host code (same form; its entry points launch kernels
 /// through the environment, abi/GpuLaunch.h) with the emulator's kernels.
 constexpr const char *kCudaHostCodeSection = "cuda.host.so";
+/// A CPU artifact's target description as JSON (codegen/cpu/Target.h):
+/// what its tiles were derived from.
+constexpr const char *kCpuTargetSection = "cpu.target";
 
 /// A piece of code a back end emitted, stored as a section of its own.
 struct CodeSection {

@@ -13,7 +13,7 @@
 using namespace mtgr;
 
 std::string mtgr::recordedTarget(const Artifact &artifact) {
-  const CodeSection *section = artifact.section("cpu.target");
+  const CodeSection *section = artifact.section(kCpuTargetSection);
   if (!section)
     return "";
   llvm::Expected<llvm::json::Value> value = llvm::json::parse(section->bytes);

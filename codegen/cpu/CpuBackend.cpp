@@ -69,7 +69,7 @@ public:
             finishHostCode(**llvmModule, host, abiRecord, stop, kHostCodeSection, out))
       return std::move(e);
     // What the tiles were derived from, for people and benchmarks.
-    out.sections.push_back(CodeSection{kTargetSection, host.str(), description.toJson()});
+    out.sections.push_back(CodeSection{kCpuTargetSection, host.str(), description.toJson()});
     return std::move(out);
   }
 

@@ -177,7 +177,8 @@ std::optional<CacheSizes> TargetDescription::readCaches(llvm::StringRef cpuDir) 
 }
 
 int64_t TargetDescription::attentionRowBlock() const {
-  return std::clamp<int64_t>((vectorRegisters - 3) / 2, 1, 8);
+  // The scores: rows x 2 vectors (a column tile), at most 8 rows.
+  return bestRegisterTile(vectorRegisters, 8, 2, [](int64_t, int64_t v) { return v == 2; }).rows;
 }
 
 RegisterTile mlir::mtgr::bestRegisterTile(int64_t registers, int64_t maxRows, int64_t maxVectors,

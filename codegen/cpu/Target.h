@@ -5,7 +5,7 @@
 // their latency (a table of named CPUs, by LLVM's CPU name), and the caches
 // (sysfs for the machine the compiler runs on, the table for a named CPU).
 // The GEMM's and the attention's tiles follow from them by the rules below;
-// the artifact records the description (section kTargetSection) and
+// the artifact records the description (section kCpuTargetSection, abi/Artifact.h) and
 // `mtgr-compile --summary` prints it. A GPU target (codegen/cuda) fills its
 // own tiles.
 //
@@ -20,9 +20,6 @@
 #include <string>
 
 namespace mlir::mtgr {
-
-/// The artifact section holding a CPU artifact's TargetDescription (JSON).
-constexpr const char *kTargetSection = "cpu.target";
 
 /// The register and cache tiles of the GEMM (codegen/cpu/Gemm.h): a micro-kernel
 /// keeps `rows` x (`vectors` x `lanes`) floats of C in vector registers.
@@ -116,7 +113,7 @@ struct TargetDescription {
 
   /// One line for people (--summary, --print-pipeline, bench headers).
   std::string describe() const;
-  /// As JSON (the artifact's kTargetSection), with the tiles derived.
+  /// As JSON (the artifact's kCpuTargetSection), with the tiles derived.
   std::string toJson() const;
 };
 
