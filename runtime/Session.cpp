@@ -884,11 +884,11 @@ llvm::Expected<TrainStepResult> Session::trainStep(const Batch &batch, uint64_t 
   if (auto e = checkMemory("train_step", batch, 3 * paramBytes, {trainEntry, updateEntry}))
     return std::move(e);
   // Loss and gradients per sample range, in parallel.
-  // With a sample per thread, one call per contiguous sample range (within
-  // a call the backward attention splits by whole samples only: one long
-  // sample's key/value gradients accumulate across its row blocks on one
-  // thread); fewer samples than threads: one call whose parallel ops
-  // (projections and their gradients, the attention) use every thread.
+  // With a sample per thread, one call per contiguous sample range; fewer
+  // samples than threads: one call whose parallel ops (projections and
+  // their gradients, the attention, its backward by whole samples or by
+  // row blocks and then column tiles) use every thread, with the bits of
+  // one thread.
   // This rank's share of the samples: all of them on one rank; with
   // several, contiguous token-balanced shares in rank order (a rank may
   // have none when the batch has fewer samples than there are ranks).

@@ -263,9 +263,11 @@ void populateDropoutLoweringPatterns(BufferTypeConverter &converter, RewritePatt
 void populateTokenLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                    const ParallelLoops *parallel = nullptr);
 void populateNormLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
-/// `vectorRegisters`: what the CPU attention's register tiles fit.
+/// `vectorRegisters`: what the CPU attention's register tiles fit;
+/// `sweepBytes`: the key columns' bytes of a sample past which its backward
+/// takes two passes (TargetDescription::attentionSweepBytes).
 void populateAttentionLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
-                                       int64_t vectorRegisters = 16);
+                                       int64_t vectorRegisters = 16, int64_t sweepBytes = 8 << 20);
 void populateLossLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                   const ParallelLoops *parallel = nullptr);
 void populateOptimizerLoweringPatterns(BufferTypeConverter &converter,

@@ -5,8 +5,39 @@ using namespace mlir;
 using namespace mlir::mtgr;
 using namespace mlir::mtgr::cpu;
 
+namespace {
+/// The backward's two ways over threads, by their tile products per listed
+/// tile and head. One pass: QK^T and dO V^T, then dV, dK and dQ from them
+/// (5). By rows, then by columns: QK^T, dO V^T, dQ, and again QK^T, dO V^T,
+/// dK, dV (7).
+constexpr int64_t kOnePassProducts = 5, kTwoPassProducts = 7;
+
+/// The backward kernel's arguments (AttentionEmitter.h), by name.
+struct BackwardArgs {
+  Value q, k, v, mask, dO;
+  LayoutBuffers l;
+  TileListBuffers t;
+  Value rabPos, rabTime, dq, dk, dv, panelStart, kPanels, vPanels;
+  Value dP, dT;               // with rab
+  Value colStart, colEntries; // without
+  BackwardArgs(KernelArgs next, bool rab)
+      : q(next()[0]), k(next()[0]), v(next()[0]), mask(next()[0]), dO(next()[0]), l(next(5)),
+        t(next(4)) {
+    if (rab)
+      rabPos = next()[0], rabTime = next()[0];
+    dq = next()[0], dk = next()[0], dv = next()[0];
+    panelStart = next()[0], kPanels = next()[0], vPanels = next()[0];
+    if (rab)
+      dP = next()[0], dT = next()[0];
+    else
+      colStart = next()[0], colEntries = next()[0];
+  }
+};
+} // namespace
+
 SmallVector<Value> AttentionEmitter::attentionBackwardBuffers(HstuAttentionBackwardOp op,
                                                               const LayoutBuffers &l,
+                                                              const TileListBuffers &t,
                                                               Value rabPos, Value rabTime) {
   std::array<int64_t, 3> dims = headDims(op);
   int64_t h = dims[0], dqk = dims[1], dv = dims[2];
@@ -15,149 +46,248 @@ SmallVector<Value> AttentionEmitter::attentionBackwardBuffers(HstuAttentionBackw
   SmallVector<Value> out{alloc(f32(), {h * dqk}, N),          alloc(f32(), {h * dqk}, N),
                          alloc(f32(), {h * dv}, N),           panelStart,
                          allocPanels(panelStart, B, h * dqk), allocPanels(panelStart, B, h * dv)};
-  if (rabPos)
+  if (rabPos) {
     out.append({allocStatic(f32(), {cast<MemRefType>(rabPos.getType()).getDimSize(0)}),
                 allocStatic(f32(), {cast<MemRefType>(rabTime.getType()).getDimSize(0)})});
+  } else {
+    // The column list: a start per panel (+ 1), an entry per listed tile.
+    Value listed = load(t.tileStart, {load(t.blockStart, {B})});
+    out.append({alloc(b.getIndexType(), {}, add(load(panelStart, {B}), idx(1))),
+                alloc(b.getIndexType(), {2}, listed)});
+  }
   return out;
 }
 
 void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, ValueRange a, bool rab) {
   std::array<int64_t, 3> dims = headDims(op);
   int64_t h = dims[0], dqk = dims[1], dv = dims[2];
-  KernelArgs next{a};
-  next(); // q
-  Value k = next()[0], v = next()[0];
-  next(2); // mask, dO
-  LayoutBuffers l(next(5));
-  TileListBuffers t(next(4));
-  if (rab)
-    next(2); // the rab tables
-  next();    // dq
-  Value dk = next()[0], dvb = next()[0];
-  Value panelStart = next()[0], kPanels = next()[0], vPanels = next()[0];
-  Value dP, dT;
+  BackwardArgs g(KernelArgs{a}, rab);
   if (rab) {
-    dP = next()[0], dT = next()[0];
-    fill(dP, cf32(0.0));
-    fill(dT, cf32(0.0));
+    fill(g.dP, cf32(0.0));
+    fill(g.dT, cf32(0.0));
   }
-  fill(dk, cf32(0.0));
-  fill(dvb, cf32(0.0));
-  fillPanels(k, l, panelStart, kPanels, h * dqk);
-  fillPanels(v, l, panelStart, vPanels, h * dv);
-  // Threads take whole samples (costShare): a sample's dK and dV rows
-  // take contributions from its own row blocks only, in the order one
-  // thread would add them, so the gradients are the same bits on any
-  // number of threads. The relative bias's gradient (dP, dT) is shared by
-  // all samples: with one, one part (its scratch freed by mtgr-free-buffers
-  // like the kernel's other buffers).
+  fill(g.dk, cf32(0.0));
+  fill(g.dv, cf32(0.0));
+  fillPanels(g.k, g.l, g.panelStart, g.kPanels, h * dqk);
+  fillPanels(g.v, g.l, g.panelStart, g.vPanels, h * dv);
   SmallVector<std::pair<Type, SmallVector<int64_t>>> scratch{
       {f32(), {BR, h * dqk}}, {f32(), {BR, BC}}, {f32(), {BR, BC}}, {f32(), {BR}}};
   if (rab) {
+    // The relative bias's gradient (dP, dT) is shared by all samples: one
+    // part, in the list's order.
     scratch.append({{f32(), {BR, BC}}, {f32(), {BR, BC}}});
     SmallVector<Value> own;
     for (auto &[elt, shape] : scratch)
       own.push_back(allocStatic(elt, shape));
-    backwardPart(op, a, rab, idx(0), load(t.blockStart, {samples(l)}), own);
+    backwardRows(op, a, rab, idx(0), load(g.t.blockStart, {samples(g.l)}), own,
+                 /*columnGrads=*/true);
     return;
   }
-  Value parts = threads();
-  parallelParts(parts, "attention_backward", [&](Value part) {
-    std::pair<Value, Value> share = costShare(t, samples(l), part, parts, /*wholeSamples=*/true);
+  // Two ways over threads, the same bits either way and on any number of
+  // threads: each dK, dV row adds its row blocks' contributions in list
+  // order, each dQ row its tiles' in list order.
+  //  - By whole samples, one pass (costShare): a sample's dK and dV rows
+  //    take contributions from its own row blocks only.
+  //  - By rows, then by columns: dQ per row block (the blocks split by
+  //    cost), then dK and dV per column tile from the list by columns (the
+  //    panels split by cost), the scores and dA computed twice.
+  // The second when the first's largest share costs more (few samples, or
+  // one much longer than the rest), or when a sample's key columns (K and V
+  // panels, dK and dV rows: what each of its row blocks sweeps in one pass)
+  // pass the cache (sweepBytes): then one pass reads them from memory per
+  // row block, two passes keep a column tile's in cache across its rows.
+  Value B = samples(g.l), parts = threads();
+  Value blocks = load(g.t.blockStart, {B});
+  Value total = add(load(g.t.tileStart, {blocks}), blocks);
+  auto costBefore = [&](Value block) { return add(load(g.t.tileStart, {block}), block); };
+  Value largest = loopAcc(idx(0), parts, idx(0), [&](Value p, Value most) {
+    auto [lo, hi] = costShare(g.t, B, p, parts, /*wholeSamples=*/true);
+    return maxI(most, sub(costBefore(hi), costBefore(lo)));
+  });
+  Value onePass = mul(mul(largest, parts), idx(kOnePassProducts));
+  Value byCost = cmp(arith::CmpIPredicate::ugt, onePass, mul(total, idx(kTwoPassProducts)));
+  Value widest = loopAcc(idx(0), B, idx(0), [&](Value s, Value most) {
+    return maxI(most, sub(load(g.panelStart, {add(s, idx(1))}), load(g.panelStart, {s})));
+  });
+  int64_t panelBytes = BC * 2 * h * (dqk + dv) * 4;
+  Value bySize = cmp(arith::CmpIPredicate::ugt, mul(widest, idx(panelBytes)), idx(sweepBytes));
+  Value byColumns = arith::OrIOp::create(b, byCost, bySize);
+  auto way = scf::IfOp::create(b, TypeRange{}, byColumns, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&way.getThenRegion().front());
+  columnList(g.l, g.t, g.panelStart, g.colStart, g.colEntries);
+  parallelParts(parts, "attention_backward_rows", [&](Value part) {
+    auto [firstBlock, endBlock] = costShare(g.t, B, part, parts);
     withScratch(scratch, [&](ArrayRef<Value> own) {
-      backwardPart(op, a, rab, share.first, share.second, own);
+      backwardRows(op, a, rab, firstBlock, endBlock, own, /*columnGrads=*/false);
+    });
+  });
+  parallelParts(parts, "attention_backward_columns", [&](Value part) {
+    auto [firstPanel, endPanel] = shareByCost(
+        load(g.panelStart, {B}), [&](Value p) { return add(load(g.colStart, {p}), p); }, part,
+        parts);
+    withScratch(scratch,
+                [&](ArrayRef<Value> own) { backwardColumns(op, a, firstPanel, endPanel, own); });
+  });
+  b.setInsertionPointToStart(&way.getElseRegion().front());
+  parallelParts(parts, "attention_backward", [&](Value part) {
+    auto [firstBlock, endBlock] = costShare(g.t, B, part, parts, /*wholeSamples=*/true);
+    withScratch(scratch, [&](ArrayRef<Value> own) {
+      backwardRows(op, a, rab, firstBlock, endBlock, own, /*columnGrads=*/true);
     });
   });
 }
 
-void AttentionEmitter::backwardPart(HstuAttentionBackwardOp op, ValueRange a, bool rab,
-                                    Value firstBlock, Value endBlock, ArrayRef<Value> own) {
-  std::array<int64_t, 3> dims = headDims(op);
-  int64_t h = dims[0], dqk = dims[1], dv = dims[2];
-  double alphaValue = op.getAlpha().convertToDouble();
-  KernelArgs next{a};
-  Value q = next()[0], k = next()[0];
-  next(); // v: its panels
-  Value mask = next()[0], dO = next()[0];
-  LayoutBuffers l(next(5));
-  TileListBuffers t(next(4));
-  Value rabPos = rab ? next()[0] : Value(), rabTime = rab ? next()[0] : Value();
-  Value dq = next()[0], dk = next()[0], dvb = next()[0];
-  Value panelStart = next()[0], kPanels = next()[0], vPanels = next()[0];
-  Value dP = rab ? next()[0] : Value(), dT = rab ? next()[0] : Value();
-  Value dqAcc = own[0], weights = own[1], dScores = own[2], inv = own[3];
-  Value bias = rab ? own[4] : Value(), dsSum = rab ? own[5] : Value();
+void AttentionEmitter::columnList(const LayoutBuffers &l, const TileListBuffers &t,
+                                  Value panelStart, Value colStart, Value colEntries) {
+  // A counting sort of the list's entries by panel; the list is in row
+  // block order, so each panel's entries are too.
+  auto forEachListed = [&](function_ref<void(Value block, Value entry, Value panel)> body) {
+    loop(idx(0), samples(l), [&](Value s) {
+      Value firstPanel = load(panelStart, {s});
+      loop(load(t.blockStart, {s}), load(t.blockStart, {add(s, idx(1))}), [&](Value block) {
+        loop(load(t.tileStart, {block}), load(t.tileStart, {add(block, idx(1))}), [&](Value e) {
+          Value column = arith::ShRUIOp::create(b, toIndex(load(t.tiles, {e})), idx(2));
+          body(block, e, add(firstPanel, column));
+        });
+      });
+    });
+  };
+  Value panels = load(panelStart, {samples(l)});
+  fill(colStart, idx(0));
+  forEachListed([&](Value, Value, Value panel) {
+    Value at = add(panel, idx(1));
+    store(add(load(colStart, {at}), idx(1)), colStart, {at});
+  });
+  loop(idx(0), panels, [&](Value p) {
+    Value at = add(p, idx(1));
+    store(add(load(colStart, {at}), load(colStart, {p})), colStart, {at});
+  });
+  // colStart[p] serves as panel p's cursor (ending at colStart[p + 1]),
+  // then the starts move back one place.
+  forEachListed([&](Value block, Value e, Value panel) {
+    Value i = load(colStart, {panel});
+    store(block, colEntries, {i, idx(0)});
+    store(e, colEntries, {i, idx(1)});
+    store(add(i, idx(1)), colStart, {panel});
+  });
+  loop(idx(0), panels, [&](Value i) {
+    Value p = sub(panels, i);
+    store(load(colStart, {sub(p, idx(1))}), colStart, {p});
+  });
+  store(idx(0), colStart, {idx(0)});
+}
+
+void AttentionEmitter::backwardRows(HstuAttentionBackwardOp op, ValueRange a, bool rab,
+                                    Value firstBlock, Value endBlock, ArrayRef<Value> own,
+                                    bool columnGrads) {
+  int64_t width = headDims(op)[0] * headDims(op)[1];
+  BackwardArgs g(KernelArgs{a}, rab);
+  Value dqAcc = own[0], inv = own[3];
   forEachTile(
-      l, t, panelStart,
+      g.l, g.t, g.panelStart,
       [&](Block &blk) {
         fill(dqAcc, cf32(0.0));
-        inverseNorms(blk, inv, mask, op.getNNorm(), op.getNNormConstant());
+        inverseNorms(blk, inv, g.mask, op.getNNorm(), op.getNNormConstant());
       },
       [&](Block &blk, Tile &tile) {
-        // Whole-width tiles only (half ones have their empty half masked
-        // out): the gradient's body is large, one variant of it is enough.
-        TW = BC;
-        VectorType vt = vec(TW, f32());
-        Value alpha = splat(vt, cf32(alphaValue));
-        Value zero = splat(vt, cf32(0.0)), one = splat(vt, cf32(1.0));
-        Value last = sub(blk.end, idx(1));
-        // Rows past the sample's end must not reach dK, dV.
-        SmallVector<Value> seen = tileMasks(blk, tile, mask, /*rowsMustExist=*/true);
-        if (bias) {
-          biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
-          fill(dsSum, cf32(0.0));
-        }
-        Value count = minI(idx(TW), sub(blk.n, tile.c0));
-        loop(idx(0), idx(h), [&](Value head) {
-          Value qOff = mul(head, idx(dqk)), vOff = mul(head, idx(dv));
-          // The scores' part first, into the scratch (a, and silu'(s) in
-          // dScores until dA is known): live across dA's product they
-          // spilled (16 + 16 accumulators in 32 registers).
-          SmallVector<Value> scores = tileProduct(q, blk.rows, kPanels, tile.panel, qOff, dqk);
-          for (int64_t r = 0; r < BR; ++r) {
-            Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
-            if (bias)
-              s = arith::AddFOp::create(b, s, vload(vt, bias, {idx(r), idx(0)}), fast());
-            Value sig = sigmoid(s), invNorm = splat(vt, load(inv, {idx(r)}));
-            Value a = fmul(fmul(s, sig), invNorm);
-            // silu'(s) = sig (1 + s (1 - sig))
-            vstore(fmul(sig, fadd(one, fmul(s, fsub(one, sig)))), dScores, {idx(r), idx(0)});
-            vstore(select(seen[r], a, zero), weights, {idx(r), idx(0)});
-          }
-          SmallVector<Value> dA = tileProduct(dO, blk.rows, vPanels, tile.panel, vOff, dv);
-          for (int64_t r = 0; r < BR; ++r) {
-            // ds = dA silu'(s) / n_norm
-            Value grad = vload(vt, dScores, {idx(r), idx(0)}),
-                  invNorm = splat(vt, load(inv, {idx(r)}));
-            Value ds = select(seen[r], fmul(fmul(dA[r], grad), invNorm), zero);
-            vstore(fmul(alpha, ds), dScores, {idx(r), idx(0)});
-            if (dsSum) // the bias is shared by the heads: its gradient sums them
-              vstore(fadd(vload(vt, dsSum, {idx(r), idx(0)}), ds), dsSum, {idx(r), idx(0)});
-          }
-          // dV_j += a_ij dO_i; dK_j += alpha ds_ij Q_i; dQ_i += alpha ds_ij K_j
-          accumulateColumns(dvb, weights, dO, blk.rows, vOff, dv, tile.col0, count);
-          accumulateColumns(dk, dScores, q, blk.rows, qOff, dqk, tile.col0, count);
-          accumulateRows(dqAcc, qOff, dScores, k, qOff, dqk, tile.col0, last);
-        });
-        if (dsSum) {
-          loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
-            Value row = add(blk.start, add(blk.r0, r));
-            Value gi = load(l.group, {row}), ti = load(l.time, {row}), pi = load(l.pos, {row});
-            loop(idx(0), count, [&](Value j) {
-              Rab rab = rabTerms(l, rabPos, rabTime, gi, ti, pi, add(tile.col0, j));
-              Value g = load(dsSum, {r, j});
-              store(fadd(load(dP, {rab.posIndex}), g), dP, {rab.posIndex});
-              Value old = load(dT, {rab.bucket});
-              store(select(rab.bothTimed, fadd(old, g), old), dT, {rab.bucket});
-            });
-          });
-        }
+        tileGradients(op, a, rab, blk, tile, own, /*rowGrads=*/true, columnGrads);
       },
       [&](Block &blk) {
         loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
           Value row = add(blk.start, add(blk.r0, r));
-          loop(idx(0), idx(h * dqk), [&](Value c) { store(load(dqAcc, {r, c}), dq, {row, c}); });
+          loop(idx(0), idx(width), [&](Value c) { store(load(dqAcc, {r, c}), g.dq, {row, c}); });
         });
       },
       firstBlock, endBlock);
+}
+
+void AttentionEmitter::backwardColumns(HstuAttentionBackwardOp op, ValueRange a, Value firstPanel,
+                                       Value endPanel, ArrayRef<Value> own) {
+  BackwardArgs g(KernelArgs{a}, /*rab=*/false);
+  Value B = samples(g.l);
+  loop(firstPanel, endPanel, [&](Value panel) {
+    loop(load(g.colStart, {panel}), load(g.colStart, {add(panel, idx(1))}), [&](Value i) {
+      Value block = load(g.colEntries, {i, idx(0)}), e = load(g.colEntries, {i, idx(1)});
+      Value s = lastAtOrBelow(g.t.blockStart, B, block);
+      Block blk = blockAt(g.l, s, sub(block, load(g.t.blockStart, {s})));
+      Tile tile = tileOf(toIndex(load(g.t.tiles, {e})), g.panelStart, blk);
+      inverseNorms(blk, own[3], g.mask, op.getNNorm(), op.getNNormConstant());
+      tileGradients(op, a, /*rab=*/false, blk, tile, own, /*rowGrads=*/false,
+                    /*columnGrads=*/true);
+    });
+  });
+}
+
+void AttentionEmitter::tileGradients(HstuAttentionBackwardOp op, ValueRange a, bool rab, Block &blk,
+                                     Tile &tile, ArrayRef<Value> own, bool rowGrads,
+                                     bool columnGrads) {
+  std::array<int64_t, 3> dims = headDims(op);
+  int64_t h = dims[0], dqk = dims[1], dv = dims[2];
+  double alphaValue = op.getAlpha().convertToDouble();
+  BackwardArgs g(KernelArgs{a}, rab);
+  Value dqAcc = own[0], weights = own[1], dScores = own[2], inv = own[3];
+  Value bias = rab ? own[4] : Value(), dsSum = rab ? own[5] : Value();
+  // Whole-width tiles only (half ones have their empty half masked out):
+  // the gradient's body is large, one variant of it is enough.
+  TW = BC;
+  VectorType vt = vec(TW, f32());
+  Value alpha = splat(vt, cf32(alphaValue));
+  Value zero = splat(vt, cf32(0.0)), one = splat(vt, cf32(1.0));
+  Value last = sub(blk.end, idx(1));
+  // Rows past the sample's end must not reach dK, dV.
+  SmallVector<Value> seen = tileMasks(blk, tile, g.mask, /*rowsMustExist=*/true);
+  if (bias) {
+    biasTile(bias, g.l, g.rabPos, g.rabTime, blk.rows, tile.col0, last);
+    fill(dsSum, cf32(0.0));
+  }
+  Value count = minI(idx(TW), sub(blk.n, tile.c0));
+  loop(idx(0), idx(h), [&](Value head) {
+    Value qOff = mul(head, idx(dqk)), vOff = mul(head, idx(dv));
+    // The scores' part first, into the scratch (a, and silu'(s) in
+    // dScores until dA is known): live across dA's product they spilled
+    // (16 + 16 accumulators in 32 registers).
+    SmallVector<Value> scores = tileProduct(g.q, blk.rows, g.kPanels, tile.panel, qOff, dqk);
+    for (int64_t r = 0; r < BR; ++r) {
+      Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
+      if (bias)
+        s = arith::AddFOp::create(b, s, vload(vt, bias, {idx(r), idx(0)}), fast());
+      Value sig = sigmoid(s);
+      // silu'(s) = sig (1 + s (1 - sig))
+      vstore(fmul(sig, fadd(one, fmul(s, fsub(one, sig)))), dScores, {idx(r), idx(0)});
+      if (columnGrads) {
+        Value a = fmul(fmul(s, sig), splat(vt, load(inv, {idx(r)})));
+        vstore(select(seen[r], a, zero), weights, {idx(r), idx(0)});
+      }
+    }
+    SmallVector<Value> dA = tileProduct(g.dO, blk.rows, g.vPanels, tile.panel, vOff, dv);
+    for (int64_t r = 0; r < BR; ++r) {
+      // ds = dA silu'(s) / n_norm
+      Value grad = vload(vt, dScores, {idx(r), idx(0)}), invNorm = splat(vt, load(inv, {idx(r)}));
+      Value ds = select(seen[r], fmul(fmul(dA[r], grad), invNorm), zero);
+      vstore(fmul(alpha, ds), dScores, {idx(r), idx(0)});
+      if (dsSum) // the bias is shared by the heads: its gradient sums them
+        vstore(fadd(vload(vt, dsSum, {idx(r), idx(0)}), ds), dsSum, {idx(r), idx(0)});
+    }
+    // dV_j += a_ij dO_i; dK_j += alpha ds_ij Q_i; dQ_i += alpha ds_ij K_j
+    if (columnGrads) {
+      accumulateColumns(g.dv, weights, g.dO, blk.rows, vOff, dv, tile.col0, count);
+      accumulateColumns(g.dk, dScores, g.q, blk.rows, qOff, dqk, tile.col0, count);
+    }
+    if (rowGrads)
+      accumulateRows(dqAcc, idx(0), qOff, dScores, g.k, qOff, dqk, tile.col0, last);
+  });
+  if (dsSum) {
+    loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
+      Value row = add(blk.start, add(blk.r0, r));
+      Value gi = load(g.l.group, {row}), ti = load(g.l.time, {row}), pi = load(g.l.pos, {row});
+      loop(idx(0), count, [&](Value j) {
+        Rab rab = rabTerms(g.l, g.rabPos, g.rabTime, gi, ti, pi, add(tile.col0, j));
+        Value grad = load(dsSum, {r, j});
+        store(fadd(load(g.dP, {rab.posIndex}), grad), g.dP, {rab.posIndex});
+        Value old = load(g.dT, {rab.bucket});
+        store(select(rab.bothTimed, fadd(old, grad), old), g.dT, {rab.bucket});
+      });
+    });
+  }
 }

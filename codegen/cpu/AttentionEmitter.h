@@ -50,8 +50,9 @@ struct KernelArgs {
 
 struct AttentionEmitter : LoopBuilder {
   AttentionEmitter(OpBuilder &b, Location loc, int64_t rowBlock = 1, int64_t colTile = 1,
-                   int64_t vectorRegisters = 16)
-      : LoopBuilder(b, loc), BR(rowBlock), BC(colTile), TW(colTile), registers(vectorRegisters) {}
+                   int64_t vectorRegisters = 16, int64_t sweepBytes = 8 << 20)
+      : LoopBuilder(b, loc), BR(rowBlock), BC(colTile), TW(colTile), registers(vectorRegisters),
+        sweepBytes(sweepBytes) {}
   /// Row block, column tile, and the width of the tile being emitted: a
   /// listed tile is BC columns wide, or BC / 2 when its second half holds
   /// no visible pair (the edge of a visible region: half the waste).
@@ -59,6 +60,9 @@ struct AttentionEmitter : LoopBuilder {
   /// Vector registers: the register tiles of the row and column updates
   /// (bestRegisterTile, codegen/cpu/Target.h) fit them.
   int64_t registers;
+  /// A sample whose key columns (panels, dK, dV rows) pass these bytes
+  /// takes the backward's two passes (TargetDescription::attentionSweepBytes).
+  int64_t sweepBytes;
 
   /// The relative attention bias of a pair (codegen/common/AttentionMath.h).
   using Rab = RabTerms;
@@ -97,10 +101,10 @@ struct AttentionEmitter : LoopBuilder {
   /// scores[r] = sum_k X[rows[r], off + k] * panel[off + k][0 .. BC), k < width.
   SmallVector<Value> tileProduct(Value x, ArrayRef<Value> rows, Value panels, Value panel,
                                  Value off, int64_t width);
-  /// out[r, outOff + c] += sum_j P[r, j] * Y[min(col0 + j, last), yOff + c] for
-  /// r < BR, j < BC, c < width.
-  void accumulateRows(Value out, Value outOff, Value p, Value y, Value yOff, int64_t width,
-                      Value col0, Value last);
+  /// out[outRow0 + r, outOff + c] += sum_j P[r, j] * Y[min(col0 + j, last), yOff + c]
+  /// for r < BR, j < BC, c < width.
+  void accumulateRows(Value out, Value outRow0, Value outOff, Value p, Value y, Value yOff,
+                      int64_t width, Value col0, Value last);
   /// out[col0 + j, off + c] += sum_r P[r, j] * Y[rows[r], off + c] for j < count.
   void accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows, Value off,
                          int64_t width, Value col0, Value count);
@@ -145,6 +149,10 @@ struct AttentionEmitter : LoopBuilder {
     TW = BC;
     body();
   }
+  /// Row block `rb` of sample `s`.
+  Block blockAt(const LayoutBuffers &l, Value s, Value rb);
+  /// The listed tile of `code` (attention_tiles) in a block of sample `s`.
+  Tile tileOf(Value code, Value panelStart, const Block &blk);
   /// Over row blocks [firstBlock, endBlock) of the whole list (numbered
   /// across samples; null: all of them).
   void forEachTile(const LayoutBuffers &l, const TileListBuffers &t, Value panelStart,
@@ -158,6 +166,12 @@ struct AttentionEmitter : LoopBuilder {
   /// of the first sample whose cost before it reaches part / parts).
   std::pair<Value, Value> costShare(const TileListBuffers &t, Value samples, Value part,
                                     Value parts, bool wholeSamples = false);
+  /// Part `part` of `parts` of units [0, units) by cost: [lo, hi), where
+  /// the units before u cost costBefore(u) (ascending; costBefore(units) is
+  /// the total) and a part starts at the first unit whose cost before it
+  /// reaches part / parts of the total.
+  std::pair<Value, Value> shareByCost(Value units, function_ref<Value(Value)> costBefore,
+                                      Value part, Value parts);
 
   /// The attention of every layer with the same shapes and attributes runs
   /// one kernel function (`mtgr_attention_*`, a name perf can show): the
@@ -171,15 +185,30 @@ struct AttentionEmitter : LoopBuilder {
   SmallVector<Value> attentionBuffers(HstuAttentionOp op, const LayoutBuffers &l, bool rab);
   void attentionKernel(HstuAttentionOp op, ValueRange a, bool rab);
   /// Backward: inputs q, k, v, mask, dO, layout (5), tiles (4), [rab (2)],
-  /// then dq, dk, dv, panel starts, K panels, V panels, [dP, dT]; each
-  /// part's scratch (dqAcc, weights, dScores, inv, [bias, dsSum]) its own.
+  /// then dq, dk, dv, panel starts, K panels, V panels, then [dP, dT] with
+  /// rab, else the column list (columnList); each part's scratch (dqAcc,
+  /// weights, dScores, inv, [bias, dsSum]) its own.
   SmallVector<Value> attentionBackwardBuffers(HstuAttentionBackwardOp op, const LayoutBuffers &l,
-                                              Value rabPos, Value rabTime);
+                                              const TileListBuffers &t, Value rabPos,
+                                              Value rabTime);
   void attentionBackwardKernel(HstuAttentionBackwardOp op, ValueRange a, bool rab);
-  /// One part of the backward: row blocks [firstBlock, endBlock) with its
-  /// scratch `own`.
-  void backwardPart(HstuAttentionBackwardOp op, ValueRange a, bool rab, Value firstBlock,
-                    Value endBlock, ArrayRef<Value> own);
+  /// The tile list by columns: for each panel p (a sample's column tile),
+  /// entries [colStart[p], colStart[p + 1]) of colEntries [E][2] hold the
+  /// (row block, list entry) of each listed tile on it, in row block order.
+  void columnList(const LayoutBuffers &l, const TileListBuffers &t, Value panelStart,
+                  Value colStart, Value colEntries);
+  /// What one listed tile of the backward adds: dQ to the block's dqAcc
+  /// (`rowGrads`), dK and dV to its columns (`columnGrads`).
+  void tileGradients(HstuAttentionBackwardOp op, ValueRange a, bool rab, Block &blk, Tile &tile,
+                     ArrayRef<Value> own, bool rowGrads, bool columnGrads);
+  /// Row blocks [firstBlock, endBlock) with scratch `own`: every gradient
+  /// (one pass), or dQ only (`columnGrads` false: the columns' pass adds dK,
+  /// dV).
+  void backwardRows(HstuAttentionBackwardOp op, ValueRange a, bool rab, Value firstBlock,
+                    Value endBlock, ArrayRef<Value> own, bool columnGrads);
+  /// dK and dV of panels [firstPanel, endPanel) from their column lists.
+  void backwardColumns(HstuAttentionBackwardOp op, ValueRange a, Value firstPanel, Value endPanel,
+                       ArrayRef<Value> own);
 };
 } // namespace mlir::mtgr::cpu
 

@@ -40,6 +40,7 @@ public:
     loops.lanes = gemm.lanes;
     loops.gemmL2Bytes = gemm.l2Bytes;
     loops.vectorRegisters = description.vectorRegisters;
+    loops.attentionSweepBytes = description.attentionSweepBytes();
     loops.gemmKBlock = gemm.kBlock;
     pm.addPass(createMTGRLowerToLoopsPass(loops));
     pm.addPass(createCanonicalizerPass());

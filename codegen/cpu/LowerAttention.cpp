@@ -123,7 +123,8 @@ void AttentionEmitter::callKernel(Operation *op, StringRef kind, ArrayRef<Value>
   // types as text: the same in every compile (attributes' addresses are not).
   std::string key;
   llvm::raw_string_ostream os(key);
-  os << op->getName() << op->getPropertiesAsAttribute() << BR << "x" << BC << "r" << registers;
+  os << op->getName() << op->getPropertiesAsAttribute() << BR << "x" << BC << "r" << registers
+     << "s" << sweepBytes;
   for (Type t : types)
     os << t;
   std::string name =
@@ -138,7 +139,7 @@ void AttentionEmitter::callKernel(Operation *op, StringRef kind, ArrayRef<Value>
     SmallVector<Location> locs(types.size(), op->getLoc());
     mlir::Block *entry = b.createBlock(&fn.getBody(), {}, types, locs);
     b.setInsertionPointToStart(entry);
-    AttentionEmitter kernel(b, op->getLoc(), BR, BC, registers);
+    AttentionEmitter kernel(b, op->getLoc(), BR, BC, registers, sweepBytes);
     body(kernel, entry->getArguments());
     func::ReturnOp::create(kernel.b);
   }
@@ -165,8 +166,8 @@ SmallVector<Value> AttentionEmitter::tileProduct(Value x, ArrayRef<Value> rows, 
   return SmallVector<Value>(f.getResults());
 }
 
-void AttentionEmitter::accumulateRows(Value out, Value outOff, Value p, Value y, Value yOff,
-                                      int64_t width, Value col0, Value last) {
+void AttentionEmitter::accumulateRows(Value out, Value outRow0, Value outOff, Value p, Value y,
+                                      Value yOff, int64_t width, Value col0, Value last) {
   // Register tile (bestRegisterTile over the divisors of BR and of the
   // vectors: 4 x 4 with 32 registers, 6 x 2 with 16): kRows rows x kVectors
   // vectors of the output, loaded once for the BC columns of the tile; per
@@ -181,7 +182,7 @@ void AttentionEmitter::accumulateRows(Value out, Value outOff, Value p, Value y,
   auto rowBlocks = scf::ForOp::create(b, idx(0), idx(BR), idx(kRows));
   OpBuilder::InsertionGuard rowGuard(b);
   b.setInsertionPointToStart(rowBlocks.getBody());
-  Value r0 = rowBlocks.getInductionVar();
+  Value r0 = rowBlocks.getInductionVar(), outR0 = add(outRow0, r0);
   auto chunks = scf::ForOp::create(b, idx(0), idx(vectors), idx(kVectors));
   OpBuilder::InsertionGuard chunkGuard(b);
   b.setInsertionPointToStart(chunks.getBody());
@@ -189,7 +190,7 @@ void AttentionEmitter::accumulateRows(Value out, Value outOff, Value p, Value y,
   SmallVector<Value> acc;
   for (int64_t r = 0; r < kRows; ++r)
     for (int64_t v = 0; v < kVectors; ++v)
-      acc.push_back(vload(t, out, {add(r0, idx(r)), add(outOff, add(c0, idx(v * lanes)))}));
+      acc.push_back(vload(t, out, {add(outR0, idx(r)), add(outOff, add(c0, idx(v * lanes)))}));
   auto cols = scf::ForOp::create(b, idx(0), idx(TW), idx(1), acc);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -209,7 +210,7 @@ void AttentionEmitter::accumulateRows(Value out, Value outOff, Value p, Value y,
   for (int64_t r = 0; r < kRows; ++r)
     for (int64_t v = 0; v < kVectors; ++v)
       vstore(cols.getResult(r * kVectors + v), out,
-             {add(r0, idx(r)), add(outOff, add(c0, idx(v * lanes)))});
+             {add(outR0, idx(r)), add(outOff, add(c0, idx(v * lanes)))});
 }
 
 void AttentionEmitter::accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows,
@@ -307,18 +308,38 @@ SmallVector<Value> AttentionEmitter::tileMasks(const Block &blk, const Tile &til
   return SmallVector<Value>(test.getResults());
 }
 
+AttentionEmitter::Block AttentionEmitter::blockAt(const LayoutBuffers &l, Value s, Value rb) {
+  Block blk;
+  blk.sample = s;
+  blk.start = load(l.offsets, {s});
+  blk.end = load(l.offsets, {add(s, idx(1))});
+  blk.n = sub(blk.end, blk.start);
+  blk.r0 = mul(rb, idx(BR));
+  Value lastRow = sub(blk.end, idx(1));
+  for (int64_t r = 0; r < BR; ++r)
+    blk.rows.push_back(minI(add(blk.start, add(blk.r0, idx(r))), lastRow));
+  return blk;
+}
+
+AttentionEmitter::Tile AttentionEmitter::tileOf(Value code, Value panelStart, const Block &blk) {
+  // attention_tiles' code: bit 0 full, bit 1 half, the column tile above.
+  Tile tile;
+  tile.full = cmp(arith::CmpIPredicate::eq, arith::AndIOp::create(b, code, idx(1)), idx(1));
+  tile.half = cmp(arith::CmpIPredicate::eq, arith::AndIOp::create(b, code, idx(2)), idx(2));
+  tile.index = arith::ShRUIOp::create(b, code, idx(2));
+  tile.panel = add(load(panelStart, {blk.sample}), tile.index);
+  tile.c0 = mul(tile.index, idx(BC));
+  tile.col0 = add(blk.start, tile.c0);
+  return tile;
+}
+
 void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers &t,
                                    Value panelStart, function_ref<void(Block &)> perBlock,
                                    function_ref<void(Block &, Tile &)> perTile,
                                    function_ref<void(Block &)> afterBlock, Value firstBlock,
                                    Value endBlock) {
   loop(idx(0), samples(l), [&](Value s) {
-    Block blk;
-    blk.start = load(l.offsets, {s});
-    blk.sample = s;
-    blk.end = load(l.offsets, {add(s, idx(1))});
-    blk.n = sub(blk.end, blk.start);
-    Value first = load(t.blockStart, {s}), firstPanel = load(panelStart, {s});
+    Value first = load(t.blockStart, {s});
     Value last = load(t.blockStart, {add(s, idx(1))});
     Value lo = idx(0), hi = sub(last, first);
     if (firstBlock) { // the sample's blocks inside [firstBlock, endBlock)
@@ -326,22 +347,11 @@ void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers
       hi = maxI(lo, sub(minI(last, endBlock), first));
     }
     loop(lo, hi, [&](Value rb) {
-      blk.r0 = mul(rb, idx(BR));
-      blk.rows.clear();
-      Value lastRow = sub(blk.end, idx(1));
-      for (int64_t r = 0; r < BR; ++r)
-        blk.rows.push_back(minI(add(blk.start, add(blk.r0, idx(r))), lastRow));
+      Block blk = blockAt(l, s, rb);
       perBlock(blk);
       Value g = add(first, rb);
       loop(load(t.tileStart, {g}), load(t.tileStart, {add(g, idx(1))}), [&](Value e) {
-        Value code = toIndex(load(t.tiles, {e}));
-        Tile tile;
-        tile.full = cmp(arith::CmpIPredicate::eq, arith::AndIOp::create(b, code, idx(1)), idx(1));
-        tile.half = cmp(arith::CmpIPredicate::eq, arith::AndIOp::create(b, code, idx(2)), idx(2));
-        tile.index = arith::ShRUIOp::create(b, code, idx(2));
-        tile.panel = add(firstPanel, tile.index);
-        tile.c0 = mul(tile.index, idx(BC));
-        tile.col0 = add(blk.start, tile.c0);
+        Tile tile = tileOf(toIndex(load(t.tiles, {e})), panelStart, blk);
         perTile(blk, tile);
       });
       afterBlock(blk);
@@ -349,29 +359,39 @@ void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers
   });
 }
 
-std::pair<Value, Value> AttentionEmitter::costShare(const TileListBuffers &t, Value samples,
-                                                    Value part, Value parts, bool wholeSamples) {
-  Value blocks = load(t.blockStart, {samples});
-  Value total = add(load(t.tileStart, {blocks}), blocks);
-  // Units are row blocks, or whole samples (from their first block).
-  Value units = wholeSamples ? samples : blocks;
-  auto firstBlock = [&](Value u) { return wholeSamples ? load(t.blockStart, {u}) : u; };
-  // The first block of the first unit whose cost before it reaches
-  // part / parts of the total.
+std::pair<Value, Value> AttentionEmitter::shareByCost(Value units,
+                                                      function_ref<Value(Value)> costBefore,
+                                                      Value part, Value parts) {
+  Value total = costBefore(units);
+  // The number of units whose cost before them is below part / parts of
+  // the total: the first unit of the part (costs ascend).
   auto boundary = [&](Value p) {
     Value target = arith::DivUIOp::create(b, mul(total, p), parts);
     Value zero = idx(0), one = idx(1);
-    Value first = loopAcc(idx(0), units, zero, [&](Value u, Value n) {
-      Value g = firstBlock(u);
-      Value before = add(load(t.tileStart, {g}), g);
-      return add(n, select(cmp(arith::CmpIPredicate::ult, before, target), one, zero));
+    return loopAcc(idx(0), units, zero, [&](Value u, Value n) {
+      return add(n, select(cmp(arith::CmpIPredicate::ult, costBefore(u), target), one, zero));
     });
-    return firstBlock(first);
   };
   Value lo = boundary(part);
-  Value hi = select(cmp(arith::CmpIPredicate::eq, add(part, idx(1)), parts), blocks,
+  Value hi = select(cmp(arith::CmpIPredicate::eq, add(part, idx(1)), parts), units,
                     boundary(add(part, idx(1))));
   return {lo, hi};
+}
+
+std::pair<Value, Value> AttentionEmitter::costShare(const TileListBuffers &t, Value samples,
+                                                    Value part, Value parts, bool wholeSamples) {
+  // Units are row blocks, or whole samples (from their first block); a
+  // block costs its listed tiles + 1.
+  auto firstBlock = [&](Value u) { return wholeSamples ? load(t.blockStart, {u}) : u; };
+  Value units = wholeSamples ? samples : load(t.blockStart, {samples});
+  auto [lo, hi] = shareByCost(
+      units,
+      [&](Value u) {
+        Value g = firstBlock(u);
+        return add(load(t.tileStart, {g}), g);
+      },
+      part, parts);
+  return {firstBlock(lo), firstBlock(hi)};
 }
 
 namespace {
@@ -401,7 +421,8 @@ FailureOr<TileListType> tilesOf(Operation *op, Value tiles) {
 /// (`values`, then the layout, the tile list and the rab tables); `emit`
 /// appends the op's buffers, calls the kernel and returns the results.
 template <typename Op, typename Adaptor>
-Results lowerAttention(Op op, Adaptor a, LoopBuilder &l, int64_t registers, ArrayRef<Value> values,
+Results lowerAttention(Op op, Adaptor a, LoopBuilder &l, int64_t registers, int64_t sweepBytes,
+                       ArrayRef<Value> values,
                        function_ref<Results(AttentionEmitter &, const LayoutBuffers &,
                                             SmallVector<Value> &args, Value rabPos, Value rabTime)>
                            emit) {
@@ -409,7 +430,8 @@ Results lowerAttention(Op op, Adaptor a, LoopBuilder &l, int64_t registers, Arra
   if (failed(type))
     return failure();
   LayoutBuffers lay(a.getLayout());
-  AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile(), registers);
+  AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile(), registers,
+                     sweepBytes);
   Value rabPos = op.getRabPos() ? a.getRabPos()[0] : Value();
   Value rabTime = op.getRabTime() ? a.getRabTime()[0] : Value();
   SmallVector<Value> args = kernelInputs(values, lay, a.getTiles(), rabPos, rabTime);
@@ -417,12 +439,13 @@ Results lowerAttention(Op op, Adaptor a, LoopBuilder &l, int64_t registers, Arra
 }
 
 struct LowerHstuAttention : LoopPattern<HstuAttentionOp> {
-  LowerHstuAttention(const TypeConverter &converter, MLIRContext *ctx, int64_t registers)
-      : LoopPattern(converter, ctx), registers(registers) {}
-  int64_t registers;
+  LowerHstuAttention(const TypeConverter &converter, MLIRContext *ctx, int64_t registers,
+                     int64_t sweepBytes)
+      : LoopPattern(converter, ctx), registers(registers), sweepBytes(sweepBytes) {}
+  int64_t registers, sweepBytes;
   Results lower(HstuAttentionOp op, Adaptor a, LoopBuilder &l) const override {
     return lowerAttention(
-        op, a, l, registers, {a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0]},
+        op, a, l, registers, sweepBytes, {a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0]},
         [&](AttentionEmitter &e, const LayoutBuffers &lay, SmallVector<Value> &args, Value rabPos,
             Value) -> Results {
           bool rab = static_cast<bool>(rabPos);
@@ -436,17 +459,19 @@ struct LowerHstuAttention : LoopPattern<HstuAttentionOp> {
 };
 
 struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
-  LowerHstuAttentionBackward(const TypeConverter &converter, MLIRContext *ctx, int64_t registers)
-      : LoopPattern(converter, ctx), registers(registers) {}
-  int64_t registers;
+  LowerHstuAttentionBackward(const TypeConverter &converter, MLIRContext *ctx, int64_t registers,
+                             int64_t sweepBytes)
+      : LoopPattern(converter, ctx), registers(registers), sweepBytes(sweepBytes) {}
+  int64_t registers, sweepBytes;
   Results lower(HstuAttentionBackwardOp op, Adaptor a, LoopBuilder &l) const override {
     return lowerAttention(
-        op, a, l, registers,
+        op, a, l, registers, sweepBytes,
         {a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0], a.getResultGrad()[0]},
         [&](AttentionEmitter &e, const LayoutBuffers &lay, SmallVector<Value> &args, Value rabPos,
             Value rabTime) -> Results {
           bool rab = static_cast<bool>(rabPos);
-          SmallVector<Value> g = e.attentionBackwardBuffers(op, lay, rabPos, rabTime);
+          SmallVector<Value> g =
+              e.attentionBackwardBuffers(op, lay, TileListBuffers(a.getTiles()), rabPos, rabTime);
           llvm::append_range(args, g);
           e.callKernel(op, "backward", args, [&](AttentionEmitter &k, ValueRange in) {
             k.attentionBackwardKernel(op, in, rab);
@@ -462,8 +487,8 @@ struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
 
 void mlir::mtgr::populateAttentionLoweringPatterns(BufferTypeConverter &converter,
                                                    RewritePatternSet &patterns,
-                                                   int64_t vectorRegisters) {
+                                                   int64_t vectorRegisters, int64_t sweepBytes) {
   patterns.add<LowerHstuAttention, LowerHstuAttentionBackward>(converter, patterns.getContext(),
-                                                               vectorRegisters);
+                                                               vectorRegisters, sweepBytes);
   populateMaskLoweringPatterns(converter, patterns);
 }

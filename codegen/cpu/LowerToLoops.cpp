@@ -82,7 +82,12 @@ struct MTGRLowerToLoopsPass
           << vectorRegisters << " vector registers (at least 4)";
       return signalPassFailure();
     }
-    populateAttentionLoweringPatterns(converter, patterns, vectorRegisters);
+    if (attentionSweepBytes < 1) {
+      module.emitError("mtgr-lower-to-loops: attention sweep of ")
+          << attentionSweepBytes << " bytes (at least 1)";
+      return signalPassFailure();
+    }
+    populateAttentionLoweringPatterns(converter, patterns, vectorRegisters, attentionSweepBytes);
     populateLossLoweringPatterns(converter, patterns);
     populateOptimizerLoweringPatterns(converter, patterns);
 

@@ -41,6 +41,9 @@ def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
     Option<"lanes", "lanes", "int64_t", "8", "f32 lanes of a vector register">,
     Option<"vectorRegisters", "vector-registers", "int64_t", "16",
            "vector registers: the attention's register tiles fit them">,
+    Option<"attentionSweepBytes", "attention-sweep-bytes", "int64_t", "8388608",
+           "the backward attention takes two passes (rows, then columns) for a "
+           "sample whose key columns' gradients and panels pass these bytes">,
     Option<"gemmL2Bytes", "gemm-l2-bytes", "int64_t", "524288",
            "GEMM cache blocking: the L2 bytes per core the B panels a row block "
            "visits fit half of">,

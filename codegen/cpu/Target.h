@@ -80,6 +80,14 @@ struct TargetDescription {
   /// zmm); AVX2: 6 x 16 (12 + 3 of 16 ymm; 8 rows spilled).
   int64_t attentionColTile() const { return 2 * vectorFloats; }
   int64_t attentionRowBlock() const;
+  /// The bytes of one sample's key columns (K, V panels, dK, dV rows) the
+  /// backward attention may sweep for each row block in one pass: half the
+  /// L3 (8 MiB when unknown). A longer sample takes two passes, by rows,
+  /// then by columns (codegen/cpu/AttentionBackward.cpp). On znver4 (L3 32
+  /// MiB; MTGR-small, one sample, one thread, the train step) one pass was
+  /// 7% faster at 9.7 MB, even at 14.4 MB, 15% slower at 21.5 MB and 17-25%
+  /// slower at 33.5 MB.
+  int64_t attentionSweepBytes() const { return l3Bytes > 0 ? l3Bytes / 2 : 8 << 20; }
 
   /// GEMM register tiles: rows x vectors accumulators, plus the B vectors
   /// of one step and a broadcast A element, within the vector registers;
