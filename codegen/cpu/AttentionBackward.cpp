@@ -97,9 +97,8 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
   // pass the cache (sweepBytes): then one pass reads them from memory per
   // row block, two passes keep a column tile's in cache across its rows.
   Value B = samples(g.l), parts = threads();
-  Value blocks = load(g.t.blockStart, {B});
-  Value total = add(load(g.t.tileStart, {blocks}), blocks);
   auto costBefore = [&](Value block) { return add(load(g.t.tileStart, {block}), block); };
+  Value total = costBefore(load(g.t.blockStart, {B}));
   Value largest = loopAcc(idx(0), parts, idx(0), [&](Value p, Value most) {
     auto [lo, hi] = costShare(g.t, B, p, parts, /*wholeSamples=*/true);
     return maxI(most, sub(costBefore(hi), costBefore(lo)));
