@@ -356,11 +356,20 @@ LogicalResult FusedLinearOp::verify() {
     widths.assign(getSplits()->begin(), getSplits()->end());
   else
     widths.push_back(out);
-  if (widths.size() != getResults().size())
-    return emitOpError() << "has " << getResults().size() << " results for " << widths.size()
+  ResultRange pieces = getResults();
+  if (getPreactivation()) {
+    if (!getSilu())
+      return emitOpError() << "preactivation needs silu";
+    if (pieces.empty() || rowWidth(pieces[0].getType()) != out ||
+        !sameKind(in, pieces[0].getType()))
+      return emitOpError() << "preactivation needs a first result of rows of width " << out;
+    pieces = pieces.drop_front();
+  }
+  if (widths.size() != pieces.size())
+    return emitOpError() << "has " << pieces.size() << " results for " << widths.size()
                          << " column pieces";
   int64_t total = 0;
-  for (auto [width, r] : llvm::zip(widths, getResults())) {
+  for (auto [width, r] : llvm::zip(widths, pieces)) {
     if (width <= 0)
       return emitOpError() << "column pieces must be positive, got " << width;
     if (failed(verifyVectorRows(*this, r.getType(), "result")))
@@ -374,7 +383,7 @@ LogicalResult FusedLinearOp::verify() {
   }
   if (total != out)
     return emitOpError() << "column pieces cover " << total << " of " << out << " outputs";
-  if (getResidual() && (getResults().size() != 1 || getResidual().getType() != getResults()[0].getType()))
+  if (getResidual() && (pieces.size() != 1 || getResidual().getType() != pieces[0].getType()))
     return emitOpError() << "residual needs one result of its type";
   return verifyLinearChain(*this, rowWidth(in), getWeight(), getBias(), out);
 }

@@ -308,7 +308,15 @@ def MTGR_AddOp : MTGR_ElementwiseBinary<"add", "elementwise sum (the residual)">
     ```mlir
     %y = mtgr.add %x, %z : !mtgr.jagged<32xf32>
     ```
+
+    Canonicalization: a tree of adds (inner adds used once) whose leaves are
+    all `column_pad`s into disjoint column ranges is the pads' inputs side by
+    side: each run of adjacent ranges becomes one `concat` (padded unless it
+    covers every column). That is the gradient of a value split into column
+    pieces (U, V, Q, K out of one projection): one copy instead of a zeroed
+    full-width buffer per piece and a pass over memory per sum.
   }];
+  let hasCanonicalizer = 1;
 }
 def MTGR_MulOp : MTGR_ElementwiseBinary<"mul", "elementwise product (the output gate)"> {
   let description = [{
@@ -639,9 +647,14 @@ def MTGR_FusedLinearOp : MTGR_Op<"fused_linear", [MTGR_Profiled<"Projections">, 
       y = residual + y                         epilogue, with `residual`
       results = y's columns in pieces of `splits` widths (all of y without)
 
-    Made by mtgr-fuse-linear from ops whose intermediates have no other use,
-    so it needs no gradient: in a train step the saved activations keep
-    most chains apart.
+    With `preactivation` (and `silu`) the first result is a W^T + bias
+    before SiLU, whole: a train step's `silu_backward` reads it, so the
+    GEMM writes it beside the activated pieces (no separate SiLU and
+    column-slice passes over memory).
+
+    Made by mtgr-fuse-linear from ops whose intermediates have no other use
+    (the pre-activation aside), so it needs no gradient: in a train step the
+    saved activations keep most chains apart.
 
     ```mlir
     %u, %v, %q, %k = mtgr.fused_linear %x norm(%layout, %gamma, %beta) weight %w bias %b
@@ -655,7 +668,8 @@ def MTGR_FusedLinearOp : MTGR_Op<"fused_linear", [MTGR_Profiled<"Projections">, 
                        Optional<MTGR_LayoutType>:$layout, Optional<MTGR_Matrix>:$gamma,
                        Optional<MTGR_Matrix>:$beta, MTGR_Matrix:$weight, MTGR_Vector:$bias,
                        Optional<MTGR_RowsF32>:$residual, OptionalAttr<F64Attr>:$eps,
-                       UnitAttr:$silu, OptionalAttr<DenseI64ArrayAttr>:$splits);
+                       UnitAttr:$silu, OptionalAttr<DenseI64ArrayAttr>:$splits,
+                       UnitAttr:$preactivation);
   let results = (outs Variadic<MTGR_RowsF32>:$results);
   let assemblyFormat = [{
     $input (`gate` $gate^)? (`norm` `(` $layout^ `,` $gamma `,` $beta `)`)? `weight` $weight

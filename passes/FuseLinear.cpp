@@ -37,10 +37,30 @@ SmallVector<ColumnSliceOp> coveringSlices(Value v, int64_t width) {
   return slices;
 }
 
+/// The SiLU reading `v` when v's other users (if any) all come after it in
+/// its block: they can then read the fused op's pre-activation result,
+/// which is defined where the SiLU was.
+SiluOp siluOf(Value v) {
+  SiluOp silu;
+  for (Operation *user : v.getUsers())
+    if (auto s = dyn_cast<SiluOp>(user)) {
+      if (silu)
+        return {};
+      silu = s;
+    }
+  if (!silu)
+    return {};
+  for (Operation *user : v.getUsers())
+    if (user != silu && !(user->getBlock() == silu->getBlock() && silu->isBeforeInBlock(user)))
+      return {};
+  return silu;
+}
+
 struct Fusion {
   Value input, gate, layout, gamma, beta, residual;
   FloatAttr eps;
   bool silu = false;
+  Value preactivation;           // the Linear's result when others read it beside the SiLU
   SmallVector<Operation *> dead; // absorbed ops, users first
   SmallVector<ColumnSliceOp> slices;
   Value result;   // the value the fused op stands for (without slices)
@@ -64,12 +84,20 @@ void fuse(LinearOp linear) {
   f.result = linear.getResult();
   f.last = linear;
   SmallVector<Operation *> epilogue;
-  if (auto silu = dyn_cast_or_null<SiluOp>(soleUser(f.result))) {
+  if (SiluOp silu = siluOf(f.result)) {
     f.silu = true;
+    if (!f.result.hasOneUse())
+      f.preactivation = f.result; // a train step: silu_backward reads it
     f.result = silu.getResult(), f.last = silu;
     epilogue.push_back(silu);
   }
-  if (auto add = dyn_cast_or_null<AddOp>(soleUser(f.result))) {
+  // The pre-activation's other readers must follow the fused op's place.
+  auto afterLast = [&](Operation *op) {
+    return !f.preactivation || llvm::all_of(f.preactivation.getUsers(), [&](Operation *user) {
+      return llvm::is_contained(epilogue, user) || op->isBeforeInBlock(user);
+    });
+  };
+  if (auto add = dyn_cast_or_null<AddOp>(soleUser(f.result)); add && afterLast(add)) {
     Value other = add.getLhs() == f.result ? add.getRhs() : add.getLhs();
     if (other != f.result) {
       f.residual = other;
@@ -86,6 +114,8 @@ void fuse(LinearOp linear) {
   OpBuilder b(f.last);
   SmallVector<Type> types;
   SmallVector<int64_t> widths;
+  if (f.preactivation)
+    types.push_back(f.preactivation.getType());
   for (ColumnSliceOp s : f.slices) {
     types.push_back(s.getType());
     widths.push_back(s.getSize());
@@ -95,11 +125,18 @@ void fuse(LinearOp linear) {
   auto fused = FusedLinearOp::create(
       b, linear.getLoc(), types, f.input, f.gate, f.layout, f.gamma, f.beta, linear.getWeight(),
       linear.getBias(), f.residual, f.eps, f.silu ? b.getUnitAttr() : UnitAttr(),
-      widths.empty() ? DenseI64ArrayAttr() : b.getDenseI64ArrayAttr(widths));
+      widths.empty() ? DenseI64ArrayAttr() : b.getDenseI64ArrayAttr(widths),
+      f.preactivation ? b.getUnitAttr() : UnitAttr());
+  ResultRange results = fused.getResults();
+  if (f.preactivation) {
+    // Every use but the SiLU's (erased below) reads the pre-activation.
+    f.preactivation.replaceAllUsesExcept(results[0], epilogue.front());
+    results = results.drop_front();
+  }
   if (f.slices.empty()) {
-    f.result.replaceAllUsesWith(fused.getResult(0));
+    f.result.replaceAllUsesWith(results[0]);
   } else {
-    for (auto [s, r] : llvm::zip(f.slices, fused.getResults())) {
+    for (auto [s, r] : llvm::zip(f.slices, results)) {
       s.getResult().replaceAllUsesWith(r);
       s->erase();
     }

@@ -102,10 +102,13 @@ def MTGRFuseLinearPass : Pass<"mtgr-fuse-linear", "::mlir::func::FuncOp"> {
       columns exactly once (the U/V/Q/K split: each piece is written by the
       GEMM to its own buffer, no copy).
 
-    A value with another use stays: in a train step the backward pass reads
-    the norm's output and the pre-activation, so there only residuals and
-    splits of unactivated results fuse. Target-neutral: the lowering decides
-    how each piece runs (codegen/cpu/LowerLinear.cpp).
+    A value with another use stays, with one exception: a result that SiLU
+    and later ops read (a train step's `silu_backward`) fuses with
+    `preactivation`, the op's first result being the pre-activation the
+    later ops then read. So in a train step the norm (whose output the
+    weight gradient reads) stays, and SiLU, the U/V/Q/K split and the
+    residual fuse. Target-neutral: the lowering decides how each piece runs
+    (codegen/cpu/LowerLinear.cpp, codegen/cuda/GpuLinear.cpp).
 
     ```mlir
     %n = mtgr.group_layer_norm %x, %layout, %g, %b : ...

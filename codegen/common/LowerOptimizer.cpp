@@ -114,7 +114,7 @@ struct LowerSparseUpdate : LoopPattern<SparseUpdateOp> {
                                           arith::ExtFOp::create(b, l.f64(), l.load(g, {r, c})));
         l.store(acc, sum, {u, c});
       };
-      if (l.parallel) {
+      if (l.threadPerIteration()) {
         // Lookups may share a row: a thread per column, the rows in order
         // (no two threads add to one element; the sums are the CPU's).
         l.forEach(l.idx(d), [&](Value c) {

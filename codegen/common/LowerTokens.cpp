@@ -325,9 +325,9 @@ struct LowerAssembleSuffix : LoopPattern<AssembleSuffixOp> {
 };
 
 /// to[toRow, :] = from[fromRow, :] for rows of d elements: in vectors on the
-/// CPU (its loops run on one thread), one element at a time in a GPU thread.
+/// CPU, one element at a time in a GPU thread.
 void copyRow(LoopBuilder &l, Value from, Value fromRow, Value to, Value toRow, int64_t d) {
-  int64_t width = l.parallel ? 1 : d % 16 == 0 ? 16 : d % 8 == 0 ? 8 : 1;
+  int64_t width = l.threadPerIteration() ? 1 : d % 16 == 0 ? 16 : d % 8 == 0 ? 8 : 1;
   Lanes v{l, width};
   v.each(d, [&](Value k) { v.store(v.load(from, {fromRow, k}), to, {toRow, k}); });
 }
@@ -420,7 +420,7 @@ struct LowerJoinGroups : LoopPattern<JoinGroupsOp> {
       }
       copyRow(l, prefix->values, l.add(l.load(prefix->offsets, {s}), l.sub(r, first)), y, r, d);
     };
-    if (l.parallel) {
+    if (l.threadPerIteration()) {
       l.forEach(N, [&](Value r) { row(l.lastAtOrBelow(lay.offsets, B, r), r); });
     } else { // the CPU: the threads split the rows (a request is often one sample)
       Value parts = l.threads();

@@ -191,6 +191,13 @@ Value LoopBuilder::lastAtOrBelow(Value starts, Value n, Value x) {
 
 ParallelLoops::~ParallelLoops() = default;
 
+void ParallelLoops::forEach2(LoopBuilder &l, Value n, Value m,
+                             function_ref<void(Value, Value)> body) const {
+  forEach(l, l.mul(n, m), [&](Value t) {
+    body(arith::DivUIOp::create(l.b, t, m), arith::RemUIOp::create(l.b, t, m));
+  });
+}
+
 void LoopBuilder::forEachElement(Value m, function_ref<void(ValueRange)> body) {
   int64_t rank = cast<MemRefType>(m.getType()).getRank();
   SmallVector<Value> at;

@@ -83,7 +83,14 @@ class ParallelLoops {
 public:
   virtual ~ParallelLoops();
   virtual void forEach(LoopBuilder &l, Value count, function_ref<void(Value)> body) const = 0;
+  /// body(i, j) over [0, n) x [0, m): by default one forEach over n x m.
+  virtual void forEach2(LoopBuilder &l, Value n, Value m,
+                        function_ref<void(Value, Value)> body) const;
   virtual void serial(LoopBuilder &l, function_ref<void()> body) const = 0;
+  /// Whether each iteration is a thread of its own (a GPU), so that code
+  /// inside one is scalar; false where threads take ranges of iterations
+  /// and the body may use vectors (the CPU).
+  virtual bool threadPerIteration() const { return true; }
 };
 
 /// Loop-building helpers on an implicit location. Ops are created through
@@ -103,7 +110,8 @@ public:
   Type storage;
 
   /// body(i) for i in [0, count): iterations that touch disjoint outputs
-  /// (a loop on the CPU, a thread each on a GPU).
+  /// (ranges of them per thread on the CPU, a thread each on a GPU; a loop
+  /// without a ParallelLoops).
   void forEach(Value count, function_ref<void(Value)> body) {
     if (parallel)
       parallel->forEach(*this, count, body);
@@ -114,12 +122,12 @@ public:
   /// CPU, a thread per pair on a GPU.
   void forEach2(Value n, Value m, function_ref<void(Value, Value)> body) {
     if (parallel)
-      parallel->forEach(*this, mul(n, m), [&](Value t) {
-        body(arith::DivUIOp::create(b, t, m), arith::RemUIOp::create(b, t, m));
-      });
+      parallel->forEach2(*this, n, m, body);
     else
       loop(idx(0), n, [&](Value i) { loop(idx(0), m, [&](Value j) { body(i, j); }); });
   }
+  /// A GPU thread per forEach iteration (its body scalar code).
+  bool threadPerIteration() const { return parallel && parallel->threadPerIteration(); }
   /// Work on the device's buffers that runs as one thread (a GPU kernel of
   /// one thread; inline on the CPU): small scans over samples.
   void serial(function_ref<void()> body) {
@@ -257,12 +265,15 @@ struct GemmTiles;
 void populateLinearLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                     const GemmTiles &tiles);
 void populateElementwiseLoweringPatterns(BufferTypeConverter &converter,
-                                         RewritePatternSet &patterns);
+                                         RewritePatternSet &patterns,
+                                         const ParallelLoops *parallel = nullptr);
 void populateDropoutLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                      const ParallelLoops *parallel = nullptr);
 void populateTokenLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                    const ParallelLoops *parallel = nullptr);
-void populateNormLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns);
+/// `lanes`: the vector width of the row statistics (1: scalar, in order).
+void populateNormLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
+                                  const ParallelLoops *parallel = nullptr, int64_t lanes = 1);
 /// `vectorRegisters`: what the CPU attention's register tiles fit;
 /// `sweepBytes`: the key columns' bytes of a sample past which its backward
 /// takes two passes (TargetDescription::attentionSweepBytes).

@@ -91,25 +91,24 @@ Value mlir::mtgr::elementwiseBinary(LoopBuilder &l, Operation *op, Value u, Valu
   return arith::MulFOp::create(l.b, u, w);
 }
 
-std::pair<Value, Value> mlir::mtgr::layerNormGradMeans(LoopBuilder &l, int64_t n,
+std::pair<Value, Value> mlir::mtgr::layerNormGradMeans(Lanes &v, int64_t n,
                                                        function_ref<Value(Value)> dy,
                                                        function_ref<Value(Value)> gamma,
                                                        function_ref<Value(Value)> xhat) {
+  LoopBuilder &l = v.l;
   Value width = l.cf32(static_cast<double>(n));
-  Value s1 = l.loopAcc(l.idx(0), l.idx(n), l.cf32(0.0), [&](Value k, Value acc) {
-    return l.fadd(acc, l.fmul(dy(k), gamma(k)));
-  });
-  Value s2 = l.loopAcc(l.idx(0), l.idx(n), l.cf32(0.0), [&](Value k, Value acc) {
-    return l.fadd(acc, l.fmul(l.fmul(dy(k), gamma(k)), xhat(k)));
-  });
+  Value s1 = v.accumulate(n, [&](Value k) { return l.fmul(dy(k), gamma(k)); });
+  Value s2 = v.accumulate(n, [&](Value k) { return l.fmul(l.fmul(dy(k), gamma(k)), xhat(k)); });
   return {l.fdiv(s1, width), l.fdiv(s2, width)};
 }
 
-Value mlir::mtgr::layerNormInputGrad(LoopBuilder &l, Value rstd, Value dxhat, Value xhat, Value m1,
+Value mlir::mtgr::layerNormInputGrad(Lanes &v, Value rstd, Value dxhat, Value xhat, Value m1,
                                      Value m2) {
-  return l.fmul(rstd, l.fsub(l.fsub(dxhat, m1), l.fmul(xhat, m2)));
+  LoopBuilder &l = v.l;
+  return l.fmul(v.splat(rstd), l.fsub(l.fsub(dxhat, v.splat(m1)), l.fmul(xhat, v.splat(m2))));
 }
 
-Value mlir::mtgr::layerNormNormalized(LoopBuilder &l, Value x, Value mean, Value rstd) {
-  return l.fmul(l.fsub(x, mean), rstd);
+Value mlir::mtgr::layerNormNormalized(Lanes &v, Value x, Value mean, Value rstd) {
+  LoopBuilder &l = v.l;
+  return l.fmul(l.fsub(x, v.splat(mean)), v.splat(rstd));
 }

@@ -50,15 +50,15 @@ NormStatistics layerNormRowStatistics(LoopBuilder &l, Value x, Value r, int64_t 
 Value layerNormAffine(Lanes &v, Value x, const NormStatistics &s, Value gamma, Value beta);
 
 /// The layer norm's backward over a row of n (DESIGN 1.4): mean(dxhat) and
-/// mean(dxhat * xhat), dxhat = dy * gamma, each summed in order.
-std::pair<Value, Value> layerNormGradMeans(LoopBuilder &l, int64_t n,
-                                           function_ref<Value(Value)> dy,
+/// mean(dxhat * xhat), dxhat = dy * gamma, each summed in order (per lane),
+/// as scalars; dy, gamma and xhat give one lane's worth at k.
+std::pair<Value, Value> layerNormGradMeans(Lanes &v, int64_t n, function_ref<Value(Value)> dy,
                                            function_ref<Value(Value)> gamma,
                                            function_ref<Value(Value)> xhat);
-/// dx = rstd * ((dxhat - m1) - xhat * m2).
-Value layerNormInputGrad(LoopBuilder &l, Value rstd, Value dxhat, Value xhat, Value m1, Value m2);
-/// xhat = (x - mean) * rstd, on scalars.
-Value layerNormNormalized(LoopBuilder &l, Value x, Value mean, Value rstd);
+/// dx = rstd * ((dxhat - m1) - xhat * m2), in lanes (rstd, m1, m2 scalars).
+Value layerNormInputGrad(Lanes &v, Value rstd, Value dxhat, Value xhat, Value m1, Value m2);
+/// xhat = (x - mean) * rstd, in lanes (mean, rstd scalars).
+Value layerNormNormalized(Lanes &v, Value x, Value mean, Value rstd);
 
 /// The elementwise family's binary ops on scalars: mtgr.add as u + w,
 /// mtgr.mul as u * w (every back end's kernels).

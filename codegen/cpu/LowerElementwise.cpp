@@ -7,22 +7,6 @@ using namespace mlir::mtgr;
 namespace {
 using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 
-/// A loop nest over the elements of `x`, last dimension innermost.
-void forEachElement(LoopBuilder &l, Value x, function_ref<void(ValueRange)> body) {
-  int64_t rank = cast<MemRefType>(x.getType()).getRank();
-  SmallVector<Value> at;
-  std::function<void(int64_t)> nest = [&](int64_t d) {
-    if (d == rank)
-      return body(at);
-    l.loop(l.idx(0), l.dim(x, d), [&](Value i) {
-      at.push_back(i);
-      nest(d + 1);
-      at.pop_back();
-    });
-  };
-  nest(0);
-}
-
 template <typename Op>
 struct LowerUnary : LoopPattern<Op> {
   using LoopPattern<Op>::LoopPattern;
@@ -30,7 +14,7 @@ struct LowerUnary : LoopPattern<Op> {
   Results lower(Op op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getOperands()[0]);
     Value y = allocLike(l, x.values);
-    forEachElement(l, x.values, [&](ValueRange at) {
+    l.forEachElement(x.values, [&](ValueRange at) {
       Value v = l.load(x.values, at);
       if constexpr (std::is_same_v<Op, SiluOp>)
         v = l.silu(v);
@@ -48,7 +32,7 @@ struct LowerBinary : LoopPattern<Op> {
     JaggedBuffers x(a.getOperands()[0]);
     Value other = a.getOperands()[1][0];
     Value y = allocLike(l, x.values);
-    forEachElement(l, x.values, [&](ValueRange at) {
+    l.forEachElement(x.values, [&](ValueRange at) {
       Value u = l.load(x.values, at), w = l.load(other, at);
       l.store(elementwiseBinary(l, op, u, w), y, at);
     });
@@ -62,7 +46,7 @@ struct LowerSiluBackward : LoopPattern<SiluBackwardOp> {
     JaggedBuffers x(a.getInput());
     Value dy = a.getResultGrad()[0];
     Value dx = allocLike(l, x.values);
-    forEachElement(l, x.values, [&](ValueRange at) {
+    l.forEachElement(x.values, [&](ValueRange at) {
       Value grad = siluDerivative(l, l.load(x.values, at));
       l.store(l.fmul(l.load(dy, at), grad), dx, at);
     });
@@ -73,8 +57,9 @@ struct LowerSiluBackward : LoopPattern<SiluBackwardOp> {
 } // namespace
 
 void mlir::mtgr::populateElementwiseLoweringPatterns(BufferTypeConverter &converter,
-                                                     RewritePatternSet &patterns) {
+                                                     RewritePatternSet &patterns,
+                                                     const ParallelLoops *parallel) {
   patterns.add<LowerUnary<SiluOp>, LowerBinary<AddOp>, LowerBinary<MulOp>, LowerSiluBackward>(
-      converter, patterns.getContext());
-  populateDropoutLoweringPatterns(converter, patterns);
+      converter, patterns.getContext(), parallel);
+  populateDropoutLoweringPatterns(converter, patterns, parallel);
 }

@@ -97,8 +97,9 @@ struct LowerLinearBackward : LoopPattern<LinearBackwardOp> {
 };
 
 /// mtgr.fused_linear: the prologue packs each row's A (gate product, then
-/// the group norm) once per call, the epilogue adds the bias, applies SiLU
-/// and the residual and writes each column piece to its own buffer.
+/// the group norm) once per call, the epilogue adds the bias (and writes
+/// that pre-activation whole when asked), applies SiLU and the residual and
+/// writes each column piece to its own buffer.
 struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
   LowerFusedLinear(BufferTypeConverter &c, MLIRContext *ctx, const GemmTiles &tiles)
       : LoopPattern(c, ctx), tiles(tiles) {}
@@ -129,6 +130,8 @@ struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
     for (int64_t width : widths)
       pieces.push_back(l.alloc(l.f32(), {width}, rows));
     Value whole = aligned ? Value() : l.alloc(l.f32(), {out}, rows);
+    // y before SiLU, for a train step's silu_backward.
+    Value pre = op.getPreactivation() ? l.alloc(l.f32(), {out}, rows) : Value();
 
     GemmProblem p = forwardProblem(x.values, w, rows);
     if (gate || op.getLayout())
@@ -154,6 +157,8 @@ struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
       };
     p.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {
       Value y = arith::AddFOp::create(l.b, acc, loadLanes(l, vec, bias, {col}, mask));
+      if (pre)
+        storeLanes(l, y, pre, {r, col}, mask);
       if (op.getSilu())
         y = l.silu(y);
       if (residual)
@@ -183,6 +188,8 @@ struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
           });
         });
     SmallVector<SmallVector<Value>> results;
+    if (pre)
+      results.push_back(rowsLike(x, pre));
     for (Value piece : pieces)
       results.push_back(rowsLike(x, piece));
     return results;

@@ -20,6 +20,53 @@ using namespace mlir;
 using namespace mlir::mtgr;
 
 namespace {
+/// The CPU's independent iterations: a contiguous range of blocks of them
+/// per thread (an scf.parallel of at most `mtgr_threads` parts: the
+/// runtime's OpenMP team), or a loop where the code is already inside a thread's part
+/// (a GEMM's, the attention's, another forEach's). Every iteration writes
+/// its own outputs, so results do not depend on the thread count. The
+/// memory-bound ops (elementwise, tokens, norms, the optimiser) ran on the
+/// calling thread alone before 2026-12-06 (docs/cpu-backend.md).
+class CpuParallelLoops final : public ParallelLoops {
+public:
+  void forEach(LoopBuilder &l, Value count, function_ref<void(Value)> body) const override {
+    if (insidePart(l))
+      return l.loop(l.idx(0), count, body);
+    // The iterations in blocks of kBlock, each block a loop of its own, and
+    // whole blocks to the threads: LLVM may vectorise or unroll a loop
+    // across iterations (small rows), and its vector body and scalar tail
+    // may round differently (the `contract` and `reassoc` of LoopBuilder's
+    // float ops). A block's code is the same wherever its part begins, so
+    // no result depends on the thread count (a range per part gave other
+    // bits on 2 threads: Threads/FewSamplesOnThreads). One copy of the body
+    // for the same reason: no serial twin for one part.
+    Value blocks = arith::CeilDivUIOp::create(l.b, count, l.idx(kBlock));
+    Value parts = l.minI(l.threads(), arith::MaxSIOp::create(l.b, blocks, l.idx(1)));
+    l.parallelParts(parts, "each", [&](Value part) {
+      auto [first, end] = l.evenShare(blocks, part, parts);
+      l.loop(first, end, [&](Value block) {
+        Value lo = l.mul(block, l.idx(kBlock));
+        l.loop(lo, l.minI(l.add(lo, l.idx(kBlock)), count), body);
+      });
+    });
+  }
+  /// Rows to threads, each row's columns a loop (vectorisable).
+  void forEach2(LoopBuilder &l, Value n, Value m,
+                function_ref<void(Value, Value)> body) const override {
+    forEach(l, n, [&](Value i) { l.loop(l.idx(0), m, [&](Value j) { body(i, j); }); });
+  }
+  void serial(LoopBuilder &l, function_ref<void()> body) const override { body(); }
+  bool threadPerIteration() const override { return false; }
+
+private:
+  /// Iterations per block: small, so a batch of a few samples still splits.
+  static constexpr int64_t kBlock = 4;
+  static bool insidePart(LoopBuilder &l) {
+    Operation *parent = l.b.getInsertionBlock()->getParentOp();
+    return isa<scf::ParallelOp>(parent) || parent->getParentOfType<scf::ParallelOp>();
+  }
+};
+
 struct MTGRLowerToLoopsPass
     : mlir::mtgr::impl::MTGRLowerToLoopsPassBase<MTGRLowerToLoopsPass> {
   using MTGRLowerToLoopsPassBase::MTGRLowerToLoopsPassBase;
@@ -73,10 +120,11 @@ struct MTGRLowerToLoopsPass
           << " is not a register tile (1 .. 64 accumulators, lanes >= 1)";
       return signalPassFailure();
     }
+    CpuParallelLoops threads;
     populateLinearLoweringPatterns(converter, patterns, gemm);
-    populateElementwiseLoweringPatterns(converter, patterns);
-    populateTokenLoweringPatterns(converter, patterns);
-    populateNormLoweringPatterns(converter, patterns);
+    populateElementwiseLoweringPatterns(converter, patterns, &threads);
+    populateTokenLoweringPatterns(converter, patterns, &threads);
+    populateNormLoweringPatterns(converter, patterns, &threads, lanes);
     if (vectorRegisters < 4) {
       module.emitError("mtgr-lower-to-loops: ")
           << vectorRegisters << " vector registers (at least 4)";
@@ -88,8 +136,8 @@ struct MTGRLowerToLoopsPass
       return signalPassFailure();
     }
     populateAttentionLoweringPatterns(converter, patterns, vectorRegisters, attentionSweepBytes);
-    populateLossLoweringPatterns(converter, patterns);
-    populateOptimizerLoweringPatterns(converter, patterns);
+    populateLossLoweringPatterns(converter, patterns, &threads);
+    populateOptimizerLoweringPatterns(converter, patterns, &threads);
 
     ConversionTarget target(*ctx);
     target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
@@ -99,7 +147,7 @@ struct MTGRLowerToLoopsPass
       return llvm::all_of(op->getOperandTypes(), isBufferType) &&
              llvm::all_of(op->getResultTypes(), isBufferType);
     });
-    populateBufferCastFolding(converter, patterns);
+    populateBufferCastFolding(converter, patterns, &threads);
     target.addIllegalDialect<MTGRDialect>();
     FrozenRewritePatternSet frozen(std::move(patterns));
     if (failed(applyPartialConversion(*entries, target, frozen)))

@@ -60,15 +60,17 @@ struct GpuGroupLayerNormBackward : GpuPattern<GroupLayerNormBackwardOp> {
       l.store(stats.mean, means, {r});
       l.store(stats.rstd, rstds, {r});
       Value g = normRow(l, layout, gamma, r);
+      Lanes scalar{l, 1};
       auto xhat = [&](Value k) {
-        return layerNormNormalized(l, l.load(x.values, {r, k}), stats.mean, stats.rstd);
+        return layerNormNormalized(scalar, l.load(x.values, {r, k}), stats.mean, stats.rstd);
       };
-      std::pair<Value, Value> m = layerNormGradMeans(
-          l, d, [&](Value k) { return l.load(dy, {r, k}); },
-          [&](Value k) { return l.load(gamma, {g, k}); }, xhat);
+      auto gy = [&](Value k) { return l.load(dy, {r, k}); };
+      auto gam = [&](Value k) { return l.load(gamma, {g, k}); };
+      std::pair<Value, Value> m = layerNormGradMeans(scalar, d, gy, gam, xhat);
       l.loop(l.idx(0), l.idx(d), [&](Value k) {
         Value dxhat = l.fmul(l.load(dy, {r, k}), l.load(gamma, {g, k}));
-        l.store(layerNormInputGrad(l, stats.rstd, dxhat, xhat(k), m.first, m.second), dx, {r, k});
+        l.store(layerNormInputGrad(scalar, stats.rstd, dxhat, xhat(k), m.first, m.second), dx,
+                {r, k});
       });
     });
     // dgamma, dbeta: one thread per (group, column), rows in order.
@@ -84,7 +86,8 @@ struct GpuGroupLayerNormBackward : GpuPattern<GroupLayerNormBackwardOp> {
         Value sg = sums.getRegionIterArgs()[0], sb = sums.getRegionIterArgs()[1];
         Value mine = l.cmp(arith::CmpIPredicate::eq, normRow(l, layout, gamma, r), g);
         Value gy = l.load(dy, {r, k});
-        Value xh = layerNormNormalized(l, l.load(x.values, {r, k}), l.load(means, {r}),
+        Lanes scalar{l, 1};
+        Value xh = layerNormNormalized(scalar, l.load(x.values, {r, k}), l.load(means, {r}),
                                        l.load(rstds, {r}));
         scf::YieldOp::create(l.b, ValueRange{l.select(mine, l.fadd(sg, l.fmul(gy, xh)), sg),
                                              l.select(mine, l.fadd(sb, gy), sb)});

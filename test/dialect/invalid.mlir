@@ -700,3 +700,27 @@ func.func @f(%x: !mtgr.jagged<8xf32>, %p: !mtgr.jagged<4xf32>, %l: !mtgr.layout)
   %j = mtgr.join_groups %x, %l prefix(%p : !mtgr.jagged<4xf32>) : !mtgr.jagged<8xf32>
   return
 }
+
+// -----
+func.func @f(%x: !mtgr.jagged<4xf32>, %w: tensor<4x4xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{preactivation needs silu}}
+  %p:2 = mtgr.fused_linear %x weight %w bias %b {preactivation}
+      : (!mtgr.jagged<4xf32>, tensor<4x4xf32>, tensor<4xf32>) -> (!mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>)
+  return
+}
+
+// -----
+func.func @f(%x: !mtgr.jagged<4xf32>, %w: tensor<4x4xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{preactivation needs a first result of rows of width 4}}
+  %p:3 = mtgr.fused_linear %x weight %w bias %b {preactivation, silu, splits = array<i64: 2, 2>}
+      : (!mtgr.jagged<4xf32>, tensor<4x4xf32>, tensor<4xf32>) -> (!mtgr.jagged<2xf32>, !mtgr.jagged<2xf32>, !mtgr.jagged<4xf32>)
+  return
+}
+
+// -----
+func.func @f(%x: !mtgr.jagged<4xf32>, %w: tensor<4x4xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{has 1 results for 2 column pieces}}
+  %p:2 = mtgr.fused_linear %x weight %w bias %b {preactivation, silu, splits = array<i64: 2, 2>}
+      : (!mtgr.jagged<4xf32>, tensor<4x4xf32>, tensor<4xf32>) -> (!mtgr.jagged<4xf32>, !mtgr.jagged<2xf32>)
+  return
+}

@@ -33,15 +33,16 @@ func.func @layer(%x: !mtgr.jagged<4xf32>, %l: !mtgr.layout, %m: !mtgr.jagged<3x2
 }
 
 // -----
-// Train step: values the backward pass reads stay; only what has no other
-// use fuses (here the residual).
+// Train step: the norm's output, which the backward pass reads, stays; the
+// pre-activation that silu_backward reads becomes the fused op's first
+// result; the residual fuses.
 // CHECK-LABEL: func.func @shared
 // CHECK: %[[N:.*]] = mtgr.group_layer_norm
-// CHECK: %[[Y:.*]] = mtgr.linear %[[N]]
-// CHECK: mtgr.silu %[[Y]]
-// CHECK: mtgr.silu_backward %[[Y]]
+// CHECK: %[[F:.*]]:2 = mtgr.fused_linear %[[N]] weight %{{.*}} bias %{{.*}} {preactivation, silu}
+// CHECK: mtgr.silu_backward %[[F]]#0, %[[F]]#1
 // CHECK: mtgr.fused_linear %[[N]] weight %{{.*}} bias %{{.*}} residual %{{.*}} :
 // CHECK-NOT: mtgr.add
+// CHECK-NOT: mtgr.silu %
 func.func @shared(%x: !mtgr.jagged<4xf32>, %l: !mtgr.layout, %g: tensor<4x4xf32>, %b: tensor<4x4xf32>,
                   %w: tensor<4x4xf32>, %c: tensor<4xf32>)
     -> (!mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>) {
@@ -68,4 +69,39 @@ func.func @partial(%x: !mtgr.jagged<4xf32>, %w: tensor<8x4xf32>, %c: tensor<8xf3
   %a = mtgr.column_slice %y [0, 4] : !mtgr.jagged<8xf32> -> !mtgr.jagged<4xf32>
   %b = mtgr.column_slice %y [6, 2] : !mtgr.jagged<8xf32> -> !mtgr.jagged<2xf32>
   return %a, %b : !mtgr.jagged<4xf32>, !mtgr.jagged<2xf32>
+}
+
+// -----
+// Train step of an HSTU layer: SiLU and the U/V/Q/K split fuse, the
+// pre-activation is the first result.
+// CHECK-LABEL: func.func @split_train
+// CHECK: %[[F:.*]]:3 = mtgr.fused_linear %arg0 weight %arg1 bias %arg2 {preactivation, silu, splits = array<i64: 2, 2>}
+// CHECK-SAME: -> (!mtgr.jagged<4xf32>, !mtgr.jagged<2xf32>, !mtgr.jagged<2xf32>)
+// CHECK-NOT: mtgr.column_slice
+// CHECK: %[[D:.*]] = mtgr.silu_backward %[[F]]#0, %arg3
+// CHECK: return %[[F]]#1, %[[F]]#2, %[[D]]
+func.func @split_train(%x: !mtgr.jagged<4xf32>, %w: tensor<4x4xf32>, %c: tensor<4xf32>, %dy: !mtgr.jagged<4xf32>)
+    -> (!mtgr.jagged<2xf32>, !mtgr.jagged<2xf32>, !mtgr.jagged<4xf32>) {
+  %y = mtgr.linear %x, %w, %c : !mtgr.jagged<4xf32>, tensor<4x4xf32>, tensor<4xf32> -> !mtgr.jagged<4xf32>
+  %s = mtgr.silu %y : !mtgr.jagged<4xf32>
+  %a = mtgr.column_slice %s [0, 2] : !mtgr.jagged<4xf32> -> !mtgr.jagged<2xf32>
+  %b = mtgr.column_slice %s [2, 2] : !mtgr.jagged<4xf32> -> !mtgr.jagged<2xf32>
+  %d = mtgr.silu_backward %y, %dy : !mtgr.jagged<4xf32>
+  return %a, %b, %d : !mtgr.jagged<2xf32>, !mtgr.jagged<2xf32>, !mtgr.jagged<4xf32>
+}
+
+// -----
+// Inapplicable: another reader of the pre-activation comes before the SiLU
+// (the fused op, placed where the SiLU is, would not dominate it).
+// CHECK-LABEL: func.func @reader_first
+// CHECK: %[[Y:.*]] = mtgr.linear
+// CHECK: mtgr.mul %[[Y]], %[[Y]]
+// CHECK: mtgr.silu %[[Y]]
+// CHECK-NOT: mtgr.fused_linear
+func.func @reader_first(%x: !mtgr.jagged<4xf32>, %w: tensor<4x4xf32>, %c: tensor<4xf32>)
+    -> (!mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>) {
+  %y = mtgr.linear %x, %w, %c : !mtgr.jagged<4xf32>, tensor<4x4xf32>, tensor<4xf32> -> !mtgr.jagged<4xf32>
+  %m = mtgr.mul %y, %y : !mtgr.jagged<4xf32>
+  %s = mtgr.silu %y : !mtgr.jagged<4xf32>
+  return %m, %s : !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>
 }

@@ -9,8 +9,15 @@
 // CHECK-NOT: unrealized_conversion_cast
 // CHECK-NOT: = mtgr.
 // CHECK: %[[Y:.*]] = memref.alloc
-// CHECK: scf.for
+// The rows go to the threads (CpuParallelLoops): whole blocks of 4 rows
+// per part, at most one part per thread, one copy of the body.
+// CHECK: %[[BLOCKS:.*]] = arith.ceildivui %{{.*}}, %c4
+// CHECK: %[[T:.*]] = call @mtgr_threads()
+// CHECK: %[[PARTS:.*]] = arith.minsi
+// CHECK: scf.parallel ({{.*}}) = ({{.*}}) to (%[[PARTS]])
 // CHECK: math.exp
+// CHECK: {mtgr.parallel = "each"}
+// CHECK-NOT: math.exp
 // CHECK: memref.copy %[[Y]], %[[OUT]]
 mtgr.parameter @w : tensor<4x4xf32> init(xavier_uniform)
 func.func @mtgr_forward(%x: memref<?x4xf32>, %off: memref<?xindex>, %out: memref<?x4xf32>)
