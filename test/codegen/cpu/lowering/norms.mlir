@@ -1,7 +1,9 @@
 // RUN: mtgr-opt %s --mtgr-lower-to-loops | FileCheck %s
 
-// Norms family (codegen/cpu/LowerNorm.cpp): per token row, the mean, then
-// the biased variance about it, 1/sqrt(var + eps), then gamma and beta of the
+// Norms family (codegen/cpu/LowerNorm.cpp): token rows to the threads
+// (blocks of 4 rows per part), per row the mean, then the biased variance
+// about it, in vectors of the target's lanes (8 by default; here the row's
+// 8 values are one vector), 1/sqrt(var + eps), then gamma and beta of the
 // row's token group (the layout's group of the row) around the normalised
 // value. Three passes over the row, no buffer of statistics.
 
@@ -9,19 +11,24 @@
 // CHECK-SAME: (%[[X:[^:]*]]: memref<?x8xf32>
 // CHECK-SAME: %[[GROUP:[^:]*]]: memref<?xindex>, %{{[^:]*}}: memref<?xi64>, %{{[^:]*}}: memref<?xindex>, %[[G:[^:]*]]: memref<4x8xf32>, %[[B:[^:]*]]: memref<4x8xf32>
 // CHECK: %[[Y:.*]] = memref.alloc(%{{.*}}) : memref<?x8xf32>
+// CHECK: scf.parallel
+// CHECK: scf.for
 // CHECK: scf.for %[[R:.*]] = {{.*}} {
-// CHECK:   %[[SUM:.*]] = scf.for {{.*}} iter_args({{.*}}) -> (f32)
-// CHECK:   %[[MEAN:.*]] = arith.divf %[[SUM]]
-// CHECK:   %[[SQ:.*]] = scf.for {{.*}} iter_args({{.*}}) -> (f32)
-// CHECK:     arith.subf %{{.*}}, %[[MEAN]]
-// CHECK:   %[[VAR:.*]] = arith.divf %[[SQ]]
+// CHECK:   %[[SUM:.*]] = scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>)
+// CHECK:   %[[S:.*]] = vector.reduction <add>, %[[SUM]]
+// CHECK:   %[[MEAN:.*]] = arith.divf %[[S]]
+// CHECK:   %[[SQ:.*]] = scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>)
+// CHECK:     arith.subf
+// CHECK:   %[[SQS:.*]] = vector.reduction <add>, %[[SQ]]
+// CHECK:   %[[VAR:.*]] = arith.divf %[[SQS]]
 // CHECK:   arith.addf %[[VAR]]
 // CHECK:   math.sqrt
 // CHECK:   %[[ROWG:.*]] = memref.load %[[GROUP]][%[[R]]]
 // CHECK:   scf.for
-// CHECK:     memref.load %[[G]][%[[ROWG]],
-// CHECK:     memref.load %[[B]][%[[ROWG]],
-// CHECK:     memref.store %{{.*}}, %[[Y]][%[[R]],
+// CHECK:     vector.load %[[G]][%[[ROWG]],
+// CHECK:     vector.load %[[B]][%[[ROWG]],
+// CHECK:     vector.store %{{.*}}, %[[Y]][%[[R]],
+// CHECK: {mtgr.parallel = "each"}
 func.func @mtgr_forward(%x: memref<?x8xf32>, %off: memref<?xindex>,
                         %lo: memref<?xindex>, %ls: memref<?x4xindex>, %lg: memref<?xindex>, %lt: memref<?xi64>, %lp: memref<?xindex>,
                         %g: memref<4x8xf32>, %b: memref<4x8xf32>, %out: memref<?x8xf32>)

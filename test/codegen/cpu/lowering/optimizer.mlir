@@ -13,6 +13,9 @@
 // CHECK: math.exp %{{.*}} : f64
 // CHECK: memref.load %[[RNG]]
 // CHECK: math.exp %{{.*}} : f64
+// The elements to the threads in blocks of 4 (CpuParallelLoops).
+// CHECK: scf.parallel
+// CHECK: scf.for
 // CHECK: scf.for %[[I:.*]] =
 // CHECK:   memref.load %[[W]][%[[I]]]
 // CHECK:   memref.load %[[G]][%[[I]]]
@@ -23,7 +26,8 @@
 // CHECK:   math.sqrt %{{.*}} : f64
 // CHECK:   %[[NEW:.*]] = arith.truncf %{{.*}} : f64 to f32
 // CHECK:   memref.store %[[NEW]], %[[W]][%[[I]]]
-// CHECK-NOT: mtgr.
+// CHECK-NOT: = mtgr.
+// CHECK-NOT: {{^ +mtgr\.}}
 mtgr.parameter @w : tensor<4xf32> init(zeros)
 func.func @mtgr_apply_update(%g: memref<4xf32>, %w: memref<4xf32>, %m: memref<4xf32>, %v: memref<4xf32>, %rng: memref<3xi64>)
     attributes {mtgr.abi = []} {

@@ -6,20 +6,28 @@
 
 // CHECK-LABEL: func.func @mtgr_forward
 // CHECK-SAME: (%[[A:.*]]: memref<?x4xf32>, %[[B:.*]]: memref<?x2xf32>, %{{.*}}: memref<?xindex>, %[[OUT:.*]]: memref<?x2xf32>)
+// Rows go to the threads in blocks of 4 (scf.parallel, a loop over blocks,
+// one over the block's rows), each row's columns a loop.
 // CHECK: %[[CAT:.*]] = memref.alloc(%{{.*}}) : memref<?x6xf32>
-// CHECK: scf.for
+// CHECK: scf.parallel
 // CHECK:   scf.for
-// CHECK:     memref.load %[[A]]
-// CHECK:     memref.store %{{.*}}, %[[CAT]]
-// CHECK: scf.for
-// CHECK:   scf.for %[[J:[^ ]*]] =
-// CHECK:     memref.load %[[B]]
-// CHECK:     %[[C4:.*]] = arith.constant 4 : index
-// CHECK:     %[[AT:.*]] = arith.addi %[[J]], %[[C4]] : index
-// CHECK:     memref.store %{{.*}}, %[[CAT]][%{{.*}}, %[[AT]]]
+// CHECK:     scf.for
+// CHECK:       scf.for
+// CHECK:         memref.load %[[A]]
+// CHECK:         memref.store %{{.*}}, %[[CAT]]
+// CHECK: scf.parallel
+// CHECK:   scf.for
+// CHECK:     scf.for
+// CHECK:       scf.for %[[J:[^ ]*]] =
+// CHECK:         memref.load %[[B]]
+// CHECK:         %[[C4:.*]] = arith.constant 4 : index
+// CHECK:         %[[AT:.*]] = arith.addi %[[J]], %[[C4]] : index
+// CHECK:         memref.store %{{.*}}, %[[CAT]][%{{.*}}, %[[AT]]]
 // CHECK: %[[SLICE:.*]] = memref.alloc(%{{.*}}) : memref<?x2xf32>
-// CHECK: scf.for
-// CHECK:   scf.for %[[K:[^ ]*]] =
+// CHECK: scf.parallel
+// CHECK:   scf.for
+// CHECK:     scf.for
+// CHECK:       scf.for %[[K:[^ ]*]] =
 // CHECK:     %[[C3:.*]] = arith.constant 3 : index
 // CHECK:     %[[FROM:.*]] = arith.addi %[[K]], %[[C3]] : index
 // CHECK:     memref.load %[[CAT]][%{{.*}}, %[[FROM]]]
