@@ -390,8 +390,7 @@ struct LowerScatterGroup : LoopPattern<ScatterGroupOp> {
 
 /// One pass over the layout's rows: U and S rows from the prefix (or zero),
 /// R and C rows from the suffix. Each row is independent and finds its
-/// sample by a search: a GPU thread per row, the CPU's threads an even share
-/// of the rows each.
+/// sample by a search: a GPU thread per row, the CPU's threads blocks of rows.
 struct LowerJoinGroups : LoopPattern<JoinGroupsOp> {
   using LoopPattern::LoopPattern;
   Results lower(JoinGroupsOp op, Adaptor a, LoopBuilder &l) const override {
@@ -420,15 +419,9 @@ struct LowerJoinGroups : LoopPattern<JoinGroupsOp> {
       }
       copyRow(l, prefix->values, l.add(l.load(prefix->offsets, {s}), l.sub(r, first)), y, r, d);
     };
-    if (l.threadPerIteration()) {
-      l.forEach(N, [&](Value r) { row(l.lastAtOrBelow(lay.offsets, B, r), r); });
-    } else { // the CPU: the threads split the rows (a request is often one sample)
-      Value parts = l.threads();
-      l.parallelParts(parts, "join", [&](Value part) {
-        auto [lo, hi] = l.evenShare(N, part, parts);
-        l.loop(lo, hi, [&](Value r) { row(l.lastAtOrBelow(lay.offsets, B, r), r); });
-      });
-    }
+    // Rows, not samples: a request is often one sample (the CPU's threads
+    // take blocks of rows, a GPU a thread per row).
+    l.forEach(N, [&](Value r) { row(l.lastAtOrBelow(lay.offsets, B, r), r); });
     return Buffers{{y, lay.offsets}};
   }
 };

@@ -31,6 +31,12 @@ struct Lanes {
   Value accumulate(int64_t n, function_ref<Value(Value)> body);
   /// body(k) for k in [0, n) step width.
   void each(int64_t n, function_ref<void(Value)> body);
+  /// Vectors of `lanes` across a row of n when they tile it, else scalars:
+  /// the standalone norms and the fused linear's norm prologue choose alike,
+  /// so both sum a row the same way.
+  static Lanes across(LoopBuilder &l, int64_t n, int64_t lanes) {
+    return Lanes{l, n % lanes == 0 ? lanes : 1};
+  }
 };
 
 /// A row's layer-norm statistics (DESIGN 1.4): its mean and

@@ -136,7 +136,7 @@ struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
     GemmProblem p = forwardProblem(x.values, w, rows);
     if (gate || op.getLayout())
       p.packA = [&](LoopBuilder &l, Value r, Value packed, Value slot) {
-        Lanes v{l, in % tiles.lanes == 0 ? tiles.lanes : 1};
+        Lanes v = Lanes::across(l, in, tiles.lanes);
         auto input = [&](Value k) {
           Value value = v.load(x.values, {r, k});
           return gate ? l.fmul(value, v.load(gate, {r, k})) : value;

@@ -22,8 +22,7 @@ template <typename Op> struct NormPattern : LoopPattern<Op> {
               int64_t lanes)
       : LoopPattern<Op>(c, ctx, parallel), lanes(lanes) {}
   int64_t lanes;
-  /// Vectors of the target's lanes across a row of d, or scalars.
-  Lanes rowLanes(LoopBuilder &l, int64_t d) const { return Lanes{l, d % lanes == 0 ? lanes : 1}; }
+  Lanes rowLanes(LoopBuilder &l, int64_t d) const { return Lanes::across(l, d, lanes); }
 };
 
 struct LowerGroupLayerNorm : NormPattern<GroupLayerNormOp> {
