@@ -235,12 +235,13 @@ void AttentionEmitter::tileGradients(HstuAttentionBackwardOp op, ValueRange a, b
   Value zero = splat(vt, cf32(0.0)), one = splat(vt, cf32(1.0));
   Value last = sub(blk.end, idx(1));
   // Rows past the sample's end must not reach dK, dV.
-  SmallVector<Value> seen = tileMasks(blk, tile, g.mask, /*rowsMustExist=*/true);
+  TileView view = tileMasks(blk, tile, g.mask, /*rowsMustExist=*/true);
+  ArrayRef<Value> seen = view.seen;
   if (bias) {
     biasTile(bias, g.l, g.rabPos, g.rabTime, blk.rows, tile.col0, last);
     fill(dsSum, cf32(0.0));
   }
-  Value count = minI(idx(TW), sub(blk.n, tile.c0));
+  Value columnsEnd = minI(view.end, sub(blk.n, tile.c0)); // dK, dV rows exist
   loop(idx(0), idx(h), [&](Value head) {
     Value qOff = mul(head, idx(dqk)), vOff = mul(head, idx(dv));
     // The scores' part first, into the scratch (a, and silu'(s) in
@@ -270,17 +271,18 @@ void AttentionEmitter::tileGradients(HstuAttentionBackwardOp op, ValueRange a, b
     }
     // dV_j += a_ij dO_i; dK_j += alpha ds_ij Q_i; dQ_i += alpha ds_ij K_j
     if (columnGrads) {
-      accumulateColumns(g.dv, weights, g.dO, blk.rows, vOff, dv, tile.col0, count);
-      accumulateColumns(g.dk, dScores, g.q, blk.rows, qOff, dqk, tile.col0, count);
+      accumulateColumns(g.dv, weights, g.dO, blk.rows, vOff, dv, tile.col0, view.first, columnsEnd);
+      accumulateColumns(g.dk, dScores, g.q, blk.rows, qOff, dqk, tile.col0, view.first, columnsEnd);
     }
     if (rowGrads)
-      accumulateRows(dqAcc, idx(0), qOff, dScores, g.k, qOff, dqk, tile.col0, last);
+      accumulateRows(dqAcc, idx(0), qOff, dScores, g.k, qOff, dqk, tile.col0, last, view.first,
+                     view.end);
   });
   if (dsSum) {
     loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
       Value row = add(blk.start, add(blk.r0, r));
       Value gi = load(g.l.group, {row}), ti = load(g.l.time, {row}), pi = load(g.l.pos, {row});
-      loop(idx(0), count, [&](Value j) {
+      loop(view.first, columnsEnd, [&](Value j) {
         Rab rab = rabTerms(g.l, g.rabPos, g.rabTime, gi, ti, pi, add(tile.col0, j));
         Value grad = load(dsSum, {r, j});
         store(fadd(load(g.dP, {rab.posIndex}), grad), g.dP, {rab.posIndex});

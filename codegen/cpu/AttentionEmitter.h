@@ -102,12 +102,13 @@ struct AttentionEmitter : LoopBuilder {
   SmallVector<Value> tileProduct(Value x, ArrayRef<Value> rows, Value panels, Value panel,
                                  Value off, int64_t width);
   /// out[outRow0 + r, outOff + c] += sum_j P[r, j] * Y[min(col0 + j, last), yOff + c]
-  /// for r < BR, j < BC, c < width.
+  /// for r < BR, j in [first, end) (a TileView's), c < width.
   void accumulateRows(Value out, Value outRow0, Value outOff, Value p, Value y, Value yOff,
-                      int64_t width, Value col0, Value last);
-  /// out[col0 + j, off + c] += sum_r P[r, j] * Y[rows[r], off + c] for j < count.
+                      int64_t width, Value col0, Value last, Value first, Value end);
+  /// out[col0 + j, off + c] += sum_r P[r, j] * Y[rows[r], off + c] for j in
+  /// [first, end).
   void accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows, Value off,
-                         int64_t width, Value col0, Value count);
+                         int64_t width, Value col0, Value first, Value end);
   /// Per row r, the lanes of columns c0 + lane (sample-local) the row sees.
   SmallVector<Value> visibleLanes(Value mask, ArrayRef<Value> rows, Value c0);
   /// The bias tile of rows x [col0, col0 + BC) into `tile` [BR, BC].
@@ -125,10 +126,19 @@ struct AttentionEmitter : LoopBuilder {
     Value index;          // the column tile within the sample
     Value panel;          // its panel of packed keys (packPanels)
   };
-  /// Per row of a block, the lanes of a tile it sees: all of them on full
-  /// tiles (no test), the mask's on partial ones; `rowsMustExist`: rows past
-  /// the sample's end (clamped copies of its last row) see nothing.
-  SmallVector<Value> tileMasks(const Block &blk, const Tile &tile, Value mask, bool rowsMustExist);
+  /// What a row block sees of a tile: per row, the lanes it sees (all of
+  /// them on full tiles, no test; the mask's on partial ones;
+  /// `rowsMustExist`: rows past the sample's end, clamped copies of its last
+  /// row, see nothing), and the columns [first, end) of the tile outside
+  /// which no row sees any. The products over the tile's columns (P V, dS K,
+  /// and dV, dK by columns) skip the rest: their weights are zero there, and
+  /// at the edge of a visible region (the last tile of U and S for their
+  /// rows, a candidate's own column) that is most of a tile.
+  struct TileView {
+    SmallVector<Value> seen;
+    Value first, end;
+  };
+  TileView tileMasks(const Block &blk, const Tile &tile, Value mask, bool rowsMustExist);
   /// inv[r] = 1 / n_norm of each row of a block.
   void inverseNorms(const Block &blk, Value inv, Value mask, NNorm mode,
                     std::optional<APFloat> constant) {

@@ -59,7 +59,8 @@ void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool ra
             VectorType vt = vec(TW, f32());
             Value alpha = splat(vt, cf32(alphaValue)), zero = splat(vt, cf32(0.0));
             Value last = sub(blk.end, idx(1));
-            SmallVector<Value> seen = tileMasks(blk, tile, mask, /*rowsMustExist=*/false);
+            TileView view = tileMasks(blk, tile, mask, /*rowsMustExist=*/false);
+            ArrayRef<Value> seen = view.seen;
             if (bias)
               biasTile(bias, l, rabPos, rabTime, blk.rows, tile.col0, last);
             loop(idx(0), idx(h), [&](Value head) {
@@ -73,7 +74,7 @@ void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool ra
                 vstore(select(seen[r], a, zero), weights, {idx(r), idx(0)});
               }
               accumulateRows(out, outRow0, mul(head, idx(dv)), weights, v, mul(head, idx(dv)), dv,
-                             tile.col0, last);
+                             tile.col0, last, view.first, view.end);
             });
           });
         },

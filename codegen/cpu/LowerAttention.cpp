@@ -167,7 +167,8 @@ SmallVector<Value> AttentionEmitter::tileProduct(Value x, ArrayRef<Value> rows, 
 }
 
 void AttentionEmitter::accumulateRows(Value out, Value outRow0, Value outOff, Value p, Value y,
-                                      Value yOff, int64_t width, Value col0, Value last) {
+                                      Value yOff, int64_t width, Value col0, Value last,
+                                      Value first, Value end) {
   // Register tile (bestRegisterTile over the divisors of BR and of the
   // vectors: 4 x 4 with 32 registers, 6 x 2 with 16): kRows rows x kVectors
   // vectors of the output, loaded once for the BC columns of the tile; per
@@ -191,7 +192,7 @@ void AttentionEmitter::accumulateRows(Value out, Value outRow0, Value outOff, Va
   for (int64_t r = 0; r < kRows; ++r)
     for (int64_t v = 0; v < kVectors; ++v)
       acc.push_back(vload(t, out, {add(outR0, idx(r)), add(outOff, add(c0, idx(v * lanes)))}));
-  auto cols = scf::ForOp::create(b, idx(0), idx(TW), idx(1), acc);
+  auto cols = scf::ForOp::create(b, first, end, idx(1), acc);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(cols.getBody());
@@ -214,7 +215,8 @@ void AttentionEmitter::accumulateRows(Value out, Value outRow0, Value outOff, Va
 }
 
 void AttentionEmitter::accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows,
-                                         Value off, int64_t width, Value col0, Value count) {
+                                         Value off, int64_t width, Value col0, Value first,
+                                         Value end) {
   // Register tile (bestRegisterTile: 6 x 4 with 32 registers, 6 x 2 with
   // 16): kCols output rows (key columns j) x kVectors vectors, loaded once,
   // then per block row r kVectors loads of Y and kCols broadcasts of P feed
@@ -248,9 +250,10 @@ void AttentionEmitter::accumulateColumns(Value out, Value p, Value y, ArrayRef<V
           vstore(acc[j * kVectors + v], out, {add(col0, add(j0, idx(j))), add(c0, idx(v * lanes))});
     });
   };
+  Value count = maxI(sub(end, first), idx(0));
   Value groups = arith::DivUIOp::create(b, count, idx(kCols));
-  loop(idx(0), groups, [&](Value g) { tile(mul(g, idx(kCols)), kCols); });
-  loop(mul(groups, idx(kCols)), count, [&](Value j) { tile(j, 1); });
+  loop(idx(0), groups, [&](Value g) { tile(add(first, mul(g, idx(kCols))), kCols); });
+  loop(add(first, mul(groups, idx(kCols))), end, [&](Value j) { tile(j, 1); });
 }
 
 SmallVector<Value> AttentionEmitter::visibleLanes(Value mask, ArrayRef<Value> rows, Value c0) {
@@ -288,15 +291,18 @@ void AttentionEmitter::biasTile(Value tile, const LayoutBuffers &l, Value rabPos
   }
 }
 
-SmallVector<Value> AttentionEmitter::tileMasks(const Block &blk, const Tile &tile, Value mask,
-                                              bool rowsMustExist) {
+AttentionEmitter::TileView AttentionEmitter::tileMasks(const Block &blk, const Tile &tile,
+                                                       Value mask, bool rowsMustExist) {
   VectorType lanes = vec(TW, b.getI1Type());
   SmallVector<Type> types(BR, lanes);
+  types.append(2, b.getIndexType());
   auto test = scf::IfOp::create(b, types, tile.full, /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&test.getThenRegion().front());
   Value all = splat(lanes, arith::ConstantIntOp::create(b, 1, 1));
-  scf::YieldOp::create(b, SmallVector<Value>(BR, all));
+  SmallVector<Value> whole(BR, all);
+  whole.append({idx(0), idx(TW)});
+  scf::YieldOp::create(b, whole);
   b.setInsertionPointToStart(&test.getElseRegion().front());
   SmallVector<Value> seen = visibleLanes(mask, blk.rows, tile.c0);
   if (rowsMustExist)
@@ -304,8 +310,24 @@ SmallVector<Value> AttentionEmitter::tileMasks(const Block &blk, const Tile &til
       Value exists = cmp(arith::CmpIPredicate::slt, add(blk.r0, idx(r)), blk.n);
       seen[r] = arith::AndIOp::create(b, seen[r], splat(lanes, exists));
     }
+  // The columns the rows' intervals reach inside the tile. Rows past the
+  // sample's end are copies of its last row: they widen nothing.
+  Value first = idx(TW), end = idx(0);
+  for (Value row : blk.rows)
+    for (int k = 0; k < 3; ++k) {
+      Value lo = maxI(sub(toIndex(load(mask, {row, idx(k), idx(0)})), tile.c0), idx(0));
+      Value hi = minI(sub(toIndex(load(mask, {row, idx(k), idx(1)})), tile.c0), idx(TW));
+      Value some = cmp(arith::CmpIPredicate::slt, lo, hi);
+      first = select(some, minI(first, lo), first);
+      end = select(some, maxI(end, hi), end);
+    }
+  seen.append({first, end});
   scf::YieldOp::create(b, seen);
-  return SmallVector<Value>(test.getResults());
+  TileView view;
+  view.seen.assign(test.getResults().begin(), test.getResults().begin() + BR);
+  view.first = test.getResult(BR);
+  view.end = test.getResult(BR + 1);
+  return view;
 }
 
 AttentionEmitter::Block AttentionEmitter::blockAt(const LayoutBuffers &l, Value s, Value rb) {

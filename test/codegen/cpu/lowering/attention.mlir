@@ -9,6 +9,8 @@
 // parts by cost; each part holds a row block's scores (8 rows x 16 columns
 // here) and walks its listed tiles, the scores of a tile kept as 8 vectors in
 // registers: 16-lane vectors for a whole tile and 8-lane ones for a half tile.
+// The tile's view (the mask's lanes per row, and the columns [first, end)
+// any row sees) bounds the P V loop: columns no row sees are skipped.
 
 // CHECK-LABEL: func.func @mtgr_forward
 // CHECK: %[[MASK:.*]] = memref.alloc(%{{.*}}) : memref<?x3x2xi32>
@@ -19,10 +21,14 @@
 // CHECK: call @mtgr_threads()
 // CHECK: scf.parallel
 // CHECK: memref.alloc() : memref<8x16xf32>
+// CHECK: %[[HALF:.*]]:10 = scf.if %{{.*}} -> (vector<8xi1>, {{.*}}, vector<8xi1>, index, index)
 // CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK: vector.fma
+// CHECK: scf.for %{{.*}} = %[[HALF]]#8 to %[[HALF]]#9 step
+// CHECK: %[[WHOLE:.*]]:10 = scf.if %{{.*}} -> (vector<16xi1>, {{.*}}, vector<16xi1>, index, index)
 // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK: vector.fma
+// CHECK: scf.for %{{.*}} = %[[WHOLE]]#8 to %[[WHOLE]]#9 step
 // CHECK: {mtgr.parallel = "attention"}
 func.func @mtgr_forward(%q: memref<?x16xf32>, %off: memref<?xindex>,
                         %lo: memref<?xindex>, %ls: memref<?x4xindex>, %lg: memref<?xindex>, %lt: memref<?xi64>, %lp: memref<?xindex>,
