@@ -179,15 +179,18 @@ void AttentionEmitter::accumulateRows(Value out, Value outRow0, Value outOff, Va
     return BR % rows == 0 && vectors % v == 0;
   });
   int64_t kRows = tile.rows, kVectors = tile.vectors;
+  // The chunks of Y's columns outside, the row groups inside: a chunk of Y
+  // (the tile's columns x kVectors vectors) is read from L1 by every group
+  // after the first.
   VectorType t = vec(lanes, f32());
-  auto rowBlocks = scf::ForOp::create(b, idx(0), idx(BR), idx(kRows));
-  OpBuilder::InsertionGuard rowGuard(b);
-  b.setInsertionPointToStart(rowBlocks.getBody());
-  Value r0 = rowBlocks.getInductionVar(), outR0 = add(outRow0, r0);
   auto chunks = scf::ForOp::create(b, idx(0), idx(vectors), idx(kVectors));
   OpBuilder::InsertionGuard chunkGuard(b);
   b.setInsertionPointToStart(chunks.getBody());
   Value c0 = mul(chunks.getInductionVar(), idx(lanes));
+  auto rowBlocks = scf::ForOp::create(b, idx(0), idx(BR), idx(kRows));
+  OpBuilder::InsertionGuard rowGuard(b);
+  b.setInsertionPointToStart(rowBlocks.getBody());
+  Value r0 = rowBlocks.getInductionVar(), outR0 = add(outRow0, r0);
   SmallVector<Value> acc;
   for (int64_t r = 0; r < kRows; ++r)
     for (int64_t v = 0; v < kVectors; ++v)
