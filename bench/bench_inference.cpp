@@ -33,22 +33,30 @@ using namespace mlir::mtgr;
 namespace cl = llvm::cl;
 
 namespace {
-cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.yaml>"), cl::Required);
-cl::opt<std::string> resultsPath("results", cl::desc("Results file"), cl::init("-"));
-cl::opt<int64_t> users("users", cl::init(16));
-cl::opt<int64_t> seqLen("seq-len", cl::init(512));
-cl::opt<int64_t> rtLen("rt-len", cl::init(64));
-cl::opt<int64_t> candidates("candidates", cl::init(32));
+cl::OptionCategory category("mtgr-bench-inference options");
+cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.yaml>"), cl::Required,
+                               cl::cat(category));
+cl::opt<std::string> resultsPath("results", cl::desc("Results file"), cl::init("-"),
+                                 cl::cat(category));
+cl::opt<int64_t> users("users", cl::desc("Users (samples) in the synthetic data"), cl::init(16),
+                       cl::cat(category));
+cl::opt<int64_t> seqLen("seq-len", cl::desc("Longest behaviour sequence S per user"), cl::init(512),
+                        cl::cat(category));
+cl::opt<int64_t> rtLen("rt-len", cl::desc("Longest real-time sequence R per user"), cl::init(64),
+                       cl::cat(category));
+cl::opt<int64_t> candidates("candidates", cl::desc("Most candidates K per user"), cl::init(32),
+                            cl::cat(category));
 cl::opt<bool> exactLengths("exact-lengths",
                            cl::desc("Every user has exactly --seq-len, --rt-len and --candidates "
                                     "(one request of the paper's shape: --users=1)"),
-                           cl::init(false));
-cl::opt<double> seconds("seconds", cl::desc("Time per measurement"), cl::init(3.0));
+                           cl::init(false), cl::cat(category));
+cl::opt<double> seconds("seconds", cl::desc("Time per measurement"), cl::init(3.0),
+                        cl::cat(category));
 cl::opt<std::string> cpuName("cpu",
                              cl::desc("CPU to compile for (mtgr-compile --cpu): native, or e.g. "
                                       "x86-64-v3 for AVX2 code on an AVX-512 machine (then name "
                                       "the baseline's kernel: OPENBLAS_CORETYPE=Haswell)"),
-                             cl::init("native"));
+                             cl::init("native"), cl::cat(category));
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -91,6 +99,7 @@ double sgemmCeiling(int threads) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category); // LLVM's own flags stay out of --help
   cl::ParseCommandLineOptions(argc, argv, "mtgr CPU inference benchmark\n");
   auto text = llvm::MemoryBuffer::getFile(modelPath);
   if (!text) {

@@ -26,13 +26,18 @@ using namespace mtgr;
 namespace cl = llvm::cl;
 
 namespace {
-cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<model.mtgr>"), cl::Required);
+cl::OptionCategory category("mtgr-bench-train-step options");
+cl::opt<std::string> artifactPath(cl::Positional, cl::desc("<model.mtgr>"), cl::Required,
+                                  cl::cat(category));
 cl::opt<std::string> requestsPath("requests", cl::desc("Labelled requests (JSON Lines)"),
-                                  cl::Required);
-cl::opt<std::string> paramsPath("params", cl::desc("Parameters (.npz)"), cl::Required);
-cl::opt<std::string> gradientsPath("gradients", cl::desc("Write the first step's gradients here"));
-cl::opt<unsigned> threads("num-threads", cl::init(1));
-cl::opt<double> seconds("time", cl::desc("Seconds of timed steps (at least 3)"), cl::init(0));
+                                  cl::Required, cl::cat(category));
+cl::opt<std::string> paramsPath("params", cl::desc("Parameters (.npz)"), cl::Required,
+                                cl::cat(category));
+cl::opt<std::string> gradientsPath("gradients", cl::desc("Write the first step's gradients here"),
+                                   cl::cat(category));
+cl::opt<unsigned> threads("num-threads", cl::init(1), cl::cat(category));
+cl::opt<double> seconds("time", cl::desc("Seconds of timed steps (at least 3)"), cl::init(0),
+                        cl::cat(category));
 
 int fail(const llvm::Twine &msg) {
   llvm::errs() << "mtgr-bench-train-step: " << msg << "\n";
@@ -42,6 +47,7 @@ int fail(const llvm::Twine &msg) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category); // LLVM's own flags stay out of --help
   cl::ParseCommandLineOptions(argc, argv, "one mtgr training step on a request file, timed\n");
   auto artifact = Artifact::read(artifactPath);
   if (!artifact)

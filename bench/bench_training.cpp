@@ -27,14 +27,21 @@ using namespace mlir::mtgr;
 namespace cl = llvm::cl;
 
 namespace {
-cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.yaml>"), cl::Required);
-cl::opt<std::string> resultsPath("results", cl::init("-"));
-cl::opt<int64_t> users("users", cl::init(200));
-cl::opt<int64_t> seqLen("seq-len", cl::init(256));
-cl::opt<int64_t> rtLen("rt-len", cl::init(32));
-cl::opt<int64_t> candidates("candidates", cl::init(16));
+cl::OptionCategory category("mtgr-bench-training options");
+cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.yaml>"), cl::Required,
+                               cl::cat(category));
+cl::opt<std::string> resultsPath("results", cl::desc("Results file (- for stdout)"), cl::init("-"),
+                                 cl::cat(category));
+cl::opt<int64_t> users("users", cl::desc("Users (samples) in the synthetic data"), cl::init(200),
+                       cl::cat(category));
+cl::opt<int64_t> seqLen("seq-len", cl::desc("Longest behaviour sequence S per user"), cl::init(256),
+                        cl::cat(category));
+cl::opt<int64_t> rtLen("rt-len", cl::desc("Longest real-time sequence R per user"), cl::init(32),
+                       cl::cat(category));
+cl::opt<int64_t> candidates("candidates", cl::desc("Most candidates K per user"), cl::init(16),
+                            cl::cat(category));
 cl::opt<unsigned> threads("num-threads", cl::desc("Also measure with this many threads (0: cores)"),
-                          cl::init(0));
+                          cl::init(0), cl::cat(category));
 
 struct Run {
   double seconds;
@@ -59,6 +66,7 @@ Run trainEpoch(const Artifact &artifact, const Batch &data, unsigned threads) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category); // LLVM's own flags stay out of --help
   cl::ParseCommandLineOptions(argc, argv, "mtgr training benchmark\n");
   auto text = llvm::MemoryBuffer::getFile(modelPath);
   if (!text) {
