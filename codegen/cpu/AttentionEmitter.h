@@ -101,10 +101,11 @@ struct AttentionEmitter : LoopBuilder {
   /// scores[r] = sum_k X[rows[r], off + k] * panel[off + k][0 .. BC), k < width.
   SmallVector<Value> tileProduct(Value x, ArrayRef<Value> rows, Value panels, Value panel,
                                  Value off, int64_t width);
-  /// out[outRow0 + r, outOff + c] += sum_j P[r, j] * Y[min(col0 + j, last), yOff + c]
-  /// for r < BR, j in [first, end) (a TileView's), c < width.
+  /// out[outRow0 + r, outOff + c] += sum_j P[r, j] * Y[col0 + j, yOff + c]
+  /// for r < BR, j in [first, end) (a TileView's: columns that exist),
+  /// c < width.
   void accumulateRows(Value out, Value outRow0, Value outOff, Value p, Value y, Value yOff,
-                      int64_t width, Value col0, Value last, Value first, Value end);
+                      int64_t width, Value col0, Value first, Value end);
   /// out[col0 + j, off + c] += sum_r P[r, j] * Y[rows[r], off + c] for j in
   /// [first, end).
   void accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows, Value off,

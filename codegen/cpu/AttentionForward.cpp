@@ -74,7 +74,7 @@ void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool ra
                 vstore(select(seen[r], a, zero), weights, {idx(r), idx(0)});
               }
               accumulateRows(out, outRow0, mul(head, idx(dv)), weights, v, mul(head, idx(dv)), dv,
-                             tile.col0, last, view.first, view.end);
+                             tile.col0, view.first, view.end);
             });
           });
         },
