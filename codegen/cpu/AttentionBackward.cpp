@@ -17,9 +17,8 @@ struct BackwardArgs {
   Value q, k, v, mask, dO;
   LayoutBuffers l;
   TileListBuffers t;
-  Value rabPos, rabTime, dq, dk, dv, panelStart, kPanels, vPanels;
-  Value dP, dT;               // with rab
-  Value colStart, colEntries; // without
+  Value rabPos, rabTime, dq, dk, dv, panelStart, kPanels, vPanels, colStart, colEntries;
+  Value dP, dT, dPChunks, dTChunks; // with rab
   BackwardArgs(KernelArgs next, bool rab)
       : q(next()[0]), k(next()[0]), v(next()[0]), mask(next()[0]), dO(next()[0]), l(next(5)),
         t(next(4)) {
@@ -27,10 +26,9 @@ struct BackwardArgs {
       rabPos = next()[0], rabTime = next()[0];
     dq = next()[0], dk = next()[0], dv = next()[0];
     panelStart = next()[0], kPanels = next()[0], vPanels = next()[0];
+    colStart = next()[0], colEntries = next()[0];
     if (rab)
-      dP = next()[0], dT = next()[0];
-    else
-      colStart = next()[0], colEntries = next()[0];
+      dP = next()[0], dT = next()[0], dPChunks = next()[0], dTChunks = next()[0];
   }
 };
 } // namespace
@@ -46,14 +44,16 @@ SmallVector<Value> AttentionEmitter::attentionBackwardBuffers(HstuAttentionBackw
   SmallVector<Value> out{alloc(f32(), {h * dqk}, N),          alloc(f32(), {h * dqk}, N),
                          alloc(f32(), {h * dv}, N),           panelStart,
                          allocPanels(panelStart, B, h * dqk), allocPanels(panelStart, B, h * dv)};
+  // The column list: a start per panel (+ 1), an entry per listed tile.
+  Value listed = load(t.tileStart, {load(t.blockStart, {B})});
+  out.append({alloc(b.getIndexType(), {}, add(load(panelStart, {B}), idx(1))),
+              alloc(b.getIndexType(), {2}, listed)});
   if (rabPos) {
-    out.append({allocStatic(f32(), {cast<MemRefType>(rabPos.getType()).getDimSize(0)}),
-                allocStatic(f32(), {cast<MemRefType>(rabTime.getType()).getDimSize(0)})});
-  } else {
-    // The column list: a start per panel (+ 1), an entry per listed tile.
-    Value listed = load(t.tileStart, {load(t.blockStart, {B})});
-    out.append({alloc(b.getIndexType(), {}, add(load(panelStart, {B}), idx(1))),
-                alloc(b.getIndexType(), {2}, listed)});
+    int64_t positions = cast<MemRefType>(rabPos.getType()).getDimSize(0);
+    int64_t buckets = cast<MemRefType>(rabTime.getType()).getDimSize(0);
+    int64_t chunks = rabChunks(positions + buckets);
+    out.append({allocStatic(f32(), {positions}), allocStatic(f32(), {buckets}),
+                allocStatic(f32(), {chunks, positions}), allocStatic(f32(), {chunks, buckets})});
   }
   return out;
 }
@@ -62,27 +62,30 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
   std::array<int64_t, 3> dims = headDims(op);
   int64_t h = dims[0], dqk = dims[1], dv = dims[2];
   BackwardArgs g(KernelArgs{a}, rab);
-  if (rab) {
-    fill(g.dP, cf32(0.0));
-    fill(g.dT, cf32(0.0));
-  }
   fill(g.dk, cf32(0.0));
   fill(g.dv, cf32(0.0));
   fillPanels(g.k, g.l, g.panelStart, g.kPanels, h * dqk);
   fillPanels(g.v, g.l, g.panelStart, g.vPanels, h * dv);
   SmallVector<std::pair<Type, SmallVector<int64_t>>> scratch{
       {f32(), {BR, h * dqk}}, {f32(), {BR, BC}}, {f32(), {BR, BC}}, {f32(), {BR}}};
+  int64_t chunks = 0;
   if (rab) {
-    // The relative bias's gradient (dP, dT) is shared by all samples: one
-    // part, in the list's order.
-    scratch.append({{f32(), {BR, BC}}, {f32(), {BR, BC}}});
-    SmallVector<Value> own;
-    for (auto &[elt, shape] : scratch)
-      own.push_back(allocStatic(elt, shape));
-    backwardRows(op, a, rab, idx(0), load(g.t.blockStart, {samples(g.l)}), own,
-                 /*columnGrads=*/true);
-    return;
+    scratch.append({{f32(), {BR, BC}}, {f32(), {BR, BC}}}); // bias, dsSum
+    chunks = cast<MemRefType>(g.dPChunks.getType()).getDimSize(0);
+    fill(g.dPChunks, cf32(0.0));
+    fill(g.dTChunks, cf32(0.0));
   }
+  // With rab, a part's share of the fixed chunks, each chunk its units
+  // (`unitsOf`) and partial sums.
+  auto overChunks = [&](Value part, Value parts,
+                        function_ref<std::pair<Value, Value>(Value chunk)> unitsOf,
+                        function_ref<void(Value lo, Value hi, Value chunk)> body) {
+    auto [c0, c1] = evenShare(idx(chunks), part, parts);
+    loop(c0, c1, [&](Value c) {
+      auto [lo, hi] = unitsOf(c);
+      body(lo, hi, c);
+    });
+  };
   // Two ways over threads, the same bits either way and on any number of
   // threads: each dK, dV row adds its row blocks' contributions in list
   // order, each dQ row its tiles' in list order.
@@ -96,14 +99,17 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
   // panels, dK and dV rows: what each of its row blocks sweeps in one pass)
   // pass the cache (sweepBytes): then one pass reads them from memory per
   // row block, two passes keep a column tile's in cache across its rows.
+  // With rab the two ways add the bias's gradient in other orders: the
+  // choice weighs the fixed chunks' shares, not the threads'.
   Value B = samples(g.l), parts = threads();
+  Value shares = rab ? idx(chunks) : parts;
   auto costBefore = [&](Value block) { return add(load(g.t.tileStart, {block}), block); };
   Value total = costBefore(load(g.t.blockStart, {B}));
-  Value largest = loopAcc(idx(0), parts, idx(0), [&](Value p, Value most) {
-    auto [lo, hi] = costShare(g.t, B, p, parts, /*wholeSamples=*/true);
+  Value largest = loopAcc(idx(0), shares, idx(0), [&](Value p, Value most) {
+    auto [lo, hi] = costShare(g.t, B, p, shares, /*wholeSamples=*/true);
     return maxI(most, sub(costBefore(hi), costBefore(lo)));
   });
-  Value onePass = mul(mul(largest, parts), idx(kOnePassProducts));
+  Value onePass = mul(mul(largest, shares), idx(kOnePassProducts));
   Value byCost = cmp(arith::CmpIPredicate::ugt, onePass, mul(total, idx(kTwoPassProducts)));
   Value widest = loopAcc(idx(0), B, idx(0), [&](Value s, Value most) {
     return maxI(most, sub(load(g.panelStart, {add(s, idx(1))}), load(g.panelStart, {s})));
@@ -121,20 +127,52 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
       backwardRows(op, a, rab, firstBlock, endBlock, own, /*columnGrads=*/false);
     });
   });
+  auto panelsByCost = [&](Value share, Value shares) {
+    return shareByCost(
+        load(g.panelStart, {B}), [&](Value p) { return add(load(g.colStart, {p}), p); }, share,
+        shares);
+  };
   parallelParts(parts, "attention_backward_columns", [&](Value part) {
-    auto [firstPanel, endPanel] = shareByCost(
-        load(g.panelStart, {B}), [&](Value p) { return add(load(g.colStart, {p}), p); }, part,
-        parts);
-    withScratch(scratch,
-                [&](ArrayRef<Value> own) { backwardColumns(op, a, firstPanel, endPanel, own); });
+    withScratch(scratch, [&](ArrayRef<Value> own) {
+      if (!rab) {
+        auto [firstPanel, endPanel] = panelsByCost(part, parts);
+        return backwardColumns(op, a, rab, firstPanel, endPanel, own);
+      }
+      overChunks(
+          part, parts, [&](Value c) { return panelsByCost(c, idx(chunks)); },
+          [&](Value lo, Value hi, Value c) { backwardColumns(op, a, rab, lo, hi, own, c); });
+    });
   });
   b.setInsertionPointToStart(&way.getElseRegion().front());
   parallelParts(parts, "attention_backward", [&](Value part) {
-    auto [firstBlock, endBlock] = costShare(g.t, B, part, parts, /*wholeSamples=*/true);
     withScratch(scratch, [&](ArrayRef<Value> own) {
-      backwardRows(op, a, rab, firstBlock, endBlock, own, /*columnGrads=*/true);
+      if (!rab) {
+        auto [firstBlock, endBlock] = costShare(g.t, B, part, parts, /*wholeSamples=*/true);
+        return backwardRows(op, a, rab, firstBlock, endBlock, own, /*columnGrads=*/true);
+      }
+      overChunks(
+          part, parts,
+          [&](Value c) { return costShare(g.t, B, c, idx(chunks), /*wholeSamples=*/true); },
+          [&](Value lo, Value hi, Value c) {
+            backwardRows(op, a, rab, lo, hi, own, /*columnGrads=*/true, c);
+          });
     });
   });
+  b.setInsertionPointAfter(way);
+  if (!rab)
+    return;
+  // dP, dT: the chunks' partial sums in chunk order.
+  auto sumChunks = [&](Value total, Value partial) {
+    int64_t n = cast<MemRefType>(total.getType()).getDimSize(0);
+    loop(idx(0), idx(n), [&](Value i) {
+      Value sum = loopAcc(idx(0), idx(chunks), cf32(0.0), [&](Value c, Value acc) {
+        return fadd(acc, load(partial, {c, i}));
+      });
+      store(sum, total, {i});
+    });
+  };
+  sumChunks(g.dP, g.dPChunks);
+  sumChunks(g.dT, g.dTChunks);
 }
 
 void AttentionEmitter::columnList(const LayoutBuffers &l, const TileListBuffers &t,
@@ -179,7 +217,7 @@ void AttentionEmitter::columnList(const LayoutBuffers &l, const TileListBuffers 
 
 void AttentionEmitter::backwardRows(HstuAttentionBackwardOp op, ValueRange a, bool rab,
                                     Value firstBlock, Value endBlock, ArrayRef<Value> own,
-                                    bool columnGrads) {
+                                    bool columnGrads, Value chunk) {
   int64_t width = headDims(op)[0] * headDims(op)[1];
   BackwardArgs g(KernelArgs{a}, rab);
   Value dqAcc = own[0], inv = own[3];
@@ -190,7 +228,7 @@ void AttentionEmitter::backwardRows(HstuAttentionBackwardOp op, ValueRange a, bo
         inverseNorms(blk, inv, g.mask, op.getNNorm(), op.getNNormConstant());
       },
       [&](Block &blk, Tile &tile) {
-        tileGradients(op, a, rab, blk, tile, own, /*rowGrads=*/true, columnGrads);
+        tileGradients(op, a, rab, blk, tile, own, /*rowGrads=*/true, columnGrads, chunk);
       },
       [&](Block &blk) {
         loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {
@@ -201,9 +239,10 @@ void AttentionEmitter::backwardRows(HstuAttentionBackwardOp op, ValueRange a, bo
       firstBlock, endBlock);
 }
 
-void AttentionEmitter::backwardColumns(HstuAttentionBackwardOp op, ValueRange a, Value firstPanel,
-                                       Value endPanel, ArrayRef<Value> own) {
-  BackwardArgs g(KernelArgs{a}, /*rab=*/false);
+void AttentionEmitter::backwardColumns(HstuAttentionBackwardOp op, ValueRange a, bool rab,
+                                       Value firstPanel, Value endPanel, ArrayRef<Value> own,
+                                       Value chunk) {
+  BackwardArgs g(KernelArgs{a}, rab);
   Value B = samples(g.l);
   loop(firstPanel, endPanel, [&](Value panel) {
     loop(load(g.colStart, {panel}), load(g.colStart, {add(panel, idx(1))}), [&](Value i) {
@@ -212,21 +251,22 @@ void AttentionEmitter::backwardColumns(HstuAttentionBackwardOp op, ValueRange a,
       Block blk = blockAt(g.l, s, sub(block, load(g.t.blockStart, {s})));
       Tile tile = tileOf(toIndex(load(g.t.tiles, {e})), g.panelStart, blk);
       inverseNorms(blk, own[3], g.mask, op.getNNorm(), op.getNNormConstant());
-      tileGradients(op, a, /*rab=*/false, blk, tile, own, /*rowGrads=*/false,
-                    /*columnGrads=*/true);
+      tileGradients(op, a, rab, blk, tile, own, /*rowGrads=*/false, /*columnGrads=*/true, chunk);
     });
   });
 }
 
 void AttentionEmitter::tileGradients(HstuAttentionBackwardOp op, ValueRange a, bool rab, Block &blk,
                                      Tile &tile, ArrayRef<Value> own, bool rowGrads,
-                                     bool columnGrads) {
+                                     bool columnGrads, Value chunk) {
   std::array<int64_t, 3> dims = headDims(op);
   int64_t h = dims[0], dqk = dims[1], dv = dims[2];
   double alphaValue = op.getAlpha().convertToDouble();
   BackwardArgs g(KernelArgs{a}, rab);
   Value dqAcc = own[0], weights = own[1], dScores = own[2], inv = own[3];
-  Value bias = rab ? own[4] : Value(), dsSum = rab ? own[5] : Value();
+  // The bias's gradient goes with the columns' (dsSum: the pairs' dS
+  // summed over the heads, scattered into the chunk's dP, dT).
+  Value bias = rab ? own[4] : Value(), dsSum = rab && columnGrads ? own[5] : Value();
   // Whole-width tiles only (half ones have their empty half masked out):
   // the gradient's body is large, one variant of it is enough.
   TW = BC;
@@ -237,10 +277,10 @@ void AttentionEmitter::tileGradients(HstuAttentionBackwardOp op, ValueRange a, b
   // Rows past the sample's end must not reach dK, dV.
   TileView view = tileMasks(blk, tile, g.mask, /*rowsMustExist=*/true);
   ArrayRef<Value> seen = view.seen;
-  if (bias) {
+  if (bias)
     biasTile(bias, g.l, g.rabPos, g.rabTime, blk.rows, tile.col0, last);
+  if (dsSum)
     fill(dsSum, cf32(0.0));
-  }
   Value columnsEnd = minI(view.end, sub(blk.n, tile.c0)); // dK, dV rows exist
   loop(idx(0), idx(h), [&](Value head) {
     Value qOff = mul(head, idx(dqk)), vOff = mul(head, idx(dv));
@@ -284,9 +324,10 @@ void AttentionEmitter::tileGradients(HstuAttentionBackwardOp op, ValueRange a, b
       loop(view.first, columnsEnd, [&](Value j) {
         Rab rab = rabTerms(g.l, g.rabPos, g.rabTime, gi, ti, pi, add(tile.col0, j));
         Value grad = load(dsSum, {r, j});
-        store(fadd(load(g.dP, {rab.posIndex}), grad), g.dP, {rab.posIndex});
-        Value old = load(g.dT, {rab.bucket});
-        store(select(rab.bothTimed, fadd(old, grad), old), g.dT, {rab.bucket});
+        store(fadd(load(g.dPChunks, {chunk, rab.posIndex}), grad), g.dPChunks,
+              {chunk, rab.posIndex});
+        Value old = load(g.dTChunks, {chunk, rab.bucket});
+        store(select(rab.bothTimed, fadd(old, grad), old), g.dTChunks, {chunk, rab.bucket});
       });
     });
   }

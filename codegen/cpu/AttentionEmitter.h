@@ -196,13 +196,23 @@ struct AttentionEmitter : LoopBuilder {
   SmallVector<Value> attentionBuffers(HstuAttentionOp op, const LayoutBuffers &l, bool rab);
   void attentionKernel(HstuAttentionOp op, ValueRange a, bool rab);
   /// Backward: inputs q, k, v, mask, dO, layout (5), tiles (4), [rab (2)],
-  /// then dq, dk, dv, panel starts, K panels, V panels, then [dP, dT] with
-  /// rab, else the column list (columnList); each part's scratch (dqAcc,
-  /// weights, dScores, inv, [bias, dsSum]) its own.
+  /// then dq, dk, dv, panel starts, K panels, V panels, the column list
+  /// (columnList), and with rab dP, dT and their chunks' partial sums
+  /// [rabChunks(op)][..]; each part's scratch (dqAcc, weights, dScores,
+  /// inv, [bias, dsSum]) its own.
   SmallVector<Value> attentionBackwardBuffers(HstuAttentionBackwardOp op, const LayoutBuffers &l,
                                               const TileListBuffers &t, Value rabPos,
                                               Value rabTime);
   void attentionBackwardKernel(HstuAttentionBackwardOp op, ValueRange a, bool rab);
+  /// The relative bias's gradient (dP, dT) sums over every sample's pairs:
+  /// with rab the backward's work is split into this many chunks, fixed by
+  /// the tables' sizes (never by the thread count), each chunk adding into
+  /// partial sums of its own, summed in chunk order at the end: the same
+  /// bits on any number of threads. Up to 16 chunks, their partials within
+  /// 4 MiB (one chunk: the whole list in order, for huge position tables).
+  static int64_t rabChunks(int64_t tableFloats) {
+    return std::clamp<int64_t>((int64_t(4) << 20) / std::max<int64_t>(1, tableFloats * 4), 1, 16);
+  }
   /// The tile list by columns: for each panel p (a sample's column tile),
   /// entries [colStart[p], colStart[p + 1]) of colEntries [E][2] hold the
   /// (row block, list entry) of each listed tile on it, in row block order.
@@ -210,16 +220,18 @@ struct AttentionEmitter : LoopBuilder {
                   Value colStart, Value colEntries);
   /// What one listed tile of the backward adds: dQ to the block's dqAcc
   /// (`rowGrads`), dK and dV to its columns (`columnGrads`).
+  /// With rab, `chunk` picks the partial sums dsSum's scatter adds into.
   void tileGradients(HstuAttentionBackwardOp op, ValueRange a, bool rab, Block &blk, Tile &tile,
-                     ArrayRef<Value> own, bool rowGrads, bool columnGrads);
+                     ArrayRef<Value> own, bool rowGrads, bool columnGrads, Value chunk);
   /// Row blocks [firstBlock, endBlock) with scratch `own`: every gradient
   /// (one pass), or dQ only (`columnGrads` false: the columns' pass adds dK,
   /// dV).
   void backwardRows(HstuAttentionBackwardOp op, ValueRange a, bool rab, Value firstBlock,
-                    Value endBlock, ArrayRef<Value> own, bool columnGrads);
-  /// dK and dV of panels [firstPanel, endPanel) from their column lists.
-  void backwardColumns(HstuAttentionBackwardOp op, ValueRange a, Value firstPanel, Value endPanel,
-                       ArrayRef<Value> own);
+                    Value endBlock, ArrayRef<Value> own, bool columnGrads, Value chunk = {});
+  /// dK and dV (and with rab the bias's gradient) of panels [firstPanel,
+  /// endPanel) from their column lists.
+  void backwardColumns(HstuAttentionBackwardOp op, ValueRange a, bool rab, Value firstPanel,
+                       Value endPanel, ArrayRef<Value> own, Value chunk = {});
 };
 } // namespace mlir::mtgr::cpu
 

@@ -510,8 +510,8 @@ struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
             k.attentionBackwardKernel(op, in, rab);
           });
           Buffers out{{g[0], lay.offsets}, {g[1], lay.offsets}, {g[2], lay.offsets}};
-          if (rab)
-            out.append({{g[g.size() - 2]}, {g[g.size() - 1]}});
+          if (rab) // dP, dT (then their chunks' partial sums)
+            out.append({{g[g.size() - 4]}, {g[g.size() - 3]}});
           return out;
         });
   }

@@ -1776,14 +1776,32 @@ INSTANTIATE_TEST_SUITE_P(Threads, OneSampleOnThreads, ::testing::Range(0, 2));
 // tiles for dK and dV (codegen/cpu/AttentionBackward.cpp). Either way each
 // key and value gradient row adds its contributions in the order one
 // thread adds them, so every thread count gives the 1-thread gradients bit
-// for bit (random models: with a relative bias the backward attention is
-// one part).
+// for bit. With a relative bias, whose gradient sums every sample's pairs,
+// the work goes in chunks fixed by the tables' sizes, each with partial
+// sums added in chunk order (the second suite: random models with a bias).
 class FewSamplesOnThreads : public ::testing::TestWithParam<int> {};
+class FewSamplesOnThreadsWithRab : public ::testing::TestWithParam<int> {};
+
+void expectFewSamplesBitForBit(const std::string &yaml, int index);
 
 TEST_P(FewSamplesOnThreads, SameGradientsBitForBit) {
   int index = GetParam();
   std::mt19937 rng(5100 + index);
+  expectFewSamplesBitForBit(test::randomModelYaml(rng, /*dynamicTables=*/false), index);
+}
+
+TEST_P(FewSamplesOnThreadsWithRab, SameGradientsBitForBit) {
+  int index = GetParam();
+  std::mt19937 rng(5300 + index);
   std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/false);
+  if (yaml.find("\nlayers: 0\n") != std::string::npos)
+    yaml.replace(yaml.find("\nlayers: 0\n"), 11, "\nlayers: 1\n");
+  if (yaml.find("\nrab:") == std::string::npos)
+    yaml += "rab: {positions: " + std::to_string(20 + 7 * index) + ", time_buckets: 9}\n";
+  expectFewSamplesBitForBit(yaml, index);
+}
+
+void expectFewSamplesBitForBit(const std::string &yaml, int index) {
   auto artifact = compileArtifact(yaml, "few-samples.yaml");
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
   const ModelDesc &m = artifact->model;
@@ -1822,3 +1840,4 @@ TEST_P(FewSamplesOnThreads, SameGradientsBitForBit) {
   }
 }
 INSTANTIATE_TEST_SUITE_P(Threads, FewSamplesOnThreads, ::testing::Range(0, 4));
+INSTANTIATE_TEST_SUITE_P(Threads, FewSamplesOnThreadsWithRab, ::testing::Range(0, 4));
