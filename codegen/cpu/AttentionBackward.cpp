@@ -99,14 +99,19 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
   // panels, dK and dV rows: what each of its row blocks sweeps in one pass)
   // pass the cache (sweepBytes): then one pass reads them from memory per
   // row block, two passes keep a column tile's in cache across its rows.
-  // With rab the two ways add the bias's gradient in other orders: the
-  // choice weighs the fixed chunks' shares, not the threads'.
+  // With rab the two ways add the bias's gradient in other orders, so the
+  // choice cannot follow the thread count: the second way when one sample
+  // costs more than 7/10 of the whole (one request: as if two threads); a
+  // batch keeps one pass (5 products where two passes cost 7).
   Value B = samples(g.l), parts = threads();
-  Value shares = rab ? idx(chunks) : parts;
   auto costBefore = [&](Value block) { return add(load(g.t.tileStart, {block}), block); };
   Value total = costBefore(load(g.t.blockStart, {B}));
-  Value largest = loopAcc(idx(0), shares, idx(0), [&](Value p, Value most) {
-    auto [lo, hi] = costShare(g.t, B, p, shares, /*wholeSamples=*/true);
+  Value shares = rab ? idx(2) : parts;
+  Value largest = loopAcc(idx(0), rab ? B : parts, idx(0), [&](Value p, Value most) {
+    if (rab) // the costliest sample
+      return maxI(most, sub(costBefore(load(g.t.blockStart, {add(p, idx(1))})),
+                            costBefore(load(g.t.blockStart, {p}))));
+    auto [lo, hi] = costShare(g.t, B, p, parts, /*wholeSamples=*/true);
     return maxI(most, sub(costBefore(hi), costBefore(lo)));
   });
   Value onePass = mul(mul(largest, shares), idx(kOnePassProducts));
