@@ -75,17 +75,6 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
     fill(g.dPChunks, cf32(0.0));
     fill(g.dTChunks, cf32(0.0));
   }
-  // With rab, a part's share of the fixed chunks, each chunk its units
-  // (`unitsOf`) and partial sums.
-  auto overChunks = [&](Value part, Value parts,
-                        function_ref<std::pair<Value, Value>(Value chunk)> unitsOf,
-                        function_ref<void(Value lo, Value hi, Value chunk)> body) {
-    auto [c0, c1] = evenShare(idx(chunks), part, parts);
-    loop(c0, c1, [&](Value c) {
-      auto [lo, hi] = unitsOf(c);
-      body(lo, hi, c);
-    });
-  };
   // Two ways over threads, the same bits either way and on any number of
   // threads: each dK, dV row adds its row blocks' contributions in list
   // order, each dQ row its tiles' in list order.
@@ -106,14 +95,20 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
   Value B = samples(g.l), parts = threads();
   auto costBefore = [&](Value block) { return add(load(g.t.tileStart, {block}), block); };
   Value total = costBefore(load(g.t.blockStart, {B}));
+  auto costliest = [&](Value n, function_ref<std::pair<Value, Value>(Value)> blocksOf) {
+    return loopAcc(idx(0), n, idx(0), [&](Value i, Value most) {
+      auto [lo, hi] = blocksOf(i);
+      return maxI(most, sub(costBefore(hi), costBefore(lo)));
+    });
+  };
+  // Without rab the threads' whole-sample shares; with rab the costliest
+  // sample, weighed as one of two shares.
   Value shares = rab ? idx(2) : parts;
-  Value largest = loopAcc(idx(0), rab ? B : parts, idx(0), [&](Value p, Value most) {
-    if (rab) // the costliest sample
-      return maxI(most, sub(costBefore(load(g.t.blockStart, {add(p, idx(1))})),
-                            costBefore(load(g.t.blockStart, {p}))));
-    auto [lo, hi] = costShare(g.t, B, p, parts, /*wholeSamples=*/true);
-    return maxI(most, sub(costBefore(hi), costBefore(lo)));
-  });
+  auto sampleBlocks = [&](Value s) {
+    return std::pair{load(g.t.blockStart, {s}), load(g.t.blockStart, {add(s, idx(1))})};
+  };
+  auto threadShare = [&](Value p) { return costShare(g.t, B, p, parts, /*wholeSamples=*/true); };
+  Value largest = rab ? costliest(B, sampleBlocks) : costliest(parts, threadShare);
   Value onePass = mul(mul(largest, shares), idx(kOnePassProducts));
   Value byCost = cmp(arith::CmpIPredicate::ugt, onePass, mul(total, idx(kTwoPassProducts)));
   Value widest = loopAcc(idx(0), B, idx(0), [&](Value s, Value most) {
@@ -122,6 +117,14 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
   int64_t panelBytes = BC * 2 * h * (dqk + dv) * 4;
   Value bySize = cmp(arith::CmpIPredicate::ugt, mul(widest, idx(panelBytes)), idx(sweepBytes));
   Value byColumns = arith::OrIOp::create(b, byCost, bySize);
+  // A part's shares of the work: itself, or with rab its even share of the
+  // fixed chunks, each chunk with partial sums of its own.
+  auto forShares = [&](Value part, function_ref<void(Value share, Value n, Value chunk)> body) {
+    if (!rab)
+      return body(part, parts, Value());
+    auto [c0, c1] = evenShare(idx(chunks), part, parts);
+    loop(c0, c1, [&](Value c) { body(c, idx(chunks), c); });
+  };
   auto way = scf::IfOp::create(b, TypeRange{}, byColumns, /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&way.getThenRegion().front());
@@ -139,28 +142,19 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
   };
   parallelParts(parts, "attention_backward_columns", [&](Value part) {
     withScratch(scratch, [&](ArrayRef<Value> own) {
-      if (!rab) {
-        auto [firstPanel, endPanel] = panelsByCost(part, parts);
-        return backwardColumns(op, a, rab, firstPanel, endPanel, own);
-      }
-      overChunks(
-          part, parts, [&](Value c) { return panelsByCost(c, idx(chunks)); },
-          [&](Value lo, Value hi, Value c) { backwardColumns(op, a, rab, lo, hi, own, c); });
+      forShares(part, [&](Value share, Value n, Value chunk) {
+        auto [firstPanel, endPanel] = panelsByCost(share, n);
+        backwardColumns(op, a, rab, firstPanel, endPanel, own, chunk);
+      });
     });
   });
   b.setInsertionPointToStart(&way.getElseRegion().front());
   parallelParts(parts, "attention_backward", [&](Value part) {
     withScratch(scratch, [&](ArrayRef<Value> own) {
-      if (!rab) {
-        auto [firstBlock, endBlock] = costShare(g.t, B, part, parts, /*wholeSamples=*/true);
-        return backwardRows(op, a, rab, firstBlock, endBlock, own, /*columnGrads=*/true);
-      }
-      overChunks(
-          part, parts,
-          [&](Value c) { return costShare(g.t, B, c, idx(chunks), /*wholeSamples=*/true); },
-          [&](Value lo, Value hi, Value c) {
-            backwardRows(op, a, rab, lo, hi, own, /*columnGrads=*/true, c);
-          });
+      forShares(part, [&](Value share, Value n, Value chunk) {
+        auto [firstBlock, endBlock] = costShare(g.t, B, share, n, /*wholeSamples=*/true);
+        backwardRows(op, a, rab, firstBlock, endBlock, own, /*columnGrads=*/true, chunk);
+      });
     });
   });
   b.setInsertionPointAfter(way);

@@ -195,6 +195,11 @@ void AttentionEmitter::accumulateRows(Value out, Value outRow0, Value outOff, Va
   for (int64_t r = 0; r < kRows; ++r)
     for (int64_t v = 0; v < kVectors; ++v)
       acc.push_back(vload(t, out, {add(outR0, idx(r)), add(outOff, add(c0, idx(v * lanes)))}));
+  // The same row's next chunk, prefetched a line per 16 floats: Y's rows
+  // lie a row stride apart (2 KiB on MTGR-small), and the hardware's
+  // prefetchers did not keep up (AVX2 on znver4: 74-76 -> 78-79 GFLOP/s;
+  // AVX-512 unchanged within noise).
+  Value nextChunk = minI(add(c0, idx(kVectors * lanes)), idx(width - lanes));
   auto cols = scf::ForOp::create(b, first, end, idx(1), acc);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -204,11 +209,6 @@ void AttentionEmitter::accumulateRows(Value out, Value outRow0, Value outOff, Va
     SmallVector<Value> ys, next;
     for (int64_t v = 0; v < kVectors; ++v)
       ys.push_back(vload(t, y, {col, add(yOff, add(c0, idx(v * lanes)))}));
-    // The same row's next chunk, a line per 16 floats: Y's rows lie a row
-    // stride apart (2 KiB on MTGR-small), and the hardware's prefetchers
-    // did not keep up (AVX2 on znver4: 74-76 -> 78-79 GFLOP/s; AVX-512
-    // unchanged within noise).
-    Value nextChunk = minI(add(c0, idx(kVectors * lanes)), idx(width - lanes));
     for (int64_t v = 0; v < kVectors; v += std::max<int64_t>(1, 16 / lanes))
       memref::PrefetchOp::create(b, y, ValueRange{col, add(yOff, add(nextChunk, idx(v * lanes)))},
                                  /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
