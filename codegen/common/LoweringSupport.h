@@ -274,11 +274,18 @@ void populateTokenLoweringPatterns(BufferTypeConverter &converter, RewritePatter
 /// `lanes`: the vector width of the row statistics (1: scalar, in order).
 void populateNormLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                   const ParallelLoops *parallel = nullptr, int64_t lanes = 1);
-/// `vectorRegisters`: what the CPU attention's register tiles fit;
-/// `sweepBytes`: the key columns' bytes of a sample past which its backward
-/// takes two passes (TargetDescription::attentionSweepBytes).
+/// What the CPU attention's tiles follow from the target (codegen/cpu/Target.h).
+struct AttentionMachine {
+  int64_t vectorRegisters = 16; // its register tiles fit them
+  /// The key columns' bytes of a sample past which its backward takes two
+  /// passes (TargetDescription::attentionSweepBytes).
+  int64_t sweepBytes = 8 << 20;
+  /// L1 data bytes per core: the forward's group of tiles keeps its
+  /// weights within a quarter of them.
+  int64_t l1Bytes = 32 << 10;
+};
 void populateAttentionLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
-                                       int64_t vectorRegisters = 16, int64_t sweepBytes = 8 << 20);
+                                       const AttentionMachine &machine = {});
 void populateLossLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,
                                   const ParallelLoops *parallel = nullptr);
 void populateOptimizerLoweringPatterns(BufferTypeConverter &converter,

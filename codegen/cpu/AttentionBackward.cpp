@@ -314,7 +314,9 @@ void AttentionEmitter::tileGradients(HstuAttentionBackwardOp op, ValueRange a, b
       accumulateColumns(g.dk, dScores, g.q, blk.rows, qOff, dqk, tile.col0, view.first, columnsEnd);
     }
     if (rowGrads)
-      accumulateRows(dqAcc, idx(0), qOff, dScores, g.k, qOff, dqk, tile.col0, view.first, view.end);
+      accumulateRows(BR, dqAcc, idx(0), qOff, dScores, idx(0), g.k, qOff, dqk, idx(1), [&](Value) {
+        return Span{tile.col0, view.first, view.end};
+      });
   });
   if (dsSum) {
     loop(idx(0), minI(idx(BR), sub(blk.n, blk.r0)), [&](Value r) {

@@ -11,8 +11,9 @@
 // visible pair (full or partial). The attention walks (sample, row block,
 // listed tile, head): the scores of a tile are BR vectors of BC lanes kept in
 // registers (QK^T as BR broadcast-FMA chains over d_qk), SiLU and 1/n_norm
-// are applied on the vectors, the mask test only on partial tiles, and PV
-// accumulates into a BR x (heads * dv) block of rows through vector FMAs.
+// are applied on the vectors, the mask test only on partial tiles; after a
+// group of tiles PV accumulates into a BR x (heads * dv) block of rows
+// through vector FMAs, the outputs in registers across the group's tiles.
 // K (and V for the gradient) is transposed once per op, padded by one tile
 // of zero columns, so a tile's key vector is one contiguous load.
 //
@@ -50,13 +51,14 @@ struct KernelArgs {
 
 struct AttentionEmitter : LoopBuilder {
   AttentionEmitter(OpBuilder &b, Location loc, int64_t rowBlock = 1, int64_t colTile = 1,
-                   int64_t vectorRegisters = 16, int64_t sweepBytes = 8 << 20)
-      : LoopBuilder(b, loc), BR(rowBlock), BC(colTile), TW(colTile), registers(vectorRegisters),
-        sweepBytes(sweepBytes) {}
+                   const AttentionMachine &machine = {})
+      : LoopBuilder(b, loc), BR(rowBlock), BC(colTile), TW(colTile), machine(machine),
+        registers(machine.vectorRegisters), sweepBytes(machine.sweepBytes) {}
   /// Row block, column tile, and the width of the tile being emitted: a
   /// listed tile is BC columns wide, or BC / 2 when its second half holds
   /// no visible pair (the edge of a visible region: half the waste).
   int64_t BR, BC, TW;
+  AttentionMachine machine;
   /// Vector registers: the register tiles of the row and column updates
   /// (bestRegisterTile, codegen/cpu/Target.h) fit them.
   int64_t registers;
@@ -101,11 +103,17 @@ struct AttentionEmitter : LoopBuilder {
   /// scores[r] = sum_k X[rows[r], off + k] * panel[off + k][0 .. BC), k < width.
   SmallVector<Value> tileProduct(Value x, ArrayRef<Value> rows, Value panels, Value panel,
                                  Value off, int64_t width);
-  /// out[outRow0 + r, outOff + c] += sum_j P[r, j] * Y[col0 + j, yOff + c]
-  /// for r < BR, j in [first, end) (a TileView's: columns that exist),
-  /// c < width.
-  void accumulateRows(Value out, Value outRow0, Value outOff, Value p, Value y, Value yOff,
-                      int64_t width, Value col0, Value first, Value end);
+  /// Columns [first, end) of a tile starting at column col0 (a TileView's:
+  /// columns that exist).
+  struct Span {
+    Value col0, first, end;
+  };
+  /// out[outRow0 + r, outOff + c] += sum over spans s < count (spanAt(s)),
+  /// in order, of sum_j P[pRow0 + r, s BC + j] * Y[col0 + j, yOff + c] for
+  /// r < rows, j in [first, end), c < width.
+  void accumulateRows(int64_t rows, Value out, Value outRow0, Value outOff, Value p, Value pRow0,
+                      Value y, Value yOff, int64_t width, Value count,
+                      function_ref<Span(Value)> spanAt);
   /// out[col0 + j, off + c] += sum_r P[r, j] * Y[rows[r], off + c] for j in
   /// [first, end).
   void accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows, Value off,
@@ -118,6 +126,9 @@ struct AttentionEmitter : LoopBuilder {
 
   /// Loops over (sample, row block, listed tile); `perBlock` runs before
   /// the tiles of a block, `perTile` for each, `afterBlock` after them.
+  /// With `groupTiles` > 1 a block's tiles go in groups of up to that many
+  /// (tile.slot: the place in the group), `afterGroup` after each with
+  /// their count.
   struct Block {
     Value sample, start, end, n, r0;
     SmallVector<Value> rows; // absolute rows, clamped to the sample's last
@@ -126,6 +137,7 @@ struct AttentionEmitter : LoopBuilder {
     Value full, half, c0, col0; // full: no mask test; half: BC / 2 columns wide
     Value index;          // the column tile within the sample
     Value panel;          // its panel of packed keys (packPanels)
+    Value slot;           // its place in its group (forEachTile's groupTiles)
   };
   /// What a row block sees of a tile: per row, the lanes it sees (all of
   /// them on full tiles, no test; the mask's on partial ones;
@@ -160,6 +172,20 @@ struct AttentionEmitter : LoopBuilder {
     TW = BC;
     body();
   }
+  /// Emits `body(rows)` for a short block (rows = BR / 2: a sample's last
+  /// block with at most that many rows) and a whole one (rows = BR): the
+  /// products of a short block leave out the rows past the sample's end
+  /// (2.7% of the pairs computed on MTGR-small's batch).
+  void byRows(Value isShort, function_ref<void(int64_t)> body) {
+    if (BR < 2)
+      return body(BR);
+    auto choice = scf::IfOp::create(b, TypeRange{}, isShort, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&choice.getThenRegion().front());
+    body(BR / 2);
+    b.setInsertionPointToStart(&choice.getElseRegion().front());
+    body(BR);
+  }
   /// Row block `rb` of sample `s`.
   Block blockAt(const LayoutBuffers &l, Value s, Value rb);
   /// The listed tile of `code` (attention_tiles) in a block of sample `s`.
@@ -167,9 +193,11 @@ struct AttentionEmitter : LoopBuilder {
   /// Over row blocks [firstBlock, endBlock) of the whole list (numbered
   /// across samples; null: all of them).
   void forEachTile(const LayoutBuffers &l, const TileListBuffers &t, Value panelStart,
-                   function_ref<void(Block &)> perBlock, function_ref<void(Block &, Tile &)> perTile,
+                   function_ref<void(Block &)> perBlock,
+                   function_ref<void(Block &, Tile &)> perTile,
                    function_ref<void(Block &)> afterBlock, Value firstBlock = {},
-                   Value endBlock = {});
+                   Value endBlock = {}, int64_t groupTiles = 1,
+                   function_ref<void(Block &, Value)> afterGroup = {});
   /// Threads by cost: part `part` of `parts` gets the row blocks [lo, hi)
   /// whose costs (listed tiles + 1 for the block's own rows) sum to about
   /// 1 / parts of the list's; a block's cost is known from the tile list.

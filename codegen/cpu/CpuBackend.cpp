@@ -41,6 +41,7 @@ public:
     loops.gemmL2Bytes = gemm.l2Bytes;
     loops.vectorRegisters = description.vectorRegisters;
     loops.attentionSweepBytes = description.attentionSweepBytes();
+    loops.l1Bytes = description.l1Bytes;
     loops.gemmKBlock = gemm.kBlock;
     pm.addPass(createMTGRLowerToLoopsPass(loops));
     pm.addPass(createCanonicalizerPass());

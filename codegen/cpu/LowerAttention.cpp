@@ -70,7 +70,10 @@ void AttentionEmitter::fillPanels(Value x, const LayoutBuffers &l, Value panelSt
   // sample's end are zero. Whole vectors of L = BC / 2 columns are moved as
   // L x L squares transposed in registers (a lane at a time, the stores
   // became scatters: 18% of the attention's time on MTGR-small); the last
-  // w % L columns lane by lane. The threads take even shares of all panels
+  // w % L columns lane by lane. A square's L rows go across all columns
+  // before the next square's: L streams of K's rows at a time, not BC (the
+  // fill went from ~1.0% to ~0.85% of MTGR-small's forward on znver4). The
+  // threads take even shares of all panels
   // (a request is often one sample): every row of K once per layer, a cost
   // the forward and the prefix split's score_candidates pay for the whole
   // sample.
@@ -92,17 +95,17 @@ void AttentionEmitter::fillPanels(Value x, const LayoutBuffers &l, Value panelSt
       if (vectorColumns > 0) {
         VectorType t = vec(L, f32());
         Value zero = splat(t, cf32(0.0));
-        loop(idx(0), idx(vectorColumns / L), [&](Value chunk) {
-          Value c0 = mul(chunk, idx(L));
-          for (int64_t sq = 0; sq < squares; ++sq) {
+        for (int64_t sq = 0; sq < squares; ++sq) {
+          loop(idx(0), idx(vectorColumns / L), [&](Value chunk) {
+            Value c0 = mul(chunk, idx(L));
             SmallVector<Value> square;
             for (int64_t lane = sq * L; lane < (sq + 1) * L; ++lane)
               square.push_back(select(inside[lane], vload(t, x, {rows[lane], c0}), zero));
             SmallVector<Value> columns = transposeSquare(square);
             for (int64_t c = 0; c < L; ++c)
               vstore(columns[c], panels, {panel, add(c0, idx(c)), idx(sq * L)});
-          }
-        });
+          });
+        }
       }
       loop(idx(vectorColumns), idx(w), [&](Value c) {
         for (int64_t lane = 0; lane < BC; ++lane)
@@ -124,7 +127,7 @@ void AttentionEmitter::callKernel(Operation *op, StringRef kind, ArrayRef<Value>
   std::string key;
   llvm::raw_string_ostream os(key);
   os << op->getName() << op->getPropertiesAsAttribute() << BR << "x" << BC << "r" << registers
-     << "s" << sweepBytes;
+     << "s" << sweepBytes << "l" << machine.l1Bytes;
   for (Type t : types)
     os << t;
   std::string name =
@@ -139,7 +142,7 @@ void AttentionEmitter::callKernel(Operation *op, StringRef kind, ArrayRef<Value>
     SmallVector<Location> locs(types.size(), op->getLoc());
     mlir::Block *entry = b.createBlock(&fn.getBody(), {}, types, locs);
     b.setInsertionPointToStart(entry);
-    AttentionEmitter kernel(b, op->getLoc(), BR, BC, registers, sweepBytes);
+    AttentionEmitter kernel(b, op->getLoc(), BR, BC, machine);
     body(kernel, entry->getArguments());
     func::ReturnOp::create(kernel.b);
   }
@@ -166,63 +169,69 @@ SmallVector<Value> AttentionEmitter::tileProduct(Value x, ArrayRef<Value> rows, 
   return SmallVector<Value>(f.getResults());
 }
 
-void AttentionEmitter::accumulateRows(Value out, Value outRow0, Value outOff, Value p, Value y,
-                                      Value yOff, int64_t width, Value col0, Value first,
-                                      Value end) {
-  // Register tile (bestRegisterTile over the divisors of BR and of the
-  // vectors: 4 x 4 with 32 registers, 6 x 2 with 16): kRows rows x kVectors
-  // vectors of the output, loaded once for the BC columns of the tile; per
-  // column kVectors loads of Y and kRows broadcasts feed kRows * kVectors
-  // FMAs.
+void AttentionEmitter::accumulateRows(int64_t rows, Value out, Value outRow0, Value outOff, Value p,
+                                      Value pRow0, Value y, Value yOff, int64_t width, Value count,
+                                      function_ref<Span(Value)> spanAt) {
+  // Register tile: all `rows` rows x kVectors vectors of the output (8 x 2
+  // with 32 registers, 6 x 2 with 16), loaded once for every span: per
+  // column kVectors loads of Y and `rows` broadcasts feed rows * kVectors
+  // FMAs. Loading
+  // and storing the accumulators per tile cost ~6% of the forward (8 rows x
+  // dv floats per head per 32 columns); over a group of tiles they stay in
+  // registers. Each output element adds the spans' columns in order.
   int64_t lanes = laneWidth(width), vectors = width / lanes;
-  RegisterTile tile = bestRegisterTile(registers, BR, vectors, [&](int64_t rows, int64_t v) {
-    return BR % rows == 0 && vectors % v == 0;
+  RegisterTile tile = bestRegisterTile(registers, rows, vectors, [&](int64_t r, int64_t v) {
+    return r == rows && vectors % v == 0;
   });
-  int64_t kRows = tile.rows, kVectors = tile.vectors;
-  // The chunks of Y's columns outside, the row groups inside: a chunk of Y
-  // (the tile's columns x kVectors vectors) is read from L1 by every group
-  // after the first.
+  int64_t kVectors = tile.vectors;
   VectorType t = vec(lanes, f32());
-  auto chunks = scf::ForOp::create(b, idx(0), idx(vectors), idx(kVectors));
-  OpBuilder::InsertionGuard chunkGuard(b);
-  b.setInsertionPointToStart(chunks.getBody());
-  Value c0 = mul(chunks.getInductionVar(), idx(lanes));
-  auto rowBlocks = scf::ForOp::create(b, idx(0), idx(BR), idx(kRows));
-  OpBuilder::InsertionGuard rowGuard(b);
-  b.setInsertionPointToStart(rowBlocks.getBody());
-  Value r0 = rowBlocks.getInductionVar(), outR0 = add(outRow0, r0);
-  SmallVector<Value> acc;
-  for (int64_t r = 0; r < kRows; ++r)
-    for (int64_t v = 0; v < kVectors; ++v)
-      acc.push_back(vload(t, out, {add(outR0, idx(r)), add(outOff, add(c0, idx(v * lanes)))}));
-  // The same row's next chunk, prefetched a line per 16 floats: Y's rows
-  // lie a row stride apart (2 KiB on MTGR-small), and the hardware's
-  // prefetchers did not keep up (AVX2 on znver4: 74-76 -> 78-79 GFLOP/s;
-  // AVX-512 unchanged within noise).
-  Value nextChunk = minI(add(c0, idx(kVectors * lanes)), idx(width - lanes));
-  auto cols = scf::ForOp::create(b, first, end, idx(1), acc);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(cols.getBody());
-    Value j = cols.getInductionVar();
-    Value col = add(col0, j); // a visible column exists: no clamp
-    SmallVector<Value> ys, next;
-    for (int64_t v = 0; v < kVectors; ++v)
-      ys.push_back(vload(t, y, {col, add(yOff, add(c0, idx(v * lanes)))}));
-    for (int64_t v = 0; v < kVectors; v += std::max<int64_t>(1, 16 / lanes))
-      memref::PrefetchOp::create(b, y, ValueRange{col, add(yOff, add(nextChunk, idx(v * lanes)))},
-                                 /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
-    for (int64_t r = 0; r < kRows; ++r) {
-      Value weight = splat(t, load(p, {add(r0, idx(r)), j}));
+  loop(idx(0), idx(vectors / kVectors), [&](Value chunk) {
+    Value c0 = mul(chunk, idx(kVectors * lanes));
+    auto at = [&](int64_t r, int64_t v) -> SmallVector<Value> {
+      return {add(outRow0, idx(r)), add(outOff, add(c0, idx(v * lanes)))};
+    };
+    SmallVector<Value> acc;
+    for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < kVectors; ++v)
-        next.push_back(fma(weight, ys[v], cols.getRegionIterArgs()[r * kVectors + v]));
+        acc.push_back(vload(t, out, at(r, v)));
+    // The same row's next chunk, prefetched a line per 16 floats: Y's rows
+    // lie a row stride apart (2 KiB on MTGR-small), and the hardware's
+    // prefetchers did not keep up (AVX2 on znver4: 74-76 -> 78-79 GFLOP/s).
+    Value nextChunk = minI(add(c0, idx(kVectors * lanes)), idx(width - lanes));
+    auto spans = scf::ForOp::create(b, idx(0), count, idx(1), acc);
+    {
+      OpBuilder::InsertionGuard spanGuard(b);
+      b.setInsertionPointToStart(spans.getBody());
+      Value s = spans.getInductionVar();
+      Span span = spanAt(s);
+      Value pCol0 = mul(s, idx(BC));
+      auto cols = scf::ForOp::create(b, span.first, span.end, idx(1), spans.getRegionIterArgs());
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(cols.getBody());
+        Value j = cols.getInductionVar();
+        Value col = add(span.col0, j); // a visible column exists: no clamp
+        SmallVector<Value> ys, next;
+        for (int64_t v = 0; v < kVectors; ++v)
+          ys.push_back(vload(t, y, {col, add(yOff, add(c0, idx(v * lanes)))}));
+        for (int64_t v = 0; v < kVectors; v += std::max<int64_t>(1, 16 / lanes))
+          memref::PrefetchOp::create(b, y,
+                                     ValueRange{col, add(yOff, add(nextChunk, idx(v * lanes)))},
+                                     /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+        Value pj = add(pCol0, j);
+        for (int64_t r = 0; r < rows; ++r) {
+          Value weight = splat(t, load(p, {add(pRow0, idx(r)), pj}));
+          for (int64_t v = 0; v < kVectors; ++v)
+            next.push_back(fma(weight, ys[v], cols.getRegionIterArgs()[r * kVectors + v]));
+        }
+        scf::YieldOp::create(b, next);
+      }
+      scf::YieldOp::create(b, cols.getResults());
     }
-    scf::YieldOp::create(b, next);
-  }
-  for (int64_t r = 0; r < kRows; ++r)
-    for (int64_t v = 0; v < kVectors; ++v)
-      vstore(cols.getResult(r * kVectors + v), out,
-             {add(outR0, idx(r)), add(outOff, add(c0, idx(v * lanes)))});
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t v = 0; v < kVectors; ++v)
+        vstore(spans.getResult(r * kVectors + v), out, at(r, v));
+  });
 }
 
 void AttentionEmitter::accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows,
@@ -370,7 +379,8 @@ void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers
                                    Value panelStart, function_ref<void(Block &)> perBlock,
                                    function_ref<void(Block &, Tile &)> perTile,
                                    function_ref<void(Block &)> afterBlock, Value firstBlock,
-                                   Value endBlock) {
+                                   Value endBlock, int64_t groupTiles,
+                                   function_ref<void(Block &, Value)> afterGroup) {
   loop(idx(0), samples(l), [&](Value s) {
     Value first = load(t.blockStart, {s});
     Value last = load(t.blockStart, {add(s, idx(1))});
@@ -383,10 +393,24 @@ void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers
       Block blk = blockAt(l, s, rb);
       perBlock(blk);
       Value g = add(first, rb);
-      loop(load(t.tileStart, {g}), load(t.tileStart, {add(g, idx(1))}), [&](Value e) {
-        Tile tile = tileOf(toIndex(load(t.tiles, {e})), panelStart, blk);
-        perTile(blk, tile);
-      });
+      Value t0 = load(t.tileStart, {g}), t1 = load(t.tileStart, {add(g, idx(1))});
+      auto walk = [&](Value e0, Value e1) {
+        loop(e0, e1, [&](Value e) {
+          Tile tile = tileOf(toIndex(load(t.tiles, {e})), panelStart, blk);
+          tile.slot = sub(e, e0);
+          perTile(blk, tile);
+        });
+      };
+      if (groupTiles <= 1) {
+        walk(t0, t1);
+      } else {
+        auto groups = scf::ForOp::create(b, t0, t1, idx(groupTiles));
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(groups.getBody());
+        Value e0 = groups.getInductionVar(), e1 = minI(add(e0, idx(groupTiles)), t1);
+        walk(e0, e1);
+        afterGroup(blk, sub(e1, e0));
+      }
       afterBlock(blk);
     });
   });
@@ -454,7 +478,7 @@ FailureOr<TileListType> tilesOf(Operation *op, Value tiles) {
 /// (`values`, then the layout, the tile list and the rab tables); `emit`
 /// appends the op's buffers, calls the kernel and returns the results.
 template <typename Op, typename Adaptor>
-Results lowerAttention(Op op, Adaptor a, LoopBuilder &l, int64_t registers, int64_t sweepBytes,
+Results lowerAttention(Op op, Adaptor a, LoopBuilder &l, const AttentionMachine &machine,
                        ArrayRef<Value> values,
                        function_ref<Results(AttentionEmitter &, const LayoutBuffers &,
                                             SmallVector<Value> &args, Value rabPos, Value rabTime)>
@@ -463,8 +487,7 @@ Results lowerAttention(Op op, Adaptor a, LoopBuilder &l, int64_t registers, int6
   if (failed(type))
     return failure();
   LayoutBuffers lay(a.getLayout());
-  AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile(), registers,
-                     sweepBytes);
+  AttentionEmitter e(l.b, op.getLoc(), type->getRowBlock(), type->getColTile(), machine);
   Value rabPos = op.getRabPos() ? a.getRabPos()[0] : Value();
   Value rabTime = op.getRabTime() ? a.getRabTime()[0] : Value();
   SmallVector<Value> args = kernelInputs(values, lay, a.getTiles(), rabPos, rabTime);
@@ -472,13 +495,13 @@ Results lowerAttention(Op op, Adaptor a, LoopBuilder &l, int64_t registers, int6
 }
 
 struct LowerHstuAttention : LoopPattern<HstuAttentionOp> {
-  LowerHstuAttention(const TypeConverter &converter, MLIRContext *ctx, int64_t registers,
-                     int64_t sweepBytes)
-      : LoopPattern(converter, ctx), registers(registers), sweepBytes(sweepBytes) {}
-  int64_t registers, sweepBytes;
+  LowerHstuAttention(const TypeConverter &converter, MLIRContext *ctx,
+                     const AttentionMachine &machine)
+      : LoopPattern(converter, ctx), machine(machine) {}
+  AttentionMachine machine;
   Results lower(HstuAttentionOp op, Adaptor a, LoopBuilder &l) const override {
     return lowerAttention(
-        op, a, l, registers, sweepBytes, {a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0]},
+        op, a, l, machine, {a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0]},
         [&](AttentionEmitter &e, const LayoutBuffers &lay, SmallVector<Value> &args, Value rabPos,
             Value) -> Results {
           bool rab = static_cast<bool>(rabPos);
@@ -492,13 +515,13 @@ struct LowerHstuAttention : LoopPattern<HstuAttentionOp> {
 };
 
 struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
-  LowerHstuAttentionBackward(const TypeConverter &converter, MLIRContext *ctx, int64_t registers,
-                             int64_t sweepBytes)
-      : LoopPattern(converter, ctx), registers(registers), sweepBytes(sweepBytes) {}
-  int64_t registers, sweepBytes;
+  LowerHstuAttentionBackward(const TypeConverter &converter, MLIRContext *ctx,
+                             const AttentionMachine &machine)
+      : LoopPattern(converter, ctx), machine(machine) {}
+  AttentionMachine machine;
   Results lower(HstuAttentionBackwardOp op, Adaptor a, LoopBuilder &l) const override {
     return lowerAttention(
-        op, a, l, registers, sweepBytes,
+        op, a, l, machine,
         {a.getQ()[0], a.getK()[0], a.getV()[0], a.getMask()[0], a.getResultGrad()[0]},
         [&](AttentionEmitter &e, const LayoutBuffers &lay, SmallVector<Value> &args, Value rabPos,
             Value rabTime) -> Results {
@@ -520,8 +543,8 @@ struct LowerHstuAttentionBackward : LoopPattern<HstuAttentionBackwardOp> {
 
 void mlir::mtgr::populateAttentionLoweringPatterns(BufferTypeConverter &converter,
                                                    RewritePatternSet &patterns,
-                                                   int64_t vectorRegisters, int64_t sweepBytes) {
+                                                   const AttentionMachine &machine) {
   patterns.add<LowerHstuAttention, LowerHstuAttentionBackward>(converter, patterns.getContext(),
-                                                               vectorRegisters, sweepBytes);
+                                                               machine);
   populateMaskLoweringPatterns(converter, patterns);
 }

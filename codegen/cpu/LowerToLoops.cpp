@@ -127,15 +127,21 @@ struct MTGRLowerToLoopsPass
     populateNormLoweringPatterns(converter, patterns, &threads, lanes);
     if (vectorRegisters < 4) {
       module.emitError("mtgr-lower-to-loops: ")
-          << vectorRegisters << " vector registers (at least 4)";
+          << int64_t(vectorRegisters) << " vector registers (at least 4)";
       return signalPassFailure();
     }
     if (attentionSweepBytes < 1) {
       module.emitError("mtgr-lower-to-loops: attention sweep of ")
-          << attentionSweepBytes << " bytes (at least 1)";
+          << int64_t(attentionSweepBytes) << " bytes (at least 1)";
       return signalPassFailure();
     }
-    populateAttentionLoweringPatterns(converter, patterns, vectorRegisters, attentionSweepBytes);
+    if (l1Bytes < 1024) {
+      module.emitError("mtgr-lower-to-loops: L1 of ")
+          << int64_t(l1Bytes) << " bytes (at least 1024)";
+      return signalPassFailure();
+    }
+    populateAttentionLoweringPatterns(converter, patterns,
+                                      {vectorRegisters, attentionSweepBytes, l1Bytes});
     populateLossLoweringPatterns(converter, patterns, &threads);
     populateOptimizerLoweringPatterns(converter, patterns, &threads);
 

@@ -44,6 +44,9 @@ def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
     Option<"attentionSweepBytes", "attention-sweep-bytes", "int64_t", "8388608",
            "the backward attention takes two passes (rows, then columns) for a "
            "sample whose key columns' gradients and panels pass these bytes">,
+    Option<"l1Bytes", "l1-bytes", "int64_t", "32768",
+           "L1 data bytes per core: the forward attention walks a row block's tiles in "
+           "groups whose weights fit a quarter of it">,
     Option<"gemmL2Bytes", "gemm-l2-bytes", "int64_t", "524288",
            "GEMM cache blocking: the L2 bytes per core the B panels a row block "
            "visits fit half of">,

@@ -1,4 +1,8 @@
 // RUN: mtgr-opt %s --mtgr-lower-to-loops | FileCheck %s
+// RUN: mtgr-opt %s --mtgr-lower-to-loops="l1-bytes=8192" | FileCheck %s --check-prefix=SMALL-L1
+// RUN: not mtgr-opt %s --mtgr-lower-to-loops="l1-bytes=100" 2>&1 | FileCheck %s --check-prefix=BAD-L1
+// RUN: not mtgr-opt %s --mtgr-lower-to-loops="attention-sweep-bytes=0" 2>&1 | FileCheck %s --check-prefix=BAD-SWEEP
+// RUN: not mtgr-opt %s --mtgr-lower-to-loops="vector-registers=2" 2>&1 | FileCheck %s --check-prefix=BAD-REGISTERS
 
 // Attention family (codegen/cpu/AttentionEmitter.h; LowerMasks.cpp,
 // AttentionForward.cpp, LowerAttention.cpp): the mask becomes per-row
@@ -7,10 +11,21 @@
 // (`mtgr_attention_forward_<hash of its attributes>`, shared by every layer
 // with the same shapes). Inside, the row blocks split into mtgr_threads()
 // parts by cost; each part holds a row block's scores (8 rows x 16 columns
-// here) and walks its listed tiles, the scores of a tile kept as 8 vectors in
-// registers: 16-lane vectors for a whole tile and 8-lane ones for a half tile.
-// The tile's view (the mask's lanes per row, and the columns [first, end)
-// any row sees) bounds the P V loop: columns no row sees are skipped.
+// here) and walks its listed tiles in groups (8 here: their weights fill a
+// quarter of the L1), the scores of a tile kept as 8 vectors in registers:
+// 16-lane vectors for a whole tile and 8-lane ones for a half tile, 4 rows
+// for a sample's last block of at most 4 rows. Each tile's view (the mask's
+// lanes per row, and the columns [first, end) any row sees) goes to the
+// group's spans; after the group, P V walks the spans' columns with the
+// block's outputs in registers across them: columns no row sees are skipped.
+
+// An L1 of 8 KiB: groups of 2 tiles (16 x 32 floats of weights, 2 KiB).
+// SMALL-L1: func.func private @mtgr_attention_forward_
+// SMALL-L1: memref.alloc() : memref<16x32xf32>
+// SMALL-L1: memref.alloc() : memref<2x3xindex>
+// BAD-L1: mtgr-lower-to-loops: L1 of 100 bytes (at least 1024)
+// BAD-SWEEP: mtgr-lower-to-loops: attention sweep of 0 bytes (at least 1)
+// BAD-REGISTERS: mtgr-lower-to-loops: 2 vector registers (at least 4)
 
 // CHECK-LABEL: func.func @mtgr_forward
 // CHECK: %[[MASK:.*]] = memref.alloc(%{{.*}}) : memref<?x3x2xi32>
@@ -21,14 +36,32 @@
 // CHECK: call @mtgr_threads()
 // CHECK: scf.parallel
 // CHECK: memref.alloc() : memref<8x16xf32>
+// CHECK: %[[WEIGHTS:.*]] = memref.alloc() : memref<16x128xf32>
+// CHECK: %[[SPANS:.*]] = memref.alloc() : memref<8x3xindex>
 // CHECK: %[[HALF:.*]]:10 = scf.if %{{.*}} -> (vector<8xi1>, {{.*}}, vector<8xi1>, index, index)
+// CHECK: memref.store %[[HALF]]#8, %[[SPANS]][%{{.*}}, %{{.*}}]
+// CHECK: memref.store %[[HALF]]#9, %[[SPANS]][%{{.*}}, %{{.*}}]
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.fma
 // CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK: vector.fma
-// CHECK: scf.for %{{.*}} = %[[HALF]]#8 to %[[HALF]]#9 step
 // CHECK: %[[WHOLE:.*]]:10 = scf.if %{{.*}} -> (vector<16xi1>, {{.*}}, vector<16xi1>, index, index)
+// CHECK: memref.store %[[WHOLE]]#8, %[[SPANS]][%{{.*}}, %{{.*}}]
+// CHECK: memref.store %[[WHOLE]]#9, %[[SPANS]][%{{.*}}, %{{.*}}]
+// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: scf.for %[[S:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: memref.load %[[SPANS]][%[[S]], %{{.*}}]
+// CHECK: %[[FIRST:.*]] = memref.load %[[SPANS]][%[[S]], %{{.*}}]
+// CHECK: %[[END:.*]] = memref.load %[[SPANS]][%[[S]], %{{.*}}]
+// CHECK: scf.for %{{.*}} = %[[FIRST]] to %[[END]] step %{{.*}} iter_args(
+// CHECK: memref.load %[[WEIGHTS]]
 // CHECK: vector.fma
-// CHECK: scf.for %{{.*}} = %[[WHOLE]]#8 to %[[WHOLE]]#9 step
+// CHECK: scf.for %[[S8:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: memref.load %[[SPANS]][%[[S8]], %{{.*}}]
+// CHECK: %[[FIRST8:.*]] = memref.load %[[SPANS]][%[[S8]], %{{.*}}]
+// CHECK: %[[END8:.*]] = memref.load %[[SPANS]][%[[S8]], %{{.*}}]
+// CHECK: scf.for %{{.*}} = %[[FIRST8]] to %[[END8]] step %{{.*}} iter_args(
 // CHECK: {mtgr.parallel = "attention"}
 func.func @mtgr_forward(%q: memref<?x16xf32>, %off: memref<?xindex>,
                         %lo: memref<?xindex>, %ls: memref<?x4xindex>, %lg: memref<?xindex>, %lt: memref<?xi64>, %lp: memref<?xindex>,
