@@ -22,6 +22,7 @@
 #define MTGR_CODEGEN_CPU_ATTENTIONEMITTER_H
 
 #include "codegen/common/AttentionMath.h"
+#include "codegen/cpu/Gemm.h"
 #include "codegen/cpu/Target.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -97,9 +98,6 @@ struct AttentionEmitter : LoopBuilder {
   Value panelStarts(const LayoutBuffers &l);
   Value allocPanels(Value panelStart, Value samples, int64_t w);
   void fillPanels(Value x, const LayoutBuffers &l, Value panelStart, Value panels, int64_t w);
-  /// The transpose of an L x L square held as L vectors of L lanes (L a
-  /// power of two): log2(L) stages of two-source shuffles.
-  SmallVector<Value> transposeSquare(ArrayRef<Value> rows);
   /// scores[r] = sum_k X[rows[r], off + k] * panel[off + k][0 .. BC), k < width.
   SmallVector<Value> tileProduct(Value x, ArrayRef<Value> rows, Value panels, Value panel,
                                  Value off, int64_t width);

@@ -20,6 +20,31 @@ void mlir::mtgr::storeLanes(LoopBuilder &l, Value v, Value mem, ValueRange at, V
     vector::MaskedStoreOp::create(l.b, mem, at, mask, v);
 }
 
+SmallVector<Value> mlir::mtgr::transposeSquare(OpBuilder &b, ArrayRef<Value> rows) {
+  // Butterfly stages: at distance d, rows i and i + d (bit d of i clear)
+  // swap their off-diagonal d x d blocks, one two-source shuffle per row
+  // (one instruction with AVX-512's vpermt2ps). log2(L) stages swap every
+  // bit of (row, column): the transpose.
+  int64_t L = static_cast<int64_t>(rows.size());
+  SmallVector<Value> x(rows.begin(), rows.end());
+  for (int64_t d = 1; d < L; d *= 2) {
+    SmallVector<int64_t> low(L), high(L);
+    for (int64_t p = 0; p < L; ++p) {
+      bool set = (p & d) != 0;
+      low[p] = set ? L + p - d : p;  // row i: its own, then row i + d's
+      high[p] = set ? L + p : p + d; // row i + d: row i's, then its own
+    }
+    for (int64_t i = 0; i < L; ++i) {
+      if (i & d)
+        continue;
+      Value a = x[i], c = x[i + d];
+      x[i] = vector::ShuffleOp::create(b, a.getLoc(), a, c, low);
+      x[i + d] = vector::ShuffleOp::create(b, a.getLoc(), a, c, high);
+    }
+  }
+  return x;
+}
+
 namespace {
 
 /// One call's loops: packing, blocking, the micro-kernel.
@@ -54,11 +79,11 @@ struct GemmBuilder {
   /// 37 -> 31 ms of projections, forward 80 -> 72; compile +6%, the artifact
   /// +14%). A dynamic K block (training's activation products) packs on the
   /// calling thread.
-  void packB(Value packed, Value k0, Value k1, Value q0 = {}, Value q1 = {}) {
+  void packB(Value packed, Value k0, Value k1, Value q0 = {}, Value q1 = {}, Value rowBase = {}) {
     l.loop(q0 ? q0 : l.idx(0), q1 ? q1 : l.idx(panels), [&](Value q) {
       Value col0 = l.mul(q, l.idx(NR));
       l.loop(k0, k1, [&](Value kk) {
-        Value row = l.sub(kk, k0);
+        Value row = l.sub(kk, rowBase ? rowBase : k0);
         for (int64_t j = 0; j < NR; ++j) {
           Value col = l.add(col0, l.idx(j));
           if ((panels - 1) * NR + j < p.n) { // every panel has this column
@@ -77,6 +102,49 @@ struct GemmBuilder {
         }
       });
     });
+  }
+
+  /// Whether packTransposed packs this problem's B: a transposed buffer, a
+  /// static K, panels of whole squares.
+  bool packsSquares() const {
+    int64_t L = t.lanes;
+    return p.bTransposed && p.k >= 0 && L >= 2 && llvm::isPowerOf2_64(L) && NR % L == 0;
+  }
+  /// packB for B = bTransposed^T (static K), panels [q0, q1): each L-lane
+  /// slice of a panel (L = lanes) takes L rows of the buffer (zeros past
+  /// row N) in chunks of L floats of K, transposed in registers; the last
+  /// K % L rows of the panel element by element. Element by element the
+  /// pack of MTGR-small's weights was 21% of one request's forward on one
+  /// thread (znver4, 2026-12-06).
+  void packTransposed(Value packed, Value q0, Value q1) {
+    int64_t L = t.lanes, vectorK = p.k / L * L;
+    Value zero = zeros(), last = l.idx(p.n - 1);
+    l.loop(q0, q1, [&](Value q) {
+      Value col0 = l.mul(q, l.idx(NR));
+      for (int64_t sq = 0; sq < NR / L; ++sq) {
+        SmallVector<Value> cols, inside;
+        for (int64_t i = 0; i < L; ++i) {
+          Value col = l.add(col0, l.idx(sq * L + i));
+          bool always = (panels - 1) * NR + sq * L + i < p.n; // every panel has it
+          inside.push_back(always ? Value() : l.cmp(arith::CmpIPredicate::slt, col, l.idx(p.n)));
+          cols.push_back(always ? col : l.minI(col, last));
+        }
+        l.loop(l.idx(0), l.idx(vectorK / L), [&](Value chunk) {
+          Value k0 = l.mul(chunk, l.idx(L));
+          SmallVector<Value> square;
+          for (int64_t i = 0; i < L; ++i) {
+            Value row = vector::LoadOp::create(l.b, vec, p.bTransposed, ValueRange{cols[i], k0});
+            square.push_back(inside[i] ? l.select(inside[i], row, zero) : row);
+          }
+          SmallVector<Value> columns = transposeSquare(l.b, square);
+          for (int64_t c = 0; c < L; ++c)
+            vector::StoreOp::create(l.b, columns[c], packed,
+                                    ValueRange{q, l.add(k0, l.idx(c)), l.idx(sq * L)});
+        });
+      }
+    });
+    if (vectorK < p.k)
+      packB(packed, l.idx(vectorK), l.idx(p.k), q0, q1, l.idx(0));
   }
 
   /// The rows of a block: r0 + i, clamped to M - 1 (the real ones: r0 + i < M).
@@ -181,7 +249,10 @@ struct GemmBuilder {
     Value packed = l.allocStatic(l.f32(), {panels, p.k, NR});
     l.parallelParts(parts, "pack", [&](Value part) {
       auto [q0, q1] = l.evenShare(l.idx(panels), part, parts);
-      packB(packed, l.idx(0), l.idx(p.k), q0, q1);
+      if (packsSquares())
+        packTransposed(packed, q0, q1);
+      else
+        packB(packed, l.idx(0), l.idx(p.k), q0, q1);
     });
     auto overGroups = [&](Value firstBlock, Value endBlock, Value aPacked, Value aBase) {
       auto groups = scf::ForOp::create(l.b, l.idx(0), l.idx(panels), l.idx(group));

@@ -33,6 +33,10 @@ struct GemmProblem {
   Value kDynamic;
   /// B[kk, col] as a scalar, read once per call when packing.
   std::function<Value(LoopBuilder &, Value kk, Value col)> b;
+  /// Optional (static K): B is the transpose of this [N, K] buffer (a
+  /// weight: B[kk, col] = bTransposed[col, kk]), packed by lanes x lanes
+  /// squares transposed in registers instead of element by element.
+  Value bTransposed;
   /// A[row, kk] as a scalar, read in the micro-kernel (rows are in range).
   std::function<Value(LoopBuilder &, Value row, Value kk)> a;
   /// Optional prologue (static K only): writes A's row `row` (the input row
@@ -51,6 +55,12 @@ struct GemmProblem {
 /// buffers (packed B, packed A) are allocated there too, so mtgr-free-buffers
 /// frees and counts them like any other buffer.
 void buildGemm(LoopBuilder &l, const GemmTiles &tiles, const GemmProblem &p);
+
+/// The transpose of an L x L square held as L vectors of L lanes (L a
+/// power of two): log2(L) stages of two-source shuffles (one vpermt2ps
+/// each with AVX-512). Packs transposed panels: the GEMM's weights, the
+/// attention's keys.
+SmallVector<Value> transposeSquare(OpBuilder &b, ArrayRef<Value> rows);
 
 /// Vector helpers shared by the GEMM's callers.
 Value loadLanes(LoopBuilder &l, VectorType t, Value mem, ValueRange at, Value mask);

@@ -39,31 +39,6 @@ Value AttentionEmitter::allocPanels(Value panelStart, Value B, int64_t w) {
                                  ValueRange{load(panelStart, {B})});
 }
 
-SmallVector<Value> AttentionEmitter::transposeSquare(ArrayRef<Value> rows) {
-  // Butterfly stages: at distance d, rows i and i + d (bit d of i clear)
-  // swap their off-diagonal d x d blocks, one two-source shuffle per row
-  // (one instruction with AVX-512's vpermt2ps). log2(L) stages swap every
-  // bit of (row, column): the transpose.
-  int64_t L = static_cast<int64_t>(rows.size());
-  SmallVector<Value> x(rows.begin(), rows.end());
-  for (int64_t d = 1; d < L; d *= 2) {
-    SmallVector<int64_t> low(L), high(L);
-    for (int64_t p = 0; p < L; ++p) {
-      bool set = (p & d) != 0;
-      low[p] = set ? L + p - d : p;  // row i: its own, then row i + d's
-      high[p] = set ? L + p : p + d; // row i + d: row i's, then its own
-    }
-    for (int64_t i = 0; i < L; ++i) {
-      if (i & d)
-        continue;
-      Value a = x[i], c = x[i + d];
-      x[i] = vector::ShuffleOp::create(b, a, c, low);
-      x[i + d] = vector::ShuffleOp::create(b, a, c, high);
-    }
-  }
-  return x;
-}
-
 void AttentionEmitter::fillPanels(Value x, const LayoutBuffers &l, Value panelStart, Value panels,
                                   int64_t w) {
   // Per panel: BC rows of x, written as the panel's lanes; lanes past the
@@ -101,7 +76,7 @@ void AttentionEmitter::fillPanels(Value x, const LayoutBuffers &l, Value panelSt
             SmallVector<Value> square;
             for (int64_t lane = sq * L; lane < (sq + 1) * L; ++lane)
               square.push_back(select(inside[lane], vload(t, x, {rows[lane], c0}), zero));
-            SmallVector<Value> columns = transposeSquare(square);
+            SmallVector<Value> columns = transposeSquare(b, square);
             for (int64_t c = 0; c < L; ++c)
               vstore(columns[c], panels, {panel, add(c0, idx(c)), idx(sq * L)});
           });

@@ -27,6 +27,7 @@ GemmProblem forwardProblem(Value x, Value w, Value rows) {
   p.n = wt.getDimSize(0);
   p.k = wt.getDimSize(1);
   p.b = [w](LoopBuilder &l, Value k, Value o) { return l.load(w, {o, k}); };
+  p.bTransposed = w;
   p.a = [x](LoopBuilder &l, Value r, Value k) { return l.load(x, {r, k}); };
   return p;
 }

@@ -2,7 +2,8 @@
 
 // Linear family (codegen/cpu/LowerLinear.cpp, Gemm.h): y = x W^T + b as the
 // packed GEMM. W^T is packed into NR-wide panels (here 2 panels of 8 columns
-// x K = 8), the row blocks split into mtgr_threads() parts (an scf.parallel
+// x K = 8) by 8 x 8 squares of W transposed in registers (vector.shuffle
+// stages), the row blocks split into mtgr_threads() parts (an scf.parallel
 // marked "gemm"), and the micro-kernel keeps gemm-rows x gemm-vectors vectors
 // of C in registers (2 x 1 vector<8xf32> here), one vector.fma per row and K
 // step, then the bias epilogue; the second row of a tile is clamped and
@@ -15,8 +16,10 @@
 // CHECK: %[[PANELS:.*]] = memref.alloc() : memref<2x8x8xf32>
 // CHECK: scf.for
 // CHECK: scf.for
-// CHECK: memref.load %[[W]]
-// CHECK: memref.store %{{.*}}, %[[PANELS]]
+// CHECK-COUNT-8: vector.load %[[W]]
+// CHECK: vector.shuffle
+// CHECK: vector.store %{{.*}}, %[[PANELS]]
+// CHECK-NOT: memref.load %[[W]]
 // CHECK: scf.parallel
 // CHECK: scf.for
 // CHECK: scf.for
