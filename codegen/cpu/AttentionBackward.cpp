@@ -115,7 +115,8 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
     return maxI(most, sub(load(g.panelStart, {add(s, idx(1))}), load(g.panelStart, {s})));
   });
   int64_t panelBytes = BC * 2 * h * (dqk + dv) * 4;
-  Value bySize = cmp(arith::CmpIPredicate::ugt, mul(widest, idx(panelBytes)), idx(sweepBytes));
+  Value bySize =
+      cmp(arith::CmpIPredicate::ugt, mul(widest, idx(panelBytes)), idx(machine.sweepBytes));
   Value byColumns = arith::OrIOp::create(b, byCost, bySize);
   // A part's shares of the work: itself, or with rab its even share of the
   // fixed chunks, each chunk with partial sums of its own.

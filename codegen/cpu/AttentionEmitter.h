@@ -53,19 +53,15 @@ struct KernelArgs {
 struct AttentionEmitter : LoopBuilder {
   AttentionEmitter(OpBuilder &b, Location loc, int64_t rowBlock = 1, int64_t colTile = 1,
                    const AttentionMachine &machine = {})
-      : LoopBuilder(b, loc), BR(rowBlock), BC(colTile), TW(colTile), machine(machine),
-        registers(machine.vectorRegisters), sweepBytes(machine.sweepBytes) {}
+      : LoopBuilder(b, loc), BR(rowBlock), BC(colTile), TW(colTile), machine(machine) {}
   /// Row block, column tile, and the width of the tile being emitted: a
   /// listed tile is BC columns wide, or BC / 2 when its second half holds
   /// no visible pair (the edge of a visible region: half the waste).
   int64_t BR, BC, TW;
+  /// The target's registers (the row and column updates' register tiles
+  /// fit them), sweep bytes (a sample whose key columns pass them takes the
+  /// backward's two passes) and L1 (the forward's tile groups).
   AttentionMachine machine;
-  /// Vector registers: the register tiles of the row and column updates
-  /// (bestRegisterTile, codegen/cpu/Target.h) fit them.
-  int64_t registers;
-  /// A sample whose key columns (panels, dK, dV rows) pass these bytes
-  /// takes the backward's two passes (TargetDescription::attentionSweepBytes).
-  int64_t sweepBytes;
 
   /// The relative attention bias of a pair (codegen/common/AttentionMath.h).
   using Rab = RabTerms;

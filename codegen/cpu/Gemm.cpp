@@ -45,6 +45,26 @@ SmallVector<Value> mlir::mtgr::transposeSquare(OpBuilder &b, ArrayRef<Value> row
   return x;
 }
 
+void mlir::mtgr::packSquares(LoopBuilder &l, Value src, ArrayRef<Value> rows,
+                             ArrayRef<Value> inside, Value packed, Value panel, int64_t lane0,
+                             int64_t chunks) {
+  int64_t L = static_cast<int64_t>(rows.size());
+  auto t = VectorType::get({L}, l.f32());
+  Value zero = arith::ConstantOp::create(l.b, DenseElementsAttr::get(t, l.b.getF32FloatAttr(0.0)));
+  l.loop(l.idx(0), l.idx(chunks), [&](Value chunk) {
+    Value k0 = l.mul(chunk, l.idx(L));
+    SmallVector<Value> square;
+    for (int64_t i = 0; i < L; ++i) {
+      Value row = vector::LoadOp::create(l.b, t, src, ValueRange{rows[i], k0});
+      square.push_back(inside[i] ? l.select(inside[i], row, zero) : row);
+    }
+    SmallVector<Value> columns = transposeSquare(l.b, square);
+    for (int64_t c = 0; c < L; ++c)
+      vector::StoreOp::create(l.b, columns[c], packed,
+                              ValueRange{panel, l.add(k0, l.idx(c)), l.idx(lane0)});
+  });
+}
+
 namespace {
 
 /// One call's loops: packing, blocking, the micro-kernel.
@@ -118,7 +138,7 @@ struct GemmBuilder {
   /// thread (znver4, 2026-12-06).
   void packTransposed(Value packed, Value q0, Value q1) {
     int64_t L = t.lanes, vectorK = p.k / L * L;
-    Value zero = zeros(), last = l.idx(p.n - 1);
+    Value last = l.idx(p.n - 1);
     l.loop(q0, q1, [&](Value q) {
       Value col0 = l.mul(q, l.idx(NR));
       for (int64_t sq = 0; sq < NR / L; ++sq) {
@@ -129,18 +149,7 @@ struct GemmBuilder {
           inside.push_back(always ? Value() : l.cmp(arith::CmpIPredicate::slt, col, l.idx(p.n)));
           cols.push_back(always ? col : l.minI(col, last));
         }
-        l.loop(l.idx(0), l.idx(vectorK / L), [&](Value chunk) {
-          Value k0 = l.mul(chunk, l.idx(L));
-          SmallVector<Value> square;
-          for (int64_t i = 0; i < L; ++i) {
-            Value row = vector::LoadOp::create(l.b, vec, p.bTransposed, ValueRange{cols[i], k0});
-            square.push_back(inside[i] ? l.select(inside[i], row, zero) : row);
-          }
-          SmallVector<Value> columns = transposeSquare(l.b, square);
-          for (int64_t c = 0; c < L; ++c)
-            vector::StoreOp::create(l.b, columns[c], packed,
-                                    ValueRange{q, l.add(k0, l.idx(c)), l.idx(sq * L)});
-        });
+        packSquares(l, p.bTransposed, cols, inside, packed, q, sq * L, vectorK / L);
       }
     });
     if (vectorK < p.k)

@@ -62,6 +62,14 @@ void buildGemm(LoopBuilder &l, const GemmTiles &tiles, const GemmProblem &p);
 /// attention's keys.
 SmallVector<Value> transposeSquare(OpBuilder &b, ArrayRef<Value> rows);
 
+/// packed[panel, k + c, lane0 + i] = src[rows[i], k + c] (zero where
+/// inside[i] is false; a null inside[i]: always) for k in [0, chunks L),
+/// L = rows.size() a power of two, by L x L squares transposed in
+/// registers: a panel's L lanes from L rows of `src`. The GEMM's weights
+/// and the attention's keys are packed so.
+void packSquares(LoopBuilder &l, Value src, ArrayRef<Value> rows, ArrayRef<Value> inside,
+                 Value packed, Value panel, int64_t lane0, int64_t chunks);
+
 /// Vector helpers shared by the GEMM's callers.
 Value loadLanes(LoopBuilder &l, VectorType t, Value mem, ValueRange at, Value mask);
 void storeLanes(LoopBuilder &l, Value v, Value mem, ValueRange at, Value mask);

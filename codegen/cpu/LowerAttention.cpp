@@ -67,21 +67,9 @@ void AttentionEmitter::fillPanels(Value x, const LayoutBuffers &l, Value panelSt
         inside.push_back(cmp(arith::CmpIPredicate::slt, row, end));
         rows.push_back(minI(row, sub(end, idx(1))));
       }
-      if (vectorColumns > 0) {
-        VectorType t = vec(L, f32());
-        Value zero = splat(t, cf32(0.0));
-        for (int64_t sq = 0; sq < squares; ++sq) {
-          loop(idx(0), idx(vectorColumns / L), [&](Value chunk) {
-            Value c0 = mul(chunk, idx(L));
-            SmallVector<Value> square;
-            for (int64_t lane = sq * L; lane < (sq + 1) * L; ++lane)
-              square.push_back(select(inside[lane], vload(t, x, {rows[lane], c0}), zero));
-            SmallVector<Value> columns = transposeSquare(b, square);
-            for (int64_t c = 0; c < L; ++c)
-              vstore(columns[c], panels, {panel, add(c0, idx(c)), idx(sq * L)});
-          });
-        }
-      }
+      for (int64_t sq = 0; sq < squares && vectorColumns > 0; ++sq)
+        packSquares(*this, x, ArrayRef(rows).slice(sq * L, L), ArrayRef(inside).slice(sq * L, L),
+                    panels, panel, sq * L, vectorColumns / L);
       loop(idx(vectorColumns), idx(w), [&](Value c) {
         for (int64_t lane = 0; lane < BC; ++lane)
           store(select(inside[lane], load(x, {rows[lane], c}), cf32(0.0)), panels,
@@ -101,8 +89,8 @@ void AttentionEmitter::callKernel(Operation *op, StringRef kind, ArrayRef<Value>
   // types as text: the same in every compile (attributes' addresses are not).
   std::string key;
   llvm::raw_string_ostream os(key);
-  os << op->getName() << op->getPropertiesAsAttribute() << BR << "x" << BC << "r" << registers
-     << "s" << sweepBytes << "l" << machine.l1Bytes;
+  os << op->getName() << op->getPropertiesAsAttribute() << BR << "x" << BC << "r"
+     << machine.vectorRegisters << "s" << machine.sweepBytes << "l" << machine.l1Bytes;
   for (Type t : types)
     os << t;
   std::string name =
@@ -155,9 +143,9 @@ void AttentionEmitter::accumulateRows(int64_t rows, Value out, Value outRow0, Va
   // AVX-512); over a group of tiles they stay in registers. Each output
   // element adds the spans' columns in order, as tile by tile.
   int64_t lanes = laneWidth(width), vectors = width / lanes;
-  RegisterTile tile = bestRegisterTile(registers, rows, vectors, [&](int64_t r, int64_t v) {
-    return r == rows && vectors % v == 0;
-  });
+  RegisterTile tile =
+      bestRegisterTile(machine.vectorRegisters, rows, vectors,
+                       [&](int64_t r, int64_t v) { return r == rows && vectors % v == 0; });
   int64_t kVectors = tile.vectors;
   VectorType t = vec(lanes, f32());
   loop(idx(0), idx(vectors / kVectors), [&](Value chunk) {
@@ -219,7 +207,7 @@ void AttentionEmitter::accumulateColumns(Value out, Value p, Value y, ArrayRef<V
   // and a broadcast). Each element still adds the rows in order: the same
   // sums as column by column.
   int64_t lanes = laneWidth(width), vectors = width / lanes;
-  RegisterTile shape = bestRegisterTile(registers, BC, vectors,
+  RegisterTile shape = bestRegisterTile(machine.vectorRegisters, BC, vectors,
                                         [&](int64_t, int64_t v) { return vectors % v == 0; });
   int64_t kCols = shape.rows, kVectors = shape.vectors;
   VectorType t = vec(lanes, f32());
