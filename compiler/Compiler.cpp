@@ -89,6 +89,8 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
     else if (prefixSplitMissing.empty())
       prefixSplitMissing = "the prefix split failed";
   }
+  out.trainStepMissing = trainStepMissing;
+  out.prefixSplitMissing = prefixSplitMissing;
   if (stop == Stage::Kernel)
     return out.text = print(*module), std::move(out);
   {
@@ -144,8 +146,8 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
   a.model = model;
   a.code = std::move(emitted->sections);
   a.entryPoints = std::move(entries);
-  a.trainStepMissing = trainStepMissing;
-  a.prefixSplitMissing = prefixSplitMissing;
+  a.trainStepMissing = out.trainStepMissing;
+  a.prefixSplitMissing = out.prefixSplitMissing;
   return std::move(out);
 }
 

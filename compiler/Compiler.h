@@ -21,6 +21,9 @@ struct CompileOutput {
   std::string text;  // IR of the last stage (mtgr, kernel, loops, llvm)
   std::string bytes; // object file (Stage::Object)
   Artifact artifact; // Stage::Artifact
+  /// Why train_step / the prefix split's entry points are absent ("" when
+  /// present), known from Stage::Kernel on (the artifact records them too).
+  std::string trainStepMissing, prefixSplitMissing;
 };
 
 /// Compiles the description `modelText` (already parsed into `model`) up to
