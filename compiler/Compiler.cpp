@@ -56,7 +56,8 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
     return fail("decomposing the model into kernel ops failed");
   // @train_step when every op on the way has a gradient rule; otherwise the
   // artifact serves inference only and says why.
-  std::string trainStepMissing = trainStep ? "" : "compiled for inference only";
+  std::string &trainStepMissing = out.trainStepMissing;
+  trainStepMissing = trainStep ? "" : "compiled for inference only";
   if (trainStep) {
     OwningOpRef<ModuleOp> attempt = module->clone();
     std::string why;
@@ -74,7 +75,7 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
   }
   // @encode_prefix and @score_candidates where the model allows them
   // (DESIGN 1.6); otherwise the reason goes into the manifest.
-  std::string prefixSplitMissing;
+  std::string &prefixSplitMissing = out.prefixSplitMissing;
   {
     OwningOpRef<ModuleOp> attempt = module->clone();
     ScopedDiagnosticHandler quiet(&context, [&](Diagnostic &d) {
@@ -89,8 +90,6 @@ llvm::Expected<CompileOutput> mlir::mtgr::compileModel(const ModelDesc &model,
     else if (prefixSplitMissing.empty())
       prefixSplitMissing = "the prefix split failed";
   }
-  out.trainStepMissing = trainStepMissing;
-  out.prefixSplitMissing = prefixSplitMissing;
   if (stop == Stage::Kernel)
     return out.text = print(*module), std::move(out);
   {
