@@ -206,8 +206,11 @@ std::string mtgr::checkHostTarget(llvm::StringRef target) {
   auto hostFeatures = llvm::sys::getHostCPUFeatures();
   llvm::SmallVector<llvm::StringRef> features;
   parts[2].split(features, ',', -1, false);
+  // LLVM's feature list of a named CPU holds x87, which every x86-64 CPU
+  // has and the host's feature detection does not report (--cpu=haswell
+  // code was refused on the machines it runs on).
   for (llvm::StringRef f : features)
-    if (f.consume_front("+") && !hostFeatures.lookup(f))
+    if (f.consume_front("+") && f != "x87" && !hostFeatures.lookup(f))
       return "built for CPU '" + parts[1].str() + "' using '" + f.str() +
              "', which this CPU lacks (recompile on this machine)";
   return "";
