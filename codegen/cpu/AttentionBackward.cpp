@@ -31,6 +31,14 @@ struct BackwardArgs {
       dP = next()[0], dT = next()[0], dPChunks = next()[0], dTChunks = next()[0];
   }
 };
+
+/// A row block's Q and dO, transposed into the part's scratch (own[4],
+/// own[5]) for the tile products.
+void packRowBlocks(AttentionEmitter &e, const BackwardArgs &g, const AttentionEmitter::Block &blk,
+                   ArrayRef<Value> own, std::array<int64_t, 3> dims) {
+  e.packRowBlock(g.q, blk.rows, own[4], dims[0] * dims[1]);
+  e.packRowBlock(g.dO, blk.rows, own[5], dims[0] * dims[2]);
+}
 } // namespace
 
 SmallVector<Value> AttentionEmitter::attentionBackwardBuffers(HstuAttentionBackwardOp op,
@@ -67,7 +75,8 @@ void AttentionEmitter::attentionBackwardKernel(HstuAttentionBackwardOp op, Value
   fillPanels(g.k, g.l, g.panelStart, g.kPanels, h * dqk);
   fillPanels(g.v, g.l, g.panelStart, g.vPanels, h * dv);
   SmallVector<std::pair<Type, SmallVector<int64_t>>> scratch{
-      {f32(), {BR, h * dqk}}, {f32(), {BR, BC}}, {f32(), {BR, BC}}, {f32(), {BR}}};
+      {f32(), {BR, h * dqk}}, {f32(), {BR, BC}},         {f32(), {BR, BC}},
+      {f32(), {BR}},          {f32(), {1, h * dqk, BR}}, {f32(), {1, h * dv, BR}}};
   int64_t chunks = 0;
   if (rab) {
     scratch.append({{f32(), {BR, BC}}, {f32(), {BR, BC}}}); // bias, dsSum
@@ -221,11 +230,13 @@ void AttentionEmitter::backwardRows(HstuAttentionBackwardOp op, ValueRange a, bo
   int64_t width = headDims(op)[0] * headDims(op)[1];
   BackwardArgs g(KernelArgs{a}, rab);
   Value dqAcc = own[0], inv = own[3];
+  std::array<int64_t, 3> dims = headDims(op);
   forEachTile(
       g.l, g.t, g.panelStart,
       [&](Block &blk) {
         fill(dqAcc, cf32(0.0));
         inverseNorms(blk, inv, g.mask, op.getNNorm(), op.getNNormConstant());
+        packRowBlocks(*this, g, blk, own, dims);
       },
       [&](Block &blk, Tile &tile) {
         tileGradients(op, a, rab, blk, tile, own, /*rowGrads=*/true, columnGrads, chunk);
@@ -251,6 +262,7 @@ void AttentionEmitter::backwardColumns(HstuAttentionBackwardOp op, ValueRange a,
       Block blk = blockAt(g.l, s, sub(block, load(g.t.blockStart, {s})));
       Tile tile = tileOf(toIndex(load(g.t.tiles, {e})), g.panelStart, blk);
       inverseNorms(blk, own[3], g.mask, op.getNNorm(), op.getNNormConstant());
+      packRowBlocks(*this, g, blk, own, headDims(op));
       tileGradients(op, a, rab, blk, tile, own, /*rowGrads=*/false, /*columnGrads=*/true, chunk);
     });
   });
@@ -264,9 +276,10 @@ void AttentionEmitter::tileGradients(HstuAttentionBackwardOp op, ValueRange a, b
   double alphaValue = op.getAlpha().convertToDouble();
   BackwardArgs g(KernelArgs{a}, rab);
   Value dqAcc = own[0], weights = own[1], dScores = own[2], inv = own[3];
+  Value qBlock = own[4], dOBlock = own[5];
   // The bias's gradient goes with the columns' (dsSum: the pairs' dS
   // summed over the heads, scattered into the chunk's dP, dT).
-  Value bias = rab ? own[4] : Value(), dsSum = rab && columnGrads ? own[5] : Value();
+  Value bias = rab ? own[6] : Value(), dsSum = rab && columnGrads ? own[7] : Value();
   // Whole-width tiles only (half ones have their empty half masked out):
   // the gradient's body is large, one variant of it is enough.
   TW = BC;
@@ -287,7 +300,7 @@ void AttentionEmitter::tileGradients(HstuAttentionBackwardOp op, ValueRange a, b
     // The scores' part first, into the scratch (a, and silu'(s) in
     // dScores until dA is known): live across dA's product they spilled
     // (16 + 16 accumulators in 32 registers).
-    SmallVector<Value> scores = tileProduct(g.q, blk.rows, g.kPanels, tile.panel, qOff, dqk);
+    SmallVector<Value> scores = tileProduct(qBlock, idx(0), BR, g.kPanels, tile.panel, qOff, dqk);
     for (int64_t r = 0; r < BR; ++r) {
       Value s = arith::MulFOp::create(b, alpha, scores[r], fast());
       if (bias)
@@ -300,7 +313,7 @@ void AttentionEmitter::tileGradients(HstuAttentionBackwardOp op, ValueRange a, b
         vstore(select(seen[r], a, zero), weights, {idx(r), idx(0)});
       }
     }
-    SmallVector<Value> dA = tileProduct(g.dO, blk.rows, g.vPanels, tile.panel, vOff, dv);
+    SmallVector<Value> dA = tileProduct(dOBlock, idx(0), BR, g.vPanels, tile.panel, vOff, dv);
     for (int64_t r = 0; r < BR; ++r) {
       // ds = dA silu'(s) / n_norm
       Value grad = vload(vt, dScores, {idx(r), idx(0)}), invNorm = splat(vt, load(inv, {idx(r)}));

@@ -94,8 +94,17 @@ struct AttentionEmitter : LoopBuilder {
   Value panelStarts(const LayoutBuffers &l);
   Value allocPanels(Value panelStart, Value samples, int64_t w);
   void fillPanels(Value x, const LayoutBuffers &l, Value panelStart, Value panels, int64_t w);
-  /// scores[r] = sum_k X[rows[r], off + k] * panel[off + k][0 .. BC), k < width.
-  SmallVector<Value> tileProduct(Value x, ArrayRef<Value> rows, Value panels, Value panel,
+  /// A row block of x [N, w] transposed: block[0, c, r] = x[rows[r], c]
+  /// (block [1, w, BR]). The tile products read a row block's Q (or dO)
+  /// from it: one k's BR elements are adjacent, where x's rows lie a row
+  /// stride apart (BR streams; a stride of a multiple of 4 KiB, d_model 1024
+  /// with 1 to 4 heads, puts them all in one L1 set: QK^T at 55-80 instead
+  /// of 115 GFLOP/s in a micro-benchmark on znver4).
+  /// block[slot, c, r] (block [slots, w, BR]; slot null: 0).
+  void packRowBlock(Value x, ArrayRef<Value> rows, Value block, int64_t w, Value slot = {});
+  /// scores[r] = sum_k block[slot, off + k, r] * panel[off + k][0 .. TW),
+  /// r < rows, k < width (block: packRowBlock's).
+  SmallVector<Value> tileProduct(Value block, Value slot, int64_t rows, Value panels, Value panel,
                                  Value off, int64_t width);
   /// Columns [first, end) of a tile starting at column col0 (a TileView's:
   /// columns that exist).
@@ -120,18 +129,17 @@ struct AttentionEmitter : LoopBuilder {
 
   /// Loops over (sample, row block, listed tile); `perBlock` runs before
   /// the tiles of a block, `perTile` for each, `afterBlock` after them.
-  /// With `groupTiles` > 1 a block's tiles go in groups of up to that many
-  /// (tile.slot: the place in the group), `afterGroup` after each with
-  /// their count.
   struct Block {
     Value sample, start, end, n, r0;
     SmallVector<Value> rows; // absolute rows, clamped to the sample's last
+    Value entry;             // its place in the tile list's blocks
+    Value slot;              // its place in its super block (forEachTileGroup)
   };
   struct Tile {
     Value full, half, c0, col0; // full: no mask test; half: BC / 2 columns wide
     Value index;          // the column tile within the sample
     Value panel;          // its panel of packed keys (packPanels)
-    Value slot;           // its place in its group (forEachTile's groupTiles)
+    Value slot;           // its place in its group (forEachTileGroup)
   };
   /// What a row block sees of a tile: per row, the lanes it sees (all of
   /// them on full tiles, no test; the mask's on partial ones;
@@ -146,12 +154,12 @@ struct AttentionEmitter : LoopBuilder {
     Value first, end;
   };
   TileView tileMasks(const Block &blk, const Tile &tile, Value mask, bool rowsMustExist);
-  /// inv[r] = 1 / n_norm of each row of a block.
+  /// inv[first + r] = 1 / n_norm of each row of a block (first null: 0).
   void inverseNorms(const Block &blk, Value inv, Value mask, NNorm mode,
-                    std::optional<APFloat> constant) {
+                    std::optional<APFloat> constant, Value first = {}) {
     for (size_t r = 0; r < blk.rows.size(); ++r)
       store(fdiv(cf32(1.0), attentionNorm(mode, constant, mask, blk.rows[r], blk.start, blk.end)),
-            inv, {idx(r)});
+            inv, {first ? add(first, idx(r)) : idx(r)});
   }
   /// Emits `body` for a half tile (TW = BC / 2) and a whole one (TW = BC).
   void byWidth(Value half, function_ref<void()> body) {
@@ -190,8 +198,25 @@ struct AttentionEmitter : LoopBuilder {
                    function_ref<void(Block &)> perBlock,
                    function_ref<void(Block &, Tile &)> perTile,
                    function_ref<void(Block &)> afterBlock, Value firstBlock = {},
-                   Value endBlock = {}, int64_t groupTiles = 1,
-                   function_ref<void(Block &, Value)> afterGroup = {});
+                   Value endBlock = {});
+  /// The forward's walk: a sample's row blocks in super blocks of
+  /// superBlocksOf(its column tiles) (at most as many as `cursors` [..]
+  /// (index, scratch) holds; blk.slot: the place in it), and for each super
+  /// block the sample's column tiles in ranges of `groupTiles`: per range,
+  /// each of its blocks walks its listed tiles inside the range (`perTile`;
+  /// tile.slot: the place among them), then `afterGroup` with their count
+  /// when there are any. `perBlock` runs for each block of a super block
+  /// before its ranges, `afterBlock` after them. The keys and values of a
+  /// range stay in the L2 across the super block's rows, where a block
+  /// sweeping all of a long sample's (16.7 MiB at MTGR-small's 4,168
+  /// tokens) read them from L3 or memory once per 8 rows.
+  void forEachTileGroup(const LayoutBuffers &l, const TileListBuffers &t, Value panelStart,
+                        function_ref<Value(Value columnTiles)> superBlocksOf, int64_t groupTiles,
+                        Value cursors, Value firstBlock, Value endBlock,
+                        function_ref<void(Block &)> perBlock,
+                        function_ref<void(Block &, Tile &)> perTile,
+                        function_ref<void(Block &, Value count)> afterGroup,
+                        function_ref<void(Block &)> afterBlock);
   /// Threads by cost: part `part` of `parts` gets the row blocks [lo, hi)
   /// whose costs (listed tiles + 1 for the block's own rows) sum to about
   /// 1 / parts of the list's; a block's cost is known from the tile list.

@@ -38,7 +38,7 @@ public:
     loops.gemmRows = gemm.rows;
     loops.gemmVectors = gemm.vectors;
     loops.lanes = gemm.lanes;
-    loops.gemmL2Bytes = gemm.l2Bytes;
+    loops.l2Bytes = gemm.l2Bytes;
     loops.vectorRegisters = description.vectorRegisters;
     loops.attentionSweepBytes = description.attentionSweepBytes();
     loops.l1Bytes = description.l1Bytes;

@@ -90,7 +90,8 @@ void AttentionEmitter::callKernel(Operation *op, StringRef kind, ArrayRef<Value>
   std::string key;
   llvm::raw_string_ostream os(key);
   os << op->getName() << op->getPropertiesAsAttribute() << BR << "x" << BC << "r"
-     << machine.vectorRegisters << "s" << machine.sweepBytes << "l" << machine.l1Bytes;
+     << machine.vectorRegisters << "s" << machine.sweepBytes << "l" << machine.l1Bytes << "L"
+     << machine.l2Bytes;
   for (Type t : types)
     os << t;
   std::string name =
@@ -113,11 +114,34 @@ void AttentionEmitter::callKernel(Operation *op, StringRef kind, ArrayRef<Value>
   call->setAttr("mtgr.kernel_call", b.getUnitAttr()); // reads and writes, keeps nothing
 }
 
-SmallVector<Value> AttentionEmitter::tileProduct(Value x, ArrayRef<Value> rows, Value panels,
-                                                 Value panel, Value off, int64_t width) {
+void AttentionEmitter::packRowBlock(Value x, ArrayRef<Value> rows, Value block, int64_t w,
+                                    Value slot) {
+  slot = slot ? slot : idx(0);
+  // Rows in power-of-two groups (8; 6 = 4 + 2), each group's columns as
+  // L x L squares transposed in registers; the last w % L columns and
+  // single rows element by element.
+  int64_t r0 = 0, n = static_cast<int64_t>(rows.size());
+  while (r0 < n) {
+    int64_t L = int64_t(1) << llvm::Log2_64(n - r0);
+    int64_t vectorColumns = L > 1 ? w / L * L : 0;
+    if (vectorColumns > 0)
+      packSquares(*this, x, rows.slice(r0, L), SmallVector<Value>(L), block, slot, r0,
+                  vectorColumns / L);
+    if (vectorColumns < w)
+      loop(idx(vectorColumns), idx(w), [&](Value c) {
+        for (int64_t r = r0; r < r0 + L; ++r)
+          store(load(x, {rows[r], c}), block, {slot, c, idx(r)});
+      });
+    r0 += L;
+  }
+}
+
+SmallVector<Value> AttentionEmitter::tileProduct(Value block, Value slot, int64_t rows,
+                                                 Value panels, Value panel, Value off,
+                                                 int64_t width) {
   VectorType t = vec(TW, f32());
   Value zero = splat(t, cf32(0.0));
-  SmallVector<Value> init(rows.size(), zero);
+  SmallVector<Value> init(rows, zero);
   auto f = scf::ForOp::create(b, idx(0), idx(width), idx(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -125,8 +149,8 @@ SmallVector<Value> AttentionEmitter::tileProduct(Value x, ArrayRef<Value> rows, 
     Value k = add(off, f.getInductionVar());
     Value keys = vload(t, panels, {panel, k, idx(0)});
     SmallVector<Value> next;
-    for (auto [r, row] : llvm::enumerate(rows))
-      next.push_back(fma(splat(t, load(x, {row, k})), keys, f.getRegionIterArgs()[r]));
+    for (int64_t r = 0; r < rows; ++r)
+      next.push_back(fma(splat(t, load(block, {slot, k, idx(r)})), keys, f.getRegionIterArgs()[r]));
     scf::YieldOp::create(b, next);
   }
   return SmallVector<Value>(f.getResults());
@@ -338,44 +362,103 @@ AttentionEmitter::Tile AttentionEmitter::tileOf(Value code, Value panelStart, co
   return tile;
 }
 
+namespace {
+/// A sample's row blocks inside [firstBlock, endBlock) (null: all), as
+/// block numbers within the sample, and the sample's first in the list.
+struct SampleBlocks {
+  Value first, lo, hi;
+};
+SampleBlocks sampleBlocks(LoopBuilder &b, const TileListBuffers &t, Value s, Value firstBlock,
+                          Value endBlock) {
+  Value first = b.load(t.blockStart, {s});
+  Value last = b.load(t.blockStart, {b.add(s, b.idx(1))});
+  Value lo = b.idx(0), hi = b.sub(last, first);
+  if (firstBlock) {
+    lo = b.sub(b.maxI(first, firstBlock), first);
+    hi = b.maxI(lo, b.sub(b.minI(last, endBlock), first));
+  }
+  return {first, lo, hi};
+}
+} // namespace
+
 void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers &t,
                                    Value panelStart, function_ref<void(Block &)> perBlock,
                                    function_ref<void(Block &, Tile &)> perTile,
                                    function_ref<void(Block &)> afterBlock, Value firstBlock,
-                                   Value endBlock, int64_t groupTiles,
-                                   function_ref<void(Block &, Value)> afterGroup) {
+                                   Value endBlock) {
   loop(idx(0), samples(l), [&](Value s) {
-    Value first = load(t.blockStart, {s});
-    Value last = load(t.blockStart, {add(s, idx(1))});
-    Value lo = idx(0), hi = sub(last, first);
-    if (firstBlock) { // the sample's blocks inside [firstBlock, endBlock)
-      lo = sub(maxI(first, firstBlock), first);
-      hi = maxI(lo, sub(minI(last, endBlock), first));
-    }
-    loop(lo, hi, [&](Value rb) {
+    SampleBlocks range = sampleBlocks(*this, t, s, firstBlock, endBlock);
+    loop(range.lo, range.hi, [&](Value rb) {
       Block blk = blockAt(l, s, rb);
+      blk.entry = add(range.first, rb);
       perBlock(blk);
-      Value g = add(first, rb);
-      Value t0 = load(t.tileStart, {g}), t1 = load(t.tileStart, {add(g, idx(1))});
-      auto walk = [&](Value e0, Value e1) {
-        loop(e0, e1, [&](Value e) {
-          Tile tile = tileOf(toIndex(load(t.tiles, {e})), panelStart, blk);
-          tile.slot = sub(e, e0);
-          perTile(blk, tile);
-        });
-      };
-      if (groupTiles <= 1) {
-        walk(t0, t1);
-      } else {
-        auto groups = scf::ForOp::create(b, t0, t1, idx(groupTiles));
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(groups.getBody());
-        Value e0 = groups.getInductionVar(), e1 = minI(add(e0, idx(groupTiles)), t1);
-        walk(e0, e1);
-        afterGroup(blk, sub(e1, e0));
-      }
+      Value t0 = load(t.tileStart, {blk.entry});
+      Value t1 = load(t.tileStart, {add(blk.entry, idx(1))});
+      loop(t0, t1, [&](Value e) {
+        Tile tile = tileOf(toIndex(load(t.tiles, {e})), panelStart, blk);
+        tile.slot = sub(e, t0);
+        perTile(blk, tile);
+      });
       afterBlock(blk);
     });
+  });
+}
+
+void AttentionEmitter::forEachTileGroup(const LayoutBuffers &l, const TileListBuffers &t,
+                                        Value panelStart,
+                                        function_ref<Value(Value columnTiles)> superBlocksOf,
+                                        int64_t groupTiles, Value cursors, Value firstBlock,
+                                        Value endBlock, function_ref<void(Block &)> perBlock,
+                                        function_ref<void(Block &, Tile &)> perTile,
+                                        function_ref<void(Block &, Value count)> afterGroup,
+                                        function_ref<void(Block &)> afterBlock) {
+  loop(idx(0), samples(l), [&](Value s) {
+    SampleBlocks range = sampleBlocks(*this, t, s, firstBlock, endBlock);
+    Value columnTiles = sub(load(panelStart, {add(s, idx(1))}), load(panelStart, {s}));
+    Value superBlocks = superBlocksOf(columnTiles);
+    auto supers = scf::ForOp::create(b, range.lo, range.hi, superBlocks);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(supers.getBody());
+    Value sb0 = supers.getInductionVar();
+    Value sb1 = minI(add(sb0, superBlocks), range.hi);
+    auto eachBlock = [&](function_ref<void(Block &)> body) {
+      loop(sb0, sb1, [&](Value rb) {
+        Block blk = blockAt(l, s, rb);
+        blk.entry = add(range.first, rb);
+        blk.slot = sub(rb, sb0);
+        body(blk);
+      });
+    };
+    eachBlock([&](Block &blk) {
+      perBlock(blk);
+      store(load(t.tileStart, {blk.entry}), cursors, {blk.slot});
+    });
+    auto ranges = scf::ForOp::create(b, idx(0), columnTiles, idx(groupTiles));
+    {
+      OpBuilder::InsertionGuard rangeGuard(b);
+      b.setInsertionPointToStart(ranges.getBody());
+      Value limit = add(ranges.getInductionVar(), idx(groupTiles));
+      eachBlock([&](Block &blk) {
+        // The block's entries from its cursor on whose column tile lies
+        // below the range's end (entries ascend by column): at most G.
+        Value e0 = load(cursors, {blk.slot});
+        Value t1 = load(t.tileStart, {add(blk.entry, idx(1))});
+        Value e1 = loopAcc(e0, minI(add(e0, idx(groupTiles)), t1), e0, [&](Value e, Value end) {
+          Value column = arith::ShRUIOp::create(b, toIndex(load(t.tiles, {e})), idx(2));
+          return select(cmp(arith::CmpIPredicate::ult, column, limit), add(e, idx(1)), end);
+        });
+        store(e1, cursors, {blk.slot});
+        ifThen(cmp(arith::CmpIPredicate::ult, e0, e1), [&] {
+          loop(e0, e1, [&](Value e) {
+            Tile tile = tileOf(toIndex(load(t.tiles, {e})), panelStart, blk);
+            tile.slot = sub(e, e0);
+            perTile(blk, tile);
+          });
+          afterGroup(blk, sub(e1, e0));
+        });
+      });
+    }
+    eachBlock(afterBlock);
   });
 }
 

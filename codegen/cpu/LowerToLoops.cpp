@@ -106,11 +106,11 @@ struct MTGRLowerToLoopsPass
     gemm.rows = gemmRows;
     gemm.vectors = gemmVectors;
     gemm.lanes = lanes;
-    gemm.l2Bytes = gemmL2Bytes;
+    gemm.l2Bytes = l2Bytes;
     gemm.kBlock = gemmKBlock;
     if (gemm.l2Bytes < 1024 || gemm.kBlock < 1) {
-      module.emitError("mtgr-lower-to-loops: GEMM cache blocking with ")
-          << gemm.l2Bytes << " L2 bytes and K blocks of " << gemm.kBlock
+      module.emitError("mtgr-lower-to-loops: L2 of ")
+          << gemm.l2Bytes << " bytes and GEMM K blocks of " << gemm.kBlock
           << " (at least 1024 bytes and 1)";
       return signalPassFailure();
     }
@@ -141,7 +141,7 @@ struct MTGRLowerToLoopsPass
       return signalPassFailure();
     }
     populateAttentionLoweringPatterns(converter, patterns,
-                                      {vectorRegisters, attentionSweepBytes, l1Bytes});
+                                      {vectorRegisters, attentionSweepBytes, l1Bytes, l2Bytes});
     populateLossLoweringPatterns(converter, patterns, &threads);
     populateOptimizerLoweringPatterns(converter, patterns, &threads);
 

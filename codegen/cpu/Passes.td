@@ -47,9 +47,10 @@ def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
     Option<"l1Bytes", "l1-bytes", "int64_t", "32768",
            "L1 data bytes per core: the forward attention walks a row block's tiles in "
            "groups whose weights fit a quarter of it">,
-    Option<"gemmL2Bytes", "gemm-l2-bytes", "int64_t", "524288",
-           "GEMM cache blocking: the L2 bytes per core the B panels a row block "
-           "visits fit half of">,
+    Option<"l2Bytes", "l2-bytes", "int64_t", "524288",
+           "L2 bytes per core: the B panels a GEMM row block visits fit half of "
+           "it; the forward attention's super blocks keep their rows within a "
+           "quarter of it">,
     Option<"gemmKBlock", "gemm-k-block", "int64_t", "256",
            "GEMM cache blocking: the K block of a dynamic K (weight gradients)">,
   ];

@@ -1666,6 +1666,66 @@ TEST(TileBoundaries, DynamicMaskWorkWithinTenPercent) {
   EXPECT_LE(static_cast<double>(compiled->attentionPairs), 1.1 * static_cast<double>(ref.visiblePairs));
 }
 
+class SuperBlocks : public ::testing::TestWithParam<int> {};
+
+// Long samples take the forward's super blocks (codegen/cpu/AttentionForward.cpp:
+// a sample whose keys and values pass half the L2 walks its row blocks in
+// super blocks, its column tiles in ranges). Named CPUs fix the L2, so the
+// switch falls at the same length on every machine: haswell's 256 KiB at 683
+// tokens of this model (16-column tiles), x86-64-v4's 1 MiB at 2,731 (32
+// columns). Long samples on 1 and 3 threads (the
+// parts start inside super blocks): the same bits, and the reference's
+// scores and hidden states.
+TEST_P(SuperBlocks, ForwardMatchesReferenceOnThreads) {
+  int index = GetParam();
+  bool avx512 = index >= 2;
+  std::string mask = index % 2 == 0 ? "dynamic" : "intervals";
+  std::string yaml = tileModel(mask, /*rab=*/index == 2);
+  std::optional<HostTarget> host = HostTarget::named(avx512 ? "x86-64-v4" : "haswell");
+  ASSERT_TRUE(host.has_value());
+  if (std::string why = checkHostTarget(host->str()); !why.empty())
+    GTEST_SKIP() << why;
+  ASSERT_TRUE(host.has_value());
+  std::string diag;
+  llvm::raw_string_ostream ds(diag);
+  auto desc = parseModelDesc(yaml, "tiles.yaml", ds);
+  ASSERT_TRUE(desc) << diag;
+  auto compiled = compileModel(*desc, yaml, Stage::Artifact, *createCpuBackend(*host), ds,
+                               /*trainStep=*/false);
+  ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError()) << diag;
+  std::unique_ptr<Session> sessions[2];
+  for (unsigned i = 0; i < 2; ++i) {
+    auto created = Session::create(compiled->artifact, i == 0 ? 1 : 3);
+    ASSERT_TRUE(static_cast<bool>(created)) << llvm::toString(created.takeError());
+    sessions[i] = std::move(*created);
+    test::randomizeParams(sessions[i]->params(), index);
+  }
+  const ModelDesc &m = sessions[0]->model();
+  // Past the switch, in several super blocks (lengths jagged by R and K).
+  int64_t sequence = avx512 ? 2800 : 800;
+  SyntheticOptions o;
+  o.users = avx512 ? 2 : 3, o.minSequence = o.maxSequence = sequence, o.maxRealtime = 40;
+  o.maxCandidates = 9, o.seed = 11 + static_cast<uint64_t>(index);
+  Batch batch = generateSynthetic(m, o);
+  std::mt19937 rng(5 + index);
+  if (mask == "intervals")
+    randomIntervals(m, batch, rng);
+  std::vector<int64_t> offsets = batch.tokenOffsets(m);
+  int64_t most = 0;
+  for (size_t s = 0; s + 1 < offsets.size(); ++s)
+    most = std::max(most, offsets[s + 1] - offsets[s]);
+  ASSERT_GT(most, avx512 ? 2731 : 683) << "no sample takes super blocks";
+  auto one = sessions[0]->forward(batch, /*hidden=*/true);
+  auto three = sessions[1]->forward(batch, /*hidden=*/true);
+  ASSERT_TRUE(static_cast<bool>(one)) << llvm::toString(one.takeError());
+  ASSERT_TRUE(static_cast<bool>(three)) << llvm::toString(three.takeError());
+  EXPECT_EQ(one->hidden, three->hidden);
+  reference::Output ref = reference::forward(m, sessions[0]->params(), batch);
+  expectForwardMatches(*one, ref, yaml + "longest sample: " + std::to_string(most));
+  EXPECT_EQ(one->visiblePairs, ref.visiblePairs);
+}
+INSTANTIATE_TEST_SUITE_P(HaswellAndV4, SuperBlocks, ::testing::Range(0, 3));
+
 namespace {
 /// tileModel's shape at width `d`: d = 20 puts the U/V/Q/K boundaries inside
 /// vectors (the split is copied out) and every panel's end past N; d = 64

@@ -3,6 +3,8 @@
 // RUN: not mtgr-opt %s --mtgr-lower-to-loops="l1-bytes=100" 2>&1 | FileCheck %s --check-prefix=BAD-L1
 // RUN: not mtgr-opt %s --mtgr-lower-to-loops="attention-sweep-bytes=0" 2>&1 | FileCheck %s --check-prefix=BAD-SWEEP
 // RUN: not mtgr-opt %s --mtgr-lower-to-loops="vector-registers=2" 2>&1 | FileCheck %s --check-prefix=BAD-REGISTERS
+// RUN: mtgr-opt %s --mtgr-lower-to-loops="l2-bytes=16384" | FileCheck %s --check-prefix=SMALL-L2
+// RUN: not mtgr-opt %s --mtgr-lower-to-loops="l2-bytes=100" 2>&1 | FileCheck %s --check-prefix=BAD-L2
 
 // Attention family (codegen/cpu/AttentionEmitter.h; LowerMasks.cpp,
 // AttentionForward.cpp, LowerAttention.cpp): the mask becomes per-row
@@ -23,6 +25,18 @@
 // SMALL-L1: func.func private @mtgr_attention_forward_
 // SMALL-L1: memref.alloc() : memref<16x32xf32>
 // SMALL-L1: memref.alloc() : memref<2x3xindex>
+// A long sample (its keys and values past half the L2) walks its row blocks
+// in super blocks: with an L2 of 16 KiB, 8 blocks (each block's Q
+// transposed, 16 x 8 floats, and its cursor in the tile list) once a
+// sample's column tiles (16 x 2 x (8 + 8) floats each) pass 8 KiB; shorter
+// samples one block at a time.
+// SMALL-L2: func.func private @mtgr_attention_forward_
+// SMALL-L2: memref.alloc() : memref<8x16x8xf32>
+// SMALL-L2: memref.alloc() : memref<8xindex>
+// SMALL-L2: %[[WIDE:.*]] = arith.cmpi ugt, %{{.*}}, %c8192 : index
+// SMALL-L2: arith.select %[[WIDE]], %c8, %c1{{.*}} : index
+// SMALL-L2: scf.for
+// BAD-L2: mtgr-lower-to-loops: L2 of 100 bytes
 // BAD-L1: mtgr-lower-to-loops: L1 of 100 bytes (at least 1024)
 // BAD-SWEEP: mtgr-lower-to-loops: attention sweep of 0 bytes (at least 1)
 // BAD-REGISTERS: mtgr-lower-to-loops: 2 vector registers (at least 4)
