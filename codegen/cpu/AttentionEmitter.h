@@ -139,7 +139,7 @@ struct AttentionEmitter : LoopBuilder {
     Value full, half, c0, col0; // full: no mask test; half: BC / 2 columns wide
     Value index;          // the column tile within the sample
     Value panel;          // its panel of packed keys (packPanels)
-    Value slot;           // its place in its group (forEachTileGroup)
+    Value slot;           // its place in its group (forEachTileGroup), or in its block's list
   };
   /// What a row block sees of a tile: per row, the lanes it sees (all of
   /// them on full tiles, no test; the mask's on partial ones;

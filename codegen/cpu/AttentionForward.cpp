@@ -39,9 +39,10 @@ void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool ra
   // L2 (MTGR-small: 16 blocks of 8 rows x 2 x 512 floats, 512 KiB of 1 MiB).
   // MTGR-small, one request of 4,168 tokens, znver4, 1 thread: 1.80 s by
   // single blocks, 1.53 with SB = 8, 1.38 with 16, 1.33 with 32. A shorter
-  // sample's keys stay in the L2 anyway and its blocks go one by one (its
-  // Q block and outputs in the L1 across its tiles; MTGR-small's batch was
-  // 3% slower with SB = 16).
+  // sample's blocks go one by one (its Q block and outputs stay in the L1
+  // across its tiles); where between half the L2 and a few MiB of keys
+  // and values the super blocks start to pay, this machine's noise hides
+  // (docs/cpu-backend.md).
   int64_t rowBytes = BR * h * (dqk + dv) * 4, columnTileBytes = BC * h * (dqk + dv) * 4;
   int64_t SB = std::clamp<int64_t>(machine.l2Bytes / 2 / rowBytes, 1, 32);
   auto superBlocksOf = [&](Value columnTiles) {
@@ -66,12 +67,12 @@ void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool ra
       Value whole, isShort, out, row0;
     };
     auto outputOf = [&](Block &blk) {
-      Output o2;
-      o2.whole = cmp(arith::CmpIPredicate::sle, add(blk.r0, idx(BR)), blk.n);
-      o2.isShort = cmp(arith::CmpIPredicate::sle, sub(blk.n, blk.r0), idx(BR / 2));
-      o2.out = select(o2.whole, o, memref::CastOp::create(b, o.getType(), acc));
-      o2.row0 = select(o2.whole, add(blk.start, blk.r0), idx(0));
-      return o2;
+      Output to;
+      to.whole = cmp(arith::CmpIPredicate::sle, add(blk.r0, idx(BR)), blk.n);
+      to.isShort = cmp(arith::CmpIPredicate::sle, sub(blk.n, blk.r0), idx(BR / 2));
+      to.out = select(to.whole, o, memref::CastOp::create(b, o.getType(), acc));
+      to.row0 = select(to.whole, add(blk.start, blk.r0), idx(0));
+      return to;
     };
     forEachTileGroup(
         l, t, panelStart, superBlocksOf, G, cursors, firstBlock, endBlock,
