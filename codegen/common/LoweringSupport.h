@@ -283,8 +283,9 @@ struct AttentionMachine {
   /// L1 data bytes per core: the forward's group of tiles keeps its
   /// weights within a quarter of them.
   int64_t l1Bytes = 32 << 10;
-  /// L2 bytes per core: the forward's super blocks keep their Q blocks and
-  /// output rows within a quarter of them.
+  /// L2 bytes per core: a sample whose keys and values pass half of them
+  /// takes the forward's super blocks, whose Q blocks and output rows stay
+  /// within the other half.
   int64_t l2Bytes = 512 << 10;
 };
 void populateAttentionLoweringPatterns(BufferTypeConverter &converter, RewritePatternSet &patterns,

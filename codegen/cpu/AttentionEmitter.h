@@ -94,13 +94,13 @@ struct AttentionEmitter : LoopBuilder {
   Value panelStarts(const LayoutBuffers &l);
   Value allocPanels(Value panelStart, Value samples, int64_t w);
   void fillPanels(Value x, const LayoutBuffers &l, Value panelStart, Value panels, int64_t w);
-  /// A row block of x [N, w] transposed: block[0, c, r] = x[rows[r], c]
-  /// (block [1, w, BR]). The tile products read a row block's Q (or dO)
-  /// from it: one k's BR elements are adjacent, where x's rows lie a row
-  /// stride apart (BR streams; a stride of a multiple of 4 KiB, d_model 1024
-  /// with 1 to 4 heads, puts them all in one L1 set: QK^T at 55-80 instead
-  /// of 115 GFLOP/s in a micro-benchmark on znver4).
-  /// block[slot, c, r] (block [slots, w, BR]; slot null: 0).
+  /// A row block of x [N, w] transposed into slot `slot` (null: 0) of
+  /// block [slots, w, BR]: block[slot, c, r] = x[rows[r], c]. The tile
+  /// products read a row block's Q (or dO) from it: one k's BR elements are
+  /// adjacent, where x's rows lie a row stride apart (BR streams; a stride
+  /// of a multiple of 4 KiB, d_model 1024 with 1 to 4 heads, puts them all
+  /// in one L1 set: QK^T at 55-80 instead of 115 GFLOP/s in a
+  /// micro-benchmark on znver4).
   void packRowBlock(Value x, ArrayRef<Value> rows, Value block, int64_t w, Value slot = {});
   /// scores[r] = sum_k block[slot, off + k, r] * panel[off + k][0 .. TW),
   /// r < rows, k < width (block: packRowBlock's).
@@ -139,7 +139,7 @@ struct AttentionEmitter : LoopBuilder {
     Value full, half, c0, col0; // full: no mask test; half: BC / 2 columns wide
     Value index;          // the column tile within the sample
     Value panel;          // its panel of packed keys (packPanels)
-    Value slot;           // its place in its group (forEachTileGroup), or in its block's list
+    Value slot;           // its place in its group (forEachTileGroup)
   };
   /// What a row block sees of a tile: per row, the lanes it sees (all of
   /// them on full tiles, no test; the mask's on partial ones;

@@ -396,7 +396,6 @@ void AttentionEmitter::forEachTile(const LayoutBuffers &l, const TileListBuffers
       Value t1 = load(t.tileStart, {add(blk.entry, idx(1))});
       loop(t0, t1, [&](Value e) {
         Tile tile = tileOf(toIndex(load(t.tiles, {e})), panelStart, blk);
-        tile.slot = sub(e, t0);
         perTile(blk, tile);
       });
       afterBlock(blk);

@@ -49,8 +49,8 @@ def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
            "groups whose weights fit a quarter of it">,
     Option<"l2Bytes", "l2-bytes", "int64_t", "524288",
            "L2 bytes per core: the B panels a GEMM row block visits fit half of "
-           "it; the forward attention's super blocks keep their rows within a "
-           "quarter of it">,
+           "it; the forward attention takes super blocks of row blocks for a "
+           "sample whose keys and values pass half of it, their rows within half">,
     Option<"gemmKBlock", "gemm-k-block", "int64_t", "256",
            "GEMM cache blocking: the K block of a dynamic K (weight gradients)">,
   ];
