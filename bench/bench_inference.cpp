@@ -58,9 +58,21 @@ cl::opt<std::string> cpuName("cpu",
                                       "the baseline's kernel: OPENBLAS_CORETYPE=Haswell)"),
                              cl::init("native"), cl::cat(category));
 
+cl::opt<std::string> tiles("tiles",
+                           cl::desc("Register tiles set by hand (mtgr-compile --tiles), e.g. "
+                                    "gemm=4x64,attention=6 (bench/tune-tiles.sh)"),
+                           cl::cat(category));
+
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+BackendOptions cpuOptions() {
+  BackendOptions o;
+  o.chip = cpuName;
+  o.tiles = tiles;
+  return o;
 }
 
 /// Best-of runs of `fn` for about `seconds`: the time of one run.
@@ -107,8 +119,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   double t0 = now();
-  auto artifact = compileArtifact((*text)->getBuffer(), modelPath, /*trainStep=*/false, "cpu",
-                                  BackendOptions{cpuName});
+  auto artifact =
+      compileArtifact((*text)->getBuffer(), modelPath, /*trainStep=*/false, "cpu", cpuOptions());
   if (!artifact) {
     llvm::errs() << llvm::toString(artifact.takeError()) << "\n";
     return 1;
@@ -218,7 +230,7 @@ int main(int argc, char **argv) {
   {
     std::string diag;
     llvm::raw_string_ostream ds(diag);
-    auto backend = createCpuBackend(BackendOptions{cpuName});
+    auto backend = createCpuBackend(cpuOptions());
     if (!backend) {
       llvm::errs() << llvm::toString(backend.takeError()) << "\n";
       return 1;

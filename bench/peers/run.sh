@@ -8,7 +8,8 @@
 # entry). Then the contenders run in turns (rounds of mtgr, eager per user,
 # torch.compile per user, eager padded, torch.compile padded), each timing
 # whole passes (steps) over the file, on 1 and 2 threads. Prints and writes
-# bench/results/<cpu>/peers-<mode>-<shape>.txt (<cpu>: LLVM's name for this CPU).
+# bench/results/<cpu>/peers-<mode>-<shape>.txt (<cpu>: LLVM's name for this CPU;
+# -<model> before .txt for a MODEL other than MTGR-small).
 #
 # Usage: bash bench/peers/run.sh inference|training [shape...]   shapes: batch, paper, one
 #   batch  16 users, S <= 512, R <= 64, K <= 32   (part 2's inference batch)
@@ -51,9 +52,13 @@ for shape in "${shapes[@]}"; do
   "$bin/mtgr-run" infer "$work/model.mtgr" --requests="$req" --randomize-params \
     --save-params="$params" --output="$work/mtgr.txt" 2>"$work/mtgr.log"
   tokens=$(sed -n 's/.*users (\([0-9]*\) tokens).*/\1/p' "$work/mtgr.log")
-  out="$results/peers-$mode-$shape.txt"
+  # Another model than MTGR-small gets its name in the file's: the headline
+  # files stay MTGR-small's.
+  suffix=""; [ "$model" -ef "$root/examples/models/mtgr-small.yaml" ] ||
+    suffix="-$(basename "$model" .yaml)"
+  out="$results/peers-$mode-$shape$suffix.txt"
   {
-    echo "# mtgr vs PyTorch peers, $mode (bench/peers/run.sh $mode $shape)"
+    echo "# mtgr vs PyTorch peers, $mode (${suffix:+MODEL=$model }bench/peers/run.sh $mode $shape)"
     echo "model: $(basename "$model"); requests: ${gen[*]} ($tokens tokens)"
     echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores"
     echo "machine: $("$bin/mtgr-compile" "$model" --summary --emit=none | sed -n 's/^  target: cpu, //p')"

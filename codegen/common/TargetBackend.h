@@ -98,6 +98,9 @@ struct BackendOptions {
   /// nanoseconds before and after every synchronisation point of every
   /// kernel (mtgr-gpu-sync-delays: a test build); 0, the default, none.
   int64_t syncDelaysNs = 0;
+  /// The CPU back end: register tiles set by hand instead of derived
+  /// (TargetDescription::setTiles: "gemm=6x64,attention=8"); "" = derived.
+  std::string tiles;
 };
 
 } // namespace mlir::mtgr

@@ -16,12 +16,8 @@ using namespace mlir::mtgr;
 namespace {
 class CpuBackend final : public TargetBackend {
 public:
-  explicit CpuBackend(HostTarget host)
-      : host(std::move(host)),
-        description(TargetDescription::forCpu(
-            this->host.cpu, this->host.features,
-            this->host.thisMachine ? TargetDescription::readCaches("/sys/devices/system/cpu/cpu0")
-                                   : std::nullopt)) {}
+  CpuBackend(HostTarget host, TargetDescription description)
+      : host(std::move(host)), description(std::move(description)) {}
 
   StringRef name() const override { return "cpu"; }
 
@@ -81,8 +77,17 @@ private:
 };
 } // namespace
 
+/// What the tiles of `host` derive from: the caches of this machine (sysfs)
+/// when compiling for it, else the named CPU's table.
+static TargetDescription describeHost(const HostTarget &host) {
+  return TargetDescription::forCpu(
+      host.cpu, host.features,
+      host.thisMachine ? TargetDescription::readCaches("/sys/devices/system/cpu/cpu0")
+                       : std::nullopt);
+}
+
 std::unique_ptr<TargetBackend> mlir::mtgr::createCpuBackend(const HostTarget &host) {
-  return std::make_unique<CpuBackend>(host);
+  return std::make_unique<CpuBackend>(host, describeHost(host));
 }
 
 llvm::Expected<std::unique_ptr<TargetBackend>>
@@ -99,5 +104,9 @@ mlir::mtgr::createCpuBackend(const BackendOptions &options) {
     return llvm::createStringError("--dtype=" + options.dtype +
                                    ": the CPU stores activations in fp32 only (bf16 and f16 "
                                    "storage are --target=cuda's)");
-  return createCpuBackend(*host);
+  TargetDescription description = describeHost(*host);
+  if (!options.tiles.empty())
+    if (llvm::Error e = description.setTiles(options.tiles))
+      return std::move(e);
+  return std::make_unique<CpuBackend>(*host, std::move(description));
 }

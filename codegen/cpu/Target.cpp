@@ -177,6 +177,8 @@ std::optional<CacheSizes> TargetDescription::readCaches(llvm::StringRef cpuDir) 
 }
 
 int64_t TargetDescription::attentionRowBlock() const {
+  if (attentionRowsSet)
+    return *attentionRowsSet;
   // The scores: rows x 2 vectors (a column tile), at most 8 rows.
   return bestRegisterTile(vectorRegisters, 8, 2, [](int64_t, int64_t v) { return v == 2; }).rows;
 }
@@ -207,6 +209,11 @@ GemmTiles TargetDescription::gemmTiles() const {
   GemmTiles g;
   g.lanes = vectorFloats;
   g.l2Bytes = l2Bytes;
+  if (gemmTileSet) {
+    g.rows = gemmTileSet->rows;
+    g.vectors = gemmTileSet->vectors;
+    return g;
+  }
   // Vectors a power of two up to 4: panels of 16-64 columns.
   RegisterTile tile = bestRegisterTile(
       vectorRegisters, vectorRegisters, 4,
@@ -217,15 +224,59 @@ GemmTiles TargetDescription::gemmTiles() const {
   return g;
 }
 
+llvm::Error TargetDescription::setTiles(llvm::StringRef text) {
+  auto bad = [&](const llvm::Twine &why) {
+    return llvm::createStringError("--tiles: " + why.str());
+  };
+  llvm::SmallVector<llvm::StringRef> items;
+  text.split(items, ',', -1, /*KeepEmpty=*/false);
+  if (items.empty())
+    return bad("'" + text + "': expected gemm=ROWSxCOLUMNS and/or attention=ROWS");
+  for (llvm::StringRef item : items) {
+    auto [key, value] = item.trim().split('=');
+    if (key == "gemm") {
+      auto [rowsText, columnsText] = value.split('x');
+      int64_t rows = 0, columns = 0;
+      if (rowsText.getAsInteger(10, rows) || columnsText.getAsInteger(10, columns) || rows < 1 ||
+          columns < 1)
+        return bad("gemm=" + value + " is not ROWSxCOLUMNS (e.g. gemm=6x" +
+                   llvm::Twine(4 * vectorFloats) + ")");
+      int64_t vectors = columns / vectorFloats;
+      if (columns % vectorFloats != 0 || (vectors != 1 && vectors != 2 && vectors != 4))
+        return bad("gemm=" + value + ": the columns must be 1, 2 or 4 vectors of " +
+                   llvm::Twine(vectorFloats) + " lanes (" + name + ")");
+      if (rows * vectors + vectors + 1 > vectorRegisters)
+        return bad("gemm=" + value + ": " + llvm::Twine(rows * vectors) +
+                   " accumulators, a step's " + llvm::Twine(vectors) +
+                   " vectors and a broadcast pass the " + llvm::Twine(vectorRegisters) +
+                   " vector registers");
+      gemmTileSet = RegisterTile{rows, vectors};
+    } else if (key == "attention") {
+      int64_t rows = 0;
+      if (value.getAsInteger(10, rows) || rows < 2 || rows > 8)
+        return bad("attention=" + value + " is not a row count of 2 .. 8");
+      if (2 * rows + 3 > vectorRegisters)
+        return bad("attention=" + value + ": " + llvm::Twine(2 * rows) +
+                   " score accumulators, two key vectors and a broadcast pass the " +
+                   llvm::Twine(vectorRegisters) + " vector registers");
+      attentionRowsSet = rows;
+    } else {
+      return bad("'" + item + "' is neither gemm=ROWSxCOLUMNS nor attention=ROWS");
+    }
+  }
+  return llvm::Error::success();
+}
+
 std::string TargetDescription::describe() const {
   GemmTiles gemm = gemmTiles();
+  bool set = gemmTileSet || attentionRowsSet;
   return llvm::formatv("{0} {1} ({2} f32 lanes, {3} vector registers, {4} FMA/cycle of "
                        "latency {5} [{6}]; L1d {7}, L2 {8}, L3 {9} [{10}]; GEMM register tile "
-                       "{11} rows x {12} columns; attention tiles {13} rows x {14} columns)",
+                       "{11} rows x {12} columns; attention tiles {13} rows x {14} columns{15})",
                        name, cpu.empty() ? "?" : cpu, vectorFloats, vectorRegisters, fmaUnits,
                        fmaLatency, fmaSource, bytes(l1Bytes), bytes(l2Bytes), bytes(l3Bytes),
                        cacheSource, gemm.rows, gemm.columns(), attentionRowBlock(),
-                       attentionColTile())
+                       attentionColTile(), set ? " [--tiles]" : "")
       .str();
 }
 
@@ -246,6 +297,7 @@ std::string TargetDescription::toJson() const {
       {"gemm_tile", llvm::json::Array{gemm.rows, gemm.columns()}},
       {"gemm_k_block", gemm.kBlock},
       {"attention_tile", llvm::json::Array{attentionRowBlock(), attentionColTile()}},
+      {"tiles_source", gemmTileSet || attentionRowsSet ? "set" : "derived"},
       {"describe", describe()},
   };
   return llvm::formatv("{0}", llvm::json::Value(std::move(o))).str();

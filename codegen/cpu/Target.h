@@ -15,6 +15,7 @@
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -68,6 +69,11 @@ struct TargetDescription {
   /// Where the numbers came from, for people: "table" (a named CPU),
   /// "sysfs" (this machine's caches), "default" (neither knew).
   std::string fmaSource = "default", cacheSource = "default";
+  /// Tiles set by hand (`mtgr-compile --tiles`, what bench/tune-tiles.sh
+  /// tries) instead of derived by the rules below; recorded and printed
+  /// as set.
+  std::optional<RegisterTile> gemmTileSet;
+  std::optional<int64_t> attentionRowsSet;
 
   /// Attention tiles (DESIGN 2's tiled level): a block of query rows times a
   /// tile of key columns. A column tile is two vectors of scores per query
@@ -118,6 +124,12 @@ struct TargetDescription {
   /// ("/sys/devices/system/cpu/cpu0": cache/index*/{level,type,size});
   /// std::nullopt where it has none to read.
   static std::optional<CacheSizes> readCaches(llvm::StringRef cpuDir);
+
+  /// Sets tiles from `--tiles` text: comma-separated `gemm=ROWSxCOLUMNS`
+  /// (COLUMNS 1, 2 or 4 vectors of the lanes) and `attention=ROWS` (the
+  /// query rows of a block, 2 .. 8); each must fit the vector registers
+  /// as the derived ones do. An error names what is wrong.
+  llvm::Error setTiles(llvm::StringRef text);
 
   /// One line for people (--summary, --print-pipeline, bench headers).
   std::string describe() const;

@@ -230,6 +230,8 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
   // The host code runs wherever the GPU is: by default a generic x86-64
   // level, not this machine's.
   std::string cpu = options.chip.empty() ? "x86-64-v3" : options.chip;
+  if (!options.tiles.empty())
+    return fail("--tiles sets the CPU's register tiles: an option of --target=cpu");
   std::optional<HostTarget> host = HostTarget::named(cpu);
   if (!host)
     return fail("unknown CPU '" + cpu + "' for the host code (supported: native, " +

@@ -56,7 +56,7 @@ Artifact compileBound(const std::string &text, const std::string &target, size_t
   // The emulator runs the host object: no PTX or cubins (test/tools' ptxas)
   // unless `archs` asks for them (the golden kernels a GPU runs).
   auto backend = mlir::mtgr::createTargetBackend(
-      target, target == "cuda" ? mlir::mtgr::BackendOptions{"", archs, gemm, "", "fp32", 0}
+      target, target == "cuda" ? mlir::mtgr::BackendOptions{"", archs, gemm, "", "fp32", 0, ""}
                                : mlir::mtgr::BackendOptions{});
   EXPECT_TRUE(static_cast<bool>(backend)) << llvm::toString(backend.takeError());
   mlir::PassManager pm(&context);

@@ -1784,6 +1784,74 @@ TEST_P(GemmBoundaries, ForwardAndBackwardMatchReference) {
 }
 INSTANTIATE_TEST_SUITE_P(HostAndAvx2, GemmBoundaries, ::testing::Range(0, 4));
 
+// Tiles set by hand (mtgr-compile --tiles, what bench/tune-tiles.sh tries):
+// GEMM register tiles and attention row blocks the rules never derive, on
+// this host's vectors and on haswell's (AVX2): samples around the row block,
+// the column tile and the GEMM's rows, forward and every gradient against
+// the reference, and the tile list's work in whole or half tiles of the set
+// row block.
+class SetTiles : public ::testing::TestWithParam<int> {};
+
+TEST_P(SetTiles, ForwardAndBackwardMatchReference) {
+  int index = GetParam();
+  bool avx2 = index >= 2;
+  BackendOptions options;
+  options.chip = avx2 ? "haswell" : "native";
+  std::optional<HostTarget> host = HostTarget::named(options.chip);
+  ASSERT_TRUE(host.has_value());
+  if (std::string why = checkHostTarget(host->str()); !why.empty())
+    GTEST_SKIP() << why;
+  TargetDescription derived = TargetDescription::fromFeatures(host->features);
+  int64_t L = derived.vectorFloats;
+  bool wide = derived.vectorRegisters >= 32;
+  // Rows x vectors the rules do not pick (AVX-512 derives 6 x 4 and 8 rows,
+  // AVX2 6 x 2 and 6 rows), each within the registers.
+  std::string gemm = index % 2 == 0
+                         ? (wide ? "4x" + std::to_string(4 * L) : "2x" + std::to_string(4 * L))
+                         : (wide ? "14x" + std::to_string(2 * L) : "4x" + std::to_string(2 * L));
+  int64_t BR = index % 2 == 0 ? 5 : (wide ? 3 : 4);
+  options.tiles = "gemm=" + gemm + ",attention=" + std::to_string(BR);
+  std::string yaml = tileModel("dynamic", /*rab=*/index % 2 == 1);
+  std::string diag;
+  llvm::raw_string_ostream ds(diag);
+  auto desc = parseModelDesc(yaml, "tiles.yaml", ds);
+  ASSERT_TRUE(desc) << diag;
+  auto backend = createCpuBackend(options);
+  ASSERT_TRUE(static_cast<bool>(backend)) << llvm::toString(backend.takeError());
+  EXPECT_NE((*backend)->describe().find("[--tiles]"), std::string::npos) << (*backend)->describe();
+  auto compiled0 = compileModel(*desc, yaml, Stage::Artifact, **backend, ds, /*trainStep=*/true);
+  ASSERT_TRUE(static_cast<bool>(compiled0)) << llvm::toString(compiled0.takeError()) << diag;
+  auto created = Session::create(std::move(compiled0->artifact), 1);
+  ASSERT_TRUE(static_cast<bool>(created)) << llvm::toString(created.takeError());
+  std::unique_ptr<Session> session = std::move(*created);
+  const ModelDesc &m = session->model();
+  test::randomizeParams(session->params(), 300 + index);
+  int64_t BC = derived.attentionColTile(), MR = std::stoll(gemm);
+  for (int64_t n : {int64_t(1), BR - 1, BR, BR + 1, MR + 1, BC - 1, BC + 1, 2 * BR + 1, int64_t(37),
+                    int64_t(70)}) {
+    if (n < 1)
+      continue;
+    SyntheticOptions o;
+    int64_t rest = n - 1; // one profile token
+    int64_t K = std::min<int64_t>(rest, 3), R = (rest - K) / 2, S = rest - K - R;
+    o.users = 2, o.minSequence = o.maxSequence = S, o.minRealtime = o.maxRealtime = R;
+    o.minCandidates = o.maxCandidates = K, o.seed = static_cast<uint64_t>(n + 10 * index);
+    Batch batch = generateSynthetic(m, o);
+    std::string what = yaml + "--tiles=" + options.tiles + " on " + options.chip +
+                       ", tokens per sample: " + std::to_string(n);
+    auto compiled = session->forward(batch, /*hidden=*/true);
+    ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
+    reference::Output ref =
+        reference::forward(m, session->params(), batch, &session->dynamicTables());
+    expectForwardMatches(*compiled, ref, what);
+    EXPECT_EQ(compiled->visiblePairs, ref.visiblePairs) << what;
+    EXPECT_EQ(compiled->attentionPairs % (BR * (BC / 2)), 0) << what;
+    if (K > 0)
+      expectGradientsMatch(*session, batch, 0, 0, what);
+  }
+}
+INSTANTIATE_TEST_SUITE_P(HostAndAvx2, SetTiles, ::testing::Range(0, 4));
+
 // Threads by cost inside one call: one large sample (one user, S = 300)
 // splits its GEMM row blocks and attention row blocks over the threads. The
 // forward result is the same bit for bit on 1, 2, 3 and 5 threads (each row

@@ -48,6 +48,13 @@ cl::opt<std::string> cpu("cpu",
                                   "native for --target=cpu, x86-64-v3 for the host code of "
                                   "--target=cuda"),
                          cl::cat(category));
+cl::opt<std::string>
+    tiles("tiles",
+          cl::desc("--target=cpu: set the register tiles instead of deriving them from the CPU: "
+                   "gemm=ROWSxCOLUMNS (COLUMNS 1, 2 or 4 vectors), attention=ROWS (2 .. 8), comma "
+                   "separated; recorded in the artifact and printed by --summary as [--tiles]. "
+                   "bash bench/tune-tiles.sh times a few on this machine"),
+          cl::value_desc("gemm=RxC,attention=R"), cl::cat(category));
 cl::opt<std::string> target("target",
                             cl::desc("Back end to compile for: cpu (x86-64; --cpu picks the "
                                      "processor) or cuda (every op a GPU kernel: PTX and cubins "
@@ -253,14 +260,15 @@ int main(int argc, char **argv) {
       "  mtgr-compile examples/models/tiny.yaml --sign-key=release.key -o tiny.mtgr\n"
       "  mtgr-compile examples/models/mtgr-small.yaml --emit=loops -o small.loops.mlir\n"
       "  mtgr-compile examples/models/tiny.yaml --print-pipeline --emit=none\n"
-      "  mtgr-compile examples/models/mtgr-small.yaml --summary --seq-len=500 --rt-len=50\n");
+      "  mtgr-compile examples/models/mtgr-small.yaml --summary --seq-len=500 --rt-len=50\n"
+      "  mtgr-compile examples/models/mtgr-small.yaml --tiles=gemm=4x64,attention=6 --summary\n");
   if (seqLen < 0 || rtLen < 0 || candidates < 0) {
     llvm::errs() << "mtgr-compile: error: --seq-len, --rt-len and --candidates must be >= 0\n";
     return 1;
   }
   auto backend = mlir::mtgr::createTargetBackend(
       target,
-      mlir::mtgr::BackendOptions{cpu, cudaArch, gemmKind, attentionKind, dtype, syncDelays});
+      mlir::mtgr::BackendOptions{cpu, cudaArch, gemmKind, attentionKind, dtype, syncDelays, tiles});
   if (!backend) {
     llvm::errs() << "mtgr-compile: error: --target=" << target
                  << (cpu.empty() ? "" : " --cpu=" + cpu) << ": "
