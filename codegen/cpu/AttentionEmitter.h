@@ -113,10 +113,12 @@ struct AttentionEmitter : LoopBuilder {
   };
   /// out[outRow0 + r, outOff + c] += sum over spans s < count (spanAt(s)),
   /// in order, of sum_j P[pRow0 + r, s BC + j] * Y[col0 + j, yOff + c] for
-  /// r < rows, j in [first, end), c < width.
+  /// r < rows, j in [first, end), c < width. Where `fresh` (i1, optional)
+  /// holds, `=` instead of `+=`: out's old values are neither read nor need
+  /// to be zero.
   void accumulateRows(int64_t rows, Value out, Value outRow0, Value outOff, Value p, Value pRow0,
                       Value y, Value yOff, int64_t width, Value count,
-                      function_ref<Span(Value)> spanAt);
+                      function_ref<Span(Value)> spanAt, Value fresh = {});
   /// out[col0 + j, off + c] += sum_r P[r, j] * Y[rows[r], off + c] for j in
   /// [first, end).
   void accumulateColumns(Value out, Value p, Value y, ArrayRef<Value> rows, Value off,

@@ -158,7 +158,7 @@ SmallVector<Value> AttentionEmitter::tileProduct(Value block, Value slot, int64_
 
 void AttentionEmitter::accumulateRows(int64_t rows, Value out, Value outRow0, Value outOff, Value p,
                                       Value pRow0, Value y, Value yOff, int64_t width, Value count,
-                                      function_ref<Span(Value)> spanAt) {
+                                      function_ref<Span(Value)> spanAt, Value fresh) {
   // Register tile: all `rows` rows x kVectors vectors of the output (8 x 2
   // with 32 registers, 6 x 2 with 16), loaded once for all the spans: per
   // column kVectors loads of Y and `rows` broadcasts feed rows * kVectors
@@ -177,10 +177,27 @@ void AttentionEmitter::accumulateRows(int64_t rows, Value out, Value outRow0, Va
     auto at = [&](int64_t r, int64_t v) -> SmallVector<Value> {
       return {add(outRow0, idx(r)), add(outOff, add(c0, idx(v * lanes)))};
     };
+    auto loadAll = [&] {
+      SmallVector<Value> loaded;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t v = 0; v < kVectors; ++v)
+          loaded.push_back(vload(t, out, at(r, v)));
+      return loaded;
+    };
     SmallVector<Value> acc;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t v = 0; v < kVectors; ++v)
-        acc.push_back(vload(t, out, at(r, v)));
+    if (fresh) {
+      // Zeros where the output starts here, else its sums so far.
+      SmallVector<Type> types(rows * kVectors, t);
+      auto start = scf::IfOp::create(b, types, fresh, /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&start.getThenRegion().front());
+      scf::YieldOp::create(b, SmallVector<Value>(rows * kVectors, splat(t, cf32(0.0))));
+      b.setInsertionPointToStart(&start.getElseRegion().front());
+      scf::YieldOp::create(b, loadAll());
+      acc.assign(start.getResults().begin(), start.getResults().end());
+    } else {
+      acc = loadAll();
+    }
     // The same row's next chunk, prefetched a line per 16 floats: Y's rows
     // lie a row stride apart (2 KiB on MTGR-small), and the hardware's
     // prefetchers did not keep up (AVX2 on znver4: 74-76 -> 78-79 GFLOP/s).
