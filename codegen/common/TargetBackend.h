@@ -100,7 +100,9 @@ struct BackendOptions {
   int64_t syncDelaysNs = 0;
   /// The CPU back end: register tiles set by hand instead of derived
   /// (TargetDescription::setTiles: "gemm=6x64,attention=8"); "" = derived.
-  std::string tiles;
+  std::string tiles{};
+  /// `tiles` came from `mtgr-compile --tune` (recorded as tuned).
+  bool tilesTuned = false;
 };
 
 } // namespace mlir::mtgr

@@ -77,9 +77,7 @@ private:
 };
 } // namespace
 
-/// What the tiles of `host` derive from: the caches of this machine (sysfs)
-/// when compiling for it, else the named CPU's table.
-static TargetDescription describeHost(const HostTarget &host) {
+TargetDescription mlir::mtgr::describeHost(const HostTarget &host) {
   return TargetDescription::forCpu(
       host.cpu, host.features,
       host.thisMachine ? TargetDescription::readCaches("/sys/devices/system/cpu/cpu0")
@@ -108,5 +106,6 @@ mlir::mtgr::createCpuBackend(const BackendOptions &options) {
   if (!options.tiles.empty())
     if (llvm::Error e = description.setTiles(options.tiles))
       return std::move(e);
+  description.tilesTuned = options.tilesTuned && !options.tiles.empty();
   return std::make_unique<CpuBackend>(*host, std::move(description));
 }

@@ -267,6 +267,43 @@ llvm::Error TargetDescription::setTiles(llvm::StringRef text) {
   return llvm::Error::success();
 }
 
+std::vector<std::string> TargetDescription::gemmTileCandidates() const {
+  TargetDescription derived = *this;
+  derived.gemmTileSet.reset();
+  GemmTiles d = derived.gemmTiles();
+  std::vector<std::string> out;
+  for (int64_t vectors : {4, 2}) {
+    int64_t most = (vectorRegisters - vectors - 1) / vectors;
+    for (int64_t rows = most; rows >= 1; --rows) {
+      bool listed = rows == most || rows == 4 || rows == 5 || rows == 6 || rows == 8;
+      if (!listed || rows * vectors < 8 || (rows == d.rows && vectors == d.vectors))
+        continue;
+      out.push_back(llvm::formatv("gemm={0}x{1}", rows, vectors * vectorFloats).str());
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> TargetDescription::attentionTileCandidates() const {
+  TargetDescription derived = *this;
+  derived.attentionRowsSet.reset();
+  std::vector<std::string> out;
+  for (int64_t rows : {8, 6, 4})
+    if (2 * rows + 3 <= vectorRegisters && rows != derived.attentionRowBlock())
+      out.push_back("attention=" + std::to_string(rows));
+  return out;
+}
+
+std::string TargetDescription::derivedTilesText() const {
+  TargetDescription derived = *this;
+  derived.gemmTileSet.reset();
+  derived.attentionRowsSet.reset();
+  GemmTiles g = derived.gemmTiles();
+  return llvm::formatv("gemm={0}x{1},attention={2}", g.rows, g.columns(),
+                       derived.attentionRowBlock())
+      .str();
+}
+
 std::string TargetDescription::describe() const {
   GemmTiles gemm = gemmTiles();
   bool set = gemmTileSet || attentionRowsSet;
@@ -276,7 +313,10 @@ std::string TargetDescription::describe() const {
                        name, cpu.empty() ? "?" : cpu, vectorFloats, vectorRegisters, fmaUnits,
                        fmaLatency, fmaSource, bytes(l1Bytes), bytes(l2Bytes), bytes(l3Bytes),
                        cacheSource, gemm.rows, gemm.columns(), attentionRowBlock(),
-                       attentionColTile(), set ? " [--tiles]" : "")
+                       attentionColTile(),
+                       !set         ? ""
+                       : tilesTuned ? " [tuned]"
+                                    : " [--tiles]")
       .str();
 }
 
@@ -297,7 +337,9 @@ std::string TargetDescription::toJson() const {
       {"gemm_tile", llvm::json::Array{gemm.rows, gemm.columns()}},
       {"gemm_k_block", gemm.kBlock},
       {"attention_tile", llvm::json::Array{attentionRowBlock(), attentionColTile()}},
-      {"tiles_source", gemmTileSet || attentionRowsSet ? "set" : "derived"},
+      {"tiles_source", !(gemmTileSet || attentionRowsSet) ? "derived"
+                       : tilesTuned                       ? "tuned"
+                                                          : "set"},
       {"describe", describe()},
   };
   return llvm::formatv("{0}", llvm::json::Value(std::move(o))).str();

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mlir::mtgr {
 
@@ -74,6 +75,9 @@ struct TargetDescription {
   /// as set.
   std::optional<RegisterTile> gemmTileSet;
   std::optional<int64_t> attentionRowsSet;
+  /// The set tiles came from `mtgr-compile --tune` (a timed search on this
+  /// machine), not from a person: printed [tuned], recorded "tuned".
+  bool tilesTuned = false;
 
   /// Attention tiles (DESIGN 2's tiled level): a block of query rows times a
   /// tile of key columns. A column tile is two vectors of scores per query
@@ -130,6 +134,14 @@ struct TargetDescription {
   /// query rows of a block, 2 .. 8); each must fit the vector registers
   /// as the derived ones do. An error names what is wrong.
   llvm::Error setTiles(llvm::StringRef text);
+  /// The tiles a search tries besides the derived ones, as setTiles text:
+  /// GEMM rows x 2 or 4 vectors within the registers with at least 8
+  /// accumulators (the largest such row count per width, and rows 4, 5,
+  /// 6, 8), then attention row blocks 4, 6, 8 where they fit.
+  std::vector<std::string> gemmTileCandidates() const;
+  std::vector<std::string> attentionTileCandidates() const;
+  /// The derived tiles as setTiles text ("gemm=6x64,attention=8").
+  std::string derivedTilesText() const;
 
   /// One line for people (--summary, --print-pipeline, bench headers).
   std::string describe() const;

@@ -652,7 +652,7 @@ TEST(PrefixSplit, EmulatedGpuMatchesForward) {
   for (int index : {0, 3, 5}) {
     std::string yaml = splittableRandomYaml(index);
     auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
-                                    {"", "none", "", "", "fp32", 0});
+                                    {"", "none", "", "", "fp32", 0, "", false});
     ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
     auto session = Session::create(std::move(*artifact), SessionOptions{},
                                    createEmulatorDevice(emu::Schedule::Reverse));
@@ -890,7 +890,7 @@ TEST(PrefixCache, DeviceTierKeepsRowsOnTheDevice) {
 TEST(PrefixCache, EmulatedGpuDeviceTierMatchesForward) {
   std::string yaml = splittableRandomYaml(3);
   auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
-                                  {"", "none", "", "", "fp32", 0});
+                                  {"", "none", "", "", "fp32", 0, "", false});
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
   auto created = Session::create(std::move(*artifact), SessionOptions{},
                                  createEmulatorDevice(emu::Schedule::Reverse));
@@ -983,7 +983,7 @@ public:
 // (recorded), training steps, the prefix cache.
 TEST(Replay, EmulatedRecordingsReplayExactly) {
   auto artifact = compileArtifact(kVisible, "test.yaml", /*trainStep=*/true, "cuda",
-                                  {"", "none", "", "", "fp32", 0});
+                                  {"", "none", "", "", "fp32", 0, "", false});
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
   SessionOptions plainOptions;
   plainOptions.recordedShapes = 0;

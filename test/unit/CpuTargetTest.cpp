@@ -124,6 +124,41 @@ TEST(CpuTarget, RegisterTilesFitTheRegisters) {
   EXPECT_EQ(avx2.attentionRowBlock(), 6); // 8 rows would need 19 ymm registers
 }
 
+// What --tune tries (compiler/TileTuning.h): GEMM tiles other than the
+// derived one, each accepted by setTiles (within the registers), and
+// attention row blocks other than the derived one; the derived tiles as
+// setTiles text, unchanged by tiles set on the description.
+TEST(CpuTarget, TuningCandidatesAreValidAndNotTheDerivedTiles) {
+  TargetDescription avx512 = TargetDescription::forCpu("skylake-avx512", kAvx512);
+  EXPECT_EQ(avx512.derivedTilesText(), "gemm=6x64,attention=8");
+  std::vector<std::string> wide = avx512.gemmTileCandidates();
+  EXPECT_EQ(wide, (std::vector<std::string>{"gemm=5x64", "gemm=4x64", "gemm=14x32", "gemm=8x32",
+                                            "gemm=6x32", "gemm=5x32", "gemm=4x32"}));
+  EXPECT_EQ(avx512.attentionTileCandidates(),
+            (std::vector<std::string>{"attention=6", "attention=4"}));
+  TargetDescription avx2 = TargetDescription::forCpu("haswell", kAvx2);
+  EXPECT_EQ(avx2.derivedTilesText(), "gemm=6x16,attention=6");
+  EXPECT_EQ(avx2.gemmTileCandidates(),
+            (std::vector<std::string>{"gemm=2x32", "gemm=5x16", "gemm=4x16"}));
+  EXPECT_EQ(avx2.attentionTileCandidates(), (std::vector<std::string>{"attention=4"}));
+  for (TargetDescription t : {avx512, avx2}) {
+    std::vector<std::string> all = t.gemmTileCandidates();
+    for (const std::string &a : t.attentionTileCandidates())
+      all.push_back(a);
+    for (const std::string &tiles : all) {
+      TargetDescription set = t;
+      llvm::Error e = set.setTiles(tiles);
+      EXPECT_FALSE(bool(e)) << tiles;
+      llvm::consumeError(std::move(e));
+      EXPECT_EQ(set.derivedTilesText(), t.derivedTilesText()) << tiles;
+      EXPECT_NE(set.describe().find("[--tiles]"), std::string::npos);
+      set.tilesTuned = true;
+      EXPECT_NE(set.describe().find("[tuned]"), std::string::npos);
+      EXPECT_NE(set.toJson().find("\"tiles_source\":\"tuned\""), std::string::npos);
+    }
+  }
+}
+
 TEST(CpuTarget, TheArtifactRecordsWhatTheTilesCameFrom) {
   FakeCpuDir dir({{1, "Data", "32K"}, {2, "Unified", "1024K"}, {3, "Unified", "32768K"}});
   TargetDescription t =

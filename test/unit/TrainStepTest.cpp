@@ -1323,7 +1323,7 @@ TEST(Training, ShardedTablesAgreeWithOneProcess) {
 // 2 sharded ranks train as one emulated process with whole tables.
 TEST(Training, ShardedTablesOnTheEmulatedGpu) {
   auto artifact = compileArtifact(dynamicTinyYaml(64), "dyn64.yaml", /*trainStep=*/true, "cuda",
-                                  {"", "none", "", "", "fp32", 0});
+                                  {"", "none", "", "", "fp32", 0, "", false});
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
   auto emulated = [&] {
     SessionOptions o;
@@ -1453,7 +1453,7 @@ TEST(Training, StepStateStaysOnTheDevice) {
 TEST(Training, EmulatedGpuTrainsAsTheCpu) {
   std::string yaml = dynamicTinyYaml(64);
   auto gpu = compileArtifact(yaml, "dyn64.yaml", /*trainStep=*/true, "cuda",
-                             {"", "none", "", "", "fp32", 0});
+                             {"", "none", "", "", "fp32", 0, "", false});
   auto cpu = compileArtifact(yaml, "dyn64.yaml");
   ASSERT_TRUE(gpu && cpu);
   SessionOptions o1;

@@ -9,6 +9,7 @@
 #include "compiler/Backends.h"
 #include "compiler/Compiler.h"
 #include "compiler/Pipeline.h"
+#include "compiler/TileTuning.h"
 #include "dialect/MTGRDialect.h"
 #include "frontend/MLIRGen.h"
 #include "model/ModelDesc.h"
@@ -55,6 +56,24 @@ cl::opt<std::string>
                    "separated; recorded in the artifact and printed by --summary as [--tiles]. "
                    "bash bench/tune-tiles.sh times a few on this machine"),
           cl::value_desc("gemm=RxC,attention=R"), cl::cat(category));
+cl::opt<bool>
+    tune("tune",
+         cl::desc("--target=cpu: choose the register tiles by timing the model here (a few GEMM "
+                  "tiles, then attention row blocks, each compiled and run on a synthetic batch of "
+                  "--tune-users users with S <= --seq-len, R <= --rt-len, K <= --candidates; about "
+                  "a minute for MTGR-small), keep the choice in --tune-cache, and compile with it "
+                  "(recorded, printed by --summary as [tuned])"),
+         cl::cat(category));
+cl::opt<std::string> tuneCache(
+    "tune-cache",
+    cl::desc("Where --tune keeps its choices per machine, model and shape (default "
+             "$XDG_CACHE_HOME/mtgr/tiles.txt or ~/.cache/mtgr/tiles.txt; none: no cache)"),
+    cl::value_desc("file"), cl::cat(category));
+cl::opt<int64_t> tuneUsers("tune-users", cl::desc("--tune: users in the timed batch"), cl::init(8),
+                           cl::cat(category));
+cl::opt<double> tuneSeconds("tune-seconds",
+                            cl::desc("--tune: seconds per candidate, thread count and round"),
+                            cl::init(0.5), cl::cat(category));
 cl::opt<std::string> target("target",
                             cl::desc("Back end to compile for: cpu (x86-64; --cpu picks the "
                                      "processor) or cuda (every op a GPU kernel: PTX and cubins "
@@ -261,14 +280,26 @@ int main(int argc, char **argv) {
       "  mtgr-compile examples/models/mtgr-small.yaml --emit=loops -o small.loops.mlir\n"
       "  mtgr-compile examples/models/tiny.yaml --print-pipeline --emit=none\n"
       "  mtgr-compile examples/models/mtgr-small.yaml --summary --seq-len=500 --rt-len=50\n"
-      "  mtgr-compile examples/models/mtgr-small.yaml --tiles=gemm=4x64,attention=6 --summary\n");
+      "  mtgr-compile examples/models/mtgr-small.yaml --tiles=gemm=4x64,attention=6 --summary\n"
+      "  mtgr-compile examples/models/mtgr-small.yaml --tune --seq-len=512 --rt-len=64 -o "
+      "small.mtgr\n");
   if (seqLen < 0 || rtLen < 0 || candidates < 0) {
     llvm::errs() << "mtgr-compile: error: --seq-len, --rt-len and --candidates must be >= 0\n";
     return 1;
   }
-  auto backend = mlir::mtgr::createTargetBackend(
-      target,
-      mlir::mtgr::BackendOptions{cpu, cudaArch, gemmKind, attentionKind, dtype, syncDelays, tiles});
+  mlir::mtgr::BackendOptions backendOptions{cpu,   cudaArch,   gemmKind, attentionKind,
+                                            dtype, syncDelays, tiles,    /*tilesTuned=*/false};
+  if (tune && (target != "cpu" || !tiles.empty())) {
+    llvm::errs() << "mtgr-compile: error: --tune chooses the CPU's register tiles: an option of "
+                    "--target=cpu, without --tiles\n";
+    return 1;
+  }
+  if (tune && (tuneUsers < 1 || seqLen < 1 || !(tuneSeconds > 0))) {
+    llvm::errs() << "mtgr-compile: error: --tune needs --tune-users >= 1, --seq-len >= 1 and "
+                    "--tune-seconds > 0\n";
+    return 1;
+  }
+  auto backend = mlir::mtgr::createTargetBackend(target, backendOptions);
   if (!backend) {
     llvm::errs() << "mtgr-compile: error: --target=" << target
                  << (cpu.empty() ? "" : " --cpu=" + cpu) << ": "
@@ -300,6 +331,28 @@ int main(int argc, char **argv) {
       mlir::mtgr::parseModelDesc(text, inputFile, llvm::errs());
   if (!desc)
     return 1;
+  if (tune) {
+    mlir::mtgr::TileTuningOptions t;
+    t.cpu = cpu.empty() ? "native" : cpu.getValue();
+    t.users = tuneUsers, t.seqLen = seqLen, t.rtLen = rtLen, t.candidates = candidates;
+    t.secondsPerRun = tuneSeconds;
+    t.cachePath = tuneCache.empty()     ? mlir::mtgr::defaultTileCachePath()
+                  : tuneCache == "none" ? ""
+                                        : tuneCache.getValue();
+    // The report goes where --summary's text would not mix with IR on stdout.
+    auto tuned = mlir::mtgr::tuneTiles(text, inputFile, t, llvm::errs());
+    if (!tuned) {
+      llvm::errs() << "mtgr-compile: error: " << llvm::toString(tuned.takeError()) << "\n";
+      return 1;
+    }
+    backendOptions.tiles = tuned->tiles;
+    backendOptions.tilesTuned = true;
+    backend = mlir::mtgr::createTargetBackend(target, backendOptions);
+    if (!backend) {
+      llvm::errs() << "mtgr-compile: error: " << llvm::toString(backend.takeError()) << "\n";
+      return 1;
+    }
+  }
 
   if (summary) {
     DialectRegistry registry;
