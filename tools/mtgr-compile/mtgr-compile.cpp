@@ -53,8 +53,8 @@ cl::opt<std::string>
     tiles("tiles",
           cl::desc("--target=cpu: set the register tiles instead of deriving them from the CPU: "
                    "gemm=ROWSxCOLUMNS (COLUMNS 1, 2 or 4 vectors), attention=ROWS (2 .. 8), comma "
-                   "separated; recorded in the artifact and printed by --summary as [--tiles]. "
-                   "bash bench/tune-tiles.sh times a few on this machine"),
+                   "separated; recorded in the artifact and printed by --summary as [--tiles] "
+                   "(--tune chooses them by timing a few on this machine)"),
           cl::value_desc("gemm=RxC,attention=R"), cl::cat(category));
 cl::opt<bool>
     tune("tune",
@@ -149,13 +149,17 @@ cl::opt<bool> profileFlag("profile",
                           cl::cat(category));
 cl::opt<bool> summary("summary", cl::desc("Print a summary of the model to stdout"),
                       cl::cat(category));
-cl::opt<int64_t> seqLen("seq-len", cl::desc("S events per sample for the FLOP count"),
-                        cl::init(1000), cl::cat(category));
-cl::opt<int64_t> rtLen("rt-len", cl::desc("R events per sample for the FLOP count"),
-                       cl::init(100), cl::cat(category));
-cl::opt<int64_t> candidates("candidates",
-                            cl::desc("Candidates per sample for the FLOP count"),
-                            cl::init(32), cl::cat(category));
+cl::opt<int64_t>
+    seqLen("seq-len",
+           cl::desc("S events per sample for the FLOP count (--tune: the most per user)"),
+           cl::init(1000), cl::cat(category));
+cl::opt<int64_t>
+    rtLen("rt-len", cl::desc("R events per sample for the FLOP count (--tune: the most per user)"),
+          cl::init(100), cl::cat(category));
+cl::opt<int64_t>
+    candidates("candidates",
+               cl::desc("Candidates per sample for the FLOP count (--tune: the most per user)"),
+               cl::init(32), cl::cat(category));
 
 std::string withCommas(int64_t n) {
   std::string s = std::to_string(n);
