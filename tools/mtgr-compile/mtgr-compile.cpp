@@ -61,7 +61,7 @@ cl::opt<bool>
          cl::desc("--target=cpu: choose the register tiles by timing the model here (a few GEMM "
                   "tiles, then attention row blocks, each compiled and run on a synthetic batch of "
                   "--tune-users users with S <= --seq-len, R <= --rt-len, K <= --candidates; about "
-                  "a minute for MTGR-small), keep the choice in --tune-cache, and compile with it "
+                  "two minutes for MTGR-small), keep the choice in --tune-cache, and compile with it "
                   "(recorded, printed by --summary as [tuned])"),
          cl::cat(category));
 cl::opt<std::string> tuneCache(
