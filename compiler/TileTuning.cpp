@@ -229,8 +229,9 @@ llvm::Expected<TileTuningResult> mlir::mtgr::tuneTiles(llvm::StringRef modelText
   };
   auto build = [&](std::vector<Candidate> &cs) -> llvm::Error {
     for (Candidate &c : cs)
-      if (llvm::Error e = compileWith(c))
-        return e;
+      if (c.artifact.code.empty()) // step 1's winner comes compiled
+        if (llvm::Error e = compileWith(c))
+          return e;
     return llvm::Error::success();
   };
 
@@ -268,7 +269,9 @@ llvm::Expected<TileTuningResult> mlir::mtgr::tuneTiles(llvm::StringRef modelText
   std::string gemm = gemmWinner.name == "derived" ? derivedGemm.str() : gemmWinner.name;
 
   // Step 2: attention row blocks, with step 1's GEMM tile.
-  std::vector<Candidate> step2{{gemmWinner.name, gemmWinner.tiles}};
+  Candidate base = gemmWinner; // timed again beside step 2's candidates
+  base.best[0] = base.best[1] = 1e30;
+  std::vector<Candidate> step2{std::move(base)};
   for (const std::string &a : derived.attentionTileCandidates())
     step2.push_back({gemm + "," + a, gemm + "," + a});
   std::string chosen = gemm + "," + derivedAttention.str();

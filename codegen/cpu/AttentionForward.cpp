@@ -146,9 +146,8 @@ void AttentionEmitter::attentionKernel(HstuAttentionOp op, ValueRange a, bool ra
           Value tiles =
               sub(load(t.tileStart, {add(blk.entry, idx(1))}), load(t.tileStart, {blk.entry}));
           Value none = cmp(arith::CmpIPredicate::eq, tiles, idx(0));
-          Value copy = arith::AndIOp::create(
-              b, arith::XOrIOp::create(b, whole, arith::ConstantIntOp::create(b, 1, 1)),
-              arith::XOrIOp::create(b, none, arith::ConstantIntOp::create(b, 1, 1)));
+          Value copy = arith::XOrIOp::create(b, arith::OrIOp::create(b, whole, none),
+                                             arith::ConstantIntOp::create(b, 1, 1));
           Value rowsThatExist = minI(idx(BR), sub(blk.n, blk.r0));
           ifThen(none, [&] {
             loop(idx(0), rowsThatExist, [&](Value r) {

@@ -15,11 +15,11 @@
 
 namespace mlir::mtgr {
 
-/// A CPU back end for `host`; its tiles follow the host's features.
 /// What the tiles of `host` derive from: the caches of this machine (sysfs)
 /// when compiling for it, else the named CPU's table.
 TargetDescription describeHost(const HostTarget &host);
 
+/// A CPU back end for `host`; its tiles follow the host's features.
 std::unique_ptr<TargetBackend> createCpuBackend(const HostTarget &host);
 /// From options: `chip` is native (the default), x86-64-v3 or x86-64-v4.
 llvm::Expected<std::unique_ptr<TargetBackend>> createCpuBackend(const BackendOptions &options);

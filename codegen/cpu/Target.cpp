@@ -192,7 +192,7 @@ RegisterTile mlir::mtgr::bestRegisterTile(int64_t registers, int64_t maxRows, in
   for (int64_t rows = 1; rows <= maxRows; ++rows)
     for (int64_t vectors = 1; vectors <= maxVectors; ++vectors) {
       int64_t accumulators = rows * vectors;
-      if (accumulators + vectors + 1 > registers || !allowed(rows, vectors))
+      if (!registerTileFits(registers, rows, vectors) || !allowed(rows, vectors))
         continue;
       std::tuple<bool, double, int64_t> score{accumulators >= minAccumulators,
                                               double(accumulators) / double(rows + vectors),
@@ -245,7 +245,7 @@ llvm::Error TargetDescription::setTiles(llvm::StringRef text) {
       if (columns % vectorFloats != 0 || (vectors != 1 && vectors != 2 && vectors != 4))
         return bad("gemm=" + value + ": the columns must be 1, 2 or 4 vectors of " +
                    llvm::Twine(vectorFloats) + " lanes (" + name + ")");
-      if (rows * vectors + vectors + 1 > vectorRegisters)
+      if (!registerTileFits(vectorRegisters, rows, vectors))
         return bad("gemm=" + value + ": " + llvm::Twine(rows * vectors) +
                    " accumulators, a step's " + llvm::Twine(vectors) +
                    " vectors and a broadcast pass the " + llvm::Twine(vectorRegisters) +
@@ -255,7 +255,7 @@ llvm::Error TargetDescription::setTiles(llvm::StringRef text) {
       int64_t rows = 0;
       if (value.getAsInteger(10, rows) || rows < 2 || rows > 8)
         return bad("attention=" + value + " is not a row count of 2 .. 8");
-      if (2 * rows + 3 > vectorRegisters)
+      if (!registerTileFits(vectorRegisters, rows, 2)) // scores: rows x 2 vectors
         return bad("attention=" + value + ": " + llvm::Twine(2 * rows) +
                    " score accumulators, two key vectors and a broadcast pass the " +
                    llvm::Twine(vectorRegisters) + " vector registers");
@@ -267,13 +267,21 @@ llvm::Error TargetDescription::setTiles(llvm::StringRef text) {
   return llvm::Error::success();
 }
 
-std::vector<std::string> TargetDescription::gemmTileCandidates() const {
+TargetDescription TargetDescription::derivedOnly() const {
   TargetDescription derived = *this;
   derived.gemmTileSet.reset();
-  GemmTiles d = derived.gemmTiles();
+  derived.attentionRowsSet.reset();
+  derived.tilesTuned = false;
+  return derived;
+}
+
+std::vector<std::string> TargetDescription::gemmTileCandidates() const {
+  GemmTiles d = derivedOnly().gemmTiles();
   std::vector<std::string> out;
   for (int64_t vectors : {4, 2}) {
-    int64_t most = (vectorRegisters - vectors - 1) / vectors;
+    int64_t most = 1;
+    while (registerTileFits(vectorRegisters, most + 1, vectors))
+      ++most;
     for (int64_t rows = most; rows >= 1; --rows) {
       bool listed = rows == most || rows == 4 || rows == 5 || rows == 6 || rows == 8;
       if (!listed || rows * vectors < 8 || (rows == d.rows && vectors == d.vectors))
@@ -285,19 +293,16 @@ std::vector<std::string> TargetDescription::gemmTileCandidates() const {
 }
 
 std::vector<std::string> TargetDescription::attentionTileCandidates() const {
-  TargetDescription derived = *this;
-  derived.attentionRowsSet.reset();
+  TargetDescription derived = derivedOnly();
   std::vector<std::string> out;
   for (int64_t rows : {8, 6, 4})
-    if (2 * rows + 3 <= vectorRegisters && rows != derived.attentionRowBlock())
+    if (registerTileFits(vectorRegisters, rows, 2) && rows != derived.attentionRowBlock())
       out.push_back("attention=" + std::to_string(rows));
   return out;
 }
 
 std::string TargetDescription::derivedTilesText() const {
-  TargetDescription derived = *this;
-  derived.gemmTileSet.reset();
-  derived.attentionRowsSet.reset();
+  TargetDescription derived = derivedOnly();
   GemmTiles g = derived.gemmTiles();
   return llvm::formatv("gemm={0}x{1},attention={2}", g.rows, g.columns(),
                        derived.attentionRowBlock())

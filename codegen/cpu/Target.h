@@ -40,6 +40,13 @@ struct RegisterTile {
   int64_t rows = 1, vectors = 1;
 };
 
+/// Whether `rows` x `vectors` accumulators, one step's `vectors` loaded
+/// vectors and a broadcast fit `registers`: the budget of every register
+/// tile (derived by bestRegisterTile, set by --tiles, tried by --tune).
+inline bool registerTileFits(int64_t registers, int64_t rows, int64_t vectors) {
+  return rows * vectors + vectors + 1 <= registers;
+}
+
 /// The rule every micro-kernel's register tile follows (the GEMM's, the
 /// attention's PV and dK/dV products): of the shapes `allowed` accepts
 /// (rows <= maxRows, vectors <= maxVectors) whose accumulators, one step's
@@ -142,6 +149,8 @@ struct TargetDescription {
   std::vector<std::string> attentionTileCandidates() const;
   /// The derived tiles as setTiles text ("gemm=6x64,attention=8").
   std::string derivedTilesText() const;
+  /// This description without tiles set by hand or by --tune.
+  TargetDescription derivedOnly() const;
 
   /// One line for people (--summary, --print-pipeline, bench headers).
   std::string describe() const;
