@@ -99,12 +99,25 @@ std::optional<HostTarget> HostTarget::named(llvm::StringRef cpu) {
     return t;
   }
   // A CPU of the target description's table (codegen/cpu/Target.cpp): its
-  // features are LLVM's for that CPU.
+  // features are LLVM's for that CPU with what they imply. LLVM lists a
+  // CPU's own features only: Alder Lake's "fma,avxvnni" imply AVX2 without
+  // naming it, and its description had 4 SSE lanes (so did Raptor, Meteor
+  // and Arrow Lake's) where the code LLVM made for it was AVX2.
   if (!TargetDescription::isNamedCpu(cpu))
     return std::nullopt;
-  llvm::SmallVector<llvm::StringRef> features;
-  llvm::X86::getFeaturesForCPU(cpu, features, /*NeedPlus=*/true);
-  t.features = llvm::join(features, ",");
+  llvm::SmallVector<llvm::StringRef> listed;
+  llvm::X86::getFeaturesForCPU(cpu, listed, /*NeedPlus=*/false);
+  llvm::StringMap<bool> all;
+  for (llvm::StringRef f : listed) {
+    all[f] = true;
+    llvm::X86::updateImpliedFeatures(f, /*Enabled=*/true, all);
+  }
+  llvm::SmallVector<std::string> names;
+  for (const auto &f : all)
+    if (f.second)
+      names.push_back("+" + f.first().str());
+  llvm::sort(names); // one spelling for the artifact and the tiles cache
+  t.features = llvm::join(names, ",");
   return t;
 }
 

@@ -4,6 +4,8 @@
 // of named CPUs, the register-tile rules, the JSON the artifact records.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/cpu/CpuBackend.h"
+#include "codegen/cpu/HostCodegen.h"
 #include "codegen/cpu/Target.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -12,6 +14,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <gtest/gtest.h>
+
+#include <set>
 
 using namespace mlir::mtgr;
 
@@ -97,6 +101,38 @@ TEST(CpuTarget, NamedCpusCarryTheirFmaUnits) {
   EXPECT_EQ(other.cacheSource, "default");
   EXPECT_TRUE(TargetDescription::isNamedCpu("icelake-server"));
   EXPECT_FALSE(TargetDescription::isNamedCpu("some-future-cpu"));
+}
+
+// Every CPU of the table, as --cpu names it: its description has the
+// vector width of its ISA. LLVM lists a CPU's own features, not what they
+// imply (Alder Lake: "fma,avxvnni", no "avx2"): Alder, Raptor, Meteor and
+// Arrow Lake were described as 4 SSE lanes before HostTarget::named
+// followed the implications.
+TEST(CpuTarget, NamedCpusHaveTheirIsasVectors) {
+  const std::set<std::string> avx512 = {
+      "x86-64-v4",     "skylake-avx512", "cascadelake",    "cooperlake",     "icelake-client",
+      "tigerlake",     "rocketlake",     "icelake-server", "sapphirerapids", "emeraldrapids",
+      "graniterapids", "znver4",         "znver5"};
+  llvm::SmallVector<llvm::StringRef> names;
+  std::string all = TargetDescription::namedCpus();
+  llvm::StringRef(all).split(names, ", ");
+  ASSERT_GE(names.size(), 20u);
+  for (llvm::StringRef name : names) {
+    SCOPED_TRACE(name.str());
+    std::optional<HostTarget> host = HostTarget::named(name);
+    ASSERT_TRUE(host.has_value());
+    TargetDescription t = describeHost(*host);
+    bool wide = avx512.count(name.str()) > 0;
+    EXPECT_EQ(t.vectorFloats, wide ? 16 : 8) << host->features; // every other one has AVX2
+    EXPECT_EQ(t.vectorRegisters, wide ? 32 : 16);
+    EXPECT_NE(host->features.find(wide ? "+avx512f" : "+avx2"), std::string::npos);
+    // A table CPU's list is sorted: one spelling for the tiles cache's key
+    // and the artifact's record (the two levels are fixed strings).
+    llvm::SmallVector<llvm::StringRef> features;
+    llvm::StringRef(host->features).split(features, ',');
+    if (!name.starts_with("x86-64-"))
+      EXPECT_TRUE(llvm::is_sorted(features));
+  }
 }
 
 TEST(CpuTarget, RegisterTilesFitTheRegisters) {
