@@ -178,6 +178,10 @@ struct GemmBuilder {
                            ? loadLanes(l, vec, p.accumulateInto,
                                        {rows[i], l.add(col0, l.idx(v * t.lanes))}, masks[v])
                            : zeros());
+    if (p.prefetch && !p.accumulateInto)
+      for (int64_t i = 0; i < MR; ++i)
+        for (int64_t c = 0; c < NR && (c == 0 || (panels - 1) * NR + c < p.n); c += 16)
+          p.prefetch(l, rows[i], l.add(col0, l.idx(c)));
     auto loop = scf::ForOp::create(l.b, k0, k1, l.idx(1), init);
     {
       OpBuilder::InsertionGuard guard(l.b);

@@ -49,6 +49,11 @@ struct GemmProblem {
   /// the epilogue: `acc` = (A B)[row, col .. col + lanes), `mask` the lanes
   /// inside N (null when N is a multiple of NR). Called for real rows only.
   std::function<void(LoopBuilder &, Value row, Value col, Value acc, Value mask)> store;
+  /// Optional (static K): prefetches what `store` will touch at [row, col ..
+  /// col + 16 floats), called for every row of a tile (clamped: in range)
+  /// before its K loop, so the epilogue's loads and stores find their lines
+  /// in cache when the loop ends.
+  std::function<void(LoopBuilder &, Value row, Value col)> prefetch;
 };
 
 /// Emits the loops of `p` at the builder's insertion point; its scratch

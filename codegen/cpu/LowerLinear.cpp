@@ -156,6 +156,11 @@ struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
                   packed, {slot, k});
         });
       };
+    if (residual)
+      p.prefetch = [&](LoopBuilder &l, Value r, Value col) {
+        memref::PrefetchOp::create(l.b, residual, ValueRange{r, col}, /*isWrite=*/false,
+                                   /*localityHint=*/3, /*isDataCache=*/true);
+      };
     p.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {
       Value y = arith::AddFOp::create(l.b, acc, loadLanes(l, vec, bias, {col}, mask));
       if (pre)
