@@ -5,6 +5,7 @@
 #include "model/ModelStats.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/FileSystem.h"
@@ -208,9 +209,22 @@ std::string mtgr::checkHostTarget(llvm::StringRef target) {
   parts[2].split(features, ',', -1, false);
   // LLVM's feature list of a named CPU holds x87, which every x86-64 CPU
   // has and the host's feature detection does not report (--cpu=haswell
-  // code was refused on the machines it runs on).
+  // code was refused on the machines it runs on), and system features that
+  // only an intrinsic or inline assembly emits, never the compiled loops,
+  // and that hypervisors and firmware often hide (--cpu=icelake-server code
+  // was refused for 'pconfig' on an AVX-512 machine that runs the rest).
+  static const llvm::StringSet<> kSystemOnly = {
+      "x87",        "sgx",       "pconfig",     "kl",        "widekl",        "waitpkg",
+      "serialize",  "shstk",     "ptwrite",     "tsxldtrk",  "uintr",         "hreset",
+      "enqcmd",     "invpcid",   "rdpid",       "rdpru",     "rdrnd",         "rdseed",
+      "clflushopt", "clwb",      "wbnoinvd",    "xsave",     "xsaveopt",      "xsavec",
+      "xsaves",     "fsgsbase",  "movdiri",     "movdir64b", "cldemote",      "rtm",
+      "mwaitx",     "clzero",    "pku",         "lwp",       "amx-tile",      "amx-int8",
+      "amx-bf16",   "amx-fp16",  "amx-complex", "amx-fp8",   "amx-transpose", "amx-avx512",
+      "amx-tf32",   "amx-movrs", "usermsr",     "prefetchi", "cmpccxadd",     "raoint",
+      "movrs"};
   for (llvm::StringRef f : features)
-    if (f.consume_front("+") && f != "x87" && !hostFeatures.lookup(f))
+    if (f.consume_front("+") && !kSystemOnly.contains(f) && !hostFeatures.lookup(f))
       return "built for CPU '" + parts[1].str() + "' using '" + f.str() +
              "', which this CPU lacks (recompile on this machine)";
   return "";
