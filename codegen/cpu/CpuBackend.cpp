@@ -92,7 +92,8 @@ llvm::Expected<std::unique_ptr<TargetBackend>>
 mlir::mtgr::createCpuBackend(const BackendOptions &options) {
   std::optional<HostTarget> host = HostTarget::named(options.chip.empty() ? "native" : options.chip);
   if (!host)
-    return llvm::createStringError("unknown CPU '" + options.chip + "' (supported: native, " +
+    return llvm::createStringError("unknown CPU '" + options.chip +
+                                   "': not a 64-bit x86 CPU LLVM knows (with tables: native, " +
                                    TargetDescription::namedCpus() + ")");
   if (!options.gpuArchs.empty() || !options.gemm.empty() || !options.attention.empty() ||
       options.syncDelaysNs != 0)

@@ -35,6 +35,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/Intrinsics.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
@@ -98,12 +99,15 @@ std::optional<HostTarget> HostTarget::named(llvm::StringRef cpu) {
     t.features = v3 + ",+avx512f,+avx512bw,+avx512cd,+avx512dq,+avx512vl";
     return t;
   }
-  // A CPU of the target description's table (codegen/cpu/Target.cpp): its
-  // features are LLVM's for that CPU with what they imply. LLVM lists a
-  // CPU's own features only: Alder Lake's "fma,avxvnni" imply AVX2 without
-  // naming it, and its description had 4 SSE lanes (so did Raptor, Meteor
-  // and Arrow Lake's) where the code LLVM made for it was AVX2.
-  if (!TargetDescription::isNamedCpu(cpu))
+  // A CPU of the target description's table (codegen/cpu/Target.cpp), or
+  // any other 64-bit x86 CPU LLVM knows (Sierra Forest, Lunar Lake, ...:
+  // the description's FMA and cache figures are then its defaults, and say
+  // so). The features are LLVM's for that CPU with what they imply. LLVM
+  // lists a CPU's own features only: Alder Lake's "fma,avxvnni" imply AVX2
+  // without naming it, and its description had 4 SSE lanes (so did Raptor,
+  // Meteor and Arrow Lake's) where the code LLVM made for it was AVX2.
+  if (!TargetDescription::isNamedCpu(cpu) &&
+      llvm::X86::parseArchX86(cpu, /*Only64Bit=*/true) == llvm::X86::CK_None)
     return std::nullopt;
   llvm::SmallVector<llvm::StringRef> listed;
   llvm::X86::getFeaturesForCPU(cpu, listed, /*NeedPlus=*/false);
@@ -584,10 +588,30 @@ llvm::Expected<llvm::DataLayout> mlir::mtgr::hostDataLayout(const HostTarget &ta
   return (*tm)->createDataLayout();
 }
 
+/// A CPU without FMA (SSE-only x86-64: Nehalem, Sandy Bridge, x86-64-v2)
+/// would run each llvm.fma as libm calls, one per lane (2,700 `fmaf` calls
+/// in tiny's code for --cpu=nehalem): there the fused multiply-adds become
+/// llvm.fmuladd, a multiply and an add.
+static void fmaWithoutFmaUnits(llvm::Module &module, const HostTarget &target) {
+  llvm::SmallVector<llvm::StringRef> features;
+  llvm::StringRef(target.features).split(features, ',');
+  if (llvm::is_contained(features, "+fma"))
+    return;
+  for (llvm::Function &f : llvm::make_early_inc_range(module.functions())) {
+    if (f.getIntrinsicID() != llvm::Intrinsic::fma)
+      continue;
+    llvm::Function *mulAdd = llvm::Intrinsic::getOrInsertDeclaration(
+        &module, llvm::Intrinsic::fmuladd, {f.getReturnType()});
+    f.replaceAllUsesWith(mulAdd);
+    f.eraseFromParent();
+  }
+}
+
 llvm::Error mlir::mtgr::optimizeForHost(llvm::Module &module, const HostTarget &target) {
   auto tm = makeTargetMachine(target);
   if (!tm)
     return tm.takeError();
+  fmaWithoutFmaUnits(module, target);
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;

@@ -39,16 +39,18 @@ cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.yaml>"), cl::Req
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default: MODEL.mtgr for an artifact, "
                                               "stdout for IR)"),
                                 cl::value_desc("file"), cl::cat(category));
-cl::opt<std::string> cpu("cpu",
-                         cl::desc("CPU to generate code for: native (this machine: its "
-                                  "features, and its caches from sysfs), x86-64-v3 (AVX2 + FMA), "
-                                  "x86-64-v4 (AVX-512), or a named CPU (haswell, skylake-avx512, "
-                                  "icelake-server, sapphirerapids, znver3, znver4, ...: LLVM's "
-                                  "features and a table's FMA units and caches). The register "
-                                  "and cache tiles follow it (--summary prints them). Default: "
-                                  "native for --target=cpu, x86-64-v3 for the host code of "
-                                  "--target=cuda"),
-                         cl::cat(category));
+cl::opt<std::string>
+    cpu("cpu",
+        cl::desc("CPU to generate code for: native (this machine: its "
+                 "features, and its caches from sysfs), x86-64-v3 (AVX2 + FMA), "
+                 "x86-64-v4 (AVX-512), or a named CPU (haswell, skylake-avx512, "
+                 "icelake-server, sapphirerapids, znver3, znver4, ...: LLVM's "
+                 "features and a table's FMA units and caches; another 64-bit x86 "
+                 "CPU LLVM knows, e.g. sierraforest, gets default figures). The register "
+                 "and cache tiles follow it (--summary prints them). Default: "
+                 "native for --target=cpu, x86-64-v3 for the host code of "
+                 "--target=cuda"),
+        cl::cat(category));
 cl::opt<std::string>
     tiles("tiles",
           cl::desc("--target=cpu: set the register tiles instead of deriving them from the CPU: "

@@ -4,7 +4,8 @@ machine can run that code, compare it with the float64 reference
 (mtgr-run verify). A CPU whose code this machine cannot run (an ISA
 extension it lacks) is skipped with the reason; any other failure fails.
 
-usage: named-cpus.py MODEL WORKDIR [verify options...]
+usage: named-cpus.py MODEL WORKDIR [--also=CPU,CPU...] [verify options...]
+(--also: CPUs outside the table, which get default FMA and cache figures)
 """
 import re
 import subprocess
@@ -17,13 +18,17 @@ def run(args):
 
 def main():
     model, work, verify = sys.argv[1], sys.argv[2], sys.argv[3:]
+    also = [a for a in verify if a.startswith("--also=")]
+    verify = [a for a in verify if not a.startswith("--also=")]
     # The tool's own list: an unknown name is refused with the supported ones.
     refusal = run(["mtgr-compile", model, "--cpu=not-a-cpu", "--emit=none"])
-    listed = re.search(r"supported: ([^)]*)\)", refusal.stderr)
+    listed = re.search(r"with tables: ([^)]*)\)", refusal.stderr)
     if refusal.returncode == 0 or not listed:
         print("FAILED: no list of CPUs in: " + refusal.stderr.strip())
         return 1
     cpus = [c.strip() for c in listed.group(1).split(",")]
+    for a in also:
+        cpus += a[len("--also="):].split(",")
     verified = skipped = failed = 0
     for cpu in cpus:
         artifact = f"{work}/{cpu}.mtgr"
