@@ -74,13 +74,19 @@ std::vector<CacheLine> readCache(llvm::StringRef path, llvm::raw_ostream &report
   return lines;
 }
 
-llvm::Error writeCache(llvm::StringRef path, const std::vector<CacheLine> &lines) {
+/// The cache's folder, made before a search whose choice could not be kept.
+llvm::Error createCacheFolder(llvm::StringRef path) {
   llvm::SmallString<256> dir(path);
   llvm::sys::path::remove_filename(dir);
   if (!dir.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(dir))
       return llvm::createStringError("cannot create the tile cache's folder " + dir.str() + ": " +
                                      ec.message());
+  return llvm::Error::success();
+}
+
+/// `lines` into `path` (its folder exists: createCacheFolder), by rename.
+llvm::Error writeCache(llvm::StringRef path, const std::vector<CacheLine> &lines) {
   std::string tmp = (path + ".tmp").str();
   {
     std::error_code ec;
@@ -182,23 +188,17 @@ llvm::Expected<TileTuningResult> mlir::mtgr::tuneTiles(llvm::StringRef modelText
                                                        llvm::raw_ostream &report) {
   std::optional<HostTarget> host = HostTarget::named(o.cpu.empty() ? "native" : o.cpu);
   if (!host)
-    return llvm::createStringError("--tune: unknown CPU '" + o.cpu + "'");
+    return llvm::createStringError("--tune: " + HostTarget::unknownCpu(o.cpu));
   if (std::string why = ::mtgr::checkHostTarget(host->str()); !why.empty())
     return llvm::createStringError("--tune times the code on this machine, which cannot run "
                                    "code for --cpu=" +
                                    o.cpu + ": " + why);
   TargetDescription derived = describeHost(*host);
   std::string key = cacheKey(*host, derived, modelText, o);
-  if (!o.cachePath.empty()) { // fail before a search whose choice could not be kept
-    llvm::SmallString<256> dir(o.cachePath);
-    llvm::sys::path::remove_filename(dir);
-    if (!dir.empty())
-      if (std::error_code ec = llvm::sys::fs::create_directories(dir))
-        return llvm::createStringError("cannot create the tile cache's folder " + dir.str() + ": " +
-                                       ec.message());
-  }
   std::vector<CacheLine> cache;
   if (!o.cachePath.empty()) {
+    if (llvm::Error e = createCacheFolder(o.cachePath))
+      return std::move(e);
     cache = readCache(o.cachePath, report);
     for (const CacheLine &l : cache)
       if (l.key == key) {
@@ -254,9 +254,7 @@ llvm::Expected<TileTuningResult> mlir::mtgr::tuneTiles(llvm::StringRef modelText
   so.users = o.users, so.maxSequence = o.seqLen, so.minSequence = o.seqLen / 4;
   so.maxRealtime = o.rtLen, so.maxCandidates = o.candidates;
   so.minCandidates = std::max<int64_t>(1, o.candidates / 2), so.seed = 7;
-  Batch batch = ::mtgr::generateSynthetic(step1.front().artifact.model, so);
-  if (step1.front().artifact.model.mask == ::mtgr::ModelDesc::Mask::Intervals)
-    batch.intervals = ::mtgr::dynamicMaskIntervals(step1.front().artifact.model, batch);
+  Batch batch = ::mtgr::generateSynthetic(step1.front().artifact.model, so); // intervals too
   if (llvm::Error e = timeAll(step1, batch, secondThreads, o))
     return std::move(e);
   const Candidate &derivedRun = step1[0], &control = step1[1];

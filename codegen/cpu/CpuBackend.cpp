@@ -92,9 +92,7 @@ llvm::Expected<std::unique_ptr<TargetBackend>>
 mlir::mtgr::createCpuBackend(const BackendOptions &options) {
   std::optional<HostTarget> host = HostTarget::named(options.chip.empty() ? "native" : options.chip);
   if (!host)
-    return llvm::createStringError("unknown CPU '" + options.chip +
-                                   "': not a 64-bit x86 CPU LLVM knows (with tables: native, " +
-                                   TargetDescription::namedCpus() + ")");
+    return llvm::createStringError(HostTarget::unknownCpu(options.chip));
   if (!options.gpuArchs.empty() || !options.gemm.empty() || !options.attention.empty() ||
       options.syncDelaysNs != 0)
     return llvm::createStringError(

@@ -125,6 +125,11 @@ std::optional<HostTarget> HostTarget::named(llvm::StringRef cpu) {
   return t;
 }
 
+std::string HostTarget::unknownCpu(llvm::StringRef cpu) {
+  return "unknown CPU '" + cpu.str() + "': not a 64-bit x86 CPU LLVM knows (with tables: native, " +
+         TargetDescription::namedCpus() + ")";
+}
+
 namespace mlir::mtgr {
 #define GEN_PASS_DEF_MTGRCPUOUTLINEPARALLELPASS
 #define GEN_PASS_DEF_MTGRCPUMATHAPPROXIMATIONSPASS

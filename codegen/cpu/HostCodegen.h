@@ -32,6 +32,8 @@ struct HostTarget {
   /// CPU of the target description's table ("skylake-avx512", "znver3":
   /// LLVM's features for it); std::nullopt for any other name.
   static std::optional<HostTarget> named(llvm::StringRef cpu);
+  /// Why named(cpu) has none: the one message of every tool and back end.
+  static std::string unknownCpu(llvm::StringRef cpu);
   std::string str() const { return triple + ";" + cpu + ";" + features; }
 };
 

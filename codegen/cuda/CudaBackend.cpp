@@ -234,9 +234,7 @@ mlir::mtgr::createCudaBackend(const BackendOptions &options) {
     return fail("--tiles sets the CPU's register tiles: an option of --target=cpu");
   std::optional<HostTarget> host = HostTarget::named(cpu);
   if (!host)
-    return fail("unknown CPU '" + cpu +
-                "' for the host code: not a 64-bit x86 CPU LLVM knows (with tables: native, " +
-                TargetDescription::namedCpus() + ")");
+    return fail("the host code: " + HostTarget::unknownCpu(cpu));
   std::vector<std::string> archs;
   std::string listText = options.gpuArchs.empty() ? kDefaultCudaArchs : options.gpuArchs;
   llvm::StringRef list = listText;
