@@ -686,19 +686,38 @@ LogicalResult BceLossOp::verify() {
 // Gradient ops
 //===----------------------------------------------------------------------===//
 
+/// A linear's gradients: the weight maps the input's rows to the result
+/// gradient's, the weight and bias gradients have the parameters' shapes.
+static LogicalResult verifyLinearGradients(Operation *op, Type x, Type dy, Value weight,
+                                           Value weightGrad, Value biasGrad) {
+  ArrayRef<int64_t> w = cast<RankedTensorType>(weight.getType()).getShape();
+  if (rowWidth(x) != w[1] || rowWidth(dy) != w[0])
+    return op->emitOpError() << "weight [" << w[0] << ", " << w[1] << "] does not map width "
+                             << rowWidth(x) << " to width " << rowWidth(dy);
+  if (weightGrad.getType() != weight.getType() ||
+      cast<RankedTensorType>(biasGrad.getType()).getDimSize(0) != w[0])
+    return op->emitOpError() << "weight and bias gradients must have the parameters' shapes";
+  return success();
+}
+
 LogicalResult LinearBackwardOp::verify() {
   Type x = getInput().getType(), dy = getResultGrad().getType();
   if (!sameKind(x, dy) || getInputGrad().getType() != x)
     return emitOpError() << "input, result gradient and input gradient must be rows of the "
                             "same kind, the input gradient of the input's type";
-  ArrayRef<int64_t> w = cast<RankedTensorType>(getWeight().getType()).getShape();
-  if (rowWidth(x) != w[1] || rowWidth(dy) != w[0])
-    return emitOpError() << "weight [" << w[0] << ", " << w[1] << "] does not map width "
-                         << rowWidth(x) << " to width " << rowWidth(dy);
-  if (getWeightGrad().getType() != getWeight().getType() ||
-      cast<RankedTensorType>(getBiasGrad().getType()).getDimSize(0) != w[0])
-    return emitOpError() << "weight and bias gradients must have the parameters' shapes";
-  return success();
+  return verifyLinearGradients(*this, x, dy, getWeight(), getWeightGrad(), getBiasGrad());
+}
+
+LogicalResult LinearNormBackwardOp::verify() {
+  Type x = getInput().getType();
+  if (failed(verifyLinearGradients(*this, x, getResultGrad().getType(), getWeight(),
+                                   getWeightGrad(), getBiasGrad())))
+    return failure();
+  if (getResidualGrad() && getResidualGrad().getType() != x)
+    return emitOpError() << "residual gradient must have the input's type " << x;
+  if (!(getEps().convertToDouble() > 0.0))
+    return emitOpError() << "eps must be positive";
+  return verifyGroupNormParams(*this, getGamma(), getGamma(), rowWidth(x), "linear_norm_backward");
 }
 
 LogicalResult ColumnPadOp::verify() {

@@ -678,6 +678,47 @@ def MTGR_FusedLinearOp : MTGR_Op<"fused_linear", [MTGR_Profiled<"Projections">, 
   let hasVerifier = 1;
 }
 
+def MTGR_LinearNormBackwardOp : MTGR_Op<"linear_norm_backward",
+    [MTGR_Profiled<"Projections">, Pure,
+     AllTypesMatch<["input", "norm_input", "norm_input_grad"]>,
+     AllTypesMatch<["gamma", "gamma_grad", "beta_grad"]>]> {
+  let summary = "linear_backward, then group_layer_norm_backward of its input gradient (mtgr-cpu-fuse-norm-backward)";
+  let description = [{
+    A linear's gradients where its input is a group layer norm's output
+    (every HSTU projection in a train step), with the norm's gradients:
+
+      dn = dy W                      the linear's input gradient
+      dx, dgamma, dbeta = group_layer_norm_backward(norm_input, layout, gamma, dn, eps)
+      dx = residual_grad + dx        with `residual_grad` (the layer's residual path)
+      dW = dy^T input, db = sum_r dy_r     as mtgr.linear_backward
+
+    The CPU back end runs the norm's per-row part on each block of dn's
+    rows as soon as the GEMM has finished them, while they are in cache,
+    and adds the residual gradient there (no separate pass over dn, no
+    add); dgamma and dbeta stay a pass over columns, the rows in order.
+
+    ```mlir
+    %dx, %dw, %db, %dg, %dbeta = mtgr.linear_norm_backward %n, %w, %dy
+        norm(%x, %layout, %gamma) residual(%dr : !mtgr.jagged<16xf32>) {eps = 1.0e-05 : f64}
+        : !mtgr.jagged<16xf32>, tensor<64x16xf32>, !mtgr.jagged<64xf32>
+          -> tensor<64x16xf32>, tensor<64xf32>, tensor<4x16xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedF32:$input, MTGR_Matrix:$weight, MTGR_JaggedF32:$result_grad,
+                       MTGR_JaggedF32:$norm_input, MTGR_LayoutType:$layout, MTGR_Matrix:$gamma,
+                       Optional<MTGR_JaggedF32>:$residual_grad,
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$eps);
+  let results = (outs MTGR_JaggedF32:$norm_input_grad, MTGR_Matrix:$weight_grad,
+                      MTGR_Vector:$bias_grad, MTGR_Matrix:$gamma_grad, MTGR_Matrix:$beta_grad);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $result_grad `norm` `(` $norm_input `,` $layout `,` $gamma `)`
+    (`residual` `(` $residual_grad^ `:` type($residual_grad) `)`)? attr-dict `:`
+    type($input) `,` type($weight) `,` type($result_grad) `->` type($weight_grad) `,`
+    type($bias_grad) `,` type($gamma_grad)
+  }];
+  let hasVerifier = 1;
+}
+
 def MTGR_SiluBackwardOp : MTGR_Op<"silu_backward", [MTGR_Profiled<"Elementwise">, Pure, AllTypesMatch<["input", "result_grad", "input_grad"]>]> {
   let summary = "dx = dy * silu'(x)";
   let description = [{

@@ -112,3 +112,48 @@ Value mlir::mtgr::layerNormNormalized(Lanes &v, Value x, Value mean, Value rstd)
   LoopBuilder &l = v.l;
   return l.fmul(l.fsub(x, v.splat(mean)), v.splat(rstd));
 }
+
+void mlir::mtgr::groupLayerNormBackwardRow(Lanes &v, int64_t n, Value x,
+                                           const LayoutBuffers &layout, Value gamma, Value dy,
+                                           Value r, Value eps, Value means, Value rstds,
+                                           function_ref<void(Value, Value)> store) {
+  LoopBuilder &l = v.l;
+  auto input = [&](Value k) { return v.load(x, {r, k}); };
+  NormStatistics stats = layerNormStatistics(v, n, input, eps);
+  l.store(stats.mean, means, {r});
+  l.store(stats.rstd, rstds, {r});
+  Value g = normRow(l, layout, gamma, r);
+  auto xhat = [&](Value k) { return layerNormNormalized(v, input(k), stats.mean, stats.rstd); };
+  auto gy = [&](Value k) { return v.load(dy, {r, k}); };
+  auto gam = [&](Value k) { return v.load(gamma, {g, k}); };
+  std::pair<Value, Value> means2 = layerNormGradMeans(v, n, gy, gam, xhat);
+  Value m1 = means2.first, m2 = means2.second;
+  v.each(n, [&](Value k) {
+    store(k, layerNormInputGrad(v, stats.rstd, l.fmul(gy(k), gam(k)), xhat(k), m1, m2));
+  });
+}
+
+void mlir::mtgr::groupLayerNormParamGrads(LoopBuilder &l, int64_t lanes, int64_t n, Value x,
+                                          const LayoutBuffers &layout, Value gamma, Value dy,
+                                          Value rows, Value means, Value rstds, Value dgamma,
+                                          Value dbeta) {
+  l.fill(dgamma, l.cf32(0.0));
+  l.fill(dbeta, l.cf32(0.0));
+  Lanes v = Lanes::across(l, n, lanes);
+  Value chunks = l.idx(n / v.width), parts = l.minI(l.threads(), chunks);
+  l.parallelParts(parts, "norm_columns", [&](Value part) {
+    std::pair<Value, Value> share = l.evenShare(chunks, part, parts);
+    Value c0 = share.first, c1 = share.second;
+    l.loop(l.idx(0), rows, [&](Value r) {
+      Value g = normRow(l, layout, gamma, r);
+      Value mean = l.load(means, {r}), rstd = l.load(rstds, {r});
+      l.loop(c0, c1, [&](Value c) {
+        Value k = l.mul(c, l.idx(v.width));
+        Value gy = v.load(dy, {r, k});
+        Value xh = layerNormNormalized(v, v.load(x, {r, k}), mean, rstd);
+        v.store(l.fadd(v.load(dgamma, {g, k}), l.fmul(gy, xh)), dgamma, {g, k});
+        v.store(l.fadd(v.load(dbeta, {g, k}), gy), dbeta, {g, k});
+      });
+    });
+  });
+}

@@ -66,6 +66,23 @@ Value layerNormInputGrad(Lanes &v, Value rstd, Value dxhat, Value xhat, Value m1
 /// xhat = (x - mean) * rstd, in lanes (mean, rstd scalars).
 Value layerNormNormalized(Lanes &v, Value x, Value mean, Value rstd);
 
+/// The group layer norm's backward on row r of x [rows, n] (DESIGN 1.4):
+/// the row's statistics, kept at means[r] and rstds[r] for
+/// groupLayerNormParamGrads, then dx's lanes at each k handed to
+/// `store(k, dx)`; dy[r] is the result's gradient. The standalone
+/// norm backward and the CPU's linear_norm_backward (after the GEMM
+/// finishes dy's rows) run this same code.
+void groupLayerNormBackwardRow(Lanes &v, int64_t n, Value x, const LayoutBuffers &layout,
+                               Value gamma, Value dy, Value r, Value eps, Value means, Value rstds,
+                               function_ref<void(Value k, Value dx)> store);
+/// dgamma [groups, n] and dbeta (zeroed here) summed over `rows` rows of
+/// dy * xhat and dy, xhat from x and each row's means[r], rstds[r]: the
+/// threads take ranges of column vectors (`lanes` wide when they tile n)
+/// and add the rows in order, so no sum depends on the thread count.
+void groupLayerNormParamGrads(LoopBuilder &l, int64_t lanes, int64_t n, Value x,
+                              const LayoutBuffers &layout, Value gamma, Value dy, Value rows,
+                              Value means, Value rstds, Value dgamma, Value dbeta);
+
 /// The elementwise family's binary ops on scalars: mtgr.add as u + w,
 /// mtgr.mul as u * w (every back end's kernels).
 Value elementwiseBinary(LoopBuilder &l, Operation *op, Value u, Value w);

@@ -39,6 +39,7 @@ public:
     loops.attentionSweepBytes = description.attentionSweepBytes();
     loops.l1Bytes = description.l1Bytes;
     loops.gemmKBlock = gemm.kBlock;
+    pm.addNestedPass<func::FuncOp>(createMTGRCpuFuseNormBackwardPass());
     pm.addPass(createMTGRLowerToLoopsPass(loops));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());

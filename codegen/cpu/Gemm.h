@@ -15,7 +15,9 @@
 // Cache blocking: with a static K, the panels a row block visits are grouped
 // so that the group fits half the L2 (A's rows stay in L1 across it); a
 // dynamic K (a weight gradient, K = tokens) runs in blocks of `kBlock`,
-// packing B per block and accumulating into C.
+// packing B per block and accumulating into C. With a prologue each thread
+// takes its rows in ranges of MC rows (A's rows a quarter of the L2), every
+// panel group over one range before the next.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MTGR_CODEGEN_GEMM_H
@@ -54,6 +56,13 @@ struct GemmProblem {
   /// before its K loop, so the epilogue's loads and stores find their lines
   /// in cache when the loop ends.
   std::function<void(LoopBuilder &, Value row, Value col)> prefetch;
+  /// Optional (static K): rows [first, end) of C are final (every column's
+  /// `store` has run for them); called once per row, on the thread that
+  /// computed it: after each row block when one panel group holds every
+  /// panel (the rows still in L1), else after the last group (each range of
+  /// MC rows with a prologue, all of the thread's rows without). A norm's
+  /// backward runs there (LowerLinear.cpp, mtgr.linear_norm_backward).
+  std::function<void(LoopBuilder &, Value first, Value end)> rowsDone;
 };
 
 /// Emits the loops of `p` at the builder's insertion point; its scratch

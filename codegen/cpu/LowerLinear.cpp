@@ -4,7 +4,9 @@
 //   y  = x W^T + b     (M = rows, K = in,   N = out; B[k, o] = W[o, k])
 //   dx = dy W          (M = rows, K = out,  N = in;  B = W as it lies)
 //   dW = dy^T x        (M = out,  K = rows, N = in;  K dynamic, accumulated)
-// The epilogue of y adds the bias on the accumulator vectors.
+// The epilogue of y adds the bias on the accumulator vectors;
+// linear_norm_backward runs a norm's backward on dx's rows as the GEMM
+// finishes them.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/RowMath.h"
@@ -53,6 +55,44 @@ struct LowerLinear : LoopPattern<LinearOp> {
   }
 };
 
+/// dx = dy W as a GEMM: M = rows, K = out, N = in, B = W as it lies; the
+/// caller adds the epilogue.
+GemmProblem inputGradProblem(Value dy, Value weight, Value rows) {
+  auto wt = cast<MemRefType>(weight.getType());
+  GemmProblem p;
+  p.m = rows;
+  p.n = wt.getDimSize(1);
+  p.k = wt.getDimSize(0);
+  p.b = [weight](LoopBuilder &l, Value o, Value i) { return l.load(weight, {o, i}); };
+  p.a = [dy](LoopBuilder &l, Value r, Value o) { return l.load(dy, {r, o}); };
+  return p;
+}
+
+/// dW[o, i] = sum_r dy[r, o] x[r, i] (a GEMM with K = rows, accumulated)
+/// and db[o] = sum_r dy[r, o], the rows in order: {dW, db}.
+std::pair<Value, Value> weightGradients(LoopBuilder &l, const GemmTiles &tiles, Value x,
+                                        Value weight, Value dy, Value rows) {
+  auto wt = cast<MemRefType>(weight.getType());
+  int64_t out = wt.getDimSize(0), in = wt.getDimSize(1);
+  Value dw = l.allocStatic(l.f32(), {out, in}), db = l.allocStatic(l.f32(), {out});
+  l.fill(dw, l.cf32(0.0));
+  GemmProblem weights;
+  weights.m = l.idx(out);
+  weights.n = in;
+  weights.kDynamic = rows;
+  weights.b = [&](LoopBuilder &l, Value r, Value i) { return l.load(x, {r, i}); };
+  weights.a = [&](LoopBuilder &l, Value o, Value r) { return l.load(dy, {r, o}); };
+  weights.accumulateInto = dw;
+  buildGemm(l, tiles, weights);
+  l.fill(db, l.cf32(0.0));
+  l.loop(l.idx(0), rows, [&](Value r) {
+    l.loop(l.idx(0), l.idx(out), [&](Value o) {
+      l.store(l.fadd(l.load(db, {o}), l.load(dy, {r, o})), db, {o});
+    });
+  });
+  return {dw, db};
+}
+
 struct LowerLinearBackward : LoopPattern<LinearBackwardOp> {
   LowerLinearBackward(BufferTypeConverter &c, MLIRContext *ctx, const GemmTiles &tiles)
       : LoopPattern(c, ctx), tiles(tiles) {}
@@ -60,40 +100,63 @@ struct LowerLinearBackward : LoopPattern<LinearBackwardOp> {
   Results lower(LinearBackwardOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getInput());
     Value weight = a.getWeight()[0], dy = JaggedBuffers(a.getResultGrad()).values;
-    auto wt = cast<MemRefType>(weight.getType());
-    int64_t out = wt.getDimSize(0), in = wt.getDimSize(1);
+    int64_t in = cast<MemRefType>(weight.getType()).getDimSize(1);
     Value rows = l.rows(x.values);
     Value dx = l.alloc(l.f32(), {in}, rows);
-    Value dw = l.allocStatic(l.f32(), {out, in}), db = l.allocStatic(l.f32(), {out});
-    // dx[r, i] = sum_o dy[r, o] W[o, i]
-    GemmProblem input;
-    input.m = rows;
-    input.n = in;
-    input.k = out;
-    input.b = [&](LoopBuilder &l, Value o, Value i) { return l.load(weight, {o, i}); };
-    input.a = [&](LoopBuilder &l, Value r, Value o) { return l.load(dy, {r, o}); };
+    GemmProblem input = inputGradProblem(dy, weight, rows);
     input.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {
       storeLanes(l, acc, dx, {r, col}, mask);
     };
     buildGemm(l, tiles, input);
-    // dW[o, i] = sum_r dy[r, o] x[r, i]
-    l.fill(dw, l.cf32(0.0));
-    GemmProblem weights;
-    weights.m = l.idx(out);
-    weights.n = in;
-    weights.kDynamic = rows;
-    weights.b = [&](LoopBuilder &l, Value r, Value i) { return l.load(x.values, {r, i}); };
-    weights.a = [&](LoopBuilder &l, Value o, Value r) { return l.load(dy, {r, o}); };
-    weights.accumulateInto = dw;
-    buildGemm(l, tiles, weights);
-    // db[o] = sum_r dy[r, o]
-    l.fill(db, l.cf32(0.0));
-    l.loop(l.idx(0), rows, [&](Value r) {
-      l.loop(l.idx(0), l.idx(out), [&](Value o) {
-        l.store(l.fadd(l.load(db, {o}), l.load(dy, {r, o})), db, {o});
-      });
-    });
+    auto [dw, db] = weightGradients(l, tiles, x.values, weight, dy, rows);
     return SmallVector<SmallVector<Value>>{rowsLike(x, dx), {dw}, {db}};
+  }
+};
+
+/// mtgr.linear_norm_backward: the input-gradient GEMM writes dn = dy W;
+/// as each range of its rows is final (GemmProblem::rowsDone, on the
+/// thread that computed them, while they are in cache) the norm's per-row
+/// backward turns them into dx (+ the residual gradient). The weight
+/// gradients as linear_backward's; dgamma and dbeta a pass over columns.
+struct LowerLinearNormBackward : LoopPattern<LinearNormBackwardOp> {
+  LowerLinearNormBackward(BufferTypeConverter &c, MLIRContext *ctx, const GemmTiles &tiles)
+      : LoopPattern(c, ctx), tiles(tiles) {}
+  GemmTiles tiles;
+  Results lower(LinearNormBackwardOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers n(a.getInput());
+    Value weight = a.getWeight()[0], dy = JaggedBuffers(a.getResultGrad()).values;
+    Value x = JaggedBuffers(a.getNormInput()).values;
+    LayoutBuffers layout(a.getLayout());
+    Value gamma = a.getGamma()[0];
+    Value residual = op.getResidualGrad() ? a.getResidualGrad()[0] : Value();
+    int64_t in = cast<MemRefType>(weight.getType()).getDimSize(1);
+    Value rows = l.rows(n.values);
+    Value dn = l.alloc(l.f32(), {in}, rows), dx = l.alloc(l.f32(), {in}, rows);
+    Value means = l.alloc(l.f32(), {}, rows), rstds = l.alloc(l.f32(), {}, rows);
+    Value eps = l.cf32(op.getEps().convertToDouble());
+    GemmProblem input = inputGradProblem(dy, weight, rows);
+    input.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {
+      storeLanes(l, acc, dn, {r, col}, mask);
+    };
+    input.rowsDone = [&](LoopBuilder &l, Value first, Value end) {
+      l.loop(first, end, [&](Value r) {
+        Lanes v = Lanes::across(l, in, tiles.lanes);
+        groupLayerNormBackwardRow(v, in, x, layout, gamma, dn, r, eps, means, rstds,
+                                  [&](Value k, Value dxk) {
+                                    // mtgr.add (a + b is b + a, bit for bit)
+                                    if (residual)
+                                      dxk = l.fadd(v.load(residual, {r, k}), dxk);
+                                    v.store(dxk, dx, {r, k});
+                                  });
+      });
+    };
+    buildGemm(l, tiles, input);
+    auto [dw, db] = weightGradients(l, tiles, n.values, weight, dy, rows);
+    int64_t groups = cast<MemRefType>(gamma.getType()).getDimSize(0);
+    Value dg = l.allocStatic(l.f32(), {groups, in}), dbeta = l.allocStatic(l.f32(), {groups, in});
+    groupLayerNormParamGrads(l, tiles.lanes, in, x, layout, gamma, dn, rows, means, rstds, dg,
+                             dbeta);
+    return SmallVector<SmallVector<Value>>{rowsLike(n, dx), {dw}, {db}, {dg}, {dbeta}};
   }
 };
 
@@ -206,6 +269,6 @@ struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
 void mlir::mtgr::populateLinearLoweringPatterns(BufferTypeConverter &converter,
                                                 RewritePatternSet &patterns,
                                                 const GemmTiles &tiles) {
-  patterns.add<LowerLinear, LowerLinearBackward, LowerFusedLinear>(converter, patterns.getContext(),
-                                                                   tiles);
+  patterns.add<LowerLinear, LowerLinearBackward, LowerLinearNormBackward, LowerFusedLinear>(
+      converter, patterns.getContext(), tiles);
 }

@@ -5,7 +5,9 @@
 // target's lanes when the width allows (RowMath.h: the fused linear's
 // prologue computes the norm the same way), else scalars in order. dgamma
 // and dbeta sum over rows: the threads take column ranges and add the rows
-// in order, so no sum depends on the thread count.
+// in order, so no sum depends on the thread count. The backward's code is
+// RowMath's (groupLayerNormBackwardRow, groupLayerNormParamGrads), which
+// mtgr.linear_norm_backward (LowerLinear.cpp) runs inside its GEMM.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/RowMath.h"
@@ -62,42 +64,14 @@ struct LowerGroupLayerNormBackward : NormPattern<GroupLayerNormBackwardOp> {
     int64_t groups = cast<MemRefType>(gamma.getType()).getDimSize(0);
     Value dg = l.allocStatic(l.f32(), {groups, d}), db = l.allocStatic(l.f32(), {groups, d});
     Value eps = l.cf32(op.getEps().convertToDouble());
-    // dx per row; the row's statistics kept for dgamma.
     l.forEach(rows, [&](Value r) {
       Lanes v = rowLanes(l, d);
-      auto input = [&](Value k) { return v.load(x.values, {r, k}); };
-      NormStatistics stats = layerNormStatistics(v, d, input, eps);
-      l.store(stats.mean, means, {r});
-      l.store(stats.rstd, rstds, {r});
-      Value g = normRow(l, lay, gamma, r);
-      auto xhat = [&](Value k) { return layerNormNormalized(v, input(k), stats.mean, stats.rstd); };
-      auto gy = [&](Value k) { return v.load(dy, {r, k}); };
-      auto gam = [&](Value k) { return v.load(gamma, {g, k}); };
-      auto [m1, m2] = layerNormGradMeans(v, d, gy, gam, xhat);
-      v.each(d, [&](Value k) {
-        v.store(layerNormInputGrad(v, stats.rstd, l.fmul(gy(k), gam(k)), xhat(k), m1, m2), dx,
-                {r, k});
-      });
+      groupLayerNormBackwardRow(v, d, x.values, lay, gamma, dy, r, eps, means, rstds,
+                                [&](Value k, Value dxk) {
+                                  v.store(dxk, dx, {r, k});
+                                });
     });
-    // dgamma, dbeta: each thread a range of column vectors, the rows in order.
-    l.fill(dg, l.cf32(0.0));
-    l.fill(db, l.cf32(0.0));
-    Lanes v = rowLanes(l, d);
-    Value chunks = l.idx(d / v.width), parts = l.minI(l.threads(), chunks);
-    l.parallelParts(parts, "norm_columns", [&](Value part) {
-      auto [c0, c1] = l.evenShare(chunks, part, parts);
-      l.loop(l.idx(0), rows, [&](Value r) {
-        Value g = normRow(l, lay, gamma, r);
-        Value mean = l.load(means, {r}), rstd = l.load(rstds, {r});
-        l.loop(c0, c1, [&](Value c) {
-          Value k = l.mul(c, l.idx(v.width));
-          Value gy = v.load(dy, {r, k});
-          Value xh = layerNormNormalized(v, v.load(x.values, {r, k}), mean, rstd);
-          v.store(l.fadd(v.load(dg, {g, k}), l.fmul(gy, xh)), dg, {g, k});
-          v.store(l.fadd(v.load(db, {g, k}), gy), db, {g, k});
-        });
-      });
-    });
+    groupLayerNormParamGrads(l, lanes, d, x.values, lay, gamma, dy, rows, means, rstds, dg, db);
     return Buffers{rowsLike(x, dx), {dg}, {db}};
   }
 };

@@ -4,6 +4,37 @@
 
 include "mlir/Pass/PassBase.td"
 
+def MTGRCpuFuseNormBackwardPass : Pass<"mtgr-cpu-fuse-norm-backward", "::mlir::func::FuncOp"> {
+  let summary = "Fold a norm's backward (and a residual gradient's add) into the linear_backward before it";
+  let description = [{
+    Rewrites `mtgr.linear_backward` whose input gradient only a
+    `mtgr.group_layer_norm_backward` reads into one
+    `mtgr.linear_norm_backward`, and, when only an `mtgr.add` reads the
+    norm's input gradient, that add too (its other operand becomes the
+    op's `residual`): every projection of an HSTU layer's backward. The
+    CPU lowering runs the norm's per-row part on each block of rows the
+    input-gradient GEMM has just finished (GemmProblem::rowsDone), while
+    they are in cache, and writes dx + residual there: one pass over the
+    rows and one elementwise add fewer per projection.
+
+    The fused op stands where the last absorbed op stood, so every value it
+    reads is defined before it; an absorbed op whose other results are read
+    before that point is left alone (the add first, then the whole fusion).
+    A CPU pass: the GPU back ends keep the ops apart.
+
+    ```mlir
+    %dn, %dw, %db = mtgr.linear_backward %n, %w, %dy : ...
+    %dx, %dg, %dbeta = mtgr.group_layer_norm_backward %x, %layout, %gamma, %dn : ...
+    %sum = mtgr.add %dr, %dx : !mtgr.jagged<16xf32>
+    ```
+    becomes
+    ```mlir
+    %sum, %dw, %db, %dg, %dbeta = mtgr.linear_norm_backward %n, %w, %dy
+        norm(%x, %layout, %gamma) residual(%dr : !mtgr.jagged<16xf32>) {eps = ...} : ...
+    ```
+  }];
+}
+
 def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
   let summary = "Convert kernel-level mtgr ops to scf/memref/arith/math loops";
   let description = [{

@@ -582,6 +582,34 @@ func.func @f(%x: !mtgr.jagged<8xf32>, %w: tensor<4x8xf32>, %dy: !mtgr.jagged<4xf
 }
 
 // -----
+func.func @f(%n: !mtgr.jagged<8xf32>, %w: tensor<4x6xf32>, %dy: !mtgr.jagged<4xf32>, %l: !mtgr.layout, %g: tensor<4x8xf32>) {
+  // expected-error @+1 {{weight [4, 6] does not map width 8 to width 4}}
+  %dx, %dw, %db, %dg, %dbeta = mtgr.linear_norm_backward %n, %w, %dy norm(%n, %l, %g) : !mtgr.jagged<8xf32>, tensor<4x6xf32>, !mtgr.jagged<4xf32> -> tensor<4x6xf32>, tensor<4xf32>, tensor<4x8xf32>
+  return
+}
+
+// -----
+func.func @f(%n: !mtgr.jagged<8xf32>, %w: tensor<4x8xf32>, %dy: !mtgr.jagged<4xf32>, %l: !mtgr.layout, %g: tensor<4x8xf32>, %r: !mtgr.jagged<4xf32>) {
+  // expected-error @+1 {{residual gradient must have the input's type}}
+  %dx, %dw, %db, %dg, %dbeta = mtgr.linear_norm_backward %n, %w, %dy norm(%n, %l, %g) residual(%r : !mtgr.jagged<4xf32>) : !mtgr.jagged<8xf32>, tensor<4x8xf32>, !mtgr.jagged<4xf32> -> tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>
+  return
+}
+
+// -----
+func.func @f(%n: !mtgr.jagged<8xf32>, %w: tensor<4x8xf32>, %dy: !mtgr.jagged<4xf32>, %l: !mtgr.layout, %g: tensor<4x8xf32>) {
+  // expected-error @+1 {{eps must be positive}}
+  %dx, %dw, %db, %dg, %dbeta = mtgr.linear_norm_backward %n, %w, %dy norm(%n, %l, %g) {eps = 0.0 : f64} : !mtgr.jagged<8xf32>, tensor<4x8xf32>, !mtgr.jagged<4xf32> -> tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>
+  return
+}
+
+// -----
+func.func @f(%n: !mtgr.jagged<8xf32>, %w: tensor<4x8xf32>, %dy: !mtgr.jagged<4xf32>, %l: !mtgr.layout, %g: tensor<2x8xf32>) {
+  // expected-error @+1 {{linear_norm_backward gamma and beta must both be [4, 8]}}
+  %dx, %dw, %db, %dg, %dbeta = mtgr.linear_norm_backward %n, %w, %dy norm(%n, %l, %g) : !mtgr.jagged<8xf32>, tensor<4x8xf32>, !mtgr.jagged<4xf32> -> tensor<4x8xf32>, tensor<4xf32>, tensor<2x8xf32>
+  return
+}
+
+// -----
 func.func @f(%x: !mtgr.jagged<8xf32>, %w: tensor<4x8xf32>, %dy: tensor<?x4xf32>) {
   // expected-error @+1 {{input, result gradient and input gradient must be rows of the same kind}}
   %dx, %dw, %db = mtgr.linear_backward %x, %w, %dy : !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<?x4xf32> -> !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<4xf32>

@@ -157,11 +157,14 @@ func.func @model_ops(%item: !mtgr.jagged<16xf32>, %dense: !mtgr.jagged<1xf32>, %
 
 // CHECK-LABEL: func.func @gradient_ops
 func.func @gradient_ops(%x: !mtgr.jagged<8xf32>, %w: tensor<4x8xf32>, %dy: !mtgr.jagged<4xf32>,
-                        %m: tensor<?x8xf32>, %l: !mtgr.jagged<1xf32>)
+                        %m: tensor<?x8xf32>, %l: !mtgr.jagged<1xf32>, %nl: !mtgr.layout,
+                        %ng0: tensor<1x8xf32>)
     -> (!mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<4xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<12xf32>,
         tensor<?x8xf32>, !mtgr.jagged<8xf32>, !mtgr.jagged<1xf32>) {
   // CHECK: mtgr.linear_backward %{{.*}}, %{{.*}}, %{{.*}} : !mtgr.jagged<8xf32>, tensor<4x8xf32>, !mtgr.jagged<4xf32> -> !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<4xf32>
   %dx, %dw, %db = mtgr.linear_backward %x, %w, %dy : !mtgr.jagged<8xf32>, tensor<4x8xf32>, !mtgr.jagged<4xf32> -> !mtgr.jagged<8xf32>, tensor<4x8xf32>, tensor<4xf32>
+  // CHECK: mtgr.linear_norm_backward %{{.*}}, %{{.*}}, %{{.*}} norm(%{{.*}}, %{{.*}}, %{{.*}}) residual(%{{.*}} : !mtgr.jagged<8xf32>) {eps = 1.000000e-03 : f64} : !mtgr.jagged<8xf32>, tensor<4x8xf32>, !mtgr.jagged<4xf32> -> tensor<4x8xf32>, tensor<4xf32>, tensor<1x8xf32>
+  %nx, %nw, %nb, %ng, %nbeta = mtgr.linear_norm_backward %x, %w, %dy norm(%x, %nl, %ng0) residual(%x : !mtgr.jagged<8xf32>) {eps = 1.0e-3 : f64} : !mtgr.jagged<8xf32>, tensor<4x8xf32>, !mtgr.jagged<4xf32> -> tensor<4x8xf32>, tensor<4xf32>, tensor<1x8xf32>
   // CHECK: mtgr.silu_backward %{{.*}}, %{{.*}} : !mtgr.jagged<8xf32>
   %ds = mtgr.silu_backward %x, %dx : !mtgr.jagged<8xf32>
   // CHECK: mtgr.column_pad %{{.*}}[2, 12] : !mtgr.jagged<8xf32> -> !mtgr.jagged<12xf32>

@@ -49,3 +49,50 @@ func.func @mtgr_forward(%x: memref<?x8xf32>, %off: memref<?xindex>, %w: memref<1
   memref.copy %c#0, %out : memref<?x16xf32> to memref<?x16xf32>
   return
 }
+
+// linear_norm_backward (mtgr-cpu-fuse-norm-backward): the input-gradient GEMM
+// writes dn; after each range of rows, inside the same parallel region, the
+// norm's per-row backward: x's statistics kept per row, the two means over
+// dn's row, then dx + the residual gradient stored. Then the weight gradient
+// (K = rows) and dgamma/dbeta over columns.
+// CHECK-LABEL: func.func @mtgr_train_step
+// CHECK-SAME: %[[DY:[^:]*]]: memref<?x16xf32>, %[[X:[^:]*]]: memref<?x8xf32>, %[[RES:[^:]*]]: memref<?x8xf32>
+// CHECK: %[[DN:.*]] = memref.alloc(%{{.*}}) : memref<?x8xf32>
+// CHECK: %[[DX:.*]] = memref.alloc(%{{.*}}) : memref<?x8xf32>
+// CHECK: %[[MEANS:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK: %[[RSTDS:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK: {mtgr.parallel = "pack"}
+// CHECK: scf.parallel
+// CHECK: vector.fma
+// CHECK: vector.store %{{.*}}, %[[DN]]
+// CHECK: scf.for %[[R:[^ ]*]] = {{.*}} {
+// CHECK:   vector.load %[[X]][%[[R]],
+// CHECK:   vector.reduction <add>
+// CHECK:   memref.store %{{.*}}, %[[MEANS]][%[[R]]]
+// CHECK:   memref.store %{{.*}}, %[[RSTDS]][%[[R]]]
+// CHECK:   vector.load %[[DN]][%[[R]],
+// CHECK:   %[[RV:.*]] = vector.load %[[RES]][%[[R]], %[[K:[a-z0-9_]+]]]
+// CHECK:   %[[SUM:.*]] = arith.addf %[[RV]],
+// CHECK:   vector.store %[[SUM]], %[[DX]][%[[R]], %[[K]]]
+// CHECK: {mtgr.parallel = "gemm"}
+// CHECK: {mtgr.parallel = "gemm"}
+// CHECK: {mtgr.parallel = "norm_columns"}
+func.func @mtgr_train_step(%n: memref<?x8xf32>, %off: memref<?xindex>, %w: memref<16x8xf32>, %dy: memref<?x16xf32>,
+                           %x: memref<?x8xf32>, %r: memref<?x8xf32>,
+                           %lo: memref<?xindex>, %ls: memref<?x4xindex>, %lg: memref<?xindex>, %lt: memref<?xi64>, %lp: memref<?xindex>,
+                           %g: memref<4x8xf32>, %out: memref<?x8xf32>, %dgo: memref<4x8xf32>)
+    attributes {mtgr.abi = []} {
+  %nj = builtin.unrealized_conversion_cast %n, %off : memref<?x8xf32>, memref<?xindex> to !mtgr.jagged<8xf32>
+  %dyj = builtin.unrealized_conversion_cast %dy, %off : memref<?x16xf32>, memref<?xindex> to !mtgr.jagged<16xf32>
+  %xj = builtin.unrealized_conversion_cast %x, %off : memref<?x8xf32>, memref<?xindex> to !mtgr.jagged<8xf32>
+  %rj = builtin.unrealized_conversion_cast %r, %off : memref<?x8xf32>, memref<?xindex> to !mtgr.jagged<8xf32>
+  %l = builtin.unrealized_conversion_cast %lo, %ls, %lg, %lt, %lp : memref<?xindex>, memref<?x4xindex>, memref<?xindex>, memref<?xi64>, memref<?xindex> to !mtgr.layout
+  %wt = builtin.unrealized_conversion_cast %w : memref<16x8xf32> to tensor<16x8xf32>
+  %gt = builtin.unrealized_conversion_cast %g : memref<4x8xf32> to tensor<4x8xf32>
+  %dx, %dw, %db, %dg, %dbeta = mtgr.linear_norm_backward %nj, %wt, %dyj norm(%xj, %l, %gt) residual(%rj : !mtgr.jagged<8xf32>) : !mtgr.jagged<8xf32>, tensor<16x8xf32>, !mtgr.jagged<16xf32> -> tensor<16x8xf32>, tensor<16xf32>, tensor<4x8xf32>
+  %c:2 = builtin.unrealized_conversion_cast %dx : !mtgr.jagged<8xf32> to memref<?x8xf32>, memref<?xindex>
+  memref.copy %c#0, %out : memref<?x8xf32> to memref<?x8xf32>
+  %cg = builtin.unrealized_conversion_cast %dg : tensor<4x8xf32> to memref<4x8xf32>
+  memref.copy %cg, %dgo : memref<4x8xf32> to memref<4x8xf32>
+  return
+}
