@@ -20,17 +20,23 @@ using namespace mlir::mtgr;
 namespace {
 using Results = FailureOr<SmallVector<SmallVector<Value>>>;
 
-/// y = x W^T as a GEMM: M = rows, K = in, N = out, B[k, o] = W[o, k]; the
-/// caller adds the prologue and the epilogue.
-GemmProblem forwardProblem(Value x, Value w, Value rows) {
+/// A [rows, K] times the weight W [out, in] as a GEMM, the caller adding
+/// the prologue and the epilogue: the forward y = x W^T (`transposed`: K =
+/// in, N = out, B[k, o] = W[o, k], packed by transposed squares) or the
+/// input gradient dx = dy W (K = out, N = in, B = W as it lies).
+GemmProblem weightProduct(Value a, Value w, Value rows, bool transposed) {
   auto wt = cast<MemRefType>(w.getType());
   GemmProblem p;
   p.m = rows;
-  p.n = wt.getDimSize(0);
-  p.k = wt.getDimSize(1);
-  p.b = [w](LoopBuilder &l, Value k, Value o) { return l.load(w, {o, k}); };
-  p.bTransposed = w;
-  p.a = [x](LoopBuilder &l, Value r, Value k) { return l.load(x, {r, k}); };
+  p.n = wt.getDimSize(transposed ? 0 : 1);
+  p.k = wt.getDimSize(transposed ? 1 : 0);
+  if (transposed) {
+    p.b = [w](LoopBuilder &l, Value k, Value o) { return l.load(w, {o, k}); };
+    p.bTransposed = w;
+  } else {
+    p.b = [w](LoopBuilder &l, Value k, Value i) { return l.load(w, {k, i}); };
+  }
+  p.a = [a](LoopBuilder &l, Value r, Value k) { return l.load(a, {r, k}); };
   return p;
 }
 
@@ -45,7 +51,7 @@ struct LowerLinear : LoopPattern<LinearOp> {
     Value rows = l.rows(x.values);
     Value y = l.alloc(l.f32(), {out}, rows);
     auto vec = VectorType::get({tiles.lanes}, l.f32());
-    GemmProblem p = forwardProblem(x.values, w, rows);
+    GemmProblem p = weightProduct(x.values, w, rows, /*transposed=*/true);
     p.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {
       Value sum = arith::AddFOp::create(l.b, acc, loadLanes(l, vec, bias, {col}, mask));
       storeLanes(l, sum, y, {r, col}, mask);
@@ -54,19 +60,6 @@ struct LowerLinear : LoopPattern<LinearOp> {
     return SmallVector<SmallVector<Value>>{rowsLike(x, y)};
   }
 };
-
-/// dx = dy W as a GEMM: M = rows, K = out, N = in, B = W as it lies; the
-/// caller adds the epilogue.
-GemmProblem inputGradProblem(Value dy, Value weight, Value rows) {
-  auto wt = cast<MemRefType>(weight.getType());
-  GemmProblem p;
-  p.m = rows;
-  p.n = wt.getDimSize(1);
-  p.k = wt.getDimSize(0);
-  p.b = [weight](LoopBuilder &l, Value o, Value i) { return l.load(weight, {o, i}); };
-  p.a = [dy](LoopBuilder &l, Value r, Value o) { return l.load(dy, {r, o}); };
-  return p;
-}
 
 /// dW[o, i] = sum_r dy[r, o] x[r, i] (a GEMM with K = rows, accumulated)
 /// and db[o] = sum_r dy[r, o], the rows in order: {dW, db}.
@@ -103,7 +96,7 @@ struct LowerLinearBackward : LoopPattern<LinearBackwardOp> {
     int64_t in = cast<MemRefType>(weight.getType()).getDimSize(1);
     Value rows = l.rows(x.values);
     Value dx = l.alloc(l.f32(), {in}, rows);
-    GemmProblem input = inputGradProblem(dy, weight, rows);
+    GemmProblem input = weightProduct(dy, weight, rows, /*transposed=*/false);
     input.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {
       storeLanes(l, acc, dx, {r, col}, mask);
     };
@@ -134,7 +127,7 @@ struct LowerLinearNormBackward : LoopPattern<LinearNormBackwardOp> {
     Value dn = l.alloc(l.f32(), {in}, rows), dx = l.alloc(l.f32(), {in}, rows);
     Value means = l.alloc(l.f32(), {}, rows), rstds = l.alloc(l.f32(), {}, rows);
     Value eps = l.cf32(op.getEps().convertToDouble());
-    GemmProblem input = inputGradProblem(dy, weight, rows);
+    GemmProblem input = weightProduct(dy, weight, rows, /*transposed=*/false);
     input.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {
       storeLanes(l, acc, dn, {r, col}, mask);
     };
@@ -197,7 +190,7 @@ struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
     // y before SiLU, for a train step's silu_backward.
     Value pre = op.getPreactivation() ? l.alloc(l.f32(), {out}, rows) : Value();
 
-    GemmProblem p = forwardProblem(x.values, w, rows);
+    GemmProblem p = weightProduct(x.values, w, rows, /*transposed=*/true);
     if (gate || op.getLayout())
       p.packA = [&](LoopBuilder &l, Value r, Value packed, Value slot) {
         Lanes v = Lanes::across(l, in, tiles.lanes);
