@@ -134,13 +134,17 @@ struct LowerLinearNormBackward : LoopPattern<LinearNormBackwardOp> {
     input.rowsDone = [&](LoopBuilder &l, Value first, Value end) {
       l.loop(first, end, [&](Value r) {
         Lanes v = Lanes::across(l, in, tiles.lanes);
-        groupLayerNormBackwardRow(v, in, x, layout, gamma, dn, r, eps, means, rstds,
-                                  [&](Value k, Value dxk) {
-                                    // mtgr.add (a + b is b + a, bit for bit)
-                                    if (residual)
-                                      dxk = l.fadd(v.load(residual, {r, k}), dxk);
-                                    v.store(dxk, dx, {r, k});
-                                  });
+        groupLayerNormBackwardRow(
+            v, in, x, layout, gamma, dn, r, eps, means, rstds, [&](Value k, Value dxk) {
+              // mtgr.add's sum (a + b is b + a), without
+              // `contract`: an FMA with the dx math
+              // would round once where the ops apart
+              // rounded twice; the fused step keeps
+              // their bits.
+              if (residual)
+                dxk = arith::AddFOp::create(l.b, v.load(residual, {r, k}), dxk);
+              v.store(dxk, dx, {r, k});
+            });
       });
     };
     buildGemm(l, tiles, input);
