@@ -65,6 +65,10 @@ RoleAttr abiRole(MLIRContext *ctx, ::mtgr::RoleKind kind, ::mtgr::Group group = 
 /// has another role, emits an error on `user` and returns null: the passes
 /// that bind ids by role (train step generation, lowering) refuse such IR.
 BlockArgument embeddingIdsArgument(Operation *user, Value ids);
+
+/// The one op that reads `v`, or null (none, or several): what the fusion
+/// passes (mtgr-fuse-linear, mtgr-cpu-fuse-norm-backward) may absorb.
+inline Operation *soleUser(Value v) { return v.hasOneUse() ? *v.getUsers().begin() : nullptr; }
 } // namespace mlir::mtgr
 
 #include "dialect/MTGRInterfaces.h.inc"

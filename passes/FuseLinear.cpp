@@ -11,9 +11,6 @@ using namespace mlir;
 using namespace mlir::mtgr;
 
 namespace {
-/// v's only user, when it has exactly one use.
-Operation *soleUser(Value v) { return v.hasOneUse() ? *v.getUsers().begin() : nullptr; }
-
 /// The column_slices that read `v` and cover its columns exactly once, in
 /// column order; empty when any use is something else or the pieces overlap
 /// or leave a gap.

@@ -11,9 +11,6 @@ using namespace mlir;
 using namespace mlir::mtgr;
 
 namespace {
-/// v's only user, when it has exactly one use.
-Operation *soleUser(Value v) { return v.hasOneUse() ? *v.getUsers().begin() : nullptr; }
-
 /// Whether every use of `op`'s results other than by `absorbed` ops comes
 /// after `point` (in its block): the fused op, placed at `point`, can then
 /// stand for `op`.

@@ -40,10 +40,15 @@ GemmProblem weightProduct(Value a, Value w, Value rows, bool transposed) {
   return p;
 }
 
-struct LowerLinear : LoopPattern<LinearOp> {
-  LowerLinear(BufferTypeConverter &c, MLIRContext *ctx, const GemmTiles &tiles)
-      : LoopPattern(c, ctx), tiles(tiles) {}
+/// The GEMM patterns: each builds its products with the target's tiles.
+template <typename Op> struct GemmPattern : LoopPattern<Op> {
+  GemmPattern(BufferTypeConverter &c, MLIRContext *ctx, const GemmTiles &tiles)
+      : LoopPattern<Op>(c, ctx), tiles(tiles) {}
   GemmTiles tiles;
+};
+
+struct LowerLinear : GemmPattern<LinearOp> {
+  using GemmPattern::GemmPattern;
   Results lower(LinearOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getInput());
     Value w = a.getWeight()[0], bias = a.getBias()[0];
@@ -86,10 +91,8 @@ std::pair<Value, Value> weightGradients(LoopBuilder &l, const GemmTiles &tiles, 
   return {dw, db};
 }
 
-struct LowerLinearBackward : LoopPattern<LinearBackwardOp> {
-  LowerLinearBackward(BufferTypeConverter &c, MLIRContext *ctx, const GemmTiles &tiles)
-      : LoopPattern(c, ctx), tiles(tiles) {}
-  GemmTiles tiles;
+struct LowerLinearBackward : GemmPattern<LinearBackwardOp> {
+  using GemmPattern::GemmPattern;
   Results lower(LinearBackwardOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getInput());
     Value weight = a.getWeight()[0], dy = JaggedBuffers(a.getResultGrad()).values;
@@ -111,10 +114,8 @@ struct LowerLinearBackward : LoopPattern<LinearBackwardOp> {
 /// thread that computed them, while they are in cache) the norm's per-row
 /// backward turns them into dx (+ the residual gradient). The weight
 /// gradients as linear_backward's; dgamma and dbeta a pass over columns.
-struct LowerLinearNormBackward : LoopPattern<LinearNormBackwardOp> {
-  LowerLinearNormBackward(BufferTypeConverter &c, MLIRContext *ctx, const GemmTiles &tiles)
-      : LoopPattern(c, ctx), tiles(tiles) {}
-  GemmTiles tiles;
+struct LowerLinearNormBackward : GemmPattern<LinearNormBackwardOp> {
+  using GemmPattern::GemmPattern;
   Results lower(LinearNormBackwardOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers n(a.getInput());
     Value weight = a.getWeight()[0], dy = JaggedBuffers(a.getResultGrad()).values;
@@ -161,10 +162,8 @@ struct LowerLinearNormBackward : LoopPattern<LinearNormBackwardOp> {
 /// the group norm) once per call, the epilogue adds the bias (and writes
 /// that pre-activation whole when asked), applies SiLU and the residual and
 /// writes each column piece to its own buffer.
-struct LowerFusedLinear : LoopPattern<FusedLinearOp> {
-  LowerFusedLinear(BufferTypeConverter &c, MLIRContext *ctx, const GemmTiles &tiles)
-      : LoopPattern(c, ctx), tiles(tiles) {}
-  GemmTiles tiles;
+struct LowerFusedLinear : GemmPattern<FusedLinearOp> {
+  using GemmPattern::GemmPattern;
 
   Results lower(FusedLinearOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getInput());
