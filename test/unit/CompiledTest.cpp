@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CopyingDevice.h"
+#include "CudaOptions.h"
 #include "TestModels.h"
 #include "codegen/cpu/CpuBackend.h"
 #include "compiler/Compiler.h"
@@ -176,7 +177,7 @@ TEST_P(EmulatedGpuVsReference, RandomModel) {
   // Odd configurations take the products through the GEMM library
   // (--gemm=cublaslt: a host GEMM on the emulator).
   auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
-                                  {"", "none", index % 2 ? "cublaslt" : "", "", "fp32", 0});
+                                  test::cudaOptions(index % 2 ? "cublaslt" : ""));
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError()) << yaml;
   const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
                                      emu::Schedule::WarpAhead};
@@ -264,7 +265,7 @@ TEST_P(EmulatedTensorCoreVsReference, RandomModel) {
   // Every third configuration: the products on sm_90a's wgmma.
   const char *gemm = index % 3 == 2 ? "wgmma" : "tensor-core";
   double worst = emulatedLargestError(
-      index, {"", "none", gemm, "tensor-core", "fp32", 0}, emu::Schedule::InOrder,
+      index, test::cudaOptions(gemm, "tensor-core"), emu::Schedule::InOrder,
       {Edge::Plain, Edge::OneUser, Edge::EmptyS, Edge::K1, Edge::K0, Edge::TiedR},
       kTensorCoreTolerance);
   std::printf("tensor-core config %d (%s): largest error %.3e\n", index, gemm, worst);
@@ -288,7 +289,7 @@ TEST_P(EmulatedStorageVsReference, RandomModel) {
   const char *attention = index % 2 ? "tensor-core" : "";
   const emu::Schedule schedules[] = {emu::Schedule::InOrder, emu::Schedule::Reverse,
                                      emu::Schedule::WarpAhead};
-  mlir::mtgr::BackendOptions options{"", "none", gemm, attention, dtype, 0};
+  mlir::mtgr::BackendOptions options = test::cudaOptions(gemm, attention, dtype);
   double worst = emulatedLargestError(
       index, options, schedules[(index / 3) % 3],
       {Edge::Plain, Edge::OneUser, Edge::EmptyS, Edge::K1, Edge::K0, Edge::TiedR},
@@ -321,7 +322,7 @@ TEST_P(EmulatedTensorCoreAttentionVsReference, RandomModel) {
                              Edge::K1, Edge::TiedR, Edge::RAfterCandidates};
   if (index % 4 == 0)
     edges.push_back(Edge::Long);
-  double worst = emulatedLargestError(index, {"", "none", "", "tensor-core", "fp32", 0},
+  double worst = emulatedLargestError(index, test::cudaOptions("", "tensor-core"),
                                       schedules[index % 3], edges, kTensorCoreAttentionTolerance);
   std::printf("tensor-core attention config %d: largest error %.3e\n", index, worst);
 }
@@ -343,7 +344,7 @@ TEST(EmulatedTensorCoreAttention, WideHeadsMatchTheReference) {
                   Shape{1, 70, 12, "visible", emu::Schedule::WarpAhead}}) {
     std::string yaml = test::wideHeadYaml(s.heads, s.dqk, s.dv, s.nNorm);
     SCOPED_TRACE(yaml);
-    double worst = emulatedYamlError(yaml, {"", "none", "", "tensor-core", "fp32", 0}, s.schedule,
+    double worst = emulatedYamlError(yaml, test::cudaOptions("", "tensor-core"), s.schedule,
                                      {Edge::Plain, Edge::OneUser, Edge::TiedR}, s.dqk, s.dv,
                                      kTensorCoreAttentionTolerance);
     std::printf("tensor-core attention, heads %d x (%d x %d): largest error %.3e\n", s.heads,
@@ -375,7 +376,7 @@ TEST(EmulatedWgmmaAttention, HeadsOfMultiplesOf16MatchTheReference) {
     std::vector<Edge> edges = {Edge::Plain, Edge::OneUser, Edge::TiedR};
     if (s.dqk == 32)
       edges.push_back(Edge::Long);
-    double worst = emulatedYamlError(yaml, {"", "none", s.gemm, "wgmma", s.dtype, 0}, s.schedule,
+    double worst = emulatedYamlError(yaml, test::cudaOptions(s.gemm, "wgmma", s.dtype), s.schedule,
                                      edges, s.dqk + s.dv, s.dv, kTensorCoreAttentionTolerance);
     std::printf("wgmma attention, heads %d x (%d x %d), %s storage: largest error %.3e\n", s.heads,
                 s.dqk, s.dv, s.dtype, worst);
@@ -651,8 +652,8 @@ INSTANTIATE_TEST_SUITE_P(Configs, PrefixSplitVsForward, ::testing::Range(0, 24))
 TEST(PrefixSplit, EmulatedGpuMatchesForward) {
   for (int index : {0, 3, 5}) {
     std::string yaml = splittableRandomYaml(index);
-    auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
-                                    {"", "none", "", "", "fp32", 0, "", false});
+    auto artifact =
+        compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda", test::cudaOptions());
     ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
     auto session = Session::create(std::move(*artifact), SessionOptions{},
                                    createEmulatorDevice(emu::Schedule::Reverse));
@@ -671,7 +672,7 @@ TEST(PrefixSplit, EmulatedGpuMatchesForward) {
 TEST(PrefixSplit, EmulatedTensorCoreShortRowBlocksMatchForward) {
   std::string yaml = test::wideHeadYaml(2, 16, 32, "visible");
   auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
-                                  {"", "none", "", "tensor-core", "fp32", 0});
+                                  test::cudaOptions("", "tensor-core"));
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
   auto session = Session::create(std::move(*artifact), SessionOptions{},
                                  createEmulatorDevice(emu::Schedule::WarpAhead));
@@ -889,8 +890,8 @@ TEST(PrefixCache, DeviceTierKeepsRowsOnTheDevice) {
 // against its allocations; scores equal forward's to rounding.
 TEST(PrefixCache, EmulatedGpuDeviceTierMatchesForward) {
   std::string yaml = splittableRandomYaml(3);
-  auto artifact = compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda",
-                                  {"", "none", "", "", "fp32", 0, "", false});
+  auto artifact =
+      compileArtifact(yaml, "test.yaml", /*trainStep=*/false, "cuda", test::cudaOptions());
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
   auto created = Session::create(std::move(*artifact), SessionOptions{},
                                  createEmulatorDevice(emu::Schedule::Reverse));
@@ -982,8 +983,8 @@ public:
 // in the same shapes (replayed with the new uploads), another shape
 // (recorded), training steps, the prefix cache.
 TEST(Replay, EmulatedRecordingsReplayExactly) {
-  auto artifact = compileArtifact(kVisible, "test.yaml", /*trainStep=*/true, "cuda",
-                                  {"", "none", "", "", "fp32", 0, "", false});
+  auto artifact =
+      compileArtifact(kVisible, "test.yaml", /*trainStep=*/true, "cuda", test::cudaOptions());
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
   SessionOptions plainOptions;
   plainOptions.recordedShapes = 0;

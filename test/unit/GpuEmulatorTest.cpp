@@ -8,6 +8,7 @@
 // fault.
 //
 //===----------------------------------------------------------------------===//
+#include "CudaOptions.h"
 #include "abi/GpuLaunch.h"
 #include "app/KernelCall.h"
 #include "codegen/cpu/CpuBackend.h"
@@ -56,9 +57,8 @@ Artifact compileBound(const std::string &text, const std::string &target, size_t
   // The emulator runs the host object: no PTX or cubins (test/tools' ptxas)
   // unless `archs` asks for them (the golden kernels a GPU runs).
   auto backend = mlir::mtgr::createTargetBackend(
-      target, target == "cuda"
-                  ? mlir::mtgr::BackendOptions{"", archs, gemm, "", "fp32", 0, "", false}
-                  : mlir::mtgr::BackendOptions{});
+      target, target == "cuda" ? mlir::mtgr::test::cudaOptions(gemm, "", "fp32", archs)
+                               : mlir::mtgr::BackendOptions{});
   EXPECT_TRUE(static_cast<bool>(backend)) << llvm::toString(backend.takeError());
   mlir::PassManager pm(&context);
   (*backend)->buildLoweringPipeline(pm, /*profile=*/false);

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CopyingDevice.h"
+#include "CudaOptions.h"
 #include "TestModels.h"
 #include "app/Evaluation.h"
 #include "codegen/cpu/CpuBackend.h"
@@ -315,8 +316,8 @@ TEST_P(EmulatedGpuTrainStep, MatchesReferenceGradients) {
   std::string yaml = test::randomModelYaml(rng, /*dynamicTables=*/index % 2 == 0);
   // Configurations 1, 4, 7: products through the GEMM library (a host GEMM
   // on the emulator), gradients included.
-  auto session = emulatedTrainSession(
-      yaml, index, {"", "none", index % 3 == 1 ? "cublaslt" : "", "", "fp32", 0});
+  auto session =
+      emulatedTrainSession(yaml, index, test::cudaOptions(index % 3 == 1 ? "cublaslt" : ""));
   ASSERT_TRUE(session);
   const ModelDesc &m = session->model();
   SyntheticOptions o;
@@ -385,7 +386,7 @@ TEST_P(EmulatedTensorCoreTrainStep, MatchesReferenceGradients) {
   // Odd configurations: the products (forward and gradients) on tensor
   // cores too, by mma.sync (1, 5) or sm_90a's wgmma (3, 7).
   const char *gemm = index % 2 == 0 ? "" : index % 4 == 1 ? "tensor-core" : "wgmma";
-  auto session = emulatedTrainSession(yaml, index, {"", "none", gemm, "tensor-core", "fp32", 0});
+  auto session = emulatedTrainSession(yaml, index, test::cudaOptions(gemm, "tensor-core"));
   ASSERT_TRUE(session);
   double worst =
       expectGradientsNear(*session, yaml, index, index % 2 ? 130 : 40,
@@ -407,7 +408,7 @@ TEST(EmulatedTensorCoreTrainStepWideHeads, MatchesReferenceGradients) {
   for (Shape s : {Shape{1, 80, 136, "visible"}, Shape{2, 72, 24, "total"},
                   Shape{1, 70, 12, "visible"}}) {
     std::string yaml = test::wideHeadYaml(s.heads, s.dqk, s.dv, s.nNorm);
-    auto session = emulatedTrainSession(yaml, index++, {"", "none", "", "tensor-core", "fp32", 0});
+    auto session = emulatedTrainSession(yaml, index++, test::cudaOptions("", "tensor-core"));
     ASSERT_TRUE(session);
     double worst = expectGradientsNear(*session, yaml, s.dqk, 100, kTensorCoreGradientTolerance);
     std::printf("tensor-core train step, heads %d x (%d x %d): largest relative error %.3e\n",
@@ -436,7 +437,7 @@ TEST_P(EmulatedStorageTrainStep, MatchesReferenceGradients) {
   const char *gemms[] = {"", "tensor-core", "wgmma"};
   const char *gemm = gemms[index % 3];
   const char *attention = index % 2 ? "tensor-core" : "";
-  auto session = emulatedTrainSession(yaml, index, {"", "none", gemm, attention, dtype, 0});
+  auto session = emulatedTrainSession(yaml, index, test::cudaOptions(gemm, attention, dtype));
   ASSERT_TRUE(session);
   double worst = expectGradientsNear(*session, yaml, index, 60, kStorageGradientTolerance);
   std::printf("storage train step %d (%s, gemm %s, attention %s): largest relative error %.3e\n",
@@ -1326,7 +1327,7 @@ TEST(Training, ShardedTablesAgreeWithOneProcess) {
 // 2 sharded ranks train as one emulated process with whole tables.
 TEST(Training, ShardedTablesOnTheEmulatedGpu) {
   auto artifact = compileArtifact(dynamicTinyYaml(64), "dyn64.yaml", /*trainStep=*/true, "cuda",
-                                  {"", "none", "", "", "fp32", 0, "", false});
+                                  test::cudaOptions());
   ASSERT_TRUE(static_cast<bool>(artifact)) << llvm::toString(artifact.takeError());
   auto emulated = [&] {
     SessionOptions o;
@@ -1455,8 +1456,7 @@ TEST(Training, StepStateStaysOnTheDevice) {
 // apply_update against the CPU's, to rounding.
 TEST(Training, EmulatedGpuTrainsAsTheCpu) {
   std::string yaml = dynamicTinyYaml(64);
-  auto gpu = compileArtifact(yaml, "dyn64.yaml", /*trainStep=*/true, "cuda",
-                             {"", "none", "", "", "fp32", 0, "", false});
+  auto gpu = compileArtifact(yaml, "dyn64.yaml", /*trainStep=*/true, "cuda", test::cudaOptions());
   auto cpu = compileArtifact(yaml, "dyn64.yaml");
   ASSERT_TRUE(gpu && cpu);
   SessionOptions o1;
