@@ -412,6 +412,20 @@ LogicalResult ConcatOp::verify() {
   return success();
 }
 
+LogicalResult ConcatSiluBackwardOp::verify() {
+  if (getPieces().empty())
+    return emitOpError() << "needs at least one piece";
+  if (failed(verifyVectorRows(*this, getInput().getType(), "input")))
+    return failure();
+  int64_t total = totalWidth(*this, getPieces());
+  if (total < 0)
+    return failure();
+  if (rowWidth(getInput().getType()) != total)
+    return emitOpError() << "input width " << rowWidth(getInput().getType())
+                         << " is not the sum of the piece widths " << total;
+  return success();
+}
+
 LogicalResult StackOp::verify() {
   if (getInputs().empty())
     return emitOpError() << "needs at least one input";

@@ -731,6 +731,27 @@ def MTGR_SiluBackwardOp : MTGR_Op<"silu_backward", [MTGR_Profiled<"Elementwise">
   let assemblyFormat = "$input `,` $result_grad attr-dict `:` type($input)";
 }
 
+def MTGR_ConcatSiluBackwardOp : MTGR_Op<"concat_silu_backward",
+    [MTGR_Profiled<"Elementwise">, Pure, AllTypesMatch<["input", "input_grad"]>]> {
+  let summary = "silu_backward of a concat of gradients, read where they lie (mtgr-cpu-fuse-silu-backward)";
+  let description = [{
+    `mtgr.silu_backward %x, (mtgr.concat %pieces)` without the concat: the
+    gradient's columns come from the pieces in order (their widths sum to
+    x's), dx = piece[r, c - offset] * silu'(x[r, c]). In a train step the
+    HSTU layer's U, V, Q and K gradients meet so before the U/V/Q/K
+    projection's backward; the CPU back end reads them in one pass instead
+    of copying them into one buffer first.
+
+    ```mlir
+    %dx = mtgr.concat_silu_backward %x, %du, %dv : !mtgr.jagged<8xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>
+    ```
+  }];
+  let arguments = (ins MTGR_JaggedF32:$input, Variadic<MTGR_JaggedF32>:$pieces);
+  let results = (outs MTGR_JaggedF32:$input_grad);
+  let assemblyFormat = "$input `,` $pieces attr-dict `:` type($input) `,` type($pieces)";
+  let hasVerifier = 1;
+}
+
 def MTGR_ColumnPadOp : MTGR_Op<"column_pad", [MTGR_Profiled<"Tokens">, Pure]> {
   let summary = "rows placed at columns [offset, offset + width) of zero rows of `width` (column_slice's gradient)";
   let description = [{

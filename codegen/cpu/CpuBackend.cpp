@@ -40,6 +40,7 @@ public:
     loops.l1Bytes = description.l1Bytes;
     loops.gemmKBlock = gemm.kBlock;
     pm.addNestedPass<func::FuncOp>(createMTGRCpuFuseNormBackwardPass());
+    pm.addNestedPass<func::FuncOp>(createMTGRCpuFuseSiluBackwardPass());
     pm.addPass(createMTGRLowerToLoopsPass(loops));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());

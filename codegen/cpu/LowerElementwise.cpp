@@ -54,12 +54,38 @@ struct LowerSiluBackward : LoopPattern<SiluBackwardOp> {
   }
 };
 
+/// mtgr.concat_silu_backward: each row's gradient columns from the pieces
+/// in order, the same product per element as silu_backward's.
+struct LowerConcatSiluBackward : LoopPattern<ConcatSiluBackwardOp> {
+  using LoopPattern::LoopPattern;
+  Results lower(ConcatSiluBackwardOp op, Adaptor a, LoopBuilder &l) const override {
+    JaggedBuffers x(a.getInput());
+    Value dx = allocLike(l, x.values);
+    SmallVector<std::pair<Value, int64_t>> pieces; // buffer, its first column
+    int64_t offset = 0;
+    for (auto [piece, type] : llvm::zip(a.getPieces(), op.getPieces().getTypes())) {
+      pieces.push_back({JaggedBuffers(piece).values, offset});
+      offset += getRowShape(type)[0];
+    }
+    l.forEach(l.rows(x.values), [&](Value r) {
+      for (auto [piece, first] : pieces) {
+        int64_t width = cast<MemRefType>(piece.getType()).getDimSize(1);
+        l.loop(l.idx(0), l.idx(width), [&](Value c) {
+          Value col = l.add(c, l.idx(first));
+          Value grad = siluDerivative(l, l.load(x.values, {r, col}));
+          l.store(l.fmul(l.load(piece, {r, c}), grad), dx, {r, col});
+        });
+      }
+    });
+    return SmallVector<SmallVector<Value>>{rowsLike(x, dx)};
+  }
+};
 } // namespace
 
 void mlir::mtgr::populateElementwiseLoweringPatterns(BufferTypeConverter &converter,
                                                      RewritePatternSet &patterns,
                                                      const ParallelLoops *parallel) {
-  patterns.add<LowerUnary<SiluOp>, LowerBinary<AddOp>, LowerBinary<MulOp>, LowerSiluBackward>(
-      converter, patterns.getContext(), parallel);
+  patterns.add<LowerUnary<SiluOp>, LowerBinary<AddOp>, LowerBinary<MulOp>, LowerSiluBackward,
+               LowerConcatSiluBackward>(converter, patterns.getContext(), parallel);
   populateDropoutLoweringPatterns(converter, patterns, parallel);
 }

@@ -35,6 +35,28 @@ def MTGRCpuFuseNormBackwardPass : Pass<"mtgr-cpu-fuse-norm-backward", "::mlir::f
   }];
 }
 
+def MTGRCpuFuseSiluBackwardPass : Pass<"mtgr-cpu-fuse-silu-backward", "::mlir::func::FuncOp"> {
+  let summary = "Read a silu_backward's concatenated gradient from its pieces";
+  let description = [{
+    Rewrites `mtgr.silu_backward %x, %g` whose gradient `%g` is an
+    `mtgr.concat` of jagged pieces that only it reads into one
+    `mtgr.concat_silu_backward %x, pieces...`: the HSTU layer's U, V, Q
+    and K gradients in a train step, concatenated for the U/V/Q/K
+    projection's backward. The CPU lowering reads each row's pieces where
+    they lie; the concat's copy (a write and a read of [tokens, 4 d_model]
+    per layer) goes. A CPU pass: the GPU back ends keep the ops apart.
+
+    ```mlir
+    %g = mtgr.concat %du, %dv : !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32> -> !mtgr.jagged<8xf32>
+    %dx = mtgr.silu_backward %x, %g : !mtgr.jagged<8xf32>
+    ```
+    becomes
+    ```mlir
+    %dx = mtgr.concat_silu_backward %x, %du, %dv : !mtgr.jagged<8xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>
+    ```
+  }];
+}
+
 def MTGRLowerToLoopsPass : Pass<"mtgr-lower-to-loops", "::mlir::ModuleOp"> {
   let summary = "Convert kernel-level mtgr ops to scf/memref/arith/math loops";
   let description = [{

@@ -582,6 +582,27 @@ func.func @f(%x: !mtgr.jagged<8xf32>, %w: tensor<4x8xf32>, %dy: !mtgr.jagged<4xf
 }
 
 // -----
+func.func @f(%x: !mtgr.jagged<8xf32>, %a: !mtgr.jagged<4xf32>) {
+  // expected-error @+1 {{input width 8 is not the sum of the piece widths 12}}
+  %dx = mtgr.concat_silu_backward %x, %a, %a, %a : !mtgr.jagged<8xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>
+  return
+}
+
+// -----
+func.func @f(%x: !mtgr.jagged<8xf32>) {
+  // expected-error @+1 {{needs at least one piece}}
+  %dx = "mtgr.concat_silu_backward"(%x) : (!mtgr.jagged<8xf32>) -> !mtgr.jagged<8xf32>
+  return
+}
+
+// -----
+func.func @f(%x: !mtgr.jagged<8xf32>, %a: !mtgr.jagged<4x2xf32>) {
+  // expected-error @+1 {{input rows must be vectors}}
+  %dx = mtgr.concat_silu_backward %x, %a : !mtgr.jagged<8xf32>, !mtgr.jagged<4x2xf32>
+  return
+}
+
+// -----
 func.func @f(%n: !mtgr.jagged<8xf32>, %w: tensor<4x6xf32>, %dy: !mtgr.jagged<4xf32>, %l: !mtgr.layout, %g: tensor<4x8xf32>) {
   // expected-error @+1 {{weight [4, 6] does not map width 8 to width 4}}
   %dx, %dw, %db, %dg, %dbeta = mtgr.linear_norm_backward %n, %w, %dy norm(%n, %l, %g) : !mtgr.jagged<8xf32>, tensor<4x6xf32>, !mtgr.jagged<4xf32> -> tensor<4x6xf32>, tensor<4xf32>, tensor<4x8xf32>

@@ -167,6 +167,8 @@ func.func @gradient_ops(%x: !mtgr.jagged<8xf32>, %w: tensor<4x8xf32>, %dy: !mtgr
   %nx, %nw, %nb, %ng, %nbeta = mtgr.linear_norm_backward %x, %w, %dy norm(%x, %nl, %ng0) residual(%x : !mtgr.jagged<8xf32>) {eps = 1.0e-3 : f64} : !mtgr.jagged<8xf32>, tensor<4x8xf32>, !mtgr.jagged<4xf32> -> tensor<4x8xf32>, tensor<4xf32>, tensor<1x8xf32>
   // CHECK: mtgr.silu_backward %{{.*}}, %{{.*}} : !mtgr.jagged<8xf32>
   %ds = mtgr.silu_backward %x, %dx : !mtgr.jagged<8xf32>
+  // CHECK: mtgr.concat_silu_backward %{{.*}}, %{{.*}}, %{{.*}} : !mtgr.jagged<8xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>
+  %cs = mtgr.concat_silu_backward %x, %dy, %dy : !mtgr.jagged<8xf32>, !mtgr.jagged<4xf32>, !mtgr.jagged<4xf32>
   // CHECK: mtgr.column_pad %{{.*}}[2, 12] : !mtgr.jagged<8xf32> -> !mtgr.jagged<12xf32>
   %p = mtgr.column_pad %ds [2, 12] : !mtgr.jagged<8xf32> -> !mtgr.jagged<12xf32>
   // CHECK: mtgr.segment_sum %{{.*}} : !mtgr.jagged<8xf32> -> tensor<?x8xf32>
