@@ -97,13 +97,23 @@ struct GemmBuilder {
   /// fixed cost per call, large against a request of a few hundred rows
   /// (measured 2026-12-05, MTGR-small, 2 threads: score_candidates' 612 rows
   /// 37 -> 31 ms of projections, forward 80 -> 72; compile +6%, the artifact
-  /// +14%). A dynamic K block (training's activation products) packs on the
-  /// calling thread.
+  /// +14%). A dynamic K block (training's activation products) too, before
+  /// the block's products.
   void packB(Value packed, Value k0, Value k1, Value q0 = {}, Value q1 = {}, Value rowBase = {}) {
     l.loop(q0 ? q0 : l.idx(0), q1 ? q1 : l.idx(panels), [&](Value q) {
       Value col0 = l.mul(q, l.idx(NR));
       l.loop(k0, k1, [&](Value kk) {
         Value row = l.sub(kk, rowBase ? rowBase : k0);
+        if (p.bRowMajor) { // a panel's row: vectors of B's row, zeros past N
+          for (int64_t v = 0; v < t.vectors; ++v) {
+            Value col = l.add(col0, l.idx(v * t.lanes));
+            bool inside = (panels - 1) * NR + (v + 1) * t.lanes <= p.n; // in every panel
+            Value values =
+                loadLanes(l, vec, p.bRowMajor, {kk, col}, inside ? Value() : laneMask(col));
+            vector::StoreOp::create(l.b, values, packed, ValueRange{q, row, l.idx(v * t.lanes)});
+          }
+          return;
+        }
         for (int64_t j = 0; j < NR; ++j) {
           Value col = l.add(col0, l.idx(j));
           if ((panels - 1) * NR + j < p.n) { // every panel has this column
@@ -253,7 +263,10 @@ struct GemmBuilder {
       l.b.setInsertionPointToStart(kBlocks.getBody());
       Value k0 = kBlocks.getInductionVar();
       Value k1 = l.minI(l.add(k0, l.idx(t.kBlock)), p.kDynamic);
-      packB(packed, k0, k1);
+      l.parallelParts(parts, "pack", [&](Value part) {
+        auto [q0, q1] = l.evenShare(l.idx(panels), part, parts);
+        packB(packed, k0, k1, q0, q1);
+      });
       l.parallelParts(parts, "gemm", [&](Value part) {
         auto [lo, hi] = l.evenShare(blocks, part, parts);
         rowBlocks(lo, hi, packed, l.idx(0), l.idx(panels), k0, k1, k0, Value(), Value());

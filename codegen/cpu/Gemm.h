@@ -15,7 +15,8 @@
 // Cache blocking: with a static K, the panels a row block visits are grouped
 // so that the group fits half the L2 (A's rows stay in L1 across it); a
 // dynamic K (a weight gradient, K = tokens) runs in blocks of `kBlock`,
-// packing B per block and accumulating into C. With a prologue each thread
+// packing B per block (the threads each their share of the panels) and
+// accumulating into C. With a prologue each thread
 // takes its rows in ranges of MC rows (A's rows a quarter of the L2), every
 // panel group over one range before the next.
 //
@@ -39,6 +40,11 @@ struct GemmProblem {
   /// weight: B[kk, col] = bTransposed[col, kk]), packed by lanes x lanes
   /// squares transposed in registers instead of element by element.
   Value bTransposed;
+  /// Optional: B is this [K, N] buffer as it lies (B[kk, col] =
+  /// bRowMajor[kk, col]: a weight's dx = dy W, an activation in a weight
+  /// gradient), packed by vector copies of `lanes` floats instead of
+  /// element by element.
+  Value bRowMajor;
   /// A[row, kk] as a scalar, read in the micro-kernel (rows are in range).
   std::function<Value(LoopBuilder &, Value row, Value kk)> a;
   /// Optional prologue (static K only): writes A's row `row` (the input row

@@ -35,6 +35,7 @@ GemmProblem weightProduct(Value a, Value w, Value rows, bool transposed) {
     p.bTransposed = w;
   } else {
     p.b = [w](LoopBuilder &l, Value k, Value i) { return l.load(w, {k, i}); };
+    p.bRowMajor = w;
   }
   p.a = [a](LoopBuilder &l, Value r, Value k) { return l.load(a, {r, k}); };
   return p;
@@ -79,13 +80,21 @@ std::pair<Value, Value> weightGradients(LoopBuilder &l, const GemmTiles &tiles, 
   weights.n = in;
   weights.kDynamic = rows;
   weights.b = [&](LoopBuilder &l, Value r, Value i) { return l.load(x, {r, i}); };
+  weights.bRowMajor = x;
   weights.a = [&](LoopBuilder &l, Value o, Value r) { return l.load(dy, {r, o}); };
   weights.accumulateInto = dw;
   buildGemm(l, tiles, weights);
-  l.fill(db, l.cf32(0.0));
-  l.loop(l.idx(0), rows, [&](Value r) {
-    l.loop(l.idx(0), l.idx(out), [&](Value o) {
-      l.store(l.fadd(l.load(db, {o}), l.load(dy, {r, o})), db, {o});
+  // db by columns, each thread its range of them, each column adding the
+  // rows in order: the same bits on any number of threads (on the calling
+  // thread it was 0.3% of the d_model 256 step, serial on 2 threads).
+  Value parts = l.threads();
+  l.parallelParts(parts, "bias_grad", [&](Value part) {
+    auto [lo, hi] = l.evenShare(l.idx(out), part, parts);
+    l.loop(lo, hi, [&](Value o) { l.store(l.cf32(0.0), db, {o}); });
+    l.loop(l.idx(0), rows, [&](Value r) {
+      l.loop(lo, hi, [&](Value o) {
+        l.store(l.fadd(l.load(db, {o}), l.load(dy, {r, o})), db, {o});
+      });
     });
   });
   return {dw, db};

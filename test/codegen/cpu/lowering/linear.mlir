@@ -54,13 +54,18 @@ func.func @mtgr_forward(%x: memref<?x8xf32>, %off: memref<?xindex>, %w: memref<1
 // writes dn; after each range of rows, inside the same parallel region, the
 // norm's per-row backward: x's statistics kept per row, the two means over
 // dn's row, then dx + the residual gradient stored. Then the weight gradient
-// (K = rows) and dgamma/dbeta over columns.
+// (K = rows: per block of K, the threads pack their panels of the input's
+// rows, vectors copied, then the products), the bias gradient by columns
+// over the threads, and dgamma/dbeta over columns. W as it lies (dn = dy W)
+// is packed by vector copies of its rows too.
 // CHECK-LABEL: func.func @mtgr_train_step
-// CHECK-SAME: %[[DY:[^:]*]]: memref<?x16xf32>, %[[X:[^:]*]]: memref<?x8xf32>, %[[RES:[^:]*]]: memref<?x8xf32>
+// CHECK-SAME: (%[[N:[^:]*]]: memref<?x8xf32>, %{{[^:]*}}: memref<?xindex>, %[[W:[^:]*]]: memref<16x8xf32>, %[[DY:[^:]*]]: memref<?x16xf32>, %[[X:[^:]*]]: memref<?x8xf32>, %[[RES:[^:]*]]: memref<?x8xf32>
 // CHECK: %[[DN:.*]] = memref.alloc(%{{.*}}) : memref<?x8xf32>
 // CHECK: %[[DX:.*]] = memref.alloc(%{{.*}}) : memref<?x8xf32>
 // CHECK: %[[MEANS:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
 // CHECK: %[[RSTDS:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK: %[[WV:.*]] = vector.load %[[W]]
+// CHECK: vector.store %[[WV]]
 // CHECK: {mtgr.parallel = "pack"}
 // CHECK: scf.parallel
 // CHECK: vector.fma
@@ -75,7 +80,12 @@ func.func @mtgr_forward(%x: memref<?x8xf32>, %off: memref<?xindex>, %w: memref<1
 // CHECK:   %[[SUM:.*]] = arith.addf %[[RV]],
 // CHECK:   vector.store %[[SUM]], %[[DX]][%[[R]], %[[K]]]
 // CHECK: {mtgr.parallel = "gemm"}
+// CHECK: %[[NV:.*]] = vector.load %[[N]]
+// CHECK: vector.store %[[NV]]
+// CHECK: {mtgr.parallel = "pack"}
 // CHECK: {mtgr.parallel = "gemm"}
+// CHECK: memref.load %[[DY]]
+// CHECK: {mtgr.parallel = "bias_grad"}
 // CHECK: {mtgr.parallel = "norm_columns"}
 func.func @mtgr_train_step(%n: memref<?x8xf32>, %off: memref<?xindex>, %w: memref<16x8xf32>, %dy: memref<?x16xf32>,
                            %x: memref<?x8xf32>, %r: memref<?x8xf32>,
