@@ -29,7 +29,7 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
   grep -qw avx2 /proc/cpuinfo && kernels+=(Haswell)
   best=0
   for k in "${kernels[@]}"; do
-    rate=$(OPENBLAS_CORETYPE=$k "$root/build/bin/mtgr-bench-inference" - --sgemm-only --seconds=2)
+    rate=$(OPENBLAS_CORETYPE=$k "$root/build/bin/mtgr-bench-inference" --sgemm-only --seconds=2)
     echo "OpenBLAS sgemm, OPENBLAS_CORETYPE=$k: $rate GFLOP/s on 1 thread"
     if awk -v a="$rate" -v b="$best" 'BEGIN { exit !(a > b) }'; then
       best=$rate; export OPENBLAS_CORETYPE=$k

@@ -67,7 +67,8 @@ RoleAttr abiRole(MLIRContext *ctx, ::mtgr::RoleKind kind, ::mtgr::Group group = 
 BlockArgument embeddingIdsArgument(Operation *user, Value ids);
 
 /// The one op that reads `v`, or null (none, or several): what the fusion
-/// passes (mtgr-fuse-linear, mtgr-cpu-fuse-norm-backward) may absorb.
+/// passes (mtgr-fuse-linear, mtgr-cpu-fuse-norm-backward,
+/// mtgr-cpu-fuse-silu-backward) may absorb.
 inline Operation *soleUser(Value v) { return v.hasOneUse() ? *v.getUsers().begin() : nullptr; }
 } // namespace mlir::mtgr
 

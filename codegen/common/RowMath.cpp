@@ -84,6 +84,20 @@ Value mlir::mtgr::siluDerivative(LoopBuilder &l, Value v) {
   return l.fmul(s, l.fadd(l.cf32(1.0), l.fmul(v, l.fsub(l.cf32(1.0), s))));
 }
 
+Value mlir::mtgr::siluBackward(LoopBuilder &l, Value x, Value dy) {
+  return l.fmul(dy, siluDerivative(l, x));
+}
+
+void mlir::mtgr::forColumnRanges(LoopBuilder &l, int64_t lanes, int64_t n, StringRef kind,
+                                 function_ref<void(Lanes &v, Value c0, Value c1)> body) {
+  Lanes v = Lanes::across(l, n, lanes);
+  Value chunks = l.idx(n / v.width), parts = l.minI(l.threads(), chunks);
+  l.parallelParts(parts, kind, [&](Value part) {
+    std::pair<Value, Value> share = l.evenShare(chunks, part, parts);
+    body(v, share.first, share.second);
+  });
+}
+
 Value mlir::mtgr::elementwiseBinary(LoopBuilder &l, Operation *op, Value u, Value w) {
   if (isa<AddOp>(op))
     return arith::AddFOp::create(l.b, u, w);
@@ -139,11 +153,7 @@ void mlir::mtgr::groupLayerNormParamGrads(LoopBuilder &l, int64_t lanes, int64_t
                                           Value dbeta) {
   l.fill(dgamma, l.cf32(0.0));
   l.fill(dbeta, l.cf32(0.0));
-  Lanes v = Lanes::across(l, n, lanes);
-  Value chunks = l.idx(n / v.width), parts = l.minI(l.threads(), chunks);
-  l.parallelParts(parts, "norm_columns", [&](Value part) {
-    std::pair<Value, Value> share = l.evenShare(chunks, part, parts);
-    Value c0 = share.first, c1 = share.second;
+  forColumnRanges(l, lanes, n, "norm_columns", [&](Lanes &v, Value c0, Value c1) {
     l.loop(l.idx(0), rows, [&](Value r) {
       Value g = normRow(l, layout, gamma, r);
       Value mean = l.load(means, {r}), rstd = l.load(rstds, {r});

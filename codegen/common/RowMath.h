@@ -90,6 +90,18 @@ Value elementwiseBinary(LoopBuilder &l, Operation *op, Value u, Value w);
 /// silu'(v) = s (1 + v (1 - s)), s = sigmoid(v): the elementwise family's
 /// gradient, on scalars (every back end's silu_backward).
 Value siluDerivative(LoopBuilder &l, Value v);
+/// dy * silu'(x): silu_backward's element (the CPU's silu_backward and
+/// concat_silu_backward, the GPU's silu_backward: the same bits).
+Value siluBackward(LoopBuilder &l, Value x, Value dy);
+
+/// Columns [0, n) in chunks of one vector (`lanes` wide when they tile n,
+/// else single columns), split over the threads as contiguous ranges of
+/// chunks (as many parts as threads, at most one per chunk), in a parallel
+/// region named `kind`: body(v, c0, c1) per part, chunk c's columns from c
+/// v.width. A column's sum over rows then runs on one thread, in row order:
+/// the same bits on any thread count (dgamma/dbeta, a bias's gradient).
+void forColumnRanges(LoopBuilder &l, int64_t lanes, int64_t n, StringRef kind,
+                     function_ref<void(Lanes &v, Value c0, Value c1)> body);
 
 } // namespace mlir::mtgr
 

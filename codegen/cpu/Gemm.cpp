@@ -336,6 +336,7 @@ struct GemmBuilder {
 
 void mlir::mtgr::buildGemm(LoopBuilder &l, const GemmTiles &tiles, const GemmProblem &p) {
   assert((p.k >= 0 || p.accumulateInto) && "a dynamic K accumulates into C");
+  assert((p.b || p.bRowMajor) && "B is read by p.b or lies in p.bRowMajor");
   assert((p.k >= 0 || (!p.packA && !p.rowsDone && !p.prefetch)) &&
          "prologues, prefetches and rowsDone need a static K");
   GemmBuilder(l, tiles, p).build();

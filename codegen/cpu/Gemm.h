@@ -34,7 +34,8 @@ struct GemmProblem {
   int64_t n = 0;    // columns of C
   int64_t k = -1;   // the reduction length when static, else `kDynamic`
   Value kDynamic;
-  /// B[kk, col] as a scalar, read once per call when packing.
+  /// B[kk, col] as a scalar, read once per call when packing (unless
+  /// bRowMajor says where B lies).
   std::function<Value(LoopBuilder &, Value kk, Value col)> b;
   /// Optional (static K): B is the transpose of this [N, K] buffer (a
   /// weight: B[kk, col] = bTransposed[col, kk]), packed by lanes x lanes

@@ -47,34 +47,33 @@ struct LowerSiluBackward : LoopPattern<SiluBackwardOp> {
     Value dy = a.getResultGrad()[0];
     Value dx = allocLike(l, x.values);
     l.forEachElement(x.values, [&](ValueRange at) {
-      Value grad = siluDerivative(l, l.load(x.values, at));
-      l.store(l.fmul(l.load(dy, at), grad), dx, at);
+      Value v = l.load(x.values, at), grad = l.load(dy, at);
+      l.store(siluBackward(l, v, grad), dx, at);
     });
     return SmallVector<SmallVector<Value>>{rowsLike(x, dx)};
   }
 };
 
 /// mtgr.concat_silu_backward: each row's gradient columns from the pieces
-/// in order, the same product per element as silu_backward's.
+/// in order, silu_backward's element on each.
 struct LowerConcatSiluBackward : LoopPattern<ConcatSiluBackwardOp> {
   using LoopPattern::LoopPattern;
   Results lower(ConcatSiluBackwardOp op, Adaptor a, LoopBuilder &l) const override {
     JaggedBuffers x(a.getInput());
     Value dx = allocLike(l, x.values);
-    SmallVector<std::pair<Value, int64_t>> pieces; // buffer, its first column
-    int64_t offset = 0;
-    for (auto [piece, type] : llvm::zip(a.getPieces(), op.getPieces().getTypes())) {
-      pieces.push_back({JaggedBuffers(piece).values, offset});
-      offset += getRowShape(type)[0];
-    }
+    SmallVector<Value> pieces;
+    for (ValueRange piece : a.getPieces())
+      pieces.push_back(JaggedBuffers(piece).values);
     l.forEach(l.rows(x.values), [&](Value r) {
-      for (auto [piece, first] : pieces) {
+      int64_t first = 0; // the piece's first column of x
+      for (Value piece : pieces) {
         int64_t width = cast<MemRefType>(piece.getType()).getDimSize(1);
         l.loop(l.idx(0), l.idx(width), [&](Value c) {
           Value col = l.add(c, l.idx(first));
-          Value grad = siluDerivative(l, l.load(x.values, {r, col}));
-          l.store(l.fmul(l.load(piece, {r, c}), grad), dx, {r, col});
+          Value v = l.load(x.values, {r, col}), grad = l.load(piece, {r, c});
+          l.store(siluBackward(l, v, grad), dx, {r, col});
         });
+        first += width;
       }
     });
     return SmallVector<SmallVector<Value>>{rowsLike(x, dx)};

@@ -34,7 +34,6 @@ GemmProblem weightProduct(Value a, Value w, Value rows, bool transposed) {
     p.b = [w](LoopBuilder &l, Value k, Value o) { return l.load(w, {o, k}); };
     p.bTransposed = w;
   } else {
-    p.b = [w](LoopBuilder &l, Value k, Value i) { return l.load(w, {k, i}); };
     p.bRowMajor = w;
   }
   p.a = [a](LoopBuilder &l, Value r, Value k) { return l.load(a, {r, k}); };
@@ -79,21 +78,18 @@ std::pair<Value, Value> weightGradients(LoopBuilder &l, const GemmTiles &tiles, 
   weights.m = l.idx(out);
   weights.n = in;
   weights.kDynamic = rows;
-  weights.b = [&](LoopBuilder &l, Value r, Value i) { return l.load(x, {r, i}); };
   weights.bRowMajor = x;
   weights.a = [&](LoopBuilder &l, Value o, Value r) { return l.load(dy, {r, o}); };
   weights.accumulateInto = dw;
   buildGemm(l, tiles, weights);
-  // db by columns, each thread its range of them, each column adding the
-  // rows in order: the same bits on any number of threads (on the calling
-  // thread it was 0.3% of the d_model 256 step, serial on 2 threads).
-  Value parts = l.threads();
-  l.parallelParts(parts, "bias_grad", [&](Value part) {
-    auto [lo, hi] = l.evenShare(l.idx(out), part, parts);
-    l.loop(lo, hi, [&](Value o) { l.store(l.cf32(0.0), db, {o}); });
+  // db over the threads by column ranges, each column adding the rows in
+  // order (a serial pass over dy on the calling thread before).
+  l.fill(db, l.cf32(0.0));
+  forColumnRanges(l, tiles.lanes, out, "bias_grad", [&](Lanes &v, Value c0, Value c1) {
     l.loop(l.idx(0), rows, [&](Value r) {
-      l.loop(lo, hi, [&](Value o) {
-        l.store(l.fadd(l.load(db, {o}), l.load(dy, {r, o})), db, {o});
+      l.loop(c0, c1, [&](Value c) {
+        Value o = l.mul(c, l.idx(v.width));
+        v.store(l.fadd(v.load(db, {o}), v.load(dy, {r, o})), db, {o});
       });
     });
   });
@@ -144,13 +140,11 @@ struct LowerLinearNormBackward : GemmPattern<LinearNormBackwardOp> {
     input.rowsDone = [&](LoopBuilder &l, Value first, Value end) {
       l.loop(first, end, [&](Value r) {
         Lanes v = Lanes::across(l, in, tiles.lanes);
+        // The residual gradient's add is mtgr.add's sum (a + b is b + a),
+        // without `contract`: an FMA with the dx math would round once
+        // where the ops apart rounded twice; the fused step keeps their bits.
         groupLayerNormBackwardRow(
             v, in, x, layout, gamma, dn, r, eps, means, rstds, [&](Value k, Value dxk) {
-              // mtgr.add's sum (a + b is b + a), without
-              // `contract`: an FMA with the dx math
-              // would round once where the ops apart
-              // rounded twice; the fused step keeps
-              // their bits.
               if (residual)
                 dxk = arith::AddFOp::create(l.b, v.load(residual, {r, k}), dxk);
               v.store(dxk, dx, {r, k});

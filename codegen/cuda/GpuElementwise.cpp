@@ -48,8 +48,8 @@ struct GpuSiluBackward : GpuPattern<SiluBackwardOp> {
     Value dy = a.getResultGrad()[0];
     Value dx = allocLike(l, x.values);
     launchPerElement(l, x.values, blockSize, [&](ValueRange at) {
-      Value grad = siluDerivative(l, l.load(x.values, at));
-      l.store(l.fmul(l.load(dy, at), grad), dx, at);
+      Value v = l.load(x.values, at), grad = l.load(dy, at);
+      l.store(siluBackward(l, v, grad), dx, at);
     });
     return SmallVector<SmallVector<Value>>{rowsLike(x, dx)};
   }

@@ -55,16 +55,16 @@ func.func @mtgr_forward(%a: memref<?x8xf32>, %b: memref<?x8xf32>, %off: memref<?
 // CHECK:   scf.for %[[C:.*]] = %{{.*}} to %c6
 // CHECK:     %[[COL0:.*]] = arith.addi %[[C]], %c0
 // CHECK:     %[[XV:.*]] = memref.load %[[X]][%[[R]], %[[COL0]]]
+// CHECK:     %[[G:.*]] = memref.load %[[U]][%[[R]], %[[C]]]
 // CHECK:     arith.negf %[[XV]]
 // CHECK:     math.exp
-// CHECK:     %[[G:.*]] = memref.load %[[U]][%[[R]], %[[C]]]
 // CHECK:     %[[P:.*]] = arith.mulf %[[G]]
 // CHECK:     memref.store %[[P]], %[[DX]][%[[R]], %[[COL0]]]
 // CHECK:   scf.for %[[C2:.*]] = %{{.*}} to %c2
 // CHECK:     %[[COL:.*]] = arith.addi %[[C2]], %c6
 // CHECK:     memref.load %[[X]][%[[R]], %[[COL]]]
-// CHECK:     math.exp
 // CHECK:     memref.load %[[V]][%[[R]], %[[C2]]]
+// CHECK:     math.exp
 // CHECK:     memref.store %{{.*}}, %[[DX]][%[[R]], %[[COL]]]
 // CHECK-NOT: memref.alloc
 // CHECK: memref.copy %[[DX]], %[[OUT]]

@@ -84,7 +84,7 @@ func.func @mtgr_forward(%x: memref<?x8xf32>, %off: memref<?xindex>, %w: memref<1
 // CHECK: vector.store %[[NV]]
 // CHECK: {mtgr.parallel = "pack"}
 // CHECK: {mtgr.parallel = "gemm"}
-// CHECK: memref.load %[[DY]]
+// CHECK: vector.load %[[DY]]
 // CHECK: {mtgr.parallel = "bias_grad"}
 // CHECK: {mtgr.parallel = "norm_columns"}
 func.func @mtgr_train_step(%n: memref<?x8xf32>, %off: memref<?xindex>, %w: memref<16x8xf32>, %dy: memref<?x16xf32>,
