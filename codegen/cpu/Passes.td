@@ -147,7 +147,7 @@ def MTGRCpuMathApproximationsPass : Pass<"mtgr-cpu-math-approximations", "::mlir
     `math.exp` and `math.log1p` on f32 scalars and vectors as inline
     polynomials: a libm call per attention pair kept the loops scalar, and
     expf was a fifth of a training step. exp is mtgr's own (13 operations,
-    relative error <= 1.6e-7; MLIR's takes 20, which made every SiLU of an
+    relative error <= 1.63e-7; MLIR's takes 20, which made every SiLU of an
     AVX2 machine with two FMA units 15 cycles per 8 lanes, 9-10 now), log1p
     MLIR's. f64 (the optimisers) keeps libm.
   }];
