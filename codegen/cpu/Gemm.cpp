@@ -178,7 +178,7 @@ struct GemmBuilder {
   /// C[rows, col0 .. col0 + NR) (+)= A[rows, k0 .. k1) B[k0 .. k1, same]:
   /// the register tile, B from `packed` panel `q` (row kk at kk - kBase).
   void microKernel(ArrayRef<Value> rows, ArrayRef<Value> slots, Value r0, Value packed, Value q,
-                   Value col0, Value k0, Value k1, Value kBase, Value aPacked) {
+                   Value col0, Value k0, Value k1, Value kBase, Value aPacked, Value aBlock) {
     SmallVector<Value> masks, init;
     for (int64_t v = 0; v < t.vectors; ++v)
       masks.push_back(laneMask(l.add(col0, l.idx(v * t.lanes))));
@@ -202,7 +202,9 @@ struct GemmBuilder {
       for (int64_t v = 0; v < t.vectors; ++v)
         bs.push_back(vector::LoadOp::create(l.b, vec, packed, ValueRange{q, kRow, l.idx(v * t.lanes)}));
       for (int64_t i = 0; i < MR; ++i) {
-        Value a = aPacked ? l.load(aPacked, {slots[i], kk}) : p.a(l, rows[i], kk);
+        Value a = aBlock    ? l.load(aBlock, {kRow, l.idx(i)})
+                  : aPacked ? l.load(aPacked, {slots[i], kk})
+                            : p.a(l, rows[i], kk);
         Value splat = vector::BroadcastOp::create(l.b, vec, a);
         for (int64_t v = 0; v < t.vectors; ++v)
           next.push_back(
@@ -229,11 +231,13 @@ struct GemmBuilder {
   }
   /// Row blocks [firstBlock, endBlock) of C over panels [first, first +
   /// count) of `packed`. With a prologue, `aPacked` [MC, K] holds the rows
-  /// of the current row range from `aBase` on.
+  /// of the current row range from `aBase` on. With `aBlock` [kBlock, MR]
+  /// (a dynamic K), each block's A over [k0, k1) is copied there first.
   /// With `blockDone`, rowsDone has each block's rows right after its
   /// panels (the caller's group is all of them).
   void rowBlocks(Value firstBlock, Value endBlock, Value packed, Value first, Value count, Value k0,
-                 Value k1, Value kBase, Value aPacked, Value aBase, bool blockDone = false) {
+                 Value k1, Value kBase, Value aPacked, Value aBase, bool blockDone = false,
+                 Value aBlock = {}) {
     l.loop(firstBlock, endBlock, [&](Value blk) {
       Value r0 = l.mul(blk, l.idx(MR));
       SmallVector<Value> rows = blockRows(r0);
@@ -241,8 +245,14 @@ struct GemmBuilder {
       if (aPacked)
         for (int64_t i = 0; i < MR; ++i)
           slots.push_back(l.add(l.sub(r0, aBase), l.idx(i)));
+      if (aBlock)
+        l.loop(k0, k1, [&](Value kk) {
+          for (int64_t i = 0; i < MR; ++i)
+            l.store(p.a(l, rows[i], kk), aBlock, {l.sub(kk, kBase), l.idx(i)});
+        });
       l.loop(first, l.add(first, count), [&](Value q) {
-        microKernel(rows, slots, r0, packed, q, l.mul(q, l.idx(NR)), k0, k1, kBase, aPacked);
+        microKernel(rows, slots, r0, packed, q, l.mul(q, l.idx(NR)), k0, k1, kBase, aPacked,
+                    aBlock);
       });
       if (blockDone)
         p.rowsDone(l, r0, l.minI(l.add(r0, l.idx(MR)), p.m));
@@ -267,9 +277,23 @@ struct GemmBuilder {
         auto [q0, q1] = l.evenShare(l.idx(panels), part, parts);
         packB(packed, k0, k1, q0, q1);
       });
+      // A (a weight gradient's dy, read down its columns: each k a row of
+      // dy further) is copied per row block into [kBlock, MR] before the
+      // block's panels: the micro-kernel's broadcasts then come from
+      // adjacent floats, and the strided reads happen once per block, not
+      // once per panel. Read in place, consecutive k lay 4 KiB apart for
+      // d_model 256's uvqk (1,024 columns of dy), every k of a block in one
+      // L1 set. Train step, train-d256 (bench/peers' batch, znver3, 3 A/B
+      // rounds): best 166-175 -> 162-163 ms on 1 thread, 90-93 -> 87-90 on
+      // 2; MTGR-small 1.088-1.097 -> 1.034-1.060 s; d_model 64 even. The
+      // sums are unchanged (the same products in the same order): the
+      // gradients are bit for bit those of the unpacked A.
       l.parallelParts(parts, "gemm", [&](Value part) {
         auto [lo, hi] = l.evenShare(blocks, part, parts);
-        rowBlocks(lo, hi, packed, l.idx(0), l.idx(panels), k0, k1, k0, Value(), Value());
+        l.withScratch({{l.f32(), {t.kBlock, MR}}}, [&](ArrayRef<Value> scratch) {
+          rowBlocks(lo, hi, packed, l.idx(0), l.idx(panels), k0, k1, k0, Value(), Value(),
+                    /*blockDone=*/false, scratch[0]);
+        });
       });
       return;
     }
