@@ -178,7 +178,8 @@ struct GemmBuilder {
   /// C[rows, col0 .. col0 + NR) (+)= A[rows, k0 .. k1) B[k0 .. k1, same]:
   /// the register tile, B from `packed` panel `q` (row kk at kk - kBase).
   void microKernel(ArrayRef<Value> rows, ArrayRef<Value> slots, Value r0, Value packed, Value q,
-                   Value col0, Value k0, Value k1, Value kBase, Value aPacked, Value aBlock) {
+                   Value col0, Value k0, Value k1, Value kBase, Value aPacked, Value aBlock,
+                   Value aBlockSlot) {
     SmallVector<Value> masks, init;
     for (int64_t v = 0; v < t.vectors; ++v)
       masks.push_back(laneMask(l.add(col0, l.idx(v * t.lanes))));
@@ -202,7 +203,7 @@ struct GemmBuilder {
       for (int64_t v = 0; v < t.vectors; ++v)
         bs.push_back(vector::LoadOp::create(l.b, vec, packed, ValueRange{q, kRow, l.idx(v * t.lanes)}));
       for (int64_t i = 0; i < MR; ++i) {
-        Value a = aBlock    ? l.load(aBlock, {kRow, l.idx(i)})
+        Value a = aBlock    ? l.load(aBlock, {aBlockSlot, kRow, l.idx(i)})
                   : aPacked ? l.load(aPacked, {slots[i], kk})
                             : p.a(l, rows[i], kk);
         Value splat = vector::BroadcastOp::create(l.b, vec, a);
@@ -231,13 +232,39 @@ struct GemmBuilder {
   }
   /// Row blocks [firstBlock, endBlock) of C over panels [first, first +
   /// count) of `packed`. With a prologue, `aPacked` [MC, K] holds the rows
-  /// of the current row range from `aBase` on. With `aBlock` [kBlock, MR]
-  /// (a dynamic K), each block's A over [k0, k1) is copied there first.
+  /// of the current row range from `aBase` on. With `aBlocks` [RB, kBlock,
+  /// MR] (a dynamic K), the A of blocks [firstBlock, firstBlock + RB) over
+  /// [k0, k1) is copied there first (block firstBlock + s in slot s).
   /// With `blockDone`, rowsDone has each block's rows right after its
   /// panels (the caller's group is all of them).
   void rowBlocks(Value firstBlock, Value endBlock, Value packed, Value first, Value count, Value k0,
                  Value k1, Value kBase, Value aPacked, Value aBase, bool blockDone = false,
-                 Value aBlock = {}) {
+                 Value aBlocks = {}) {
+    if (aBlocks) {
+      // k by k, each k's A values of all the blocks: adjacent floats of one
+      // row of dy (MR x RB of them), where block by block every k was a
+      // line of its own for MR floats.
+      // Each k is a row of dy further (a new page for d_model 256's uvqk),
+      // where the hardware's prefetchers do not follow: the lines of the k
+      // 16 on are asked for (without: ~14% of the kernel's samples in this
+      // copy, with: ~10%; the train step ~1% faster, within its noise).
+      int64_t rangeRows = cast<MemRefType>(aBlocks.getType()).getDimSize(0) * MR;
+      Value r0 = l.mul(firstBlock, l.idx(MR));
+      Value rLast = l.sub(l.minI(l.mul(endBlock, l.idx(MR)), p.m), l.idx(1));
+      l.loop(k0, k1, [&](Value kk) {
+        if (p.prefetchA) {
+          Value ahead = l.minI(l.add(kk, l.idx(16)), l.sub(k1, l.idx(1)));
+          for (int64_t r = 0; r < rangeRows; r += 16)
+            p.prefetchA(l, l.minI(l.add(r0, l.idx(r)), rLast), ahead);
+        }
+        l.loop(firstBlock, endBlock, [&](Value blk) {
+          SmallVector<Value> rows = blockRows(l.mul(blk, l.idx(MR)));
+          for (int64_t i = 0; i < MR; ++i)
+            l.store(p.a(l, rows[i], kk), aBlocks,
+                    {l.sub(blk, firstBlock), l.sub(kk, kBase), l.idx(i)});
+        });
+      });
+    }
     l.loop(firstBlock, endBlock, [&](Value blk) {
       Value r0 = l.mul(blk, l.idx(MR));
       SmallVector<Value> rows = blockRows(r0);
@@ -245,14 +272,9 @@ struct GemmBuilder {
       if (aPacked)
         for (int64_t i = 0; i < MR; ++i)
           slots.push_back(l.add(l.sub(r0, aBase), l.idx(i)));
-      if (aBlock)
-        l.loop(k0, k1, [&](Value kk) {
-          for (int64_t i = 0; i < MR; ++i)
-            l.store(p.a(l, rows[i], kk), aBlock, {l.sub(kk, kBase), l.idx(i)});
-        });
       l.loop(first, l.add(first, count), [&](Value q) {
         microKernel(rows, slots, r0, packed, q, l.mul(q, l.idx(NR)), k0, k1, kBase, aPacked,
-                    aBlock);
+                    aBlocks, aBlocks ? l.sub(blk, firstBlock) : Value());
       });
       if (blockDone)
         p.rowsDone(l, r0, l.minI(l.add(r0, l.idx(MR)), p.m));
@@ -278,21 +300,28 @@ struct GemmBuilder {
         packB(packed, k0, k1, q0, q1);
       });
       // A (a weight gradient's dy, read down its columns: each k a row of
-      // dy further) is copied per row block into [kBlock, MR] before the
-      // block's panels: the micro-kernel's broadcasts then come from
-      // adjacent floats, and the strided reads happen once per block, not
-      // once per panel. Read in place, consecutive k lay 4 KiB apart for
+      // dy further) is copied per range of RB row blocks into [RB, kBlock,
+      // MR] (RB: an eighth of the L2; k by k, the range's rows adjacent in
+      // dy) before the blocks' panels: the micro-kernel's broadcasts then
+      // come from adjacent floats, and the strided reads happen once per
+      // range, not once per panel. (Ranges of 10 blocks or single ones ran
+      // the same train step within noise.) Read in place, consecutive k lay 4 KiB apart for
       // d_model 256's uvqk (1,024 columns of dy), every k of a block in one
       // L1 set. Train step, train-d256 (bench/peers' batch, znver3, 3 A/B
       // rounds): best 166-175 -> 162-163 ms on 1 thread, 90-93 -> 87-90 on
       // 2; MTGR-small 1.088-1.097 -> 1.034-1.060 s; d_model 64 even. The
       // sums are unchanged (the same products in the same order): the
       // gradients are bit for bit those of the unpacked A.
+      int64_t RB = std::clamp<int64_t>(t.l2Bytes / 8 / (t.kBlock * MR * 4), 1, 16);
       l.parallelParts(parts, "gemm", [&](Value part) {
         auto [lo, hi] = l.evenShare(blocks, part, parts);
-        l.withScratch({{l.f32(), {t.kBlock, MR}}}, [&](ArrayRef<Value> scratch) {
-          rowBlocks(lo, hi, packed, l.idx(0), l.idx(panels), k0, k1, k0, Value(), Value(),
-                    /*blockDone=*/false, scratch[0]);
+        l.withScratch({{l.f32(), {RB, t.kBlock, MR}}}, [&](ArrayRef<Value> scratch) {
+          auto ranges = scf::ForOp::create(l.b, lo, hi, l.idx(RB));
+          OpBuilder::InsertionGuard guard(l.b);
+          l.b.setInsertionPointToStart(ranges.getBody());
+          Value first = ranges.getInductionVar();
+          rowBlocks(first, l.minI(l.add(first, l.idx(RB)), hi), packed, l.idx(0), l.idx(panels), k0,
+                    k1, k0, Value(), Value(), /*blockDone=*/false, scratch[0]);
         });
       });
       return;

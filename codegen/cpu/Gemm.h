@@ -48,6 +48,9 @@ struct GemmProblem {
   Value bRowMajor;
   /// A[row, kk] as a scalar, read in the micro-kernel (rows are in range).
   std::function<Value(LoopBuilder &, Value row, Value kk)> a;
+  /// Optional (dynamic K): prefetches the line of A[row, kk], a k block's
+  /// copy of A running some k ahead.
+  std::function<void(LoopBuilder &, Value row, Value kk)> prefetchA;
   /// Optional prologue (static K only): writes A's row `row` (the input row
   /// after the prologue, K values) into row `slot` of `packed` [MC, K]. Rows
   /// are processed in ranges of MC, each row once; the micro-kernel then

@@ -80,6 +80,10 @@ std::pair<Value, Value> weightGradients(LoopBuilder &l, const GemmTiles &tiles, 
   weights.kDynamic = rows;
   weights.bRowMajor = x;
   weights.a = [&](LoopBuilder &l, Value o, Value r) { return l.load(dy, {r, o}); };
+  weights.prefetchA = [&](LoopBuilder &l, Value o, Value r) {
+    memref::PrefetchOp::create(l.b, dy, ValueRange{r, o}, /*isWrite=*/false, /*localityHint=*/3,
+                               /*isDataCache=*/true);
+  };
   weights.accumulateInto = dw;
   buildGemm(l, tiles, weights);
   // db over the threads by column ranges, each column adding the rows in
