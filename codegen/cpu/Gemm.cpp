@@ -242,12 +242,11 @@ struct GemmBuilder {
                  Value aBlocks = {}) {
     if (aBlocks) {
       // k by k, each k's A values of all the blocks: adjacent floats of one
-      // row of dy (MR x RB of them), where block by block every k was a
-      // line of its own for MR floats.
-      // Each k is a row of dy further (a new page for d_model 256's uvqk),
-      // where the hardware's prefetchers do not follow: the lines of the k
-      // 16 on are asked for (without: ~14% of the kernel's samples in this
-      // copy, with: ~10%; the train step ~1% faster, within its noise).
+      // row of dy (MR x RB of them). Each k is a row of dy further (a new
+      // page for d_model 256's uvqk), where the hardware's prefetchers do
+      // not follow: the lines of the k 16 on are asked for (without: ~14%
+      // of the kernel's samples in this copy, with: ~10%; the train step
+      // ~1% faster, within its noise).
       int64_t rangeRows = cast<MemRefType>(aBlocks.getType()).getDimSize(0) * MR;
       Value r0 = l.mul(firstBlock, l.idx(MR));
       Value rLast = l.sub(l.minI(l.mul(endBlock, l.idx(MR)), p.m), l.idx(1));
@@ -304,14 +303,14 @@ struct GemmBuilder {
       // MR] (RB: an eighth of the L2; k by k, the range's rows adjacent in
       // dy) before the blocks' panels: the micro-kernel's broadcasts then
       // come from adjacent floats, and the strided reads happen once per
-      // range, not once per panel. (Ranges of 10 blocks or single ones ran
-      // the same train step within noise.) Read in place, consecutive k lay 4 KiB apart for
-      // d_model 256's uvqk (1,024 columns of dy), every k of a block in one
-      // L1 set. Train step, train-d256 (bench/peers' batch, znver3, 3 A/B
-      // rounds): best 166-175 -> 162-163 ms on 1 thread, 90-93 -> 87-90 on
-      // 2; MTGR-small 1.088-1.097 -> 1.034-1.060 s; d_model 64 even. The
-      // sums are unchanged (the same products in the same order): the
-      // gradients are bit for bit those of the unpacked A.
+      // range, not once per panel. Read in place, consecutive k lay 4 KiB
+      // apart for d_model 256's uvqk (1,024 columns of dy), every k of a
+      // block in one L1 set. Train step, train-d256 (bench/peers' batch,
+      // znver3, 3 A/B rounds, copies per single block): best 166-175 ->
+      // 162-163 ms on 1 thread, 90-93 -> 87-90 on 2; MTGR-small 1.088-1.097
+      // -> 1.034-1.060 s; d_model 64 even. Ranges of 10 blocks ran as single
+      // blocks, within noise. The sums are unchanged (the same products in
+      // the same order): the gradients are bit for bit those of A in place.
       int64_t RB = std::clamp<int64_t>(t.l2Bytes / 8 / (t.kBlock * MR * 4), 1, 16);
       l.parallelParts(parts, "gemm", [&](Value part) {
         auto [lo, hi] = l.evenShare(blocks, part, parts);
