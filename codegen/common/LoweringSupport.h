@@ -155,6 +155,12 @@ public:
   void store(Value v, Value m, ValueRange i) {
     memref::StoreOp::create(b, narrowTo(v, cast<MemRefType>(m.getType()).getElementType()), m, i);
   }
+  /// Asks for the cache line of m[i] ahead of a read (memref.prefetch: read,
+  /// data cache, locality 3).
+  void prefetch(Value m, ValueRange i) {
+    memref::PrefetchOp::create(b, m, i, /*isWrite=*/false, /*localityHint=*/3,
+                               /*isDataCache=*/true);
+  }
   /// x (a scalar or vector of bf16/f16) as f32; anything else unchanged.
   Value widen(Value x);
   /// x (f32, scalar or vector) rounded to `storage` when that is a 16-bit

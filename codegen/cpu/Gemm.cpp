@@ -176,10 +176,11 @@ struct GemmBuilder {
   }
 
   /// C[rows, col0 .. col0 + NR) (+)= A[rows, k0 .. k1) B[k0 .. k1, same]:
-  /// the register tile, B from `packed` panel `q` (row kk at kk - kBase).
-  void microKernel(ArrayRef<Value> rows, ArrayRef<Value> slots, Value r0, Value packed, Value q,
-                   Value col0, Value k0, Value k1, Value kBase, Value aPacked, Value aBlock,
-                   Value aBlockSlot) {
+  /// the register tile, B from `packed` panel `q` (row kk at kk - kBase),
+  /// A's row i of the block at kk from aAt(i, kk, kk - kBase).
+  void microKernel(ArrayRef<Value> rows, Value r0, Value packed, Value q, Value col0, Value k0,
+                   Value k1, Value kBase,
+                   function_ref<Value(int64_t i, Value kk, Value kRow)> aAt) {
     SmallVector<Value> masks, init;
     for (int64_t v = 0; v < t.vectors; ++v)
       masks.push_back(laneMask(l.add(col0, l.idx(v * t.lanes))));
@@ -203,10 +204,7 @@ struct GemmBuilder {
       for (int64_t v = 0; v < t.vectors; ++v)
         bs.push_back(vector::LoadOp::create(l.b, vec, packed, ValueRange{q, kRow, l.idx(v * t.lanes)}));
       for (int64_t i = 0; i < MR; ++i) {
-        Value a = aBlock    ? l.load(aBlock, {aBlockSlot, kRow, l.idx(i)})
-                  : aPacked ? l.load(aPacked, {slots[i], kk})
-                            : p.a(l, rows[i], kk);
-        Value splat = vector::BroadcastOp::create(l.b, vec, a);
+        Value splat = vector::BroadcastOp::create(l.b, vec, aAt(i, kk, kRow));
         for (int64_t v = 0; v < t.vectors; ++v)
           next.push_back(
               vector::FMAOp::create(l.b, splat, bs[v], loop.getRegionIterArgs()[i * t.vectors + v]));
@@ -230,50 +228,58 @@ struct GemmBuilder {
         l.ifThen(l.cmp(arith::CmpIPredicate::slt, l.add(r0, l.idx(i)), p.m), body);
     }
   }
+  /// aBlocks[blk - firstBlock, kk - k0, i] = A[blk MR + i, kk] for the
+  /// row blocks [firstBlock, endBlock) and kk in [k0, k1) (rows clamped to
+  /// M - 1, as blockRows): k by k, each k's values of all the blocks,
+  /// adjacent floats of one row of a weight gradient's dy. Each k is a row
+  /// of dy further (a new page for d_model 256's uvqk), where the hardware's
+  /// prefetchers do not follow: with p.prefetchA the lines of the k 16 on
+  /// are asked for (single-block copies without it: ~14% of the dW
+  /// kernel's samples in the copy; ranges with it: ~10%).
+  void copyA(Value firstBlock, Value endBlock, Value k0, Value k1, Value aBlocks) {
+    int64_t rangeRows = cast<MemRefType>(aBlocks.getType()).getDimSize(0) * MR;
+    Value r0 = l.mul(firstBlock, l.idx(MR));
+    Value rLast = l.sub(l.minI(l.mul(endBlock, l.idx(MR)), p.m), l.idx(1));
+    l.loop(k0, k1, [&](Value kk) {
+      if (p.prefetchA) {
+        Value ahead = l.minI(l.add(kk, l.idx(16)), l.sub(k1, l.idx(1)));
+        for (int64_t r = 0; r < rangeRows; r += 16)
+          p.prefetchA(l, l.minI(l.add(r0, l.idx(r)), rLast), ahead);
+      }
+      l.loop(firstBlock, endBlock, [&](Value blk) {
+        SmallVector<Value> rows = blockRows(l.mul(blk, l.idx(MR)));
+        for (int64_t i = 0; i < MR; ++i)
+          l.store(p.a(l, rows[i], kk), aBlocks, {l.sub(blk, firstBlock), l.sub(kk, k0), l.idx(i)});
+      });
+    });
+  }
   /// Row blocks [firstBlock, endBlock) of C over panels [first, first +
-  /// count) of `packed`. With a prologue, `aPacked` [MC, K] holds the rows
-  /// of the current row range from `aBase` on. With `aBlocks` [RB, kBlock,
-  /// MR] (a dynamic K), the A of blocks [firstBlock, firstBlock + RB) over
-  /// [k0, k1) is copied there first (block firstBlock + s in slot s).
-  /// With `blockDone`, rowsDone has each block's rows right after its
-  /// panels (the caller's group is all of them).
+  /// count) of `packed`. A from p.a, or with a prologue from `aPacked` [MC,
+  /// K] (the rows of the current row range from `aBase` on), or from
+  /// copyA's `aBlocks` (a dynamic K: block firstBlock + s in slot s, k from
+  /// kBase). With `blockDone`, rowsDone has each block's rows right after
+  /// its panels (the caller's group is all of them).
   void rowBlocks(Value firstBlock, Value endBlock, Value packed, Value first, Value count, Value k0,
                  Value k1, Value kBase, Value aPacked, Value aBase, bool blockDone = false,
                  Value aBlocks = {}) {
-    if (aBlocks) {
-      // k by k, each k's A values of all the blocks: adjacent floats of one
-      // row of dy (MR x RB of them). Each k is a row of dy further (a new
-      // page for d_model 256's uvqk), where the hardware's prefetchers do
-      // not follow: the lines of the k 16 on are asked for (without: ~14%
-      // of the kernel's samples in this copy, with: ~10%; the train step
-      // ~1% faster, within its noise).
-      int64_t rangeRows = cast<MemRefType>(aBlocks.getType()).getDimSize(0) * MR;
-      Value r0 = l.mul(firstBlock, l.idx(MR));
-      Value rLast = l.sub(l.minI(l.mul(endBlock, l.idx(MR)), p.m), l.idx(1));
-      l.loop(k0, k1, [&](Value kk) {
-        if (p.prefetchA) {
-          Value ahead = l.minI(l.add(kk, l.idx(16)), l.sub(k1, l.idx(1)));
-          for (int64_t r = 0; r < rangeRows; r += 16)
-            p.prefetchA(l, l.minI(l.add(r0, l.idx(r)), rLast), ahead);
-        }
-        l.loop(firstBlock, endBlock, [&](Value blk) {
-          SmallVector<Value> rows = blockRows(l.mul(blk, l.idx(MR)));
-          for (int64_t i = 0; i < MR; ++i)
-            l.store(p.a(l, rows[i], kk), aBlocks,
-                    {l.sub(blk, firstBlock), l.sub(kk, kBase), l.idx(i)});
-        });
-      });
-    }
     l.loop(firstBlock, endBlock, [&](Value blk) {
       Value r0 = l.mul(blk, l.idx(MR));
       SmallVector<Value> rows = blockRows(r0);
+      // Where the block's A lies, computed before its K loops.
+      Value slot = aBlocks ? l.sub(blk, firstBlock) : Value();
       SmallVector<Value> slots; // rows of aPacked
       if (aPacked)
         for (int64_t i = 0; i < MR; ++i)
           slots.push_back(l.add(l.sub(r0, aBase), l.idx(i)));
+      auto aAt = [&](int64_t i, Value kk, Value kRow) {
+        if (aBlocks)
+          return l.load(aBlocks, {slot, kRow, l.idx(i)});
+        if (aPacked)
+          return l.load(aPacked, {slots[i], kk});
+        return p.a(l, rows[i], kk);
+      };
       l.loop(first, l.add(first, count), [&](Value q) {
-        microKernel(rows, slots, r0, packed, q, l.mul(q, l.idx(NR)), k0, k1, kBase, aPacked,
-                    aBlocks, aBlocks ? l.sub(blk, firstBlock) : Value());
+        microKernel(rows, r0, packed, q, l.mul(q, l.idx(NR)), k0, k1, kBase, aAt);
       });
       if (blockDone)
         p.rowsDone(l, r0, l.minI(l.add(r0, l.idx(MR)), p.m));
@@ -300,10 +306,9 @@ struct GemmBuilder {
       });
       // A (a weight gradient's dy, read down its columns: each k a row of
       // dy further) is copied per range of RB row blocks into [RB, kBlock,
-      // MR] (RB: an eighth of the L2; k by k, the range's rows adjacent in
-      // dy) before the blocks' panels: the micro-kernel's broadcasts then
-      // come from adjacent floats, and the strided reads happen once per
-      // range, not once per panel. Read in place, consecutive k lay 4 KiB
+      // MR] (RB: an eighth of the L2; copyA) before the blocks' panels:
+      // the micro-kernel's broadcasts then come from adjacent floats, and
+      // the strided reads happen once per range, not once per panel. Read in place, consecutive k lay 4 KiB
       // apart for d_model 256's uvqk (1,024 columns of dy), every k of a
       // block in one L1 set. Train step, train-d256 (bench/peers' batch,
       // znver3, 3 A/B rounds, copies per single block): best 166-175 ->
@@ -318,9 +323,10 @@ struct GemmBuilder {
           auto ranges = scf::ForOp::create(l.b, lo, hi, l.idx(RB));
           OpBuilder::InsertionGuard guard(l.b);
           l.b.setInsertionPointToStart(ranges.getBody());
-          Value first = ranges.getInductionVar();
-          rowBlocks(first, l.minI(l.add(first, l.idx(RB)), hi), packed, l.idx(0), l.idx(panels), k0,
-                    k1, k0, Value(), Value(), /*blockDone=*/false, scratch[0]);
+          Value first = ranges.getInductionVar(), end = l.minI(l.add(first, l.idx(RB)), hi);
+          copyA(first, end, k0, k1, scratch[0]);
+          rowBlocks(first, end, packed, l.idx(0), l.idx(panels), k0, k1, k0, Value(), Value(),
+                    /*blockDone=*/false, scratch[0]);
         });
       });
       return;

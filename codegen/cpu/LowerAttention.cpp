@@ -219,9 +219,7 @@ void AttentionEmitter::accumulateRows(int64_t rows, Value out, Value outRow0, Va
         for (int64_t v = 0; v < kVectors; ++v)
           ys.push_back(vload(t, y, {col, add(yOff, add(c0, idx(v * lanes)))}));
         for (int64_t v = 0; v < kVectors; v += std::max<int64_t>(1, 16 / lanes))
-          memref::PrefetchOp::create(b, y,
-                                     ValueRange{col, add(yOff, add(nextChunk, idx(v * lanes)))},
-                                     /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+          prefetch(y, {col, add(yOff, add(nextChunk, idx(v * lanes)))});
         Value pj = add(pCol0, j);
         for (int64_t r = 0; r < rows; ++r) {
           Value weight = splat(t, load(p, {add(pRow0, idx(r)), pj}));

@@ -80,10 +80,7 @@ std::pair<Value, Value> weightGradients(LoopBuilder &l, const GemmTiles &tiles, 
   weights.kDynamic = rows;
   weights.bRowMajor = x;
   weights.a = [&](LoopBuilder &l, Value o, Value r) { return l.load(dy, {r, o}); };
-  weights.prefetchA = [&](LoopBuilder &l, Value o, Value r) {
-    memref::PrefetchOp::create(l.b, dy, ValueRange{r, o}, /*isWrite=*/false, /*localityHint=*/3,
-                               /*isDataCache=*/true);
-  };
+  weights.prefetchA = [&](LoopBuilder &l, Value o, Value r) { l.prefetch(dy, {r, o}); };
   weights.accumulateInto = dw;
   buildGemm(l, tiles, weights);
   // db over the threads by column ranges, each column adding the rows in
@@ -223,10 +220,7 @@ struct LowerFusedLinear : GemmPattern<FusedLinearOp> {
         });
       };
     if (residual)
-      p.prefetch = [&](LoopBuilder &l, Value r, Value col) {
-        memref::PrefetchOp::create(l.b, residual, ValueRange{r, col}, /*isWrite=*/false,
-                                   /*localityHint=*/3, /*isDataCache=*/true);
-      };
+      p.prefetch = [&](LoopBuilder &l, Value r, Value col) { l.prefetch(residual, {r, col}); };
     p.store = [&](LoopBuilder &l, Value r, Value col, Value acc, Value mask) {
       Value y = arith::AddFOp::create(l.b, acc, loadLanes(l, vec, bias, {col}, mask));
       if (pre)
